@@ -1,0 +1,49 @@
+"""Who acts: every command carries its actor and every event records it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from domain.model import Frozen
+
+Role = Literal[
+    "applicant", "caseworker", "supervisor", "cofinancer", "payment_officer", "auditor", "system"
+]
+"""The roles of DESIGN.md ("Who uses it"); ``system`` is Guichet itself (eligibility, deadlines)."""
+
+ROLES: tuple[Role, ...] = (
+    "applicant",
+    "caseworker",
+    "supervisor",
+    "cofinancer",
+    "payment_officer",
+    "auditor",
+    "system",
+)
+
+ActorId = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class Actor(Frozen):
+    """A person or system acting on a file.
+
+    A co-financer acts for one funder (``funder`` names the financing-plan lines it may
+    decide); an applicant acts for one commune (``insee``).
+    """
+
+    id: ActorId
+    role: Role
+    funder: str | None = None
+    insee: str | None = None
+
+    @model_validator(mode="after")
+    def _cofinancer_names_funder(self) -> Actor:
+        if self.role == "cofinancer" and not self.funder:
+            raise ValueError("a co-financer actor must name the funder it acts for")
+        return self
+
+
+SYSTEM = Actor(id="guichet", role="system")
+"""The actor of automatic steps: eligibility, reminders, expiries, disbursement results."""

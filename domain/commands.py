@@ -1,0 +1,207 @@
+"""Commands: what someone asks Guichet to do to one application (imperative names).
+
+Every command carries its actor and its time (the workflow's clock, never the wall clock of
+domain code). ``Command`` is a discriminated union on ``type``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from domain.actor import Actor
+from domain.commune import Commune
+from domain.model import AwareDatetime, Cents, Frozen
+from domain.plan import FinancingPlan
+from domain.programme import DeadlineKind, Programme
+
+Text = Annotated[str, Field(max_length=4000)]
+ShortText = Annotated[str, Field(min_length=1, max_length=300)]
+CorrectionReason = Literal["incorrect", "incomplete", "outdated"]
+PaymentKind = Literal["advance", "interim", "balance"]
+PriorStart = Literal["works", "studies", "land_purchase"]
+
+
+class ApplicationRequest(Frozen):
+    """What the commune's agent submits: the project, its plan, the programme asked for."""
+
+    programme_id: str = Field(min_length=1, max_length=60)
+    insee: str = Field(min_length=5, max_length=5)
+    project_title: ShortText
+    project_summary: Text = ""
+    plan: FinancingPlan
+    prior_start_on: date | None = None
+    """When something was legally started before the request (signed quote or contract)."""
+    prior_start_kind: PriorStart | None = None
+    contact_email: str | None = Field(default=None, max_length=254)
+
+
+class _Command(Frozen):
+    actor: Actor
+    at: AwareDatetime
+
+
+class SubmitApplication(_Command):
+    """Submit a request. ``commune`` and ``programme`` are what the registry and catalogue said
+    at submission (None when unknown); the submitted event snapshots them."""
+
+    type: Literal["SubmitApplication"] = "SubmitApplication"
+    application_id: str = Field(min_length=1, max_length=120)
+    request: ApplicationRequest
+    commune: Commune | None
+    programme: Programme | None
+    registry_vintage: str
+
+
+class AssignCaseworker(_Command):
+    type: Literal["AssignCaseworker"] = "AssignCaseworker"
+    caseworker_id: str = Field(min_length=1, max_length=120)
+
+
+class RequestCorrection(_Command):
+    type: Literal["RequestCorrection"] = "RequestCorrection"
+    reason: CorrectionReason
+    message: ShortText
+
+
+class AnswerCorrection(_Command):
+    type: Literal["AnswerCorrection"] = "AnswerCorrection"
+    message: ShortText
+    revised_plan: FinancingPlan | None = None
+
+
+class DeclareComplete(_Command):
+    type: Literal["DeclareComplete"] = "DeclareComplete"
+
+
+class DecideFunding(_Command):
+    """A co-financer approves (with the granted amount) or refuses its own line."""
+
+    type: Literal["DecideFunding"] = "DecideFunding"
+    line_id: str
+    approve: bool
+    granted_cents: Cents | None = None
+    note: Text = ""
+
+
+class RevisePlan(_Command):
+    type: Literal["RevisePlan"] = "RevisePlan"
+    plan: FinancingPlan
+    note: Text = ""
+
+
+class RecordCommissionOpinion(_Command):
+    type: Literal["RecordCommissionOpinion"] = "RecordCommissionOpinion"
+    favourable: bool
+    note: Text = ""
+
+
+class AcceptApplication(_Command):
+    type: Literal["AcceptApplication"] = "AcceptApplication"
+    note: Text = ""
+
+
+class RefuseApplication(_Command):
+    type: Literal["RefuseApplication"] = "RefuseApplication"
+    reason: ShortText
+
+
+class DismissApplication(_Command):
+    type: Literal["DismissApplication"] = "DismissApplication"
+    reason: ShortText
+
+
+class ReopenApplication(_Command):
+    type: Literal["ReopenApplication"] = "ReopenApplication"
+    reason: ShortText
+
+
+class WithdrawApplication(_Command):
+    type: Literal["WithdrawApplication"] = "WithdrawApplication"
+    reason: ShortText
+
+
+class NotifyAward(_Command):
+    type: Literal["NotifyAward"] = "NotifyAward"
+    decision_reference: ShortText
+
+
+class DeclareStart(_Command):
+    type: Literal["DeclareStart"] = "DeclareStart"
+    started_on: date
+
+
+class DeclareCompletion(_Command):
+    type: Literal["DeclareCompletion"] = "DeclareCompletion"
+    completed_on: date
+
+
+class ClaimPayment(_Command):
+    """The applicant asks for a payment. Advance and interim name an amount; interim and
+    balance carry the eligible expense proven so far."""
+
+    type: Literal["ClaimPayment"] = "ClaimPayment"
+    kind: PaymentKind
+    amount_cents: Cents | None = None
+    eligible_expense_cents: Cents | None = None
+    with_bank_guarantee: bool = False
+    proof_reference: ShortText
+
+
+class OrderPayment(_Command):
+    type: Literal["OrderPayment"] = "OrderPayment"
+    payment_number: int = Field(ge=1)
+
+
+class RecordDisbursement(_Command):
+    type: Literal["RecordDisbursement"] = "RecordDisbursement"
+    payment_number: int = Field(ge=1)
+    gateway_reference: ShortText
+
+
+class RecordPaymentFailure(_Command):
+    type: Literal["RecordPaymentFailure"] = "RecordPaymentFailure"
+    payment_number: int = Field(ge=1)
+    reason: ShortText
+
+
+class RecordRepayment(_Command):
+    type: Literal["RecordRepayment"] = "RecordRepayment"
+    amount_cents: Cents
+    reference: ShortText
+
+
+class LapseAward(_Command):
+    """The start-of-works deadline expired without a start declaration (caducité)."""
+
+    type: Literal["LapseAward"] = "LapseAward"
+    deadline: DeadlineKind = "start_of_works"
+
+
+Command = Annotated[
+    SubmitApplication
+    | AssignCaseworker
+    | RequestCorrection
+    | AnswerCorrection
+    | DeclareComplete
+    | DecideFunding
+    | RevisePlan
+    | RecordCommissionOpinion
+    | AcceptApplication
+    | RefuseApplication
+    | DismissApplication
+    | ReopenApplication
+    | WithdrawApplication
+    | NotifyAward
+    | DeclareStart
+    | DeclareCompletion
+    | ClaimPayment
+    | OrderPayment
+    | RecordDisbursement
+    | RecordPaymentFailure
+    | RecordRepayment
+    | LapseAward,
+    Field(discriminator="type"),
+]

@@ -1,0 +1,241 @@
+"""Events: the business facts recorded in the log (past-tense names).
+
+Every event records its actor and time. ``Event`` is a discriminated union on ``type``; the
+log stores ``event.model_dump(mode="json")`` and ``parse_event`` reads it back.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter
+
+from domain.actor import Actor
+from domain.commands import ApplicationRequest, CorrectionReason, PaymentKind, ShortText, Text
+from domain.commune import Commune
+from domain.model import AwareDatetime, Cents, Frozen
+from domain.plan import FinancingPlan
+from domain.programme import DeadlineKind, Programme
+from domain.verdict import RuleVerdict
+
+
+class _Event(Frozen):
+    actor: Actor
+    at: AwareDatetime
+
+
+class ApplicationSubmitted(_Event):
+    """The request was received; snapshots of the commune and programme as looked up then."""
+
+    type: Literal["ApplicationSubmitted"] = "ApplicationSubmitted"
+    application_id: str
+    request: ApplicationRequest
+    commune: Commune | None
+    programme: Programme | None
+    registry_vintage: str
+
+
+class EligibilityConfirmed(_Event):
+    type: Literal["EligibilityConfirmed"] = "EligibilityConfirmed"
+    verdicts: tuple[RuleVerdict, ...]
+
+
+class EligibilityRejected(_Event):
+    """Automatic refusal at submission; ``verdicts`` name each broken rule and its source."""
+
+    type: Literal["EligibilityRejected"] = "EligibilityRejected"
+    verdicts: tuple[RuleVerdict, ...]
+
+
+class CaseworkerAssigned(_Event):
+    type: Literal["CaseworkerAssigned"] = "CaseworkerAssigned"
+    caseworker_id: str
+
+
+class CorrectionRequested(_Event):
+    type: Literal["CorrectionRequested"] = "CorrectionRequested"
+    reason: CorrectionReason
+    message: ShortText
+
+
+class CorrectionAnswered(_Event):
+    type: Literal["CorrectionAnswered"] = "CorrectionAnswered"
+    message: ShortText
+    revised_plan: FinancingPlan | None = None
+
+
+class ApplicationDeclaredComplete(_Event):
+    type: Literal["ApplicationDeclaredComplete"] = "ApplicationDeclaredComplete"
+    deemed: bool = False
+    """True when completeness was deemed by silence at the deadline (CGCT R2334-23)."""
+
+
+class FundingDecided(_Event):
+    type: Literal["FundingDecided"] = "FundingDecided"
+    line_id: str
+    funder: str
+    approved: bool
+    granted_cents: Cents | None
+    note: Text = ""
+
+
+class PlanRevised(_Event):
+    type: Literal["PlanRevised"] = "PlanRevised"
+    plan: FinancingPlan
+    note: Text = ""
+
+
+class CommissionOpinionRecorded(_Event):
+    type: Literal["CommissionOpinionRecorded"] = "CommissionOpinionRecorded"
+    favourable: bool
+    note: Text = ""
+
+
+class ApplicationAccepted(_Event):
+    type: Literal["ApplicationAccepted"] = "ApplicationAccepted"
+    award_cents: Cents
+    verdicts: tuple[RuleVerdict, ...]
+    note: Text = ""
+
+
+class ApplicationRefused(_Event):
+    type: Literal["ApplicationRefused"] = "ApplicationRefused"
+    reason: ShortText
+
+
+class ApplicationDismissed(_Event):
+    type: Literal["ApplicationDismissed"] = "ApplicationDismissed"
+    reason: ShortText
+
+
+class ApplicationReopened(_Event):
+    type: Literal["ApplicationReopened"] = "ApplicationReopened"
+    reason: ShortText
+
+
+class ApplicationWithdrawn(_Event):
+    type: Literal["ApplicationWithdrawn"] = "ApplicationWithdrawn"
+    reason: ShortText
+
+
+class AwardNotified(_Event):
+    type: Literal["AwardNotified"] = "AwardNotified"
+    decision_reference: ShortText
+    award_cents: Cents
+
+
+class WorksStarted(_Event):
+    type: Literal["WorksStarted"] = "WorksStarted"
+    started_on: date
+
+
+class WorksCompleted(_Event):
+    type: Literal["WorksCompleted"] = "WorksCompleted"
+    completed_on: date
+
+
+class PaymentClaimed(_Event):
+    type: Literal["PaymentClaimed"] = "PaymentClaimed"
+    payment_number: int
+    kind: PaymentKind
+    amount_cents: Cents
+    eligible_expense_cents: Cents | None = None
+    with_bank_guarantee: bool = False
+    proof_reference: ShortText
+
+
+class PaymentOrdered(_Event):
+    type: Literal["PaymentOrdered"] = "PaymentOrdered"
+    payment_number: int
+    amount_cents: Cents
+
+
+class PaymentDisbursed(_Event):
+    type: Literal["PaymentDisbursed"] = "PaymentDisbursed"
+    payment_number: int
+    amount_cents: Cents
+    gateway_reference: ShortText
+
+
+class PaymentFailed(_Event):
+    type: Literal["PaymentFailed"] = "PaymentFailed"
+    payment_number: int
+    reason: ShortText
+
+
+class RepaymentDue(_Event):
+    """More was paid than the final amount (or the file ended after payments): reversement."""
+
+    type: Literal["RepaymentDue"] = "RepaymentDue"
+    amount_cents: Cents
+    reason: ShortText
+
+
+class RepaymentRecorded(_Event):
+    type: Literal["RepaymentRecorded"] = "RepaymentRecorded"
+    amount_cents: Cents
+    reference: ShortText
+
+
+class ApplicationClosed(_Event):
+    type: Literal["ApplicationClosed"] = "ApplicationClosed"
+
+
+class ApplicationLapsed(_Event):
+    type: Literal["ApplicationLapsed"] = "ApplicationLapsed"
+    deadline: DeadlineKind
+
+
+class CommandRejected(_Event):
+    """A fire-and-forget command (signal) that ``decide`` refused: recorded, never dropped."""
+
+    type: Literal["CommandRejected"] = "CommandRejected"
+    command_type: str
+    rule: str
+    message: str
+    command: dict[str, Any]
+
+
+Event = Annotated[
+    ApplicationSubmitted
+    | EligibilityConfirmed
+    | EligibilityRejected
+    | CaseworkerAssigned
+    | CorrectionRequested
+    | CorrectionAnswered
+    | ApplicationDeclaredComplete
+    | FundingDecided
+    | PlanRevised
+    | CommissionOpinionRecorded
+    | ApplicationAccepted
+    | ApplicationRefused
+    | ApplicationDismissed
+    | ApplicationReopened
+    | ApplicationWithdrawn
+    | AwardNotified
+    | WorksStarted
+    | WorksCompleted
+    | PaymentClaimed
+    | PaymentOrdered
+    | PaymentDisbursed
+    | PaymentFailed
+    | RepaymentDue
+    | RepaymentRecorded
+    | ApplicationClosed
+    | ApplicationLapsed
+    | CommandRejected,
+    Field(discriminator="type"),
+]
+
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(data: dict[str, Any]) -> Event:
+    """Read an event back from its JSON form (as stored in the log)."""
+    return _EVENT_ADAPTER.validate_python(data)
+
+
+def event_type_names() -> tuple[str, ...]:
+    """Every event type name, for documentation and exhaustive tests."""
+    return tuple(cls.model_fields["type"].default for cls in _Event.__subclasses__())

@@ -1,0 +1,107 @@
+"""The state of one application, as the fold of its events.
+
+One model with a ``status`` rather than one class per state: most fields (plan, payments,
+snapshots) live across many statuses, and the console and the auditor read them all.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from domain.actor import Actor
+from domain.commands import ApplicationRequest, CorrectionReason, PaymentKind
+from domain.commune import Commune
+from domain.model import AwareDatetime, Cents, Frozen
+from domain.plan import FinancingPlan
+from domain.programme import Programme
+
+Status = Literal[
+    "draft",  # nothing submitted yet: the initial state
+    "submitted",  # en construction
+    "ineligible",
+    "correction_requested",
+    "in_instruction",
+    "accepted",
+    "refused",
+    "dismissed",
+    "withdrawn",
+    "awarded",
+    "started",
+    "completed",
+    "closed",
+    "lapsed",
+    "repayment_due",
+]
+
+TERMINAL_STATUSES: frozenset[Status] = frozenset({"ineligible", "withdrawn", "closed", "lapsed"})
+"""No command moves a file out of these (refused and dismissed can be re-opened)."""
+
+PaymentStatus = Literal["claimed", "ordered", "disbursed", "failed"]
+
+
+class Payment(Frozen):
+    """One payment claim and where it stands."""
+
+    number: int
+    kind: PaymentKind
+    amount_cents: Cents
+    eligible_expense_cents: Cents | None = None
+    with_bank_guarantee: bool = False
+    status: PaymentStatus = "claimed"
+    ordered_by: str | None = None
+    gateway_reference: str | None = None
+    failure: str | None = None
+
+
+class PendingCorrection(Frozen):
+    """An open correction request and the status to return to once answered."""
+
+    reason: CorrectionReason
+    message: str
+    requested_at: AwareDatetime
+    return_to: Status
+
+
+class Application(Frozen):
+    """Everything known about one file after folding its events."""
+
+    application_id: str = ""
+    status: Status = "draft"
+    version: int = 0
+    """How many events were folded: the stream version the next append expects."""
+    request: ApplicationRequest | None = None
+    commune: Commune | None = None
+    programme: Programme | None = None
+    plan: FinancingPlan | None = None
+    submitted_at: AwareDatetime | None = None
+    submitted_by: Actor | None = None
+    caseworker_id: str | None = None
+    correction: PendingCorrection | None = None
+    complete_at: AwareDatetime | None = None
+    commission_opinion: bool | None = None
+    accepted_by: str | None = None
+    award_cents: Cents = 0
+    award_notified_at: AwareDatetime | None = None
+    started_on: date | None = None
+    completed_on: date | None = None
+    payments: tuple[Payment, ...] = ()
+    repayment_due_cents: Cents = 0
+    last_event_at: AwareDatetime | None = None
+
+    @property
+    def paid_cents(self) -> int:
+        """The sum of disbursed payments."""
+        return sum(p.amount_cents for p in self.payments if p.status == "disbursed")
+
+    @property
+    def is_terminal(self) -> bool:
+        """True when no command can change the file any more."""
+        return self.status in TERMINAL_STATUSES
+
+    def payment(self, number: int) -> Payment | None:
+        """The payment with this number, or None."""
+        return next((p for p in self.payments if p.number == number), None)
+
+
+INITIAL_STATE = Application()

