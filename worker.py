@@ -1,1 +1,171 @@
-"""placeholder"""
+"""Composition root: settings read once, logging configured once, then connect and run.
+
+``python worker.py`` (or ``guichet worker``) runs a worker against the Temporal server and the
+event log named by the environment; ``guichet dev`` runs the same worker on embedded defaults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import pydantic
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.eligibility import ReferenceData
+from activities.ledger import LedgerGateway
+from activities.payments import PaymentActivities, PaymentGateway
+from activities.recording import EventRecorder
+from domain.catalogue import load_catalogue
+from domain.programme import Catalogue
+from domain.registry import CommuneRegistry, load_registry
+from eventlog import EventLog
+from workflows.grant_application import GrantApplicationWorkflow
+from workflows.messages import DEFAULT_TASK_QUEUE
+
+DEFAULT_STATE_DIR = Path(".guichet")
+
+
+class Settings(pydantic.BaseModel):
+    """Everything the process reads from its environment, read once at start."""
+
+    model_config = pydantic.ConfigDict(frozen=True)
+
+    temporal_address: str | None = None
+    """None: ``guichet dev`` starts an embedded dev server."""
+    namespace: str = "default"
+    task_queue: str = DEFAULT_TASK_QUEUE
+    database_url: str | None = None
+    """None: a SQLite event log in the state folder."""
+    state_dir: Path = DEFAULT_STATE_DIR
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``GUICHET_*`` variables."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {
+            "temporal_address": env.get("TEMPORAL_ADDRESS") or None,
+            "namespace": env.get("TEMPORAL_NAMESPACE", "default"),
+            "task_queue": env.get("GUICHET_TASK_QUEUE", DEFAULT_TASK_QUEUE),
+            "database_url": env.get("GUICHET_DATABASE_URL") or None,
+            "state_dir": Path(env.get("GUICHET_STATE_DIR", str(DEFAULT_STATE_DIR))),
+            "log_format": env.get("GUICHET_LOG_FORMAT", "console"),
+            "log_level": env.get("GUICHET_LOG_LEVEL", "INFO"),
+        }
+        return cls.model_validate(values)
+
+    @property
+    def event_log_url(self) -> str:
+        """The event log's database URL (SQLite in the state folder by default)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.state_dir / 'eventlog.sqlite3').resolve()}"
+
+
+def configure_logging(settings: Settings) -> None:
+    """structlog once for the process: JSON lines in production, readable in development."""
+    level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer()
+        if settings.log_format == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    logging.basicConfig(level=max(level, logging.WARNING), stream=sys.stderr)
+
+
+async def connect(settings: Settings, address: str | None = None) -> Client:
+    """A Temporal client with the pydantic converter every Guichet payload needs."""
+    target = address or settings.temporal_address or "127.0.0.1:7233"
+    return await Client.connect(
+        target, namespace=settings.namespace, data_converter=pydantic_data_converter
+    )
+
+
+def build_worker(
+    client: Client,
+    *,
+    task_queue: str,
+    log: EventLog,
+    registry: CommuneRegistry,
+    catalogue: Catalogue,
+    gateway: PaymentGateway | None = None,
+) -> Worker:
+    """The worker with every workflow and activity of Guichet."""
+    recorder = EventRecorder(log)
+    reference = ReferenceData(registry, catalogue)
+    payments = PaymentActivities(gateway or LedgerGateway(log.engine))
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[GrantApplicationWorkflow],
+        activities=[
+            recorder.record_events,
+            reference.look_up_eligibility,
+            payments.disburse_payment,
+        ],
+        # A payload that fails validation must fail the workflow, not retry its task forever
+        # (sdk-python issue #815).
+        workflow_failure_exception_types=[pydantic.ValidationError],
+    )
+
+
+async def run_worker(settings: Settings, client: Client | None = None) -> None:
+    """Run until SIGTERM or SIGINT, then finish in-flight tasks and stop."""
+    log = EventLog.from_url(settings.event_log_url)
+    await log.migrate()
+    client = client or await connect(settings)
+    worker = build_worker(
+        client,
+        task_queue=settings.task_queue,
+        log=log,
+        registry=load_registry(),
+        catalogue=load_catalogue(),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    logger = structlog.get_logger("guichet.worker")
+    async with worker:
+        logger.info("worker started", task_queue=settings.task_queue, namespace=settings.namespace)
+        await stop.wait()
+        logger.info("worker stopping")
+    await log.close()
+
+
+def main() -> None:
+    """Entry point of ``python worker.py``."""
+    settings = Settings.from_env()
+    configure_logging(settings)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(run_worker(settings))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # sdk-python #300: avoid the finaliser crash after a clean shutdown
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""The one way people's tools (CLI, console) talk to GrantApplicationWorkflow.
+
+It turns Temporal's vocabulary into Guichet's: a refused update becomes a ``CommandRefused``
+with the domain's sentence and rule; an existing workflow id becomes ``ApplicationExists``
+unless the idempotency key says it is the same submission retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from domain.actor import Actor
+from domain.commands import Command
+from domain.state import Application
+from workflows import search
+from workflows.grant_application import GrantApplicationWorkflow
+from workflows.messages import (
+    DEFAULT_TASK_QUEUE,
+    ActionsQuery,
+    CommandRequest,
+    CommandResult,
+    Submission,
+    WorkflowStart,
+)
+
+
+class GuichetError(Exception):
+    """Something a person must fix; the message says what."""
+
+
+class ApplicationExists(GuichetError):
+    """Another submission already uses this application id."""
+
+
+class ApplicationNotFound(GuichetError):
+    """No workflow runs under this application id."""
+
+
+class CommandRefused(GuichetError):
+    """The workflow refused the command: wrong state, wrong role or a broken rule."""
+
+    def __init__(self, message: str, *, rule: str, source: str, kind: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.source = source
+        self.kind = kind
+
+
+def application_id_for(programme_id: str, insee: str, idempotency_key: str) -> str:
+    """A stable id derived from the key, so a retried submission lands on the same file.
+
+    It carries the commune and programme (public facts) and a digest, never personal data.
+    """
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:12]
+    return f"{programme_id}-{insee}-{digest}"
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for a submission that has none (each call is a new request)."""
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class ApplicationSummary:
+    """One row of a visibility listing."""
+
+    application_id: str
+    status: str | None
+    programme: str | None
+    insee: str | None
+    department: str | None
+    caseworker: str | None
+    running: bool
+
+
+class GuichetClient:
+    """Submit, act on, query and list grant applications."""
+
+    def __init__(self, client: Client, task_queue: str = DEFAULT_TASK_QUEUE) -> None:
+        self.temporal = client
+        self.task_queue = task_queue
+
+    async def submit(self, submission: Submission) -> tuple[str, bool]:
+        """Start the file's workflow. Returns (application id, created now?)."""
+        try:
+            await self.temporal.start_workflow(
+                GrantApplicationWorkflow.run,
+                WorkflowStart(submission=submission),
+                id=submission.application_id,
+                task_queue=self.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            existing = await self._existing_key(submission.application_id)
+            if existing == submission.idempotency_key:
+                return submission.application_id, False
+            raise ApplicationExists(
+                f"application {submission.application_id} already exists for another "
+                "submission: choose another id, or resend with the original idempotency key"
+            ) from None
+        return submission.application_id, True
+
+    async def _existing_key(self, application_id: str) -> str | None:
+        handle = self.temporal.get_workflow_handle(application_id)
+        try:
+            return await handle.query(GrantApplicationWorkflow.idempotency_key)
+        except RPCError:
+            return None
+
+    async def act(
+        self, application_id: str, command: Command, request_id: str | None = None
+    ) -> CommandResult:
+        """Send a command and wait for its result; the same ``request_id`` runs it once."""
+        handle = self._handle(application_id)
+        try:
+            return await handle.execute_update(
+                GrantApplicationWorkflow.act,
+                CommandRequest(command=command),
+                id=request_id,
+            )
+        except WorkflowUpdateFailedError as failed:
+            raise _refusal(failed.cause) from None
+        except RPCError as error:
+            raise _not_found_or(error, application_id) from None
+
+    async def signal(self, application_id: str, command: Command) -> None:
+        """Send a command without waiting; a refusal is recorded in the log."""
+        try:
+            await self._handle(application_id).signal(
+                GrantApplicationWorkflow.act_signal, CommandRequest(command=command)
+            )
+        except RPCError as error:
+            raise _not_found_or(error, application_id) from None
+
+    async def state(self, application_id: str) -> Application:
+        """The workflow's current state."""
+        try:
+            return await self._handle(application_id).query(GrantApplicationWorkflow.state)
+        except RPCError as error:
+            raise _not_found_or(error, application_id) from None
+
+    async def allowed_actions(self, application_id: str, actor: Actor) -> tuple[str, ...]:
+        """The commands this actor may send to the file now."""
+        try:
+            allowed = await self._handle(application_id).query(
+                GrantApplicationWorkflow.allowed_actions, ActionsQuery(actor=actor)
+            )
+        except RPCError as error:
+            raise _not_found_or(error, application_id) from None
+        return allowed.commands
+
+    async def list(self, query: str = "", limit: int = 200) -> list[ApplicationSummary]:
+        """Files matching a visibility query (e.g. ``GuichetStatus = 'submitted'``)."""
+        base = f"WorkflowType = '{GrantApplicationWorkflow.__name__}'"
+        full = f"{base} AND ({query})" if query else base
+        rows: list[ApplicationSummary] = []
+        async for execution in self.temporal.list_workflows(full, limit=limit):
+            attributes = execution.typed_search_attributes
+            rows.append(
+                ApplicationSummary(
+                    application_id=execution.id,
+                    status=attributes.get(search.STATUS),
+                    programme=attributes.get(search.PROGRAMME),
+                    insee=attributes.get(search.INSEE),
+                    department=attributes.get(search.DEPARTMENT),
+                    caseworker=attributes.get(search.CASEWORKER),
+                    running=execution.status == WorkflowExecutionStatus.RUNNING,
+                )
+            )
+        return rows
+
+    def _handle(self, application_id: str) -> WorkflowHandle[GrantApplicationWorkflow, Application]:
+        return self.temporal.get_workflow_handle_for(GrantApplicationWorkflow.run, application_id)
+
+
+def _refusal(cause: BaseException | None) -> GuichetError:
+    if isinstance(cause, ApplicationError):
+        details = list(cause.details)
+        rule = str(details[0]) if details else "unknown"
+        source = str(details[1]) if len(details) > 1 else "Guichet"
+        return CommandRefused(cause.message, rule=rule, source=source, kind=cause.type or "")
+    return GuichetError(f"the command failed: {cause}")
+
+
+def _not_found_or(error: RPCError, application_id: str) -> GuichetError:
+    if "not found" in str(error).lower():
+        return ApplicationNotFound(f"no application {application_id}")
+    return GuichetError(f"Temporal refused the request: {error.message}")

@@ -1,0 +1,282 @@
+"""GrantApplicationWorkflow: one durable workflow per grant request.
+
+The workflow is the single writer of its event stream. Commands arrive as Updates (validated
+by ``domain.decide`` before anything reaches history) or as Signals (fire-and-forget; a refused
+signal is recorded as ``CommandRejected``). Each accepted command's events are appended through
+the ``record_events`` activity at the expected version, then folded into the state. Side
+effects the state calls for (disbursing an ordered payment) run in the main loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.eligibility import EligibilityLookup, ReferenceData
+    from activities.payments import DisbursementOrder, PaymentActivities
+    from activities.recording import EventRecorder, IdentifiedEvent, RecordEvents
+    from domain.actor import SYSTEM
+    from domain.commands import (
+        Command,
+        RecordDisbursement,
+        RecordPaymentFailure,
+        SubmitApplication,
+    )
+    from domain.decider import allowed_commands, decide, evolve
+    from domain.errors import DomainError
+    from domain.events import CommandRejected, Event
+    from domain.state import Application
+    from workflows import search
+    from workflows.messages import (
+        ActionsQuery,
+        AllowedActions,
+        CommandRequest,
+        CommandResult,
+        WorkflowStart,
+    )
+
+RECORD_TIMEOUT = timedelta(seconds=30)
+LOOKUP_TIMEOUT = timedelta(seconds=30)
+PAYMENT_TIMEOUT = timedelta(minutes=2)
+# Retried forever with a capped backoff: a log or bank outage delays a file, it never loses it.
+OUTAGE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+RECORD_RETRY = RetryPolicy(
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=["EventIdConflict", "MalformedEvent"],
+)
+HISTORY_LIMIT = 5_000
+"""Continue-as-new well before Temporal's 50k-event suggestion: a file's life is years long."""
+
+
+def domain_rejection(error: DomainError) -> ApplicationError:
+    """The error a caller sees: the domain's sentence, its rule and its source."""
+    return ApplicationError(
+        error.message,
+        error.rule,
+        error.source,
+        type=type(error).__name__,
+        non_retryable=True,
+    )
+
+
+@workflow.defn(name="GrantApplicationWorkflow")
+class GrantApplicationWorkflow:
+    """One grant request, from submission to closure or a side exit."""
+
+    @workflow.init
+    def __init__(self, start: WorkflowStart) -> None:
+        self._start = start
+        self._state = start.carried_state or Application()
+        self._lock = asyncio.Lock()
+        self._paying: set[int] = set()
+
+    @workflow.run
+    async def run(self, start: WorkflowStart) -> Application:
+        if self._state.status == "draft":
+            await self._submit()
+        while not self._state.is_terminal:
+            await workflow.wait_condition(
+                lambda: (
+                    self._state.is_terminal
+                    or bool(self._payments_to_disburse())
+                    or self._history_is_long()
+                )
+            )
+            for number in self._payments_to_disburse():
+                await self._disburse(number)
+            if self._history_is_long() and not self._state.is_terminal:
+                await self._continue_as_new()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state
+
+    # -- messages --------------------------------------------------------------------------
+
+    @workflow.update(name="act")
+    async def act(self, request: CommandRequest) -> CommandResult:
+        """Run a command; refused commands never reach history (see the validator)."""
+        try:
+            events = await self._execute(request.command)
+        except DomainError as error:  # the state moved between validation and the lock
+            raise domain_rejection(error) from error
+        return self._result(events)
+
+    @act.validator
+    def _validate_act(self, request: CommandRequest) -> None:
+        try:
+            decide(self._stamped(request.command), self._state)
+        except DomainError as error:
+            raise domain_rejection(error) from error
+
+    @workflow.signal(name="act_signal")
+    async def act_signal(self, request: CommandRequest) -> None:
+        """Fire-and-forget form of ``act``: a refusal is recorded in the log, not dropped."""
+        try:
+            await self._execute(request.command)
+        except DomainError as error:
+            await self._record_rejection(request.command, error)
+
+    @workflow.query(name="state")
+    def state(self) -> Application:
+        """The current state: the same fold the auditor computes from the log."""
+        return self._state
+
+    @workflow.query(name="allowed_actions")
+    def allowed_actions(self, query: ActionsQuery) -> AllowedActions:
+        """The commands this actor may send now."""
+        return AllowedActions(commands=allowed_commands(self._state, query.actor))
+
+    @workflow.query(name="idempotency_key")
+    def idempotency_key(self) -> str:
+        """The submission's key: a retried submission with the same key is the same file."""
+        return self._start.submission.idempotency_key
+
+    # -- the single writer -----------------------------------------------------------------
+
+    def _stamped(self, command: Command) -> Command:
+        """The command at the workflow's clock: the time that history replays identically."""
+        return command.model_copy(update={"at": workflow.now()})
+
+    async def _execute(self, command: Command) -> list[Event]:
+        async with self._lock:
+            events = decide(self._stamped(command), self._state)
+            if events:
+                await self._record(events)
+            return events
+
+    async def _record(self, events: Sequence[Event]) -> None:
+        await workflow.execute_activity_method(
+            EventRecorder.record_events,
+            RecordEvents(
+                stream_id=workflow.info().workflow_id,
+                expected_version=self._state.version,
+                events=tuple(IdentifiedEvent(event_id=workflow.uuid4(), event=e) for e in events),
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+        )
+        for event in events:
+            self._state = evolve(self._state, event)
+        self._publish_search_attributes()
+
+    async def _record_rejection(self, command: Command, error: DomainError) -> None:
+        workflow.logger.warning("signal refused: %s", error)
+        rejected = CommandRejected(
+            actor=command.actor,
+            at=workflow.now(),
+            command_type=command.type,
+            rule=error.rule,
+            message=error.message,
+            command=command.model_dump(mode="json"),
+        )
+        async with self._lock:
+            await self._record([rejected])
+
+    def _result(self, events: Sequence[Event]) -> CommandResult:
+        return CommandResult(
+            application_id=workflow.info().workflow_id,
+            status=self._state.status,
+            version=self._state.version,
+            events=tuple(e.type for e in events),
+        )
+
+    # -- steps of the main path ------------------------------------------------------------
+
+    async def _submit(self) -> None:
+        submission = self._start.submission
+        facts = await workflow.execute_activity_method(
+            ReferenceData.look_up_eligibility,
+            EligibilityLookup(
+                programme_id=submission.request.programme_id, insee=submission.request.insee
+            ),
+            start_to_close_timeout=LOOKUP_TIMEOUT,
+            retry_policy=OUTAGE_RETRY,
+        )
+        command = SubmitApplication(
+            actor=submission.actor,
+            at=workflow.now(),
+            application_id=submission.application_id,
+            request=submission.request,
+            commune=facts.commune,
+            programme=facts.programme,
+            registry_vintage=facts.registry_vintage,
+        )
+        try:
+            await self._execute(command)
+        except DomainError as error:  # e.g. an applicant acting for another commune
+            raise domain_rejection(error) from error
+
+    def _payments_to_disburse(self) -> list[int]:
+        return [
+            p.number
+            for p in self._state.payments
+            if p.status == "ordered" and p.number not in self._paying
+        ]
+
+    async def _disburse(self, number: int) -> None:
+        payment = self._state.payment(number)
+        if payment is None:
+            return
+        self._paying.add(number)
+        try:
+            outcome = await workflow.execute_activity_method(
+                PaymentActivities.disburse_payment,
+                DisbursementOrder(
+                    application_id=workflow.info().workflow_id,
+                    payment_number=number,
+                    amount_cents=payment.amount_cents,
+                    kind=payment.kind,
+                ),
+                start_to_close_timeout=PAYMENT_TIMEOUT,
+                retry_policy=OUTAGE_RETRY,
+            )
+            result: Command
+            if outcome.status == "disbursed" and outcome.reference:
+                result = RecordDisbursement(
+                    actor=SYSTEM,
+                    at=workflow.now(),
+                    payment_number=number,
+                    gateway_reference=outcome.reference,
+                )
+            else:
+                result = RecordPaymentFailure(
+                    actor=SYSTEM,
+                    at=workflow.now(),
+                    payment_number=number,
+                    reason=outcome.reason or "refused by the payment gateway",
+                )
+            await self._execute(result)
+        finally:
+            self._paying.discard(number)
+
+    # -- housekeeping ----------------------------------------------------------------------
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested() or info.get_current_history_length() > HISTORY_LIMIT
+        )
+
+    async def _continue_as_new(self) -> None:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        async with self._lock:
+            workflow.continue_as_new(
+                WorkflowStart(submission=self._start.submission, carried_state=self._state)
+            )
+
+    def _publish_search_attributes(self) -> None:
+        state = self._state
+        updates = [search.STATUS.value_set(state.status)]
+        if state.programme is not None:
+            updates.append(search.PROGRAMME.value_set(state.programme.id))
+        if state.commune is not None:
+            updates.append(search.INSEE.value_set(state.commune.insee))
+            updates.append(search.DEPARTMENT.value_set(state.commune.department))
+        if state.caseworker_id is not None:
+            updates.append(search.CASEWORKER.value_set(state.caseworker_id))
+        workflow.upsert_search_attributes(updates)
