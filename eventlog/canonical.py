@@ -1,0 +1,143 @@
+"""Canonical JSON and the SHA-256 hash chain: the exact bytes the log vouches for.
+
+Canonical form of one event (what is hashed):
+
+* a JSON object with exactly the keys ``data``, ``event_id``, ``occurred_at``, ``position``,
+  ``schema_version``, ``stream_id``, ``type``, ``version``;
+* ``json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+  allow_nan=False)``, encoded as UTF-8;
+* ``event_id`` is the lowercase hyphenated UUID; ``occurred_at`` is UTC in the form
+  ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (always six digits of microseconds); ``position``,
+  ``schema_version`` and ``version`` are JSON integers; ``data`` is the stored data.
+
+Chain: ``hash(n) = sha256_hex(prev_hash + canonical(n))`` over UTF-8, where ``prev_hash`` is
+``hash(n - 1)`` (64 lowercase hex digits) and the genesis ``prev_hash`` is 64 zeros.
+``recorded_at`` is deliberately not hashed: it is the database's clock, not the fact.
+
+PostgreSQL computes the same hash inside ``eventlog_append`` by splicing the position (only
+known under the lock) between a head and a tail that Python prepares (:class:`EventBody`);
+:func:`canonical_event` is the independent whole-object form that ``verify`` uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+GENESIS = "0" * 64
+
+
+def canonical_json(value: Any) -> str:
+    """Serialise ``value`` canonically (sorted keys, no spaces, UTF-8 text, no NaN)."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO-8601 UTC with microseconds, e.g. ``2024-03-01T09:30:00.000000Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def chain_hash(prev_hash: str, body: str) -> str:
+    """The link of the chain: SHA-256 of the previous hash followed by the canonical body."""
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def json_problem(value: Any, path: str = "data") -> str | None:
+    """Why ``value`` does not round-trip through JSON unchanged, or None when it does."""
+    if value is None or isinstance(value, bool | int | str):
+        if isinstance(value, str) and _has_lone_surrogate(value):
+            return f"{path} contains a lone surrogate, which is not valid UTF-8"
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path} is {value}, which JSON cannot carry"
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if problem := json_problem(item, f"{path}[{index}]"):
+                return problem
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path} has a non-string key {key!r}"
+            if problem := json_problem(key, f"{path} key") or json_problem(item, f"{path}.{key}"):
+                return problem
+        return None
+    # Tuples, sets, datetimes, Decimals...: json would change or refuse them, and a stored
+    # fact must read back exactly as it was written.
+    return f"{path} is a {type(value).__name__}, not a JSON value (convert it first)"
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+@dataclass(frozen=True)
+class EventBody:
+    """The canonical body of one event, split around the not-yet-known position."""
+
+    head: str
+    tail: str
+
+    def at(self, position: int) -> str:
+        """The full canonical body once the position is known."""
+        return f"{self.head}{position}{self.tail}"
+
+
+def event_body(
+    *,
+    stream_id: str,
+    version: int,
+    event_id: UUID,
+    type_: str,
+    schema_version: int,
+    occurred_at: datetime,
+    data_json: str,
+) -> EventBody:
+    """Build the canonical body around ``position``; keys are already in sorted order."""
+    dumps = canonical_json
+    head = (
+        f'{{"data":{data_json},"event_id":{dumps(str(event_id))},'
+        f'"occurred_at":{dumps(format_timestamp(occurred_at))},"position":'
+    )
+    tail = (
+        f',"schema_version":{schema_version},"stream_id":{dumps(stream_id)},'
+        f'"type":{dumps(type_)},"version":{version}}}'
+    )
+    return EventBody(head=head, tail=tail)
+
+
+def canonical_event(
+    *,
+    position: int,
+    stream_id: str,
+    version: int,
+    event_id: UUID,
+    type_: str,
+    schema_version: int,
+    occurred_at: datetime,
+    data: Any,
+) -> str:
+    """The canonical body built as one object: the independent check used by ``verify``."""
+    return canonical_json(
+        {
+            "data": data,
+            "event_id": str(event_id),
+            "occurred_at": format_timestamp(occurred_at),
+            "position": position,
+            "schema_version": schema_version,
+            "stream_id": stream_id,
+            "type": type_,
+            "version": version,
+        }
+    )

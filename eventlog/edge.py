@@ -1,0 +1,67 @@
+"""Translating driver errors into the log's own, at the one place they can surface.
+
+Callers see :class:`EventLogUnavailable` (retryable) with a sentence naming the database and
+what to check, never an asyncpg, sqlite3 or SQLAlchemy exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import asyncpg
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from eventlog.errors import EventLogUnavailable
+
+_CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.InvalidPasswordError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def sqlstate(error: sa.exc.DBAPIError) -> str | None:
+    """The PostgreSQL SQLSTATE of a wrapped driver error (None on SQLite)."""
+    code = getattr(error.orig, "sqlstate", None)
+    return code if isinstance(code, str) else None
+
+
+def describe(url: URL) -> str:
+    """The database as a person recognises it, without the password."""
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite file {url.database}"
+    return f"PostgreSQL {url.render_as_string(hide_password=True)}"
+
+
+@contextmanager
+def translated(url: URL) -> Iterator[None]:
+    """Turn connection-level failures into :class:`EventLogUnavailable`."""
+    try:
+        yield
+    except sa.exc.DBAPIError as error:
+        if error.connection_invalidated or isinstance(
+            error, sa.exc.OperationalError | sa.exc.InterfaceError
+        ):
+            raise EventLogUnavailable(_sentence(url, error.orig or error)) from error
+        raise
+    except _CONNECTION_ERRORS as error:
+        raise EventLogUnavailable(_sentence(url, error)) from error
+
+
+def _sentence(url: URL, error: BaseException) -> str:
+    where = describe(url)
+    reason = str(error) or type(error).__name__
+    if url.get_backend_name() == "sqlite" and "unable to open" in reason:
+        folder = Path(url.database or "").parent
+        if not folder.is_dir():
+            return f"cannot open the event log {where}: folder {folder} does not exist; create it"
+        return f"cannot open the event log {where}: check the file's permissions ({reason})"
+    return f"the event log {where} is unavailable ({reason}); check it is running, then retry"

@@ -1,0 +1,47 @@
+"""The event log's exceptions: one family, each message a sentence a person can act on.
+
+Driver errors never leave the package: :class:`EventLog` translates them at the edge into
+these classes, so callers (activities) decide retryable versus final without knowing the
+database underneath.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+
+class EventLogError(Exception):
+    """Base class of everything the event log raises on purpose."""
+
+
+class ConcurrencyError(EventLogError):
+    """The stream moved since the caller read it: reload, decide again, retry."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"stream {stream_id} is at version {actual}, expected {expected}: "
+            "another writer appended first; reload the stream and decide again"
+        )
+
+
+class EventIdConflict(EventLogError):
+    """An event id was reused for different content; ids must identify one fact forever."""
+
+    def __init__(self, event_id: UUID, position: int, reason: str) -> None:
+        self.event_id = event_id
+        self.position = position
+        super().__init__(
+            f"event {event_id} is already recorded at position {position} with other "
+            f"content ({reason}); an event id may only be retried with identical content"
+        )
+
+
+class MalformedEvent(EventLogError):
+    """The batch cannot be stored as given; nothing was written."""
+
+
+class EventLogUnavailable(EventLogError):
+    """The database could not be reached or opened; retrying later may succeed."""

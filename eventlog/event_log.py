@@ -1,0 +1,241 @@
+"""The event log: append with optimistic concurrency, read streams and the whole log, verify.
+
+One :class:`EventLog` wraps one SQLAlchemy async engine, chosen by URL:
+``sqlite+aiosqlite:///path/to/log.db`` (the embedded default) or
+``postgresql+asyncpg://user@host/db`` (production). See ``eventlog.canonical`` for the exact
+bytes hashed and ``eventlog.backends`` for how appends are serialised.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any, Self
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from eventlog import backends, schema
+from eventlog.appending import PreparedEvent, prepare_batch, resolve_existing
+from eventlog.edge import sqlstate, translated
+from eventlog.errors import ConcurrencyError, EventLogError
+from eventlog.migrating import upgrade_to_head
+from eventlog.models import AppendResult, NewEvent, RecordedEvent, VerifyReport
+from eventlog.upcasting import Upcasters
+from eventlog.verification import Progress, verify_rows
+
+# Unique violation (a concurrent writer took the version, or the event id exists) and our
+# own version-mismatch signal from eventlog_append: both lead to the rejection analysis.
+_REJECTED_SQLSTATES = {"23505", "40001"}
+_events = schema.events
+
+
+class EventLog:
+    """An append-only, hash-chained event log on PostgreSQL or SQLite."""
+
+    def __init__(self, engine: AsyncEngine, *, upcasters: Upcasters | None = None) -> None:
+        """Wrap an engine made by :meth:`from_url` (which also configures SQLite)."""
+        self._engine = engine
+        self._writer = engine.execution_options(**{backends.WRITE_OPTION: True})
+        self._upcasters = upcasters or Upcasters()
+        self._postgres = engine.dialect.name == "postgresql"
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        search_path: str | None = None,
+        upcasters: Upcasters | None = None,
+        **engine_kwargs: Any,
+    ) -> Self:
+        """Open a log by URL; ``search_path`` puts a PostgreSQL log in that schema."""
+        parsed = sa.make_url(url)
+        backend = parsed.get_backend_name()
+        if backend not in ("postgresql", "sqlite"):
+            raise EventLogError(f"unsupported event log URL {url!r}: use postgresql or sqlite")
+        if search_path is not None:
+            if backend != "postgresql":
+                raise EventLogError("search_path only applies to a PostgreSQL event log")
+            connect_args = engine_kwargs.setdefault("connect_args", {})
+            connect_args.setdefault("server_settings", {})["search_path"] = search_path
+        engine = create_async_engine(parsed, **engine_kwargs)
+        if backend == "sqlite":
+            backends.configure_sqlite(engine)
+        return cls(engine, upcasters=upcasters)
+
+    async def migrate(self) -> None:
+        """Create or upgrade the schema, triggers and functions (Alembic ``upgrade head``)."""
+        with translated(self._engine.url):
+            async with self._writer.begin() as conn:
+                if self._postgres:
+                    # Two processes starting at once must not both create the tables.
+                    await conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242424242)"))
+                await conn.run_sync(upgrade_to_head)
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self._engine.dispose()
+
+    async def append(
+        self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
+    ) -> AppendResult:
+        """Append a batch atomically if the stream is at ``expected_version``.
+
+        Retrying a recorded batch (same event ids, same content) returns the original result;
+        raises ConcurrencyError, EventIdConflict, MalformedEvent or EventLogUnavailable.
+        """
+        batch = prepare_batch(stream_id, expected_version, events)
+        with translated(self._engine.url):
+            try:
+                async with self._writer.begin() as conn:
+                    if self._postgres:
+                        return await backends.append_postgresql(
+                            conn, stream_id, expected_version, batch
+                        )
+                    return await backends.append_sqlite(conn, stream_id, expected_version, batch)
+            except backends.VersionMismatch:
+                pass
+            except sa.exc.IntegrityError:
+                pass
+            except sa.exc.DBAPIError as error:
+                if sqlstate(error) not in _REJECTED_SQLSTATES:
+                    raise
+            return await self._explain_rejection(stream_id, expected_version, batch)
+
+    async def _explain_rejection(
+        self, stream_id: str, expected: int, batch: Sequence[PreparedEvent]
+    ) -> AppendResult:
+        """A refused batch is a retry (same ids), a conflict (ids reused) or a race."""
+        ids = [item.event.event_id for item in batch]
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(sa.select(_events).where(_events.c.event_id.in_(ids)))).all()
+            stored = {row.event_id: row for row in rows}
+            original = resolve_existing(stream_id, batch, stored)
+            if original is not None:
+                return original
+            actual = await backends.stream_version(conn, stream_id)
+        raise ConcurrencyError(stream_id, expected, actual)
+
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's current version: its number of events, 0 when empty."""
+        with translated(self._engine.url):
+            async with self._engine.connect() as conn:
+                return await backends.stream_version(conn, stream_id)
+
+    async def read_stream(
+        self,
+        stream_id: str,
+        *,
+        up_to_position: int | None = None,
+        until: datetime | None = None,
+    ) -> list[RecordedEvent]:
+        """The stream's events in version order, upcast.
+
+        ``up_to_position`` keeps events at or before that global position (the log as it
+        stood then); ``until`` keeps events whose ``occurred_at`` is at or before that
+        moment (the business "as of" date, not the database's recording time).
+        """
+        if until is not None and until.utcoffset() is None:
+            raise ValueError("until must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
+        query = sa.select(_events).where(_events.c.stream_id == stream_id)
+        if up_to_position is not None:
+            query = query.where(_events.c.position <= up_to_position)
+        if until is not None:
+            query = query.where(_events.c.occurred_at <= until)
+        with translated(self._engine.url):
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(query.order_by(_events.c.version))).all()
+        return [self._recorded(row) for row in rows]
+
+    async def read_all(
+        self, from_position: int = 1, *, batch_size: int = 1000
+    ) -> AsyncIterator[RecordedEvent]:
+        """Every event from ``from_position`` on, upcast, fetched ``batch_size`` at a time."""
+        async for row in self._rows(from_position, batch_size):
+            yield self._recorded(row)
+
+    async def _rows(self, from_position: int, batch_size: int) -> AsyncIterator[Any]:
+        # Keyset pagination, one short read per batch: memory stays bounded and no connection
+        # is held while the consumer works on a batch.
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        cursor = from_position
+        while True:
+            query = (
+                sa.select(_events)
+                .where(_events.c.position >= cursor)
+                .order_by(_events.c.position)
+                .limit(batch_size)
+            )
+            with translated(self._engine.url):
+                async with self._engine.connect() as conn:
+                    rows = (await conn.execute(query)).all()
+            for row in rows:
+                yield row
+            if len(rows) < batch_size:
+                return
+            cursor = rows[-1].position + 1
+
+    async def head(self) -> tuple[int, str]:
+        """The last position and its hash; ``(0, GENESIS)`` for an empty log."""
+        with translated(self._engine.url):
+            async with self._engine.connect() as conn:
+                row = (
+                    await conn.execute(sa.select(schema.head.c.position, schema.head.c.hash))
+                ).one()
+        return int(row.position), str(row.hash)
+
+    async def verify(self, *, progress: Progress | None = None) -> VerifyReport:
+        """Recompute the whole chain from stored data; name the first bad position if any.
+
+        ``progress(checked, total)`` is called after each event, for long verifications.
+        """
+        head = await self.head()
+        with translated(self._engine.url):
+            async with self._engine.connect() as conn:
+                total = (
+                    await conn.execute(sa.select(sa.func.count()).select_from(_events))
+                ).scalar_one()
+        return await verify_rows(self._rows(1, 1000), head, int(total), progress)
+
+    async def stream_ids(self) -> list[str]:
+        """Every stream id that has at least one event, sorted."""
+        query = sa.select(_events.c.stream_id).distinct().order_by(_events.c.stream_id)
+        with translated(self._engine.url):
+            async with self._engine.connect() as conn:
+                return list((await conn.execute(query)).scalars())
+
+    async def grant_app_role(self, role: str) -> None:
+        """PostgreSQL: let ``role`` read and append only (see ``backends``); run as owner."""
+        if not self._postgres:
+            raise EventLogError("roles and privileges exist only on a PostgreSQL event log")
+        with translated(self._engine.url):
+            async with self._engine.begin() as conn:
+                await backends.grant_app_role_postgresql(conn, role)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    def _recorded(self, row: Any) -> RecordedEvent:
+        schema_version, data = self._upcasters.upcast(
+            row.type, row.schema_version, json.loads(row.data)
+        )
+        return RecordedEvent(
+            position=row.position,
+            stream_id=row.stream_id,
+            version=row.version,
+            event_id=UUID(str(row.event_id)),
+            type=row.type,
+            data=data,
+            schema_version=schema_version,
+            occurred_at=row.occurred_at,
+            recorded_at=row.recorded_at,
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+        )

@@ -1,0 +1,78 @@
+"""Helpers shared by the event log contract suite: events to append and raw database access.
+
+Raw SQL goes around the log on purpose: tests play the intruder.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from eventlog import EventLog, NewEvent
+
+BASE_TIME = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
+
+
+def new_event(n: int = 0, *, type_: str = "AmountSet", days: int = 0, **data: Any) -> NewEvent:
+    """A fresh event with a random id; ``days`` moves occurred_at after BASE_TIME."""
+    return NewEvent(
+        event_id=uuid.uuid4(),
+        type=type_,
+        data={"n": n, **data},
+        occurred_at=BASE_TIME + timedelta(days=days),
+    )
+
+
+@dataclass
+class Backend:
+    """One database under test, with raw access for playing the intruder."""
+
+    kind: str
+    url: str
+    search_path: str | None = None
+
+    def open(self, **kwargs: Any) -> EventLog:
+        """A new EventLog (its own connection pool) on this database."""
+        return EventLog.from_url(self.url, search_path=self.search_path, **kwargs)
+
+    @property
+    def dsn(self) -> str:
+        return self.url.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def execute(self, *statements: str) -> None:
+        """Run raw SQL as the database owner, triggers active."""
+        if self.kind == "sqlite":
+            with sqlite3.connect(self.url.removeprefix("sqlite+aiosqlite:///")) as conn:
+                for statement in statements:
+                    conn.execute(statement)
+            return
+        conn = await asyncpg.connect(self.dsn, server_settings={"search_path": self.search_path})
+        try:
+            async with conn.transaction():
+                for statement in statements:
+                    await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    async def tamper(self, *statements: str) -> None:
+        """Run raw SQL with the append-only triggers out of the way."""
+        if self.kind == "postgresql":
+            # Replica mode skips ordinary triggers; only a superuser may set it.
+            await self.execute("SET LOCAL session_replication_role = replica", *statements)
+            return
+        path = self.url.removeprefix("sqlite+aiosqlite:///")
+        with sqlite3.connect(path) as conn:
+            triggers = conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+            ).fetchall()
+            for name, _ in triggers:
+                conn.execute(f"DROP TRIGGER {name}")
+            for statement in statements:
+                conn.execute(statement)
+            for _, sql in triggers:
+                conn.execute(sql)

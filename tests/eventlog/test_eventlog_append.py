@@ -1,0 +1,156 @@
+"""Contract: appending, idempotent retries, malformed batches, migrations, connection errors."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime
+
+import pytest
+from eventlog_support import BASE_TIME, Backend, new_event
+
+from eventlog import (
+    GENESIS,
+    EventIdConflict,
+    EventLog,
+    EventLogUnavailable,
+    MalformedEvent,
+    NewEvent,
+)
+
+
+async def test_append_assigns_versions_and_gap_free_positions(log: EventLog) -> None:
+    """A batch gets consecutive stream versions and global positions, and the chain holds."""
+    first = await log.append("app-1", 0, [new_event(1), new_event(2)])
+    second = await log.append("app-2", 0, [new_event(3)])
+    third = await log.append("app-1", 2, [new_event(4)])
+    assert (first.first_position, first.last_position, first.version) == (1, 2, 2)
+    assert (second.first_position, second.last_position, second.version) == (3, 3, 1)
+    assert (third.first_position, third.version) == (4, 3)
+    assert await log.stream_version("app-1") == 3
+    assert await log.stream_version("nobody") == 0
+    assert await log.stream_ids() == ["app-1", "app-2"]
+    assert (await log.head())[0] == 4
+    assert (await log.verify()).ok
+
+
+async def test_empty_log_has_genesis_head_and_verifies(log: EventLog) -> None:
+    """An empty log's head is (0, 64 zeros) and it verifies."""
+    assert await log.head() == (0, GENESIS)
+    report = await log.verify()
+    assert report.ok and report.checked == 0 and report.head_position == 0
+
+
+async def test_same_ids_same_content_returns_original_positions(log: EventLog) -> None:
+    """Retrying a recorded batch is a no-op that returns the original result."""
+    batch = [new_event(1), new_event(2)]
+    original = await log.append("app-1", 0, batch)
+    await log.append("app-2", 0, [new_event(3)])
+    head = await log.head()
+    assert await log.append("app-1", 0, batch) == original
+    assert await log.append("app-1", 2, batch) == original
+    assert await log.head() == head
+    assert await log.stream_version("app-1") == 2
+
+
+async def test_same_id_other_content_is_an_event_id_conflict(log: EventLog) -> None:
+    """Reusing an event id with other content, stream or batch is refused; nothing is written."""
+    event = new_event(1)
+    await log.append("app-1", 0, [event])
+    head = await log.head()
+    altered = event.model_copy(update={"data": {"n": 2}})
+    with pytest.raises(EventIdConflict, match=f"event {event.event_id} is already recorded"):
+        await log.append("app-1", 0, [altered])
+    with pytest.raises(EventIdConflict, match="stored stream differs"):
+        await log.append("app-9", 0, [event])
+    with pytest.raises(EventIdConflict, match="different batch"):
+        await log.append("app-1", 1, [new_event(5), event])
+    assert await log.head() == head
+    assert await log.stream_ids() == ["app-1"]
+
+
+def _naive() -> NewEvent:
+    return NewEvent.model_construct(
+        event_id=uuid.uuid4(),
+        type="AmountSet",
+        data={},
+        occurred_at=datetime(2024, 1, 1),
+        schema_version=1,
+    )
+
+
+def _mutated(value: object) -> NewEvent:
+    event = new_event()
+    event.data["bad"] = value  # a frozen model still holds a mutable dict
+    return event
+
+
+MALFORMED = {
+    "naive datetime": (lambda: ("s", 0, [_naive()]), "has no time zone"),
+    "non-serialisable data": (lambda: ("s", 0, [_mutated(object())]), "not a JSON value"),
+    "NaN in data": (lambda: ("s", 0, [_mutated(math.nan)]), "JSON cannot carry"),
+    "duplicate id in batch": (
+        lambda: ("s", 0, [e := new_event(), e.model_copy()]),
+        "appears twice in one batch",
+    ),
+    "negative expected version": (lambda: ("s", -1, [new_event()]), "must be 0"),
+    "empty batch": (lambda: ("s", 0, []), "the batch is empty"),
+    "empty stream id": (lambda: ("", 0, [new_event()]), "non-empty"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED, ids=list(MALFORMED))
+async def test_malformed_batch_is_refused_before_anything_is_written(
+    log: EventLog, case: str
+) -> None:
+    """Malformed input raises MalformedEvent with a clear reason and leaves the log as it was."""
+    build, reason = MALFORMED[case]
+    stream_id, expected, events = build()
+    await log.append("other", 0, [new_event()])
+    head = await log.head()
+    with pytest.raises(MalformedEvent, match=reason):
+        await log.append(stream_id, expected, events)
+    assert await log.head() == head
+
+
+def test_new_event_refuses_naive_datetime_and_non_json_data() -> None:
+    """The NewEvent model itself rejects naive datetimes, empty types and non-JSON data."""
+    with pytest.raises(ValueError, match="timezone-aware"):
+        NewEvent(event_id=uuid.uuid4(), type="T", data={}, occurred_at=datetime(2024, 1, 1))
+    with pytest.raises(ValueError, match="not a JSON value"):
+        NewEvent(event_id=uuid.uuid4(), type="T", data={"x": {1, 2}}, occurred_at=BASE_TIME)
+    with pytest.raises(ValueError, match="type"):
+        NewEvent(event_id=uuid.uuid4(), type="", data={}, occurred_at=BASE_TIME)
+
+
+async def test_migrate_is_idempotent_and_safe_to_run_concurrently(backend: Backend) -> None:
+    """Running migrate() twice at once and again later leaves one working, empty log."""
+    first, second = backend.open(), backend.open()
+    try:
+        import asyncio
+
+        await asyncio.gather(first.migrate(), second.migrate())
+        await first.migrate()
+        assert await first.head() == (0, GENESIS)
+        await first.append("app-1", 0, [new_event()])
+        await second.migrate()
+        assert (await second.verify()).checked == 1
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_sqlite_in_missing_folder_says_which_folder(tmp_path: object) -> None:
+    """Opening a SQLite log in a folder that does not exist names that folder."""
+    log = EventLog.from_url(f"sqlite+aiosqlite:///{tmp_path}/nowhere/events.db")
+    with pytest.raises(EventLogUnavailable, match="nowhere does not exist"):
+        await log.migrate()
+    await log.close()
+
+
+async def test_unreachable_postgresql_is_unavailable_not_a_driver_error() -> None:
+    """A refused PostgreSQL connection becomes a retryable EventLogUnavailable."""
+    log = EventLog.from_url("postgresql+asyncpg://postgres@127.0.0.1:1/test")
+    with pytest.raises(EventLogUnavailable, match=r"127\.0\.0\.1:1.*unavailable"):
+        await log.stream_version("app-1")
+    await log.close()
