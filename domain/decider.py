@@ -1,0 +1,115 @@
+"""The Decider: ``decide(command, state) -> events``, ``evolve``, ``fold``, ``allowed_commands``.
+
+``decide`` checks the command against the permission table (role, own commune, four eyes,
+status), then the rules; it raises a ``DomainError`` naming the rule when it refuses and
+returns ``[]`` when the command changes nothing. Every event copies the command's actor and
+time. Pure: no I/O, no clock, no random ids.
+"""
+
+from __future__ import annotations
+
+from domain import decider_instruction as instruction
+from domain import decider_payments as payments
+from domain.commands import (
+    AcceptApplication,
+    AnswerCorrection,
+    AssignCaseworker,
+    ClaimPayment,
+    Command,
+    DecideFunding,
+    DeclareComplete,
+    DeclareCompletion,
+    DeclareStart,
+    DismissApplication,
+    LapseAward,
+    NotifyAward,
+    OrderPayment,
+    RecordCommissionOpinion,
+    RecordDisbursement,
+    RecordPaymentFailure,
+    RecordRepayment,
+    RefuseApplication,
+    ReopenApplication,
+    RequestCorrection,
+    RevisePlan,
+    SubmitApplication,
+    WithdrawApplication,
+)
+from domain.decider_evolve import evolve, fold
+from domain.decider_permissions import PERMISSIONS, Permission, allowed_commands, check_permission
+from domain.events import Event
+from domain.state import INITIAL_STATE, Application
+
+__all__ = [
+    "INITIAL_STATE",
+    "PERMISSIONS",
+    "Permission",
+    "allowed_commands",
+    "decide",
+    "evolve",
+    "fold",
+]
+
+
+def decide(command: Command, state: Application) -> list[Event]:
+    """The events ``command`` produces on ``state``; raises ``DomainError`` when refused."""
+    # A gateway retry may arrive after the balance closed the file: still a no-op.
+    if (
+        isinstance(command, RecordDisbursement)
+        and command.actor.role in PERMISSIONS[command.type].roles
+        and payments.is_repeated_disbursement(command, state)
+    ):
+        return []
+    insee = command.request.insee if isinstance(command, SubmitApplication) else None
+    if insee is None and state.request is not None:
+        insee = state.request.insee
+    check_permission(command.type, state, command.actor, insee)
+    return _dispatch(command, state)
+
+
+def _dispatch(command: Command, state: Application) -> list[Event]:
+    match command:
+        case SubmitApplication():
+            return instruction.submit(command, state)
+        case AssignCaseworker():
+            return instruction.assign(command, state)
+        case RequestCorrection():
+            return instruction.request_correction(command, state)
+        case AnswerCorrection():
+            return instruction.answer_correction(command, state)
+        case DeclareComplete():
+            return instruction.declare_complete(command, state)
+        case DecideFunding():
+            return instruction.decide_funding(command, state)
+        case RevisePlan():
+            return instruction.revise_plan(command, state)
+        case RecordCommissionOpinion():
+            return instruction.record_opinion(command, state)
+        case AcceptApplication():
+            return instruction.accept(command, state)
+        case RefuseApplication():
+            return instruction.refuse(command, state)
+        case DismissApplication():
+            return instruction.dismiss(command, state)
+        case ReopenApplication():
+            return instruction.reopen(command, state)
+        case WithdrawApplication():
+            return instruction.withdraw(command, state)
+        case NotifyAward():
+            return payments.notify_award(command, state)
+        case DeclareStart():
+            return payments.declare_start(command, state)
+        case DeclareCompletion():
+            return payments.declare_completion(command, state)
+        case ClaimPayment():
+            return payments.claim_payment(command, state)
+        case OrderPayment():
+            return payments.order_payment(command, state)
+        case RecordDisbursement():
+            return payments.record_disbursement(command, state)
+        case RecordPaymentFailure():
+            return payments.record_payment_failure(command, state)
+        case RecordRepayment():
+            return payments.record_repayment(command, state)
+        case LapseAward():
+            return payments.lapse(command, state)

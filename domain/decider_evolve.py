@@ -1,0 +1,171 @@
+"""``evolve`` and ``fold``: the one way every reader (workflow, auditor, console) turns events
+into state. Evolve never refuses an event: what is recorded happened."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from domain.events import (
+    ApplicationAccepted,
+    ApplicationClosed,
+    ApplicationDeclaredComplete,
+    ApplicationDismissed,
+    ApplicationLapsed,
+    ApplicationRefused,
+    ApplicationReopened,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    AwardNotified,
+    CaseworkerAssigned,
+    CommandRejected,
+    CommissionOpinionRecorded,
+    CorrectionAnswered,
+    CorrectionRequested,
+    EligibilityConfirmed,
+    EligibilityRejected,
+    Event,
+    FundingDecided,
+    PaymentClaimed,
+    PaymentDisbursed,
+    PaymentFailed,
+    PaymentOrdered,
+    PlanRevised,
+    RepaymentDue,
+    RepaymentRecorded,
+    WorksCompleted,
+    WorksStarted,
+)
+from domain.state import INITIAL_STATE, Application, Payment, PendingCorrection
+
+
+def _with_payment(state: Application, number: int, **changes: object) -> dict[str, object]:
+    payments = tuple(
+        p.model_copy(update=changes) if p.number == number else p for p in state.payments
+    )
+    return {"payments": payments}
+
+
+def _changes(state: Application, event: Event) -> dict[str, object]:
+    """The fields an event changes (besides version and last_event_at)."""
+    match event:
+        case ApplicationSubmitted():
+            return {
+                "application_id": event.application_id,
+                "status": "submitted",
+                "request": event.request,
+                "commune": event.commune,
+                "programme": event.programme,
+                "plan": event.request.plan,
+                "submitted_at": event.at,
+                "submitted_by": event.actor,
+            }
+        case EligibilityConfirmed() | CommandRejected():
+            return {}
+        case EligibilityRejected():
+            return {"status": "ineligible"}
+        case CaseworkerAssigned():
+            return {"caseworker_id": event.caseworker_id}
+        case CorrectionRequested():
+            correction = PendingCorrection(
+                reason=event.reason,
+                message=event.message,
+                requested_at=event.at,
+                return_to=state.status,
+            )
+            return {"status": "correction_requested", "correction": correction}
+        case CorrectionAnswered():
+            back = state.correction.return_to if state.correction else "submitted"
+            plan = event.revised_plan if event.revised_plan is not None else state.plan
+            return {"status": back, "correction": None, "plan": plan}
+        case ApplicationDeclaredComplete():
+            return {"status": "in_instruction", "complete_at": event.at}
+        case FundingDecided():
+            return _decided(state, event)
+        case PlanRevised():
+            return {"plan": event.plan}
+        case CommissionOpinionRecorded():
+            return {"commission_opinion": event.favourable}
+        case ApplicationAccepted():
+            return {
+                "status": "accepted",
+                "accepted_by": event.actor.id,
+                "award_cents": event.award_cents,
+            }
+        case ApplicationRefused():
+            return {"status": "refused"}
+        case ApplicationDismissed():
+            return {"status": "dismissed"}
+        case ApplicationReopened():
+            return {"status": "in_instruction"}
+        case ApplicationWithdrawn():
+            return {"status": "withdrawn"}
+        case AwardNotified():
+            return {
+                "status": "awarded",
+                "award_cents": event.award_cents,
+                "award_notified_at": event.at,
+            }
+        case WorksStarted():
+            return {"status": "started", "started_on": event.started_on}
+        case WorksCompleted():
+            return {"status": "completed", "completed_on": event.completed_on}
+        case PaymentClaimed():
+            payment = Payment(
+                number=event.payment_number,
+                kind=event.kind,
+                amount_cents=event.amount_cents,
+                eligible_expense_cents=event.eligible_expense_cents,
+                with_bank_guarantee=event.with_bank_guarantee,
+            )
+            return {"payments": (*state.payments, payment)}
+        case PaymentOrdered():
+            return _with_payment(
+                state,
+                event.payment_number,
+                status="ordered",
+                ordered_by=event.actor.id,
+                failure=None,
+            )
+        case PaymentDisbursed():
+            return _with_payment(
+                state,
+                event.payment_number,
+                status="disbursed",
+                gateway_reference=event.gateway_reference,
+            )
+        case PaymentFailed():
+            return _with_payment(state, event.payment_number, status="failed", failure=event.reason)
+        case RepaymentDue():
+            return {
+                "status": "repayment_due",
+                "repayment_due_cents": state.repayment_due_cents + event.amount_cents,
+            }
+        case RepaymentRecorded():
+            return {"repayment_due_cents": max(state.repayment_due_cents - event.amount_cents, 0)}
+        case ApplicationClosed():
+            return {"status": "closed"}
+        case ApplicationLapsed():
+            return {"status": "lapsed"}
+
+
+def _decided(state: Application, event: FundingDecided) -> dict[str, object]:
+    line = state.plan.line(event.line_id) if state.plan else None
+    if state.plan is None or line is None:
+        return {}
+    status = "approved" if event.approved else "refused"
+    decided = line.model_copy(update={"status": status, "granted_cents": event.granted_cents})
+    return {"plan": state.plan.with_line(decided)}
+
+
+def evolve(state: Application, event: Event) -> Application:
+    """The state after one event: its changes, one more version, ``last_event_at = event.at``."""
+    changes = _changes(state, event)
+    changes.update(version=state.version + 1, last_event_at=event.at)
+    return state.model_copy(update=changes)
+
+
+def fold(events: Iterable[Event], state: Application = INITIAL_STATE) -> Application:
+    """The state after ``events``, starting from ``state`` (the initial draft by default)."""
+    for event in events:
+        state = evolve(state, event)
+    return state

@@ -1,0 +1,277 @@
+"""``decide`` for the instruction phase: submission, corrections, co-financing, decision."""
+
+from __future__ import annotations
+
+from domain.commands import (
+    AcceptApplication,
+    AnswerCorrection,
+    AssignCaseworker,
+    DecideFunding,
+    DeclareComplete,
+    DismissApplication,
+    RecordCommissionOpinion,
+    RefuseApplication,
+    ReopenApplication,
+    RequestCorrection,
+    RevisePlan,
+    SubmitApplication,
+    WithdrawApplication,
+)
+from domain.commune import Commune
+from domain.errors import InvalidTransition, NotPermitted, RuleViolation
+from domain.events import (
+    ApplicationAccepted,
+    ApplicationDeclaredComplete,
+    ApplicationDismissed,
+    ApplicationRefused,
+    ApplicationReopened,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    CaseworkerAssigned,
+    CommissionOpinionRecorded,
+    CorrectionAnswered,
+    CorrectionRequested,
+    EligibilityConfirmed,
+    EligibilityRejected,
+    Event,
+    FundingDecided,
+    PlanRevised,
+    RepaymentDue,
+)
+from domain.plan import FinancingPlan, FundingLine
+from domain.programme import Programme
+from domain.rules.eligibility import eligibility_verdicts
+from domain.rules.financing import (
+    DETR_COMMISSION,
+    HARD_PLAN_RULES,
+    detr_needs_commission,
+    euros,
+    plan_verdicts,
+)
+from domain.state import Application
+
+PLAN_POLICY = "Guichet: a plan's decisions come from its co-financers"
+
+
+def file_of(state: Application) -> tuple[Programme, Commune, FinancingPlan]:
+    """The programme, commune and plan of a submitted, eligible file."""
+    # The permission table only lets these commands through after an eligible submission,
+    # which snapshots all three.
+    assert state.programme is not None and state.commune is not None and state.plan is not None
+    return state.programme, state.commune, state.plan
+
+
+def merge_plan(old: FinancingPlan, new: FinancingPlan) -> FinancingPlan:
+    """The revised plan where a line keeps its decision only if its id, funder and requested
+    amount are unchanged; every other line is pending again. Decisions written by the
+    applicant are ignored: only co-financers decide."""
+
+    def carry(line: FundingLine) -> FundingLine:
+        before = old.line(line.line_id)
+        same = before is not None and (before.funder, before.requested_cents) == (
+            line.funder,
+            line.requested_cents,
+        )
+        if before is not None and same:
+            return line.model_copy(
+                update={"status": before.status, "granted_cents": before.granted_cents}
+            )
+        return line.model_copy(update={"status": "pending", "granted_cents": None})
+
+    return new.model_copy(update={"lines": tuple(carry(line) for line in new.lines)})
+
+
+def submit(c: SubmitApplication, state: Application) -> list[Event]:
+    """Submission, then the automatic eligibility verdict (received date = command date)."""
+    decided = [line.line_id for line in c.request.plan.lines if line.status != "pending"]
+    decided += [line.line_id for line in c.request.plan.lines if line.granted_cents is not None]
+    if decided:
+        raise RuleViolation(
+            f"line {decided[0]} of the submitted plan carries a decision: submit every line "
+            "as pending, the co-financers decide",
+            rule="plan-lines-pending",
+            source=PLAN_POLICY,
+        )
+    verdicts = eligibility_verdicts(c.request, c.commune, c.programme, c.at.date())
+    failing = tuple(v for v in verdicts if v.outcome == "fail")
+    submitted = ApplicationSubmitted(
+        actor=c.actor,
+        at=c.at,
+        application_id=c.application_id,
+        request=c.request,
+        commune=c.commune,
+        programme=c.programme,
+        registry_vintage=c.registry_vintage,
+    )
+    if failing:
+        return [submitted, EligibilityRejected(actor=c.actor, at=c.at, verdicts=failing)]
+    return [submitted, EligibilityConfirmed(actor=c.actor, at=c.at, verdicts=verdicts)]
+
+
+def assign(c: AssignCaseworker, state: Application) -> list[Event]:
+    """Assign (or re-assign) the file; the same person again is a no-op."""
+    if state.caseworker_id == c.caseworker_id:
+        return []
+    return [CaseworkerAssigned(actor=c.actor, at=c.at, caseworker_id=c.caseworker_id)]
+
+
+def request_correction(c: RequestCorrection, state: Application) -> list[Event]:
+    """Ask the applicant to correct the file; it comes back to the current status."""
+    return [CorrectionRequested(actor=c.actor, at=c.at, reason=c.reason, message=c.message)]
+
+
+def answer_correction(c: AnswerCorrection, state: Application) -> list[Event]:
+    """The applicant answers; a revised plan keeps the decisions of unchanged lines."""
+    _, _, plan = file_of(state)
+    revised = merge_plan(plan, c.revised_plan) if c.revised_plan is not None else None
+    return [CorrectionAnswered(actor=c.actor, at=c.at, message=c.message, revised_plan=revised)]
+
+
+def declare_complete(c: DeclareComplete, state: Application) -> list[Event]:
+    """Complete by a caseworker, or deemed complete by silence when the system sends it."""
+    deemed = c.actor.role == "system"
+    return [ApplicationDeclaredComplete(actor=c.actor, at=c.at, deemed=deemed)]
+
+
+def revise_plan(c: RevisePlan, state: Application) -> list[Event]:
+    """Replace the plan; an identical plan changes nothing."""
+    _, _, plan = file_of(state)
+    revised = merge_plan(plan, c.plan)
+    if revised == plan:
+        return []
+    return [PlanRevised(actor=c.actor, at=c.at, plan=revised, note=c.note)]
+
+
+def decide_funding(c: DecideFunding, state: Application) -> list[Event]:
+    """A co-financer's decision on its own pending line, re-checked against the hard rules."""
+    programme, commune, plan = file_of(state)
+    line = plan.line(c.line_id)
+    if line is None:
+        known = ", ".join(item.line_id for item in plan.lines)
+        raise RuleViolation(
+            f"the plan has no line {c.line_id!r} (lines: {known})",
+            rule="line-exists",
+            source=PLAN_POLICY,
+        )
+    if line.kind == "owner":
+        raise RuleViolation(
+            f"line {line.line_id} is the owner's own contribution: it needs no decision",
+            rule="owner-line",
+            source=PLAN_POLICY,
+        )
+    if c.actor.funder != line.funder:
+        raise NotPermitted(
+            f"{c.actor.id} acts for {c.actor.funder} and may not decide line {line.line_id} "
+            f"of {line.funder}: each co-financer decides its own line only",
+            rule="own-line",
+        )
+    if line.status != "pending":
+        raise InvalidTransition(
+            f"line {line.line_id} was already {line.status}: it can be decided again only "
+            "after the applicant revises its amount",
+            rule="line-already-decided",
+        )
+    if not c.approve:
+        refused = FundingDecided(
+            actor=c.actor, at=c.at, line_id=line.line_id, funder=line.funder,
+            approved=False, granted_cents=None, note=c.note,
+        )  # fmt: skip
+        return [refused]
+    granted = c.granted_cents
+    if granted is None or not 0 < granted <= line.requested_cents:
+        raise RuleViolation(
+            f"an approval of line {line.line_id} must grant more than €0 and at most the "
+            f"{euros(line.requested_cents)} requested",
+            rule="granted-amount",
+            source=PLAN_POLICY,
+        )
+    decided = line.model_copy(update={"status": "approved", "granted_cents": granted})
+    _check_commitments(plan.with_line(decided), programme, commune)
+    approved = FundingDecided(
+        actor=c.actor, at=c.at, line_id=line.line_id, funder=line.funder,
+        approved=True, granted_cents=granted, note=c.note,
+    )  # fmt: skip
+    return [approved]
+
+
+def _check_commitments(plan: FinancingPlan, programme: Programme, commune: Commune) -> None:
+    # Only approved lines are commitments: a pending over-request elsewhere must not block a
+    # sound decision, while an approval that breaks a cap by itself must be refused.
+    approved = tuple(line for line in plan.lines if line.status == "approved")
+    committed = plan.model_copy(update={"lines": approved})
+    for verdict in plan_verdicts(committed, programme, commune, None):
+        if verdict.rule in HARD_PLAN_RULES and verdict.outcome == "fail":
+            raise RuleViolation(verdict.message, rule=verdict.rule, source=verdict.source)
+
+
+def record_opinion(c: RecordCommissionOpinion, state: Application) -> list[Event]:
+    """The DETR commission's opinion, only asked for a DETR line above €100,000."""
+    _, _, plan = file_of(state)
+    if not detr_needs_commission(plan):
+        raise RuleViolation(
+            "no DETR line above €100,000 on this plan: no commission opinion is needed",
+            rule="detr-commission",
+            source=DETR_COMMISSION,
+        )
+    if state.commission_opinion == c.favourable:
+        return []
+    return [CommissionOpinionRecorded(actor=c.actor, at=c.at, favourable=c.favourable, note=c.note)]
+
+
+def accept(c: AcceptApplication, state: Application) -> list[Event]:
+    """Accept once every line is decided and every plan rule passes; the award is the sum
+    granted by the programme's funders."""
+    programme, commune, plan = file_of(state)
+    pending = [
+        line.line_id for line in plan.lines if line.kind != "owner" and line.status == "pending"
+    ]
+    if pending:
+        raise RuleViolation(
+            f"lines still wait for their co-financer's decision: {', '.join(pending)}",
+            rule="lines-decided",
+            source=PLAN_POLICY,
+        )
+    ours = [line for line in plan.lines if line.funder in programme.funders]
+    if not any(line.status == "approved" for line in ours):
+        raise RuleViolation(
+            f"no line of {programme.name} ({', '.join(programme.funders)}) is approved: "
+            "refuse the application instead",
+            rule="programme-line-approved",
+            source=programme.source,
+        )
+    verdicts = plan_verdicts(plan, programme, commune, state.commission_opinion)
+    for verdict in verdicts:
+        if verdict.outcome in ("fail", "attention"):
+            raise RuleViolation(verdict.message, rule=verdict.rule, source=verdict.source)
+    award = sum(line.granted_cents or 0 for line in ours if line.status == "approved")
+    return [
+        ApplicationAccepted(
+            actor=c.actor, at=c.at, award_cents=award, verdicts=verdicts, note=c.note
+        )
+    ]
+
+
+def refuse(c: RefuseApplication, state: Application) -> list[Event]:
+    """Refuse the application with a reason."""
+    return [ApplicationRefused(actor=c.actor, at=c.at, reason=c.reason)]
+
+
+def dismiss(c: DismissApplication, state: Application) -> list[Event]:
+    """Close the file without a decision (*classé sans suite*)."""
+    return [ApplicationDismissed(actor=c.actor, at=c.at, reason=c.reason)]
+
+
+def reopen(c: ReopenApplication, state: Application) -> list[Event]:
+    """Re-open a refused or dismissed file into instruction."""
+    return [ApplicationReopened(actor=c.actor, at=c.at, reason=c.reason)]
+
+
+def withdraw(c: WithdrawApplication, state: Application) -> list[Event]:
+    """The commune withdraws; whatever was already paid becomes a repayment due."""
+    events: list[Event] = [ApplicationWithdrawn(actor=c.actor, at=c.at, reason=c.reason)]
+    if state.paid_cents > 0:
+        reason = f"application withdrawn after {euros(state.paid_cents)} was paid"
+        events.append(
+            RepaymentDue(actor=c.actor, at=c.at, amount_cents=state.paid_cents, reason=reason)
+        )
+    return events

@@ -1,0 +1,216 @@
+"""``decide`` after the decision: notification, execution, payments and repayments.
+
+No path here can pay more than the award: advance and interim claims are capped below it,
+and the balance only ever brings the total to min(award, rate × proven expense).
+"""
+
+from __future__ import annotations
+
+from domain.commands import (
+    ClaimPayment,
+    DeclareCompletion,
+    DeclareStart,
+    LapseAward,
+    NotifyAward,
+    OrderPayment,
+    RecordDisbursement,
+    RecordPaymentFailure,
+    RecordRepayment,
+)
+from domain.decider_instruction import file_of
+from domain.errors import InvalidTransition, RuleViolation
+from domain.events import (
+    ApplicationClosed,
+    ApplicationLapsed,
+    AwardNotified,
+    Event,
+    PaymentClaimed,
+    PaymentDisbursed,
+    PaymentFailed,
+    PaymentOrdered,
+    RepaymentDue,
+    RepaymentRecorded,
+    WorksCompleted,
+    WorksStarted,
+)
+from domain.rules.financing import euros
+from domain.rules.payment import PAYMENTS, balance_due_cents, check_advance, check_interim
+from domain.state import Application, Payment
+
+EXECUTION = "CGCT R2334-28 / R2334-29 (execution of the subsidised project)"
+
+
+def notify_award(c: NotifyAward, state: Application) -> list[Event]:
+    """The award decision is notified to the commune."""
+    notified = AwardNotified(
+        actor=c.actor, at=c.at, decision_reference=c.decision_reference,
+        award_cents=state.award_cents,
+    )  # fmt: skip
+    return [notified]
+
+
+def declare_start(c: DeclareStart, state: Application) -> list[Event]:
+    """The commune declares the start of works, on a day that has come."""
+    if c.started_on > c.at.date():
+        raise RuleViolation(
+            f"the start date {c.started_on.isoformat()} is in the future: declare the start "
+            "once works have begun",
+            rule="start-not-in-future",
+            source=EXECUTION,
+        )
+    return [WorksStarted(actor=c.actor, at=c.at, started_on=c.started_on)]
+
+
+def declare_completion(c: DeclareCompletion, state: Application) -> list[Event]:
+    """The commune declares the project completed, after its start and not in the future."""
+    if c.completed_on > c.at.date() or (
+        state.started_on is not None and c.completed_on < state.started_on
+    ):
+        raise RuleViolation(
+            f"the completion date {c.completed_on.isoformat()} must fall between the start "
+            f"({state.started_on}) and today",
+            rule="completion-date",
+            source=EXECUTION,
+        )
+    return [WorksCompleted(actor=c.actor, at=c.at, completed_on=c.completed_on)]
+
+
+_STAGES = {"advance": ("started",), "interim": ("started", "completed"), "balance": ("completed",)}
+
+
+def claim_payment(c: ClaimPayment, state: Application) -> list[Event]:
+    """A payment claim within the caps of décret 2018-514 art. 12; the balance may close the
+    file (nothing left to pay) or turn into a repayment due (too much paid)."""
+    programme, _, plan = file_of(state)
+    if state.status not in _STAGES[c.kind]:
+        raise InvalidTransition(
+            f"an {c.kind} payment can be claimed only when the project is "
+            f"{' or '.join(_STAGES[c.kind])}; it is {state.status}",
+            rule="payment-stage",
+        )
+    outstanding = [p for p in state.payments if p.status in ("claimed", "ordered", "failed")]
+    if outstanding:
+        first = outstanding[0]
+        raise RuleViolation(
+            f"payment {first.number} ({first.kind}) is still {first.status}: wait until it is "
+            "disbursed before claiming another",
+            rule="one-payment-at-a-time",
+            source=PAYMENTS,
+        )
+    award = state.award_cents
+    if c.kind == "advance":
+        amount = check_advance(
+            programme, plan, state.payments, award, c.amount_cents, c.with_bank_guarantee
+        )
+    elif c.kind == "interim":
+        amount = check_interim(programme, plan, state.payments, award, c.amount_cents)
+    else:
+        amount = balance_due_cents(
+            programme, plan, award, state.paid_cents, c.eligible_expense_cents
+        )
+        if amount == 0:
+            return [ApplicationClosed(actor=c.actor, at=c.at)]
+        if amount < 0:
+            reason = (
+                f"the final subsidy is {euros(state.paid_cents + amount)} for a proven expense "
+                f"of {euros(c.eligible_expense_cents or 0)}; {euros(state.paid_cents)} was paid"
+            )
+            return [RepaymentDue(actor=c.actor, at=c.at, amount_cents=-amount, reason=reason)]
+    claimed = PaymentClaimed(
+        actor=c.actor, at=c.at, payment_number=len(state.payments) + 1, kind=c.kind,
+        amount_cents=amount, eligible_expense_cents=c.eligible_expense_cents,
+        with_bank_guarantee=c.with_bank_guarantee, proof_reference=c.proof_reference,
+    )  # fmt: skip
+    return [claimed]
+
+
+def _payment(state: Application, number: int) -> Payment:
+    payment = state.payment(number)
+    if payment is None:
+        raise InvalidTransition(
+            f"application {state.application_id} has no payment {number} "
+            f"({len(state.payments)} claimed so far)",
+            rule="payment-exists",
+        )
+    return payment
+
+
+def order_payment(c: OrderPayment, state: Application) -> list[Event]:
+    """The payment officer orders a claimed (or failed, to retry) payment; twice is a no-op."""
+    payment = _payment(state, c.payment_number)
+    if payment.status == "ordered":
+        return []
+    if payment.status == "disbursed":
+        raise InvalidTransition(
+            f"payment {payment.number} was already disbursed", rule="payment-status"
+        )
+    ordered = PaymentOrdered(
+        actor=c.actor, at=c.at, payment_number=payment.number, amount_cents=payment.amount_cents
+    )
+    return [ordered]
+
+
+def is_repeated_disbursement(c: RecordDisbursement, state: Application) -> bool:
+    """True when the gateway reports again a disbursement already recorded (retries)."""
+    payment = state.payment(c.payment_number)
+    return (
+        payment is not None
+        and payment.status == "disbursed"
+        and payment.gateway_reference == c.gateway_reference
+    )
+
+
+def record_disbursement(c: RecordDisbursement, state: Application) -> list[Event]:
+    """The gateway paid an ordered payment; the balance closes the file."""
+    payment = _payment(state, c.payment_number)
+    if payment.status != "ordered":
+        raise InvalidTransition(
+            f"payment {payment.number} is {payment.status}, not ordered: only an ordered "
+            "payment can be disbursed",
+            rule="payment-status",
+        )
+    events: list[Event] = [
+        PaymentDisbursed(
+            actor=c.actor, at=c.at, payment_number=payment.number,
+            amount_cents=payment.amount_cents, gateway_reference=c.gateway_reference,
+        )
+    ]  # fmt: skip
+    if payment.kind == "balance":
+        events.append(ApplicationClosed(actor=c.actor, at=c.at))
+    return events
+
+
+def record_payment_failure(c: RecordPaymentFailure, state: Application) -> list[Event]:
+    """The gateway could not pay an ordered payment; it can be ordered again."""
+    payment = _payment(state, c.payment_number)
+    if payment.status != "ordered":
+        raise InvalidTransition(
+            f"payment {payment.number} is {payment.status}, not ordered: only an ordered "
+            "payment can fail",
+            rule="payment-status",
+        )
+    return [PaymentFailed(actor=c.actor, at=c.at, payment_number=payment.number, reason=c.reason)]
+
+
+def record_repayment(c: RecordRepayment, state: Application) -> list[Event]:
+    """Money paid back by the commune; the file closes once nothing is due."""
+    due = state.repayment_due_cents
+    if not 0 < c.amount_cents <= due:
+        raise RuleViolation(
+            f"a repayment must be more than €0 and at most the {euros(due)} due",
+            rule="repayment-amount",
+            source=PAYMENTS,
+        )
+    events: list[Event] = [
+        RepaymentRecorded(
+            actor=c.actor, at=c.at, amount_cents=c.amount_cents, reference=c.reference
+        )
+    ]
+    if c.amount_cents == due:
+        events.append(ApplicationClosed(actor=c.actor, at=c.at))
+    return events
+
+
+def lapse(c: LapseAward, state: Application) -> list[Event]:
+    """The award lapses (*caducité*): works did not start in time."""
+    return [ApplicationLapsed(actor=c.actor, at=c.at, deadline=c.deadline)]

@@ -1,0 +1,131 @@
+"""Who may send which command in which status: ONE table read by ``decide`` and by
+``allowed_commands`` (what the console offers), so the two can never disagree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.actor import Actor, Role
+from domain.errors import DomainError, InvalidTransition, NotPermitted
+from domain.state import Application, Status
+
+SEPARATION_OF_DUTIES = "separation of duties (ordonnateur / comptable)"
+
+_REVIEW: frozenset[Status] = frozenset({"submitted", "correction_requested", "in_instruction"})
+_DECIDED: frozenset[Status] = frozenset({"accepted", "refused", "dismissed"})
+_EXECUTION: frozenset[Status] = frozenset({"awarded", "started", "completed"})
+_PAYING: frozenset[Status] = frozenset({"started", "completed"})
+
+
+@dataclass(frozen=True)
+class Permission:
+    """The roles that may send a command and the statuses it is valid in.
+
+    ``four_eyes``: the actor must not be the one who accepted the file."""
+
+    roles: frozenset[Role]
+    statuses: frozenset[Status]
+    four_eyes: bool = False
+
+
+def _p(roles: tuple[Role, ...], statuses: frozenset[Status], four_eyes: bool = False) -> Permission:
+    return Permission(frozenset(roles), statuses, four_eyes)
+
+
+PERMISSIONS: dict[str, Permission] = {
+    "SubmitApplication": _p(("applicant",), frozenset({"draft"})),
+    "AssignCaseworker": _p(
+        ("caseworker", "supervisor"), _REVIEW | _DECIDED | _EXECUTION | {"repayment_due"}
+    ),
+    "RequestCorrection": _p(("caseworker",), frozenset({"submitted", "in_instruction"})),
+    "AnswerCorrection": _p(("applicant",), frozenset({"correction_requested"})),
+    "DeclareComplete": _p(("caseworker", "system"), frozenset({"submitted"})),
+    "DecideFunding": _p(("cofinancer",), frozenset({"in_instruction"})),
+    "RevisePlan": _p(("applicant",), _REVIEW),
+    "RecordCommissionOpinion": _p(("caseworker",), frozenset({"in_instruction"})),
+    "AcceptApplication": _p(("caseworker",), frozenset({"in_instruction"})),
+    "RefuseApplication": _p(("caseworker",), _REVIEW),
+    "DismissApplication": _p(("caseworker", "supervisor", "system"), _REVIEW),
+    "ReopenApplication": _p(("caseworker", "supervisor"), frozenset({"refused", "dismissed"})),
+    "WithdrawApplication": _p(("applicant",), _REVIEW | _DECIDED | _EXECUTION),
+    "NotifyAward": _p(("caseworker",), frozenset({"accepted"})),
+    "DeclareStart": _p(("applicant",), frozenset({"awarded"})),
+    "DeclareCompletion": _p(("applicant",), frozenset({"started"})),
+    "ClaimPayment": _p(("applicant",), _PAYING),
+    "OrderPayment": _p(("payment_officer",), _PAYING, four_eyes=True),
+    "RecordDisbursement": _p(("system",), _PAYING),
+    "RecordPaymentFailure": _p(("system",), _PAYING),
+    "RecordRepayment": _p(("payment_officer",), frozenset({"repayment_due"})),
+    "LapseAward": _p(("system",), frozenset({"awarded"})),
+}
+"""Command type name → permission. The auditor appears nowhere: it may send nothing."""
+
+
+def check_permission(
+    command_type: str, state: Application, actor: Actor, insee: str | None = None
+) -> None:
+    """Raise ``NotPermitted`` (role, own commune, four eyes) or ``InvalidTransition`` (status).
+
+    ``insee`` is the file's commune (the request's, for a submission)."""
+    permission = PERMISSIONS[command_type]
+    if actor.role not in permission.roles:
+        allowed = ", ".join(sorted(permission.roles))
+        raise NotPermitted(
+            f"a {actor.role} may not send {command_type}; it is for: {allowed}",
+            rule="role-permission",
+        )
+    if actor.role == "applicant" and actor.insee is not None and insee not in (None, actor.insee):
+        raise NotPermitted(
+            f"applicant {actor.id} acts for commune {actor.insee}, not for {insee}: "
+            "only the commune's own agents may act on its files",
+            rule="own-commune",
+        )
+    if permission.four_eyes and state.accepted_by == actor.id:
+        raise NotPermitted(
+            f"{actor.id} accepted this file and so may not order its payments: "
+            "another payment officer must do it",
+            rule="four-eyes",
+            source=SEPARATION_OF_DUTIES,
+        )
+    _check_status(command_type, state, permission)
+
+
+def _check_status(command_type: str, state: Application, permission: Permission) -> None:
+    name = state.application_id or "(new)"
+    if state.status in permission.statuses:
+        return
+    if command_type == "SubmitApplication":
+        raise InvalidTransition(
+            f"application {name} was already submitted (it is {state.status}): "
+            "start a new application instead",
+            rule="already-submitted",
+        )
+    if state.status == "draft":
+        raise InvalidTransition(
+            f"no application was submitted yet: {command_type} needs a submitted file",
+            rule="not-submitted",
+        )
+    if state.is_terminal:
+        raise InvalidTransition(
+            f"application {name} is {state.status}: no further command can change it",
+            rule="terminal-status",
+        )
+    expected = ", ".join(sorted(permission.statuses))
+    raise InvalidTransition(
+        f"{command_type} is not possible while application {name} is {state.status}; "
+        f"it needs the file to be: {expected}",
+        rule="status",
+    )
+
+
+def allowed_commands(state: Application, actor: Actor) -> tuple[str, ...]:
+    """The command type names ``actor`` could send on this file now (per ``PERMISSIONS``)."""
+    insee = state.request.insee if state.request else None
+    allowed: list[str] = []
+    for command_type in PERMISSIONS:
+        try:
+            check_permission(command_type, state, actor, insee)
+        except DomainError:
+            continue
+        allowed.append(command_type)
+    return tuple(allowed)

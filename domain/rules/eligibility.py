@@ -1,0 +1,177 @@
+"""Eligibility of a request at submission: known commune on the PVD list, open programme,
+signed convention when the offer needs one, and no works started before the request.
+
+The registry and catalogue look-ups happen outside the domain; their answers arrive here as
+values (``None`` when the code or id is unknown).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from domain.commands import ApplicationRequest
+from domain.commune import Commune
+from domain.errors import NotPvdMember, RuleViolation, UnknownCommune
+from domain.programme import Programme
+from domain.verdict import RuleVerdict
+
+COMMUNE_REGISTRY = "Code officiel géographique 2023 (registre des communes)"
+PVD_LIST = "ANCT, liste des communes PVD (millésime COG 2023)"
+CATALOGUE = "Guichet catalogue of programmes"
+CONVENTIONS = "ANCT, convention d'adhésion et convention-cadre PVD"
+NO_PRIOR_START = "CGCT R2334-24 ; décret 2018-514 art. 3"
+
+
+def _verdict(rule: str, source: str, ok: bool | None, message: str) -> RuleVerdict:
+    outcome = "not_applicable" if ok is None else ("pass" if ok else "fail")
+    return RuleVerdict(rule=rule, source=source, outcome=outcome, message=message)
+
+
+def _commune_known(request: ApplicationRequest, commune: Commune | None) -> RuleVerdict:
+    if commune is None or commune.insee != request.insee:
+        return _verdict(
+            "commune-known",
+            COMMUNE_REGISTRY,
+            False,
+            f"INSEE code {request.insee} is not in the commune registry (COG 2023): "
+            "check the code on insee.fr",
+        )
+    return _verdict(
+        "commune-known", COMMUNE_REGISTRY, True, f"{commune.name} ({commune.insee}) is known"
+    )
+
+
+def _pvd_membership(commune: Commune | None, received_on: date) -> RuleVerdict:
+    if commune is None:
+        return _verdict("pvd-membership", PVD_LIST, None, "no known commune to check")
+    if not commune.is_pvd_member_on(received_on):
+        return _verdict(
+            "pvd-membership",
+            PVD_LIST,
+            False,
+            f"{commune.name} ({commune.insee}) is not on the Petites Villes de Demain list on "
+            f"{received_on.isoformat()}: only PVD communes may apply; ask the prefecture "
+            "if you believe the list is wrong",
+        )
+    return _verdict(
+        "pvd-membership", PVD_LIST, True, f"{commune.name} is a PVD commune ({commune.pvd_id})"
+    )
+
+
+def _programme_known(request: ApplicationRequest, programme: Programme | None) -> RuleVerdict:
+    if programme is None or programme.id != request.programme_id:
+        return _verdict(
+            "programme-known",
+            CATALOGUE,
+            False,
+            f"programme {request.programme_id!r} is not in the catalogue: "
+            "choose a programme from the catalogue",
+        )
+    return _verdict("programme-known", CATALOGUE, True, f"programme {programme.name}")
+
+
+def _programme_open(programme: Programme | None, received_on: date) -> RuleVerdict:
+    if programme is None:
+        return _verdict("programme-open", CATALOGUE, None, "no known programme to check")
+    if not programme.is_open_on(received_on):
+        window = f"{programme.opens_on or '…'} to {programme.closes_on or '…'}"
+        return _verdict(
+            "programme-open",
+            programme.source,
+            False,
+            f"{programme.name} does not receive requests on {received_on.isoformat()} "
+            f"(open {window}): apply while it is open",
+        )
+    return _verdict("programme-open", programme.source, True, f"{programme.name} is open")
+
+
+def _convention_required(
+    commune: Commune | None, programme: Programme | None, received_on: date
+) -> RuleVerdict:
+    if commune is None or programme is None or programme.requires_convention == "none":
+        return _verdict("convention-required", CONVENTIONS, None, "no convention required")
+    kind = programme.requires_convention
+    label = "convention d'adhésion" if kind == "adhesion" else "convention-cadre"
+    signed = commune.convention_signed_on(kind, received_on)
+    if signed is None:
+        return _verdict(
+            "convention-required",
+            CONVENTIONS,
+            False,
+            f"{programme.name} requires the PVD {label} to be signed before the request; "
+            f"{commune.name} has none signed by {received_on.isoformat()}: "
+            "apply once it is signed",
+        )
+    return _verdict(
+        "convention-required", CONVENTIONS, True, f"{label} signed on {signed.isoformat()}"
+    )
+
+
+def _no_prior_start(request: ApplicationRequest, received_on: date) -> RuleVerdict:
+    started = request.prior_start_on
+    # A start date without a kind is read as works: the legal start is a signed quote or
+    # contract, and letting an unqualified date through would hide the one case that bars aid.
+    kind = request.prior_start_kind or "works"
+    if started is None or started >= received_on:
+        return _verdict(
+            "no-prior-start", NO_PRIOR_START, True, "nothing started before the request"
+        )
+    if kind != "works":
+        return _verdict(
+            "no-prior-start",
+            NO_PRIOR_START,
+            True,
+            f"{kind.replace('_', ' ')} before the request do not count as a start of works",
+        )
+    return _verdict(
+        "no-prior-start",
+        NO_PRIOR_START,
+        False,
+        f"works were legally started on {started.isoformat()}, before the request was "
+        f"received on {received_on.isoformat()}: a subsidy cannot fund works already begun "
+        "(studies and land purchase do not count)",
+    )
+
+
+def eligibility_verdicts(
+    request: ApplicationRequest,
+    commune: Commune | None,
+    programme: Programme | None,
+    received_on: date,
+) -> tuple[RuleVerdict, ...]:
+    """Every eligibility verdict of a request received on ``received_on``, in a stable order."""
+    # A registry answer for another code is no answer: later rules then have nothing to check.
+    known = commune if commune is not None and commune.insee == request.insee else None
+    offered = programme if programme is not None and programme.id == request.programme_id else None
+    return (
+        _commune_known(request, commune),
+        _pvd_membership(known, received_on),
+        _programme_known(request, programme),
+        _programme_open(offered, received_on),
+        _convention_required(known, offered, received_on),
+        _no_prior_start(request, received_on),
+    )
+
+
+_ERRORS: dict[str, type[RuleViolation]] = {
+    "commune-known": UnknownCommune,
+    "pvd-membership": NotPvdMember,
+}
+
+
+def assert_eligible(
+    request: ApplicationRequest,
+    commune: Commune | None,
+    programme: Programme | None,
+    received_on: date,
+) -> tuple[RuleVerdict, ...]:
+    """Raise the first failing eligibility rule as its ``DomainError``; else return the verdicts.
+
+    ``UnknownCommune`` and ``NotPvdMember`` for the commune rules, ``RuleViolation`` otherwise.
+    """
+    verdicts = eligibility_verdicts(request, commune, programme, received_on)
+    for verdict in verdicts:
+        if verdict.outcome == "fail":
+            error = _ERRORS.get(verdict.rule, RuleViolation)
+            raise error(verdict.message, rule=verdict.rule, source=verdict.source)
+    return verdicts

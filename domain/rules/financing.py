@@ -1,0 +1,257 @@
+"""Financing-plan rules (CGCT and décret 2018-514) and the programme's maximum award.
+
+All percentages are exact: ``part * 100 >= percent * whole`` on integer cents, and Decimal
+rates floored to the cent, never floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import ROUND_FLOOR, Decimal
+
+from domain.commune import Commune
+from domain.plan import FinancingPlan, FundingLine
+from domain.programme import Programme
+from domain.verdict import RuleVerdict
+
+PRACTICE_BASE = "common practice (betagouv GSL): base ≤ cost, granted ≤ base"
+PRACTICE_BALANCED = "practice: balanced financing plan"
+OWNER_SHARE = "CGCT L1111-10 III"
+OWNER_SHARE_CHEF_DE_FILE = "CGCT L1111-10 III / L1111-9"
+OWNER_SHARE_EXCEPTIONS = "CGCT L1111-10"
+DETR_RULES = "CGCT R2334-27"
+PUBLIC_AID_CAP = "décret 2018-514 art. 10"
+DETR_COMMISSION = "CGCT L2334-37"
+COMMISSION_THRESHOLD_CENTS = 100_000_00
+"""A DETR subsidy above €100,000 needs the elected commission's opinion (CGCT L2334-37)."""
+
+HARD_PLAN_RULES: tuple[str, ...] = (
+    "granted-within-base",
+    "public-aid-cap",
+    "dotations-cap",
+    "award-within-programme-max",
+)
+"""Rules a co-financer's decision may never break; the others can be fixed by a plan revision."""
+
+
+def euros(cents: int) -> str:
+    """``1234567`` → ``€12,345.67``: amounts in messages people read."""
+    return f"€{cents // 100:,}.{cents % 100:02d}"
+
+
+def _verdict(rule: str, source: str, ok: bool | None, message: str) -> RuleVerdict:
+    outcome = "not_applicable" if ok is None else ("pass" if ok else "fail")
+    return RuleVerdict(rule=rule, source=source, outcome=outcome, message=message)
+
+
+def _total(lines: Iterable[FundingLine]) -> int:
+    return sum(line.amount_cents for line in lines)
+
+
+def _detr_lines(plan: FinancingPlan) -> list[FundingLine]:
+    return [line for line in plan.lines if line.dotation == "DETR" and line.status != "refused"]
+
+
+def detr_needs_commission(plan: FinancingPlan) -> bool:
+    """True when a live DETR line exceeds €100,000 (the commission must give an opinion)."""
+    return any(line.amount_cents > COMMISSION_THRESHOLD_CENTS for line in _detr_lines(plan))
+
+
+def programme_max_cents(programme: Programme, plan: FinancingPlan) -> int:
+    """The most the programme can grant for this plan.
+
+    rate: floor(rate % × base), capped (``cap_with_anah`` when Anah co-funds); flat: the
+    amount; annual: the amount times the years.
+    """
+    funding = programme.funding
+    if funding.kind == "rate":
+        assert funding.rate is not None  # guaranteed by Funding's validator
+        raw = Decimal(plan.subsidisable_base_cents) * funding.rate.percent / 100
+        maximum = int(raw.to_integral_value(rounding=ROUND_FLOOR))
+        cap = funding.cap_with_anah if plan.anah_cofunds and funding.cap_with_anah else funding.cap
+        return maximum if cap is None else min(maximum, cap.cents)
+    assert funding.amount is not None  # guaranteed by Funding's validator
+    if funding.kind == "flat":
+        return funding.amount.cents
+    return funding.amount.cents * (funding.years or 1)
+
+
+def _base_within_cost(plan: FinancingPlan) -> RuleVerdict:
+    ok = plan.subsidisable_base_cents <= plan.total_cost_cents
+    return _verdict(
+        "base-within-cost",
+        PRACTICE_BASE,
+        ok,
+        f"subsidisable base {euros(plan.subsidisable_base_cents)} "
+        + ("is within" if ok else "exceeds")
+        + f" the total cost {euros(plan.total_cost_cents)}"
+        + ("" if ok else ": lower the base to the eligible part of the cost"),
+    )
+
+
+def _granted_within_base(plan: FinancingPlan) -> RuleVerdict:
+    base = plan.subsidisable_base_cents
+    over = [
+        line for line in plan.lines if line.granted_cents is not None and line.granted_cents > base
+    ]
+    if over:
+        line = over[0]
+        return _verdict(
+            "granted-within-base",
+            PRACTICE_BASE,
+            False,
+            f"line {line.line_id} ({line.funder}) grants {euros(line.granted_cents or 0)}, more "
+            f"than the subsidisable base {euros(base)}: grant at most the base",
+        )
+    return _verdict("granted-within-base", PRACTICE_BASE, True, "every grant is within the base")
+
+
+def _plan_balanced(plan: FinancingPlan) -> RuleVerdict:
+    total = _total(plan.lines)
+    ok = total == plan.total_cost_cents
+    return _verdict(
+        "plan-balanced",
+        PRACTICE_BALANCED,
+        ok,
+        f"the lines add up to {euros(total)} for a total cost of {euros(plan.total_cost_cents)}"
+        + ("" if ok else ": revise the plan so that resources equal the cost"),
+    )
+
+
+def _owner_share(plan: FinancingPlan, programme: Programme, commune: Commune) -> RuleVerdict:
+    if plan.owner_share_exception is not None:
+        reason = plan.owner_share_exception.replace("_", " ")
+        return _verdict("owner-share", OWNER_SHARE_EXCEPTIONS, None, f"exception: {reason}")
+    if commune.is_overseas:
+        return _verdict(
+            "owner-share", OWNER_SHARE_EXCEPTIONS, None, "overseas authorities are excluded"
+        )
+    if not programme.financing_rules:
+        return _verdict("owner-share", OWNER_SHARE, None, f"{programme.name} has no plan rules")
+    percent, source = (
+        (30, OWNER_SHARE_CHEF_DE_FILE) if plan.owner_is_chef_de_file else (20, OWNER_SHARE)
+    )
+    owner = _total(line for line in plan.lines if line.kind == "owner")
+    # Private money is not public financing: it neither counts for nor against the owner.
+    public_total = owner + _total(line for line in plan.lines if line.kind == "public")
+    ok = owner * 100 >= percent * public_total
+    return _verdict(
+        "owner-share",
+        source,
+        ok,
+        f"the owner brings {euros(owner)} of {euros(public_total)} of public financing; "
+        f"at least {percent} % is required"
+        + ("" if ok else ": raise the owner's line or lower the public aids"),
+    )
+
+
+def _detr_floor(plan: FinancingPlan, programme: Programme) -> RuleVerdict:
+    lines = _detr_lines(plan)
+    if not lines or not programme.financing_rules:
+        return _verdict("detr-floor", DETR_RULES, None, "no DETR line")
+    if plan.basis != "HT":
+        return _verdict(
+            "detr-floor",
+            DETR_RULES,
+            False,
+            "the DETR rate is computed on the subsidisable expense before VAT: state the base HT",
+        )
+    detr = _total(lines)
+    ok = detr * 100 >= 20 * plan.subsidisable_base_cents
+    return _verdict(
+        "detr-floor",
+        DETR_RULES,
+        ok,
+        f"DETR {euros(detr)} on a base of {euros(plan.subsidisable_base_cents)} HT; "
+        "the DETR rate may not be under 20 %" + ("" if ok else ": raise or drop the DETR line"),
+    )
+
+
+def _dotations_cap(plan: FinancingPlan, programme: Programme) -> RuleVerdict:
+    lines = [line for line in plan.lines if line.dotation is not None]
+    if not lines or not programme.financing_rules:
+        return _verdict("dotations-cap", DETR_RULES, None, "no State dotation line")
+    total = _total(lines)
+    ok = total * 100 <= 80 * plan.subsidisable_base_cents
+    return _verdict(
+        "dotations-cap",
+        DETR_RULES,
+        ok,
+        f"DETR, DSIL, DPV and DSID add up to {euros(total)} on a base of "
+        f"{euros(plan.subsidisable_base_cents)}; at most 80 % is allowed"
+        + ("" if ok else ": lower the dotation lines"),
+    )
+
+
+def _public_aid_cap(plan: FinancingPlan, programme: Programme) -> RuleVerdict:
+    if not programme.financing_rules:
+        return _verdict(
+            "public-aid-cap", PUBLIC_AID_CAP, None, f"{programme.name} has no plan rules"
+        )
+    aid = _total(line for line in plan.lines if line.kind == "public")
+    ok = aid <= plan.subsidisable_base_cents
+    return _verdict(
+        "public-aid-cap",
+        PUBLIC_AID_CAP,
+        ok,
+        f"public aids add up to {euros(aid)} for a subsidisable base of "
+        f"{euros(plan.subsidisable_base_cents)}"
+        + ("" if ok else ": public aid may not exceed 100 % of the base; lower the aids"),
+    )
+
+
+def _detr_commission(plan: FinancingPlan, opinion: bool | None) -> RuleVerdict:
+    if not detr_needs_commission(plan):
+        return _verdict("detr-commission", DETR_COMMISSION, None, "no DETR line above €100,000")
+    if opinion is None:
+        return RuleVerdict(
+            rule="detr-commission",
+            source=DETR_COMMISSION,
+            outcome="attention",
+            message="a DETR subsidy above €100,000 needs the elected commission's opinion: "
+            "record it before accepting",
+        )
+    return _verdict(
+        "detr-commission",
+        DETR_COMMISSION,
+        opinion,
+        "the DETR commission gave a "
+        + (
+            "favourable opinion"
+            if opinion
+            else "unfavourable opinion: the DETR line cannot be kept"
+        ),
+    )
+
+
+def _award_within_max(plan: FinancingPlan, programme: Programme) -> RuleVerdict:
+    award = _total(line for line in plan.lines if line.funder in programme.funders)
+    maximum = programme_max_cents(programme, plan)
+    ok = award <= maximum
+    return _verdict(
+        "award-within-programme-max",
+        programme.source,
+        ok,
+        f"{programme.name} lines add up to {euros(award)}; the programme grants at most "
+        f"{euros(maximum)} for this plan" + ("" if ok else ": lower the request"),
+    )
+
+
+def plan_verdicts(
+    plan: FinancingPlan,
+    programme: Programme,
+    commune: Commune,
+    commission_opinion: bool | None,
+) -> tuple[RuleVerdict, ...]:
+    """Every financing-plan verdict, in a stable order; amounts are each line's ``amount_cents``."""
+    return (
+        _base_within_cost(plan),
+        _granted_within_base(plan),
+        _plan_balanced(plan),
+        _owner_share(plan, programme, commune),
+        _detr_floor(plan, programme),
+        _dotations_cap(plan, programme),
+        _public_aid_cap(plan, programme),
+        _detr_commission(plan, commission_opinion),
+        _award_within_max(plan, programme),
+    )

@@ -1,0 +1,166 @@
+"""Payment caps of décret 2018-514 art. 12, read from the programme's ``PaymentSchedule``.
+
+Advance ≤ 30 % of the award (60 % with a first-demand bank guarantee), one advance only;
+advance + interim ≤ 80 % (90 % for projects longer than ``long_project_months``); the balance
+brings the total to min(award, rate × proven eligible expense), or asks for a repayment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_FLOOR, Decimal
+
+from domain.errors import RuleViolation
+from domain.plan import FinancingPlan
+from domain.programme import Programme, Rate
+from domain.rules.financing import euros
+from domain.state import Payment
+
+PAYMENTS = "décret 2018-514 art. 12"
+
+
+def _share(rate: Rate, award_cents: int) -> int:
+    return int((Decimal(award_cents) * rate.percent / 100).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _staged(programme: Programme, kind: str) -> None:
+    if programme.payments.kind == "single":
+        raise RuleViolation(
+            f"{programme.name} is paid in a single payment on proof of expense: "
+            f"no {kind} can be claimed; claim the balance once the project is completed",
+            rule="single-payment",
+            source=programme.source,
+        )
+
+
+def _positive(amount_cents: int | None, kind: str) -> int:
+    if amount_cents is None or amount_cents <= 0:
+        raise RuleViolation(
+            f"an {kind} claim must state a positive amount", rule="payment-amount", source=PAYMENTS
+        )
+    return amount_cents
+
+
+def _staged_total(payments: Sequence[Payment]) -> int:
+    # Every advance and interim claim counts, paid or not yet: it will be paid once ordered.
+    return sum(p.amount_cents for p in payments if p.kind in ("advance", "interim"))
+
+
+def advance_cap_cents(programme: Programme, award_cents: int, with_bank_guarantee: bool) -> int:
+    """The largest advance: 30 % of the award, 60 % with a bank guarantee (schedule rates)."""
+    schedule = programme.payments
+    rate = schedule.advance_max_with_guarantee if with_bank_guarantee else schedule.advance_max
+    return 0 if rate is None else _share(rate, award_cents)
+
+
+def interim_cap_cents(programme: Programme, plan: FinancingPlan, award_cents: int) -> int:
+    """The most advance and interim payments may add up to: 80 %, or 90 % for long projects."""
+    schedule = programme.payments
+    long_project = plan.planned_duration_months > schedule.long_project_months
+    rate = (
+        schedule.advance_and_interim_max_long if long_project else schedule.advance_and_interim_max
+    )
+    return 0 if rate is None else _share(rate, award_cents)
+
+
+def check_advance(
+    programme: Programme,
+    plan: FinancingPlan,
+    payments: Sequence[Payment],
+    award_cents: int,
+    amount_cents: int | None,
+    with_bank_guarantee: bool,
+) -> int:
+    """The advance amount when allowed; else ``RuleViolation`` (``single-payment``,
+    ``advance-once``, ``payment-amount``, ``advance-cap``, ``interim-cap``)."""
+    _staged(programme, "advance")
+    if any(p.kind == "advance" for p in payments):
+        raise RuleViolation(
+            "an advance was already claimed on this file: only one advance is allowed; "
+            "claim an interim payment instead",
+            rule="advance-once",
+            source=PAYMENTS,
+        )
+    amount = _positive(amount_cents, "advance")
+    cap = advance_cap_cents(programme, award_cents, with_bank_guarantee)
+    if amount > cap:
+        rate = (
+            programme.payments.advance_max_with_guarantee
+            if with_bank_guarantee
+            else programme.payments.advance_max
+        )
+        percent = rate.percent if rate else 0
+        hint = "" if with_bank_guarantee else " (more with a first-demand bank guarantee)"
+        raise RuleViolation(
+            f"the advance of {euros(amount)} exceeds {percent} % of the award "
+            f"{euros(award_cents)}, i.e. {euros(cap)}{hint}: claim at most {euros(cap)}",
+            rule="advance-cap",
+            source=rate.source if rate else PAYMENTS,
+        )
+    _within_interim_cap(programme, plan, payments, award_cents, amount)
+    return amount
+
+
+def check_interim(
+    programme: Programme,
+    plan: FinancingPlan,
+    payments: Sequence[Payment],
+    award_cents: int,
+    amount_cents: int | None,
+) -> int:
+    """The interim amount when allowed; else ``RuleViolation`` (``single-payment``,
+    ``payment-amount``, ``interim-cap``)."""
+    _staged(programme, "interim payment")
+    amount = _positive(amount_cents, "interim")
+    _within_interim_cap(programme, plan, payments, award_cents, amount)
+    return amount
+
+
+def _within_interim_cap(
+    programme: Programme,
+    plan: FinancingPlan,
+    payments: Sequence[Payment],
+    award_cents: int,
+    amount: int,
+) -> None:
+    cap = interim_cap_cents(programme, plan, award_cents)
+    already = _staged_total(payments)
+    if already + amount > cap:
+        raise RuleViolation(
+            f"advance and interim payments would reach {euros(already + amount)}, above "
+            f"{euros(cap)} (the cap before the balance): claim at most "
+            f"{euros(max(cap - already, 0))}, the rest comes with the balance",
+            rule="interim-cap",
+            source=PAYMENTS,
+        )
+
+
+def final_amount_cents(
+    programme: Programme, plan: FinancingPlan, award_cents: int, eligible_expense_cents: int
+) -> int:
+    """The subsidy finally due: min(award, rate × expense), rate = award / base, floored to the
+    cent; for flat and annual funding, min(award, expense)."""
+    base = plan.subsidisable_base_cents
+    if programme.funding.kind != "rate" or base == 0:
+        return min(award_cents, eligible_expense_cents)
+    # award × expense / base in integers is the exact floor of rate × expense.
+    return min(award_cents, award_cents * eligible_expense_cents // base)
+
+
+def balance_due_cents(
+    programme: Programme,
+    plan: FinancingPlan,
+    award_cents: int,
+    paid_cents: int,
+    eligible_expense_cents: int | None,
+) -> int:
+    """final − paid: positive is the balance to pay, negative a repayment due, 0 closes.
+
+    Raises ``RuleViolation`` ``balance-needs-expense`` when no expense is stated."""
+    if eligible_expense_cents is None:
+        raise RuleViolation(
+            "a balance claim must state the actual eligible expense, with its proof",
+            rule="balance-needs-expense",
+            source=PAYMENTS,
+        )
+    return final_amount_cents(programme, plan, award_cents, eligible_expense_cents) - paid_cents
