@@ -1,0 +1,105 @@
+"""Contract: reading streams as of a date or position, the whole log in batches, upcasting."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from eventlog_support import BASE_TIME, Backend, new_event
+from hypothesis import given
+from hypothesis import strategies as st
+
+from eventlog import EventLog, Upcasters
+from eventlog.canonical import canonical_event, event_body
+
+
+async def test_read_stream_as_of_occurred_at_or_position(log: EventLog) -> None:
+    """until keeps events that occurred by that moment; up_to_position cuts at a position."""
+    await log.append("app-1", 0, [new_event(1, days=0), new_event(2, days=1)])
+    await log.append("app-2", 0, [new_event(9, days=1)])
+    await log.append("app-1", 2, [new_event(3, days=2)])
+    everything = await log.read_stream("app-1")
+    assert [e.data["n"] for e in everything] == [1, 2, 3]
+    assert [e.version for e in everything] == [1, 2, 3]
+    as_of_day_1 = await log.read_stream("app-1", until=BASE_TIME + timedelta(days=1))
+    assert [e.data["n"] for e in as_of_day_1] == [1, 2]
+    assert [e.data["n"] for e in await log.read_stream("app-1", up_to_position=3)] == [1, 2]
+    assert await log.read_stream("app-1", until=BASE_TIME - timedelta(seconds=1)) == []
+    assert all(e.occurred_at.tzinfo is not None for e in everything)
+
+
+async def test_read_all_streams_in_batches_from_a_position(log: EventLog) -> None:
+    """read_all yields every event from a position, in order, whatever the batch size."""
+    for version in range(5):
+        await log.append("app-1", version, [new_event(version)])
+    positions = [e.position async for e in log.read_all(2, batch_size=2)]
+    assert positions == [2, 3, 4, 5]
+    assert [e.position async for e in log.read_all(6)] == []
+
+
+async def test_recorded_event_round_trips_what_was_appended(log: EventLog) -> None:
+    """Ids, type, unicode data, floats and the instant come back exactly as appended."""
+    event = new_event(1, label="Saint-Étienne — 投资", ratio=0.1, nested={"a": [1, None, True]})
+    await log.append("app-1", 0, [event])
+    (recorded,) = await log.read_stream("app-1")
+    assert recorded.event_id == event.event_id and recorded.type == event.type
+    assert recorded.data == event.data and recorded.occurred_at == event.occurred_at
+    assert (recorded.position, recorded.prev_hash) == (1, "0" * 64)
+    assert (1, recorded.hash) == await log.head()
+
+
+async def test_upcaster_applies_on_read_and_verify_hashes_stored_data(
+    log: EventLog, backend: Backend
+) -> None:
+    """Upcasters lift old data on read; verify still checks the stored, original data."""
+    await log.append("app-1", 0, [new_event(1, amount=1200)])
+    upcasters = Upcasters()
+
+    @upcasters.upcaster("AmountSet", 1)
+    def _cents(data: dict[str, Any]) -> dict[str, Any]:
+        return {**data, "amount_cents": data["amount"] * 100, "currency": "EUR"}
+
+    upcasting = backend.open(upcasters=upcasters)
+    try:
+        (event,) = await upcasting.read_stream("app-1")
+        assert event.schema_version == 2
+        assert event.data == {"n": 1, "amount": 1200, "amount_cents": 120000, "currency": "EUR"}
+        assert [e.schema_version async for e in upcasting.read_all()] == [2]
+        assert (await upcasting.verify()).ok
+    finally:
+        await upcasting.close()
+    (stored,) = await log.read_stream("app-1")
+    assert stored.schema_version == 1 and "currency" not in stored.data
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    max_leaves=10,
+)
+
+
+@given(
+    data=st.dictionaries(st.text(), JSON), stream_id=st.text(min_size=1), position=st.integers(1)
+)
+def test_spliced_body_equals_the_canonical_object(
+    data: dict[str, Any], stream_id: str, position: int
+) -> None:
+    """The body split around the position (sent to PostgreSQL) is the canonical JSON object."""
+    from eventlog.canonical import canonical_json
+
+    fields = {
+        "stream_id": stream_id,
+        "version": 3,
+        "event_id": uuid.UUID(int=7),
+        "type_": "Typé",
+        "schema_version": 2,
+        "occurred_at": BASE_TIME,
+    }
+    spliced = event_body(**fields, data_json=canonical_json(data)).at(position)
+    assert spliced == canonical_event(**fields, position=position, data=data)
