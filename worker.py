@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 
 from activities.eligibility import ReferenceData
 from activities.ledger import LedgerGateway
+from activities.outbox import Outbox
 from activities.payments import PaymentActivities, PaymentGateway
 from activities.recording import EventRecorder
 from domain.catalogue import load_catalogue
@@ -117,6 +118,7 @@ def build_worker(
     recorder = EventRecorder(log)
     reference = ReferenceData(registry, catalogue)
     payments = PaymentActivities(gateway or LedgerGateway(log.engine))
+    outbox = Outbox(log.engine)
     return Worker(
         client,
         task_queue=task_queue,
@@ -125,6 +127,7 @@ def build_worker(
             recorder.record_events,
             reference.look_up_eligibility,
             payments.disburse_payment,
+            outbox.enqueue_notices,
         ],
         # A payload that fails validation must fail the workflow, not retry its task forever
         # (sdk-python issue #815).

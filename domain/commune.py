@@ -50,5 +50,8 @@ class Commune(Frozen):
 
     @property
     def is_overseas(self) -> bool:
-        """Overseas departments (97x) are excluded from the 20 % owner-share rule."""
-        return self.department.startswith("97")
+        """Overseas authorities are excluded from the 20 % owner-share rule (CGCT L1111-10).
+
+        The COG files overseas departments under 97x and the collectivities (Polynésie,
+        Nouvelle-Calédonie…) under 98."""
+        return self.department.startswith(("97", "98"))

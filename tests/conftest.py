@@ -80,11 +80,11 @@ def pg_url() -> str:
 
 
 @pytest.fixture
-async def pg_schema_url(pg_url: str) -> AsyncIterator[str]:
-    """A fresh, empty PostgreSQL schema per test, dropped afterwards.
+async def pg_schema(pg_url: str) -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL schema for one test, dropped afterwards.
 
-    The URL carries ``search_path`` so every connection of the test lands in it; tests never
-    see one another's rows and can run the migrations from scratch.
+    Pass it as ``EventLog.from_url(pg_url, search_path=pg_schema)``: tests never see one
+    another's rows and run the migrations from scratch.
     """
     import asyncpg
 
@@ -95,7 +95,7 @@ async def pg_schema_url(pg_url: str) -> AsyncIterator[str]:
         await conn.execute(f'CREATE SCHEMA "{schema}"')
     finally:
         await conn.close()
-    yield f"{pg_url}?options=-csearch_path%3D{schema}"
+    yield schema
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

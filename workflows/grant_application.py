@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.eligibility import EligibilityLookup, ReferenceData
+    from activities.outbox import IdentifiedNotice, NoticeBatch, Outbox
     from activities.payments import DisbursementOrder, PaymentActivities
     from activities.recording import EventRecorder, IdentifiedEvent, RecordEvents
     from domain.actor import SYSTEM
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.decider import allowed_commands, decide, evolve
     from domain.errors import DomainError
     from domain.events import CommandRejected, Event
+    from domain.notices import notices_for
     from domain.state import Application
     from workflows import search
     from workflows.messages import (
@@ -75,6 +77,7 @@ class GrantApplicationWorkflow:
         self._state = start.carried_state or Application()
         self._lock = asyncio.Lock()
         self._paying: set[int] = set()
+        self._unsent: list[IdentifiedNotice] = []
 
     @workflow.run
     async def run(self, start: WorkflowStart) -> Application:
@@ -84,15 +87,18 @@ class GrantApplicationWorkflow:
             await workflow.wait_condition(
                 lambda: (
                     self._state.is_terminal
+                    or bool(self._unsent)
                     or bool(self._payments_to_disburse())
                     or self._history_is_long()
                 )
             )
+            await self._send_notices()
             for number in self._payments_to_disburse():
                 await self._disburse(number)
             if self._history_is_long() and not self._state.is_terminal:
                 await self._continue_as_new()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._send_notices()
         return self._state
 
     # -- messages --------------------------------------------------------------------------
@@ -162,6 +168,10 @@ class GrantApplicationWorkflow:
         )
         for event in events:
             self._state = evolve(self._state, event)
+            self._unsent.extend(
+                IdentifiedNotice(message_id=workflow.uuid4(), notice=notice)
+                for notice in notices_for(event, self._state)
+            )
         self._publish_search_attributes()
 
     async def _record_rejection(self, command: Command, error: DomainError) -> None:
@@ -210,6 +220,17 @@ class GrantApplicationWorkflow:
             await self._execute(command)
         except DomainError as error:  # e.g. an applicant acting for another commune
             raise domain_rejection(error) from error
+
+    async def _send_notices(self) -> None:
+        """Hand the notices of recorded events to the outbox (delivery happens there)."""
+        while self._unsent:
+            batch, self._unsent = tuple(self._unsent), []
+            await workflow.execute_activity_method(
+                Outbox.enqueue_notices,
+                NoticeBatch(application_id=workflow.info().workflow_id, notices=batch),
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=OUTAGE_RETRY,
+            )
 
     def _payments_to_disburse(self) -> list[int]:
         return [
@@ -264,6 +285,7 @@ class GrantApplicationWorkflow:
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._send_notices()
         async with self._lock:
             workflow.continue_as_new(
                 WorkflowStart(submission=self._start.submission, carried_state=self._state)
