@@ -1,0 +1,270 @@
+"""Financing-plan rules and the programme maximum: exact arithmetic at every boundary."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from domain.plan import FinancingPlan
+from domain.programme import Amount, Funding, Programme, Rate
+from domain.rules.financing import plan_verdicts, programme_max_cents
+from domain.verdict import RuleVerdict
+from tests.unit.builders import (
+    DETR_PROGRAMME,
+    FLAT_PROGRAMME,
+    OVERSEAS_COMMUNE,
+    PVD_COMMUNE,
+    detr_plan,
+    flat_plan,
+    line,
+)
+
+
+def verdict(
+    rule: str,
+    plan: FinancingPlan,
+    programme: Programme = DETR_PROGRAMME,
+    opinion: bool | None = None,
+    commune: Any = PVD_COMMUNE,
+) -> RuleVerdict:
+    found = [v for v in plan_verdicts(plan, programme, commune, opinion) if v.rule == rule]
+    assert len(found) == 1
+    return found[0]
+
+
+def plan_of(*lines: Any, total: int, base: int, **fields: Any) -> FinancingPlan:
+    return FinancingPlan(
+        total_cost_cents=total * 100, subsidisable_base_cents=base * 100, lines=lines, **fields
+    )
+
+
+def test_default_plan_passes_every_rule() -> None:
+    """The builders' DETR plan is sound: pass or not applicable everywhere."""
+    outcomes = {v.outcome for v in plan_verdicts(detr_plan(), DETR_PROGRAMME, PVD_COMMUNE, None)}
+    assert outcomes <= {"pass", "not_applicable"}
+
+
+def test_base_above_total_cost_fails() -> None:
+    """`base-within-cost`: a base larger than the cost fails."""
+    plan = detr_plan(subsidisable_base_cents=500_000_01)
+    assert verdict("base-within-cost", plan).outcome == "fail"
+    assert (
+        verdict("base-within-cost", detr_plan(subsidisable_base_cents=500_000_00)).outcome == "pass"
+    )
+
+
+def test_granted_above_base_fails() -> None:
+    """`granted-within-base`: a line granted more than the base fails."""
+    plan = plan_of(
+        line("owner", "OWNER", 100),
+        line("x", "REGION", 1_000, status="approved", granted_cents=900_01),
+        total=1_100,
+        base=900,
+    )
+    assert verdict("granted-within-base", plan).outcome == "fail"
+
+
+def test_unbalanced_plan_fails_and_refused_lines_count_zero() -> None:
+    """`plan-balanced`: lines must add up to the cost; a refused line counts for nothing."""
+    plan = detr_plan(total_cost_cents=500_000_01)
+    assert verdict("plan-balanced", plan).outcome == "fail"
+    assert verdict("plan-balanced", plan).source == "practice: balanced financing plan"
+    refused = detr_plan().with_line(line("region", "REGION", 200_000, status="refused"))
+    assert verdict("plan-balanced", refused).outcome == "fail"
+
+
+def test_granted_amount_replaces_request_in_the_sums() -> None:
+    """Once decided, a line counts for its granted amount, not its request."""
+    partly = detr_plan().with_line(
+        line("region", "REGION", 200_000, status="approved", granted_cents=150_000_00)
+    )
+    assert verdict("plan-balanced", partly).outcome == "fail"
+
+
+def owner_plan(owner: int, public: int, private: int = 0, **fields: Any) -> FinancingPlan:
+    lines = [line("owner", "OWNER", owner), line("region", "REGION", public)]
+    if private:
+        lines.append(line("sponsor", "MECENE", private, kind="private"))
+    total = owner + public + private
+    return plan_of(*lines, total=total, base=total, **fields)
+
+
+def test_owner_share_exactly_twenty_percent_passes() -> None:
+    """`owner-share`: 20 % of public financing exactly passes (integer comparison)."""
+    assert verdict("owner-share", owner_plan(20_000, 80_000)).outcome == "pass"
+
+
+def test_owner_share_one_cent_under_twenty_percent_fails() -> None:
+    """`owner-share`: one cent under 20 % fails and cites CGCT L1111-10 III."""
+    plan = owner_plan(20_000, 80_000).with_line(
+        line("owner", "OWNER", 0, requested_cents=20_000_00 - 1)
+    )
+    result = verdict("owner-share", plan)
+    assert result.outcome == "fail"
+    assert result.source == "CGCT L1111-10 III"
+
+
+def test_private_money_does_not_count_in_the_owner_share() -> None:
+    """Private financing is not public: 20k owner + 80k public + 500k private passes."""
+    assert verdict("owner-share", owner_plan(20_000, 80_000, 500_000)).outcome == "pass"
+
+
+def test_chef_de_file_needs_thirty_percent() -> None:
+    """`owner-share`: a chef de file needs 30 % (CGCT L1111-9)."""
+    short = verdict("owner-share", owner_plan(25_000, 75_000, owner_is_chef_de_file=True))
+    assert short.outcome == "fail"
+    assert "L1111-9" in short.source
+    enough = verdict("owner-share", owner_plan(30_000, 70_000, owner_is_chef_de_file=True))
+    assert enough.outcome == "pass"
+
+
+@pytest.mark.parametrize("exception", ["anru", "monument_derogation", "calamity_derogation"])
+def test_owner_share_exceptions_are_not_applicable(exception: str) -> None:
+    """ANRU and prefect's derogations lift the owner-share rule (CGCT L1111-10)."""
+    plan = owner_plan(1_000, 99_000, owner_share_exception=exception)
+    assert verdict("owner-share", plan).outcome == "not_applicable"
+
+
+def test_owner_share_does_not_apply_overseas() -> None:
+    """Overseas authorities are excluded from the owner-share rule."""
+    plan = owner_plan(1_000, 99_000)
+    assert verdict("owner-share", plan, commune=OVERSEAS_COMMUNE).outcome == "not_applicable"
+
+
+def test_owner_share_does_not_apply_without_financing_rules() -> None:
+    """A programme without financing rules (catalogue offer) skips the owner share."""
+    plan = owner_plan(1_000, 99_000)
+    no_rules = DETR_PROGRAMME.model_copy(update={"financing_rules": False})
+    assert verdict("owner-share", plan, no_rules).outcome == "not_applicable"
+
+
+def detr_at(detr: int, base: int = 400_000, **fields: Any) -> FinancingPlan:
+    total = base + 100_000
+    return plan_of(
+        line("owner", "OWNER", total - detr),
+        line("detr", "DETR", detr),
+        total=total,
+        base=base,
+        **fields,
+    )
+
+
+def test_detr_floor_twenty_percent_of_base_passes_and_below_fails() -> None:
+    """`detr-floor`: DETR ≥ 20 % of the HT base (CGCT R2334-27)."""
+    assert verdict("detr-floor", detr_at(80_000)).outcome == "pass"
+    low = verdict("detr-floor", detr_at(79_999))
+    assert low.outcome == "fail"
+    assert low.source == "CGCT R2334-27"
+
+
+def test_detr_floor_needs_an_ht_base() -> None:
+    """`detr-floor`: a TTC base fails, the rate is on the expense before VAT."""
+    result = verdict("detr-floor", detr_at(100_000, basis="TTC"))
+    assert result.outcome == "fail"
+    assert "HT" in result.message
+
+
+def test_detr_floor_not_applicable_without_detr_line() -> None:
+    """No DETR line (or only a refused one): the floor does not apply."""
+    assert verdict("detr-floor", owner_plan(50_000, 50_000)).outcome == "not_applicable"
+    refused = detr_at(10_000).with_line(line("detr", "DETR", 10_000, status="refused"))
+    assert verdict("detr-floor", refused).outcome == "not_applicable"
+
+
+def test_dotations_cap_eighty_percent_of_base() -> None:
+    """`dotations-cap`: DETR + DSIL + DPV + DSID ≤ 80 % of the base."""
+    plan = plan_of(
+        line("owner", "OWNER", 120_000),
+        line("detr", "DETR", 200_000),
+        line("dsil", "DSIL", 120_000, dotation="DSIL"),
+        total=440_000,
+        base=400_000,
+    )
+    assert verdict("dotations-cap", plan).outcome == "pass"
+    over = plan.with_line(line("dsil", "DSIL", 0, dotation="DSIL", requested_cents=120_000_01))
+    result = verdict("dotations-cap", over)
+    assert (result.outcome, result.source) == ("fail", "CGCT R2334-27")
+
+
+def test_dotations_cap_not_applicable_without_dotation() -> None:
+    """No dotation line: the cap does not apply."""
+    assert verdict("dotations-cap", owner_plan(50_000, 50_000)).outcome == "not_applicable"
+
+
+def test_public_aid_cap_hundred_percent_of_base() -> None:
+    """`public-aid-cap`: public aid (owner excluded) ≤ 100 % of the base (décret 2018-514)."""
+    ok = plan_of(line("owner", "OWNER", 0), line("r", "REGION", 1_000), total=1_000, base=1_000)
+    assert verdict("public-aid-cap", ok).outcome == "pass"
+    over = plan_of(line("owner", "OWNER", 0), line("r", "REGION", 1_001), total=1_001, base=1_000)
+    result = verdict("public-aid-cap", over)
+    assert (result.outcome, result.source) == ("fail", "décret 2018-514 art. 10")
+
+
+def test_detr_commission_attention_until_opinion_recorded() -> None:
+    """`detr-commission`: a DETR line over €100,000 needs the commission (CGCT L2334-37)."""
+    plan = detr_at(100_001)
+    assert verdict("detr-commission", plan).outcome == "attention"
+    assert verdict("detr-commission", plan, opinion=True).outcome == "pass"
+    assert verdict("detr-commission", plan, opinion=False).outcome == "fail"
+    assert verdict("detr-commission", plan).source == "CGCT L2334-37"
+
+
+def test_detr_commission_not_needed_at_exactly_hundred_thousand() -> None:
+    """`detr-commission`: €100,000 exactly is not above the threshold."""
+    assert verdict("detr-commission", detr_at(100_000)).outcome == "not_applicable"
+
+
+def test_award_within_programme_max() -> None:
+    """`award-within-programme-max`: programme lines ≤ 80 % of the base for the DETR entry."""
+    assert verdict("award-within-programme-max", detr_at(320_000)).outcome == "pass"
+    assert verdict("award-within-programme-max", detr_at(320_001)).outcome == "fail"
+
+
+def test_flat_programme_max_is_its_amount() -> None:
+    """The flat catalogue offer grants at most €20,000."""
+    assert programme_max_cents(FLAT_PROGRAMME, flat_plan()) == 20_000_00
+    over = flat_plan().with_line(line("bdt", "BDT", 20_001))
+    assert verdict("award-within-programme-max", over, FLAT_PROGRAMME).outcome == "fail"
+
+
+def rate_programme(**funding: Any) -> Programme:
+    return DETR_PROGRAMME.model_copy(update={"funding": Funding(kind="rate", **funding)})
+
+
+def test_rate_max_is_floored_to_the_cent() -> None:
+    """Rate × base is floored, never rounded up: 75 % of €0.03 is 2 cents."""
+    programme = rate_programme(rate=Rate(percent=Decimal(75), source="x"))
+    plan = plan_of(line("owner", "OWNER", 0), total=0, base=0).model_copy(
+        update={"subsidisable_base_cents": 3}
+    )
+    assert programme_max_cents(programme, plan) == 2
+
+
+def test_rate_max_uses_the_anah_cap_when_anah_cofunds() -> None:
+    """Project-manager post: 75 % capped at €45,000, or €55,000 when Anah co-funds."""
+    programme = rate_programme(
+        rate=Rate(percent=Decimal(75), source="x"),
+        cap=Amount(cents=45_000_00, basis="TTC", source="x"),
+        cap_with_anah=Amount(cents=55_000_00, basis="TTC", source="x"),
+    )
+    plan = owner_plan(20_000, 80_000)
+    assert programme_max_cents(programme, plan) == 45_000_00
+    assert (
+        programme_max_cents(programme, plan.model_copy(update={"anah_cofunds": True})) == 55_000_00
+    )
+    small = owner_plan(10_000, 30_000)
+    assert programme_max_cents(programme, small) == 30_000_00
+
+
+def test_annual_max_is_amount_times_years() -> None:
+    """Commerce manager: €20,000 a year for 2 years is €40,000."""
+    programme = DETR_PROGRAMME.model_copy(
+        update={
+            "funding": Funding(
+                kind="annual", amount=Amount(cents=20_000_00, basis="TTC", source="x"), years=2
+            )
+        }
+    )
+    assert programme_max_cents(programme, owner_plan(1, 1)) == 40_000_00
