@@ -66,6 +66,11 @@ class EventLog:
             backends.configure_sqlite(engine)
         return cls(engine, upcasters=upcasters)
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine, for the tables that live beside the log (payment ledger, outbox)."""
+        return self._engine
+
     async def migrate(self) -> None:
         """Create or upgrade the schema, triggers and functions (Alembic ``upgrade head``)."""
         with translated(self._engine.url):

@@ -1,0 +1,381 @@
+"""Every path of a grant request through GrantApplicationWorkflow, on a real Temporal test
+server and a real PostgreSQL event log; after each path the log folds to the workflow's state."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.actor import Actor
+from domain.commands import (
+    AcceptApplication,
+    AnswerCorrection,
+    AssignCaseworker,
+    ClaimPayment,
+    DecideFunding,
+    DeclareComplete,
+    DeclareCompletion,
+    DeclareStart,
+    DismissApplication,
+    NotifyAward,
+    OrderPayment,
+    RecordCommissionOpinion,
+    RefuseApplication,
+    ReopenApplication,
+    RequestCorrection,
+    RevisePlan,
+    WithdrawApplication,
+)
+from domain.plan import FundingLine
+from tests.workflow.conftest import Stack
+from tests.workflow.scenarios import (
+    AGENT,
+    ALICE,
+    BOB,
+    DEPARTMENT,
+    EUR,
+    NOW,
+    PREFECTURE,
+    REGION,
+    detr_plan,
+    digital_plan,
+    folded_log,
+    submission,
+    wait_until,
+)
+from workflows.client import ApplicationExists, CommandRefused
+from workflows.grant_application import GrantApplicationWorkflow
+
+pytestmark = pytest.mark.temporal
+
+
+async def submitted(stack: Stack, **kwargs: object) -> str:
+    """Submit and wait for eligibility to be recorded."""
+    app_id, created = await stack.guichet.submit(submission(**kwargs))  # type: ignore[arg-type]
+    assert created
+    await wait_until(stack.guichet, app_id, lambda s: s.status != "draft")
+    return app_id
+
+
+async def in_instruction(stack: Stack, app_id: str) -> None:
+    g = stack.guichet
+    await g.act(app_id, AssignCaseworker(actor=ALICE, at=NOW, caseworker_id="alice"))
+    await g.act(app_id, DeclareComplete(actor=ALICE, at=NOW))
+
+
+async def approve_all(stack: Stack, app_id: str) -> None:
+    g = stack.guichet
+    for actor, line, amount in (
+        (PREFECTURE, "detr", 200_000),
+        (REGION, "region", 100_000),
+        (DEPARTMENT, "department", 50_000),
+    ):
+        await g.act(
+            app_id,
+            DecideFunding(
+                actor=actor, at=NOW, line_id=line, approve=True, granted_cents=amount * EUR
+            ),
+        )
+
+
+async def awarded_and_started(stack: Stack, app_id: str) -> None:
+    g = stack.guichet
+    await g.act(app_id, RecordCommissionOpinion(actor=ALICE, at=NOW, favourable=True))
+    await g.act(app_id, AcceptApplication(actor=ALICE, at=NOW))
+    await g.act(app_id, NotifyAward(actor=ALICE, at=NOW, decision_reference="ARR-2025-001"))
+    await g.act(app_id, DeclareStart(actor=AGENT, at=NOW, started_on=NOW.date()))
+
+
+async def pay(stack: Stack, app_id: str, claim: ClaimPayment) -> None:
+    """Claim, order, and wait for the gateway's disbursement."""
+    result = await stack.guichet.act(app_id, claim)
+    state = await stack.guichet.state(app_id)
+    number = state.payments[-1].number
+    assert result.events == ("PaymentClaimed",)
+    await stack.guichet.act(app_id, OrderPayment(actor=BOB, at=NOW, payment_number=number))
+    await wait_until(
+        stack.guichet,
+        app_id,
+        lambda s: s.payment(number) is not None and s.payment(number).status == "disbursed",  # type: ignore[union-attr]
+    )
+
+
+async def assert_log_matches_workflow(stack: Stack, app_id: str) -> None:
+    assert await folded_log(stack.log, app_id) == await stack.guichet.state(app_id)
+
+
+async def test_subsidy_with_two_cofinancers_is_paid_in_three_payments_and_closed(
+    stack: Stack,
+) -> None:
+    """Happy path: DETR subsidy, region and department co-finance, advance, interim, balance."""
+    async with stack.worker():
+        app_id = await submitted(stack)
+        await in_instruction(stack, app_id)
+        await approve_all(stack, app_id)
+        await awarded_and_started(stack, app_id)
+        claim = ClaimPayment(
+            actor=AGENT, at=NOW, kind="advance", amount_cents=60_000 * EUR, proof_reference="ODS-1"
+        )
+        await pay(stack, app_id, claim)
+        await pay(
+            stack,
+            app_id,
+            claim.model_copy(
+                update={
+                    "kind": "interim",
+                    "amount_cents": 100_000 * EUR,
+                    "eligible_expense_cents": 300_000 * EUR,
+                    "proof_reference": "F-2",
+                }
+            ),
+        )
+        await stack.guichet.act(
+            app_id, DeclareCompletion(actor=AGENT, at=NOW, completed_on=NOW.date())
+        )
+        await pay(
+            stack,
+            app_id,
+            ClaimPayment(
+                actor=AGENT,
+                at=NOW,
+                kind="balance",
+                eligible_expense_cents=500_000 * EUR,
+                proof_reference="DGD",
+            ),
+        )
+        final = await stack.guichet.state(app_id)
+        assert final.status == "closed"
+        assert final.paid_cents == final.award_cents == 200_000 * EUR
+        assert [(n, a) for n, a, _ in await stack.ledger.disbursements(app_id)] == [
+            (1, 60_000 * EUR),
+            (2, 100_000 * EUR),
+            (3, 40_000 * EUR),
+        ]
+        await assert_log_matches_workflow(stack, app_id)
+
+
+async def test_flat_digital_commerce_grant_is_paid_once_on_proof(stack: Stack) -> None:
+    """The flat €20,000 TTC catalogue grant: one payment on proof, then closed."""
+    async with stack.worker():
+        app_id = await submitted(stack, programme_id="bdt-commerce-numerique", plan=digital_plan())
+        await in_instruction(stack, app_id)
+        bdt = Actor(id="bdt-ara", role="cofinancer", funder="BDT")
+        await stack.guichet.act(
+            app_id,
+            DecideFunding(
+                actor=bdt, at=NOW, line_id="bdt", approve=True, granted_cents=20_000 * EUR
+            ),
+        )
+        await stack.guichet.act(app_id, AcceptApplication(actor=ALICE, at=NOW))
+        await stack.guichet.act(
+            app_id, NotifyAward(actor=ALICE, at=NOW, decision_reference="BDT-7")
+        )
+        await stack.guichet.act(app_id, DeclareStart(actor=AGENT, at=NOW, started_on=NOW.date()))
+        with pytest.raises(CommandRefused):
+            await stack.guichet.act(
+                app_id,
+                ClaimPayment(
+                    actor=AGENT,
+                    at=NOW,
+                    kind="advance",
+                    amount_cents=5_000 * EUR,
+                    proof_reference="X",
+                ),
+            )
+        await stack.guichet.act(
+            app_id, DeclareCompletion(actor=AGENT, at=NOW, completed_on=NOW.date())
+        )
+        await pay(
+            stack,
+            app_id,
+            ClaimPayment(
+                actor=AGENT,
+                at=NOW,
+                kind="balance",
+                eligible_expense_cents=30_000 * EUR,
+                proof_reference="FACT-1",
+            ),
+        )
+        state = await stack.guichet.state(app_id)
+        assert state.status == "closed"
+        assert state.paid_cents == 20_000 * EUR
+        await assert_log_matches_workflow(stack, app_id)
+
+
+async def test_correction_loop_returns_to_instruction(stack: Stack) -> None:
+    """A correction request waits for the applicant's answer, then instruction resumes."""
+    async with stack.worker():
+        app_id = await submitted(stack)
+        await stack.guichet.act(
+            app_id,
+            RequestCorrection(actor=ALICE, at=NOW, reason="incomplete", message="Devis manquant"),
+        )
+        assert (await stack.guichet.state(app_id)).status == "correction_requested"
+        await stack.guichet.act(
+            app_id, AnswerCorrection(actor=AGENT, at=NOW, message="Devis joint")
+        )
+        assert (await stack.guichet.state(app_id)).status == "submitted"
+        await in_instruction(stack, app_id)
+        assert (await stack.guichet.state(app_id)).status == "in_instruction"
+        await assert_log_matches_workflow(stack, app_id)
+
+
+async def test_refusal_then_reopening_then_acceptance(stack: Stack) -> None:
+    """A refused file is re-opened by the caseworker and can then be accepted."""
+    async with stack.worker():
+        app_id = await submitted(stack)
+        await in_instruction(stack, app_id)
+        await stack.guichet.act(app_id, RefuseApplication(actor=ALICE, at=NOW, reason="Hors cadre"))
+        assert (await stack.guichet.state(app_id)).status == "refused"
+        await stack.guichet.act(app_id, ReopenApplication(actor=ALICE, at=NOW, reason="Recours"))
+        assert (await stack.guichet.state(app_id)).status == "in_instruction"
+        await approve_all(stack, app_id)
+        await stack.guichet.act(
+            app_id, RecordCommissionOpinion(actor=ALICE, at=NOW, favourable=True)
+        )
+        await stack.guichet.act(app_id, AcceptApplication(actor=ALICE, at=NOW))
+        assert (await stack.guichet.state(app_id)).status == "accepted"
+        await assert_log_matches_workflow(stack, app_id)
+
+
+async def test_dismissal_keeps_the_file_reopenable(stack: Stack) -> None:
+    """Classé sans suite: the file waits, re-openable, and the log says why."""
+    async with stack.worker():
+        app_id = await submitted(stack)
+        await stack.guichet.act(
+            app_id, DismissApplication(actor=ALICE, at=NOW, reason="Sans réponse")
+        )
+        assert (await stack.guichet.state(app_id)).status == "dismissed"
+        await assert_log_matches_workflow(stack, app_id)
+
+
+async def test_withdrawal_ends_the_workflow(stack: Stack) -> None:
+    """The commune withdraws: the workflow completes with the withdrawn state."""
+    async with stack.worker():
+        app_id = await submitted(stack)
+        await stack.guichet.act(
+            app_id, WithdrawApplication(actor=AGENT, at=NOW, reason="Projet abandonné")
+        )
+        handle = stack.env.client.get_workflow_handle_for(GrantApplicationWorkflow.run, app_id)
+        final = await handle.result()
+        assert final.status == "withdrawn"
+        await assert_log_matches_workflow(stack, app_id)
+
+
+async def test_cofinancer_refusal_is_answered_by_a_revised_plan(stack: Stack) -> None:
+    """The department refuses; the commune raises its own share; the plan passes again."""
+    async with stack.worker():
+        app_id = await submitted(stack)
+        await in_instruction(stack, app_id)
+        await stack.guichet.act(
+            app_id, DecideFunding(actor=DEPARTMENT, at=NOW, line_id="department", approve=False)
+        )
+        with pytest.raises(CommandRefused):
+            await stack.guichet.act(app_id, AcceptApplication(actor=ALICE, at=NOW))
+        plan = detr_plan()
+        revised = plan.model_copy(
+            update={
+                "lines": (
+                    FundingLine(
+                        line_id="owner", funder="OWNER", kind="owner", requested_cents=200_000 * EUR
+                    ),
+                    *(line for line in plan.lines if line.line_id in ("detr", "region")),
+                )
+            }
+        )
+        await stack.guichet.act(app_id, RevisePlan(actor=AGENT, at=NOW, plan=revised))
+        await approve_all_but_department(stack, app_id)
+        await stack.guichet.act(
+            app_id, RecordCommissionOpinion(actor=ALICE, at=NOW, favourable=True)
+        )
+        await stack.guichet.act(app_id, AcceptApplication(actor=ALICE, at=NOW))
+        assert (await stack.guichet.state(app_id)).award_cents == 200_000 * EUR
+        await assert_log_matches_workflow(stack, app_id)
+
+
+async def approve_all_but_department(stack: Stack, app_id: str) -> None:
+    for actor, line, amount in ((PREFECTURE, "detr", 200_000), (REGION, "region", 100_000)):
+        await stack.guichet.act(
+            app_id,
+            DecideFunding(
+                actor=actor, at=NOW, line_id=line, approve=True, granted_cents=amount * EUR
+            ),
+        )
+
+
+async def test_four_eyes_refuses_payment_ordered_by_the_person_who_accepted(stack: Stack) -> None:
+    """Alice accepted the file: as payment officer she may not order its payments."""
+    async with stack.worker():
+        app_id = await submitted(stack)
+        await in_instruction(stack, app_id)
+        await approve_all(stack, app_id)
+        await awarded_and_started(stack, app_id)
+        await stack.guichet.act(
+            app_id,
+            ClaimPayment(
+                actor=AGENT,
+                at=NOW,
+                kind="advance",
+                amount_cents=10_000 * EUR,
+                proof_reference="ODS",
+            ),
+        )
+        version = (await stack.guichet.state(app_id)).version
+        alice_as_officer = Actor(id="alice", role="payment_officer")
+        with pytest.raises(CommandRefused) as refused:
+            await stack.guichet.act(
+                app_id, OrderPayment(actor=alice_as_officer, at=NOW, payment_number=1)
+            )
+        assert refused.value.rule == "four-eyes"
+        assert await stack.log.stream_version(app_id) == version
+
+
+async def test_a_role_that_may_not_send_a_command_is_refused_with_nothing_written(
+    stack: Stack,
+) -> None:
+    """An applicant cannot accept its own file: refused in the validator, no event, no history."""
+    async with stack.worker():
+        app_id = await submitted(stack)
+        before = await stack.log.stream_version(app_id)
+        with pytest.raises(CommandRefused) as refused:
+            await stack.guichet.act(app_id, AcceptApplication(actor=AGENT, at=NOW))
+        assert refused.value.kind == "NotPermitted"
+        assert await stack.log.stream_version(app_id) == before
+        history = await stack.env.client.get_workflow_handle(app_id).fetch_history()
+        kinds = {e.WhichOneof("attributes") for e in history.events}
+        assert "workflow_execution_update_accepted_event_attributes" not in kinds
+
+
+async def test_a_refused_signal_is_recorded_not_dropped(stack: Stack) -> None:
+    """A fire-and-forget command that decide refuses becomes a CommandRejected event."""
+    async with stack.worker():
+        app_id = await submitted(stack)
+        await stack.guichet.signal(app_id, AcceptApplication(actor=AGENT, at=NOW))
+        await wait_until(stack.guichet, app_id, lambda s: s.version >= 3)
+        records = await stack.log.read_stream(app_id)
+        assert records[-1].type == "CommandRejected"
+        assert records[-1].data["command_type"] == "AcceptApplication"
+        await assert_log_matches_workflow(stack, app_id)
+
+
+async def test_a_non_pvd_commune_is_declared_ineligible_citing_the_rule(stack: Stack) -> None:
+    """Ambérieu-en-Bugey is not on the PVD list: the file ends ineligible with the rule."""
+    async with stack.worker():
+        agent = Actor(id="agent-amberieu", role="applicant", insee="01004")
+        app_id = await submitted(stack, insee="01004", actor=agent)
+        state = await stack.guichet.state(app_id)
+        assert state.status == "ineligible"
+        records = await stack.log.read_stream(app_id)
+        rules = [v["rule"] for v in records[-1].data["verdicts"]]
+        assert "pvd-membership" in rules
+
+
+async def test_resubmission_with_the_same_key_returns_the_existing_file(stack: Stack) -> None:
+    """Idempotent submission; another submission under the same id is refused."""
+    async with stack.worker():
+        first = submission(key="the-same-key-1234")
+        app_id, created = await stack.guichet.submit(first)
+        again, created_again = await stack.guichet.submit(first)
+        assert (again, created, created_again) == (app_id, True, False)
+        other = first.model_copy(update={"idempotency_key": "another-key-5678"})
+        with pytest.raises(ApplicationExists):
+            await stack.guichet.submit(other)
