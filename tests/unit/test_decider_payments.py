@@ -1,0 +1,337 @@
+"""Decider after the decision: award, start, completion, payments, repayments, lapse."""
+
+from __future__ import annotations
+
+from domain import Command, InvalidTransition, NotPermitted, RuleViolation, decide
+from domain.commands import (
+    DeclareComplete,
+    DeclareCompletion,
+    DeclareStart,
+    LapseAward,
+    NotifyAward,
+    OrderPayment,
+    RecordDisbursement,
+    RecordPaymentFailure,
+    RecordRepayment,
+    WithdrawApplication,
+)
+from domain.events import (
+    ApplicationClosed,
+    ApplicationLapsed,
+    ApplicationWithdrawn,
+    AwardNotified,
+    PaymentClaimed,
+    PaymentDisbursed,
+    PaymentFailed,
+    PaymentOrdered,
+    RepaymentDue,
+    RepaymentRecorded,
+    WorksCompleted,
+    WorksStarted,
+)
+from tests.unit.builders import (
+    APPLICANT,
+    AWARD_CENTS,
+    BDT_OFFICER,
+    CASEWORKER,
+    FLAT_PROGRAMME,
+    PAYMENT_OFFICER,
+    SYSTEM,
+    AcceptApplication,
+    apply,
+    approve,
+    at,
+    claim,
+    flat_plan,
+    paid,
+    refused_with,
+    request,
+    submit,
+    to_accepted,
+    to_completed,
+    to_started,
+)
+
+
+def test_notify_award_carries_the_award() -> None:
+    """NotifyAward on an accepted file → AwardNotified(award_cents); status awarded."""
+    state = apply(to_accepted())
+    notify = NotifyAward(actor=CASEWORKER, at=at(4), decision_reference="ARR-1")
+    (event,) = decide(notify, state)
+    assert isinstance(event, AwardNotified) and event.award_cents == AWARD_CENTS
+    assert apply([notify], state).status == "awarded"
+
+
+def test_notify_award_only_once_accepted() -> None:
+    """NotifyAward before acceptance → InvalidTransition."""
+    notify = NotifyAward(actor=CASEWORKER, at=at(4), decision_reference="ARR-1")
+    assert isinstance(refused_with(notify, apply([submit()])), InvalidTransition)
+
+
+def completed_after(*commands: Command) -> list[Command]:
+    """Started, ``commands`` run while works go on, then completed."""
+    done = DeclareCompletion(actor=APPLICANT, at=at(200), completed_on=at(200).date())
+    return [*to_started(), *commands, done]
+
+
+def awarded() -> list[Command]:
+    return to_started()[:-1]
+
+
+def test_declare_start_on_a_past_day() -> None:
+    """DeclareStart → WorksStarted; status started."""
+    state = apply(awarded())
+    start = DeclareStart(actor=APPLICANT, at=at(10), started_on=at(9).date())
+    assert [type(e) for e in decide(start, state)] == [WorksStarted]
+    assert apply([start], state).started_on == at(9).date()
+
+
+def test_declare_start_in_the_future_is_refused() -> None:
+    """A start date after the command date → RuleViolation start-not-in-future."""
+    start = DeclareStart(actor=APPLICANT, at=at(10), started_on=at(11).date())
+    assert refused_with(start, apply(awarded())).rule == "start-not-in-future"
+
+
+def test_declare_completion_after_start() -> None:
+    """DeclareCompletion in started → WorksCompleted; before the start → completion-date."""
+    state = apply(to_started())
+    done = DeclareCompletion(actor=APPLICANT, at=at(100), completed_on=at(100).date())
+    assert [type(e) for e in decide(done, state)] == [WorksCompleted]
+    early = DeclareCompletion(actor=APPLICANT, at=at(100), completed_on=at(5).date())
+    assert refused_with(early, state).rule == "completion-date"
+
+
+def test_lapse_award_in_awarded_only() -> None:
+    """LapseAward (system) on an awarded file → ApplicationLapsed; after start → invalid."""
+    lapse = LapseAward(actor=SYSTEM, at=at(800))
+    state = apply(awarded())
+    assert [type(e) for e in decide(lapse, state)] == [ApplicationLapsed]
+    assert apply([lapse], state).status == "lapsed"
+    assert isinstance(refused_with(lapse, apply(to_started())), InvalidTransition)
+    human = LapseAward(actor=CASEWORKER, at=at(800))
+    assert isinstance(refused_with(human, state), NotPermitted)
+
+
+def test_advance_claim_within_thirty_percent() -> None:
+    """ClaimPayment advance ≤ 30 % → PaymentClaimed number 1."""
+    (event,) = decide(claim("advance", 30_000), apply(to_started()))
+    assert isinstance(event, PaymentClaimed)
+    assert (event.payment_number, event.amount_cents) == (1, 30_000_00)
+
+
+def test_advance_above_thirty_percent_is_refused_unless_guaranteed() -> None:
+    """Advance 30 % + 1 cent → advance-cap; with a bank guarantee up to 60 % is allowed."""
+    state = apply(to_started())
+    over = claim("advance", None).model_copy(update={"amount_cents": 30_000_01})
+    error = refused_with(over, state)
+    assert (type(error), error.rule) == (RuleViolation, "advance-cap")
+    guaranteed = claim("advance", 60_000, with_bank_guarantee=True)
+    assert decide(guaranteed, state)
+
+
+def test_only_one_advance() -> None:
+    """A second advance → RuleViolation advance-once."""
+    state = apply([*to_started(), claim("advance", 10_000), *paid(1)])
+    assert refused_with(claim("advance", 1_000), state).rule == "advance-once"
+
+
+def test_advance_only_once_started_not_after_completion() -> None:
+    """An advance on a completed project → InvalidTransition payment-stage."""
+    error = refused_with(claim("advance", 1_000), apply(to_completed()))
+    assert (type(error), error.rule) == (InvalidTransition, "payment-stage")
+
+
+def test_interim_cap_eighty_percent_with_advance() -> None:
+    """Advance 30k + interim 50k = 80 % passes; one cent more → interim-cap."""
+    state = apply([*to_started(), claim("advance", 30_000), *paid(1)])
+    assert decide(claim("interim", 50_000), state)
+    over = claim("interim", None).model_copy(update={"amount_cents": 50_000_01})
+    assert refused_with(over, state).rule == "interim-cap"
+
+
+def test_interim_allowed_after_completion() -> None:
+    """An interim claim is possible in completed too."""
+    assert decide(claim("interim", 10_000), apply(to_completed()))
+
+
+def test_balance_not_before_completion() -> None:
+    """A balance while works are running → InvalidTransition payment-stage."""
+    assert refused_with(claim("balance", expense=1), apply(to_started())).rule == "payment-stage"
+
+
+def test_one_payment_at_a_time() -> None:
+    """A claim while another is claimed or ordered → RuleViolation one-payment-at-a-time."""
+    state = apply([*to_started(), claim("advance", 10_000)])
+    assert refused_with(claim("interim", 1_000), state).rule == "one-payment-at-a-time"
+    ordered = apply([OrderPayment(actor=PAYMENT_OFFICER, at=at(21), payment_number=1)], state)
+    assert refused_with(claim("interim", 1_000), ordered).rule == "one-payment-at-a-time"
+
+
+def test_order_payment_and_disbursement() -> None:
+    """OrderPayment → PaymentOrdered; RecordDisbursement → PaymentDisbursed; paid counted."""
+    state = apply([*to_started(), claim("advance", 10_000)])
+    order = OrderPayment(actor=PAYMENT_OFFICER, at=at(21), payment_number=1)
+    assert [type(e) for e in decide(order, state)] == [PaymentOrdered]
+    state = apply([order], state)
+    assert decide(order, state) == []
+    disburse = RecordDisbursement(
+        actor=SYSTEM, at=at(22), payment_number=1, gateway_reference="VIR-1"
+    )
+    assert [type(e) for e in decide(disburse, state)] == [PaymentDisbursed]
+    state = apply([disburse], state)
+    assert state.paid_cents == 10_000_00
+    assert decide(disburse, state) == []
+    other = disburse.model_copy(update={"gateway_reference": "VIR-9"})
+    assert refused_with(other, state).rule == "payment-status"
+
+
+def test_four_eyes_the_accepting_caseworker_may_not_order() -> None:
+    """OrderPayment by the person who accepted → NotPermitted four-eyes, with its source."""
+    state = apply([*to_started(), claim("advance", 10_000)])
+    same = PAYMENT_OFFICER.model_copy(update={"id": CASEWORKER.id})
+    error = refused_with(OrderPayment(actor=same, at=at(21), payment_number=1), state)
+    assert (type(error), error.rule) == (NotPermitted, "four-eyes")
+    assert error.source == "separation of duties (ordonnateur / comptable)"
+
+
+def test_order_unknown_payment_is_refused() -> None:
+    """Ordering a payment number that does not exist → InvalidTransition payment-exists."""
+    order = OrderPayment(actor=PAYMENT_OFFICER, at=at(21), payment_number=3)
+    assert refused_with(order, apply(to_started())).rule == "payment-exists"
+
+
+def test_disbursement_needs_an_order() -> None:
+    """RecordDisbursement on a claimed, unordered payment → InvalidTransition."""
+    state = apply([*to_started(), claim("advance", 10_000)])
+    disburse = RecordDisbursement(actor=SYSTEM, at=at(22), payment_number=1, gateway_reference="V")
+    assert isinstance(refused_with(disburse, state), InvalidTransition)
+
+
+def test_payment_failure_then_order_again() -> None:
+    """RecordPaymentFailure → PaymentFailed; the failed payment can be ordered again."""
+    state = apply(
+        [
+            *to_started(),
+            claim("advance", 10_000),
+            OrderPayment(actor=PAYMENT_OFFICER, at=at(21), payment_number=1),
+        ]
+    )
+    fail = RecordPaymentFailure(actor=SYSTEM, at=at(22), payment_number=1, reason="IBAN")
+    assert [type(e) for e in decide(fail, state)] == [PaymentFailed]
+    failed = apply([fail], state)
+    assert failed.payments[0].status == "failed"
+    assert isinstance(refused_with(fail, failed), InvalidTransition)
+    again = OrderPayment(actor=PAYMENT_OFFICER, at=at(23), payment_number=1)
+    assert [type(e) for e in decide(again, failed)] == [PaymentOrdered]
+
+
+def test_balance_brings_total_to_rate_times_expense_and_closes_on_disbursement() -> None:
+    """Balance = min(award, award/base × expense) − paid; its disbursement closes the file."""
+    state = apply(completed_after(claim("advance", 30_000), *paid(1)))
+    # rate = 100k / 400k = 25 %; 25 % of 380,000 = 95,000; 30,000 already paid.
+    (event,) = decide(claim("balance", expense=380_000), state)
+    assert isinstance(event, PaymentClaimed) and event.amount_cents == 65_000_00
+    state = apply([claim("balance", expense=380_000), *paid(2, days=30)], state)
+    assert state.status == "closed" and state.paid_cents == 95_000_00
+
+
+def test_balance_disbursement_emits_closed() -> None:
+    """RecordDisbursement of the balance → PaymentDisbursed + ApplicationClosed."""
+    state = apply(
+        [
+            *to_completed(),
+            claim("balance", expense=400_000),
+            OrderPayment(actor=PAYMENT_OFFICER, at=at(30), payment_number=1),
+        ]
+    )
+    disburse = RecordDisbursement(actor=SYSTEM, at=at(31), payment_number=1, gateway_reference="V")
+    assert [type(e) for e in decide(disburse, state)] == [PaymentDisbursed, ApplicationClosed]
+    closed = apply([disburse], state)
+    assert decide(disburse, closed) == []
+
+
+def test_balance_is_capped_by_the_award() -> None:
+    """An expense above the base still pays at most the award."""
+    (event,) = decide(claim("balance", expense=900_000), apply(to_completed()))
+    assert isinstance(event, PaymentClaimed) and event.amount_cents == AWARD_CENTS
+
+
+def test_balance_of_zero_closes_the_file() -> None:
+    """Balance exactly 0 → [ApplicationClosed]."""
+    state = apply(completed_after(claim("advance", 25_000), *paid(1)))
+    events = decide(claim("balance", expense=100_000), state)
+    assert [type(e) for e in events] == [ApplicationClosed]
+
+
+def test_negative_balance_becomes_repayment_then_closes_when_repaid() -> None:
+    """Paid more than the final amount → RepaymentDue; full repayment → ApplicationClosed."""
+    state = apply(
+        completed_after(claim("advance", 30_000), *paid(1), claim("interim", 50_000), *paid(2))
+    )
+    (due,) = decide(claim("balance", expense=200_000), state)
+    assert isinstance(due, RepaymentDue) and due.amount_cents == 30_000_00
+    state = apply([claim("balance", expense=200_000)], state)
+    assert (state.status, state.repayment_due_cents) == ("repayment_due", 30_000_00)
+    part = RecordRepayment(actor=PAYMENT_OFFICER, at=at(40), amount_cents=10_000_00, reference="R1")
+    assert [type(e) for e in decide(part, state)] == [RepaymentRecorded]
+    state = apply([part], state)
+    rest = RecordRepayment(actor=PAYMENT_OFFICER, at=at(41), amount_cents=20_000_00, reference="R2")
+    assert [type(e) for e in decide(rest, state)] == [RepaymentRecorded, ApplicationClosed]
+    assert apply([rest], state).status == "closed"
+
+
+def test_repayment_above_the_due_amount_is_refused() -> None:
+    """RecordRepayment above what is due (or zero) → RuleViolation repayment-amount."""
+    state = apply(
+        [*completed_after(claim("advance", 30_000), *paid(1)), claim("balance", expense=40_000)]
+    )
+    too_much = RecordRepayment(
+        actor=PAYMENT_OFFICER, at=at(40), amount_cents=20_000_01, reference="R"
+    )
+    assert refused_with(too_much, state).rule == "repayment-amount"
+
+
+def test_balance_needs_expense() -> None:
+    """A balance claim without eligible expense → RuleViolation balance-needs-expense."""
+    assert refused_with(claim("balance"), apply(to_completed())).rule == "balance-needs-expense"
+
+
+def flat_completed() -> list[Command]:
+    req = request(flat_plan(), programme_id=FLAT_PROGRAMME.id)
+    return [
+        submit(req, programme=FLAT_PROGRAMME),
+        DeclareComplete(actor=CASEWORKER, at=at(1)),
+        approve(BDT_OFFICER, "bdt", 20_000),
+        AcceptApplication(actor=CASEWORKER, at=at(3)),
+        NotifyAward(actor=CASEWORKER, at=at(4), decision_reference="BDT-1"),
+        DeclareStart(actor=APPLICANT, at=at(10), started_on=at(10).date()),
+        DeclareCompletion(actor=APPLICANT, at=at(60), completed_on=at(60).date()),
+    ]
+
+
+def test_single_payment_programme_refuses_advance_and_interim() -> None:
+    """A single-payment offer → RuleViolation single-payment for advance and interim."""
+    state = apply(flat_completed()[:-1])
+    assert refused_with(claim("advance", 1_000), state).rule == "single-payment"
+    assert refused_with(claim("interim", 1_000), apply(flat_completed())).rule == "single-payment"
+
+
+def test_flat_offer_balance_is_min_of_award_and_expense() -> None:
+    """Flat €20,000: the balance is min(award, expense), no rate applied."""
+    state = apply(flat_completed())
+    (event,) = decide(claim("balance", expense=18_000), state)
+    assert isinstance(event, PaymentClaimed) and event.amount_cents == 18_000_00
+    (event,) = decide(claim("balance", expense=50_000), state)
+    assert isinstance(event, PaymentClaimed) and event.amount_cents == 20_000_00
+
+
+def test_withdraw_after_payment_makes_the_paid_amount_due() -> None:
+    """Withdrawing after a disbursement → ApplicationWithdrawn + RepaymentDue(paid)."""
+    state = apply([*to_started(), claim("advance", 20_000), *paid(1)])
+    withdraw = WithdrawApplication(actor=APPLICANT, at=at(50), reason="projet abandonné")
+    withdrawn, due = decide(withdraw, state)
+    assert isinstance(withdrawn, ApplicationWithdrawn)
+    assert isinstance(due, RepaymentDue) and due.amount_cents == 20_000_00
+    after = apply([withdraw], state)
+    assert after.status == "repayment_due"
+    assert refused_with(withdraw, after).rule == "status"
