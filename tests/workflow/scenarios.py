@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from domain.actor import Actor
 from domain.commands import ApplicationRequest
@@ -16,6 +19,9 @@ from domain.state import Application
 from eventlog import EventLog
 from workflows.client import GuichetClient, application_id_for
 from workflows.messages import Submission
+
+if TYPE_CHECKING:
+    from tests.workflow.conftest import Stack
 
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 """Commands carry a time, but the workflow replaces it with its own clock."""
@@ -128,6 +134,22 @@ async def wait_until(
         await asyncio.sleep(poll_interval)
         state = await guichet.state(application_id)
     raise AssertionError(f"condition never held; last status {state.status}")
+
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+
+
+async def save_history_if_recording(stack: Stack, application_id: str) -> None:
+    """With GUICHET_RECORD_HISTORIES=1, keep this workflow's history for the replay tests.
+
+    The file is named after the calling test, so re-recording replaces rather than adds.
+    """
+    if os.environ.get("GUICHET_RECORD_HISTORIES") != "1":
+        return
+    test_name = os.environ.get("PYTEST_CURRENT_TEST", "history").split("::")[-1].split(" ")[0]
+    history = await stack.env.client.get_workflow_handle(application_id).fetch_history()
+    HISTORIES.mkdir(exist_ok=True)
+    (HISTORIES / f"{test_name.removeprefix('test_')}.json").write_text(history.to_json())
 
 
 async def folded_log(log: EventLog, application_id: str) -> Application:

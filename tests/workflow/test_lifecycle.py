@@ -39,6 +39,7 @@ from tests.workflow.scenarios import (
     detr_plan,
     digital_plan,
     folded_log,
+    save_history_if_recording,
     submission,
     wait_until,
 )
@@ -100,7 +101,9 @@ async def pay(stack: Stack, app_id: str, claim: ClaimPayment) -> None:
 
 
 async def assert_log_matches_workflow(stack: Stack, app_id: str) -> None:
+    """The auditor's fold of the log equals the workflow's state; keep the history if asked."""
     assert await folded_log(stack.log, app_id) == await stack.guichet.state(app_id)
+    await save_history_if_recording(stack, app_id)
 
 
 async def test_subsidy_with_two_cofinancers_is_paid_in_three_payments_and_closed(
