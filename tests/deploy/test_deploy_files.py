@@ -1,0 +1,483 @@
+"""Static checks of deploy/: what can be verified without Docker or a Kubernetes cluster."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from workflows.search import ALL_KEYS
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+GUICHET_SERVICES = ("migrate", "worker", "console")
+KNOWN_SUBCOMMANDS = {"worker", "dev", "console", "migrate"}
+INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?::?-(?P<default>[^}]*))?\}")
+
+
+def resolve(value: str) -> str:
+    """Compose's ``${VAR:-default}`` resolved to its default, as on a machine with no .env."""
+    return INTERPOLATION.sub(lambda m: m.group("default") or "", value)
+
+
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+
+
+def services() -> dict[str, dict[str, Any]]:
+    return compose()["services"]
+
+
+def k8s_documents() -> Iterator[dict[str, Any]]:
+    for path in sorted(K8S.glob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        yield from (doc for doc in yaml.safe_load_all(path.read_text()) if doc)
+
+
+def k8s_kind(kind: str) -> list[dict[str, Any]]:
+    return [doc for doc in k8s_documents() if doc["kind"] == kind]
+
+
+def worker_deployment() -> dict[str, Any]:
+    (deployment,) = k8s_kind("Deployment")
+    return deployment
+
+
+def settings_env_names() -> set[str]:
+    """The variable names ``Settings.from_env`` reads, from worker.py's source."""
+    tree = ast.parse((ROOT / "worker.py").read_text())
+    (settings,) = (n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings")
+    (from_env,) = (
+        n for n in settings.body if isinstance(n, ast.FunctionDef) and n.name == "from_env"
+    )
+    names = {
+        call.args[0].value
+        for call in ast.walk(from_env)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == "get"
+        and call.args
+        and isinstance(call.args[0], ast.Constant)
+        and isinstance(call.args[0].value, str)
+    }
+    assert names, "Settings.from_env reads no variable: the parser is out of date"
+    return names
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    text = (DEPLOY / "Dockerfile").read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n", " ", "\n".join(lines))
+    pairs = []
+    for line in joined.splitlines():
+        if line.strip():
+            instruction, _, rest = line.strip().partition(" ")
+            pairs.append((instruction.upper(), rest.strip()))
+    return pairs
+
+
+def dockerfile_exec_form(instruction: str) -> list[str]:
+    (value,) = [rest for name, rest in dockerfile_instructions() if name == instruction]
+    parsed = json.loads(value)
+    assert isinstance(parsed, list), f"{instruction} must use the exec (JSON) form"
+    return parsed
+
+
+def final_stage() -> list[tuple[str, str]]:
+    instructions = dockerfile_instructions()
+    last_from = max(i for i, (name, _) in enumerate(instructions) if name == "FROM")
+    return instructions[last_from:]
+
+
+def assert_pinned(image: str) -> None:
+    name, _, tag = image.rpartition(":")
+    assert name and "/" not in tag, f"{image!r} has no tag"
+    assert tag != "latest", f"{image!r} uses the latest tag"
+
+
+def search_attribute_pairs() -> set[tuple[str, str]]:
+    """(name, type) pairs the way the Temporal CLI spells them, from workflows/search.py."""
+    return {(key.name, key.indexed_value_type.name.title()) for key in ALL_KEYS}
+
+
+def migration_code(service: dict[str, Any] | None = None) -> str:
+    service = service or services()["migrate"]
+    assert service["entrypoint"] == ["python", "-c"]
+    (code,) = service["command"]
+    return code
+
+
+def test_every_yaml_file_parses() -> None:
+    """Every YAML file under deploy/ is well-formed."""
+    paths = sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml")])
+    assert len(paths) >= 8
+    for path in paths:
+        documents = [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+        assert documents, f"{path} is empty"
+
+
+def test_shell_scripts_parse() -> None:
+    """Every shell script under deploy/ passes ``sh -n`` and is executable."""
+    scripts = sorted(DEPLOY.rglob("*.sh"))
+    assert scripts
+    for script in scripts:
+        subprocess.run(["sh", "-n", str(script)], check=True)
+        assert script.stat().st_mode & 0o111, f"{script} is not executable"
+
+
+def test_dockerfile_entrypoint_is_guichet_and_default_command_is_worker() -> None:
+    """The image's ENTRYPOINT is the ``guichet`` console script and its CMD ``worker``."""
+    assert dockerfile_exec_form("ENTRYPOINT") == ["guichet"]
+    assert dockerfile_exec_form("CMD") == ["worker"]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert "guichet" in scripts
+
+
+def test_dockerfile_command_is_the_one_compose_k8s_and_readme_run() -> None:
+    """Compose's worker, the k8s Deployment and the README all run ``guichet worker``."""
+    cmd = dockerfile_exec_form("CMD")
+    assert services()["worker"]["command"] == cmd
+    (container,) = worker_deployment()["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == cmd
+    assert "command" not in container, "the Deployment must keep the image's ENTRYPOINT"
+    assert f"guichet {' '.join(cmd)}" in (DEPLOY / "README.md").read_text()
+
+
+def test_guichet_commands_are_known_subcommands() -> None:
+    """Every Guichet service runs a known ``guichet`` subcommand, or python for migrations."""
+    for name in GUICHET_SERVICES:
+        service = services()[name]
+        if "entrypoint" in service:
+            assert name == "migrate"
+            compile(migration_code(service), "<migrate>", "exec")
+        else:
+            assert service["command"][0] in KNOWN_SUBCOMMANDS
+
+
+def test_cli_defines_the_worker_subcommand() -> None:
+    """Once console/cli.py exists, it defines the ``worker`` command the image runs."""
+    if not (ROOT / "console" / "cli.py").exists():
+        pytest.skip("console/cli.py is not written yet")
+    typer = pytest.importorskip("typer")
+    cli = pytest.importorskip("console.cli")
+    apps = [value for value in vars(cli).values() if isinstance(value, typer.Typer)]
+    assert apps, "console.cli defines no typer application"
+    command = typer.main.get_command(apps[0])
+    names = set(getattr(command, "commands", {}))
+    assert dockerfile_exec_form("CMD")[0] in names
+
+
+def test_dockerfile_is_multi_stage_on_python_311_slim() -> None:
+    """Two stages, both on python:3.11-slim, and the project installed with ``pip install .``."""
+    instructions = dockerfile_instructions()
+    args = dict(rest.split("=", 1) for name, rest in instructions if name == "ARG" and "=" in rest)
+    bases = [rest.split()[0] for name, rest in instructions if name == "FROM"]
+    assert len(bases) >= 2
+    for base in bases:
+        image = args.get(base.strip("${}"), base)
+        assert image == "python:3.11-slim"
+        assert_pinned(image)
+    runs = " ".join(rest for name, rest in instructions if name == "RUN")
+    assert re.search(r"pip install \.(\s|$)", runs)
+
+
+def test_dockerfile_runs_as_a_numeric_non_root_user_with_a_healthcheck() -> None:
+    """The final stage switches to uid 10001 and declares a HEALTHCHECK."""
+    stage = final_stage()
+    (user,) = [rest for name, rest in stage if name == "USER"]
+    uid = user.split(":")[0]
+    assert uid.isdigit() and int(uid) != 0
+    (healthcheck,) = [rest for name, rest in stage if name == "HEALTHCHECK"]
+    assert "CMD" in healthcheck
+    assert "GUICHET_STATE_DIR=/var/lib/guichet" in " ".join(rest for _, rest in stage)
+
+
+def test_dockerfile_bakes_in_no_secret() -> None:
+    """No ENV or ARG in the Dockerfile carries a password, key, token or database URL."""
+    secret = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|DATABASE_URL|PWD", re.IGNORECASE)
+    for name, rest in dockerfile_instructions():
+        if name in ("ENV", "ARG"):
+            assert not secret.search(rest), f"{name} {rest}"
+
+
+def test_dockerignore_allows_exactly_what_pip_install_needs() -> None:
+    """The root .dockerignore allow-lists every installed package and denies the rest."""
+    lines = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines[0] == "*", "the .dockerignore must deny everything first"
+    allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = [p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    modules = [f"{m}.py" for m in project["tool"]["setuptools"]["py-modules"]]
+    needed = {"pyproject.toml", project["project"]["readme"], *packages, *modules}
+    assert needed <= allowed, f"missing from .dockerignore: {needed - allowed}"
+    assert "deploy/healthcheck.sh" in allowed
+    for entry in allowed:
+        assert (ROOT / entry).exists(), f".dockerignore allows {entry}, which does not exist"
+
+
+def test_compose_images_are_pinned() -> None:
+    """Every compose service names an image with an explicit tag other than ``latest``."""
+    for name, service in services().items():
+        assert "image" in service, f"service {name} has no image"
+        assert_pinned(resolve(service["image"]))
+
+
+def test_k8s_and_kustomize_images_are_pinned() -> None:
+    """Every k8s container image and the kustomize image override carry a non-latest tag."""
+    for doc in k8s_documents():
+        pod = doc.get("spec", {}).get("template", {}).get("spec", {})
+        for container in pod.get("containers", []) + pod.get("initContainers", []):
+            assert_pinned(container["image"])
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    for image in kustomization["images"]:
+        assert_pinned(f"{image['newName']}:{image['newTag']}")
+
+
+def test_guichet_services_share_one_image_built_from_the_repo_root() -> None:
+    """migrate, worker and console run one image, built with deploy/Dockerfile from the root."""
+    guichet = [services()[name] for name in GUICHET_SERVICES]
+    assert len({service["image"] for service in guichet}) == 1
+    for service in guichet:
+        build = service["build"]
+        assert (DEPLOY / build["context"]).resolve() == ROOT
+        assert (ROOT / build["dockerfile"]).resolve() == DEPLOY / "Dockerfile"
+
+
+def test_compose_temporal_runs_on_postgres12_with_matching_tool_versions() -> None:
+    """Temporal server and admin-tools use DB=postgres12 and the same release."""
+    all_services = services()
+    server = all_services["temporal"]
+    assert server["image"].startswith("temporalio/server:")
+    assert server["environment"]["DB"] == "postgres12"
+    assert all_services["temporal-schema"]["environment"]["DB"] == "postgres12"
+    release = server["image"].rpartition(":")[2]
+    for name in ("temporal-schema", "temporal-register"):
+        assert all_services[name]["image"] == f"temporalio/admin-tools:{release}"
+    assert all_services["temporal-ui"]["image"].startswith("temporalio/ui:")
+
+
+def test_compose_dependencies_use_conditions_that_can_be_met() -> None:
+    """Each depends_on names a service and a condition that service can satisfy."""
+    all_services = services()
+    image_has_healthcheck = any(name == "HEALTHCHECK" for name, _ in final_stage())
+    for name, service in all_services.items():
+        for target, spec in service.get("depends_on", {}).items():
+            assert target in all_services, f"{name} depends on unknown {target}"
+            condition = spec["condition"]
+            dependency = all_services[target]
+            if condition == "service_healthy":
+                healthcheck = dependency.get("healthcheck", {})
+                assert not healthcheck.get("disable")
+                assert healthcheck.get("test") or (
+                    image_has_healthcheck and target in GUICHET_SERVICES
+                ), f"{name} waits for {target} to be healthy, but it has no healthcheck"
+            elif condition == "service_completed_successfully":
+                assert not str(dependency.get("restart", "no")).startswith(
+                    ("always", "unless-stopped")
+                ), f"{target} is a long-running service, it never completes"
+            else:
+                assert condition == "service_started"
+
+
+def test_compose_mounts_files_that_exist() -> None:
+    """Every bind mount in compose points at a file or folder in deploy/."""
+    for service in services().values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (DEPLOY / source).exists(), source
+
+
+def test_compose_worker_env_names_are_exactly_those_settings_reads() -> None:
+    """The Guichet services' environment is exactly the variables Settings.from_env reads."""
+    for name in GUICHET_SERVICES:
+        assert set(services()[name]["environment"]) == settings_env_names(), name
+
+
+def test_compose_worker_configuration() -> None:
+    """Two worker replicas on temporal:7233, PostgreSQL through asyncpg, JSON logs."""
+    worker = services()["worker"]
+    env = worker["environment"]
+    assert worker["deploy"]["replicas"] == 2
+    assert "container_name" not in worker, "a fixed container name forbids replicas"
+    assert env["TEMPORAL_ADDRESS"] == "temporal:7233"
+    assert resolve(env["GUICHET_DATABASE_URL"]).startswith("postgresql+asyncpg://")
+    assert env["GUICHET_LOG_FORMAT"] == "json"
+    grace = worker["stop_grace_period"]
+    assert grace.endswith("s") and int(grace[:-1]) >= 30
+
+
+def test_compose_console_waits_behind_a_profile() -> None:
+    """The console service exists but only starts with its profile, on port 8000."""
+    console = services()["console"]
+    assert console["profiles"] == ["console"]
+    assert console["command"][0] == "console"
+    assert any(str(port).endswith(":8000") for port in console["ports"])
+
+
+def test_compose_event_log_database_is_created_by_the_init_script() -> None:
+    """The init script creates Temporal's two databases and the event log's, with its role."""
+    init = (DEPLOY / "postgres" / "initdb" / "10-databases.sh").read_text()
+    for database in ("temporal", "temporal_visibility"):
+        assert f"CREATE DATABASE {database};" in init
+    url = resolve(services()["worker"]["environment"]["GUICHET_DATABASE_URL"])
+    match = re.fullmatch(r"postgresql\+asyncpg://(\w+):[^@]+@postgresql:5432/(\w+)", url)
+    assert match, url
+    role, database = match.groups()
+    assert f"CREATE ROLE {role} LOGIN" in init
+    assert f"CREATE DATABASE {database} OWNER {role};" in init
+    mounts = services()["postgresql"]["volumes"]
+    assert "./postgres/initdb:/docker-entrypoint-initdb.d:ro" in mounts
+
+
+def test_compose_registers_exactly_the_workflow_search_attributes() -> None:
+    """The search attributes compose registers are workflows/search.py's, with their types."""
+    register = services()["temporal-register"]
+    pairs = {
+        tuple(pair.split("=", 1))
+        for pair in register["environment"]["GUICHET_SEARCH_ATTRIBUTES"].split()
+    }
+    assert pairs == search_attribute_pairs()
+    script = (DEPLOY / "temporal" / "register-namespace.sh").read_text()
+    assert "temporal operator search-attribute create" in script
+
+
+def test_readme_registers_every_search_attribute() -> None:
+    """The k8s instructions in the README register every search attribute."""
+    readme = (DEPLOY / "README.md").read_text()
+    for name, kind in search_attribute_pairs():
+        assert name in readme
+        assert f"--type {kind}" in readme
+
+
+def test_migrations_run_the_same_eventlog_code_in_compose_and_k8s() -> None:
+    """Compose's migrate service and the k8s Job both run EventLog.from_url(...).migrate()."""
+    code = migration_code()
+    assert "EventLog.from_url(" in code
+    assert "GUICHET_DATABASE_URL" in code
+    assert ".migrate()" in code
+    (job,) = k8s_kind("Job")
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["python", "-c"]
+    assert container["args"] == [code]
+
+
+def test_k8s_env_names_are_exactly_those_settings_reads() -> None:
+    """ConfigMap keys plus the Secret reference are exactly Settings.from_env's variables."""
+    (configmap,) = k8s_kind("ConfigMap")
+    for workload in (worker_deployment(), *k8s_kind("Job")):
+        (container,) = workload["spec"]["template"]["spec"]["containers"]
+        assert container["envFrom"] == [{"configMapRef": {"name": configmap["metadata"]["name"]}}]
+        names = set(configmap["data"]) | {env["name"] for env in container["env"]}
+        assert names == settings_env_names()
+
+
+def test_k8s_database_url_is_only_a_secret_reference() -> None:
+    """The database URL comes from a Secret by reference; no Secret is committed."""
+    assert not k8s_kind("Secret")
+    (configmap,) = k8s_kind("ConfigMap")
+    assert "GUICHET_DATABASE_URL" not in configmap["data"]
+    for workload in (worker_deployment(), *k8s_kind("Job")):
+        (container,) = workload["spec"]["template"]["spec"]["containers"]
+        (url,) = [env for env in container["env"] if env["name"] == "GUICHET_DATABASE_URL"]
+        assert set(url) == {"name", "valueFrom"}
+        assert url["valueFrom"]["secretKeyRef"]["name"]
+
+
+def test_k8s_workloads_have_resources_and_a_non_root_read_only_security_context() -> None:
+    """Deployment and Job: requests and limits, non-root uid, read-only root, no escalation."""
+    (user,) = [rest for name, rest in final_stage() if name == "USER"]
+    image_uid = int(user.split(":")[0])
+    for workload in (worker_deployment(), *k8s_kind("Job")):
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["runAsUser"] == image_uid != 0
+        assert pod["automountServiceAccountToken"] is False
+        for container in pod["containers"]:
+            for bound in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(container["resources"][bound])
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True
+            assert security["allowPrivilegeEscalation"] is False
+            assert security["capabilities"]["drop"] == ["ALL"]
+            mounts = {mount["mountPath"] for mount in container["volumeMounts"]}
+            assert "/tmp" in mounts
+
+
+def test_k8s_worker_state_dir_is_a_writable_volume() -> None:
+    """GUICHET_STATE_DIR is mounted from a volume, as the root filesystem is read-only."""
+    (configmap,) = k8s_kind("ConfigMap")
+    (container,) = worker_deployment()["spec"]["template"]["spec"]["containers"]
+    mounts = {mount["mountPath"] for mount in container["volumeMounts"]}
+    assert configmap["data"]["GUICHET_STATE_DIR"] in mounts
+
+
+def test_k8s_worker_replicas_grace_period_and_disruption_budget() -> None:
+    """Two or more replicas, a long SIGTERM grace period and a PDB selecting the workers."""
+    deployment = worker_deployment()
+    assert deployment["spec"]["replicas"] >= 2
+    assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= 60
+    (pdb,) = k8s_kind("PodDisruptionBudget")
+    assert pdb["apiVersion"] == "policy/v1"
+    assert pdb["spec"]["minAvailable"] < deployment["spec"]["replicas"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+def test_kustomization_lists_existing_manifests_and_keeps_keda_optional() -> None:
+    """kustomization.yaml lists files that exist; the KEDA ScaledObject is opt-in."""
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    resources = kustomization["resources"]
+    for resource in resources:
+        assert (K8S / resource).is_file(), resource
+    assert "keda-scaledobject.yaml" not in resources
+    assert "# - keda-scaledobject.yaml" in (K8S / "kustomization.yaml").read_text()
+    listed = {path.name for path in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed - set(resources) == {"keda-scaledobject.yaml"}
+
+
+def test_keda_scaler_watches_the_worker_task_queue() -> None:
+    """The optional ScaledObject scales the worker Deployment on its own queue and namespace."""
+    (scaled,) = k8s_kind("ScaledObject")
+    (configmap,) = k8s_kind("ConfigMap")
+    assert scaled["spec"]["scaleTargetRef"]["name"] == worker_deployment()["metadata"]["name"]
+    assert scaled["spec"]["minReplicaCount"] >= 1
+    (trigger,) = scaled["spec"]["triggers"]
+    assert trigger["type"] == "temporal"
+    metadata = trigger["metadata"]
+    assert metadata["taskQueue"] == configmap["data"]["GUICHET_TASK_QUEUE"]
+    assert metadata["namespace"] == configmap["data"]["TEMPORAL_NAMESPACE"]
+    assert metadata["endpointFromEnv"] == "TEMPORAL_ADDRESS"
+
+
+def has_docker_compose() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not has_docker_compose(), reason="no docker compose plugin here")
+def test_compose_file_passes_docker_compose_config() -> None:
+    """Where Docker Compose exists, ``docker compose config`` accepts the file."""
+    subprocess.run(
+        ["docker", "compose", "-f", str(DEPLOY / "compose.yaml"), "config", "--quiet"],
+        check=True,
+    )
