@@ -1,0 +1,222 @@
+"""One subcommand per command a person may send, generated from ``domain.commands``.
+
+Each pydantic command model becomes ``guichet <kebab-name> ID [options] --as role:id``:
+text and choice fields become options, ``*_cents`` fields become euro options converted
+exactly to cents, a financing plan is read from ``--plan FILE``, dates are ISO days. The
+command goes to the workflow as an Update with a request id, so re-sending it is safe.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import types
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import typer
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
+
+from console.app import AsOption, JsonOption, app, emit_json, friendly
+from console.connection import run_with_client
+from console.errors import usage_error
+from console.help_texts import EXAMPLES
+from console.parsing import euros_to_cents, first_problem, load_document, parse_actor, parse_date
+from domain.commands import Command
+from domain.decider_permissions import PERMISSIONS
+from domain.plan import FinancingPlan
+from workflows.client import GuichetClient
+from workflows.messages import CommandResult
+
+_KW = inspect.Parameter.KEYWORD_ONLY
+_COMMON = ("actor", "at", "type")
+_FLAG_NAMES = {"approve": "--approve/--refuse", "favourable": "--favourable/--unfavourable"}
+
+
+def command_models() -> list[type[BaseModel]]:
+    """The commands people send: all but submission (``guichet submit``) and system-only ones."""
+    union = get_args(Command)[0]
+    models: list[type[BaseModel]] = list(get_args(union))
+    return [
+        model
+        for model in models
+        if _type_name(model) != "SubmitApplication"
+        and PERMISSIONS[_type_name(model)].roles != frozenset({"system"})
+    ]
+
+
+def kebab(name: str) -> str:
+    """``RequestCorrection`` → ``request-correction``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def _type_name(model: type[BaseModel]) -> str:
+    return str(model.model_fields["type"].default)
+
+
+def _bare(annotation: Any) -> tuple[Any, bool]:
+    """The annotation without ``| None`` and ``Annotated``; True when None was allowed."""
+    optional = False
+    if get_origin(annotation) in (Union, types.UnionType):
+        arms = [a for a in get_args(annotation) if a is not type(None)]
+        optional = len(arms) < len(get_args(annotation))
+        annotation = arms[0]
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation, optional
+
+
+def _option(name: str, field: FieldInfo) -> inspect.Parameter:
+    """The Typer parameter for one field of a command model."""
+    bare, _ = _bare(field.annotation)
+    required = field.is_required()
+    help_text = field.description or ""
+    default: Any = ... if required else None
+    if name.endswith("_cents"):
+        flag = "--" + name.removesuffix("_cents").replace("_", "-")
+        annotation: Any = Annotated[
+            str | None, typer.Option(flag, help=f"{help_text or 'Amount'} in euros, e.g. 1234.50.")
+        ]
+    elif bare is FinancingPlan:
+        annotation = Annotated[
+            Path | None,
+            typer.Option("--plan", help="A JSON or TOML file holding the financing plan."),
+        ]
+    elif bare is bool:
+        flag = _FLAG_NAMES.get(name, f"--{name.replace('_', '-')}")
+        annotation = Annotated[bool, typer.Option(flag, help=help_text)]
+        default = ... if required else field.default
+    elif bare is date:
+        annotation = Annotated[
+            str | None, typer.Option(f"--{name.replace('_', '-')}", help="A day, e.g. 2025-04-01.")
+        ]
+    elif get_origin(bare) is Literal:
+        choices = ", ".join(str(c) for c in get_args(bare))
+        annotation = Annotated[
+            str | None,
+            typer.Option(f"--{name.replace('_', '-')}", help=f"One of: {choices}. {help_text}"),
+        ]
+    elif bare is int:
+        annotation = Annotated[int | None, typer.Option(f"--{name.replace('_', '-')}")]
+    else:
+        annotation = Annotated[
+            str | None, typer.Option(f"--{name.replace('_', '-')}", help=help_text)
+        ]
+    return inspect.Parameter(name, _KW, default=default, annotation=annotation)
+
+
+def _value(name: str, field: FieldInfo, raw: Any) -> Any:
+    """The model value for what was typed (euros → cents, files → plans, text → dates)."""
+    if raw is None:
+        return None
+    bare, _ = _bare(field.annotation)
+    if name.endswith("_cents"):
+        return euros_to_cents(str(raw))
+    if bare is FinancingPlan:
+        return load_document(Path(raw))
+    if bare is date:
+        return parse_date(str(raw), "--" + name.replace("_", "-"))
+    return raw
+
+
+def build_command(model: type[BaseModel], raw: dict[str, Any], as_text: str) -> tuple[str, Command]:
+    """The application id and the validated command from the options typed."""
+    application_id = str(raw.pop("application_id"))
+    fields = {
+        name: _value(name, field, raw.get(name))
+        for name, field in model.model_fields.items()
+        if name not in _COMMON
+    }
+    data = {key: value for key, value in fields.items() if value is not None}
+    data.update(actor=parse_actor(as_text), at=datetime.now(UTC))
+    try:
+        command = TypeAdapter(Command).validate_python({**data, "type": _type_name(model)})
+    except ValidationError as error:
+        raise usage_error(f"{kebab(_type_name(model))}: {first_problem(error)}") from None
+    return application_id, command
+
+
+def _register(model: type[BaseModel]) -> None:
+    name = _type_name(model)
+    params = [
+        inspect.Parameter(
+            "application_id",
+            _KW,
+            annotation=Annotated[
+                str, typer.Argument(metavar="ID", help="The application id.", show_default=False)
+            ],
+        ),
+        *(_option(n, f) for n, f in model.model_fields.items() if n not in _COMMON),
+        inspect.Parameter("as_", _KW, annotation=AsOption),
+        inspect.Parameter(
+            "request_id",
+            _KW,
+            default=None,
+            annotation=Annotated[
+                str | None,
+                typer.Option(help="Idempotency id of this request (default: a fresh uuid)."),
+            ],
+        ),
+        inspect.Parameter("json_output", _KW, default=False, annotation=JsonOption),
+    ]
+
+    def callback(**kwargs: Any) -> None:
+        as_text = kwargs.pop("as_")
+        request_id = kwargs.pop("request_id") or str(uuid.uuid4())
+        as_json = kwargs.pop("json_output")
+        application_id, command = build_command(model, kwargs, as_text)
+
+        async def work(guichet: GuichetClient) -> CommandResult:
+            return await guichet.act(application_id, command, request_id=request_id)
+
+        result = run_with_client(work)
+        if as_json:
+            emit_json({**result.model_dump(mode="json"), "request_id": request_id})
+            return
+        events = ", ".join(result.events) or "nothing new (already done)"
+        typer.echo(f"{result.application_id}: {result.status} ({events})")
+
+    callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    callback.__annotations__ = {p.name: p.annotation for p in params}
+    summary, example = EXAMPLES.get(name, (model.__doc__ or name, ""))
+    roles = ", ".join(sorted(PERMISSIONS[name].roles))
+    app.command(
+        kebab(name),
+        help=f"{summary}\n\nWho may: {roles}.",
+        epilog=f"Example: {example}" if example else None,
+        rich_help_panel="Act on an application",
+    )(friendly(callback))
+
+
+for _model in command_models():
+    _register(_model)
+
+
+@app.command(rich_help_panel="Submit and read")
+@friendly
+def actions(
+    application_id: Annotated[str, typer.Argument(metavar="ID", help="The application id.")],
+    as_: AsOption,
+    json_output: JsonOption = False,
+) -> None:
+    """What this actor may do to the application now (the subcommands it may run).
+
+    Example: guichet actions PVD-01053-ab12 --as caseworker:alice
+    """
+    actor = parse_actor(as_)
+
+    async def work(guichet: GuichetClient) -> tuple[str, ...]:
+        return await guichet.allowed_actions(application_id, actor)
+
+    allowed = run_with_client(work)
+    if json_output:
+        emit_json({"application_id": application_id, "commands": list(allowed),
+                   "subcommands": [kebab(c) for c in allowed]})  # fmt: skip
+        return
+    if not allowed:
+        typer.echo(f"{actor.role} {actor.id} may do nothing on {application_id} now")
+    for command in allowed:
+        typer.echo(kebab(command))

@@ -1,0 +1,81 @@
+"""The ``guichet`` Typer application and what every command shares: output, errors, actors.
+
+Commands are registered by ``console.cli`` (which imports every command module); this module
+holds no command itself, so the modules can share it without import cycles.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+from pydantic import BaseModel
+
+from console.errors import EXIT_USAGE, CliError
+from console.parsing import InputError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    name="guichet",
+    help=(
+        "Guichet: grant requests of the Petites Villes de Demain programme, run as durable "
+        "Temporal workflows with a tamper-evident event log.\n\n"
+        "Start everything locally with `guichet dev --demo`, then, in another terminal, "
+        "`guichet list` and `guichet show ID`. Every command takes --json for scripts and "
+        "--help for examples. Exit codes: 0 done, 1 refused or unreachable, 2 bad input."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+AsOption = Annotated[
+    str,
+    typer.Option(
+        "--as",
+        envvar="GUICHET_AS",
+        help="Who acts: ROLE:ID, cofinancer:ID:FUNDER or applicant:ID[:INSEE] (or set GUICHET_AS).",
+        show_default=False,
+    ),
+]
+
+
+def friendly(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn ``CliError``/``InputError`` into one sentence on stderr and the right exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except InputError as error:
+            fail(str(error), EXIT_USAGE)
+        except CliError as error:
+            fail(error.message, error.exit_code)
+
+    return wrapper
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print ``guichet: <message>`` on stderr and leave with ``code``."""
+    typer.echo(f"guichet: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def emit_json(value: Any) -> None:
+    """Print ``value`` as indented JSON (pydantic models in their JSON form)."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def say(message: str) -> None:
+    """Progress for people, on stderr so that stdout stays clean for --json."""
+    print(message, file=sys.stderr, flush=True)

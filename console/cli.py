@@ -1,0 +1,57 @@
+"""Entry point of the ``guichet`` console script.
+
+``main`` runs the Typer app, then flushes and leaves with ``os._exit``: a process that used a
+Temporal client can abort while Python finalises (sdk-python #300, exit code 134), which
+would turn a successful command into a failure. The exit code is kept exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+# Importing the command modules registers their commands on ``app``, in this order in --help.
+from console import dev, people  # noqa: F401
+
+# isort: split
+from console import actions  # noqa: F401
+from console.app import app
+
+__all__ = ["app", "main", "run"]
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code; never lets a traceback reach the person."""
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="guichet")
+    except SystemExit as leaving:
+        code = leaving.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code
+        print(code, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("guichet: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug of ours: one sentence, the traceback only on demand
+        if os.environ.get("GUICHET_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"guichet: unexpected error ({type(error).__name__}: {error}); "
+            "set GUICHET_DEBUG=1 for details",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def main() -> None:
+    """``guichet``: run the command, flush, and ``os._exit`` with its code (sdk-python #300)."""
+    code = run()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

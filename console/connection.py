@@ -1,0 +1,134 @@
+"""Finding and talking to Guichet: Temporal address, event log URL, and friendly failures.
+
+Configuration, in order: ``TEMPORAL_ADDRESS`` / ``GUICHET_DATABASE_URL`` from the environment,
+else the ``dev.json`` that a running ``guichet dev`` wrote in the state folder, else the
+defaults (127.0.0.1:7233 and the SQLite log in ``.guichet/``). A second terminal therefore
+needs no configuration at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from temporalio.service import RPCError, RPCStatusCode
+
+from console.errors import CliError
+from worker import Settings, connect
+from workflows.client import CommandRefused, GuichetClient, GuichetError
+
+T = TypeVar("T")
+DEV_FILE = "dev.json"
+DEFAULT_ADDRESS = "127.0.0.1:7233"
+CONNECT_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where this command's Temporal server and event log are."""
+
+    temporal_address: str
+    namespace: str
+    task_queue: str
+    event_log_url: str
+
+
+def dev_file(state_dir: Path) -> Path:
+    """Where ``guichet dev`` publishes its addresses."""
+    return state_dir / DEV_FILE
+
+
+def read_dev_file(state_dir: Path) -> dict[str, Any] | None:
+    """The addresses of a ``guichet dev`` that is still running, else None (stale or absent)."""
+    path = dev_file(state_dir)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not _alive(data.get("pid")):
+        return None
+    return data
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
+
+
+def resolve_target(settings: Settings | None = None) -> Target:
+    """The environment first, then a running ``guichet dev``, then the defaults."""
+    settings = settings or Settings.from_env()
+    dev = read_dev_file(settings.state_dir) or {}
+    return Target(
+        temporal_address=settings.temporal_address
+        or str(dev.get("temporal_address") or DEFAULT_ADDRESS),
+        namespace=settings.namespace
+        if settings.temporal_address
+        else dev.get("namespace", settings.namespace),
+        task_queue=settings.task_queue,
+        event_log_url=settings.database_url
+        or str(dev.get("event_log_url") or settings.event_log_url),
+    )
+
+
+def unreachable(address: str) -> CliError:
+    """The sentence for a Temporal server that does not answer."""
+    return CliError(
+        f"Temporal is not reachable at {address}: start it with `guichet dev` "
+        "or set TEMPORAL_ADDRESS"
+    )
+
+
+async def open_client(target: Target) -> GuichetClient:
+    """A connected GuichetClient, or the 'not reachable' sentence."""
+    settings = Settings(temporal_address=target.temporal_address, namespace=target.namespace)
+    try:
+        client = await asyncio.wait_for(connect(settings), CONNECT_TIMEOUT)
+    except (RuntimeError, TimeoutError, RPCError):
+        raise unreachable(target.temporal_address) from None
+    return GuichetClient(client, task_queue=target.task_queue)
+
+
+def run_with_client(
+    work: Callable[[GuichetClient], Awaitable[T]],
+    *,
+    target: Target | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> T:
+    """Connect, run ``work`` within ``timeout`` seconds, and turn failures into sentences."""
+    target = target or resolve_target()
+
+    async def go() -> T:
+        guichet = await open_client(target)
+        try:
+            return await asyncio.wait_for(work(guichet), timeout)
+        except TimeoutError:
+            raise CliError(
+                f"no answer within {timeout:g} s: is a worker running (`guichet dev` or "
+                "`guichet worker`) on task queue "
+                f"{target.task_queue!r}? Retry with the same --request-id to stay idempotent"
+            ) from None
+
+    try:
+        return asyncio.run(go())
+    except CommandRefused as refused:
+        raise CliError(f"refused: {refused} [{refused.rule}; {refused.source}]") from None
+    except GuichetError as error:
+        raise CliError(str(error)) from None
+    except RPCError as error:
+        if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise unreachable(target.temporal_address) from None
+        raise CliError(f"Temporal refused the request: {error.message}") from None

@@ -1,0 +1,150 @@
+"""Demo files for ``guichet dev --demo``: a handful of applications in different states,
+driven through the real commands (so the log, the rules and the UI show real histories).
+
+Idempotent: each file has a fixed idempotency key (hence a fixed application id) and each
+step a fixed update id, which Temporal runs once; terminal files are left alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from domain.actor import Actor
+from domain.commands import ApplicationRequest, Command
+from domain.plan import FinancingPlan, FundingLine
+from domain.state import Application
+from workflows.client import GuichetClient, application_id_for
+from workflows.messages import Submission
+
+PROGRAMME = "dsil-detr-investissement"
+CASEWORKER = Actor(id="alice", role="caseworker")
+DETR = Actor(id="prefecture", role="cofinancer", funder="DETR")
+REGION = Actor(id="region-aura", role="cofinancer", funder="REGION")
+OFFICER = Actor(id="carol", role="payment_officer")
+DISBURSE_TIMEOUT = 60.0
+
+# (name, INSEE, title, target): the steps for each target are in ``_steps``.
+DEMO_FILES: tuple[tuple[str, str, str, str], ...] = (
+    ("submitted", "01034", "Rénovation de la halle du marché", "submitted"),
+    ("instruction", "01072", "Réfection de l'école élémentaire", "in_instruction"),
+    ("correction", "01074", "Aménagement de la place centrale", "correction_requested"),
+    ("awarded", "01093", "Médiathèque intercommunale", "awarded"),
+    ("partly-paid", "01143", "Voie verte le long du Léman", "started"),
+    ("closed", "01173", "Rénovation thermique de la mairie", "closed"),
+    ("ineligible", "01001", "Salle des fêtes", "ineligible"),
+)
+
+
+def demo_plan() -> FinancingPlan:
+    """€100,000 HT: the commune 40 %, DETR 40 %, the region 20 % (every rule passes)."""
+    return FinancingPlan(
+        total_cost_cents=100_000_00,
+        subsidisable_base_cents=100_000_00,
+        lines=(
+            FundingLine(line_id="owner", funder="OWNER", kind="owner", requested_cents=40_000_00),
+            FundingLine(
+                line_id="detr", funder="DETR", kind="public", dotation="DETR",
+                requested_cents=40_000_00,
+            ),
+            FundingLine(
+                line_id="region", funder="REGION", kind="public", requested_cents=20_000_00
+            ),
+        ),
+    )  # fmt: skip
+
+
+def _steps(target: str, applicant: Actor) -> list[tuple[str, dict[str, Any]]]:
+    today = datetime.now(UTC).date().isoformat()
+    review = [("AssignCaseworker", {"actor": CASEWORKER, "caseworker_id": CASEWORKER.id})]
+    if target == "correction_requested":
+        return [*review, ("RequestCorrection", {"actor": CASEWORKER, "reason": "incomplete",
+                "message": "Joindre les devis signés et le plan de situation."})]  # fmt: skip
+    review.append(("DeclareComplete", {"actor": CASEWORKER}))
+    if target == "in_instruction":
+        return review
+    award = [
+        *review,
+        ("DecideFunding", {"actor": DETR, "line_id": "detr", "approve": True,
+                           "granted_cents": 40_000_00}),
+        ("DecideFunding", {"actor": REGION, "line_id": "region", "approve": True,
+                           "granted_cents": 20_000_00}),
+        ("AcceptApplication", {"actor": CASEWORKER, "note": "Plan de financement vérifié."}),
+        ("NotifyAward", {"actor": CASEWORKER, "decision_reference": "ARR-DEMO-001"}),
+    ]  # fmt: skip
+    if target == "awarded":
+        return award
+    paying = [
+        *award,
+        ("DeclareStart", {"actor": applicant, "started_on": today}),
+        ("ClaimPayment", {"actor": applicant, "kind": "advance", "amount_cents": 12_000_00,
+                          "proof_reference": "ORDRE-SERVICE-1"}),
+        ("OrderPayment", {"actor": OFFICER, "payment_number": 1}),
+    ]  # fmt: skip
+    if target == "started":
+        return paying
+    return [
+        *paying,
+        ("DeclareCompletion", {"actor": applicant, "completed_on": today}),
+        ("ClaimPayment", {"actor": applicant, "kind": "balance",
+                          "eligible_expense_cents": 100_000_00, "proof_reference": "DGD-1"}),
+        ("OrderPayment", {"actor": OFFICER, "payment_number": 2}),
+    ]  # fmt: skip
+
+
+def _command(type_name: str, fields: dict[str, Any]) -> Command:
+    data = {"type": type_name, "at": datetime.now(UTC), **fields}
+    return TypeAdapter(Command).validate_python(data)
+
+
+async def seed_demo(guichet: GuichetClient, progress: Callable[[str], None]) -> list[str]:
+    """Create (or finish creating) the demo files; returns their application ids."""
+    ids: list[str] = []
+    for name, insee, title, target in DEMO_FILES:
+        applicant = Actor(id=f"mairie-{insee}", role="applicant", insee=insee)
+        key = f"guichet-demo-{name}"
+        request = ApplicationRequest(
+            programme_id=PROGRAMME, insee=insee, project_title=title, plan=demo_plan()
+        )
+        application_id = application_id_for(PROGRAMME, insee, key)
+        await guichet.submit(
+            Submission(
+                application_id=application_id, idempotency_key=key, actor=applicant,
+                request=request,
+            )
+        )  # fmt: skip
+        state = await _settled(guichet, application_id)
+        for number, (type_name, fields) in enumerate(_steps(target, applicant), start=1):
+            if state.is_terminal or state.status == target:
+                break
+            command = _command(type_name, fields)
+            await guichet.act(application_id, command, request_id=f"{key}-step-{number}")
+            if type_name == "OrderPayment":
+                await _disbursed(guichet, application_id, fields["payment_number"])
+            state = await guichet.state(application_id)
+        progress(f"  {application_id}: {state.status}")
+        ids.append(application_id)
+    return ids
+
+
+async def _settled(guichet: GuichetClient, application_id: str) -> Application:
+    """The state once the workflow has recorded the submission (it starts as ``draft``)."""
+    while True:
+        state = await guichet.state(application_id)
+        if state.status != "draft":
+            return state
+        await asyncio.sleep(0.2)
+
+
+async def _disbursed(guichet: GuichetClient, application_id: str, number: int) -> None:
+    """Wait until the worker's payment gateway has paid ``number`` (or failed to)."""
+    async with asyncio.timeout(DISBURSE_TIMEOUT):
+        while True:
+            payment = (await guichet.state(application_id)).payment(number)
+            if payment is not None and payment.status in ("disbursed", "failed"):
+                return
+            await asyncio.sleep(0.2)

@@ -1,0 +1,222 @@
+"""``guichet dev``: everything on one machine with no configuration, and ``guichet worker``.
+
+Starts (unless ``TEMPORAL_ADDRESS`` / ``GUICHET_DATABASE_URL`` say where they are) the
+Temporal dev server and a SQLite event log in the state folder, then the worker; publishes
+the addresses in ``<state>/dev.json`` for the other ``guichet`` commands; on Ctrl-C or
+SIGTERM stops the worker first, then the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import sqlalchemy as sa
+import typer
+
+from console.app import app, friendly, say
+from console.connection import dev_file, read_dev_file, unreachable
+from console.demo import seed_demo
+from console.devserver import DevServer, start_dev_server
+from console.errors import CliError
+from domain.catalogue import load_catalogue
+from domain.registry import load_registry
+from eventlog import EventLog, EventLogError
+from worker import Settings, build_worker, configure_logging, connect, run_worker
+from workflows.client import GuichetClient
+
+T = TypeVar("T")
+IP = "127.0.0.1"
+
+
+class Stopped(Exception):
+    """Ctrl-C or SIGTERM arrived while starting: unwind and clean up."""
+
+
+async def _unless_stopped(stop: asyncio.Event, work: Awaitable[T]) -> T:
+    """``work``'s result, or ``Stopped`` as soon as a stop is asked (``work`` is cancelled)."""
+    task = asyncio.ensure_future(work)
+    waiter = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
+    raise Stopped
+
+
+def _event_log_path(url: str) -> str:
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return str(parsed.database)
+    return parsed.render_as_string(hide_password=True)
+
+
+async def run_dev(settings: Settings, *, port: int, ui_port: int, demo: bool) -> None:
+    """Start everything, wait for a stop signal, stop everything in order."""
+    state_dir = settings.state_dir
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    server: DevServer | None = None
+    published = False
+    try:
+        address = settings.temporal_address
+        if address is None:
+            say("starting Temporal dev server…")
+            server = await _unless_stopped(
+                stop, start_dev_server(state_dir, ip=IP, port=port, ui_port=ui_port)
+            )
+            address = server.address
+        else:
+            say(f"using Temporal at {address} (TEMPORAL_ADDRESS)")
+        say("migrating event log…")
+        log = EventLog.from_url(settings.event_log_url)
+        try:
+            await _unless_stopped(stop, log.migrate())
+        except EventLogError as error:
+            raise CliError(f"the event log at {settings.event_log_url} failed: {error}") from None
+        try:
+            try:
+                client = await _unless_stopped(stop, connect(settings, address))
+            except RuntimeError:
+                raise unreachable(address) from None
+            say("starting worker…")
+            worker = build_worker(
+                client,
+                task_queue=settings.task_queue,
+                log=log,
+                registry=load_registry(),
+                catalogue=load_catalogue(),
+            )
+            async with worker:
+                if demo:
+                    say("seeding demo applications…")
+                    guichet = GuichetClient(client, task_queue=settings.task_queue)
+                    await _unless_stopped(stop, seed_demo(guichet, say))
+                info = _publish(settings, address, server, port, ui_port)
+                published = True
+                for label, key in (
+                    ("Temporal gRPC", "temporal_address"),
+                    ("Temporal UI", "temporal_ui"),
+                    ("Event log", "event_log"),
+                ):
+                    typer.echo(f"{label:<14} {info[key]}")  # fmt: skip
+                typer.echo(f"Addresses in  {dev_file(state_dir)}")
+                say("ready: try `guichet list` in another terminal; Ctrl-C to stop")
+                waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+                if server is not None:
+                    waits.append(asyncio.ensure_future(server.process.wait()))
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                for waiting in waits:
+                    waiting.cancel()
+                if server is not None and server.process.returncode is not None:
+                    raise CliError(f"the Temporal dev server stopped: see {server.log_path}")
+                say("stopping worker…")
+        finally:
+            await log.close()
+    except Stopped:
+        say("interrupted while starting")
+    finally:
+        if published:
+            _unpublish(state_dir)
+        if server is not None:
+            say("stopping Temporal dev server…")
+            await server.stop()
+        say("stopped")
+
+
+def _publish(
+    settings: Settings, address: str, server: DevServer | None, port: int, ui_port: int
+) -> dict[str, Any]:
+    info = {
+        "pid": os.getpid(),
+        "temporal_address": address,
+        "temporal_ui": server.ui_url if server else None,
+        "namespace": settings.namespace,
+        "task_queue": settings.task_queue,
+        "event_log_url": settings.event_log_url,
+        "event_log": _event_log_path(settings.event_log_url),
+        "state_dir": str(settings.state_dir.resolve()),
+        "started_at": datetime.now(UTC).isoformat(),
+    }
+    path = dev_file(settings.state_dir)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    temporary.replace(path)  # atomic: another terminal never reads half a file
+    return info
+
+
+def _unpublish(state_dir: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        dev_file(state_dir).unlink()
+
+
+@app.command(rich_help_panel="Run")
+@friendly
+def dev(
+    demo: Annotated[bool, typer.Option(help="Seed demo applications in several states.")] = False,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the databases and dev.json (default: .guichet/)."),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Temporal gRPC port.")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal web UI port.")] = 8233,
+) -> None:
+    """Run everything on this machine until Ctrl-C: Temporal, event log, worker.
+
+    Starts Temporal's dev server (with its web UI) and a SQLite event log in the state
+    folder, then the worker. With TEMPORAL_ADDRESS and GUICHET_DATABASE_URL set, uses those
+    instead of starting anything. Other `guichet` commands find this server through
+    <state-dir>/dev.json. Worker logs are at WARNING unless GUICHET_LOG_LEVEL says otherwise.
+
+    Example: guichet dev --demo
+    """
+    settings = Settings.from_env()
+    if state_dir is not None:
+        settings = settings.model_copy(update={"state_dir": state_dir})
+    if "GUICHET_LOG_LEVEL" not in os.environ:
+        # The worker logs every recorded event at INFO: too loud beside the progress lines.
+        settings = settings.model_copy(update={"log_level": "WARNING"})
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    running = read_dev_file(settings.state_dir)
+    if running is not None:
+        raise CliError(
+            f"`guichet dev` already runs with {settings.state_dir} (pid {running['pid']}): "
+            "use it, stop it, or pass another --state-dir"
+        )
+    configure_logging(settings)
+    asyncio.run(run_dev(settings, port=port, ui_port=ui_port, demo=demo))
+
+
+@app.command(rich_help_panel="Run")
+@friendly
+def worker() -> None:
+    """Run a worker against TEMPORAL_ADDRESS and GUICHET_DATABASE_URL.
+
+    The same as `python worker.py`; stops cleanly on SIGTERM or Ctrl-C.
+
+    Example: TEMPORAL_ADDRESS=temporal:7233 GUICHET_DATABASE_URL=postgresql+asyncpg://u@db/guichet
+    guichet worker
+    """
+    settings = Settings.from_env()
+    configure_logging(settings)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        asyncio.run(run_worker(settings))
+    except RuntimeError as error:
+        if "connect" in str(error).lower():
+            raise unreachable(settings.temporal_address or "127.0.0.1:7233") from None
+        raise
+    except EventLogError as error:
+        raise CliError(f"the event log at {settings.event_log_url} failed: {error}") from None

@@ -1,0 +1,84 @@
+"""What each generated subcommand says in ``--help``: one line, and an example to copy."""
+
+from __future__ import annotations
+
+EXAMPLES: dict[str, tuple[str, str]] = {
+    "AssignCaseworker": (
+        "Take the file (or give it to a caseworker).",
+        "guichet assign-caseworker ID --caseworker-id alice --as caseworker:alice",
+    ),
+    "RequestCorrection": (
+        "Ask the applicant to correct or complete the file.",
+        'guichet request-correction ID --reason incomplete --message "Add the quotes" '
+        "--as caseworker:alice",
+    ),
+    "AnswerCorrection": (
+        "Answer a correction request, optionally with a revised financing plan.",
+        'guichet answer-correction ID --message "Quotes attached" --plan plan.toml '
+        "--as applicant:mairie-01053",
+    ),
+    "DeclareComplete": (
+        "Declare the file complete: instruction and co-financing begin.",
+        "guichet declare-complete ID --as caseworker:alice",
+    ),
+    "DecideFunding": (
+        "A co-financer approves (with the amount granted) or refuses its own plan line.",
+        "guichet decide-funding ID --line-id detr --approve --granted 40000 "
+        "--as cofinancer:prefecture-01:DETR",
+    ),
+    "RevisePlan": (
+        "Replace the financing plan (read from a JSON or TOML file).",
+        "guichet revise-plan ID --plan plan.json --as applicant:mairie-01053",
+    ),
+    "RecordCommissionOpinion": (
+        "Record the DETR commission's opinion (needed above €100,000 of DETR).",
+        "guichet record-commission-opinion ID --favourable --as caseworker:alice",
+    ),
+    "AcceptApplication": (
+        "Accept the file once every co-financer has decided and the plan holds.",
+        'guichet accept-application ID --note "Plan checked" --as caseworker:alice',
+    ),
+    "RefuseApplication": (
+        "Refuse the file, saying why.",
+        'guichet refuse-application ID --reason "Outside the programme" --as caseworker:alice',
+    ),
+    "DismissApplication": (
+        "Close the file without a decision (sans suite).",
+        'guichet dismiss-application ID --reason "No answer" --as caseworker:alice',
+    ),
+    "ReopenApplication": (
+        "Re-open a refused or dismissed file.",
+        'guichet reopen-application ID --reason "New facts" --as supervisor:bob',
+    ),
+    "WithdrawApplication": (
+        "The applicant withdraws its request.",
+        'guichet withdraw-application ID --reason "Project abandoned" --as applicant:mairie-01053',
+    ),
+    "NotifyAward": (
+        "Notify the award decision to the commune.",
+        "guichet notify-award ID --decision-reference ARR-2025-001 --as caseworker:alice",
+    ),
+    "DeclareStart": (
+        "Declare the start of works (not in the future).",
+        "guichet declare-start ID --started-on 2025-04-01 --as applicant:mairie-01053",
+    ),
+    "DeclareCompletion": (
+        "Declare the project completed.",
+        "guichet declare-completion ID --completed-on 2025-09-30 --as applicant:mairie-01053",
+    ),
+    "ClaimPayment": (
+        "Claim a payment: an advance or interim names an amount; interim and balance state "
+        "the eligible expense proven.",
+        "guichet claim-payment ID --kind advance --amount 12000 --proof-reference Q-12 "
+        "--as applicant:mairie-01053",
+    ),
+    "OrderPayment": (
+        "Order a claimed payment (never by the person who accepted the file).",
+        "guichet order-payment ID --payment-number 1 --as payment_officer:carol",
+    ),
+    "RecordRepayment": (
+        "Record money paid back by the commune.",
+        "guichet record-repayment ID --amount 1500.00 --reference VIR-77 "
+        "--as payment_officer:carol",
+    ),
+}

@@ -1,0 +1,138 @@
+"""Turning what people type into domain values, exactly: euros, actors, dates, files.
+
+Every parser raises ``InputError`` with one sentence that says what to type instead; the
+CLI turns it into exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from domain.actor import ROLES, Actor
+
+_EUROS = re.compile(r"^\d+(?:[.,]\d{1,2})?$")
+MAX_CENTS = 10**13
+
+
+class InputError(ValueError):
+    """Something the person typed cannot be used; the message says what to type instead."""
+
+
+def euros_to_cents(text: str) -> int:
+    """``"1234.50"`` → ``123450``, exactly (Decimal, never float); at most two decimals.
+
+    Spaces and underscores between thousands are accepted (``"12 345,67"``); signs,
+    exponents and a third decimal are refused rather than rounded.
+    """
+    cleaned = text.strip().replace(" ", "").replace("\u202f", "").replace("_", "")
+    cleaned = cleaned.removeprefix("€").removesuffix("€")
+    if not _EUROS.match(cleaned):
+        raise InputError(
+            f"{text!r} is not an amount in euros: write it like 1234.50 "
+            "(no sign, at most two decimals)"
+        )
+    try:
+        cents = Decimal(cleaned.replace(",", ".")) * 100
+    except InvalidOperation:  # unreachable after the regex, kept as a guard
+        raise InputError(f"{text!r} is not an amount in euros") from None
+    if cents != cents.to_integral_value() or cents > MAX_CENTS:
+        raise InputError(f"{text!r} is out of range: at most €100,000,000,000.00")
+    return int(cents)
+
+
+def format_euros(cents: int | None) -> str:
+    """``123450`` → ``"€1,234.50"``; the same style as the domain's messages."""
+    if cents is None:
+        return "—"
+    sign = "-" if cents < 0 else ""
+    cents = abs(cents)
+    return f"{sign}€{cents // 100:,}.{cents % 100:02d}"
+
+
+def parse_actor(text: str) -> Actor:
+    """``role:id[:extra]``: a co-financer names its funder, an applicant may name its INSEE.
+
+    Examples: ``caseworker:alice``, ``cofinancer:prefecture-01:DETR``,
+    ``applicant:mairie-bourg:01053``.
+    """
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise InputError(
+            f"--as {text!r} must be role:id (or role:id:funder for a co-financer, "
+            "role:id:insee for an applicant), e.g. caseworker:alice"
+        )
+    role, actor_id = parts[0].strip().lower().replace("-", "_"), parts[1].strip()
+    if role not in ROLES:
+        raise InputError(f"unknown role {parts[0]!r} in --as: use one of {', '.join(ROLES)}")
+    extra = parts[2].strip() if len(parts) == 3 else None
+    if role == "cofinancer" and extra is None:
+        raise InputError(
+            "a co-financer acts for one funder: write --as cofinancer:<id>:<FUNDER>, "
+            "e.g. cofinancer:prefecture-01:DETR"
+        )
+    if extra is not None and role not in ("cofinancer", "applicant"):
+        raise InputError(
+            f"only a co-financer (funder) or an applicant (INSEE code) takes a third part in "
+            f"--as, not a {role}"
+        )
+    fields: dict[str, Any] = {"id": actor_id, "role": role}
+    if extra is not None:
+        fields["funder" if role == "cofinancer" else "insee"] = extra
+    try:
+        return Actor.model_validate(fields)
+    except ValidationError as error:
+        raise InputError(f"--as {text!r}: {first_problem(error)}") from None
+
+
+def parse_date(text: str, option: str) -> date:
+    """An ISO day (``2025-04-01``); ``today`` is accepted for convenience."""
+    if text.strip().lower() == "today":
+        return date.today()  # noqa: DTZ011 - the person's own calendar day is what they mean
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{option} {text!r} is not a date: write it like 2025-04-01") from None
+
+
+def load_document(path: Path) -> dict[str, Any]:
+    """A JSON or TOML file (by extension; JSON is tried first when there is none)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            data: Any = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        else:
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError:
+                data = tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
+        raise InputError(
+            f"{path} is not valid {suffix.lstrip('.') or 'JSON/TOML'}: {error}"
+        ) from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path} must hold an object (a table), not {type(data).__name__}")
+    return data
+
+
+def first_problem(error: ValidationError) -> str:
+    """The first validation problem as one phrase: ``plan.lines.0.funder: field required``."""
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"])
+    message = str(problem["msg"]).removeprefix("Value error, ")
+    count = error.error_count()
+    more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
+    return f"{where}: {message}{more}" if where else f"{message}{more}"

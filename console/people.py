@@ -1,0 +1,183 @@
+"""Commands to submit, list and read applications: ``submit``, ``list``, ``show``."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from pydantic import ValidationError
+
+from console.app import AsOption, JsonOption, app, emit_json, friendly
+from console.connection import resolve_target, run_with_client
+from console.errors import CliError, usage_error
+from console.parsing import first_problem, load_document, parse_actor
+from console.reading import read_file_view, render_file
+from domain.catalogue import load_catalogue
+from domain.commands import ApplicationRequest
+from domain.errors import DomainError
+from domain.registry import load_registry
+from domain.rules.eligibility import assert_eligible
+from workflows.client import ApplicationSummary, GuichetClient, application_id_for
+from workflows.messages import Submission
+
+PARIS = ZoneInfo("Europe/Paris")
+SETTLE_SECONDS = 10.0
+
+
+def content_key(request: ApplicationRequest) -> str:
+    """An idempotency key from the request itself: the same file submitted twice is one file."""
+    canonical = request.model_dump_json(exclude_none=False)
+    return "content-" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
+
+
+def read_request(path: Path) -> ApplicationRequest:
+    """The ApplicationRequest held by a JSON or TOML file."""
+    try:
+        return ApplicationRequest.model_validate(load_document(path))
+    except ValidationError as error:
+        raise usage_error(f"{path} is not a valid request: {first_problem(error)}") from None
+
+
+def precheck(request: ApplicationRequest) -> None:
+    """The eligibility rules, locally, on the same reference data as the worker."""
+    try:
+        assert_eligible(
+            request,
+            load_registry().get(request.insee),
+            load_catalogue().get(request.programme_id),
+            datetime.now(PARIS).date(),
+        )
+    except DomainError as error:
+        raise CliError(f"not eligible: {error.message} [{error.rule}; {error.source}]") from None
+
+
+@app.command(rich_help_panel="Submit and read")
+@friendly
+def submit(
+    file: Annotated[Path, typer.Argument(help="A JSON or TOML file holding the request.")],
+    as_: AsOption,
+    key: Annotated[
+        str | None,
+        typer.Option(help="Idempotency key (default: derived from the file's content)."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Submit a grant request; eligibility is checked here first, then by Guichet.
+
+    Re-running the same command is safe: the key derived from the content lands on the same
+    application.
+
+    Example: guichet submit request.toml --as applicant:mairie-01053
+    """
+    actor = parse_actor(as_)
+    request = read_request(file)
+    precheck(request)
+    idempotency_key = key or content_key(request)
+    try:
+        submission = Submission(
+            application_id=application_id_for(request.programme_id, request.insee, idempotency_key),
+            idempotency_key=idempotency_key,
+            actor=actor,
+            request=request,
+        )
+    except ValidationError as error:
+        raise usage_error(f"cannot submit: {first_problem(error)}") from None
+
+    async def work(guichet: GuichetClient) -> tuple[str, bool, str]:
+        application_id, created = await guichet.submit(submission)
+        # The workflow looks eligibility up, then records the submission: wait for it briefly.
+        status = "draft"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_SECONDS
+        while status == "draft" and loop.time() < deadline:
+            status = (await guichet.state(application_id)).status
+            if status == "draft":
+                await asyncio.sleep(0.2)
+        return application_id, created, status
+
+    application_id, created, status = run_with_client(work)
+    if json_output:
+        emit_json({"application_id": application_id, "created": created, "status": status,
+                   "idempotency_key": idempotency_key})  # fmt: skip
+        return
+    verb = "submitted" if created else "already submitted"
+    typer.echo(f"{application_id}: {status} ({verb})")
+
+
+def _quoted(option: str, value: str) -> str:
+    if "'" in value or "\\" in value:
+        raise usage_error(f"{option} {value!r}: quotes and backslashes are not allowed")
+    return f"'{value}'"
+
+
+@app.command("list", rich_help_panel="Submit and read")
+@friendly
+def list_(
+    status: Annotated[str | None, typer.Option(help="e.g. submitted, in_instruction.")] = None,
+    programme: Annotated[str | None, typer.Option(help="Programme id.")] = None,
+    insee: Annotated[str | None, typer.Option(help="Commune INSEE code.")] = None,
+    department: Annotated[str | None, typer.Option(help="Department code, e.g. 01.")] = None,
+    caseworker: Annotated[str | None, typer.Option(help="Caseworker id.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
+    json_output: JsonOption = False,
+) -> None:
+    """List applications through Temporal visibility (search attributes).
+
+    Example: guichet list --status in_instruction --department 01
+    """
+    filters = {
+        "GuichetStatus": ("--status", status),
+        "GuichetProgramme": ("--programme", programme),
+        "GuichetInsee": ("--insee", insee),
+        "GuichetDepartment": ("--department", department),
+        "GuichetCaseworker": ("--caseworker", caseworker),
+    }
+    query = " AND ".join(
+        f"{key} = {_quoted(option, value)}"
+        for key, (option, value) in filters.items()
+        if value is not None
+    )
+
+    async def work(guichet: GuichetClient) -> list[ApplicationSummary]:
+        return await guichet.list(query, limit=limit)
+
+    rows = run_with_client(work)
+    if json_output:
+        emit_json([asdict(row) for row in rows])
+        return
+    if not rows:
+        typer.echo("no application matches")
+        return
+    typer.echo(f"{'APPLICATION':<48} {'STATUS':<22} {'INSEE':<6} {'DEP':<4} CASEWORKER")
+    for row in rows:
+        typer.echo(
+            f"{row.application_id:<48} {row.status or '?':<22} {row.insee or '':<6} "
+            f"{row.department or '':<4} {row.caseworker or ''}"
+        )
+
+
+@app.command(rich_help_panel="Submit and read")
+@friendly
+def show(
+    application_id: Annotated[str, typer.Argument(metavar="ID", help="The application id.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Show one application: status, plan and rule verdicts, payments, timeline.
+
+    The timeline comes from the event log: time, actor and role, what happened. Amounts are
+    in euros; --json keeps exact cents.
+
+    Example: guichet show dsil-detr-investissement-01053-3f2a9c1b7d4e --json
+    """
+    target = resolve_target()
+    view = run_with_client(lambda guichet: read_file_view(guichet, target, application_id))
+    if json_output:
+        emit_json(view)
+        return
+    typer.echo(render_file(view))

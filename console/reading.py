@@ -1,0 +1,144 @@
+"""The read model behind ``guichet show``: the workflow's state, the rules' verdicts on the
+plan, and the timeline of the event log, as one JSON-ready dict and as text for people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from console.connection import Target
+from console.parsing import format_euros
+from console.timeline import timeline_entry
+from domain.decider import fold
+from domain.events import EligibilityConfirmed, EligibilityRejected, Event
+from domain.rules.financing import plan_verdicts, programme_max_cents
+from domain.state import Application
+from eventlog import EventLog, EventLogError
+from workflows.client import ApplicationNotFound, GuichetClient
+
+
+async def _timeline(
+    url: str, application_id: str
+) -> tuple[list[Event], list[dict[str, Any]], str | None]:
+    """The stream's events and rows, or the reason the log could not be read."""
+    log = EventLog.from_url(url)
+    try:
+        records = await log.read_stream(application_id)
+    except (EventLogError, OSError) as error:
+        return [], [], f"the event log could not be read: {error}"
+    finally:
+        await log.close()
+    pairs = [timeline_entry(record) for record in records]
+    return [event for event, _ in pairs], [row for _, row in pairs], None
+
+
+async def read_file_view(
+    guichet: GuichetClient, target: Target, application_id: str
+) -> dict[str, Any]:
+    """Everything ``show`` prints. Falls back to the fold of the log when Temporal no longer
+    holds the workflow (its history is deleted after the retention period; the log is not)."""
+    events, rows, problem = await _timeline(target.event_log_url, application_id)
+    source = "temporal"
+    try:
+        state = await guichet.state(application_id)
+    except ApplicationNotFound:
+        if not events:
+            raise
+        state, source = fold(events), "event log"
+    verdicts: list[dict[str, Any]] = []
+    for event in events:
+        if isinstance(event, EligibilityConfirmed | EligibilityRejected):
+            verdicts = [{"stage": "eligibility", **v.model_dump()} for v in event.verdicts]
+    programme_max: int | None = None
+    if state.plan and state.programme and state.commune:
+        verdicts += [
+            {"stage": "financing", **v.model_dump()}
+            for v in plan_verdicts(
+                state.plan, state.programme, state.commune, state.commission_opinion
+            )
+        ]
+        programme_max = programme_max_cents(state.programme, state.plan)
+    return {
+        "application_id": application_id,
+        "source": source,
+        "status": state.status,
+        "state": state.model_dump(mode="json"),
+        "amounts": _amounts(state, programme_max),
+        "verdicts": verdicts,
+        "timeline": rows,
+        "timeline_problem": problem,
+    }
+
+
+def _amounts(state: Application, programme_max: int | None) -> dict[str, Any]:
+    values = {
+        "award": state.award_cents,
+        "paid": state.paid_cents,
+        "repayment_due": state.repayment_due_cents,
+        "programme_max": programme_max,
+    }
+    return {name: {"cents": cents, "euros": format_euros(cents)} for name, cents in values.items()}
+
+
+def render_file(view: dict[str, Any]) -> str:
+    """``show``'s text: headline, plan and verdicts, payments, timeline."""
+    state = view["state"]
+    amounts = view["amounts"]
+    request = state.get("request") or {}
+    commune = state.get("commune") or {}
+    out = [f"{view['application_id']}  —  {view['status']}"]
+    if view["source"] != "temporal":
+        out.append("(read from the event log: Temporal no longer holds this workflow)")
+    if request:
+        out.append(f"project     {request['project_title']}")
+        out.append(f"programme   {request['programme_id']}")
+    if commune:
+        out.append(
+            f"commune     {commune['name']} ({commune['insee']}), dep. {commune['department']}"
+        )
+    if state.get("caseworker_id"):
+        out.append(f"caseworker  {state['caseworker_id']}")
+    out.append(
+        f"award       {amounts['award']['euros']}   paid {amounts['paid']['euros']}   "
+        f"repayment due {amounts['repayment_due']['euros']}"
+    )
+    if correction := state.get("correction"):
+        out.append(f"correction  ({correction['reason']}) {correction['message']}")
+    if plan := state.get("plan"):
+        out += ["", _plan_text(plan, amounts["programme_max"]["cents"])]
+    if view["verdicts"]:
+        out += ["", "rules"]
+        out += [
+            f"  {v['outcome']:<14} {v['rule']:<28} {v['message']}  [{v['source']}]"
+            for v in view["verdicts"]
+        ]
+    if state.get("payments"):
+        out += ["", "payments"]
+        out += [
+            f"  {p['number']:>2} {p['kind']:<8} {format_euros(p['amount_cents']):>16}  "
+            f"{p['status']}"
+            for p in state["payments"]
+        ]
+    out += ["", "timeline"]
+    if view["timeline_problem"]:
+        out.append(f"  ({view['timeline_problem']})")
+    for row in view["timeline"]:
+        who = f"{row['actor']} ({row['role']}{', ' + row['funder'] if row['funder'] else ''})"
+        out.append(f"  {row['at'][:19].replace('T', ' ')}  {who:<36} {row['summary']}")
+    return "\n".join(out)
+
+
+def _plan_text(plan: dict[str, Any], programme_max: int | None) -> str:
+    basis = plan["basis"]
+    lines = [
+        f"financing plan ({basis}): total cost {format_euros(plan['total_cost_cents'])}, "
+        f"subsidisable base {format_euros(plan['subsidisable_base_cents'])}"
+        + (f", programme max {format_euros(programme_max)}" if programme_max is not None else ""),
+        f"  {'LINE':<12} {'FUNDER':<10} {'KIND':<8} {'REQUESTED':>16} {'GRANTED':>16}  STATUS",
+    ]
+    for line in plan["lines"]:
+        lines.append(
+            f"  {line['line_id']:<12} {line['funder']:<10} {line['kind']:<8} "
+            f"{format_euros(line['requested_cents']):>16} "
+            f"{format_euros(line['granted_cents']):>16}  {line['status']}"
+        )
+    return "\n".join(lines)
