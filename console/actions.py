@@ -14,10 +14,10 @@ import types
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, cast, get_args, get_origin
 
 import typer
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from console.app import AsOption, JsonOption, app, emit_json, friendly
@@ -133,7 +133,8 @@ def build_command(model: type[BaseModel], raw: dict[str, Any], as_text: str) -> 
     data = {key: value for key, value in fields.items() if value is not None}
     data.update(actor=parse_actor(as_text), at=datetime.now(UTC))
     try:
-        command = TypeAdapter(Command).validate_python({**data, "type": _type_name(model)})
+        # The model itself (not the union) so that errors name the field, not the type tag.
+        command = cast("Command", model.model_validate(data))
     except ValidationError as error:
         raise usage_error(f"{kebab(_type_name(model))}: {first_problem(error)}") from None
     return application_id, command

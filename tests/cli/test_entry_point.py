@@ -1,0 +1,52 @@
+"""The installed ``guichet`` entry point keeps its exit codes despite sdk-python #300.
+
+``main()`` leaves with ``os._exit(code)`` after flushing: the code must be the command's,
+never 134 (the finaliser crash) nor 0 after a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def guichet_command() -> list[str]:
+    """The console script beside our Python, else the same entry point through ``-c``."""
+    script = Path(sys.executable).parent / "guichet"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from console.cli import main; main()"]
+
+
+def run_guichet(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``guichet`` as a person would, with a bounded wait."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [*guichet_command(), *args], capture_output=True, text=True, env=full_env, timeout=60
+    )
+
+
+def test_help_exits_0() -> None:
+    done = run_guichet("--help")
+    assert done.returncode == 0
+    assert "submit" in done.stdout and "decide-funding" in done.stdout
+
+
+def test_unknown_command_exits_2() -> None:
+    done = run_guichet("no-such-command")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_client_failure_exits_1_not_134(attempt: int, tmp_path: Path) -> None:
+    done = run_guichet(
+        "list", env={"TEMPORAL_ADDRESS": "127.0.0.1:1", "GUICHET_STATE_DIR": str(tmp_path)}
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("guichet: Temporal is not reachable at 127.0.0.1:1")
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,214 @@
+"""Option parsing of the ``guichet`` CLI: exact euros, actors, errors as one sentence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from console.actions import build_command, command_models, kebab
+from console.cli import app
+from console.help_texts import EXAMPLES
+from console.parsing import InputError, euros_to_cents, format_euros, parse_actor
+from domain.commands import ClaimPayment, DecideFunding, RevisePlan
+
+runner = CliRunner()
+UNREACHABLE = {"TEMPORAL_ADDRESS": "127.0.0.1:1"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "cents"),
+    [
+        ("1234.50", 123450),
+        ("0.29", 29),  # 0.29 * 100 is 28.999999999999996 in floats
+        ("0.1", 10),
+        ("12,34", 1234),
+        ("1 234.5", 123450),
+        ("1_000", 100000),
+        ("€40000", 4000000),
+        ("0", 0),
+        ("100000000000.00", 10**13),
+    ],
+)
+def test_euros_convert_exactly_to_cents(typed: str, cents: int) -> None:
+    assert euros_to_cents(typed) == cents
+
+
+@pytest.mark.parametrize(
+    "typed", ["1.005", "-1", "1e3", "abc", "", "1.2.3", "nan", "100000000000.01"]
+)
+def test_euros_refuse_what_is_not_exact(typed: str) -> None:
+    with pytest.raises(InputError):
+        euros_to_cents(typed)
+
+
+@given(st.integers(min_value=0, max_value=10**13))
+def test_euros_round_trip(cents: int) -> None:
+    assert euros_to_cents(f"{cents // 100}.{cents % 100:02d}") == cents
+    assert euros_to_cents(format_euros(cents).replace(",", "")) == cents
+
+
+def test_actor_roles_and_extras() -> None:
+    assert parse_actor("caseworker:alice").role == "caseworker"
+    cofinancer = parse_actor("cofinancer:prefecture-01:DETR")
+    assert (cofinancer.role, cofinancer.id, cofinancer.funder) == (
+        "cofinancer",
+        "prefecture-01",
+        "DETR",
+    )
+    applicant = parse_actor("applicant:mairie:01053")
+    assert (applicant.insee, applicant.funder) == ("01053", None)
+    assert parse_actor("payment-officer:carol").role == "payment_officer"
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("alice", "must be role:id"),
+        ("king:arthur", "unknown role"),
+        ("cofinancer:prefecture", "acts for one funder"),
+        ("caseworker:alice:DETR", "only a co-financer"),
+        ("caseworker:", "must be role:id"),
+    ],
+)
+def test_actor_errors_are_sentences(typed: str, says: str) -> None:
+    with pytest.raises(InputError, match=says):
+        parse_actor(typed)
+
+
+def test_every_person_command_has_a_subcommand_and_an_example() -> None:
+    names = {str(model.model_fields["type"].default) for model in command_models()}
+    assert "SubmitApplication" not in names
+    assert not names & {"RecordDisbursement", "RecordPaymentFailure", "LapseAward"}
+    assert "DecideFunding" in names and "RecordRepayment" in names
+    assert names <= set(EXAMPLES)
+    registered = {command.name for command in app.registered_commands}
+    assert {kebab(name) for name in names} <= registered
+
+
+def test_money_options_become_exact_cents() -> None:
+    application_id, command = build_command(
+        ClaimPayment,
+        {"application_id": "app-1", "kind": "interim", "amount_cents": "1234.56",
+         "eligible_expense_cents": "99999.99", "proof_reference": "F-1",
+         "with_bank_guarantee": False},
+        "applicant:mairie:01053",
+    )  # fmt: skip
+    assert application_id == "app-1"
+    assert isinstance(command, ClaimPayment)
+    assert (command.amount_cents, command.eligible_expense_cents) == (123456, 9999999)
+
+
+def test_plan_from_a_toml_file(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.toml"
+    plan.write_text(
+        "total_cost_cents = 1000\nsubsidisable_base_cents = 1000\n"
+        '[[lines]]\nline_id = "owner"\nfunder = "OWNER"\nkind = "owner"\n'
+        "requested_cents = 1000\n",
+        encoding="utf-8",
+    )
+    _, command = build_command(
+        RevisePlan, {"application_id": "a", "plan": str(plan), "note": None}, "applicant:m"
+    )
+    assert isinstance(command, RevisePlan) and command.plan.total_cost_cents == 1000
+
+
+def test_flags(tmp_path: Path) -> None:
+    _, command = build_command(
+        DecideFunding,
+        {"application_id": "a", "line_id": "detr", "approve": False, "granted_cents": None,
+         "note": None},
+        "cofinancer:p:DETR",
+    )  # fmt: skip
+    assert isinstance(command, DecideFunding) and command.approve is False
+
+
+def _invoke(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, args, env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_a_third_decimal_is_a_usage_error() -> None:
+    code, out, err = _invoke(
+        ["decide-funding", "X", "--line-id", "detr", "--approve", "--granted", "1.005",
+         "--as", "cofinancer:p:DETR"],
+        UNREACHABLE,
+    )  # fmt: skip
+    assert code == 2
+    assert err.startswith("guichet: '1.005' is not an amount in euros")
+    assert "Traceback" not in err + out
+
+
+def test_a_bad_choice_is_a_usage_error_sentence() -> None:
+    code, _, err = _invoke(
+        ["request-correction", "X", "--reason", "wrong", "--message", "m", "--as", "caseworker:a"],
+        UNREACHABLE,
+    )
+    assert code == 2
+    assert err.startswith("guichet: request-correction: reason:")
+    assert err.count("\n") == 1
+
+
+def test_a_bad_actor_is_a_usage_error() -> None:
+    code, _, err = _invoke(["declare-complete", "X", "--as", "alice"], UNREACHABLE)
+    assert (code, err.startswith("guichet: --as 'alice' must be role:id")) == (2, True)
+
+
+def test_unreachable_temporal_is_exit_1_with_the_hint() -> None:
+    code, _, err = _invoke(["declare-complete", "X", "--as", "caseworker:a"], UNREACHABLE)
+    assert code == 1
+    assert err == (
+        "guichet: Temporal is not reachable at 127.0.0.1:1: start it with `guichet dev` "
+        "or set TEMPORAL_ADDRESS\n"
+    )
+
+
+def _request(tmp_path: Path, insee: str, suffix: str = ".json") -> Path:
+    request = {
+        "programme_id": "dsil-detr-investissement",
+        "insee": insee,
+        "project_title": "Salle des fêtes",
+        "plan": {
+            "total_cost_cents": 10_000_00,
+            "subsidisable_base_cents": 10_000_00,
+            "lines": [
+                {"line_id": "owner", "funder": "OWNER", "kind": "owner",
+                 "requested_cents": 5_000_00},
+                {"line_id": "detr", "funder": "DETR", "kind": "public", "dotation": "DETR",
+                 "requested_cents": 5_000_00},
+            ],
+        },
+    }  # fmt: skip
+    path = tmp_path / f"request{suffix}"
+    path.write_text(json.dumps(request), encoding="utf-8")
+    return path
+
+
+def test_submit_refuses_an_ineligible_commune_before_connecting(tmp_path: Path) -> None:
+    # 01001 is not on the PVD list; with Temporal unreachable, reaching it would say so.
+    code, _, err = _invoke(
+        ["submit", str(_request(tmp_path, "01001")), "--as", "applicant:mairie"], UNREACHABLE
+    )
+    assert code == 1
+    assert err.startswith("guichet: not eligible: L'Abergement-Clémenciat (01001) is not on")
+    assert "[pvd-membership;" in err
+
+
+def test_submit_refuses_a_malformed_file(tmp_path: Path) -> None:
+    broken = tmp_path / "request.json"
+    broken.write_text("{ not json", encoding="utf-8")
+    code, _, err = _invoke(["submit", str(broken), "--as", "applicant:m"], UNREACHABLE)
+    assert code == 2 and err.startswith(f"guichet: {broken} is not valid json")
+    missing = tmp_path / "bad.toml"
+    missing.write_text('programme_id = "x"\n', encoding="utf-8")
+    code, _, err = _invoke(["submit", str(missing), "--as", "applicant:m"], UNREACHABLE)
+    assert code == 2 and "is not a valid request: insee: Field required" in err
+
+
+def test_list_refuses_quotes_in_filters() -> None:
+    code, _, err = _invoke(["list", "--status", "x' OR '1'='1"], UNREACHABLE)
+    assert code == 2 and "quotes" in err
