@@ -12,8 +12,9 @@ import os
 import signal
 import sys
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pydantic
 import structlog
@@ -34,6 +35,7 @@ from workflows.grant_application import GrantApplicationWorkflow
 from workflows.messages import DEFAULT_TASK_QUEUE
 
 DEFAULT_STATE_DIR = Path(".guichet")
+GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 
 
 class Settings(pydantic.BaseModel):
@@ -113,8 +115,16 @@ def build_worker(
     registry: CommuneRegistry,
     catalogue: Catalogue,
     gateway: PaymentGateway | None = None,
+    **options: Any,
 ) -> Worker:
-    """The worker with every workflow and activity of Guichet."""
+    """The worker with every workflow and activity of Guichet.
+
+    On SIGTERM, in-flight activities (a payment, an append) get ``GRACEFUL_SHUTDOWN`` to
+    finish; the deployment's grace period is longer. ``options`` go to Temporal's ``Worker``
+    (tests use ``max_cached_workflows=0`` to play a worker that dies without its sticky
+    cache being missed).
+    """
+    options.setdefault("graceful_shutdown_timeout", GRACEFUL_SHUTDOWN)
     recorder = EventRecorder(log)
     reference = ReferenceData(registry, catalogue)
     payments = PaymentActivities(gateway or LedgerGateway(log.engine))
@@ -132,6 +142,7 @@ def build_worker(
         # A payload that fails validation must fail the workflow, not retry its task forever
         # (sdk-python issue #815).
         workflow_failure_exception_types=[pydantic.ValidationError],
+        **options,
     )
 
 

@@ -267,7 +267,16 @@ def reopen(c: ReopenApplication, state: Application) -> list[Event]:
 
 
 def withdraw(c: WithdrawApplication, state: Application) -> list[Event]:
-    """The commune withdraws; whatever was already paid becomes a repayment due."""
+    """The commune withdraws; whatever was already paid becomes a repayment due.
+
+    Not while a payment is ordered: its outcome could no longer be recorded on a withdrawn
+    file, and money would move that the log does not show."""
+    if any(p.status == "ordered" for p in state.payments):
+        raise InvalidTransition(
+            "a payment is being disbursed: withdraw once its outcome is recorded",
+            rule="payment-in-flight",
+            source="Guichet: every movement of money is recorded",
+        )
     events: list[Event] = [ApplicationWithdrawn(actor=c.actor, at=c.at, reason=c.reason)]
     if state.paid_cents > 0:
         reason = f"application withdrawn after {euros(state.paid_cents)} was paid"

@@ -126,11 +126,11 @@ class GuichetClient:
         """Send a command and wait for its result; the same ``request_id`` runs it once."""
         handle = self._handle(application_id)
         try:
-            return await handle.execute_update(
-                GrantApplicationWorkflow.act,
-                CommandRequest(command=command),
-                id=request_id,
+            # By name: the SDK's typing of async update methods does not match their result.
+            result: CommandResult = await handle.execute_update(
+                "act", CommandRequest(command=command), id=request_id, result_type=CommandResult
             )
+            return result
         except WorkflowUpdateFailedError as failed:
             raise _refusal(failed.cause) from None
         except RPCError as error:

@@ -36,6 +36,6 @@ async def test_saved_history_replays_on_current_code(path: Path) -> None:
         data_converter=pydantic_data_converter,
         workflow_failure_exception_types=[pydantic.ValidationError],
     )
-    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    history = WorkflowHistory.from_json(path.stem, path.read_text())  # noqa: ASYNC240 small file
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"

@@ -335,3 +335,12 @@ def test_withdraw_after_payment_makes_the_paid_amount_due() -> None:
     after = apply([withdraw], state)
     assert after.status == "repayment_due"
     assert refused_with(withdraw, after).rule == "status"
+
+
+def test_withdraw_while_a_payment_is_ordered_is_refused() -> None:
+    """A payment in flight → InvalidTransition payment-in-flight: its outcome must land first."""
+    state = apply([*to_started(), claim("advance", 10_000)])
+    ordered = apply([OrderPayment(actor=PAYMENT_OFFICER, at=at(21), payment_number=1)], state)
+    withdraw = WithdrawApplication(actor=APPLICANT, at=at(22), reason="projet abandonné")
+    error = refused_with(withdraw, ordered)
+    assert isinstance(error, InvalidTransition) and error.rule == "payment-in-flight"

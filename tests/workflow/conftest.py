@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
@@ -14,6 +15,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from activities.ledger import LedgerGateway
 from activities.payments import PaymentGateway
@@ -87,7 +89,7 @@ class Stack:
     registry: CommuneRegistry
     catalogue: Catalogue
 
-    def worker(self, gateway: PaymentGateway | None = None):  # type: ignore[no-untyped-def]
+    def worker(self, gateway: PaymentGateway | None = None, **options: Any) -> Worker:
         """A worker on this stack's task queue (use as ``async with``)."""
         return build_worker(
             self.env.client,
@@ -96,6 +98,7 @@ class Stack:
             registry=self.registry,
             catalogue=self.catalogue,
             gateway=gateway or self.ledger,
+            **options,
         )
 
 
