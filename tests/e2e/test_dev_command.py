@@ -1,0 +1,92 @@
+"""``guichet dev --demo``: starts everything, prints and publishes its addresses, seeds the
+demo files, serves other ``guichet`` commands without configuration, stops on SIGINT."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_entry_point import guichet_command
+from tests.e2e.support import Guichet, free_port, python_env, spawn, wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.temporal]
+
+DEMO_STATUSES = {
+    "submitted",
+    "in_instruction",
+    "correction_requested",
+    "awarded",
+    "started",
+    "closed",
+    "ineligible",
+}
+
+
+def _start(state: Path, log: Path, port: int, ui_port: int) -> subprocess.Popen[bytes]:
+    args = ["dev", "--demo", "--state-dir", str(state), "--port", str(port)]
+    return spawn([*guichet_command(), *args, "--ui-port", str(ui_port)], python_env(), log)
+
+
+def _stop(process: subprocess.Popen[bytes], log: Path) -> str:
+    process.send_signal(signal.SIGINT)
+    code = process.wait(timeout=60)
+    output = log.read_text(errors="replace")
+    assert code == 0, output
+    assert "Traceback" not in output
+    return output
+
+
+def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
+    state, log = tmp_path / "state", tmp_path / "dev.log"
+    port, ui_port = free_port(), free_port()
+    process = _start(state, log, port, ui_port)
+    try:
+        wait_until(
+            lambda: "ready:" in log.read_text(errors="replace") or process.poll() is not None,
+            180,
+            "guichet dev to be ready",
+        )
+        output = log.read_text(errors="replace")
+        assert process.poll() is None, output
+        for step in ("starting Temporal dev server…", "migrating event log…"):
+            assert step in output
+        assert f"Temporal gRPC  127.0.0.1:{port}" in output
+        assert f"Temporal UI    http://127.0.0.1:{ui_port}" in output
+        published = json.loads((state / "dev.json").read_text())
+        assert published["temporal_address"] == f"127.0.0.1:{port}"
+        assert published["event_log"] == str((state / "eventlog.sqlite3").resolve())
+
+        # Another terminal: no configuration but the state folder.
+        cli = Guichet(python_env(GUICHET_STATE_DIR=str(state)))
+
+        def all_listed() -> list[dict[str, str]] | None:
+            rows: list[dict[str, str]] = cli.json("list")
+            return rows if {row["status"] for row in rows} == DEMO_STATUSES else None
+
+        rows = wait_until(all_listed, 30, "every demo file in visibility")
+        assert len(rows) == len(DEMO_STATUSES)
+        closed = next(row for row in rows if row["status"] == "closed")
+        timeline = cli.json("show", closed["application_id"])["timeline"]
+        assert timeline[-1]["type"] == "ApplicationClosed"
+    finally:
+        output = _stop(process, log)
+    assert "stopping worker…" in output and "stopped" in output
+    assert not (state / "dev.json").exists()
+
+    # Again on the same folder: the same files, none duplicated.
+    log2 = tmp_path / "dev2.log"
+    process = _start(state, log2, port, ui_port)
+    try:
+        wait_until(
+            lambda: "ready:" in log2.read_text(errors="replace") or process.poll() is not None,
+            180,
+            "guichet dev to be ready again",
+        )
+        assert process.poll() is None, log2.read_text(errors="replace")
+        assert len(cli.json("list")) == len(DEMO_STATUSES)
+    finally:
+        _stop(process, log2)
