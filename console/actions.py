@@ -37,15 +37,20 @@ _FLAG_NAMES = {"approve": "--approve/--refuse", "favourable": "--favourable/--un
 
 
 def command_models() -> list[type[BaseModel]]:
-    """The commands people send: all but submission (``guichet submit``) and system-only ones."""
+    """The commands people send: all but submission (``guichet submit``) and system-only ones.
+
+    A command missing from the permission table is left out: nobody may send it yet.
+    """
     union = get_args(Command)[0]
     models: list[type[BaseModel]] = list(get_args(union))
-    return [
-        model
-        for model in models
-        if _type_name(model) != "SubmitApplication"
-        and PERMISSIONS[_type_name(model)].roles != frozenset({"system"})
-    ]
+    chosen: list[type[BaseModel]] = []
+    for model in models:
+        permission = PERMISSIONS.get(_type_name(model))
+        if _type_name(model) == "SubmitApplication" or permission is None:
+            continue
+        if permission.roles != frozenset({"system"}):
+            chosen.append(model)
+    return chosen
 
 
 def kebab(name: str) -> str:

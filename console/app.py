@@ -42,7 +42,8 @@ AsOption = Annotated[
     typer.Option(
         "--as",
         envvar="GUICHET_AS",
-        help="Who acts: ROLE:ID, cofinancer:ID:FUNDER or applicant:ID[:INSEE] (or set GUICHET_AS).",
+        help="Who acts: role:<id>, cofinancer:<id>:<funder> or applicant:<id>[:<insee>] "
+        "(or set GUICHET_AS).",
         show_default=False,
     ),
 ]

@@ -12,19 +12,23 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-# Importing the command modules registers their commands on ``app``, in this order in --help.
-from console import dev, people  # noqa: F401
-
-# isort: split
-from console import actions  # noqa: F401
 from console.app import app
 
-__all__ = ["app", "main", "run"]
+__all__ = ["app", "load_commands", "main", "run"]
+
+
+def load_commands() -> None:
+    """Import the command modules: each registers its commands on ``app`` (in --help order)."""
+    from console import dev, people  # noqa: F401
+
+    # isort: split
+    from console import actions  # noqa: F401
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code; never lets a traceback reach the person."""
     try:
+        load_commands()
         app(args=list(argv) if argv is not None else None, prog_name="guichet")
     except SystemExit as leaving:
         code = leaving.code
@@ -37,7 +41,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("guichet: interrupted", file=sys.stderr)
         return 130
-    except Exception as error:  # a bug of ours: one sentence, the traceback only on demand
+    except Exception as error:  # a bug of ours, or a half-installed tree: one sentence
         if os.environ.get("GUICHET_DEBUG"):
             traceback.print_exc()
         print(

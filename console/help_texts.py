@@ -76,6 +76,11 @@ EXAMPLES: dict[str, tuple[str, str]] = {
         "Order a claimed payment (never by the person who accepted the file).",
         "guichet order-payment ID --payment-number 1 --as payment_officer:carol",
     ),
+    "ExtendDeadline": (
+        "Grant the extension a deadline's rule allows, on a reasoned request before expiry.",
+        'guichet extend-deadline ID --kind start_of_works --reason "Supplier delay" '
+        "--as caseworker:alice",
+    ),
     "RecordRepayment": (
         "Record money paid back by the commune.",
         "guichet record-repayment ID --amount 1500.00 --reference VIR-77 "

@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from console.actions import build_command, command_models, kebab
-from console.cli import app
+from console.cli import app, load_commands
 from console.help_texts import EXAMPLES
 from console.parsing import InputError, euros_to_cents, format_euros, parse_actor
 from domain.commands import ClaimPayment, DecideFunding, RevisePlan
 
+load_commands()
 runner = CliRunner()
 UNREACHABLE = {"TEMPORAL_ADDRESS": "127.0.0.1:1"}
 
