@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+from activities.checkpointing import CheckpointSigner
 from activities.eligibility import ReferenceData
 from activities.ledger import LedgerGateway
 from activities.outbox import Outbox
@@ -31,6 +32,7 @@ from domain.catalogue import load_catalogue
 from domain.programme import Catalogue
 from domain.registry import CommuneRegistry, load_registry
 from eventlog import EventLog
+from workflows.checkpoint import CheckpointWorkflow
 from workflows.grant_application import GrantApplicationWorkflow
 from workflows.messages import DEFAULT_TASK_QUEUE
 
@@ -129,15 +131,17 @@ def build_worker(
     reference = ReferenceData(registry, catalogue)
     payments = PaymentActivities(gateway or LedgerGateway(log.engine))
     outbox = Outbox(log.engine)
+    checkpoints = CheckpointSigner(log)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[GrantApplicationWorkflow],
+        workflows=[GrantApplicationWorkflow, CheckpointWorkflow],
         activities=[
             recorder.record_events,
             reference.look_up_eligibility,
             payments.disburse_payment,
             outbox.enqueue_notices,
+            checkpoints.sign_checkpoint,
         ],
         # A payload that fails validation must fail the workflow, not retry its task forever
         # (sdk-python issue #815).

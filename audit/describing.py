@@ -1,0 +1,126 @@
+"""What happened, in words: one phrase per domain event, amounts in euros.
+
+Shared by the auditor's timeline (``audit.timeline``), ``guichet show`` and the web console,
+so a file reads the same everywhere. Moved here from ``console/timeline.py``.
+"""
+
+from __future__ import annotations
+
+from domain.events import (
+    ApplicationAccepted,
+    ApplicationClosed,
+    ApplicationDeclaredComplete,
+    ApplicationDismissed,
+    ApplicationLapsed,
+    ApplicationRefused,
+    ApplicationReopened,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    AwardNotified,
+    CaseworkerAssigned,
+    CommandRejected,
+    CommissionOpinionRecorded,
+    CorrectionAnswered,
+    CorrectionRequested,
+    EligibilityConfirmed,
+    EligibilityRejected,
+    Event,
+    FundingDecided,
+    PaymentClaimed,
+    PaymentDisbursed,
+    PaymentFailed,
+    PaymentOrdered,
+    PlanRevised,
+    RepaymentDue,
+    RepaymentRecorded,
+    WorksCompleted,
+    WorksStarted,
+)
+from domain.rules.financing import euros
+
+
+def format_euros(cents: int | None) -> str:
+    """``123450`` → ``"€1,234.50"``; ``—`` when there is no amount."""
+    return "—" if cents is None else euros(cents)
+
+
+def describe(event: Event) -> str:
+    """What happened, in one phrase (the event's own fields, amounts in euros)."""
+    match event:
+        case ApplicationSubmitted():
+            return (
+                f"submitted “{event.request.project_title}” to {event.request.programme_id} "
+                f"for {event.request.insee} (total cost "
+                f"{format_euros(event.request.plan.total_cost_cents)})"
+            )
+        case EligibilityConfirmed():
+            return "eligibility confirmed (" + ", ".join(v.rule for v in event.verdicts) + ")"
+        case EligibilityRejected():
+            failed = [v for v in event.verdicts if v.outcome == "fail"]
+            return "found ineligible: " + "; ".join(f"{v.message} [{v.source}]" for v in failed)
+        case CaseworkerAssigned():
+            return f"file assigned to caseworker {event.caseworker_id}"
+        case CorrectionRequested():
+            return f"correction requested ({event.reason}): {event.message}"
+        case CorrectionAnswered():
+            revised = " with a revised plan" if event.revised_plan else ""
+            return f"correction answered{revised}: {event.message}"
+        case ApplicationDeclaredComplete():
+            return "file deemed complete by silence" if event.deemed else "file declared complete"
+        case FundingDecided():
+            verdict = (
+                f"approved {format_euros(event.granted_cents)}" if event.approved else "refused"
+            )
+            return f"{event.funder} {verdict} on line {event.line_id}" + _note(event.note)
+        case PlanRevised():
+            return "financing plan revised" + _note(event.note)
+        case CommissionOpinionRecorded():
+            opinion = "favourable" if event.favourable else "unfavourable"
+            return f"DETR commission opinion: {opinion}" + _note(event.note)
+        case ApplicationAccepted():
+            return f"accepted, award {format_euros(event.award_cents)}" + _note(event.note)
+        case AwardNotified():
+            return f"award {format_euros(event.award_cents)} notified ({event.decision_reference})"
+        case ApplicationRefused() | ApplicationDismissed() | ApplicationReopened():
+            word = event.type.removeprefix("Application").lower()
+            return f"{word}: {event.reason}"
+        case ApplicationWithdrawn():
+            return f"withdrawn: {event.reason}"
+        case WorksStarted():
+            return f"works started on {event.started_on.isoformat()}"
+        case WorksCompleted():
+            return f"works completed on {event.completed_on.isoformat()}"
+        case PaymentClaimed():
+            expense = (
+                f", eligible expense {format_euros(event.eligible_expense_cents)}"
+                if event.eligible_expense_cents is not None
+                else ""
+            )
+            return (
+                f"payment {event.payment_number} ({event.kind}) of "
+                f"{format_euros(event.amount_cents)} claimed{expense} ({event.proof_reference})"
+            )
+        case PaymentOrdered():
+            return f"payment {event.payment_number} of {format_euros(event.amount_cents)} ordered"
+        case PaymentDisbursed():
+            return (
+                f"payment {event.payment_number} of {format_euros(event.amount_cents)} "
+                f"disbursed ({event.gateway_reference})"
+            )
+        case PaymentFailed():
+            return f"payment {event.payment_number} failed: {event.reason}"
+        case RepaymentDue():
+            return f"repayment due: {format_euros(event.amount_cents)} ({event.reason})"
+        case RepaymentRecorded():
+            return f"repayment of {format_euros(event.amount_cents)} received ({event.reference})"
+        case ApplicationClosed():
+            return "file closed"
+        case ApplicationLapsed():
+            return f"award lapsed: the {event.deadline.replace('_', ' ')} deadline expired"
+        case CommandRejected():
+            return f"{event.command_type} refused: {event.message} [{event.rule}]"
+    return event.type  # an event type this console does not know yet: still shown
+
+
+def _note(note: str) -> str:
+    return f" — {note}" if note else ""

@@ -1,0 +1,84 @@
+"""Replay a file's Temporal history on the current workflow code, with the production converter.
+
+A history that no longer replays (non-determinism) means the running workflow would fail its
+next task after a worker restart: the code changed without ``workflow.patched``. The result
+names the workflow and the first mismatch Temporal reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pydantic
+from pydantic import BaseModel, ConfigDict
+from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.grant_application import GrantApplicationWorkflow
+
+OPEN_FILES_QUERY = "WorkflowType = 'GrantApplicationWorkflow' AND ExecutionStatus = 'Running'"
+
+
+class ReplayOutcome(BaseModel):
+    """Whether one history replays; ``problem`` is the first mismatch, in one sentence."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    workflow_id: str
+    ok: bool
+    problem: str | None = None
+
+
+def replayer() -> Replayer:
+    """The replayer a production worker would be: same workflow, converter and failure types."""
+    return Replayer(
+        workflows=[GrantApplicationWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_failure_exception_types=[pydantic.ValidationError],
+    )
+
+
+def first_mismatch(failure: BaseException) -> str:
+    """The useful part of Temporal's replay failure: the first line naming the mismatch."""
+    text = str(failure).strip()
+    for marker in ("Nondeterminism error:", "nondeterminism", "Nondeterminism"):
+        index = text.find(marker)
+        if index >= 0:
+            text = text[index:]
+            break
+    line = " ".join(text.split())
+    return line if len(line) <= 400 else line[:399] + "…"
+
+
+async def replay_history(history: WorkflowHistory) -> ReplayOutcome:
+    """Replay one history; never raises for a replay failure, reports it."""
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    failure = result.replay_failure
+    if failure is None:
+        return ReplayOutcome(workflow_id=history.workflow_id, ok=True)
+    kind = "non-determinism" if "ondeterminism" in str(failure) else type(failure).__name__
+    return ReplayOutcome(
+        workflow_id=history.workflow_id,
+        ok=False,
+        problem=(
+            f"workflow {history.workflow_id} does not replay on the current code "
+            f"({kind}): {first_mismatch(failure)}"
+        ),
+    )
+
+
+def history_from_json(workflow_id: str, text: str) -> WorkflowHistory:
+    """A history exported with ``temporal workflow show --output json`` (or ``to_json``)."""
+    return WorkflowHistory.from_json(workflow_id, text)
+
+
+async def fetch_history(client: Client, workflow_id: str) -> WorkflowHistory:
+    """The workflow's full history from Temporal."""
+    return await client.get_workflow_handle(workflow_id).fetch_history()
+
+
+async def open_workflow_ids(client: Client, query: str = OPEN_FILES_QUERY) -> AsyncIterator[str]:
+    """The ids of running grant-application workflows (Temporal visibility)."""
+    async for execution in client.list_workflows(query):
+        yield execution.id

@@ -1,0 +1,87 @@
+"""Checkpoints at a configurable interval: a Temporal Schedule starting ``CheckpointWorkflow``.
+
+``guichet audit schedule-checkpoints --every 1h`` and ``guichet dev`` (when a signing key is
+configured) call :func:`schedule_checkpoints` / :func:`schedule_checkpoints_if_configured`.
+Calling again updates the interval: the schedule id is fixed, so there is only ever one.
+The *worker* signs, so the worker is the process that needs the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+
+from activities.checkpointing import SignCheckpoint
+from audit.signing import signing_key_configured
+from workflows.checkpoint import CheckpointWorkflow
+
+SCHEDULE_ID = "guichet-checkpoints"
+DEFAULT_EVERY = timedelta(hours=1)
+MINIMUM_EVERY = timedelta(minutes=1)
+
+
+def checkpoint_schedule(task_queue: str, every: timedelta) -> Schedule:
+    """Start one CheckpointWorkflow every ``every``; never two at once."""
+    if every < MINIMUM_EVERY:
+        raise ValueError(f"checkpoints at most once a minute, not every {every}")
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            CheckpointWorkflow.run,
+            SignCheckpoint(),
+            id=f"{SCHEDULE_ID}-run",
+            task_queue=task_queue,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def schedule_checkpoints(
+    client: Client,
+    *,
+    task_queue: str,
+    every: timedelta = DEFAULT_EVERY,
+    schedule_id: str = SCHEDULE_ID,
+) -> bool:
+    """Create the checkpoint schedule, or update its interval; True when newly created."""
+    schedule = checkpoint_schedule(task_queue, every)
+    try:
+        await client.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+
+        def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=schedule)
+
+        await client.get_schedule_handle(schedule_id).update(replace)
+        return False
+    return True
+
+
+async def schedule_checkpoints_if_configured(
+    client: Client,
+    *,
+    task_queue: str,
+    every: timedelta = DEFAULT_EVERY,
+    env: Mapping[str, str] | None = None,
+) -> bool:
+    """For ``guichet dev``: schedule checkpoints only when a signing key is configured.
+
+    Returns True when the schedule exists afterwards (created or updated).
+    """
+    if not signing_key_configured(env):
+        return False
+    await schedule_checkpoints(client, task_queue=task_queue, every=every)
+    return True

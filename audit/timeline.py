@@ -1,0 +1,148 @@
+"""What a file looked like at any moment, and who did what under which rule.
+
+Both readers go through the log only (no Temporal): ``timeline`` lists the recorded events in
+words, ``state_as_of`` folds them with ``domain.fold``, the very fold the workflow applies.
+"As of" is either a moment (events whose business time ``occurred_at`` is at or before it) or a
+global position (the log exactly as it stood once that position was written).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from audit.describing import describe
+from domain.decider import fold
+from domain.events import ApplicationSubmitted, CommandRejected, Event, parse_event
+from domain.state import Application
+from eventlog import EventLog, RecordedEvent
+
+
+class CitedRule(BaseModel):
+    """A rule an event cites: its stable id, its legal source, and what it said."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: str
+    source: str
+    outcome: str
+    message: str
+
+
+class TimelineEntry(BaseModel):
+    """One recorded event, for people: when, who (and as what), what, under which rule."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    position: int
+    version: int
+    application_id: str
+    event_id: UUID
+    type: str
+    at: datetime
+    """The business time of the event (the workflow's clock)."""
+    recorded_at: datetime
+    """When the database wrote it (not hashed: the database's clock, not the fact)."""
+    actor_id: str
+    role: str
+    funder: str | None
+    summary: str
+    rules: tuple[CitedRule, ...] = ()
+    amounts: dict[str, int] = {}
+    """Amounts the event states, in cents, by name (``award``, ``amount``, ``granted``…)."""
+    hash: str
+
+
+def _rules(event: Event) -> tuple[CitedRule, ...]:
+    if isinstance(event, CommandRejected):
+        return (CitedRule(rule=event.rule, source="", outcome="fail", message=event.message),)
+    verdicts = getattr(event, "verdicts", ())
+    return tuple(CitedRule.model_validate(v.model_dump()) for v in verdicts)
+
+
+def _amounts(event: Event) -> dict[str, int]:
+    amounts: dict[str, int] = {}
+    if isinstance(event, ApplicationSubmitted):
+        plan = event.request.plan
+        amounts["total_cost"] = plan.total_cost_cents
+        amounts["subsidisable_base"] = plan.subsidisable_base_cents
+    for name, value in event:
+        if name.endswith("_cents") and isinstance(value, int) and not isinstance(value, bool):
+            amounts[name.removesuffix("_cents")] = value
+    return amounts
+
+
+def entry_for(record: RecordedEvent) -> TimelineEntry:
+    """The timeline entry of one stored record (its data parsed as a domain event)."""
+    event = parse_event(record.data)
+    return TimelineEntry(
+        position=record.position,
+        version=record.version,
+        application_id=record.stream_id,
+        event_id=record.event_id,
+        type=record.type,
+        at=event.at,
+        recorded_at=record.recorded_at,
+        actor_id=event.actor.id,
+        role=event.actor.role,
+        funder=event.actor.funder,
+        summary=describe(event),
+        rules=_rules(event),
+        amounts=_amounts(event),
+        hash=record.hash,
+    )
+
+
+def _aware(moment: datetime | None, name: str) -> datetime | None:
+    if moment is not None and moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
+    return moment
+
+
+async def records(
+    log: EventLog,
+    application_id: str,
+    *,
+    as_of: datetime | None = None,
+    up_to_position: int | None = None,
+) -> list[RecordedEvent]:
+    """The file's stored events, cut at a moment and/or a global position."""
+    return await log.read_stream(
+        application_id, up_to_position=up_to_position, until=_aware(as_of, "as_of")
+    )
+
+
+async def timeline(
+    log: EventLog,
+    application_id: str,
+    *,
+    as_of: datetime | None = None,
+    up_to_position: int | None = None,
+) -> list[TimelineEntry]:
+    """The file's events in order, in words, as of a moment and/or a position."""
+    found = await records(log, application_id, as_of=as_of, up_to_position=up_to_position)
+    return [entry_for(record) for record in found]
+
+
+async def state_as_of(
+    log: EventLog,
+    application_id: str,
+    *,
+    at: datetime | None = None,
+    position: int | None = None,
+) -> Application:
+    """The file's state as of a moment and/or a position: ``domain.fold`` of its events.
+
+    With neither, the state after every recorded event. A file with no event yet at that
+    point is the initial ``draft`` state (``version == 0``).
+    """
+    found = await records(log, application_id, as_of=at, up_to_position=position)
+    return fold(parse_event(record.data) for record in found)
+
+
+def state_json(state: Application) -> dict[str, Any]:
+    """The state as JSON-ready data (with the derived ``paid_cents``)."""
+    return {**state.model_dump(mode="json"), "paid_cents": state.paid_cents}

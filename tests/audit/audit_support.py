@@ -1,0 +1,103 @@
+"""Helpers for the audit tests: real domain files in a log, and an intruder with raw SQL.
+
+Raw SQL goes around the log on purpose: the intruder bypasses the append-only triggers, as a
+database superuser could.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from domain.events import ApplicationSubmitted, Event
+from eventlog import EventLog, NewEvent
+from tests.unit.builders import claim, history, paid, to_started
+
+
+def file_events(application_id: str = "app-1", department: str | None = None) -> list[Event]:
+    """A DETR file from submission to its first payment, as the decider produces it."""
+    events = history([*to_started(), claim("advance", 30_000), *paid(1)])
+    first = events[0]
+    assert isinstance(first, ApplicationSubmitted) and first.commune is not None
+    commune = first.commune
+    if department is not None:
+        commune = commune.model_copy(update={"department": department})
+    events[0] = first.model_copy(update={"application_id": application_id, "commune": commune})
+    return events
+
+
+async def record(log: EventLog, application_id: str, events: list[Event]) -> None:
+    """Append each event in its own batch, as the workflow does command by command."""
+    version = await log.stream_version(application_id)
+    for event in events:
+        new = NewEvent(
+            event_id=uuid.uuid4(),
+            type=event.type,
+            data=event.model_dump(mode="json"),
+            occurred_at=event.at,
+        )
+        await log.append(application_id, version, [new])
+        version += 1
+
+
+@dataclass
+class Database:
+    """One database under test, with raw access for playing the intruder."""
+
+    kind: str
+    url: str
+    search_path: str | None = None
+
+    def open(self) -> EventLog:
+        return EventLog.from_url(self.url, search_path=self.search_path)
+
+    @property
+    def path(self) -> str:
+        return self.url.removeprefix("sqlite+aiosqlite:///")
+
+    async def execute(self, *statements: str) -> None:
+        """Raw SQL as the owner, triggers active."""
+        if self.kind == "sqlite":
+            with sqlite3.connect(self.path) as conn:
+                for statement in statements:
+                    conn.execute(statement)
+            return
+        dsn = self.url.replace("postgresql+asyncpg://", "postgresql://")
+        conn = await asyncpg.connect(dsn, server_settings={"search_path": self.search_path or ""})
+        try:
+            async with conn.transaction():
+                for statement in statements:
+                    await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    async def tamper(self, *statements: str) -> None:
+        """Raw SQL with the append-only triggers out of the way."""
+        if self.kind == "postgresql":
+            await self.execute("SET LOCAL session_replication_role = replica", *statements)
+            return
+        with sqlite3.connect(self.path) as conn:
+            triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            saved = triggers.fetchall()
+            for name, _ in saved:
+                conn.execute(f"DROP TRIGGER {name}")
+            for statement in statements:
+                conn.execute(statement)
+            for _, sql in saved:
+                conn.execute(sql)
+
+    async def fetch(self, query: str) -> list[Any]:
+        """Rows of a raw query."""
+        if self.kind == "sqlite":
+            with sqlite3.connect(self.path) as conn:
+                return conn.execute(query).fetchall()
+        dsn = self.url.replace("postgresql+asyncpg://", "postgresql://")
+        conn = await asyncpg.connect(dsn, server_settings={"search_path": self.search_path or ""})
+        try:
+            return [tuple(row) for row in await conn.fetch(query)]
+        finally:
+            await conn.close()

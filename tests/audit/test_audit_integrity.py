@@ -1,0 +1,188 @@
+"""Tampering is found at its exact position; signed checkpoints catch what the chain cannot.
+
+Each test runs on SQLite and PostgreSQL. The intruder bypasses the append-only triggers (as a
+superuser could), as in tests/eventlog.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from audit_support import Database, file_events, record
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from audit.checkpoints import checkpoint_now, export_file, read_file, sign, stored
+from audit.verifying import verify
+from eventlog import EventLog
+from eventlog.canonical import canonical_event, chain_hash
+
+EVENTS = "eventlog_events"
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+KEY = Ed25519PrivateKey.generate()
+
+
+async def _two_files(log: EventLog) -> int:
+    """Two interleaved files; returns the head position."""
+    await record(log, "app-1", file_events("app-1")[:4])
+    await record(log, "app-2", file_events("app-2")[:3])
+    await record(log, "app-1", file_events("app-1")[4:8])
+    position, _ = await log.head()
+    return position
+
+
+async def test_intact_log_and_its_checkpoints_verify(log: EventLog) -> None:
+    """An untouched log with checkpoints along the way verifies, every checkpoint matching."""
+    await record(log, "app-1", file_events("app-1")[:3])
+    await checkpoint_now(log, KEY, NOW)
+    await record(log, "app-1", file_events("app-1")[3:6])
+    await checkpoint_now(log, KEY, NOW)
+    report = await verify(log, await stored(log), trusted=KEY.public_key())
+    assert report.ok and report.checked == 6
+    assert report.checkpoints_checked == report.checkpoints_matching == 2
+
+
+async def test_altered_row_is_found_at_its_position(log: EventLog, database: Database) -> None:
+    """A row whose data was changed behind the triggers is named by its position."""
+    await _two_files(log)
+    await database.tamper(
+        f"UPDATE {EVENTS} SET data = replace(data, 'agent', 'agant') WHERE position = 5"
+    )
+    report = await verify(log)
+    assert not report.ok and report.first_bad_position == 5
+    assert report.problem == "position 5: hash does not match its content (row altered?)"
+
+
+async def test_deleted_row_is_found_as_a_gap(log: EventLog, database: Database) -> None:
+    """A deleted row leaves a gap named by its position."""
+    await _two_files(log)
+    await database.tamper(f"DELETE FROM {EVENTS} WHERE position = 4")
+    report = await verify(log)
+    assert report.first_bad_position == 4
+    assert report.problem == "position 4 missing (gap: row deleted?)"
+
+
+async def test_swapped_rows_are_found_at_the_first(log: EventLog, database: Database) -> None:
+    """Two rows that swapped places break the chain at the first of them."""
+    await _two_files(log)
+    await database.tamper(
+        f"UPDATE {EVENTS} SET position = 1000 WHERE position = 6",
+        f"UPDATE {EVENTS} SET position = 6 WHERE position = 7",
+        f"UPDATE {EVENTS} SET position = 7 WHERE position = 1000",
+    )
+    report = await verify(log)
+    assert report.first_bad_position == 6
+    assert report.problem == "position 6: hash does not match its content (row altered?)"
+
+
+async def test_row_inserted_with_a_forged_hash_is_found(log: EventLog, database: Database) -> None:
+    """A row added by raw INSERT with a made-up hash is named by its position."""
+    head = await _two_files(log)
+    _, head_hash = await log.head()
+    new_id = "gen_random_uuid()" if database.kind == "postgresql" else "lower(hex(randomblob(16)))"
+    await database.tamper(
+        f"INSERT INTO {EVENTS} (position, stream_id, version, event_id, type, schema_version, "
+        f"occurred_at, recorded_at, data, prev_hash, hash) SELECT {head + 1}, 'app-2', 4, "
+        f"{new_id}, type, schema_version, occurred_at, recorded_at, data, '{head_hash}', "
+        f"'{'ab' * 32}' FROM {EVENTS} WHERE position = {head}"
+    )
+    report = await verify(log)
+    assert report.first_bad_position == head + 1
+    assert report.problem == f"position {head + 1}: hash does not match its content (row altered?)"
+
+
+async def test_checkpoint_signed_with_another_key_is_refused(log: EventLog) -> None:
+    """A checkpoint of the right hash but signed with a key the auditor does not trust fails."""
+    head = await _two_files(log)
+    _, head_hash = await log.head()
+    forged = sign(Ed25519PrivateKey.generate(), head, head_hash, NOW)
+    report = await verify(log, [forged], trusted=KEY.public_key())
+    assert not report.ok and report.first_bad_position is None
+    assert report.problem is not None and "is refused: key" in report.problem
+    assert report.checkpoints_matching == 0
+
+
+async def test_checkpoint_altered_after_signing_is_refused(log: EventLog) -> None:
+    """A checkpoint whose position was edited no longer matches its signature."""
+    head = await _two_files(log)
+    _, head_hash = await log.head()
+    edited = sign(KEY, head, head_hash, NOW).model_copy(update={"position": head - 1})
+    report = await verify(log, [edited], trusted=KEY.public_key())
+    assert report.problem is not None and "signature does not match its content" in report.problem
+
+
+async def _rewrite_from(log: EventLog, database: Database, first: int) -> None:
+    """The intruder's best forgery: change position ``first``, re-hash everything after it."""
+    rows = {e.position: e async for e in log.read_all()}
+    prev = rows[first].prev_hash
+    statements = []
+    for position in range(first, max(rows) + 1):
+        event = rows[position]
+        data = dict(event.data)
+        if position == first:
+            data["actor"] = {**data["actor"], "id": "someone-else"}
+        body = canonical_event(
+            position=position,
+            stream_id=event.stream_id,
+            version=event.version,
+            event_id=event.event_id,
+            type_=event.type,
+            schema_version=event.schema_version,
+            occurred_at=event.occurred_at,
+            data=data,
+        )
+        digest = chain_hash(prev, body)
+        stored_data = body[len('{"data":') : body.index(',"event_id":')].replace("'", "''")
+        statements.append(
+            f"UPDATE {EVENTS} SET data = '{stored_data}', prev_hash = '{prev}', "
+            f"hash = '{digest}' WHERE position = {position}"
+        )
+        prev = digest
+    statements.append(f"UPDATE eventlog_head SET hash = '{prev}' WHERE id = 1")
+    await database.tamper(*statements)
+
+
+async def test_rewritten_and_rehashed_log_is_caught_by_an_exported_checkpoint(
+    log: EventLog, database: Database, tmp_path: Path
+) -> None:
+    """A log re-hashed from position k passes plain verify but not a checkpoint past k."""
+    await record(log, "app-1", file_events("app-1")[:3])
+    await checkpoint_now(log, KEY, NOW)
+    await record(log, "app-1", file_events("app-1")[3:8])
+    await checkpoint_now(log, KEY, NOW)
+    kept = tmp_path / "checkpoints.json"
+    export_file(await stored(log), kept, NOW)
+
+    await _rewrite_from(log, database, 5)
+
+    assert (await log.verify()).ok, "the forgery must fool the chain alone"
+    report = await verify(log, read_file(kept), trusted=KEY.public_key())
+    assert not report.ok
+    assert report.first_bad_position == 4  # after the last checkpoint that still matches (3)
+    assert report.problem == (
+        "position 8: hash differs from the checkpoint of position 8 signed at "
+        "2025-06-01T12:00:00Z: the log was rewritten somewhere in positions 4..8"
+    )
+    assert report.checkpoints_matching == 1
+
+
+@pytest.mark.parametrize("statement", ["UPDATE {t} SET position = 1", "DELETE FROM {t}"])
+async def test_stored_checkpoints_are_append_only(
+    log: EventLog, database: Database, statement: str
+) -> None:
+    """The database refuses to change or delete a stored checkpoint."""
+    await record(log, "app-1", file_events("app-1")[:2])
+    await checkpoint_now(log, KEY, NOW)
+    with pytest.raises(Exception, match="append-only"):
+        await database.execute(statement.format(t="eventlog_checkpoints"))
+    assert len(await stored(log)) == 1
+
+
+async def test_an_unchanged_head_is_not_signed_twice(log: EventLog) -> None:
+    """Checkpointing an idle log returns the existing checkpoint instead of piling up copies."""
+    await record(log, "app-1", file_events("app-1")[:2])
+    first, created = await checkpoint_now(log, KEY, NOW)
+    again, created_again = await checkpoint_now(log, KEY, NOW)
+    assert created and not created_again and again == first
+    assert len(await stored(log)) == 1
