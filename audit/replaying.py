@@ -40,15 +40,17 @@ def replayer() -> Replayer:
 
 
 def first_mismatch(failure: BaseException) -> str:
-    """The useful part of Temporal's replay failure: the first line naming the mismatch."""
-    text = str(failure).strip()
-    for marker in ("Nondeterminism error:", "nondeterminism", "Nondeterminism"):
-        index = text.find(marker)
-        if index >= 0:
-            text = text[index:]
-            break
-    line = " ".join(text.split())
-    return line if len(line) <= 400 else line[:399] + "…"
+    """The useful part of Temporal's replay failure: the sentence naming the first mismatch.
+
+    e.g. ``Activity machine does not handle this event: HistoryEvent(id: 5, TimerStarted)``.
+    """
+    text = " ".join(str(failure).split())
+    marker = "Nondeterminism error:"
+    index = text.find(marker)
+    if index >= 0:
+        text = text[index + len(marker) :].strip()
+        text = text.split('"', 1)[0].strip()  # the core's debug dump follows the message
+    return text if len(text) <= 400 else text[:399] + "…"
 
 
 async def replay_history(history: WorkflowHistory) -> ReplayOutcome:
