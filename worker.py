@@ -23,8 +23,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.checkpointing import CheckpointSigner
+from activities.digest import DEFAULT_STALE_DAYS, DigestActivities
+from activities.directory import Directory, load_directory
 from activities.eligibility import ReferenceData
 from activities.ledger import LedgerGateway
+from activities.mail import DEFAULT_PORTS, Mailer, SmtpMailer, SmtpSettings
 from activities.outbox import Outbox
 from activities.payments import PaymentActivities, PaymentGateway
 from activities.recording import EventRecorder
@@ -33,6 +36,8 @@ from domain.programme import Catalogue
 from domain.registry import CommuneRegistry, load_registry
 from eventlog import EventLog
 from workflows.checkpoint import CheckpointWorkflow
+from workflows.client import GuichetClient
+from workflows.digest import DailyDigestWorkflow
 from workflows.grant_application import GrantApplicationWorkflow
 from workflows.messages import DEFAULT_TASK_QUEUE
 
@@ -54,6 +59,11 @@ class Settings(pydantic.BaseModel):
     state_dir: Path = DEFAULT_STATE_DIR
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
+    smtp: SmtpSettings | None = None
+    """None: notices are delivered as log lines (no ``GUICHET_SMTP_HOST``)."""
+    directory_file: Path | None = None
+    """TOML or JSON mapping person and pool ids to e-mail addresses."""
+    digest_stale_days: int = pydantic.Field(default=DEFAULT_STALE_DAYS, ge=1)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -67,8 +77,19 @@ class Settings(pydantic.BaseModel):
             "state_dir": Path(env.get("GUICHET_STATE_DIR", str(DEFAULT_STATE_DIR))),
             "log_format": env.get("GUICHET_LOG_FORMAT", "console"),
             "log_level": env.get("GUICHET_LOG_LEVEL", "INFO"),
+            "smtp": _smtp_from_env(env),
+            "directory_file": env.get("GUICHET_DIRECTORY_FILE") or None,
+            "digest_stale_days": env.get("GUICHET_DIGEST_STALE_DAYS") or DEFAULT_STALE_DAYS,
         }
         return cls.model_validate(values)
+
+    def mailer(self) -> Mailer | None:
+        """SMTP delivery when configured, else None (notices become log lines)."""
+        return SmtpMailer(self.smtp) if self.smtp else None
+
+    def directory(self) -> Directory | None:
+        """The id → e-mail directory named by ``GUICHET_DIRECTORY_FILE``, if any."""
+        return load_directory(self.directory_file) if self.directory_file else None
 
     @property
     def event_log_url(self) -> str:
@@ -76,6 +97,22 @@ class Settings(pydantic.BaseModel):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.state_dir / 'eventlog.sqlite3').resolve()}"
+
+
+def _smtp_from_env(env: Mapping[str, str]) -> dict[str, object] | None:
+    """``GUICHET_SMTP_*``; the port defaults to the TLS mode's (25, 587 or 465)."""
+    host = env.get("GUICHET_SMTP_HOST")
+    if not host:
+        return None
+    tls = env.get("GUICHET_SMTP_TLS", "starttls")
+    return {
+        "host": host,
+        "port": env.get("GUICHET_SMTP_PORT") or DEFAULT_PORTS.get(tls, 0),
+        "sender": env.get("GUICHET_SMTP_FROM"),
+        "tls": tls,
+        "username": env.get("GUICHET_SMTP_USERNAME") or None,
+        "password": env.get("GUICHET_SMTP_PASSWORD") or None,
+    }
 
 
 def configure_logging(settings: Settings) -> None:
@@ -117,6 +154,9 @@ def build_worker(
     registry: CommuneRegistry,
     catalogue: Catalogue,
     gateway: PaymentGateway | None = None,
+    mailer: Mailer | None = None,
+    directory: Directory | None = None,
+    digest_stale_days: int = DEFAULT_STALE_DAYS,
     **options: Any,
 ) -> Worker:
     """The worker with every workflow and activity of Guichet.
@@ -130,17 +170,20 @@ def build_worker(
     recorder = EventRecorder(log)
     reference = ReferenceData(registry, catalogue)
     payments = PaymentActivities(gateway or LedgerGateway(log.engine))
-    outbox = Outbox(log.engine)
+    outbox = Outbox(log.engine, mailer=mailer, directory=directory)
+    digests = DigestActivities(GuichetClient(client, task_queue), stale_days=digest_stale_days)
     checkpoints = CheckpointSigner(log)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[GrantApplicationWorkflow, CheckpointWorkflow],
+        workflows=[GrantApplicationWorkflow, CheckpointWorkflow, DailyDigestWorkflow],
         activities=[
             recorder.record_events,
             reference.look_up_eligibility,
             payments.disburse_payment,
             outbox.enqueue_notices,
+            outbox.deliver_notices,
+            digests.collect_digests,
             checkpoints.sign_checkpoint,
         ],
         # A payload that fails validation must fail the workflow, not retry its task forever
@@ -161,6 +204,9 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
         log=log,
         registry=load_registry(),
         catalogue=load_catalogue(),
+        mailer=settings.mailer(),
+        directory=settings.directory(),
+        digest_stale_days=settings.digest_stale_days,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

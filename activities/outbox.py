@@ -1,12 +1,16 @@
 """The notification outbox: notices are written here in the workflow's stead, then delivered.
 
 Each notice carries a message id minted by the workflow (``workflow.uuid4()``), the outbox's
-primary key: a retried activity writes nothing twice, and a retried delivery is recognisable.
+primary key: a retried activity writes nothing twice, and a retried delivery is recognisable
+(the e-mail's ``Message-ID`` is derived from it). Delivery goes through a ``Mailer`` (SMTP
+when configured) to the addresses a ``Directory`` gives for person and pool ids; without a
+mailer it is a log line. Addresses are masked in every log line.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -14,9 +18,19 @@ from pydantic import Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from activities.directory import Directory, MappingDirectory, is_address
 from activities.ledger import metadata
 from activities.logging import activity_logger
+from activities.mail import (
+    Mailer,
+    MailServerUnavailable,
+    OutgoingMail,
+    PermanentMailError,
+    TemporaryMailError,
+    mask_address,
+)
 from domain.model import Frozen
 from domain.notices import Notice
 
@@ -33,6 +47,8 @@ outbox = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
 )
 
 
@@ -49,8 +65,15 @@ class NoticeBatch(Frozen):
 class Outbox:
     """Activities over the outbox table."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        mailer: Mailer | None = None,
+        directory: Directory | None = None,
+    ) -> None:
         self._engine = engine
+        self._mailer = mailer
+        self._directory: Directory = directory or MappingDirectory()
 
     @activity.defn(name="enqueue_notices")
     async def enqueue_notices(self, batch: NoticeBatch) -> int:
@@ -66,9 +89,110 @@ class Outbox:
         activity_logger().info("notices queued", new=written, total=len(batch.notices))
         return written
 
+    @activity.defn(name="deliver_notices")
+    async def deliver_notices(self, batch: NoticeBatch) -> int:
+        """Deliver the batch's pending notices; returns how many were delivered now.
+
+        At-least-once: a notice is marked delivered after sending, so a crash in between
+        sends it again with the same ``Message-ID``, which the recipient's tools recognise.
+        A permanent refusal (5xx, unknown recipient) is recorded on the row, which is then
+        never retried; a temporary one (server down, 4xx) raises so Temporal retries with
+        backoff, after the other notices of the batch had their chance. Without a mailer,
+        delivery is a log line.
+        """
+        ids = [item.message_id for item in batch.notices]
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(outbox)
+                    .where(
+                        outbox.c.message_id.in_(ids),
+                        outbox.c.delivered_at.is_(None),
+                        outbox.c.failed_at.is_(None),
+                    )
+                    .order_by(outbox.c.created_at)
+                )
+            ).all()
+        delivered, deferred = 0, []
+        for row in rows:
+            try:
+                delivered += await self._deliver(row)
+            except MailServerUnavailable as error:
+                raise ApplicationError(str(error), type="MailServerUnavailable") from None
+            except TemporaryMailError as error:
+                deferred.append(str(error))
+        if deferred:
+            raise ApplicationError(
+                f"{len(deferred)} notice(s) deferred: " + " | ".join(deferred),
+                type="MailDeferred",
+            )
+        return delivered
+
+    async def _deliver(self, row: sa.Row[Any]) -> int:
+        """Send one row (or log it); 1 when delivered, 0 when refused for good."""
+        log = activity_logger().bind(
+            message_id=str(row.message_id), recipient=mask_address(row.recipient)
+        )
+        if self._mailer is None:
+            log.info("notice delivered (log only)", subject=row.subject)
+            await self._mark(row.message_id, delivered=True)
+            return 1
+        addresses = (
+            (row.recipient,)
+            if is_address(row.recipient)
+            else await self._directory.addresses(row.recipient)
+        )
+        if not addresses:
+            log.warning("notice not delivered: unknown recipient (add it to the directory)")
+            await self._mark(row.message_id, failed=f"unknown recipient {row.recipient!r}")
+            return 0
+        mail = OutgoingMail(
+            message_id=row.message_id,
+            recipients=addresses,
+            subject=row.subject,
+            body=row.body,
+            application_id=row.application_id,
+        )
+        try:
+            refused = await self._mailer.send(mail)
+        except PermanentMailError as error:
+            log.warning("notice refused for good", error=str(error))
+            await self._mark(row.message_id, failed=str(error))
+            return 0
+        except TemporaryMailError as error:
+            log.warning("notice delivery deferred", error=str(error))
+            await self._mark(row.message_id, error=str(error))
+            raise
+        partial = "; ".join(f"{mask_address(a)}: {answer}" for a, answer in refused.items())
+        await self._mark(row.message_id, delivered=True, error=partial or None)
+        log.info("notice delivered", to=[mask_address(a) for a in addresses], refused=partial)
+        return 1
+
+    async def _mark(
+        self,
+        message_id: UUID,
+        *,
+        delivered: bool = False,
+        failed: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record one attempt, in its own transaction (an earlier send stays recorded)."""
+        now = datetime.now(UTC)
+        values: dict[str, Any] = {"attempts": outbox.c.attempts + 1, "last_error": failed or error}
+        if delivered:
+            values["delivered_at"] = now
+        if failed is not None:
+            values["failed_at"] = now
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                outbox.update().where(outbox.c.message_id == message_id).values(**values)
+            )
+
     async def pending(self, application_id: str | None = None) -> list[sa.Row[tuple[object, ...]]]:
-        """Undelivered notices, oldest first (for delivery and for tests)."""
-        query = sa.select(outbox).where(outbox.c.delivered_at.is_(None))
+        """Notices neither delivered nor refused for good, oldest first."""
+        query = sa.select(outbox).where(
+            outbox.c.delivered_at.is_(None), outbox.c.failed_at.is_(None)
+        )
         if application_id is not None:
             query = query.where(outbox.c.application_id == application_id)
         async with self._engine.connect() as conn:

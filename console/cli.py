@@ -24,6 +24,9 @@ def load_commands() -> None:
     # isort: split
     from console import actions  # noqa: F401
 
+    # isort: split
+    from console.web import serve  # noqa: F401
+
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code; never lets a traceback reach the person."""

@@ -26,6 +26,7 @@ from console.connection import dev_file, read_dev_file, unreachable
 from console.demo import seed_demo
 from console.devserver import DevServer, start_dev_server
 from console.errors import CliError
+from console.web.serve import seed_demo_accounts, start_console
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog, EventLogError
@@ -61,7 +62,9 @@ def _event_log_path(url: str) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-async def run_dev(settings: Settings, *, port: int, ui_port: int, demo: bool) -> None:
+async def run_dev(
+    settings: Settings, *, port: int, ui_port: int, demo: bool, console_port: int = 8000
+) -> None:
     """Start everything, wait for a stop signal, stop everything in order."""
     state_dir = settings.state_dir
     stop = asyncio.Event()
@@ -104,6 +107,12 @@ async def run_dev(settings: Settings, *, port: int, ui_port: int, demo: bool) ->
                     say("seeding demo applications…")
                     guichet = GuichetClient(client, task_queue=settings.task_queue)
                     await _unless_stopped(stop, seed_demo(guichet, say))
+                site = await _unless_stopped(stop, start_console(
+                    GuichetClient(client, task_queue=settings.task_queue), log, port=console_port
+                ))  # fmt: skip
+                if demo:
+                    say("demo accounts of the console (role, user, password):")
+                    await seed_demo_accounts(log, say)
                 info = _publish(settings, address, server, port, ui_port)
                 published = True
                 for label, key in (
@@ -112,6 +121,7 @@ async def run_dev(settings: Settings, *, port: int, ui_port: int, demo: bool) ->
                     ("Event log", "event_log"),
                 ):
                     typer.echo(f"{label:<14} {info[key]}")  # fmt: skip
+                typer.echo(f"Console        {site.url}")
                 typer.echo(f"Addresses in  {dev_file(state_dir)}")
                 say("ready: try `guichet list` in another terminal; Ctrl-C to stop")
                 waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
@@ -120,6 +130,7 @@ async def run_dev(settings: Settings, *, port: int, ui_port: int, demo: bool) ->
                 await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
                 for waiting in waits:
                     waiting.cancel()
+                await site.stop()
                 if server is not None and server.process.returncode is not None:
                     raise CliError(f"the Temporal dev server stopped: see {server.log_path}")
                 say("stopping worker…")
@@ -172,6 +183,7 @@ def dev(
     ] = None,
     port: Annotated[int, typer.Option(help="Temporal gRPC port.")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal web UI port.")] = 8233,
+    console_port: Annotated[int, typer.Option(help="Web console port.")] = 8000,
 ) -> None:
     """Run everything on this machine until Ctrl-C: Temporal, event log, worker.
 
@@ -196,7 +208,7 @@ def dev(
             "use it, stop it, or pass another --state-dir"
         )
     configure_logging(settings)
-    asyncio.run(run_dev(settings, port=port, ui_port=ui_port, demo=demo))
+    asyncio.run(run_dev(settings, port=port, ui_port=ui_port, demo=demo, console_port=console_port))
 
 
 @app.command(rich_help_panel="Run")

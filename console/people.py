@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from console.app import AsOption, JsonOption, app, emit_json, friendly
 from console.connection import resolve_target, run_with_client
+from console.deadlines import deadline_filter
 from console.errors import CliError, usage_error
 from console.parsing import first_problem, load_document, parse_actor
 from console.reading import read_file_view, render_file
@@ -124,12 +125,17 @@ def list_(
     insee: Annotated[str | None, typer.Option(help="Commune INSEE code.")] = None,
     department: Annotated[str | None, typer.Option(help="Department code, e.g. 01.")] = None,
     caseworker: Annotated[str | None, typer.Option(help="Caseworker id.")] = None,
+    due_within: Annotated[
+        str | None, typer.Option(help="Next deadline within 48h, 7d, 2w… (running files).")
+    ] = None,
+    overdue: Annotated[bool, typer.Option(help="Next deadline already passed.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
     json_output: JsonOption = False,
 ) -> None:
     """List applications through Temporal visibility (search attributes).
 
     Example: guichet list --status in_instruction --department 01
+    Example: guichet list --caseworker alice --due-within 7d --overdue
     """
     filters = {
         "GuichetStatus": ("--status", status),
@@ -138,11 +144,13 @@ def list_(
         "GuichetDepartment": ("--department", department),
         "GuichetCaseworker": ("--caseworker", caseworker),
     }
-    query = " AND ".join(
+    clauses = [
         f"{key} = {_quoted(option, value)}"
         for key, (option, value) in filters.items()
         if value is not None
-    )
+    ]
+    deadline = deadline_filter(datetime.now(PARIS), due_within, overdue)
+    query = " AND ".join([*clauses, deadline] if deadline else clauses)
 
     async def work(guichet: GuichetClient) -> list[ApplicationSummary]:
         return await guichet.list(query, limit=limit)
@@ -154,11 +162,14 @@ def list_(
     if not rows:
         typer.echo("no application matches")
         return
-    typer.echo(f"{'APPLICATION':<48} {'STATUS':<22} {'INSEE':<6} {'DEP':<4} CASEWORKER")
+    typer.echo(
+        f"{'APPLICATION':<48} {'STATUS':<22} {'INSEE':<6} {'DEP':<4} {'CASEWORKER':<16} DEADLINE"
+    )
     for row in rows:
+        due = f"{row.next_deadline.astimezone(PARIS):%Y-%m-%d %H:%M}" if row.next_deadline else ""
         typer.echo(
             f"{row.application_id:<48} {row.status or '?':<22} {row.insee or '':<6} "
-            f"{row.department or '':<4} {row.caseworker or ''}"
+            f"{row.department or '':<4} {row.caseworker or '':<16} {due}".rstrip()
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from temporalio.client import (
     Client,
@@ -83,6 +84,10 @@ class ApplicationSummary:
     department: str | None
     caseworker: str | None
     running: bool
+    next_deadline: datetime | None = None
+    """The earliest pending deadline (``GuichetNextDeadline``), if any."""
+    last_activity: datetime | None = None
+    """When the file last recorded an event (``GuichetLastActivity``), if published."""
 
 
 class GuichetClient:
@@ -178,6 +183,8 @@ class GuichetClient:
                     department=attributes.get(search.DEPARTMENT),
                     caseworker=attributes.get(search.CASEWORKER),
                     running=execution.status == WorkflowExecutionStatus.RUNNING,
+                    next_deadline=attributes.get(search.NEXT_DEADLINE),
+                    last_activity=attributes.get(search.LAST_ACTIVITY),
                 )
             )
         return rows

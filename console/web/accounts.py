@@ -1,0 +1,169 @@
+"""Console accounts: argon2id password hashes and roles, in the event log's database.
+
+The table is created by migration 0004 (``console_account``). An account is an ``Actor``
+once signed in: its username is the actor id, a co-financer account names its funder and an
+applicant account its commune, so no form can ever choose who acts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.actor import ROLES, Actor, Role
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+INSEE = re.compile(r"^\d[0-9AB]\d{3}$")
+FUNDER = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,59}$")
+PERSON_ROLES: tuple[Role, ...] = tuple(role for role in ROLES if role != "system")
+MIN_PASSWORD = 10
+
+accounts = sa.Table(
+    "console_account",
+    sa.MetaData(),
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("funder", sa.String(60), nullable=True),
+    sa.Column("insee", sa.String(5), nullable=True),
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+class AccountError(ValueError):
+    """An account that cannot be created as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """A person who may sign in, and the actor they are in every command."""
+
+    username: str
+    role: Role
+    funder: str | None = None
+    insee: str | None = None
+    display_name: str = ""
+
+    @property
+    def actor(self) -> Actor:
+        """The actor recorded in the commands this person sends."""
+        return Actor(id=self.username, role=self.role, funder=self.funder, insee=self.insee)
+
+    @property
+    def label(self) -> str:
+        """The name shown in the header."""
+        return self.display_name or self.username
+
+
+def check_account(username: str, role: str, funder: str | None, insee: str | None) -> Role:
+    """Raise ``AccountError`` unless the account is well formed; return the role."""
+    if not USERNAME.match(username):
+        raise AccountError(
+            f"username {username!r}: 2 to 64 lower-case letters, digits, '.', '_' or '-'"
+        )
+    valid = next((r for r in PERSON_ROLES if r == role), None)
+    if valid is None:
+        raise AccountError(f"role {role!r}: choose one of {', '.join(PERSON_ROLES)}")
+    if valid == "cofinancer" and not (funder and FUNDER.match(funder)):
+        raise AccountError("a cofinancer account names its funder, e.g. --funder DETR")
+    if valid == "applicant" and not (insee and INSEE.match(insee)):
+        raise AccountError("an applicant account names its commune, e.g. --insee 01033")
+    if funder and valid != "cofinancer":
+        raise AccountError("only a cofinancer account names a funder")
+    if insee and valid != "applicant":
+        raise AccountError("only an applicant account names a commune")
+    return valid
+
+
+class AccountStore:
+    """Create accounts and check passwords; hashing runs in a thread (it is slow on purpose)."""
+
+    def __init__(self, engine: AsyncEngine, hasher: PasswordHasher | None = None) -> None:
+        self._engine = engine
+        self._hasher = hasher or PasswordHasher()
+        self._dummy = self._hasher.hash("not a password anyone has")
+
+    async def add(
+        self,
+        username: str,
+        password: str,
+        role: str,
+        *,
+        funder: str | None = None,
+        insee: str | None = None,
+        display_name: str = "",
+        replace: bool = False,
+    ) -> Account:
+        """Create (or, with ``replace``, reset) an account."""
+        valid = check_account(username, role, funder, insee)
+        if len(password) < MIN_PASSWORD:
+            raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
+        digest = await asyncio.to_thread(self._hasher.hash, password)
+        now = datetime.now(UTC)
+        values = {
+            "password_hash": digest,
+            "role": valid,
+            "funder": funder,
+            "insee": insee,
+            "display_name": display_name,
+            "updated_at": now,
+        }
+        async with self._engine.begin() as conn:
+            exists = await conn.scalar(
+                sa.select(accounts.c.username).where(accounts.c.username == username)
+            )
+            if exists and not replace:
+                raise AccountError(f"account {username} already exists (use --replace)")
+            if exists:
+                await conn.execute(
+                    accounts.update().where(accounts.c.username == username).values(**values)
+                )
+            else:
+                await conn.execute(
+                    accounts.insert().values(username=username, created_at=now, **values)
+                )
+        return Account(username, valid, funder, insee, display_name)
+
+    async def get(self, username: str) -> Account | None:
+        """The account, or None."""
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(sa.select(accounts).where(accounts.c.username == username))
+            ).first()
+        return _account(row) if row is not None else None
+
+    async def all(self) -> list[Account]:
+        """Every account, by username."""
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(sa.select(accounts).order_by(accounts.c.username))).all()
+        return [_account(row) for row in rows]
+
+    async def authenticate(self, username: str, password: str) -> Account | None:
+        """The account when the password matches, else None (same work either way)."""
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(sa.select(accounts).where(accounts.c.username == username))
+            ).first()
+        digest = str(row.password_hash) if row is not None else self._dummy
+        ok = await asyncio.to_thread(self._matches, digest, password)
+        return _account(row) if ok and row is not None else None
+
+    def _matches(self, digest: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(digest, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+def _account(row: sa.Row[tuple[object, ...]]) -> Account:
+    role = check_account(str(row.username), str(row.role), row.funder, row.insee)
+    return Account(str(row.username), role, row.funder, row.insee, str(row.display_name))

@@ -1,0 +1,271 @@
+"""The JSON API beside the pages, for other systems and the page script (``/api/v1``).
+
+The same rules as the pages: the same role checks, the same visibility of files, the actor
+always the authenticated account. Authentication: the session cookie (then unsafe methods
+need the ``X-CSRF-Token`` header) or HTTP Basic credentials, throttled like the sign-in page.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from audit import verify
+from audit.timeline import state_as_of, state_json, timeline
+from console.web.accounts import PERSON_ROLES, Account
+from console.web.auth import BadRequest, Forbidden, roles, services
+from console.web.batch import MAX_FILES
+from console.web.commands import to_command
+from console.web.files import (
+    APPLICATION_ID,
+    parse_filters,
+    verdicts,
+    visible_state,
+    work_queue,
+)
+from console.web.files import timeline as read_timeline
+from console.web.submission import preview
+from domain.commands import ApplicationRequest
+from domain.decider import PERMISSIONS
+from workflows.client import CommandRefused, application_id_for
+from workflows.messages import Submission
+
+router = APIRouter(prefix="/api/v1", tags=["guichet"])
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+ANYONE = roles(*PERSON_ROLES)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CommandBody(_Body):
+    """A command for one file: its ``type`` and fields, without actor or time."""
+
+    request_id: str = Field(pattern=REQUEST_ID_PATTERN)
+    """Sending the same id again runs the command once (Temporal update id)."""
+    command: dict[str, Any]
+
+
+class SubmitBody(_Body):
+    idempotency_key: str = Field(pattern=REQUEST_ID_PATTERN)
+    request: ApplicationRequest
+
+
+class BatchBody(_Body):
+    command: dict[str, Any]
+    application_ids: list[str] = Field(min_length=1, max_length=MAX_FILES)
+
+
+def _account_json(account: Account) -> dict[str, Any]:
+    return {"username": account.username, "role": account.role, "funder": account.funder,
+            "insee": account.insee}  # fmt: skip
+
+
+@router.get("/me")
+async def me(account: Annotated[Account, Depends(ANYONE)]) -> dict[str, Any]:
+    """Who the credentials belong to."""
+    return _account_json(account)
+
+
+@router.get("/programmes")
+async def programmes(
+    request: Request, account: Annotated[Account, Depends(ANYONE)]
+) -> list[dict[str, Any]]:
+    """The catalogue's programmes."""
+    return [p.model_dump(mode="json") for p in services(request).catalogue.programmes]
+
+
+@router.get("/applications")
+async def list_applications(
+    request: Request,
+    account: Annotated[Account, Depends(ANYONE)],
+    status: str | None = None,
+    programme: str | None = None,
+    department: str | None = None,
+    insee: str | None = None,
+    deadline_before: str | None = None,
+) -> list[dict[str, Any]]:
+    """The files this account may see, nearest deadline first."""
+    params = {"statut": status, "dispositif": programme, "departement": department,
+              "commune": insee, "echeance_avant": deadline_before}  # fmt: skip
+    found = services(request)
+    filters = parse_filters({k: v for k, v in params.items() if v}, found)
+    rows = await work_queue(found, account, filters, datetime.now(UTC))
+    return [
+        {
+            "application_id": row.summary.application_id,
+            "status": row.summary.status,
+            "programme": row.summary.programme,
+            "insee": row.summary.insee,
+            "department": row.summary.department,
+            "caseworker": row.summary.caseworker,
+            "next_deadline": row.summary.next_deadline,
+            "overdue": row.overdue,
+        }
+        for row in rows
+    ]
+
+
+@router.post("/applications", status_code=201)
+async def submit_application(
+    request: Request, body: SubmitBody, account: Annotated[Account, Depends(roles("applicant"))]
+) -> dict[str, Any]:
+    """Submit a request for the account's own commune (idempotent by key)."""
+    if body.request.insee != account.insee:
+        raise Forbidden
+    if services(request).catalogue.get(body.request.programme_id) is None:
+        raise BadRequest(f"dispositif inconnu : {body.request.programme_id}")
+    application_id = application_id_for(
+        body.request.programme_id, body.request.insee, body.idempotency_key
+    )
+    submission = Submission(
+        application_id=application_id,
+        idempotency_key=body.idempotency_key,
+        actor=account.actor,
+        request=body.request,
+    )
+    _, created = await services(request).guichet.submit(submission)
+    return {"application_id": application_id, "created": created}
+
+
+@router.get("/applications/{application_id}")
+async def read_application(
+    request: Request, application_id: str, account: Annotated[Account, Depends(ANYONE)]
+) -> dict[str, Any]:
+    """The file's state, rule verdicts and the commands this account may send now."""
+    found = services(request)
+    state = await visible_state(found, account, application_id)
+    allowed: tuple[str, ...] = ()
+    if account.role != "auditor" and not state.is_terminal:
+        allowed = await found.guichet.allowed_actions(application_id, account.actor)
+    return {
+        "application_id": application_id,
+        "status": state.status,
+        "state": state.model_dump(mode="json"),
+        "verdicts": await verdicts(found, state),
+        "allowed_commands": list(allowed),
+    }
+
+
+@router.get("/applications/{application_id}/timeline")
+async def application_timeline(
+    request: Request, application_id: str, account: Annotated[Account, Depends(ANYONE)]
+) -> list[dict[str, Any]]:
+    """The file's events from the log: time, actor, role, what happened."""
+    found = services(request)
+    await visible_state(found, account, application_id)
+    _, rows, problem = await read_timeline(found, application_id)
+    if problem:
+        raise BadRequest(problem)
+    return rows
+
+
+@router.post("/applications/{application_id}/commands")
+async def send_command(
+    request: Request,
+    application_id: str,
+    body: CommandBody,
+    account: Annotated[Account, Depends(roles(*(r for r in PERSON_ROLES if r != "auditor")))],
+) -> dict[str, Any]:
+    """Send a command as the authenticated account; 409 with the rule when refused."""
+    found = services(request)
+    await visible_state(found, account, application_id)
+    command_type = str(body.command.get("type", ""))
+    if command_type not in PERMISSIONS or command_type == "SubmitApplication":
+        raise BadRequest(f"commande inconnue ici : {command_type or '(aucune)'}")
+    fields = {k: v for k, v in body.command.items() if k not in ("type", "actor", "at")}
+    command = to_command(command_type, fields, account.actor)
+    try:
+        result = await found.guichet.act(
+            application_id, command, request_id=f"{account.username}:{body.request_id}"
+        )
+    except CommandRefused as refused:
+        raise Refused(refused) from None
+    return result.model_dump(mode="json")
+
+
+class Refused(Exception):
+    """A command the workflow refused, answered as 409 with its rule (see ``app``)."""
+
+    def __init__(self, refused: CommandRefused) -> None:
+        super().__init__(str(refused))
+        self.refused = refused
+
+
+@router.post("/verdicts")
+async def verdicts_preview(
+    request: Request,
+    body: ApplicationRequest,
+    account: Annotated[Account, Depends(roles("applicant", "caseworker", "supervisor"))],
+) -> list[dict[str, Any]]:
+    """Every eligibility and financing-plan verdict on a draft request (nothing is written)."""
+    return preview(services(request), body, datetime.now(UTC).date())
+
+
+@router.post("/batches", status_code=202)
+async def start_batch(
+    request: Request,
+    body: BatchBody,
+    account: Annotated[Account, Depends(roles("caseworker", "supervisor"))],
+) -> dict[str, object]:
+    """Send one command to up to 500 files; poll the batch for each file's result."""
+    command_type = str(body.command.get("type", ""))
+    if command_type not in ("RequestCorrection", "AcceptApplication", "ExtendDeadline"):
+        raise BadRequest("action de lot : RequestCorrection, AcceptApplication ou ExtendDeadline")
+    if any(not APPLICATION_ID.match(i) for i in body.application_ids) or len(
+        set(body.application_ids)
+    ) != len(body.application_ids):
+        raise BadRequest("numéros de dossier invalides ou répétés")
+    fields = {k: v for k, v in body.command.items() if k not in ("type", "actor", "at")}
+    command = to_command(command_type, fields, account.actor)
+    found = services(request)
+    return found.batches.start(
+        found.guichet, account.username, command, body.application_ids
+    ).as_json()
+
+
+@router.get("/batches/{batch_id}")
+async def batch_progress(
+    request: Request,
+    batch_id: str,
+    account: Annotated[Account, Depends(roles("caseworker", "supervisor"))],
+) -> dict[str, object]:
+    """A batch's progress and per-file results."""
+    batch = services(request).batches.get(batch_id, account.username)
+    if batch is None:
+        raise BadRequest("lot inconnu")
+    return batch.as_json()
+
+
+@router.get("/audit/verification")
+async def audit_verification(
+    request: Request, account: Annotated[Account, Depends(roles("auditor"))]
+) -> dict[str, Any]:
+    """The whole log's verification (hash chain and checkpoints)."""
+    report = await verify(services(request).log)
+    return report.model_dump(mode="json")
+
+
+@router.get("/audit/{application_id}")
+async def audit_file(
+    request: Request,
+    application_id: str,
+    account: Annotated[Account, Depends(roles("auditor"))],
+    as_of: datetime | None = None,
+) -> dict[str, Any]:
+    """The file's timeline and its state as of a moment (timezone-aware ISO date-time)."""
+    if as_of is not None and as_of.utcoffset() is None:
+        raise BadRequest("as_of : précisez le fuseau, par exemple 2025-03-01T00:00:00+01:00")
+    log = services(request).log
+    entries = await timeline(log, application_id, as_of=as_of)
+    state = await state_as_of(log, application_id, at=as_of)
+    return {
+        "application_id": application_id,
+        "as_of": as_of,
+        "timeline": [entry.model_dump(mode="json") for entry in entries],
+        "state": state_json(state),
+    }

@@ -1,0 +1,185 @@
+"""The console's FastAPI application: sessions, error answers, templates, static files.
+
+``create_app(services)`` is the whole web console; ``console.web.serve`` runs it with
+uvicorn. Pages answer in HTML (a refused page is a sentence, never a stack trace), the JSON
+API under ``/api/v1`` in JSON, and its OpenAPI document is at ``/api/openapi.json``. No
+asset comes from elsewhere: the CSS and the one small script are served from ``/static``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from console.web import labels
+from console.web.auth import BadRequest, CsrfRejected, Forbidden, NotSignedIn, Throttled
+from console.web.commands import FormError
+from console.web.files import FileNotVisible
+from console.web.services import WebServices
+from console.web.sessions import COOKIE, MAX_AGE, Session
+from workflows.client import GuichetError
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals.update(labels=labels, word=labels.word, euros=labels.euros)
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+}
+
+
+def create_app(services: WebServices) -> FastAPI:
+    """The console for these services."""
+    app = FastAPI(
+        title="Guichet — API",
+        version="1",
+        description="Demandes de subvention Petites villes de demain: lecture et actions.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,  # the hosted Swagger UI loads from a CDN: we serve the document only
+        redoc_url=None,
+    )
+    app.state.services = services
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.middleware("http")(_session_middleware)
+    _error_handlers(app)
+    # Imported here: the route modules use this module's ``render``.
+    from console.web import api, oversight, pages
+
+    app.include_router(pages.router)
+    app.include_router(oversight.router)
+    app.include_router(api.router)
+    app.add_exception_handler(api.Refused, _refused)
+    return app
+
+
+async def _session_middleware(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    services: WebServices = request.app.state.services
+    session = services.signer.load(request.cookies.get(COOKIE)) or Session.fresh()
+    request.state.session = session
+    response = await call_next(request)
+    current: Session = request.state.session
+    if current.changed:
+        response.set_cookie(
+            COOKIE,
+            services.signer.dump(current),
+            max_age=MAX_AGE,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def error_page(request: Request, status: int, title: str, message: str) -> Response:
+    """An error as a page (or JSON on the API)."""
+    if _is_api(request):
+        return JSONResponse({"error": title, "detail": message}, status_code=status)
+    return render(request, "erreur.html", {"title": title, "message": message}, status)
+
+
+def render(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
+    """A page, with what every page needs (the person, the CSRF token, the labels)."""
+    services: WebServices = request.app.state.services
+    session: Session = request.state.session
+    base = {
+        "account": getattr(request.state, "account", None),
+        "csrf": services.signer.csrf_token(session),
+        "path": request.url.path,
+    }
+    return templates.TemplateResponse(request, template, {**base, **context}, status_code=status)
+
+
+async def _refused(request: Request, error: Exception) -> Response:
+    refused = getattr(error, "refused", None)
+    body = {
+        "error": "commande refusée",
+        "detail": str(error),
+        "rule": getattr(refused, "rule", ""),
+        "source": getattr(refused, "source", ""),
+        "kind": getattr(refused, "kind", ""),
+    }
+    return JSONResponse(body, status_code=409)
+
+
+def _error_handlers(app: FastAPI) -> None:
+    async def not_signed_in(request: Request, _: Exception) -> Response:
+        if _is_api(request):
+            return JSONResponse(
+                {"error": "non authentifié", "detail": "connectez-vous ou envoyez Basic"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Basic realm="guichet"'},
+            )
+        target = quote(str(request.url.path), safe="/")
+        return RedirectResponse(f"/connexion?suivant={target}", status_code=303)
+
+    async def forbidden(request: Request, _: Exception) -> Response:
+        return error_page(request, 403, "Accès refusé", "Votre rôle ne permet pas cette page.")
+
+    async def csrf(request: Request, error: Exception) -> Response:
+        return error_page(request, 403, "Formulaire refusé", str(error))
+
+    async def bad_request(request: Request, error: Exception) -> Response:
+        return error_page(request, 400, "Demande incorrecte", str(error))
+
+    async def not_visible(request: Request, _: Exception) -> Response:
+        return error_page(request, 404, "Dossier introuvable", "Aucun dossier à ce numéro.")
+
+    async def throttled(request: Request, error: Exception) -> Response:
+        wait = int(error.retry_after) + 1 if isinstance(error, Throttled) else 60
+        response = error_page(
+            request, 429, "Trop d'essais", f"Trop d'échecs de connexion : réessayez dans {wait} s."
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+
+    async def invalid(request: Request, error: Exception) -> Response:
+        detail = error.errors() if isinstance(error, RequestValidationError) else []
+        first = detail[0] if detail else {}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        message = f"{where} — {first.get('msg', 'données invalides')}"
+        if _is_api(request):
+            return JSONResponse({"error": "données invalides", "detail": message}, 422)
+        return error_page(request, 400, "Demande incorrecte", message)
+
+    async def http_error(request: Request, error: Exception) -> Response:
+        status = error.status_code if isinstance(error, StarletteHTTPException) else 500
+        title = {404: "Page introuvable", 405: "Méthode non permise"}.get(status, "Erreur")
+        return error_page(request, status, title, str(getattr(error, "detail", "")))
+
+    async def guichet_error(request: Request, error: Exception) -> Response:
+        return error_page(request, 502, "Guichet indisponible", str(error))
+
+    app.add_exception_handler(NotSignedIn, not_signed_in)
+    app.add_exception_handler(Forbidden, forbidden)
+    app.add_exception_handler(CsrfRejected, csrf)
+    app.add_exception_handler(BadRequest, bad_request)
+    app.add_exception_handler(FormError, bad_request)
+    app.add_exception_handler(FileNotVisible, not_visible)
+    app.add_exception_handler(Throttled, throttled)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(GuichetError, guichet_error)

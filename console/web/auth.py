@@ -1,0 +1,153 @@
+"""Who is asking: the session or HTTP Basic credentials, role checks, CSRF on every change.
+
+Pages and the JSON API share these dependencies; only the way a refusal is answered differs
+(a redirect to the sign-in page or an HTML page, versus JSON), see ``console.web.errors``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi import Request
+from starlette.datastructures import FormData
+
+from console.web.accounts import Account
+from console.web.services import WebServices
+from console.web.sessions import Session
+from domain.actor import Role
+
+MAX_FORM_FIELDS = 3000
+"""A batch of 500 files with its other fields fits; a flood of fields does not."""
+
+
+class NotSignedIn(Exception):
+    """No valid session or credentials."""
+
+
+class Forbidden(Exception):
+    """Signed in, but this role may not see or do this."""
+
+
+class BadRequest(Exception):
+    """Malformed input; the message says what to fix."""
+
+
+class CsrfRejected(BadRequest):
+    """The form's CSRF token is missing or belongs to another session."""
+
+
+class Throttled(Exception):
+    """Too many failed sign-ins: wait ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"retry after {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated person and how they proved it (CSRF applies to sessions only)."""
+
+    account: Account
+    by_session: bool
+
+
+def services(request: Request) -> WebServices:
+    """The app's services (set at start-up)."""
+    found: WebServices = request.app.state.services
+    return found
+
+
+def session(request: Request) -> Session:
+    """The visitor's session (read or created by the session middleware)."""
+    found: Session = request.state.session
+    return found
+
+
+def client_address(request: Request) -> str:
+    """The caller's address, for throttling (the proxy's, unless uvicorn trusts it)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def caller(request: Request) -> Caller:
+    """The signed-in person; Basic credentials are accepted on the JSON API only."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("basic ") and request.url.path.startswith("/api/"):
+        return Caller(await _basic(request, header[6:]), by_session=False)
+    current = session(request)
+    if current.user is None:
+        raise NotSignedIn
+    account = await services(request).accounts.get(current.user)
+    if account is None:
+        raise NotSignedIn
+    return Caller(account, by_session=True)
+
+
+async def _basic(request: Request, encoded: str) -> Account:
+    try:
+        username, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise NotSignedIn from None
+    return await sign_in(request, username, password)
+
+
+async def sign_in(request: Request, username: str, password: str) -> Account:
+    """Check a password under the throttle; ``Throttled`` or ``NotSignedIn`` when refused."""
+    found = services(request)
+    address = client_address(request)
+    wait = found.throttle.retry_after(username, address)
+    if wait > 0:
+        raise Throttled(wait)
+    account = await found.accounts.authenticate(username, password)
+    if account is None:
+        found.throttle.failed(username, address)
+        raise NotSignedIn
+    found.throttle.succeeded(username)
+    return account
+
+
+def roles(*allowed: Role) -> Callable[[Request], Awaitable[Account]]:
+    """A dependency: the signed-in account, if its role is one of ``allowed``."""
+
+    async def dependency(request: Request) -> Account:
+        who = await caller(request)
+        request.state.account = who.account
+        if who.account.role not in allowed:
+            raise Forbidden
+        if who.by_session and request.method not in ("GET", "HEAD"):
+            _check_header_csrf(request)
+        return who.account
+
+    return dependency
+
+
+def _check_header_csrf(request: Request) -> None:
+    # Forms check their own hidden field (read_form); scripts send the header.
+    if request.url.path.startswith("/api/"):
+        token = request.headers.get("x-csrf-token")
+        if not services(request).signer.csrf_ok(session(request), token):
+            raise CsrfRejected("en-tête X-CSRF-Token absent ou invalide")
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The posted form as text fields, after its CSRF token was checked."""
+    try:
+        form: FormData = await request.form(max_fields=MAX_FORM_FIELDS, max_files=0)
+    except Exception as error:  # multipart/urlencoded parser errors: the input is malformed
+        raise BadRequest(f"formulaire illisible ({type(error).__name__})") from None
+    fields: dict[str, str] = {}
+    for key, value in form.multi_items():
+        if not isinstance(value, str):
+            raise BadRequest("aucun fichier n'est attendu ici")
+        if key in fields and key == "dossier":
+            fields[key] += "\n" + value
+        else:
+            fields[key] = value
+    if not services(request).signer.csrf_ok(session(request), fields.get("csrf")):
+        raise CsrfRejected(
+            "le jeton de sécurité du formulaire est absent ou périmé : rechargez la page"
+        )
+    return fields

@@ -1,0 +1,121 @@
+"""Batch actions: one command sent to up to 500 selected files, with progress per file.
+
+A batch runs in the background of the console process (a few updates at a time) and its
+page polls its progress. Each file gets the update id ``<batch id>:<file>``, so a batch
+resubmitted after a lost answer runs each command once. Batches are kept in memory (the
+last hundred): their effects are in the files and the log, not here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from console.web.labels import STATUS, word
+from domain.commands import Command
+from workflows.client import CommandRefused, GuichetClient, GuichetError
+
+MAX_FILES = 500
+KEEP = 100
+
+
+@dataclass
+class FileResult:
+    """Where one file of the batch stands: ``ok`` is None until its command returned."""
+
+    application_id: str
+    ok: bool | None = None
+    message: str = "en attente"
+
+
+@dataclass
+class Batch:
+    """One batch: who started it, what it sends, and each file's result."""
+
+    id: str
+    owner: str
+    command_type: str
+    started_at: datetime
+    results: list[FileResult]
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def done(self) -> int:
+        """How many files have their answer."""
+        return sum(1 for result in self.results if result.ok is not None)
+
+    @property
+    def finished(self) -> bool:
+        """True when every file has its answer."""
+        return self.done == len(self.results)
+
+    def as_json(self) -> dict[str, object]:
+        """The batch's progress for the API and the page script."""
+        return {
+            "id": self.id,
+            "command_type": self.command_type,
+            "total": len(self.results),
+            "done": self.done,
+            "succeeded": sum(1 for r in self.results if r.ok),
+            "finished": self.finished,
+            "results": [
+                {"application_id": r.application_id, "ok": r.ok, "message": r.message}
+                for r in self.results
+            ],
+        }
+
+
+class BatchRunner:
+    """Starts batches and finds them again for their owner."""
+
+    def __init__(self, concurrency: int = 8) -> None:
+        self._concurrency = concurrency
+        self._batches: OrderedDict[str, Batch] = OrderedDict()
+
+    def start(
+        self, guichet: GuichetClient, owner: str, command: Command, application_ids: list[str]
+    ) -> Batch:
+        """Start sending ``command`` to each file; returns at once."""
+        if not 1 <= len(application_ids) <= MAX_FILES:
+            raise ValueError(f"a batch takes 1 to {MAX_FILES} files")
+        batch = Batch(
+            id=secrets.token_urlsafe(9),
+            owner=owner,
+            command_type=command.type,
+            started_at=datetime.now(UTC),
+            results=[FileResult(application_id) for application_id in application_ids],
+        )
+        batch.task = asyncio.create_task(self._run(guichet, batch, command))
+        self._batches[batch.id] = batch
+        while len(self._batches) > KEEP:
+            self._batches.popitem(last=False)
+        return batch
+
+    def get(self, batch_id: str, owner: str) -> Batch | None:
+        """The batch, when ``owner`` started it."""
+        batch = self._batches.get(batch_id)
+        return batch if batch is not None and batch.owner == owner else None
+
+    async def _run(self, guichet: GuichetClient, batch: Batch, command: Command) -> None:
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one(result: FileResult) -> None:
+            async with gate:
+                try:
+                    outcome = await guichet.act(
+                        result.application_id,
+                        command,
+                        request_id=f"{batch.id}:{result.application_id}",
+                    )
+                except CommandRefused as refused:
+                    result.ok, result.message = False, f"refusé : {refused}"
+                except GuichetError as error:
+                    result.ok, result.message = False, f"échec : {error}"
+                else:
+                    result.ok = True
+                    result.message = f"fait : {word(STATUS, outcome.status)}"
+
+        await asyncio.gather(*(one(result) for result in batch.results))

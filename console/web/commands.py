@@ -1,0 +1,190 @@
+"""From a person's form to a domain command: which fields each action asks, and their parsing.
+
+The actor is never read from the form: it is the signed-in account, added here. The time is
+the server's (the workflow replaces it with its own clock). A field that cannot be read
+raises ``FormError`` with a French sentence; nothing is sent then.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from pydantic import TypeAdapter, ValidationError
+
+from console.web import labels
+from domain.actor import Actor
+from domain.commands import Command
+from domain.state import Application
+
+FieldKind = Literal["text", "textarea", "select", "date", "euros", "checkbox"]
+_COMMAND = TypeAdapter(Command)
+
+
+class FormError(ValueError):
+    """A form value that cannot become a command; the message is for the person."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One input of an action's form."""
+
+    name: str
+    label: str
+    kind: FieldKind = "text"
+    options: tuple[tuple[str, str], ...] = ()
+    required: bool = True
+
+
+def _reason_field(label: str = "Motif") -> FieldSpec:
+    return FieldSpec("reason", label, "textarea")
+
+
+_YES_NO = (("oui", "Oui"), ("non", "Non"))
+
+FORMS: dict[str, tuple[FieldSpec, ...]] = {
+    "AssignCaseworker": (),
+    "RequestCorrection": (
+        FieldSpec("reason", "Nature de la correction", "select", tuple(labels.REASON.items())),
+        FieldSpec("message", "Ce qui est demandé à la commune", "textarea"),
+    ),
+    "AnswerCorrection": (FieldSpec("message", "Votre réponse", "textarea"),),
+    "DeclareComplete": (),
+    "DecideFunding": (
+        FieldSpec("line_id", "Ligne du plan", "select"),
+        FieldSpec("approve", "Décision", "select", (("oui", "Accorder"), ("non", "Refuser"))),
+        FieldSpec("granted", "Montant accordé (€)", "euros", required=False),
+        FieldSpec("note", "Observation", "textarea", required=False),
+    ),
+    "RecordCommissionOpinion": (
+        FieldSpec("favourable", "Avis favorable ?", "select", _YES_NO),
+        FieldSpec("note", "Observation", "textarea", required=False),
+    ),
+    "AcceptApplication": (FieldSpec("note", "Observation", "textarea", required=False),),
+    "RefuseApplication": (_reason_field("Motif du refus"),),
+    "DismissApplication": (_reason_field("Motif du classement"),),
+    "ReopenApplication": (_reason_field("Motif de la réouverture"),),
+    "WithdrawApplication": (_reason_field("Motif du retrait"),),
+    "NotifyAward": (FieldSpec("decision_reference", "Référence de l'arrêté"),),
+    "DeclareStart": (FieldSpec("started_on", "Date de commencement", "date"),),
+    "DeclareCompletion": (FieldSpec("completed_on", "Date d'achèvement", "date"),),
+    "ClaimPayment": (
+        FieldSpec("kind", "Nature", "select", tuple(labels.PAYMENT_KIND.items())),
+        FieldSpec("amount", "Montant demandé (€, avance et acompte)", "euros", required=False),
+        FieldSpec("eligible_expense", "Dépense éligible justifiée (€)", "euros", required=False),
+        FieldSpec("with_bank_guarantee", "Avec garantie bancaire", "checkbox", required=False),
+        FieldSpec("proof_reference", "Référence du justificatif"),
+    ),
+    "OrderPayment": (FieldSpec("payment_number", "Paiement", "select"),),
+    "RecordRepayment": (
+        FieldSpec("amount", "Montant reversé (€)", "euros"),
+        FieldSpec("reference", "Référence du titre de recette"),
+    ),
+}
+"""Actions a person can take from a page. Others (RevisePlan) go through the JSON API."""
+
+_EUROS = re.compile(r"^\d{1,11}([.,]\d{1,2})?$")
+
+
+def parse_euros(text: str, label: str) -> int:
+    """``"12 345,67"`` → ``1234567`` cents; exact (Decimal), never a float."""
+    cleaned = text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace("€", "")
+    if not _EUROS.match(cleaned):
+        raise FormError(f"« {label} » : écrivez un montant en euros, par exemple 12 500,00")
+    try:
+        return int(Decimal(cleaned.replace(",", ".")) * 100)
+    except InvalidOperation:
+        raise FormError(f"« {label} » : montant illisible") from None
+
+
+def parse_date(text: str, label: str) -> date:
+    """An ISO date from a date input."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FormError(f"« {label} » : date attendue au format AAAA-MM-JJ") from None
+
+
+def choices(command_type: str, name: str, state: Application, actor: Actor) -> tuple[str, ...]:
+    """The values a select may take on this file (for the fields whose options depend on it)."""
+    if command_type == "DecideFunding" and name == "line_id" and state.plan:
+        return tuple(
+            line.line_id
+            for line in state.plan.lines
+            if line.funder == actor.funder and line.status == "pending"
+        )
+    if command_type == "OrderPayment" and name == "payment_number":
+        return tuple(str(p.number) for p in state.payments if p.status in ("claimed", "failed"))
+    return ()
+
+
+def build_command(
+    command_type: str, form: Mapping[str, str], actor: Actor, state: Application
+) -> Command:
+    """The command the form asks for, with the signed-in actor; ``FormError`` when unreadable."""
+    specs = FORMS.get(command_type)
+    if specs is None:
+        raise FormError("cette action ne se fait pas depuis un formulaire")
+    fields: dict[str, Any] = {}
+    for spec in specs:
+        raw = form.get(spec.name, "").strip()
+        if spec.kind == "checkbox":
+            fields[spec.name] = raw in ("on", "oui", "true", "1")
+            continue
+        if not raw:
+            if spec.required:
+                raise FormError(f"« {spec.label} » est à remplir")
+            continue
+        fields[spec.name] = _value(command_type, spec, raw, state, actor)
+    return to_command(command_type, _rename(command_type, fields, actor), actor)
+
+
+def _value(command_type: str, spec: FieldSpec, raw: str, state: Application, actor: Actor) -> Any:
+    if len(raw) > 4000:
+        raise FormError(f"« {spec.label} » : 4000 caractères au plus")
+    if spec.kind == "euros":
+        return parse_euros(raw, spec.label)
+    if spec.kind == "date":
+        return parse_date(raw, spec.label)
+    if spec.kind == "select":
+        allowed = [value for value, _ in spec.options] or list(
+            choices(command_type, spec.name, state, actor)
+        )
+        if raw not in allowed:
+            raise FormError(f"« {spec.label} » : choix inconnu")
+        if raw in ("oui", "non"):
+            return raw == "oui"
+        return int(raw) if spec.name == "payment_number" else raw
+    return raw
+
+
+def _rename(command_type: str, fields: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    renames = {
+        "granted": "granted_cents",
+        "amount": "amount_cents",
+        "eligible_expense": "eligible_expense_cents",
+    }
+    out = {renames.get(name, name): value for name, value in fields.items()}
+    if command_type == "AssignCaseworker":
+        out["caseworker_id"] = actor.id
+    return out
+
+
+def to_command(command_type: str, fields: Mapping[str, Any], actor: Actor) -> Command:
+    """Validate ``fields`` as ``command_type`` sent by ``actor`` now; ``FormError`` if invalid."""
+    data = {**fields, "type": command_type, "actor": actor, "at": datetime.now(UTC)}
+    try:
+        return _COMMAND.validate_python(data)
+    except ValidationError as error:
+        raise FormError(f"données invalides : {first_problem(error)}") from None
+
+
+def first_problem(error: ValidationError) -> str:
+    """The first problem of a validation error, as ``field: message``."""
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"] if part != "type") or "valeur"
+    return f"{where} — {problem['msg']}"

@@ -1,0 +1,182 @@
+"""Reading files for people: who may see which file, the work queue, and one file's view.
+
+Every read goes through here, so a guessed URL meets the same rule as a link: an applicant
+sees its commune's files, a co-financer the files where it funds a line, the other roles all
+files. A file someone may not see is answered as not found (its existence is not revealed).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any, get_args
+
+from console.timeline import timeline_entry
+from console.web.accounts import INSEE, Account
+from console.web.auth import BadRequest
+from console.web.services import WebServices
+from domain.decider import fold
+from domain.events import EligibilityConfirmed, EligibilityRejected, parse_event
+from domain.rules.financing import plan_verdicts
+from domain.state import Application, Status
+from eventlog import EventLogError
+from workflows.client import ApplicationNotFound, ApplicationSummary
+
+APPLICATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,119}$")
+DEPARTMENT = re.compile(r"^(\d[0-9AB]|\d{3})$")
+STATUSES: tuple[str, ...] = get_args(Status)
+QUEUE_LIMIT = 500
+
+
+class FileNotVisible(Exception):
+    """No such file, or not one this person may see."""
+
+
+def may_see(account: Account, state: Application) -> bool:
+    """The visibility rule of the module docstring."""
+    if account.role == "applicant":
+        return state.request is not None and state.request.insee == account.insee
+    if account.role == "cofinancer":
+        return state.plan is not None and any(
+            line.funder == account.funder for line in state.plan.lines
+        )
+    return True
+
+
+async def visible_state(
+    services: WebServices, account: Account, application_id: str
+) -> Application:
+    """The file's current state, if this person may see it; the log's fold when Temporal
+    no longer holds the workflow."""
+    if not APPLICATION_ID.match(application_id):
+        raise FileNotVisible
+    try:
+        state = await services.guichet.state(application_id)
+    except ApplicationNotFound:
+        records = await services.log.read_stream(application_id)
+        if not records:
+            raise FileNotVisible from None
+        state = fold(parse_event(record.data) for record in records)
+    if not may_see(account, state):
+        raise FileNotVisible
+    return state
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """The work queue's filters, each checked before it reaches a visibility query."""
+
+    status: str | None = None
+    programme: str | None = None
+    department: str | None = None
+    insee: str | None = None
+    deadline_before: date | None = None
+
+    def as_params(self) -> dict[str, str]:
+        """The filters as query-string values (for links and forms)."""
+        values = {
+            "statut": self.status,
+            "dispositif": self.programme,
+            "departement": self.department,
+            "commune": self.insee,
+            "echeance_avant": self.deadline_before.isoformat() if self.deadline_before else None,
+        }
+        return {key: value for key, value in values.items() if value}
+
+
+def parse_filters(params: dict[str, str], services: WebServices) -> QueueFilters:
+    """Filters from a query string; ``BadRequest`` names the first unreadable one."""
+    status = params.get("statut") or None
+    programme = params.get("dispositif") or None
+    department = params.get("departement") or None
+    insee = params.get("commune") or None
+    deadline = params.get("echeance_avant") or None
+    if status is not None and status not in STATUSES:
+        raise BadRequest(f"statut inconnu : {status}")
+    if programme is not None and services.catalogue.get(programme) is None:
+        raise BadRequest(f"dispositif inconnu : {programme}")
+    if department is not None and not DEPARTMENT.match(department):
+        raise BadRequest("département : deux ou trois caractères, par exemple 01 ou 974")
+    if insee is not None and not INSEE.match(insee):
+        raise BadRequest("commune : code INSEE à cinq caractères, par exemple 01033")
+    try:
+        deadline_before = date.fromisoformat(deadline) if deadline else None
+    except ValueError:
+        raise BadRequest("échéance : date attendue au format AAAA-MM-JJ") from None
+    return QueueFilters(status, programme, department, insee, deadline_before)
+
+
+def visibility_query(filters: QueueFilters, account: Account) -> str:
+    """The Temporal visibility query for these (already checked) filters and this person."""
+    insee = account.insee if account.role == "applicant" else filters.insee
+    parts = [
+        f"{key} = '{value}'"
+        for key, value in (
+            ("GuichetStatus", filters.status),
+            ("GuichetProgramme", filters.programme),
+            ("GuichetDepartment", filters.department),
+            ("GuichetInsee", insee),
+        )
+        if value
+    ]
+    if filters.deadline_before:
+        limit = datetime.combine(filters.deadline_before, time.max, tzinfo=UTC)
+        parts.append(f"GuichetNextDeadline <= '{limit.isoformat()}'")
+    return " AND ".join(parts)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of the work queue."""
+
+    summary: ApplicationSummary
+    overdue: bool
+
+
+async def work_queue(
+    services: WebServices, account: Account, filters: QueueFilters, now: datetime
+) -> list[QueueRow]:
+    """The files this person may see under these filters, the nearest deadline first."""
+    rows = await services.guichet.list(visibility_query(filters, account), limit=QUEUE_LIMIT)
+    if account.role == "cofinancer":
+        rows = [row for row in rows if await _funds(services, account, row.application_id)]
+    far = datetime.max.replace(tzinfo=UTC)
+    rows.sort(key=lambda row: (row.next_deadline or far, row.application_id))
+    return [
+        QueueRow(row, row.next_deadline is not None and row.next_deadline < now) for row in rows
+    ]
+
+
+async def _funds(services: WebServices, account: Account, application_id: str) -> bool:
+    try:
+        return may_see(account, await services.guichet.state(application_id))
+    except ApplicationNotFound:
+        return False
+
+
+async def timeline(services: WebServices, application_id: str) -> tuple[list[Any], list[Any], str]:
+    """The file's events, their rows for people, and a problem sentence if the log failed."""
+    try:
+        records = await services.log.read_stream(application_id)
+    except (EventLogError, OSError) as error:
+        return [], [], f"le journal n'a pas pu être lu : {error}"
+    pairs = [timeline_entry(record) for record in records]
+    return [event for event, _ in pairs], [row for _, row in pairs], ""
+
+
+async def verdicts(services: WebServices, state: Application) -> list[dict[str, Any]]:
+    """Eligibility verdicts as recorded, then the financing-plan rules on the current plan."""
+    events, _, _ = await timeline(services, state.application_id)
+    found: list[dict[str, Any]] = []
+    for event in events:
+        if isinstance(event, EligibilityConfirmed | EligibilityRejected):
+            found = [{"stage": "eligibility", **v.model_dump()} for v in event.verdicts]
+    if state.plan and state.programme and state.commune:
+        found += [
+            {"stage": "financing", **v.model_dump()}
+            for v in plan_verdicts(
+                state.plan, state.programme, state.commune, state.commission_opinion
+            )
+        ]
+    return found

@@ -1,0 +1,221 @@
+"""Pages across files: a commune's requests, a co-financer's lines, the payment queue,
+batch actions, and the auditor's read-only view (through the ``audit`` package)."""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from audit import export, verify
+from audit.timeline import state_as_of, timeline
+from console.web.accounts import INSEE, Account
+from console.web.app import render
+from console.web.auth import BadRequest, Forbidden, read_form, roles, services
+from console.web.batch import MAX_FILES
+from console.web.commands import FormError, to_command
+from console.web.files import APPLICATION_ID, FileNotVisible, visible_state
+from console.web.services import WebServices
+from domain.state import Application
+from workflows.client import ApplicationNotFound
+
+router = APIRouter(include_in_schema=False)
+BATCH_COMMANDS = ("RequestCorrection", "AcceptApplication", "ExtendDeadline")
+
+
+@dataclass(frozen=True)
+class FundingTotal:
+    """What a commune asked of one funder and what it was granted."""
+
+    funder: str
+    asked_cents: int
+    granted_cents: int
+
+
+async def states(services: WebServices, account: Account, query: str) -> list[Application]:
+    """The states of the files a visibility query finds, as this person may see them."""
+    rows = await services.guichet.list(query, limit=500)
+    found = []
+    for row in rows:
+        try:
+            found.append(await visible_state(services, account, row.application_id))
+        except (FileNotVisible, ApplicationNotFound):  # gone or hidden: not listed
+            continue
+    return found
+
+
+def funding_totals(files: list[Application]) -> list[FundingTotal]:
+    """Asked and granted per funder, across files (the owner's own line excluded)."""
+    asked: dict[str, int] = defaultdict(int)
+    granted: dict[str, int] = defaultdict(int)
+    for state in files:
+        for line in state.plan.lines if state.plan else ():
+            if line.kind == "owner":
+                continue
+            asked[line.funder] += line.requested_cents
+            if line.status == "approved":
+                granted[line.funder] += line.granted_cents or 0
+    return [FundingTotal(f, asked[f], granted[f]) for f in sorted(asked)]
+
+
+@router.get("/communes/{insee}")
+async def commune_page(
+    request: Request,
+    insee: str,
+    account: Annotated[Account, Depends(roles("applicant", "caseworker", "supervisor", "auditor"))],
+) -> Response:
+    """All of a commune's requests, and what was asked and granted from which funder."""
+    if not INSEE.match(insee):
+        raise BadRequest("code INSEE à cinq caractères, par exemple 01033")
+    if account.role == "applicant" and account.insee != insee:
+        raise Forbidden
+    found = services(request)
+    files = await states(found, account, f"GuichetInsee = '{insee}'")
+    context = {
+        "commune": found.registry.get(insee),
+        "insee": insee,
+        "files": files,
+        "totals": funding_totals(files),
+    }
+    return render(request, "commune.html", context)
+
+
+@router.get("/cofinancement")
+async def cofinancer_page(
+    request: Request, account: Annotated[Account, Depends(roles("cofinancer"))]
+) -> Response:
+    """The co-financer's own lines across files, those awaiting its decision first."""
+    found = services(request)
+    files = await states(found, account, "")
+    lines = [
+        (state, line)
+        for state in files
+        for line in (state.plan.lines if state.plan else ())
+        if line.funder == account.funder
+    ]
+    lines.sort(key=lambda pair: (pair[1].status != "pending", pair[0].application_id))
+    return render(request, "cofinancement.html", {"lines": lines})
+
+
+@router.get("/paiements")
+async def payments_page(
+    request: Request, account: Annotated[Account, Depends(roles("payment_officer", "auditor"))]
+) -> Response:
+    """Claims waiting for an order (and payments under way), across files."""
+    found = services(request)
+    files = await states(
+        found, account, "GuichetStatus IN ('started', 'completed', 'repayment_due')"
+    )
+    waiting = [
+        (state, payment)
+        for state in files
+        for payment in state.payments
+        if payment.status in ("claimed", "ordered", "failed")
+    ]
+    return render(request, "paiements.html", {"waiting": waiting})
+
+
+@router.post("/lots")
+async def start_batch(
+    request: Request, account: Annotated[Account, Depends(roles("caseworker", "supervisor"))]
+) -> Response:
+    """Send one action to the selected files (up to 500); the batch page shows progress."""
+    form = await read_form(request)
+    selected = [item for item in form.get("dossier", "").split("\n") if item]
+    if not selected:
+        raise BadRequest("aucun dossier sélectionné")
+    if len(selected) > MAX_FILES or len(set(selected)) != len(selected):
+        raise BadRequest(f"{MAX_FILES} dossiers au plus, chacun une fois")
+    if any(not APPLICATION_ID.match(item) for item in selected):
+        raise BadRequest("numéro de dossier invalide dans la sélection")
+    command_type = form.get("action", "")
+    if command_type not in BATCH_COMMANDS:
+        raise BadRequest("action de lot inconnue")
+    fields: dict[str, Any] = {}
+    if command_type == "RequestCorrection":
+        fields = {"reason": form.get("reason", ""), "message": form.get("message", "").strip()}
+    elif command_type == "AcceptApplication":
+        fields = {"note": form.get("note", "").strip()}
+    else:
+        fields = {"kind": form.get("kind", ""), "reason": form.get("message", "").strip()}
+    try:
+        command = to_command(command_type, fields, account.actor)
+    except FormError as error:
+        raise BadRequest(str(error)) from None
+    batch = services(request).batches.start(
+        services(request).guichet, account.username, command, selected
+    )
+    return RedirectResponse(f"/lots/{batch.id}", status_code=303)
+
+
+@router.get("/lots/{batch_id}")
+async def batch_page(
+    request: Request,
+    batch_id: str,
+    account: Annotated[Account, Depends(roles("caseworker", "supervisor"))],
+) -> Response:
+    """A batch's progress and each file's result."""
+    batch = services(request).batches.get(batch_id, account.username)
+    if batch is None:
+        raise BadRequest("lot inconnu")
+    return render(request, "lot.html", {"batch": batch})
+
+
+def _as_of(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(text), time.max, tzinfo=UTC)
+    except ValueError:
+        raise BadRequest("date attendue au format AAAA-MM-JJ") from None
+
+
+@router.get("/audit/{application_id}")
+async def audit_page(
+    request: Request,
+    application_id: str,
+    account: Annotated[Account, Depends(roles("auditor"))],
+) -> Response:
+    """Read-only: timeline, state as of a date, the log's verification, exports."""
+    found = services(request)
+    as_of = _as_of(request.query_params.get("date"))
+    entries = await timeline(found.log, application_id, as_of=as_of)
+    if not entries and as_of is None:
+        await visible_state(found, account, application_id)  # not found unless Temporal has it
+    state = await state_as_of(found.log, application_id, at=as_of)
+    report = await verify(found.log)
+    context = {
+        "application_id": application_id,
+        "entries": entries,
+        "state": state,
+        "as_of": as_of,
+        "report": report,
+    }
+    return render(request, "audit.html", context)
+
+
+@router.get("/audit/{application_id}/export.{fmt}")
+async def audit_export(
+    request: Request,
+    application_id: str,
+    fmt: str,
+    account: Annotated[Account, Depends(roles("auditor"))],
+) -> Response:
+    """The file's trail as JSON lines or CSV (the audit package's formats)."""
+    if fmt not in ("jsonl", "csv"):
+        raise BadRequest("format : jsonl ou csv")
+    found = services(request)
+    if not APPLICATION_ID.match(application_id):
+        raise BadRequest("numéro de dossier invalide")
+    out = io.StringIO(newline="" if fmt == "csv" else None)
+    count = await export(found.log, [application_id], out, "csv" if fmt == "csv" else "jsonl")
+    if count == 0:
+        raise FileNotVisible
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+    headers = {"Content-Disposition": f'attachment; filename="{application_id}.{fmt}"'}
+    return Response(out.getvalue(), media_type=media, headers=headers)

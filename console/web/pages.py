@@ -1,0 +1,274 @@
+"""The pages of a working day: sign-in, the work queue, one file and its actions, submission.
+
+Every change is a POST carrying the session's CSRF token; every action goes to the workflow
+as an Update whose id comes from the form (so a double click runs once), with the signed-in
+account as its actor. A refused action comes back on the same page, in a sentence, beside
+the form that sent it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from console.web.accounts import PERSON_ROLES, Account
+from console.web.app import render
+from console.web.auth import (
+    BadRequest,
+    Forbidden,
+    NotSignedIn,
+    caller,
+    read_form,
+    roles,
+    services,
+    sign_in,
+)
+from console.web.commands import FORMS, FormError, build_command, choices
+from console.web.files import (
+    STATUSES,
+    parse_filters,
+    verdicts,
+    visible_state,
+    work_queue,
+)
+from console.web.files import timeline as read_timeline
+from console.web.sessions import Session
+from console.web.submission import LINE_ROWS, preview, request_from_form
+from domain.state import Application
+from workflows.client import CommandRefused, application_id_for
+from workflows.messages import Submission
+
+router = APIRouter(include_in_schema=False)
+REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+SETTLE_SECONDS = 15.0
+HOME = {"cofinancer": "/cofinancement", "payment_officer": "/paiements"}
+
+
+def home_of(account: Account) -> str:
+    """Where a person lands after signing in."""
+    return HOME.get(account.role, "/dossiers")
+
+
+@router.get("/")
+async def index(request: Request) -> Response:
+    """The person's home, or the sign-in page."""
+    try:
+        who = await caller(request)
+    except NotSignedIn:
+        return RedirectResponse("/connexion", status_code=303)
+    return RedirectResponse(home_of(who.account), status_code=303)
+
+
+@router.get("/connexion")
+async def sign_in_page(request: Request, suivant: str = "") -> Response:
+    """The sign-in form."""
+    return render(request, "connexion.html", {"next": _safe_next(suivant), "error": ""})
+
+
+@router.post("/connexion")
+async def sign_in_post(request: Request) -> Response:
+    """Check the password (throttled); a new session id on success."""
+    form = await read_form(request)
+    username = form.get("identifiant", "").strip().lower()[:64]
+    try:
+        account = await sign_in(request, username, form.get("mot_de_passe", ""))
+    except NotSignedIn:
+        context = {"next": _safe_next(form.get("suivant", "")), "error": "Identifiant ou mot "
+                   "de passe incorrect."}  # fmt: skip
+        return render(request, "connexion.html", context, 401)
+    request.state.session = Session.fresh(account.username)
+    return RedirectResponse(_safe_next(form.get("suivant", "")) or home_of(account), 303)
+
+
+@router.post("/deconnexion")
+async def sign_out(request: Request) -> Response:
+    """Forget the session."""
+    await read_form(request)
+    request.state.session = Session.fresh()
+    return RedirectResponse("/connexion", status_code=303)
+
+
+def _safe_next(target: str) -> str:
+    # Only paths of this site: never an open redirect.
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target[:300]
+    return ""
+
+
+@router.get("/dossiers")
+async def queue_page(
+    request: Request, account: Annotated[Account, Depends(roles(*PERSON_ROLES))]
+) -> Response:
+    """The work queue: filters, nearest deadline first, overdue files marked."""
+    found = services(request)
+    filters = parse_filters(dict(request.query_params), found)
+    now = datetime.now(UTC)
+    rows = await work_queue(found, account, filters, now)
+    context = {
+        "rows": rows,
+        "filters": filters,
+        "statuses": STATUSES,
+        "programmes": found.catalogue.programmes,
+        "batch": account.role in ("caseworker", "supervisor"),
+        "batch_key": uuid.uuid4().hex,
+        "now": now,
+    }
+    return render(request, "dossiers.html", context)
+
+
+@router.get("/dossiers/{application_id}")
+async def file_page(
+    request: Request,
+    application_id: str,
+    account: Annotated[Account, Depends(roles(*PERSON_ROLES))],
+) -> Response:
+    """One file: state, plan and verdicts, deadlines, payments, timeline, my actions."""
+    state = await visible_state(services(request), account, application_id)
+    return await _file(request, account, state, done=request.query_params.get("fait", ""))
+
+
+async def _file(
+    request: Request,
+    account: Account,
+    state: Application,
+    *,
+    done: str = "",
+    failed: str = "",
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    found = services(request)
+    _, rows, problem = await read_timeline(found, state.application_id)
+    allowed: tuple[str, ...] = ()
+    if account.role != "auditor" and not state.is_terminal:
+        allowed = await found.guichet.allowed_actions(state.application_id, account.actor)
+    actions = [_action(command, state, account) for command in allowed if command in FORMS]
+    context = {
+        "state": state,
+        "verdicts": await verdicts(found, state),
+        "timeline": rows,
+        "timeline_problem": problem,
+        "actions": actions,
+        "api_only": [command for command in allowed if command not in FORMS],
+        "done": done if done in FORMS else "",
+        "failed": failed,
+        "error": error,
+        "deadlines": getattr(state, "deadlines", ()),
+    }
+    return render(request, "dossier.html", context, status)
+
+
+def _action(command_type: str, state: Application, account: Account) -> dict[str, Any]:
+    fields = []
+    for spec in FORMS[command_type]:
+        options = spec.options or tuple(
+            (value, value) for value in choices(command_type, spec.name, state, account.actor)
+        )
+        fields.append({"spec": spec, "options": options})
+    return {"type": command_type, "fields": fields, "request_id": uuid.uuid4().hex}
+
+
+@router.post("/dossiers/{application_id}/actions/{command_type}")
+async def act(
+    request: Request,
+    application_id: str,
+    command_type: str,
+    account: Annotated[Account, Depends(roles(*PERSON_ROLES))],
+) -> Response:
+    """Send one action as an Update; show the new state, or the refusal in a sentence."""
+    form = await read_form(request)
+    found = services(request)
+    state = await visible_state(found, account, application_id)
+    if account.role == "auditor":
+        raise Forbidden
+    request_id = form.get("request_id", "")
+    if not REQUEST_ID.match(request_id):
+        raise BadRequest("identifiant de requête absent : rechargez la page")
+    try:
+        command = build_command(command_type, form, account.actor, state)
+        await found.guichet.act(
+            application_id, command, request_id=f"{account.username}:{request_id}"
+        )
+    except FormError as error:
+        return await _file(request, account, state, failed=command_type, error=str(error),
+                           status=400)  # fmt: skip
+    except CommandRefused as refused:
+        sentence = f"Action refusée : {refused} (règle « {refused.rule} », {refused.source})."
+        return await _file(request, account, state, failed=command_type, error=sentence,
+                           status=409)  # fmt: skip
+    return RedirectResponse(f"/dossiers/{application_id}?fait={command_type}", status_code=303)
+
+
+@router.get("/depot")
+async def submission_page(
+    request: Request, account: Annotated[Account, Depends(roles("applicant"))]
+) -> Response:
+    """The submission form for the commune's agent."""
+    return _submission(request, account, {}, [], "")
+
+
+def _submission(
+    request: Request,
+    account: Account,
+    values: dict[str, str],
+    found_verdicts: list[dict[str, Any]],
+    error: str,
+    status: int = 200,
+) -> Response:
+    found = services(request)
+    context = {
+        "programmes": found.catalogue.programmes,
+        "commune": found.registry.get(account.insee or ""),
+        "values": values,
+        "verdicts": found_verdicts,
+        "error": error,
+        "rows": range(LINE_ROWS),
+        "key": values.get("cle") or uuid.uuid4().hex,
+    }
+    return render(request, "depot.html", context, status)
+
+
+@router.post("/depot")
+async def submit(
+    request: Request, account: Annotated[Account, Depends(roles("applicant"))]
+) -> Response:
+    """Check the plan (``action=verifier``) or submit the request (``action=deposer``)."""
+    form = await read_form(request)
+    found = services(request)
+    try:
+        application = request_from_form(form, account.insee or "")
+        if found.catalogue.get(application.programme_id) is None:
+            raise FormError("« Dispositif » : choisissez un dispositif du catalogue")
+    except FormError as error:
+        return _submission(request, account, form, [], str(error), 400)
+    today = datetime.now(UTC).date()
+    if form.get("action") != "deposer":
+        return _submission(request, account, form, preview(found, application, today), "")
+    key = form.get("cle", "")
+    if not REQUEST_ID.match(key):
+        raise BadRequest("clé de dépôt absente : rechargez la page")
+    submission = Submission(
+        application_id=application_id_for(application.programme_id, application.insee, key),
+        idempotency_key=key,
+        actor=account.actor,
+        request=application,
+    )
+    application_id, _ = await found.guichet.submit(submission)
+    await _settled(request, application_id)
+    return RedirectResponse(f"/dossiers/{application_id}", status_code=303)
+
+
+async def _settled(request: Request, application_id: str) -> None:
+    """Wait (briefly) until the workflow has recorded the submission."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_SECONDS
+    while loop.time() < deadline:
+        if (await services(request).guichet.state(application_id)).status != "draft":
+            return
+        await asyncio.sleep(0.1)

@@ -1,0 +1,199 @@
+"""``guichet console`` (the web console under uvicorn), ``guichet user add``, and the
+console that ``guichet dev`` starts beside its worker, with one demo account per role."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from console.app import app, friendly, say
+from console.connection import open_client, resolve_target
+from console.errors import CliError, usage_error
+from console.web.accounts import AccountError, AccountStore
+from console.web.app import create_app
+from console.web.services import WebServices
+from console.web.sessions import SessionSigner
+from domain.catalogue import load_catalogue
+from domain.registry import load_registry
+from eventlog import EventLog, EventLogError
+from workflows.client import GuichetClient
+
+DEMO_ACCOUNTS: tuple[tuple[str, str, str | None, str | None], ...] = (
+    ("mairie-01093", "applicant", None, "01093"),
+    ("alice", "caseworker", None, None),
+    ("sophie", "supervisor", None, None),
+    ("prefecture", "cofinancer", "DETR", None),
+    ("region-aura", "cofinancer", "REGION", None),
+    ("carol", "payment_officer", None, None),
+    ("audrey", "auditor", None, None),
+)
+"""(username, role, funder, INSEE): the ids the demo files already use."""
+
+
+def console_secret() -> bytes:
+    """``GUICHET_CONSOLE_SECRET`` (32+ characters), else a random one for this process."""
+    configured = os.environ.get("GUICHET_CONSOLE_SECRET", "")
+    if configured:
+        if len(configured) < 32:
+            raise CliError("GUICHET_CONSOLE_SECRET needs at least 32 characters")
+        return configured.encode()
+    return secrets.token_bytes(32)
+
+
+def build_services(guichet: GuichetClient, log: EventLog) -> WebServices:
+    """The console's services around a connected client and an open log."""
+    return WebServices(
+        guichet=guichet,
+        log=log,
+        accounts=AccountStore(log.engine),
+        catalogue=load_catalogue(),
+        registry=load_registry(),
+        signer=SessionSigner(console_secret()),
+    )
+
+
+@dataclass
+class RunningConsole:
+    """A console served in this process's event loop."""
+
+    url: str
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        """Ask uvicorn to finish its requests and stop."""
+        self.server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+
+async def start_console(
+    guichet: GuichetClient, log: EventLog, *, host: str = "127.0.0.1", port: int = 8000
+) -> RunningConsole:
+    """Serve the console in the running loop; returns once it listens."""
+    config = uvicorn.Config(
+        create_app(build_services(guichet, log)),
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=True,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    # ``guichet dev`` owns SIGINT/SIGTERM: it stops the console itself, in order.
+    task = asyncio.create_task(server._serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise CliError(f"the console could not listen on {host}:{port}")
+        await asyncio.sleep(0.05)
+    return RunningConsole(f"http://{host}:{port}", server, task)
+
+
+async def seed_demo_accounts(log: EventLog, show: Callable[[str], None]) -> None:
+    """One account per role, password ``demo-<username>`` (development only)."""
+    store = AccountStore(log.engine)
+    for username, role, funder, insee in DEMO_ACCOUNTS:
+        password = f"demo-{username}"
+        await store.add(username, password, role, funder=funder, insee=insee, replace=True)
+        extra = f" ({funder or insee})" if funder or insee else ""
+        show(f"  {role + extra:<28} {username:<14} {password}")
+
+
+@app.command(rich_help_panel="Run")
+@friendly
+def console(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the web console (pages in French and the JSON API) with uvicorn.
+
+    Finds Temporal and the event log like the other commands (environment, then a running
+    `guichet dev`). Set GUICHET_CONSOLE_SECRET (32+ characters) so that sessions survive a
+    restart and several replicas accept the same cookies. Behind a TLS proxy, cookies are
+    marked Secure (uvicorn trusts X-Forwarded-Proto from FORWARDED_ALLOW_IPS).
+
+    Example: guichet console --port 8000
+    """
+    target = resolve_target()
+
+    async def serve() -> None:
+        guichet = await open_client(target)
+        log = EventLog.from_url(target.event_log_url)
+        try:
+            await log.migrate()
+            config = uvicorn.Config(
+                create_app(build_services(guichet, log)), host=host, port=port, proxy_headers=True
+            )
+            say(f"console on http://{host}:{port}")
+            await uvicorn.Server(config).serve()
+        finally:
+            await log.close()
+
+    try:
+        asyncio.run(serve())
+    except EventLogError as error:
+        raise CliError(f"the event log at {target.event_log_url} failed: {error}") from None
+
+
+ROLE_HELP = "applicant, caseworker, supervisor, cofinancer, payment_officer or auditor."
+user_app = typer.Typer(help="Console accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user", rich_help_panel="Run")
+
+
+@user_app.command("add")
+@friendly
+def user_add(
+    username: Annotated[str, typer.Argument(help="Sign-in name, e.g. alice.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="applicant, caseworker, supervisor, cofinancer, payment_officer or auditor."
+        ),
+    ],
+    funder: Annotated[str | None, typer.Option(help="A cofinancer's funder, e.g. DETR.")] = None,
+    insee: Annotated[str | None, typer.Option(help="An applicant's commune.")] = None,
+    name: Annotated[str, typer.Option(help="Name shown in the console.")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    replace: Annotated[bool, typer.Option(help="Reset an existing account.")] = False,
+) -> None:
+    """Create a console account; the password is prompted (or read from stdin).
+
+    Example: guichet user add alice --role caseworker
+    Example: guichet user add prefecture --role cofinancer --funder DETR --password-stdin
+    """
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    target = resolve_target()
+
+    async def add() -> None:
+        log = EventLog.from_url(target.event_log_url)
+        try:
+            await log.migrate()
+            await AccountStore(log.engine).add(
+                username, password, role, funder=funder, insee=insee, display_name=name,
+                replace=replace,
+            )  # fmt: skip
+        finally:
+            await log.close()
+
+    try:
+        asyncio.run(add())
+    except AccountError as error:
+        raise usage_error(str(error)) from None
+    except EventLogError as error:
+        raise CliError(f"the event log at {target.event_log_url} failed: {error}") from None
+    typer.echo(f"account {username} ({role}) saved")

@@ -1,0 +1,122 @@
+/* Guichet console: small progressive enhancements. Every page works without this file. */
+"use strict";
+
+function cents(text) {
+  // "12 345,67" -> 1234567, exactly (string arithmetic, never a float).
+  const cleaned = String(text).replace(/[\s\u202f\u00a0€]/g, "").replace(",", ".");
+  const match = /^(\d{1,11})(?:\.(\d{1,2}))?$/.exec(cleaned);
+  if (!match) return null;
+  return parseInt(match[1], 10) * 100 + parseInt((match[2] || "0").padEnd(2, "0"), 10);
+}
+
+function requestFromForm(form) {
+  const value = (name) => (form.elements[name] ? form.elements[name].value.trim() : "");
+  const basis = value("base_fiscale") || "HT";
+  const lines = [];
+  const taken = new Set();
+  for (let row = 0; form.elements["ligne-" + row + "-financeur"]; row++) {
+    const funder = value("ligne-" + row + "-financeur").toUpperCase();
+    const amount = value("ligne-" + row + "-montant");
+    if (!funder && !amount) continue;
+    const kind = value("ligne-" + row + "-nature");
+    let id = kind === "owner" && !taken.has("owner") ? "owner" : funder.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 30) || "ligne";
+    let base = id, n = 2;
+    while (taken.has(id)) id = base + "-" + n++;
+    taken.add(id);
+    lines.push({ line_id: id, funder: funder || "?", kind: kind, dotation: value("ligne-" + row + "-dotation") || null,
+                 requested_cents: cents(amount) ?? 0, basis: basis });
+  }
+  return {
+    programme_id: value("dispositif"), insee: form.dataset.insee, project_title: value("titre") || "(sans titre)",
+    prior_start_on: value("commencement_anticipe") || null,
+    prior_start_kind: value("commencement_anticipe") ? value("nature_commencement") : null,
+    plan: { total_cost_cents: cents(value("cout_total")) ?? 0, subsidisable_base_cents: cents(value("assiette")) ?? 0,
+            basis: basis, lines: lines, owner_is_chef_de_file: form.elements["chef_de_file"].checked,
+            planned_duration_months: parseInt(value("duree_mois"), 10) || 24 },
+  };
+}
+
+const OUTCOMES = { pass: ["success", "Respectée"], fail: ["error", "Non respectée"], not_applicable: ["neutral", "Sans objet"], attention: ["warning", "À vérifier"] };
+
+function verdictTable(verdicts, labels) {
+  const table = document.createElement("table");
+  table.className = "tableau";
+  table.innerHTML = "<thead><tr><th scope='col'>Règle</th><th scope='col'>Verdict</th><th scope='col'>Explication</th><th scope='col'>Source</th></tr></thead>";
+  const body = table.createTBody();
+  for (const v of verdicts) {
+    const tr = body.insertRow();
+    const [tone, word] = OUTCOMES[v.outcome] || ["neutral", v.outcome];
+    tr.insertCell().textContent = v.rule;
+    const badge = document.createElement("span");
+    badge.className = "badge badge-" + tone;
+    badge.textContent = word;
+    tr.insertCell().appendChild(badge);
+    tr.insertCell().textContent = v.message;
+    const source = tr.insertCell();
+    source.className = "source";
+    source.textContent = v.source;
+  }
+  return table;
+}
+
+function liveVerdicts(form) {
+  const target = document.getElementById("verdicts");
+  let timer = null;
+  let sequence = 0;
+  const check = async () => {
+    const mine = ++sequence;
+    let answer;
+    try {
+      answer = await fetch(form.dataset.verdicts, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": form.dataset.csrf },
+        body: JSON.stringify(requestFromForm(form)),
+      });
+    } catch (error) { return; }
+    if (mine !== sequence) return;
+    target.replaceChildren();
+    if (answer.ok) {
+      target.appendChild(verdictTable(await answer.json()));
+      target.dataset.state = "ok";
+    } else {
+      const problem = await answer.json().catch(() => ({}));
+      const p = document.createElement("p");
+      p.className = "note";
+      p.textContent = "Plan incomplet : " + (problem.detail || answer.status);
+      target.appendChild(p);
+      target.dataset.state = "incomplet";
+    }
+  };
+  const later = () => { clearTimeout(timer); timer = setTimeout(check, 250); };
+  form.addEventListener("input", later);
+  form.addEventListener("change", later);
+  check();
+}
+
+function pollBatch(box) {
+  if (box.dataset.finished === "oui") return;
+  const tick = async () => {
+    const answer = await fetch(box.dataset.batch, { credentials: "same-origin" });
+    if (answer.ok && (await answer.json()).finished) { window.location.reload(); return; }
+    setTimeout(tick, 500);
+  };
+  setTimeout(tick, 300);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  for (const all of document.querySelectorAll("[data-select-all]")) {
+    all.addEventListener("change", () => {
+      for (const box of all.form.querySelectorAll("input[name=dossier]")) box.checked = all.checked;
+    });
+  }
+  for (const form of document.querySelectorAll("form[data-once]")) {
+    form.addEventListener("submit", () => {
+      // The request id already makes a second click harmless; this only says it is on its way.
+      for (const button of form.querySelectorAll("button[type=submit]")) button.setAttribute("aria-busy", "true");
+    });
+  }
+  const depot = document.getElementById("depot");
+  if (depot) liveVerdicts(depot);
+  const batch = document.getElementById("lot-progression");
+  if (batch) pollBatch(batch);
+});

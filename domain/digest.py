@@ -1,0 +1,135 @@
+"""The caseworker's daily digest: files left untreated, and the week's deadlines, in French.
+
+Pure: the files (as listed by Temporal visibility) and the moment arrive as arguments; one
+notice per caseworker comes out, for the outbox to deliver like any other notice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.model import AwareDatetime, Frozen
+from domain.notices import Notice
+
+PARIS = ZoneInfo("Europe/Paris")
+DIGEST_EVENT = "DailyDigest"
+HORIZON_DAYS = 7
+
+
+class DigestFile(Frozen):
+    """What the digest needs of one file: its caseworker, status and two moments."""
+
+    application_id: str
+    caseworker: str
+    status: str | None = None
+    programme: str | None = None
+    next_deadline: AwareDatetime | None = None
+    last_activity: AwareDatetime | None = None
+
+
+def build_digests(
+    files: Iterable[DigestFile],
+    *,
+    now: datetime,
+    stale_days: int,
+    horizon_days: int = HORIZON_DAYS,
+) -> list[Notice]:
+    """One notice per caseworker with something to look at, in caseworker order.
+
+    Stale: no event recorded for more than ``stale_days`` days. Due: the next deadline falls
+    before ``now + horizon_days`` (an expired one is shown as such).
+    """
+    stale_before = now - timedelta(days=stale_days)
+    due_before = now + timedelta(days=horizon_days)
+    stale: dict[str, list[DigestFile]] = defaultdict(list)
+    due: dict[str, list[DigestFile]] = defaultdict(list)
+    for file in files:
+        if file.last_activity is not None and file.last_activity < stale_before:
+            stale[file.caseworker].append(file)
+        if file.next_deadline is not None and file.next_deadline < due_before:
+            due[file.caseworker].append(file)
+    return [
+        _notice(
+            caseworker,
+            sorted(stale[caseworker], key=lambda f: (f.last_activity, f.application_id)),
+            sorted(due[caseworker], key=lambda f: (f.next_deadline, f.application_id)),
+            now=now,
+            stale_days=stale_days,
+            horizon_days=horizon_days,
+        )
+        for caseworker in sorted(stale.keys() | due.keys())
+    ]
+
+
+def _notice(
+    caseworker: str,
+    stale: list[DigestFile],
+    due: list[DigestFile],
+    *,
+    now: datetime,
+    stale_days: int,
+    horizon_days: int,
+) -> Notice:
+    today = now.astimezone(PARIS).date()
+    counts = [_count(len(stale), "dossier en attente", "dossiers en attente")] if stale else []
+    if due:
+        counts.append(_count(len(due), "échéance", "échéances"))
+    lines = [
+        "Bonjour,",
+        "",
+        f"Voici le point du {today:%d/%m/%Y} sur les dossiers qui vous sont attribués.",
+    ]
+    if stale:
+        lines += ["", f"Dossiers sans action depuis plus de {stale_days} jours :"]
+        lines += [f"- {_describe(f)} : {_idle(f, now)}" for f in stale]
+    if due:
+        lines += ["", f"Échéances des {horizon_days} prochains jours :"]
+        lines += [f"- {_describe(f)} : {_deadline(f, now)}" for f in due]
+    lines += ["", "Message automatique de Guichet, merci de ne pas y répondre."]
+    return Notice(
+        recipient_role="caseworker",
+        recipient=caseworker,
+        subject=f"Guichet : point du {today:%d/%m/%Y} — " + ", ".join(counts),
+        body="\n".join(lines) + "\n",
+        event_type=DIGEST_EVENT,
+    )
+
+
+def _count(n: int, singular: str, plural: str) -> str:
+    return f"{n} {singular if n == 1 else plural}"
+
+
+def _describe(file: DigestFile) -> str:
+    details = ", ".join(x for x in (file.programme, _status(file.status)) if x)
+    return f"{file.application_id} ({details})" if details else file.application_id
+
+
+def _status(status: str | None) -> str | None:
+    return status.replace("_", " ") if status else None
+
+
+def _idle(file: DigestFile, now: datetime) -> str:
+    assert file.last_activity is not None  # only stale files come here
+    days = (now - file.last_activity).days
+    return f"dernière action le {_day(file.last_activity)} (il y a {days} jours)"
+
+
+def _deadline(file: DigestFile, now: datetime) -> str:
+    assert file.next_deadline is not None  # only due files come here
+    when = _moment(file.next_deadline)
+    return f"échéance dépassée ({when})" if file.next_deadline <= now else f"échéance {when}"
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment.astimezone(PARIS):%d/%m/%Y}"
+
+
+def _moment(moment: datetime) -> str:
+    """Paris time; a deadline at midnight ends the day before (``jusqu'au 03/06/2026 inclus``)."""
+    local = moment.astimezone(PARIS)
+    if local.time() == time(0, 0):
+        return f"jusqu'au {local - timedelta(days=1):%d/%m/%Y} inclus"
+    return f"le {local:%d/%m/%Y à %Hh%M}"

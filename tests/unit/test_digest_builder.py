@@ -1,0 +1,110 @@
+"""The daily digest's pure builder: who gets which files, in French, sorted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from domain.digest import DigestFile, build_digests
+
+NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 7:00 in Paris
+
+
+def file(
+    application_id: str,
+    caseworker: str,
+    *,
+    idle_days: float | None = None,
+    due_in_days: float | None = None,
+    due_at: datetime | None = None,
+) -> DigestFile:
+    return DigestFile(
+        application_id=application_id,
+        caseworker=caseworker,
+        status="in_instruction",
+        programme="dsil",
+        last_activity=NOW - timedelta(days=idle_days) if idle_days is not None else None,
+        next_deadline=due_at or (NOW + timedelta(days=due_in_days) if due_in_days else None),
+    )
+
+
+def test_each_caseworker_gets_one_digest_with_only_their_files() -> None:
+    """Files are grouped by caseworker; a caseworker with nothing due gets nothing."""
+    notices = build_digests(
+        [
+            file("f-alice-stale", "alice", idle_days=10),
+            file("f-bob-due", "bob", idle_days=1, due_in_days=3),
+            file("f-carol-fresh", "carol", idle_days=2, due_in_days=30),
+        ],
+        now=NOW,
+        stale_days=7,
+    )
+
+    assert [(n.recipient_role, n.recipient) for n in notices] == [
+        ("caseworker", "alice"),
+        ("caseworker", "bob"),
+    ]
+    assert "f-alice-stale" in notices[0].body
+    assert "f-bob-due" not in notices[0].body
+    assert "f-bob-due" in notices[1].body
+    assert all(n.event_type == "DailyDigest" for n in notices)
+
+
+def test_staleness_is_strictly_more_than_the_setting() -> None:
+    """Untreated for more than N days: 8 days is stale with N=7, 6 days is not."""
+    files = [file("f-8", "alice", idle_days=8), file("f-6", "alice", idle_days=6)]
+
+    (seven,) = build_digests(files, now=NOW, stale_days=7)
+    (five,) = build_digests(files, now=NOW, stale_days=5)
+
+    assert "f-8" in seven.body and "f-6" not in seven.body
+    assert "f-8" in five.body and "f-6" in five.body
+
+
+def test_the_digest_is_french_with_counts_dates_and_sections() -> None:
+    """Subject counts files and deadlines; body lists them with Paris dates, oldest first."""
+    (notice,) = build_digests(
+        [
+            file("f-a", "alice", idle_days=9),
+            file("f-b", "alice", idle_days=20),
+            file("f-c", "alice", idle_days=1, due_at=datetime(2026, 12, 3, 13, 30, tzinfo=UTC)),
+        ],
+        now=NOW,
+        stale_days=7,
+    )
+
+    assert notice.subject == "Guichet : point du 30/11/2026 — 2 dossiers en attente, 1 échéance"
+    body = notice.body
+    assert body.startswith("Bonjour,\n")
+    assert "Dossiers sans action depuis plus de 7 jours :" in body
+    assert "- f-b (dsil, in instruction) : dernière action le 10/11/2026 (il y a 20 jours)" in body
+    assert body.index("f-b") < body.index("f-a")  # the oldest first
+    assert "Échéances des 7 prochains jours :" in body
+    assert "- f-c (dsil, in instruction) : échéance le 03/12/2026 à 14h30" in body
+
+
+def test_a_deadline_at_paris_midnight_reads_as_the_last_day_included() -> None:
+    """A legal deadline ends at midnight: shown as « jusqu'au <last day> inclus »."""
+    midnight_paris = datetime(2026, 12, 4, 23, 0, tzinfo=UTC)  # 5 Dec 00:00 in Paris
+    (notice,) = build_digests([file("f-1", "alice", due_at=midnight_paris)], now=NOW, stale_days=7)
+
+    assert "échéance jusqu'au 04/12/2026 inclus" in notice.body
+    assert notice.subject.endswith("1 échéance")
+
+
+def test_an_expired_deadline_is_shown_as_passed() -> None:
+    """A deadline already behind us is flagged, not hidden."""
+    (notice,) = build_digests(
+        [file("f-late", "alice", due_at=NOW - timedelta(hours=5))], now=NOW, stale_days=7
+    )
+
+    assert (
+        "f-late (dsil, in instruction) : échéance dépassée (le 30/11/2026 à 02h00)" in notice.body
+    )
+
+
+def test_deadlines_beyond_the_horizon_and_recent_files_give_no_digest() -> None:
+    """Nothing stale and nothing due within the horizon: no notice at all."""
+    files = [file("f-1", "alice", idle_days=1, due_in_days=8)]
+
+    assert build_digests(files, now=NOW, stale_days=7) == []
+    assert len(build_digests(files, now=NOW, stale_days=7, horizon_days=10)) == 1

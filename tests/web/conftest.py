@@ -1,0 +1,127 @@
+"""Fixtures of the console tests: a Temporal dev server (visibility is what the work queue
+reads, and the time-skipping server has none), a worker, a PostgreSQL log in a fresh schema,
+one account per role, and an httpx client on the app (ASGI, no network)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from console.web.accounts import AccountStore
+from console.web.app import create_app
+from console.web.services import WebServices
+from console.web.sessions import SessionSigner
+from domain.catalogue import load_catalogue
+from domain.registry import load_registry
+from eventlog import EventLog
+from tests.conftest import temporal_cli_path
+from worker import build_worker
+from workflows import search
+from workflows.client import GuichetClient
+
+ACCOUNTS = {
+    "agent": ("applicant", None, "01033"),
+    "autre-agent": ("applicant", None, "01034"),
+    "alice": ("caseworker", None, None),
+    "sophie": ("supervisor", None, None),
+    "prefecture": ("cofinancer", "DETR", None),
+    "region": ("cofinancer", "REGION", None),
+    "bdt": ("cofinancer", "BDT", None),
+    "carol": ("payment_officer", None, None),
+    "audrey": ("auditor", None, None),
+}
+PASSWORD = "mot-de-passe-solide"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@dataclass
+class Console:
+    """The running console and what tests need beside it."""
+
+    app: object
+    services: WebServices
+    guichet: GuichetClient
+    log: EventLog
+
+    def client(self) -> httpx.AsyncClient:
+        """A fresh browser-like client (its own cookies)."""
+        transport = httpx.ASGITransport(app=self.app)  # type: ignore[arg-type]
+        return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+@pytest.fixture(scope="module")
+async def pg_module_schema(pg_url: str) -> AsyncIterator[str]:
+    """A PostgreSQL schema for the module's log, dropped afterwards."""
+    schema = f"w_{uuid.uuid4().hex[:12]}"
+    dsn = pg_url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    await conn.execute(f'CREATE SCHEMA "{schema}"')
+    await conn.close()
+    yield schema
+    conn = await asyncpg.connect(dsn)
+    await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    await conn.close()
+
+
+@pytest.fixture(scope="module")
+async def console(pg_url: str, pg_module_schema: str) -> AsyncIterator[Console]:
+    """Dev server, worker, migrated log with accounts, and the app."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli_path(),
+        search_attributes=search.ALL_KEYS,
+        data_converter=pydantic_data_converter,
+    )
+    log = EventLog.from_url(pg_url, search_path=pg_module_schema)
+    await log.migrate()
+    task_queue = f"web-{uuid.uuid4().hex[:8]}"
+    registry, catalogue = load_registry(), load_catalogue()
+    guichet = GuichetClient(env.client, task_queue=task_queue)
+    # Cheap hashing in tests: the parameters, not the code path, differ from production.
+    accounts = AccountStore(log.engine, PasswordHasher(time_cost=1, memory_cost=1024))
+    for username, (role, funder, insee) in ACCOUNTS.items():
+        await accounts.add(username, PASSWORD, role, funder=funder, insee=insee)
+    services = WebServices(
+        guichet=guichet,
+        log=log,
+        accounts=accounts,
+        catalogue=catalogue,
+        registry=registry,
+        signer=SessionSigner(b"s" * 32),
+    )
+    worker = build_worker(
+        env.client, task_queue=task_queue, log=log, registry=registry, catalogue=catalogue
+    )
+    async with worker:
+        yield Console(create_app(services), services, guichet, log)
+    await log.close()
+    await env.shutdown()
+
+
+async def csrf_of(client: httpx.AsyncClient, path: str = "/connexion") -> str:
+    """The CSRF token of the client's session, read from a page's form."""
+    page = await client.get(path)
+    found = CSRF.search(page.text)
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+@contextlib.asynccontextmanager
+async def signed_in(console: Console, username: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client signed in as ``username``."""
+    async with console.client() as client:
+        token = await csrf_of(client)
+        answer = await client.post(
+            "/connexion", data={"csrf": token, "identifiant": username, "mot_de_passe": PASSWORD}
+        )
+        assert answer.status_code == 303, answer.text
+        yield client

@@ -1,0 +1,440 @@
+"""The console over HTTP (pages and JSON API) against a real Temporal server, worker and
+PostgreSQL log: who may see and do what, CSRF, throttling, bad input, idempotent actions."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from console.web.throttle import SignInThrottle
+from domain.events import parse_event
+from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
+
+pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
+T = TypeVar("T")
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def request_json(insee: str = "01033", title: str = "Halle du marché") -> dict[str, Any]:
+    """A €100,000 HT request: commune 40 %, DETR 40 %, region 20 % (every rule passes)."""
+    return {
+        "programme_id": "dsil-detr-investissement",
+        "insee": insee,
+        "project_title": title,
+        "plan": {
+            "total_cost_cents": 100_000_00,
+            "subsidisable_base_cents": 100_000_00,
+            "lines": [
+                {"line_id": "owner", "funder": "OWNER", "kind": "owner",
+                 "requested_cents": 40_000_00},
+                {"line_id": "detr", "funder": "DETR", "kind": "public", "dotation": "DETR",
+                 "requested_cents": 40_000_00},
+                {"line_id": "region", "funder": "REGION", "kind": "public",
+                 "requested_cents": 20_000_00},
+            ],
+        },
+    }  # fmt: skip
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], attempts: int = 200) -> T:
+    """Wait until ``probe`` returns something (visibility and workers are asynchronous)."""
+    for _ in range(attempts):
+        found = await probe()
+        if found:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError("the condition never held")
+
+
+async def submit_file(console: Console, insee: str = "01033", username: str = "agent") -> str:
+    """Submit through the API as the commune's agent; return the id once recorded."""
+    async with signed_in(console, username) as agent:
+        token = await csrf_of(agent, "/depot")
+        answer = await agent.post(
+            "/api/v1/applications",
+            json={"idempotency_key": uuid.uuid4().hex, "request": request_json(insee)},
+            headers={"X-CSRF-Token": token},
+        )
+    assert answer.status_code == 201, answer.text
+    application_id: str = answer.json()["application_id"]
+
+    async def recorded() -> bool:
+        return (await console.guichet.state(application_id)).status == "submitted"
+
+    await eventually(recorded)
+    return application_id
+
+
+async def act(
+    client: httpx.AsyncClient, application_id: str, command: str, **fields: str
+) -> httpx.Response:
+    """Post an action form of the file page, with a fresh request id unless given."""
+    token = await csrf_of(client, f"/dossiers/{application_id}")
+    data = {"csrf": token, "request_id": uuid.uuid4().hex, **fields}
+    return await client.post(f"/dossiers/{application_id}/actions/{command}", data=data)
+
+
+@pytest.fixture(scope="module")
+async def file_id(console: Console) -> str:
+    """One submitted file of commune 01033 shared by the read-only tests."""
+    return await submit_file(console)
+
+
+async def test_pages_redirect_to_sign_in_and_the_api_answers_401(console: Console) -> None:
+    """Without a session a page leads to the sign-in form and the API says 401."""
+    async with console.client() as anonymous:
+        page = await anonymous.get("/dossiers")
+        api = await anonymous.get("/api/v1/me")
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/connexion")
+    assert api.status_code == 401
+
+
+async def test_session_cookie_is_httponly_and_samesite_lax(console: Console) -> None:
+    """The session cookie cannot be read by scripts nor sent by other sites' forms."""
+    async with console.client() as client:
+        answer = await client.get("/connexion")
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
+
+
+async def test_failed_sign_ins_are_slowed_down_per_account(console: Console) -> None:
+    """After three wrong passwords the next attempt waits (429, Retry-After), even a right one."""
+    console.services.throttle = SignInThrottle()
+    async with console.client() as client:
+        token = await csrf_of(client)
+        for _ in range(3):
+            wrong = await client.post(
+                "/connexion", data={"csrf": token, "identifiant": "sophie", "mot_de_passe": "x"}
+            )
+            assert wrong.status_code == 401
+            assert "incorrect" in wrong.text
+        slowed = await client.post(
+            "/connexion", data={"csrf": token, "identifiant": "sophie", "mot_de_passe": PASSWORD}
+        )
+    assert slowed.status_code == 429
+    assert int(slowed.headers["retry-after"]) >= 1
+    console.services.throttle = SignInThrottle()
+
+
+async def test_a_form_without_its_csrf_token_is_refused(console: Console) -> None:
+    """A POST without the session's token is refused with 403 and changes nothing."""
+    async with signed_in(console, "alice") as alice:
+        answer = await alice.post("/deconnexion", data={"csrf": "forged"})
+        still = await alice.get("/api/v1/me")
+    assert answer.status_code == 403
+    assert still.json()["username"] == "alice"
+
+
+async def test_api_changes_with_a_session_need_the_csrf_header(
+    console: Console, file_id: str
+) -> None:
+    """A script using the session cookie must send X-CSRF-Token on a POST."""
+    async with signed_in(console, "alice") as alice:
+        answer = await alice.post(
+            f"/api/v1/applications/{file_id}/commands",
+            json={"request_id": uuid.uuid4().hex, "command": {"type": "AssignCaseworker"}},
+        )
+    assert answer.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("username", "method", "path"),
+    [
+        ("agent", "GET", "/paiements"),
+        ("agent", "GET", "/communes/01034"),
+        ("agent", "GET", "/audit/anything-123"),
+        ("prefecture", "GET", "/depot"),
+        ("prefecture", "GET", "/communes/01033"),
+        ("carol", "GET", "/cofinancement"),
+        ("alice", "GET", "/audit/anything-123"),
+        ("alice", "GET", "/api/v1/audit/verification"),
+        ("audrey", "GET", "/depot"),
+        ("audrey", "POST", "/api/v1/batches"),
+        ("carol", "POST", "/api/v1/verdicts"),
+    ],
+)
+async def test_a_role_cannot_open_what_is_not_its_own(
+    console: Console, username: str, method: str, path: str
+) -> None:
+    """Guessing the URL of another role's page or API answers 403."""
+    async with signed_in(console, username) as client:
+        headers = {"X-CSRF-Token": await csrf_of(client, "/dossiers")}
+        answer = await client.request(method, path, json={}, headers=headers)
+    assert answer.status_code == 403
+
+
+@pytest.mark.parametrize("username", ["autre-agent", "bdt"])
+async def test_a_file_outside_ones_commune_or_lines_is_not_found(
+    console: Console, file_id: str, username: str
+) -> None:
+    """Another commune's agent, or a funder without a line, cannot see that the file exists."""
+    async with signed_in(console, username) as client:
+        page = await client.get(f"/dossiers/{file_id}")
+        api = await client.get(f"/api/v1/applications/{file_id}")
+        timeline = await client.get(f"/api/v1/applications/{file_id}/timeline")
+    assert (page.status_code, api.status_code, timeline.status_code) == (404, 404, 404)
+
+
+@pytest.mark.parametrize("username", ["agent", "alice", "prefecture", "carol", "audrey"])
+async def test_the_file_page_shows_state_plan_rules_and_timeline(
+    console: Console, file_id: str, username: str
+) -> None:
+    """Every role that may see the file reads its state, plan verdicts and history."""
+    async with signed_in(console, username) as client:
+        page = await client.get(f"/dossiers/{file_id}")
+    assert page.status_code == 200
+    for words in ("Déposé", "Plan de financement", "Part minimale du maître", "Historique",
+                  "Demande déposée"):  # fmt: skip
+        assert words in page.text
+
+
+async def test_only_the_actions_the_person_may_take_are_offered(
+    console: Console, file_id: str
+) -> None:
+    """The caseworker sees instruction actions; the agent and the auditor do not."""
+    async with signed_in(console, "alice") as alice:
+        caseworker_page = (await alice.get(f"/dossiers/{file_id}")).text
+    async with signed_in(console, "audrey") as audrey:
+        auditor_page = (await audrey.get(f"/dossiers/{file_id}")).text
+    assert "/actions/RequestCorrection" in caseworker_page
+    assert "/actions/AnswerCorrection" not in caseworker_page
+    assert "/actions/" not in auditor_page
+
+
+async def test_a_refused_action_is_shown_inline_in_a_sentence(
+    console: Console, file_id: str
+) -> None:
+    """Accepting a file not yet in instruction comes back as 409 with the rule, not a 500."""
+    async with signed_in(console, "alice") as alice:
+        answer = await act(alice, file_id, "AcceptApplication", note="")
+    assert answer.status_code == 409
+    assert "Action refusée" in answer.text
+    assert "status" in answer.text
+
+
+async def test_the_auditor_may_not_act_even_by_guessing(console: Console, file_id: str) -> None:
+    """An auditor's POST to an action is refused and nothing is recorded."""
+    before = len(await console.log.read_stream(file_id))
+    async with signed_in(console, "audrey") as audrey:
+        answer = await act(audrey, file_id, "AssignCaseworker")
+    assert answer.status_code == 403
+    assert len(await console.log.read_stream(file_id)) == before
+
+
+async def test_a_double_click_runs_the_action_once_with_the_signed_in_actor(
+    console: Console,
+) -> None:
+    """The same request id twice records one event, whose actor is the session's account."""
+    application_id = await submit_file(console)
+    async with signed_in(console, "alice") as alice:
+        token = await csrf_of(alice, f"/dossiers/{application_id}")
+        form = {"csrf": token, "request_id": uuid.uuid4().hex, "reason": "incomplete",
+                "message": "Joindre les devis.", "actor": "someone-else"}  # fmt: skip
+        path = f"/dossiers/{application_id}/actions/RequestCorrection"
+        first, second = await alice.post(path, data=form), await alice.post(path, data=form)
+        shown = await alice.get(first.headers["location"])
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert "Correction demandée" in shown.text
+    events = [parse_event(r.data) for r in await console.log.read_stream(application_id)]
+    corrections = [e for e in events if e.type == "CorrectionRequested"]
+    assert len(corrections) == 1
+    assert corrections[0].actor.id == "alice"
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"dispositif": "dsil-detr-investissement", "titre": "X", "cout_total": "abc"},
+        {"dispositif": "dsil-detr-investissement", "titre": "", "cout_total": "10",
+         "assiette": "10"},
+        {"dispositif": "nope", "titre": "X", "cout_total": "10", "assiette": "10",
+         "ligne-0-financeur": "OWNER", "ligne-0-nature": "owner", "ligne-0-montant": "10"},
+        {"dispositif": "dsil-detr-investissement", "titre": "X", "cout_total": "10",
+         "assiette": "10", "ligne-0-financeur": "OWNER"},
+    ],
+)  # fmt: skip
+async def test_a_malformed_submission_form_is_a_400_and_nothing_is_submitted(
+    console: Console, form: dict[str, str]
+) -> None:
+    """Unreadable amounts, missing title, unknown programme, half a line: 4xx, no workflow."""
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, "/depot")
+        key = uuid.uuid4().hex
+        answer = await agent.post(
+            "/depot", data={"csrf": token, "cle": key, "action": "deposer", **form}
+        )
+    assert 400 <= answer.status_code < 500
+    assert "alerte-erreur" in answer.text or answer.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("{not json", "application/json"),
+        ('{"request_id": "short", "command": {}}', "application/json"),
+        ('{"request_id": "abcdefgh12", "command": {"type": "Nope"}}', "application/json"),
+        ('{"request_id": "abcdefgh12", "command": {"type": "RequestCorrection"}}',
+         "application/json"),
+        ('{"request_id": "abcdefgh12", "command": {"type": "SubmitApplication"}}',
+         "application/json"),
+    ],
+)  # fmt: skip
+async def test_malformed_api_commands_get_a_4xx_with_a_message(
+    console: Console, file_id: str, body: str, content_type: str
+) -> None:
+    """Broken JSON, bad ids, unknown or incomplete commands: 4xx and a detail, never 500."""
+    auth = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    async with console.client() as client:
+        answer = await client.post(
+            f"/api/v1/applications/{file_id}/commands",
+            content=body,
+            headers={"Content-Type": content_type, "Authorization": f"Basic {auth}"},
+        )
+    assert 400 <= answer.status_code < 500
+    assert answer.json()["detail"]
+
+
+async def test_the_api_refuses_a_command_with_409_and_its_rule(
+    console: Console, file_id: str
+) -> None:
+    """A co-financer deciding before instruction gets the domain's rule back."""
+    auth = base64.b64encode(f"prefecture:{PASSWORD}".encode()).decode()
+    async with console.client() as client:
+        answer = await client.post(
+            f"/api/v1/applications/{file_id}/commands",
+            json={"request_id": uuid.uuid4().hex, "command": {"type": "DecideFunding",
+                  "line_id": "detr", "approve": True, "granted_cents": 40_000_00}},
+            headers={"Authorization": f"Basic {auth}"},
+        )  # fmt: skip
+    assert answer.status_code == 409
+    assert answer.json()["rule"] == "status"
+
+
+async def test_the_verdicts_endpoint_gives_each_rule_with_its_source(console: Console) -> None:
+    """Eligibility and financing verdicts for a draft, each with its legal source."""
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, "/depot")
+        answer = await agent.post(
+            "/api/v1/verdicts", json=request_json(), headers={"X-CSRF-Token": token}
+        )
+        broken = await agent.post(
+            "/api/v1/verdicts", json={"insee": 1}, headers={"X-CSRF-Token": token}
+        )
+    rules = {v["rule"]: v for v in answer.json()}
+    assert answer.status_code == 200
+    assert rules["owner-share"]["outcome"] == "pass"
+    assert rules["owner-share"]["source"].startswith("CGCT")
+    assert "pvd-membership" in rules
+    assert broken.status_code == 422
+
+
+async def test_the_queue_lists_files_by_filter_and_refuses_bad_filters(
+    console: Console, file_id: str
+) -> None:
+    """Visibility filters find the file; an unknown status is a 400 with a sentence."""
+    async with signed_in(console, "alice") as alice:
+
+        async def listed() -> bool:
+            answer = await alice.get("/api/v1/applications", params={"insee": "01033"})
+            return file_id in {row["application_id"] for row in answer.json()}
+
+        await eventually(listed)
+        page = await alice.get("/dossiers", params={"commune": "01033", "departement": "01"})
+        bad = await alice.get("/dossiers", params={"statut": "x' OR 1=1"})
+    assert file_id in page.text
+    assert bad.status_code == 400
+    assert "statut inconnu" in bad.text
+
+
+async def test_an_applicant_queue_shows_only_its_commune(console: Console, file_id: str) -> None:
+    """Another commune's agent never lists this file, whatever the filter says."""
+    async with signed_in(console, "autre-agent") as other:
+        answer = await other.get("/api/v1/applications", params={"insee": "01033"})
+    assert file_id not in {row["application_id"] for row in answer.json()}
+
+
+async def test_a_batch_requests_the_same_correction_with_a_result_per_file(
+    console: Console,
+) -> None:
+    """Two selected files get the correction; an unknown one reports its own failure."""
+    files = [await submit_file(console), await submit_file(console)]
+    async with signed_in(console, "alice") as alice:
+        token = await csrf_of(alice, "/dossiers")
+        data = [("csrf", token), ("action", "RequestCorrection"), ("reason", "incomplete"),
+                ("message", "Plan de situation manquant."),
+                *[("dossier", f) for f in [*files, "missing-file-000"]]]  # fmt: skip
+        started = await alice.post("/lots", content=urlencode(data), headers=FORM)
+        assert started.status_code == 303
+        batch_id = started.headers["location"].rsplit("/", 1)[-1]
+
+        async def finished() -> dict[str, Any] | None:
+            progress = (await alice.get(f"/api/v1/batches/{batch_id}")).json()
+            return progress if progress["finished"] else None
+
+        progress = await eventually(finished)
+        page = await alice.get(f"/lots/{batch_id}")
+    results = {r["application_id"]: r["ok"] for r in progress["results"]}
+    assert results == {files[0]: True, files[1]: True, "missing-file-000": False}
+    assert "3 / 3" in page.text
+    for application_id in files:
+        assert (await console.guichet.state(application_id)).status == "correction_requested"
+
+
+async def test_a_batch_of_more_than_500_files_is_refused(console: Console) -> None:
+    """The selection limit is checked before anything is sent."""
+    async with signed_in(console, "alice") as alice:
+        token = await csrf_of(alice, "/dossiers")
+        data = [("csrf", token), ("action", "AcceptApplication"),
+                *[("dossier", f"file-{n:04d}") for n in range(501)]]  # fmt: skip
+        answer = await alice.post("/lots", content=urlencode(data), headers=FORM)
+    assert answer.status_code == 400
+
+
+async def test_the_auditor_reads_timeline_state_as_of_verification_and_exports(
+    console: Console, file_id: str
+) -> None:
+    """Read-only audit: the history, a valid chain, a CSV and a JSON-lines export."""
+    async with signed_in(console, "audrey") as audrey:
+        page = await audrey.get(f"/audit/{file_id}")
+        old = await audrey.get(f"/audit/{file_id}", params={"date": "2000-01-01"})
+        csv = await audrey.get(f"/audit/{file_id}/export.csv")
+        jsonl = await audrey.get(f"/audit/{file_id}/export.jsonl")
+        verification = await audrey.get("/api/v1/audit/verification")
+        bad_date = await audrey.get(f"/audit/{file_id}", params={"date": "hier"})
+    assert page.status_code == 200
+    assert "Journal vérifié" in page.text
+    assert "Demande déposée" in page.text
+    assert "Brouillon" in old.text
+    assert csv.status_code == 200 and file_id in csv.text
+    assert jsonl.status_code == 200 and "ApplicationSubmitted" in jsonl.text
+    assert verification.json()["ok"] is True
+    assert bad_date.status_code == 400
+
+
+async def test_the_commune_page_sums_what_was_asked_from_each_funder(
+    console: Console, file_id: str
+) -> None:
+    """The commune's page lists its files and the requested amount per funder."""
+    async with signed_in(console, "agent") as agent:
+        page = await agent.get("/communes/01033")
+    assert page.status_code == 200
+    assert file_id in page.text
+    assert "DETR" in page.text and "REGION" in page.text
+
+
+async def test_the_openapi_document_is_served_and_no_page_is_in_it(console: Console) -> None:
+    """Other systems read /api/openapi.json; it lists API routes only."""
+    async with console.client() as client:
+        answer = await client.get("/api/openapi.json")
+    paths = answer.json()["paths"]
+    assert "/api/v1/applications/{application_id}/commands" in paths
+    assert all(path.startswith("/api/") for path in paths)

@@ -1,0 +1,45 @@
+"""Visibility queries over the deadline and activity search attributes.
+
+Pure string building, shared by ``guichet list --due-within/--overdue`` and the daily digest.
+Times are written as RFC 3339 UTC literals, which Temporal compares as Datetime attributes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from workflows import search
+
+RUNNING = "ExecutionStatus = 'Running'"
+
+
+def literal(moment: datetime) -> str:
+    """A Datetime literal for a visibility query: ``'2026-12-05T09:30:00Z'``."""
+    if moment.tzinfo is None:
+        raise ValueError("a visibility time must be time zone-aware")
+    return f"'{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}'"
+
+
+def deadline_query(now: datetime, *, due_within: timedelta | None, overdue: bool) -> str | None:
+    """Running files whose next deadline is overdue, or due within ``due_within``, or both.
+
+    None when neither is asked. Due within 7 days means from now until now + 7 days; with
+    ``overdue`` as well, every deadline before now + 7 days.
+    """
+    key = search.NEXT_DEADLINE.name
+    if due_within is not None and overdue:
+        window = f"{key} < {literal(now + due_within)}"
+    elif due_within is not None:
+        window = f"{key} >= {literal(now)} AND {key} < {literal(now + due_within)}"
+    elif overdue:
+        window = f"{key} < {literal(now)}"
+    else:
+        return None
+    return f"{RUNNING} AND {window}"
+
+
+def digest_query(now: datetime, *, stale_days: int, horizon: timedelta) -> str:
+    """Running files untreated for ``stale_days`` days or with a deadline before the horizon."""
+    stale = f"{search.LAST_ACTIVITY.name} < {literal(now - timedelta(days=stale_days))}"
+    due = f"{search.NEXT_DEADLINE.name} < {literal(now + horizon)}"
+    return f"{RUNNING} AND ({stale} OR {due})"
