@@ -66,7 +66,7 @@ class Recorder:
         login = session.auth_data if isinstance(session.auth_data, str) else None
         with self.lock:
             self.messages.append(
-                Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, login)  # type: ignore[arg-type]
+                Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, login)
             )
         return "250 Message accepted for delivery"
 

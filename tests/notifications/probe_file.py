@@ -1,0 +1,14 @@
+"""The probe workflow's input: the search attributes a grant file would publish."""
+
+from __future__ import annotations
+
+from domain.model import AwareDatetime, Frozen
+
+
+class ProbeFile(Frozen):
+    status: str = "in_instruction"
+    caseworker: str | None = None
+    department: str | None = None
+    programme: str | None = None
+    next_deadline: AwareDatetime | None = None
+    last_activity: AwareDatetime | None = None

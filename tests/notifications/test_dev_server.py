@@ -1,0 +1,241 @@
+"""On the Temporal dev server (visibility and schedules, real time): `guichet list` deadline
+filters, and the daily digest schedule delivering to a local SMTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+from typer.testing import CliRunner
+
+from activities.directory import MappingDirectory
+from activities.mail import SmtpMailer
+from console import dev, people  # noqa: F401 (they register their commands)
+from console.app import app
+from domain.catalogue import load_catalogue
+from domain.registry import load_registry
+from eventlog import EventLog
+from tests.conftest import temporal_cli_path
+from tests.notifications.conftest import SmtpServer, rows
+from tests.notifications.probe import ProbeFileWorkflow
+from tests.notifications.probe_file import ProbeFile
+from worker import build_worker
+from workflows import search
+from workflows.client import GuichetClient
+from workflows.digest_schedule import DIGEST_SCHEDULE_ID, ensure_digest_schedule
+from workflows.visibility import deadline_query
+
+pytestmark = [pytest.mark.temporal, pytest.mark.postgres]
+
+
+@pytest.fixture(scope="module")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One dev server for the module, with Guichet's search attributes registered."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli_path(),
+        search_attributes=search.ALL_KEYS,
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+class Files:
+    """Starts probe files on a worker of their own; terminates them afterwards."""
+
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self.client = client
+        self.task_queue = task_queue
+        self.handles: list[WorkflowHandle[ProbeFileWorkflow, None]] = []
+
+    async def start(self, name: str, file: ProbeFile) -> str:
+        workflow_id = f"{name}-{uuid.uuid4().hex[:8]}"
+        self.handles.append(
+            await self.client.start_workflow(
+                ProbeFileWorkflow.run, file, id=workflow_id, task_queue=self.task_queue
+            )
+        )
+        return workflow_id
+
+
+@pytest.fixture
+async def files(dev_env: WorkflowEnvironment) -> AsyncIterator[Files]:
+    task_queue = f"probe-{uuid.uuid4().hex[:8]}"
+    probes = Files(dev_env.client, task_queue)
+    async with Worker(dev_env.client, task_queue=task_queue, workflows=[ProbeFileWorkflow]):
+        yield probes
+        for handle in probes.handles:
+            await handle.terminate("test over")
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 30.0) -> None:
+    """Poll ``check`` until it holds (visibility is eventually consistent)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+async def listed(guichet: GuichetClient, query: str) -> set[str]:
+    return {row.application_id for row in await guichet.list(query)}
+
+
+async def test_list_filters_files_by_their_next_deadline(
+    dev_env: WorkflowEnvironment, files: Files
+) -> None:
+    """--due-within and --overdue select on GuichetNextDeadline, with the other filters."""
+    now = datetime.now(UTC)
+    cw = f"cw-{uuid.uuid4().hex[:6]}"
+    late = await files.start(
+        "late", ProbeFile(caseworker=cw, department="01", next_deadline=now - timedelta(days=2))
+    )
+    soon = await files.start(
+        "soon", ProbeFile(caseworker=cw, department="01", next_deadline=now + timedelta(days=3))
+    )
+    await files.start("later", ProbeFile(caseworker=cw, next_deadline=now + timedelta(days=20)))
+    await files.start("none", ProbeFile(caseworker=cw))
+    other = await files.start(
+        "other",
+        ProbeFile(
+            caseworker="someone-else", department="01", next_deadline=now + timedelta(days=1)
+        ),
+    )
+    guichet = GuichetClient(dev_env.client)
+    mine = f"GuichetCaseworker = '{cw}'"
+
+    async def all_visible() -> bool:
+        return len(await listed(guichet, mine)) == 4
+
+    await eventually(all_visible)
+    week = timedelta(days=7)
+    due = deadline_query(now, due_within=week, overdue=False)
+    overdue = deadline_query(now, due_within=None, overdue=True)
+    either = deadline_query(now, due_within=week, overdue=True)
+    assert await listed(guichet, f"{mine} AND {due}") == {soon}
+    assert await listed(guichet, f"{mine} AND {overdue}") == {late}
+    assert await listed(guichet, f"{mine} AND {either}") == {late, soon}
+    assert other in await listed(guichet, f"GuichetDepartment = '01' AND {due}")
+
+    address = dev_env.client.service_client.config.target_host
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        app,
+        ["list", "--caseworker", cw, "--due-within", "7d", "--overdue", "--json"],
+        env={"TEMPORAL_ADDRESS": address},
+    )
+    assert result.exit_code == 0, result.output
+    shown = {row["application_id"]: row for row in json.loads(result.stdout)}
+    assert set(shown) == {late, soon}
+    assert shown[soon]["next_deadline"].startswith(f"{now + timedelta(days=3):%Y-%m-%d}")
+
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        app,
+        ["list", "--department", "01", "--overdue"],
+        env={"TEMPORAL_ADDRESS": address},
+    )
+    assert result.exit_code == 0, result.output
+    assert late in result.stdout and soon not in result.stdout
+
+
+async def test_the_digest_schedule_mails_each_caseworker_their_files(
+    dev_env: WorkflowEnvironment, files: Files, event_log: EventLog, smtp_server: SmtpServer
+) -> None:
+    """Triggered, the schedule's run lists, groups and mails one digest per caseworker."""
+    now = datetime.now(UTC)
+    suffix = uuid.uuid4().hex[:6]
+    alice, bob = f"alice-{suffix}", f"bob-{suffix}"
+    stale = await files.start(
+        "stale",
+        ProbeFile(caseworker=alice, programme="dsil", last_activity=now - timedelta(days=10)),
+    )
+    due = await files.start(
+        "due",
+        ProbeFile(
+            caseworker=alice,
+            programme="dsil",
+            last_activity=now - timedelta(days=1),
+            next_deadline=now + timedelta(days=2),
+        ),
+    )
+    fresh = await files.start(
+        "fresh", ProbeFile(caseworker=alice, last_activity=now - timedelta(days=1))
+    )
+    late = await files.start(
+        "late", ProbeFile(caseworker=bob, next_deadline=now - timedelta(days=1))
+    )
+    unassigned = await files.start("unassigned", ProbeFile(last_activity=now - timedelta(days=30)))
+    guichet = GuichetClient(dev_env.client)
+
+    async def all_visible() -> bool:
+        ids = await listed(guichet, "")
+        return {stale, due, fresh, late, unassigned} <= ids
+
+    await eventually(all_visible)
+    task_queue = f"digest-{suffix}"
+    worker = build_worker(
+        dev_env.client,
+        task_queue=task_queue,
+        log=event_log,
+        registry=load_registry(),
+        catalogue=load_catalogue(),
+        mailer=SmtpMailer(smtp_server.settings),
+        directory=MappingDirectory({alice: ["alice@ain.example.fr"], bob: ["bob@ain.example.fr"]}),
+    )
+    async with worker:
+        handle = await ensure_digest_schedule(dev_env.client, task_queue)
+        try:
+            await handle.trigger()
+            received = await smtp_server.recorder.wait_for(2)
+        finally:
+            await handle.delete()
+
+    by_rcpt = {tuple(r.rcpt_tos): r.message for r in received}
+    assert set(by_rcpt) == {("alice@ain.example.fr",), ("bob@ain.example.fr",)}
+    to_alice = by_rcpt[("alice@ain.example.fr",)]
+    body = to_alice.get_content()
+    assert to_alice["Subject"].endswith("1 dossier en attente, 1 échéance")
+    assert re.fullmatch(r"<[0-9a-f-]{36}@guichet>", to_alice["Message-ID"])
+    assert stale in body and due in body
+    assert fresh not in body and late not in body and unassigned not in body
+    to_bob = by_rcpt[("bob@ain.example.fr",)].get_content()
+    assert late in to_bob and "échéance dépassée" in to_bob
+    outbox = await rows(event_log)
+    assert {row.recipient for row in outbox.values()} >= {alice, bob}
+    assert all(row.application_id.startswith(DIGEST_SCHEDULE_ID) for row in outbox.values())
+    mine = [row for row in outbox.values() if row.recipient in {alice, bob}]
+    assert all(row.delivered_at is not None for row in mine)
+
+
+async def test_ensuring_the_digest_schedule_updates_it_in_place_and_keeps_a_pause(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    """Called at every start: one schedule, the latest hour and queue, an operator's pause kept."""
+    client = dev_env.client
+    handle = await ensure_digest_schedule(client, "queue-a")
+    try:
+        again = await ensure_digest_schedule(client, "queue-a")
+        assert again.id == handle.id == DIGEST_SCHEDULE_ID
+        await handle.pause(note="maintenance")
+
+        await ensure_digest_schedule(client, "queue-b", hour=8)
+
+        described = await handle.describe()
+        spec = described.schedule.spec
+        assert spec.time_zone_name == "Europe/Paris"
+        assert [(r.start, r.end) for r in spec.calendars[0].hour] == [(8, 8)]
+        assert described.schedule.state.paused
+        assert described.schedule.action.task_queue == "queue-b"  # type: ignore[attr-defined]
+    finally:
+        await handle.delete()
