@@ -1,0 +1,240 @@
+"""Event-log appends: events per second with 1 and 8 concurrent writers, batches of 1 and 5.
+
+Guichet's ``EventLog.append`` on PostgreSQL (stream version check, gap-free global position,
+SHA-256 chain, unique event id) against, in the same run and on the same server:
+
+* plain asyncpg: one INSERT per row into a table with a bigserial key and nothing else (no
+  lock, no chain, no version check), one transaction per batch;
+* the ``eventsourcing`` library (9.5, ``PostgresApplicationRecorder``: its gap-free
+  notification ids take a table lock), saving the same JSON as its stored state.
+
+    .venv/bin/python -m bench.appends --events 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import sqlalchemy as sa
+
+from bench.common import PG_URL, dsn, hard_exit, header, result, scratch_schema
+from bench.scenario import in_process_events
+from domain.catalogue import load_catalogue
+from domain.registry import load_registry
+from eventlog import EventLog, NewEvent
+
+STREAM_LENGTH = 19
+"""A stream per lifecycle: writers move to a new stream every 19 events, like real files."""
+
+Writer = Callable[[int, list[list[dict[str, object]]]], Awaitable[None]]
+
+
+def sample_events() -> list[dict[str, object]]:
+    """The 19 events of one lifecycle, as JSON-ready dicts with their type and time."""
+    batches = in_process_events(0, load_registry(), load_catalogue(), "01033")
+    return [
+        {"type": e.type, "at": e.at, "data": e.model_dump(mode="json")}
+        for batch in batches
+        for e in batch
+    ]
+
+
+def plan_batches(total: int, writers: int, batch: int) -> list[list[list[dict[str, object]]]]:
+    """For each writer, its batches; each event carries its stream, version and a fresh id.
+
+    A writer fills one stream of ``STREAM_LENGTH`` events, then starts another; a batch never
+    spans two streams.
+    """
+    samples = sample_events()
+    plans = []
+    for w in range(writers):
+        remaining = total // writers
+        batches: list[list[dict[str, object]]] = []
+        while remaining > 0:
+            stream = f"w{w}-{uuid.uuid4().hex[:12]}"
+            length = min(STREAM_LENGTH, remaining)
+            remaining -= length
+            events = [
+                {**samples[v], "stream": stream, "version": v + 1, "event_id": uuid.uuid4()}
+                for v in range(length)
+            ]
+            batches.extend(events[i : i + batch] for i in range(0, length, batch))
+        plans.append(batches)
+    return plans
+
+
+async def timed(plans: list[list[list[dict[str, object]]]], write: Writer) -> float:
+    """Run every writer concurrently; events per second over the wall time."""
+    started = time.perf_counter()
+    await asyncio.gather(*(write(w, batches) for w, batches in enumerate(plans)))
+    elapsed = time.perf_counter() - started
+    return sum(len(b) for batches in plans for b in batches) / elapsed
+
+
+async def guichet_rate(schema: str, plans: list[list[list[dict[str, object]]]]) -> float:
+    log = EventLog.from_url(PG_URL, search_path=schema, pool_size=8, max_overflow=0)
+    await log.migrate()
+    prepared = [
+        [
+            [
+                NewEvent(
+                    event_id=e["event_id"],  # type: ignore[arg-type]
+                    type=e["type"],  # type: ignore[arg-type]
+                    data=e["data"],  # type: ignore[arg-type]
+                    occurred_at=e["at"],  # type: ignore[arg-type]
+                )
+                for e in batch
+            ]
+            for batch in batches
+        ]
+        for batches in plans
+    ]
+
+    async def write(w: int, batches: list[list[dict[str, object]]]) -> None:
+        for batch, events in zip(batches, prepared[w], strict=True):
+            expected = int(batch[0]["version"]) - 1  # type: ignore[call-overload]
+            await log.append(str(batch[0]["stream"]), expected, events)
+
+    try:
+        rate = await timed(plans, write)
+        report = await log.verify()
+        total = sum(len(b) for bs in plans for b in bs)
+        assert report.ok and report.head_position == total, report
+        # Same schema reused across configurations: empty it for the next one.
+        async with log.engine.begin() as conn:
+            await conn.execute(sa.text("ALTER TABLE eventlog_events DISABLE TRIGGER USER"))
+            await conn.execute(sa.text("TRUNCATE eventlog_events"))
+            await conn.execute(sa.text("ALTER TABLE eventlog_events ENABLE TRIGGER USER"))
+            await conn.execute(
+                sa.text("UPDATE eventlog_head SET position = 0, hash = :g"), {"g": "0" * 64}
+            )
+    finally:
+        await log.close()
+    return rate
+
+
+async def asyncpg_rate(schema: str, plans: list[list[list[dict[str, object]]]]) -> float:
+    import asyncpg
+
+    table = f'"{schema}".plain_events'
+    pool = await asyncpg.create_pool(dsn(), min_size=len(plans), max_size=len(plans))
+    await pool.execute(
+        f"CREATE TABLE IF NOT EXISTS {table} (id bigserial PRIMARY KEY, stream_id text, "
+        "version int, event_id uuid, type text, data text, occurred_at timestamptz)"
+    )
+    await pool.execute(f"TRUNCATE {table}")
+    insert = (
+        f"INSERT INTO {table} (stream_id, version, event_id, type, data, occurred_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6)"
+    )
+
+    async def write(_w: int, batches: list[list[dict[str, object]]]) -> None:
+        async with pool.acquire() as conn:
+            for batch in batches:
+                rows = [
+                    (e["stream"], e["version"], e["event_id"], e["type"], e["json"], e["at"])
+                    for e in batch
+                ]
+                async with conn.transaction():
+                    await conn.executemany(insert, rows)
+
+    for batches in plans:
+        for batch in batches:
+            for e in batch:
+                e["json"] = json.dumps(e["data"])
+    try:
+        return await timed(plans, write)
+    finally:
+        await pool.close()
+
+
+async def eventsourcing_rate(schema: str, plans: list[list[list[dict[str, object]]]]) -> float:
+    from eventsourcing.persistence import StoredEvent
+    from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+
+    url = sa.make_url(PG_URL)
+    datastore = PostgresDatastore(
+        url.database or "test",
+        url.host or "127.0.0.1",
+        url.port or 5432,
+        url.username or "postgres",
+        url.password or "",
+        pool_size=len(plans),
+        schema=schema,
+        originator_id_type="text",
+    )
+    recorder = PostgresApplicationRecorder(datastore, events_table_name=f"es_{len(plans)}")
+    recorder.create_table()
+    stored = [
+        [
+            [
+                StoredEvent(
+                    originator_id=str(e["stream"]),
+                    originator_version=int(e["version"]),  # type: ignore[call-overload]
+                    topic=f"guichet:{e['type']}",
+                    state=json.dumps(e["data"]).encode(),
+                )
+                for e in batch
+            ]
+            for batch in batches
+        ]
+        for batches in plans
+    ]
+    pool = ThreadPoolExecutor(max_workers=len(plans))
+    loop = asyncio.get_running_loop()
+
+    def run_writer(w: int) -> None:
+        for batch in stored[w]:
+            recorder.insert_events(batch)
+
+    async def write(w: int, _batches: list[list[dict[str, object]]]) -> None:
+        await loop.run_in_executor(pool, run_writer, w)
+
+    try:
+        return await timed(plans, write)
+    finally:
+        pool.shutdown()
+        datastore.close()
+
+
+async def main(args: argparse.Namespace) -> None:
+    header("event-log appends on PostgreSQL", args)
+    async with scratch_schema("bench_appends") as schema:
+        for writers in (1, 8):
+            for batch in (1, 5):
+                name = f"appends.writers{writers}.batch{batch}"
+                plain = await asyncpg_rate(schema, plan_batches(args.events, writers, batch))
+                guichet = await guichet_rate(schema, plan_batches(args.events, writers, batch))
+                library = (
+                    await eventsourcing_rate(schema, plan_batches(args.events, writers, batch))
+                    if not args.no_eventsourcing
+                    else 0.0
+                )
+                print(
+                    f"{name}: asyncpg {plain:.0f} ev/s, eventsourcing {library:.0f} ev/s, "
+                    f"guichet {guichet:.0f} ev/s (chain verified)",
+                    flush=True,
+                )
+                result(f"{name}.vs_asyncpg", plain, guichet, "events/s")
+                if library:
+                    result(f"{name}.vs_eventsourcing", library, guichet, "events/s")
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2000, help="events per configuration")
+    parser.add_argument(
+        "--no-eventsourcing", action="store_true", help="skip the eventsourcing baseline"
+    )
+    asyncio.run(main(parser.parse_args()))
+    hard_exit(0)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,220 @@
+"""Lifecycle throughput: N full grant lifecycles driven concurrently against the embedded dev
+server, with the event log on PostgreSQL and on SQLite, against a bare workflow with the same
+number of activities and updates doing no work (``bench.bare``), in the same run.
+
+Each lifecycle: submission → eligibility → instruction → DETR, region and department
+decisions → award → start → advance claimed, ordered and disbursed → completion → balance
+claimed, ordered and disbursed → closed (``bench.scenario``). The bare baseline runs before
+and after the Guichet runs; its figure is the mean of the two.
+
+    .venv/bin/python -m bench.lifecycle --files 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from bench.bare import BareAct, BareResult, BareStart, BareWorkflow, noop
+from bench.common import PG_URL, hard_exit, header, result, scratch_schema, summary_ms
+from bench.scenario import STEPS, submission
+from bench.temporal_env import dev_server, history_shape, quiet_logs
+from domain.catalogue import load_catalogue
+from domain.registry import load_registry
+from eventlog import EventLog
+from worker import build_worker
+from workflows.client import GuichetClient
+from workflows.grant_application import GrantApplicationWorkflow
+
+POLL = 0.02
+"""Seconds between state queries while the workflow disburses on its own (both runs)."""
+
+
+@dataclass
+class Run:
+    """What one batch of concurrent lifecycles measured."""
+
+    name: str
+    files: int
+    seconds: float = 0.0
+    updates: list[float] = field(default_factory=list)
+    shape: tuple[int, int, int] = (0, 0, 0)
+
+    @property
+    def rate(self) -> float:
+        return self.files / self.seconds
+
+    def line(self) -> str:
+        activities, updates, events = self.shape
+        return (
+            f"{self.name}: {self.files} lifecycles in {self.seconds:.1f} s = {self.rate:.2f}/s; "
+            f"update latency {summary_ms(self.updates)}; per lifecycle {activities} activities, "
+            f"{updates} updates, {events} history events"
+        )
+
+
+async def until(check: Callable[[], Awaitable[bool]]) -> None:
+    """Poll a query: the workflow disburses on its own, the client only sees it by asking."""
+    while not await check():  # noqa: ASYNC110 - the condition lives in another process
+        await asyncio.sleep(POLL)
+
+
+async def guichet_lifecycle(guichet: GuichetClient, insee: str, run: Run) -> str:
+    from datetime import UTC, datetime
+
+    sub = submission(insee)
+    app_id, _ = await guichet.submit(sub)
+    await until(lambda: _status_is_not(guichet, app_id, "draft"))
+    for step in STEPS:
+        started = time.perf_counter()
+        await guichet.act(app_id, step.command(insee, datetime.now(UTC)))
+        run.updates.append(time.perf_counter() - started)
+        if step.pays:
+            await until(lambda: _all_paid(guichet, app_id))
+    handle = guichet.temporal.get_workflow_handle_for(GrantApplicationWorkflow.run, app_id)
+    final = await handle.result()
+    assert final.status == "closed", final.status
+    return app_id
+
+
+async def _status_is_not(guichet: GuichetClient, app_id: str, status: str) -> bool:
+    return (await guichet.state(app_id)).status != status
+
+
+async def _all_paid(guichet: GuichetClient, app_id: str) -> bool:
+    state = await guichet.state(app_id)
+    return state.is_terminal or all(p.status == "disbursed" for p in state.payments)
+
+
+def bare_plan(guichet_activities: int) -> tuple[int, list[int]]:
+    """Start activities and background activities per update, to total Guichet's count."""
+    start = 2  # look_up_eligibility and record_events of the submission
+    background = [2 if step.pays else 0 for step in STEPS]  # disburse, record the outcome
+    leftover = guichet_activities - start - len(STEPS) - sum(background)  # notices
+    for i in range(max(0, leftover)):
+        background[i % len(STEPS)] += 1
+    return start, background
+
+
+async def bare_lifecycle(
+    client: Client, task_queue: str, plan: tuple[int, list[int]], run: Run
+) -> str:
+    start, background = plan
+    handle = await client.start_workflow(
+        BareWorkflow.run, BareStart(start_activities=start), id=f"bare-{uuid.uuid4().hex}",
+        task_queue=task_queue,
+    )  # fmt: skip
+
+    async def idle() -> bool:
+        return await handle.query(BareWorkflow.pending) == 0
+
+    await until(idle)
+    for step, extra in zip(STEPS, background, strict=True):
+        last = step is STEPS[-1]
+        started = time.perf_counter()
+        await handle.execute_update(
+            BareWorkflow.act, BareAct(background=extra, final=last), result_type=BareResult
+        )
+        run.updates.append(time.perf_counter() - started)
+        if step.pays and not last:
+            await until(idle)
+    await handle.result()
+    return handle.id
+
+
+async def drive(
+    run: Run, client: Client, worker: Worker, one: Callable[[int], Awaitable[str]]
+) -> Run:
+    async with worker:
+        started = time.perf_counter()
+        ids = await asyncio.gather(*(one(i) for i in range(run.files)))
+        run.seconds = time.perf_counter() - started
+    history = await client.get_workflow_handle(ids[0]).fetch_history()
+    run.shape = history_shape(history)
+    print(run.line(), flush=True)
+    return run
+
+
+async def guichet_run(name: str, client: Client, log: EventLog, files: int) -> Run:
+    await log.migrate()
+    task_queue = f"bench-{uuid.uuid4().hex[:8]}"
+    guichet = GuichetClient(client, task_queue=task_queue)
+    registry, catalogue = load_registry(), load_catalogue()
+    communes = [c.insee for c in registry.pvd_communes()]
+    worker = build_worker(
+        client, task_queue=task_queue, log=log, registry=registry, catalogue=catalogue
+    )
+    run = Run(name, files)
+    try:
+        return await drive(
+            run, client, worker,
+            lambda i: guichet_lifecycle(guichet, communes[i % len(communes)], run),
+        )  # fmt: skip
+    finally:
+        await log.close()
+
+
+async def bare_run(name: str, client: Client, files: int, guichet_activities: int) -> Run:
+    task_queue = f"bench-{uuid.uuid4().hex[:8]}"
+    worker = Worker(client, task_queue=task_queue, workflows=[BareWorkflow], activities=[noop])
+    run = Run(name, files)
+    plan = bare_plan(guichet_activities)
+    return await drive(
+        run, client, worker, lambda _i: bare_lifecycle(client, task_queue, plan, run)
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    header("lifecycle throughput on the embedded Temporal dev server", args)
+    quiet_logs()
+    async with dev_server() as env, scratch_schema("bench_lifecycle") as schema:
+        client = env.client
+        # Warm-up (not reported): imports, sandbox, prepared statements; and Guichet's shape.
+        warm = await guichet_run(
+            "warm-up guichet", client, EventLog.from_url(PG_URL, search_path=schema), 2
+        )
+        guichet_activities = warm.shape[0]
+        await bare_run("warm-up bare", client, 2, guichet_activities)
+        bare_before = await bare_run("bare (before)", client, args.files, guichet_activities)
+        pg = await guichet_run(
+            "guichet, log on PostgreSQL", client,
+            EventLog.from_url(PG_URL, search_path=schema), args.files,
+        )  # fmt: skip
+        with tempfile.TemporaryDirectory(prefix="guichet-bench-") as folder:
+            url = f"sqlite+aiosqlite:///{Path(folder) / 'eventlog.sqlite3'}"
+            lite = await guichet_run(
+                "guichet, log on SQLite", client, EventLog.from_url(url), args.files
+            )
+        bare_after = await bare_run("bare (after)", client, args.files, guichet_activities)
+    baseline = statistics.fmean([bare_before.rate, bare_after.rate])
+    bare_p50 = statistics.median(bare_before.updates + bare_after.updates)
+    for label, run in (("postgresql", pg), ("sqlite", lite)):
+        result(f"lifecycle.{label}.throughput", baseline, run.rate, "lifecycles/s")
+        result(
+            f"lifecycle.{label}.update_p50",
+            bare_p50 * 1e3,
+            statistics.median(run.updates) * 1e3,
+            "ms",
+            note="latency: lower is better, ratio = guichet / bare",
+        )
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=50, help="concurrent lifecycles per run")
+    asyncio.run(main(parser.parse_args()))
+    hard_exit(0)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,178 @@
+"""Replay and verify: rebuild the state of every application from the log, then recompute the
+whole hash chain, against a plain SELECT of the same rows in the same run.
+
+The events are real domain events: each application runs the full lifecycle of
+``bench.scenario`` through ``domain.decide`` in-process (19 events each), appended one
+application per batch by concurrent writers. ``--scale 1`` is 10,000 applications.
+
+    .venv/bin/python -m bench.replay --scale 0.2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import time
+import uuid
+from pathlib import Path
+
+from bench.common import PG_URL, dsn, hard_exit, header, result, rss_mb, scratch_schema
+from bench.scenario import in_process_events, indexed_submission
+from domain.catalogue import load_catalogue
+from domain.decider import evolve
+from domain.events import parse_event
+from domain.registry import load_registry
+from domain.state import INITIAL_STATE, Application
+from eventlog import EventLog, NewEvent
+
+FULL_SCALE = 10_000
+WRITERS = 8
+
+
+def reset_peak_rss() -> None:
+    """Linux: writing 5 to clear_refs resets VmHWM, so each phase gets its own peak."""
+    gc.collect()
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def generate(applications: int) -> list[tuple[str, list[NewEvent]]]:
+    """Each application's stream id and its events, by ``decide`` in-process."""
+    registry, catalogue = load_registry(), load_catalogue()
+    communes = [c.insee for c in registry.pvd_communes()]
+    streams = []
+    for index in range(applications):
+        insee = communes[index % len(communes)]
+        events = [
+            e for batch in in_process_events(index, registry, catalogue, insee) for e in batch
+        ]
+        stream_id = indexed_submission(index, insee).application_id
+        streams.append(
+            (
+                stream_id,
+                [
+                    NewEvent(
+                        event_id=uuid.uuid4(),
+                        type=e.type,
+                        data=e.model_dump(mode="json"),
+                        occurred_at=e.at,
+                    )
+                    for e in events
+                ],
+            )
+        )
+    return streams
+
+
+async def load(log: EventLog, streams: list[tuple[str, list[NewEvent]]]) -> float:
+    """Append every stream (one batch each) with concurrent writers; events per second."""
+    queue = list(reversed(streams))
+
+    async def writer() -> None:
+        while queue:
+            stream_id, events = queue.pop()
+            await log.append(stream_id, 0, events)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer() for _ in range(WRITERS)))
+    return sum(len(e) for _, e in streams) / (time.perf_counter() - started)
+
+
+async def plain_select(schema: str) -> tuple[int, float]:
+    """The baseline: every row of the log through one asyncpg cursor, nothing else."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn(), server_settings={"search_path": schema})
+    try:
+        started = time.perf_counter()
+        count = 0
+        async with conn.transaction():
+            query = "SELECT * FROM eventlog_events ORDER BY position"
+            async for _row in conn.cursor(query, prefetch=1000):
+                count += 1
+        return count, time.perf_counter() - started
+    finally:
+        await conn.close()
+
+
+async def rebuild(log: EventLog) -> tuple[int, float, dict[str, Application]]:
+    """The auditor's replay: read_all, parse, fold every stream to its state."""
+    states: dict[str, Application] = {}
+    started = time.perf_counter()
+    count = 0
+    async for record in log.read_all():
+        state = states.get(record.stream_id, INITIAL_STATE)
+        states[record.stream_id] = evolve(state, parse_event(record.data))
+        count += 1
+    return count, time.perf_counter() - started, states
+
+
+async def main(args: argparse.Namespace) -> None:
+    header("replay and verify on PostgreSQL", args)
+    applications = max(1, round(FULL_SCALE * args.scale))
+    started = time.perf_counter()
+    streams = generate(applications)
+    total = sum(len(e) for _, e in streams)
+    print(
+        f"generated {applications} applications, {total} events by domain.decide "
+        f"in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    async with scratch_schema("bench_replay") as schema:
+        log = EventLog.from_url(PG_URL, search_path=schema, pool_size=WRITERS)
+        await log.migrate()
+        try:
+            rate = await load(log, streams)
+            print(f"appended with {WRITERS} writers, one batch per application: {rate:.0f} ev/s")
+            del streams
+            reset_peak_rss()
+            rows, select_s = await plain_select(schema)
+            base_mb = rss_mb()[0]
+            print(f"plain SELECT: {rows} rows in {select_s:.2f} s, peak RSS {rss_mb()[1]:.0f} MB")
+            reset_peak_rss()
+            count, replay_s, states = await rebuild(log)
+            closed = sum(1 for s in states.values() if s.status == "closed")
+            replay_peak = rss_mb()[1]
+            print(
+                f"replay: {count} events into {len(states)} states ({closed} closed) in "
+                f"{replay_s:.2f} s, peak RSS {replay_peak:.0f} MB "
+                f"(+{replay_peak - base_mb:.0f} MB over the process before it)"
+            )
+            assert count == rows == total and closed == applications
+            del states
+            reset_peak_rss()
+            before = rss_mb()[0]
+            t0 = time.perf_counter()
+            report = await log.verify()
+            verify_s = time.perf_counter() - t0
+            verify_peak = rss_mb()[1]
+            assert report.ok and report.checked == total, report
+            print(
+                f"verify: {report.checked} events, chain ok, in {verify_s:.2f} s, "
+                f"peak RSS {verify_peak:.0f} MB (+{verify_peak - before:.0f} MB)"
+            )
+        finally:
+            await log.close()
+    select_rate = rows / select_s
+    result("replay.rebuild_states", select_rate, count / replay_s, "events/s")
+    result("replay.verify_chain", select_rate, total / verify_s, "events/s")
+    result(
+        "replay.rebuild_then_verify",
+        select_rate,
+        total / (replay_s + verify_s),
+        "events/s",
+        note=f"peak RSS {max(replay_peak, verify_peak):.0f} MB",
+    )
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help=f"1.0 = {FULL_SCALE} applications")
+    asyncio.run(main(parser.parse_args()))
+    hard_exit(0)
+
+
+if __name__ == "__main__":
+    cli()
