@@ -77,7 +77,14 @@ class Settings(pydantic.BaseModel):
             "state_dir": Path(env.get("GUICHET_STATE_DIR", str(DEFAULT_STATE_DIR))),
             "log_format": env.get("GUICHET_LOG_FORMAT", "console"),
             "log_level": env.get("GUICHET_LOG_LEVEL", "INFO"),
-            "smtp": _smtp_from_env(env),
+            "smtp": _smtp_settings(
+                host=env.get("GUICHET_SMTP_HOST"),
+                port=env.get("GUICHET_SMTP_PORT"),
+                sender=env.get("GUICHET_SMTP_FROM"),
+                tls=env.get("GUICHET_SMTP_TLS") or "starttls",
+                username=env.get("GUICHET_SMTP_USERNAME"),
+                password=env.get("GUICHET_SMTP_PASSWORD"),
+            ),
             "directory_file": env.get("GUICHET_DIRECTORY_FILE") or None,
             "digest_stale_days": env.get("GUICHET_DIGEST_STALE_DAYS") or DEFAULT_STALE_DAYS,
         }
@@ -99,20 +106,15 @@ class Settings(pydantic.BaseModel):
         return f"sqlite+aiosqlite:///{(self.state_dir / 'eventlog.sqlite3').resolve()}"
 
 
-def _smtp_from_env(env: Mapping[str, str]) -> dict[str, object] | None:
-    """``GUICHET_SMTP_*``; the port defaults to the TLS mode's (25, 587 or 465)."""
-    host = env.get("GUICHET_SMTP_HOST")
+def _smtp_settings(
+    *, host: str | None, port: str | None, tls: str, **rest: str | None
+) -> dict[str, object] | None:
+    """``GUICHET_SMTP_*`` (an empty value counts as unset); the port defaults to the TLS
+    mode's (25, 587 or 465). None without a host: notices are then logged."""
     if not host:
         return None
-    tls = env.get("GUICHET_SMTP_TLS", "starttls")
-    return {
-        "host": host,
-        "port": env.get("GUICHET_SMTP_PORT") or DEFAULT_PORTS.get(tls, 0),
-        "sender": env.get("GUICHET_SMTP_FROM"),
-        "tls": tls,
-        "username": env.get("GUICHET_SMTP_USERNAME") or None,
-        "password": env.get("GUICHET_SMTP_PASSWORD") or None,
-    }
+    given = {key: value for key, value in rest.items() if value}
+    return {"host": host, "port": port or DEFAULT_PORTS.get(tls, 0), "tls": tls, **given}
 
 
 def configure_logging(settings: Settings) -> None:
