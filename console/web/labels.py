@@ -155,6 +155,11 @@ EVENT: Mapping[str, str] = {
     "ApplicationClosed": "Dossier clos",
     "ApplicationLapsed": "Subvention caduque",
     "CommandRejected": "Demande d'action refusée",
+    "DeadlineOpened": "Délai ouvert",
+    "DeadlineClosed": "Délai clos",
+    "DeadlineExtended": "Délai prolongé",
+    "DeadlineExpired": "Délai expiré",
+    "ReminderSent": "Relance envoyée",
 }
 
 REFUSAL_KIND: Mapping[str, str] = {

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from console.web.commands import FormError, first_problem, parse_date, parse_euros
+from console.web.labels import RULE, word
 from console.web.services import WebServices
 from domain.commands import ApplicationRequest
 from domain.rules.eligibility import eligibility_verdicts
@@ -109,4 +110,4 @@ def preview(
             {"stage": "financing", **verdict.model_dump()}
             for verdict in plan_verdicts(request.plan, programme, commune, None)
         ]
-    return found
+    return [{**verdict, "label": word(RULE, verdict["rule"])} for verdict in found]

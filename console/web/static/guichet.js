@@ -46,7 +46,7 @@ function verdictTable(verdicts, labels) {
   for (const v of verdicts) {
     const tr = body.insertRow();
     const [tone, word] = OUTCOMES[v.outcome] || ["neutral", v.outcome];
-    tr.insertCell().textContent = v.rule;
+    tr.insertCell().textContent = v.label || v.rule;
     const badge = document.createElement("span");
     badge.className = "badge badge-" + tone;
     badge.textContent = word;

@@ -1,0 +1,176 @@
+"""The console in a real headless Chromium (Debian's package, never downloaded): one file
+from the commune's submission to its balance payment, then the auditor's view. Screenshots of
+each page go to tests/artifacts/ (gitignored)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from tests.web.conftest import PASSWORD, Console
+
+playwright_api = pytest.importorskip("playwright.async_api")
+
+pytestmark = [pytest.mark.postgres, pytest.mark.temporal, pytest.mark.slow]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+async def base_url(console: Console) -> AsyncIterator[str]:
+    """The app served by uvicorn in this process on a free localhost port."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(console.app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+    )
+    task = asyncio.create_task(server._serve())
+    while not server.started:
+        assert not task.done(), "uvicorn did not start"
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[object]:
+    """Debian's chromium, driven by Playwright."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    async with playwright_api.async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+class Person:
+    """One signed-in browser context acting on the console."""
+
+    def __init__(self, page: object, base_url: str, username: str) -> None:
+        self.page = page
+        self.base = base_url
+        self.username = username
+
+    async def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        await self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+    async def act(self, application_id: str, label: str, fields: dict[str, str]) -> None:
+        """Open the file, unfold the action, fill it, send it, and see it recorded."""
+        page = self.page
+        await page.goto(f"{self.base}/dossiers/{application_id}")  # type: ignore[attr-defined]
+        action = page.locator("details.action", has_text=label)  # type: ignore[attr-defined]
+        await action.locator("summary").click()
+        for name, value in fields.items():
+            control = action.locator(f"[name={name}]")
+            if await control.evaluate("e => e.tagName") == "SELECT":
+                await control.select_option(value)
+            else:
+                await control.fill(value)
+        await action.locator("button[type=submit]").click()
+        await page.locator(".alerte-succes").wait_for()  # type: ignore[attr-defined]
+
+
+async def sign_in(browser: object, base_url: str, username: str) -> Person:
+    context = await browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = await context.new_page()
+    await page.goto(f"{base_url}/connexion")
+    await page.fill("#identifiant", username)
+    await page.fill("#mot_de_passe", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(lambda url: "/connexion" not in url)
+    return Person(page, base_url, username)
+
+
+async def test_a_subsidy_goes_from_submission_to_balance_and_the_auditor_sees_it_all(
+    console: Console, base_url: str, browser: object
+) -> None:
+    """Agent submits, correction loop, two co-financers approve, advance and balance paid,
+    the auditor reads the whole timeline and a valid verification."""
+    agent = await sign_in(browser, base_url, "agent")
+    page = agent.page
+    await page.goto(f"{base_url}/depot")  # type: ignore[attr-defined]
+    await page.fill("#titre", "Requalification de la place du marché")  # type: ignore[attr-defined]
+    for name, value in {"cout_total": "100000", "assiette": "100000",
+                        "ligne-0-montant": "40000", "ligne-1-financeur": "DETR",
+                        "ligne-1-montant": "40 000,00", "ligne-2-financeur": "REGION",
+                        "ligne-2-montant": "20000"}.items():  # fmt: skip
+        await page.fill(f"[name={name}]", value)  # type: ignore[attr-defined]
+    await page.select_option("[name=ligne-1-dotation]", "DETR")  # type: ignore[attr-defined]
+    await page.locator("#verdicts td", has_text="€100,000.00").first.wait_for()  # type: ignore[attr-defined]
+    await agent.shot("01-depot-verdicts-en-direct")
+    await page.click("button[value=deposer]")  # type: ignore[attr-defined]
+    await page.wait_for_url("**/dossiers/dsil-detr-investissement-01033-*")  # type: ignore[attr-defined]
+    application_id = page.url.rsplit("/", 1)[-1]  # type: ignore[attr-defined]
+    await agent.shot("02-dossier-depose")
+
+    alice = await sign_in(browser, base_url, "alice")
+    await alice.page.goto(f"{base_url}/dossiers")  # type: ignore[attr-defined]
+    await alice.page.locator("a", has_text=application_id).wait_for()  # type: ignore[attr-defined]
+    await alice.shot("03-file-de-travail")
+    await alice.act(application_id, "Demander une correction",
+                    {"reason": "incomplete", "message": "Joindre les devis signés."})  # fmt: skip
+    await agent.act(application_id, "Répondre", {"message": "Devis joints."})
+    await alice.act(application_id, "Déclarer le dossier complet", {})
+    for username, line, amount in (("prefecture", "detr", "40000"), ("region", "region", "20000")):
+        funder = await sign_in(browser, base_url, username)
+        await funder.act(application_id, "Décider", {"line_id": line, "approve": "oui",
+                                                     "granted": amount})  # fmt: skip
+    await funder.page.goto(f"{base_url}/cofinancement")  # type: ignore[attr-defined]
+    await funder.shot("04-cofinanceur-lignes")
+    await alice.act(application_id, "Accepter la demande", {"note": "Plan vérifié."})
+    await alice.act(application_id, "Notifier", {"decision_reference": "ARR-2025-001"})
+    await alice.shot("05-dossier-accepte")
+    today = datetime.now(UTC).date().isoformat()
+    await agent.act(application_id, "commencement", {"started_on": today})
+    await agent.act(application_id, "Demander un paiement", {"kind": "advance",
+                    "amount": "12000", "proof_reference": "OS-1"})  # fmt: skip
+    carol = await sign_in(browser, base_url, "carol")
+    await carol.page.goto(f"{base_url}/paiements")  # type: ignore[attr-defined]
+    await carol.shot("06-comptable-file")
+    await carol.act(application_id, "Ordonner", {"payment_number": "1"})
+    await _wait_disbursed(console, application_id, 1)
+    await agent.act(application_id, "achèvement", {"completed_on": today})
+    await agent.act(application_id, "Demander un paiement", {"kind": "balance",
+                    "eligible_expense": "100000", "proof_reference": "DGD-1"})  # fmt: skip
+    await carol.act(application_id, "Ordonner", {"payment_number": "2"})
+    await _wait_disbursed(console, application_id, 2)
+    await carol.page.goto(f"{base_url}/dossiers/{application_id}")  # type: ignore[attr-defined]
+    await carol.shot("07-dossier-solde")
+
+    audrey = await sign_in(browser, base_url, "audrey")
+    await audrey.page.goto(f"{base_url}/audit/{application_id}")  # type: ignore[attr-defined]
+    verification = audrey.page.locator("[data-testid=verification]")  # type: ignore[attr-defined]
+    assert "Journal vérifié" in await verification.inner_text()
+    history = await audrey.page.locator("table.tableau").last.inner_text()  # type: ignore[attr-defined]
+    for event in ("Demande déposée", "Correction demandée", "Correction apportée",
+                  "Décision d'un cofinanceur", "Demande acceptée", "Paiement versé"):  # fmt: skip
+        assert event in history
+    await audrey.shot("08-audit")
+    state = await console.guichet.state(application_id)
+    assert state.status == "closed"
+    assert state.paid_cents == state.award_cents
+
+
+async def _wait_disbursed(console: Console, application_id: str, number: int) -> None:
+    for _ in range(400):
+        payment = (await console.guichet.state(application_id)).payment(number)
+        if payment is not None and payment.status == "disbursed":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"payment {number} was never disbursed")
