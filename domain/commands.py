@@ -53,6 +53,9 @@ class SubmitApplication(_Command):
     commune: Commune | None
     programme: Programme | None
     registry_vintage: str
+    tracks_deadlines: bool = False
+    """Whether the file runs its programme's deadlines; files submitted before deadlines
+    existed keep running without them, so their recorded history still replays."""
 
 
 class AssignCaseworker(_Command):
@@ -180,6 +183,32 @@ class LapseAward(_Command):
     deadline: DeadlineKind = "start_of_works"
 
 
+class SendReminder(_Command):
+    """Remind the deadline's recipients ``days_before`` its expiry (system)."""
+
+    type: Literal["SendReminder"] = "SendReminder"
+    kind: DeadlineKind
+    subject: str | None = None
+    days_before: int = Field(ge=0)
+
+
+class ExpireDeadline(_Command):
+    """The deadline's time has come: record it and act as its rule says (system)."""
+
+    type: Literal["ExpireDeadline"] = "ExpireDeadline"
+    kind: DeadlineKind
+    subject: str | None = None
+
+
+class ExtendDeadline(_Command):
+    """Grant the extension the deadline's rule allows, on a reasoned request before expiry."""
+
+    type: Literal["ExtendDeadline"] = "ExtendDeadline"
+    kind: DeadlineKind
+    subject: str | None = None
+    reason: ShortText
+
+
 Command = Annotated[
     SubmitApplication
     | AssignCaseworker
@@ -202,6 +231,9 @@ Command = Annotated[
     | RecordDisbursement
     | RecordPaymentFailure
     | RecordRepayment
-    | LapseAward,
+    | LapseAward
+    | SendReminder
+    | ExpireDeadline
+    | ExtendDeadline,
     Field(discriminator="type"),
 ]

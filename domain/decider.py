@@ -8,6 +8,7 @@ time. Pure: no I/O, no clock, no random ids.
 
 from __future__ import annotations
 
+from domain import decider_deadlines as deadlines
 from domain import decider_instruction as instruction
 from domain import decider_payments as payments
 from domain.commands import (
@@ -21,6 +22,8 @@ from domain.commands import (
     DeclareCompletion,
     DeclareStart,
     DismissApplication,
+    ExpireDeadline,
+    ExtendDeadline,
     LapseAward,
     NotifyAward,
     OrderPayment,
@@ -32,6 +35,7 @@ from domain.commands import (
     ReopenApplication,
     RequestCorrection,
     RevisePlan,
+    SendReminder,
     SubmitApplication,
     WithdrawApplication,
 )
@@ -64,7 +68,7 @@ def decide(command: Command, state: Application) -> list[Event]:
     if insee is None and state.request is not None:
         insee = state.request.insee
     check_permission(command.type, state, command.actor, insee)
-    return _dispatch(command, state)
+    return deadlines.with_deadline_effects(_dispatch(command, state), state)
 
 
 def _dispatch(command: Command, state: Application) -> list[Event]:
@@ -113,3 +117,9 @@ def _dispatch(command: Command, state: Application) -> list[Event]:
             return payments.record_repayment(command, state)
         case LapseAward():
             return payments.lapse(command, state)
+        case SendReminder():
+            return deadlines.send_reminder(command, state)
+        case ExpireDeadline():
+            return deadlines.expire(command, state)
+        case ExtendDeadline():
+            return deadlines.extend(command, state)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from domain.deadline import OpenDeadline
 from domain.events import (
     ApplicationAccepted,
     ApplicationClosed,
@@ -21,6 +22,10 @@ from domain.events import (
     CommissionOpinionRecorded,
     CorrectionAnswered,
     CorrectionRequested,
+    DeadlineClosed,
+    DeadlineExpired,
+    DeadlineExtended,
+    DeadlineOpened,
     EligibilityConfirmed,
     EligibilityRejected,
     Event,
@@ -30,11 +35,13 @@ from domain.events import (
     PaymentFailed,
     PaymentOrdered,
     PlanRevised,
+    ReminderSent,
     RepaymentDue,
     RepaymentRecorded,
     WorksCompleted,
     WorksStarted,
 )
+from domain.programme import DeadlineKind
 from domain.state import INITIAL_STATE, Application, Payment, PendingCorrection
 
 
@@ -58,6 +65,7 @@ def _changes(state: Application, event: Event) -> dict[str, object]:
                 "plan": event.request.plan,
                 "submitted_at": event.at,
                 "submitted_by": event.actor,
+                "tracks_deadlines": event.tracks_deadlines,
             }
         case EligibilityConfirmed() | CommandRejected():
             return {}
@@ -146,6 +154,54 @@ def _changes(state: Application, event: Event) -> dict[str, object]:
             return {"status": "closed"}
         case ApplicationLapsed():
             return {"status": "lapsed"}
+        case DeadlineOpened():
+            return {"deadlines": (*state.deadlines, event.deadline)}
+        case DeadlineClosed():
+            return {"deadlines": _without(state, event.kind, event.subject)}
+        case ReminderSent():
+            return _with_deadline(
+                state,
+                event.kind,
+                event.subject,
+                reminders_sent=(
+                    *_reminders_sent(state, event.kind, event.subject),
+                    event.days_before,
+                ),
+            )
+        case DeadlineExpired():
+            return {
+                "deadlines": _without(state, event.kind, event.subject),
+                "expired_deadlines": (*state.expired_deadlines, event.kind),
+            }
+        case DeadlineExtended():
+            return _with_deadline(
+                state,
+                event.kind,
+                event.subject,
+                due_at=event.due_at,
+                extended=True,
+                reminders_sent=(),
+            )
+
+
+def _without(
+    state: Application, kind: DeadlineKind, subject: str | None
+) -> tuple[OpenDeadline, ...]:
+    return tuple(d for d in state.deadlines if not d.matches(kind, subject))
+
+
+def _reminders_sent(state: Application, kind: DeadlineKind, subject: str | None) -> tuple[int, ...]:
+    deadline = state.deadline(kind, subject)
+    return deadline.reminders_sent if deadline else ()
+
+
+def _with_deadline(
+    state: Application, kind: DeadlineKind, subject: str | None, **changes: object
+) -> dict[str, object]:
+    deadlines = tuple(
+        d.model_copy(update=changes) if d.matches(kind, subject) else d for d in state.deadlines
+    )
+    return {"deadlines": deadlines}
 
 
 def _decided(state: Application, event: FundingDecided) -> dict[str, object]:

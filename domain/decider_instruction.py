@@ -102,6 +102,7 @@ def submit(c: SubmitApplication, state: Application) -> list[Event]:
         commune=c.commune,
         programme=c.programme,
         registry_vintage=c.registry_vintage,
+        tracks_deadlines=c.tracks_deadlines,
     )
     if failing:
         return [submitted, EligibilityRejected(actor=c.actor, at=c.at, verdicts=failing)]

@@ -88,6 +88,12 @@ def claim_payment(c: ClaimPayment, state: Application) -> list[Event]:
             f"{' or '.join(_STAGES[c.kind])}; it is {state.status}",
             rule="payment-stage",
         )
+    if "completion" in state.expired_deadlines:
+        raise RuleViolation(
+            "the completion deadline has expired: payment claims are no longer accepted",
+            rule="completion-deadline",
+            source="CGCT R2334-29",
+        )
     outstanding = [p for p in state.payments if p.status in ("claimed", "ordered", "failed")]
     if outstanding:
         first = outstanding[0]

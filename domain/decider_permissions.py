@@ -15,6 +15,7 @@ _REVIEW: frozenset[Status] = frozenset({"submitted", "correction_requested", "in
 _DECIDED: frozenset[Status] = frozenset({"accepted", "refused", "dismissed"})
 _EXECUTION: frozenset[Status] = frozenset({"awarded", "started", "completed"})
 _PAYING: frozenset[Status] = frozenset({"started", "completed"})
+_RUNNING: frozenset[Status] = _REVIEW | _DECIDED | _EXECUTION | {"repayment_due"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ PERMISSIONS: dict[str, Permission] = {
     "RecordPaymentFailure": _p(("system",), _PAYING),
     "RecordRepayment": _p(("payment_officer",), frozenset({"repayment_due"})),
     "LapseAward": _p(("system",), frozenset({"awarded"})),
+    "SendReminder": _p(("system",), _RUNNING),
+    "ExpireDeadline": _p(("system",), _RUNNING),
+    "ExtendDeadline": _p(("caseworker", "supervisor"), _RUNNING),
 }
 """Command type name → permission. The auditor appears nowhere: it may send nothing."""
 

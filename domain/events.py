@@ -14,9 +14,10 @@ from pydantic import Field, TypeAdapter
 from domain.actor import Actor
 from domain.commands import ApplicationRequest, CorrectionReason, PaymentKind, ShortText, Text
 from domain.commune import Commune
+from domain.deadline import OpenDeadline, Recipient
 from domain.model import AwareDatetime, Cents, Frozen
 from domain.plan import FinancingPlan
-from domain.programme import DeadlineKind, Programme
+from domain.programme import DeadlineKind, ExpiryAction, Programme
 from domain.verdict import RuleVerdict
 
 
@@ -34,6 +35,7 @@ class ApplicationSubmitted(_Event):
     commune: Commune | None
     programme: Programme | None
     registry_vintage: str
+    tracks_deadlines: bool = False
 
 
 class EligibilityConfirmed(_Event):
@@ -187,6 +189,49 @@ class ApplicationLapsed(_Event):
     deadline: DeadlineKind
 
 
+class DeadlineOpened(_Event):
+    """A deadline started to run; its expiry is computed once, here, and kept as evidence."""
+
+    type: Literal["DeadlineOpened"] = "DeadlineOpened"
+    deadline: OpenDeadline
+
+
+class DeadlineClosed(_Event):
+    """A deadline stopped applying: met (works started…) or moot (file refused…)."""
+
+    type: Literal["DeadlineClosed"] = "DeadlineClosed"
+    kind: DeadlineKind
+    subject: str | None = None
+    by_event: str
+
+
+class ReminderSent(_Event):
+    type: Literal["ReminderSent"] = "ReminderSent"
+    kind: DeadlineKind
+    subject: str | None = None
+    days_before: int
+    due_at: AwareDatetime
+    recipients: tuple[Recipient, ...]
+
+
+class DeadlineExpired(_Event):
+    type: Literal["DeadlineExpired"] = "DeadlineExpired"
+    kind: DeadlineKind
+    subject: str | None = None
+    due_at: AwareDatetime
+    action: ExpiryAction
+    recipients: tuple[Recipient, ...]
+
+
+class DeadlineExtended(_Event):
+    type: Literal["DeadlineExtended"] = "DeadlineExtended"
+    kind: DeadlineKind
+    subject: str | None = None
+    due_at: AwareDatetime
+    """The new expiry."""
+    reason: ShortText
+
+
 class CommandRejected(_Event):
     """A fire-and-forget command (signal) that ``decide`` refused: recorded, never dropped."""
 
@@ -224,6 +269,11 @@ Event = Annotated[
     | RepaymentRecorded
     | ApplicationClosed
     | ApplicationLapsed
+    | DeadlineOpened
+    | DeadlineClosed
+    | ReminderSent
+    | DeadlineExpired
+    | DeadlineExtended
     | CommandRejected,
     Field(discriminator="type"),
 ]

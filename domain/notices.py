@@ -6,21 +6,27 @@ activity; delivery (SMTP, or a log line) is the outbox's business.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from domain.actor import Role
+from domain.deadline import PARIS
 from domain.events import (
     ApplicationDismissed,
     ApplicationRefused,
     AwardNotified,
     CorrectionAnswered,
     CorrectionRequested,
+    DeadlineExpired,
     EligibilityRejected,
     Event,
     FundingDecided,
     PaymentDisbursed,
     PaymentFailed,
+    ReminderSent,
     RepaymentDue,
 )
 from domain.model import Frozen
+from domain.programme import DeadlineKind, ExpiryAction
 from domain.state import Application
 
 
@@ -68,6 +74,14 @@ def notices_for(event: Event, state: Application) -> list[Notice]:
         case RepaymentDue(amount_cents=amount):
             body = f"Reversement dû : {_euros(amount)}."
             return _to(applicant, f"{ref}: reversement dû", body, event)
+        case ReminderSent(kind=kind, days_before=days, due_at=due, recipients=recipients):
+            subject = f"{ref}: échéance « {DEADLINE_NAMES[kind]} » dans {days} jour(s)"
+            body = f"L'échéance « {DEADLINE_NAMES[kind]} » expire le {_paris_day(due)}."
+            return [_notice(r.role, r.id, subject, body, event) for r in recipients]
+        case DeadlineExpired(kind=kind, action=action, recipients=recipients):
+            subject = f"{ref}: échéance « {DEADLINE_NAMES[kind]} » expirée"
+            body = f"L'échéance est expirée ; conséquence : {EXPIRY_ACTIONS[action]}."
+            return [_notice(r.role, r.id, subject, body, event) for r in recipients]
         case CorrectionAnswered() | FundingDecided() if state.caseworker_id:
             body = f"Nouvel élément sur le dossier ({event.type})."
             return _to(("caseworker", state.caseworker_id), f"{ref}: à traiter", body, event)
@@ -83,8 +97,38 @@ def _applicant(state: Application) -> tuple[Role, str]:
 
 def _to(recipient: tuple[Role, str], subject: str, body: str, event: Event) -> list[Notice]:
     role, who = recipient
-    return [
-        Notice(
-            recipient_role=role, recipient=who, subject=subject, body=body, event_type=event.type
-        )
-    ]
+    return [_notice(role, who, subject, body, event)]
+
+
+def _notice(role: Role, who: str, subject: str, body: str, event: Event) -> Notice:
+    return Notice(
+        recipient_role=role, recipient=who, subject=subject, body=body, event_type=event.type
+    )
+
+
+def _paris_day(moment: datetime) -> str:
+    """The last day of a deadline, as people read it (the expiry is midnight after it)."""
+    return (moment.astimezone(PARIS) - timedelta(days=1)).strftime("%d/%m/%Y")
+
+
+DEADLINE_NAMES: dict[DeadlineKind, str] = {
+    "completeness": "complétude du dossier",
+    "admissibility": "décision sur la recevabilité",
+    "correction_answer": "réponse à la demande de correction",
+    "cofinancer_decision": "décision du cofinanceur",
+    "start_of_works": "commencement des travaux",
+    "completion": "achèvement de l'opération",
+    "convention_cadre": "signature de la convention-cadre",
+    "programme_closing": "clôture du dispositif",
+}
+
+EXPIRY_ACTIONS: dict[ExpiryAction, str] = {
+    "deem_complete": "dossier réputé complet",
+    "decision_due": "décision due",
+    "dismiss": "dossier classé sans suite",
+    "escalate": "signalé au responsable",
+    "lapse": "subvention caduque",
+    "refuse_claims": "demandes de paiement refusées",
+    "close_offers": "offre close",
+    "close_programme": "dispositif clos",
+}

@@ -6,15 +6,16 @@ snapshots) live across many statuses, and the console and the auditor read them 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from domain.actor import Actor
 from domain.commands import ApplicationRequest, CorrectionReason, PaymentKind
 from domain.commune import Commune
+from domain.deadline import OpenDeadline
 from domain.model import AwareDatetime, Cents, Frozen
 from domain.plan import FinancingPlan
-from domain.programme import Programme
+from domain.programme import DeadlineKind, Programme
 
 Status = Literal[
     "draft",  # nothing submitted yet: the initial state
@@ -88,6 +89,9 @@ class Application(Frozen):
     payments: tuple[Payment, ...] = ()
     repayment_due_cents: Cents = 0
     last_event_at: AwareDatetime | None = None
+    tracks_deadlines: bool = False
+    deadlines: tuple[OpenDeadline, ...] = ()
+    expired_deadlines: tuple[DeadlineKind, ...] = ()
 
     @property
     def paid_cents(self) -> int:
@@ -98,6 +102,15 @@ class Application(Frozen):
     def is_terminal(self) -> bool:
         """True when no command can change the file any more."""
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def next_deadline_at(self) -> datetime | None:
+        """The earliest expiry among open deadlines (what a caseworker sorts by)."""
+        return min((d.due_at for d in self.deadlines), default=None)
+
+    def deadline(self, kind: DeadlineKind, subject: str | None = None) -> OpenDeadline | None:
+        """The open deadline of that kind (and funding line), or None."""
+        return next((d for d in self.deadlines if d.matches(kind, subject)), None)
 
     def payment(self, number: int) -> Payment | None:
         """The payment with this number, or None."""

@@ -10,11 +10,13 @@ effects the state calls for (disbursing an ordered payment) run in the main loop
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -30,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitApplication,
     )
     from domain.decider import allowed_commands, decide, evolve
+    from domain.decider_deadlines import due_commands, next_wakeup
     from domain.errors import DomainError
     from domain.events import CommandRejected, Event
     from domain.notices import notices_for
@@ -52,6 +55,10 @@ RECORD_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     non_retryable_error_types=["EventIdConflict", "MalformedEvent"],
 )
+DELIVERY_TIMEOUT = timedelta(minutes=2)
+DEADLINE_TIMERS = "deadline-timers"
+NOTICE_DELIVERY = "notice-delivery"
+"""``workflow.patched`` ids: each marks a change that files already running must not see."""
 HISTORY_LIMIT = 5_000
 """Continue-as-new well before Temporal's 50k-event suggestion: a file's life is years long."""
 
@@ -78,20 +85,18 @@ class GrantApplicationWorkflow:
         self._lock = asyncio.Lock()
         self._paying: set[int] = set()
         self._unsent: list[IdentifiedNotice] = []
+        self._deadlines_on = False
 
     @workflow.run
     async def run(self, start: WorkflowStart) -> Application:
+        # Files started before deadlines existed replay without them (their recorded history
+        # has no timer); every newer file runs its programme's deadlines as durable timers.
+        self._deadlines_on = workflow.patched(DEADLINE_TIMERS)
         if self._state.status == "draft":
             await self._submit()
         while not self._state.is_terminal:
-            await workflow.wait_condition(
-                lambda: (
-                    self._state.is_terminal
-                    or bool(self._unsent)
-                    or bool(self._payments_to_disburse())
-                    or self._history_is_long()
-                )
-            )
+            await self._wait_for_work_or_deadline()
+            await self._act_on_due_deadlines()
             await self._send_notices()
             for number in self._payments_to_disburse():
                 await self._disburse(number)
@@ -215,22 +220,56 @@ class GrantApplicationWorkflow:
             commune=facts.commune,
             programme=facts.programme,
             registry_vintage=facts.registry_vintage,
+            tracks_deadlines=self._deadlines_on,
         )
         try:
             await self._execute(command)
         except DomainError as error:  # e.g. an applicant acting for another commune
             raise domain_rejection(error) from error
 
+    async def _wait_for_work_or_deadline(self) -> None:
+        """Sleep until a message calls for work, or until the next reminder or expiry."""
+        wakeup = next_wakeup(self._state) if self._deadlines_on else None
+        timeout = max(wakeup - workflow.now(), timedelta(0)) if wakeup else None
+        with contextlib.suppress(asyncio.TimeoutError):
+            await workflow.wait_condition(
+                lambda: (
+                    self._state.is_terminal
+                    or bool(self._unsent)
+                    or bool(self._payments_to_disburse())
+                    or self._history_is_long()
+                ),
+                timeout=timeout,
+            )
+
+    async def _act_on_due_deadlines(self) -> None:
+        """Send the reminders and run the expiries whose moment has come, in time order."""
+        for command in due_commands(self._state, workflow.now()):
+            try:
+                await self._execute(command)
+            except DomainError as error:  # a command changed the file since: nothing to do
+                workflow.logger.info("deadline step skipped: %s", error)
+
     async def _send_notices(self) -> None:
-        """Hand the notices of recorded events to the outbox (delivery happens there)."""
+        """Hand the notices of recorded events to the outbox, which delivers them."""
         while self._unsent:
-            batch, self._unsent = tuple(self._unsent), []
+            batch = NoticeBatch(
+                application_id=workflow.info().workflow_id, notices=tuple(self._unsent)
+            )
+            self._unsent = []
             await workflow.execute_activity_method(
                 Outbox.enqueue_notices,
-                NoticeBatch(application_id=workflow.info().workflow_id, notices=batch),
+                batch,
                 start_to_close_timeout=RECORD_TIMEOUT,
                 retry_policy=OUTAGE_RETRY,
             )
+            if workflow.patched(NOTICE_DELIVERY):
+                await workflow.execute_activity_method(
+                    Outbox.deliver_notices,
+                    batch,
+                    start_to_close_timeout=DELIVERY_TIMEOUT,
+                    retry_policy=OUTAGE_RETRY,
+                )
 
     def _payments_to_disburse(self) -> list[int]:
         return [
@@ -293,7 +332,7 @@ class GrantApplicationWorkflow:
 
     def _publish_search_attributes(self) -> None:
         state = self._state
-        updates = [search.STATUS.value_set(state.status)]
+        updates: list[SearchAttributeUpdate[Any]] = [search.STATUS.value_set(state.status)]
         if state.programme is not None:
             updates.append(search.PROGRAMME.value_set(state.programme.id))
         if state.commune is not None:
@@ -301,4 +340,13 @@ class GrantApplicationWorkflow:
             updates.append(search.DEPARTMENT.value_set(state.commune.department))
         if state.caseworker_id is not None:
             updates.append(search.CASEWORKER.value_set(state.caseworker_id))
+        if self._deadlines_on:
+            next_deadline = state.next_deadline_at
+            updates.append(
+                search.NEXT_DEADLINE.value_set(next_deadline)
+                if next_deadline
+                else search.NEXT_DEADLINE.value_unset()
+            )
+            if state.last_event_at is not None:
+                updates.append(search.LAST_ACTIVITY.value_set(state.last_event_at))
         workflow.upsert_search_attributes(updates)

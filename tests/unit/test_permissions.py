@@ -61,6 +61,7 @@ def test_allowed_commands_in_instruction() -> None:
         "AcceptApplication",
         "RefuseApplication",
         "DismissApplication",
+        "ExtendDeadline",
     }
     assert allowed_commands(state, DETR_OFFICER) == ("DecideFunding",)
     assert set(allowed_commands(state, APPLICANT)) == {"RevisePlan", "WithdrawApplication"}

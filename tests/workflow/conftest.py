@@ -3,6 +3,7 @@ log per test, and a worker on a fresh task queue."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -27,6 +29,7 @@ from tests.conftest import temporal_test_server_path
 from worker import build_worker
 from workflows import search
 from workflows.client import GuichetClient
+from workflows.messages import Submission
 
 _INDEXED = {
     SearchAttributeIndexedValueType.KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -102,21 +105,41 @@ class Stack:
         )
 
 
+class TrackingClient(GuichetClient):
+    """A GuichetClient that remembers the files it submitted, to clean them up afterwards."""
+
+    def __init__(self, client: Client, task_queue: str) -> None:
+        super().__init__(client, task_queue=task_queue)
+        self.submitted: list[str] = []
+
+    async def submit(self, submission: Submission) -> tuple[str, bool]:
+        result = await super().submit(submission)
+        self.submitted.append(result[0])
+        return result
+
+
 @pytest.fixture
 async def stack(
     time_env: WorkflowEnvironment,
     event_log: EventLog,
     registry: CommuneRegistry,
     catalogue: Catalogue,
-) -> Stack:
-    """A fresh task queue and log; the test starts the worker it needs."""
+) -> AsyncIterator[Stack]:
+    """A fresh task queue and log; the test starts the worker it needs.
+
+    Afterwards the test's workflows are terminated: a workflow left waiting on timers, with no
+    worker on its queue, stops the shared time-skipping server from skipping time."""
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    return Stack(
+    guichet = TrackingClient(time_env.client, task_queue=task_queue)
+    yield Stack(
         env=time_env,
-        guichet=GuichetClient(time_env.client, task_queue=task_queue),
+        guichet=guichet,
         log=event_log,
         ledger=LedgerGateway(event_log.engine),
         task_queue=task_queue,
         registry=registry,
         catalogue=catalogue,
     )
+    for application_id in guichet.submitted:
+        with contextlib.suppress(RPCError):
+            await time_env.client.get_workflow_handle(application_id).terminate("test over")
