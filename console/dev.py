@@ -32,6 +32,7 @@ from domain.registry import load_registry
 from eventlog import EventLog, EventLogError
 from worker import Settings, build_worker, configure_logging, connect, run_worker
 from workflows.client import GuichetClient
+from workflows.digest_schedule import ensure_digest_schedule
 
 T = TypeVar("T")
 IP = "127.0.0.1"
@@ -101,8 +102,12 @@ async def run_dev(
                 log=log,
                 registry=load_registry(),
                 catalogue=load_catalogue(),
+                mailer=settings.mailer(),
+                directory=settings.directory(),
+                digest_stale_days=settings.digest_stale_days,
             )
             async with worker:
+                await _unless_stopped(stop, ensure_digest_schedule(client, settings.task_queue))
                 if demo:
                     say("seeding demo applications…")
                     guichet = GuichetClient(client, task_queue=settings.task_queue)
