@@ -56,6 +56,7 @@ RECORD_RETRY = RetryPolicy(
     non_retryable_error_types=["EventIdConflict", "MalformedEvent"],
 )
 DELIVERY_TIMEOUT = timedelta(minutes=2)
+DELIVERY_GIVE_UP = timedelta(hours=12)
 DEADLINE_TIMERS = "deadline-timers"
 NOTICE_DELIVERY = "notice-delivery"
 """``workflow.patched`` ids: each marks a change that files already running must not see."""
@@ -85,6 +86,7 @@ class GrantApplicationWorkflow:
         self._lock = asyncio.Lock()
         self._paying: set[int] = set()
         self._unsent: list[IdentifiedNotice] = []
+        self._deliveries: set[asyncio.Future[int]] = set()
         self._deadlines_on = False
 
     @workflow.run
@@ -103,7 +105,7 @@ class GrantApplicationWorkflow:
             if self._history_is_long() and not self._state.is_terminal:
                 await self._continue_as_new()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._send_notices()
+        await self._finish_deliveries()
         return self._state
 
     # -- messages --------------------------------------------------------------------------
@@ -264,12 +266,24 @@ class GrantApplicationWorkflow:
                 retry_policy=OUTAGE_RETRY,
             )
             if workflow.patched(NOTICE_DELIVERY):
-                await workflow.execute_activity_method(
+                # In the background: a mail outage must not hold up deadlines or payments.
+                delivery = workflow.start_activity_method(
                     Outbox.deliver_notices,
                     batch,
                     start_to_close_timeout=DELIVERY_TIMEOUT,
+                    schedule_to_close_timeout=DELIVERY_GIVE_UP,
                     retry_policy=OUTAGE_RETRY,
                 )
+                self._deliveries.add(delivery)
+                delivery.add_done_callback(self._deliveries.discard)
+
+    async def _finish_deliveries(self) -> None:
+        """Wait for deliveries in flight (bounded by DELIVERY_GIVE_UP) before the run ends.
+
+        A delivery given up stays undelivered in the outbox, with its error, for operators."""
+        await self._send_notices()
+        if self._deliveries:
+            await asyncio.gather(*self._deliveries, return_exceptions=True)
 
     def _payments_to_disburse(self) -> list[int]:
         return [
@@ -324,7 +338,7 @@ class GrantApplicationWorkflow:
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._send_notices()
+        await self._finish_deliveries()
         async with self._lock:
             workflow.continue_as_new(
                 WorkflowStart(submission=self._start.submission, carried_state=self._state)

@@ -1,9 +1,9 @@
 """Saved histories replay against the current workflow code.
 
 When workflow code changes, these say whether files already running would still replay; a
-change that breaks one needs ``workflow.patched``. Re-record with
-``GUICHET_RECORD_HISTORIES=1 pytest tests/workflow`` only when a path is added or changed on
-purpose, never to make a replay failure go away.
+change that breaks one needs ``workflow.patched``. Record the histories of a new
+workflow version with ``GUICHET_RECORD_HISTORIES=v3 pytest tests/workflow`` into a new folder;
+never overwrite an older folder to make a replay failure go away.
 """
 
 from __future__ import annotations
@@ -18,17 +18,21 @@ from temporalio.worker import Replayer
 
 from workflows.grant_application import GrantApplicationWorkflow
 
-HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("*.json"))
+ROOT = Path(__file__).resolve().parent.parent / "histories"
+HISTORIES = sorted(p for p in ROOT.glob("v*/*.json"))
+"""One folder per workflow version that ran files (v1: before deadlines, v2: with them);
+``incompatible/`` holds a deliberately broken history for the audit tests."""
 
 
 def test_histories_of_every_path_are_kept() -> None:
     """The replay suite has histories to replay: an empty folder would protect nothing."""
-    names = {path.stem for path in HISTORIES}
-    assert "subsidy_with_two_cofinancers_is_paid_in_three_payments_and_closed" in names
-    assert len(names) >= 8
+    for version in ("v1", "v2"):
+        names = {path.stem for path in HISTORIES if path.parent.name == version}
+        assert "subsidy_with_two_cofinancers_is_paid_in_three_payments_and_closed" in names
+        assert len(names) >= 8
 
 
-@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+@pytest.mark.parametrize("path", HISTORIES, ids=[f"{p.parent.name}/{p.stem}" for p in HISTORIES])
 async def test_saved_history_replays_on_current_code(path: Path) -> None:
     """A saved history replays without a non-determinism error."""
     replayer = Replayer(

@@ -140,16 +140,17 @@ HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 
 
 async def save_history_if_recording(stack: Stack, application_id: str) -> None:
-    """With GUICHET_RECORD_HISTORIES=1, keep this workflow's history for the replay tests.
+    """With GUICHET_RECORD_HISTORIES=<version folder>, keep this history for the replay tests.
 
-    The file is named after the calling test, so re-recording replaces rather than adds.
+    The file is named after the calling test, in the version's folder (e.g. ``v2``).
     """
-    if os.environ.get("GUICHET_RECORD_HISTORIES") != "1":
+    folder = os.environ.get("GUICHET_RECORD_HISTORIES")
+    if not folder:
         return
     test_name = os.environ.get("PYTEST_CURRENT_TEST", "history").split("::")[-1].split(" ")[0]
     history = await stack.env.client.get_workflow_handle(application_id).fetch_history()
-    HISTORIES.mkdir(exist_ok=True)
-    (HISTORIES / f"{test_name.removeprefix('test_')}.json").write_text(history.to_json())
+    (HISTORIES / folder).mkdir(parents=True, exist_ok=True)
+    (HISTORIES / folder / f"{test_name.removeprefix('test_')}.json").write_text(history.to_json())
 
 
 async def folded_log(log: EventLog, application_id: str) -> Application:

@@ -6,8 +6,11 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from activities.ledger import LedgerGateway
+from activities.mail import MailServerUnavailable
+from activities.outbox import outbox
 from activities.payments import DisbursementOrder
 from domain.commands import ClaimPayment, OrderPayment
 from tests.workflow.conftest import Stack
@@ -99,3 +102,29 @@ async def test_a_worker_stopped_in_the_middle_of_a_payment_pays_once_after_resta
         await asyncio.wait_for(hanging.inside.wait(), timeout=60)
     async with stack.worker():
         await assert_paid_once(stack, app_id)
+
+
+class MailServerDown:
+    """Every send fails as if the SMTP server were unreachable."""
+
+    async def send(self, mail: object) -> object:
+        raise MailServerUnavailable("connection refused by 127.0.0.1:2525")
+
+
+class EveryoneHasAnAddress:
+    async def addresses(self, recipient: str) -> tuple[str, ...]:
+        return (f"{recipient.replace(':', '-')}@example.fr",)
+
+
+async def test_a_mail_outage_holds_up_neither_payments_nor_the_file(stack: Stack) -> None:
+    """Notices wait in the outbox while mail is down; the payment is made regardless."""
+    async with stack.worker(mailer=MailServerDown(), directory=EveryoneHasAnAddress()):
+        app_id = await order_advance(stack)
+        await assert_paid_once(stack, app_id)
+    async with stack.log.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(outbox.c.delivered_at).where(outbox.c.application_id == app_id)
+            )
+        ).all()
+    assert rows and all(row.delivered_at is None for row in rows)
