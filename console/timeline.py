@@ -1,127 +1,18 @@
 """The story of one file for people: each logged event as time, actor, role and one phrase.
 
-Amounts are shown in euros with two decimals; the JSON form keeps exact cents beside them.
+The phrases come from ``audit.describing`` (shared with the auditor's timeline and the web
+console); this module keeps the row shape ``guichet show`` prints and emits as JSON.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from console.parsing import format_euros
-from domain.events import (
-    ApplicationAccepted,
-    ApplicationClosed,
-    ApplicationDeclaredComplete,
-    ApplicationDismissed,
-    ApplicationLapsed,
-    ApplicationRefused,
-    ApplicationReopened,
-    ApplicationSubmitted,
-    ApplicationWithdrawn,
-    AwardNotified,
-    CaseworkerAssigned,
-    CommandRejected,
-    CommissionOpinionRecorded,
-    CorrectionAnswered,
-    CorrectionRequested,
-    EligibilityConfirmed,
-    EligibilityRejected,
-    Event,
-    FundingDecided,
-    PaymentClaimed,
-    PaymentDisbursed,
-    PaymentFailed,
-    PaymentOrdered,
-    PlanRevised,
-    RepaymentDue,
-    RepaymentRecorded,
-    WorksCompleted,
-    WorksStarted,
-    parse_event,
-)
+from audit.describing import describe
+from domain.events import Event, parse_event
 from eventlog import RecordedEvent
 
-
-def describe(event: Event) -> str:
-    """What happened, in one phrase (the event's own fields, amounts in euros)."""
-    match event:
-        case ApplicationSubmitted():
-            return (
-                f"submitted “{event.request.project_title}” to {event.request.programme_id} "
-                f"for {event.request.insee} (total cost "
-                f"{format_euros(event.request.plan.total_cost_cents)})"
-            )
-        case EligibilityConfirmed():
-            return "eligibility confirmed (" + ", ".join(v.rule for v in event.verdicts) + ")"
-        case EligibilityRejected():
-            failed = [v for v in event.verdicts if v.outcome == "fail"]
-            return "found ineligible: " + "; ".join(f"{v.message} [{v.source}]" for v in failed)
-        case CaseworkerAssigned():
-            return f"file assigned to caseworker {event.caseworker_id}"
-        case CorrectionRequested():
-            return f"correction requested ({event.reason}): {event.message}"
-        case CorrectionAnswered():
-            revised = " with a revised plan" if event.revised_plan else ""
-            return f"correction answered{revised}: {event.message}"
-        case ApplicationDeclaredComplete():
-            return "file deemed complete by silence" if event.deemed else "file declared complete"
-        case FundingDecided():
-            verdict = (
-                f"approved {format_euros(event.granted_cents)}" if event.approved else "refused"
-            )
-            return f"{event.funder} {verdict} on line {event.line_id}" + _note(event.note)
-        case PlanRevised():
-            return "financing plan revised" + _note(event.note)
-        case CommissionOpinionRecorded():
-            opinion = "favourable" if event.favourable else "unfavourable"
-            return f"DETR commission opinion: {opinion}" + _note(event.note)
-        case ApplicationAccepted():
-            return f"accepted, award {format_euros(event.award_cents)}" + _note(event.note)
-        case AwardNotified():
-            return f"award {format_euros(event.award_cents)} notified ({event.decision_reference})"
-        case ApplicationRefused() | ApplicationDismissed() | ApplicationReopened():
-            word = event.type.removeprefix("Application").lower()
-            return f"{word}: {event.reason}"
-        case ApplicationWithdrawn():
-            return f"withdrawn: {event.reason}"
-        case WorksStarted():
-            return f"works started on {event.started_on.isoformat()}"
-        case WorksCompleted():
-            return f"works completed on {event.completed_on.isoformat()}"
-        case PaymentClaimed():
-            expense = (
-                f", eligible expense {format_euros(event.eligible_expense_cents)}"
-                if event.eligible_expense_cents is not None
-                else ""
-            )
-            return (
-                f"payment {event.payment_number} ({event.kind}) of "
-                f"{format_euros(event.amount_cents)} claimed{expense} ({event.proof_reference})"
-            )
-        case PaymentOrdered():
-            return f"payment {event.payment_number} of {format_euros(event.amount_cents)} ordered"
-        case PaymentDisbursed():
-            return (
-                f"payment {event.payment_number} of {format_euros(event.amount_cents)} "
-                f"disbursed ({event.gateway_reference})"
-            )
-        case PaymentFailed():
-            return f"payment {event.payment_number} failed: {event.reason}"
-        case RepaymentDue():
-            return f"repayment due: {format_euros(event.amount_cents)} ({event.reason})"
-        case RepaymentRecorded():
-            return f"repayment of {format_euros(event.amount_cents)} received ({event.reference})"
-        case ApplicationClosed():
-            return "file closed"
-        case ApplicationLapsed():
-            return f"award lapsed: the {event.deadline.replace('_', ' ')} deadline expired"
-        case CommandRejected():
-            return f"{event.command_type} refused: {event.message} [{event.rule}]"
-    return event.type  # an event type this console does not know yet: still shown
-
-
-def _note(note: str) -> str:
-    return f" — {note}" if note else ""
+__all__ = ["describe", "timeline_entry"]
 
 
 def timeline_entry(record: RecordedEvent) -> tuple[Event, dict[str, Any]]:

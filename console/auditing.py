@@ -1,0 +1,436 @@
+"""``guichet audit``: the auditor's commands over the read API of the ``audit`` package.
+
+Exit codes: 0 nothing wrong, 1 a problem found (tampering, a difference, a history that does
+not replay) or a server unreachable, 2 bad input. Keys and checkpoints: ``auditing_keys``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from datetime import time as day_time
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import typer
+
+from audit.checkpoints import CheckpointError, read_file, stored
+from audit.crosscheck import Difference, cross_check
+from audit.describing import format_euros
+from audit.exporting import Format, export, select_applications
+from audit.replaying import (
+    ReplayOutcome,
+    fetch_history,
+    history_from_json,
+    open_workflow_ids,
+    replay_history,
+)
+from audit.signing import SigningKeyError, parse_public_key, signing_key_from_env
+from audit.timeline import state_as_of, state_json, timeline
+from audit.verifying import AuditReport, verify
+from console.app import JsonOption, app, emit_json, friendly, say
+from console.connection import resolve_target, run_with_client
+from console.errors import EXIT_REFUSED, CliError, usage_error
+from eventlog import EventLog, EventLogError
+from workflows.client import GuichetClient
+
+T = TypeVar("T")
+PARIS = ZoneInfo("Europe/Paris")
+LONG_TIMEOUT = 3600.0
+
+audit_app = typer.Typer(
+    name="audit",
+    help=(
+        "For auditors (read-only): a file as of any date, who did what under which rule, "
+        "whether the log was altered, signed checkpoints, exports. Exit codes: 0 nothing "
+        "wrong, 1 a problem found, 2 bad input."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+app.add_typer(audit_app, name="audit", rich_help_panel="Audit")
+
+
+def _log_url() -> str:
+    url = resolve_target().event_log_url
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(str(parsed.database)).exists():
+        raise CliError(f"no event log at {parsed.database}: start `guichet dev` first")
+    return url
+
+
+def with_log(work: Callable[[EventLog], Awaitable[T]], url: str | None = None) -> T:
+    """Open the event log, run ``work``, close it; database failures become one sentence."""
+    url = url or _log_url()
+
+    async def go() -> T:
+        log = EventLog.from_url(url)
+        try:
+            return await work(log)
+        finally:
+            await log.close()
+
+    try:
+        return asyncio.run(go())
+    except (EventLogError, OSError, sa.exc.SQLAlchemyError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CliError(f"the event log could not be read: {reason}") from None
+
+
+def parse_as_of(text: str) -> datetime:
+    """A day (the end of that day in Paris) or an ISO moment (Paris time when none is given)."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    else:
+        return datetime.combine(day, day_time.max, tzinfo=PARIS)
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise usage_error(
+            f"--as-of {text!r} is not a date: write 2025-03-01 or 2025-03-01T14:30+01:00"
+        ) from None
+    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=PARIS)
+
+
+# -- show ------------------------------------------------------------------------------------
+
+
+def _render_state(state: dict[str, Any]) -> list[str]:
+    request = state.get("request") or {}
+    commune = state.get("commune") or {}
+    out = [f"status      {state['status']} (version {state['version']})"]
+    if request:
+        out.append(f"project     {request['project_title']} — {request['programme_id']}")
+    if commune:
+        out.append(
+            f"commune     {commune['name']} ({commune['insee']}), dep. {commune['department']}"
+        )
+    if state.get("caseworker_id"):
+        out.append(f"caseworker  {state['caseworker_id']}")
+    euros = format_euros
+    out.append(
+        f"award       {euros(state['award_cents'])}   paid {euros(state['paid_cents'])}   "
+        f"repayment due {euros(state['repayment_due_cents'])}"
+    )
+    return out
+
+
+@audit_app.command("show")
+@friendly
+def show(
+    application_id: Annotated[str, typer.Argument(metavar="APPLICATION")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="A day (end of day, Paris) or ISO moment.")
+    ] = None,
+    position: Annotated[
+        int | None, typer.Option("--position", min=0, help="The log as it stood at position N.")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """A file's timeline and its state as of a date or a log position (from the log only).
+
+    Example: guichet audit show dsil-detr-investissement-01053-3f2a9c1b7d4e --as-of 2025-03-01
+    """
+    if as_of is not None and position is not None:
+        raise usage_error("give --as-of or --position, not both")
+    moment = parse_as_of(as_of) if as_of is not None else None
+
+    async def work(log: EventLog) -> dict[str, Any]:
+        entries = await timeline(log, application_id, as_of=moment, up_to_position=position)
+        state = await state_as_of(log, application_id, at=moment, position=position)
+        return {"entries": entries, "state": state}
+
+    found = with_log(work)
+    if not found["entries"] and (as_of is None and position is None):
+        raise CliError(f"no application {application_id} in the event log")
+    state = state_json(found["state"])
+    view = {
+        "application_id": application_id,
+        "as_of": moment.isoformat() if moment else None,
+        "position": position,
+        "state": state,
+        "timeline": [entry.model_dump(mode="json") for entry in found["entries"]],
+    }
+    if json_output:
+        emit_json(view)
+        return
+    cut = f" as of {moment.isoformat()}" if moment else ""
+    cut += f" at position {position}" if position is not None else ""
+    typer.echo(f"{application_id}{cut}")
+    typer.echo("\n".join(_render_state(state)))
+    typer.echo("\ntimeline")
+    for entry in found["entries"]:
+        who = entry.actor_id + f" ({entry.role}{', ' + entry.funder if entry.funder else ''})"
+        typer.echo(
+            f"  #{entry.position:<6} {entry.at.isoformat()[:19].replace('T', ' ')}  "
+            f"{who:<34} {entry.summary}"
+        )
+        for rule in entry.rules:
+            source = f" [{rule.source}]" if rule.source else ""
+            typer.echo(f"  {'':<27}rule {rule.rule}: {rule.outcome}{source}")
+
+
+# -- cross-check -----------------------------------------------------------------------------
+
+
+@audit_app.command("cross-check")
+@friendly
+def cross_check_command(
+    application_id: Annotated[
+        str | None, typer.Argument(metavar="[APPLICATION]", help="Default: every file.")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Compare each workflow's state (Temporal) with the fold of its events (log).
+
+    Exit code 1 when any field differs. Files Temporal no longer holds are listed, not failed.
+
+    Example: guichet audit cross-check
+    """
+    target = resolve_target()
+    url = _log_url()
+    missing: list[str] = []
+
+    async def work(guichet: GuichetClient) -> tuple[list[Difference], int]:
+        log = EventLog.from_url(url)
+        try:
+            ids = [application_id] if application_id else await log.stream_ids()
+            found = await cross_check(guichet, log, ids, on_missing=missing.append)
+        finally:
+            await log.close()
+        return found, len(ids)
+
+    found, count = run_with_client(work, target=target, timeout=LONG_TIMEOUT)
+    if json_output:
+        emit_json(
+            {
+                "checked": count,
+                "not_in_temporal": missing,
+                "differences": [d.model_dump(mode="json") for d in found],
+            }
+        )
+    else:
+        for difference in found:
+            typer.echo(difference.sentence())
+        files = {d.application_id for d in found}
+        gone = f"; {len(missing)} no longer held by Temporal" if missing else ""
+        typer.echo(
+            f"{count} file(s) checked{gone}: "
+            + (f"{len(found)} difference(s) in {len(files)} file(s)" if found else "no difference")
+        )
+    if found:
+        raise typer.Exit(EXIT_REFUSED)
+
+
+# -- verify ----------------------------------------------------------------------------------
+
+
+class ProgressBar:
+    """``verified 12,000 / 100,000 events  12%`` on stderr, redrawn at most 10 times a second."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        share = done * 100 // total if total else 100
+        bar = "#" * (share // 5)
+        sys.stderr.write(f"\rverifying [{bar:<20}] {done:,} / {total:,} events {share:3d}%")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def trusted_key(public_key: str | None) -> Any:
+    """The key checkpoints must be signed with: ``--public-key``, else the configured key."""
+    try:
+        if public_key is not None:
+            path = Path(public_key)
+            if path.exists():
+                return parse_public_key(path.read_bytes(), f"the public key file {path}")
+            return parse_public_key(public_key, "--public-key")
+        key = signing_key_from_env()
+    except SigningKeyError as error:
+        raise usage_error(str(error)) from None
+    return key.public_key() if key is not None else None
+
+
+def _verify_text(report: AuditReport) -> list[str]:
+    lines = [
+        f"{report.checked:,} event(s) recomputed, head at position {report.head_position}; "
+        f"{report.checkpoints_checked} checkpoint(s) checked, "
+        f"{report.checkpoints_matching} matching"
+    ]
+    lines += [f"note: {note}" for note in report.notes]
+    if report.ok:
+        return [*lines, "the log is intact"]
+    lines.append(f"FIRST BAD POSITION: {report.first_bad_position} — {report.problem}")
+    lines += [f"  also: {f.problem}" for f in report.findings[1:]]
+    return lines
+
+
+@audit_app.command("verify")
+@friendly
+def verify_command(
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option("--checkpoints", help="A file from `guichet audit export-checkpoints`."),
+    ] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--public-key",
+            help="The key checkpoints must be signed with: a file, PEM or base64 "
+            "(default: the public half of GUICHET_SIGNING_KEY[_FILE]).",
+        ),
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress", help="Show progress on stderr (default: on a TTY).")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Recompute the whole chain and check every signed checkpoint (stored and from FILE).
+
+    Reports the first bad position and what is wrong; exit code 1 when anything is.
+
+    Example: guichet audit verify --checkpoints checkpoints-2025.json --public-key guichet.pub
+    """
+    trusted = trusted_key(public_key)
+    try:
+        outside = read_file(checkpoints) if checkpoints is not None else []
+    except CheckpointError as error:
+        raise usage_error(str(error)) from None
+    if outside and trusted is None:
+        raise usage_error(
+            "checkpoints from a file need the key they were signed with: pass --public-key "
+            "(see `guichet audit export-key`)"
+        )
+    bar = ProgressBar() if progress or sys.stderr.isatty() else None
+
+    async def work(log: EventLog) -> AuditReport:
+        return await verify(log, [*await stored(log), *outside], trusted=trusted, progress=bar)
+
+    report = with_log(work)
+    if json_output:
+        emit_json(report)
+    else:
+        typer.echo("\n".join(_verify_text(report)))
+    if not report.ok:
+        raise typer.Exit(EXIT_REFUSED)
+
+
+# -- export ----------------------------------------------------------------------------------
+
+
+@audit_app.command("export")
+@friendly
+def export_command(
+    application_id: Annotated[str | None, typer.Argument(metavar="[APPLICATION]")] = None,
+    programme: Annotated[str | None, typer.Option(help="Every file of this programme.")] = None,
+    department: Annotated[str | None, typer.Option(help="Every file of this department.")] = None,
+    format_: Annotated[
+        str, typer.Option("--format", help="jsonl (every stored field) or csv (spreadsheets).")
+    ] = "jsonl",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Export the trail of a file, a programme or a department as JSON Lines or CSV.
+
+    CSV: UTF-8 with BOM, `;` separator, euros like 1234,50, ISO dates (UTC).
+
+    Example: guichet audit export --department 01 --format csv -o trail-01.csv
+    """
+    if format_ not in ("jsonl", "csv"):
+        raise usage_error(f"--format {format_!r}: use jsonl or csv")
+    chosen: Format = "csv" if format_ == "csv" else "jsonl"
+    if (application_id is None) == (programme is None and department is None):
+        raise usage_error("name one APPLICATION, or select with --programme and/or --department")
+
+    async def work(log: EventLog) -> int:
+        if application_id is not None:
+            ids = [application_id]
+            if not await log.stream_version(application_id):
+                raise CliError(f"no application {application_id} in the event log")
+        else:
+            ids = await select_applications(log, programme=programme, department=department)
+        if output is None:
+            return await export(log, ids, sys.stdout, chosen)
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            return await export(log, ids, handle, chosen)
+
+    try:
+        count = with_log(work)
+    except OSError as error:
+        raise usage_error(f"cannot write {output}: {error.strerror}") from None
+    if output is not None:
+        say(f"{count} event(s) written to {output}")
+
+
+# -- replay-history --------------------------------------------------------------------------
+
+
+@audit_app.command("replay-history")
+@friendly
+def replay_history_command(
+    workflow_id: Annotated[str | None, typer.Argument(metavar="[WORKFLOW_ID]")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every running file.")] = False,
+    history_file: Annotated[
+        Path | None,
+        typer.Option("--history-file", help="A history exported as JSON, instead of Temporal."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Replay Temporal histories on the current workflow code (production converter).
+
+    Exit code 1 when a history does not replay (non-determinism): the message names the
+    workflow and the first mismatch.
+
+    Example: guichet audit replay-history --all
+    """
+    sources = sum(x for x in (workflow_id is not None, all_, history_file is not None))
+    if sources != 1:
+        raise usage_error("give one WORKFLOW_ID, --all, or --history-file FILE")
+    if history_file is not None:
+        try:
+            text = history_file.read_text(encoding="utf-8")
+            history = history_from_json(history_file.stem, text)
+        except OSError as error:
+            raise usage_error(f"cannot read {history_file}: {error.strerror}") from None
+        except (ValueError, KeyError):
+            raise usage_error(f"{history_file} is not a Temporal history in JSON") from None
+        outcomes = [asyncio.run(replay_history(history))]
+    else:
+
+        async def work(guichet: GuichetClient) -> list[ReplayOutcome]:
+            client = guichet.temporal
+            ids = [i async for i in open_workflow_ids(client)] if all_ else [str(workflow_id)]
+            return [await replay_history(await fetch_history(client, i)) for i in ids]
+
+        outcomes = run_with_client(work, timeout=LONG_TIMEOUT)
+    _report_replays(outcomes, json_output)
+
+
+def _report_replays(outcomes: list[ReplayOutcome], json_output: bool) -> None:
+    failed = [o for o in outcomes if not o.ok]
+    if json_output:
+        emit_json([o.model_dump(mode="json") for o in outcomes])
+    else:
+        for outcome in failed:
+            typer.echo(outcome.problem)
+        typer.echo(f"{len(outcomes)} history(ies) replayed: {len(failed)} failed")
+    if failed:
+        raise typer.Exit(EXIT_REFUSED)
+
+
+__all__ = ["audit_app", "parse_as_of", "with_log"]

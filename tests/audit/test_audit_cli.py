@@ -1,0 +1,167 @@
+"""``guichet audit`` on a SQLite log: exit codes 0 / 1 / 2, one-sentence errors, secret keys."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import stat
+from pathlib import Path
+
+import pytest
+import structlog
+from audit_support import Database, file_events, record
+
+from console.cli import run
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
+    """A SQLite log with one file, that ``guichet`` finds through GUICHET_DATABASE_URL."""
+    database = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'events.db'}")
+
+    async def seed() -> None:
+        log = database.open()
+        await log.migrate()
+        await record(log, "app-1", file_events("app-1"))
+        await log.close()
+
+    asyncio.run(seed())
+    monkeypatch.setenv("GUICHET_DATABASE_URL", database.url)
+    monkeypatch.setenv("GUICHET_STATE_DIR", str(tmp_path / "state"))
+    for name in ("GUICHET_SIGNING_KEY", "GUICHET_SIGNING_KEY_FILE", "TEMPORAL_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    return database
+
+
+def guichet(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run one command; its exit code, stdout and stderr."""
+    capsys.readouterr()
+    code = run(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def test_show_prints_the_state_and_timeline_as_of_a_date(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As of a day, only that day's events count; the JSON carries state and timeline."""
+    code, out, _ = guichet(capsys, "audit", "show", "app-1", "--as-of", "2025-03-04", "--json")
+    view = json.loads(out)
+    assert code == 0
+    assert [e["type"] for e in view["timeline"]][-1] == "ApplicationDeclaredComplete"
+    assert view["state"]["status"] == "in_instruction"
+    code, out, _ = guichet(capsys, "audit", "show", "app-1", "--position", "2")
+    assert code == 0 and "status      submitted (version 2)" in out
+    assert "rule " in out  # the eligibility verdicts are cited under their event
+
+
+def test_verify_exits_0_on_an_intact_log_and_1_naming_the_first_bad_position(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Intact: 0 and 'intact'; a row altered behind the triggers: 1 and its position."""
+    code, out, err = guichet(capsys, "audit", "verify")
+    assert code == 0 and "the log is intact" in out and err == ""  # no TTY: no progress bar
+    asyncio.run(
+        db.tamper(
+            "UPDATE eventlog_events SET data = replace(data, ':\"', ':\"X') WHERE position = 9"
+        )
+    )
+    code, out, _ = guichet(capsys, "audit", "verify", "--json")
+    report = json.loads(out)
+    assert code == 1 and report["first_bad_position"] == 9
+    code, out, err = guichet(capsys, "audit", "verify", "--progress")
+    assert code == 1 and "FIRST BAD POSITION: 9" in out and "verifying [" in err
+
+
+def test_usage_errors_exit_2_with_one_sentence(
+    db: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Bad dates, conflicting options, unreadable files: exit 2 and one line on stderr."""
+    for argv in (
+        ["audit", "show", "app-1", "--as-of", "yesterday-ish"],
+        ["audit", "show", "app-1", "--as-of", "2025-03-01", "--position", "3"],
+        ["audit", "verify", "--checkpoints", str(tmp_path / "absent.json")],
+        ["audit", "export"],
+        ["audit", "export", "app-1", "--format", "xlsx"],
+        ["audit", "schedule-checkpoints", "--every", "5s"],
+        ["audit", "checkpoint"],
+    ):
+        code, _, err = guichet(capsys, *argv)
+        assert code == 2, argv
+        assert err.startswith("guichet: ") and err.count("\n") == 1, (argv, err)
+
+
+def test_problems_found_exit_1_with_one_sentence(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unknown file is a problem found (exit 1), said in one sentence."""
+    code, _, err = guichet(capsys, "audit", "show", "nope")
+    assert code == 1 and err == "guichet: no application nope in the event log\n"
+
+
+def test_keys_sign_export_and_verify_without_ever_showing_the_private_key(
+    db: Database,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """keygen (0600) → checkpoint → export → verify with the public key; the key never shows."""
+    key_file = tmp_path / "signing.pem"
+    with structlog.testing.capture_logs() as logs:
+        code, public, _ = guichet(capsys, "audit", "keygen", str(key_file))
+        assert code == 0 and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        secret = key_file.read_text()
+        secret_body = "".join(secret.splitlines()[1:-1])
+        monkeypatch.setenv("GUICHET_SIGNING_KEY_FILE", str(key_file))
+        outputs = [public]
+        for argv in (
+            ["audit", "export-key"],
+            ["audit", "checkpoint"],
+            ["audit", "checkpoint", "--json"],
+            ["audit", "export-checkpoints", str(tmp_path / "kept.json")],
+            ["audit", "verify", "--checkpoints", str(tmp_path / "kept.json")],
+        ):
+            code, out, err = guichet(capsys, *argv)
+            assert code == 0, (argv, err)
+            outputs += [out, err]
+        assert outputs[1].strip() == public.strip()
+        assert outputs[3].startswith("signed position 11 ")
+        assert json.loads(outputs[5])["created"] is False  # the head was signed already
+        assert "2 checkpoint(s) checked, 2 matching" in outputs[9]  # stored + from the file
+        pub_file = tmp_path / "guichet.pub"
+        pub_file.write_text(public)
+        monkeypatch.delenv("GUICHET_SIGNING_KEY_FILE")
+        argv = ["audit", "verify", "--checkpoints", str(tmp_path / "kept.json")]
+        code, out, _ = guichet(capsys, *argv, "--public-key", str(pub_file))
+        assert code == 0 and "the log is intact" in out
+        assert guichet(capsys, *argv)[0] == 2  # a file of checkpoints needs a key to trust
+        code, out, _ = guichet(capsys, "audit", "keygen", str(tmp_path / "other.pem"))
+        code, out, _ = guichet(capsys, *argv, "--public-key", out.strip())
+        assert code == 1 and "is refused: key" in out
+    everything = "".join(outputs) + json.dumps(logs, default=str)
+    assert secret_body not in everything and secret_body[:24] not in everything
+
+
+def test_a_malformed_key_is_reported_without_its_content(
+    db: Database, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong GUICHET_SIGNING_KEY says where the key was looked for, never what it held."""
+    monkeypatch.setenv("GUICHET_SIGNING_KEY", "not-a-key-but-a-SECRET-value")
+    code, out, err = guichet(capsys, "audit", "checkpoint")
+    assert code == 2 and "GUICHET_SIGNING_KEY is neither" in err
+    assert "SECRET" not in out + err
+
+
+def test_export_writes_csv_for_a_department_and_jsonl_for_a_file(
+    db: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--department selects from the log; JSON Lines go to stdout, one event per line."""
+    target = tmp_path / "dep.csv"
+    code, _, err = guichet(
+        capsys, "audit", "export", "--department", "24", "--format", "csv", "-o", str(target)
+    )
+    assert code == 0 and target.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert "event(s) written" in err
+    code, out, _ = guichet(capsys, "audit", "export", "app-1")
+    assert code == 0 and len(out.splitlines()) == len(file_events())
