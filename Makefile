@@ -24,5 +24,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+bench: $(STAMP)  ## every benchmark at a modest size; figures and full sizes in bench/README.md
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.appends --events 1000
+	$(BIN)/python -m bench.replay --scale 0.1
+	$(BIN)/python -m bench.lifecycle --files 20
+	$(BIN)/python -m bench.open_files --files 500 --cache 100 --skip-files 100
+
 clean:
 	rm -rf $(VENV) .guichet

@@ -203,8 +203,20 @@ async def eventsourcing_rate(schema: str, plans: list[list[list[dict[str, object
         datastore.close()
 
 
+def eventsourcing_installed() -> bool:
+    try:
+        import eventsourcing.postgres  # noqa: F401
+    except ImportError as error:
+        print(
+            f"eventsourcing baseline skipped: {error} (install it with `pip install -e '.[bench]'`)"
+        )
+        return False
+    return True
+
+
 async def main(args: argparse.Namespace) -> None:
     header("event-log appends on PostgreSQL", args)
+    with_library = not args.no_eventsourcing and eventsourcing_installed()
     async with scratch_schema("bench_appends") as schema:
         for writers in (1, 8):
             for batch in (1, 5):
@@ -213,7 +225,7 @@ async def main(args: argparse.Namespace) -> None:
                 guichet = await guichet_rate(schema, plan_batches(args.events, writers, batch))
                 library = (
                     await eventsourcing_rate(schema, plan_batches(args.events, writers, batch))
-                    if not args.no_eventsourcing
+                    if with_library
                     else 0.0
                 )
                 print(

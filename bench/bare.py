@@ -16,6 +16,8 @@ from temporalio import activity, workflow
 class BareStart(BaseModel):
     start_activities: int
     """Activities the workflow runs on its own at start (Guichet: eligibility, record)."""
+    wait_days: int = 0
+    """If set, the file then waits on one timer this long and ends (an open file's deadline)."""
 
 
 class BareAct(BaseModel):
@@ -50,6 +52,12 @@ class BareWorkflow:
 
     @workflow.run
     async def run(self, start: BareStart) -> BareResult:
+        if start.wait_days:
+            for _ in range(self._pending):
+                await workflow.execute_activity(noop, BareAct(), start_to_close_timeout=TIMEOUT)
+            self._pending = 0
+            await workflow.sleep(timedelta(days=start.wait_days))
+            return BareResult(version=self._version)
         while True:
             await workflow.wait_condition(lambda: self._pending > 0 or self._final)
             while self._pending > 0:

@@ -8,13 +8,14 @@ Every script ends with lines of the form ``RESULT <name> baseline=<x> guichet=<y
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import platform
 import resource
 import statistics
 import sys
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -115,6 +116,16 @@ async def scratch_schema(prefix: str = "bench") -> AsyncIterator[str]:
             await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         finally:
             await conn.close()
+
+
+POLL = 0.02
+"""Seconds between queries while a workflow works on its own (Guichet and bare alike)."""
+
+
+async def until(check: Callable[[], Awaitable[bool]]) -> None:
+    """Poll a query: the workflow disburses on its own, the client only sees it by asking."""
+    while not await check():  # noqa: ASYNC110 - the condition lives in another process
+        await asyncio.sleep(POLL)
 
 
 def hard_exit(code: int = 0) -> None:

@@ -26,7 +26,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.bare import BareAct, BareResult, BareStart, BareWorkflow, noop
-from bench.common import PG_URL, hard_exit, header, result, scratch_schema, summary_ms
+from bench.common import PG_URL, hard_exit, header, result, scratch_schema, summary_ms, until
 from bench.scenario import STEPS, submission
 from bench.temporal_env import dev_server, history_shape, quiet_logs
 from domain.catalogue import load_catalogue
@@ -35,9 +35,6 @@ from eventlog import EventLog
 from worker import build_worker
 from workflows.client import GuichetClient
 from workflows.grant_application import GrantApplicationWorkflow
-
-POLL = 0.02
-"""Seconds between state queries while the workflow disburses on its own (both runs)."""
 
 
 @dataclass
@@ -61,12 +58,6 @@ class Run:
             f"update latency {summary_ms(self.updates)}; per lifecycle {activities} activities, "
             f"{updates} updates, {events} history events"
         )
-
-
-async def until(check: Callable[[], Awaitable[bool]]) -> None:
-    """Poll a query: the workflow disburses on its own, the client only sees it by asking."""
-    while not await check():  # noqa: ASYNC110 - the condition lives in another process
-        await asyncio.sleep(POLL)
 
 
 async def guichet_lifecycle(guichet: GuichetClient, insee: str, run: Run) -> str:

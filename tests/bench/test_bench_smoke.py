@@ -1,0 +1,80 @@
+"""Every benchmark runs end to end at a tiny size and prints well-formed results.
+
+These tests prove the scripts work; they never judge a figure (no timed assertion).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULT = re.compile(
+    r"^RESULT (?P<name>[\w.]+) baseline=(?P<baseline>\S+) guichet=(?P<guichet>\S+) "
+    r"(?P<unit>\S+) ratio=(?P<ratio>\S+)",
+    re.MULTILINE,
+)
+
+
+def run_bench(pg_url: str, module: str, *args: str) -> dict[str, dict[str, float]]:
+    """Run ``python -m bench.<module> args`` and return its RESULT lines by name."""
+    env = {**os.environ, "GUICHET_BENCH_PG_URL": pg_url}
+    completed = subprocess.run(
+        [sys.executable, "-m", f"bench.{module}", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.startswith("== "), completed.stdout[:500]
+    assert "machine: " in completed.stdout
+    results = {
+        m["name"]: {k: float(m[k]) for k in ("baseline", "guichet", "ratio")}
+        for m in RESULT.finditer(completed.stdout)
+    }
+    for name, values in results.items():
+        assert all(math.isfinite(v) and v > 0 for v in values.values()), (name, values)
+    return results
+
+
+def test_appends_benchmark_reports_every_writer_and_batch_configuration(pg_url: str) -> None:
+    """1 and 8 writers, batches of 1 and 5, each against plain asyncpg."""
+    results = run_bench(pg_url, "appends", "--events", "40")
+    for writers in (1, 8):
+        for batch in (1, 5):
+            assert f"appends.writers{writers}.batch{batch}.vs_asyncpg" in results
+
+
+def test_replay_benchmark_reports_rebuild_and_verify_against_a_plain_select(pg_url: str) -> None:
+    """A few applications' events are rebuilt and verified (the script checks the counts)."""
+    results = run_bench(pg_url, "replay", "--scale", "0.003")
+    assert {"replay.rebuild_states", "replay.verify_chain", "replay.rebuild_then_verify"} <= set(
+        results
+    )
+
+
+@pytest.mark.temporal
+def test_lifecycle_benchmark_closes_files_on_both_logs_and_the_bare_workflow(pg_url: str) -> None:
+    """Two full lifecycles per run close on PostgreSQL and SQLite; latency and rate reported."""
+    results = run_bench(pg_url, "lifecycle", "--files", "2")
+    for log in ("postgresql", "sqlite"):
+        assert f"lifecycle.{log}.throughput" in results
+        assert f"lifecycle.{log}.update_p50" in results
+
+
+@pytest.mark.temporal
+def test_open_files_benchmark_reports_memory_and_the_time_skipped_years(pg_url: str) -> None:
+    """Two open files on the dev server, two files over six time-skipped years."""
+    results = run_bench(pg_url, "open_files", "--files", "2", "--cache", "1", "--skip-files", "2")
+    assert {"open_files.worker_peak_rss", "open_files.six_years_time_skipped"} <= set(results)
