@@ -17,7 +17,8 @@ class BareStart(BaseModel):
     start_activities: int
     """Activities the workflow runs on its own at start (Guichet: eligibility, record)."""
     wait_days: int = 0
-    """If set, the file then waits on one timer this long and ends (an open file's deadline)."""
+    """If set, the file then waits this long on ``timers`` timers in a row, and ends."""
+    timers: int = 1
 
 
 class BareAct(BaseModel):
@@ -56,7 +57,8 @@ class BareWorkflow:
             for _ in range(self._pending):
                 await workflow.execute_activity(noop, BareAct(), start_to_close_timeout=TIMEOUT)
             self._pending = 0
-            await workflow.sleep(timedelta(days=start.wait_days))
+            for _ in range(start.timers):
+                await workflow.sleep(timedelta(days=start.wait_days) / start.timers)
             return BareResult(version=self._version)
         while True:
             await workflow.wait_condition(lambda: self._pending > 0 or self._final)
