@@ -12,6 +12,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import WorkflowExecutionStatus as RawStatus
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -47,6 +50,10 @@ class ApplicationExists(GuichetError):
 
 class ApplicationNotFound(GuichetError):
     """No workflow runs under this application id."""
+
+
+class ApplicationEnded(GuichetError):
+    """The file's workflow has completed (closed, withdrawn, lapsed, ineligible)."""
 
 
 class CommandRefused(GuichetError):
@@ -139,7 +146,7 @@ class GuichetClient:
         except WorkflowUpdateFailedError as failed:
             raise _refusal(failed.cause) from None
         except RPCError as error:
-            raise _not_found_or(error, application_id) from None
+            raise await self._explain(error, application_id) from None
 
     async def signal(self, application_id: str, command: Command) -> None:
         """Send a command without waiting; a refusal is recorded in the log."""
@@ -148,7 +155,7 @@ class GuichetClient:
                 GrantApplicationWorkflow.act_signal, CommandRequest(command=command)
             )
         except RPCError as error:
-            raise _not_found_or(error, application_id) from None
+            raise await self._explain(error, application_id) from None
 
     async def state(self, application_id: str) -> Application:
         """The workflow's current state."""
@@ -189,8 +196,32 @@ class GuichetClient:
             )
         return rows
 
+    async def _explain(self, error: RPCError, application_id: str) -> GuichetError:
+        """Why a command could not reach the workflow: unknown, ended, or a server problem.
+
+        Servers word an ended workflow differently ("already completed", "not found"), so
+        ask for its status rather than parse the message."""
+        request = DescribeWorkflowExecutionRequest(
+            namespace=self.temporal.namespace,
+            execution=WorkflowExecution(workflow_id=application_id),
+        )
+        try:
+            # The raw call: only the status is needed, not the decoded search attributes.
+            described = await self.temporal.workflow_service.describe_workflow_execution(request)
+        except RPCError:
+            return _not_found_or(error, application_id)
+        if described.workflow_execution_info.status != WORKFLOW_EXECUTION_STATUS_RUNNING:
+            return ApplicationEnded(
+                f"application {application_id} has ended: no command can change it any more; "
+                "its record stays readable with `guichet show` and `guichet audit show`"
+            )
+        return _not_found_or(error, application_id)
+
     def _handle(self, application_id: str) -> WorkflowHandle[GrantApplicationWorkflow, Application]:
         return self.temporal.get_workflow_handle_for(GrantApplicationWorkflow.run, application_id)
+
+
+WORKFLOW_EXECUTION_STATUS_RUNNING = RawStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 
 
 def _refusal(cause: BaseException | None) -> GuichetError:

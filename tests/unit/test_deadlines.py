@@ -10,6 +10,7 @@ import pytest
 from domain import InvalidTransition, RuleViolation, decide
 from domain.catalogue import load_catalogue
 from domain.commands import (
+    AcceptApplication,
     AnswerCorrection,
     Command,
     DeclareComplete,
@@ -37,7 +38,6 @@ from tests.unit.builders import (
     DETR_OFFICER,
     REGION_OFFICER,
     SYSTEM,
-    AcceptApplication,
     apply,
     approve,
     at,

@@ -43,7 +43,7 @@ from tests.workflow.scenarios import (
     submission,
     wait_until,
 )
-from workflows.client import ApplicationExists, CommandRefused
+from workflows.client import ApplicationEnded, ApplicationExists, CommandRefused
 from workflows.grant_application import GrantApplicationWorkflow
 
 pytestmark = pytest.mark.temporal
@@ -262,6 +262,10 @@ async def test_withdrawal_ends_the_workflow(stack: Stack) -> None:
         final = await handle.result()
         assert final.status == "withdrawn"
         await assert_log_matches_workflow(stack, app_id)
+        with pytest.raises(ApplicationEnded, match="has ended"):
+            await stack.guichet.act(
+                app_id, AssignCaseworker(actor=ALICE, at=NOW, caseworker_id="x")
+            )
 
 
 async def test_cofinancer_refusal_is_answered_by_a_revised_plan(stack: Stack) -> None:
