@@ -46,9 +46,10 @@ LONG_TIMEOUT = 3600.0
 audit_app = typer.Typer(
     name="audit",
     help=(
-        "For auditors (read-only): a file as of any date, who did what under which rule, "
-        "whether the log was altered, signed checkpoints, exports. Exit codes: 0 nothing "
-        "wrong, 1 a problem found, 2 bad input."
+        "For auditors: a file as of any date, who did what under which rule, whether the "
+        "log was altered, signed checkpoints, exports. Everything reads only, except keygen, "
+        "checkpoint and schedule-checkpoints. Exit codes: 0 nothing wrong, 1 a problem "
+        "found, 2 bad input."
     ),
     no_args_is_help=True,
     rich_markup_mode="rich",
