@@ -49,3 +49,17 @@ async def log(backend: Backend) -> AsyncIterator[EventLog]:
 def open_log(backend: Backend) -> Callable[..., EventLog]:
     """Open extra logs on the same database; closing them is the caller's job."""
     return backend.open
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``postgresql_only`` run on the PostgreSQL backend alone.
+
+    Deselected rather than skipped: a SQLite variant of them has nothing to check, and a
+    skip would read as a gap in the suite."""
+    kept, dropped = [], []
+    for item in items:
+        on_sqlite = "[sqlite" in item.nodeid
+        (dropped if on_sqlite and item.get_closest_marker("postgresql_only") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

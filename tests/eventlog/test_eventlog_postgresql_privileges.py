@@ -11,12 +11,13 @@ from eventlog_support import Backend, new_event
 
 from eventlog import EventLog
 
+# Roles and privileges are a PostgreSQL feature.
+pytestmark = pytest.mark.postgresql_only
+
 
 @pytest.fixture
 async def app_role(backend: Backend) -> AsyncIterator[str]:
     """A throwaway LOGIN role, dropped (with its grants) after the test."""
-    if backend.kind != "postgresql":
-        pytest.skip("roles and privileges are a PostgreSQL feature")
     role = f"eventlog_app_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(backend.dsn)
     await conn.execute(f'CREATE ROLE "{role}" LOGIN')

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from playwright import async_api as playwright_api
 
 from tests.web.conftest import PASSWORD, Console
-
-playwright_api = pytest.importorskip("playwright.async_api")
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal, pytest.mark.slow]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -50,8 +49,8 @@ async def base_url(console: Console) -> AsyncIterator[str]:
 async def browser() -> AsyncIterator[object]:
     """Debian's chromium, driven by Playwright."""
     executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    # .ci/run installs it; a machine without it must say so, not pass silently.
+    assert executable is not None, "chromium is not installed: apt-get install -y chromium"
     async with playwright_api.async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield launched
