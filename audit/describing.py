@@ -6,6 +6,9 @@ so a file reads the same everywhere. Moved here from ``console/timeline.py``.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from domain.deadline import PARIS
 from domain.events import (
     ApplicationAccepted,
     ApplicationClosed,
@@ -22,6 +25,10 @@ from domain.events import (
     CommissionOpinionRecorded,
     CorrectionAnswered,
     CorrectionRequested,
+    DeadlineClosed,
+    DeadlineExpired,
+    DeadlineExtended,
+    DeadlineOpened,
     EligibilityConfirmed,
     EligibilityRejected,
     Event,
@@ -31,6 +38,7 @@ from domain.events import (
     PaymentFailed,
     PaymentOrdered,
     PlanRevised,
+    ReminderSent,
     RepaymentDue,
     RepaymentRecorded,
     WorksCompleted,
@@ -119,7 +127,39 @@ def describe(event: Event) -> str:
             return f"award lapsed: the {event.deadline.replace('_', ' ')} deadline expired"
         case CommandRejected():
             return f"{event.command_type} refused: {event.message} [{event.rule}]"
+        case DeadlineOpened(deadline=deadline):
+            return (
+                f"{_deadline(deadline.kind, deadline.subject)} deadline runs until "
+                f"{_last_day(deadline.due_at)} ({deadline.source})"
+            )
+        case DeadlineClosed():
+            return f"{_deadline(event.kind, event.subject)} deadline closed by {event.by_event}"
+        case ReminderSent():
+            to = ", ".join(r.id for r in event.recipients)
+            return (
+                f"reminder J-{event.days_before} of the {_deadline(event.kind, event.subject)} "
+                f"deadline sent to {to}"
+            )
+        case DeadlineExpired():
+            return (
+                f"{_deadline(event.kind, event.subject)} deadline expired "
+                f"({event.action.replace('_', ' ')})"
+            )
+        case DeadlineExtended():
+            return (
+                f"{_deadline(event.kind, event.subject)} deadline extended until "
+                f"{_last_day(event.due_at)}: {event.reason}"
+            )
     return event.type  # an event type this console does not know yet: still shown
+
+
+def _deadline(kind: str, subject: str | None) -> str:
+    return kind.replace("_", " ") + (f" ({subject})" if subject else "")
+
+
+def _last_day(expiry: datetime) -> str:
+    """The last day of a deadline (it expires at midnight after it, Paris time)."""
+    return (expiry.astimezone(PARIS) - timedelta(days=1)).date().isoformat()
 
 
 def _note(note: str) -> str:

@@ -21,6 +21,7 @@ from typing import Annotated, Any, TypeVar
 import sqlalchemy as sa
 import typer
 
+from audit.scheduling import schedule_checkpoints_if_configured
 from console.app import app, friendly, say
 from console.connection import dev_file, read_dev_file, unreachable
 from console.demo import seed_demo
@@ -108,6 +109,11 @@ async def run_dev(
             )
             async with worker:
                 await _unless_stopped(stop, ensure_digest_schedule(client, settings.task_queue))
+                # Signed checkpoints every hour, when a signing key is configured.
+                await _unless_stopped(
+                    stop,
+                    schedule_checkpoints_if_configured(client, task_queue=settings.task_queue),
+                )
                 if demo:
                     say("seeding demo applications…")
                     guichet = GuichetClient(client, task_queue=settings.task_queue)
