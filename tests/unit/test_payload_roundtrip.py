@@ -16,10 +16,12 @@ from domain.commands import (
     AnswerCorrection,
     AssignCaseworker,
     Command,
+    DeclareCompletion,
     DismissApplication,
     ExpireDeadline,
     ExtendDeadline,
     LapseAward,
+    OrderPayment,
     RecordCommissionOpinion,
     RecordPaymentFailure,
     RecordRepayment,
@@ -47,6 +49,7 @@ from tests.unit.builders import (
     submit,
     to_completed,
     to_instruction,
+    to_started,
 )
 from tests.unit.test_deadlines import awarded, paris, submitted
 from workflows.messages import CommandRequest
@@ -71,7 +74,22 @@ def stories() -> list[list[Command]]:
     correction = RequestCorrection(actor=CASEWORKER, at=at(2), reason="incomplete", message="x")
     return [
         [*to_completed(), claim("balance", expense=500_000, days=210), *paid(1, days=211)],
-        [*to_completed(), claim("balance", expense=10_000, days=210)],  # repayment due
+        [  # paid too much: a repayment is due, then recorded
+            *to_started(),
+            claim("advance", 30_000),
+            *paid(1),
+            DeclareCompletion(actor=APPLICANT, at=at(200), completed_on=at(200).date()),
+            claim("balance", expense=10_000, days=210),
+            RecordRepayment(
+                actor=PAYMENT_OFFICER, at=at(220), amount_cents=27_500_00, reference="R-1"
+            ),
+        ],
+        [  # the bank refuses the payment
+            *to_started(),
+            claim("advance", 10_000),
+            OrderPayment(actor=PAYMENT_OFFICER, at=at(21), payment_number=1),
+            RecordPaymentFailure(actor=SYSTEM, at=at(22), payment_number=1, reason="IBAN invalide"),
+        ],
         [
             *to_instruction(big_detr_plan()),
             AssignCaseworker(actor=CASEWORKER, at=at(2), caseworker_id=CASEWORKER.id),
@@ -126,11 +144,6 @@ def recorded() -> tuple[list[Command], list[Event], list[Application]]:
             command={"type": "AcceptApplication"},
         )
     )
-    # The payment failure and the repayment paths, from a completed file.
-    commands += [
-        RecordPaymentFailure(actor=SYSTEM, at=at(9), payment_number=1, reason="IBAN invalide"),
-        RecordRepayment(actor=PAYMENT_OFFICER, at=at(9), amount_cents=100, reference="R-1"),
-    ]
     return commands, events, states
 
 
