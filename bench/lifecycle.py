@@ -26,7 +26,16 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.bare import BareAct, BareResult, BareStart, BareWorkflow, noop
-from bench.common import PG_URL, hard_exit, header, result, scratch_schema, summary_ms, until
+from bench.common import (
+    PG_URL,
+    hard_exit,
+    header,
+    percentile,
+    result,
+    scratch_schema,
+    summary_ms,
+    until,
+)
 from bench.scenario import STEPS, submission
 from bench.temporal_env import dev_server, history_shape, quiet_logs
 from domain.catalogue import load_catalogue
@@ -46,6 +55,8 @@ class Run:
     seconds: float = 0.0
     updates: list[float] = field(default_factory=list)
     shape: tuple[int, int, int] = (0, 0, 0)
+    sequential: bool = False
+    """One lifecycle after another: update latency without queueing behind other files."""
 
     @property
     def rate(self) -> float:
@@ -128,7 +139,10 @@ async def drive(
 ) -> Run:
     async with worker:
         started = time.perf_counter()
-        ids = await asyncio.gather(*(one(i) for i in range(run.files)))
+        if run.sequential:
+            ids = [await one(i) for i in range(run.files)]
+        else:
+            ids = await asyncio.gather(*(one(i) for i in range(run.files)))
         run.seconds = time.perf_counter() - started
     history = await client.get_workflow_handle(ids[0]).fetch_history()
     run.shape = history_shape(history)
@@ -136,7 +150,9 @@ async def drive(
     return run
 
 
-async def guichet_run(name: str, client: Client, log: EventLog, files: int) -> Run:
+async def guichet_run(
+    name: str, client: Client, log: EventLog, files: int, *, sequential: bool = False
+) -> Run:
     await log.migrate()
     task_queue = f"bench-{uuid.uuid4().hex[:8]}"
     guichet = GuichetClient(client, task_queue=task_queue)
@@ -145,7 +161,7 @@ async def guichet_run(name: str, client: Client, log: EventLog, files: int) -> R
     worker = build_worker(
         client, task_queue=task_queue, log=log, registry=registry, catalogue=catalogue
     )
-    run = Run(name, files)
+    run = Run(name, files, sequential=sequential)
     try:
         return await drive(
             run, client, worker,
@@ -155,10 +171,12 @@ async def guichet_run(name: str, client: Client, log: EventLog, files: int) -> R
         await log.close()
 
 
-async def bare_run(name: str, client: Client, files: int, guichet_activities: int) -> Run:
+async def bare_run(
+    name: str, client: Client, files: int, guichet_activities: int, *, sequential: bool = False
+) -> Run:
     task_queue = f"bench-{uuid.uuid4().hex[:8]}"
     worker = Worker(client, task_queue=task_queue, workflows=[BareWorkflow], activities=[noop])
-    run = Run(name, files)
+    run = Run(name, files, sequential=sequential)
     plan = bare_plan(guichet_activities)
     return await drive(
         run, client, worker, lambda _i: bare_lifecycle(client, task_queue, plan, run)
@@ -176,6 +194,14 @@ async def main(args: argparse.Namespace) -> None:
         )
         guichet_activities = warm.shape[0]
         await bare_run("warm-up bare", client, 2, guichet_activities)
+        alone = args.latency_files
+        bare_alone = await bare_run(
+            "bare, one at a time", client, alone, guichet_activities, sequential=True
+        )
+        pg_alone = await guichet_run(
+            "guichet on PostgreSQL, one at a time", client,
+            EventLog.from_url(PG_URL, search_path=schema), alone, sequential=True,
+        )  # fmt: skip
         bare_before = await bare_run("bare (before)", client, args.files, guichet_activities)
         pg = await guichet_run(
             "guichet, log on PostgreSQL", client,
@@ -188,21 +214,28 @@ async def main(args: argparse.Namespace) -> None:
             )
         bare_after = await bare_run("bare (after)", client, args.files, guichet_activities)
     baseline = statistics.fmean([bare_before.rate, bare_after.rate])
-    bare_p50 = statistics.median(bare_before.updates + bare_after.updates)
+    bare_updates = bare_before.updates + bare_after.updates
     for label, run in (("postgresql", pg), ("sqlite", lite)):
         result(f"lifecycle.{label}.throughput", baseline, run.rate, "lifecycles/s")
+        latency(f"lifecycle.{label}", bare_updates, run.updates, f"{args.files} concurrent")
+    latency("lifecycle.postgresql.alone", bare_alone.updates, pg_alone.updates, "one at a time")
+
+
+def latency(name: str, bare: list[float], ours: list[float], how: str) -> None:
+    for pct in (50, 99):
         result(
-            f"lifecycle.{label}.update_p50",
-            bare_p50 * 1e3,
-            statistics.median(run.updates) * 1e3,
+            f"{name}.update_p{pct}",
+            percentile(bare, pct) * 1e3,
+            percentile(ours, pct) * 1e3,
             "ms",
-            note="latency: lower is better, ratio = guichet / bare",
+            note=f"{how}; latency: lower is better, ratio = guichet / bare",
         )
 
 
 def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=50, help="concurrent lifecycles per run")
+    parser.add_argument("--latency-files", type=int, default=5, help="lifecycles run one at a time")
     asyncio.run(main(parser.parse_args()))
     hard_exit(0)
 

@@ -138,7 +138,7 @@ async def main(args: argparse.Namespace) -> None:
             print(
                 f"replay: {count} events into {len(states)} states ({closed} closed) in "
                 f"{replay_s:.2f} s, peak RSS {replay_peak:.0f} MB "
-                f"(+{replay_peak - base_mb:.0f} MB over the process before it)"
+                f"({replay_peak - base_mb:+.0f} MB over the process before it)"
             )
             assert count == rows == total and closed == applications
             del states
@@ -151,7 +151,7 @@ async def main(args: argparse.Namespace) -> None:
             assert report.ok and report.checked == total, report
             print(
                 f"verify: {report.checked} events, chain ok, in {verify_s:.2f} s, "
-                f"peak RSS {verify_peak:.0f} MB (+{verify_peak - before:.0f} MB)"
+                f"peak RSS {verify_peak:.0f} MB ({verify_peak - before:+.0f} MB)"
             )
         finally:
             await log.close()
