@@ -104,12 +104,17 @@ class GuichetClient:
         self.temporal = client
         self.task_queue = task_queue
 
-    async def submit(self, submission: Submission) -> tuple[str, bool]:
+    async def submit(
+        self, submission: Submission, *, history_limit: int | None = None
+    ) -> tuple[str, bool]:
         """Start the file's workflow. Returns (application id, created now?)."""
+        start = WorkflowStart(submission=submission)
+        if history_limit is not None:
+            start = start.model_copy(update={"history_limit": history_limit})
         try:
             await self.temporal.start_workflow(
                 GrantApplicationWorkflow.run,
-                WorkflowStart(submission=submission),
+                start,
                 id=submission.application_id,
                 task_queue=self.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,

@@ -60,8 +60,6 @@ DELIVERY_GIVE_UP = timedelta(hours=12)
 DEADLINE_TIMERS = "deadline-timers"
 NOTICE_DELIVERY = "notice-delivery"
 """``workflow.patched`` ids: each marks a change that files already running must not see."""
-HISTORY_LIMIT = 5_000
-"""Continue-as-new well before Temporal's 50k-event suggestion: a file's life is years long."""
 
 
 def domain_rejection(error: DomainError) -> ApplicationError:
@@ -333,7 +331,8 @@ class GrantApplicationWorkflow:
     def _history_is_long(self) -> bool:
         info = workflow.info()
         return (
-            info.is_continue_as_new_suggested() or info.get_current_history_length() > HISTORY_LIMIT
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > self._start.history_limit
         )
 
     async def _continue_as_new(self) -> None:
@@ -341,7 +340,7 @@ class GrantApplicationWorkflow:
         await self._finish_deliveries()
         async with self._lock:
             workflow.continue_as_new(
-                WorkflowStart(submission=self._start.submission, carried_state=self._state)
+                self._start.model_copy(update={"carried_state": self._state})
             )
 
     def _publish_search_attributes(self) -> None:

@@ -32,6 +32,9 @@ class WorkflowStart(Frozen):
 
     submission: Submission
     carried_state: Application | None = None
+    history_limit: int = Field(default=5_000, ge=20)
+    """Continue-as-new past this many history events, well before Temporal's 50k suggestion:
+    a file lives for years. Tests lower it to see a file carried over."""
 
 
 class CommandRequest(Frozen):

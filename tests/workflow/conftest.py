@@ -112,8 +112,10 @@ class TrackingClient(GuichetClient):
         super().__init__(client, task_queue=task_queue)
         self.submitted: list[str] = []
 
-    async def submit(self, submission: Submission) -> tuple[str, bool]:
-        result = await super().submit(submission)
+    async def submit(
+        self, submission: Submission, *, history_limit: int | None = None
+    ) -> tuple[str, bool]:
+        result = await super().submit(submission, history_limit=history_limit)
         self.submitted.append(result[0])
         return result
 
