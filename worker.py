@@ -19,7 +19,7 @@ from typing import Any, Literal
 import pydantic
 import structlog
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.worker import Worker
 
 from activities.checkpointing import CheckpointSigner
@@ -27,6 +27,7 @@ from activities.digest import DEFAULT_STALE_DAYS, DigestActivities
 from activities.directory import Directory, load_directory
 from activities.eligibility import ReferenceData
 from activities.ledger import LedgerGateway
+from activities.logging import mask_personal_data
 from activities.mail import DEFAULT_PORTS, Mailer, SmtpMailer, SmtpSettings
 from activities.outbox import Outbox
 from activities.payments import PaymentActivities, PaymentGateway
@@ -38,6 +39,7 @@ from eventlog import EventLog
 from workflows.checkpoint import CheckpointWorkflow
 from workflows.client import GuichetClient
 from workflows.digest import DailyDigestWorkflow
+from workflows.encryption import data_converter, key_from_env
 from workflows.grant_application import GrantApplicationWorkflow
 from workflows.messages import DEFAULT_TASK_QUEUE
 
@@ -64,6 +66,8 @@ class Settings(pydantic.BaseModel):
     directory_file: Path | None = None
     """TOML or JSON mapping person and pool ids to e-mail addresses."""
     digest_stale_days: int = pydantic.Field(default=DEFAULT_STALE_DAYS, ge=1)
+    payload_key: pydantic.SecretBytes | None = None
+    """AES-256 key sealing Temporal payloads (``GUICHET_PAYLOAD_KEY`` or ``_KEY_FILE``)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -87,6 +91,7 @@ class Settings(pydantic.BaseModel):
             ),
             "directory_file": env.get("GUICHET_DIRECTORY_FILE") or None,
             "digest_stale_days": env.get("GUICHET_DIGEST_STALE_DAYS") or DEFAULT_STALE_DAYS,
+            "payload_key": key_from_env(env),
         }
         return cls.model_validate(values)
 
@@ -104,6 +109,11 @@ class Settings(pydantic.BaseModel):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.state_dir / 'eventlog.sqlite3').resolve()}"
+
+    def data_converter(self) -> DataConverter:
+        """The pydantic converter, with payloads sealed when a payload key is set."""
+        key = self.payload_key.get_secret_value() if self.payload_key else None
+        return data_converter(key)
 
 
 def _smtp_settings(
@@ -131,6 +141,7 @@ def configure_logging(settings: Settings) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            mask_personal_data,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
@@ -141,10 +152,11 @@ def configure_logging(settings: Settings) -> None:
 
 
 async def connect(settings: Settings, address: str | None = None) -> Client:
-    """A Temporal client with the pydantic converter every Guichet payload needs."""
+    """A Temporal client with the pydantic converter every Guichet payload needs (sealed
+    with the payload key when one is set)."""
     target = address or settings.temporal_address or "127.0.0.1:7233"
     return await Client.connect(
-        target, namespace=settings.namespace, data_converter=pydantic_data_converter
+        target, namespace=settings.namespace, data_converter=settings.data_converter()
     )
 
 

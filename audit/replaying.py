@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator
 import pydantic
 from pydantic import BaseModel, ConfigDict
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
+from workflows.encryption import data_converter_from_env
 from workflows.grant_application import GrantApplicationWorkflow
 
 OPEN_FILES_QUERY = "WorkflowType = 'GrantApplicationWorkflow' AND ExecutionStatus = 'Running'"
@@ -30,11 +31,12 @@ class ReplayOutcome(BaseModel):
     problem: str | None = None
 
 
-def replayer() -> Replayer:
-    """The replayer a production worker would be: same workflow, converter and failure types."""
+def replayer(converter: DataConverter | None = None) -> Replayer:
+    """The replayer a production worker would be: same workflow, converter (payload key from
+    the environment, as the worker's) and failure types."""
     return Replayer(
         workflows=[GrantApplicationWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=converter or data_converter_from_env(),
         workflow_failure_exception_types=[pydantic.ValidationError],
     )
 

@@ -21,6 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from console.errors import CliError
 from worker import Settings, connect
 from workflows.client import CommandRefused, GuichetClient, GuichetError
+from workflows.encryption import key_from_env
 
 T = TypeVar("T")
 DEV_FILE = "dev.json"
@@ -94,7 +95,11 @@ def unreachable(address: str) -> CliError:
 
 async def open_client(target: Target) -> GuichetClient:
     """A connected GuichetClient, or the 'not reachable' sentence."""
-    settings = Settings(temporal_address=target.temporal_address, namespace=target.namespace)
+    settings = Settings(
+        temporal_address=target.temporal_address,
+        namespace=target.namespace,
+        payload_key=key_from_env(),  # the same payload encryption as the worker's
+    )
     try:
         client = await asyncio.wait_for(connect(settings), CONNECT_TIMEOUT)
     except (RuntimeError, TimeoutError, RPCError):

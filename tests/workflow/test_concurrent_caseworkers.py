@@ -1,0 +1,86 @@
+"""Two people act on the same file at the same moment: one wins, the other is told why in a
+sentence, and nothing is half-applied (the log's version and fold match the workflow)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from domain.actor import Actor
+from domain.commands import (
+    AcceptApplication,
+    AssignCaseworker,
+    DeclareComplete,
+    RecordCommissionOpinion,
+    RefuseApplication,
+)
+from tests.workflow.conftest import Stack
+from tests.workflow.scenarios import ALICE, NOW, folded_log
+from tests.workflow.test_lifecycle import approve_all, in_instruction, submitted
+from workflows.client import CommandRefused
+
+pytestmark = [pytest.mark.temporal, pytest.mark.postgres]
+
+BRUNO = Actor(id="bruno", role="caseworker")
+
+
+async def _outcomes(stack: Stack, app_id: str, *commands: object) -> list[object]:
+    return await asyncio.gather(
+        *(stack.guichet.act(app_id, c) for c in commands),  # type: ignore[arg-type]
+        return_exceptions=True,
+    )
+
+
+async def _assert_consistent(stack: Stack, app_id: str) -> None:
+    state = await stack.guichet.state(app_id)
+    assert await stack.log.stream_version(app_id) == state.version
+    assert await folded_log(stack.log, app_id) == state
+
+
+async def test_two_caseworkers_declaring_the_same_file_complete_at_once_one_is_told(
+    stack: Stack,
+) -> None:
+    """Alice and Bruno declare the file complete at the same moment: one event, one refusal."""
+    async with stack.worker():
+        app_id = await submitted(stack)
+        await stack.guichet.act(
+            app_id, AssignCaseworker(actor=ALICE, at=NOW, caseworker_id="alice")
+        )
+        before = await stack.log.stream_version(app_id)
+        outcomes = await _outcomes(
+            stack,
+            app_id,
+            DeclareComplete(actor=ALICE, at=NOW),
+            DeclareComplete(actor=BRUNO, at=NOW),
+        )
+        refused = [o for o in outcomes if isinstance(o, CommandRefused)]
+        won = [o for o in outcomes if not isinstance(o, BaseException)]
+        assert len(won) == 1 and len(refused) == 1, outcomes
+        assert str(refused[0]).strip() and "\n" not in str(refused[0])
+        assert refused[0].rule, "the refusal names its rule"
+        events = await stack.log.read_stream(app_id)
+        assert [e.type for e in events[before:]].count("ApplicationDeclaredComplete") == 1
+        await _assert_consistent(stack, app_id)
+
+
+async def test_accepting_and_refusing_at_once_records_one_decision_whole(stack: Stack) -> None:
+    """Acceptance and refusal sent together: exactly one decision, the other refused."""
+    async with stack.worker():
+        app_id = await submitted(stack)
+        await in_instruction(stack, app_id)
+        await approve_all(stack, app_id)
+        await stack.guichet.act(
+            app_id, RecordCommissionOpinion(actor=ALICE, at=NOW, favourable=True)
+        )
+        outcomes = await _outcomes(
+            stack,
+            app_id,
+            AcceptApplication(actor=ALICE, at=NOW),
+            RefuseApplication(actor=BRUNO, at=NOW, reason="Crédits épuisés"),
+        )
+        refused = [o for o in outcomes if isinstance(o, CommandRefused)]
+        assert len(refused) == 1, outcomes
+        types = [e.type for e in await stack.log.read_stream(app_id)]
+        assert types.count("ApplicationAccepted") + types.count("ApplicationRefused") == 1
+        await _assert_consistent(stack, app_id)
