@@ -142,12 +142,26 @@ async def stream_version(conn: AsyncConnection, stream_id: str) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
-async def grant_app_role_postgresql(conn: AsyncConnection, role: str) -> None:
-    """Let ``role`` read and append, and nothing else, in the current schema.
+# The tables beside the log, and what the application may do to each. None of them may be
+# emptied or rewritten: the ledger and checkpoints are append-only evidence; outbox rows are
+# marked delivered (UPDATE); console accounts change password (UPDATE). No DELETE, no TRUNCATE.
+APP_TABLES: dict[str, str] = {
+    schema.VERSION_TABLE: "SELECT",
+    "payment_ledger": "SELECT, INSERT",
+    "notification_outbox": "SELECT, INSERT, UPDATE",
+    "eventlog_checkpoints": "SELECT, INSERT",
+    "console_account": "SELECT, INSERT, UPDATE",
+}
+APP_SEQUENCES = ("eventlog_checkpoints_id_seq",)
 
-    The role gets SELECT on the tables and EXECUTE on ``eventlog_append`` (which runs as the
-    owner, SECURITY DEFINER). It gets no INSERT, UPDATE, DELETE or TRUNCATE: so even with
-    the triggers disabled it cannot change history, nor append outside the chain.
+
+async def grant_app_role_postgresql(conn: AsyncConnection, role: str) -> None:
+    """Let ``role`` read and append the log, and run the worker and console, in this schema.
+
+    On the log the role gets SELECT and EXECUTE on ``eventlog_append`` (which runs as the
+    owner, SECURITY DEFINER), and no INSERT, UPDATE, DELETE or TRUNCATE: even with the
+    triggers disabled it cannot change history, nor append outside the chain. On the tables
+    beside the log it gets what ``APP_TABLES`` lists, never DELETE or TRUNCATE.
     """
     quote = conn.dialect.identifier_preparer.quote
     name = quote(role)
@@ -161,5 +175,11 @@ async def grant_app_role_postgresql(conn: AsyncConnection, role: str) -> None:
         "GRANT EXECUTE ON FUNCTION eventlog_append(text, integer, uuid[], text[], integer[], "
         f"timestamptz[], text[], text[], text[]) TO {name}",
     ]
+    for table, privileges in APP_TABLES.items():
+        statements += [
+            f"REVOKE ALL ON {quote(table)} FROM {name}",
+            f"GRANT {privileges} ON {quote(table)} TO {name}",
+        ]
+    statements += [f"GRANT USAGE ON SEQUENCE {quote(seq)} TO {name}" for seq in APP_SEQUENCES]
     for statement in statements:
         await conn.execute(sa.text(statement))
