@@ -6,10 +6,11 @@ domain code). ``Command`` is a discriminated union on ``type``.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from domain.actor import Actor
 from domain.commune import Commune
@@ -17,8 +18,20 @@ from domain.model import AwareDatetime, Cents, Frozen
 from domain.plan import FinancingPlan
 from domain.programme import DeadlineKind, Programme
 
-Text = Annotated[str, Field(max_length=4000)]
-ShortText = Annotated[str, Field(min_length=1, max_length=300)]
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _no_control_characters(value: str) -> str:
+    """Text a person typed: letters of any script, never invisible control characters."""
+    if found := _CONTROL.search(value):
+        raise ValueError(f"contains the control character U+{ord(found[0]):04X}; remove it")
+    return value
+
+
+Text = Annotated[str, Field(max_length=4000), AfterValidator(_no_control_characters)]
+ShortText = Annotated[
+    str, Field(min_length=1, max_length=300), AfterValidator(_no_control_characters)
+]
 CorrectionReason = Literal["incorrect", "incomplete", "outdated"]
 PaymentKind = Literal["advance", "interim", "balance"]
 PriorStart = Literal["works", "studies", "land_purchase"]

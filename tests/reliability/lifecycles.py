@@ -1,0 +1,182 @@
+"""Driving many files through their whole life while things break, as patient callers would.
+
+Each file follows the benchmarks' lifecycle (as ``bench/scenario.py``: instruction, three funder
+decisions, award, start, advance and balance paid, closed). A caller that loses its answer
+(worker killed, server restarting) retries with the *same* update id, so a command that did
+run is never run twice; a refusal (``CommandRefused``) is never retried: it would be a bug.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from domain.actor import Actor
+from domain.commands import (
+    AcceptApplication,
+    AssignCaseworker,
+    ClaimPayment,
+    Command,
+    DecideFunding,
+    DeclareComplete,
+    DeclareCompletion,
+    DeclareStart,
+    NotifyAward,
+    OrderPayment,
+    RecordCommissionOpinion,
+)
+from domain.state import Application
+from tests.workflow.scenarios import ALICE, BOB, DEPARTMENT, EUR, PREFECTURE, REGION, submission
+from workflows.client import ApplicationExists, CommandRefused, GuichetClient
+from workflows.grant_application import GrantApplicationWorkflow
+
+T = TypeVar("T")
+
+
+def applicant(insee: str) -> Actor:
+    return Actor(id=f"agent-{insee}", role="applicant", insee=insee)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One person's action; ``pays`` means the workflow then disburses on its own."""
+
+    name: str
+    command: Callable[[str, datetime], Command]
+    pays: bool = False
+
+
+def _funding(actor: Actor, line: str, euros: int) -> Callable[[str, datetime], Command]:
+    return lambda _insee, at: DecideFunding(
+        actor=actor, at=at, line_id=line, approve=True, granted_cents=euros * EUR
+    )
+
+
+def _claim(kind: str, **amounts: int) -> Callable[[str, datetime], Command]:
+    return lambda insee, at: ClaimPayment(
+        actor=applicant(insee), at=at, kind=kind, proof_reference=f"PJ-{kind}", **amounts
+    )
+
+
+STEPS: tuple[Step, ...] = (
+    Step("assign", lambda _i, at: AssignCaseworker(actor=ALICE, at=at, caseworker_id="alice")),
+    Step("declare_complete", lambda _i, at: DeclareComplete(actor=ALICE, at=at)),
+    Step("fund_detr", _funding(PREFECTURE, "detr", 200_000)),
+    Step("fund_region", _funding(REGION, "region", 100_000)),
+    Step("fund_department", _funding(DEPARTMENT, "department", 50_000)),
+    Step("opinion", lambda _i, at: RecordCommissionOpinion(actor=ALICE, at=at, favourable=True)),
+    Step("accept", lambda _i, at: AcceptApplication(actor=ALICE, at=at)),
+    Step("notify", lambda _i, at: NotifyAward(actor=ALICE, at=at, decision_reference="ARR-1")),
+    Step("start", lambda i, at: DeclareStart(actor=applicant(i), at=at, started_on=at.date())),
+    Step("claim_advance", _claim("advance", amount_cents=60_000 * EUR)),
+    Step("order_advance", lambda _i, at: OrderPayment(actor=BOB, at=at, payment_number=1), True),
+    Step(
+        "completion",
+        lambda i, at: DeclareCompletion(actor=applicant(i), at=at, completed_on=at.date()),
+    ),
+    Step("claim_balance", _claim("balance", eligible_expense_cents=500_000 * EUR)),
+    Step("order_balance", lambda _i, at: OrderPayment(actor=BOB, at=at, payment_number=2), True),
+)
+"""The benchmarks' lifecycle (bench/scenario.py): the workflow closes after the balance."""
+PATIENCE = 600.0
+"""How long one call may keep failing before the run is declared stuck (seconds)."""
+STATE_POLL = (0.5, 8.0)
+"""First and longest pause between state queries: a query costs the worker a workflow task,
+and two hundred files polling every second would starve it."""
+STEPS_PER_FILE = len(STEPS) + 2
+"""Submission (eligibility recorded), every step, and the closed result."""
+
+
+@dataclass
+class Progress:
+    """Shared by every lifecycle: what is done, and how often callers had to retry."""
+
+    total: int
+    done: int = 0
+    retries: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total
+
+    def failed(self, error: BaseException) -> None:
+        self.retries += 1
+        name = type(error).__name__
+        self.errors[name] = self.errors.get(name, 0) + 1
+
+
+async def patiently(progress: Progress, call: Callable[[], Awaitable[T]]) -> T:
+    """Retry ``call`` with capped backoff (bounded by PATIENCE); refusals are not retried."""
+    deadline = time.monotonic() + PATIENCE
+    delay = 0.25
+    while True:
+        try:
+            return await call()
+        except (CommandRefused, ApplicationExists, AssertionError):
+            raise
+        except Exception as error:  # any transport failure: the answer was lost, ask again
+            progress.failed(error)
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 4.0)
+
+
+async def wait_for_state(
+    guichet: GuichetClient,
+    progress: Progress,
+    app_id: str,
+    condition: Callable[[Application], bool],
+) -> Application:
+    """Poll the workflow's state (each query retried) until ``condition`` holds."""
+    deadline = time.monotonic() + PATIENCE
+    pause, longest = STATE_POLL
+    while True:
+        state = await patiently(progress, lambda: guichet.state(app_id))
+        if condition(state):
+            return state
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{app_id} stuck in {state.status}")
+        await asyncio.sleep(pause)
+        pause = min(pause * 1.5, longest)
+
+
+def _paid(state: Application) -> bool:
+    return state.is_terminal or all(p.status == "disbursed" for p in state.payments)
+
+
+async def lifecycle(
+    guichet: GuichetClient, progress: Progress, run_id: str, index: int, insee: str
+) -> Application:
+    """One file from submission to its final state; returns the workflow's final state."""
+    try:
+        return await _lifecycle(guichet, progress, run_id, index, insee)
+    except Exception as error:
+        print(f"file #{index} ({insee}) failed: {error!r}", flush=True)
+        raise
+
+
+async def _lifecycle(
+    guichet: GuichetClient, progress: Progress, run_id: str, index: int, insee: str
+) -> Application:
+    sub = submission(insee=insee, actor=applicant(insee), key=f"rel-{run_id}-{index:05d}")
+    app_id = sub.application_id
+    await patiently(progress, lambda: guichet.submit(sub))
+    await wait_for_state(guichet, progress, app_id, lambda s: s.status != "draft")
+    progress.done += 1
+    for step in STEPS:
+        command = step.command(insee, datetime.now(UTC))
+        request_id = f"{app_id}:{step.name}"
+        await patiently(progress, lambda c=command, r=request_id: guichet.act(app_id, c, r))  # type: ignore[misc]
+        if step.pays:
+            await wait_for_state(guichet, progress, app_id, _paid)
+        progress.done += 1
+    handle = guichet.temporal.get_workflow_handle_for(GrantApplicationWorkflow.run, app_id)
+    final = await patiently(progress, handle.result)
+    progress.done += 1
+    return final

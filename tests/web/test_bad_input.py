@@ -1,0 +1,134 @@
+"""Bad input and anonymous writes against the HTTP API (httpx on the ASGI app, real Temporal
+and PostgreSQL): always a 4xx with a message, never a 500, and nothing written to the log."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from console.web import api, oversight, pages
+from tests.web.conftest import PASSWORD, Console
+from tests.web.test_console_api import submit_file
+
+pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
+
+ALICE = {"Authorization": "Basic " + base64.b64encode(f"alice:{PASSWORD}".encode()).decode()}
+NOT_CENTS = st.one_of(
+    st.integers(max_value=-1),
+    st.integers(min_value=10**13 + 1),
+    st.floats(allow_nan=False),
+    st.text(max_size=40),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+    st.just("'; DROP TABLE eventlog_events; --"),
+)
+NOT_TEXT = st.one_of(
+    st.just(""),
+    st.just("\x00\x1b[31m"),
+    st.just("é" * 5000),
+    st.integers(),
+    st.booleans(),
+    st.lists(st.text(max_size=3), max_size=2),
+)
+FIELDS = st.one_of(
+    st.tuples(
+        st.sampled_from(
+            [
+                ("DecideFunding", "granted_cents", {"line_id": "detr", "approve": True}),
+                ("ClaimPayment", "amount_cents", {"kind": "advance", "proof_reference": "F"}),
+            ]
+        ),
+        NOT_CENTS,
+    ),
+    st.tuples(
+        st.sampled_from(
+            [
+                ("DismissApplication", "reason", {}),
+                ("RefuseApplication", "reason", {}),
+            ]
+        ),
+        NOT_TEXT,
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+async def a_file(console: Console) -> str:
+    """One submitted file of commune 01033."""
+    return await submit_file(console)
+
+
+async def _log_size(console: Console) -> int:
+    return (await console.log.head())[0]
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=FIELDS)
+async def test_malformed_command_fields_are_a_4xx_with_a_message_and_nothing_is_written(
+    console: Console, a_file: str, case: tuple[tuple[str, str, dict[str, object]], object]
+) -> None:
+    """Wrong types, signs, sizes, control characters, injection: 4xx + detail, log unchanged."""
+    (kind, field, rest), value = case
+    before = await _log_size(console)
+    async with console.client() as client:
+        answer = await client.post(
+            f"/api/v1/applications/{a_file}/commands",
+            content=json.dumps(
+                {"request_id": uuid.uuid4().hex, "command": {"type": kind, field: value, **rest}}
+            ),
+            headers={**ALICE, "Content-Type": "application/json"},
+        )
+    assert 400 <= answer.status_code < 500, (answer.status_code, answer.text)
+    assert answer.json()["detail"]
+    assert await _log_size(console) == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/applications/%27%3B%20DROP%20TABLE%20x%3B--",
+        "/api/v1/applications/..%2F..%2Fetc%2Fpasswd",
+        "/api/v1/applications/" + "x" * 5000,
+        "/api/v1/applications/%00",
+    ],
+)
+async def test_strange_file_ids_are_not_found_not_a_crash(console: Console, path: str) -> None:
+    """Injection, traversal, oversized and NUL ids: a 4xx, never a 500."""
+    async with console.client() as client:
+        answer = await client.get(path, headers=ALICE)
+    assert 400 <= answer.status_code < 500, (answer.status_code, answer.text)
+
+
+async def test_no_route_lets_an_anonymous_visitor_write(console: Console, a_file: str) -> None:
+    """Every POST/PUT/PATCH/DELETE route, without a session or credentials: refused, no write."""
+    writes = [
+        (method, route.path)
+        for module in (pages, oversight, api)
+        for route in module.router.routes
+        for method in (getattr(route, "methods", None) or set()) - {"GET", "HEAD", "OPTIONS"}
+    ]
+    assert len(writes) > 3, writes
+    before = await _log_size(console)
+    open_to_anyone = {"/connexion"}  # the sign-in form itself (CSRF- and throttle-protected)
+    async with console.client() as anonymous:
+        for method, path in writes:
+            concrete = path.replace("{application_id}", a_file).replace("{", "").replace("}", "")
+            answer = await anonymous.request(method, concrete, json={"request_id": "x" * 12})
+            assert answer.status_code < 500, (method, path, answer.status_code)
+            if path not in open_to_anyone:
+                assert answer.status_code in (303, 400, 401, 403, 404, 405, 422), (
+                    method,
+                    path,
+                    answer.status_code,
+                )
+                assert not (200 <= answer.status_code < 300), (method, path)
+    assert await _log_size(console) == before
