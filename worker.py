@@ -66,6 +66,8 @@ class Settings(pydantic.BaseModel):
     directory_file: Path | None = None
     """TOML or JSON mapping person and pool ids to e-mail addresses."""
     digest_stale_days: int = pydantic.Field(default=DEFAULT_STALE_DAYS, ge=1)
+    conventions_file: Path | None = None
+    """CSV of signed conventions (insee,kind,signed_on): the communes' dated facts."""
     payload_key: pydantic.SecretBytes | None = None
     """AES-256 key sealing Temporal payloads (``GUICHET_PAYLOAD_KEY`` or ``_KEY_FILE``)."""
 
@@ -91,6 +93,7 @@ class Settings(pydantic.BaseModel):
             ),
             "directory_file": env.get("GUICHET_DIRECTORY_FILE") or None,
             "digest_stale_days": env.get("GUICHET_DIGEST_STALE_DAYS") or DEFAULT_STALE_DAYS,
+            "conventions_file": env.get("GUICHET_CONVENTIONS_FILE") or None,
             "payload_key": key_from_env(env),
         }
         return cls.model_validate(values)
@@ -207,21 +210,27 @@ def build_worker(
     )
 
 
+def worker_for(client: Client, settings: Settings, log: EventLog, **options: Any) -> Worker:
+    """The worker as the settings describe it: reference data, mail, digest, log."""
+    return build_worker(
+        client,
+        task_queue=settings.task_queue,
+        log=log,
+        registry=load_registry(conventions_path=settings.conventions_file),
+        catalogue=load_catalogue(),
+        mailer=settings.mailer(),
+        directory=settings.directory(),
+        digest_stale_days=settings.digest_stale_days,
+        **options,
+    )
+
+
 async def run_worker(settings: Settings, client: Client | None = None) -> None:
     """Run until SIGTERM or SIGINT, then finish in-flight tasks and stop."""
     log = EventLog.from_url(settings.event_log_url)
     await log.migrate()
     client = client or await connect(settings)
-    worker = build_worker(
-        client,
-        task_queue=settings.task_queue,
-        log=log,
-        registry=load_registry(),
-        catalogue=load_catalogue(),
-        mailer=settings.mailer(),
-        directory=settings.directory(),
-        digest_stale_days=settings.digest_stale_days,
-    )
+    worker = worker_for(client, settings, log)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

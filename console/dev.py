@@ -28,10 +28,9 @@ from console.demo import seed_demo
 from console.devserver import DevServer, start_dev_server
 from console.errors import CliError
 from console.web.serve import seed_demo_accounts, start_console
-from domain.catalogue import load_catalogue
-from domain.registry import load_registry
+from domain.registry import DEMO_CONVENTIONS
 from eventlog import EventLog, EventLogError
-from worker import Settings, build_worker, configure_logging, connect, run_worker
+from worker import Settings, configure_logging, connect, run_worker, worker_for
 from workflows.client import GuichetClient
 from workflows.digest_schedule import ensure_digest_schedule
 
@@ -97,16 +96,7 @@ async def run_dev(
             except RuntimeError:
                 raise unreachable(address) from None
             say("starting worker…")
-            worker = build_worker(
-                client,
-                task_queue=settings.task_queue,
-                log=log,
-                registry=load_registry(),
-                catalogue=load_catalogue(),
-                mailer=settings.mailer(),
-                directory=settings.directory(),
-                digest_stale_days=settings.digest_stale_days,
-            )
+            worker = worker_for(client, settings, log)
             async with worker:
                 await _unless_stopped(stop, ensure_digest_schedule(client, settings.task_queue))
                 # Signed checkpoints every hour, when a signing key is configured.
@@ -208,6 +198,9 @@ def dev(
     settings = Settings.from_env()
     if state_dir is not None:
         settings = settings.model_copy(update={"state_dir": state_dir})
+    if demo and settings.conventions_file is None:
+        # Demo communes have signed conventions, so offers that require one (Shop'in) work.
+        settings = settings.model_copy(update={"conventions_file": Path(str(DEMO_CONVENTIONS))})
     if "GUICHET_LOG_LEVEL" not in os.environ:
         # The worker logs every recorded event at INFO: too loud beside the progress lines.
         settings = settings.model_copy(update={"log_level": "WARNING"})
