@@ -229,7 +229,8 @@ async def main(args: argparse.Namespace) -> None:
                     else 0.0
                 )
                 print(
-                    f"{name}: asyncpg {plain:.0f} ev/s, eventsourcing {library:.0f} ev/s, "
+                    f"{name}: asyncpg {plain:.0f} ev/s, "
+                    f"eventsourcing {f'{library:.0f} ev/s' if library else 'skipped'}, "
                     f"guichet {guichet:.0f} ev/s (chain verified)",
                     flush=True,
                 )
