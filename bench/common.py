@@ -128,6 +128,21 @@ async def until(check: Callable[[], Awaitable[bool]]) -> None:
         await asyncio.sleep(POLL)
 
 
+CONCURRENCY = 32
+"""Requests a driver keeps in flight when it opens or queries many files."""
+
+
+async def bounded(count: int, one: Callable[[int], Awaitable[object]]) -> list[object]:
+    """Run ``one(i)`` for every i below ``count``, at most CONCURRENCY at a time."""
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def run(i: int) -> object:
+        async with gate:
+            return await one(i)
+
+    return await asyncio.gather(*(run(i) for i in range(count)))
+
+
 def hard_exit(code: int = 0) -> None:
     """Leave without Python's finalisers: sdk-python #300 can abort a Temporal process at exit."""
     sys.stdout.flush()

@@ -70,6 +70,13 @@ def plan() -> FinancingPlan:
     )
 
 
+def pvd_insees() -> list[str]:
+    """INSEE codes of the programme's communes, to spread files over them."""
+    from domain.registry import load_registry
+
+    return [c.insee for c in load_registry().pvd_communes()]
+
+
 def applicant(insee: str) -> Actor:
     return Actor(id=f"agent-{insee}", role="applicant", insee=insee)
 
