@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -59,6 +59,7 @@ DELIVERY_TIMEOUT = timedelta(minutes=2)
 DELIVERY_GIVE_UP = timedelta(hours=12)
 DEADLINE_TIMERS = "deadline-timers"
 NOTICE_DELIVERY = "notice-delivery"
+DEADLINE_REARM = "deadline-rearm"
 """``workflow.patched`` ids: each marks a change that files already running must not see."""
 
 
@@ -86,12 +87,14 @@ class GrantApplicationWorkflow:
         self._unsent: list[IdentifiedNotice] = []
         self._deliveries: set[asyncio.Future[int]] = set()
         self._deadlines_on = False
+        self._rearm_on_change = False
 
     @workflow.run
     async def run(self, start: WorkflowStart) -> Application:
         # Files started before deadlines existed replay without them (their recorded history
         # has no timer); every newer file runs its programme's deadlines as durable timers.
         self._deadlines_on = workflow.patched(DEADLINE_TIMERS)
+        self._rearm_on_change = workflow.patched(DEADLINE_REARM)
         if self._state.status == "draft":
             await self._submit()
         while not self._state.is_terminal:
@@ -228,19 +231,26 @@ class GrantApplicationWorkflow:
             raise domain_rejection(error) from error
 
     async def _wait_for_work_or_deadline(self) -> None:
-        """Sleep until a message calls for work, or until the next reminder or expiry."""
-        wakeup = next_wakeup(self._state) if self._deadlines_on else None
+        """Sleep until a message calls for work, or until the next reminder or expiry.
+
+        A command that opens, extends or closes a deadline moves the next wake-up: the wait
+        ends then too, so the timer is set again for the new moment."""
+        wakeup = self._next_wakeup()
         timeout = max(wakeup - workflow.now(), timedelta(0)) if wakeup else None
         with contextlib.suppress(asyncio.TimeoutError):
             await workflow.wait_condition(
                 lambda: (
                     self._state.is_terminal
+                    or (self._rearm_on_change and self._next_wakeup() != wakeup)
                     or bool(self._unsent)
                     or bool(self._payments_to_disburse())
                     or self._history_is_long()
                 ),
                 timeout=timeout,
             )
+
+    def _next_wakeup(self) -> datetime | None:
+        return next_wakeup(self._state) if self._deadlines_on else None
 
     async def _act_on_due_deadlines(self) -> None:
         """Send the reminders and run the expiries whose moment has come, in time order."""
@@ -339,9 +349,7 @@ class GrantApplicationWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._finish_deliveries()
         async with self._lock:
-            workflow.continue_as_new(
-                self._start.model_copy(update={"carried_state": self._state})
-            )
+            workflow.continue_as_new(self._start.model_copy(update={"carried_state": self._state}))
 
     def _publish_search_attributes(self) -> None:
         state = self._state

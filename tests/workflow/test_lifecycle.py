@@ -386,23 +386,3 @@ async def test_resubmission_with_the_same_key_returns_the_existing_file(stack: S
         other = first.model_copy(update={"idempotency_key": "another-key-5678"})
         with pytest.raises(ApplicationExists):
             await stack.guichet.submit(other)
-
-
-async def test_a_long_lived_file_continues_as_new_and_keeps_its_state(stack: Stack) -> None:
-    """Past its history limit the workflow carries its state into a new run, and goes on."""
-    async with stack.worker():
-        app_id, _ = await stack.guichet.submit(submission(), history_limit=40)
-        await wait_until(stack.guichet, app_id, lambda s: s.status != "draft")
-        await in_instruction(stack, app_id)
-        await approve_all(stack, app_id)
-        await awarded_and_started(stack, app_id)
-        claim = ClaimPayment(
-            actor=AGENT, at=NOW, kind="advance", amount_cents=60_000 * EUR, proof_reference="ODS"
-        )
-        await pay(stack, app_id, claim)
-        history = await stack.env.client.get_workflow_handle(app_id).fetch_history()
-        started = history.events[0].workflow_execution_started_event_attributes
-        assert started.continued_execution_run_id, "the file never continued as new"
-        state = await stack.guichet.state(app_id)
-        assert state.status == "started" and state.paid_cents == 60_000 * EUR
-        await assert_log_matches_workflow(stack, app_id)
