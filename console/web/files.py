@@ -15,6 +15,7 @@ from typing import Any, get_args
 from console.timeline import timeline_entry
 from console.web.accounts import INSEE, Account
 from console.web.auth import BadRequest
+from console.web.phrases import phrase
 from console.web.services import WebServices
 from domain.decider import fold
 from domain.events import EligibilityConfirmed, EligibilityRejected, parse_event
@@ -162,7 +163,8 @@ async def timeline(services: WebServices, application_id: str) -> tuple[list[Any
     except (EventLogError, OSError) as error:
         return [], [], f"le journal n'a pas pu être lu : {error}"
     pairs = [timeline_entry(record) for record in records]
-    return [event for event, _ in pairs], [row for _, row in pairs], ""
+    rows = [{**row, "summary": phrase(event)} for event, row in pairs]
+    return [event for event, _ in pairs], rows, ""
 
 
 async def verdicts(services: WebServices, state: Application) -> list[dict[str, Any]]:

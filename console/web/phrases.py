@@ -1,0 +1,131 @@
+"""What happened, in French, for the console's timelines (the CLI and exports keep
+``audit.describing``'s English). Amounts as French readers write them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from audit.describing import describe
+from console.web.labels import DEADLINE, euros
+from domain.deadline import PARIS
+from domain.events import (
+    ApplicationAccepted,
+    ApplicationClosed,
+    ApplicationDeclaredComplete,
+    ApplicationDismissed,
+    ApplicationLapsed,
+    ApplicationRefused,
+    ApplicationReopened,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    AwardNotified,
+    CaseworkerAssigned,
+    CommandRejected,
+    CommissionOpinionRecorded,
+    CorrectionAnswered,
+    CorrectionRequested,
+    DeadlineClosed,
+    DeadlineExpired,
+    DeadlineExtended,
+    DeadlineOpened,
+    EligibilityConfirmed,
+    EligibilityRejected,
+    Event,
+    FundingDecided,
+    PaymentClaimed,
+    PaymentDisbursed,
+    PaymentFailed,
+    PaymentOrdered,
+    PlanRevised,
+    ReminderSent,
+    RepaymentDue,
+    RepaymentRecorded,
+    WorksCompleted,
+    WorksStarted,
+)
+
+PAYMENT_KIND = {"advance": "avance", "interim": "acompte", "balance": "solde"}
+
+
+def phrase(event: Event) -> str:
+    """One sentence in French; an event this table does not know keeps the English phrase."""
+    match event:
+        case ApplicationSubmitted(request=request):
+            return (
+                f"Demande « {request.project_title} » déposée au titre de "
+                f"{request.programme_id} pour la commune {request.insee} "
+                f"(coût total {euros(request.plan.total_cost_cents)})"
+            )
+        case EligibilityConfirmed():
+            return "Éligibilité confirmée"
+        case EligibilityRejected(verdicts=verdicts):
+            return "Demande inéligible : " + " ; ".join(
+                f"{v.message} [{v.source}]" for v in verdicts
+            )
+        case CaseworkerAssigned(caseworker_id=who):
+            return f"Dossier attribué à {who}"
+        case CorrectionRequested(message=message):
+            return f"Correction demandée : {message}"
+        case CorrectionAnswered(message=message, revised_plan=plan):
+            return (
+                "Correction apportée" + (" avec un plan révisé" if plan else "") + f" : {message}"
+            )
+        case ApplicationDeclaredComplete(deemed=deemed):
+            return "Dossier réputé complet (silence gardé)" if deemed else "Dossier déclaré complet"
+        case FundingDecided(funder=funder, approved=approved, granted_cents=granted):
+            verdict = f"accorde {euros(granted)}" if approved else "refuse"
+            return f"{funder} {verdict} sur sa ligne"
+        case PlanRevised():
+            return "Plan de financement révisé"
+        case CommissionOpinionRecorded(favourable=favourable):
+            return "Avis de la commission DETR : " + ("favorable" if favourable else "défavorable")
+        case ApplicationAccepted(award_cents=award):
+            return f"Dossier accepté, subvention de {euros(award)}"
+        case AwardNotified(award_cents=award, decision_reference=reference):
+            return f"Décision attributive notifiée ({reference}) : {euros(award)}"
+        case ApplicationRefused(reason=reason):
+            return f"Demande refusée : {reason}"
+        case ApplicationDismissed(reason=reason):
+            return f"Classée sans suite : {reason}"
+        case ApplicationReopened(reason=reason):
+            return f"Dossier rouvert : {reason}"
+        case ApplicationWithdrawn(reason=reason):
+            return f"Demande retirée : {reason}"
+        case WorksStarted(started_on=day):
+            return f"Travaux commencés le {day:%d/%m/%Y}"
+        case WorksCompleted(completed_on=day):
+            return f"Travaux achevés le {day:%d/%m/%Y}"
+        case PaymentClaimed(payment_number=n, kind=kind, amount_cents=amount):
+            return f"Demande de versement n° {n} ({PAYMENT_KIND[kind]}) : {euros(amount)}"
+        case PaymentOrdered(payment_number=n, amount_cents=amount):
+            return f"Versement n° {n} ordonné : {euros(amount)}"
+        case PaymentDisbursed(payment_number=n, amount_cents=amount, gateway_reference=ref):
+            return f"Versement n° {n} effectué : {euros(amount)} ({ref})"
+        case PaymentFailed(payment_number=n, reason=reason):
+            return f"Versement n° {n} refusé : {reason}"
+        case RepaymentDue(amount_cents=amount):
+            return f"Reversement dû : {euros(amount)}"
+        case RepaymentRecorded(amount_cents=amount, reference=ref):
+            return f"Reversement reçu : {euros(amount)} ({ref})"
+        case ApplicationClosed():
+            return "Dossier clos"
+        case ApplicationLapsed(deadline=kind):
+            return f"Subvention caduque : délai « {DEADLINE[kind]} » expiré"
+        case DeadlineOpened(deadline=deadline):
+            return f"Délai « {DEADLINE[deadline.kind]} » jusqu'au {_last_day(deadline.due_at)}"
+        case DeadlineClosed(kind=kind):
+            return f"Délai « {DEADLINE[kind]} » clos"
+        case ReminderSent(kind=kind, days_before=days):
+            return f"Rappel J-{days} du délai « {DEADLINE[kind]} » envoyé"
+        case DeadlineExpired(kind=kind):
+            return f"Délai « {DEADLINE[kind]} » expiré"
+        case DeadlineExtended(kind=kind, due_at=due, reason=reason):
+            return f"Délai « {DEADLINE[kind]} » prolongé jusqu'au {_last_day(due)} : {reason}"
+        case CommandRejected(message=message, rule=rule):
+            return f"Action refusée : {message} [{rule}]"
+    return describe(event)
+
+
+def _last_day(expiry: datetime) -> str:
+    """A deadline's last day as people read it (it expires at midnight after it, Paris)."""
+    return f"{expiry.astimezone(PARIS) - timedelta(days=1):%d/%m/%Y}"
