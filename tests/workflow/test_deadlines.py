@@ -8,13 +8,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from domain.commands import (
-    AcceptApplication,
     AnswerCorrection,
     ClaimPayment,
     DeclareStart,
     ExtendDeadline,
-    NotifyAward,
-    RecordCommissionOpinion,
     RequestCorrection,
 )
 from domain.deadline import PARIS, expiry_after, paris_midnight
@@ -25,6 +22,7 @@ from tests.workflow.scenarios import AGENT, ALICE, EUR, NOW, wait_until
 from tests.workflow.test_lifecycle import (
     approve_all,
     assert_log_matches_workflow,
+    awarded,
     in_instruction,
     submitted,
 )
@@ -121,10 +119,7 @@ async def award(stack: Stack) -> str:
     app_id = await submitted(stack)
     await in_instruction(stack, app_id)
     await approve_all(stack, app_id)
-    g = stack.guichet
-    await g.act(app_id, RecordCommissionOpinion(actor=ALICE, at=NOW, favourable=True))
-    await g.act(app_id, AcceptApplication(actor=ALICE, at=NOW))
-    await g.act(app_id, NotifyAward(actor=ALICE, at=NOW, decision_reference="ARR-1"))
+    await awarded(stack, app_id)
     return app_id
 
 

@@ -78,12 +78,17 @@ async def approve_all(stack: Stack, app_id: str) -> None:
         )
 
 
-async def awarded_and_started(stack: Stack, app_id: str) -> None:
+async def awarded(stack: Stack, app_id: str) -> None:
+    """From every line approved: commission opinion, acceptance, award notified."""
     g = stack.guichet
     await g.act(app_id, RecordCommissionOpinion(actor=ALICE, at=NOW, favourable=True))
     await g.act(app_id, AcceptApplication(actor=ALICE, at=NOW))
     await g.act(app_id, NotifyAward(actor=ALICE, at=NOW, decision_reference="ARR-2025-001"))
-    await g.act(app_id, DeclareStart(actor=AGENT, at=NOW, started_on=NOW.date()))
+
+
+async def awarded_and_started(stack: Stack, app_id: str) -> None:
+    await awarded(stack, app_id)
+    await stack.guichet.act(app_id, DeclareStart(actor=AGENT, at=NOW, started_on=NOW.date()))
 
 
 async def pay(stack: Stack, app_id: str, claim: ClaimPayment) -> None:
