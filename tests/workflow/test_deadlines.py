@@ -12,7 +12,6 @@ from domain.commands import (
     ClaimPayment,
     DeclareStart,
     ExtendDeadline,
-    RequestCorrection,
 )
 from domain.deadline import PARIS, expiry_after, paris_midnight
 from domain.programme import Duration
@@ -24,6 +23,7 @@ from tests.workflow.test_lifecycle import (
     assert_log_matches_workflow,
     awarded,
     in_instruction,
+    request_correction,
     submitted,
 )
 from workflows.client import CommandRefused
@@ -85,10 +85,7 @@ async def test_an_answered_correction_cancels_the_dismissal(stack: Stack) -> Non
     """Answered on day 20 of 30: no dismissal at day 30, and completeness runs again."""
     async with stack.worker():
         app_id = await submitted(stack)
-        await stack.guichet.act(
-            app_id,
-            RequestCorrection(actor=ALICE, at=NOW, reason="incomplete", message="Devis manquant"),
-        )
+        await request_correction(stack, app_id)
         await stack.env.sleep(20 * DAY)
         await stack.guichet.act(
             app_id, AnswerCorrection(actor=AGENT, at=NOW, message="Devis joint")
@@ -105,10 +102,7 @@ async def test_an_unanswered_correction_dismisses_the_file(stack: Stack) -> None
     """Thirty days of silence: classé sans suite at the expiry, with its notices."""
     async with stack.worker():
         app_id = await submitted(stack)
-        await stack.guichet.act(
-            app_id,
-            RequestCorrection(actor=ALICE, at=NOW, reason="incomplete", message="Devis manquant"),
-        )
+        await request_correction(stack, app_id)
         await stack.env.sleep(40 * DAY)
         state = await wait_until(stack.guichet, app_id, lambda s: s.status == "dismissed")
         assert state.deadlines == ()

@@ -105,6 +105,29 @@ async def pay(stack: Stack, app_id: str, claim: ClaimPayment) -> None:
     )
 
 
+async def complete_and_pay_balance(
+    stack: Stack, app_id: str, expense_cents: int, proof: str
+) -> None:
+    """Works completed, then the balance claimed on the proven expense, ordered and paid."""
+    await stack.guichet.act(app_id, DeclareCompletion(actor=AGENT, at=NOW, completed_on=NOW.date()))
+    balance = ClaimPayment(
+        actor=AGENT,
+        at=NOW,
+        kind="balance",
+        eligible_expense_cents=expense_cents,
+        proof_reference=proof,
+    )
+    await pay(stack, app_id, balance)
+
+
+async def request_correction(stack: Stack, app_id: str) -> None:
+    """Alice asks for a missing quote."""
+    await stack.guichet.act(
+        app_id,
+        RequestCorrection(actor=ALICE, at=NOW, reason="incomplete", message="Devis manquant"),
+    )
+
+
 async def assert_log_matches_workflow(stack: Stack, app_id: str) -> None:
     """The auditor's fold of the log equals the workflow's state; keep the history if asked."""
     assert await folded_log(stack.log, app_id) == await stack.guichet.state(app_id)
@@ -136,20 +159,7 @@ async def test_subsidy_with_two_cofinancers_is_paid_in_three_payments_and_closed
                 }
             ),
         )
-        await stack.guichet.act(
-            app_id, DeclareCompletion(actor=AGENT, at=NOW, completed_on=NOW.date())
-        )
-        await pay(
-            stack,
-            app_id,
-            ClaimPayment(
-                actor=AGENT,
-                at=NOW,
-                kind="balance",
-                eligible_expense_cents=500_000 * EUR,
-                proof_reference="DGD",
-            ),
-        )
+        await complete_and_pay_balance(stack, app_id, 500_000 * EUR, "DGD")
         final = await stack.guichet.state(app_id)
         assert final.status == "closed"
         assert final.paid_cents == final.award_cents == 200_000 * EUR
@@ -189,20 +199,7 @@ async def test_flat_digital_commerce_grant_is_paid_once_on_proof(stack: Stack) -
                     proof_reference="X",
                 ),
             )
-        await stack.guichet.act(
-            app_id, DeclareCompletion(actor=AGENT, at=NOW, completed_on=NOW.date())
-        )
-        await pay(
-            stack,
-            app_id,
-            ClaimPayment(
-                actor=AGENT,
-                at=NOW,
-                kind="balance",
-                eligible_expense_cents=30_000 * EUR,
-                proof_reference="FACT-1",
-            ),
-        )
+        await complete_and_pay_balance(stack, app_id, 30_000 * EUR, "FACT-1")
         state = await stack.guichet.state(app_id)
         assert state.status == "closed"
         assert state.paid_cents == 20_000 * EUR
@@ -213,10 +210,7 @@ async def test_correction_loop_returns_to_instruction(stack: Stack) -> None:
     """A correction request waits for the applicant's answer, then instruction resumes."""
     async with stack.worker():
         app_id = await submitted(stack)
-        await stack.guichet.act(
-            app_id,
-            RequestCorrection(actor=ALICE, at=NOW, reason="incomplete", message="Devis manquant"),
-        )
+        await request_correction(stack, app_id)
         assert (await stack.guichet.state(app_id)).status == "correction_requested"
         await stack.guichet.act(
             app_id, AnswerCorrection(actor=AGENT, at=NOW, message="Devis joint")
