@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventlog.canonical import EventBody, canonical_json, event_body, json_problem
+from eventlog.canonical import EventBody, canonical_data, event_body
 from eventlog.errors import EventIdConflict, MalformedEvent
 from eventlog.models import AppendResult, NewEvent
 
@@ -27,6 +27,15 @@ class PreparedEvent:
     version: int
     data_json: str
     body: EventBody
+
+
+@dataclass(frozen=True)
+class PendingAppend:
+    """One caller's prepared batch, waiting for its turn in a group write."""
+
+    stream_id: str
+    expected_version: int
+    batch: list[PreparedEvent]
 
 
 def prepare_batch(
@@ -85,9 +94,10 @@ def _check_event(index: int, event: NewEvent) -> str:
         raise MalformedEvent(f"{where}: schema_version must be 1 or more")
     if not isinstance(event.data, dict):
         raise MalformedEvent(f"{where}: data must be a JSON object")
-    if problem := json_problem(event.data):
-        raise MalformedEvent(f"{where}: {problem}")
-    return canonical_json(event.data)
+    try:
+        return canonical_data(event.data)
+    except ValueError as problem:
+        raise MalformedEvent(f"{where}: {problem}") from None
 
 
 def resolve_existing(

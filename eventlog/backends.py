@@ -2,9 +2,10 @@
 
 Both appends serialise writers so positions are gap-free and in commit order:
 
-* PostgreSQL: one call of the ``eventlog_append`` function (created by the migration) per
-  batch. It locks the head row ``FOR UPDATE``, checks the stream version, hashes with the
-  built-in ``sha256()`` and inserts every row: lock, hash and insert in one round trip.
+* PostgreSQL: one call of the ``eventlog_append_group`` function (migration 0006) per group of
+  batches (see ``eventlog.group_commit``). It locks the head row ``FOR UPDATE``, then for each
+  batch checks the stream version, hashes with the built-in ``sha256()`` and inserts every row:
+  lock, hash and insert in one round trip, in one autocommit statement.
 * SQLite: the write transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time for the
   whole database); the hashes are computed in Python inside that transaction.
 """
@@ -20,16 +21,12 @@ from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from eventlog import schema
-from eventlog.appending import PreparedEvent
+from eventlog.appending import PendingAppend, PreparedEvent
 from eventlog.canonical import chain_hash
 from eventlog.models import AppendResult
 
 WRITE_OPTION = "eventlog_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-
-
-class VersionMismatch(Exception):
-    """Internal: the stream is not at the expected version (becomes ConcurrencyError)."""
 
 
 def configure_sqlite(engine: AsyncEngine) -> None:
@@ -54,84 +51,120 @@ def configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-async def append_sqlite(
-    conn: AsyncConnection, stream_id: str, expected: int, batch: Sequence[PreparedEvent]
-) -> AppendResult:
-    """Append inside the caller's ``BEGIN IMMEDIATE`` transaction."""
+async def append_group_sqlite(
+    conn: AsyncConnection, group: Sequence[PendingAppend]
+) -> list[AppendResult | None]:
+    """Append each batch of the group inside the caller's ``BEGIN IMMEDIATE`` transaction.
+
+    A batch whose stream is not at its expected version, or whose event ids are already
+    recorded, is refused (None) and the others still go in. Each batch is inserted before the
+    next is checked, so two batches of one group see each other.
+    """
     head = (await conn.execute(sa.select(schema.head.c.position, schema.head.c.hash))).one()
-    actual = await stream_version(conn, stream_id)
-    if actual != expected:
-        raise VersionMismatch
     position, prev_hash = head.position, head.hash
     recorded_at = datetime.now(UTC)
-    rows = []
-    for item in batch:
-        position += 1
-        digest = chain_hash(prev_hash, item.body.at(position))
-        rows.append(
-            {
-                "position": position,
-                "stream_id": stream_id,
-                "version": item.version,
-                "event_id": item.event.event_id,
-                "type": item.event.type,
-                "schema_version": item.event.schema_version,
-                "occurred_at": item.event.occurred_at,
-                "recorded_at": recorded_at,
-                "data": item.data_json,
-                "prev_hash": prev_hash,
-                "hash": digest,
-            }
+    outcomes: list[AppendResult | None] = []
+    for pending in group:
+        if not await _accepts(conn, pending):
+            outcomes.append(None)
+            continue
+        first, rows = position + 1, []
+        for item in pending.batch:
+            position += 1
+            digest = chain_hash(prev_hash, item.body.at(position))
+            rows.append(_row(pending.stream_id, item, position, prev_hash, digest, recorded_at))
+            prev_hash = digest
+        await conn.execute(sa.insert(schema.events), rows)
+        outcomes.append(_result(pending, first, position))
+    if position != head.position:
+        await conn.execute(
+            sa.update(schema.head)
+            .where(schema.head.c.id == 1)
+            .values(position=position, hash=prev_hash)
         )
-        prev_hash = digest
-    await conn.execute(sa.insert(schema.events), rows)
-    await conn.execute(
-        sa.update(schema.head)
-        .where(schema.head.c.id == 1)
-        .values(position=position, hash=prev_hash)
-    )
+    return outcomes
+
+
+async def _accepts(conn: AsyncConnection, pending: PendingAppend) -> bool:
+    if await stream_version(conn, pending.stream_id) != pending.expected_version:
+        return False
+    ids = [item.event.event_id for item in pending.batch]
+    query = sa.select(schema.events.c.position).where(schema.events.c.event_id.in_(ids))
+    return (await conn.execute(query.limit(1))).first() is None
+
+
+def _row(
+    stream_id: str,
+    item: PreparedEvent,
+    position: int,
+    prev_hash: str,
+    digest: str,
+    recorded_at: datetime,
+) -> dict[str, Any]:
+    return {
+        "position": position,
+        "stream_id": stream_id,
+        "version": item.version,
+        "event_id": item.event.event_id,
+        "type": item.event.type,
+        "schema_version": item.event.schema_version,
+        "occurred_at": item.event.occurred_at,
+        "recorded_at": recorded_at,
+        "data": item.data_json,
+        "prev_hash": prev_hash,
+        "hash": digest,
+    }
+
+
+def _result(pending: PendingAppend, first: int, last: int) -> AppendResult:
     return AppendResult(
-        stream_id=stream_id,
-        first_position=head.position + 1,
-        last_position=position,
-        version=expected + len(batch),
+        stream_id=pending.stream_id,
+        first_position=first,
+        last_position=last,
+        version=pending.expected_version + len(pending.batch),
     )
 
 
-_PG_APPEND = sa.text(
-    "SELECT first_position, last_position, stream_version FROM eventlog_append("
-    ":stream_id, :expected, CAST(:event_ids AS uuid[]), CAST(:types AS text[]), "
-    "CAST(:schema_versions AS integer[]), CAST(:occurred_at AS timestamptz[]), "
-    "CAST(:data AS text[]), CAST(:heads AS text[]), CAST(:tails AS text[]))"
+_PG_APPEND_GROUP = sa.text(
+    "SELECT batch, refused, first_position, last_position FROM eventlog_append_group("
+    "CAST(:stream_ids AS text[]), CAST(:expected AS integer[]), CAST(:sizes AS integer[]), "
+    "CAST(:batch_of AS integer[]), CAST(:event_ids AS uuid[]), CAST(:types AS text[]), "
+    "CAST(:schema_versions AS integer[]), "
+    "CAST(:occurred_at AS timestamptz[]), CAST(:data AS text[]), CAST(:heads AS text[]), "
+    "CAST(:tails AS text[]))"
 )
 
 
-async def append_postgresql(
-    conn: AsyncConnection, stream_id: str, expected: int, batch: Sequence[PreparedEvent]
-) -> AppendResult:
-    """Append with one call of ``eventlog_append``: lock, check, hash and insert server-side."""
-    row = (
-        await conn.execute(
-            _PG_APPEND,
-            {
-                "stream_id": stream_id,
-                "expected": expected,
-                "event_ids": [item.event.event_id for item in batch],
-                "types": [item.event.type for item in batch],
-                "schema_versions": [item.event.schema_version for item in batch],
-                "occurred_at": [item.event.occurred_at for item in batch],
-                "data": [item.data_json for item in batch],
-                "heads": [item.body.head for item in batch],
-                "tails": [item.body.tail for item in batch],
-            },
-        )
-    ).one()
-    return AppendResult(
-        stream_id=stream_id,
-        first_position=row.first_position,
-        last_position=row.last_position,
-        version=row.stream_version,
-    )
+async def append_group_postgresql(
+    conn: AsyncConnection, group: Sequence[PendingAppend]
+) -> list[AppendResult | None]:
+    """Append the whole group with one call of ``eventlog_append_group`` (one statement).
+
+    The function locks the head, then checks, hashes and inserts batch by batch server-side;
+    run on an autocommit connection, the call is its own transaction: one round trip and one
+    WAL flush for every batch of the group. Refused batches come back as None.
+    """
+    items = [(number, item) for number, pending in enumerate(group, 1) for item in pending.batch]
+    params = {
+        "stream_ids": [pending.stream_id for pending in group],
+        "expected": [pending.expected_version for pending in group],
+        "sizes": [len(pending.batch) for pending in group],
+        "batch_of": [number for number, _ in items],
+        "event_ids": [item.event.event_id for _, item in items],
+        "types": [item.event.type for _, item in items],
+        "schema_versions": [item.event.schema_version for _, item in items],
+        "occurred_at": [item.event.occurred_at for _, item in items],
+        "data": [item.data_json for _, item in items],
+        "heads": [item.body.head for _, item in items],
+        "tails": [item.body.tail for _, item in items],
+    }
+    rows = (await conn.execute(_PG_APPEND_GROUP, params)).all()
+    outcomes: list[AppendResult | None] = [None] * len(group)
+    for row in rows:
+        if not row.refused:
+            pending = group[row.batch - 1]
+            outcomes[row.batch - 1] = _result(pending, row.first_position, row.last_position)
+    return outcomes
 
 
 async def stream_version(conn: AsyncConnection, stream_id: str) -> int:
@@ -152,13 +185,21 @@ APP_TABLES: dict[str, str] = {
     "eventlog_checkpoints": "SELECT, INSERT",
     "console_account": "SELECT, INSERT, UPDATE",
 }
+# The group append, and the one-stream append that a worker of the previous release still
+# calls during a rolling upgrade.
+APPEND_FUNCTIONS = (
+    "eventlog_append_group(text[], integer[], integer[], integer[], uuid[], text[], integer[], "
+    "timestamptz[], text[], text[], text[])",
+    "eventlog_append(text, integer, uuid[], text[], integer[], timestamptz[], text[], text[], "
+    "text[])",
+)
 APP_SEQUENCES = ("eventlog_checkpoints_id_seq",)
 
 
 async def grant_app_role_postgresql(conn: AsyncConnection, role: str) -> None:
     """Let ``role`` read and append the log, and run the worker and console, in this schema.
 
-    On the log the role gets SELECT and EXECUTE on ``eventlog_append`` (which runs as the
+    On the log the role gets SELECT and EXECUTE on the append functions (which run as the
     owner, SECURITY DEFINER), and no INSERT, UPDATE, DELETE or TRUNCATE: even with the
     triggers disabled it cannot change history, nor append outside the chain. On the tables
     beside the log it gets what ``APP_TABLES`` lists, never DELETE or TRUNCATE.
@@ -172,8 +213,7 @@ async def grant_app_role_postgresql(conn: AsyncConnection, role: str) -> None:
         f"GRANT USAGE ON SCHEMA {quote(schema_name)} TO {name}",
         f"GRANT SELECT ON {tables} TO {name}",
         f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {tables} FROM PUBLIC",
-        "GRANT EXECUTE ON FUNCTION eventlog_append(text, integer, uuid[], text[], integer[], "
-        f"timestamptz[], text[], text[], text[]) TO {name}",
+        *(f"GRANT EXECUTE ON FUNCTION {function} TO {name}" for function in APPEND_FUNCTIONS),
     ]
     for table, privileges in APP_TABLES.items():
         statements += [

@@ -32,21 +32,44 @@ from uuid import UUID
 GENESIS = "0" * 64
 
 
+# One encoder for every call: json.dumps with options builds a new one each time, which costs
+# as much as encoding a small value.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(value: Any) -> str:
     """Serialise ``value`` canonically (sorted keys, no spaces, UTF-8 text, no NaN)."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(value)
 
 
 def format_timestamp(moment: datetime) -> str:
     """ISO-8601 UTC with microseconds, e.g. ``2024-03-01T09:30:00.000000Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: the same text (a UTC offset of +00:00 becomes Z) ten times
+    # faster, and this runs for every event appended or verified.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def chain_hash(prev_hash: str, body: str) -> str:
     """The link of the chain: SHA-256 of the previous hash followed by the canonical body."""
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def canonical_data(value: Any) -> str:
+    """The canonical JSON of ``value`` if it reads back exactly as given, else ValueError.
+
+    The usual case costs three C calls (dump, encode, load) and one comparison; the
+    per-value walk of :func:`json_problem` only runs to name what is wrong.
+    """
+    try:
+        text = canonical_json(value)
+        text.encode("utf-8")  # a lone surrogate dumps fine but is not UTF-8
+        if json.loads(text) == value:  # a tuple or a non-string key would come back changed
+            return text
+    except (TypeError, ValueError):
+        pass
+    raise ValueError(json_problem(value) or "data does not read back unchanged from JSON")
 
 
 def json_problem(value: Any, path: str = "data") -> str | None:

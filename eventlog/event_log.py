@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Self
 from uuid import UUID
@@ -18,16 +19,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from eventlog import backends, schema
-from eventlog.appending import PreparedEvent, prepare_batch, resolve_existing
+from eventlog.appending import PendingAppend, PreparedEvent, prepare_batch, resolve_existing
 from eventlog.edge import sqlstate, translated
 from eventlog.errors import ConcurrencyError, EventLogError
+from eventlog.group_commit import GroupCommitter, WriteGroup
 from eventlog.migrating import upgrade_to_head
 from eventlog.models import AppendResult, NewEvent, RecordedEvent, VerifyReport
 from eventlog.upcasting import Upcasters
 from eventlog.verification import Progress, verify_rows
 
-# Unique violation (a concurrent writer took the version, or the event id exists) and our
-# own version-mismatch signal from eventlog_append: both lead to the rejection analysis.
+# Unique violation (a concurrent writer took the version, or the event id exists) and a
+# serialization failure: both lead to the rejection analysis.
 _REJECTED_SQLSTATES = {"23505", "40001"}
 _events = schema.events
 
@@ -39,6 +41,13 @@ class EventLog:
         """Wrap an engine made by :meth:`from_url` (which also configures SQLite)."""
         self._engine = engine
         self._writer = engine.execution_options(**{backends.WRITE_OPTION: True})
+        # PostgreSQL appends are one statement each, their own transaction: no BEGIN/COMMIT.
+        self._appender = (
+            self._writer.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else self._writer
+        )
+        self._group = GroupCommitter(self._group_writer)
         self._upcasters = upcasters or Upcasters()
         self._postgres = engine.dialect.name == "postgresql"
 
@@ -81,7 +90,8 @@ class EventLog:
                 await conn.run_sync(upgrade_to_head)
 
     async def close(self) -> None:
-        """Close every pooled connection."""
+        """Finish the appends in flight, then close every pooled connection."""
+        await self._group.wait_idle()
         await self._engine.dispose()
 
     async def append(
@@ -89,26 +99,42 @@ class EventLog:
     ) -> AppendResult:
         """Append a batch atomically if the stream is at ``expected_version``.
 
-        Retrying a recorded batch (same event ids, same content) returns the original result;
-        raises ConcurrencyError, EventIdConflict, MalformedEvent or EventLogUnavailable.
+        Concurrent appends are written together (``eventlog.group_commit``); each batch still
+        stands or falls alone. Retrying a recorded batch (same event ids, same content)
+        returns the original result; raises ConcurrencyError, EventIdConflict, MalformedEvent
+        or EventLogUnavailable.
         """
         batch = prepare_batch(stream_id, expected_version, events)
         with translated(self._engine.url):
-            try:
-                async with self._writer.begin() as conn:
-                    if self._postgres:
-                        return await backends.append_postgresql(
-                            conn, stream_id, expected_version, batch
-                        )
-                    return await backends.append_sqlite(conn, stream_id, expected_version, batch)
-            except backends.VersionMismatch:
-                pass
-            except sa.exc.IntegrityError:
-                pass
-            except sa.exc.DBAPIError as error:
-                if sqlstate(error) not in _REJECTED_SQLSTATES:
-                    raise
+            result = await self._group.submit(PendingAppend(stream_id, expected_version, batch))
+            if result is not None:
+                return result
             return await self._explain_rejection(stream_id, expected_version, batch)
+
+    @asynccontextmanager
+    async def _group_writer(self) -> AsyncIterator[WriteGroup]:
+        """One connection that writes groups: autocommit on PostgreSQL (the function call is
+        its own transaction), one ``BEGIN IMMEDIATE`` transaction per group on SQLite."""
+        async with self._appender.connect() as conn:
+
+            async def write(group: Sequence[PendingAppend]) -> list[AppendResult | None]:
+                try:
+                    if self._postgres:
+                        return await backends.append_group_postgresql(conn, group)
+                    async with conn.begin():
+                        return await backends.append_group_sqlite(conn, group)
+                except sa.exc.DBAPIError as error:
+                    # A lone batch refused by a constraint (a concurrent writer outside this
+                    # process took the version or the id): the caller explains it. In a group,
+                    # the committer writes each batch alone to find which one it was.
+                    refused = isinstance(error, sa.exc.IntegrityError) or (
+                        sqlstate(error) in _REJECTED_SQLSTATES
+                    )
+                    if refused and len(group) == 1:
+                        return [None]
+                    raise
+
+            yield write
 
     async def _explain_rejection(
         self, stream_id: str, expected: int, batch: Sequence[PreparedEvent]

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from eventlog.canonical import json_problem
+from eventlog.canonical import canonical_data
 
 
 class NewEvent(BaseModel):
@@ -43,8 +43,7 @@ class NewEvent(BaseModel):
     @field_validator("data")
     @classmethod
     def _data_is_json(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if problem := json_problem(value):
-            raise ValueError(problem)
+        canonical_data(value)  # raises ValueError naming the fault
         return value
 
 

@@ -89,6 +89,10 @@ MALFORMED = {
     "naive datetime": (lambda: ("s", 0, [_naive()]), "has no time zone"),
     "non-serialisable data": (lambda: ("s", 0, [_mutated(object())]), "not a JSON value"),
     "NaN in data": (lambda: ("s", 0, [_mutated(math.nan)]), "JSON cannot carry"),
+    # JSON would silently turn these into something else: a list, a "1" key, invalid UTF-8.
+    "tuple in data": (lambda: ("s", 0, [_mutated((1, 2))]), "tuple, not a JSON value"),
+    "non-string key": (lambda: ("s", 0, [_mutated({1: "x"})]), "non-string key 1"),
+    "lone surrogate": (lambda: ("s", 0, [_mutated("\ud800")]), "lone surrogate"),
     "duplicate id in batch": (
         lambda: ("s", 0, [e := new_event(), e.model_copy()]),
         "appears twice in one batch",
