@@ -75,7 +75,7 @@ async def serve(args: argparse.Namespace) -> None:
             task_queue=args.task_queue,
             workflows=[BareWorkflow],
             activities=[noop],
-            **options,  # type: ignore[arg-type]
+            **options,
         )
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -169,7 +169,8 @@ async def _idle(handle: WorkflowHandle[Any, Any]) -> bool:
 # -- the report --------------------------------------------------------------------------------
 
 
-async def main(args: argparse.Namespace) -> None:
+async def main(args: argparse.Namespace) -> int:
+    """The report; 1 when a reminder is missing or duplicated (or an expiry or notice)."""
     header("many open files: worker memory, and six time-skipped years", args)
     quiet_logs()
     async with scratch_schema("bench_open") as schema:
@@ -194,15 +195,30 @@ async def main(args: argparse.Namespace) -> None:
                 f"guichet grows {per_file:+.0f} KB per open file from {first} to {last} files",
             )
         if args.skip_files:
-            bare_s, ours_s, summary = await six_years(schema, args.skip_files)
-            print(f"six years, {args.skip_files} files: {summary}", flush=True)
+            years = await six_years(schema, args.skip_files)
+            print(f"six years, {args.skip_files} files: {years.summary}", flush=True)
             result(
                 "open_files.six_years_time_skipped",
-                args.skip_files / bare_s,
-                args.skip_files / ours_s,
+                args.skip_files / years.bare_s,
+                args.skip_files / years.guichet_s,
                 "files/s",
-                note=f"bare {bare_s:.1f} s, guichet {ours_s:.1f} s of wall time for six years",
+                note=f"bare {years.bare_s:.1f} s, guichet {years.guichet_s:.1f} s of wall time "
+                "for six years",
             )
+            check = years.reminders
+            print("\n".join(check.lines()), flush=True)
+            result(
+                "open_files.six_years_reminders_once",
+                check.reminders.expected,
+                check.reminders.expected - check.reminders.missing,
+                "reminders",
+                note=f"due by the rules vs sent at least once; {check.reminders.missing} missing, "
+                f"{check.reminders.duplicated} duplicated, outbox {check.notices.missing} "
+                f"missing, {check.notices.duplicated} duplicated",
+            )
+            if not check.ok:
+                return 1
+    return 0
 
 
 def cli() -> None:
@@ -215,13 +231,14 @@ def cli() -> None:
     parser.add_argument("--task-queue", help=argparse.SUPPRESS)
     parser.add_argument("--schema", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    code = 0
     if args.serve:
         args.kind = args.serve
         asyncio.run(serve(args))
     else:
         del args.serve, args.address, args.task_queue, args.schema
-        asyncio.run(main(args))
-    hard_exit(0)
+        code = asyncio.run(main(args))
+    hard_exit(code)
 
 
 if __name__ == "__main__":

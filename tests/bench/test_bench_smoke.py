@@ -26,6 +26,13 @@ RESULT = re.compile(
 
 def run_bench(pg_url: str, module: str, *args: str) -> dict[str, dict[str, float]]:
     """Run ``python -m bench.<module> args`` and return its RESULT lines by name."""
+    return run_bench_output(pg_url, module, *args)[0]
+
+
+def run_bench_output(
+    pg_url: str, module: str, *args: str
+) -> tuple[dict[str, dict[str, float]], str]:
+    """Run ``python -m bench.<module> args``: its RESULT lines by name, and its whole output."""
     env = {**os.environ, "GUICHET_BENCH_PG_URL": pg_url}
     completed = subprocess.run(
         [sys.executable, "-m", f"bench.{module}", *args],
@@ -45,7 +52,7 @@ def run_bench(pg_url: str, module: str, *args: str) -> dict[str, dict[str, float
     }
     for name, values in results.items():
         assert all(math.isfinite(v) and v > 0 for v in values.values()), (name, values)
-    return results
+    return results, completed.stdout
 
 
 def test_appends_benchmark_reports_every_writer_and_batch_configuration(pg_url: str) -> None:
@@ -75,6 +82,24 @@ def test_lifecycle_benchmark_closes_files_on_both_logs_and_the_bare_workflow(pg_
 
 @pytest.mark.temporal
 def test_open_files_benchmark_reports_memory_and_the_time_skipped_years(pg_url: str) -> None:
-    """Two open files on the dev server, two files over six time-skipped years."""
-    results = run_bench(pg_url, "open_files", "--files", "2", "--cache", "1", "--skip-files", "2")
-    assert {"open_files.worker_peak_rss", "open_files.six_years_time_skipped"} <= set(results)
+    """Two open files on the dev server; over six time-skipped years, one awarded file and one
+    submitted file get every reminder once, in the log and in the outbox (exit code 0)."""
+    results, output = run_bench_output(
+        pg_url, "open_files", "--files", "2", "--cache", "1", "--skip-files", "2"
+    )
+    assert {
+        "open_files.worker_peak_rss",
+        "open_files.six_years_time_skipped",
+        "open_files.six_years_reminders_once",
+    } <= set(results)
+    # 1 awarded file: 3 reminders; 1 submitted file: 5 deadlines × 3 reminders.
+    assert results["open_files.six_years_reminders_once"]["baseline"] == 18
+    assert results["open_files.six_years_reminders_once"]["ratio"] == 1
+    assert re.search(r"^reminder check \(2 files: 1 awarded .*\): OK$", output, re.MULTILINE)
+    for what, expected in (
+        ("reminder events in the log", 18),
+        ("outbox notices of those reminders", 36),
+        ("expiry events in the log", 6),
+    ):
+        line = f"  {what}: 2/2 files exactly as expected; {expected} expected, 0 missing, "
+        assert line + "0 duplicated" in output, output
