@@ -6,6 +6,10 @@ The events are real domain events: each application runs the full lifecycle of
 application per batch by concurrent writers. ``--scale 1`` is 10,000 applications.
 
     .venv/bin/python -m bench.replay --scale 0.2
+
+While iterating, ``--schema NAME`` generates the log once into that schema and keeps it;
+later runs with the same name and scale skip generation and appends (drop it by hand with
+``DROP SCHEMA NAME CASCADE``).
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import re
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from bench.common import PG_URL, dsn, hard_exit, header, result, rss_mb, scratch_schema
@@ -109,9 +115,8 @@ async def rebuild(log: EventLog) -> tuple[int, float, dict[str, Application]]:
     return count, time.perf_counter() - started, states
 
 
-async def main(args: argparse.Namespace) -> None:
-    header("replay and verify on PostgreSQL", args)
-    applications = max(1, round(FULL_SCALE * args.scale))
+async def fill(log: EventLog, applications: int) -> int:
+    """Generate the applications' events and append them; the number of events."""
     started = time.perf_counter()
     streams = generate(applications)
     total = sum(len(e) for _, e in streams)
@@ -120,13 +125,48 @@ async def main(args: argparse.Namespace) -> None:
         f"in {time.perf_counter() - started:.1f} s",
         flush=True,
     )
-    async with scratch_schema("bench_replay") as schema:
+    rate = await load(log, streams)
+    print(f"appended with {WRITERS} writers, one batch per application: {rate:.0f} ev/s")
+    return total
+
+
+async def reused(log: EventLog, schema: str, applications: int) -> int | None:
+    """The number of events of a log kept by an earlier ``--schema`` run, None when empty."""
+    position, _ = await log.head()
+    if position == 0:
+        return None
+    streams = len(await log.stream_ids())
+    if streams != applications:
+        raise SystemExit(
+            f"schema {schema} holds {streams} applications, not {applications}: use the "
+            f"scale it was made with, another name, or DROP SCHEMA {schema} CASCADE"
+        )
+    print(f"reusing schema {schema}: {applications} applications, {position} events", flush=True)
+    return position
+
+
+@contextlib.asynccontextmanager
+async def kept_schema(name: str) -> AsyncIterator[str]:
+    """The named schema, created if missing and left in place afterwards."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn())
+    try:
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
+    finally:
+        await conn.close()
+    yield name
+
+
+async def main(args: argparse.Namespace) -> None:
+    header("replay and verify on PostgreSQL", args)
+    applications = max(1, round(FULL_SCALE * args.scale))
+    place = kept_schema(args.schema) if args.schema else scratch_schema("bench_replay")
+    async with place as schema:
         log = EventLog.from_url(PG_URL, search_path=schema, pool_size=WRITERS)
         await log.migrate()
         try:
-            rate = await load(log, streams)
-            print(f"appended with {WRITERS} writers, one batch per application: {rate:.0f} ev/s")
-            del streams
+            total = (await reused(log, schema, applications)) or await fill(log, applications)
             reset_peak_rss()
             rows, select_s = await plain_select(schema)
             base_mb = rss_mb()[0]
@@ -167,9 +207,23 @@ async def main(args: argparse.Namespace) -> None:
     )
 
 
+def schema_name(text: str) -> str:
+    """A plain lowercase identifier, safe to splice into SQL."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", text):
+        raise argparse.ArgumentTypeError(f"{text!r}: use lowercase letters, digits and _")
+    return text
+
+
 def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help=f"1.0 = {FULL_SCALE} applications")
+    parser.add_argument(
+        "--schema",
+        type=schema_name,
+        default=None,
+        help="keep the generated log in this PostgreSQL schema and reuse it on later runs "
+        "with the same scale (default: a scratch schema, dropped at the end)",
+    )
     asyncio.run(main(parser.parse_args()))
     hard_exit(0)
 
