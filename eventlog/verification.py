@@ -1,17 +1,39 @@
 """Recomputing the whole chain from the stored rows, in position order, in bounded memory.
 
-Everything is recomputed independently of the append path: the canonical body is built as one
-JSON object (``canonical_event``) from the stored columns, never from upcast data. The first
-fault wins, and is described so a person knows where to look.
+Everything is recomputed from the stored columns, never from upcast data, and independently of
+the append path's code. The first fault wins, and is described so a person knows where to look.
+
+Each row's canonical body is first built by splicing the stored ``data`` text, unparsed,
+between the other columns rendered canonically (:func:`spliced_body`): the stored ``data`` is
+the canonical JSON text that was hashed (``eventlog.schema``), so for every row the append path
+wrote, this is the same string that ``canonical_event`` builds by parsing and re-serialising,
+at a fraction of the cost. Only when that hash does not match is the row parsed and re-dumped
+(:func:`_content_problem`), to tell invalid JSON from altered content, and to accept, as
+before, a row whose stored text is valid but not canonical while its canonical form matches
+the hash.
+
+What the splice accepts that the parse-and-re-dump check alone did not: a row whose stored
+``data`` text is not canonical JSON (or not JSON at all) but whose hash was computed over
+exactly those bytes. The append path cannot write such a row (``prepare_batch`` stores
+``canonical_json(data)`` and the hash covers that very text), so only someone able to
+recompute hashes could; and anyone able to do that can equally rewrite canonical data and
+re-hash the chain up to the head, which no chain check catches (signed checkpoints do). The
+hash vouches for exactly the stored bytes, so the guarantee is the same: no byte of a row
+changes without verify noticing. Nor can content move between columns behind an unchanged
+body: every part after ``data`` is a quoted JSON string (which holds no bare ``"``), a UUID, a
+fixed-form timestamp or an integer, so read from the right the body names each column
+unambiguously, and ``data`` is what is left.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
-from eventlog.canonical import GENESIS, canonical_event, chain_hash
+from eventlog.canonical import GENESIS, canonical_event, chain_hash, format_timestamp
 from eventlog.models import VerifyReport
 
 Progress = Callable[[int, int], None]
@@ -63,12 +85,58 @@ async def verify_rows(
     return VerifyReport(ok=True, checked=checked, head_position=head_position)
 
 
+def spliced_body(row: Any) -> str:
+    """The canonical body of a stored row, with its ``data`` text spliced in as stored."""
+    return (
+        f'{{"data":{row.data},"event_id":"{row.event_id}",'
+        f'"occurred_at":"{_timestamp(row.occurred_at)}","position":{row.position},'
+        f'"schema_version":{row.schema_version},"stream_id":{_string(row.stream_id)},'
+        f'"type":{_string(row.type)},"version":{row.version}}}'
+    )
+
+
+def _string(text: str) -> str:
+    # What json.dumps(text, ensure_ascii=False) returns for a str, without its dispatch.
+    return encode_basestring(text)
+
+
+def _timestamp(moment: datetime) -> str:
+    """``format_timestamp`` without strftime, for the years where both agree (1000 on)."""
+    utc = moment.astimezone(UTC)
+    if utc.year < 1000:  # strftime's %Y does not pad these to four digits on every platform
+        return format_timestamp(moment)
+    return f"{utc.isoformat(timespec='microseconds')[:-6]}Z"
+
+
 def _row_problem(
     row: Any, expected_position: int, prev_hash: str, versions: dict[str, int]
 ) -> str | None:
     position = row.position
     if position != expected_position:
         return f"position {expected_position} missing (gap: row deleted?)"
+    if chain_hash(row.prev_hash, spliced_body(row)) != row.hash and (
+        problem := _content_problem(row)
+    ):
+        return problem
+    if row.prev_hash != prev_hash:
+        before = position - 1
+        return (
+            f"position {position}: prev_hash does not chain to position {before}"
+            if before
+            else f"position {position}: prev_hash is not the genesis hash"
+        )
+    last_version = versions.get(row.stream_id, 0)
+    if row.version != last_version + 1:
+        return (
+            f"position {position}: stream {row.stream_id} jumps from version {last_version} "
+            f"to {row.version} (event missing or moved?)"
+        )
+    return None
+
+
+def _content_problem(row: Any) -> str | None:
+    """Why the stored content does not hash to the row's hash, once the splice missed."""
+    position = row.position
     try:
         data = json.loads(row.data)
         body = canonical_event(
@@ -85,17 +153,4 @@ def _row_problem(
         return f"position {position}: stored data is not valid JSON ({error}); row altered?"
     if chain_hash(row.prev_hash, body) != row.hash:
         return f"position {position}: hash does not match its content (row altered?)"
-    if row.prev_hash != prev_hash:
-        before = position - 1
-        return (
-            f"position {position}: prev_hash does not chain to position {before}"
-            if before
-            else f"position {position}: prev_hash is not the genesis hash"
-        )
-    last_version = versions.get(row.stream_id, 0)
-    if row.version != last_version + 1:
-        return (
-            f"position {position}: stream {row.stream_id} jumps from version {last_version} "
-            f"to {row.version} (event missing or moved?)"
-        )
     return None

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 from eventlog_support import Backend, new_event
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from eventlog import EventLog
-from eventlog.canonical import canonical_event, chain_hash
+from eventlog.canonical import canonical_event, canonical_json, chain_hash
+from eventlog.verification import spliced_body
 
 EVENTS = "eventlog_events"
 
@@ -143,3 +151,144 @@ async def test_verify_reports_progress_over_the_whole_log(log: EventLog) -> None
     report = await log.verify(progress=lambda done, total: calls.append((done, total)))
     assert report.ok and report.head_position == 5
     assert calls == [(n, 5) for n in range(1, 6)]
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("stream_id", "'app-9'"),
+        ("type", "'Other'"),
+        ("version", "7"),
+        ("schema_version", "2"),
+        ("occurred_at", "'2020-01-01 00:00:00+00'"),
+        ("event_id", "'00000000-0000-0000-0000-000000000001'"),
+    ],
+)
+async def test_any_hashed_column_altered_is_found_at_its_position(
+    log: EventLog, backend: Backend, column: str, value: str
+) -> None:
+    """Each hashed column, changed alone behind the triggers, breaks the hash of its row."""
+    await _five_events(log)
+    await backend.tamper(f"UPDATE {EVENTS} SET {column} = {value} WHERE position = 3")
+    report = await log.verify()
+    assert not report.ok and report.first_bad_position == 3
+    assert report.problem == "position 3: hash does not match its content (row altered?)"
+
+
+async def test_data_that_is_not_json_is_named_as_such(log: EventLog, backend: Backend) -> None:
+    """Stored data replaced by text that is not JSON: verify says so at that position."""
+    await _five_events(log)
+    await backend.tamper(f"UPDATE {EVENTS} SET data = '{{\"n\":' WHERE position = 2")
+    report = await log.verify()
+    assert not report.ok and report.first_bad_position == 2 and report.checked == 1
+    assert report.problem is not None
+    assert report.problem.startswith("position 2: stored data is not valid JSON (")
+
+
+async def _rehash(backend: Backend, position: int, prev_hash: str, body: str, data: str) -> None:
+    await backend.tamper(
+        f"UPDATE {EVENTS} SET data = '{data}', hash = '{chain_hash(prev_hash, body)}' "
+        f"WHERE position = {position}"
+    )
+
+
+async def test_non_canonical_text_hashed_in_canonical_form_still_verifies(
+    log: EventLog, backend: Backend
+) -> None:
+    """Data stored with spaces but hashed in canonical form passes, as before the splice."""
+    await log.append("app-1", 0, [new_event(1)])
+    (event,) = [e async for e in log.read_all()]
+    body = canonical_event(
+        position=1,
+        stream_id=event.stream_id,
+        version=event.version,
+        event_id=event.event_id,
+        type_=event.type,
+        schema_version=event.schema_version,
+        occurred_at=event.occurred_at,
+        data=event.data,
+    )
+    await _rehash(backend, 1, event.prev_hash, body, '{ "n": 1 }')
+    await backend.tamper(
+        f"UPDATE eventlog_head SET hash = (SELECT hash FROM {EVENTS} WHERE position = 1)"
+    )
+    report = await log.verify()
+    assert report.ok and report.checked == 1
+
+
+async def test_stored_text_hashed_as_stored_verifies(log: EventLog, backend: Backend) -> None:
+    """The hash vouches for the stored bytes: a row re-hashed over its exact text verifies.
+
+    Only someone able to re-hash rows could store it (see ``eventlog.verification``)."""
+    await log.append("app-1", 0, [new_event(1)])
+    (event,) = [e async for e in log.read_all()]
+    canonical = canonical_event(
+        position=1,
+        stream_id=event.stream_id,
+        version=event.version,
+        event_id=event.event_id,
+        type_=event.type,
+        schema_version=event.schema_version,
+        occurred_at=event.occurred_at,
+        data=event.data,
+    )
+    body = canonical.replace('{"data":{"n":1}', '{"data":{ "n": 1 }', 1)
+    await _rehash(backend, 1, event.prev_hash, body, '{ "n": 1 }')
+    await backend.tamper(
+        f"UPDATE eventlog_head SET hash = (SELECT hash FROM {EVENTS} WHERE position = 1)"
+    )
+    assert (await log.verify()).ok
+    (reread,) = [e async for e in log.read_all()]
+    assert reread.data == {"n": 1}
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    max_leaves=10,
+)
+
+
+@given(
+    data=st.dictionaries(st.text(), JSON),
+    stream_id=st.text(min_size=1),
+    type_=st.text(min_size=1),
+    numbers=st.tuples(st.integers(1, 2**62), st.integers(1, 2**31), st.integers(1, 2**31)),
+    event_id=st.uuids(),
+    occurred_at=st.datetimes(timezones=st.timezones() | st.just(UTC)),
+)
+@example(
+    data={"n": 1},
+    stream_id='app "1"\n\\',
+    type_="Typé",
+    numbers=(1, 1, 1),
+    event_id=uuid.UUID(int=7),
+    occurred_at=datetime(1000, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))),
+)
+def test_verify_splices_the_same_body_as_the_canonical_object(
+    data: dict[str, Any],
+    stream_id: str,
+    type_: str,
+    numbers: tuple[int, int, int],
+    event_id: uuid.UUID,
+    occurred_at: datetime,
+) -> None:
+    """Splicing the stored data text gives the canonical body, for any names, data and time.
+
+    Years before 1000 and offsets other than UTC included; strings with quotes, backslashes
+    and control characters too."""
+    position, version, schema_version = numbers
+    fields = {
+        "position": position,
+        "stream_id": stream_id,
+        "version": version,
+        "event_id": event_id,
+        "schema_version": schema_version,
+        "occurred_at": occurred_at,
+    }
+    row = SimpleNamespace(**fields, type=type_, data=canonical_json(data))
+    assert spliced_body(row) == canonical_event(**fields, type_=type_, data=data)
