@@ -15,7 +15,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from pydantic import Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -77,15 +77,20 @@ class Outbox:
 
     @activity.defn(name="enqueue_notices")
     async def enqueue_notices(self, batch: NoticeBatch) -> int:
-        """Write the notices that are not there yet; returns how many were new."""
-        written = 0
-        for item in batch.notices:
-            try:
-                async with self._engine.begin() as conn:
-                    await conn.execute(outbox.insert().values(**_row(batch.application_id, item)))
-                written += 1
-            except IntegrityError:
-                continue  # already written by an earlier attempt of this activity
+        """Write the notices that are not there yet, in one statement; returns how many were
+        new (a retried activity finds its earlier rows and writes nothing twice)."""
+        rows = [_row(batch.application_id, item) for item in batch.notices]
+        insert = (
+            postgresql.insert(outbox)
+            if self._engine.dialect.name == "postgresql"
+            else sqlite.insert(outbox)
+        )
+        async with self._engine.begin() as conn:
+            written = (
+                await conn.execute(
+                    insert.values(rows).on_conflict_do_nothing(index_elements=["message_id"])
+                )
+            ).rowcount
         activity_logger().info("notices queued", new=written, total=len(batch.notices))
         return written
 
