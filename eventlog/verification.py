@@ -28,10 +28,11 @@ unambiguously, and ``data`` is what is left.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, NamedTuple
+from uuid import UUID
 
 from eventlog.canonical import GENESIS, canonical_event, chain_hash, format_timestamp
 from eventlog.models import VerifyReport
@@ -39,13 +40,34 @@ from eventlog.models import VerifyReport
 Progress = Callable[[int, int], None]
 
 
+class StoredRow(NamedTuple):
+    """The columns verify reads of one row (``recorded_at`` is not hashed), in this order."""
+
+    position: int
+    stream_id: str
+    version: int
+    event_id: UUID
+    type: str
+    schema_version: int
+    occurred_at: datetime
+    data: str
+    prev_hash: str
+    hash: str
+
+
+VERIFIED_COLUMNS = StoredRow._fields
+
+
 async def verify_rows(
-    rows: AsyncIterator[Any],
+    batches: AsyncIterator[Sequence[Sequence[Any]]],
     head: tuple[int, str],
     total: int,
     progress: Progress | None = None,
 ) -> VerifyReport:
-    """Check gap-free positions, the chain, contiguous versions per stream, then the head."""
+    """Check gap-free positions, the chain, contiguous versions per stream, then the head.
+
+    ``batches`` hold the rows in position order, each with ``VERIFIED_COLUMNS`` in order.
+    """
     head_position, head_hash = head
     expected_position, prev_hash, checked = 1, GENESIS, 0
     versions: dict[str, int] = {}
@@ -59,14 +81,16 @@ async def verify_rows(
             problem=problem,
         )
 
-    async for row in rows:
-        if problem := _row_problem(row, expected_position, prev_hash, versions):
-            return bad(min(row.position, expected_position), problem)
-        prev_hash, expected_position = row.hash, row.position + 1
-        versions[row.stream_id] = row.version
-        checked += 1
-        if progress is not None:
-            progress(checked, total)
+    async for batch in batches:
+        for values in batch:
+            row = StoredRow._make(values)
+            if problem := _row_problem(row, expected_position, prev_hash, versions):
+                return bad(min(row.position, expected_position), problem)
+            prev_hash, expected_position = row.hash, row.position + 1
+            versions[row.stream_id] = row.version
+            checked += 1
+            if progress is not None:
+                progress(checked, total)
     last = expected_position - 1
     if last < head_position:
         return bad(
@@ -85,7 +109,7 @@ async def verify_rows(
     return VerifyReport(ok=True, checked=checked, head_position=head_position)
 
 
-def spliced_body(row: Any) -> str:
+def spliced_body(row: StoredRow) -> str:
     """The canonical body of a stored row, with its ``data`` text spliced in as stored."""
     return (
         f'{{"data":{row.data},"event_id":"{row.event_id}",'
@@ -109,7 +133,7 @@ def _timestamp(moment: datetime) -> str:
 
 
 def _row_problem(
-    row: Any, expected_position: int, prev_hash: str, versions: dict[str, int]
+    row: StoredRow, expected_position: int, prev_hash: str, versions: dict[str, int]
 ) -> str | None:
     position = row.position
     if position != expected_position:
@@ -134,7 +158,7 @@ def _row_problem(
     return None
 
 
-def _content_problem(row: Any) -> str | None:
+def _content_problem(row: StoredRow) -> str | None:
     """Why the stored content does not hash to the row's hash, once the splice missed."""
     position = row.position
     try:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from eventlog_support import BASE_TIME, Backend, new_event
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from eventlog import EventLog, Upcasters
+from eventlog import EventLog, RecordedEvent, Upcasters, schema
 from eventlog.canonical import canonical_event, event_body
+from eventlog.reading import ROW_COLUMNS, parse_json, recorded
 
 
 async def test_read_stream_as_of_occurred_at_or_position(log: EventLog) -> None:
@@ -103,3 +108,97 @@ def test_spliced_body_equals_the_canonical_object(
     }
     spliced = event_body(**fields, data_json=canonical_json(data)).at(position)
     assert spliced == canonical_event(**fields, position=position, data=data)
+
+
+async def test_events_read_without_revalidation_equal_validated_ones(
+    log: EventLog, backend: Backend
+) -> None:
+    """The unvalidated fast path builds the same RecordedEvent that validation builds."""
+    event = new_event(1, label="Saint-Étienne — 投资", ratio=0.1, nested={"a": [1, None, True]})
+    await log.append("app-1", 0, [event, new_event(2)])
+    rows = [row async for batch in log._rows(1, 10, schema.events.c) for row in batch]
+    for row in rows:
+        fast = recorded(row, Upcasters())
+        values = dict(zip(ROW_COLUMNS, row, strict=True))
+        values["data"] = json.loads(values["data"])
+        values["event_id"] = uuid.UUID(str(values["event_id"]))
+        validated = RecordedEvent.model_validate(values)
+        assert fast == validated and fast.model_dump() == validated.model_dump()
+        assert repr(fast) == repr(validated)
+        assert fast.model_fields_set == validated.model_fields_set
+        assert type(fast.event_id) is uuid.UUID
+        with pytest.raises(ValidationError):
+            fast.position = 9  # type: ignore[misc]
+        assert [type(v) for v in fast.__dict__.values()] == [
+            type(v) for v in validated.__dict__.values()
+        ]
+
+
+def _row(**changes: Any) -> tuple[Any, ...]:
+    values = {
+        "position": 1,
+        "stream_id": "app-1",
+        "version": 1,
+        "event_id": uuid.UUID(int=1),
+        "type": "AmountSet",
+        "schema_version": 1,
+        "occurred_at": BASE_TIME,
+        "recorded_at": BASE_TIME,
+        "data": '{"n":1}',
+        "prev_hash": "0" * 64,
+        "hash": "a" * 64,
+    } | changes
+    return tuple(values[name] for name in ROW_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"data": "[1]"}, {"data": '"text"'}, {"version": "x"}, {"occurred_at": "yesterday"}],
+    ids=["list", "string", "version-text", "time-text"],
+)
+def test_stored_values_of_the_wrong_type_are_still_refused(changes: dict[str, Any]) -> None:
+    """A row the log could not have written (data not an object, text in a number column)
+    goes through validation and is refused, as before the fast path."""
+    with pytest.raises(ValidationError):
+        recorded(_row(**changes), Upcasters())
+
+
+def test_a_number_stored_as_text_reads_as_validation_reads_it() -> None:
+    """SQLite may hand back a number as text: validation coerces it, as it always did."""
+    assert recorded(_row(version="3"), Upcasters()).version == 3
+
+
+@given(JSON)
+def test_json_is_parsed_as_json_loads_parses_it(value: Any) -> None:
+    """parse_json gives json.loads's result, whatever the value (floats to the last bit)."""
+    from eventlog.canonical import canonical_json
+
+    for text in (canonical_json(value), json.dumps(value, indent=1)):
+        parsed = parse_json(text)
+        assert parsed == json.loads(text) and repr(parsed) == repr(json.loads(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"\\ud800"',
+        "[" * 300 + "]" * 300,
+        "1" * 5000,
+        '"a\x01"',
+        '{"a":1} x',
+        "",
+        "NaN",
+        '{"a":1,"a":2}',
+        "1e400",
+    ],
+    ids=["surrogate", "deep", "huge-int", "control", "trailing", "empty", "nan", "dup", "inf"],
+)
+def test_json_the_fast_parser_refuses_is_left_to_json_loads(text: str) -> None:
+    """Results and errors stay json.loads's where pydantic-core's parser differs."""
+    try:
+        expected: Any = json.loads(text)
+    except ValueError as error:
+        with pytest.raises(type(error), match=re.escape(str(error))):
+            parse_json(text)
+        return
+    assert repr(parse_json(text)) == repr(expected)

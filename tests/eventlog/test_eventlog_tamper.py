@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from hypothesis import strategies as st
 
 from eventlog import EventLog
 from eventlog.canonical import canonical_event, canonical_json, chain_hash
-from eventlog.verification import spliced_body
+from eventlog.verification import StoredRow, spliced_body
 
 EVENTS = "eventlog_events"
 
@@ -290,5 +289,5 @@ def test_verify_splices_the_same_body_as_the_canonical_object(
         "schema_version": schema_version,
         "occurred_at": occurred_at,
     }
-    row = SimpleNamespace(**fields, type=type_, data=canonical_json(data))
+    row = StoredRow(**fields, type=type_, data=canonical_json(data), prev_hash="", hash="")
     assert spliced_body(row) == canonical_event(**fields, type_=type_, data=data)
