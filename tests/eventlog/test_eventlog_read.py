@@ -114,6 +114,11 @@ async def test_events_read_without_revalidation_equal_validated_ones(
     log: EventLog, backend: Backend
 ) -> None:
     """The unvalidated fast path builds the same RecordedEvent that validation builds."""
+    # What the fast path leaves out must stay absent from the model: private attributes, a
+    # post-init hook, extra fields.
+    assert not RecordedEvent.__private_attributes__
+    assert RecordedEvent.__pydantic_post_init__ is None
+    assert RecordedEvent.model_config.get("extra") == "forbid"
     event = new_event(1, label="Saint-Étienne — 投资", ratio=0.1, nested={"a": [1, None, True]})
     await log.append("app-1", 0, [event, new_event(2)])
     rows = [row async for batch in log._rows(1, 10, schema.events.c) for row in batch]
@@ -124,6 +129,8 @@ async def test_events_read_without_revalidation_equal_validated_ones(
         values["event_id"] = uuid.UUID(str(values["event_id"]))
         validated = RecordedEvent.model_validate(values)
         assert fast == validated and fast.model_dump() == validated.model_dump()
+        assert fast == RecordedEvent.model_construct(**validated.__dict__)
+        assert list(fast.__dict__) == list(RecordedEvent.model_fields)
         assert repr(fast) == repr(validated)
         assert fast.model_fields_set == validated.model_fields_set
         assert type(fast.event_id) is uuid.UUID
