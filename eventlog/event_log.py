@@ -8,7 +8,9 @@ bytes hashed and ``eventlog.backends`` for how appends are serialised.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Self
@@ -186,34 +188,42 @@ class EventLog:
         self, from_position: int = 1, *, batch_size: int = 1000
     ) -> AsyncIterator[RecordedEvent]:
         """Every event from ``from_position`` on, upcast, fetched ``batch_size`` at a time."""
-        async for rows in self._rows(from_position, batch_size, _events.c):
-            for row in rows:
-                yield self._recorded(row)
+        async with contextlib.aclosing(self._rows(from_position, batch_size, _events.c)) as batches:
+            async for rows in batches:
+                for row in rows:
+                    yield self._recorded(row)
 
     async def _rows(
         self, from_position: int, batch_size: int, columns: Iterable[sa.ColumnElement[Any]]
-    ) -> AsyncIterator[Sequence[Any]]:
+    ) -> AsyncGenerator[Sequence[Any]]:
         """Batches of rows (``columns``, position first) in position order."""
-        # Keyset pagination, one short read per batch: memory stays bounded and no connection
-        # is held while the consumer works on a batch.
+        # Keyset pagination, one short read per batch: memory stays bounded (two batches) and
+        # no connection is held while the consumer works on a batch, but for the read of the
+        # next one, started as soon as a batch arrives so the database works while Python does.
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        cursor = from_position
-        selected = sa.select(*columns)
-        while True:
-            query = (
-                selected.where(_events.c.position >= cursor)
-                .order_by(_events.c.position)
-                .limit(batch_size)
-            )
+        selected = sa.select(*columns).order_by(_events.c.position).limit(batch_size)
+
+        async def fetch(cursor: int) -> Sequence[Any]:
             with translated(self._engine.url):
                 async with self._engine.connect() as conn:
-                    rows = (await conn.execute(query)).all()
-            if rows:
+                    return (await conn.execute(selected.where(_events.c.position >= cursor))).all()
+
+        rows = await fetch(from_position)
+        following: asyncio.Task[Sequence[Any]] | None = None
+        try:
+            while rows:
+                if len(rows) == batch_size:
+                    following = asyncio.ensure_future(fetch(rows[-1][0] + 1))
                 yield rows
-            if len(rows) < batch_size:
-                return
-            cursor = rows[-1][0] + 1
+                pending, following = following, None
+                rows = await pending if pending is not None else ()
+        finally:
+            if following is not None:
+                # The consumer stopped early: let the read in flight hand its connection back
+                # (cancelling it mid-query would cost the connection); its rows are not wanted.
+                with contextlib.suppress(Exception):
+                    await following
 
     async def head(self) -> tuple[int, str]:
         """The last position and its hash; ``(0, GENESIS)`` for an empty log."""
@@ -236,8 +246,8 @@ class EventLog:
                     await conn.execute(sa.select(sa.func.count()).select_from(_events))
                 ).scalar_one()
         columns = [_events.c[name] for name in VERIFIED_COLUMNS]
-        batches = self._rows(1, _VERIFY_BATCH, columns)
-        return await verify_rows(batches, head, int(total), progress)
+        async with contextlib.aclosing(self._rows(1, _VERIFY_BATCH, columns)) as batches:
+            return await verify_rows(batches, head, int(total), progress)
 
     async def stream_ids(self) -> list[str]:
         """Every stream id that has at least one event, sorted."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -41,6 +43,26 @@ async def test_read_all_streams_in_batches_from_a_position(log: EventLog) -> Non
     positions = [e.position async for e in log.read_all(2, batch_size=2)]
     assert positions == [2, 3, 4, 5]
     assert [e.position async for e in log.read_all(6)] == []
+
+
+async def test_a_reader_stopping_early_leaves_no_read_in_flight(log: EventLog) -> None:
+    """The next batch is read ahead; a reader that stops first leaves no read running."""
+    for version in range(5):
+        await log.append("app-1", version, [new_event(version)])
+    reader = log.read_all(batch_size=2)
+    assert [e.position async for e in _first(reader, 1)] == [1]
+    await reader.aclose()
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    assert not [task for task in others if "_rows" in repr(task.get_coro())]
+    assert [e.position async for e in log.read_all(batch_size=2)] == [1, 2, 3, 4, 5]
+
+
+async def _first(events: AsyncIterator[RecordedEvent], count: int) -> AsyncIterator[RecordedEvent]:
+    async for event in events:
+        yield event
+        count -= 1
+        if count == 0:
+            return
 
 
 async def test_recorded_event_round_trips_what_was_appended(log: EventLog) -> None:
