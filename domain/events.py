@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError, to_json
 
 from domain.actor import Actor
 from domain.commands import ApplicationRequest, CorrectionReason, PaymentKind, ShortText, Text
@@ -279,11 +280,50 @@ Event = Annotated[
 ]
 
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+_PROGRAMMES: dict[bytes, tuple[dict[str, Any], Programme]] = {}
+_PROGRAMMES_KEPT = 64
 
 
 def parse_event(data: dict[str, Any]) -> Event:
-    """Read an event back from its JSON form (as stored in the log)."""
+    """Read an event back from its JSON form (as stored in the log).
+
+    Every submission carries a snapshot of its programme (about 3 KB), and a whole log holds
+    few distinct ones: a snapshot already validated is shared, not validated again, which
+    also lets every state of that programme hold the same (immutable) object.
+    """
+    if (
+        type(data) is dict
+        and data.get("type") == "ApplicationSubmitted"
+        and type(snapshot := data.get("programme")) is dict
+        and (programme := _known_programme(snapshot)) is not None
+    ):
+        data = {**data, "programme": programme}
     return _EVENT_ADAPTER.validate_python(data)
+
+
+def _known_programme(snapshot: dict[str, Any]) -> Programme | None:
+    """The programme this JSON snapshot validates to, shared; None when it does not validate.
+
+    The key is the snapshot's JSON text, which tells apart the values that compare equal in
+    Python but validate differently (``1``, ``1.0``, ``true``; ``NaN`` and ``null``); the
+    ``==`` on a hit tells apart Python values that print the same JSON (a tuple and a list, a
+    string and a Decimal). Invalid snapshots are not kept: the caller validates the whole
+    event, which raises the usual error.
+    """
+    try:
+        key = to_json(snapshot, inf_nan_mode="constants")
+    except PydanticSerializationError:
+        return None
+    if (known := _PROGRAMMES.get(key)) is not None and known[0] == snapshot:
+        return known[1]
+    try:
+        programme = Programme.model_validate(snapshot)
+    except ValidationError:
+        return None
+    if len(_PROGRAMMES) >= _PROGRAMMES_KEPT:
+        _PROGRAMMES.clear()
+    _PROGRAMMES[key] = (snapshot, programme)
+    return programme
 
 
 def event_type_names() -> tuple[str, ...]:
