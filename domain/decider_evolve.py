@@ -46,9 +46,7 @@ from domain.state import INITIAL_STATE, Application, Payment, PendingCorrection
 
 
 def _with_payment(state: Application, number: int, **changes: object) -> dict[str, object]:
-    payments = tuple(
-        p.model_copy(update=changes) if p.number == number else p for p in state.payments
-    )
+    payments = tuple(p.replaced(changes) if p.number == number else p for p in state.payments)
     return {"payments": payments}
 
 
@@ -199,7 +197,7 @@ def _with_deadline(
     state: Application, kind: DeadlineKind, subject: str | None, **changes: object
 ) -> dict[str, object]:
     deadlines = tuple(
-        d.model_copy(update=changes) if d.matches(kind, subject) else d for d in state.deadlines
+        d.replaced(changes) if d.matches(kind, subject) else d for d in state.deadlines
     )
     return {"deadlines": deadlines}
 
@@ -209,7 +207,7 @@ def _decided(state: Application, event: FundingDecided) -> dict[str, object]:
     if state.plan is None or line is None:
         return {}
     status = "approved" if event.approved else "refused"
-    decided = line.model_copy(update={"status": status, "granted_cents": event.granted_cents})
+    decided = line.replaced({"status": status, "granted_cents": event.granted_cents})
     return {"plan": state.plan.with_line(decided)}
 
 
@@ -217,7 +215,7 @@ def evolve(state: Application, event: Event) -> Application:
     """The state after one event: its changes, one more version, ``last_event_at = event.at``."""
     changes = _changes(state, event)
     changes.update(version=state.version + 1, last_event_at=event.at)
-    return state.model_copy(update=changes)
+    return state.replaced(changes)
 
 
 def fold(events: Iterable[Event], state: Application = INITIAL_STATE) -> Application:

@@ -6,8 +6,9 @@ payload is an error rather than silently ignored data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -16,6 +17,25 @@ class Frozen(BaseModel):
     """Immutable, strict-by-shape base for commands, events, state and reference data."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def replaced(self, changes: Mapping[str, object]) -> Self:
+        """``self.model_copy(update=changes)``, at about a third of its cost.
+
+        ``evolve`` copies the state once per event, so replaying a log is mostly this. The
+        same shallow copy: unchanged values are shared (all immutable), ``changes`` are not
+        validated (callers build them from validated events), the changed fields count as
+        set. Frozen models have no extra fields and no private attributes to carry over.
+        """
+        copied = object.__new__(type(self))
+        values = self.__dict__.copy()
+        values.update(changes)
+        object.__setattr__(copied, "__dict__", values)
+        object.__setattr__(
+            copied, "__pydantic_fields_set__", self.__pydantic_fields_set__ | changes.keys()
+        )
+        object.__setattr__(copied, "__pydantic_extra__", None)
+        object.__setattr__(copied, "__pydantic_private__", None)
+        return copied
 
 
 def _require_aware(value: datetime) -> datetime:

@@ -62,4 +62,4 @@ class FinancingPlan(Frozen):
     def with_line(self, updated: FundingLine) -> FinancingPlan:
         """A copy of the plan where the line of the same id is replaced."""
         lines = tuple(updated if line.line_id == updated.line_id else line for line in self.lines)
-        return self.model_copy(update={"lines": lines})
+        return self.replaced({"lines": lines})

@@ -3,7 +3,10 @@ accepted plan, and ``fold`` of the recorded events equals the state the decider 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from itertools import accumulate
 from typing import Any
+from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as label
@@ -22,6 +25,7 @@ from domain.commands import (
     WithdrawApplication,
 )
 from domain.events import ApplicationAccepted, PaymentDisbursed
+from domain.model import Frozen
 from tests.unit.builders import (
     APPLICANT,
     CASEWORKER,
@@ -143,6 +147,40 @@ def test_fold_of_recorded_events_equals_the_state_built_step_by_step(sequence: l
     assert fold(events) == state
     assert state.version == len(events)
     assert state.last_event_at == events[-1].at
+
+
+def _model_copy(model: Frozen, changes: Mapping[str, object]) -> Frozen:
+    return model.model_copy(update=dict(changes))
+
+
+@FAST
+@given(st.lists(steps, min_size=3, max_size=25))
+def test_evolve_copies_states_as_model_copy_would(sequence: list[Any]) -> None:
+    """evolve's cheap copy gives, state after state, exactly what pydantic's model_copy gives."""
+    state, events = run(to_started())
+    for day, step in enumerate(sequence, start=20):
+        state, new = run(commands_for(step, day, state), state)
+        events.extend(new)
+    fast = list(accumulate(events, evolve, initial=INITIAL_STATE))
+    with patch.object(Frozen, "replaced", _model_copy):
+        slow = list(accumulate(events, evolve, initial=INITIAL_STATE))
+    for quick, reference in zip(fast, slow, strict=True):
+        assert quick == reference and repr(quick) == repr(reference)
+        assert quick.model_fields_set == reference.model_fields_set
+        assert quick.model_dump_json() == reference.model_dump_json()
+
+
+def test_every_frozen_model_can_be_copied_by_replaced() -> None:
+    """replaced() carries no private attributes, post-init hook or extra fields: none exist."""
+    pending, seen = list(Frozen.__subclasses__()), set()
+    while pending:
+        model = pending.pop()
+        seen.add(model)
+        pending.extend(model.__subclasses__())
+        assert not model.__private_attributes__, model
+        assert model.__pydantic_post_init__ is None, model
+        assert model.model_config.get("extra") == "forbid", model
+    assert Application in seen
 
 
 euros = st.integers(min_value=0, max_value=400_000)
