@@ -34,6 +34,8 @@ from eventlog.verification import VERIFIED_COLUMNS, Progress, verify_rows
 _REJECTED_SQLSTATES = {"23505", "40001"}
 # Rows per read while verifying: a few megabytes, few enough round trips not to count.
 _VERIFY_BATCH = 5000
+# Rows handed to a reader between two turns of the event loop (see _rows).
+_SLICE = 200
 _events = schema.events
 
 
@@ -196,10 +198,12 @@ class EventLog:
     async def _rows(
         self, from_position: int, batch_size: int, columns: Iterable[sa.ColumnElement[Any]]
     ) -> AsyncGenerator[Sequence[Any]]:
-        """Batches of rows (``columns``, position first) in position order."""
+        """Slices of batches of rows (``columns``, position first) in position order."""
         # Keyset pagination, one short read per batch: memory stays bounded (two batches) and
         # no connection is held while the consumer works on a batch, but for the read of the
         # next one, started as soon as a batch arrives so the database works while Python does.
+        # The batch is handed over in slices, and the event loop runs between them: a consumer
+        # working through a whole batch would otherwise stall the read ahead until it is done.
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         selected = sa.select(*columns).order_by(_events.c.position).limit(batch_size)
@@ -215,7 +219,9 @@ class EventLog:
             while rows:
                 if len(rows) == batch_size:
                     following = asyncio.ensure_future(fetch(rows[-1][0] + 1))
-                yield rows
+                for start in range(0, len(rows), _SLICE):
+                    await asyncio.sleep(0)
+                    yield rows[start : start + _SLICE]
                 pending, following = following, None
                 rows = await pending if pending is not None else ()
         finally:
