@@ -51,6 +51,20 @@ def open_log(backend: Backend) -> Callable[..., EventLog]:
     return backend.open
 
 
+@pytest.fixture
+async def app_role(backend: Backend) -> AsyncIterator[str]:
+    """A throwaway LOGIN role, dropped (with its grants) after the test."""
+    role = f"eventlog_app_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(backend.dsn)
+    await conn.execute(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        yield role
+    finally:
+        await conn.execute(f'DROP OWNED BY "{role}"')
+        await conn.execute(f'DROP ROLE "{role}"')
+        await conn.close()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``postgresql_only`` run on the PostgreSQL backend alone.
 

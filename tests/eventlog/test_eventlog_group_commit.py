@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -64,19 +62,6 @@ async def test_callers_arriving_together_share_one_transaction(
     assert transactions <= 2
     report = await log.verify()
     assert report.ok and report.checked == 16
-
-
-@pytest.fixture
-async def app_role(backend: Backend) -> AsyncIterator[str]:
-    role = f"eventlog_app_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(backend.dsn)
-    await conn.execute(f'CREATE ROLE "{role}" LOGIN')
-    try:
-        yield role
-    finally:
-        await conn.execute(f'DROP OWNED BY "{role}"')
-        await conn.execute(f'DROP ROLE "{role}"')
-        await conn.close()
 
 
 @pytest.mark.postgresql_only

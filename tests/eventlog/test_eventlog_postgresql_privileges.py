@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
 import asyncpg
 import pytest
 from eventlog_support import Backend, new_event
@@ -13,20 +10,6 @@ from eventlog import EventLog
 
 # Roles and privileges are a PostgreSQL feature.
 pytestmark = pytest.mark.postgresql_only
-
-
-@pytest.fixture
-async def app_role(backend: Backend) -> AsyncIterator[str]:
-    """A throwaway LOGIN role, dropped (with its grants) after the test."""
-    role = f"eventlog_app_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(backend.dsn)
-    await conn.execute(f'CREATE ROLE "{role}" LOGIN')
-    try:
-        yield role
-    finally:
-        await conn.execute(f'DROP OWNED BY "{role}"')
-        await conn.execute(f'DROP ROLE "{role}"')
-        await conn.close()
 
 
 async def test_app_role_appends_and_reads_but_cannot_change_history_without_triggers(
