@@ -28,11 +28,13 @@ def appended(item: PendingAppend) -> AppendResult:
 class RecordingWriter:
     """Writes nothing; records each group, can hold a write open, and can fail on a stream."""
 
-    def __init__(self, poisoned: str | None = None) -> None:
+    def __init__(self, *, held: bool = False, poisoned: str | None = None) -> None:
         self.groups: list[list[str]] = []
         self.connections = 0
+        self.writing = asyncio.Event()
         self.release = asyncio.Event()
-        self.release.set()
+        if not held:
+            self.release.set()
         self.poisoned = poisoned
 
     @asynccontextmanager
@@ -41,12 +43,19 @@ class RecordingWriter:
 
         async def write(group: Sequence[PendingAppend]) -> list[Outcome]:
             self.groups.append([item.stream_id for item in group])
+            self.writing.set()
             await self.release.wait()
             if any(item.stream_id == self.poisoned for item in group):
                 raise RuntimeError(f"cannot write {self.poisoned}")
             return [appended(item) for item in group]
 
         yield write
+
+
+async def queued() -> None:
+    """One turn of the event loop: tasks just created run up to their first wait, so their
+    appends are in the queue (``submit`` enqueues before it waits)."""
+    await asyncio.sleep(0)
 
 
 async def test_a_lone_append_is_written_at_once() -> None:
@@ -58,13 +67,12 @@ async def test_a_lone_append_is_written_at_once() -> None:
 
 
 async def test_appends_arriving_during_a_write_share_the_next_one() -> None:
-    writer = RecordingWriter()
-    writer.release.clear()
+    writer = RecordingWriter(held=True)
     committer = GroupCommitter(writer.open)
     first = asyncio.create_task(committer.submit(pending("a")))
-    await asyncio.sleep(0.01)  # "a" is being written
+    await writer.writing.wait()  # "a" is being written
     others = [asyncio.create_task(committer.submit(pending(s))) for s in "bcd"]
-    await asyncio.sleep(0.01)
+    await queued()
     writer.release.set()
     results = await asyncio.gather(first, *others)
     assert [r.stream_id for r in results if r is not None] == list("abcd")
@@ -73,24 +81,22 @@ async def test_appends_arriving_during_a_write_share_the_next_one() -> None:
 
 
 async def test_a_group_never_exceeds_its_event_budget() -> None:
-    writer = RecordingWriter()
-    writer.release.clear()
+    writer = RecordingWriter(held=True)
     committer = GroupCommitter(writer.open, max_events=5)
     calls = [asyncio.create_task(committer.submit(pending(s, size=2))) for s in "abcdef"]
-    await asyncio.sleep(0.01)
+    await writer.writing.wait()  # the drain starts once every task has queued its append
     writer.release.set()
     await asyncio.gather(*calls)
     assert writer.groups == [["a", "b"], ["c", "d"], ["e", "f"]]
 
 
 async def test_a_failing_group_is_written_again_one_append_at_a_time() -> None:
-    writer = RecordingWriter(poisoned="c")
-    writer.release.clear()
+    writer = RecordingWriter(held=True, poisoned="c")
     committer = GroupCommitter(writer.open)
     first = asyncio.create_task(committer.submit(pending("a")))
-    await asyncio.sleep(0.01)
+    await writer.writing.wait()
     others = [asyncio.create_task(committer.submit(pending(s))) for s in "bcd"]
-    await asyncio.sleep(0.01)
+    await queued()
     writer.release.set()
     outcomes = await asyncio.gather(first, *others, return_exceptions=True)
     assert [getattr(o, "stream_id", None) for o in outcomes] == ["a", "b", None, "d"]
@@ -99,14 +105,13 @@ async def test_a_failing_group_is_written_again_one_append_at_a_time() -> None:
 
 
 async def test_a_cancelled_caller_still_queued_is_not_written() -> None:
-    writer = RecordingWriter()
-    writer.release.clear()
+    writer = RecordingWriter(held=True)
     committer = GroupCommitter(writer.open)
     first = asyncio.create_task(committer.submit(pending("a")))
-    await asyncio.sleep(0.01)
+    await writer.writing.wait()
     gone = asyncio.create_task(committer.submit(pending("b")))
     kept = asyncio.create_task(committer.submit(pending("c")))
-    await asyncio.sleep(0.01)
+    await queued()
     gone.cancel()
     writer.release.set()
     await asyncio.gather(first, kept)
@@ -116,13 +121,12 @@ async def test_a_cancelled_caller_still_queued_is_not_written() -> None:
 
 
 async def test_wait_idle_returns_once_the_queue_is_written() -> None:
-    writer = RecordingWriter()
-    writer.release.clear()
+    writer = RecordingWriter(held=True)
     committer = GroupCommitter(writer.open)
     calls = [asyncio.create_task(committer.submit(pending(s))) for s in "ab"]
-    await asyncio.sleep(0.01)
+    await writer.writing.wait()
     idle = asyncio.create_task(committer.wait_idle())
-    await asyncio.sleep(0.01)
+    await queued()
     assert not idle.done()
     writer.release.set()
     await idle
@@ -131,11 +135,10 @@ async def test_wait_idle_returns_once_the_queue_is_written() -> None:
 
 async def test_a_stream_appears_once_per_group() -> None:
     """Two batches for one stream go in separate groups, in arrival order."""
-    writer = RecordingWriter()
-    writer.release.clear()
+    writer = RecordingWriter(held=True)
     committer = GroupCommitter(writer.open)
     calls = [asyncio.create_task(committer.submit(pending(s))) for s in "abacd"]
-    await asyncio.sleep(0.01)
+    await writer.writing.wait()
     writer.release.set()
     await asyncio.gather(*calls)
     assert writer.groups == [["a", "b"], ["a", "c", "d"]]
@@ -143,14 +146,13 @@ async def test_a_stream_appears_once_per_group() -> None:
 
 def test_a_committer_reused_across_event_loops_keeps_writing() -> None:
     """An append abandoned when its loop ended does not stall the next loop's appends."""
-    writer = RecordingWriter()
+    writer = RecordingWriter(held=True)
     committer = GroupCommitter(writer.open)
     abandoned: list[asyncio.Task[Outcome]] = []
 
     async def abandon() -> None:
-        writer.release.clear()
         abandoned.append(asyncio.create_task(committer.submit(pending("a"))))
-        await asyncio.sleep(0.01)  # asyncio.run ends while "a" is being written
+        await writer.writing.wait()  # asyncio.run ends while "a" is being written
 
     asyncio.run(abandon())
     assert abandoned[0].cancelled()
