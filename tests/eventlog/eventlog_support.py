@@ -12,10 +12,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+from hypothesis import strategies as st
 
-from eventlog import EventLog, NewEvent
+from eventlog import EventLog, NewEvent, RecordedEvent
+from eventlog.canonical import canonical_event
 
 BASE_TIME = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    max_leaves=10,
+)
+"""Any JSON value (no NaN): what an event's data may hold."""
 
 
 def new_event(n: int = 0, *, type_: str = "AmountSet", days: int = 0, **data: Any) -> NewEvent:
@@ -76,3 +89,18 @@ class Backend:
                 conn.execute(statement)
             for _, sql in triggers:
                 conn.execute(sql)
+
+
+def canonical_body(event: RecordedEvent, data: Any = None) -> str:
+    """The canonical body of a recorded event, as verify rebuilds it; with other ``data`` to
+    forge a row that hashes right."""
+    return canonical_event(
+        position=event.position,
+        stream_id=event.stream_id,
+        version=event.version,
+        event_id=event.event_id,
+        type_=event.type,
+        schema_version=event.schema_version,
+        occurred_at=event.occurred_at,
+        data=event.data if data is None else data,
+    )

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from eventlog_support import BASE_TIME, Backend, new_event
+from eventlog_support import BASE_TIME, JSON, Backend, new_event
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -98,17 +98,6 @@ async def test_upcaster_applies_on_read_and_verify_hashes_stored_data(
         await upcasting.close()
     (stored,) = await log.read_stream("app-1")
     assert stored.schema_version == 1 and "currency" not in stored.data
-
-
-JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
-    max_leaves=10,
-)
 
 
 @given(

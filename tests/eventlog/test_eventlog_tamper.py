@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from eventlog_support import Backend, new_event
+from eventlog_support import JSON, Backend, canonical_body, new_event
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -58,16 +58,7 @@ async def test_truncate_is_refused_by_the_database(log: EventLog, backend: Backe
 
 async def _recompute(log: EventLog, position: int, prev_hash: str) -> str:
     event = {e.position: e async for e in log.read_all()}[position]
-    body = canonical_event(
-        position=position,
-        stream_id=event.stream_id,
-        version=event.version,
-        event_id=event.event_id,
-        type_=event.type,
-        schema_version=event.schema_version,
-        occurred_at=event.occurred_at,
-        data=event.data,
-    )
+    body = canonical_body(event)
     return chain_hash(prev_hash, body)
 
 
@@ -197,16 +188,7 @@ async def test_non_canonical_text_hashed_in_canonical_form_still_verifies(
     """Data stored with spaces but hashed in canonical form passes, as before the splice."""
     await log.append("app-1", 0, [new_event(1)])
     (event,) = [e async for e in log.read_all()]
-    body = canonical_event(
-        position=1,
-        stream_id=event.stream_id,
-        version=event.version,
-        event_id=event.event_id,
-        type_=event.type,
-        schema_version=event.schema_version,
-        occurred_at=event.occurred_at,
-        data=event.data,
-    )
+    body = canonical_body(event)
     await _rehash(backend, 1, event.prev_hash, body, '{ "n": 1 }')
     await backend.tamper(
         f"UPDATE eventlog_head SET hash = (SELECT hash FROM {EVENTS} WHERE position = 1)"
@@ -221,16 +203,7 @@ async def test_stored_text_hashed_as_stored_verifies(log: EventLog, backend: Bac
     Only someone able to re-hash rows could store it (see ``eventlog.verification``)."""
     await log.append("app-1", 0, [new_event(1)])
     (event,) = [e async for e in log.read_all()]
-    canonical = canonical_event(
-        position=1,
-        stream_id=event.stream_id,
-        version=event.version,
-        event_id=event.event_id,
-        type_=event.type,
-        schema_version=event.schema_version,
-        occurred_at=event.occurred_at,
-        data=event.data,
-    )
+    canonical = canonical_body(event)
     body = canonical.replace('{"data":{"n":1}', '{"data":{ "n": 1 }', 1)
     await _rehash(backend, 1, event.prev_hash, body, '{ "n": 1 }')
     await backend.tamper(
@@ -239,17 +212,6 @@ async def test_stored_text_hashed_as_stored_verifies(log: EventLog, backend: Bac
     assert (await log.verify()).ok
     (reread,) = [e async for e in log.read_all()]
     assert reread.data == {"n": 1}
-
-
-JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
-    max_leaves=10,
-)
 
 
 @given(
