@@ -7,6 +7,7 @@ unless the idempotency key says it is the same submission retried.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -150,6 +152,14 @@ class GuichetClient:
             return result
         except WorkflowUpdateFailedError as failed:
             raise _refusal(failed.cause) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # The SDK reports our own cancellation as this error: give it back as a
+                # cancellation, or timeouts, task groups and retry loops around the call
+                # would take a cancelled call for a lost answer.
+                raise asyncio.CancelledError from None
+            raise
         except RPCError as error:
             raise await self._explain(error, application_id) from None
 

@@ -99,6 +99,8 @@ class Progress:
     done: int = 0
     retries: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    waiting_on: dict[str, str] = field(default_factory=dict)
+    """Each unfinished file's id and what its caller waits for (a stall report names it)."""
 
     @property
     def fraction(self) -> float:
@@ -120,6 +122,9 @@ async def patiently(progress: Progress, call: Callable[[], Awaitable[T]]) -> T:
         except (CommandRefused, ApplicationExists, AssertionError):
             raise
         except Exception as error:  # any transport failure: the answer was lost, ask again
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # the run is over: stop asking
+                raise
             progress.failed(error)
             if time.monotonic() > deadline:
                 raise
@@ -166,17 +171,22 @@ async def _lifecycle(
 ) -> Application:
     sub = submission(insee=insee, actor=applicant(insee), key=f"rel-{run_id}-{index:05d}")
     app_id = sub.application_id
+    progress.waiting_on[app_id] = "submit"
     await patiently(progress, lambda: guichet.submit(sub))
     await wait_for_state(guichet, progress, app_id, lambda s: s.status != "draft")
     progress.done += 1
     for step in STEPS:
+        progress.waiting_on[app_id] = step.name
         command = step.command(insee, datetime.now(UTC))
         request_id = f"{app_id}:{step.name}"
         await patiently(progress, lambda c=command, r=request_id: guichet.act(app_id, c, r))  # type: ignore[misc]
         if step.pays:
+            progress.waiting_on[app_id] = f"{step.name} (disbursement)"
             await wait_for_state(guichet, progress, app_id, _paid)
         progress.done += 1
+    progress.waiting_on[app_id] = "result (workflow closing)"
     handle = guichet.temporal.get_workflow_handle_for(GrantApplicationWorkflow.run, app_id)
     final = await patiently(progress, handle.result)
     progress.done += 1
+    del progress.waiting_on[app_id]
     return final

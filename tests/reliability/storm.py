@@ -11,6 +11,7 @@ import asyncio
 import json
 import random
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,10 @@ from workflows.messages import DEFAULT_TASK_QUEUE
 
 FaultKind = Literal["worker_killed", "temporal_restarted", "postgres_unreachable"]
 OUTAGE_SECONDS = 10.0
+STALL_LIMIT = 420.0
+"""Seconds without any step done before the run is declared stuck: longer than an activity
+abandoned by a killed worker waits for its retry (2 min) plus the backoff after an outage."""
+REPORT_EVERY = 60.0
 
 
 @dataclass
@@ -103,17 +108,20 @@ async def run_storm(rig: Rig, files: int, seed: int) -> Report:
         )
     )
     chaos = asyncio.ensure_future(_inject(rig, report.faults, progress, started))
+    watch = asyncio.ensure_future(_watch(rig, client, progress, started))
     try:
-        # A fault that cannot be recovered from (a worker that does not start again) ends the
-        # run at once, with its reason, instead of leaving the files to time out.
-        await asyncio.wait([drive, chaos], return_when=asyncio.FIRST_EXCEPTION)
-        if chaos.done() and (failure := chaos.exception()) is not None:
-            raise failure
+        # A fault that cannot be recovered from (a worker that does not start again) or a run
+        # that stops moving ends at once, with its reason, instead of leaving the files to time
+        # out with nothing said.
+        await asyncio.wait([drive, chaos, watch], return_when=asyncio.FIRST_EXCEPTION)
+        for task in (chaos, watch):
+            if task.done() and (failure := task.exception()) is not None:
+                raise failure
         finals: list[Application] = await drive
         await chaos  # every fault was injected and recovered from
     finally:
-        chaos.cancel()
-        drive.cancel()
+        for task in (watch, chaos, drive):
+            task.cancel()
     report.seconds = round(time.monotonic() - started, 1)
     report.caller_retries, report.caller_errors = progress.retries, progress.errors
     report.worker_incarnations = rig.worker.starts
@@ -122,6 +130,58 @@ async def run_storm(rig: Rig, files: int, seed: int) -> Report:
     by_id = {final.application_id: final for final in finals}
     report.losses, report.totals, report.notes = await check_everything(rig.log, by_id)
     return report
+
+
+async def _watch(rig: Rig, client: Client, progress: Progress, started: float) -> None:
+    """Print progress every minute; fail with a stall report when nothing moves for long.
+    Returns once every step is done."""
+    done, moved, reported = progress.done, time.monotonic(), time.monotonic()
+    while progress.done < progress.total:
+        await asyncio.sleep(5)
+        now = time.monotonic()
+        if progress.done != done:
+            done, moved = progress.done, now
+        if now - reported >= REPORT_EVERY:
+            reported = now
+            print(
+                f"progress {progress.fraction:.1%} at {now - started:.0f} s: "
+                f"{len(progress.waiting_on)} files open, {progress.retries} caller retries",
+                flush=True,
+            )
+        if now - moved > STALL_LIMIT:
+            raise AssertionError(await stall_report(rig, client, progress, now - moved))
+
+
+async def stall_report(rig: Rig, client: Client, progress: Progress, idle: float) -> str:
+    """What the stuck files wait for, what their workflows are doing, and the worker's log."""
+    waits = Counter(progress.waiting_on.values())
+    lines = [
+        f"no step done for {idle:.0f} s at {progress.fraction:.1%}; "
+        f"the worker is {'alive' if rig.worker.alive() else 'dead'}",
+        "open files by what their caller waits for: "
+        + ", ".join(f"{what} ×{n}" for what, n in waits.most_common()),
+    ]
+    for app_id in list(progress.waiting_on)[:3]:
+        lines.append(f"{app_id} ({progress.waiting_on[app_id]}):")
+        try:
+            raw = (await client.get_workflow_handle(app_id).describe()).raw_description
+        except Exception as error:  # a report must not hide the stall behind its own failure
+            lines.append(f"  describe failed: {error!r}")
+            continue
+        task = raw.pending_workflow_task
+        if task.attempt:
+            lines.append(f"  workflow task: {task.state} attempt {task.attempt}")
+        lines.extend(
+            f"  activity {a.activity_type.name}: state {a.state}, attempt {a.attempt}, "
+            f"last failure: {a.last_failure.message or '-'}"
+            for a in raw.pending_activities
+        )
+        if not raw.pending_activities:
+            lines.append("  no pending activity")
+    log_tail = rig.worker.log_path.read_text(errors="replace").splitlines()[-30:]
+    lines.append(f"last lines of {rig.worker.log_path.name}:")
+    lines.extend(f"  {line[:300]}" for line in log_tail)
+    return "\n".join(lines)
 
 
 async def _inject(rig: Rig, faults: list[Fault], progress: Progress, started: float) -> None:
