@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
-from bench.common import PG_URL, dsn, hard_exit, header, result, scratch_schema
+from bench.common import PG_URL, arguments, dsn, hard_exit, header, result, scratch_schema
 from bench.scenario import in_process_events
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
@@ -240,7 +240,7 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def cli() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--events", type=int, default=2000, help="events per configuration")
     parser.add_argument(
         "--no-eventsourcing", action="store_true", help="skip the eventsourcing baseline"

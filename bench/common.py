@@ -35,6 +35,14 @@ def dsn(url: str = PG_URL) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
+def arguments(doc: str | None) -> argparse.ArgumentParser:
+    """A parser whose ``--help`` shows the script's whole docstring: what it measures, against
+    which baseline, and the command that gives the figures of ``bench/README.md``."""
+    return argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
 def machine() -> str:
     """One line saying where the figures come from, with the load at the start."""
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())

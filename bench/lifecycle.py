@@ -28,6 +28,7 @@ from temporalio.worker import Worker
 from bench.bare import BareAct, BareResult, BareStart, BareWorkflow, noop
 from bench.common import (
     PG_URL,
+    arguments,
     hard_exit,
     header,
     percentile,
@@ -233,7 +234,7 @@ def latency(name: str, bare: list[float], ours: list[float], how: str) -> None:
 
 
 def cli() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--files", type=int, default=50, help="concurrent lifecycles per run")
     parser.add_argument("--latency-files", type=int, default=5, help="lifecycles run one at a time")
     asyncio.run(main(parser.parse_args()))

@@ -33,6 +33,7 @@ from temporalio.worker import Worker
 from bench.bare import BareStart, BareWorkflow, noop
 from bench.common import (
     PG_URL,
+    arguments,
     bounded,
     hard_exit,
     header,
@@ -222,7 +223,7 @@ async def main(args: argparse.Namespace) -> int:
 
 
 def cli() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--files", type=int, default=10_000, help="open files on the dev server")
     parser.add_argument("--cache", type=int, default=1000, help="max_cached_workflows")
     parser.add_argument("--skip-files", type=int, default=1000, help="files over six years")

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from bench.common import PG_URL, dsn, hard_exit, header, result, rss_mb, scratch_schema
+from bench.common import PG_URL, arguments, dsn, hard_exit, header, result, rss_mb, scratch_schema
 from bench.scenario import in_process_events, indexed_submission
 from domain.catalogue import load_catalogue
 from domain.decider import evolve
@@ -215,7 +215,7 @@ def schema_name(text: str) -> str:
 
 
 def cli() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help=f"1.0 = {FULL_SCALE} applications")
     parser.add_argument(
         "--schema",

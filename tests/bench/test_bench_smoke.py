@@ -103,3 +103,18 @@ def test_open_files_benchmark_reports_memory_and_the_time_skipped_years(pg_url: 
     ):
         line = f"  {what}: 2/2 files exactly as expected; {expected} expected, 0 missing, "
         assert line + "0 duplicated" in output, output
+
+
+@pytest.mark.parametrize("module", ["appends", "lifecycle", "open_files", "replay"])
+def test_every_benchmark_help_says_what_it_measures_and_the_command_of_its_figures(
+    module: str,
+) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", f"bench.{module}", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert f".venv/bin/python -m bench.{module} --" in completed.stdout

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+import sqlalchemy as sa
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -178,10 +179,27 @@ async def stall_report(rig: Rig, client: Client, progress: Progress, idle: float
         )
         if not raw.pending_activities:
             lines.append("  no pending activity")
+    lines.append("PostgreSQL sessions on the log's database (state, wait, query):")
+    try:
+        lines.extend(f"  {row}" for row in await _database_sessions(rig.log))
+    except Exception as error:  # as above: report, do not replace the stall
+        lines.append(f"  pg_stat_activity failed: {error!r}")
     log_tail = rig.worker.log_path.read_text(errors="replace").splitlines()[-30:]
     lines.append(f"last lines of {rig.worker.log_path.name}:")
     lines.extend(f"  {line[:300]}" for line in log_tail)
     return "\n".join(lines)
+
+
+async def _database_sessions(log: EventLog) -> list[str]:
+    """Who holds or waits for what: a hung append shows here as a lock wait or an idle
+    transaction."""
+    query = sa.text(
+        "SELECT state, wait_event_type, wait_event, now() - state_change, left(query, 120) "
+        "FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() ORDER BY state_change"
+    )
+    async with log.engine.connect() as conn:
+        return [" | ".join(map(str, row)) for row in await conn.execute(query)]
 
 
 async def _inject(rig: Rig, faults: list[Fault], progress: Progress, started: float) -> None:
