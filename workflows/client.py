@@ -99,6 +99,11 @@ class ApplicationSummary:
     """When the file last recorded an event (``GuichetLastActivity``), if published."""
 
 
+SETTLE_LIMIT = 10.0
+"""Seconds a state read waits for the file's pending workflow task before querying anyway."""
+_SETTLE_POLL = (0.02, 0.25)
+
+
 class GuichetClient:
     """Submit, act on, query and list grant applications."""
 
@@ -135,6 +140,7 @@ class GuichetClient:
     async def _existing_key(self, application_id: str) -> str | None:
         handle = self.temporal.get_workflow_handle(application_id)
         try:
+            await self._settled(application_id)
             return await handle.query(GrantApplicationWorkflow.idempotency_key)
         except RPCError:
             return None
@@ -175,6 +181,7 @@ class GuichetClient:
     async def state(self, application_id: str) -> Application:
         """The workflow's current state."""
         try:
+            await self._settled(application_id)
             return await self._handle(application_id).query(GrantApplicationWorkflow.state)
         except RPCError as error:
             raise _not_found_or(error, application_id) from None
@@ -182,6 +189,7 @@ class GuichetClient:
     async def allowed_actions(self, application_id: str, actor: Actor) -> tuple[str, ...]:
         """The commands this actor may send to the file now."""
         try:
+            await self._settled(application_id)
             allowed = await self._handle(application_id).query(
                 GrantApplicationWorkflow.allowed_actions, ActionsQuery(actor=actor)
             )
@@ -210,6 +218,30 @@ class GuichetClient:
                 )
             )
         return rows
+
+    async def _settled(self, application_id: str) -> None:
+        """Wait (up to SETTLE_LIMIT) until the file has no workflow task pending.
+
+        A query that reaches a worker without the file in its cache, while a workflow task
+        is pending (after a worker restart), makes that worker run the pending events outside
+        the task. A command sent on the strength of that answer then lands in the same task
+        and is recorded after the commands those events caused; temporalio 1.35 replays it
+        before them and fails the file with a non-determinism error
+        (tests/replay/test_known_sdk_issues.py). Reading once the task is done avoids it."""
+        request = DescribeWorkflowExecutionRequest(
+            namespace=self.temporal.namespace,
+            execution=WorkflowExecution(workflow_id=application_id),
+        )
+        deadline = asyncio.get_running_loop().time() + SETTLE_LIMIT
+        pause, longest = _SETTLE_POLL
+        while True:
+            described = await self.temporal.workflow_service.describe_workflow_execution(request)
+            if not described.HasField("pending_workflow_task"):
+                return
+            if asyncio.get_running_loop().time() + pause > deadline:
+                return  # a worker is down or the file is failing: the query will say so
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, longest)
 
     async def _explain(self, error: RPCError, application_id: str) -> GuichetError:
         """Why a command could not reach the workflow: unknown, ended, or a server problem.

@@ -170,8 +170,10 @@ async def stall_report(rig: Rig, client: Client, progress: Progress, idle: float
             lines.append(f"  describe failed: {error!r}")
             continue
         task = raw.pending_workflow_task
-        if task.attempt:
-            lines.append(f"  workflow task: {task.state} attempt {task.attempt}")
+        if task.attempt > 1:
+            lines.append(
+                f"  workflow task: attempt {task.attempt}, {await _task_failure(client, app_id)}"
+            )
         lines.extend(
             f"  activity {a.activity_type.name}: state {a.state}, attempt {a.attempt}, "
             f"last failure: {a.last_failure.message or '-'}"
@@ -188,6 +190,15 @@ async def stall_report(rig: Rig, client: Client, progress: Progress, idle: float
     lines.append(f"last lines of {rig.worker.log_path.name}:")
     lines.extend(f"  {line[:300]}" for line in log_tail)
     return "\n".join(lines)
+
+
+async def _task_failure(client: Client, app_id: str) -> str:
+    """The last workflow task failure of a file (a non-determinism error says so here)."""
+    failure = "no failure recorded"
+    async for event in client.get_workflow_handle(app_id).fetch_history_events():
+        if event.HasField("workflow_task_failed_event_attributes"):
+            failure = event.workflow_task_failed_event_attributes.failure.message
+    return failure
 
 
 async def _database_sessions(log: EventLog) -> list[str]:
