@@ -99,8 +99,9 @@ class ApplicationSummary:
     """When the file last recorded an event (``GuichetLastActivity``), if published."""
 
 
-SETTLE_LIMIT = 10.0
-"""Seconds a state read waits for the file's pending workflow task before querying anyway."""
+SETTLE_LIMIT = 30.0
+"""Seconds a state read waits for the file's pending workflow task before querying anyway:
+after a worker dies, its files' tasks wait 10 s on its sticky queue, then for a new worker."""
 _SETTLE_POLL = (0.02, 0.25)
 
 
@@ -238,8 +239,10 @@ class GuichetClient:
             described = await self.temporal.workflow_service.describe_workflow_execution(request)
             if not described.HasField("pending_workflow_task"):
                 return
+            if described.pending_workflow_task.attempt > 1:
+                return  # the file's task is failing: waiting will not help, the query says why
             if asyncio.get_running_loop().time() + pause > deadline:
-                return  # a worker is down or the file is failing: the query will say so
+                return  # no worker for that long: the query will wait for one in its turn
             await asyncio.sleep(pause)
             pause = min(pause * 2, longest)
 
