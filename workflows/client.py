@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus as RawStatus
@@ -99,6 +101,8 @@ class ApplicationSummary:
     """When the file last recorded an event (``GuichetLastActivity``), if published."""
 
 
+T = TypeVar("T")
+
 SETTLE_LIMIT = 30.0
 """Seconds a state read waits for the file's pending workflow task before querying anyway:
 after a worker dies, its files' tasks wait 10 s on its sticky queue, then for a new worker."""
@@ -141,8 +145,9 @@ class GuichetClient:
     async def _existing_key(self, application_id: str) -> str | None:
         handle = self.temporal.get_workflow_handle(application_id)
         try:
-            await self._settled(application_id)
-            return await handle.query(GrantApplicationWorkflow.idempotency_key)
+            return await self._settled_read(
+                application_id, lambda: handle.query(GrantApplicationWorkflow.idempotency_key)
+            )
         except RPCError:
             return None
 
@@ -182,17 +187,21 @@ class GuichetClient:
     async def state(self, application_id: str) -> Application:
         """The workflow's current state."""
         try:
-            await self._settled(application_id)
-            return await self._handle(application_id).query(GrantApplicationWorkflow.state)
+            return await self._settled_read(
+                application_id,
+                lambda: self._handle(application_id).query(GrantApplicationWorkflow.state),
+            )
         except RPCError as error:
             raise _not_found_or(error, application_id) from None
 
     async def allowed_actions(self, application_id: str, actor: Actor) -> tuple[str, ...]:
         """The commands this actor may send to the file now."""
         try:
-            await self._settled(application_id)
-            allowed = await self._handle(application_id).query(
-                GrantApplicationWorkflow.allowed_actions, ActionsQuery(actor=actor)
+            allowed = await self._settled_read(
+                application_id,
+                lambda: self._handle(application_id).query(
+                    GrantApplicationWorkflow.allowed_actions, ActionsQuery(actor=actor)
+                ),
             )
         except RPCError as error:
             raise _not_found_or(error, application_id) from None
@@ -220,15 +229,24 @@ class GuichetClient:
             )
         return rows
 
-    async def _settled(self, application_id: str) -> None:
-        """Wait (up to SETTLE_LIMIT) until the file has no workflow task pending.
+    async def _settled_read(self, application_id: str, read: Callable[[], Awaitable[T]]) -> T:
+        """A query answered while the file has no workflow task pending, returned once the
+        file has none again.
 
-        A query that reaches a worker without the file in its cache, while a workflow task
-        is pending (after a worker restart), makes that worker run the pending events outside
-        the task. A command sent on the strength of that answer then lands in the same task
-        and is recorded after the commands those events caused; temporalio 1.35 replays it
-        before them and fails the file with a non-determinism error
-        (tests/replay/test_known_sdk_issues.py). Reading once the task is done avoids it."""
+        A query that reaches a worker without the file in its cache while a workflow task is
+        pending (after a worker restart) makes that worker run the pending events outside the
+        task. A command sent on the strength of that answer then lands in the same task, is
+        recorded after the commands those events caused, and temporalio 1.35 replays it before
+        them: the file fails every task with a non-determinism error
+        (tests/replay/test_known_sdk_issues.py). Waiting before the query avoids most such
+        answers; waiting after it keeps the caller's next command out of that task."""
+        await self._settled(application_id)
+        answer = await read()
+        await self._settled(application_id)
+        return answer
+
+    async def _settled(self, application_id: str) -> None:
+        """Wait (up to SETTLE_LIMIT) until the file has no workflow task pending."""
         request = DescribeWorkflowExecutionRequest(
             namespace=self.temporal.namespace,
             execution=WorkflowExecution(workflow_id=application_id),

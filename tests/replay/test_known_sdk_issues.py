@@ -9,9 +9,10 @@ those commands (events 21-23). Replay hands the update to the workflow before th
 result, emits the acceptance first, and fails the task with a non-determinism error: the file
 is stuck until a fixed SDK replays it.
 
-``GuichetClient`` avoids the race by reading a file's state only once no workflow task is
-pending (``GuichetClient._settled``). When this test fails because the history replays, the
-SDK has been fixed: drop the wait and this file.
+``GuichetClient`` narrows the race: it queries a file only once no workflow task is pending,
+and returns the answer only once none is pending again (``GuichetClient._settled_read``), so
+its caller's next command cannot join the task a query ran ahead of. When this test fails
+because the history replays, the SDK has been fixed: drop the waits and this file.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ async def test_a_state_read_waits_while_the_file_has_a_workflow_task_pending(
     dev_server: str,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """See GuichetClient._settled. On the dev server: the time-skipping server does not
+    """See GuichetClient._settled_read. On the dev server: the time-skipping server does not
     report pending workflow tasks."""
     temporal = await Client.connect(dev_server, data_converter=pydantic_data_converter)
     guichet = GuichetClient(temporal, task_queue=f"nobody-{uuid.uuid4().hex[:8]}")
