@@ -84,9 +84,15 @@ async def check_everything(
         if final.status != "closed":
             losses.files_not_closed += 1
             notes.append(f"{app_id} ended {final.status}")
-        if await folded_log(log, app_id) != final:
+        folded = await folded_log(log, app_id)
+        if folded != final:
             losses.fold_differs_from_workflow += 1
-            notes.append(f"{app_id}: the log's fold differs from the workflow's state")
+            notes.append(
+                f"{app_id}: the log's fold differs from the workflow's state: "
+                + "; ".join(
+                    differences(folded.model_dump(mode="json"), final.model_dump(mode="json"))
+                )
+            )
     _check_ledger(rows, ledger, losses, totals, notes)
     return losses, totals, notes
 
@@ -114,3 +120,20 @@ def _check_ledger(
     losses.ledger_rows_without_order = len(extra)
     notes.extend(f"ordered, not in the ledger: {m}" for m in sorted(missing))
     notes.extend(f"in the ledger, never ordered: {e}" for e in sorted(extra))
+
+
+def differences(log: object, workflow: object, path: str = "") -> list[str]:
+    """Where two dumped states differ, as ``path: log value != workflow value`` lines."""
+    if isinstance(log, dict) and isinstance(workflow, dict):
+        return [
+            line
+            for key in sorted(log.keys() | workflow.keys())
+            for line in differences(log.get(key), workflow.get(key), f"{path}.{key}")
+        ]
+    if isinstance(log, list) and isinstance(workflow, list) and len(log) == len(workflow):
+        return [
+            line
+            for index, (a, b) in enumerate(zip(log, workflow, strict=True))
+            for line in differences(a, b, f"{path}[{index}]")
+        ]
+    return [] if log == workflow else [f"{path or '.'}: {log!r:.200} != {workflow!r:.200}"]

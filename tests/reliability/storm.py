@@ -104,7 +104,7 @@ async def run_storm(rig: Rig, files: int, seed: int) -> Report:
     report.started_at = datetime.now(UTC).isoformat(timespec="seconds")
     drive = asyncio.gather(
         *(
-            lifecycle(guichet, progress, run_id, i, communes[i % len(communes)])
+            lifecycle(guichet, rig.log, progress, run_id, i, communes[i % len(communes)])
             for i in range(files)
         )
     )
