@@ -17,7 +17,10 @@ from typing import TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus as RawStatus
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkflowExecutionRequest,
+    DescribeWorkflowExecutionResponse,
+)
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -247,14 +250,10 @@ class GuichetClient:
 
     async def _settled(self, application_id: str) -> None:
         """Wait (up to SETTLE_LIMIT) until the file has no workflow task pending."""
-        request = DescribeWorkflowExecutionRequest(
-            namespace=self.temporal.namespace,
-            execution=WorkflowExecution(workflow_id=application_id),
-        )
         deadline = asyncio.get_running_loop().time() + SETTLE_LIMIT
         pause, longest = _SETTLE_POLL
         while True:
-            described = await self.temporal.workflow_service.describe_workflow_execution(request)
+            described = await self._describe(application_id)
             if not described.HasField("pending_workflow_task"):
                 return
             if described.pending_workflow_task.attempt > 1:
@@ -269,13 +268,8 @@ class GuichetClient:
 
         Servers word an ended workflow differently ("already completed", "not found"), so
         ask for its status rather than parse the message."""
-        request = DescribeWorkflowExecutionRequest(
-            namespace=self.temporal.namespace,
-            execution=WorkflowExecution(workflow_id=application_id),
-        )
         try:
-            # The raw call: only the status is needed, not the decoded search attributes.
-            described = await self.temporal.workflow_service.describe_workflow_execution(request)
+            described = await self._describe(application_id)
         except RPCError:
             return _not_found_or(error, application_id)
         if described.workflow_execution_info.status != WORKFLOW_EXECUTION_STATUS_RUNNING:
@@ -284,6 +278,16 @@ class GuichetClient:
                 "its record stays readable with `guichet show` and `guichet audit show`"
             )
         return _not_found_or(error, application_id)
+
+    async def _describe(self, application_id: str) -> DescribeWorkflowExecutionResponse:
+        """The raw describe call: status and pending tasks, without decoding search attributes
+        or memo as the handle's ``describe`` does."""
+        return await self.temporal.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=self.temporal.namespace,
+                execution=WorkflowExecution(workflow_id=application_id),
+            )
+        )
 
     def _handle(self, application_id: str) -> WorkflowHandle[GrantApplicationWorkflow, Application]:
         return self.temporal.get_workflow_handle_for(GrantApplicationWorkflow.run, application_id)
