@@ -110,6 +110,12 @@ class Progress:
     errors: dict[str, int] = field(default_factory=dict)
     waiting_on: dict[str, str] = field(default_factory=dict)
     """Each unfinished file's id and what its caller waits for (a stall report names it)."""
+    moved: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set at every step done, for a watcher that waits on progress rather than polling it."""
+
+    def step_done(self) -> None:
+        self.done += 1
+        self.moved.set()
 
     @property
     def fraction(self) -> float:
@@ -195,7 +201,7 @@ async def _lifecycle(
     progress.waiting_on[app_id] = "submit"
     await patiently(progress, lambda: guichet.submit(sub))
     await wait_until_applied(guichet, log, progress, app_id, lambda s: s.status != "draft")
-    progress.done += 1
+    progress.step_done()
     for step in STEPS:
         progress.waiting_on[app_id] = step.name
         command = step.command(insee, datetime.now(UTC))
@@ -204,10 +210,10 @@ async def _lifecycle(
         if step.pays:
             progress.waiting_on[app_id] = f"{step.name} (disbursement)"
             await wait_until_applied(guichet, log, progress, app_id, _paid)
-        progress.done += 1
+        progress.step_done()
     progress.waiting_on[app_id] = "result (workflow closing)"
     handle = guichet.temporal.get_workflow_handle_for(GrantApplicationWorkflow.run, app_id)
     final = await patiently(progress, handle.result)
-    progress.done += 1
+    progress.step_done()
     del progress.waiting_on[app_id]
     return final

@@ -136,12 +136,17 @@ async def run_storm(rig: Rig, files: int, seed: int) -> Report:
 async def _watch(rig: Rig, client: Client, progress: Progress, started: float) -> None:
     """Print progress every minute; fail with a stall report when nothing moves for long.
     Returns once every step is done."""
-    done, moved, reported = progress.done, time.monotonic(), time.monotonic()
+    moved = reported = time.monotonic()
     while progress.done < progress.total:
-        await asyncio.sleep(5)
+        next_look = min(moved + STALL_LIMIT, reported + REPORT_EVERY)
+        try:
+            await asyncio.wait_for(progress.moved.wait(), max(next_look - time.monotonic(), 0))
+        except TimeoutError:
+            pass
+        else:
+            progress.moved.clear()  # no await since the wait: no step can be missed
+            moved = time.monotonic()
         now = time.monotonic()
-        if progress.done != done:
-            done, moved = progress.done, now
         if now - reported >= REPORT_EVERY:
             reported = now
             print(
@@ -149,7 +154,7 @@ async def _watch(rig: Rig, client: Client, progress: Progress, started: float) -
                 f"{len(progress.waiting_on)} files open, {progress.retries} caller retries",
                 flush=True,
             )
-        if now - moved > STALL_LIMIT:
+        if now - moved >= STALL_LIMIT:
             raise AssertionError(await stall_report(rig, client, progress, now - moved))
 
 
