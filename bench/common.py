@@ -19,6 +19,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import Client
+
 PG_URL = os.environ.get("GUICHET_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
@@ -90,6 +94,44 @@ def summary_ms(values: Sequence[float]) -> str:
     )
 
 
+CPU_PARTS = ("this process", "Temporal server", "PostgreSQL")
+"""Where ``cpu_seconds`` looks: the benchmark's own process (driver, worker and the SDK's
+threads), the Temporal server it started, and every PostgreSQL process on the machine."""
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each of ``CPU_PARTS`` (Linux ``/proc``).
+
+    PostgreSQL counts its live processes and, through the postmaster, the backends that have
+    exited (a pool's connections close at the end of each run); other databases' work on the
+    same server counts too. The difference of two readings is what happened in between."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = dict.fromkeys(CPU_PARTS, 0.0)
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        # After the name: state, ppid, ...; utime, stime, cutime, cstime are fields 14 to 17.
+        ppid, own, children = int(fields[1]), fields[11:13], fields[13:15]
+        if int(entry.name) == me:
+            part = "this process"
+        elif name.startswith("temporal") and ppid == me:
+            part = "Temporal server"
+        elif name == "postgres":
+            part = "PostgreSQL"
+        else:
+            continue
+        counted = [*own, *children] if part == "PostgreSQL" else own
+        used[part] += sum(int(x) for x in counted) / tick
+    return used
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far (Linux reports kilobytes)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -126,14 +168,34 @@ async def scratch_schema(prefix: str = "bench") -> AsyncIterator[str]:
             await conn.close()
 
 
-POLL = 0.02
-"""Seconds between queries while a workflow works on its own (Guichet and bare alike)."""
+POLL = (0.02, 0.2)
+"""Seconds between two looks at a workflow that works on its own, first and longest: the pause
+grows by half after each look, so a slow wait does not load the server it waits on."""
 
 
 async def until(check: Callable[[], Awaitable[bool]]) -> None:
-    """Poll a query: the workflow disburses on its own, the client only sees it by asking."""
-    while not await check():  # noqa: ASYNC110 - the condition lives in another process
-        await asyncio.sleep(POLL)
+    """Poll: the workflow disburses on its own, the client only sees it by asking."""
+    pause, longest = POLL
+    while not await check():
+        await asyncio.sleep(pause)
+        pause = min(pause * 1.5, longest)
+
+
+async def idle(client: Client, workflow_id: str) -> bool:
+    """No workflow task and no activity pending: everything the last update or the start set
+    going (eligibility, a disbursement and its record, notices) has run.
+
+    Read from the server (one ``describe``), not from the worker: both drivers wait this way,
+    so a poll costs Guichet and the bare workflow the same, and the figures compare the
+    workflows, not the price of their state queries. A raw call: the handle's ``describe``
+    would also decode search attributes and memo.
+    """
+    raw = await client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+        )
+    )
+    return not raw.pending_activities and not raw.HasField("pending_workflow_task")
 
 
 CONCURRENCY = 32

@@ -27,10 +27,13 @@ from temporalio.worker import Worker
 
 from bench.bare import BareAct, BareResult, BareStart, BareWorkflow, noop
 from bench.common import (
+    CPU_PARTS,
     PG_URL,
     arguments,
+    cpu_seconds,
     hard_exit,
     header,
+    idle,
     percentile,
     result,
     scratch_schema,
@@ -58,6 +61,8 @@ class Run:
     shape: tuple[int, int, int] = (0, 0, 0)
     sequential: bool = False
     """One lifecycle after another: update latency without queueing behind other files."""
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds per lifecycle used by each part (``bench.common.CPU_PARTS``)."""
 
     @property
     def rate(self) -> float:
@@ -68,35 +73,34 @@ class Run:
         return (
             f"{self.name}: {self.files} lifecycles in {self.seconds:.1f} s = {self.rate:.2f}/s; "
             f"update latency {summary_ms(self.updates)}; per lifecycle {activities} activities, "
-            f"{updates} updates, {events} history events"
+            f"{updates} updates, {events} history events; CPU per lifecycle: "
+            + ", ".join(f"{part} {seconds:.3f} s" for part, seconds in self.cpu.items())
         )
+
+    @property
+    def cpu_total(self) -> float:
+        """CPU seconds per lifecycle, every part together."""
+        return sum(self.cpu.values())
 
 
 async def guichet_lifecycle(guichet: GuichetClient, insee: str, run: Run) -> str:
     from datetime import UTC, datetime
 
+    client = guichet.temporal
     sub = submission(insee)
     app_id, _ = await guichet.submit(sub)
-    await until(lambda: _status_is_not(guichet, app_id, "draft"))
+    await until(lambda: idle(client, app_id))
     for step in STEPS:
         started = time.perf_counter()
         await guichet.act(app_id, step.command(insee, datetime.now(UTC)))
         run.updates.append(time.perf_counter() - started)
         if step.pays:
-            await until(lambda: _all_paid(guichet, app_id))
-    handle = guichet.temporal.get_workflow_handle_for(GrantApplicationWorkflow.run, app_id)
+            await until(lambda: idle(client, app_id))
+    handle = client.get_workflow_handle_for(GrantApplicationWorkflow.run, app_id)
     final = await handle.result()
     assert final.status == "closed", final.status
+    assert [p.status for p in final.payments] == ["disbursed", "disbursed"], final.payments
     return app_id
-
-
-async def _status_is_not(guichet: GuichetClient, app_id: str, status: str) -> bool:
-    return (await guichet.state(app_id)).status != status
-
-
-async def _all_paid(guichet: GuichetClient, app_id: str) -> bool:
-    state = await guichet.state(app_id)
-    return state.is_terminal or all(p.status == "disbursed" for p in state.payments)
 
 
 def bare_plan(guichet_activities: int) -> tuple[int, list[int]]:
@@ -118,10 +122,7 @@ async def bare_lifecycle(
         task_queue=task_queue,
     )  # fmt: skip
 
-    async def idle() -> bool:
-        return await handle.query(BareWorkflow.pending) == 0
-
-    await until(idle)
+    await until(lambda: idle(client, handle.id))
     for step, extra in zip(STEPS, background, strict=True):
         last = step is STEPS[-1]
         started = time.perf_counter()
@@ -130,7 +131,7 @@ async def bare_lifecycle(
         )
         run.updates.append(time.perf_counter() - started)
         if step.pays and not last:
-            await until(idle)
+            await until(lambda: idle(client, handle.id))
     await handle.result()
     return handle.id
 
@@ -139,12 +140,14 @@ async def drive(
     run: Run, client: Client, worker: Worker, one: Callable[[int], Awaitable[str]]
 ) -> Run:
     async with worker:
-        started = time.perf_counter()
+        before, started = cpu_seconds(), time.perf_counter()
         if run.sequential:
             ids = [await one(i) for i in range(run.files)]
         else:
             ids = await asyncio.gather(*(one(i) for i in range(run.files)))
         run.seconds = time.perf_counter() - started
+        after = cpu_seconds()
+    run.cpu = {part: (after[part] - before[part]) / run.files for part in CPU_PARTS}
     history = await client.get_workflow_handle(ids[0]).fetch_history()
     run.shape = history_shape(history)
     print(run.line(), flush=True)
@@ -219,6 +222,13 @@ async def main(args: argparse.Namespace) -> None:
     for label, run in (("postgresql", pg), ("sqlite", lite)):
         result(f"lifecycle.{label}.throughput", baseline, run.rate, "lifecycles/s")
         latency(f"lifecycle.{label}", bare_updates, run.updates, f"{args.files} concurrent")
+        result(
+            f"lifecycle.{label}.cpu_per_lifecycle",
+            statistics.fmean([bare_before.cpu_total, bare_after.cpu_total]),
+            run.cpu_total,
+            "CPU s",
+            note="this process, Temporal server and PostgreSQL together; lower is better",
+        )
     latency("lifecycle.postgresql.alone", bare_alone.updates, pg_alone.updates, "one at a time")
 
 

@@ -24,9 +24,8 @@ import subprocess
 import sys
 import time
 import uuid
-from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
@@ -37,6 +36,7 @@ from bench.common import (
     bounded,
     hard_exit,
     header,
+    idle,
     result,
     rss_mb,
     scratch_schema,
@@ -120,8 +120,7 @@ async def open_files(
 
     async def settled(app_id: str) -> None:
         """Wait until the file has no task or activity left: it waits on its deadline."""
-        handle = client.get_workflow_handle(app_id)
-        await until(lambda: _idle(handle))
+        await until(lambda: idle(client, app_id))
 
     async def touch(app_id: str) -> None:
         """One query: a file evicted from the sticky cache is replayed into it."""
@@ -159,12 +158,6 @@ async def open_files(
         except TimeoutError:
             child.kill()
     return samples
-
-
-async def _idle(handle: WorkflowHandle[Any, Any]) -> bool:
-    """No workflow task and no activity pending (read from the server, not the worker)."""
-    raw = (await handle.describe()).raw_description
-    return len(raw.pending_activities) == 0 and not raw.HasField("pending_workflow_task")
 
 
 # -- the report --------------------------------------------------------------------------------
