@@ -101,7 +101,8 @@ class ApplicationSummary:
     next_deadline: datetime | None = None
     """The earliest pending deadline (``GuichetNextDeadline``), if any."""
     last_activity: datetime | None = None
-    """When the file last recorded an event (``GuichetLastActivity``), if published."""
+    """The hour in which the file last recorded an event (``GuichetLastActivity``; exact for
+    files started before it was published to the hour), if published."""
 
 
 T = TypeVar("T")

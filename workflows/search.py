@@ -6,7 +6,12 @@ budget (5 of 10 Keyword, 2 of 3 Datetime with PostgreSQL visibility) are used.
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from datetime import datetime
+from typing import Any
+
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+
+from domain.state import Application
 
 STATUS = SearchAttributeKey.for_keyword("GuichetStatus")
 PROGRAMME = SearchAttributeKey.for_keyword("GuichetProgramme")
@@ -16,6 +21,42 @@ CASEWORKER = SearchAttributeKey.for_keyword("GuichetCaseworker")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("GuichetNextDeadline")
 """The earliest pending deadline of the file (unset when none is pending)."""
 LAST_ACTIVITY = SearchAttributeKey.for_datetime("GuichetLastActivity")
-"""When the file last recorded an event: how the daily digest finds untreated files."""
+"""When the file last recorded an event: how the daily digest finds untreated files.
+
+Published to the hour (see ``published``): it changes with every recorded batch, and the
+digest counts idle files in days."""
 
 ALL_KEYS = (STATUS, PROGRAMME, INSEE, DEPARTMENT, CASEWORKER, NEXT_DEADLINE, LAST_ACTIVITY)
+
+Published = tuple[SearchAttributeKey[Any], Any]
+"""A key and the value it should hold; ``None`` means unset."""
+
+
+def published(state: Application, *, deadlines: bool, hourly: bool) -> list[Published]:
+    """What a file publishes, in the order files have always upserted it.
+
+    Keys the state does not know yet are left out, not unset. ``hourly`` truncates the last
+    activity to the hour, so that most batches change no key at all."""
+    values: list[Published] = [(STATUS, state.status)]
+    if state.programme is not None:
+        values.append((PROGRAMME, state.programme.id))
+    if state.commune is not None:
+        values.append((INSEE, state.commune.insee))
+        values.append((DEPARTMENT, state.commune.department))
+    if state.caseworker_id is not None:
+        values.append((CASEWORKER, state.caseworker_id))
+    if deadlines:
+        values.append((NEXT_DEADLINE, state.next_deadline_at))
+        if state.last_event_at is not None:
+            last = state.last_event_at
+            values.append((LAST_ACTIVITY, _to_the_hour(last) if hourly else last))
+    return values
+
+
+def update(key: SearchAttributeKey[Any], value: Any) -> SearchAttributeUpdate[Any]:
+    """The upsert that gives ``key`` this value (``None`` unsets it)."""
+    return key.value_unset() if value is None else key.value_set(value)
+
+
+def _to_the_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)

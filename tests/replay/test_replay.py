@@ -2,7 +2,7 @@
 
 When workflow code changes, these say whether files already running would still replay; a
 change that breaks one needs ``workflow.patched``. Record the histories of a new
-workflow version with ``GUICHET_RECORD_HISTORIES=v3 pytest tests/workflow`` into a new folder;
+workflow version with ``GUICHET_RECORD_HISTORIES=v5 pytest tests/workflow`` into a new folder;
 never overwrite an older folder to make a replay failure go away.
 """
 
@@ -21,7 +21,8 @@ from workflows.grant_application import GrantApplicationWorkflow
 ROOT = Path(__file__).resolve().parent.parent / "histories"
 HISTORIES = sorted(p for p in ROOT.glob("v*/*.json"))
 """One folder per workflow version that ran files (v1: before deadlines, v2: with them, v3:
-timers re-armed when a command moves the next deadline);
+timers re-armed when a command moves the next deadline, v4: search attributes upserted only
+when they change);
 ``incompatible/`` holds a deliberately broken history for the audit tests."""
 
 

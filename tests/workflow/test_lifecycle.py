@@ -3,7 +3,13 @@ server and a real PostgreSQL event log; after each path the log folds to the wor
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
 import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.common import SearchAttributeIndexedValueType
 
 from domain.actor import Actor
 from domain.commands import (
@@ -43,6 +49,7 @@ from tests.workflow.scenarios import (
     submission,
     wait_until,
 )
+from workflows import search
 from workflows.client import ApplicationEnded, ApplicationExists, CommandRefused
 from workflows.grant_application import GrantApplicationWorkflow
 
@@ -129,9 +136,36 @@ async def request_correction(stack: Stack, app_id: str) -> None:
 
 
 async def assert_log_matches_workflow(stack: Stack, app_id: str) -> None:
-    """The auditor's fold of the log equals the workflow's state; keep the history if asked."""
-    assert await folded_log(stack.log, app_id) == await stack.guichet.state(app_id)
+    """The auditor's fold of the log equals the workflow's state, and what the file publishes
+    for caseworkers' searches is that state; keep the history if asked."""
+    state = await stack.guichet.state(app_id)
+    assert await folded_log(stack.log, app_id) == state
+    expected = search.published(state, deadlines=state.tracks_deadlines, hourly=True)
+    assert await published_search_attributes(stack, app_id) == {
+        key.name: value for key, value in expected if value is not None
+    }
     await save_history_if_recording(stack, app_id)
+
+
+async def published_search_attributes(stack: Stack, app_id: str) -> dict[str, object]:
+    """Guichet's search attributes as the server holds them, unset ones left out.
+
+    Read raw: the time-skipping server keeps an unset attribute as a null payload, which the
+    SDK's ``describe`` cannot decode as a datetime."""
+    client = stack.env.client
+    described = await client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=client.namespace, execution=WorkflowExecution(workflow_id=app_id)
+        )
+    )
+    fields = described.workflow_execution_info.search_attributes.indexed_fields
+    values: dict[str, object] = {}
+    for key in search.ALL_KEYS:
+        if key.name in fields and fields[key.name].data:
+            value = json.loads(fields[key.name].data)
+            is_datetime = key.indexed_value_type == SearchAttributeIndexedValueType.DATETIME
+            values[key.name] = datetime.fromisoformat(value) if is_datetime else value
+    return values
 
 
 async def test_subsidy_with_two_cofinancers_is_paid_in_three_payments_and_closed(
@@ -169,6 +203,33 @@ async def test_subsidy_with_two_cofinancers_is_paid_in_three_payments_and_closed
             (3, 40_000 * EUR),
         ]
         await assert_log_matches_workflow(stack, app_id)
+        await assert_search_attributes_upserted_only_on_change(stack, app_id)
+
+
+async def assert_search_attributes_upserted_only_on_change(stack: Stack, app_id: str) -> None:
+    """Fewer upserts than recorded batches, and none republishes a value a key already holds.
+
+    ``TemporalChangeVersion`` is left out: ``workflow.patched`` upserts it, not Guichet."""
+    history = await stack.env.client.get_workflow_handle(app_id).fetch_history()
+    batches = 0
+    upserts = 0
+    held: dict[str, bytes] = {}
+    for event in history.events:
+        scheduled = event.activity_task_scheduled_event_attributes
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            batches += scheduled.activity_type.name == "record_events"
+        fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes
+        published = {
+            key: payload.SerializeToString()
+            for key, payload in fields.indexed_fields.items()
+            if key != "TemporalChangeVersion"
+        }
+        if published:
+            upserts += 1
+            republished = {key for key, value in published.items() if held.get(key) == value}
+            assert not republished, f"upsert of unchanged {sorted(republished)}"
+            held.update(published)
+    assert 0 < upserts < batches, (upserts, batches)
 
 
 async def test_flat_digital_commerce_grant_is_paid_once_on_proof(stack: Stack) -> None:
