@@ -60,6 +60,7 @@ DEADLINE_TIMERS = "deadline-timers"
 NOTICE_DELIVERY = "notice-delivery"
 DEADLINE_REARM = "deadline-rearm"
 SEARCH_ATTRIBUTES_ON_CHANGE = "search-attributes-on-change"
+TIMER_PER_MOMENT = "deadline-timer-per-moment"
 """``workflow.patched`` ids: each marks a change that files already running must not see."""
 
 
@@ -89,6 +90,9 @@ class GrantApplicationWorkflow:
         self._deadlines_on = False
         self._rearm_on_change = False
         self._publish_changes_only = False
+        self._timer_per_moment = False
+        self._deadline_timer: asyncio.Task[None] | None = None
+        self._deadline_timer_at: datetime | None = None
 
     @workflow.run
     async def run(self, start: WorkflowStart) -> Application:
@@ -97,6 +101,7 @@ class GrantApplicationWorkflow:
         self._deadlines_on = workflow.patched(DEADLINE_TIMERS)
         self._rearm_on_change = workflow.patched(DEADLINE_REARM)
         self._publish_changes_only = workflow.patched(SEARCH_ATTRIBUTES_ON_CHANGE)
+        self._timer_per_moment = workflow.patched(TIMER_PER_MOMENT)
         if self._state.status == "draft":
             await self._submit()
         while not self._state.is_terminal:
@@ -107,6 +112,7 @@ class GrantApplicationWorkflow:
                 await self._disburse(number)
             if self._history_is_long() and not self._state.is_terminal:
                 await self._continue_as_new()
+        self._cancel_deadline_timer()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._finish_deliveries()
         return self._state
@@ -238,18 +244,48 @@ class GrantApplicationWorkflow:
         A command that opens, extends or closes a deadline moves the next wake-up: the wait
         ends then too, so the timer is set again for the new moment."""
         wakeup = self._next_wakeup()
+        if self._timer_per_moment:
+            timer = self._deadline_timer_for(wakeup)
+            await workflow.wait_condition(
+                lambda: (timer is not None and timer.done()) or self._work_is_waiting(wakeup)
+            )
+            return
         timeout = max(wakeup - workflow.now(), timedelta(0)) if wakeup else None
         with contextlib.suppress(asyncio.TimeoutError):
             await workflow.wait_condition(
-                lambda: (
-                    self._state.is_terminal
-                    or (self._rearm_on_change and self._next_wakeup() != wakeup)
-                    or bool(self._unsent)
-                    or bool(self._payments_to_disburse())
-                    or self._history_is_long()
-                ),
+                lambda: self._work_is_waiting(wakeup),
                 timeout=timeout,
             )
+
+    def _work_is_waiting(self, wakeup: datetime | None) -> bool:
+        return (
+            self._state.is_terminal
+            or (self._rearm_on_change and self._next_wakeup() != wakeup)
+            or bool(self._unsent)
+            or bool(self._payments_to_disburse())
+            or self._history_is_long()
+        )
+
+    def _deadline_timer_for(self, wakeup: datetime | None) -> asyncio.Task[None] | None:
+        """One durable timer per wake-up moment, kept across the waits that share it.
+
+        Each wait used to start its own timer and cancel it when a message ended the wait
+        first: two history events per caseworker action on a file with a deadline running."""
+        timer = self._deadline_timer
+        if timer is not None and not timer.done() and self._deadline_timer_at == wakeup:
+            return timer
+        self._cancel_deadline_timer()
+        if wakeup is not None:
+            delay = max(wakeup - workflow.now(), timedelta(0))
+            self._deadline_timer = asyncio.create_task(asyncio.sleep(delay.total_seconds()))
+            self._deadline_timer_at = wakeup
+        return self._deadline_timer
+
+    def _cancel_deadline_timer(self) -> None:
+        if self._deadline_timer is not None and not self._deadline_timer.done():
+            self._deadline_timer.cancel()
+        self._deadline_timer = None
+        self._deadline_timer_at = None
 
     def _next_wakeup(self) -> datetime | None:
         return next_wakeup(self._state) if self._deadlines_on else None
@@ -348,6 +384,7 @@ class GrantApplicationWorkflow:
         )
 
     async def _continue_as_new(self) -> None:
+        self._cancel_deadline_timer()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._finish_deliveries()
         async with self._lock:

@@ -2,7 +2,7 @@
 
 When workflow code changes, these say whether files already running would still replay; a
 change that breaks one needs ``workflow.patched``. Record the histories of a new
-workflow version with ``GUICHET_RECORD_HISTORIES=v5 pytest tests/workflow`` into a new folder;
+workflow version with ``GUICHET_RECORD_HISTORIES=v6 pytest tests/workflow`` into a new folder;
 never overwrite an older folder to make a replay failure go away.
 """
 
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent / "histories"
 HISTORIES = sorted(p for p in ROOT.glob("v*/*.json"))
 """One folder per workflow version that ran files (v1: before deadlines, v2: with them, v3:
 timers re-armed when a command moves the next deadline, v4: search attributes upserted only
-when they change);
+when they change, v5: one deadline timer per wake-up moment);
 ``incompatible/`` holds a deliberately broken history for the audit tests."""
 
 

@@ -3,12 +3,14 @@ server and a real PostgreSQL event log; after each path the log folds to the wor
 
 from __future__ import annotations
 
+import itertools
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import WorkflowHistory
 from temporalio.common import SearchAttributeIndexedValueType
 
 from domain.actor import Actor
@@ -203,14 +205,15 @@ async def test_subsidy_with_two_cofinancers_is_paid_in_three_payments_and_closed
             (3, 40_000 * EUR),
         ]
         await assert_log_matches_workflow(stack, app_id)
-        await assert_search_attributes_upserted_only_on_change(stack, app_id)
+        history = await stack.env.client.get_workflow_handle(app_id).fetch_history()
+        assert_search_attributes_upserted_only_on_change(history)
+        assert_one_timer_per_deadline_moment(history)
 
 
-async def assert_search_attributes_upserted_only_on_change(stack: Stack, app_id: str) -> None:
+def assert_search_attributes_upserted_only_on_change(history: WorkflowHistory) -> None:
     """Fewer upserts than recorded batches, and none republishes a value a key already holds.
 
     ``TemporalChangeVersion`` is left out: ``workflow.patched`` upserts it, not Guichet."""
-    history = await stack.env.client.get_workflow_handle(app_id).fetch_history()
     batches = 0
     upserts = 0
     held: dict[str, bytes] = {}
@@ -230,6 +233,20 @@ async def assert_search_attributes_upserted_only_on_change(stack: Stack, app_id:
             assert not republished, f"upsert of unchanged {sorted(republished)}"
             held.update(published)
     assert 0 < upserts < batches, (upserts, batches)
+
+
+def assert_one_timer_per_deadline_moment(history: WorkflowHistory) -> None:
+    """No two timers for the same wake-up: the waits between two moments share one timer."""
+    moments = sorted(
+        event.event_time.ToDatetime(tzinfo=UTC)
+        + event.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
+        for event in history.events
+        if event.HasField("timer_started_event_attributes")
+    )
+    assert moments, "no deadline timer was ever started"
+    # A second of slack: the delay is computed at the task's start, the event is stamped later.
+    shared = [(a, b) for a, b in itertools.pairwise(moments) if b - a < timedelta(seconds=1)]
+    assert not shared, f"timers started more than once for {shared}"
 
 
 async def test_flat_digital_commerce_grant_is_paid_once_on_proof(stack: Stack) -> None:
