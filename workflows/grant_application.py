@@ -394,7 +394,7 @@ class GrantApplicationWorkflow:
         """Upsert what caseworkers search on; only what changed, for files that allow it.
 
         Each upsert is a history event and a visibility write: publishing every key after
-        every batch was about a fifth of the server's CPU per file."""
+        every batch made 20 of them on the main path, 8 when only changes are published."""
         values = search.published(
             self._state, deadlines=self._deadlines_on, hourly=self._publish_changes_only
         )

@@ -220,7 +220,7 @@ def assert_search_attributes_upserted_only_on_change(history: WorkflowHistory) -
     for event in history.events:
         scheduled = event.activity_task_scheduled_event_attributes
         if event.HasField("activity_task_scheduled_event_attributes"):
-            batches += scheduled.activity_type.name == "record_events"
+            batches += 1 if scheduled.activity_type.name == "record_events" else 0
         fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes
         published = {
             key: payload.SerializeToString()
