@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -125,13 +126,10 @@ def _result(pending: PendingAppend, first: int, last: int) -> AppendResult:
     )
 
 
-_PG_APPEND_GROUP = sa.text(
+_PG_APPEND_GROUP = (
     "SELECT batch, refused, first_position, last_position FROM eventlog_append_group("
-    "CAST(:stream_ids AS text[]), CAST(:expected AS integer[]), CAST(:sizes AS integer[]), "
-    "CAST(:batch_of AS integer[]), CAST(:event_ids AS uuid[]), CAST(:types AS text[]), "
-    "CAST(:schema_versions AS integer[]), "
-    "CAST(:occurred_at AS timestamptz[]), CAST(:data AS text[]), CAST(:heads AS text[]), "
-    "CAST(:tails AS text[]))"
+    "$1::text[], $2::integer[], $3::integer[], $4::integer[], $5::uuid[], $6::text[], "
+    "$7::integer[], $8::timestamptz[], $9::text[], $10::text[], $11::text[])"
 )
 
 
@@ -143,27 +141,39 @@ async def append_group_postgresql(
     The function locks the head, then checks, hashes and inserts batch by batch server-side;
     run on an autocommit connection, the call is its own transaction: one round trip and one
     WAL flush for every batch of the group. Refused batches come back as None.
+
+    The call goes to asyncpg directly: through SQLAlchemy's adapter it cost 0.2 to 0.6 ms more
+    per call, as much as the database's own work for a small group, and the appends are
+    serialised. Errors are asyncpg's; a connection found dead is dropped from the pool here,
+    since SQLAlchemy did not see it fail.
     """
     items = [(number, item) for number, pending in enumerate(group, 1) for item in pending.batch]
-    params = {
-        "stream_ids": [pending.stream_id for pending in group],
-        "expected": [pending.expected_version for pending in group],
-        "sizes": [len(pending.batch) for pending in group],
-        "batch_of": [number for number, _ in items],
-        "event_ids": [item.event.event_id for _, item in items],
-        "types": [item.event.type for _, item in items],
-        "schema_versions": [item.event.schema_version for _, item in items],
-        "occurred_at": [item.event.occurred_at for _, item in items],
-        "data": [item.data_json for _, item in items],
-        "heads": [item.body.head for _, item in items],
-        "tails": [item.body.tail for _, item in items],
-    }
-    rows = (await conn.execute(_PG_APPEND_GROUP, params)).all()
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None, "a pooled connection always has its asyncpg connection"
+    try:
+        rows = await driver.fetch(
+            _PG_APPEND_GROUP,
+            [pending.stream_id for pending in group],
+            [pending.expected_version for pending in group],
+            [len(pending.batch) for pending in group],
+            [number for number, _ in items],
+            [item.event.event_id for _, item in items],
+            [item.event.type for _, item in items],
+            [item.event.schema_version for _, item in items],
+            [item.event.occurred_at for _, item in items],
+            [item.data_json for _, item in items],
+            [item.body.head for _, item in items],
+            [item.body.tail for _, item in items],
+        )
+    except Exception as error:
+        if driver.is_closed():
+            await conn.invalidate()
+            raise asyncpg.ConnectionDoesNotExistError(f"connection lost: {error}") from error
+        raise
     outcomes: list[AppendResult | None] = [None] * len(group)
-    for row in rows:
-        if not row.refused:
-            pending = group[row.batch - 1]
-            outcomes[row.batch - 1] = _result(pending, row.first_position, row.last_position)
+    for batch, refused, first, last in rows:
+        if not refused:
+            outcomes[batch - 1] = _result(group[batch - 1], first, last)
     return outcomes
 
 

@@ -28,9 +28,10 @@ _CONNECTION_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-def sqlstate(error: sa.exc.DBAPIError) -> str | None:
-    """The PostgreSQL SQLSTATE of a wrapped driver error (None on SQLite)."""
-    code = getattr(error.orig, "sqlstate", None)
+def sqlstate(error: sa.exc.DBAPIError | asyncpg.PostgresError) -> str | None:
+    """The PostgreSQL SQLSTATE of a driver error, raw or wrapped (None on SQLite)."""
+    driver_error = error.orig if isinstance(error, sa.exc.DBAPIError) else error
+    code = getattr(driver_error, "sqlstate", None)
     return code if isinstance(code, str) else None
 
 

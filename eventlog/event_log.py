@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Self
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -128,13 +129,13 @@ class EventLog:
                         return await backends.append_group_postgresql(conn, group)
                     async with conn.begin():
                         return await backends.append_group_sqlite(conn, group)
-                except sa.exc.DBAPIError as error:
+                except (sa.exc.DBAPIError, asyncpg.PostgresError) as error:
                     # A lone batch refused by a constraint (a concurrent writer outside this
                     # process took the version or the id): the caller explains it. In a group,
                     # the committer writes each batch alone to find which one it was.
-                    refused = isinstance(error, sa.exc.IntegrityError) or (
-                        sqlstate(error) in _REJECTED_SQLSTATES
-                    )
+                    refused = isinstance(
+                        error, sa.exc.IntegrityError | asyncpg.IntegrityConstraintViolationError
+                    ) or (sqlstate(error) in _REJECTED_SQLSTATES)
                     if refused and len(group) == 1:
                         return [None]
                     raise

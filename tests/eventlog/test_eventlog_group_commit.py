@@ -6,10 +6,17 @@ import asyncio
 
 import asyncpg
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from eventlog_support import Backend, new_event
 
-from eventlog import AppendResult, ConcurrencyError, EventIdConflict, EventLog
+from eventlog import (
+    AppendResult,
+    ConcurrencyError,
+    EventIdConflict,
+    EventLog,
+    EventLogUnavailable,
+)
 from eventlog.backends import APPEND_FUNCTIONS
 from eventlog.migrating import alembic_config
 
@@ -89,3 +96,30 @@ async def test_upgrading_keeps_the_app_role_able_to_append(backend: Backend, app
         assert (await as_app.verify()).ok
     finally:
         await as_app.close()
+
+
+@pytest.mark.postgresql_only
+async def test_an_append_connection_killed_by_the_server_is_dropped_not_reused(
+    backend: Backend,
+) -> None:
+    """Appends call asyncpg past SQLAlchemy: a connection the server killed while it sat in
+    the pool fails one append as unavailable (retryable), then leaves the pool for good."""
+    log = backend.open(pool_size=1, max_overflow=0)
+    try:
+        await log.migrate()
+        await log.append("app-1", 0, [new_event(1)])
+        async with log.engine.connect() as conn:
+            pid = (await conn.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+        killer = await asyncpg.connect(backend.dsn)
+        try:
+            assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await killer.close()
+
+        with pytest.raises(EventLogUnavailable, match="unavailable"):
+            await log.append("app-1", 1, [new_event(2)])
+        result = await log.append("app-1", 1, [new_event(2)])
+        assert (result.version, result.last_position) == (2, 2)
+        assert (await log.verify()).ok
+    finally:
+        await log.close()
