@@ -90,7 +90,7 @@ async def verify_rows(
                 position != expected_position
                 or row_prev_hash != prev_hash
                 or version != versions.get(stream_id, 0) + 1
-                or chain_hash(row_prev_hash, _body(*values[:8])) != row_hash
+                or chain_hash(row_prev_hash, spliced_body(values)) != row_hash
             ):
                 row = StoredRow._make(values)
                 if problem := _row_problem(row, expected_position, prev_hash, versions):
@@ -118,21 +118,11 @@ async def verify_rows(
     return VerifyReport(ok=True, checked=checked, head_position=head_position)
 
 
-def spliced_body(row: StoredRow) -> str:
-    """The canonical body of a stored row, with its ``data`` text spliced in as stored."""
-    return _body(*row[:8])
+def spliced_body(row: Sequence[Any]) -> str:
+    """The canonical body of a stored row, with its ``data`` text spliced in as stored.
 
-
-def _body(
-    position: int,
-    stream_id: str,
-    version: int,
-    event_id: UUID,
-    type_: str,
-    schema_version: int,
-    occurred_at: datetime,
-    data: str,
-) -> str:
+    ``row`` holds ``VERIFIED_COLUMNS`` in order: a :class:`StoredRow`, or the tuple as read."""
+    position, stream_id, version, event_id, type_, schema_version, occurred_at, data = row[:8]
     # encode_basestring is what json.dumps(text, ensure_ascii=False) returns for a str,
     # without its dispatch.
     return (
