@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Self
@@ -26,7 +26,7 @@ from eventlog.errors import ConcurrencyError, EventLogError
 from eventlog.group_commit import GroupCommitter, WriteGroup
 from eventlog.migrating import upgrade_to_head
 from eventlog.models import AppendResult, NewEvent, RecordedEvent, VerifyReport
-from eventlog.reading import recorded
+from eventlog.reading import ROW_COLUMNS, recorded
 from eventlog.upcasting import Upcasters
 from eventlog.verification import VERIFIED_COLUMNS, Progress, verify_rows
 
@@ -191,15 +191,24 @@ class EventLog:
         self, from_position: int = 1, *, batch_size: int = 1000
     ) -> AsyncIterator[RecordedEvent]:
         """Every event from ``from_position`` on, upcast, fetched ``batch_size`` at a time."""
-        async with contextlib.aclosing(self._rows(from_position, batch_size, _events.c)) as batches:
+        batches = self._rows(from_position, batch_size, ROW_COLUMNS)
+        async with contextlib.aclosing(batches):
             async for rows in batches:
                 for row in rows:
                     yield self._recorded(row)
 
     async def _rows(
-        self, from_position: int, batch_size: int, columns: Iterable[sa.ColumnElement[Any]]
+        self,
+        from_position: int,
+        batch_size: int,
+        columns: Sequence[str],
+        *,
+        occurred_at_as_text: bool = False,
     ) -> AsyncGenerator[Sequence[Any]]:
-        """Slices of batches of rows (``columns``, position first) in position order."""
+        """Slices of batches of rows (``columns`` named, position first) in position order.
+
+        ``occurred_at_as_text``: on PostgreSQL, that column comes as the server's rendering of
+        its canonical text (``backends.CANONICAL_OCCURRED_AT``); elsewhere as a datetime."""
         # Keyset pagination, one short read per batch: memory stays bounded (two batches) and
         # no connection is held while the consumer works on a batch, but for the read of the
         # next one, started as soon as a batch arrives so the database works while Python does.
@@ -207,11 +216,20 @@ class EventLog:
         # working through a whole batch would otherwise stall the read ahead until it is done.
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        selected = sa.select(*columns).order_by(_events.c.position).limit(batch_size)
+        selected = (
+            sa.select(*(_events.c[name] for name in columns))
+            .order_by(_events.c.position)
+            .limit(batch_size)
+        )
+        raw_query = backends.select_rows_postgresql(
+            columns, batch_size, occurred_at_as_text=occurred_at_as_text
+        )
 
         async def fetch(cursor: int) -> Sequence[Any]:
             with translated(self._engine.url):
                 async with self._engine.connect() as conn:
+                    if self._postgres:
+                        return await backends.fetch_rows_postgresql(conn, raw_query, cursor)
                     return (await conn.execute(selected.where(_events.c.position >= cursor))).all()
 
         rows = await fetch(from_position)
@@ -252,8 +270,8 @@ class EventLog:
                 total = (
                     await conn.execute(sa.select(sa.func.count()).select_from(_events))
                 ).scalar_one()
-        columns = [_events.c[name] for name in VERIFIED_COLUMNS]
-        async with contextlib.aclosing(self._rows(1, _VERIFY_BATCH, columns)) as batches:
+        rows = self._rows(1, _VERIFY_BATCH, VERIFIED_COLUMNS, occurred_at_as_text=True)
+        async with contextlib.aclosing(rows) as batches:
             return await verify_rows(batches, head, int(total), progress)
 
     async def stream_ids(self) -> list[str]:

@@ -4,7 +4,8 @@ A replay of the whole log turns every row into a ``RecordedEvent``; three shortc
 cheap, none of which changes what a reader gets or which rows it refuses:
 
 * rows are unpacked as tuples in the table's column order (``ROW_COLUMNS``): attribute access
-  on a SQLAlchemy ``Row`` costs more than all the rest of building the event;
+  on a SQLAlchemy ``Row`` costs more than all the rest of building the event; whole-log reads
+  on PostgreSQL come as asyncpg records, past SQLAlchemy's result layer altogether;
 * ``data`` is parsed by pydantic-core's JSON parser (about twice as fast as ``json.loads``);
   any text it refuses goes to ``json.loads``, so results and errors are ``json.loads``'s;
 * the model is built without validating again when validation could change nothing: every
@@ -28,6 +29,7 @@ from pydantic_core import from_json
 
 from eventlog import schema
 from eventlog.models import RecordedEvent
+from eventlog.schema import as_utc
 from eventlog.upcasting import Upcasters
 
 ROW_COLUMNS = tuple(column.name for column in schema.events.c)
@@ -71,14 +73,20 @@ def recorded(row: Sequence[Any], upcasters: Upcasters) -> RecordedEvent:
         "type": type_,
         "data": data,
         "schema_version": schema_version,
-        "occurred_at": occurred_at,
-        "recorded_at": recorded_at,
+        "occurred_at": _utc(occurred_at),
+        "recorded_at": _utc(recorded_at),
         "prev_hash": prev_hash,
         "hash": hash_,
     }
     if schema_version == stored_version and _typed_as_stored(fields):
         return _unvalidated(fields)
     return RecordedEvent(**fields)
+
+
+def _utc(value: Any) -> Any:
+    """A timestamp read past SQLAlchemy (PostgreSQL), as ``UTCDateTime`` would return it;
+    anything else as it is, for validation to judge."""
+    return as_utc(value) if isinstance(value, datetime) else value
 
 
 _ALL_FIELDS = frozenset(RecordedEvent.model_fields)

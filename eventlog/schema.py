@@ -45,9 +45,16 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         if value is None:
             return None
         assert isinstance(value, datetime)
-        if value.tzinfo is UTC:  # asyncpg's timestamptz: nothing to do, on every row read
-            return value
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(value)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A stored timestamp as read, in UTC: a naive one is UTC already.
+
+    asyncpg reads -infinity as a naive ``datetime.min``; SQLite has no time zones at all."""
+    if value.tzinfo is UTC:  # asyncpg's timestamptz: nothing to do, on every row read
+        return value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 metadata = sa.MetaData()

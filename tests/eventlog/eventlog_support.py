@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import sqlalchemy as sa
 from hypothesis import strategies as st
 
 from eventlog import EventLog, NewEvent, RecordedEvent
@@ -71,6 +72,17 @@ class Backend:
                     await conn.execute(statement)
         finally:
             await conn.close()
+
+    async def kill_pooled_connection(self, log: EventLog) -> None:
+        """PostgreSQL: end the server side of the connection ``log`` keeps in its pool (a pool
+        of one), as a restart or an administrator would, without the pool noticing."""
+        async with log.engine.connect() as conn:
+            pid = (await conn.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+        killer = await asyncpg.connect(self.dsn)
+        try:
+            assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await killer.close()
 
     async def tamper(self, *statements: str) -> None:
         """Run raw SQL with the append-only triggers out of the way."""

@@ -6,7 +6,6 @@ import asyncio
 
 import asyncpg
 import pytest
-import sqlalchemy as sa
 from alembic import command
 from eventlog_support import Backend, new_event
 
@@ -108,13 +107,7 @@ async def test_an_append_connection_killed_by_the_server_is_dropped_not_reused(
     try:
         await log.migrate()
         await log.append("app-1", 0, [new_event(1)])
-        async with log.engine.connect() as conn:
-            pid = (await conn.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
-        killer = await asyncpg.connect(backend.dsn)
-        try:
-            assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
-        finally:
-            await killer.close()
+        await backend.kill_pooled_connection(log)
 
         with pytest.raises(EventLogUnavailable, match="unavailable"):
             await log.append("app-1", 1, [new_event(2)])

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from eventlog import EventLog, RecordedEvent, Upcasters, schema
+from eventlog import EventLog, EventLogUnavailable, RecordedEvent, Upcasters
 from eventlog.canonical import canonical_event, event_body
 from eventlog.reading import ROW_COLUMNS, parse_json, recorded
 
@@ -63,6 +63,31 @@ async def _first(events: AsyncIterator[RecordedEvent], count: int) -> AsyncItera
         count -= 1
         if count == 0:
             return
+
+
+@pytest.mark.postgresql_only
+async def test_a_read_connection_killed_by_the_server_is_dropped_not_reused(
+    backend: Backend,
+) -> None:
+    """Whole-log reads call asyncpg past SQLAlchemy: a connection the server killed while it
+    sat in the pool fails one read or verify as unavailable (retryable), then leaves the pool."""
+    log = backend.open(pool_size=1, max_overflow=0)
+    try:
+        await log.migrate()
+        await log.append("app-1", 0, [new_event(1), new_event(2)])
+        for read in (lambda: _positions(log), log.verify):
+            await backend.kill_pooled_connection(log)
+            with pytest.raises(EventLogUnavailable, match="unavailable"):
+                await read()
+        assert await _positions(log) == [1, 2]
+        report = await log.verify()
+        assert report.ok and report.checked == 2
+    finally:
+        await log.close()
+
+
+async def _positions(log: EventLog) -> list[int]:
+    return [event.position async for event in log.read_all()]
 
 
 async def test_recorded_event_round_trips_what_was_appended(log: EventLog) -> None:
@@ -132,7 +157,7 @@ async def test_events_read_without_revalidation_equal_validated_ones(
     assert RecordedEvent.model_config.get("extra") == "forbid"
     event = new_event(1, label="Saint-Étienne — 投资", ratio=0.1, nested={"a": [1, None, True]})
     await log.append("app-1", 0, [event, new_event(2)])
-    rows = [row async for batch in log._rows(1, 10, schema.events.c) for row in batch]
+    rows = [row async for batch in log._rows(1, 10, ROW_COLUMNS) for row in batch]
     for row in rows:
         fast = recorded(row, Upcasters())
         values = dict(zip(ROW_COLUMNS, row, strict=True))

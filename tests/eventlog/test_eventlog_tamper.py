@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import asyncpg
 import pytest
 from eventlog_support import JSON, Backend, canonical_body, new_event
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from eventlog import EventLog
-from eventlog.canonical import canonical_event, canonical_json, chain_hash
+from eventlog.backends import CANONICAL_OCCURRED_AT
+from eventlog.canonical import canonical_event, canonical_json, chain_hash, format_timestamp
 from eventlog.verification import StoredRow, spliced_body
 
 EVENTS = "eventlog_events"
@@ -163,6 +167,80 @@ async def test_any_hashed_column_altered_is_found_at_its_position(
     report = await log.verify()
     assert not report.ok and report.first_bad_position == 3
     assert report.problem == "position 3: hash does not match its content (row altered?)"
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize(
+    ("moment", "problem"),
+    [
+        # to_char writes the same digits as the year AD: the row must not pass for it.
+        ("'2024-03-01 09:30:00+00 BC'", "occurred_at is outside the years 1 to 9999"),
+        ("'10000-01-01 00:00:00+00'", "occurred_at is outside the years 1 to 9999"),
+        # asyncpg reads these as the first and last moments of datetime, as verify did.
+        ("'infinity'", "hash does not match its content"),
+        ("'-infinity'", "hash does not match its content"),
+    ],
+)
+async def test_occurred_at_moved_outside_the_years_python_writes_is_found(
+    log: EventLog, backend: Backend, moment: str, problem: str
+) -> None:
+    """Verify reads PostgreSQL's rendering of occurred_at: a moment no append can write is
+    caught at its row and named."""
+    await _five_events(log)
+    await backend.tamper(f"UPDATE {EVENTS} SET occurred_at = {moment} WHERE position = 4")
+    report = await log.verify()
+    assert not report.ok and report.first_bad_position == 4 and report.checked == 3
+    assert report.problem == f"position 4: {problem} (row altered?)"
+
+
+@pytest.mark.postgresql_only
+async def test_the_server_renders_occurred_at_as_the_canonical_form_does(
+    backend: Backend,
+) -> None:
+    """The text verify hashes on PostgreSQL is format_timestamp's, for any moment from year 1
+    to 9999 at any offset, and for the ends of that range (which asyncpg stores as
+    -infinity and infinity)."""
+    rng = random.Random(20261203)
+    first = datetime(1, 1, 1, tzinfo=UTC)
+    span = (datetime(9999, 12, 31, tzinfo=UTC) - first).total_seconds()
+    moments = [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(1000, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2024, 3, 31, 2, 30, tzinfo=ZoneInfo("Europe/Paris")),
+        *(
+            (first + timedelta(seconds=rng.uniform(0, span))).replace(
+                microsecond=rng.choice([0, 1, rng.randrange(1_000_000)])
+            )
+            for _ in range(5000)
+        ),
+    ]
+    conn = await asyncpg.connect(backend.dsn)
+    try:
+        rendered = await conn.fetchval(
+            f"SELECT array_agg({CANONICAL_OCCURRED_AT} ORDER BY n) "
+            "FROM unnest($1::timestamptz[]) WITH ORDINALITY AS t(occurred_at, n)",
+            moments,
+        )
+    finally:
+        await conn.close()
+    assert rendered == [format_timestamp(moment) for moment in moments]
+
+
+async def test_events_at_the_ends_of_the_calendar_verify(log: EventLog) -> None:
+    """The first and last microseconds a datetime holds (infinities to asyncpg) read back and
+    verify, as does a year before 1000."""
+    moments = [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(999, 6, 1, 12, tzinfo=timezone(timedelta(hours=-3))),
+    ]
+    events = [new_event(n).model_copy(update={"occurred_at": m}) for n, m in enumerate(moments)]
+    await log.append("app-1", 0, events)
+    assert [e.occurred_at async for e in log.read_all()] == moments
+    report = await log.verify()
+    assert report.ok and report.checked == 3
 
 
 async def test_data_that_is_not_json_is_named_as_such(log: EventLog, backend: Backend) -> None:
