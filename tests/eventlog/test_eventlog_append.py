@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from datetime import datetime
+from typing import Any
 
 import pytest
 from eventlog_support import BASE_TIME, Backend, new_event
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from eventlog import (
     GENESIS,
@@ -17,6 +21,7 @@ from eventlog import (
     MalformedEvent,
     NewEvent,
 )
+from eventlog.canonical import canonical_data
 
 
 async def test_append_assigns_versions_and_gap_free_positions(log: EventLog) -> None:
@@ -158,3 +163,37 @@ async def test_unreachable_postgresql_is_unavailable_not_a_driver_error() -> Non
     with pytest.raises(EventLogUnavailable, match=r"127\.0\.0\.1:1.*unavailable"):
         await log.stream_version("app-1")
     await log.close()
+
+
+_ALMOST_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=2**64, max_value=2**200)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.floats(min_value=1e300, max_value=1.7e308)
+    | st.floats(min_value=5e-324, max_value=1e-300)
+    | st.text(),
+    lambda inner: (
+        st.lists(inner)
+        | st.lists(inner).map(tuple)
+        | st.dictionaries(st.text(), inner)
+        | st.dictionaries(st.integers(), inner)
+    ),
+    max_leaves=8,
+)
+
+
+@given(_ALMOST_JSON)
+@example(0.1 + 0.2)
+@example(2.2250738585072014e-308)
+@example({"a": (1,)})
+def test_data_is_accepted_exactly_when_json_reads_it_back_unchanged(value: Any) -> None:
+    """canonical_data reads its text back with a faster parser first: what it accepts and
+    refuses is still what json.loads decides, big integers and extreme floats included."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if json.loads(text) == value:
+        assert canonical_data(value) == text
+    else:
+        with pytest.raises(ValueError, match=r"not a JSON value|non-string key"):
+            canonical_data(value)
