@@ -28,8 +28,9 @@ On PostgreSQL the server also renders ``occurred_at`` in its canonical text
 (``backends.CANONICAL_OCCURRED_AT``; formatting it in Python was a third of the cost per row).
 That moves no trust: the rows themselves come from the same server, and the rendering is
 checked equal to ``format_timestamp`` for the whole range a ``datetime`` holds
-(``tests/eventlog``); a moment outside it (a year before Christ, which ``to_char`` would write
-with the digits of the year after, or after 9999) is never rendered as a matching text.
+(``tests/eventlog``), the infinities included as asyncpg reads them (the first and last
+moments of that range); a moment outside it (a year before Christ, which ``to_char`` would
+write with the digits of the year after, or after 9999) is never rendered as a matching text.
 """
 
 from __future__ import annotations
