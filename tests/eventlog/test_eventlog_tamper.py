@@ -197,9 +197,10 @@ async def test_occurred_at_moved_outside_the_years_python_writes_is_found(
 async def test_the_server_renders_occurred_at_as_the_canonical_form_does(
     backend: Backend,
 ) -> None:
-    """The text verify hashes on PostgreSQL is format_timestamp's, for any moment from year 1
-    to 9999 at any offset, and for the ends of that range (which asyncpg stores as
-    -infinity and infinity)."""
+    """The text verify hashes on PostgreSQL is format_timestamp's: for 5,000 moments spread
+    over the years 1 to 9999 (whole seconds, one microsecond, any microsecond), for others
+    given at an offset, and for the ends of that range (which asyncpg stores as -infinity and
+    infinity)."""
     rng = random.Random(20261203)
     first = datetime(1, 1, 1, tzinfo=UTC)
     span = (datetime(9999, 12, 31, tzinfo=UTC) - first).total_seconds()
