@@ -7,17 +7,15 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from eventlog_support import BASE_TIME, JSON, Backend, new_event
-from hypothesis import example, given
-from hypothesis import strategies as st
+from hypothesis import given
 from pydantic import ValidationError
 
 from eventlog import EventLog, EventLogUnavailable, RecordedEvent, Upcasters
-from eventlog.canonical import canonical_event, event_body
 from eventlog.reading import ROW_COLUMNS, parse_json, recorded
 
 
@@ -123,46 +121,6 @@ async def test_upcaster_applies_on_read_and_verify_hashes_stored_data(
         await upcasting.close()
     (stored,) = await log.read_stream("app-1")
     assert stored.schema_version == 1 and "currency" not in stored.data
-
-
-@given(
-    data=st.dictionaries(st.text(), JSON),
-    stream_id=st.text(min_size=1),
-    type_=st.text(min_size=1),
-    position=st.integers(1),
-    event_id=st.uuids(),
-    occurred_at=st.datetimes(timezones=st.timezones() | st.just(UTC)),
-)
-@example(
-    data={"n": 1},
-    stream_id='app "1"\n\\',
-    type_="Typé\x1f",
-    position=1,
-    event_id=uuid.UUID(int=7),
-    occurred_at=BASE_TIME,
-)
-def test_spliced_body_equals_the_canonical_object(
-    data: dict[str, Any],
-    stream_id: str,
-    type_: str,
-    position: int,
-    event_id: uuid.UUID,
-    occurred_at: datetime,
-) -> None:
-    """The body split around the position (sent to PostgreSQL) is the canonical JSON object,
-    for any names (quotes, backslashes, control characters), id and moment."""
-    from eventlog.canonical import canonical_json
-
-    fields = {
-        "stream_id": stream_id,
-        "version": 3,
-        "event_id": event_id,
-        "type_": type_,
-        "schema_version": 2,
-        "occurred_at": occurred_at,
-    }
-    spliced = event_body(**fields, data_json=canonical_json(data)).at(position)
-    assert spliced == canonical_event(**fields, position=position, data=data)
 
 
 async def test_events_read_without_revalidation_equal_validated_ones(
