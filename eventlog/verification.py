@@ -37,12 +37,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from eventlog.canonical import GENESIS, canonical_event, chain_hash
+from eventlog.canonical import GENESIS, canonical_event, chain_hash, format_timestamp
 from eventlog.models import VerifyReport
 
 Progress = Callable[[int, int], None]
@@ -135,8 +135,10 @@ def spliced_body(row: Sequence[Any]) -> str:
 
     ``row`` holds ``VERIFIED_COLUMNS`` in order: a :class:`StoredRow`, or the tuple as read."""
     position, stream_id, version, event_id, type_, schema_version, occurred_at, data = row[:8]
-    if type(occurred_at) is not str:
-        occurred_at = _timestamp(occurred_at)
+    if occurred_at is None:  # the database could not render it: a body that cannot match
+        occurred_at = ""
+    elif type(occurred_at) is not str:
+        occurred_at = format_timestamp(occurred_at)
     # encode_basestring is what json.dumps(text, ensure_ascii=False) returns for a str,
     # without its dispatch.
     return (
@@ -145,14 +147,6 @@ def spliced_body(row: Sequence[Any]) -> str:
         f'"schema_version":{schema_version},"stream_id":{encode_basestring(stream_id)},'
         f'"type":{encode_basestring(type_)},"version":{version}}}'
     )
-
-
-def _timestamp(moment: datetime | None) -> str:
-    """``format_timestamp``, without converting a moment already in UTC a second time."""
-    if moment is None:  # the database could not render it: a body that cannot match
-        return ""
-    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
-    return f"{utc.isoformat(timespec='microseconds')[:-6]}Z"
 
 
 def _row_problem(
