@@ -12,6 +12,7 @@ Both appends serialise writers so positions are gap-free and in commit order:
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from eventlog.models import AppendResult
 
 WRITE_OPTION = "eventlog_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WAL_SWITCH_ATTEMPTS = 3
 
 
 def configure_sqlite(engine: AsyncEngine) -> None:
@@ -39,10 +41,10 @@ def configure_sqlite(engine: AsyncEngine) -> None:
         # Stop the driver from issuing its own deferred BEGIN; the "begin" hook does it.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # WAL lets readers proceed while one writer appends; the busy timeout makes writers
-        # queue instead of failing at once with "database is locked".
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # The busy timeout makes a connection queue behind another's lock instead of failing
+        # at once with "database is locked"; it comes first so that the switch to WAL waits too.
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        switch_to_wal(cursor)
         cursor.close()
 
     @sa.event.listens_for(engine.sync_engine, "begin")
@@ -51,6 +53,23 @@ def configure_sqlite(engine: AsyncEngine) -> None:
         # the head: two writers could then read the same head. IMMEDIATE locks up front.
         write = connection.get_execution_options().get(WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def switch_to_wal(cursor: Any) -> None:
+    """Put the database in WAL mode, which lets readers proceed while one writer appends.
+
+    The switch needs the file's exclusive lock. When two connections try it at the same moment
+    (two processes opening a new log), each holds a shared lock the other must wait for, so
+    SQLite refuses one of them at once, busy timeout or not; tried again, that one waits for
+    the other's switch under the busy timeout like any other lock, and finds WAL in place.
+    """
+    for attempt in range(1, WAL_SWITCH_ATTEMPTS + 1):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or attempt == WAL_SWITCH_ATTEMPTS:
+                raise
 
 
 async def append_group_sqlite(

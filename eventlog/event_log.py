@@ -24,7 +24,7 @@ from eventlog.appending import PendingAppend, PreparedEvent, prepare_batch, reso
 from eventlog.edge import sqlstate, translated
 from eventlog.errors import ConcurrencyError, EventLogError
 from eventlog.group_commit import GroupCommitter, WriteGroup
-from eventlog.migrating import upgrade_to_head
+from eventlog.migrating import one_upgrade_at_a_time, upgrade_to_head
 from eventlog.models import AppendResult, NewEvent, RecordedEvent, VerifyReport
 from eventlog.reading import ROW_COLUMNS, recorded
 from eventlog.upcasting import Upcasters
@@ -92,7 +92,7 @@ class EventLog:
     async def migrate(self) -> None:
         """Create or upgrade the schema, triggers and functions (Alembic ``upgrade head``)."""
         with translated(self._engine.url):
-            async with self._writer.begin() as conn:
+            async with one_upgrade_at_a_time(), self._writer.begin() as conn:
                 if self._postgres:
                     # Two processes starting at once must not both create the tables.
                     await conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242424242)"))

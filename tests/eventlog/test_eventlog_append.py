@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+import sqlite3
 import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +23,7 @@ from eventlog import (
     EventLogUnavailable,
     MalformedEvent,
     NewEvent,
+    backends,
 )
 from eventlog.canonical import canonical_data
 
@@ -136,9 +140,9 @@ async def test_migrate_is_idempotent_and_safe_to_run_concurrently(backend: Backe
     """Running migrate() twice at once and again later leaves one working, empty log."""
     first, second = backend.open(), backend.open()
     try:
-        import asyncio
-
-        await asyncio.gather(first.migrate(), second.migrate())
+        # Both finish before the logs close, so one's failure cannot leave the other running.
+        outcomes = await asyncio.gather(first.migrate(), second.migrate(), return_exceptions=True)
+        assert outcomes == [None, None]
         await first.migrate()
         assert await first.head() == (0, GENESIS)
         await first.append("app-1", 0, [new_event()])
@@ -149,7 +153,76 @@ async def test_migrate_is_idempotent_and_safe_to_run_concurrently(backend: Backe
         await second.close()
 
 
-async def test_sqlite_in_missing_folder_says_which_folder(tmp_path: object) -> None:
+async def test_sqlite_log_opened_while_another_process_holds_the_lock_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    """Opening a SQLite log queues behind another connection's lock, even on the very first
+    statement (switching to WAL), instead of failing with "database is locked"."""
+    path = tmp_path / "events.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    log = EventLog.from_url(f"sqlite+aiosqlite:///{path}")
+    try:
+        migrating = asyncio.ensure_future(log.migrate())
+        # Not a timing assertion: only a migrate that gave up can be done while we hold the lock.
+        done, _ = await asyncio.wait({migrating}, timeout=0.5)
+        assert not done, f"migrate ended while the lock was held: {migrating.exception()!r}"
+        holder.execute("COMMIT")
+        await migrating
+        assert await log.head() == (0, GENESIS)
+    finally:
+        holder.close()
+        await log.close()
+
+
+async def test_logs_on_different_databases_migrate_at_once_in_one_process(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """Two upgrades in one event loop, on two databases, each build their own log (Alembic's
+    module globals once sent one's operations to the other's connection)."""
+    log = backend.open()
+    other = EventLog.from_url(f"sqlite+aiosqlite:///{tmp_path / 'other.db'}")
+    try:
+        outcomes = await asyncio.gather(log.migrate(), other.migrate(), return_exceptions=True)
+        assert outcomes == [None, None]
+        for each in (log, other):
+            await each.append("app-1", 0, [new_event()])
+            assert (await each.verify()).ok
+    finally:
+        await log.close()
+        await other.close()
+
+
+class _CursorRefusedAtFirst:
+    """A cursor whose first statements SQLite refuses as it does the loser of two connections
+    switching a new file to WAL at the same moment (SQLITE_BUSY at once, no busy wait)."""
+
+    def __init__(self, refusals: int) -> None:
+        self.refusals = refusals
+        self.executed: list[str] = []
+
+    def execute(self, statement: str) -> None:
+        self.executed.append(statement)
+        if len(self.executed) <= self.refusals:
+            busy = sqlite3.OperationalError("database is locked")
+            busy.sqlite_errorcode = sqlite3.SQLITE_BUSY
+            raise busy
+
+
+def test_theswitch_to_wal_is_tried_again_when_another_connection_is_switching() -> None:
+    """A connection refused at once while another switches the new file to WAL tries again
+    (then waiting under the busy timeout); a persistent refusal still surfaces."""
+    refused_once = _CursorRefusedAtFirst(refusals=1)
+    backends.switch_to_wal(refused_once)
+    assert refused_once.executed == ["PRAGMA journal_mode=WAL"] * 2
+
+    always_refused = _CursorRefusedAtFirst(refusals=99)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        backends.switch_to_wal(always_refused)
+    assert len(always_refused.executed) == backends.WAL_SWITCH_ATTEMPTS
+
+
+async def test_sqlite_in_missing_folder_says_which_folder(tmp_path: Path) -> None:
     """Opening a SQLite log in a folder that does not exist names that folder."""
     log = EventLog.from_url(f"sqlite+aiosqlite:///{tmp_path}/nowhere/events.db")
     with pytest.raises(EventLogUnavailable, match="nowhere does not exist"):
