@@ -209,7 +209,7 @@ class _CursorRefusedAtFirst:
             raise busy
 
 
-def test_theswitch_to_wal_is_tried_again_when_another_connection_is_switching() -> None:
+def test_the_switch_to_wal_is_tried_again_when_another_connection_is_switching() -> None:
     """A connection refused at once while another switches the new file to WAL tries again
     (then waiting under the busy timeout); a persistent refusal still surfaces."""
     refused_once = _CursorRefusedAtFirst(refusals=1)
