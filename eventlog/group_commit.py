@@ -105,6 +105,13 @@ class GroupCommitter:
                         for waiting, outcome in zip(group, outcomes, strict=True):
                             _settle(waiting, outcome)
                         group = self._take()
+                        if not group:
+                            # Callers just answered often append again at once (a file's next
+                            # batch, a writer in a loop): let them run once before giving the
+                            # connection back, so that their batches go out on this one
+                            # instead of paying a checkout, a check-in and a new drain task.
+                            await asyncio.sleep(0)
+                            group = self._take()
             except Exception as error:
                 await self._one_by_one(group, error)
             except BaseException as error:  # cancelled with the event loop: fail everyone

@@ -6,6 +6,7 @@ import asyncio
 
 import asyncpg
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from eventlog_support import Backend, new_event
 
@@ -68,6 +69,24 @@ async def test_callers_arriving_together_share_one_transaction(
     assert transactions <= 2
     report = await log.verify()
     assert report.ok and report.checked == 16
+
+
+async def test_a_caller_appending_again_at_once_keeps_the_writing_connection(
+    log: EventLog,
+) -> None:
+    """A caller whose next batch follows its last at once (a file's next events, a writer in a
+    loop) is written on the same connection: not a pool checkout and a new drain per append."""
+    checkouts = 0
+
+    def count_checkout(*_: object) -> None:
+        nonlocal checkouts
+        checkouts += 1
+
+    sa.event.listen(log.engine.sync_engine, "checkout", count_checkout)
+    for version in range(20):
+        await log.append("app-1", version, [new_event(version)])
+    assert checkouts == 1
+    assert (await log.verify()).checked == 20
 
 
 @pytest.mark.postgresql_only
