@@ -32,6 +32,9 @@ from eventlog import EventLog, NewEvent
 STREAM_LENGTH = 19
 """A stream per lifecycle: writers move to a new stream every 19 events, like real files."""
 
+MIN_EVENTS = 2 * 8 * 5
+"""Two batches for each of 8 writers with batches of 5: one to warm up, one to time."""
+
 Writer = Callable[[int, list[list[dict[str, object]]]], Awaitable[None]]
 
 
@@ -70,36 +73,40 @@ def plan_batches(total: int, writers: int, batch: int) -> list[list[list[dict[st
 
 
 async def timed(plans: list[list[list[dict[str, object]]]], write: Writer) -> float:
-    """Run every writer concurrently; events per second over the wall time."""
+    """Run every writer concurrently; events per second over the wall time.
+
+    Each writer's first batch is written before the clock starts, for every contender alike:
+    opening connections, preparing statements and compiling a server function happen once per
+    process, not per append (Guichet's first append costs about 10 ms against 1 ms after).
+    """
+    await asyncio.gather(*(write(w, batches[:1]) for w, batches in enumerate(plans)))
     started = time.perf_counter()
-    await asyncio.gather(*(write(w, batches) for w, batches in enumerate(plans)))
+    await asyncio.gather(*(write(w, batches[1:]) for w, batches in enumerate(plans)))
     elapsed = time.perf_counter() - started
-    return sum(len(b) for batches in plans for b in batches) / elapsed
+    return sum(len(b) for batches in plans for b in batches[1:]) / elapsed
 
 
 async def guichet_rate(schema: str, plans: list[list[list[dict[str, object]]]]) -> float:
     log = EventLog.from_url(PG_URL, search_path=schema, pool_size=8, max_overflow=0)
     await log.migrate()
-    prepared = [
-        [
-            [
-                NewEvent(
-                    event_id=e["event_id"],  # type: ignore[arg-type]
-                    type=e["type"],  # type: ignore[arg-type]
-                    data=e["data"],  # type: ignore[arg-type]
-                    occurred_at=e["at"],  # type: ignore[arg-type]
-                )
-                for e in batch
-            ]
-            for batch in batches
+    prepared = {
+        id(batch): [
+            NewEvent(
+                event_id=e["event_id"],  # type: ignore[arg-type]
+                type=e["type"],  # type: ignore[arg-type]
+                data=e["data"],  # type: ignore[arg-type]
+                occurred_at=e["at"],  # type: ignore[arg-type]
+            )
+            for e in batch
         ]
         for batches in plans
-    ]
+        for batch in batches
+    }
 
-    async def write(w: int, batches: list[list[dict[str, object]]]) -> None:
-        for batch, events in zip(batches, prepared[w], strict=True):
+    async def write(_w: int, batches: list[list[dict[str, object]]]) -> None:
+        for batch in batches:
             expected = int(batch[0]["version"]) - 1  # type: ignore[call-overload]
-            await log.append(str(batch[0]["stream"]), expected, events)
+            await log.append(str(batch[0]["stream"]), expected, prepared[id(batch)])
 
     try:
         rate = await timed(plans, write)
@@ -171,30 +178,28 @@ async def eventsourcing_rate(schema: str, plans: list[list[list[dict[str, object
     )
     recorder = PostgresApplicationRecorder(datastore, events_table_name=f"es_{len(plans)}")
     recorder.create_table()
-    stored = [
-        [
-            [
-                StoredEvent(
-                    originator_id=str(e["stream"]),
-                    originator_version=int(e["version"]),  # type: ignore[call-overload]
-                    topic=f"guichet:{e['type']}",
-                    state=json.dumps(e["data"]).encode(),
-                )
-                for e in batch
-            ]
-            for batch in batches
+    stored = {
+        id(batch): [
+            StoredEvent(
+                originator_id=str(e["stream"]),
+                originator_version=int(e["version"]),  # type: ignore[call-overload]
+                topic=f"guichet:{e['type']}",
+                state=json.dumps(e["data"]).encode(),
+            )
+            for e in batch
         ]
         for batches in plans
-    ]
+        for batch in batches
+    }
     pool = ThreadPoolExecutor(max_workers=len(plans))
     loop = asyncio.get_running_loop()
 
-    def run_writer(w: int) -> None:
-        for batch in stored[w]:
-            recorder.insert_events(batch)
+    def run_writer(batches: list[list[dict[str, object]]]) -> None:
+        for batch in batches:
+            recorder.insert_events(stored[id(batch)])
 
-    async def write(w: int, _batches: list[list[dict[str, object]]]) -> None:
-        await loop.run_in_executor(pool, run_writer, w)
+    async def write(_w: int, batches: list[list[dict[str, object]]]) -> None:
+        await loop.run_in_executor(pool, run_writer, batches)
 
     try:
         return await timed(plans, write)
@@ -245,7 +250,13 @@ def cli() -> None:
     parser.add_argument(
         "--no-eventsourcing", action="store_true", help="skip the eventsourcing baseline"
     )
-    asyncio.run(main(parser.parse_args()))
+    args = parser.parse_args()
+    if args.events < MIN_EVENTS:
+        parser.error(
+            f"--events must be at least {MIN_EVENTS}: each of 8 writers writes one batch of 5 "
+            "before the clock starts and at least one after"
+        )
+    asyncio.run(main(args))
     hard_exit(0)
 
 

@@ -57,7 +57,7 @@ def run_bench_output(
 
 def test_appends_benchmark_reports_every_writer_and_batch_configuration(pg_url: str) -> None:
     """1 and 8 writers, batches of 1 and 5, each against plain asyncpg."""
-    results = run_bench(pg_url, "appends", "--events", "40")
+    results = run_bench(pg_url, "appends", "--events", "80")
     for writers in (1, 8):
         for batch in (1, 5):
             assert f"appends.writers{writers}.batch{batch}.vs_asyncpg" in results
