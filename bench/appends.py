@@ -32,10 +32,13 @@ from eventlog import EventLog, NewEvent
 STREAM_LENGTH = 19
 """A stream per lifecycle: writers move to a new stream every 19 events, like real files."""
 
-MIN_EVENTS = 2 * 8 * 5
-"""Two batches for each of 8 writers with batches of 5: one to warm up, one to time."""
+WRITERS = (1, 8)
+BATCH_SIZES = (1, 5)
+MIN_EVENTS = 2 * max(WRITERS) * max(BATCH_SIZES)
+"""Two batches for every writer of every configuration: one to warm up, one to time."""
 
-Writer = Callable[[int, list[list[dict[str, object]]]], Awaitable[None]]
+Writer = Callable[[list[list[dict[str, object]]]], Awaitable[None]]
+"""Writes one writer's batches, in order."""
 
 
 def sample_events() -> list[dict[str, object]]:
@@ -79,9 +82,9 @@ async def timed(plans: list[list[list[dict[str, object]]]], write: Writer) -> fl
     opening connections, preparing statements and compiling a server function happen once per
     process, not per append (Guichet's first append costs about 10 ms against 1 ms after).
     """
-    await asyncio.gather(*(write(w, batches[:1]) for w, batches in enumerate(plans)))
+    await asyncio.gather(*(write(batches[:1]) for batches in plans))
     started = time.perf_counter()
-    await asyncio.gather(*(write(w, batches[1:]) for w, batches in enumerate(plans)))
+    await asyncio.gather(*(write(batches[1:]) for batches in plans))
     elapsed = time.perf_counter() - started
     return sum(len(b) for batches in plans for b in batches[1:]) / elapsed
 
@@ -103,7 +106,7 @@ async def guichet_rate(schema: str, plans: list[list[list[dict[str, object]]]]) 
         for batch in batches
     }
 
-    async def write(_w: int, batches: list[list[dict[str, object]]]) -> None:
+    async def write(batches: list[list[dict[str, object]]]) -> None:
         for batch in batches:
             expected = int(batch[0]["version"]) - 1  # type: ignore[call-overload]
             await log.append(str(batch[0]["stream"]), expected, prepared[id(batch)])
@@ -141,7 +144,7 @@ async def asyncpg_rate(schema: str, plans: list[list[list[dict[str, object]]]]) 
         "VALUES ($1, $2, $3, $4, $5, $6)"
     )
 
-    async def write(_w: int, batches: list[list[dict[str, object]]]) -> None:
+    async def write(batches: list[list[dict[str, object]]]) -> None:
         async with pool.acquire() as conn:
             for batch in batches:
                 rows = [
@@ -198,7 +201,7 @@ async def eventsourcing_rate(schema: str, plans: list[list[list[dict[str, object
         for batch in batches:
             recorder.insert_events(stored[id(batch)])
 
-    async def write(_w: int, batches: list[list[dict[str, object]]]) -> None:
+    async def write(batches: list[list[dict[str, object]]]) -> None:
         await loop.run_in_executor(pool, run_writer, batches)
 
     try:
@@ -223,8 +226,8 @@ async def main(args: argparse.Namespace) -> None:
     header("event-log appends on PostgreSQL", args)
     with_library = not args.no_eventsourcing and eventsourcing_installed()
     async with scratch_schema("bench_appends") as schema:
-        for writers in (1, 8):
-            for batch in (1, 5):
+        for writers in WRITERS:
+            for batch in BATCH_SIZES:
                 name = f"appends.writers{writers}.batch{batch}"
                 plain = await asyncpg_rate(schema, plan_batches(args.events, writers, batch))
                 guichet = await guichet_rate(schema, plan_batches(args.events, writers, batch))
@@ -253,8 +256,8 @@ def cli() -> None:
     args = parser.parse_args()
     if args.events < MIN_EVENTS:
         parser.error(
-            f"--events must be at least {MIN_EVENTS}: each of 8 writers writes one batch of 5 "
-            "before the clock starts and at least one after"
+            f"--events must be at least {MIN_EVENTS}: each of {max(WRITERS)} writers writes one "
+            f"batch of {max(BATCH_SIZES)} before the clock starts and at least one after"
         )
     asyncio.run(main(args))
     hard_exit(0)
