@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventlog.canonical import EventBody, canonical_data, event_body
+from eventlog.canonical import EventBody, body_head, body_tail, canonical_data
 from eventlog.errors import EventIdConflict, MalformedEvent
 from eventlog.models import AppendResult, NewEvent
 
@@ -59,17 +59,15 @@ def prepare_batch(
         if event.event_id in seen:
             raise MalformedEvent(f"event id {event.event_id} appears twice in one batch")
         seen.add(event.event_id)
-        data_json = _check_event(index, event)
+        data_json, head = _check_event(index, event)
         version = expected_version + index
-        body = event_body(
+        tail = body_tail(
             stream_id=stream_id,
             version=version,
-            event_id=event.event_id,
             type_=event.type,
             schema_version=event.schema_version,
-            occurred_at=event.occurred_at,
-            data_json=data_json,
         )
+        body = EventBody(head=head, tail=tail)
         prepared.append(PreparedEvent(event, version, data_json, body))
     return prepared
 
@@ -81,23 +79,33 @@ def _check_stream_id(stream_id: str) -> None:
         raise MalformedEvent(f"stream id must be at most {MAX_NAME} characters, without NUL")
 
 
-def _check_event(index: int, event: NewEvent) -> str:
-    """Re-check what the model checked: a frozen model still holds a mutable ``data`` dict,
-    and ``model_construct`` skips validation altogether."""
-    where = f"event #{index} ({event.event_id})"
+def _check_event(index: int, event: NewEvent) -> tuple[str, str]:
+    """Re-check what the model checked (``model_construct`` skips validation, and
+    ``model_copy(update=...)`` too); the canonical data and the body's head."""
     moment = event.occurred_at
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise MalformedEvent(f"{where}: occurred_at {moment.isoformat()} has no time zone")
+        raise MalformedEvent(
+            f"{_where(index, event)}: occurred_at {moment.isoformat()} has no time zone"
+        )
     if not event.type or "\x00" in event.type or len(event.type) > MAX_NAME:
-        raise MalformedEvent(f"{where}: type must be a non-empty name of at most {MAX_NAME}")
+        raise MalformedEvent(
+            f"{_where(index, event)}: type must be a non-empty name of at most {MAX_NAME}"
+        )
     if event.schema_version < 1:
-        raise MalformedEvent(f"{where}: schema_version must be 1 or more")
+        raise MalformedEvent(f"{_where(index, event)}: schema_version must be 1 or more")
+    if serialised := event.validated_serialisation():
+        return serialised.data_json, serialised.head
     if not isinstance(event.data, dict):
-        raise MalformedEvent(f"{where}: data must be a JSON object")
+        raise MalformedEvent(f"{_where(index, event)}: data must be a JSON object")
     try:
-        return canonical_data(event.data)
+        data_json = canonical_data(event.data)
     except ValueError as problem:
-        raise MalformedEvent(f"{where}: {problem}") from None
+        raise MalformedEvent(f"{_where(index, event)}: {problem}") from None
+    return data_json, body_head(event_id=event.event_id, occurred_at=moment, data_json=data_json)
+
+
+def _where(index: int, event: NewEvent) -> str:
+    return f"event #{index} ({event.event_id})"
 
 
 def resolve_existing(

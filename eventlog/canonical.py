@@ -71,14 +71,14 @@ def canonical_data(value: Any) -> str:
     try:
         text = canonical_json(value)
         text.encode("utf-8")  # a lone surrogate dumps fine but is not UTF-8
-        if _reads_back(text, value):  # a tuple or a non-string key would come back changed
+        if reads_back(text, value):  # a tuple or a non-string key would come back changed
             return text
     except (TypeError, ValueError):
         pass
     raise ValueError(json_problem(value) or "data does not read back unchanged from JSON")
 
 
-def _reads_back(text: str, value: Any) -> bool:
+def reads_back(text: str, value: Any) -> bool:
     """``json.loads(text) == value``, read first by pydantic-core's parser (twice as fast).
 
     On text ``canonical_json`` wrote, both parsers build the same values, but for the last
@@ -136,6 +136,24 @@ class EventBody:
         return f"{self.head}{position}{self.tail}"
 
 
+def body_head(*, event_id: UUID, occurred_at: datetime, data_json: str) -> str:
+    """The canonical body up to the position: what depends on the event alone."""
+    # The UUID and the timestamp hold nothing JSON escapes.
+    return (
+        f'{{"data":{data_json},"event_id":"{event_id}",'
+        f'"occurred_at":"{format_timestamp(occurred_at)}","position":'
+    )
+
+
+def body_tail(*, stream_id: str, version: int, type_: str, schema_version: int) -> str:
+    """The canonical body after the position: its place in the stream, type and schema."""
+    # encode_basestring is what canonical_json returns for a str, without its dispatch.
+    return (
+        f',"schema_version":{schema_version},"stream_id":{encode_basestring(stream_id)},'
+        f'"type":{encode_basestring(type_)},"version":{version}}}'
+    )
+
+
 def event_body(
     *,
     stream_id: str,
@@ -147,17 +165,12 @@ def event_body(
     data_json: str,
 ) -> EventBody:
     """Build the canonical body around ``position``; keys are already in sorted order."""
-    # encode_basestring is what canonical_json returns for a str, without its dispatch; the
-    # UUID and the timestamp hold nothing JSON escapes.
-    head = (
-        f'{{"data":{data_json},"event_id":"{event_id}",'
-        f'"occurred_at":"{format_timestamp(occurred_at)}","position":'
+    return EventBody(
+        head=body_head(event_id=event_id, occurred_at=occurred_at, data_json=data_json),
+        tail=body_tail(
+            stream_id=stream_id, version=version, type_=type_, schema_version=schema_version
+        ),
     )
-    tail = (
-        f',"schema_version":{schema_version},"stream_id":{encode_basestring(stream_id)},'
-        f'"type":{encode_basestring(type_)},"version":{version}}}'
-    )
-    return EventBody(head=head, tail=tail)
 
 
 def canonical_event(

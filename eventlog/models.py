@@ -6,13 +6,25 @@ never leak into this package.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from eventlog.canonical import canonical_data
+from eventlog.canonical import body_head, canonical_data, reads_back
+
+
+@dataclass(frozen=True, slots=True)
+class Serialised:
+    """An event's canonical data and the head of its canonical body, as validation wrote
+    them, with the values they were written from."""
+
+    event_id: UUID
+    occurred_at: datetime
+    data_json: str
+    head: str
 
 
 class NewEvent(BaseModel):
@@ -40,11 +52,43 @@ class NewEvent(BaseModel):
             raise ValueError("occurred_at must be timezone-aware (e.g. datetime.now(UTC))")
         return value
 
-    @field_validator("data")
-    @classmethod
-    def _data_is_json(cls, value: dict[str, Any]) -> dict[str, Any]:
-        canonical_data(value)  # raises ValueError naming the fault
-        return value
+    # Serialising the data is most of what an append costs in Python, and validation has
+    # to do it anyway (to refuse what JSON would change): it keeps the result for the append.
+    _serialised: Serialised | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _data_is_json(self) -> Self:
+        data_json = canonical_data(self.data)  # raises ValueError naming the fault
+        head = body_head(event_id=self.event_id, occurred_at=self.occurred_at, data_json=data_json)
+        self._serialised = Serialised(self.event_id, self.occurred_at, data_json, head)
+        return self
+
+    def validated_serialisation(self) -> Serialised | None:
+        """What validation serialised, if it still describes this event, else None.
+
+        None for an event built by ``model_construct`` (never validated), or whose
+        ``event_id`` or ``occurred_at`` were replaced since (``model_copy(update=...)``
+        keeps the private state), or whose ``data`` no longer reads as the text (a frozen
+        model still holds a mutable dict): the log then checks and serialises it again.
+        The comparison is Python's ``==``, so an in-place swap to an equal number of another
+        type (1 for 1.0 or True) keeps the text written at validation.
+        """
+        serialised = self._serialised
+        if (
+            serialised is None
+            or serialised.event_id is not self.event_id
+            or serialised.occurred_at is not self.occurred_at
+            or not reads_back(serialised.data_json, self.data)
+        ):
+            return None
+        return serialised
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the fields are: the kept serialisation is not part of the value (an
+        event copied or built by ``model_construct`` equals the validated one)."""
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
 
 
 class RecordedEvent(BaseModel):

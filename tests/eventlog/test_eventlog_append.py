@@ -7,7 +7,7 @@ import json
 import math
 import sqlite3
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +124,57 @@ async def test_malformed_batch_is_refused_before_anything_is_written(
     with pytest.raises(MalformedEvent, match=reason):
         await log.append(stream_id, expected, events)
     assert await log.head() == head
+
+
+def _changed_after_validation() -> dict[str, NewEvent]:
+    """Events whose fields no longer match what validation serialised."""
+    mutated = new_event(1)
+    mutated.data["n"] = 2
+    listed = new_event(1, items=[1, 2])
+    listed.data["items"] = (1, 2)
+    return {
+        "data changed in place": mutated,
+        "list swapped for a tuple": listed,
+        "copied with another time": new_event(1).model_copy(
+            update={"occurred_at": BASE_TIME + timedelta(hours=1)}
+        ),
+        "copied with another id": new_event(1).model_copy(update={"event_id": uuid.uuid4()}),
+        "copied with other data": new_event(1).model_copy(update={"data": {"n": 3}}),
+        "never validated": NewEvent.model_construct(**new_event(1).__dict__),
+    }
+
+
+def test_validation_keeps_the_serialised_event_only_while_it_still_describes_it() -> None:
+    """The append reuses the text validation wrote; any later change to the event's id,
+    time or data sends it through the full check and serialisation again."""
+    event = new_event(1)
+    kept = event.validated_serialisation()
+    assert kept is not None and kept.data_json == canonical_data(event.data)
+    assert event.model_copy().validated_serialisation() == kept
+    for name, changed in _changed_after_validation().items():
+        assert changed.validated_serialisation() is None, name
+
+
+async def test_an_event_changed_after_validation_is_stored_as_it_is_at_append(
+    log: EventLog,
+) -> None:
+    """What the log stores, and chains, is the event as handed to append."""
+    changed = _changed_after_validation()
+    del changed["list swapped for a tuple"]  # refused: see MALFORMED
+    for version, event in enumerate(changed.values(), start=1):
+        await log.append("app-1", version - 1, [event])
+    stored = await log.read_stream("app-1")
+    assert [(e.event_id, e.occurred_at, e.data) for e in stored] == [
+        (e.event_id, e.occurred_at, e.data) for e in changed.values()
+    ]
+    assert (await log.verify()).ok
+
+
+def test_the_kept_serialisation_is_not_part_of_an_events_value() -> None:
+    """Copies and unvalidated builds of an event equal it, as before it kept anything."""
+    event = new_event(1)
+    assert event == event.model_copy() == NewEvent.model_construct(**event.__dict__)
+    assert event != event.model_copy(update={"type": "Other"})
 
 
 def test_new_event_refuses_naive_datetime_and_non_json_data() -> None:
