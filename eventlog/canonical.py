@@ -136,6 +136,10 @@ class EventBody:
         return f"{self.head}{position}{self.tail}"
 
 
+DATA_START = len('{"data":')
+"""Where the canonical data starts in a body's head (``body_head``)."""
+
+
 def body_head(*, event_id: UUID, occurred_at: datetime, data_json: str) -> str:
     """The canonical body up to the position: what depends on the event alone."""
     # The UUID and the timestamp hold nothing JSON escapes.

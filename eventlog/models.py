@@ -13,18 +13,23 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from eventlog.canonical import body_head, canonical_data, reads_back
+from eventlog.canonical import DATA_START, body_head, canonical_data, reads_back
 
 
 @dataclass(frozen=True, slots=True)
 class Serialised:
-    """An event's canonical data and the head of its canonical body, as validation wrote
-    them, with the values they were written from."""
+    """The head of an event's canonical body as validation wrote it (its canonical data
+    inside), with the values it was written from."""
 
     event_id: UUID
     occurred_at: datetime
-    data_json: str
     head: str
+    data_length: int
+
+    @property
+    def data_json(self) -> str:
+        """The canonical data, cut from the head rather than kept twice."""
+        return self.head[DATA_START : DATA_START + self.data_length]
 
 
 class NewEvent(BaseModel):
@@ -60,7 +65,7 @@ class NewEvent(BaseModel):
     def _data_is_json(self) -> Self:
         data_json = canonical_data(self.data)  # raises ValueError naming the fault
         head = body_head(event_id=self.event_id, occurred_at=self.occurred_at, data_json=data_json)
-        self._serialised = Serialised(self.event_id, self.occurred_at, data_json, head)
+        self._serialised = Serialised(self.event_id, self.occurred_at, head, len(data_json))
         return self
 
     def validated_serialisation(self) -> Serialised | None:

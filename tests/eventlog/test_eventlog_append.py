@@ -147,7 +147,7 @@ def _changed_after_validation() -> dict[str, NewEvent]:
 def test_validation_keeps_the_serialised_event_only_while_it_still_describes_it() -> None:
     """The append reuses the text validation wrote; any later change to the event's id,
     time or data sends it through the full check and serialisation again."""
-    event = new_event(1)
+    event = new_event(1, commune="Saint-Étienne 𝄞", quote='"')
     kept = event.validated_serialisation()
     assert kept is not None and kept.data_json == canonical_data(event.data)
     assert event.model_copy().validated_serialisation() == kept
