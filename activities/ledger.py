@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.payments import DisbursementOrder
+from eventlog.backends import single_statements
 
 metadata = sa.MetaData()
 
@@ -37,7 +38,8 @@ class LedgerGateway:
     """Pays by writing one ledger row per idempotency key; a repeat returns the first row."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+        # Every ledger operation is one statement: no BEGIN/COMMIT round trips around it.
+        self._engine = single_statements(engine)
 
     async def disburse(self, order: DisbursementOrder) -> str:
         """Insert the ledger row, or return the reference of the row already there."""

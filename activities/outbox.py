@@ -33,6 +33,7 @@ from activities.mail import (
 )
 from domain.model import Frozen
 from domain.notices import Notice
+from eventlog.backends import single_statements
 
 outbox = sa.Table(
     "notification_outbox",
@@ -71,7 +72,8 @@ class Outbox:
         mailer: Mailer | None = None,
         directory: Directory | None = None,
     ) -> None:
-        self._engine = engine
+        # Every outbox operation is one statement: no BEGIN/COMMIT round trips around it.
+        self._engine = single_statements(engine)
         self._mailer = mailer
         self._directory: Directory = directory or MappingDirectory()
 

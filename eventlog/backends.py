@@ -33,6 +33,19 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 WAL_SWITCH_ATTEMPTS = 3
 
 
+def single_statements(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for work done in one statement: on PostgreSQL in autocommit, where each
+    statement is its own transaction and ``begin()`` sends nothing, saving the BEGIN and the
+    COMMIT (or ROLLBACK) round trips around it; on SQLite the engine as it is, whose "begin"
+    hook takes the locks a write needs.
+
+    Only for blocks of one statement: in autocommit, two statements are two transactions.
+    """
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
+
+
 def configure_sqlite(engine: AsyncEngine) -> None:
     """Take over transaction control so writes can start with ``BEGIN IMMEDIATE``."""
 

@@ -51,11 +51,7 @@ class EventLog:
         self._engine = engine
         self._writer = engine.execution_options(**{backends.WRITE_OPTION: True})
         # PostgreSQL appends are one statement each, their own transaction: no BEGIN/COMMIT.
-        self._appender = (
-            self._writer.execution_options(isolation_level="AUTOCOMMIT")
-            if engine.dialect.name == "postgresql"
-            else self._writer
-        )
+        self._appender = backends.single_statements(self._writer)
         self._group = GroupCommitter(self._group_writer)
         self._upcasters = upcasters or Upcasters()
         self._postgres = engine.dialect.name == "postgresql"
