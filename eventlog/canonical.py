@@ -141,7 +141,9 @@ DATA_START = len('{"data":')
 
 
 def body_head(*, event_id: UUID, occurred_at: datetime, data_json: str) -> str:
-    """The canonical body up to the position: what depends on the event alone."""
+    """The canonical body up to the position: what depends on the event alone.
+
+    With :func:`body_tail`, the keys in the sorted order ``canonical_json`` writes them."""
     # The UUID and the timestamp hold nothing JSON escapes.
     return (
         f'{{"data":{data_json},"event_id":"{event_id}",'
@@ -155,25 +157,6 @@ def body_tail(*, stream_id: str, version: int, type_: str, schema_version: int) 
     return (
         f',"schema_version":{schema_version},"stream_id":{encode_basestring(stream_id)},'
         f'"type":{encode_basestring(type_)},"version":{version}}}'
-    )
-
-
-def event_body(
-    *,
-    stream_id: str,
-    version: int,
-    event_id: UUID,
-    type_: str,
-    schema_version: int,
-    occurred_at: datetime,
-    data_json: str,
-) -> EventBody:
-    """Build the canonical body around ``position``; keys are already in sorted order."""
-    return EventBody(
-        head=body_head(event_id=event_id, occurred_at=occurred_at, data_json=data_json),
-        tail=body_tail(
-            stream_id=stream_id, version=version, type_=type_, schema_version=schema_version
-        ),
     )
 
 
