@@ -47,10 +47,23 @@ def temporal_binary() -> Path:
 
 
 def port_in_use(ip: str, port: int) -> bool:
-    """True when something already listens on ``ip:port``."""
+    """True when something listens on ``ip:port``, or holds it so that no server could.
+
+    Listening is not the only way to hold a port: the source port of an open connection
+    blocks a listener too, and the dev server then dies at startup with a Go stack trace.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
-        return probe.connect_ex((ip, port)) == 0
+        if probe.connect_ex((ip, port)) == 0:
+            return True
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the server's own listener does, so that a closed connection's TIME_WAIT is no bar.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((ip, port))
+        except OSError:
+            return True
+    return False
 
 
 @dataclass

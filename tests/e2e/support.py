@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shlex
 import socket
 import subprocess
@@ -18,13 +19,32 @@ from tests.cli.test_entry_point import guichet_command
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 POLL = 0.2
+FIRST_TEST_PORT = 10_000
 
 
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A TCP port nobody holds right now, below the kernel's ephemeral range.
+
+    Tests restart servers on the port they were given. A port from the ephemeral range (what
+    binding port 0 hands out) may meanwhile become the source port of any outgoing connection,
+    and the restarted server then cannot listen on it: a CI run failed that way.
+    """
+    for port in random.sample(range(FIRST_TEST_PORT, _ephemeral_ports_start()), 100):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free TCP port below the ephemeral range")
+
+
+def _ephemeral_ports_start() -> int:
+    """The first port the kernel may give an outgoing connection (Linux; 32768 elsewhere)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 class Guichet:
