@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import socket
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -22,16 +21,9 @@ from activities.mail import SmtpSettings
 from activities.outbox import IdentifiedNotice, NoticeBatch, Outbox, outbox
 from domain.notices import Notice
 from eventlog import EventLog
+from tests.e2e.support import free_port
 
 SENDER = "guichet@pvd.example.fr"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on (yet)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
