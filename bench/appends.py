@@ -12,7 +12,7 @@ SHA-256 chain, unique event id) against, in the same run and on the same server:
 
 Each configuration runs every contender ``--rounds`` times, in turn, and compares their medians:
 a run of 2,000 events with 8 writers lasts about a tenth of a second, and single runs of the
-same code varied by a fifth.
+same code varied by a third.
 """
 
 from __future__ import annotations
