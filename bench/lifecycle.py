@@ -4,8 +4,15 @@ number of activities and updates doing no work (``bench.bare``), in the same run
 
 Each lifecycle: submission → eligibility → instruction → DETR, region and department
 decisions → award → start → advance claimed, ordered and disbursed → completion → balance
-claimed, ordered and disbursed → closed (``bench.scenario``). The bare baseline runs before
-and after the Guichet runs; its figure is the mean of the two.
+claimed, ordered and disbursed → closed (``bench.scenario``). Every contender runs
+``--rounds`` times, in turn, every other round in reverse order; each figure is the mean of
+its rounds.
+
+A second baseline, the *shaped* bare workflow, also does what Guichet asks of Temporal beyond
+activities and updates (its search-attribute upserts, patch markers, deadline timers and
+payload sizes, counted from a Guichet history of the same run), still with no work: its
+ratio to the bare baseline is the cost of those features, Guichet's ratio to it the cost of
+Guichet's own code (decide, the event log, notices, payments).
 
     .venv/bin/python -m bench.lifecycle --files 50
 """
@@ -25,7 +32,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bench.bare import BareAct, BareResult, BareStart, BareWorkflow, noop
+from bench.bare import PLAIN, BareAct, BareShape, BareStart, BareWorkflow, noop
 from bench.common import (
     CPU_PARTS,
     PG_URL,
@@ -41,7 +48,7 @@ from bench.common import (
     until,
 )
 from bench.scenario import STEPS, submission
-from bench.temporal_env import dev_server, history_shape, quiet_logs
+from bench.temporal_env import HistoryShape, dev_server, history_shape, quiet_logs
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog
@@ -58,7 +65,7 @@ class Run:
     files: int
     seconds: float = 0.0
     updates: list[float] = field(default_factory=list)
-    shape: tuple[int, int, int] = (0, 0, 0)
+    shape: HistoryShape = field(default_factory=HistoryShape)
     sequential: bool = False
     """One lifecycle after another: update latency without queueing behind other files."""
     cpu: dict[str, float] = field(default_factory=dict)
@@ -69,11 +76,10 @@ class Run:
         return self.files / self.seconds
 
     def line(self) -> str:
-        activities, updates, events = self.shape
         return (
             f"{self.name}: {self.files} lifecycles in {self.seconds:.1f} s = {self.rate:.2f}/s; "
-            f"update latency {summary_ms(self.updates)}; per lifecycle {activities} activities, "
-            f"{updates} updates, {events} history events; CPU per lifecycle: "
+            f"update latency {summary_ms(self.updates)}; per lifecycle {self.shape.describe()}; "
+            "CPU per lifecycle: "
             + ", ".join(f"{part} {seconds:.3f} s" for part, seconds in self.cpu.items())
         )
 
@@ -113,22 +119,41 @@ def bare_plan(guichet_activities: int) -> tuple[int, list[int]]:
     return start, background
 
 
+def shaped_like(guichet: HistoryShape, bare: HistoryShape) -> BareShape:
+    """What the bare workflow must add to ask of Temporal what a Guichet lifecycle asks."""
+
+    def padding(place: str) -> int:
+        return max(0, guichet.payload_bytes.get(place, 0) - bare.payload_bytes.get(place, 0))
+
+    return BareShape(
+        upserts=guichet.upserts - guichet.markers,  # each patch marker comes with its upsert
+        patches=guichet.markers,
+        timers=guichet.timers,
+        start_input_bytes=padding("start input"),
+        activity_input_bytes=padding("activity input"),
+        activity_result_bytes=padding("activity result"),
+        update_input_bytes=padding("update input"),
+        update_result_bytes=padding("update result"),
+        result_bytes=padding("result"),
+    )
+
+
 async def bare_lifecycle(
-    client: Client, task_queue: str, plan: tuple[int, list[int]], run: Run
+    client: Client, task_queue: str, plan: tuple[int, list[int]], shape: BareShape, run: Run
 ) -> str:
     start, background = plan
     handle = await client.start_workflow(
-        BareWorkflow.run, BareStart(start_activities=start), id=f"bare-{uuid.uuid4().hex}",
-        task_queue=task_queue,
+        BareWorkflow.run,
+        BareStart(start_activities=start, shape=shape, pad="s" * shape.start_input_bytes),
+        id=f"bare-{uuid.uuid4().hex}", task_queue=task_queue,
     )  # fmt: skip
 
     await until(lambda: idle(client, handle.id))
     for step, extra in zip(STEPS, background, strict=True):
         last = step is STEPS[-1]
         started = time.perf_counter()
-        await handle.execute_update(
-            BareWorkflow.act, BareAct(background=extra, final=last), result_type=BareResult
-        )
+        request = BareAct(background=extra, final=last, pad="u" * shape.update_input_bytes)
+        await handle.execute_update(BareWorkflow.act, request)
         run.updates.append(time.perf_counter() - started)
         if step.pays and not last:
             await until(lambda: idle(client, handle.id))
@@ -176,14 +201,20 @@ async def guichet_run(
 
 
 async def bare_run(
-    name: str, client: Client, files: int, guichet_activities: int, *, sequential: bool = False
+    name: str,
+    client: Client,
+    files: int,
+    guichet_activities: int,
+    *,
+    shape: BareShape = PLAIN,
+    sequential: bool = False,
 ) -> Run:
     task_queue = f"bench-{uuid.uuid4().hex[:8]}"
     worker = Worker(client, task_queue=task_queue, workflows=[BareWorkflow], activities=[noop])
     run = Run(name, files, sequential=sequential)
     plan = bare_plan(guichet_activities)
     return await drive(
-        run, client, worker, lambda _i: bare_lifecycle(client, task_queue, plan, run)
+        run, client, worker, lambda _i: bare_lifecycle(client, task_queue, plan, shape, run)
     )
 
 
@@ -196,8 +227,9 @@ async def main(args: argparse.Namespace) -> None:
         warm = await guichet_run(
             "warm-up guichet", client, EventLog.from_url(PG_URL, search_path=schema), 2
         )
-        guichet_activities = warm.shape[0]
-        await bare_run("warm-up bare", client, 2, guichet_activities)
+        guichet_activities = warm.shape.activities
+        warm_bare = await bare_run("warm-up bare", client, 2, guichet_activities)
+        shape = shaped_like(warm.shape, warm_bare.shape)
         alone = args.latency_files
         bare_alone = await bare_run(
             "bare, one at a time", client, alone, guichet_activities, sequential=True
@@ -206,30 +238,55 @@ async def main(args: argparse.Namespace) -> None:
             "guichet on PostgreSQL, one at a time", client,
             EventLog.from_url(PG_URL, search_path=schema), alone, sequential=True,
         )  # fmt: skip
-        bare_before = await bare_run("bare (before)", client, args.files, guichet_activities)
-        pg = await guichet_run(
-            "guichet, log on PostgreSQL", client,
-            EventLog.from_url(PG_URL, search_path=schema), args.files,
-        )  # fmt: skip
         with tempfile.TemporaryDirectory(prefix="guichet-bench-") as folder:
-            url = f"sqlite+aiosqlite:///{Path(folder) / 'eventlog.sqlite3'}"
-            lite = await guichet_run(
-                "guichet, log on SQLite", client, EventLog.from_url(url), args.files
-            )
-        bare_after = await bare_run("bare (after)", client, args.files, guichet_activities)
-    baseline = statistics.fmean([bare_before.rate, bare_after.rate])
-    bare_updates = bare_before.updates + bare_after.updates
-    for label, run in (("postgresql", pg), ("sqlite", lite)):
-        result(f"lifecycle.{label}.throughput", baseline, run.rate, "lifecycles/s")
-        latency(f"lifecycle.{label}", bare_updates, run.updates, f"{args.files} concurrent")
+            sqlite_url = f"sqlite+aiosqlite:///{Path(folder) / 'eventlog.sqlite3'}"
+            contenders: dict[str, Callable[[str], Awaitable[Run]]] = {
+                "bare": lambda name: bare_run(name, client, args.files, guichet_activities),
+                "shaped bare": lambda name: bare_run(
+                    name, client, args.files, guichet_activities, shape=shape
+                ),
+                "guichet, log on PostgreSQL": lambda name: guichet_run(
+                    name, client, EventLog.from_url(PG_URL, search_path=schema), args.files
+                ),
+                "guichet, log on SQLite": lambda name: guichet_run(
+                    name, client, EventLog.from_url(sqlite_url), args.files
+                ),
+            }
+            runs: dict[str, list[Run]] = {name: [] for name in contenders}
+            for turn in range(args.rounds):
+                # Every other round in reverse order: a drift of the machine over the run then
+                # weighs on every contender alike.
+                order = list(contenders) if turn % 2 == 0 else list(reversed(contenders))
+                for name in order:
+                    runs[name].append(await contenders[name](f"{name} (round {turn + 1})"))
+    bare, shaped = runs["bare"], runs["shaped bare"]
+    result(
+        "lifecycle.shaped_bare.throughput", mean_rate(bare), mean_rate(shaped), "lifecycles/s",
+        note="the bare workflow with Guichet's upserts, markers, timers and payload sizes",
+    )  # fmt: skip
+    bare_updates = [seconds for run in bare for seconds in run.updates]
+    for label, log in (("postgresql", "PostgreSQL"), ("sqlite", "SQLite")):
+        ours = runs[f"guichet, log on {log}"]
+        result(f"lifecycle.{label}.throughput", mean_rate(bare), mean_rate(ours), "lifecycles/s")
+        result(
+            f"lifecycle.{label}.throughput_vs_shaped", mean_rate(shaped), mean_rate(ours),
+            "lifecycles/s", note="against the shaped bare workflow: the cost of Guichet's own code",
+        )  # fmt: skip
+        our_updates = [seconds for run in ours for seconds in run.updates]
+        latency(f"lifecycle.{label}", bare_updates, our_updates, f"{args.files} concurrent")
         result(
             f"lifecycle.{label}.cpu_per_lifecycle",
-            statistics.fmean([bare_before.cpu_total, bare_after.cpu_total]),
-            run.cpu_total,
+            statistics.fmean(run.cpu_total for run in bare),
+            statistics.fmean(run.cpu_total for run in ours),
             "CPU s",
             note="this process, Temporal server and PostgreSQL together; lower is better",
         )
     latency("lifecycle.postgresql.alone", bare_alone.updates, pg_alone.updates, "one at a time")
+
+
+def mean_rate(runs: list[Run]) -> float:
+    """Lifecycles per second over every round of one contender (its rounds last the same)."""
+    return statistics.fmean(run.rate for run in runs)
 
 
 def latency(name: str, bare: list[float], ours: list[float], how: str) -> None:
@@ -247,6 +304,10 @@ def cli() -> None:
     parser = arguments(__doc__)
     parser.add_argument("--files", type=int, default=50, help="concurrent lifecycles per run")
     parser.add_argument("--latency-files", type=int, default=5, help="lifecycles run one at a time")
+    parser.add_argument(
+        "--rounds", type=int, default=2,
+        help="runs of each contender, in turn, every other round in reverse order (default 2)",
+    )  # fmt: skip
     asyncio.run(main(parser.parse_args()))
     hard_exit(0)
 

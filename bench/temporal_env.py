@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
+from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -43,12 +45,80 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
             await env.shutdown()
 
 
-def history_shape(history: WorkflowHistory) -> tuple[int, int, int]:
-    """(activities scheduled, updates accepted, history events) of one workflow run."""
-    activities = updates = 0
+PAYLOAD_PLACES = (
+    "start input",
+    "activity input",
+    "activity result",
+    "update input",
+    "update result",
+    "result",
+)
+"""Where a workflow's history carries payloads; ``HistoryShape.payload_bytes`` gives the mean
+size of each."""
+
+
+@dataclass(frozen=True)
+class HistoryShape:
+    """What one workflow run asked of Temporal, counted from its history."""
+
+    activities: int = 0
+    updates: int = 0
+    events: int = 0
+    upserts: int = 0
+    """Search-attribute upserts, the SDK's own for ``workflow.patched`` included."""
+    markers: int = 0
+    timers: int = 0
+    """Timers started (Guichet cancels most of them when a message comes first)."""
+    size: int = 0
+    """Bytes of the whole history."""
+    payload_bytes: dict[str, int] = field(default_factory=dict)
+    """Mean bytes of payload data at each of ``PAYLOAD_PLACES``."""
+
+    def describe(self) -> str:
+        return (
+            f"{self.activities} activities, {self.updates} updates, {self.events} history events "
+            f"({self.size / 1000:.1f} KB), {self.upserts} upserts, {self.markers} markers, "
+            f"{self.timers} timers"
+        )
+
+
+def history_shape(history: WorkflowHistory) -> HistoryShape:
+    counts = {"activities": 0, "updates": 0, "upserts": 0, "markers": 0, "timers": 0}
+    payloads: dict[str, list[int]] = {place: [] for place in PAYLOAD_PLACES}
+
+    def carried(place: str, found: Iterable[Payload]) -> None:
+        payloads[place].append(sum(len(payload.data) for payload in found))
+
     for event in history.events:
-        if event.HasField("activity_task_scheduled_event_attributes"):
-            activities += 1
-        if event.HasField("workflow_execution_update_accepted_event_attributes"):
-            updates += 1
-    return activities, updates, len(history.events)
+        kind = event.WhichOneof("attributes")
+        if kind is None:
+            continue
+        attributes = getattr(event, kind)
+        if kind == "workflow_execution_started_event_attributes":
+            carried("start input", attributes.input.payloads)
+        elif kind == "activity_task_scheduled_event_attributes":
+            counts["activities"] += 1
+            carried("activity input", attributes.input.payloads)
+        elif kind == "activity_task_completed_event_attributes":
+            carried("activity result", attributes.result.payloads)
+        elif kind == "workflow_execution_update_accepted_event_attributes":
+            counts["updates"] += 1
+            carried("update input", attributes.accepted_request.input.args.payloads)
+        elif kind == "workflow_execution_update_completed_event_attributes":
+            carried("update result", attributes.outcome.success.payloads)
+        elif kind == "workflow_execution_completed_event_attributes":
+            carried("result", attributes.result.payloads)
+        elif kind == "upsert_workflow_search_attributes_event_attributes":
+            counts["upserts"] += 1
+        elif kind == "marker_recorded_event_attributes":
+            counts["markers"] += 1
+        elif kind == "timer_started_event_attributes":
+            counts["timers"] += 1
+    return HistoryShape(
+        **counts,
+        events=len(history.events),
+        size=sum(event.ByteSize() for event in history.events),
+        payload_bytes={
+            place: sum(sizes) // len(sizes) for place, sizes in payloads.items() if sizes
+        },
+    )

@@ -73,11 +73,31 @@ def test_replay_benchmark_reports_rebuild_and_verify_against_a_plain_select(pg_u
 
 @pytest.mark.temporal
 def test_lifecycle_benchmark_closes_files_on_both_logs_and_the_bare_workflow(pg_url: str) -> None:
-    """Two full lifecycles per run close on PostgreSQL and SQLite; latency and rate reported."""
-    results = run_bench(pg_url, "lifecycle", "--files", "2")
+    """Two full lifecycles per run close on PostgreSQL and SQLite; latency and rate reported,
+    against the bare workflow and against the bare workflow shaped like Guichet's history."""
+    results, output = run_bench_output(pg_url, "lifecycle", "--files", "2")
+    assert "lifecycle.shaped_bare.throughput" in results
     for log in ("postgresql", "sqlite"):
         assert f"lifecycle.{log}.throughput" in results
+        assert f"lifecycle.{log}.throughput_vs_shaped" in results
         assert f"lifecycle.{log}.update_p50" in results
+    shapes = {
+        run: (int(upserts), int(markers), float(size))
+        for run, size, upserts, markers in re.findall(
+            r"^(.+?): \d+ lifecycles in .*?history events \(([\d.]+) KB\), (\d+) upserts, "
+            r"(\d+) markers",
+            output,
+            re.MULTILINE,
+        )
+    }
+    for turn in (1, 2):  # two rounds by default, the second in reverse order
+        plain = shapes[f"bare (round {turn})"]
+        shaped = shapes[f"shaped bare (round {turn})"]
+        guichet = shapes[f"guichet, log on PostgreSQL (round {turn})"]
+        assert plain[:2] == (0, 0)
+        assert guichet[0] > guichet[1] > 0, guichet  # its own upserts beside the patches'
+        assert shaped[:2] == guichet[:2], output
+        assert abs(shaped[2] - guichet[2]) < 0.15 * guichet[2], output  # payloads padded alike
 
 
 @pytest.mark.temporal
