@@ -28,7 +28,8 @@ class BareShape(BaseModel):
     from its history (``bench.temporal_env.HistoryShape``); all zero for the plain baseline."""
 
     upserts: int = 0
-    """Search-attribute upserts of the workflow's own (one per update, from the first)."""
+    """Search-attribute upserts of the workflow's own, one per update from the first (every
+    Guichet key the first time, then two, as Guichet mostly does)."""
     patches: int = 0
     """``workflow.patched`` calls at start: each records a marker and upserts
     ``TemporalChangeVersion``."""
@@ -143,12 +144,25 @@ class BareWorkflow:
             self._version += 1
         if self._upserts_left:
             self._upserts_left -= 1
-            workflow.upsert_search_attributes([search.STATUS.value_set(f"step-{self._version}")])
+            self._publish()
         self._pending += request.background
         self._final = self._final or request.final
         return BareResult(
             version=self._version, pending=self._pending, pad="u" * self._shape.update_result_bytes
         )
+
+    def _publish(self) -> None:
+        """Like Guichet: every key at the first upsert, then the status and next deadline."""
+        now = workflow.now()
+        status = search.STATUS.value_set(f"step-{self._version}")
+        if self._upserts_left + 1 == self._shape.upserts:
+            keywords = (search.PROGRAMME, search.INSEE, search.DEPARTMENT, search.CASEWORKER)
+            workflow.upsert_search_attributes(
+                [status, search.NEXT_DEADLINE.value_set(now), search.LAST_ACTIVITY.value_set(now)]
+                + [key.value_set("bench") for key in keywords]
+            )
+        else:
+            workflow.upsert_search_attributes([status, search.NEXT_DEADLINE.value_set(now)])
 
     @workflow.query(name="pending")
     def pending(self) -> int:
