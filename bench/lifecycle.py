@@ -285,7 +285,7 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def mean_rate(runs: list[Run]) -> float:
-    """Lifecycles per second over every round of one contender (its rounds last the same)."""
+    """One contender's lifecycles per second: the mean of its rounds' rates."""
     return statistics.fmean(run.rate for run in runs)
 
 
@@ -308,7 +308,10 @@ def cli() -> None:
         "--rounds", type=int, default=2,
         help="runs of each contender, in turn, every other round in reverse order (default 2)",
     )  # fmt: skip
-    asyncio.run(main(parser.parse_args()))
+    args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    asyncio.run(main(args))
     hard_exit(0)
 
 
