@@ -83,6 +83,7 @@ class HistoryShape:
 
 
 def history_shape(history: WorkflowHistory) -> HistoryShape:
+    """Count what ``history`` asked of Temporal, and the mean size of its payloads."""
     counts = {"activities": 0, "updates": 0, "upserts": 0, "markers": 0, "timers": 0}
     payloads: dict[str, list[int]] = {place: [] for place in PAYLOAD_PLACES}
 
