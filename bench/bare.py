@@ -143,19 +143,19 @@ class BareWorkflow:
             await workflow.execute_activity(noop, self._request(), start_to_close_timeout=TIMEOUT)
             self._version += 1
         if self._upserts_left:
+            self._publish(every_key=self._upserts_left == self._shape.upserts)
             self._upserts_left -= 1
-            self._publish()
         self._pending += request.background
         self._final = self._final or request.final
         return BareResult(
             version=self._version, pending=self._pending, pad="u" * self._shape.update_result_bytes
         )
 
-    def _publish(self) -> None:
+    def _publish(self, *, every_key: bool) -> None:
         """Like Guichet: every key at the first upsert, then the status and next deadline."""
         now = workflow.now()
         status = search.STATUS.value_set(f"step-{self._version}")
-        if self._upserts_left + 1 == self._shape.upserts:
+        if every_key:
             keywords = (search.PROGRAMME, search.INSEE, search.DEPARTMENT, search.CASEWORKER)
             workflow.upsert_search_attributes(
                 [status, search.NEXT_DEADLINE.value_set(now), search.LAST_ACTIVITY.value_set(now)]
