@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import sqlalchemy as sa
@@ -192,11 +192,20 @@ CANONICAL_OCCURRED_AT = (
 )
 
 
+RowOrder = Literal["position", "stream"]
+"""Whole-log reads go in position order, or stream by stream (stream id, then version)."""
+
+
 def select_rows_postgresql(
-    columns: Sequence[str], limit: int, *, occurred_at_as_text: bool = False
+    columns: Sequence[str],
+    limit: int,
+    *,
+    occurred_at_as_text: bool = False,
+    order: RowOrder = "position",
 ) -> str:
-    """The keyset read of ``columns`` of the log's rows from position ``$1`` on, in order;
-    ``occurred_at`` as its canonical text when asked (see ``CANONICAL_OCCURRED_AT``)."""
+    """The keyset read of ``columns`` of the log's rows in ``order``: from position ``$1`` on,
+    or after stream ``$1``'s version ``$2``; ``occurred_at`` as its canonical text when asked
+    (see ``CANONICAL_OCCURRED_AT``)."""
     # Only the table's own column names (KeyError for any other) and an integer go in.
     listed = ", ".join(
         CANONICAL_OCCURRED_AT
@@ -204,14 +213,19 @@ def select_rows_postgresql(
         else f'"{schema.events.c[name].name}"'
         for name in columns
     )
+    if order == "stream":
+        # A row comparison: PostgreSQL walks the (stream_id, version) unique index.
+        where, ordering = '("stream_id", "version") > ($1, $2)', '"stream_id", "version"'
+    else:
+        where, ordering = '"position" >= $1', '"position"'
     return (
-        f'SELECT {listed} FROM {schema.EVENTS} WHERE "position" >= $1 '  # noqa: S608
-        f'ORDER BY "position" LIMIT {int(limit)}'
+        f"SELECT {listed} FROM {schema.EVENTS} WHERE {where} "  # noqa: S608
+        f"ORDER BY {ordering} LIMIT {int(limit)}"
     )
 
 
 async def fetch_rows_postgresql(
-    conn: AsyncConnection, query: str, from_position: int
+    conn: AsyncConnection, query: str, *cursor: Any
 ) -> list[asyncpg.Record]:
     """Run a :func:`select_rows_postgresql` query on asyncpg directly.
 
@@ -220,7 +234,7 @@ async def fetch_rows_postgresql(
     PostgreSQL (``UTCDateTime`` returns asyncpg's UTC timestamps as they are).
     """
     async with driver_of(conn) as driver:
-        rows: list[asyncpg.Record] = await driver.fetch(query, from_position)
+        rows: list[asyncpg.Record] = await driver.fetch(query, *cursor)
     return rows
 
 

@@ -196,15 +196,39 @@ class EventLog:
                 for row in rows:
                     yield self._recorded(row)
 
+    async def read_streams(self, *, batch_size: int = 1000) -> AsyncIterator[list[RecordedEvent]]:
+        """Every stream's events, one stream at a time: streams in id order (as
+        ``stream_ids``), each stream's events in version order, upcast.
+
+        For work over the whole log that needs a stream's events together (folding every
+        file to its state): only the stream at hand is held, not one entry per stream, so
+        memory stays that of one stream and two batches however long the log is.
+        """
+        stream: list[RecordedEvent] = []
+        batches = self._rows(None, batch_size, ROW_COLUMNS, order="stream")
+        async with contextlib.aclosing(batches):
+            async for rows in batches:
+                for row in rows:
+                    record = self._recorded(row)
+                    if stream and record.stream_id != stream[0].stream_id:
+                        yield stream
+                        stream = []
+                    stream.append(record)
+        if stream:
+            yield stream
+
     async def _rows(
         self,
-        from_position: int,
+        start: int | None,
         batch_size: int,
         columns: Sequence[str],
         *,
         occurred_at_as_text: bool = False,
+        order: backends.RowOrder = "position",
     ) -> AsyncGenerator[Sequence[Any]]:
-        """Slices of batches of rows (``columns`` named, position first) in position order.
+        """Slices of batches of rows (``columns`` named, position first), in position order
+        from position ``start`` on, or in stream order (stream id, then version; ``start``
+        None: from the first stream).
 
         ``occurred_at_as_text``: on PostgreSQL, that column comes as the server's rendering of
         its canonical text (``backends.CANONICAL_OCCURRED_AT``); elsewhere as a datetime."""
@@ -215,28 +239,36 @@ class EventLog:
         # working through a whole batch would otherwise stall the read ahead until it is done.
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        by_stream = order == "stream"
+        key = sa.tuple_(_events.c.stream_id, _events.c.version) if by_stream else _events.c.position
+        ordering = (_events.c.stream_id, _events.c.version) if by_stream else (_events.c.position,)
         selected = (
-            sa.select(*(_events.c[name] for name in columns))
-            .order_by(_events.c.position)
-            .limit(batch_size)
+            sa.select(*(_events.c[name] for name in columns)).order_by(*ordering).limit(batch_size)
         )
         raw_query = backends.select_rows_postgresql(
-            columns, batch_size, occurred_at_as_text=occurred_at_as_text
+            columns, batch_size, occurred_at_as_text=occurred_at_as_text, order=order
         )
+        stream_at, version_at = columns.index("stream_id"), columns.index("version")
 
-        async def fetch(cursor: int) -> Sequence[Any]:
+        def after(row: Sequence[Any]) -> tuple[Any, ...]:
+            """The cursor of the batch that follows ``row``."""
+            return (row[stream_at], row[version_at]) if by_stream else (row[0] + 1,)
+
+        async def fetch(cursor: tuple[Any, ...]) -> Sequence[Any]:
             with translated(self._engine.url):
                 async with self._engine.connect() as conn:
                     if self._postgres:
-                        return await backends.fetch_rows_postgresql(conn, raw_query, cursor)
-                    return (await conn.execute(selected.where(_events.c.position >= cursor))).all()
+                        return await backends.fetch_rows_postgresql(conn, raw_query, *cursor)
+                    where = key > sa.tuple_(*cursor) if by_stream else key >= cursor[0]
+                    return (await conn.execute(selected.where(where))).all()
 
-        rows = await fetch(from_position)
+        # Versions start at 1: every row of any stream comes after ("", 0).
+        rows = await fetch(("", 0) if by_stream else (start,))
         following: asyncio.Task[Sequence[Any]] | None = None
         try:
             while rows:
                 if len(rows) == batch_size:
-                    following = asyncio.ensure_future(fetch(rows[-1][0] + 1))
+                    following = asyncio.ensure_future(fetch(after(rows[-1])))
                 for start in range(0, len(rows), _SLICE):
                     await asyncio.sleep(0)
                     yield rows[start : start + _SLICE]

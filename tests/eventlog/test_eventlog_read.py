@@ -43,6 +43,27 @@ async def test_read_all_streams_in_batches_from_a_position(log: EventLog) -> Non
     assert [e.position async for e in log.read_all(6)] == []
 
 
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 1000])
+async def test_read_streams_gives_each_stream_whole_in_id_order(
+    log: EventLog, batch_size: int
+) -> None:
+    """read_streams: one list per stream, streams in stream_ids order, versions in order,
+    whatever the batch size (a stream cut by a batch boundary still comes as one list)."""
+    await log.append("app-b", 0, [new_event(1), new_event(2)])
+    await log.append("app-a", 0, [new_event(3)])
+    await log.append("app-c", 0, [new_event(4)])
+    await log.append("app-b", 2, [new_event(5), new_event(6)])
+    await log.append("app-a", 1, [new_event(7)])
+    streams = [stream async for stream in log.read_streams(batch_size=batch_size)]
+    assert [stream[0].stream_id for stream in streams] == await log.stream_ids()
+    assert streams == [await log.read_stream(id_) for id_ in await log.stream_ids()]
+    assert [[e.data["n"] for e in stream] for stream in streams] == [[3, 7], [1, 2, 5, 6], [4]]
+
+
+async def test_read_streams_of_an_empty_log_gives_nothing(log: EventLog) -> None:
+    assert [stream async for stream in log.read_streams()] == []
+
+
 async def test_a_reader_stopping_early_leaves_no_read_in_flight(log: EventLog) -> None:
     """The next batch is read ahead; a reader that stops first leaves no read running."""
     for version in range(5):
@@ -116,6 +137,7 @@ async def test_upcaster_applies_on_read_and_verify_hashes_stored_data(
         assert event.schema_version == 2
         assert event.data == {"n": 1, "amount": 1200, "amount_cents": 120000, "currency": "EUR"}
         assert [e.schema_version async for e in upcasting.read_all()] == [2]
+        assert [[e.schema_version for e in s] async for s in upcasting.read_streams()] == [[2]]
         assert (await upcasting.verify()).ok
     finally:
         await upcasting.close()
