@@ -5,6 +5,7 @@ Functions, not CLI parsing: ``guichet audit`` and the web console both call them
 
     entries = await timeline(log, "app-42", as_of=datetime(2025, 3, 1, tzinfo=UTC))
     state = await state_as_of(log, "app-42", position=120)
+    async for state in states_as_of(log, at=datetime(2025, 12, 31, 23, 59, tzinfo=UTC)): ...
     report = await verify(log, read_file(Path("checkpoints.json")), trusted=public_key)
 """
 
@@ -12,6 +13,7 @@ from audit.checkpoints import Checkpoint, CheckpointError, checkpoint_now, read_
 from audit.crosscheck import Difference, cross_check
 from audit.describing import describe, format_euros
 from audit.exporting import export, parse_jsonl, select_applications
+from audit.portfolio import export_states, states_as_of
 from audit.signing import SigningKeyError, signing_key_from_env
 from audit.timeline import CitedRule, TimelineEntry, state_as_of, timeline
 from audit.verifying import AuditReport, Finding, verify
@@ -29,6 +31,7 @@ __all__ = [
     "cross_check",
     "describe",
     "export",
+    "export_states",
     "format_euros",
     "parse_jsonl",
     "read_file",
@@ -36,6 +39,7 @@ __all__ = [
     "sign",
     "signing_key_from_env",
     "state_as_of",
+    "states_as_of",
     "stored",
     "timeline",
     "verify",

@@ -106,11 +106,13 @@ def euros_fr(cents: int | None) -> str:
     return f"{sign}{abs(cents) // 100},{abs(cents) % 100:02d}"
 
 
-def _utc(moment: datetime) -> str:
+def utc_text(moment: datetime) -> str:
+    """``2025-03-01T13:30:00Z``: ISO 8601 in UTC, to the second."""
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _text(value: str | None) -> str:
+def spreadsheet_text(value: str | None) -> str:
+    """Free text a spreadsheet will not read as a formula (``'`` before ``=``, ``+``...)."""
     if value and value.startswith(_FORMULA_STARTS):
         return "'" + value
     return value or ""
@@ -121,16 +123,16 @@ def csv_row(entry: TimelineEntry) -> list[str]:
     rules = "; ".join(f"{r.rule} ({r.outcome}) [{r.source}]" for r in entry.rules)
     return [
         str(entry.position),
-        _text(entry.application_id),
+        spreadsheet_text(entry.application_id),
         str(entry.version),
-        _utc(entry.at),
-        _utc(entry.recorded_at),
+        utc_text(entry.at),
+        utc_text(entry.recorded_at),
         entry.type,
-        _text(entry.actor_id),
+        spreadsheet_text(entry.actor_id),
         entry.role,
-        _text(entry.funder),
-        _text(entry.summary),
-        _text(rules),
+        spreadsheet_text(entry.funder),
+        spreadsheet_text(entry.summary),
+        spreadsheet_text(rules),
         *(euros_fr(entry.amounts.get(name)) for name in AMOUNT_COLUMNS),
         str(entry.event_id),
         entry.hash,

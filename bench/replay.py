@@ -1,4 +1,5 @@
-"""Replay and verify: rebuild the state of every application from the log, then recompute the
+"""Replay and verify: rebuild the state of every application from the log (the auditor's
+portfolio, ``audit.portfolio``, one file at a time), then recompute the
 whole hash chain, against a plain SELECT of the same rows in the same run.
 
 The events are real domain events: each application runs the full lifecycle of
@@ -21,17 +22,16 @@ import gc
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from audit.portfolio import states_as_of
 from bench.common import PG_URL, arguments, dsn, hard_exit, header, result, rss_mb, scratch_schema
 from bench.scenario import in_process_events, indexed_submission
 from domain.catalogue import load_catalogue
-from domain.decider import evolve
-from domain.events import parse_event
 from domain.registry import load_registry
-from domain.state import INITIAL_STATE, Application
 from eventlog import EventLog, NewEvent
 
 FULL_SCALE = 10_000
@@ -124,16 +124,16 @@ async def analyze(schema: str) -> None:
         await conn.close()
 
 
-async def rebuild(log: EventLog) -> tuple[int, float, dict[str, Application]]:
-    """The auditor's replay: read_all, parse, fold every stream to its state."""
-    states: dict[str, Application] = {}
+async def rebuild(log: EventLog) -> tuple[int, float, Counter[str]]:
+    """The auditor's portfolio: every file's state from the log (``audit.portfolio``), one
+    file at a time; the events folded, the time, and the files per status."""
+    statuses: Counter[str] = Counter()
     started = time.perf_counter()
     count = 0
-    async for record in log.read_all():
-        state = states.get(record.stream_id, INITIAL_STATE)
-        states[record.stream_id] = evolve(state, parse_event(record.data))
-        count += 1
-    return count, time.perf_counter() - started, states
+    async for state in states_as_of(log):
+        statuses[state.status] += 1
+        count += state.version  # the number of events folded into it
+    return count, time.perf_counter() - started, statuses
 
 
 async def fill(log: EventLog, applications: int) -> int:
@@ -200,16 +200,15 @@ async def main(args: argparse.Namespace) -> None:
                 f"{', '.join(f'{s:.2f}' for _, s in reads)}), peak RSS {rss_mb()[1]:.0f} MB"
             )
             reset_peak_rss()
-            count, replay_s, states = await rebuild(log)
-            closed = sum(1 for s in states.values() if s.status == "closed")
+            count, replay_s, statuses = await rebuild(log)
+            closed = statuses["closed"]
             replay_peak = rss_mb()[1]
             print(
-                f"replay: {count} events into {len(states)} states ({closed} closed) in "
+                f"replay: {count} events into {statuses.total()} states ({closed} closed) in "
                 f"{replay_s:.2f} s, peak RSS {replay_peak:.0f} MB "
                 f"({replay_peak - base_mb:+.0f} MB over the process before it)"
             )
             assert count == rows == total and closed == applications
-            del states
             reset_peak_rss()
             before = rss_mb()[0]
             verifications = []

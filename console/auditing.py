@@ -23,6 +23,7 @@ from audit.checkpoints import CheckpointError, read_file, stored
 from audit.crosscheck import Difference, cross_check
 from audit.describing import format_euros
 from audit.exporting import Format, export, select_applications
+from audit.portfolio import Portfolio, export_states
 from audit.replaying import (
     ReplayOutcome,
     fetch_history,
@@ -234,9 +235,11 @@ def cross_check_command(
 
 
 class ProgressBar:
-    """``verified 12,000 / 100,000 events  12%`` on stderr, redrawn at most 10 times a second."""
+    """``verifying [##   ] 12,000 / 100,000 events  12%`` on stderr, redrawn at most 10 times a
+    second; ``doing`` names the work."""
 
-    def __init__(self) -> None:
+    def __init__(self, doing: str = "verifying") -> None:
+        self._doing = doing
         self._last = 0.0
 
     def __call__(self, done: int, total: int) -> None:
@@ -246,7 +249,7 @@ class ProgressBar:
         self._last = now
         share = done * 100 // total if total else 100
         bar = "#" * (share // 5)
-        sys.stderr.write(f"\rverifying [{bar:<20}] {done:,} / {total:,} events {share:3d}%")
+        sys.stderr.write(f"\r{self._doing} [{bar:<20}] {done:,} / {total:,} events {share:3d}%")
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -376,6 +379,73 @@ def export_command(
         raise usage_error(f"cannot write {output}: {error.strerror}") from None
     if output is not None:
         say(f"{count} event(s) written to {output}")
+
+
+# -- states ----------------------------------------------------------------------------------
+
+
+@audit_app.command("states")
+@friendly
+def states_command(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="A day (end of day, Paris) or ISO moment.")
+    ] = None,
+    position: Annotated[
+        int | None, typer.Option("--position", min=0, help="The log as it stood at position N.")
+    ] = None,
+    programme: Annotated[str | None, typer.Option(help="Only this programme's files.")] = None,
+    department: Annotated[str | None, typer.Option(help="Only this department's files.")] = None,
+    format_: Annotated[
+        str, typer.Option("--format", help="csv (one row per file) or jsonl (whole states).")
+    ] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Every file's state as of a date or a log position, rebuilt from the log alone.
+
+    One row per file that existed then: status, commune, caseworker, award, paid, repayment.
+
+    Files per status and the totals go to stderr.
+
+    CSV: UTF-8 with BOM, `;` separator, euros like 1234,50, ISO dates (UTC).
+
+    Example: guichet audit states --as-of 2025-12-31 --department 01 -o portfolio-2025.csv
+    """
+    if format_ not in ("jsonl", "csv"):
+        raise usage_error(f"--format {format_!r}: use csv or jsonl")
+    chosen: Format = "csv" if format_ == "csv" else "jsonl"
+    if as_of is not None and position is not None:
+        raise usage_error("give --as-of or --position, not both")
+    moment = parse_as_of(as_of) if as_of is not None else None
+    shown_apart = output is not None or not sys.stdout.isatty()
+    options: dict[str, Any] = {
+        "at": moment,
+        "position": position,
+        "programme": programme,
+        "department": department,
+        # Not over rows being printed on the same terminal.
+        "progress": ProgressBar("rebuilding") if sys.stderr.isatty() and shown_apart else None,
+    }
+
+    async def work(log: EventLog) -> Portfolio:
+        if output is None:
+            return await export_states(log, sys.stdout, chosen, **options)
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            return await export_states(log, handle, chosen, **options)
+
+    try:
+        portfolio = with_log(work)
+    except OSError as error:
+        raise usage_error(f"cannot write {output}: {error.strerror}") from None
+    statuses = ", ".join(
+        f"{status} {count}" for status, count in sorted(portfolio.by_status.items())
+    )
+    say(
+        f"{portfolio.files} file(s){' (' + statuses + ')' if statuses else ''}; awarded "
+        f"{format_euros(portfolio.award_cents)}, paid {format_euros(portfolio.paid_cents)}"
+        + (f"; written to {output}" if output is not None else "")
+    )
 
 
 # -- replay-history --------------------------------------------------------------------------

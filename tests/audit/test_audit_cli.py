@@ -165,3 +165,42 @@ def test_export_writes_csv_for_a_department_and_jsonl_for_a_file(
     assert "event(s) written" in err
     code, out, _ = guichet(capsys, "audit", "export", "app-1")
     assert code == 0 and len(out.splitlines()) == len(file_events())
+
+
+def test_states_writes_the_portfolio_and_sums_it_up(
+    db: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """One CSV row per file as of the date; files per status and totals on stderr; JSON Lines
+    on stdout; contradictory or unknown options are usage errors."""
+    target = tmp_path / "portfolio.csv"
+    code, _, err = guichet(capsys, "audit", "states", "--as-of", "2025-03-04", "-o", str(target))
+    assert code == 0 and target.read_bytes().startswith(b"\xef\xbb\xbf")
+    lines = target.read_text(encoding="utf-8-sig").splitlines()
+    assert len(lines) == 2 and lines[1].startswith("app-1;in_instruction;")
+    assert "1 file(s) (in_instruction 1); awarded €0.00, paid €0.00" in err and str(target) in err
+    code, out, _ = guichet(capsys, "audit", "states", "--format", "jsonl")
+    assert code == 0 and json.loads(out)["application_id"] == "app-1"
+    code, out, err = guichet(capsys, "audit", "states", "--department", "99")
+    assert code == 0 and len(out.splitlines()) == 1 and "0 file(s); awarded" in err
+    for argv, message in (
+        (["--format", "xml"], "use csv or jsonl"),
+        (["--as-of", "2025-03-04", "--position", "3"], "not both"),
+        (["--as-of", "yesterday"], "is not a date"),
+    ):
+        code, _, err = guichet(capsys, "audit", "states", *argv)
+        assert code == 2 and message in err, argv
+
+
+def test_the_progress_bar_names_its_work_and_ends_its_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from console.auditing import ProgressBar
+
+    bar = ProgressBar("rebuilding")
+    bar(500, 1_000)
+    bar(1_000, 1_000)
+    err = capsys.readouterr().err
+    assert err == (
+        "\rrebuilding [##########          ] 500 / 1,000 events  50%"
+        "\rrebuilding [####################] 1,000 / 1,000 events 100%\n"
+    )

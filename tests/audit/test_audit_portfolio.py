@@ -1,0 +1,83 @@
+"""The portfolio: every file's state as of a date, from one read of the log, is each file's
+own ``state_as_of``; exports count what they wrote."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from audit_support import file_events, record
+
+from audit.portfolio import CSV_HEADER, export_states, states_as_of
+from audit.timeline import state_as_of, state_json
+from eventlog import EventLog
+
+
+async def _three_files(log: EventLog) -> None:
+    await record(log, "app-ain", file_events("app-ain", department="01"))
+    await record(log, "app-gironde", file_events("app-gironde", department="33"))
+    await record(log, "app-ain-2", file_events("app-ain-2", department="01")[:3])
+
+
+async def test_each_state_is_the_files_own_state_as_of_the_same_cut(log: EventLog) -> None:
+    """No cut, a date and a position: the one-pass fold gives each file's state_as_of."""
+    await _three_files(log)
+    for at, position in ((None, None), (file_events()[2].at, None), (None, 5)):
+        states = [state async for state in states_as_of(log, at=at, position=position)]
+        expected = [
+            await state_as_of(log, id_, at=at, position=position) for id_ in await log.stream_ids()
+        ]
+        assert states == [state for state in expected if state.version > 0], (at, position)
+    assert [s.application_id async for s in states_as_of(log)] == sorted(
+        ["app-ain", "app-ain-2", "app-gironde"]
+    )
+
+
+async def test_a_file_with_no_event_by_then_is_left_out(log: EventLog) -> None:
+    await _three_files(log)
+    before_all = file_events()[0].at.replace(year=2000)
+    assert [state async for state in states_as_of(log, at=before_all)] == []
+    # Position 1 is the first event of the first file appended: that file alone existed.
+    (only,) = [state async for state in states_as_of(log, position=1)]
+    assert (only.application_id, only.status, only.version) == ("app-ain", "submitted", 1)
+
+
+async def test_csv_has_one_row_per_file_of_the_department_and_counts_them(
+    log: EventLog,
+) -> None:
+    await _three_files(log)
+    out = io.StringIO(newline="")
+    portfolio = await export_states(log, out, "csv", department="01")
+    text = out.getvalue()
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=";"))
+    header, body = tuple(rows[0]), rows[1:]
+    assert header == CSV_HEADER and all(len(row) == len(header) for row in body)
+    column = {name: index for index, name in enumerate(header)}
+    assert [row[column["application_id"]] for row in body] == ["app-ain", "app-ain-2"]
+    assert [row[column["department"]] for row in body] == ["01", "01"]
+    full = body[0]
+    assert full[column["award_eur"]] == "100000,00" and full[column["paid_eur"]] == "30000,00"
+    assert full[column["submitted_at_utc"]] == "2025-03-03T08:00:00Z"
+    assert portfolio.files == 2 and portfolio.paid_cents == 30_000 * 100
+    assert portfolio.award_cents == 100_000 * 100
+    assert sum(portfolio.by_status.values()) == 2
+
+
+async def test_jsonl_carries_each_whole_state_and_progress_reaches_the_end(
+    log: EventLog,
+) -> None:
+    await _three_files(log)
+    told: list[tuple[int, int]] = []
+    out = io.StringIO()
+    programme = file_events()[0].request.programme_id  # type: ignore[union-attr]
+    portfolio = await export_states(
+        log, out, "jsonl", programme=programme, progress=lambda *seen: told.append(seen)
+    )
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert lines == [state_json(await state_as_of(log, id_)) for id_ in await log.stream_ids()]
+    total = (await log.head())[0]
+    assert told[-1] == (total, total) and [done for done, _ in told] == sorted(d for d, _ in told)
+    assert portfolio.files == 3
+    assert (await export_states(log, io.StringIO(), "jsonl", programme="nope")).files == 0
