@@ -8,9 +8,10 @@ global position (the log exactly as it stood once that position was written).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,6 +20,17 @@ from domain.decider import fold
 from domain.events import ApplicationSubmitted, CommandRejected, Event, parse_event
 from domain.state import Application
 from eventlog import EventLog, RecordedEvent
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def end_of_day(day: date) -> datetime:
+    """The last instant of ``day`` in Paris: what "as of 1 March" means for a French file.
+
+    Every reader of a day (the CLI, the web console) cuts here, so an event at 00:30 on
+    2 March in Paris (23:30 UTC on 1 March) is never counted as of 1 March by one and not
+    the other."""
+    return datetime.combine(day, time.max, tzinfo=PARIS)
 
 
 class CitedRule(BaseModel):

@@ -11,10 +11,8 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from datetime import time as day_time
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import typer
@@ -32,7 +30,7 @@ from audit.replaying import (
     replay_history,
 )
 from audit.signing import SigningKeyError, parse_public_key, signing_key_from_env
-from audit.timeline import state_as_of, state_json, timeline
+from audit.timeline import PARIS, end_of_day, state_as_of, state_json, timeline
 from audit.verifying import AuditReport, verify
 from console.app import JsonOption, app, emit_json, friendly, say
 from console.connection import resolve_target, run_with_client
@@ -41,7 +39,6 @@ from eventlog import EventLog, EventLogError
 from workflows.client import GuichetClient
 
 T = TypeVar("T")
-PARIS = ZoneInfo("Europe/Paris")
 LONG_TIMEOUT = 3600.0
 
 audit_app = typer.Typer(
@@ -91,7 +88,7 @@ def parse_as_of(text: str) -> datetime:
     except ValueError:
         pass
     else:
-        return datetime.combine(day, day_time.max, tzinfo=PARIS)
+        return end_of_day(day)
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:

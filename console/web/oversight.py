@@ -6,14 +6,16 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from audit import export, verify
-from audit.timeline import state_as_of, timeline
+from audit.exporting import Format
+from audit.portfolio import export_states
+from audit.timeline import end_of_day, state_as_of, timeline
 from console.web.accounts import INSEE, Account
 from console.web.app import render
 from console.web.auth import BadRequest, Forbidden, read_form, roles, services
@@ -167,12 +169,33 @@ async def batch_page(
 
 
 def _as_of(text: str | None) -> datetime | None:
+    """The end of that day in Paris, as ``guichet audit`` reads a day."""
     if not text:
         return None
     try:
-        return datetime.combine(date.fromisoformat(text), time.max, tzinfo=UTC)
+        return end_of_day(date.fromisoformat(text))
     except ValueError:
         raise BadRequest("date attendue au format AAAA-MM-JJ") from None
+
+
+@router.get("/portefeuille.{fmt}")
+async def portfolio_export(
+    request: Request,
+    fmt: str,
+    account: Annotated[Account, Depends(roles("auditor"))],
+) -> Response:
+    """Every file's state as of a day (default: now), from the log alone, as a download."""
+    if fmt not in ("jsonl", "csv"):
+        raise BadRequest("format : jsonl ou csv")
+    day = request.query_params.get("date") or None
+    at = _as_of(day)  # refuses anything but a date before it goes into the file's name
+    chosen: Format = "csv" if fmt == "csv" else "jsonl"
+    out = io.StringIO(newline="" if chosen == "csv" else None)
+    await export_states(services(request).log, out, chosen, at=at)
+    media = "text/csv; charset=utf-8" if chosen == "csv" else "application/x-ndjson"
+    name = f"portefeuille-{at.date().isoformat() if at else 'actuel'}.{chosen}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(out.getvalue(), media_type=media, headers=headers)
 
 
 @router.get("/audit/{application_id}")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -418,6 +420,38 @@ async def test_the_auditor_reads_timeline_state_as_of_verification_and_exports(
     assert jsonl.status_code == 200 and "ApplicationSubmitted" in jsonl.text
     assert verification.json()["ok"] is True
     assert bad_date.status_code == 400
+
+
+async def test_the_auditor_downloads_the_portfolio_as_of_a_day(
+    console: Console, file_id: str
+) -> None:
+    """Every file's state from the log, now or as of a day; a bad date or format is a 400."""
+    async with signed_in(console, "audrey") as audrey:
+        listing = await audrey.get("/dossiers")
+        now = await audrey.get("/portefeuille.csv")
+        before = await audrey.get("/portefeuille.csv", params={"date": "2000-01-01"})
+        lines = await audrey.get("/portefeuille.jsonl")
+        bad_date = await audrey.get("/portefeuille.csv", params={"date": "hier"})
+        bad_format = await audrey.get("/portefeuille.xlsx")
+    assert 'action="/portefeuille.csv"' in listing.text
+    assert now.status_code == 200 and now.text.startswith("\ufeffapplication_id;status;")
+    assert f"\r\n{file_id};" in now.text
+    assert 'filename="portefeuille-actuel.csv"' in now.headers["content-disposition"]
+    assert before.text.count("\r\n") == 1  # the header alone: no file existed in 2000
+    assert 'filename="portefeuille-2000-01-01.csv"' in before.headers["content-disposition"]
+    assert file_id in {json.loads(line)["application_id"] for line in lines.text.splitlines()}
+    assert bad_date.status_code == 400 and bad_format.status_code == 400
+
+
+def test_a_day_ends_at_midnight_in_paris_for_the_web_as_for_the_cli() -> None:
+    """As of 1 March: until 23:59:59.999999 in Paris (22:59 UTC in winter, 21:59 in summer)."""
+    from console.auditing import parse_as_of
+    from console.web.oversight import _as_of
+
+    for day, utc_hour in (("2025-03-01", 22), ("2025-07-01", 21)):
+        cut = _as_of(day)
+        assert cut == parse_as_of(day)
+        assert cut is not None and cut.astimezone(UTC).hour == utc_hour
 
 
 async def test_the_commune_page_sums_what_was_asked_from_each_funder(
