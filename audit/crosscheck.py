@@ -9,6 +9,7 @@ period) is not a difference: the log is the record that outlives it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -68,26 +69,61 @@ def _plain(value: Any) -> Any:
     return value
 
 
+CONCURRENCY = 4
+"""Files checked at once. Each is a log read and a query the worker answers, by replaying
+the file when it is not in its cache (about 0.1 s of the worker's CPU): with 200 files not
+cached, 1 at a time checked 9-10 files/s, 4 or 8 at a time 11-17, so 4, which leaves the
+worker more room for the caseworkers it also serves."""
+
+Progress = Callable[[int, int], None]
+"""Told ``(files checked, files to check)`` as each file is done."""
+
+
 async def cross_check(
     guichet: GuichetClient,
     log: EventLog,
     application_ids: Iterable[str] | None = None,
     *,
     on_missing: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[Difference]:
     """Compare each file's queried workflow state with the fold of its log stream.
 
-    ``application_ids`` None means every stream in the log. ``on_missing(id)`` is told of
-    each file whose workflow Temporal no longer holds (not a difference, see the module).
+    ``application_ids`` None means every stream in the log. Differences come in the order of
+    the ids, whatever order the files finish in. ``on_missing(id)`` is told of each file whose
+    workflow Temporal no longer holds (not a difference, see the module), also in that order.
     """
     ids = list(application_ids) if application_ids is not None else await log.stream_ids()
+    gate = asyncio.Semaphore(CONCURRENCY)
+    checked = 0
+
+    async def one(application_id: str) -> list[Difference] | None:
+        """The file's differences; None when Temporal no longer holds it."""
+        nonlocal checked
+        async with gate:
+            try:
+                return await _check_one(guichet, log, application_id)
+            except _Gone:
+                return None
+            finally:
+                checked += 1
+                if progress is not None:
+                    progress(checked, len(ids))
+
+    # A task group: a failure (Temporal unreachable) cancels the checks still waiting; the
+    # caller gets that failure itself, as from a check made one file at a time.
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(application_id)) for application_id in ids]
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0]  # noqa: B904 - the group adds nothing to it
     found: list[Difference] = []
-    for application_id in ids:
-        try:
-            found += await _check_one(guichet, log, application_id)
-        except _Gone:
-            if on_missing is not None:
-                on_missing(application_id)
+    for application_id, task in zip(ids, tasks, strict=True):
+        outcome = task.result()
+        if outcome is not None:
+            found += outcome
+        elif on_missing is not None:
+            on_missing(application_id)
     return found
 
 

@@ -98,6 +98,28 @@ def parse_as_of(text: str) -> datetime:
     return moment if moment.utcoffset() is not None else moment.replace(tzinfo=PARIS)
 
 
+class ProgressBar:
+    """``verifying [##   ] 12,000 / 100,000 events  12%`` on stderr, redrawn at most 10 times a
+    second; ``doing`` names the work, ``unit`` what is counted."""
+
+    def __init__(self, doing: str = "verifying", unit: str = "events") -> None:
+        self._doing, self._unit = doing, unit
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        share = done * 100 // total if total else 100
+        bar = "#" * (share // 5)
+        counted = f"{done:,} / {total:,} {self._unit}"
+        sys.stderr.write(f"\r{self._doing} [{bar:<20}] {counted} {share:3d}%")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
 # -- show ------------------------------------------------------------------------------------
 
 
@@ -201,7 +223,8 @@ def cross_check_command(
         log = EventLog.from_url(url)
         try:
             ids = [application_id] if application_id else await log.stream_ids()
-            found = await cross_check(guichet, log, ids, on_missing=missing.append)
+            bar = ProgressBar("checking", "files") if sys.stderr.isatty() else None
+            found = await cross_check(guichet, log, ids, on_missing=missing.append, progress=bar)
         finally:
             await log.close()
         return found, len(ids)
@@ -229,27 +252,6 @@ def cross_check_command(
 
 
 # -- verify ----------------------------------------------------------------------------------
-
-
-class ProgressBar:
-    """``verifying [##   ] 12,000 / 100,000 events  12%`` on stderr, redrawn at most 10 times a
-    second; ``doing`` names the work."""
-
-    def __init__(self, doing: str = "verifying") -> None:
-        self._doing = doing
-        self._last = 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done < total and now - self._last < 0.1:
-            return
-        self._last = now
-        share = done * 100 // total if total else 100
-        bar = "#" * (share // 5)
-        sys.stderr.write(f"\r{self._doing} [{bar:<20}] {done:,} / {total:,} events {share:3d}%")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
 
 
 def trusted_key(public_key: str | None) -> Any:

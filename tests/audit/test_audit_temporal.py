@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from audit_support import file_events, record
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -70,6 +71,27 @@ async def test_cross_check_lists_each_field_where_workflow_and_log_disagree(stac
     assert fields["caseworker_id"].sentence() == (
         f"{app_id}: caseworker_id is 'alice' in the workflow but 'mallory' in the log"
     )
+
+
+async def test_cross_check_of_many_files_reports_in_id_order_with_progress(stack: Stack) -> None:
+    """Files are checked several at a time; differences and files Temporal no longer holds
+    still come in the order of the ids, and progress counts every file once."""
+    async with stack.worker():
+        files = sorted([await _a_file(stack) for _ in range(4)])
+        for app_id in (files[3], files[0]):
+            await _write_behind_the_workflows_back(stack, app_id)
+        await record(stack.log, "zz-gone", file_events("zz-gone")[:2])  # the log's only
+        told: list[tuple[int, int]] = []
+        missing: list[str] = []
+        found = await cross_check(
+            stack.guichet,
+            stack.log,
+            on_missing=missing.append,
+            progress=lambda done, total: told.append((done, total)),
+        )
+    assert [d.application_id for d in found] == [files[0]] * 3 + [files[3]] * 3
+    assert missing == ["zz-gone"]
+    assert told == [(n, 5) for n in range(1, 6)]
 
 
 async def test_cross_check_command_exits_0_then_1_once_the_log_differs(
