@@ -76,6 +76,8 @@ def with_log(work: Callable[[EventLog], Awaitable[T]], url: str | None = None) -
 
     try:
         return asyncio.run(go())
+    except BrokenPipeError:
+        raise  # the reader of our output stopped (`| head`): the CLI leaves quietly
     except (EventLogError, OSError, sa.exc.SQLAlchemyError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise CliError(f"the event log could not be read: {reason}") from None
@@ -374,6 +376,8 @@ def export_command(
 
     try:
         count = with_log(work)
+    except BrokenPipeError:
+        raise
     except OSError as error:
         raise usage_error(f"cannot write {output}: {error.strerror}") from None
     if output is not None:
@@ -435,6 +439,8 @@ def states_command(
 
     try:
         portfolio = with_log(work)
+    except BrokenPipeError:
+        raise
     except OSError as error:
         raise usage_error(f"cannot write {output}: {error.strerror}") from None
     statuses = ", ".join(

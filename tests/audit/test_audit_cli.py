@@ -204,3 +204,37 @@ def test_the_progress_bar_names_its_work_and_ends_its_line(
         "\rrebuilding [##########          ] 500 / 1,000 events  50%"
         "\rrebuilding [####################] 1,000 / 1,000 events 100%\n"
     )
+
+
+def test_a_reader_that_stops_early_is_not_a_log_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`guichet audit states | head`: the command leaves quietly, without blaming the log."""
+    import os
+    import subprocess
+
+    from tests.cli.test_entry_point import guichet_command
+
+    database = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'events.db'}")
+
+    async def seed() -> None:
+        log = database.open()
+        await log.migrate()
+        for n in range(40):  # about 120 KB of JSON Lines: more than a pipe holds
+            await record(log, f"app-{n:02d}", file_events(f"app-{n:02d}"))
+        await log.close()
+
+    asyncio.run(seed())
+    env = {**os.environ, "GUICHET_DATABASE_URL": database.url, "GUICHET_STATE_DIR": str(tmp_path)}
+    for argv in (["states", "--format", "jsonl"], ["export", "--department", "24"]):
+        reader = subprocess.Popen(
+            [*guichet_command(), "audit", *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        assert reader.stdout is not None and reader.stdout.readline()
+        reader.stdout.close()  # what `head -1` does once it has its line
+        _, err = reader.communicate(timeout=60)
+        assert reader.returncode == 1, argv
+        assert b"could not be read" not in err and b"Traceback" not in err, err
