@@ -248,11 +248,12 @@ class EventLog:
         raw_query = backends.select_rows_postgresql(
             columns, batch_size, occurred_at_as_text=occurred_at_as_text, order=order
         )
-        stream_at, version_at = columns.index("stream_id"), columns.index("version")
 
         def after(row: Sequence[Any]) -> tuple[Any, ...]:
             """The cursor of the batch that follows ``row``."""
-            return (row[stream_at], row[version_at]) if by_stream else (row[0] + 1,)
+            if by_stream:
+                return (row[columns.index("stream_id")], row[columns.index("version")])
+            return (row[0] + 1,)
 
         async def fetch(cursor: tuple[Any, ...]) -> Sequence[Any]:
             with translated(self._engine.url):
