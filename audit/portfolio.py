@@ -57,22 +57,24 @@ async def states_as_of(
     """Each file's state as of a moment and/or a position, one file at a time, in id order.
 
     A file with no event yet at that point did not exist then and is left out. ``at`` is
-    the business date (``occurred_at``), as in ``state_as_of``.
+    the business date (``occurred_at``), as in ``state_as_of``. Whatever the cut, events
+    appended after the read began are left out: the files are read one after another, and
+    this keeps them all as of one moment of the log (its head when the read began, or
+    ``position`` if earlier).
     """
     if at is not None and at.utcoffset() is None:
         raise ValueError("at must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
-    total = (await log.head())[0] if progress is not None else 0
+    head = (await log.head())[0]
+    last = head if position is None else min(position, head)
     read = 0
 
     def kept(record: RecordedEvent) -> bool:
-        return (at is None or record.occurred_at <= at) and (
-            position is None or record.position <= position
-        )
+        return record.position <= last and (at is None or record.occurred_at <= at)
 
     async for stream in log.read_streams():
         read += len(stream)
         if progress is not None:
-            progress(read, total)
+            progress(min(read, head), head)
         events = [parse_event(record.data) for record in stream if kept(record)]
         if events:
             yield fold(events)
@@ -82,6 +84,8 @@ async def states_as_of(
 class Portfolio:
     """What a portfolio export counted: files per status and the amounts, in cents."""
 
+    position: int = 0
+    """The log as of which the files were read (its head when the read began, or earlier)."""
     files: int = 0
     by_status: Counter[str] = field(default_factory=Counter)
     award_cents: int = 0
@@ -137,13 +141,14 @@ async def export_states(
 
     For CSV, ``out`` should be opened with ``newline=""``; the BOM is written here.
     """
-    portfolio = Portfolio()
+    head = (await log.head())[0]
+    portfolio = Portfolio(position=head if position is None else min(position, head))
     writer = None
     if format_ == "csv":
         out.write(BOM)
         writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
         writer.writerow(CSV_HEADER)
-    async for state in states_as_of(log, at=at, position=position, progress=progress):
+    async for state in states_as_of(log, at=at, position=portfolio.position, progress=progress):
         if not wanted(state, programme, department):
             continue
         portfolio.add(state)

@@ -409,7 +409,7 @@ def states_command(
 
     One row per file that existed then: status, commune, caseworker, award, paid, repayment.
 
-    Files per status and the totals go to stderr.
+    Files per status, the totals and the log position read up to go to stderr.
 
     CSV: UTF-8 with BOM, `;` separator, euros like 1234,50, ISO dates (UTC).
 
@@ -448,7 +448,8 @@ def states_command(
     )
     say(
         f"{portfolio.files} file(s){' (' + statuses + ')' if statuses else ''}; awarded "
-        f"{format_euros(portfolio.award_cents)}, paid {format_euros(portfolio.paid_cents)}"
+        f"{format_euros(portfolio.award_cents)}, paid {format_euros(portfolio.paid_cents)}; "
+        f"log as of position {portfolio.position}"
         + (f"; written to {output}" if output is not None else "")
     )
 

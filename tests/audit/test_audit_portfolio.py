@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from functools import partialmethod
 
+import pytest
 from audit_support import file_events, record
 
 from audit.portfolio import CSV_HEADER, export_states, states_as_of
@@ -60,6 +62,7 @@ async def test_csv_has_one_row_per_file_of_the_department_and_counts_them(
     full = body[0]
     assert full[column["award_eur"]] == "100000,00" and full[column["paid_eur"]] == "30000,00"
     assert full[column["submitted_at_utc"]] == "2025-03-03T08:00:00Z"
+    assert portfolio.position == (await log.head())[0]
     assert portfolio.files == 2 and portfolio.paid_cents == 30_000 * 100
     assert portfolio.award_cents == 100_000 * 100
     assert sum(portfolio.by_status.values()) == 2
@@ -81,3 +84,24 @@ async def test_jsonl_carries_each_whole_state_and_progress_reaches_the_end(
     assert told[-1] == (total, total) and [done for done, _ in told] == sorted(d for d, _ in told)
     assert portfolio.files == 3
     assert (await export_states(log, io.StringIO(), "jsonl", programme="nope")).files == 0
+    assert (await export_states(log, io.StringIO(), "csv", position=4)).position == 4
+
+
+async def test_events_appended_during_the_read_are_left_out(
+    log: EventLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files are read one after another; every one is cut at the head the read began with,
+    so an event appended meanwhile to a file not read yet does not show."""
+    await _three_files(log)
+    monkeypatch.setattr(
+        EventLog, "read_streams", partialmethod(EventLog.read_streams, batch_size=1)
+    )
+    head = (await log.head())[0]
+    reading = states_as_of(log)
+    first = await anext(reading)
+    late = file_events("app-ain-2", department="01")[3]
+    await record(log, "app-ain-2", [late])  # app-ain-2 comes after app-ain in id order
+    rest = [state async for state in reading]
+    assert [s.application_id for s in [first, *rest]] == ["app-ain", "app-ain-2", "app-gironde"]
+    assert rest[0] == await state_as_of(log, "app-ain-2", position=head)
+    assert rest[0].version == 3 and (await state_as_of(log, "app-ain-2")).version == 4
