@@ -106,6 +106,20 @@ def wanted(state: Application, programme: str | None, department: str | None) ->
     return department is None or (commune is not None and commune.department == department)
 
 
+async def summarize(
+    log: EventLog,
+    *,
+    at: datetime | None = None,
+    position: int | None = None,
+    programme: str | None = None,
+    department: str | None = None,
+) -> Portfolio:
+    """What ``export_states`` would count, without writing the states anywhere."""
+    return await export_states(
+        log, None, "jsonl", at=at, position=position, programme=programme, department=department
+    )
+
+
 def csv_row(state: Application) -> list[str]:
     """One file's state as the CSV's cells."""
     request, commune = state.request, state.commune
@@ -128,7 +142,7 @@ def csv_row(state: Application) -> list[str]:
 
 async def export_states(
     log: EventLog,
-    out: TextIO,
+    out: TextIO | None,
     format_: Format,
     *,
     at: datetime | None = None,
@@ -137,14 +151,15 @@ async def export_states(
     department: str | None = None,
     progress: Progress | None = None,
 ) -> Portfolio:
-    """Write every chosen file's state as of ``at``/``position`` to ``out``; what was written.
+    """Write every chosen file's state as of ``at``/``position`` to ``out`` (None: only
+    count them); what was written.
 
     For CSV, ``out`` should be opened with ``newline=""``; the BOM is written here.
     """
     head = (await log.head())[0]
     portfolio = Portfolio(position=head if position is None else min(position, head))
     writer = None
-    if format_ == "csv":
+    if out is not None and format_ == "csv":
         out.write(BOM)
         writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
         writer.writerow(CSV_HEADER)
@@ -154,6 +169,6 @@ async def export_states(
         portfolio.add(state)
         if writer is not None:
             writer.writerow(csv_row(state))
-        else:
+        elif out is not None:
             out.write(json.dumps(state_json(state), ensure_ascii=False) + "\n")
     return portfolio

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from audit import export, verify
 from audit.exporting import Format
-from audit.portfolio import export_states
+from audit.portfolio import export_states, summarize
 from audit.timeline import end_of_day, state_as_of, timeline
 from console.web.accounts import INSEE, Account
 from console.web.app import render
@@ -176,6 +176,19 @@ def _as_of(text: str | None) -> datetime | None:
         return end_of_day(date.fromisoformat(text))
     except ValueError:
         raise BadRequest("date attendue au format AAAA-MM-JJ") from None
+
+
+@router.get("/portefeuille")
+async def portfolio_page(
+    request: Request,
+    account: Annotated[Account, Depends(roles("auditor"))],
+) -> Response:
+    """Files per status and the amounts awarded and paid as of a day, from the log alone."""
+    day = request.query_params.get("date") or None
+    at = _as_of(day)
+    portfolio = await summarize(services(request).log, at=at)
+    context = {"portfolio": portfolio, "as_of": at, "day": at.date().isoformat() if at else ""}
+    return render(request, "portefeuille.html", context)
 
 
 @router.get("/portefeuille.{fmt}")

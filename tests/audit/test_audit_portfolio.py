@@ -11,7 +11,7 @@ from functools import partialmethod
 import pytest
 from audit_support import file_events, record
 
-from audit.portfolio import CSV_HEADER, export_states, states_as_of
+from audit.portfolio import CSV_HEADER, export_states, states_as_of, summarize
 from audit.timeline import state_as_of, state_json
 from eventlog import EventLog
 
@@ -63,6 +63,7 @@ async def test_csv_has_one_row_per_file_of_the_department_and_counts_them(
     assert full[column["award_eur"]] == "100000,00" and full[column["paid_eur"]] == "30000,00"
     assert full[column["submitted_at_utc"]] == "2025-03-03T08:00:00Z"
     assert portfolio.position == (await log.head())[0]
+    assert await summarize(log, department="01") == portfolio  # the same count, nothing written
     assert portfolio.files == 2 and portfolio.paid_cents == 30_000 * 100
     assert portfolio.award_cents == 100_000 * 100
     assert sum(portfolio.by_status.values()) == 2

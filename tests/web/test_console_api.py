@@ -425,15 +425,23 @@ async def test_the_auditor_reads_timeline_state_as_of_verification_and_exports(
 async def test_the_auditor_downloads_the_portfolio_as_of_a_day(
     console: Console, file_id: str
 ) -> None:
-    """Every file's state from the log, now or as of a day; a bad date or format is a 400."""
+    """Every file's state from the log, now or as of a day: a summary page and downloads; a
+    bad date or format is a 400."""
     async with signed_in(console, "audrey") as audrey:
         listing = await audrey.get("/dossiers")
+        page = await audrey.get("/portefeuille")
+        page_2000 = await audrey.get("/portefeuille", params={"date": "2000-01-01"})
         now = await audrey.get("/portefeuille.csv")
         before = await audrey.get("/portefeuille.csv", params={"date": "2000-01-01"})
         lines = await audrey.get("/portefeuille.jsonl")
         bad_date = await audrey.get("/portefeuille.csv", params={"date": "hier"})
         bad_format = await audrey.get("/portefeuille.xlsx")
-    assert 'action="/portefeuille.csv"' in listing.text
+    assert 'href="/portefeuille"' in listing.text
+    assert page.status_code == 200 and "Portefeuille actuel" in page.text
+    assert 'href="/portefeuille.csv"' in page.text and "Total" in page.text
+    assert "Portefeuille au 01/01/2000" in page_2000.text
+    assert "Aucun dossier à cette date." in page_2000.text
+    assert 'href="/portefeuille.jsonl?date=2000-01-01"' in page_2000.text
     assert now.status_code == 200 and now.text.startswith("\ufeffapplication_id;status;")
     assert f"\r\n{file_id};" in now.text
     assert 'filename="portefeuille-actuel.csv"' in now.headers["content-disposition"]

@@ -155,6 +155,10 @@ async def test_a_subsidy_goes_from_submission_to_balance_and_the_auditor_sees_it
                   "Décision d'un cofinanceur", "Demande acceptée", "Paiement versé"):  # fmt: skip
         assert event in history
     await audrey.shot("08-audit")
+    await audrey.page.click("nav >> text=Portefeuille")  # type: ignore[attr-defined]
+    summary = audrey.page.locator("[data-testid=portefeuille]")  # type: ignore[attr-defined]
+    assert "clos" in (await summary.inner_text()).lower()  # the badge is set in capitals
+    await audrey.shot("09-portefeuille")
     state = await console.guichet.state(application_id)
     assert state.status == "closed"
     assert state.paid_cents == state.award_cents
