@@ -25,7 +25,7 @@ def load_commands() -> None:
     from console import actions  # noqa: F401
 
     # isort: split
-    from console import auditing, auditing_keys  # noqa: F401
+    from console import auditing, auditing_exports, auditing_keys  # noqa: F401
 
     # isort: split
     from console.web import serve  # noqa: F401

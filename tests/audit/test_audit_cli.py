@@ -195,6 +195,7 @@ def test_states_writes_the_portfolio_and_sums_it_up(
 def test_the_progress_bar_names_its_work_and_ends_its_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """One line redrawn in place, naming the work, ended with a newline at 100 %."""
     from console.auditing import ProgressBar
 
     bar = ProgressBar("rebuilding")

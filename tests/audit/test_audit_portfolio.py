@@ -37,6 +37,7 @@ async def test_each_state_is_the_files_own_state_as_of_the_same_cut(log: EventLo
 
 
 async def test_a_file_with_no_event_by_then_is_left_out(log: EventLog) -> None:
+    """A file that did not exist yet at the cut is not in the portfolio at all."""
     await _three_files(log)
     before_all = file_events()[0].at.replace(year=2000)
     assert [state async for state in states_as_of(log, at=before_all)] == []
@@ -48,6 +49,7 @@ async def test_a_file_with_no_event_by_then_is_left_out(log: EventLog) -> None:
 async def test_csv_has_one_row_per_file_of_the_department_and_counts_them(
     log: EventLog,
 ) -> None:
+    """The export's CSV conventions, one row per chosen file, and the counts it returns."""
     await _three_files(log)
     out = io.StringIO(newline="")
     portfolio = await export_states(log, out, "csv", department="01")
@@ -72,6 +74,7 @@ async def test_csv_has_one_row_per_file_of_the_department_and_counts_them(
 async def test_jsonl_carries_each_whole_state_and_progress_reaches_the_end(
     log: EventLog,
 ) -> None:
+    """Each line is the file's whole state; progress is told in order up to the last event."""
     await _three_files(log)
     told: list[tuple[int, int]] = []
     out = io.StringIO()

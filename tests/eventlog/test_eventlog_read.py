@@ -61,6 +61,7 @@ async def test_read_streams_gives_each_stream_whole_in_id_order(
 
 
 async def test_read_streams_of_an_empty_log_gives_nothing(log: EventLog) -> None:
+    """No stream, no list (not one empty list)."""
     assert [stream async for stream in log.read_streams()] == []
 
 

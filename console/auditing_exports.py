@@ -1,0 +1,141 @@
+"""``guichet audit export`` and ``guichet audit states``: a file's, a programme's or a
+department's trail, and every file's state as of a date, as CSV or JSON Lines.
+
+Both read the log only (no Temporal) and write data, not a report: no ``--json``; a summary
+goes to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from audit.describing import format_euros
+from audit.exporting import Format, export, select_applications
+from audit.portfolio import Portfolio, export_states
+from console.app import friendly, say
+from console.auditing import ProgressBar, audit_app, parse_as_of, with_log
+from console.errors import CliError, usage_error
+from eventlog import EventLog
+
+# -- export ----------------------------------------------------------------------------------
+
+
+@audit_app.command("export")
+@friendly
+def export_command(
+    application_id: Annotated[str | None, typer.Argument(metavar="[APPLICATION]")] = None,
+    programme: Annotated[str | None, typer.Option(help="Every file of this programme.")] = None,
+    department: Annotated[str | None, typer.Option(help="Every file of this department.")] = None,
+    format_: Annotated[
+        str, typer.Option("--format", help="jsonl (every stored field) or csv (spreadsheets).")
+    ] = "jsonl",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Export the trail of a file, a programme or a department as JSON Lines or CSV.
+
+    CSV: UTF-8 with BOM, `;` separator, euros like 1234,50, ISO dates (UTC).
+
+    Example: guichet audit export --department 01 --format csv -o trail-01.csv
+    """
+    if format_ not in ("jsonl", "csv"):
+        raise usage_error(f"--format {format_!r}: use jsonl or csv")
+    chosen: Format = "csv" if format_ == "csv" else "jsonl"
+    if (application_id is None) == (programme is None and department is None):
+        raise usage_error("name one APPLICATION, or select with --programme and/or --department")
+
+    async def work(log: EventLog) -> int:
+        if application_id is not None:
+            ids = [application_id]
+            if not await log.stream_version(application_id):
+                raise CliError(f"no application {application_id} in the event log")
+        else:
+            ids = await select_applications(log, programme=programme, department=department)
+        if output is None:
+            return await export(log, ids, sys.stdout, chosen)
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            return await export(log, ids, handle, chosen)
+
+    try:
+        count = with_log(work)
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise usage_error(f"cannot write {output}: {error.strerror}") from None
+    if output is not None:
+        say(f"{count} event(s) written to {output}")
+
+
+# -- states ----------------------------------------------------------------------------------
+
+
+@audit_app.command("states")
+@friendly
+def states_command(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="A day (end of day, Paris) or ISO moment.")
+    ] = None,
+    position: Annotated[
+        int | None, typer.Option("--position", min=0, help="The log as it stood at position N.")
+    ] = None,
+    programme: Annotated[str | None, typer.Option(help="Only this programme's files.")] = None,
+    department: Annotated[str | None, typer.Option(help="Only this department's files.")] = None,
+    format_: Annotated[
+        str, typer.Option("--format", help="csv (one row per file) or jsonl (whole states).")
+    ] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Every file's state as of a date or a log position, rebuilt from the log alone.
+
+    One row per file that existed then: status, commune, caseworker, award, paid, repayment.
+
+    Files per status, the totals and the log position read up to go to stderr.
+
+    CSV: UTF-8 with BOM, `;` separator, euros like 1234,50, ISO dates (UTC).
+
+    Example: guichet audit states --as-of 2025-12-31 --department 01 -o portfolio-2025.csv
+    """
+    if format_ not in ("jsonl", "csv"):
+        raise usage_error(f"--format {format_!r}: use csv or jsonl")
+    chosen: Format = "csv" if format_ == "csv" else "jsonl"
+    if as_of is not None and position is not None:
+        raise usage_error("give --as-of or --position, not both")
+    moment = parse_as_of(as_of) if as_of is not None else None
+    shown_apart = output is not None or not sys.stdout.isatty()
+    options: dict[str, Any] = {
+        "at": moment,
+        "position": position,
+        "programme": programme,
+        "department": department,
+        # Not over rows being printed on the same terminal.
+        "progress": ProgressBar("rebuilding") if sys.stderr.isatty() and shown_apart else None,
+    }
+
+    async def work(log: EventLog) -> Portfolio:
+        if output is None:
+            return await export_states(log, sys.stdout, chosen, **options)
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            return await export_states(log, handle, chosen, **options)
+
+    try:
+        portfolio = with_log(work)
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise usage_error(f"cannot write {output}: {error.strerror}") from None
+    statuses = ", ".join(
+        f"{status} {count}" for status, count in sorted(portfolio.by_status.items())
+    )
+    say(
+        f"{portfolio.files} file(s){' (' + statuses + ')' if statuses else ''}; awarded "
+        f"{format_euros(portfolio.award_cents)}, paid {format_euros(portfolio.paid_cents)}; "
+        f"log as of position {portfolio.position}"
+        + (f"; written to {output}" if output is not None else "")
+    )
