@@ -208,9 +208,7 @@ def test_the_progress_bar_names_its_work_and_ends_its_line(
     )
 
 
-def test_a_reader_that_stops_early_is_not_a_log_failure(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_reader_that_stops_early_is_not_a_log_failure(tmp_path: Path) -> None:
     """`guichet audit states | head`: the command leaves quietly, without blaming the log."""
     import os
     import subprocess

@@ -80,7 +80,7 @@ async def test_cross_check_of_many_files_reports_in_id_order_with_progress(stack
         files = sorted([await _a_file(stack) for _ in range(4)])
         for app_id in (files[3], files[0]):
             await _write_behind_the_workflows_back(stack, app_id)
-        await record(stack.log, "zz-gone", file_events("zz-gone")[:2])  # the log's only
+        await record(stack.log, "zz-gone", file_events("zz-gone")[:2])  # in the log only
         told: list[tuple[int, int]] = []
         missing: list[str] = []
         found = await cross_check(
