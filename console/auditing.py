@@ -39,6 +39,12 @@ from workflows.client import GuichetClient
 
 T = TypeVar("T")
 LONG_TIMEOUT = 3600.0
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="A day (end of day, Paris) or ISO moment.")
+]
+PositionOption = Annotated[
+    int | None, typer.Option("--position", min=0, help="The log as it stood at position N.")
+]
 
 audit_app = typer.Typer(
     name="audit",
@@ -148,12 +154,8 @@ def _render_state(state: dict[str, Any]) -> list[str]:
 @friendly
 def show(
     application_id: Annotated[str, typer.Argument(metavar="APPLICATION")],
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="A day (end of day, Paris) or ISO moment.")
-    ] = None,
-    position: Annotated[
-        int | None, typer.Option("--position", min=0, help="The log as it stood at position N.")
-    ] = None,
+    as_of: AsOfOption = None,
+    position: PositionOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """A file's timeline and its state as of a date or a log position (from the log only).

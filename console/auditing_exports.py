@@ -8,8 +8,9 @@ goes to stderr.
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
 
@@ -17,9 +18,43 @@ from audit.describing import format_euros
 from audit.exporting import Format, export, select_applications
 from audit.portfolio import Portfolio, export_states
 from console.app import friendly, say
-from console.auditing import ProgressBar, audit_app, parse_as_of, with_log
+from console.auditing import (
+    AsOfOption,
+    PositionOption,
+    ProgressBar,
+    audit_app,
+    parse_as_of,
+    with_log,
+)
 from console.errors import CliError, usage_error
 from eventlog import EventLog
+
+T = TypeVar("T")
+
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+]
+
+
+def written(output: Path | None, write: Callable[[EventLog, TextIO], Awaitable[T]]) -> T:
+    """``write(log, out)`` to stdout or to the file ``output``, the log open meanwhile.
+
+    A file that cannot be written is a usage error; a reader that stops early (``| head``)
+    is not a failure of the log: click then leaves quietly."""
+
+    async def work(log: EventLog) -> T:
+        if output is None:
+            return await write(log, sys.stdout)
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            return await write(log, handle)
+
+    try:
+        return with_log(work)
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise usage_error(f"cannot write {output}: {error.strerror}") from None
+
 
 # -- export ----------------------------------------------------------------------------------
 
@@ -33,9 +68,7 @@ def export_command(
     format_: Annotated[
         str, typer.Option("--format", help="jsonl (every stored field) or csv (spreadsheets).")
     ] = "jsonl",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """Export the trail of a file, a programme or a department as JSON Lines or CSV.
 
@@ -49,24 +82,16 @@ def export_command(
     if (application_id is None) == (programme is None and department is None):
         raise usage_error("name one APPLICATION, or select with --programme and/or --department")
 
-    async def work(log: EventLog) -> int:
+    async def write(log: EventLog, out: TextIO) -> int:
         if application_id is not None:
             ids = [application_id]
             if not await log.stream_version(application_id):
                 raise CliError(f"no application {application_id} in the event log")
         else:
             ids = await select_applications(log, programme=programme, department=department)
-        if output is None:
-            return await export(log, ids, sys.stdout, chosen)
-        with output.open("w", encoding="utf-8", newline="") as handle:
-            return await export(log, ids, handle, chosen)
+        return await export(log, ids, out, chosen)
 
-    try:
-        count = with_log(work)
-    except BrokenPipeError:
-        raise
-    except OSError as error:
-        raise usage_error(f"cannot write {output}: {error.strerror}") from None
+    count = written(output, write)
     if output is not None:
         say(f"{count} event(s) written to {output}")
 
@@ -77,20 +102,14 @@ def export_command(
 @audit_app.command("states")
 @friendly
 def states_command(
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="A day (end of day, Paris) or ISO moment.")
-    ] = None,
-    position: Annotated[
-        int | None, typer.Option("--position", min=0, help="The log as it stood at position N.")
-    ] = None,
+    as_of: AsOfOption = None,
+    position: PositionOption = None,
     programme: Annotated[str | None, typer.Option(help="Only this programme's files.")] = None,
     department: Annotated[str | None, typer.Option(help="Only this department's files.")] = None,
     format_: Annotated[
         str, typer.Option("--format", help="csv (one row per file) or jsonl (whole states).")
     ] = "csv",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """Every file's state as of a date or a log position, rebuilt from the log alone.
 
@@ -118,18 +137,10 @@ def states_command(
         "progress": ProgressBar("rebuilding") if sys.stderr.isatty() and shown_apart else None,
     }
 
-    async def work(log: EventLog) -> Portfolio:
-        if output is None:
-            return await export_states(log, sys.stdout, chosen, **options)
-        with output.open("w", encoding="utf-8", newline="") as handle:
-            return await export_states(log, handle, chosen, **options)
+    async def write(log: EventLog, out: TextIO) -> Portfolio:
+        return await export_states(log, out, chosen, **options)
 
-    try:
-        portfolio = with_log(work)
-    except BrokenPipeError:
-        raise
-    except OSError as error:
-        raise usage_error(f"cannot write {output}: {error.strerror}") from None
+    portfolio = written(output, write)
     statuses = ", ".join(
         f"{status} {count}" for status, count in sorted(portfolio.by_status.items())
     )

@@ -198,17 +198,11 @@ async def portfolio_export(
     account: Annotated[Account, Depends(roles("auditor"))],
 ) -> Response:
     """Every file's state as of a day (default: now), from the log alone, as a download."""
-    if fmt not in ("jsonl", "csv"):
-        raise BadRequest("format : jsonl ou csv")
-    day = request.query_params.get("date") or None
-    at = _as_of(day)  # refuses anything but a date before it goes into the file's name
-    chosen: Format = "csv" if fmt == "csv" else "jsonl"
-    out = io.StringIO(newline="" if chosen == "csv" else None)
+    chosen = _format(fmt)
+    at = _as_of(request.query_params.get("date") or None)
+    out = io.StringIO(newline="")
     await export_states(services(request).log, out, chosen, at=at)
-    media = "text/csv; charset=utf-8" if chosen == "csv" else "application/x-ndjson"
-    name = f"portefeuille-{at.date().isoformat() if at else 'actuel'}.{chosen}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    return Response(out.getvalue(), media_type=media, headers=headers)
+    return _download(out, f"portefeuille-{at.date().isoformat() if at else 'actuel'}", chosen)
 
 
 @router.get("/audit/{application_id}")
@@ -243,15 +237,25 @@ async def audit_export(
     account: Annotated[Account, Depends(roles("auditor"))],
 ) -> Response:
     """The file's trail as JSON lines or CSV (the audit package's formats)."""
-    if fmt not in ("jsonl", "csv"):
-        raise BadRequest("format : jsonl ou csv")
-    found = services(request)
+    chosen = _format(fmt)
     if not APPLICATION_ID.match(application_id):
         raise BadRequest("numéro de dossier invalide")
-    out = io.StringIO(newline="" if fmt == "csv" else None)
-    count = await export(found.log, [application_id], out, "csv" if fmt == "csv" else "jsonl")
-    if count == 0:
+    out = io.StringIO(newline="")
+    if await export(services(request).log, [application_id], out, chosen) == 0:
         raise FileNotVisible
-    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
-    headers = {"Content-Disposition": f'attachment; filename="{application_id}.{fmt}"'}
+    return _download(out, application_id, chosen)
+
+
+def _format(fmt: str) -> Format:
+    if fmt not in ("jsonl", "csv"):
+        raise BadRequest("format : jsonl ou csv")
+    return "csv" if fmt == "csv" else "jsonl"
+
+
+def _download(out: io.StringIO, name: str, chosen: Format) -> Response:
+    """What was written to ``out``, as the file ``name.csv`` or ``name.jsonl`` to save.
+
+    ``name`` goes into a header: callers pass only what they checked (an id, a date)."""
+    media = "text/csv; charset=utf-8" if chosen == "csv" else "application/x-ndjson"
+    headers = {"Content-Disposition": f'attachment; filename="{name}.{chosen}"'}
     return Response(out.getvalue(), media_type=media, headers=headers)
