@@ -1,4 +1,8 @@
-"""Domain errors: each says what is wrong, which rule, its source, and what to do."""
+"""Domain errors: each says what is wrong, which rule, its source, and what to do.
+
+Each says it twice: ``message`` in English, for logs, the CLI and developers; ``french``, the
+same sentence for the people using the console (built with ``domain.french``'s words).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,12 @@ from __future__ import annotations
 class DomainError(Exception):
     """A command Guichet refuses. ``rule`` is a stable id; ``source`` the legal text or policy."""
 
-    def __init__(self, message: str, *, rule: str, source: str = "Guichet") -> None:
+    def __init__(
+        self, message: str, *, rule: str, source: str = "Guichet", french: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.french = french
         self.rule = rule
         self.source = source
 

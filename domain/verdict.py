@@ -14,3 +14,5 @@ class RuleVerdict(Frozen):
     source: str
     outcome: Literal["pass", "fail", "not_applicable", "attention"]
     message: str
+    french: str = ""
+    """The message in French, for the console; empty in verdicts recorded before it existed."""

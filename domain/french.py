@@ -1,0 +1,124 @@
+"""French for the people who read Guichet: the words for the domain's codes, amounts and days.
+
+The code speaks English (DOMAIN.md's glossary); caseworkers, communes and auditors read
+French. Every refusal and rule verdict the domain writes carries a French sentence built with
+these words (``DomainError.french``, ``RuleVerdict.french``), and the console labels its pages
+with the same tables, so a status has one name everywhere. Pure: no locale, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+
+from domain.deadline import PARIS
+
+STATUS: Mapping[str, str] = {
+    "draft": "Brouillon",
+    "submitted": "Déposé",
+    "ineligible": "Inéligible",
+    "correction_requested": "Correction demandée",
+    "in_instruction": "En instruction",
+    "accepted": "Accepté",
+    "refused": "Refusé",
+    "dismissed": "Classé sans suite",
+    "withdrawn": "Retiré",
+    "awarded": "Subvention notifiée",
+    "started": "Travaux commencés",
+    "completed": "Travaux achevés",
+    "closed": "Clos",
+    "lapsed": "Caduc",
+    "repayment_due": "Reversement dû",
+}
+
+ROLE: Mapping[str, str] = {
+    "applicant": "Porteur de projet (commune)",
+    "caseworker": "Instructeur",
+    "supervisor": "Superviseur",
+    "cofinancer": "Cofinanceur",
+    "payment_officer": "Comptable",
+    "auditor": "Auditeur",
+    "system": "Guichet (automatique)",
+}
+
+COMMAND: Mapping[str, str] = {
+    "AssignCaseworker": "Prendre en charge le dossier",
+    "RequestCorrection": "Demander une correction",
+    "AnswerCorrection": "Répondre à la demande de correction",
+    "DeclareComplete": "Déclarer le dossier complet",
+    "DecideFunding": "Décider de notre ligne de financement",
+    "RevisePlan": "Réviser le plan de financement",
+    "RecordCommissionOpinion": "Enregistrer l'avis de la commission DETR",
+    "AcceptApplication": "Accepter la demande",
+    "RefuseApplication": "Refuser la demande",
+    "DismissApplication": "Classer sans suite",
+    "ReopenApplication": "Rouvrir le dossier",
+    "WithdrawApplication": "Retirer la demande",
+    "NotifyAward": "Notifier la décision attributive",
+    "DeclareStart": "Déclarer le commencement des travaux",
+    "DeclareCompletion": "Déclarer l'achèvement des travaux",
+    "ClaimPayment": "Demander un paiement",
+    "OrderPayment": "Ordonner le paiement",
+    "RecordRepayment": "Enregistrer un reversement",
+    "ExtendDeadline": "Prolonger un délai",
+}
+
+PAYMENT_KIND: Mapping[str, str] = {"advance": "Avance", "interim": "Acompte", "balance": "Solde"}
+
+PAYMENT_STATUS: Mapping[str, str] = {
+    "claimed": "Demandé",
+    "ordered": "Ordonné",
+    "disbursed": "Versé",
+    "failed": "Échec",
+}
+
+PAYMENT_STATUS: Mapping[str, str] = {
+    "claimed": "Demandé",
+    "ordered": "Ordonné",
+    "disbursed": "Versé",
+    "failed": "Échec",
+}
+
+DEADLINE: Mapping[str, str] = {
+    "completeness": "Complétude du dossier",
+    "admissibility": "Recevabilité",
+    "correction_answer": "Réponse à la demande de correction",
+    "cofinancer_decision": "Décision des cofinanceurs",
+    "start_of_works": "Commencement des travaux",
+    "completion": "Achèvement des travaux",
+    "convention_cadre": "Convention cadre",
+    "programme_closing": "Clôture du dispositif",
+}
+
+
+def word(table: Mapping[str, str], code: str | None) -> str:
+    """The French word for ``code``, or the code itself when untranslated."""
+    if code is None:
+        return "—"
+    return table.get(code, code)
+
+
+def lower(table: Mapping[str, str], code: str | None) -> str:
+    """The word for ``code`` inside a sentence: ``Travaux achevés`` → ``travaux achevés``."""
+    text = word(table, code)
+    return text[:1].lower() + text[1:]
+
+
+def euros(cents: int | None) -> str:
+    """``123456789`` → ``1 234 567,89 €`` (narrow no-break spaces, as French typesetting)."""
+    if cents is None:
+        return "—"
+    sign = "−" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    grouped = f"{whole:,}".replace(",", "\u202f")
+    return f"{sign}{grouped},{part:02d}\u00a0€"
+
+
+def day(value: date) -> str:
+    """``date(2025, 3, 1)`` → ``01/03/2025``, as French administrations write dates.
+
+    A moment (an aware ``datetime``) is first read as a day in Paris, where the file lives:
+    a deadline ending at midnight in Paris ends on that day, not the one before in UTC."""
+    if isinstance(value, datetime):
+        value = value.astimezone(PARIS).date()
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
