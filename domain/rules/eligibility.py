@@ -12,6 +12,7 @@ from datetime import date
 from domain.commands import ApplicationRequest
 from domain.commune import Commune
 from domain.errors import NotPvdMember, RuleViolation, UnknownCommune
+from domain.french import day
 from domain.programme import Programme
 from domain.verdict import RuleVerdict
 
@@ -22,9 +23,25 @@ CONVENTIONS = "ANCT, convention d'adhésion et convention-cadre PVD"
 NO_PRIOR_START = "CGCT R2334-24 ; décret 2018-514 art. 3"
 
 
-def _verdict(rule: str, source: str, ok: bool | None, message: str) -> RuleVerdict:
+_PRIOR_START_FR = {"studies": "Les études", "land_purchase": "Les acquisitions foncières"}
+"""What was started before the request, in French, when it is not works."""
+
+
+def _verdict(rule: str, source: str, ok: bool | None, message: str, *, french: str) -> RuleVerdict:
     outcome = "not_applicable" if ok is None else ("pass" if ok else "fail")
-    return RuleVerdict(rule=rule, source=source, outcome=outcome, message=message)
+    return RuleVerdict(rule=rule, source=source, outcome=outcome, message=message, french=french)
+
+
+def _window_fr(programme: Programme) -> str:
+    """When the programme receives requests, in French: ``du 01/01/2025 au 31/12/2025``."""
+    opens, closes = programme.opens_on, programme.closes_on
+    if opens is not None and closes is not None:
+        return f"du {day(opens)} au {day(closes)}"
+    if opens is not None:
+        return f"à partir du {day(opens)}"
+    if closes is not None:
+        return f"jusqu'au {day(closes)}"
+    return "sans limite de dates"
 
 
 def _commune_known(request: ApplicationRequest, commune: Commune | None) -> RuleVerdict:
@@ -35,15 +52,27 @@ def _commune_known(request: ApplicationRequest, commune: Commune | None) -> Rule
             False,
             f"INSEE code {request.insee} is not in the commune registry (COG 2023): "
             "check the code on insee.fr",
+            french=f"Le code INSEE {request.insee} ne figure pas au registre des communes "
+            "(COG 2023) : vérifiez le code sur insee.fr",
         )
     return _verdict(
-        "commune-known", COMMUNE_REGISTRY, True, f"{commune.name} ({commune.insee}) is known"
+        "commune-known",
+        COMMUNE_REGISTRY,
+        True,
+        f"{commune.name} ({commune.insee}) is known",
+        french=f"{commune.name} ({commune.insee}) figure au registre des communes",
     )
 
 
 def _pvd_membership(commune: Commune | None, received_on: date) -> RuleVerdict:
     if commune is None:
-        return _verdict("pvd-membership", PVD_LIST, None, "no known commune to check")
+        return _verdict(
+            "pvd-membership",
+            PVD_LIST,
+            None,
+            "no known commune to check",
+            french="Aucune commune connue à vérifier",
+        )
     if not commune.is_pvd_member_on(received_on):
         return _verdict(
             "pvd-membership",
@@ -52,9 +81,17 @@ def _pvd_membership(commune: Commune | None, received_on: date) -> RuleVerdict:
             f"{commune.name} ({commune.insee}) is not on the Petites Villes de Demain list on "
             f"{received_on.isoformat()}: only PVD communes may apply; ask the prefecture "
             "if you believe the list is wrong",
+            french=f"{commune.name} ({commune.insee}) ne figure pas sur la liste « Petites "
+            f"villes de demain » à la date du {day(received_on)} : seules les communes PVD "
+            "peuvent déposer une demande ; adressez-vous à la préfecture si vous pensez que la "
+            "liste est erronée",
         )
     return _verdict(
-        "pvd-membership", PVD_LIST, True, f"{commune.name} is a PVD commune ({commune.pvd_id})"
+        "pvd-membership",
+        PVD_LIST,
+        True,
+        f"{commune.name} is a PVD commune ({commune.pvd_id})",
+        french=f"{commune.name} est une commune « Petites villes de demain » ({commune.pvd_id})",
     )
 
 
@@ -66,13 +103,27 @@ def _programme_known(request: ApplicationRequest, programme: Programme | None) -
             False,
             f"programme {request.programme_id!r} is not in the catalogue: "
             "choose a programme from the catalogue",
+            french=f"Le dispositif « {request.programme_id} » ne figure pas au catalogue : "
+            "choisissez un dispositif du catalogue",
         )
-    return _verdict("programme-known", CATALOGUE, True, f"programme {programme.name}")
+    return _verdict(
+        "programme-known",
+        CATALOGUE,
+        True,
+        f"programme {programme.name}",
+        french=f"Dispositif « {programme.name} » présent au catalogue",
+    )
 
 
 def _programme_open(programme: Programme | None, received_on: date) -> RuleVerdict:
     if programme is None:
-        return _verdict("programme-open", CATALOGUE, None, "no known programme to check")
+        return _verdict(
+            "programme-open",
+            CATALOGUE,
+            None,
+            "no known programme to check",
+            french="Aucun dispositif connu à vérifier",
+        )
     if not programme.is_open_on(received_on):
         window = f"{programme.opens_on or '…'} to {programme.closes_on or '…'}"
         return _verdict(
@@ -81,15 +132,30 @@ def _programme_open(programme: Programme | None, received_on: date) -> RuleVerdi
             False,
             f"{programme.name} does not receive requests on {received_on.isoformat()} "
             f"(open {window}): apply while it is open",
+            french=f"Le dispositif « {programme.name} » ne reçoit pas de demandes le "
+            f"{day(received_on)} (ouvert {_window_fr(programme)}) : déposez votre demande "
+            "pendant sa période d'ouverture",
         )
-    return _verdict("programme-open", programme.source, True, f"{programme.name} is open")
+    return _verdict(
+        "programme-open",
+        programme.source,
+        True,
+        f"{programme.name} is open",
+        french=f"Le dispositif « {programme.name} » est ouvert",
+    )
 
 
 def _convention_required(
     commune: Commune | None, programme: Programme | None, received_on: date
 ) -> RuleVerdict:
     if commune is None or programme is None or programme.requires_convention == "none":
-        return _verdict("convention-required", CONVENTIONS, None, "no convention required")
+        return _verdict(
+            "convention-required",
+            CONVENTIONS,
+            None,
+            "no convention required",
+            french="Aucune convention requise",
+        )
     kind = programme.requires_convention
     label = "convention d'adhésion" if kind == "adhesion" else "convention-cadre"
     signed = commune.convention_signed_on(kind, received_on)
@@ -101,9 +167,16 @@ def _convention_required(
             f"{programme.name} requires the PVD {label} to be signed before the request; "
             f"{commune.name} has none signed by {received_on.isoformat()}: "
             "apply once it is signed",
+            french=f"Le dispositif « {programme.name} » exige que la {label} PVD soit signée "
+            f"avant la demande ; {commune.name} n'en a signé aucune à la date du "
+            f"{day(received_on)} : déposez votre demande une fois la convention signée",
         )
     return _verdict(
-        "convention-required", CONVENTIONS, True, f"{label} signed on {signed.isoformat()}"
+        "convention-required",
+        CONVENTIONS,
+        True,
+        f"{label} signed on {signed.isoformat()}",
+        french=f"{label[:1].upper()}{label[1:]} signée le {day(signed)}",
     )
 
 
@@ -114,7 +187,11 @@ def _no_prior_start(request: ApplicationRequest, received_on: date) -> RuleVerdi
     kind = request.prior_start_kind or "works"
     if started is None or started >= received_on:
         return _verdict(
-            "no-prior-start", NO_PRIOR_START, True, "nothing started before the request"
+            "no-prior-start",
+            NO_PRIOR_START,
+            True,
+            "nothing started before the request",
+            french="Rien n'a été commencé avant la demande",
         )
     if kind != "works":
         return _verdict(
@@ -122,6 +199,8 @@ def _no_prior_start(request: ApplicationRequest, received_on: date) -> RuleVerdi
             NO_PRIOR_START,
             True,
             f"{kind.replace('_', ' ')} before the request do not count as a start of works",
+            french=f"{_PRIOR_START_FR.get(kind, kind.replace('_', ' '))} antérieures à la "
+            "demande ne valent pas commencement des travaux",
         )
     return _verdict(
         "no-prior-start",
@@ -130,6 +209,10 @@ def _no_prior_start(request: ApplicationRequest, received_on: date) -> RuleVerdi
         f"works were legally started on {started.isoformat()}, before the request was "
         f"received on {received_on.isoformat()}: a subsidy cannot fund works already begun "
         "(studies and land purchase do not count)",
+        french=f"Les travaux ont juridiquement commencé le {day(started)}, avant la réception "
+        f"de la demande le {day(received_on)} : une subvention ne peut pas financer des "
+        "travaux déjà commencés (les études et les acquisitions foncières ne valent pas "
+        "commencement des travaux)",
     )
 
 
@@ -173,5 +256,7 @@ def assert_eligible(
     for verdict in verdicts:
         if verdict.outcome == "fail":
             error = _ERRORS.get(verdict.rule, RuleViolation)
-            raise error(verdict.message, rule=verdict.rule, source=verdict.source)
+            raise error(
+                verdict.message, rule=verdict.rule, source=verdict.source, french=verdict.french
+            )
     return verdicts

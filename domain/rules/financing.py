@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from decimal import ROUND_FLOOR, Decimal
 
 from domain.commune import Commune
+from domain.french import euros as euros_fr
 from domain.plan import FinancingPlan, FundingLine
 from domain.programme import Programme
 from domain.verdict import RuleVerdict
@@ -39,9 +40,22 @@ def euros(cents: int) -> str:
     return f"€{cents // 100:,}.{cents % 100:02d}"
 
 
-def _verdict(rule: str, source: str, ok: bool | None, message: str) -> RuleVerdict:
+_EXCEPTION_FR = {
+    "anru": "projet de renouvellement urbain (ANRU)",
+    "monument_derogation": "dérogation pour un monument historique",
+    "calamity_derogation": "dérogation pour une calamité publique",
+}
+"""The owner-share exceptions of CGCT L1111-10, in French."""
+
+
+def _verdict(rule: str, source: str, ok: bool | None, message: str, *, french: str) -> RuleVerdict:
     outcome = "not_applicable" if ok is None else ("pass" if ok else "fail")
-    return RuleVerdict(rule=rule, source=source, outcome=outcome, message=message)
+    return RuleVerdict(rule=rule, source=source, outcome=outcome, message=message, french=french)
+
+
+def _no_plan_rules_fr(programme: Programme) -> str:
+    """The not-applicable verdict of a programme outside the CGCT plan rules, in French."""
+    return f"Le dispositif « {programme.name} » n'applique pas les règles du plan de financement"
 
 
 def _total(lines: Iterable[FundingLine]) -> int:
@@ -86,6 +100,10 @@ def _base_within_cost(plan: FinancingPlan) -> RuleVerdict:
         + ("is within" if ok else "exceeds")
         + f" the total cost {euros(plan.total_cost_cents)}"
         + ("" if ok else ": lower the base to the eligible part of the cost"),
+        french=f"L'assiette subventionnable de {euros_fr(plan.subsidisable_base_cents)} "
+        + ("ne dépasse pas" if ok else "dépasse")
+        + f" le coût total de {euros_fr(plan.total_cost_cents)}"
+        + ("" if ok else " : abaissez l'assiette à la part éligible du coût"),
     )
 
 
@@ -102,8 +120,17 @@ def _granted_within_base(plan: FinancingPlan) -> RuleVerdict:
             False,
             f"line {line.line_id} ({line.funder}) grants {euros(line.granted_cents or 0)}, more "
             f"than the subsidisable base {euros(base)}: grant at most the base",
+            french=f"La ligne {line.line_id} ({line.funder}) accorde "
+            f"{euros_fr(line.granted_cents or 0)}, plus que l'assiette subventionnable de "
+            f"{euros_fr(base)} : n'accordez pas plus que l'assiette",
         )
-    return _verdict("granted-within-base", PRACTICE_BASE, True, "every grant is within the base")
+    return _verdict(
+        "granted-within-base",
+        PRACTICE_BASE,
+        True,
+        "every grant is within the base",
+        french="Aucun montant accordé ne dépasse l'assiette subventionnable",
+    )
 
 
 def _plan_balanced(plan: FinancingPlan) -> RuleVerdict:
@@ -115,19 +142,43 @@ def _plan_balanced(plan: FinancingPlan) -> RuleVerdict:
         ok,
         f"the lines add up to {euros(total)} for a total cost of {euros(plan.total_cost_cents)}"
         + ("" if ok else ": revise the plan so that resources equal the cost"),
+        french=f"Les lignes totalisent {euros_fr(total)} pour un coût total de "
+        f"{euros_fr(plan.total_cost_cents)}"
+        + (
+            ""
+            if ok
+            else " : révisez le plan de financement pour que les ressources égalent le coût"
+        ),
     )
 
 
 def _owner_share(plan: FinancingPlan, programme: Programme, commune: Commune) -> RuleVerdict:
     if plan.owner_share_exception is not None:
         reason = plan.owner_share_exception.replace("_", " ")
-        return _verdict("owner-share", OWNER_SHARE_EXCEPTIONS, None, f"exception: {reason}")
+        french_reason = _EXCEPTION_FR.get(plan.owner_share_exception, reason)
+        return _verdict(
+            "owner-share",
+            OWNER_SHARE_EXCEPTIONS,
+            None,
+            f"exception: {reason}",
+            french=f"Exception : {french_reason}",
+        )
     if commune.is_overseas:
         return _verdict(
-            "owner-share", OWNER_SHARE_EXCEPTIONS, None, "overseas authorities are excluded"
+            "owner-share",
+            OWNER_SHARE_EXCEPTIONS,
+            None,
+            "overseas authorities are excluded",
+            french="Les collectivités d'outre-mer sont exclues de cette règle",
         )
     if not programme.financing_rules:
-        return _verdict("owner-share", OWNER_SHARE, None, f"{programme.name} has no plan rules")
+        return _verdict(
+            "owner-share",
+            OWNER_SHARE,
+            None,
+            f"{programme.name} has no plan rules",
+            french=_no_plan_rules_fr(programme),
+        )
     percent, source = (
         (30, OWNER_SHARE_CHEF_DE_FILE) if plan.owner_is_chef_de_file else (20, OWNER_SHARE)
     )
@@ -142,19 +193,26 @@ def _owner_share(plan: FinancingPlan, programme: Programme, commune: Commune) ->
         f"the owner brings {euros(owner)} of {euros(public_total)} of public financing; "
         f"at least {percent} % is required"
         + ("" if ok else ": raise the owner's line or lower the public aids"),
+        french=f"Le maître d'ouvrage apporte {euros_fr(owner)} sur {euros_fr(public_total)} "
+        f"de financements publics ; une participation minimale de {percent} % est exigée"
+        + (
+            "" if ok else " : augmentez la part du maître d'ouvrage ou réduisez les aides publiques"
+        ),
     )
 
 
 def _detr_floor(plan: FinancingPlan, programme: Programme) -> RuleVerdict:
     lines = _detr_lines(plan)
     if not lines or not programme.financing_rules:
-        return _verdict("detr-floor", DETR_RULES, None, "no DETR line")
+        return _verdict("detr-floor", DETR_RULES, None, "no DETR line", french="Aucune ligne DETR")
     if plan.basis != "HT":
         return _verdict(
             "detr-floor",
             DETR_RULES,
             False,
             "the DETR rate is computed on the subsidisable expense before VAT: state the base HT",
+            french="Le taux de DETR se calcule sur la dépense subventionnable hors taxes : "
+            "indiquez l'assiette HT",
         )
     detr = _total(lines)
     ok = detr * 100 >= 20 * plan.subsidisable_base_cents
@@ -164,13 +222,22 @@ def _detr_floor(plan: FinancingPlan, programme: Programme) -> RuleVerdict:
         ok,
         f"DETR {euros(detr)} on a base of {euros(plan.subsidisable_base_cents)} HT; "
         "the DETR rate may not be under 20 %" + ("" if ok else ": raise or drop the DETR line"),
+        french=f"DETR de {euros_fr(detr)} sur une assiette de "
+        f"{euros_fr(plan.subsidisable_base_cents)} HT ; le taux de DETR ne peut être inférieur "
+        "à 20 %" + ("" if ok else " : augmentez la ligne DETR ou supprimez-la"),
     )
 
 
 def _dotations_cap(plan: FinancingPlan, programme: Programme) -> RuleVerdict:
     lines = [line for line in plan.lines if line.dotation is not None]
     if not lines or not programme.financing_rules:
-        return _verdict("dotations-cap", DETR_RULES, None, "no State dotation line")
+        return _verdict(
+            "dotations-cap",
+            DETR_RULES,
+            None,
+            "no State dotation line",
+            french="Aucune ligne de dotation de l'État",
+        )
     total = _total(lines)
     ok = total * 100 <= 80 * plan.subsidisable_base_cents
     return _verdict(
@@ -180,13 +247,20 @@ def _dotations_cap(plan: FinancingPlan, programme: Programme) -> RuleVerdict:
         f"DETR, DSIL, DPV and DSID add up to {euros(total)} on a base of "
         f"{euros(plan.subsidisable_base_cents)}; at most 80 % is allowed"
         + ("" if ok else ": lower the dotation lines"),
+        french=f"Les dotations de l'État (DETR, DSIL, DPV et DSID) totalisent {euros_fr(total)} "
+        f"sur une assiette de {euros_fr(plan.subsidisable_base_cents)} ; elles ne peuvent "
+        "dépasser 80 % de l'assiette" + ("" if ok else " : réduisez les lignes de dotation"),
     )
 
 
 def _public_aid_cap(plan: FinancingPlan, programme: Programme) -> RuleVerdict:
     if not programme.financing_rules:
         return _verdict(
-            "public-aid-cap", PUBLIC_AID_CAP, None, f"{programme.name} has no plan rules"
+            "public-aid-cap",
+            PUBLIC_AID_CAP,
+            None,
+            f"{programme.name} has no plan rules",
+            french=_no_plan_rules_fr(programme),
         )
     aid = _total(line for line in plan.lines if line.kind == "public")
     ok = aid <= plan.subsidisable_base_cents
@@ -197,12 +271,26 @@ def _public_aid_cap(plan: FinancingPlan, programme: Programme) -> RuleVerdict:
         f"public aids add up to {euros(aid)} for a subsidisable base of "
         f"{euros(plan.subsidisable_base_cents)}"
         + ("" if ok else ": public aid may not exceed 100 % of the base; lower the aids"),
+        french=f"Les aides publiques totalisent {euros_fr(aid)} pour une assiette "
+        f"subventionnable de {euros_fr(plan.subsidisable_base_cents)}"
+        + (
+            ""
+            if ok
+            else " : les aides publiques ne peuvent dépasser 100 % de l'assiette ; "
+            "réduisez les aides"
+        ),
     )
 
 
 def _detr_commission(plan: FinancingPlan, opinion: bool | None) -> RuleVerdict:
     if not detr_needs_commission(plan):
-        return _verdict("detr-commission", DETR_COMMISSION, None, "no DETR line above €100,000")
+        return _verdict(
+            "detr-commission",
+            DETR_COMMISSION,
+            None,
+            "no DETR line above €100,000",
+            french=f"Aucune ligne DETR supérieure à {euros_fr(COMMISSION_THRESHOLD_CENTS)}",
+        )
     if opinion is None:
         return RuleVerdict(
             rule="detr-commission",
@@ -210,6 +298,8 @@ def _detr_commission(plan: FinancingPlan, opinion: bool | None) -> RuleVerdict:
             outcome="attention",
             message="a DETR subsidy above €100,000 needs the elected commission's opinion: "
             "record it before accepting",
+            french=f"Une subvention DETR supérieure à {euros_fr(COMMISSION_THRESHOLD_CENTS)} "
+            "requiert l'avis de la commission DETR : enregistrez-le avant d'accepter la demande",
         )
     return _verdict(
         "detr-commission",
@@ -221,6 +311,8 @@ def _detr_commission(plan: FinancingPlan, opinion: bool | None) -> RuleVerdict:
             if opinion
             else "unfavourable opinion: the DETR line cannot be kept"
         ),
+        french="La commission DETR a rendu un avis "
+        + ("favorable" if opinion else "défavorable : la ligne DETR ne peut pas être maintenue"),
     )
 
 
@@ -234,6 +326,9 @@ def _award_within_max(plan: FinancingPlan, programme: Programme) -> RuleVerdict:
         ok,
         f"{programme.name} lines add up to {euros(award)}; the programme grants at most "
         f"{euros(maximum)} for this plan" + ("" if ok else ": lower the request"),
+        french=f"Les lignes du dispositif « {programme.name} » totalisent {euros_fr(award)} ; "
+        f"le dispositif accorde au plus {euros_fr(maximum)} pour ce plan de financement"
+        + ("" if ok else " : réduisez le montant demandé"),
     )
 
 
