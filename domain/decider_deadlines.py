@@ -9,7 +9,7 @@ Every opening, closing, reminder, expiry and extension is an event, with its rec
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from domain.actor import SYSTEM
 from domain.commands import (
@@ -18,7 +18,14 @@ from domain.commands import (
     ExtendDeadline,
     SendReminder,
 )
-from domain.deadline import OpenDeadline, Recipient, extended_expiry, open_deadline, paris_midnight
+from domain.deadline import (
+    PARIS,
+    OpenDeadline,
+    Recipient,
+    extended_expiry,
+    open_deadline,
+    paris_midnight,
+)
 from domain.decider_evolve import evolve
 from domain.errors import InvalidTransition, RuleViolation
 from domain.events import (
@@ -32,6 +39,7 @@ from domain.events import (
     Event,
     ReminderSent,
 )
+from domain.french import DEADLINE, day, lower
 from domain.programme import DeadlineKind, DeadlineRule
 from domain.state import Application, Status
 
@@ -126,13 +134,35 @@ def _applies(kind: DeadlineKind, subject: str | None, state: Application) -> boo
     return line is not None and line.status == "pending"
 
 
+def _named(kind: DeadlineKind, subject: str | None) -> str:
+    """A deadline in French, after its article: ``délai « complétude du dossier »``."""
+    line = f" (ligne {subject})" if subject else ""
+    return f"délai « {lower(DEADLINE, kind)} »{line}"
+
+
+def _last_day(deadline: OpenDeadline) -> date:
+    """The deadline's last day in Paris: it expires at midnight after it (as the console says)."""
+    return deadline.due_at.astimezone(PARIS).date() - timedelta(days=1)
+
+
+def _days(offsets: Sequence[int]) -> str:
+    """``(30, 7, 1)`` → ``30, 7 et 1 jours``."""
+    numbers = [str(n) for n in offsets]
+    listed = ", ".join(numbers[:-1]) + " et " + numbers[-1] if len(numbers) > 1 else numbers[0]
+    return f"{listed} jour{'s' if len(numbers) > 1 or offsets[0] > 1 else ''}"
+
+
 def _open(
     command: SendReminder | ExpireDeadline | ExtendDeadline, state: Application
 ) -> OpenDeadline:
     deadline = state.deadline(command.kind, command.subject)
     if deadline is None:
         what = command.kind + (f" ({command.subject})" if command.subject else "")
-        raise InvalidTransition(f"no {what} deadline is running on this file", rule="deadline-open")
+        raise InvalidTransition(
+            f"no {what} deadline is running on this file",
+            rule="deadline-open",
+            french=f"Aucun {_named(command.kind, command.subject)} ne court sur ce dossier",
+        )
     return deadline
 
 
@@ -147,11 +177,22 @@ def send_reminder(command: SendReminder, state: Application) -> list[Event]:
             f"not {command.days_before}",
             rule="reminder-offsets",
             source=deadline.source,
+            french=(
+                f"Le {_named(deadline.kind, deadline.subject)} prévoit ses rappels "
+                f"{_days(deadline.reminder_days)} avant son expiration, pas "
+                f"{_days([command.days_before])} avant"
+                if deadline.reminder_days
+                else f"Le {_named(deadline.kind, deadline.subject)} ne prévoit aucun "
+                f"rappel, pas même {_days([command.days_before])} avant son expiration"
+            ),
         )
     if not deadline.reminder_at(command.days_before) <= command.at < deadline.due_at:
         raise InvalidTransition(
             f"the J-{command.days_before} reminder of {deadline.kind} is not due now",
             rule="reminder-time",
+            french=f"Le rappel J-{command.days_before} du "
+            f"{_named(deadline.kind, deadline.subject)} n'est pas à "
+            "envoyer maintenant",
         )
     return [
         ReminderSent(
@@ -174,6 +215,8 @@ def expire(command: ExpireDeadline, state: Application) -> list[Event]:
             f"the {deadline.kind} deadline runs until {deadline.due_at.isoformat()}",
             rule="deadline-not-reached",
             source=deadline.source,
+            french=f"Le {_named(deadline.kind, deadline.subject)} court jusqu'au "
+            f"{day(_last_day(deadline))} inclus",
         )
     expired = DeadlineExpired(
         actor=command.actor,
@@ -210,12 +253,14 @@ def extend(command: ExtendDeadline, state: Application) -> list[Event]:
             f"the {deadline.kind} deadline cannot be extended",
             rule="no-extension",
             source=deadline.source,
+            french=f"Le {_named(deadline.kind, deadline.subject)} ne peut pas être prolongé",
         )
     if deadline.extended:
         raise RuleViolation(
             f"the {deadline.kind} deadline was already extended once",
             rule="extended-once",
             source=deadline.extension.source,
+            french=f"Le {_named(deadline.kind, deadline.subject)} a déjà été prolongé une fois",
         )
     if command.at >= deadline.due_at:
         raise RuleViolation(
@@ -223,6 +268,9 @@ def extend(command: ExtendDeadline, state: Application) -> list[Event]:
             "must be asked before expiry",
             rule="extension-before-expiry",
             source=deadline.extension.source,
+            french=f"Le {_named(deadline.kind, deadline.subject)} a expiré à la fin "
+            f"du {day(_last_day(deadline))} : une prolongation doit être demandée avant "
+            "l'expiration du délai",
         )
     return [
         DeadlineExtended(

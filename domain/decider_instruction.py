@@ -38,10 +38,12 @@ from domain.events import (
     PlanRevised,
     RepaymentDue,
 )
+from domain.french import euros as euros_fr
 from domain.plan import FinancingPlan, FundingLine
 from domain.programme import Programme
 from domain.rules.eligibility import eligibility_verdicts
 from domain.rules.financing import (
+    COMMISSION_THRESHOLD_CENTS,
     DETR_COMMISSION,
     HARD_PLAN_RULES,
     detr_needs_commission,
@@ -49,8 +51,21 @@ from domain.rules.financing import (
     plan_verdicts,
 )
 from domain.state import Application
+from domain.verdict import RuleVerdict
 
 PLAN_POLICY = "Guichet: a plan's decisions come from its co-financers"
+
+_LINE_DECISION = {"approved": "accordée", "refused": "refusée", "pending": "en attente"}
+"""A funding line's status in a French sentence (``la ligne … a déjà été accordée``)."""
+
+
+def _refusal(verdict: RuleVerdict) -> RuleViolation:
+    """The refusal a failing plan verdict makes, in both languages."""
+    french = verdict.french or (
+        "Le plan de financement ne respecte pas une de ses règles : consultez le détail des "
+        "vérifications du plan"
+    )
+    return RuleViolation(verdict.message, rule=verdict.rule, source=verdict.source, french=french)
 
 
 def file_of(state: Application) -> tuple[Programme, Commune, FinancingPlan]:
@@ -91,6 +106,9 @@ def submit(c: SubmitApplication, state: Application) -> list[Event]:
             "as pending, the co-financers decide",
             rule="plan-lines-pending",
             source=PLAN_POLICY,
+            french=f"La ligne {decided[0]} du plan de financement déposé porte déjà une "
+            "décision : déposez toutes les lignes en attente de décision, ce sont les "
+            "cofinanceurs qui décident",
         )
     verdicts = eligibility_verdicts(c.request, c.commune, c.programme, c.at.date())
     failing = tuple(v for v in verdicts if v.outcome == "fail")
@@ -153,24 +171,33 @@ def decide_funding(c: DecideFunding, state: Application) -> list[Event]:
             f"the plan has no line {c.line_id!r} (lines: {known})",
             rule="line-exists",
             source=PLAN_POLICY,
+            french=f"Le plan de financement n'a pas de ligne « {c.line_id} » (lignes : {known})",
         )
     if line.kind == "owner":
         raise RuleViolation(
             f"line {line.line_id} is the owner's own contribution: it needs no decision",
             rule="owner-line",
             source=PLAN_POLICY,
+            french=f"La ligne {line.line_id} est l'autofinancement du maître d'ouvrage : elle "
+            "n'appelle aucune décision",
         )
     if c.actor.funder != line.funder:
         raise NotPermitted(
             f"{c.actor.id} acts for {c.actor.funder} and may not decide line {line.line_id} "
             f"of {line.funder}: each co-financer decides its own line only",
             rule="own-line",
+            french=f"{c.actor.id} agit pour {c.actor.funder} et ne peut pas décider de la ligne "
+            f"{line.line_id} de {line.funder} : chaque cofinanceur ne décide que de sa propre "
+            "ligne",
         )
     if line.status != "pending":
         raise InvalidTransition(
             f"line {line.line_id} was already {line.status}: it can be decided again only "
             "after the applicant revises its amount",
             rule="line-already-decided",
+            french=f"La ligne {line.line_id} a déjà été "
+            f"{_LINE_DECISION.get(line.status, line.status)} : elle ne peut être décidée à "
+            "nouveau qu'après une révision de son montant par la commune",
         )
     if not c.approve:
         refused = FundingDecided(
@@ -185,6 +212,8 @@ def decide_funding(c: DecideFunding, state: Application) -> list[Event]:
             f"{euros(line.requested_cents)} requested",
             rule="granted-amount",
             source=PLAN_POLICY,
+            french=f"L'accord sur la ligne {line.line_id} doit porter sur plus de {euros_fr(0)} "
+            f"et au plus sur les {euros_fr(line.requested_cents)} demandés",
         )
     decided = line.model_copy(update={"status": "approved", "granted_cents": granted})
     _check_commitments(plan.with_line(decided), programme, commune)
@@ -202,7 +231,7 @@ def _check_commitments(plan: FinancingPlan, programme: Programme, commune: Commu
     committed = plan.model_copy(update={"lines": approved})
     for verdict in plan_verdicts(committed, programme, commune, None):
         if verdict.rule in HARD_PLAN_RULES and verdict.outcome == "fail":
-            raise RuleViolation(verdict.message, rule=verdict.rule, source=verdict.source)
+            raise _refusal(verdict)
 
 
 def record_opinion(c: RecordCommissionOpinion, state: Application) -> list[Event]:
@@ -213,6 +242,9 @@ def record_opinion(c: RecordCommissionOpinion, state: Application) -> list[Event
             "no DETR line above €100,000 on this plan: no commission opinion is needed",
             rule="detr-commission",
             source=DETR_COMMISSION,
+            french="Aucune ligne DETR de plus de "
+            f"{euros_fr(COMMISSION_THRESHOLD_CENTS)} dans ce plan de financement : l'avis de la "
+            "commission DETR n'est pas requis",
         )
     if state.commission_opinion == c.favourable:
         return []
@@ -231,6 +263,8 @@ def accept(c: AcceptApplication, state: Application) -> list[Event]:
             f"lines still wait for their co-financer's decision: {', '.join(pending)}",
             rule="lines-decided",
             source=PLAN_POLICY,
+            french="Des lignes attendent encore la décision de leur cofinanceur : "
+            f"{', '.join(pending)}",
         )
     ours = [line for line in plan.lines if line.funder in programme.funders]
     if not any(line.status == "approved" for line in ours):
@@ -239,11 +273,13 @@ def accept(c: AcceptApplication, state: Application) -> list[Event]:
             "refuse the application instead",
             rule="programme-line-approved",
             source=programme.source,
+            french=f"Aucune ligne du dispositif « {programme.name} » "
+            f"({', '.join(programme.funders)}) n'est accordée : refusez plutôt la demande",
         )
     verdicts = plan_verdicts(plan, programme, commune, state.commission_opinion)
     for verdict in verdicts:
         if verdict.outcome in ("fail", "attention"):
-            raise RuleViolation(verdict.message, rule=verdict.rule, source=verdict.source)
+            raise _refusal(verdict)
     award = sum(line.granted_cents or 0 for line in ours if line.status == "approved")
     return [
         ApplicationAccepted(
@@ -277,6 +313,8 @@ def withdraw(c: WithdrawApplication, state: Application) -> list[Event]:
             "a payment is being disbursed: withdraw once its outcome is recorded",
             rule="payment-in-flight",
             source="Guichet: every movement of money is recorded",
+            french="Un paiement est en cours de versement : retirez la demande une fois son "
+            "résultat enregistré",
         )
     events: list[Event] = [ApplicationWithdrawn(actor=c.actor, at=c.at, reason=c.reason)]
     if state.paid_cents > 0:

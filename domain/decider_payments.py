@@ -33,8 +33,16 @@ from domain.events import (
     WorksCompleted,
     WorksStarted,
 )
+from domain.french import DEADLINE, PAYMENT_KIND, PAYMENT_STATUS, STATUS, day, lower
+from domain.french import euros as euros_fr
 from domain.rules.financing import euros
-from domain.rules.payment import PAYMENTS, balance_due_cents, check_advance, check_interim
+from domain.rules.payment import (
+    PAYMENTS,
+    balance_due_cents,
+    check_advance,
+    check_interim,
+    claim_of,
+)
 from domain.state import Application, Payment
 
 EXECUTION = "CGCT R2334-28 / R2334-29 (execution of the subsidised project)"
@@ -57,6 +65,8 @@ def declare_start(c: DeclareStart, state: Application) -> list[Event]:
             "once works have begun",
             rule="start-not-in-future",
             source=EXECUTION,
+            french=f"La date de commencement des travaux indiquée, le {day(c.started_on)}, est "
+            "à venir : déclarez le commencement des travaux une fois qu'ils ont commencé",
         )
     return [WorksStarted(actor=c.actor, at=c.at, started_on=c.started_on)]
 
@@ -66,11 +76,14 @@ def declare_completion(c: DeclareCompletion, state: Application) -> list[Event]:
     if c.completed_on > c.at.date() or (
         state.started_on is not None and c.completed_on < state.started_on
     ):
+        start = "non déclaré" if state.started_on is None else day(state.started_on)
         raise RuleViolation(
             f"the completion date {c.completed_on.isoformat()} must fall between the start "
             f"({state.started_on}) and today",
             rule="completion-date",
             source=EXECUTION,
+            french=f"La date d'achèvement des travaux ({day(c.completed_on)}) doit être comprise "
+            f"entre le commencement des travaux ({start}) et aujourd'hui",
         )
     return [WorksCompleted(actor=c.actor, at=c.at, completed_on=c.completed_on)]
 
@@ -87,12 +100,17 @@ def claim_payment(c: ClaimPayment, state: Application) -> list[Event]:
             f"an {c.kind} payment can be claimed only when the project is "
             f"{' or '.join(_STAGES[c.kind])}; it is {state.status}",
             rule="payment-stage",
+            french=f"Une {claim_of(c.kind)} n'est possible que lorsque le dossier a le statut "
+            + " ou ".join(f"« {lower(STATUS, stage)} »" for stage in _STAGES[c.kind])
+            + f" ; il a le statut « {lower(STATUS, state.status)} »",
         )
     if "completion" in state.expired_deadlines:
         raise RuleViolation(
             "the completion deadline has expired: payment claims are no longer accepted",
             rule="completion-deadline",
             source="CGCT R2334-29",
+            french=f"Le délai « {lower(DEADLINE, 'completion')} » a expiré : les demandes de "
+            "paiement ne sont plus acceptées",
         )
     outstanding = [p for p in state.payments if p.status in ("claimed", "ordered", "failed")]
     if outstanding:
@@ -102,6 +120,9 @@ def claim_payment(c: ClaimPayment, state: Application) -> list[Event]:
             "disbursed before claiming another",
             rule="one-payment-at-a-time",
             source=PAYMENTS,
+            french=f"Le paiement n° {first.number} ({lower(PAYMENT_KIND, first.kind)}) a encore "
+            f"le statut « {lower(PAYMENT_STATUS, first.status)} » : attendez qu'il soit versé "
+            "avant d'en demander un autre",
         )
     award = state.award_cents
     if c.kind == "advance":
@@ -130,6 +151,12 @@ def claim_payment(c: ClaimPayment, state: Application) -> list[Event]:
     return [claimed]
 
 
+def _claimed_so_far(count: int) -> str:
+    if count == 0:
+        return "aucun paiement demandé à ce jour"
+    return f"{count} paiement{'s' if count > 1 else ''} demandé{'s' if count > 1 else ''} à ce jour"
+
+
 def _payment(state: Application, number: int) -> Payment:
     payment = state.payment(number)
     if payment is None:
@@ -137,6 +164,8 @@ def _payment(state: Application, number: int) -> Payment:
             f"application {state.application_id} has no payment {number} "
             f"({len(state.payments)} claimed so far)",
             rule="payment-exists",
+            french=f"Le dossier {state.application_id} n'a pas de paiement n° {number} "
+            f"({_claimed_so_far(len(state.payments))})",
         )
     return payment
 
@@ -148,7 +177,9 @@ def order_payment(c: OrderPayment, state: Application) -> list[Event]:
         return []
     if payment.status == "disbursed":
         raise InvalidTransition(
-            f"payment {payment.number} was already disbursed", rule="payment-status"
+            f"payment {payment.number} was already disbursed",
+            rule="payment-status",
+            french=f"Le paiement n° {payment.number} a déjà été versé",
         )
     ordered = PaymentOrdered(
         actor=c.actor, at=c.at, payment_number=payment.number, amount_cents=payment.amount_cents
@@ -166,6 +197,13 @@ def is_repeated_disbursement(c: RecordDisbursement, state: Application) -> bool:
     )
 
 
+def _not_ordered(payment: Payment) -> str:
+    return (
+        f"Le paiement n° {payment.number} a le statut « {lower(PAYMENT_STATUS, payment.status)} » "
+        f"et non « {lower(PAYMENT_STATUS, 'ordered')} »"
+    )
+
+
 def record_disbursement(c: RecordDisbursement, state: Application) -> list[Event]:
     """The gateway paid an ordered payment; the balance closes the file."""
     payment = _payment(state, c.payment_number)
@@ -174,6 +212,7 @@ def record_disbursement(c: RecordDisbursement, state: Application) -> list[Event
             f"payment {payment.number} is {payment.status}, not ordered: only an ordered "
             "payment can be disbursed",
             rule="payment-status",
+            french=f"{_not_ordered(payment)} : seul un paiement ordonné peut être versé",
         )
     events: list[Event] = [
         PaymentDisbursed(
@@ -194,6 +233,7 @@ def record_payment_failure(c: RecordPaymentFailure, state: Application) -> list[
             f"payment {payment.number} is {payment.status}, not ordered: only an ordered "
             "payment can fail",
             rule="payment-status",
+            french=f"{_not_ordered(payment)} : seul un paiement ordonné peut être signalé en échec",
         )
     return [PaymentFailed(actor=c.actor, at=c.at, payment_number=payment.number, reason=c.reason)]
 
@@ -206,6 +246,8 @@ def record_repayment(c: RecordRepayment, state: Application) -> list[Event]:
             f"a repayment must be more than €0 and at most the {euros(due)} due",
             rule="repayment-amount",
             source=PAYMENTS,
+            french=f"Un reversement doit être supérieur à {euros_fr(0)} et ne peut dépasser "
+            f"les {euros_fr(due)} dus",
         )
     events: list[Event] = [
         RepaymentRecorded(

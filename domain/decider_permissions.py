@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from domain.actor import Actor, Role
 from domain.errors import DomainError, InvalidTransition, NotPermitted
+from domain.french import COMMAND, ROLE, STATUS, lower, word
 from domain.state import Application, Status
 
 SEPARATION_OF_DUTIES = "separation of duties (ordonnateur / comptable)"
@@ -77,12 +78,19 @@ def check_permission(
         raise NotPermitted(
             f"a {actor.role} may not send {command_type}; it is for: {allowed}",
             rule="role-permission",
+            french=f"Le rôle « {lower(ROLE, actor.role)} » ne permet pas l'action "
+            f"« {word(COMMAND, command_type)} » ; elle est réservée "
+            + ("au rôle " if len(permission.roles) == 1 else "aux rôles ")
+            + _listed([lower(ROLE, role) for role in sorted(permission.roles)], "et"),
         )
     if actor.role == "applicant" and actor.insee is not None and insee not in (None, actor.insee):
         raise NotPermitted(
             f"applicant {actor.id} acts for commune {actor.insee}, not for {insee}: "
             "only the commune's own agents may act on its files",
             rule="own-commune",
+            french=f"L'agent {actor.id} agit pour la commune de code INSEE {actor.insee}, et non "
+            f"pour celle de code INSEE {insee} : seuls les agents d'une commune peuvent agir sur "
+            "ses dossiers",
         )
     if permission.four_eyes and state.accepted_by == actor.id:
         raise NotPermitted(
@@ -90,6 +98,9 @@ def check_permission(
             "another payment officer must do it",
             rule="four-eyes",
             source=SEPARATION_OF_DUTIES,
+            french=f"{actor.id} a accepté ce dossier et ne peut donc pas en ordonner les "
+            f"paiements (principe des quatre yeux) : un autre {lower(ROLE, 'payment_officer')} "
+            "doit le faire",
         )
     _check_status(command_type, state, permission)
 
@@ -98,28 +109,51 @@ def _check_status(command_type: str, state: Application, permission: Permission)
     name = state.application_id or "(new)"
     if state.status in permission.statuses:
         return
+    nom = state.application_id or "(nouveau)"
+    statut = f"« {lower(STATUS, state.status)} »"
     if command_type == "SubmitApplication":
         raise InvalidTransition(
             f"application {name} was already submitted (it is {state.status}): "
             "start a new application instead",
             rule="already-submitted",
+            french=f"Le dossier {nom} a déjà été déposé (il a le statut {statut}) : déposez "
+            "plutôt une nouvelle demande",
         )
     if state.status == "draft":
         raise InvalidTransition(
             f"no application was submitted yet: {command_type} needs a submitted file",
             rule="not-submitted",
+            french=f"Aucune demande n'a encore été déposée : l'action "
+            f"« {word(COMMAND, command_type)} » nécessite un dossier déposé",
         )
     if state.is_terminal:
         raise InvalidTransition(
             f"application {name} is {state.status}: no further command can change it",
             rule="terminal-status",
+            french=f"Le dossier {nom} est {lower(STATUS, state.status)} : plus aucune action ne "
+            "peut le modifier",
         )
     expected = ", ".join(sorted(permission.statuses))
     raise InvalidTransition(
         f"{command_type} is not possible while application {name} is {state.status}; "
         f"it needs the file to be: {expected}",
         rule="status",
+        french=f"L'action « {word(COMMAND, command_type)} » n'est pas possible tant que le "
+        f"dossier {nom} a le statut {statut} ; elle exige le statut "
+        + _listed([lower(STATUS, s) for s in _in_order(permission.statuses)], "ou"),
     )
+
+
+def _listed(words: list[str], last: str) -> str:
+    """``["a", "b", "c"]``, ``"ou"`` → ``« a », « b » ou « c »``."""
+    quoted = [f"« {w} »" for w in words]
+    return f" {last} ".join([", ".join(quoted[:-1]), quoted[-1]]) if len(quoted) > 1 else quoted[0]
+
+
+def _in_order(statuses: frozenset[Status]) -> list[Status]:
+    """``statuses`` in the order of the file's life (``STATUS``'s order), for people."""
+    rank = {code: index for index, code in enumerate(STATUS)}
+    return sorted(statuses, key=lambda status: (rank.get(status, len(rank)), status))
 
 
 def allowed_commands(state: Application, actor: Actor) -> tuple[str, ...]:

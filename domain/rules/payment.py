@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from decimal import ROUND_FLOOR, Decimal
 
 from domain.errors import RuleViolation
+from domain.french import PAYMENT_KIND, lower
+from domain.french import euros as euros_fr
 from domain.plan import FinancingPlan
 from domain.programme import Programme, Rate
 from domain.rules.financing import euros
@@ -19,24 +21,43 @@ from domain.state import Payment
 PAYMENTS = "décret 2018-514 art. 12"
 
 
+def claim_of(kind: str) -> str:
+    """A claim of payment ``kind`` in French: ``demande d'avance``, ``demande de solde``."""
+    name = lower(PAYMENT_KIND, kind)
+    article = "d'" if name[:1] in "aeéiouy" else "de "
+    return f"demande {article}{name}"
+
+
+def _percent(value: Decimal | int) -> str:
+    """``Decimal("30")`` → ``30 %``; ``Decimal("12.5")`` → ``12,5 %`` (French decimal comma)."""
+    return f"{str(value).replace('.', ',')}\u00a0%"
+
+
 def _share(rate: Rate, award_cents: int) -> int:
     return int((Decimal(award_cents) * rate.percent / 100).to_integral_value(rounding=ROUND_FLOOR))
 
 
 def _staged(programme: Programme, kind: str) -> None:
     if programme.payments.kind == "single":
+        what = "interim payment" if kind == "interim" else kind
         raise RuleViolation(
             f"{programme.name} is paid in a single payment on proof of expense: "
-            f"no {kind} can be claimed; claim the balance once the project is completed",
+            f"no {what} can be claimed; claim the balance once the project is completed",
             rule="single-payment",
             source=programme.source,
+            french=f"Le dispositif « {programme.name} » est versé en un seul paiement, sur "
+            f"justificatif de dépense : aucune {claim_of(kind)} n'est possible ; demandez le "
+            "solde une fois les travaux achevés",
         )
 
 
 def _positive(amount_cents: int | None, kind: str) -> int:
     if amount_cents is None or amount_cents <= 0:
         raise RuleViolation(
-            f"an {kind} claim must state a positive amount", rule="payment-amount", source=PAYMENTS
+            f"an {kind} claim must state a positive amount",
+            rule="payment-amount",
+            source=PAYMENTS,
+            french=f"Une {claim_of(kind)} doit indiquer un montant supérieur à {euros_fr(0)}",
         )
     return amount_cents
 
@@ -80,6 +101,8 @@ def check_advance(
             "claim an interim payment instead",
             rule="advance-once",
             source=PAYMENTS,
+            french="Une avance a déjà été demandée sur ce dossier : une seule avance est "
+            "autorisée ; demandez plutôt un acompte",
         )
     amount = _positive(amount_cents, "advance")
     cap = advance_cap_cents(programme, award_cents, with_bank_guarantee)
@@ -91,11 +114,19 @@ def check_advance(
         )
         percent = rate.percent if rate else 0
         hint = "" if with_bank_guarantee else " (more with a first-demand bank guarantee)"
+        indice = (
+            ""
+            if with_bank_guarantee
+            else " (davantage avec une garantie bancaire à première demande)"
+        )
         raise RuleViolation(
             f"the advance of {euros(amount)} exceeds {percent} % of the award "
             f"{euros(award_cents)}, i.e. {euros(cap)}{hint}: claim at most {euros(cap)}",
             rule="advance-cap",
             source=rate.source if rate else PAYMENTS,
+            french=f"L'avance de {euros_fr(amount)} dépasse {_percent(percent)} de la "
+            f"subvention attribuée ({euros_fr(award_cents)}), soit {euros_fr(cap)}"
+            f"{indice} : demandez au plus {euros_fr(cap)}",
         )
     _within_interim_cap(programme, plan, payments, award_cents, amount)
     return amount
@@ -110,7 +141,7 @@ def check_interim(
 ) -> int:
     """The interim amount when allowed; else ``RuleViolation`` (``single-payment``,
     ``payment-amount``, ``interim-cap``)."""
-    _staged(programme, "interim payment")
+    _staged(programme, "interim")
     amount = _positive(amount_cents, "interim")
     _within_interim_cap(programme, plan, payments, award_cents, amount)
     return amount
@@ -132,6 +163,9 @@ def _within_interim_cap(
             f"{euros(max(cap - already, 0))}, the rest comes with the balance",
             rule="interim-cap",
             source=PAYMENTS,
+            french=f"L'avance et les acomptes atteindraient {euros_fr(already + amount)}, "
+            f"au-delà du plafond de {euros_fr(cap)} avant le solde : demandez au plus "
+            f"{euros_fr(max(cap - already, 0))}, le reste sera versé avec le solde",
         )
 
 
@@ -162,5 +196,7 @@ def balance_due_cents(
             "a balance claim must state the actual eligible expense, with its proof",
             rule="balance-needs-expense",
             source=PAYMENTS,
+            french="Une demande de solde doit indiquer la dépense éligible réellement "
+            "réalisée, avec son justificatif",
         )
     return final_amount_cents(programme, plan, award_cents, eligible_expense_cents) - paid_cents
