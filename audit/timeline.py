@@ -42,6 +42,8 @@ class CitedRule(BaseModel):
     source: str
     outcome: str
     message: str
+    french: str = ""
+    """What it said in French (empty when recorded before the domain wrote French)."""
 
 
 class TimelineEntry(BaseModel):
@@ -70,7 +72,15 @@ class TimelineEntry(BaseModel):
 
 def _rules(event: Event) -> tuple[CitedRule, ...]:
     if isinstance(event, CommandRejected):
-        return (CitedRule(rule=event.rule, source="", outcome="fail", message=event.message),)
+        return (
+            CitedRule(
+                rule=event.rule,
+                source="",
+                outcome="fail",
+                message=event.message,
+                french=event.french,
+            ),
+        )
     verdicts = getattr(event, "verdicts", ())
     return tuple(CitedRule.model_validate(v.model_dump()) for v in verdicts)
 

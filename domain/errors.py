@@ -10,9 +10,7 @@ from __future__ import annotations
 class DomainError(Exception):
     """A command Guichet refuses. ``rule`` is a stable id; ``source`` the legal text or policy."""
 
-    def __init__(
-        self, message: str, *, rule: str, source: str = "Guichet", french: str = ""
-    ) -> None:
+    def __init__(self, message: str, *, french: str, rule: str, source: str = "Guichet") -> None:
         super().__init__(message)
         self.message = message
         self.french = french

@@ -241,6 +241,8 @@ class CommandRejected(_Event):
     rule: str
     message: str
     command: dict[str, Any]
+    french: str = ""
+    """The refusal in French, for the console; empty in rejections recorded before it existed."""
 
 
 Event = Annotated[

@@ -61,16 +61,15 @@ COMMAND: Mapping[str, str] = {
     "OrderPayment": "Ordonner le paiement",
     "RecordRepayment": "Enregistrer un reversement",
     "ExtendDeadline": "Prolonger un délai",
+    "SubmitApplication": "Déposer la demande",
+    "RecordDisbursement": "Enregistrer le versement",
+    "RecordPaymentFailure": "Enregistrer l'échec du versement",
+    "LapseAward": "Constater la caducité de la subvention",
+    "SendReminder": "Envoyer une relance",
+    "ExpireDeadline": "Constater l'expiration d'un délai",
 }
 
 PAYMENT_KIND: Mapping[str, str] = {"advance": "Avance", "interim": "Acompte", "balance": "Solde"}
-
-PAYMENT_STATUS: Mapping[str, str] = {
-    "claimed": "Demandé",
-    "ordered": "Ordonné",
-    "disbursed": "Versé",
-    "failed": "Échec",
-}
 
 PAYMENT_STATUS: Mapping[str, str] = {
     "claimed": "Demandé",

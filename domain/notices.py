@@ -25,6 +25,7 @@ from domain.events import (
     ReminderSent,
     RepaymentDue,
 )
+from domain.french import euros
 from domain.model import Frozen
 from domain.programme import DeadlineKind, ExpiryAction
 from domain.state import Application
@@ -44,10 +45,6 @@ PAYMENT_OFFICERS: tuple[Role, str] = ("payment_officer", "payment-officers")
 """The payment officers' shared mailbox: a refused payment is for whoever is on duty."""
 
 
-def _euros(cents: int) -> str:
-    return f"{cents // 100:,}.{cents % 100:02d} €".replace(",", " ")
-
-
 def notices_for(event: Event, state: Application) -> list[Notice]:
     """The notices one event calls for, given the state after it."""
     applicant = _applicant(state)
@@ -55,7 +52,7 @@ def notices_for(event: Event, state: Application) -> list[Notice]:
     ref = f"[{state.application_id}] {title}"
     match event:
         case EligibilityRejected(verdicts=verdicts):
-            reasons = "; ".join(v.message for v in verdicts)
+            reasons = " ; ".join(v.french or v.message for v in verdicts)
             return _to(applicant, f"{ref}: demande inéligible", reasons, event)
         case CorrectionRequested(message=message):
             return _to(applicant, f"{ref}: correction demandée", message, event)
@@ -64,15 +61,15 @@ def notices_for(event: Event, state: Application) -> list[Notice]:
         case ApplicationDismissed(reason=reason):
             return _to(applicant, f"{ref}: demande classée sans suite", reason, event)
         case AwardNotified(award_cents=award):
-            body = f"Subvention attribuée : {_euros(award)}."
+            body = f"Subvention attribuée : {euros(award)}."
             return _to(applicant, f"{ref}: décision attributive", body, event)
         case PaymentDisbursed(payment_number=number, amount_cents=amount):
-            body = f"Versement n° {number} : {_euros(amount)}."
+            body = f"Versement n° {number} : {euros(amount)}."
             return _to(applicant, f"{ref}: versement effectué", body, event)
         case PaymentFailed(reason=reason):
             return _to(PAYMENT_OFFICERS, f"{ref}: versement refusé", reason, event)
         case RepaymentDue(amount_cents=amount):
-            body = f"Reversement dû : {_euros(amount)}."
+            body = f"Reversement dû : {euros(amount)}."
             return _to(applicant, f"{ref}: reversement dû", body, event)
         case ReminderSent(kind=kind, days_before=days, due_at=due, recipients=recipients):
             subject = f"{ref}: échéance « {DEADLINE_NAMES[kind]} » dans {days} jour(s)"

@@ -66,11 +66,16 @@ class ApplicationEnded(GuichetError):
 class CommandRefused(GuichetError):
     """The workflow refused the command: wrong state, wrong role or a broken rule."""
 
-    def __init__(self, message: str, *, rule: str, source: str, kind: str) -> None:
+    def __init__(
+        self, message: str, *, rule: str, source: str, kind: str, french: str = ""
+    ) -> None:
         super().__init__(message)
         self.rule = rule
         self.source = source
         self.kind = kind
+        self.french = french or message
+        """The refusal in French for the console (the English one from a worker too old to
+        send it)."""
 
 
 def application_id_for(programme_id: str, insee: str, idempotency_key: str) -> str:
@@ -302,7 +307,10 @@ def _refusal(cause: BaseException | None) -> GuichetError:
         details = list(cause.details)
         rule = str(details[0]) if details else "unknown"
         source = str(details[1]) if len(details) > 1 else "Guichet"
-        return CommandRefused(cause.message, rule=rule, source=source, kind=cause.type or "")
+        french = str(details[2]) if len(details) > 2 else ""
+        return CommandRefused(
+            cause.message, rule=rule, source=source, kind=cause.type or "", french=french
+        )
     return GuichetError(f"the command failed: {cause}")
 
 

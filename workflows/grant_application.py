@@ -65,11 +65,12 @@ TIMER_PER_MOMENT = "deadline-timer-per-moment"
 
 
 def domain_rejection(error: DomainError) -> ApplicationError:
-    """The error a caller sees: the domain's sentence, its rule and its source."""
+    """The error a caller sees: the domain's sentence, its rule, its source and its French."""
     return ApplicationError(
         error.message,
         error.rule,
         error.source,
+        error.french,
         type=type(error).__name__,
         non_retryable=True,
     )
@@ -199,6 +200,7 @@ class GrantApplicationWorkflow:
             rule=error.rule,
             message=error.message,
             command=command.model_dump(mode="json"),
+            french=error.french,
         )
         async with self._lock:
             await self._record([rejected])

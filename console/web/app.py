@@ -118,6 +118,7 @@ async def _refused(request: Request, error: Exception) -> Response:
     body = {
         "error": "commande refusée",
         "detail": str(error),
+        "detail_fr": getattr(refused, "french", str(error)),
         "rule": getattr(refused, "rule", ""),
         "source": getattr(refused, "source", ""),
         "kind": getattr(refused, "kind", ""),

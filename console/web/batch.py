@@ -111,7 +111,7 @@ class BatchRunner:
                         request_id=f"{batch.id}:{result.application_id}",
                     )
                 except CommandRefused as refused:
-                    result.ok, result.message = False, f"refusé : {refused}"
+                    result.ok, result.message = False, f"refusé : {refused.french}"
                 except GuichetError as error:
                     result.ok, result.message = False, f"échec : {error}"
                 else:

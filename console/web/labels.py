@@ -1,14 +1,15 @@
 """The console's French words for the domain's codes: statuses, roles, commands, rules.
 
-The domain speaks English codes; people read these. An unknown code shows as itself, so a
-new status or rule is visible before it is translated.
+The domain speaks English codes; people read these. The words the domain's own French
+sentences need live in ``domain.french`` and are re-exported here; the rest is the console's.
+An unknown code shows as itself, so a new status or rule is visible before it is translated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from domain.french import (  # noqa: F401  (re-exported: the console's one vocabulary)
+from domain.french import (  # the console's one vocabulary, re-exported
     COMMAND,
     DEADLINE,
     PAYMENT_KIND,
@@ -18,6 +19,25 @@ from domain.french import (  # noqa: F401  (re-exported: the console's one vocab
     euros,
     word,
 )
+
+__all__ = [
+    "COMMAND",
+    "DEADLINE",
+    "EVENT",
+    "FUNDER_KIND",
+    "LINE_STATUS",
+    "OUTCOME",
+    "PAYMENT_KIND",
+    "PAYMENT_STATUS",
+    "REASON",
+    "REFUSAL_KIND",
+    "ROLE",
+    "RULE",
+    "STATUS",
+    "STATUS_TONE",
+    "euros",
+    "word",
+]
 
 STATUS_TONE: Mapping[str, str] = {
     "submitted": "info",

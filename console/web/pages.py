@@ -199,7 +199,9 @@ async def act(
         return await _file(request, account, state, failed=command_type, error=str(error),
                            status=400)  # fmt: skip
     except CommandRefused as refused:
-        sentence = f"Action refusée : {refused} (règle « {refused.rule} », {refused.source})."
+        sentence = (
+            f"Action refusée : {refused.french} (règle « {refused.rule} », {refused.source})."
+        )
         return await _file(request, account, state, failed=command_type, error=sentence,
                            status=409)  # fmt: skip
     return RedirectResponse(f"/dossiers/{application_id}?fait={command_type}", status_code=303)

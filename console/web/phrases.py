@@ -60,7 +60,7 @@ def phrase(event: Event) -> str:
             return "Éligibilité confirmée"
         case EligibilityRejected(verdicts=verdicts):
             return "Demande inéligible : " + " ; ".join(
-                f"{v.message} [{v.source}]" for v in verdicts
+                f"{v.french or v.message} [{v.source}]" for v in verdicts
             )
         case CaseworkerAssigned(caseworker_id=who):
             return f"Dossier attribué à {who}"
@@ -121,8 +121,8 @@ def phrase(event: Event) -> str:
             return f"Délai « {DEADLINE[kind]} » expiré"
         case DeadlineExtended(kind=kind, due_at=due, reason=reason):
             return f"Délai « {DEADLINE[kind]} » prolongé jusqu'au {_last_day(due)} : {reason}"
-        case CommandRejected(message=message, rule=rule):
-            return f"Action refusée : {message} [{rule}]"
+        case CommandRejected(message=message, french=french, rule=rule):
+            return f"Action refusée : {french or message} [{rule}]"
     return describe(event)
 
 

@@ -215,12 +215,15 @@ async def test_only_the_actions_the_person_may_take_are_offered(
 async def test_a_refused_action_is_shown_inline_in_a_sentence(
     console: Console, file_id: str
 ) -> None:
-    """Accepting a file not yet in instruction comes back as 409 with the rule, not a 500."""
+    """Accepting a file not yet in instruction comes back as 409 with the rule, not a 500,
+    in French: the status by its French name, no English sentence."""
     async with signed_in(console, "alice") as alice:
         answer = await act(alice, file_id, "AcceptApplication", note="")
     assert answer.status_code == 409
     assert "Action refusée" in answer.text
-    assert "status" in answer.text
+    assert "règle « status »" in answer.text
+    assert "en instruction" in answer.text
+    assert "is not possible" not in answer.text
 
 
 async def test_the_auditor_may_not_act_even_by_guessing(console: Console, file_id: str) -> None:
@@ -318,7 +321,10 @@ async def test_the_api_refuses_a_command_with_409_and_its_rule(
             headers={"Authorization": f"Basic {auth}"},
         )  # fmt: skip
     assert answer.status_code == 409
-    assert answer.json()["rule"] == "status"
+    refusal = answer.json()
+    assert refusal["rule"] == "status"
+    assert "is not possible" in refusal["detail"]
+    assert refusal["detail_fr"] and "is not possible" not in refusal["detail_fr"]
 
 
 async def test_the_verdicts_endpoint_gives_each_rule_with_its_source(console: Console) -> None:

@@ -410,6 +410,7 @@ async def test_four_eyes_refuses_payment_ordered_by_the_person_who_accepted(stac
                 app_id, OrderPayment(actor=alice_as_officer, at=NOW, payment_number=1)
             )
         assert refused.value.rule == "four-eyes"
+        assert "alice" in refused.value.french and refused.value.french != str(refused.value)
         assert await stack.log.stream_version(app_id) == version
 
 
@@ -438,6 +439,8 @@ async def test_a_refused_signal_is_recorded_not_dropped(stack: Stack) -> None:
         records = await stack.log.read_stream(app_id)
         assert records[-1].type == "CommandRejected"
         assert records[-1].data["command_type"] == "AcceptApplication"
+        french = records[-1].data["french"]  # for the French timeline
+        assert french and french != records[-1].data["message"]
         await assert_log_matches_workflow(stack, app_id)
 
 

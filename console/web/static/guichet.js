@@ -51,7 +51,7 @@ function verdictTable(verdicts, labels) {
     badge.className = "badge badge-" + tone;
     badge.textContent = word;
     tr.insertCell().appendChild(badge);
-    tr.insertCell().textContent = v.message;
+    tr.insertCell().textContent = v.french || v.message;
     const source = tr.insertCell();
     source.className = "source";
     source.textContent = v.source;
