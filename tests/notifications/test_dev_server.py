@@ -115,7 +115,9 @@ async def test_list_filters_files_by_their_next_deadline(
     mine = f"GuichetCaseworker = '{cw}'"
 
     async def all_visible() -> bool:
-        return len(await listed(guichet, mine)) == 4
+        # Visibility is eventually consistent: wait for the other caseworker's file too.
+        theirs = await listed(guichet, "GuichetCaseworker = 'someone-else'")
+        return len(await listed(guichet, mine)) == 4 and other in theirs
 
     await eventually(all_visible)
     week = timedelta(days=7)
