@@ -106,7 +106,8 @@ async def test_a_subsidy_goes_from_submission_to_balance_and_the_auditor_sees_it
         await page.fill(f"[name={name}]", value)  # type: ignore[attr-defined]
     await page.select_option("[name=ligne-1-dotation]", "DETR")  # type: ignore[attr-defined]
     # The live verdicts, in French, once they judge the plan typed (the lines' total).
-    await page.locator("#verdicts td", has_text="totalisent 100\u202f000,00\u00a0€").first.wait_for()  # type: ignore[attr-defined]
+    plan_total = "totalisent 100\u202f000,00\u00a0€"
+    await page.locator("#verdicts td", has_text=plan_total).first.wait_for()  # type: ignore[attr-defined]
     await agent.shot("01-depot-verdicts-en-direct")
     await page.click("button[value=deposer]")  # type: ignore[attr-defined]
     await page.wait_for_url("**/dossiers/dsil-detr-investissement-01033-*")  # type: ignore[attr-defined]
