@@ -38,6 +38,9 @@ class Target:
     namespace: str
     task_queue: str
     event_log_url: str
+    conventions_file: Path | None = None
+    """The signed conventions the worker judges eligibility with, so that checks made here
+    (the CLI's pre-check, the console's live verdicts) agree with it."""
 
 
 def dev_file(state_dir: Path) -> Path:
@@ -82,6 +85,8 @@ def resolve_target(settings: Settings | None = None) -> Target:
         task_queue=settings.task_queue,
         event_log_url=settings.database_url
         or str(dev.get("event_log_url") or settings.event_log_url),
+        conventions_file=settings.conventions_file
+        or (Path(dev["conventions_file"]) if dev.get("conventions_file") else None),
     )
 
 

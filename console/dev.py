@@ -109,7 +109,8 @@ async def run_dev(
                     guichet = GuichetClient(client, task_queue=settings.task_queue)
                     await _unless_stopped(stop, seed_demo(guichet, say))
                 site = await _unless_stopped(stop, start_console(
-                    GuichetClient(client, task_queue=settings.task_queue), log, port=console_port
+                    GuichetClient(client, task_queue=settings.task_queue), log, port=console_port,
+                    conventions_file=settings.conventions_file,
                 ))  # fmt: skip
                 if demo:
                     say("demo accounts of the console (role, user, password):")
@@ -159,6 +160,7 @@ def _publish(
         "task_queue": settings.task_queue,
         "event_log_url": settings.event_log_url,
         "event_log": _event_log_path(settings.event_log_url),
+        "conventions_file": str(settings.conventions_file) if settings.conventions_file else None,
         "state_dir": str(settings.state_dir.resolve()),
         "started_at": datetime.now(UTC).isoformat(),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -45,14 +45,17 @@ def read_request(path: Path) -> ApplicationRequest:
         raise usage_error(f"{path} is not a valid request: {first_problem(error)}") from None
 
 
-def precheck(request: ApplicationRequest) -> None:
-    """The eligibility rules, locally, on the same reference data as the worker."""
+def precheck(
+    request: ApplicationRequest, conventions_file: Path | None = None, today: date | None = None
+) -> None:
+    """The eligibility rules, locally, on the same reference data as the worker (its signed
+    conventions included: ``GUICHET_CONVENTIONS_FILE``, or the running ``guichet dev``'s)."""
     try:
         assert_eligible(
             request,
-            load_registry().get(request.insee),
+            load_registry(conventions_path=conventions_file).get(request.insee),
             load_catalogue().get(request.programme_id),
-            datetime.now(PARIS).date(),
+            today or datetime.now(PARIS).date(),
         )
     except DomainError as error:
         raise CliError(f"not eligible: {error.message} [{error.rule}; {error.source}]") from None
@@ -78,7 +81,7 @@ def submit(
     """
     actor = parse_actor(as_)
     request = read_request(file)
-    precheck(request)
+    precheck(request, resolve_target().conventions_file)
     idempotency_key = key or content_key(request)
     try:
         submission = Submission(

@@ -10,6 +10,7 @@ import secrets
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -49,14 +50,19 @@ def console_secret() -> bytes:
     return secrets.token_bytes(32)
 
 
-def build_services(guichet: GuichetClient, log: EventLog) -> WebServices:
-    """The console's services around a connected client and an open log."""
+def build_services(
+    guichet: GuichetClient, log: EventLog, conventions_file: Path | None = None
+) -> WebServices:
+    """The console's services around a connected client and an open log.
+
+    The registry carries the same signed conventions as the worker's (``conventions_file``),
+    or the live verdicts would refuse what the worker accepts (an offer needing one)."""
     return WebServices(
         guichet=guichet,
         log=log,
         accounts=AccountStore(log.engine),
         catalogue=load_catalogue(),
-        registry=load_registry(),
+        registry=load_registry(conventions_path=conventions_file),
         signer=SessionSigner(console_secret()),
     )
 
@@ -77,11 +83,16 @@ class RunningConsole:
 
 
 async def start_console(
-    guichet: GuichetClient, log: EventLog, *, host: str = "127.0.0.1", port: int = 8000
+    guichet: GuichetClient,
+    log: EventLog,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    conventions_file: Path | None = None,
 ) -> RunningConsole:
     """Serve the console in the running loop; returns once it listens."""
     config = uvicorn.Config(
-        create_app(build_services(guichet, log)),
+        create_app(build_services(guichet, log, conventions_file)),
         host=host,
         port=port,
         log_level="warning",
@@ -132,7 +143,10 @@ def console(
         try:
             await log.migrate()
             config = uvicorn.Config(
-                create_app(build_services(guichet, log)), host=host, port=port, proxy_headers=True
+                create_app(build_services(guichet, log, target.conventions_file)),
+                host=host,
+                port=port,
+                proxy_headers=True,
             )
             say(f"console on http://{host}:{port}")
             await uvicorn.Server(config).serve()
