@@ -42,6 +42,7 @@ from workflows.digest import DailyDigestWorkflow
 from workflows.encryption import data_converter, key_from_env
 from workflows.grant_application import GrantApplicationWorkflow
 from workflows.messages import DEFAULT_TASK_QUEUE
+from workflows.redelivery import NoticeRedeliveryWorkflow
 
 DEFAULT_STATE_DIR = Path(".guichet")
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
@@ -193,13 +194,19 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[GrantApplicationWorkflow, CheckpointWorkflow, DailyDigestWorkflow],
+        workflows=[
+            GrantApplicationWorkflow,
+            CheckpointWorkflow,
+            DailyDigestWorkflow,
+            NoticeRedeliveryWorkflow,
+        ],
         activities=[
             recorder.record_events,
             reference.look_up_eligibility,
             payments.disburse_payment,
             outbox.enqueue_notices,
             outbox.deliver_notices,
+            outbox.redeliver_stale_notices,
             digests.collect_digests,
             checkpoints.sign_checkpoint,
         ],

@@ -9,7 +9,7 @@ mailer it is a log line. Addresses are masked in every log line.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -61,6 +61,30 @@ class IdentifiedNotice(Frozen):
 class NoticeBatch(Frozen):
     application_id: str
     notices: tuple[IdentifiedNotice, ...] = Field(min_length=1)
+
+
+STALE_AFTER = timedelta(hours=13)
+"""A notice still pending this long after it was queued is no longer being delivered: its
+workflow gives a delivery up after 12 hours (``DELIVERY_GIVE_UP``). An hour of margin, so the
+sweep does not race a delivery's last retry."""
+
+
+class Sweep(Frozen):
+    """Which stale notices to try again: queued longer ago than ``stale_after``, oldest
+    first, at most ``limit`` in one run (the next run takes the rest)."""
+
+    stale_after: timedelta = STALE_AFTER
+    limit: int = Field(default=500, ge=1)
+
+
+class SweepReport(Frozen):
+    """What one sweep did; ``stopped`` says why it ended early (the mail server is down)."""
+
+    examined: int = 0
+    delivered: int = 0
+    refused: int = 0
+    deferred: int = 0
+    stopped: str | None = None
 
 
 class Outbox:
@@ -134,6 +158,44 @@ class Outbox:
                 type="MailDeferred",
             )
         return delivered
+
+    @activity.defn(name="redeliver_stale_notices")
+    async def redeliver_stale_notices(self, sweep: Sweep) -> SweepReport:
+        """Try again the notices whose own delivery gave up (a mail outage longer than
+        ``DELIVERY_GIVE_UP``): nothing queued is left undelivered once the server is back.
+
+        Same rules as ``deliver_notices``, one notice at a time (a heartbeat each); a
+        temporary refusal leaves the notice for the next sweep, a server that does not answer
+        ends this one (``stopped``): the next run, an hour later, tries again.
+        """
+        cutoff = datetime.now(UTC) - sweep.stale_after
+        query = (
+            sa.select(outbox)
+            .where(
+                outbox.c.delivered_at.is_(None),
+                outbox.c.failed_at.is_(None),
+                outbox.c.created_at < cutoff,
+            )
+            .order_by(outbox.c.created_at)
+            .limit(sweep.limit)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        report = {"examined": 0, "delivered": 0, "refused": 0, "deferred": 0}
+        stopped = None
+        for row in rows:
+            activity.heartbeat(report["examined"])
+            report["examined"] += 1
+            try:
+                report["delivered" if await self._deliver(row) else "refused"] += 1
+            except MailServerUnavailable as error:
+                stopped = str(error)
+                break
+            except TemporaryMailError:
+                report["deferred"] += 1
+        result = SweepReport(**report, stopped=stopped)
+        activity_logger().info("stale notices swept", **result.model_dump())
+        return result
 
     async def _deliver(self, row: sa.Row[Any]) -> int:
         """Send one row (or log it); 1 when delivered, 0 when refused for good."""

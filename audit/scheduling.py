@@ -15,18 +15,16 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
 from activities.checkpointing import SignCheckpoint
 from audit.signing import signing_key_configured
 from workflows.checkpoint import CheckpointWorkflow
+from workflows.schedules import ensure_schedule
 
 SCHEDULE_ID = "guichet-checkpoints"
 DEFAULT_EVERY = timedelta(hours=1)
@@ -56,18 +54,10 @@ async def schedule_checkpoints(
     every: timedelta = DEFAULT_EVERY,
     schedule_id: str = SCHEDULE_ID,
 ) -> bool:
-    """Create the checkpoint schedule, or update its interval; True when newly created."""
-    schedule = checkpoint_schedule(task_queue, every)
-    try:
-        await client.create_schedule(schedule_id, schedule)
-    except ScheduleAlreadyRunningError:
-
-        def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await client.get_schedule_handle(schedule_id).update(replace)
-        return False
-    return True
+    """Create the checkpoint schedule, or update its interval (a pause stays); True when newly
+    created."""
+    _, created = await ensure_schedule(client, schedule_id, checkpoint_schedule(task_queue, every))
+    return created
 
 
 async def schedule_checkpoints_if_configured(

@@ -48,6 +48,15 @@ def parse_every(text: str) -> timedelta:
     return every
 
 
+def describe_every(every: timedelta) -> str:
+    """``timedelta(minutes=30)`` → ``30m``: an interval as ``--every`` takes it."""
+    seconds = int(every.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def configured_key() -> Ed25519PrivateKey:
     """The signing key from the environment, or a sentence saying how to configure one."""
     try:
@@ -164,9 +173,9 @@ def schedule_checkpoints_command(
 
     created = run_with_client(work)
     verb = "created" if created else "updated"
-    typer.echo(f"schedule {SCHEDULE_ID} {verb}: a checkpoint every {interval}")
+    typer.echo(f"schedule {SCHEDULE_ID} {verb}: a checkpoint every {describe_every(interval)}")
     if not signing_key_configured():
         say(f"reminder: the workers need {KEY_FILE_VARIABLE} to sign")
 
 
-__all__ = ["DEFAULT_EVERY", "configured_key", "parse_every"]
+__all__ = ["DEFAULT_EVERY", "configured_key", "describe_every", "parse_every"]

@@ -30,6 +30,9 @@ def load_commands() -> None:
     # isort: split
     from console.web import serve  # noqa: F401
 
+    # isort: split
+    from console import schedules  # noqa: F401
+
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code; never lets a traceback reach the person."""

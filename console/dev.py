@@ -33,6 +33,7 @@ from eventlog import EventLog, EventLogError
 from worker import Settings, configure_logging, connect, run_worker, worker_for
 from workflows.client import GuichetClient
 from workflows.digest_schedule import ensure_digest_schedule
+from workflows.redelivery_schedule import ensure_redelivery_schedule
 
 T = TypeVar("T")
 IP = "127.0.0.1"
@@ -99,6 +100,8 @@ async def run_dev(
             worker = worker_for(client, settings, log)
             async with worker:
                 await _unless_stopped(stop, ensure_digest_schedule(client, settings.task_queue))
+                # Notices whose delivery gave up (a long mail outage) are sent again hourly.
+                await _unless_stopped(stop, ensure_redelivery_schedule(client, settings.task_queue))
                 # Signed checkpoints every hour, when a signing key is configured.
                 await _unless_stopped(
                     stop,

@@ -13,25 +13,22 @@ the same schedule with the CLI::
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
 from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleHandle,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
 from workflows.digest import DailyDigestWorkflow, DigestRun
+from workflows.schedules import ensure_schedule
 
 DIGEST_SCHEDULE_ID = "guichet-daily-digest"
 CATCHUP_WINDOW = timedelta(hours=6)
@@ -70,14 +67,4 @@ async def ensure_digest_schedule(
 ) -> ScheduleHandle:
     """Create the digest schedule, or update it in place (idempotent)."""
     schedule = digest_schedule(task_queue, hour=hour, timezone=timezone, run=run)
-    try:
-        return await client.create_schedule(DIGEST_SCHEDULE_ID, schedule)
-    except ScheduleAlreadyRunningError:
-        handle = client.get_schedule_handle(DIGEST_SCHEDULE_ID)
-
-        def keep_state(current: ScheduleUpdateInput) -> ScheduleUpdate:
-            state = current.description.schedule.state  # paused by an operator stays paused
-            return ScheduleUpdate(schedule=dataclasses.replace(schedule, state=state))
-
-        await handle.update(keep_state)
-        return handle
+    return (await ensure_schedule(client, DIGEST_SCHEDULE_ID, schedule))[0]

@@ -18,8 +18,7 @@ from workflows.search import ALL_KEYS
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
-GUICHET_SERVICES = ("migrate", "worker", "console")
-KNOWN_SUBCOMMANDS = {"worker", "dev", "console", "migrate"}
+GUICHET_SERVICES = ("migrate", "schedules", "worker", "console")
 INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?::?-(?P<default>[^}]*))?\}")
 
 
@@ -161,11 +160,11 @@ def test_guichet_commands_are_known_subcommands() -> None:
             assert name == "migrate"
             compile(migration_code(service), "<migrate>", "exec")
         else:
-            assert service["command"][0] in KNOWN_SUBCOMMANDS
+            assert service["command"][0] in cli_commands()
 
 
-def test_cli_defines_the_worker_subcommand() -> None:
-    """console/cli.py defines the ``worker`` command the image runs."""
+def cli_commands() -> set[str]:
+    """The names of the ``guichet`` commands, as the console script registers them."""
     import typer
 
     from console import cli
@@ -173,9 +172,22 @@ def test_cli_defines_the_worker_subcommand() -> None:
     cli.load_commands()  # commands register on first use, inside the CLI's error guard
     apps = [value for value in vars(cli).values() if isinstance(value, typer.Typer)]
     assert apps, "console.cli defines no typer application"
-    command = typer.main.get_command(apps[0])
-    names = set(getattr(command, "commands", {}))
-    assert dockerfile_exec_form("CMD")[0] in names
+    return set(getattr(typer.main.get_command(apps[0]), "commands", {}))
+
+
+def test_cli_defines_the_worker_subcommand() -> None:
+    """console/cli.py defines the ``worker`` command the image runs."""
+    assert dockerfile_exec_form("CMD")[0] in cli_commands()
+
+
+def test_the_k8s_jobs_run_known_subcommands() -> None:
+    """The schedules Job runs ``guichet schedules`` through the image's entry point."""
+    job = yaml.safe_load((K8S / "schedules-job.yaml").read_text())
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert "command" not in container, "the Job must keep the image's ENTRYPOINT"
+    assert container["args"][0] in cli_commands()
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    assert "schedules-job.yaml" in kustomization["resources"]
 
 
 def test_dockerfile_is_multi_stage_on_python_311_slim() -> None:
@@ -249,7 +261,8 @@ def test_k8s_and_kustomize_images_are_pinned() -> None:
 
 
 def test_guichet_services_share_one_image_built_from_the_repo_root() -> None:
-    """migrate, worker and console run one image, built with deploy/Dockerfile from the root."""
+    """migrate, schedules, worker and console run one image, built with deploy/Dockerfile from
+    the root."""
     guichet = [services()[name] for name in GUICHET_SERVICES]
     assert len({service["image"] for service in guichet}) == 1
     for service in guichet:
@@ -371,7 +384,7 @@ def test_migrations_run_the_same_eventlog_code_in_compose_and_k8s() -> None:
     assert "EventLog.from_url(" in code
     assert "GUICHET_DATABASE_URL" in code
     assert ".migrate()" in code
-    (job,) = k8s_kind("Job")
+    (job,) = [j for j in k8s_kind("Job") if j["metadata"]["name"] == "guichet-migrate"]
     (container,) = job["spec"]["template"]["spec"]["containers"]
     assert container["command"] == ["python", "-c"]
     assert container["args"] == [code]

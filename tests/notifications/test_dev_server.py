@@ -1,5 +1,6 @@
 """On the Temporal dev server (visibility and schedules, real time): `guichet list` deadline
-filters, and the daily digest schedule delivering to a local SMTP server."""
+filters, the daily digest schedule and the hourly redelivery delivering to a local SMTP
+server."""
 
 from __future__ import annotations
 
@@ -19,19 +20,21 @@ from typer.testing import CliRunner
 
 from activities.directory import MappingDirectory
 from activities.mail import SmtpMailer
-from console import dev, people  # noqa: F401 (they register their commands)
+from activities.outbox import Outbox, outbox
+from console import dev, people, schedules  # noqa: F401 (they register their commands)
 from console.app import app
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog
 from tests.conftest import temporal_cli_path
-from tests.notifications.conftest import SmtpServer, rows
+from tests.notifications.conftest import SmtpServer, batch_of, notice, queue, rows
 from tests.notifications.probe import ProbeFileWorkflow
 from tests.notifications.probe_file import ProbeFile
 from worker import build_worker
 from workflows import search
 from workflows.client import GuichetClient
 from workflows.digest_schedule import DIGEST_SCHEDULE_ID, ensure_digest_schedule
+from workflows.redelivery_schedule import REDELIVERY_SCHEDULE_ID, ensure_redelivery_schedule
 from workflows.visibility import deadline_query
 
 pytestmark = [pytest.mark.temporal, pytest.mark.postgres]
@@ -241,3 +244,71 @@ async def test_ensuring_the_digest_schedule_updates_it_in_place_and_keeps_a_paus
         assert described.schedule.action.task_queue == "queue-b"  # type: ignore[attr-defined]
     finally:
         await handle.delete()
+
+
+async def test_the_redelivery_schedule_sends_what_a_file_gave_up_on(
+    dev_env: WorkflowEnvironment, event_log: EventLog, smtp_server: SmtpServer
+) -> None:
+    """Triggered, the hourly schedule's run delivers a notice queued 20 hours ago that its
+    file's delivery gave up on; ensured again, the schedule keeps an operator's pause."""
+    batch = batch_of(notice("maire@oyonnax.example.fr"))
+    box = Outbox(event_log.engine, mailer=SmtpMailer(smtp_server.settings))
+    await queue(box, batch)
+    async with event_log.engine.begin() as conn:
+        await conn.execute(
+            outbox.update().values(created_at=datetime.now(UTC) - timedelta(hours=20))
+        )
+    task_queue = f"redelivery-{uuid.uuid4().hex[:8]}"
+    worker = build_worker(
+        dev_env.client,
+        task_queue=task_queue,
+        log=event_log,
+        registry=load_registry(),
+        catalogue=load_catalogue(),
+        mailer=SmtpMailer(smtp_server.settings),
+    )
+    async with worker:
+        handle = await ensure_redelivery_schedule(dev_env.client, task_queue)
+        try:
+            await handle.trigger()
+            (received,) = await smtp_server.recorder.wait_for(1)
+            await handle.pause(note="mail server maintenance")
+            again = await ensure_redelivery_schedule(dev_env.client, task_queue)
+            described = await again.describe()
+        finally:
+            await handle.delete()
+    assert received.rcpt_tos == ["maire@oyonnax.example.fr"]
+    assert (await rows(event_log))[batch.notices[0].message_id].delivered_at is not None
+    assert again.id == REDELIVERY_SCHEDULE_ID
+    assert described.schedule.state.paused
+    assert described.schedule.spec.intervals[0].every == timedelta(hours=1)
+
+
+async def test_guichet_schedules_creates_both_and_refuses_a_wrong_hour(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    """The deployment command ensures the digest and the redelivery schedules (twice is
+    fine); an hour that is not one is a usage error naming the option."""
+    address = dev_env.client.service_client.config.target_host
+    env = {"TEMPORAL_ADDRESS": address, "GUICHET_TASK_QUEUE": "deployed"}
+    invoke = CliRunner().invoke
+    args = ["schedules", "--digest-hour", "6", "--redeliver-every", "30m"]
+    first = await asyncio.to_thread(invoke, app, args, env=env)
+    second = await asyncio.to_thread(invoke, app, args, env=env)
+    wrong = await asyncio.to_thread(invoke, app, ["schedules", "--digest-hour", "25"], env=env)
+    digest = dev_env.client.get_schedule_handle(DIGEST_SCHEDULE_ID)
+    redelivery = dev_env.client.get_schedule_handle(REDELIVERY_SCHEDULE_ID)
+    try:
+        assert first.exit_code == 0, first.output
+        assert second.exit_code == 0, second.output
+        assert "every 30m" in second.output
+        digest_spec = (await digest.describe()).schedule.spec
+        assert [(r.start, r.end) for r in digest_spec.calendars[0].hour] == [(6, 6)]
+        redelivery_schedule = (await redelivery.describe()).schedule
+        assert redelivery_schedule.spec.intervals[0].every == timedelta(minutes=30)
+        assert redelivery_schedule.action.task_queue == "deployed"  # type: ignore[attr-defined]
+    finally:
+        await digest.delete()
+        await redelivery.delete()
+    assert wrong.exit_code == 2
+    assert "--digest-hour 25" in wrong.output

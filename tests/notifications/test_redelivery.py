@@ -1,0 +1,105 @@
+"""Notices whose delivery gave up are sent by the hourly sweep once the mail server is back."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from temporalio.testing import ActivityEnvironment
+
+from activities.mail import SmtpMailer, SmtpSettings
+from activities.outbox import STALE_AFTER, Outbox, Sweep, SweepReport, outbox
+from eventlog import EventLog
+from tests.notifications.conftest import (
+    SENDER,
+    SmtpServer,
+    batch_of,
+    free_port,
+    notice,
+    queue,
+    rows,
+)
+
+pytestmark = pytest.mark.postgres
+
+
+async def queued_hours_ago(log: EventLog, message_id: uuid.UUID, hours: int) -> None:
+    """Back-date a queued notice, as if its file's delivery had been trying since."""
+    async with log.engine.begin() as conn:
+        await conn.execute(
+            outbox.update()
+            .where(outbox.c.message_id == message_id)
+            .values(created_at=datetime.now(UTC) - timedelta(hours=hours))
+        )
+
+
+async def sweep(box: Outbox, limit: int = 500) -> SweepReport:
+    """Run ``redeliver_stale_notices`` as Temporal would (one attempt)."""
+    report: SweepReport = await ActivityEnvironment().run(
+        box.redeliver_stale_notices, Sweep(limit=limit)
+    )
+    return report
+
+
+async def test_stale_notices_wait_for_the_server_then_go_young_ones_are_left_alone(
+    event_log: EventLog, smtp_server: SmtpServer
+) -> None:
+    """Server down: the sweep stops at once and keeps everything; server back: the stale
+    notices go, oldest first, and the one its own delivery may still send is not touched."""
+    stale = batch_of(notice("maire@a.example.fr"), notice("maire@b.example.fr"))
+    young = batch_of(notice("maire@c.example.fr"), application_id="dossier-2")
+    unreachable = Outbox(
+        event_log.engine,
+        mailer=SmtpMailer(SmtpSettings(host="127.0.0.1", port=free_port(), sender=SENDER,
+                                       tls="none", timeout_seconds=2)),
+    )  # fmt: skip
+    box = Outbox(event_log.engine, mailer=SmtpMailer(smtp_server.settings))
+    await queue(box, stale)
+    await queue(box, young)
+    first, second = (item.message_id for item in stale.notices)
+    await queued_hours_ago(event_log, first, 20)
+    await queued_hours_ago(event_log, second, 14)
+    assert timedelta(hours=13) == STALE_AFTER
+
+    down = await sweep(unreachable)
+    assert (down.examined, down.delivered) == (1, 0)
+    assert down.stopped
+    assert all(row.delivered_at is None for row in (await rows(event_log)).values())
+
+    back = await sweep(box)
+    assert (back.examined, back.delivered, back.refused, back.stopped) == (2, 2, 0, None)
+    received = await smtp_server.recorder.wait_for(2)
+    assert [r.rcpt_tos for r in received] == [["maire@a.example.fr"], ["maire@b.example.fr"]]
+    after = await rows(event_log)
+    assert after[first].delivered_at is not None and after[first].attempts == 2
+    assert after[young.notices[0].message_id].delivered_at is None
+
+    again = await sweep(box)
+    assert again == SweepReport()
+    assert len(smtp_server.recorder.received()) == 2
+
+
+async def test_a_refused_recipient_is_recorded_and_the_sweep_goes_on(
+    event_log: EventLog, smtp_server: SmtpServer
+) -> None:
+    """A permanent refusal marks its notice failed for good; the next notice still goes,
+    and the limit leaves the rest for the next run."""
+    smtp_server.recorder.answers["ancien@a.example.fr"] = "550 5.1.1 no such mailbox"
+    batch = batch_of(
+        notice("ancien@a.example.fr"), notice("maire@b.example.fr"), notice("maire@c.example.fr")
+    )
+    box = Outbox(event_log.engine, mailer=SmtpMailer(smtp_server.settings))
+    await queue(box, batch)
+    for hours, item in zip((30, 20, 15), batch.notices, strict=True):
+        await queued_hours_ago(event_log, item.message_id, hours)
+
+    report = await sweep(box, limit=2)
+    assert (report.examined, report.delivered, report.refused) == (2, 1, 1)
+    stored = await rows(event_log)
+    refused, sent, left = (stored[item.message_id] for item in batch.notices)
+    assert refused.failed_at is not None and "550" in refused.last_error
+    assert sent.delivered_at is not None
+    assert left.delivered_at is None
+
+    assert (await sweep(box)).delivered == 1
