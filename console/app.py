@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from console.errors import EXIT_USAGE, CliError
 from console.parsing import InputError
+from workflows.encryption import PayloadKeyError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -50,7 +51,8 @@ AsOption = Annotated[
 
 
 def friendly(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn ``CliError``/``InputError`` into one sentence on stderr and the right exit code."""
+    """Turn ``CliError``/``InputError`` (and an unusable payload key) into one sentence on
+    stderr and the right exit code."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -60,6 +62,8 @@ def friendly(func: Callable[P, R]) -> Callable[P, R]:
             fail(str(error), EXIT_USAGE)
         except CliError as error:
             fail(error.message, error.exit_code)
+        except PayloadKeyError as error:  # read with the settings, by any command
+            fail(f"payload encryption is misconfigured: {error}", EXIT_USAGE)
 
     return wrapper
 

@@ -50,3 +50,27 @@ def test_client_failure_exits_1_not_134(attempt: int, tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith("guichet: Temporal is not reachable at 127.0.0.1:1")
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "program", [("guichet", "list"), ("guichet", "worker"), ("python", "worker.py")]
+)
+def test_an_unusable_payload_key_is_a_sentence_not_a_traceback(
+    program: tuple[str, str], tmp_path: Path
+) -> None:
+    """A payload key that is not base64 stops any process with what to fix, exit code 2."""
+    env = {"GUICHET_PAYLOAD_KEY": "not a key", "GUICHET_STATE_DIR": str(tmp_path)}
+    if program[0] == "guichet":
+        done = run_guichet(program[1], env=env)
+    else:
+        root = Path(__file__).resolve().parents[2]
+        done = subprocess.run(
+            [sys.executable, str(root / program[1])],
+            capture_output=True, text=True, env={**os.environ, **env}, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "payload encryption is misconfigured: the payload key is not valid base64" in (
+        done.stderr
+    )
+    assert "openssl rand -base64 32" in done.stderr
+    assert "Traceback" not in done.stderr
