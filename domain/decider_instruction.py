@@ -53,7 +53,7 @@ from domain.rules.financing import (
 from domain.state import Application
 from domain.verdict import RuleVerdict
 
-PLAN_POLICY = "Guichet: a plan's decisions come from its co-financers"
+PLAN_POLICY = "Guichet : les décisions d'un plan reviennent à ses cofinanceurs"
 
 _LINE_DECISION = {"approved": "accordée", "refused": "refusée", "pending": "en attente"}
 """A funding line's status in a French sentence (``la ligne … a déjà été accordée``)."""

@@ -45,7 +45,7 @@ from domain.rules.payment import (
 )
 from domain.state import Application, Payment
 
-EXECUTION = "CGCT R2334-28 / R2334-29 (execution of the subsidised project)"
+EXECUTION = "CGCT R2334-28 / R2334-29 (exécution du projet subventionné)"
 
 
 def notify_award(c: NotifyAward, state: Application) -> list[Event]:

@@ -10,7 +10,7 @@ from domain.errors import DomainError, InvalidTransition, NotPermitted
 from domain.french import COMMAND, ROLE, STATUS, lower, word
 from domain.state import Application, Status
 
-SEPARATION_OF_DUTIES = "separation of duties (ordonnateur / comptable)"
+SEPARATION_OF_DUTIES = "séparation des fonctions d'ordonnateur et de comptable"
 
 _REVIEW: frozenset[Status] = frozenset({"submitted", "correction_requested", "in_instruction"})
 _DECIDED: frozenset[Status] = frozenset({"accepted", "refused", "dismissed"})

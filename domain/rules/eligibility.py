@@ -18,7 +18,7 @@ from domain.verdict import RuleVerdict
 
 COMMUNE_REGISTRY = "Code officiel géographique 2023 (registre des communes)"
 PVD_LIST = "ANCT, liste des communes PVD (millésime COG 2023)"
-CATALOGUE = "Guichet catalogue of programmes"
+CATALOGUE = "catalogue des dispositifs de Guichet"
 CONVENTIONS = "ANCT, convention d'adhésion et convention-cadre PVD"
 NO_PRIOR_START = "CGCT R2334-24 ; décret 2018-514 art. 3"
 

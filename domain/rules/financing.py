@@ -15,8 +15,8 @@ from domain.plan import FinancingPlan, FundingLine
 from domain.programme import Programme
 from domain.verdict import RuleVerdict
 
-PRACTICE_BASE = "common practice (betagouv GSL): base ≤ cost, granted ≤ base"
-PRACTICE_BALANCED = "practice: balanced financing plan"
+PRACTICE_BASE = "pratique courante (GSL, beta.gouv) : assiette ≤ coût, aides ≤ assiette"
+PRACTICE_BALANCED = "pratique : plan de financement équilibré"
 OWNER_SHARE = "CGCT L1111-10 III"
 OWNER_SHARE_CHEF_DE_FILE = "CGCT L1111-10 III / L1111-9"
 OWNER_SHARE_EXCEPTIONS = "CGCT L1111-10"

@@ -128,7 +128,7 @@ def test_submission_to_closure_through_the_cli(
     assert cli.act("claim-payment", app, advance) == "started"
     # Alice accepted the file: she may not also order its payments.
     alice_pays = "--payment-number 1 --as payment_officer:alice"
-    assert "separation of duties" in cli.refused("order-payment", app, alice_pays)
+    assert "séparation des fonctions" in cli.refused("order-payment", app, alice_pays)
     order = f"--payment-number 1 --request-id order-advance-1 --as {OFFICER}"
     cli.act("order-payment", app, order)
     cli.act("order-payment", app, order)  # the same request id is the same request: no error

@@ -398,7 +398,7 @@ def test_accept_refused_while_plan_unbalanced() -> None:
     )
     error = refused_with(AcceptApplication(actor=CASEWORKER, at=at(3)), state)
     assert (type(error), error.rule) == (RuleViolation, "plan-balanced")
-    assert error.source == "practice: balanced financing plan"
+    assert error.source == "pratique : plan de financement équilibré"
 
 
 def test_accept_waits_for_the_commission_then_follows_its_opinion() -> None:

@@ -191,7 +191,7 @@ def test_four_eyes_the_accepting_caseworker_may_not_order() -> None:
     same = PAYMENT_OFFICER.model_copy(update={"id": CASEWORKER.id})
     error = refused_with(OrderPayment(actor=same, at=at(21), payment_number=1), state)
     assert (type(error), error.rule) == (NotPermitted, "four-eyes")
-    assert error.source == "separation of duties (ordonnateur / comptable)"
+    assert error.source == "séparation des fonctions d'ordonnateur et de comptable"
 
 
 def test_order_unknown_payment_is_refused() -> None:

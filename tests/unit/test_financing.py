@@ -70,7 +70,7 @@ def test_unbalanced_plan_fails_and_refused_lines_count_zero() -> None:
     """`plan-balanced`: lines must add up to the cost; a refused line counts for nothing."""
     plan = detr_plan(total_cost_cents=500_000_01)
     assert verdict("plan-balanced", plan).outcome == "fail"
-    assert verdict("plan-balanced", plan).source == "practice: balanced financing plan"
+    assert verdict("plan-balanced", plan).source == "pratique : plan de financement équilibré"
     refused = detr_plan().with_line(line("region", "REGION", 200_000, status="refused"))
     assert verdict("plan-balanced", refused).outcome == "fail"
 
