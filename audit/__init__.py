@@ -16,7 +16,7 @@ from audit.exporting import export, parse_jsonl, select_applications
 from audit.portfolio import export_states, states_as_of
 from audit.signing import SigningKeyError, signing_key_from_env
 from audit.timeline import CitedRule, TimelineEntry, state_as_of, timeline
-from audit.verifying import AuditReport, Finding, verify
+from audit.verifying import AuditReport, Finding, verify, verify_file
 
 __all__ = [
     "AuditReport",
@@ -43,4 +43,5 @@ __all__ = [
     "stored",
     "timeline",
     "verify",
+    "verify_file",
 ]

@@ -28,7 +28,7 @@ from eventlog.migrating import one_upgrade_at_a_time, upgrade_to_head
 from eventlog.models import AppendResult, NewEvent, RecordedEvent, VerifyReport
 from eventlog.reading import ROW_COLUMNS, recorded
 from eventlog.upcasting import Upcasters
-from eventlog.verification import VERIFIED_COLUMNS, Progress, verify_rows
+from eventlog.verification import VERIFIED_COLUMNS, Progress, verify_rows, verify_stream_rows
 
 # Unique violation (a concurrent writer took the version, or the event id exists) and a
 # serialization failure: both lead to the rejection analysis.
@@ -305,6 +305,45 @@ class EventLog:
         rows = self._rows(1, _VERIFY_BATCH, VERIFIED_COLUMNS, occurred_at_as_text=True)
         async with contextlib.aclosing(rows) as batches:
             return await verify_rows(batches, head, int(total), progress)
+
+    async def verify_stream(self, stream_id: str) -> VerifyReport:
+        """Check one stream's events where they sit in the chain, at the cost of reading
+        them and their neighbours (``verification.verify_stream_rows`` says what that proves).
+
+        For a page about one file: the whole chain's verification grows with the log.
+        """
+        head = await self.head()
+        in_log = _events.c.position <= head[0]  # appends made meanwhile are not judged
+        columns = [_events.c[name] for name in VERIFIED_COLUMNS]
+        with translated(self._engine.url):
+            async with self._engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        sa.select(*columns)
+                        .where(_events.c.stream_id == stream_id, in_log)
+                        .order_by(_events.c.version)
+                    )
+                ).all()
+                last = rows[-1][0] if rows else head[0]
+                # Only rows after the stream's last one: the one place where a row of this
+                # stream could go missing without breaking its versions or its links.
+                after = (
+                    await conn.execute(
+                        sa.select(sa.func.count()).where(_events.c.position > last, in_log)
+                    )
+                ).scalar_one()
+                around = {p + step for (p, *_) in rows for step in (-1, 1)}
+                links = {
+                    position: (prev_hash, hash_)
+                    for position, prev_hash, hash_ in (
+                        await conn.execute(
+                            sa.select(
+                                _events.c.position, _events.c.prev_hash, _events.c.hash
+                            ).where(_events.c.position.in_(sorted(around)), in_log)
+                        )
+                    ).all()
+                }
+        return verify_stream_rows([tuple(row) for row in rows], links, head, int(after))
 
     async def stream_ids(self) -> list[str]:
         """Every stream id that has at least one event, sorted."""

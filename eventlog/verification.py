@@ -36,7 +36,7 @@ write with the digits of the year after, or after 9999) is never rendered as a m
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple
@@ -128,6 +128,76 @@ async def verify_rows(
     if prev_hash != head_hash:
         return bad(last, f"position {last}: hash differs from the one in the log head")
     return VerifyReport(ok=True, checked=checked, head_position=head_position)
+
+
+def verify_stream_rows(
+    rows: Sequence[Sequence[Any]],
+    links: Mapping[int, tuple[str, str]],
+    head: tuple[int, str],
+    rows_after: int,
+) -> VerifyReport:
+    """One stream's rows checked where they sit in the chain, without reading the rest.
+
+    ``rows`` hold ``VERIFIED_COLUMNS`` in version order, none beyond the head; ``links`` the
+    stored ``(prev_hash, hash)`` of the positions just before and after each of them;
+    ``rows_after`` how many rows the log holds after the stream's last one, up to the head.
+    Each row must hash to its stored hash, follow its stream's previous version, chain to the
+    row before it, and be chained to by the row after it (or be the head); every position
+    after the last must be there (a removed last event leaves no other trace in the stream).
+    So a row of this stream cannot be altered, removed or re-hashed without one of these
+    failing, unless every later row up to the head is re-hashed too, which only signed
+    checkpoints reveal (as for the whole verification). Other streams' rows are not judged.
+    """
+    head_position, head_hash = head
+
+    def bad(position: int, problem: str) -> VerifyReport:
+        return VerifyReport(
+            ok=False,
+            checked=len(rows),
+            head_position=head_position,
+            first_bad_position=position,
+            problem=problem,
+        )
+
+    last = rows[-1][0] if rows else head_position
+    if rows_after != head_position - last:
+        return bad(
+            last + 1,
+            f"the log holds {rows_after} rows between position {last} and its head at "
+            f"{head_position}, not {head_position - last} (rows deleted or inserted?): verify "
+            "the whole log to find where",
+        )
+    for expected_version, values in enumerate(rows, 1):
+        row = StoredRow._make(values)
+        position = row.position
+        if row.version != expected_version:
+            return bad(
+                position,
+                f"position {position}: stream {row.stream_id} jumps from version "
+                f"{expected_version - 1} to {row.version} (event missing or moved?)",
+            )
+        if chain_hash(row.prev_hash, spliced_body(row)) != row.hash and (
+            problem := _content_problem(row)
+        ):
+            return bad(position, problem)
+        if position == 1 and row.prev_hash != GENESIS:
+            return bad(position, f"position {position}: prev_hash is not the genesis hash")
+        for neighbour in (position - 1, position + 1):
+            if 0 < neighbour <= head_position and neighbour not in links:
+                return bad(neighbour, f"position {neighbour} missing (gap: row deleted?)")
+        if position > 1 and row.prev_hash != links[position - 1][1]:
+            return bad(
+                position,
+                f"position {position}: prev_hash does not chain to position {position - 1}",
+            )
+        if position == head_position and row.hash != head_hash:
+            return bad(position, f"position {position}: hash differs from the one in the log head")
+        if position < head_position and links[position + 1][0] != row.hash:
+            return bad(
+                position + 1,
+                f"position {position + 1}: prev_hash does not chain to position {position}",
+            )
+    return VerifyReport(ok=True, checked=len(rows), head_position=head_position)
 
 
 def spliced_body(row: Sequence[Any]) -> str:

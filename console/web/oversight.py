@@ -12,17 +12,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from audit import export, verify
+from audit import export, verify, verify_file
 from audit.exporting import Format
 from audit.portfolio import export_states, summarize
-from audit.timeline import end_of_day, state_as_of, timeline
+from audit.timeline import end_of_day, entry_for, records
 from console.web.accounts import INSEE, Account
 from console.web.app import render
 from console.web.auth import BadRequest, Forbidden, read_form, roles, services
 from console.web.batch import MAX_FILES
 from console.web.commands import FormError, to_command
 from console.web.files import APPLICATION_ID, FileNotVisible, visible_state
+from console.web.phrases import phrase
 from console.web.services import WebServices
+from domain.decider import fold
+from domain.events import parse_event
 from domain.state import Application
 from workflows.client import ApplicationNotFound
 
@@ -191,6 +194,16 @@ async def portfolio_page(
     return render(request, "portefeuille.html", context)
 
 
+@router.get("/journal")
+async def journal_page(
+    request: Request,
+    account: Annotated[Account, Depends(roles("auditor"))],
+) -> Response:
+    """The whole log's verification: every event's hash recomputed, in position order."""
+    report = await verify(services(request).log)
+    return render(request, "journal.html", {"report": report})
+
+
 @router.get("/portefeuille.{fmt}")
 async def portfolio_export(
     request: Request,
@@ -211,14 +224,19 @@ async def audit_page(
     application_id: str,
     account: Annotated[Account, Depends(roles("auditor"))],
 ) -> Response:
-    """Read-only: timeline, state as of a date, the log's verification, exports."""
+    """Read-only: timeline (in French), state as of a date, the file's check, exports."""
     found = services(request)
     as_of = _as_of(request.query_params.get("date"))
-    entries = await timeline(found.log, application_id, as_of=as_of)
-    if not entries and as_of is None:
+    stored = await records(found.log, application_id, as_of=as_of)
+    if not stored and as_of is None:
         await visible_state(found, account, application_id)  # not found unless Temporal has it
-    state = await state_as_of(found.log, application_id, at=as_of)
-    report = await verify(found.log)
+    events = [parse_event(record.data) for record in stored]
+    entries = [
+        entry_for(record).model_copy(update={"summary": phrase(event)})
+        for record, event in zip(stored, events, strict=True)
+    ]
+    state = fold(events)  # as state_as_of does, from the records already read
+    report = await verify_file(found.log, application_id)
     context = {
         "application_id": application_id,
         "entries": entries,

@@ -14,7 +14,7 @@ from audit_support import Database, file_events, record
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.checkpoints import checkpoint_now, export_file, read_file, sign, stored
-from audit.verifying import verify
+from audit.verifying import verify, verify_file
 from eventlog import EventLog
 from eventlog.canonical import canonical_event, chain_hash
 
@@ -52,6 +52,22 @@ async def test_altered_row_is_found_at_its_position(log: EventLog, database: Dat
     report = await verify(log)
     assert not report.ok and report.first_bad_position == 5
     assert report.problem == "position 5: hash does not match its content (row altered?)"
+
+
+async def test_a_file_page_check_names_the_altered_row_of_that_file(
+    log: EventLog, database: Database
+) -> None:
+    """The per-file check (the auditor's file page) finds a row of that file altered, and
+    says so in the audit report's terms; the other file is intact."""
+    await _two_files(log)  # app-1 at positions 1-4 and 8-11, app-2 at 5-7
+    assert (await verify_file(log, "app-1")).checked == 8
+    await database.tamper(
+        f"UPDATE {EVENTS} SET data = replace(data, '\"type\"', '\"typo\"') WHERE position = 9"
+    )
+    mine = await verify_file(log, "app-1")
+    assert not mine.ok and mine.first_bad_position == 9
+    assert [f.position for f in mine.findings] == [9]
+    assert (await verify_file(log, "app-2")).ok
 
 
 async def test_deleted_row_is_found_as_a_gap(log: EventLog, database: Database) -> None:

@@ -410,17 +410,21 @@ async def test_a_batch_of_more_than_500_files_is_refused(console: Console) -> No
 async def test_the_auditor_reads_timeline_state_as_of_verification_and_exports(
     console: Console, file_id: str
 ) -> None:
-    """Read-only audit: the history, a valid chain, a CSV and a JSON-lines export."""
+    """Read-only audit: the history, the file's events intact in the chain, the whole
+    chain valid, a CSV and a JSON-lines export."""
     async with signed_in(console, "audrey") as audrey:
         page = await audrey.get(f"/audit/{file_id}")
+        journal = await audrey.get("/journal")
         old = await audrey.get(f"/audit/{file_id}", params={"date": "2000-01-01"})
         csv = await audrey.get(f"/audit/{file_id}/export.csv")
         jsonl = await audrey.get(f"/audit/{file_id}/export.jsonl")
         verification = await audrey.get("/api/v1/audit/verification")
         bad_date = await audrey.get(f"/audit/{file_id}", params={"date": "hier"})
     assert page.status_code == 200
-    assert "Journal vérifié" in page.text
+    assert "Dossier vérifié" in page.text and 'href="/journal"' in page.text
+    assert "Journal vérifié : chaîne intacte" in journal.text
     assert "Demande déposée" in page.text
+    assert "déposée au titre de" in page.text and "submitted" not in page.text  # in French
     assert "Brouillon" in old.text
     assert csv.status_code == 200 and file_id in csv.text
     assert jsonl.status_code == 200 and "ApplicationSubmitted" in jsonl.text

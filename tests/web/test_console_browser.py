@@ -151,7 +151,7 @@ async def test_a_subsidy_goes_from_submission_to_balance_and_the_auditor_sees_it
     audrey = await sign_in(browser, base_url, "audrey")
     await audrey.page.goto(f"{base_url}/audit/{application_id}")  # type: ignore[attr-defined]
     verification = audrey.page.locator("[data-testid=verification]")  # type: ignore[attr-defined]
-    assert "Journal vérifié" in await verification.inner_text()
+    assert "Dossier vérifié" in await verification.inner_text()
     history = await audrey.page.locator("table.tableau").last.inner_text()  # type: ignore[attr-defined]
     for event in ("Demande déposée", "Correction demandée", "Correction apportée",
                   "Décision d'un cofinanceur", "Demande acceptée", "Paiement versé"):  # fmt: skip
