@@ -85,7 +85,8 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("reference", "Référence du titre de recette"),
     ),
 }
-"""Actions a person can take from a page. Others (RevisePlan) go through the JSON API."""
+"""Actions a person can take from the file page. RevisePlan has a page of its own
+(``/dossiers/{id}/plan``: a whole plan is no small form); the rest go through the JSON API."""
 
 _EUROS = re.compile(r"^\d{1,11}([.,]\d{1,2})?$")
 

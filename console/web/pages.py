@@ -39,7 +39,15 @@ from console.web.files import (
 )
 from console.web.files import timeline as read_timeline
 from console.web.sessions import Session
-from console.web.submission import LINE_ROWS, preview, request_from_form
+from console.web.submission import (
+    LINE_ROWS,
+    plan_from_form,
+    plan_values,
+    preview,
+    request_from_form,
+)
+from domain.commands import RevisePlan
+from domain.rules.financing import plan_verdicts
 from domain.state import Application
 from workflows.client import CommandRefused, application_id_for
 from workflows.messages import Submission
@@ -155,8 +163,9 @@ async def _file(
         "timeline": rows,
         "timeline_problem": problem,
         "actions": actions,
-        "api_only": [command for command in allowed if command not in FORMS],
-        "done": done if done in FORMS else "",
+        "can_revise_plan": "RevisePlan" in allowed,
+        "api_only": [c for c in allowed if c not in FORMS and c != "RevisePlan"],
+        "done": done if done in FORMS or done == "RevisePlan" else "",
         "failed": failed,
         "error": error,
         "deadlines": getattr(state, "deadlines", ()),
@@ -205,6 +214,81 @@ async def act(
         return await _file(request, account, state, failed=command_type, error=sentence,
                            status=409)  # fmt: skip
     return RedirectResponse(f"/dossiers/{application_id}?fait={command_type}", status_code=303)
+
+
+@router.get("/dossiers/{application_id}/plan")
+async def plan_page(
+    request: Request,
+    application_id: str,
+    account: Annotated[Account, Depends(roles("applicant"))],
+) -> Response:
+    """The commune's financing plan, as a form to revise it (line by line, with its rules)."""
+    state = await visible_state(services(request), account, application_id)
+    if state.plan is None:
+        raise BadRequest("ce dossier n'a pas encore de plan de financement")
+    return _plan_form(request, state, plan_values(state.plan))
+
+
+@router.post("/dossiers/{application_id}/plan")
+async def revise_plan(
+    request: Request,
+    application_id: str,
+    account: Annotated[Account, Depends(roles("applicant"))],
+) -> Response:
+    """Check the revised plan (``action=verifier``) or send it (``action=reviser``): lines
+    left as they were keep their co-financer's decision, the others wait for a new one."""
+    form = await read_form(request)
+    found = services(request)
+    state = await visible_state(found, account, application_id)
+    if state.plan is None:
+        raise BadRequest("ce dossier n'a pas encore de plan de financement")
+    request_id = form.get("request_id", "")
+    if not REQUEST_ID.match(request_id):
+        raise BadRequest("identifiant de requête absent : rechargez la page")
+    try:
+        plan = plan_from_form(form, state.plan)
+    except FormError as error:
+        return _plan_form(request, state, dict(form), error=str(error), status=400)
+    if form.get("action") != "reviser":
+        return _plan_form(request, state, dict(form), plan=plan)
+    command = RevisePlan(
+        actor=account.actor, at=datetime.now(UTC), plan=plan, note=form.get("note", "").strip()
+    )
+    try:
+        await found.guichet.act(
+            application_id, command, request_id=f"{account.username}:{request_id}"
+        )
+    except CommandRefused as refused:
+        sentence = f"Révision refusée : {refused.french} (règle « {refused.rule} »)."
+        return _plan_form(request, state, dict(form), error=sentence, status=409)
+    return RedirectResponse(f"/dossiers/{application_id}?fait=RevisePlan", status_code=303)
+
+
+def _plan_form(
+    request: Request,
+    state: Application,
+    values: dict[str, str],
+    *,
+    plan: Any = None,
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    """The revision form; with ``plan``, the verdicts of the financing rules on it."""
+    found_verdicts = []
+    if plan is not None and state.programme is not None and state.commune is not None:
+        found_verdicts = [
+            {"stage": "financing", **v.model_dump()}
+            for v in plan_verdicts(plan, state.programme, state.commune, state.commission_opinion)
+        ]
+    context = {
+        "state": state,
+        "values": values,
+        "rows": range(LINE_ROWS),
+        "verdicts": found_verdicts,
+        "error": error,
+        "request_id": uuid.uuid4().hex,  # a new one per form shown: a retry is a new request
+    }
+    return render(request, "plan.html", context, status)
 
 
 @router.get("/depot")

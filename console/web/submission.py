@@ -18,6 +18,7 @@ from console.web.commands import FormError, first_problem, parse_date, parse_eur
 from console.web.labels import RULE, word
 from console.web.services import WebServices
 from domain.commands import ApplicationRequest
+from domain.plan import FinancingPlan
 from domain.rules.eligibility import eligibility_verdicts
 from domain.rules.financing import plan_verdicts
 
@@ -37,7 +38,9 @@ def _line_id(funder: str, taken: set[str]) -> str:
 
 def _lines(form: Mapping[str, str], basis: str) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
-    taken: set[str] = set()
+    # A revised plan carries its lines' ids, so that a line left as it was keeps its decision.
+    kept = [form.get(f"ligne-{row}-id", "").strip() for row in range(LINE_ROWS)]
+    taken: set[str] = {line_id for line_id in kept if line_id}
     for row in range(LINE_ROWS):
         funder = form.get(f"ligne-{row}-financeur", "").strip().upper()
         amount = form.get(f"ligne-{row}-montant", "").strip()
@@ -49,7 +52,8 @@ def _lines(form: Mapping[str, str], basis: str) -> list[dict[str, Any]]:
         dotation = form.get(f"ligne-{row}-dotation", "") or None
         lines.append(
             {
-                "line_id": "owner" if kind == "owner" and "owner" not in taken else "",
+                "line_id": kept[row]
+                or ("owner" if kind == "owner" and "owner" not in taken else ""),
                 "funder": funder,
                 "kind": kind,
                 "dotation": dotation,
@@ -64,28 +68,72 @@ def _lines(form: Mapping[str, str], basis: str) -> list[dict[str, Any]]:
     return lines
 
 
-def request_from_form(form: Mapping[str, str], insee: str) -> ApplicationRequest:
-    """The request the form describes, for the agent's own commune; ``FormError`` if not."""
+def _plan(form: Mapping[str, str]) -> dict[str, Any]:
+    """The financing plan's fields of the form (submission and revision share them)."""
     basis = form.get("base_fiscale", "HT")
     months = form.get("duree_mois", "").strip() or "24"
     if not months.isdigit():
         raise FormError("« Durée prévue » : un nombre de mois")
+    return {
+        "total_cost_cents": parse_euros(form.get("cout_total", ""), "Coût total"),
+        "subsidisable_base_cents": parse_euros(
+            form.get("assiette", ""), "Assiette subventionnable"
+        ),
+        "basis": basis,
+        "lines": _lines(form, basis),
+        "owner_is_chef_de_file": form.get("chef_de_file") == "on",
+        "planned_duration_months": int(months),
+    }
+
+
+def plan_from_form(form: Mapping[str, str], current: FinancingPlan) -> FinancingPlan:
+    """The revised plan the form describes (what the form does not show is kept from
+    ``current``: an owner-share exception, Anah co-funding); ``FormError`` if not a plan."""
+    kept = {
+        "owner_share_exception": current.owner_share_exception,
+        "anah_cofunds": current.anah_cofunds,
+    }
+    try:
+        return FinancingPlan.model_validate({**kept, **_plan(form)})
+    except ValidationError as error:
+        raise FormError(f"plan incomplet : {first_problem(error)}") from None
+
+
+def plan_values(plan: FinancingPlan) -> dict[str, str]:
+    """The form's values for ``plan``: what the revision form starts from."""
+
+    def amount(cents: int) -> str:
+        return f"{cents // 100},{cents % 100:02d}"
+
+    values = {
+        "cout_total": amount(plan.total_cost_cents),
+        "assiette": amount(plan.subsidisable_base_cents),
+        "base_fiscale": plan.basis,
+        "duree_mois": str(plan.planned_duration_months),
+    }
+    if plan.owner_is_chef_de_file:
+        values["chef_de_file"] = "on"
+    for row, line in enumerate(plan.lines[:LINE_ROWS]):
+        prefix = f"ligne-{row}"
+        values |= {
+            f"{prefix}-id": line.line_id,
+            f"{prefix}-financeur": line.funder,
+            f"{prefix}-nature": line.kind,
+            f"{prefix}-dotation": line.dotation or "",
+            f"{prefix}-montant": amount(line.requested_cents),
+        }
+    return values
+
+
+def request_from_form(form: Mapping[str, str], insee: str) -> ApplicationRequest:
+    """The request the form describes, for the agent's own commune; ``FormError`` if not."""
     prior = form.get("commencement_anticipe", "").strip()
     data: dict[str, Any] = {
         "programme_id": form.get("dispositif", ""),
         "insee": insee,
         "project_title": form.get("titre", "").strip(),
         "project_summary": form.get("resume", "").strip(),
-        "plan": {
-            "total_cost_cents": parse_euros(form.get("cout_total", ""), "Coût total"),
-            "subsidisable_base_cents": parse_euros(
-                form.get("assiette", ""), "Assiette subventionnable"
-            ),
-            "basis": basis,
-            "lines": _lines(form, basis),
-            "owner_is_chef_de_file": form.get("chef_de_file") == "on",
-            "planned_duration_months": int(months),
-        },
+        "plan": _plan(form),
         "prior_start_on": parse_date(prior, "Commencement anticipé") if prior else None,
         "prior_start_kind": form.get("nature_commencement") or None if prior else None,
     }

@@ -17,6 +17,8 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/dossiers"): EVERYONE,
     ("GET", "/dossiers/{application_id}"): EVERYONE,
     ("POST", "/dossiers/{application_id}/actions/{command_type}"): EVERYONE - {"audrey"},
+    ("GET", "/dossiers/{application_id}/plan"): {"agent"},
+    ("POST", "/dossiers/{application_id}/plan"): {"agent"},
     ("GET", "/depot"): {"agent"},
     ("POST", "/depot"): {"agent"},
     ("GET", "/communes/{insee}"): {"agent", "alice", "sophie", "audrey"},

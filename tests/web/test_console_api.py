@@ -490,3 +490,83 @@ async def test_the_openapi_document_is_served_and_no_page_is_in_it(console: Cons
     paths = answer.json()["paths"]
     assert "/api/v1/applications/{application_id}/commands" in paths
     assert all(path.startswith("/api/") for path in paths)
+
+
+async def send(console: Console, username: str, application_id: str, **command: Any) -> None:
+    """One command through the JSON API as ``username`` (HTTP Basic), which must succeed."""
+    auth = base64.b64encode(f"{username}:{PASSWORD}".encode()).decode()
+    async with console.client() as client:
+        answer = await client.post(
+            f"/api/v1/applications/{application_id}/commands",
+            json={"request_id": uuid.uuid4().hex, "command": command},
+            headers={"Authorization": f"Basic {auth}"},
+        )
+    assert answer.status_code == 200, answer.text
+
+
+async def test_the_commune_revises_its_plan_and_a_line_left_alone_keeps_its_decision(
+    console: Console,
+) -> None:
+    """The plan page starts from the current plan; checking shows the rules, sending
+    revises it: the DETR line left as it was stays approved, the region's new amount waits
+    for a new decision."""
+    application_id = await submit_file(console)
+    await send(console, "alice", application_id, type="DeclareComplete")
+    await send(console, "prefecture", application_id, type="DecideFunding", line_id="detr",
+               approve=True, granted_cents=40_000_00)  # fmt: skip
+    revised = {
+        "cout_total": "100000,00", "assiette": "100000,00", "base_fiscale": "HT",
+        "duree_mois": "24",
+        "ligne-0-id": "owner", "ligne-0-financeur": "OWNER", "ligne-0-nature": "owner",
+        "ligne-0-montant": "30000,00",
+        "ligne-1-id": "detr", "ligne-1-financeur": "DETR", "ligne-1-nature": "public",
+        "ligne-1-dotation": "DETR", "ligne-1-montant": "40000,00",
+        "ligne-2-id": "region", "ligne-2-financeur": "REGION", "ligne-2-nature": "public",
+        "ligne-2-montant": "30000,00",
+        "note": "La région finance davantage",
+    }  # fmt: skip
+    async with signed_in(console, "agent") as agent:
+        file_page = await agent.get(f"/dossiers/{application_id}")
+        form = await agent.get(f"/dossiers/{application_id}/plan")
+        token = await csrf_of(agent, f"/dossiers/{application_id}/plan")
+        base = {"csrf": token, "request_id": uuid.uuid4().hex, **revised}
+        checked = await agent.post(
+            f"/dossiers/{application_id}/plan", data={**base, "action": "verifier"}
+        )
+        sent = await agent.post(
+            f"/dossiers/{application_id}/plan", data={**base, "action": "reviser"}
+        )
+    assert f'href="/dossiers/{application_id}/plan"' in file_page.text
+    assert form.status_code == 200
+    assert 'name="ligne-1-id" value="detr"' in form.text and 'value="20000,00"' in form.text
+    assert checked.status_code == 200 and "Plan équilibré" in checked.text
+    assert sent.status_code == 303
+    assert sent.headers["location"] == f"/dossiers/{application_id}?fait=RevisePlan"
+    plan = (await console.guichet.state(application_id)).plan
+    assert plan is not None
+    detr, region = plan.line("detr"), plan.line("region")
+    assert detr is not None and (detr.status, detr.granted_cents) == ("approved", 40_000_00)
+    assert region is not None and (region.status, region.requested_cents) == (
+        "pending",
+        30_000_00,
+    )
+    records = await console.log.read_stream(application_id)
+    assert records[-1].type == "PlanRevised"
+    assert records[-1].data["note"] == "La région finance davantage"
+
+
+async def test_a_plan_the_form_cannot_read_is_said_in_a_sentence(console: Console) -> None:
+    """A line with a funder but no amount: 400 and what to fix, nothing sent."""
+    application_id = await submit_file(console)
+    before = len(await console.log.read_stream(application_id))
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, f"/dossiers/{application_id}/plan")
+        answer = await agent.post(
+            f"/dossiers/{application_id}/plan",
+            data={"csrf": token, "request_id": uuid.uuid4().hex, "action": "reviser",
+                  "cout_total": "100000", "assiette": "100000", "ligne-0-financeur": "OWNER",
+                  "ligne-0-nature": "owner"},
+        )  # fmt: skip
+    assert answer.status_code == 400
+    assert "ligne 1 du plan : indiquez le financeur et le montant" in answer.text
+    assert len(await console.log.read_stream(application_id)) == before
