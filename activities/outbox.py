@@ -10,7 +10,7 @@ mailer it is a log line. Addresses are masked in every log line.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -30,10 +30,12 @@ from activities.mail import (
     PermanentMailError,
     TemporaryMailError,
     mask_address,
+    mask_addresses,
 )
 from domain.model import Frozen
 from domain.notices import Notice
 from eventlog.backends import single_statements
+from eventlog.schema import as_utc
 
 outbox = sa.Table(
     "notification_outbox",
@@ -85,6 +87,59 @@ class SweepReport(Frozen):
     refused: int = 0
     deferred: int = 0
     stopped: str | None = None
+
+
+class Undelivered(Frozen):
+    """A notice not delivered: still ``waiting`` (a sweep will try again) or ``refused`` for
+    good (an operator must act: fix the directory, tell the person another way)."""
+
+    state: Literal["waiting", "refused"]
+    message_id: UUID
+    application_id: str
+    recipient: str
+    """Masked when it is an address (``a***@x.fr``)."""
+    subject: str
+    queued_at: datetime
+    attempts: int
+    last_error: str | None
+
+
+class Backlog(Frozen):
+    """How many notices wait or were refused, and the oldest of each (at most a limit)."""
+
+    waiting: int
+    refused: int
+    notices: tuple[Undelivered, ...]
+
+
+async def undelivered(engine: AsyncEngine, limit: int = 100) -> Backlog:
+    """Notices not delivered, oldest first: those waiting, then those refused for good."""
+    undone = outbox.c.delivered_at.is_(None)
+    found: list[Undelivered] = []
+    counts: dict[str, int] = {}
+    async with engine.connect() as conn:
+        for state, which in (
+            ("waiting", outbox.c.failed_at.is_(None)),
+            ("refused", outbox.c.failed_at.is_not(None)),
+        ):
+            counts[state] = (
+                await conn.execute(sa.select(sa.func.count()).where(undone, which))
+            ).scalar_one()
+            query = sa.select(outbox).where(undone, which).order_by(outbox.c.created_at)
+            for row in (await conn.execute(query.limit(limit))).all():
+                found.append(
+                    Undelivered(
+                        state=state,
+                        message_id=row.message_id,
+                        application_id=row.application_id,
+                        recipient=mask_address(row.recipient),
+                        subject=row.subject,
+                        queued_at=as_utc(row.created_at),  # SQLite returns it naive
+                        attempts=row.attempts,
+                        last_error=mask_addresses(row.last_error) if row.last_error else None,
+                    )
+                )
+    return Backlog(waiting=counts["waiting"], refused=counts["refused"], notices=tuple(found))
 
 
 class Outbox:

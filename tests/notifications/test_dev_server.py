@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from activities.directory import MappingDirectory
 from activities.mail import SmtpMailer
 from activities.outbox import Outbox, outbox
-from console import dev, people, schedules  # noqa: F401 (they register their commands)
+from console import dev, notices, people  # noqa: F401 (they register their commands)
 from console.app import app
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.mail import SmtpMailer, SmtpSettings
 from activities.outbox import STALE_AFTER, Outbox, Sweep, SweepReport, outbox
+from console.cli import run
 from eventlog import EventLog
 from tests.notifications.conftest import (
     SENDER,
     SmtpServer,
     batch_of,
+    deliver,
     free_port,
     notice,
     queue,
@@ -103,3 +109,47 @@ async def test_a_refused_recipient_is_recorded_and_the_sweep_goes_on(
     assert left.delivered_at is None
 
     assert (await sweep(box)).delivered == 1
+
+
+async def test_guichet_notices_lists_what_waits_and_what_was_refused(
+    smtp_server: SmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """The operator's list: counts, the waiting and refused notices with their errors,
+    addresses masked; nothing for a delivered one; --json the same facts."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'log.sqlite3'}"
+    log = EventLog.from_url(url)
+    await log.migrate()
+    smtp_server.recorder.answers["ancien@a.example.fr"] = "550 5.1.1 no such mailbox"
+    box = Outbox(log.engine, mailer=SmtpMailer(smtp_server.settings))
+    down = Outbox(
+        log.engine,
+        mailer=SmtpMailer(SmtpSettings(host="127.0.0.1", port=free_port(), sender=SENDER,
+                                       tls="none", timeout_seconds=2)),
+    )  # fmt: skip
+    sent = batch_of(notice("ancien@a.example.fr"), notice("maire@b.example.fr"))
+    held = batch_of(notice("maire@c.example.fr"), application_id="dossier-2")
+    await queue(box, sent)
+    await queue(box, held)
+    assert await deliver(box, sent) == 1
+    with pytest.raises(ApplicationError):
+        await deliver(down, held)
+    await log.close()
+    monkeypatch.setenv("GUICHET_DATABASE_URL", url)
+    monkeypatch.setenv("GUICHET_STATE_DIR", str(tmp_path / "state"))
+
+    capsys.readouterr()
+    listed = await asyncio.to_thread(run, ["notices"])
+    out = capsys.readouterr().out
+    as_json = await asyncio.to_thread(run, ["notices", "--json"])
+    data = json.loads(capsys.readouterr().out)
+
+    assert (listed, as_json) == (0, 0)
+    assert out.startswith("1 waiting, 1 refused for good; the oldest waiting was queued 0 h ago")
+    waiting, refused = out.splitlines()[1], out.splitlines()[3]
+    assert waiting.startswith("waiting") and "dossier-2  m***@c.example.fr  attempts 1" in waiting
+    assert refused.startswith("refused") and "a***@a.example.fr" in refused
+    assert "550" in out and "maire@" not in out and "ancien@" not in out
+    assert "b.example.fr" not in out  # delivered: not listed
+    assert (data["waiting"], data["refused"]) == (1, 1)
+    assert [n["state"] for n in data["notices"]] == ["waiting", "refused"]

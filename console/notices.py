@@ -1,0 +1,91 @@
+"""The operator's commands for notices: ``guichet schedules`` creates or updates their
+Temporal Schedules (``guichet dev`` does at every start; a deployment runs it once, both keep
+an operator's pause); ``guichet notices`` lists what the outbox has not delivered.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from activities.outbox import Backlog, undelivered
+from console.app import JsonOption, app, emit_json, friendly
+from console.auditing import with_log
+from console.auditing_keys import describe_every, parse_every
+from console.connection import run_with_client
+from console.errors import usage_error
+from workflows.client import GuichetClient
+from workflows.digest_schedule import DIGEST_SCHEDULE_ID, ensure_digest_schedule
+from workflows.redelivery_schedule import REDELIVERY_SCHEDULE_ID, ensure_redelivery_schedule
+
+
+@app.command(rich_help_panel="Run")
+@friendly
+def schedules(
+    digest_hour: Annotated[
+        int, typer.Option(help="Hour (0-23, Europe/Paris) of the caseworkers' daily digest.")
+    ] = 7,
+    redeliver_every: Annotated[
+        str, typer.Option(help="How often notices whose delivery gave up are tried again.")
+    ] = "1h",
+) -> None:
+    """Create or update the daily digest and the notice redelivery schedules.
+
+    Safe at every deployment: a schedule is updated in place; one an operator paused stays so.
+
+    The workers run what the schedules start.
+
+    Example: guichet schedules --digest-hour 7 --redeliver-every 1h
+    """
+    if not 0 <= digest_hour <= 23:
+        raise usage_error(f"--digest-hour {digest_hour} is not an hour: write 0 to 23")
+    every = parse_every(redeliver_every)
+
+    async def work(guichet: GuichetClient) -> None:
+        await ensure_digest_schedule(guichet.temporal, guichet.task_queue, digest_hour)
+        await ensure_redelivery_schedule(guichet.temporal, guichet.task_queue, every)
+
+    run_with_client(work)
+    typer.echo(f"schedule {DIGEST_SCHEDULE_ID}: every day at {digest_hour}:00 (Europe/Paris)")
+    typer.echo(f"schedule {REDELIVERY_SCHEDULE_ID}: every {describe_every(every)}")
+
+
+@app.command(rich_help_panel="Run")
+@friendly
+def notices(
+    limit: Annotated[int, typer.Option(min=1, help="At most this many of each kind.")] = 50,
+    json_output: JsonOption = False,
+) -> None:
+    """Notices the outbox has not delivered: waiting (tried again hourly) and refused for good.
+
+    A refused notice needs a person: fix GUICHET_DIRECTORY_FILE, or reach them another way.
+
+    Addresses are masked. Exit code 0 either way.
+
+    Example: guichet notices --limit 20
+    """
+    backlog: Backlog = with_log(lambda log: undelivered(log.engine, limit))
+    if json_output:
+        emit_json(backlog)
+        return
+    if not backlog.notices:
+        typer.echo("every notice was delivered")
+        return
+    summary = f"{backlog.waiting} waiting, {backlog.refused} refused for good"
+    oldest = next((n for n in backlog.notices if n.state == "waiting"), None)
+    if oldest is not None:
+        hours = (datetime.now(UTC) - oldest.queued_at).total_seconds() / 3600
+        summary += f"; the oldest waiting was queued {hours:.0f} h ago"
+    if len(backlog.notices) < backlog.waiting + backlog.refused:
+        summary += f" (the oldest {limit} of each listed)"
+    typer.echo(summary)
+    for notice in backlog.notices:
+        queued = notice.queued_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        typer.echo(
+            f"{notice.state:<8} {queued} UTC  {notice.application_id}  {notice.recipient}  "
+            f"attempts {notice.attempts}  {notice.subject}"
+        )
+        if notice.last_error:
+            typer.echo(f"{'':<8} last error: {notice.last_error}")
