@@ -42,11 +42,13 @@ from console.web.sessions import Session
 from console.web.submission import (
     LINE_ROWS,
     plan_from_form,
+    plan_rows,
     plan_values,
     preview,
     request_from_form,
 )
 from domain.commands import RevisePlan
+from domain.plan import FinancingPlan
 from domain.rules.financing import plan_verdicts
 from domain.state import Application
 from workflows.client import CommandRefused, application_id_for
@@ -269,11 +271,12 @@ def _plan_form(
     state: Application,
     values: dict[str, str],
     *,
-    plan: Any = None,
+    plan: FinancingPlan | None = None,
     error: str = "",
     status: int = 200,
 ) -> Response:
     """The revision form; with ``plan``, the verdicts of the financing rules on it."""
+    assert state.plan is not None  # both routes refuse a file without a plan first
     found_verdicts = []
     if plan is not None and state.programme is not None and state.commune is not None:
         found_verdicts = [
@@ -283,7 +286,7 @@ def _plan_form(
     context = {
         "state": state,
         "values": values,
-        "rows": range(LINE_ROWS),
+        "rows": plan_rows(state.plan),
         "verdicts": found_verdicts,
         "error": error,
         "request_id": uuid.uuid4().hex,  # a new one per form shown: a retry is a new request

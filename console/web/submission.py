@@ -23,7 +23,9 @@ from domain.rules.eligibility import eligibility_verdicts
 from domain.rules.financing import plan_verdicts
 
 LINE_ROWS = 6
-"""Rows of the plan table in the form (the owner's line and five funders)."""
+"""Rows of the plan table in a new form (the owner's line and five funders)."""
+MAX_LINE_ROWS = 40
+"""Rows a form may carry: a revised plan shows every line it has, and one row more."""
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -39,9 +41,9 @@ def _line_id(funder: str, taken: set[str]) -> str:
 def _lines(form: Mapping[str, str], basis: str) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
     # A revised plan carries its lines' ids, so that a line left as it was keeps its decision.
-    kept = [form.get(f"ligne-{row}-id", "").strip() for row in range(LINE_ROWS)]
+    kept = [form.get(f"ligne-{row}-id", "").strip() for row in range(MAX_LINE_ROWS)]
     taken: set[str] = {line_id for line_id in kept if line_id}
-    for row in range(LINE_ROWS):
+    for row in range(MAX_LINE_ROWS):
         funder = form.get(f"ligne-{row}-financeur", "").strip().upper()
         amount = form.get(f"ligne-{row}-montant", "").strip()
         if not funder and not amount:
@@ -99,6 +101,11 @@ def plan_from_form(form: Mapping[str, str], current: FinancingPlan) -> Financing
         raise FormError(f"plan incomplet : {first_problem(error)}") from None
 
 
+def plan_rows(plan: FinancingPlan) -> range:
+    """The rows of the revision form: every line of the plan, and one free row."""
+    return range(min(MAX_LINE_ROWS, max(LINE_ROWS, len(plan.lines) + 1)))
+
+
 def plan_values(plan: FinancingPlan) -> dict[str, str]:
     """The form's values for ``plan``: what the revision form starts from."""
 
@@ -113,7 +120,7 @@ def plan_values(plan: FinancingPlan) -> dict[str, str]:
     }
     if plan.owner_is_chef_de_file:
         values["chef_de_file"] = "on"
-    for row, line in enumerate(plan.lines[:LINE_ROWS]):
+    for row, line in enumerate(plan.lines):
         prefix = f"ligne-{row}"
         values |= {
             f"{prefix}-id": line.line_id,
