@@ -2,8 +2,8 @@
 
 ``ensure_digest_schedule`` creates it, or brings an existing one to the given hour and task
 queue while keeping an operator's pause and note: safe to call at every start. ``guichet dev``
-calls it; in production, call it once per deployment (e.g. from the migration job), or create
-the same schedule with the CLI::
+calls it; in production, ``guichet schedules`` does once per deployment, or create the same
+schedule with Temporal's CLI::
 
     temporal schedule create --schedule-id guichet-daily-digest \\
         --calendar '{"hour": "7", "minute": "0"}' --time-zone Europe/Paris \\

@@ -2,7 +2,7 @@
 
 ``ensure_redelivery_schedule`` creates it or brings it to the given interval and task queue,
 keeping an operator's pause: safe at every start. ``guichet dev`` calls it; in production,
-call it once per deployment, like the digest's, or create it with the CLI::
+``guichet schedules`` does once per deployment, or create it with Temporal's CLI::
 
     temporal schedule create --schedule-id guichet-notice-redelivery --interval 1h \\
         --workflow-id guichet-notice-redelivery --type NoticeRedeliveryWorkflow \\
