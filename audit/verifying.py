@@ -152,7 +152,8 @@ async def verify(
 
 async def verify_file(log: EventLog, application_id: str) -> AuditReport:
     """One file's events checked where they sit in the chain (``EventLog.verify_stream``):
-    what a page about one file can afford at any size of the log. The whole log: ``verify``."""
+    what a page about one file can afford (it reads the file's rows and their neighbours, and
+    counts the rows after its last). The whole log: ``verify``."""
     chain = await log.verify_stream(application_id)
     findings = (
         ()
