@@ -257,12 +257,14 @@ async def revise_plan(
         actor=account.actor, at=datetime.now(UTC), plan=plan, note=form.get("note", "").strip()
     )
     try:
-        await found.guichet.act(
+        result = await found.guichet.act(
             application_id, command, request_id=f"{account.username}:{request_id}"
         )
     except CommandRefused as refused:
         sentence = f"Révision refusée : {refused.french} (règle « {refused.rule} »)."
         return _plan_form(request, state, dict(form), error=sentence, status=409)
+    if not result.events:  # the same plan as the current one: nothing to record
+        return _plan_form(request, state, dict(form), plan=plan, unchanged=True)
     return RedirectResponse(f"/dossiers/{application_id}?fait=RevisePlan", status_code=303)
 
 
@@ -273,6 +275,7 @@ def _plan_form(
     *,
     plan: FinancingPlan | None = None,
     error: str = "",
+    unchanged: bool = False,
     status: int = 200,
 ) -> Response:
     """The revision form; with ``plan``, the verdicts of the financing rules on it."""
@@ -289,6 +292,7 @@ def _plan_form(
         "rows": plan_rows(state.plan),
         "verdicts": found_verdicts,
         "error": error,
+        "unchanged": unchanged,
         "request_id": uuid.uuid4().hex,  # a new one per form shown: a retry is a new request
     }
     return render(request, "plan.html", context, status)

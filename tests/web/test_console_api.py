@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC
@@ -569,4 +570,23 @@ async def test_a_plan_the_form_cannot_read_is_said_in_a_sentence(console: Consol
         )  # fmt: skip
     assert answer.status_code == 400
     assert "ligne 1 du plan : indiquez le financeur et le montant" in answer.text
+    assert len(await console.log.read_stream(application_id)) == before
+
+
+async def test_sending_the_plan_as_it_is_records_nothing_and_says_so(console: Console) -> None:
+    """The current plan sent back unchanged: the page says nothing was recorded."""
+    application_id = await submit_file(console)
+    before = len(await console.log.read_stream(application_id))
+    async with signed_in(console, "agent") as agent:
+        page = await agent.get(f"/dossiers/{application_id}/plan")
+        inputs = r'name="(ligne-\d-[a-z]+|cout_total|assiette)"[^>]*value="([^"]*)"'
+        fields = dict(re.findall(inputs, page.text))
+        token = await csrf_of(agent, f"/dossiers/{application_id}/plan")
+        answer = await agent.post(
+            f"/dossiers/{application_id}/plan",
+            data={"csrf": token, "request_id": uuid.uuid4().hex, "action": "reviser",
+                  "ligne-0-nature": "owner", "ligne-1-dotation": "DETR", **fields},
+        )  # fmt: skip
+    assert answer.status_code == 200
+    assert "Plan inchangé" in answer.text
     assert len(await console.log.read_stream(application_id)) == before
