@@ -83,7 +83,7 @@ def _option(name: str, field: FieldInfo) -> inspect.Parameter:
     if name.endswith("_cents"):
         flag = "--" + name.removesuffix("_cents").replace("_", "-")
         annotation: Any = Annotated[
-            str | None, typer.Option(flag, help=f"{help_text or 'Amount'} in euros, e.g. 1234.50.")
+            str | None, typer.Option(flag, help=f"{help_text or 'Amount'}, in euros, e.g. 1234.50.")
         ]
     elif bare is FinancingPlan:
         annotation = Annotated[
@@ -105,7 +105,9 @@ def _option(name: str, field: FieldInfo) -> inspect.Parameter:
             typer.Option(f"--{name.replace('_', '-')}", help=f"One of: {choices}. {help_text}"),
         ]
     elif bare is int:
-        annotation = Annotated[int | None, typer.Option(f"--{name.replace('_', '-')}")]
+        annotation = Annotated[
+            int | None, typer.Option(f"--{name.replace('_', '-')}", help=help_text)
+        ]
     else:
         annotation = Annotated[
             str | None, typer.Option(f"--{name.replace('_', '-')}", help=help_text)

@@ -7,6 +7,7 @@ holds no command itself, so the modules can share it without import cycles.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -84,3 +85,36 @@ def emit_json(value: Any) -> None:
 def say(message: str) -> None:
     """Progress for people, on stderr so that stdout stays clean for --json."""
     print(message, file=sys.stderr, flush=True)
+
+
+_OWN_LINE = ("Example", "- ")
+"""Lines that start so keep their own line (several examples, a list)."""
+
+
+def reflowed(text: str) -> str:
+    """``text`` with each sentence on one line: the help shows paragraphs after the first as
+    written, so a docstring's line breaks would cut sentences in the middle on screen."""
+    lines: list[str] = []
+    for line in inspect.cleandoc(text).splitlines():
+        line = line.strip()
+        if lines and lines[-1] and line and not line.startswith(_OWN_LINE):
+            lines[-1] += " " + line
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def reflow_help(typer_app: typer.Typer) -> None:
+    """Reflow the help of every command and group registered on ``typer_app``, recursively."""
+    for command in typer_app.registered_commands:
+        text = command.help or inspect.getdoc(command.callback)
+        if text:
+            command.help = reflowed(text)
+        if command.epilog:
+            command.epilog = reflowed(command.epilog)
+    for group in typer_app.registered_groups:
+        instance = group.typer_instance
+        if instance is not None:
+            if instance.info.help:
+                instance.info.help = reflowed(str(instance.info.help))
+            reflow_help(instance)

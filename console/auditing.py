@@ -153,7 +153,9 @@ def _render_state(state: dict[str, Any]) -> list[str]:
 @audit_app.command("show")
 @friendly
 def show(
-    application_id: Annotated[str, typer.Argument(metavar="APPLICATION")],
+    application_id: Annotated[
+        str, typer.Argument(metavar="APPLICATION", help="The application id.")
+    ],
     as_of: AsOfOption = None,
     position: PositionOption = None,
     json_output: JsonOption = False,
@@ -341,7 +343,12 @@ def verify_command(
 @audit_app.command("replay-history")
 @friendly
 def replay_history_command(
-    workflow_id: Annotated[str | None, typer.Argument(metavar="[WORKFLOW_ID]")] = None,
+    workflow_id: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[WORKFLOW_ID]", help="A running file's workflow id (its application id)."
+        ),
+    ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every running file.")] = False,
     history_file: Annotated[
         Path | None,

@@ -62,7 +62,9 @@ def written(output: Path | None, write: Callable[[EventLog, TextIO], Awaitable[T
 @audit_app.command("export")
 @friendly
 def export_command(
-    application_id: Annotated[str | None, typer.Argument(metavar="[APPLICATION]")] = None,
+    application_id: Annotated[
+        str | None, typer.Argument(metavar="[APPLICATION]", help="One file, by its application id.")
+    ] = None,
     programme: Annotated[str | None, typer.Option(help="Every file of this programme.")] = None,
     department: Annotated[str | None, typer.Option(help="Every file of this department.")] = None,
     format_: Annotated[

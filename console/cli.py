@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from console.app import app
+from console.app import app, reflow_help
 
 __all__ = ["app", "load_commands", "main", "run"]
 
@@ -32,6 +32,8 @@ def load_commands() -> None:
 
     # isort: split
     from console import notices  # noqa: F401
+
+    reflow_help(app)
 
 
 def run(argv: Sequence[str] | None = None) -> int:

@@ -132,7 +132,9 @@ def list_(
         str | None, typer.Option(help="Next deadline within 48h, 7d, 2w… (running files).")
     ] = None,
     overdue: Annotated[bool, typer.Option(help="Next deadline already passed.")] = False,
-    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
+    limit: Annotated[
+        int, typer.Option(min=1, max=10_000, help="At most this many files, newest first.")
+    ] = 200,
     json_output: JsonOption = False,
 ) -> None:
     """List applications through Temporal visibility (search attributes).

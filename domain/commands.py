@@ -73,18 +73,20 @@ class SubmitApplication(_Command):
 
 class AssignCaseworker(_Command):
     type: Literal["AssignCaseworker"] = "AssignCaseworker"
-    caseworker_id: str = Field(min_length=1, max_length=120)
+    caseworker_id: str = Field(
+        min_length=1, max_length=120, description="The caseworker who takes the file."
+    )
 
 
 class RequestCorrection(_Command):
     type: Literal["RequestCorrection"] = "RequestCorrection"
     reason: CorrectionReason
-    message: ShortText
+    message: ShortText = Field(description="What the applicant should correct or add.")
 
 
 class AnswerCorrection(_Command):
     type: Literal["AnswerCorrection"] = "AnswerCorrection"
-    message: ShortText
+    message: ShortText = Field(description="The answer to the caseworker.")
     revised_plan: FinancingPlan | None = None
 
 
@@ -96,52 +98,56 @@ class DecideFunding(_Command):
     """A co-financer approves (with the granted amount) or refuses its own line."""
 
     type: Literal["DecideFunding"] = "DecideFunding"
-    line_id: str
-    approve: bool
-    granted_cents: Cents | None = None
-    note: Text = ""
+    line_id: str = Field(description="The plan line decided on, as `guichet show` lists it.")
+    approve: bool = Field(description="Approve the line, or refuse it.")
+    granted_cents: Cents | None = Field(
+        default=None, description="The amount granted with --approve, at most the amount requested"
+    )
+    note: Text = Field(default="", description="Why, for the file's timeline.")
 
 
 class RevisePlan(_Command):
     type: Literal["RevisePlan"] = "RevisePlan"
     plan: FinancingPlan
-    note: Text = ""
+    note: Text = Field(default="", description="A note for the file's timeline.")
 
 
 class RecordCommissionOpinion(_Command):
     type: Literal["RecordCommissionOpinion"] = "RecordCommissionOpinion"
-    favourable: bool
-    note: Text = ""
+    favourable: bool = Field(description="The commission's opinion.")
+    note: Text = Field(default="", description="A note for the file's timeline.")
 
 
 class AcceptApplication(_Command):
     type: Literal["AcceptApplication"] = "AcceptApplication"
-    note: Text = ""
+    note: Text = Field(default="", description="A note for the file's timeline.")
 
 
 class RefuseApplication(_Command):
     type: Literal["RefuseApplication"] = "RefuseApplication"
-    reason: ShortText
+    reason: ShortText = Field(description="Why the file is refused (told to the commune).")
 
 
 class DismissApplication(_Command):
     type: Literal["DismissApplication"] = "DismissApplication"
-    reason: ShortText
+    reason: ShortText = Field(description="Why the file is closed without a decision.")
 
 
 class ReopenApplication(_Command):
     type: Literal["ReopenApplication"] = "ReopenApplication"
-    reason: ShortText
+    reason: ShortText = Field(description="Why the file is opened again.")
 
 
 class WithdrawApplication(_Command):
     type: Literal["WithdrawApplication"] = "WithdrawApplication"
-    reason: ShortText
+    reason: ShortText = Field(description="Why the commune withdraws.")
 
 
 class NotifyAward(_Command):
     type: Literal["NotifyAward"] = "NotifyAward"
-    decision_reference: ShortText
+    decision_reference: ShortText = Field(
+        description="The reference of the award decision (arrêté), e.g. ARR-2025-001."
+    )
 
 
 class DeclareStart(_Command):
@@ -160,15 +166,23 @@ class ClaimPayment(_Command):
 
     type: Literal["ClaimPayment"] = "ClaimPayment"
     kind: PaymentKind
-    amount_cents: Cents | None = None
-    eligible_expense_cents: Cents | None = None
-    with_bank_guarantee: bool = False
-    proof_reference: ShortText
+    amount_cents: Cents | None = Field(
+        default=None, description="The amount claimed, for an advance or an interim payment"
+    )
+    eligible_expense_cents: Cents | None = Field(
+        default=None, description="The eligible expense proven so far (interim, balance)"
+    )
+    with_bank_guarantee: bool = Field(
+        default=False, description="An advance backed by a bank guarantee."
+    )
+    proof_reference: ShortText = Field(
+        description="The reference of the proof sent (invoices, statement of expenses)."
+    )
 
 
 class OrderPayment(_Command):
     type: Literal["OrderPayment"] = "OrderPayment"
-    payment_number: int = Field(ge=1)
+    payment_number: int = Field(ge=1, description="The claimed payment's number (1, 2, …).")
 
 
 class RecordDisbursement(_Command):
@@ -185,8 +199,8 @@ class RecordPaymentFailure(_Command):
 
 class RecordRepayment(_Command):
     type: Literal["RecordRepayment"] = "RecordRepayment"
-    amount_cents: Cents
-    reference: ShortText
+    amount_cents: Cents = Field(description="The amount repaid")
+    reference: ShortText = Field(description="The reference of the repayment received.")
 
 
 class LapseAward(_Command):
@@ -218,8 +232,10 @@ class ExtendDeadline(_Command):
 
     type: Literal["ExtendDeadline"] = "ExtendDeadline"
     kind: DeadlineKind
-    subject: str | None = None
-    reason: ShortText
+    subject: str | None = Field(
+        default=None, description="The plan line, for a co-financer's decision deadline."
+    )
+    reason: ShortText = Field(description="Why the extension is asked for.")
 
 
 Command = Annotated[

@@ -1,0 +1,63 @@
+"""``guichet … --help``: every option says what it is for, and no sentence is cut in two."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from console.app import reflowed
+from console.cli import app, load_commands
+
+load_commands()
+runner = CliRunner()
+
+
+def commands() -> Iterator[tuple[list[str], Any]]:
+    """Every leaf command of the CLI (Typer's own click) with the words that run it."""
+
+    def walk(command: Any, path: list[str]) -> Iterator[tuple[list[str], Any]]:
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                yield from walk(sub, [*path, name])
+        else:
+            yield path, command
+
+    yield from walk(typer.main.get_command(app), [])
+
+
+COMMANDS = dict((" ".join(path), command) for path, command in commands())
+
+
+def test_reflowing_joins_lines_and_keeps_paragraphs_examples_and_lists() -> None:
+    text = """Do a thing
+    across lines.
+
+    Example: guichet a
+    Example: guichet b
+    - one
+      item"""
+    assert reflowed(text) == (
+        "Do a thing across lines.\n\nExample: guichet a\nExample: guichet b\n- one item"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_parameter_has_help(name: str) -> None:
+    silent = [p.name for p in COMMANDS[name].params if not getattr(p, "help", None)]
+    assert silent == [], f"guichet {name}: no help for {silent}"
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_no_help_line_continues_a_sentence(name: str) -> None:
+    help_text = COMMANDS[name].help or ""
+    cut = [line for line in help_text.splitlines()[1:] if line[:1].islower() or line[:1] == "("]
+    assert cut == [], f"guichet {name}: a sentence is cut before {cut}"
+
+
+def test_the_screen_shows_a_docstring_sentence_whole() -> None:
+    shown = runner.invoke(app, ["submit", "--help"], env={"COLUMNS": "200"}).output
+    assert "the key derived from the content lands on the same application." in shown
