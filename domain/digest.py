@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.french import day, last_day
 from domain.model import AwareDatetime, Frozen
 from domain.notices import Notice
 
@@ -114,7 +115,7 @@ def _status(status: str | None) -> str | None:
 def _idle(file: DigestFile, now: datetime) -> str:
     assert file.last_activity is not None  # only stale files come here
     days = (now - file.last_activity).days
-    return f"dernière action le {_day(file.last_activity)} (il y a {days} jours)"
+    return f"dernière action le {day(file.last_activity)} (il y a {days} jours)"
 
 
 def _deadline(file: DigestFile, now: datetime) -> str:
@@ -123,13 +124,9 @@ def _deadline(file: DigestFile, now: datetime) -> str:
     return f"échéance dépassée ({when})" if file.next_deadline <= now else f"échéance {when}"
 
 
-def _day(moment: datetime) -> str:
-    return f"{moment.astimezone(PARIS):%d/%m/%Y}"
-
-
 def _moment(moment: datetime) -> str:
     """Paris time; a deadline at midnight ends the day before (``jusqu'au 03/06/2026 inclus``)."""
     local = moment.astimezone(PARIS)
     if local.time() == time(0, 0):
-        return f"jusqu'au {local - timedelta(days=1):%d/%m/%Y} inclus"
+        return f"jusqu'au {last_day(moment)} inclus"
     return f"le {local:%d/%m/%Y à %Hh%M}"

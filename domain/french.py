@@ -9,7 +9,7 @@ with the same tables, so a status has one name everywhere. Pure: no locale, no I
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from domain.deadline import PARIS
 
@@ -121,3 +121,15 @@ def day(value: date) -> str:
     if isinstance(value, datetime):
         value = value.astimezone(PARIS).date()
     return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
+
+
+def last_day(expiry: datetime) -> str:
+    """A deadline's last day, ``03/06/2026``: it expires at midnight after that day, in Paris
+    (``domain.deadline.expiry_after``), so the day of the expiry itself is one too many."""
+    return day(expiry.astimezone(PARIS).date() - timedelta(days=1))
+
+
+def moment(value: datetime) -> str:
+    """``04/12/2026 23:25``: an aware moment as read in Paris (events are recorded in UTC)."""
+    local = value.astimezone(PARIS)
+    return f"{day(local.date())} {local:%H:%M}"

@@ -6,10 +6,7 @@ activity; delivery (SMTP, or a log line) is the outbox's business.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from domain.actor import Role
-from domain.deadline import PARIS
 from domain.events import (
     ApplicationDismissed,
     ApplicationRefused,
@@ -25,7 +22,7 @@ from domain.events import (
     ReminderSent,
     RepaymentDue,
 )
-from domain.french import euros
+from domain.french import euros, last_day
 from domain.model import Frozen
 from domain.programme import DeadlineKind, ExpiryAction
 from domain.state import Application
@@ -73,7 +70,7 @@ def notices_for(event: Event, state: Application) -> list[Notice]:
             return _to(applicant, f"{ref}: reversement dû", body, event)
         case ReminderSent(kind=kind, days_before=days, due_at=due, recipients=recipients):
             subject = f"{ref}: échéance « {DEADLINE_NAMES[kind]} » dans {days} jour(s)"
-            body = f"L'échéance « {DEADLINE_NAMES[kind]} » expire le {_paris_day(due)}."
+            body = f"L'échéance « {DEADLINE_NAMES[kind]} » expire le {last_day(due)}."
             return [_notice(r.role, r.id, subject, body, event) for r in recipients]
         case DeadlineExpired(kind=kind, action=action, recipients=recipients):
             subject = f"{ref}: échéance « {DEADLINE_NAMES[kind]} » expirée"
@@ -101,11 +98,6 @@ def _notice(role: Role, who: str, subject: str, body: str, event: Event) -> Noti
     return Notice(
         recipient_role=role, recipient=who, subject=subject, body=body, event_type=event.type
     )
-
-
-def _paris_day(moment: datetime) -> str:
-    """The last day of a deadline, as people read it (the expiry is midnight after it)."""
-    return (moment.astimezone(PARIS) - timedelta(days=1)).strftime("%d/%m/%Y")
 
 
 DEADLINE_NAMES: dict[DeadlineKind, str] = {

@@ -30,7 +30,14 @@ from workflows.client import GuichetError
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.globals.update(labels=labels, word=labels.word, euros=labels.euros)
+templates.env.globals.update(
+    labels=labels,
+    word=labels.word,
+    euros=labels.euros,
+    day=labels.day,
+    moment=labels.moment,
+    last_day=labels.last_day,
+)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

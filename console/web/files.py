@@ -15,6 +15,7 @@ from typing import Any, get_args
 from console.timeline import timeline_entry
 from console.web.accounts import INSEE, Account
 from console.web.auth import BadRequest
+from console.web.labels import moment
 from console.web.phrases import phrase
 from console.web.services import WebServices
 from domain.decider import fold
@@ -157,13 +158,14 @@ async def _funds(services: WebServices, account: Account, application_id: str) -
 
 
 async def timeline(services: WebServices, application_id: str) -> tuple[list[Any], list[Any], str]:
-    """The file's events, their rows for people, and a problem sentence if the log failed."""
+    """The file's events, their rows for people (``summary`` and ``when`` in French, the time
+    read in Paris), and a problem sentence if the log failed."""
     try:
         records = await services.log.read_stream(application_id)
     except (EventLogError, OSError) as error:
         return [], [], f"le journal n'a pas pu être lu : {error}"
     pairs = [timeline_entry(record) for record in records]
-    rows = [{**row, "summary": phrase(event)} for event, row in pairs]
+    rows = [{**row, "summary": phrase(event), "when": moment(event.at)} for event, row in pairs]
     return [event for event, _ in pairs], rows, ""
 
 

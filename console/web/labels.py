@@ -16,7 +16,10 @@ from domain.french import (  # the console's one vocabulary, re-exported
     PAYMENT_STATUS,
     ROLE,
     STATUS,
+    day,
     euros,
+    last_day,
+    moment,
     word,
 )
 
@@ -35,7 +38,10 @@ __all__ = [
     "RULE",
     "STATUS",
     "STATUS_TONE",
+    "day",
     "euros",
+    "last_day",
+    "moment",
     "word",
 ]
 

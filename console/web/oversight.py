@@ -190,7 +190,11 @@ async def portfolio_page(
     day = request.query_params.get("date") or None
     at = _as_of(day)
     portfolio = await summarize(services(request).log, at=at)
-    context = {"portfolio": portfolio, "as_of": at, "day": at.date().isoformat() if at else ""}
+    context = {
+        "portfolio": portfolio,
+        "as_of": at,
+        "chosen_day": at.date().isoformat() if at else "",
+    }
     return render(request, "portefeuille.html", context)
 
 

@@ -171,6 +171,10 @@ async def _file(
         "failed": failed,
         "error": error,
         "deadlines": getattr(state, "deadlines", ()),
+        # A co-financer's deadline names its plan line; people know the line by its funder.
+        "line_funders": {line.line_id: line.funder for line in state.plan.lines}
+        if state.plan
+        else {},
     }
     return render(request, "dossier.html", context, status)
 

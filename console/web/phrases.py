@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from audit.describing import describe
-from console.web.labels import DEADLINE, euros
-from domain.deadline import PARIS
+from console.web.labels import DEADLINE, euros, last_day
 from domain.events import (
     ApplicationAccepted,
     ApplicationClosed,
@@ -112,7 +109,7 @@ def phrase(event: Event) -> str:
         case ApplicationLapsed(deadline=kind):
             return f"Subvention caduque : délai « {DEADLINE[kind]} » expiré"
         case DeadlineOpened(deadline=deadline):
-            return f"Délai « {DEADLINE[deadline.kind]} » jusqu'au {_last_day(deadline.due_at)}"
+            return f"Délai « {DEADLINE[deadline.kind]} » jusqu'au {last_day(deadline.due_at)}"
         case DeadlineClosed(kind=kind):
             return f"Délai « {DEADLINE[kind]} » clos"
         case ReminderSent(kind=kind, days_before=days):
@@ -120,12 +117,7 @@ def phrase(event: Event) -> str:
         case DeadlineExpired(kind=kind):
             return f"Délai « {DEADLINE[kind]} » expiré"
         case DeadlineExtended(kind=kind, due_at=due, reason=reason):
-            return f"Délai « {DEADLINE[kind]} » prolongé jusqu'au {_last_day(due)} : {reason}"
+            return f"Délai « {DEADLINE[kind]} » prolongé jusqu'au {last_day(due)} : {reason}"
         case CommandRejected(message=message, french=french, rule=rule):
             return f"Action refusée : {french or message} [{rule}]"
     return describe(event)
-
-
-def _last_day(expiry: datetime) -> str:
-    """A deadline's last day as people read it (it expires at midnight after it, Paris)."""
-    return f"{expiry.astimezone(PARIS) - timedelta(days=1):%d/%m/%Y}"

@@ -18,6 +18,7 @@ import pytest
 
 from console.web.throttle import SignInThrottle
 from domain.events import parse_event
+from domain.french import last_day, moment
 from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
@@ -198,6 +199,20 @@ async def test_the_file_page_shows_state_plan_rules_and_timeline(
     for words in ("Déposé", "Plan de financement", "Part minimale du maître", "Historique",
                   "Demande déposée"):  # fmt: skip
         assert words in page.text
+
+
+async def test_the_file_page_gives_times_in_paris_and_each_deadline_s_last_day(
+    console: Console, file_id: str
+) -> None:
+    """Events are recorded in UTC; the page reads them in Paris, where the file lives."""
+    state = await console.guichet.state(file_id)
+    assert state.submitted_at is not None and state.deadlines
+    async with signed_in(console, "alice") as client:
+        page = (await client.get(f"/dossiers/{file_id}")).text
+    assert f"Déposé le</dt><dd>{moment(state.submitted_at)}" in page
+    assert f"{state.submitted_at:%d/%m/%Y %H:%M}" not in page  # the UTC reading
+    for deadline in state.deadlines:
+        assert f"<td>{last_day(deadline.due_at)}</td>" in page
 
 
 async def test_only_the_actions_the_person_may_take_are_offered(
