@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Annotated, Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -24,8 +24,9 @@ from console.web.commands import FormError, to_command
 from console.web.files import APPLICATION_ID, FileNotVisible, visible_state
 from console.web.phrases import phrase
 from console.web.services import WebServices
-from domain.decider import fold
+from domain.decider import PERMISSIONS, fold
 from domain.events import parse_event
+from domain.plan import FundingLine
 from domain.state import Application
 from workflows.client import ApplicationNotFound
 
@@ -94,17 +95,52 @@ async def commune_page(
 async def cofinancer_page(
     request: Request, account: Annotated[Account, Depends(roles("cofinancer"))]
 ) -> Response:
-    """The co-financer's own lines across files, those awaiting its decision first."""
+    """The co-financer's own lines across files: those it may decide now first, the soonest
+    deadline first; then those waiting for the file to be complete; then the rest."""
     found = services(request)
     files = await states(found, account, "")
     lines = [
-        (state, line)
+        funder_line(state, line)
         for state in files
         for line in (state.plan.lines if state.plan else ())
         if line.funder == account.funder
     ]
-    lines.sort(key=lambda pair: (pair[1].status != "pending", pair[0].application_id))
+    lines.sort(key=FunderLine.order)
     return render(request, "cofinancement.html", {"lines": lines})
+
+
+_DECIDABLE = PERMISSIONS["DecideFunding"].statuses
+_NOT_YET_DECIDABLE = frozenset({"submitted", "correction_requested"})
+_FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class FunderLine:
+    """One of a co-financer's lines, with what it can do about it now."""
+
+    state: Application
+    line: FundingLine
+    stage: Literal["to_decide", "later", "decided", "moot"]
+    due_at: datetime | None = None
+    """The last moment of its decision deadline, while it has one."""
+
+    def order(self) -> tuple[int, datetime, str]:
+        rank = ("to_decide", "later", "decided", "moot").index(self.stage)
+        return rank, self.due_at or _FAR_FUTURE, self.state.application_id
+
+
+def funder_line(state: Application, line: FundingLine) -> FunderLine:
+    """Where ``line`` stands for its co-financer: a pending line of a file still being
+    instructed waits for it; one of a file that is not yet complete will; one of a file
+    closed without an award (ineligible, refused, withdrawn…) never will."""
+    if line.status != "pending":
+        return FunderLine(state, line, "decided")
+    if state.status in _DECIDABLE:
+        deadline = state.deadline("cofinancer_decision", line.line_id)
+        return FunderLine(state, line, "to_decide", deadline.due_at if deadline else None)
+    if state.status in _NOT_YET_DECIDABLE:
+        return FunderLine(state, line, "later")
+    return FunderLine(state, line, "moot")
 
 
 @router.get("/paiements")

@@ -1,0 +1,67 @@
+"""The co-financer's lines page: what it may decide now comes first, what never will says so."""
+
+from __future__ import annotations
+
+from console.web.oversight import FunderLine, funder_line
+from domain.commands import DeclareComplete, RefuseApplication, WithdrawApplication
+from domain.state import Application
+from tests.unit.builders import (
+    APPLICANT,
+    CASEWORKER,
+    DETR_OFFICER,
+    apply,
+    approve,
+    at,
+    submit,
+    to_instruction,
+)
+from tests.unit.test_deadlines import submitted
+
+
+def detr_line(state: Application) -> FunderLine:
+    assert state.plan is not None
+    found = state.plan.line("detr")
+    assert found is not None
+    return funder_line(state, found)
+
+
+def test_a_pending_line_of_a_file_in_instruction_is_to_decide_by_its_deadline() -> None:
+    state = apply([*submitted(), DeclareComplete(actor=CASEWORKER, at=at(1))])
+    deadline = state.deadline("cofinancer_decision", "detr")
+    assert deadline is not None
+    item = detr_line(state)
+    assert (item.stage, item.due_at) == ("to_decide", deadline.due_at)
+
+
+def test_a_file_not_yet_complete_will_be_decided_later() -> None:
+    assert detr_line(apply([submit()])).stage == "later"
+
+
+def test_a_decided_line_is_decided() -> None:
+    state = apply([*to_instruction(), approve(DETR_OFFICER, "detr", 100_000)])
+    assert detr_line(state).stage == "decided"
+
+
+def test_a_pending_line_of_a_closed_file_is_moot() -> None:
+    refused = apply([*to_instruction(), RefuseApplication(actor=CASEWORKER, at=at(2), reason="x")])
+    withdrawn = apply([submit(), WithdrawApplication(actor=APPLICANT, at=at(1), reason="x")])
+    assert (detr_line(refused).stage, detr_line(withdrawn).stage) == ("moot", "moot")
+
+
+def test_lines_to_decide_come_first_soonest_deadline_first_and_moot_ones_last() -> None:
+    base = apply([submit()])
+    items = [
+        FunderLine(base, base.plan.lines[1], "moot"),  # type: ignore[union-attr]
+        FunderLine(base, base.plan.lines[1], "decided"),  # type: ignore[union-attr]
+        FunderLine(base, base.plan.lines[1], "to_decide", at(30)),  # type: ignore[union-attr]
+        FunderLine(base, base.plan.lines[1], "later"),  # type: ignore[union-attr]
+        FunderLine(base, base.plan.lines[1], "to_decide", at(10)),  # type: ignore[union-attr]
+    ]
+    ordered = sorted(items, key=FunderLine.order)
+    assert [(i.stage, i.due_at) for i in ordered] == [
+        ("to_decide", at(10)),
+        ("to_decide", at(30)),
+        ("later", None),
+        ("decided", None),
+        ("moot", None),
+    ]
