@@ -125,6 +125,9 @@ async def queue_page(
         "filters": filters,
         "statuses": STATUSES,
         "programmes": found.catalogue.programmes,
+        # Visibility knows codes; people read names (the commune and programme of each row).
+        "programme_names": {p.id: p.name for p in found.catalogue.programmes},
+        "communes": found.registry,
         "batch": account.role in ("caseworker", "supervisor"),
         "batch_key": uuid.uuid4().hex,
         "now": now,

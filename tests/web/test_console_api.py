@@ -364,7 +364,8 @@ async def test_the_verdicts_endpoint_gives_each_rule_with_its_source(console: Co
 async def test_the_queue_lists_files_by_filter_and_refuses_bad_filters(
     console: Console, file_id: str
 ) -> None:
-    """Visibility filters find the file; an unknown status is a 400 with a sentence."""
+    """Visibility filters find the file, shown with its commune's and programme's names; an
+    unknown status is a 400 with a sentence."""
     async with signed_in(console, "alice") as alice:
 
         async def listed() -> bool:
@@ -375,6 +376,8 @@ async def test_the_queue_lists_files_by_filter_and_refuses_bad_filters(
         page = await alice.get("/dossiers", params={"commune": "01033", "departement": "01"})
         bad = await alice.get("/dossiers", params={"statut": "x' OR 1=1"})
     assert file_id in page.text
+    assert ">Valserhône</a>" in page.text  # 01033, from the commune registry
+    assert "Subvention d&#39;investissement de l&#39;État (DETR / DSIL)" in page.text
     assert bad.status_code == 400
     assert "statut inconnu" in bad.text
 
