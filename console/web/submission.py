@@ -153,14 +153,17 @@ def request_from_form(form: Mapping[str, str], insee: str) -> ApplicationRequest
 def preview(
     services: WebServices, request: ApplicationRequest, today: date
 ) -> list[dict[str, Any]]:
-    """Every eligibility and financing verdict on this request, as if received ``today``."""
+    """Every eligibility and financing verdict on this request, as if received ``today``.
+
+    The plan's rules wait for its total cost: on a blank plan they would all pass on 0 €, which
+    tells the person filling in the form nothing."""
     commune = services.registry.get(request.insee)
     programme = services.catalogue.get(request.programme_id)
     found = [
         {"stage": "eligibility", **verdict.model_dump()}
         for verdict in eligibility_verdicts(request, commune, programme, today)
     ]
-    if commune is not None and programme is not None:
+    if commune is not None and programme is not None and request.plan.total_cost_cents > 0:
         found += [
             {"stage": "financing", **verdict.model_dump()}
             for verdict in plan_verdicts(request.plan, programme, commune, None)

@@ -344,12 +344,19 @@ async def test_the_api_refuses_a_command_with_409_and_its_rule(
 
 
 async def test_the_verdicts_endpoint_gives_each_rule_with_its_source(console: Console) -> None:
-    """Eligibility and financing verdicts for a draft, each with its legal source."""
+    """Eligibility and financing verdicts for a draft, each with its legal source; a plan with
+    no cost yet gets the eligibility verdicts alone (its rules would all pass on 0 €)."""
+    blank = request_json()
+    blank["plan"] = {  # the form as it opens: the commune's own line, no amount yet
+        "total_cost_cents": 0, "subsidisable_base_cents": 0,
+        "lines": [{"line_id": "owner", "funder": "OWNER", "kind": "owner", "requested_cents": 0}],
+    }  # fmt: skip
     async with signed_in(console, "agent") as agent:
         token = await csrf_of(agent, "/depot")
         answer = await agent.post(
             "/api/v1/verdicts", json=request_json(), headers={"X-CSRF-Token": token}
         )
+        early = await agent.post("/api/v1/verdicts", json=blank, headers={"X-CSRF-Token": token})
         broken = await agent.post(
             "/api/v1/verdicts", json={"insee": 1}, headers={"X-CSRF-Token": token}
         )
@@ -358,6 +365,9 @@ async def test_the_verdicts_endpoint_gives_each_rule_with_its_source(console: Co
     assert rules["owner-share"]["outcome"] == "pass"
     assert rules["owner-share"]["source"].startswith("CGCT")
     assert "pvd-membership" in rules
+    assert {v["stage"] for v in answer.json()} == {"eligibility", "financing"}
+    assert early.status_code == 200
+    assert {v["stage"] for v in early.json()} == {"eligibility"}
     assert broken.status_code == 422
 
 

@@ -38,10 +38,13 @@ function requestFromForm(form) {
 
 const OUTCOMES = { pass: ["success", "Respectée"], fail: ["error", "Non respectée"], not_applicable: ["neutral", "Sans objet"], attention: ["warning", "À vérifier"] };
 
-function verdictTable(verdicts, labels) {
+function verdictTable(verdicts) {
+  // As the macro verdict_table(compact=True): the source under each explanation.
+  const box = document.createElement("div");
   const table = document.createElement("table");
-  table.className = "tableau";
-  table.innerHTML = "<thead><tr><th scope='col'>Règle</th><th scope='col'>Verdict</th><th scope='col'>Explication</th><th scope='col'>Source</th></tr></thead>";
+  table.className = "tableau compact";
+  table.innerHTML = "<thead><tr><th scope='col'>Règle</th><th scope='col'>Verdict</th><th scope='col'>Explication</th></tr></thead>";
+  box.appendChild(table);
   const body = table.createTBody();
   for (const v of verdicts) {
     const tr = body.insertRow();
@@ -51,12 +54,21 @@ function verdictTable(verdicts, labels) {
     badge.className = "badge badge-" + tone;
     badge.textContent = word;
     tr.insertCell().appendChild(badge);
-    tr.insertCell().textContent = v.french || v.message;
-    const source = tr.insertCell();
+    const explanation = tr.insertCell();
+    explanation.textContent = v.french || v.message;
+    const source = document.createElement("div");
     source.className = "source";
     source.textContent = v.source;
+    explanation.appendChild(source);
   }
-  return table;
+  if (!verdicts.some((v) => v.stage === "financing")) {
+    const note = document.createElement("p");
+    note.className = "note";
+    note.dataset.planPending = "";
+    note.textContent = "Les règles du plan de financement s'affichent dès que son coût total est saisi.";
+    box.appendChild(note);
+  }
+  return box;
 }
 
 function liveVerdicts(form) {
