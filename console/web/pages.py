@@ -161,7 +161,11 @@ async def _file(
     allowed: tuple[str, ...] = ()
     if account.role != "auditor" and not state.is_terminal:
         allowed = await found.guichet.allowed_actions(state.application_id, account.actor)
-    actions = [_action(command, state, account) for command in allowed if command in FORMS]
+    actions = [
+        _action(command, state, account)
+        for command in allowed
+        if command in FORMS and not _already_done(command, state, account)
+    ]
     context = {
         "state": state,
         "verdicts": await verdicts(found, state),
@@ -180,6 +184,11 @@ async def _file(
         else {},
     }
     return render(request, "dossier.html", context, status)
+
+
+def _already_done(command_type: str, state: Application, account: Account) -> bool:
+    """An action the page would offer for nothing: taking a file one already holds."""
+    return command_type == "AssignCaseworker" and state.caseworker_id == account.actor.id
 
 
 def _action(command_type: str, state: Application, account: Account) -> dict[str, Any]:

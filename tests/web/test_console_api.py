@@ -228,6 +228,21 @@ async def test_only_the_actions_the_person_may_take_are_offered(
     assert "/actions/" not in auditor_page
 
 
+async def test_taking_a_file_is_no_longer_offered_to_the_one_who_holds_it(
+    console: Console,
+) -> None:
+    """Once alice has taken the file, 'Prendre en charge' would do nothing: not offered."""
+    application_id = await submit_file(console)
+    async with signed_in(console, "alice") as alice:
+        before = (await alice.get(f"/dossiers/{application_id}")).text
+        taken = await act(alice, application_id, "AssignCaseworker")
+        after = (await alice.get(f"/dossiers/{application_id}")).text
+    assert "/actions/AssignCaseworker" in before
+    assert taken.status_code == 303
+    assert "/actions/AssignCaseworker" not in after
+    assert "/actions/RequestCorrection" in after
+
+
 async def test_a_refused_action_is_shown_inline_in_a_sentence(
     console: Console, file_id: str
 ) -> None:
