@@ -408,10 +408,15 @@ async def test_the_queue_lists_files_by_filter_and_refuses_bad_filters(
 
 
 async def test_an_applicant_queue_shows_only_its_commune(console: Console, file_id: str) -> None:
-    """Another commune's agent never lists this file, whatever the filter says."""
+    """Another commune's agent never lists this file, whatever the filter says; the agent's
+    own page is titled with its commune's name and has no commune or department filter."""
     async with signed_in(console, "autre-agent") as other:
         answer = await other.get("/api/v1/applications", params={"insee": "01033"})
+    async with signed_in(console, "agent") as agent:
+        page = (await agent.get("/dossiers")).text
     assert file_id not in {row["application_id"] for row in answer.json()}
+    assert "Demandes de Valserhône (01033)" in page
+    assert 'name="departement"' not in page and 'name="commune"' not in page
 
 
 async def test_a_batch_requests_the_same_correction_with_a_result_per_file(
