@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from domain.french import day, last_day
+from domain.french import STATUS, day, last_day, lower
 from domain.model import AwareDatetime, Frozen
 from domain.notices import Notice
 
@@ -109,7 +109,7 @@ def _describe(file: DigestFile) -> str:
 
 
 def _status(status: str | None) -> str | None:
-    return status.replace("_", " ") if status else None
+    return lower(STATUS, status) if status else None
 
 
 def _idle(file: DigestFile, now: datetime) -> str:

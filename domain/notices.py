@@ -70,16 +70,30 @@ def notices_for(event: Event, state: Application) -> list[Notice]:
             return _to(applicant, f"{ref}: reversement dû", body, event)
         case ReminderSent(kind=kind, days_before=days, due_at=due, recipients=recipients):
             subject = f"{ref}: échéance « {DEADLINE_NAMES[kind]} » dans {days} jour(s)"
-            body = f"L'échéance « {DEADLINE_NAMES[kind]} » expire le {last_day(due)}."
+            body = f"L'échéance « {DEADLINE_NAMES[kind]} » court jusqu'au {last_day(due)} inclus."
             return [_notice(r.role, r.id, subject, body, event) for r in recipients]
         case DeadlineExpired(kind=kind, action=action, recipients=recipients):
             subject = f"{ref}: échéance « {DEADLINE_NAMES[kind]} » expirée"
             body = f"L'échéance est expirée ; conséquence : {EXPIRY_ACTIONS[action]}."
             return [_notice(r.role, r.id, subject, body, event) for r in recipients]
         case CorrectionAnswered() | FundingDecided() if state.caseworker_id:
-            body = f"Nouvel élément sur le dossier ({event.type})."
+            body = _news_for_the_caseworker(event)
             return _to(("caseworker", state.caseworker_id), f"{ref}: à traiter", body, event)
     return []
+
+
+def _news_for_the_caseworker(event: CorrectionAnswered | FundingDecided) -> str:
+    """What the caseworker's mail says happened, so it can be acted on without opening the file."""
+    if isinstance(event, CorrectionAnswered):
+        plan = " Elle joint un plan de financement révisé." if event.revised_plan else ""
+        return f"La commune a répondu à la demande de correction :{plan}\n\n{event.message}"
+    if event.approved:
+        decision = (
+            f"{event.funder} accorde {euros(event.granted_cents)} sur la ligne {event.line_id}."
+        )
+    else:
+        decision = f"{event.funder} refuse la ligne {event.line_id}."
+    return f"{decision}\n\n{event.note}" if event.note else decision
 
 
 def _applicant(state: Application) -> tuple[Role, str]:

@@ -1,19 +1,28 @@
-"""What communes and caseworkers read of refusals: e-mails and timeline lines in French."""
+"""What communes and caseworkers read: e-mails and timeline lines in French."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from console.web.phrases import phrase
-from domain.events import CommandRejected, EligibilityRejected
+from domain.commands import AnswerCorrection, AssignCaseworker, RequestCorrection
+from domain.deadline import Recipient
+from domain.events import CommandRejected, EligibilityRejected, ReminderSent
 from domain.notices import notices_for
 from tests.unit.builders import (
+    APPLICANT,
     CASEWORKER,
+    DETR_OFFICER,
     NON_PVD_COMMUNE,
     OTHER_APPLICANT,
+    SYSTEM,
     apply,
+    approve,
     at,
     history,
     request,
     submit,
+    to_instruction,
     to_started,
 )
 
@@ -56,3 +65,37 @@ def test_a_recorded_rejection_reads_in_french_and_older_ones_as_they_were() -> N
     )
     older = rejected.model_copy(update={"french": ""})
     assert "is not possible while" in phrase(older)
+
+
+def test_the_caseworker_reads_what_a_co_financer_decided_not_an_event_name() -> None:
+    """A decision on a taken file: who decided what, in French, with the note."""
+    taken = [*to_instruction(), AssignCaseworker(actor=CASEWORKER, at=at(1), caseworker_id="al")]
+    decided = approve(DETR_OFFICER, "detr", 100_000).model_copy(update={"note": "Vu en CDEC."})
+    state = apply([*taken, decided])
+    [event] = history([*taken, decided])[-1:]
+    [notice] = notices_for(event, state)
+    assert notice.recipient == "al"
+    assert notice.body == "DETR accorde 100\u202f000,00\u00a0€ sur la ligne detr.\n\nVu en CDEC."
+
+
+def test_the_caseworker_reads_the_commune_s_answer() -> None:
+    """An answered correction carries the commune's message itself."""
+    commands = [
+        *to_instruction(),
+        AssignCaseworker(actor=CASEWORKER, at=at(1), caseworker_id="al"),
+        RequestCorrection(actor=CASEWORKER, at=at(2), reason="incomplete", message="Les devis ?"),
+        AnswerCorrection(actor=APPLICANT, at=at(3), message="Devis joints."),
+    ]
+    [notice] = notices_for(history(commands)[-1], apply(commands))
+    assert notice.body == "La commune a répondu à la demande de correction :\n\nDevis joints."
+
+
+def test_a_reminder_gives_the_last_day_included() -> None:
+    """The deadline expires at midnight after its last day: the mail names that day."""
+    expiry = datetime(2027, 3, 4, 23, 0, tzinfo=UTC)  # 5 March, 00:00 in Paris
+    reminder = ReminderSent(
+        actor=SYSTEM, at=at(1), kind="completeness", days_before=7, due_at=expiry,
+        recipients=(Recipient(role="caseworker", id="al"),),
+    )  # fmt: skip
+    [notice] = notices_for(reminder, apply([submit()]))
+    assert notice.body == "L'échéance « complétude du dossier » court jusqu'au 04/03/2027 inclus."
