@@ -130,7 +130,7 @@ def describe(event: Event) -> str:
         case DeadlineOpened(deadline=deadline):
             return (
                 f"{_deadline(deadline.kind, deadline.subject)} deadline runs until "
-                f"{_last_day(deadline.due_at)} ({deadline.source})"
+                f"{last_day_iso(deadline.due_at)} ({deadline.source})"
             )
         case DeadlineClosed():
             return f"{_deadline(event.kind, event.subject)} deadline closed by {event.by_event}"
@@ -148,7 +148,7 @@ def describe(event: Event) -> str:
         case DeadlineExtended():
             return (
                 f"{_deadline(event.kind, event.subject)} deadline extended until "
-                f"{_last_day(event.due_at)}: {event.reason}"
+                f"{last_day_iso(event.due_at)}: {event.reason}"
             )
     return event.type  # an event type this console does not know yet: still shown
 
@@ -157,7 +157,7 @@ def _deadline(kind: str, subject: str | None) -> str:
     return kind.replace("_", " ") + (f" ({subject})" if subject else "")
 
 
-def _last_day(expiry: datetime) -> str:
+def last_day_iso(expiry: datetime) -> str:
     """The last day of a deadline (it expires at midnight after it, Paris time)."""
     return (expiry.astimezone(PARIS) - timedelta(days=1)).date().isoformat()
 

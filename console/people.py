@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import typer
 from pydantic import ValidationError
 
+from audit.describing import last_day_iso
 from console.app import AsOption, JsonOption, app, emit_json, friendly
 from console.connection import resolve_target, run_with_client
 from console.deadlines import deadline_filter
@@ -168,10 +169,11 @@ def list_(
         typer.echo("no application matches")
         return
     typer.echo(
-        f"{'APPLICATION':<48} {'STATUS':<22} {'INSEE':<6} {'DEP':<4} {'CASEWORKER':<16} DEADLINE"
+        f"{'APPLICATION':<48} {'STATUS':<22} {'INSEE':<6} {'DEP':<4} {'CASEWORKER':<16} UNTIL"
     )
     for row in rows:
-        due = f"{row.next_deadline.astimezone(PARIS):%Y-%m-%d %H:%M}" if row.next_deadline else ""
+        # The next deadline's last day, as `show` gives it (it expires at midnight after it).
+        due = last_day_iso(row.next_deadline) if row.next_deadline else ""
         typer.echo(
             f"{row.application_id:<48} {row.status or '?':<22} {row.insee or '':<6} "
             f"{row.department or '':<4} {row.caseworker or '':<16} {due}".rstrip()

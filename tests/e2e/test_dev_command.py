@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from audit.describing import last_day_iso
 from tests.cli.test_entry_point import guichet_command
 from tests.e2e.support import Guichet, free_port, python_env, spawn, wait_until
 
@@ -73,6 +75,13 @@ def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
         timeline = cli.json("show", closed["application_id"])["timeline"]
         closing = [row["type"] for row in timeline if not row["type"].startswith("Deadline")]
         assert closing[-1] == "ApplicationClosed"
+        # The table gives each running file's next deadline by its last day, as `show` does.
+        table = cli.run("list").stdout
+        waiting = next(row for row in rows if row["status"] == "in_instruction")
+        expiry = datetime.fromisoformat(waiting["next_deadline"])
+        assert table.splitlines()[0].endswith("UNTIL")
+        assert f"{waiting['application_id']} " in table
+        assert last_day_iso(expiry) in table and "00:00" not in table
     finally:
         output = _stop(process, log)
     assert "stopping worker…" in output and "stopped" in output
