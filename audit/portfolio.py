@@ -1,10 +1,10 @@
 """Every file's state as of a date or a log position, from the log alone: the portfolio an
 auditor reports on (how many files stood in each status, what was awarded and paid by then).
 
-The log is read once, stream by stream (``EventLog.read_streams``), and each file is folded
-and handed over before the next is read: memory is that of one file, however many the log
-holds. Each state is what ``state_as_of`` gives for that file alone (tested equal), so a
-portfolio and a file's own view never disagree.
+The log is read once, stream by stream (``EventLog.read_streams_data``: only what the fold
+needs of each event), and each file is folded and handed over before the next is read: memory
+is that of one file, however many the log holds. Each state is what ``state_as_of`` gives for
+that file alone (tested equal), so a portfolio and a file's own view never disagree.
 
 CSV follows the conventions of ``audit.exporting`` (UTF-8 with BOM, ``;``, euros ``1234,50``,
 ISO times in UTC); JSON Lines carries each whole state, as ``guichet audit show --json`` does.
@@ -25,7 +25,7 @@ from audit.timeline import state_json
 from domain.decider import fold
 from domain.events import parse_event
 from domain.state import Application
-from eventlog import EventLog, RecordedEvent
+from eventlog import EventData, EventLog
 
 CSV_HEADER = (
     "application_id",
@@ -68,14 +68,14 @@ async def states_as_of(
     last = head if position is None else min(position, head)
     read = 0
 
-    def kept(record: RecordedEvent) -> bool:
-        return record.position <= last and (at is None or record.occurred_at <= at)
+    def kept(event: EventData) -> bool:
+        return event.position <= last and (at is None or event.occurred_at <= at)
 
-    async for stream in log.read_streams():
+    async for _, stream in log.read_streams_data():
         read += len(stream)
         if progress is not None:
             progress(min(read, head), head)
-        events = [parse_event(record.data) for record in stream if kept(record)]
+        events = [parse_event(event.data) for event in stream if kept(event)]
         if events:
             yield fold(events)
 

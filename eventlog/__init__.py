@@ -19,13 +19,14 @@ from eventlog.errors import (
     MalformedEvent,
 )
 from eventlog.event_log import EventLog
-from eventlog.models import AppendResult, NewEvent, RecordedEvent, VerifyReport
+from eventlog.models import AppendResult, EventData, NewEvent, RecordedEvent, VerifyReport
 from eventlog.upcasting import Upcaster, Upcasters
 
 __all__ = [
     "GENESIS",
     "AppendResult",
     "ConcurrencyError",
+    "EventData",
     "EventIdConflict",
     "EventLog",
     "EventLogError",

@@ -25,8 +25,8 @@ from eventlog.edge import sqlstate, translated
 from eventlog.errors import ConcurrencyError, EventLogError
 from eventlog.group_commit import GroupCommitter, WriteGroup
 from eventlog.migrating import one_upgrade_at_a_time, upgrade_to_head
-from eventlog.models import AppendResult, NewEvent, RecordedEvent, VerifyReport
-from eventlog.reading import ROW_COLUMNS, recorded
+from eventlog.models import AppendResult, EventData, NewEvent, RecordedEvent, VerifyReport
+from eventlog.reading import DATA_COLUMNS, ROW_COLUMNS, event_data, recorded
 from eventlog.upcasting import Upcasters
 from eventlog.verification import VERIFIED_COLUMNS, Progress, verify_rows, verify_stream_rows
 
@@ -216,6 +216,26 @@ class EventLog:
                     stream.append(record)
         if stream:
             yield stream
+
+    async def read_streams_data(
+        self, *, batch_size: int = 1000
+    ) -> AsyncIterator[tuple[str, list[EventData]]]:
+        """Each stream's id and its events' positions, business dates and data (upcast), in
+        the order of ``read_streams``: what folding every file needs, at about two thirds of
+        the cost of whole records (``EventData``)."""
+        stream_id: str | None = None
+        stream: list[EventData] = []
+        batches = self._rows(None, batch_size, DATA_COLUMNS, order="stream")
+        async with contextlib.aclosing(batches):
+            async for rows in batches:
+                for row in rows:
+                    if row[1] != stream_id:
+                        if stream_id is not None:
+                            yield stream_id, stream
+                        stream_id, stream = row[1], []
+                    stream.append(event_data(row, self._upcasters))
+        if stream_id is not None:
+            yield stream_id, stream
 
     async def _rows(
         self,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -115,6 +115,16 @@ class RecordedEvent(BaseModel):
     recorded_at: datetime
     prev_hash: str
     hash: str
+
+
+class EventData(NamedTuple):
+    """What folding an event needs of it: its place in the log, its business date and its
+    data (upcast). A tuple, not a :class:`RecordedEvent`: a replay of the whole log builds one
+    per row, and the model's other fields would cost more than the rest of the fold."""
+
+    position: int
+    occurred_at: datetime
+    data: dict[str, Any]
 
 
 class AppendResult(BaseModel):

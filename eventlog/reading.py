@@ -28,12 +28,15 @@ from uuid import UUID
 from pydantic_core import from_json
 
 from eventlog import schema
-from eventlog.models import RecordedEvent
+from eventlog.models import EventData, RecordedEvent
 from eventlog.schema import as_utc
 from eventlog.upcasting import Upcasters
 
 ROW_COLUMNS = tuple(column.name for column in schema.events.c)
 """The order in which :func:`recorded` unpacks a row: the table's, as ``select(events)``."""
+
+DATA_COLUMNS = ("position", "stream_id", "version", "type", "schema_version", "occurred_at", "data")
+"""The order in which :func:`event_data` unpacks a row (position first, as ``_rows`` wants)."""
 
 
 def parse_json(text: str) -> Any:
@@ -80,6 +83,16 @@ def recorded(row: Sequence[Any], upcasters: Upcasters) -> RecordedEvent:
     if schema_version == stored_version and _typed_as_stored(fields):
         return _unvalidated(fields)
     return RecordedEvent(**fields)
+
+
+def event_data(row: Sequence[Any], upcasters: Upcasters) -> EventData:
+    """The position, business date and data (upcast) of one row in ``DATA_COLUMNS`` order.
+
+    ``data`` is handed over as parsed, not validated as a JSON object: the fold validates
+    every event's data against its domain model, which refuses anything else."""
+    position, _stream_id, _version, type_, stored_version, occurred_at, text = row
+    _, data = upcasters.upcast(type_, stored_version, parse_json(text))
+    return EventData(position, _utc(occurred_at), data)
 
 
 def _standard_uuid(value: Any) -> UUID:

@@ -15,7 +15,7 @@ from eventlog_support import BASE_TIME, JSON, Backend, new_event
 from hypothesis import given
 from pydantic import ValidationError
 
-from eventlog import EventLog, EventLogUnavailable, RecordedEvent, Upcasters
+from eventlog import EventData, EventLog, EventLogUnavailable, RecordedEvent, Upcasters
 from eventlog.reading import ROW_COLUMNS, parse_json, recorded
 
 
@@ -63,6 +63,25 @@ async def test_read_streams_gives_each_stream_whole_in_id_order(
 async def test_read_streams_of_an_empty_log_gives_nothing(log: EventLog) -> None:
     """No stream, no list (not one empty list)."""
     assert [stream async for stream in log.read_streams()] == []
+    assert [stream async for stream in log.read_streams_data()] == []
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 1000])
+async def test_read_streams_data_is_read_streams_cut_to_what_a_fold_needs(
+    log: EventLog, batch_size: int
+) -> None:
+    """The same streams in the same order, each event's position, business date and data."""
+    await log.append("app-b", 0, [new_event(1), new_event(2)])
+    await log.append("app-a", 0, [new_event(3, label="Saint-Étienne — 投资")])
+    await log.append("app-b", 2, [new_event(4)])
+    whole = [
+        (stream[0].stream_id, [EventData(e.position, e.occurred_at, e.data) for e in stream])
+        async for stream in log.read_streams()
+    ]
+    cut = [stream async for stream in log.read_streams_data(batch_size=batch_size)]
+    assert cut == whole
+    assert [len(events) for _, events in cut] == [1, 3]
+    assert all(e.occurred_at.utcoffset() == timedelta(0) for _, events in cut for e in events)
 
 
 async def test_a_reader_stopping_early_leaves_no_read_in_flight(log: EventLog) -> None:
@@ -139,6 +158,9 @@ async def test_upcaster_applies_on_read_and_verify_hashes_stored_data(
         assert event.data == {"n": 1, "amount": 1200, "amount_cents": 120000, "currency": "EUR"}
         assert [e.schema_version async for e in upcasting.read_all()] == [2]
         assert [[e.schema_version for e in s] async for s in upcasting.read_streams()] == [[2]]
+        assert [[e.data for e in s] async for _, s in upcasting.read_streams_data()] == [
+            [event.data]
+        ]
         assert (await upcasting.verify()).ok
     finally:
         await upcasting.close()
