@@ -118,7 +118,7 @@ def render_file(view: dict[str, Any]) -> str:
             f"{p['status']}"
             for p in state["payments"]
         ]
-    out += ["", "timeline"]
+    out += ["", "timeline (UTC)"]
     if view["timeline_problem"]:
         out.append(f"  ({view['timeline_problem']})")
     for row in view["timeline"]:
@@ -136,9 +136,11 @@ def _plan_text(plan: dict[str, Any], programme_max: int | None) -> str:
         f"  {'LINE':<12} {'FUNDER':<10} {'KIND':<8} {'REQUESTED':>16} {'GRANTED':>16}  STATUS",
     ]
     for line in plan["lines"]:
+        # The owner's own contribution is never decided on: "pending" would say otherwise.
+        status = "—" if line["kind"] == "owner" else line["status"]
         lines.append(
             f"  {line['line_id']:<12} {line['funder']:<10} {line['kind']:<8} "
             f"{format_euros(line['requested_cents']):>16} "
-            f"{format_euros(line['granted_cents']):>16}  {line['status']}"
+            f"{format_euros(line['granted_cents']):>16}  {status}"
         )
     return "\n".join(lines)

@@ -1,0 +1,32 @@
+"""``guichet show``'s text: what an operator reads of one file."""
+
+from __future__ import annotations
+
+from console.reading import _amounts, render_file
+from domain.state import Application
+from tests.unit.builders import apply, to_instruction
+
+
+def view_of(state: Application) -> dict[str, object]:
+    """What ``read_file_view`` hands ``render_file``, for a state built in-process."""
+    return {
+        "application_id": state.application_id,
+        "source": "temporal",
+        "status": state.status,
+        "state": state.model_dump(mode="json"),
+        "amounts": _amounts(state, None),
+        "verdicts": [],
+        "timeline": [],
+        "timeline_problem": "",
+    }
+
+
+def test_the_owner_s_line_is_not_shown_waiting_for_a_decision() -> None:
+    text = render_file(view_of(apply(to_instruction())))
+    rows = {line.split()[0]: line for line in text.splitlines() if line.startswith("  ")}
+    assert rows["owner"].endswith("—")
+    assert rows["detr"].endswith("pending")
+
+
+def test_the_timeline_says_its_times_are_utc() -> None:
+    assert "\ntimeline (UTC)\n" in render_file(view_of(apply(to_instruction()))) + "\n"
