@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError
 
 from console.web import labels
 from console.web.auth import BadRequest, CsrfRejected, Forbidden, NotSignedIn, Throttled
@@ -101,6 +102,12 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+UNAVAILABLE = (
+    "Le moteur des dossiers (Temporal) n'a pas répondu : réessayez dans un instant. Si cela "
+    "dure, prévenez l'exploitation"
+)
+
+
 def error_page(request: Request, status: int, title: str, message: str) -> Response:
     """An error as a page (or JSON on the API)."""
     if _is_api(request):
@@ -179,7 +186,12 @@ def _error_handlers(app: FastAPI) -> None:
         return error_page(request, status, title, str(getattr(error, "detail", "")))
 
     async def guichet_error(request: Request, error: Exception) -> Response:
-        return error_page(request, 502, "Guichet indisponible", str(error))
+        return error_page(request, 502, "Guichet indisponible", f"{UNAVAILABLE} ({error})")
+
+    async def temporal_error(request: Request, error: Exception) -> Response:
+        # Temporal down or overloaded, on a call no page catches (the work queue's list).
+        detail = error.message if isinstance(error, RPCError) else str(error)
+        return error_page(request, 502, "Guichet indisponible", f"{UNAVAILABLE} ({detail})")
 
     app.add_exception_handler(NotSignedIn, not_signed_in)
     app.add_exception_handler(Forbidden, forbidden)
@@ -191,3 +203,4 @@ def _error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(GuichetError, guichet_error)
+    app.add_exception_handler(RPCError, temporal_error)

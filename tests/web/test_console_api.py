@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import re
 import uuid
@@ -15,11 +16,15 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
+from console.web.app import create_app
 from console.web.throttle import SignInThrottle
 from domain.events import parse_event
 from domain.french import last_day, moment
+from tests.conftest import temporal_cli_path
 from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
+from workflows.client import GuichetClient
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
 T = TypeVar("T")
@@ -638,3 +643,19 @@ async def test_sending_the_plan_as_it_is_records_nothing_and_says_so(console: Co
     assert answer.status_code == 200
     assert "Plan inchangé" in answer.text
     assert len(await console.log.read_stream(application_id)) == before
+
+
+async def test_temporal_down_is_a_502_page_in_french_not_a_500(console: Console) -> None:
+    """The same accounts and log, and a Temporal server that went away after the console
+    connected to it: the queue and the API say so."""
+    gone = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_cli_path())
+    await gone.shutdown()
+    guichet = GuichetClient(gone.client, task_queue="x")
+    services = dataclasses.replace(console.services, guichet=guichet)
+    down = Console(create_app(services), services, services.guichet, console.log)
+    async with signed_in(down, "alice") as alice:
+        page = await alice.get("/dossiers")
+        api = await alice.get("/api/v1/applications")
+    assert page.status_code == 502 and "Guichet indisponible" in page.text
+    assert "Le moteur des dossiers (Temporal) n&#39;a pas répondu" in page.text
+    assert api.status_code == 502 and api.json()["error"] == "Guichet indisponible"
