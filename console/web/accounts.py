@@ -8,7 +8,9 @@ applicant account its commune, so no form can ever choose who acts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.actor import ROLES, Actor, Role
+from eventlog.edge import translated
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 INSEE = re.compile(r"^\d[0-9AB]\d{3}$")
@@ -117,7 +120,7 @@ class AccountStore:
             "display_name": display_name,
             "updated_at": now,
         }
-        async with self._engine.begin() as conn:
+        async with self._database(), self._engine.begin() as conn:
             exists = await conn.scalar(
                 sa.select(accounts.c.username).where(accounts.c.username == username)
             )
@@ -135,7 +138,7 @@ class AccountStore:
 
     async def get(self, username: str) -> Account | None:
         """The account, or None."""
-        async with self._engine.connect() as conn:
+        async with self._database(), self._engine.connect() as conn:
             row = (
                 await conn.execute(sa.select(accounts).where(accounts.c.username == username))
             ).first()
@@ -143,19 +146,26 @@ class AccountStore:
 
     async def all(self) -> list[Account]:
         """Every account, by username."""
-        async with self._engine.connect() as conn:
+        async with self._database(), self._engine.connect() as conn:
             rows = (await conn.execute(sa.select(accounts).order_by(accounts.c.username))).all()
         return [_account(row) for row in rows]
 
     async def authenticate(self, username: str, password: str) -> Account | None:
         """The account when the password matches, else None (same work either way)."""
-        async with self._engine.connect() as conn:
+        async with self._database(), self._engine.connect() as conn:
             row = (
                 await conn.execute(sa.select(accounts).where(accounts.c.username == username))
             ).first()
         digest = str(row.password_hash) if row is not None else self._dummy
         ok = await asyncio.to_thread(self._matches, digest, password)
         return _account(row) if ok and row is not None else None
+
+    @contextlib.asynccontextmanager
+    async def _database(self) -> AsyncIterator[None]:
+        """The accounts live beside the event log: a database that cannot be reached raises
+        ``EventLogUnavailable``, with the sentence the log gives."""
+        with translated(self._engine.url):
+            yield
 
     def _matches(self, digest: str, password: str) -> bool:
         try:

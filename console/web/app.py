@@ -27,6 +27,7 @@ from console.web.commands import FormError
 from console.web.files import FileNotVisible
 from console.web.services import WebServices
 from console.web.sessions import COOKIE, MAX_AGE, Session
+from eventlog import EventLogUnavailable
 from workflows.client import GuichetError
 
 HERE = Path(__file__).resolve().parent
@@ -105,6 +106,12 @@ def _is_api(request: Request) -> bool:
 UNAVAILABLE = (
     "Le moteur des dossiers (Temporal) n'a pas répondu : réessayez dans un instant. Si cela "
     "dure, prévenez l'exploitation"
+)
+
+
+NO_DATABASE = (
+    "La base de données de Guichet (journal et comptes) est injoignable : réessayez dans un "
+    "instant. Si cela dure, prévenez l'exploitation"
 )
 
 
@@ -188,6 +195,9 @@ def _error_handlers(app: FastAPI) -> None:
     async def guichet_error(request: Request, error: Exception) -> Response:
         return error_page(request, 502, "Guichet indisponible", f"{UNAVAILABLE} ({error})")
 
+    async def database_error(request: Request, error: Exception) -> Response:
+        return error_page(request, 503, "Guichet indisponible", f"{NO_DATABASE} ({error})")
+
     async def temporal_error(request: Request, error: Exception) -> Response:
         # Temporal down or overloaded, on a call no page catches (the work queue's list).
         detail = error.message if isinstance(error, RPCError) else str(error)
@@ -204,3 +214,4 @@ def _error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(GuichetError, guichet_error)
     app.add_exception_handler(RPCError, temporal_error)
+    app.add_exception_handler(EventLogUnavailable, database_error)

@@ -16,12 +16,15 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from temporalio.testing import WorkflowEnvironment
 
+from console.web.accounts import AccountStore
 from console.web.app import create_app
 from console.web.throttle import SignInThrottle
 from domain.events import parse_event
 from domain.french import last_day, moment
+from eventlog import EventLog
 from tests.conftest import temporal_cli_path
 from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
 from workflows.client import GuichetClient
@@ -659,3 +662,25 @@ async def test_temporal_down_is_a_502_page_in_french_not_a_500(console: Console)
     assert page.status_code == 502 and "Guichet indisponible" in page.text
     assert "Le moteur des dossiers (Temporal) n&#39;a pas répondu" in page.text
     assert api.status_code == 502 and api.json()["error"] == "Guichet indisponible"
+
+
+async def test_the_database_down_is_a_503_page_in_french_not_a_500(console: Console) -> None:
+    """The event log and accounts unreachable: signing in, a page and the API say so."""
+    dead = EventLog.from_url("postgresql+asyncpg://postgres@127.0.0.1:1/test")
+    accounts = AccountStore(dead.engine, PasswordHasher(time_cost=1, memory_cost=1024))
+    services = dataclasses.replace(console.services, log=dead, accounts=accounts)
+    down = Console(create_app(services), services, services.guichet, dead)
+    async with down.client() as client:
+        token = await csrf_of(client)
+        answer = await client.post(
+            "/connexion", data={"csrf": token, "identifiant": "alice", "mot_de_passe": PASSWORD}
+        )
+    async with signed_in(console, "alice") as alice, down.client() as later:
+        later.cookies = alice.cookies  # signed in before the database went away
+        page = await later.get("/dossiers")
+        api = await later.get("/api/v1/me")
+    await dead.close()
+    assert answer.status_code == 503, answer.text
+    assert "La base de données de Guichet (journal et comptes) est injoignable" in answer.text
+    assert page.status_code == 503 and api.status_code == 503
+    assert api.json()["error"] == "Guichet indisponible"
