@@ -84,9 +84,15 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("amount", "Montant reversé (€)", "euros"),
         FieldSpec("reference", "Référence du titre de recette"),
     ),
+    "ExtendDeadline": (
+        FieldSpec("deadline", "Délai à prolonger", "select"),
+        _reason_field("Motif de la demande de prolongation"),
+    ),
 }
 """Actions a person can take from the file page. RevisePlan has a page of its own
-(``/dossiers/{id}/plan``: a whole plan is no small form); the rest go through the JSON API."""
+(``/dossiers/{id}/plan``: a whole plan is no small form); the rest go through the JSON API.
+A select without fixed options takes its values from the file (``choices``): an action whose
+select has none on this file is not offered."""
 
 _EUROS = re.compile(r"^\d{1,11}([.,]\d{1,2})?$")
 
@@ -120,7 +126,31 @@ def choices(command_type: str, name: str, state: Application, actor: Actor) -> t
         )
     if command_type == "OrderPayment" and name == "payment_number":
         return tuple(str(p.number) for p in state.payments if p.status in ("claimed", "failed"))
+    if command_type == "ExtendDeadline" and name == "deadline":
+        return tuple(
+            _deadline_choice(d.kind, d.subject)
+            for d in state.deadlines
+            if d.extension is not None and not d.extended
+        )
     return ()
+
+
+def choice_label(command_type: str, name: str, value: str, state: Application) -> str:
+    """What a person reads for one of ``choices``: a deadline by its name and last day."""
+    if command_type == "ExtendDeadline" and name == "deadline":
+        kind, _, subject = value.partition(":")
+        deadline = state.deadline(kind, subject or None)  # type: ignore[arg-type]
+        if deadline is not None:
+            funders = {line.line_id: line.funder for line in state.plan.lines} if state.plan else {}
+            whose = f" ({funders.get(subject, subject)})" if subject else ""
+            until = labels.last_day(deadline.due_at)
+            return f"{labels.word(labels.DEADLINE, kind)}{whose}, jusqu'au {until}"
+    return value
+
+
+def _deadline_choice(kind: str, subject: str | None) -> str:
+    """A deadline as one select value: its kind, and its plan line for a co-financer's."""
+    return f"{kind}:{subject}" if subject else kind
 
 
 def build_command(
@@ -172,6 +202,9 @@ def _rename(command_type: str, fields: dict[str, Any], actor: Actor) -> dict[str
     out = {renames.get(name, name): value for name, value in fields.items()}
     if command_type == "AssignCaseworker":
         out["caseworker_id"] = actor.id
+    if command_type == "ExtendDeadline":
+        kind, _, subject = out.pop("deadline").partition(":")
+        out.update(kind=kind, subject=subject or None)
     return out
 
 

@@ -29,7 +29,7 @@ from console.web.auth import (
     services,
     sign_in,
 )
-from console.web.commands import FORMS, FormError, build_command, choices
+from console.web.commands import FORMS, FormError, build_command, choice_label, choices
 from console.web.files import (
     STATUSES,
     parse_filters,
@@ -162,9 +162,10 @@ async def _file(
     if account.role != "auditor" and not state.is_terminal:
         allowed = await found.guichet.allowed_actions(state.application_id, account.actor)
     actions = [
-        _action(command, state, account)
+        action
         for command in allowed
         if command in FORMS and not _already_done(command, state, account)
+        if _has_every_choice(action := _action(command, state, account))
     ]
     context = {
         "state": state,
@@ -186,6 +187,15 @@ async def _file(
     return render(request, "dossier.html", context, status)
 
 
+def _has_every_choice(action: dict[str, Any]) -> bool:
+    """False when a required select has nothing to choose on this file (no line left to
+    decide, no deadline that may still be extended): the form could only be refused."""
+    return all(
+        field["options"] or field["spec"].kind != "select" or not field["spec"].required
+        for field in action["fields"]
+    )
+
+
 def _already_done(command_type: str, state: Application, account: Account) -> bool:
     """An action the page would offer for nothing: taking a file one already holds."""
     return command_type == "AssignCaseworker" and state.caseworker_id == account.actor.id
@@ -195,7 +205,8 @@ def _action(command_type: str, state: Application, account: Account) -> dict[str
     fields = []
     for spec in FORMS[command_type]:
         options = spec.options or tuple(
-            (value, value) for value in choices(command_type, spec.name, state, account.actor)
+            (value, choice_label(command_type, spec.name, value, state))
+            for value in choices(command_type, spec.name, state, account.actor)
         )
         fields.append({"spec": spec, "options": options})
     return {"type": command_type, "fields": fields, "request_id": uuid.uuid4().hex}

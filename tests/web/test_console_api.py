@@ -684,3 +684,37 @@ async def test_the_database_down_is_a_503_page_in_french_not_a_500(console: Cons
     assert "La base de données de Guichet (journal et comptes) est injoignable" in answer.text
     assert page.status_code == 503 and api.status_code == 503
     assert api.json()["error"] == "Guichet indisponible"
+
+
+async def test_a_deadline_is_extended_from_the_file_page_once(console: Console) -> None:
+    """Only deadlines the rules let extend are offered, by name and last day; once extended,
+    the form goes (the rule allows one extension). A co-financer whose line is decided is no
+    longer offered the decision form."""
+    application_id = await submit_file(console)
+    async with signed_in(console, "alice") as alice:
+        submitted_page = (await alice.get(f"/dossiers/{application_id}")).text
+    await send(console, "alice", application_id, type="DeclareComplete")
+    await send(console, "prefecture", application_id, type="DecideFunding", line_id="detr",
+               approve=True, granted_cents=40_000_00)  # fmt: skip
+    async with signed_in(console, "prefecture") as prefecture:
+        decided_page = (await prefecture.get(f"/dossiers/{application_id}")).text
+    await send(console, "region", application_id, type="DecideFunding", line_id="region",
+               approve=True, granted_cents=20_000_00)  # fmt: skip
+    await send(console, "alice", application_id, type="AcceptApplication")
+    await send(console, "alice", application_id, type="NotifyAward",
+               decision_reference="ARR-1")  # fmt: skip
+    start = (await console.guichet.state(application_id)).deadline("start_of_works")
+    assert start is not None
+    async with signed_in(console, "alice") as alice:
+        awarded_page = (await alice.get(f"/dossiers/{application_id}")).text
+        sent = await act(alice, application_id, "ExtendDeadline",
+                         deadline="start_of_works", reason="Marché relancé")  # fmt: skip
+        after = (await alice.get(f"/dossiers/{application_id}")).text
+    assert "/actions/ExtendDeadline" not in submitted_page  # no deadline there may be extended
+    assert "/actions/DecideFunding" not in decided_page
+    assert "/actions/ExtendDeadline" in awarded_page
+    assert f"Commencement des travaux, jusqu&#39;au {last_day(start.due_at)}" in awarded_page
+    assert sent.status_code == 303
+    extended = (await console.guichet.state(application_id)).deadline("start_of_works")
+    assert extended is not None and extended.extended and extended.due_at > start.due_at
+    assert "/actions/ExtendDeadline" not in after
