@@ -136,7 +136,17 @@ def choices(command_type: str, name: str, state: Application, actor: Actor) -> t
 
 
 def choice_label(command_type: str, name: str, value: str, state: Application) -> str:
-    """What a person reads for one of ``choices``: a deadline by its name and last day."""
+    """What a person reads for one of ``choices``: a plan line by its funder and amount, a
+    deadline by its name and last day, a payment by its number, kind and amount."""
+    if command_type == "DecideFunding" and name == "line_id" and state.plan:
+        line = state.plan.line(value)
+        if line is not None:
+            return f"{line.funder} : {labels.euros(line.requested_cents)} demandés"
+    if command_type == "OrderPayment" and name == "payment_number":
+        payment = state.payment(int(value))
+        if payment is not None:
+            kind = labels.lower(labels.PAYMENT_KIND, payment.kind)
+            return f"n° {payment.number}, {kind} : {labels.euros(payment.amount_cents)}"
     if command_type == "ExtendDeadline" and name == "deadline":
         kind, _, subject = value.partition(":")
         deadline = state.deadline(kind, subject or None)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from domain.french import (  # the console's one vocabulary, re-exported
     day,
     euros,
     last_day,
+    lower,
     moment,
     word,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "day",
     "euros",
     "last_day",
+    "lower",
     "moment",
     "word",
 ]
