@@ -75,6 +75,9 @@ def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
         timeline = cli.json("show", closed["application_id"])["timeline"]
         closing = [row["type"] for row in timeline if not row["type"].startswith("Deadline")]
         assert closing[-1] == "ApplicationClosed"
+        started = next(row for row in rows if row["status"] == "started")
+        payments = cli.json("show", started["application_id"])["state"]["payments"]
+        assert [(p["kind"], p["status"]) for p in payments] == [("advance", "disbursed")]
         # The table gives each running file's next deadline by its last day, as `show` does.
         table = cli.run("list").stdout
         waiting = next(row for row in rows if row["status"] == "in_instruction")
