@@ -85,8 +85,10 @@ def _steps(target: str, applicant: Actor) -> list[tuple[str, dict[str, Any]]]:
                           "proof_reference": "ORDRE-SERVICE-1"}),
         ("OrderPayment", {"actor": OFFICER, "payment_number": 1}),
     ]  # fmt: skip
-    if target == "started":
-        return paying
+    if target == "started":  # the advance paid, an interim payment waiting to be ordered
+        return [*paying, ("ClaimPayment", {"actor": applicant, "kind": "interim",
+                "amount_cents": 10_000_00, "eligible_expense_cents": 50_000_00,
+                "proof_reference": "SITUATION-1"})]  # fmt: skip
     return [
         *paying,
         ("DeclareCompletion", {"actor": applicant, "completed_on": today}),
@@ -133,10 +135,10 @@ async def seed_demo(guichet: GuichetClient, progress: Callable[[str], None]) -> 
 
 def _reached(state: Application, target: str) -> bool:
     """The file stands as the demo wants it. A started file is the partly paid one: its
-    status is reached at the start of works, two steps before its advance is paid."""
+    status is reached at the start of works, steps before its advance is paid and its interim
+    payment claimed (for the payment officer's page)."""
     if target == "started":
-        advance = state.payment(1)
-        return advance is not None and advance.status in ("disbursed", "failed")
+        return state.payment(2) is not None
     return state.status == target
 
 

@@ -77,7 +77,10 @@ def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
         assert closing[-1] == "ApplicationClosed"
         started = next(row for row in rows if row["status"] == "started")
         payments = cli.json("show", started["application_id"])["state"]["payments"]
-        assert [(p["kind"], p["status"]) for p in payments] == [("advance", "disbursed")]
+        assert [(p["kind"], p["status"]) for p in payments] == [
+            ("advance", "disbursed"),
+            ("interim", "claimed"),
+        ]
         # The table gives each running file's next deadline by its last day, as `show` does.
         table = cli.run("list").stdout
         waiting = next(row for row in rows if row["status"] == "in_instruction")
