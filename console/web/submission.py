@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
@@ -18,7 +18,7 @@ from console.web.commands import FormError, first_problem, parse_date, parse_eur
 from console.web.labels import RULE, word
 from console.web.services import WebServices
 from domain.commands import ApplicationRequest
-from domain.plan import FinancingPlan
+from domain.plan import Dotation, FinancingPlan
 from domain.rules.eligibility import eligibility_verdicts
 from domain.rules.financing import plan_verdicts
 
@@ -26,6 +26,8 @@ LINE_ROWS = 6
 """Rows of the plan table in a new form (the owner's line and five funders)."""
 MAX_LINE_ROWS = 40
 """Rows a form may carry: a revised plan shows every line it has, and one row more."""
+DOTATIONS = frozenset(get_args(Dotation))
+"""The State dotations a plan line may name (``domain.plan.Dotation``)."""
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -51,7 +53,11 @@ def _lines(form: Mapping[str, str], basis: str) -> list[dict[str, Any]]:
         if not funder or not amount:
             raise FormError(f"ligne {row + 1} du plan : indiquez le financeur et le montant")
         kind = form.get(f"ligne-{row}-nature", "public")
-        dotation = form.get(f"ligne-{row}-dotation", "") or None
+        # A public line whose funder is a State dotation is that dotation, "—" left or not:
+        # otherwise the DETR rules would judge a plan with a DETR line as having none.
+        dotation = form.get(f"ligne-{row}-dotation", "") or (
+            funder if kind == "public" and funder in DOTATIONS else None
+        )
         lines.append(
             {
                 "line_id": kept[row]

@@ -9,6 +9,8 @@ function cents(text) {
   return parseInt(match[1], 10) * 100 + parseInt((match[2] || "0").padEnd(2, "0"), 10);
 }
 
+const DOTATIONS = ["DETR", "DSIL", "DPV", "DSID"];
+
 function requestFromForm(form) {
   const value = (name) => (form.elements[name] ? form.elements[name].value.trim() : "");
   const basis = value("base_fiscale") || "HT";
@@ -19,11 +21,13 @@ function requestFromForm(form) {
     const amount = value("ligne-" + row + "-montant");
     if (!funder && !amount) continue;
     const kind = value("ligne-" + row + "-nature");
+    // As the server reads the form: a public line funded by a State dotation is that dotation.
+    const dotation = value("ligne-" + row + "-dotation") || (kind === "public" && DOTATIONS.includes(funder) ? funder : null);
     let id = kind === "owner" && !taken.has("owner") ? "owner" : funder.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 30) || "ligne";
     let base = id, n = 2;
     while (taken.has(id)) id = base + "-" + n++;
     taken.add(id);
-    lines.push({ line_id: id, funder: funder || "?", kind: kind, dotation: value("ligne-" + row + "-dotation") || null,
+    lines.push({ line_id: id, funder: funder || "?", kind: kind, dotation: dotation,
                  requested_cents: cents(amount) ?? 0, basis: basis });
   }
   return {
