@@ -103,14 +103,18 @@ def lower(table: Mapping[str, str], code: str | None) -> str:
     return text[:1].lower() + text[1:]
 
 
+def number(value: int) -> str:
+    """``5250`` → ``5 250`` (a narrow no-break space between thousands)."""
+    return f"{value:,}".replace(",", "\u202f")
+
+
 def euros(cents: int | None) -> str:
     """``123456789`` → ``1 234 567,89 €`` (narrow no-break spaces, as French typesetting)."""
     if cents is None:
         return "—"
     sign = "−" if cents < 0 else ""
     whole, part = divmod(abs(cents), 100)
-    grouped = f"{whole:,}".replace(",", "\u202f")
-    return f"{sign}{grouped},{part:02d}\u00a0€"
+    return f"{sign}{number(whole)},{part:02d}\u00a0€"
 
 
 def day(value: date) -> str:

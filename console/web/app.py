@@ -38,6 +38,7 @@ templates.env.globals.update(
     euros=labels.euros,
     day=labels.day,
     moment=labels.moment,
+    number=labels.number,
     last_day=labels.last_day,
 )
 

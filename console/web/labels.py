@@ -21,6 +21,7 @@ from domain.french import (  # the console's one vocabulary, re-exported
     last_day,
     lower,
     moment,
+    number,
     word,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "last_day",
     "lower",
     "moment",
+    "number",
     "word",
 ]
 

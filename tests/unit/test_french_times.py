@@ -1,11 +1,11 @@
-"""Days and times as people read them: in Paris, whatever the offset a moment was stored with."""
+"""Days, times and numbers as people read them: in Paris, in the French way."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
 from domain.deadline import PARIS, expiry_after
-from domain.french import day, last_day, moment
+from domain.french import day, last_day, moment, number
 from domain.programme import Duration
 
 
@@ -25,3 +25,11 @@ def test_a_deadline_s_last_day_is_the_day_before_its_midnight_expiry() -> None:
 def test_a_day_reads_a_moment_in_paris_not_in_utc() -> None:
     assert day(datetime(2026, 3, 31, 22, 30, tzinfo=UTC)) == "01/04/2026"  # summer time
     assert day(date(2026, 3, 31)) == "31/03/2026"
+
+
+def test_numbers_group_thousands_the_french_way() -> None:
+    assert (number(5250), number(999), number(1_234_567)) == (
+        "5\u202f250",
+        "999",
+        "1\u202f234\u202f567",
+    )

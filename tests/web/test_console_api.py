@@ -538,6 +538,7 @@ async def test_the_commune_page_sums_what_was_asked_from_each_funder(
     assert page.status_code == 200
     assert file_id in page.text
     assert "DETR" in page.text and "REGION" in page.text
+    assert "16\u202f712 habitants" in page.text
 
 
 async def test_the_openapi_document_is_served_and_no_page_is_in_it(console: Console) -> None:
