@@ -151,11 +151,16 @@ def choice_label(command_type: str, name: str, value: str, state: Application) -
         kind, _, subject = value.partition(":")
         deadline = state.deadline(kind, subject or None)  # type: ignore[arg-type]
         if deadline is not None:
-            funders = {line.line_id: line.funder for line in state.plan.lines} if state.plan else {}
-            whose = f" ({funders.get(subject, subject)})" if subject else ""
+            whose = f" ({line_funders(state).get(subject, subject)})" if subject else ""
             until = labels.last_day(deadline.due_at)
             return f"{labels.word(labels.DEADLINE, kind)}{whose}, jusqu'au {until}"
     return value
+
+
+def line_funders(state: Application) -> dict[str, str]:
+    """Each plan line's funder by line id: a co-financer's deadline names its line, and people
+    know the line by its funder (``detr`` is DETR's)."""
+    return {line.line_id: line.funder for line in state.plan.lines} if state.plan else {}
 
 
 def _deadline_choice(kind: str, subject: str | None) -> str:

@@ -29,7 +29,14 @@ from console.web.auth import (
     services,
     sign_in,
 )
-from console.web.commands import FORMS, FormError, build_command, choice_label, choices
+from console.web.commands import (
+    FORMS,
+    FormError,
+    build_command,
+    choice_label,
+    choices,
+    line_funders,
+)
 from console.web.files import (
     STATUSES,
     parse_filters,
@@ -179,10 +186,7 @@ async def _file(
         "failed": failed,
         "error": error,
         "deadlines": getattr(state, "deadlines", ()),
-        # A co-financer's deadline names its plan line; people know the line by its funder.
-        "line_funders": {line.line_id: line.funder for line in state.plan.lines}
-        if state.plan
-        else {},
+        "line_funders": line_funders(state),
     }
     return render(request, "dossier.html", context, status)
 
