@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from console.web import labels
 from domain.actor import Actor
 from domain.commands import Command
+from domain.rules.payment import advance_cap_cents, staged_room_cents
 from domain.state import Application
 
 FieldKind = Literal["text", "textarea", "select", "date", "euros", "checkbox"]
@@ -155,6 +156,43 @@ def choice_label(command_type: str, name: str, value: str, state: Application) -
             until = labels.last_day(deadline.due_at)
             return f"{labels.word(labels.DEADLINE, kind)}{whose}, jusqu'au {until}"
     return value
+
+
+def action_hint(command_type: str, state: Application) -> str:
+    """What a person should know before filling in the form: for a payment claim, how much
+    the rules still allow (décret 2018-514 art. 12), so that a claim is not refused for it."""
+    if command_type != "ClaimPayment" or state.programme is None or state.plan is None:
+        return ""
+    programme, award = state.programme, state.award_cents
+    if programme.payments.kind == "single":
+        return "Ce dispositif verse la subvention en une fois : demandez le solde."
+    hints = []
+    if state.status == "started" and not any(p.kind == "advance" for p in state.payments):
+        plain = labels.euros(advance_cap_cents(programme, award, with_bank_guarantee=False))
+        guaranteed = labels.euros(advance_cap_cents(programme, award, with_bank_guarantee=True))
+        hints.append(f"Avance : au plus {plain} ({guaranteed} avec une garantie bancaire).")
+    room = staged_room_cents(programme, state.plan, state.payments, award)
+    hints.append(f"Avance et acomptes : encore {labels.euros(room)} au plus avant le solde.")
+    if state.status == "completed":
+        hints.append("Solde : calculé sur la dépense éligible justifiée.")
+    return " ".join(hints)
+
+
+def not_now(command_type: str, state: Application) -> str:
+    """Why an action the person may take would be refused on this file now, or "": a claim
+    while another payment is still on its way (décret 2018-514: one payment at a time)."""
+    if command_type == "ClaimPayment":
+        waiting = next(
+            (p for p in state.payments if p.status in ("claimed", "ordered", "failed")), None
+        )
+        if waiting is not None:
+            kind = labels.lower(labels.PAYMENT_KIND, waiting.kind)
+            status = labels.lower(labels.PAYMENT_STATUS, waiting.status)
+            return (
+                f"le paiement n° {waiting.number} ({kind}) n'est pas encore versé (statut "
+                f"« {status} ») : une nouvelle demande attend qu'il le soit"
+            )
+    return ""
 
 
 def line_funders(state: Application) -> dict[str, str]:

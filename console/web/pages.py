@@ -32,10 +32,12 @@ from console.web.auth import (
 from console.web.commands import (
     FORMS,
     FormError,
+    action_hint,
     build_command,
     choice_label,
     choices,
     line_funders,
+    not_now,
 )
 from console.web.files import (
     STATUSES,
@@ -168,18 +170,21 @@ async def _file(
     allowed: tuple[str, ...] = ()
     if account.role != "auditor" and not state.is_terminal:
         allowed = await found.guichet.allowed_actions(state.application_id, account.actor)
+    offered = [c for c in allowed if c in FORMS and not _already_done(c, state, account)]
     actions = [
         action
-        for command in allowed
-        if command in FORMS and not _already_done(command, state, account)
+        for command in offered
+        if not not_now(command, state)
         if _has_every_choice(action := _action(command, state, account))
     ]
+    waiting = [(command, reason) for command in offered if (reason := not_now(command, state))]
     context = {
         "state": state,
         "verdicts": await verdicts(found, state),
         "timeline": rows,
         "timeline_problem": problem,
         "actions": actions,
+        "waiting": waiting,
         "can_revise_plan": "RevisePlan" in allowed,
         "api_only": [c for c in allowed if c not in FORMS and c != "RevisePlan"],
         "done": done if done in FORMS or done == "RevisePlan" else "",
@@ -213,7 +218,12 @@ def _action(command_type: str, state: Application, account: Account) -> dict[str
             for value in choices(command_type, spec.name, state, account.actor)
         )
         fields.append({"spec": spec, "options": options})
-    return {"type": command_type, "fields": fields, "request_id": uuid.uuid4().hex}
+    return {
+        "type": command_type,
+        "fields": fields,
+        "hint": action_hint(command_type, state),
+        "request_id": uuid.uuid4().hex,
+    }
 
 
 @router.post("/dossiers/{application_id}/actions/{command_type}")

@@ -84,6 +84,13 @@ def interim_cap_cents(programme: Programme, plan: FinancingPlan, award_cents: in
     return 0 if rate is None else _share(rate, award_cents)
 
 
+def staged_room_cents(
+    programme: Programme, plan: FinancingPlan, payments: Sequence[Payment], award_cents: int
+) -> int:
+    """What advance and interim claims may still add up to before the balance."""
+    return max(interim_cap_cents(programme, plan, award_cents) - _staged_total(payments), 0)
+
+
 def check_advance(
     programme: Programme,
     plan: FinancingPlan,

@@ -10,7 +10,7 @@ import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -687,23 +687,34 @@ async def test_the_database_down_is_a_503_page_in_french_not_a_500(console: Cons
     assert api.json()["error"] == "Guichet indisponible"
 
 
-async def test_a_deadline_is_extended_from_the_file_page_once(console: Console) -> None:
-    """Only deadlines the rules let extend are offered, by name and last day; once extended,
-    the form goes (the rule allows one extension). A co-financer whose line is decided is no
-    longer offered the decision form."""
+async def awarded_file(console: Console, pages: dict[str, str] | None = None) -> str:
+    """A file of 01033 taken to its award through the API; ``pages`` gets alice's page once
+    submitted and the DETR co-financer's once it has decided."""
     application_id = await submit_file(console)
     async with signed_in(console, "alice") as alice:
-        submitted_page = (await alice.get(f"/dossiers/{application_id}")).text
+        submitted = (await alice.get(f"/dossiers/{application_id}")).text
     await send(console, "alice", application_id, type="DeclareComplete")
     await send(console, "prefecture", application_id, type="DecideFunding", line_id="detr",
                approve=True, granted_cents=40_000_00)  # fmt: skip
     async with signed_in(console, "prefecture") as prefecture:
-        decided_page = (await prefecture.get(f"/dossiers/{application_id}")).text
+        decided = (await prefecture.get(f"/dossiers/{application_id}")).text
     await send(console, "region", application_id, type="DecideFunding", line_id="region",
                approve=True, granted_cents=20_000_00)  # fmt: skip
     await send(console, "alice", application_id, type="AcceptApplication")
     await send(console, "alice", application_id, type="NotifyAward",
                decision_reference="ARR-1")  # fmt: skip
+    if pages is not None:
+        pages.update(submitted=submitted, decided=decided)
+    return application_id
+
+
+async def test_a_deadline_is_extended_from_the_file_page_once(console: Console) -> None:
+    """Only deadlines the rules let extend are offered, by name and last day; once extended,
+    the form goes (the rule allows one extension). A co-financer whose line is decided is no
+    longer offered the decision form."""
+    pages: dict[str, str] = {}
+    application_id = await awarded_file(console, pages)
+    submitted_page, decided_page = pages["submitted"], pages["decided"]
     start = (await console.guichet.state(application_id)).deadline("start_of_works")
     assert start is not None
     async with signed_in(console, "alice") as alice:
@@ -719,3 +730,22 @@ async def test_a_deadline_is_extended_from_the_file_page_once(console: Console) 
     extended = (await console.guichet.state(application_id)).deadline("start_of_works")
     assert extended is not None and extended.extended and extended.due_at > start.due_at
     assert "/actions/ExtendDeadline" not in after
+
+
+async def test_a_payment_claim_shows_its_limits_and_waits_for_the_previous_one(
+    console: Console,
+) -> None:
+    """The claim form says what may still be claimed; while a claim waits to be paid the page
+    says why no new one is offered."""
+    application_id = await awarded_file(console)
+    today = datetime.now(UTC).date().isoformat()
+    await send(console, "agent", application_id, type="DeclareStart", started_on=today)
+    async with signed_in(console, "agent") as agent:
+        started = (await agent.get(f"/dossiers/{application_id}")).text
+        await send(console, "agent", application_id, type="ClaimPayment", kind="advance",
+                   amount_cents=5_000_00, proof_reference="OS-1")  # fmt: skip
+        claimed = (await agent.get(f"/dossiers/{application_id}")).text
+    assert "/actions/ClaimPayment" in started
+    assert "Avance : au plus 12\u202f000,00\u00a0€" in started  # 30 % of the €40,000 award
+    assert "/actions/ClaimPayment" not in claimed
+    assert "Demander un paiement : pas maintenant, le paiement n° 1 (avance)" in claimed

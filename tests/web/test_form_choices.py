@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from console.web.commands import choice_label, choices
+from console.web.commands import action_hint, choice_label, choices, not_now
 from domain.commands import ClaimPayment
-from tests.unit.builders import APPLICANT, DETR_OFFICER, apply, at, to_instruction, to_started
+from tests.unit.builders import (
+    APPLICANT,
+    DETR_OFFICER,
+    apply,
+    at,
+    claim,
+    to_completed,
+    to_instruction,
+    to_started,
+)
 
 
 def test_a_co_financer_chooses_its_pending_line_by_funder_and_amount() -> None:
@@ -26,3 +35,32 @@ def test_a_payment_to_order_reads_by_number_kind_and_amount() -> None:
 
 def test_an_unknown_value_reads_as_itself() -> None:
     assert choice_label("DecideFunding", "line_id", "nope", apply(to_instruction())) == "nope"
+
+
+def test_a_payment_claim_says_what_the_rules_still_allow() -> None:
+    """€100,000 awarded: an advance of 30 % (60 % guaranteed), 80 % before the balance; once
+    an advance of €10,000 is claimed, €70,000 remain and no advance is offered again."""
+    started = apply(to_started())
+    assert action_hint("ClaimPayment", started) == (
+        "Avance : au plus 30\u202f000,00\u00a0€ (60\u202f000,00\u00a0€ avec une garantie "
+        "bancaire). Avance et acomptes : encore 80\u202f000,00\u00a0€ au plus avant le solde."
+    )
+    advanced = apply([*to_started(), claim("advance", 10_000)])
+    assert action_hint("ClaimPayment", advanced) == (
+        "Avance et acomptes : encore 70\u202f000,00\u00a0€ au plus avant le solde."
+    )
+    assert action_hint("ClaimPayment", apply(to_completed())).endswith(
+        "Solde : calculé sur la dépense éligible justifiée."
+    )
+    assert action_hint("DeclareStart", started) == ""
+
+
+def test_a_claim_while_another_payment_is_on_its_way_is_not_now() -> None:
+    """One payment at a time: the page says why instead of offering a form it would refuse."""
+    claimed = apply([*to_started(), claim("advance", 10_000)])
+    assert not_now("ClaimPayment", claimed) == (
+        "le paiement n° 1 (avance) n'est pas encore versé (statut « demandé ») : une nouvelle "
+        "demande attend qu'il le soit"
+    )
+    assert not_now("ClaimPayment", apply(to_started())) == ""
+    assert not_now("DeclareCompletion", claimed) == ""
