@@ -221,6 +221,7 @@ async def test_the_file_page_gives_times_in_paris_and_each_deadline_s_last_day(
     assert f"{state.submitted_at:%d/%m/%Y %H:%M}" not in page  # the UTC reading
     for deadline in state.deadlines:
         assert f"<td>{last_day(deadline.due_at)}</td>" in page
+    assert "— Guichet (automatique)" in page and "guichet (Guichet" not in page
 
 
 async def test_only_the_actions_the_person_may_take_are_offered(
