@@ -82,10 +82,10 @@ DEADLINE: Mapping[str, str] = {
     "completeness": "Complétude du dossier",
     "admissibility": "Recevabilité",
     "correction_answer": "Réponse à la demande de correction",
-    "cofinancer_decision": "Décision des cofinanceurs",
+    "cofinancer_decision": "Décision du cofinanceur",
     "start_of_works": "Commencement des travaux",
     "completion": "Achèvement des travaux",
-    "convention_cadre": "Convention cadre",
+    "convention_cadre": "Signature de la convention-cadre",
     "programme_closing": "Clôture du dispositif",
 }
 

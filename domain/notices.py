@@ -6,6 +6,8 @@ activity; delivery (SMTP, or a log line) is the outbox's business.
 
 from __future__ import annotations
 
+from typing import get_args
+
 from domain.actor import Role
 from domain.events import (
     ApplicationDismissed,
@@ -22,7 +24,7 @@ from domain.events import (
     ReminderSent,
     RepaymentDue,
 )
-from domain.french import euros, last_day
+from domain.french import DEADLINE, euros, last_day, lower
 from domain.model import Frozen
 from domain.programme import DeadlineKind, ExpiryAction
 from domain.state import Application
@@ -115,15 +117,10 @@ def _notice(role: Role, who: str, subject: str, body: str, event: Event) -> Noti
 
 
 DEADLINE_NAMES: dict[DeadlineKind, str] = {
-    "completeness": "complétude du dossier",
-    "admissibility": "décision sur la recevabilité",
-    "correction_answer": "réponse à la demande de correction",
-    "cofinancer_decision": "décision du cofinanceur",
-    "start_of_works": "commencement des travaux",
-    "completion": "achèvement de l'opération",
-    "convention_cadre": "signature de la convention-cadre",
-    "programme_closing": "clôture du dispositif",
+    kind: lower(DEADLINE, kind) for kind in get_args(DeadlineKind)
 }
+"""Each deadline's name inside a sentence: the console's words (``domain.french.DEADLINE``),
+so a mail and the file page name a deadline alike; ``bench/reminder_check`` reads them back."""
 
 EXPIRY_ACTIONS: dict[ExpiryAction, str] = {
     "deem_complete": "dossier réputé complet",
