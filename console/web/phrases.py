@@ -109,15 +109,22 @@ def phrase(event: Event) -> str:
         case ApplicationLapsed(deadline=kind):
             return f"Subvention caduque : délai « {DEADLINE[kind]} » expiré"
         case DeadlineOpened(deadline=deadline):
-            return f"Délai « {DEADLINE[deadline.kind]} » jusqu'au {last_day(deadline.due_at)}"
-        case DeadlineClosed(kind=kind):
-            return f"Délai « {DEADLINE[kind]} » clos"
-        case ReminderSent(kind=kind, days_before=days):
-            return f"Rappel J-{days} du délai « {DEADLINE[kind]} » envoyé"
-        case DeadlineExpired(kind=kind):
-            return f"Délai « {DEADLINE[kind]} » expiré"
-        case DeadlineExtended(kind=kind, due_at=due, reason=reason):
-            return f"Délai « {DEADLINE[kind]} » prolongé jusqu'au {last_day(due)} : {reason}"
+            named = _deadline(deadline.kind, deadline.subject)
+            return f"Délai {named} jusqu'au {last_day(deadline.due_at)}"
+        case DeadlineClosed(kind=kind, subject=subject):
+            return f"Délai {_deadline(kind, subject)} clos"
+        case ReminderSent(kind=kind, subject=subject, days_before=days):
+            return f"Rappel J-{days} du délai {_deadline(kind, subject)} envoyé"
+        case DeadlineExpired(kind=kind, subject=subject):
+            return f"Délai {_deadline(kind, subject)} expiré"
+        case DeadlineExtended(kind=kind, subject=subject, due_at=due, reason=reason):
+            named = _deadline(kind, subject)
+            return f"Délai {named} prolongé jusqu'au {last_day(due)} : {reason}"
         case CommandRejected(message=message, french=french, rule=rule):
             return f"Action refusée : {french or message} [{rule}]"
     return describe(event)
+
+
+def _deadline(kind: str, subject: str | None) -> str:
+    """``« Décision du cofinanceur » (ligne detr)``: a co-financer's deadline names its line."""
+    return f"« {DEADLINE[kind]} »" + (f" (ligne {subject})" if subject else "")

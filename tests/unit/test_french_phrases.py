@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from audit.describing import describe
 from console.web.phrases import phrase
+from domain.events import DeadlineOpened
 from tests.unit.test_payload_roundtrip import EVENT_TYPES, EVENTS
 
 
@@ -18,3 +19,11 @@ def test_amounts_are_written_the_french_way() -> None:
     """Euros with a decimal comma and a non-breaking space before the sign."""
     accepted = next(e for e in EVENTS if e.type == "ApplicationAccepted")
     assert "100\u202f000,00\u00a0€" in phrase(accepted)
+
+
+def test_a_co_financer_s_deadline_names_its_line() -> None:
+    """Two co-financers' deadlines open together: each line reads apart in the timeline."""
+    with_line = [e for e in EVENTS if isinstance(e, DeadlineOpened) and e.deadline.subject]
+    assert with_line, "the sample events hold a co-financer's deadline"
+    for event in with_line:
+        assert f"(ligne {event.deadline.subject})" in phrase(event)
