@@ -33,6 +33,7 @@ COMMANDS = dict((" ".join(path), command) for path, command in commands())
 
 
 def test_reflowing_joins_lines_and_keeps_paragraphs_examples_and_lists() -> None:
+    """A paragraph's lines join; paragraphs, examples and list items keep their breaks."""
     text = """Do a thing
     across lines.
 
@@ -47,17 +48,20 @@ def test_reflowing_joins_lines_and_keeps_paragraphs_examples_and_lists() -> None
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_parameter_has_help(name: str) -> None:
+    """Every option and argument of the command says what it is for."""
     silent = [p.name for p in COMMANDS[name].params if not getattr(p, "help", None)]
     assert silent == [], f"guichet {name}: no help for {silent}"
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_no_help_line_continues_a_sentence(name: str) -> None:
+    """No line of the help starts in the middle of a sentence."""
     help_text = COMMANDS[name].help or ""
     cut = [line for line in help_text.splitlines()[1:] if line[:1].islower() or line[:1] == "("]
     assert cut == [], f"guichet {name}: a sentence is cut before {cut}"
 
 
 def test_the_screen_shows_a_docstring_sentence_whole() -> None:
+    """On a wide terminal a docstring's sentence shows on one line."""
     shown = runner.invoke(app, ["submit", "--help"], env={"COLUMNS": "200"}).output
     assert "the key derived from the content lands on the same application." in shown

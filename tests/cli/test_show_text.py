@@ -22,6 +22,7 @@ def view_of(state: Application) -> dict[str, object]:
 
 
 def test_the_owner_s_line_is_not_shown_waiting_for_a_decision() -> None:
+    """The owner's contribution shows no status; a co-financer's pending line does."""
     text = render_file(view_of(apply(to_instruction())))
     rows = {line.split()[0]: line for line in text.splitlines() if line.startswith("  ")}
     assert rows["owner"].endswith("—")
@@ -29,4 +30,5 @@ def test_the_owner_s_line_is_not_shown_waiting_for_a_decision() -> None:
 
 
 def test_the_timeline_says_its_times_are_utc() -> None:
+    """The timeline's heading says its times are UTC."""
     assert "\ntimeline (UTC)\n" in render_file(view_of(apply(to_instruction()))) + "\n"

@@ -26,6 +26,7 @@ def detr_line(state: Application) -> FunderLine:
 
 
 def test_a_pending_line_of_a_file_in_instruction_is_to_decide_by_its_deadline() -> None:
+    """A pending line of a file in instruction is to decide, by its own deadline."""
     state = apply([*submitted(), DeclareComplete(actor=CASEWORKER, at=at(1))])
     deadline = state.deadline("cofinancer_decision", "detr")
     assert deadline is not None
@@ -34,21 +35,25 @@ def test_a_pending_line_of_a_file_in_instruction_is_to_decide_by_its_deadline() 
 
 
 def test_a_file_not_yet_complete_will_be_decided_later() -> None:
+    """A pending line of a file not yet complete waits for completeness."""
     assert detr_line(apply([submit()])).stage == "later"
 
 
 def test_a_decided_line_is_decided() -> None:
+    """A line with a decision shows it."""
     state = apply([*to_instruction(), approve(DETR_OFFICER, "detr", 100_000)])
     assert detr_line(state).stage == "decided"
 
 
 def test_a_pending_line_of_a_closed_file_is_moot() -> None:
+    """A pending line of a refused or withdrawn file will never be decided."""
     refused = apply([*to_instruction(), RefuseApplication(actor=CASEWORKER, at=at(2), reason="x")])
     withdrawn = apply([submit(), WithdrawApplication(actor=APPLICANT, at=at(1), reason="x")])
     assert (detr_line(refused).stage, detr_line(withdrawn).stage) == ("moot", "moot")
 
 
 def test_lines_to_decide_come_first_soonest_deadline_first_and_moot_ones_last() -> None:
+    """To decide (soonest first), later, decided, then moot."""
     base = apply([submit()])
     items = [
         FunderLine(base, base.plan.lines[1], "moot"),  # type: ignore[union-attr]

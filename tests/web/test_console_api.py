@@ -368,8 +368,7 @@ async def test_the_api_refuses_a_command_with_409_and_its_rule(
 
 
 async def test_the_verdicts_endpoint_gives_each_rule_with_its_source(console: Console) -> None:
-    """Eligibility and financing verdicts for a draft, each with its legal source; a plan with
-    no cost yet gets the eligibility verdicts alone (its rules would all pass on 0 €)."""
+    """Each rule's verdict and source for a draft; a plan with no cost yet, eligibility alone."""
     blank = request_json()
     blank["plan"] = {  # the form as it opens: the commune's own line, no amount yet
         "total_cost_cents": 0, "subsidisable_base_cents": 0,
@@ -398,8 +397,7 @@ async def test_the_verdicts_endpoint_gives_each_rule_with_its_source(console: Co
 async def test_the_queue_lists_files_by_filter_and_refuses_bad_filters(
     console: Console, file_id: str
 ) -> None:
-    """Visibility filters find the file, shown with its commune's and programme's names; an
-    unknown status is a 400 with a sentence."""
+    """Filters find the file, named by commune and programme; an unknown status is a 400."""
     async with signed_in(console, "alice") as alice:
 
         async def listed() -> bool:
@@ -417,8 +415,7 @@ async def test_the_queue_lists_files_by_filter_and_refuses_bad_filters(
 
 
 async def test_an_applicant_queue_shows_only_its_commune(console: Console, file_id: str) -> None:
-    """Another commune's agent never lists this file, whatever the filter says; the agent's
-    own page is titled with its commune's name and has no commune or department filter."""
+    """An agent lists only its commune's files, under its commune's name."""
     async with signed_in(console, "autre-agent") as other:
         answer = await other.get("/api/v1/applications", params={"insee": "01033"})
     async with signed_in(console, "agent") as agent:
@@ -651,8 +648,7 @@ async def test_sending_the_plan_as_it_is_records_nothing_and_says_so(console: Co
 
 
 async def test_temporal_down_is_a_502_page_in_french_not_a_500(console: Console) -> None:
-    """The same accounts and log, and a Temporal server that went away after the console
-    connected to it: the queue and the API say so."""
+    """Temporal gone after the console connected: the queue and the API say so, in French."""
     gone = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_cli_path())
     await gone.shutdown()
     guichet = GuichetClient(gone.client, task_queue="x")
@@ -710,9 +706,7 @@ async def awarded_file(console: Console, pages: dict[str, str] | None = None) ->
 
 
 async def test_a_deadline_is_extended_from_the_file_page_once(console: Console) -> None:
-    """Only deadlines the rules let extend are offered, by name and last day; once extended,
-    the form goes (the rule allows one extension). A co-financer whose line is decided is no
-    longer offered the decision form."""
+    """Only extendable deadlines are offered, by name and last day, and once only."""
     pages: dict[str, str] = {}
     application_id = await awarded_file(console, pages)
     submitted_page, decided_page = pages["submitted"], pages["decided"]
@@ -736,8 +730,7 @@ async def test_a_deadline_is_extended_from_the_file_page_once(console: Console) 
 async def test_a_payment_claim_shows_its_limits_and_waits_for_the_previous_one(
     console: Console,
 ) -> None:
-    """The claim form says what may still be claimed; while a claim waits to be paid the page
-    says why no new one is offered."""
+    """The claim form gives the caps; while a claim waits, the page says why none is offered."""
     application_id = await awarded_file(console)
     today = datetime.now(UTC).date().isoformat()
     await send(console, "agent", application_id, type="DeclareStart", started_on=today)

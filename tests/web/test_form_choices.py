@@ -17,6 +17,7 @@ from tests.unit.builders import (
 
 
 def test_a_co_financer_chooses_its_pending_line_by_funder_and_amount() -> None:
+    """A co-financer picks its pending line, shown by funder and amount."""
     state = apply(to_instruction())
     assert choices("DecideFunding", "line_id", state, DETR_OFFICER) == ("detr",)
     label = choice_label("DecideFunding", "line_id", "detr", state)
@@ -24,6 +25,7 @@ def test_a_co_financer_chooses_its_pending_line_by_funder_and_amount() -> None:
 
 
 def test_a_payment_to_order_reads_by_number_kind_and_amount() -> None:
+    """A payment to order reads by number, kind and amount."""
     claim = ClaimPayment(
         actor=APPLICANT, at=at(11), kind="advance", amount_cents=10_000_00, proof_reference="OS-1"
     )
@@ -34,12 +36,12 @@ def test_a_payment_to_order_reads_by_number_kind_and_amount() -> None:
 
 
 def test_an_unknown_value_reads_as_itself() -> None:
+    """A value the file does not know reads as itself."""
     assert choice_label("DecideFunding", "line_id", "nope", apply(to_instruction())) == "nope"
 
 
 def test_a_payment_claim_says_what_the_rules_still_allow() -> None:
-    """€100,000 awarded: an advance of 30 % (60 % guaranteed), 80 % before the balance; once
-    an advance of €10,000 is claimed, €70,000 remain and no advance is offered again."""
+    """€100,000 awarded: the advance and the room before the balance, as claims are made."""
     started = apply(to_started())
     assert action_hint("ClaimPayment", started) == (
         "Avance : au plus 30\u202f000,00\u00a0€ (60\u202f000,00\u00a0€ avec une garantie "

@@ -40,8 +40,7 @@ def test_a_plan_longer_than_the_new_form_keeps_every_line() -> None:
 
 
 def test_a_public_line_funded_by_a_state_dotation_is_that_dotation() -> None:
-    """« DETR » typed as the funder with the dotation left at « — » is the DETR dotation, so
-    the DETR rules judge it; another funder stays without a dotation."""
+    """DETR typed as a public line's funder, dotation left at « — », is the DETR dotation."""
     values = plan_values(plan_of(3))
     values.update({"ligne-1-financeur": "detr", "ligne-1-dotation": "", "ligne-2-dotation": ""})
     plan = plan_from_form(values, plan_of(3))
