@@ -87,8 +87,8 @@ def notices_for(event: Event, state: Application) -> list[Notice]:
 def _news_for_the_caseworker(event: CorrectionAnswered | FundingDecided) -> str:
     """What the caseworker's mail says happened, so it can be acted on without opening the file."""
     if isinstance(event, CorrectionAnswered):
-        plan = " Elle joint un plan de financement révisé." if event.revised_plan else ""
-        return f"La commune a répondu à la demande de correction :{plan}\n\n{event.message}"
+        plan = " (avec un plan de financement révisé)" if event.revised_plan else ""
+        return f"La commune a répondu à la demande de correction{plan} :\n\n{event.message}"
     if event.approved:
         decision = (
             f"{event.funder} accorde {euros(event.granted_cents)} sur la ligne {event.line_id}."

@@ -19,6 +19,7 @@ from tests.unit.builders import (
     apply,
     approve,
     at,
+    detr_plan,
     history,
     request,
     submit,
@@ -88,6 +89,11 @@ def test_the_caseworker_reads_the_commune_s_answer() -> None:
     ]
     [notice] = notices_for(history(commands)[-1], apply(commands))
     assert notice.body == "La commune a répondu à la demande de correction :\n\nDevis joints."
+    revised = [*commands[:-1], commands[-1].model_copy(update={"revised_plan": detr_plan()})]
+    [notice] = notices_for(history(revised)[-1], apply(revised))
+    assert notice.body.startswith(
+        "La commune a répondu à la demande de correction (avec un plan de financement révisé) :"
+    )
 
 
 def test_a_reminder_gives_the_last_day_included() -> None:
