@@ -11,7 +11,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -130,6 +130,11 @@ class ProgressBar:
 # -- show ------------------------------------------------------------------------------------
 
 
+def _in_utc(moment: datetime) -> str:
+    """``2025-03-01 13:30:00``: the moment in UTC, to the second (the column says UTC)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _render_state(state: dict[str, Any]) -> list[str]:
     request = state.get("request") or {}
     commune = state.get("commune") or {}
@@ -169,13 +174,14 @@ def show(
     moment = parse_as_of(as_of) if as_of is not None else None
 
     async def work(log: EventLog) -> dict[str, Any]:
+        whole = await timeline(log, application_id)
+        if not whole:
+            raise CliError(f"no application {application_id} in the event log")
         entries = await timeline(log, application_id, as_of=moment, up_to_position=position)
         state = await state_as_of(log, application_id, at=moment, position=position)
-        return {"entries": entries, "state": state}
+        return {"entries": entries, "state": state, "first": whole[0]}
 
     found = with_log(work)
-    if not found["entries"] and (as_of is None and position is None):
-        raise CliError(f"no application {application_id} in the event log")
     state = state_json(found["state"])
     view = {
         "application_id": application_id,
@@ -190,14 +196,17 @@ def show(
     cut = f" as of {moment.isoformat()}" if moment else ""
     cut += f" at position {position}" if position is not None else ""
     typer.echo(f"{application_id}{cut}")
+    if not found["entries"]:
+        first = found["first"]
+        typer.echo(
+            f"no event yet: the file begins at position {first.position}, {_in_utc(first.at)} UTC"
+        )
+        return
     typer.echo("\n".join(_render_state(state)))
-    typer.echo("\ntimeline")
+    typer.echo("\ntimeline (UTC)")
     for entry in found["entries"]:
         who = entry.actor_id + f" ({entry.role}{', ' + entry.funder if entry.funder else ''})"
-        typer.echo(
-            f"  #{entry.position:<6} {entry.at.isoformat()[:19].replace('T', ' ')}  "
-            f"{who:<34} {entry.summary}"
-        )
+        typer.echo(f"  #{entry.position:<6} {_in_utc(entry.at)}  {who:<34} {entry.summary}")
         for rule in entry.rules:
             source = f" [{rule.source}]" if rule.source else ""
             typer.echo(f"  {'':<27}rule {rule.rule}: {rule.outcome}{source}")

@@ -21,6 +21,7 @@ from console.web.batch import MAX_FILES
 from console.web.commands import to_command
 from console.web.files import (
     APPLICATION_ID,
+    FileNotVisible,
     parse_filters,
     verdicts,
     visible_state,
@@ -261,6 +262,8 @@ async def audit_file(
     if as_of is not None and as_of.utcoffset() is None:
         raise BadRequest("as_of : précisez le fuseau, par exemple 2025-03-01T00:00:00+01:00")
     log = services(request).log
+    if not await log.stream_version(application_id):
+        raise FileNotVisible
     entries = await timeline(log, application_id, as_of=as_of)
     state = await state_as_of(log, application_id, at=as_of)
     return {

@@ -268,7 +268,8 @@ async def audit_page(
     found = services(request)
     as_of = _as_of(request.query_params.get("date"))
     stored = await records(found.log, application_id, as_of=as_of)
-    if not stored and as_of is None:
+    whole = stored if as_of is None else await records(found.log, application_id)
+    if not whole:
         await visible_state(found, account, application_id)  # not found unless Temporal has it
     events = [parse_event(record.data) for record in stored]
     entries = [
@@ -282,6 +283,7 @@ async def audit_page(
         "entries": entries,
         "state": state,
         "as_of": as_of,
+        "begins_at": whole[0].occurred_at if whole and not stored else None,
         "report": report,
     }
     return render(request, "audit.html", context)

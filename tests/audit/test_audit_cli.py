@@ -96,8 +96,20 @@ def test_problems_found_exit_1_with_one_sentence(
     db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An unknown file is a problem found (exit 1), said in one sentence."""
-    code, _, err = guichet(capsys, "audit", "show", "nope")
-    assert code == 1 and err == "guichet: no application nope in the event log\n"
+    for cut in ([], ["--as-of", "2025-03-04"], ["--position", "2"]):
+        code, out, err = guichet(capsys, "audit", "show", "nope", *cut)
+        assert code == 1 and err == "guichet: no application nope in the event log\n", cut
+        assert out == ""
+
+
+def test_show_before_the_first_event_says_when_the_file_begins(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A day before the submission: no state to show, but where the file's record begins."""
+    code, out, _ = guichet(capsys, "audit", "show", "app-1", "--as-of", "2020-01-01")
+    assert code == 0
+    assert "no event yet: the file begins at position 1, 2025-03-03 08:00:00 UTC" in out
+    assert "status" not in out
 
 
 def test_keys_sign_export_and_verify_without_ever_showing_the_private_key(

@@ -475,16 +475,19 @@ async def test_the_auditor_reads_timeline_state_as_of_verification_and_exports(
         jsonl = await audrey.get(f"/audit/{file_id}/export.jsonl")
         verification = await audrey.get("/api/v1/audit/verification")
         bad_date = await audrey.get(f"/audit/{file_id}", params={"date": "hier"})
+        unknown = await audrey.get("/audit/absent-123", params={"date": "2000-01-01"})
+        unknown_api = await audrey.get("/api/v1/audit/absent-123")
     assert page.status_code == 200
     assert "Dossier vérifié" in page.text and 'href="/journal"' in page.text
     assert "Journal vérifié : chaîne intacte" in journal.text
     assert "Demande déposée" in page.text
     assert "déposée au titre de" in page.text and "submitted" not in page.text  # in French
-    assert "Brouillon" in old.text
+    assert "existait pas encore au 01/01/2000" in old.text and "Brouillon" not in old.text
     assert csv.status_code == 200 and file_id in csv.text
     assert jsonl.status_code == 200 and "ApplicationSubmitted" in jsonl.text
     assert verification.json()["ok"] is True
     assert bad_date.status_code == 400
+    assert unknown.status_code == 404 and unknown_api.status_code == 404
 
 
 async def test_the_auditor_downloads_the_portfolio_as_of_a_day(
