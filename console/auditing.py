@@ -35,6 +35,7 @@ from console.app import JsonOption, app, emit_json, friendly
 from console.connection import resolve_target, run_with_client
 from console.errors import EXIT_REFUSED, CliError, usage_error
 from eventlog import EventLog, EventLogError
+from eventlog.edge import translated
 from workflows.client import GuichetClient
 
 T = TypeVar("T")
@@ -75,7 +76,10 @@ def with_log(work: Callable[[EventLog], Awaitable[T]], url: str | None = None) -
     async def go() -> T:
         log = EventLog.from_url(url)
         try:
-            return await work(log)
+            # The log's own calls translate the driver's errors; this does it for the queries
+            # commands run on its engine (the outbox, the checkpoints).
+            with translated(log.engine.url):
+                return await work(log)
         finally:
             await log.close()
 

@@ -1,4 +1,5 @@
-"""``guichet dev``: everything on one machine with no configuration, and ``guichet worker``.
+"""``guichet dev``: everything on one machine with no configuration; ``guichet worker`` and
+``guichet migrate`` for a deployment.
 
 Starts (unless ``TEMPORAL_ADDRESS`` / ``GUICHET_DATABASE_URL`` say where they are) the
 Temporal dev server and a SQLite event log in the state folder, then the worker; publishes
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 import typer
 
 from audit.scheduling import schedule_checkpoints_if_configured
-from console.app import app, friendly, say
+from console.app import JsonOption, app, emit_json, friendly, say
 from console.connection import dev_file, read_dev_file, unreachable
 from console.demo import seed_demo
 from console.devserver import DevServer, start_dev_server
@@ -30,6 +31,7 @@ from console.errors import CliError
 from console.web.serve import seed_demo_accounts, start_console
 from domain.registry import DEMO_CONVENTIONS
 from eventlog import EventLog, EventLogError
+from eventlog.edge import describe
 from worker import Settings, configure_logging, connect, run_worker, worker_for
 from workflows.client import GuichetClient
 from workflows.digest_schedule import ensure_digest_schedule
@@ -241,3 +243,42 @@ def worker() -> None:
         raise
     except EventLogError as error:
         raise CliError(f"the event log at {settings.event_log_url} failed: {error}") from None
+
+
+@app.command(rich_help_panel="Run")
+@friendly
+def migrate(json_output: JsonOption = False) -> None:
+    """Create or upgrade the event log's tables in GUICHET_DATABASE_URL; safe to repeat.
+
+    Workers and `guichet dev` do it at start; run it alone before rolling out a new version
+    (the compose stack and the Kubernetes Job do). Concurrent runs wait for each other.
+    Without GUICHET_DATABASE_URL: the embedded SQLite log in the state folder.
+
+    Example: GUICHET_DATABASE_URL=postgresql+asyncpg://guichet@db/guichet guichet migrate
+    """
+    settings = Settings.from_env()
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    where = describe(sa.make_url(settings.event_log_url))
+
+    async def upgrade() -> tuple[str | None, str]:
+        log = EventLog.from_url(settings.event_log_url)
+        try:
+            return await log.migrate()
+        finally:
+            await log.close()
+
+    try:
+        before, after = asyncio.run(upgrade())
+    except EventLogError as error:
+        raise CliError(f"the event log could not be migrated: {error}") from None
+    except sa.exc.DBAPIError as error:  # refused by the database: a privilege, a lock timeout
+        reason = str(error.orig).splitlines()[0]
+        raise CliError(f"the event log in {where} could not be migrated: {reason}") from None
+    if json_output:
+        emit_json({"database": where, "before": before, "after": after})
+    elif before is None:
+        typer.echo(f"created the event log in {where}: schema revision {after}")
+    elif before == after:
+        typer.echo(f"the event log in {where} is up to date: schema revision {after}")
+    else:
+        typer.echo(f"upgraded the event log in {where}: schema revision {before} → {after}")

@@ -15,6 +15,7 @@ from eventlog.errors import (
     ConcurrencyError,
     EventIdConflict,
     EventLogError,
+    EventLogNotMigrated,
     EventLogUnavailable,
     MalformedEvent,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "EventIdConflict",
     "EventLog",
     "EventLogError",
+    "EventLogNotMigrated",
     "EventLogUnavailable",
     "MalformedEvent",
     "NewEvent",

@@ -6,6 +6,7 @@ what to check, never an asyncpg, sqlite3 or SQLAlchemy exception.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from eventlog.errors import EventLogUnavailable
+from eventlog.errors import EventLogNotMigrated, EventLogUnavailable
 
 _CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     OSError,
@@ -48,13 +49,27 @@ def translated(url: URL) -> Iterator[None]:
     try:
         yield
     except sa.exc.DBAPIError as error:
+        if _missing_table(error):
+            raise EventLogNotMigrated(
+                f"the event log {describe(url)} is missing a table ({error.orig}): run "
+                "`guichet migrate` against it (a worker also creates the tables when it starts)"
+            ) from error
         if error.connection_invalidated or isinstance(
             error, sa.exc.OperationalError | sa.exc.InterfaceError
         ):
             raise EventLogUnavailable(_sentence(url, error.orig or error)) from error
         raise
+    except BrokenPipeError:
+        raise  # not the database's (its driver reports its own): the caller's reader left
     except _CONNECTION_ERRORS as error:
         raise EventLogUnavailable(_sentence(url, error)) from error
+
+
+def _missing_table(error: sa.exc.DBAPIError) -> bool:
+    """PostgreSQL's undefined_table, or SQLite's "no such table"."""
+    return sqlstate(error) == "42P01" or (
+        isinstance(error.orig, sqlite3.OperationalError) and "no such table" in str(error.orig)
+    )
 
 
 def _sentence(url: URL, error: BaseException) -> str:

@@ -45,3 +45,8 @@ class MalformedEvent(EventLogError):
 
 class EventLogUnavailable(EventLogError):
     """The database could not be reached or opened; retrying later may succeed."""
+
+
+class EventLogNotMigrated(EventLogUnavailable):
+    """A table of the log is missing (never migrated, or at an older revision): ``guichet
+    migrate`` creates it (a worker does too, at start), after which retrying succeeds."""

@@ -24,7 +24,7 @@ from eventlog.appending import PendingAppend, PreparedEvent, prepare_batch, reso
 from eventlog.edge import sqlstate, translated
 from eventlog.errors import ConcurrencyError, EventLogError
 from eventlog.group_commit import GroupCommitter, WriteGroup
-from eventlog.migrating import one_upgrade_at_a_time, upgrade_to_head
+from eventlog.migrating import Upgrade, one_upgrade_at_a_time, upgrade_to_head
 from eventlog.models import AppendResult, EventData, NewEvent, RecordedEvent, VerifyReport
 from eventlog.reading import DATA_COLUMNS, ROW_COLUMNS, event_data, recorded
 from eventlog.upcasting import Upcasters
@@ -85,14 +85,15 @@ class EventLog:
         """The engine, for the tables that live beside the log (payment ledger, outbox)."""
         return self._engine
 
-    async def migrate(self) -> None:
-        """Create or upgrade the schema, triggers and functions (Alembic ``upgrade head``)."""
+    async def migrate(self) -> Upgrade:
+        """Create or upgrade the schema, triggers and functions (Alembic ``upgrade head``);
+        the revision before and after."""
         with translated(self._engine.url):
             async with one_upgrade_at_a_time(), self._writer.begin() as conn:
                 if self._postgres:
                     # Two processes starting at once must not both create the tables.
                     await conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242424242)"))
-                await conn.run_sync(upgrade_to_head)
+                return await conn.run_sync(upgrade_to_head)
 
     async def close(self) -> None:
         """Finish the appends in flight, then close every pooled connection."""

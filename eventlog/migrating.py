@@ -9,10 +9,14 @@ from __future__ import annotations
 import asyncio
 import weakref
 from pathlib import Path
+from typing import NamedTuple
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
+
+from eventlog.schema import VERSION_TABLE
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -26,9 +30,26 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def upgrade_to_head(connection: Connection) -> None:
+class Upgrade(NamedTuple):
+    """The schema's revision before and after an upgrade (``before`` None: a new database)."""
+
+    before: str | None
+    after: str
+
+
+def upgrade_to_head(connection: Connection) -> Upgrade:
     """Bring the schema to the latest revision on an open (sync-facade) connection."""
+    before = current_revision(connection)
     command.upgrade(alembic_config(connection), "head")
+    after = current_revision(connection)
+    assert after is not None  # an upgrade to head always leaves a revision
+    return Upgrade(before, after)
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The schema's revision, None when the log's tables were never created here."""
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
 
 
 _UPGRADES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (

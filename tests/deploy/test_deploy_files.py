@@ -109,13 +109,6 @@ def search_attribute_pairs() -> set[tuple[str, str]]:
     return {(key.name, key.indexed_value_type.name.title()) for key in ALL_KEYS}
 
 
-def migration_code(service: dict[str, Any] | None = None) -> str:
-    service = service or services()["migrate"]
-    assert service["entrypoint"] == ["python", "-c"]
-    (code,) = service["command"]
-    return code
-
-
 def test_every_yaml_file_parses() -> None:
     """Every YAML file under deploy/ is well-formed."""
     paths = sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml")])
@@ -153,14 +146,11 @@ def test_dockerfile_command_is_the_one_compose_k8s_and_readme_run() -> None:
 
 
 def test_guichet_commands_are_known_subcommands() -> None:
-    """Every Guichet service runs a known ``guichet`` subcommand, or python for migrations."""
+    """Every Guichet service runs a known ``guichet`` subcommand through the image's entry point."""
     for name in GUICHET_SERVICES:
         service = services()[name]
-        if "entrypoint" in service:
-            assert name == "migrate"
-            compile(migration_code(service), "<migrate>", "exec")
-        else:
-            assert service["command"][0] in cli_commands()
+        assert "entrypoint" not in service, name
+        assert service["command"][0] in cli_commands(), name
 
 
 def cli_commands() -> set[str]:
@@ -181,13 +171,16 @@ def test_cli_defines_the_worker_subcommand() -> None:
 
 
 def test_the_k8s_jobs_run_known_subcommands() -> None:
-    """The schedules Job runs ``guichet schedules`` through the image's entry point."""
-    job = yaml.safe_load((K8S / "schedules-job.yaml").read_text())
-    (container,) = job["spec"]["template"]["spec"]["containers"]
-    assert "command" not in container, "the Job must keep the image's ENTRYPOINT"
-    assert container["args"][0] in cli_commands()
+    """The schedules and migrate Jobs run ``guichet`` subcommands through the image's entry
+    point, the same ones compose runs."""
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
-    assert "schedules-job.yaml" in kustomization["resources"]
+    for name in ("schedules", "migrate"):
+        job = yaml.safe_load((K8S / f"{name}-job.yaml").read_text())
+        (container,) = job["spec"]["template"]["spec"]["containers"]
+        assert "command" not in container, "the Job must keep the image's ENTRYPOINT"
+        assert container["args"] == services()[name]["command"] == [name]
+        assert name in cli_commands()
+        assert f"{name}-job.yaml" in kustomization["resources"]
 
 
 def test_dockerfile_is_multi_stage_on_python_311_slim() -> None:
@@ -317,9 +310,11 @@ def test_compose_mounts_files_that_exist() -> None:
 
 
 def test_compose_worker_env_names_are_exactly_those_settings_reads() -> None:
-    """The Guichet services' environment is exactly the variables Settings.from_env reads."""
+    """The Guichet services' environment is exactly the variables Settings.from_env reads
+    (and, for the console, its session secret)."""
     for name in GUICHET_SERVICES:
-        assert set(services()[name]["environment"]) == settings_env_names(), name
+        extra = {"GUICHET_CONSOLE_SECRET"} if name == "console" else set()
+        assert set(services()[name]["environment"]) == settings_env_names() | extra, name
 
 
 def test_compose_worker_configuration() -> None:
@@ -336,11 +331,15 @@ def test_compose_worker_configuration() -> None:
 
 
 def test_compose_console_waits_behind_a_profile() -> None:
-    """The console service exists but only starts with its profile, on port 8000."""
+    """The console service exists but only starts with its profile, on port 8000 of every
+    interface of its container (127.0.0.1, its default, is unreachable from the host)."""
     console = services()["console"]
     assert console["profiles"] == ["console"]
-    assert console["command"][0] == "console"
+    assert console["command"] == ["console", "--host", "0.0.0.0", "--port", "8000"]
     assert any(str(port).endswith(":8000") for port in console["ports"])
+    *_, check = console["healthcheck"]["test"]
+    assert "http://127.0.0.1:8000/connexion" in check
+    compile(check, "<healthcheck>", "exec")
 
 
 def test_compose_event_log_database_is_created_by_the_init_script() -> None:
@@ -376,18 +375,6 @@ def test_readme_registers_every_search_attribute() -> None:
     for name, kind in search_attribute_pairs():
         assert name in readme
         assert f"--type {kind}" in readme
-
-
-def test_migrations_run_the_same_eventlog_code_in_compose_and_k8s() -> None:
-    """Compose's migrate service and the k8s Job both run EventLog.from_url(...).migrate()."""
-    code = migration_code()
-    assert "EventLog.from_url(" in code
-    assert "GUICHET_DATABASE_URL" in code
-    assert ".migrate()" in code
-    (job,) = [j for j in k8s_kind("Job") if j["metadata"]["name"] == "guichet-migrate"]
-    (container,) = job["spec"]["template"]["spec"]["containers"]
-    assert container["command"] == ["python", "-c"]
-    assert container["args"] == [code]
 
 
 def test_k8s_env_names_are_exactly_those_settings_reads() -> None:

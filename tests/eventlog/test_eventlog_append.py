@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eventlog_support import BASE_TIME, Backend, new_event
+from eventlog_support import BASE_TIME, HEAD_REVISION, Backend, new_event
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -20,6 +20,7 @@ from eventlog import (
     GENESIS,
     EventIdConflict,
     EventLog,
+    EventLogNotMigrated,
     EventLogUnavailable,
     MalformedEvent,
     NewEvent,
@@ -193,8 +194,11 @@ async def test_migrate_is_idempotent_and_safe_to_run_concurrently(backend: Backe
     try:
         # Both finish before the logs close, so one's failure cannot leave the other running.
         outcomes = await asyncio.gather(first.migrate(), second.migrate(), return_exceptions=True)
-        assert outcomes == [None, None]
-        await first.migrate()
+        head = HEAD_REVISION
+        # One of them created the tables; the other, waiting on the lock, found them made.
+        befores = sorted(upgrade.before or "" for upgrade in outcomes)
+        assert befores == ["", head] and {upgrade.after for upgrade in outcomes} == {head}
+        assert await first.migrate() == (head, head)
         assert await first.head() == (0, GENESIS)
         await first.append("app-1", 0, [new_event()])
         await second.migrate()
@@ -235,7 +239,7 @@ async def test_logs_on_different_databases_migrate_at_once_in_one_process(
     other = EventLog.from_url(f"sqlite+aiosqlite:///{tmp_path / 'other.db'}")
     try:
         outcomes = await asyncio.gather(log.migrate(), other.migrate(), return_exceptions=True)
-        assert outcomes == [None, None]
+        assert outcomes == [(None, HEAD_REVISION), (None, HEAD_REVISION)]
         for each in (log, other):
             await each.append("app-1", 0, [new_event()])
             assert (await each.verify()).ok
@@ -321,3 +325,17 @@ def test_data_is_accepted_exactly_when_json_reads_it_back_unchanged(value: Any) 
     else:
         with pytest.raises(ValueError, match=r"not a JSON value|non-string key"):
             canonical_data(value)
+
+
+async def test_a_database_never_migrated_says_to_run_guichet_migrate(backend: Backend) -> None:
+    """Reading a log whose tables were never created names the command that creates them."""
+    log = backend.open()
+    try:
+        with pytest.raises(EventLogNotMigrated, match="run `guichet migrate`"):
+            await log.head()
+        with pytest.raises(EventLogNotMigrated, match="is missing a table"):
+            await log.read_stream("app-1")
+        assert await log.migrate() == (None, HEAD_REVISION)
+        assert await log.head() == (0, GENESIS)
+    finally:
+        await log.close()

@@ -1,0 +1,145 @@
+"""``guichet migrate``: creates, upgrades or leaves alone the event log's tables, and says which."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.script import ScriptDirectory
+
+from console.cli import run
+from eventlog.migrating import alembic_config
+
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def guichet(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run one command; its exit code, stdout and stderr."""
+    capsys.readouterr()
+    code = run(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+@pytest.fixture
+def sqlite_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where GUICHET_DATABASE_URL points: a SQLite file not created yet."""
+    path = tmp_path / "events.db"
+    monkeypatch.setenv("GUICHET_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+    monkeypatch.setenv("GUICHET_STATE_DIR", str(tmp_path / "state"))
+    return path
+
+
+def test_migrate_creates_then_finds_the_schema_up_to_date(
+    sqlite_log: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """First run creates the tables; the second changes nothing and says so."""
+    code, out, _ = guichet(capsys, "migrate")
+    assert code == 0
+    assert out == f"created the event log in SQLite file {sqlite_log}: schema revision {HEAD}\n"
+    code, out, _ = guichet(capsys, "migrate", "--json")
+    assert code == 0 and json.loads(out) == {
+        "database": f"SQLite file {sqlite_log}",
+        "before": HEAD,
+        "after": HEAD,
+    }
+
+
+def test_migrate_upgrades_an_older_schema_and_names_both_revisions(
+    sqlite_log: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A log left at the first revision (an older release) is brought to the head."""
+    engine = sa.create_engine(f"sqlite:///{sqlite_log}")
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0001")
+    engine.dispose()
+    code, out, _ = guichet(capsys, "migrate")
+    assert code == 0 and out.endswith(f": schema revision 0001 → {HEAD}\n")
+
+
+def sql(pg_url: str, *statements: str) -> object:
+    """Run statements as the superuser; the first value of the last one's first row."""
+
+    async def go() -> object:
+        conn = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            for statement in statements[:-1]:
+                await conn.execute(statement)
+            return await conn.fetchval(statements[-1])
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def pg_role(pg_url: str) -> Iterator[str]:
+    """A LOGIN role whose default search_path is its own empty schema (as an operator sets
+    one up with ALTER ROLE), dropped afterwards with everything it owns."""
+    role = f"guichet_migrate_{uuid.uuid4().hex[:8]}"
+    sql(
+        pg_url,
+        f'CREATE ROLE "{role}" LOGIN',
+        f'CREATE SCHEMA "{role}" AUTHORIZATION "{role}"',
+        f'ALTER ROLE "{role}" SET search_path = "{role}"',
+    )
+    try:
+        yield role
+    finally:
+        sql(
+            pg_url,
+            f'DROP SCHEMA "{role}" CASCADE',
+            f'DROP OWNED BY "{role}"',
+            f'DROP ROLE "{role}"',
+        )
+
+
+def test_migrate_on_postgresql_creates_the_tables_in_the_roles_schema(
+    pg_url: str, pg_role: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tables land where the role's search_path says, and the head revision is recorded."""
+    url = pg_url.replace("postgres@", f"{pg_role}@")
+    monkeypatch.setenv("GUICHET_DATABASE_URL", url)
+    code, out, _ = guichet(capsys, "migrate")
+    assert code == 0 and out.startswith(f"created the event log in PostgreSQL {url}:")
+    revision = sql(pg_url, f'SELECT version_num FROM "{pg_role}".eventlog_alembic_version')
+    assert revision == HEAD
+
+
+def test_migrate_refused_by_postgresql_says_why_in_one_sentence(
+    pg_url: str, pg_role: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A role that may not create tables: exit 1 and PostgreSQL's reason, no traceback."""
+    sql(
+        pg_url,
+        f'ALTER SCHEMA "{pg_role}" OWNER TO postgres',
+        f'GRANT USAGE ON SCHEMA "{pg_role}" TO "{pg_role}"',
+    )
+    monkeypatch.setenv("GUICHET_DATABASE_URL", pg_url.replace("postgres@", f"{pg_role}@"))
+    code, _, err = guichet(capsys, "migrate")
+    assert code == 1
+    assert err.startswith("guichet: the event log in PostgreSQL ")
+    assert err.endswith(f"could not be migrated: permission denied for schema {pg_role}\n")
+
+
+def test_commands_on_a_log_never_migrated_say_to_run_migrate(
+    sqlite_log: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty database (no tables yet): every reader names the command that fixes it."""
+    sqlite3.connect(sqlite_log).close()
+    for argv in (["audit", "verify"], ["audit", "states"], ["notices"]):
+        code, _, err = guichet(capsys, *argv)
+        assert code == 1, argv
+        assert "is missing a table" in err and "run `guichet migrate`" in err, (argv, err)
+    assert guichet(capsys, "migrate")[0] == 0
+    code, out, _ = guichet(capsys, "notices")
+    assert code == 0 and out == "every notice was delivered\n"
