@@ -24,7 +24,7 @@ from console.app import AsOption, JsonOption, app, emit_json, friendly
 from console.connection import run_with_client
 from console.errors import usage_error
 from console.help_texts import EXAMPLES
-from console.parsing import euros_to_cents, first_problem, load_document, parse_actor, parse_date
+from console.parsing import euros_to_cents, parse_actor, parse_date, plan_document, problems
 from domain.commands import Command
 from domain.decider_permissions import PERMISSIONS
 from domain.plan import FinancingPlan
@@ -88,7 +88,11 @@ def _option(name: str, field: FieldInfo) -> inspect.Parameter:
     elif bare is FinancingPlan:
         annotation = Annotated[
             Path | None,
-            typer.Option("--plan", help="A JSON or TOML file holding the financing plan."),
+            typer.Option(
+                "--plan",
+                help="A JSON or TOML file: the financing plan, or a request file whose [plan] "
+                "it takes (examples/request-detr.toml).",
+            ),
         ]
     elif bare is bool:
         flag = _FLAG_NAMES.get(name, f"--{name.replace('_', '-')}")
@@ -123,7 +127,7 @@ def _value(name: str, field: FieldInfo, raw: Any) -> Any:
     if name.endswith("_cents"):
         return euros_to_cents(str(raw))
     if bare is FinancingPlan:
-        return load_document(Path(raw))
+        return plan_document(Path(raw))
     if bare is date:
         return parse_date(str(raw), "--" + name.replace("_", "-"))
     return raw
@@ -143,7 +147,7 @@ def build_command(model: type[BaseModel], raw: dict[str, Any], as_text: str) -> 
         # The model itself (not the union) so that errors name the field, not the type tag.
         command = cast("Command", model.model_validate(data))
     except ValidationError as error:
-        raise usage_error(f"{kebab(_type_name(model))}: {first_problem(error)}") from None
+        raise usage_error(f"{kebab(_type_name(model))}: {problems(error)}") from None
     return application_id, command
 
 

@@ -89,7 +89,7 @@ def parse_actor(text: str) -> Actor:
     try:
         return Actor.model_validate(fields)
     except ValidationError as error:
-        raise InputError(f"--as {text!r}: {first_problem(error)}") from None
+        raise InputError(f"--as {text!r}: {problems(error)}") from None
 
 
 def parse_date(text: str, option: str) -> date:
@@ -128,11 +128,29 @@ def load_document(path: Path) -> dict[str, Any]:
     return data
 
 
-def first_problem(error: ValidationError) -> str:
-    """The first validation problem as one phrase: ``plan.lines.0.funder: field required``."""
-    problem = error.errors()[0]
-    where = ".".join(str(part) for part in problem["loc"])
-    message = str(problem["msg"]).removeprefix("Value error, ")
-    count = error.error_count()
-    more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
-    return f"{where}: {message}{more}" if where else f"{message}{more}"
+def plan_document(path: Path) -> dict[str, Any]:
+    """A financing plan from a file: the plan itself, or a request file's ``[plan]`` table
+    (what ``guichet submit`` reads), so that one file serves the submission and its revisions."""
+    document = load_document(path)
+    plan = document.get("plan")
+    if "lines" not in document and isinstance(plan, dict):
+        return plan
+    return document
+
+
+SHOWN_PROBLEMS = 5
+"""How many validation problems an error names before it counts the rest."""
+
+
+def problems(error: ValidationError) -> str:
+    """Every validation problem (the first few) in one line, each ``where: what``:
+    ``project_title: Field required; plan.lines.0.funder: Field required``."""
+    found = error.errors()
+    phrases = []
+    for problem in found[:SHOWN_PROBLEMS]:
+        where = ".".join(str(part) for part in problem["loc"])
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        phrases.append(f"{where}: {message}" if where else message)
+    rest = len(found) - SHOWN_PROBLEMS
+    more = f" (and {rest} more problem{'s' if rest > 1 else ''})" if rest > 0 else ""
+    return "; ".join(phrases) + more

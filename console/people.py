@@ -18,7 +18,7 @@ from console.app import AsOption, JsonOption, app, emit_json, friendly
 from console.connection import resolve_target, run_with_client
 from console.deadlines import deadline_filter
 from console.errors import CliError, usage_error
-from console.parsing import first_problem, load_document, parse_actor
+from console.parsing import load_document, parse_actor, problems
 from console.reading import read_file_view, render_file
 from domain.catalogue import load_catalogue
 from domain.commands import ApplicationRequest
@@ -43,7 +43,7 @@ def read_request(path: Path) -> ApplicationRequest:
     try:
         return ApplicationRequest.model_validate(load_document(path))
     except ValidationError as error:
-        raise usage_error(f"{path} is not a valid request: {first_problem(error)}") from None
+        raise usage_error(f"{path} is not a valid request: {problems(error)}") from None
 
 
 def precheck(
@@ -76,9 +76,10 @@ def submit(
     """Submit a grant request; eligibility is checked here first, then by Guichet.
 
     Re-running the same command is safe: the key derived from the content lands on the same
-    application.
+    application. examples/request-detr.toml, in the repository, is a commented request to
+    start from.
 
-    Example: guichet submit request.toml --as applicant:mairie-01053
+    Example: guichet submit examples/request-detr.toml --as applicant:mairie-belley:01034
     """
     actor = parse_actor(as_)
     request = read_request(file)
@@ -92,7 +93,7 @@ def submit(
             request=request,
         )
     except ValidationError as error:
-        raise usage_error(f"cannot submit: {first_problem(error)}") from None
+        raise usage_error(f"cannot submit: {problems(error)}") from None
 
     async def work(guichet: GuichetClient) -> tuple[str, bool, str]:
         application_id, created = await guichet.submit(submission)

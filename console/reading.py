@@ -90,6 +90,8 @@ def render_file(view: dict[str, Any]) -> str:
         out.append("(read from the event log: Temporal no longer holds this workflow)")
     if request:
         out.append(f"project     {request['project_title']}")
+        if request.get("project_summary"):
+            out.append(f"summary     {request['project_summary']}")
         out.append(f"programme   {request['programme_id']}")
     if commune:
         out.append(

@@ -14,6 +14,7 @@ from console.actions import build_command, command_models, kebab
 from console.cli import app, load_commands
 from console.help_texts import EXAMPLES
 from console.parsing import InputError, euros_to_cents, format_euros, parse_actor
+from console.people import precheck, read_request
 from domain.commands import ClaimPayment, DecideFunding, RevisePlan
 
 load_commands()
@@ -207,7 +208,22 @@ def test_submit_refuses_a_malformed_file(tmp_path: Path) -> None:
     missing = tmp_path / "bad.toml"
     missing.write_text('programme_id = "x"\n', encoding="utf-8")
     code, _, err = _invoke(["submit", str(missing), "--as", "applicant:m"], UNREACHABLE)
-    assert code == 2 and "is not a valid request: insee: Field required" in err
+    assert code == 2 and err == (
+        f"guichet: {missing} is not a valid request: insee: Field required; "
+        "project_title: Field required; plan: Field required\n"
+    )  # every problem at once, not one per try
+
+
+def test_the_example_request_passes_the_precheck_and_its_plan_serves_revisions() -> None:
+    """examples/request-detr.toml (the README's) is a valid, eligible request, and revise-plan
+    takes the plan of a request file."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "request-detr.toml"
+    request = read_request(example)
+    precheck(request)  # raises when a rule fails
+    _, command = build_command(
+        RevisePlan, {"application_id": "a", "plan": str(example), "note": None}, "applicant:m"
+    )
+    assert isinstance(command, RevisePlan) and command.plan == request.plan
 
 
 def test_list_refuses_quotes_in_filters() -> None:

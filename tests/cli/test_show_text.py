@@ -32,3 +32,13 @@ def test_the_owner_s_line_is_not_shown_waiting_for_a_decision() -> None:
 def test_the_timeline_says_its_times_are_utc() -> None:
     """The timeline's heading says its times are UTC."""
     assert "\ntimeline (UTC)\n" in render_file(view_of(apply(to_instruction()))) + "\n"
+
+
+def test_the_project_summary_shows_under_its_title_when_there_is_one() -> None:
+    """The request's summary is shown under its title; no empty line when it has none."""
+    state = apply(to_instruction())
+    assert "\nsummary " not in render_file(view_of(state))
+    assert state.request is not None
+    request = state.request.model_copy(update={"project_summary": "Toiture et éclairage."})
+    text = render_file(view_of(state.model_copy(update={"request": request})))
+    assert "\nsummary     Toiture et éclairage.\n" in text

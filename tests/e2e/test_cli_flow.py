@@ -16,34 +16,9 @@ from tests.e2e.support import PYTHON, Guichet, python_env, spawn, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.temporal]
 
-REQUEST = """\
-programme_id = "dsil-detr-investissement"
-insee = "01034"
-project_title = "Rénovation de la halle du marché"
-
-[plan]
-total_cost_cents = 150_000_00
-subsidisable_base_cents = 150_000_00
-
-[[plan.lines]]
-line_id = "owner"
-funder = "OWNER"
-kind = "owner"
-requested_cents = 45_000_00
-
-[[plan.lines]]
-line_id = "detr"
-funder = "DETR"
-kind = "public"
-dotation = "DETR"
-requested_cents = 60_000_00
-
-[[plan.lines]]
-line_id = "region"
-funder = "REGION"
-kind = "public"
-requested_cents = 45_000_00
-"""
+ROOT = Path(__file__).resolve().parents[2]
+REQUEST = (ROOT / "examples" / "request-detr.toml").read_text(encoding="utf-8")
+"""The commented request the README and ``guichet submit --help`` point to: it must go through."""
 
 APPLICANT = "applicant:mairie-belley:01034"
 CASEWORKER = "caseworker:alice"
