@@ -40,6 +40,7 @@ def request_json(insee: str = "01033", title: str = "Halle du marché") -> dict[
         "programme_id": "dsil-detr-investissement",
         "insee": insee,
         "project_title": title,
+        "project_summary": "Toiture et accessibilité de la halle.",
         "plan": {
             "total_cost_cents": 100_000_00,
             "subsidisable_base_cents": 100_000_00,
@@ -234,6 +235,7 @@ async def test_only_the_actions_the_person_may_take_are_offered(
         auditor_page = (await audrey.get(f"/dossiers/{file_id}")).text
     assert "/actions/RequestCorrection" in caseworker_page
     assert "/actions/AnswerCorrection" not in caseworker_page
+    assert "Toiture et accessibilité de la halle." in caseworker_page  # what the commune wrote
     assert "/actions/" not in auditor_page
 
 
@@ -482,7 +484,8 @@ async def test_the_auditor_reads_timeline_state_as_of_verification_and_exports(
     assert "Journal vérifié : chaîne intacte" in journal.text
     assert "Demande déposée" in page.text
     assert "déposée au titre de" in page.text and "submitted" not in page.text  # in French
-    assert "existait pas encore au 01/01/2000" in old.text and "Brouillon" not in old.text
+    assert "n'existait pas encore au 01/01/2000" in old.text and "Brouillon" not in old.text
+    assert "jusqu'au 01/01/2000 inclus" in old.text and "Historique complet" in page.text
     assert csv.status_code == 200 and file_id in csv.text
     assert jsonl.status_code == 200 and "ApplicationSubmitted" in jsonl.text
     assert verification.json()["ok"] is True
