@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +29,9 @@ DEV_FILE = "dev.json"
 DEFAULT_ADDRESS = "127.0.0.1:7233"
 CONNECT_TIMEOUT = 10.0
 DEFAULT_TIMEOUT = 30.0
+SERVER_TIMEOUT = timedelta(seconds=5)
+"""How long a listing or a describe may take (``GuichetClient.server_timeout``): the server
+answers them in milliseconds, so a page that waits longer only waits for a stalled server."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,7 @@ async def open_client(target: Target) -> GuichetClient:
         client = await asyncio.wait_for(connect(settings), CONNECT_TIMEOUT)
     except (RuntimeError, TimeoutError, RPCError):
         raise unreachable(target.temporal_address) from None
-    return GuichetClient(client, task_queue=target.task_queue)
+    return GuichetClient(client, task_queue=target.task_queue, server_timeout=SERVER_TIMEOUT)
 
 
 def run_with_client(

@@ -24,7 +24,7 @@ import typer
 
 from audit.scheduling import schedule_checkpoints_if_configured
 from console.app import JsonOption, app, emit_json, friendly, say
-from console.connection import dev_file, read_dev_file, unreachable
+from console.connection import SERVER_TIMEOUT, dev_file, read_dev_file, unreachable
 from console.demo import seed_demo
 from console.devserver import DevServer, start_dev_server
 from console.errors import CliError
@@ -114,7 +114,11 @@ async def run_dev(
                     guichet = GuichetClient(client, task_queue=settings.task_queue)
                     await _unless_stopped(stop, seed_demo(guichet, say))
                 site = await _unless_stopped(stop, start_console(
-                    GuichetClient(client, task_queue=settings.task_queue), log, port=console_port,
+                    GuichetClient(
+                        client, task_queue=settings.task_queue, server_timeout=SERVER_TIMEOUT
+                    ),
+                    log,
+                    port=console_port,
                     conventions_file=settings.conventions_file,
                 ))  # fmt: skip
                 if demo:

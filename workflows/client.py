@@ -12,7 +12,7 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution
@@ -30,7 +30,7 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actor import Actor
 from domain.commands import Command
@@ -119,11 +119,23 @@ _SETTLE_POLL = (0.02, 0.25)
 
 
 class GuichetClient:
-    """Submit, act on, query and list grant applications."""
+    """Submit, act on, query and list grant applications.
 
-    def __init__(self, client: Client, task_queue: str = DEFAULT_TASK_QUEUE) -> None:
+    ``server_timeout`` bounds each call only the server answers (a listing, a describe): a
+    server that accepts connections but has stopped answering then fails that call, instead of
+    holding a page until the connection's keepalive gives up (about 30 s). None: no bound.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str = DEFAULT_TASK_QUEUE,
+        *,
+        server_timeout: timedelta | None = None,
+    ) -> None:
         self.temporal = client
         self.task_queue = task_queue
+        self.server_timeout = server_timeout
 
     async def submit(
         self, submission: Submission, *, history_limit: int | None = None
@@ -221,7 +233,8 @@ class GuichetClient:
         base = f"WorkflowType = '{GrantApplicationWorkflow.__name__}'"
         full = f"{base} AND ({query})" if query else base
         rows: list[ApplicationSummary] = []
-        async for execution in self.temporal.list_workflows(full, limit=limit):
+        listing = self.temporal.list_workflows(full, limit=limit, rpc_timeout=self.server_timeout)
+        async for execution in listing:
             attributes = execution.typed_search_attributes
             rows.append(
                 ApplicationSummary(
@@ -292,7 +305,8 @@ class GuichetClient:
             DescribeWorkflowExecutionRequest(
                 namespace=self.temporal.namespace,
                 execution=WorkflowExecution(workflow_id=application_id),
-            )
+            ),
+            timeout=self.server_timeout,
         )
 
     def _handle(self, application_id: str) -> WorkflowHandle[GrantApplicationWorkflow, Application]:
@@ -317,4 +331,6 @@ def _refusal(cause: BaseException | None) -> GuichetError:
 def _not_found_or(error: RPCError, application_id: str) -> GuichetError:
     if "not found" in str(error).lower():
         return ApplicationNotFound(f"no application {application_id}")
+    if error.status == RPCStatusCode.DEADLINE_EXCEEDED:
+        return GuichetError(f"Temporal did not answer in time: {error.message}")
     return GuichetError(f"Temporal refused the request: {error.message}")

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from eventlog import EventLog
 from tests.e2e.conftest import fresh_database_url  # noqa: F401 - fixture reused
 from tests.e2e.support import free_port, python_env
-from tests.reliability.faults import DevServer, PostgresProxy, WorkerProcess
+from tests.reliability.faults import DevServer, TcpProxy, WorkerProcess
 from tests.reliability.storm import Rig
 
 
@@ -23,7 +23,7 @@ async def rig(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Rig]:  #
     server = DevServer(tmp_path, free_port())
     await server.start()
     url = sa.make_url(fresh_database_url)
-    proxy = PostgresProxy(url.host or "127.0.0.1", url.port or 5432)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     proxied = url.set(host="127.0.0.1", port=await proxy.start())
     env = python_env(
         TEMPORAL_ADDRESS=server.address,

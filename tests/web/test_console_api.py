@@ -10,13 +10,15 @@ import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from console.web.accounts import AccountStore
@@ -26,6 +28,7 @@ from domain.events import parse_event
 from domain.french import last_day, moment
 from eventlog import EventLog
 from tests.conftest import temporal_cli_path
+from tests.reliability.faults import TcpProxy
 from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
 from workflows.client import GuichetClient
 
@@ -666,6 +669,35 @@ async def test_temporal_down_is_a_502_page_in_french_not_a_500(console: Console)
     assert page.status_code == 502 and "Guichet indisponible" in page.text
     assert "Le moteur des dossiers (Temporal) n&#39;a pas répondu" in page.text
     assert api.status_code == 502 and api.json()["error"] == "Guichet indisponible"
+
+
+async def test_a_stalled_temporal_is_a_502_page_once_the_server_timeout_passes(
+    console: Console, file_id: str
+) -> None:
+    """Temporal accepting connections but answering nothing: the queue and a file page give
+    up on the client's server timeout, not on the connection's keepalive half a minute on."""
+    host, port = console.guichet.temporal.service_client.config.target_host.split(":")
+    proxy = TcpProxy(host, int(port))
+    client = await Client.connect(
+        f"127.0.0.1:{await proxy.start()}", data_converter=pydantic_data_converter
+    )
+    guichet = GuichetClient(
+        client, task_queue=console.guichet.task_queue, server_timeout=timedelta(seconds=1)
+    )
+    services = dataclasses.replace(console.services, guichet=guichet)
+    stalled = Console(create_app(services), services, guichet, console.log)
+    try:
+        async with signed_in(stalled, "alice") as alice:
+            assert (await alice.get(f"/dossiers/{file_id}")).status_code == 200  # through it
+            proxy.stall()
+            queue = await alice.get("/dossiers")
+            page = await alice.get(f"/dossiers/{file_id}")
+    finally:
+        proxy.restore()
+        await proxy.close()
+    for answer in (queue, page):
+        assert answer.status_code == 502 and "Guichet indisponible" in answer.text
+        assert "Timeout expired" in answer.text  # the server timeout's, not the keepalive's
 
 
 async def test_the_database_down_is_a_503_page_in_french_not_a_500(console: Console) -> None:
