@@ -214,10 +214,15 @@ def test_submit_refuses_a_malformed_file(tmp_path: Path) -> None:
     )  # every problem at once, not one per try
 
 
-def test_the_example_request_passes_the_precheck_and_its_plan_serves_revisions() -> None:
-    """examples/request-detr.toml (the README's) is a valid, eligible request, and revise-plan
-    takes the plan of a request file."""
-    example = Path(__file__).resolve().parents[2] / "examples" / "request-detr.toml"
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES_DIR.glob("*.toml")), ids=lambda p: p.name)
+def test_the_example_requests_pass_the_precheck_and_their_plans_serve_revisions(
+    example: Path,
+) -> None:
+    """Each request in examples/ (the README's) is valid and eligible, and revise-plan takes
+    the plan of a request file."""
     request = read_request(example)
     precheck(request)  # raises when a rule fails
     _, command = build_command(
