@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import os
 import secrets
+import signal
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -136,6 +138,7 @@ def console(
     Example: guichet console --port 8000
     """
     target = resolve_target()
+    listening = _listening_socket(host, port)  # before anything starts: a taken port says so
 
     async def serve() -> None:
         guichet = await open_client(target)
@@ -148,8 +151,14 @@ def console(
                 port=port,
                 proxy_headers=True,
             )
+            server = uvicorn.Server(config)
+            # Our handlers, not uvicorn's: uvicorn re-raises the signal once it has stopped,
+            # which cancelled the closing of the log below (a traceback at every Ctrl-C).
+            loop = asyncio.get_running_loop()
+            for stop in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(stop, server.handle_exit, stop, None)
             say(f"console on http://{host}:{port}")
-            await uvicorn.Server(config).serve()
+            await server._serve(sockets=[listening])
         finally:
             await log.close()
 
@@ -157,6 +166,23 @@ def console(
         asyncio.run(serve())
     except EventLogError as error:
         raise CliError(f"the event log at {target.event_log_url} failed: {error}") from None
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` for uvicorn, or one sentence saying why it cannot be
+    (uvicorn would log the error and exit with code 3 after the console announced itself)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as error:
+        listening.close()
+        raise CliError(
+            f"the console cannot listen on {host}:{port} ({error.strerror or error}): stop what "
+            "uses that port or pass another --port"
+        ) from None
+    return listening
 
 
 ROLE_HELP = "applicant, caseworker, supervisor, cofinancer, payment_officer or auditor."

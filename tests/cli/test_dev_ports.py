@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from console.cli import run
 from console.devserver import port_in_use
 
 LOCALHOST = "127.0.0.1"
@@ -42,3 +43,15 @@ def test_a_port_nobody_holds_is_free() -> None:
         probe.bind((LOCALHOST, 0))
         port = probe.getsockname()[1]
     assert not port_in_use(LOCALHOST, port)
+
+
+def test_the_console_on_a_taken_port_says_so_before_starting(
+    listener: socket.socket, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`guichet console --port P` with P taken: exit 1 and one sentence, not uvicorn's exit 3."""
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")  # never reached: the port comes first
+    port = listener.getsockname()[1]
+    assert run(["console", "--port", str(port)]) == 1
+    _, err = capsys.readouterr()
+    assert err.startswith(f"guichet: the console cannot listen on {LOCALHOST}:{port} (")
+    assert err.endswith("stop what uses that port or pass another --port\n")

@@ -1,0 +1,45 @@
+"""``guichet console`` as an operator runs it: serves its pages, and stops on SIGTERM (a
+container stop) or Ctrl-C with exit code 0 and no traceback."""
+
+from __future__ import annotations
+
+import signal
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_entry_point import guichet_command
+from tests.e2e.support import free_port, python_env, spawn, wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.temporal]
+
+
+def _serves(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return bool(answer.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_the_console_serves_then_stops_cleanly(
+    stop: signal.Signals, dev_server: str, fresh_database_url: str, tmp_path: Path
+) -> None:
+    """The sign-in page answers; the stop signal ends it with 0 and the log closed quietly."""
+    port, log = free_port(), tmp_path / "console.log"
+    env = python_env(TEMPORAL_ADDRESS=dev_server, GUICHET_DATABASE_URL=fresh_database_url)
+    process = spawn([*guichet_command(), "console", "--port", str(port)], env, log)
+    try:
+        url = f"http://127.0.0.1:{port}/connexion"
+        wait_until(lambda: _serves(url) or process.poll() is not None, 60, "the console")
+        assert process.poll() is None, log.read_text(errors="replace")
+    finally:
+        process.send_signal(stop)
+        code = process.wait(timeout=30)
+    output = log.read_text(errors="replace")
+    assert code == 0, output
+    assert f"console on http://127.0.0.1:{port}" in output
+    assert "Traceback" not in output and "Exception" not in output, output
