@@ -239,6 +239,9 @@ async def test_only_the_actions_the_person_may_take_are_offered(
     assert "/actions/RequestCorrection" in caseworker_page
     assert "/actions/AnswerCorrection" not in caseworker_page
     assert "Toiture et accessibilité de la halle." in caseworker_page  # what the commune wrote
+    # The commune's own line is named after it, not after the code typed in the plan.
+    assert "<td>Valserhône</td><td>Maître d&#39;ouvrage</td>" in caseworker_page
+    assert "<td>OWNER</td>" not in caseworker_page
     assert "/actions/" not in auditor_page
 
 
