@@ -39,7 +39,7 @@ from eventlog import EventLog
 from workflows.checkpoint import CheckpointWorkflow
 from workflows.client import GuichetClient
 from workflows.digest import DailyDigestWorkflow
-from workflows.encryption import PayloadKeyError, data_converter, key_from_env
+from workflows.encryption import data_converter, key_from_env
 from workflows.grant_application import GrantApplicationWorkflow
 from workflows.messages import DEFAULT_TASK_QUEUE
 from workflows.redelivery import NoticeRedeliveryWorkflow
@@ -251,18 +251,13 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
 
 
 def main() -> None:
-    """Entry point of ``python worker.py``."""
-    try:
-        settings = Settings.from_env()
-    except PayloadKeyError as error:  # a sentence that says what to fix, not a traceback
-        print(f"worker: payload encryption is misconfigured: {error}", file=sys.stderr)
-        sys.exit(2)
-    configure_logging(settings)
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(run_worker(settings))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)  # sdk-python #300: avoid the finaliser crash after a clean shutdown
+    """Entry point of ``python worker.py``: ``guichet worker``, with its ``--help``, its
+    one-sentence errors (Temporal unreachable, a bad payload key) and its exit codes, kept
+    through ``os._exit`` (sdk-python #300: the finaliser crash after a clean shutdown)."""
+    from console.cli import main as guichet  # the CLI builds on this module: imported late
+
+    sys.argv[1:1] = ["worker"]
+    guichet()
 
 
 if __name__ == "__main__":

@@ -52,6 +52,27 @@ def test_client_failure_exits_1_not_134(attempt: int, tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def run_worker_script(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python worker.py``, the other production entry point, with a bounded wait."""
+    script = Path(__file__).resolve().parents[2] / "worker.py"
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True, text=True, env={**os.environ, **env}, timeout=60,
+    )  # fmt: skip
+
+
+def test_python_worker_py_is_guichet_worker(tmp_path: Path) -> None:
+    """`python worker.py --help` helps (it used to start a worker), and an unreachable
+    Temporal is a sentence with exit code 1 (it used to be a traceback)."""
+    helped = run_worker_script("--help", env={})
+    assert helped.returncode == 0 and "Run a worker against TEMPORAL_ADDRESS" in helped.stdout
+    env = {"TEMPORAL_ADDRESS": "127.0.0.1:1", "GUICHET_STATE_DIR": str(tmp_path)}
+    done = run_worker_script(env=env)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("guichet: Temporal is not reachable at 127.0.0.1:1")
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.parametrize(
     "program", [("guichet", "list"), ("guichet", "worker"), ("python", "worker.py")]
 )
@@ -63,11 +84,7 @@ def test_an_unusable_payload_key_is_a_sentence_not_a_traceback(
     if program[0] == "guichet":
         done = run_guichet(program[1], env=env)
     else:
-        root = Path(__file__).resolve().parents[2]
-        done = subprocess.run(
-            [sys.executable, str(root / program[1])],
-            capture_output=True, text=True, env={**os.environ, **env}, timeout=60,
-        )  # fmt: skip
+        done = run_worker_script(env=env)
     assert done.returncode == 2, done.stderr
     assert "payload encryption is misconfigured: the payload key is not valid base64" in (
         done.stderr
