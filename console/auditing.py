@@ -76,10 +76,12 @@ def with_log(work: Callable[[EventLog], Awaitable[T]], url: str | None = None) -
     async def go() -> T:
         log = EventLog.from_url(url)
         try:
-            # The log's own calls translate the driver's errors; this does it for the queries
-            # commands run on its engine (the outbox, the checkpoints).
+            return await work(log)
+        except sa.exc.DBAPIError:
+            # A query a command ran on the log's engine (the outbox, the checkpoints): the
+            # log's own sentence, as its calls give (a missing table names `guichet migrate`).
             with translated(log.engine.url):
-                return await work(log)
+                raise
         finally:
             await log.close()
 

@@ -42,18 +42,14 @@ def written(output: Path | None, write: Callable[[EventLog, TextIO], Awaitable[T
     A file that cannot be written is a usage error; a reader that stops early (``| head``)
     is not a failure of the log: click then leaves quietly."""
 
-    async def work(log: EventLog) -> T:
-        if output is None:
-            return await write(log, sys.stdout)
-        with output.open("w", encoding="utf-8", newline="") as handle:
-            return await write(log, handle)
-
-    try:
-        return with_log(work)
-    except BrokenPipeError:
-        raise
+    if output is None:
+        return with_log(lambda log: write(log, sys.stdout))
+    try:  # opened before the log is read: a bad path is said about the file, at once
+        handle = output.open("w", encoding="utf-8", newline="")
     except OSError as error:
         raise usage_error(f"cannot write {output}: {error.strerror}") from None
+    with handle:
+        return with_log(lambda log: write(log, handle))
 
 
 # -- export ----------------------------------------------------------------------------------

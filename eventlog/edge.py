@@ -59,8 +59,6 @@ def translated(url: URL) -> Iterator[None]:
         ):
             raise EventLogUnavailable(_sentence(url, error.orig or error)) from error
         raise
-    except BrokenPipeError:
-        raise  # not the database's (its driver reports its own): the caller's reader left
     except _CONNECTION_ERRORS as error:
         raise EventLogUnavailable(_sentence(url, error)) from error
 

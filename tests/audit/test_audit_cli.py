@@ -250,3 +250,14 @@ def test_a_reader_that_stops_early_is_not_a_log_failure(tmp_path: Path) -> None:
         _, err = reader.communicate(timeout=60)
         assert reader.returncode == 1, argv
         assert b"could not be read" not in err and b"Traceback" not in err, err
+
+
+def test_an_output_that_cannot_be_written_is_said_about_the_file(
+    db: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """-o into a missing folder: exit 2 naming the file, not a failure of the event log."""
+    target = tmp_path / "missing" / "out.csv"
+    for argv in (["audit", "export", "app-1"], ["audit", "states"]):
+        code, _, err = guichet(capsys, *argv, "-o", str(target))
+        assert code == 2, argv
+        assert err == f"guichet: cannot write {target}: No such file or directory\n", argv
