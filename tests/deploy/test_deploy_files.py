@@ -46,9 +46,25 @@ def k8s_kind(kind: str) -> list[dict[str, Any]]:
     return [doc for doc in k8s_documents() if doc["kind"] == kind]
 
 
+def deployment(name: str) -> dict[str, Any]:
+    (found,) = [d for d in k8s_kind("Deployment") if d["metadata"]["name"] == name]
+    return found
+
+
 def worker_deployment() -> dict[str, Any]:
-    (deployment,) = k8s_kind("Deployment")
-    return deployment
+    return deployment("guichet-worker")
+
+
+def workloads() -> list[dict[str, Any]]:
+    """Every pod template of deploy/k8s: the Deployments and the Jobs."""
+    return [*k8s_kind("Deployment"), *k8s_kind("Job")]
+
+
+def extra_env(workload: dict[str, Any]) -> set[str]:
+    """What a workload reads beside Settings.from_env's variables."""
+    return (
+        {"GUICHET_CONSOLE_SECRET"} if workload["metadata"]["name"] == "guichet-console" else set()
+    )
 
 
 def settings_env_names() -> set[str]:
@@ -380,11 +396,11 @@ def test_readme_registers_every_search_attribute() -> None:
 def test_k8s_env_names_are_exactly_those_settings_reads() -> None:
     """ConfigMap keys plus the Secret reference are exactly Settings.from_env's variables."""
     (configmap,) = k8s_kind("ConfigMap")
-    for workload in (worker_deployment(), *k8s_kind("Job")):
+    for workload in workloads():
         (container,) = workload["spec"]["template"]["spec"]["containers"]
         assert container["envFrom"] == [{"configMapRef": {"name": configmap["metadata"]["name"]}}]
         names = set(configmap["data"]) | {env["name"] for env in container["env"]}
-        assert names == settings_env_names()
+        assert names == settings_env_names() | extra_env(workload)
 
 
 def test_k8s_database_url_is_only_a_secret_reference() -> None:
@@ -392,7 +408,7 @@ def test_k8s_database_url_is_only_a_secret_reference() -> None:
     assert not k8s_kind("Secret")
     (configmap,) = k8s_kind("ConfigMap")
     assert "GUICHET_DATABASE_URL" not in configmap["data"]
-    for workload in (worker_deployment(), *k8s_kind("Job")):
+    for workload in workloads():
         (container,) = workload["spec"]["template"]["spec"]["containers"]
         (url,) = [env for env in container["env"] if env["name"] == "GUICHET_DATABASE_URL"]
         assert set(url) == {"name", "valueFrom"}
@@ -403,7 +419,7 @@ def test_k8s_workloads_have_resources_and_a_non_root_read_only_security_context(
     """Deployment and Job: requests and limits, non-root uid, read-only root, no escalation."""
     (user,) = [rest for name, rest in final_stage() if name == "USER"]
     image_uid = int(user.split(":")[0])
-    for workload in (worker_deployment(), *k8s_kind("Job")):
+    for workload in workloads():
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["runAsUser"] == image_uid != 0
@@ -450,6 +466,28 @@ def test_kustomization_lists_existing_manifests_and_keeps_keda_optional() -> Non
     assert "# - keda-scaledobject.yaml" in (K8S / "kustomization.yaml").read_text()
     listed = {path.name for path in K8S.glob("*.yaml")} - {"kustomization.yaml"}
     assert listed - set(resources) == {"keda-scaledobject.yaml"}
+
+
+def test_k8s_console_serves_on_every_interface_behind_its_service() -> None:
+    """The console runs `guichet console` on 0.0.0.0:8000, is probed on its sign-in page, takes
+    its session secret by reference, and the Service routes to that port."""
+    console = deployment("guichet-console")
+    (container,) = console["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["console", "--host", "0.0.0.0", "--port", "8000"]
+    assert "command" not in container, "the Deployment must keep the image's ENTRYPOINT"
+    (port,) = container["ports"]
+    assert port["containerPort"] == 8000
+    for probe in ("readinessProbe", "livenessProbe"):
+        check = container[probe]["httpGet"]
+        assert check["path"] == "/connexion" and check["port"] == port["name"]
+    (secret,) = [env for env in container["env"] if env["name"] == "GUICHET_CONSOLE_SECRET"]
+    assert secret["valueFrom"]["secretKeyRef"]["name"] == "guichet-console"
+    (service,) = k8s_kind("Service")
+    labels = console["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    assert service["spec"]["ports"][0]["targetPort"] == port["name"]
+    (pdb,) = k8s_kind("PodDisruptionBudget")
+    assert not pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()  # workers only
 
 
 def test_keda_scaler_watches_the_worker_task_queue() -> None:
