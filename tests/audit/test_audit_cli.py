@@ -11,7 +11,7 @@ import pytest
 import structlog
 from audit_support import Database, file_events, record
 
-from console.cli import run
+from tests.cli.support import guichet
 
 
 @pytest.fixture
@@ -31,15 +31,6 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
     for name in ("GUICHET_SIGNING_KEY", "GUICHET_SIGNING_KEY_FILE", "TEMPORAL_ADDRESS"):
         monkeypatch.delenv(name, raising=False)
     return database
-
-
-def guichet(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run one command; its exit code, stdout and stderr."""
-    capsys.readouterr()
-    code = run(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
 
 
 def test_show_prints_the_state_and_timeline_as_of_a_date(

@@ -15,19 +15,10 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from console.cli import run
 from eventlog.migrating import alembic_config
+from tests.cli.support import guichet
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
-
-
-def guichet(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run one command; its exit code, stdout and stderr."""
-    capsys.readouterr()
-    code = run(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
 
 
 @pytest.fixture
