@@ -113,10 +113,18 @@ async def summarize(
     position: int | None = None,
     programme: str | None = None,
     department: str | None = None,
+    progress: Progress | None = None,
 ) -> Portfolio:
     """What ``export_states`` would count, without writing the states anywhere."""
     return await export_states(
-        log, None, "jsonl", at=at, position=position, programme=programme, department=department
+        log,
+        None,
+        "jsonl",
+        at=at,
+        position=position,
+        programme=programme,
+        department=department,
+        progress=progress,
     )
 
 

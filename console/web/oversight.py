@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from audit import export, verify, verify_file
+from audit import AuditReport, export, verify, verify_file
 from audit.exporting import Format
-from audit.portfolio import export_states, summarize
+from audit.portfolio import Portfolio, export_states, summarize
 from audit.timeline import end_of_day, entry_for, records
 from console.web.accounts import INSEE, Account
 from console.web.app import render
@@ -23,6 +23,7 @@ from console.web.batch import MAX_FILES
 from console.web.commands import FormError, to_command
 from console.web.files import APPLICATION_ID, FileNotVisible, visible_state
 from console.web.phrases import phrase
+from console.web.reports import Report
 from console.web.services import WebServices
 from domain.decider import PERMISSIONS, fold
 from domain.events import parse_event
@@ -225,9 +226,15 @@ async def portfolio_page(
     """Files per status and the amounts awarded and paid as of a day, from the log alone."""
     day = request.query_params.get("date") or None
     at = _as_of(day)
-    portfolio = await summarize(services(request).log, at=at)
+    log = services(request).log
+
+    async def compute(report: Report) -> Portfolio:
+        return await summarize(log, at=at, progress=report.progress)
+
+    report = await services(request).reports.get(f"portefeuille:{day or 'actuel'}", compute)
     context = {
-        "portfolio": portfolio,
+        "report": report,
+        "portfolio": report.result,
         "as_of": at,
         "chosen_day": at.date().isoformat() if at else "",
     }
@@ -240,8 +247,14 @@ async def journal_page(
     account: Annotated[Account, Depends(roles("auditor"))],
 ) -> Response:
     """The whole log's verification: every event's hash recomputed, in position order."""
-    report = await verify(services(request).log)
-    return render(request, "journal.html", {"report": report})
+    log = services(request).log
+
+    async def compute(report: Report) -> AuditReport:
+        return await verify(log, progress=report.progress)
+
+    report = await services(request).reports.get("journal", compute)
+    context = {"report": report, "verification": report.result}
+    return render(request, "journal.html", context)
 
 
 @router.get("/portefeuille.{fmt}")

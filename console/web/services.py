@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from console.web.accounts import AccountStore
 from console.web.batch import BatchRunner
+from console.web.reports import Reports
 from console.web.sessions import SessionSigner
 from console.web.throttle import SignInThrottle
 from domain.programme import Catalogue
@@ -26,3 +27,4 @@ class WebServices:
     signer: SessionSigner
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
     batches: BatchRunner = field(default_factory=BatchRunner)
+    reports: Reports = field(default_factory=Reports)

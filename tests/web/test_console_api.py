@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from console.web.accounts import AccountStore
 from console.web.app import create_app
+from console.web.reports import Reports
 from console.web.throttle import SignInThrottle
 from domain.events import parse_event
 from domain.french import last_day, moment
@@ -497,6 +498,28 @@ async def test_the_auditor_reads_timeline_state_as_of_verification_and_exports(
     assert verification.json()["ok"] is True
     assert bad_date.status_code == 400
     assert unknown.status_code == 404 and unknown_api.status_code == 404
+
+
+async def test_the_whole_log_reports_show_their_progress_then_their_result(
+    console: Console, file_id: str
+) -> None:
+    """A report not ready at once (no wait here; minutes on a ten-year log): the portfolio and
+    the journal answer a page that shows the progress and reloads itself, then the result."""
+    services = dataclasses.replace(console.services, reports=Reports(wait=0))
+    slow = Console(create_app(services), services, services.guichet, console.log)
+    async with signed_in(slow, "audrey") as audrey:
+        for path, result in (("/portefeuille", "Total"), ("/journal", "Journal vérifié")):
+            first = await audrey.get(path)
+            assert first.status_code == 200
+            assert '<meta http-equiv="refresh" content="2">' in first.text
+            assert "calcul en cours depuis" in first.text and result not in first.text
+
+            async def reloaded(path: str = path) -> str | None:
+                page = (await audrey.get(path)).text  # what the browser's reload fetches
+                return None if "calcul en cours" in page else page
+
+            page = await eventually(reloaded)
+            assert result in page and 'http-equiv="refresh"' not in page
 
 
 async def test_the_auditor_downloads_the_portfolio_as_of_a_day(

@@ -1,0 +1,107 @@
+"""Reads of the whole log (the portfolio as of a day, the journal's verification), computed in
+the background of the console process while their page shows how far they have gone.
+
+On a ten-year log they take minutes (bench/README.md, scale model): longer than a browser or a
+reverse proxy waits for a page. A page asks for its report by key and gets it at once when it
+is ready within a short wait (small logs); otherwise it shows the progress and reloads itself.
+Visits meanwhile follow the same computation instead of starting another. A finished report
+is shown for a minute (to the page that waited for it and its reloads), then the next visit
+computes it again: an auditor is not shown an old verification as if it were today's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from eventlog import EventLogError
+
+logger = structlog.get_logger("guichet.console")
+
+KEEP = 20
+WAIT_SECONDS = 2.0
+"""How long a page waits for its report before showing the progress instead."""
+FRESH = timedelta(minutes=1)
+"""How long a finished report is shown before a visit computes it again."""
+
+
+@dataclass
+class Report:
+    """One computation: how far it has gone, then its result or why it failed."""
+
+    key: str
+    started_at: datetime
+    done: int = 0
+    total: int = 0
+    result: Any = None
+    error: str | None = None
+    finished_at: datetime | None = None
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def finished(self) -> bool:
+        """True once the result or the error is there."""
+        return self.finished_at is not None
+
+    @property
+    def percent(self) -> int:
+        """How far the read has gone, 0 to 100."""
+        return min(100, self.done * 100 // self.total) if self.total else 0
+
+    def progress(self, done: int, total: int) -> None:
+        """The computation's progress callback: ``(items done, items in all)``."""
+        self.done, self.total = done, total
+
+
+Computation = Callable[[Report], Awaitable[Any]]
+"""Computes a report's result, telling ``report.progress`` how far it has gone."""
+
+
+class Reports:
+    """The reports of one console process, by key."""
+
+    def __init__(self, keep: int = KEEP, wait: float = WAIT_SECONDS) -> None:
+        self._reports: OrderedDict[str, Report] = OrderedDict()
+        self._keep = keep
+        self._wait = wait
+
+    async def get(self, key: str, compute: Computation) -> Report:
+        """The report for ``key``: the one running, or finished within ``FRESH`` without an
+        error, else a new computation; waits for it a little, so that small logs answer at
+        once."""
+        report = self._reports.get(key)
+        if report is None or (report.finished and not _fresh(report)):
+            report = Report(key, started_at=datetime.now(UTC))
+            report.task = asyncio.create_task(_run(report, compute))
+            self._reports[key] = report
+            while len(self._reports) > self._keep:
+                self._reports.popitem(last=False)
+        self._reports.move_to_end(key)
+        if report.task is not None and not report.finished:
+            await asyncio.wait({report.task}, timeout=self._wait)
+        return report
+
+
+def _fresh(report: Report) -> bool:
+    finished_at = report.finished_at
+    return (
+        report.error is None and finished_at is not None and datetime.now(UTC) - finished_at < FRESH
+    )
+
+
+async def _run(report: Report, compute: Computation) -> None:
+    try:
+        report.result = await compute(report)
+    except EventLogError as error:  # the database went away: said on the page, tried again
+        report.error = str(error)
+    except Exception as error:  # a bug: logged whole, said in one line, tried again
+        logger.exception("report failed", key=report.key)
+        report.error = f"erreur inattendue ({type(error).__name__})"
+    finally:
+        report.finished_at = datetime.now(UTC)
