@@ -68,6 +68,9 @@ class Reports:
 
     def __init__(self, keep: int = KEEP, wait: float = WAIT_SECONDS) -> None:
         self._reports: OrderedDict[str, Report] = OrderedDict()
+        self._running: set[asyncio.Task[None]] = set()
+        """Strong references: a report forgotten beyond ``keep`` may still be running, and the
+        event loop holds its tasks only weakly."""
         self._keep = keep
         self._wait = wait
 
@@ -79,6 +82,8 @@ class Reports:
         if report is None or (report.finished and not _fresh(report)):
             report = Report(key, started_at=datetime.now(UTC))
             report.task = asyncio.create_task(_run(report, compute))
+            self._running.add(report.task)
+            report.task.add_done_callback(self._running.discard)
             self._reports[key] = report
             while len(self._reports) > self._keep:
                 self._reports.popitem(last=False)
