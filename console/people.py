@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from audit.describing import last_day_iso
-from console.app import AsOption, JsonOption, app, emit_json, friendly
+from console.app import AsOption, JsonOption, app, emit_json, friendly, say
 from console.connection import resolve_target, run_with_client
 from console.deadlines import deadline_filter
 from console.errors import CliError, usage_error
@@ -159,10 +159,14 @@ def list_(
     deadline = deadline_filter(datetime.now(PARIS), due_within, overdue)
     query = " AND ".join([*clauses, deadline] if deadline else clauses)
 
-    async def work(guichet: GuichetClient) -> list[ApplicationSummary]:
-        return await guichet.list(query, limit=limit)
+    async def work(guichet: GuichetClient) -> tuple[list[ApplicationSummary], int]:
+        rows = await guichet.list(query, limit=limit)
+        return rows, (await guichet.count(query) if len(rows) >= limit else len(rows))
 
-    rows = run_with_client(work)
+    rows, matching = run_with_client(work)
+    if matching > len(rows):  # on stderr: --json's output stays the list alone
+        say(f"{matching:,} files match; the {len(rows):,} most recent are listed: add filters "
+            "or raise --limit")  # fmt: skip
     if json_output:
         emit_json([asdict(row) for row in rows])
         return

@@ -229,11 +229,12 @@ class GuichetClient:
         return allowed.commands
 
     async def list(self, query: str = "", limit: int = 200) -> list[ApplicationSummary]:
-        """Files matching a visibility query (e.g. ``GuichetStatus = 'submitted'``)."""
-        base = f"WorkflowType = '{GrantApplicationWorkflow.__name__}'"
-        full = f"{base} AND ({query})" if query else base
+        """Files matching a visibility query (e.g. ``GuichetStatus = 'submitted'``), the most
+        recently started first, at most ``limit`` of them."""
         rows: list[ApplicationSummary] = []
-        listing = self.temporal.list_workflows(full, limit=limit, rpc_timeout=self.server_timeout)
+        listing = self.temporal.list_workflows(
+            _applications(query), limit=limit, rpc_timeout=self.server_timeout
+        )
         async for execution in listing:
             attributes = execution.typed_search_attributes
             rows.append(
@@ -250,6 +251,13 @@ class GuichetClient:
                 )
             )
         return rows
+
+    async def count(self, query: str = "") -> int:
+        """How many files match a visibility query, however many ``list`` would return."""
+        counted = await self.temporal.count_workflows(
+            _applications(query), rpc_timeout=self.server_timeout
+        )
+        return counted.count
 
     async def _settled_read(self, application_id: str, read: Callable[[], Awaitable[T]]) -> T:
         """A query answered while the file has no workflow task pending, returned once the
@@ -314,6 +322,12 @@ class GuichetClient:
 
 
 WORKFLOW_EXECUTION_STATUS_RUNNING = RawStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+
+
+def _applications(query: str) -> str:
+    """The visibility query for grant applications that also match ``query``."""
+    base = f"WorkflowType = '{GrantApplicationWorkflow.__name__}'"
+    return f"{base} AND ({query})" if query else base
 
 
 def _refusal(cause: BaseException | None) -> GuichetError:

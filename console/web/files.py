@@ -136,6 +136,17 @@ class QueueRow:
     overdue: bool
 
 
+async def queue_overflow(
+    services: WebServices, account: Account, filters: QueueFilters, listed: int
+) -> int | None:
+    """How many files match these filters when the queue could not list them all (it reads
+    the ``QUEUE_LIMIT`` most recently submitted): None when none was left out."""
+    if account.role != "cofinancer" and listed < QUEUE_LIMIT:
+        return None  # a co-financer's queue is filtered after listing: its length says nothing
+    total = await services.guichet.count(visibility_query(filters, account))
+    return total if total > QUEUE_LIMIT else None
+
+
 async def work_queue(
     services: WebServices, account: Account, filters: QueueFilters, now: datetime
 ) -> list[QueueRow]:

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from console.web import files
 from console.web.accounts import PERSON_ROLES, Account
 from console.web.app import render
 from console.web.auth import (
@@ -42,6 +43,7 @@ from console.web.commands import (
 from console.web.files import (
     STATUSES,
     parse_filters,
+    queue_overflow,
     verdicts,
     visible_state,
     work_queue,
@@ -131,6 +133,8 @@ async def queue_page(
     rows = await work_queue(found, account, filters, now)
     context = {
         "rows": rows,
+        "left_out_of": await queue_overflow(found, account, filters, len(rows)),
+        "queue_limit": files.QUEUE_LIMIT,
         "filters": filters,
         "statuses": STATUSES,
         "programmes": found.catalogue.programmes,

@@ -88,6 +88,14 @@ def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
         assert table.splitlines()[0].endswith("UNTIL")
         assert f"{waiting['application_id']} " in table
         assert last_day_iso(expiry) in table and "00:00" not in table
+        # A limit below what matches says so, on stderr (stdout keeps the rows alone).
+        cut = cli.run("list", "--limit", "2")
+        assert len(cut.stdout.splitlines()) == 3  # the header and two rows
+        assert cut.stderr == (
+            f"{len(DEMO_STATUSES)} files match; the 2 most recent are listed: add filters or "
+            "raise --limit\n"
+        )
+        assert cli.run("list", "--limit", "1000").stderr == ""
     finally:
         output = _stop(process, log)
     assert "stopping worker…" in output and "stopped" in output

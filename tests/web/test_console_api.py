@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from console.web import files
 from console.web.accounts import AccountStore
 from console.web.app import create_app
 from console.web.reports import Reports
@@ -695,6 +696,27 @@ async def test_temporal_down_is_a_502_page_in_french_not_a_500(console: Console)
     assert page.status_code == 502 and "Guichet indisponible" in page.text
     assert "Le moteur des dossiers (Temporal) n&#39;a pas répondu" in page.text
     assert api.status_code == 502 and api.json()["error"] == "Guichet indisponible"
+
+
+async def test_a_queue_longer_than_it_can_list_says_how_many_files_match(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the listing limit the queue says how many files match and to narrow the filters
+    (an unsaid cut could hide the nearest deadline); a narrow filter says nothing."""
+    for _ in range(2):
+        await submit_file(console)
+    monkeypatch.setattr(files, "QUEUE_LIMIT", 1)
+    async with signed_in(console, "alice") as alice:
+
+        async def cut() -> str | None:
+            page = (await alice.get("/dossiers")).text  # visibility catches up asynchronously
+            return page if 'data-testid="file-tronquee"' in page else None
+
+        page = await eventually(cut)
+        narrow = (await alice.get("/dossiers", params={"statut": "lapsed"})).text
+    assert "seuls les 1 déposés le plus récemment sont examinés" in page
+    assert "Précisez les filtres" in page
+    assert 'data-testid="file-tronquee"' not in narrow
 
 
 async def test_a_stalled_temporal_is_a_502_page_once_the_server_timeout_passes(
