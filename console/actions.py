@@ -184,7 +184,7 @@ def _register(model: type[BaseModel]) -> None:
         async def work(guichet: GuichetClient) -> CommandResult:
             return await guichet.act(application_id, command, request_id=request_id)
 
-        result = run_with_client(work)
+        result = run_with_client(work, request_id=request_id)
         if as_json:
             emit_json({**result.model_dump(mode="json"), "request_id": request_id})
             return

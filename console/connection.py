@@ -21,7 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from console.errors import CliError
 from worker import Settings, connect
-from workflows.client import CommandRefused, GuichetClient, GuichetError
+from workflows.client import CommandRefused, GuichetClient, GuichetError, NoWorker
 from workflows.encryption import key_from_env
 
 T = TypeVar("T")
@@ -121,9 +121,14 @@ def run_with_client(
     *,
     target: Target | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    request_id: str | None = None,
 ) -> T:
-    """Connect, run ``work`` within ``timeout`` seconds, and turn failures into sentences."""
+    """Connect, run ``work`` within ``timeout`` seconds, and turn failures into sentences.
+
+    ``request_id``: the command's, named where the answer was lost (sending it again with the
+    same id runs it once)."""
     target = target or resolve_target()
+    again = f"; to send it again, use --request-id {request_id}: it runs once" if request_id else ""
 
     async def go() -> T:
         guichet = await open_client(target)
@@ -133,13 +138,15 @@ def run_with_client(
             raise CliError(
                 f"no answer within {timeout:g} s: is a worker running (`guichet dev` or "
                 "`guichet worker`) on task queue "
-                f"{target.task_queue!r}? Retry with the same --request-id to stay idempotent"
+                f"{target.task_queue!r}?{again}"
             ) from None
 
     try:
         return asyncio.run(go())
     except CommandRefused as refused:
         raise CliError(f"refused: {refused} [{refused.rule}; {refused.source}]") from None
+    except NoWorker as error:
+        raise CliError(f"{error}{again if error.command_pending else ''}") from None
     except GuichetError as error:
         raise CliError(str(error)) from None
     except RPCError as error:

@@ -25,7 +25,7 @@ from domain.commands import ApplicationRequest
 from domain.errors import DomainError
 from domain.registry import load_registry
 from domain.rules.eligibility import assert_eligible
-from workflows.client import ApplicationSummary, GuichetClient, application_id_for
+from workflows.client import ApplicationSummary, GuichetClient, NoWorker, application_id_for
 from workflows.messages import Submission
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -95,19 +95,27 @@ def submit(
     except ValidationError as error:
         raise usage_error(f"cannot submit: {problems(error)}") from None
 
-    async def work(guichet: GuichetClient) -> tuple[str, bool, str]:
+    async def work(guichet: GuichetClient) -> tuple[str, bool, str, NoWorker | None]:
         application_id, created = await guichet.submit(submission)
         # The workflow looks eligibility up, then records the submission: wait for it briefly.
         status = "draft"
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SETTLE_SECONDS
         while status == "draft" and loop.time() < deadline:
-            status = (await guichet.state(application_id)).status
+            try:
+                status = (await guichet.state(application_id)).status
+            except NoWorker as waiting:  # the request is taken: it waits for a worker
+                return application_id, created, status, waiting
             if status == "draft":
                 await asyncio.sleep(0.2)
-        return application_id, created, status
+        return application_id, created, status, None
 
-    application_id, created, status = run_with_client(work)
+    application_id, created, status, waiting = run_with_client(work)
+    if waiting is not None:
+        typer.echo(
+            f"guichet: {application_id} is taken and will be checked once a worker runs: {waiting}",
+            err=True,
+        )
     if json_output:
         emit_json({"application_id": application_id, "created": created, "status": status,
                    "idempotency_key": idempotency_key})  # fmt: skip

@@ -13,7 +13,7 @@ from domain.events import EligibilityConfirmed, EligibilityRejected, Event
 from domain.rules.financing import plan_verdicts, programme_max_cents
 from domain.state import Application
 from eventlog import EventLog, EventLogError
-from workflows.client import ApplicationNotFound, GuichetClient
+from workflows.client import ApplicationNotFound, GuichetClient, NoWorker
 
 
 async def _timeline(
@@ -35,15 +35,20 @@ async def read_file_view(
     guichet: GuichetClient, target: Target, application_id: str
 ) -> dict[str, Any]:
     """Everything ``show`` prints. Falls back to the fold of the log when Temporal no longer
-    holds the workflow (its history is deleted after the retention period; the log is not)."""
+    holds the workflow (its history is deleted after the retention period; the log is not),
+    or when no worker runs to answer for it (``stopped``: why)."""
     events, rows, problem = await _timeline(target.event_log_url, application_id)
-    source = "temporal"
+    source, stopped = "temporal", ""
     try:
         state = await guichet.state(application_id)
     except ApplicationNotFound:
         if not events:
             raise
         state, source = fold(events), "event log"
+    except NoWorker as no_worker:
+        if not events:
+            raise
+        state, source, stopped = fold(events), "event log", str(no_worker)
     verdicts: list[dict[str, Any]] = []
     for event in events:
         if isinstance(event, EligibilityConfirmed | EligibilityRejected):
@@ -66,6 +71,7 @@ async def read_file_view(
         "verdicts": verdicts,
         "timeline": rows,
         "timeline_problem": problem,
+        "no_worker": stopped,
     }
 
 
@@ -86,7 +92,9 @@ def render_file(view: dict[str, Any]) -> str:
     request = state.get("request") or {}
     commune = state.get("commune") or {}
     out = [f"{view['application_id']}  —  {view['status']}"]
-    if view["source"] != "temporal":
+    if view.get("no_worker"):
+        out.append(f"(read from the event log: {view['no_worker']})")
+    elif view["source"] != "temporal":
         out.append("(read from the event log: Temporal no longer holds this workflow)")
     if request:
         out.append(f"project     {request['project_title']}")

@@ -12,12 +12,15 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.enums.v1 import WorkflowExecutionStatus as RawStatus
+from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
+    DescribeTaskQueueRequest,
     DescribeWorkflowExecutionRequest,
     DescribeWorkflowExecutionResponse,
 )
@@ -61,6 +64,42 @@ class ApplicationNotFound(GuichetError):
 
 class ApplicationEnded(GuichetError):
     """The file's workflow has completed (closed, withdrawn, lapsed, ineligible)."""
+
+
+@dataclass(frozen=True)
+class WorkerSeen:
+    """A worker as the Temporal server last saw it polling the task queue."""
+
+    identity: str
+    last_poll: datetime
+
+
+class NoWorker(GuichetError):
+    """No worker polls the task queue: no file can move, nor be read from its workflow (the
+    event log still has what was recorded)."""
+
+    def __init__(
+        self, task_queue: str, last_seen: WorkerSeen | None, *, command_pending: bool
+    ) -> None:
+        self.task_queue = task_queue
+        self.last_seen = last_seen
+        self.command_pending = command_pending
+        """The caller's command reached the server: it may still run when a worker starts."""
+        if last_seen is None:
+            when = "none has polled it in the last five minutes"
+        else:
+            polled = f"{last_seen.last_poll:%Y-%m-%d %H:%M:%S} UTC"
+            when = f"the last one, {last_seen.identity}, polled it at {polled}"
+        message = (
+            f"no worker is running on task queue {task_queue!r} ({when}): no file can move "
+            "until one runs; start one with `guichet worker` (or `guichet dev`)"
+        )
+        if command_pending:
+            message += (
+                ". The command waits on the server and may still run when a worker starts: "
+                "look at the file before sending it again"
+            )
+        super().__init__(message)
 
 
 class CommandRefused(GuichetError):
@@ -116,6 +155,15 @@ SETTLE_LIMIT = 30.0
 """Seconds a state read waits for the file's pending workflow task before querying anyway:
 after a worker dies, its files' tasks wait 10 s on its sticky queue, then for a new worker."""
 _SETTLE_POLL = (0.02, 0.25)
+
+WORKER_PATIENCE = 2.0
+"""Seconds a read or a command waits for a worker before asking the server whether any polls
+the task queue: without one, the server would hold a query 30 s and an update for ever."""
+
+LIVE_POLL = timedelta(seconds=90)
+"""A running worker polls its task queue without pause, and the server holds each poll for up
+to a minute: a worker whose last poll is older than this has stopped (the server goes on
+listing it for five minutes)."""
 
 
 class GuichetClient:
@@ -179,9 +227,10 @@ class GuichetClient:
         handle = self._handle(application_id)
         try:
             # By name: the SDK's typing of async update methods does not match their result.
-            result: CommandResult = await handle.execute_update(
+            update = handle.execute_update(
                 "act", CommandRequest(command=command), id=request_id, result_type=CommandResult
             )
+            result: CommandResult = await self._worker_answer(update, command=True)
             return result
         except WorkflowUpdateFailedError as failed:
             raise _refusal(failed.cause) from None
@@ -271,24 +320,73 @@ class GuichetClient:
         (tests/replay/test_known_sdk_issues.py). Waiting before the query avoids most such
         answers; waiting after it keeps the caller's next command out of that task."""
         await self._settled(application_id)
-        answer = await read()
+        answer = await self._worker_answer(read())
         await self._settled(application_id)
         return answer
 
     async def _settled(self, application_id: str) -> None:
         """Wait (up to SETTLE_LIMIT) until the file has no workflow task pending."""
-        deadline = asyncio.get_running_loop().time() + SETTLE_LIMIT
+        clock = asyncio.get_running_loop().time
+        started = clock()
         pause, longest = _SETTLE_POLL
+        worker_checked = False
         while True:
             described = await self._describe(application_id)
             if not described.HasField("pending_workflow_task"):
                 return
             if described.pending_workflow_task.attempt > 1:
                 return  # the file's task is failing: waiting will not help, the query says why
-            if asyncio.get_running_loop().time() + pause > deadline:
+            if not worker_checked and clock() - started >= WORKER_PATIENCE:
+                await self._require_worker(command_pending=False)
+                worker_checked = True
+            if clock() + pause > started + SETTLE_LIMIT:
                 return  # no worker for that long: the query will wait for one in its turn
             await asyncio.sleep(pause)
             pause = min(pause * 2, longest)
+
+    async def workers(self) -> tuple[WorkerSeen, ...]:
+        """The workers the server saw polling this task queue for files in the last five
+        minutes, the most recent poll first (a running worker polls at least every minute,
+        ``LIVE_POLL``)."""
+        described = await self.temporal.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=self.temporal.namespace,
+                task_queue=TaskQueue(name=self.task_queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            ),
+            timeout=self.server_timeout,
+        )
+        seen = (
+            WorkerSeen(poller.identity, poller.last_access_time.ToDatetime(UTC))
+            for poller in described.pollers
+        )
+        return tuple(sorted(seen, key=lambda worker: worker.last_poll, reverse=True))
+
+    async def _require_worker(self, *, command_pending: bool) -> None:
+        """Raise ``NoWorker`` when no worker has polled the task queue lately; a server that
+        cannot say (the time-skipping test server) is given the benefit of the doubt."""
+        try:
+            seen = await self.workers()
+        except RPCError as error:
+            if error.status == RPCStatusCode.UNIMPLEMENTED:
+                return
+            raise
+        if seen and datetime.now(UTC) - seen[0].last_poll <= LIVE_POLL:
+            return
+        raise NoWorker(self.task_queue, seen[0] if seen else None, command_pending=command_pending)
+
+    async def _worker_answer(self, call: Awaitable[T], *, command: bool = False) -> T:
+        """``call``'s answer, which a worker gives; when it is slow to come, fail with
+        ``NoWorker`` if no worker polls the task queue instead of waiting for one."""
+        answer = asyncio.ensure_future(call)
+        answer.add_done_callback(_retrieved)
+        try:
+            await asyncio.wait({answer}, timeout=WORKER_PATIENCE)
+            if not answer.done():
+                await self._require_worker(command_pending=command)
+            return await answer
+        finally:
+            answer.cancel()  # nothing when it is done; else its wait ends with ours
 
     async def _explain(self, error: RPCError, application_id: str) -> GuichetError:
         """Why a command could not reach the workflow: unknown, ended, or a server problem.
@@ -322,6 +420,12 @@ class GuichetClient:
 
 
 WORKFLOW_EXECUTION_STATUS_RUNNING = RawStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """Mark the outcome of a call given up on as read: asyncio would log it as lost."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _applications(query: str) -> str:

@@ -23,11 +23,13 @@ from console.web.files import (
     APPLICATION_ID,
     FileNotVisible,
     parse_filters,
+    readable_state,
     verdicts,
     visible_state,
     work_queue,
 )
 from console.web.files import timeline as read_timeline
+from console.web.outages import no_worker_sentence
 from console.web.submission import preview
 from domain.commands import ApplicationRequest
 from domain.decider import PERMISSIONS
@@ -137,11 +139,14 @@ async def submit_application(
 async def read_application(
     request: Request, application_id: str, account: Annotated[Account, Depends(ANYONE)]
 ) -> dict[str, Any]:
-    """The file's state, rule verdicts and the commands this account may send now."""
+    """The file's state, rule verdicts and the commands this account may send now.
+
+    Without a worker, the state is read from the log, no command can run, and ``no_worker``
+    says so (null otherwise)."""
     found = services(request)
-    state = await visible_state(found, account, application_id)
+    state, stopped = await readable_state(found, account, application_id)
     allowed: tuple[str, ...] = ()
-    if account.role != "auditor" and not state.is_terminal:
+    if account.role != "auditor" and not state.is_terminal and stopped is None:
         allowed = await found.guichet.allowed_actions(application_id, account.actor)
     return {
         "application_id": application_id,
@@ -149,6 +154,7 @@ async def read_application(
         "state": state.model_dump(mode="json"),
         "verdicts": await verdicts(found, state),
         "allowed_commands": list(allowed),
+        "no_worker": no_worker_sentence(stopped) if stopped else None,
     }
 
 
@@ -158,7 +164,7 @@ async def application_timeline(
 ) -> list[dict[str, Any]]:
     """The file's events from the log: time, actor, role, what happened."""
     found = services(request)
-    await visible_state(found, account, application_id)
+    await readable_state(found, account, application_id)  # the log has it, worker or not
     _, rows, problem = await read_timeline(found, application_id)
     if problem:
         raise BadRequest(problem)

@@ -25,10 +25,11 @@ from console.web import labels
 from console.web.auth import BadRequest, CsrfRejected, Forbidden, NotSignedIn, Throttled
 from console.web.commands import FormError
 from console.web.files import FileNotVisible
+from console.web.outages import NO_DATABASE, UNAVAILABLE, no_worker_sentence
 from console.web.services import WebServices
 from console.web.sessions import COOKIE, MAX_AGE, Session
 from eventlog import EventLogUnavailable
-from workflows.client import GuichetError
+from workflows.client import GuichetError, NoWorker
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -102,18 +103,6 @@ async def _session_middleware(
 
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
-
-
-UNAVAILABLE = (
-    "Le moteur des dossiers (Temporal) n'a pas répondu : réessayez dans un instant. Si cela "
-    "dure, prévenez l'exploitation"
-)
-
-
-NO_DATABASE = (
-    "La base de données de Guichet (journal et comptes) est injoignable : réessayez dans un "
-    "instant. Si cela dure, prévenez l'exploitation"
-)
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> Response:
@@ -196,6 +185,10 @@ def _error_handlers(app: FastAPI) -> None:
     async def guichet_error(request: Request, error: Exception) -> Response:
         return error_page(request, 502, "Guichet indisponible", f"{UNAVAILABLE} ({error})")
 
+    async def no_worker(request: Request, error: Exception) -> Response:
+        assert isinstance(error, NoWorker)
+        return error_page(request, 503, "Guichet indisponible", no_worker_sentence(error))
+
     async def database_error(request: Request, error: Exception) -> Response:
         return error_page(request, 503, "Guichet indisponible", f"{NO_DATABASE} ({error})")
 
@@ -214,5 +207,6 @@ def _error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(GuichetError, guichet_error)
+    app.add_exception_handler(NoWorker, no_worker)
     app.add_exception_handler(RPCError, temporal_error)
     app.add_exception_handler(EventLogUnavailable, database_error)

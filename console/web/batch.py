@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from console.web.labels import STATUS, word
+from console.web.outages import no_worker_sentence
 from domain.commands import Command
-from workflows.client import CommandRefused, GuichetClient, GuichetError
+from workflows.client import CommandRefused, GuichetClient, GuichetError, NoWorker
 
 MAX_FILES = 500
 KEEP = 100
@@ -112,6 +113,8 @@ class BatchRunner:
                     )
                 except CommandRefused as refused:
                     result.ok, result.message = False, f"refusé : {refused.french}"
+                except NoWorker as stopped:
+                    result.ok, result.message = False, f"en attente : {no_worker_sentence(stopped)}"
                 except GuichetError as error:
                     result.ok, result.message = False, f"échec : {error}"
                 else:

@@ -23,7 +23,7 @@ from domain.events import EligibilityConfirmed, EligibilityRejected, parse_event
 from domain.rules.financing import plan_verdicts
 from domain.state import Application, Status
 from eventlog import EventLogError
-from workflows.client import ApplicationNotFound, ApplicationSummary
+from workflows.client import ApplicationNotFound, ApplicationSummary, NoWorker
 
 APPLICATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,119}$")
 DEPARTMENT = re.compile(r"^(\d[0-9AB]|\d{3})$")
@@ -56,13 +56,38 @@ async def visible_state(
     try:
         state = await services.guichet.state(application_id)
     except ApplicationNotFound:
-        records = await services.log.read_stream(application_id)
-        if not records:
+        logged = await logged_state(services, application_id)
+        if logged is None:
             raise FileNotVisible from None
-        state = fold(parse_event(record.data) for record in records)
+        state = logged
     if not may_see(account, state):
         raise FileNotVisible
     return state
+
+
+async def readable_state(
+    services: WebServices, account: Account, application_id: str
+) -> tuple[Application, NoWorker | None]:
+    """``visible_state``, for what only reads: without a worker to answer for the file, the
+    fold of its events in the log (what the workflow's state is made of) and why."""
+    try:
+        return await visible_state(services, account, application_id), None
+    except NoWorker as stopped:
+        logged = await logged_state(services, application_id)
+        if logged is None:
+            raise  # nothing recorded yet: the 503 page says why
+        if not may_see(account, logged):
+            raise FileNotVisible from None
+        return logged, stopped
+
+
+async def logged_state(services: WebServices, application_id: str) -> Application | None:
+    """The fold of the file's events in the log (what the workflow's state is made of);
+    None when the log holds none."""
+    records = await services.log.read_stream(application_id)
+    if not records:
+        return None
+    return fold(parse_event(record.data) for record in records)
 
 
 @dataclass(frozen=True)

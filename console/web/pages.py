@@ -44,11 +44,13 @@ from console.web.files import (
     STATUSES,
     parse_filters,
     queue_overflow,
+    readable_state,
     verdicts,
     visible_state,
     work_queue,
 )
 from console.web.files import timeline as read_timeline
+from console.web.outages import no_worker_sentence
 from console.web.sessions import Session
 from console.web.submission import (
     LINE_ROWS,
@@ -62,7 +64,7 @@ from domain.commands import RevisePlan
 from domain.plan import FinancingPlan
 from domain.rules.financing import plan_verdicts
 from domain.state import Application
-from workflows.client import CommandRefused, application_id_for
+from workflows.client import CommandRefused, NoWorker, application_id_for
 from workflows.messages import Submission
 
 router = APIRouter(include_in_schema=False)
@@ -154,9 +156,12 @@ async def file_page(
     application_id: str,
     account: Annotated[Account, Depends(roles(*PERSON_ROLES))],
 ) -> Response:
-    """One file: state, plan and verdicts, deadlines, payments, timeline, my actions."""
-    state = await visible_state(services(request), account, application_id)
-    return await _file(request, account, state, done=request.query_params.get("fait", ""))
+    """One file: state, plan and verdicts, deadlines, payments, timeline, my actions.
+
+    Without a worker to answer for it, the file is read from the log, without actions."""
+    state, stopped = await readable_state(services(request), account, application_id)
+    done = request.query_params.get("fait", "")
+    return await _file(request, account, state, done=done, stopped=stopped)
 
 
 async def _file(
@@ -168,11 +173,12 @@ async def _file(
     failed: str = "",
     error: str = "",
     status: int = 200,
+    stopped: NoWorker | None = None,
 ) -> Response:
     found = services(request)
     _, rows, problem = await read_timeline(found, state.application_id)
     allowed: tuple[str, ...] = ()
-    if account.role != "auditor" and not state.is_terminal:
+    if account.role != "auditor" and not state.is_terminal and stopped is None:
         allowed = await found.guichet.allowed_actions(state.application_id, account.actor)
     offered = [c for c in allowed if c in FORMS and not _already_done(c, state, account)]
     actions = [
@@ -196,6 +202,7 @@ async def _file(
         "error": error,
         "deadlines": getattr(state, "deadlines", ()),
         "line_funders": line_funders(state),
+        "stopped": no_worker_sentence(stopped) if stopped else "",
     }
     return render(request, "dossier.html", context, status)
 

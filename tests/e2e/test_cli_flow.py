@@ -3,6 +3,7 @@ and the ``guichet`` CLI as subprocesses, from submission to a closed file."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -158,3 +159,38 @@ def test_an_ineligible_request_is_refused_before_anything_starts(
     done = cli.run("submit", str(request), "--as", APPLICANT, expect=1)
     assert done.stderr.startswith("guichet: not eligible: ")
     assert "Petites Villes de Demain" in done.stderr
+
+
+def test_without_a_worker_reading_or_acting_says_none_runs_and_how_to_resend(
+    dev_server: str, fresh_database_url: str, tmp_path: Path
+) -> None:
+    """No worker on the queue: a submission is taken (it waits for one), but reading the file
+    or acting on it says that no worker runs, and a command names its --request-id."""
+    queue = "nobody-here"
+    cli = Guichet(
+        python_env(
+            TEMPORAL_ADDRESS=dev_server,
+            GUICHET_DATABASE_URL=fresh_database_url,
+            GUICHET_STATE_DIR=str(tmp_path / "state"),
+            GUICHET_TASK_QUEUE=queue,
+        )
+    )
+    request = tmp_path / "request.toml"
+    request.write_text(REQUEST, encoding="utf-8")
+    submitted = cli.run("submit", str(request), "--as", APPLICANT, "--json")
+    application_id = json.loads(submitted.stdout)["application_id"]
+
+    shown = cli.run("show", application_id, expect=1).stderr
+    acted = cli.run(
+        "assign-caseworker", application_id, "--caseworker-id", "alice", "--as", CASEWORKER,
+        "--request-id", "take-it-1",
+        expect=1,
+    ).stderr  # fmt: skip
+
+    assert "is taken and will be checked once a worker runs: no worker is running" in (
+        submitted.stderr
+    )
+    assert shown.startswith(f"guichet: no worker is running on task queue '{queue}'"), shown
+    assert "start one with `guichet worker`" in shown
+    assert "may still run when a worker starts" in acted
+    assert "--request-id take-it-1" in acted

@@ -32,6 +32,9 @@ from eventlog import EventLog
 from tests.conftest import temporal_cli_path
 from tests.reliability.faults import TcpProxy
 from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
+from tests.workflow.scenarios import submission
+from worker import build_worker
+from workflows import client as client_module
 from workflows.client import GuichetClient
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
@@ -746,6 +749,89 @@ async def test_a_stalled_temporal_is_a_502_page_once_the_server_timeout_passes(
     for answer in (queue, page):
         assert answer.status_code == 502 and "Guichet indisponible" in answer.text
         assert "Timeout expired" in answer.text  # the server timeout's, not the keepalive's
+
+
+async def test_no_worker_running_is_a_503_page_that_says_so_while_the_queue_still_lists(
+    console: Console,
+) -> None:
+    """A file on a task queue no worker polls: its page and the API say that no worker runs
+    (they waited a minute for the server's "Timeout expired"); the queue still lists it."""
+    queue = f"nobody-{uuid.uuid4().hex[:8]}"
+    guichet = GuichetClient(console.guichet.temporal, task_queue=queue)
+    services = dataclasses.replace(console.services, guichet=guichet)
+    stopped = Console(create_app(services), services, guichet, console.log)
+    application_id, _ = await guichet.submit(submission())
+    try:
+        async with signed_in(stopped, "alice") as alice:
+            page = await alice.get(f"/dossiers/{application_id}")
+            api = await alice.get(f"/api/v1/applications/{application_id}")
+            listed = await alice.get("/dossiers")
+    finally:
+        await guichet.temporal.get_workflow_handle(application_id).terminate("test over")
+    assert page.status_code == 503 and "Guichet indisponible" in page.text
+    assert f"Aucun worker Guichet ne tourne sur la file « {queue} »" in page.text
+    assert "aucun n&#39;a été vu depuis cinq minutes" in page.text
+    assert api.status_code == 503 and "Aucun worker Guichet" in api.json()["detail"]
+    assert listed.status_code == 200
+
+
+async def test_once_its_worker_stops_a_file_page_is_read_from_the_log_without_actions(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recorded file whose worker has stopped: its page and the API show it from the log,
+    read-only, naming the worker last seen; an action sent from an older page gets the 503
+    page, and a batch says each command waits on the server."""
+    queue = f"stopped-{uuid.uuid4().hex[:8]}"
+    guichet = GuichetClient(console.guichet.temporal, task_queue=queue)
+    services = dataclasses.replace(console.services, guichet=guichet)
+    stopped = Console(create_app(services), services, guichet, console.log)
+    worker = build_worker(
+        guichet.temporal, task_queue=queue, log=console.log, registry=services.registry,
+        catalogue=services.catalogue, identity="web-worker-under-test",
+    )  # fmt: skip
+    async with worker:
+        application_id, _ = await guichet.submit(submission())
+
+        async def recorded() -> bool:
+            return (await guichet.state(application_id)).status == "submitted"
+
+        await eventually(recorded)
+    monkeypatch.setattr(client_module, "LIVE_POLL", timedelta(0))  # its last poll is now old
+    monkeypatch.setattr(client_module, "WORKER_PATIENCE", 0.2)
+    try:
+        async with signed_in(stopped, "alice") as alice:
+            page = await alice.get(f"/dossiers/{application_id}")
+            read = await alice.get(f"/api/v1/applications/{application_id}")
+            timeline = await alice.get(f"/api/v1/applications/{application_id}/timeline")
+            token = await csrf_of(alice, "/dossiers")
+            sent = await alice.post(
+                f"/dossiers/{application_id}/actions/AssignCaseworker",
+                data={"csrf": token, "request_id": uuid.uuid4().hex, "caseworker_id": "alice"},
+            )
+            data = [("csrf", token), ("action", "RequestCorrection"), ("reason", "incomplete"),
+                    ("message", "Devis manquant."), ("dossier", application_id)]  # fmt: skip
+            started = await alice.post("/lots", content=urlencode(data), headers=FORM)
+            batch = started.headers["location"].rsplit("/", 1)[-1]
+
+            async def finished() -> dict[str, Any] | None:
+                progress = (await alice.get(f"/api/v1/batches/{batch}")).json()
+                return progress if progress["finished"] else None
+
+            (result,) = (await eventually(finished))["results"]
+    finally:
+        await guichet.temporal.get_workflow_handle(application_id).terminate("test over")
+    assert not result["ok"]
+    assert result["message"].startswith("en attente : Votre action attend sur le serveur")
+    assert page.status_code == 200
+    assert "Lecture seule, depuis le journal." in page.text
+    assert "le dernier, web-worker-under-test, a été vu le" in page.text
+    assert 'data-testid="statut">Déposé' in page.text
+    assert "/actions/" not in page.text  # no form to send what cannot run
+    assert read.status_code == 200 and read.json()["status"] == "submitted"
+    assert read.json()["allowed_commands"] == []
+    assert read.json()["no_worker"].startswith("Aucun worker Guichet ne tourne")
+    assert timeline.status_code == 200 and len(timeline.json()) >= 1
+    assert sent.status_code == 503 and "Aucun worker Guichet ne tourne" in sent.text
 
 
 async def test_the_database_down_is_a_503_page_in_french_not_a_500(console: Console) -> None:

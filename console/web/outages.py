@@ -1,0 +1,39 @@
+"""What the console says, in French, when a part of Guichet it needs is not there: the
+Temporal server, the database, or any worker to run the files."""
+
+from __future__ import annotations
+
+from domain.french import moment
+from workflows.client import NoWorker
+
+UNAVAILABLE = (
+    "Le moteur des dossiers (Temporal) n'a pas répondu : réessayez dans un instant. Si cela "
+    "dure, prévenez l'exploitation"
+)
+
+
+def no_worker_sentence(error: NoWorker) -> str:
+    """Why nothing can be read or done, in French, and what the operators must do."""
+    seen = error.last_seen
+    last = (
+        "aucun n'a été vu depuis cinq minutes"
+        if seen is None
+        else f"le dernier, {seen.identity}, a été vu le {moment(seen.last_poll)}"
+    )
+    sentence = (
+        f"Aucun worker Guichet ne tourne sur la file « {error.task_queue} » ({last}) : aucun "
+        "dossier ne peut avancer tant qu'il n'en tourne pas. Prévenez l'exploitation "
+        "(« guichet worker » en démarre un)."
+    )
+    if error.command_pending:
+        sentence = (
+            "Votre action attend sur le serveur : elle sera appliquée si un worker démarre "
+            "bientôt. Consultez le dossier avant de la renvoyer. " + sentence
+        )
+    return sentence
+
+
+NO_DATABASE = (
+    "La base de données de Guichet (journal et comptes) est injoignable : réessayez dans un "
+    "instant. Si cela dure, prévenez l'exploitation"
+)
