@@ -24,7 +24,12 @@ from eventlog.appending import PendingAppend, PreparedEvent, prepare_batch, reso
 from eventlog.edge import sqlstate, translated
 from eventlog.errors import ConcurrencyError, EventLogError
 from eventlog.group_commit import GroupCommitter, WriteGroup
-from eventlog.migrating import Upgrade, one_upgrade_at_a_time, upgrade_to_head
+from eventlog.migrating import (
+    Upgrade,
+    current_revision,
+    one_upgrade_at_a_time,
+    upgrade_to_head,
+)
 from eventlog.models import AppendResult, EventData, NewEvent, RecordedEvent, VerifyReport
 from eventlog.reading import DATA_COLUMNS, ROW_COLUMNS, event_data, recorded
 from eventlog.upcasting import Upcasters
@@ -94,6 +99,13 @@ class EventLog:
                     # Two processes starting at once must not both create the tables.
                     await conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242424242)"))
                 return await conn.run_sync(upgrade_to_head)
+
+    async def revision(self) -> str | None:
+        """The schema's revision in the database, None when the log's tables were never
+        created there (``eventlog.migrating.latest_revision`` is what ``migrate`` leads to)."""
+        with translated(self._engine.url):
+            async with self._engine.connect() as conn:
+                return await conn.run_sync(current_revision)
 
     async def close(self) -> None:
         """Finish the appends in flight, then close every pooled connection."""
@@ -189,7 +201,7 @@ class EventLog:
 
     async def read_all(
         self, from_position: int = 1, *, batch_size: int = 1000
-    ) -> AsyncIterator[RecordedEvent]:
+    ) -> AsyncGenerator[RecordedEvent]:
         """Every event from ``from_position`` on, upcast, fetched ``batch_size`` at a time."""
         batches = self._rows(from_position, batch_size, ROW_COLUMNS)
         async with contextlib.aclosing(batches):

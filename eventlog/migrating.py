@@ -14,6 +14,7 @@ from typing import NamedTuple
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from eventlog.schema import VERSION_TABLE
@@ -44,6 +45,13 @@ def upgrade_to_head(connection: Connection) -> Upgrade:
     after = current_revision(connection)
     assert after is not None  # an upgrade to head always leaves a revision
     return Upgrade(before, after)
+
+
+def latest_revision() -> str:
+    """The newest revision this code's migrations lead to (what ``migrate`` upgrades to)."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # the migrations ship with the package
+    return head
 
 
 def current_revision(connection: Connection) -> str | None:

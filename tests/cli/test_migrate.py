@@ -57,6 +57,31 @@ def test_migrate_upgrades_an_older_schema_and_names_both_revisions(
     assert code == 0 and out.endswith(f": schema revision 0001 → {HEAD}\n")
 
 
+def test_status_says_an_older_schema_needs_migrate_and_an_unreachable_temporal(
+    sqlite_log: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``guichet status`` on a log an older release left: that line and Temporal's say what
+    to do, exit 1; after ``migrate`` the log's line is fine."""
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+    engine = sa.create_engine(f"sqlite:///{sqlite_log}")
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0001")
+    engine.dispose()
+    code, out, _ = guichet(capsys, "status", "--json")
+    before = {check["name"]: check for check in json.loads(out)["checks"]}
+    guichet(capsys, "migrate")
+    _, out, _ = guichet(capsys, "status", "--json")
+    after = {check["name"]: check for check in json.loads(out)["checks"]}
+
+    assert code == 1 and set(before) == {"temporal", "event log"}
+    assert not before["temporal"]["ok"]
+    assert "Temporal is not reachable at 127.0.0.1:1" in before["temporal"]["detail"]
+    assert not before["event log"]["ok"]
+    assert f"at schema revision 0001, this Guichet needs {HEAD}" in before["event log"]["detail"]
+    assert "run `guichet migrate`" in before["event log"]["detail"]
+    assert after["event log"]["ok"] and after["notices"]["ok"]
+
+
 def sql(pg_url: str, *statements: str) -> object:
     """Run statements as the superuser; the first value of the last one's first row."""
 

@@ -181,6 +181,7 @@ def test_without_a_worker_reading_or_acting_says_none_runs_and_how_to_resend(
     application_id = json.loads(submitted.stdout)["application_id"]
 
     shown = cli.run("show", application_id, expect=1).stderr
+    status = cli.run("status", expect=1).stdout
     acted = cli.run(
         "assign-caseworker", application_id, "--caseworker-id", "alice", "--as", CASEWORKER,
         "--request-id", "take-it-1",
@@ -193,4 +194,29 @@ def test_without_a_worker_reading_or_acting_says_none_runs_and_how_to_resend(
     assert shown.startswith(f"guichet: no worker is running on task queue '{queue}'"), shown
     assert "start one with `guichet worker`" in shown
     assert "may still run when a worker starts" in acted
+    lines = {line.split()[0]: line for line in status.splitlines()}
+    assert f"PROBLEM  none running on task queue '{queue}'" in lines["workers"]
+    assert "PROBLEM  no tables in" in lines["event"]  # no worker has migrated it
+    assert "run `guichet migrate`" in lines["event"]
     assert "--request-id take-it-1" in acted
+
+
+def test_status_names_what_is_missing_then_says_all_is_well(
+    worker: subprocess.Popen[bytes], worker_env: dict[str, str]
+) -> None:
+    """With a worker running, the missing schedules are the one problem (exit 1); once they
+    are created every line is fine (exit 0)."""
+    cli = Guichet(worker_env)
+    before = cli.run("status", expect=1).stdout
+    cli.run("schedules")
+    after = cli.json("status")
+
+    problems = [line for line in before.splitlines() if "PROBLEM" in line]
+    assert len(problems) == 1 and problems[0].startswith("schedules"), before
+    assert "create with `guichet schedules`" in problems[0]
+    assert after["ok"] is True, after
+    details = {check["name"]: check["detail"] for check in after["checks"]}
+    assert set(details) == {"temporal", "workers", "schedules", "event log", "notices"}
+    assert details["workers"].startswith("1 on task queue 'guichet'")
+    assert "schema revision" in details["event log"]
+    assert details["notices"] == "every notice delivered"

@@ -13,15 +13,14 @@ from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
 from hypothesis import strategies as st
 
 from eventlog import EventLog, NewEvent, RecordedEvent
 from eventlog.canonical import canonical_event
-from eventlog.migrating import alembic_config
+from eventlog.migrating import latest_revision
 
 BASE_TIME = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
-HEAD_REVISION = ScriptDirectory.from_config(alembic_config()).get_current_head()
+HEAD_REVISION = latest_revision()
 
 JSON = st.recursive(
     st.none()

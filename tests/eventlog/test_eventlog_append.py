@@ -208,6 +208,17 @@ async def test_migrate_is_idempotent_and_safe_to_run_concurrently(backend: Backe
         await second.close()
 
 
+async def test_revision_reads_the_schema_without_changing_it(backend: Backend) -> None:
+    """None before the first migrate (and reading it creates nothing), the latest after."""
+    log = backend.open()
+    try:
+        assert await log.revision() is None
+        assert (await log.migrate()).before is None
+        assert await log.revision() == HEAD_REVISION
+    finally:
+        await log.close()
+
+
 async def test_sqlite_log_opened_while_another_process_holds_the_lock_waits_for_it(
     tmp_path: Path,
 ) -> None:

@@ -1,0 +1,194 @@
+"""``guichet status``: what an operator checks first when files do not move. Is Temporal
+reachable, does a worker run on the task queue, do the schedules exist, is the event log at
+this code's schema revision, do notices wait? One line each, and exit code 1 when something
+must be fixed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+import typer
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.outbox import undelivered
+from console.app import JsonOption, app, emit_json, friendly
+from console.connection import Target, open_client, resolve_target
+from console.errors import CliError
+from eventlog import EventLog, EventLogError
+from eventlog.edge import describe
+from eventlog.migrating import latest_revision
+from workflows import client as client_module
+from workflows.client import GuichetClient
+from workflows.digest_schedule import DIGEST_SCHEDULE_ID
+from workflows.redelivery_schedule import REDELIVERY_SCHEDULE_ID
+
+CHECK_TIMEOUT = 10.0
+"""Seconds each check may take: a stalled server is a finding, not a hang."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report: what was checked, whether it is fine, and what was found."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+@app.command(rich_help_panel="Run")
+@friendly
+def status(json_output: JsonOption = False) -> None:
+    """Is everything a file needs running? Temporal, workers, schedules, event log, notices.
+
+    Reads the same settings as the other commands (TEMPORAL_ADDRESS, GUICHET_TASK_QUEUE,
+    GUICHET_DATABASE_URL, or a running `guichet dev`). Changes nothing. Exit code 0 when every
+    check is fine, 1 when one needs fixing (the line says how).
+
+    Example: guichet status
+    """
+    target = resolve_target()
+    checks = asyncio.run(_checks(target))
+    if json_output:
+        emit_json({"ok": all(c.ok for c in checks), "checks": [asdict(c) for c in checks]})
+    else:
+        width = max(len(c.name) for c in checks)
+        for check in checks:
+            verdict = "ok" if check.ok else "PROBLEM"
+            typer.echo(f"{check.name:<{width}}  {verdict:<7}  {check.detail}")
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+async def _checks(target: Target) -> list[Check]:
+    temporal, log = await asyncio.gather(_temporal_checks(target), _log_checks(target))
+    return [*temporal, *log]
+
+
+async def _temporal_checks(target: Target) -> list[Check]:
+    where = f"{target.temporal_address}, namespace {target.namespace}"
+    try:
+        guichet = await open_client(target)
+    except CliError as unreachable:
+        return [Check("temporal", False, unreachable.message)]
+    return [
+        Check("temporal", True, f"reachable at {where}"),
+        await _bounded("workers", lambda: _workers(guichet)),
+        await _bounded("schedules", lambda: _schedules(guichet)),
+    ]
+
+
+async def _log_checks(target: Target) -> list[Check]:
+    log = EventLog.from_url(target.event_log_url)
+    try:
+        where = describe(sa.make_url(target.event_log_url))
+        revision = await _bounded("event log", lambda: _log(log, where))
+        if not revision.ok:
+            return [revision]
+        return [revision, await _bounded("notices", lambda: _notices(log))]
+    finally:
+        await log.close()
+
+
+async def _bounded(name: str, check: Callable[[], Awaitable[Check]]) -> Check:
+    """The check's finding, or why it could not be made."""
+    try:
+        return await asyncio.wait_for(check(), CHECK_TIMEOUT)
+    except TimeoutError:
+        return Check(name, False, f"no answer within {CHECK_TIMEOUT:g} s")
+    except RPCError as error:
+        return Check(name, False, f"Temporal refused the request: {error.message}")
+    except (EventLogError, sa.exc.DBAPIError, OSError) as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        return Check(name, False, f"could not be read: {reason}")
+
+
+async def _workers(guichet: GuichetClient) -> Check:
+    queue = guichet.task_queue
+    seen = await guichet.workers()
+    now = datetime.now(UTC)
+    live = [w for w in seen if now - w.last_poll <= client_module.LIVE_POLL]
+    if live:
+        names = ", ".join(f"{w.identity} (polled {_ago(now - w.last_poll)})" for w in live)
+        return Check("workers", True, f"{len(live)} on task queue {queue!r}: {names}")
+    last = (
+        f"the last, {seen[0].identity}, polled {_ago(now - seen[0].last_poll)}"
+        if seen
+        else "none seen in the last five minutes"
+    )
+    return Check(
+        "workers",
+        False,
+        f"none running on task queue {queue!r} ({last}): no file can move; start one with "
+        "`guichet worker`",
+    )
+
+
+async def _schedules(guichet: GuichetClient) -> Check:
+    states = []
+    missing = []
+    for schedule_id in (DIGEST_SCHEDULE_ID, REDELIVERY_SCHEDULE_ID):
+        try:
+            described = await guichet.temporal.get_schedule_handle(schedule_id).describe()
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            missing.append(schedule_id)
+            continue
+        paused = described.schedule.state.paused
+        states.append(f"{schedule_id} {'paused' if paused else 'active'}")
+    if missing:
+        return Check(
+            "schedules",
+            False,
+            f"{', '.join(missing)} missing: create with `guichet schedules`"
+            + (f" ({', '.join(states)})" if states else ""),
+        )
+    return Check("schedules", True, ", ".join(states))
+
+
+async def _log(log: EventLog, where: str) -> Check:
+    current, latest = await log.revision(), latest_revision()
+    if current is None:
+        return Check("event log", False, f"no tables in {where}: run `guichet migrate`")
+    if current != latest:
+        return Check(
+            "event log",
+            False,
+            f"{where} is at schema revision {current}, this Guichet needs {latest}: run "
+            "`guichet migrate` (or upgrade Guichet if the database is newer)",
+        )
+    position, _ = await log.head()
+    last = ""
+    async with contextlib.aclosing(log.read_all(position, batch_size=1)) as records:
+        async for record in records:
+            last = f", the last recorded {record.recorded_at:%Y-%m-%d %H:%M:%S} UTC"
+            break
+    return Check(
+        "event log", True, f"{where}, schema revision {current}, {position:,} events{last}"
+    )
+
+
+async def _notices(log: EventLog) -> Check:
+    backlog = await undelivered(log.engine, limit=1)
+    if backlog.refused:
+        return Check(
+            "notices",
+            False,
+            f"{backlog.refused} refused for good, {backlog.waiting} waiting: see `guichet notices`",
+        )
+    if backlog.waiting:
+        return Check("notices", True, f"{backlog.waiting} waiting (tried again hourly)")
+    return Check("notices", True, "every notice delivered")
+
+
+def _ago(elapsed: timedelta) -> str:
+    seconds = int(elapsed.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s ago"
+    return f"{seconds // 60} min ago"
