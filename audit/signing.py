@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 KEY_FILE_VARIABLE = "GUICHET_SIGNING_KEY_FILE"
 KEY_VARIABLE = "GUICHET_SIGNING_KEY"
+PUBLIC_KEY_FILE_VARIABLE = "GUICHET_PUBLIC_KEY_FILE"
+PUBLIC_KEY_VARIABLE = "GUICHET_PUBLIC_KEY"
 RAW_KEY_BYTES = 32
 
 
@@ -94,6 +96,25 @@ def signing_key_from_env(env: Mapping[str, str] | None = None) -> Ed25519Private
     if text := env.get(KEY_VARIABLE):
         return parse_private_key(text, KEY_VARIABLE)
     return None
+
+
+def trusted_key_from_env(env: Mapping[str, str] | None = None) -> Ed25519PublicKey | None:
+    """The key checkpoints must be signed with: ``GUICHET_PUBLIC_KEY_FILE``, then
+    ``GUICHET_PUBLIC_KEY`` (what auditors and the console hold: no private key needed), else
+    the public half of the signing key. None when none is configured."""
+    env = os.environ if env is None else env
+    if path := env.get(PUBLIC_KEY_FILE_VARIABLE):
+        try:
+            data = Path(path).read_bytes()
+        except OSError as error:
+            raise SigningKeyError(
+                f"cannot read the public key file {path}: {error.strerror}"
+            ) from None
+        return parse_public_key(data, f"the public key file {path}")
+    if text := env.get(PUBLIC_KEY_VARIABLE):
+        return parse_public_key(text, PUBLIC_KEY_VARIABLE)
+    private = signing_key_from_env(env)
+    return private.public_key() if private is not None else None
 
 
 def signing_key_configured(env: Mapping[str, str] | None = None) -> bool:

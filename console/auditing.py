@@ -28,7 +28,7 @@ from audit.replaying import (
     open_workflow_ids,
     replay_history,
 )
-from audit.signing import SigningKeyError, parse_public_key, signing_key_from_env
+from audit.signing import SigningKeyError, parse_public_key, trusted_key_from_env
 from audit.timeline import PARIS, end_of_day, state_as_of, state_json, timeline
 from audit.verifying import AuditReport, verify
 from console.app import JsonOption, app, emit_json, friendly
@@ -282,10 +282,9 @@ def trusted_key(public_key: str | None) -> Any:
             if path.exists():
                 return parse_public_key(path.read_bytes(), f"the public key file {path}")
             return parse_public_key(public_key, "--public-key")
-        key = signing_key_from_env()
+        return trusted_key_from_env()
     except SigningKeyError as error:
         raise usage_error(str(error)) from None
-    return key.public_key() if key is not None else None
 
 
 def _verify_text(report: AuditReport) -> list[str]:
@@ -313,8 +312,8 @@ def verify_command(
         str | None,
         typer.Option(
             "--public-key",
-            help="The key checkpoints must be signed with: a file, PEM or base64 "
-            "(default: the public half of GUICHET_SIGNING_KEY[_FILE]).",
+            help="The key checkpoints must be signed with: a file, PEM or base64 (default: "
+            "GUICHET_PUBLIC_KEY[_FILE], else the public half of GUICHET_SIGNING_KEY[_FILE]).",
         ),
     ] = None,
     progress: Annotated[

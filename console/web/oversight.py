@@ -12,9 +12,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from audit import AuditReport, export, verify, verify_file
+from audit import AuditReport, export, verify_file
 from audit.exporting import Format
 from audit.portfolio import Portfolio, export_states, summarize
+from audit.signing import key_id
 from audit.timeline import end_of_day, entry_for, records
 from console.web.accounts import INSEE, Account
 from console.web.app import render
@@ -246,14 +247,19 @@ async def journal_page(
     request: Request,
     account: Annotated[Account, Depends(roles("auditor"))],
 ) -> Response:
-    """The whole log's verification: every event's hash recomputed, in position order."""
-    log = services(request).log
+    """The whole log's verification: every event's hash recomputed, in position order, and
+    every stored checkpoint checked against the configured public key."""
+    found = services(request)
 
     async def compute(report: Report) -> AuditReport:
-        return await verify(log, progress=report.progress)
+        return await found.verify_log(report.progress)
 
-    report = await services(request).reports.get("journal", compute)
-    context = {"report": report, "verification": report.result}
+    report = await found.reports.get("journal", compute)
+    context = {
+        "report": report,
+        "verification": report.result,
+        "key_id": key_id(found.trusted_key) if found.trusted_key else None,
+    }
     return render(request, "journal.html", context)
 
 

@@ -17,7 +17,9 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from audit.signing import SigningKeyError, trusted_key_from_env
 from console.app import app, friendly, say
 from console.connection import open_client, resolve_target
 from console.errors import CliError, usage_error
@@ -66,7 +68,16 @@ def build_services(
         catalogue=load_catalogue(),
         registry=load_registry(conventions_path=conventions_file),
         signer=SessionSigner(console_secret()),
+        trusted_key=configured_trusted_key(),
     )
+
+
+def configured_trusted_key() -> Ed25519PublicKey | None:
+    """``trusted_key_from_env``, or the sentence saying what is wrong with it."""
+    try:
+        return trusted_key_from_env()
+    except SigningKeyError as error:
+        raise CliError(str(error)) from None
 
 
 @dataclass
@@ -138,7 +149,8 @@ def console(
     Example: guichet console --port 8000
     """
     target = resolve_target()
-    listening = _listening_socket(host, port)  # before anything starts: a taken port says so
+    configured_trusted_key()  # a malformed key, like a taken port, says so before anything starts
+    listening = _listening_socket(host, port)
 
     async def serve() -> None:
         guichet = await open_client(target)

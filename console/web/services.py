@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from audit import AuditReport, verify
+from audit.checkpoints import stored
 from console.web.accounts import AccountStore
 from console.web.batch import BatchRunner
 from console.web.reports import Reports
@@ -12,6 +16,7 @@ from console.web.throttle import SignInThrottle
 from domain.programme import Catalogue
 from domain.registry import CommuneRegistry
 from eventlog import EventLog
+from eventlog.verification import Progress
 from workflows.client import GuichetClient
 
 
@@ -28,3 +33,12 @@ class WebServices:
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
     batches: BatchRunner = field(default_factory=BatchRunner)
     reports: Reports = field(default_factory=Reports)
+    trusted_key: Ed25519PublicKey | None = None
+    """The key the log's signed checkpoints are checked against (``GUICHET_PUBLIC_KEY``);
+    without it, the journal says their signatures were not checked."""
+
+    async def verify_log(self, progress: Progress | None = None) -> AuditReport:
+        """The whole chain recomputed, then every stored checkpoint checked against
+        ``trusted_key`` (``guichet audit verify`` without a file)."""
+        checkpoints = await stored(self.log)
+        return await verify(self.log, checkpoints, trusted=self.trusted_key, progress=progress)

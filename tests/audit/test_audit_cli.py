@@ -28,7 +28,8 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
     asyncio.run(seed())
     monkeypatch.setenv("GUICHET_DATABASE_URL", database.url)
     monkeypatch.setenv("GUICHET_STATE_DIR", str(tmp_path / "state"))
-    for name in ("GUICHET_SIGNING_KEY", "GUICHET_SIGNING_KEY_FILE", "TEMPORAL_ADDRESS"):
+    for name in ("GUICHET_SIGNING_KEY", "GUICHET_SIGNING_KEY_FILE", "GUICHET_PUBLIC_KEY",
+                 "GUICHET_PUBLIC_KEY_FILE", "TEMPORAL_ADDRESS"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     return database
 
@@ -109,7 +110,8 @@ def test_keys_sign_export_and_verify_without_ever_showing_the_private_key(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """keygen (0600) → checkpoint → export → verify with the public key; the key never shows."""
+    """keygen (0600) → checkpoint → export → verify with the public key (given, or from
+    GUICHET_PUBLIC_KEY_FILE); the private key never shows."""
     key_file = tmp_path / "signing.pem"
     with structlog.testing.capture_logs() as logs:
         code, public, _ = guichet(capsys, "audit", "keygen", str(key_file))
@@ -139,6 +141,11 @@ def test_keys_sign_export_and_verify_without_ever_showing_the_private_key(
         code, out, _ = guichet(capsys, *argv, "--public-key", str(pub_file))
         assert code == 0 and "the log is intact" in out
         assert guichet(capsys, *argv)[0] == 2  # a file of checkpoints needs a key to trust
+        monkeypatch.setenv("GUICHET_PUBLIC_KEY_FILE", str(pub_file))  # what an auditor holds
+        code, out, _ = guichet(capsys, *argv)
+        assert code == 0 and "2 checkpoint(s) checked, 2 matching" in out
+        assert "not checked" not in out
+        monkeypatch.delenv("GUICHET_PUBLIC_KEY_FILE")
         code, out, _ = guichet(capsys, "audit", "keygen", str(tmp_path / "other.pem"))
         code, out, _ = guichet(capsys, *argv, "--public-key", out.strip())
         assert code == 1 and "is refused: key" in out

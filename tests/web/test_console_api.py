@@ -17,10 +17,13 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from audit.checkpoints import checkpoint_now
+from audit.signing import key_id
 from console.web import files
 from console.web.accounts import AccountStore
 from console.web.app import create_app
@@ -28,7 +31,7 @@ from console.web.reports import Reports
 from console.web.throttle import SignInThrottle
 from domain.events import parse_event
 from domain.french import last_day, moment
-from eventlog import EventLog
+from eventlog import EventLog, NewEvent
 from tests.conftest import temporal_cli_path
 from tests.reliability.faults import TcpProxy
 from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
@@ -502,6 +505,43 @@ async def test_the_auditor_reads_timeline_state_as_of_verification_and_exports(
     assert verification.json()["ok"] is True
     assert bad_date.status_code == 400
     assert unknown.status_code == 404 and unknown_api.status_code == 404
+
+
+async def test_the_journal_checks_the_stored_checkpoints_against_the_configured_key(
+    console: Console, pg_url: str, pg_schema: str
+) -> None:
+    """With GUICHET_PUBLIC_KEY the journal counts the checkpoints that key signed; a stored
+    checkpoint by another key fails the verification; without a key it says the signatures
+    were not checked."""
+    log = EventLog.from_url(pg_url, search_path=pg_schema)
+    await log.migrate()
+    now = datetime.now(UTC)
+    await log.append("file-1", 0, [NewEvent(event_id=uuid.uuid4(), type="Noted", data={},
+                                            occurred_at=now)])  # fmt: skip
+    trusted, intruder = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    await checkpoint_now(log, trusted, now)
+
+    async def journal(key: Ed25519PrivateKey | None) -> str:
+        services = dataclasses.replace(
+            console.services, log=log, reports=Reports(),
+            trusted_key=key.public_key() if key else None,
+        )  # fmt: skip
+        app = Console(create_app(services), services, services.guichet, log)
+        async with signed_in(app, "audrey") as audrey:
+            return (await audrey.get("/journal")).text
+
+    try:
+        checked, unchecked = await journal(trusted), await journal(None)
+        await checkpoint_now(log, intruder, now + timedelta(minutes=1))
+        refused = await journal(trusted)
+    finally:
+        await log.close()
+    trusted_id = key_id(trusted.public_key())
+    assert "Journal vérifié : chaîne intacte" in checked
+    assert f"1 sur 1 signés par la clé de confiance <code>{trusted_id}</code>" in checked
+    assert "Journal vérifié" in unchecked and "signatures non vérifiées" in unchecked
+    assert "Vérification en défaut" in refused
+    assert f"is refused: key {key_id(intruder.public_key())}, not the trusted key" in refused
 
 
 async def test_the_whole_log_reports_show_their_progress_then_their_result(
