@@ -189,15 +189,22 @@ def export_file(checkpoints: list[Checkpoint], path: Path, exported_at: datetime
 def read_file(path: Path) -> list[Checkpoint]:
     """The checkpoints of a file written by :func:`export_file`."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except OSError as error:
         raise CheckpointError(f"cannot read {path}: {error.strerror}") from None
-    except ValueError:
-        raise CheckpointError(f"{path} is not JSON: is it a checkpoints export?") from None
+    return parse_export(data, str(path))
+
+
+def parse_export(data: bytes, where: str) -> list[Checkpoint]:
+    """The checkpoints of an export's content (``where``: how messages name it)."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except ValueError:  # not UTF-8 or not JSON
+        raise CheckpointError(f"{where} is not JSON: is it a checkpoints export?") from None
     if not isinstance(document, dict) or document.get("format") != FILE_FORMAT:
-        raise CheckpointError(f"{path} is not a checkpoints export ({FILE_FORMAT})")
+        raise CheckpointError(f"{where} is not a checkpoints export ({FILE_FORMAT})")
     try:
         return [Checkpoint.model_validate(item) for item in document.get("checkpoints", [])]
     except ValidationError as error:
         problem = error.errors()[0]["msg"]
-        raise CheckpointError(f"{path} holds a malformed checkpoint: {problem}") from None
+        raise CheckpointError(f"{where} holds a malformed checkpoint: {problem}") from None

@@ -132,6 +132,33 @@ def _check_header_csrf(request: Request) -> None:
             raise CsrfRejected("en-tête X-CSRF-Token absent ou invalide")
 
 
+async def read_upload(request: Request, name: str, limit: int) -> tuple[dict[str, str], bytes]:
+    """A posted multipart form: its text fields and the content of its one file ``name`` (at
+    most ``limit`` bytes), after its CSRF token was checked."""
+    try:
+        form: FormData = await request.form(max_fields=MAX_FORM_FIELDS, max_files=1)
+    except Exception as error:  # multipart parser errors: the input is malformed
+        raise BadRequest(f"formulaire illisible ({type(error).__name__})") from None
+    fields: dict[str, str] = {}
+    data = b""
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            fields[key] = value
+        elif key == name:
+            data = await value.read(limit + 1)
+        else:
+            raise BadRequest("un seul fichier est attendu ici")
+    if not services(request).signer.csrf_ok(session(request), fields.get("csrf")):
+        raise CsrfRejected(
+            "le jeton de sécurité du formulaire est absent ou périmé : rechargez la page"
+        )
+    if not data:
+        raise BadRequest("aucun fichier déposé, ou un fichier vide")
+    if len(data) > limit:
+        raise BadRequest(f"fichier trop volumineux : {limit // 1_000_000} Mo au plus")
+    return fields, data
+
+
 async def read_form(request: Request) -> dict[str, str]:
     """The posted form as text fields, after its CSRF token was checked."""
     try:

@@ -3,23 +3,27 @@ batch actions, and the auditor's read-only view (through the ``audit`` package).
 
 from __future__ import annotations
 
+import hashlib
 import io
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from audit import AuditReport, export, verify_file
+from audit import AuditReport, export, verify, verify_file
+from audit.checkpoints import CheckpointError, parse_export, stored
 from audit.exporting import Format
 from audit.portfolio import Portfolio, export_states, summarize
-from audit.signing import key_id
+from audit.signing import SigningKeyError, key_id, parse_public_key, public_key_text
 from audit.timeline import end_of_day, entry_for, records
 from console.web.accounts import INSEE, Account
 from console.web.app import render
-from console.web.auth import BadRequest, Forbidden, read_form, roles, services
+from console.web.auth import BadRequest, Forbidden, read_form, read_upload, roles, services
 from console.web.batch import MAX_FILES
 from console.web.commands import FormError, to_command
 from console.web.files import APPLICATION_ID, FileNotVisible, visible_state
@@ -248,8 +252,11 @@ async def journal_page(
     account: Annotated[Account, Depends(roles("auditor"))],
 ) -> Response:
     """The whole log's verification: every event's hash recomputed, in position order, and
-    every stored checkpoint checked against the configured public key."""
+    every stored checkpoint checked against the configured public key; with ``?controle=``,
+    a verification started with an uploaded checkpoints file (``journal_with_file``)."""
     found = services(request)
+    if (check := request.query_params.get("controle")) is not None:
+        return _uploaded_check(request, found, check)
 
     async def compute(report: Report) -> AuditReport:
         return await found.verify_log(report.progress)
@@ -259,6 +266,87 @@ async def journal_page(
         "report": report,
         "verification": report.result,
         "key_id": key_id(found.trusted_key) if found.trusted_key else None,
+    }
+    return render(request, "journal.html", context)
+
+
+CHECKPOINTS_LIMIT = 50_000_000
+"""Bytes of a checkpoints export the journal accepts (ten years of hourly ones: about 30 MB)."""
+
+UPLOADED_CHECK = re.compile(r"^[0-9a-f]{16}$")
+
+
+@dataclass(frozen=True)
+class UploadedCheck:
+    """The log verified with a checkpoints file the auditor kept outside the database."""
+
+    verification: AuditReport
+    key_id: str
+    from_file: int
+    """How many of the checkpoints checked came from the file (the others: the database)."""
+
+
+@router.post("/journal")
+async def journal_with_file(
+    request: Request,
+    account: Annotated[Account, Depends(roles("auditor"))],
+) -> Response:
+    """Verify the log with an exported checkpoints file: what proves that no one rewrote and
+    re-hashed its tail. The file's checkpoints and the stored ones are checked against the
+    pasted public key, else the configured one."""
+    found = services(request)
+    fields, data = await read_upload(request, "points", CHECKPOINTS_LIMIT)
+    try:
+        outside = parse_export(data, "the file")
+    except CheckpointError as error:
+        raise BadRequest(
+            "fichier refusé : déposez un export de points de contrôle (guichet audit "
+            f"export-checkpoints) ({error})"
+        ) from None
+    trusted = _uploaded_key(fields.get("cle", ""), found)
+    digest = hashlib.sha256(data + b"\n" + public_key_text(trusted).encode()).hexdigest()[:16]
+
+    async def compute(report: Report) -> UploadedCheck:
+        checkpoints = [*await stored(found.log), *outside]
+        verification = await verify(
+            found.log, checkpoints, trusted=trusted, progress=report.progress
+        )
+        return UploadedCheck(verification, key_id(trusted), len(outside))
+
+    await found.reports.get(f"journal:{digest}", compute)
+    return RedirectResponse(f"/journal?controle={digest}", status_code=303)
+
+
+def _uploaded_key(pasted: str, found: WebServices) -> Ed25519PublicKey:
+    """The key the uploaded checkpoints must be signed with: pasted, else configured."""
+    if pasted.strip():
+        try:
+            return parse_public_key(pasted.strip(), "the pasted key")
+        except SigningKeyError as error:
+            raise BadRequest(
+                "clé refusée : collez une clé publique Ed25519 (guichet audit export-key) "
+                f"({error})"
+            ) from None
+    if found.trusted_key is None:
+        raise BadRequest(
+            "collez la clé publique qui a signé ces points de contrôle (guichet audit "
+            "export-key) : la console n'en a pas de configurée"
+        )
+    return found.trusted_key
+
+
+def _uploaded_check(request: Request, found: WebServices, check: str) -> Response:
+    """The page of a verification started with an uploaded file, as it stands."""
+    if not UPLOADED_CHECK.match(check):
+        raise BadRequest("contrôle inconnu")
+    report = found.reports.find(f"journal:{check}")
+    result: UploadedCheck | None = report.result if report is not None else None
+    context = {
+        "report": report,
+        "verification": result.verification if result else None,
+        "key_id": result.key_id if result else None,
+        "from_file": result.from_file if result else None,
+        "controle": check,
     }
     return render(request, "journal.html", context)
 

@@ -92,6 +92,14 @@ class Reports:
             await asyncio.wait({report.task}, timeout=self._wait)
         return report
 
+    def find(self, key: str) -> Report | None:
+        """The report for ``key`` as it stands, however old, without computing anything: for
+        a computation only its starter can make again (a verification with an uploaded file)."""
+        report = self._reports.get(key)
+        if report is not None:
+            self._reports.move_to_end(key)
+        return report
+
 
 def _fresh(report: Report) -> bool:
     finished_at = report.finished_at

@@ -15,6 +15,7 @@ import asyncpg
 
 from domain.events import ApplicationSubmitted, Event
 from eventlog import EventLog, NewEvent
+from eventlog.canonical import canonical_event, chain_hash
 from tests.unit.builders import claim, history, paid, to_started
 
 
@@ -89,6 +90,37 @@ class Database:
                 conn.execute(statement)
             for _, sql in saved:
                 conn.execute(sql)
+
+    async def rewrite_from(self, log: EventLog, first: int) -> None:
+        """The intruder's best forgery: change position ``first``, re-hash everything after
+        it, so that the chain alone still verifies."""
+        rows = {e.position: e async for e in log.read_all()}
+        prev = rows[first].prev_hash
+        statements = []
+        for position in range(first, max(rows) + 1):
+            event = rows[position]
+            data = dict(event.data)
+            if position == first:
+                data["actor"] = {**data["actor"], "id": "someone-else"}
+            body = canonical_event(
+                position=position,
+                stream_id=event.stream_id,
+                version=event.version,
+                event_id=event.event_id,
+                type_=event.type,
+                schema_version=event.schema_version,
+                occurred_at=event.occurred_at,
+                data=data,
+            )
+            digest = chain_hash(prev, body)
+            stored_data = body[len('{"data":') : body.index(',"event_id":')].replace("'", "''")
+            statements.append(
+                f"UPDATE eventlog_events SET data = '{stored_data}', prev_hash = '{prev}', "
+                f"hash = '{digest}' WHERE position = {position}"
+            )
+            prev = digest
+        statements.append(f"UPDATE eventlog_head SET hash = '{prev}' WHERE id = 1")
+        await self.tamper(*statements)
 
     async def fetch(self, query: str) -> list[Any]:
         """Rows of a raw query."""

@@ -30,6 +30,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/audit/{application_id}/export.{fmt}"): {"audrey"},
     ("GET", "/portefeuille"): {"audrey"},
     ("GET", "/journal"): {"audrey"},
+    ("POST", "/journal"): {"audrey"},
     ("GET", "/portefeuille.{fmt}"): {"audrey"},
     ("GET", "/api/v1/me"): EVERYONE,
     ("GET", "/api/v1/programmes"): EVERYONE,

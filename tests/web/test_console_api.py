@@ -11,6 +11,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -22,8 +23,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from audit.checkpoints import checkpoint_now
-from audit.signing import key_id
+from audit.checkpoints import checkpoint_now, export_file, stored
+from audit.signing import key_id, public_key_text
 from console.web import files
 from console.web.accounts import AccountStore
 from console.web.app import create_app
@@ -32,6 +33,7 @@ from console.web.throttle import SignInThrottle
 from domain.events import parse_event
 from domain.french import last_day, moment
 from eventlog import EventLog, NewEvent
+from tests.audit.audit_support import Database, file_events, record
 from tests.conftest import temporal_cli_path
 from tests.reliability.faults import TcpProxy
 from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
@@ -542,6 +544,52 @@ async def test_the_journal_checks_the_stored_checkpoints_against_the_configured_
     assert "Journal vérifié" in unchecked and "signatures non vérifiées" in unchecked
     assert "Vérification en défaut" in refused
     assert f"is refused: key {key_id(intruder.public_key())}, not the trusted key" in refused
+
+
+async def test_an_uploaded_checkpoints_file_catches_a_rewrite_the_database_no_longer_shows(
+    console: Console, pg_url: str, pg_schema: str, tmp_path: Path
+) -> None:
+    """An intruder re-hashes the log's tail and deletes the stored checkpoints: the journal
+    alone finds nothing; with the file the auditor kept and the key pasted, it names where
+    the log was rewritten. Not an export, or no key to trust: refused in a sentence."""
+    database = Database("postgresql", pg_url, pg_schema)
+    log = database.open()
+    await log.migrate()
+    key, now = Ed25519PrivateKey.generate(), datetime.now(UTC)
+    await record(log, "app-1", file_events("app-1")[:3])
+    await checkpoint_now(log, key, now)
+    await record(log, "app-1", file_events("app-1")[3:8])
+    await checkpoint_now(log, key, now + timedelta(minutes=1))
+    kept = tmp_path / "kept.json"
+    export_file(await stored(log), kept, now)
+    await database.rewrite_from(log, 5)
+    await database.tamper("DELETE FROM eventlog_checkpoints")
+    services = dataclasses.replace(console.services, log=log, reports=Reports(), trusted_key=None)
+    auditor = Console(create_app(services), services, services.guichet, log)
+    pasted = {"cle": public_key_text(key.public_key())}
+    try:
+        async with signed_in(auditor, "audrey") as audrey:
+            journal = await audrey.get("/journal")
+            token = {"csrf": await csrf_of(audrey, "/journal")}
+            export = {"points": ("kept.json", kept.read_bytes())}
+            sent = await audrey.post("/journal", data=token | pasted, files=export)
+            page = await audrey.get(sent.headers["location"])
+            other = {"points": ("x.json", b"{}")}
+            not_export = await audrey.post("/journal", data=token | pasted, files=other)
+            no_key = await audrey.post("/journal", data=token, files=export)
+            lost = await audrey.get("/journal", params={"controle": "0" * 16})
+    finally:
+        await log.close()
+    assert "Journal vérifié : chaîne intacte" in journal.text  # the forgery fools the chain
+    assert "Aucun point de contrôle signé n'est enregistré" in journal.text
+    assert sent.status_code == 303
+    assert "Journal altéré : première position en défaut 4" in page.text
+    kid = key_id(key.public_key())
+    assert f"1 sur 2 signés par la clé <code>{kid}</code>" in page.text
+    assert "(2 du fichier déposé" in page.text
+    assert not_export.status_code == 400 and "fichier refusé" in not_export.text
+    assert no_key.status_code == 400 and "collez la clé publique" in no_key.text
+    assert "n'est plus en mémoire" in lost.text
 
 
 async def test_the_whole_log_reports_show_their_progress_then_their_result(
