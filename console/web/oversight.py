@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from audit import AuditReport, export, verify, verify_file
-from audit.checkpoints import CheckpointError, parse_export, stored
+from audit.checkpoints import Checkpoint, CheckpointError, parse_export, stored
 from audit.exporting import Format
 from audit.portfolio import Portfolio, export_states, summarize
 from audit.signing import SigningKeyError, key_id, parse_public_key, public_key_text
@@ -295,15 +295,13 @@ async def journal_with_file(
     re-hashed its tail. The file's checkpoints and the stored ones are checked against the
     pasted public key, else the configured one."""
     found = services(request)
-    fields, data = await read_upload(request, "points", CHECKPOINTS_LIMIT)
     try:
-        outside = parse_export(data, "the file")
-    except CheckpointError as error:
-        raise BadRequest(
-            "fichier refusé : déposez un export de points de contrôle (guichet audit "
-            f"export-checkpoints) ({error})"
-        ) from None
-    trusted = _uploaded_key(fields.get("cle", ""), found)
+        fields, data = await read_upload(request, "points", CHECKPOINTS_LIMIT)
+        outside = _uploaded_checkpoints(data)
+        trusted = _uploaded_key(fields.get("cle", ""), found)
+    except BadRequest as refused:  # the form again, saying what to change
+        context = {"report": None, "verification": None, "upload_error": str(refused)}
+        return render(request, "journal.html", context, 400)
     digest = hashlib.sha256(data + b"\n" + public_key_text(trusted).encode()).hexdigest()[:16]
 
     async def compute(report: Report) -> UploadedCheck:
@@ -315,6 +313,16 @@ async def journal_with_file(
 
     await found.reports.get(f"journal:{digest}", compute)
     return RedirectResponse(f"/journal?controle={digest}", status_code=303)
+
+
+def _uploaded_checkpoints(data: bytes) -> list[Checkpoint]:
+    try:
+        return parse_export(data, "the file")
+    except CheckpointError as error:
+        raise BadRequest(
+            "fichier refusé : déposez un export de points de contrôle (guichet audit "
+            f"export-checkpoints) ({error})"
+        ) from None
 
 
 def _uploaded_key(pasted: str, found: WebServices) -> Ed25519PublicKey:
