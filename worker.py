@@ -37,7 +37,7 @@ from domain.programme import Catalogue
 from domain.registry import CommuneRegistry, load_registry
 from eventlog import EventLog
 from workflows.checkpoint import CheckpointWorkflow
-from workflows.client import GuichetClient
+from workflows.client import GuichetClient, search_attribute_problems
 from workflows.digest import DailyDigestWorkflow
 from workflows.encryption import data_converter, key_from_env
 from workflows.grant_application import GrantApplicationWorkflow
@@ -232,11 +232,22 @@ def worker_for(client: Client, settings: Settings, log: EventLog, **options: Any
     )
 
 
+class NamespaceNotReady(Exception):
+    """The namespace lacks Guichet's search attributes: every file would fail its first
+    workflow task, again and again, so the worker does not start."""
+
+
 async def run_worker(settings: Settings, client: Client | None = None) -> None:
     """Run until SIGTERM or SIGINT, then finish in-flight tasks and stop."""
+    client = client or await connect(settings)
+    if problems := await search_attribute_problems(client):
+        raise NamespaceNotReady(
+            f"namespace {client.namespace!r} lacks Guichet's search attributes "
+            f"({'; '.join(problems)}): register them with `temporal operator search-attribute "
+            "create` (deploy/README.md), then start the worker"
+        )
     log = EventLog.from_url(settings.event_log_url)
     await log.migrate()
-    client = client or await connect(settings)
     worker = worker_for(client, settings, log)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -32,7 +32,14 @@ from console.web.serve import seed_demo_accounts, start_console
 from domain.registry import DEMO_CONVENTIONS
 from eventlog import EventLog, EventLogError
 from eventlog.edge import describe
-from worker import Settings, configure_logging, connect, run_worker, worker_for
+from worker import (
+    NamespaceNotReady,
+    Settings,
+    configure_logging,
+    connect,
+    run_worker,
+    worker_for,
+)
 from workflows.client import GuichetClient
 from workflows.digest_schedule import ensure_digest_schedule
 from workflows.redelivery_schedule import ensure_redelivery_schedule
@@ -247,6 +254,8 @@ def worker() -> None:
         raise
     except EventLogError as error:
         raise CliError(f"the event log at {settings.event_log_url} failed: {error}") from None
+    except NamespaceNotReady as error:
+        raise CliError(str(error)) from None
 
 
 @app.command(rich_help_panel="Run")

@@ -24,7 +24,8 @@ from eventlog import EventLog, EventLogError
 from eventlog.edge import describe
 from eventlog.migrating import latest_revision
 from workflows import client as client_module
-from workflows.client import GuichetClient
+from workflows import search
+from workflows.client import GuichetClient, search_attribute_problems
 from workflows.digest_schedule import DIGEST_SCHEDULE_ID
 from workflows.redelivery_schedule import REDELIVERY_SCHEDULE_ID
 
@@ -78,6 +79,7 @@ async def _temporal_checks(target: Target) -> list[Check]:
         return [Check("temporal", False, unreachable.message)]
     return [
         Check("temporal", True, f"reachable at {where}"),
+        await _bounded("search attributes", lambda: _search_attributes(guichet)),
         await _bounded("workers", lambda: _workers(guichet)),
         await _bounded("schedules", lambda: _schedules(guichet)),
     ]
@@ -106,6 +108,21 @@ async def _bounded(name: str, check: Callable[[], Awaitable[Check]]) -> Check:
     except (EventLogError, sa.exc.DBAPIError, OSError) as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         return Check(name, False, f"could not be read: {reason}")
+
+
+async def _search_attributes(guichet: GuichetClient) -> Check:
+    name, namespace = "search attributes", guichet.temporal.namespace
+    problems = await search_attribute_problems(guichet.temporal)
+    if problems is None:
+        return Check(name, True, f"not checked: this client may not list those of {namespace!r}")
+    if problems:
+        return Check(
+            name,
+            False,
+            f"{'; '.join(problems)} in namespace {namespace!r}: no file can move; register "
+            "them with `temporal operator search-attribute create` (deploy/README.md)",
+        )
+    return Check(name, True, f"Guichet's {len(search.ALL_KEYS)} registered in {namespace!r}")
 
 
 async def _workers(guichet: GuichetClient) -> Check:

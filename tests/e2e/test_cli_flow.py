@@ -3,6 +3,7 @@ and the ``guichet`` CLI as subprocesses, from submission to a closed file."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -12,7 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.testing import WorkflowEnvironment
 
+from tests.conftest import temporal_cli_path
 from tests.e2e.support import PYTHON, Guichet, python_env, spawn, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.temporal]
@@ -216,7 +221,44 @@ def test_status_names_what_is_missing_then_says_all_is_well(
     assert "create with `guichet schedules`" in problems[0]
     assert after["ok"] is True, after
     details = {check["name"]: check["detail"] for check in after["checks"]}
-    assert set(details) == {"temporal", "workers", "schedules", "event log", "notices"}
+    assert set(details) == {
+        "temporal", "search attributes", "workers", "schedules", "event log", "notices"
+    }  # fmt: skip
+    assert details["search attributes"] == "Guichet's 7 registered in 'default'"
     assert details["workers"].startswith("1 on task queue 'guichet'")
     assert "schema revision" in details["event log"]
     assert details["notices"] == "every notice delivered"
+
+
+async def test_a_namespace_without_guichet_s_search_attributes_is_named_before_any_file_fails(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    """A Temporal namespace nobody prepared (one attribute with the wrong type, the others
+    missing): the worker does not start and says what to register; status says the same."""
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_cli_path())
+    try:
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace="default",
+                search_attributes={"GuichetStatus": IndexedValueType.INDEXED_VALUE_TYPE_TEXT},
+            )
+        )
+        address = env.client.service_client.config.target_host
+        worker_env = python_env(
+            TEMPORAL_ADDRESS=address,
+            GUICHET_DATABASE_URL=fresh_database_url,
+            GUICHET_STATE_DIR=str(tmp_path / "state"),
+        )
+        worker = await asyncio.to_thread(
+            subprocess.run, [PYTHON, "worker.py"], env=worker_env, capture_output=True,
+            text=True, timeout=60, cwd=ROOT,
+        )  # fmt: skip
+        status = await asyncio.to_thread(Guichet(worker_env).run, "status", expect=1)
+    finally:
+        await env.shutdown()
+    assert worker.returncode == 1 and "Traceback" not in worker.stderr, worker.stderr
+    assert worker.stderr.startswith("guichet: namespace 'default' lacks Guichet's search attrib")
+    assert "GuichetStatus: registered as Text, needs Keyword" in worker.stderr
+    assert "GuichetNextDeadline (Datetime): missing" in worker.stderr
+    line = next(x for x in status.stdout.splitlines() if x.startswith("search attributes"))
+    assert "PROBLEM" in line and "GuichetInsee (Keyword): missing" in line
