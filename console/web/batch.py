@@ -21,6 +21,10 @@ from workflows.client import CommandRefused, GuichetClient, GuichetError, NoWork
 
 MAX_FILES = 500
 KEEP = 100
+NOT_SENT = (
+    "non envoyée : aucun worker ne tourne (voir les dossiers en suspens) ; relancez le lot sur "
+    "ces dossiers une fois le service rétabli"
+)
 
 
 @dataclass
@@ -102,9 +106,15 @@ class BatchRunner:
 
     async def _run(self, guichet: GuichetClient, batch: Batch, command: Command) -> None:
         gate = asyncio.Semaphore(self._concurrency)
+        stopped: list[NoWorker] = []
+        """Once a file found no worker, the files not sent yet are not: their commands would
+        wait on the server, with no one to run them."""
 
         async def one(result: FileResult) -> None:
             async with gate:
+                if stopped:
+                    result.ok, result.message = False, NOT_SENT
+                    return
                 try:
                     outcome = await guichet.act(
                         result.application_id,
@@ -113,8 +123,10 @@ class BatchRunner:
                     )
                 except CommandRefused as refused:
                     result.ok, result.message = False, f"refusé : {refused.french}"
-                except NoWorker as stopped:
-                    result.ok, result.message = False, f"en attente : {no_worker_sentence(stopped)}"
+                except NoWorker as no_worker:
+                    stopped.append(no_worker)
+                    result.ok = False
+                    result.message = f"en suspens : {no_worker_sentence(no_worker)}"
                 except GuichetError as error:
                     result.ok, result.message = False, f"échec : {error}"
                 else:

@@ -28,6 +28,7 @@ from audit.signing import key_id, public_key_text
 from console.web import files
 from console.web.accounts import AccountStore
 from console.web.app import create_app
+from console.web.batch import BatchRunner
 from console.web.reports import Reports
 from console.web.throttle import SignInThrottle
 from domain.events import parse_event
@@ -868,10 +869,12 @@ async def test_once_its_worker_stops_a_file_page_is_read_from_the_log_without_ac
 ) -> None:
     """A recorded file whose worker has stopped: its page and the API show it from the log,
     read-only, naming the worker last seen; an action sent from an older page gets the 503
-    page, and a batch says each command waits on the server."""
+    page; a batch's first command waits on the server, and the others are not sent."""
     queue = f"stopped-{uuid.uuid4().hex[:8]}"
     guichet = GuichetClient(console.guichet.temporal, task_queue=queue)
-    services = dataclasses.replace(console.services, guichet=guichet)
+    services = dataclasses.replace(
+        console.services, guichet=guichet, batches=BatchRunner(concurrency=1)
+    )
     stopped = Console(create_app(services), services, guichet, console.log)
     worker = build_worker(
         guichet.temporal, task_queue=queue, log=console.log, registry=services.registry,
@@ -879,9 +882,11 @@ async def test_once_its_worker_stops_a_file_page_is_read_from_the_log_without_ac
     )  # fmt: skip
     async with worker:
         application_id, _ = await guichet.submit(submission())
+        second_id, _ = await guichet.submit(submission())
 
         async def recorded() -> bool:
-            return (await guichet.state(application_id)).status == "submitted"
+            states = [await guichet.state(one) for one in (application_id, second_id)]
+            return all(state.status == "submitted" for state in states)
 
         await eventually(recorded)
     monkeypatch.setattr(client_module, "LIVE_POLL", timedelta(0))  # its last poll is now old
@@ -897,7 +902,8 @@ async def test_once_its_worker_stops_a_file_page_is_read_from_the_log_without_ac
                 data={"csrf": token, "request_id": uuid.uuid4().hex, "caseworker_id": "alice"},
             )
             data = [("csrf", token), ("action", "RequestCorrection"), ("reason", "incomplete"),
-                    ("message", "Devis manquant."), ("dossier", application_id)]  # fmt: skip
+                    ("message", "Devis manquant."), ("dossier", application_id),
+                    ("dossier", second_id)]  # fmt: skip
             started = await alice.post("/lots", content=urlencode(data), headers=FORM)
             batch = started.headers["location"].rsplit("/", 1)[-1]
 
@@ -905,11 +911,13 @@ async def test_once_its_worker_stops_a_file_page_is_read_from_the_log_without_ac
                 progress = (await alice.get(f"/api/v1/batches/{batch}")).json()
                 return progress if progress["finished"] else None
 
-            (result,) = (await eventually(finished))["results"]
+            first, other = (await eventually(finished))["results"]
     finally:
-        await guichet.temporal.get_workflow_handle(application_id).terminate("test over")
-    assert not result["ok"]
-    assert result["message"].startswith("en attente : Votre action attend sur le serveur")
+        for one in (application_id, second_id):
+            await guichet.temporal.get_workflow_handle(one).terminate("test over")
+    assert not first["ok"] and not other["ok"]
+    assert first["message"].startswith("en suspens : Votre action attend sur le serveur")
+    assert other["message"].startswith("non envoyée : aucun worker ne tourne")
     assert page.status_code == 200
     assert "Lecture seule, depuis le journal." in page.text
     assert "le dernier, web-worker-under-test, a été vu le" in page.text
