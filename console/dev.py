@@ -141,7 +141,10 @@ async def run_dev(
                     typer.echo(f"{label:<14} {info[key]}")  # fmt: skip
                 typer.echo(f"Console        {site.url}")
                 typer.echo(f"Addresses in  {dev_file(state_dir)}")
-                say("ready: try `guichet list` in another terminal; Ctrl-C to stop")
+                say(
+                    "ready: try `guichet list` or `guichet status` in another terminal; "
+                    "Ctrl-C to stop"
+                )
                 waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
                 if server is not None:
                     waits.append(asyncio.ensure_future(server.process.wait()))
