@@ -161,6 +161,11 @@ WORKER_PATIENCE = 2.0
 """Seconds a read or a command waits for a worker before asking the server whether any polls
 the task queue: without one, the server would hold a query 30 s and an update for ever."""
 
+NO_WORKER_AFTER = 10.0
+"""Seconds from the call's start after which a worker still absent (asked again every second)
+is reported (``NoWorker``): a server that has just restarted lists its workers again only as
+each polls anew, which can take a few seconds."""
+
 LIVE_POLL = timedelta(seconds=90)
 """A running worker polls its task queue without pause, and the server holds each poll for up
 to a minute: a worker whose last poll is older than this has stopped (the server goes on
@@ -330,16 +335,14 @@ class GuichetClient:
         clock = asyncio.get_running_loop().time
         started = clock()
         pause, longest = _SETTLE_POLL
-        worker_checked = False
+        watch = _WorkerWatch(self, started, command_pending=False)
         while True:
             described = await self._describe(application_id)
             if not described.HasField("pending_workflow_task"):
                 return
             if described.pending_workflow_task.attempt > 1:
                 return  # the file's task is failing: waiting will not help, the query says why
-            if not worker_checked and clock() - started >= WORKER_PATIENCE:
-                await self._require_worker(command_pending=False)
-                worker_checked = True
+            await watch.check(clock())
             if clock() + pause > started + SETTLE_LIMIT:
                 return  # no worker for that long: the query will wait for one in its turn
             await asyncio.sleep(pause)
@@ -363,28 +366,31 @@ class GuichetClient:
         )
         return tuple(sorted(seen, key=lambda worker: worker.last_poll, reverse=True))
 
-    async def _require_worker(self, *, command_pending: bool) -> None:
-        """Raise ``NoWorker`` when no worker has polled the task queue lately; a server that
-        cannot say (the time-skipping test server) is given the benefit of the doubt."""
+    async def _missing_worker(self, *, command_pending: bool) -> NoWorker | None:
+        """What to raise when no worker has polled the task queue lately, else None; a server
+        that cannot say (the time-skipping test server) is given the benefit of the doubt."""
         try:
             seen = await self.workers()
         except RPCError as error:
             if error.status == RPCStatusCode.UNIMPLEMENTED:
-                return
+                return None
             raise
         if seen and datetime.now(UTC) - seen[0].last_poll <= LIVE_POLL:
-            return
-        raise NoWorker(self.task_queue, seen[0] if seen else None, command_pending=command_pending)
+            return None
+        return NoWorker(self.task_queue, seen[0] if seen else None, command_pending=command_pending)
 
     async def _worker_answer(self, call: Awaitable[T], *, command: bool = False) -> T:
         """``call``'s answer, which a worker gives; when it is slow to come, fail with
         ``NoWorker`` if no worker polls the task queue instead of waiting for one."""
+        clock = asyncio.get_running_loop().time
+        watch = _WorkerWatch(self, clock(), command_pending=command)
         answer = asyncio.ensure_future(call)
         answer.add_done_callback(_retrieved)
         try:
             await asyncio.wait({answer}, timeout=WORKER_PATIENCE)
-            if not answer.done():
-                await self._require_worker(command_pending=command)
+            while not answer.done() and not watch.found:
+                await watch.check(clock())
+                await asyncio.wait({answer}, timeout=1.0)
             return await answer
         finally:
             answer.cancel()  # nothing when it is done; else its wait ends with ours
@@ -421,6 +427,30 @@ class GuichetClient:
 
 
 WORKFLOW_EXECUTION_STATUS_RUNNING = RawStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+
+
+class _WorkerWatch:
+    """Whether a worker polls the task queue, for a call waiting since ``started``: asked
+    from WORKER_PATIENCE on, again every second while none does, reported (``NoWorker``) once
+    none has for NO_WORKER_AFTER; once one is seen, never asked again."""
+
+    def __init__(self, guichet: GuichetClient, started: float, *, command_pending: bool) -> None:
+        self._guichet = guichet
+        self._started = started
+        self._command_pending = command_pending
+        self._next_look = started + WORKER_PATIENCE
+        self.found = False
+
+    async def check(self, now: float) -> None:
+        if self.found or now < self._next_look:
+            return
+        missing = await self._guichet._missing_worker(command_pending=self._command_pending)
+        if missing is None:
+            self.found = True
+        elif now - self._started >= NO_WORKER_AFTER:
+            raise missing
+        else:
+            self._next_look = now + 1.0
 
 
 async def search_attribute_problems(client: Client) -> list[str] | None:

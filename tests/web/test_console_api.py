@@ -841,10 +841,11 @@ async def test_a_stalled_temporal_is_a_502_page_once_the_server_timeout_passes(
 
 
 async def test_no_worker_running_is_a_503_page_that_says_so_while_the_queue_still_lists(
-    console: Console,
+    console: Console, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A file on a task queue no worker polls: its page and the API say that no worker runs
     (they waited a minute for the server's "Timeout expired"); the queue still lists it."""
+    monkeypatch.setattr(client_module, "NO_WORKER_AFTER", 3.0)  # the default's 10 s, shorter
     queue = f"nobody-{uuid.uuid4().hex[:8]}"
     guichet = GuichetClient(console.guichet.temporal, task_queue=queue)
     services = dataclasses.replace(console.services, guichet=guichet)
@@ -891,6 +892,7 @@ async def test_once_its_worker_stops_a_file_page_is_read_from_the_log_without_ac
         await eventually(recorded)
     monkeypatch.setattr(client_module, "LIVE_POLL", timedelta(0))  # its last poll is now old
     monkeypatch.setattr(client_module, "WORKER_PATIENCE", 0.2)
+    monkeypatch.setattr(client_module, "NO_WORKER_AFTER", 0.2)
     try:
         async with signed_in(stopped, "alice") as alice:
             page = await alice.get(f"/dossiers/{application_id}")

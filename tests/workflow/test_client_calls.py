@@ -137,6 +137,7 @@ async def test_once_the_worker_stops_reads_and_commands_say_so_and_name_it(
         await guichet.submit(sub)
         await eventually(recorded)
     monkeypatch.setattr(client_module, "LIVE_POLL", timedelta(0))  # its last poll is now old
+    monkeypatch.setattr(client_module, "NO_WORKER_AFTER", 0)  # and no grace for its return
     command = AssignCaseworker(actor=ALICE, at=NOW, caseworker_id="alice")
     target = Target(dev_server, temporal.namespace, queue, fresh_database_url)
     try:
@@ -155,3 +156,45 @@ async def test_once_the_worker_stops_reads_and_commands_say_so_and_name_it(
         assert raised.value.last_seen.identity == "worker-under-test"
     assert not read.value.command_pending and sent.value.command_pending
     assert "may still run when a worker starts" in str(sent.value)
+
+
+async def test_a_worker_that_polls_again_within_the_grace_answers_the_read(
+    dev_server: str,  # noqa: F811
+    fresh_database_url: str,  # noqa: F811
+    registry: CommuneRegistry,
+    catalogue: Catalogue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server just restarted lists no worker until each polls again: a read that found none
+    asks again until NO_WORKER_AFTER, and gets its answer from the worker that came."""
+    temporal = await Client.connect(dev_server, data_converter=pydantic_data_converter)
+    queue = f"late-{uuid.uuid4().hex[:8]}"
+    guichet = GuichetClient(temporal, task_queue=queue)
+    monkeypatch.setattr(client_module, "WORKER_PATIENCE", 0.1)
+    monkeypatch.setattr(client_module, "NO_WORKER_AFTER", 60)
+    looked_in_vain = asyncio.Event()
+    missing_worker = guichet._missing_worker
+
+    async def watched(*, command_pending: bool) -> NoWorker | None:
+        missing = await missing_worker(command_pending=command_pending)
+        if missing is not None:
+            looked_in_vain.set()
+        return missing
+
+    monkeypatch.setattr(guichet, "_missing_worker", watched)
+    sub = submission()
+    await guichet.submit(sub)
+    read = asyncio.create_task(guichet.state(sub.application_id))
+    await looked_in_vain.wait()
+    log = EventLog.from_url(fresh_database_url)
+    await log.migrate()
+    worker = build_worker(
+        temporal, task_queue=queue, log=log, registry=registry, catalogue=catalogue
+    )
+    try:
+        async with worker:
+            state = await read
+    finally:
+        await temporal.get_workflow_handle(sub.application_id).terminate("test over")
+        await log.close()
+    assert state.status in ("draft", "submitted")  # answered by the worker, not NoWorker
