@@ -1,7 +1,7 @@
 """``guichet status``: what an operator checks first when files do not move. Is Temporal
-reachable, does a worker run on the task queue, do the schedules exist, is the event log at
-this code's schema revision, do notices wait? One line each, and exit code 1 when something
-must be fixed.
+reachable, does its namespace have Guichet's search attributes, does a worker run on the task
+queue, do the schedules exist, is the event log at this code's schema revision, do notices
+wait? One line each, and exit code 1 when something must be fixed.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class Check:
 @app.command(rich_help_panel="Run")
 @friendly
 def status(json_output: JsonOption = False) -> None:
-    """Is everything a file needs running? Temporal, workers, schedules, event log, notices.
+    """Is everything a file needs there? Temporal, search attributes, workers, schedules, log.
 
     Reads the same settings as the other commands (TEMPORAL_ADDRESS, GUICHET_TASK_QUEUE,
     GUICHET_DATABASE_URL, or a running `guichet dev`). Changes nothing. Exit code 0 when every
