@@ -53,16 +53,23 @@ async def visible_state(
     no longer holds the workflow."""
     if not APPLICATION_ID.match(application_id):
         raise FileNotVisible
-    try:
-        state = await services.guichet.state(application_id)
-    except ApplicationNotFound:
-        logged = await logged_state(services, application_id)
-        if logged is None:
-            raise FileNotVisible from None
-        state = logged
-    if not may_see(account, state):
+    state = await file_state(services, application_id)
+    if state is None or not may_see(account, state):
         raise FileNotVisible
     return state
+
+
+async def file_state(
+    services: WebServices, application_id: str, *, from_log: bool = False
+) -> Application | None:
+    """The workflow's state; the log's fold when Temporal no longer holds the workflow, or
+    at once with ``from_log``; None when neither knows the file."""
+    if from_log:
+        return await logged_state(services, application_id)
+    try:
+        return await services.guichet.state(application_id)
+    except ApplicationNotFound:
+        return await logged_state(services, application_id)
 
 
 async def readable_state(

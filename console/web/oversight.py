@@ -26,7 +26,8 @@ from console.web.app import render
 from console.web.auth import BadRequest, Forbidden, read_form, read_upload, roles, services
 from console.web.batch import MAX_FILES
 from console.web.commands import FormError, to_command
-from console.web.files import APPLICATION_ID, FileNotVisible, visible_state
+from console.web.files import APPLICATION_ID, FileNotVisible, file_state, may_see, visible_state
+from console.web.outages import no_worker_sentence
 from console.web.phrases import phrase
 from console.web.reports import Report
 from console.web.services import WebServices
@@ -34,7 +35,7 @@ from domain.decider import PERMISSIONS, fold
 from domain.events import parse_event
 from domain.plan import FundingLine
 from domain.state import Application
-from workflows.client import ApplicationNotFound
+from workflows.client import NoWorker
 
 router = APIRouter(include_in_schema=False)
 BATCH_COMMANDS = ("RequestCorrection", "AcceptApplication", "ExtendDeadline")
@@ -49,16 +50,25 @@ class FundingTotal:
     granted_cents: int
 
 
-async def states(services: WebServices, account: Account, query: str) -> list[Application]:
-    """The states of the files a visibility query finds, as this person may see them."""
+async def states(
+    services: WebServices, account: Account, query: str
+) -> tuple[list[Application], NoWorker | None]:
+    """The states of the files a visibility query finds, as this person may see them.
+
+    Once a file finds no worker to answer for it, it and the files after it are read from the
+    log (each would wait for a worker in vain); the second value says why."""
     rows = await services.guichet.list(query, limit=500)
-    found = []
+    found: list[Application] = []
+    stopped: NoWorker | None = None
     for row in rows:
         try:
-            found.append(await visible_state(services, account, row.application_id))
-        except (FileNotVisible, ApplicationNotFound):  # gone or hidden: not listed
-            continue
-    return found
+            state = await file_state(services, row.application_id, from_log=stopped is not None)
+        except NoWorker as no_worker:
+            stopped = no_worker
+            state = await file_state(services, row.application_id, from_log=True)
+        if state is not None and may_see(account, state):  # gone or hidden: not listed
+            found.append(state)
+    return found, stopped
 
 
 def funding_totals(files: list[Application]) -> list[FundingTotal]:
@@ -87,12 +97,13 @@ async def commune_page(
     if account.role == "applicant" and account.insee != insee:
         raise Forbidden
     found = services(request)
-    files = await states(found, account, f"GuichetInsee = '{insee}'")
+    files, stopped = await states(found, account, f"GuichetInsee = '{insee}'")
     context = {
         "commune": found.registry.get(insee),
         "insee": insee,
         "files": files,
         "totals": funding_totals(files),
+        "stopped": no_worker_sentence(stopped) if stopped else "",
     }
     return render(request, "commune.html", context)
 
@@ -104,7 +115,7 @@ async def cofinancer_page(
     """The co-financer's own lines across files: those it may decide now first, the soonest
     deadline first; then those waiting for the file to be complete; then the rest."""
     found = services(request)
-    files = await states(found, account, "")
+    files, stopped = await states(found, account, "")
     lines = [
         funder_line(state, line)
         for state in files
@@ -112,7 +123,8 @@ async def cofinancer_page(
         if line.funder == account.funder
     ]
     lines.sort(key=FunderLine.order)
-    return render(request, "cofinancement.html", {"lines": lines})
+    context = {"lines": lines, "stopped": no_worker_sentence(stopped) if stopped else ""}
+    return render(request, "cofinancement.html", context)
 
 
 _DECIDABLE = PERMISSIONS["DecideFunding"].statuses
@@ -155,7 +167,7 @@ async def payments_page(
 ) -> Response:
     """Claims waiting for an order (and payments under way), across files."""
     found = services(request)
-    files = await states(
+    files, stopped = await states(
         found, account, "GuichetStatus IN ('started', 'completed', 'repayment_due')"
     )
     waiting = [
@@ -164,7 +176,8 @@ async def payments_page(
         for payment in state.payments
         if payment.status in ("claimed", "ordered", "failed")
     ]
-    return render(request, "paiements.html", {"waiting": waiting})
+    context = {"waiting": waiting, "stopped": no_worker_sentence(stopped) if stopped else ""}
+    return render(request, "paiements.html", context)
 
 
 @router.post("/lots")

@@ -868,9 +868,9 @@ async def test_no_worker_running_is_a_503_page_that_says_so_while_the_queue_stil
 async def test_once_its_worker_stops_a_file_page_is_read_from_the_log_without_actions(
     console: Console, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A recorded file whose worker has stopped: its page and the API show it from the log,
-    read-only, naming the worker last seen; an action sent from an older page gets the 503
-    page; a batch's first command waits on the server, and the others are not sent."""
+    """A recorded file whose worker has stopped: its page, its commune's page and the API show
+    it from the log, read-only, naming the worker last seen; an action sent from an older page
+    gets the 503 page; a batch's first command waits on the server, the others are not sent."""
     queue = f"stopped-{uuid.uuid4().hex[:8]}"
     guichet = GuichetClient(console.guichet.temporal, task_queue=queue)
     services = dataclasses.replace(
@@ -890,6 +890,12 @@ async def test_once_its_worker_stops_a_file_page_is_read_from_the_log_without_ac
             return all(state.status == "submitted" for state in states)
 
         await eventually(recorded)
+
+        async def listed() -> bool:  # visibility catches up asynchronously
+            rows = await guichet.list("GuichetInsee = '01033'")
+            return {application_id, second_id} <= {row.application_id for row in rows}
+
+        await eventually(listed)
     monkeypatch.setattr(client_module, "LIVE_POLL", timedelta(0))  # its last poll is now old
     monkeypatch.setattr(client_module, "WORKER_PATIENCE", 0.2)
     monkeypatch.setattr(client_module, "NO_WORKER_AFTER", 0.2)
@@ -898,6 +904,7 @@ async def test_once_its_worker_stops_a_file_page_is_read_from_the_log_without_ac
             page = await alice.get(f"/dossiers/{application_id}")
             read = await alice.get(f"/api/v1/applications/{application_id}")
             timeline = await alice.get(f"/api/v1/applications/{application_id}/timeline")
+            commune = await alice.get("/communes/01033")
             token = await csrf_of(alice, "/dossiers")
             sent = await alice.post(
                 f"/dossiers/{application_id}/actions/AssignCaseworker",
@@ -929,6 +936,8 @@ async def test_once_its_worker_stops_a_file_page_is_read_from_the_log_without_ac
     assert read.json()["allowed_commands"] == []
     assert read.json()["no_worker"].startswith("Aucun worker Guichet ne tourne")
     assert timeline.status_code == 200 and len(timeline.json()) >= 1
+    assert commune.status_code == 200 and "Lecture seule, depuis le journal." in commune.text
+    assert application_id in commune.text and second_id in commune.text
     assert sent.status_code == 503 and "Aucun worker Guichet ne tourne" in sent.text
 
 
