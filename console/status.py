@@ -136,7 +136,7 @@ async def _workers(guichet: GuichetClient) -> Check:
     last = (
         f"the last, {seen[0].identity}, polled {_ago(now - seen[0].last_poll)}"
         if seen
-        else "none seen in the last five minutes"
+        else "none seen in the last five minutes, or since the server started"
     )
     return Check(
         "workers",

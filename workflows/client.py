@@ -87,7 +87,7 @@ class NoWorker(GuichetError):
         self.command_pending = command_pending
         """The caller's command reached the server: it may still run when a worker starts."""
         if last_seen is None:
-            when = "none has polled it in the last five minutes"
+            when = "none has polled it in the last five minutes, or since the server started"
         else:
             polled = f"{last_seen.last_poll:%Y-%m-%d %H:%M:%S} UTC"
             when = f"the last one, {last_seen.identity}, polled it at {polled}"

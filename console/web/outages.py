@@ -16,7 +16,7 @@ def no_worker_sentence(error: NoWorker) -> str:
     """Why nothing can be read or done, in French, and what the operators must do."""
     seen = error.last_seen
     last = (
-        "aucun n'a été vu depuis cinq minutes"
+        "aucun n'a été vu depuis cinq minutes, ni depuis le démarrage du serveur"
         if seen is None
         else f"le dernier, {seen.identity}, a été vu le {moment(seen.last_poll)}"
     )

@@ -860,7 +860,7 @@ async def test_no_worker_running_is_a_503_page_that_says_so_while_the_queue_stil
         await guichet.temporal.get_workflow_handle(application_id).terminate("test over")
     assert page.status_code == 503 and "Guichet indisponible" in page.text
     assert f"Aucun worker Guichet ne tourne sur la file « {queue} »" in page.text
-    assert "aucun n&#39;a été vu depuis cinq minutes" in page.text
+    assert "aucun n&#39;a été vu depuis cinq minutes, ni depuis le démarrage" in page.text
     assert api.status_code == 503 and "Aucun worker Guichet" in api.json()["detail"]
     assert listed.status_code == 200
 
