@@ -366,9 +366,10 @@ class GuichetClient:
         )
         return tuple(sorted(seen, key=lambda worker: worker.last_poll, reverse=True))
 
-    async def _missing_worker(self, *, command_pending: bool) -> NoWorker | None:
+    async def missing_worker(self, *, command_pending: bool = False) -> NoWorker | None:
         """What to raise when no worker has polled the task queue lately, else None; a server
-        that cannot say (the time-skipping test server) is given the benefit of the doubt."""
+        that cannot say (the time-skipping test server) is given the benefit of the doubt.
+        One look: a server restarted a moment ago lists no worker until each polls again."""
         try:
             seen = await self.workers()
         except RPCError as error:
@@ -444,7 +445,7 @@ class _WorkerWatch:
     async def check(self, now: float) -> None:
         if self.found or now < self._next_look:
             return
-        missing = await self._guichet._missing_worker(command_pending=self._command_pending)
+        missing = await self._guichet.missing_worker(command_pending=self._command_pending)
         if missing is None:
             self.found = True
         elif now - self._started >= NO_WORKER_AFTER:

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from temporalio.service import RPCError
 
 from console.web import files
 from console.web.accounts import PERSON_ROLES, Account
@@ -133,6 +134,10 @@ async def queue_page(
     filters = parse_filters(dict(request.query_params), found)
     now = datetime.now(UTC)
     rows = await work_queue(found, account, filters, now)
+    try:
+        stopped = await found.guichet.missing_worker()  # one look: this page waits on no worker
+    except RPCError:
+        stopped = None  # the listing answered: a look that failed must not hide it
     context = {
         "rows": rows,
         "left_out_of": await queue_overflow(found, account, filters, len(rows)),
@@ -146,6 +151,7 @@ async def queue_page(
         "batch": account.role in ("caseworker", "supervisor"),
         "batch_key": uuid.uuid4().hex,
         "now": now,
+        "stopped": no_worker_sentence(stopped) if stopped else "",
     }
     return render(request, "dossiers.html", context)
 

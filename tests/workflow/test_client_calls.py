@@ -173,15 +173,15 @@ async def test_a_worker_that_polls_again_within_the_grace_answers_the_read(
     monkeypatch.setattr(client_module, "WORKER_PATIENCE", 0.1)
     monkeypatch.setattr(client_module, "NO_WORKER_AFTER", 60)
     looked_in_vain = asyncio.Event()
-    missing_worker = guichet._missing_worker
+    look = guichet.missing_worker
 
-    async def watched(*, command_pending: bool) -> NoWorker | None:
-        missing = await missing_worker(command_pending=command_pending)
+    async def watched(*, command_pending: bool = False) -> NoWorker | None:
+        missing = await look(command_pending=command_pending)
         if missing is not None:
             looked_in_vain.set()
         return missing
 
-    monkeypatch.setattr(guichet, "_missing_worker", watched)
+    monkeypatch.setattr(guichet, "missing_worker", watched)
     sub = submission()
     await guichet.submit(sub)
     read = asyncio.create_task(guichet.state(sub.application_id))
