@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import ValidationError
+from temporalio.service import RPCError
 
 from audit.describing import last_day_iso
 from console.app import AsOption, JsonOption, app, emit_json, friendly, say
@@ -167,14 +168,21 @@ def list_(
     deadline = deadline_filter(datetime.now(PARIS), due_within, overdue)
     query = " AND ".join([*clauses, deadline] if deadline else clauses)
 
-    async def work(guichet: GuichetClient) -> tuple[list[ApplicationSummary], int]:
+    async def work(guichet: GuichetClient) -> tuple[list[ApplicationSummary], int, str]:
         rows = await guichet.list(query, limit=limit)
-        return rows, (await guichet.count(query) if len(rows) >= limit else len(rows))
+        matching = await guichet.count(query) if len(rows) >= limit else len(rows)
+        try:  # visibility needs no worker: say when none runs, or the files seem fine
+            missing = await guichet.missing_worker()
+        except RPCError:
+            missing = None  # the listing answered: a look that failed must not hide it
+        return rows, matching, str(missing or "")
 
-    rows, matching = run_with_client(work)
+    rows, matching, no_worker = run_with_client(work)
     if matching > len(rows):  # on stderr: --json's output stays the list alone
         say(f"{matching:,} files match; the {len(rows):,} most recent are listed: add filters "
             "or raise --limit")  # fmt: skip
+    if no_worker:
+        say(f"note: {no_worker}")
     if json_output:
         emit_json([asdict(row) for row in rows])
         return

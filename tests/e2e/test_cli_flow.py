@@ -186,6 +186,7 @@ def test_without_a_worker_reading_or_acting_says_none_runs_and_how_to_resend(
     application_id = json.loads(submitted.stdout)["application_id"]
 
     shown = cli.run("show", application_id, expect=1).stderr
+    listed = cli.run("list")
     status = cli.run("status", expect=1).stdout
     acted = cli.run(
         "assign-caseworker", application_id, "--caseworker-id", "alice", "--as", CASEWORKER,
@@ -199,6 +200,7 @@ def test_without_a_worker_reading_or_acting_says_none_runs_and_how_to_resend(
     assert shown.startswith(f"guichet: no worker is running on task queue '{queue}'"), shown
     assert "start one with `guichet worker`" in shown
     assert "may still run when a worker starts" in acted
+    assert listed.stderr.startswith(f"note: no worker is running on task queue '{queue}'")
     lines = {line.split()[0]: line for line in status.splitlines()}
     assert f"PROBLEM  none running on task queue '{queue}'" in lines["workers"]
     assert "PROBLEM  no tables in" in lines["event"]  # no worker has migrated it
