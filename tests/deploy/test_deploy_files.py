@@ -60,11 +60,14 @@ def workloads() -> list[dict[str, Any]]:
     return [*k8s_kind("Deployment"), *k8s_kind("Job")]
 
 
+CONSOLE_ENV = {"GUICHET_CONSOLE_SECRET", "GUICHET_PUBLIC_KEY"}
+"""What the console reads beside Settings.from_env's variables: its session secret, and the
+public key its journal checks signed checkpoints with."""
+
+
 def extra_env(workload: dict[str, Any]) -> set[str]:
     """What a workload reads beside Settings.from_env's variables."""
-    return (
-        {"GUICHET_CONSOLE_SECRET"} if workload["metadata"]["name"] == "guichet-console" else set()
-    )
+    return CONSOLE_ENV if workload["metadata"]["name"] == "guichet-console" else set()
 
 
 def settings_env_names() -> set[str]:
@@ -327,9 +330,9 @@ def test_compose_mounts_files_that_exist() -> None:
 
 def test_compose_worker_env_names_are_exactly_those_settings_reads() -> None:
     """The Guichet services' environment is exactly the variables Settings.from_env reads
-    (and, for the console, its session secret)."""
+    (and, for the console, CONSOLE_ENV)."""
     for name in GUICHET_SERVICES:
-        extra = {"GUICHET_CONSOLE_SECRET"} if name == "console" else set()
+        extra = CONSOLE_ENV if name == "console" else set()
         assert set(services()[name]["environment"]) == settings_env_names() | extra, name
 
 
