@@ -131,6 +131,16 @@ async def stored(log: EventLog) -> list[Checkpoint]:
     return [_from_row(row) for row in rows]
 
 
+async def latest_stored(log: EventLog) -> Checkpoint | None:
+    """The checkpoint stored last; None when there is none (or no table yet)."""
+    if not await has_table(log):
+        return None
+    query = sa.select(checkpoints_table).order_by(checkpoints_table.c.id.desc()).limit(1)
+    async with log.engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    return _from_row(row) if row is not None else None
+
+
 def _from_row(row: Any) -> Checkpoint:
     return Checkpoint(
         position=row.position,

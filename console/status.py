@@ -1,7 +1,8 @@
 """``guichet status``: what an operator checks first when files do not move. Is Temporal
 reachable, does its namespace have Guichet's search attributes, does a worker run on the task
-queue, do the schedules exist, is the event log at this code's schema revision, do notices
-wait? One line each, and exit code 1 when something must be fixed.
+queue, do the schedules exist, is the event log at this code's schema revision, when was its
+head last signed, do notices wait? One line each, and exit code 1 when something must be
+fixed (the checkpoints' line only informs).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import typer
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.outbox import undelivered
+from audit.checkpoints import latest_stored
 from console.app import JsonOption, app, emit_json, friendly
 from console.connection import Target, open_client, resolve_target
 from console.errors import CliError
@@ -92,7 +94,11 @@ async def _log_checks(target: Target) -> list[Check]:
         revision = await _bounded("event log", lambda: _log(log, where))
         if not revision.ok:
             return [revision]
-        return [revision, await _bounded("notices", lambda: _notices(log))]
+        return [
+            revision,
+            await _bounded("checkpoints", lambda: _checkpoints(log)),
+            await _bounded("notices", lambda: _notices(log)),
+        ]
     finally:
         await log.close()
 
@@ -188,6 +194,25 @@ async def _log(log: EventLog, where: str) -> Check:
             break
     return Check(
         "event log", True, f"{where}, schema revision {current}, {position:,} events{last}"
+    )
+
+
+async def _checkpoints(log: EventLog) -> Check:
+    """Informative: whether the log's head is being signed (what auditors keep outside)."""
+    last = await latest_stored(log)
+    if last is None:
+        return Check(
+            "checkpoints",
+            True,
+            "none signed yet: `guichet audit checkpoint`, or `guichet audit "
+            "schedule-checkpoints` to sign the log's head regularly",
+        )
+    position, _ = await log.head()
+    return Check(
+        "checkpoints",
+        True,
+        f"the last, of position {last.position:,}, signed {last.signed_at:%Y-%m-%d %H:%M:%S} UTC "
+        f"by key {last.key_id} ({position - last.position:,} events appended since)",
     )
 
 

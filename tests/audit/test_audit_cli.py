@@ -133,6 +133,12 @@ def test_keys_sign_export_and_verify_without_ever_showing_the_private_key(
         assert outputs[1].strip() == public.strip()
         assert outputs[3].startswith("signed position 11 ")
         assert json.loads(outputs[5])["created"] is False  # the head was signed already
+        monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")  # status: the log's lines only
+        checks = json.loads(guichet(capsys, "status", "--json")[1])["checks"]
+        (signed,) = [check["detail"] for check in checks if check["name"] == "checkpoints"]
+        assert signed.startswith("the last, of position 11, signed ")
+        assert signed.endswith("(0 events appended since)")
+        monkeypatch.delenv("TEMPORAL_ADDRESS")
         assert "2 checkpoint(s) checked, 2 matching" in outputs[9]  # stored + from the file
         pub_file = tmp_path / "guichet.pub"
         pub_file.write_text(public)
