@@ -106,9 +106,9 @@ class BatchRunner:
 
     async def _run(self, guichet: GuichetClient, batch: Batch, command: Command) -> None:
         gate = asyncio.Semaphore(self._concurrency)
+        # Once a file found no worker, the files not sent yet are not: their commands would
+        # wait on the server, with no one to run them.
         stopped: list[NoWorker] = []
-        """Once a file found no worker, the files not sent yet are not: their commands would
-        wait on the server, with no one to run them."""
 
         async def one(result: FileResult) -> None:
             async with gate:
