@@ -7,6 +7,7 @@ leave with ``os._exit`` once everything is flushed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -86,6 +87,13 @@ async def pg_schema(pg_url: str) -> AsyncIterator[str]:
     Pass it as ``EventLog.from_url(pg_url, search_path=pg_schema)``: tests never see one
     another's rows and run the migrations from scratch.
     """
+    async with scratch_schema(pg_url) as schema:
+        yield schema
+
+
+@contextlib.asynccontextmanager
+async def scratch_schema(pg_url: str) -> AsyncIterator[str]:
+    """``pg_schema`` where a fixture cannot request it (one parametrized over backends)."""
     import asyncpg
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -95,12 +103,14 @@ async def pg_schema(pg_url: str) -> AsyncIterator[str]:
         await conn.execute(f'CREATE SCHEMA "{schema}"')
     finally:
         await conn.close()
-    yield schema
-    conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        yield schema
     finally:
-        await conn.close()
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        finally:
+            await conn.close()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

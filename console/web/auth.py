@@ -98,14 +98,14 @@ async def sign_in(request: Request, username: str, password: str) -> Account:
     """Check a password under the throttle; ``Throttled`` or ``NotSignedIn`` when refused."""
     found = services(request)
     address = client_address(request)
-    wait = found.throttle.retry_after(username, address)
+    wait = await found.throttle.retry_after(username, address)
     if wait > 0:
         raise Throttled(wait)
     account = await found.accounts.authenticate(username, password)
     if account is None:
-        found.throttle.failed(username, address)
+        await found.throttle.failed(username, address)
         raise NotSignedIn
-    found.throttle.succeeded(username)
+    await found.throttle.succeeded(username)
     return account
 
 

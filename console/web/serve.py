@@ -27,6 +27,7 @@ from console.web.accounts import AccountError, AccountStore
 from console.web.app import create_app
 from console.web.services import WebServices
 from console.web.sessions import SessionSigner
+from console.web.throttle import SignInThrottle
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog, EventLogError
@@ -68,6 +69,7 @@ def build_services(
         catalogue=load_catalogue(),
         registry=load_registry(conventions_path=conventions_file),
         signer=SessionSigner(console_secret()),
+        throttle=SignInThrottle(log.engine),
         trusted_key=configured_trusted_key(),
     )
 

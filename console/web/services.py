@@ -30,7 +30,7 @@ class WebServices:
     catalogue: Catalogue
     registry: CommuneRegistry
     signer: SessionSigner
-    throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    throttle: SignInThrottle
     batches: BatchRunner = field(default_factory=BatchRunner)
     reports: Reports = field(default_factory=Reports)
     trusted_key: Ed25519PublicKey | None = None

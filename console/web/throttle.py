@@ -5,73 +5,116 @@ After a few free failures each further attempt must wait twice as long as the la
 once with 429 and ``Retry-After``, so a guessing client costs us nothing. A success clears
 the account's count (not the address's: one address may try many accounts).
 
-The counts live in this process: with several console replicas, put them in a shared store
-(or rely on the OIDC provider, which is the production path).
+The counts live in the database beside the accounts (``console_sign_in_failure``): every
+console replica reads and adds to the same ones, so two replicas do not give a guesser twice
+the attempts. A count is forgotten a day after its last failure.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
-MAX_KEYS = 50_000
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from eventlog.edge import translated
+from eventlog.schema import UTCDateTime
+
+FORGET_AFTER = timedelta(days=1)
+KEY_LENGTH = 300
+
+failures = sa.Table(
+    "console_sign_in_failure",
+    sa.MetaData(),
+    sa.Column("key", sa.String(KEY_LENGTH), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failed_at", UTCDateTime, nullable=False),
+)
 
 
-@dataclass
-class _Failures:
-    count: int
-    last: float
+def delay_after(failed: int, free: int, base: float, longest: float) -> float:
+    """Seconds an attempt must wait after ``failed`` failures in a row, ``free`` of them
+    without a wait: ``base``, then twice as long after each further failure, at most
+    ``longest``."""
+    if failed < free:
+        return 0.0
+    return min(longest, base * 2.0 ** (failed - free))
 
 
 class SignInThrottle:
-    """Remembers failures per key (``account:NAME``, ``address:IP``) and says how long to wait."""
+    """Counts failures per key (``account:NAME``, ``address:IP``) and says how long to wait."""
 
     def __init__(
         self,
+        engine: AsyncEngine,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         free_per_account: int = 3,
         free_per_address: int = 10,
         base_delay: float = 1.0,
         max_delay: float = 900.0,
     ) -> None:
+        self._engine = engine
         self._clock = clock
         self._free = {"account": free_per_account, "address": free_per_address}
         self._base = base_delay
         self._max = max_delay
-        self._failures: dict[str, _Failures] = {}
 
-    def retry_after(self, username: str, address: str) -> float:
+    async def retry_after(self, username: str, address: str) -> float:
         """Seconds to wait before this attempt may be checked; 0 when it may go ahead."""
+        keys = _keys(username, address)
+        with translated(self._engine.url):
+            async with self._engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        sa.select(
+                            failures.c.key, failures.c.failures, failures.c.last_failed_at
+                        ).where(failures.c.key.in_(keys))
+                    )
+                ).all()
         now = self._clock()
-        return max(
-            self._wait(f"account:{username}", "account", now),
-            self._wait(f"address:{address}", "address", now),
+        waits = [0.0]
+        for key, failed, last in rows:
+            kind = key.partition(":")[0]
+            delay = delay_after(failed, self._free[kind], self._base, self._max)
+            waits.append(delay - (now - last).total_seconds())
+        return max(waits)
+
+    async def failed(self, username: str, address: str) -> None:
+        """Count a failed attempt against the account and the address (one transaction, so
+        replicas counting at once both count), and forget the counts a day old."""
+        now = self._clock()
+        keys = _keys(username, address)
+        rows = [{"key": key, "failures": 1, "last_failed_at": now} for key in keys]
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(failures).values(rows)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[failures.c.key],
+            set_={
+                "failures": failures.c.failures + 1,
+                "last_failed_at": insert.excluded.last_failed_at,
+            },
         )
+        with translated(self._engine.url):
+            async with self._engine.begin() as conn:
+                await conn.execute(upsert)
+                await conn.execute(
+                    failures.delete().where(failures.c.last_failed_at < now - FORGET_AFTER)
+                )
 
-    def failed(self, username: str, address: str) -> None:
-        """Count a failed attempt against the account and the address."""
-        now = self._clock()
-        if len(self._failures) > MAX_KEYS:
-            self._forget_oldest()
-        for key in (f"account:{username}", f"address:{address}"):
-            entry = self._failures.setdefault(key, _Failures(0, now))
-            entry.count += 1
-            entry.last = now
-
-    def succeeded(self, username: str) -> None:
+    async def succeeded(self, username: str) -> None:
         """A right password clears the account's failures."""
-        self._failures.pop(f"account:{username}", None)
+        with translated(self._engine.url):
+            async with self._engine.begin() as conn:
+                await conn.execute(failures.delete().where(failures.c.key == _account(username)))
 
-    def _wait(self, key: str, kind: str, now: float) -> float:
-        entry = self._failures.get(key)
-        if entry is None or entry.count < self._free[kind]:
-            return 0.0
-        delay = min(self._max, self._base * 2.0 ** (entry.count - self._free[kind]))
-        return max(0.0, entry.last + delay - now)
 
-    def _forget_oldest(self) -> None:
-        by_age = sorted(self._failures.items(), key=lambda item: item[1].last)
-        for key, _ in by_age[: len(by_age) // 2]:
-            del self._failures[key]
+def _keys(username: str, address: str) -> Sequence[str]:
+    return (_account(username), f"address:{address}"[:KEY_LENGTH])
+
+
+def _account(username: str) -> str:
+    # A name longer than any account's is still counted, under its first characters.
+    return f"account:{username}"[:KEY_LENGTH]

@@ -21,6 +21,7 @@ from console.web.accounts import AccountStore
 from console.web.app import create_app
 from console.web.services import WebServices
 from console.web.sessions import SessionSigner
+from console.web.throttle import SignInThrottle
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog
@@ -97,6 +98,7 @@ async def console(pg_url: str, pg_module_schema: str) -> AsyncIterator[Console]:
         catalogue=catalogue,
         registry=registry,
         signer=SessionSigner(b"s" * 32),
+        throttle=SignInThrottle(log.engine),
     )
     worker = build_worker(
         env.client, task_queue=task_queue, log=log, registry=registry, catalogue=catalogue

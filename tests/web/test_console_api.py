@@ -133,23 +133,36 @@ async def test_session_cookie_is_httponly_and_samesite_lax(console: Console) -> 
     assert "samesite=lax" in cookie
 
 
-async def test_failed_sign_ins_are_slowed_down_per_account(console: Console) -> None:
-    """After three wrong passwords the next attempt waits (429, Retry-After), even a right one."""
-    console.services.throttle = SignInThrottle()
-    async with console.client() as client:
-        token = await csrf_of(client)
-        for _ in range(3):
-            wrong = await client.post(
-                "/connexion", data={"csrf": token, "identifiant": "sophie", "mot_de_passe": "x"}
-            )
-            assert wrong.status_code == 401
-            assert "incorrect" in wrong.text
-        slowed = await client.post(
-            "/connexion", data={"csrf": token, "identifiant": "sophie", "mot_de_passe": PASSWORD}
-        )
+async def test_failed_sign_ins_are_slowed_down_per_account_on_every_replica(
+    console: Console, pg_url: str, pg_module_schema: str
+) -> None:
+    """After three wrong passwords the next attempt waits (429, Retry-After), even a right one,
+    and a second console replica on the same database refuses it too."""
+    other_connection = EventLog.from_url(pg_url, search_path=pg_module_schema)
+    other_replica = create_app(
+        dataclasses.replace(console.services, throttle=SignInThrottle(other_connection.engine))
+    )
+    right = {"identifiant": "sophie", "mot_de_passe": PASSWORD}
+    try:
+        async with console.client() as client:
+            token = await csrf_of(client)
+            for _ in range(3):
+                wrong = await client.post(
+                    "/connexion", data={"csrf": token, "identifiant": "sophie", "mot_de_passe": "x"}
+                )
+                assert wrong.status_code == 401
+                assert "incorrect" in wrong.text
+            slowed = await client.post("/connexion", data={"csrf": token, **right})
+        transport = httpx.ASGITransport(app=other_replica)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            token = await csrf_of(client)
+            elsewhere = await client.post("/connexion", data={"csrf": token, **right})
+    finally:
+        await console.services.throttle.succeeded("sophie")
+        await other_connection.close()
     assert slowed.status_code == 429
     assert int(slowed.headers["retry-after"]) >= 1
-    console.services.throttle = SignInThrottle()
+    assert elsewhere.status_code == 429
 
 
 async def test_a_form_without_its_csrf_token_is_refused(console: Console) -> None:
