@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from audit.signing import key_id, public_key_text
+from audit.writing import Replacement
 from eventlog import EventLog
 from eventlog.canonical import canonical_json, format_timestamp
 from eventlog.schema import UTCDateTime
@@ -190,8 +191,9 @@ def export_file(checkpoints: list[Checkpoint], path: Path, exported_at: datetime
         "exported_at": format_timestamp(exported_at),
         "checkpoints": [c.model_dump(mode="json") for c in checkpoints],
     }
-    try:
-        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    try:  # whole or not at all: an earlier copy the auditor kept is never half overwritten
+        with Replacement(path) as handle:
+            handle.write(json.dumps(document, indent=2) + "\n")
     except OSError as error:
         raise CheckpointError(f"cannot write {path}: {error.strerror}") from None
 

@@ -18,11 +18,12 @@ import csv
 import json
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
-from typing import Literal, TextIO
+from typing import Literal
 
 import sqlalchemy as sa
 
 from audit.timeline import TimelineEntry, entry_for
+from audit.writing import Writer
 from eventlog import EventLog, RecordedEvent
 from eventlog.schema import events
 
@@ -140,7 +141,7 @@ def csv_row(entry: TimelineEntry) -> list[str]:
 
 
 async def export(
-    log: EventLog, application_ids: Iterable[str], out: TextIO, format_: Format = "jsonl"
+    log: EventLog, application_ids: Iterable[str], out: Writer, format_: Format = "jsonl"
 ) -> int:
     """Write the files' trail to ``out`` (opened by the caller); returns the event count.
 

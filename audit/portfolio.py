@@ -18,10 +18,10 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TextIO
 
 from audit.exporting import BOM, Format, euros_fr, spreadsheet_text, utc_text
 from audit.timeline import state_json
+from audit.writing import Writer
 from domain.decider import fold
 from domain.events import parse_event
 from domain.state import Application
@@ -150,7 +150,7 @@ def csv_row(state: Application) -> list[str]:
 
 async def export_states(
     log: EventLog,
-    out: TextIO | None,
+    out: Writer | None,
     format_: Format,
     *,
     at: datetime | None = None,

@@ -17,6 +17,7 @@ import typer
 from audit.describing import format_euros
 from audit.exporting import Format, export, select_applications
 from audit.portfolio import Portfolio, export_states
+from audit.writing import Replacement, Writer
 from console.app import friendly, say
 from console.auditing import (
     AsOfOption,
@@ -36,20 +37,68 @@ OutputOption = Annotated[
 ]
 
 
-def written(output: Path | None, write: Callable[[EventLog, TextIO], Awaitable[T]]) -> T:
+def written(output: Path | None, write: Callable[[EventLog, Writer], Awaitable[T]]) -> T:
     """``write(log, out)`` to stdout or to the file ``output``, the log open meanwhile.
 
-    A file that cannot be written is a usage error; a reader that stops early (``| head``)
-    is not a failure of the log: click then leaves quietly."""
+    The file takes ``output``'s place only once complete (``audit.writing.replacing``): a
+    failed export leaves no partial file, and an earlier one as it was. A file that cannot be
+    created is a usage error; one that cannot be written (a full disk) is said about the file,
+    not the log; a reader that stops early (``| head``) is not a failure: click then leaves
+    quietly."""
+    name = "the output" if output is None else str(output)
+    try:
+        if output is None:
+            return with_log(lambda log: _finished(write(log, _Output(sys.stdout)), sys.stdout))
+        try:  # created before the log is read: a bad path is said about the file, at once
+            replacement = Replacement(output)
+        except OSError as error:
+            raise usage_error(f"cannot write {output}: {error.strerror}") from None
+        with replacement as handle:
+            return with_log(lambda log: write(log, _Output(handle)))
+    except OutputFailed as failure:
+        raise CliError(f"cannot write {name}: {failure.reason}") from None
+    except OSError as error:  # syncing or renaming the finished file
+        raise CliError(f"cannot write {name}: {error.strerror or error}") from None
 
-    if output is None:
-        return with_log(lambda log: write(log, sys.stdout))
-    try:  # opened before the log is read: a bad path is said about the file, at once
-        handle = output.open("w", encoding="utf-8", newline="")
-    except OSError as error:
-        raise usage_error(f"cannot write {output}: {error.strerror}") from None
-    with handle:
-        return with_log(lambda log: write(log, handle))
+
+class OutputFailed(Exception):
+    """Writing the export failed; not an ``OSError``, which ``with_log`` reads as the log's."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.reason = error.strerror or str(error)
+
+
+class _Output:
+    """The export's file or stdout, its failed writes raised as ``OutputFailed`` (a closed
+    pipe stays a ``BrokenPipeError``: the reader stopping is not a failure)."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self._handle = handle
+
+    def write(self, text: str, /) -> int:
+        try:
+            return self._handle.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise OutputFailed(error) from error
+
+    def flush(self) -> None:
+        try:
+            self._handle.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise OutputFailed(error) from error
+
+
+async def _finished(writing: Awaitable[T], out: TextIO) -> T:
+    """What ``writing`` returns, once what it wrote to ``out`` has left the buffer (a full
+    disk behind a redirection shows at the flush)."""
+    result = await writing
+    _Output(out).flush()
+    return result
 
 
 # -- export ----------------------------------------------------------------------------------
@@ -80,7 +129,7 @@ def export_command(
     if (application_id is None) == (programme is None and department is None):
         raise usage_error("name one APPLICATION, or select with --programme and/or --department")
 
-    async def write(log: EventLog, out: TextIO) -> int:
+    async def write(log: EventLog, out: Writer) -> int:
         if application_id is not None:
             ids = [application_id]
             if not await log.stream_version(application_id):
@@ -135,7 +184,7 @@ def states_command(
         "progress": ProgressBar("rebuilding") if sys.stderr.isatty() and shown_apart else None,
     }
 
-    async def write(log: EventLog, out: TextIO) -> Portfolio:
+    async def write(log: EventLog, out: Writer) -> Portfolio:
         return await export_states(log, out, chosen, **options)
 
     portfolio = written(output, write)

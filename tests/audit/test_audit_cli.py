@@ -265,3 +265,49 @@ def test_an_output_that_cannot_be_written_is_said_about_the_file(
         code, _, err = guichet(capsys, *argv, "-o", str(target))
         assert code == 2, argv
         assert err == f"guichet: cannot write {target}: No such file or directory\n", argv
+
+
+def test_a_failed_export_leaves_the_earlier_file_as_it_was(
+    db: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """An export that fails after its file was created neither truncates the earlier copy
+    nor leaves a partial file beside it; one that succeeds replaces it, keeping its mode."""
+    target = tmp_path / "trail.jsonl"
+    target.write_text("the earlier export\n", encoding="utf-8")
+    target.chmod(0o640)
+    code, _, err = guichet(capsys, "audit", "export", "app-404", "-o", str(target))
+    assert code == 1 and err == "guichet: no application app-404 in the event log\n"
+    assert target.read_text(encoding="utf-8") == "the earlier export\n"
+    code, _, _ = guichet(capsys, "audit", "export", "app-1", "-o", str(target))
+    assert code == 0
+    assert json.loads(target.read_text(encoding="utf-8").splitlines()[0])["stream_id"] == "app-1"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert sorted(path.name for path in tmp_path.iterdir() if "trail" in path.name) == [
+        "trail.jsonl"
+    ]
+
+
+def test_a_full_disk_is_said_about_the_output_not_the_log(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Writing to /dev/full (every write fails with ENOSPC), as a file or behind stdout:
+    exit 1 naming the output, never "the event log could not be read"."""
+    for argv in (["audit", "export", "app-1"], ["audit", "states"]):
+        code, _, err = guichet(capsys, *argv, "-o", "/dev/full")
+        assert code == 1, argv
+        assert err == "guichet: cannot write /dev/full: No space left on device\n", argv
+    import os
+    import subprocess
+
+    from tests.cli.test_entry_point import guichet_command
+
+    with open("/dev/full", "w") as full:
+        finished = subprocess.run(
+            [*guichet_command(), "audit", "states", "--format", "jsonl"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env=dict(os.environ),
+            timeout=60,
+        )
+    assert finished.returncode == 1
+    assert finished.stderr == b"guichet: cannot write the output: No space left on device\n"
