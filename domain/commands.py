@@ -50,6 +50,12 @@ class ApplicationRequest(Frozen):
     prior_start_kind: PriorStart | None = None
     contact_email: str | None = Field(default=None, max_length=254)
 
+    def with_dotations_named(self) -> ApplicationRequest:
+        """This request with its plan's State dotations named
+        (``FinancingPlan.with_dotations_named``)."""
+        plan = self.plan.with_dotations_named()
+        return self if plan is self.plan else self.replaced({"plan": plan})
+
 
 class _Command(Frozen):
     actor: Actor
@@ -266,3 +272,15 @@ Command = Annotated[
     | ExtendDeadline,
     Field(discriminator="type"),
 ]
+
+
+def with_dotations_named(command: Command) -> Command:
+    """``command`` with the State dotations of the plan it carries named
+    (``FinancingPlan.with_dotations_named``); a command without a plan as it is. A
+    submission's plan is named on its request (``ApplicationRequest.with_dotations_named``)."""
+    match command:
+        case RevisePlan():
+            return command.replaced({"plan": command.plan.with_dotations_named()})
+        case AnswerCorrection(revised_plan=FinancingPlan() as plan):
+            return command.replaced({"revised_plan": plan.with_dotations_named()})
+    return command

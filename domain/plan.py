@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -10,6 +10,7 @@ from domain.model import Cents, Frozen, TaxBasis
 
 FunderKind = Literal["owner", "public", "private"]
 Dotation = Literal["DETR", "DSIL", "DPV", "DSID"]
+STATE_DOTATIONS: frozenset[str] = frozenset(get_args(Dotation))
 LineStatus = Literal["pending", "approved", "refused"]
 OwnerShareException = Literal["anru", "monument_derogation", "calamity_derogation"]
 
@@ -54,6 +55,21 @@ class FinancingPlan(Frozen):
         if len(ids) != len(set(ids)):
             raise ValueError("each financing line needs its own line_id")
         return self
+
+    def with_dotations_named(self) -> FinancingPlan:
+        """This plan where each public line whose funder code is a State dotation (``DETR``…)
+        and names no ``dotation`` is marked as that dotation.
+
+        The DETR rules read ``dotation``: a line typed "DETR" without it would be judged as no
+        DETR line at all. Every way in (form, API, CLI) sends plans through this; the rules do
+        not apply it themselves, so the files recorded before keep the verdicts they had."""
+        lines = tuple(
+            line.replaced({"dotation": line.funder})
+            if line.kind == "public" and line.dotation is None and line.funder in STATE_DOTATIONS
+            else line
+            for line in self.lines
+        )
+        return self if lines == self.lines else self.replaced({"lines": lines})
 
     def line(self, line_id: str) -> FundingLine | None:
         """The line with this id, or None."""

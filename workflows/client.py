@@ -37,7 +37,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actor import Actor
-from domain.commands import Command
+from domain.commands import Command, with_dotations_named
 from domain.state import Application
 from workflows import search
 from workflows.grant_application import GrantApplicationWorkflow
@@ -194,8 +194,12 @@ class GuichetClient:
     async def submit(
         self, submission: Submission, *, history_limit: int | None = None
     ) -> tuple[str, bool]:
-        """Start the file's workflow. Returns (application id, created now?)."""
-        start = WorkflowStart(submission=submission)
+        """Start the file's workflow. Returns (application id, created now?).
+
+        The plan goes with its State dotations named (``FinancingPlan.with_dotations_named``),
+        as with every command that carries one."""
+        request = submission.request.with_dotations_named()
+        start = WorkflowStart(submission=submission.replaced({"request": request}))
         if history_limit is not None:
             start = start.model_copy(update={"history_limit": history_limit})
         try:
@@ -230,6 +234,7 @@ class GuichetClient:
         self, application_id: str, command: Command, request_id: str | None = None
     ) -> CommandResult:
         """Send a command and wait for its result; the same ``request_id`` runs it once."""
+        command = with_dotations_named(command)
         handle = self._handle(application_id)
         try:
             # By name: the SDK's typing of async update methods does not match their result.
@@ -255,7 +260,8 @@ class GuichetClient:
         """Send a command without waiting; a refusal is recorded in the log."""
         try:
             await self._handle(application_id).signal(
-                GrantApplicationWorkflow.act_signal, CommandRequest(command=command)
+                GrantApplicationWorkflow.act_signal,
+                CommandRequest(command=with_dotations_named(command)),
             )
         except RPCError as error:
             raise await self._explain(error, application_id) from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
-from typing import Any, get_args
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -18,7 +18,7 @@ from console.web.commands import FormError, first_problem, parse_date, parse_eur
 from console.web.labels import RULE, word
 from console.web.services import WebServices
 from domain.commands import ApplicationRequest
-from domain.plan import Dotation, FinancingPlan
+from domain.plan import FinancingPlan
 from domain.rules.eligibility import eligibility_verdicts
 from domain.rules.financing import plan_verdicts
 
@@ -26,8 +26,6 @@ LINE_ROWS = 6
 """Rows of the plan table in a new form (the owner's line and five funders)."""
 MAX_LINE_ROWS = 40
 """Rows a form may carry: a revised plan shows every line it has, and one row more."""
-DOTATIONS = frozenset(get_args(Dotation))
-"""The State dotations a plan line may name (``domain.plan.Dotation``)."""
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -53,11 +51,8 @@ def _lines(form: Mapping[str, str], basis: str) -> list[dict[str, Any]]:
         if not funder or not amount:
             raise FormError(f"ligne {row + 1} du plan : indiquez le financeur et le montant")
         kind = form.get(f"ligne-{row}-nature", "public")
-        # A public line whose funder is a State dotation is that dotation, "—" left or not:
-        # otherwise the DETR rules would judge a plan with a DETR line as having none.
-        dotation = form.get(f"ligne-{row}-dotation", "") or (
-            funder if kind == "public" and funder in DOTATIONS else None
-        )
+        # "—" left for a DETR funder: named once the plan is read (with_dotations_named).
+        dotation = form.get(f"ligne-{row}-dotation", "") or None
         lines.append(
             {
                 "line_id": kept[row]
@@ -102,9 +97,10 @@ def plan_from_form(form: Mapping[str, str], current: FinancingPlan) -> Financing
         "anah_cofunds": current.anah_cofunds,
     }
     try:
-        return FinancingPlan.model_validate({**kept, **_plan(form)})
+        plan = FinancingPlan.model_validate({**kept, **_plan(form)})
     except ValidationError as error:
         raise FormError(f"plan incomplet : {first_problem(error)}") from None
+    return plan.with_dotations_named()
 
 
 def plan_rows(plan: FinancingPlan) -> range:
@@ -151,9 +147,10 @@ def request_from_form(form: Mapping[str, str], insee: str) -> ApplicationRequest
         "prior_start_kind": form.get("nature_commencement") or None if prior else None,
     }
     try:
-        return ApplicationRequest.model_validate(data)
+        request = ApplicationRequest.model_validate(data)
     except ValidationError as error:
         raise FormError(f"demande incomplète : {first_problem(error)}") from None
+    return request.with_dotations_named()
 
 
 def preview(
@@ -163,6 +160,7 @@ def preview(
 
     The plan's rules wait for its total cost: on a blank plan they would all pass on 0 €, which
     tells the person filling in the form nothing."""
+    request = request.with_dotations_named()  # judged as it will be once sent
     commune = services.registry.get(request.insee)
     programme = services.catalogue.get(request.programme_id)
     found = [

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from domain.actor import Actor
+from domain.commands import AnswerCorrection, RevisePlan, with_dotations_named
 from domain.plan import FinancingPlan
 from domain.programme import Amount, Funding, Programme, Rate
 from domain.rules.financing import plan_verdicts, programme_max_cents
@@ -268,3 +271,38 @@ def test_annual_max_is_amount_times_years() -> None:
         }
     )
     assert programme_max_cents(programme, owner_plan(1, 1)) == 40_000_00
+
+
+def test_a_public_line_named_after_a_state_dotation_is_marked_as_that_dotation() -> None:
+    """Funder "DETR" without a dotation becomes a DETR line (then judged by the DETR floor);
+    a dotation already named, a private line and other funders are kept as they are."""
+    unnamed = plan_of(
+        line("owner", "OWNER", 90_000),
+        line("detr", "DETR", 10_000, dotation=None),
+        line("dsil", "DSIL", 0, dotation=None, kind="private"),
+        line("region", "REGION", 0),
+        line("dpv", "DPV", 0, dotation="DSIL"),
+        total=100_000,
+        base=100_000,
+    )
+    assert verdict("detr-floor", unnamed).outcome == "not_applicable"
+    named = unnamed.with_dotations_named()
+    assert [line.dotation for line in named.lines] == [None, "DETR", None, None, "DSIL"]
+    assert verdict("detr-floor", named).outcome == "fail"
+    assert named.with_dotations_named() is named
+
+
+def test_every_command_carrying_a_plan_sends_it_with_its_dotations_named() -> None:
+    """A plan revision and a correction's answer; a command without a plan as it is."""
+    unnamed = plan_of(line("detr", "DETR", 10, dotation=None), total=10, base=10)
+    actor = Actor(id="alice", role="caseworker")
+    at = datetime(2026, 12, 5, 9, tzinfo=UTC)
+    revised = with_dotations_named(RevisePlan(actor=actor, at=at, plan=unnamed))
+    answered = with_dotations_named(
+        AnswerCorrection(actor=actor, at=at, message="Plan revu", revised_plan=unnamed)
+    )
+    assert isinstance(revised, RevisePlan) and revised.plan.lines[0].dotation == "DETR"
+    assert isinstance(answered, AnswerCorrection) and answered.revised_plan is not None
+    assert answered.revised_plan.lines[0].dotation == "DETR"
+    unchanged = AnswerCorrection(actor=actor, at=at, message="Sans plan")
+    assert with_dotations_named(unchanged) is unchanged

@@ -33,6 +33,7 @@ from console.web.reports import Reports
 from console.web.throttle import SignInThrottle
 from domain.events import parse_event
 from domain.french import last_day, moment
+from domain.plan import FundingLine
 from eventlog import EventLog, NewEvent
 from tests.audit.audit_support import Database, file_events, record
 from tests.conftest import temporal_cli_path
@@ -424,6 +425,38 @@ async def test_the_verdicts_endpoint_gives_each_rule_with_its_source(console: Co
     assert early.status_code == 200
     assert {v["stage"] for v in early.json()} == {"eligibility"}
     assert broken.status_code == 422
+
+
+async def test_a_detr_line_sent_without_its_dotation_is_judged_and_recorded_as_detr(
+    console: Console,
+) -> None:
+    """An API client that types funder "DETR" and leaves out ``dotation`` gets the DETR rules
+    (here a DETR share under the floor fails), and the file records the line as DETR."""
+    request = request_json(title="Halle sans dotation")
+    request["plan"]["lines"][1] = {
+        "line_id": "detr", "funder": "DETR", "kind": "public", "requested_cents": 10_000_00
+    }  # fmt: skip
+    request["plan"]["lines"][0]["requested_cents"] = 70_000_00
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, "/depot")
+        verdicts = await agent.post(
+            "/api/v1/verdicts", json=request, headers={"X-CSRF-Token": token}
+        )
+        submitted = await agent.post(
+            "/api/v1/applications",
+            json={"idempotency_key": uuid.uuid4().hex, "request": request},
+            headers={"X-CSRF-Token": token},
+        )
+    floor = {v["rule"]: v for v in verdicts.json()}["detr-floor"]
+    assert floor["outcome"] == "fail", floor
+    assert submitted.status_code == 201, submitted.text
+    application_id = submitted.json()["application_id"]
+
+    async def recorded_line() -> FundingLine | None:
+        plan = (await console.guichet.state(application_id)).plan
+        return plan.line("detr") if plan is not None else None
+
+    assert (await eventually(recorded_line)).dotation == "DETR"
 
 
 async def test_the_queue_lists_files_by_filter_and_refuses_bad_filters(
