@@ -29,6 +29,7 @@ from domain.events import (
     WorksCompleted,
     WorksStarted,
 )
+from domain.state import Application
 from tests.unit.builders import (
     APPLICANT,
     AWARD_CENTS,
@@ -42,6 +43,7 @@ from tests.unit.builders import (
     approve,
     at,
     claim,
+    detr_plan,
     flat_plan,
     paid,
     refused_with,
@@ -49,6 +51,7 @@ from tests.unit.builders import (
     submit,
     to_accepted,
     to_completed,
+    to_instruction,
     to_started,
 )
 
@@ -147,6 +150,24 @@ def test_interim_cap_eighty_percent_with_advance() -> None:
     assert decide(claim("interim", 50_000), state)
     over = claim("interim", None).model_copy(update={"amount_cents": 50_000_01})
     assert refused_with(over, state).rule == "interim-cap"
+
+
+def test_interim_cap_is_ninety_percent_only_past_48_planned_months() -> None:
+    """Planned over 49 months, advance 30k + interim 60k = 90 % passes and one cent more is
+    refused; planned over exactly 48 months, the 80 % cap still holds."""
+
+    def started_with(months: int) -> Application:
+        steps_after_instruction = to_started()[len(to_instruction()) :]
+        plan = detr_plan(planned_duration_months=months)
+        return apply(
+            [*to_instruction(plan), *steps_after_instruction, claim("advance", 30_000), *paid(1)]
+        )
+
+    long_project = started_with(49)
+    assert decide(claim("interim", 60_000), long_project)
+    over = claim("interim", None).model_copy(update={"amount_cents": 60_000_01})
+    assert refused_with(over, long_project).rule == "interim-cap"
+    assert refused_with(claim("interim", 60_000), started_with(48)).rule == "interim-cap"
 
 
 def test_interim_allowed_after_completion() -> None:
