@@ -90,8 +90,8 @@ def _option(name: str, field: FieldInfo) -> inspect.Parameter:
             Path | None,
             typer.Option(
                 "--plan",
-                help="A JSON or TOML file: the financing plan, or a request file whose [plan] "
-                "it takes (examples/request-detr.toml).",
+                help="A JSON or TOML file: the financing plan, or a request file whose plan "
+                "table it takes (examples/request-detr.toml).",
             ),
         ]
     elif bare is bool:

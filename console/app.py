@@ -29,8 +29,9 @@ app = typer.Typer(
         "Guichet: grant requests of the Petites Villes de Demain programme, run as durable "
         "Temporal workflows with a tamper-evident event log.\n\n"
         "Start everything locally with `guichet dev --demo`, then, in another terminal, "
-        "`guichet list` and `guichet show ID`. Every command takes --json for scripts and "
-        "--help for examples. Exit codes: 0 done, 1 refused or unreachable, 2 bad input."
+        "`guichet list` and `guichet show ID`. Commands that report take --json for scripts; "
+        "every command takes --help, with examples. Exit codes: 0 done, 1 refused or "
+        "unreachable, 2 bad input."
     ),
     no_args_is_help=True,
     rich_markup_mode="rich",

@@ -108,7 +108,7 @@ async def _finished(writing: Awaitable[T], out: TextIO) -> T:
 @friendly
 def export_command(
     application_id: Annotated[
-        str | None, typer.Argument(metavar="[APPLICATION]", help="One file, by its application id.")
+        str | None, typer.Argument(metavar="APPLICATION", help="One file, by its application id.")
     ] = None,
     programme: Annotated[str | None, typer.Option(help="Every file of this programme.")] = None,
     department: Annotated[str | None, typer.Option(help="Every file of this department.")] = None,

@@ -37,14 +37,14 @@ _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
-def parse_every(text: str) -> timedelta:
-    """``90s``, ``15m``, ``1h``, ``1d``: at least one minute."""
+def parse_every(text: str, option: str = "--every") -> timedelta:
+    """``90s``, ``15m``, ``1h``, ``1d``: at least one minute (errors name ``option``)."""
     match = _DURATION.match(text.lower())
     if match is None:
-        raise usage_error(f"--every {text!r} is not a duration: write 15m, 1h or 1d")
+        raise usage_error(f"{option} {text!r} is not a duration: write 15m, 1h or 1d")
     every = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     if every < MINIMUM_EVERY:
-        raise usage_error(f"--every {text!r} is too short: at least 1m")
+        raise usage_error(f"{option} {text!r} is too short: at least 1m")
     return every
 
 

@@ -95,7 +95,13 @@ def resolve_target(settings: Settings | None = None) -> Target:
 
 
 def unreachable(address: str) -> CliError:
-    """The sentence for a Temporal server that does not answer."""
+    """The sentence for a Temporal server that does not answer: what to start or, when
+    TEMPORAL_ADDRESS chose the server, what to check (`guichet dev` would use it too)."""
+    if os.environ.get("TEMPORAL_ADDRESS"):
+        return CliError(
+            f"Temporal is not reachable at {address} (TEMPORAL_ADDRESS): check that a server "
+            "runs there and that this machine may reach it"
+        )
     return CliError(
         f"Temporal is not reachable at {address}: start it with `guichet dev` "
         "or set TEMPORAL_ADDRESS"

@@ -19,7 +19,9 @@ def parse_duration(text: str) -> timedelta:
     """``48h``, ``7d`` or ``2w`` as a duration; anything else is a usage error."""
     match = _DURATION.match(text.lower())
     if match is None or int(match[1]) == 0:
-        raise usage_error(f"--due-within {text!r}: expected a number and h, d or w (e.g. 7d)")
+        raise usage_error(
+            f"--due-within {text!r}: expected a whole number above 0 and h, d or w (e.g. 7d)"
+        )
     return int(match[1]) * _UNITS[match[2]]
 
 

@@ -203,9 +203,9 @@ def dev(
         Path | None,
         typer.Option(help="Folder for the databases and dev.json (default: .guichet/)."),
     ] = None,
-    port: Annotated[int, typer.Option(help="Temporal gRPC port.")] = 7233,
-    ui_port: Annotated[int, typer.Option(help="Temporal web UI port.")] = 8233,
-    console_port: Annotated[int, typer.Option(help="Web console port.")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Temporal gRPC port.")] = 7233,
+    ui_port: Annotated[int, typer.Option(min=1, max=65535, help="Temporal web UI port.")] = 8233,
+    console_port: Annotated[int, typer.Option(min=1, max=65535, help="Web console port.")] = 8000,
 ) -> None:
     """Run everything on this machine until Ctrl-C: Temporal, event log, worker.
 

@@ -41,7 +41,7 @@ def schedules(
     """
     if not 0 <= digest_hour <= 23:
         raise usage_error(f"--digest-hour {digest_hour} is not an hour: write 0 to 23")
-    every = parse_every(redeliver_every)
+    every = parse_every(redeliver_every, "--redeliver-every")
 
     async def work(guichet: GuichetClient) -> None:
         await ensure_digest_schedule(guichet.temporal, guichet.task_queue, digest_hour)

@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 import typer
@@ -88,9 +89,18 @@ async def _temporal_checks(target: Target) -> list[Check]:
 
 
 async def _log_checks(target: Target) -> list[Check]:
-    log = EventLog.from_url(target.event_log_url)
     try:
-        where = describe(sa.make_url(target.event_log_url))
+        url = sa.make_url(target.event_log_url)
+        log = EventLog.from_url(target.event_log_url)
+    except (EventLogError, sa.exc.ArgumentError) as error:
+        return [Check("event log", False, str(error))]
+    if (missing := await asyncio.to_thread(_missing_sqlite_file, url)) is not None:
+        # Looked at, not opened: opening would create an empty database (or fail on a
+        # missing folder) where the operator asked only for a status.
+        await log.close()
+        return [Check("event log", False, f"no event log at {missing}: run `guichet migrate`")]
+    try:
+        where = describe(url)
         revision = await _bounded("event log", lambda: _log(log, where))
         if not revision.ok:
             return [revision]
@@ -101,6 +111,13 @@ async def _log_checks(target: Target) -> list[Check]:
         ]
     finally:
         await log.close()
+
+
+def _missing_sqlite_file(url: sa.URL) -> str | None:
+    """The path of a SQLite log that is not there; None for one that is, or for PostgreSQL."""
+    if url.get_backend_name() != "sqlite" or Path(str(url.database)).is_file():
+        return None
+    return str(url.database)
 
 
 async def _bounded(name: str, check: Callable[[], Awaitable[Check]]) -> Check:

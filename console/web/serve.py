@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import secrets
 import signal
@@ -139,7 +140,7 @@ async def seed_demo_accounts(log: EventLog, show: Callable[[str], None]) -> None
 @friendly
 def console(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the web console (pages in French and the JSON API) with uvicorn.
 
@@ -192,9 +193,15 @@ def _listening_socket(host: str, port: int) -> socket.socket:
         listening.bind((host, port))
     except OSError as error:
         listening.close()
+        reason = error.strerror or str(error)
+        if isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL:
+            raise CliError(
+                f"the console cannot listen on {host} ({reason}): pass an address of this "
+                "machine with --host"
+            ) from None
         raise CliError(
-            f"the console cannot listen on {host}:{port} ({error.strerror or error}): stop what "
-            "uses that port or pass another --port"
+            f"the console cannot listen on {host}:{port} ({reason}): stop what uses that port "
+            "or pass another --port"
         ) from None
     return listening
 
@@ -229,6 +236,8 @@ def user_add(
     """
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
+    elif not sys.stdin.isatty():
+        raise usage_error("no terminal to type the password in: send it with --password-stdin")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     target = resolve_target()

@@ -76,3 +76,40 @@ def test_a_negative_amount_is_a_usage_error() -> None:
         "--proof-reference", "Q-1", "--as", "applicant:mairie:01053",
     )  # fmt: skip
     assert code == 2 and "-5" in text, text
+
+
+def test_a_port_out_of_range_or_a_host_not_of_this_machine_is_said_plainly() -> None:
+    """No OverflowError from bind(), and a bad --host is not blamed on the port."""
+    for port in ("99999", "-5"):
+        code, text = guichet("console", "--port", port)
+        assert code == 2 and "Traceback" not in text and "unexpected error" not in text, text
+        assert "Invalid value for '--port'" in text, text
+    code, text = guichet("console", "--host", "192.0.2.1", "--port", "0")
+    assert code == 1, text
+    assert text.startswith("guichet: the console cannot listen on 192.0.2.1 ("), text
+    assert text.endswith("pass an address of this machine with --host\n"), text
+
+
+def test_a_bad_duration_names_the_option_it_was_given_to() -> None:
+    """`schedules --redeliver-every banana` names --redeliver-every, not --every."""
+    code, text = guichet("schedules", "--redeliver-every", "banana")
+    assert (code, text) == (
+        2,
+        "guichet: --redeliver-every 'banana' is not a duration: write 15m, 1h or 1d\n",
+    )
+
+
+def test_a_password_with_no_terminal_to_type_it_in_asks_for_password_stdin() -> None:
+    """`user add` from a script without --password-stdin: one sentence, not a getpass warning."""
+    code, text = guichet("user", "add", "carol", "--role", "payment_officer")
+    assert (code, text) == (
+        2,
+        "guichet: no terminal to type the password in: send it with --password-stdin\n",
+    )
+
+
+def test_a_zero_window_says_it_must_be_above_zero() -> None:
+    """`--due-within 0d` has the right form; the sentence says what is wrong with it."""
+    code, text = guichet("list", "--due-within", "0d")
+    assert code == 2
+    assert "expected a whole number above 0" in text, text

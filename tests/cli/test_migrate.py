@@ -82,6 +82,30 @@ def test_status_says_an_older_schema_needs_migrate_and_an_unreachable_temporal(
     assert after["event log"]["ok"] and after["notices"]["ok"]
 
 
+def test_status_on_a_missing_or_unsupported_log_says_so_and_creates_nothing(
+    sqlite_log: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No file, no folder, or a URL of another kind: the log's line says what to do and
+    ``status`` (which changes nothing) leaves no empty database behind."""
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+    in_missing_folder = tmp_path / "nowhere" / "events.db"
+    for path in (sqlite_log, in_missing_folder):
+        monkeypatch.setenv("GUICHET_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+        code, out, err = guichet(capsys, "status", "--json")
+        checks = {check["name"]: check for check in json.loads(out)["checks"]}
+        assert (code, err) == (1, "")
+        assert checks["event log"]["detail"] == f"no event log at {path}: run `guichet migrate`"
+        assert not path.exists()
+    monkeypatch.setenv("GUICHET_DATABASE_URL", "bogus://x")
+    code, out, err = guichet(capsys, "status", "--json")
+    checks = {check["name"]: check for check in json.loads(out)["checks"]}
+    assert (code, err) == (1, "")
+    assert checks["event log"]["detail"].startswith("unsupported event log URL 'bogus://x'")
+
+
 def sql(pg_url: str, *statements: str) -> object:
     """Run statements as the superuser; the first value of the last one's first row."""
 

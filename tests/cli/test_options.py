@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -129,7 +130,7 @@ def test_flags(tmp_path: Path) -> None:
     assert isinstance(command, DecideFunding) and command.approve is False
 
 
-def _invoke(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+def _invoke(args: list[str], env: dict[str, str | None] | None = None) -> tuple[int, str, str]:
     result = runner.invoke(app, args, env=env)
     return result.exit_code, result.stdout, result.stderr
 
@@ -160,8 +161,20 @@ def test_a_bad_actor_is_a_usage_error() -> None:
     assert (code, err.startswith("guichet: --as 'alice' must be role:id")) == (2, True)
 
 
-def test_unreachable_temporal_is_exit_1_with_the_hint() -> None:
+def test_unreachable_temporal_is_exit_1_with_the_hint(tmp_path: Path) -> None:
+    """Chosen by TEMPORAL_ADDRESS: check that server; found nowhere: start `guichet dev`."""
     code, _, err = _invoke(["declare-complete", "X", "--as", "caseworker:a"], UNREACHABLE)
+    assert code == 1
+    assert err == (
+        "guichet: Temporal is not reachable at 127.0.0.1:1 (TEMPORAL_ADDRESS): check that a "
+        "server runs there and that this machine may reach it\n"
+    )
+    dev = {"temporal_address": "127.0.0.1:1", "pid": os.getpid()}  # a `guichet dev` running
+    (tmp_path / "dev.json").write_text(json.dumps(dev))
+    code, _, err = _invoke(
+        ["declare-complete", "X", "--as", "caseworker:a"],
+        {"TEMPORAL_ADDRESS": None, "GUICHET_STATE_DIR": str(tmp_path)},
+    )
     assert code == 1
     assert err == (
         "guichet: Temporal is not reachable at 127.0.0.1:1: start it with `guichet dev` "
