@@ -24,7 +24,14 @@ from console.app import AsOption, JsonOption, app, emit_json, friendly
 from console.connection import run_with_client
 from console.errors import usage_error
 from console.help_texts import EXAMPLES
-from console.parsing import euros_to_cents, parse_actor, parse_date, plan_document, problems
+from console.parsing import (
+    InputError,
+    euros_to_cents,
+    parse_actor,
+    parse_date,
+    plan_document,
+    problems,
+)
 from domain.commands import Command
 from domain.decider_permissions import PERMISSIONS
 from domain.plan import FinancingPlan
@@ -74,14 +81,24 @@ def _bare(annotation: Any) -> tuple[Any, bool]:
     return annotation, optional
 
 
+def _flag(name: str, field: FieldInfo) -> str:
+    """The option a field is typed in: ``--amount`` for ``amount_cents``, ``--plan`` for a
+    plan, ``--approve/--refuse`` for ``approve``, else the field's name in kebab case."""
+    if name.endswith("_cents"):
+        return "--" + name.removesuffix("_cents").replace("_", "-")
+    if _bare(field.annotation)[0] is FinancingPlan:
+        return "--plan"
+    return _FLAG_NAMES.get(name, f"--{name.replace('_', '-')}")
+
+
 def _option(name: str, field: FieldInfo) -> inspect.Parameter:
     """The Typer parameter for one field of a command model."""
     bare, _ = _bare(field.annotation)
     required = field.is_required()
     help_text = field.description or ""
     default: Any = ... if required else None
+    flag = _flag(name, field)
     if name.endswith("_cents"):
-        flag = "--" + name.removesuffix("_cents").replace("_", "-")
         annotation: Any = Annotated[
             str | None, typer.Option(flag, help=f"{help_text or 'Amount'}, in euros, e.g. 1234.50.")
         ]
@@ -89,33 +106,26 @@ def _option(name: str, field: FieldInfo) -> inspect.Parameter:
         annotation = Annotated[
             Path | None,
             typer.Option(
-                "--plan",
+                flag,
                 help="A JSON or TOML file: the financing plan, or a request file whose plan "
                 "table it takes (examples/request-detr.toml).",
             ),
         ]
     elif bare is bool:
-        flag = _FLAG_NAMES.get(name, f"--{name.replace('_', '-')}")
         annotation = Annotated[bool, typer.Option(flag, help=help_text)]
         default = ... if required else field.default
     elif bare is date:
-        annotation = Annotated[
-            str | None, typer.Option(f"--{name.replace('_', '-')}", help="A day, e.g. 2025-04-01.")
-        ]
+        annotation = Annotated[str | None, typer.Option(flag, help="A day, e.g. 2025-04-01.")]
     elif get_origin(bare) is Literal:
         choices = ", ".join(str(c) for c in get_args(bare))
         annotation = Annotated[
             str | None,
-            typer.Option(f"--{name.replace('_', '-')}", help=f"One of: {choices}. {help_text}"),
+            typer.Option(flag, help=f"One of: {choices}. {help_text}"),
         ]
     elif bare is int:
-        annotation = Annotated[
-            int | None, typer.Option(f"--{name.replace('_', '-')}", help=help_text)
-        ]
+        annotation = Annotated[int | None, typer.Option(flag, help=help_text)]
     else:
-        annotation = Annotated[
-            str | None, typer.Option(f"--{name.replace('_', '-')}", help=help_text)
-        ]
+        annotation = Annotated[str | None, typer.Option(flag, help=help_text)]
     return inspect.Parameter(name, _KW, default=default, annotation=annotation)
 
 
@@ -125,11 +135,14 @@ def _value(name: str, field: FieldInfo, raw: Any) -> Any:
         return None
     bare, _ = _bare(field.annotation)
     if name.endswith("_cents"):
-        return euros_to_cents(str(raw))
+        try:
+            return euros_to_cents(str(raw))
+        except InputError as error:
+            raise InputError(f"{_flag(name, field)} {error}") from None
     if bare is FinancingPlan:
         return plan_document(Path(raw))
     if bare is date:
-        return parse_date(str(raw), "--" + name.replace("_", "-"))
+        return parse_date(str(raw), _flag(name, field))
     return raw
 
 
@@ -147,8 +160,20 @@ def build_command(model: type[BaseModel], raw: dict[str, Any], as_text: str) -> 
         # The model itself (not the union) so that errors name the field, not the type tag.
         command = cast("Command", model.model_validate(data))
     except ValidationError as error:
-        raise usage_error(f"{kebab(_type_name(model))}: {problems(error)}") from None
+        flags = {name: _flag(name, field) for name, field in model.model_fields.items()}
+        given_plans = [n for n, f in flags.items() if f == "--plan" and raw.get(n) is not None]
+        flags |= {name: f"--plan {raw[name]}" for name in given_plans}
+        problem = problems(error, lambda loc: _where(flags, loc))
+        raise usage_error(f"{kebab(_type_name(model))}: {problem}") from None
     return application_id, command
+
+
+def _where(flags: dict[str, str], loc: tuple[int | str, ...]) -> str:
+    """A problem's place as the person typed it: the option (``--payment-number``), and
+    inside a plan file the path to the value (``--plan: lines.0.funder``)."""
+    option = flags.get(str(loc[0]), str(loc[0])) if loc else ""
+    inside = ".".join(str(part) for part in loc[1:])
+    return f"{option}: {inside}" if inside else option
 
 
 def _register(model: type[BaseModel]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -142,13 +143,17 @@ SHOWN_PROBLEMS = 5
 """How many validation problems an error names before it counts the rest."""
 
 
-def problems(error: ValidationError) -> str:
+def problems(
+    error: ValidationError, where_of: Callable[[tuple[int | str, ...]], str] | None = None
+) -> str:
     """Every validation problem (the first few) in one line, each ``where: what``:
-    ``project_title: Field required; plan.lines.0.funder: Field required``."""
+    ``project_title: Field required; plan.lines.0.funder: Field required``. ``where_of``
+    names a problem's place (its ``loc``) otherwise than by its dotted path."""
     found = error.errors()
     phrases = []
     for problem in found[:SHOWN_PROBLEMS]:
-        where = ".".join(str(part) for part in problem["loc"])
+        loc = tuple(problem["loc"])
+        where = where_of(loc) if where_of else ".".join(str(part) for part in loc)
         message = str(problem["msg"]).removeprefix("Value error, ")
         phrases.append(f"{where}: {message}" if where else message)
     rest = len(found) - SHOWN_PROBLEMS

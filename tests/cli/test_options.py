@@ -142,7 +142,7 @@ def test_a_third_decimal_is_a_usage_error() -> None:
         UNREACHABLE,
     )  # fmt: skip
     assert code == 2
-    assert err.startswith("guichet: '1.005' is not an amount in euros")
+    assert err.startswith("guichet: --granted '1.005' is not an amount in euros")
     assert "Traceback" not in err + out
 
 
@@ -152,7 +152,7 @@ def test_a_bad_choice_is_a_usage_error_sentence() -> None:
         UNREACHABLE,
     )
     assert code == 2
-    assert err.startswith("guichet: request-correction: reason:")
+    assert err.startswith("guichet: request-correction: --reason:")
     assert err.count("\n") == 1
 
 
@@ -247,3 +247,18 @@ def test_the_example_requests_pass_the_precheck_and_their_plans_serve_revisions(
 def test_list_refuses_quotes_in_filters() -> None:
     code, _, err = _invoke(["list", "--status", "x' OR '1'='1"], UNREACHABLE)
     assert code == 2 and "quotes" in err
+
+
+def test_a_refused_value_is_named_by_the_option_it_was_typed_in(tmp_path: Path) -> None:
+    """Options, not the model's field names; inside a plan file, the file and the path."""
+    code, _, err = _invoke(
+        ["order-payment", "X", "--payment-number", "0", "--as", "payment_officer:c"], UNREACHABLE
+    )
+    assert code == 2 and err.startswith("guichet: order-payment: --payment-number: "), err
+    plan = tmp_path / "plan.toml"
+    plan.write_text('programme_id = "x"\n', encoding="utf-8")
+    code, _, err = _invoke(
+        ["revise-plan", "X", "--plan", str(plan), "--as", "caseworker:a"], UNREACHABLE
+    )
+    assert code == 2
+    assert f"--plan {plan}: programme_id: Extra inputs are not permitted" in err, err
