@@ -3,6 +3,10 @@
 A history that no longer replays (non-determinism) means the running workflow would fail its
 next task after a worker restart: the code changed without ``workflow.patched``. The result
 names the workflow and the first mismatch Temporal reports.
+
+A history the replayer cannot take at all (no events, no ``WorkflowExecutionStarted`` first, a
+workflow type it does not hold, no completed workflow task) makes Temporal's replayer hang or
+panic: ``history_problem`` says so first, and ``replay_history`` does not replay it.
 """
 
 from __future__ import annotations
@@ -11,14 +15,17 @@ from collections.abc import AsyncIterator
 
 import pydantic
 from pydantic import BaseModel, ConfigDict
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
 from workflows.encryption import data_converter_from_env
 from workflows.grant_application import GrantApplicationWorkflow
+from workflows.messages import WORKFLOW_NAME
 
 OPEN_FILES_QUERY = "WorkflowType = 'GrantApplicationWorkflow' AND ExecutionStatus = 'Running'"
+NOTHING_TO_REPLAY = "has no completed workflow task yet (nothing to replay)"
 
 
 class ReplayOutcome(BaseModel):
@@ -29,6 +36,7 @@ class ReplayOutcome(BaseModel):
     workflow_id: str
     ok: bool
     problem: str | None = None
+    skipped: str | None = None  # set (``ok`` true) when there is nothing to replay yet
 
 
 def replayer(converter: DataConverter | None = None) -> Replayer:
@@ -55,8 +63,55 @@ def first_mismatch(failure: BaseException) -> str:
     return text if len(text) <= 400 else text[:399] + "…"
 
 
+def _event_name(event_type: EventType.ValueType) -> str:
+    """``EVENT_TYPE_WORKFLOW_TASK_SCHEDULED`` → ``WorkflowTaskScheduled``."""
+    try:
+        name = EventType.Name(event_type)
+    except ValueError:
+        return f"unknown ({event_type})"
+    return "".join(word.capitalize() for word in name.removeprefix("EVENT_TYPE_").split("_"))
+
+
+def history_problem(history: WorkflowHistory) -> str | None:
+    """Why the replayer cannot take this history, or None when it can.
+
+    The answer completes a sentence whose subject is the history (``f"{file} {problem}"``).
+    Temporal's replayer panics on a history with no events or not starting with
+    ``WorkflowExecutionStarted``, and hangs on one with only that event.
+    """
+    events = history.events
+    if not events:
+        return "has no events"
+    first = events[0]
+    if first.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        return (
+            f"begins with a {_event_name(first.event_type)} event instead of "
+            "WorkflowExecutionStarted (not a whole history)"
+        )
+    type_name = first.workflow_execution_started_event_attributes.workflow_type.name
+    if type_name != WORKFLOW_NAME:
+        shown = repr(type_name) if type_name else "(none named)"
+        return (
+            f"is of workflow type {shown}, which Guichet does not replay "
+            f"(it replays {WORKFLOW_NAME})"
+        )
+    if not any(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for e in events):
+        return NOTHING_TO_REPLAY
+    return None
+
+
 async def replay_history(history: WorkflowHistory) -> ReplayOutcome:
-    """Replay one history; never raises for a replay failure, reports it."""
+    """Replay one history; never raises for a replay failure, reports it.
+
+    A history with a ``history_problem`` is not replayed (the replayer would hang or panic):
+    one with no completed workflow task is ``skipped``, any other is not ``ok``.
+    """
+    problem = history_problem(history)
+    if problem is not None:
+        sentence = f"workflow {history.workflow_id} {problem}"
+        if problem == NOTHING_TO_REPLAY:
+            return ReplayOutcome(workflow_id=history.workflow_id, ok=True, skipped=sentence)
+        return ReplayOutcome(workflow_id=history.workflow_id, ok=False, problem=sentence)
     result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
     failure = result.replay_failure
     if failure is None:

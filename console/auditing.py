@@ -22,9 +22,11 @@ from audit.checkpoints import CheckpointError, read_file, stored
 from audit.crosscheck import Difference, cross_check
 from audit.describing import format_euros
 from audit.replaying import (
+    NOTHING_TO_REPLAY,
     ReplayOutcome,
     fetch_history,
     history_from_json,
+    history_problem,
     open_workflow_ids,
     replay_history,
 )
@@ -37,6 +39,7 @@ from console.errors import EXIT_REFUSED, CliError, usage_error
 from eventlog import EventLog, EventLogError
 from eventlog.edge import translated
 from workflows.client import GuichetClient
+from workflows.messages import WORKFLOW_NAME
 
 T = TypeVar("T")
 LONG_TIMEOUT = 3600.0
@@ -65,7 +68,10 @@ def _log_url() -> str:
     url = resolve_target().event_log_url
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite" and not Path(str(parsed.database)).exists():
-        raise CliError(f"no event log at {parsed.database}: start `guichet dev` first")
+        raise CliError(
+            f"no event log at {parsed.database}: run `guichet migrate` to create it "
+            "(`guichet dev` does too), or set GUICHET_DATABASE_URL to the log to read"
+        )
     return url
 
 
@@ -225,7 +231,7 @@ def show(
 @friendly
 def cross_check_command(
     application_id: Annotated[
-        str | None, typer.Argument(metavar="[APPLICATION]", help="Default: every file.")
+        str | None, typer.Argument(metavar="APPLICATION", help="Default: every file.")
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -281,7 +287,13 @@ def trusted_key(public_key: str | None) -> Any:
             path = Path(public_key)
             if path.exists():
                 return parse_public_key(path.read_bytes(), f"the public key file {path}")
-            return parse_public_key(public_key, "--public-key")
+            try:
+                return parse_public_key(public_key, "--public-key")
+            except SigningKeyError:
+                raise SigningKeyError(
+                    f"--public-key {public_key!r} is no file here, nor a key (a PEM Ed25519 "
+                    "public key, or the base64 of its 32 raw bytes)"
+                ) from None
         return trusted_key_from_env()
     except SigningKeyError as error:
         raise usage_error(str(error)) from None
@@ -321,7 +333,7 @@ def verify_command(
     ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Recompute the whole chain and check every signed checkpoint (stored and from FILE).
+    """Recompute the whole chain and check every signed checkpoint (stored, and --checkpoints).
 
     Reports the first bad position and what is wrong; exit code 1 when anything is.
 
@@ -360,7 +372,7 @@ def replay_history_command(
     workflow_id: Annotated[
         str | None,
         typer.Argument(
-            metavar="[WORKFLOW_ID]", help="A running file's workflow id (its application id)."
+            metavar="WORKFLOW_ID", help="A running file's workflow id (its application id)."
         ),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every running file.")] = False,
@@ -373,7 +385,9 @@ def replay_history_command(
     """Replay Temporal histories on the current workflow code (production converter).
 
     Exit code 1 when a history does not replay (non-determinism): the message names the
-    workflow and the first mismatch.
+    workflow and the first mismatch. A file that is no replayable history (no events, another
+    workflow type, no completed workflow task) is refused with exit code 2; a running file
+    that has not completed its first workflow task is reported as skipped.
 
     Example: guichet audit replay-history --all
     """
@@ -388,15 +402,35 @@ def replay_history_command(
             raise usage_error(f"cannot read {history_file}: {error.strerror}") from None
         except (ValueError, KeyError):
             raise usage_error(f"{history_file} is not a Temporal history in JSON") from None
+        problem = history_problem(history)
+        if problem is not None:
+            # Temporal's replayer would hang (or panic) on it: refuse it before replaying.
+            raise usage_error(
+                f"{history_file} {problem}: a good file is the whole history of a "
+                f"{WORKFLOW_NAME} that has run, exported with "
+                "`temporal workflow show --workflow-id ID --output json` or from the Temporal UI"
+            )
         outcomes = [asyncio.run(replay_history(history))]
     else:
 
         async def work(guichet: GuichetClient) -> list[ReplayOutcome]:
             client = guichet.temporal
             ids = [i async for i in open_workflow_ids(client)] if all_ else [str(workflow_id)]
-            return [await replay_history(await fetch_history(client, i)) for i in ids]
+            outcomes = []
+            for i in ids:
+                history = await fetch_history(client, i)
+                problem = history_problem(history)
+                if not all_ and problem not in (None, NOTHING_TO_REPLAY):
+                    raise usage_error(f"workflow {i} {problem}: give a file's application id")
+                outcomes.append(await replay_history(history))  # skips a file not yet run
+            return outcomes
 
         outcomes = run_with_client(work, timeout=LONG_TIMEOUT)
+    if not json_output:  # in JSON, a skipped history is an outcome with its `skipped` reason
+        for outcome in outcomes:
+            if outcome.skipped is not None:
+                typer.echo(f"skipped: {outcome.skipped}")
+        outcomes = [o for o in outcomes if o.skipped is None]
     _report_replays(outcomes, json_output)
 
 

@@ -311,3 +311,29 @@ def test_a_full_disk_is_said_about_the_output_not_the_log(
         )
     assert finished.returncode == 1
     assert finished.stderr == b"guichet: cannot write the output: No space left on device\n"
+
+
+def test_a_public_key_that_is_no_file_and_no_key_says_both(
+    db: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A mistyped key file path is not reported as a malformed key only."""
+    missing = tmp_path / "guichet.pub"
+    code, _, err = guichet(capsys, "audit", "verify", "--public-key", str(missing))
+    assert code == 2
+    assert err == (
+        f"guichet: --public-key '{missing}' is no file here, nor a key (a PEM Ed25519 public "
+        "key, or the base64 of its 32 raw bytes)\n"
+    )
+
+
+def test_an_audit_of_a_log_that_is_not_there_names_the_command_that_creates_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`guichet migrate` creates a log (the advice was `guichet dev` only)."""
+    path = tmp_path / "events.db"
+    monkeypatch.setenv("GUICHET_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+    monkeypatch.setenv("GUICHET_STATE_DIR", str(tmp_path / "state"))
+    code, _, err = guichet(capsys, "audit", "verify")
+    assert code == 1
+    assert err.startswith(f"guichet: no event log at {path}: run `guichet migrate` to create it")
+    assert not path.exists()

@@ -65,3 +65,16 @@ def test_the_screen_shows_a_docstring_sentence_whole() -> None:
     """On a wide terminal a docstring's sentence shows on one line."""
     shown = runner.invoke(app, ["submit", "--help"], env={"COLUMNS": "200"}).output
     assert "the key derived from the content lands on the same application." in shown
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_screen_shows_each_help_text_without_losing_words(name: str) -> None:
+    """Rich markup eats a bracketed word ("[plan]") and Typer brackets an optional argument
+    again ("[[APPLICATION]]"): the rendered help keeps every word of each parameter's help."""
+    shown = " ".join(
+        runner.invoke(app, [*name.split(), "--help"], env={"COLUMNS": "400"}).output.split()
+    )
+    assert "[[" not in shown, f"guichet {name}: doubled brackets"
+    for parameter in COMMANDS[name].params:
+        words = " ".join((getattr(parameter, "help", None) or "").split())
+        assert words in shown, f"guichet {name}: {parameter.name}'s help shows cut"
