@@ -141,6 +141,8 @@ def export_command(
     count = written(output, write)
     if output is not None:
         say(f"{count} event(s) written to {output}")
+    elif count == 0:  # an empty stdout alone would not tell "nothing matched" from a failure
+        say("no event written: no file of the log matches the selection")
 
 
 # -- states ----------------------------------------------------------------------------------

@@ -337,3 +337,12 @@ def test_an_audit_of_a_log_that_is_not_there_names_the_command_that_creates_it(
     assert code == 1
     assert err.startswith(f"guichet: no event log at {path}: run `guichet migrate` to create it")
     assert not path.exists()
+
+
+def test_an_export_that_selects_nothing_says_so_on_stderr(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """To stdout, an empty export is still exit 0, with a sentence telling why it is empty."""
+    code, out, err = guichet(capsys, "audit", "export", "--department", "99")
+    assert (code, out) == (0, "")
+    assert err == "no event written: no file of the log matches the selection\n"
