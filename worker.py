@@ -239,7 +239,12 @@ class NamespaceNotReady(Exception):
 
 async def run_worker(settings: Settings, client: Client | None = None) -> None:
     """Run until SIGTERM or SIGINT, then finish in-flight tasks and stop."""
-    client = client or await connect(settings)
+    logger = structlog.get_logger("guichet.worker")
+    if client is None:
+        # Said first: a server that takes the connection but does not answer holds it 30 s.
+        address = settings.temporal_address or "127.0.0.1:7233"
+        logger.info("connecting to Temporal", address=address, namespace=settings.namespace)
+        client = await connect(settings)
     if problems := await search_attribute_problems(client):
         raise NamespaceNotReady(
             f"namespace {client.namespace!r} lacks Guichet's search attributes "
@@ -253,7 +258,6 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    logger = structlog.get_logger("guichet.worker")
     async with worker:
         logger.info("worker started", task_queue=settings.task_queue, namespace=settings.namespace)
         await stop.wait()

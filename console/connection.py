@@ -94,9 +94,17 @@ def resolve_target(settings: Settings | None = None) -> Target:
     )
 
 
-def unreachable(address: str) -> CliError:
+def unreachable(address: str, error: BaseException | None = None) -> CliError:
     """The sentence for a Temporal server that does not answer: what to start or, when
-    TEMPORAL_ADDRESS chose the server, what to check (`guichet dev` would use it too)."""
+    TEMPORAL_ADDRESS chose the server, what to check (`guichet dev` would use it too). A
+    connection made but never answered (``error`` says so, or timed out) is not a server
+    missing: something else listens there, or the server is stuck."""
+    if isinstance(error, TimeoutError) or "after connection" in str(error or ""):
+        return CliError(
+            f"Temporal at {address} took the connection but did not answer: check that this "
+            "is Temporal's gRPC port (7233 by default, not the web UI's) and that the server "
+            "is up"
+        )
     if os.environ.get("TEMPORAL_ADDRESS"):
         return CliError(
             f"Temporal is not reachable at {address} (TEMPORAL_ADDRESS): check that a server "
@@ -117,8 +125,8 @@ async def open_client(target: Target) -> GuichetClient:
     )
     try:
         client = await asyncio.wait_for(connect(settings), CONNECT_TIMEOUT)
-    except (RuntimeError, TimeoutError, RPCError):
-        raise unreachable(target.temporal_address) from None
+    except (RuntimeError, TimeoutError, RPCError) as error:
+        raise unreachable(target.temporal_address, error) from None
     return GuichetClient(client, task_queue=target.task_queue, server_timeout=SERVER_TIMEOUT)
 
 

@@ -103,8 +103,8 @@ async def run_dev(
         try:
             try:
                 client = await _unless_stopped(stop, connect(settings, address))
-            except RuntimeError:
-                raise unreachable(address) from None
+            except RuntimeError as error:
+                raise unreachable(address, error) from None
             say("starting worker…")
             worker = worker_for(client, settings, log)
             async with worker:
@@ -253,7 +253,7 @@ def worker() -> None:
         asyncio.run(run_worker(settings))
     except RuntimeError as error:
         if "connect" in str(error).lower():
-            raise unreachable(settings.temporal_address or "127.0.0.1:7233") from None
+            raise unreachable(settings.temporal_address or "127.0.0.1:7233", error) from None
         raise
     except EventLogError as error:
         raise CliError(f"the event log at {settings.event_log_url} failed: {error}") from None

@@ -69,7 +69,9 @@ def test_python_worker_py_is_guichet_worker(tmp_path: Path) -> None:
     env = {"TEMPORAL_ADDRESS": "127.0.0.1:1", "GUICHET_STATE_DIR": str(tmp_path)}
     done = run_worker_script(env=env)
     assert done.returncode == 1, done.stderr
-    assert done.stderr.startswith("guichet: Temporal is not reachable at 127.0.0.1:1")
+    said, error = done.stderr.splitlines()[:-1], done.stderr.splitlines()[-1]
+    assert [line for line in said if "connecting to Temporal" in line], done.stderr
+    assert error.startswith("guichet: Temporal is not reachable at 127.0.0.1:1")
     assert "Traceback" not in done.stderr
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from console import connection
 from console.actions import build_command, command_models, kebab
 from console.cli import app, load_commands
 from console.help_texts import EXAMPLES
@@ -262,3 +264,22 @@ def test_a_refused_value_is_named_by_the_option_it_was_typed_in(tmp_path: Path) 
     )
     assert code == 2
     assert f"--plan {plan}: programme_id: Extra inputs are not permitted" in err, err
+
+
+def test_a_server_that_takes_the_connection_but_never_answers_is_not_called_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Something listens at TEMPORAL_ADDRESS (the kernel completes the connection) but never
+    answers: the sentence says to check the port and the server, not to start one."""
+    monkeypatch.setattr(connection, "CONNECT_TIMEOUT", 0.5)
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        address = f"127.0.0.1:{listening.getsockname()[1]}"
+        code, _, err = _invoke(["list"], {"TEMPORAL_ADDRESS": address})
+    assert code == 1
+    assert err == (
+        f"guichet: Temporal at {address} took the connection but did not answer: check that "
+        "this is Temporal's gRPC port (7233 by default, not the web UI's) and that the server "
+        "is up\n"
+    )

@@ -261,7 +261,8 @@ async def test_a_namespace_without_guichet_s_search_attributes_is_named_before_a
     finally:
         await env.shutdown()
     assert worker.returncode == 1 and "Traceback" not in worker.stderr, worker.stderr
-    assert worker.stderr.startswith("guichet: namespace 'default' lacks Guichet's search attrib")
+    error = worker.stderr.splitlines()[-1]  # after the worker's log line: connecting to…
+    assert error.startswith("guichet: namespace 'default' lacks Guichet's search attrib")
     assert "GuichetStatus: registered as Text, needs Keyword" in worker.stderr
     assert "GuichetNextDeadline (Datetime): missing" in worker.stderr
     line = next(x for x in status.stdout.splitlines() if x.startswith("search attributes"))
