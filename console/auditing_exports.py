@@ -40,7 +40,7 @@ OutputOption = Annotated[
 def written(output: Path | None, write: Callable[[EventLog, Writer], Awaitable[T]]) -> T:
     """``write(log, out)`` to stdout or to the file ``output``, the log open meanwhile.
 
-    The file takes ``output``'s place only once complete (``audit.writing.replacing``): a
+    The file takes ``output``'s place only once complete (``audit.writing.Replacement``): a
     failed export leaves no partial file, and an earlier one as it was. A file that cannot be
     created is a usage error; one that cannot be written (a full disk) is said about the file,
     not the log; a reader that stops early (``| head``) is not a failure: click then leaves

@@ -83,8 +83,8 @@ class SignInThrottle:
         return max(waits)
 
     async def failed(self, username: str, address: str) -> None:
-        """Count a failed attempt against the account and the address (one transaction, so
-        replicas counting at once both count), and forget the counts a day old."""
+        """Count a failed attempt against the account and the address (an upsert: replicas
+        counting at once both count), then forget the counts a day old."""
         now = self._clock()
         keys = _keys(username, address)
         rows = [{"key": key, "failures": 1, "last_failed_at": now} for key in keys]
@@ -100,6 +100,9 @@ class SignInThrottle:
         with translated(self._engine.url):
             async with self._engine.begin() as conn:
                 await conn.execute(upsert)
+            # Apart: in the upsert's transaction, two replicas each holding a row the other's
+            # prune wants would deadlock.
+            async with self._engine.begin() as conn:
                 await conn.execute(
                     failures.delete().where(failures.c.last_failed_at < now - FORGET_AFTER)
                 )
