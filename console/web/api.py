@@ -266,6 +266,10 @@ async def audit_file(
     """The file's timeline and its state as of a moment (timezone-aware ISO date-time)."""
     if as_of is not None and as_of.utcoffset() is None:
         raise BadRequest("as_of : précisez le fuseau, par exemple 2025-03-01T00:00:00+01:00")
+    try:
+        as_of = as_of.astimezone(UTC) if as_of is not None else None  # the log compares in UTC
+    except OverflowError:
+        raise BadRequest("as_of : hors des dates possibles une fois ramené en UTC") from None
     log = services(request).log
     if not await log.stream_version(application_id):
         raise FileNotVisible

@@ -25,11 +25,17 @@ from console.web import labels
 from console.web.auth import BadRequest, CsrfRejected, Forbidden, NotSignedIn, Throttled
 from console.web.commands import FormError
 from console.web.files import FileNotVisible
-from console.web.outages import NO_DATABASE, UNAVAILABLE, no_worker_sentence
+from console.web.outages import (
+    FILE_ENDED,
+    FILE_UNKNOWN,
+    NO_DATABASE,
+    UNAVAILABLE,
+    no_worker_sentence,
+)
 from console.web.services import WebServices
 from console.web.sessions import COOKIE, MAX_AGE, Session
 from eventlog import EventLogUnavailable
-from workflows.client import GuichetError, NoWorker
+from workflows.client import ApplicationEnded, ApplicationNotFound, GuichetError, NoWorker
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -185,6 +191,12 @@ def _error_handlers(app: FastAPI) -> None:
     async def guichet_error(request: Request, error: Exception) -> Response:
         return error_page(request, 502, "Guichet indisponible", f"{UNAVAILABLE} ({error})")
 
+    async def file_ended(request: Request, _: Exception) -> Response:
+        return error_page(request, 409, "Dossier terminé", f"{FILE_ENDED}.")
+
+    async def file_unknown(request: Request, _: Exception) -> Response:
+        return error_page(request, 404, "Dossier introuvable", f"{FILE_UNKNOWN}.")
+
     async def no_worker(request: Request, error: Exception) -> Response:
         assert isinstance(error, NoWorker)
         return error_page(request, 503, "Guichet indisponible", no_worker_sentence(error))
@@ -207,6 +219,8 @@ def _error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(GuichetError, guichet_error)
+    app.add_exception_handler(ApplicationEnded, file_ended)
+    app.add_exception_handler(ApplicationNotFound, file_unknown)
     app.add_exception_handler(NoWorker, no_worker)
     app.add_exception_handler(RPCError, temporal_error)
     app.add_exception_handler(EventLogUnavailable, database_error)

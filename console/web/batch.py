@@ -15,9 +15,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from console.web.labels import STATUS, word
-from console.web.outages import no_worker_sentence
+from console.web.outages import FILE_ENDED, FILE_UNKNOWN, no_worker_sentence
 from domain.commands import Command
-from workflows.client import CommandRefused, GuichetClient, GuichetError, NoWorker
+from workflows.client import (
+    ApplicationEnded,
+    ApplicationNotFound,
+    CommandRefused,
+    GuichetClient,
+    GuichetError,
+    NoWorker,
+)
 
 MAX_FILES = 500
 KEEP = 100
@@ -127,6 +134,10 @@ class BatchRunner:
                     stopped.append(no_worker)
                     result.ok = False
                     result.message = f"en suspens : {no_worker_sentence(no_worker)}"
+                except ApplicationEnded:
+                    result.ok, result.message = False, f"refusé : {FILE_ENDED}"
+                except ApplicationNotFound:
+                    result.ok, result.message = False, f"refusé : {FILE_UNKNOWN}"
                 except GuichetError as error:
                     result.ok, result.message = False, f"échec : {error}"
                 else:

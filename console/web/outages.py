@@ -6,6 +6,13 @@ from __future__ import annotations
 from domain.french import moment
 from workflows.client import NoWorker
 
+FILE_ENDED = (
+    "Ce dossier est terminé (clos, retiré, devenu caduc ou inéligible) : aucune action ne peut "
+    "plus le modifier. Son historique reste consultable"
+)
+"""A command sent to a file whose workflow has completed: a refusal, not an outage."""
+FILE_UNKNOWN = "Aucun dossier à ce numéro"
+
 UNAVAILABLE = (
     "Le moteur des dossiers (Temporal) n'a pas répondu : réessayez dans un instant. Si cela "
     "dure, prévenez l'exploitation"

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from temporalio.service import RPCError
 
 from console.web import files
@@ -38,6 +39,7 @@ from console.web.commands import (
     build_command,
     choice_label,
     choices,
+    first_problem,
     line_funders,
     not_now,
 )
@@ -311,9 +313,12 @@ async def revise_plan(
         return _plan_form(request, state, dict(form), error=str(error), status=400)
     if form.get("action") != "reviser":
         return _plan_form(request, state, dict(form), plan=plan)
-    command = RevisePlan(
-        actor=account.actor, at=datetime.now(UTC), plan=plan, note=form.get("note", "").strip()
-    )
+    try:
+        command = RevisePlan(
+            actor=account.actor, at=datetime.now(UTC), plan=plan, note=form.get("note", "").strip()
+        )
+    except ValidationError as error:  # the note: too long, or a control character
+        return _plan_form(request, state, dict(form), error=first_problem(error), status=400)
     try:
         result = await found.guichet.act(
             application_id, command, request_id=f"{account.username}:{request_id}"

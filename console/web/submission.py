@@ -75,7 +75,7 @@ def _plan(form: Mapping[str, str]) -> dict[str, Any]:
     """The financing plan's fields of the form (submission and revision share them)."""
     basis = form.get("base_fiscale", "HT")
     months = form.get("duree_mois", "").strip() or "24"
-    if not months.isdigit():
+    if not (months.isascii() and months.isdigit()):  # "²" is a digit to isdigit, not to int
         raise FormError("« Durée prévue » : un nombre de mois")
     return {
         "total_cost_cents": parse_euros(form.get("cout_total", ""), "Coût total"),

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from console.web import api, oversight, pages
-from tests.web.conftest import PASSWORD, Console
+from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
 from tests.web.test_console_api import submit_file
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
@@ -132,3 +132,33 @@ async def test_no_route_lets_an_anonymous_visitor_write(console: Console, a_file
                 )
                 assert not (200 <= answer.status_code < 300), (method, path)
     assert await _log_size(console) == before
+
+
+async def test_out_of_range_dates_digits_and_notes_are_a_400_not_a_500(
+    console: Console, a_file: str
+) -> None:
+    """An as_of that leaves the calendar once in UTC, a "²" as a number of months, a plan
+    note over its limit: each a 400 with its sentence (each used to be a 500)."""
+    auditor = {"Authorization": "Basic " + base64.b64encode(f"audrey:{PASSWORD}".encode()).decode()}
+    revised = {
+        "cout_total": "100000,00", "assiette": "100000,00", "base_fiscale": "HT",
+        "ligne-0-id": "owner", "ligne-0-financeur": "OWNER", "ligne-0-nature": "owner",
+        "ligne-0-montant": "100000,00",
+    }  # fmt: skip
+    async with console.client() as client:
+        early, late = [
+            await client.get(f"/api/v1/audit/{a_file}", params={"as_of": moment}, headers=auditor)
+            for moment in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00")
+        ]
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, f"/dossiers/{a_file}/plan")
+        base = {"csrf": token, "request_id": uuid.uuid4().hex, "action": "reviser", **revised}
+        squared = await agent.post(f"/dossiers/{a_file}/plan", data={**base, "duree_mois": "²"})
+        long_note = await agent.post(
+            f"/dossiers/{a_file}/plan", data={**base, "duree_mois": "24", "note": "n" * 5000}
+        )
+    for answer in (early, late):
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["detail"].startswith("as_of : hors des dates possibles")
+    assert squared.status_code == 400 and "un nombre de mois" in squared.text
+    assert long_note.status_code == 400 and "note" in long_note.text

@@ -381,6 +381,40 @@ async def test_malformed_api_commands_get_a_4xx_with_a_message(
     assert answer.json()["detail"]
 
 
+async def test_a_command_on_a_file_that_has_ended_is_a_refusal_not_an_outage(
+    console: Console,
+) -> None:
+    """A withdrawn file's workflow has completed: an action on it is a 409 saying the file
+    is over (it used to be the 502 "Guichet indisponible" page, with a CLI hint)."""
+    application_id = await submit_file(console, username="agent")
+    withdrawal = {"type": "WithdrawApplication", "reason": "Projet abandonné"}
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, f"/dossiers/{application_id}")
+        withdrawn = await agent.post(
+            f"/api/v1/applications/{application_id}/commands",
+            json={"request_id": uuid.uuid4().hex, "command": withdrawal},
+            headers={"X-CSRF-Token": token},
+        )
+    assert withdrawn.status_code == 200, withdrawn.text
+
+    async def ended() -> bool:
+        return (await console.guichet.state(application_id)).status == "withdrawn"
+
+    await eventually(ended)
+    async with signed_in(console, "alice") as alice:
+        page = await act(alice, application_id, "DeclareComplete")
+        token = await csrf_of(alice, "/dossiers")
+        api = await alice.post(
+            f"/api/v1/applications/{application_id}/commands",
+            json={"request_id": uuid.uuid4().hex, "command": {"type": "DeclareComplete"}},
+            headers={"X-CSRF-Token": token},
+        )
+    assert page.status_code == 409 and "Ce dossier est terminé" in page.text
+    assert "indisponible" not in page.text and "guichet show" not in page.text
+    assert api.status_code == 409
+    assert api.json()["error"] == "Dossier terminé"
+
+
 async def test_the_api_refuses_a_command_with_409_and_its_rule(
     console: Console, file_id: str
 ) -> None:
