@@ -29,8 +29,9 @@ from console.web.files import (
 )
 from console.web.files import timeline as read_timeline
 from console.web.outages import no_worker_sentence
+from console.web.services import WebServices
 from console.web.submission import preview
-from domain.commands import ApplicationRequest
+from domain.commands import ApplicationRequest, AssignCaseworker
 from domain.decider import PERMISSIONS
 from workflows.client import CommandRefused, application_id_for
 from workflows.messages import Submission
@@ -185,6 +186,8 @@ async def send_command(
         raise BadRequest(f"commande inconnue ici : {command_type or '(aucune)'}")
     fields = {k: v for k, v in body.command.items() if k not in ("type", "actor", "at")}
     command = to_command(command_type, fields, account.actor)
+    if isinstance(command, AssignCaseworker):
+        await _check_assignee(found, account, command.caseworker_id)
     try:
         result = await found.guichet.act(
             application_id, command, request_id=f"{account.username}:{body.request_id}"
@@ -192,6 +195,19 @@ async def send_command(
     except CommandRefused as refused:
         raise Refused(refused) from None
     return result.model_dump(mode="json")
+
+
+async def _check_assignee(found: WebServices, account: Account, assignee: str) -> None:
+    """A file goes to a caseworker's or supervisor's account that exists; a caseworker takes
+    files for themselves (as the file page lets them), a supervisor shares them out."""
+    if account.role == "caseworker" and assignee != account.username:
+        raise BadRequest(
+            "un instructeur ne s'attribue que ses propres dossiers : la répartition entre "
+            "instructeurs revient au superviseur"
+        )
+    target = await found.accounts.get(assignee)
+    if target is None or target.role not in ("caseworker", "supervisor"):
+        raise BadRequest(f"caseworker_id : aucun compte d'instructeur « {assignee} »")
 
 
 class Refused(Exception):

@@ -415,6 +415,44 @@ async def test_a_command_on_a_file_that_has_ended_is_a_refusal_not_an_outage(
     assert api.json()["error"] == "Dossier terminé"
 
 
+async def test_a_file_is_assigned_only_to_a_caseworker_account_by_whom_may_share_it(
+    console: Console,
+) -> None:
+    """Through the API, a caseworker takes a file for themselves only; a supervisor gives it to
+    a caseworker's account, never to an applicant, the auditor, a blank or unknown name."""
+    application_id = await submit_file(console, username="agent")
+
+    async def assign(username: str, assignee: str) -> httpx.Response:
+        auth = base64.b64encode(f"{username}:{PASSWORD}".encode()).decode()
+        async with console.client() as client:
+            return await client.post(
+                f"/api/v1/applications/{application_id}/commands",
+                json={"request_id": uuid.uuid4().hex,
+                      "command": {"type": "AssignCaseworker", "caseworker_id": assignee}},
+                headers={"Authorization": f"Basic {auth}"},
+            )  # fmt: skip
+
+    before = await console.log.stream_version(application_id)
+    refused = {
+        ("alice", "sophie"): await assign("alice", "sophie"),
+        ("sophie", "agent"): await assign("sophie", "agent"),
+        ("sophie", "audrey"): await assign("sophie", "audrey"),
+        ("sophie", "bob"): await assign("sophie", "bob"),
+        ("sophie", "  "): await assign("sophie", "  "),
+    }
+    unchanged = await console.log.stream_version(application_id)
+    taken = await assign("alice", "alice")
+    shared = await assign("sophie", "sophie")
+    assert {who: answer.status_code for who, answer in refused.items()} == dict.fromkeys(
+        refused, 400
+    )
+    assert "revient au superviseur" in refused[("alice", "sophie")].json()["detail"]
+    assert "aucun compte d'instructeur « audrey »" in refused[("sophie", "audrey")].json()["detail"]
+    assert unchanged == before
+    assert (taken.status_code, shared.status_code) == (200, 200)
+    assert (await console.guichet.state(application_id)).caseworker_id == "sophie"
+
+
 async def test_the_api_refuses_a_command_with_409_and_its_rule(
     console: Console, file_id: str
 ) -> None:
