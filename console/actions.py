@@ -194,7 +194,10 @@ def _register(model: type[BaseModel]) -> None:
             default=None,
             annotation=Annotated[
                 str | None,
-                typer.Option(help="Idempotency id of this request (default: a fresh uuid)."),
+                typer.Option(
+                    help="Idempotency id: sent again with the same command, it runs once "
+                    "(default: a fresh uuid)."
+                ),
             ],
         ),
         inspect.Parameter("json_output", _KW, default=False, annotation=JsonOption),

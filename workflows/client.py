@@ -233,13 +233,22 @@ class GuichetClient:
     async def act(
         self, application_id: str, command: Command, request_id: str | None = None
     ) -> CommandResult:
-        """Send a command and wait for its result; the same ``request_id`` runs it once."""
+        """Send a command and wait for its result; the same ``request_id`` with the same
+        command runs it once.
+
+        Temporal answers an update id it has seen with that update's result, without running
+        the new one: an id reused for another command (a form edited and sent again, a client
+        that recycles ids) would report success for what was never done. The update id
+        therefore carries the command's content (``update_id``)."""
         command = with_dotations_named(command)
         handle = self._handle(application_id)
         try:
             # By name: the SDK's typing of async update methods does not match their result.
             update = handle.execute_update(
-                "act", CommandRequest(command=command), id=request_id, result_type=CommandResult
+                "act",
+                CommandRequest(command=command),
+                id=None if request_id is None else update_id(request_id, command),
+                result_type=CommandResult,
             )
             result: CommandResult = await self._worker_answer(update, command=True)
             return result
@@ -501,6 +510,13 @@ def _applications(query: str) -> str:
     """The visibility query for grant applications that also match ``query``."""
     base = f"WorkflowType = '{GrantApplicationWorkflow.__name__}'"
     return f"{base} AND ({query})" if query else base
+
+
+def update_id(request_id: str, command: Command) -> str:
+    """The Temporal update id of ``command`` sent as ``request_id``: the same for the same
+    command sent again (``at`` aside, each sending stamps its own), another for another one."""
+    content = command.model_dump_json(exclude={"at"}).encode()
+    return f"{request_id}:{hashlib.sha256(content).hexdigest()[:16]}"
 
 
 def _refusal(cause: BaseException | None) -> GuichetError:

@@ -328,6 +328,35 @@ async def test_a_double_click_runs_the_action_once_with_the_signed_in_actor(
     assert corrections[0].actor.id == "alice"
 
 
+async def test_a_request_id_sent_again_with_another_command_runs_that_command(
+    console: Console,
+) -> None:
+    """Temporal answers a known update id with its first result: an id reused for another
+    command used to report success for what was never done. The same id with the same
+    command still runs once."""
+    application_id = await submit_file(console)
+    request_id = uuid.uuid4().hex
+    auth = base64.b64encode(f"sophie:{PASSWORD}".encode()).decode()
+
+    async def assign(assignee: str) -> httpx.Response:
+        async with console.client() as client:
+            return await client.post(
+                f"/api/v1/applications/{application_id}/commands",
+                json={"request_id": request_id,
+                      "command": {"type": "AssignCaseworker", "caseworker_id": assignee}},
+                headers={"Authorization": f"Basic {auth}"},
+            )  # fmt: skip
+
+    answers = [await assign("alice"), await assign("alice"), await assign("sophie")]
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert [answer.json()["events"] for answer in answers] == [
+        ["CaseworkerAssigned"], ["CaseworkerAssigned"], ["CaseworkerAssigned"]
+    ]  # fmt: skip
+    events = [parse_event(r.data) for r in await console.log.read_stream(application_id)]
+    assigned = [e.caseworker_id for e in events if e.type == "CaseworkerAssigned"]
+    assert assigned == ["alice", "sophie"]
+
+
 @pytest.mark.parametrize(
     "form",
     [
