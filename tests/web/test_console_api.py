@@ -328,6 +328,32 @@ async def test_a_double_click_runs_the_action_once_with_the_signed_in_actor(
     assert corrections[0].actor.id == "alice"
 
 
+async def test_a_double_click_on_a_choice_the_first_click_used_up_is_not_an_error(
+    console: Console,
+) -> None:
+    """The co-financer's second click decides a line no longer pending: the same request, so
+    the same answer (it used to be 400 "choix inconnu"), and one decision recorded."""
+    application_id = await submit_file(console)
+    async with signed_in(console, "alice") as alice:
+        assert (await act(alice, application_id, "DeclareComplete")).status_code == 303
+    async with signed_in(console, "prefecture") as prefecture:
+        token = await csrf_of(prefecture, f"/dossiers/{application_id}")
+        form = {"csrf": token, "request_id": uuid.uuid4().hex, "line_id": "detr",
+                "approve": "oui", "granted": "40000,00"}  # fmt: skip
+        path = f"/dossiers/{application_id}/actions/DecideFunding"
+        first, second = (
+            await prefecture.post(path, data=form),
+            await prefecture.post(path, data=form),
+        )
+        unknown = await prefecture.post(
+            path, data={**form, "request_id": uuid.uuid4().hex, "line_id": "Not a line!"}
+        )
+    assert (first.status_code, second.status_code) == (303, 303), second.text
+    assert unknown.status_code == 400 and "choix inconnu" in unknown.text
+    events = [parse_event(r.data) for r in await console.log.read_stream(application_id)]
+    assert [e.type for e in events].count("FundingDecided") == 1
+
+
 async def test_a_request_id_sent_again_with_another_command_runs_that_command(
     console: Console,
 ) -> None:
