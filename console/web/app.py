@@ -32,6 +32,7 @@ from console.web.outages import (
     UNAVAILABLE,
     no_worker_sentence,
 )
+from console.web.problems import in_french, where
 from console.web.services import WebServices
 from console.web.sessions import COOKIE, MAX_AGE, Session
 from eventlog import EventLogUnavailable
@@ -177,8 +178,7 @@ def _error_handlers(app: FastAPI) -> None:
     async def invalid(request: Request, error: Exception) -> Response:
         detail = error.errors() if isinstance(error, RequestValidationError) else []
         first = detail[0] if detail else {}
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        message = f"{where} — {first.get('msg', 'données invalides')}"
+        message = f"{where(first.get('loc', ()))} — {in_french(first)}"
         if _is_api(request):
             return JSONResponse({"error": "données invalides", "detail": message}, 422)
         return error_page(request, 400, "Demande incorrecte", message)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import TypeAdapter, ValidationError
 
 from console.web import labels
+from console.web.problems import first_problem
 from domain.actor import Actor
 from domain.commands import Command
 from domain.rules.payment import advance_cap_cents, staged_room_cents
@@ -280,10 +281,3 @@ def to_command(command_type: str, fields: Mapping[str, Any], actor: Actor) -> Co
         return _COMMAND.validate_python(data)
     except ValidationError as error:
         raise FormError(f"données invalides : {first_problem(error)}") from None
-
-
-def first_problem(error: ValidationError) -> str:
-    """The first problem of a validation error, as ``field: message``."""
-    problem = error.errors()[0]
-    where = ".".join(str(part) for part in problem["loc"] if part != "type") or "valeur"
-    return f"{where} — {problem['msg']}"

@@ -39,7 +39,6 @@ from console.web.commands import (
     build_command,
     choice_label,
     choices,
-    first_problem,
     line_funders,
     not_now,
 )
@@ -54,6 +53,7 @@ from console.web.files import (
 )
 from console.web.files import timeline as read_timeline
 from console.web.outages import no_worker_sentence
+from console.web.problems import first_problem
 from console.web.sessions import Session
 from console.web.submission import (
     LINE_ROWS,

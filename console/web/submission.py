@@ -14,8 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from console.web.commands import FormError, first_problem, parse_date, parse_euros
+from console.web.commands import FormError, parse_date, parse_euros
 from console.web.labels import RULE, word
+from console.web.problems import first_problem
 from console.web.services import WebServices
 from domain.commands import ApplicationRequest
 from domain.plan import FinancingPlan
