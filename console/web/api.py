@@ -119,7 +119,9 @@ async def submit_application(
 ) -> dict[str, Any]:
     """Submit a request for the account's own commune (idempotent by key)."""
     if body.request.insee != account.insee:
-        raise Forbidden
+        raise Forbidden(
+            f"Vous déposez pour votre commune ({account.insee}), pas pour {body.request.insee}."
+        )
     if services(request).catalogue.get(body.request.programme_id) is None:
         raise BadRequest(f"dispositif inconnu : {body.request.programme_id}")
     application_id = application_id_for(

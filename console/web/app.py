@@ -155,8 +155,9 @@ def _error_handlers(app: FastAPI) -> None:
         target = quote(str(request.url.path), safe="/")
         return RedirectResponse(f"/connexion?suivant={target}", status_code=303)
 
-    async def forbidden(request: Request, _: Exception) -> Response:
-        return error_page(request, 403, "Accès refusé", "Votre rôle ne permet pas cette page.")
+    async def forbidden(request: Request, error: Exception) -> Response:
+        reason = str(error) or "Votre rôle ne permet pas cette page."
+        return error_page(request, 403, "Accès refusé", reason)
 
     async def csrf(request: Request, error: Exception) -> Response:
         return error_page(request, 403, "Formulaire refusé", str(error))

@@ -28,7 +28,7 @@ class NotSignedIn(Exception):
 
 
 class Forbidden(Exception):
-    """Signed in, but this role may not see or do this."""
+    """Signed in, but this role may not see or do this; the message, when given, says why."""
 
 
 class BadRequest(Exception):

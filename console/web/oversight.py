@@ -95,7 +95,7 @@ async def commune_page(
     if not INSEE.match(insee):
         raise BadRequest("code INSEE à cinq caractères, par exemple 01033")
     if account.role == "applicant" and account.insee != insee:
-        raise Forbidden
+        raise Forbidden(f"Vous voyez les dossiers de votre commune ({account.insee}) seulement.")
     found = services(request)
     files, stopped = await states(found, account, f"GuichetInsee = '{insee}'")
     context = {

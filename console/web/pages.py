@@ -257,7 +257,7 @@ async def act(
     found = services(request)
     state = await visible_state(found, account, application_id)
     if account.role == "auditor":
-        raise Forbidden
+        raise Forbidden("L'auditeur consulte les dossiers ; il n'agit pas sur eux.")
     request_id = form.get("request_id", "")
     if not REQUEST_ID.match(request_id):
         raise BadRequest("identifiant de requête absent : rechargez la page")

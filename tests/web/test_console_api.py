@@ -187,6 +187,21 @@ async def test_api_changes_with_a_session_need_the_csrf_header(
     assert answer.status_code == 403
 
 
+async def test_a_refusal_for_another_commune_or_by_the_auditor_says_why(console: Console) -> None:
+    """Not the generic "your role may not open this page": the reason fits the case."""
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, "/depot")
+        elsewhere = await agent.post(
+            "/api/v1/applications",
+            json={"idempotency_key": uuid.uuid4().hex, "request": request_json("01034")},
+            headers={"X-CSRF-Token": token},
+        )
+        commune = await agent.get("/communes/01034")
+    assert elsewhere.status_code == 403
+    assert elsewhere.json()["detail"] == "Vous déposez pour votre commune (01033), pas pour 01034."
+    assert commune.status_code == 403 and "votre commune (01033) seulement" in commune.text
+
+
 @pytest.mark.parametrize(
     ("username", "method", "path"),
     [
