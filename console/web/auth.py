@@ -19,6 +19,7 @@ from console.web.services import WebServices
 from console.web.sessions import Session
 from domain.actor import Role
 
+UNREADABLE_FORM = "formulaire illisible : envoyez-le de nouveau depuis la page"
 MAX_FORM_FIELDS = 3000
 """A batch of 500 files with its other fields fits; a flood of fields does not."""
 
@@ -137,8 +138,8 @@ async def read_upload(request: Request, name: str, limit: int) -> tuple[dict[str
     most ``limit`` bytes), after its CSRF token was checked."""
     try:
         form: FormData = await request.form(max_fields=MAX_FORM_FIELDS, max_files=1)
-    except Exception as error:  # multipart parser errors: the input is malformed
-        raise BadRequest(f"formulaire illisible ({type(error).__name__})") from None
+    except Exception:  # multipart parser errors: the input is malformed
+        raise BadRequest(UNREADABLE_FORM) from None
     fields: dict[str, str] = {}
     data = b""
     for key, value in form.multi_items():
@@ -163,8 +164,8 @@ async def read_form(request: Request) -> dict[str, str]:
     """The posted form as text fields, after its CSRF token was checked."""
     try:
         form: FormData = await request.form(max_fields=MAX_FORM_FIELDS, max_files=0)
-    except Exception as error:  # multipart/urlencoded parser errors: the input is malformed
-        raise BadRequest(f"formulaire illisible ({type(error).__name__})") from None
+    except Exception:  # multipart/urlencoded parser errors: the input is malformed
+        raise BadRequest(UNREADABLE_FORM) from None
     fields: dict[str, str] = {}
     for key, value in form.multi_items():
         if not isinstance(value, str):
