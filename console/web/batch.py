@@ -52,6 +52,8 @@ class Batch:
     command_type: str
     started_at: datetime
     results: list[FileResult]
+    key: str = ""
+    """The form's key: the same form sent twice is this batch, and its request ids."""
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -88,17 +90,30 @@ class BatchRunner:
         self._batches: OrderedDict[str, Batch] = OrderedDict()
 
     def start(
-        self, guichet: GuichetClient, owner: str, command: Command, application_ids: list[str]
+        self,
+        guichet: GuichetClient,
+        owner: str,
+        command: Command,
+        application_ids: list[str],
+        key: str = "",
     ) -> Batch:
-        """Start sending ``command`` to each file; returns at once."""
+        """Start sending ``command`` to each file; returns at once.
+
+        ``key`` (the form's): the same form sent again (a double click) is the batch it
+        started, not a second one; its files' request ids carry it, so a double click that
+        reached another replica is still run once per file by Temporal."""
         if not 1 <= len(application_ids) <= MAX_FILES:
             raise ValueError(f"a batch takes 1 to {MAX_FILES} files")
+        for started in self._batches.values():
+            if key and (started.owner, started.key) == (owner, key):
+                return started
         batch = Batch(
             id=secrets.token_urlsafe(9),
             owner=owner,
             command_type=command.type,
             started_at=datetime.now(UTC),
             results=[FileResult(application_id) for application_id in application_ids],
+            key=key,
         )
         batch.task = asyncio.create_task(self._run(guichet, batch, command))
         self._batches[batch.id] = batch
@@ -126,7 +141,7 @@ class BatchRunner:
                     outcome = await guichet.act(
                         result.application_id,
                         command,
-                        request_id=f"{batch.id}:{result.application_id}",
+                        request_id=f"{batch.key or batch.id}:{result.application_id}",
                     )
                 except CommandRefused as refused:
                     result.ok, result.message = False, f"refusé : {refused.french}"

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from audit import AuditReport, export, verify, verify_file
 from audit.checkpoints import Checkpoint, CheckpointError, parse_export, stored
@@ -36,6 +37,9 @@ from domain.events import parse_event
 from domain.plan import FundingLine
 from domain.state import Application
 from workflows.client import NoWorker
+
+BATCH_KEY = re.compile(r"^[0-9a-f]{32}$")
+"""The work queue's form key (``pages``: a uuid4 in hex)."""
 
 router = APIRouter(include_in_schema=False)
 BATCH_COMMANDS = ("RequestCorrection", "AcceptApplication", "ExtendDeadline")
@@ -207,8 +211,11 @@ async def start_batch(
         command = to_command(command_type, fields, account.actor)
     except FormError as error:
         raise BadRequest(str(error)) from None
+    key = form.get("cle_lot", "")
+    if key and not BATCH_KEY.match(key):
+        raise BadRequest("clé de lot invalide : rechargez la page")
     batch = services(request).batches.start(
-        services(request).guichet, account.username, command, selected
+        services(request).guichet, account.username, command, selected, key
     )
     return RedirectResponse(f"/lots/{batch.id}", status_code=303)
 
@@ -222,7 +229,9 @@ async def batch_page(
     """A batch's progress and each file's result."""
     batch = services(request).batches.get(batch_id, account.username)
     if batch is None:
-        raise BadRequest("lot inconnu")
+        raise StarletteHTTPException(
+            404, "Aucun lot à ce numéro : un lot se suit tant que la console qui l'a lancé tourne."
+        )
     return render(request, "lot.html", {"batch": batch})
 
 

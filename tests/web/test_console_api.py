@@ -659,6 +659,26 @@ async def test_a_batch_requests_the_same_correction_with_a_result_per_file(
         assert (await console.guichet.state(application_id)).status == "correction_requested"
 
 
+async def test_a_batch_form_sent_twice_starts_one_batch(console: Console) -> None:
+    """A double click on the work queue's batch button follows the batch it started, instead
+    of sending every file its command a second time; an unknown batch is a 404."""
+    files = [await submit_file(console)]
+    async with signed_in(console, "alice") as alice:
+        queue = await alice.get("/dossiers")
+        key = re.search(r'name="cle_lot" value="([0-9a-f]{32})"', queue.text)
+        assert key, "the work queue's batch form carries its key"
+        token = await csrf_of(alice, "/dossiers")
+        data = [("csrf", token), ("cle_lot", key.group(1)), ("action", "RequestCorrection"),
+                ("reason", "incomplete"), ("message", "Devis manquant."),
+                *[("dossier", f) for f in files]]  # fmt: skip
+        first = await alice.post("/lots", content=urlencode(data), headers=FORM)
+        second = await alice.post("/lots", content=urlencode(data), headers=FORM)
+        unknown = await alice.get("/lots/nope")
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert first.headers["location"] == second.headers["location"]
+    assert unknown.status_code == 404
+
+
 async def test_a_batch_of_more_than_500_files_is_refused(console: Console) -> None:
     """The selection limit is checked before anything is sent."""
     async with signed_in(console, "alice") as alice:
