@@ -102,8 +102,13 @@ async def commune_page(
         raise Forbidden(f"Vous voyez les dossiers de votre commune ({account.insee}) seulement.")
     found = services(request)
     files, stopped = await states(found, account, f"GuichetInsee = '{insee}'")
+    commune = found.registry.get(insee)
+    if commune is None and not files:  # a file may name a commune the registry lacks
+        raise StarletteHTTPException(
+            404, f"Aucune commune {insee} au registre (COG 2023), et aucun dossier à ce code."
+        )
     context = {
-        "commune": found.registry.get(insee),
+        "commune": commune,
         "insee": insee,
         "files": files,
         "totals": funding_totals(files),

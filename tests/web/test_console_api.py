@@ -679,6 +679,15 @@ async def test_a_batch_form_sent_twice_starts_one_batch(console: Console) -> Non
     assert unknown.status_code == 404
 
 
+async def test_a_commune_code_that_names_nothing_is_a_404(console: Console) -> None:
+    """Neither in the registry nor on any file: not an empty page."""
+    async with signed_in(console, "alice") as alice:
+        nowhere = await alice.get("/communes/99999")
+        known = await alice.get("/communes/01033")
+    assert nowhere.status_code == 404 and "Aucune commune 99999 au registre" in nowhere.text
+    assert known.status_code == 200
+
+
 async def test_a_batch_of_more_than_500_files_is_refused(console: Console) -> None:
     """The selection limit is checked before anything is sent."""
     async with signed_in(console, "alice") as alice:
