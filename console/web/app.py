@@ -73,6 +73,7 @@ def create_app(services: WebServices) -> FastAPI:
     )
     app.state.services = services
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.middleware("http")(_body_limit)  # inside the session's: its refusal is a page too
     app.middleware("http")(_session_middleware)
     _error_handlers(app)
     # Imported here: the route modules use this module's ``render``.
@@ -83,6 +84,28 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(api.router)
     app.add_exception_handler(api.Refused, _refused)
     return app
+
+
+MAX_BODY = 2_000_000
+"""The largest request body but the journal's upload: a form, a command or a batch of 500
+files is far below. A reverse proxy usually has its own limit; this one holds without it."""
+LARGE_BODIES = {"/journal": 60_000_000}
+"""Paths that take a file, with their limit (above the file's own: the form around it)."""
+
+
+async def _body_limit(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    declared = request.headers.get("content-length", "")
+    limit = LARGE_BODIES.get(request.url.path, MAX_BODY)
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        return error_page(
+            request,
+            413,
+            "Requête trop volumineuse",
+            f"Cette requête dépasse {limit // 1_000_000} Mo : allégez-la.",
+        )
+    return await call_next(request)
 
 
 async def _session_middleware(

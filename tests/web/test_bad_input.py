@@ -162,3 +162,18 @@ async def test_out_of_range_dates_digits_and_notes_are_a_400_not_a_500(
         assert answer.json()["detail"].startswith("as_of : hors des dates possibles")
     assert squared.status_code == 400 and "un nombre de mois" in squared.text
     assert long_note.status_code == 400 and "note" in long_note.text
+
+
+async def test_a_body_over_the_limit_is_refused_before_it_is_read(console: Console) -> None:
+    """A 3 MB command or form: 413 with its sentence (it used to be parsed whole)."""
+    huge = json.dumps({"request_id": "r" * 16, "command": {"type": "X", "pad": "x" * 3_000_000}})
+    async with console.client() as client:
+        api_answer = await client.post(
+            "/api/v1/applications/x-123/commands",
+            content=huge,
+            headers={**ALICE, "Content-Type": "application/json"},
+        )
+        page = await client.post("/connexion", content="a=" + "x" * 3_000_000)
+    assert api_answer.status_code == 413
+    assert api_answer.json()["detail"] == "Cette requête dépasse 2 Mo : allégez-la."
+    assert page.status_code == 413 and "Requête trop volumineuse" in page.text
