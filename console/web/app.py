@@ -86,6 +86,13 @@ def create_app(services: WebServices) -> FastAPI:
     return app
 
 
+STARLETTE_DETAILS = {
+    "Not Found": "Aucune page à cette adresse.",
+    "Method Not Allowed": "Cette adresse ne s'utilise pas ainsi (méthode HTTP non permise).",
+    "There was an error parsing the body": "Corps de la requête illisible (JSON ou formulaire).",
+}
+"""Starlette's and FastAPI's own English details, said in French."""
+
 MAX_BODY = 2_000_000
 """The largest request body but the journal's upload: a form, a command or a batch of 500
 files is far below. A reverse proxy usually has its own limit; this one holds without it."""
@@ -210,7 +217,8 @@ def _error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: Exception) -> Response:
         status = error.status_code if isinstance(error, StarletteHTTPException) else 500
         title = {404: "Page introuvable", 405: "Méthode non permise"}.get(status, "Erreur")
-        return error_page(request, status, title, str(getattr(error, "detail", "")))
+        detail = str(getattr(error, "detail", ""))
+        return error_page(request, status, title, STARLETTE_DETAILS.get(detail, detail))
 
     async def guichet_error(request: Request, error: Exception) -> Response:
         return error_page(request, 502, "Guichet indisponible", f"{UNAVAILABLE} ({error})")

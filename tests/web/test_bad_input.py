@@ -177,3 +177,19 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_read(console: Conso
     assert api_answer.status_code == 413
     assert api_answer.json()["detail"] == "Cette requête dépasse 2 Mo : allégez-la."
     assert page.status_code == 413 and "Requête trop volumineuse" in page.text
+
+
+async def test_the_framework_s_own_refusals_are_said_in_french(console: Console) -> None:
+    """A wrong address, a wrong method, an unreadable body: not "Not Found" and the like."""
+    async with console.client() as client:
+        missing = await client.get("/api/v1/nothing-here", headers=ALICE)
+        method = await client.delete("/api/v1/applications", headers=ALICE)
+        unreadable = await client.post(
+            "/api/v1/verdicts",
+            content='{"insee": ' + "9" * 5000 + "}",
+            headers={**ALICE, "Content-Type": "application/json"},
+        )
+    assert missing.json()["detail"] == "Aucune page à cette adresse."
+    assert method.json()["detail"].startswith("Cette adresse ne s'utilise pas ainsi")
+    assert unreadable.status_code == 400
+    assert unreadable.json()["detail"] == "Corps de la requête illisible (JSON ou formulaire)."
