@@ -240,6 +240,8 @@ async def start_batch(
     command_type = str(body.command.get("type", ""))
     if command_type not in ("RequestCorrection", "AcceptApplication", "ExtendDeadline"):
         raise BadRequest("action de lot : RequestCorrection, AcceptApplication ou ExtendDeadline")
+    if account.role not in PERMISSIONS[command_type].roles:
+        raise Forbidden(f"{command_type} n'est pas une action du rôle {account.role}")
     if any(not APPLICATION_ID.match(i) for i in body.application_ids) or len(
         set(body.application_ids)
     ) != len(body.application_ids):

@@ -28,6 +28,7 @@ from console.web.auth import BadRequest, Forbidden, read_form, read_upload, role
 from console.web.batch import MAX_FILES
 from console.web.commands import FormError, to_command
 from console.web.files import APPLICATION_ID, FileNotVisible, file_state, may_see, visible_state
+from console.web.labels import ROLE, word
 from console.web.outages import no_worker_sentence
 from console.web.phrases import phrase
 from console.web.reports import Report
@@ -205,6 +206,9 @@ async def start_batch(
     command_type = form.get("action", "")
     if command_type not in BATCH_COMMANDS:
         raise BadRequest("action de lot inconnue")
+    if account.role not in PERMISSIONS[command_type].roles:
+        # Each file would refuse it the same way: say it once, before sending anything.
+        raise Forbidden(f"Cette action n'est pas de votre rôle ({word(ROLE, account.role)}).")
     fields: dict[str, Any] = {}
     if command_type == "RequestCorrection":
         fields = {"reason": form.get("reason", ""), "message": form.get("message", "").strip()}

@@ -679,6 +679,23 @@ async def test_a_batch_form_sent_twice_starts_one_batch(console: Console) -> Non
     assert unknown.status_code == 404
 
 
+async def test_a_batch_of_an_action_the_role_may_not_take_is_refused_before_sending(
+    console: Console, file_id: str
+) -> None:
+    """A supervisor may not accept: the batch says so once (403), not once per file."""
+    async with signed_in(console, "sophie") as sophie:
+        token = await csrf_of(sophie, "/dossiers")
+        data = [("csrf", token), ("action", "AcceptApplication"), ("dossier", file_id)]
+        page = await sophie.post("/lots", content=urlencode(data), headers=FORM)
+        api_answer = await sophie.post(
+            "/api/v1/batches",
+            json={"application_ids": [file_id], "command": {"type": "AcceptApplication"}},
+            headers={"X-CSRF-Token": token},
+        )
+    assert page.status_code == 403 and "pas de votre rôle" in page.text
+    assert api_answer.status_code == 403
+
+
 async def test_a_commune_code_that_names_nothing_is_a_404(console: Console) -> None:
     """Neither in the registry nor on any file: not an empty page."""
     async with signed_in(console, "alice") as alice:
