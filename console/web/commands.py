@@ -250,7 +250,8 @@ def _value(command_type: str, spec: FieldSpec, raw: str, state: Application, act
         # A value this file no longer offers (a payment just ordered, a line just decided) is
         # most often the second click on the same form: sent on, the workflow answers it as
         # the request it already ran; anything else the domain refuses, in French.
-        offered_before = not spec.options and bool(_STATE_CHOICE[spec.name].match(raw))
+        shape = None if spec.options else _STATE_CHOICE.get(spec.name)
+        offered_before = shape is not None and shape.match(raw) is not None
         if raw not in allowed and not offered_before:
             raise FormError(f"« {spec.label} » : choix inconnu")
         if raw in ("oui", "non"):
