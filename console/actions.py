@@ -170,7 +170,7 @@ def build_command(model: type[BaseModel], raw: dict[str, Any], as_text: str) -> 
 
 def _where(flags: dict[str, str], loc: tuple[int | str, ...]) -> str:
     """A problem's place as the person typed it: the option (``--payment-number``), and
-    inside a plan file the path to the value (``--plan: lines.0.funder``)."""
+    inside a plan file the file and the path to the value (``--plan p.toml: lines.0.funder``)."""
     option = flags.get(str(loc[0]), str(loc[0])) if loc else ""
     inside = ".".join(str(part) for part in loc[1:])
     return f"{option}: {inside}" if inside else option

@@ -96,15 +96,17 @@ def resolve_target(settings: Settings | None = None) -> Target:
 
 def unreachable(address: str, error: BaseException | None = None) -> CliError:
     """The sentence for a Temporal server that does not answer: what to start or, when
-    TEMPORAL_ADDRESS chose the server, what to check (`guichet dev` would use it too). A
-    connection made but never answered (``error`` says so, or timed out) is not a server
-    missing: something else listens there, or the server is stuck."""
-    if isinstance(error, TimeoutError) or "after connection" in str(error or ""):
-        return CliError(
-            f"Temporal at {address} took the connection but did not answer: check that this "
-            "is Temporal's gRPC port (7233 by default, not the web UI's) and that the server "
-            "is up"
-        )
+    TEMPORAL_ADDRESS chose the server, what to check (`guichet dev` would use it too). No
+    answer in time (a connection taken and never answered, ``error`` says, or a wait that ran
+    out) is not a server missing: something else listens there, or the server is stuck."""
+    check = (
+        "check that this is Temporal's gRPC port (7233 by default, not the web UI's) and "
+        "that the server is up"
+    )
+    if "after connection" in str(error or ""):
+        return CliError(f"Temporal at {address} took the connection but did not answer: {check}")
+    if isinstance(error, TimeoutError):
+        return CliError(f"Temporal at {address} did not answer in time: {check}")
     if os.environ.get("TEMPORAL_ADDRESS"):
         return CliError(
             f"Temporal is not reachable at {address} (TEMPORAL_ADDRESS): check that a server "

@@ -279,7 +279,22 @@ def test_a_server_that_takes_the_connection_but_never_answers_is_not_called_miss
         code, _, err = _invoke(["list"], {"TEMPORAL_ADDRESS": address})
     assert code == 1
     assert err == (
-        f"guichet: Temporal at {address} took the connection but did not answer: check that "
-        "this is Temporal's gRPC port (7233 by default, not the web UI's) and that the server "
-        "is up\n"
+        f"guichet: Temporal at {address} did not answer in time: check that this is "
+        "Temporal's gRPC port (7233 by default, not the web UI's) and that the server is up\n"
+    )
+
+
+def test_a_connection_taken_but_never_answered_is_said_so() -> None:
+    """The SDK's own words after 30 s on such a server (measured with a listener that never
+    answers) lead to the port-and-server sentence, not to "start guichet dev"."""
+    said = connection.unreachable(
+        "127.0.0.1:7998",
+        RuntimeError(
+            "Failed client connect: `get_system_info` call error after connection: Status { "
+            'code: Cancelled, message: "Timeout expired" }'
+        ),
+    )
+    assert said.message.startswith(
+        "Temporal at 127.0.0.1:7998 took the connection but did not answer: check that this "
+        "is Temporal's gRPC port"
     )
