@@ -29,6 +29,7 @@ from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -48,6 +49,7 @@ from workflows.messages import (
     CommandResult,
     Submission,
     WorkflowStart,
+    request_digest,
 )
 
 
@@ -56,7 +58,11 @@ class GuichetError(Exception):
 
 
 class ApplicationExists(GuichetError):
-    """Another submission already uses this application id."""
+    """Another submission already uses this application id (``application_id``)."""
+
+    def __init__(self, message: str, application_id: str) -> None:
+        super().__init__(message)
+        self.application_id = application_id
 
 
 class ApplicationNotFound(GuichetError):
@@ -213,13 +219,35 @@ class GuichetClient:
             )
         except WorkflowAlreadyStartedError:
             existing = await self._existing_key(submission.application_id)
-            if existing == submission.idempotency_key:
-                return submission.application_id, False
-            raise ApplicationExists(
-                f"application {submission.application_id} already exists for another "
-                "submission: choose another id, or resend with the original idempotency key"
-            ) from None
+            if existing != submission.idempotency_key:
+                raise ApplicationExists(
+                    f"application {submission.application_id} already exists for another "
+                    "submission: choose another id, or resend with the original idempotency key",
+                    submission.application_id,
+                ) from None
+            if await self._existing_digest(submission.application_id) not in (
+                None,
+                request_digest(request),
+            ):
+                raise ApplicationExists(
+                    f"the idempotency key {submission.idempotency_key} was already used for "
+                    f"another request (application {submission.application_id}): send this "
+                    "one with a new key",
+                    submission.application_id,
+                ) from None
+            return submission.application_id, False
         return submission.application_id, True
+
+    async def _existing_digest(self, application_id: str) -> str | None:
+        """The running file's request digest; None when it cannot say (a worker of the
+        release before the query): the retry is then taken as the same request, as before."""
+        handle = self.temporal.get_workflow_handle(application_id)
+        try:
+            return await self._settled_read(
+                application_id, lambda: handle.query(GrantApplicationWorkflow.request_digest)
+            )
+        except (RPCError, WorkflowQueryFailedError):
+            return None
 
     async def _existing_key(self, application_id: str) -> str | None:
         handle = self.temporal.get_workflow_handle(application_id)

@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         CommandRequest,
         CommandResult,
         WorkflowStart,
+        request_digest,
     )
 
 RECORD_TIMEOUT = timedelta(seconds=30)
@@ -158,6 +159,11 @@ class GrantApplicationWorkflow:
     def idempotency_key(self) -> str:
         """The submission's key: a retried submission with the same key is the same file."""
         return self._start.submission.idempotency_key
+
+    @workflow.query(name="request_digest")
+    def request_digest(self) -> str:
+        """The submitted request's digest: the same key with another request is not a retry."""
+        return request_digest(self._start.submission.request)
 
     # -- the single writer -----------------------------------------------------------------
 

@@ -6,6 +6,8 @@ frozen models built from the domain's own types.
 
 from __future__ import annotations
 
+import hashlib
+
 from pydantic import Field
 
 from domain.actor import Actor
@@ -25,6 +27,12 @@ class Submission(Frozen):
     idempotency_key: str = Field(min_length=8, max_length=200)
     actor: Actor
     request: ApplicationRequest
+
+
+def request_digest(request: ApplicationRequest) -> str:
+    """What tells two submitted requests apart: a key sent again with another request is
+    another submission, not a retry of the first."""
+    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
 
 
 class WorkflowStart(Frozen):

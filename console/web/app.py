@@ -36,7 +36,13 @@ from console.web.problems import in_french, where
 from console.web.services import WebServices
 from console.web.sessions import COOKIE, MAX_AGE, Session
 from eventlog import EventLogUnavailable
-from workflows.client import ApplicationEnded, ApplicationNotFound, GuichetError, NoWorker
+from workflows.client import (
+    ApplicationEnded,
+    ApplicationExists,
+    ApplicationNotFound,
+    GuichetError,
+    NoWorker,
+)
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -223,6 +229,17 @@ def _error_handlers(app: FastAPI) -> None:
     async def guichet_error(request: Request, error: Exception) -> Response:
         return error_page(request, 502, "Guichet indisponible", f"{UNAVAILABLE} ({error})")
 
+    async def already_submitted(request: Request, error: Exception) -> Response:
+        found = getattr(error, "application_id", "")
+        return error_page(
+            request,
+            409,
+            "Demande déjà déposée",
+            f"Cette clé de dépôt a déjà servi pour le dossier {found}, avec un autre contenu : "
+            "pour une nouvelle demande, rechargez la page de dépôt (par l'API, donnez une "
+            "nouvelle clé).",
+        )
+
     async def file_ended(request: Request, _: Exception) -> Response:
         return error_page(request, 409, "Dossier terminé", f"{FILE_ENDED}.")
 
@@ -252,6 +269,7 @@ def _error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(GuichetError, guichet_error)
     app.add_exception_handler(ApplicationEnded, file_ended)
+    app.add_exception_handler(ApplicationExists, already_submitted)
     app.add_exception_handler(ApplicationNotFound, file_unknown)
     app.add_exception_handler(NoWorker, no_worker)
     app.add_exception_handler(RPCError, temporal_error)

@@ -485,6 +485,32 @@ async def test_a_command_on_a_file_that_has_ended_is_a_refusal_not_an_outage(
     assert api.json()["error"] == "Dossier terminé"
 
 
+async def test_a_submission_key_sent_again_with_another_request_is_refused_not_dropped(
+    console: Console,
+) -> None:
+    """The same key and request again is the same file (created: false); the same key with
+    another title used to answer the same, dropping the new request: now a 409 naming the
+    file the key went to."""
+    key = uuid.uuid4().hex
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, "/depot")
+
+        async def submit(title: str) -> httpx.Response:
+            return await agent.post(
+                "/api/v1/applications",
+                json={"idempotency_key": key, "request": request_json(title=title)},
+                headers={"X-CSRF-Token": token},
+            )
+
+        first = await submit("Halle du marché")
+        again = await submit("Halle du marché")
+        other = await submit("Autre projet")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert (first.json()["created"], again.json()["created"]) == (True, False)
+    assert other.status_code == 409
+    assert first.json()["application_id"] in other.json()["detail"]
+
+
 async def test_a_file_is_assigned_only_to_a_caseworker_account_by_whom_may_share_it(
     console: Console,
 ) -> None:
