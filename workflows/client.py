@@ -244,7 +244,7 @@ class GuichetClient:
         handle = self.temporal.get_workflow_handle(application_id)
         try:
             return await self._settled_read(
-                application_id, lambda: handle.query(GrantApplicationWorkflow.request_digest)
+                application_id, lambda: handle.query(GrantApplicationWorkflow.submission_digest)
             )
         except (RPCError, WorkflowQueryFailedError):
             return None

@@ -160,8 +160,8 @@ class GrantApplicationWorkflow:
         """The submission's key: a retried submission with the same key is the same file."""
         return self._start.submission.idempotency_key
 
-    @workflow.query(name="request_digest")
-    def request_digest(self) -> str:
+    @workflow.query(name="submission_digest")
+    def submission_digest(self) -> str:
         """The submitted request's digest: the same key with another request is not a retry."""
         return request_digest(self._start.submission.request)
 
