@@ -54,6 +54,9 @@ class Batch:
     results: list[FileResult]
     key: str = ""
     """The form's key: the same form sent twice is this batch, and its request ids."""
+    sent: str = ""
+    """What the form asked (the command, its time aside, and the files): a form sent again
+    from the same page but with another choice is another batch."""
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -99,13 +102,14 @@ class BatchRunner:
     ) -> Batch:
         """Start sending ``command`` to each file; returns at once.
 
-        ``key`` (the form's): the same form sent again (a double click) is the batch it
-        started, not a second one; its files' request ids carry it, so a double click that
-        reached another replica is still run once per file by Temporal."""
+        ``key`` (the form's): the same form sent again with the same choices (a double click)
+        is the batch it started, not a second one; its files' request ids carry it, so a
+        double click that reached another replica is still run once per file by Temporal."""
         if not 1 <= len(application_ids) <= MAX_FILES:
             raise ValueError(f"a batch takes 1 to {MAX_FILES} files")
+        sent = command.model_dump_json(exclude={"at"}) + "\n" + "\n".join(application_ids)
         for started in self._batches.values():
-            if key and (started.owner, started.key) == (owner, key):
+            if key and (started.owner, started.key, started.sent) == (owner, key, sent):
                 return started
         batch = Batch(
             id=secrets.token_urlsafe(9),
@@ -114,6 +118,7 @@ class BatchRunner:
             started_at=datetime.now(UTC),
             results=[FileResult(application_id) for application_id in application_ids],
             key=key,
+            sent=sent,
         )
         batch.task = asyncio.create_task(self._run(guichet, batch, command))
         self._batches[batch.id] = batch

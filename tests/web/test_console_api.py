@@ -687,7 +687,8 @@ async def test_a_batch_requests_the_same_correction_with_a_result_per_file(
 
 async def test_a_batch_form_sent_twice_starts_one_batch(console: Console) -> None:
     """A double click on the work queue's batch button follows the batch it started, instead
-    of sending every file its command a second time; an unknown batch is a 404."""
+    of sending every file its command a second time; the same page sent back with another
+    choice is another batch; an unknown batch is a 404."""
     files = [await submit_file(console)]
     async with signed_in(console, "alice") as alice:
         queue = await alice.get("/dossiers")
@@ -699,9 +700,12 @@ async def test_a_batch_form_sent_twice_starts_one_batch(console: Console) -> Non
                 *[("dossier", f) for f in files]]  # fmt: skip
         first = await alice.post("/lots", content=urlencode(data), headers=FORM)
         second = await alice.post("/lots", content=urlencode(data), headers=FORM)
+        changed = [(k, "Autre pièce manquante." if k == "message" else v) for k, v in data]
+        other = await alice.post("/lots", content=urlencode(changed), headers=FORM)
         unknown = await alice.get("/lots/nope")
-    assert (first.status_code, second.status_code) == (303, 303)
+    assert (first.status_code, second.status_code, other.status_code) == (303, 303, 303)
     assert first.headers["location"] == second.headers["location"]
+    assert other.headers["location"] != first.headers["location"]  # back, another choice
     assert unknown.status_code == 404
 
 
