@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.service import RPCError
 
 from console.web import labels
@@ -79,6 +80,9 @@ def create_app(services: WebServices) -> FastAPI:
     )
     app.state.services = services
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    # Each one added wraps those before it. The streamed limit comes first, innermost: its
+    # refusal, raised as the route reads, must not cross the task groups of the other two.
+    app.add_middleware(_StreamedBodyLimit)
     app.middleware("http")(_body_limit)  # inside the session's: its refusal is a page too
     app.middleware("http")(_session_middleware)
     _error_handlers(app)
@@ -99,11 +103,16 @@ STARLETTE_DETAILS = {
 }
 """Starlette's and FastAPI's own English details, said in French."""
 
+TOO_LARGE = "Requête trop volumineuse"
 MAX_BODY = 2_000_000
 """The largest request body but the journal's upload: a form, a command or a batch of 500
 files is far below. A reverse proxy usually has its own limit; this one holds without it."""
 LARGE_BODIES = {"/journal": 60_000_000}
 """Paths that take a file, with their limit (above the file's own: the form around it)."""
+
+
+def _too_large(limit: int) -> str:
+    return f"Cette requête dépasse {limit // 1_000_000} Mo : allégez-la."
 
 
 async def _body_limit(
@@ -112,13 +121,38 @@ async def _body_limit(
     declared = request.headers.get("content-length", "")
     limit = LARGE_BODIES.get(request.url.path, MAX_BODY)
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        return error_page(
-            request,
-            413,
-            "Requête trop volumineuse",
-            f"Cette requête dépasse {limit // 1_000_000} Mo : allégez-la.",
-        )
+        return error_page(request, 413, TOO_LARGE, _too_large(limit))
     return await call_next(request)
+
+
+class _StreamedBodyLimit:
+    """The same limit for a body sent without Content-Length (chunked): counted as it is read.
+
+    ``_body_limit`` refuses a declared size before reading anything; a chunked body declares
+    none, so this stops reading at the limit and answers the same 413 through the error
+    handlers (the read happens inside the route, where they apply).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = LARGE_BODIES.get(scope["path"], MAX_BODY)
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise StarletteHTTPException(413, _too_large(limit))
+            return message
+
+        await self.app(scope, counted, send)
 
 
 async def _session_middleware(
@@ -222,7 +256,9 @@ def _error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, error: Exception) -> Response:
         status = error.status_code if isinstance(error, StarletteHTTPException) else 500
-        title = {404: "Page introuvable", 405: "Méthode non permise"}.get(status, "Erreur")
+        title = {404: "Page introuvable", 405: "Méthode non permise", 413: TOO_LARGE}.get(
+            status, "Erreur"
+        )
         detail = str(getattr(error, "detail", ""))
         return error_page(request, status, title, STARLETTE_DETAILS.get(detail, detail))
 

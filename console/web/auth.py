@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
 from console.web.accounts import Account
 from console.web.services import WebServices
@@ -138,6 +139,8 @@ async def read_upload(request: Request, name: str, limit: int) -> tuple[dict[str
     most ``limit`` bytes), after its CSRF token was checked."""
     try:
         form: FormData = await request.form(max_fields=MAX_FORM_FIELDS, max_files=1)
+    except HTTPException as error:
+        raise _too_large_or_unreadable(error) from None
     except Exception:  # multipart parser errors: the input is malformed
         raise BadRequest(UNREADABLE_FORM) from None
     fields: dict[str, str] = {}
@@ -160,10 +163,18 @@ async def read_upload(request: Request, name: str, limit: int) -> tuple[dict[str
     return fields, data
 
 
+def _too_large_or_unreadable(error: HTTPException) -> Exception:
+    """The body over the console's limit keeps its 413; the parser's own refusals (a field
+    over 1 MB…) are an unreadable form, said in French."""
+    return error if error.status_code == 413 else BadRequest(UNREADABLE_FORM)
+
+
 async def read_form(request: Request) -> dict[str, str]:
     """The posted form as text fields, after its CSRF token was checked."""
     try:
         form: FormData = await request.form(max_fields=MAX_FORM_FIELDS, max_files=0)
+    except HTTPException as error:
+        raise _too_large_or_unreadable(error) from None
     except Exception:  # multipart/urlencoded parser errors: the input is malformed
         raise BadRequest(UNREADABLE_FORM) from None
     fields: dict[str, str] = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -176,6 +177,33 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_read(console: Conso
         page = await client.post("/connexion", content="a=" + "x" * 3_000_000)
     assert api_answer.status_code == 413
     assert api_answer.json()["detail"] == "Cette requête dépasse 2 Mo : allégez-la."
+    assert page.status_code == 413 and "Requête trop volumineuse" in page.text
+
+
+async def test_a_chunked_body_over_the_limit_is_refused_as_it_is_read(console: Console) -> None:
+    """Without Content-Length (chunked), the same limit holds: reading stops at 2 MB."""
+    sent: list[int] = []
+
+    async def chunks(pad: bytes) -> AsyncIterator[bytes]:
+        for _ in range(40):  # 40 chunks of 100 KB: 4 MB if all were read
+            sent.append(len(pad))
+            yield pad
+
+    async with console.client() as client:
+        api_answer = await client.post(
+            "/api/v1/applications/x-123/commands",
+            content=chunks(b"x" * 100_000),
+            headers={**ALICE, "Content-Type": "application/json"},
+        )
+        api_chunks = len(sent)
+        page = await client.post(
+            "/connexion",
+            content=chunks(b"a=" + b"x" * 99_997 + b"&"),  # fields under the parser's 1 MB
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    assert api_answer.status_code == 413, api_answer.text
+    assert api_answer.json()["detail"] == "Cette requête dépasse 2 Mo : allégez-la."
+    assert api_chunks <= 25  # stopped just past 2 MB, not read to the end
     assert page.status_code == 413 and "Requête trop volumineuse" in page.text
 
 
