@@ -14,6 +14,7 @@ from pydantic import AfterValidator, Field
 
 from domain.actor import Actor
 from domain.commune import Commune
+from domain.errors import RuleViolation
 from domain.model import AwareDatetime, Cents, Frozen
 from domain.plan import FinancingPlan
 from domain.programme import DeadlineKind, Programme
@@ -284,3 +285,21 @@ def with_dotations_named(command: Command) -> Command:
         case AnswerCorrection(revised_plan=FinancingPlan() as plan):
             return command.replaced({"revised_plan": plan.with_dotations_named()})
     return command
+
+
+def contradiction(command: Command) -> RuleViolation | None:
+    """What a command says against itself, refused where commands arrive: the workflow's
+    update validator and ``GuichetClient.signal``.
+
+    Not by ``decide``: a file that recorded such a command before this check must replay as it
+    ran (the refusal's amount was ignored: ``FundingDecided`` records none)."""
+    match command:
+        case DecideFunding(approve=False, granted_cents=int() as granted):
+            return RuleViolation(
+                f"a refusal grants nothing, yet {granted} cents were given as granted: leave "
+                "the amount out to refuse, or approve the line",
+                rule="refusal-without-amount",
+                french="Un refus n'accorde aucun montant : laissez le montant accordé vide pour "
+                "refuser, ou accordez la ligne",
+            )
+    return None

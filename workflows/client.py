@@ -38,7 +38,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actor import Actor
-from domain.commands import Command, with_dotations_named
+from domain.commands import Command, contradiction, with_dotations_named
 from domain.state import Application
 from workflows import search
 from workflows.grant_application import GrantApplicationWorkflow
@@ -294,7 +294,16 @@ class GuichetClient:
             raise await self._explain(error, application_id) from None
 
     async def signal(self, application_id: str, command: Command) -> None:
-        """Send a command without waiting; a refusal is recorded in the log."""
+        """Send a command without waiting; a refusal is recorded in the log, but a command
+        that contradicts itself is refused here (``act``'s update validator does it there)."""
+        if (contradicting := contradiction(command)) is not None:
+            raise CommandRefused(
+                contradicting.message,
+                rule=contradicting.rule,
+                source=contradicting.source,
+                kind=type(contradicting).__name__,
+                french=contradicting.french,
+            )
         try:
             await self._handle(application_id).signal(
                 GrantApplicationWorkflow.act_signal,

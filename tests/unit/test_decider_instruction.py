@@ -16,6 +16,7 @@ from domain.commands import (
     RequestCorrection,
     RevisePlan,
     WithdrawApplication,
+    contradiction,
 )
 from domain.events import (
     ApplicationAccepted,
@@ -186,6 +187,21 @@ def test_cofinancer_approves_own_line() -> None:
     after = apply([approve(DETR_OFFICER, "detr", 90_000)], state)
     detr = after.plan.line("detr") if after.plan else None
     assert detr is not None and (detr.status, detr.granted_cents) == ("approved", 90_000_00)
+
+
+def test_a_refusal_with_an_amount_contradicts_itself() -> None:
+    """Refusing a line "with €5,000 granted" is refused where commands arrive; decide itself
+    keeps ignoring the amount, as the files recorded before this check ran."""
+    refusal = DecideFunding(
+        actor=REGION_OFFICER, at=at(2), line_id="region", approve=False, granted_cents=5_000_00
+    )
+    problem = contradiction(refusal)
+    assert problem is not None and problem.rule == "refusal-without-amount"
+    assert "500000 cents" in problem.message and problem.french.startswith("Un refus")
+    assert contradiction(refusal.replaced({"granted_cents": None})) is None
+    assert contradiction(refusal.replaced({"approve": True})) is None
+    (event,) = decide(refusal, apply(to_instruction()))
+    assert isinstance(event, FundingDecided) and event.granted_cents is None
 
 
 def test_cofinancer_refuses_own_line() -> None:

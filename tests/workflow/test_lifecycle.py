@@ -430,6 +430,29 @@ async def test_a_role_that_may_not_send_a_command_is_refused_with_nothing_writte
         assert "workflow_execution_update_accepted_event_attributes" not in kinds
 
 
+async def test_a_refusal_sent_with_an_amount_is_refused_before_the_file(stack: Stack) -> None:
+    """approve=False with granted_cents: refused by the update's validator (nothing recorded,
+    the line still pending), and by the client before a signal, which would only log it."""
+    async with stack.worker():
+        app_id = await submitted(stack)
+        await in_instruction(stack, app_id)
+        before = await stack.log.stream_version(app_id)
+        refusal = DecideFunding(
+            actor=DEPARTMENT, at=NOW, line_id="department", approve=False, granted_cents=1_00
+        )
+        with pytest.raises(CommandRefused) as by_update:
+            await stack.guichet.act(app_id, refusal)
+        with pytest.raises(CommandRefused) as by_signal:
+            await stack.guichet.signal(app_id, refusal)
+        for refused in (by_update.value, by_signal.value):
+            assert (refused.rule, refused.kind) == ("refusal-without-amount", "RuleViolation")
+            assert refused.french.startswith("Un refus n'accorde aucun montant")
+        assert await stack.log.stream_version(app_id) == before
+        state = await stack.guichet.state(app_id)
+        line = state.plan.line("department") if state.plan else None
+        assert line is not None and line.status == "pending"
+
+
 async def test_a_refused_signal_is_recorded_not_dropped(stack: Stack) -> None:
     """A fire-and-forget command that decide refuses becomes a CommandRejected event."""
     async with stack.worker():
