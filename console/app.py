@@ -39,6 +39,36 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+def _print_version(asked: bool) -> None:
+    if not asked:
+        return
+    from importlib.metadata import version  # only when asked: the CLI starts on every call
+
+    from eventlog.migrating import latest_revision
+
+    typer.echo(
+        f"guichet {version('guichet')} (event log schema {latest_revision()}, "
+        f"temporalio {version('temporalio')}, Python {sys.version.split()[0]})"
+    )
+    raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print this Guichet's version, the log schema it needs, and leave.",
+        ),
+    ] = False,
+) -> None:
+    """The options of ``guichet`` itself, before any command."""
+
+
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 AsOption = Annotated[
     str,

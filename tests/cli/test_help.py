@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from importlib.metadata import version
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from console.app import reflowed
 from console.cli import app, load_commands
+from eventlog.migrating import latest_revision
 
 load_commands()
 runner = CliRunner()
@@ -78,3 +80,11 @@ def test_the_screen_shows_each_help_text_without_losing_words(name: str) -> None
     for parameter in COMMANDS[name].params:
         words = " ".join((getattr(parameter, "help", None) or "").split())
         assert words in shown, f"guichet {name}: {parameter.name}'s help shows cut"
+
+
+def test_version_names_the_release_and_the_log_schema_it_needs() -> None:
+    """``guichet --version``: what an operator quotes in a report, without reaching a server."""
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"guichet {version('guichet')} ")
+    assert f"event log schema {latest_revision()}" in result.output
