@@ -22,7 +22,7 @@ from console.errors import CliError, usage_error
 from console.parsing import load_document, parse_actor, problems
 from console.reading import read_file_view, render_file
 from domain.catalogue import load_catalogue
-from domain.commands import ApplicationRequest
+from domain.commands import ApplicationRequest, contact_email_problem
 from domain.errors import DomainError
 from domain.registry import load_registry
 from domain.rules.eligibility import assert_eligible
@@ -42,9 +42,12 @@ def content_key(request: ApplicationRequest) -> str:
 def read_request(path: Path) -> ApplicationRequest:
     """The ApplicationRequest held by a JSON or TOML file."""
     try:
-        return ApplicationRequest.model_validate(load_document(path))
+        request = ApplicationRequest.model_validate(load_document(path))
     except ValidationError as error:
         raise usage_error(f"{path} is not a valid request: {problems(error)}") from None
+    if (unreachable := contact_email_problem(request)) is not None:
+        raise usage_error(f"{path}: {unreachable.message}")
+    return request
 
 
 def precheck(

@@ -303,3 +303,25 @@ def contradiction(command: Command) -> RuleViolation | None:
                 "refuser, ou accordez la ligne",
             )
     return None
+
+
+_ADDRESS = re.compile(r"[^@\s\"(),:;<>\[\]\\]+@[^@\s\"(),:;<>\[\]\\.]+(\.[^@\s\"(),:;<>\[\]\\.]+)+")
+"""One address, ``name@domain.tld``: no display name, no list, no space (IDN domains pass)."""
+
+
+def contact_email_problem(request: ApplicationRequest) -> RuleViolation | None:
+    """Why a new request's contact address cannot take the file's notices (None if it can, or
+    if there is none: the notices then go to the submitting account).
+
+    Checked where requests arrive (the API, the CLI's request file), not by the model:
+    requests recorded before this check hold addresses it would refuse, and must still read."""
+    address = request.contact_email
+    if address is None or _ADDRESS.fullmatch(address):
+        return None
+    return RuleViolation(
+        f"contact_email {address!r} is not one e-mail address (name@domain.fr): the file's "
+        "notices would not reach anyone",
+        rule="contact-email",
+        french=f"contact_email — « {address} » n'est pas une adresse électronique "
+        "(nom@domaine.fr) : les avis du dossier n'arriveraient à personne",
+    )

@@ -31,7 +31,7 @@ from console.web.files import timeline as read_timeline
 from console.web.outages import no_worker_sentence
 from console.web.services import WebServices
 from console.web.submission import preview
-from domain.commands import ApplicationRequest, AssignCaseworker
+from domain.commands import ApplicationRequest, AssignCaseworker, contact_email_problem
 from domain.decider import PERMISSIONS
 from workflows.client import CommandRefused, application_id_for
 from workflows.messages import Submission
@@ -124,6 +124,8 @@ async def submit_application(
         )
     if services(request).catalogue.get(body.request.programme_id) is None:
         raise BadRequest(f"dispositif inconnu : {body.request.programme_id}")
+    if (unreachable := contact_email_problem(body.request)) is not None:
+        raise BadRequest(f"request.{unreachable.french}")
     application_id = application_id_for(
         body.request.programme_id, body.request.insee, body.idempotency_key
     )

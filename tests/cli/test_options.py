@@ -229,6 +229,18 @@ def test_submit_refuses_a_malformed_file(tmp_path: Path) -> None:
     )  # every problem at once, not one per try
 
 
+def test_submit_refuses_a_contact_address_that_mail_cannot_reach(tmp_path: Path) -> None:
+    """The file's notices go to contact_email: "Mairie <m@v.fr>" or a missing domain would
+    send them nowhere, and the commune would learn nothing."""
+    path = _request(tmp_path, "01034")
+    for address in ("Mairie <urbanisme@mairie.fr>", "urbanisme@mairie", "a@b.fr, c@d.fr"):
+        request = json.loads(path.read_text(encoding="utf-8"))
+        path.write_text(json.dumps({**request, "contact_email": address}), encoding="utf-8")
+        code, _, err = _invoke(["submit", str(path), "--as", "applicant:m"], UNREACHABLE)
+        assert code == 2, err
+        assert err.startswith(f"guichet: {path}: contact_email {address!r} is not one e-mail")
+
+
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 
 

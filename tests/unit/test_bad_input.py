@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from domain import DomainError
-from domain.commands import Command, DeclareCompletion, DeclareStart, DismissApplication
+from domain.commands import (
+    Command,
+    DeclareCompletion,
+    DeclareStart,
+    DismissApplication,
+    contact_email_problem,
+)
 from domain.decider import decide
 from tests.unit.builders import (
     APPLICANT,
@@ -172,3 +178,28 @@ def test_text_that_looks_like_code_is_kept_verbatim_as_data(text: str) -> None:
     command = COMMAND.validate_python({**GOOD_DISMISS, "reason": text})
     (event,) = decide(command, state)
     assert event.reason == text  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("address", "reachable"),
+    [
+        (None, True),  # the notices go to the submitting account
+        ("urbanisme@mairie-belley.fr", True),
+        ("a.b+pvd@sous.domaine.gouv.fr", True),
+        ("élus@mairie-évian.fr", True),  # internationalised names pass
+        ("urbanisme@mairie", False),
+        ("Mairie <urbanisme@mairie.fr>", False),
+        ("a@b.fr, c@d.fr", False),
+        ("a@@b.fr", False),
+        ("a@b..fr", False),
+        ("un espace@mairie.fr", False),
+    ],
+)
+def test_a_new_request_s_contact_address_must_take_mail(
+    address: str | None, reachable: bool
+) -> None:
+    """Checked where requests arrive; the model itself still reads any recorded address."""
+    problem = contact_email_problem(request().replaced({"contact_email": address}))
+    assert (problem is None) is reachable
+    if problem is not None:
+        assert problem.rule == "contact-email" and repr(address) in problem.message

@@ -369,6 +369,24 @@ async def test_a_double_click_on_a_choice_the_first_click_used_up_is_not_an_erro
     assert [e.type for e in events].count("FundingDecided") == 1
 
 
+async def test_a_contact_address_mail_cannot_reach_is_refused_in_french(
+    console: Console,
+) -> None:
+    """The notices of the file would go to "Mairie <…>": 400, saying which field and why."""
+    request = {**request_json("01033"), "contact_email": "Mairie <urbanisme@mairie.fr>"}
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, "/depot")
+        answer = await agent.post(
+            "/api/v1/applications",
+            json={"idempotency_key": uuid.uuid4().hex, "request": request},
+            headers={"X-CSRF-Token": token},
+        )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["detail"].startswith(
+        "request.contact_email — « Mairie <urbanisme@mairie.fr> » n'est pas une adresse"
+    )
+
+
 async def test_a_refusal_with_an_amount_typed_in_is_refused_with_what_to_do(
     console: Console,
 ) -> None:
