@@ -11,6 +11,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
 from domain.actor import Actor
 from domain.commune import Commune
@@ -25,7 +26,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 def _no_control_characters(value: str) -> str:
     """Text a person typed: letters of any script, never invisible control characters."""
     if found := _CONTROL.search(value):
-        raise ValueError(f"contains the control character U+{ord(found[0]):04X}; remove it")
+        raise PydanticCustomError(
+            "control_character",
+            "contains the control character {code}; remove it",
+            {"code": f"U+{ord(found[0]):04X}"},
+        )
     return value
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 
 class Frozen(BaseModel):
@@ -40,7 +41,9 @@ class Frozen(BaseModel):
 
 def _require_aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("datetime must be time zone-aware (e.g. 2025-03-01T09:00:00+01:00)")
+        raise PydanticCustomError(
+            "timezone_required", "datetime must be time zone-aware (e.g. 2025-03-01T09:00:00+01:00)"
+        )
     return value
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from domain.model import Cents, Frozen, TaxBasis
 
@@ -53,7 +54,9 @@ class FinancingPlan(Frozen):
     def _line_ids_unique(self) -> FinancingPlan:
         ids = [line.line_id for line in self.lines]
         if len(ids) != len(set(ids)):
-            raise ValueError("each financing line needs its own line_id")
+            raise PydanticCustomError(
+                "line_id_repeated", "each financing line needs its own line_id"
+            )
         return self
 
     def with_dotations_named(self) -> FinancingPlan:

@@ -2,7 +2,9 @@
 
 Pydantic words its errors in English ("String should have at most 300 characters"); each
 error also carries a type and its numbers (``ctx``), from which the sentence is rebuilt.
-The domain's own validators (``value_error``) keep their words: they name the rule.
+The domain's own checks that a person can trip (a control character, a repeated line id, a
+time without its zone) raise typed errors and are said in French too; any other domain
+validator (``value_error``) keeps its English words, which name the rule.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ _FIXED = {
     "list_type": "une liste est attendue",
     "tuple_type": "une liste est attendue",
     "union_tag_not_found": "le champ « type » manque",
+    "line_id_repeated": "chaque ligne du plan a besoin de son propre line_id",
+    "timezone_required": "une date et une heure avec leur fuseau sont attendues "
+    "(ex. 2025-03-01T09:00:00+01:00)",
 }
 
 
@@ -63,6 +68,8 @@ def in_french(problem: Mapping[str, Any]) -> str:
             return f"moins de {ctx['lt']}"
         case "literal_error":
             return f"l'une des valeurs {str(ctx['expected']).replace(' or ', ' ou ')}"
+        case "control_character":
+            return f"contient le caractère de contrôle {ctx['code']} : retirez-le"
         case "union_tag_invalid":
             expected = str(ctx.get("expected_tags", "")).replace(" or ", " ou ")
             return f"type inconnu {ctx.get('tag')!r} (attendu : {expected})"

@@ -35,6 +35,15 @@ def said(data: dict[str, Any]) -> str:
          "ClaimPayment.kind — l'une des valeurs 'advance', 'interim' ou 'balance'"),
         ({"type": "DeclareComplete", "colour": "blue"}, "DeclareComplete.colour — champ inconnu"),
         ({"type": "Teleport"}, "valeur — type inconnu 'Teleport' (attendu : "),
+        ({"type": "RefuseApplication", "reason": "Motif\x07"},
+         "RefuseApplication.reason — contient le caractère de contrôle U+0007 : retirez-le"),
+        ({"type": "RevisePlan", "plan": {
+            "total_cost_cents": 2, "subsidisable_base_cents": 2, "lines": [
+                {"line_id": "a", "funder": "OWNER", "kind": "owner", "requested_cents": 1},
+                {"line_id": "a", "funder": "REGION", "kind": "public", "requested_cents": 1}]}},
+         "RevisePlan.plan — chaque ligne du plan a besoin de son propre line_id"),
+        ({"type": "DeclareComplete", "at": "2026-12-05T09:00:00"},
+         "DeclareComplete.at — une date et une heure avec leur fuseau sont attendues"),
     ],
 )  # fmt: skip
 def test_each_kind_of_problem_is_said_in_french(data: dict[str, Any], sentence: str) -> None:
