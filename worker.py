@@ -164,6 +164,21 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
     )
 
 
+def workflow_classes() -> list[type]:
+    """Every workflow a Guichet worker runs: the one list the worker and the auditor's
+    replayer (``audit.replaying``) share.
+
+    A function, not a constant: the names are read when it is called, so a script can
+    substitute one class (tests/histories/incompatible/ patches ``GrantApplicationWorkflow``).
+    """
+    return [
+        GrantApplicationWorkflow,
+        CheckpointWorkflow,
+        DailyDigestWorkflow,
+        NoticeRedeliveryWorkflow,
+    ]
+
+
 def build_worker(
     client: Client,
     *,
@@ -194,12 +209,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[
-            GrantApplicationWorkflow,
-            CheckpointWorkflow,
-            DailyDigestWorkflow,
-            NoticeRedeliveryWorkflow,
-        ],
+        workflows=workflow_classes(),
         activities=[
             recorder.record_events,
             reference.look_up_eligibility,

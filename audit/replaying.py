@@ -4,9 +4,14 @@ A history that no longer replays (non-determinism) means the running workflow wo
 next task after a worker restart: the code changed without ``workflow.patched``. The result
 names the workflow and the first mismatch Temporal reports.
 
+The replayer holds every workflow the production worker runs (``worker.workflow_classes``):
+a file's GrantApplicationWorkflow and the scheduled CheckpointWorkflow, DailyDigestWorkflow and
+NoticeRedeliveryWorkflow. ``--all`` still lists only the running grant files
+(``OPEN_FILES_QUERY``); the scheduled runs are short and replayed by workflow id or file.
+
 A history the replayer cannot take at all (no events, no ``WorkflowExecutionStarted`` first, a
-workflow type it does not hold, no completed workflow task) makes Temporal's replayer hang or
-panic: ``history_problem`` says so first, and ``replay_history`` does not replay it.
+workflow type the worker does not run, no completed workflow task) makes Temporal's replayer
+hang or panic: ``history_problem`` says so first, and ``replay_history`` does not replay it.
 """
 
 from __future__ import annotations
@@ -15,14 +20,14 @@ from collections.abc import AsyncIterator
 
 import pydantic
 from pydantic import BaseModel, ConfigDict
+from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
+from worker import workflow_classes
 from workflows.encryption import data_converter_from_env
-from workflows.grant_application import GrantApplicationWorkflow
-from workflows.messages import WORKFLOW_NAME
 
 OPEN_FILES_QUERY = "WorkflowType = 'GrantApplicationWorkflow' AND ExecutionStatus = 'Running'"
 NOTHING_TO_REPLAY = "has no completed workflow task yet (nothing to replay)"
@@ -39,11 +44,20 @@ class ReplayOutcome(BaseModel):
     skipped: str | None = None  # set (``ok`` true) when there is nothing to replay yet
 
 
+def workflow_names() -> list[str]:
+    """The workflow types the production worker runs, in its order."""
+    # Temporal has no public accessor for a class's registered name (``@workflow.defn(name=)``
+    # may differ from the class name); ``_Definition`` is what the worker itself reads. Only a
+    # dynamic workflow has no name, and Guichet registers none.
+    definitions = (workflow._Definition.must_from_class(cls) for cls in workflow_classes())
+    return [definition.name for definition in definitions if definition.name is not None]
+
+
 def replayer(converter: DataConverter | None = None) -> Replayer:
-    """The replayer a production worker would be: same workflow, converter (payload key from
+    """The replayer a production worker would be: same workflows, converter (payload key from
     the environment, as the worker's) and failure types."""
     return Replayer(
-        workflows=[GrantApplicationWorkflow],
+        workflows=workflow_classes(),
         data_converter=converter or data_converter_from_env(),
         workflow_failure_exception_types=[pydantic.ValidationError],
     )
@@ -89,11 +103,12 @@ def history_problem(history: WorkflowHistory) -> str | None:
             "WorkflowExecutionStarted (not a whole history)"
         )
     type_name = first.workflow_execution_started_event_attributes.workflow_type.name
-    if type_name != WORKFLOW_NAME:
+    known = workflow_names()
+    if type_name not in known:
         shown = repr(type_name) if type_name else "(none named)"
         return (
-            f"is of workflow type {shown}, which Guichet does not replay "
-            f"(it replays {WORKFLOW_NAME})"
+            f"is of workflow type {shown}, which Guichet does not replay (it replays "
+            f"{', '.join(known)})"
         )
     if not any(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for e in events):
         return NOTHING_TO_REPLAY

@@ -39,7 +39,6 @@ from console.errors import EXIT_REFUSED, CliError, usage_error
 from eventlog import EventLog, EventLogError
 from eventlog.edge import translated
 from workflows.client import GuichetClient
-from workflows.messages import WORKFLOW_NAME
 
 T = TypeVar("T")
 LONG_TIMEOUT = 3600.0
@@ -372,7 +371,9 @@ def replay_history_command(
     workflow_id: Annotated[
         str | None,
         typer.Argument(
-            metavar="WORKFLOW_ID", help="A running file's workflow id (its application id)."
+            metavar="WORKFLOW_ID",
+            help="A workflow id: a file's application id, or a checkpoint, digest or "
+            "redelivery run's (`temporal workflow list`).",
         ),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every running file.")] = False,
@@ -407,7 +408,7 @@ def replay_history_command(
             # Temporal's replayer would hang (or panic) on it: refuse it before replaying.
             raise usage_error(
                 f"{history_file} {problem}: a good file is the whole history of a "
-                f"{WORKFLOW_NAME} that has run, exported with "
+                "Guichet workflow that has run, exported with "
                 "`temporal workflow show --workflow-id ID --output json` or from the Temporal UI"
             )
         outcomes = [asyncio.run(replay_history(history))]
@@ -421,7 +422,10 @@ def replay_history_command(
                 history = await fetch_history(client, i)
                 problem = history_problem(history)
                 if not all_ and problem not in (None, NOTHING_TO_REPLAY):
-                    raise usage_error(f"workflow {i} {problem}: give a file's application id")
+                    raise usage_error(
+                        f"workflow {i} {problem}: give a file's application id, or the "
+                        "workflow id of a checkpoint, digest or redelivery run"
+                    )
                 outcomes.append(await replay_history(history))  # skips a file not yet run
             return outcomes
 

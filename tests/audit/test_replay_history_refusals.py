@@ -1,10 +1,12 @@
 """``replay-history`` on a history Temporal's replayer cannot take (no events, a foreign first
-event, another workflow type, no completed workflow task): a sentence and exit code 2 for a
-file, "skipped" for a running file that has not run yet, never a hang nor a Rust panic."""
+event, a workflow type the worker does not run, no completed workflow task): a sentence and
+exit code 2 for a file, "skipped" for a running file that has not run yet, never a hang nor a
+Rust panic. The scheduled workflows the worker runs (checkpoint, digest, redelivery) replay."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import subprocess
 import uuid
@@ -12,22 +14,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from temporalio.client import WorkflowHistory
 
+from activities.checkpointing import CheckpointSigned, SignCheckpoint
 from audit.replaying import fetch_history, history_from_json, history_problem, replay_history
 from console.cli import run
 from tests.cli.test_entry_point import guichet_command
 from tests.workflow.conftest import Stack
 from tests.workflow.scenarios import submission
+from workflows.checkpoint import CheckpointWorkflow
 
-RECORDED = (
-    Path(__file__).resolve().parent.parent
-    / "histories"
-    / "v5"
-    / "withdrawal_ends_the_workflow.json"
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+RECORDED = HISTORIES / "v5" / "withdrawal_ends_the_workflow.json"
+SCHEDULED = sorted((HISTORIES / "scheduled").glob("*.json"))
+CHECKPOINT = HISTORIES / "scheduled" / "checkpoint_signs_the_head_of_the_log.json"
+REPLAYED = (
+    "GrantApplicationWorkflow, CheckpointWorkflow, DailyDigestWorkflow, NoticeRedeliveryWorkflow"
 )
 GOOD_FILE = (
-    "a good file is the whole history of a GrantApplicationWorkflow that has run, exported with "
+    "a good file is the whole history of a Guichet workflow that has run, exported with "
     "`temporal workflow show --workflow-id ID --output json` or from the Temporal UI"
 )
 
@@ -50,13 +57,13 @@ NOT_REPLAYABLE = {
     "task_scheduled": (_events()[:2], "has no completed workflow task yet (nothing to replay)"),
     "unknown_type": (
         _of_type("SomeOtherWorkflow"),
-        "is of workflow type 'SomeOtherWorkflow', which Guichet does not replay "
-        "(it replays GrantApplicationWorkflow)",
+        f"is of workflow type 'SomeOtherWorkflow', which Guichet does not replay "
+        f"(it replays {REPLAYED})",
     ),
     "unknown_type_whole": (
         _of_type("SomeOtherWorkflow") + _events()[1:],
-        "is of workflow type 'SomeOtherWorkflow', which Guichet does not replay "
-        "(it replays GrantApplicationWorkflow)",
+        f"is of workflow type 'SomeOtherWorkflow', which Guichet does not replay "
+        f"(it replays {REPLAYED})",
     ),
     "no_start": (
         _events()[1:],
@@ -81,6 +88,26 @@ def test_history_problem_accepts_a_history_that_has_run() -> None:
     """A recorded history, even cut after its first completed workflow task, is replayable."""
     assert history_problem(_history(_events())) is None
     assert history_problem(_history(_events()[:4])) is None
+
+
+@pytest.mark.parametrize("path", SCHEDULED, ids=[p.stem for p in SCHEDULED])
+async def test_a_scheduled_workflows_history_replays(path: Path) -> None:
+    """A checkpoint, digest or redelivery run is no longer refused: it replays on the
+    workflows the worker runs."""
+    text = path.read_text(encoding="utf-8")  # noqa: ASYNC240 small file
+    history = history_from_json(path.stem, text)
+    assert history_problem(history) is None
+    outcome = await replay_history(history)
+    assert outcome.ok and outcome.problem is None and outcome.skipped is None
+
+
+def test_replay_history_command_replays_a_checkpoint_history_file(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--history-file`` of a saved CheckpointWorkflow run: replayed, exit code 0."""
+    code = run(["audit", "replay-history", "--history-file", str(CHECKPOINT)])
+    out, err = capsys.readouterr()
+    assert (code, out) == (0, "1 history(ies) replayed: 0 failed\n"), err
 
 
 @pytest.mark.parametrize("case", sorted(NOT_REPLAYABLE))
@@ -123,24 +150,52 @@ async def test_a_running_file_not_yet_run_is_skipped_not_replayed(
 
 @pytest.mark.temporal
 @pytest.mark.postgres
-async def test_replay_history_of_another_workflow_type_is_bad_input(
+async def test_replay_history_of_a_workflow_type_the_worker_does_not_run_is_bad_input(
     stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A WORKFLOW_ID that is not a grant application is refused with exit code 2 and a
-    sentence (it used to fail as a replay, with the SDK's 'not registered' log)."""
+    """A WORKFLOW_ID of a type no Guichet worker runs is refused with exit code 2 and a
+    sentence naming the types it replays (not failed as a replay, with the SDK's 'not
+    registered' log)."""
     client = stack.env.client
-    workflow_id = f"checkpoint-{uuid.uuid4().hex[:8]}"
+    workflow_id = f"other-{uuid.uuid4().hex[:8]}"
     handle = await client.start_workflow(
-        "CheckpointWorkflow", id=workflow_id, task_queue=stack.task_queue
+        "SomeOtherWorkflow", id=workflow_id, task_queue=stack.task_queue
     )
     try:
         monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
         capsys.readouterr()
         assert await _run_in_thread(["audit", "replay-history", workflow_id]) == 2
         assert capsys.readouterr().err == (
-            f"guichet: workflow {workflow_id} is of workflow type 'CheckpointWorkflow', which "
-            "Guichet does not replay (it replays GrantApplicationWorkflow): give a file's "
-            "application id\n"
+            f"guichet: workflow {workflow_id} is of workflow type 'SomeOtherWorkflow', which "
+            f"Guichet does not replay (it replays {REPLAYED}): give a file's application id, "
+            "or the workflow id of a checkpoint, digest or redelivery run\n"
         )
     finally:
         await handle.terminate("test over")
+
+
+@pytest.mark.temporal
+@pytest.mark.postgres
+async def test_replay_history_of_a_checkpoint_run_replays_it(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CheckpointWorkflow run by the worker replays, by function and by WORKFLOW_ID (it
+    used to be refused as another workflow type)."""
+    raw = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    monkeypatch.setenv("GUICHET_SIGNING_KEY", base64.b64encode(raw).decode())
+    monkeypatch.delenv("GUICHET_SIGNING_KEY_FILE", raising=False)
+    client = stack.env.client
+    workflow_id = f"checkpoint-{uuid.uuid4().hex[:8]}"
+    async with stack.worker():
+        signed: CheckpointSigned = await client.execute_workflow(
+            CheckpointWorkflow.run, SignCheckpoint(), id=workflow_id, task_queue=stack.task_queue
+        )
+    assert signed.key_id == "" and not signed.created  # the log is empty: nothing to sign
+    outcome = await replay_history(await fetch_history(client, workflow_id))
+    assert outcome.ok and outcome.problem is None and outcome.skipped is None
+    monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
+    capsys.readouterr()
+    assert await _run_in_thread(["audit", "replay-history", workflow_id]) == 0
+    assert capsys.readouterr().out == "1 history(ies) replayed: 0 failed\n"
