@@ -81,6 +81,9 @@ class SubmitApplication(_Command):
     tracks_deadlines: bool = False
     """Whether the file runs its programme's deadlines; files submitted before deadlines
     existed keep running without them, so their recorded history still replays."""
+    paris_days: bool = False
+    """Whether the file counts its days in Paris (``domain.deadline.day_of``); files submitted
+    before it did keep their UTC days, so their recorded history still replays."""
 
 
 class AssignCaseworker(_Command):

@@ -107,8 +107,9 @@ def _anchor_time(rule: DeadlineRule, event: Event, state: Application) -> dateti
         # A dated fact of the commune, looked at once the request is found eligible.
         if event.type != "EligibilityConfirmed" or state.commune is None:
             return None
-        signed = state.commune.convention_signed_on("adhesion", event.at.date())
-        already_cadre = state.commune.convention_signed_on("cadre", event.at.date())
+        today = state.day_of(event.at)
+        signed = state.commune.convention_signed_on("adhesion", today)
+        already_cadre = state.commune.convention_signed_on("cadre", today)
         return paris_midnight(signed) if signed and not already_cadre else None
     # A request refused on eligibility never starts its clocks: they run from the submission,
     # but only once eligibility is confirmed, in the same instant.

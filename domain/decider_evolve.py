@@ -64,6 +64,7 @@ def _changes(state: Application, event: Event) -> dict[str, object]:
                 "submitted_at": event.at,
                 "submitted_by": event.actor,
                 "tracks_deadlines": event.tracks_deadlines,
+                "paris_days": event.paris_days,
             }
         case EligibilityConfirmed() | CommandRejected():
             return {}

@@ -18,6 +18,7 @@ from domain.commands import (
     WithdrawApplication,
 )
 from domain.commune import Commune
+from domain.deadline import day_of
 from domain.errors import InvalidTransition, NotPermitted, RuleViolation
 from domain.events import (
     ApplicationAccepted,
@@ -110,7 +111,8 @@ def submit(c: SubmitApplication, state: Application) -> list[Event]:
             "décision : déposez toutes les lignes en attente de décision, ce sont les "
             "cofinanceurs qui décident",
         )
-    verdicts = eligibility_verdicts(c.request, c.commune, c.programme, c.at.date())
+    received_on = day_of(c.at, paris=c.paris_days)
+    verdicts = eligibility_verdicts(c.request, c.commune, c.programme, received_on)
     failing = tuple(v for v in verdicts if v.outcome == "fail")
     submitted = ApplicationSubmitted(
         actor=c.actor,
@@ -121,6 +123,7 @@ def submit(c: SubmitApplication, state: Application) -> list[Event]:
         programme=c.programme,
         registry_vintage=c.registry_vintage,
         tracks_deadlines=c.tracks_deadlines,
+        paris_days=c.paris_days,
     )
     if failing:
         return [submitted, EligibilityRejected(actor=c.actor, at=c.at, verdicts=failing)]

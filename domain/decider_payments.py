@@ -59,7 +59,7 @@ def notify_award(c: NotifyAward, state: Application) -> list[Event]:
 
 def declare_start(c: DeclareStart, state: Application) -> list[Event]:
     """The commune declares the start of works, on a day that has come."""
-    if c.started_on > c.at.date():
+    if c.started_on > state.day_of(c.at):
         raise RuleViolation(
             f"the start date {c.started_on.isoformat()} is in the future: declare the start "
             "once works have begun",
@@ -73,7 +73,7 @@ def declare_start(c: DeclareStart, state: Application) -> list[Event]:
 
 def declare_completion(c: DeclareCompletion, state: Application) -> list[Event]:
     """The commune declares the project completed, after its start and not in the future."""
-    if c.completed_on > c.at.date() or (
+    if c.completed_on > state.day_of(c.at) or (
         state.started_on is not None and c.completed_on < state.started_on
     ):
         start = "non déclaré" if state.started_on is None else day(state.started_on)

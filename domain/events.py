@@ -37,6 +37,7 @@ class ApplicationSubmitted(_Event):
     programme: Programme | None
     registry_vintage: str
     tracks_deadlines: bool = False
+    paris_days: bool = False
 
 
 class EligibilityConfirmed(_Event):

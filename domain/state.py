@@ -12,7 +12,7 @@ from typing import Literal
 from domain.actor import Actor
 from domain.commands import ApplicationRequest, CorrectionReason, PaymentKind
 from domain.commune import Commune
-from domain.deadline import OpenDeadline
+from domain.deadline import OpenDeadline, day_of
 from domain.model import AwareDatetime, Cents, Frozen
 from domain.plan import FinancingPlan
 from domain.programme import DeadlineKind, Programme
@@ -90,8 +90,15 @@ class Application(Frozen):
     repayment_due_cents: Cents = 0
     last_event_at: AwareDatetime | None = None
     tracks_deadlines: bool = False
+    paris_days: bool = False
+    """Whether the file counts its days in Paris, as set at submission (``day_of``)."""
     deadlines: tuple[OpenDeadline, ...] = ()
     expired_deadlines: tuple[DeadlineKind, ...] = ()
+
+    def day_of(self, moment: datetime) -> date:
+        """The calendar day of ``moment`` as this file counts its days
+        (``domain.deadline.day_of``)."""
+        return day_of(moment, paris=self.paris_days)
 
     @property
     def paid_cents(self) -> int:

@@ -63,6 +63,7 @@ NOTICE_DELIVERY = "notice-delivery"
 DEADLINE_REARM = "deadline-rearm"
 SEARCH_ATTRIBUTES_ON_CHANGE = "search-attributes-on-change"
 TIMER_PER_MOMENT = "deadline-timer-per-moment"
+PARIS_DAYS = "paris-days"
 """``workflow.patched`` ids: each marks a change that files already running must not see."""
 
 
@@ -94,6 +95,7 @@ class GrantApplicationWorkflow:
         self._rearm_on_change = False
         self._publish_changes_only = False
         self._timer_per_moment = False
+        self._paris_days = False
         self._deadline_timer: asyncio.Task[None] | None = None
         self._deadline_timer_at: datetime | None = None
 
@@ -105,6 +107,9 @@ class GrantApplicationWorkflow:
         self._rearm_on_change = workflow.patched(DEADLINE_REARM)
         self._publish_changes_only = workflow.patched(SEARCH_ATTRIBUTES_ON_CHANGE)
         self._timer_per_moment = workflow.patched(TIMER_PER_MOMENT)
+        # Files submitted before count UTC days: their eligibility and date checks must
+        # decide on replay as they did (``SubmitApplication.paris_days``).
+        self._paris_days = workflow.patched(PARIS_DAYS)
         if self._state.status == "draft":
             await self._submit()
         while not self._state.is_terminal:
@@ -244,6 +249,7 @@ class GrantApplicationWorkflow:
             programme=facts.programme,
             registry_vintage=facts.registry_vintage,
             tracks_deadlines=self._deadlines_on,
+            paris_days=self._paris_days,
         )
         try:
             await self._execute(command)

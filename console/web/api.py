@@ -32,6 +32,7 @@ from console.web.outages import no_worker_sentence
 from console.web.services import WebServices
 from console.web.submission import preview
 from domain.commands import ApplicationRequest, AssignCaseworker, contact_email_problem
+from domain.deadline import PARIS
 from domain.decider import PERMISSIONS
 from workflows.client import CommandRefused, application_id_for
 from workflows.messages import Submission
@@ -229,7 +230,7 @@ async def verdicts_preview(
     account: Annotated[Account, Depends(roles("applicant", "caseworker", "supervisor"))],
 ) -> list[dict[str, Any]]:
     """Every eligibility and financing-plan verdict on a draft request (nothing is written)."""
-    return preview(services(request), body, datetime.now(UTC).date())
+    return preview(services(request), body, datetime.now(PARIS).date())
 
 
 @router.post("/batches", status_code=202)

@@ -64,6 +64,7 @@ from console.web.submission import (
     request_from_form,
 )
 from domain.commands import RevisePlan
+from domain.deadline import PARIS
 from domain.plan import FinancingPlan
 from domain.rules.financing import plan_verdicts
 from domain.state import Application
@@ -403,7 +404,7 @@ async def submit(
             raise FormError("« Dispositif » : choisissez un dispositif du catalogue")
     except FormError as error:
         return _submission(request, account, form, [], str(error), 400)
-    today = datetime.now(UTC).date()
+    today = datetime.now(PARIS).date()  # the commune's day, as the worker will count it
     if form.get("action") != "deposer":
         return _submission(request, account, form, preview(found, application, today), "")
     key = form.get("cle", "")

@@ -189,8 +189,10 @@ def submit(
     programme: Programme | None = DETR_PROGRAMME,
     actor: Actor = APPLICANT,
     when: datetime = T0,
+    paris_days: bool = True,
 ) -> SubmitApplication:
-    """The submission of ``req`` (the default DETR request) with its look-ups."""
+    """The submission of ``req`` (the default DETR request) with its look-ups; ``paris_days``
+    False for a file submitted before Guichet counted Paris days."""
     return SubmitApplication(
         actor=actor,
         at=when,
@@ -199,6 +201,7 @@ def submit(
         commune=commune,
         programme=programme,
         registry_vintage="COG 2023",
+        paris_days=paris_days,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from domain import Command, InvalidTransition, NotPermitted, RuleViolation, decide
 from domain.commands import (
     DeclareComplete,
@@ -15,6 +17,7 @@ from domain.commands import (
     RecordRepayment,
     WithdrawApplication,
 )
+from domain.deadline import PARIS
 from domain.events import (
     ApplicationClosed,
     ApplicationLapsed,
@@ -93,6 +96,20 @@ def test_declare_start_in_the_future_is_refused() -> None:
     """A start date after the command date → RuleViolation start-not-in-future."""
     start = DeclareStart(actor=APPLICANT, at=at(10), started_on=at(11).date())
     assert refused_with(start, apply(awarded())).rule == "start-not-in-future"
+
+
+def test_a_start_declared_just_after_midnight_is_on_that_day_in_paris() -> None:
+    """00:30 in Paris on 14 March is 23:30 UTC on 13 March: a start or a completion dated
+    14 March is not in the future. A file submitted before Guichet counted Paris days keeps
+    its UTC days, as it decided then."""
+    workflow_clock = datetime(2025, 3, 14, 0, 30, tzinfo=PARIS).astimezone(UTC)
+    start = DeclareStart(actor=APPLICANT, at=workflow_clock, started_on=date(2025, 3, 14))
+    assert [type(e) for e in decide(start, apply(awarded()))] == [WorksStarted]
+    utc_days = [submit(paris_days=False), *awarded()[1:]]
+    assert refused_with(start, apply(utc_days)).rule == "start-not-in-future"
+    started = apply([*awarded(), DeclareStart(actor=APPLICANT, at=at(5), started_on=at(5).date())])
+    done = DeclareCompletion(actor=APPLICANT, at=workflow_clock, completed_on=date(2025, 3, 14))
+    assert [type(e) for e in decide(done, started)] == [WorksCompleted]
 
 
 def test_declare_completion_after_start() -> None:

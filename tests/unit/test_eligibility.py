@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from domain import NotPvdMember, RuleViolation, UnknownCommune, assert_eligible
 from domain.commands import ApplicationRequest
 from domain.commune import Convention
+from domain.deadline import PARIS
+from domain.decider import INITIAL_STATE, decide
+from domain.events import ApplicationSubmitted, EligibilityConfirmed, EligibilityRejected
 from domain.rules.eligibility import eligibility_verdicts
 from domain.verdict import RuleVerdict
 from tests.unit.builders import (
@@ -19,6 +22,7 @@ from tests.unit.builders import (
     T0,
     flat_plan,
     request,
+    submit,
 )
 
 RECEIVED = T0.date()
@@ -193,3 +197,16 @@ def test_assert_eligible_returns_verdicts_when_eligible() -> None:
     """An eligible request gets its verdicts back."""
     verdicts = assert_eligible(request(), PVD_COMMUNE, DETR_PROGRAMME, RECEIVED)
     assert len(verdicts) == 6
+
+
+def test_a_request_received_just_after_midnight_is_received_that_day_in_paris() -> None:
+    """00:30 in Paris on 1 January 2026 is 23:30 UTC on 31 December, the DETR programme's
+    last day: received in 2026, the request is refused as the programme is closed. A file
+    submitted before Guichet counted Paris days keeps the UTC day it was decided on."""
+    workflow_clock = datetime(2026, 1, 1, 0, 30, tzinfo=PARIS).astimezone(UTC)
+    (_, paris) = decide(submit(when=workflow_clock), INITIAL_STATE)
+    assert isinstance(paris, EligibilityRejected)
+    assert [v.rule for v in paris.verdicts] == ["programme-open"]
+    (submitted, utc) = decide(submit(when=workflow_clock, paris_days=False), INITIAL_STATE)
+    assert isinstance(utc, EligibilityConfirmed)
+    assert isinstance(submitted, ApplicationSubmitted) and not submitted.paris_days

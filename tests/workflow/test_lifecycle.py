@@ -453,6 +453,16 @@ async def test_a_refusal_sent_with_an_amount_is_refused_before_the_file(stack: S
         assert line is not None and line.status == "pending"
 
 
+async def test_a_new_file_counts_its_days_in_paris(stack: Stack) -> None:
+    """The submission records that this file's days are Paris days (the patch ``paris-days``):
+    the auditor's fold and the workflow then count the same days as French law."""
+    async with stack.worker():
+        app_id = await submitted(stack)
+        (first, *_) = await stack.log.read_stream(app_id)
+        assert first.type == "ApplicationSubmitted" and first.data["paris_days"] is True
+        assert (await stack.guichet.state(app_id)).paris_days
+
+
 async def test_a_refused_signal_is_recorded_not_dropped(stack: Stack) -> None:
     """A fire-and-forget command that decide refuses becomes a CommandRejected event."""
     async with stack.worker():
