@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO, cast
 
 import pydantic
 import structlog
@@ -76,14 +76,16 @@ class Settings(pydantic.BaseModel):
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read ``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``GUICHET_*`` variables."""
         env = os.environ if env is None else env
+        # An empty value counts as unset, as a blank line in a ConfigMap or a `NAME=` in a
+        # compose file means: an empty namespace or state folder is never what was meant.
         values: dict[str, object] = {
             "temporal_address": env.get("TEMPORAL_ADDRESS") or None,
-            "namespace": env.get("TEMPORAL_NAMESPACE", "default"),
-            "task_queue": env.get("GUICHET_TASK_QUEUE", DEFAULT_TASK_QUEUE),
+            "namespace": env.get("TEMPORAL_NAMESPACE") or "default",
+            "task_queue": env.get("GUICHET_TASK_QUEUE") or DEFAULT_TASK_QUEUE,
             "database_url": env.get("GUICHET_DATABASE_URL") or None,
-            "state_dir": Path(env.get("GUICHET_STATE_DIR", str(DEFAULT_STATE_DIR))),
-            "log_format": env.get("GUICHET_LOG_FORMAT", "console"),
-            "log_level": env.get("GUICHET_LOG_LEVEL", "INFO"),
+            "state_dir": Path(env.get("GUICHET_STATE_DIR") or DEFAULT_STATE_DIR),
+            "log_format": env.get("GUICHET_LOG_FORMAT") or "console",
+            "log_level": env.get("GUICHET_LOG_LEVEL") or "INFO",
             "smtp": _smtp_settings(
                 host=env.get("GUICHET_SMTP_HOST"),
                 port=env.get("GUICHET_SMTP_PORT"),
@@ -131,28 +133,51 @@ def _smtp_settings(
     return {"host": host, "port": port or DEFAULT_PORTS.get(tls, 0), "tls": tls, **given}
 
 
+class _CurrentStderr:
+    """``sys.stderr`` as it is when a line is written, not as it was at configuration: a
+    command run in-process (tests, an embedding program) may swap and close the one it had."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(settings: Settings) -> None:
-    """structlog once for the process: JSON lines in production, readable in development."""
+    """structlog once for the process: JSON lines in production, readable in development.
+
+    The libraries' standard-library records (Temporal's SDK, uvicorn, SQLAlchemy) go through
+    the same processors, so that a production log is JSON from end to end."""
     level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if settings.log_format == "json"
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        mask_personal_data,
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            mask_personal_data,
-            renderer,
-        ],
+        processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(cast(TextIO, _CurrentStderr())),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=max(level, logging.WARNING), stream=sys.stderr)
+    handler = logging.StreamHandler(_CurrentStderr())
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    # The libraries' own INFO is chatter: their warnings and errors are what an operator needs.
+    # Like any basicConfig, a no-op where logging is set up already (a host application, tests).
+    logging.basicConfig(handlers=[handler], level=max(level, logging.WARNING))
 
 
 async def connect(settings: Settings, address: str | None = None) -> Client:

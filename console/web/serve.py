@@ -32,6 +32,7 @@ from console.web.throttle import SignInThrottle
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog, EventLogError
+from worker import Settings, configure_logging
 from workflows.client import GuichetClient
 
 DEMO_ACCOUNTS: tuple[tuple[str, str, str | None, str | None], ...] = (
@@ -151,8 +152,10 @@ def console(
 
     Example: guichet console --port 8000
     """
-    target = resolve_target()
+    settings = Settings.from_env()
+    target = resolve_target(settings)
     configured_trusted_key()  # a malformed key, like a taken port, says so before anything starts
+    configure_logging(settings)
     listening = _listening_socket(host, port)
 
     async def serve() -> None:
@@ -165,6 +168,10 @@ def console(
                 host=host,
                 port=port,
                 proxy_headers=True,
+                # uvicorn's records (access lines included) through configure_logging's
+                # handler: JSON in production, like every other line of the process.
+                log_config=None,
+                log_level=settings.log_level.lower(),
             )
             server = uvicorn.Server(config)
             # Our handlers, not uvicorn's: uvicorn re-raises the signal once it has stopped,

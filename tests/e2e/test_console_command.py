@@ -3,6 +3,7 @@ container stop) or Ctrl-C with exit code 0 and no traceback."""
 
 from __future__ import annotations
 
+import json
 import signal
 import urllib.error
 import urllib.request
@@ -43,3 +44,31 @@ def test_the_console_serves_then_stops_cleanly(
     assert code == 0, output
     assert f"console on http://127.0.0.1:{port}" in output
     assert "Traceback" not in output and "Exception" not in output, output
+
+
+def test_the_console_logs_json_lines_in_production(
+    dev_server: str, fresh_database_url: str, tmp_path: Path
+) -> None:
+    """GUICHET_LOG_FORMAT=json: uvicorn's own lines, access lines included, are JSON like the
+    worker's (they used to be uvicorn's plain text, whatever the setting)."""
+    port, log = free_port(), tmp_path / "console.log"
+    env = python_env(
+        TEMPORAL_ADDRESS=dev_server,
+        GUICHET_DATABASE_URL=fresh_database_url,
+        GUICHET_LOG_FORMAT="json",
+        GUICHET_LOG_LEVEL="INFO",
+    )
+    process = spawn([*guichet_command(), "console", "--port", str(port)], env, log)
+    try:
+        url = f"http://127.0.0.1:{port}/connexion"
+        wait_until(lambda: _serves(url) or process.poll() is not None, 60, "the console")
+        assert process.poll() is None, log.read_text(errors="replace")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, log.read_text(errors="replace")
+    lines = log.read_text(errors="replace").splitlines()
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    assert any("GET /connexion" in str(record.get("event")) for record in records), lines
+    assert all({"event", "level", "timestamp"} <= set(record) for record in records), records
+    others = [line for line in lines if line.strip() and not line.startswith("{")]
+    assert others == [f"console on http://127.0.0.1:{port}"]  # the one line for the person

@@ -64,6 +64,14 @@ def test_without_smtp_host_notices_are_logged_and_the_port_can_be_set() -> None:
     assert (explicit.smtp.port, explicit.smtp.tls) == (2525, "starttls")
 
 
+def test_an_empty_variable_counts_as_unset() -> None:
+    """`TEMPORAL_NAMESPACE=` in a compose file or a blank ConfigMap value: the defaults, not an
+    empty namespace, a state folder that is the current one, or a refused log format."""
+    names = ("TEMPORAL_NAMESPACE", "GUICHET_TASK_QUEUE", "GUICHET_STATE_DIR",
+             "GUICHET_LOG_FORMAT", "GUICHET_LOG_LEVEL", "GUICHET_DIGEST_STALE_DAYS")  # fmt: skip
+    assert Settings.from_env(dict.fromkeys(names, "")) == Settings.from_env({})
+
+
 @pytest.mark.parametrize(
     "env",
     [
