@@ -55,7 +55,8 @@ class CheckpointSigner:
             raise ApplicationError(str(error), type="SigningKeyError", non_retryable=True) from None
         if key is None:
             raise ApplicationError(
-                "no signing key configured: set GUICHET_SIGNING_KEY_FILE on the worker",
+                "no signing key configured: set GUICHET_SIGNING_KEY_FILE (a file) or "
+                "GUICHET_SIGNING_KEY (PEM or base64) on the workers",
                 type="SigningKeyError",
                 non_retryable=True,
             )

@@ -18,6 +18,7 @@ from audit.checkpoints import Checkpoint, CheckpointError, checkpoint_now, expor
 from audit.scheduling import DEFAULT_EVERY, MINIMUM_EVERY, SCHEDULE_ID, schedule_checkpoints
 from audit.signing import (
     KEY_FILE_VARIABLE,
+    KEY_VARIABLE,
     SigningKeyError,
     key_id,
     public_key_pem,
@@ -66,7 +67,7 @@ def configured_key() -> Ed25519PrivateKey:
     if key is None:
         raise usage_error(
             f"no signing key: set {KEY_FILE_VARIABLE} (create one with `guichet audit keygen "
-            "FILE`) or GUICHET_SIGNING_KEY"
+            f"FILE`) or {KEY_VARIABLE}"
         )
     return key
 
@@ -159,8 +160,8 @@ def schedule_checkpoints_command(
 ) -> None:
     """Sign a checkpoint at a fixed interval (a Temporal Schedule run by the workers).
 
-    The workers sign, so they need GUICHET_SIGNING_KEY_FILE. Running it again changes the
-    interval.
+    The workers sign, so they need GUICHET_SIGNING_KEY_FILE or GUICHET_SIGNING_KEY. Running it
+    again changes the interval.
 
     Example: guichet audit schedule-checkpoints --every 1h
     """
@@ -175,7 +176,7 @@ def schedule_checkpoints_command(
     verb = "created" if created else "updated"
     typer.echo(f"schedule {SCHEDULE_ID} {verb}: a checkpoint every {describe_every(interval)}")
     if not signing_key_configured():
-        say(f"reminder: the workers need {KEY_FILE_VARIABLE} to sign")
+        say(f"reminder: the workers need {KEY_FILE_VARIABLE} or {KEY_VARIABLE} to sign")
 
 
 __all__ = ["DEFAULT_EVERY", "configured_key", "describe_every", "parse_every"]
