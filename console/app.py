@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from console.errors import EXIT_USAGE, CliError
 from console.parsing import InputError
+from worker import TemporalSettingsError
 from workflows.encryption import PayloadKeyError
 
 P = ParamSpec("P")
@@ -96,6 +97,8 @@ def friendly(func: Callable[P, R]) -> Callable[P, R]:
             fail(error.message, error.exit_code)
         except PayloadKeyError as error:  # read with the settings, by any command
             fail(f"payload encryption is misconfigured: {error}", EXIT_USAGE)
+        except TemporalSettingsError as error:  # read at each connection, by any command
+            fail(str(error), EXIT_USAGE)
 
     return wrapper
 

@@ -184,6 +184,20 @@ def test_unreachable_temporal_is_exit_1_with_the_hint(tmp_path: Path) -> None:
     )
 
 
+def test_an_unusable_temporal_tls_setting_is_named_before_connecting(tmp_path: Path) -> None:
+    """A CA file that is not there: exit 2 naming the settings, not "unreachable"."""
+    missing = tmp_path / "ca.pem"
+    code, _, err = _invoke(
+        ["list"], {**UNREACHABLE, "TEMPORAL_TLS_SERVER_CA_CERT_PATH": str(missing)}
+    )
+    assert code == 2
+    assert err.startswith(
+        "guichet: the Temporal TLS or API-key settings (TEMPORAL_TLS_*, TEMPORAL_API_KEY, "
+        "TEMPORAL_CONFIG_FILE) cannot be used: "
+    )
+    assert str(missing) in err
+
+
 def _request(tmp_path: Path, insee: str, suffix: str = ".json") -> Path:
     request = {
         "programme_id": "dsil-detr-investissement",

@@ -520,6 +520,8 @@ NOT_DEPLOYED = {
     "GUICHET_PAYLOAD_KEY_FILE": "the deployments give GUICHET_PAYLOAD_KEY from a Secret",
     "GUICHET_SIGNING_KEY_FILE": "the deployments give GUICHET_SIGNING_KEY from a Secret",
     "GUICHET_PUBLIC_KEY_FILE": "the deployments give GUICHET_PUBLIC_KEY, a public value",
+    "TEMPORAL_CONFIG_FILE": "TLS is set with the TEMPORAL_TLS_* variables and a mounted Secret, "
+    "as deploy/README.md says, only where the frontend speaks TLS",
 }
 """Variables the code reads that the manifests deliberately do not set, and why."""
 NOT_IN_COMPOSE = {"FORWARDED_ALLOW_IPS": "compose publishes the console with no proxy in front"}

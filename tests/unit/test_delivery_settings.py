@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from temporalio.service import TLSConfig
 from typer.testing import CliRunner
 
 from activities.directory import DirectoryError, MappingDirectory, is_address, load_directory
@@ -15,7 +16,7 @@ from console import dev, people  # noqa: F401 (they register their commands)
 from console.app import app
 from console.deadlines import deadline_filter, parse_duration
 from console.errors import CliError
-from worker import Settings
+from worker import Settings, temporal_security
 from workflows.visibility import deadline_query, digest_query, literal
 
 NOW = datetime(2026, 11, 30, 9, 15, 30, tzinfo=UTC)
@@ -226,3 +227,16 @@ def test_list_refuses_a_bad_due_within_before_connecting() -> None:
 
     assert result.exit_code == 2
     assert "--due-within 'soon'" in result.output
+
+
+def test_temporal_security_comes_from_the_sdk_s_standard_variables() -> None:
+    """None set: plain gRPC (the dev server). An API key turns TLS on, as Temporal Cloud
+    wants; gRPC headers pass through; the address and namespace stay Guichet's own."""
+    assert temporal_security({}) == {}
+    cloud = temporal_security(
+        {"TEMPORAL_API_KEY": "key-1", "TEMPORAL_GRPC_META_X_TENANT": "pvd",
+         "TEMPORAL_ADDRESS": "elsewhere:7233", "TEMPORAL_NAMESPACE": "other"}
+    )  # fmt: skip
+    assert cloud == {"api_key": "key-1", "tls": True, "rpc_metadata": {"x-tenant": "pvd"}}
+    pinned = temporal_security({"TEMPORAL_TLS": "true", "TEMPORAL_TLS_SERVER_NAME": "frontend"})
+    assert isinstance(pinned["tls"], TLSConfig) and pinned["tls"].domain == "frontend"
