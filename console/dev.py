@@ -27,7 +27,7 @@ from console.app import JsonOption, app, emit_json, friendly, say
 from console.connection import SERVER_TIMEOUT, dev_file, read_dev_file, unreachable
 from console.demo import seed_demo
 from console.devserver import DevServer, start_dev_server
-from console.errors import CliError
+from console.errors import CliError, usage_error
 from console.web.serve import seed_demo_accounts, start_console
 from domain.registry import DEMO_CONVENTIONS
 from eventlog import EventLog, EventLogError
@@ -263,23 +263,53 @@ def worker() -> None:
 
 @app.command(rich_help_panel="Run")
 @friendly
-def migrate(json_output: JsonOption = False) -> None:
+def migrate(
+    grant_to: Annotated[
+        str | None,
+        typer.Option(
+            "--grant-to",
+            metavar="ROLE",
+            help="PostgreSQL: then let ROLE (the workers' and the console's login) read and "
+            "append the log, never change it; run again after each upgrade.",
+            show_default=False,
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
     """Create or upgrade the event log's tables in GUICHET_DATABASE_URL; safe to repeat.
 
     Workers and `guichet dev` do it at start; run it alone before rolling out a new version
     (the compose stack and the Kubernetes Job do). Concurrent runs wait for each other.
     Without GUICHET_DATABASE_URL: the embedded SQLite log in the state folder.
 
+    Run as the tables' owner, with --grant-to naming the role the workers and the console log
+    in as: that role may then append to the log but not UPDATE, DELETE or TRUNCATE it, even
+    with the triggers off (deploy/README.md, "Least privilege").
+
     Example: GUICHET_DATABASE_URL=postgresql+asyncpg://guichet@db/guichet guichet migrate
+    --grant-to guichet_app
     """
     settings = Settings.from_env()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    where = describe(sa.make_url(settings.event_log_url))
+    url = sa.make_url(settings.event_log_url)
+    where = describe(url)
+    if grant_to is not None and url.get_backend_name() != "postgresql":
+        raise usage_error(f"--grant-to: {where} has no roles; only a PostgreSQL log has")
 
     async def upgrade() -> tuple[str | None, str]:
         log = EventLog.from_url(settings.event_log_url)
         try:
-            return await log.migrate()
+            upgraded = await log.migrate()
+            if grant_to is not None:
+                try:
+                    await log.grant_app_role(grant_to)
+                except sa.exc.DBAPIError as error:  # no such role, or not the owner
+                    reason = str(error.orig).splitlines()[0]
+                    raise CliError(
+                        f"the event log in {where} is at schema revision {upgraded[1]}, but "
+                        f"{grant_to} could not be granted its rights: {reason}"
+                    ) from None
+            return upgraded
         finally:
             await log.close()
 
@@ -291,10 +321,13 @@ def migrate(json_output: JsonOption = False) -> None:
         reason = str(error.orig).splitlines()[0]
         raise CliError(f"the event log in {where} could not be migrated: {reason}") from None
     if json_output:
-        emit_json({"database": where, "before": before, "after": after})
-    elif before is None:
+        emit_json({"database": where, "before": before, "after": after, "granted_to": grant_to})
+        return
+    if before is None:
         typer.echo(f"created the event log in {where}: schema revision {after}")
     elif before == after:
         typer.echo(f"the event log in {where} is up to date: schema revision {after}")
     else:
         typer.echo(f"upgraded the event log in {where}: schema revision {before} → {after}")
+    if grant_to is not None:
+        typer.echo(f"{grant_to} may read and append to the log, and never change it")

@@ -289,15 +289,17 @@ async def stream_version(conn: AsyncConnection, stream_id: str) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
-# The tables beside the log, and what the application may do to each. None of them may be
-# emptied or rewritten: the ledger and checkpoints are append-only evidence; outbox rows are
-# marked delivered (UPDATE); console accounts change password (UPDATE). No DELETE, no TRUNCATE.
+# The tables beside the log, and what the application may do to each. None of the records may
+# be emptied or rewritten: the ledger and checkpoints are append-only evidence; outbox rows are
+# marked delivered (UPDATE); console accounts change password (UPDATE). No DELETE, no TRUNCATE,
+# but on the sign-in throttle's counters: counts of failed attempts, forgotten after a day.
 APP_TABLES: dict[str, str] = {
     schema.VERSION_TABLE: "SELECT",
     "payment_ledger": "SELECT, INSERT",
     "notification_outbox": "SELECT, INSERT, UPDATE",
     "eventlog_checkpoints": "SELECT, INSERT",
     "console_account": "SELECT, INSERT, UPDATE",
+    "console_sign_in_failure": "SELECT, INSERT, UPDATE, DELETE",
 }
 # The group append, and the one-stream append that a worker of the previous release still
 # calls during a rolling upgrade.

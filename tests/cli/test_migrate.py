@@ -42,6 +42,7 @@ def test_migrate_creates_then_finds_the_schema_up_to_date(
         "database": f"SQLite file {sqlite_log}",
         "before": HEAD,
         "after": HEAD,
+        "granted_to": None,
     }
 
 
@@ -183,3 +184,42 @@ def test_commands_on_a_log_never_migrated_say_to_run_migrate(
     assert guichet(capsys, "migrate")[0] == 0
     code, out, _ = guichet(capsys, "notices")
     assert code == 0 and out == "every notice was delivered\n"
+
+
+def test_migrate_grants_the_app_role_append_only_rights(
+    pg_url: str, pg_role: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--grant-to: the owner migrates, then the workers' login may append through the log's
+    functions and read, but neither delete nor rewrite; an unknown role says so; SQLite has
+    no roles."""
+    app_role = f"{pg_role}_app"
+    sql(pg_url, f'CREATE ROLE "{app_role}" LOGIN', "SELECT 1")
+    monkeypatch.setenv("GUICHET_DATABASE_URL", pg_url.replace("postgres@", f"{pg_role}@"))
+    try:
+        code, out, _ = guichet(capsys, "migrate", "--grant-to", app_role)
+        assert code == 0 and out.endswith(
+            f"{app_role} may read and append to the log, and never change it\n"
+        )
+        may = sql(
+            pg_url,
+            f"SELECT has_table_privilege('{app_role}', '\"{pg_role}\".eventlog_events', 'SELECT')"
+            f" AND NOT has_table_privilege('{app_role}', '\"{pg_role}\".eventlog_events', "
+            "'DELETE, UPDATE, TRUNCATE, INSERT')"
+            f" AND has_table_privilege('{app_role}', '\"{pg_role}\".console_sign_in_failure', "
+            "'DELETE')",
+        )
+        assert may is True
+        code, _, err = guichet(capsys, "migrate", "--grant-to", "nobody_of_that_name")
+        assert code == 1 and err.endswith(
+            'could not be granted its rights: role "nobody_of_that_name" does not exist\n'
+        )
+    finally:
+        sql(pg_url, f'DROP OWNED BY "{app_role}"', f'DROP ROLE "{app_role}"', "SELECT 1")
+
+
+def test_migrate_grant_to_on_sqlite_is_bad_input(
+    sqlite_log: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = guichet(capsys, "migrate", "--grant-to", "guichet_app")
+    assert code == 2 and "only a PostgreSQL log has" in err
+    assert not sqlite_log.exists()  # refused before anything was created

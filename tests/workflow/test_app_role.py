@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from activities.ledger import LedgerGateway
 from audit.checkpoints import checkpoint_now
+from console.web.throttle import SignInThrottle
 from domain.commands import ClaimPayment
 from eventlog import EventLog
 from tests.workflow.conftest import Stack
@@ -105,3 +106,15 @@ async def test_the_worker_runs_a_file_to_payment_as_the_app_role(
     finally:
         await conn.close()
     assert (await stack.log.verify()).ok
+
+
+async def test_the_console_s_sign_in_throttle_runs_as_the_app_role(app_log: EventLog) -> None:
+    """Failures counted, read, cleared and the old ones pruned: the console's only DELETE."""
+    today = [datetime(2026, 1, 1, tzinfo=UTC)]
+    throttle = SignInThrottle(app_log.engine, clock=lambda: today[0], free_per_account=0)
+    await throttle.failed("alice", "192.0.2.1")
+    today[0] += timedelta(days=2)
+    await throttle.failed("bob", "192.0.2.2")  # prunes alice's count, two days old
+    assert await throttle.retry_after("alice", "192.0.2.1") == 0
+    assert await throttle.retry_after("bob", "192.0.2.2") > 0
+    await throttle.succeeded("bob")
