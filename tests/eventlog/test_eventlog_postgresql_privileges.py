@@ -6,7 +6,8 @@ import asyncpg
 import pytest
 from eventlog_support import Backend, new_event
 
-from eventlog import EventLog
+from eventlog import EventLog, schema
+from eventlog.backends import APP_TABLES
 
 # Roles and privileges are a PostgreSQL feature.
 pytestmark = pytest.mark.postgresql_only
@@ -44,3 +45,25 @@ async def test_app_role_appends_and_reads_but_cannot_change_history_without_trig
     finally:
         await conn.close()
     assert (await log.verify()).checked == 2
+
+
+async def test_every_table_a_migration_creates_is_granted_to_the_app_role(
+    log: EventLog, backend: Backend
+) -> None:
+    """A new table left out of ``APP_TABLES`` is one the app role cannot touch: the sign-in
+    throttle's answered every failed sign-in with a 500 under that role. This names it."""
+    conn = await asyncpg.connect(
+        backend.dsn, server_settings={"search_path": backend.search_path or ""}
+    )
+    try:
+        tables = {
+            row["table_name"]
+            for row in await conn.fetch(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            )
+        }
+    finally:
+        await conn.close()
+    assert {"eventlog_events", "console_sign_in_failure"} <= tables
+    assert tables - {schema.EVENTS, schema.HEAD} == set(APP_TABLES)
