@@ -1,8 +1,8 @@
 """``guichet status``: what an operator checks first when files do not move. Is Temporal
 reachable, does its namespace have Guichet's search attributes, does a worker run on the task
-queue, do the schedules exist, is the event log at this code's schema revision, when was its
-head last signed, do notices wait? One line each, and exit code 1 when something must be
-fixed (the checkpoints' line only informs).
+queue, do the schedules exist, does the checkpoint schedule's last run fail, is the event log
+at this code's schema revision, when was its head last signed, do notices wait? One line each,
+and exit code 1 when something must be fixed (the checkpoints' line only informs).
 """
 
 from __future__ import annotations
@@ -13,14 +13,23 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 import typer
+from temporalio.client import (
+    ScheduleActionExecutionStartWorkflow,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.outbox import undelivered
 from audit.checkpoints import latest_stored
+from audit.scheduling import SCHEDULE_ID as CHECKPOINT_SCHEDULE_ID
 from console.app import JsonOption, app, emit_json, friendly
+from console.auditing_keys import describe_every
 from console.connection import Target, open_client, resolve_target
 from console.errors import CliError
 from eventlog import EventLog, EventLogError
@@ -85,6 +94,7 @@ async def _temporal_checks(target: Target) -> list[Check]:
         await _bounded("search attributes", lambda: _search_attributes(guichet)),
         await _bounded("workers", lambda: _workers(guichet)),
         await _bounded("schedules", lambda: _schedules(guichet)),
+        await _bounded("checkpoint schedule", lambda: checkpoint_schedule(guichet)),
     ]
 
 
@@ -190,6 +200,53 @@ async def _schedules(guichet: GuichetClient) -> Check:
             + (f" ({', '.join(states)})" if states else ""),
         )
     return Check("schedules", True, ", ".join(states))
+
+
+async def checkpoint_schedule(guichet: GuichetClient) -> Check:
+    """Optional, so fine when absent; a problem when its last run failed (without the
+    workers' signing key, every run fails and the log's head is no longer signed)."""
+    name = "checkpoint schedule"
+    try:
+        described = await guichet.temporal.get_schedule_handle(CHECKPOINT_SCHEDULE_ID).describe()
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        return Check(name, True, "none: `guichet audit schedule-checkpoints` signs at an interval")
+    intervals = described.schedule.spec.intervals
+    every = f"every {describe_every(intervals[0].every)}" if intervals else "on its calendar"
+    state = "paused" if described.schedule.state.paused else "active"
+    started = [
+        result.action
+        for result in described.info.recent_actions
+        if isinstance(result.action, ScheduleActionExecutionStartWorkflow)
+    ]
+    if not started:
+        return Check(name, True, f"{state}, {every}, no run yet")
+    run = guichet.temporal.get_workflow_handle(
+        started[-1].workflow_id, run_id=started[-1].first_execution_run_id
+    )
+    status = (await run.describe()).status
+    if status in (WorkflowExecutionStatus.FAILED, WorkflowExecutionStatus.TIMED_OUT):
+        return Check(
+            name,
+            False,
+            f"{state}, {every}; its last run failed, so the log's head is not being signed: "
+            f"{await _why(run)}",
+        )
+    shown = status.name.lower().replace("_", " ") if status else "unknown"
+    return Check(name, True, f"{state}, {every}, its last run {shown}")
+
+
+async def _why(run: WorkflowHandle[Any, Any]) -> str:
+    """The innermost message of a failed run (the activity's own sentence)."""
+    try:
+        await run.result()
+    except WorkflowFailureError as failed:
+        cause: BaseException = failed
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        return str(getattr(cause, "message", None) or cause)
+    return "no failure recorded"
 
 
 async def _log(log: EventLog, where: str) -> Check:

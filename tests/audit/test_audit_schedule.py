@@ -25,12 +25,14 @@ from audit.scheduling import (
     schedule_checkpoints_if_configured,
 )
 from audit.verifying import verify
+from console.status import checkpoint_schedule
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog
 from tests.conftest import temporal_cli_path
 from worker import build_worker
 from workflows import search
+from workflows.client import GuichetClient
 
 pytestmark = [pytest.mark.temporal]
 
@@ -89,3 +91,39 @@ async def test_dev_schedules_checkpoints_only_when_a_key_is_configured(
     with_key = {"GUICHET_SIGNING_KEY_FILE": "/somewhere/signing.pem"}
     assert await schedule_checkpoints_if_configured(client, task_queue="q", env=with_key)
     await client.get_schedule_handle(SCHEDULE_ID).delete()
+
+
+async def test_status_names_a_checkpoint_schedule_whose_runs_fail(
+    dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers without the signing key: each run fails, and `guichet status` says why instead
+    of only the age of the last checkpoint; without the schedule, nothing is wrong."""
+    for variable in ("GUICHET_SIGNING_KEY", "GUICHET_SIGNING_KEY_FILE"):
+        monkeypatch.delenv(variable, raising=False)
+    log = EventLog.from_url(f"sqlite+aiosqlite:///{tmp_path / 'events.db'}")
+    await log.migrate()
+    client, queue = dev_env.client, f"checkpoints-{uuid.uuid4().hex[:8]}"
+    guichet = GuichetClient(client, task_queue=queue)
+    assert (await checkpoint_schedule(guichet)).ok
+    worker = build_worker(
+        client, task_queue=queue, log=log, registry=load_registry(), catalogue=load_catalogue()
+    )
+    async with worker:
+        await schedule_checkpoints(client, task_queue=queue, every=timedelta(hours=1))
+        handle = client.get_schedule_handle(SCHEDULE_ID)
+        try:
+            await handle.trigger()
+            for _ in range(200):
+                check = await checkpoint_schedule(guichet)
+                if not check.ok:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await handle.delete()
+    await log.close()
+    assert not check.ok, check
+    assert check.detail.startswith(
+        "active, every 1h; its last run failed, so the log's head is not being signed: "
+        "no signing key configured"
+    )
+    assert "GUICHET_SIGNING_KEY" in check.detail

@@ -224,10 +224,11 @@ def test_status_names_what_is_missing_then_says_all_is_well(
     assert after["ok"] is True, after
     details = {check["name"]: check["detail"] for check in after["checks"]}
     assert set(details) == {
-        "temporal", "search attributes", "workers", "schedules", "event log", "checkpoints",
-        "notices",
+        "temporal", "search attributes", "workers", "schedules", "checkpoint schedule",
+        "event log", "checkpoints", "notices",
     }  # fmt: skip
     assert details["checkpoints"].startswith("none signed yet")
+    assert details["checkpoint schedule"].startswith("none: `guichet audit schedule-checkpoints`")
     assert details["search attributes"] == "Guichet's 7 registered in 'default'"
     assert details["workers"].startswith("1 on task queue 'guichet'")
     assert "schema revision" in details["event log"]

@@ -99,7 +99,7 @@ def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
         # Everything `guichet dev` starts is what `guichet status` checks: all fine.
         status = cli.json("status")
         assert status["ok"] is True, status
-        assert len(status["checks"]) == 7
+        assert len(status["checks"]) == 8
     finally:
         output = _stop(process, log)
     assert "stopping worker…" in output and "stopped" in output
