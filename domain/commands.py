@@ -84,6 +84,9 @@ class SubmitApplication(_Command):
     paris_days: bool = False
     """Whether the file counts its days in Paris (``domain.deadline.day_of``); files submitted
     before it did keep their UTC days, so their recorded history still replays."""
+    convention_cadre_window: bool = False
+    """Whether eligibility refuses an offer whose convention-cadre delay has passed at
+    receipt; files submitted before were found eligible then dismissed, and replay so."""
 
 
 class AssignCaseworker(_Command):

@@ -83,10 +83,15 @@ def paris_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=PARIS).astimezone(UTC)
 
 
+def last_day_after(day: date, duration: Duration) -> date:
+    """The last day of a delay of ``duration`` that runs from ``day``."""
+    return add_months(day, duration.months) + timedelta(days=duration.days)
+
+
 def expiry_after(anchor: datetime, duration: Duration) -> datetime:
     """When a delay of ``duration`` from ``anchor`` ends: midnight after its last day, Paris."""
-    last_day = add_months(anchor.astimezone(PARIS).date(), duration.months)
-    return paris_midnight(last_day + timedelta(days=duration.days + 1))
+    last_day = last_day_after(anchor.astimezone(PARIS).date(), duration)
+    return paris_midnight(last_day + timedelta(days=1))
 
 
 def extended_expiry(due_at: datetime, extension: Duration) -> datetime:

@@ -112,7 +112,9 @@ def submit(c: SubmitApplication, state: Application) -> list[Event]:
             "cofinanceurs qui décident",
         )
     received_on = day_of(c.at, paris=c.paris_days)
-    verdicts = eligibility_verdicts(c.request, c.commune, c.programme, received_on)
+    verdicts = eligibility_verdicts(
+        c.request, c.commune, c.programme, received_on, cadre_window=c.convention_cadre_window
+    )
     failing = tuple(v for v in verdicts if v.outcome == "fail")
     submitted = ApplicationSubmitted(
         actor=c.actor,

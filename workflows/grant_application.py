@@ -64,6 +64,7 @@ DEADLINE_REARM = "deadline-rearm"
 SEARCH_ATTRIBUTES_ON_CHANGE = "search-attributes-on-change"
 TIMER_PER_MOMENT = "deadline-timer-per-moment"
 PARIS_DAYS = "paris-days"
+CONVENTION_CADRE_WINDOW = "convention-cadre-window"
 """``workflow.patched`` ids: each marks a change that files already running must not see."""
 
 
@@ -96,6 +97,7 @@ class GrantApplicationWorkflow:
         self._publish_changes_only = False
         self._timer_per_moment = False
         self._paris_days = False
+        self._cadre_window = False
         self._deadline_timer: asyncio.Task[None] | None = None
         self._deadline_timer_at: datetime | None = None
 
@@ -110,6 +112,7 @@ class GrantApplicationWorkflow:
         # Files submitted before count UTC days: their eligibility and date checks must
         # decide on replay as they did (``SubmitApplication.paris_days``).
         self._paris_days = workflow.patched(PARIS_DAYS)
+        self._cadre_window = workflow.patched(CONVENTION_CADRE_WINDOW)
         if self._state.status == "draft":
             await self._submit()
         while not self._state.is_terminal:
@@ -250,6 +253,7 @@ class GrantApplicationWorkflow:
             registry_vintage=facts.registry_vintage,
             tracks_deadlines=self._deadlines_on,
             paris_days=self._paris_days,
+            convention_cadre_window=self._cadre_window,
         )
         try:
             await self._execute(command)

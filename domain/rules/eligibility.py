@@ -11,6 +11,7 @@ from datetime import date
 
 from domain.commands import ApplicationRequest
 from domain.commune import Commune
+from domain.deadline import last_day_after
 from domain.errors import NotPvdMember, RuleViolation, UnknownCommune
 from domain.french import day
 from domain.programme import Programme
@@ -146,7 +147,7 @@ def _programme_open(programme: Programme | None, received_on: date) -> RuleVerdi
 
 
 def _convention_required(
-    commune: Commune | None, programme: Programme | None, received_on: date
+    commune: Commune | None, programme: Programme | None, received_on: date, cadre_window: bool
 ) -> RuleVerdict:
     if commune is None or programme is None or programme.requires_convention == "none":
         return _verdict(
@@ -171,6 +172,21 @@ def _convention_required(
             f"avant la demande ; {commune.name} n'en a signé aucune à la date du "
             f"{day(received_on)} : déposez votre demande une fois la convention signée",
         )
+    closed_on = _cadre_window_closed(commune, programme, signed, received_on)
+    if kind == "adhesion" and cadre_window and closed_on is not None:
+        return _verdict(
+            "convention-required",
+            CONVENTIONS,
+            False,
+            f"{programme.name} needs the PVD convention-cadre within the delay after the "
+            f"convention d'adhésion signed on {signed.isoformat()}, that is by "
+            f"{closed_on.isoformat()}; {commune.name} has none signed by "
+            f"{received_on.isoformat()}: the offers that need it are closed to it",
+            french=f"Le dispositif « {programme.name} » demande la convention-cadre PVD dans "
+            f"le délai qui suit la convention d'adhésion signée le {day(signed)}, soit au plus "
+            f"tard le {day(closed_on)} ; {commune.name} n'en a signé aucune à la date du "
+            f"{day(received_on)} : les offres qui l'exigent lui sont fermées",
+        )
     return _verdict(
         "convention-required",
         CONVENTIONS,
@@ -178,6 +194,19 @@ def _convention_required(
         f"{label} signed on {signed.isoformat()}",
         french=f"{label[:1].upper()}{label[1:]} signée le {day(signed)}",
     )
+
+
+def _cadre_window_closed(
+    commune: Commune, programme: Programme, adhesion_on: date, received_on: date
+) -> date | None:
+    """The last day of the convention-cadre's delay when it has passed without one signed
+    (the programme's ``convention_cadre`` deadline, whose expiry closes the offers), else
+    None: a request received then would be found eligible, then dismissed at once."""
+    rule = next((r for r in programme.deadlines if r.kind == "convention_cadre"), None)
+    if rule is None or commune.convention_signed_on("cadre", received_on) is not None:
+        return None
+    last_day = last_day_after(adhesion_on, rule.duration)
+    return last_day if received_on > last_day else None
 
 
 def _no_prior_start(request: ApplicationRequest, received_on: date) -> RuleVerdict:
@@ -221,8 +250,13 @@ def eligibility_verdicts(
     commune: Commune | None,
     programme: Programme | None,
     received_on: date,
+    *,
+    cadre_window: bool = True,
 ) -> tuple[RuleVerdict, ...]:
-    """Every eligibility verdict of a request received on ``received_on``, in a stable order."""
+    """Every eligibility verdict of a request received on ``received_on``, in a stable order.
+
+    ``cadre_window=False`` for files submitted before the convention-cadre's delay was checked
+    at receipt (``SubmitApplication.convention_cadre_window``): they replay as decided."""
     # A registry answer for another code is no answer: later rules then have nothing to check.
     known = commune if commune is not None and commune.insee == request.insee else None
     offered = programme if programme is not None and programme.id == request.programme_id else None
@@ -231,7 +265,7 @@ def eligibility_verdicts(
         _pvd_membership(known, received_on),
         _programme_known(request, programme),
         _programme_open(offered, received_on),
-        _convention_required(known, offered, received_on),
+        _convention_required(known, offered, received_on, cadre_window),
         _no_prior_start(request, received_on),
     )
 

@@ -190,6 +190,7 @@ def submit(
     actor: Actor = APPLICANT,
     when: datetime = T0,
     paris_days: bool = True,
+    convention_cadre_window: bool = True,
 ) -> SubmitApplication:
     """The submission of ``req`` (the default DETR request) with its look-ups; ``paris_days``
     False for a file submitted before Guichet counted Paris days."""
@@ -202,6 +203,7 @@ def submit(
         programme=programme,
         registry_vintage="COG 2023",
         paris_days=paris_days,
+        convention_cadre_window=convention_cadre_window,
     )
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from domain import NotPvdMember, RuleViolation, UnknownCommune, assert_eligible
+from domain.catalogue import load_catalogue
 from domain.commands import ApplicationRequest
 from domain.commune import Convention
 from domain.deadline import PARIS
@@ -210,3 +211,40 @@ def test_a_request_received_just_after_midnight_is_received_that_day_in_paris() 
     (submitted, utc) = decide(submit(when=workflow_clock, paris_days=False), INITIAL_STATE)
     assert isinstance(utc, EligibilityConfirmed)
     assert isinstance(submitted, ApplicationSubmitted) and not submitted.paris_days
+
+
+SHOPIN = load_catalogue().get("bdt-shopin-diagnostic")
+
+
+@pytest.mark.parametrize(
+    ("received_on", "cadre_signed_on", "outcome"),
+    [
+        (date(2022, 11, 10), None, "pass"),  # the delay's last day: 18 months after 10 May 2021
+        (date(2022, 11, 11), None, "fail"),
+        (date(2025, 7, 1), None, "fail"),
+        (date(2025, 7, 1), date(2023, 2, 1), "pass"),  # signed late, but signed
+    ],
+)
+def test_an_offer_is_closed_once_the_convention_cadre_delay_has_passed(
+    received_on: date, cadre_signed_on: date | None, outcome: str
+) -> None:
+    """Shop'in needs the convention d'adhésion and the convention-cadre within 18 months of
+    it (DOMAIN.md: at expiry, the offers that need it close). A request received after that,
+    with no convention-cadre, is refused at receipt: it used to be found eligible, then
+    dismissed at once by the expired deadline, "without an answer" to a question never asked."""
+    assert SHOPIN is not None
+    conventions = PVD_COMMUNE.conventions + tuple(
+        Convention(kind="cadre", signed_on=signed) for signed in [cadre_signed_on] if signed
+    )
+    commune = PVD_COMMUNE.model_copy(update={"conventions": conventions})
+    shopin_request = flat_request().replaced({"programme_id": SHOPIN.id})
+    verdicts = eligibility_verdicts(shopin_request, commune, SHOPIN, received_on)
+    convention = next(v for v in verdicts if v.rule == "convention-required")
+    assert convention.outcome == outcome, convention.message
+    if outcome == "fail":
+        assert "by 2022-11-10" in convention.message
+        assert "au plus tard le 10/11/2022" in convention.french
+    unchecked = eligibility_verdicts(
+        shopin_request, commune, SHOPIN, received_on, cadre_window=False
+    )
+    assert outcomes(unchecked)["convention-required"] == "pass"  # files submitted before

@@ -3,9 +3,11 @@ server and a real PostgreSQL event log; after each path the log folds to the wor
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution
@@ -33,7 +35,9 @@ from domain.commands import (
     RevisePlan,
     WithdrawApplication,
 )
-from domain.plan import FundingLine
+from domain.events import EligibilityRejected, parse_event
+from domain.plan import FinancingPlan, FundingLine
+from domain.registry import load_registry
 from tests.workflow.conftest import Stack
 from tests.workflow.scenarios import (
     AGENT,
@@ -461,6 +465,30 @@ async def test_a_new_file_counts_its_days_in_paris(stack: Stack) -> None:
         (first, *_) = await stack.log.read_stream(app_id)
         assert first.type == "ApplicationSubmitted" and first.data["paris_days"] is True
         assert (await stack.guichet.state(app_id)).paris_days
+
+
+async def test_an_offer_whose_convention_cadre_delay_has_passed_is_refused_at_receipt(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Shop'in for a commune whose convention d'adhésion is years old and that never signed
+    the convention-cadre: ineligible at receipt (the patch ``convention-cadre-window``), not
+    found eligible and then dismissed by the deadline that expired long ago."""
+    conventions = tmp_path / "conventions.csv"
+    conventions.write_text("insee,kind,signed_on\n01033,adhesion,2021-03-15\n", encoding="utf-8")
+    late = dataclasses.replace(stack, registry=load_registry(conventions_path=conventions))
+    plan = FinancingPlan(
+        total_cost_cents=10_000 * EUR,
+        subsidisable_base_cents=10_000 * EUR,
+        lines=(
+            FundingLine(line_id="bdt", funder="BDT", kind="public", requested_cents=10_000 * EUR),
+        ),
+    )
+    async with late.worker():
+        app_id = await submitted(late, programme_id="bdt-shopin-diagnostic", plan=plan)
+        assert (await late.guichet.state(app_id)).status == "ineligible"
+        events = [parse_event(r.data) for r in await late.log.read_stream(app_id)]
+        (rejected,) = [e for e in events if isinstance(e, EligibilityRejected)]
+        assert [v.rule for v in rejected.verdicts] == ["convention-required"]
 
 
 async def test_a_refused_signal_is_recorded_not_dropped(stack: Stack) -> None:
