@@ -52,7 +52,11 @@ AWARDED: tuple[Deadline, ...] = (("start_of_works", None),)
 
 _FUNDERS = {line.line_id: line.funder for line in plan().lines}
 _KIND_BY_NAME = {name: kind for kind, name in DEADLINE_NAMES.items()}
-_REMINDER_SUBJECT = re.compile(r"« (?P<name>.+) » dans (?P<days>\d+) jour")
+_REMINDER_SUBJECT = re.compile(
+    r"« (?P<name>.+) » : (?:plus que (?P<days>\d+) jours|(?P<last>dernier jour))"
+)
+"""A reminder's subject (``domain.notices``): the days left when it left, which is its offset
+when it leaves on time, as a time-skipped run makes it; the last day's is J-1."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,6 @@ def notice_key(role: str, recipient: str, subject: str) -> Key:
     """A reminder notice keyed as ``expected`` keys it; kind "?" when the subject is unknown."""
     found = _REMINDER_SUBJECT.search(subject)
     kind = _KIND_BY_NAME.get(found["name"], "?") if found else "?"
-    days = int(found["days"]) if found else -1
+    days = (1 if found["last"] else int(found["days"])) if found else -1
     funder = recipient.removeprefix("cofinancer:") if role == "cofinancer" else None
     return (kind, days, role, funder)

@@ -6,9 +6,11 @@ activity; delivery (SMTP, or a log line) is the outbox's business.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import get_args
 
 from domain.actor import Role
+from domain.deadline import PARIS
 from domain.events import (
     ApplicationDismissed,
     ApplicationRefused,
@@ -70,8 +72,8 @@ def notices_for(event: Event, state: Application) -> list[Notice]:
         case RepaymentDue(amount_cents=amount):
             body = f"Reversement dû : {euros(amount)}."
             return _to(applicant, f"{ref}: reversement dû", body, event)
-        case ReminderSent(kind=kind, days_before=days, due_at=due, recipients=recipients):
-            subject = f"{ref}: échéance « {DEADLINE_NAMES[kind]} » dans {days} jour(s)"
+        case ReminderSent(kind=kind, due_at=due, recipients=recipients):
+            subject = f"{ref}: échéance « {DEADLINE_NAMES[kind]} » : {_days_left(event.at, due)}"
             body = f"L'échéance « {DEADLINE_NAMES[kind]} » court jusqu'au {last_day(due)} inclus."
             return [_notice(r.role, r.id, subject, body, event) for r in recipients]
         case DeadlineExpired(kind=kind, action=action, recipients=recipients):
@@ -82,6 +84,15 @@ def notices_for(event: Event, state: Application) -> list[Notice]:
             body = _news_for_the_caseworker(event)
             return _to(("caseworker", state.caseworker_id), f"{ref}: à traiter", body, event)
     return []
+
+
+def _days_left(sent_at: datetime, expiry: datetime) -> str:
+    """What is left of a deadline when its reminder leaves, in Paris days, the last included.
+
+    Counted, not the reminder's nominal offset: a reminder can leave late (a worker down, a
+    file opened with less time left than the offset), and "J-1" leaves on the last day."""
+    left = (expiry.astimezone(PARIS).date() - sent_at.astimezone(PARIS).date()).days
+    return "dernier jour aujourd'hui" if left <= 1 else f"plus que {left} jours"
 
 
 def _news_for_the_caseworker(event: CorrectionAnswered | FundingDecided) -> str:

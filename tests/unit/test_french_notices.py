@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from console.web.phrases import phrase
 from domain.commands import AnswerCorrection, AssignCaseworker, RequestCorrection
 from domain.deadline import Recipient
@@ -105,3 +107,23 @@ def test_a_reminder_gives_the_last_day_included() -> None:
     )  # fmt: skip
     [notice] = notices_for(reminder, apply([submit()]))
     assert notice.body == "L'échéance « complétude du dossier » court jusqu'au 04/03/2027 inclus."
+
+
+@pytest.mark.parametrize(
+    ("sent_at", "said"),
+    [
+        (datetime(2027, 2, 25, 23, 0, tzinfo=UTC), "plus que 7 jours"),  # 26 Feb 00:00, J-7
+        (datetime(2027, 3, 3, 23, 0, tzinfo=UTC), "dernier jour aujourd'hui"),  # 4 March
+        (datetime(2027, 2, 18, 9, 0, tzinfo=UTC), "plus que 15 jours"),  # a J-30 sent late
+    ],
+)
+def test_a_reminder_says_the_days_left_when_it_leaves(sent_at: datetime, said: str) -> None:
+    """Counted from when it leaves, the last day included: the J-1 reminder leaves on the
+    last day itself, and one left late (a file opened with 15 days to go) does not say 30."""
+    expiry = datetime(2027, 3, 4, 23, 0, tzinfo=UTC)  # last day 4 March
+    reminder = ReminderSent(
+        actor=SYSTEM, at=sent_at, kind="completeness", days_before=30, due_at=expiry,
+        recipients=(Recipient(role="caseworker", id="al"),),
+    )  # fmt: skip
+    [notice] = notices_for(reminder, apply([submit()]))
+    assert notice.subject.endswith(f"échéance « complétude du dossier » : {said}")
