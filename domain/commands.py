@@ -63,6 +63,19 @@ class ApplicationRequest(Frozen):
         return self if plan is self.plan else self.replaced({"plan": plan})
 
 
+RULES = 1
+"""The latest revision of the decision rules, recorded at submission (``SubmitApplication``,
+``ApplicationSubmitted`` and ``Application.rules``) so that every file keeps the rules it was
+decided under when it replays; the workflow chooses it with ``workflow.patched``.
+
+0. Files submitted before December 2026.
+1. Days are Paris days (``domain.deadline.day_of``: at 00:30 on 1 January a request is
+   received in January); an offer whose convention-cadre delay has passed is refused at
+   receipt; the completion delay runs from the start of works itself
+   (``WorksStarted.started_on``, CGCT R2334-29), not from the day it was declared.
+"""
+
+
 class _Command(Frozen):
     actor: Actor
     at: AwareDatetime
@@ -81,12 +94,9 @@ class SubmitApplication(_Command):
     tracks_deadlines: bool = False
     """Whether the file runs its programme's deadlines; files submitted before deadlines
     existed keep running without them, so their recorded history still replays."""
-    paris_days: bool = False
-    """Whether the file counts its days in Paris (``domain.deadline.day_of``); files submitted
-    before it did keep their UTC days, so their recorded history still replays."""
-    convention_cadre_window: bool = False
-    """Whether eligibility refuses an offer whose convention-cadre delay has passed at
-    receipt; files submitted before were found eligible then dismissed, and replay so."""
+    rules: int = Field(default=0, ge=0, le=RULES)
+    """The revision of the decision rules the file is decided under (``RULES``); the workflow
+    sets it, and files submitted before a revision keep the one they had, so that they replay."""
 
 
 class AssignCaseworker(_Command):

@@ -73,8 +73,8 @@ def add_months(day: date, months: int) -> date:
 def day_of(moment: datetime, *, paris: bool) -> date:
     """The calendar day of ``moment``: in Paris, the day French law counts (a start declared
     at 00:30 on 10 June is on 10 June, not on 9 June in UTC). ``paris=False`` gives the UTC
-    day, which files submitted before Guichet counted Paris days keep (``Application.paris_days``)
-    so that they decide as they did when they replay."""
+    day, which files submitted under the rules of before keep (``domain.commands.RULES``) so
+    that they decide as they did when they replay."""
     return moment.astimezone(PARIS).date() if paris else moment.astimezone(UTC).date()
 
 

@@ -115,6 +115,9 @@ def _anchor_time(rule: DeadlineRule, event: Event, state: Application) -> dateti
     # but only once eligibility is confirmed, in the same instant.
     anchor = "EligibilityConfirmed" if rule.anchor == "ApplicationSubmitted" else rule.anchor
     if event.type == anchor or event.type in REARMED_BY.get(rule.kind, frozenset()):
+        if anchor == "WorksStarted" and state.rules >= 1 and state.started_on is not None:
+            # From the start itself, which the declaration may follow by weeks (R2334-29).
+            return paris_midnight(state.started_on)
         return event.at
     return None
 

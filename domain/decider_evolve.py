@@ -64,7 +64,7 @@ def _changes(state: Application, event: Event) -> dict[str, object]:
                 "submitted_at": event.at,
                 "submitted_by": event.actor,
                 "tracks_deadlines": event.tracks_deadlines,
-                "paris_days": event.paris_days,
+                "rules": event.rules,
             }
         case EligibilityConfirmed() | CommandRejected():
             return {}

@@ -111,9 +111,9 @@ def submit(c: SubmitApplication, state: Application) -> list[Event]:
             "décision : déposez toutes les lignes en attente de décision, ce sont les "
             "cofinanceurs qui décident",
         )
-    received_on = day_of(c.at, paris=c.paris_days)
+    received_on = day_of(c.at, paris=c.rules >= 1)
     verdicts = eligibility_verdicts(
-        c.request, c.commune, c.programme, received_on, cadre_window=c.convention_cadre_window
+        c.request, c.commune, c.programme, received_on, cadre_window=c.rules >= 1
     )
     failing = tuple(v for v in verdicts if v.outcome == "fail")
     submitted = ApplicationSubmitted(
@@ -125,7 +125,7 @@ def submit(c: SubmitApplication, state: Application) -> list[Event]:
         programme=c.programme,
         registry_vintage=c.registry_vintage,
         tracks_deadlines=c.tracks_deadlines,
-        paris_days=c.paris_days,
+        rules=c.rules,
     )
     if failing:
         return [submitted, EligibilityRejected(actor=c.actor, at=c.at, verdicts=failing)]

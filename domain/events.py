@@ -37,7 +37,7 @@ class ApplicationSubmitted(_Event):
     programme: Programme | None
     registry_vintage: str
     tracks_deadlines: bool = False
-    paris_days: bool = False
+    rules: int = 0
 
 
 class EligibilityConfirmed(_Event):

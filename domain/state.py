@@ -90,15 +90,15 @@ class Application(Frozen):
     repayment_due_cents: Cents = 0
     last_event_at: AwareDatetime | None = None
     tracks_deadlines: bool = False
-    paris_days: bool = False
-    """Whether the file counts its days in Paris, as set at submission (``day_of``)."""
+    rules: int = 0
+    """The revision of the decision rules the file was submitted under (``RULES``)."""
     deadlines: tuple[OpenDeadline, ...] = ()
     expired_deadlines: tuple[DeadlineKind, ...] = ()
 
     def day_of(self, moment: datetime) -> date:
         """The calendar day of ``moment`` as this file counts its days
         (``domain.deadline.day_of``)."""
-        return day_of(moment, paris=self.paris_days)
+        return day_of(moment, paris=self.rules >= 1)
 
     @property
     def paid_cents(self) -> int:

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.recording import EventRecorder, IdentifiedEvent, RecordEvents
     from domain.actor import SYSTEM
     from domain.commands import (
+        RULES,
         Command,
         RecordDisbursement,
         RecordPaymentFailure,
@@ -63,8 +64,7 @@ NOTICE_DELIVERY = "notice-delivery"
 DEADLINE_REARM = "deadline-rearm"
 SEARCH_ATTRIBUTES_ON_CHANGE = "search-attributes-on-change"
 TIMER_PER_MOMENT = "deadline-timer-per-moment"
-PARIS_DAYS = "paris-days"
-CONVENTION_CADRE_WINDOW = "convention-cadre-window"
+DECISION_RULES_1 = "decision-rules-1"
 """``workflow.patched`` ids: each marks a change that files already running must not see."""
 
 
@@ -96,8 +96,7 @@ class GrantApplicationWorkflow:
         self._rearm_on_change = False
         self._publish_changes_only = False
         self._timer_per_moment = False
-        self._paris_days = False
-        self._cadre_window = False
+        self._rules = 0
         self._deadline_timer: asyncio.Task[None] | None = None
         self._deadline_timer_at: datetime | None = None
 
@@ -109,10 +108,9 @@ class GrantApplicationWorkflow:
         self._rearm_on_change = workflow.patched(DEADLINE_REARM)
         self._publish_changes_only = workflow.patched(SEARCH_ATTRIBUTES_ON_CHANGE)
         self._timer_per_moment = workflow.patched(TIMER_PER_MOMENT)
-        # Files submitted before count UTC days: their eligibility and date checks must
-        # decide on replay as they did (``SubmitApplication.paris_days``).
-        self._paris_days = workflow.patched(PARIS_DAYS)
-        self._cadre_window = workflow.patched(CONVENTION_CADRE_WINDOW)
+        # Files submitted under older rules must decide on replay as they did
+        # (``domain.commands.RULES``); the next revision adds its own patch before this one.
+        self._rules = RULES if workflow.patched(DECISION_RULES_1) else 0
         if self._state.status == "draft":
             await self._submit()
         while not self._state.is_terminal:
@@ -252,8 +250,7 @@ class GrantApplicationWorkflow:
             programme=facts.programme,
             registry_vintage=facts.registry_vintage,
             tracks_deadlines=self._deadlines_on,
-            paris_days=self._paris_days,
-            convention_cadre_window=self._cadre_window,
+            rules=self._rules,
         )
         try:
             await self._execute(command)

@@ -256,7 +256,7 @@ def eligibility_verdicts(
     """Every eligibility verdict of a request received on ``received_on``, in a stable order.
 
     ``cadre_window=False`` for files submitted before the convention-cadre's delay was checked
-    at receipt (``SubmitApplication.convention_cadre_window``): they replay as decided."""
+    at receipt (rules 0, ``domain.commands.RULES``): they replay as they were decided."""
     # A registry answer for another code is no answer: later rules then have nothing to check.
     known = commune if commune is not None and commune.insee == request.insee else None
     offered = programme if programme is not None and programme.id == request.programme_id else None

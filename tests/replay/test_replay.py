@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent / "histories"
 HISTORIES = sorted(p for p in ROOT.glob("v[0-9]*/*.json"))
 """One folder per workflow version that ran files (v1: before deadlines, v2: with them, v3:
 timers re-armed when a command moves the next deadline, v4: search attributes upserted only
-when they change, v5: one deadline timer per wake-up moment, v6: days counted in Paris);
+when they change, v5: one deadline timer per wake-up moment, v6: decision rules 1, with
+Paris days, ``domain.commands.RULES``);
 ``incompatible/`` holds a deliberately broken history for the audit tests, ``scheduled/`` the
 scheduled workflows' histories (test_replay_scheduled.py)."""
 

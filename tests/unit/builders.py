@@ -13,6 +13,7 @@ from typing import Any
 
 from domain import INITIAL_STATE, Actor, Application, Command, Event, decide, evolve
 from domain.commands import (
+    RULES,
     AcceptApplication,
     ApplicationRequest,
     ClaimPayment,
@@ -189,11 +190,10 @@ def submit(
     programme: Programme | None = DETR_PROGRAMME,
     actor: Actor = APPLICANT,
     when: datetime = T0,
-    paris_days: bool = True,
-    convention_cadre_window: bool = True,
+    rules: int = RULES,
 ) -> SubmitApplication:
-    """The submission of ``req`` (the default DETR request) with its look-ups; ``paris_days``
-    False for a file submitted before Guichet counted Paris days."""
+    """The submission of ``req`` (the default DETR request) with its look-ups, under the
+    latest rules unless ``rules`` says otherwise (0: a file submitted before them)."""
     return SubmitApplication(
         actor=actor,
         at=when,
@@ -202,8 +202,7 @@ def submit(
         commune=commune,
         programme=programme,
         registry_vintage="COG 2023",
-        paris_days=paris_days,
-        convention_cadre_window=convention_cadre_window,
+        rules=rules,
     )
 
 

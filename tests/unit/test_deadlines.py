@@ -189,6 +189,18 @@ def test_declaring_the_start_closes_start_of_works_and_opens_completion() -> Non
     assert state.deadline("completion").due_at == paris(2029, 4, 3)  # type: ignore[union-attr]
 
 
+def test_the_completion_delay_runs_from_the_start_not_from_its_declaration() -> None:
+    """Works started on 2 April 2025, declared on 11 June: four years from 2 April (CGCT
+    R2334-29, "à compter de la date de commencement d'exécution"). A file submitted under the
+    rules of before (0) keeps its delay from the declaration, as it was decided."""
+    start = DeclareStart(actor=APPLICANT, at=at(100), started_on=at(30).date())
+    state = apply([*awarded(), start])
+    assert state.deadline("completion").due_at == paris(2029, 4, 3)  # type: ignore[union-attr]
+    (submission, *rest) = awarded()
+    before = apply([submission.model_copy(update={"rules": 0}), *rest, start])
+    assert before.deadline("completion").due_at == paris(2029, 6, 12)  # type: ignore[union-attr]
+
+
 def test_no_payment_claim_is_accepted_after_the_completion_deadline() -> None:
     """Four years after the start, with no extension: claims refused (CGCT R2334-29)."""
     state = apply([*awarded(), DeclareStart(actor=APPLICANT, at=at(30), started_on=at(30).date())])

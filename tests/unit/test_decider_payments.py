@@ -105,7 +105,7 @@ def test_a_start_declared_just_after_midnight_is_on_that_day_in_paris() -> None:
     workflow_clock = datetime(2025, 3, 14, 0, 30, tzinfo=PARIS).astimezone(UTC)
     start = DeclareStart(actor=APPLICANT, at=workflow_clock, started_on=date(2025, 3, 14))
     assert [type(e) for e in decide(start, apply(awarded()))] == [WorksStarted]
-    utc_days = [submit(paris_days=False), *awarded()[1:]]
+    utc_days = [submit(rules=0), *awarded()[1:]]
     assert refused_with(start, apply(utc_days)).rule == "start-not-in-future"
     started = apply([*awarded(), DeclareStart(actor=APPLICANT, at=at(5), started_on=at(5).date())])
     done = DeclareCompletion(actor=APPLICANT, at=workflow_clock, completed_on=date(2025, 3, 14))

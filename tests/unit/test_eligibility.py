@@ -208,9 +208,9 @@ def test_a_request_received_just_after_midnight_is_received_that_day_in_paris() 
     (_, paris) = decide(submit(when=workflow_clock), INITIAL_STATE)
     assert isinstance(paris, EligibilityRejected)
     assert [v.rule for v in paris.verdicts] == ["programme-open"]
-    (submitted, utc) = decide(submit(when=workflow_clock, paris_days=False), INITIAL_STATE)
+    (submitted, utc) = decide(submit(when=workflow_clock, rules=0), INITIAL_STATE)
     assert isinstance(utc, EligibilityConfirmed)
-    assert isinstance(submitted, ApplicationSubmitted) and not submitted.paris_days
+    assert isinstance(submitted, ApplicationSubmitted) and submitted.rules == 0
 
 
 SHOPIN = load_catalogue().get("bdt-shopin-diagnostic")

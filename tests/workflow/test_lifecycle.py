@@ -17,6 +17,7 @@ from temporalio.common import SearchAttributeIndexedValueType
 
 from domain.actor import Actor
 from domain.commands import (
+    RULES,
     AcceptApplication,
     AnswerCorrection,
     AssignCaseworker,
@@ -457,21 +458,21 @@ async def test_a_refusal_sent_with_an_amount_is_refused_before_the_file(stack: S
         assert line is not None and line.status == "pending"
 
 
-async def test_a_new_file_counts_its_days_in_paris(stack: Stack) -> None:
-    """The submission records that this file's days are Paris days (the patch ``paris-days``):
-    the auditor's fold and the workflow then count the same days as French law."""
+async def test_a_new_file_is_decided_under_the_latest_rules(stack: Stack) -> None:
+    """The submission records the rules the file is decided under (patch ``decision-rules-1``):
+    the auditor's fold and the workflow then apply the same ones (Paris days among them)."""
     async with stack.worker():
         app_id = await submitted(stack)
         (first, *_) = await stack.log.read_stream(app_id)
-        assert first.type == "ApplicationSubmitted" and first.data["paris_days"] is True
-        assert (await stack.guichet.state(app_id)).paris_days
+        assert first.type == "ApplicationSubmitted" and first.data["rules"] == RULES
+        assert (await stack.guichet.state(app_id)).rules == RULES
 
 
 async def test_an_offer_whose_convention_cadre_delay_has_passed_is_refused_at_receipt(
     stack: Stack, tmp_path: Path
 ) -> None:
     """Shop'in for a commune whose convention d'adhésion is years old and that never signed
-    the convention-cadre: ineligible at receipt (the patch ``convention-cadre-window``), not
+    the convention-cadre: ineligible at receipt (the patch ``decision-rules-1``), not
     found eligible and then dismissed by the deadline that expired long ago."""
     conventions = tmp_path / "conventions.csv"
     conventions.write_text("insee,kind,signed_on\n01033,adhesion,2021-03-15\n", encoding="utf-8")
