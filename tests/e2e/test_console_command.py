@@ -25,13 +25,10 @@ def _serves(url: str) -> bool:
         return False
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_the_console_serves_then_stops_cleanly(
-    stop: signal.Signals, dev_server: str, fresh_database_url: str, tmp_path: Path
-) -> None:
-    """The sign-in page answers; the stop signal ends it with 0 and the log closed quietly."""
-    port, log = free_port(), tmp_path / "console.log"
-    env = python_env(TEMPORAL_ADDRESS=dev_server, GUICHET_DATABASE_URL=fresh_database_url)
+def _serve_once(env: dict[str, str], log: Path, stop: signal.Signals) -> tuple[int, int]:
+    """Start `guichet console`, wait until its sign-in page answers, stop it with ``stop``:
+    its port and exit code (its output is in ``log``)."""
+    port = free_port()
     process = spawn([*guichet_command(), "console", "--port", str(port)], env, log)
     try:
         url = f"http://127.0.0.1:{port}/connexion"
@@ -40,6 +37,17 @@ def test_the_console_serves_then_stops_cleanly(
     finally:
         process.send_signal(stop)
         code = process.wait(timeout=30)
+    return port, code
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_the_console_serves_then_stops_cleanly(
+    stop: signal.Signals, dev_server: str, fresh_database_url: str, tmp_path: Path
+) -> None:
+    """The sign-in page answers; the stop signal ends it with 0 and the log closed quietly."""
+    log = tmp_path / "console.log"
+    env = python_env(TEMPORAL_ADDRESS=dev_server, GUICHET_DATABASE_URL=fresh_database_url)
+    port, code = _serve_once(env, log, stop)
     output = log.read_text(errors="replace")
     assert code == 0, output
     assert f"console on http://127.0.0.1:{port}" in output
@@ -51,21 +59,15 @@ def test_the_console_logs_json_lines_in_production(
 ) -> None:
     """GUICHET_LOG_FORMAT=json: uvicorn's own lines, access lines included, are JSON like the
     worker's (they used to be uvicorn's plain text, whatever the setting)."""
-    port, log = free_port(), tmp_path / "console.log"
+    log = tmp_path / "console.log"
     env = python_env(
         TEMPORAL_ADDRESS=dev_server,
         GUICHET_DATABASE_URL=fresh_database_url,
         GUICHET_LOG_FORMAT="json",
         GUICHET_LOG_LEVEL="INFO",
     )
-    process = spawn([*guichet_command(), "console", "--port", str(port)], env, log)
-    try:
-        url = f"http://127.0.0.1:{port}/connexion"
-        wait_until(lambda: _serves(url) or process.poll() is not None, 60, "the console")
-        assert process.poll() is None, log.read_text(errors="replace")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0, log.read_text(errors="replace")
+    port, code = _serve_once(env, log, signal.SIGTERM)
+    assert code == 0, log.read_text(errors="replace")
     lines = log.read_text(errors="replace").splitlines()
     records = [json.loads(line) for line in lines if line.startswith("{")]
     assert any("GET /connexion" in str(record.get("event")) for record in records), lines

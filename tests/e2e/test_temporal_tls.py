@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from tests.certificates import issue
 from worker import Settings, connect
 
 pytestmark = [pytest.mark.temporal]
@@ -39,50 +34,13 @@ class Pki:
     client_key: Path
 
 
-def _issue(
-    name: str, issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None, folder: Path
-) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey, Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    issuer_name, signer = issuer or (subject, key)
-    now = datetime.now(UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
-    )
-    if issuer is not None:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-    certificate = builder.sign(signer, hashes.SHA256())
-    cert_path, key_path = folder / f"{name}.crt", folder / f"{name}.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return certificate, key, cert_path, key_path
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     folder = tmp_path_factory.mktemp("pki")
-    ca, ca_key, ca_path, _ = _issue("test-ca", None, folder)
-    _, _, server_cert, server_key = _issue("frontend", (ca.subject, ca_key), folder)
-    _, _, client_cert, client_key = _issue("guichet-worker", (ca.subject, ca_key), folder)
-    return Pki(ca_path, server_cert, server_key, client_cert, client_key)
+    ca = issue("test-ca", folder, ca=True)
+    server = issue("frontend", folder, by=ca)
+    client = issue("guichet-worker", folder, by=ca)
+    return Pki(ca.cert_path, server.cert_path, server.key_path, client.cert_path, client.key_path)
 
 
 @contextlib.asynccontextmanager

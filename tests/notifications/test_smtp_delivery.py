@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import ssl
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.smtp import AuthResult
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from structlog.testing import capture_logs
 from temporalio.exceptions import ApplicationError
 
@@ -21,6 +16,7 @@ from activities.directory import MappingDirectory, load_directory
 from activities.mail import OutgoingMail, Refusals, SmtpMailer, SmtpSettings
 from activities.outbox import Outbox
 from eventlog import EventLog
+from tests.certificates import issue
 from tests.notifications.conftest import (
     SENDER,
     Recorder,
@@ -278,37 +274,10 @@ async def test_without_smtp_a_notice_is_delivered_as_a_log_line(event_log: Event
 
 def _self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     """A server context with a certificate for 127.0.0.1, and a client context trusting it."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    from ipaddress import IPv4Address
-
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    issued = issue("127.0.0.1", tmp_path)
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(cert_path, key_path)
-    client = ssl.create_default_context(cafile=str(cert_path))
+    server.load_cert_chain(issued.cert_path, issued.key_path)
+    client = ssl.create_default_context(cafile=str(issued.cert_path))
     return server, client
 
 

@@ -390,17 +390,16 @@ async def test_a_contact_address_mail_cannot_reach_is_refused_in_french(
 async def test_a_refusal_with_an_amount_typed_in_is_refused_with_what_to_do(
     console: Console,
 ) -> None:
-    """ "Refuser" with an amount left in the form: the amount used to be dropped in silence."""
+    """The choice « Refuser » with an amount left in the form: the amount used to be dropped
+    in silence."""
     application_id = await submit_file(console)
     async with signed_in(console, "alice") as alice:
         assert (await act(alice, application_id, "DeclareComplete")).status_code == 303
     async with signed_in(console, "prefecture") as prefecture:
-        token = await csrf_of(prefecture, f"/dossiers/{application_id}")
-        form = {"csrf": token, "request_id": uuid.uuid4().hex, "line_id": "detr",
-                "approve": "non", "granted": "40000,00"}  # fmt: skip
-        answer = await prefecture.post(
-            f"/dossiers/{application_id}/actions/DecideFunding", data=form
-        )
+        answer = await act(
+            prefecture, application_id, "DecideFunding", line_id="detr", approve="non",
+            granted="40000,00",
+        )  # fmt: skip
     assert answer.status_code == 409, answer.text
     assert "Un refus n&#39;accorde aucun montant" in answer.text
     events = [parse_event(r.data) for r in await console.log.read_stream(application_id)]
