@@ -72,7 +72,9 @@ decided under when it replays; the workflow chooses it with ``workflow.patched``
 1. Days are Paris days (``domain.deadline.day_of``: at 00:30 on 1 January a request is
    received in January); an offer whose convention-cadre delay has passed is refused at
    receipt; the completion delay runs from the start of works itself
-   (``WorksStarted.started_on``, CGCT R2334-29), not from the day it was declared.
+   (``WorksStarted.started_on``, CGCT R2334-29), not from the day it was declared; the
+   file's last activity, which the digest's « sans action depuis » reads, is a person's
+   last action (``Application.last_action_at``), not Guichet's last reminder.
 """
 
 

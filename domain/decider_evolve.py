@@ -213,9 +213,12 @@ def _decided(state: Application, event: FundingDecided) -> dict[str, object]:
 
 
 def evolve(state: Application, event: Event) -> Application:
-    """The state after one event: its changes, one more version, ``last_event_at = event.at``."""
+    """The state after one event: its changes, one more version, ``last_event_at = event.at``
+    (and ``last_action_at`` when a person acted)."""
     changes = _changes(state, event)
     changes.update(version=state.version + 1, last_event_at=event.at)
+    if event.actor.role != "system":
+        changes["last_action_at"] = event.at
     return state.replaced(changes)
 
 

@@ -89,6 +89,9 @@ class Application(Frozen):
     payments: tuple[Payment, ...] = ()
     repayment_due_cents: Cents = 0
     last_event_at: AwareDatetime | None = None
+    last_action_at: AwareDatetime | None = None
+    """When a person last acted on the file, Guichet's own steps aside (reminders, expiries,
+    deadlines, payment results): how long the file has waited for someone."""
     tracks_deadlines: bool = False
     rules: int = 0
     """The revision of the decision rules the file was submitted under (``RULES``)."""

@@ -47,8 +47,10 @@ def published(state: Application, *, deadlines: bool, hourly: bool) -> list[Publ
         values.append((CASEWORKER, state.caseworker_id))
     if deadlines:
         values.append((NEXT_DEADLINE, state.next_deadline_at))
-        if state.last_event_at is not None:
-            last = state.last_event_at
+        # Under rules 1, a person's last action: a reminder Guichet sends is no activity,
+        # and must not hide an untreated file from the digest. Files of before keep theirs.
+        last = state.last_action_at if state.rules >= 1 else state.last_event_at
+        if last is not None:
             values.append((LAST_ACTIVITY, _to_the_hour(last) if hourly else last))
     return values
 

@@ -63,7 +63,8 @@ async def test_cross_check_lists_each_field_where_workflow_and_log_disagree(stac
         await _write_behind_the_workflows_back(stack, app_id)
         found = await cross_check(stack.guichet, stack.log, [app_id])
     fields = {d.field: d for d in found}
-    assert set(fields) == {"version", "caseworker_id", "last_event_at"}
+    # A person's forged action: the last action moves too.
+    assert set(fields) == {"version", "caseworker_id", "last_event_at", "last_action_at"}
     assert (fields["caseworker_id"].in_workflow, fields["caseworker_id"].in_log) == (
         "alice",
         "mallory",
@@ -89,7 +90,7 @@ async def test_cross_check_of_many_files_reports_in_id_order_with_progress(stack
             on_missing=missing.append,
             progress=lambda done, total: told.append((done, total)),
         )
-    assert [d.application_id for d in found] == [files[0]] * 3 + [files[3]] * 3
+    assert [d.application_id for d in found] == [files[0]] * 4 + [files[3]] * 4
     assert missing == ["zz-gone"]
     assert told == [(n, 5) for n in range(1, 6)]
 
@@ -122,7 +123,7 @@ async def test_cross_check_command_exits_0_then_1_once_the_log_differs(
         code = await asyncio.to_thread(run, ["audit", "cross-check", app_id])
     out = capsys.readouterr().out
     assert code == 1 and "caseworker_id is 'alice' in the workflow but 'mallory'" in out
-    assert "1 file(s) checked: 3 difference(s) in 1 file(s)" in out
+    assert "1 file(s) checked: 4 difference(s) in 1 file(s)" in out
 
 
 async def test_checkpoint_workflow_signs_the_head_with_the_workers_key(

@@ -12,6 +12,7 @@ from domain.catalogue import load_catalogue
 from domain.commands import (
     AcceptApplication,
     AnswerCorrection,
+    AssignCaseworker,
     Command,
     DeclareComplete,
     DeclareStart,
@@ -46,6 +47,7 @@ from tests.unit.builders import (
     request,
     submit,
 )
+from workflows import search
 
 PROGRAMME = load_catalogue().get("dsil-detr-investissement")
 
@@ -113,6 +115,25 @@ def test_a_reminder_is_sent_once_with_its_recipients() -> None:
     assert decide(reminder, apply([reminder], state)) == []
     too_early = reminder.model_copy(update={"at": paris(2025, 5, 4)})
     assert refused_with(too_early, state).rule == "reminder-time"
+
+
+def test_a_reminder_is_no_activity_on_the_file() -> None:
+    """Guichet's reminder moves the last event, not the last action, which the file publishes
+    as its last activity under rules 1: the digest keeps listing the file as untreated. A file
+    of before (rules 0) publishes its last event, as it did."""
+    state = apply(submitted())
+    submitted_at = state.last_action_at
+    reminder = SendReminder(actor=SYSTEM, at=paris(2025, 5, 5), kind="completeness", days_before=30)
+    reminded = apply([reminder], state)
+    assert reminded.last_event_at == paris(2025, 5, 5) and reminded.last_action_at == submitted_at
+    published = dict(search.published(reminded, deadlines=True, hourly=False))
+    assert published[search.LAST_ACTIVITY] == submitted_at
+    before = dict(search.published(reminded.replaced({"rules": 0}), deadlines=True, hourly=False))
+    assert before[search.LAST_ACTIVITY] == paris(2025, 5, 5)
+    assigned = apply(
+        [AssignCaseworker(actor=CASEWORKER, at=paris(2025, 5, 6), caseworker_id="x")], reminded
+    )
+    assert assigned.last_action_at == paris(2025, 5, 6)
 
 
 def test_silence_deems_the_file_complete_at_exactly_three_months() -> None:
