@@ -115,7 +115,8 @@ def _option(name: str, field: FieldInfo) -> inspect.Parameter:
         annotation = Annotated[bool, typer.Option(flag, help=help_text)]
         default = ... if required else field.default
     elif bare is date:
-        annotation = Annotated[str | None, typer.Option(flag, help="A day, e.g. 2025-04-01.")]
+        day = f"{help_text} A day, e.g. 2025-04-01." if help_text else "A day, e.g. 2025-04-01."
+        annotation = Annotated[str | None, typer.Option(flag, help=day)]
     elif get_origin(bare) is Literal:
         choices = ", ".join(str(c) for c in get_args(bare))
         annotation = Annotated[

@@ -74,7 +74,9 @@ decided under when it replays; the workflow chooses it with ``workflow.patched``
    receipt; the completion delay runs from the start of works itself
    (``WorksStarted.started_on``, CGCT R2334-29), not from the day it was declared; the
    file's last activity, which the digest's « sans action depuis » reads, is a person's
-   last action (``Application.last_action_at``), not Guichet's last reminder.
+   last action (``Application.last_action_at``), not Guichet's last reminder; the delay to
+   start the works runs from the day the decision was notified (``NotifyAward.notified_on``)
+   when it is given, not from the day it was recorded (CGCT R2334-28).
 """
 
 
@@ -177,6 +179,11 @@ class NotifyAward(_Command):
     type: Literal["NotifyAward"] = "NotifyAward"
     decision_reference: ShortText = Field(
         description="The reference of the award decision (arrêté), e.g. ARR-2025-001."
+    )
+    notified_on: date | None = Field(
+        default=None,
+        description="The day the commune received the decision, when before the day it is "
+        "recorded: the two years to start the works run from it.",
     )
 
 

@@ -32,6 +32,7 @@ from domain.events import (
     ApplicationDeclaredComplete,
     ApplicationDismissed,
     ApplicationLapsed,
+    AwardNotified,
     DeadlineClosed,
     DeadlineExpired,
     DeadlineExtended,
@@ -118,6 +119,9 @@ def _anchor_time(rule: DeadlineRule, event: Event, state: Application) -> dateti
         if anchor == "WorksStarted" and state.rules >= 1 and state.started_on is not None:
             # From the start itself, which the declaration may follow by weeks (R2334-29).
             return paris_midnight(state.started_on)
+        if isinstance(event, AwardNotified) and state.rules >= 1 and event.notified_on:
+            # From the commune's receipt of the decision, recorded later (R2334-28).
+            return paris_midnight(event.notified_on)
         return event.at
     return None
 

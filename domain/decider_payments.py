@@ -49,10 +49,19 @@ EXECUTION = "CGCT R2334-28 / R2334-29 (exécution du projet subventionné)"
 
 
 def notify_award(c: NotifyAward, state: Application) -> list[Event]:
-    """The award decision is notified to the commune."""
+    """The award decision is notified to the commune, on a day that has come."""
+    if c.notified_on is not None and c.notified_on > state.day_of(c.at):
+        raise RuleViolation(
+            f"the notification date {c.notified_on.isoformat()} is in the future: record the "
+            "notification once the commune has received the decision",
+            rule="notification-not-in-future",
+            source=EXECUTION,
+            french=f"La date de notification indiquée, le {day(c.notified_on)}, est à venir : "
+            "enregistrez la notification une fois la décision reçue par la commune",
+        )
     notified = AwardNotified(
         actor=c.actor, at=c.at, decision_reference=c.decision_reference,
-        award_cents=state.award_cents,
+        award_cents=state.award_cents, notified_on=c.notified_on,
     )  # fmt: skip
     return [notified]
 

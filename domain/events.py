@@ -127,6 +127,7 @@ class AwardNotified(_Event):
     type: Literal["AwardNotified"] = "AwardNotified"
     decision_reference: ShortText
     award_cents: Cents
+    notified_on: date | None = None
 
 
 class WorksStarted(_Event):

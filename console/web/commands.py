@@ -71,7 +71,12 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "DismissApplication": (_reason_field("Motif du classement"),),
     "ReopenApplication": (_reason_field("Motif de la réouverture"),),
     "WithdrawApplication": (_reason_field("Motif du retrait"),),
-    "NotifyAward": (FieldSpec("decision_reference", "Référence de l'arrêté"),),
+    "NotifyAward": (
+        FieldSpec("decision_reference", "Référence de l'arrêté"),
+        FieldSpec(
+            "notified_on", "Date de réception par la commune, si antérieure", "date", required=False
+        ),
+    ),
     "DeclareStart": (FieldSpec("started_on", "Date de commencement", "date"),),
     "DeclareCompletion": (FieldSpec("completed_on", "Date d'achèvement", "date"),),
     "ClaimPayment": (

@@ -78,8 +78,9 @@ def phrase(event: Event) -> str:
             return "Avis de la commission DETR : " + ("favorable" if favourable else "défavorable")
         case ApplicationAccepted(award_cents=award):
             return f"Dossier accepté, subvention de {euros(award)}"
-        case AwardNotified(award_cents=award, decision_reference=reference):
-            return f"Décision attributive notifiée ({reference}) : {euros(award)}"
+        case AwardNotified(award_cents=award, decision_reference=reference, notified_on=on):
+            received = f", reçue par la commune le {on:%d/%m/%Y}" if on else ""
+            return f"Décision attributive notifiée ({reference}{received}) : {euros(award)}"
         case ApplicationRefused(reason=reason):
             return f"Demande refusée : {reason}"
         case ApplicationDismissed(reason=reason):

@@ -3,7 +3,7 @@ extensions and cancellation, on the shipped DETR/DSIL catalogue entry."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -188,6 +188,21 @@ def test_the_award_lapses_two_years_after_notification_without_a_start() -> None
     assert state.deadline("start_of_works").due_at == paris(2027, 3, 8)  # type: ignore[union-attr]
     events = expire(state, "start_of_works", paris(2027, 3, 8))
     assert isinstance(events[1], ApplicationLapsed)
+
+
+def test_the_start_delay_runs_from_the_day_the_commune_received_the_decision() -> None:
+    """Received on 5 March, recorded on 7 March: two years from 5 March (CGCT R2334-28).
+    Without a date, from the recording, as before; a date to come is refused; a file of
+    before (rules 0) keeps its delay from the recording."""
+    (*accepted, notify) = awarded()
+    received = notify.replaced({"notified_on": date(2025, 3, 5)})
+    state = apply([*accepted, received])
+    assert state.deadline("start_of_works").due_at == paris(2027, 3, 6)  # type: ignore[union-attr]
+    (submission, *rest) = accepted
+    before = apply([submission.replaced({"rules": 0}), *rest, received])
+    assert before.deadline("start_of_works").due_at == paris(2027, 3, 8)  # type: ignore[union-attr]
+    to_come = notify.replaced({"notified_on": date(2025, 3, 8)})
+    assert refused_with(to_come, apply(accepted)).rule == "notification-not-in-future"
 
 
 def test_an_extension_before_expiry_adds_one_year_once() -> None:

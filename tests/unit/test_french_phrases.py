@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from audit.describing import describe
 from console.web.phrases import phrase
-from domain.events import DeadlineOpened
+from domain.events import AwardNotified, DeadlineOpened
 from tests.unit.test_payload_roundtrip import EVENT_TYPES, EVENTS
 
 
@@ -27,3 +29,11 @@ def test_a_co_financer_s_deadline_names_its_line() -> None:
     assert with_line, "the sample events hold a co-financer's deadline"
     for event in with_line:
         assert f"(ligne {event.deadline.subject})" in phrase(event)
+
+
+def test_an_award_says_when_the_commune_received_it_when_that_was_given() -> None:
+    """The day the two years to start the works run from, when it is not the recording's."""
+    notified = next(e for e in EVENTS if isinstance(e, AwardNotified))
+    assert "reçue" not in phrase(notified.replaced({"notified_on": None}))
+    received = notified.replaced({"notified_on": date(2025, 3, 5)})
+    assert "reçue par la commune le 05/03/2025" in phrase(received)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from console.web.commands import action_hint, choice_label, choices, not_now
-from domain.commands import ClaimPayment
+from datetime import date
+
+from console.web.commands import action_hint, build_command, choice_label, choices, not_now
+from domain.commands import ClaimPayment, NotifyAward
 from tests.unit.builders import (
     APPLICANT,
+    CASEWORKER,
     DETR_OFFICER,
     apply,
     at,
     claim,
+    to_accepted,
     to_completed,
     to_instruction,
     to_started,
@@ -66,3 +70,13 @@ def test_a_claim_while_another_payment_is_on_its_way_is_not_now() -> None:
     )
     assert not_now("ClaimPayment", apply(to_started())) == ""
     assert not_now("DeclareCompletion", claimed) == ""
+
+
+def test_the_award_form_takes_the_day_the_commune_received_the_decision() -> None:
+    """Optional: the two years to start the works run from it; left empty, there is none."""
+    state = apply(to_accepted())
+    form = {"decision_reference": "ARR-1", "notified_on": "2025-03-05"}
+    command = build_command("NotifyAward", form, CASEWORKER, state)
+    assert isinstance(command, NotifyAward) and command.notified_on == date(2025, 3, 5)
+    bare = build_command("NotifyAward", {"decision_reference": "ARR-1"}, CASEWORKER, state)
+    assert isinstance(bare, NotifyAward) and bare.notified_on is None
