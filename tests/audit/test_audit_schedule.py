@@ -3,7 +3,6 @@ has no schedules) starts CheckpointWorkflow, whose activity signs the log's head
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import uuid
 from collections.abc import AsyncIterator
@@ -25,11 +24,12 @@ from audit.scheduling import (
     schedule_checkpoints_if_configured,
 )
 from audit.verifying import verify
-from console.status import checkpoint_schedule
+from console.status import Check, checkpoint_schedule
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog
 from tests.conftest import temporal_cli_path
+from tests.polling import eventually
 from worker import build_worker
 from workflows import search
 from workflows.client import GuichetClient
@@ -72,10 +72,7 @@ async def test_schedule_signs_checkpoints_with_the_workers_key(
         spec = (await handle.describe()).schedule.spec
         assert spec.intervals == [ScheduleIntervalSpec(every=timedelta(hours=2))]
         await handle.trigger()
-        for _ in range(100):
-            if await stored(log):
-                break
-            await asyncio.sleep(0.1)
+        await eventually(lambda: stored(log))
         await handle.delete()
     report = await verify(log, await stored(log), trusted=key.public_key())
     await log.close()
@@ -113,11 +110,12 @@ async def test_status_names_a_checkpoint_schedule_whose_runs_fail(
         handle = client.get_schedule_handle(SCHEDULE_ID)
         try:
             await handle.trigger()
-            for _ in range(200):
+
+            async def failed() -> Check | None:
                 check = await checkpoint_schedule(guichet)
-                if not check.ok:
-                    break
-                await asyncio.sleep(0.1)
+                return None if check.ok else check
+
+            check = await eventually(failed)
         finally:
             await handle.delete()
     await log.close()

@@ -8,7 +8,7 @@ import asyncio
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -30,6 +30,7 @@ from tests.conftest import temporal_cli_path
 from tests.notifications.conftest import SmtpServer, batch_of, notice, queue, rows
 from tests.notifications.probe import ProbeFileWorkflow
 from tests.notifications.probe_file import ProbeFile
+from tests.polling import eventually
 from worker import build_worker
 from workflows import search
 from workflows.client import GuichetClient
@@ -78,16 +79,6 @@ async def files(dev_env: WorkflowEnvironment) -> AsyncIterator[Files]:
         yield probes
         for handle in probes.handles:
             await handle.terminate("test over")
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 30.0) -> None:
-    """Poll ``check`` until it holds (visibility is eventually consistent)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
 
 
 async def listed(guichet: GuichetClient, query: str) -> set[str]:

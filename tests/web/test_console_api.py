@@ -3,13 +3,11 @@ PostgreSQL log: who may see and do what, CSRF, throttling, bad input, idempotent
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import json
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,6 +35,7 @@ from domain.plan import FundingLine
 from eventlog import EventLog, NewEvent
 from tests.audit.audit_support import Database, file_events, record
 from tests.conftest import temporal_cli_path
+from tests.polling import eventually
 from tests.reliability.faults import TcpProxy
 from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
 from tests.workflow.scenarios import submission
@@ -69,16 +68,6 @@ def request_json(insee: str = "01033", title: str = "Halle du marché") -> dict[
             ],
         },
     }  # fmt: skip
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], attempts: int = 200) -> T:
-    """Wait until ``probe`` returns something (visibility and workers are asynchronous)."""
-    for _ in range(attempts):
-        found = await probe()
-        if found:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError("the condition never held")
 
 
 async def submit_file(console: Console, insee: str = "01033", username: str = "agent") -> str:

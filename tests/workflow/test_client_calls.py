@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -24,6 +23,7 @@ from domain.commands import AssignCaseworker
 from domain.registry import CommuneRegistry
 from eventlog import EventLog
 from tests.e2e.conftest import dev_server, fresh_database_url  # noqa: F401 - fixtures reused
+from tests.polling import eventually
 from tests.workflow.conftest import Stack
 from tests.workflow.scenarios import ALICE, NOW, submission
 from worker import build_worker
@@ -31,15 +31,6 @@ from workflows import client as client_module
 from workflows.client import GuichetClient, NoWorker
 
 pytestmark = [pytest.mark.temporal, pytest.mark.postgres]
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], attempts: int = 200) -> None:
-    """Wait until ``check`` holds (workers and workflows are asynchronous)."""
-    for _ in range(attempts):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the condition never held")
 
 
 async def test_a_caller_timeout_ends_a_command_still_waiting_for_the_workflow(

@@ -24,7 +24,6 @@ import os
 import sys
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,7 @@ from domain.registry import load_registry
 from eventlog import EventLog
 from tests.conftest import temporal_cli_path
 from tests.notifications.conftest import batch_of, notice
+from tests.polling import eventually
 from tests.workflow.scenarios import ALICE, NOW, submission, wait_until
 from worker import build_worker
 from workflows import search
@@ -60,20 +60,8 @@ from workflows.redelivery_schedule import ensure_redelivery_schedule
 from workflows.visibility import digest_query
 
 FOLDER = Path(__file__).resolve().parent
-POLL = 0.1
 HORIZON = 120
 """Days the digest with notices looks ahead: past the file's first deadline."""
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 60.0) -> Any:
-    """Poll ``check`` until it returns something truthy (visibility and schedules lag)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not (found := await check()):
-        if loop.time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(POLL)
-    return found
 
 
 async def run_once(
@@ -92,7 +80,7 @@ async def run_once(
         return run
 
     # Two runs triggered within a second share a workflow id: follow this run, not the last.
-    run = await eventually(started)
+    run = await eventually(started, seconds=60.0)
     handle = client.get_workflow_handle(
         run.workflow_id, run_id=run.first_execution_run_id, result_type=result_type
     )
@@ -119,7 +107,7 @@ async def record_digests(client: Client, task_queue: str) -> dict[str, WorkflowH
         rows = await guichet.list(query)
         return any(row.application_id == app_id and row.caseworker for row in rows)
 
-    await eventually(listed_for_the_digest)
+    await eventually(listed_for_the_digest, seconds=60.0)
     # The file is fresh (its events carry the workflow's clock) and its first deadline two
     # months away: this run looks further ahead than the default week.
     digest = await ensure_digest_schedule(client, task_queue, run=DigestRun(horizon_days=HORIZON))
