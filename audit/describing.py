@@ -23,6 +23,7 @@ from domain.events import (
     CaseworkerAssigned,
     CommandRejected,
     CommissionOpinionRecorded,
+    ConventionRecorded,
     CorrectionAnswered,
     CorrectionRequested,
     DeadlineClosed,
@@ -89,6 +90,11 @@ def describe(event: Event) -> str:
             return f"accepted, award {format_euros(event.award_cents)}" + _note(event.note)
         case AwardNotified():
             return f"award {format_euros(event.award_cents)} notified ({event.decision_reference})"
+        case ConventionRecorded():
+            signed = event.signed_on.isoformat()
+            return f"the commune's {event.kind} convention, signed on {signed}, recorded" + _note(
+                event.note
+            )
         case ApplicationRefused() | ApplicationDismissed() | ApplicationReopened():
             word = event.type.removeprefix("Application").lower()
             return f"{word}: {event.reason}"

@@ -58,6 +58,11 @@ EXAMPLES: dict[str, tuple[str, str]] = {
         "Notify the award decision to the commune.",
         "guichet notify-award ID --decision-reference ARR-2025-001 --as caseworker:alice",
     ),
+    "RecordConvention": (
+        "Record a convention the commune signed after submitting (a convention-cadre signed "
+        "in time closes its 18-month delay).",
+        "guichet record-convention ID --kind cadre --signed-on 2026-03-02 --as caseworker:alice",
+    ),
     "DeclareStart": (
         "Declare the start of works (not in the future).",
         "guichet declare-start ID --started-on 2025-04-01 --as applicant:mairie-01053",

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
 from domain.actor import Actor
-from domain.commune import Commune
+from domain.commune import Commune, ConventionKind
 from domain.errors import RuleViolation
 from domain.model import AwareDatetime, Cents, Frozen
 from domain.plan import FinancingPlan
@@ -187,6 +187,19 @@ class NotifyAward(_Command):
     )
 
 
+class RecordConvention(_Command):
+    """A convention the commune signed since its file was submitted (the file keeps the
+    commune's conventions as the registry knew them then). A convention-cadre signed in time
+    closes the 18-month delay that would otherwise close the offer."""
+
+    type: Literal["RecordConvention"] = "RecordConvention"
+    kind: ConventionKind = Field(
+        description="adhesion: the convention d'adhésion; cadre: the convention-cadre."
+    )
+    signed_on: date = Field(description="The day the convention was signed (not in the future).")
+    note: Text = Field(default="", description="A note for the file's timeline.")
+
+
 class DeclareStart(_Command):
     type: Literal["DeclareStart"] = "DeclareStart"
     started_on: date
@@ -290,6 +303,7 @@ Command = Annotated[
     | ReopenApplication
     | WithdrawApplication
     | NotifyAward
+    | RecordConvention
     | DeclareStart
     | DeclareCompletion
     | ClaimPayment

@@ -28,6 +28,7 @@ from domain.commands import (
     NotifyAward,
     OrderPayment,
     RecordCommissionOpinion,
+    RecordConvention,
     RecordDisbursement,
     RecordPaymentFailure,
     RecordRepayment,
@@ -39,6 +40,7 @@ from domain.commands import (
     SubmitApplication,
     WithdrawApplication,
 )
+from domain.decider_conventions import record_convention
 from domain.decider_evolve import evolve, fold
 from domain.decider_permissions import PERMISSIONS, Permission, allowed_commands, check_permission
 from domain.events import Event
@@ -101,6 +103,8 @@ def _dispatch(command: Command, state: Application) -> list[Event]:
             return instruction.withdraw(command, state)
         case NotifyAward():
             return payments.notify_award(command, state)
+        case RecordConvention():
+            return record_convention(command, state)
         case DeclareStart():
             return payments.declare_start(command, state)
         case DeclareCompletion():

@@ -33,6 +33,7 @@ from domain.events import (
     ApplicationDismissed,
     ApplicationLapsed,
     AwardNotified,
+    ConventionRecorded,
     DeadlineClosed,
     DeadlineExpired,
     DeadlineExtended,
@@ -87,7 +88,7 @@ def _effects(event: Event, state: Application) -> list[Event]:
             actor=SYSTEM, at=event.at, kind=d.kind, subject=d.subject, by_event=event.type
         )
         for d in state.deadlines
-        if not _applies(d.kind, d.subject, state)
+        if not _applies(d.kind, d.subject, state) or _met_by(event, d)
     ]
     closed = {(e.kind, e.subject) for e in effects if isinstance(e, DeadlineClosed)}
     for rule in state.programme.deadlines:
@@ -100,6 +101,16 @@ def _effects(event: Event, state: Application) -> list[Event]:
                 opened = open_deadline(rule, anchored_at, subject)
                 effects.append(DeadlineOpened(actor=SYSTEM, at=event.at, deadline=opened))
     return effects
+
+
+def _met_by(event: Event, deadline: OpenDeadline) -> bool:
+    """A convention-cadre signed before the end of its delay, recorded on the file."""
+    return (
+        isinstance(event, ConventionRecorded)
+        and event.kind == "cadre"
+        and deadline.kind == "convention_cadre"
+        and paris_midnight(event.signed_on) < deadline.due_at
+    )
 
 
 def _anchor_time(rule: DeadlineRule, event: Event, state: Application) -> datetime | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from domain.commune import Convention
 from domain.deadline import OpenDeadline
 from domain.events import (
     ApplicationAccepted,
@@ -20,6 +21,7 @@ from domain.events import (
     CaseworkerAssigned,
     CommandRejected,
     CommissionOpinionRecorded,
+    ConventionRecorded,
     CorrectionAnswered,
     CorrectionRequested,
     DeadlineClosed,
@@ -112,6 +114,8 @@ def _changes(state: Application, event: Event) -> dict[str, object]:
                 "award_cents": event.award_cents,
                 "award_notified_at": event.at,
             }
+        case ConventionRecorded():
+            return _with_convention(state, event)
         case WorksStarted():
             return {"status": "started", "started_on": event.started_on}
         case WorksCompleted():
@@ -201,6 +205,15 @@ def _with_deadline(
         d.replaced(changes) if d.matches(kind, subject) else d for d in state.deadlines
     )
     return {"deadlines": deadlines}
+
+
+def _with_convention(state: Application, event: ConventionRecorded) -> dict[str, object]:
+    if state.commune is None:
+        return {}
+    signed = Convention(kind=event.kind, signed_on=event.signed_on)
+    return {
+        "commune": state.commune.replaced({"conventions": (*state.commune.conventions, signed)})
+    }
 
 
 def _decided(state: Application, event: FundingDecided) -> dict[str, object]:

@@ -17,6 +17,7 @@ _DECIDED: frozenset[Status] = frozenset({"accepted", "refused", "dismissed"})
 _EXECUTION: frozenset[Status] = frozenset({"awarded", "started", "completed"})
 _PAYING: frozenset[Status] = frozenset({"started", "completed"})
 _RUNNING: frozenset[Status] = _REVIEW | _DECIDED | _EXECUTION | {"repayment_due"}
+_LIVE: frozenset[Status] = frozenset({*_REVIEW, "accepted", *_EXECUTION})
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ PERMISSIONS: dict[str, Permission] = {
     "ReopenApplication": _p(("caseworker", "supervisor"), frozenset({"refused", "dismissed"})),
     "WithdrawApplication": _p(("applicant",), _REVIEW | _DECIDED | _EXECUTION),
     "NotifyAward": _p(("caseworker",), frozenset({"accepted"})),
+    "RecordConvention": _p(("caseworker", "supervisor"), _LIVE),
     "DeclareStart": _p(("applicant",), frozenset({"awarded"})),
     "DeclareCompletion": _p(("applicant",), frozenset({"started"})),
     "ClaimPayment": _p(("applicant",), _PAYING),

@@ -14,7 +14,7 @@ from pydantic_core import PydanticSerializationError, to_json
 
 from domain.actor import Actor
 from domain.commands import ApplicationRequest, CorrectionReason, PaymentKind, ShortText, Text
-from domain.commune import Commune
+from domain.commune import Commune, ConventionKind
 from domain.deadline import OpenDeadline, Recipient
 from domain.model import AwareDatetime, Cents, Frozen
 from domain.plan import FinancingPlan
@@ -128,6 +128,15 @@ class AwardNotified(_Event):
     decision_reference: ShortText
     award_cents: Cents
     notified_on: date | None = None
+
+
+class ConventionRecorded(_Event):
+    """The commune signed a convention after its file was submitted."""
+
+    type: Literal["ConventionRecorded"] = "ConventionRecorded"
+    kind: ConventionKind
+    signed_on: date
+    note: Text = ""
 
 
 class WorksStarted(_Event):
@@ -264,6 +273,7 @@ Event = Annotated[
     | ApplicationReopened
     | ApplicationWithdrawn
     | AwardNotified
+    | ConventionRecorded
     | WorksStarted
     | WorksCompleted
     | PaymentClaimed

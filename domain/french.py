@@ -55,6 +55,7 @@ COMMAND: Mapping[str, str] = {
     "ReopenApplication": "Rouvrir le dossier",
     "WithdrawApplication": "Retirer la demande",
     "NotifyAward": "Notifier la décision attributive",
+    "RecordConvention": "Enregistrer une convention signée",
     "DeclareStart": "Déclarer le commencement des travaux",
     "DeclareCompletion": "Déclarer l'achèvement des travaux",
     "ClaimPayment": "Demander un paiement",
@@ -67,6 +68,11 @@ COMMAND: Mapping[str, str] = {
     "LapseAward": "Constater la caducité de la subvention",
     "SendReminder": "Envoyer une relance",
     "ExpireDeadline": "Constater l'expiration d'un délai",
+}
+
+CONVENTION: Mapping[str, str] = {
+    "adhesion": "Convention d'adhésion",
+    "cadre": "Convention-cadre",
 }
 
 PAYMENT_KIND: Mapping[str, str] = {"advance": "Avance", "interim": "Acompte", "balance": "Solde"}

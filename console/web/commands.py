@@ -77,6 +77,11 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
             "notified_on", "Date de réception par la commune, si antérieure", "date", required=False
         ),
     ),
+    "RecordConvention": (
+        FieldSpec("kind", "Convention", "select"),
+        FieldSpec("signed_on", "Date de signature", "date"),
+        FieldSpec("note", "Observation", "textarea", required=False),
+    ),
     "DeclareStart": (FieldSpec("started_on", "Date de commencement", "date"),),
     "DeclareCompletion": (FieldSpec("completed_on", "Date d'achèvement", "date"),),
     "ClaimPayment": (
@@ -139,6 +144,9 @@ def choices(command_type: str, name: str, state: Application, actor: Actor) -> t
             for d in state.deadlines
             if d.extension is not None and not d.extended
         )
+    if command_type == "RecordConvention" and name == "kind":
+        # Offered while it matters: a convention-cadre awaited, whose delay still runs.
+        return ("cadre",) if state.deadline("convention_cadre", None) is not None else ()
     return ()
 
 
@@ -161,6 +169,10 @@ def choice_label(command_type: str, name: str, value: str, state: Application) -
             whose = f" ({line_funders(state).get(subject, subject)})" if subject else ""
             until = labels.last_day(deadline.due_at)
             return f"{labels.word(labels.DEADLINE, kind)}{whose}, jusqu'au {until}"
+    if command_type == "RecordConvention" and name == "kind":
+        deadline = state.deadline("convention_cadre", None)
+        until = f", attendue au plus tard le {labels.last_day(deadline.due_at)}" if deadline else ""
+        return f"{labels.word(labels.CONVENTION, value)}{until}"
     return value
 
 
@@ -237,6 +249,7 @@ _STATE_CHOICE = {
     "line_id": re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$"),
     "payment_number": re.compile(r"^[0-9]{1,4}$"),
     "deadline": re.compile(r"^[a-z_]{1,40}(:[a-z0-9_-]{1,40})?$"),
+    "kind": re.compile(r"^(adhesion|cadre)$"),
 }
 """The shape of each select whose options depend on the file."""
 

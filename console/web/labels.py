@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from domain.french import (  # the console's one vocabulary, re-exported
     COMMAND,
+    CONVENTION,
     DEADLINE,
     PAYMENT_KIND,
     PAYMENT_STATUS,
@@ -27,6 +28,7 @@ from domain.french import (  # the console's one vocabulary, re-exported
 
 __all__ = [
     "COMMAND",
+    "CONVENTION",
     "DEADLINE",
     "EVENT",
     "FUNDER_KIND",
@@ -126,6 +128,7 @@ EVENT: Mapping[str, str] = {
     "ApplicationReopened": "Dossier rouvert",
     "ApplicationWithdrawn": "Demande retirée",
     "AwardNotified": "Décision attributive notifiée",
+    "ConventionRecorded": "Convention signée",
     "WorksStarted": "Travaux commencés",
     "WorksCompleted": "Travaux achevés",
     "PaymentClaimed": "Paiement demandé",

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from audit.describing import describe
-from console.web.labels import DEADLINE, euros, last_day
+from console.web.labels import CONVENTION, DEADLINE, euros, last_day
 from domain.events import (
     ApplicationAccepted,
     ApplicationClosed,
@@ -19,6 +19,7 @@ from domain.events import (
     CaseworkerAssigned,
     CommandRejected,
     CommissionOpinionRecorded,
+    ConventionRecorded,
     CorrectionAnswered,
     CorrectionRequested,
     DeadlineClosed,
@@ -81,6 +82,9 @@ def phrase(event: Event) -> str:
         case AwardNotified(award_cents=award, decision_reference=reference, notified_on=on):
             received = f", reçue par la commune le {on:%d/%m/%Y}" if on else ""
             return f"Décision attributive notifiée ({reference}{received}) : {euros(award)}"
+        case ConventionRecorded(kind=kind, signed_on=signed, note=note):
+            said = f" : {note}" if note else ""
+            return f"{CONVENTION[kind]} de la commune signée le {signed:%d/%m/%Y}{said}"
         case ApplicationRefused(reason=reason):
             return f"Demande refusée : {reason}"
         case ApplicationDismissed(reason=reason):

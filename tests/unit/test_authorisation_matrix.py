@@ -19,9 +19,12 @@ WHO_MAY: dict[Role, set[str]] = {
     "caseworker": {
         "AssignCaseworker", "RequestCorrection", "DeclareComplete", "RecordCommissionOpinion",
         "AcceptApplication", "RefuseApplication", "DismissApplication", "ReopenApplication",
-        "NotifyAward", "ExtendDeadline",
+        "NotifyAward", "ExtendDeadline", "RecordConvention",
     },
-    "supervisor": {"AssignCaseworker", "DismissApplication", "ReopenApplication", "ExtendDeadline"},
+    "supervisor": {
+        "AssignCaseworker", "DismissApplication", "ReopenApplication", "ExtendDeadline",
+        "RecordConvention",
+    },
     "cofinancer": {"DecideFunding"},
     "payment_officer": {"OrderPayment", "RecordRepayment"},
     "auditor": set(),

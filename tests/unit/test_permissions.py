@@ -62,6 +62,7 @@ def test_allowed_commands_in_instruction() -> None:
         "RefuseApplication",
         "DismissApplication",
         "ExtendDeadline",
+        "RecordConvention",
     }
     assert allowed_commands(state, DETR_OFFICER) == ("DecideFunding",)
     assert set(allowed_commands(state, APPLICANT)) == {"RevisePlan", "WithdrawApplication"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from console.web.commands import action_hint, build_command, choice_label, choices, not_now
-from domain.commands import ClaimPayment, NotifyAward
+from domain.commands import ClaimPayment, NotifyAward, RecordConvention
 from tests.unit.builders import (
     APPLICANT,
     CASEWORKER,
@@ -80,3 +80,23 @@ def test_the_award_form_takes_the_day_the_commune_received_the_decision() -> Non
     assert isinstance(command, NotifyAward) and command.notified_on == date(2025, 3, 5)
     bare = build_command("NotifyAward", {"decision_reference": "ARR-1"}, CASEWORKER, state)
     assert isinstance(bare, NotifyAward) and bare.notified_on is None
+
+
+def test_a_convention_cadre_is_offered_while_its_delay_runs() -> None:
+    """The file page offers to record the convention-cadre only while the delay that awaits it
+    runs (a DETR file has none: the action is not shown), naming the delay's last day."""
+    from tests.unit.test_conventions import shopin_submitted
+
+    shopin = apply(shopin_submitted())
+    assert choices("RecordConvention", "kind", shopin, CASEWORKER) == ("cadre",)
+    label = choice_label("RecordConvention", "kind", "cadre", shopin)
+    assert label == "Convention-cadre, attendue au plus tard le 02/03/2026"
+    form = {"kind": "cadre", "signed_on": "2025-03-01", "note": "Signée en conseil"}
+    command = build_command("RecordConvention", form, CASEWORKER, shopin)
+    assert isinstance(command, RecordConvention)
+    assert (command.kind, command.signed_on, command.actor) == (
+        "cadre",
+        date(2025, 3, 1),
+        CASEWORKER,
+    )
+    assert choices("RecordConvention", "kind", apply(to_instruction()), CASEWORKER) == ()

@@ -30,6 +30,7 @@ from domain.commands import (
     NotifyAward,
     OrderPayment,
     RecordCommissionOpinion,
+    RecordConvention,
     RefuseApplication,
     ReopenApplication,
     RequestCorrection,
@@ -468,6 +469,17 @@ async def test_a_new_file_is_decided_under_the_latest_rules(stack: Stack) -> Non
         assert (await stack.guichet.state(app_id)).rules == RULES
 
 
+def shopin_plan() -> FinancingPlan:
+    """Banque des Territoires' diagnostic, funded 100 %."""
+    return FinancingPlan(
+        total_cost_cents=10_000 * EUR,
+        subsidisable_base_cents=10_000 * EUR,
+        lines=(
+            FundingLine(line_id="bdt", funder="BDT", kind="public", requested_cents=10_000 * EUR),
+        ),
+    )
+
+
 async def test_an_offer_whose_convention_cadre_delay_has_passed_is_refused_at_receipt(
     stack: Stack, tmp_path: Path
 ) -> None:
@@ -477,19 +489,41 @@ async def test_an_offer_whose_convention_cadre_delay_has_passed_is_refused_at_re
     conventions = tmp_path / "conventions.csv"
     conventions.write_text("insee,kind,signed_on\n01033,adhesion,2021-03-15\n", encoding="utf-8")
     late = dataclasses.replace(stack, registry=load_registry(conventions_path=conventions))
-    plan = FinancingPlan(
-        total_cost_cents=10_000 * EUR,
-        subsidisable_base_cents=10_000 * EUR,
-        lines=(
-            FundingLine(line_id="bdt", funder="BDT", kind="public", requested_cents=10_000 * EUR),
-        ),
-    )
     async with late.worker():
-        app_id = await submitted(late, programme_id="bdt-shopin-diagnostic", plan=plan)
+        app_id = await submitted(late, programme_id="bdt-shopin-diagnostic", plan=shopin_plan())
         assert (await late.guichet.state(app_id)).status == "ineligible"
         events = [parse_event(r.data) for r in await late.log.read_stream(app_id)]
         (rejected,) = [e for e in events if isinstance(e, EligibilityRejected)]
         assert [v.rule for v in rejected.verdicts] == ["convention-required"]
+
+
+async def test_a_convention_cadre_signed_while_the_file_is_open_closes_its_delay(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Shop'in for a commune that signed its convention d'adhésion two months ago: the
+    convention-cadre delay runs. The commune signs the convention-cadre; once a caseworker
+    records it, the delay closes and its timer with it, so the offer will not close."""
+    today = datetime.now(UTC).date()
+    adhesion = today - timedelta(days=60)
+    conventions = tmp_path / "conventions.csv"
+    conventions.write_text(
+        f"insee,kind,signed_on\n01033,adhesion,{adhesion.isoformat()}\n", encoding="utf-8"
+    )
+    recent = dataclasses.replace(stack, registry=load_registry(conventions_path=conventions))
+    async with recent.worker():
+        app_id = await submitted(recent, programme_id="bdt-shopin-diagnostic", plan=shopin_plan())
+        before = await recent.guichet.state(app_id)
+        assert before.deadline("convention_cadre", None) is not None
+        signed = adhesion + timedelta(days=10)
+        result = await recent.guichet.act(
+            app_id, RecordConvention(actor=ALICE, at=NOW, kind="cadre", signed_on=signed)
+        )
+        assert result.events == ("ConventionRecorded", "DeadlineClosed")
+        after = await recent.guichet.state(app_id)
+        assert after.deadline("convention_cadre", None) is None
+        assert after.commune is not None
+        assert after.commune.convention_signed_on("cadre", today) == signed
+        await assert_log_matches_workflow(recent, app_id)
 
 
 async def test_a_refused_signal_is_recorded_not_dropped(stack: Stack) -> None:
