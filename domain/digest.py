@@ -31,6 +31,16 @@ class DigestFile(Frozen):
     last_activity: AwareDatetime | None = None
 
 
+def stale_before(now: datetime, stale_days: int) -> datetime:
+    """Files whose last activity is before this moment are untreated for ``stale_days`` days.
+
+    On the hour: files publish their last activity truncated to the hour
+    (``workflows.search.published``), and against an hour the truncated value and the true
+    one fall on the same side. Against ``now`` itself, a file acted on at 7:45 a week ago
+    (published as 7:00) would be listed at 7:30 as untreated for more than 7 days."""
+    return now.replace(minute=0, second=0, microsecond=0) - timedelta(days=stale_days)
+
+
 def build_digests(
     files: Iterable[DigestFile],
     *,
@@ -40,15 +50,15 @@ def build_digests(
 ) -> list[Notice]:
     """One notice per caseworker with something to look at, in caseworker order.
 
-    Stale: no event recorded for more than ``stale_days`` days. Due: the next deadline falls
-    before ``now + horizon_days`` (an expired one is shown as such).
+    Stale: no action for more than ``stale_days`` days (``stale_before``). Due: the next
+    deadline falls before ``now + horizon_days`` (an expired one is shown as such).
     """
-    stale_before = now - timedelta(days=stale_days)
+    untreated_before = stale_before(now, stale_days)
     due_before = now + timedelta(days=horizon_days)
     stale: dict[str, list[DigestFile]] = defaultdict(list)
     due: dict[str, list[DigestFile]] = defaultdict(list)
     for file in files:
-        if file.last_activity is not None and file.last_activity < stale_before:
+        if file.last_activity is not None and file.last_activity < untreated_before:
             stale[file.caseworker].append(file)
         if file.next_deadline is not None and file.next_deadline < due_before:
             due[file.caseworker].append(file)

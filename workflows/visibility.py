@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from domain.digest import stale_before
 from workflows import search
 
 RUNNING = "ExecutionStatus = 'Running'"
@@ -40,6 +41,6 @@ def deadline_query(now: datetime, *, due_within: timedelta | None, overdue: bool
 
 def digest_query(now: datetime, *, stale_days: int, horizon: timedelta) -> str:
     """Running files untreated for ``stale_days`` days or with a deadline before the horizon."""
-    stale = f"{search.LAST_ACTIVITY.name} < {literal(now - timedelta(days=stale_days))}"
+    stale = f"{search.LAST_ACTIVITY.name} < {literal(stale_before(now, stale_days))}"
     due = f"{search.NEXT_DEADLINE.name} < {literal(now + horizon)}"
     return f"{RUNNING} AND ({stale} OR {due})"

@@ -108,3 +108,27 @@ def test_deadlines_beyond_the_horizon_and_recent_files_give_no_digest() -> None:
 
     assert build_digests(files, now=NOW, stale_days=7) == []
     assert len(build_digests(files, now=NOW, stale_days=7, horizon_days=10)) == 1
+
+
+def test_a_file_acted_on_less_than_the_setting_ago_is_never_listed() -> None:
+    """Files publish their last action truncated to the hour: at 7:30, a file acted on at
+    7:45 a week ago (published as 7:00) is untreated for 6 days 23 h 45 min, not more than 7
+    days. Judged against the hour, it waits for tomorrow's digest; one acted on at 6:50 (6:00)
+    is listed, with the days it really waited."""
+    now = datetime(2026, 11, 30, 6, 30, tzinfo=UTC)
+    week_ago = now - timedelta(days=7)
+    acted = {
+        "f-recent": week_ago + timedelta(minutes=15),
+        "f-old": week_ago - timedelta(minutes=40),
+    }
+    files = [
+        DigestFile(
+            application_id=name,
+            caseworker="alice",
+            last_activity=moment.replace(minute=0, second=0, microsecond=0),
+        )
+        for name, moment in acted.items()
+    ]
+    (notice,) = build_digests(files, now=now, stale_days=7)
+    assert "f-old" in notice.body and "f-recent" not in notice.body
+    assert "(il y a 7 jours)" in notice.body
