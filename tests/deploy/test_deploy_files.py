@@ -60,6 +60,10 @@ def workloads() -> list[dict[str, Any]]:
     return [*k8s_kind("Deployment"), *k8s_kind("Job")]
 
 
+WORKER_ONLY_ENV = {"GUICHET_SMTP_PASSWORD"}
+"""Read by every process's settings, used only by the workers (they deliver the notices): the
+console and the Jobs never receive it."""
+
 CONSOLE_ENV = {"GUICHET_CONSOLE_SECRET", "GUICHET_PUBLIC_KEY"}
 """What the console reads beside Settings.from_env's variables: its session secret, and the
 public key its journal checks signed checkpoints with."""
@@ -68,6 +72,14 @@ public key its journal checks signed checkpoints with."""
 def extra_env(workload: dict[str, Any]) -> set[str]:
     """What a workload reads beside Settings.from_env's variables."""
     return CONSOLE_ENV if workload["metadata"]["name"] == "guichet-console" else set()
+
+
+def settings_env(workload: dict[str, Any]) -> set[str]:
+    """The Settings.from_env variables a workload needs: the mail password only where mail
+    leaves, the workers."""
+    if workload["metadata"]["name"] == "guichet-worker":
+        return settings_env_names()
+    return settings_env_names() - WORKER_ONLY_ENV
 
 
 def settings_env_names() -> set[str]:
@@ -398,13 +410,16 @@ def test_readme_registers_every_search_attribute() -> None:
 
 def test_k8s_workloads_get_every_setting() -> None:
     """Every workload reads the ConfigMap and, with its own env, gets every variable
-    Settings.from_env reads (and the console CONSOLE_ENV)."""
+    Settings.from_env reads (and the console CONSOLE_ENV), but for the mail password, which
+    only the workers get."""
     (configmap,) = k8s_kind("ConfigMap")
     for workload in workloads():
         (container,) = workload["spec"]["template"]["spec"]["containers"]
         assert container["envFrom"] == [{"configMapRef": {"name": configmap["metadata"]["name"]}}]
         names = set(configmap["data"]) | {env["name"] for env in container["env"]}
-        assert settings_env_names() | extra_env(workload) <= names, workload["metadata"]["name"]
+        assert settings_env(workload) | extra_env(workload) <= names, workload["metadata"]["name"]
+        if workload["metadata"]["name"] != "guichet-worker":
+            assert not names & WORKER_ONLY_ENV, workload["metadata"]["name"]
 
 
 def test_k8s_database_url_is_only_a_secret_reference() -> None:
