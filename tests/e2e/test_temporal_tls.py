@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import ssl
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from temporalio.worker import Worker
 
+from console.devserver import temporal_binary
 from tests.certificates import issue
-from worker import Settings, connect
+from tests.polling import eventually
+from worker import Settings, connect, workflow_classes
 
 pytestmark = [pytest.mark.temporal]
+
+HEALTHCHECK = Path(__file__).resolve().parents[2] / "deploy" / "healthcheck.sh"
 
 
 @dataclass(frozen=True)
@@ -106,3 +113,47 @@ async def test_mutual_tls_takes_the_client_certificate(
         monkeypatch.setenv("TEMPORAL_TLS_CLIENT_CERT_PATH", str(pki.client_cert))
         monkeypatch.setenv("TEMPORAL_TLS_CLIENT_KEY_PATH", str(pki.client_key))
         assert await _reaches(front) >= 0
+
+
+async def _healthcheck(env: dict[str, str]) -> int:
+    """The container's health check (``deploy/healthcheck.sh``), run as the image runs it:
+    the ``temporal`` CLI on the PATH, the connection from the environment."""
+    path = f"{temporal_binary().parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    process = await asyncio.create_subprocess_exec(
+        "sh",
+        str(HEALTHCHECK),
+        env={**env, "PATH": path, "HOME": os.environ.get("HOME", "/tmp")},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await asyncio.wait_for(process.wait(), 30)
+
+
+async def test_the_health_check_reaches_temporal_through_mutual_tls(
+    dev_server: str, pki: Pki
+) -> None:
+    """The health check asks Temporal whether this container polls its task queue, with the
+    same TEMPORAL_TLS_* variables as the worker: healthy through a mutual-TLS front while a
+    worker polls, unhealthy for a queue nobody polls or without the client certificate."""
+    queue = f"health-{uuid.uuid4().hex[:8]}"
+    tls = {
+        "TEMPORAL_TLS_SERVER_CA_CERT_PATH": str(pki.ca),
+        "TEMPORAL_TLS_CLIENT_CERT_PATH": str(pki.client_cert),
+        "TEMPORAL_TLS_CLIENT_KEY_PATH": str(pki.client_key),
+    }
+    client = await connect(Settings(temporal_address=dev_server))
+    async with tls_front(dev_server, pki, mutual=True) as front:
+        checked = {"TEMPORAL_ADDRESS": front, "GUICHET_TASK_QUEUE": queue, **tls}
+        assert await _healthcheck(checked) != 0  # nobody polls the queue yet
+        async with Worker(client, task_queue=queue, workflows=workflow_classes()):
+
+            async def healthy() -> bool:
+                return await _healthcheck(checked) == 0
+
+            await eventually(healthy, seconds=30, every=0.5)
+            without_certificate = {
+                k: v for k, v in checked.items() if k != "TEMPORAL_TLS_CLIENT_CERT_PATH"
+            }
+            assert await _healthcheck(without_certificate) != 0
+            other_queue = {**checked, "GUICHET_TASK_QUEUE": f"{queue}-other"}
+            assert await _healthcheck(other_queue) != 0
