@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -181,9 +182,12 @@ async def _file(
     done: str = "",
     failed: str = "",
     error: str = "",
+    typed: Mapping[str, str] | None = None,
     status: int = 200,
     stopped: NoWorker | None = None,
 ) -> Response:
+    """The file page; after a refused action (``failed``), its form open with the ``error``
+    and what the person ``typed`` in it, so that nothing has to be typed again."""
     found = services(request)
     _, rows, problem = await read_timeline(found, state.application_id)
     allowed: tuple[str, ...] = ()
@@ -209,6 +213,7 @@ async def _file(
         "done": done if done in FORMS or done == "RevisePlan" else "",
         "failed": failed,
         "error": error,
+        "values": typed or {},
         "deadlines": getattr(state, "deadlines", ()),
         "line_funders": line_funders(state),
         "stopped": no_worker_sentence(stopped) if stopped else "",
@@ -269,13 +274,13 @@ async def act(
         )
     except FormError as error:
         return await _file(request, account, state, failed=command_type, error=str(error),
-                           status=400)  # fmt: skip
+                           typed=form, status=400)  # fmt: skip
     except CommandRefused as refused:
         sentence = (
             f"Action refusée : {refused.french} (règle « {refused.rule} », {refused.source})."
         )
         return await _file(request, account, state, failed=command_type, error=sentence,
-                           status=409)  # fmt: skip
+                           typed=form, status=409)  # fmt: skip
     return RedirectResponse(f"/dossiers/{application_id}?fait={command_type}", status_code=303)
 
 

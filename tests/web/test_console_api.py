@@ -303,6 +303,39 @@ async def test_a_refused_action_is_shown_inline_in_a_sentence(
     assert "is not possible" not in answer.text
 
 
+async def test_a_refused_form_comes_back_with_what_was_typed(
+    console: Console, file_id: str
+) -> None:
+    """A form refused for one field keeps every other one: the kind chosen, the long message
+    typed (here one character too long, to be shortened, not typed again)."""
+    message = "Devis signés manquants. " + "x" * 3980
+    async with signed_in(console, "alice") as alice:
+        answer = await act(
+            alice, file_id, "RequestCorrection", reason="incomplete", message=message
+        )
+    assert answer.status_code == 400
+    assert "4000 caractères au plus" in answer.text
+    assert '<option value="incomplete" selected>' in answer.text
+    assert f">{message}</textarea>" in answer.text
+
+
+async def test_checking_the_plan_keeps_the_kind_of_early_start(console: Console) -> None:
+    """« Vérifier le plan » with early studies comes back with studies chosen: the form used
+    to come back on works, and submitting it then made the file ineligible."""
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, "/depot")
+        form = {"dispositif": "dsil-detr-investissement", "titre": "Halle", "cout_total": "10",
+                "assiette": "10", "ligne-0-financeur": "OWNER", "ligne-0-nature": "owner",
+                "ligne-0-montant": "10", "commencement_anticipe": "2026-01-10",
+                "nature_commencement": "studies"}  # fmt: skip
+        answer = await agent.post(
+            "/depot", data={"csrf": token, "cle": uuid.uuid4().hex, "action": "verifier", **form}
+        )
+    assert answer.status_code == 200, answer.text
+    assert '<option value="studies" selected>' in answer.text
+    assert '<option value="works" selected>' not in answer.text
+
+
 async def test_the_auditor_may_not_act_even_by_guessing(console: Console, file_id: str) -> None:
     """An auditor's POST to an action is refused and nothing is recorded."""
     before = len(await console.log.read_stream(file_id))
