@@ -175,6 +175,10 @@ async def _session_middleware(
         )
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if not request.url.path.startswith("/static/"):
+        # Files, amounts and people's names: after signing out on a town hall's shared
+        # computer, Back must not show them again from the browser's cache.
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 

@@ -123,6 +123,18 @@ async def test_session_cookie_is_httponly_and_samesite_lax(console: Console) -> 
     assert "samesite=lax" in cookie
 
 
+async def test_no_page_is_kept_in_the_browser_cache(console: Console, file_id: str) -> None:
+    """A file page, the API and the sign-in page say ``no-store``: after signing out on a
+    shared computer, Back shows nothing of the files. The style sheet may be cached."""
+    async with signed_in(console, "alice") as alice:
+        page = await alice.get(f"/dossiers/{file_id}")
+        api = await alice.get(f"/api/v1/applications/{file_id}")
+        style = await alice.get("/static/guichet.css")
+    assert page.status_code == api.status_code == style.status_code == 200
+    assert page.headers["cache-control"] == api.headers["cache-control"] == "no-store"
+    assert "no-store" not in style.headers.get("cache-control", "")
+
+
 async def test_failed_sign_ins_are_slowed_down_per_account_on_every_replica(
     console: Console, pg_url: str, pg_module_schema: str
 ) -> None:
