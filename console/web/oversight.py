@@ -27,7 +27,14 @@ from console.web.app import render
 from console.web.auth import BadRequest, Forbidden, read_form, read_upload, roles, services
 from console.web.batch import MAX_FILES
 from console.web.commands import FormError, to_command
-from console.web.files import APPLICATION_ID, FileNotVisible, file_state, may_see, visible_state
+from console.web.files import (
+    APPLICATION_ID,
+    QUEUE_LIMIT,
+    FileNotVisible,
+    file_state,
+    may_see,
+    visible_state,
+)
 from console.web.labels import ROLE, word
 from console.web.outages import no_worker_sentence
 from console.web.phrases import phrase
@@ -55,14 +62,25 @@ class FundingTotal:
     granted_cents: int
 
 
-async def states(
-    services: WebServices, account: Account, query: str
-) -> tuple[list[Application], NoWorker | None]:
-    """The states of the files a visibility query finds, as this person may see them.
+@dataclass(frozen=True)
+class Listing:
+    """The files a page lists, and what it must say about them."""
+
+    files: list[Application]
+    stopped: NoWorker | None = None
+    """Why the files were read from the log: no worker answered for one of them."""
+    left_out_of: int | None = None
+    """How many files the query matched when more than ``QUEUE_LIMIT`` did: the page says so,
+    and that only the most recently submitted were read."""
+
+
+async def states(services: WebServices, account: Account, query: str) -> Listing:
+    """The states of the files a visibility query finds, as this person may see them: the
+    ``QUEUE_LIMIT`` most recently submitted, and how many there were when more matched.
 
     Once a file finds no worker to answer for it, it and the files after it are read from the
-    log (each would wait for a worker in vain); the second value says why."""
-    rows = await services.guichet.list(query, limit=500)
+    log (each would wait for a worker in vain); ``stopped`` says why."""
+    rows = await services.guichet.list(query, limit=QUEUE_LIMIT)
     found: list[Application] = []
     stopped: NoWorker | None = None
     for row in rows:
@@ -73,7 +91,10 @@ async def states(
             state = await file_state(services, row.application_id, from_log=True)
         if state is not None and may_see(account, state):  # gone or hidden: not listed
             found.append(state)
-    return found, stopped
+    left_out_of = None
+    if len(rows) >= QUEUE_LIMIT and (total := await services.guichet.count(query)) > len(rows):
+        left_out_of = total
+    return Listing(found, stopped, left_out_of)
 
 
 def funding_totals(files: list[Application]) -> list[FundingTotal]:
@@ -102,7 +123,8 @@ async def commune_page(
     if account.role == "applicant" and account.insee != insee:
         raise Forbidden(f"Vous voyez les dossiers de votre commune ({account.insee}) seulement.")
     found = services(request)
-    files, stopped = await states(found, account, f"GuichetInsee = '{insee}'")
+    listing = await states(found, account, f"GuichetInsee = '{insee}'")
+    files, stopped = listing.files, listing.stopped
     commune = found.registry.get(insee)
     if commune is None and not files:  # a file may name a commune the registry lacks
         raise StarletteHTTPException(
@@ -113,6 +135,8 @@ async def commune_page(
         "insee": insee,
         "files": files,
         "totals": funding_totals(files),
+        "left_out_of": listing.left_out_of,
+        "queue_limit": QUEUE_LIMIT,
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }
     return render(request, "commune.html", context)
@@ -123,22 +147,37 @@ async def cofinancer_page(
     request: Request, account: Annotated[Account, Depends(roles("cofinancer"))]
 ) -> Response:
     """The co-financer's own lines across files: those it may decide now first, the soonest
-    deadline first; then those waiting for the file to be complete; then the rest."""
+    deadline first; then those waiting for the file to be complete; then the rest.
+
+    Files under review and the others are listed apart, so that however many decided files
+    there are, they never push a line still to decide out of the page."""
     found = services(request)
-    files, stopped = await states(found, account, "")
+    under_review = await states(found, account, _UNDER_REVIEW)
+    others = await states(found, account, _PAST_REVIEW)
     lines = [
         funder_line(state, line)
-        for state in files
+        for state in under_review.files + others.files
         for line in (state.plan.lines if state.plan else ())
         if line.funder == account.funder
     ]
     lines.sort(key=FunderLine.order)
-    context = {"lines": lines, "stopped": no_worker_sentence(stopped) if stopped else ""}
+    stopped = under_review.stopped or others.stopped
+    context = {
+        "lines": lines,
+        "review_left_out_of": under_review.left_out_of,
+        "others_left_out_of": others.left_out_of,
+        "queue_limit": QUEUE_LIMIT,
+        "stopped": no_worker_sentence(stopped) if stopped else "",
+    }
     return render(request, "cofinancement.html", context)
 
 
 _DECIDABLE = PERMISSIONS["DecideFunding"].statuses
 _NOT_YET_DECIDABLE = frozenset({"submitted", "correction_requested"})
+_REVIEW_STATUSES = ", ".join(f"'{status}'" for status in sorted(_DECIDABLE | _NOT_YET_DECIDABLE))
+_UNDER_REVIEW = f"GuichetStatus IN ({_REVIEW_STATUSES})"
+"""The files whose pending lines a co-financer decides now or will."""
+_PAST_REVIEW = f"GuichetStatus NOT IN ({_REVIEW_STATUSES})"
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 
@@ -177,16 +216,22 @@ async def payments_page(
 ) -> Response:
     """Claims waiting for an order (and payments under way), across files."""
     found = services(request)
-    files, stopped = await states(
+    listing = await states(
         found, account, "GuichetStatus IN ('started', 'completed', 'repayment_due')"
     )
     waiting = [
         (state, payment)
-        for state in files
+        for state in listing.files
         for payment in state.payments
         if payment.status in ("claimed", "ordered", "failed")
     ]
-    context = {"waiting": waiting, "stopped": no_worker_sentence(stopped) if stopped else ""}
+    stopped = listing.stopped
+    context = {
+        "waiting": waiting,
+        "left_out_of": listing.left_out_of,
+        "queue_limit": QUEUE_LIMIT,
+        "stopped": no_worker_sentence(stopped) if stopped else "",
+    }
     return render(request, "paiements.html", context)
 
 

@@ -556,6 +556,39 @@ async def test_a_command_on_a_file_that_has_ended_is_a_refusal_not_an_outage(
     assert api.json()["error"] == "Dossier terminé"
 
 
+async def test_a_line_to_decide_is_never_pushed_off_the_co_financer_s_page(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page reads a limited number of files (500; 1 here). Files under review are read
+    apart from the others: a file withdrawn after a file under review was submitted does not
+    hide that file's line to decide, and the page says that files were left out."""
+    from console.web import oversight
+
+    monkeypatch.setattr(oversight, "QUEUE_LIMIT", 1)
+    older = await submit_file(console, username="agent")
+    under_review = await submit_file(console, username="agent")
+    later = await submit_file(console, username="agent")
+    withdrawal = {"type": "WithdrawApplication", "reason": "Projet abandonné"}
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, f"/dossiers/{later}")
+        withdrawn = await agent.post(
+            f"/api/v1/applications/{later}/commands",
+            json={"request_id": uuid.uuid4().hex, "command": withdrawal},
+            headers={"X-CSRF-Token": token},
+        )
+    assert withdrawn.status_code == 200, withdrawn.text
+    async with signed_in(console, "prefecture") as prefecture:
+
+        async def page_once_visibility_caught_up() -> str | None:
+            text = (await prefecture.get("/cofinancement")).text
+            return text if later in text else None  # the withdrawn one, among the others
+
+        page = await eventually(page_once_visibility_caught_up)
+    assert under_review in page and older not in page
+    assert 'data-testid="liste-tronquee"' in page  # the older one was left out, and it says so
+    assert "seuls les 1 déposés le plus récemment" in page
+
+
 async def test_a_submission_key_sent_again_with_another_request_is_refused_not_dropped(
     console: Console,
 ) -> None:
