@@ -124,11 +124,16 @@ def describe(event: Event) -> str:
         case PaymentFailed():
             return f"payment {event.payment_number} failed: {event.reason}"
         case RepaymentDue():
-            return f"repayment due: {format_euros(event.amount_cents)} ({event.reason})"
+            due = f"repayment due: {format_euros(event.amount_cents)} ({event.reason})"
+            return due + _proof(event.eligible_expense_cents, event.proof_reference)
         case RepaymentRecorded():
             return f"repayment of {format_euros(event.amount_cents)} received ({event.reference})"
-        case ApplicationClosed():
+        case ApplicationClosed(proof_reference=None):
             return "file closed"
+        case ApplicationClosed():
+            return "file closed: the balance claim found nothing left to pay" + _proof(
+                event.eligible_expense_cents, event.proof_reference
+            )
         case ApplicationLapsed():
             return f"award lapsed: the {event.deadline.replace('_', ' ')} deadline expired"
         case CommandRejected():
@@ -157,6 +162,14 @@ def describe(event: Event) -> str:
                 f"{last_day_iso(event.due_at)}: {event.reason}"
             )
     return event.type  # an event type this console does not know yet: still shown
+
+
+def _proof(expense_cents: int | None, reference: str | None) -> str:
+    """The balance claim's evidence, when the event carries it."""
+    if reference is None:
+        return ""
+    expense = f"eligible expense {format_euros(expense_cents)}, " if expense_cents else ""
+    return f" [{expense}proof {reference}]"
 
 
 def _deadline(kind: str, subject: str | None) -> str:

@@ -144,14 +144,20 @@ def claim_payment(c: ClaimPayment, state: Application) -> list[Event]:
         amount = balance_due_cents(
             programme, plan, award, state.paid_cents, c.eligible_expense_cents
         )
+        # No payment follows: the closing or the repayment carries the claim's evidence.
+        proof = {
+            "eligible_expense_cents": c.eligible_expense_cents,
+            "proof_reference": c.proof_reference,
+        }
         if amount == 0:
-            return [ApplicationClosed(actor=c.actor, at=c.at)]
+            return [ApplicationClosed(actor=c.actor, at=c.at, **proof)]
         if amount < 0:
             reason = (
                 f"the final subsidy is {euros(state.paid_cents + amount)} for a proven expense "
                 f"of {euros(c.eligible_expense_cents or 0)}; {euros(state.paid_cents)} was paid"
             )
-            return [RepaymentDue(actor=c.actor, at=c.at, amount_cents=-amount, reason=reason)]
+            due = RepaymentDue(actor=c.actor, at=c.at, amount_cents=-amount, reason=reason, **proof)
+            return [due]
     claimed = PaymentClaimed(
         actor=c.actor, at=c.at, payment_number=len(state.payments) + 1, kind=c.kind,
         amount_cents=amount, eligible_expense_cents=c.eligible_expense_cents,

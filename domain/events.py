@@ -184,6 +184,10 @@ class RepaymentDue(_Event):
     type: Literal["RepaymentDue"] = "RepaymentDue"
     amount_cents: Cents
     reason: ShortText
+    eligible_expense_cents: Cents | None = None
+    """The expense the balance claim proved, when a balance claim found too much paid."""
+    proof_reference: ShortText | None = None
+    """That claim's proof (the statement of expenses): the evidence of the final amount."""
 
 
 class RepaymentRecorded(_Event):
@@ -193,7 +197,12 @@ class RepaymentRecorded(_Event):
 
 
 class ApplicationClosed(_Event):
+    """Nothing is left to pay: after the balance was disbursed, or a balance claim that found
+    exactly enough paid (then with that claim's proven expense and proof)."""
+
     type: Literal["ApplicationClosed"] = "ApplicationClosed"
+    eligible_expense_cents: Cents | None = None
+    proof_reference: ShortText | None = None
 
 
 class ApplicationLapsed(_Event):

@@ -105,12 +105,14 @@ def phrase(event: Event) -> str:
             return f"Versement n° {n} effectué : {euros(amount)} ({ref})"
         case PaymentFailed(payment_number=n, reason=reason):
             return f"Versement n° {n} refusé : {reason}"
-        case RepaymentDue(amount_cents=amount):
-            return f"Reversement dû : {euros(amount)}"
+        case RepaymentDue(amount_cents=amount, eligible_expense_cents=expense, proof_reference=ref):
+            return f"Reversement dû : {euros(amount)}" + _proof(expense, ref)
         case RepaymentRecorded(amount_cents=amount, reference=ref):
             return f"Reversement reçu : {euros(amount)} ({ref})"
-        case ApplicationClosed():
+        case ApplicationClosed(proof_reference=None):
             return "Dossier clos"
+        case ApplicationClosed(eligible_expense_cents=expense, proof_reference=ref):
+            return "Dossier clos : le solde demandé ne laisse rien à verser" + _proof(expense, ref)
         case ApplicationLapsed(deadline=kind):
             return f"Subvention caduque : délai « {DEADLINE[kind]} » expiré"
         case DeadlineOpened(deadline=deadline):
@@ -128,6 +130,14 @@ def phrase(event: Event) -> str:
         case CommandRejected(message=message, french=french, rule=rule):
             return f"Action refusée : {french or message} [{rule}]"
     return describe(event)
+
+
+def _proof(expense_cents: int | None, reference: str | None) -> str:
+    """The balance claim's evidence, when the event carries it."""
+    if reference is None:
+        return ""
+    expense = f"dépense éligible justifiée {euros(expense_cents)}, " if expense_cents else ""
+    return f" ({expense}justificatif {reference})"
 
 
 def _deadline(kind: str, subject: str | None) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from audit.describing import describe
+from console.web.phrases import phrase
 from domain import Command, InvalidTransition, NotPermitted, RuleViolation, decide
 from domain.commands import (
     DeclareComplete,
@@ -299,6 +301,24 @@ def test_balance_of_zero_closes_the_file() -> None:
     state = apply(completed_after(claim("advance", 25_000), *paid(1)))
     events = decide(claim("balance", expense=100_000), state)
     assert [type(e) for e in events] == [ApplicationClosed]
+
+
+def test_a_balance_claim_that_pays_nothing_keeps_its_evidence() -> None:
+    """No payment follows a balance that closes the file or turns into a repayment: the event
+    that does carries the proven expense and the proof, for the auditor to trace the final
+    statement of expenses."""
+    exact = apply(completed_after(claim("advance", 25_000), *paid(1)))
+    (closed,) = decide(claim("balance", expense=100_000), exact)
+    assert isinstance(closed, ApplicationClosed)
+    assert (closed.eligible_expense_cents, closed.proof_reference) == (100_000_00, "FACT-1")
+    overpaid = apply(
+        completed_after(claim("advance", 30_000), *paid(1), claim("interim", 50_000), *paid(2))
+    )
+    (due,) = decide(claim("balance", expense=200_000), overpaid)
+    assert isinstance(due, RepaymentDue)
+    assert (due.eligible_expense_cents, due.proof_reference) == (200_000_00, "FACT-1")
+    assert "proof FACT-1" in describe(due) and "justificatif FACT-1" in phrase(due)
+    assert "proof FACT-1" in describe(closed) and "justificatif FACT-1" in phrase(closed)
 
 
 def test_negative_balance_becomes_repayment_then_closes_when_repaid() -> None:
