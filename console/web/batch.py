@@ -27,6 +27,10 @@ from workflows.client import (
 )
 
 MAX_FILES = 500
+BATCH_DEADLINES = ("completeness", "admissibility", "correction_answer", "start_of_works",
+                   "completion", "convention_cadre")  # fmt: skip
+"""The deadlines a batch may extend: a co-financer's is one per plan line, which a batch
+cannot name; the programme's closing is no file's to extend."""
 KEEP = 100
 NOT_SENT = (
     "non envoyée : aucun worker ne tourne (voir les dossiers en suspens) ; relancez le lot sur "

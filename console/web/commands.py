@@ -242,7 +242,9 @@ def build_command(
                 raise FormError(f"« {spec.label} » est à remplir")
             continue
         fields[spec.name] = _value(command_type, spec, raw, state, actor)
-    return to_command(command_type, _rename(command_type, fields, actor), actor)
+    labels = {spec.name: spec.label for spec in specs}
+    labels |= {_RENAMES[name]: label for name, label in labels.items() if name in _RENAMES}
+    return to_command(command_type, _rename(command_type, fields, actor), actor, labels)
 
 
 _STATE_CHOICE = {
@@ -278,13 +280,16 @@ def _value(command_type: str, spec: FieldSpec, raw: str, state: Application, act
     return raw
 
 
+_RENAMES = {
+    "granted": "granted_cents",
+    "amount": "amount_cents",
+    "eligible_expense": "eligible_expense_cents",
+}
+"""Form fields whose command field has another name."""
+
+
 def _rename(command_type: str, fields: dict[str, Any], actor: Actor) -> dict[str, Any]:
-    renames = {
-        "granted": "granted_cents",
-        "amount": "amount_cents",
-        "eligible_expense": "eligible_expense_cents",
-    }
-    out = {renames.get(name, name): value for name, value in fields.items()}
+    out = {_RENAMES.get(name, name): value for name, value in fields.items()}
     if command_type == "AssignCaseworker":
         out["caseworker_id"] = actor.id
     if command_type == "ExtendDeadline":
@@ -293,10 +298,18 @@ def _rename(command_type: str, fields: dict[str, Any], actor: Actor) -> dict[str
     return out
 
 
-def to_command(command_type: str, fields: Mapping[str, Any], actor: Actor) -> Command:
-    """Validate ``fields`` as ``command_type`` sent by ``actor`` now; ``FormError`` if invalid."""
+def to_command(
+    command_type: str,
+    fields: Mapping[str, Any],
+    actor: Actor,
+    labels: Mapping[str, str] | None = None,
+) -> Command:
+    """Validate ``fields`` as ``command_type`` sent by ``actor`` now; ``FormError`` if invalid,
+    naming the field by its ``labels`` (the form's) when given."""
     data = {**fields, "type": command_type, "actor": actor, "at": datetime.now(UTC)}
     try:
         return _COMMAND.validate_python(data)
     except ValidationError as error:
+        if labels:
+            raise FormError(first_problem(error, labels)) from None
         raise FormError(f"données invalides : {first_problem(error)}") from None

@@ -25,7 +25,7 @@ from audit.timeline import end_of_day, entry_for, records
 from console.web.accounts import INSEE, Account
 from console.web.app import render
 from console.web.auth import BadRequest, Forbidden, read_form, read_upload, roles, services
-from console.web.batch import MAX_FILES
+from console.web.batch import BATCH_DEADLINES, MAX_FILES
 from console.web.commands import FormError, to_command
 from console.web.files import (
     APPLICATION_ID,
@@ -50,7 +50,20 @@ BATCH_KEY = re.compile(r"^[0-9a-f]{32}$")
 """The work queue's form key (``pages``: a uuid4 in hex)."""
 
 router = APIRouter(include_in_schema=False)
-BATCH_COMMANDS = ("RequestCorrection", "AcceptApplication", "ExtendDeadline")
+BATCH_COMMANDS = (
+    "AssignCaseworker",
+    "DeclareComplete",
+    "RequestCorrection",
+    "AcceptApplication",
+    "ExtendDeadline",
+)
+_BATCH_LABELS = {
+    "reason": "Message ou motif",
+    "message": "Message ou motif",
+    "note": "Observation (acceptation)",
+    "kind": "Délai à prolonger",
+}
+"""The batch form's labels, by command field: its refusals name the field as the form does."""
 
 
 @dataclass(frozen=True)
@@ -255,14 +268,20 @@ async def start_batch(
         # Each file would refuse it the same way: say it once, before sending anything.
         raise Forbidden(f"Cette action n'est pas de votre rôle ({word(ROLE, account.role)}).")
     fields: dict[str, Any] = {}
-    if command_type == "RequestCorrection":
+    labels = dict(_BATCH_LABELS)
+    if command_type == "AssignCaseworker":
+        fields = {"caseworker_id": account.actor.id}  # taken by whoever starts the batch
+    elif command_type == "RequestCorrection":
         fields = {"reason": form.get("reason", ""), "message": form.get("message", "").strip()}
+        labels["reason"] = "Nature de la correction"
     elif command_type == "AcceptApplication":
         fields = {"note": form.get("note", "").strip()}
-    else:
+    elif command_type == "ExtendDeadline":
+        if form.get("kind", "") not in BATCH_DEADLINES:
+            raise BadRequest("« Délai à prolonger » : choisissez le délai à prolonger")
         fields = {"kind": form.get("kind", ""), "reason": form.get("message", "").strip()}
     try:
-        command = to_command(command_type, fields, account.actor)
+        command = to_command(command_type, fields, account.actor, labels)
     except FormError as error:
         raise BadRequest(str(error)) from None
     key = form.get("cle_lot", "")

@@ -33,6 +33,7 @@ from console.web.auth import (
     services,
     sign_in,
 )
+from console.web.batch import BATCH_DEADLINES
 from console.web.commands import (
     FORMS,
     FormError,
@@ -154,6 +155,7 @@ async def queue_page(
         "communes": found.registry,
         "batch": account.role in ("caseworker", "supervisor"),
         "batch_key": uuid.uuid4().hex,
+        "batch_deadlines": BATCH_DEADLINES,
         "now": now,
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }

@@ -81,7 +81,12 @@ def where(loc: Sequence[int | str]) -> str:
     return ".".join(str(part) for part in loc if part != "type") or "valeur"
 
 
-def first_problem(error: ValidationError) -> str:
-    """The first problem of a validation error, as ``field — message``, in French."""
+def first_problem(error: ValidationError, labels: Mapping[str, str] | None = None) -> str:
+    """The first problem of a validation error, in French: ``« label » : message`` when
+    ``labels`` names the field as the person's form does, else ``field.path — message``."""
     problem = error.errors()[0]
+    path = [str(part) for part in problem["loc"] if part != "type"]
+    label = (labels or {}).get(path[-1]) if path else None
+    if label:
+        return f"« {label} » : {in_french(problem)}"
     return f"{where(problem['loc'])} — {in_french(problem)}"

@@ -789,6 +789,49 @@ async def test_a_batch_requests_the_same_correction_with_a_result_per_file(
         assert (await console.guichet.state(application_id)).status == "correction_requested"
 
 
+async def test_new_files_are_taken_and_declared_complete_in_two_batches(
+    console: Console,
+) -> None:
+    """What a caseworker does first to every new file, for a whole selection at once: take
+    them, then declare them complete. Each result reads once (« Fait » and the new status)."""
+    files = [await submit_file(console), await submit_file(console)]
+    async with signed_in(console, "alice") as alice:
+        token = await csrf_of(alice, "/dossiers")
+        pages = []
+        for action in ("AssignCaseworker", "DeclareComplete"):
+            data = [("csrf", token), ("action", action), *[("dossier", f) for f in files]]
+            started = await alice.post("/lots", content=urlencode(data), headers=FORM)
+            assert started.status_code == 303, started.text
+            batch_id = started.headers["location"].rsplit("/", 1)[-1]
+
+            async def finished(batch_id: str = batch_id) -> bool:
+                return bool((await alice.get(f"/api/v1/batches/{batch_id}")).json()["finished"])
+
+            await eventually(finished)
+            pages.append((await alice.get(f"/lots/{batch_id}")).text)
+    for application_id in files:
+        state = await console.guichet.state(application_id)
+        assert (state.caseworker_id, state.status) == ("alice", "in_instruction")
+    assert pages[1].count('<span class="badge badge-success">Fait</span> En instruction') == 2
+    assert "fait :" not in pages[1]
+
+
+async def test_a_batch_form_error_names_the_field_in_french(console: Console) -> None:
+    """An empty correction message is refused before anything is sent, by the form's own
+    word for the field, not the command's internal name."""
+    files = [await submit_file(console)]
+    async with signed_in(console, "alice") as alice:
+        queue = (await alice.get("/dossiers")).text
+        token = await csrf_of(alice, "/dossiers")
+        data = [("csrf", token), ("action", "RequestCorrection"), ("reason", "incomplete"),
+                ("message", ""), *[("dossier", f) for f in files]]  # fmt: skip
+        answer = await alice.post("/lots", content=urlencode(data), headers=FORM)
+    assert answer.status_code == 400
+    assert "« Message ou motif » : 1 caractère(s) au moins" in answer.text
+    assert "RequestCorrection.message" not in answer.text
+    assert 'value="cofinancer_decision"' not in queue  # a batch cannot name a plan line
+
+
 async def test_a_batch_form_sent_twice_starts_one_batch(console: Console) -> None:
     """A double click on the work queue's batch button follows the batch it started, instead
     of sending every file its command a second time; the same page sent back with another
