@@ -226,8 +226,13 @@ def _error_handlers(app: FastAPI) -> None:
                 status_code=401,
                 headers={"WWW-Authenticate": 'Basic realm="guichet"'},
             )
-        target = quote(str(request.url.path), safe="/")
-        return RedirectResponse(f"/connexion?suivant={target}", status_code=303)
+        if request.method == "GET":  # the same page again, its filters included
+            wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/connexion?suivant={quote(wanted)}", status_code=303)
+        # A form sent after the session expired: what it carried is not sent; back on its
+        # page after signing in (an action's address leads to its file's page).
+        target = quote(request.url.path, safe="/")
+        return RedirectResponse(f"/connexion?suivant={target}&expiree=1", status_code=303)
 
     async def forbidden(request: Request, error: Exception) -> Response:
         reason = str(error) or "Votre rôle ne permet pas cette page."

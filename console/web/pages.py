@@ -95,9 +95,10 @@ async def index(request: Request) -> Response:
 
 
 @router.get("/connexion")
-async def sign_in_page(request: Request, suivant: str = "") -> Response:
-    """The sign-in form."""
-    return render(request, "connexion.html", {"next": _safe_next(suivant), "error": ""})
+async def sign_in_page(request: Request, suivant: str = "", expiree: str = "") -> Response:
+    """The sign-in form; ``expiree`` when a form was sent after the session had expired."""
+    context = {"next": _safe_next(suivant), "error": "", "expired": bool(expiree)}
+    return render(request, "connexion.html", context)
 
 
 @router.post("/connexion")
@@ -108,8 +109,8 @@ async def sign_in_post(request: Request) -> Response:
     try:
         account = await sign_in(request, username, form.get("mot_de_passe", ""))
     except NotSignedIn:
-        context = {"next": _safe_next(form.get("suivant", "")), "error": "Identifiant ou mot "
-                   "de passe incorrect."}  # fmt: skip
+        context = {"next": _safe_next(form.get("suivant", "")), "username": username,
+                   "error": "Identifiant ou mot de passe incorrect."}  # fmt: skip
         return render(request, "connexion.html", context, 401)
     request.state.session = Session.fresh(account.username)
     return RedirectResponse(_safe_next(form.get("suivant", "")) or home_of(account), 303)
@@ -251,6 +252,19 @@ def _action(command_type: str, state: Application, account: Account) -> dict[str
         "hint": action_hint(command_type, state),
         "request_id": uuid.uuid4().hex,
     }
+
+
+@router.get("/dossiers/{application_id}/actions/{command_type}")
+async def action_address(
+    application_id: str,
+    command_type: str,
+    account: Annotated[Account, Depends(roles(*PERSON_ROLES))],
+) -> Response:
+    """An action's address opened as a page (a reload after a refusal, a bookmark, a sign-in
+    after the session expired): the file's page, where the action is."""
+    if not files.APPLICATION_ID.match(application_id):
+        raise BadRequest("numéro de dossier invalide")
+    return RedirectResponse(f"/dossiers/{application_id}", status_code=303)
 
 
 @router.post("/dossiers/{application_id}/actions/{command_type}")

@@ -16,6 +16,7 @@ EVERYONE = {"agent", "alice", "sophie", "prefecture", "carol", "audrey"}
 ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/dossiers"): EVERYONE,
     ("GET", "/dossiers/{application_id}"): EVERYONE,
+    ("GET", "/dossiers/{application_id}/actions/{command_type}"): EVERYONE,
     ("POST", "/dossiers/{application_id}/actions/{command_type}"): EVERYONE - {"audrey"},
     ("GET", "/dossiers/{application_id}/plan"): {"agent"},
     ("POST", "/dossiers/{application_id}/plan"): {"agent"},

@@ -37,7 +37,7 @@ from tests.audit.audit_support import Database, file_events, record
 from tests.conftest import temporal_cli_path
 from tests.polling import eventually
 from tests.reliability.faults import TcpProxy
-from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
+from tests.web.conftest import CSRF, PASSWORD, Console, csrf_of, signed_in
 from tests.workflow.scenarios import submission
 from worker import build_worker
 from workflows import client as client_module
@@ -112,6 +112,38 @@ async def test_pages_redirect_to_sign_in_and_the_api_answers_401(console: Consol
     assert page.status_code == 303
     assert page.headers["location"].startswith("/connexion")
     assert api.status_code == 401
+
+
+async def test_a_form_sent_after_the_session_expired_leads_back_to_its_file(
+    console: Console, file_id: str
+) -> None:
+    """The session is gone when the form is sent: the sign-in page says the action was not
+    sent, and signing in leads back to the file's page (it used to land on a 405). A page's
+    filters survive the sign-in; a wrong password keeps the identifier typed."""
+    action = f"/dossiers/{file_id}/actions/RequestCorrection"
+    async with console.client() as expired:
+        sent = await expired.post(action, data={"reason": "incomplete", "message": "Devis"})
+        assert sent.status_code == 303
+        sign_in = await expired.get(sent.headers["location"])
+        assert "Votre session a expiré" in sign_in.text
+        token = CSRF.search(sign_in.text).group(1)  # type: ignore[union-attr]
+        wrong = await expired.post(
+            "/connexion",
+            data={"csrf": token, "identifiant": "alice", "mot_de_passe": "non",
+                  "suivant": action},
+        )  # fmt: skip
+        assert wrong.status_code == 401 and 'value="alice"' in wrong.text
+        signed = await expired.post(
+            "/connexion",
+            data={"csrf": token, "identifiant": "alice", "mot_de_passe": PASSWORD,
+                  "suivant": action},
+        )  # fmt: skip
+        assert signed.headers["location"] == action
+        back = await expired.get(action)
+        assert (back.status_code, back.headers["location"]) == (303, f"/dossiers/{file_id}")
+    async with console.client() as anonymous:
+        filtered = await anonymous.get("/dossiers", params={"statut": "submitted"})
+    assert "suivant=/dossiers%3Fstatut%3Dsubmitted" in filtered.headers["location"]
 
 
 async def test_session_cookie_is_httponly_and_samesite_lax(console: Console) -> None:
