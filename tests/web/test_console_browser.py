@@ -173,3 +173,38 @@ async def _wait_disbursed(console: Console, application_id: str, number: int) ->
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"payment {number} was never disbursed")
+
+
+WIDER_THAN_THE_SCREEN = """[...document.querySelectorAll("body *")]
+    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 6)
+    .map(e => `${e.tagName}${e.id ? "#" + e.id : ""}`
+              + ` to ${Math.round(e.getBoundingClientRect().right)} px`)"""
+"""The first elements that stick out of the screen: what a failure names."""
+
+
+async def test_no_page_scrolls_sideways_on_a_phone(
+    console: Console, base_url: str, browser: object
+) -> None:
+    """At 375 px wide, a wide table scrolls within its box; the page itself never scrolls
+    sideways (the work queue was 837 px wide, the submission form 649 px)."""
+    from tests.web.test_console_api import submit_file
+
+    application_id = await submit_file(console)
+    pages = {
+        "agent": ["/dossiers", "/depot", f"/dossiers/{application_id}"],
+        "alice": ["/dossiers", f"/dossiers/{application_id}"],
+        "prefecture": ["/cofinancement"],
+        "carol": ["/paiements"],
+    }
+    too_wide = []
+    for username, paths in pages.items():
+        person = await sign_in(browser, base_url, username)
+        await person.page.set_viewport_size({"width": 375, "height": 800})  # type: ignore[attr-defined]
+        for path in paths:
+            await person.page.goto(f"{base_url}{path}")  # type: ignore[attr-defined]
+            width = await person.page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+            if width > 375:
+                widest = await person.page.evaluate(WIDER_THAN_THE_SCREEN)  # type: ignore[attr-defined]
+                too_wide.append(f"{username} {path}: {width} px, {widest}")
+        await person.shot(f"10-telephone-{username}")
+    assert not too_wide

@@ -45,6 +45,7 @@ const OUTCOMES = { pass: ["success", "Respectée"], fail: ["error", "Non respect
 function verdictTable(verdicts) {
   // As the macro verdict_table(compact=True): the source under each explanation.
   const box = document.createElement("div");
+  box.className = "defilement";
   const table = document.createElement("table");
   table.className = "tableau compact";
   table.innerHTML = "<thead><tr><th scope='col'>Règle</th><th scope='col'>Verdict</th><th scope='col'>Explication</th></tr></thead>";
