@@ -59,11 +59,13 @@ from console.web.problems import first_problem
 from console.web.sessions import Session
 from console.web.submission import (
     LINE_ROWS,
+    known_funders,
     plan_from_form,
     plan_rows,
     plan_values,
     preview,
     request_from_form,
+    unknown_funder,
 )
 from domain.commands import RevisePlan
 from domain.deadline import PARIS
@@ -310,7 +312,7 @@ async def plan_page(
     state = await visible_state(services(request), account, application_id)
     if state.plan is None:
         raise BadRequest("ce dossier n'a pas encore de plan de financement")
-    return _plan_form(request, state, plan_values(state.plan))
+    return await _plan_form(request, state, plan_values(state.plan))
 
 
 @router.post("/dossiers/{application_id}/plan")
@@ -331,29 +333,31 @@ async def revise_plan(
         raise BadRequest("identifiant de requête absent : rechargez la page")
     try:
         plan = plan_from_form(form, state.plan)
+        if problem := unknown_funder(plan, await known_funders(found)):
+            raise FormError(problem)
     except FormError as error:
-        return _plan_form(request, state, dict(form), error=str(error), status=400)
+        return await _plan_form(request, state, dict(form), error=str(error), status=400)
     if form.get("action") != "reviser":
-        return _plan_form(request, state, dict(form), plan=plan)
+        return await _plan_form(request, state, dict(form), plan=plan)
     try:
         command = RevisePlan(
             actor=account.actor, at=datetime.now(UTC), plan=plan, note=form.get("note", "").strip()
         )
     except ValidationError as error:  # the note: too long, or a control character
-        return _plan_form(request, state, dict(form), error=first_problem(error), status=400)
+        return await _plan_form(request, state, dict(form), error=first_problem(error), status=400)
     try:
         result = await found.guichet.act(
             application_id, command, request_id=f"{account.username}:{request_id}"
         )
     except CommandRefused as refused:
         sentence = f"Révision refusée : {refused.french} (règle « {refused.rule} »)."
-        return _plan_form(request, state, dict(form), error=sentence, status=409)
+        return await _plan_form(request, state, dict(form), error=sentence, status=409)
     if not result.events:  # the same plan as the current one: nothing to record
-        return _plan_form(request, state, dict(form), plan=plan, unchanged=True)
+        return await _plan_form(request, state, dict(form), plan=plan, unchanged=True)
     return RedirectResponse(f"/dossiers/{application_id}?fait=RevisePlan", status_code=303)
 
 
-def _plan_form(
+async def _plan_form(
     request: Request,
     state: Application,
     values: dict[str, str],
@@ -374,6 +378,7 @@ def _plan_form(
     context = {
         "state": state,
         "values": values,
+        "funders": await known_funders(services(request)),
         "rows": plan_rows(state.plan),
         "verdicts": found_verdicts,
         "error": error,
@@ -388,10 +393,10 @@ async def submission_page(
     request: Request, account: Annotated[Account, Depends(roles("applicant"))]
 ) -> Response:
     """The submission form for the commune's agent."""
-    return _submission(request, account, {}, [], "")
+    return await _submission(request, account, {}, [], "")
 
 
-def _submission(
+async def _submission(
     request: Request,
     account: Account,
     values: dict[str, str],
@@ -404,6 +409,7 @@ def _submission(
         "programmes": found.catalogue.programmes,
         "commune": found.registry.get(account.insee or ""),
         "values": values,
+        "funders": await known_funders(found),
         "verdicts": found_verdicts,
         "error": error,
         "rows": range(LINE_ROWS),
@@ -423,11 +429,13 @@ async def submit(
         application = request_from_form(form, account.insee or "")
         if found.catalogue.get(application.programme_id) is None:
             raise FormError("« Dispositif » : choisissez un dispositif du catalogue")
+        if problem := unknown_funder(application.plan, await known_funders(found)):
+            raise FormError(problem)
     except FormError as error:
-        return _submission(request, account, form, [], str(error), 400)
+        return await _submission(request, account, form, [], str(error), 400)
     today = datetime.now(PARIS).date()  # the commune's day, as the worker will count it
     if form.get("action") != "deposer":
-        return _submission(request, account, form, preview(found, application, today), "")
+        return await _submission(request, account, form, preview(found, application, today), "")
     key = form.get("cle", "")
     if not REQUEST_ID.match(key):
         raise BadRequest("clé de dépôt absente : rechargez la page")

@@ -8,6 +8,7 @@ before submitting. It decides nothing: the workflow checks again on submission.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -39,13 +40,42 @@ def _line_id(funder: str, taken: set[str]) -> str:
     return line_id
 
 
+def funder_code(text: str) -> str:
+    """A funder as the co-financers' accounts name it: ``Région`` → ``REGION`` (capitals,
+    no accents; upper-casing alone made « RÉGION », which no account decides for)."""
+    plain = unicodedata.normalize("NFKD", text.strip())
+    return "".join(c for c in plain if not unicodedata.combining(c)).upper()
+
+
+async def known_funders(services: WebServices) -> list[str]:
+    """The funders someone can decide for: the co-financers' accounts, and the owner."""
+    accounts = await services.accounts.all()
+    return sorted({a.funder for a in accounts if a.role == "cofinancer" and a.funder} | {"OWNER"})
+
+
+def unknown_funder(plan: FinancingPlan, funders: list[str]) -> str | None:
+    """A sentence when a co-financed line names a funder no account decides for: no one could
+    ever decide it, and the file could never be accepted. None when every line has one, or
+    when no co-financer has an account yet (nothing to check against)."""
+    if funders == ["OWNER"]:
+        return None
+    for number, line in enumerate(plan.lines, start=1):
+        if line.kind != "owner" and line.funder not in funders:
+            listed = ", ".join(f for f in funders if f != "OWNER")
+            return (
+                f"ligne {number} du plan : aucun cofinanceur « {line.funder} » n'a de compte et "
+                f"ne pourrait décider de cette ligne ; choisissez parmi {listed}"
+            )
+    return None
+
+
 def _lines(form: Mapping[str, str], basis: str) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
     # A revised plan carries its lines' ids, so that a line left as it was keeps its decision.
     kept = [form.get(f"ligne-{row}-id", "").strip() for row in range(MAX_LINE_ROWS)]
     taken: set[str] = {line_id for line_id in kept if line_id}
     for row in range(MAX_LINE_ROWS):
-        funder = form.get(f"ligne-{row}-financeur", "").strip().upper()
+        funder = funder_code(form.get(f"ligne-{row}-financeur", ""))
         amount = form.get(f"ligne-{row}-montant", "").strip()
         if not funder and not amount:
             continue

@@ -380,6 +380,35 @@ async def test_checking_the_plan_keeps_the_kind_of_early_start(console: Console)
     assert '<option value="works" selected>' not in answer.text
 
 
+async def test_a_funder_no_co_financer_decides_for_is_refused_with_the_known_ones(
+    console: Console,
+) -> None:
+    """« Région » typed by hand is the REGION line a co-financer decides (no accent kept);
+    a funder no account decides for is refused, naming the ones that exist, since no one
+    could decide its line and the file could never be accepted."""
+    form = {"dispositif": "dsil-detr-investissement", "titre": "Halle", "cout_total": "100000",
+            "assiette": "100000", "ligne-0-financeur": "OWNER", "ligne-0-nature": "owner",
+            "ligne-0-montant": "40000", "ligne-1-financeur": "DETR", "ligne-1-nature": "public",
+            "ligne-1-montant": "40000", "ligne-2-financeur": "Région",
+            "ligne-2-nature": "public", "ligne-2-montant": "20000"}  # fmt: skip
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, "/depot")
+        page = await agent.get("/depot")
+        checked = await agent.post(
+            "/depot", data={"csrf": token, "cle": uuid.uuid4().hex, "action": "verifier", **form}
+        )
+        unknown = await agent.post(
+            "/depot",
+            data={"csrf": token, "cle": uuid.uuid4().hex, "action": "deposer",
+                  **{**form, "ligne-2-financeur": "Conseil régional"}},
+        )  # fmt: skip
+    assert '<option value="REGION">' in page.text and 'list="financeurs"' in page.text
+    assert checked.status_code == 200 and "RÉGION" not in checked.text
+    assert unknown.status_code == 400
+    assert "aucun cofinanceur « CONSEIL REGIONAL » n&#39;a de compte" in unknown.text
+    assert "choisissez parmi BDT, DETR, REGION" in unknown.text
+
+
 async def test_the_auditor_may_not_act_even_by_guessing(console: Console, file_id: str) -> None:
     """An auditor's POST to an action is refused and nothing is recorded."""
     before = len(await console.log.read_stream(file_id))

@@ -17,7 +17,8 @@ function requestFromForm(form) {
   const lines = [];
   const taken = new Set();
   for (let row = 0; form.elements["ligne-" + row + "-financeur"]; row++) {
-    const funder = value("ligne-" + row + "-financeur").toUpperCase();
+    // As the server reads it: capitals without accents (« Région » is REGION).
+    const funder = value("ligne-" + row + "-financeur").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toUpperCase();
     const amount = value("ligne-" + row + "-montant");
     if (!funder && !amount) continue;
     const kind = value("ligne-" + row + "-nature");
