@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any, get_args
 
 from console.timeline import timeline_entry
-from console.web.accounts import INSEE, Account
+from console.web.accounts import INSEE, USERNAME, Account
 from console.web.auth import BadRequest
 from console.web.labels import moment
 from console.web.phrases import phrase
@@ -29,6 +29,8 @@ APPLICATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,119}$")
 DEPARTMENT = re.compile(r"^(\d[0-9AB]|\d{3})$")
 STATUSES: tuple[str, ...] = get_args(Status)
 QUEUE_LIMIT = 500
+UNASSIGNED = "aucun"
+"""The caseworker filter's value for the files nobody has taken."""
 
 
 class FileNotVisible(Exception):
@@ -106,6 +108,8 @@ class QueueFilters:
     department: str | None = None
     insee: str | None = None
     deadline_before: date | None = None
+    caseworker: str | None = None
+    """A caseworker's id, or ``UNASSIGNED`` for the files nobody has taken."""
 
     def as_params(self) -> dict[str, str]:
         """The filters as query-string values (for links and forms)."""
@@ -115,6 +119,7 @@ class QueueFilters:
             "departement": self.department,
             "commune": self.insee,
             "echeance_avant": self.deadline_before.isoformat() if self.deadline_before else None,
+            "instructeur": self.caseworker,
         }
         return {key: value for key, value in values.items() if value}
 
@@ -126,6 +131,9 @@ def parse_filters(params: dict[str, str], services: WebServices) -> QueueFilters
     department = params.get("departement") or None
     insee = params.get("commune") or None
     deadline = params.get("echeance_avant") or None
+    caseworker = params.get("instructeur") or None
+    if caseworker is not None and not USERNAME.match(caseworker):  # into a visibility query
+        raise BadRequest("instructeur : identifiant de compte, ou « aucun » pour les non attribués")
     if status is not None and status not in STATUSES:
         raise BadRequest(f"statut inconnu : {status}")
     if programme is not None and services.catalogue.get(programme) is None:
@@ -138,7 +146,7 @@ def parse_filters(params: dict[str, str], services: WebServices) -> QueueFilters
         deadline_before = date.fromisoformat(deadline) if deadline else None
     except ValueError:
         raise BadRequest("échéance : date attendue au format AAAA-MM-JJ") from None
-    return QueueFilters(status, programme, department, insee, deadline_before)
+    return QueueFilters(status, programme, department, insee, deadline_before, caseworker)
 
 
 def visibility_query(filters: QueueFilters, account: Account) -> str:
@@ -157,6 +165,10 @@ def visibility_query(filters: QueueFilters, account: Account) -> str:
     if filters.deadline_before:
         limit = datetime.combine(filters.deadline_before, time.max, tzinfo=UTC)
         parts.append(f"GuichetNextDeadline <= '{limit.isoformat()}'")
+    if filters.caseworker == UNASSIGNED:
+        parts.append("GuichetCaseworker IS NULL")
+    elif filters.caseworker:
+        parts.append(f"GuichetCaseworker = '{filters.caseworker}'")
     return " AND ".join(parts)
 
 

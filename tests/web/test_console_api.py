@@ -812,6 +812,28 @@ async def test_the_queue_lists_files_by_filter_and_refuses_bad_filters(
     assert "statut inconnu" in bad.text
 
 
+async def test_the_queue_filters_by_caseworker_and_finds_the_files_nobody_took(
+    console: Console,
+) -> None:
+    """« Non attribués » lists the files nobody has taken, « Les miens » one's own; a
+    caseworker filter that is no account id is refused before it reaches a query."""
+    taken, untaken = await submit_file(console), await submit_file(console)
+    async with signed_in(console, "alice") as alice:
+        assert (await act(alice, taken, "AssignCaseworker")).status_code == 303
+
+        async def queues() -> tuple[str, str] | None:
+            mine = (await alice.get("/dossiers", params={"instructeur": "alice"})).text
+            nobody = (await alice.get("/dossiers", params={"instructeur": "aucun"})).text
+            settled = taken in mine and untaken in nobody and taken not in nobody
+            return (mine, nobody) if settled else None  # visibility catches up
+
+        mine, nobody = await eventually(queues)
+        bad = await alice.get("/dossiers", params={"instructeur": "x' OR 1=1"})
+    assert untaken not in mine
+    assert '<option value="aucun" selected>Non attribués</option>' in nobody
+    assert bad.status_code == 400 and "instructeur" in bad.text
+
+
 async def test_an_applicant_queue_shows_only_its_commune(console: Console, file_id: str) -> None:
     """An agent lists only its commune's files, under its commune's name."""
     async with signed_in(console, "autre-agent") as other:
