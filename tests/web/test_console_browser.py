@@ -15,6 +15,7 @@ import uvicorn
 from playwright import async_api as playwright_api
 
 from tests.e2e.support import free_port
+from tests.polling import eventually
 from tests.web.conftest import PASSWORD, Console
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal, pytest.mark.slow]
@@ -208,3 +209,41 @@ async def test_no_page_scrolls_sideways_on_a_phone(
                 too_wide.append(f"{username} {path}: {width} px, {widest}")
         await person.shot(f"10-telephone-{username}")
     assert not too_wide
+
+
+async def test_a_batch_asks_before_sending_and_reports_each_file(
+    console: Console, base_url: str, browser: object
+) -> None:
+    """A batch sends up to 500 commands in one click: the page asks first, naming the
+    action and the number of files; declined, nothing is sent; accepted, each file answers."""
+    from tests.web.test_console_api import submit_file
+
+    files = [await submit_file(console), await submit_file(console)]
+    alice = await sign_in(browser, base_url, "alice")
+    page = alice.page
+    boxes = [f"input[name=dossier][value='{application_id}']" for application_id in files]
+
+    async def listed() -> bool:  # visibility lists new files a moment after they start
+        await page.goto(f"{base_url}/dossiers?instructeur=aucun")  # type: ignore[attr-defined]
+        return all([await page.locator(box).count() == 1 for box in boxes])  # type: ignore[attr-defined]
+
+    await eventually(listed, every=0.3)
+    for application_id in files:
+        await page.locator(f"input[name=dossier][value='{application_id}']").check()  # type: ignore[attr-defined]
+    await page.select_option("#action-lot", "AssignCaseworker")  # type: ignore[attr-defined]
+    asked: list[str] = []
+
+    async def answer(dialog: object, accept: bool) -> None:
+        asked.append(dialog.message)  # type: ignore[attr-defined]
+        await (dialog.accept() if accept else dialog.dismiss())  # type: ignore[attr-defined]
+
+    page.once("dialog", lambda d: asyncio.ensure_future(answer(d, False)))  # type: ignore[attr-defined]
+    await page.click("#lot button[type=submit]")  # type: ignore[attr-defined]
+    assert "/dossiers" in page.url  # type: ignore[attr-defined]
+    page.once("dialog", lambda d: asyncio.ensure_future(answer(d, True)))  # type: ignore[attr-defined]
+    await page.click("#lot button[type=submit]")  # type: ignore[attr-defined]
+    await page.wait_for_url("**/lots/*")  # type: ignore[attr-defined]
+    await page.locator("[data-testid=progression]", has_text="2 / 2").wait_for()  # type: ignore[attr-defined]
+    assert asked == ["« Prendre en charge » sur 2 dossiers ?"] * 2
+    for application_id in files:
+        assert (await console.guichet.state(application_id)).caseworker_id == "alice"

@@ -113,9 +113,17 @@ function liveVerdicts(form) {
 
 function pollBatch(box) {
   if (box.dataset.finished === "oui") return;
+  const bar = box.querySelector("progress");
+  const counter = box.querySelector("[data-testid=progression]");
   const tick = async () => {
     const answer = await fetch(box.dataset.batch, { credentials: "same-origin" });
-    if (answer.ok && (await answer.json()).finished) { window.location.reload(); return; }
+    if (answer.ok) {
+      const batch = await answer.json();
+      if (batch.finished) { window.location.reload(); return; }
+      // The count moves as files answer; each file's result shows once all have.
+      if (bar) bar.value = batch.done;
+      if (counter) counter.textContent = batch.done + " / " + batch.total + " traité" + (batch.done > 1 ? "s" : "");
+    }
     setTimeout(tick, 500);
   };
   setTimeout(tick, 300);
@@ -131,6 +139,16 @@ document.addEventListener("DOMContentLoaded", () => {
     form.addEventListener("submit", () => {
       // The request id already makes a second click harmless; this only says it is on its way.
       for (const button of form.querySelectorAll("button[type=submit]")) button.setAttribute("aria-busy", "true");
+    });
+  }
+  const lot = document.getElementById("lot");
+  if (lot) {
+    lot.addEventListener("submit", (event) => {
+      // One click sends up to 500 commands: say what and to how many before.
+      const count = lot.querySelectorAll("input[name=dossier]:checked").length;
+      const action = lot.querySelector("#action-lot");
+      const what = action ? action.options[action.selectedIndex].text : "l'action";
+      if (!window.confirm(`« ${what} » sur ${count} dossier${count > 1 ? "s" : ""} ?`)) event.preventDefault();
     });
   }
   const depot = document.getElementById("depot");
