@@ -5,23 +5,41 @@ log rewritten and re-hashed from some position on. Checkpoints can: each one pin
 its position, signed with a key the auditor trusts. A checkpoint signed with another key is
 refused (it proves nothing); one whose position holds another hash means the log was
 rewritten at or before that position, after the last checkpoint that still matches.
+
+``check_files`` checks the events of chosen files where they sit in the chain: what a view or
+an export of those files ends with, so that altered content is never printed as if sound.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit.checkpoints import Checkpoint
 from audit.signing import key_id
 from eventlog import EventLog, VerifyReport
+from eventlog.canonical import canonical_event, chain_hash
 from eventlog.schema import events
-from eventlog.verification import Progress
+from eventlog.verification import (
+    VERIFIED_COLUMNS,
+    Progress,
+    StoredRow,
+    spliced_body,
+    verify_stream_rows,
+)
 
 _LOOKUP_CHUNK = 500
+_FILES_CHUNK = 200
+"""Files whose rows ``check_files`` holds at once: memory stays that of a chunk."""
 
 
 class Finding(BaseModel):
@@ -30,7 +48,13 @@ class Finding(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     position: int | None
+    """The first position that may be bad: where the chain breaks, or for a contradicted
+    checkpoint the position after the last one that still matches (its hash shows that
+    something in between changed, not where); None for a refused checkpoint."""
     problem: str
+    shows_at: int | None = None
+    """Where the problem shows: findings are ordered by it, so that a fault the chain names
+    at 70 comes before a checkpoint of position 100 whose range starts at 1."""
 
 
 class AuditReport(BaseModel):
@@ -43,12 +67,22 @@ class AuditReport(BaseModel):
     """Events whose hash was recomputed."""
     head_position: int
     first_bad_position: int | None = None
+    """The first problem's ``Finding.position`` (None when only checkpoints were refused)."""
     problem: str | None = None
-    """The first problem, by log position (refused checkpoints come after)."""
+    """The first problem, by where it shows in the log (refused checkpoints come after)."""
     checkpoints_checked: int = 0
+    """Distinct checkpoints checked (one found in the database and in a file counts once)."""
     checkpoints_matching: int = 0
     findings: tuple[Finding, ...] = ()
     notes: tuple[str, ...] = ()
+    untrusted_from: int | None = None
+    """The first position that may have been altered: no state from there on can be trusted
+    until the log is compared with exported checkpoints or a backup."""
+    vouched_up_to: int = 0
+    """The last position a matching checkpoint signed by the trusted key vouches for: 0 when
+    none does, or when no key was given to check signatures."""
+    trusted_key_id: str | None = None
+    """The key id signatures were checked against (None: not checked)."""
 
 
 async def hashes_at(log: EventLog, positions: Iterable[int]) -> dict[int, str]:
@@ -68,8 +102,9 @@ def _checkpoint_findings(
     trusted: Ed25519PublicKey | None,
     hashes: dict[int, str],
     head_position: int,
-) -> tuple[list[Finding], int]:
-    """Findings for refused or contradicted checkpoints, and how many matched."""
+) -> tuple[list[Finding], int, int]:
+    """Findings for refused or contradicted checkpoints, how many matched, and the last
+    position a matching one pins."""
     findings: list[Finding] = []
     signed = []
     for checkpoint in checkpoints:
@@ -92,6 +127,7 @@ def _checkpoint_findings(
             findings.append(
                 Finding(
                     position=head_position + 1,
+                    shows_at=head_position + 1,
                     problem=(
                         f"position {head_position + 1}: {checkpoint.label()} vouches for "
                         f"position {position} but the log ends at {head_position} "
@@ -103,6 +139,7 @@ def _checkpoint_findings(
             findings.append(
                 Finding(
                     position=last_good + 1,
+                    shows_at=position,
                     problem=(
                         f"position {position}: hash differs from {checkpoint.label()}: the log "
                         f"was rewritten somewhere in positions {last_good + 1}..{position}"
@@ -112,7 +149,7 @@ def _checkpoint_findings(
         else:
             matching += 1
             last_good = max(last_good, position)
-    return findings, matching
+    return findings, matching, last_good
 
 
 async def verify(
@@ -128,25 +165,59 @@ async def verify(
     not checked (a note says so) but each checkpoint's hash still is.
     """
     chain: VerifyReport = await log.verify(progress=progress)
+    # The same checkpoint kept in the database and in the auditor's file is one piece of
+    # evidence, not two.
+    unique = list(dict.fromkeys(checkpoints))
     notes = []
-    if checkpoints and trusted is None:
+    if unique and trusted is None:
         notes.append("checkpoint signatures not checked: no public key to check them against")
-    hashes = await hashes_at(log, (c.position for c in checkpoints))
-    findings, matching = _checkpoint_findings(checkpoints, trusted, hashes, chain.head_position)
+    hashes = await hashes_at(log, (c.position for c in unique))
+    findings, matching, last_good = _checkpoint_findings(
+        unique, trusted, hashes, chain.head_position
+    )
     if not chain.ok:
-        findings.insert(0, Finding(position=chain.first_bad_position, problem=chain.problem or "?"))
-    findings.sort(key=lambda f: (f.position is None, f.position or 0))
+        position = chain.first_bad_position
+        problem = chain.problem or "?"
+        findings.append(Finding(position=position, problem=problem, shows_at=position))
+    return _report(
+        chain,
+        findings,
+        checkpoints_checked=len(unique),
+        checkpoints_matching=matching,
+        notes=tuple(notes),
+        vouched_up_to=last_good if trusted is not None else 0,
+        trusted_key_id=key_id(trusted) if trusted is not None else None,
+    )
+
+
+def _report(
+    chain: VerifyReport,
+    findings: list[Finding],
+    *,
+    checkpoints_checked: int = 0,
+    checkpoints_matching: int = 0,
+    notes: tuple[str, ...] = (),
+    vouched_up_to: int = 0,
+    trusted_key_id: str | None = None,
+) -> AuditReport:
+    """The report of ``findings`` over ``chain``: by where each shows, a fault the chain
+    names before a checkpoint range ending at the same position, refused checkpoints last."""
+    findings.sort(key=lambda f: (f.shows_at is None, f.shows_at or 0, f.position != f.shows_at))
     first = findings[0] if findings else None
+    suspects = [f.position for f in findings if f.position is not None]
     return AuditReport(
         ok=not findings,
         checked=chain.checked,
         head_position=chain.head_position,
         first_bad_position=first.position if first else None,
         problem=first.problem if first else None,
-        checkpoints_checked=len(checkpoints),
-        checkpoints_matching=matching,
         findings=tuple(findings),
-        notes=tuple(notes),
+        checkpoints_checked=checkpoints_checked,
+        checkpoints_matching=checkpoints_matching,
+        notes=notes,
+        untrusted_from=min(suspects, default=None),
+        vouched_up_to=vouched_up_to,
+        trusted_key_id=trusted_key_id,
     )
 
 
@@ -168,3 +239,111 @@ async def verify_file(log: EventLog, application_id: str) -> AuditReport:
         problem=chain.problem,
         findings=findings,
     )
+
+
+async def check_files(log: EventLog, application_ids: Iterable[str]) -> AuditReport:
+    """The events of these files checked where they sit in the chain, up to the head as it
+    stands now: what a view or an export of them ends with.
+
+    Per file, what ``verify_file`` proves (``verify_stream_rows`` over the same rows and
+    links), and past its first fault every row whose content no longer hashes to its hash
+    or that no longer chains to the row before it, so that a warning names them all. Each
+    row and its neighbours are read once, files a chunk at a time, and whether any position
+    is missing is counted once for the log: ``verify_file`` file by file counts the log's
+    tail for each (27 s for a department's 1,000 files in a log of 110,000 events on SQLite,
+    whose export takes 2 s).
+    """
+    head = await log.head()
+    in_log = events.c.position.between(1, head[0])  # appends made meanwhile are not judged
+    columns = [events.c[name] for name in VERIFIED_COLUMNS]
+    ids = sorted(set(application_ids))
+    findings: list[Finding] = []
+    checked = 0
+    async with log.engine.connect() as conn:
+        present = await conn.scalar(sa.select(sa.func.count()).select_from(events).where(in_log))
+        gap_free = present == head[0]
+        for start in range(0, len(ids), _FILES_CHUNK):
+            query = (
+                sa.select(*columns)
+                .where(events.c.stream_id.in_(ids[start : start + _FILES_CHUNK]), in_log)
+                .order_by(events.c.stream_id, events.c.version)
+            )
+            rows = [tuple(row) for row in (await conn.execute(query)).all()]
+            links = await _links(conn, {row[0] + step for row in rows for step in (-1, 1)})
+            for _, grouped in groupby(rows, key=itemgetter(1)):
+                stream = list(grouped)
+                last = stream[-1][0]
+                after = head[0] - last if gap_free else await _rows_after(conn, last, in_log)
+                findings += _file_findings(stream, links, head, after)
+                checked += len(stream)
+    chain = VerifyReport(ok=not findings, checked=checked, head_position=head[0])
+    return _report(chain, findings)
+
+
+async def _links(conn: AsyncConnection, positions: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """The stored ``(prev_hash, hash)`` at each of these positions that holds a row."""
+    wanted = sorted(p for p in positions if p > 0)
+    found: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        chunk = wanted[start : start + _LOOKUP_CHUNK]
+        query = sa.select(events.c.position, events.c.prev_hash, events.c.hash).where(
+            events.c.position.in_(chunk)
+        )
+        found.update({int(p): (str(b), str(h)) for p, b, h in (await conn.execute(query)).all()})
+    return found
+
+
+async def _rows_after(conn: AsyncConnection, last: int, in_log: Any) -> int:
+    """How many rows the log holds after ``last`` (only asked when a position is missing)."""
+    query = sa.select(sa.func.count()).select_from(events).where(events.c.position > last, in_log)
+    return int(await conn.scalar(query) or 0)
+
+
+def _file_findings(
+    stream: Sequence[Sequence[Any]],
+    links: Mapping[int, tuple[str, str]],
+    head: tuple[int, str],
+    rows_after: int,
+) -> list[Finding]:
+    """One file's faults: the first as ``verify_file`` names it, then every other row of
+    the file whose content or backward link is wrong."""
+    found: dict[int, str] = {}
+    first = verify_stream_rows(stream, links, head, rows_after)
+    if not first.ok and first.first_bad_position is not None:
+        found[first.first_bad_position] = first.problem or "?"
+    for values in stream:
+        row = StoredRow._make(values)
+        if problem := _row_problem(row, links):
+            found.setdefault(row.position, problem)
+    return [Finding(position=p, problem=found[p], shows_at=p) for p in sorted(found)]
+
+
+def _row_problem(row: StoredRow, links: Mapping[int, tuple[str, str]]) -> str | None:
+    position = row.position
+    if chain_hash(row.prev_hash, spliced_body(row)) != row.hash and not _canonical_match(row):
+        return f"position {position}: hash does not match its content (row altered?)"
+    before = links.get(position - 1)
+    if before is not None and row.prev_hash != before[1]:
+        return f"position {position}: prev_hash does not chain to position {position - 1}"
+    return None
+
+
+def _canonical_match(row: StoredRow) -> bool:
+    """Whether the row's data, parsed and written canonically, hashes to its hash: a row
+    stored with valid but not canonical JSON is sound, as ``EventLog.verify`` holds."""
+    if not isinstance(row.occurred_at, datetime):
+        return False
+    try:
+        body = canonical_event(
+            position=row.position,
+            stream_id=row.stream_id,
+            version=row.version,
+            event_id=row.event_id,
+            type_=row.type,
+            schema_version=row.schema_version,
+            occurred_at=row.occurred_at,
+            data=json.loads(row.data),
+        )
+    except ValueError:
+        return False
+    return chain_hash(row.prev_hash, body) == row.hash

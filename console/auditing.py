@@ -11,9 +11,9 @@ import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 import typer
@@ -21,6 +21,7 @@ import typer
 from audit.checkpoints import CheckpointError, read_file, stored
 from audit.crosscheck import Difference, cross_check
 from audit.describing import format_euros
+from audit.exporting import utc_text
 from audit.replaying import (
     NOTHING_TO_REPLAY,
     ReplayOutcome,
@@ -31,11 +32,12 @@ from audit.replaying import (
     replay_history,
 )
 from audit.signing import SigningKeyError, parse_public_key, trusted_key_from_env
-from audit.timeline import PARIS, end_of_day, state_as_of, state_json, timeline
-from audit.verifying import AuditReport, verify
+from audit.timeline import PARIS, TimelineEntry, end_of_day, state_as_of, state_json, timeline
+from audit.verifying import AuditReport, check_files, verify
 from console.app import JsonOption, app, emit_json, friendly
 from console.connection import resolve_target, run_with_client
 from console.errors import EXIT_REFUSED, CliError, usage_error
+from domain.state import Application
 from eventlog import EventLog, EventLogError
 from eventlog.edge import translated
 from workflows.client import GuichetClient
@@ -43,11 +45,20 @@ from workflows.client import GuichetClient
 T = TypeVar("T")
 LONG_TIMEOUT = 3600.0
 AsOfOption = Annotated[
-    str | None, typer.Option("--as-of", help="A day (end of day, Paris) or ISO moment.")
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="A day (up to its end in Paris) or an ISO moment; a moment without a zone is "
+        "Paris time: add Z for UTC, as the timeline prints it (2025-03-01T13:30:00Z).",
+    ),
 ]
 PositionOption = Annotated[
     int | None, typer.Option("--position", min=0, help="The log as it stood at position N.")
 ]
+MAX_POSITION = 2**63 - 1
+"""The largest position a log can hold (a signed 64-bit integer, in both databases)."""
+SHOWN_POSITIONS = 20
+"""Positions a warning names one by one; beyond, it counts them."""
 
 audit_app = typer.Typer(
     name="audit",
@@ -100,7 +111,8 @@ def with_log(work: Callable[[EventLog], Awaitable[T]], url: str | None = None) -
 
 
 def parse_as_of(text: str) -> datetime:
-    """A day (the end of that day in Paris) or an ISO moment (Paris time when none is given)."""
+    """A day (the end of that day in Paris) or an ISO moment (Paris time when none is given;
+    ``2025-03-01T13:30:00Z``, as the timeline prints, is UTC)."""
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
@@ -111,7 +123,8 @@ def parse_as_of(text: str) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise usage_error(
-            f"--as-of {text!r} is not a date: write 2025-03-01 or 2025-03-01T14:30+01:00"
+            f"--as-of {text!r} is not a date: write 2025-03-01, 2025-03-01T14:30+01:00 or "
+            "2025-03-01T13:30:00Z (a moment without a zone is Paris time)"
         ) from None
     return moment if moment.utcoffset() is not None else moment.replace(tzinfo=PARIS)
 
@@ -141,9 +154,23 @@ class ProgressBar:
 # -- show ------------------------------------------------------------------------------------
 
 
-def _in_utc(moment: datetime) -> str:
-    """``2025-03-01 13:30:00``: the moment in UTC, to the second (the column says UTC)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+def tamper_warning(report: AuditReport, what: str) -> list[str]:
+    """The lines that end a view or an export of ``what`` whose events the chain does not
+    vouch for: the positions, what is wrong at each, and what to do."""
+    positions = [f.position for f in report.findings if f.position is not None]
+    named = ", ".join(str(p) for p in positions[:SHOWN_POSITIONS])
+    if len(positions) > SHOWN_POSITIONS:
+        named += f" and {len(positions) - SHOWN_POSITIONS} more"
+    lines = [
+        f"WARNING: the log's hash chain does not vouch for {what}: position(s) {named} do "
+        "not match it, so what was printed may have been altered."
+    ]
+    lines += [f"  {f.problem}" for f in report.findings[:SHOWN_POSITIONS]]
+    lines.append(
+        f"Do not rely on it from position {report.untrusted_from} on: run `guichet audit "
+        "verify` (with --checkpoints FILE), and compare with an earlier export or a backup."
+    )
+    return lines
 
 
 def _render_state(state: dict[str, Any]) -> list[str]:
@@ -166,6 +193,28 @@ def _render_state(state: dict[str, Any]) -> list[str]:
     return out
 
 
+def _render_timeline(entries: list[TimelineEntry]) -> list[str]:
+    # Each time carries its zone (Z), so that pasting it into --as-of, which reads a moment
+    # without a zone as Paris time, lands on the same instant.
+    out = ["", "timeline (UTC)"]
+    for entry in entries:
+        who = entry.actor_id + f" ({entry.role}{', ' + entry.funder if entry.funder else ''})"
+        out.append(f"  #{entry.position:<6} {utc_text(entry.at)}  {who:<34} {entry.summary}")
+        for rule in entry.rules:
+            source = f" [{rule.source}]" if rule.source else ""
+            out.append(f"  {'':<28}rule {rule.rule}: {rule.outcome}{source}")
+    return out
+
+
+class _Shown(NamedTuple):
+    """What ``audit show`` read: the file at the cut, where it begins, and its check."""
+
+    entries: list[TimelineEntry]
+    state: Application
+    first: TimelineEntry
+    check: AuditReport
+
+
 @audit_app.command("show")
 @friendly
 def show(
@@ -178,49 +227,93 @@ def show(
 ) -> None:
     """A file's timeline and its state as of a date or a log position (from the log only).
 
+    The file's events are checked against the hash chain: exit code 1, after the view, when
+    one does not match.
+
     Example: guichet audit show dsil-detr-investissement-01053-3f2a9c1b7d4e --as-of 2025-03-01
     """
     if as_of is not None and position is not None:
         raise usage_error("give --as-of or --position, not both")
+    if position is not None and position > MAX_POSITION:
+        raise usage_error(
+            f"--position {position} is beyond any log: positions go up to {MAX_POSITION}"
+        )
     moment = parse_as_of(as_of) if as_of is not None else None
 
-    async def work(log: EventLog) -> dict[str, Any]:
+    async def work(log: EventLog) -> _Shown:
         whole = await timeline(log, application_id)
         if not whole:
             raise CliError(f"no application {application_id} in the event log")
         entries = await timeline(log, application_id, as_of=moment, up_to_position=position)
         state = await state_as_of(log, application_id, at=moment, position=position)
-        return {"entries": entries, "state": state, "first": whole[0]}
+        check = await check_files(log, [application_id])  # after the reads: it covers them
+        return _Shown(entries, state, whole[0], check)
 
     found = with_log(work)
-    state = state_json(found["state"])
-    view = {
-        "application_id": application_id,
-        "as_of": moment.isoformat() if moment else None,
-        "position": position,
-        "state": state,
-        "timeline": [entry.model_dump(mode="json") for entry in found["entries"]],
-    }
+    notes = []
+    if position is not None and position > found.check.head_position:
+        notes.append(
+            f"the log ends at position {found.check.head_position}: this is the file as "
+            "it stands now"
+        )
     if json_output:
-        emit_json(view)
-        return
+        _show_json(application_id, moment, position, found, notes)
+    else:
+        _show_text(application_id, moment, position, found, notes)
+    if not found.check.ok:
+        raise typer.Exit(EXIT_REFUSED)
+
+
+def _show_json(
+    application_id: str,
+    moment: datetime | None,
+    position: int | None,
+    found: _Shown,
+    notes: list[str],
+) -> None:
+    check = found.check
+    emit_json(
+        {
+            "application_id": application_id,
+            "as_of": moment.isoformat() if moment else None,
+            "position": position,
+            # No event yet at that cut: there was no file, not a draft.
+            "state": state_json(found.state) if found.entries else None,
+            "timeline": [entry.model_dump(mode="json") for entry in found.entries],
+            "head_position": check.head_position,
+            "notes": notes,
+            "chain": {
+                "ok": check.ok,
+                "checked": check.checked,
+                "findings": [f.model_dump(mode="json") for f in check.findings],
+            },
+        }
+    )
+    if not check.ok:  # stdout is the JSON: the warning goes beside it
+        typer.echo("\n".join(tamper_warning(check, f"the file {application_id}")), err=True)
+
+
+def _show_text(
+    application_id: str,
+    moment: datetime | None,
+    position: int | None,
+    found: _Shown,
+    notes: list[str],
+) -> None:
     cut = f" as of {moment.isoformat()}" if moment else ""
     cut += f" at position {position}" if position is not None else ""
-    typer.echo(f"{application_id}{cut}")
-    if not found["entries"]:
-        first = found["first"]
-        typer.echo(
-            f"no event yet: the file begins at position {first.position}, {_in_utc(first.at)} UTC"
+    lines = [f"{application_id}{cut}", *(f"note: {note}" for note in notes)]
+    if found.entries:
+        lines += _render_state(state_json(found.state))
+        lines += _render_timeline(found.entries)
+    else:
+        first = found.first
+        lines.append(
+            f"no event yet: the file begins at position {first.position}, {utc_text(first.at)}"
         )
-        return
-    typer.echo("\n".join(_render_state(state)))
-    typer.echo("\ntimeline (UTC)")
-    for entry in found["entries"]:
-        who = entry.actor_id + f" ({entry.role}{', ' + entry.funder if entry.funder else ''})"
-        typer.echo(f"  #{entry.position:<6} {_in_utc(entry.at)}  {who:<34} {entry.summary}")
-        for rule in entry.rules:
-            source = f" [{rule.source}]" if rule.source else ""
-            typer.echo(f"  {'':<27}rule {rule.rule}: {rule.outcome}{source}")
+    if not found.check.ok:
+        lines += ["", *tamper_warning(found.check, f"the file {application_id}")]
+    typer.echo("\n".join(lines))
 
 
 # -- cross-check -----------------------------------------------------------------------------
@@ -306,10 +399,60 @@ def _verify_text(report: AuditReport) -> list[str]:
     ]
     lines += [f"note: {note}" for note in report.notes]
     if report.ok:
-        return [*lines, "the log is intact"]
-    lines.append(f"FIRST BAD POSITION: {report.first_bad_position} — {report.problem}")
+        return [*lines, _what_is_proven(report)]
+    if report.first_bad_position is not None:
+        lines.append(f"FIRST BAD POSITION: {report.first_bad_position} — {report.problem}")
+    else:  # only refused checkpoints: they say nothing of any position
+        lines.append(f"CHECKPOINT REFUSED — {report.problem}")
     lines += [f"  also: {f.problem}" for f in report.findings[1:]]
-    return lines
+    return [*lines, _what_to_do(report)]
+
+
+def _what_is_proven(report: AuditReport) -> str:
+    """The last line of a verification that found nothing wrong: what it proves, and which
+    positions no checkpoint signed by a trusted key covers (a consistent chain alone proves
+    only that whoever rewrote it, if anyone, re-hashed it too)."""
+    head, vouched, key = report.head_position, report.vouched_up_to, report.trusted_key_id
+    if head == 0:
+        return "the log is empty: there is nothing to vouch for"
+    if key is not None and vouched >= head:
+        return (
+            f"the log is intact: the chain is consistent and checkpoints signed by the trusted "
+            f"key {key} vouch for every position up to the head ({head})"
+        )
+    if key is not None and vouched > 0:
+        return (
+            f"the chain is consistent and checkpoints signed by the trusted key {key} vouch "
+            f"for positions 1..{vouched}, but no checkpoint covers positions "
+            f"{vouched + 1}..{head}: anyone with write access could have rewritten those "
+            "consistently; sign one (`guichet audit checkpoint`) and verify again"
+        )
+    remedy = (
+        "pass --checkpoints FILE (from `guichet audit export-checkpoints`), or sign one with "
+        "`guichet audit checkpoint`"
+        if key is not None
+        else "pass --public-key (or set GUICHET_PUBLIC_KEY_FILE) and --checkpoints FILE"
+    )
+    return (
+        "the chain is consistent, but no checkpoint signed by a trusted key vouches for it "
+        f"(positions 1..{head} are covered by none): anyone with write access could have "
+        f"rewritten it consistently; {remedy}"
+    )
+
+
+def _what_to_do(report: AuditReport) -> str:
+    """The last line of a failed verification: what to do next."""
+    if report.untrusted_from is None:
+        return (
+            "what to do: a refused checkpoint proves nothing; check that --public-key is the "
+            "key that signed it (`guichet audit export-key` where the workers sign), and ask "
+            "who made any checkpoint that key did not sign"
+        )
+    return (
+        "what to do: compare the log with the checkpoints exported last (`guichet audit "
+        "verify --checkpoints FILE`) or with a backup, and trust no state from position "
+        f"{report.untrusted_from} on"
+    )
 
 
 @audit_app.command("verify")
@@ -334,7 +477,9 @@ def verify_command(
 ) -> None:
     """Recompute the whole chain and check every signed checkpoint (stored, and --checkpoints).
 
-    Reports the first bad position and what is wrong; exit code 1 when anything is.
+    Reports the first bad position and what is wrong; exit code 1 when anything is. A
+    consistent chain exits 0, and the last line says how far checkpoints signed by the
+    trusted key vouch for it.
 
     Example: guichet audit verify --checkpoints checkpoints-2025.json --public-key guichet.pub
     """

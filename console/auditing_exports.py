@@ -2,7 +2,9 @@
 department's trail, and every file's state as of a date, as CSV or JSON Lines.
 
 Both read the log only (no Temporal) and write data, not a report: no ``--json``; a summary
-goes to stderr.
+goes to stderr. Both check what they wrote against the hash chain (``export``: the events of
+its files; ``states``: the whole log) and, when it does not hold, end with a warning on stderr
+and exit code 1: the data is still written, for the auditor to compare.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import typer
 from audit.describing import format_euros
 from audit.exporting import Format, export, select_applications
 from audit.portfolio import Portfolio, export_states
+from audit.verifying import AuditReport, check_files
 from audit.writing import Replacement, Writer
 from console.app import friendly, say
 from console.auditing import (
@@ -25,10 +28,11 @@ from console.auditing import (
     ProgressBar,
     audit_app,
     parse_as_of,
+    tamper_warning,
     with_log,
 )
-from console.errors import CliError, usage_error
-from eventlog import EventLog
+from console.errors import EXIT_REFUSED, CliError, usage_error
+from eventlog import EventLog, VerifyReport
 
 T = TypeVar("T")
 
@@ -121,6 +125,9 @@ def export_command(
 
     CSV: UTF-8 with BOM, `;` separator, euros like 1234,50, ISO dates (UTC).
 
+    The exported events are checked against the hash chain: exit code 1, once written, when
+    one does not match.
+
     Example: guichet audit export --department 01 --format csv -o trail-01.csv
     """
     if format_ not in ("jsonl", "csv"):
@@ -129,20 +136,24 @@ def export_command(
     if (application_id is None) == (programme is None and department is None):
         raise usage_error("name one APPLICATION, or select with --programme and/or --department")
 
-    async def write(log: EventLog, out: Writer) -> int:
+    async def write(log: EventLog, out: Writer) -> tuple[int, AuditReport]:
         if application_id is not None:
             ids = [application_id]
             if not await log.stream_version(application_id):
                 raise CliError(f"no application {application_id} in the event log")
         else:
             ids = await select_applications(log, programme=programme, department=department)
-        return await export(log, ids, out, chosen)
+        count = await export(log, ids, out, chosen)
+        return count, await check_files(log, ids)  # after the export: it covers every row
 
-    count = written(output, write)
+    count, check = written(output, write)
     if output is not None:
         say(f"{count} event(s) written to {output}")
     elif count == 0:  # an empty stdout alone would not tell "nothing matched" from a failure
         say("no event written: no file of the log matches the selection")
+    if not check.ok:
+        say("\n".join(tamper_warning(check, "the exported events")))
+        raise typer.Exit(EXIT_REFUSED)
 
 
 # -- states ----------------------------------------------------------------------------------
@@ -159,12 +170,21 @@ def states_command(
         str, typer.Option("--format", help="csv (one row per file) or jsonl (whole states).")
     ] = "csv",
     output: OutputOption = None,
+    no_verify: Annotated[
+        bool,
+        typer.Option(
+            "--no-verify",
+            help="Do not recompute the hash chain after the states (it adds about a quarter "
+            "of the time on PostgreSQL, two thirds on SQLite).",
+        ),
+    ] = False,
 ) -> None:
     """Every file's state as of a date or a log position, rebuilt from the log alone.
 
     One row per file that existed then: status, commune, caseworker, award, paid, repayment.
 
-    Files per status, the totals and the log position read up to go to stderr.
+    Files per status, the totals and the log position read up to go to stderr. The whole
+    chain is then recomputed: exit code 1, once the states are written, when it does not hold.
 
     CSV: UTF-8 with BOM, `;` separator, euros like 1234,50, ISO dates (UTC).
 
@@ -186,10 +206,16 @@ def states_command(
         "progress": ProgressBar("rebuilding") if sys.stderr.isatty() and shown_apart else None,
     }
 
-    async def write(log: EventLog, out: Writer) -> Portfolio:
-        return await export_states(log, out, chosen, **options)
+    checking = ProgressBar() if options["progress"] is not None else None
 
-    portfolio = written(output, write)
+    async def write(log: EventLog, out: Writer) -> tuple[Portfolio, VerifyReport | None]:
+        portfolio = await export_states(log, out, chosen, **options)
+        # A state is only as sound as the events folded into it. The whole chain: recomputing
+        # it costs less than folding every file did (0.6 s against 2.4 s for 110,000 events
+        # on PostgreSQL, 1.9 s against 2.9 s on SQLite), checking file by file more.
+        return portfolio, None if no_verify else await log.verify(progress=checking)
+
+    portfolio, chain = written(output, write)
     statuses = ", ".join(
         f"{status} {count}" for status, count in sorted(portfolio.by_status.items())
     )
@@ -199,3 +225,16 @@ def states_command(
         f"log as of position {portfolio.position}"
         + (f"; written to {output}" if output is not None else "")
     )
+    if chain is None:
+        say(
+            "note: the states were not checked against the log's hash chain (--no-verify): "
+            "run `guichet audit verify` before relying on them"
+        )
+    elif not chain.ok:
+        say(
+            f"WARNING: the log's hash chain fails at position {chain.first_bad_position}: "
+            f"{chain.problem}; the states above may rest on altered events.\n"
+            "Do not rely on them: run `guichet audit verify` (with --checkpoints FILE) for "
+            "the whole account, and compare with an earlier export or a backup."
+        )
+        raise typer.Exit(EXIT_REFUSED)

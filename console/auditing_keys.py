@@ -85,6 +85,12 @@ def keygen(
     try:
         public = write_new_key(file, overwrite=force)
     except SigningKeyError as error:
+        if not force and file.exists():  # audit.signing's sentence does not know our option
+            raise usage_error(
+                f"{file} already exists: choose another file, or pass --force to replace it "
+                "(the key it holds is then lost, and checkpoints it signed verify only with "
+                "its public key)"
+            ) from None
         raise usage_error(str(error)) from None
     say(f"private key written to {file} (mode 0600): set {KEY_FILE_VARIABLE}={file}")
     typer.echo(public_key_text(public))
@@ -140,11 +146,20 @@ def checkpoint(json_output: JsonOption = False) -> None:
 @friendly
 def export_checkpoints(
     file: Annotated[Path, typer.Argument(help="The JSON file to write.")],
+    force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
 ) -> None:
     """Write every stored checkpoint to FILE: keep it outside the database.
 
+    An existing FILE is refused unless --force: it may be the evidence an auditor kept, and
+    a log whose checkpoints were deleted would replace it with fewer.
+
     Example: guichet audit export-checkpoints checkpoints-2025-03.json
     """
+    if file.is_file() and not force:  # a device or a pipe (/dev/stdout) replaces nothing
+        raise usage_error(
+            f"{file} already exists: it may be checkpoints kept as evidence; write to a new "
+            "file, or pass --force to replace it"
+        )
     found = with_log(stored)
     try:
         export_file(found, file, datetime.now(UTC))

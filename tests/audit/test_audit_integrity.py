@@ -144,6 +144,7 @@ async def test_rewritten_and_rehashed_log_is_caught_by_an_exported_checkpoint(
     report = await verify(log, read_file(kept), trusted=KEY.public_key())
     assert not report.ok
     assert report.first_bad_position == 4  # after the last checkpoint that still matches (3)
+    assert report.untrusted_from == 4
     assert report.problem == (
         "position 8: hash differs from the checkpoint of position 8 signed at "
         "2025-06-01T12:00:00Z: the log was rewritten somewhere in positions 4..8"
