@@ -8,6 +8,10 @@
   number); times in ISO 8601 UTC. Free text that a spreadsheet would read as a formula
   (``=``, ``+``, ``-``, ``@`` first) is prefixed with ``'``.
 
+What the hash chain covers: each event's position, stream, version, id, type, schema
+version, ``occurred_at`` and data. Not ``recorded_at``, the database's clock when the row was
+written: it informs, but a changed ``recorded_at`` leaves the chain intact.
+
 Selecting by programme or department reads the ``ApplicationSubmitted`` snapshot in the log:
 no Temporal needed.
 """

@@ -114,19 +114,25 @@ def parse_as_of(text: str) -> datetime:
     """A day (the end of that day in Paris) or an ISO moment (Paris time when none is given;
     ``2025-03-01T13:30:00Z``, as the timeline prints, is UTC)."""
     try:
-        day = date.fromisoformat(text.strip())
+        moment = end_of_day(date.fromisoformat(text.strip()))
     except ValueError:
-        pass
-    else:
-        return end_of_day(day)
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
+        try:
+            moment = datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise usage_error(
+                f"--as-of {text!r} is not a date: write 2025-03-01, 2025-03-01T14:30+01:00 or "
+                "2025-03-01T13:30:00Z (a moment without a zone is Paris time)"
+            ) from None
+        if moment.utcoffset() is None:
+            moment = moment.replace(tzinfo=PARIS)
+    # A day to come is most often a typo (2052 for 2025): the log could only answer with
+    # today's state, printed under that date.
+    if moment.astimezone(PARIS).date() > datetime.now(PARIS).date():
         raise usage_error(
-            f"--as-of {text!r} is not a date: write 2025-03-01, 2025-03-01T14:30+01:00 or "
-            "2025-03-01T13:30:00Z (a moment without a zone is Paris time)"
-        ) from None
-    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=PARIS)
+            f"--as-of {text} is after today: the log holds nothing for days to come; leave "
+            "--as-of out for the files as they stand now"
+        )
+    return moment
 
 
 class ProgressBar:

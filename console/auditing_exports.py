@@ -123,7 +123,9 @@ def export_command(
 ) -> None:
     """Export the trail of a file, a programme or a department as JSON Lines or CSV.
 
-    CSV: UTF-8 with BOM, `;` separator, euros like 1234,50, ISO dates (UTC).
+    CSV: UTF-8 with BOM, `;` separator, euros like 1234,50, ISO dates (UTC). The hash chain
+    covers each event's content and occurred_at (when it happened), not recorded_at (the
+    database's clock when the row was written): that one informs, it proves nothing.
 
     The exported events are checked against the hash chain: exit code 1, once written, when
     one does not match.

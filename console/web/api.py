@@ -302,5 +302,6 @@ async def audit_file(
         "application_id": application_id,
         "as_of": as_of,
         "timeline": [entry.model_dump(mode="json") for entry in entries],
-        "state": state_json(state),
+        # No event yet at that moment: there was no file, not a draft (as `guichet audit show`).
+        "state": state_json(state) if entries else None,
     }

@@ -21,7 +21,7 @@ from audit.checkpoints import Checkpoint, CheckpointError, parse_export, stored
 from audit.exporting import Format
 from audit.portfolio import Portfolio, export_states, summarize
 from audit.signing import SigningKeyError, key_id, parse_public_key, public_key_text
-from audit.timeline import end_of_day, entry_for, records
+from audit.timeline import PARIS, end_of_day, entry_for, records
 from console.web.accounts import INSEE, Account
 from console.web.app import render
 from console.web.auth import BadRequest, Forbidden, read_form, read_upload, roles, services
@@ -313,9 +313,15 @@ def _as_of(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return end_of_day(date.fromisoformat(text))
+        day = date.fromisoformat(text)
     except ValueError:
         raise BadRequest("date attendue au format AAAA-MM-JJ") from None
+    if day > datetime.now(PARIS).date():  # the page would show today's state under that date
+        raise BadRequest(
+            f"le {day:%d/%m/%Y} est à venir : le journal ne dit rien des jours à venir ; "
+            "laissez la date vide pour l'état actuel"
+        )
+    return end_of_day(day)
 
 
 @router.get("/portefeuille")

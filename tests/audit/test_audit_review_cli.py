@@ -303,3 +303,17 @@ def test_a_time_copied_from_the_timeline_into_as_of_is_the_same_instant(
     assert code == 0 and [e["position"] for e in json.loads(out)["timeline"]] == [1, 2, 3]
     _, help_text, _ = guichet(capsys, "audit", "show", "--help")
     assert "without a zone is" in help_text and "Paris time" in help_text
+
+
+def test_a_day_to_come_is_refused_not_answered_with_today(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--as-of 2052 for 2025 is a typo: the log knows nothing of days to come, and used to
+    print today's state under that date. Today itself is a day the log can answer for."""
+    code, _, err = guichet(capsys, "audit", "show", "app-1", "--as-of", "2099-01-01")
+    assert code == 2 and "after today" in err
+    code, _, _ = guichet(capsys, "audit", "states", "--as-of", "2099-01-01T00:00:00Z")
+    assert code == 2
+    today = datetime.now(UTC).date().isoformat()
+    code, out, _ = guichet(capsys, "audit", "show", "app-1", "--as-of", today)
+    assert code == 0, out

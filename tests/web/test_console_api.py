@@ -988,8 +988,13 @@ async def test_the_auditor_reads_timeline_state_as_of_verification_and_exports(
         jsonl = await audrey.get(f"/audit/{file_id}/export.jsonl")
         verification = await audrey.get("/api/v1/audit/verification")
         bad_date = await audrey.get(f"/audit/{file_id}", params={"date": "hier"})
+        to_come = await audrey.get(f"/audit/{file_id}", params={"date": "2099-01-01"})
+        portfolio_to_come = await audrey.get("/portefeuille", params={"date": "2099-01-01"})
         unknown = await audrey.get("/audit/absent-123", params={"date": "2000-01-01"})
         unknown_api = await audrey.get("/api/v1/audit/absent-123")
+        before_api = await audrey.get(
+            f"/api/v1/audit/{file_id}", params={"as_of": "2000-01-01T00:00:00Z"}
+        )
     assert page.status_code == 200
     assert "Dossier vérifié" in page.text and 'href="/journal"' in page.text
     assert "Journal vérifié : chaîne intacte" in journal.text
@@ -1001,7 +1006,15 @@ async def test_the_auditor_reads_timeline_state_as_of_verification_and_exports(
     assert jsonl.status_code == 200 and "ApplicationSubmitted" in jsonl.text
     assert verification.json()["ok"] is True
     assert bad_date.status_code == 400
+    # A day to come would show today's state under that date: refused, saying why.
+    assert to_come.status_code == portfolio_to_come.status_code == 400
+    assert "le 01/01/2099 est à venir" in to_come.text
+    # Each eligibility rule with its verdict, not its name alone (« Convention signée »
+    # read as if the convention were signed, when the rule did not apply).
+    assert "Commune connue : respectée — " in page.text
+    assert "Convention signée : sans objet — " in page.text
     assert unknown.status_code == 404 and unknown_api.status_code == 404
+    assert before_api.json()["state"] is None  # no file yet, not a draft
 
 
 async def test_the_journal_checks_the_stored_checkpoints_against_the_configured_key(
