@@ -59,7 +59,7 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "DecideFunding": (
         FieldSpec("line_id", "Ligne du plan", "select"),
         FieldSpec("approve", "Décision", "select", (("oui", "Accorder"), ("non", "Refuser"))),
-        FieldSpec("granted", "Montant accordé (€)", "euros", required=False),
+        FieldSpec("granted", "Montant accordé (€), pour un accord", "euros", required=False),
         FieldSpec("note", "Observation", "textarea", required=False),
     ),
     "RecordCommissionOpinion": (
@@ -86,8 +86,15 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "DeclareCompletion": (FieldSpec("completed_on", "Date d'achèvement", "date"),),
     "ClaimPayment": (
         FieldSpec("kind", "Nature", "select", tuple(labels.PAYMENT_KIND.items())),
-        FieldSpec("amount", "Montant demandé (€, avance et acompte)", "euros", required=False),
-        FieldSpec("eligible_expense", "Dépense éligible justifiée (€)", "euros", required=False),
+        FieldSpec(
+            "amount", "Montant demandé (€), pour une avance ou un acompte", "euros", required=False
+        ),
+        FieldSpec(
+            "eligible_expense",
+            "Dépense éligible justifiée (€), pour un acompte ou le solde",
+            "euros",
+            required=False,
+        ),
         FieldSpec("with_bank_guarantee", "Avec garantie bancaire", "checkbox", required=False),
         FieldSpec("proof_reference", "Référence du justificatif"),
     ),

@@ -111,10 +111,13 @@ async def states(services: WebServices, account: Account, query: str) -> Listing
 
 
 def funding_totals(files: list[Application]) -> list[FundingTotal]:
-    """Asked and granted per funder, across files (the owner's own line excluded)."""
+    """Asked and granted per funder, across files (the owner's own line excluded); a request
+    found ineligible or withdrawn asks nothing of anyone any more."""
     asked: dict[str, int] = defaultdict(int)
     granted: dict[str, int] = defaultdict(int)
     for state in files:
+        if state.status in ("ineligible", "withdrawn"):
+            continue
         for line in state.plan.lines if state.plan else ():
             if line.kind == "owner":
                 continue

@@ -48,11 +48,13 @@ PAYMENT_KIND = {"advance": "avance", "interim": "acompte", "balance": "solde"}
 def phrase(event: Event) -> str:
     """One sentence in French; an event this table does not know keeps the English phrase."""
     match event:
-        case ApplicationSubmitted(request=request):
+        case ApplicationSubmitted(request=request, programme=programme, commune=commune):
+            # Names from the snapshots taken at submission; codes when the look-up found none.
+            what = programme.name if programme else request.programme_id
+            where = f"{commune.name} ({commune.insee})" if commune else request.insee
             return (
-                f"Demande « {request.project_title} » déposée au titre de "
-                f"{request.programme_id} pour la commune {request.insee} "
-                f"(coût total {euros(request.plan.total_cost_cents)})"
+                f"Demande « {request.project_title} » déposée au titre de « {what} » pour la "
+                f"commune de {where} (coût total {euros(request.plan.total_cost_cents)})"
             )
         case EligibilityConfirmed():
             return "Éligibilité confirmée"

@@ -37,3 +37,16 @@ def test_an_award_says_when_the_commune_received_it_when_that_was_given() -> Non
     assert "reçue" not in phrase(notified.replaced({"notified_on": None}))
     received = notified.replaced({"notified_on": date(2025, 3, 5)})
     assert "reçue par la commune le 05/03/2025" in phrase(received)
+
+
+def test_a_submission_names_its_programme_and_commune_not_their_codes() -> None:
+    """From the snapshots taken at submission; the codes only when the look-up found none."""
+    from domain.events import ApplicationSubmitted
+
+    submitted = next(e for e in EVENTS if isinstance(e, ApplicationSubmitted) and e.programme)
+    assert submitted.programme is not None and submitted.commune is not None
+    said = phrase(submitted)
+    assert f"au titre de « {submitted.programme.name} »" in said
+    assert f"commune de {submitted.commune.name} ({submitted.commune.insee})" in said
+    unknown = submitted.replaced({"programme": None, "commune": None})
+    assert f"au titre de « {submitted.request.programme_id} »" in phrase(unknown)

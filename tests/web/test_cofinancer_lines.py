@@ -70,3 +70,23 @@ def test_lines_to_decide_come_first_soonest_deadline_first_and_moot_ones_last() 
         ("decided", None),
         ("moot", None),
     ]
+
+
+def test_a_commune_s_totals_leave_out_what_no_one_is_asked_any_more() -> None:
+    """An ineligible or withdrawn request asks nothing of its funders; a refused one did ask."""
+    from console.web.oversight import funding_totals
+    from tests.unit.builders import NON_PVD_COMMUNE, request
+
+    asked = apply([submit()])
+    withdrawn = apply([submit(), WithdrawApplication(actor=APPLICANT, at=at(1), reason="x")])
+    outsider = APPLICANT.replaced({"insee": NON_PVD_COMMUNE.insee})
+    ineligible = apply(
+        [submit(request(insee=NON_PVD_COMMUNE.insee), commune=NON_PVD_COMMUNE, actor=outsider)]
+    )
+    assert ineligible.status == "ineligible"
+    refused = apply([*to_instruction(), RefuseApplication(actor=CASEWORKER, at=at(2), reason="x")])
+    once = {t.funder: t.asked_cents for t in funding_totals([asked])}
+    totals = {t.funder: t.asked_cents for t in funding_totals([asked, withdrawn, ineligible])}
+    assert totals == once
+    twice = {t.funder: t.asked_cents for t in funding_totals([asked, refused])}
+    assert twice == {funder: 2 * cents for funder, cents in once.items()}

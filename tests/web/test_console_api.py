@@ -298,6 +298,9 @@ async def test_the_file_page_gives_times_in_paris_and_each_deadline_s_last_day(
     assert f"{state.submitted_at:%d/%m/%Y %H:%M}" not in page  # the UTC reading
     for deadline in state.deadlines:
         assert f"<td>{last_day(deadline.due_at)}</td>" in page
+    soonest_first = sorted(state.deadlines, key=lambda d: d.due_at)
+    shown = [page.index(f"<td>{last_day(d.due_at)}</td>") for d in soonest_first]
+    assert shown == sorted(shown)  # the nearest deadline first, whatever the file's order
     assert "— Guichet (automatique)" in page and "guichet (Guichet" not in page
 
 
