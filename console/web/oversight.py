@@ -387,7 +387,7 @@ class UploadedCheck:
     verification: AuditReport
     key_id: str
     from_file: int
-    """How many of the checkpoints checked came from the file (the others: the database)."""
+    """How many of the checkpoints checked only the file held (the others: the database)."""
 
 
 @router.post("/journal")
@@ -409,11 +409,13 @@ async def journal_with_file(
     digest = hashlib.sha256(data + b"\n" + public_key_text(trusted).encode()).hexdigest()[:16]
 
     async def compute(report: Report) -> UploadedCheck:
-        checkpoints = [*await stored(found.log), *outside]
+        in_database = await stored(found.log)
         verification = await verify(
-            found.log, checkpoints, trusted=trusted, progress=report.progress
+            found.log, [*in_database, *outside], trusted=trusted, progress=report.progress
         )
-        return UploadedCheck(verification, key_id(trusted), len(outside))
+        # One checkpoint in both counts once (verify's rule): the file's own are the others.
+        only_in_file = len(set(outside) - set(in_database))
+        return UploadedCheck(verification, key_id(trusted), only_in_file)
 
     await found.reports.get(f"journal:{digest}", compute)
     return RedirectResponse(f"/journal?controle={digest}", status_code=303)

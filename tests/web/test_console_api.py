@@ -1000,7 +1000,7 @@ async def test_the_auditor_reads_timeline_state_as_of_verification_and_exports(
         )
     assert page.status_code == 200
     assert "Dossier vérifié" in page.text and 'href="/journal"' in page.text
-    assert "Journal vérifié : chaîne intacte" in journal.text
+    assert "Journal vérifié : chaîne cohérente" in journal.text  # no checkpoint vouches
     assert "Demande déposée" in page.text
     assert "déposée au titre de" in page.text and "submitted" not in page.text  # in French
     assert "n'existait pas encore au 01/01/2000" in old.text and "Brouillon" not in old.text
@@ -1091,13 +1091,16 @@ async def test_an_uploaded_checkpoints_file_catches_a_rewrite_the_database_no_lo
             lost = await audrey.get("/journal", params={"controle": "0" * 16})
     finally:
         await log.close()
-    assert "Journal vérifié : chaîne intacte" in journal.text  # the forgery fools the chain
+    # The forgery fools the chain, and the page says what that proves: not that it is intact.
+    assert "Journal vérifié : chaîne cohérente" in journal.text
+    assert "chaîne intacte" not in journal.text
+    assert "ne couvre les positions 1 à 8 : une réécriture complète" in journal.text
     assert "Aucun point de contrôle signé n'est enregistré" in journal.text
     assert sent.status_code == 303
     assert "Journal altéré : première position en défaut 4" in page.text
     kid = key_id(key.public_key())
     assert f"1 sur 2 signés par la clé <code>{kid}</code>" in page.text
-    assert "(2 du fichier déposé" in page.text
+    assert "(2 du fichier déposé seulement" in page.text
     assert not_export.status_code == 400 and "fichier refusé" in not_export.text
     assert no_key.status_code == 400 and "collez la clé publique" in no_key.text
     assert "n'est plus en mémoire" in lost.text
