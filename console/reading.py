@@ -3,8 +3,10 @@ plan, and the timeline of the event log, as one JSON-ready dict and as text for 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from audit.exporting import utc_text
 from console.connection import Target
 from console.parsing import format_euros
 from console.timeline import timeline_entry
@@ -133,7 +135,10 @@ def render_file(view: dict[str, Any]) -> str:
         out.append(f"  ({view['timeline_problem']})")
     for row in view["timeline"]:
         who = f"{row['actor']} ({row['role']}{', ' + row['funder'] if row['funder'] else ''})"
-        out.append(f"  {row['at'][:19].replace('T', ' ')}  {who:<36} {row['summary']}")
+        # With its zone (Z), as `guichet audit show` prints it: pasted into --as-of, which
+        # reads a time without a zone as Paris time, it is the same instant.
+        at = utc_text(datetime.fromisoformat(row["at"]))
+        out.append(f"  {at}  {who:<36} {row['summary']}")
     return "\n".join(out)
 
 

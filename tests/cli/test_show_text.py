@@ -34,6 +34,20 @@ def test_the_timeline_says_its_times_are_utc() -> None:
     assert "\ntimeline (UTC)\n" in render_file(view_of(apply(to_instruction()))) + "\n"
 
 
+def test_each_time_of_the_timeline_carries_its_zone() -> None:
+    """``2025-03-03T08:00:00Z``: pasted into ``audit show --as-of`` (a time without a zone is
+    Paris time there), it is the same instant."""
+    from tests.unit.builders import history
+
+    rows = [
+        {"at": e.at.isoformat(), "actor": e.actor.id, "role": e.actor.role,
+         "funder": e.actor.funder, "summary": e.type}
+        for e in history(to_instruction())
+    ]  # fmt: skip
+    view = {**view_of(apply(to_instruction())), "timeline": rows}
+    assert "\n  2025-03-03T08:00:00Z  " in render_file(view)
+
+
 def test_the_project_summary_shows_under_its_title_when_there_is_one() -> None:
     """The request's summary is shown under its title; no empty line when it has none."""
     state = apply(to_instruction())
