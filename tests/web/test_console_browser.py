@@ -109,6 +109,11 @@ async def test_a_subsidy_goes_from_submission_to_balance_and_the_auditor_sees_it
     # The live verdicts, in French, once they judge the plan typed (the lines' total).
     plan_total = "totalisent 100\u202f000,00\u00a0€"
     await page.locator("#verdicts td", has_text=plan_total).first.wait_for()  # type: ignore[attr-defined]
+    # A screen reader hears the counts when they change, not the whole table at each pause.
+    summary = page.locator("#verdicts-resume[aria-live=polite]")  # type: ignore[attr-defined]
+    assert (await summary.inner_text()).startswith("Règles : ")
+    assert "respectées" in await summary.inner_text()
+    assert await page.locator("[aria-live] table").count() == 0  # type: ignore[attr-defined]
     await agent.shot("01-depot-verdicts-en-direct")
     await page.click("button[value=deposer]")  # type: ignore[attr-defined]
     await page.wait_for_url("**/dossiers/dsil-detr-investissement-01033-*")  # type: ignore[attr-defined]

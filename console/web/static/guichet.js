@@ -77,8 +77,20 @@ function verdictTable(verdicts) {
   return box;
 }
 
+function verdictSummary(verdicts) {
+  // What a screen reader hears: the count per outcome, not the whole table again.
+  const counts = {};
+  for (const v of verdicts) counts[v.outcome] = (counts[v.outcome] || 0) + 1;
+  const words = { fail: ["non respectée", "non respectées"], attention: ["à vérifier", "à vérifier"],
+                  pass: ["respectée", "respectées"], not_applicable: ["sans objet", "sans objet"] };
+  const said = Object.keys(words).filter((o) => counts[o])
+    .map((o) => counts[o] + " " + words[o][counts[o] > 1 ? 1 : 0]);
+  return said.length ? "Règles : " + said.join(", ") + "." : "";
+}
+
 function liveVerdicts(form) {
   const target = document.getElementById("verdicts");
+  const summary = document.getElementById("verdicts-resume");
   let timer = null;
   let sequence = 0;
   const check = async () => {
@@ -94,8 +106,11 @@ function liveVerdicts(form) {
     if (mine !== sequence) return;
     target.replaceChildren();
     if (answer.ok) {
-      target.appendChild(verdictTable(await answer.json()));
+      const verdicts = await answer.json();
+      target.appendChild(verdictTable(verdicts));
       target.dataset.state = "ok";
+      const sentence = verdictSummary(verdicts);
+      if (summary && summary.textContent !== sentence) summary.textContent = sentence;
     } else {
       const problem = await answer.json().catch(() => ({}));
       const p = document.createElement("p");
