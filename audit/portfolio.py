@@ -40,8 +40,14 @@ CSV_HEADER = (
     "award_eur",
     "paid_eur",
     "repayment_due_eur",
+    "repaid_eur",
     "last_event_at_utc",
 )
+"""The amounts, in euros: ``award`` the subsidy granted at acceptance by the programme's own
+funders (for DETR/DSIL, the State's dotations; other co-financers' grants are on their plan
+lines); ``paid`` the payments disbursed; ``repayment_due`` what the commune still owes back
+(reversement); ``repaid`` what it gave back. What the file cost its funders in the end is
+``paid - repaid``."""
 
 Progress = Callable[[int, int], None]
 """Told ``(events read, events in the log)`` as the read goes."""
@@ -90,12 +96,16 @@ class Portfolio:
     by_status: Counter[str] = field(default_factory=Counter)
     award_cents: int = 0
     paid_cents: int = 0
+    repaid_cents: int = 0
+    repayment_due_cents: int = 0
 
     def add(self, state: Application) -> None:
         self.files += 1
         self.by_status[state.status] += 1
         self.award_cents += state.award_cents
         self.paid_cents += state.paid_cents
+        self.repaid_cents += state.repaid_cents
+        self.repayment_due_cents += state.repayment_due_cents
 
 
 def wanted(state: Application, programme: str | None, department: str | None) -> bool:
@@ -144,6 +154,7 @@ def csv_row(state: Application) -> list[str]:
         euros_fr(state.award_cents),
         euros_fr(state.paid_cents),
         euros_fr(state.repayment_due_cents),
+        euros_fr(state.repaid_cents),
         utc_text(state.last_event_at) if state.last_event_at else "",
     ]
 

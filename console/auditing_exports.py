@@ -183,7 +183,10 @@ def states_command(
 ) -> None:
     """Every file's state as of a date or a log position, rebuilt from the log alone.
 
-    One row per file that existed then: status, commune, caseworker, award, paid, repayment.
+    One row per file that existed then: status, commune, caseworker, and in euros: award
+    (granted at acceptance by the programme's own funders, e.g. the State's DETR/DSIL), paid
+    (disbursed), repayment_due (still owed back), repaid (given back). A file cost its
+    funders paid - repaid.
 
     Files per status, the totals and the log position read up to go to stderr. The whole
     chain is then recomputed: exit code 1, once the states are written, when it does not hold.
@@ -223,7 +226,9 @@ def states_command(
     )
     say(
         f"{portfolio.files} file(s){' (' + statuses + ')' if statuses else ''}; awarded "
-        f"{format_euros(portfolio.award_cents)}, paid {format_euros(portfolio.paid_cents)}; "
+        f"{format_euros(portfolio.award_cents)}, paid {format_euros(portfolio.paid_cents)}, "
+        f"repaid {format_euros(portfolio.repaid_cents)}, repayments due "
+        f"{format_euros(portfolio.repayment_due_cents)}; "
         f"log as of position {portfolio.position}"
         + (f"; written to {output}" if output is not None else "")
     )

@@ -152,7 +152,10 @@ def _changes(state: Application, event: Event) -> dict[str, object]:
                 "repayment_due_cents": state.repayment_due_cents + event.amount_cents,
             }
         case RepaymentRecorded():
-            return {"repayment_due_cents": max(state.repayment_due_cents - event.amount_cents, 0)}
+            return {
+                "repayment_due_cents": max(state.repayment_due_cents - event.amount_cents, 0),
+                "repaid_cents": state.repaid_cents + event.amount_cents,
+            }
         case ApplicationClosed():
             return {"status": "closed"}
         case ApplicationLapsed():

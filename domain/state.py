@@ -88,6 +88,8 @@ class Application(Frozen):
     completed_on: date | None = None
     payments: tuple[Payment, ...] = ()
     repayment_due_cents: Cents = 0
+    repaid_cents: Cents = 0
+    """Repayments received (reversements): what the commune gave back of ``paid_cents``."""
     last_event_at: AwareDatetime | None = None
     last_action_at: AwareDatetime | None = None
     """When a person last acted on the file, Guichet's own steps aside (reminders, expiries,

@@ -195,7 +195,10 @@ def test_states_writes_the_portfolio_and_sums_it_up(
     assert code == 0 and target.read_bytes().startswith(b"\xef\xbb\xbf")
     lines = target.read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 2 and lines[1].startswith("app-1;in_instruction;")
-    assert "1 file(s) (in_instruction 1); awarded €0.00, paid €0.00; log as of position" in err
+    assert (
+        "1 file(s) (in_instruction 1); awarded €0.00, paid €0.00, repaid €0.00, repayments due "
+        "€0.00; log as of position"
+    ) in err
     assert str(target) in err
     code, out, _ = guichet(capsys, "audit", "states", "--format", "jsonl")
     assert code == 0 and json.loads(out)["application_id"] == "app-1"

@@ -335,7 +335,10 @@ def test_negative_balance_becomes_repayment_then_closes_when_repaid() -> None:
     state = apply([part], state)
     rest = RecordRepayment(actor=PAYMENT_OFFICER, at=at(41), amount_cents=20_000_00, reference="R2")
     assert [type(e) for e in decide(rest, state)] == [RepaymentRecorded, ApplicationClosed]
-    assert apply([rest], state).status == "closed"
+    closed = apply([rest], state)
+    assert closed.status == "closed"
+    # What the funders paid in the end is paid - repaid: the auditor's reconciliation.
+    assert (closed.paid_cents, closed.repaid_cents) == (80_000_00, 30_000_00)
 
 
 def test_repayment_above_the_due_amount_is_refused() -> None:
