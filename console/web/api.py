@@ -21,6 +21,7 @@ from console.web.commands import to_command
 from console.web.files import (
     APPLICATION_ID,
     FileNotVisible,
+    check_assignee,
     parse_filters,
     readable_state,
     verdicts,
@@ -29,7 +30,6 @@ from console.web.files import (
 )
 from console.web.files import timeline as read_timeline
 from console.web.outages import no_worker_sentence
-from console.web.services import WebServices
 from console.web.submission import preview
 from domain.commands import ApplicationRequest, AssignCaseworker, contact_email_problem
 from domain.deadline import PARIS
@@ -192,7 +192,7 @@ async def send_command(
     fields = {k: v for k, v in body.command.items() if k not in ("type", "actor", "at")}
     command = to_command(command_type, fields, account.actor)
     if isinstance(command, AssignCaseworker):
-        await _check_assignee(found, account, command.caseworker_id)
+        await check_assignee(found, account, command.caseworker_id)
     try:
         result = await found.guichet.act(
             application_id, command, request_id=f"{account.username}:{body.request_id}"
@@ -200,19 +200,6 @@ async def send_command(
     except CommandRefused as refused:
         raise Refused(refused) from None
     return result.model_dump(mode="json")
-
-
-async def _check_assignee(found: WebServices, account: Account, assignee: str) -> None:
-    """A file goes to a caseworker's or supervisor's account that exists; a caseworker takes
-    files for themselves (as the file page lets them), a supervisor shares them out."""
-    if account.role == "caseworker" and assignee != account.username:
-        raise BadRequest(
-            "un instructeur ne s'attribue que ses propres dossiers : la répartition entre "
-            "instructeurs revient au superviseur"
-        )
-    target = await found.accounts.get(assignee)
-    if target is None or target.role not in ("caseworker", "supervisor"):
-        raise BadRequest(f"caseworker_id : aucun compte d'instructeur « {assignee} »")
 
 
 class Refused(Exception):

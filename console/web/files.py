@@ -99,6 +99,28 @@ async def logged_state(services: WebServices, application_id: str) -> Applicatio
     return fold(parse_event(record.data) for record in records)
 
 
+ASSIGNEE_ROLES = ("caseworker", "supervisor")
+"""The accounts a file may be assigned to."""
+
+
+async def check_assignee(services: WebServices, account: Account, assignee: str) -> None:
+    """A file goes to a caseworker's or supervisor's account that exists; a caseworker takes
+    files for themselves (as the file page lets them), a supervisor shares them out."""
+    if account.role == "caseworker" and assignee != account.username:
+        raise BadRequest(
+            "un instructeur ne s'attribue que ses propres dossiers : la répartition entre "
+            "instructeurs revient au superviseur"
+        )
+    target = await services.accounts.get(assignee)
+    if target is None or target.role not in ASSIGNEE_ROLES:
+        raise BadRequest(f"caseworker_id : aucun compte d'instructeur « {assignee} »")
+
+
+async def assignees(services: WebServices) -> list[Account]:
+    """The accounts a supervisor may give a file to, by username."""
+    return [a for a in await services.accounts.all() if a.role in ASSIGNEE_ROLES]
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     """The work queue's filters, each checked before it reaches a visibility query."""

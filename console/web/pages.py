@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from temporalio.service import RPCError
 
-from console.web import files
+from console.web import files, labels
 from console.web.accounts import PERSON_ROLES, Account
 from console.web.app import render
 from console.web.auth import (
@@ -36,6 +36,7 @@ from console.web.auth import (
 from console.web.batch import BATCH_DEADLINES
 from console.web.commands import (
     FORMS,
+    FieldSpec,
     FormError,
     action_hint,
     build_command,
@@ -43,9 +44,12 @@ from console.web.commands import (
     choices,
     line_funders,
     not_now,
+    to_command,
 )
 from console.web.files import (
     STATUSES,
+    assignees,
+    check_assignee,
     parse_filters,
     queue_overflow,
     readable_state,
@@ -199,11 +203,12 @@ async def _file(
     if account.role != "auditor" and not state.is_terminal and stopped is None:
         allowed = await found.guichet.allowed_actions(state.application_id, account.actor)
     offered = [c for c in allowed if c in FORMS and not _already_done(c, state, account)]
+    people = await assignees(found) if account.role == "supervisor" else None
     actions = [
         action
         for command in offered
         if not not_now(command, state)
-        if _has_every_choice(action := _action(command, state, account))
+        if _has_every_choice(action := _action(command, state, account, people))
     ]
     waiting = [(command, reason) for command in offered if (reason := not_now(command, state))]
     context = {
@@ -236,20 +241,42 @@ def _has_every_choice(action: dict[str, Any]) -> bool:
 
 
 def _already_done(command_type: str, state: Application, account: Account) -> bool:
-    """An action the page would offer for nothing: taking a file one already holds."""
-    return command_type == "AssignCaseworker" and state.caseworker_id == account.actor.id
+    """An action the page would offer for nothing: taking a file one already holds (a
+    supervisor, who gives files to others, is always offered to)."""
+    return (
+        command_type == "AssignCaseworker"
+        and account.role != "supervisor"
+        and state.caseworker_id == account.actor.id
+    )
 
 
-def _action(command_type: str, state: Application, account: Account) -> dict[str, Any]:
+def _assignment(people: list[Account], state: Application) -> tuple[FieldSpec, ...]:
+    """The supervisor's form to give the file to a caseworker (its holder left out)."""
+    options = tuple(
+        (person.username, person.label)
+        for person in people
+        if person.username != state.caseworker_id
+    )
+    return (FieldSpec("caseworker_id", "Attribuer à", "select", options),)
+
+
+def _action(
+    command_type: str, state: Application, account: Account, people: list[Account] | None = None
+) -> dict[str, Any]:
     fields = []
-    for spec in FORMS[command_type]:
+    specs = FORMS[command_type]
+    if command_type == "AssignCaseworker" and account.role == "supervisor" and people is not None:
+        specs = _assignment(people, state)
+    for spec in specs:
         options = spec.options or tuple(
             (value, choice_label(command_type, spec.name, value, state))
             for value in choices(command_type, spec.name, state, account.actor)
         )
         fields.append({"spec": spec, "options": options})
+    giving = command_type == "AssignCaseworker" and account.role == "supervisor"
     return {
         "type": command_type,
+        "label": "Attribuer le dossier" if giving else labels.COMMAND[command_type],
         "fields": fields,
         "hint": action_hint(command_type, state),
         "request_id": uuid.uuid4().hex,
@@ -286,7 +313,13 @@ async def act(
     if not REQUEST_ID.match(request_id):
         raise BadRequest("identifiant de requête absent : rechargez la page")
     try:
-        command = build_command(command_type, form, account.actor, state)
+        if command_type == "AssignCaseworker" and account.role == "supervisor":
+            # The supervisor names who gets the file (a select of the accounts that may).
+            assignee = form.get("caseworker_id", "") or account.username
+            await check_assignee(found, account, assignee)
+            command = to_command(command_type, {"caseworker_id": assignee}, account.actor)
+        else:
+            command = build_command(command_type, form, account.actor, state)
         await found.guichet.act(
             application_id, command, request_id=f"{account.username}:{request_id}"
         )

@@ -679,6 +679,25 @@ async def test_a_submission_key_sent_again_with_another_request_is_refused_not_d
     assert first.json()["application_id"] in other.json()["detail"]
 
 
+async def test_a_supervisor_gives_a_file_to_a_caseworker_from_its_page(console: Console) -> None:
+    """The file page offers the supervisor « Attribuer le dossier » with the caseworkers'
+    accounts (a caseworker's page still only offers to take it); a name that is no
+    caseworker's account is refused, whatever the form sent."""
+    application_id = await submit_file(console, username="agent")
+    async with signed_in(console, "sophie") as sophie:
+        page = (await sophie.get(f"/dossiers/{application_id}")).text
+        given = await act(sophie, application_id, "AssignCaseworker", caseworker_id="alice")
+        forged = await act(sophie, application_id, "AssignCaseworker", caseworker_id="agent")
+    async with signed_in(console, "alice") as alice:
+        own = (await alice.get(f"/dossiers/{application_id}")).text
+    assert "<summary>Attribuer le dossier</summary>" in page
+    assert '<option value="alice"' in page and '<option value="agent"' not in page
+    assert given.status_code == 303
+    assert forged.status_code == 400 and "aucun compte d&#39;instructeur « agent »" in forged.text
+    assert (await console.guichet.state(application_id)).caseworker_id == "alice"
+    assert "Attribuer le dossier" not in own  # alice holds it: nothing to take
+
+
 async def test_a_file_is_assigned_only_to_a_caseworker_account_by_whom_may_share_it(
     console: Console,
 ) -> None:
