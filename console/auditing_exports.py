@@ -9,6 +9,7 @@ and exit code 1: the data is still written, for the auditor to compare.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -32,6 +33,7 @@ from console.auditing import (
     with_log,
 )
 from console.errors import EXIT_REFUSED, CliError, usage_error
+from domain.catalogue import load_catalogue
 from eventlog import EventLog, VerifyReport
 
 T = TypeVar("T")
@@ -105,6 +107,28 @@ async def _finished(writing: Awaitable[T], out: TextIO) -> T:
     return result
 
 
+DEPARTMENT = re.compile(r"^(\d[0-9AB]|\d{3})$")
+"""A department code as the COG writes it: 01, 2A, 974 (a leading zero included)."""
+
+
+def check_department(department: str | None) -> None:
+    """``--department 1`` matched nothing and said nothing: a code has two or three
+    characters, its leading zero included."""
+    if department is not None and not DEPARTMENT.match(department):
+        raise usage_error(
+            f"--department {department!r} is no department code: write two or three "
+            "characters, the leading zero included (01, 2A, 974)"
+        )
+
+
+def nothing_matched(programme: str | None) -> str:
+    """What to say when a selection found no file: for a programme, the catalogue's ids."""
+    if programme is None:
+        return "no file of the log matches the selection"
+    known = ", ".join(p.id for p in load_catalogue().programmes)
+    return f"no file of the log matches the selection (the catalogue's programmes: {known})"
+
+
 # -- export ----------------------------------------------------------------------------------
 
 
@@ -137,6 +161,7 @@ def export_command(
     chosen: Format = "csv" if format_ == "csv" else "jsonl"
     if (application_id is None) == (programme is None and department is None):
         raise usage_error("name one APPLICATION, or select with --programme and/or --department")
+    check_department(department)
 
     async def write(log: EventLog, out: Writer) -> tuple[int, AuditReport]:
         if application_id is not None:
@@ -151,8 +176,8 @@ def export_command(
     count, check = written(output, write)
     if output is not None:
         say(f"{count} event(s) written to {output}")
-    elif count == 0:  # an empty stdout alone would not tell "nothing matched" from a failure
-        say("no event written: no file of the log matches the selection")
+    if count == 0:  # an empty file alone would not tell "nothing matched" from a failure
+        say(f"no event written: {nothing_matched(programme)}")
     if not check.ok:
         say("\n".join(tamper_warning(check, "the exported events")))
         raise typer.Exit(EXIT_REFUSED)
@@ -200,6 +225,7 @@ def states_command(
     chosen: Format = "csv" if format_ == "csv" else "jsonl"
     if as_of is not None and position is not None:
         raise usage_error("give --as-of or --position, not both")
+    check_department(department)
     moment = parse_as_of(as_of) if as_of is not None else None
     shown_apart = output is not None or not sys.stdout.isatty()
     options: dict[str, Any] = {
@@ -232,6 +258,8 @@ def states_command(
         f"log as of position {portfolio.position}"
         + (f"; written to {output}" if output is not None else "")
     )
+    if portfolio.files == 0 and (programme is not None or department is not None):
+        say(f"note: {nothing_matched(programme)}")
     if chain is None:
         say(
             "note: the states were not checked against the log's hash chain (--no-verify): "

@@ -317,3 +317,19 @@ def test_a_day_to_come_is_refused_not_answered_with_today(
     today = datetime.now(UTC).date().isoformat()
     code, out, _ = guichet(capsys, "audit", "show", "app-1", "--as-of", today)
     assert code == 0, out
+
+
+def test_a_department_without_its_leading_zero_is_refused_and_an_empty_selection_says_so(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--department 1`` matched nothing and exited 0 in silence; a programme that matches
+    no file is said, with the catalogue's programmes to choose from."""
+    code, _, err = guichet(capsys, "audit", "export", "--department", "1")
+    assert code == 2 and "leading zero included (01, 2A, 974)" in err
+    code, _, err = guichet(capsys, "audit", "states", "--department", "1")
+    assert code == 2
+    code, _, err = guichet(capsys, "audit", "export", "--programme", "nope")
+    assert code == 0 and "no file of the log matches the selection" in err
+    assert "dsil-detr-investissement" in err
+    code, _, err = guichet(capsys, "audit", "states", "--programme", "nope")
+    assert code == 0 and "note: no file of the log matches the selection" in err
