@@ -10,10 +10,12 @@ period) is not a difference: the log is the record that outlives it.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import to_jsonable_python
 
 from audit.timeline import state_as_of
 from domain.state import Application
@@ -32,15 +34,30 @@ class Difference(BaseModel):
     in_log: Any
 
     def sentence(self) -> str:
-        """The difference in one line, for people."""
+        """The difference in one line, for people: where inside the field the two first part
+        (``payments[0].amount_cents``), as JSON, so that a long field still shows it."""
+        where, mine, theirs = _first_difference(self.in_workflow, self.in_log, self.field)
         return (
-            f"{self.application_id}: {self.field} is {_short(self.in_workflow)} in the "
-            f"workflow but {_short(self.in_log)} in the log"
+            f"{self.application_id}: {where} is {_short(mine)} in the workflow but "
+            f"{_short(theirs)} in the log"
         )
 
 
+def _first_difference(mine: Any, theirs: Any, path: str) -> tuple[str, Any, Any]:
+    """The first place where two JSON-like values differ, and the values there."""
+    if isinstance(mine, dict) and isinstance(theirs, dict):
+        for key in [*mine, *(k for k in theirs if k not in mine)]:
+            if mine.get(key) != theirs.get(key):
+                return _first_difference(mine.get(key), theirs.get(key), f"{path}.{key}")
+    if isinstance(mine, list) and isinstance(theirs, list) and len(mine) == len(theirs):
+        for index, (a, b) in enumerate(zip(mine, theirs, strict=True)):
+            if a != b:
+                return _first_difference(a, b, f"{path}[{index}]")
+    return path, mine, theirs
+
+
 def _short(value: Any, limit: int = 120) -> str:
-    text = repr(value)
+    text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -62,11 +79,8 @@ def differences(application_id: str, workflow: Application, log: Application) ->
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, tuple):
-        return [_plain(item) for item in value]
-    return value
+    """JSON's values (dates as ISO text): what the report prints and ``--json`` carries."""
+    return to_jsonable_python(value)
 
 
 CONCURRENCY = 4

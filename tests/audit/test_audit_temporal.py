@@ -70,7 +70,7 @@ async def test_cross_check_lists_each_field_where_workflow_and_log_disagree(stac
         "mallory",
     )
     assert fields["caseworker_id"].sentence() == (
-        f"{app_id}: caseworker_id is 'alice' in the workflow but 'mallory' in the log"
+        f'{app_id}: caseworker_id is "alice" in the workflow but "mallory" in the log'
     )
 
 
@@ -122,7 +122,7 @@ async def test_cross_check_command_exits_0_then_1_once_the_log_differs(
         await _write_behind_the_workflows_back(stack, app_id)
         code = await asyncio.to_thread(run, ["audit", "cross-check", app_id])
     out = capsys.readouterr().out
-    assert code == 1 and "caseworker_id is 'alice' in the workflow but 'mallory'" in out
+    assert code == 1 and 'caseworker_id is "alice" in the workflow but "mallory"' in out
     assert "1 file(s) checked: 4 difference(s) in 1 file(s)" in out
 
 
