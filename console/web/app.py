@@ -249,9 +249,12 @@ def _error_handlers(app: FastAPI) -> None:
 
     async def throttled(request: Request, error: Exception) -> Response:
         wait = int(error.retry_after) + 1 if isinstance(error, Throttled) else 60
-        response = error_page(
-            request, 429, "Trop d'essais", f"Trop d'échecs de connexion : réessayez dans {wait} s."
-        )
+        sentence = f"Trop d'échecs de connexion : réessayez dans {wait} s."
+        if _is_api(request):
+            response = error_page(request, 429, "Trop d'essais", sentence)
+        else:  # the form again, to try once the wait is over without going back
+            context = {"next": "", "error": sentence, "username": ""}
+            response = render(request, "connexion.html", context, 429)
         response.headers["Retry-After"] = str(wait)
         return response
 

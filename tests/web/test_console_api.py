@@ -196,6 +196,9 @@ async def test_failed_sign_ins_are_slowed_down_per_account_on_every_replica(
         await other_connection.close()
     assert slowed.status_code == 429
     assert int(slowed.headers["retry-after"]) >= 1
+    # The sign-in form again, saying how long to wait: no going back to find it.
+    assert "Trop d&#39;échecs de connexion : réessayez dans" in slowed.text
+    assert 'name="mot_de_passe"' in slowed.text
     assert elsewhere.status_code == 429
 
 
