@@ -34,6 +34,7 @@ from domain.events import (
     EligibilityRejected,
     Event,
     FundingDecided,
+    NoteAdded,
     PaymentClaimed,
     PaymentDisbursed,
     PaymentFailed,
@@ -90,6 +91,8 @@ def describe(event: Event) -> str:
             return f"accepted, award {format_euros(event.award_cents)}" + _note(event.note)
         case AwardNotified():
             return f"award {format_euros(event.award_cents)} notified ({event.decision_reference})"
+        case NoteAdded():
+            return f"internal note: {event.note}"
         case ConventionRecorded():
             signed = event.signed_on.isoformat()
             return f"the commune's {event.kind} convention, signed on {signed}, recorded" + _note(

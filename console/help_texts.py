@@ -63,6 +63,11 @@ EXAMPLES: dict[str, tuple[str, str]] = {
         "in time closes its 18-month delay).",
         "guichet record-convention ID --kind cadre --signed-on 2026-03-02 --as caseworker:alice",
     ),
+    "AddNote": (
+        "Add an internal note to the file (a call, a meeting): staff read it, the commune does "
+        "not.",
+        'guichet add-note ID --note "Appel du maire : devis en cours" --as caseworker:alice',
+    ),
     "DeclareStart": (
         "Declare the start of works (not in the future).",
         "guichet declare-start ID --started-on 2025-04-01 --as applicant:mairie-01053",

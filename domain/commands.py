@@ -200,6 +200,14 @@ class RecordConvention(_Command):
     note: Text = Field(default="", description="A note for the file's timeline.")
 
 
+class AddNote(_Command):
+    """An internal note on the file: a call, a meeting, what was checked. Staff read it;
+    the commune does not (its timeline leaves notes out)."""
+
+    type: Literal["AddNote"] = "AddNote"
+    note: Annotated[Text, Field(min_length=1)] = Field(description="The note (internal).")
+
+
 class DeclareStart(_Command):
     type: Literal["DeclareStart"] = "DeclareStart"
     started_on: date
@@ -304,6 +312,7 @@ Command = Annotated[
     | WithdrawApplication
     | NotifyAward
     | RecordConvention
+    | AddNote
     | DeclareStart
     | DeclareCompletion
     | ClaimPayment

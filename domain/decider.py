@@ -13,6 +13,7 @@ from domain import decider_instruction as instruction
 from domain import decider_payments as payments
 from domain.commands import (
     AcceptApplication,
+    AddNote,
     AnswerCorrection,
     AssignCaseworker,
     ClaimPayment,
@@ -43,7 +44,7 @@ from domain.commands import (
 from domain.decider_conventions import record_convention
 from domain.decider_evolve import evolve, fold
 from domain.decider_permissions import PERMISSIONS, Permission, allowed_commands, check_permission
-from domain.events import Event
+from domain.events import Event, NoteAdded
 from domain.state import INITIAL_STATE, Application
 
 __all__ = [
@@ -105,6 +106,8 @@ def _dispatch(command: Command, state: Application) -> list[Event]:
             return payments.notify_award(command, state)
         case RecordConvention():
             return record_convention(command, state)
+        case AddNote():
+            return [NoteAdded(actor=command.actor, at=command.at, note=command.note)]
         case DeclareStart():
             return payments.declare_start(command, state)
         case DeclareCompletion():

@@ -32,6 +32,7 @@ from domain.events import (
     EligibilityRejected,
     Event,
     FundingDecided,
+    NoteAdded,
     PaymentClaimed,
     PaymentDisbursed,
     PaymentFailed,
@@ -68,7 +69,7 @@ def _changes(state: Application, event: Event) -> dict[str, object]:
                 "tracks_deadlines": event.tracks_deadlines,
                 "rules": event.rules,
             }
-        case EligibilityConfirmed() | CommandRejected():
+        case EligibilityConfirmed() | CommandRejected() | NoteAdded():
             return {}
         case EligibilityRejected():
             return {"status": "ineligible"}

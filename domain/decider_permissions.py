@@ -53,6 +53,7 @@ PERMISSIONS: dict[str, Permission] = {
     "WithdrawApplication": _p(("applicant",), _REVIEW | _DECIDED | _EXECUTION),
     "NotifyAward": _p(("caseworker",), frozenset({"accepted"})),
     "RecordConvention": _p(("caseworker", "supervisor"), _LIVE),
+    "AddNote": _p(("caseworker", "supervisor", "cofinancer", "payment_officer"), _RUNNING),
     "DeclareStart": _p(("applicant",), frozenset({"awarded"})),
     "DeclareCompletion": _p(("applicant",), frozenset({"started"})),
     "ClaimPayment": _p(("applicant",), _PAYING),

@@ -139,6 +139,13 @@ class ConventionRecorded(_Event):
     note: Text = ""
 
 
+class NoteAdded(_Event):
+    """An internal note: for staff and auditors, not for the commune."""
+
+    type: Literal["NoteAdded"] = "NoteAdded"
+    note: Text
+
+
 class WorksStarted(_Event):
     type: Literal["WorksStarted"] = "WorksStarted"
     started_on: date
@@ -283,6 +290,7 @@ Event = Annotated[
     | ApplicationWithdrawn
     | AwardNotified
     | ConventionRecorded
+    | NoteAdded
     | WorksStarted
     | WorksCompleted
     | PaymentClaimed

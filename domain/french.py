@@ -56,6 +56,7 @@ COMMAND: Mapping[str, str] = {
     "WithdrawApplication": "Retirer la demande",
     "NotifyAward": "Notifier la décision attributive",
     "RecordConvention": "Enregistrer une convention signée",
+    "AddNote": "Ajouter une note interne",
     "DeclareStart": "Déclarer le commencement des travaux",
     "DeclareCompletion": "Déclarer l'achèvement des travaux",
     "ClaimPayment": "Demander un paiement",

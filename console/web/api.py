@@ -22,6 +22,7 @@ from console.web.files import (
     APPLICATION_ID,
     FileNotVisible,
     check_assignee,
+    for_reader,
     parse_filters,
     readable_state,
     verdicts,
@@ -173,7 +174,7 @@ async def application_timeline(
     _, rows, problem = await read_timeline(found, application_id)
     if problem:
         raise BadRequest(problem)
-    return rows
+    return for_reader(rows, account)
 
 
 @router.post("/applications/{application_id}/commands")

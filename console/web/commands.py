@@ -82,6 +82,7 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("signed_on", "Date de signature", "date"),
         FieldSpec("note", "Observation", "textarea", required=False),
     ),
+    "AddNote": (FieldSpec("note", "Note (lue par les services, pas par la commune)", "textarea"),),
     "DeclareStart": (FieldSpec("started_on", "Date de commencement", "date"),),
     "DeclareCompletion": (FieldSpec("completed_on", "Date d'achèvement", "date"),),
     "ClaimPayment": (

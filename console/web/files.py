@@ -234,6 +234,17 @@ async def _funds(services: WebServices, account: Account, application_id: str) -
         return False
 
 
+INTERNAL_EVENTS = frozenset({"NoteAdded"})
+"""What the staff write for themselves: not shown to the commune."""
+
+
+def for_reader(rows: list[dict[str, Any]], account: Account) -> list[dict[str, Any]]:
+    """The timeline rows this person reads: the commune's agents do not read internal notes."""
+    if account.role != "applicant":
+        return rows
+    return [row for row in rows if row["type"] not in INTERNAL_EVENTS]
+
+
 async def timeline(services: WebServices, application_id: str) -> tuple[list[Any], list[Any], str]:
     """The file's events, their rows for people (``summary`` and ``when`` in French, the time
     read in Paris), and a problem sentence if the log failed."""

@@ -129,6 +129,7 @@ EVENT: Mapping[str, str] = {
     "ApplicationWithdrawn": "Demande retirée",
     "AwardNotified": "Décision attributive notifiée",
     "ConventionRecorded": "Convention signée",
+    "NoteAdded": "Note interne",
     "WorksStarted": "Travaux commencés",
     "WorksCompleted": "Travaux achevés",
     "PaymentClaimed": "Paiement demandé",

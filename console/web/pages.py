@@ -50,6 +50,7 @@ from console.web.files import (
     STATUSES,
     assignees,
     check_assignee,
+    for_reader,
     parse_filters,
     queue_overflow,
     readable_state,
@@ -199,6 +200,7 @@ async def _file(
     and what the person ``typed`` in it, so that nothing has to be typed again."""
     found = services(request)
     _, rows, problem = await read_timeline(found, state.application_id)
+    rows = for_reader(rows, account)
     allowed: tuple[str, ...] = ()
     if account.role != "auditor" and not state.is_terminal and stopped is None:
         allowed = await found.guichet.allowed_actions(state.application_id, account.actor)

@@ -30,6 +30,7 @@ from domain.events import (
     EligibilityRejected,
     Event,
     FundingDecided,
+    NoteAdded,
     PaymentClaimed,
     PaymentDisbursed,
     PaymentFailed,
@@ -87,6 +88,8 @@ def phrase(event: Event) -> str:
         case ConventionRecorded(kind=kind, signed_on=signed, note=note):
             said = f" : {note}" if note else ""
             return f"{CONVENTION[kind]} de la commune signée le {signed:%d/%m/%Y}{said}"
+        case NoteAdded(note=note):
+            return f"Note interne : {note}"
         case ApplicationRefused(reason=reason):
             return f"Demande refusée : {reason}"
         case ApplicationDismissed(reason=reason):

@@ -19,14 +19,14 @@ WHO_MAY: dict[Role, set[str]] = {
     "caseworker": {
         "AssignCaseworker", "RequestCorrection", "DeclareComplete", "RecordCommissionOpinion",
         "AcceptApplication", "RefuseApplication", "DismissApplication", "ReopenApplication",
-        "NotifyAward", "ExtendDeadline", "RecordConvention",
+        "NotifyAward", "ExtendDeadline", "RecordConvention", "AddNote",
     },
     "supervisor": {
         "AssignCaseworker", "DismissApplication", "ReopenApplication", "ExtendDeadline",
-        "RecordConvention",
+        "RecordConvention", "AddNote",
     },
-    "cofinancer": {"DecideFunding"},
-    "payment_officer": {"OrderPayment", "RecordRepayment"},
+    "cofinancer": {"DecideFunding", "AddNote"},
+    "payment_officer": {"OrderPayment", "RecordRepayment", "AddNote"},
     "auditor": set(),
     "system": {
         "DeclareComplete", "DismissApplication", "RecordDisbursement", "RecordPaymentFailure",

@@ -13,6 +13,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from domain import decide, evolve
 from domain.actor import SYSTEM
 from domain.commands import (
+    AddNote,
     AnswerCorrection,
     AssignCaseworker,
     Command,
@@ -96,6 +97,7 @@ def stories() -> list[list[Command]]:
             AssignCaseworker(actor=CASEWORKER, at=at(2), caseworker_id=CASEWORKER.id),
             RecordCommissionOpinion(actor=CASEWORKER, at=at(3), favourable=True),
             RecordConvention(actor=CASEWORKER, at=at(3), kind="cadre", signed_on=at(3).date()),
+            AddNote(actor=CASEWORKER, at=at(3), note="Appel du maire : devis en cours."),
             correction,
             AnswerCorrection(actor=APPLICANT, at=at(4), message="joint"),
             RevisePlan(actor=APPLICANT, at=at(5), plan=detr_plan()),

@@ -63,8 +63,9 @@ def test_allowed_commands_in_instruction() -> None:
         "DismissApplication",
         "ExtendDeadline",
         "RecordConvention",
+        "AddNote",
     }
-    assert allowed_commands(state, DETR_OFFICER) == ("DecideFunding",)
+    assert set(allowed_commands(state, DETR_OFFICER)) == {"DecideFunding", "AddNote"}
     assert set(allowed_commands(state, APPLICANT)) == {"RevisePlan", "WithdrawApplication"}
     assert allowed_commands(state, OTHER_APPLICANT) == ()
 

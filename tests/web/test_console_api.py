@@ -415,6 +415,28 @@ async def test_a_funder_no_co_financer_decides_for_is_refused_with_the_known_one
     assert "choisissez parmi BDT, DETR, REGION" in unknown.text
 
 
+async def test_an_internal_note_is_read_by_the_services_not_by_the_commune(
+    console: Console,
+) -> None:
+    """A caseworker's note shows on the file page and in the API's timeline for the services
+    and the auditor; the commune's agent sees neither the note nor that there is one."""
+    application_id = await submit_file(console)
+    note = "Appel du maire : devis signés la semaine prochaine."
+    async with signed_in(console, "alice") as alice:
+        added = await act(alice, application_id, "AddNote", note=note)
+        staff = (await alice.get(f"/dossiers/{application_id}")).text
+    async with signed_in(console, "agent") as agent:
+        commune = (await agent.get(f"/dossiers/{application_id}")).text
+        commune_api = (await agent.get(f"/api/v1/applications/{application_id}/timeline")).json()
+    async with signed_in(console, "audrey") as audrey:
+        audit = (await audrey.get(f"/audit/{application_id}")).text
+    assert added.status_code == 303
+    assert f"Note interne : {note}" in staff and f"Note interne : {note}" in audit
+    assert "Note interne" not in commune and "devis signés" not in commune
+    assert [row["type"] for row in commune_api if row["type"] == "NoteAdded"] == []
+    assert "Ajouter une note interne" not in commune  # nor offered to write one
+
+
 async def test_the_auditor_may_not_act_even_by_guessing(console: Console, file_id: str) -> None:
     """An auditor's POST to an action is refused and nothing is recorded."""
     before = len(await console.log.read_stream(file_id))
