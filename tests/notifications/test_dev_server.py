@@ -225,6 +225,10 @@ async def test_ensuring_the_digest_schedule_updates_it_in_place_and_keeps_a_paus
         assert again.id == handle.id == DIGEST_SCHEDULE_ID
         await handle.pause(note="maintenance")
 
+        async def paused() -> bool:  # the scheduler applies a pause a moment after it returns
+            return (await handle.describe()).schedule.state.paused
+
+        await eventually(paused)
         await ensure_digest_schedule(client, "queue-b", hour=8)
 
         described = await handle.describe()
@@ -264,6 +268,11 @@ async def test_the_redelivery_schedule_sends_what_a_file_gave_up_on(
             await handle.trigger()
             (received,) = await smtp_server.recorder.wait_for(1)
             await handle.pause(note="mail server maintenance")
+
+            async def paused() -> bool:  # applied by the scheduler a moment after it returns
+                return (await handle.describe()).schedule.state.paused
+
+            await eventually(paused)
             again = await ensure_redelivery_schedule(dev_env.client, task_queue)
             described = await again.describe()
         finally:
