@@ -305,6 +305,8 @@ async def test_the_file_page_gives_times_in_paris_and_each_deadline_s_last_day(
     shown = [page.index(f"<td>{last_day(d.due_at)}</td>") for d in soonest_first]
     assert shown == sorted(shown)  # the nearest deadline first, whatever the file's order
     assert "— Guichet (automatique)" in page and "guichet (Guichet" not in page
+    # Eligibility was judged by Guichet, not by the commune that submitted.
+    assert "<strong>Éligibilité confirmée</strong> — Guichet, au dépôt de agent" in page
 
 
 async def test_only_the_actions_the_person_may_take_are_offered(
