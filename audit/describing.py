@@ -34,6 +34,7 @@ from domain.events import (
     EligibilityRejected,
     Event,
     FundingDecided,
+    MessageSent,
     NoteAdded,
     PaymentClaimed,
     PaymentDisbursed,
@@ -93,6 +94,9 @@ def describe(event: Event) -> str:
             return f"award {format_euros(event.award_cents)} notified ({event.decision_reference})"
         case NoteAdded():
             return f"internal note: {event.note}"
+        case MessageSent():
+            side = "the commune" if event.actor.role == "applicant" else "the services"
+            return f"message from {side}: {event.message}"
         case ConventionRecorded():
             signed = event.signed_on.isoformat()
             return f"the commune's {event.kind} convention, signed on {signed}, recorded" + _note(

@@ -68,6 +68,11 @@ EXAMPLES: dict[str, tuple[str, str]] = {
         "not.",
         'guichet add-note ID --note "Appel du maire : devis en cours" --as caseworker:alice',
     ),
+    "SendMessage": (
+        "Send a message about the file, e-mailed to the other side (the commune, or its "
+        "caseworker).",
+        'guichet send-message ID --message "Le devis est-il signé ?" --as caseworker:alice',
+    ),
     "DeclareStart": (
         "Declare the start of works (not in the future).",
         "guichet declare-start ID --started-on 2025-04-01 --as applicant:mairie-01053",

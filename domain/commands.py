@@ -208,6 +208,14 @@ class AddNote(_Command):
     note: Annotated[Text, Field(min_length=1)] = Field(description="The note (internal).")
 
 
+class SendMessage(_Command):
+    """A message between the commune and the services about the file, e-mailed to the other
+    side (the commune's contact; the file's caseworker, or the caseworkers' pool)."""
+
+    type: Literal["SendMessage"] = "SendMessage"
+    message: Annotated[Text, Field(min_length=1)] = Field(description="The message.")
+
+
 class DeclareStart(_Command):
     type: Literal["DeclareStart"] = "DeclareStart"
     started_on: date
@@ -313,6 +321,7 @@ Command = Annotated[
     | NotifyAward
     | RecordConvention
     | AddNote
+    | SendMessage
     | DeclareStart
     | DeclareCompletion
     | ClaimPayment

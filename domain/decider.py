@@ -37,6 +37,7 @@ from domain.commands import (
     ReopenApplication,
     RequestCorrection,
     RevisePlan,
+    SendMessage,
     SendReminder,
     SubmitApplication,
     WithdrawApplication,
@@ -44,7 +45,7 @@ from domain.commands import (
 from domain.decider_conventions import record_convention
 from domain.decider_evolve import evolve, fold
 from domain.decider_permissions import PERMISSIONS, Permission, allowed_commands, check_permission
-from domain.events import Event, NoteAdded
+from domain.events import Event, MessageSent, NoteAdded
 from domain.state import INITIAL_STATE, Application
 
 __all__ = [
@@ -108,6 +109,8 @@ def _dispatch(command: Command, state: Application) -> list[Event]:
             return record_convention(command, state)
         case AddNote():
             return [NoteAdded(actor=command.actor, at=command.at, note=command.note)]
+        case SendMessage():
+            return [MessageSent(actor=command.actor, at=command.at, message=command.message)]
         case DeclareStart():
             return payments.declare_start(command, state)
         case DeclareCompletion():

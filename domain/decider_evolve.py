@@ -32,6 +32,7 @@ from domain.events import (
     EligibilityRejected,
     Event,
     FundingDecided,
+    MessageSent,
     NoteAdded,
     PaymentClaimed,
     PaymentDisbursed,
@@ -69,7 +70,7 @@ def _changes(state: Application, event: Event) -> dict[str, object]:
                 "tracks_deadlines": event.tracks_deadlines,
                 "rules": event.rules,
             }
-        case EligibilityConfirmed() | CommandRejected() | NoteAdded():
+        case EligibilityConfirmed() | CommandRejected() | NoteAdded() | MessageSent():
             return {}
         case EligibilityRejected():
             return {"status": "ineligible"}

@@ -54,6 +54,7 @@ PERMISSIONS: dict[str, Permission] = {
     "NotifyAward": _p(("caseworker",), frozenset({"accepted"})),
     "RecordConvention": _p(("caseworker", "supervisor"), _LIVE),
     "AddNote": _p(("caseworker", "supervisor", "cofinancer", "payment_officer"), _RUNNING),
+    "SendMessage": _p(("applicant", "caseworker", "supervisor"), _RUNNING),
     "DeclareStart": _p(("applicant",), frozenset({"awarded"})),
     "DeclareCompletion": _p(("applicant",), frozenset({"started"})),
     "ClaimPayment": _p(("applicant",), _PAYING),

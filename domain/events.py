@@ -146,6 +146,13 @@ class NoteAdded(_Event):
     note: Text
 
 
+class MessageSent(_Event):
+    """A message between the commune and the services; its sender is the actor."""
+
+    type: Literal["MessageSent"] = "MessageSent"
+    message: Text
+
+
 class WorksStarted(_Event):
     type: Literal["WorksStarted"] = "WorksStarted"
     started_on: date
@@ -291,6 +298,7 @@ Event = Annotated[
     | AwardNotified
     | ConventionRecorded
     | NoteAdded
+    | MessageSent
     | WorksStarted
     | WorksCompleted
     | PaymentClaimed

@@ -57,6 +57,7 @@ COMMAND: Mapping[str, str] = {
     "NotifyAward": "Notifier la décision attributive",
     "RecordConvention": "Enregistrer une convention signée",
     "AddNote": "Ajouter une note interne",
+    "SendMessage": "Envoyer un message",
     "DeclareStart": "Déclarer le commencement des travaux",
     "DeclareCompletion": "Déclarer l'achèvement des travaux",
     "ClaimPayment": "Demander un paiement",

@@ -21,6 +21,7 @@ from domain.events import (
     EligibilityRejected,
     Event,
     FundingDecided,
+    MessageSent,
     PaymentDisbursed,
     PaymentFailed,
     ReminderSent,
@@ -80,6 +81,11 @@ def notices_for(event: Event, state: Application) -> list[Notice]:
             subject = f"{ref}: échéance « {DEADLINE_NAMES[kind]} » expirée"
             body = f"L'échéance est expirée ; conséquence : {EXPIRY_ACTIONS[action]}."
             return [_notice(r.role, r.id, subject, body, event) for r in recipients]
+        case MessageSent(message=message) if event.actor.role == "applicant":
+            services: tuple[Role, str] = ("caseworker", state.caseworker_id or "caseworkers")
+            return _to(services, f"{ref}: message de la commune", message, event)
+        case MessageSent(message=message):
+            return _to(applicant, f"{ref}: message des services instructeurs", message, event)
         case CorrectionAnswered() | FundingDecided() if state.caseworker_id:
             body = _news_for_the_caseworker(event)
             return _to(("caseworker", state.caseworker_id), f"{ref}: à traiter", body, event)

@@ -83,6 +83,9 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("note", "Observation", "textarea", required=False),
     ),
     "AddNote": (FieldSpec("note", "Note (lue par les services, pas par la commune)", "textarea"),),
+    "SendMessage": (
+        FieldSpec("message", "Message (envoyé par courriel à l'autre partie)", "textarea"),
+    ),
     "DeclareStart": (FieldSpec("started_on", "Date de commencement", "date"),),
     "DeclareCompletion": (FieldSpec("completed_on", "Date d'achèvement", "date"),),
     "ClaimPayment": (

@@ -130,6 +130,7 @@ EVENT: Mapping[str, str] = {
     "AwardNotified": "Décision attributive notifiée",
     "ConventionRecorded": "Convention signée",
     "NoteAdded": "Note interne",
+    "MessageSent": "Message",
     "WorksStarted": "Travaux commencés",
     "WorksCompleted": "Travaux achevés",
     "PaymentClaimed": "Paiement demandé",

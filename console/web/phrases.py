@@ -30,6 +30,7 @@ from domain.events import (
     EligibilityRejected,
     Event,
     FundingDecided,
+    MessageSent,
     NoteAdded,
     PaymentClaimed,
     PaymentDisbursed,
@@ -90,6 +91,9 @@ def phrase(event: Event) -> str:
             return f"{CONVENTION[kind]} de la commune signée le {signed:%d/%m/%Y}{said}"
         case NoteAdded(note=note):
             return f"Note interne : {note}"
+        case MessageSent(message=message, actor=actor):
+            side = "de la commune" if actor.role == "applicant" else "des services instructeurs"
+            return f"Message {side} : {message}"
         case ApplicationRefused(reason=reason):
             return f"Demande refusée : {reason}"
         case ApplicationDismissed(reason=reason):

@@ -14,16 +14,16 @@ from domain.state import Application
 WHO_MAY: dict[Role, set[str]] = {
     "applicant": {
         "SubmitApplication", "AnswerCorrection", "RevisePlan", "WithdrawApplication",
-        "DeclareStart", "DeclareCompletion", "ClaimPayment",
+        "DeclareStart", "DeclareCompletion", "ClaimPayment", "SendMessage",
     },
     "caseworker": {
         "AssignCaseworker", "RequestCorrection", "DeclareComplete", "RecordCommissionOpinion",
         "AcceptApplication", "RefuseApplication", "DismissApplication", "ReopenApplication",
-        "NotifyAward", "ExtendDeadline", "RecordConvention", "AddNote",
+        "NotifyAward", "ExtendDeadline", "RecordConvention", "AddNote", "SendMessage",
     },
     "supervisor": {
         "AssignCaseworker", "DismissApplication", "ReopenApplication", "ExtendDeadline",
-        "RecordConvention", "AddNote",
+        "RecordConvention", "AddNote", "SendMessage",
     },
     "cofinancer": {"DecideFunding", "AddNote"},
     "payment_officer": {"OrderPayment", "RecordRepayment", "AddNote"},

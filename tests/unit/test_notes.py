@@ -30,3 +30,26 @@ def test_the_commune_writes_no_internal_note_and_a_note_says_something() -> None
         decide(AddNote(actor=APPLICANT, at=at(9), note="Bonjour"), state)
     with pytest.raises(ValidationError):
         AddNote(actor=CASEWORKER, at=at(9), note="")
+
+
+def test_a_message_goes_to_the_other_side_by_mail() -> None:
+    """The commune's message goes to the file's caseworker (the caseworkers' pool while no
+    one holds the file); the services' message goes to the commune's contact."""
+    from domain.commands import AssignCaseworker, SendMessage
+    from domain.notices import notices_for
+
+    state = apply(to_instruction())
+    from_commune = SendMessage(actor=APPLICANT, at=at(9), message="Le devis signé suit.")
+    (sent,) = decide(from_commune, state)
+    (unheld,) = notices_for(sent, fold([sent], state))
+    assert (unheld.recipient_role, unheld.recipient) == ("caseworker", "caseworkers")
+    assert unheld.subject.endswith(": message de la commune")
+    assert unheld.body == "Le devis signé suit."
+    held = apply([AssignCaseworker(actor=CASEWORKER, at=at(8), caseworker_id="alice")], state)
+    (sent,) = decide(from_commune, held)
+    (to_alice,) = notices_for(sent, fold([sent], held))
+    assert (to_alice.recipient_role, to_alice.recipient) == ("caseworker", "alice")
+    (reply,) = decide(SendMessage(actor=CASEWORKER, at=at(10), message="Merci."), held)
+    (to_commune,) = notices_for(reply, fold([reply], held))
+    assert to_commune.recipient_role == "applicant"
+    assert to_commune.subject.endswith(": message des services instructeurs")

@@ -31,6 +31,7 @@ from domain.commands import (
     ReopenApplication,
     RequestCorrection,
     RevisePlan,
+    SendMessage,
     SendReminder,
     WithdrawApplication,
 )
@@ -98,6 +99,7 @@ def stories() -> list[list[Command]]:
             RecordCommissionOpinion(actor=CASEWORKER, at=at(3), favourable=True),
             RecordConvention(actor=CASEWORKER, at=at(3), kind="cadre", signed_on=at(3).date()),
             AddNote(actor=CASEWORKER, at=at(3), note="Appel du maire : devis en cours."),
+            SendMessage(actor=APPLICANT, at=at(3), message="Le devis signé suit."),
             correction,
             AnswerCorrection(actor=APPLICANT, at=at(4), message="joint"),
             RevisePlan(actor=APPLICANT, at=at(5), plan=detr_plan()),

@@ -64,9 +64,14 @@ def test_allowed_commands_in_instruction() -> None:
         "ExtendDeadline",
         "RecordConvention",
         "AddNote",
+        "SendMessage",
     }
     assert set(allowed_commands(state, DETR_OFFICER)) == {"DecideFunding", "AddNote"}
-    assert set(allowed_commands(state, APPLICANT)) == {"RevisePlan", "WithdrawApplication"}
+    assert set(allowed_commands(state, APPLICANT)) == {
+        "RevisePlan",
+        "WithdrawApplication",
+        "SendMessage",
+    }
     assert allowed_commands(state, OTHER_APPLICANT) == ()
 
 

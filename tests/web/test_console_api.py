@@ -15,12 +15,14 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.outbox import outbox
 from audit.checkpoints import checkpoint_now, export_file, stored
 from audit.signing import key_id, public_key_text
 from console.web import files
@@ -437,6 +439,39 @@ async def test_an_internal_note_is_read_by_the_services_not_by_the_commune(
     assert "Note interne" not in commune and "devis signés" not in commune
     assert [row["type"] for row in commune_api if row["type"] == "NoteAdded"] == []
     assert "Ajouter une note interne" not in commune  # nor offered to write one
+
+
+async def test_the_commune_and_its_caseworker_write_to_each_other_on_the_file(
+    console: Console,
+) -> None:
+    """The commune's message is on the file for both sides (unlike a note), and queued for
+    the caseworkers by mail; the caseworker's answer is queued for the commune."""
+    application_id = await submit_file(console)
+    async with signed_in(console, "agent") as agent:
+        asked = await act(agent, application_id, "SendMessage", message="Le devis suit.")
+    async with signed_in(console, "alice") as alice:
+        answered = await act(alice, application_id, "SendMessage", message="Bien reçu.")
+        staff = (await alice.get(f"/dossiers/{application_id}")).text
+    async with signed_in(console, "agent") as agent:
+        commune = (await agent.get(f"/dossiers/{application_id}")).text
+    assert (asked.status_code, answered.status_code) == (303, 303)
+    for page in (staff, commune):
+        assert "Message de la commune : Le devis suit." in page
+        assert "Message des services instructeurs : Bien reçu." in page
+
+    async def queued() -> set[tuple[str, str]] | None:
+        async with console.log.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(outbox.c.recipient, outbox.c.subject).where(
+                    outbox.c.application_id == application_id
+                )
+            )
+            found = {(r.recipient, r.subject.rsplit(": ", 1)[-1]) for r in rows}
+        return found if len(found) >= 2 else None
+
+    mails = await eventually(queued)
+    assert ("caseworkers", "message de la commune") in mails
+    assert any(subject == "message des services instructeurs" for _, subject in mails)
 
 
 async def test_the_auditor_may_not_act_even_by_guessing(console: Console, file_id: str) -> None:
