@@ -6,12 +6,15 @@ database superuser could.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 
 from domain.events import ApplicationSubmitted, Event
 from eventlog import EventLog, NewEvent
@@ -133,3 +136,26 @@ class Database:
             return [tuple(row) for row in await conn.fetch(query)]
         finally:
             await conn.close()
+
+
+def sqlite_log_for_guichet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str | None]
+) -> Database:
+    """A SQLite log holding these files (id → department), that ``guichet`` finds through
+    GUICHET_DATABASE_URL, with no signing or public key and no Temporal configured."""
+    database = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'events.db'}")
+
+    async def seed() -> None:
+        log = database.open()
+        await log.migrate()
+        for application_id, department in files.items():
+            await record(log, application_id, file_events(application_id, department=department))
+        await log.close()
+
+    asyncio.run(seed())
+    monkeypatch.setenv("GUICHET_DATABASE_URL", database.url)
+    monkeypatch.setenv("GUICHET_STATE_DIR", str(tmp_path / "state"))
+    for name in ("GUICHET_SIGNING_KEY", "GUICHET_SIGNING_KEY_FILE", "GUICHET_PUBLIC_KEY",
+                 "GUICHET_PUBLIC_KEY_FILE", "TEMPORAL_ADDRESS"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    return database

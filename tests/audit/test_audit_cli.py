@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import structlog
-from audit_support import Database, file_events, record
+from audit_support import Database, file_events, record, sqlite_log_for_guichet
 
 from tests.cli.support import guichet
 
@@ -17,21 +17,7 @@ from tests.cli.support import guichet
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
     """A SQLite log with one file, that ``guichet`` finds through GUICHET_DATABASE_URL."""
-    database = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'events.db'}")
-
-    async def seed() -> None:
-        log = database.open()
-        await log.migrate()
-        await record(log, "app-1", file_events("app-1"))
-        await log.close()
-
-    asyncio.run(seed())
-    monkeypatch.setenv("GUICHET_DATABASE_URL", database.url)
-    monkeypatch.setenv("GUICHET_STATE_DIR", str(tmp_path / "state"))
-    for name in ("GUICHET_SIGNING_KEY", "GUICHET_SIGNING_KEY_FILE", "GUICHET_PUBLIC_KEY",
-                 "GUICHET_PUBLIC_KEY_FILE", "TEMPORAL_ADDRESS"):  # fmt: skip
-        monkeypatch.delenv(name, raising=False)
-    return database
+    return sqlite_log_for_guichet(tmp_path, monkeypatch, {"app-1": None})
 
 
 def test_show_prints_the_state_and_timeline_as_of_a_date(

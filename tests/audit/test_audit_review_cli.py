@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from audit_support import Database, file_events, record
+from audit_support import Database, file_events, record, sqlite_log_for_guichet
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.checkpoints import checkpoint_now, save, sign
@@ -30,22 +30,7 @@ NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
     """A SQLite log with two files (app-1 at positions 1-11, app-2 at 12-22), that
     ``guichet`` finds through GUICHET_DATABASE_URL; no key configured."""
-    database = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'events.db'}")
-
-    async def seed() -> None:
-        log = database.open()
-        await log.migrate()
-        await record(log, "app-1", file_events("app-1"))
-        await record(log, "app-2", file_events("app-2", department="01"))
-        await log.close()
-
-    asyncio.run(seed())
-    monkeypatch.setenv("GUICHET_DATABASE_URL", database.url)
-    monkeypatch.setenv("GUICHET_STATE_DIR", str(tmp_path / "state"))
-    for name in ("GUICHET_SIGNING_KEY", "GUICHET_SIGNING_KEY_FILE", "GUICHET_PUBLIC_KEY",
-                 "GUICHET_PUBLIC_KEY_FILE", "TEMPORAL_ADDRESS"):  # fmt: skip
-        monkeypatch.delenv(name, raising=False)
-    return database
+    return sqlite_log_for_guichet(tmp_path, monkeypatch, {"app-1": None, "app-2": "01"})
 
 
 def _store_checkpoint(database: Database, key: Ed25519PrivateKey) -> None:

@@ -91,6 +91,19 @@ async def submit_file(console: Console, insee: str = "01033", username: str = "a
     return application_id
 
 
+async def withdraw(console: Console, application_id: str) -> None:
+    """The commune's agent withdraws the file through the API."""
+    withdrawal = {"type": "WithdrawApplication", "reason": "Projet abandonné"}
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, f"/dossiers/{application_id}")
+        withdrawn = await agent.post(
+            f"/api/v1/applications/{application_id}/commands",
+            json={"request_id": uuid.uuid4().hex, "command": withdrawal},
+            headers={"X-CSRF-Token": token},
+        )
+    assert withdrawn.status_code == 200, withdrawn.text
+
+
 async def act(
     client: httpx.AsyncClient, application_id: str, command: str, **fields: str
 ) -> httpx.Response:
@@ -654,15 +667,7 @@ async def test_a_command_on_a_file_that_has_ended_is_a_refusal_not_an_outage(
     """A withdrawn file's workflow has completed: an action on it is a 409 saying the file
     is over (it used to be the 502 "Guichet indisponible" page, with a CLI hint)."""
     application_id = await submit_file(console, username="agent")
-    withdrawal = {"type": "WithdrawApplication", "reason": "Projet abandonné"}
-    async with signed_in(console, "agent") as agent:
-        token = await csrf_of(agent, f"/dossiers/{application_id}")
-        withdrawn = await agent.post(
-            f"/api/v1/applications/{application_id}/commands",
-            json={"request_id": uuid.uuid4().hex, "command": withdrawal},
-            headers={"X-CSRF-Token": token},
-        )
-    assert withdrawn.status_code == 200, withdrawn.text
+    await withdraw(console, application_id)
 
     async def ended() -> bool:
         return (await console.guichet.state(application_id)).status == "withdrawn"
@@ -694,15 +699,7 @@ async def test_a_line_to_decide_is_never_pushed_off_the_co_financer_s_page(
     older = await submit_file(console, username="agent")
     under_review = await submit_file(console, username="agent")
     later = await submit_file(console, username="agent")
-    withdrawal = {"type": "WithdrawApplication", "reason": "Projet abandonné"}
-    async with signed_in(console, "agent") as agent:
-        token = await csrf_of(agent, f"/dossiers/{later}")
-        withdrawn = await agent.post(
-            f"/api/v1/applications/{later}/commands",
-            json={"request_id": uuid.uuid4().hex, "command": withdrawal},
-            headers={"X-CSRF-Token": token},
-        )
-    assert withdrawn.status_code == 200, withdrawn.text
+    await withdraw(console, later)
     async with signed_in(console, "prefecture") as prefecture:
 
         async def page_once_visibility_caught_up() -> str | None:
