@@ -278,7 +278,7 @@ def _action(
     giving = command_type == "AssignCaseworker" and account.role == "supervisor"
     return {
         "type": command_type,
-        "label": "Attribuer le dossier" if giving else labels.COMMAND[command_type],
+        "label": "Attribuer le dossier" if giving else labels.word(labels.COMMAND, command_type),
         "fields": fields,
         "hint": action_hint(command_type, state),
         "request_id": uuid.uuid4().hex,
