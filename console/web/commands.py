@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
+from annotated_types import MaxLen
 from pydantic import TypeAdapter, ValidationError
 
 from console.web import labels
@@ -28,7 +29,23 @@ _COMMAND = TypeAdapter(Command)
 
 
 class FormError(ValueError):
-    """A form value that cannot become a command; the message is for the person."""
+    """A form value that cannot become a command; the message is for the person, ``field``
+    the form's field it is about (when one is), for the page to mark it."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+_MEMBERS = {member.__name__: member for member in get_args(get_args(Command)[0])}
+
+
+def max_length(command_type: str, name: str) -> int | None:
+    """The longest text the command takes in this field, for the form's ``maxlength``."""
+    member = _MEMBERS.get(command_type)
+    found = member.model_fields.get(name) if member else None
+    lengths = [m.max_length for m in found.metadata if isinstance(m, MaxLen)] if found else []
+    return min(lengths) if lengths else None
 
 
 @dataclass(frozen=True)
@@ -248,14 +265,21 @@ def build_command(
         if spec.kind == "checkbox":
             fields[spec.name] = raw in ("on", "oui", "true", "1")
             continue
-        if not raw:
-            if spec.required:
-                raise FormError(f"« {spec.label} » est à remplir")
-            continue
-        fields[spec.name] = _value(command_type, spec, raw, state, actor)
+        try:
+            if not raw:
+                if spec.required:
+                    raise FormError(f"« {spec.label} » est à remplir")
+                continue
+            fields[spec.name] = _value(command_type, spec, raw, state, actor)
+        except FormError as error:
+            raise FormError(str(error), field=spec.name) from None
     labels = {spec.name: spec.label for spec in specs}
     labels |= {_RENAMES[name]: label for name, label in labels.items() if name in _RENAMES}
-    return to_command(command_type, _rename(command_type, fields, actor), actor, labels)
+    try:
+        return to_command(command_type, _rename(command_type, fields, actor), actor, labels)
+    except FormError as error:  # the command's own check: back to the form's field
+        named = {_RENAMES.get(spec.name, spec.name): spec.name for spec in specs}
+        raise FormError(str(error), field=named.get(error.field or "")) from None
 
 
 _STATE_CHOICE = {
@@ -321,6 +345,8 @@ def to_command(
     try:
         return _COMMAND.validate_python(data)
     except ValidationError as error:
+        path = [str(part) for part in error.errors()[0]["loc"] if part != "type"]
+        field = path[-1] if path else None
         if labels:
-            raise FormError(first_problem(error, labels)) from None
-        raise FormError(f"données invalides : {first_problem(error)}") from None
+            raise FormError(first_problem(error, labels), field=field) from None
+        raise FormError(f"données invalides : {first_problem(error)}", field=field) from None

@@ -43,6 +43,7 @@ from console.web.commands import (
     choice_label,
     choices,
     line_funders,
+    max_length,
     not_now,
     to_command,
 )
@@ -193,11 +194,13 @@ async def _file(
     failed: str = "",
     error: str = "",
     typed: Mapping[str, str] | None = None,
+    invalid: str | None = None,
     status: int = 200,
     stopped: NoWorker | None = None,
 ) -> Response:
     """The file page; after a refused action (``failed``), its form open with the ``error``
-    and what the person ``typed`` in it, so that nothing has to be typed again."""
+    (beside the ``invalid`` field when it is about one) and what the person ``typed`` in it,
+    so that nothing has to be typed again."""
     found = services(request)
     _, rows, problem = await read_timeline(found, state.application_id)
     rows = for_reader(rows, account)
@@ -226,6 +229,7 @@ async def _file(
         "failed": failed,
         "error": error,
         "values": typed or {},
+        "invalid_field": invalid,
         "deadlines": getattr(state, "deadlines", ()),
         "line_funders": line_funders(state),
         "stopped": no_worker_sentence(stopped) if stopped else "",
@@ -274,7 +278,8 @@ def _action(
             (value, choice_label(command_type, spec.name, value, state))
             for value in choices(command_type, spec.name, state, account.actor)
         )
-        fields.append({"spec": spec, "options": options})
+        longest = max_length(command_type, spec.name) if spec.kind in ("text", "textarea") else None
+        fields.append({"spec": spec, "options": options, "maxlength": longest})
     giving = command_type == "AssignCaseworker" and account.role == "supervisor"
     return {
         "type": command_type,
@@ -327,7 +332,7 @@ async def act(
         )
     except FormError as error:
         return await _file(request, account, state, failed=command_type, error=str(error),
-                           typed=form, status=400)  # fmt: skip
+                           typed=form, invalid=error.field, status=400)  # fmt: skip
     except CommandRefused as refused:
         sentence = (
             f"Action refusée : {refused.french} (règle « {refused.rule} », {refused.source})."

@@ -384,6 +384,11 @@ async def test_a_refused_form_comes_back_with_what_was_typed(
     assert "4000 caractères au plus" in answer.text
     assert '<option value="incomplete" selected>' in answer.text
     assert f">{message}</textarea>" in answer.text
+    # Said beside the field, which is marked and points to it; its limit is on the form.
+    field = "RequestCorrection-message"
+    assert f'aria-invalid="true" aria-describedby="{field}-erreur"' in answer.text
+    assert f'<p class="erreur-champ" id="{field}-erreur" role="alert">' in answer.text
+    assert 'maxlength="300"' in answer.text and "(300 caractères au plus)" in answer.text
 
 
 async def test_checking_the_plan_keeps_the_kind_of_early_start(console: Console) -> None:
