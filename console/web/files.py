@@ -7,10 +7,12 @@ files. A file someone may not see is answered as not found (its existence is not
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 from console.timeline import timeline_entry
 from console.web.accounts import INSEE, USERNAME, Account
@@ -213,13 +215,33 @@ async def queue_overflow(
     return total if total > QUEUE_LIMIT else None
 
 
+T = TypeVar("T")
+STATE_READS = 8
+"""State queries a page sends at once (each one the worker answers, replaying the file when
+it is not in its cache): one at a time, a co-financer's 500 files took 7 to 10 s."""
+
+
+async def at_most(limit: int, reads: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """What ``reads`` give, in their order, with no more than ``limit`` running at once."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(read: Coroutine[Any, Any, T]) -> T:
+        async with gate:
+            return await read
+
+    return list(await asyncio.gather(*(one(read) for read in reads)))
+
+
 async def work_queue(
     services: WebServices, account: Account, filters: QueueFilters, now: datetime
 ) -> list[QueueRow]:
     """The files this person may see under these filters, the nearest deadline first."""
     rows = await services.guichet.list(visibility_query(filters, account), limit=QUEUE_LIMIT)
     if account.role == "cofinancer":
-        rows = [row for row in rows if await _funds(services, account, row.application_id)]
+        funded = await at_most(
+            STATE_READS, [_funds(services, account, r.application_id) for r in rows]
+        )
+        rows = [row for row, theirs in zip(rows, funded, strict=True) if theirs]
     far = datetime.max.replace(tzinfo=UTC)
     rows.sort(key=lambda row: (row.next_deadline or far, row.application_id))
     return [

@@ -30,7 +30,9 @@ from console.web.commands import FormError, to_command
 from console.web.files import (
     APPLICATION_ID,
     QUEUE_LIMIT,
+    STATE_READS,
     FileNotVisible,
+    at_most,
     file_state,
     may_see,
     visible_state,
@@ -94,16 +96,19 @@ async def states(services: WebServices, account: Account, query: str) -> Listing
     Once a file finds no worker to answer for it, it and the files after it are read from the
     log (each would wait for a worker in vain); ``stopped`` says why."""
     rows = await services.guichet.list(query, limit=QUEUE_LIMIT)
-    found: list[Application] = []
     stopped: NoWorker | None = None
-    for row in rows:
+
+    async def read(application_id: str) -> Application | None:
+        nonlocal stopped
         try:
-            state = await file_state(services, row.application_id, from_log=stopped is not None)
+            return await file_state(services, application_id, from_log=stopped is not None)
         except NoWorker as no_worker:
             stopped = no_worker
-            state = await file_state(services, row.application_id, from_log=True)
-        if state is not None and may_see(account, state):  # gone or hidden: not listed
-            found.append(state)
+            return await file_state(services, application_id, from_log=True)
+
+    # Each state is a query the worker answers: several at once, as the batches send.
+    states_read = await at_most(STATE_READS, [read(row.application_id) for row in rows])
+    found = [s for s in states_read if s is not None and may_see(account, s)]  # gone or hidden
     left_out_of = None
     if len(rows) >= QUEUE_LIMIT and (total := await services.guichet.count(query)) > len(rows):
         left_out_of = total
