@@ -30,6 +30,7 @@ from domain.events import (
     DeadlineExpired,
     DeadlineExtended,
     DeadlineOpened,
+    DocumentAttached,
     EligibilityConfirmed,
     EligibilityRejected,
     Event,
@@ -94,6 +95,12 @@ def describe(event: Event) -> str:
             return f"award {format_euros(event.award_cents)} notified ({event.decision_reference})"
         case NoteAdded():
             return f"internal note: {event.note}"
+        case DocumentAttached():
+            document = event.document
+            return (
+                f"{document.kind.replace('_', ' ')} attached: {document.filename} "
+                f"(sha256 {document.sha256}, {document.size_bytes} bytes)" + _note(event.note)
+            )
         case MessageSent():
             side = "the commune" if event.actor.role == "applicant" else "the services"
             return f"message from {side}: {event.message}"

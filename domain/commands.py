@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from domain.actor import Actor
 from domain.commune import Commune, ConventionKind
+from domain.documents import Document
 from domain.errors import RuleViolation
 from domain.model import AwareDatetime, Cents, Frozen
 from domain.plan import FinancingPlan
@@ -216,6 +217,15 @@ class SendMessage(_Command):
     message: Annotated[Text, Field(min_length=1)] = Field(description="The message.")
 
 
+class AttachDocument(_Command):
+    """A document joins the file (a quote, a proof of expense, the award decision…). Its
+    bytes are stored first, by their hash; the command carries the reference."""
+
+    type: Literal["AttachDocument"] = "AttachDocument"
+    document: Document
+    note: Text = Field(default="", description="What the document is for, on the timeline.")
+
+
 class DeclareStart(_Command):
     type: Literal["DeclareStart"] = "DeclareStart"
     started_on: date
@@ -322,6 +332,7 @@ Command = Annotated[
     | RecordConvention
     | AddNote
     | SendMessage
+    | AttachDocument
     | DeclareStart
     | DeclareCompletion
     | ClaimPayment

@@ -16,6 +16,7 @@ from domain.commands import (
     AddNote,
     AnswerCorrection,
     AssignCaseworker,
+    AttachDocument,
     ClaimPayment,
     Command,
     DecideFunding,
@@ -43,6 +44,7 @@ from domain.commands import (
     WithdrawApplication,
 )
 from domain.decider_conventions import record_convention
+from domain.decider_documents import attach_document
 from domain.decider_evolve import evolve, fold
 from domain.decider_permissions import PERMISSIONS, Permission, allowed_commands, check_permission
 from domain.events import Event, MessageSent, NoteAdded
@@ -109,6 +111,8 @@ def _dispatch(command: Command, state: Application) -> list[Event]:
             return record_convention(command, state)
         case AddNote():
             return [NoteAdded(actor=command.actor, at=command.at, note=command.note)]
+        case AttachDocument():
+            return attach_document(command, state)
         case SendMessage():
             return [MessageSent(actor=command.actor, at=command.at, message=command.message)]
         case DeclareStart():

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from domain.commune import Convention
 from domain.deadline import OpenDeadline
+from domain.documents import AttachedDocument
 from domain.events import (
     ApplicationAccepted,
     ApplicationClosed,
@@ -28,6 +29,7 @@ from domain.events import (
     DeadlineExpired,
     DeadlineExtended,
     DeadlineOpened,
+    DocumentAttached,
     EligibilityConfirmed,
     EligibilityRejected,
     Event,
@@ -74,6 +76,11 @@ def _changes(state: Application, event: Event) -> dict[str, object]:
             return {}
         case EligibilityRejected():
             return {"status": "ineligible"}
+        case DocumentAttached(document=document):
+            attached = AttachedDocument(
+                **document.model_dump(), attached_by=event.actor, attached_at=event.at
+            )
+            return {"documents": (*state.documents, attached)}
         case CaseworkerAssigned():
             return {"caseworker_id": event.caseworker_id}
         case CorrectionRequested():

@@ -55,6 +55,9 @@ PERMISSIONS: dict[str, Permission] = {
     "RecordConvention": _p(("caseworker", "supervisor"), _LIVE),
     "AddNote": _p(("caseworker", "supervisor", "cofinancer", "payment_officer"), _RUNNING),
     "SendMessage": _p(("applicant", "caseworker", "supervisor"), _RUNNING),
+    "AttachDocument": _p(
+        ("applicant", "caseworker", "supervisor", "cofinancer", "payment_officer"), _RUNNING
+    ),
     "DeclareStart": _p(("applicant",), frozenset({"awarded"})),
     "DeclareCompletion": _p(("applicant",), frozenset({"started"})),
     "ClaimPayment": _p(("applicant",), _PAYING),

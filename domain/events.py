@@ -16,6 +16,7 @@ from domain.actor import Actor
 from domain.commands import ApplicationRequest, CorrectionReason, PaymentKind, ShortText, Text
 from domain.commune import Commune, ConventionKind
 from domain.deadline import OpenDeadline, Recipient
+from domain.documents import Document
 from domain.model import AwareDatetime, Cents, Frozen
 from domain.plan import FinancingPlan
 from domain.programme import DeadlineKind, ExpiryAction, Programme
@@ -151,6 +152,14 @@ class MessageSent(_Event):
 
     type: Literal["MessageSent"] = "MessageSent"
     message: Text
+
+
+class DocumentAttached(_Event):
+    """A document joined the file; its bytes are in the document store, under its hash."""
+
+    type: Literal["DocumentAttached"] = "DocumentAttached"
+    document: Document
+    note: Text = ""
 
 
 class WorksStarted(_Event):
@@ -298,6 +307,7 @@ Event = Annotated[
     | AwardNotified
     | ConventionRecorded
     | NoteAdded
+    | DocumentAttached
     | MessageSent
     | WorksStarted
     | WorksCompleted

@@ -58,6 +58,7 @@ COMMAND: Mapping[str, str] = {
     "RecordConvention": "Enregistrer une convention signée",
     "AddNote": "Ajouter une note interne",
     "SendMessage": "Envoyer un message",
+    "AttachDocument": "Joindre une pièce",
     "DeclareStart": "Déclarer le commencement des travaux",
     "DeclareCompletion": "Déclarer l'achèvement des travaux",
     "ClaimPayment": "Demander un paiement",
@@ -75,6 +76,16 @@ COMMAND: Mapping[str, str] = {
 CONVENTION: Mapping[str, str] = {
     "adhesion": "Convention d'adhésion",
     "cadre": "Convention-cadre",
+}
+
+DOCUMENT_KIND: Mapping[str, str] = {
+    "quote": "Devis",
+    "council_decision": "Délibération du conseil municipal",
+    "financing_plan": "Plan de financement signé",
+    "bank_details": "Relevé d'identité bancaire",
+    "proof_of_expense": "Justificatif de dépense",
+    "award_decision": "Arrêté ou décision attributive",
+    "other": "Autre pièce",
 }
 
 PAYMENT_KIND: Mapping[str, str] = {"advance": "Avance", "interim": "Acompte", "balance": "Solde"}

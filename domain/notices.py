@@ -18,6 +18,7 @@ from domain.events import (
     CorrectionAnswered,
     CorrectionRequested,
     DeadlineExpired,
+    DocumentAttached,
     EligibilityRejected,
     Event,
     FundingDecided,
@@ -27,7 +28,7 @@ from domain.events import (
     ReminderSent,
     RepaymentDue,
 )
-from domain.french import DEADLINE, euros, last_day, lower
+from domain.french import DEADLINE, DOCUMENT_KIND, euros, last_day, lower
 from domain.model import Frozen
 from domain.programme import DeadlineKind, ExpiryAction
 from domain.state import Application
@@ -82,10 +83,18 @@ def notices_for(event: Event, state: Application) -> list[Notice]:
             body = f"L'échéance est expirée ; conséquence : {EXPIRY_ACTIONS[action]}."
             return [_notice(r.role, r.id, subject, body, event) for r in recipients]
         case MessageSent(message=message) if event.actor.role == "applicant":
-            services: tuple[Role, str] = ("caseworker", state.caseworker_id or "caseworkers")
-            return _to(services, f"{ref}: message de la commune", message, event)
+            return _to(_services(state), f"{ref}: message de la commune", message, event)
         case MessageSent(message=message):
             return _to(applicant, f"{ref}: message des services instructeurs", message, event)
+        case DocumentAttached(document=document, note=note):
+            body = f"{DOCUMENT_KIND[document.kind]} : « {document.filename} »" + (
+                f"\n\n{note}" if note else ""
+            )
+            if event.actor.role == "applicant":
+                return _to(_services(state), f"{ref}: pièce jointe par la commune", body, event)
+            if event.actor.role in ("caseworker", "supervisor"):
+                subject = f"{ref}: pièce jointe par les services instructeurs"
+                return _to(applicant, subject, body, event)
         case CorrectionAnswered() | FundingDecided() if state.caseworker_id:
             body = _news_for_the_caseworker(event)
             return _to(("caseworker", state.caseworker_id), f"{ref}: à traiter", body, event)
@@ -120,6 +129,12 @@ def _applicant(state: Application) -> tuple[Role, str]:
         return ("applicant", state.request.contact_email)
     submitter = state.submitted_by.id if state.submitted_by else "unknown-applicant"
     return ("applicant", submitter)
+
+
+def _services(state: Application) -> tuple[Role, str]:
+    """Who hears from the commune: the file's caseworker, or the caseworkers' pool while no
+    one holds the file."""
+    return ("caseworker", state.caseworker_id or "caseworkers")
 
 
 def _to(recipient: tuple[Role, str], subject: str, body: str, event: Event) -> list[Notice]:

@@ -13,6 +13,7 @@ from domain.actor import Actor
 from domain.commands import ApplicationRequest, CorrectionReason, PaymentKind
 from domain.commune import Commune
 from domain.deadline import OpenDeadline, day_of
+from domain.documents import AttachedDocument
 from domain.model import AwareDatetime, Cents, Frozen
 from domain.plan import FinancingPlan
 from domain.programme import DeadlineKind, Programme
@@ -89,6 +90,8 @@ class Application(Frozen):
     payments: tuple[Payment, ...] = ()
     repayment_due_cents: Cents = 0
     repaid_cents: Cents = 0
+    documents: tuple[AttachedDocument, ...] = ()
+    """The documents attached to the file, in their order (``DocumentAttached``)."""
     """Repayments received (reversements): what the commune gave back of ``paid_cents``."""
     last_event_at: AwareDatetime | None = None
     last_action_at: AwareDatetime | None = None

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from audit.describing import describe
-from console.web.labels import CONVENTION, DEADLINE, euros, last_day
+from console.web.labels import CONVENTION, DEADLINE, DOCUMENT_KIND, euros, last_day, lower
 from domain.events import (
     ApplicationAccepted,
     ApplicationClosed,
@@ -26,6 +26,7 @@ from domain.events import (
     DeadlineExpired,
     DeadlineExtended,
     DeadlineOpened,
+    DocumentAttached,
     EligibilityConfirmed,
     EligibilityRejected,
     Event,
@@ -91,6 +92,11 @@ def phrase(event: Event) -> str:
             return f"{CONVENTION[kind]} de la commune signée le {signed:%d/%m/%Y}{said}"
         case NoteAdded(note=note):
             return f"Note interne : {note}"
+        case DocumentAttached(document=document, note=note):
+            said = f" : {note}" if note else ""
+            return (
+                f"Pièce jointe, {lower(DOCUMENT_KIND, document.kind)} « {document.filename} »{said}"
+            )
         case MessageSent(message=message, actor=actor):
             side = "de la commune" if actor.role == "applicant" else "des services instructeurs"
             return f"Message {side} : {message}"

@@ -27,6 +27,7 @@ from domain.commands import (
     SubmitApplication,
 )
 from domain.commune import Commune, Convention
+from domain.documents import Document
 from domain.plan import FinancingPlan, FundingLine
 from domain.programme import (
     Amount,
@@ -59,6 +60,14 @@ BDT_OFFICER = Actor(id="bdt-commerce", role="cofinancer", funder="BDT")
 PAYMENT_OFFICER = Actor(id="comptable-1", role="payment_officer")
 AUDITOR = Actor(id="auditeur", role="auditor")
 SYSTEM = Actor(id="guichet", role="system")
+QUOTE = Document(
+    sha256="5" * 64,
+    filename="devis-menuiserie signé.pdf",
+    media_type="application/pdf",
+    size_bytes=182_331,
+    kind="quote",
+)
+"""A signed quote's reference, as the store gives it once the bytes are kept."""
 
 PVD_COMMUNE = Commune(
     insee="24100",

@@ -15,18 +15,20 @@ WHO_MAY: dict[Role, set[str]] = {
     "applicant": {
         "SubmitApplication", "AnswerCorrection", "RevisePlan", "WithdrawApplication",
         "DeclareStart", "DeclareCompletion", "ClaimPayment", "SendMessage",
+        "AttachDocument",
     },
     "caseworker": {
         "AssignCaseworker", "RequestCorrection", "DeclareComplete", "RecordCommissionOpinion",
         "AcceptApplication", "RefuseApplication", "DismissApplication", "ReopenApplication",
         "NotifyAward", "ExtendDeadline", "RecordConvention", "AddNote", "SendMessage",
+        "AttachDocument",
     },
     "supervisor": {
         "AssignCaseworker", "DismissApplication", "ReopenApplication", "ExtendDeadline",
-        "RecordConvention", "AddNote", "SendMessage",
+        "RecordConvention", "AddNote", "SendMessage", "AttachDocument",
     },
-    "cofinancer": {"DecideFunding", "AddNote"},
-    "payment_officer": {"OrderPayment", "RecordRepayment", "AddNote"},
+    "cofinancer": {"DecideFunding", "AddNote", "AttachDocument"},
+    "payment_officer": {"OrderPayment", "RecordRepayment", "AddNote", "AttachDocument"},
     "auditor": set(),
     "system": {
         "DeclareComplete", "DismissApplication", "RecordDisbursement", "RecordPaymentFailure",

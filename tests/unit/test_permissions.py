@@ -65,12 +65,18 @@ def test_allowed_commands_in_instruction() -> None:
         "RecordConvention",
         "AddNote",
         "SendMessage",
+        "AttachDocument",
     }
-    assert set(allowed_commands(state, DETR_OFFICER)) == {"DecideFunding", "AddNote"}
+    assert set(allowed_commands(state, DETR_OFFICER)) == {
+        "DecideFunding",
+        "AddNote",
+        "AttachDocument",
+    }
     assert set(allowed_commands(state, APPLICANT)) == {
         "RevisePlan",
         "WithdrawApplication",
         "SendMessage",
+        "AttachDocument",
     }
     assert allowed_commands(state, OTHER_APPLICANT) == ()
 

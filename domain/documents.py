@@ -1,0 +1,104 @@
+"""Documents on a file (pièces du dossier): quotes, the council's decision, a bank's details,
+proofs of expense, the award decision…
+
+The file records what each document is and the SHA-256 of its bytes, never the bytes: they
+live in a content-addressed store beside the event log (``eventlog.documents``). Since the
+hash is inside the hash-chained event, an auditor who holds the log proves that the bytes
+served today are the ones attached then. Pure: recognising a file's format reads its first
+bytes, which the caller hands over.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from domain.actor import Actor
+from domain.model import AwareDatetime, Frozen
+
+MAX_DOCUMENT_BYTES = 10_000_000
+"""What one document may weigh: a scanned, signed quote of a few pages fits well below."""
+
+MAX_DOCUMENTS = 200
+"""Documents one file may hold: each one's reference travels in the workflow's state."""
+
+DocumentKind = Literal[
+    "quote",
+    "council_decision",
+    "financing_plan",
+    "bank_details",
+    "proof_of_expense",
+    "award_decision",
+    "other",
+]
+
+MediaType = Literal[
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+]
+
+_ZIPPED: dict[str, MediaType] = {
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+"""The office formats, all ZIP archives underneath: their name's extension tells them apart."""
+
+ACCEPTED_FORMATS = "PDF, PNG, JPEG, ODT, ODS, DOCX ou XLSX"
+
+_UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|]')
+
+
+def _plain_file_name(name: str) -> str:
+    """A name to give back on download: no folder, no character a file system or a
+    Content-Disposition header would choke on."""
+    if _UNSAFE_IN_NAME.search(name) or name.strip(". ") == "":
+        raise ValueError('a file name without folders nor any of the characters / \\ : * ? " < > |')
+    return name
+
+
+FileName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_plain_file_name)]
+
+
+class Document(Frozen):
+    """One document as the file records it: what it is, and the hash of its exact bytes."""
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the bytes, in hex.")
+    filename: FileName
+    media_type: MediaType
+    size_bytes: int = Field(gt=0, le=MAX_DOCUMENT_BYTES)
+    kind: DocumentKind
+
+
+class AttachedDocument(Document):
+    """A document in the file's state: who attached it, and when."""
+
+    attached_by: Actor
+    attached_at: AwareDatetime
+
+
+def media_type_of(filename: str, head: bytes) -> MediaType | None:
+    """The format of a file from its first bytes (and, for the zipped office formats, its
+    name): None for anything else. The browser's own claim is not trusted."""
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"PK\x03\x04"):
+        return _ZIPPED.get(_extension(filename))
+    return None
+
+
+def _extension(filename: str) -> str:
+    dot = filename.rfind(".")
+    return filename[dot:].lower() if dot >= 0 else ""
