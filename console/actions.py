@@ -40,11 +40,13 @@ from workflows.messages import CommandResult
 
 _KW = inspect.Parameter.KEYWORD_ONLY
 _COMMON = ("actor", "at", "type")
+OWN_COMMANDS = {"SubmitApplication": "submit", "AttachDocument": "attach-document"}
+"""Commands whose subcommand is written by hand (a request file, a document's bytes)."""
 _FLAG_NAMES = {"approve": "--approve/--refuse", "favourable": "--favourable/--unfavourable"}
 
 
 def command_models() -> list[type[BaseModel]]:
-    """The commands people send: all but submission (``guichet submit``) and system-only ones.
+    """The commands people send: all but system-only ones and ``OWN_COMMANDS``.
 
     A command missing from the permission table is left out: nobody may send it yet.
     """
@@ -53,7 +55,7 @@ def command_models() -> list[type[BaseModel]]:
     chosen: list[type[BaseModel]] = []
     for model in models:
         permission = PERMISSIONS.get(_type_name(model))
-        if _type_name(model) == "SubmitApplication" or permission is None:
+        if _type_name(model) in OWN_COMMANDS or permission is None:
             continue
         if permission.roles != frozenset({"system"}):
             chosen.append(model)

@@ -22,7 +22,7 @@ def load_commands() -> None:
     from console import dev, people  # noqa: F401
 
     # isort: split
-    from console import actions  # noqa: F401
+    from console import actions, attaching  # noqa: F401
 
     # isort: split
     from console import auditing, auditing_exports, auditing_keys  # noqa: F401

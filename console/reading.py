@@ -130,6 +130,13 @@ def render_file(view: dict[str, Any]) -> str:
             f"{p['status']}"
             for p in state["payments"]
         ]
+    if state.get("documents"):
+        out += ["", "documents (guichet document ID SHA256 writes one to a file)"]
+        out += [
+            f"  {d['sha256'][:12]}  {d['kind']:<17} {d['filename']}  ({d['size_bytes']:,} bytes, "
+            f"{d['attached_by']['role']} {d['attached_by']['id']})"
+            for d in state["documents"]
+        ]
     out += ["", "timeline (UTC)"]
     if view["timeline_problem"]:
         out.append(f"  ({view['timeline_problem']})")

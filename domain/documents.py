@@ -52,7 +52,8 @@ _ZIPPED: dict[str, MediaType] = {
 }
 """The office formats, all ZIP archives underneath: their name's extension tells them apart."""
 
-ACCEPTED_FORMATS = "PDF, PNG, JPEG, ODT, ODS, DOCX ou XLSX"
+ACCEPTED_FORMATS = ("PDF", "PNG", "JPEG", "ODT", "ODS", "DOCX", "XLSX")
+"""The formats named to people (``media_type_of`` recognises them)."""
 
 _UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|]')
 

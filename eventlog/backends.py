@@ -298,6 +298,7 @@ APP_TABLES: dict[str, str] = {
     "payment_ledger": "SELECT, INSERT",
     "notification_outbox": "SELECT, INSERT, UPDATE",
     "eventlog_checkpoints": "SELECT, INSERT",
+    "eventlog_documents": "SELECT, INSERT",
     "console_account": "SELECT, INSERT, UPDATE",
     "console_sign_in_failure": "SELECT, INSERT, UPDATE, DELETE",
 }

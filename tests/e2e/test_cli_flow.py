@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -268,3 +269,64 @@ async def test_a_namespace_without_guichet_s_search_attributes_is_named_before_a
     assert "GuichetNextDeadline (Datetime): missing" in worker.stderr
     line = next(x for x in status.stdout.splitlines() if x.startswith("search attributes"))
     assert "PROBLEM" in line and "GuichetInsee (Keyword): missing" in line
+
+
+def _tamper_with_document(database_url: str, sha256: str) -> None:
+    """Change a kept document's bytes behind the triggers, as an intruder with the owner's
+    rights would (replica mode skips the triggers)."""
+
+    async def change() -> None:
+        conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            async with conn.transaction():
+                await conn.execute("SET LOCAL session_replication_role = replica")
+                await conn.execute(
+                    "UPDATE eventlog_documents SET content = substr(content, 2) WHERE sha256 = $1",
+                    sha256,
+                )
+        finally:
+            await conn.close()
+
+    asyncio.run(change())
+
+
+def test_a_document_goes_in_by_the_cli_and_comes_back_as_it_was_attached(
+    worker: subprocess.Popen[bytes], worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """attach-document keeps the bytes and records their hash; show lists it; document writes
+    it back only while its bytes still hash to what the log recorded."""
+    cli = Guichet(worker_env)
+    request = tmp_path / "request.toml"
+    request.write_text(REQUEST, encoding="utf-8")
+    app = cli.json("submit", str(request), "--as", APPLICANT)["application_id"]
+    quote = tmp_path / "devis signé.pdf"
+    quote.write_bytes(b"%PDF-1.7\n" + "Devis de menuiserie, 12 fenêtres\n".encode() * 500)
+
+    attached = cli.json(
+        "attach-document", app, str(quote), "--kind", "quote", "--note", "Devis signé",
+        "--as", APPLICANT,
+    )  # fmt: skip
+    sha256 = attached["document"]["sha256"]
+    assert attached["events"] == ["DocumentAttached"]
+    again = cli.json("attach-document", app, str(quote), "--kind", "other", "--as", CASEWORKER)
+    assert again["events"] == []  # the same bytes: one document
+    program = tmp_path / "devis.pdf"
+    program.write_bytes(b"MZ\x90\x00" + bytes(100))
+    refused = cli.run("attach-document", app, str(program), "--kind", "quote", "--as", APPLICANT,
+                      expect=2)  # fmt: skip
+    assert "not a format Guichet accepts" in refused.stderr
+
+    view = cli.json("show", app)
+    assert [d["filename"] for d in view["state"]["documents"]] == ["devis signé.pdf"]
+    assert f"{sha256[:12]}  quote" in cli.run("show", app).stdout
+
+    copy = tmp_path / "copie.pdf"
+    cli.run("document", app, sha256[:12], "--output", str(copy))
+    assert copy.read_bytes() == quote.read_bytes()
+    exists = cli.run("document", app, sha256[:12], "--output", str(copy), expect=2)
+    assert "--force" in exists.stderr
+
+    _tamper_with_document(worker_env["GUICHET_DATABASE_URL"], sha256)
+    altered = cli.run("document", app, sha256, "--output", str(tmp_path / "x.pdf"), expect=1)
+    assert "altered after the document was attached" in altered.stderr
+    assert not (tmp_path / "x.pdf").exists()
