@@ -39,6 +39,7 @@ from workflows.client import CommandRefused, application_id_for
 from workflows.messages import Submission
 
 router = APIRouter(prefix="/api/v1", tags=["guichet"])
+DOCUMENTS = "/api/v1/applications/{application_id}/documents"
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 ANYONE = roles(*PERSON_ROLES)
 
@@ -188,6 +189,10 @@ async def send_command(
     found = services(request)
     await visible_state(found, account, application_id)
     command_type = str(body.command.get("type", ""))
+    if command_type == "AttachDocument":  # the bytes must be kept before the file names them
+        raise BadRequest(
+            f"AttachDocument : envoyez la pièce elle-même, en multipart, à POST {DOCUMENTS}"
+        )
     if command_type not in PERMISSIONS or command_type == "SubmitApplication":
         raise BadRequest(f"commande inconnue ici : {command_type or '(aucune)'}")
     fields = {k: v for k, v in body.command.items() if k not in ("type", "actor", "at")}

@@ -8,6 +8,7 @@ asset comes from elsewhere: the CSS and the one small script are served from ``/
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from console.web.outages import (
 from console.web.problems import in_french, where
 from console.web.services import WebServices
 from console.web.sessions import COOKIE, MAX_AGE, Session
+from domain.documents import MAX_DOCUMENT_BYTES
 from eventlog import EventLogUnavailable
 from workflows.client import (
     ApplicationEnded,
@@ -54,6 +56,7 @@ templates.env.globals.update(
     day=labels.day,
     moment=labels.moment,
     number=labels.number,
+    size=labels.size,
     last_day=labels.last_day,
 )
 
@@ -87,9 +90,10 @@ def create_app(services: WebServices) -> FastAPI:
     app.middleware("http")(_session_middleware)
     _error_handlers(app)
     # Imported here: the route modules use this module's ``render``.
-    from console.web import api, oversight, pages
+    from console.web import api, documents, oversight, pages
 
     app.include_router(pages.router)
+    app.include_router(documents.router)
     app.include_router(oversight.router)
     app.include_router(api.router)
     app.add_exception_handler(api.Refused, _refused)
@@ -109,6 +113,16 @@ MAX_BODY = 2_000_000
 files is far below. A reverse proxy usually has its own limit; this one holds without it."""
 LARGE_BODIES = {"/journal": 60_000_000}
 """Paths that take a file, with their limit (above the file's own: the form around it)."""
+DOCUMENT_UPLOAD = re.compile(r"^/(?:dossiers/[^/]+/pieces|api/v1/applications/[^/]+/documents)$")
+DOCUMENT_BODY = MAX_DOCUMENT_BYTES + 100_000
+"""A document's upload: the document, and the form or the few fields around it."""
+
+
+def body_limit(path: str) -> int:
+    """The largest body a request to ``path`` may send."""
+    if DOCUMENT_UPLOAD.match(path):
+        return DOCUMENT_BODY
+    return LARGE_BODIES.get(path, MAX_BODY)
 
 
 def _too_large(limit: int) -> str:
@@ -119,7 +133,7 @@ async def _body_limit(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
     declared = request.headers.get("content-length", "")
-    limit = LARGE_BODIES.get(request.url.path, MAX_BODY)
+    limit = body_limit(request.url.path)
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         return error_page(request, 413, TOO_LARGE, _too_large(limit))
     return await call_next(request)
@@ -140,7 +154,7 @@ class _StreamedBodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = LARGE_BODIES.get(scope["path"], MAX_BODY)
+        limit = body_limit(scope["path"])
         received = 0
 
         async def counted() -> Message:

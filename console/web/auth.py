@@ -10,6 +10,7 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from fastapi import Request
 from starlette.datastructures import FormData
@@ -134,9 +135,18 @@ def _check_header_csrf(request: Request) -> None:
             raise CsrfRejected("en-tête X-CSRF-Token absent ou invalide")
 
 
-async def read_upload(request: Request, name: str, limit: int) -> tuple[dict[str, str], bytes]:
-    """A posted multipart form: its text fields and the content of its one file ``name`` (at
-    most ``limit`` bytes), after its CSRF token was checked."""
+class Upload(NamedTuple):
+    """A posted multipart form: its text fields, its one file's bytes and the file's name as
+    the browser gave it."""
+
+    fields: dict[str, str]
+    data: bytes
+    filename: str
+
+
+async def read_upload(request: Request, name: str, limit: int) -> Upload:
+    """A posted multipart form with its one file ``name`` (at most ``limit`` bytes), after
+    its CSRF token was checked."""
     try:
         form: FormData = await request.form(max_fields=MAX_FORM_FIELDS, max_files=1)
     except HTTPException as error:
@@ -145,14 +155,18 @@ async def read_upload(request: Request, name: str, limit: int) -> tuple[dict[str
         raise BadRequest(UNREADABLE_FORM) from None
     fields: dict[str, str] = {}
     data = b""
+    filename = ""
     for key, value in form.multi_items():
         if isinstance(value, str):
             fields[key] = value
         elif key == name:
             data = await value.read(limit + 1)
+            filename = value.filename or ""
         else:
             raise BadRequest("un seul fichier est attendu ici")
-    if not services(request).signer.csrf_ok(session(request), fields.get("csrf")):
+    # On the API the token travels in the header, which ``roles`` checked already.
+    on_api = request.url.path.startswith("/api/")
+    if not on_api and not services(request).signer.csrf_ok(session(request), fields.get("csrf")):
         raise CsrfRejected(
             "le jeton de sécurité du formulaire est absent ou périmé : rechargez la page"
         )
@@ -160,7 +174,7 @@ async def read_upload(request: Request, name: str, limit: int) -> tuple[dict[str
         raise BadRequest("aucun fichier déposé, ou un fichier vide")
     if len(data) > limit:
         raise BadRequest(f"fichier trop volumineux : {limit // 1_000_000} Mo au plus")
-    return fields, data
+    return Upload(fields, data, filename)
 
 
 def _too_large_or_unreadable(error: HTTPException) -> Exception:

@@ -24,6 +24,7 @@ from domain.french import (  # the console's one vocabulary, re-exported
     lower,
     moment,
     number,
+    size,
     word,
 )
 
@@ -50,6 +51,7 @@ __all__ = [
     "lower",
     "moment",
     "number",
+    "size",
     "word",
 ]
 

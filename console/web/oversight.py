@@ -405,7 +405,7 @@ async def journal_with_file(
     pasted public key, else the configured one."""
     found = services(request)
     try:
-        fields, data = await read_upload(request, "points", CHECKPOINTS_LIMIT)
+        fields, data, _ = await read_upload(request, "points", CHECKPOINTS_LIMIT)
         outside = _uploaded_checkpoints(data)
         trusted = _uploaded_key(fields.get("cle", ""), found)
     except BadRequest as refused:  # the form again, saying what to change

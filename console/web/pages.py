@@ -75,6 +75,7 @@ from console.web.submission import (
 )
 from domain.commands import RevisePlan
 from domain.deadline import PARIS
+from domain.documents import ACCEPTED_FORMATS, MAX_DOCUMENT_BYTES
 from domain.plan import FinancingPlan
 from domain.rules.financing import plan_verdicts
 from domain.state import Application
@@ -82,6 +83,8 @@ from workflows.client import CommandRefused, NoWorker, application_id_for
 from workflows.messages import Submission
 
 router = APIRouter(include_in_schema=False)
+OWN_PAGES = ("RevisePlan", "AttachDocument")
+"""Actions with a form of their own (the plan's page, the documents' upload), not in FORMS."""
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SETTLE_SECONDS = 15.0
 HOME = {"cofinancer": "/cofinancement", "payment_officer": "/paiements"}
@@ -182,10 +185,10 @@ async def file_page(
     Without a worker to answer for it, the file is read from the log, without actions."""
     state, stopped = await readable_state(services(request), account, application_id)
     done = request.query_params.get("fait", "")
-    return await _file(request, account, state, done=done, stopped=stopped)
+    return await file_view(request, account, state, done=done, stopped=stopped)
 
 
-async def _file(
+async def file_view(
     request: Request,
     account: Account,
     state: Application,
@@ -224,8 +227,14 @@ async def _file(
         "actions": actions,
         "waiting": waiting,
         "can_revise_plan": "RevisePlan" in allowed,
-        "api_only": [c for c in allowed if c not in FORMS and c != "RevisePlan"],
-        "done": done if done in FORMS or done == "RevisePlan" else "",
+        "api_only": [c for c in allowed if c not in FORMS and c not in OWN_PAGES],
+        "can_attach": "AttachDocument" in allowed,
+        "document_request_id": uuid.uuid4().hex,
+        "document_note_length": max_length("AttachDocument", "note"),
+        "document_kinds": labels.DOCUMENT_KIND.items(),
+        "document_limit_mb": MAX_DOCUMENT_BYTES // 1_000_000,
+        "document_formats": ", ".join(ACCEPTED_FORMATS),
+        "done": done if done in FORMS or done in OWN_PAGES else "",
         "failed": failed,
         "error": error,
         "values": typed or {},
@@ -331,13 +340,13 @@ async def act(
             application_id, command, request_id=f"{account.username}:{request_id}"
         )
     except FormError as error:
-        return await _file(request, account, state, failed=command_type, error=str(error),
+        return await file_view(request, account, state, failed=command_type, error=str(error),
                            typed=form, invalid=error.field, status=400)  # fmt: skip
     except CommandRefused as refused:
         sentence = (
             f"Action refusée : {refused.french} (règle « {refused.rule} », {refused.source})."
         )
-        return await _file(request, account, state, failed=command_type, error=sentence,
+        return await file_view(request, account, state, failed=command_type, error=sentence,
                            typed=form, status=409)  # fmt: skip
     return RedirectResponse(f"/dossiers/{application_id}?fait={command_type}", status_code=303)
 

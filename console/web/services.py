@@ -16,6 +16,7 @@ from console.web.throttle import SignInThrottle
 from domain.programme import Catalogue
 from domain.registry import CommuneRegistry
 from eventlog import EventLog
+from eventlog.documents import DocumentStore
 from eventlog.verification import Progress
 from workflows.client import GuichetClient
 
@@ -36,6 +37,11 @@ class WebServices:
     trusted_key: Ed25519PublicKey | None = None
     """The key the log's signed checkpoints are checked against (``GUICHET_PUBLIC_KEY``);
     without it, the journal says their signatures were not checked."""
+
+    @property
+    def documents(self) -> DocumentStore:
+        """The documents' bytes, in the log's database."""
+        return DocumentStore(self.log.engine)
 
     async def verify_log(self, progress: Progress | None = None) -> AuditReport:
         """The whole chain recomputed, then every stored checkpoint checked against

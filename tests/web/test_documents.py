@@ -1,0 +1,215 @@
+"""Documents in the console: the file page's upload and list, the API, and the download that
+serves only the bytes the log vouches for."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import uuid
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.web.conftest import Console, csrf_of, signed_in
+from tests.web.test_console_api import submit_file
+
+QUOTE = b"%PDF-1.7\n" + "Devis de menuiserie : 12 fenêtres\n".encode() * 3_000
+PROGRAM = b"MZ\x90\x00" + bytes(2_000)
+
+
+async def attach(
+    client: httpx.AsyncClient,
+    application_id: str,
+    content: bytes = QUOTE,
+    name: str = "devis signé.pdf",
+    **fields: str,
+) -> httpx.Response:
+    """Send the file page's upload form, as a browser does."""
+    token = await csrf_of(client, f"/dossiers/{application_id}")
+    data = {"csrf": token, "request_id": uuid.uuid4().hex, "kind": "quote", **fields}
+    return await client.post(
+        f"/dossiers/{application_id}/pieces",
+        data=data,
+        files={"fichier": (name, content, "application/octet-stream")},
+    )
+
+
+@pytest.fixture(scope="module")
+async def with_quote(console: Console) -> str:
+    """A file whose commune attached a signed quote through the page."""
+    application_id = await submit_file(console)
+    async with signed_in(console, "agent") as agent:
+        sent = await attach(agent, application_id, note="Devis signé le 2 mars")
+    assert sent.status_code == 303, sent.text
+    assert sent.headers["location"] == f"/dossiers/{application_id}?fait=AttachDocument"
+    return application_id
+
+
+async def test_the_commune_s_document_is_listed_and_comes_back_byte_for_byte(
+    console: Console, with_quote: str
+) -> None:
+    """The page lists it (kind, name, weight, who); the commune and the caseworker download
+    the same bytes, under their name, never sniffed into something else."""
+    digest = hashlib.sha256(QUOTE).hexdigest()
+    async with signed_in(console, "alice") as alice:
+        page = html.unescape((await alice.get(f"/dossiers/{with_quote}")).text)
+        staff_copy = await alice.get(f"/dossiers/{with_quote}/pieces/{digest}")
+    assert "Pièces du dossier" in page and "devis signé.pdf" in page
+    assert f"/dossiers/{with_quote}/pieces/{digest}" in page
+    assert "106\u00a0Ko" in page and "agent (Porteur de projet (commune))" in page
+    assert "Pièce jointe, devis « devis signé.pdf » : Devis signé le 2 mars" in page
+    async with signed_in(console, "agent") as agent:
+        commune_copy = await agent.get(f"/dossiers/{with_quote}/pieces/{digest}")
+    for copy in (staff_copy, commune_copy):
+        assert copy.status_code == 200 and copy.content == QUOTE
+        assert copy.headers["content-type"] == "application/pdf"
+        assert copy.headers["x-content-type-options"] == "nosniff"
+        assert copy.headers["content-disposition"] == (
+            "attachment; filename*=UTF-8''devis%20sign%C3%A9.pdf"
+        )
+
+
+async def test_a_document_is_read_only_by_those_who_see_its_file(
+    console: Console, with_quote: str
+) -> None:
+    """Another commune gets not found (the file's existence is not revealed); a hash the file
+    does not name is not found either, even one another file holds."""
+    digest = hashlib.sha256(QUOTE).hexdigest()
+    other_file = await submit_file(console, "01034", "autre-agent")
+    async with signed_in(console, "autre-agent") as other:
+        theirs = await other.get(f"/dossiers/{with_quote}/pieces/{digest}")
+        through_own_file = await other.get(f"/dossiers/{other_file}/pieces/{digest}")
+        malformed = await other.get(f"/dossiers/{other_file}/pieces/..%2F..%2Fetc")
+    assert theirs.status_code == through_own_file.status_code == malformed.status_code == 404
+    assert QUOTE not in theirs.content + through_own_file.content
+
+
+async def test_a_refused_upload_says_why_beside_the_field_and_keeps_the_note(
+    console: Console, with_quote: str
+) -> None:
+    """A program named like a PDF, an empty file, an unknown kind: the page again, the form
+    open, the sentence beside the field it is about, the note as typed."""
+    async with signed_in(console, "agent") as agent:
+        program = await attach(agent, with_quote, PROGRAM, "devis.pdf", note="Mon devis")
+        empty = await attach(agent, with_quote, b"", "vide.pdf")
+        unknown = await attach(agent, with_quote, kind="passeport")
+    assert program.status_code == 400
+    said = html.unescape(program.text)
+    assert "« devis.pdf » n'est pas dans un format accepté (PDF, PNG, JPEG" in said
+    assert re.search(r'id="piece-fichier"[^>]*aria-invalid="true"', program.text)
+    assert ">Mon devis</textarea>" in program.text
+    assert empty.status_code == 400 and "aucun fichier déposé" in empty.text
+    assert unknown.status_code == 400
+    assert re.search(r'id="piece-kind"[^>]*aria-invalid="true"', unknown.text)
+
+
+async def test_the_auditor_reads_documents_but_attaches_none(
+    console: Console, with_quote: str
+) -> None:
+    async with signed_in(console, "audrey") as audrey:
+        page = (await audrey.get(f"/dossiers/{with_quote}")).text
+        read = await audrey.get(
+            f"/dossiers/{with_quote}/pieces/{hashlib.sha256(QUOTE).hexdigest()}"
+        )
+        token = await csrf_of(audrey, f"/dossiers/{with_quote}")
+        sent = await audrey.post(
+            f"/dossiers/{with_quote}/pieces",
+            data={"csrf": token, "request_id": uuid.uuid4().hex, "kind": "quote"},
+            files={"fichier": ("x.pdf", QUOTE, "application/pdf")},
+        )
+    assert read.status_code == 200 and "Joindre la pièce" not in page
+    assert sent.status_code == 403
+
+
+async def test_the_api_attaches_once_and_names_the_document(console: Console) -> None:
+    """Multipart with the CSRF header; the same bytes again record nothing; the generic
+    command endpoint refuses AttachDocument, which would name bytes never kept."""
+    application_id = await submit_file(console)
+    scan = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+    async with signed_in(console, "alice") as alice:
+        token = await csrf_of(alice, f"/dossiers/{application_id}")
+        address = f"/api/v1/applications/{application_id}/documents"
+
+        async def send() -> httpx.Response:
+            return await alice.post(
+                address,
+                data={"kind": "award_decision", "request_id": uuid.uuid4().hex},
+                files={"file": ("arrêté.png", scan, "image/png")},
+                headers={"X-CSRF-Token": token},
+            )
+
+        forged = await alice.post(
+            address,
+            data={"kind": "other", "request_id": uuid.uuid4().hex},
+            files={"file": ("x.png", scan, "image/png")},
+        )  # another site's form: no header
+        first, second = await send(), await send()
+        generic = await alice.post(
+            f"/api/v1/applications/{application_id}/commands",
+            json={"request_id": uuid.uuid4().hex,
+                  "command": {"type": "AttachDocument", "document": first.json()["document"]}},
+            headers={"X-CSRF-Token": token},
+        )  # fmt: skip
+        read = await alice.get(f"{address}/{hashlib.sha256(scan).hexdigest()}")
+    assert forged.status_code == 403
+    assert first.status_code == 201, first.text
+    assert first.json()["events"] == ["DocumentAttached"]
+    assert first.json()["document"] == {
+        "sha256": hashlib.sha256(scan).hexdigest(),
+        "filename": "arrêté.png",
+        "media_type": "image/png",
+        "size_bytes": len(scan),
+        "kind": "award_decision",
+    }
+    assert (second.status_code, second.json()["events"]) == (201, [])
+    assert generic.status_code == 400 and "multipart" in generic.json()["detail"]
+    assert read.content == scan and read.headers["content-type"] == "image/png"
+
+
+async def test_a_document_altered_in_the_database_is_not_served(
+    console: Console, pg_url: str, pg_module_schema: str
+) -> None:
+    """Bytes changed behind the triggers no longer hash to what the log recorded: the page
+    says so and serves nothing."""
+    application_id = await submit_file(console)
+    content = b"%PDF-1.4\nfacture acquittee " + uuid.uuid4().bytes
+    async with signed_in(console, "agent") as agent:
+        assert (await attach(agent, application_id, content, "facture.pdf")).status_code == 303
+    digest = hashlib.sha256(content).hexdigest()
+    conn = await asyncpg.connect(
+        pg_url.replace("postgresql+asyncpg://", "postgresql://"),
+        server_settings={"search_path": pg_module_schema},
+    )
+    try:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute(
+                "UPDATE eventlog_documents SET content = $1 WHERE sha256 = $2",
+                content.replace(b"acquittee", b"ACQUITTEE"),
+                digest,
+            )
+    finally:
+        await conn.close()
+    async with signed_in(console, "alice") as alice:
+        served = await alice.get(f"/dossiers/{application_id}/pieces/{digest}")
+    assert served.status_code == 500
+    assert "ne correspond plus à l'empreinte enregistrée au journal" in html.unescape(served.text)
+    assert b"ACQUITTEE" not in served.content
+
+
+async def test_a_document_over_the_limit_is_refused_before_it_is_kept(
+    console: Console, with_quote: str
+) -> None:
+    """10 MB at most: over it by a byte, the form says so; a body far over it is a 413."""
+    async with signed_in(console, "agent") as agent:
+        heavy = await attach(agent, with_quote, b"%PDF-" + bytes(10_000_000 - 4), "lourd.pdf")
+        token = await csrf_of(agent, f"/dossiers/{with_quote}")
+        far = await agent.post(
+            f"/dossiers/{with_quote}/pieces",
+            content=b"x" * 11_000_000,
+            headers={"content-type": "multipart/form-data; boundary=x", "x-csrf-token": token},
+        )
+    assert heavy.status_code == 400 and "fichier trop volumineux : 10 Mo au plus" in heavy.text
+    assert far.status_code == 413
