@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit.checkpoints import Checkpoint
+from audit.documents import document_problems
 from audit.signing import key_id
 from eventlog import EventLog, VerifyReport
 from eventlog.canonical import canonical_event, chain_hash
@@ -55,6 +56,9 @@ class Finding(BaseModel):
     shows_at: int | None = None
     """Where the problem shows: findings are ordered by it, so that a fault the chain names
     at 70 comes before a checkpoint of position 100 whose range starts at 1."""
+    document: str | None = None
+    """The SHA-256 of an attached document whose bytes are missing or altered in the store
+    (``position`` None: the chain itself may be sound)."""
 
 
 class AuditReport(BaseModel):
@@ -83,6 +87,8 @@ class AuditReport(BaseModel):
     none does, or when no key was given to check signatures."""
     trusted_key_id: str | None = None
     """The key id signatures were checked against (None: not checked)."""
+    documents_checked: int = 0
+    """Attached documents whose bytes were hashed again against the log."""
 
 
 async def hashes_at(log: EventLog, positions: Iterable[int]) -> dict[int, str]:
@@ -179,9 +185,15 @@ async def verify(
         position = chain.first_bad_position
         problem = chain.problem or "?"
         findings.append(Finding(position=position, problem=problem, shows_at=position))
+    documents_checked, documents_wrong = await document_problems(log, chain.head_position)
+    findings += [
+        Finding(position=None, problem=problem, shows_at=at, document=sha256)
+        for sha256, at, problem in documents_wrong
+    ]
     return _report(
         chain,
         findings,
+        documents_checked=documents_checked,
         checkpoints_checked=len(unique),
         checkpoints_matching=matching,
         notes=tuple(notes),
@@ -199,10 +211,19 @@ def _report(
     notes: tuple[str, ...] = (),
     vouched_up_to: int = 0,
     trusted_key_id: str | None = None,
+    documents_checked: int = 0,
 ) -> AuditReport:
     """The report of ``findings`` over ``chain``: by where each shows, a fault the chain
-    names before a checkpoint range ending at the same position, refused checkpoints last."""
-    findings.sort(key=lambda f: (f.shows_at is None, f.shows_at or 0, f.position != f.shows_at))
+    names before a checkpoint range ending at the same position, refused checkpoints, then
+    documents whose bytes are not as attached."""
+    findings.sort(
+        key=lambda f: (
+            f.document is not None,  # the chain's own faults first: they put all in doubt
+            f.shows_at is None,
+            f.shows_at or 0,
+            f.position != f.shows_at,
+        )
+    )
     first = findings[0] if findings else None
     suspects = [f.position for f in findings if f.position is not None]
     return AuditReport(
@@ -218,6 +239,7 @@ def _report(
         untrusted_from=min(suspects, default=None),
         vouched_up_to=vouched_up_to,
         trusted_key_id=trusted_key_id,
+        documents_checked=documents_checked,
     )
 
 

@@ -401,13 +401,16 @@ def _verify_text(report: AuditReport) -> list[str]:
     lines = [
         f"{report.checked:,} event(s) recomputed, head at position {report.head_position}; "
         f"{report.checkpoints_checked} checkpoint(s) checked, "
-        f"{report.checkpoints_matching} matching"
+        f"{report.checkpoints_matching} matching; {report.documents_checked} attached "
+        "document(s) hashed again"
     ]
     lines += [f"note: {note}" for note in report.notes]
     if report.ok:
         return [*lines, _what_is_proven(report)]
     if report.first_bad_position is not None:
         lines.append(f"FIRST BAD POSITION: {report.first_bad_position} — {report.problem}")
+    elif report.findings[0].document is not None:  # the chain holds; a document's bytes do not
+        lines.append(f"DOCUMENT NOT AS ATTACHED — {report.problem}")
     else:  # only refused checkpoints: they say nothing of any position
         lines.append(f"CHECKPOINT REFUSED — {report.problem}")
     lines += [f"  also: {f.problem}" for f in report.findings[1:]]
@@ -448,6 +451,12 @@ def _what_is_proven(report: AuditReport) -> str:
 
 def _what_to_do(report: AuditReport) -> str:
     """The last line of a failed verification: what to do next."""
+    if all(finding.document is not None for finding in report.findings):
+        return (
+            "what to do: restore each document's bytes from a backup (the right ones are those "
+            "whose SHA-256 the log holds: check with `sha256sum`), and ask who could write to "
+            "the eventlog_documents table, whose triggers refuse any change"
+        )
     if report.untrusted_from is None:
         return (
             "what to do: a refused checkpoint proves nothing; check that --public-key is the "

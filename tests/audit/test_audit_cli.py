@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import stat
 from pathlib import Path
@@ -11,7 +12,12 @@ import pytest
 import structlog
 from audit_support import Database, file_events, record, sqlite_log_for_guichet
 
+from domain.commands import AttachDocument
+from domain.decider import decide, fold
+from domain.documents import Document
+from eventlog.documents import DocumentStore
 from tests.cli.support import guichet
+from tests.unit.builders import CASEWORKER, at
 
 
 @pytest.fixture
@@ -337,3 +343,44 @@ def test_an_export_that_selects_nothing_says_so_on_stderr(
     code, out, err = guichet(capsys, "audit", "export", "--department", "99")
     assert (code, out) == (0, "")
     assert err == "no event written: no file of the log matches the selection\n"
+
+
+def test_verify_hashes_each_attached_document_again_and_names_one_not_as_attached(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The chain holds the hash; verify proves the bytes: one altered behind the triggers
+    fails the verification by its file and position, with what to do; one missing too."""
+    content = b"%PDF-1.7\ndevis signe"
+    kept = hashlib.sha256(content).hexdigest()
+    missing = "7" * 64
+
+    async def attach() -> None:
+        log = db.open()
+        try:
+            assert await DocumentStore(log.engine).keep(content, "application/pdf") == kept
+            state = fold(file_events())
+            for sha256, name in ((kept, "devis.pdf"), (missing, "rib.pdf")):
+                document = Document(sha256=sha256, filename=name, media_type="application/pdf",
+                                    size_bytes=len(content), kind="quote")  # fmt: skip
+                events = decide(
+                    AttachDocument(actor=CASEWORKER, at=at(40), document=document), state
+                )
+                await record(log, "app-1", events)
+        finally:
+            await log.close()
+
+    asyncio.run(attach())
+    code, out, _ = guichet(capsys, "audit", "verify", "--json")
+    report = json.loads(out)
+    assert code == 1 and report["documents_checked"] == 2
+    assert [f["document"] for f in report["findings"]] == [missing]
+    assert "rib.pdf" in report["problem"] and "missing from the document store" in report["problem"]
+
+    asyncio.run(db.tamper(f"UPDATE eventlog_documents SET content = X'00' WHERE sha256 = '{kept}'"))
+    code, out, _ = guichet(capsys, "audit", "verify")
+    assert code == 1
+    assert "2 attached document(s) hashed again" in out
+    assert "DOCUMENT NOT AS ATTACHED — position " in out and "'devis.pdf' of app-1" in out
+    assert "is altered: the stored bytes hash to" in out
+    assert "also: position" in out and "rib.pdf" in out
+    assert out.rstrip().splitlines()[-1].startswith("what to do: restore each document's bytes")

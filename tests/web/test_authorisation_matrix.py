@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.web import api, oversight, pages
+from console.web import api, documents, oversight, pages
 from tests.web.conftest import Console, csrf_of, signed_in
 from tests.web.test_console_api import submit_file
 
@@ -18,6 +18,8 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/dossiers/{application_id}"): EVERYONE,
     ("GET", "/dossiers/{application_id}/actions/{command_type}"): EVERYONE,
     ("POST", "/dossiers/{application_id}/actions/{command_type}"): EVERYONE - {"audrey"},
+    ("POST", "/dossiers/{application_id}/pieces"): EVERYONE - {"audrey"},
+    ("GET", "/dossiers/{application_id}/pieces/{sha256}"): EVERYONE,
     ("GET", "/dossiers/{application_id}/plan"): {"agent"},
     ("POST", "/dossiers/{application_id}/plan"): {"agent"},
     ("GET", "/depot"): {"agent"},
@@ -40,6 +42,8 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/applications/{application_id}"): EVERYONE,
     ("GET", "/api/v1/applications/{application_id}/timeline"): EVERYONE,
     ("POST", "/api/v1/applications/{application_id}/commands"): EVERYONE - {"audrey"},
+    ("POST", "/api/v1/applications/{application_id}/documents"): EVERYONE - {"audrey"},
+    ("GET", "/api/v1/applications/{application_id}/documents/{sha256}"): EVERYONE,
     ("POST", "/api/v1/verdicts"): {"agent", "alice", "sophie"},
     ("POST", "/api/v1/batches"): {"alice", "sophie"},
     ("GET", "/api/v1/batches/{batch_id}"): {"alice", "sophie"},
@@ -53,7 +57,7 @@ OPEN = {"/", "/connexion", "/deconnexion"}
 def served_routes() -> set[tuple[str, str]]:
     return {
         (method, route.path)
-        for module in (pages, oversight, api)
+        for module in (pages, documents, oversight, api)
         for route in module.router.routes
         for method in (getattr(route, "methods", None) or set()) - {"HEAD", "OPTIONS"}
     }
@@ -77,7 +81,7 @@ async def test_each_role_reaches_its_routes_and_no_other(
     """Allowed: anything but 401/403 (a 404 or 422 on a made-up id is fine). Refused: 403."""
     values = {
         "application_id": a_file, "command_type": "AssignCaseworker", "insee": "01033",
-        "batch_id": "b-unknown", "fmt": "csv",
+        "batch_id": "b-unknown", "fmt": "csv", "sha256": "0" * 64,
     }  # fmt: skip
     wrong: list[str] = []
     async with signed_in(console, username) as client:

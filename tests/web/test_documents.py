@@ -3,6 +3,7 @@ serves only the bytes the log vouches for."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import re
@@ -12,6 +13,8 @@ import asyncpg
 import httpx
 import pytest
 
+from console.web.app import create_app
+from console.web.reports import Reports
 from tests.web.conftest import Console, csrf_of, signed_in
 from tests.web.test_console_api import submit_file
 
@@ -168,11 +171,11 @@ async def test_the_api_attaches_once_and_names_the_document(console: Console) ->
     assert read.content == scan and read.headers["content-type"] == "image/png"
 
 
-async def test_a_document_altered_in_the_database_is_not_served(
+async def test_a_document_altered_in_the_database_is_not_served_and_the_journal_says_so(
     console: Console, pg_url: str, pg_module_schema: str
 ) -> None:
     """Bytes changed behind the triggers no longer hash to what the log recorded: the page
-    says so and serves nothing."""
+    says so and serves nothing, and the auditor's journal names the document."""
     application_id = await submit_file(console)
     content = b"%PDF-1.4\nfacture acquittee " + uuid.uuid4().bytes
     async with signed_in(console, "agent") as agent:
@@ -197,6 +200,13 @@ async def test_a_document_altered_in_the_database_is_not_served(
     assert served.status_code == 500
     assert "ne correspond plus à l'empreinte enregistrée au journal" in html.unescape(served.text)
     assert b"ACQUITTEE" not in served.content
+    # The auditor's verification of the whole log says it too, by the document's name.
+    fresh = dataclasses.replace(console.services, reports=Reports())
+    auditor_view = Console(create_app(fresh), fresh, fresh.guichet, console.log)
+    async with signed_in(auditor_view, "audrey") as audrey:
+        journal = html.unescape((await audrey.get("/journal")).text)
+    assert "Pièce jointe altérée ou manquante (la chaîne elle-même est cohérente)" in journal
+    assert "'facture.pdf'" in journal and "is altered" in journal
 
 
 async def test_a_document_over_the_limit_is_refused_before_it_is_kept(
