@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import WorkflowHistory
@@ -21,6 +22,7 @@ from domain.commands import (
     AcceptApplication,
     AnswerCorrection,
     AssignCaseworker,
+    AttachDocument,
     ClaimPayment,
     DecideFunding,
     DeclareComplete,
@@ -37,9 +39,12 @@ from domain.commands import (
     RevisePlan,
     WithdrawApplication,
 )
+from domain.documents import Document
 from domain.events import EligibilityRejected, parse_event
 from domain.plan import FinancingPlan, FundingLine
 from domain.registry import load_registry
+from eventlog.documents import DocumentStore
+from tests.polling import eventually
 from tests.workflow.conftest import Stack
 from tests.workflow.scenarios import (
     AGENT,
@@ -524,6 +529,56 @@ async def test_a_convention_cadre_signed_while_the_file_is_open_closes_its_delay
         assert after.commune is not None
         assert after.commune.convention_signed_on("cadre", today) == signed
         await assert_log_matches_workflow(recent, app_id)
+
+
+async def test_documents_join_the_file_once_and_the_other_side_is_told(stack: Stack) -> None:
+    """The commune attaches its signed quote, the caseworker the award decision; the same
+    quote sent again records nothing. The commune's document is queued for the caseworker
+    who holds the file, the caseworker's for the commune."""
+    store = DocumentStore(stack.log.engine)
+    quote_bytes = b"%PDF-1.7\ndevis signe " + NOW.isoformat().encode()
+    quote = Document(sha256=await store.keep(quote_bytes, "application/pdf"),
+                     filename="devis.pdf", media_type="application/pdf",
+                     size_bytes=len(quote_bytes), kind="quote")  # fmt: skip
+    decision = quote.model_copy(
+        update={"sha256": await store.keep(b"%PDF-1.7\narrete", "application/pdf"),
+                "filename": "arrêté.pdf", "size_bytes": 16, "kind": "award_decision"}
+    )  # fmt: skip
+    async with stack.worker():
+        app_id = await submitted(stack)
+        await stack.guichet.act(
+            app_id, AssignCaseworker(actor=ALICE, at=NOW, caseworker_id=ALICE.id)
+        )
+        sent = AttachDocument(actor=AGENT, at=NOW, document=quote, note="Devis signé")
+        assert (await stack.guichet.act(app_id, sent)).events == ("DocumentAttached",)
+        assert (await stack.guichet.act(app_id, sent, request_id="again")).events == ()
+        answer = AttachDocument(actor=ALICE, at=NOW, document=decision)
+        await stack.guichet.act(app_id, answer)
+        state = await stack.guichet.state(app_id)
+        assert [(d.filename, d.attached_by.id) for d in state.documents] == [
+            ("devis.pdf", AGENT.id),
+            ("arrêté.pdf", ALICE.id),
+        ]
+        expected = [(ALICE.id, "caseworker"), (AGENT.id, "applicant")]
+
+        async def both_queued() -> bool:
+            return await queued_notices(stack, app_id, "DocumentAttached") == expected
+
+        await eventually(both_queued)
+        await assert_log_matches_workflow(stack, app_id)
+
+
+async def queued_notices(stack: Stack, app_id: str, event_type: str) -> list[tuple[str, str]]:
+    """Who the outbox holds notices of ``event_type`` for, on this file, in their order."""
+    async with stack.log.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.text(
+                "SELECT recipient, recipient_role FROM notification_outbox "
+                "WHERE application_id = :app AND event_type = :type ORDER BY created_at"
+            ),
+            {"app": app_id, "type": event_type},
+        )
+        return [(str(r.recipient), str(r.recipient_role)) for r in rows]
 
 
 async def test_a_refused_signal_is_recorded_not_dropped(stack: Stack) -> None:
