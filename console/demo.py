@@ -8,16 +8,21 @@ step a fixed update id, which Temporal runs once; terminal files are left alone.
 from __future__ import annotations
 
 import asyncio
+import re
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
 
+from console.documents import keep_document
 from domain.actor import Actor
-from domain.commands import ApplicationRequest, Command
+from domain.commands import ApplicationRequest, AttachDocument, Command
+from domain.documents import DocumentKind
 from domain.plan import FinancingPlan, FundingLine
 from domain.state import Application
+from eventlog.documents import DocumentStore
 from workflows.client import GuichetClient, application_id_for
 from workflows.messages import Submission
 
@@ -103,8 +108,14 @@ def _command(type_name: str, fields: dict[str, Any]) -> Command:
     return TypeAdapter(Command).validate_python(data)
 
 
-async def seed_demo(guichet: GuichetClient, progress: Callable[[str], None]) -> list[str]:
-    """Create (or finish creating) the demo files; returns their application ids."""
+async def seed_demo(
+    guichet: GuichetClient,
+    progress: Callable[[str], None],
+    documents: DocumentStore | None = None,
+) -> list[str]:
+    """Create (or finish creating) the demo files; returns their application ids. With a
+    document store, the running files get the commune's quote, and awarded ones the award
+    decision."""
     ids: list[str] = []
     for name, insee, title, target in DEMO_FILES:
         applicant = Actor(id=f"mairie-{insee}", role="applicant", insee=insee)
@@ -128,9 +139,69 @@ async def seed_demo(guichet: GuichetClient, progress: Callable[[str], None]) -> 
             if type_name == "OrderPayment":
                 await _disbursed(guichet, application_id, fields["payment_number"])
             state = await guichet.state(application_id)
+        if documents is not None and not state.is_terminal:
+            await _attach_documents(guichet, documents, application_id, applicant, state)
         progress(f"  {application_id}: {state.status}")
         ids.append(application_id)
     return ids
+
+
+async def _attach_documents(
+    guichet: GuichetClient,
+    documents: DocumentStore,
+    application_id: str,
+    applicant: Actor,
+    state: Application,
+) -> None:
+    """The commune's signed quote, and for an awarded file the caseworker's award decision:
+    small PDFs written here, kept and attached as the console does (the same bytes again
+    attach nothing, so a second ``make dev`` adds none)."""
+    title = state.request.project_title if state.request else application_id
+    attached: list[tuple[Actor, DocumentKind, str, list[str]]] = [
+        (applicant, "quote", "devis-signe.pdf", ["Devis signe (demonstration)", title]),
+    ]
+    if state.award_notified_at is not None:
+        lines = ["Arrete attributif ARR-DEMO-001 (demonstration)", title]
+        attached.append((CASEWORKER, "award_decision", "arrete-ARR-DEMO-001.pdf", lines))
+    for actor, kind, filename, text in attached:
+        document = await keep_document(documents, filename, demo_pdf(text), kind)
+        command = AttachDocument(actor=actor, at=datetime.now(UTC), document=document)
+        await guichet.act(application_id, command, request_id=f"{application_id}-{kind}")
+
+
+def demo_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF showing ``lines`` in Helvetica, with a correct cross-reference table,
+    so that any reader opens it. Accents are dropped: the standard fonts' encoding is not
+    worth carrying for a demonstration."""
+    text = " ".join(f"({_pdf_text(line)}) Tj 0 -24 Td" for line in lines)
+    stream = f"BT /F1 16 Tf 72 770 Td {text} ET".encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    pdf = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    pdf += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(pdf)
+
+
+def _pdf_text(line: str) -> str:
+    """``line`` as a PDF literal string's content: ASCII, its delimiters escaped."""
+    plain = unicodedata.normalize("NFKD", line).encode("ascii", "ignore").decode()
+    return re.sub(r"([\\()])", r"\\\1", plain)
 
 
 def _reached(state: Application, target: str) -> bool:

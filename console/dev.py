@@ -31,6 +31,7 @@ from console.errors import CliError, usage_error
 from console.web.serve import seed_demo_accounts, start_console
 from domain.registry import DEMO_CONVENTIONS
 from eventlog import EventLog, EventLogError
+from eventlog.documents import DocumentStore
 from eventlog.edge import describe
 from worker import (
     NamespaceNotReady,
@@ -119,7 +120,8 @@ async def run_dev(
                 if demo:
                     say("seeding demo applications…")
                     guichet = GuichetClient(client, task_queue=settings.task_queue)
-                    await _unless_stopped(stop, seed_demo(guichet, say))
+                    documents = DocumentStore(log.engine)
+                    await _unless_stopped(stop, seed_demo(guichet, say, documents))
                 site = await _unless_stopped(stop, start_console(
                     GuichetClient(
                         client, task_queue=settings.task_queue, server_timeout=SERVER_TIMEOUT

@@ -81,6 +81,16 @@ def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
             ("advance", "disbursed"),
             ("interim", "claimed"),
         ]
+        # Running files hold the commune's quote; the awarded one the award decision too.
+        awarded = next(row for row in rows if row["status"] == "awarded")
+        held = cli.json("show", awarded["application_id"])["state"]["documents"]
+        assert [(d["kind"], d["attached_by"]["id"]) for d in held] == [
+            ("quote", "mairie-01093"),
+            ("award_decision", "alice"),
+        ]
+        decision = tmp_path / "arrete.pdf"
+        cli.run("document", awarded["application_id"], held[1]["sha256"], "-o", str(decision))
+        assert decision.read_bytes().startswith(b"%PDF-1.4")
         # The table gives each running file's next deadline by its last day, as `show` does.
         table = cli.run("list").stdout
         waiting = next(row for row in rows if row["status"] == "in_instruction")
@@ -116,5 +126,7 @@ def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
         )
         assert process.poll() is None, log2.read_text(errors="replace")
         assert len(cli.json("list")) == len(DEMO_STATUSES)
+        again = cli.json("show", awarded["application_id"])["state"]["documents"]
+        assert again == held  # the same bytes attach nothing
     finally:
         _stop(process, log2)
