@@ -11,7 +11,7 @@ import asyncio
 import re
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar, get_args
 
 from console.timeline import timeline_entry
@@ -21,16 +21,26 @@ from console.web.labels import moment
 from console.web.phrases import phrase
 from console.web.services import WebServices
 from domain.decider import fold
+from domain.digest import stale_before
 from domain.events import EligibilityConfirmed, EligibilityRejected, parse_event
 from domain.rules.financing import plan_verdicts
 from domain.state import Application, Status
 from eventlog import EventLogError
 from workflows.client import ApplicationNotFound, ApplicationSummary, NoWorker
+from workflows.visibility import RUNNING, literal
 
 APPLICATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,119}$")
 DEPARTMENT = re.compile(r"^(\d[0-9AB]|\d{3})$")
 STATUSES: tuple[str, ...] = get_args(Status)
 QUEUE_LIMIT = 500
+MAX_IDLE = 3650
+DUE_SOON = timedelta(days=7)
+FOCUS = {
+    "en_cours": "En cours",
+    "en_retard": "En retard",
+    "sous_7_jours": "Échéance dans les 7 jours",
+}
+"""The queue's views of running files, by what they need (the team page counts them)."""
 UNASSIGNED = "aucun"
 """The caseworker filter's value for the files nobody has taken."""
 
@@ -134,6 +144,10 @@ class QueueFilters:
     deadline_before: date | None = None
     caseworker: str | None = None
     """A caseworker's id, or ``UNASSIGNED`` for the files nobody has taken."""
+    idle_days: int | None = None
+    """Running files without any action for more than this many days (the digest's rule)."""
+    focus: str | None = None
+    """One of ``FOCUS``: running files only, overdue ones, or those due within a week."""
 
     def as_params(self) -> dict[str, str]:
         """The filters as query-string values (for links and forms)."""
@@ -144,6 +158,8 @@ class QueueFilters:
             "commune": self.insee,
             "echeance_avant": self.deadline_before.isoformat() if self.deadline_before else None,
             "instructeur": self.caseworker,
+            "inactif": str(self.idle_days) if self.idle_days else None,
+            "vue": self.focus,
         }
         return {key: value for key, value in values.items() if value}
 
@@ -156,6 +172,9 @@ def parse_filters(params: dict[str, str], services: WebServices) -> QueueFilters
     insee = params.get("commune") or None
     deadline = params.get("echeance_avant") or None
     caseworker = params.get("instructeur") or None
+    idle = params.get("inactif") or None
+    if idle is not None and not (idle.isascii() and idle.isdigit() and 1 <= int(idle) <= MAX_IDLE):
+        raise BadRequest(f"sans action depuis : un nombre de jours, de 1 à {MAX_IDLE}")
     if caseworker is not None and not USERNAME.match(caseworker):  # into a visibility query
         raise BadRequest("instructeur : identifiant de compte, ou « aucun » pour les non attribués")
     if status is not None and status not in STATUSES:
@@ -170,7 +189,13 @@ def parse_filters(params: dict[str, str], services: WebServices) -> QueueFilters
         deadline_before = date.fromisoformat(deadline) if deadline else None
     except ValueError:
         raise BadRequest("échéance : date attendue au format AAAA-MM-JJ") from None
-    return QueueFilters(status, programme, department, insee, deadline_before, caseworker)
+    idle_days = int(idle) if idle else None
+    focus = params.get("vue") or None
+    if focus is not None and focus not in FOCUS:
+        raise BadRequest(f"vue : {', '.join(FOCUS)}")
+    return QueueFilters(
+        status, programme, department, insee, deadline_before, caseworker, idle_days, focus
+    )
 
 
 def visibility_query(filters: QueueFilters, account: Account) -> str:
@@ -193,6 +218,16 @@ def visibility_query(filters: QueueFilters, account: Account) -> str:
         parts.append("GuichetCaseworker IS NULL")
     elif filters.caseworker:
         parts.append(f"GuichetCaseworker = '{filters.caseworker}'")
+    now = datetime.now(UTC)
+    if filters.idle_days or filters.focus:
+        parts.append(RUNNING)
+    if filters.idle_days:
+        parts.append(f"GuichetLastActivity < {literal(stale_before(now, filters.idle_days))}")
+    if filters.focus == "en_retard":
+        parts.append(f"GuichetNextDeadline < {literal(now)}")
+    elif filters.focus == "sous_7_jours":
+        soon = literal(now + DUE_SOON)
+        parts.append(f"GuichetNextDeadline >= {literal(now)} AND GuichetNextDeadline < {soon}")
     return " AND ".join(parts)
 
 

@@ -161,6 +161,7 @@ async def queue_page(
         "queue_limit": files.QUEUE_LIMIT,
         "filters": filters,
         "statuses": STATUSES,
+        "focus": files.FOCUS,
         "programmes": found.catalogue.programmes,
         # Visibility knows codes; people read names (the commune and programme of each row).
         "programme_names": {p.id: p.name for p in found.catalogue.programmes},

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.web import api, documents, oversight, pages
+from console.web import api, documents, oversight, pages, team
 from tests.web.conftest import Console, csrf_of, signed_in
 from tests.web.test_console_api import submit_file
 
@@ -26,6 +26,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("POST", "/depot"): {"agent"},
     ("GET", "/communes/{insee}"): {"agent", "alice", "sophie", "audrey"},
     ("GET", "/cofinancement"): {"prefecture"},
+    ("GET", "/equipe"): {"sophie"},
     ("GET", "/paiements"): {"carol", "audrey"},
     ("POST", "/lots"): {"alice", "sophie"},
     ("GET", "/lots/{batch_id}"): {"alice", "sophie"},
@@ -57,7 +58,7 @@ OPEN = {"/", "/connexion", "/deconnexion"}
 def served_routes() -> set[tuple[str, str]]:
     return {
         (method, route.path)
-        for module in (pages, documents, oversight, api)
+        for module in (pages, documents, team, oversight, api)
         for route in module.router.routes
         for method in (getattr(route, "methods", None) or set()) - {"HEAD", "OPTIONS"}
     }

@@ -193,14 +193,20 @@ async def test_no_page_scrolls_sideways_on_a_phone(
 ) -> None:
     """At 375 px wide, a wide table scrolls within its box; the page itself never scrolls
     sideways (the work queue was 837 px wide, the submission form 649 px)."""
+    from tests.web.conftest import signed_in
     from tests.web.test_console_api import submit_file
+    from tests.web.test_documents import attach
 
     application_id = await submit_file(console)
+    async with signed_in(console, "agent") as agent:  # a long name, in the documents' table
+        long_name = "devis-signe-menuiserie-exterieure-et-serrurerie-lot-numero-4.pdf"
+        assert (await attach(agent, application_id, name=long_name)).status_code == 303
     pages = {
         "agent": ["/dossiers", "/depot", f"/dossiers/{application_id}"],
         "alice": ["/dossiers", f"/dossiers/{application_id}"],
         "prefecture": ["/cofinancement"],
         "carol": ["/paiements"],
+        "sophie": ["/equipe"],
     }
     too_wide = []
     for username, paths in pages.items():

@@ -1,0 +1,130 @@
+"""The supervisor's team page: each caseworker's running, overdue, soon-due and idle files,
+counted with the work queue's own filters, each count a link to the queue that lists them.
+
+The files are parked workflows of Guichet's type, started with the search attributes a file
+publishes on a queue no worker polls: visibility is what the page reads, and real files
+cannot be made overdue or idle for a week within a test."""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from tests.polling import eventually
+from tests.web.conftest import Console, signed_in
+from workflows import search
+from workflows.grant_application import GrantApplicationWorkflow
+
+pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
+
+
+async def park(
+    console: Console,
+    *,
+    caseworker: str | None,
+    deadline_in: timedelta,
+    idle_for: timedelta,
+    running: bool = True,
+) -> str:
+    """A workflow of Guichet's type publishing these attributes, that nothing will run."""
+    now = datetime.now(UTC)
+    pairs = [
+        SearchAttributePair(search.STATUS, "in_instruction"),
+        SearchAttributePair(search.INSEE, "01033"),
+        SearchAttributePair(search.NEXT_DEADLINE, now + deadline_in),
+        SearchAttributePair(search.LAST_ACTIVITY, now - idle_for),
+    ]
+    if caseworker:
+        pairs.append(SearchAttributePair(search.CASEWORKER, caseworker))
+    workflow_id = f"parked-{uuid.uuid4().hex[:12]}"
+    handle = await console.guichet.temporal.start_workflow(
+        GrantApplicationWorkflow.__name__,
+        id=workflow_id,
+        task_queue="parked-no-worker",
+        search_attributes=TypedSearchAttributes(pairs),
+    )
+    if not running:
+        await handle.terminate("closed for the test")
+    return workflow_id
+
+
+@pytest.fixture(scope="module")
+async def team(console: Console) -> dict[str, str]:
+    day = timedelta(days=1)
+    parked = {
+        "late": await park(console, caseworker="alice", deadline_in=-2 * day, idle_for=10 * day),
+        "soon": await park(console, caseworker="alice", deadline_in=3 * day, idle_for=day / 24),
+        "nobody": await park(console, caseworker=None, deadline_in=30 * day, idle_for=day / 24),
+        "ended": await park(
+            console, caseworker="alice", deadline_in=-day, idle_for=20 * day, running=False
+        ),
+    }
+
+    async def visible() -> bool:  # visibility follows the server's writes a moment later
+        running = await console.guichet.count("ExecutionStatus = 'Running'")
+        return running == 3 and await console.guichet.count() == 4
+
+    await eventually(visible)
+    return parked
+
+
+def _rows(page: str) -> dict[str, list[str]]:
+    """The team table's rows: the label, then each cell's number."""
+    found = {}
+    for label, cells in re.findall(r'<tr><th scope="row">([^<]+)</th>(.*?)</tr>', page):
+        found[label] = re.findall(r">(\d+)<", cells)
+    return found
+
+
+async def test_each_caseworker_s_load_is_counted_by_what_it_needs(
+    console: Console, team: dict[str, str]
+) -> None:
+    """Running files only; overdue, due within 7 days, idle beyond the threshold; nobody's
+    files first; a total."""
+    async with signed_in(console, "sophie") as sophie:
+
+        async def counted() -> dict[str, list[str]] | None:
+            rows = _rows(html.unescape((await sophie.get("/equipe")).text))
+            return rows if rows.get("alice") == ["2", "1", "1", "1"] else None
+
+        rows = await eventually(counted)
+        assert list(rows) == ["Non attribués", "alice", "sophie", "Total"]
+        assert rows["Non attribués"] == ["1", "0", "0", "0"]
+        assert rows["sophie"] == ["0", "0", "0", "0"] and rows["Total"] == ["3", "1", "1", "1"]
+        stricter = _rows((await sophie.get("/equipe?jours=30")).text)
+        assert stricter["alice"] == ["2", "1", "1", "0"]  # idle 10 days is not idle for 30
+
+
+async def test_each_count_leads_to_the_queue_listing_exactly_those_files(
+    console: Console, team: dict[str, str]
+) -> None:
+    async with signed_in(console, "sophie") as sophie:
+        page = html.unescape((await sophie.get("/equipe")).text)
+        late_link = re.search(r'href="(/dossiers\?instructeur=alice&vue=en_retard)"', page)
+        idle_link = re.search(r'href="(/dossiers\?instructeur=alice&inactif=7)"', page)
+        assert late_link and idle_link, page
+        late = (await sophie.get(late_link.group(1))).text
+        idle = (await sophie.get(idle_link.group(1))).text
+        soon = (await sophie.get("/dossiers?vue=sous_7_jours")).text
+    assert team["late"] in late and team["soon"] not in late and team["ended"] not in late
+    assert team["late"] in idle and team["soon"] not in idle
+    assert team["soon"] in soon and team["late"] not in soon and team["nobody"] not in soon
+
+
+async def test_only_the_supervisor_sees_the_team_and_a_bad_threshold_is_said(
+    console: Console,
+) -> None:
+    async with signed_in(console, "alice") as alice:
+        assert (await alice.get("/equipe")).status_code == 403
+        assert 'href="/equipe"' not in (await alice.get("/dossiers")).text
+        bad_view = await alice.get("/dossiers?vue=tout")
+    async with signed_in(console, "sophie") as sophie:
+        assert 'href="/equipe"' in (await sophie.get("/dossiers")).text
+        bad = await sophie.get("/equipe?jours=0")
+    assert bad.status_code == 400 and "de 1 à 3650" in html.unescape(bad.text)
+    assert bad_view.status_code == 400 and "en_retard" in bad_view.text
