@@ -6,6 +6,8 @@ that still hash to it. The chain proves the hash; this proves the bytes.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -16,46 +18,70 @@ from eventlog.schema import events
 ATTACHED = "DocumentAttached"
 
 
-class NamedDocument:
-    """Where the log first names a document: its position, file and name."""
+@dataclass(frozen=True)
+class Naming:
+    """Where the log names a document: its position, file and the name given there."""
 
-    def __init__(self, position: int, stream_id: str, filename: str) -> None:
-        self.position, self.stream_id, self.filename = position, stream_id, filename
+    position: int
+    stream_id: str
+    filename: str
 
 
-async def named_documents(log: EventLog, up_to: int) -> dict[str, NamedDocument]:
-    """Every document the log names up to position ``up_to``, by hash (the first naming)."""
-    query = (
-        sa.select(events.c.position, events.c.stream_id, events.c.data)
-        .where(events.c.type == ATTACHED, events.c.position <= up_to)
-        .order_by(events.c.position)
+@dataclass(frozen=True)
+class DocumentProblem:
+    """A document whose bytes are missing or altered, and every place the log names it."""
+
+    sha256: str
+    problem: str
+    namings: tuple[Naming, ...]
+
+    @property
+    def position(self) -> int:
+        """Where the log first names it."""
+        return self.namings[0].position
+
+    def sentence(self) -> str:
+        """The problem, naming each file that holds the document."""
+        first = self.namings[0]
+        where = ", ".join(f"{n.stream_id} (position {n.position})" for n in self.namings)
+        return (
+            f"position {first.position}: document {first.filename!r} (sha256 {self.sha256}) "
+            f"is {self.problem}; it is attached to {where}"
+        )
+
+
+async def named_documents(
+    log: EventLog, up_to: int, streams: Collection[str] | None = None
+) -> dict[str, list[Naming]]:
+    """Every document the log names up to position ``up_to`` (in ``streams`` only, when
+    given), by hash, with each place that names it in position order."""
+    query = sa.select(events.c.position, events.c.stream_id, events.c.data).where(
+        events.c.type == ATTACHED, events.c.position <= up_to
     )
-    named: dict[str, NamedDocument] = {}
+    if streams is not None:
+        query = query.where(events.c.stream_id.in_(sorted(streams)))
+    named: dict[str, list[Naming]] = {}
     async with log.engine.connect() as conn:
-        for position, stream_id, data in (await conn.execute(query)).all():
+        for position, stream_id, data in (
+            await conn.execute(query.order_by(events.c.position))
+        ).all():
             try:
                 document = json.loads(data)["document"]
                 sha256, filename = str(document["sha256"]), str(document["filename"])
             except (ValueError, KeyError, TypeError):
                 continue  # unreadable content is the chain's finding, at this position
-            named.setdefault(sha256, NamedDocument(int(position), str(stream_id), filename))
+            named.setdefault(sha256, []).append(Naming(int(position), str(stream_id), filename))
     return named
 
 
-async def document_problems(log: EventLog, up_to: int) -> tuple[int, list[tuple[str, int, str]]]:
-    """How many documents the log names, and for each one missing or altered in the store:
-    its hash, the position that names it, and a sentence."""
-    named = await named_documents(log, up_to)
-    problems = await DocumentStore(log.engine).check(named)
-    found = []
-    for problem in problems:
-        where = named[problem.sha256]
-        found.append(
-            (
-                problem.sha256,
-                where.position,
-                f"position {where.position}: document {where.filename!r} of {where.stream_id} "
-                f"(sha256 {problem.sha256}) is {problem.problem}",
-            )
-        )
-    return len(named), found
+async def document_problems(
+    log: EventLog, up_to: int, streams: Collection[str] | None = None
+) -> tuple[int, list[DocumentProblem]]:
+    """How many documents the log names (in ``streams`` only, when given), and those whose
+    bytes the store does not hold as attached."""
+    named = await named_documents(log, up_to, streams)
+    checked = await DocumentStore(log.engine).check(named)
+    return len(named), [
+        DocumentProblem(found.sha256, found.problem, tuple(named[found.sha256]))
+        for found in checked
+    ]

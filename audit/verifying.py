@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit.checkpoints import Checkpoint
-from audit.documents import document_problems
+from audit.documents import DocumentProblem, document_problems
 from audit.signing import key_id
 from eventlog import EventLog, VerifyReport
 from eventlog.canonical import canonical_event, chain_hash
@@ -186,10 +186,7 @@ async def verify(
         problem = chain.problem or "?"
         findings.append(Finding(position=position, problem=problem, shows_at=position))
     documents_checked, documents_wrong = await document_problems(log, chain.head_position)
-    findings += [
-        Finding(position=None, problem=problem, shows_at=at, document=sha256)
-        for sha256, at, problem in documents_wrong
-    ]
+    findings += _document_findings(documents_wrong)
     return _report(
         chain,
         findings,
@@ -200,6 +197,15 @@ async def verify(
         vouched_up_to=last_good if trusted is not None else 0,
         trusted_key_id=key_id(trusted) if trusted is not None else None,
     )
+
+
+def _document_findings(problems: list[DocumentProblem]) -> list[Finding]:
+    """A document not as attached, as a finding: the chain itself may be sound (no
+    position), shown where the log first names it."""
+    return [
+        Finding(position=None, problem=p.sentence(), shows_at=p.position, document=p.sha256)
+        for p in problems
+    ]
 
 
 def _report(
@@ -244,22 +250,40 @@ def _report(
 
 
 async def verify_file(log: EventLog, application_id: str) -> AuditReport:
-    """One file's events checked where they sit in the chain (``EventLog.verify_stream``):
-    what a page about one file can afford (it reads the file's rows and their neighbours, and
-    counts the rows after its last). The whole log: ``verify``."""
+    """One file's events checked where they sit in the chain (``EventLog.verify_stream``),
+    and its documents' bytes hashed again: what a page about one file can afford (it reads
+    the file's rows and their neighbours, and counts the rows after its last). The whole
+    log: ``verify``."""
     chain = await log.verify_stream(application_id)
     findings = (
         ()
         if chain.ok
         else (Finding(position=chain.first_bad_position, problem=chain.problem or "?"),)
     )
-    return AuditReport(
+    report = AuditReport(
         ok=chain.ok,
         checked=chain.checked,
         head_position=chain.head_position,
         first_bad_position=chain.first_bad_position,
         problem=chain.problem,
         findings=findings,
+    )
+    return await with_documents(log, report, [application_id])
+
+
+async def with_documents(log: EventLog, report: AuditReport, streams: list[str]) -> AuditReport:
+    """``report`` on these files, with their documents' bytes hashed again: one missing or
+    altered in the store is a finding after the chain's own."""
+    checked, wrong = await document_problems(log, report.head_position, streams=streams)
+    findings = [*report.findings, *_document_findings(wrong)]
+    first = findings[0] if findings else None
+    return report.model_copy(
+        update={
+            "ok": not findings,
+            "problem": first.problem if first else None,
+            "findings": tuple(findings),
+            "documents_checked": checked,
+        }
     )
 
 

@@ -7,6 +7,8 @@ names it and that the bytes still hash to what the log recorded before writing t
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,18 +19,17 @@ from pydantic import ValidationError
 
 from console.app import AsOption, JsonOption, app, emit_json, friendly, say
 from console.auditing import with_log
-from console.connection import run_with_client
-from console.documents import DocumentRefused, keep_document, served_document
+from console.connection import resolve_target, run_with_client
+from console.documents import DocumentRefused, attach, document_from, served_document
 from console.errors import CliError, usage_error
 from console.parsing import parse_actor, problems
 from domain.commands import AttachDocument
 from domain.decider import fold
 from domain.documents import ACCEPTED_FORMATS, MAX_DOCUMENT_BYTES, Document, DocumentKind
 from domain.events import parse_event
-from eventlog import EventLog
+from eventlog import EventLog, EventLogError
 from eventlog.documents import DocumentStore
 from workflows.client import GuichetClient
-from workflows.messages import CommandResult
 
 KINDS = get_args(DocumentKind)
 LIMIT_MB = MAX_DOCUMENT_BYTES // 1_000_000
@@ -58,8 +59,11 @@ def attach_document(
     of expense, the award decision…
 
     The file records the document's SHA-256, inside the hash chain; its bytes are kept beside
-    the log. The same bytes attached again change nothing. The other side hears of it by
-    mail (the commune's document goes to the file's caseworker).
+    the log; its name keeps an extension of the format read from its bytes. The same bytes
+    attached again change nothing. The other side hears of it by mail: the commune's
+    document goes to the file's caseworker, the services' to the commune, a co-financer's
+    or the payment officer's to the caseworker. Nothing is kept when the file would refuse
+    the document.
 
     Who may: applicant (its commune's files), caseworker, supervisor, cofinancer,
     payment_officer, while the file runs.
@@ -72,48 +76,57 @@ def attach_document(
         raise usage_error(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
     content = _read(path)
     request_id = request_id or str(uuid.uuid4())
-
-    async def keep(log: EventLog) -> Document:
-        store = DocumentStore(log.engine)
-        return await keep_document(store, path.name, content, cast("DocumentKind", kind))
-
     try:
-        document = with_log(keep)
+        document = asyncio.run(document_from(path.name, content, cast("DocumentKind", kind)))
         command = AttachDocument(actor=actor, at=datetime.now(UTC), document=document, note=note)
     except DocumentRefused as refused:
         raise usage_error(refused.message) from None
     except ValidationError as error:
         raise usage_error(f"attach-document: {problems(error)}") from None
+    target = resolve_target()
 
-    async def work(guichet: GuichetClient) -> CommandResult:
-        return await guichet.act(application_id, command, request_id=request_id)
+    async def work(guichet: GuichetClient) -> tuple[Document, bool]:
+        state = await guichet.state(application_id)
+        log = EventLog.from_url(target.event_log_url)
+        try:
+            store = DocumentStore(log.engine)
+            return await attach(guichet, store, state, command, content, request_id=request_id)
+        except EventLogError as error:
+            raise CliError(f"the document could not be kept: {error}") from None
+        finally:
+            await log.close()
 
-    result = run_with_client(work, request_id=request_id)
+    held, new = run_with_client(work, target=target, request_id=request_id)
     if json_output:
         emit_json(
             {
-                **result.model_dump(mode="json"),
+                "application_id": application_id,
+                "attached": new,
+                "document": held.model_dump(mode="json"),
                 "request_id": request_id,
-                "document": document.model_dump(mode="json"),
             }
         )
         return
-    events = ", ".join(result.events) or "nothing new (already attached)"
-    typer.echo(f"{result.application_id}: {result.status} ({events})")
-    typer.echo(f"  {document.filename}  sha256 {document.sha256}")
+    said = "attached" if new else "already attached: nothing new (its first name and kind stay)"
+    typer.echo(f"{application_id}: {said}")
+    typer.echo(f"  {held.filename}  sha256 {held.sha256}")
 
 
 def _read(path: Path) -> bytes:
-    """The document's bytes; a path that cannot be read, or too large a file, is said."""
+    """The document's bytes: a regular file, read up to the limit and a byte more (a device
+    or a pipe would never end); a path that cannot be read, or too large a file, is said."""
     try:
-        size = path.stat().st_size
-        if size > MAX_DOCUMENT_BYTES:
-            raise usage_error(f"{path}: {size:,} bytes; a document weighs {LIMIT_MB} MB at most")
-        return path.read_bytes()
-    except IsADirectoryError:
-        raise usage_error(f"{path} is a folder: name the document's file") from None
+        if not path.is_file():
+            what = "a folder" if path.is_dir() else "not a regular file"
+            raise usage_error(f"{path} is {what}: name the document's file")
+        with path.open("rb") as opened:
+            content = opened.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as error:
         raise usage_error(f"cannot read {path}: {error.strerror}") from None
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise usage_error(f"{path}: over {MAX_DOCUMENT_BYTES:,} bytes; a document weighs "
+                          f"{LIMIT_MB} MB at most")  # fmt: skip
+    return content
 
 
 @app.command("document", rich_help_panel="Submit and read")
@@ -130,7 +143,10 @@ def document(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Where to write it (default: its own name, in this folder)."
+            "--output",
+            "-o",
+            help="Where to write it: a file, a folder (under its own name), or - for the "
+            "standard output (default: its own name, in this folder).",
         ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace a file already at --output.")] = False,
@@ -148,10 +164,10 @@ def document(
         state = fold(parse_event(record.data) for record in records)
         matching = [d.sha256 for d in state.documents if d.sha256.startswith(sha256.lower())]
         if len(matching) != 1:
-            listed = ", ".join(f"{d.sha256[:12]} {d.filename}" for d in state.documents)
+            listed = "".join(f"\n  {d.sha256[:12]}  {d.filename}" for d in state.documents)
             which = "several documents start with" if matching else "no document has the hash"
             raise CliError(
-                f"{application_id}: {which} {sha256}; its documents: {listed or 'none'}", 1
+                f"{application_id}: {which} {sha256}; its documents:{listed or ' none'}", 1
             )
         try:
             held, content = await served_document(state, DocumentStore(log.engine), matching[0])
@@ -162,10 +178,15 @@ def document(
     if len(sha256) < 6:
         raise usage_error("SHA256: give at least its first 6 characters")
     filename, content = with_log(fetch)
-    target = output or Path(filename)
-    if target.exists() and not force:
-        raise usage_error(f"{target} already exists: choose another --output, or pass --force")
+    if output == Path("-"):
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return
+    target = output / filename if output is not None and output.is_dir() else output
+    target = target or Path(filename)
     try:
+        if target.exists() and not force:
+            raise usage_error(f"{target} already exists: choose another --output, or pass --force")
         target.write_bytes(content)
     except OSError as error:
         raise CliError(f"cannot write {target}: {error.strerror}", 1) from None

@@ -33,7 +33,7 @@ from audit.replaying import (
 )
 from audit.signing import SigningKeyError, parse_public_key, trusted_key_from_env
 from audit.timeline import PARIS, TimelineEntry, end_of_day, state_as_of, state_json, timeline
-from audit.verifying import AuditReport, check_files, verify
+from audit.verifying import AuditReport, check_files, verify, with_documents
 from console.app import JsonOption, app, emit_json, friendly
 from console.connection import resolve_target, run_with_client
 from console.errors import EXIT_REFUSED, CliError, usage_error
@@ -162,20 +162,32 @@ class ProgressBar:
 
 def tamper_warning(report: AuditReport, what: str) -> list[str]:
     """The lines that end a view or an export of ``what`` whose events the chain does not
-    vouch for: the positions, what is wrong at each, and what to do."""
-    positions = [f.position for f in report.findings if f.position is not None]
-    named = ", ".join(str(p) for p in positions[:SHOWN_POSITIONS])
-    if len(positions) > SHOWN_POSITIONS:
-        named += f" and {len(positions) - SHOWN_POSITIONS} more"
-    lines = [
-        f"WARNING: the log's hash chain does not vouch for {what}: position(s) {named} do "
-        "not match it, so what was printed may have been altered."
-    ]
-    lines += [f"  {f.problem}" for f in report.findings[:SHOWN_POSITIONS]]
-    lines.append(
-        f"Do not rely on it from position {report.untrusted_from} on: run `guichet audit "
-        "verify` (with --checkpoints FILE), and compare with an earlier export or a backup."
-    )
+    vouch for (the positions, what is wrong at each, and what to do), or whose documents'
+    bytes are not as attached."""
+    chain = [f for f in report.findings if f.document is None]
+    documents = [f for f in report.findings if f.document is not None]
+    lines = []
+    if chain:
+        positions = [f.position for f in chain if f.position is not None]
+        named = ", ".join(str(p) for p in positions[:SHOWN_POSITIONS])
+        if len(positions) > SHOWN_POSITIONS:
+            named += f" and {len(positions) - SHOWN_POSITIONS} more"
+        lines.append(
+            f"WARNING: the log's hash chain does not vouch for {what}: position(s) {named} do "
+            "not match it, so what was printed may have been altered."
+        )
+        lines += [f"  {f.problem}" for f in chain[:SHOWN_POSITIONS]]
+        lines.append(
+            f"Do not rely on it from position {report.untrusted_from} on: run `guichet audit "
+            "verify` (with --checkpoints FILE), and compare with an earlier export or a backup."
+        )
+    if documents:
+        lines.append(f"WARNING: documents of {what} are not as attached (the chain holds "
+                     "their hashes, the store does not hold those bytes):")  # fmt: skip
+        lines += [f"  {f.problem}" for f in documents[:SHOWN_POSITIONS]]
+        lines.append(
+            "Restore their bytes from a backup: the right ones hash to the SHA-256 the log holds."
+        )
     return lines
 
 
@@ -253,6 +265,7 @@ def show(
         entries = await timeline(log, application_id, as_of=moment, up_to_position=position)
         state = await state_as_of(log, application_id, at=moment, position=position)
         check = await check_files(log, [application_id])  # after the reads: it covers them
+        check = await with_documents(log, check, [application_id])
         return _Shown(entries, state, whole[0], check)
 
     found = with_log(work)

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from console.documents import keep_document
+from console.documents import attach, document_from
 from domain.actor import Actor
 from domain.commands import ApplicationRequest, AttachDocument, Command
 from domain.documents import DocumentKind
@@ -164,9 +164,13 @@ async def _attach_documents(
         lines = ["Arrete attributif ARR-DEMO-001 (demonstration)", title]
         attached.append((CASEWORKER, "award_decision", "arrete-ARR-DEMO-001.pdf", lines))
     for actor, kind, filename, text in attached:
-        document = await keep_document(documents, filename, demo_pdf(text), kind)
+        content = demo_pdf(text)
+        document = await document_from(filename, content, kind)
         command = AttachDocument(actor=actor, at=datetime.now(UTC), document=document)
-        await guichet.act(application_id, command, request_id=f"{application_id}-{kind}")
+        state = await guichet.state(application_id)
+        await attach(
+            guichet, documents, state, command, content, request_id=f"{application_id}-{kind}"
+        )
 
 
 def demo_pdf(lines: list[str]) -> bytes:

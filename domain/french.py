@@ -139,8 +139,9 @@ def euros(cents: int | None) -> str:
 def size(size_bytes: int) -> str:
     """A file's weight as people say it: ``182 331`` → ``183 Ko``, ``1 450 000`` → ``1,5 Mo``
     (decimal units, as a file manager shows them; rounded up, so nothing reads as 0 Ko)."""
-    if size_bytes < 1_000_000:
-        return f"{number(-(-size_bytes // 1_000))}\u00a0Ko"
+    kilobytes = -(-size_bytes // 1_000)
+    if kilobytes < 1_000:
+        return f"{number(kilobytes)}\u00a0Ko"
     tenths = -(-size_bytes // 100_000)
     decimal = f",{tenths % 10}" if tenths % 10 else ""
     return f"{tenths // 10}{decimal}\u00a0Mo"

@@ -28,7 +28,7 @@ from domain.events import (
     ReminderSent,
     RepaymentDue,
 )
-from domain.french import DEADLINE, DOCUMENT_KIND, euros, last_day, lower
+from domain.french import DEADLINE, DOCUMENT_KIND, ROLE, euros, last_day, lower
 from domain.model import Frozen
 from domain.programme import DeadlineKind, ExpiryAction
 from domain.state import Application
@@ -95,6 +95,9 @@ def notices_for(event: Event, state: Application) -> list[Notice]:
             if event.actor.role in ("caseworker", "supervisor"):
                 subject = f"{ref}: pièce jointe par les services instructeurs"
                 return _to(applicant, subject, body, event)
+            # A co-financer's or the payment officer's: for the file's caseworker to pass on.
+            who = event.actor.funder or lower(ROLE, event.actor.role)
+            return _to(_services(state), f"{ref}: pièce jointe ({who})", body, event)
         case CorrectionAnswered() | FundingDecided() if state.caseworker_id:
             body = _news_for_the_caseworker(event)
             return _to(("caseworker", state.caseworker_id), f"{ref}: à traiter", body, event)

@@ -90,9 +90,9 @@ class Application(Frozen):
     payments: tuple[Payment, ...] = ()
     repayment_due_cents: Cents = 0
     repaid_cents: Cents = 0
+    """Repayments received (reversements): what the commune gave back of ``paid_cents``."""
     documents: tuple[AttachedDocument, ...] = ()
     """The documents attached to the file, in their order (``DocumentAttached``)."""
-    """Repayments received (reversements): what the commune gave back of ``paid_cents``."""
     last_event_at: AwareDatetime | None = None
     last_action_at: AwareDatetime | None = None
     """When a person last acted on the file, Guichet's own steps aside (reminders, expiries,

@@ -39,6 +39,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actor import Actor
 from domain.commands import Command, contradiction, with_dotations_named
+from domain.errors import DomainError
 from domain.state import Application
 from workflows import search
 from workflows.grant_application import GrantApplicationWorkflow
@@ -122,6 +123,17 @@ class CommandRefused(GuichetError):
         self.french = french or message
         """The refusal in French for the console (the English one from a worker too old to
         send it)."""
+
+    @classmethod
+    def of(cls, refused: DomainError) -> CommandRefused:
+        """The refusal the workflow would answer, for a command decided here first."""
+        return cls(
+            refused.message,
+            rule=refused.rule,
+            source=refused.source,
+            kind=type(refused).__name__,
+            french=refused.french,
+        )
 
 
 def application_id_for(programme_id: str, insee: str, idempotency_key: str) -> str:
@@ -297,13 +309,7 @@ class GuichetClient:
         """Send a command without waiting; a refusal is recorded in the log, but a command
         that contradicts itself is refused here (``act``'s update validator does it there)."""
         if (contradicting := contradiction(command)) is not None:
-            raise CommandRefused(
-                contradicting.message,
-                rule=contradicting.rule,
-                source=contradicting.source,
-                kind=type(contradicting).__name__,
-                french=contradicting.french,
-            )
+            raise CommandRefused.of(contradicting)
         try:
             await self._handle(application_id).signal(
                 GrantApplicationWorkflow.act_signal,

@@ -120,8 +120,11 @@ def roles(*allowed: Role) -> Callable[[Request], Awaitable[Account]]:
         request.state.account = who.account
         if who.account.role not in allowed:
             raise Forbidden
-        if who.by_session and request.method not in ("GET", "HEAD"):
-            _check_header_csrf(request)
+        if request.method not in ("GET", "HEAD"):
+            if who.by_session:
+                _check_header_csrf(request)
+            else:
+                _check_not_a_plain_form(request)
         return who.account
 
     return dependency
@@ -133,6 +136,23 @@ def _check_header_csrf(request: Request) -> None:
         token = request.headers.get("x-csrf-token")
         if not services(request).signer.csrf_ok(session(request), token):
             raise CsrfRejected("en-tête X-CSRF-Token absent ou invalide")
+
+
+PLAIN_FORMS = ("multipart/form-data", "application/x-www-form-urlencoded", "text/plain")
+"""Bodies another site's page may send without asking first (CORS "simple" requests)."""
+SCRIPT_HEADER = "x-requested-with"
+
+
+def _check_not_a_plain_form(request: Request) -> None:
+    """A browser keeps Basic credentials once given and sends them with any request to the
+    site, even from another site's page. JSON needs the browser to ask first, a plain form
+    does not: one sent with Basic credentials must carry a header no form can set."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in PLAIN_FORMS and SCRIPT_HEADER not in request.headers:
+        raise CsrfRejected(
+            "un formulaire envoyé avec des identifiants Basic porte l'en-tête "
+            "X-Requested-With (n'importe quelle valeur) : un autre site ne peut pas l'ajouter"
+        )
 
 
 class Upload(NamedTuple):
@@ -147,6 +167,21 @@ class Upload(NamedTuple):
 async def read_upload(request: Request, name: str, limit: int) -> Upload:
     """A posted multipart form with its one file ``name`` (at most ``limit`` bytes), after
     its CSRF token was checked."""
+    upload = await read_multipart(request, name, limit)
+    if not upload.data:
+        raise BadRequest("aucun fichier déposé, ou un fichier vide")
+    if len(upload.data) > limit:
+        raise BadRequest(f"fichier trop volumineux : {limit // 1_000_000} Mo au plus")
+    return upload
+
+
+async def read_multipart(request: Request, name: str, limit: int) -> Upload:
+    """A posted multipart form, after its CSRF token was checked: its file ``name`` read up
+    to ``limit`` bytes and one more (so that the caller can say it is too large), empty when
+    none was sent, with the fields typed beside it (for the form to come back with them).
+
+    The file's name as the browser sent it: browsers escape ``"``, CR and LF in it as
+    ``%22``, ``%0D`` and ``%0A`` (HTML's multipart encoding), given back here as they were."""
     try:
         form: FormData = await request.form(max_fields=MAX_FORM_FIELDS, max_files=1)
     except HTTPException as error:
@@ -163,17 +198,15 @@ async def read_upload(request: Request, name: str, limit: int) -> Upload:
             data = await value.read(limit + 1)
             filename = value.filename or ""
         else:
-            raise BadRequest("un seul fichier est attendu ici")
+            raise BadRequest(f"un seul fichier est attendu ici, dans le champ « {name} »")
     # On the API the token travels in the header, which ``roles`` checked already.
     on_api = request.url.path.startswith("/api/")
     if not on_api and not services(request).signer.csrf_ok(session(request), fields.get("csrf")):
         raise CsrfRejected(
             "le jeton de sécurité du formulaire est absent ou périmé : rechargez la page"
         )
-    if not data:
-        raise BadRequest("aucun fichier déposé, ou un fichier vide")
-    if len(data) > limit:
-        raise BadRequest(f"fichier trop volumineux : {limit // 1_000_000} Mo au plus")
+    for escaped, character in (("%22", '"'), ("%0D", "\r"), ("%0A", "\n")):
+        filename = filename.replace(escaped, character)
     return Upload(fields, data, filename)
 
 

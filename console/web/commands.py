@@ -206,7 +206,13 @@ def choice_label(command_type: str, name: str, value: str, state: Application) -
 
 def action_hint(command_type: str, state: Application) -> str:
     """What a person should know before filling in the form: for a payment claim, how much
-    the rules still allow (décret 2018-514 art. 12), so that a claim is not refused for it."""
+    the rules still allow (décret 2018-514 art. 12), so that a claim is not refused for it;
+    for an answer or a claim, where its documents go."""
+    if command_type == "AnswerCorrection":
+        return (
+            "Joignez d'abord les pièces demandées dans « Pièces du dossier », plus bas : "
+            "elles y sont inscrites avec leur empreinte, puis répondez ici."
+        )
     if command_type != "ClaimPayment" or state.programme is None or state.plan is None:
         return ""
     programme, award = state.programme, state.award_cents
@@ -221,6 +227,7 @@ def action_hint(command_type: str, state: Application) -> str:
     hints.append(f"Avance et acomptes : encore {labels.euros(room)} au plus avant le solde.")
     if state.status == "completed":
         hints.append("Solde : calculé sur la dépense éligible justifiée.")
+    hints.append("Joignez les justificatifs de dépense dans « Pièces du dossier ».")
     return " ".join(hints)
 
 

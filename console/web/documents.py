@@ -1,28 +1,32 @@
 """The documents of a file, in the console: attach one (page and API), take one back.
 
-Attaching keeps the bytes first, by their hash (``console.documents``), then sends
-``AttachDocument``: a refused command leaves bytes no file names, which harm no one. A
-document is served only to someone who may see its file, only if the file names it, and
-only while its bytes still hash to what the log recorded.
+Attaching checks everything first: the bytes (format read from them, size), the note, and
+the command itself, decided on the file's state as the workflow will decide it (who may, in
+which status, how many documents a file holds). Only then are the bytes kept, by their hash,
+and ``AttachDocument`` sent: kept bytes can never be deleted, so none are kept for a command
+that would be refused. A document is served only to someone who may see its file, only if
+the file names it, and only while its bytes still hash to what the log recorded.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, cast, get_args
+from typing import Annotated, Any, cast
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from console.documents import DocumentRefused, keep_document, served_document
+from console.documents import DocumentRefused, attach, document_from, served_document
 from console.web.accounts import PERSON_ROLES, Account
 from console.web.api import Refused
 from console.web.app import error_page
-from console.web.auth import BadRequest, Upload, read_upload, roles, services
+from console.web.auth import BadRequest, Upload, read_multipart, roles, services
 from console.web.commands import FormError, to_command
-from console.web.files import FileNotVisible, readable_state, visible_state
+from console.web.files import APPLICATION_ID, FileNotVisible, readable_state, visible_state
+from console.web.labels import DOCUMENT_KIND
 from console.web.pages import REQUEST_ID, file_view
+from domain.commands import AttachDocument
 from domain.documents import MAX_DOCUMENT_BYTES, Document, DocumentKind
 from domain.state import Application
 from workflows.client import CommandRefused
@@ -30,61 +34,79 @@ from workflows.client import CommandRefused
 router = APIRouter()
 API = "/api/v1/applications"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-KINDS: tuple[str, ...] = get_args(DocumentKind)
 ATTACHERS = roles(*(role for role in PERSON_ROLES if role != "auditor"))
 READERS = roles(*PERSON_ROLES)
 LABELS = {"note": "Note", "kind": "Type de pièce"}
 
 
 async def _attach(
-    request: Request, account: Account, state: Application, upload: Upload
-) -> tuple[Document, list[str]]:
-    """Keep the upload's bytes and send the command: the document and the events recorded.
-    ``BadRequest`` or ``FormError`` say what to change; ``CommandRefused`` the rule."""
+    request: Request, account: Account, state: Application, upload: Upload, file_field: str
+) -> tuple[Document, bool]:
+    """Check the upload and the command, keep the bytes, send the command: the document as
+    the file holds it, and whether it was new (the same bytes again add nothing). Raises
+    ``FormError`` (what to change, and where) or ``CommandRefused`` (decided here first, or
+    by the workflow)."""
     fields = upload.fields
     kind = fields.get("kind", "")
-    if kind not in KINDS:
-        raise FormError("type de pièce : choisissez-en un de la liste", field="kind")
+    if kind not in DOCUMENT_KIND:
+        choices = ", ".join(f"{code} ({label})" for code, label in DOCUMENT_KIND.items())
+        raise FormError(f"type de pièce : choisissez-en un ({choices})", field="kind")
     request_id = fields.get("request_id", "")
     if not REQUEST_ID.match(request_id):
-        raise BadRequest("identifiant de requête absent : rechargez la page")
-    found = services(request)
+        raise FormError("request_id : identifiant de requête absent ou mal formé")
     try:
-        document = await keep_document(
-            found.documents, upload.filename, upload.data, cast("DocumentKind", kind)
-        )
+        document = await document_from(upload.filename, upload.data, cast("DocumentKind", kind))
     except DocumentRefused as refused:
-        raise FormError(refused.french, field="fichier") from None
+        raise FormError(refused.french, field=file_field) from None
     note = fields.get("note", "").strip()
     command = to_command(
         "AttachDocument", {"document": document, "note": note}, account.actor, LABELS
     )
-    result = await found.guichet.act(
-        state.application_id, command, request_id=f"{account.username}:{request_id}"
+    assert isinstance(command, AttachDocument)
+    found = services(request)
+    return await attach(
+        found.guichet,
+        found.documents,
+        state,
+        command,
+        upload.data,
+        request_id=f"{account.username}:{request_id}",
     )
-    return document, list(result.events)
+
+
+@router.get("/dossiers/{application_id}/pieces", include_in_schema=False)
+async def upload_address(
+    application_id: str, account: Annotated[Account, Depends(READERS)]
+) -> Response:
+    """The upload's address opened as a page (a reload, a sign-in after the session expired):
+    the file's page, where the upload is."""
+    if not APPLICATION_ID.match(application_id):
+        raise BadRequest("numéro de dossier invalide")
+    return RedirectResponse(f"/dossiers/{application_id}#t-pieces", status_code=303)
 
 
 @router.post("/dossiers/{application_id}/pieces", include_in_schema=False)
 async def attach_page(
     request: Request, application_id: str, account: Annotated[Account, Depends(ATTACHERS)]
 ) -> Response:
-    """The file page's upload: back to the file, or its form again saying what went wrong."""
+    """The file page's upload: back to the file, or its form again saying what went wrong,
+    beside the field it is about, with what was typed."""
     state = await visible_state(services(request), account, application_id)
-    fields: dict[str, str] = {}
-    try:
-        upload = await read_upload(request, "fichier", MAX_DOCUMENT_BYTES)
-        fields = upload.fields
-        await _attach(request, account, state, upload)
-    except (BadRequest, FormError) as refused:
-        invalid = refused.field if isinstance(refused, FormError) else "fichier"
-        return await file_view(request, account, state, failed="AttachDocument", status=400,
-                               error=str(refused), typed=fields, invalid=invalid)  # fmt: skip
-    except CommandRefused as refused:
-        sentence = f"Pièce refusée : {refused.french} (règle « {refused.rule} »)."
+    upload = await read_multipart(request, "fichier", MAX_DOCUMENT_BYTES)
+
+    async def again(sentence: str, field: str | None, status: int) -> Response:
         return await file_view(request, account, state, failed="AttachDocument",
-                               error=sentence, typed=fields, status=409)  # fmt: skip
-    return RedirectResponse(f"/dossiers/{application_id}?fait=AttachDocument", status_code=303)
+                               error=sentence, typed=upload.fields, invalid=field,
+                               status=status)  # fmt: skip
+
+    try:
+        _, new = await _attach(request, account, state, upload, "fichier")
+    except FormError as refused:
+        return await again(str(refused), refused.field, 400)
+    except CommandRefused as refused:
+        return await again(f"Pièce refusée : {refused.french}.", None, 409)
+    done = "AttachDocument" if new else "AttachDocument&deja=1"
+    return RedirectResponse(f"/dossiers/{application_id}?fait={done}", status_code=303)
 
 
 @router.post(f"{API}/{{application_id}}/documents", status_code=201, tags=["guichet"])
@@ -92,22 +114,29 @@ async def attach_api(
     request: Request, application_id: str, account: Annotated[Account, Depends(ATTACHERS)]
 ) -> dict[str, Any]:
     """Attach a document: a multipart form with the document as ``file``, its ``kind``, a
-    ``request_id`` and an optional ``note``; the CSRF token in the X-CSRF-Token header, as
-    for every call. The answer names the document (its ``sha256`` reads it back) and the
-    events recorded (none when the file already held the same bytes)."""
+    ``request_id`` and an optional ``note`` (read by the commune and the services). With a
+    session, the CSRF token in the X-CSRF-Token header; with Basic credentials, any
+    X-Requested-With header. The answer is the document as the file holds it (``sha256``
+    reads it back) and ``attached``: false when the file already held the same bytes, as
+    then attached (its name, kind and note kept)."""
     state = await visible_state(services(request), account, application_id)
-    upload = await read_upload(request, "file", MAX_DOCUMENT_BYTES)
+    upload = await read_multipart(request, "file", MAX_DOCUMENT_BYTES)
     try:
-        document, events = await _attach(request, account, state, upload)
+        document, new = await _attach(request, account, state, upload, "file")
     except FormError as refused:
         raise BadRequest(str(refused)) from None
     except CommandRefused as refused:
         raise Refused(refused) from None
-    return {"events": events, "document": document.model_dump(mode="json")}
+    return {"attached": new, "document": document.model_dump(mode="json")}
 
 
 @router.get("/dossiers/{application_id}/pieces/{sha256}", include_in_schema=False)
-@router.get(f"{API}/{{application_id}}/documents/{{sha256}}", tags=["guichet"])
+@router.get(
+    f"{API}/{{application_id}}/documents/{{sha256}}",
+    tags=["guichet"],
+    response_class=Response,
+    responses={200: {"description": "The document's bytes, in its own format."}},
+)
 async def download(
     request: Request,
     application_id: str,

@@ -186,7 +186,8 @@ async def file_page(
     Without a worker to answer for it, the file is read from the log, without actions."""
     state, stopped = await readable_state(services(request), account, application_id)
     done = request.query_params.get("fait", "")
-    return await file_view(request, account, state, done=done, stopped=stopped)
+    already = request.query_params.get("deja") == "1"
+    return await file_view(request, account, state, done=done, already=already, stopped=stopped)
 
 
 async def file_view(
@@ -195,6 +196,7 @@ async def file_view(
     state: Application,
     *,
     done: str = "",
+    already: bool = False,
     failed: str = "",
     error: str = "",
     typed: Mapping[str, str] | None = None,
@@ -236,6 +238,7 @@ async def file_view(
         "document_limit_mb": MAX_DOCUMENT_BYTES // 1_000_000,
         "document_formats": ", ".join(ACCEPTED_FORMATS),
         "done": done if done in FORMS or done in OWN_PAGES else "",
+        "already": already,
         "failed": failed,
         "error": error,
         "values": typed or {},

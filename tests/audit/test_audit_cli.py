@@ -349,23 +349,32 @@ def test_verify_hashes_each_attached_document_again_and_names_one_not_as_attache
     db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The chain holds the hash; verify proves the bytes: one altered behind the triggers
-    fails the verification by its file and position, with what to do; one missing too."""
+    fails the verification naming every file it is attached to, with what to do; one
+    missing too; the file's own view says it and exits 1."""
     content = b"%PDF-1.7\ndevis signe"
     kept = hashlib.sha256(content).hexdigest()
     missing = "7" * 64
+
+    def document(sha256: str, name: str) -> Document:
+        return Document(sha256=sha256, filename=name, media_type="application/pdf",
+                        size_bytes=len(content), kind="quote")  # fmt: skip
 
     async def attach() -> None:
         log = db.open()
         try:
             assert await DocumentStore(log.engine).keep(content, "application/pdf") == kept
-            state = fold(file_events())
-            for sha256, name in ((kept, "devis.pdf"), (missing, "rib.pdf")):
-                document = Document(sha256=sha256, filename=name, media_type="application/pdf",
-                                    size_bytes=len(content), kind="quote")  # fmt: skip
-                events = decide(
-                    AttachDocument(actor=CASEWORKER, at=at(40), document=document), state
-                )
-                await record(log, "app-1", events)
+            await record(log, "app-2", file_events("app-2"))
+            attached = {"app-1": [(kept, "devis.pdf"), (missing, "rib.pdf")],
+                        "app-2": [(kept, "devis-copie.pdf")]}  # fmt: skip
+            for application_id, documents in attached.items():
+                state = fold(file_events(application_id))
+                for sha256, name in documents:
+                    command = AttachDocument(
+                        actor=CASEWORKER, at=at(40), document=document(sha256, name)
+                    )
+                    events = decide(command, state)
+                    state = fold(events, state)
+                    await record(log, application_id, events)
         finally:
             await log.close()
 
@@ -380,7 +389,11 @@ def test_verify_hashes_each_attached_document_again_and_names_one_not_as_attache
     code, out, _ = guichet(capsys, "audit", "verify")
     assert code == 1
     assert "2 attached document(s) hashed again" in out
-    assert "DOCUMENT NOT AS ATTACHED — position " in out and "'devis.pdf' of app-1" in out
+    assert "DOCUMENT NOT AS ATTACHED — position " in out and "'devis.pdf'" in out
     assert "is altered: the stored bytes hash to" in out
+    assert "it is attached to app-1 (position 23), app-2 (position 25)" in out
     assert "also: position" in out and "rib.pdf" in out
     assert out.rstrip().splitlines()[-1].startswith("what to do: restore each document's bytes")
+    code, out, _ = guichet(capsys, "audit", "show", "app-2")
+    assert code == 1 and "WARNING: documents of the file app-2 are not as attached" in out
+    assert "position(s)" not in out  # its events themselves are sound

@@ -4,6 +4,7 @@ and the ``guichet`` CLI as subprocesses, from submission to a closed file."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import signal
 import subprocess
@@ -271,6 +272,22 @@ async def test_a_namespace_without_guichet_s_search_attributes_is_named_before_a
     assert "PROBLEM" in line and "GuichetInsee (Keyword): missing" in line
 
 
+def _kept(database_url: str, sha256: str) -> bool:
+    """Whether the document store holds bytes under this hash."""
+
+    async def look() -> bool:
+        conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            found = await conn.fetchval(
+                "SELECT count(*) FROM eventlog_documents WHERE sha256 = $1", sha256
+            )
+            return bool(found)
+        finally:
+            await conn.close()
+
+    return asyncio.run(look())
+
+
 def _tamper_with_document(database_url: str, sha256: str) -> None:
     """Change a kept document's bytes behind the triggers, as an intruder with the owner's
     rights would (replica mode skips the triggers)."""
@@ -307,14 +324,25 @@ def test_a_document_goes_in_by_the_cli_and_comes_back_as_it_was_attached(
         "--as", APPLICANT,
     )  # fmt: skip
     sha256 = attached["document"]["sha256"]
-    assert attached["events"] == ["DocumentAttached"]
+    assert attached["attached"] is True
     again = cli.json("attach-document", app, str(quote), "--kind", "other", "--as", CASEWORKER)
-    assert again["events"] == []  # the same bytes: one document
+    assert again["attached"] is False  # the same bytes: one document, as first attached
+    assert again["document"] == attached["document"]
     program = tmp_path / "devis.pdf"
     program.write_bytes(b"MZ\x90\x00" + bytes(100))
     refused = cli.run("attach-document", app, str(program), "--kind", "quote", "--as", APPLICANT,
                       expect=2)  # fmt: skip
     assert "not a format Guichet accepts" in refused.stderr
+    endless = cli.run("attach-document", app, "/dev/zero", "--kind", "quote", "--as", APPLICANT,
+                      expect=2)  # fmt: skip
+    assert "/dev/zero is not a regular file" in endless.stderr
+    other = tmp_path / "autre.pdf"
+    other.write_bytes(b"%PDF-1.7\nune autre piece")
+    assert "may not" in cli.refused(
+        "attach-document", app, f"{other} --kind other --as auditor:audrey"
+    )
+    other_sha256 = hashlib.sha256(other.read_bytes()).hexdigest()
+    assert not _kept(worker_env["GUICHET_DATABASE_URL"], other_sha256)  # refused: nothing kept
 
     view = cli.json("show", app)
     assert [d["filename"] for d in view["state"]["documents"]] == ["devis signé.pdf"]
@@ -325,6 +353,11 @@ def test_a_document_goes_in_by_the_cli_and_comes_back_as_it_was_attached(
     assert copy.read_bytes() == quote.read_bytes()
     exists = cli.run("document", app, sha256[:12], "--output", str(copy), expect=2)
     assert "--force" in exists.stderr
+    assert cli.run("document", app, sha256[:12], "-o", "-").stdout == quote.read_text()
+    folder = tmp_path / "pieces"
+    folder.mkdir()
+    cli.run("document", app, sha256[:12], "-o", str(folder))
+    assert (folder / "devis signé.pdf").read_bytes() == quote.read_bytes()
 
     _tamper_with_document(worker_env["GUICHET_DATABASE_URL"], sha256)
     altered = cli.run("document", app, sha256, "--output", str(tmp_path / "x.pdf"), expect=1)

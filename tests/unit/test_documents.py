@@ -7,8 +7,9 @@ from pydantic import ValidationError
 
 from domain import Actor, InvalidTransition, NotPermitted, RuleViolation, decide, fold
 from domain.commands import AddNote, AttachDocument, WithdrawApplication
-from domain.documents import MAX_DOCUMENTS, AttachedDocument, Document, media_type_of
+from domain.documents import MAX_DOCUMENTS, AttachedDocument, Document, media_type_of, named_as
 from domain.events import DocumentAttached
+from domain.french import size
 from domain.notices import notices_for
 from tests.unit.builders import (
     APPLICANT,
@@ -83,7 +84,21 @@ def test_who_may_attach_and_when() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["../etc/passwd.pdf", "C:\\devis.pdf", "devis\x00.pdf", "  ", "a" * 201, "..."]
+    "name",
+    [
+        "../etc/passwd.pdf",
+        "C:\\devis.pdf",
+        "devis\x00.pdf",
+        "  ",
+        "a" * 201,
+        "...",
+        "devis\u202efdp.exe.pdf",  # shown right to left: "devisexe.pdf"…
+        "devis\u200b.pdf",
+        "devis\u2028.pdf",
+        "é" * 110 + ".pdf",  # 110 characters, 224 bytes
+        "devis.html",  # a PDF's name ends with .pdf
+        "devis.pdf.bat",
+    ],
 )
 def test_a_file_name_is_a_plain_name(name: str) -> None:
     """It is given back on download: no folder, no character a header or a disk refuses."""
@@ -105,6 +120,20 @@ def test_a_reference_is_a_sha256_and_a_size_within_the_limit() -> None:
             Document.model_validate({**QUOTE.model_dump(), **change})
 
 
+def test_a_name_gets_an_extension_of_its_format_when_it_has_none() -> None:
+    """What is saved opens as what it is: never a PDF saved as a web page or a program."""
+    assert named_as("devis.pdf", "application/pdf") == "devis.pdf"
+    assert named_as("devis.html", "application/pdf") == "devis.html.pdf"
+    assert named_as("photo.JPEG", "image/jpeg") == "photo.JPEG"
+    assert named_as("scan", "image/png") == "scan.png"
+
+
+def test_a_weight_reads_as_people_say_it() -> None:
+    assert [size(n) for n in (1, 182_331, 999_000, 999_999, 1_450_000, 10_000_000)] == [
+        "1\u00a0Ko", "183\u00a0Ko", "999\u00a0Ko", "1\u00a0Mo", "1,5\u00a0Mo", "10\u00a0Mo",
+    ]  # fmt: skip
+
+
 def test_the_format_is_read_from_the_bytes_not_from_the_name() -> None:
     """A browser's claim is not trusted; the zipped office formats need their name too."""
     assert media_type_of("x.pdf", b"%PDF-1.7\n") == "application/pdf"
@@ -115,12 +144,15 @@ def test_the_format_is_read_from_the_bytes_not_from_the_name() -> None:
     )
     assert media_type_of("archive.zip", b"PK\x03\x04") is None
     assert media_type_of("devis.pdf", b"MZ\x90\x00") is None  # a program named like a PDF
+    # Readers find a PDF's header within its first kilobyte (after a scanner's preamble).
+    assert media_type_of("scan.pdf", b"\x00" * 600 + b"%PDF-1.4") == "application/pdf"
+    assert media_type_of("scan.pdf", b"\x00" * 1100 + b"%PDF-1.4") is None
 
 
 def test_the_other_side_hears_of_a_document() -> None:
     """The commune's document goes to the caseworkers' pool (no one holds the file yet); the
-    services' document goes to the commune's contact; a co-financer's, an internal step,
-    to no one."""
+    services' document goes to the commune's contact; a co-financer's to the caseworkers,
+    who pass it on."""
     state = apply(to_instruction())
     by_commune = decide(_attach(), state)[0]
     (notice,) = notices_for(by_commune, fold([by_commune], state))
@@ -131,7 +163,9 @@ def test_the_other_side_hears_of_a_document() -> None:
     (notice,) = notices_for(by_services, fold([by_services], state))
     assert notice.recipient_role == "applicant"
     by_funder = decide(_attach(DETR_OFFICER), state)[0]
-    assert notices_for(by_funder, fold([by_funder], state)) == []
+    (notice,) = notices_for(by_funder, fold([by_funder], state))
+    assert (notice.recipient_role, notice.recipient) == ("caseworker", "caseworkers")
+    assert notice.subject.endswith(": pièce jointe (DETR)")
 
 
 def test_a_document_is_an_action_on_the_file() -> None:

@@ -18,6 +18,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/dossiers/{application_id}"): EVERYONE,
     ("GET", "/dossiers/{application_id}/actions/{command_type}"): EVERYONE,
     ("POST", "/dossiers/{application_id}/actions/{command_type}"): EVERYONE - {"audrey"},
+    ("GET", "/dossiers/{application_id}/pieces"): EVERYONE,
     ("POST", "/dossiers/{application_id}/pieces"): EVERYONE - {"audrey"},
     ("GET", "/dossiers/{application_id}/pieces/{sha256}"): EVERYONE,
     ("GET", "/dossiers/{application_id}/plan"): {"agent"},

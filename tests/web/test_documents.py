@@ -3,6 +3,7 @@ serves only the bytes the log vouches for."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import html
@@ -15,8 +16,8 @@ import pytest
 
 from console.web.app import create_app
 from console.web.reports import Reports
-from tests.web.conftest import Console, csrf_of, signed_in
-from tests.web.test_console_api import submit_file
+from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
+from tests.web.test_console_api import submit_file, withdraw
 
 QUOTE = b"%PDF-1.7\n" + "Devis de menuiserie : 12 fenêtres\n".encode() * 3_000
 PROGRAM = b"MZ\x90\x00" + bytes(2_000)
@@ -92,20 +93,29 @@ async def test_a_document_is_read_only_by_those_who_see_its_file(
 async def test_a_refused_upload_says_why_beside_the_field_and_keeps_the_note(
     console: Console, with_quote: str
 ) -> None:
-    """A program named like a PDF, an empty file, an unknown kind: the page again, the form
-    open, the sentence beside the field it is about, the note as typed."""
+    """A program named like a PDF, an empty file, no kind chosen: the page again, the form
+    open, the sentence once, beside the field it is about, the note and kind as typed."""
     async with signed_in(console, "agent") as agent:
         program = await attach(agent, with_quote, PROGRAM, "devis.pdf", note="Mon devis")
-        empty = await attach(agent, with_quote, b"", "vide.pdf")
-        unknown = await attach(agent, with_quote, kind="passeport")
+        empty = await attach(
+            agent,
+            with_quote,
+            b"",
+            "vide.pdf",
+            note="Vide",
+        )
+        unchosen = await attach(agent, with_quote, kind="")
     assert program.status_code == 400
     said = html.unescape(program.text)
-    assert "« devis.pdf » n'est pas dans un format accepté (PDF, PNG, JPEG" in said
+    sentence = "« devis.pdf » n'est pas dans un format accepté (PDF, PNG, JPEG"
+    assert said.count(sentence) == 1  # beside the field, not again atop the actions
     assert re.search(r'id="piece-fichier"[^>]*aria-invalid="true"', program.text)
     assert ">Mon devis</textarea>" in program.text
-    assert empty.status_code == 400 and "aucun fichier déposé" in empty.text
-    assert unknown.status_code == 400
-    assert re.search(r'id="piece-kind"[^>]*aria-invalid="true"', unknown.text)
+    assert re.search(r'<option value="quote" selected>', program.text)
+    assert empty.status_code == 400 and "aucun fichier déposé" in html.unescape(empty.text)
+    assert ">Vide</textarea>" in empty.text  # the note survives an empty file too
+    assert unchosen.status_code == 400
+    assert re.search(r'id="piece-kind"[^>]*aria-invalid="true"', unchosen.text)
 
 
 async def test_the_auditor_reads_documents_but_attaches_none(
@@ -158,7 +168,7 @@ async def test_the_api_attaches_once_and_names_the_document(console: Console) ->
         read = await alice.get(f"{address}/{hashlib.sha256(scan).hexdigest()}")
     assert forged.status_code == 403
     assert first.status_code == 201, first.text
-    assert first.json()["events"] == ["DocumentAttached"]
+    assert first.json()["attached"] is True
     assert first.json()["document"] == {
         "sha256": hashlib.sha256(scan).hexdigest(),
         "filename": "arrêté.png",
@@ -166,7 +176,7 @@ async def test_the_api_attaches_once_and_names_the_document(console: Console) ->
         "size_bytes": len(scan),
         "kind": "award_decision",
     }
-    assert (second.status_code, second.json()["events"]) == (201, [])
+    assert (second.status_code, second.json()) == (201, {**first.json(), "attached": False})
     assert generic.status_code == 400 and "multipart" in generic.json()["detail"]
     assert read.content == scan and read.headers["content-type"] == "image/png"
 
@@ -207,6 +217,9 @@ async def test_a_document_altered_in_the_database_is_not_served_and_the_journal_
         journal = html.unescape((await audrey.get("/journal")).text)
     assert "Pièce jointe altérée ou manquante (la chaîne elle-même est cohérente)" in journal
     assert "'facture.pdf'" in journal and "is altered" in journal
+    async with signed_in(console, "audrey") as audrey:  # and the file's own audit page
+        audit = html.unescape((await audrey.get(f"/audit/{application_id}")).text)
+    assert "Pièce jointe altérée ou manquante (les événements du dossier sont intacts)" in audit
 
 
 async def test_a_document_over_the_limit_is_refused_before_it_is_kept(
@@ -223,3 +236,72 @@ async def test_a_document_over_the_limit_is_refused_before_it_is_kept(
         )
     assert heavy.status_code == 400 and "fichier trop volumineux : 10 Mo au plus" in heavy.text
     assert far.status_code == 413
+
+
+async def test_a_document_is_named_as_what_it_is_and_nothing_invisible_disguises_it(
+    console: Console, with_quote: str
+) -> None:
+    """A PDF named like a web page keeps the PDF extension; a name the browser escaped comes
+    back unescaped, its quotes made safe; a right-to-left override is dropped."""
+    async with signed_in(console, "agent") as agent:
+        for content, name in (
+            (b"%PDF-1.4\n<html><script>alert(1)</script>", "devis.html"),
+            (b"%PDF-1.4\nDupont", 'Devis "Menuiserie Dupont" n°3.pdf'),
+            (b"%PDF-1.4\nrib", "rib\u202efdp.exe"),
+        ):
+            assert (await attach(agent, with_quote, content, name)).status_code == 303
+    state = await console.guichet.state(with_quote)
+    assert [d.filename for d in state.documents][-3:] == [
+        "devis.html.pdf",
+        "Devis _Menuiserie Dupont_ n°3.pdf",
+        "ribfdp.exe.pdf",
+    ]
+
+
+async def test_nothing_is_kept_for_a_document_the_file_would_refuse(console: Console) -> None:
+    """Kept bytes can never be deleted: a withdrawn file's upload is refused before any is
+    kept, with the rule in French; the upload's address opened as a page leads to the file."""
+    application_id = await submit_file(console)
+    await withdraw(console, application_id)
+    content = b"%PDF-1.4\nrib personnel " + uuid.uuid4().bytes
+    async with signed_in(console, "agent") as agent:
+        refused = await attach(agent, application_id, content, "rib.pdf", kind="bank_details")
+        opened = await agent.get(f"/dossiers/{application_id}/pieces")
+    assert refused.status_code == 409 and "Pièce refusée" in html.unescape(refused.text)
+    assert await console.services.documents.read(hashlib.sha256(content).hexdigest()) is None
+    assert opened.status_code == 303
+    assert opened.headers["location"] == f"/dossiers/{application_id}#t-pieces"
+
+
+async def test_the_same_bytes_again_say_they_were_already_there(
+    console: Console, with_quote: str
+) -> None:
+    async with signed_in(console, "agent") as agent:
+        again = await attach(agent, with_quote, name="autre nom.pdf", kind="other")
+        page = html.unescape((await agent.get(again.headers["location"])).text)
+    assert again.headers["location"] == f"/dossiers/{with_quote}?fait=AttachDocument&deja=1"
+    assert "Cette pièce figurait déjà au dossier (mêmes octets) : rien n'a été ajouté" in page
+    assert "autre nom.pdf" not in page
+
+
+async def test_basic_credentials_send_a_form_only_with_a_header_no_other_site_can_add(
+    console: Console,
+) -> None:
+    """A browser keeps Basic credentials and sends them with another site's form: a
+    multipart call with them needs X-Requested-With, which no form can set."""
+    application_id = await submit_file(console)
+    basic = {"Authorization": "Basic " + base64.b64encode(f"agent:{PASSWORD}".encode()).decode()}
+    address = f"/api/v1/applications/{application_id}/documents"
+    form = {"kind": "quote", "request_id": uuid.uuid4().hex}
+    async with console.client() as script:
+        forged = await script.post(
+            address, data=form, files={"file": ("d.pdf", QUOTE, "application/pdf")}, headers=basic
+        )
+        sent = await script.post(
+            address,
+            data=form,
+            files={"file": ("d.pdf", QUOTE, "application/pdf")},
+            headers={**basic, "X-Requested-With": "script"},
+        )
+    assert forged.status_code == 403 and "X-Requested-With" in forged.json()["detail"]
+    assert sent.status_code == 201 and sent.json()["attached"] is True

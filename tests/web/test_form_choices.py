@@ -45,20 +45,24 @@ def test_an_unknown_value_reads_as_itself() -> None:
 
 
 def test_a_payment_claim_says_what_the_rules_still_allow() -> None:
-    """€100,000 awarded: the advance and the room before the balance, as claims are made."""
+    """€100,000 awarded: the advance and the room before the balance, as claims are made,
+    and where the proofs go."""
+    proofs = " Joignez les justificatifs de dépense dans « Pièces du dossier »."
     started = apply(to_started())
     assert action_hint("ClaimPayment", started) == (
         "Avance : au plus 30\u202f000,00\u00a0€ (60\u202f000,00\u00a0€ avec une garantie "
         "bancaire). Avance et acomptes : encore 80\u202f000,00\u00a0€ au plus avant le solde."
+        + proofs
     )
     advanced = apply([*to_started(), claim("advance", 10_000)])
     assert action_hint("ClaimPayment", advanced) == (
-        "Avance et acomptes : encore 70\u202f000,00\u00a0€ au plus avant le solde."
+        "Avance et acomptes : encore 70\u202f000,00\u00a0€ au plus avant le solde." + proofs
     )
     assert action_hint("ClaimPayment", apply(to_completed())).endswith(
-        "Solde : calculé sur la dépense éligible justifiée."
+        "Solde : calculé sur la dépense éligible justifiée." + proofs
     )
     assert action_hint("DeclareStart", started) == ""
+    assert "Pièces du dossier" in action_hint("AnswerCorrection", started)
 
 
 def test_a_claim_while_another_payment_is_on_its_way_is_not_now() -> None:

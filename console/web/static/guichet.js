@@ -156,6 +156,15 @@ document.addEventListener("DOMContentLoaded", () => {
       for (const button of form.querySelectorAll("button[type=submit]")) button.setAttribute("aria-busy", "true");
     });
   }
+  for (const input of document.querySelectorAll("input[type=file][data-max-bytes]")) {
+    // Said before sending: past the limit the server can only answer with a bare 413 page.
+    input.addEventListener("change", () => {
+      const file = input.files && input.files[0];
+      const tooLarge = file && file.size > Number(input.dataset.maxBytes);
+      input.setCustomValidity(tooLarge ? input.dataset.tooLarge : "");
+      if (tooLarge) input.reportValidity();
+    });
+  }
   const lot = document.getElementById("lot");
   if (lot) {
     lot.addEventListener("submit", (event) => {
