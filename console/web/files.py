@@ -13,6 +13,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar, get_args
+from urllib.parse import urlencode
 
 from console.timeline import timeline_entry
 from console.web.accounts import INSEE, USERNAME, Account
@@ -20,6 +21,7 @@ from console.web.auth import BadRequest
 from console.web.labels import moment
 from console.web.phrases import phrase
 from console.web.services import WebServices
+from domain.commune import Commune
 from domain.decider import fold
 from domain.digest import stale_before
 from domain.events import EligibilityConfirmed, EligibilityRejected, parse_event
@@ -231,6 +233,40 @@ def visibility_query(filters: QueueFilters, account: Account) -> str:
     return " AND ".join(parts)
 
 
+FILE_NUMBER = re.compile(r"^[a-z0-9-]+-\d[0-9AB]\d{3}-[0-9a-f]{12}$")
+"""A file's number as Guichet gives it (``workflows.client.application_id_for``): told
+apart from a commune's name, which may hold hyphens too (Saint-Genis-Pouilly)."""
+SEARCH_MATCHES = 20
+"""Communes a search by name offers to choose from."""
+
+
+async def search(
+    services: WebServices, account: Account, searched: str, params: dict[str, str]
+) -> str | list[Commune]:
+    """What the queue's search box finds: the address to go to (a file's page, by its
+    number; the queue filtered on the one commune found, with ``params`` kept), or the
+    communes to choose from (none: nothing matched)."""
+    if FILE_NUMBER.match(searched):
+        try:
+            await visible_state(services, account, searched)
+        except FileNotVisible:
+            return []
+        return f"/dossiers/{searched}"
+    if account.role == "applicant":
+        return []  # a commune's agent reads its own commune's files only
+    if INSEE.match(searched) and searched in services.registry:
+        return _filtered(params, commune=searched)
+    matches = services.registry.search(searched, limit=SEARCH_MATCHES)
+    if len(matches) == 1:
+        return _filtered(params, commune=matches[0].insee)
+    return matches
+
+
+def _filtered(params: dict[str, str], **changes: str) -> str:
+    kept = {key: value for key, value in {**params, **changes}.items() if value}
+    return "/dossiers?" + urlencode(kept)
+
+
 @dataclass(frozen=True)
 class QueueRow:
     """One line of the work queue."""
@@ -268,10 +304,16 @@ async def at_most(limit: int, reads: list[Coroutine[Any, Any, T]]) -> list[T]:
 
 
 async def work_queue(
-    services: WebServices, account: Account, filters: QueueFilters, now: datetime
+    services: WebServices,
+    account: Account,
+    filters: QueueFilters,
+    now: datetime,
+    *,
+    limit: int = QUEUE_LIMIT,
 ) -> list[QueueRow]:
-    """The files this person may see under these filters, the nearest deadline first."""
-    rows = await services.guichet.list(visibility_query(filters, account), limit=QUEUE_LIMIT)
+    """The files this person may see under these filters (at most ``limit``, the most
+    recently submitted), the nearest deadline first."""
+    rows = await services.guichet.list(visibility_query(filters, account), limit=limit)
     if account.role == "cofinancer":
         funded = await at_most(
             STATE_READS, [_funds(services, account, r.application_id) for r in rows]

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -55,6 +56,7 @@ from console.web.files import (
     parse_filters,
     queue_overflow,
     readable_state,
+    search,
     verdicts,
     visible_state,
     work_queue,
@@ -146,9 +148,15 @@ def _safe_next(target: str) -> str:
 async def queue_page(
     request: Request, account: Annotated[Account, Depends(roles(*PERSON_ROLES))]
 ) -> Response:
-    """The work queue: filters, nearest deadline first, overdue files marked."""
+    """The work queue: filters, nearest deadline first, overdue files marked; a search by
+    file number or commune name."""
     found = services(request)
-    filters = parse_filters(dict(request.query_params), found)
+    params = dict(request.query_params)
+    searched = (params.pop("q", "") or "").strip()
+    found_by_search = await search(found, account, searched, params) if searched else None
+    if isinstance(found_by_search, str):
+        return RedirectResponse(found_by_search, status_code=303)
+    filters = parse_filters(params, found)
     now = datetime.now(UTC)
     rows = await work_queue(found, account, filters, now)
     try:
@@ -160,6 +168,9 @@ async def queue_page(
         "left_out_of": await queue_overflow(found, account, filters, len(rows)),
         "queue_limit": files.QUEUE_LIMIT,
         "filters": filters,
+        "searched": searched,
+        "search_matches": found_by_search,
+        "export_link": "/dossiers.csv?" + urlencode(filters.as_params()),
         "statuses": STATUSES,
         "focus": files.FOCUS,
         "programmes": found.catalogue.programmes,

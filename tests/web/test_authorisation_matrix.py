@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.web import api, documents, oversight, pages, team
+from console.web import api, documents, exports, oversight, pages, team
 from tests.web.conftest import Console, csrf_of, signed_in
 from tests.web.test_console_api import submit_file
 
@@ -15,6 +15,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
 EVERYONE = {"agent", "alice", "sophie", "prefecture", "carol", "audrey"}
 ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/dossiers"): EVERYONE,
+    ("GET", "/dossiers.csv"): EVERYONE,
     ("GET", "/dossiers/{application_id}"): EVERYONE,
     ("GET", "/dossiers/{application_id}/actions/{command_type}"): EVERYONE,
     ("POST", "/dossiers/{application_id}/actions/{command_type}"): EVERYONE - {"audrey"},
@@ -59,7 +60,7 @@ OPEN = {"/", "/connexion", "/deconnexion"}
 def served_routes() -> set[tuple[str, str]]:
     return {
         (method, route.path)
-        for module in (pages, documents, team, oversight, api)
+        for module in (pages, documents, team, exports, oversight, api)
         for route in module.router.routes
         for method in (getattr(route, "methods", None) or set()) - {"HEAD", "OPTIONS"}
     }

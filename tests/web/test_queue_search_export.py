@@ -1,0 +1,90 @@
+"""The work queue's search box (a file's number, a commune's INSEE code or name) and its
+export as a spreadsheet, under the queue's own filters and visibility rule."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+
+import pytest
+
+from tests.polling import eventually
+from tests.web.conftest import Console, signed_in
+from tests.web.test_console_api import submit_file
+
+pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
+
+
+@pytest.fixture(scope="module")
+async def listed_file(console: Console) -> str:
+    """A submitted file of Valserhône (01033), once the queue lists it."""
+    application_id = await submit_file(console)
+
+    async def listed() -> bool:
+        return bool(await console.guichet.list("GuichetInsee = '01033'"))
+
+    await eventually(listed)
+    return application_id
+
+
+async def test_a_file_number_leads_to_its_page_for_those_who_may_see_it(
+    console: Console, listed_file: str
+) -> None:
+    async with signed_in(console, "alice") as alice:
+        found = await alice.get("/dossiers", params={"q": f"  {listed_file} "})
+    async with signed_in(console, "autre-agent") as other:
+        hidden = await other.get("/dossiers", params={"q": listed_file})
+    assert (found.status_code, found.headers["location"]) == (303, f"/dossiers/{listed_file}")
+    assert hidden.status_code == 200  # another commune's file is not revealed
+    assert "Aucun dossier ni commune ne correspond" in html.unescape(hidden.text)
+
+
+async def test_a_commune_s_name_or_code_filters_the_queue_keeping_the_other_filters(
+    console: Console, listed_file: str
+) -> None:
+    """One commune found: the queue on it; several: a choice, each a link; none: said."""
+    async with signed_in(console, "alice") as alice:
+        by_name = await alice.get("/dossiers", params={"q": "valserhone", "statut": "submitted"})
+        by_code = await alice.get("/dossiers", params={"q": "01033"})
+        several = html.unescape((await alice.get("/dossiers", params={"q": "Valser"})).text)
+        nothing = html.unescape((await alice.get("/dossiers", params={"q": "Zzyzx"})).text)
+        listed = (await alice.get(by_name.headers["location"])).text
+    assert by_name.headers["location"] == "/dossiers?statut=submitted&commune=01033"
+    assert by_code.headers["location"] == "/dossiers?commune=01033"
+    assert listed_file in listed
+    assert "Plusieurs communes commencent par « Valser »" in several
+    assert 'href="/dossiers?commune=01033">Valserhône (01033, 01)</a>' in several
+    assert "Aucun dossier ni commune ne correspond à « Zzyzx »" in nothing
+
+
+async def test_the_queue_exports_as_a_french_spreadsheet_under_its_filters(
+    console: Console, listed_file: str
+) -> None:
+    """UTF-8 with a BOM and semicolons; the columns in French; the page links to the
+    export of what it shows; a co-financer exports only the files it funds a line of."""
+    async with signed_in(console, "alice") as alice:
+        page = html.unescape((await alice.get("/dossiers?commune=01033")).text)
+        export = await alice.get("/dossiers.csv?commune=01033")
+        none = await alice.get("/dossiers.csv?statut=closed&commune=01033")
+    async with signed_in(console, "region") as region, signed_in(console, "bdt") as bdt:
+        funded = (await region.get("/dossiers.csv")).content.decode("utf-8-sig")
+        unfunded = (await bdt.get("/dossiers.csv")).content.decode("utf-8-sig")
+    assert 'href="/dossiers.csv?commune=01033"' in page
+    assert export.headers["content-type"] == "text/csv; charset=utf-8"
+    assert export.headers["content-disposition"].startswith('attachment; filename="dossiers-')
+    assert export.content.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["Dossier", "Statut", "Dispositif"]
+    mine = next(row for row in rows if row[0] == listed_file)
+    assert mine[1:7] == [
+        "Déposé",
+        "Subvention d'investissement de l'État (DETR / DSIL)",
+        "Valserhône",
+        "01033",
+        "01",
+        "",
+    ]
+    assert mine[8] == "non" and mine[7] and mine[9]
+    assert none.content.decode("utf-8-sig").count("\r\n") == 1  # the header alone
+    assert listed_file in funded and listed_file not in unfunded
