@@ -109,7 +109,35 @@ async def attach_page(
     return RedirectResponse(f"/dossiers/{application_id}?fait={done}", status_code=303)
 
 
-@router.post(f"{API}/{{application_id}}/documents", status_code=201, tags=["guichet"])
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "kind", "request_id"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "kind": {"type": "string", "enum": list(DOCUMENT_KIND)},
+                        "request_id": {"type": "string", "pattern": REQUEST_ID.pattern},
+                        "note": {"type": "string", "maxLength": 4000},
+                    },
+                }
+            }
+        },
+    }
+}
+"""The upload's body for the OpenAPI document: the route reads the form itself (to keep
+what was typed when it is refused), so FastAPI cannot describe it."""
+
+
+@router.post(
+    f"{API}/{{application_id}}/documents",
+    status_code=201,
+    tags=["guichet"],
+    openapi_extra=UPLOAD_BODY,
+)
 async def attach_api(
     request: Request, application_id: str, account: Annotated[Account, Depends(ATTACHERS)]
 ) -> dict[str, Any]:

@@ -305,3 +305,13 @@ async def test_basic_credentials_send_a_form_only_with_a_header_no_other_site_ca
         )
     assert forged.status_code == 403 and "X-Requested-With" in forged.json()["detail"]
     assert sent.status_code == 201 and sent.json()["attached"] is True
+
+
+async def test_the_openapi_document_describes_the_upload_s_body(console: Console) -> None:
+    async with console.client() as anyone:
+        spec = (await anyone.get("/api/openapi.json")).json()
+    upload = spec["paths"]["/api/v1/applications/{application_id}/documents"]["post"]
+    form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["file", "kind", "request_id"]
+    assert form["properties"]["file"] == {"type": "string", "format": "binary"}
+    assert "award_decision" in form["properties"]["kind"]["enum"]
