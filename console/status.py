@@ -33,6 +33,7 @@ from console.auditing_keys import describe_every
 from console.connection import Target, open_client, resolve_target
 from console.errors import CliError
 from eventlog import EventLog, EventLogError
+from eventlog.documents import DocumentStore
 from eventlog.edge import describe
 from eventlog.migrating import latest_revision
 from workflows import client as client_module
@@ -57,7 +58,8 @@ class Check:
 @app.command(rich_help_panel="Run")
 @friendly
 def status(json_output: JsonOption = False) -> None:
-    """Is everything a file needs there? Temporal, search attributes, workers, schedules, log.
+    """Is everything a file needs there? Temporal, search attributes, workers, schedules, log
+    (with its checkpoints, undelivered notices and documents kept).
 
     Reads the same settings as the other commands (TEMPORAL_ADDRESS, GUICHET_TASK_QUEUE,
     GUICHET_DATABASE_URL, or a running `guichet dev`). Changes nothing. Exit code 0 when every
@@ -118,6 +120,7 @@ async def _log_checks(target: Target) -> list[Check]:
             revision,
             await _bounded("checkpoints", lambda: _checkpoints(log)),
             await _bounded("notices", lambda: _notices(log)),
+            await _bounded("documents", lambda: _documents(log)),
         ]
     finally:
         await log.close()
@@ -288,6 +291,15 @@ async def _checkpoints(log: EventLog) -> Check:
         f"the last, of position {last.position:,}, signed {last.signed_at:%Y-%m-%d %H:%M:%S} UTC "
         f"by key {last.key_id} ({position - last.position:,} events appended since)",
     )
+
+
+async def _documents(log: EventLog) -> Check:
+    """Informative: the documents' bytes live in the log's database, and its backups."""
+    count, size = await DocumentStore(log.engine).totals()
+    if not count:
+        return Check("documents", True, "none attached yet")
+    weight = f"{size / 1_000_000:,.1f} MB" if size >= 1_000_000 else f"{-(-size // 1_000)} kB"
+    return Check("documents", True, f"{count:,} kept, {weight} (back them up with the log)")
 
 
 async def _notices(log: EventLog) -> Check:

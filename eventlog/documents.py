@@ -96,6 +96,14 @@ class DocumentStore:
             return None
         return StoredDocument(sha256, str(row.media_type), bytes(row.content))
 
+    async def totals(self) -> tuple[int, int]:
+        """How many documents are kept, and their bytes: what a backup must carry."""
+        query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(documents.c.size_bytes), 0))
+        with translated(self._engine.url):
+            async with self._engine.connect() as conn:
+                count, size = (await conn.execute(query)).one()
+        return int(count), int(size)
+
     async def check(self, sha256s: Iterable[str]) -> list[DocumentProblem]:
         """For each hash, whether the store holds bytes that hash to it: what is missing or
         altered, in the order asked (each document read and hashed once)."""

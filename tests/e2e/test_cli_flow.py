@@ -227,7 +227,7 @@ def test_status_names_what_is_missing_then_says_all_is_well(
     details = {check["name"]: check["detail"] for check in after["checks"]}
     assert set(details) == {
         "temporal", "search attributes", "workers", "schedules", "checkpoint schedule",
-        "event log", "checkpoints", "notices",
+        "event log", "checkpoints", "notices", "documents",
     }  # fmt: skip
     assert details["checkpoints"].startswith("none signed yet")
     assert details["checkpoint schedule"].startswith("none: `guichet audit schedule-checkpoints`")
@@ -235,6 +235,7 @@ def test_status_names_what_is_missing_then_says_all_is_well(
     assert details["workers"].startswith("1 on task queue 'guichet'")
     assert "schema revision" in details["event log"]
     assert details["notices"] == "every notice delivered"
+    assert details["documents"] == "none attached yet"
 
 
 async def test_a_namespace_without_guichet_s_search_attributes_is_named_before_any_file_fails(

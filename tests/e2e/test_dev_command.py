@@ -4,6 +4,7 @@ demo files, serves other ``guichet`` commands without configuration, stops on SI
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 from datetime import datetime
@@ -109,7 +110,9 @@ def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
         # Everything `guichet dev` starts is what `guichet status` checks: all fine.
         status = cli.json("status")
         assert status["ok"] is True, status
-        assert len(status["checks"]) == 8
+        assert len(status["checks"]) == 9
+        documents = next(c for c in status["checks"] if c["name"] == "documents")
+        assert re.match(r"7 kept, \d kB \(back them up with the log\)$", documents["detail"])
     finally:
         output = _stop(process, log)
     assert "stopping worker…" in output and "stopped" in output
