@@ -74,7 +74,22 @@ async def read_file_view(
         "timeline": rows,
         "timeline_problem": problem,
         "no_worker": stopped,
+        "checklist": _checklist(state),
     }
+
+
+def _checklist(state: Application) -> list[str]:
+    """The documents the programme expects, each with where it stands."""
+    lines = []
+    for required, held in state.document_checklist():
+        if held is not None:
+            where = f"attached: {held.filename} ({held.sha256[:12]})"
+        elif required.stage == "balance":
+            where = "with the balance claim"
+        else:
+            where = "MISSING"
+        lines.append(f"{required.kind:<17} {where}")
+    return lines
 
 
 def _amounts(state: Application, programme_max: int | None) -> dict[str, Any]:
@@ -130,6 +145,9 @@ def render_file(view: dict[str, Any]) -> str:
             f"{p['status']}"
             for p in state["payments"]
         ]
+    if view.get("checklist"):
+        out += ["", "expected documents (a checklist of the programme)"]
+        out += [f"  {line}" for line in view["checklist"]]
     if state.get("documents"):
         out += ["", "documents (guichet document ID SHA256 writes one to a file)"]
         out += [

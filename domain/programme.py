@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from domain.actor import Role
+from domain.documents import DocumentKind
 from domain.model import Cents, Frozen, TaxBasis
 
 
@@ -41,6 +42,19 @@ class Duration(Sourced):
 
     months: int = Field(default=0, ge=0)
     days: int = Field(default=0, ge=0)
+
+
+RequiredStage = Literal["request", "balance"]
+
+
+class RequiredDocument(Sourced):
+    """A document the programme asks for: with the request (the file is complete with it) or
+    with the claim for the balance (the proof the payment rests on)."""
+
+    kind: DocumentKind
+    stage: RequiredStage = "request"
+    detail: str = ""
+    """What exactly, in French, as the funder words it."""
 
 
 FundingKind = Literal["rate", "flat", "annual"]
@@ -155,6 +169,9 @@ class Programme(Frozen):
     financing_rules: bool = True
     """Whether the CGCT financing-plan rules (owner share, dotation caps…) apply."""
     deadlines: tuple[DeadlineRule, ...] = ()
+    required_documents: tuple[RequiredDocument, ...] = ()
+    """The documents a file of this programme is expected to hold (a checklist for people:
+    the rules of completeness stay the caseworker's and the law's)."""
     source: str
     description: str = ""
 

@@ -16,7 +16,7 @@ from domain.deadline import OpenDeadline, day_of
 from domain.documents import AttachedDocument
 from domain.model import AwareDatetime, Cents, Frozen
 from domain.plan import FinancingPlan
-from domain.programme import DeadlineKind, Programme
+from domain.programme import DeadlineKind, Programme, RequiredDocument, RequiredStage
 
 Status = Literal[
     "draft",  # nothing submitted yet: the initial state
@@ -126,6 +126,24 @@ class Application(Frozen):
     def deadline(self, kind: DeadlineKind, subject: str | None = None) -> OpenDeadline | None:
         """The open deadline of that kind (and funding line), or None."""
         return next((d for d in self.deadlines if d.matches(kind, subject)), None)
+
+    def document_checklist(self) -> list[tuple[RequiredDocument, AttachedDocument | None]]:
+        """Each document the programme expects, with the first one attached of its kind
+        (None: missing yet)."""
+        if self.programme is None:
+            return []
+        return [
+            (required, next((d for d in self.documents if d.kind == required.kind), None))
+            for required in self.programme.required_documents
+        ]
+
+    def missing_documents(self, stage: RequiredStage) -> list[RequiredDocument]:
+        """The documents expected at ``stage`` that no attached document is of the kind of."""
+        return [
+            required
+            for required, held in self.document_checklist()
+            if held is None and required.stage == stage
+        ]
 
     def payment(self, number: int) -> Payment | None:
         """The payment with this number, or None."""

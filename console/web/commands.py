@@ -208,6 +208,9 @@ def action_hint(command_type: str, state: Application) -> str:
     """What a person should know before filling in the form: for a payment claim, how much
     the rules still allow (décret 2018-514 art. 12), so that a claim is not refused for it;
     for an answer or a claim, where its documents go."""
+    if command_type == "DeclareComplete" and (missing := state.missing_documents("request")):
+        kinds = ", ".join(labels.lower(labels.DOCUMENT_KIND, d.kind) for d in missing)
+        return f"Pièces attendues pas encore jointes : {kinds}."
     if command_type == "AnswerCorrection":
         return (
             "Joignez d'abord les pièces demandées dans « Pièces du dossier », plus bas : "

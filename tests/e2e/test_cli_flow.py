@@ -347,7 +347,10 @@ def test_a_document_goes_in_by_the_cli_and_comes_back_as_it_was_attached(
 
     view = cli.json("show", app)
     assert [d["filename"] for d in view["state"]["documents"]] == ["devis signé.pdf"]
-    assert f"{sha256[:12]}  quote" in cli.run("show", app).stdout
+    shown = cli.run("show", app).stdout
+    assert f"{sha256[:12]}  quote" in shown
+    assert f"quote             attached: devis signé.pdf ({sha256[:12]})" in shown
+    assert "council_decision  MISSING" in shown
 
     copy = tmp_path / "copie.pdf"
     cli.run("document", app, sha256[:12], "--output", str(copy))

@@ -173,3 +173,29 @@ def test_a_document_is_an_action_on_the_file() -> None:
     state = apply([*to_instruction(), AddNote(actor=CASEWORKER, at=at(3), note="x")])
     after = fold(decide(_attach(day=12), state), state)
     assert after.last_action_at == at(12)
+
+
+def test_the_programme_s_expected_documents_are_checked_off_as_they_are_attached() -> None:
+    """A checklist, by kind: the quote attached ticks "quote"; the proof of expense is for
+    the balance claim."""
+    from domain.catalogue import load_catalogue
+
+    detr = load_catalogue().get("dsil-detr-investissement")
+    assert detr is not None
+    state = apply(to_instruction()).replaced({"programme": detr})
+    with_quote = fold(decide(_attach(), state), state)
+    checklist = [
+        (r.kind, held.filename if held else None) for r, held in with_quote.document_checklist()
+    ]
+    assert checklist == [
+        ("council_decision", None),
+        ("financing_plan", None),
+        ("quote", "devis-menuiserie signé.pdf"),
+        ("proof_of_expense", None),
+    ]
+    assert [r.kind for r in with_quote.missing_documents("request")] == [
+        "council_decision",
+        "financing_plan",
+    ]
+    assert [r.kind for r in with_quote.missing_documents("balance")] == ["proof_of_expense"]
+    assert apply([]).document_checklist() == []  # no programme yet: nothing expected

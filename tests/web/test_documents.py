@@ -64,6 +64,15 @@ async def test_the_commune_s_document_is_listed_and_comes_back_byte_for_byte(
     assert f"/dossiers/{with_quote}/pieces/{digest}" in page
     assert "106\u00a0Ko" in page and "agent (Porteur de projet (commune))" in page
     assert "Pièce jointe, devis « devis signé.pdf » : Devis signé le 2 mars" in page
+    # The programme's checklist: the quote ticked, the council's decision still missing.
+    expected = page[page.index("Pièces attendues par le dispositif") :]
+    assert re.search(r"Devis</strong>[^<]*:\s*<span class=\"badge badge-success\">jointe", expected)
+    assert re.search(
+        r"Délibération du conseil municipal</strong>[^<]*:\s*<span[^>]*>manquante", expected
+    )
+    assert re.search(
+        r"Justificatif de dépense</strong>[^<]*:\s*<span[^>]*>avec la demande de solde", expected
+    )
     async with signed_in(console, "agent") as agent:
         commune_copy = await agent.get(f"/dossiers/{with_quote}/pieces/{digest}")
     for copy in (staff_copy, commune_copy):

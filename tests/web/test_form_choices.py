@@ -104,3 +104,15 @@ def test_a_convention_cadre_is_offered_while_its_delay_runs() -> None:
         CASEWORKER,
     )
     assert choices("RecordConvention", "kind", apply(to_instruction()), CASEWORKER) == ()
+
+
+def test_declaring_a_file_complete_says_which_expected_documents_are_missing() -> None:
+    from domain.catalogue import load_catalogue
+
+    detr = load_catalogue().get("dsil-detr-investissement")
+    state = apply(to_instruction()).replaced({"programme": detr})
+    assert action_hint("DeclareComplete", state) == (
+        "Pièces attendues pas encore jointes : délibération du conseil municipal, "
+        "plan de financement signé, devis."
+    )
+    assert action_hint("DeclareComplete", apply(to_instruction())) == ""  # none expected
