@@ -92,10 +92,14 @@ async def document_from(filename: str, content: bytes, kind: DocumentKind) -> Do
             size_bytes=len(content),
             kind=kind,
         )
-    except ValidationError as error:  # the kind: the name and the rest were made valid above
-        raise DocumentRefused(
-            f"kind: {error.errors()[0]['msg']}", "type de pièce : choisissez-en un de la liste"
-        ) from None
+    except ValidationError as error:  # the kind, in practice: the rest was made valid above
+        where = str(error.errors()[0]["loc"][0])
+        french = (
+            "type de pièce : choisissez-en un de la liste"
+            if where == "kind"
+            else (f"{where} : {error.errors()[0]['msg']}")
+        )
+        raise DocumentRefused(f"{where}: {error.errors()[0]['msg']}", french) from None
 
 
 async def attach(

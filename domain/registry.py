@@ -118,7 +118,7 @@ class CommuneRegistry:
 
     def search(self, name_prefix: str, limit: int = 20) -> list[Commune]:
         """Communes whose name starts with ``name_prefix``, ignoring case, accents and hyphens."""
-        key = _name_key(name_prefix)
+        key = name_key(name_prefix)
         if not key or limit <= 0:
             return []
         index = self._index()
@@ -159,7 +159,7 @@ class CommuneRegistry:
     def _index(self) -> list[tuple[str, str]]:
         # Built on first search only: most callers look up by INSEE code.
         if self._name_index is None:
-            self._name_index = sorted((_name_key(r[1]), i) for i, r in self._rows.items())
+            self._name_index = sorted((name_key(r[1]), i) for i, r in self._rows.items())
         return self._name_index
 
 
@@ -215,7 +215,8 @@ def _table(text: str, columns: tuple[str, ...]) -> Iterator[tuple[int, list[str]
         yield numbers[-1], values
 
 
-def _name_key(name: str) -> str:
+def name_key(name: str) -> str:
+    """A commune's name as searches compare it: no case, accents, hyphens or apostrophes."""
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[\s'’-]+", " ", plain.casefold()).strip()
 

@@ -22,7 +22,7 @@ from console.web.accounts import PERSON_ROLES, Account
 from console.web.api import Refused
 from console.web.app import error_page
 from console.web.auth import BadRequest, Upload, read_multipart, roles, services
-from console.web.commands import FormError, to_command
+from console.web.commands import FormError, max_length, to_command
 from console.web.files import APPLICATION_ID, FileNotVisible, readable_state, visible_state
 from console.web.labels import DOCUMENT_KIND
 from console.web.pages import REQUEST_ID, file_view
@@ -121,7 +121,10 @@ UPLOAD_BODY = {
                         "file": {"type": "string", "format": "binary"},
                         "kind": {"type": "string", "enum": list(DOCUMENT_KIND)},
                         "request_id": {"type": "string", "pattern": REQUEST_ID.pattern},
-                        "note": {"type": "string", "maxLength": 4000},
+                        "note": {
+                            "type": "string",
+                            "maxLength": max_length("AttachDocument", "note"),
+                        },
                     },
                 }
             }

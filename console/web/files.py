@@ -25,6 +25,7 @@ from domain.commune import Commune
 from domain.decider import fold
 from domain.digest import stale_before
 from domain.events import EligibilityConfirmed, EligibilityRejected, parse_event
+from domain.registry import name_key
 from domain.rules.financing import plan_verdicts
 from domain.state import Application, Status
 from eventlog import EventLogError
@@ -257,8 +258,11 @@ async def search(
     if INSEE.match(searched) and searched in services.registry:
         return _filtered(params, commune=searched)
     matches = services.registry.search(searched, limit=SEARCH_MATCHES)
-    if len(matches) == 1:
-        return _filtered(params, commune=matches[0].insee)
+    # The name typed in full (Belley, not Belleydoux) is the one meant, or the only one found.
+    exact = [c for c in matches if name_key(c.name) == name_key(searched)]
+    chosen = exact if len(exact) == 1 else matches
+    if len(chosen) == 1:
+        return _filtered(params, commune=chosen[0].insee)
     return matches
 
 

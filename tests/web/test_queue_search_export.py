@@ -47,11 +47,13 @@ async def test_a_commune_s_name_or_code_filters_the_queue_keeping_the_other_filt
     async with signed_in(console, "alice") as alice:
         by_name = await alice.get("/dossiers", params={"q": "valserhone", "statut": "submitted"})
         by_code = await alice.get("/dossiers", params={"q": "01033"})
+        in_full = await alice.get("/dossiers", params={"q": "BELLEY"})  # not Belleydoux
         several = html.unescape((await alice.get("/dossiers", params={"q": "Valser"})).text)
         nothing = html.unescape((await alice.get("/dossiers", params={"q": "Zzyzx"})).text)
         listed = (await alice.get(by_name.headers["location"])).text
     assert by_name.headers["location"] == "/dossiers?statut=submitted&commune=01033"
     assert by_code.headers["location"] == "/dossiers?commune=01033"
+    assert in_full.headers["location"] == "/dossiers?commune=01034"
     assert listed_file in listed
     assert "Plusieurs communes commencent par « Valser »" in several
     assert 'href="/dossiers?commune=01033">Valserhône (01033, 01)</a>' in several
