@@ -215,9 +215,15 @@ def _table(text: str, columns: tuple[str, ...]) -> Iterator[tuple[int, list[str]
         yield numbers[-1], values
 
 
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "’": "'", "‘": "'",
+                            "ʼ": "'"})  # fmt: skip
+"""What folding to ASCII would drop: Cœuvres is Coeuvres, L’Isle-Adam is L'Isle-Adam."""
+
+
 def name_key(name: str) -> str:
     """A commune's name as searches compare it: no case, accents, hyphens or apostrophes."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    spelled = name.translate(_LIGATURES)
+    plain = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode()
     return re.sub(r"[\s'’-]+", " ", plain.casefold()).strip()
 
 

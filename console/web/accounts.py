@@ -27,6 +27,8 @@ INSEE = re.compile(r"^\d[0-9AB]\d{3}$")
 FUNDER = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,59}$")
 PERSON_ROLES: tuple[Role, ...] = tuple(role for role in ROLES if role != "system")
 MIN_PASSWORD = 10
+UNASSIGNED = "aucun"
+"""The work queue's caseworker value for the files nobody holds: no account may be named so."""
 
 accounts = sa.Table(
     "console_account",
@@ -108,6 +110,11 @@ class AccountStore:
     ) -> Account:
         """Create (or, with ``replace``, reset) an account."""
         valid = check_account(username, role, funder, insee)
+        if username == UNASSIGNED:
+            raise AccountError(
+                f"username {UNASSIGNED!r} is reserved: the work queue lists unassigned files "
+                "under it; choose another"
+            )
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
         digest = await asyncio.to_thread(self._hasher.hash, password)

@@ -49,8 +49,9 @@ async def _attach(
     fields = upload.fields
     kind = fields.get("kind", "")
     if kind not in DOCUMENT_KIND:
-        choices = ", ".join(f"{code} ({label})" for code, label in DOCUMENT_KIND.items())
-        raise FormError(f"type de pièce : choisissez-en un ({choices})", field="kind")
+        on_api = file_field == "file"  # the API's callers send codes; people pick in a list
+        where = f"kind : l'un de {', '.join(DOCUMENT_KIND)}" if on_api else "dans la liste"
+        raise FormError(f"type de pièce : choisissez-en un {where}", field="kind")
     request_id = fields.get("request_id", "")
     if not REQUEST_ID.match(request_id):
         raise FormError("request_id : identifiant de requête absent ou mal formé")

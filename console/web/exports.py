@@ -20,13 +20,11 @@ from fastapi.responses import Response
 from console.web import labels
 from console.web.accounts import PERSON_ROLES, Account
 from console.web.auth import roles, services
-from console.web.files import QUEUE_LIMIT, QueueRow, parse_filters, work_queue
+from console.web.files import EXPORT_LIMIT, QUEUE_LIMIT, QueueRow, parse_filters, work_queue
 from domain.commune import Commune
 from domain.deadline import PARIS
 
 router = APIRouter(include_in_schema=False)
-EXPORT_LIMIT = 10_000
-"""Files one export lists: a region's whole programme, read from visibility in seconds."""
 HEADER = (
     "Dossier",
     "Statut",
@@ -37,7 +35,7 @@ HEADER = (
     "Instructeur",
     "Dernier jour de la prochaine échéance",
     "En retard",
-    "Dernière activité (heure de Paris)",
+    "Dernière activité (à l'heure près, heure de Paris)",
 )
 
 

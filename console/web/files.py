@@ -16,7 +16,7 @@ from typing import Any, TypeVar, get_args
 from urllib.parse import urlencode
 
 from console.timeline import timeline_entry
-from console.web.accounts import INSEE, USERNAME, Account
+from console.web.accounts import INSEE, UNASSIGNED, USERNAME, Account
 from console.web.auth import BadRequest
 from console.web.labels import moment
 from console.web.phrases import phrase
@@ -36,6 +36,8 @@ APPLICATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,119}$")
 DEPARTMENT = re.compile(r"^(\d[0-9AB]|\d{3})$")
 STATUSES: tuple[str, ...] = get_args(Status)
 QUEUE_LIMIT = 500
+EXPORT_LIMIT = 10_000
+"""Files one export of the queue lists: a region's whole programme, read in seconds."""
 MAX_IDLE = 3650
 DUE_SOON = timedelta(days=7)
 FOCUS = {
@@ -44,8 +46,6 @@ FOCUS = {
     "sous_7_jours": "Échéance dans les 7 jours",
 }
 """The queue's views of running files, by what they need (the team page counts them)."""
-UNASSIGNED = "aucun"
-"""The caseworker filter's value for the files nobody has taken."""
 
 
 class FileNotVisible(Exception):
@@ -234,9 +234,19 @@ def visibility_query(filters: QueueFilters, account: Account) -> str:
     return " AND ".join(parts)
 
 
-FILE_NUMBER = re.compile(r"^[a-z0-9-]+-\d[0-9AB]\d{3}-[0-9a-f]{12}$")
-"""A file's number as Guichet gives it (``workflows.client.application_id_for``): told
-apart from a commune's name, which may hold hyphens too (Saint-Genis-Pouilly)."""
+FILE_NUMBER = re.compile(r"^([a-z0-9-]+)-(\d[0-9ab]\d{3})-([0-9a-f]{12})$")
+"""A file's number as Guichet gives it (``workflows.client.application_id_for``), read
+without case: told apart from a commune's name, which may hold hyphens too."""
+
+
+def file_number(text: str) -> str | None:
+    """The file number in what was typed or pasted (the number, in any case, or a page's
+    address ending with it), as Guichet writes it; None when there is none."""
+    last = text.split("?")[0].split("#")[0].rstrip("/").rsplit("/", 1)[-1]
+    found = FILE_NUMBER.match(last.lower())
+    return f"{found[1]}-{found[2].upper()}-{found[3]}" if found else None
+
+
 SEARCH_MATCHES = 20
 """Communes a search by name offers to choose from."""
 
@@ -245,28 +255,34 @@ async def search(
     services: WebServices, account: Account, searched: str, params: dict[str, str]
 ) -> str | list[Commune]:
     """What the queue's search box finds: the address to go to (a file's page, by its
-    number; the queue filtered on the one commune found, with ``params`` kept), or the
-    communes to choose from (none: nothing matched)."""
-    if FILE_NUMBER.match(searched):
-        try:
-            await visible_state(services, account, searched)
-        except FileNotVisible:
+    number or a pasted address; the queue filtered on the one commune found, with ``params``
+    kept), or the communes to choose from (none: nothing matched).
+
+    A file is looked up in the log, not asked of its workflow: the search answers at once,
+    worker or not, and the page it leads to says the rest."""
+    if (number := file_number(searched)) is not None:
+        state = await logged_state(services, number)
+        if state is None or not may_see(account, state):
             return []
-        return f"/dossiers/{searched}"
+        page = "audit" if account.role == "auditor" else "dossiers"
+        return f"/{page}/{state.application_id}"
     if account.role == "applicant":
-        return []  # a commune's agent reads its own commune's files only
-    if INSEE.match(searched) and searched in services.registry:
-        return _filtered(params, commune=searched)
+        own = services.registry.get(account.insee or "")
+        mine = own is not None and name_key(searched) in (name_key(own.name), own.insee.lower())
+        return "/dossiers" if mine else []  # a commune's agent reads its own files only
+    if INSEE.match(searched.upper()) and searched.upper() in services.registry:
+        return filtered_address(params, commune=searched.upper())
     matches = services.registry.search(searched, limit=SEARCH_MATCHES)
     # The name typed in full (Belley, not Belleydoux) is the one meant, or the only one found.
     exact = [c for c in matches if name_key(c.name) == name_key(searched)]
     chosen = exact if len(exact) == 1 else matches
     if len(chosen) == 1:
-        return _filtered(params, commune=chosen[0].insee)
+        return filtered_address(params, commune=chosen[0].insee)
     return matches
 
 
-def _filtered(params: dict[str, str], **changes: str) -> str:
+def filtered_address(params: dict[str, str], **changes: str) -> str:
+    """The work queue's address with these filters, ``changes`` applied."""
     kept = {key: value for key, value in {**params, **changes}.items() if value}
     return "/dossiers?" + urlencode(kept)
 

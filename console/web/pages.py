@@ -49,9 +49,11 @@ from console.web.commands import (
     to_command,
 )
 from console.web.files import (
+    EXPORT_LIMIT,
     STATUSES,
     assignees,
     check_assignee,
+    filtered_address,
     for_reader,
     parse_filters,
     queue_overflow,
@@ -76,6 +78,7 @@ from console.web.submission import (
     unknown_funder,
 )
 from domain.commands import RevisePlan
+from domain.commune import Commune
 from domain.deadline import PARIS
 from domain.documents import ACCEPTED_FORMATS, MAX_DOCUMENT_BYTES
 from domain.plan import FinancingPlan
@@ -85,6 +88,8 @@ from workflows.client import CommandRefused, NoWorker, application_id_for
 from workflows.messages import Submission
 
 router = APIRouter(include_in_schema=False)
+SEARCH_LENGTH = 120
+"""Longer than any file number or commune name: what is typed past it is not searched."""
 OWN_PAGES = ("RevisePlan", "AttachDocument")
 """Actions with a form of their own (the plan's page, the documents' upload), not in FORMS."""
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -152,10 +157,14 @@ async def queue_page(
     file number or commune name."""
     found = services(request)
     params = dict(request.query_params)
-    searched = (params.pop("q", "") or "").strip()
-    found_by_search = await search(found, account, searched, params) if searched else None
-    if isinstance(found_by_search, str):
-        return RedirectResponse(found_by_search, status_code=303)
+    searched = (params.pop("q", "") or "").strip()[:SEARCH_LENGTH]
+    choices: list[Commune] | None = None
+    if searched:
+        params.pop("commune", None)  # the search names the commune: a former one must go
+        found_by_search = await search(found, account, searched, params)
+        if isinstance(found_by_search, str):
+            return RedirectResponse(found_by_search, status_code=303)
+        choices = found_by_search
     filters = parse_filters(params, found)
     now = datetime.now(UTC)
     rows = await work_queue(found, account, filters, now)
@@ -169,7 +178,12 @@ async def queue_page(
         "queue_limit": files.QUEUE_LIMIT,
         "filters": filters,
         "searched": searched,
-        "search_matches": found_by_search,
+        "search_matches": choices,
+        "search_choices": [
+            (commune, filtered_address(params, commune=commune.insee)) for commune in choices or ()
+        ],
+        "search_length": SEARCH_LENGTH,
+        "export_limit": EXPORT_LIMIT,
         "export_link": "/dossiers.csv?" + urlencode(filters.as_params()),
         "statuses": STATUSES,
         "focus": files.FOCUS,

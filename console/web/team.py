@@ -16,13 +16,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from activities.digest import DEFAULT_STALE_DAYS
-from console.web.accounts import Account
+from console.web.accounts import UNASSIGNED, Account
 from console.web.app import render
 from console.web.auth import BadRequest, roles, services
 from console.web.files import (
     MAX_IDLE,
     STATE_READS,
-    UNASSIGNED,
     QueueFilters,
     assignees,
     at_most,
@@ -40,13 +39,14 @@ class Cell:
     link: str
 
 
-def _views(who: str, idle_days: int) -> list[QueueFilters]:
-    """One row's cells as the queue's filters: running, overdue, due soon, idle."""
+def _views(who: str | None, idle_days: int) -> list[QueueFilters]:
+    """One row's cells as the queue's filters: running, overdue, due soon, idle (of
+    everyone's files when ``who`` is None)."""
     return [
         QueueFilters(caseworker=who, focus="en_cours"),
         QueueFilters(caseworker=who, focus="en_retard"),
         QueueFilters(caseworker=who, focus="sous_7_jours"),
-        QueueFilters(caseworker=who, idle_days=idle_days),
+        QueueFilters(caseworker=who, idle_days=idle_days, focus="en_cours"),
     ]
 
 
@@ -56,7 +56,8 @@ async def team_page(
     account: Annotated[Account, Depends(roles("supervisor"))],
     jours: str = "",
 ) -> Response:
-    """Each caseworker's load, the files nobody holds first."""
+    """Each caseworker's load, the files nobody holds first; the totals of all running files,
+    and what is held under an id no account has (an account removed or renamed)."""
     idle_days = DEFAULT_STALE_DAYS
     if jours:
         if not (jours.isascii() and jours.isdigit() and 1 <= int(jours) <= MAX_IDLE):
@@ -67,6 +68,7 @@ async def team_page(
         (person.username, person.label) for person in await assignees(found)
     ]
     views = [view for who, _ in people for view in _views(who, idle_days)]
+    views += _views(None, idle_days)  # the totals, from the server rather than summed
     counts = await at_most(
         STATE_READS, [found.guichet.count(visibility_query(view, account)) for view in views]
     )
@@ -75,9 +77,13 @@ async def team_page(
         for count, view in zip(counts, views, strict=True)
     ]
     rows = [(label, cells[4 * index : 4 * index + 4]) for index, (_, label) in enumerate(people)]
+    totals = cells[-4:]
+    counted = [sum(counts[column:-4:4]) for column in range(4)]
+    others = [Cell(total.count - held, "") for total, held in zip(totals, counted, strict=True)]
     context = {
         "rows": rows,
-        "totals": [sum(counts[column::4]) for column in range(4)],
+        "others": others if any(cell.count for cell in others) else None,
+        "totals": totals,
         "idle_days": idle_days,
     }
     return render(request, "equipe.html", context)

@@ -155,3 +155,13 @@ def test_a_wrong_header_is_refused() -> None:
     """A file with other columns is not silently misread."""
     with pytest.raises(RegistryError, match="the header must be"):
         CommuneRegistry.from_csv("code,name\n01033,Valserhône\n")
+
+
+def test_a_search_reads_ligatures_and_curly_apostrophes_as_people_type_them() -> None:
+    """Phones type ’; 109 communes are spelled with œ; folding to ASCII dropped both."""
+    from domain.registry import load_registry
+
+    registry = load_registry()
+    assert [c.name for c in registry.search("Coeuvres")] == ["Cœuvres-et-Valsery"]
+    assert [c.name for c in registry.search("L’Isle-Adam")] == ["L'Isle-Adam"]
+    assert "Œting" in [c.name for c in registry.search("Oeting")]

@@ -33,9 +33,21 @@ async def test_a_file_number_leads_to_its_page_for_those_who_may_see_it(
 ) -> None:
     async with signed_in(console, "alice") as alice:
         found = await alice.get("/dossiers", params={"q": f"  {listed_file} "})
+        shouted = await alice.get("/dossiers", params={"q": listed_file.upper()})
+        pasted = await alice.get(
+            "/dossiers", params={"q": f"https://guichet.example/dossiers/{listed_file}?fait=x"}
+        )
+    async with signed_in(console, "audrey") as audrey:
+        audited = await audrey.get("/dossiers", params={"q": listed_file})
+    async with signed_in(console, "agent") as agent:
+        own = await agent.get("/dossiers", params={"q": "Valserhône"})
     async with signed_in(console, "autre-agent") as other:
         hidden = await other.get("/dossiers", params={"q": listed_file})
     assert (found.status_code, found.headers["location"]) == (303, f"/dossiers/{listed_file}")
+    for answer in (shouted, pasted):
+        assert answer.headers["location"] == f"/dossiers/{listed_file}"
+    assert audited.headers["location"] == f"/audit/{listed_file}"  # the auditor's own view
+    assert own.headers["location"] == "/dossiers"  # a commune's agent: its own files
     assert hidden.status_code == 200  # another commune's file is not revealed
     assert "Aucun dossier ni commune ne correspond" in html.unescape(hidden.text)
 
@@ -48,7 +60,13 @@ async def test_a_commune_s_name_or_code_filters_the_queue_keeping_the_other_filt
         by_name = await alice.get("/dossiers", params={"q": "valserhone", "statut": "submitted"})
         by_code = await alice.get("/dossiers", params={"q": "01033"})
         in_full = await alice.get("/dossiers", params={"q": "BELLEY"})  # not Belleydoux
-        several = html.unescape((await alice.get("/dossiers", params={"q": "Valser"})).text)
+        several = html.unescape(
+            (
+                await alice.get(
+                    "/dossiers", params={"q": "Valser", "statut": "submitted", "commune": "01034"}
+                )
+            ).text
+        )
         nothing = html.unescape((await alice.get("/dossiers", params={"q": "Zzyzx"})).text)
         listed = (await alice.get(by_name.headers["location"])).text
     assert by_name.headers["location"] == "/dossiers?statut=submitted&commune=01033"
@@ -56,7 +74,9 @@ async def test_a_commune_s_name_or_code_filters_the_queue_keeping_the_other_filt
     assert in_full.headers["location"] == "/dossiers?commune=01034"
     assert listed_file in listed
     assert "Plusieurs communes commencent par « Valser »" in several
-    assert 'href="/dossiers?commune=01033">Valserhône (01033, 01)</a>' in several
+    # Each choice keeps the other filters; the commune typed before gives way to the search.
+    assert 'href="/dossiers?statut=submitted&commune=01033">Valserhône (01033, 01)</a>' in several
+    assert 'value="01034"' not in several
     assert "Aucun dossier ni commune ne correspond à « Zzyzx »" in nothing
 
 

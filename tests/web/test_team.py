@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
+from console.web.accounts import AccountError
 from tests.polling import eventually
-from tests.web.conftest import Console, signed_in
+from tests.web.conftest import PASSWORD, Console, signed_in
 from workflows import search
 from workflows.grant_application import GrantApplicationWorkflow
 
@@ -63,11 +64,13 @@ async def team(console: Console) -> dict[str, str]:
         "ended": await park(
             console, caseworker="alice", deadline_in=-day, idle_for=20 * day, running=False
         ),
+        # Held under an id no account has any more (an account removed or renamed).
+        "gone": await park(console, caseworker="bob", deadline_in=-day, idle_for=20 * day),
     }
 
     async def visible() -> bool:  # visibility follows the server's writes a moment later
         running = await console.guichet.count("ExecutionStatus = 'Running'")
-        return running == 3 and await console.guichet.count() == 4
+        return running == 4 and await console.guichet.count() == 5
 
     await eventually(visible)
     return parked
@@ -76,8 +79,8 @@ async def team(console: Console) -> dict[str, str]:
 def _rows(page: str) -> dict[str, list[str]]:
     """The team table's rows: the label, then each cell's number."""
     found = {}
-    for label, cells in re.findall(r'<tr><th scope="row">([^<]+)</th>(.*?)</tr>', page):
-        found[label] = re.findall(r">(\d+)<", cells)
+    for label, cells in re.findall(r'<tr[^>]*><th scope="row">([^<]+)(.*?)</tr>', page):
+        found[label.strip()] = re.findall(r'class="nombre">(?:<a [^>]+>)?(\d+)<', cells)
     return found
 
 
@@ -85,7 +88,7 @@ async def test_each_caseworker_s_load_is_counted_by_what_it_needs(
     console: Console, team: dict[str, str]
 ) -> None:
     """Running files only; overdue, due within 7 days, idle beyond the threshold; nobody's
-    files first; a total."""
+    files first; what an id no account has holds; the totals of all running files."""
     async with signed_in(console, "sophie") as sophie:
 
         async def counted() -> dict[str, list[str]] | None:
@@ -93,9 +96,11 @@ async def test_each_caseworker_s_load_is_counted_by_what_it_needs(
             return rows if rows.get("alice") == ["2", "1", "1", "1"] else None
 
         rows = await eventually(counted)
-        assert list(rows) == ["Non attribués", "alice", "sophie", "Total"]
+        assert list(rows) == ["Non attribués", "alice", "sophie", "Autres identifiants", "Total"]
         assert rows["Non attribués"] == ["1", "0", "0", "0"]
-        assert rows["sophie"] == ["0", "0", "0", "0"] and rows["Total"] == ["3", "1", "1", "1"]
+        assert rows["sophie"] == ["0", "0", "0", "0"]
+        assert rows["Autres identifiants"] == ["1", "1", "0", "1"]
+        assert rows["Total"] == ["4", "2", "1", "2"]
         stricter = _rows((await sophie.get("/equipe?jours=30")).text)
         assert stricter["alice"] == ["2", "1", "1", "0"]  # idle 10 days is not idle for 30
 
@@ -106,7 +111,7 @@ async def test_each_count_leads_to_the_queue_listing_exactly_those_files(
     async with signed_in(console, "sophie") as sophie:
         page = html.unescape((await sophie.get("/equipe")).text)
         late_link = re.search(r'href="(/dossiers\?instructeur=alice&vue=en_retard)"', page)
-        idle_link = re.search(r'href="(/dossiers\?instructeur=alice&inactif=7)"', page)
+        idle_link = re.search(r'href="(/dossiers\?instructeur=alice&inactif=7&vue=en_cours)"', page)
         assert late_link and idle_link, page
         late = (await sophie.get(late_link.group(1))).text
         idle = (await sophie.get(idle_link.group(1))).text
@@ -128,3 +133,9 @@ async def test_only_the_supervisor_sees_the_team_and_a_bad_threshold_is_said(
         bad = await sophie.get("/equipe?jours=0")
     assert bad.status_code == 400 and "de 1 à 3650" in html.unescape(bad.text)
     assert bad_view.status_code == 400 and "en_retard" in bad_view.text
+
+
+async def test_no_account_may_take_the_name_of_the_unassigned_files(console: Console) -> None:
+    """« aucun » is how the queue asks for the files nobody holds."""
+    with pytest.raises(AccountError, match="reserved"):
+        await console.services.accounts.add("aucun", PASSWORD, "caseworker")
