@@ -191,6 +191,8 @@ async def queue_page(
         # Visibility knows codes; people read names (the commune and programme of each row).
         "programme_names": {p.id: p.name for p in found.catalogue.programmes},
         "communes": found.registry,
+        # A supervisor filters on any caseworker; a caseworker on their own files.
+        "caseworkers": await assignees(found) if account.role == "supervisor" else [],
         "batch": account.role in ("caseworker", "supervisor"),
         "batch_key": uuid.uuid4().hex,
         "batch_deadlines": BATCH_DEADLINES,

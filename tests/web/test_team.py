@@ -116,9 +116,12 @@ async def test_each_count_leads_to_the_queue_listing_exactly_those_files(
         late = (await sophie.get(late_link.group(1))).text
         idle = (await sophie.get(idle_link.group(1))).text
         soon = (await sophie.get("/dossiers?vue=sous_7_jours")).text
+        queue = (await sophie.get("/dossiers")).text
     assert team["late"] in late and team["soon"] not in late and team["ended"] not in late
     assert team["late"] in idle and team["soon"] not in idle
     assert team["soon"] in soon and team["late"] not in soon and team["nobody"] not in soon
+    # The queue's own caseworker filter offers the supervisor every caseworker.
+    assert re.search(r'<option value="alice"\s*>alice</option>', queue)
 
 
 async def test_only_the_supervisor_sees_the_team_and_a_bad_threshold_is_said(
