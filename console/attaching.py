@@ -1,8 +1,9 @@
 """``guichet attach-document`` and ``guichet document``: documents from and to the command line.
 
-Attaching keeps the bytes in the event log's database first (by their hash, so a retry costs
-nothing), then sends ``AttachDocument`` to the workflow. Taking one back checks that the file
-names it and that the bytes still hash to what the log recorded before writing them.
+Attaching decides the command on the file's state first (nothing is kept for a refused one:
+kept bytes are never deleted), keeps the bytes in the event log's database by their hash (a
+retry costs nothing), then sends ``AttachDocument`` to the workflow. Taking one back checks
+that the file names it and that the bytes still hash to what the log recorded.
 """
 
 from __future__ import annotations
