@@ -127,8 +127,17 @@ def body_limit(path: str) -> int:
     return LARGE_BODIES.get(path, MAX_BODY)
 
 
-def _too_large(limit: int) -> str:
+def _too_large(limit: int, path: str = "") -> str:
+    if DOCUMENT_UPLOAD.match(path):
+        return (
+            f"Cette pièce dépasse {MAX_DOCUMENT_BYTES // 1_000_000} Mo : réduisez-la "
+            "(numérisation en 150 ou 200 dpi) ou découpez-la, puis joignez-la de nouveau."
+        )
     return f"Cette requête dépasse {limit // 1_000_000} Mo : allégez-la."
+
+
+FILE_ACTION = re.compile(r"^/dossiers/([A-Za-z0-9][A-Za-z0-9._-]{2,119})/")
+"""An address under a file's page (an action, an upload, a document): its errors lead back."""
 
 
 async def _body_limit(
@@ -137,7 +146,7 @@ async def _body_limit(
     declared = request.headers.get("content-length", "")
     limit = body_limit(request.url.path)
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        return error_page(request, 413, TOO_LARGE, _too_large(limit))
+        return error_page(request, 413, TOO_LARGE, _too_large(limit, request.url.path))
     return await call_next(request)
 
 
@@ -165,7 +174,7 @@ class _StreamedBodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise StarletteHTTPException(413, _too_large(limit))
+                    raise StarletteHTTPException(413, _too_large(limit, scope["path"]))
             return message
 
         await self.app(scope, counted, send)
@@ -206,7 +215,10 @@ def error_page(request: Request, status: int, title: str, message: str) -> Respo
     """An error as a page (or JSON on the API)."""
     if _is_api(request):
         return JSONResponse({"error": title, "detail": message}, status_code=status)
-    return render(request, "erreur.html", {"title": title, "message": message}, status)
+    under_a_file = FILE_ACTION.match(request.url.path)
+    back = f"/dossiers/{under_a_file[1]}" if under_a_file else None
+    context = {"title": title, "message": message, "back": back}
+    return render(request, "erreur.html", context, status)
 
 
 def render(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:

@@ -245,6 +245,9 @@ async def test_a_document_over_the_limit_is_refused_before_it_is_kept(
         )
     assert heavy.status_code == 400 and "fichier trop volumineux : 10 Mo au plus" in heavy.text
     assert far.status_code == 413
+    said = html.unescape(far.text)  # what to do, and the way back to the file
+    assert "Cette pièce dépasse 10 Mo : réduisez-la (numérisation en 150 ou 200 dpi)" in said
+    assert f'<a href="/dossiers/{with_quote}">Retour au dossier</a>' in said
 
 
 async def test_a_document_is_named_as_what_it_is_and_nothing_invisible_disguises_it(
