@@ -30,7 +30,7 @@ from domain.documents import (
 )
 from domain.errors import DomainError
 from domain.state import Application
-from eventlog.documents import DocumentStore, sha256_of
+from eventlog.documents import DocumentStore, UnsoundDocument, sha256_of
 from workflows.client import CommandRefused, GuichetClient
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|]+')
@@ -142,15 +142,15 @@ async def served_document(
     held = next((d for d in state.documents if d.sha256 == sha256), None)
     if held is None:
         raise LookupError(sha256)
-    stored = await store.read(sha256)
-    if stored is None:
+    stored = await store.read_sound(sha256)
+    if isinstance(stored, UnsoundDocument) and stored.found is None:
         raise DocumentRefused(
             f"{held.filename}: the file names this document but the document store does not "
             "hold its bytes (a restore without the documents table?)",
             f"« {held.filename} » : le dossier cite cette pièce, mais son contenu manque au "
             "magasin des pièces ; prévenez l'exploitant",
         )
-    if await sha256_of(stored.content) != sha256:
+    if isinstance(stored, UnsoundDocument):
         raise DocumentRefused(
             f"{held.filename}: the stored bytes no longer hash to the SHA-256 the log recorded "
             f"({sha256}): they were altered after the document was attached",

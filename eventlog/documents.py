@@ -47,11 +47,19 @@ class StoredDocument:
 
 
 @dataclass(frozen=True)
-class DocumentProblem:
-    """A document a file names whose bytes the store does not hold as attached."""
+class UnsoundDocument:
+    """A hash whose bytes the store does not hold: missing, or altered (``found``: what the
+    stored bytes hash to)."""
 
     sha256: str
-    problem: str
+    found: str | None = None
+
+    @property
+    def problem(self) -> str:
+        """What is wrong, in a sentence's end."""
+        if self.found is None:
+            return "missing from the document store"
+        return f"altered: the stored bytes hash to {self.found}"
 
 
 async def sha256_of(content: bytes) -> str:
@@ -104,16 +112,20 @@ class DocumentStore:
                 count, size = (await conn.execute(query)).one()
         return int(count), int(size)
 
-    async def check(self, sha256s: Iterable[str]) -> list[DocumentProblem]:
+    async def read_sound(self, sha256: str) -> StoredDocument | UnsoundDocument:
+        """The bytes kept under ``sha256`` if they still hash to it, else what is wrong."""
+        stored = await self.read(sha256)
+        if stored is None:
+            return UnsoundDocument(sha256)
+        found = await sha256_of(stored.content)
+        return stored if found == sha256 else UnsoundDocument(sha256, found)
+
+    async def check(self, sha256s: Iterable[str]) -> list[UnsoundDocument]:
         """For each hash, whether the store holds bytes that hash to it: what is missing or
         altered, in the order asked (each document read and hashed once)."""
         problems = []
         for wanted in dict.fromkeys(sha256s):
-            stored = await self.read(wanted)
-            if stored is None:
-                problems.append(DocumentProblem(wanted, "missing from the document store"))
-            elif (found := await sha256_of(stored.content)) != wanted:
-                problems.append(
-                    DocumentProblem(wanted, f"altered: the stored bytes hash to {found}")
-                )
+            read = await self.read_sound(wanted)
+            if isinstance(read, UnsoundDocument):
+                problems.append(read)
         return problems
