@@ -37,6 +37,9 @@ from domain.events import (
     FundingDecided,
     MessageSent,
     NoteAdded,
+    OpinionGiven,
+    OpinionRequested,
+    OpinionRequestWithdrawn,
     PaymentClaimed,
     PaymentDisbursed,
     PaymentFailed,
@@ -101,6 +104,15 @@ def describe(event: Event) -> str:
                 f"{document.kind.replace('_', ' ')} attached: {document.filename} "
                 f"(sha256 {document.sha256}, {document.size_bytes} bytes)" + _note(event.note)
             )
+        case OpinionRequested():
+            return (
+                f"opinion {event.number} asked of expert {event.expert_id}, due "
+                f"{event.due_on.isoformat()}: {event.question}"
+            )
+        case OpinionGiven():
+            return f"opinion {event.number} given, {event.verdict}: {event.opinion}"
+        case OpinionRequestWithdrawn():
+            return f"opinion request {event.number} withdrawn: {event.reason}"
         case MessageSent():
             side = "the commune" if event.actor.role == "applicant" else "the services"
             return f"message from {side}: {event.message}"

@@ -68,6 +68,23 @@ EXAMPLES: dict[str, tuple[str, str]] = {
         "not.",
         'guichet add-note ID --note "Appel du maire : devis en cours" --as caseworker:alice',
     ),
+    "RequestOpinion": (
+        "Ask an expert's opinion by a day: the expert (an account of role expert) is mailed "
+        "the question, reminded J-7 and J-1, and you are told if the day passes.",
+        'guichet request-opinion ID --expert-id abf-ain --question "Toiture conforme au PSMV ?" '
+        "--due-on 2026-12-20 --as caseworker:alice",
+    ),
+    "GiveOpinion": (
+        "Give the opinion asked of you (request number from guichet show): favourable, "
+        "reserved or unfavourable, with its reasons.",
+        'guichet give-opinion ID --number 1 --verdict reserved --opinion "Enduit à la chaux" '
+        "--as expert:abf-ain",
+    ),
+    "WithdrawOpinionRequest": (
+        "Withdraw an opinion request not yet answered (the expert is told why).",
+        'guichet withdraw-opinion-request ID --number 1 --reason "Mauvais service" '
+        "--as caseworker:alice",
+    ),
     "SendMessage": (
         "Send a message about the file, e-mailed to the other side (the commune, or its "
         "caseworker).",

@@ -9,9 +9,18 @@ from pydantic import Field, model_validator
 from domain.model import Frozen
 
 Role = Literal[
-    "applicant", "caseworker", "supervisor", "cofinancer", "payment_officer", "auditor", "system"
+    "applicant",
+    "caseworker",
+    "supervisor",
+    "cofinancer",
+    "payment_officer",
+    "expert",
+    "auditor",
+    "system",
 ]
-"""The roles of DESIGN.md ("Who uses it"); ``system`` is Guichet itself (eligibility, deadlines)."""
+"""The roles of DESIGN.md ("Who uses it"); ``system`` is Guichet itself (eligibility, deadlines).
+An ``expert`` (an architect of the Bâtiments de France, a DREAL engineer…) gives the opinion a
+caseworker asks of them on a file, and sees only the files they were asked about."""
 
 ROLES: tuple[Role, ...] = (
     "applicant",
@@ -19,6 +28,7 @@ ROLES: tuple[Role, ...] = (
     "supervisor",
     "cofinancer",
     "payment_officer",
+    "expert",
     "auditor",
     "system",
 )

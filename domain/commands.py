@@ -13,11 +13,12 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
-from domain.actor import Actor
+from domain.actor import Actor, ActorId
 from domain.commune import Commune, ConventionKind
 from domain.documents import Document
 from domain.errors import RuleViolation
 from domain.model import AwareDatetime, Cents, Frozen
+from domain.opinions import OpinionVerdict
 from domain.plan import FinancingPlan
 from domain.programme import DeadlineKind, Programme
 
@@ -209,6 +210,34 @@ class AddNote(_Command):
     note: Annotated[Text, Field(min_length=1)] = Field(description="The note (internal).")
 
 
+class RequestOpinion(_Command):
+    """Ask an expert's opinion on the file by a day; the expert is mailed the question."""
+
+    type: Literal["RequestOpinion"] = "RequestOpinion"
+    expert_id: ActorId = Field(description="The expert's account (role expert).")
+    question: Annotated[Text, Field(min_length=1)] = Field(
+        description="What the expert is asked (the expert reads the whole file)."
+    )
+    due_on: date = Field(description="The last day to answer (Paris).")
+
+
+class GiveOpinion(_Command):
+    """The expert's answer to one request asked of them: a verdict and its reasons."""
+
+    type: Literal["GiveOpinion"] = "GiveOpinion"
+    number: int = Field(ge=1, description="The request answered (its number on the file).")
+    verdict: OpinionVerdict
+    opinion: Annotated[Text, Field(min_length=1)] = Field(description="The opinion's reasons.")
+
+
+class WithdrawOpinionRequest(_Command):
+    """The opinion is no longer needed (asked of the wrong expert, the question moot)."""
+
+    type: Literal["WithdrawOpinionRequest"] = "WithdrawOpinionRequest"
+    number: int = Field(ge=1, description="The request withdrawn (its number on the file).")
+    reason: ShortText = Field(description="Why it is withdrawn (told to the expert).")
+
+
 class SendMessage(_Command):
     """A message between the commune and the services about the file, e-mailed to the other
     side (the commune's contact; the file's caseworker, or the caseworkers' pool)."""
@@ -331,6 +360,9 @@ Command = Annotated[
     | NotifyAward
     | RecordConvention
     | AddNote
+    | RequestOpinion
+    | GiveOpinion
+    | WithdrawOpinionRequest
     | SendMessage
     | AttachDocument
     | DeclareStart

@@ -26,6 +26,7 @@ from domain.commands import (
     DismissApplication,
     ExpireDeadline,
     ExtendDeadline,
+    GiveOpinion,
     LapseAward,
     NotifyAward,
     OrderPayment,
@@ -37,15 +38,18 @@ from domain.commands import (
     RefuseApplication,
     ReopenApplication,
     RequestCorrection,
+    RequestOpinion,
     RevisePlan,
     SendMessage,
     SendReminder,
     SubmitApplication,
     WithdrawApplication,
+    WithdrawOpinionRequest,
 )
 from domain.decider_conventions import record_convention
 from domain.decider_documents import attach_document
 from domain.decider_evolve import evolve, fold
+from domain.decider_opinions import give_opinion, request_opinion, withdraw_opinion_request
 from domain.decider_permissions import PERMISSIONS, Permission, allowed_commands, check_permission
 from domain.events import Event, MessageSent, NoteAdded
 from domain.state import INITIAL_STATE, Application
@@ -113,6 +117,12 @@ def _dispatch(command: Command, state: Application) -> list[Event]:
             return [NoteAdded(actor=command.actor, at=command.at, note=command.note)]
         case AttachDocument():
             return attach_document(command, state)
+        case RequestOpinion():
+            return request_opinion(command, state)
+        case GiveOpinion():
+            return give_opinion(command, state)
+        case WithdrawOpinionRequest():
+            return withdraw_opinion_request(command, state)
         case SendMessage():
             return [MessageSent(actor=command.actor, at=command.at, message=command.message)]
         case DeclareStart():

@@ -39,9 +39,11 @@ from domain.events import (
     DeadlineExtended,
     DeadlineOpened,
     Event,
+    OpinionRequested,
     ReminderSent,
 )
 from domain.french import DEADLINE, day, lower
+from domain.opinions import OpinionRequest
 from domain.programme import DeadlineKind, DeadlineRule
 from domain.state import Application, Status
 
@@ -56,6 +58,7 @@ APPLIES_IN: dict[DeadlineKind, frozenset[Status]] = {
     "completion": frozenset({"started", "completed"}),
     "convention_cadre": _REVIEW | {"accepted"},
     "programme_closing": _REVIEW,
+    "expert_opinion": _REVIEW,
 }
 
 REARMED_BY: dict[DeadlineKind, frozenset[str]] = {
@@ -100,7 +103,29 @@ def _effects(event: Event, state: Application) -> list[Event]:
             if not already and _applies(rule.kind, subject, state):
                 opened = open_deadline(rule, anchored_at, subject)
                 effects.append(DeadlineOpened(actor=SYSTEM, at=event.at, deadline=opened))
+    if isinstance(event, OpinionRequested):
+        opened = _opinion_deadline(event)
+        effects.append(DeadlineOpened(actor=SYSTEM, at=event.at, deadline=opened))
     return effects
+
+
+OPINION_REMINDER_DAYS = (7, 1)
+OPINION_SOURCE = "demande d'avis du service instructeur"
+
+
+def _opinion_deadline(event: OpinionRequested) -> OpenDeadline:
+    """An expert's opinion is due by the day its caseworker set: reminded J-7 and J-1, and
+    at its expiry the one who asked is told (the request stays open to a late answer)."""
+    return OpenDeadline(
+        kind="expert_opinion",
+        subject=str(event.number),
+        anchored_at=event.at,
+        due_at=paris_midnight(event.due_on + timedelta(days=1)),
+        reminder_days=OPINION_REMINDER_DAYS,
+        recipients=("expert",),
+        at_expiry="tell_asker",
+        source=OPINION_SOURCE,
+    )
 
 
 def _met_by(event: Event, deadline: OpenDeadline) -> bool:
@@ -149,13 +174,22 @@ def _applies(kind: DeadlineKind, subject: str | None, state: Application) -> boo
         return False
     if subject is None:
         return True
+    if kind == "expert_opinion":
+        request = _opinion_of(subject, state)
+        return request is not None and request.pending
     line = state.plan.line(subject) if state.plan else None
     return line is not None and line.status == "pending"
 
 
+def _opinion_of(subject: str | None, state: Application) -> OpinionRequest | None:
+    """The opinion request an ``expert_opinion`` deadline is about (its subject: the number)."""
+    return state.opinion(int(subject)) if subject and subject.isdigit() else None
+
+
 def _named(kind: DeadlineKind, subject: str | None) -> str:
     """A deadline in French, after its article: ``délai « complétude du dossier »``."""
-    line = f" (ligne {subject})" if subject else ""
+    which = "demande n°" if kind == "expert_opinion" else "ligne"
+    line = f" ({which} {subject})" if subject else ""
     return f"délai « {lower(DEADLINE, kind)} »{line}"
 
 
@@ -321,6 +355,9 @@ def recipients(deadline: OpenDeadline, state: Application) -> tuple[Recipient, .
                 found.append(
                     Recipient(role=role, id=f"cofinancer:{line.funder if line else 'all'}")
                 )
+            case "expert":
+                request = _opinion_of(deadline.subject, state)
+                found.append(Recipient(role=role, id=request.expert_id if request else "experts"))
             case _:
                 found.append(Recipient(role=role, id=f"{role.replace('_', '-')}s"))
     return tuple(found)

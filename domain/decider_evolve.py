@@ -36,6 +36,9 @@ from domain.events import (
     FundingDecided,
     MessageSent,
     NoteAdded,
+    OpinionGiven,
+    OpinionRequested,
+    OpinionRequestWithdrawn,
     PaymentClaimed,
     PaymentDisbursed,
     PaymentFailed,
@@ -47,6 +50,7 @@ from domain.events import (
     WorksCompleted,
     WorksStarted,
 )
+from domain.opinions import OpinionRequest
 from domain.programme import DeadlineKind
 from domain.state import INITIAL_STATE, Application, Payment, PendingCorrection
 
@@ -81,6 +85,23 @@ def _changes(state: Application, event: Event) -> dict[str, object]:
                 **document.model_dump(), attached_by=event.actor, attached_at=event.at
             )
             return {"documents": (*state.documents, attached)}
+        case OpinionRequested():
+            asked = OpinionRequest(
+                number=event.number,
+                expert_id=event.expert_id,
+                question=event.question,
+                due_on=event.due_on,
+                asked_by=event.actor,
+                asked_at=event.at,
+            )
+            return {"opinions": (*state.opinions, asked)}
+        case OpinionGiven():
+            return _with_opinion(
+                state, event.number, verdict=event.verdict, opinion=event.opinion,
+                answered_at=event.at,
+            )  # fmt: skip
+        case OpinionRequestWithdrawn():
+            return _with_opinion(state, event.number, withdrawn_reason=event.reason)
         case CaseworkerAssigned():
             return {"caseworker_id": event.caseworker_id}
         case CorrectionRequested():
@@ -217,6 +238,12 @@ def _with_deadline(
         d.replaced(changes) if d.matches(kind, subject) else d for d in state.deadlines
     )
     return {"deadlines": deadlines}
+
+
+def _with_opinion(state: Application, number: int, **changes: object) -> dict[str, object]:
+    return {
+        "opinions": tuple(o.replaced(changes) if o.number == number else o for o in state.opinions)
+    }
 
 
 def _with_convention(state: Application, event: ConventionRecorded) -> dict[str, object]:

@@ -54,6 +54,9 @@ PERMISSIONS: dict[str, Permission] = {
     "NotifyAward": _p(("caseworker",), frozenset({"accepted"})),
     "RecordConvention": _p(("caseworker", "supervisor"), _LIVE),
     "AddNote": _p(("caseworker", "supervisor", "cofinancer", "payment_officer"), _RUNNING),
+    "RequestOpinion": _p(("caseworker", "supervisor"), _REVIEW),
+    "GiveOpinion": _p(("expert",), _REVIEW),
+    "WithdrawOpinionRequest": _p(("caseworker", "supervisor"), _REVIEW),
     "SendMessage": _p(("applicant", "caseworker", "supervisor"), _RUNNING),
     "AttachDocument": _p(
         ("applicant", "caseworker", "supervisor", "cofinancer", "payment_officer"), _RUNNING

@@ -18,6 +18,7 @@ from domain.commune import Commune, ConventionKind
 from domain.deadline import OpenDeadline, Recipient
 from domain.documents import Document
 from domain.model import AwareDatetime, Cents, Frozen
+from domain.opinions import OpinionVerdict
 from domain.plan import FinancingPlan
 from domain.programme import DeadlineKind, ExpiryAction, Programme
 from domain.verdict import RuleVerdict
@@ -145,6 +146,29 @@ class NoteAdded(_Event):
 
     type: Literal["NoteAdded"] = "NoteAdded"
     note: Text
+
+
+class OpinionRequested(_Event):
+    """A caseworker asked an expert's opinion; ``number`` is the request's on the file."""
+
+    type: Literal["OpinionRequested"] = "OpinionRequested"
+    number: int
+    expert_id: str
+    question: Text
+    due_on: date
+
+
+class OpinionGiven(_Event):
+    type: Literal["OpinionGiven"] = "OpinionGiven"
+    number: int
+    verdict: OpinionVerdict
+    opinion: Text
+
+
+class OpinionRequestWithdrawn(_Event):
+    type: Literal["OpinionRequestWithdrawn"] = "OpinionRequestWithdrawn"
+    number: int
+    reason: ShortText
 
 
 class MessageSent(_Event):
@@ -307,6 +331,9 @@ Event = Annotated[
     | AwardNotified
     | ConventionRecorded
     | NoteAdded
+    | OpinionRequested
+    | OpinionGiven
+    | OpinionRequestWithdrawn
     | DocumentAttached
     | MessageSent
     | WorksStarted

@@ -37,6 +37,7 @@ ROLE: Mapping[str, str] = {
     "supervisor": "Superviseur",
     "cofinancer": "Cofinanceur",
     "payment_officer": "Comptable",
+    "expert": "Expert consulté",
     "auditor": "Auditeur",
     "system": "Guichet (automatique)",
 }
@@ -57,6 +58,9 @@ COMMAND: Mapping[str, str] = {
     "NotifyAward": "Notifier la décision attributive",
     "RecordConvention": "Enregistrer une convention signée",
     "AddNote": "Ajouter une note interne",
+    "RequestOpinion": "Demander un avis",
+    "GiveOpinion": "Rendre votre avis",
+    "WithdrawOpinionRequest": "Retirer une demande d'avis",
     "SendMessage": "Envoyer un message",
     "AttachDocument": "Joindre une pièce",
     "DeclareStart": "Déclarer le commencement des travaux",
@@ -106,6 +110,13 @@ DEADLINE: Mapping[str, str] = {
     "completion": "Achèvement des travaux",
     "convention_cadre": "Signature de la convention-cadre",
     "programme_closing": "Clôture du dispositif",
+    "expert_opinion": "Avis de l'expert consulté",
+}
+
+OPINION_VERDICT: Mapping[str, str] = {
+    "favourable": "Favorable",
+    "reserved": "Favorable avec réserves",
+    "unfavourable": "Défavorable",
 }
 
 

@@ -23,12 +23,24 @@ from domain.events import (
     Event,
     FundingDecided,
     MessageSent,
+    OpinionGiven,
+    OpinionRequested,
+    OpinionRequestWithdrawn,
     PaymentDisbursed,
     PaymentFailed,
     ReminderSent,
     RepaymentDue,
 )
-from domain.french import DEADLINE, DOCUMENT_KIND, ROLE, euros, last_day, lower
+from domain.french import (
+    DEADLINE,
+    DOCUMENT_KIND,
+    OPINION_VERDICT,
+    ROLE,
+    day,
+    euros,
+    last_day,
+    lower,
+)
 from domain.model import Frozen
 from domain.programme import DeadlineKind, ExpiryAction
 from domain.state import Application
@@ -78,6 +90,26 @@ def notices_for(event: Event, state: Application) -> list[Notice]:
             subject = f"{ref}: échéance « {DEADLINE_NAMES[kind]} » : {_days_left(event.at, due)}"
             body = f"L'échéance « {DEADLINE_NAMES[kind]} » court jusqu'au {last_day(due)} inclus."
             return [_notice(r.role, r.id, subject, body, event) for r in recipients]
+        case OpinionRequested(expert_id=expert, question=question, due_on=due_on):
+            body = (
+                f"{event.actor.id} ({lower(ROLE, event.actor.role)}) vous demande votre avis sur "
+                f"ce dossier, au plus tard le {day(due_on)} :\n\n{question}\n\n"
+                "Le dossier et ses pièces vous attendent dans Guichet, page « Avis demandés »."
+            )
+            return _to(("expert", expert), f"{ref}: avis demandé", body, event)
+        case OpinionGiven(number=number, verdict=verdict, opinion=opinion):
+            asked = state.opinion(number)
+            if asked is None:
+                return []
+            subject = f"{ref}: avis rendu par {event.actor.id} ({lower(OPINION_VERDICT, verdict)})"
+            return _to((asked.asked_by.role, asked.asked_by.id), subject, opinion, event)
+        case OpinionRequestWithdrawn(number=number, reason=reason):
+            asked = state.opinion(number)
+            if asked is None:
+                return []
+            return _to(("expert", asked.expert_id), f"{ref}: demande d'avis retirée", reason, event)
+        case DeadlineExpired(kind="expert_opinion"):
+            return _opinion_overdue(event, state, ref)
         case DeadlineExpired(kind=kind, action=action, recipients=recipients):
             subject = f"{ref}: échéance « {DEADLINE_NAMES[kind]} » expirée"
             body = f"L'échéance est expirée ; conséquence : {EXPIRY_ACTIONS[action]}."
@@ -102,6 +134,25 @@ def notices_for(event: Event, state: Application) -> list[Notice]:
             body = _news_for_the_caseworker(event)
             return _to(("caseworker", state.caseworker_id), f"{ref}: à traiter", body, event)
     return []
+
+
+def _opinion_overdue(event: DeadlineExpired, state: Application, ref: str) -> list[Notice]:
+    """The expert, and the one who asked: the day has passed, an answer is still welcome."""
+    number = event.subject or ""
+    asked = state.opinion(int(number)) if number.isdigit() else None
+    late = (
+        f"L'avis demandé le {day(asked.asked_at)} était attendu au plus tard le "
+        f"{day(asked.due_on)}. "
+        if asked
+        else ""
+    )
+    body = late + "Il peut encore être rendu tant que le dossier est en instruction."
+    subject = f"{ref}: avis attendu, délai expiré"
+    notices = [_notice(r.role, r.id, subject, body, event) for r in event.recipients]
+    if asked is not None:
+        subject = f"{ref}: l'avis de {asked.expert_id} n'a pas été rendu à temps"
+        notices.append(_notice(asked.asked_by.role, asked.asked_by.id, subject, body, event))
+    return notices
 
 
 def _days_left(sent_at: datetime, expiry: datetime) -> str:
@@ -166,4 +217,5 @@ EXPIRY_ACTIONS: dict[ExpiryAction, str] = {
     "refuse_claims": "demandes de paiement refusées",
     "close_offers": "offre close",
     "close_programme": "dispositif clos",
+    "tell_asker": "le service qui a demandé l'avis en est averti",
 }

@@ -118,6 +118,7 @@ DeadlineKind = Literal[
     "completion",
     "convention_cadre",
     "programme_closing",
+    "expert_opinion",
 ]
 
 ExpiryAction = Literal[
@@ -129,6 +130,7 @@ ExpiryAction = Literal[
     "refuse_claims",
     "close_offers",
     "close_programme",
+    "tell_asker",
 ]
 
 
@@ -146,6 +148,15 @@ class DeadlineRule(Sourced):
     recipients: tuple[Role, ...]
     at_expiry: ExpiryAction
     extension: Duration | None = None
+
+    @model_validator(mode="after")
+    def _not_an_opinion(self) -> DeadlineRule:
+        if self.kind == "expert_opinion":
+            raise ValueError(
+                "an expert's opinion is due on the day its caseworker sets for each request, "
+                "not by a programme's rule"
+            )
+        return self
 
 
 ConventionRequirement = Literal["none", "adhesion", "cadre"]

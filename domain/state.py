@@ -15,6 +15,7 @@ from domain.commune import Commune
 from domain.deadline import OpenDeadline, day_of
 from domain.documents import AttachedDocument
 from domain.model import AwareDatetime, Cents, Frozen
+from domain.opinions import OpinionRequest
 from domain.plan import FinancingPlan
 from domain.programme import DeadlineKind, Programme, RequiredDocument, RequiredStage
 
@@ -93,6 +94,8 @@ class Application(Frozen):
     """Repayments received (reversements): what the commune gave back of ``paid_cents``."""
     documents: tuple[AttachedDocument, ...] = ()
     """The documents attached to the file, in their order (``DocumentAttached``)."""
+    opinions: tuple[OpinionRequest, ...] = ()
+    """The experts' opinions asked on the file, in their order, with their answers."""
     last_event_at: AwareDatetime | None = None
     last_action_at: AwareDatetime | None = None
     """When a person last acted on the file, Guichet's own steps aside (reminders, expiries,
@@ -144,6 +147,10 @@ class Application(Frozen):
             for required, held in self.document_checklist()
             if held is None and required.stage == stage
         ]
+
+    def opinion(self, number: int) -> OpinionRequest | None:
+        """The opinion request with this number, or None."""
+        return next((o for o in self.opinions if o.number == number), None)
 
     def payment(self, number: int) -> Payment | None:
         """The payment with this number, or None."""

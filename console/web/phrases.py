@@ -4,7 +4,15 @@
 from __future__ import annotations
 
 from audit.describing import describe
-from console.web.labels import CONVENTION, DEADLINE, DOCUMENT_KIND, euros, last_day, lower
+from console.web.labels import (
+    CONVENTION,
+    DEADLINE,
+    DOCUMENT_KIND,
+    OPINION_VERDICT,
+    euros,
+    last_day,
+    lower,
+)
 from domain.events import (
     ApplicationAccepted,
     ApplicationClosed,
@@ -33,6 +41,9 @@ from domain.events import (
     FundingDecided,
     MessageSent,
     NoteAdded,
+    OpinionGiven,
+    OpinionRequested,
+    OpinionRequestWithdrawn,
     PaymentClaimed,
     PaymentDisbursed,
     PaymentFailed,
@@ -97,6 +108,12 @@ def phrase(event: Event) -> str:
             return (
                 f"Pièce jointe, {lower(DOCUMENT_KIND, document.kind)} « {document.filename} »{said}"
             )
+        case OpinionRequested(number=n, expert_id=expert, question=question, due_on=due):
+            return f"Avis n° {n} demandé à {expert}, pour le {due:%d/%m/%Y} : {question}"
+        case OpinionGiven(number=n, verdict=verdict, opinion=opinion):
+            return f"Avis n° {n} rendu, {lower(OPINION_VERDICT, verdict)} : {opinion}"
+        case OpinionRequestWithdrawn(number=n, reason=reason):
+            return f"Demande d'avis n° {n} retirée : {reason}"
         case MessageSent(message=message, actor=actor):
             side = "de la commune" if actor.role == "applicant" else "des services instructeurs"
             return f"Message {side} : {message}"
@@ -156,5 +173,7 @@ def _proof(expense_cents: int | None, reference: str | None) -> str:
 
 
 def _deadline(kind: str, subject: str | None) -> str:
-    """``« Décision du cofinanceur » (ligne detr)``: a co-financer's deadline names its line."""
-    return f"« {DEADLINE[kind]} »" + (f" (ligne {subject})" if subject else "")
+    """``« Décision du cofinanceur » (ligne detr)``: a co-financer's deadline names its line,
+    an expert's the number of the request."""
+    which = "demande n°" if kind == "expert_opinion" else "ligne"
+    return f"« {DEADLINE[kind]} »" + (f" ({which} {subject})" if subject else "")

@@ -21,14 +21,16 @@ WHO_MAY: dict[Role, set[str]] = {
         "AssignCaseworker", "RequestCorrection", "DeclareComplete", "RecordCommissionOpinion",
         "AcceptApplication", "RefuseApplication", "DismissApplication", "ReopenApplication",
         "NotifyAward", "ExtendDeadline", "RecordConvention", "AddNote", "SendMessage",
-        "AttachDocument",
+        "AttachDocument", "RequestOpinion", "WithdrawOpinionRequest",
     },
     "supervisor": {
         "AssignCaseworker", "DismissApplication", "ReopenApplication", "ExtendDeadline",
-        "RecordConvention", "AddNote", "SendMessage", "AttachDocument",
+        "RecordConvention", "AddNote", "SendMessage", "AttachDocument", "RequestOpinion",
+        "WithdrawOpinionRequest",
     },
     "cofinancer": {"DecideFunding", "AddNote", "AttachDocument"},
     "payment_officer": {"OrderPayment", "RecordRepayment", "AddNote", "AttachDocument"},
+    "expert": {"GiveOpinion"},
     "auditor": set(),
     "system": {
         "DeclareComplete", "DismissApplication", "RecordDisbursement", "RecordPaymentFailure",

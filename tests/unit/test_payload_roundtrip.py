@@ -11,7 +11,7 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from domain import decide, evolve
-from domain.actor import SYSTEM
+from domain.actor import SYSTEM, Actor
 from domain.commands import (
     AddNote,
     AnswerCorrection,
@@ -22,6 +22,7 @@ from domain.commands import (
     DismissApplication,
     ExpireDeadline,
     ExtendDeadline,
+    GiveOpinion,
     LapseAward,
     OrderPayment,
     RecordCommissionOpinion,
@@ -31,10 +32,12 @@ from domain.commands import (
     RefuseApplication,
     ReopenApplication,
     RequestCorrection,
+    RequestOpinion,
     RevisePlan,
     SendMessage,
     SendReminder,
     WithdrawApplication,
+    WithdrawOpinionRequest,
 )
 from domain.events import CommandRejected, Event
 from domain.plan import FinancingPlan
@@ -59,6 +62,7 @@ from tests.unit.builders import (
 from tests.unit.test_deadlines import awarded, paris, submitted
 from workflows.messages import CommandRequest
 
+EXPERT = Actor(id="abf", role="expert")
 COMMAND_TYPES = {cls.__name__ for cls in get_args(get_args(Command)[0])}
 EVENT_TYPES = {cls.__name__ for cls in get_args(get_args(Event)[0])}
 
@@ -100,6 +104,22 @@ def stories() -> list[list[Command]]:
             AssignCaseworker(actor=CASEWORKER, at=at(2), caseworker_id=CASEWORKER.id),
             RecordCommissionOpinion(actor=CASEWORKER, at=at(3), favourable=True),
             RecordConvention(actor=CASEWORKER, at=at(3), kind="cadre", signed_on=at(3).date()),
+            RequestOpinion(
+                actor=CASEWORKER,
+                at=at(3),
+                expert_id="abf",
+                question="PSMV ?",
+                due_on=at(20).date(),
+            ),
+            GiveOpinion(actor=EXPERT, at=at(4), number=1, verdict="favourable", opinion="Oui"),
+            RequestOpinion(
+                actor=CASEWORKER,
+                at=at(4),
+                expert_id="dreal",
+                question="Zone humide ?",
+                due_on=at(20).date(),
+            ),
+            WithdrawOpinionRequest(actor=CASEWORKER, at=at(5), number=2, reason="Sans objet"),
             AddNote(actor=CASEWORKER, at=at(3), note="Appel du maire : devis en cours."),
             SendMessage(actor=APPLICANT, at=at(3), message="Le devis signé suit."),
             AttachDocument(actor=APPLICANT, at=at(3), document=QUOTE, note="Devis signé"),

@@ -66,6 +66,8 @@ def test_allowed_commands_in_instruction() -> None:
         "AddNote",
         "SendMessage",
         "AttachDocument",
+        "RequestOpinion",
+        "WithdrawOpinionRequest",
     }
     assert set(allowed_commands(state, DETR_OFFICER)) == {
         "DecideFunding",

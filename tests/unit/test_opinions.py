@@ -1,0 +1,254 @@
+"""Experts' opinions on a file: asked by a caseworker by a day, answered once by the expert
+asked, reminded and, once late, told to the one who asked."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from domain import Actor, InvalidTransition, NotPermitted, RuleViolation, decide, fold
+from domain.commands import (
+    AcceptApplication,
+    Command,
+    ExpireDeadline,
+    GiveOpinion,
+    RequestOpinion,
+    SendReminder,
+    WithdrawOpinionRequest,
+)
+from domain.deadline import PARIS, Recipient
+from domain.decider_deadlines import due_commands
+from domain.decider_permissions import allowed_commands
+from domain.events import (
+    DeadlineClosed,
+    DeadlineExpired,
+    DeadlineOpened,
+    OpinionGiven,
+    OpinionRequested,
+    ReminderSent,
+)
+from domain.notices import notices_for
+from domain.opinions import MAX_OPINION_REQUESTS
+from domain.programme import DeadlineRule, Duration
+from domain.state import Application
+from tests.unit import builders
+from tests.unit.builders import (
+    APPLICANT,
+    AUDITOR,
+    CASEWORKER,
+    DETR_OFFICER,
+    REGION_OFFICER,
+    SUPERVISOR,
+    T0,
+    apply,
+    approve,
+    at,
+    refused_with,
+)
+
+ABF = Actor(id="abf-ain", role="expert")
+DREAL = Actor(id="dreal-ara", role="expert")
+DUE = date(2025, 3, 20)
+"""Seventeen days after the request of ``_ask`` (4 March)."""
+
+
+def _ask(
+    expert: str = "abf-ain", due: date = DUE, actor: Actor = CASEWORKER, day: int = 1
+) -> RequestOpinion:
+    return RequestOpinion(
+        actor=actor, at=at(day), expert_id=expert, question="Le projet respecte-t-il le PSMV ?",
+        due_on=due,
+    )  # fmt: skip
+
+
+def _answer(expert: Actor = ABF, number: int = 1, day: int = 5) -> GiveOpinion:
+    return GiveOpinion(
+        actor=expert, at=at(day), number=number, verdict="reserved",
+        opinion="Favorable sous réserve d'un enduit à la chaux.",
+    )  # fmt: skip
+
+
+def to_instruction() -> list[Command]:
+    """The default DETR file in instruction, its deadlines tracked (as the workflow submits)."""
+    submission, *rest = builders.to_instruction()
+    return [submission.replaced({"tracks_deadlines": True}), *rest]
+
+
+def _asked(*commands: RequestOpinion | GiveOpinion | WithdrawOpinionRequest) -> Application:
+    return apply([*to_instruction(), _ask(), *commands])
+
+
+def test_a_request_is_numbered_and_opens_its_own_deadline() -> None:
+    """Due at midnight after its last day, Paris time; J-7 and J-1 reminders, to the expert."""
+    events = decide(_ask(), apply(to_instruction()))
+    assert isinstance(events[0], OpinionRequested) and events[0].number == 1
+    opened = [e for e in events if isinstance(e, DeadlineOpened)]
+    assert len(opened) == 1
+    deadline = opened[0].deadline
+    assert (deadline.kind, deadline.subject, deadline.reminder_days) == (
+        "expert_opinion",
+        "1",
+        (7, 1),
+    )
+    assert deadline.due_at.astimezone(PARIS).date() == DUE + timedelta(days=1)
+    assert deadline.due_at.astimezone(PARIS).hour == 0
+    state = fold(events, apply(to_instruction()))
+    request = state.opinion(1)
+    assert request is not None and request.pending and request.asked_by == CASEWORKER
+    assert state.status == "in_instruction"
+
+
+def test_the_expert_asked_answers_and_the_deadline_closes() -> None:
+    state = _asked()
+    events = decide(_answer(), state)
+    assert isinstance(events[0], OpinionGiven)
+    assert (
+        DeadlineClosed(
+            actor=events[1].actor,
+            at=at(5),
+            kind="expert_opinion",
+            subject="1",
+            by_event="OpinionGiven",
+        )
+        == events[1]
+    )
+    after = fold(events, state)
+    answered = after.opinion(1)
+    assert answered is not None and not answered.pending
+    assert (answered.verdict, answered.answered_at) == ("reserved", at(5))
+    assert after.deadline("expert_opinion", "1") is None
+    assert after.status == state.status
+
+
+def test_only_the_expert_asked_may_answer_and_only_once() -> None:
+    state = _asked()
+    assert isinstance(refused_with(_answer(DREAL), state), NotPermitted)
+    answered = fold(decide(_answer(), state), state)
+    error = refused_with(_answer(day=6), answered)
+    assert isinstance(error, InvalidTransition) and error.rule == "opinion-already-given"
+    assert isinstance(refused_with(_answer(number=2), state), InvalidTransition)
+
+
+@pytest.mark.parametrize("actor", [CASEWORKER, APPLICANT, DETR_OFFICER, AUDITOR])
+def test_nobody_but_an_expert_gives_an_opinion(actor: Actor) -> None:
+    error = refused_with(_answer(actor), _asked())
+    assert isinstance(error, NotPermitted) and error.rule == "role-permission"
+
+
+@pytest.mark.parametrize("actor", [ABF, APPLICANT, DETR_OFFICER, AUDITOR])
+def test_only_the_services_ask_for_an_opinion(actor: Actor) -> None:
+    error = refused_with(_ask(actor=actor), apply(to_instruction()))
+    assert isinstance(error, NotPermitted)
+
+
+def test_the_day_asked_for_is_after_today_and_within_a_year() -> None:
+    state = apply(to_instruction())
+    for due in (at(1).date(), at(0).date(), at(1).date() + timedelta(days=367)):
+        error = refused_with(_ask(due=due), state)
+        assert isinstance(error, RuleViolation) and error.rule == "opinion-due-day", due
+    assert decide(_ask(due=at(2).date()), state)
+
+
+def test_one_question_at_a_time_per_expert_and_never_oneself() -> None:
+    state = _asked()
+    error = refused_with(_ask(day=2), state)
+    assert error.rule == "one-pending-opinion" and "n° 1" in error.french
+    assert decide(_ask("dreal-ara", day=2), state)[0].number == 2  # type: ignore[union-attr]
+    assert refused_with(_ask(CASEWORKER.id), state).rule == "opinion-of-another"
+    again = fold(decide(_answer(), state), state)
+    assert decide(_ask(day=6, due=DUE + timedelta(days=10)), again)
+
+
+def test_a_withdrawn_request_closes_and_can_no_longer_be_answered() -> None:
+    withdrawn = _asked(
+        WithdrawOpinionRequest(actor=SUPERVISOR, at=at(2), number=1, reason="Mauvais service")
+    )
+    request = withdrawn.opinion(1)
+    assert request is not None and request.withdrawn_reason == "Mauvais service"
+    assert withdrawn.deadline("expert_opinion", "1") is None
+    assert refused_with(_answer(), withdrawn).rule == "opinion-withdrawn"
+
+
+def test_reminders_go_to_the_expert_and_the_expiry_to_both_sides() -> None:
+    state = _asked()
+    reminder_day = T0.replace(day=14, hour=12)  # J-7 of 20 March: from midnight on the 14th
+    assert not [c for c in due_commands(state, reminder_day - timedelta(hours=13))]
+    commands = due_commands(state, reminder_day)
+    assert [(type(c), c.kind) for c in commands] == [(SendReminder, "expert_opinion")]
+    sent = decide(commands[0], state)
+    assert isinstance(sent[0], ReminderSent)
+    assert sent[0].recipients == (Recipient(role="expert", id="abf-ain"),)
+    notices = notices_for(sent[0], fold(sent, state))
+    assert [(n.recipient_role, n.recipient) for n in notices] == [("expert", "abf-ain")]
+
+    expiry = T0.replace(day=21, hour=8)
+    expire = [c for c in due_commands(state, expiry) if isinstance(c, ExpireDeadline)]
+    assert [c.kind for c in expire] == ["expert_opinion"]
+    events = decide(expire[0], state)
+    assert isinstance(events[0], DeadlineExpired) and events[0].action == "tell_asker"
+    after = fold(events, state)
+    told = notices_for(events[0], after)
+    assert [(n.recipient_role, n.recipient) for n in told] == [
+        ("expert", "abf-ain"),
+        ("caseworker", CASEWORKER.id),
+    ]
+    assert "20/03/2025" in told[1].body
+    assert after.opinion(1).pending  # type: ignore[union-attr]
+    assert decide(_answer(day=19), after)  # late, still welcome
+
+
+def test_the_notices_tell_the_expert_the_question_and_the_asker_the_answer() -> None:
+    state = apply(to_instruction())
+    asked = decide(_ask(), state)
+    state = fold(asked, state)
+    [to_expert] = notices_for(asked[0], state)
+    assert (to_expert.recipient_role, to_expert.recipient) == ("expert", "abf-ain")
+    assert "PSMV" in to_expert.body and "20/03/2025" in to_expert.body
+    given = decide(_answer(), state)
+    [to_asker] = notices_for(given[0], fold(given, state))
+    assert (to_asker.recipient_role, to_asker.recipient) == ("caseworker", CASEWORKER.id)
+    assert "favorable avec réserves" in to_asker.subject and "chaux" in to_asker.body
+
+
+def test_leaving_instruction_closes_a_pending_request_s_deadline() -> None:
+    state = apply(
+        [
+            *to_instruction(),
+            _ask(),
+            approve(DETR_OFFICER, "detr", 100_000),
+            approve(REGION_OFFICER, "region", 200_000),
+        ]
+    )
+    events = decide(AcceptApplication(actor=CASEWORKER, at=at(3)), state)
+    closed = [e for e in events if isinstance(e, DeadlineClosed) and e.kind == "expert_opinion"]
+    assert len(closed) == 1
+    accepted = fold(events, state)
+    assert isinstance(refused_with(_answer(), accepted), InvalidTransition)
+    assert "GiveOpinion" not in allowed_commands(accepted, ABF)
+
+
+def test_the_expert_is_offered_the_answer_while_the_file_is_reviewed() -> None:
+    assert "GiveOpinion" in allowed_commands(_asked(), ABF)
+    assert "RequestOpinion" in allowed_commands(_asked(), CASEWORKER)
+    assert allowed_commands(_asked(), ABF) == ("GiveOpinion",)
+
+
+def test_a_file_holds_a_bounded_number_of_requests() -> None:
+    state = _asked()
+    full = state.replaced({"opinions": state.opinions * MAX_OPINION_REQUESTS})
+    assert refused_with(_ask("dreal-ara"), full).rule == "opinions-per-file"
+
+
+def test_a_programme_cannot_set_an_opinion_deadline() -> None:
+    with pytest.raises(ValidationError, match="not by a programme"):
+        DeadlineRule(
+            kind="expert_opinion", anchor="ApplicationSubmitted",
+            duration=Duration(days=15, source="x"), recipients=("expert",),
+            at_expiry="tell_asker", source="x",
+        )  # fmt: skip
+
+
+def test_an_expert_actor_needs_no_funder_or_commune() -> None:
+    assert Actor(id="abf", role="expert").funder is None
