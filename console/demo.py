@@ -11,7 +11,7 @@ import asyncio
 import re
 import unicodedata
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 from console.documents import attach, document_from
 from domain.actor import Actor
 from domain.commands import ApplicationRequest, AttachDocument, Command
+from domain.deadline import PARIS
 from domain.documents import DocumentKind
 from domain.plan import FinancingPlan, FundingLine
 from domain.state import Application
@@ -31,6 +32,8 @@ CASEWORKER = Actor(id="alice", role="caseworker")
 DETR = Actor(id="prefecture", role="cofinancer", funder="DETR")
 REGION = Actor(id="region-aura", role="cofinancer", funder="REGION")
 OFFICER = Actor(id="carol", role="payment_officer")
+EXPERT = "abf-ain"
+QUESTION = "Les menuiseries proposées conviennent-elles aux abords de l'église classée ?"
 DISBURSE_TIMEOUT = 60.0
 
 # (name, INSEE, title, target): the steps for each target are in ``_steps``.
@@ -103,6 +106,14 @@ def _steps(target: str, applicant: Actor) -> list[tuple[str, dict[str, Any]]]:
     ]  # fmt: skip
 
 
+def _opinion_request() -> Command:
+    """The school's file waits on the architect of the Bâtiments de France (the demo's
+    expert account), due in two weeks."""
+    due_on = datetime.now(PARIS).date() + timedelta(days=14)
+    return _command("RequestOpinion", {"actor": CASEWORKER, "expert_id": EXPERT,
+                    "question": QUESTION, "due_on": due_on})  # fmt: skip
+
+
 def _command(type_name: str, fields: dict[str, Any]) -> Command:
     data = {"type": type_name, "at": datetime.now(UTC), **fields}
     return TypeAdapter(Command).validate_python(data)
@@ -138,6 +149,9 @@ async def seed_demo(
             await guichet.act(application_id, command, request_id=f"{key}-step-{number}")
             if type_name == "OrderPayment":
                 await _disbursed(guichet, application_id, fields["payment_number"])
+            state = await guichet.state(application_id)
+        if target == "in_instruction" and not state.opinions:
+            await guichet.act(application_id, _opinion_request(), request_id=f"{key}-opinion")
             state = await guichet.state(application_id)
         if documents is not None and not state.is_terminal:
             await _attach_documents(guichet, documents, application_id, applicant, state)

@@ -155,6 +155,9 @@ def render_file(view: dict[str, Any]) -> str:
             f"{d['attached_by']['role']} {d['attached_by']['id']})"
             for d in state["documents"]
         ]
+    if state.get("opinions"):
+        out += ["", "opinions asked (guichet give-opinion ID --number N answers one)"]
+        out += [f"  {_opinion_text(o)}" for o in state["opinions"]]
     out += ["", "timeline (UTC)"]
     if view["timeline_problem"]:
         out.append(f"  ({view['timeline_problem']})")
@@ -165,6 +168,20 @@ def render_file(view: dict[str, Any]) -> str:
         at = utc_text(datetime.fromisoformat(row["at"]))
         out.append(f"  {at}  {who:<36} {row['summary']}")
     return "\n".join(out)
+
+
+def _opinion_text(opinion: dict[str, Any]) -> str:
+    """One request: its number, expert, day due and question, then where it stands."""
+    if opinion["verdict"]:
+        answer = f"{opinion['verdict']} ({opinion['answered_at'][:10]}): {opinion['opinion']}"
+    elif opinion["withdrawn_reason"] is not None:
+        answer = f"withdrawn: {opinion['withdrawn_reason']}"
+    else:
+        answer = "awaited"
+    return (
+        f"{opinion['number']:>2} {opinion['expert_id']:<16} due {opinion['due_on']}  "
+        f"{opinion['question']}\n     -> {answer}"
+    )
 
 
 def _plan_text(plan: dict[str, Any], programme_max: int | None) -> str:

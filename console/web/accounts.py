@@ -26,6 +26,9 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 INSEE = re.compile(r"^\d[0-9AB]\d{3}$")
 FUNDER = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,59}$")
 PERSON_ROLES: tuple[Role, ...] = tuple(role for role in ROLES if role != "system")
+QUEUE_ROLES: tuple[Role, ...] = tuple(role for role in PERSON_ROLES if role != "expert")
+"""Who reads the work queue, which lists files by visibility: an expert sees only the files
+an opinion was asked of them on (``/avis``), which visibility does not know."""
 MIN_PASSWORD = 10
 UNASSIGNED = "aucun"
 """The work queue's caseworker value for the files nobody holds: no account may be named so."""

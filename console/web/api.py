@@ -14,13 +14,14 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from audit.timeline import state_as_of, state_json, timeline
-from console.web.accounts import PERSON_ROLES, Account
+from console.web.accounts import PERSON_ROLES, QUEUE_ROLES, Account
 from console.web.auth import BadRequest, Forbidden, roles, services
 from console.web.batch import MAX_FILES
 from console.web.commands import to_command
 from console.web.files import (
     APPLICATION_ID,
     FileNotVisible,
+    as_read_by,
     check_assignee,
     for_reader,
     parse_filters,
@@ -30,9 +31,15 @@ from console.web.files import (
     work_queue,
 )
 from console.web.files import timeline as read_timeline
+from console.web.opinions import check_expert
 from console.web.outages import no_worker_sentence
 from console.web.submission import preview
-from domain.commands import ApplicationRequest, AssignCaseworker, contact_email_problem
+from domain.commands import (
+    ApplicationRequest,
+    AssignCaseworker,
+    RequestOpinion,
+    contact_email_problem,
+)
 from domain.deadline import PARIS
 from domain.decider import PERMISSIONS
 from workflows.client import CommandRefused, application_id_for
@@ -88,7 +95,7 @@ async def programmes(
 @router.get("/applications")
 async def list_applications(
     request: Request,
-    account: Annotated[Account, Depends(ANYONE)],
+    account: Annotated[Account, Depends(roles(*QUEUE_ROLES))],
     status: str | None = None,
     programme: str | None = None,
     department: str | None = None,
@@ -158,7 +165,7 @@ async def read_application(
     return {
         "application_id": application_id,
         "status": state.status,
-        "state": state.model_dump(mode="json"),
+        "state": as_read_by(account, state).model_dump(mode="json"),
         "verdicts": await verdicts(found, state),
         "allowed_commands": list(allowed),
         "no_worker": no_worker_sentence(stopped) if stopped else None,
@@ -199,6 +206,8 @@ async def send_command(
     command = to_command(command_type, fields, account.actor)
     if isinstance(command, AssignCaseworker):
         await check_assignee(found, account, command.caseworker_id)
+    if isinstance(command, RequestOpinion):
+        await check_expert(found, command.expert_id)
     try:
         result = await found.guichet.act(
             application_id, command, request_id=f"{account.username}:{body.request_id}"

@@ -90,11 +90,12 @@ def create_app(services: WebServices) -> FastAPI:
     app.middleware("http")(_session_middleware)
     _error_handlers(app)
     # Imported here: the route modules use this module's ``render``.
-    from console.web import api, documents, exports, oversight, pages, team
+    from console.web import api, documents, exports, opinions, oversight, pages, team
 
     app.include_router(pages.router)
     app.include_router(documents.router)
     app.include_router(team.router)
+    app.include_router(opinions.router)
     app.include_router(exports.router)
     app.include_router(oversight.router)
     app.include_router(api.router)

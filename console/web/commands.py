@@ -18,6 +18,7 @@ from annotated_types import MaxLen
 from pydantic import TypeAdapter, ValidationError
 
 from console.web import labels
+from console.web.accounts import USERNAME
 from console.web.problems import first_problem
 from domain.actor import Actor
 from domain.commands import Command
@@ -103,6 +104,20 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "SendMessage": (
         FieldSpec("message", "Message (envoyé par courriel à l'autre partie)", "textarea"),
     ),
+    "RequestOpinion": (
+        FieldSpec("expert_id", "Expert consulté", "select"),
+        FieldSpec("question", "Question posée (l'expert lit tout le dossier)", "textarea"),
+        FieldSpec("due_on", "Avis attendu au plus tard le", "date"),
+    ),
+    "GiveOpinion": (
+        FieldSpec("number", "Demande", "select"),
+        FieldSpec("verdict", "Votre avis", "select", tuple(labels.OPINION_VERDICT.items())),
+        FieldSpec("opinion", "Ses motifs", "textarea"),
+    ),
+    "WithdrawOpinionRequest": (
+        FieldSpec("number", "Demande d'avis", "select"),
+        _reason_field("Motif du retrait (dit à l'expert)"),
+    ),
     "DeclareStart": (FieldSpec("started_on", "Date de commencement", "date"),),
     "DeclareCompletion": (FieldSpec("completed_on", "Date d'achèvement", "date"),),
     "ClaimPayment": (
@@ -172,6 +187,13 @@ def choices(command_type: str, name: str, state: Application, actor: Actor) -> t
             for d in state.deadlines
             if d.extension is not None and not d.extended
         )
+    if command_type in ("GiveOpinion", "WithdrawOpinionRequest") and name == "number":
+        # The expert answers what was asked of them; the services withdraw any pending one.
+        return tuple(
+            str(o.number)
+            for o in state.opinions
+            if o.pending and (command_type != "GiveOpinion" or o.expert_id == actor.id)
+        )
     if command_type == "RecordConvention" and name == "kind":
         # Offered while it matters: a convention-cadre awaited, whose delay still runs.
         return ("cadre",) if state.deadline("convention_cadre", None) is not None else ()
@@ -197,6 +219,11 @@ def choice_label(command_type: str, name: str, value: str, state: Application) -
             whose = f" ({line_funders(state).get(subject, subject)})" if subject else ""
             until = labels.last_day(deadline.due_at)
             return f"{labels.word(labels.DEADLINE, kind)}{whose}, jusqu'au {until}"
+    opinion_number = command_type in ("GiveOpinion", "WithdrawOpinionRequest") and name == "number"
+    if opinion_number and (request := state.opinion(int(value))) is not None:
+        asked = request.question if len(request.question) <= 80 else request.question[:79] + "…"
+        due = labels.day(request.due_on)
+        return f"n° {request.number} ({request.expert_id}, pour le {due}) : {asked}"
     if command_type == "RecordConvention" and name == "kind":
         deadline = state.deadline("convention_cadre", None)
         until = f", attendue au plus tard le {labels.last_day(deadline.due_at)}" if deadline else ""
@@ -297,6 +324,8 @@ _STATE_CHOICE = {
     "payment_number": re.compile(r"^[0-9]{1,4}$"),
     "deadline": re.compile(r"^[a-z_]{1,40}(:[a-z0-9_-]{1,40})?$"),
     "kind": re.compile(r"^(adhesion|cadre)$"),
+    "number": re.compile(r"^[0-9]{1,3}$"),
+    "expert_id": USERNAME,
 }
 """The shape of each select whose options depend on the file."""
 
@@ -321,7 +350,7 @@ def _value(command_type: str, spec: FieldSpec, raw: str, state: Application, act
             raise FormError(f"« {spec.label} » : choix inconnu")
         if raw in ("oui", "non"):
             return raw == "oui"
-        return int(raw) if spec.name == "payment_number" else raw
+        return int(raw) if spec.name in ("payment_number", "number") else raw
     return raw
 
 

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from console.web import labels
-from console.web.accounts import PERSON_ROLES, Account
+from console.web.accounts import QUEUE_ROLES, Account
 from console.web.auth import roles, services
 from console.web.files import EXPORT_LIMIT, QUEUE_LIMIT, QueueRow, parse_filters, work_queue
 from domain.commune import Commune
@@ -41,7 +41,7 @@ HEADER = (
 
 @router.get("/dossiers.csv")
 async def queue_export(
-    request: Request, account: Annotated[Account, Depends(roles(*PERSON_ROLES))]
+    request: Request, account: Annotated[Account, Depends(roles(*QUEUE_ROLES))]
 ) -> Response:
     """The queue's files under its filters, nearest deadline first, as a CSV download."""
     found = services(request)

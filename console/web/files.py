@@ -24,7 +24,17 @@ from console.web.services import WebServices
 from domain.commune import Commune
 from domain.decider import fold
 from domain.digest import stale_before
-from domain.events import EligibilityConfirmed, EligibilityRejected, parse_event
+from domain.events import (
+    DeadlineClosed,
+    DeadlineExpired,
+    DeadlineExtended,
+    DeadlineOpened,
+    EligibilityConfirmed,
+    EligibilityRejected,
+    Event,
+    ReminderSent,
+    parse_event,
+)
 from domain.registry import name_key
 from domain.rules.financing import plan_verdicts
 from domain.state import Application, Status
@@ -60,7 +70,18 @@ def may_see(account: Account, state: Application) -> bool:
         return state.plan is not None and any(
             line.funder == account.funder for line in state.plan.lines
         )
+    if account.role == "expert":
+        return any(request.expert_id == account.username for request in state.opinions)
     return True
+
+
+def as_read_by(account: Account, state: Application) -> Application:
+    """The state as this person reads it: the commune does not read the opinions the services
+    asked of experts, nor their deadlines (démarches-simplifiées' « avis » are internal)."""
+    if account.role != "applicant" or not state.opinions:
+        return state
+    deadlines = tuple(d for d in state.deadlines if d.kind != "expert_opinion")
+    return state.replaced({"opinions": (), "deadlines": deadlines})
 
 
 async def visible_state(
@@ -353,15 +374,28 @@ async def _funds(services: WebServices, account: Account, application_id: str) -
         return False
 
 
-INTERNAL_EVENTS = frozenset({"NoteAdded"})
-"""What the staff write for themselves: not shown to the commune."""
+OPINION_EVENTS = frozenset({"OpinionRequested", "OpinionGiven", "OpinionRequestWithdrawn"})
+DEADLINE_FACTS = (DeadlineClosed, ReminderSent, DeadlineExpired, DeadlineExtended)
+
+
+def is_internal(event: Event) -> bool:
+    """What the commune does not read: internal notes, and the experts' opinions with their
+    deadlines (``as_read_by``)."""
+    if isinstance(event, DeadlineOpened):
+        return event.deadline.kind == "expert_opinion"
+    if isinstance(event, DEADLINE_FACTS):
+        return event.kind == "expert_opinion"
+    return event.type == "NoteAdded" or event.type in OPINION_EVENTS
 
 
 def for_reader(rows: list[dict[str, Any]], account: Account) -> list[dict[str, Any]]:
-    """The timeline rows this person reads: the commune's agents do not read internal notes."""
-    if account.role != "applicant":
-        return rows
-    return [row for row in rows if row["type"] not in INTERNAL_EVENTS]
+    """The timeline rows this person reads: the commune's agents read neither the internal
+    notes nor the experts' opinions, an expert (outside the services) no internal notes."""
+    if account.role == "applicant":
+        return [row for row in rows if not row["internal"]]
+    if account.role == "expert":
+        return [row for row in rows if row["type"] != "NoteAdded"]
+    return rows
 
 
 async def timeline(services: WebServices, application_id: str) -> tuple[list[Any], list[Any], str]:
@@ -372,7 +406,10 @@ async def timeline(services: WebServices, application_id: str) -> tuple[list[Any
     except (EventLogError, OSError) as error:
         return [], [], f"le journal n'a pas pu être lu : {error}"
     pairs = [timeline_entry(record) for record in records]
-    rows = [{**row, "summary": phrase(event), "when": moment(event.at)} for event, row in pairs]
+    rows = [
+        {**row, "summary": phrase(event), "when": moment(event.at), "internal": is_internal(event)}
+        for event, row in pairs
+    ]
     return [event for event, _ in pairs], rows, ""
 
 

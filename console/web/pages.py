@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from temporalio.service import RPCError
 
 from console.web import files, labels
-from console.web.accounts import PERSON_ROLES, Account
+from console.web.accounts import PERSON_ROLES, QUEUE_ROLES, Account
 from console.web.app import render
 from console.web.auth import (
     BadRequest,
@@ -51,6 +51,7 @@ from console.web.commands import (
 from console.web.files import (
     EXPORT_LIMIT,
     STATUSES,
+    as_read_by,
     assignees,
     check_assignee,
     filtered_address,
@@ -64,6 +65,7 @@ from console.web.files import (
     work_queue,
 )
 from console.web.files import timeline as read_timeline
+from console.web.opinions import check_expert, experts
 from console.web.outages import no_worker_sentence
 from console.web.problems import first_problem
 from console.web.sessions import Session
@@ -77,7 +79,7 @@ from console.web.submission import (
     request_from_form,
     unknown_funder,
 )
-from domain.commands import RevisePlan
+from domain.commands import RequestOpinion, RevisePlan
 from domain.commune import Commune
 from domain.deadline import PARIS
 from domain.documents import ACCEPTED_FORMATS, MAX_DOCUMENT_BYTES
@@ -94,7 +96,7 @@ OWN_PAGES = ("RevisePlan", "AttachDocument")
 """Actions with a form of their own (the plan's page, the documents' upload), not in FORMS."""
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SETTLE_SECONDS = 15.0
-HOME = {"cofinancer": "/cofinancement", "payment_officer": "/paiements"}
+HOME = {"cofinancer": "/cofinancement", "payment_officer": "/paiements", "expert": "/avis"}
 
 
 def home_of(account: Account) -> str:
@@ -151,7 +153,7 @@ def _safe_next(target: str) -> str:
 
 @router.get("/dossiers")
 async def queue_page(
-    request: Request, account: Annotated[Account, Depends(roles(*PERSON_ROLES))]
+    request: Request, account: Annotated[Account, Depends(roles(*QUEUE_ROLES))]
 ) -> Response:
     """The work queue: filters, nearest deadline first, overdue files marked; a search by
     file number or commune name."""
@@ -235,6 +237,7 @@ async def file_view(
     (beside the ``invalid`` field when it is about one) and what the person ``typed`` in it,
     so that nothing has to be typed again."""
     found = services(request)
+    state = as_read_by(account, state)
     _, rows, problem = await read_timeline(found, state.application_id)
     rows = for_reader(rows, account)
     allowed: tuple[str, ...] = ()
@@ -242,11 +245,12 @@ async def file_view(
         allowed = await found.guichet.allowed_actions(state.application_id, account.actor)
     offered = [c for c in allowed if c in FORMS and not _already_done(c, state, account)]
     people = await assignees(found) if account.role == "supervisor" else None
+    consulted = await experts(found) if "RequestOpinion" in offered else []
     actions = [
         action
         for command in offered
         if not not_now(command, state)
-        if _has_every_choice(action := _action(command, state, account, people))
+        if _has_every_choice(action := _action(command, state, account, people, consulted))
     ]
     waiting = [(command, reason) for command in offered if (reason := not_now(command, state))]
     context = {
@@ -306,13 +310,30 @@ def _assignment(people: list[Account], state: Application) -> tuple[FieldSpec, .
     return (FieldSpec("caseworker_id", "Attribuer à", "select", options),)
 
 
+def _consultation(consulted: list[Account], state: Application) -> tuple[FieldSpec, ...]:
+    """The request's form, its expert a select of the experts' accounts (those already
+    waited for on this file left out: one question at a time each)."""
+    waited = {o.expert_id for o in state.opinions if o.pending}
+    options = tuple(
+        (person.username, person.label) for person in consulted if person.username not in waited
+    )
+    expert, *rest = FORMS["RequestOpinion"]
+    return (FieldSpec(expert.name, expert.label, "select", options), *rest)
+
+
 def _action(
-    command_type: str, state: Application, account: Account, people: list[Account] | None = None
+    command_type: str,
+    state: Application,
+    account: Account,
+    people: list[Account] | None = None,
+    consulted: list[Account] | None = None,
 ) -> dict[str, Any]:
     fields = []
     specs = FORMS[command_type]
     if command_type == "AssignCaseworker" and account.role == "supervisor" and people is not None:
         specs = _assignment(people, state)
+    if command_type == "RequestOpinion":
+        specs = _consultation(consulted or [], state)
     for spec in specs:
         options = spec.options or tuple(
             (value, choice_label(command_type, spec.name, value, state))
@@ -367,6 +388,8 @@ async def act(
             command = to_command(command_type, {"caseworker_id": assignee}, account.actor)
         else:
             command = build_command(command_type, form, account.actor, state)
+        if isinstance(command, RequestOpinion):
+            await check_expert(found, command.expert_id)
         await found.guichet.act(
             application_id, command, request_id=f"{account.username}:{request_id}"
         )

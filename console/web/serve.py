@@ -24,7 +24,7 @@ from audit.signing import SigningKeyError, trusted_key_from_env
 from console.app import app, friendly, say
 from console.connection import open_client, resolve_target
 from console.errors import CliError, usage_error
-from console.web.accounts import AccountError, AccountStore
+from console.web.accounts import PERSON_ROLES, AccountError, AccountStore
 from console.web.app import create_app
 from console.web.services import WebServices
 from console.web.sessions import SessionSigner
@@ -42,6 +42,7 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, str | None, str | None], ...] = (
     ("prefecture", "cofinancer", "DETR", None),
     ("region-aura", "cofinancer", "REGION", None),
     ("carol", "payment_officer", None, None),
+    ("abf-ain", "expert", None, None),
     ("audrey", "auditor", None, None),
 )
 """(username, role, funder, INSEE): the ids the demo files already use."""
@@ -213,7 +214,7 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return listening
 
 
-ROLE_HELP = "applicant, caseworker, supervisor, cofinancer, payment_officer or auditor."
+ROLE_HELP = ", ".join(PERSON_ROLES[:-1]) + f" or {PERSON_ROLES[-1]}."
 user_app = typer.Typer(help="Console accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user", rich_help_panel="Run")
 
@@ -224,9 +225,7 @@ def user_add(
     username: Annotated[str, typer.Argument(help="Sign-in name, e.g. alice.")],
     role: Annotated[
         str,
-        typer.Option(
-            help="applicant, caseworker, supervisor, cofinancer, payment_officer or auditor."
-        ),
+        typer.Option(help=ROLE_HELP),
     ],
     funder: Annotated[str | None, typer.Option(help="A cofinancer's funder, e.g. DETR.")] = None,
     insee: Annotated[str | None, typer.Option(help="An applicant's commune.")] = None,

@@ -39,6 +39,7 @@ ACCOUNTS = {
     "region": ("cofinancer", "REGION", None),
     "bdt": ("cofinancer", "BDT", None),
     "carol": ("payment_officer", None, None),
+    "abf": ("expert", None, None),
     "audrey": ("auditor", None, None),
 }
 PASSWORD = "mot-de-passe-solide"

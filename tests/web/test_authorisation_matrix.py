@@ -6,21 +6,23 @@ from __future__ import annotations
 
 import pytest
 
-from console.web import api, documents, exports, oversight, pages, team
+from console.web import api, documents, exports, opinions, oversight, pages, team
 from tests.web.conftest import Console, csrf_of, signed_in
 from tests.web.test_console_api import submit_file
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
 
-EVERYONE = {"agent", "alice", "sophie", "prefecture", "carol", "audrey"}
+EVERYONE = {"agent", "alice", "sophie", "prefecture", "carol", "abf", "audrey"}
+QUEUE_READERS = EVERYONE - {"abf"}
+"""The work queue lists files by visibility: an expert has its own page of the files asked."""
 ROUTES: dict[tuple[str, str], set[str]] = {
-    ("GET", "/dossiers"): EVERYONE,
-    ("GET", "/dossiers.csv"): EVERYONE,
+    ("GET", "/dossiers"): QUEUE_READERS,
+    ("GET", "/dossiers.csv"): QUEUE_READERS,
     ("GET", "/dossiers/{application_id}"): EVERYONE,
     ("GET", "/dossiers/{application_id}/actions/{command_type}"): EVERYONE,
     ("POST", "/dossiers/{application_id}/actions/{command_type}"): EVERYONE - {"audrey"},
     ("GET", "/dossiers/{application_id}/pieces"): EVERYONE,
-    ("POST", "/dossiers/{application_id}/pieces"): EVERYONE - {"audrey"},
+    ("POST", "/dossiers/{application_id}/pieces"): EVERYONE - {"audrey", "abf"},
     ("GET", "/dossiers/{application_id}/pieces/{sha256}"): EVERYONE,
     ("GET", "/dossiers/{application_id}/plan"): {"agent"},
     ("POST", "/dossiers/{application_id}/plan"): {"agent"},
@@ -29,6 +31,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/communes/{insee}"): {"agent", "alice", "sophie", "audrey"},
     ("GET", "/cofinancement"): {"prefecture"},
     ("GET", "/equipe"): {"sophie"},
+    ("GET", "/avis"): {"abf"},
     ("GET", "/paiements"): {"carol", "audrey"},
     ("POST", "/lots"): {"alice", "sophie"},
     ("GET", "/lots/{batch_id}"): {"alice", "sophie"},
@@ -40,12 +43,12 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/portefeuille.{fmt}"): {"audrey"},
     ("GET", "/api/v1/me"): EVERYONE,
     ("GET", "/api/v1/programmes"): EVERYONE,
-    ("GET", "/api/v1/applications"): EVERYONE,
+    ("GET", "/api/v1/applications"): QUEUE_READERS,
     ("POST", "/api/v1/applications"): {"agent"},
     ("GET", "/api/v1/applications/{application_id}"): EVERYONE,
     ("GET", "/api/v1/applications/{application_id}/timeline"): EVERYONE,
     ("POST", "/api/v1/applications/{application_id}/commands"): EVERYONE - {"audrey"},
-    ("POST", "/api/v1/applications/{application_id}/documents"): EVERYONE - {"audrey"},
+    ("POST", "/api/v1/applications/{application_id}/documents"): EVERYONE - {"audrey", "abf"},
     ("GET", "/api/v1/applications/{application_id}/documents/{sha256}"): EVERYONE,
     ("POST", "/api/v1/verdicts"): {"agent", "alice", "sophie"},
     ("POST", "/api/v1/batches"): {"alice", "sophie"},
@@ -60,7 +63,7 @@ OPEN = {"/", "/connexion", "/deconnexion"}
 def served_routes() -> set[tuple[str, str]]:
     return {
         (method, route.path)
-        for module in (pages, documents, team, exports, oversight, api)
+        for module in (pages, documents, team, exports, opinions, oversight, api)
         for route in module.router.routes
         for method in (getattr(route, "methods", None) or set()) - {"HEAD", "OPTIONS"}
     }

@@ -7,15 +7,19 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from domain.actor import Actor
 from domain.commands import (
     AnswerCorrection,
     ClaimPayment,
     DeclareStart,
     ExtendDeadline,
+    GiveOpinion,
+    RequestOpinion,
 )
 from domain.deadline import PARIS, expiry_after, paris_midnight
 from domain.programme import Duration
 from eventlog import RecordedEvent
+from tests.polling import eventually
 from tests.workflow.conftest import Stack
 from tests.workflow.scenarios import AGENT, ALICE, EUR, NOW, wait_until
 from tests.workflow.test_lifecycle import (
@@ -23,6 +27,7 @@ from tests.workflow.test_lifecycle import (
     assert_log_matches_workflow,
     awarded,
     in_instruction,
+    queued_notices,
     request_correction,
     submitted,
 )
@@ -201,4 +206,53 @@ async def test_no_reminder_is_sent_twice_or_lost_across_a_worker_restart(stack: 
             if r.data["kind"] == "completeness"
         ]
         assert sent == [30, 7, 1]
+        await assert_log_matches_workflow(stack, app_id)
+
+
+async def test_an_expert_is_reminded_and_the_asker_told_once_the_day_passes(stack: Stack) -> None:
+    """An opinion asked for ten days on: J-7 and J-1 reminders to the expert at midnight Paris;
+    at the expiry both the expert and the caseworker who asked are told. A late answer still
+    joins the file."""
+    expert = Actor(id="abf-ain", role="expert")
+    async with stack.worker():
+        app_id = await submitted(stack)
+        today = (await stack.env.get_current_time()).astimezone(PARIS).date()
+        due_on = today + 10 * DAY
+        asked = RequestOpinion(
+            actor=ALICE, at=NOW, expert_id=expert.id, question="Toiture conforme ?", due_on=due_on
+        )
+        assert (await stack.guichet.act(app_id, asked)).events == (
+            "OpinionRequested",
+            "DeadlineOpened",
+        )
+        await stack.env.sleep(12 * DAY)
+        await wait_until(stack.guichet, app_id, lambda s: s.deadline("expert_opinion", "1") is None)
+        reminders = [
+            r
+            for r in await events_of(stack, app_id, "ReminderSent")
+            if r.data["kind"] == "expert_opinion"
+        ]
+        assert [r.data["days_before"] for r in reminders] == [7, 1]
+        for reminder in reminders:
+            days = reminder.data["days_before"]
+            assert on_time(reminder, paris_midnight(due_on + DAY - days * DAY))
+            assert reminder.data["recipients"] == [{"role": "expert", "id": expert.id}]
+        (expired,) = [
+            r
+            for r in await events_of(stack, app_id, "DeadlineExpired")
+            if r.data["kind"] == "expert_opinion"
+        ]
+        assert on_time(expired, paris_midnight(due_on + DAY))
+
+        async def both_told() -> bool:
+            told = await queued_notices(stack, app_id, "DeadlineExpired")
+            return told == [(expert.id, "expert"), (ALICE.id, "caseworker")]
+
+        await eventually(both_told)
+        late = GiveOpinion(
+            actor=expert, at=NOW, number=1, verdict="favourable", opinion="Zinc à joint debout."
+        )
+        assert (await stack.guichet.act(app_id, late)).events == ("OpinionGiven",)
+        answered = (await stack.guichet.state(app_id)).opinion(1)
+        assert answered is not None and answered.verdict == "favourable"
         await assert_log_matches_workflow(stack, app_id)
