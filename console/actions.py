@@ -21,8 +21,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from console.app import AsOption, JsonOption, app, emit_json, friendly
-from console.connection import run_with_client
-from console.errors import usage_error
+from console.connection import resolve_target, run_with_client
+from console.errors import CliError, usage_error
 from console.help_texts import EXAMPLES
 from console.parsing import (
     InputError,
@@ -32,9 +32,11 @@ from console.parsing import (
     plan_document,
     problems,
 )
-from domain.commands import Command
+from console.web.accounts import AccountStore
+from domain.commands import Command, RequestOpinion
 from domain.decider_permissions import PERMISSIONS
 from domain.plan import FinancingPlan
+from eventlog import EventLog, EventLogError
 from workflows.client import GuichetClient
 from workflows.messages import CommandResult
 
@@ -211,11 +213,14 @@ def _register(model: type[BaseModel]) -> None:
         request_id = kwargs.pop("request_id") or str(uuid.uuid4())
         as_json = kwargs.pop("json_output")
         application_id, command = build_command(model, kwargs, as_text)
+        target = resolve_target()
 
         async def work(guichet: GuichetClient) -> CommandResult:
+            if isinstance(command, RequestOpinion):
+                await _check_expert(target.event_log_url, command.expert_id)
             return await guichet.act(application_id, command, request_id=request_id)
 
-        result = run_with_client(work, request_id=request_id)
+        result = run_with_client(work, target=target, request_id=request_id)
         if as_json:
             emit_json({**result.model_dump(mode="json"), "request_id": request_id})
             return
@@ -232,6 +237,23 @@ def _register(model: type[BaseModel]) -> None:
         epilog=f"Example: {example}" if example else None,
         rich_help_panel="Act on an application",
     )(friendly(callback))
+
+
+async def _check_expert(event_log_url: str, expert_id: str) -> None:
+    """An opinion is asked of an expert's console account (the console checks it too): a
+    mistyped id would be mailed, reminded, and never answer."""
+    log = EventLog.from_url(event_log_url)
+    try:
+        account = await AccountStore(log.engine).get(expert_id)
+    except EventLogError as error:
+        raise CliError(f"the console's accounts could not be read: {error}") from None
+    finally:
+        await log.close()
+    if account is None or account.role != "expert":
+        raise usage_error(
+            f"--expert-id {expert_id}: no expert account has this id (create one with "
+            f"guichet user add {expert_id} --role expert)"
+        )
 
 
 for _model in command_models():

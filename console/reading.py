@@ -11,6 +11,7 @@ from console.connection import Target
 from console.parsing import format_euros
 from console.timeline import timeline_entry
 from domain.decider import fold
+from domain.decider_deadlines import APPLIES_IN
 from domain.events import EligibilityConfirmed, EligibilityRejected, Event
 from domain.rules.financing import plan_verdicts, programme_max_cents
 from domain.state import Application
@@ -157,7 +158,8 @@ def render_file(view: dict[str, Any]) -> str:
         ]
     if state.get("opinions"):
         out += ["", "opinions asked (guichet give-opinion ID --number N answers one)"]
-        out += [f"  {_opinion_text(o)}" for o in state["opinions"]]
+        reviewed = state["status"] in APPLIES_IN["expert_opinion"]
+        out += [f"  {_opinion_text(o, reviewed)}" for o in state["opinions"]]
     out += ["", "timeline (UTC)"]
     if view["timeline_problem"]:
         out.append(f"  ({view['timeline_problem']})")
@@ -170,14 +172,15 @@ def render_file(view: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def _opinion_text(opinion: dict[str, Any]) -> str:
-    """One request: its number, expert, day due and question, then where it stands."""
+def _opinion_text(opinion: dict[str, Any], reviewed: bool) -> str:
+    """One request: its number, expert, day due and question, then where it stands (an
+    unanswered one is awaited while the file is under review)."""
     if opinion["verdict"]:
         answer = f"{opinion['verdict']} ({opinion['answered_at'][:10]}): {opinion['opinion']}"
     elif opinion["withdrawn_reason"] is not None:
         answer = f"withdrawn: {opinion['withdrawn_reason']}"
     else:
-        answer = "awaited"
+        answer = "awaited" if reviewed else "unanswered: the file left instruction"
     return (
         f"{opinion['number']:>2} {opinion['expert_id']:<16} due {opinion['due_on']}  "
         f"{opinion['question']}\n     -> {answer}"

@@ -33,6 +33,10 @@ ROLES: tuple[Role, ...] = (
     "system",
 )
 
+ACCOUNT_NAME = r"^[a-z0-9][a-z0-9._-]{1,63}$"
+"""How a console account signs in (``alice``, ``abf-ain``): what a command naming a person's
+account, such as an expert's, must look like."""
+
 ActorId = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
-from domain.actor import Actor, ActorId
+from domain.actor import ACCOUNT_NAME, Actor
 from domain.commune import Commune, ConventionKind
 from domain.documents import Document
 from domain.errors import RuleViolation
@@ -23,6 +23,18 @@ from domain.plan import FinancingPlan
 from domain.programme import DeadlineKind, Programme
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _account_name(value: str) -> str:
+    """A person's console account, as they sign in (``domain.actor.ACCOUNT_NAME``)."""
+    if not re.fullmatch(ACCOUNT_NAME, value):
+        raise PydanticCustomError(
+            "account_name",
+            "{value!r} is not an account id: 2 to 64 lower-case letters, digits, '.', '_' or "
+            "'-', as the person signs in",
+            {"value": value},
+        )
+    return value
 
 
 def _no_control_characters(value: str) -> str:
@@ -37,6 +49,11 @@ def _no_control_characters(value: str) -> str:
 
 
 Text = Annotated[str, Field(max_length=4000), AfterValidator(_no_control_characters)]
+RequiredText = Annotated[
+    str, Field(min_length=1, max_length=4000), AfterValidator(_no_control_characters)
+]
+"""Text that cannot be empty (the length checked before the characters, so that an empty
+one reads "at least 1 character", not "1 item")."""
 ShortText = Annotated[
     str, Field(min_length=1, max_length=300), AfterValidator(_no_control_characters)
 ]
@@ -207,15 +224,17 @@ class AddNote(_Command):
     the commune does not (its timeline leaves notes out)."""
 
     type: Literal["AddNote"] = "AddNote"
-    note: Annotated[Text, Field(min_length=1)] = Field(description="The note (internal).")
+    note: RequiredText = Field(description="The note (internal).")
 
 
 class RequestOpinion(_Command):
     """Ask an expert's opinion on the file by a day; the expert is mailed the question."""
 
     type: Literal["RequestOpinion"] = "RequestOpinion"
-    expert_id: ActorId = Field(description="The expert's account (role expert).")
-    question: Annotated[Text, Field(min_length=1)] = Field(
+    expert_id: Annotated[str, AfterValidator(_account_name)] = Field(
+        description="The expert's account (role expert), as it signs in: e.g. abf-ain."
+    )
+    question: RequiredText = Field(
         description="What the expert is asked (the expert reads the whole file)."
     )
     due_on: date = Field(description="The last day to answer (Paris).")
@@ -227,7 +246,7 @@ class GiveOpinion(_Command):
     type: Literal["GiveOpinion"] = "GiveOpinion"
     number: int = Field(ge=1, description="The request answered (its number on the file).")
     verdict: OpinionVerdict
-    opinion: Annotated[Text, Field(min_length=1)] = Field(description="The opinion's reasons.")
+    opinion: RequiredText = Field(description="The opinion's reasons.")
 
 
 class WithdrawOpinionRequest(_Command):
@@ -243,7 +262,7 @@ class SendMessage(_Command):
     side (the commune's contact; the file's caseworker, or the caseworkers' pool)."""
 
     type: Literal["SendMessage"] = "SendMessage"
-    message: Annotated[Text, Field(min_length=1)] = Field(description="The message.")
+    message: RequiredText = Field(description="The message.")
 
 
 class AttachDocument(_Command):

@@ -43,7 +43,6 @@ from domain.events import (
     ReminderSent,
 )
 from domain.french import DEADLINE, day, lower
-from domain.opinions import OpinionRequest
 from domain.programme import DeadlineKind, DeadlineRule
 from domain.state import Application, Status
 
@@ -104,8 +103,17 @@ def _effects(event: Event, state: Application) -> list[Event]:
                 opened = open_deadline(rule, anchored_at, subject)
                 effects.append(DeadlineOpened(actor=SYSTEM, at=event.at, deadline=opened))
     if isinstance(event, OpinionRequested):
-        opened = _opinion_deadline(event)
+        opened = _opinion_deadline(event.number, event.due_on, event.at)
         effects.append(DeadlineOpened(actor=SYSTEM, at=event.at, deadline=opened))
+    if event.type == "ApplicationReopened":
+        # The requests still unanswered wait again, until their day if it is still ahead.
+        effects += [
+            DeadlineOpened(
+                actor=SYSTEM, at=event.at, deadline=_opinion_deadline(o.number, o.due_on, event.at)
+            )
+            for o in state.opinions
+            if o.pending and state.day_of(event.at) <= o.due_on
+        ]
     return effects
 
 
@@ -113,14 +121,14 @@ OPINION_REMINDER_DAYS = (7, 1)
 OPINION_SOURCE = "demande d'avis du service instructeur"
 
 
-def _opinion_deadline(event: OpinionRequested) -> OpenDeadline:
+def _opinion_deadline(number: int, due_on: date, anchored_at: datetime) -> OpenDeadline:
     """An expert's opinion is due by the day its caseworker set: reminded J-7 and J-1, and
     at its expiry the one who asked is told (the request stays open to a late answer)."""
     return OpenDeadline(
         kind="expert_opinion",
-        subject=str(event.number),
-        anchored_at=event.at,
-        due_at=paris_midnight(event.due_on + timedelta(days=1)),
+        subject=str(number),
+        anchored_at=anchored_at,
+        due_at=paris_midnight(due_on + timedelta(days=1)),
         reminder_days=OPINION_REMINDER_DAYS,
         recipients=("expert",),
         at_expiry="tell_asker",
@@ -175,15 +183,10 @@ def _applies(kind: DeadlineKind, subject: str | None, state: Application) -> boo
     if subject is None:
         return True
     if kind == "expert_opinion":
-        request = _opinion_of(subject, state)
+        request = state.opinion(subject)
         return request is not None and request.pending
     line = state.plan.line(subject) if state.plan else None
     return line is not None and line.status == "pending"
-
-
-def _opinion_of(subject: str | None, state: Application) -> OpinionRequest | None:
-    """The opinion request an ``expert_opinion`` deadline is about (its subject: the number)."""
-    return state.opinion(int(subject)) if subject and subject.isdigit() else None
 
 
 def _named(kind: DeadlineKind, subject: str | None) -> str:
@@ -356,7 +359,7 @@ def recipients(deadline: OpenDeadline, state: Application) -> tuple[Recipient, .
                     Recipient(role=role, id=f"cofinancer:{line.funder if line else 'all'}")
                 )
             case "expert":
-                request = _opinion_of(deadline.subject, state)
+                request = state.opinion(deadline.subject)
                 found.append(Recipient(role=role, id=request.expert_id if request else "experts"))
             case _:
                 found.append(Recipient(role=role, id=f"{role.replace('_', '-')}s"))

@@ -22,13 +22,14 @@ def request_opinion(c: RequestOpinion, state: Application) -> list[Event]:
             french=f"{c.actor.id} ne peut pas se demander son propre avis : indiquez le "
             "compte de l'expert consulté",
         )
-    if not today < c.due_on <= today + timedelta(days=LONGEST_WAIT_DAYS):
+    furthest = today + timedelta(days=LONGEST_WAIT_DAYS)
+    if not today < c.due_on <= furthest:
         raise RuleViolation(
-            f"an opinion is due after today ({today}) and within {LONGEST_WAIT_DAYS} days, "
+            f"an opinion is due on a day after today ({today}) and no later than {furthest}, "
             f"not on {c.due_on}",
             rule="opinion-due-day",
-            french=f"Un avis se demande pour un jour postérieur à aujourd'hui ({day(today)}) "
-            f"et dans les {LONGEST_WAIT_DAYS} jours, pas pour le {day(c.due_on)}",
+            french=f"Un avis se demande pour un jour à venir, du lendemain au {day(furthest)} "
+            f"au plus tard, pas pour le {day(c.due_on)}",
         )
     waiting = next((o for o in state.opinions if o.expert_id == c.expert_id and o.pending), None)
     if waiting is not None:
@@ -63,14 +64,16 @@ def request_opinion(c: RequestOpinion, state: Application) -> list[Event]:
 
 def give_opinion(c: GiveOpinion, state: Application) -> list[Event]:
     """The expert asked answers, once; late is still welcome (the deadline only reminds)."""
-    request = _pending(c.number, state)
-    if request.expert_id != c.actor.id:
+    request = state.opinion(c.number)
+    if request is not None and request.expert_id != c.actor.id:
+        # Said before where it stands: an expert reads nothing of another's request.
         raise NotPermitted(
-            f"opinion request {c.number} was asked of {request.expert_id}, not of {c.actor.id}",
+            f"opinion request {c.number} was not asked of {c.actor.id}",
             rule="opinion-of-the-expert-asked",
-            french=f"La demande d'avis n° {c.number} a été adressée à {request.expert_id}, "
-            f"et non à {c.actor.id} : seul l'expert consulté y répond",
+            french=f"La demande d'avis n° {c.number} ne vous a pas été adressée : seul "
+            "l'expert consulté y répond",
         )
+    _pending(c.number, state)
     return [
         OpinionGiven(actor=c.actor, at=c.at, number=c.number, verdict=c.verdict, opinion=c.opinion)
     ]

@@ -86,7 +86,8 @@ def check_permission(
     if actor.role not in permission.roles:
         allowed = ", ".join(sorted(permission.roles))
         raise NotPermitted(
-            f"a {actor.role} may not send {command_type}; it is for: {allowed}",
+            f"{'an' if actor.role[0] in 'aeiou' else 'a'} {actor.role} may not send "
+            f"{command_type}; it is for: {allowed}",
             rule="role-permission",
             french=f"Le rôle « {lower(ROLE, actor.role)} » ne permet pas l'action "
             f"« {word(COMMAND, command_type)} » ; elle est réservée "
@@ -167,7 +168,8 @@ def _in_order(statuses: frozenset[Status]) -> list[Status]:
 
 
 def allowed_commands(state: Application, actor: Actor) -> tuple[str, ...]:
-    """The command type names ``actor`` could send on this file now (per ``PERMISSIONS``)."""
+    """The command type names ``actor`` could send on this file now (per ``PERMISSIONS``),
+    leaving out an answer or a withdrawal when no request awaits one."""
     insee = state.request.insee if state.request else None
     allowed: list[str] = []
     for command_type in PERMISSIONS:
@@ -175,5 +177,19 @@ def allowed_commands(state: Application, actor: Actor) -> tuple[str, ...]:
             check_permission(command_type, state, actor, insee)
         except DomainError:
             continue
+        if command_type in OPINION_ANSWERS and not _awaited(command_type, state, actor):
+            continue
         allowed.append(command_type)
     return tuple(allowed)
+
+
+OPINION_ANSWERS = frozenset({"GiveOpinion", "WithdrawOpinionRequest"})
+
+
+def _awaited(command_type: str, state: Application, actor: Actor) -> bool:
+    """A request still unanswered: one asked of this expert, for an answer; any, for a
+    withdrawal."""
+    return any(
+        o.pending and (command_type != "GiveOpinion" or o.expert_id == actor.id)
+        for o in state.opinions
+    )

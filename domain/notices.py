@@ -36,6 +36,7 @@ from domain.french import (
     DOCUMENT_KIND,
     OPINION_VERDICT,
     ROLE,
+    STATUS,
     day,
     euros,
     last_day,
@@ -62,9 +63,43 @@ PAYMENT_OFFICERS: tuple[Role, str] = ("payment_officer", "payment-officers")
 
 def notices_for(event: Event, state: Application) -> list[Notice]:
     """The notices one event calls for, given the state after it."""
-    applicant = _applicant(state)
+    return _notices(event, state) + _experts_released(event, state)
+
+
+LEAVES_REVIEW = frozenset(
+    {"ApplicationAccepted", "ApplicationRefused", "ApplicationDismissed", "ApplicationWithdrawn"}
+)
+
+
+def _experts_released(event: Event, state: Application) -> list[Notice]:
+    """The experts still asked when the file leaves instruction: their opinion is no longer
+    awaited (it is again, with its deadline, if the file is re-opened before its day)."""
+    if event.type not in LEAVES_REVIEW:
+        return []
+    status = lower(STATUS, state.status)
+    return [
+        _notice(
+            "expert",
+            o.expert_id,
+            f"{_ref(state)}: avis n° {o.number} plus attendu",
+            f"Le dossier est maintenant « {status} » : votre avis n'est plus attendu sur la "
+            f"question « {o.question} ».",
+            event,
+        )
+        for o in state.opinions
+        if o.pending
+    ]
+
+
+def _ref(state: Application) -> str:
+    """How a mail's subject names the file: its number and its project."""
     title = state.request.project_title if state.request else state.application_id
-    ref = f"[{state.application_id}] {title}"
+    return f"[{state.application_id}] {title}"
+
+
+def _notices(event: Event, state: Application) -> list[Notice]:
+    applicant = _applicant(state)
+    ref = _ref(state)
     match event:
         case EligibilityRejected(verdicts=verdicts):
             reasons = " ; ".join(v.french or v.message for v in verdicts)
@@ -89,6 +124,8 @@ def notices_for(event: Event, state: Application) -> list[Notice]:
         case ReminderSent(kind=kind, due_at=due, recipients=recipients):
             subject = f"{ref}: échéance « {DEADLINE_NAMES[kind]} » : {_days_left(event.at, due)}"
             body = f"L'échéance « {DEADLINE_NAMES[kind]} » court jusqu'au {last_day(due)} inclus."
+            if kind == "expert_opinion" and (asked := state.opinion(event.subject)):
+                body += f"\n\nLa question (demande d'avis n° {asked.number}) : {asked.question}"
             return [_notice(r.role, r.id, subject, body, event) for r in recipients]
         case OpinionRequested(expert_id=expert, question=question, due_on=due_on):
             body = (
@@ -101,13 +138,22 @@ def notices_for(event: Event, state: Application) -> list[Notice]:
             asked = state.opinion(number)
             if asked is None:
                 return []
-            subject = f"{ref}: avis rendu par {event.actor.id} ({lower(OPINION_VERDICT, verdict)})"
-            return _to((asked.asked_by.role, asked.asked_by.id), subject, opinion, event)
+            said = lower(OPINION_VERDICT, verdict)
+            subject = f"{ref}: avis rendu par {event.actor.id} ({said})"
+            body = (
+                f"Votre question (demande d'avis n° {number}) : {asked.question}\n\n"
+                f"Avis {said} de {event.actor.id} :\n\n{opinion}"
+            )
+            return _to((asked.asked_by.role, asked.asked_by.id), subject, body, event)
         case OpinionRequestWithdrawn(number=number, reason=reason):
             asked = state.opinion(number)
             if asked is None:
                 return []
-            return _to(("expert", asked.expert_id), f"{ref}: demande d'avis retirée", reason, event)
+            body = (
+                f"Votre avis n'est plus attendu sur la question (demande n° {number}) : "
+                f"{asked.question}\n\nMotif du retrait : {reason}"
+            )
+            return _to(("expert", asked.expert_id), f"{ref}: demande d'avis retirée", body, event)
         case DeadlineExpired(kind="expert_opinion"):
             return _opinion_overdue(event, state, ref)
         case DeadlineExpired(kind=kind, action=action, recipients=recipients):
@@ -138,8 +184,7 @@ def notices_for(event: Event, state: Application) -> list[Notice]:
 
 def _opinion_overdue(event: DeadlineExpired, state: Application, ref: str) -> list[Notice]:
     """The expert, and the one who asked: the day has passed, an answer is still welcome."""
-    number = event.subject or ""
-    asked = state.opinion(int(number)) if number.isdigit() else None
+    asked = state.opinion(event.subject)
     late = (
         f"L'avis demandé le {day(asked.asked_at)} était attendu au plus tard le "
         f"{day(asked.due_on)}. "

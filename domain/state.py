@@ -123,8 +123,10 @@ class Application(Frozen):
 
     @property
     def next_deadline_at(self) -> datetime | None:
-        """The earliest expiry among open deadlines (what a caseworker sorts by)."""
-        return min((d.due_at for d in self.deadlines), default=None)
+        """The earliest expiry among open deadlines, an expert's opinion aside: what a
+        caseworker sorts by, published for every reader of the work queue, the commune too,
+        who reads nothing of the opinions (their asker is mailed at their expiry)."""
+        return min((d.due_at for d in self.deadlines if d.kind != "expert_opinion"), default=None)
 
     def deadline(self, kind: DeadlineKind, subject: str | None = None) -> OpenDeadline | None:
         """The open deadline of that kind (and funding line), or None."""
@@ -148,8 +150,11 @@ class Application(Frozen):
             if held is None and required.stage == stage
         ]
 
-    def opinion(self, number: int) -> OpinionRequest | None:
-        """The opinion request with this number, or None."""
+    def opinion(self, number: int | str | None) -> OpinionRequest | None:
+        """The opinion request with this number (as an ``expert_opinion`` deadline's subject
+        writes it, too), or None."""
+        if isinstance(number, str):
+            number = int(number) if number.isdigit() else None
         return next((o for o in self.opinions if o.number == number), None)
 
     def payment(self, number: int) -> Payment | None:

@@ -19,10 +19,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.actor import ROLES, Actor, Role
+from domain.actor import ACCOUNT_NAME, ROLES, Actor, Role
 from eventlog.edge import translated
 
-USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+USERNAME = re.compile(ACCOUNT_NAME)
 INSEE = re.compile(r"^\d[0-9AB]\d{3}$")
 FUNDER = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,59}$")
 PERSON_ROLES: tuple[Role, ...] = tuple(role for role in ROLES if role != "system")
@@ -32,6 +32,10 @@ an opinion was asked of them on (``/avis``), which visibility does not know."""
 MIN_PASSWORD = 10
 UNASSIGNED = "aucun"
 """The work queue's caseworker value for the files nobody holds: no account may be named so."""
+POOLS = frozenset(f"{role.replace('_', '-')}s" for role in ROLES)
+"""The ids notices go to when no one person is named (``caseworkers``, ``payment-officers``…,
+as ``domain.decider_deadlines.recipients`` writes them): an account named so would receive,
+or send its own mail to, a whole pool's."""
 
 accounts = sa.Table(
     "console_account",
@@ -117,6 +121,11 @@ class AccountStore:
             raise AccountError(
                 f"username {UNASSIGNED!r} is reserved: the work queue lists unassigned files "
                 "under it; choose another"
+            )
+        if username in POOLS:
+            raise AccountError(
+                f"username {username!r} is reserved: it is the id of a pool of people notices "
+                "go to (the mail directory gives it their addresses); choose a person's name"
             )
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")

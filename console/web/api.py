@@ -31,7 +31,7 @@ from console.web.files import (
     work_queue,
 )
 from console.web.files import timeline as read_timeline
-from console.web.opinions import check_expert
+from console.web.opinions import is_expert, no_such_expert
 from console.web.outages import no_worker_sentence
 from console.web.submission import preview
 from domain.commands import (
@@ -206,8 +206,8 @@ async def send_command(
     command = to_command(command_type, fields, account.actor)
     if isinstance(command, AssignCaseworker):
         await check_assignee(found, account, command.caseworker_id)
-    if isinstance(command, RequestOpinion):
-        await check_expert(found, command.expert_id)
+    if isinstance(command, RequestOpinion) and not await is_expert(found, command.expert_id):
+        raise BadRequest(f"expert_id : {no_such_expert(command.expert_id)}")
     try:
         result = await found.guichet.act(
             application_id, command, request_id=f"{account.username}:{body.request_id}"

@@ -112,7 +112,7 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "GiveOpinion": (
         FieldSpec("number", "Demande", "select"),
         FieldSpec("verdict", "Votre avis", "select", tuple(labels.OPINION_VERDICT.items())),
-        FieldSpec("opinion", "Ses motifs", "textarea"),
+        FieldSpec("opinion", "Motifs de votre avis", "textarea"),
     ),
     "WithdrawOpinionRequest": (
         FieldSpec("number", "Demande d'avis", "select"),

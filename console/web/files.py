@@ -32,6 +32,9 @@ from domain.events import (
     EligibilityConfirmed,
     EligibilityRejected,
     Event,
+    OpinionGiven,
+    OpinionRequested,
+    OpinionRequestWithdrawn,
     ReminderSent,
     parse_event,
 )
@@ -71,17 +74,37 @@ def may_see(account: Account, state: Application) -> bool:
             line.funder == account.funder for line in state.plan.lines
         )
     if account.role == "expert":
-        return any(request.expert_id == account.username for request in state.opinions)
+        # Asked, and not withdrawn: a request sent to the wrong expert opens nothing for good.
+        return any(
+            request.expert_id == account.username and request.withdrawn_reason is None
+            for request in state.opinions
+        )
     return True
 
 
 def as_read_by(account: Account, state: Application) -> Application:
-    """The state as this person reads it: the commune does not read the opinions the services
-    asked of experts, nor their deadlines (démarches-simplifiées' « avis » are internal)."""
-    if account.role != "applicant" or not state.opinions:
+    """The state as this person reads it. The opinions asked of experts are the services'
+    (démarches-simplifiées' « avis »): the commune reads none of them, nor their deadlines,
+    and an expert reads only their own."""
+    if account.role not in ("applicant", "expert") or not state.opinions:
         return state
-    deadlines = tuple(d for d in state.deadlines if d.kind != "expert_opinion")
-    return state.replaced({"opinions": (), "deadlines": deadlines})
+    mine = {
+        str(o.number)
+        for o in state.opinions
+        if account.role == "expert" and o.expert_id == account.username
+    }
+    return state.replaced(
+        {
+            "opinions": tuple(o for o in state.opinions if str(o.number) in mine),
+            "deadlines": tuple(
+                d for d in state.deadlines if d.kind != "expert_opinion" or d.subject in mine
+            ),
+            # Kinds without their request: whose opinion came late is not said here.
+            "expired_deadlines": tuple(
+                kind for kind in state.expired_deadlines if kind != "expert_opinion"
+            ),
+        }
+    )
 
 
 async def visible_state(
@@ -374,27 +397,42 @@ async def _funds(services: WebServices, account: Account, application_id: str) -
         return False
 
 
-OPINION_EVENTS = frozenset({"OpinionRequested", "OpinionGiven", "OpinionRequestWithdrawn"})
+OPINION_EVENTS = (OpinionRequested, OpinionGiven, OpinionRequestWithdrawn)
 DEADLINE_FACTS = (DeadlineClosed, ReminderSent, DeadlineExpired, DeadlineExtended)
 
 
-def is_internal(event: Event) -> bool:
-    """What the commune does not read: internal notes, and the experts' opinions with their
-    deadlines (``as_read_by``)."""
-    if isinstance(event, DeadlineOpened):
-        return event.deadline.kind == "expert_opinion"
-    if isinstance(event, DEADLINE_FACTS):
-        return event.kind == "expert_opinion"
-    return event.type == "NoteAdded" or event.type in OPINION_EVENTS
+def expert_concerned(event: Event, experts: dict[str, str]) -> str | None:
+    """The expert an opinion's event is about (its request, or its deadline), "" when the
+    request is unknown, None for any other event; ``experts`` holds each request's expert by
+    number, as far as the timeline has read."""
+    number: str | None = None
+    if isinstance(event, OPINION_EVENTS):
+        number = str(event.number)
+    elif isinstance(event, DeadlineOpened) and event.deadline.kind == "expert_opinion":
+        number = event.deadline.subject
+    elif isinstance(event, DEADLINE_FACTS) and event.kind == "expert_opinion":
+        number = event.subject
+    else:
+        return None
+    return experts.get(number or "", "")
+
+
+NOT_FOR_EXPERTS = frozenset({"NoteAdded", "MessageSent"})
 
 
 def for_reader(rows: list[dict[str, Any]], account: Account) -> list[dict[str, Any]]:
     """The timeline rows this person reads: the commune's agents read neither the internal
-    notes nor the experts' opinions, an expert (outside the services) no internal notes."""
+    notes nor the experts' opinions; an expert, from outside the services, reads the file but
+    neither their internal notes nor their messages with the commune, and of the opinions
+    only their own."""
     if account.role == "applicant":
         return [row for row in rows if not row["internal"]]
     if account.role == "expert":
-        return [row for row in rows if row["type"] != "NoteAdded"]
+        return [
+            row
+            for row in rows
+            if row["type"] not in NOT_FOR_EXPERTS and row["expert"] in (None, account.username)
+        ]
     return rows
 
 
@@ -406,10 +444,16 @@ async def timeline(services: WebServices, application_id: str) -> tuple[list[Any
     except (EventLogError, OSError) as error:
         return [], [], f"le journal n'a pas pu être lu : {error}"
     pairs = [timeline_entry(record) for record in records]
-    rows = [
-        {**row, "summary": phrase(event), "when": moment(event.at), "internal": is_internal(event)}
-        for event, row in pairs
-    ]
+    experts: dict[str, str] = {}
+    rows = []
+    for event, row in pairs:
+        if isinstance(event, OpinionRequested):
+            experts[str(event.number)] = event.expert_id
+        expert = expert_concerned(event, experts)
+        internal = event.type == "NoteAdded" or expert is not None
+        when = moment(event.at)
+        rows.append({**row, "summary": phrase(event), "when": when, "internal": internal,
+                     "expert": expert})  # fmt: skip
     return [event for event, _ in pairs], rows, ""
 
 

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from console.web.accounts import Account
 from console.web.app import render
-from console.web.auth import BadRequest, roles, services
+from console.web.auth import roles, services
 from console.web.files import STATE_READS, at_most, logged_state
 from console.web.services import WebServices
 from domain.deadline import PARIS
@@ -33,12 +33,16 @@ EXPERT_ROLES = ("expert",)
 """The accounts an opinion may be asked of."""
 
 
-async def check_expert(services: WebServices, expert_id: str) -> None:
-    """An opinion is asked of an expert's account that exists: a mistyped id would wait for
-    an answer nobody is asked for."""
+async def is_expert(services: WebServices, expert_id: str) -> bool:
+    """Whether an expert's account has this id: an opinion asked of a mistyped id would wait
+    for an answer nobody is asked for."""
     target = await services.accounts.get(expert_id)
-    if target is None or target.role not in EXPERT_ROLES:
-        raise BadRequest(f"expert_id : aucun compte d'expert « {expert_id} »")
+    return target is not None and target.role in EXPERT_ROLES
+
+
+def no_such_expert(expert_id: str) -> str:
+    """What the console answers for an ``expert_id`` no expert's account has."""
+    return f"aucun compte d'expert « {expert_id} » : choisissez l'un des experts proposés"
 
 
 async def experts(services: WebServices) -> list[Account]:

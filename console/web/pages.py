@@ -12,7 +12,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -65,7 +65,7 @@ from console.web.files import (
     work_queue,
 )
 from console.web.files import timeline as read_timeline
-from console.web.opinions import check_expert, experts
+from console.web.opinions import experts, is_expert, no_such_expert
 from console.web.outages import no_worker_sentence
 from console.web.problems import first_problem
 from console.web.sessions import Session
@@ -83,6 +83,7 @@ from domain.commands import RequestOpinion, RevisePlan
 from domain.commune import Commune
 from domain.deadline import PARIS
 from domain.documents import ACCEPTED_FORMATS, MAX_DOCUMENT_BYTES
+from domain.opinions import LONGEST_WAIT_DAYS
 from domain.plan import FinancingPlan
 from domain.rules.financing import plan_verdicts
 from domain.state import Application
@@ -253,6 +254,8 @@ async def file_view(
         if _has_every_choice(action := _action(command, state, account, people, consulted))
     ]
     waiting = [(command, reason) for command in offered if (reason := not_now(command, state))]
+    if "RequestOpinion" in offered and not any(a["type"] == "RequestOpinion" for a in actions):
+        waiting.append(("RequestOpinion", _no_expert_to_ask(consulted)))
     context = {
         "state": state,
         "verdicts": await verdicts(found, state),
@@ -310,6 +313,28 @@ def _assignment(people: list[Account], state: Application) -> tuple[FieldSpec, .
     return (FieldSpec("caseworker_id", "Attribuer à", "select", options),)
 
 
+def _day_range(name: str) -> dict[str, str]:
+    """The days a date field accepts, for the browser's picker: an opinion's day is ahead."""
+    if name != "due_on":
+        return {}
+    today = datetime.now(PARIS).date()
+    furthest = today + timedelta(days=LONGEST_WAIT_DAYS)
+    return {"min": (today + timedelta(days=1)).isoformat(), "max": furthest.isoformat()}
+
+
+def _no_expert_to_ask(consulted: list[Account]) -> str:
+    """Why no opinion can be asked on this file now."""
+    if not consulted:
+        return (
+            "aucun compte d'expert n'existe encore (l'administrateur en crée un : "
+            "guichet user add NOM --role expert)"
+        )
+    return (
+        "chaque expert a déjà une demande en attente sur ce dossier : retirez-la pour lui "
+        "poser une autre question"
+    )
+
+
 def _consultation(consulted: list[Account], state: Application) -> tuple[FieldSpec, ...]:
     """The request's form, its expert a select of the experts' accounts (those already
     waited for on this file left out: one question at a time each)."""
@@ -340,7 +365,9 @@ def _action(
             for value in choices(command_type, spec.name, state, account.actor)
         )
         longest = max_length(command_type, spec.name) if spec.kind in ("text", "textarea") else None
-        fields.append({"spec": spec, "options": options, "maxlength": longest})
+        fields.append(
+            {"spec": spec, "options": options, "maxlength": longest, **_day_range(spec.name)}
+        )
     giving = command_type == "AssignCaseworker" and account.role == "supervisor"
     return {
         "type": command_type,
@@ -388,8 +415,9 @@ async def act(
             command = to_command(command_type, {"caseworker_id": assignee}, account.actor)
         else:
             command = build_command(command_type, form, account.actor, state)
-        if isinstance(command, RequestOpinion):
-            await check_expert(found, command.expert_id)
+        if isinstance(command, RequestOpinion) and not await is_expert(found, command.expert_id):
+            label = FORMS["RequestOpinion"][0].label
+            raise FormError(f"« {label} » : {no_such_expert(command.expert_id)}", "expert_id")
         await found.guichet.act(
             application_id, command, request_id=f"{account.username}:{request_id}"
         )

@@ -68,6 +68,11 @@ def in_french(problem: Mapping[str, Any]) -> str:
             return f"moins de {ctx['lt']}"
         case "literal_error":
             return f"l'une des valeurs {str(ctx['expected']).replace(' or ', ' ou ')}"
+        case "account_name":
+            return (
+                "identifiant de compte attendu, tel qu'il sert à se connecter (2 à 64 "
+                "minuscules, chiffres, « . », « _ » ou « - »)"
+            )
         case "control_character":
             return f"contient le caractère de contrôle {ctx['code']} : retirez-le"
         case "union_tag_invalid":

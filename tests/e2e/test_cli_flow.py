@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import shlex
 import signal
 import subprocess
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
+from tests.cli.test_entry_point import guichet_command
 from tests.conftest import temporal_cli_path
 from tests.e2e.support import PYTHON, Guichet, python_env, spawn, wait_until
 
@@ -367,3 +369,35 @@ def test_a_document_goes_in_by_the_cli_and_comes_back_as_it_was_attached(
     altered = cli.run("document", app, sha256, "--output", str(tmp_path / "x.pdf"), expect=1)
     assert "altered after the document was attached" in altered.stderr
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_an_opinion_is_asked_of_an_expert_account_and_answered_by_the_cli(
+    worker: subprocess.Popen[bytes], worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """request-opinion names an expert's console account (a mistyped id is refused before
+    anything is sent); give-opinion answers it; show lists the question and the answer."""
+    cli = Guichet(worker_env)
+    subprocess.run(
+        [*guichet_command(), "user", "add", "abf-ain", "--role", "expert", "--password-stdin"],
+        input="mot-de-passe-solide\n", text=True, env=worker_env, check=True, timeout=90,
+        capture_output=True,
+    )  # fmt: skip
+    request = tmp_path / "request.toml"
+    request.write_text(REQUEST, encoding="utf-8")
+    app = cli.json("submit", str(request), "--as", APPLICANT)["application_id"]
+    due = (datetime.now(UTC).date() + timedelta(days=15)).isoformat()
+    asking = ["--question", "Toiture conforme au PSMV ?", "--due-on", due, "--as", CASEWORKER]
+    mistyped = cli.run("request-opinion", app, "--expert-id", "abf-ian", *asking, expect=2)
+    assert "no expert account has this id" in mistyped.stderr
+    wrong_shape = cli.run("request-opinion", app, "--expert-id", "Bad Id!", *asking, expect=2)
+    assert "is not an account id" in wrong_shape.stderr
+    assert cli.act("request-opinion", app, f"--expert-id abf-ain {shlex.join(asking)}") == (
+        "submitted"
+    )
+    assert "awaited" in cli.run("show", app).stdout
+    assert cli.run("actions", app, "--as", "expert:abf-ain").stdout.split() == ["give-opinion"]
+    answer = "--number 1 --verdict reserved --opinion 'Enduit à la chaux' --as expert:abf-ain"
+    cli.act("give-opinion", app, answer)
+    shown = cli.run("show", app).stdout
+    assert "Toiture conforme au PSMV ?" in shown and "reserved" in shown and "chaux" in shown
+    assert "may do nothing" in cli.run("actions", app, "--as", "expert:abf-ain").stdout

@@ -12,8 +12,11 @@ from domain import Actor, InvalidTransition, NotPermitted, RuleViolation, decide
 from domain.commands import (
     AcceptApplication,
     Command,
+    DismissApplication,
     ExpireDeadline,
     GiveOpinion,
+    RefuseApplication,
+    ReopenApplication,
     RequestOpinion,
     SendReminder,
     WithdrawOpinionRequest,
@@ -129,6 +132,10 @@ def test_only_the_expert_asked_may_answer_and_only_once() -> None:
     error = refused_with(_answer(day=6), answered)
     assert isinstance(error, InvalidTransition) and error.rule == "opinion-already-given"
     assert isinstance(refused_with(_answer(number=2), state), InvalidTransition)
+    # Another expert learns nothing of where the request stands: answered or not, not theirs.
+    for known in (state, answered):
+        other = refused_with(_answer(DREAL), known)
+        assert other.rule == "opinion-of-the-expert-asked" and "abf" not in other.french
 
 
 @pytest.mark.parametrize("actor", [CASEWORKER, APPLICANT, DETR_OFFICER, AUDITOR])
@@ -229,10 +236,47 @@ def test_leaving_instruction_closes_a_pending_request_s_deadline() -> None:
     assert "GiveOpinion" not in allowed_commands(accepted, ABF)
 
 
-def test_the_expert_is_offered_the_answer_while_the_file_is_reviewed() -> None:
-    assert "GiveOpinion" in allowed_commands(_asked(), ABF)
-    assert "RequestOpinion" in allowed_commands(_asked(), CASEWORKER)
+def test_the_expert_is_offered_the_answer_while_a_request_awaits_it() -> None:
+    """Not before it is asked, not to another expert, not once given or withdrawn."""
     assert allowed_commands(_asked(), ABF) == ("GiveOpinion",)
+    assert allowed_commands(_asked(), DREAL) == ()
+    assert allowed_commands(apply(to_instruction()), ABF) == ()
+    assert allowed_commands(_asked(_answer()), ABF) == ()
+    assert "WithdrawOpinionRequest" in allowed_commands(_asked(), CASEWORKER)
+    assert "WithdrawOpinionRequest" not in allowed_commands(_asked(_answer()), CASEWORKER)
+    assert "RequestOpinion" in allowed_commands(_asked(_answer()), CASEWORKER)
+
+
+def test_a_reopened_file_waits_again_for_its_unanswered_opinions() -> None:
+    """Refused then re-opened (a recourse): a request still unanswered gets its deadline back
+    while its day is ahead; one whose day has passed stays answerable, without one."""
+    state = apply(
+        [
+            *to_instruction(),
+            _ask(),
+            _ask("dreal-ara", due=at(4).date(), day=2),
+            RefuseApplication(actor=CASEWORKER, at=at(3), reason="Plan incomplet"),
+        ]
+    )
+    assert state.deadline("expert_opinion", "1") is None
+    reopened = apply([ReopenApplication(actor=CASEWORKER, at=at(6), reason="Recours")], state)
+    assert reopened.deadline("expert_opinion", "1") is not None
+    assert reopened.deadline("expert_opinion", "2") is None
+    assert decide(_answer(DREAL, number=2, day=7), reopened)
+
+
+def test_the_expert_is_named_by_the_account_it_signs_in_with() -> None:
+    for wrong in ("Bad Id!", "ABF", "abf ", "a"):
+        with pytest.raises(ValidationError):
+            _ask(wrong)
+
+
+def test_the_next_deadline_the_queue_publishes_leaves_the_opinions_aside() -> None:
+    """Every reader of the work queue sees it, the commune too, who reads nothing of them."""
+    before = apply(to_instruction())
+    asked = apply([_ask(due=at(2).date())], before)
+    assert asked.deadline("expert_opinion", "1") is not None
+    assert asked.next_deadline_at == before.next_deadline_at
 
 
 def test_a_file_holds_a_bounded_number_of_requests() -> None:
@@ -252,3 +296,32 @@ def test_a_programme_cannot_set_an_opinion_deadline() -> None:
 
 def test_an_expert_actor_needs_no_funder_or_commune() -> None:
     assert Actor(id="abf", role="expert").funder is None
+
+
+def test_the_mails_carry_the_question_they_are_about() -> None:
+    """A withdrawal, a reminder and an answer each name the question, not only a number."""
+    state = _asked()
+    withdrawn = decide(
+        WithdrawOpinionRequest(actor=CASEWORKER, at=at(2), number=1, reason="Erreur"), state
+    )
+    [to_expert] = notices_for(withdrawn[0], fold(withdrawn, state))
+    assert "PSMV" in to_expert.body and "Erreur" in to_expert.body
+    reminder = decide(due_commands(state, T0.replace(day=14, hour=12))[0], state)
+    [reminded] = notices_for(reminder[0], fold(reminder, state))
+    assert "PSMV" in reminded.body and "n° 1" in reminded.body
+    given = decide(_answer(), state)
+    [to_asker] = notices_for(given[0], fold(given, state))
+    assert "PSMV" in to_asker.body and "chaux" in to_asker.body
+
+
+def test_the_experts_still_asked_are_told_when_the_file_leaves_instruction() -> None:
+    state = apply([*to_instruction(), _ask(), _ask("dreal-ara", day=2), _answer(DREAL, 2)])
+    events = decide(
+        DismissApplication(actor=CASEWORKER, at=at(6), reason="Projet abandonné"), state
+    )
+    after = fold(events, state)
+    told = [n for e in events for n in notices_for(e, after) if n.recipient_role == "expert"]
+    assert [(n.recipient, n.subject.rsplit(": ", 1)[-1]) for n in told] == [
+        ("abf-ain", "avis n° 1 plus attendu")
+    ]
+    assert "classé sans suite" in told[0].body and "PSMV" in told[0].body

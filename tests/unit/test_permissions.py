@@ -67,7 +67,6 @@ def test_allowed_commands_in_instruction() -> None:
         "SendMessage",
         "AttachDocument",
         "RequestOpinion",
-        "WithdrawOpinionRequest",
     }
     assert set(allowed_commands(state, DETR_OFFICER)) == {
         "DecideFunding",

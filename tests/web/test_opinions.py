@@ -76,19 +76,24 @@ async def test_the_expert_finds_the_request_reads_the_file_and_answers(console: 
     application_id = await _asked(console)
     async with signed_in(console, "alice") as alice:
         await act(alice, application_id, "AddNote", note="Le maire hésite encore.")
+        await act(alice, application_id, "SendMessage", message="Le devis suit ?")
     async with signed_in(console, "abf") as abf:
         home = await abf.get("/", follow_redirects=False)
         assert home.headers["location"] == "/avis"
         listed = (await abf.get("/avis")).text
         assert application_id in listed and QUESTION in listed
-        page = (await abf.get(f"/dossiers/{application_id}")).text
+        page = html.unescape((await abf.get(f"/dossiers/{application_id}")).text)
         assert "Rendre votre avis" in page and "Halle du marché" in page
+        assert "<strong>Avis demandé</strong>" in page  # the timeline names it in French
         assert "Le maire hésite" not in page  # internal notes are the services'
+        assert "Le devis suit" not in page  # and so are their messages with the commune
         answered = await act(
             abf, application_id, "GiveOpinion",
             number="1", verdict="reserved", opinion="Favorable, enduit à la chaux exigé.",
         )  # fmt: skip
         assert answered.status_code == 303, answered.text
+        banner = html.unescape((await abf.get(answered.headers["location"])).text)
+        assert "Votre avis est enregistré au dossier" in banner
         after = (await abf.get("/avis")).text
     awaited, given = after.split("Rendus, retirés ou clos")
     assert application_id not in awaited  # other tests' requests to abf may wait there
@@ -146,7 +151,12 @@ async def test_an_opinion_is_asked_only_of_an_expert_account(console: Console) -
             },
             headers={"X-CSRF-Token": token},
         )  # fmt: skip
-    assert by_form.status_code == 400 and "aucun compte d&#39;expert « carol »" in by_form.text
+    form = html.unescape(by_form.text)
+    assert (
+        by_form.status_code == 400
+        and "« Expert consulté » : aucun compte d'expert « carol »" in form
+    )
+    assert 'aria-invalid="true" aria-describedby="RequestOpinion-expert_id-erreur"' in form
     assert by_api.status_code == 400 and "aucun compte d'expert « nobody »" in by_api.text
 
 
@@ -158,7 +168,7 @@ async def test_a_day_already_past_is_refused_in_a_sentence(console: Console) -> 
             expert_id="abf", question=QUESTION, due_on=_in_days(-1),
         )  # fmt: skip
     assert refused.status_code == 409
-    assert "Un avis se demande pour un jour postérieur à aujourd&#39;hui" in refused.text
+    assert "Un avis se demande pour un jour à venir, du lendemain au" in refused.text
     assert QUESTION in refused.text  # what was typed comes back
 
 
@@ -173,8 +183,99 @@ async def test_a_withdrawn_request_leaves_the_expert_s_list_of_opinions_to_give(
     assert withdrawn.status_code == 303, withdrawn.text
     async with signed_in(console, "abf") as abf:
         listed = (await abf.get("/avis")).text
-        page = (await abf.get(f"/dossiers/{application_id}")).text
     awaited = listed[: listed.index("Rendus, retirés ou clos")]
     assert application_id not in awaited
     assert "Demande retirée : Mauvais service" in listed
-    assert "Rendre votre avis" not in page
+
+
+async def test_the_commune_s_queue_export_and_api_list_show_no_opinion_due_day(
+    console: Console,
+) -> None:
+    """The next deadline the queue publishes (visibility) leaves the opinions aside: an
+    opinion due in three days brings no file into the commune's « within 7 days »."""
+    application_id = await submit_file(console)
+    async with signed_in(console, "alice") as alice:
+        asked = await act(
+            alice, application_id, "RequestOpinion",
+            expert_id="abf", question=QUESTION, due_on=_in_days(3),
+        )  # fmt: skip
+        assert asked.status_code == 303
+
+    async def published() -> bool:
+        listed = await console.guichet.list(f"WorkflowId = '{application_id}'")
+        return bool(listed) and listed[0].next_deadline is not None
+
+    await eventually(published)
+    async with signed_in(console, "agent") as agent:
+        soon = (await agent.get("/dossiers", params={"vue": "sous_7_jours"})).text
+        export = (await agent.get("/dossiers.csv", params={"vue": "sous_7_jours"})).text
+        rows = (await agent.get("/api/v1/applications")).json()
+    assert application_id not in soon and application_id not in export
+    (row,) = [r for r in rows if r["application_id"] == application_id]
+    due = datetime.fromisoformat(row["next_deadline"]).astimezone(PARIS).date()
+    assert due > datetime.now(PARIS).date() + timedelta(days=30)  # completeness, not the opinion
+
+
+async def test_an_expert_reads_only_their_own_opinions_on_a_file(console: Console) -> None:
+    """Two experts on one file: each reads their own request and answer, not the other's."""
+    await console.services.accounts.add("dreal", "mot-de-passe-solide", "expert")
+    application_id = await _asked(console)
+    async with signed_in(console, "alice") as alice:
+        await act(
+            alice, application_id, "RequestOpinion",
+            expert_id="dreal", question="Zone humide ?", due_on=_in_days(10),
+        )  # fmt: skip
+    async with signed_in(console, "dreal") as dreal:
+        answered = await act(
+            dreal, application_id, "GiveOpinion",
+            number="2", verdict="unfavourable", opinion="Avis confidentiel de la DREAL",
+        )  # fmt: skip
+        assert answered.status_code == 303, answered.text
+    async with signed_in(console, "abf") as abf:
+        page = (await abf.get(f"/dossiers/{application_id}")).text
+        state = (await abf.get(f"/api/v1/applications/{application_id}")).json()["state"]
+        timeline = (await abf.get(f"/api/v1/applications/{application_id}/timeline")).json()
+        theirs = await act(abf, application_id, "GiveOpinion", number="2",
+                           verdict="favourable", opinion="x")  # fmt: skip
+    assert QUESTION in html.unescape(page)
+    assert "Zone humide" not in page and "confidentiel" not in page
+    assert [o["expert_id"] for o in state["opinions"]] == ["abf"]
+    assert [d["subject"] for d in state["deadlines"] if d["kind"] == "expert_opinion"] == ["1"]
+    assert not [row for row in timeline if "DREAL" in row["summary"] or "Zone" in row["summary"]]
+    assert theirs.status_code in (400, 409) and "Zone humide" not in theirs.text
+
+
+async def test_a_withdrawn_request_no_longer_opens_the_file_to_its_expert(
+    console: Console,
+) -> None:
+    """Sent to the wrong expert and withdrawn: the file, its documents and its API close."""
+    application_id = await _asked(console)
+    async with signed_in(console, "alice") as alice:
+        await act(alice, application_id, "WithdrawOpinionRequest", number="1", reason="Erreur")
+    async with signed_in(console, "abf") as abf:
+        assert (await abf.get(f"/dossiers/{application_id}")).status_code == 404
+        assert (await abf.get(f"/api/v1/applications/{application_id}")).status_code == 404
+        listed = (await abf.get("/avis")).text
+    assert "Demande retirée : Erreur" in listed
+    assert f'href="/dossiers/{application_id}' not in listed  # a link that would only 404
+
+
+async def test_asking_is_not_offered_in_silence_when_every_expert_is_already_asked(
+    console: Console,
+) -> None:
+    """The action gives way to a sentence saying why, and what to do; while it is offered,
+    the day's picker starts tomorrow."""
+    application_id = await submit_file(console)
+    async with signed_in(console, "alice") as alice:
+        page = html.unescape((await alice.get(f"/dossiers/{application_id}")).text)
+        start = page.index('name="due_on"')
+        assert f'min="{_in_days(1)}"' in page[start : start + 200]
+        for expert in [a for a in await console.services.accounts.all() if a.role == "expert"]:
+            asked = await act(
+                alice, application_id, "RequestOpinion",
+                expert_id=expert.username, question=QUESTION, due_on=_in_days(10),
+            )  # fmt: skip
+            assert asked.status_code == 303
+        page = html.unescape((await alice.get(f"/dossiers/{application_id}")).text)
+    assert 'name="due_on"' not in page
+    assert "Demander un avis : pas maintenant, chaque expert a déjà une demande" in page

@@ -142,3 +142,12 @@ async def test_no_account_may_take_the_name_of_the_unassigned_files(console: Con
     """« aucun » is how the queue asks for the files nobody holds."""
     with pytest.raises(AccountError, match="reserved"):
         await console.services.accounts.add("aucun", PASSWORD, "caseworker")
+
+
+@pytest.mark.parametrize("pool", ["caseworkers", "experts", "payment-officers", "applicants"])
+async def test_no_account_may_take_the_name_of_a_pool_notices_go_to(
+    console: Console, pool: str
+) -> None:
+    """A person named ``caseworkers`` would get (or send to) the whole pool's mail."""
+    with pytest.raises(AccountError, match="pool"):
+        await console.services.accounts.add(pool, PASSWORD, "expert")
