@@ -26,6 +26,8 @@ USERNAME = re.compile(ACCOUNT_NAME)
 INSEE = re.compile(r"^\d[0-9AB]\d{3}$")
 FUNDER = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,59}$")
 PERSON_ROLES: tuple[Role, ...] = tuple(role for role in ROLES if role != "system")
+COMMUNE_READERS: tuple[Role, ...] = ("applicant", "caseworker", "supervisor", "auditor")
+"""Who reads a commune's page (its files and conventions): pages link to it for them only."""
 QUEUE_ROLES: tuple[Role, ...] = tuple(role for role in PERSON_ROLES if role != "expert")
 """Who reads the work queue, which lists files by visibility: an expert sees only the files
 an opinion was asked of them on (``/avis``), which visibility does not know."""

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.service import RPCError
 
 from console.web import labels
+from console.web.accounts import COMMUNE_READERS
 from console.web.auth import BadRequest, CsrfRejected, Forbidden, NotSignedIn, Throttled
 from console.web.commands import FormError
 from console.web.files import FileNotVisible
@@ -58,6 +59,7 @@ templates.env.globals.update(
     number=labels.number,
     size=labels.size,
     last_day=labels.last_day,
+    commune_readers=COMMUNE_READERS,
 )
 
 SECURITY_HEADERS = {

@@ -22,7 +22,7 @@ from audit.exporting import Format
 from audit.portfolio import Portfolio, export_states, summarize
 from audit.signing import SigningKeyError, key_id, parse_public_key, public_key_text
 from audit.timeline import PARIS, end_of_day, entry_for, records
-from console.web.accounts import INSEE, Account
+from console.web.accounts import COMMUNE_READERS, INSEE, Account
 from console.web.app import render
 from console.web.auth import BadRequest, Forbidden, read_form, read_upload, roles, services
 from console.web.batch import BATCH_DEADLINES, MAX_FILES
@@ -136,7 +136,7 @@ def funding_totals(files: list[Application]) -> list[FundingTotal]:
 async def commune_page(
     request: Request,
     insee: str,
-    account: Annotated[Account, Depends(roles("applicant", "caseworker", "supervisor", "auditor"))],
+    account: Annotated[Account, Depends(roles(*COMMUNE_READERS))],
 ) -> Response:
     """All of a commune's requests, and what was asked and granted from which funder."""
     if not INSEE.match(insee):

@@ -4,11 +4,15 @@ others with a 403, whatever URL it guesses."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
+
 import pytest
 
 from console.web import api, documents, exports, opinions, oversight, pages, team
+from domain.deadline import PARIS
 from tests.web.conftest import Console, csrf_of, signed_in
-from tests.web.test_console_api import submit_file
+from tests.web.test_console_api import act, submit_file
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
 
@@ -56,6 +60,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/audit/verification"): {"audrey"},
     ("GET", "/api/v1/audit/{application_id}"): {"audrey"},
 }
+LINK = re.compile(r'href="(/[^"#?]*)')
 OPEN = {"/", "/connexion", "/deconnexion"}
 """Routes anyone reaches: the home page sends to sign-in, the sign-in form, sign-out."""
 
@@ -105,3 +110,29 @@ async def test_each_role_reaches_its_routes_and_no_other(
             if refused != expected_refusal or answer.status_code in (401, 500):
                 wrong.append(f"{method} {path}: {answer.status_code}")
     assert not wrong, f"{username}: " + "; ".join(wrong)
+
+
+@pytest.mark.parametrize("username", sorted(EVERYONE))
+async def test_no_page_links_a_person_to_a_page_refused_to_them(
+    console: Console, username: str
+) -> None:
+    """From their home and a file they may read (one an expert was asked about), every link
+    leads somewhere they may go: a commune's name links to its page only for those who read
+    it, an expert's breadcrumb to their own page."""
+    application_id = await submit_file(console)
+    async with signed_in(console, "alice") as alice:
+        due_on = (datetime.now(PARIS).date() + timedelta(days=9)).isoformat()
+        asked = await act(alice, application_id, "RequestOpinion", expert_id="abf",
+                          question="Toiture ?", due_on=due_on)  # fmt: skip
+        assert asked.status_code == 303
+    refused: list[str] = []
+    async with signed_in(console, username) as client:
+        for start in ("/", f"/dossiers/{application_id}"):
+            page = await client.get(start, follow_redirects=True)
+            assert page.status_code == 200, (start, page.status_code)
+            for link in sorted(set(LINK.findall(page.text))):
+                if not link.startswith(("/static/", "/api/openapi")):
+                    answer = await client.get(link)
+                    if answer.status_code in (401, 403):
+                        refused.append(f"{start} → {link}: {answer.status_code}")
+    assert not refused, refused
