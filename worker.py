@@ -49,6 +49,27 @@ DEFAULT_STATE_DIR = Path(".guichet")
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 
 
+class SettingsError(ValueError):
+    """An environment variable's value cannot be used; names the variable and why."""
+
+
+SETTING_VARIABLES = {
+    "temporal_address": "TEMPORAL_ADDRESS",
+    "namespace": "TEMPORAL_NAMESPACE",
+    "task_queue": "GUICHET_TASK_QUEUE",
+    "database_url": "GUICHET_DATABASE_URL",
+    "state_dir": "GUICHET_STATE_DIR",
+    "log_format": "GUICHET_LOG_FORMAT",
+    "log_level": "GUICHET_LOG_LEVEL",
+    "smtp": "GUICHET_SMTP_*",
+    "directory_file": "GUICHET_DIRECTORY_FILE",
+    "digest_stale_days": "GUICHET_DIGEST_STALE_DAYS",
+    "conventions_file": "GUICHET_CONVENTIONS_FILE",
+    "console_url": "GUICHET_CONSOLE_URL",
+}
+"""Each setting's environment variable, for the sentence that says which one is wrong."""
+
+
 class Settings(pydantic.BaseModel):
     """Everything the process reads from its environment, read once at start."""
 
@@ -72,6 +93,9 @@ class Settings(pydantic.BaseModel):
     """CSV of signed conventions (insee,kind,signed_on): the communes' dated facts."""
     payload_key: pydantic.SecretBytes | None = None
     """AES-256 key sealing Temporal payloads (``GUICHET_PAYLOAD_KEY`` or ``_KEY_FILE``)."""
+    console_url: pydantic.HttpUrl | None = None
+    """The web console's public address (``GUICHET_CONSOLE_URL``): mails then link to the
+    file's page."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -99,8 +123,19 @@ class Settings(pydantic.BaseModel):
             "digest_stale_days": env.get("GUICHET_DIGEST_STALE_DAYS") or DEFAULT_STALE_DAYS,
             "conventions_file": env.get("GUICHET_CONVENTIONS_FILE") or None,
             "payload_key": key_from_env(env),
+            "console_url": env.get("GUICHET_CONSOLE_URL") or None,
         }
-        return cls.model_validate(values)
+        try:
+            return cls.model_validate(values)
+        except pydantic.ValidationError as error:
+            problem = error.errors()[0]
+            field, *inner = [str(part) for part in problem["loc"]] or [""]
+            variable = SETTING_VARIABLES.get(field, field)
+            if field == "smtp" and inner:
+                variable = f"GUICHET_SMTP_{inner[0].upper()}"
+            raise SettingsError(
+                f"{variable}: {problem['msg']} (read {problem['input']!r})"
+            ) from None
 
     def mailer(self) -> Mailer | None:
         """SMTP delivery when configured, else None (notices become log lines)."""
@@ -247,6 +282,7 @@ def build_worker(
     mailer: Mailer | None = None,
     directory: Directory | None = None,
     digest_stale_days: int = DEFAULT_STALE_DAYS,
+    console_url: str | None = None,
     **options: Any,
 ) -> Worker:
     """The worker with every workflow and activity of Guichet.
@@ -260,7 +296,7 @@ def build_worker(
     recorder = EventRecorder(log)
     reference = ReferenceData(registry, catalogue)
     payments = PaymentActivities(gateway or LedgerGateway(log.engine))
-    outbox = Outbox(log.engine, mailer=mailer, directory=directory)
+    outbox = Outbox(log.engine, mailer=mailer, directory=directory, console_url=console_url)
     digests = DigestActivities(GuichetClient(client, task_queue), stale_days=digest_stale_days)
     checkpoints = CheckpointSigner(log)
     return Worker(
@@ -295,6 +331,7 @@ def worker_for(client: Client, settings: Settings, log: EventLog, **options: Any
         mailer=settings.mailer(),
         directory=settings.directory(),
         digest_stale_days=settings.digest_stale_days,
+        console_url=str(settings.console_url) if settings.console_url else None,
         **options,
     )
 

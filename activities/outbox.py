@@ -150,11 +150,13 @@ class Outbox:
         engine: AsyncEngine,
         mailer: Mailer | None = None,
         directory: Directory | None = None,
+        console_url: str | None = None,
     ) -> None:
         # Every outbox operation is one statement: no BEGIN/COMMIT round trips around it.
         self._engine = single_statements(engine)
         self._mailer = mailer
         self._directory: Directory = directory or MappingDirectory()
+        self._console_url = console_url.rstrip("/") if console_url else None
 
     @activity.defn(name="enqueue_notices")
     async def enqueue_notices(self, batch: NoticeBatch) -> int:
@@ -274,7 +276,7 @@ class Outbox:
             message_id=row.message_id,
             recipients=addresses,
             subject=row.subject,
-            body=row.body,
+            body=self._with_link(row.body, row.application_id),
             application_id=row.application_id,
         )
         try:
@@ -291,6 +293,14 @@ class Outbox:
         await self._mark(row.message_id, delivered=True, error=partial or None)
         log.info("notice delivered", to=[mask_address(a) for a in addresses], refused=partial)
         return 1
+
+    def _with_link(self, body: str, application_id: str | None) -> str:
+        """The notice, and the file's page in the console when its address is known: the
+        reader goes from the mail to the file in one click (the page asks them to sign in)."""
+        if self._console_url is None or not application_id:
+            return body
+        page = f"{self._console_url}/dossiers/{application_id}"
+        return f"{body}\n\n-- \nLe dossier dans Guichet : {page}"
 
     async def _mark(
         self,

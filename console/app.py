@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from console.errors import EXIT_USAGE, CliError
 from console.parsing import InputError
-from worker import TemporalSettingsError
+from worker import SettingsError, TemporalSettingsError
 from workflows.encryption import PayloadKeyError
 
 P = ParamSpec("P")
@@ -97,7 +97,7 @@ def friendly(func: Callable[P, R]) -> Callable[P, R]:
             fail(error.message, error.exit_code)
         except PayloadKeyError as error:  # read with the settings, by any command
             fail(f"payload encryption is misconfigured: {error}", EXIT_USAGE)
-        except TemporalSettingsError as error:  # read at each connection, by any command
+        except (SettingsError, TemporalSettingsError) as error:  # read by any command
             fail(str(error), EXIT_USAGE)
 
     return wrapper

@@ -371,3 +371,23 @@ def test_message_ids_are_stable_per_outbox_row() -> None:
 
     message_id = uuid.UUID("12345678-1234-5678-1234-567812345678")
     assert message_id_header(message_id) == "<12345678-1234-5678-1234-567812345678@guichet>"
+
+
+async def test_with_the_console_s_address_a_mail_links_to_its_file(
+    event_log: EventLog, smtp_server: SmtpServer
+) -> None:
+    """GUICHET_CONSOLE_URL set: the reader goes from the mail to the file's page."""
+    box = Outbox(
+        event_log.engine,
+        mailer=SmtpMailer(smtp_server.settings),
+        console_url="https://guichet.example.fr/",
+    )
+    batch = batch_of(notice("maire@bourg-en-bresse.example.fr"))
+    await queue(box, batch)
+    assert await deliver(box, batch) == 1
+    (received,) = await smtp_server.recorder.wait_for(1)
+    body = received.message.get_content()
+    assert "Subvention attribuée : 12 000,00 €." in body
+    assert body.rstrip().endswith(
+        "Le dossier dans Guichet : https://guichet.example.fr/dossiers/dossier-1"
+    )

@@ -16,7 +16,7 @@ from console import dev, people  # noqa: F401 (they register their commands)
 from console.app import app
 from console.deadlines import deadline_filter, parse_duration
 from console.errors import CliError
-from worker import Settings, temporal_security
+from worker import Settings, SettingsError, temporal_security
 from workflows.visibility import deadline_query, digest_query, literal
 
 NOW = datetime(2026, 11, 30, 9, 15, 30, tzinfo=UTC)
@@ -241,3 +241,27 @@ def test_temporal_security_comes_from_the_sdk_s_standard_variables() -> None:
     assert cloud == {"api_key": "key-1", "tls": True, "rpc_metadata": {"x-tenant": "pvd"}}
     pinned = temporal_security({"TEMPORAL_TLS": "true", "TEMPORAL_TLS_SERVER_NAME": "frontend"})
     assert isinstance(pinned["tls"], TLSConfig) and pinned["tls"].domain == "frontend"
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({"GUICHET_CONSOLE_URL": "guichet.example.fr"}, "GUICHET_CONSOLE_URL"),
+        ({"GUICHET_SMTP_HOST": "smtp.example.fr", "GUICHET_SMTP_PORT": "abc"}, "GUICHET_SMTP_PORT"),
+        ({"GUICHET_DIGEST_STALE_DAYS": "0"}, "GUICHET_DIGEST_STALE_DAYS"),
+    ],
+)
+def test_a_setting_that_cannot_be_used_is_named_by_its_variable(
+    variables: dict[str, str], named: str
+) -> None:
+    """One sentence naming the variable and the value read, not a pydantic dump."""
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(variables)
+    message = str(refused.value)
+    assert message.startswith(f"{named}: ") and repr(list(variables.values())[-1]) in message
+
+
+def test_the_console_s_address_is_read_for_the_mails_links() -> None:
+    settings = Settings.from_env({"GUICHET_CONSOLE_URL": "https://guichet.example.fr"})
+    assert str(settings.console_url).rstrip("/") == "https://guichet.example.fr"
+    assert Settings.from_env({}).console_url is None
