@@ -187,7 +187,7 @@ async def queue_page(
         ],
         "search_length": SEARCH_LENGTH,
         "export_limit": EXPORT_LIMIT,
-        "export_link": "/dossiers.csv?" + urlencode(filters.as_params()),
+        "export_query": urlencode(filters.as_params()),
         "statuses": STATUSES,
         "focus": files.FOCUS,
         "programmes": found.catalogue.programmes,

@@ -22,6 +22,7 @@ QUEUE_READERS = EVERYONE - {"abf"}
 ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/dossiers"): QUEUE_READERS,
     ("GET", "/dossiers.csv"): QUEUE_READERS,
+    ("GET", "/dossiers.xlsx"): QUEUE_READERS,
     ("GET", "/dossiers/{application_id}"): EVERYONE,
     ("GET", "/dossiers/{application_id}/actions/{command_type}"): EVERYONE,
     ("POST", "/dossiers/{application_id}/actions/{command_type}"): EVERYONE - {"audrey"},

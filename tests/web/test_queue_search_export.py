@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import html
 import io
+from datetime import datetime
 
+import openpyxl
 import pytest
 
 from tests.polling import eventually
@@ -110,3 +112,31 @@ async def test_the_queue_exports_as_a_french_spreadsheet_under_its_filters(
     assert mine[8] == "non" and mine[7] and mine[9]
     assert none.content.decode("utf-8-sig").count("\r\n") == 1  # the header alone
     assert listed_file in funded and listed_file not in unfunded
+
+
+async def test_the_queue_exports_as_an_excel_workbook_with_codes_as_text_and_real_dates(
+    console: Console, listed_file: str
+) -> None:
+    """The same lines as the CSV, but the INSEE code keeps its leading zero (a text cell) and
+    the deadline's last day and the last activity are dates a spreadsheet sorts."""
+    async with signed_in(console, "alice") as alice:
+        page = html.unescape((await alice.get("/dossiers?commune=01033")).text)
+        workbook = await alice.get("/dossiers.xlsx?commune=01033")
+        text = (await alice.get("/dossiers.csv?commune=01033")).content.decode("utf-8-sig")
+    assert 'href="/dossiers.xlsx?commune=01033"' in page
+    assert workbook.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert workbook.headers["content-disposition"].endswith('.xlsx"')
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
+    assert sheet is not None
+    cells = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
+    mine = cells[listed_file]
+    assert (mine[4].value, mine[4].data_type) == ("01033", "s")
+    assert (mine[5].value, mine[5].data_type) == ("01", "s")
+    assert isinstance(mine[7].value, datetime) and isinstance(mine[9].value, datetime)
+    assert sheet["A1"].value == "Dossier"
+    assert sheet.auto_filter.ref and sheet.freeze_panes == "B2"
+    csv_line = next(r for r in csv.reader(io.StringIO(text), delimiter=";") if r[0] == listed_file)
+    assert csv_line[7] == mine[7].value.strftime("%d/%m/%Y")
+    assert len(cells) == text.count("\r\n") - 1
