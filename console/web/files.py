@@ -375,9 +375,20 @@ async def work_queue(
     *,
     limit: int = QUEUE_LIMIT,
 ) -> list[QueueRow]:
-    """The files this person may see under these filters (at most ``limit``, the most
-    recently submitted), the nearest deadline first."""
-    rows = await services.guichet.list(visibility_query(filters, account), limit=limit)
+    """The files this person may see under these filters, the nearest deadline first: at
+    most ``limit`` of the most recently submitted and, when that leaves some out, those whose
+    deadline is past or within ``DUE_SOON`` wherever they are (at most ``limit`` more)."""
+    query = visibility_query(filters, account)
+    rows = await services.guichet.list(query, limit=limit)
+    if len(rows) >= limit and filters.focus is None and account.role != "cofinancer":
+        # Visibility lists the most recent first and cannot sort by deadline: the files
+        # that need someone soonest must not hide behind the newest.
+        soon = f"({query}) AND " if query else ""
+        urgent = await services.guichet.list(
+            f"{soon}GuichetNextDeadline < {literal(now + DUE_SOON)}", limit=limit
+        )
+        listed = {row.application_id for row in rows}
+        rows += [row for row in urgent if row.application_id not in listed]
     if account.role == "cofinancer":
         funded = await at_most(
             STATE_READS, [_funds(services, account, r.application_id) for r in rows]

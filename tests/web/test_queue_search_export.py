@@ -6,14 +6,15 @@ from __future__ import annotations
 import csv
 import html
 import io
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import openpyxl
 import pytest
 
+from console.web import files
 from tests.polling import eventually
 from tests.web.conftest import Console, signed_in
-from tests.web.test_console_api import submit_file
+from tests.web.test_console_api import act, submit_file
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
 
@@ -140,3 +141,35 @@ async def test_the_queue_exports_as_an_excel_workbook_with_codes_as_text_and_rea
     csv_line = next(r for r in csv.reader(io.StringIO(text), delimiter=";") if r[0] == listed_file)
     assert csv_line[7] == mine[7].value.strftime("%d/%m/%Y")
     assert len(cells) == text.count("\r\n") - 1
+
+
+async def test_a_cut_queue_still_lists_the_files_due_soonest_wherever_they_are(
+    console: Console,
+) -> None:
+    """Visibility lists the newest first: past its limit, the queue adds every file whose
+    deadline is past or within a week, an older one too (here: a correction due in 30 days,
+    seen 25 days on, behind a newer file whose next deadline is months away)."""
+    older = await submit_file(console, insee="01034", username="autre-agent")
+    async with signed_in(console, "alice") as alice:
+        asked = await act(alice, older, "RequestCorrection", reason="incomplete", message="Devis ?")
+        assert asked.status_code == 303
+    newer = await submit_file(console, insee="01034", username="autre-agent")
+
+    async def both_published() -> bool:
+        rows = await console.guichet.list("GuichetInsee = '01034'")
+        due = {row.application_id: row.next_deadline for row in rows}
+        return (
+            older in due
+            and newer in due
+            and due[older] is not None
+            and due[older] < (due[newer] or datetime.max.replace(tzinfo=UTC))
+        )
+
+    await eventually(both_published)
+    alice_account = await console.services.accounts.get("alice")
+    assert alice_account is not None
+    later = datetime.now(UTC) + timedelta(days=25)
+    by_commune = files.QueueFilters(insee="01034")
+    cut = await files.work_queue(console.services, alice_account, by_commune, later, limit=1)
+    assert [row.summary.application_id for row in cut][:1] == [older]  # the soonest first
+    assert {row.summary.application_id for row in cut} >= {older, newer}
