@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from domain.commands import AttachDocument
+from domain.decider_permissions import consulted_on
 from domain.documents import MAX_DOCUMENTS
-from domain.errors import RuleViolation
+from domain.errors import NotPermitted, RuleViolation
 from domain.events import DocumentAttached, Event
 from domain.state import Application
 
@@ -12,6 +13,14 @@ from domain.state import Application
 def attach_document(c: AttachDocument, state: Application) -> list[Event]:
     """The document joins the file; the same bytes again are a no-op (a form sent twice, a
     retried upload), whoever sends them and whatever they are called."""
+    if c.actor.role == "expert" and not consulted_on(state, c.actor):
+        raise NotPermitted(
+            f"{c.actor.id} attaches documents only to a file their opinion is asked on, "
+            "while it is under review",
+            rule="expert-documents",
+            french="Un expert ne joint de pièce qu'à un dossier sur lequel son avis est demandé, "
+            "tant qu'il est en instruction",
+        )
     if any(held.sha256 == c.document.sha256 for held in state.documents):
         return []
     if len(state.documents) >= MAX_DOCUMENTS:

@@ -59,7 +59,8 @@ PERMISSIONS: dict[str, Permission] = {
     "WithdrawOpinionRequest": _p(("caseworker", "supervisor"), _REVIEW),
     "SendMessage": _p(("applicant", "caseworker", "supervisor"), _RUNNING),
     "AttachDocument": _p(
-        ("applicant", "caseworker", "supervisor", "cofinancer", "payment_officer"), _RUNNING
+        ("applicant", "caseworker", "supervisor", "cofinancer", "payment_officer", "expert"),
+        _RUNNING,
     ),
     "DeclareStart": _p(("applicant",), frozenset({"awarded"})),
     "DeclareCompletion": _p(("applicant",), frozenset({"started"})),
@@ -179,11 +180,25 @@ def allowed_commands(state: Application, actor: Actor) -> tuple[str, ...]:
             continue
         if command_type in OPINION_ANSWERS and not _awaited(command_type, state, actor):
             continue
+        if command_type == "AttachDocument" and not _may_attach(state, actor):
+            continue
         allowed.append(command_type)
     return tuple(allowed)
 
 
 OPINION_ANSWERS = frozenset({"GiveOpinion", "WithdrawOpinionRequest"})
+
+
+def _may_attach(state: Application, actor: Actor) -> bool:
+    return actor.role != "expert" or consulted_on(state, actor)
+
+
+def consulted_on(state: Application, actor: Actor) -> bool:
+    """An expert asked on this file (a request not withdrawn) while it is under review: what
+    lets them attach a document, a signed opinion."""
+    return state.status in _REVIEW and any(
+        o.expert_id == actor.id and o.withdrawn_reason is None for o in state.opinions
+    )
 
 
 def _awaited(command_type: str, state: Application, actor: Actor) -> bool:

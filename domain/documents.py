@@ -32,6 +32,7 @@ DocumentKind = Literal[
     "bank_details",
     "proof_of_expense",
     "award_decision",
+    "opinion",
     "other",
 ]
 

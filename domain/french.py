@@ -89,6 +89,7 @@ DOCUMENT_KIND: Mapping[str, str] = {
     "bank_details": "Relevé d'identité bancaire",
     "proof_of_expense": "Justificatif de dépense",
     "award_decision": "Arrêté ou décision attributive",
+    "opinion": "Avis d'expert signé",
     "other": "Autre pièce",
 }
 

@@ -34,7 +34,7 @@ from workflows.client import CommandRefused
 router = APIRouter()
 API = "/api/v1/applications"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-ATTACHERS = roles(*(role for role in PERSON_ROLES if role not in ("auditor", "expert")))
+ATTACHERS = roles(*(role for role in PERSON_ROLES if role != "auditor"))
 READERS = roles(*PERSON_ROLES)
 LABELS = {"note": "Note", "kind": "Type de pièce"}
 

@@ -29,6 +29,7 @@ from domain.events import (
     DeadlineExpired,
     DeadlineExtended,
     DeadlineOpened,
+    DocumentAttached,
     EligibilityConfirmed,
     EligibilityRejected,
     Event,
@@ -84,10 +85,11 @@ def may_see(account: Account, state: Application) -> bool:
 
 def as_read_by(account: Account, state: Application) -> Application:
     """The state as this person reads it. The opinions asked of experts are the services'
-    (démarches-simplifiées' « avis »): the commune reads none of them, nor their deadlines,
-    and an expert reads only their own."""
+    (démarches-simplifiées' « avis »): the commune reads none of them, nor their deadlines
+    or the documents experts attached, and an expert reads only their own."""
     if account.role not in ("applicant", "expert") or not state.opinions:
         return state
+    theirs = account.username if account.role == "expert" else None
     mine = {
         str(o.number)
         for o in state.opinions
@@ -103,6 +105,11 @@ def as_read_by(account: Account, state: Application) -> Application:
             "expired_deadlines": tuple(
                 kind for kind in state.expired_deadlines if kind != "expert_opinion"
             ),
+            "documents": tuple(
+                d
+                for d in state.documents
+                if d.attached_by.role != "expert" or d.attached_by.id == theirs
+            ),
         }
     )
 
@@ -110,14 +117,14 @@ def as_read_by(account: Account, state: Application) -> Application:
 async def visible_state(
     services: WebServices, account: Account, application_id: str
 ) -> Application:
-    """The file's current state, if this person may see it; the log's fold when Temporal
-    no longer holds the workflow."""
+    """The file's current state as this person reads it (``as_read_by``), if they may see
+    it; the log's fold when Temporal no longer holds the workflow."""
     if not APPLICATION_ID.match(application_id):
         raise FileNotVisible
     state = await file_state(services, application_id)
     if state is None or not may_see(account, state):
         raise FileNotVisible
-    return state
+    return as_read_by(account, state)
 
 
 async def file_state(
@@ -146,7 +153,7 @@ async def readable_state(
             raise  # nothing recorded yet: the 503 page says why
         if not may_see(account, logged):
             raise FileNotVisible from None
-        return logged, stopped
+        return as_read_by(account, logged), stopped
 
 
 async def logged_state(services: WebServices, application_id: str) -> Application | None:
@@ -461,6 +468,8 @@ async def timeline(services: WebServices, application_id: str) -> tuple[list[Any
         if isinstance(event, OpinionRequested):
             experts[str(event.number)] = event.expert_id
         expert = expert_concerned(event, experts)
+        if isinstance(event, DocumentAttached) and event.actor.role == "expert":
+            expert = event.actor.id  # a signed opinion: the services' too
         internal = event.type == "NoteAdded" or expert is not None
         when = moment(event.at)
         rows.append({**row, "summary": phrase(event), "when": when, "internal": internal,

@@ -30,7 +30,7 @@ WHO_MAY: dict[Role, set[str]] = {
     },
     "cofinancer": {"DecideFunding", "AddNote", "AttachDocument"},
     "payment_officer": {"OrderPayment", "RecordRepayment", "AddNote", "AttachDocument"},
-    "expert": {"GiveOpinion"},
+    "expert": {"GiveOpinion", "AttachDocument"},
     "auditor": set(),
     "system": {
         "DeclareComplete", "DismissApplication", "RecordDisbursement", "RecordPaymentFailure",

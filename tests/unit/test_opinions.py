@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from domain import Actor, InvalidTransition, NotPermitted, RuleViolation, decide, fold
 from domain.commands import (
     AcceptApplication,
+    AttachDocument,
     Command,
     DismissApplication,
     ExpireDeadline,
@@ -42,6 +43,7 @@ from tests.unit.builders import (
     AUDITOR,
     CASEWORKER,
     DETR_OFFICER,
+    QUOTE,
     REGION_OFFICER,
     SUPERVISOR,
     T0,
@@ -238,10 +240,10 @@ def test_leaving_instruction_closes_a_pending_request_s_deadline() -> None:
 
 def test_the_expert_is_offered_the_answer_while_a_request_awaits_it() -> None:
     """Not before it is asked, not to another expert, not once given or withdrawn."""
-    assert allowed_commands(_asked(), ABF) == ("GiveOpinion",)
+    assert allowed_commands(_asked(), ABF) == ("GiveOpinion", "AttachDocument")
     assert allowed_commands(_asked(), DREAL) == ()
     assert allowed_commands(apply(to_instruction()), ABF) == ()
-    assert allowed_commands(_asked(_answer()), ABF) == ()
+    assert allowed_commands(_asked(_answer()), ABF) == ("AttachDocument",)
     assert "WithdrawOpinionRequest" in allowed_commands(_asked(), CASEWORKER)
     assert "WithdrawOpinionRequest" not in allowed_commands(_asked(_answer()), CASEWORKER)
     assert "RequestOpinion" in allowed_commands(_asked(_answer()), CASEWORKER)
@@ -325,3 +327,15 @@ def test_the_experts_still_asked_are_told_when_the_file_leaves_instruction() -> 
         ("abf-ain", "avis n° 1 plus attendu")
     ]
     assert "classé sans suite" in told[0].body and "PSMV" in told[0].body
+
+
+def test_an_expert_attaches_a_document_only_to_a_file_asked_of_them_under_review() -> None:
+    """A signed opinion joins the file; before being asked, after a withdrawal or once the
+    file has left instruction, nothing does."""
+    signed = QUOTE.replaced({"kind": "opinion", "filename": "avis-abf.pdf"})
+    attach = AttachDocument(actor=ABF, at=at(5), document=signed)
+    assert decide(attach, _asked())
+    assert refused_with(attach, apply(to_instruction())).rule == "expert-documents"
+    withdrawn = _asked(WithdrawOpinionRequest(actor=CASEWORKER, at=at(2), number=1, reason="x"))
+    assert refused_with(attach, withdrawn).rule == "expert-documents"
+    assert refused_with(attach.replaced({"actor": DREAL}), _asked()).rule == "expert-documents"

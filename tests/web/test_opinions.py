@@ -4,6 +4,7 @@ services read the answer, the commune reads nothing of it."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import uuid
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from domain.deadline import PARIS
 from tests.polling import eventually
 from tests.web.conftest import Console, csrf_of, signed_in
 from tests.web.test_console_api import act, submit_file
+from tests.web.test_documents import attach
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
 QUESTION = "La toiture en zinc respecte-t-elle le plan de sauvegarde ?"
@@ -279,3 +281,42 @@ async def test_asking_is_not_offered_in_silence_when_every_expert_is_already_ask
         page = html.unescape((await alice.get(f"/dossiers/{application_id}")).text)
     assert 'name="due_on"' not in page
     assert "Demander un avis : pas maintenant, chaque expert a déjà une demande" in page
+
+
+async def test_the_expert_s_signed_opinion_joins_the_file_for_the_services_only(
+    console: Console,
+) -> None:
+    """The expert attaches the signed PDF on the file's page: the caseworker reads and
+    downloads it; the commune neither sees it nor can fetch it by its hash."""
+    application_id = await _asked(console)
+    signed = b"%PDF-1.7\n" + "Avis de l'architecte des Bâtiments de France\n".encode() * 100
+    digest = hashlib.sha256(signed).hexdigest()
+    async with signed_in(console, "abf") as abf:
+        page = html.unescape((await abf.get(f"/dossiers/{application_id}")).text)
+        assert "Avis d'expert signé" in page  # the upload form, with the kind to choose
+        sent = await attach(abf, application_id, signed, "avis-abf.pdf", kind="opinion")
+        assert sent.status_code == 303, sent.text
+        own = await abf.get(f"/dossiers/{application_id}/pieces/{digest}")
+    assert own.status_code == 200 and own.content == signed
+    async with signed_in(console, "alice") as alice:
+        staff = html.unescape((await alice.get(f"/dossiers/{application_id}")).text)
+        fetched = await alice.get(f"/dossiers/{application_id}/pieces/{digest}")
+    assert "avis-abf.pdf" in staff and fetched.content == signed
+    async with signed_in(console, "agent") as agent:
+        commune = (await agent.get(f"/dossiers/{application_id}")).text
+        state = (await agent.get(f"/api/v1/applications/{application_id}")).json()["state"]
+        timeline = (await agent.get(f"/api/v1/applications/{application_id}/timeline")).json()
+        by_hash = await agent.get(f"/dossiers/{application_id}/pieces/{digest}")
+        by_api = await agent.get(f"/api/v1/applications/{application_id}/documents/{digest}")
+    assert "avis-abf" not in commune
+    assert [d["filename"] for d in state["documents"]] == []
+    assert not [row for row in timeline if row["type"] == "DocumentAttached"]
+    assert (by_hash.status_code, by_api.status_code) == (404, 404)
+
+
+async def test_an_expert_not_asked_attaches_nothing(console: Console) -> None:
+    await console.services.accounts.add("cerema", "mot-de-passe-solide", "expert", replace=True)
+    application_id = await _asked(console)
+    async with signed_in(console, "cerema") as cerema:
+        refused = await attach(cerema, application_id, b"%PDF-1.7\nrien", "x.pdf", kind="opinion")
+    assert refused.status_code == 404  # the file is not theirs to see
