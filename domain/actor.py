@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -22,16 +22,8 @@ Role = Literal[
 An ``expert`` (an architect of the Bâtiments de France, a DREAL engineer…) gives the opinion a
 caseworker asks of them on a file, and sees only the files they were asked about."""
 
-ROLES: tuple[Role, ...] = (
-    "applicant",
-    "caseworker",
-    "supervisor",
-    "cofinancer",
-    "payment_officer",
-    "expert",
-    "auditor",
-    "system",
-)
+ROLES: tuple[Role, ...] = get_args(Role)
+"""The roles, in ``Role``'s order (the one list: menus and errors name them in it)."""
 
 ACCOUNT_NAME = r"^[a-z0-9][a-z0-9._-]{1,63}$"
 """How a console account signs in (``alice``, ``abf-ain``): what a command naming a person's

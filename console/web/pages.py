@@ -51,7 +51,6 @@ from console.web.commands import (
 from console.web.files import (
     EXPORT_LIMIT,
     STATUSES,
-    as_read_by,
     assignees,
     check_assignee,
     filtered_address,
@@ -238,7 +237,6 @@ async def file_view(
     (beside the ``invalid`` field when it is about one) and what the person ``typed`` in it,
     so that nothing has to be typed again."""
     found = services(request)
-    state = as_read_by(account, state)
     _, rows, problem = await read_timeline(found, state.application_id)
     rows = for_reader(rows, account)
     allowed: tuple[str, ...] = ()
