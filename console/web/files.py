@@ -218,8 +218,16 @@ class QueueFilters:
         return {key: value for key, value in values.items() if value}
 
 
+class FilterError(BadRequest):
+    """A queue filter that cannot be read; ``field`` is its query-string name."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def parse_filters(params: dict[str, str], services: WebServices) -> QueueFilters:
-    """Filters from a query string; ``BadRequest`` names the first unreadable one."""
+    """Filters from a query string; ``FilterError`` names the first unreadable one."""
     status = params.get("statut") or None
     programme = params.get("dispositif") or None
     department = params.get("departement") or None
@@ -228,28 +236,50 @@ def parse_filters(params: dict[str, str], services: WebServices) -> QueueFilters
     caseworker = params.get("instructeur") or None
     idle = params.get("inactif") or None
     if idle is not None and not (idle.isascii() and idle.isdigit() and 1 <= int(idle) <= MAX_IDLE):
-        raise BadRequest(f"sans action depuis : un nombre de jours, de 1 à {MAX_IDLE}")
+        raise FilterError("inactif", f"sans action depuis : un nombre de jours, de 1 à {MAX_IDLE}")
     if caseworker is not None and not USERNAME.match(caseworker):  # into a visibility query
-        raise BadRequest("instructeur : identifiant de compte, ou « aucun » pour les non attribués")
+        raise FilterError(
+            "instructeur",
+            "instructeur : identifiant de compte, ou « aucun » pour les non attribués",
+        )
     if status is not None and status not in STATUSES:
-        raise BadRequest(f"statut inconnu : {status}")
+        raise FilterError("statut", f"statut inconnu : {status}")
     if programme is not None and services.catalogue.get(programme) is None:
-        raise BadRequest(f"dispositif inconnu : {programme}")
+        raise FilterError("dispositif", f"dispositif inconnu : {programme}")
     if department is not None and not DEPARTMENT.match(department):
-        raise BadRequest("département : deux ou trois caractères, par exemple 01 ou 974")
+        raise FilterError(
+            "departement", "département : deux ou trois caractères, par exemple 01 ou 974"
+        )
     if insee is not None and not INSEE.match(insee):
-        raise BadRequest("commune : code INSEE à cinq caractères, par exemple 01033")
+        raise FilterError("commune", "commune : code INSEE à cinq caractères, par exemple 01033")
     try:
         deadline_before = date.fromisoformat(deadline) if deadline else None
     except ValueError:
-        raise BadRequest("échéance : date attendue au format AAAA-MM-JJ") from None
+        raise FilterError(
+            "echeance_avant", "échéance : date attendue au format AAAA-MM-JJ"
+        ) from None
     idle_days = int(idle) if idle else None
     focus = params.get("vue") or None
     if focus is not None and focus not in FOCUS:
-        raise BadRequest(f"vue : {', '.join(FOCUS)}")
+        raise FilterError("vue", f"vue : {', '.join(FOCUS)}")
     return QueueFilters(
         status, programme, department, insee, deadline_before, caseworker, idle_days, focus
     )
+
+
+def readable_filters(
+    params: dict[str, str], services: WebServices
+) -> tuple[QueueFilters, dict[str, str]]:
+    """The filters that can be read, and for each one that cannot, what to fix (by its
+    query-string name): a page applies the others and says which it left aside."""
+    kept = dict(params)
+    problems: dict[str, str] = {}
+    while True:
+        try:
+            return parse_filters(kept, services), problems
+        except FilterError as error:
+            problems[error.field] = str(error)
+            kept.pop(error.field, None)
 
 
 def visibility_query(filters: QueueFilters, account: Account) -> str:

@@ -55,8 +55,8 @@ from console.web.files import (
     check_assignee,
     filtered_address,
     for_reader,
-    parse_filters,
     queue_overflow,
+    readable_filters,
     readable_state,
     search,
     verdicts,
@@ -167,7 +167,7 @@ async def queue_page(
         if isinstance(found_by_search, str):
             return RedirectResponse(found_by_search, status_code=303)
         choices = found_by_search
-    filters = parse_filters(params, found)
+    filters, filter_problems = readable_filters(params, found)
     now = datetime.now(UTC)
     rows = await work_queue(found, account, filters, now)
     try:
@@ -179,6 +179,8 @@ async def queue_page(
         "left_out_of": await queue_overflow(found, account, filters, len(rows)),
         "queue_limit": files.QUEUE_LIMIT,
         "filters": filters,
+        "filter_problems": filter_problems,
+        "typed": params,
         "searched": searched,
         "search_matches": choices,
         "search_choices": [

@@ -173,3 +173,22 @@ async def test_a_cut_queue_still_lists_the_files_due_soonest_wherever_they_are(
     cut = await files.work_queue(console.services, alice_account, by_commune, later, limit=1)
     assert [row.summary.application_id for row in cut][:1] == [older]  # the soonest first
     assert {row.summary.application_id for row in cut} >= {older, newer}
+
+
+async def test_filters_that_cannot_be_read_are_said_and_the_others_applied(
+    console: Console, listed_file: str
+) -> None:
+    """A mistyped department and day leave the page standing: both said, kept as typed in
+    their fields for correction, and the commune's filter still applied."""
+    async with signed_in(console, "alice") as alice:
+        answer = await alice.get(
+            "/dossiers",
+            params={"departement": "Ain", "echeance_avant": "demain", "commune": "01033"},
+        )
+    page = html.unescape(answer.text)
+    assert answer.status_code == 200
+    assert "Ces filtres sont ignorés" in page
+    assert "département : deux ou trois caractères" in page and "AAAA-MM-JJ" in page
+    assert 'value="Ain" aria-invalid="true"' in page
+    assert 'value="demain" aria-invalid="true"' in page
+    assert listed_file in page and 'value="01033"' in page
