@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from eventlog import EventLog
 from eventlog.documents import DocumentStore
 from eventlog.schema import events
+from eventlog.verification import Progress
 
 ATTACHED = "DocumentAttached"
 
@@ -75,12 +76,15 @@ async def named_documents(
 
 
 async def document_problems(
-    log: EventLog, up_to: int, streams: Collection[str] | None = None
+    log: EventLog,
+    up_to: int,
+    streams: Collection[str] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[int, list[DocumentProblem]]:
     """How many documents the log names (in ``streams`` only, when given), and those whose
     bytes the store does not hold as attached."""
     named = await named_documents(log, up_to, streams)
-    checked = await DocumentStore(log.engine).check(named)
+    checked = await DocumentStore(log.engine).check(named, progress)
     return len(named), [
         DocumentProblem(found.sha256, found.problem, tuple(named[found.sha256]))
         for found in checked

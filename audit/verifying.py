@@ -164,8 +164,10 @@ async def verify(
     *,
     trusted: Ed25519PublicKey | None = None,
     progress: Progress | None = None,
+    documents_progress: Progress | None = None,
 ) -> AuditReport:
-    """Recompute the chain (gap-free positions, hashes, head), then check ``checkpoints``.
+    """Recompute the chain (gap-free positions, hashes, head), then check ``checkpoints``,
+    then hash every document the log names again (``documents_progress`` follows that).
 
     ``trusted`` is the public key checkpoints must be signed with; without it signatures are
     not checked (a note says so) but each checkpoint's hash still is.
@@ -185,7 +187,9 @@ async def verify(
         position = chain.first_bad_position
         problem = chain.problem or "?"
         findings.append(Finding(position=position, problem=problem, shows_at=position))
-    documents_checked, documents_wrong = await document_problems(log, chain.head_position)
+    documents_checked, documents_wrong = await document_problems(
+        log, chain.head_position, progress=documents_progress
+    )
     findings += _document_findings(documents_wrong)
     return _report(
         chain,

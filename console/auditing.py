@@ -521,10 +521,18 @@ def verify_command(
             "checkpoints from a file need the key they were signed with: pass --public-key "
             "(see `guichet audit export-key`)"
         )
-    bar = ProgressBar() if progress or sys.stderr.isatty() else None
+    shown = progress or sys.stderr.isatty()
+    bar = ProgressBar() if shown else None
+    hashing = ProgressBar("hashing", "documents") if shown else None
 
     async def work(log: EventLog) -> AuditReport:
-        return await verify(log, [*await stored(log), *outside], trusted=trusted, progress=bar)
+        return await verify(
+            log,
+            [*await stored(log), *outside],
+            trusted=trusted,
+            progress=bar,
+            documents_progress=hashing,
+        )
 
     report = with_log(work)
     if json_output:

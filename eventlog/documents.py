@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -120,12 +120,18 @@ class DocumentStore:
         found = await sha256_of(stored.content)
         return stored if found == sha256 else UnsoundDocument(sha256, found)
 
-    async def check(self, sha256s: Iterable[str]) -> list[UnsoundDocument]:
+    async def check(
+        self, sha256s: Iterable[str], progress: Callable[[int, int], None] | None = None
+    ) -> list[UnsoundDocument]:
         """For each hash, whether the store holds bytes that hash to it: what is missing or
-        altered, in the order asked (each document read and hashed once)."""
+        altered, in the order asked (each document read and hashed once); ``progress`` is
+        told (done, total) after each."""
         problems = []
-        for wanted in dict.fromkeys(sha256s):
-            read = await self.read_sound(wanted)
+        wanted = list(dict.fromkeys(sha256s))
+        for done, sha256 in enumerate(wanted, start=1):
+            read = await self.read_sound(sha256)
             if isinstance(read, UnsoundDocument):
                 problems.append(read)
+            if progress is not None:
+                progress(done, len(wanted))
         return problems

@@ -386,8 +386,9 @@ def test_verify_hashes_each_attached_document_again_and_names_one_not_as_attache
     assert "rib.pdf" in report["problem"] and "missing from the document store" in report["problem"]
 
     asyncio.run(db.tamper(f"UPDATE eventlog_documents SET content = X'00' WHERE sha256 = '{kept}'"))
-    code, out, _ = guichet(capsys, "audit", "verify")
+    code, out, err = guichet(capsys, "audit", "verify", "--progress")
     assert code == 1
+    assert "hashing [####################] 2 / 2 documents 100%" in err  # gigabytes take time
     assert "2 attached document(s) hashed again" in out
     assert "DOCUMENT NOT AS ATTACHED — position " in out and "'devis.pdf'" in out
     assert "is altered: the stored bytes hash to" in out
