@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
+from domain.actor import Actor
 from domain.commands import AttachDocument
 from domain.decider_permissions import consulted_on
-from domain.documents import MAX_DOCUMENTS
+from domain.documents import MAX_DOCUMENTS, DocumentKind
 from domain.errors import NotPermitted, RuleViolation
 from domain.events import DocumentAttached, Event
+from domain.french import DOCUMENT_KIND, lower
 from domain.state import Application
 
 
 def attach_document(c: AttachDocument, state: Application) -> list[Event]:
     """The document joins the file; the same bytes again are a no-op (a form sent twice, a
-    retried upload), whoever sends them and whatever they are called."""
-    if c.actor.role == "expert" and not consulted_on(state, c.actor):
-        raise NotPermitted(
-            f"{c.actor.id} attaches documents only to a file their opinion is asked on, "
-            "while it is under review",
-            rule="expert-documents",
-            french="Un expert ne joint de pièce qu'à un dossier sur lequel son avis est demandé, "
-            "tant qu'il est en instruction",
-        )
-    if any(held.sha256 == c.document.sha256 for held in state.documents):
+    retried upload), whoever sends them and whatever they are called, among those who read
+    the same documents: an expert's are theirs and the services' alone."""
+    if c.actor.role == "expert":
+        _check_expert_document(c, state)
+    if any(
+        held.sha256 == c.document.sha256 and _same_readers(held.attached_by, c.actor)
+        for held in state.documents
+    ):
         return []
     if len(state.documents) >= MAX_DOCUMENTS:
         raise RuleViolation(
@@ -32,3 +32,36 @@ def attach_document(c: AttachDocument, state: Application) -> list[Event]:
             "puisse en contenir : réunissez plusieurs pages dans un seul PDF",
         )
     return [DocumentAttached(actor=c.actor, at=c.at, document=c.document, note=c.note)]
+
+
+EXPERT_KINDS: tuple[DocumentKind, ...] = ("opinion", "other")
+"""What an expert attaches: their signed opinion, or a document it refers to; never one of
+the pieces the commune owes (a council decision, a RIB), which the checklist counts."""
+
+
+def _check_expert_document(c: AttachDocument, state: Application) -> None:
+    if not consulted_on(state, c.actor):
+        raise NotPermitted(
+            f"{c.actor.id} attaches documents only to a file their opinion is asked on, "
+            "while it is under review",
+            rule="expert-documents",
+            french="Un expert ne joint de pièce qu'à un dossier sur lequel son avis est demandé, "
+            "tant qu'il est en instruction",
+        )
+    if c.document.kind not in EXPERT_KINDS:
+        raise RuleViolation(
+            f"an expert attaches an opinion or another document ({', '.join(EXPERT_KINDS)}), "
+            f"not a {c.document.kind}",
+            rule="expert-document-kind",
+            french="Un expert joint son avis signé ou une autre pièce, pas une pièce « "
+            f"{lower(DOCUMENT_KIND, c.document.kind)} » que doit fournir la commune",
+        )
+
+
+def _same_readers(first: Actor, then: Actor) -> bool:
+    """Whether a document attached by ``first`` is read by all who read one by ``then``: an
+    expert's is read by that expert and the services only, so the commune's copy of the same
+    bytes is a document of its own."""
+    if "expert" in (first.role, then.role):
+        return first == then
+    return True

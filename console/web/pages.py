@@ -81,6 +81,7 @@ from console.web.submission import (
 from domain.commands import RequestOpinion, RevisePlan
 from domain.commune import Commune
 from domain.deadline import PARIS
+from domain.decider_documents import EXPERT_KINDS
 from domain.documents import ACCEPTED_FORMATS, MAX_DOCUMENT_BYTES
 from domain.opinions import LONGEST_WAIT_DAYS
 from domain.plan import FinancingPlan
@@ -268,7 +269,7 @@ async def file_view(
         "can_attach": "AttachDocument" in allowed,
         "document_request_id": uuid.uuid4().hex,
         "document_note_length": max_length("AttachDocument", "note"),
-        "document_kinds": labels.DOCUMENT_KIND.items(),
+        "document_kinds": _document_kinds(account),
         "document_limit_mb": MAX_DOCUMENT_BYTES // 1_000_000,
         "document_formats": ", ".join(ACCEPTED_FORMATS),
         "done": done if done in FORMS or done in OWN_PAGES else "",
@@ -282,6 +283,15 @@ async def file_view(
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }
     return render(request, "dossier.html", context, status)
+
+
+def _document_kinds(account: Account) -> list[tuple[str, str]]:
+    """The kinds this person may give a document: an expert their opinion or another piece,
+    the commune anything but an expert's opinion."""
+    if account.role == "expert":
+        return [(kind, labels.DOCUMENT_KIND[kind]) for kind in EXPERT_KINDS]
+    unfit = {"opinion"} if account.role == "applicant" else set()
+    return [(kind, text) for kind, text in labels.DOCUMENT_KIND.items() if kind not in unfit]
 
 
 def _has_every_choice(action: dict[str, Any]) -> bool:

@@ -339,3 +339,23 @@ def test_an_expert_attaches_a_document_only_to_a_file_asked_of_them_under_review
     withdrawn = _asked(WithdrawOpinionRequest(actor=CASEWORKER, at=at(2), number=1, reason="x"))
     assert refused_with(attach, withdrawn).rule == "expert-documents"
     assert refused_with(attach.replaced({"actor": DREAL}), _asked()).rule == "expert-documents"
+
+
+def test_the_commune_s_copy_of_an_expert_s_bytes_is_a_document_of_its_own() -> None:
+    """The same bytes are a no-op among those who read the same documents: the commune does
+    not read an expert's, so its upload of the same PDF is recorded (and the expert's own
+    second upload is not)."""
+    signed = QUOTE.replaced({"kind": "opinion", "filename": "avis-abf.pdf"})
+    state = apply([AttachDocument(actor=ABF, at=at(5), document=signed)], _asked())
+    assert decide(AttachDocument(actor=ABF, at=at(6), document=signed), state) == []
+    copy = signed.replaced({"kind": "other", "filename": "copie.pdf"})
+    assert decide(AttachDocument(actor=APPLICANT, at=at(6), document=copy), state)
+    commune_first = apply([AttachDocument(actor=APPLICANT, at=at(4), document=copy)], _asked())
+    assert decide(AttachDocument(actor=ABF, at=at(5), document=signed), commune_first)
+    assert decide(AttachDocument(actor=CASEWORKER, at=at(5), document=copy), commune_first) == []
+
+
+def test_an_expert_attaches_an_opinion_or_another_piece_not_one_the_commune_owes() -> None:
+    owed = QUOTE.replaced({"kind": "council_decision"})
+    refused = refused_with(AttachDocument(actor=ABF, at=at(5), document=owed), _asked())
+    assert refused.rule == "expert-document-kind" and "délibération" in refused.french

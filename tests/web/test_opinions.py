@@ -320,3 +320,24 @@ async def test_an_expert_not_asked_attaches_nothing(console: Console) -> None:
     async with signed_in(console, "cerema") as cerema:
         refused = await attach(cerema, application_id, b"%PDF-1.7\nrien", "x.pdf", kind="opinion")
     assert refused.status_code == 404  # the file is not theirs to see
+
+
+async def test_the_commune_uploading_the_expert_s_very_bytes_gets_its_own_document(
+    console: Console,
+) -> None:
+    """Told "attached", it is: a document of its own, listed for the commune, while the
+    expert's stays hidden from it; the form offers an expert only their kinds."""
+    application_id = await _asked(console)
+    signed = b"%PDF-1.7\n" + "Avis signé, copie transmise à la mairie\n".encode() * 50
+    async with signed_in(console, "abf") as abf:
+        page = (await abf.get(f"/dossiers/{application_id}")).text
+        sent = await attach(abf, application_id, signed, "avis-abf.pdf", kind="opinion")
+        assert sent.status_code == 303
+    start = page.index('name="kind"')
+    kinds = page[start : page.index("</select>", start)]
+    assert 'value="opinion"' in kinds and 'value="council_decision"' not in kinds
+    async with signed_in(console, "agent") as agent:
+        copied = await attach(agent, application_id, signed, "copie-avis.pdf", kind="other")
+        state = (await agent.get(f"/api/v1/applications/{application_id}")).json()["state"]
+    assert copied.headers["location"] == f"/dossiers/{application_id}?fait=AttachDocument"
+    assert [d["filename"] for d in state["documents"]] == ["copie-avis.pdf"]
