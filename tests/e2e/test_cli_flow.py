@@ -395,9 +395,12 @@ def test_an_opinion_is_asked_of_an_expert_account_and_answered_by_the_cli(
         "submitted"
     )
     assert "awaited" in cli.run("show", app).stdout
-    assert cli.run("actions", app, "--as", "expert:abf-ain").stdout.split() == ["give-opinion"]
+    offered = cli.run("actions", app, "--as", "expert:abf-ain").stdout.split()
+    assert offered == ["give-opinion", "attach-document"]
     answer = "--number 1 --verdict reserved --opinion 'Enduit à la chaux' --as expert:abf-ain"
     cli.act("give-opinion", app, answer)
     shown = cli.run("show", app).stdout
     assert "Toiture conforme au PSMV ?" in shown and "reserved" in shown and "chaux" in shown
-    assert "may do nothing" in cli.run("actions", app, "--as", "expert:abf-ain").stdout
+    # Answered: a signed copy may still join the file, no second answer.
+    offered = cli.run("actions", app, "--as", "expert:abf-ain").stdout.split()
+    assert offered == ["attach-document"]
