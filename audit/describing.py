@@ -35,6 +35,8 @@ from domain.events import (
     EligibilityRejected,
     Event,
     FundingDecided,
+    LabelAdded,
+    LabelRemoved,
     MessageSent,
     NoteAdded,
     OpinionGiven,
@@ -113,6 +115,10 @@ def describe(event: Event) -> str:
             return f"opinion {event.number} given, {event.verdict}: {event.opinion}"
         case OpinionRequestWithdrawn():
             return f"opinion request {event.number} withdrawn: {event.reason}"
+        case LabelAdded():
+            return f"label {event.label!r} added"
+        case LabelRemoved():
+            return f"label {event.label!r} removed"
         case MessageSent():
             side = "the commune" if event.actor.role == "applicant" else "the services"
             return f"message from {side}: {event.message}"

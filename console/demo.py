@@ -106,6 +106,9 @@ def _steps(target: str, applicant: Actor) -> list[tuple[str, dict[str, Any]]]:
     ]  # fmt: skip
 
 
+DEMO_LABEL = "attente avis abf"
+
+
 def _opinion_request() -> Command:
     """The school's file waits on the architect of the Bâtiments de France (the demo's
     expert account), due in two weeks."""
@@ -152,6 +155,11 @@ async def seed_demo(
             state = await guichet.state(application_id)
         if target == "in_instruction" and not state.opinions:
             await guichet.act(application_id, _opinion_request(), request_id=f"{key}-opinion")
+            state = await guichet.state(application_id)
+        if target == "in_instruction" and state.labels is None:
+            # The queue shows a label and filters on it from the first look.
+            label = _command("AddLabel", {"actor": CASEWORKER, "label": DEMO_LABEL})
+            await guichet.act(application_id, label, request_id=f"{key}-label")
             state = await guichet.state(application_id)
         if documents is not None and not state.is_terminal:
             await _attach_documents(guichet, documents, application_id, applicant, state)

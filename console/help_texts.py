@@ -90,6 +90,16 @@ EXAMPLES: dict[str, tuple[str, str]] = {
         "caseworker).",
         'guichet send-message ID --message "Le devis est-il signé ?" --as caseworker:alice',
     ),
+    "AddLabel": (
+        "Put a label on the file, the services' own word to sort files by (the queue filters "
+        "on it), kept in lower case; the commune and the experts never read it. No personal "
+        "data: labels are published to Temporal's visibility, unencrypted.",
+        'guichet add-label ID --label "dossier complexe" --as caseworker:alice',
+    ),
+    "RemoveLabel": (
+        "Take a label off the file (typed in any case: labels are kept in lower case).",
+        'guichet remove-label ID --label "dossier complexe" --as caseworker:alice',
+    ),
     "DeclareStart": (
         "Declare the start of works (not in the future).",
         "guichet declare-start ID --started-on 2025-04-01 --as applicant:mairie-01053",

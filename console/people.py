@@ -24,6 +24,7 @@ from console.reading import read_file_view, render_file
 from domain.catalogue import load_catalogue
 from domain.commands import ApplicationRequest, contact_email_problem
 from domain.errors import DomainError
+from domain.labels import LABEL
 from domain.registry import load_registry
 from domain.rules.eligibility import assert_eligible
 from workflows.client import ApplicationSummary, GuichetClient, NoWorker, application_id_for
@@ -128,6 +129,15 @@ def submit(
     typer.echo(f"{application_id}: {status} ({verb})")
 
 
+def _label(typed: str) -> str:
+    """The label as files carry it (``domain.labels``: « attente d'avis » is stored with the
+    French apostrophe), or the reason it cannot be one."""
+    try:
+        return LABEL.validate_python(typed)
+    except ValidationError as error:
+        raise usage_error(f"--label {typed!r}: {error.errors()[0]['msg']}") from None
+
+
 def _quoted(option: str, value: str) -> str:
     if "'" in value or "\\" in value:
         raise usage_error(f"{option} {value!r}: quotes and backslashes are not allowed")
@@ -142,6 +152,9 @@ def list_(
     insee: Annotated[str | None, typer.Option(help="Commune INSEE code.")] = None,
     department: Annotated[str | None, typer.Option(help="Department code, e.g. 01.")] = None,
     caseworker: Annotated[str | None, typer.Option(help="Caseworker id.")] = None,
+    label: Annotated[
+        str | None, typer.Option(help="Files carrying this label, e.g. 'dossier complexe'.")
+    ] = None,
     due_within: Annotated[
         str | None, typer.Option(help="Next deadline within 48h, 7d, 2w… (running files).")
     ] = None,
@@ -155,6 +168,7 @@ def list_(
 
     Example: guichet list --status in_instruction --department 01
     Example: guichet list --caseworker alice --due-within 7d --overdue
+    Example: guichet list --label "attente d'avis"
     """
     filters = {
         "GuichetStatus": ("--status", status),
@@ -162,6 +176,7 @@ def list_(
         "GuichetInsee": ("--insee", insee),
         "GuichetDepartment": ("--department", department),
         "GuichetCaseworker": ("--caseworker", caseworker),
+        "GuichetLabels": ("--label", _label(label) if label is not None else None),
     }
     clauses = [
         f"{key} = {_quoted(option, value)}"
@@ -198,9 +213,10 @@ def list_(
     for row in rows:
         # The next deadline's last day, as `show` gives it (it expires at midnight after it).
         due = last_day_iso(row.next_deadline) if row.next_deadline else ""
+        carried = f"  [{', '.join(row.labels)}]" if row.labels else ""
         typer.echo(
             f"{row.application_id:<48} {row.status or '?':<22} {row.insee or '':<6} "
-            f"{row.department or '':<4} {row.caseworker or '':<16} {due}".rstrip()
+            f"{row.department or '':<4} {row.caseworker or '':<16} {due:<10}{carried}".rstrip()
         )
 
 

@@ -125,6 +125,8 @@ def render_file(view: dict[str, Any]) -> str:
         )
     if state.get("caseworker_id"):
         out.append(f"caseworker  {state['caseworker_id']}")
+    if state.get("labels"):
+        out.append(f"labels      {', '.join(state['labels'])}")
     out.append(
         f"award       {amounts['award']['euros']}   paid {amounts['paid']['euros']}   "
         f"repayment due {amounts['repayment_due']['euros']}"

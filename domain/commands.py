@@ -17,6 +17,7 @@ from domain.actor import ACCOUNT_NAME, Actor
 from domain.commune import Commune, ConventionKind
 from domain.documents import Document
 from domain.errors import RuleViolation
+from domain.labels import MAX_LABEL_LENGTH, Label
 from domain.model import AwareDatetime, Cents, Frozen
 from domain.opinions import OpinionVerdict
 from domain.plan import FinancingPlan
@@ -30,7 +31,7 @@ def _account_name(value: str) -> str:
     if not re.fullmatch(ACCOUNT_NAME, value):
         raise PydanticCustomError(
             "account_name",
-            "{value!r} is not an account id: 2 to 64 lower-case letters, digits, '.', '_' or "
+            "'{value}' is not an account id: 2 to 64 lower-case letters, digits, '.', '_' or "
             "'-', as the person signs in",
             {"value": value},
         )
@@ -257,6 +258,21 @@ class WithdrawOpinionRequest(_Command):
     reason: ShortText = Field(description="Why it is withdrawn (told to the expert).")
 
 
+class AddLabel(_Command):
+    """Put a label on the file (``domain.labels``): the services' own word to sort files by,
+    never read by the commune nor the experts."""
+
+    type: Literal["AddLabel"] = "AddLabel"
+    label: Label = Field(
+        description=f"The label, at most {MAX_LABEL_LENGTH} characters: e.g. « dossier complexe »."
+    )
+
+
+class RemoveLabel(_Command):
+    type: Literal["RemoveLabel"] = "RemoveLabel"
+    label: Label = Field(description="The label to take off the file (in any case).")
+
+
 class SendMessage(_Command):
     """A message between the commune and the services about the file, e-mailed to the other
     side (the commune's contact; the file's caseworker, or the caseworkers' pool)."""
@@ -383,6 +399,8 @@ Command = Annotated[
     | GiveOpinion
     | WithdrawOpinionRequest
     | SendMessage
+    | AddLabel
+    | RemoveLabel
     | AttachDocument
     | DeclareStart
     | DeclareCompletion

@@ -13,6 +13,7 @@ from domain import decider_instruction as instruction
 from domain import decider_payments as payments
 from domain.commands import (
     AcceptApplication,
+    AddLabel,
     AddNote,
     AnswerCorrection,
     AssignCaseworker,
@@ -36,6 +37,7 @@ from domain.commands import (
     RecordPaymentFailure,
     RecordRepayment,
     RefuseApplication,
+    RemoveLabel,
     ReopenApplication,
     RequestCorrection,
     RequestOpinion,
@@ -49,6 +51,7 @@ from domain.commands import (
 from domain.decider_conventions import record_convention
 from domain.decider_documents import attach_document
 from domain.decider_evolve import evolve, fold
+from domain.decider_labels import add_label, remove_label
 from domain.decider_opinions import give_opinion, request_opinion, withdraw_opinion_request
 from domain.decider_permissions import PERMISSIONS, Permission, allowed_commands, check_permission
 from domain.events import Event, MessageSent, NoteAdded
@@ -123,6 +126,10 @@ def _dispatch(command: Command, state: Application) -> list[Event]:
             return give_opinion(command, state)
         case WithdrawOpinionRequest():
             return withdraw_opinion_request(command, state)
+        case AddLabel():
+            return add_label(command, state)
+        case RemoveLabel():
+            return remove_label(command, state)
         case SendMessage():
             return [MessageSent(actor=command.actor, at=command.at, message=command.message)]
         case DeclareStart():

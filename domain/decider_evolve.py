@@ -34,6 +34,8 @@ from domain.events import (
     EligibilityRejected,
     Event,
     FundingDecided,
+    LabelAdded,
+    LabelRemoved,
     MessageSent,
     NoteAdded,
     OpinionGiven,
@@ -104,6 +106,10 @@ def _changes(state: Application, event: Event) -> dict[str, object]:
             return _with_opinion(state, event.number, withdrawn_reason=event.reason)
         case CaseworkerAssigned():
             return {"caseworker_id": event.caseworker_id}
+        case LabelAdded():
+            return {"labels": (*(state.labels or ()), event.label)}
+        case LabelRemoved():
+            return {"labels": tuple(x for x in state.labels or () if x != event.label)}
         case CorrectionRequested():
             correction = PendingCorrection(
                 reason=event.reason,
@@ -264,12 +270,17 @@ def _decided(state: Application, event: FundingDecided) -> dict[str, object]:
     return {"plan": state.plan.with_line(decided)}
 
 
+SORTING_ONLY = (LabelAdded, LabelRemoved)
+"""Events that sort a file without treating it: no action on it, for the digest's untreated
+files and the queue's idle ones."""
+
+
 def evolve(state: Application, event: Event) -> Application:
     """The state after one event: its changes, one more version, ``last_event_at = event.at``
-    (and ``last_action_at`` when a person acted)."""
+    (and ``last_action_at`` when a person acted, other than to label it)."""
     changes = _changes(state, event)
     changes.update(version=state.version + 1, last_event_at=event.at)
-    if event.actor.role != "system":
+    if event.actor.role != "system" and not isinstance(event, SORTING_ONLY):
         changes["last_action_at"] = event.at
     return state.replaced(changes)
 

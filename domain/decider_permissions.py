@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from domain.actor import Actor, Role
 from domain.errors import DomainError, InvalidTransition, NotPermitted
 from domain.french import COMMAND, ROLE, STATUS, lower, word
+from domain.labels import MAX_LABELS
 from domain.state import Application, Status
 
 SEPARATION_OF_DUTIES = "séparation des fonctions d'ordonnateur et de comptable"
@@ -57,6 +58,8 @@ PERMISSIONS: dict[str, Permission] = {
     "RequestOpinion": _p(("caseworker", "supervisor"), _REVIEW),
     "GiveOpinion": _p(("expert",), _REVIEW),
     "WithdrawOpinionRequest": _p(("caseworker", "supervisor"), _REVIEW),
+    "AddLabel": _p(("caseworker", "supervisor"), _RUNNING),
+    "RemoveLabel": _p(("caseworker", "supervisor"), _RUNNING),
     "SendMessage": _p(("applicant", "caseworker", "supervisor"), _RUNNING),
     "AttachDocument": _p(
         ("applicant", "caseworker", "supervisor", "cofinancer", "payment_officer", "expert"),
@@ -170,7 +173,8 @@ def _in_order(statuses: frozenset[Status]) -> list[Status]:
 
 def allowed_commands(state: Application, actor: Actor) -> tuple[str, ...]:
     """The command type names ``actor`` could send on this file now (per ``PERMISSIONS``),
-    leaving out an answer or a withdrawal when no request awaits one."""
+    leaving out an answer or a withdrawal when no request awaits one, and taking a label off
+    a file that carries none (or putting one on a file that carries the most)."""
     insee = state.request.insee if state.request else None
     allowed: list[str] = []
     for command_type in PERMISSIONS:
@@ -181,6 +185,10 @@ def allowed_commands(state: Application, actor: Actor) -> tuple[str, ...]:
         if command_type in OPINION_ANSWERS and not _awaited(command_type, state, actor):
             continue
         if command_type == "AttachDocument" and not _may_attach(state, actor):
+            continue
+        if command_type == "RemoveLabel" and not state.labels:
+            continue
+        if command_type == "AddLabel" and len(state.labels or ()) >= MAX_LABELS:
             continue
         allowed.append(command_type)
     return tuple(allowed)

@@ -171,6 +171,18 @@ class OpinionRequestWithdrawn(_Event):
     reason: ShortText
 
 
+class LabelAdded(_Event):
+    """A label put on the file (``domain.labels``): internal, like a note."""
+
+    type: Literal["LabelAdded"] = "LabelAdded"
+    label: str
+
+
+class LabelRemoved(_Event):
+    type: Literal["LabelRemoved"] = "LabelRemoved"
+    label: str
+
+
 class MessageSent(_Event):
     """A message between the commune and the services; its sender is the actor."""
 
@@ -336,6 +348,8 @@ Event = Annotated[
     | OpinionRequestWithdrawn
     | DocumentAttached
     | MessageSent
+    | LabelAdded
+    | LabelRemoved
     | WorksStarted
     | WorksCompleted
     | PaymentClaimed

@@ -62,6 +62,8 @@ COMMAND: Mapping[str, str] = {
     "GiveOpinion": "Rendre votre avis",
     "WithdrawOpinionRequest": "Retirer une demande d'avis",
     "SendMessage": "Envoyer un message",
+    "AddLabel": "Ajouter une étiquette",
+    "RemoveLabel": "Retirer une étiquette",
     "AttachDocument": "Joindre une pièce",
     "DeclareStart": "Déclarer le commencement des travaux",
     "DeclareCompletion": "Déclarer l'achèvement des travaux",

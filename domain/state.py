@@ -96,6 +96,10 @@ class Application(Frozen):
     """The documents attached to the file, in their order (``DocumentAttached``)."""
     opinions: tuple[OpinionRequest, ...] = ()
     """The experts' opinions asked on the file, in their order, with their answers."""
+    labels: tuple[str, ...] | None = None
+    """The services' labels (``domain.labels``), in the order they were put. None: never
+    labelled, so nothing is published of them; a file whose labels were all taken off holds
+    ``()``, published as an unset search attribute."""
     last_event_at: AwareDatetime | None = None
     last_action_at: AwareDatetime | None = None
     """When a person last acted on the file, Guichet's own steps aside (reminders, expiries,

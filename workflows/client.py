@@ -166,6 +166,8 @@ class ApplicationSummary:
     last_activity: datetime | None = None
     """The hour in which the file last recorded an event (``GuichetLastActivity``; exact for
     files started before it was published to the hour), if published."""
+    labels: tuple[str, ...] = ()
+    """The services' labels (``GuichetLabels``): never to be shown to the commune."""
 
 
 T = TypeVar("T")
@@ -361,6 +363,7 @@ class GuichetClient:
                     running=execution.status == WorkflowExecutionStatus.RUNNING,
                     next_deadline=attributes.get(search.NEXT_DEADLINE),
                     last_activity=attributes.get(search.LAST_ACTIVITY),
+                    labels=tuple(attributes.get(search.LABELS) or ()),
                 )
             )
         return rows

@@ -1,7 +1,8 @@
 """Custom search attributes: how caseworkers list their work through Temporal visibility.
 
-No personal data here (search attributes are stored unencrypted). Seven of the namespace's
-budget (5 of 10 Keyword, 2 of 3 Datetime with PostgreSQL visibility) are used.
+No personal data here (search attributes are stored unencrypted). Eight of the namespace's
+budget (5 of 10 Keyword, 2 of 3 Datetime, 1 of 3 KeywordList with PostgreSQL visibility) are
+used.
 """
 
 from __future__ import annotations
@@ -25,8 +26,22 @@ LAST_ACTIVITY = SearchAttributeKey.for_datetime("GuichetLastActivity")
 
 Published to the hour (see ``published``): it changes with every recorded batch, and the
 digest counts idle files in days."""
+LABELS = SearchAttributeKey.for_keyword_list("GuichetLabels")
+"""The services' labels (``domain.labels``); unset on a file that carries none.
 
-ALL_KEYS = (STATUS, PROGRAMME, INSEE, DEPARTMENT, CASEWORKER, NEXT_DEADLINE, LAST_ACTIVITY)
+Never shown to the commune, whose own queue lists its files: the console reads it for the
+services only."""
+
+ALL_KEYS = (
+    STATUS,
+    PROGRAMME,
+    INSEE,
+    DEPARTMENT,
+    CASEWORKER,
+    NEXT_DEADLINE,
+    LAST_ACTIVITY,
+    LABELS,
+)
 
 Published = tuple[SearchAttributeKey[Any], Any]
 """A key and the value it should hold; ``None`` means unset."""
@@ -45,6 +60,9 @@ def published(state: Application, *, deadlines: bool, hourly: bool) -> list[Publ
         values.append((DEPARTMENT, state.commune.department))
     if state.caseworker_id is not None:
         values.append((CASEWORKER, state.caseworker_id))
+    if state.labels is not None:
+        # Only files labelled once publish it: every other file upserts what it always did.
+        values.append((LABELS, list(state.labels) or None))
     if deadlines:
         values.append((NEXT_DEADLINE, state.next_deadline_at))
         # Under rules 1, a person's last action: a reminder Guichet sends is no activity,

@@ -25,6 +25,7 @@ from console.web.files import (
     for_reader,
     parse_filters,
     readable_state,
+    reads_labels,
     verdicts,
     visible_state,
     work_queue,
@@ -100,11 +101,15 @@ async def list_applications(
     department: str | None = None,
     insee: str | None = None,
     deadline_before: str | None = None,
+    label: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The files this account may see, nearest deadline first."""
+    """The files this account may see, nearest deadline first; ``label`` (the services
+    only) those that carry it."""
     params = {"statut": status, "dispositif": programme, "departement": department,
-              "commune": insee, "echeance_avant": deadline_before}  # fmt: skip
+              "commune": insee, "echeance_avant": deadline_before, "etiquette": label}  # fmt: skip
     found = services(request)
+    if not reads_labels(account):
+        params["etiquette"] = None  # the commune reads no label: its filter is none either
     filters = parse_filters({k: v for k, v in params.items() if v}, found)
     rows = await work_queue(found, account, filters, datetime.now(UTC))
     return [
@@ -117,6 +122,7 @@ async def list_applications(
             "caseworker": row.summary.caseworker,
             "next_deadline": row.summary.next_deadline,
             "overdue": row.overdue,
+            **({"labels": list(row.summary.labels)} if reads_labels(account) else {}),
         }
         for row in rows
     ]

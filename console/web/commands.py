@@ -104,6 +104,10 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "SendMessage": (
         FieldSpec("message", "Message (envoyé par courriel à l'autre partie)", "textarea"),
     ),
+    "AddLabel": (
+        FieldSpec("label", "Étiquette (lue par les services seuls, sans donnée personnelle)"),
+    ),
+    "RemoveLabel": (FieldSpec("label", "Étiquette", "select"),),
     "RequestOpinion": (
         FieldSpec("expert_id", "Expert consulté", "select"),
         FieldSpec("question", "Question posée (l'expert lit tout le dossier)", "textarea"),
@@ -194,6 +198,8 @@ def choices(command_type: str, name: str, state: Application, actor: Actor) -> t
             for o in state.opinions
             if o.pending and (command_type != "GiveOpinion" or o.expert_id == actor.id)
         )
+    if command_type == "RemoveLabel" and name == "label":
+        return state.labels or ()
     if command_type == "RecordConvention" and name == "kind":
         # Offered while it matters: a convention-cadre awaited, whose delay still runs.
         return ("cadre",) if state.deadline("convention_cadre", None) is not None else ()

@@ -19,10 +19,19 @@ import xlsxwriter
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from audit.exporting import spreadsheet_text
 from console.web import labels
 from console.web.accounts import QUEUE_ROLES, Account
 from console.web.auth import roles, services
-from console.web.files import EXPORT_LIMIT, QUEUE_LIMIT, QueueRow, parse_filters, work_queue
+from console.web.files import (
+    EXPORT_LIMIT,
+    QUEUE_LIMIT,
+    QueueRow,
+    parse_filters,
+    readable_params,
+    reads_labels,
+    work_queue,
+)
 from domain.commune import Commune
 from domain.deadline import PARIS
 
@@ -38,6 +47,7 @@ HEADER = (
     "Dernier jour de la prochaine échéance",
     "En retard",
     "Dernière activité (à l'heure près, heure de Paris)",
+    "Étiquettes",
 )
 
 
@@ -50,8 +60,9 @@ async def queue_export(
     out = io.StringIO(newline="")
     out.write("\ufeff")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(HEADER)
-    writer.writerows(_as_text(line) for line in lines)
+    columns = _columns(account)
+    writer.writerow(HEADER[:columns])
+    writer.writerows(_as_text(line)[:columns] for line in lines)
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",
@@ -75,17 +86,18 @@ async def queue_workbook(
         date: book.add_format({"num_format": "dd/mm/yyyy"}),
         datetime: book.add_format({"num_format": "dd/mm/yyyy hh:mm"}),
     }
-    sheet.write_row(0, 0, HEADER, header)
+    columns = _columns(account)
+    sheet.write_row(0, 0, HEADER[:columns], header)
     for number, line in enumerate(lines, start=1):
-        for column, value in enumerate(line):
+        for column, value in enumerate(line[:columns]):
             if isinstance(value, datetime | date):
                 sheet.write_datetime(number, column, value, formats[type(value)])
             elif isinstance(value, str):
                 sheet.write_string(number, column, value)
-    for column, width in enumerate(WIDTHS):
+    for column, width in enumerate(WIDTHS[:columns]):
         sheet.set_column(column, column, width)
     sheet.freeze_panes(1, 1)
-    sheet.autofilter(0, 0, len(lines), len(HEADER) - 1)
+    sheet.autofilter(0, 0, len(lines), columns - 1)
     book.close()
     return Response(
         out.getvalue(),
@@ -94,17 +106,17 @@ async def queue_workbook(
     )
 
 
-WIDTHS = (44, 18, 40, 22, 8, 8, 14, 14, 9, 18)
+WIDTHS = (44, 18, 40, 22, 8, 8, 14, 14, 9, 18, 30)
 """Each column's width in characters, for the workbook to open readable."""
 
-Line = tuple[str, str, str, str, str, str, str, date | None, str, datetime | None]
+Line = tuple[str, str, str, str, str, str, str, date | None, str, datetime | None, str]
 
 
 async def _exported(request: Request, account: Account) -> tuple[list[Line], str]:
     """The lines of the export under the request's filters, and today's day (Paris) for the
     file's name."""
     found = services(request)
-    filters = parse_filters(dict(request.query_params), found)
+    filters = parse_filters(readable_params(request, account), found)
     now = datetime.now(UTC)
     # A co-financer's queue reads each listed file's state: as many as its page, no more.
     limit = QUEUE_LIMIT if account.role == "cofinancer" else EXPORT_LIMIT
@@ -138,15 +150,24 @@ def _line(
         last_day,
         "oui" if row.overdue else "non",
         activity.astimezone(PARIS).replace(tzinfo=None) if activity else None,
+        ", ".join(summary.labels),  # none for the commune (``work_queue``)
     )
 
 
 def _as_text(line: Line) -> list[str]:
-    """A line for the CSV: days and moments as French administrations write them."""
-    *text, last_day, overdue, activity = line
+    """A line for the CSV: days and moments as French administrations write them; the
+    labels, typed by people (« +1 relance »), never read as a formula."""
+    *text, last_day, overdue, activity, carried = line
     return [
         *text,
         labels.day(last_day) if last_day else "",
         overdue,
         f"{labels.day(activity.date())} {activity:%H:%M}" if activity else "",
+        spreadsheet_text(carried),
     ]
+
+
+def _columns(account: Account) -> int:
+    """How many of ``HEADER``'s columns this person's export holds: all but the labels for
+    the commune, which reads none (``files.reads_labels``)."""
+    return len(HEADER) if reads_labels(account) else len(HEADER) - 1

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar, get_args
 from urllib.parse import urlencode
+
+from fastapi import Request
+from pydantic import ValidationError
 
 from console.timeline import timeline_entry
 from console.web.accounts import INSEE, UNASSIGNED, USERNAME, Account
 from console.web.auth import BadRequest
 from console.web.labels import moment
 from console.web.phrases import phrase
+from console.web.problems import in_french
 from console.web.services import WebServices
 from domain.commune import Commune
 from domain.decider import fold
@@ -39,6 +44,7 @@ from domain.events import (
     ReminderSent,
     parse_event,
 )
+from domain.labels import LABEL
 from domain.registry import name_key
 from domain.rules.financing import plan_verdicts
 from domain.state import Application, Status
@@ -60,6 +66,8 @@ FOCUS = {
     "sous_7_jours": "Échéance dans les 7 jours",
 }
 """The queue's views of running files, by what they need (the team page counts them)."""
+LABELLED_FILES_READ = 200
+"""Labelled files whose labels a form suggests (the most recent): the words in use."""
 
 
 class FileNotVisible(Exception):
@@ -83,10 +91,19 @@ def may_see(account: Account, state: Application) -> bool:
     return True
 
 
+def reads_labels(account: Account) -> bool:
+    """Whether this person reads the services' labels (``domain.labels``), as they read the
+    internal notes: the commune and the experts do not."""
+    return account.role not in ("applicant", "expert")
+
+
 def as_read_by(account: Account, state: Application) -> Application:
     """The state as this person reads it. The opinions asked of experts are the services'
     (démarches-simplifiées' « avis »): the commune reads none of them, nor their deadlines
-    or the documents experts attached, and an expert reads only their own."""
+    or the documents experts attached, and an expert reads only their own. The labels are
+    the services' too: neither the commune nor an expert reads them."""
+    if not reads_labels(account) and state.labels is not None:
+        state = state.replaced({"labels": None})
     if account.role not in ("applicant", "expert") or not state.opinions:
         return state
     theirs = account.username if account.role == "expert" else None
@@ -202,6 +219,8 @@ class QueueFilters:
     """Running files without any action for more than this many days (the digest's rule)."""
     focus: str | None = None
     """One of ``FOCUS``: running files only, overdue ones, or those due within a week."""
+    label: str | None = None
+    """Files that carry this label (``domain.labels``); for the services only."""
 
     def as_params(self) -> dict[str, str]:
         """The filters as query-string values (for links and forms)."""
@@ -214,6 +233,7 @@ class QueueFilters:
             "instructeur": self.caseworker,
             "inactif": str(self.idle_days) if self.idle_days else None,
             "vue": self.focus,
+            "etiquette": self.label,
         }
         return {key: value for key, value in values.items() if value}
 
@@ -224,6 +244,15 @@ class FilterError(BadRequest):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+def readable_params(request: Request, account: Account) -> dict[str, str]:
+    """The query string's filters, a label's left out for those who read none (the commune
+    would otherwise be told what a label may hold)."""
+    params = dict(request.query_params)
+    if not reads_labels(account):
+        params.pop("etiquette", None)
+    return params
 
 
 def parse_filters(params: dict[str, str], services: WebServices) -> QueueFilters:
@@ -262,8 +291,15 @@ def parse_filters(params: dict[str, str], services: WebServices) -> QueueFilters
     focus = params.get("vue") or None
     if focus is not None and focus not in FOCUS:
         raise FilterError("vue", f"vue : {', '.join(FOCUS)}")
+    label = params.get("etiquette") or None
+    if label is not None:
+        try:
+            label = LABEL.validate_python(label)
+        except ValidationError as error:
+            problem = in_french(error.errors()[0])
+            raise FilterError("etiquette", f"étiquette : {problem}") from None
     return QueueFilters(
-        status, programme, department, insee, deadline_before, caseworker, idle_days, focus
+        status, programme, department, insee, deadline_before, caseworker, idle_days, focus, label
     )
 
 
@@ -298,6 +334,8 @@ def visibility_query(filters: QueueFilters, account: Account) -> str:
     if filters.deadline_before:
         limit = datetime.combine(filters.deadline_before, time.max, tzinfo=UTC)
         parts.append(f"GuichetNextDeadline <= '{limit.isoformat()}'")
+    if filters.label and reads_labels(account):  # no quote in a label (``domain.labels``)
+        parts.append(f"GuichetLabels = '{filters.label}'")
     if filters.caseworker == UNASSIGNED:
         parts.append("GuichetCaseworker IS NULL")
     elif filters.caseworker:
@@ -431,11 +469,21 @@ async def work_queue(
             STATE_READS, [_funds(services, account, r.application_id) for r in rows]
         )
         rows = [row for row, theirs in zip(rows, funded, strict=True) if theirs]
+    if not reads_labels(account):
+        rows = [replace(row, labels=()) for row in rows]
     far = datetime.max.replace(tzinfo=UTC)
     rows.sort(key=lambda row: (row.next_deadline or far, row.application_id))
     return [
         QueueRow(row, row.next_deadline is not None and row.next_deadline < now) for row in rows
     ]
+
+
+async def labels_in_use(services: WebServices) -> list[str]:
+    """The labels of the ``LABELLED_FILES_READ`` files labelled most recently, the most used
+    first: what a form suggests, so that one word is not typed three ways."""
+    rows = await services.guichet.list("GuichetLabels IS NOT NULL", limit=LABELLED_FILES_READ)
+    used = Counter(label for row in rows for label in row.labels)
+    return [label for label, _ in sorted(used.items(), key=lambda item: (-item[1], item[0]))]
 
 
 async def _funds(services: WebServices, account: Account, application_id: str) -> bool:
@@ -465,14 +513,16 @@ def expert_concerned(event: Event, experts: dict[str, str]) -> str | None:
     return experts.get(number or "", "")
 
 
-NOT_FOR_EXPERTS = frozenset({"NoteAdded", "MessageSent"})
+INTERNAL_EVENTS = frozenset({"NoteAdded", "LabelAdded", "LabelRemoved"})
+"""What the services write for themselves: never in the commune's nor an expert's timeline."""
+NOT_FOR_EXPERTS = INTERNAL_EVENTS | {"MessageSent"}
 
 
 def for_reader(rows: list[dict[str, Any]], account: Account) -> list[dict[str, Any]]:
     """The timeline rows this person reads: the commune's agents read neither the internal
-    notes nor the experts' opinions; an expert, from outside the services, reads the file but
-    neither their internal notes nor their messages with the commune, and of the opinions
-    only their own."""
+    notes and labels nor the experts' opinions; an expert, from outside the services, reads
+    the file but neither their internal notes and labels nor their messages with the commune,
+    and of the opinions only their own."""
     if account.role == "applicant":
         return [row for row in rows if not row["internal"]]
     if account.role == "expert":
@@ -500,7 +550,7 @@ async def timeline(services: WebServices, application_id: str) -> tuple[list[Any
         expert = expert_concerned(event, experts)
         if isinstance(event, DocumentAttached) and event.actor.role == "expert":
             expert = event.actor.id  # a signed opinion: the services' too
-        internal = event.type == "NoteAdded" or expert is not None
+        internal = event.type in INTERNAL_EVENTS or expert is not None
         when = moment(event.at)
         rows.append({**row, "summary": phrase(event), "when": when, "internal": internal,
                      "expert": expert})  # fmt: skip

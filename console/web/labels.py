@@ -138,6 +138,8 @@ EVENT: Mapping[str, str] = {
     "NoteAdded": "Note interne",
     "DocumentAttached": "Pièce jointe",
     "MessageSent": "Message",
+    "LabelAdded": "Étiquette ajoutée",
+    "LabelRemoved": "Étiquette retirée",
     "OpinionRequested": "Avis demandé",
     "OpinionGiven": "Avis rendu",
     "OpinionRequestWithdrawn": "Demande d'avis retirée",

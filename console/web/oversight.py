@@ -58,12 +58,15 @@ BATCH_COMMANDS = (
     "RequestCorrection",
     "AcceptApplication",
     "ExtendDeadline",
+    "AddLabel",
+    "RemoveLabel",
 )
 _BATCH_LABELS = {
     "reason": "Message ou motif",
     "message": "Message ou motif",
     "note": "Observation (acceptation)",
     "kind": "Délai à prolonger",
+    "label": "Étiquette",
 }
 """The batch form's labels, by command field: its refusals name the field as the form does."""
 
@@ -284,6 +287,8 @@ async def start_batch(
         labels["reason"] = "Nature de la correction"
     elif command_type == "AcceptApplication":
         fields = {"note": form.get("note", "").strip()}
+    elif command_type in ("AddLabel", "RemoveLabel"):
+        fields = {"label": form.get("label", "")}
     elif command_type == "ExtendDeadline":
         if form.get("kind", "") not in BATCH_DEADLINES:
             raise BadRequest("« Délai à prolonger » : choisissez le délai à prolonger")

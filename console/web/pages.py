@@ -55,9 +55,12 @@ from console.web.files import (
     check_assignee,
     filtered_address,
     for_reader,
+    labels_in_use,
     queue_overflow,
     readable_filters,
+    readable_params,
     readable_state,
+    reads_labels,
     search,
     verdicts,
     visible_state,
@@ -67,6 +70,7 @@ from console.web.files import timeline as read_timeline
 from console.web.opinions import experts, is_expert, no_such_expert
 from console.web.outages import no_worker_sentence
 from console.web.problems import first_problem
+from console.web.services import WebServices
 from console.web.sessions import Session
 from console.web.submission import (
     LINE_ROWS,
@@ -159,7 +163,7 @@ async def queue_page(
     """The work queue: filters, nearest deadline first, overdue files marked; a search by
     file number or commune name."""
     found = services(request)
-    params = dict(request.query_params)
+    params = readable_params(request, account)
     searched = (params.pop("q", "") or "").strip()[:SEARCH_LENGTH]
     choices: list[Commune] | None = None
     if searched:
@@ -177,6 +181,8 @@ async def queue_page(
         stopped = None  # the listing answered: a look that failed must not hide it
     context = {
         "rows": rows,
+        "reads_labels": reads_labels(account),
+        "queue_labels": sorted({label for row in rows for label in row.summary.labels}),
         "left_out_of": await queue_overflow(found, account, filters, len(rows)),
         "queue_limit": files.QUEUE_LIMIT,
         "filters": filters,
@@ -248,11 +254,12 @@ async def file_view(
     offered = [c for c in allowed if c in FORMS and not _already_done(c, state, account)]
     people = await assignees(found) if account.role == "supervisor" else None
     consulted = await experts(found) if "RequestOpinion" in offered else []
+    in_use = await _labels_in_use(found) if "AddLabel" in offered else []
     actions = [
         action
         for command in offered
         if not not_now(command, state)
-        if _has_every_choice(action := _action(command, state, account, people, consulted))
+        if _has_every_choice(action := _action(command, state, account, people, consulted, in_use))
     ]
     waiting = [(command, reason) for command in offered if (reason := not_now(command, state))]
     if "RequestOpinion" in offered and not any(a["type"] == "RequestOpinion" for a in actions):
@@ -283,6 +290,14 @@ async def file_view(
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }
     return render(request, "dossier.html", context, status)
+
+
+async def _labels_in_use(found: WebServices) -> list[str]:
+    """The labels a form suggests; none when visibility cannot say (the form still works)."""
+    try:
+        return await labels_in_use(found)
+    except RPCError:
+        return []
 
 
 def _document_kinds(account: Account) -> list[tuple[str, str]]:
@@ -362,6 +377,7 @@ def _action(
     account: Account,
     people: list[Account] | None = None,
     consulted: list[Account] | None = None,
+    labels_in_use: list[str] | None = None,
 ) -> dict[str, Any]:
     fields = []
     specs = FORMS[command_type]
@@ -369,6 +385,8 @@ def _action(
         specs = _assignment(people, state)
     if command_type == "RequestOpinion":
         specs = _consultation(consulted or [], state)
+    # The words other files carry, for a label typed the same way (never one this file has).
+    suggestions = [x for x in labels_in_use or () if x not in (state.labels or ())]
     for spec in specs:
         options = spec.options or tuple(
             (value, choice_label(command_type, spec.name, value, state))
@@ -376,7 +394,13 @@ def _action(
         )
         longest = max_length(command_type, spec.name) if spec.kind in ("text", "textarea") else None
         fields.append(
-            {"spec": spec, "options": options, "maxlength": longest, **_day_range(spec.name)}
+            {
+                "spec": spec,
+                "options": options,
+                "maxlength": longest,
+                "suggestions": suggestions if command_type == "AddLabel" else [],
+                **_day_range(spec.name),
+            }
         )
     giving = command_type == "AssignCaseworker" and account.role == "supervisor"
     return {

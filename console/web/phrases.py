@@ -39,6 +39,8 @@ from domain.events import (
     EligibilityRejected,
     Event,
     FundingDecided,
+    LabelAdded,
+    LabelRemoved,
     MessageSent,
     NoteAdded,
     OpinionGiven,
@@ -114,6 +116,10 @@ def phrase(event: Event) -> str:
             return f"Avis n° {n} rendu, {lower(OPINION_VERDICT, verdict)} : {opinion}"
         case OpinionRequestWithdrawn(number=n, reason=reason):
             return f"Demande d'avis n° {n} retirée : {reason}"
+        case LabelAdded(label=label):
+            return f"Étiquette « {label} » ajoutée"
+        case LabelRemoved(label=label):
+            return f"Étiquette « {label} » retirée"
         case MessageSent(message=message, actor=actor):
             side = "de la commune" if actor.role == "applicant" else "des services instructeurs"
             return f"Message {side} : {message}"

@@ -73,6 +73,11 @@ def in_french(problem: Mapping[str, Any]) -> str:
                 "identifiant de compte attendu, tel qu'il sert à se connecter (2 à 64 "
                 "minuscules, chiffres, « . », « _ » ou « - »)"
             )
+        case "label_characters":
+            return (
+                "une étiquette se compose de lettres, de chiffres, d'espaces et de - ’ & ( ) "
+                "+ , . / : # ! ? seulement (sans guillemets)"
+            )
         case "control_character":
             return f"contient le caractère de contrôle {ctx['code']} : retirez-le"
         case "union_tag_invalid":

@@ -137,7 +137,10 @@ def assert_pinned(image: str) -> None:
 
 def search_attribute_pairs() -> set[tuple[str, str]]:
     """(name, type) pairs the way the Temporal CLI spells them, from workflows/search.py."""
-    return {(key.name, key.indexed_value_type.name.title()) for key in ALL_KEYS}
+    return {
+        (key.name, "".join(part.title() for part in key.indexed_value_type.name.split("_")))
+        for key in ALL_KEYS
+    }
 
 
 def test_every_yaml_file_parses() -> None:

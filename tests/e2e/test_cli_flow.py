@@ -233,7 +233,7 @@ def test_status_names_what_is_missing_then_says_all_is_well(
     }  # fmt: skip
     assert details["checkpoints"].startswith("none signed yet")
     assert details["checkpoint schedule"].startswith("none: `guichet audit schedule-checkpoints`")
-    assert details["search attributes"] == "Guichet's 7 registered in 'default'"
+    assert details["search attributes"] == "Guichet's 8 registered in 'default'"
     assert details["workers"].startswith("1 on task queue 'guichet'")
     assert "schema revision" in details["event log"]
     assert details["notices"] == "every notice delivered"
@@ -404,3 +404,30 @@ def test_an_opinion_is_asked_of_an_expert_account_and_answered_by_the_cli(
     # Answered: a signed copy may still join the file, no second answer.
     offered = cli.run("actions", app, "--as", "expert:abf-ain").stdout.split()
     assert offered == ["attach-document"]
+
+
+def test_a_label_is_put_found_by_the_list_and_taken_off_by_the_cli(
+    worker: subprocess.Popen[bytes], worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """add-label tidies the label (the French apostrophe), list --label finds the file as it
+    was typed, show prints it, remove-label takes it off in any case; a quote is refused
+    before anything is sent."""
+    cli = Guichet(worker_env)
+    request = tmp_path / "request.toml"
+    request.write_text(REQUEST, encoding="utf-8")
+    app = cli.json("submit", str(request), "--as", APPLICANT)["application_id"]
+    label = f"Attente d'avis {app[-6:]}"
+    cli.act("add-label", app, f"--label {shlex.quote(label)} --as {CASEWORKER}")
+
+    def listed() -> list[dict[str, Any]] | None:
+        rows: list[dict[str, Any]] = cli.json("list", "--label", label)
+        return rows or None
+
+    (row,) = wait_until(listed, 30, "the label published")
+    stored = label.lower().replace("'", "’")
+    assert (row["application_id"], row["labels"]) == (app, [stored])
+    assert f"labels      {stored}" in cli.run("show", app).stdout
+    refused = cli.run("list", "--label", 'dit "x"', expect=2)
+    assert '« dit "x" »: a label holds letters' in refused.stderr
+    cli.act("remove-label", app, f"--label {shlex.quote(stored.upper())} --as {CASEWORKER}")
+    assert "labels" not in cli.run("show", app).stdout

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from audit.describing import last_day_iso
+from console.demo import DEMO_LABEL
 from tests.cli.test_entry_point import guichet_command
 from tests.e2e.support import Guichet, free_port, python_env, spawn, wait_until
 
@@ -99,6 +100,13 @@ def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
         assert table.splitlines()[0].endswith("UNTIL")
         assert f"{waiting['application_id']} " in table
         assert last_day_iso(expiry) in table and "00:00" not in table
+
+        # The file waiting on the expert carries the demo's label, which the list finds.
+        def labelled() -> list[str] | None:
+            rows = cli.json("list", "--label", DEMO_LABEL)
+            return [row["application_id"] for row in rows] or None
+
+        assert wait_until(labelled, 30, "the demo's label") == [waiting["application_id"]]
         # A limit below what matches says so, on stderr (stdout keeps the rows alone).
         cut = cli.run("list", "--limit", "2")
         assert len(cut.stdout.splitlines()) == 3  # the header and two rows

@@ -13,6 +13,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from domain import decide, evolve
 from domain.actor import SYSTEM, Actor
 from domain.commands import (
+    AddLabel,
     AddNote,
     AnswerCorrection,
     AssignCaseworker,
@@ -30,6 +31,7 @@ from domain.commands import (
     RecordPaymentFailure,
     RecordRepayment,
     RefuseApplication,
+    RemoveLabel,
     ReopenApplication,
     RequestCorrection,
     RequestOpinion,
@@ -121,6 +123,9 @@ def stories() -> list[list[Command]]:
             ),
             WithdrawOpinionRequest(actor=CASEWORKER, at=at(5), number=2, reason="Sans objet"),
             AddNote(actor=CASEWORKER, at=at(3), note="Appel du maire : devis en cours."),
+            AddLabel(actor=CASEWORKER, at=at(3), label="dossier complexe"),
+            AddLabel(actor=CASEWORKER, at=at(3), label="attente d'avis"),
+            RemoveLabel(actor=CASEWORKER, at=at(3), label="Dossier complexe"),
             SendMessage(actor=APPLICANT, at=at(3), message="Le devis signé suit."),
             AttachDocument(actor=APPLICANT, at=at(3), document=QUOTE, note="Devis signé"),
             correction,

@@ -67,6 +67,7 @@ def test_allowed_commands_in_instruction() -> None:
         "SendMessage",
         "AttachDocument",
         "RequestOpinion",
+        "AddLabel",
     }
     assert set(allowed_commands(state, DETR_OFFICER)) == {
         "DecideFunding",

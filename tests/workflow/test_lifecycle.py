@@ -20,6 +20,7 @@ from domain.actor import Actor
 from domain.commands import (
     RULES,
     AcceptApplication,
+    AddLabel,
     AnswerCorrection,
     AssignCaseworker,
     AttachDocument,
@@ -34,6 +35,7 @@ from domain.commands import (
     RecordCommissionOpinion,
     RecordConvention,
     RefuseApplication,
+    RemoveLabel,
     ReopenApplication,
     RequestCorrection,
     RevisePlan,
@@ -565,6 +567,31 @@ async def test_documents_join_the_file_once_and_the_other_side_is_told(stack: St
             return await queued_notices(stack, app_id, "DocumentAttached") == expected
 
         await eventually(both_queued)
+        await assert_log_matches_workflow(stack, app_id)
+
+
+async def test_labels_are_published_for_the_queue_and_unset_once_all_are_taken_off(
+    stack: Stack,
+) -> None:
+    """A file never labelled publishes no label; each label put or taken off is published at
+    once (the queue filters on it); once the last one is taken off, the key is unset. Nobody
+    is mailed: labels are the services' own."""
+    async with stack.worker():
+        app_id = await submitted(stack)
+        assert "GuichetLabels" not in await published_search_attributes(stack, app_id)
+        for label in ("Dossier complexe", "attente d'avis"):
+            added = await stack.guichet.act(app_id, AddLabel(actor=ALICE, at=NOW, label=label))
+            assert added.events == ("LabelAdded",)
+        taken_off = RemoveLabel(actor=ALICE, at=NOW, label="DOSSIER complexe")
+        assert (await stack.guichet.act(app_id, taken_off)).events == ("LabelRemoved",)
+        published = await published_search_attributes(stack, app_id)
+        assert published["GuichetLabels"] == ["attente d’avis"]
+        await assert_log_matches_workflow(stack, app_id)
+        last = RemoveLabel(actor=ALICE, at=NOW, label="attente d’avis")
+        await stack.guichet.act(app_id, last)
+        assert (await stack.guichet.state(app_id)).labels == ()
+        assert "GuichetLabels" not in await published_search_attributes(stack, app_id)
+        assert await queued_notices(stack, app_id, "LabelAdded") == []
         await assert_log_matches_workflow(stack, app_id)
 
 
