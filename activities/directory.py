@@ -50,11 +50,16 @@ class MappingDirectory:
 def load_directory(path: Path) -> MappingDirectory:
     """Read a TOML or JSON file mapping ids to an address or a list of addresses.
 
-    TOML example (quote ids holding a colon)::
+    TOML example (quote ids holding a colon or a slash)::
 
         alice = "alice.martin@ain.gouv.fr"
         supervisors = ["chef.service@ain.gouv.fr", "adjointe@ain.gouv.fr"]
         "cofinancer:REGION" = "subventions@auvergnerhonealpes.fr"
+        caseworkers = "instruction-pvd@anct.gouv.fr"
+        "caseworkers/01" = "ddt-subventions@ain.gouv.fr"
+
+    An id followed by ``/`` and a department (``caseworkers/01``) is that pool's service in
+    the department: a file's notice goes there first, else to the pool's own entry.
     """
     try:
         text = path.read_text(encoding="utf-8")

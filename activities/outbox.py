@@ -52,6 +52,7 @@ outbox = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("department", sa.String(3), nullable=True),
 )
 
 
@@ -63,6 +64,9 @@ class IdentifiedNotice(Frozen):
 class NoticeBatch(Frozen):
     application_id: str
     notices: tuple[IdentifiedNotice, ...] = Field(min_length=1)
+    department: str | None = None
+    """The file's department: a pool's notice goes to the directory's entry for the pool in
+    that department (``caseworkers/01``, the DDT of the Ain) when it has one."""
 
 
 STALE_AFTER = timedelta(hours=13)
@@ -162,7 +166,7 @@ class Outbox:
     async def enqueue_notices(self, batch: NoticeBatch) -> int:
         """Write the notices that are not there yet, in one statement; returns how many were
         new (a retried activity finds its earlier rows and writes nothing twice)."""
-        rows = [_row(batch.application_id, item) for item in batch.notices]
+        rows = [_row(batch, item) for item in batch.notices]
         insert = (
             postgresql.insert(outbox)
             if self._engine.dialect.name == "postgresql"
@@ -266,7 +270,7 @@ class Outbox:
         addresses = (
             (row.recipient,)
             if is_address(row.recipient)
-            else await self._directory.addresses(row.recipient)
+            else await self._addresses(row.recipient, row.department)
         )
         if not addresses:
             log.warning("notice not delivered: unknown recipient (add it to the directory)")
@@ -293,6 +297,15 @@ class Outbox:
         await self._mark(row.message_id, delivered=True, error=partial or None)
         log.info("notice delivered", to=[mask_address(a) for a in addresses], refused=partial)
         return 1
+
+    async def _addresses(self, recipient: str, department: str | None) -> tuple[str, ...]:
+        """The directory's addresses for the recipient in the file's department (a pool's
+        departmental service: ``caseworkers/01``), else for the recipient itself."""
+        if department is not None and (
+            found := await self._directory.addresses(f"{recipient}/{department}")
+        ):
+            return found
+        return await self._directory.addresses(recipient)
 
     def _with_link(self, body: str, application_id: str | None) -> str:
         """The notice, and the file's page in the console when its address is known: the
@@ -333,11 +346,12 @@ class Outbox:
             return list((await conn.execute(query.order_by(outbox.c.created_at))).all())
 
 
-def _row(application_id: str, item: IdentifiedNotice) -> dict[str, object]:
+def _row(batch: NoticeBatch, item: IdentifiedNotice) -> dict[str, object]:
     notice = item.notice
     return {
         "message_id": item.message_id,
-        "application_id": application_id,
+        "application_id": batch.application_id,
+        "department": batch.department,
         "recipient_role": notice.recipient_role,
         "recipient": notice.recipient,
         "subject": notice.subject[:500],

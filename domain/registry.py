@@ -112,6 +112,10 @@ class CommuneRegistry:
         """The commune with this INSEE code, or None."""
         return self._commune(insee) if insee in self._rows else None
 
+    def departments(self) -> frozenset[str]:
+        """The department codes of the listed communes (``01``, ``2A``, ``974``…)."""
+        return frozenset(row[2] for row in self._rows.values())
+
     def pvd_communes(self) -> list[Commune]:
         """Every commune on the PVD list of this vintage, in file (INSEE) order."""
         return [self._commune(i) for i, row in self._rows.items() if row[5]]

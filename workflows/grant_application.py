@@ -320,8 +320,11 @@ class GrantApplicationWorkflow:
     async def _send_notices(self) -> None:
         """Hand the notices of recorded events to the outbox, which delivers them."""
         while self._unsent:
+            commune = self._state.commune
             batch = NoticeBatch(
-                application_id=workflow.info().workflow_id, notices=tuple(self._unsent)
+                application_id=workflow.info().workflow_id,
+                notices=tuple(self._unsent),
+                department=commune.department if commune is not None else None,
             )
             self._unsent = []
             await workflow.execute_activity_method(

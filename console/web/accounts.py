@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -48,6 +48,7 @@ accounts = sa.Table(
     sa.Column("funder", sa.String(60), nullable=True),
     sa.Column("insee", sa.String(5), nullable=True),
     sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("departments", sa.String(400), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
@@ -66,6 +67,14 @@ class Account:
     funder: str | None = None
     insee: str | None = None
     display_name: str = ""
+    departments: tuple[str, ...] = ()
+    """The departments whose files a caseworker or supervisor instructs (their service's
+    sector, a DDT's or a préfecture's); none: the whole programme."""
+
+    def covers(self, department: str | None) -> bool:
+        """Whether this person's sector holds a file of that department (a file without a
+        known commune only for those whose sector is the whole programme)."""
+        return not self.departments or department in self.departments
 
     @property
     def actor(self) -> Actor:
@@ -78,7 +87,31 @@ class Account:
         return self.display_name or self.username
 
 
-def check_account(username: str, role: str, funder: str | None, insee: str | None) -> Role:
+SECTOR_ROLES: tuple[Role, ...] = ("caseworker", "supervisor")
+"""The roles whose account may name departments (``Account.departments``)."""
+DEPARTMENT = re.compile(r"^(\d[0-9AB]|\d{3})$")
+MAX_DEPARTMENTS = 40
+
+
+def parse_departments(text: str | None) -> tuple[str, ...]:
+    """``01, 38`` → ``("01", "38")``, sorted and each once; ``AccountError`` names a code that
+    cannot be one."""
+    codes = sorted({part.strip().upper() for part in (text or "").split(",") if part.strip()})
+    for code in codes:
+        if not DEPARTMENT.match(code):
+            raise AccountError(f"department {code!r}: two or three characters, e.g. 01, 2A or 974")
+    if len(codes) > MAX_DEPARTMENTS:
+        raise AccountError(f"at most {MAX_DEPARTMENTS} departments per account")
+    return tuple(codes)
+
+
+def check_account(
+    username: str,
+    role: str,
+    funder: str | None,
+    insee: str | None,
+    departments: tuple[str, ...] = (),
+) -> Role:
     """Raise ``AccountError`` unless the account is well formed; return the role."""
     if not USERNAME.match(username):
         raise AccountError(
@@ -95,6 +128,10 @@ def check_account(username: str, role: str, funder: str | None, insee: str | Non
         raise AccountError("only a cofinancer account names a funder")
     if insee and valid != "applicant":
         raise AccountError("only an applicant account names a commune")
+    if departments and valid not in SECTOR_ROLES:
+        raise AccountError(
+            f"only {' and '.join(SECTOR_ROLES)} accounts name departments (their service's sector)"
+        )
     return valid
 
 
@@ -115,10 +152,11 @@ class AccountStore:
         funder: str | None = None,
         insee: str | None = None,
         display_name: str = "",
+        departments: tuple[str, ...] = (),
         replace: bool = False,
     ) -> Account:
         """Create (or, with ``replace``, reset) an account."""
-        valid = check_account(username, role, funder, insee)
+        valid = check_account(username, role, funder, insee, departments)
         if username == UNASSIGNED:
             raise AccountError(
                 f"username {UNASSIGNED!r} is reserved: the work queue lists unassigned files "
@@ -139,6 +177,7 @@ class AccountStore:
             "funder": funder,
             "insee": insee,
             "display_name": display_name,
+            "departments": ",".join(departments) or None,
             "updated_at": now,
         }
         async with self._database(), self._engine.begin() as conn:
@@ -155,7 +194,22 @@ class AccountStore:
                 await conn.execute(
                     accounts.insert().values(username=username, created_at=now, **values)
                 )
-        return Account(username, valid, funder, insee, display_name)
+        return Account(username, valid, funder, insee, display_name, departments)
+
+    async def set_departments(self, username: str, departments: tuple[str, ...]) -> Account:
+        """Give an existing account its sector (none: the whole programme); the password
+        and everything else stay."""
+        account = await self.get(username)
+        if account is None:
+            raise AccountError(f"no account {username}: create it with guichet user add")
+        check_account(username, account.role, account.funder, account.insee, departments)
+        async with self._database(), self._engine.begin() as conn:
+            await conn.execute(
+                accounts.update()
+                .where(accounts.c.username == username)
+                .values(departments=",".join(departments) or None, updated_at=datetime.now(UTC))
+            )
+        return replace(account, departments=departments)
 
     async def get(self, username: str) -> Account | None:
         """The account, or None."""
@@ -196,5 +250,8 @@ class AccountStore:
 
 
 def _account(row: sa.Row[tuple[object, ...]]) -> Account:
-    role = check_account(str(row.username), str(row.role), row.funder, row.insee)
-    return Account(str(row.username), role, row.funder, row.insee, str(row.display_name))
+    departments = tuple(str(row.departments).split(",")) if row.departments else ()
+    role = check_account(str(row.username), str(row.role), row.funder, row.insee, departments)
+    return Account(
+        str(row.username), role, row.funder, row.insee, str(row.display_name), departments
+    )

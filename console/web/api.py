@@ -22,6 +22,7 @@ from console.web.files import (
     APPLICATION_ID,
     FileNotVisible,
     check_assignee,
+    department_of,
     for_reader,
     parse_filters,
     readable_state,
@@ -199,7 +200,7 @@ async def send_command(
 ) -> dict[str, Any]:
     """Send a command as the authenticated account; 409 with the rule when refused."""
     found = services(request)
-    await visible_state(found, account, application_id)
+    state = await visible_state(found, account, application_id)
     command_type = str(body.command.get("type", ""))
     if command_type == "AttachDocument":  # the bytes must be kept before the file names them
         raise BadRequest(
@@ -210,7 +211,7 @@ async def send_command(
     fields = {k: v for k, v in body.command.items() if k not in ("type", "actor", "at")}
     command = to_command(command_type, fields, account.actor)
     if isinstance(command, AssignCaseworker):
-        await check_assignee(found, account, command.caseworker_id)
+        await check_assignee(found, account, command.caseworker_id, department_of(state))
     if isinstance(command, RequestOpinion) and not await is_expert(found, command.expert_id):
         raise BadRequest(f"expert_id : {no_such_expert(command.expert_id)}")
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -31,6 +32,8 @@ BATCH_DEADLINES = ("completeness", "admissibility", "correction_answer", "start_
                    "completion", "convention_cadre")  # fmt: skip
 """The deadlines a batch may extend: a co-financer's is one per plan line, which a batch
 cannot name; the programme's closing is no file's to extend."""
+MayAct = Callable[[str], Awaitable[bool]]
+"""Whether the batch's owner may act on the file of this id."""
 KEEP = 100
 NOT_SENT = (
     "non envoyée : aucun worker ne tourne (voir les dossiers en suspens) ; relancez le lot sur "
@@ -103,12 +106,15 @@ class BatchRunner:
         command: Command,
         application_ids: list[str],
         key: str = "",
+        may_act: MayAct | None = None,
     ) -> Batch:
         """Start sending ``command`` to each file; returns at once.
 
         ``key`` (the form's): the same form sent again with the same choices (a double click)
         is the batch it started, not a second one; its files' request ids carry it, so a
-        double click that reached another replica is still run once per file by Temporal."""
+        double click that reached another replica is still run once per file by Temporal.
+        ``may_act``: whether the owner may act on a file (their sector holds it); a file they
+        may not is answered as unknown, as its page would be."""
         if not 1 <= len(application_ids) <= MAX_FILES:
             raise ValueError(f"a batch takes 1 to {MAX_FILES} files")
         sent = command.model_dump_json(exclude={"at"}) + "\n" + "\n".join(application_ids)
@@ -124,7 +130,7 @@ class BatchRunner:
             key=key,
             sent=sent,
         )
-        batch.task = asyncio.create_task(self._run(guichet, batch, command))
+        batch.task = asyncio.create_task(self._run(guichet, batch, command, may_act))
         self._batches[batch.id] = batch
         while len(self._batches) > KEEP:
             self._batches.popitem(last=False)
@@ -135,7 +141,9 @@ class BatchRunner:
         batch = self._batches.get(batch_id)
         return batch if batch is not None and batch.owner == owner else None
 
-    async def _run(self, guichet: GuichetClient, batch: Batch, command: Command) -> None:
+    async def _run(
+        self, guichet: GuichetClient, batch: Batch, command: Command, may_act: MayAct | None
+    ) -> None:
         gate = asyncio.Semaphore(self._concurrency)
         # Once a file found no worker, the files not sent yet are not: their commands would
         # wait on the server, with no one to run them.
@@ -147,6 +155,8 @@ class BatchRunner:
                     result.ok, result.message = False, NOT_SENT
                     return
                 try:
+                    if may_act is not None and not await may_act(result.application_id):
+                        raise ApplicationNotFound(result.application_id)
                     outcome = await guichet.act(
                         result.application_id,
                         command,

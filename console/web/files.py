@@ -1,8 +1,10 @@
 """Reading files for people: who may see which file, the work queue, and one file's view.
 
 Every read goes through here, so a guessed URL meets the same rule as a link: an applicant
-sees its commune's files, a co-financer the files where it funds a line, the other roles all
-files. A file someone may not see is answered as not found (its existence is not revealed).
+sees its commune's files, a co-financer the files where it funds a line, an expert those an
+opinion is asked of them on, a caseworker or supervisor with a sector (``Account.departments``)
+the files of its departments, the other roles all files. A file someone may not see is
+answered as not found (its existence is not revealed).
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ def may_see(account: Account, state: Application) -> bool:
             request.expert_id == account.username and request.withdrawn_reason is None
             for request in state.opinions
         )
+    if account.departments:
+        return account.covers(department_of(state))
     return True
 
 
@@ -186,9 +190,12 @@ ASSIGNEE_ROLES = ("caseworker", "supervisor")
 """The accounts a file may be assigned to."""
 
 
-async def check_assignee(services: WebServices, account: Account, assignee: str) -> None:
-    """A file goes to a caseworker's or supervisor's account that exists; a caseworker takes
-    files for themselves (as the file page lets them), a supervisor shares them out."""
+async def check_assignee(
+    services: WebServices, account: Account, assignee: str, department: str | None = None
+) -> None:
+    """A file goes to a caseworker's or supervisor's account that exists, and whose sector
+    holds the file's ``department``; a caseworker takes files for themselves (as the file page
+    lets them), a supervisor shares them out."""
     if account.role == "caseworker" and assignee != account.username:
         raise BadRequest(
             "un instructeur ne s'attribue que ses propres dossiers : la répartition entre "
@@ -197,11 +204,25 @@ async def check_assignee(services: WebServices, account: Account, assignee: str)
     target = await services.accounts.get(assignee)
     if target is None or target.role not in ASSIGNEE_ROLES:
         raise BadRequest(f"caseworker_id : aucun compte d'instructeur « {assignee} »")
+    if department is not None and not target.covers(department):
+        raise BadRequest(
+            f"caseworker_id : {assignee} n'instruit pas les dossiers du département "
+            f"{department} (son secteur : {', '.join(target.departments)})"
+        )
 
 
-async def assignees(services: WebServices) -> list[Account]:
-    """The accounts a supervisor may give a file to, by username."""
-    return [a for a in await services.accounts.all() if a.role in ASSIGNEE_ROLES]
+def department_of(state: Application) -> str | None:
+    """The file's department, as its commune was recorded (None without a known commune)."""
+    return state.commune.department if state.commune else None
+
+
+async def assignees(services: WebServices, account: Account | None = None) -> list[Account]:
+    """The accounts a supervisor may give a file to, by username: with ``account``, those
+    whose sector meets this person's (``Account.departments``)."""
+    found = [a for a in await services.accounts.all() if a.role in ASSIGNEE_ROLES]
+    if account is None or not account.departments:
+        return found
+    return [a for a in found if not a.departments or set(a.departments) & set(account.departments)]
 
 
 @dataclass(frozen=True)
@@ -321,7 +342,9 @@ def readable_filters(
 def visibility_query(filters: QueueFilters, account: Account) -> str:
     """The Temporal visibility query for these (already checked) filters and this person."""
     insee = account.insee if account.role == "applicant" else filters.insee
-    parts = [
+    sector = [f"GuichetDepartment IN ({', '.join(repr(d) for d in account.departments)})"]
+    parts = sector if account.departments else []
+    parts += [
         f"{key} = '{value}'"
         for key, value in (
             ("GuichetStatus", filters.status),

@@ -147,9 +147,14 @@ async def commune_page(
     if account.role == "applicant" and account.insee != insee:
         raise Forbidden(f"Vous voyez les dossiers de votre commune ({account.insee}) seulement.")
     found = services(request)
+    commune = found.registry.get(insee)
+    if commune is not None and not account.covers(commune.department):
+        raise Forbidden(
+            f"{commune.name} est dans le département {commune.department}, hors de votre "
+            f"secteur (départements {', '.join(account.departments)})."
+        )
     listing = await states(found, account, f"GuichetInsee = '{insee}'")
     files, stopped = listing.files, listing.stopped
-    commune = found.registry.get(insee)
     if commune is None and not files:  # a file may name a commune the registry lacks
         raise StarletteHTTPException(
             404, f"Aucune commune {insee} au registre (COG 2023), et aucun dossier à ce code."
@@ -300,9 +305,19 @@ async def start_batch(
     key = form.get("cle_lot", "")
     if key and not BATCH_KEY.match(key):
         raise BadRequest("clé de lot invalide : rechargez la page")
-    batch = services(request).batches.start(
-        services(request).guichet, account.username, command, selected, key
-    )
+    found = services(request)
+
+    async def in_sector(application_id: str) -> bool:
+        try:
+            await visible_state(found, account, application_id)
+        except FileNotVisible:
+            return False
+        return True
+
+    batch = found.batches.start(
+        found.guichet, account.username, command, selected, key,
+        may_act=in_sector if account.departments else None,
+    )  # fmt: skip
     return RedirectResponse(f"/lots/{batch.id}", status_code=303)
 
 

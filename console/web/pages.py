@@ -53,6 +53,7 @@ from console.web.files import (
     STATUSES,
     assignees,
     check_assignee,
+    department_of,
     filtered_address,
     for_reader,
     labels_in_use,
@@ -203,7 +204,7 @@ async def queue_page(
         "programme_names": {p.id: p.name for p in found.catalogue.programmes},
         "communes": found.registry,
         # A supervisor filters on any caseworker; a caseworker on their own files.
-        "caseworkers": await assignees(found) if account.role == "supervisor" else [],
+        "caseworkers": await assignees(found, account) if account.role == "supervisor" else [],
         "batch": account.role in ("caseworker", "supervisor"),
         "batch_key": uuid.uuid4().hex,
         "batch_deadlines": BATCH_DEADLINES,
@@ -252,7 +253,7 @@ async def file_view(
     if account.role != "auditor" and not state.is_terminal and stopped is None:
         allowed = await found.guichet.allowed_actions(state.application_id, account.actor)
     offered = [c for c in allowed if c in FORMS and not _already_done(c, state, account)]
-    people = await assignees(found) if account.role == "supervisor" else None
+    people = await assignees(found, account) if account.role == "supervisor" else None
     consulted = await experts(found) if "RequestOpinion" in offered else []
     in_use = await _labels_in_use(found) if "AddLabel" in offered else []
     actions = [
@@ -329,11 +330,12 @@ def _already_done(command_type: str, state: Application, account: Account) -> bo
 
 
 def _assignment(people: list[Account], state: Application) -> tuple[FieldSpec, ...]:
-    """The supervisor's form to give the file to a caseworker (its holder left out)."""
+    """The supervisor's form to give the file to a caseworker whose sector holds it (its
+    holder left out)."""
     options = tuple(
         (person.username, person.label)
         for person in people
-        if person.username != state.caseworker_id
+        if person.username != state.caseworker_id and person.covers(department_of(state))
     )
     return (FieldSpec("caseworker_id", "Attribuer à", "select", options),)
 
@@ -445,7 +447,7 @@ async def act(
         if command_type == "AssignCaseworker" and account.role == "supervisor":
             # The supervisor names who gets the file (a select of the accounts that may).
             assignee = form.get("caseworker_id", "") or account.username
-            await check_assignee(found, account, assignee)
+            await check_assignee(found, account, assignee, department_of(state))
             command = to_command(command_type, {"caseworker_id": assignee}, account.actor)
         else:
             command = build_command(command_type, form, account.actor, state)

@@ -24,7 +24,7 @@ from audit.signing import SigningKeyError, trusted_key_from_env
 from console.app import app, friendly, say
 from console.connection import open_client, resolve_target
 from console.errors import CliError, usage_error
-from console.web.accounts import PERSON_ROLES, AccountError, AccountStore
+from console.web.accounts import PERSON_ROLES, AccountError, AccountStore, parse_departments
 from console.web.app import create_app
 from console.web.services import WebServices
 from console.web.sessions import SessionSigner
@@ -230,6 +230,13 @@ def user_add(
     funder: Annotated[str | None, typer.Option(help="A cofinancer's funder, e.g. DETR.")] = None,
     insee: Annotated[str | None, typer.Option(help="An applicant's commune.")] = None,
     name: Annotated[str, typer.Option(help="Name shown in the console.")] = "",
+    departments: Annotated[
+        str | None,
+        typer.Option(
+            help="A caseworker's or supervisor's sector: the departments whose files they "
+            "read and instruct, e.g. 01,38 (default: the whole programme)."
+        ),
+    ] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
@@ -239,7 +246,9 @@ def user_add(
 
     Example: guichet user add alice --role caseworker
     Example: guichet user add prefecture --role cofinancer --funder DETR --password-stdin
+    Example: guichet user add ddt-ain --role caseworker --departments 01
     """
+    sector = _sector(departments)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     elif not sys.stdin.isatty():
@@ -254,7 +263,7 @@ def user_add(
             await log.migrate()
             await AccountStore(log.engine).add(
                 username, password, role, funder=funder, insee=insee, display_name=name,
-                replace=replace,
+                departments=sector, replace=replace,
             )  # fmt: skip
         finally:
             await log.close()
@@ -265,4 +274,57 @@ def user_add(
         raise usage_error(str(error)) from None
     except EventLogError as error:
         raise CliError(f"the event log at {target.event_log_url} failed: {error}") from None
-    typer.echo(f"account {username} ({role}) saved")
+    scope = f", departments {', '.join(sector)}" if sector else ""
+    typer.echo(f"account {username} ({role}{scope}) saved")
+
+
+@user_app.command("sector")
+@friendly
+def user_sector(
+    username: Annotated[str, typer.Argument(help="Sign-in name, e.g. ddt-ain.")],
+    departments: Annotated[
+        str,
+        typer.Argument(
+            help="The departments whose files the account reads and instructs, e.g. 01,38; "
+            "'' for the whole programme."
+        ),
+    ],
+) -> None:
+    """Set a caseworker's or supervisor's sector; the password and the role stay.
+
+    Example: guichet user sector ddt-ain 01
+    Example: guichet user sector alice ''
+    """
+    sector = _sector(departments)
+    target = resolve_target()
+
+    async def change() -> None:
+        log = EventLog.from_url(target.event_log_url)
+        try:
+            await log.migrate()
+            await AccountStore(log.engine).set_departments(username, sector)
+        finally:
+            await log.close()
+
+    try:
+        asyncio.run(change())
+    except AccountError as error:
+        raise usage_error(str(error)) from None
+    except EventLogError as error:
+        raise CliError(f"the event log at {target.event_log_url} failed: {error}") from None
+    where = f"departments {', '.join(sector)}" if sector else "the whole programme"
+    typer.echo(f"account {username} now instructs {where}")
+
+
+def _sector(departments: str | None) -> tuple[str, ...]:
+    """The departments as typed, checked: codes INSEE writes, each with communes."""
+    try:
+        sector = parse_departments(departments)
+    except AccountError as error:
+        raise usage_error(str(error)) from None
+    if unknown := sorted(set(sector) - load_registry().departments()):
+        raise usage_error(
+            f"department {', '.join(unknown)}: no commune of the registry is in it "
+            "(codes as INSEE writes them: 01, 2A, 974)"
+        )
+    return sector

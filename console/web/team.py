@@ -65,7 +65,7 @@ async def team_page(
         idle_days = int(jours)
     found = services(request)
     people = [(UNASSIGNED, "Non attribués")] + [
-        (person.username, person.label) for person in await assignees(found)
+        (person.username, person.label) for person in await assignees(found, account)
     ]
     views = [view for who, _ in people for view in _views(who, idle_days)]
     views += _views(None, idle_days)  # the totals, from the server rather than summed

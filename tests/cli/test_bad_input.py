@@ -8,6 +8,7 @@ import os
 from contextlib import redirect_stderr, redirect_stdout
 from unittest import mock
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -113,3 +114,17 @@ def test_a_zero_window_says_it_must_be_above_zero() -> None:
     code, text = guichet("list", "--due-within", "0d")
     assert code == 2
     assert "expected a whole number above 0" in text, text
+
+
+@pytest.mark.parametrize(
+    ("departments", "said"),
+    [
+        ("01,banane", "department 'BANANE': two or three characters, e.g. 01, 2A or 974"),
+        ("01,99", "department 99: no commune of the registry is in it"),
+    ],
+)
+def test_a_sector_names_departments_that_exist(departments: str, said: str) -> None:
+    """`user add --departments`: each code is said back when it cannot be a department or
+    no commune is in it, before any password is asked."""
+    code, text = guichet("user", "add", "ddt", "--role", "caseworker", "--departments", departments)
+    assert code == 2 and said in text, text

@@ -431,3 +431,30 @@ def test_a_label_is_put_found_by_the_list_and_taken_off_by_the_cli(
     assert '« dit "x" »: a label holds letters' in refused.stderr
     cli.act("remove-label", app, f"--label {shlex.quote(stored.upper())} --as {CASEWORKER}")
     assert "labels" not in cli.run("show", app).stdout
+
+
+def test_a_sector_is_given_at_creation_and_changed_without_the_password(
+    worker: subprocess.Popen[bytes], worker_env: dict[str, str]
+) -> None:
+    """`user add --departments` then `user sector`: the sector changes, the password stays;
+    only a caseworker's or supervisor's account has one, and only an existing one."""
+    cli = Guichet(worker_env)
+
+    def add(name: str, *options: str) -> str:
+        done = subprocess.run(
+            [*guichet_command(), "user", "add", name, *options, "--password-stdin"],
+            input="mot-de-passe-solide\n", text=True, env=worker_env, check=True, timeout=90,
+            capture_output=True,
+        )  # fmt: skip
+        return done.stdout
+
+    said = add("ddt-secteur", "--role", "caseworker", "--departments", "01")
+    assert said == "account ddt-secteur (caseworker, departments 01) saved\n"
+    moved = cli.run("user", "sector", "ddt-secteur", "38, 01").stdout
+    assert moved == "account ddt-secteur now instructs departments 01, 38\n"
+    whole = cli.run("user", "sector", "ddt-secteur", "").stdout
+    assert whole == "account ddt-secteur now instructs the whole programme\n"
+    add("comptable-secteur", "--role", "payment_officer")
+    refused = cli.run("user", "sector", "comptable-secteur", "01", expect=2).stderr
+    assert "only caseworker and supervisor accounts name departments" in refused
+    assert "no account personne" in cli.run("user", "sector", "personne", "01", expect=2).stderr

@@ -215,6 +215,35 @@ async def test_pool_and_person_ids_are_resolved_through_the_directory_file(
     ]
 
 
+async def test_a_pool_s_notice_reaches_the_service_of_the_file_s_department(
+    event_log: EventLog, smtp_server: SmtpServer
+) -> None:
+    """« caseworkers/01 » (the Ain's DDT) before « caseworkers »; a department the directory
+    has no entry for, and a file without a department, go to the pool's own entry."""
+    box = Outbox(
+        event_log.engine,
+        mailer=SmtpMailer(smtp_server.settings),
+        directory=MappingDirectory(
+            {"caseworkers": ["pvd@anct.example.fr"], "caseworkers/01": ["ddt@ain.example.fr"]}
+        ),
+    )
+    batches = [
+        batch_of(notice("caseworkers")).model_copy(update={"department": department})
+        for department in ("01", "38", None)
+    ]
+    for batch in batches:
+        await queue(box, batch)
+        assert await deliver(box, batch) == 1
+    envelopes = [r.rcpt_tos for r in await smtp_server.recorder.wait_for(3)]
+    assert sorted(envelopes) == [
+        ["ddt@ain.example.fr"],
+        ["pvd@anct.example.fr"],
+        ["pvd@anct.example.fr"],
+    ]
+    stored = await rows(event_log)
+    assert [stored[b.notices[0].message_id].department for b in batches] == ["01", "38", None]
+
+
 async def test_an_unknown_recipient_is_logged_and_recorded_without_failing_delivery(
     event_log: EventLog, smtp_server: SmtpServer
 ) -> None:

@@ -1,0 +1,131 @@
+"""Sectors: a caseworker or supervisor of a departmental service (a DDT, a préfecture) reads
+and instructs the files of its departments only, wherever it looks: the queue, a file's page,
+the API, a commune's page, a batch; a supervisor shares files out within the sector."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import sqlalchemy as sa
+
+from activities.outbox import outbox
+from tests.polling import eventually
+from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
+from tests.web.test_console_api import FORM, act, submit_file
+
+pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
+ISERE = "38034"  # Beaurepaire, a PVD commune of the Isère
+
+
+@pytest.fixture(scope="module")
+async def sector_accounts(console: Console) -> None:
+    """The Isère's caseworker and the Ain's supervisor, and an Isère commune's agent."""
+    accounts = console.services.accounts
+    await accounts.add("ddt-isere", PASSWORD, "caseworker", departments=("38",))
+    await accounts.add("chef-ain", PASSWORD, "supervisor", departments=("01",))
+    await accounts.add("agent-isere", PASSWORD, "applicant", insee=ISERE)
+
+
+async def listed(console: Console, application_id: str) -> None:
+    async def found() -> bool:
+        return bool(await console.guichet.list(f"WorkflowId = '{application_id}'"))
+
+    await eventually(found)
+
+
+@pytest.mark.usefixtures("sector_accounts")
+async def test_a_sector_s_caseworker_reads_its_department_s_files_only(console: Console) -> None:
+    ain = await submit_file(console)
+    isere = await submit_file(console, insee=ISERE, username="agent-isere")
+    await listed(console, ain)
+    await listed(console, isere)
+    async with signed_in(console, "ddt-isere") as ddt:
+        queue = html.unescape((await ddt.get("/dossiers")).text)
+        rows = (await ddt.get("/api/v1/applications")).json()
+        page = await ddt.get(f"/dossiers/{ain}")
+        api = await ddt.get(f"/api/v1/applications/{ain}")
+        commune = await ddt.get("/communes/01033")
+        searched = await ddt.get("/dossiers", params={"q": ain}, follow_redirects=False)
+        own = await ddt.get(f"/dossiers/{isere}")
+    assert "Votre secteur : département 38." in queue
+    assert isere in queue and ain not in queue
+    assert {row["application_id"] for row in rows} >= {isere}
+    assert all(row["department"] == "38" for row in rows)
+    assert (page.status_code, api.status_code) == (404, 404)  # its existence not revealed
+    assert commune.status_code == 403
+    assert "hors de votre secteur (départements 38)" in html.unescape(commune.text)
+    assert searched.status_code == 200 and ain not in searched.text.split("<table")[1]
+    assert own.status_code == 200
+    async with signed_in(console, "alice") as alice:  # a national caseworker: every file
+        everything = (await alice.get("/dossiers")).text
+    assert ain in everything and isere in everything
+
+
+@pytest.mark.usefixtures("sector_accounts")
+async def test_a_batch_acts_only_on_the_files_of_the_sector(console: Console) -> None:
+    """A file of another department slipped into the selection is answered as unknown, and
+    nothing is sent to it."""
+    ain = await submit_file(console)
+    isere = await submit_file(console, insee=ISERE, username="agent-isere")
+    async with signed_in(console, "ddt-isere") as ddt:
+        token = await csrf_of(ddt, "/dossiers")
+        data = [("csrf", token), ("action", "AssignCaseworker"),
+                *[("dossier", f) for f in (ain, isere)]]  # fmt: skip
+        started = await ddt.post("/lots", content=urlencode(data), headers=FORM)
+        assert started.status_code == 303, started.text
+        batch_id = started.headers["location"].rsplit("/", 1)[-1]
+
+        async def finished() -> dict[str, Any] | None:
+            progress = (await ddt.get(f"/api/v1/batches/{batch_id}")).json()
+            return progress if progress["finished"] else None
+
+        progress = await eventually(finished)
+    results = {r["application_id"]: (r["ok"], r["message"]) for r in progress["results"]}
+    assert results[isere][0] is True
+    assert results[ain] == (False, "refusé : Aucun dossier à ce numéro")
+    assert (await console.guichet.state(ain)).caseworker_id is None
+    assert (await console.guichet.state(isere)).caseworker_id == "ddt-isere"
+
+
+@pytest.mark.usefixtures("sector_accounts")
+async def test_a_sector_s_supervisor_shares_files_out_within_it(console: Console) -> None:
+    """The Ain's supervisor gives a file to the caseworkers whose sector holds it (a national
+    one too), never to the Isère's; its team page counts its sector's people and files."""
+    ain = await submit_file(console)
+    async with signed_in(console, "chef-ain") as chef:
+        page = (await chef.get(f"/dossiers/{ain}")).text
+        start = page.index('name="caseworker_id"')
+        select = page[start : page.index("</select>", start)]
+        refused = await act(chef, ain, "AssignCaseworker", caseworker_id="ddt-isere")
+        team = (await chef.get("/equipe")).text
+        given = await act(chef, ain, "AssignCaseworker", caseworker_id="alice")
+    assert 'value="alice"' in select and 'value="ddt-isere"' not in select
+    assert refused.status_code == 400
+    assert "ddt-isere n'instruit pas les dossiers du département 01" in html.unescape(refused.text)
+    assert "ddt-isere" not in team and "dans votre secteur (département 01)" in team
+    assert given.status_code == 303, given.text
+    assert (await console.guichet.state(ain)).caseworker_id == "alice"
+
+
+@pytest.mark.usefixtures("sector_accounts")
+async def test_the_pool_s_notices_carry_the_file_s_department(console: Console) -> None:
+    """A message from an Isère commune on a file nobody holds goes to the caseworkers' pool,
+    queued with the department its directory entry is chosen by (``caseworkers/38``)."""
+    isere = await submit_file(console, insee=ISERE, username="agent-isere")
+    async with signed_in(console, "agent-isere") as agent:
+        sent = await act(agent, isere, "SendMessage", message="Le devis signé suit.")
+        assert sent.status_code == 303, sent.text
+
+    async def queued() -> list[tuple[str, str | None]] | None:
+        async with console.log.engine.connect() as conn:
+            found = await conn.execute(
+                sa.select(outbox.c.recipient, outbox.c.department).where(
+                    outbox.c.application_id == isere, outbox.c.event_type == "MessageSent"
+                )
+            )
+            return [(row.recipient, row.department) for row in found] or None
+
+    assert await eventually(queued) == [("caseworkers", "38")]
