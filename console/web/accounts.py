@@ -105,6 +105,12 @@ def parse_departments(text: str | None) -> tuple[str, ...]:
     return tuple(codes)
 
 
+def sector_words(account: Account) -> str:
+    """« département 01 », « départements 01, 38 »: an account's sector, as pages say it."""
+    noun = "départements" if len(account.departments) > 1 else "département"
+    return f"{noun} {', '.join(account.departments)}"
+
+
 def check_account(
     username: str,
     role: str,

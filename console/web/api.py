@@ -27,6 +27,7 @@ from console.web.files import (
     parse_filters,
     readable_state,
     reads_labels,
+    sector_guard,
     verdicts,
     visible_state,
     work_queue,
@@ -261,8 +262,9 @@ async def start_batch(
     command = to_command(command_type, fields, account.actor)
     found = services(request)
     return found.batches.start(
-        found.guichet, account.username, command, body.application_ids
-    ).as_json()
+        found.guichet, account.username, command, body.application_ids,
+        may_act=sector_guard(found, account),
+    ).as_json()  # fmt: skip
 
 
 @router.get("/batches/{batch_id}")

@@ -106,15 +106,17 @@ class BatchRunner:
         command: Command,
         application_ids: list[str],
         key: str = "",
-        may_act: MayAct | None = None,
+        *,
+        may_act: MayAct | None,
     ) -> Batch:
         """Start sending ``command`` to each file; returns at once.
 
         ``key`` (the form's): the same form sent again with the same choices (a double click)
         is the batch it started, not a second one; its files' request ids carry it, so a
         double click that reached another replica is still run once per file by Temporal.
-        ``may_act``: whether the owner may act on a file (their sector holds it); a file they
-        may not is answered as unknown, as its page would be."""
+        ``may_act``: whether the owner may act on a file (their sector holds it; None: every
+        file); a file they may not is answered as unknown, as its page would be. Required, so
+        that no way of starting a batch forgets the owner's sector."""
         if not 1 <= len(application_ids) <= MAX_FILES:
             raise ValueError(f"a batch takes 1 to {MAX_FILES} files")
         sent = command.model_dump_json(exclude={"at"}) + "\n" + "\n".join(application_ids)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar, get_args
@@ -22,7 +22,7 @@ from fastapi import Request
 from pydantic import ValidationError
 
 from console.timeline import timeline_entry
-from console.web.accounts import INSEE, UNASSIGNED, USERNAME, Account
+from console.web.accounts import INSEE, UNASSIGNED, USERNAME, Account, sector_words
 from console.web.auth import BadRequest
 from console.web.labels import moment
 from console.web.phrases import phrase
@@ -207,8 +207,27 @@ async def check_assignee(
     if department is not None and not target.covers(department):
         raise BadRequest(
             f"caseworker_id : {assignee} n'instruit pas les dossiers du département "
-            f"{department} (son secteur : {', '.join(target.departments)})"
+            f"{department} (son secteur : {sector_words(target)})"
         )
+
+
+def sector_guard(
+    services: WebServices, account: Account
+) -> Callable[[str], Awaitable[bool]] | None:
+    """For a person with a sector, whether they may act on a file (its page would open for
+    them): what a batch asks before each file. None for everyone else, who may see every
+    file a caseworker's batch may name."""
+    if not account.departments:
+        return None
+
+    async def in_sector(application_id: str) -> bool:
+        try:
+            await visible_state(services, account, application_id)
+        except FileNotVisible:
+            return False
+        return True
+
+    return in_sector
 
 
 def department_of(state: Application) -> str | None:
@@ -501,10 +520,13 @@ async def work_queue(
     ]
 
 
-async def labels_in_use(services: WebServices) -> list[str]:
-    """The labels of the ``LABELLED_FILES_READ`` files labelled most recently, the most used
-    first: what a form suggests, so that one word is not typed three ways."""
-    rows = await services.guichet.list("GuichetLabels IS NOT NULL", limit=LABELLED_FILES_READ)
+async def labels_in_use(services: WebServices, account: Account) -> list[str]:
+    """The labels of the ``LABELLED_FILES_READ`` files this person may see that were labelled
+    most recently, the most used first: what a form suggests, so that one word is not typed
+    three ways (and no label of a file outside their sector is told)."""
+    mine = visibility_query(QueueFilters(), account)
+    query = f"({mine}) AND GuichetLabels IS NOT NULL" if mine else "GuichetLabels IS NOT NULL"
+    rows = await services.guichet.list(query, limit=LABELLED_FILES_READ)
     used = Counter(label for row in rows for label in row.labels)
     return [label for label, _ in sorted(used.items(), key=lambda item: (-item[1], item[0]))]
 

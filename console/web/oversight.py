@@ -22,7 +22,7 @@ from audit.exporting import Format
 from audit.portfolio import Portfolio, export_states, summarize
 from audit.signing import SigningKeyError, key_id, parse_public_key, public_key_text
 from audit.timeline import PARIS, end_of_day, entry_for, records
-from console.web.accounts import COMMUNE_READERS, INSEE, Account
+from console.web.accounts import COMMUNE_READERS, INSEE, Account, sector_words
 from console.web.app import render
 from console.web.auth import BadRequest, Forbidden, read_form, read_upload, roles, services
 from console.web.batch import BATCH_DEADLINES, MAX_FILES
@@ -35,6 +35,7 @@ from console.web.files import (
     at_most,
     file_state,
     may_see,
+    sector_guard,
     visible_state,
 )
 from console.web.labels import ROLE, word
@@ -151,7 +152,7 @@ async def commune_page(
     if commune is not None and not account.covers(commune.department):
         raise Forbidden(
             f"{commune.name} est dans le département {commune.department}, hors de votre "
-            f"secteur (départements {', '.join(account.departments)})."
+            f"secteur ({sector_words(account)})."
         )
     listing = await states(found, account, f"GuichetInsee = '{insee}'")
     files, stopped = listing.files, listing.stopped
@@ -306,17 +307,9 @@ async def start_batch(
     if key and not BATCH_KEY.match(key):
         raise BadRequest("clé de lot invalide : rechargez la page")
     found = services(request)
-
-    async def in_sector(application_id: str) -> bool:
-        try:
-            await visible_state(found, account, application_id)
-        except FileNotVisible:
-            return False
-        return True
-
     batch = found.batches.start(
         found.guichet, account.username, command, selected, key,
-        may_act=in_sector if account.departments else None,
+        may_act=sector_guard(found, account),
     )  # fmt: skip
     return RedirectResponse(f"/lots/{batch.id}", status_code=303)
 

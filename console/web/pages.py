@@ -255,7 +255,7 @@ async def file_view(
     offered = [c for c in allowed if c in FORMS and not _already_done(c, state, account)]
     people = await assignees(found, account) if account.role == "supervisor" else None
     consulted = await experts(found) if "RequestOpinion" in offered else []
-    in_use = await _labels_in_use(found) if "AddLabel" in offered else []
+    in_use = await _labels_in_use(found, account) if "AddLabel" in offered else []
     actions = [
         action
         for command in offered
@@ -293,10 +293,10 @@ async def file_view(
     return render(request, "dossier.html", context, status)
 
 
-async def _labels_in_use(found: WebServices) -> list[str]:
+async def _labels_in_use(found: WebServices, account: Account) -> list[str]:
     """The labels a form suggests; none when visibility cannot say (the form still works)."""
     try:
-        return await labels_in_use(found)
+        return await labels_in_use(found, account)
     except RPCError:
         return []
 

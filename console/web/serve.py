@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.signing import SigningKeyError, trusted_key_from_env
 from console.app import app, friendly, say
-from console.connection import open_client, resolve_target
+from console.connection import open_client, resolve_target, run_with_client
 from console.errors import CliError, usage_error
 from console.web.accounts import PERSON_ROLES, AccountError, AccountStore, parse_departments
 from console.web.app import create_app
@@ -34,6 +34,7 @@ from domain.registry import load_registry
 from eventlog import EventLog, EventLogError
 from worker import Settings, configure_logging
 from workflows.client import GuichetClient
+from workflows.visibility import RUNNING
 
 DEMO_ACCOUNTS: tuple[tuple[str, str, str | None, str | None], ...] = (
     ("mairie-01093", "applicant", None, "01093"),
@@ -314,6 +315,30 @@ def user_sector(
         raise CliError(f"the event log at {target.event_log_url} failed: {error}") from None
     where = f"departments {', '.join(sector)}" if sector else "the whole programme"
     typer.echo(f"account {username} now instructs {where}")
+    if sector:
+        _say_files_left_outside(username, sector)
+
+
+def _say_files_left_outside(username: str, sector: tuple[str, ...]) -> None:
+    """The running files the person holds outside their new sector stay theirs, but they
+    can no longer open them: say how many, and who can give them to someone else."""
+    codes = ", ".join(f"'{code}'" for code in sector)
+    query = f"GuichetCaseworker = '{username}' AND GuichetDepartment NOT IN ({codes}) AND {RUNNING}"
+
+    async def count(guichet: GuichetClient) -> int:
+        return await guichet.count(query)
+
+    try:
+        outside = run_with_client(count)
+    except CliError as error:
+        say(f"note: the files {username} holds outside the sector were not counted ({error})")
+        return
+    if outside:
+        say(
+            f"note: {username} still holds {outside} running file(s) outside this sector, which "
+            f"they can no longer open: a supervisor gives them to someone else (`guichet list "
+            f"--caseworker {username}`, the console's team page)"
+        )
 
 
 def _sector(departments: str | None) -> tuple[str, ...]:

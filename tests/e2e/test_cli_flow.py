@@ -434,7 +434,7 @@ def test_a_label_is_put_found_by_the_list_and_taken_off_by_the_cli(
 
 
 def test_a_sector_is_given_at_creation_and_changed_without_the_password(
-    worker: subprocess.Popen[bytes], worker_env: dict[str, str]
+    worker: subprocess.Popen[bytes], worker_env: dict[str, str], tmp_path: Path
 ) -> None:
     """`user add --departments` then `user sector`: the sector changes, the password stays;
     only a caseworker's or supervisor's account has one, and only an existing one."""
@@ -450,8 +450,18 @@ def test_a_sector_is_given_at_creation_and_changed_without_the_password(
 
     said = add("ddt-secteur", "--role", "caseworker", "--departments", "01")
     assert said == "account ddt-secteur (caseworker, departments 01) saved\n"
-    moved = cli.run("user", "sector", "ddt-secteur", "38, 01").stdout
-    assert moved == "account ddt-secteur now instructs departments 01, 38\n"
+    request = tmp_path / "request.toml"
+    request.write_text(REQUEST, encoding="utf-8")
+    app = cli.json("submit", str(request), "--as", APPLICANT)["application_id"]
+    cli.act("assign-caseworker", app, "--caseworker-id ddt-secteur --as supervisor:sophie")
+
+    def held() -> bool:
+        return bool(cli.json("list", "--caseworker", "ddt-secteur"))
+
+    wait_until(held, 30, "the file published as held")
+    moved = cli.run("user", "sector", "ddt-secteur", "38, 974")
+    assert moved.stdout == "account ddt-secteur now instructs departments 38, 974\n"
+    assert "ddt-secteur still holds 1 running file(s) outside this sector" in moved.stderr
     whole = cli.run("user", "sector", "ddt-secteur", "").stdout
     assert whole == "account ddt-secteur now instructs the whole programme\n"
     add("comptable-secteur", "--role", "payment_officer")

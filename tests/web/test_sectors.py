@@ -56,7 +56,7 @@ async def test_a_sector_s_caseworker_reads_its_department_s_files_only(console: 
     assert all(row["department"] == "38" for row in rows)
     assert (page.status_code, api.status_code) == (404, 404)  # its existence not revealed
     assert commune.status_code == 403
-    assert "hors de votre secteur (départements 38)" in html.unescape(commune.text)
+    assert "hors de votre secteur (département 38)" in html.unescape(commune.text)
     assert searched.status_code == 200 and ain not in searched.text.split("<table")[1]
     assert own.status_code == 200
     async with signed_in(console, "alice") as alice:  # a national caseworker: every file
@@ -129,3 +129,48 @@ async def test_the_pool_s_notices_carry_the_file_s_department(console: Console) 
             return [(row.recipient, row.department) for row in found] or None
 
     assert await eventually(queued) == [("caseworkers", "38")]
+
+
+@pytest.mark.usefixtures("sector_accounts")
+async def test_the_api_s_batch_keeps_to_the_sector_too(console: Console) -> None:
+    """The same rule on ``POST /api/v1/batches``: the Ain's file is unknown to the Isère."""
+    ain = await submit_file(console)
+    isere = await submit_file(console, insee=ISERE, username="agent-isere")
+    async with signed_in(console, "ddt-isere") as ddt:
+        token = await csrf_of(ddt, "/dossiers")
+        body = {
+            "command": {"type": "RequestCorrection", "reason": "incomplete", "message": "x"},
+            "application_ids": [ain, isere],
+        }
+        started = await ddt.post("/api/v1/batches", json=body, headers={"X-CSRF-Token": token})
+        assert started.status_code == 202, started.text
+
+        async def finished() -> dict[str, Any] | None:
+            progress = (await ddt.get(f"/api/v1/batches/{started.json()['id']}")).json()
+            return progress if progress["finished"] else None
+
+        progress = await eventually(finished)
+    results = {r["application_id"]: (r["ok"], r["message"]) for r in progress["results"]}
+    assert results[ain] == (False, "refusé : Aucun dossier à ce numéro")
+    assert results[isere][0] is True
+    assert (await console.guichet.state(ain)).status == "submitted"
+
+
+@pytest.mark.usefixtures("sector_accounts")
+async def test_the_labels_suggested_are_those_of_the_sector_s_files(console: Console) -> None:
+    ain = await submit_file(console)
+    isere = await submit_file(console, insee=ISERE, username="agent-isere")
+    async with signed_in(console, "alice") as alice:
+        assert (await act(alice, ain, "AddLabel", label="contrôle ain")).status_code == 303
+        assert (await act(alice, isere, "AddLabel", label="contrôle isère")).status_code == 303
+
+    async def both_published() -> bool:
+        rows = await console.guichet.list(f"WorkflowId IN ('{ain}', '{isere}')")
+        return sum(bool(row.labels) for row in rows) == 2
+
+    await eventually(both_published)
+    other = await submit_file(console, insee=ISERE, username="agent-isere")
+    async with signed_in(console, "ddt-isere") as ddt:
+        page = html.unescape((await ddt.get(f"/dossiers/{other}")).text)
+    suggested = page[page.index('id="AddLabel-label-choix"') : page.index("</datalist>")]
+    assert "contrôle isère" in suggested and "contrôle ain" not in suggested
