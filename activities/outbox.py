@@ -65,8 +65,9 @@ class NoticeBatch(Frozen):
     application_id: str
     notices: tuple[IdentifiedNotice, ...] = Field(min_length=1)
     department: str | None = None
-    """The file's department: a pool's notice goes to the directory's entry for the pool in
-    that department (``caseworkers/01``, the DDT of the Ain) when it has one."""
+    """The department whose service instructs the file (``Application.instructing_department``):
+    a pool's notice goes to the directory's entry for the pool in that department
+    (``caseworkers/01``, the DDT of the Ain) when it has one."""
 
 
 STALE_AFTER = timedelta(hours=13)

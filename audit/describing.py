@@ -34,6 +34,7 @@ from domain.events import (
     EligibilityConfirmed,
     EligibilityRejected,
     Event,
+    FileRouted,
     FundingDecided,
     LabelAdded,
     LabelRemoved,
@@ -115,6 +116,8 @@ def describe(event: Event) -> str:
             return f"opinion {event.number} given, {event.verdict}: {event.opinion}"
         case OpinionRequestWithdrawn():
             return f"opinion request {event.number} withdrawn: {event.reason}"
+        case FileRouted():
+            return f"routed to the service of department {event.department}: {event.reason}"
         case LabelAdded():
             return f"label {event.label!r} added"
         case LabelRemoved():

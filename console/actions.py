@@ -33,9 +33,10 @@ from console.parsing import (
     problems,
 )
 from console.web.accounts import AccountStore
-from domain.commands import Command, RequestOpinion
+from domain.commands import Command, RequestOpinion, RouteFile
 from domain.decider_permissions import PERMISSIONS
 from domain.plan import FinancingPlan
+from domain.registry import load_registry
 from eventlog import EventLog, EventLogError
 from workflows.client import GuichetClient
 from workflows.messages import CommandResult
@@ -215,6 +216,9 @@ def _register(model: type[BaseModel]) -> None:
         application_id, command = build_command(model, kwargs, as_text)
         target = resolve_target()
 
+        if isinstance(command, RouteFile):
+            _check_department(command.department)
+
         async def work(guichet: GuichetClient) -> CommandResult:
             if isinstance(command, RequestOpinion):
                 await _check_expert(target.event_log_url, command.expert_id)
@@ -237,6 +241,16 @@ def _register(model: type[BaseModel]) -> None:
         epilog=f"Example: {example}" if example else None,
         rich_help_panel="Act on an application",
     )(friendly(callback))
+
+
+def _check_department(department: str) -> None:
+    """A file goes to a department's service only where communes are (the console checks
+    it too): 99 would leave it in no one's sector."""
+    if department not in load_registry().departments():
+        raise usage_error(
+            f"--department {department}: no commune of the registry is in it (codes as "
+            "INSEE writes them: 01, 2A, 974)"
+        )
 
 
 async def _check_expert(event_log_url: str, expert_id: str) -> None:

@@ -90,6 +90,12 @@ EXAMPLES: dict[str, tuple[str, str]] = {
         "caseworker).",
         'guichet send-message ID --message "Le devis est-il signé ?" --as caseworker:alice',
     ),
+    "RouteFile": (
+        "Send the file to the service of another department, which instructs it from now on "
+        "(its people read it; whoever held it no longer does).",
+        'guichet route-file ID --department 38 --reason "Commune nouvelle rattachée à '
+        "l'Isère\" --as supervisor:sophie",
+    ),
     "AddLabel": (
         "Put a label on the file, the services' own word to sort files by (the queue filters "
         "on it), kept in lower case; the commune and the experts never read it. No personal "

@@ -123,6 +123,8 @@ def render_file(view: dict[str, Any]) -> str:
         out.append(
             f"commune     {commune['name']} ({commune['insee']}), dep. {commune['department']}"
         )
+    if state.get("routed_to"):
+        out.append(f"instructed  by the service of department {state['routed_to']} (routed)")
     if state.get("caseworker_id"):
         out.append(f"caseworker  {state['caseworker_id']}")
     if state.get("labels"):

@@ -130,6 +130,22 @@ class AssignCaseworker(_Command):
     )
 
 
+DEPARTMENT_CODE = r"^(\d[0-9AB]|\d{3})$"
+"""A department as INSEE writes it: 01, 2A, 974."""
+
+
+class RouteFile(_Command):
+    """Send the file to the service of another department (démarches-simplifiées' « changer
+    de groupe instructeur »): a commune on the edge of two, a file a regional service
+    instructs. That service's people read it from now on; whoever held it no longer does."""
+
+    type: Literal["RouteFile"] = "RouteFile"
+    department: str = Field(
+        pattern=DEPARTMENT_CODE, description="The department whose service instructs it: 38."
+    )
+    reason: ShortText = Field(description="Why it goes there (told on the file's timeline).")
+
+
 class RequestCorrection(_Command):
     type: Literal["RequestCorrection"] = "RequestCorrection"
     reason: CorrectionReason
@@ -381,6 +397,7 @@ class ExtendDeadline(_Command):
 Command = Annotated[
     SubmitApplication
     | AssignCaseworker
+    | RouteFile
     | RequestCorrection
     | AnswerCorrection
     | DeclareComplete

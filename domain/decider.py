@@ -42,6 +42,7 @@ from domain.commands import (
     RequestCorrection,
     RequestOpinion,
     RevisePlan,
+    RouteFile,
     SendMessage,
     SendReminder,
     SubmitApplication,
@@ -90,6 +91,8 @@ def _dispatch(command: Command, state: Application) -> list[Event]:
             return instruction.submit(command, state)
         case AssignCaseworker():
             return instruction.assign(command, state)
+        case RouteFile():
+            return instruction.route(command, state)
         case RequestCorrection():
             return instruction.request_correction(command, state)
         case AnswerCorrection():

@@ -33,6 +33,7 @@ from domain.events import (
     EligibilityConfirmed,
     EligibilityRejected,
     Event,
+    FileRouted,
     FundingDecided,
     LabelAdded,
     LabelRemoved,
@@ -106,6 +107,8 @@ def _changes(state: Application, event: Event) -> dict[str, object]:
             return _with_opinion(state, event.number, withdrawn_reason=event.reason)
         case CaseworkerAssigned():
             return {"caseworker_id": event.caseworker_id}
+        case FileRouted():
+            return {"routed_to": event.department, "caseworker_id": None}
         case LabelAdded():
             return {"labels": (*(state.labels or ()), event.label)}
         case LabelRemoved():

@@ -14,6 +14,7 @@ from domain.commands import (
     ReopenApplication,
     RequestCorrection,
     RevisePlan,
+    RouteFile,
     SubmitApplication,
     WithdrawApplication,
 )
@@ -35,6 +36,7 @@ from domain.events import (
     EligibilityConfirmed,
     EligibilityRejected,
     Event,
+    FileRouted,
     FundingDecided,
     PlanRevised,
     RepaymentDue,
@@ -137,6 +139,17 @@ def assign(c: AssignCaseworker, state: Application) -> list[Event]:
     if state.caseworker_id == c.caseworker_id:
         return []
     return [CaseworkerAssigned(actor=c.actor, at=c.at, caseworker_id=c.caseworker_id)]
+
+
+def route(c: RouteFile, state: Application) -> list[Event]:
+    """Send the file to another department's service; it leaves whoever held it."""
+    if c.department == state.instructing_department:
+        raise InvalidTransition(
+            f"the file is already instructed by the service of department {c.department}",
+            rule="routed-elsewhere",
+            french=f"Le dossier est déjà instruit par le service du département {c.department}",
+        )
+    return [FileRouted(actor=c.actor, at=c.at, department=c.department, reason=c.reason)]
 
 
 def request_correction(c: RequestCorrection, state: Application) -> list[Event]:

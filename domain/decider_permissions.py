@@ -41,6 +41,7 @@ PERMISSIONS: dict[str, Permission] = {
     "AssignCaseworker": _p(
         ("caseworker", "supervisor"), _REVIEW | _DECIDED | _EXECUTION | {"repayment_due"}
     ),
+    "RouteFile": _p(("caseworker", "supervisor"), _RUNNING),
     "RequestCorrection": _p(("caseworker",), frozenset({"submitted", "in_instruction"})),
     "AnswerCorrection": _p(("applicant",), frozenset({"correction_requested"})),
     "DeclareComplete": _p(("caseworker", "system"), frozenset({"submitted"})),

@@ -59,6 +59,15 @@ class CaseworkerAssigned(_Event):
     caseworker_id: str
 
 
+class FileRouted(_Event):
+    """The file goes to the service of another department, which instructs it from now on;
+    whoever held it no longer does."""
+
+    type: Literal["FileRouted"] = "FileRouted"
+    department: str
+    reason: str
+
+
 class CorrectionRequested(_Event):
     type: Literal["CorrectionRequested"] = "CorrectionRequested"
     reason: CorrectionReason
@@ -329,6 +338,7 @@ Event = Annotated[
     | EligibilityConfirmed
     | EligibilityRejected
     | CaseworkerAssigned
+    | FileRouted
     | CorrectionRequested
     | CorrectionAnswered
     | ApplicationDeclaredComplete

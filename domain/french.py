@@ -63,6 +63,7 @@ COMMAND: Mapping[str, str] = {
     "WithdrawOpinionRequest": "Retirer une demande d'avis",
     "SendMessage": "Envoyer un message",
     "AddLabel": "Ajouter une étiquette",
+    "RouteFile": "Transmettre à un autre service",
     "RemoveLabel": "Retirer une étiquette",
     "AttachDocument": "Joindre une pièce",
     "DeclareStart": "Déclarer le commencement des travaux",

@@ -80,6 +80,9 @@ class Application(Frozen):
     submitted_at: AwareDatetime | None = None
     submitted_by: Actor | None = None
     caseworker_id: str | None = None
+    routed_to: str | None = None
+    """The department whose service instructs the file when it was sent there (``RouteFile``);
+    None: its commune's own."""
     correction: PendingCorrection | None = None
     complete_at: AwareDatetime | None = None
     commission_opinion: bool | None = None
@@ -114,6 +117,14 @@ class Application(Frozen):
         """The calendar day of ``moment`` as this file counts its days
         (``domain.deadline.day_of``)."""
         return day_of(moment, paris=self.rules >= 1)
+
+    @property
+    def instructing_department(self) -> str | None:
+        """The department whose service instructs the file: where it was routed, else its
+        commune's (None without a known commune)."""
+        if self.routed_to is not None:
+            return self.routed_to
+        return self.commune.department if self.commune is not None else None
 
     @property
     def paid_cents(self) -> int:

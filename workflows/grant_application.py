@@ -320,11 +320,10 @@ class GrantApplicationWorkflow:
     async def _send_notices(self) -> None:
         """Hand the notices of recorded events to the outbox, which delivers them."""
         while self._unsent:
-            commune = self._state.commune
             batch = NoticeBatch(
                 application_id=workflow.info().workflow_id,
                 notices=tuple(self._unsent),
-                department=commune.department if commune is not None else None,
+                department=self._state.instructing_department,
             )
             self._unsent = []
             await workflow.execute_activity_method(

@@ -1,7 +1,7 @@
 """Custom search attributes: how caseworkers list their work through Temporal visibility.
 
-No personal data here (search attributes are stored unencrypted). Eight of the namespace's
-budget (5 of 10 Keyword, 2 of 3 Datetime, 1 of 3 KeywordList with PostgreSQL visibility) are
+No personal data here (search attributes are stored unencrypted). Nine of the namespace's
+budget (6 of 10 Keyword, 2 of 3 Datetime, 1 of 3 KeywordList with PostgreSQL visibility) are
 used.
 """
 
@@ -26,6 +26,9 @@ LAST_ACTIVITY = SearchAttributeKey.for_datetime("GuichetLastActivity")
 
 Published to the hour (see ``published``): it changes with every recorded batch, and the
 digest counts idle files in days."""
+SECTOR = SearchAttributeKey.for_keyword("GuichetSector")
+"""The department whose service instructs the file, once it was routed elsewhere than its
+commune's (``RouteFile``); unset: its commune's, ``GuichetDepartment``."""
 LABELS = SearchAttributeKey.for_keyword_list("GuichetLabels")
 """The services' labels (``domain.labels``); unset on a file that carries none.
 
@@ -41,6 +44,7 @@ ALL_KEYS = (
     NEXT_DEADLINE,
     LAST_ACTIVITY,
     LABELS,
+    SECTOR,
 )
 
 Published = tuple[SearchAttributeKey[Any], Any]
@@ -58,8 +62,11 @@ def published(state: Application, *, deadlines: bool, hourly: bool) -> list[Publ
     if state.commune is not None:
         values.append((INSEE, state.commune.insee))
         values.append((DEPARTMENT, state.commune.department))
-    if state.caseworker_id is not None:
+    if state.caseworker_id is not None or state.routed_to is not None:
+        # Routed, the file leaves whoever held it: that is an unset, not a key left out.
         values.append((CASEWORKER, state.caseworker_id))
+    if state.routed_to is not None:
+        values.append((SECTOR, state.routed_to))
     if state.labels is not None:
         # Only files labelled once publish it: every other file upserts what it always did.
         values.append((LABELS, list(state.labels) or None))

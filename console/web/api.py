@@ -22,8 +22,8 @@ from console.web.files import (
     APPLICATION_ID,
     FileNotVisible,
     check_assignee,
-    department_of,
     for_reader,
+    no_such_department,
     parse_filters,
     readable_state,
     reads_labels,
@@ -40,6 +40,7 @@ from domain.commands import (
     ApplicationRequest,
     AssignCaseworker,
     RequestOpinion,
+    RouteFile,
     contact_email_problem,
 )
 from domain.deadline import PARIS
@@ -212,9 +213,11 @@ async def send_command(
     fields = {k: v for k, v in body.command.items() if k not in ("type", "actor", "at")}
     command = to_command(command_type, fields, account.actor)
     if isinstance(command, AssignCaseworker):
-        await check_assignee(found, account, command.caseworker_id, department_of(state))
+        await check_assignee(found, account, command.caseworker_id, state.instructing_department)
     if isinstance(command, RequestOpinion) and not await is_expert(found, command.expert_id):
         raise BadRequest(f"expert_id : {no_such_expert(command.expert_id)}")
+    if isinstance(command, RouteFile) and (problem := no_such_department(found, command)):
+        raise BadRequest(f"department : {problem}")
     try:
         result = await found.guichet.act(
             application_id, command, request_id=f"{account.username}:{body.request_id}"

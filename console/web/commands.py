@@ -104,6 +104,10 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "SendMessage": (
         FieldSpec("message", "Message (envoyé par courriel à l'autre partie)", "textarea"),
     ),
+    "RouteFile": (
+        FieldSpec("department", "Département du service qui instruira le dossier (01, 2A, 974)"),
+        _reason_field("Motif de la transmission"),
+    ),
     "AddLabel": (
         FieldSpec("label", "Étiquette (lue par les services seuls, sans donnée personnelle)"),
     ),

@@ -28,6 +28,7 @@ from console.web.labels import moment
 from console.web.phrases import phrase
 from console.web.problems import in_french
 from console.web.services import WebServices
+from domain.commands import RouteFile
 from domain.commune import Commune
 from domain.decider import fold
 from domain.digest import stale_before
@@ -91,7 +92,7 @@ def may_see(account: Account, state: Application) -> bool:
             for request in state.opinions
         )
     if account.departments:
-        return account.covers(department_of(state))
+        return account.covers(state.instructing_department)
     return True
 
 
@@ -211,6 +212,14 @@ async def check_assignee(
         )
 
 
+def no_such_department(services: WebServices, command: RouteFile) -> str:
+    """Why a file cannot go to that department's service ("" when it can): no commune of
+    the registry is in it."""
+    if command.department in services.registry.departments():
+        return ""
+    return f"aucune commune du registre n'est dans le département {command.department}"
+
+
 def sector_guard(
     services: WebServices, account: Account
 ) -> Callable[[str], Awaitable[bool]] | None:
@@ -228,11 +237,6 @@ def sector_guard(
         return True
 
     return in_sector
-
-
-def department_of(state: Application) -> str | None:
-    """The file's department, as its commune was recorded (None without a known commune)."""
-    return state.commune.department if state.commune else None
 
 
 async def assignees(services: WebServices, account: Account | None = None) -> list[Account]:
@@ -361,8 +365,10 @@ def readable_filters(
 def visibility_query(filters: QueueFilters, account: Account) -> str:
     """The Temporal visibility query for these (already checked) filters and this person."""
     insee = account.insee if account.role == "applicant" else filters.insee
-    sector = [f"GuichetDepartment IN ({', '.join(repr(d) for d in account.departments)})"]
-    parts = sector if account.departments else []
+    codes = ", ".join(repr(d) for d in account.departments)
+    # The service that instructs a file: where it was routed, else its commune's department.
+    own = f"GuichetSector IS NULL AND GuichetDepartment IN ({codes})"
+    parts = [f"(GuichetSector IN ({codes}) OR ({own}))"] if account.departments else []
     parts += [
         f"{key} = '{value}'"
         for key, value in (

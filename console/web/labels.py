@@ -139,6 +139,7 @@ EVENT: Mapping[str, str] = {
     "DocumentAttached": "Pièce jointe",
     "MessageSent": "Message",
     "LabelAdded": "Étiquette ajoutée",
+    "FileRouted": "Dossier transmis",
     "LabelRemoved": "Étiquette retirée",
     "OpinionRequested": "Avis demandé",
     "OpinionGiven": "Avis rendu",

@@ -49,14 +49,16 @@ from console.web.commands import (
     to_command,
 )
 from console.web.files import (
+    APPLICATION_ID,
+    DEPARTMENT,
     EXPORT_LIMIT,
     STATUSES,
     assignees,
     check_assignee,
-    department_of,
     filtered_address,
     for_reader,
     labels_in_use,
+    no_such_department,
     queue_overflow,
     readable_filters,
     readable_params,
@@ -83,7 +85,7 @@ from console.web.submission import (
     request_from_form,
     unknown_funder,
 )
-from domain.commands import RequestOpinion, RevisePlan
+from domain.commands import RequestOpinion, RevisePlan, RouteFile
 from domain.commune import Commune
 from domain.deadline import PARIS
 from domain.decider_documents import EXPERT_KINDS
@@ -165,6 +167,9 @@ async def queue_page(
     file number or commune name."""
     found = services(request)
     params = readable_params(request, account)
+    routed: tuple[str, str] | None = (params.pop("transmis", ""), params.pop("vers", ""))
+    if routed and not (APPLICATION_ID.match(routed[0]) and DEPARTMENT.match(routed[1])):
+        routed = None  # the banner after a file was sent away, never a made-up one
     searched = (params.pop("q", "") or "").strip()[:SEARCH_LENGTH]
     choices: list[Commune] | None = None
     if searched:
@@ -182,6 +187,7 @@ async def queue_page(
         stopped = None  # the listing answered: a look that failed must not hide it
     context = {
         "rows": rows,
+        "routed": routed,
         "reads_labels": reads_labels(account),
         "queue_labels": sorted({label for row in rows for label in row.summary.labels}),
         "left_out_of": await queue_overflow(found, account, filters, len(rows)),
@@ -335,7 +341,7 @@ def _assignment(people: list[Account], state: Application) -> tuple[FieldSpec, .
     options = tuple(
         (person.username, person.label)
         for person in people
-        if person.username != state.caseworker_id and person.covers(department_of(state))
+        if person.username != state.caseworker_id and person.covers(state.instructing_department)
     )
     return (FieldSpec("caseworker_id", "Attribuer à", "select", options),)
 
@@ -447,13 +453,15 @@ async def act(
         if command_type == "AssignCaseworker" and account.role == "supervisor":
             # The supervisor names who gets the file (a select of the accounts that may).
             assignee = form.get("caseworker_id", "") or account.username
-            await check_assignee(found, account, assignee, department_of(state))
+            await check_assignee(found, account, assignee, state.instructing_department)
             command = to_command(command_type, {"caseworker_id": assignee}, account.actor)
         else:
             command = build_command(command_type, form, account.actor, state)
         if isinstance(command, RequestOpinion) and not await is_expert(found, command.expert_id):
             label = FORMS["RequestOpinion"][0].label
             raise FormError(f"« {label} » : {no_such_expert(command.expert_id)}", "expert_id")
+        if isinstance(command, RouteFile) and (problem := no_such_department(found, command)):
+            raise FormError(f"« {FORMS['RouteFile'][0].label} » : {problem}", "department")
         await found.guichet.act(
             application_id, command, request_id=f"{account.username}:{request_id}"
         )
@@ -466,6 +474,10 @@ async def act(
         )
         return await file_view(request, account, state, failed=command_type, error=sentence,
                            typed=form, status=409)  # fmt: skip
+    if isinstance(command, RouteFile) and not account.covers(command.department):
+        # The file has left this person's sector: its page would be not found to them.
+        query = urlencode({"transmis": application_id, "vers": command.department})
+        return RedirectResponse(f"/dossiers?{query}", status_code=303)
     return RedirectResponse(f"/dossiers/{application_id}?fait={command_type}", status_code=303)
 
 

@@ -38,6 +38,7 @@ from domain.events import (
     EligibilityConfirmed,
     EligibilityRejected,
     Event,
+    FileRouted,
     FundingDecided,
     LabelAdded,
     LabelRemoved,
@@ -116,6 +117,8 @@ def phrase(event: Event) -> str:
             return f"Avis n° {n} rendu, {lower(OPINION_VERDICT, verdict)} : {opinion}"
         case OpinionRequestWithdrawn(number=n, reason=reason):
             return f"Demande d'avis n° {n} retirée : {reason}"
+        case FileRouted(department=department, reason=reason):
+            return f"Dossier transmis au service du département {department} : {reason}"
         case LabelAdded(label=label):
             return f"Étiquette « {label} » ajoutée"
         case LabelRemoved(label=label):

@@ -233,7 +233,7 @@ def test_status_names_what_is_missing_then_says_all_is_well(
     }  # fmt: skip
     assert details["checkpoints"].startswith("none signed yet")
     assert details["checkpoint schedule"].startswith("none: `guichet audit schedule-checkpoints`")
-    assert details["search attributes"] == "Guichet's 8 registered in 'default'"
+    assert details["search attributes"] == "Guichet's 9 registered in 'default'"
     assert details["workers"].startswith("1 on task queue 'guichet'")
     assert "schema revision" in details["event log"]
     assert details["notices"] == "every notice delivered"
@@ -462,6 +462,14 @@ def test_a_sector_is_given_at_creation_and_changed_without_the_password(
     moved = cli.run("user", "sector", "ddt-secteur", "38, 974")
     assert moved.stdout == "account ddt-secteur now instructs departments 38, 974\n"
     assert "ddt-secteur still holds 1 running file(s) outside this sector" in moved.stderr
+    # The file follows its instructor's new sector when a supervisor routes it there.
+    routing = ["--reason", "Rattachement", "--as", "supervisor:sophie"]
+    nowhere = cli.run("route-file", app, "--department", "99", *routing, expect=2)
+    assert "--department 99: no commune of the registry is in it" in nowhere.stderr
+    cli.act("route-file", app, f"--department 38 {shlex.join(routing)}")
+    shown = cli.run("show", app).stdout
+    assert "instructed  by the service of department 38 (routed)" in shown
+    assert "caseworker  ddt-secteur" not in shown  # routed, the file leaves its holder
     whole = cli.run("user", "sector", "ddt-secteur", "").stdout
     assert whole == "account ddt-secteur now instructs the whole programme\n"
     add("comptable-secteur", "--role", "payment_officer")

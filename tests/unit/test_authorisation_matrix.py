@@ -22,11 +22,12 @@ WHO_MAY: dict[Role, set[str]] = {
         "AcceptApplication", "RefuseApplication", "DismissApplication", "ReopenApplication",
         "NotifyAward", "ExtendDeadline", "RecordConvention", "AddNote", "SendMessage",
         "AttachDocument", "RequestOpinion", "WithdrawOpinionRequest", "AddLabel", "RemoveLabel",
+        "RouteFile",
     },
     "supervisor": {
         "AssignCaseworker", "DismissApplication", "ReopenApplication", "ExtendDeadline",
         "RecordConvention", "AddNote", "SendMessage", "AttachDocument", "RequestOpinion",
-        "WithdrawOpinionRequest", "AddLabel", "RemoveLabel",
+        "WithdrawOpinionRequest", "AddLabel", "RemoveLabel", "RouteFile",
     },
     "cofinancer": {"DecideFunding", "AddNote", "AttachDocument"},
     "payment_officer": {"OrderPayment", "RecordRepayment", "AddNote", "AttachDocument"},

@@ -68,6 +68,7 @@ def test_allowed_commands_in_instruction() -> None:
         "AttachDocument",
         "RequestOpinion",
         "AddLabel",
+        "RouteFile",
     }
     assert set(allowed_commands(state, DETR_OFFICER)) == {
         "DecideFunding",

@@ -174,3 +174,53 @@ async def test_the_labels_suggested_are_those_of_the_sector_s_files(console: Con
         page = html.unescape((await ddt.get(f"/dossiers/{other}")).text)
     suggested = page[page.index('id="AddLabel-label-choix"') : page.index("</datalist>")]
     assert "contrôle isère" in suggested and "contrôle ain" not in suggested
+
+
+@pytest.mark.usefixtures("sector_accounts")
+async def test_a_file_routed_to_another_department_moves_to_that_service(
+    console: Console,
+) -> None:
+    """The Ain's supervisor sends an Ain file to the Isère's service: it leaves the Ain's
+    queue (the page says where it went), the Isère's caseworker reads it and its pool's mail
+    carries the Isère; a department no commune is in is refused on the form."""
+    ain = await submit_file(console)
+    async with signed_in(console, "chef-ain") as chef:
+        unknown = await act(chef, ain, "RouteFile", department="99", reason="Erreur")
+        assert unknown.status_code == 400
+        assert "aucune commune du registre n'est dans le département 99" in html.unescape(
+            unknown.text
+        )
+        sent = await act(chef, ain, "RouteFile", department="38", reason="Commune rattachée")
+        assert sent.status_code == 303, sent.text
+        assert sent.headers["location"] == f"/dossiers?transmis={ain}&vers=38"
+        banner = html.unescape((await chef.get(sent.headers["location"])).text)
+        assert f"Dossier {ain} transmis au service du département 38" in banner
+        assert (await chef.get(f"/dossiers/{ain}")).status_code == 404
+    await listed_in(console, f"GuichetSector = '38' AND WorkflowId = '{ain}'")
+    async with signed_in(console, "ddt-isere") as ddt:
+        queue = (await ddt.get("/dossiers")).text
+        page = html.unescape((await ddt.get(f"/dossiers/{ain}")).text)
+    assert ain in queue
+    assert "le service du département 38 (transmis)" in page
+    assert "Dossier transmis au service du département 38 : Commune rattachée" in page
+    async with signed_in(console, "agent") as agent:
+        sent = await act(agent, ain, "SendMessage", message="Qui instruit notre dossier ?")
+        assert sent.status_code == 303
+
+    async def queued() -> list[str | None] | None:
+        async with console.log.engine.connect() as conn:
+            found = await conn.execute(
+                sa.select(outbox.c.department).where(
+                    outbox.c.application_id == ain, outbox.c.event_type == "MessageSent"
+                )
+            )
+            return [row.department for row in found] or None
+
+    assert await eventually(queued) == ["38"]
+
+
+async def listed_in(console: Console, query: str) -> None:
+    async def found() -> bool:
+        return bool(await console.guichet.list(query))
+
+    await eventually(found)

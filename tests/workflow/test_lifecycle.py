@@ -39,6 +39,8 @@ from domain.commands import (
     ReopenApplication,
     RequestCorrection,
     RevisePlan,
+    RouteFile,
+    SendMessage,
     WithdrawApplication,
 )
 from domain.documents import Document
@@ -592,6 +594,40 @@ async def test_labels_are_published_for_the_queue_and_unset_once_all_are_taken_o
         assert (await stack.guichet.state(app_id)).labels == ()
         assert "GuichetLabels" not in await published_search_attributes(stack, app_id)
         assert await queued_notices(stack, app_id, "LabelAdded") == []
+        await assert_log_matches_workflow(stack, app_id)
+
+
+async def test_a_routed_file_publishes_its_service_and_leaves_its_holder(stack: Stack) -> None:
+    """Routed to the Isère's service, the file publishes GuichetSector and no caseworker any
+    more (the queue of whoever held it no longer lists it), and the commune's next message
+    goes to the caseworkers' pool, queued with the Isère."""
+    async with stack.worker():
+        app_id = await submitted(stack)
+        await stack.guichet.act(
+            app_id, AssignCaseworker(actor=ALICE, at=NOW, caseworker_id=ALICE.id)
+        )
+        routed = RouteFile(actor=ALICE, at=NOW, department="38", reason="Commune rattachée")
+        assert (await stack.guichet.act(app_id, routed)).events == ("FileRouted",)
+        published = await published_search_attributes(stack, app_id)
+        assert published["GuichetSector"] == "38" and "GuichetCaseworker" not in published
+        asked = SendMessage(actor=AGENT, at=NOW, message="Qui instruit le dossier ?")
+        await stack.guichet.act(app_id, asked)
+
+        async def pooled() -> bool:
+            return await queued_notices(stack, app_id, "MessageSent") == [
+                ("caseworkers", "caseworker")
+            ]
+
+        await eventually(pooled)
+        async with stack.log.engine.connect() as conn:
+            departments = await conn.scalars(
+                sa.text(
+                    "SELECT department FROM notification_outbox "
+                    "WHERE application_id = :app AND event_type = 'MessageSent'"
+                ),
+                {"app": app_id},
+            )
+            assert list(departments) == ["38"]
         await assert_log_matches_workflow(stack, app_id)
 
 
