@@ -11,7 +11,7 @@ import secrets
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -24,7 +24,13 @@ from audit.signing import SigningKeyError, trusted_key_from_env
 from console.app import app, friendly, say
 from console.connection import open_client, resolve_target, run_with_client
 from console.errors import CliError, usage_error
-from console.web.accounts import PERSON_ROLES, AccountError, AccountStore, parse_departments
+from console.web.accounts import (
+    PERSON_ROLES,
+    Account,
+    AccountError,
+    AccountStore,
+    parse_departments,
+)
 from console.web.app import create_app
 from console.web.services import WebServices
 from console.web.sessions import SessionSigner
@@ -256,25 +262,12 @@ def user_add(
         raise usage_error("no terminal to type the password in: send it with --password-stdin")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    target = resolve_target()
-
-    async def add() -> None:
-        log = EventLog.from_url(target.event_log_url)
-        try:
-            await log.migrate()
-            await AccountStore(log.engine).add(
-                username, password, role, funder=funder, insee=insee, display_name=name,
-                departments=sector, replace=replace,
-            )  # fmt: skip
-        finally:
-            await log.close()
-
-    try:
-        asyncio.run(add())
-    except AccountError as error:
-        raise usage_error(str(error)) from None
-    except EventLogError as error:
-        raise CliError(f"the event log at {target.event_log_url} failed: {error}") from None
+    _on_accounts(
+        lambda store: store.add(
+            username, password, role, funder=funder, insee=insee, display_name=name,
+            departments=sector, replace=replace,
+        )
+    )  # fmt: skip
     scope = f", departments {', '.join(sector)}" if sector else ""
     typer.echo(f"account {username} ({role}{scope}) saved")
 
@@ -297,33 +290,45 @@ def user_sector(
     Example: guichet user sector alice ''
     """
     sector = _sector(departments)
-    target = resolve_target()
-
-    async def change() -> None:
-        log = EventLog.from_url(target.event_log_url)
-        try:
-            await log.migrate()
-            await AccountStore(log.engine).set_departments(username, sector)
-        finally:
-            await log.close()
-
-    try:
-        asyncio.run(change())
-    except AccountError as error:
-        raise usage_error(str(error)) from None
-    except EventLogError as error:
-        raise CliError(f"the event log at {target.event_log_url} failed: {error}") from None
+    _on_accounts(lambda store: store.set_departments(username, sector))
     where = f"departments {', '.join(sector)}" if sector else "the whole programme"
     typer.echo(f"account {username} now instructs {where}")
     if sector:
         _say_files_left_outside(username, sector)
 
 
+def _on_accounts(work: Callable[[AccountStore], Awaitable[Account]]) -> Account:
+    """Run ``work`` on the accounts beside the event log (migrated first), its refusals and
+    the log's failures said in one sentence."""
+    target = resolve_target()
+
+    async def run() -> Account:
+        log = EventLog.from_url(target.event_log_url)
+        try:
+            await log.migrate()
+            return await work(AccountStore(log.engine))
+        finally:
+            await log.close()
+
+    try:
+        return asyncio.run(run())
+    except AccountError as error:
+        raise usage_error(str(error)) from None
+    except EventLogError as error:
+        raise CliError(f"the event log at {target.event_log_url} failed: {error}") from None
+
+
 def _say_files_left_outside(username: str, sector: tuple[str, ...]) -> None:
     """The running files the person holds outside their new sector stay theirs, but they
     can no longer open them: say how many, and who can give them to someone else."""
     codes = ", ".join(f"'{code}'" for code in sector)
-    query = f"GuichetCaseworker = '{username}' AND GuichetDepartment NOT IN ({codes}) AND {RUNNING}"
+    # Outside the sector as ``files.visibility_query`` draws it: routed elsewhere, or not
+    # routed and of another department.
+    elsewhere = (
+        f"(GuichetSector NOT IN ({codes}) OR "
+        f"(GuichetSector IS NULL AND GuichetDepartment NOT IN ({codes})))"
+    )
+    query = f"GuichetCaseworker = '{username}' AND {elsewhere} AND {RUNNING}"
 
     async def count(guichet: GuichetClient) -> int:
         return await guichet.count(query)
