@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.actor import ACCOUNT_NAME, ROLES, Actor, Role
+from domain.commands import DEPARTMENT_CODE
 from eventlog.edge import translated
 
 USERNAME = re.compile(ACCOUNT_NAME)
@@ -89,7 +90,7 @@ class Account:
 
 SECTOR_ROLES: tuple[Role, ...] = ("caseworker", "supervisor")
 """The roles whose account may name departments (``Account.departments``)."""
-DEPARTMENT = re.compile(r"^(\d[0-9AB]|\d{3})$")
+DEPARTMENT = re.compile(DEPARTMENT_CODE)
 MAX_DEPARTMENTS = 40
 
 

@@ -28,7 +28,7 @@ from console.web.labels import moment
 from console.web.phrases import phrase
 from console.web.problems import in_french
 from console.web.services import WebServices
-from domain.commands import RouteFile
+from domain.commands import DEPARTMENT_CODE, RouteFile
 from domain.commune import Commune
 from domain.decider import fold
 from domain.digest import stale_before
@@ -56,7 +56,7 @@ from workflows.client import ApplicationNotFound, ApplicationSummary, NoWorker
 from workflows.visibility import RUNNING, literal
 
 APPLICATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,119}$")
-DEPARTMENT = re.compile(r"^(\d[0-9AB]|\d{3})$")
+DEPARTMENT = re.compile(DEPARTMENT_CODE)
 STATUSES: tuple[str, ...] = get_args(Status)
 QUEUE_LIMIT = 500
 EXPORT_LIMIT = 10_000
@@ -192,7 +192,7 @@ ASSIGNEE_ROLES = ("caseworker", "supervisor")
 
 
 async def check_assignee(
-    services: WebServices, account: Account, assignee: str, department: str | None = None
+    services: WebServices, account: Account, assignee: str, department: str | None
 ) -> None:
     """A file goes to a caseworker's or supervisor's account that exists, and whose sector
     holds the file's ``department``; a caseworker takes files for themselves (as the file page
@@ -205,10 +205,10 @@ async def check_assignee(
     target = await services.accounts.get(assignee)
     if target is None or target.role not in ASSIGNEE_ROLES:
         raise BadRequest(f"caseworker_id : aucun compte d'instructeur « {assignee} »")
-    if department is not None and not target.covers(department):
+    if not target.covers(department):
         raise BadRequest(
             f"caseworker_id : {assignee} n'instruit pas les dossiers du département "
-            f"{department} (son secteur : {sector_words(target)})"
+            f"{department or 'inconnu'} (son secteur : {sector_words(target)})"
         )
 
 
