@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.service import RPCError
 
 from console.web import labels
-from console.web.accounts import COMMUNE_READERS
+from console.web.accounts import COMMUNE_READERS, sector_words
 from console.web.auth import BadRequest, CsrfRejected, Forbidden, NotSignedIn, Throttled
 from console.web.commands import FormError
 from console.web.files import FileNotVisible
@@ -60,6 +60,7 @@ templates.env.globals.update(
     size=labels.size,
     last_day=labels.last_day,
     commune_readers=COMMUNE_READERS,
+    sector_words=sector_words,
 )
 
 SECURITY_HEADERS = {
