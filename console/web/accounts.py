@@ -69,8 +69,8 @@ class Account:
     insee: str | None = None
     display_name: str = ""
     departments: tuple[str, ...] = ()
-    """The departments whose files a caseworker or supervisor instructs (their service's
-    sector, a DDT's or a préfecture's); none: the whole programme."""
+    """The departments whose files a caseworker, supervisor or payment officer handles (their
+    service's sector: a DDT's, a préfecture's, a DDFiP's); none: the whole programme."""
 
     def covers(self, department: str | None) -> bool:
         """Whether this person's sector holds a file of that department (a file without a
@@ -88,8 +88,9 @@ class Account:
         return self.display_name or self.username
 
 
-SECTOR_ROLES: tuple[Role, ...] = ("caseworker", "supervisor")
-"""The roles whose account may name departments (``Account.departments``)."""
+SECTOR_ROLES: tuple[Role, ...] = ("caseworker", "supervisor", "payment_officer")
+"""The roles whose account may name departments (``Account.departments``): the services
+of a department, the DDFiP's accountant among them."""
 DEPARTMENT = re.compile(DEPARTMENT_CODE)
 MAX_DEPARTMENTS = 40
 
@@ -137,7 +138,7 @@ def check_account(
         raise AccountError("only an applicant account names a commune")
     if departments and valid not in SECTOR_ROLES:
         raise AccountError(
-            f"only {' and '.join(SECTOR_ROLES)} accounts name departments (their service's sector)"
+            f"only {', '.join(SECTOR_ROLES)} accounts name departments (their service's sector)"
         )
     return valid
 

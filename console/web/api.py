@@ -245,6 +245,17 @@ async def verdicts_preview(
     return preview(services(request), body, datetime.now(PARIS).date())
 
 
+API_BATCH_COMMANDS = (
+    "RequestCorrection",
+    "AcceptApplication",
+    "ExtendDeadline",
+    "AddLabel",
+    "RemoveLabel",
+)
+"""What a batch sent through the API may be (the form's batch also takes a file for
+oneself and declares files complete)."""
+
+
 @router.post("/batches", status_code=202)
 async def start_batch(
     request: Request,
@@ -253,8 +264,8 @@ async def start_batch(
 ) -> dict[str, object]:
     """Send one command to up to 500 files; poll the batch for each file's result."""
     command_type = str(body.command.get("type", ""))
-    if command_type not in ("RequestCorrection", "AcceptApplication", "ExtendDeadline"):
-        raise BadRequest("action de lot : RequestCorrection, AcceptApplication ou ExtendDeadline")
+    if command_type not in API_BATCH_COMMANDS:
+        raise BadRequest(f"action de lot : {', '.join(API_BATCH_COMMANDS)}")
     if account.role not in PERMISSIONS[command_type].roles:
         raise Forbidden(f"{command_type} n'est pas une action du rôle {account.role}")
     if any(not APPLICATION_ID.match(i) for i in body.application_ids) or len(

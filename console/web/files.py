@@ -362,13 +362,21 @@ def readable_filters(
             kept.pop(error.field, None)
 
 
+def sector_clause(account: Account) -> str | None:
+    """The visibility clause of this person's sector (None: the whole programme): the files
+    its service instructs, where they were routed, else by their commune's department."""
+    if not account.departments:
+        return None
+    codes = ", ".join(repr(d) for d in account.departments)  # checked codes: no quote
+    own = f"GuichetSector IS NULL AND GuichetDepartment IN ({codes})"
+    return f"(GuichetSector IN ({codes}) OR ({own}))"
+
+
 def visibility_query(filters: QueueFilters, account: Account) -> str:
     """The Temporal visibility query for these (already checked) filters and this person."""
     insee = account.insee if account.role == "applicant" else filters.insee
-    codes = ", ".join(repr(d) for d in account.departments)
-    # The service that instructs a file: where it was routed, else its commune's department.
-    own = f"GuichetSector IS NULL AND GuichetDepartment IN ({codes})"
-    parts = [f"(GuichetSector IN ({codes}) OR ({own}))"] if account.departments else []
+    sector = sector_clause(account)
+    parts = [sector] if sector else []
     parts += [
         f"{key} = '{value}'"
         for key, value in (

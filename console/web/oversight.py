@@ -35,6 +35,7 @@ from console.web.files import (
     at_most,
     file_state,
     may_see,
+    sector_clause,
     sector_guard,
     visible_state,
 )
@@ -246,9 +247,9 @@ async def payments_page(
 ) -> Response:
     """Claims waiting for an order (and payments under way), across files."""
     found = services(request)
-    listing = await states(
-        found, account, "GuichetStatus IN ('started', 'completed', 'repayment_due')"
-    )
+    paying = "GuichetStatus IN ('started', 'completed', 'repayment_due')"
+    sector = sector_clause(account)  # before the listing's limit, not after it
+    listing = await states(found, account, f"{sector} AND {paying}" if sector else paying)
     waiting = [
         (state, payment)
         for state in listing.files

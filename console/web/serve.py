@@ -240,8 +240,8 @@ def user_add(
     departments: Annotated[
         str | None,
         typer.Option(
-            help="A caseworker's or supervisor's sector: the departments whose files they "
-            "read and instruct, e.g. 01,38 (default: the whole programme)."
+            help="A caseworker's, supervisor's or payment officer's sector: the departments "
+            "whose files they read and handle, e.g. 01,38 (default: the whole programme)."
         ),
     ] = None,
     password_stdin: Annotated[
@@ -284,7 +284,8 @@ def user_sector(
         ),
     ],
 ) -> None:
-    """Set a caseworker's or supervisor's sector; the password and the role stay.
+    """Set a caseworker's, supervisor's or payment officer's sector; the password and the
+    role stay.
 
     Example: guichet user sector ddt-ain 01
     Example: guichet user sector alice ''

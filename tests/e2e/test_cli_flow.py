@@ -472,7 +472,7 @@ def test_a_sector_is_given_at_creation_and_changed_without_the_password(
     assert "caseworker  ddt-secteur" not in shown  # routed, the file leaves its holder
     whole = cli.run("user", "sector", "ddt-secteur", "").stdout
     assert whole == "account ddt-secteur now instructs the whole programme\n"
-    add("comptable-secteur", "--role", "payment_officer")
-    refused = cli.run("user", "sector", "comptable-secteur", "01", expect=2).stderr
-    assert "only caseworker and supervisor accounts name departments" in refused
+    add("auditrice-secteur", "--role", "auditor")
+    refused = cli.run("user", "sector", "auditrice-secteur", "01", expect=2).stderr
+    assert "only caseworker, supervisor, payment_officer accounts name departments" in refused
     assert "no account personne" in cli.run("user", "sector", "personne", "01", expect=2).stderr

@@ -127,6 +127,27 @@ async def test_a_selection_is_labelled_in_one_batch(console: Console) -> None:
         assert (await console.guichet.state(application_id)).labels == (label,)
 
 
+async def test_a_label_is_taken_off_a_selection_through_the_api(console: Console) -> None:
+    label = fresh_label()
+    files = [await submit_file(console), await submit_file(console)]
+    async with signed_in(console, "alice") as alice:
+        for application_id in files:
+            assert (await act(alice, application_id, "AddLabel", label=label)).status_code == 303
+        token = await csrf_of(alice, "/dossiers")
+        body = {"command": {"type": "RemoveLabel", "label": label}, "application_ids": files}
+        started = await alice.post("/api/v1/batches", json=body, headers={"X-CSRF-Token": token})
+        assert started.status_code == 202, started.text
+
+        async def finished() -> dict[str, Any] | None:
+            progress = (await alice.get(f"/api/v1/batches/{started.json()['id']}")).json()
+            return progress if progress["finished"] else None
+
+        progress = await eventually(finished)
+    assert all(result["ok"] for result in progress["results"]), progress
+    for application_id in files:
+        assert (await console.guichet.state(application_id)).labels == ()
+
+
 async def test_the_commune_and_the_expert_read_no_label(console: Console) -> None:
     """Not on the page, the timeline, the API's state and timeline, the queue, its export;
     and the commune's queue does not filter on one (it would tell which files carry it)."""

@@ -224,3 +224,25 @@ async def listed_in(console: Console, query: str) -> None:
         return bool(await console.guichet.list(query))
 
     await eventually(found)
+
+
+async def test_a_departmental_accountant_handles_its_department_s_files_only(
+    console: Console,
+) -> None:
+    """The DDFiP of the Isère (a payment officer with a sector) reads the Isère's files, not
+    the Ain's; its payments page lists within the sector before the listing's limit."""
+    await console.services.accounts.add(
+        "ddfip-isere", PASSWORD, "payment_officer", departments=("38",)
+    )
+    await console.services.accounts.add("agent-isere-2", PASSWORD, "applicant", insee=ISERE)
+    ain = await submit_file(console)
+    isere = await submit_file(console, insee=ISERE, username="agent-isere-2")
+    await listed(console, ain)
+    await listed(console, isere)
+    async with signed_in(console, "ddfip-isere") as ddfip:
+        queue = (await ddfip.get("/dossiers")).text
+        page = await ddfip.get(f"/dossiers/{ain}")
+        payments = await ddfip.get("/paiements")
+    assert isere in queue and ain not in queue
+    assert page.status_code == 404
+    assert payments.status_code == 200
