@@ -33,6 +33,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
+from temporalio.client import WorkflowExecution as ListedExecution
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -72,6 +73,10 @@ class ApplicationNotFound(GuichetError):
 
 class ApplicationEnded(GuichetError):
     """The file's workflow has completed (closed, withdrawn, lapsed, ineligible)."""
+
+
+class PageExpired(GuichetError):
+    """A listing's page token the server does not accept (altered, or from another server)."""
 
 
 @dataclass(frozen=True)
@@ -343,30 +348,56 @@ class GuichetClient:
             raise _not_found_or(error, application_id) from None
         return allowed.commands
 
+    async def page(
+        self, query: str, size: int, token: bytes | None = None
+    ) -> tuple[list[ApplicationSummary], bytes | None]:
+        """One page of ``list``: at most ``size`` files, those after ``token`` (None: from
+        the most recent), and the token of the page after it (None: there is none).
+
+        A token the server cannot read (altered, or from another server) raises
+        ``PageExpired``."""
+        rows: list[ApplicationSummary] = []
+        while len(rows) < size:
+            # The server serves at most 1,000 a request (its visibilityMaxPageSize): asking
+            # for what is still missing keeps the token at the end of exactly ``size`` rows.
+            listing = self.temporal.list_workflows(
+                _applications(query),
+                page_size=size - len(rows),
+                next_page_token=token,
+                rpc_timeout=self.server_timeout,
+            )
+            try:
+                await listing.fetch_next_page()
+            except RPCError as error:
+                if token is not None and error.status == RPCStatusCode.INVALID_ARGUMENT:
+                    raise PageExpired(str(error)) from None
+                raise
+            served = listing.current_page or ()
+            rows += [_summary(execution) for execution in served]
+            token = listing.next_page_token
+            if token is None or not served:
+                return rows, None
+        # The server gives a token after a full page even when nothing follows it: one
+        # more row asked for tells, so that no page after the last says « none ».
+        return rows, token if await self._has_page(query, token) else None
+
+    async def _has_page(self, query: str, token: bytes | None) -> bool:
+        listing = self.temporal.list_workflows(
+            _applications(query),
+            page_size=1,
+            next_page_token=token,
+            rpc_timeout=self.server_timeout,
+        )
+        await listing.fetch_next_page()
+        return bool(listing.current_page)
+
     async def list(self, query: str = "", limit: int = 200) -> list[ApplicationSummary]:
         """Files matching a visibility query (e.g. ``GuichetStatus = 'submitted'``), the most
         recently started first, at most ``limit`` of them."""
-        rows: list[ApplicationSummary] = []
         listing = self.temporal.list_workflows(
             _applications(query), limit=limit, rpc_timeout=self.server_timeout
         )
-        async for execution in listing:
-            attributes = execution.typed_search_attributes
-            rows.append(
-                ApplicationSummary(
-                    application_id=execution.id,
-                    status=attributes.get(search.STATUS),
-                    programme=attributes.get(search.PROGRAMME),
-                    insee=attributes.get(search.INSEE),
-                    department=attributes.get(search.DEPARTMENT),
-                    caseworker=attributes.get(search.CASEWORKER),
-                    running=execution.status == WorkflowExecutionStatus.RUNNING,
-                    next_deadline=attributes.get(search.NEXT_DEADLINE),
-                    last_activity=attributes.get(search.LAST_ACTIVITY),
-                    labels=tuple(attributes.get(search.LABELS) or ()),
-                )
-            )
-        return rows
+        return [_summary(execution) async for execution in listing]
 
     async def count(self, query: str = "") -> int:
         """How many files match a visibility query, however many ``list`` would return."""
@@ -550,6 +581,22 @@ def _retrieved(task: asyncio.Future[Any]) -> None:
     """Mark the outcome of a call given up on as read: asyncio would log it as lost."""
     if not task.cancelled():
         task.exception()
+
+
+def _summary(execution: ListedExecution) -> ApplicationSummary:
+    attributes = execution.typed_search_attributes
+    return ApplicationSummary(
+        application_id=execution.id,
+        status=attributes.get(search.STATUS),
+        programme=attributes.get(search.PROGRAMME),
+        insee=attributes.get(search.INSEE),
+        department=attributes.get(search.DEPARTMENT),
+        caseworker=attributes.get(search.CASEWORKER),
+        running=execution.status == WorkflowExecutionStatus.RUNNING,
+        next_deadline=attributes.get(search.NEXT_DEADLINE),
+        last_activity=attributes.get(search.LAST_ACTIVITY),
+        labels=tuple(attributes.get(search.LABELS) or ()),
+    )
 
 
 def _applications(query: str) -> str:

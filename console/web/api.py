@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from audit.timeline import state_as_of, state_json, timeline
@@ -20,10 +20,14 @@ from console.web.batch import MAX_FILES
 from console.web.commands import to_command
 from console.web.files import (
     APPLICATION_ID,
+    SPENT_PAGE,
     FileNotVisible,
+    FilterError,
     check_assignee,
     for_reader,
     no_such_department,
+    page_text,
+    page_token,
     parse_filters,
     readable_state,
     reads_labels,
@@ -45,7 +49,7 @@ from domain.commands import (
 )
 from domain.deadline import PARIS
 from domain.decider import PERMISSIONS
-from workflows.client import CommandRefused, application_id_for
+from workflows.client import CommandRefused, PageExpired, application_id_for
 from workflows.messages import Submission
 
 router = APIRouter(prefix="/api/v1", tags=["guichet"])
@@ -98,6 +102,7 @@ async def programmes(
 @router.get("/applications")
 async def list_applications(
     request: Request,
+    response: Response,
     account: Annotated[Account, Depends(roles(*QUEUE_ROLES))],
     status: str | None = None,
     programme: str | None = None,
@@ -105,16 +110,27 @@ async def list_applications(
     insee: str | None = None,
     deadline_before: str | None = None,
     label: str | None = None,
+    page: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The files this account may see, nearest deadline first; ``label`` (the services
-    only) those that carry it."""
+    """The files this account may see, nearest deadline first, in pages of 500 (the most
+    recently submitted first); ``label`` (the services only) those that carry it.
+
+    When more files match, the ``Link`` header gives the next page's address
+    (``rel="next"``, with ``page``); a ``page`` the server no longer reads is a 400."""
     params = {"statut": status, "dispositif": programme, "departement": department,
               "commune": insee, "echeance_avant": deadline_before, "etiquette": label}  # fmt: skip
     found = services(request)
     if not reads_labels(account):
         params["etiquette"] = None  # the commune reads no label: its filter is none either
     filters = parse_filters({k: v for k, v in params.items() if v}, found)
-    rows = await work_queue(found, account, filters, datetime.now(UTC))
+    try:
+        after = page_token(found, page) if page else None
+        queue = await work_queue(found, account, filters, datetime.now(UTC), after=after)
+    except (FilterError, PageExpired):
+        raise BadRequest(f"page : {SPENT_PAGE}") from None
+    if queue.next_page:
+        following = request.url.include_query_params(page=page_text(found, queue.next_page))
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
     return [
         {
             "application_id": row.summary.application_id,
@@ -127,7 +143,7 @@ async def list_applications(
             "overdue": row.overdue,
             **({"labels": list(row.summary.labels)} if reads_labels(account) else {}),
         }
-        for row in rows
+        for row in queue.rows
     ]
 
 

@@ -28,6 +28,16 @@ from workflows.client import (
 )
 
 MAX_FILES = 500
+FORM_ACTIONS = {
+    "AssignCaseworker": "Prendre en charge",
+    "DeclareComplete": "Déclarer complet",
+    "RequestCorrection": "Demander la même correction",
+    "AcceptApplication": "Accepter",
+    "ExtendDeadline": "Prolonger un délai",
+    "AddLabel": "Ajouter une étiquette",
+    "RemoveLabel": "Retirer une étiquette",
+}
+"""The actions the queue's batch form offers, in its order and words."""
 BATCH_DEADLINES = ("completeness", "admissibility", "correction_answer", "start_of_works",
                    "completion", "convention_cadre")  # fmt: skip
 """The deadlines a batch may extend: a co-financer's is one per plan line, which a batch

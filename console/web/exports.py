@@ -116,11 +116,11 @@ async def _exported(request: Request, account: Account) -> tuple[list[Line], str
     """The lines of the export under the request's filters, and today's day (Paris) for the
     file's name."""
     found = services(request)
-    filters = parse_filters(readable_params(request, account), found)
+    filters = parse_filters(readable_params(request.query_params, account), found)
     now = datetime.now(UTC)
     # A co-financer's queue reads each listed file's state: as many as its page, no more.
     limit = QUEUE_LIMIT if account.role == "cofinancer" else EXPORT_LIMIT
-    rows = await work_queue(found, account, filters, now, limit=limit)
+    rows = (await work_queue(found, account, filters, now, limit=limit)).rows
     names = {programme.id: programme.name for programme in found.catalogue.programmes}
     lines = [_line(row, names, found.registry.get) for row in rows]
     return lines, now.astimezone(PARIS).date().isoformat()

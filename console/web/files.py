@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar, get_args
 from urllib.parse import urlencode
 
-from fastapi import Request
 from pydantic import ValidationError
 
 from console.timeline import timeline_entry
@@ -290,10 +289,10 @@ class FilterError(BadRequest):
         self.field = field
 
 
-def readable_params(request: Request, account: Account) -> dict[str, str]:
-    """The query string's filters, a label's left out for those who read none (the commune
+def readable_params(query: Mapping[str, str], account: Account) -> dict[str, str]:
+    """A query string's filters, a label's left out for those who read none (the commune
     would otherwise be told what a label may hold)."""
-    params = dict(request.query_params)
+    params = dict(query)
     if not reads_labels(account):
         params.pop("etiquette", None)
     return params
@@ -470,15 +469,15 @@ class QueueRow:
     overdue: bool
 
 
-async def queue_overflow(
-    services: WebServices, account: Account, filters: QueueFilters, listed: int
+async def queue_total(
+    services: WebServices, account: Account, filters: QueueFilters, pages: bool
 ) -> int | None:
-    """How many files match these filters when the queue could not list them all (it reads
-    the ``QUEUE_LIMIT`` most recently submitted): None when none was left out."""
-    if account.role != "cofinancer" and listed < QUEUE_LIMIT:
-        return None  # a co-financer's queue is filtered after listing: its length says nothing
-    total = await services.guichet.count(visibility_query(filters, account))
-    return total if total > QUEUE_LIMIT else None
+    """How many files match these filters when they take more than one page (``pages``):
+    None otherwise, without asking. None for a co-financer too: visibility cannot tell the
+    files they fund from the others (their queue keeps them after listing)."""
+    if not pages or account.role == "cofinancer":
+        return None
+    return await services.guichet.count(visibility_query(filters, account))
 
 
 T = TypeVar("T")
@@ -498,20 +497,35 @@ async def at_most(limit: int, reads: list[Coroutine[Any, Any, T]]) -> list[T]:
     return list(await asyncio.gather(*(one(read) for read in reads)))
 
 
+@dataclass(frozen=True)
+class Queue:
+    """One page of the work queue."""
+
+    rows: list[QueueRow]
+    next_page: bytes | None
+    """Where the files submitted before these begin (None: there are none)."""
+
+
 async def work_queue(
     services: WebServices,
     account: Account,
     filters: QueueFilters,
     now: datetime,
     *,
-    limit: int = QUEUE_LIMIT,
-) -> list[QueueRow]:
-    """The files this person may see under these filters, the nearest deadline first: at
-    most ``limit`` of the most recently submitted and, when that leaves some out, those whose
-    deadline is past or within ``DUE_SOON`` wherever they are (at most ``limit`` more)."""
+    limit: int | None = None,
+    after: bytes | None = None,
+) -> Queue:
+    """The files this person may see under these filters, the nearest deadline first.
+
+    The first page holds the ``limit`` (default ``QUEUE_LIMIT``) most recently submitted
+    and, when that leaves some out, those whose deadline is past or within ``DUE_SOON``
+    wherever they are (at most ``limit`` more). The page ``after`` a ``next_page`` holds the
+    ``limit`` files submitted before the last one's; ``PageExpired`` when the server refuses
+    that token."""
+    limit = limit or QUEUE_LIMIT
     query = visibility_query(filters, account)
-    rows = await services.guichet.list(query, limit=limit)
-    if len(rows) >= limit and filters.focus is None and account.role != "cofinancer":
+    rows, next_page = await services.guichet.page(query, limit, after)
+    if after is None and next_page and filters.focus is None and account.role != "cofinancer":
         # Visibility lists the most recent first and cannot sort by deadline: the files
         # that need someone soonest must not hide behind the newest.
         soon = f"({query}) AND " if query else ""
@@ -529,9 +543,29 @@ async def work_queue(
         rows = [replace(row, labels=()) for row in rows]
     far = datetime.max.replace(tzinfo=UTC)
     rows.sort(key=lambda row: (row.next_deadline or far, row.application_id))
-    return [
-        QueueRow(row, row.next_deadline is not None and row.next_deadline < now) for row in rows
-    ]
+    overdue = [row.next_deadline is not None and row.next_deadline < now for row in rows]
+    return Queue([QueueRow(*pair) for pair in zip(rows, overdue, strict=True)], next_page)
+
+
+PAGE_TOKEN_LENGTH = 2000
+"""Characters of a page's parameter: the server's tokens are a few hundred bytes."""
+
+
+def page_text(services: WebServices, token: bytes) -> str:
+    """A listing's page token as an address's parameter, signed: the server is only handed
+    back tokens it gave (a made-up one has it retry for seconds before it fails)."""
+    return services.signer.seal(token, "page")
+
+
+def page_token(services: WebServices, text: str) -> bytes:
+    """The token ``page_text`` wrote; ``FilterError`` when ``text`` is not one."""
+    token = services.signer.unseal(text, "page") if len(text) <= PAGE_TOKEN_LENGTH else None
+    if token is None:
+        raise FilterError("suite", SPENT_PAGE)
+    return token
+
+
+SPENT_PAGE = "lien de page suivante illisible : la file reprend aux dossiers les plus récents"
 
 
 async def labels_in_use(services: WebServices, account: Account) -> list[str]:

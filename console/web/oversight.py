@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Depends, Request
@@ -25,7 +26,7 @@ from audit.timeline import PARIS, end_of_day, entry_for, records
 from console.web.accounts import COMMUNE_READERS, INSEE, Account, sector_words
 from console.web.app import render
 from console.web.auth import BadRequest, Forbidden, read_form, read_upload, roles, services
-from console.web.batch import BATCH_DEADLINES, MAX_FILES
+from console.web.batch import BATCH_DEADLINES, FORM_ACTIONS, MAX_FILES
 from console.web.commands import FormError, to_command
 from console.web.files import (
     APPLICATION_ID,
@@ -41,9 +42,11 @@ from console.web.files import (
 )
 from console.web.labels import ROLE, word
 from console.web.outages import no_worker_sentence
+from console.web.pages import BatchForm, queue_view
 from console.web.phrases import phrase
 from console.web.reports import Report
 from console.web.services import WebServices
+from domain.commands import Command
 from domain.decider import PERMISSIONS, fold
 from domain.events import parse_event
 from domain.plan import FundingLine
@@ -54,15 +57,6 @@ BATCH_KEY = re.compile(r"^[0-9a-f]{32}$")
 """The work queue's form key (``pages``: a uuid4 in hex)."""
 
 router = APIRouter(include_in_schema=False)
-BATCH_COMMANDS = (
-    "AssignCaseworker",
-    "DeclareComplete",
-    "RequestCorrection",
-    "AcceptApplication",
-    "ExtendDeadline",
-    "AddLabel",
-    "RemoveLabel",
-)
 _BATCH_LABELS = {
     "reason": "Message ou motif",
     "message": "Message ou motif",
@@ -270,21 +264,42 @@ async def payments_page(
 async def start_batch(
     request: Request, account: Annotated[Account, Depends(roles("caseworker", "supervisor"))]
 ) -> Response:
-    """Send one action to the selected files (up to 500); the batch page shows progress."""
+    """Send one action to the selected files (up to 500); the batch page shows progress.
+
+    A choice to fix (no file ticked, a field left empty) brings the queue back with the form
+    as it was sent: its selection ticked, what was typed kept, what to change said."""
     form = await read_form(request)
     selected = [item for item in form.get("dossier", "").split("\n") if item]
-    if not selected:
-        raise BadRequest("aucun dossier sélectionné")
     if len(selected) > MAX_FILES or len(set(selected)) != len(selected):
         raise BadRequest(f"{MAX_FILES} dossiers au plus, chacun une fois")
     if any(not APPLICATION_ID.match(item) for item in selected):
         raise BadRequest("numéro de dossier invalide dans la sélection")
     command_type = form.get("action", "")
-    if command_type not in BATCH_COMMANDS:
+    if command_type not in FORM_ACTIONS:
         raise BadRequest("action de lot inconnue")
     if account.role not in PERMISSIONS[command_type].roles:
         # Each file would refuse it the same way: say it once, before sending anything.
         raise Forbidden(f"Cette action n'est pas de votre rôle ({word(ROLE, account.role)}).")
+    key = form.get("cle_lot", "")
+    if key and not BATCH_KEY.match(key):
+        raise BadRequest("clé de lot invalide : rechargez la page")
+    try:
+        if not selected:
+            raise FormError("cochez au moins un dossier dans la file")
+        command = _batch_command(command_type, form, account)
+    except FormError as problem:
+        sent = BatchForm(str(problem), frozenset(selected), form)
+        return await queue_view(request, account, dict(parse_qsl(form.get("filtres", ""))), sent)
+    found = services(request)
+    batch = found.batches.start(
+        found.guichet, account.username, command, selected, key,
+        may_act=sector_guard(found, account),
+    )  # fmt: skip
+    return RedirectResponse(f"/lots/{batch.id}", status_code=303)
+
+
+def _batch_command(command_type: str, form: dict[str, str], account: Account) -> Command:
+    """The command the batch form asks for; ``FormError`` names the field to fix."""
     fields: dict[str, Any] = {}
     labels = dict(_BATCH_LABELS)
     if command_type == "AssignCaseworker":
@@ -298,21 +313,9 @@ async def start_batch(
         fields = {"label": form.get("label", "")}
     elif command_type == "ExtendDeadline":
         if form.get("kind", "") not in BATCH_DEADLINES:
-            raise BadRequest("« Délai à prolonger » : choisissez le délai à prolonger")
+            raise FormError("« Délai à prolonger » : choisissez le délai à prolonger")
         fields = {"kind": form.get("kind", ""), "reason": form.get("message", "").strip()}
-    try:
-        command = to_command(command_type, fields, account.actor, labels)
-    except FormError as error:
-        raise BadRequest(str(error)) from None
-    key = form.get("cle_lot", "")
-    if key and not BATCH_KEY.match(key):
-        raise BadRequest("clé de lot invalide : rechargez la page")
-    found = services(request)
-    batch = found.batches.start(
-        found.guichet, account.username, command, selected, key,
-        may_act=sector_guard(found, account),
-    )  # fmt: skip
-    return RedirectResponse(f"/lots/{batch.id}", status_code=303)
+    return to_command(command_type, fields, account.actor, labels)
 
 
 @router.get("/lots/{batch_id}")

@@ -12,6 +12,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -34,7 +35,7 @@ from console.web.auth import (
     services,
     sign_in,
 )
-from console.web.batch import BATCH_DEADLINES
+from console.web.batch import BATCH_DEADLINES, FORM_ACTIONS
 from console.web.commands import (
     FORMS,
     FieldSpec,
@@ -53,13 +54,14 @@ from console.web.files import (
     DEPARTMENT,
     EXPORT_LIMIT,
     STATUSES,
+    FilterError,
     assignees,
     check_assignee,
     filtered_address,
     for_reader,
     labels_in_use,
     no_such_department,
-    queue_overflow,
+    queue_total,
     readable_filters,
     readable_params,
     readable_state,
@@ -94,7 +96,7 @@ from domain.opinions import LONGEST_WAIT_DAYS
 from domain.plan import FinancingPlan
 from domain.rules.financing import plan_verdicts
 from domain.state import Application
-from workflows.client import CommandRefused, NoWorker, application_id_for
+from workflows.client import CommandRefused, NoWorker, PageExpired, application_id_for
 from workflows.messages import Submission
 
 router = APIRouter(include_in_schema=False)
@@ -163,10 +165,10 @@ def _safe_next(target: str) -> str:
 async def queue_page(
     request: Request, account: Annotated[Account, Depends(roles(*QUEUE_ROLES))]
 ) -> Response:
-    """The work queue: filters, nearest deadline first, overdue files marked; a search by
-    file number or commune name."""
+    """The work queue: filters, nearest deadline first, overdue files marked, 500 files a
+    page; a search by file number or commune name."""
     found = services(request)
-    params = readable_params(request, account)
+    params = readable_params(request.query_params, account)
     routed: tuple[str, str] | None = (params.pop("transmis", ""), params.pop("vers", ""))
     if routed and not (APPLICATION_ID.match(routed[0]) and DEPARTMENT.match(routed[1])):
         routed = None  # the banner after a file was sent away, never a made-up one
@@ -178,31 +180,92 @@ async def queue_page(
         if isinstance(found_by_search, str):
             return RedirectResponse(found_by_search, status_code=303)
         choices = found_by_search
-    filters, filter_problems = readable_filters(params, found)
-    now = datetime.now(UTC)
-    rows = await work_queue(found, account, filters, now)
-    try:
-        stopped = await found.guichet.missing_worker()  # one look: this page waits on no worker
-    except RPCError:
-        stopped = None  # the listing answered: a look that failed must not hide it
-    context = {
-        "rows": rows,
+    context = await queue_context(request, account, params)
+    context |= {
         "routed": routed,
-        "reads_labels": reads_labels(account),
-        "queue_labels": sorted({label for row in rows for label in row.summary.labels}),
-        "left_out_of": await queue_overflow(found, account, filters, len(rows)),
-        "queue_limit": files.QUEUE_LIMIT,
-        "filters": filters,
-        "filter_problems": filter_problems,
-        "typed": params,
         "searched": searched,
         "search_matches": choices,
         "search_choices": [
             (commune, filtered_address(params, commune=commune.insee)) for commune in choices or ()
         ],
+    }
+    return render(request, "dossiers.html", context)
+
+
+@dataclass(frozen=True)
+class BatchForm:
+    """A batch form sent back to fix: what to change, and what was chosen and typed."""
+
+    problem: str
+    selected: frozenset[str]
+    values: Mapping[str, str]
+
+
+async def queue_view(
+    request: Request, account: Account, query: Mapping[str, str], batch_form: BatchForm
+) -> Response:
+    """The queue under these filters again, with the batch form that could not start: its
+    problem said, its selection and fields as they were sent."""
+    context = await queue_context(request, account, readable_params(query, account))
+    context["batch_form"] = batch_form
+    return render(request, "dossiers.html", context, 400)
+
+
+async def queue_context(
+    request: Request, account: Account, params: dict[str, str]
+) -> dict[str, Any]:
+    """What the queue's page shows under the filters of ``params`` (and its page, ``suite``)."""
+    found = services(request)
+    number = params.pop("page", "")
+    after: bytes | None = None
+    page_problem = ""
+    try:
+        after = files.page_token(found, params.pop("suite")) if "suite" in params else None
+    except FilterError as problem:
+        page_problem = str(problem)
+    filters, filter_problems = readable_filters(params, found)
+    now = datetime.now(UTC)
+    try:
+        queue = await work_queue(found, account, filters, now, after=after)
+    except PageExpired:
+        page_problem = files.SPENT_PAGE
+        after = None
+        queue = await work_queue(found, account, filters, now)
+    try:
+        stopped = await found.guichet.missing_worker()  # one look: this page waits on no worker
+    except RPCError:
+        stopped = None  # the listing answered: a look that failed must not hide it
+    rows = queue.rows
+    page, here = 1, filters.as_params()
+    if after:  # the number is only shown: one typed in the address moves no file
+        page = int(number) if number.isdigit() and 1 < int(number) < 10**6 else 2
+        here |= {"suite": files.page_text(found, after), "page": str(page)}
+    next_page = None
+    if queue.next_page:
+        next_page = filtered_address(
+            filters.as_params(), suite=files.page_text(found, queue.next_page), page=str(page + 1)
+        )
+    return {
+        "rows": rows,
+        "routed": None,
+        "reads_labels": reads_labels(account),
+        "queue_labels": sorted({label for row in rows for label in row.summary.labels}),
+        "queue_total": await queue_total(found, account, filters, bool(after or next_page)),
+        "queue_limit": files.QUEUE_LIMIT,
+        "page": page,
+        "next_page": next_page,
+        "first_page": filtered_address(filters.as_params()),
+        "filters": filters,
+        "filter_problems": filter_problems,
+        "page_problem": page_problem,
+        "typed": params,
+        "searched": "",
+        "search_matches": None,
+        "search_choices": [],
         "search_length": SEARCH_LENGTH,
         "export_limit": EXPORT_LIMIT,
         "export_query": urlencode(filters.as_params()),
+        "here_query": urlencode(here),
         "statuses": STATUSES,
         "focus": files.FOCUS,
         "programmes": found.catalogue.programmes,
@@ -214,10 +277,11 @@ async def queue_page(
         "batch": account.role in ("caseworker", "supervisor"),
         "batch_key": uuid.uuid4().hex,
         "batch_deadlines": BATCH_DEADLINES,
+        "batch_actions": FORM_ACTIONS,
+        "batch_form": None,
         "now": now,
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }
-    return render(request, "dossiers.html", context)
 
 
 @router.get("/dossiers/{application_id}")

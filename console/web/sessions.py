@@ -81,6 +81,18 @@ class SessionSigner:
         """True when ``token`` is this session's CSRF token."""
         return bool(token) and hmac.compare_digest(str(token), self.csrf_token(session))
 
+    def seal(self, data: bytes, purpose: str) -> str:
+        """``data`` as text for an address, signed for ``purpose``."""
+        body = base64.urlsafe_b64encode(data).decode().rstrip("=")
+        return f"{body}.{self._sign(f'{purpose}:{body}'.encode())}"
+
+    def unseal(self, value: str, purpose: str) -> bytes | None:
+        """What ``seal`` sealed for ``purpose``, or None when ``value`` is not that."""
+        body, _, signature = value.rpartition(".")
+        if not hmac.compare_digest(signature, self._sign(f"{purpose}:{body}".encode())):
+            return None
+        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+
     def _sign(self, data: bytes) -> str:
         digest = hmac.new(self._secret, data, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import html
 import json
 import re
 import uuid
@@ -1003,6 +1004,40 @@ async def test_a_batch_form_error_names_the_field_in_french(console: Console) ->
     assert 'value="cofinancer_decision"' not in queue  # a batch cannot name a plan line
 
 
+async def test_a_batch_form_to_fix_comes_back_with_its_selection_and_fields(
+    console: Console,
+) -> None:
+    """What was chosen and typed is not lost on a choice to fix: the queue comes back under
+    its filters, the files still ticked, the action, deadline and message as sent."""
+    chosen, other = await submit_file(console), await submit_file(console)
+    versions = [(await console.guichet.state(f)).version for f in (chosen, other)]
+    async with signed_in(console, "alice") as alice:
+
+        async def listed() -> bool:  # visibility catches up asynchronously
+            queue = (await alice.get("/dossiers", params={"statut": "submitted"})).text
+            return chosen in queue and other in queue
+
+        await eventually(listed)
+        token = await csrf_of(alice, "/dossiers")
+        form = [("csrf", token), ("action", "ExtendDeadline"), ("kind", ""),
+                ("message", "Pièces attendues après l'été"), ("filtres", "statut=submitted"),
+                ("dossier", chosen)]  # fmt: skip
+        no_kind = await alice.post("/lots", content=urlencode(form), headers=FORM)
+        untouched = [(k, v) for k, v in form if k != "dossier"]
+        no_file = await alice.post("/lots", content=urlencode(untouched), headers=FORM)
+    page = html.unescape(no_kind.text)
+    assert no_kind.status_code == 400 and 'data-testid="lot-refuse"' in page
+    assert "rien n'a été envoyé : « Délai à prolonger » : choisissez le délai à prolonger" in page
+    assert f'value="{chosen}" aria-label="Sélectionner {chosen}" checked' in page
+    assert f'value="{other}" aria-label="Sélectionner {other}">' in page  # listed, not ticked
+    assert '<option value="ExtendDeadline" selected>' in page
+    assert ">Pièces attendues après l'été</textarea>" in page
+    assert '<option value="submitted" selected>' in page  # the queue's own filters
+    assert "1 dossier reste sélectionné" in page
+    assert no_file.status_code == 400 and "cochez au moins un dossier" in no_file.text
+    assert [(await console.guichet.state(f)).version for f in (chosen, other)] == versions
+
+
 async def test_a_batch_form_sent_twice_starts_one_batch(console: Console) -> None:
     """A double click on the work queue's batch button follows the batch it started, instead
     of sending every file its command a second time; the same page sent back with another
@@ -1404,8 +1439,8 @@ async def test_a_queue_longer_than_it_can_list_says_how_many_files_match(
 
         page = await eventually(cut)
         narrow = (await alice.get("/dossiers", params={"statut": "lapsed"})).text
-    assert "seuls les 1 déposés le plus récemment sont examinés" in page
-    assert "Précisez les filtres" in page
+    assert "dossiers correspondent à ces filtres. La file les montre par pages de 1," in page
+    assert "Précisez les filtres" in page and 'data-testid="page-suivante"' in page
     assert 'data-testid="file-tronquee"' not in narrow
 
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
+import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import openpyxl
 import pytest
@@ -171,8 +174,9 @@ async def test_a_cut_queue_still_lists_the_files_due_soonest_wherever_they_are(
     later = datetime.now(UTC) + timedelta(days=25)
     by_commune = files.QueueFilters(insee="01034")
     cut = await files.work_queue(console.services, alice_account, by_commune, later, limit=1)
-    assert [row.summary.application_id for row in cut][:1] == [older]  # the soonest first
-    assert {row.summary.application_id for row in cut} >= {older, newer}
+    assert [row.summary.application_id for row in cut.rows][:1] == [older]  # the soonest first
+    assert {row.summary.application_id for row in cut.rows} >= {older, newer}
+    assert cut.next_page is not None  # and the older one on its own page too
 
 
 async def test_filters_that_cannot_be_read_are_said_and_the_others_applied(
@@ -192,3 +196,68 @@ async def test_filters_that_cannot_be_read_are_said_and_the_others_applied(
     assert 'value="Ain" aria-invalid="true"' in page
     assert 'value="demain" aria-invalid="true"' in page
     assert listed_file in page and 'value="01033"' in page
+
+
+async def labelled_files(console: Console, count: int) -> tuple[str, list[str]]:
+    """``count`` new files carrying a label of their own, once the queue lists them by it."""
+    label = f"pages {uuid.uuid4().hex[:8]}"
+    application_ids = [await submit_file(console) for _ in range(count)]
+    async with signed_in(console, "alice") as alice:
+        for application_id in application_ids:
+            assert (await act(alice, application_id, "AddLabel", label=label)).status_code == 303
+
+    async def listed() -> bool:
+        return len(await console.guichet.list(f"GuichetLabels = '{label}'")) == count
+
+    await eventually(listed)
+    return label, application_ids
+
+
+def listed_ids(page: str) -> list[str]:
+    return re.findall(r'name="dossier" value="([^"]+)"', page)
+
+
+async def test_a_queue_longer_than_a_page_is_read_page_after_page(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each page lists the files submitted before the last page's, each file once; the last
+    page offers no next one, and every page says how many match. The API's ``Link`` header
+    walks the same pages."""
+    label, application_ids = await labelled_files(console, 3)
+    monkeypatch.setattr(files, "QUEUE_LIMIT", 1)
+    pages: list[str] = []
+    async with signed_in(console, "alice") as alice:
+        address: str | None = "/dossiers?" + urlencode({"etiquette": label})
+        while address is not None and len(pages) < 5:
+            pages.append((await alice.get(address)).text)
+            following = re.search(r'<a href="([^"]+)" rel="next"', pages[-1])
+            address = html.unescape(following.group(1)) if following else None
+        through_api: list[str] = []
+        api_address: str | None = "/api/v1/applications?" + urlencode({"label": label})
+        while api_address is not None and len(through_api) < 5:
+            answer = await alice.get(api_address)
+            assert answer.status_code == 200, answer.text
+            through_api += [row["application_id"] for row in answer.json()]
+            api_address = answer.links.get("next", {}).get("url")
+    assert [len(listed_ids(page)) for page in pages] == [1, 1, 1]
+    newest_first = list(reversed(application_ids))
+    assert [listed_ids(page)[0] for page in pages] == newest_first
+    assert through_api == newest_first
+    for number, page in enumerate(pages, start=1):
+        assert "3 dossiers correspondent à ces filtres" in page
+        assert (f"Page {number} :" in page) == (number > 1)
+        assert ("Les plus récents</a>" in page) == (number > 1)
+    assert "(page 2)" in pages[0] and "(page 3)" in pages[1] and 'rel="next"' not in pages[2]
+
+
+async def test_a_page_link_that_was_altered_starts_the_queue_over(console: Console) -> None:
+    """The server is never handed a page token it did not give: the page says the link is
+    unreadable and lists the most recent files; the API refuses it in a sentence."""
+    await labelled_files(console, 1)
+    async with signed_in(console, "alice") as alice:
+        page = await alice.get("/dossiers", params={"suite": "eyJhIjoxfQ.forged", "page": "7"})
+        api = await alice.get("/api/v1/applications", params={"page": "eyJhIjoxfQ.forged"})
+    assert page.status_code == 200
+    assert 'data-testid="page-illisible"' in page.text and "Page 7" not in page.text
+    assert listed_ids(page.text)  # the first page, listed
+    assert api.status_code == 400 and "lien de page suivante illisible" in api.json()["detail"]
