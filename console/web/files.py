@@ -568,6 +568,21 @@ def page_token(services: WebServices, text: str) -> bytes:
 SPENT_PAGE = "lien de page suivante illisible : la file reprend aux dossiers les plus récents"
 
 
+def listing_page(services: WebServices, params: Mapping[str, str]) -> tuple[int, bytes | None, str]:
+    """The page of a listing an address asks for: its number as shown (``page``), its token
+    (``suite``; None for the first page) and, when that token is unreadable, why the first
+    page is shown instead. The number is only shown: one typed in the address moves nothing."""
+    text = params.get("suite", "")
+    if not text:
+        return 1, None, ""
+    try:
+        after = page_token(services, text)
+    except FilterError as problem:
+        return 1, None, str(problem)
+    number = params.get("page", "")
+    return int(number) if number.isdigit() and 1 < int(number) < 10**6 else 2, after, ""
+
+
 async def labels_in_use(services: WebServices, account: Account) -> list[str]:
     """The labels of the ``LABELLED_FILES_READ`` files this person may see that were labelled
     most recently, the most used first: what a form suggests, so that one word is not typed

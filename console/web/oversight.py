@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Depends, Request
@@ -31,11 +31,14 @@ from console.web.commands import FormError, to_command
 from console.web.files import (
     APPLICATION_ID,
     QUEUE_LIMIT,
+    SPENT_PAGE,
     STATE_READS,
     FileNotVisible,
     at_most,
     file_state,
+    listing_page,
     may_see,
+    page_text,
     sector_clause,
     sector_guard,
     visible_state,
@@ -51,7 +54,7 @@ from domain.decider import PERMISSIONS, fold
 from domain.events import parse_event
 from domain.plan import FundingLine
 from domain.state import Application
-from workflows.client import NoWorker
+from workflows.client import NoWorker, PageExpired
 
 BATCH_KEY = re.compile(r"^[0-9a-f]{32}$")
 """The work queue's form key (``pages``: a uuid4 in hex)."""
@@ -86,15 +89,20 @@ class Listing:
     left_out_of: int | None = None
     """How many files the query matched when more than ``QUEUE_LIMIT`` did: the page says so,
     and that only the most recently submitted were read."""
+    next_page: bytes | None = None
+    """Where the files submitted before these begin (None: there are none)."""
 
 
-async def states(services: WebServices, account: Account, query: str) -> Listing:
+async def states(
+    services: WebServices, account: Account, query: str, after: bytes | None = None
+) -> Listing:
     """The states of the files a visibility query finds, as this person may see them: the
-    ``QUEUE_LIMIT`` most recently submitted, and how many there were when more matched.
+    ``QUEUE_LIMIT`` most recently submitted (those after the page ``after``), and how many
+    there were when more matched.
 
     Once a file finds no worker to answer for it, it and the files after it are read from the
     log (each would wait for a worker in vain); ``stopped`` says why."""
-    rows = await services.guichet.list(query, limit=QUEUE_LIMIT)
+    rows, next_page = await services.guichet.page(query, QUEUE_LIMIT, after)
     stopped: NoWorker | None = None
 
     async def read(application_id: str) -> Application | None:
@@ -108,10 +116,8 @@ async def states(services: WebServices, account: Account, query: str) -> Listing
     # Each state is a query the worker answers: several at once, as the batches send.
     states_read = await at_most(STATE_READS, [read(row.application_id) for row in rows])
     found = [s for s in states_read if s is not None and may_see(account, s)]  # gone or hidden
-    left_out_of = None
-    if len(rows) >= QUEUE_LIMIT and (total := await services.guichet.count(query)) > len(rows):
-        left_out_of = total
-    return Listing(found, stopped, left_out_of)
+    left_out_of = await services.guichet.count(query) if next_page or after else None
+    return Listing(found, stopped, left_out_of, next_page)
 
 
 def funding_totals(files: list[Application]) -> list[FundingTotal]:
@@ -239,11 +245,17 @@ def funder_line(state: Application, line: FundingLine) -> FunderLine:
 async def payments_page(
     request: Request, account: Annotated[Account, Depends(roles("payment_officer", "auditor"))]
 ) -> Response:
-    """Claims waiting for an order (and payments under way), across files."""
+    """Claims waiting for an order (and payments under way), across files, 500 files a page."""
     found = services(request)
     paying = "GuichetStatus IN ('started', 'completed', 'repayment_due')"
     sector = sector_clause(account)  # before the listing's limit, not after it
-    listing = await states(found, account, f"{sector} AND {paying}" if sector else paying)
+    query = f"{sector} AND {paying}" if sector else paying
+    page, after, page_problem = listing_page(found, request.query_params)
+    try:
+        listing = await states(found, account, query, after)
+    except PageExpired:
+        page, page_problem = 1, SPENT_PAGE
+        listing = await states(found, account, query)
     waiting = [
         (state, payment)
         for state in listing.files
@@ -251,10 +263,19 @@ async def payments_page(
         if payment.status in ("claimed", "ordered", "failed")
     ]
     stopped = listing.stopped
+    following = None
+    if listing.next_page:
+        following = "/paiements?" + urlencode(
+            {"suite": page_text(found, listing.next_page), "page": page + 1}
+        )
     context = {
         "waiting": waiting,
         "left_out_of": listing.left_out_of,
         "queue_limit": QUEUE_LIMIT,
+        "page": page,
+        "next_page": following,
+        "first_page": "/paiements",
+        "page_problem": page_problem,
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }
     return render(request, "paiements.html", context)

@@ -54,12 +54,12 @@ from console.web.files import (
     DEPARTMENT,
     EXPORT_LIMIT,
     STATUSES,
-    FilterError,
     assignees,
     check_assignee,
     filtered_address,
     for_reader,
     labels_in_use,
+    listing_page,
     no_such_department,
     queue_total,
     readable_filters,
@@ -175,7 +175,8 @@ async def queue_page(
     searched = (params.pop("q", "") or "").strip()[:SEARCH_LENGTH]
     choices: list[Commune] | None = None
     if searched:
-        params.pop("commune", None)  # the search names the commune: a former one must go
+        for former in ("commune", "suite", "page"):  # the search names the commune, anew
+            params.pop(former, None)
         found_by_search = await search(found, account, searched, params)
         if isinstance(found_by_search, str):
             return RedirectResponse(found_by_search, status_code=303)
@@ -216,29 +217,22 @@ async def queue_context(
 ) -> dict[str, Any]:
     """What the queue's page shows under the filters of ``params`` (and its page, ``suite``)."""
     found = services(request)
-    number = params.pop("page", "")
-    after: bytes | None = None
-    page_problem = ""
-    try:
-        after = files.page_token(found, params.pop("suite")) if "suite" in params else None
-    except FilterError as problem:
-        page_problem = str(problem)
+    page, after, page_problem = listing_page(found, params)
+    params = {key: value for key, value in params.items() if key not in ("suite", "page")}
     filters, filter_problems = readable_filters(params, found)
     now = datetime.now(UTC)
     try:
         queue = await work_queue(found, account, filters, now, after=after)
     except PageExpired:
-        page_problem = files.SPENT_PAGE
-        after = None
+        page, after, page_problem = 1, None, files.SPENT_PAGE
         queue = await work_queue(found, account, filters, now)
     try:
         stopped = await found.guichet.missing_worker()  # one look: this page waits on no worker
     except RPCError:
         stopped = None  # the listing answered: a look that failed must not hide it
     rows = queue.rows
-    page, here = 1, filters.as_params()
-    if after:  # the number is only shown: one typed in the address moves no file
-        page = int(number) if number.isdigit() and 1 < int(number) < 10**6 else 2
+    here = filters.as_params()
+    if after:
         here |= {"suite": files.page_text(found, after), "page": str(page)}
     next_page = None
     if queue.next_page:

@@ -1655,3 +1655,42 @@ async def test_a_payment_claim_shows_its_limits_and_waits_for_the_previous_one(
     assert "Avance : au plus 12\u202f000,00\u00a0€" in started  # 30 % of the €40,000 award
     assert "/actions/ClaimPayment" not in claimed
     assert "Demander un paiement : pas maintenant, le paiement n° 1 (avance)" in claimed
+
+
+async def test_the_payments_page_reads_every_paying_file_page_after_page(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the listing's limit (500; 1 here) a claim on an older file is one page on, not
+    out of reach: the pages list each paying file once, the last one links no further."""
+    from console.web import oversight
+
+    claimed = []
+    for reference in ("OS-A", "OS-B"):
+        application_id = await awarded_file(console)
+        today = datetime.now(UTC).date().isoformat()
+        await send(console, "agent", application_id, type="DeclareStart", started_on=today)
+        await send(console, "agent", application_id, type="ClaimPayment", kind="advance",
+                   amount_cents=5_000_00, proof_reference=reference)  # fmt: skip
+        claimed.append(application_id)
+    paying = "GuichetStatus IN ('started', 'completed', 'repayment_due')"
+
+    async def all_listed() -> int | None:
+        rows = await console.guichet.list(paying, limit=1000)
+        return len(rows) if set(claimed) <= {row.application_id for row in rows} else None
+
+    files_paying = await eventually(all_listed)
+    monkeypatch.setattr(oversight, "QUEUE_LIMIT", 1)
+    pages: list[str] = []
+    async with signed_in(console, "carol") as carol:
+        address: str | None = "/paiements"
+        while address is not None and len(pages) <= files_paying:
+            pages.append((await carol.get(address)).text)
+            following = re.search(r'<a href="([^"]+)" rel="next"', pages[-1])
+            address = html.unescape(following.group(1)) if following else None
+    assert len(pages) == files_paying and address is None
+    on_pages = [re.findall(r'<a href="/dossiers/([^"]+)">', page) for page in pages]
+    assert all(len(set(ids)) <= 1 for ids in on_pages)  # one file a page, its payments
+    for application_id in claimed:
+        assert sum(application_id in ids for ids in on_pages) == 1
+    assert f"{files_paying} dossiers sont en cours d" in pages[-1]
+    assert f"Page {files_paying} :" in pages[-1] and "Les plus récents</a>" in pages[-1]
