@@ -75,6 +75,14 @@ events = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
     sa.UniqueConstraint("stream_id", "version", name="eventlog_events_stream_version_key"),
 )
+opinion_requests = sa.Index(
+    "eventlog_events_opinion_requests",
+    events.c.position,
+    postgresql_where=events.c.type == "OpinionRequested",
+    sqlite_where=events.c.type == "OpinionRequested",
+)
+"""The experts' page reads these events only (migration 0010): partial, so no other append
+pays for it."""
 
 head = sa.Table(
     HEAD,

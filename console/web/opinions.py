@@ -69,16 +69,20 @@ class AskedOpinion:
         return (not self.awaited, request.due_on, self.state.application_id, request.number)
 
 
+OPINION_REQUESTS = (
+    sa.select(events.c.stream_id, events.c.data)
+    .where(events.c.type == "OpinionRequested")
+    .order_by(events.c.position)
+)
+"""Every opinion request of the log, in order: read through its partial index (migration
+0010), not the whole log."""
+
+
 async def files_asked_of(services: WebServices, expert_id: str) -> list[str]:
     """The files where an opinion was asked of ``expert_id``, in the order first asked."""
-    query = (
-        sa.select(events.c.stream_id, events.c.data)
-        .where(events.c.type == "OpinionRequested")
-        .order_by(events.c.position)
-    )
     found: dict[str, None] = {}
     async with services.log.engine.connect() as conn:
-        for stream_id, data in (await conn.execute(query)).all():
+        for stream_id, data in (await conn.execute(OPINION_REQUESTS)).all():
             try:
                 asked = json.loads(data).get("expert_id")
             except (ValueError, AttributeError):

@@ -341,3 +341,18 @@ async def test_the_commune_uploading_the_expert_s_very_bytes_gets_its_own_docume
         state = (await agent.get(f"/api/v1/applications/{application_id}")).json()["state"]
     assert copied.headers["location"] == f"/dossiers/{application_id}?fait=AttachDocument"
     assert [d["filename"] for d in state["documents"]] == ["copie-avis.pdf"]
+
+
+async def test_the_experts_page_reads_the_opinion_requests_through_their_index(
+    console: Console,
+) -> None:
+    """``/avis`` finds the requests without reading the whole log: its query can be served
+    by the partial index of migration 0010 (without it, only a scan of every event can)."""
+    from console.web.opinions import OPINION_REQUESTS
+
+    engine = console.services.log.engine
+    query = str(OPINION_REQUESTS.compile(engine, compile_kwargs={"literal_binds": True}))
+    async with engine.connect() as conn:
+        await conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join((await conn.execute(sa.text(f"EXPLAIN {query}"))).scalars())
+    assert "eventlog_events_opinion_requests" in plan, plan
