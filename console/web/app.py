@@ -28,6 +28,7 @@ from console.web.accounts import COMMUNE_READERS, sector_words
 from console.web.auth import BadRequest, CsrfRejected, Forbidden, NotSignedIn, Throttled
 from console.web.commands import FormError
 from console.web.files import FileNotVisible
+from console.web.findings import finding_in_french
 from console.web.outages import (
     FILE_ENDED,
     FILE_UNKNOWN,
@@ -61,6 +62,7 @@ templates.env.globals.update(
     last_day=labels.last_day,
     commune_readers=COMMUNE_READERS,
     sector_words=sector_words,
+    finding=finding_in_french,
 )
 
 SECURITY_HEADERS = {

@@ -1174,7 +1174,8 @@ async def test_the_journal_checks_the_stored_checkpoints_against_the_configured_
     assert f"1 sur 1 signés par la clé de confiance <code>{trusted_id}</code>" in checked
     assert "Journal vérifié" in unchecked and "signatures non vérifiées" in unchecked
     assert "Vérification en défaut" in refused
-    assert f"is refused: key {key_id(intruder.public_key())}, not the trusted key" in refused
+    intruder_id = key_id(intruder.public_key())
+    assert f"est refusé : signé par la clé {intruder_id}, et non par la clé de confiance" in refused
 
 
 async def test_an_uploaded_checkpoints_file_catches_a_rewrite_the_database_no_longer_shows(
@@ -1218,6 +1219,7 @@ async def test_an_uploaded_checkpoints_file_catches_a_rewrite_the_database_no_lo
     assert "Aucun point de contrôle signé n'est enregistré" in journal.text
     assert sent.status_code == 303
     assert "Journal altéré : première position en défaut 4" in page.text
+    assert "le journal a été réécrit quelque part entre les positions 4 et 8" in page.text
     kid = key_id(key.public_key())
     assert f"1 sur 2 signés par la clé <code>{kid}</code>" in page.text
     assert "(2 du fichier déposé seulement" in page.text

@@ -1,0 +1,114 @@
+"""The verification's findings in French, for the auditor's pages.
+
+``eventlog`` and ``audit`` word their findings in English, for the operator's CLI and the
+logs; the console's pages are French. Each known sentence is matched whole and rewritten,
+its numbers, hashes and names kept; a sentence this table does not know is shown as it is
+(an English finding beats a lost one), and the tests hold every sentence the code can write.
+"""
+
+from __future__ import annotations
+
+import re
+
+_POSITION = r"position (\d+)"
+_CHECKPOINT = r"the checkpoint of position (\d+) signed at (\S+)"
+_CHECKPOINT_FR = r"le point de contrôle de la position \{} signé le \{}"
+
+_SENTENCES: tuple[tuple[str, str], ...] = (
+    (
+        rf"{_POSITION} missing \(log head says (\d+): rows deleted at the end\?\)",
+        r"position \1 manquante (la tête du journal en annonce \2 : lignes supprimées à la"
+        r" fin ?)",
+    ),
+    (
+        rf"{_POSITION}: beyond the log head \((\d+)\); row inserted behind the log's back\?",
+        r"position \1 : au-delà de la tête du journal (\2) ; ligne insérée sans passer par"
+        r" le journal ?",
+    ),
+    (
+        rf"{_POSITION}: hash differs from the one in the log head",
+        r"position \1 : son empreinte diffère de celle de la tête du journal",
+    ),
+    (
+        r"the log holds (\d+) rows between position (\d+) and its head at (\d+), not (\d+)"
+        r" \(rows deleted or inserted\?\): verify the whole log to find where",
+        r"le journal compte \1 lignes entre la position \2 et sa tête (\3), et non \4"
+        r" (lignes supprimées ou insérées ?) : vérifiez tout le journal pour trouver où",
+    ),
+    (
+        rf"{_POSITION}: stream (\S+) jumps from version (\d+) to (\d+)"
+        r" \(event missing or moved\?\)",
+        r"position \1 : le dossier \2 passe de la version \3 à la version \4"
+        r" (événement manquant ou déplacé ?)",
+    ),
+    (
+        rf"{_POSITION}: prev_hash is not the genesis hash",
+        r"position \1 : l'empreinte précédente n'est pas celle de l'origine du journal",
+    ),
+    (
+        rf"{_POSITION} missing \(gap: row deleted\?\)",
+        r"position \1 manquante (trou : ligne supprimée ?)",
+    ),
+    (
+        rf"{_POSITION}: prev_hash does not chain to position (\d+)",
+        r"position \1 : l'empreinte précédente ne s'enchaîne pas à la position \2",
+    ),
+    (
+        rf"{_POSITION}: occurred_at is outside the years 1 to 9999 \(row altered\?\)",
+        r"position \1 : la date de l'événement sort des années 1 à 9999 (ligne altérée ?)",
+    ),
+    (
+        rf"{_POSITION}: stored data is not valid JSON \((.*)\); row altered\?",
+        r"position \1 : le contenu enregistré n'est pas du JSON valide (\2) ; ligne altérée ?",
+    ),
+    (
+        rf"{_POSITION}: hash does not match its content \(row altered\?\)",
+        r"position \1 : l'empreinte ne correspond pas au contenu (ligne altérée ?)",
+    ),
+    (
+        rf"{_CHECKPOINT} is refused: key (\S+), not the trusted key (\S+)",
+        _CHECKPOINT_FR.format(1, 2)
+        + r" est refusé : signé par la clé \3, et non par la clé de confiance \4",
+    ),
+    (
+        rf"{_CHECKPOINT} is refused: the signature does not match its content",
+        _CHECKPOINT_FR.format(1, 2) + r" est refusé : sa signature ne correspond pas à son"
+        r" contenu",
+    ),
+    (
+        rf"{_POSITION}: {_CHECKPOINT} vouches for position (\d+) but the log ends at (\d+)"
+        r" \(events deleted at the end\?\)",
+        r"position \1 : " + _CHECKPOINT_FR.format(2, 3) + r" garantit la position \4, mais"
+        r" le journal s'arrête à \5 (événements supprimés à la fin ?)",
+    ),
+    (
+        rf"{_POSITION}: hash differs from {_CHECKPOINT}: the log was rewritten somewhere in"
+        r" positions (\d+)\.\.(\d+)",
+        r"position \1 : son empreinte diffère de celle que garantit "
+        + _CHECKPOINT_FR.format(2, 3)
+        + r" : le journal a été réécrit quelque part entre les positions \4 et \5",
+    ),
+    (
+        rf"{_POSITION}: document '(.*)' \(sha256 (\w+)\) is missing from the document store;"
+        r" it is attached to (.*)",
+        r"position \1 : la pièce « \2 » (sha256 \3) manque au magasin des pièces ; elle est"
+        r" jointe à \4",
+    ),
+    (
+        rf"{_POSITION}: document '(.*)' \(sha256 (\w+)\) is altered: the stored bytes hash to"
+        r" (\w+); it is attached to (.*)",
+        r"position \1 : la pièce « \2 » (sha256 \3) est altérée : les octets conservés ont"
+        r" pour empreinte \4 ; elle est jointe à \5",
+    ),
+)
+_COMPILED = tuple((re.compile(english), french) for english, french in _SENTENCES)
+
+
+def finding_in_french(problem: str | None) -> str:
+    """``problem`` (a verification's sentence) in French, or as it is when not known."""
+    if not problem:
+        return ""
+    for english, french in _COMPILED:
+        if match := english.fullmatch(problem):
+            return match.expand(french)
+    return problem

@@ -1,0 +1,87 @@
+"""The verification's findings, written in English by the log and the audit, read in French
+on the auditor's pages: each sentence the code writes, numbers and names kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from audit.documents import DocumentProblem, Naming
+from console.web.findings import finding_in_french
+from eventlog.documents import UnsoundDocument
+
+CHECKPOINT = "the checkpoint of position 12 signed at 2026-03-01T10:00:00Z"
+SHA = "ab" * 32
+OTHER = "cd" * 32
+
+SENTENCES = {
+    "position 9 missing (log head says 12: rows deleted at the end?)":
+        "position 9 manquante (la tête du journal en annonce 12 : lignes supprimées à la fin ?)",
+    "position 13: beyond the log head (12); row inserted behind the log's back?":
+        "position 13 : au-delà de la tête du journal (12) ; ligne insérée sans passer par le "
+        "journal ?",
+    "position 12: hash differs from the one in the log head":
+        "position 12 : son empreinte diffère de celle de la tête du journal",
+    "the log holds 3 rows between position 7 and its head at 12, not 5 (rows deleted or "
+    "inserted?): verify the whole log to find where":
+        "le journal compte 3 lignes entre la position 7 et sa tête (12), et non 5 (lignes "
+        "supprimées ou insérées ?) : vérifiez tout le journal pour trouver où",
+    "position 4: stream dsil-detr-01033-abc jumps from version 2 to 4 (event missing or "
+    "moved?)":
+        "position 4 : le dossier dsil-detr-01033-abc passe de la version 2 à la version 4 "
+        "(événement manquant ou déplacé ?)",
+    "position 1: prev_hash is not the genesis hash":
+        "position 1 : l'empreinte précédente n'est pas celle de l'origine du journal",
+    "position 4 missing (gap: row deleted?)": "position 4 manquante (trou : ligne supprimée ?)",
+    "position 5: prev_hash does not chain to position 4":
+        "position 5 : l'empreinte précédente ne s'enchaîne pas à la position 4",
+    "position 5: occurred_at is outside the years 1 to 9999 (row altered?)":
+        "position 5 : la date de l'événement sort des années 1 à 9999 (ligne altérée ?)",
+    "position 5: stored data is not valid JSON (Expecting value: line 1 column 1 (char 0)); "
+    "row altered?":
+        "position 5 : le contenu enregistré n'est pas du JSON valide (Expecting value: line 1 "
+        "column 1 (char 0)) ; ligne altérée ?",
+    "position 5: hash does not match its content (row altered?)":
+        "position 5 : l'empreinte ne correspond pas au contenu (ligne altérée ?)",
+    f"{CHECKPOINT} is refused: key k1, not the trusted key k2":
+        "le point de contrôle de la position 12 signé le 2026-03-01T10:00:00Z est refusé : "
+        "signé par la clé k1, et non par la clé de confiance k2",
+    f"{CHECKPOINT} is refused: the signature does not match its content":
+        "le point de contrôle de la position 12 signé le 2026-03-01T10:00:00Z est refusé : sa "
+        "signature ne correspond pas à son contenu",
+    f"position 9: {CHECKPOINT} vouches for position 12 but the log ends at 8 (events deleted "
+    "at the end?)":
+        "position 9 : le point de contrôle de la position 12 signé le 2026-03-01T10:00:00Z "
+        "garantit la position 12, mais le journal s'arrête à 8 (événements supprimés à la "
+        "fin ?)",
+    f"position 12: hash differs from {CHECKPOINT}: the log was rewritten somewhere in "
+    "positions 5..12":
+        "position 12 : son empreinte diffère de celle que garantit le point de contrôle de la "
+        "position 12 signé le 2026-03-01T10:00:00Z : le journal a été réécrit quelque part "
+        "entre les positions 5 et 12",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("english", SENTENCES)
+def test_each_finding_of_the_chain_reads_in_french(english: str) -> None:
+    assert finding_in_french(english) == SENTENCES[english]
+
+
+@pytest.mark.parametrize("found", [None, OTHER])
+def test_a_document_finding_reads_in_french_as_the_audit_writes_it(found: str | None) -> None:
+    naming = Naming(position=7, stream_id="dsil-detr-01033-abc", filename="devis.pdf")
+    problem = UnsoundDocument(SHA, found).problem
+    sentence = DocumentProblem(SHA, problem, (naming,)).sentence()
+    what = (
+        f"est altérée : les octets conservés ont pour empreinte {OTHER}"
+        if found
+        else ("manque au magasin des pièces")
+    )
+    assert finding_in_french(sentence) == (
+        f"position 7 : la pièce « devis.pdf » (sha256 {SHA}) {what} ; elle est jointe à "
+        "dsil-detr-01033-abc (position 7)"
+    )
+
+
+def test_a_sentence_it_does_not_know_is_shown_as_it_is() -> None:
+    assert finding_in_french("something new went wrong") == "something new went wrong"
+    assert finding_in_french(None) == ""
