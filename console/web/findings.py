@@ -9,10 +9,15 @@ its numbers, hashes and names kept; a sentence this table does not know is shown
 from __future__ import annotations
 
 import re
+from datetime import datetime
+
+from domain.deadline import PARIS
+from domain.french import day
 
 _POSITION = r"position (\d+)"
 _CHECKPOINT = r"the checkpoint of position (\d+) signed at (\S+)"
 _CHECKPOINT_FR = r"le point de contrôle de la position \{} signé le \{}"
+_SIGNED_AT = re.compile(r"signé le (\d{4}-\d\d-\d\dT[\d:.]+Z)")
 
 _SENTENCES: tuple[tuple[str, str], ...] = (
     (
@@ -110,5 +115,11 @@ def finding_in_french(problem: str | None) -> str:
         return ""
     for english, french in _COMPILED:
         if match := english.fullmatch(problem):
-            return match.expand(french)
+            return _SIGNED_AT.sub(_paris, match.expand(french))
     return problem
+
+
+def _paris(signed: re.Match[str]) -> str:
+    """A checkpoint's signing moment as read in Paris, to the second (the label's is UTC)."""
+    at = datetime.fromisoformat(signed.group(1)).astimezone(PARIS)
+    return f"signé le {day(at.date())} à {at:%H:%M:%S}"

@@ -43,20 +43,20 @@ SENTENCES = {
     "position 5: hash does not match its content (row altered?)":
         "position 5 : l'empreinte ne correspond pas au contenu (ligne altérée ?)",
     f"{CHECKPOINT} is refused: key k1, not the trusted key k2":
-        "le point de contrôle de la position 12 signé le 2026-03-01T10:00:00Z est refusé : "
+        "le point de contrôle de la position 12 signé le 01/03/2026 à 11:00:00 est refusé : "
         "signé par la clé k1, et non par la clé de confiance k2",
     f"{CHECKPOINT} is refused: the signature does not match its content":
-        "le point de contrôle de la position 12 signé le 2026-03-01T10:00:00Z est refusé : sa "
+        "le point de contrôle de la position 12 signé le 01/03/2026 à 11:00:00 est refusé : sa "
         "signature ne correspond pas à son contenu",
     f"position 9: {CHECKPOINT} vouches for position 12 but the log ends at 8 (events deleted "
     "at the end?)":
-        "position 9 : le point de contrôle de la position 12 signé le 2026-03-01T10:00:00Z "
+        "position 9 : le point de contrôle de la position 12 signé le 01/03/2026 à 11:00:00 "
         "garantit la position 12, mais le journal s'arrête à 8 (événements supprimés à la "
         "fin ?)",
     f"position 12: hash differs from {CHECKPOINT}: the log was rewritten somewhere in "
     "positions 5..12":
         "position 12 : son empreinte diffère de celle que garantit le point de contrôle de la "
-        "position 12 signé le 2026-03-01T10:00:00Z : le journal a été réécrit quelque part "
+        "position 12 signé le 01/03/2026 à 11:00:00 : le journal a été réécrit quelque part "
         "entre les positions 5 et 12",
 }  # fmt: skip
 
