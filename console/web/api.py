@@ -20,12 +20,11 @@ from console.web.batch import MAX_FILES
 from console.web.commands import to_command
 from console.web.files import (
     APPLICATION_ID,
-    SPENT_PAGE,
     FileNotVisible,
-    FilterError,
     check_assignee,
     for_reader,
     no_such_department,
+    page_scope,
     page_text,
     page_token,
     parse_filters,
@@ -99,6 +98,15 @@ async def programmes(
     return [p.model_dump(mode="json") for p in services(request).catalogue.programmes]
 
 
+LIST_PARAMETERS = {"status", "programme", "department", "insee", "deadline_before", "label", "page"}
+API_PAGE = 0
+"""The number an API page's token is signed with: the API's pages are not numbered."""
+UNREADABLE_PAGE = (
+    "ce jeton de page est illisible (modifié, d'autres filtres, ou d'avant un redémarrage) : "
+    "reprenez la liste sans page"
+)
+
+
 @router.get("/applications")
 async def list_applications(
     request: Request,
@@ -117,19 +125,28 @@ async def list_applications(
 
     When more files match, the ``Link`` header gives the next page's address
     (``rel="next"``, with ``page``); a ``page`` the server no longer reads is a 400."""
+    if unknown := sorted(set(request.query_params) - LIST_PARAMETERS):
+        # A misspelt filter ignored would list every file as if it had been applied.
+        known = ", ".join(sorted(LIST_PARAMETERS))
+        raise BadRequest(f"paramètre inconnu : {', '.join(unknown)} (ceux de la liste : {known})")
     params = {"statut": status, "dispositif": programme, "departement": department,
               "commune": insee, "echeance_avant": deadline_before, "etiquette": label}  # fmt: skip
     found = services(request)
     if not reads_labels(account):
         params["etiquette"] = None  # the commune reads no label: its filter is none either
     filters = parse_filters({k: v for k, v in params.items() if v}, found)
-    try:
-        after = page_token(found, page) if page else None
-        queue = await work_queue(found, account, filters, datetime.now(UTC), after=after)
-    except (FilterError, PageExpired):
-        raise BadRequest(f"page : {SPENT_PAGE}") from None
+    scope = page_scope("api", account, filters)
+    after = page_token(found, page, scope, API_PAGE) if page else None
+    if page and after is None:
+        raise BadRequest(f"page : {UNREADABLE_PAGE}")
+    now = datetime.now(UTC)
+    try:  # each file on one page only: no older files pulled forward onto the first
+        queue = await work_queue(found, account, filters, now, after=after, due_soon_first=False)
+    except PageExpired:
+        raise BadRequest(f"page : {UNREADABLE_PAGE}") from None
     if queue.next_page:
-        following = request.url.include_query_params(page=page_text(found, queue.next_page))
+        token = page_text(found, queue.next_page, scope, API_PAGE)
+        following = request.url.include_query_params(page=token)
         response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
     return [
         {

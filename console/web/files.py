@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVar, get_args
+from typing import Any, Literal, TypeVar, get_args
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
@@ -458,7 +458,7 @@ async def search(
 def filtered_address(params: dict[str, str], **changes: str) -> str:
     """The work queue's address with these filters, ``changes`` applied."""
     kept = {key: value for key, value in {**params, **changes}.items() if value}
-    return "/dossiers?" + urlencode(kept)
+    return f"/dossiers?{urlencode(kept)}" if kept else "/dossiers"
 
 
 @dataclass(frozen=True)
@@ -467,6 +467,8 @@ class QueueRow:
 
     summary: ApplicationSummary
     overdue: bool
+    pulled_forward: bool = False
+    """An older file listed on the first page for its deadline (``work_queue``)."""
 
 
 async def queue_total(
@@ -504,6 +506,9 @@ class Queue:
     rows: list[QueueRow]
     next_page: bytes | None
     """Where the files submitted before these begin (None: there are none)."""
+    due_soon: Literal["pulled_forward", "on_first_page"] | None = None
+    """How this page holds the files whose deadline is past or near: ``pulled_forward``, the
+    first page lists the older ones too; ``on_first_page``, a later page leaves them there."""
 
 
 async def work_queue(
@@ -514,26 +519,36 @@ async def work_queue(
     *,
     limit: int | None = None,
     after: bytes | None = None,
+    due_soon_first: bool = True,
 ) -> Queue:
     """The files this person may see under these filters, the nearest deadline first.
 
-    The first page holds the ``limit`` (default ``QUEUE_LIMIT``) most recently submitted
-    and, when that leaves some out, those whose deadline is past or within ``DUE_SOON``
-    wherever they are (at most ``limit`` more). The page ``after`` a ``next_page`` holds the
-    ``limit`` files submitted before the last one's; ``PageExpired`` when the server refuses
-    that token."""
+    A page holds the ``limit`` (default ``QUEUE_LIMIT``) most recently submitted, or those
+    submitted before the page ``after`` (``PageExpired`` when the server refuses that token).
+    With ``due_soon_first``, when they take more than one page, the first also lists the
+    older files whose deadline is past or within ``DUE_SOON`` (at most ``limit`` more), and
+    the later ones leave those out: each file shows once."""
     limit = limit or QUEUE_LIMIT
     query = visibility_query(filters, account)
     rows, next_page = await services.guichet.page(query, limit, after)
-    if after is None and next_page and filters.focus is None and account.role != "cofinancer":
+    pulled: set[str] = set()
+    due_soon: Literal["pulled_forward", "on_first_page"] | None = None
+    pulls = due_soon_first and filters.focus is None and account.role != "cofinancer"
+    if pulls and (next_page or after):
         # Visibility lists the most recent first and cannot sort by deadline: the files
-        # that need someone soonest must not hide behind the newest.
-        soon = f"({query}) AND " if query else ""
-        urgent = await services.guichet.list(
-            f"{soon}GuichetNextDeadline < {literal(now + DUE_SOON)}", limit=limit
-        )
-        listed = {row.application_id for row in rows}
-        rows += [row for row in urgent if row.application_id not in listed]
+        # that need someone soonest must not hide behind the newest, pages away.
+        near = f"GuichetNextDeadline < {literal(now + DUE_SOON)}"
+        soon = f"({query}) AND {near}" if query else near
+        if after is None:
+            listed = {row.application_id for row in rows}
+            older = [r for r in await services.guichet.list(soon, limit=limit)
+                     if r.application_id not in listed]  # fmt: skip
+            pulled = {row.application_id for row in older}
+            rows += older
+            due_soon = "pulled_forward" if older else None
+        elif await services.guichet.count(soon) <= limit:  # the first page lists them all
+            rows = [row for row in rows if not _due_by(row, now + DUE_SOON)]
+            due_soon = "on_first_page"
     if account.role == "cofinancer":
         funded = await at_most(
             STATE_READS, [_funds(services, account, r.application_id) for r in rows]
@@ -543,44 +558,53 @@ async def work_queue(
         rows = [replace(row, labels=()) for row in rows]
     far = datetime.max.replace(tzinfo=UTC)
     rows.sort(key=lambda row: (row.next_deadline or far, row.application_id))
-    overdue = [row.next_deadline is not None and row.next_deadline < now for row in rows]
-    return Queue([QueueRow(*pair) for pair in zip(rows, overdue, strict=True)], next_page)
+    listed_rows = [QueueRow(row, _due_by(row, now), row.application_id in pulled) for row in rows]
+    return Queue(listed_rows, next_page, due_soon)
+
+
+def _due_by(row: ApplicationSummary, moment: datetime) -> bool:
+    return row.next_deadline is not None and row.next_deadline < moment
 
 
 PAGE_TOKEN_LENGTH = 2000
 """Characters of a page's parameter: the server's tokens are a few hundred bytes."""
+SPENT_PAGE = "le lien de cette page est illisible (modifié, ou d'avant un redémarrage)"
 
 
-def page_text(services: WebServices, token: bytes) -> str:
-    """A listing's page token as an address's parameter, signed: the server is only handed
-    back tokens it gave (a made-up one has it retry for seconds before it fails)."""
-    return services.signer.seal(token, "page")
+def page_scope(listing: str, account: Account, filters: QueueFilters | None = None) -> str:
+    """What a page's token is signed for: the listing, the person and the filters it was
+    given under, so that it opens that page only (not another listing's, nor under other
+    filters, where it would skip files unseen)."""
+    given = urlencode(sorted(filters.as_params().items())) if filters else ""
+    return f"{listing}:{account.username}:{given}"
 
 
-def page_token(services: WebServices, text: str) -> bytes:
-    """The token ``page_text`` wrote; ``FilterError`` when ``text`` is not one."""
-    token = services.signer.unseal(text, "page") if len(text) <= PAGE_TOKEN_LENGTH else None
-    if token is None:
-        raise FilterError("suite", SPENT_PAGE)
-    return token
+def page_text(services: WebServices, token: bytes, scope: str, number: int) -> str:
+    """A listing's page token as an address's parameter, signed for its scope and number:
+    the server is only handed back tokens it gave (a made-up one has it retry for seconds
+    before it fails), and the number shown is the page's."""
+    return services.signer.seal(token, f"page {number} of {scope}")
 
 
-SPENT_PAGE = "lien de page suivante illisible : la file reprend aux dossiers les plus récents"
+def page_token(services: WebServices, text: str, scope: str, number: int) -> bytes | None:
+    """The token ``page_text`` wrote for this scope and number; None when it is not one."""
+    if len(text) > PAGE_TOKEN_LENGTH:
+        return None
+    return services.signer.unseal(text, f"page {number} of {scope}")
 
 
-def listing_page(services: WebServices, params: Mapping[str, str]) -> tuple[int, bytes | None, str]:
-    """The page of a listing an address asks for: its number as shown (``page``), its token
-    (``suite``; None for the first page) and, when that token is unreadable, why the first
-    page is shown instead. The number is only shown: one typed in the address moves nothing."""
-    text = params.get("suite", "")
+def listing_page(
+    services: WebServices, params: Mapping[str, str], scope: str
+) -> tuple[int, bytes | None, str]:
+    """The page of a listing an address asks for: its number (``page``), its token
+    (``suite``; None for the first page) and, when that token is not one of this listing's
+    for that page, why the first page is shown instead."""
+    text, number = params.get("suite", ""), params.get("page", "")
     if not text:
         return 1, None, ""
-    try:
-        after = page_token(services, text)
-    except FilterError as problem:
-        return 1, None, str(problem)
-    number = params.get("page", "")
-    return int(number) if number.isdigit() and 1 < int(number) < 10**6 else 2, after, ""
+    page = int(number) if number.isdigit() and 1 < int(number) < 10**6 else 0
+    token = page_token(services, text, scope, page) if page else None
+    return (page, token, "") if token else (1, None, SPENT_PAGE)
 
 
 async def labels_in_use(services: WebServices, account: Account) -> list[str]:

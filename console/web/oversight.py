@@ -38,12 +38,13 @@ from console.web.files import (
     file_state,
     listing_page,
     may_see,
+    page_scope,
     page_text,
     sector_clause,
     sector_guard,
     visible_state,
 )
-from console.web.labels import ROLE, word
+from console.web.labels import ROLE, number, word
 from console.web.outages import no_worker_sentence
 from console.web.pages import BatchForm, queue_view
 from console.web.phrases import phrase
@@ -250,7 +251,8 @@ async def payments_page(
     paying = "GuichetStatus IN ('started', 'completed', 'repayment_due')"
     sector = sector_clause(account)  # before the listing's limit, not after it
     query = f"{sector} AND {paying}" if sector else paying
-    page, after, page_problem = listing_page(found, request.query_params)
+    scope = page_scope("paiements", account)
+    page, after, page_problem = listing_page(found, request.query_params, scope)
     try:
         listing = await states(found, account, query, after)
     except PageExpired:
@@ -266,7 +268,7 @@ async def payments_page(
     following = None
     if listing.next_page:
         following = "/paiements?" + urlencode(
-            {"suite": page_text(found, listing.next_page), "page": page + 1}
+            {"suite": page_text(found, listing.next_page, scope, page + 1), "page": page + 1}
         )
     context = {
         "waiting": waiting,
@@ -291,8 +293,8 @@ async def start_batch(
     as it was sent: its selection ticked, what was typed kept, what to change said."""
     form = await read_form(request)
     selected = [item for item in form.get("dossier", "").split("\n") if item]
-    if len(selected) > MAX_FILES or len(set(selected)) != len(selected):
-        raise BadRequest(f"{MAX_FILES} dossiers au plus, chacun une fois")
+    if len(set(selected)) != len(selected):
+        raise BadRequest("chaque dossier une fois dans la sélection")
     if any(not APPLICATION_ID.match(item) for item in selected):
         raise BadRequest("numéro de dossier invalide dans la sélection")
     command_type = form.get("action", "")
@@ -307,6 +309,11 @@ async def start_batch(
     try:
         if not selected:
             raise FormError("cochez au moins un dossier dans la file")
+        if len(selected) > MAX_FILES:
+            raise FormError(
+                f"{number(MAX_FILES)} dossiers au plus par lot, et {number(len(selected))} sont "
+                f"cochés : décochez-en {number(len(selected) - MAX_FILES)}"
+            )
         command = _batch_command(command_type, form, account)
     except FormError as problem:
         sent = BatchForm(str(problem), frozenset(selected), form)

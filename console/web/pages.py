@@ -90,6 +90,7 @@ from console.web.submission import (
 from domain.commands import RequestOpinion, RevisePlan, RouteFile
 from domain.commune import Commune
 from domain.deadline import PARIS
+from domain.decider import PERMISSIONS
 from domain.decider_documents import EXPERT_KINDS
 from domain.documents import ACCEPTED_FORMATS, MAX_DOCUMENT_BYTES
 from domain.opinions import LONGEST_WAIT_DAYS
@@ -217,9 +218,10 @@ async def queue_context(
 ) -> dict[str, Any]:
     """What the queue's page shows under the filters of ``params`` (and its page, ``suite``)."""
     found = services(request)
-    page, after, page_problem = listing_page(found, params)
-    params = {key: value for key, value in params.items() if key not in ("suite", "page")}
-    filters, filter_problems = readable_filters(params, found)
+    given = {key: value for key, value in params.items() if key not in ("suite", "page")}
+    filters, filter_problems = readable_filters(given, found)
+    scope = files.page_scope("file", account, filters)
+    page, after, page_problem = listing_page(found, params, scope)
     now = datetime.now(UTC)
     try:
         queue = await work_queue(found, account, filters, now, after=after)
@@ -233,12 +235,11 @@ async def queue_context(
     rows = queue.rows
     here = filters.as_params()
     if after:
-        here |= {"suite": files.page_text(found, after), "page": str(page)}
+        here |= {"suite": files.page_text(found, after, scope, page), "page": str(page)}
     next_page = None
     if queue.next_page:
-        next_page = filtered_address(
-            filters.as_params(), suite=files.page_text(found, queue.next_page), page=str(page + 1)
-        )
+        following = files.page_text(found, queue.next_page, scope, page + 1)
+        next_page = filtered_address(filters.as_params(), suite=following, page=str(page + 1))
     return {
         "rows": rows,
         "routed": None,
@@ -252,7 +253,9 @@ async def queue_context(
         "filters": filters,
         "filter_problems": filter_problems,
         "page_problem": page_problem,
-        "typed": params,
+        "typed": given,
+        "due_soon": queue.due_soon,
+        "pulled_forward": sum(row.pulled_forward for row in rows),
         "searched": "",
         "search_matches": None,
         "search_choices": [],
@@ -271,7 +274,11 @@ async def queue_context(
         "batch": account.role in ("caseworker", "supervisor"),
         "batch_key": uuid.uuid4().hex,
         "batch_deadlines": BATCH_DEADLINES,
-        "batch_actions": FORM_ACTIONS,
+        "batch_actions": {
+            action: text
+            for action, text in FORM_ACTIONS.items()
+            if account.role in PERMISSIONS[action].roles
+        },
         "batch_form": None,
         "now": now,
         "stopped": no_worker_sentence(stopped) if stopped else "",

@@ -52,8 +52,10 @@ def in_french(problem: Mapping[str, Any]) -> str:
     match kind:
         case "string_too_long":
             return f"{ctx['max_length']} caractères au plus"
+        case "string_too_short" if ctx.get("min_length") == 1:
+            return "à remplir"
         case "string_too_short":
-            return f"{ctx['min_length']} caractère(s) au moins"
+            return f"{ctx['min_length']} caractères au moins"
         case "too_long":
             return f"{ctx['max_length']} élément(s) au plus"
         case "too_short":

@@ -60,7 +60,7 @@ class SessionSigner:
         if not value or "." not in value or len(value) > 1024:
             return None
         body, signature = value.rsplit(".", 1)
-        if not hmac.compare_digest(signature, self._sign(body.encode())):
+        if not _same(signature, self._sign(body.encode())):
             return None
         try:
             data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
@@ -79,7 +79,7 @@ class SessionSigner:
 
     def csrf_ok(self, session: Session, token: str | None) -> bool:
         """True when ``token`` is this session's CSRF token."""
-        return bool(token) and hmac.compare_digest(str(token), self.csrf_token(session))
+        return bool(token) and _same(str(token), self.csrf_token(session))
 
     def seal(self, data: bytes, purpose: str) -> str:
         """``data`` as text for an address, signed for ``purpose``."""
@@ -89,10 +89,16 @@ class SessionSigner:
     def unseal(self, value: str, purpose: str) -> bytes | None:
         """What ``seal`` sealed for ``purpose``, or None when ``value`` is not that."""
         body, _, signature = value.rpartition(".")
-        if not hmac.compare_digest(signature, self._sign(f"{purpose}:{body}".encode())):
+        if not _same(signature, self._sign(f"{purpose}:{body}".encode())):
             return None
         return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
 
     def _sign(self, data: bytes) -> str:
         digest = hmac.new(self._secret, data, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _same(given: str, expected: str) -> bool:
+    """``given == expected`` in constant time; False for any text that is not ASCII, which
+    ``hmac.compare_digest`` refuses with a TypeError (an « é » typed in an address)."""
+    return given.isascii() and hmac.compare_digest(given, expected)

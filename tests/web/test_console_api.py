@@ -999,7 +999,7 @@ async def test_a_batch_form_error_names_the_field_in_french(console: Console) ->
                 ("message", ""), *[("dossier", f) for f in files]]  # fmt: skip
         answer = await alice.post("/lots", content=urlencode(data), headers=FORM)
     assert answer.status_code == 400
-    assert "« Message ou motif » : 1 caractère(s) au moins" in answer.text
+    assert "« Message ou motif » : à remplir" in answer.text
     assert "RequestCorrection.message" not in answer.text
     assert 'value="cofinancer_decision"' not in queue  # a batch cannot name a plan line
 
@@ -1026,16 +1026,46 @@ async def test_a_batch_form_to_fix_comes_back_with_its_selection_and_fields(
         untouched = [(k, v) for k, v in form if k != "dossier"]
         no_file = await alice.post("/lots", content=urlencode(untouched), headers=FORM)
     page = html.unescape(no_kind.text)
-    assert no_kind.status_code == 400 and 'data-testid="lot-refuse"' in page
+    assert no_kind.status_code == 400 and 'data-testid="lot-refuse-haut"' in page  # on top
     assert "rien n'a été envoyé : « Délai à prolonger » : choisissez le délai à prolonger" in page
+    assert '<a href="#action-sur-lot">' in page  # and where to fix it, under the list
     assert f'value="{chosen}" aria-label="Sélectionner {chosen}" checked' in page
     assert f'value="{other}" aria-label="Sélectionner {other}">' in page  # listed, not ticked
     assert '<option value="ExtendDeadline" selected>' in page
     assert ">Pièces attendues après l'été</textarea>" in page
     assert '<option value="submitted" selected>' in page  # the queue's own filters
-    assert "1 dossier reste sélectionné" in page
+    assert "1 dossier reste coché dans la liste" in page
     assert no_file.status_code == 400 and "cochez au moins un dossier" in no_file.text
     assert [(await console.guichet.state(f)).version for f in (chosen, other)] == versions
+
+
+async def test_a_batch_of_too_many_or_unlisted_files_comes_back_with_all_of_them(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the batch's size the form comes back saying how many to untick. Files ticked
+    that the page no longer lists (others were submitted since) stay ticked above it, so
+    that sending again sends what was chosen; a supervisor is offered their actions only."""
+    from console.web import oversight
+
+    chosen = [await submit_file(console), await submit_file(console)]
+    monkeypatch.setattr(oversight, "MAX_FILES", 1)
+    async with signed_in(console, "alice") as alice:
+        token = await csrf_of(alice, "/dossiers")
+        form = [("csrf", token), ("action", "AddLabel"), ("label", "relance"),
+                ("filtres", "statut=lapsed"), *[("dossier", f) for f in chosen]]  # fmt: skip
+        too_many = await alice.post("/lots", content=urlencode(form), headers=FORM)
+    async with signed_in(console, "sophie") as sophie:
+        offered = (await sophie.get("/dossiers")).text
+    page = html.unescape(too_many.text)
+    assert too_many.status_code == 400
+    assert "1 dossiers au plus par lot, et 2 sont cochés : décochez-en 1" in page
+    assert "Ces dossiers cochés ne sont plus dans cette page" in page
+    for application_id in chosen:
+        assert f'form="lot" name="dossier" value="{application_id}" checked>' in page
+    assert "aucun dossier n'est coché dans la liste" in page
+    assert '<option value="AssignCaseworker"' in offered and '<option value="AddLabel"' in offered
+    assert '<option value="DeclareComplete"' not in offered  # a caseworker's, not hers
+    assert '<option value="AcceptApplication"' not in offered
 
 
 async def test_a_batch_form_sent_twice_starts_one_batch(console: Console) -> None:
@@ -1695,4 +1725,5 @@ async def test_the_payments_page_reads_every_paying_file_page_after_page(
     for application_id in claimed:
         assert sum(application_id in ids for ids in on_pages) == 1
     assert f"{files_paying} dossiers sont en cours d" in pages[-1]
-    assert f"Page {files_paying} :" in pages[-1] and "Les plus récents</a>" in pages[-1]
+    assert f"Vous lisez la page {files_paying}." in pages[-1]
+    assert "Revenir aux plus récents</a>" in pages[-1]

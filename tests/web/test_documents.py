@@ -225,10 +225,11 @@ async def test_a_document_altered_in_the_database_is_not_served_and_the_journal_
     async with signed_in(auditor_view, "audrey") as audrey:
         journal = html.unescape((await audrey.get("/journal")).text)
     assert "Pièce jointe altérée ou manquante (la chaîne elle-même est cohérente)" in journal
-    assert "'facture.pdf'" in journal and "is altered" in journal
+    assert "la pièce « facture.pdf »" in journal and "est altérée : les octets conservés" in journal
     async with signed_in(console, "audrey") as audrey:  # and the file's own audit page
         audit = html.unescape((await audrey.get(f"/audit/{application_id}")).text)
     assert "Pièce jointe altérée ou manquante (les événements du dossier sont intacts)" in audit
+    assert "la pièce « facture.pdf »" in audit and "is altered" not in audit
 
 
 async def test_a_document_over_the_limit_is_refused_before_it_is_kept(

@@ -9,8 +9,9 @@ import io
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
+import httpx
 import openpyxl
 import pytest
 
@@ -217,6 +218,17 @@ def listed_ids(page: str) -> list[str]:
     return re.findall(r'name="dossier" value="([^"]+)"', page)
 
 
+async def walk(client: httpx.AsyncClient, address: str) -> list[str]:
+    """Every page of the queue from ``address`` on, following its next links (five at most)."""
+    pages: list[str] = []
+    following: str | None = address
+    while following is not None and len(pages) < 5:
+        pages.append((await client.get(following)).text)
+        found = re.search(r'<a href="([^"]+)" rel="next"', pages[-1])
+        following = html.unescape(found.group(1)) if found else None
+    return pages
+
+
 async def test_a_queue_longer_than_a_page_is_read_page_after_page(
     console: Console, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -225,13 +237,8 @@ async def test_a_queue_longer_than_a_page_is_read_page_after_page(
     walks the same pages."""
     label, application_ids = await labelled_files(console, 3)
     monkeypatch.setattr(files, "QUEUE_LIMIT", 1)
-    pages: list[str] = []
     async with signed_in(console, "alice") as alice:
-        address: str | None = "/dossiers?" + urlencode({"etiquette": label})
-        while address is not None and len(pages) < 5:
-            pages.append((await alice.get(address)).text)
-            following = re.search(r'<a href="([^"]+)" rel="next"', pages[-1])
-            address = html.unescape(following.group(1)) if following else None
+        pages = await walk(alice, "/dossiers?" + urlencode({"etiquette": label}))
         through_api: list[str] = []
         api_address: str | None = "/api/v1/applications?" + urlencode({"label": label})
         while api_address is not None and len(through_api) < 5:
@@ -246,18 +253,93 @@ async def test_a_queue_longer_than_a_page_is_read_page_after_page(
     for number, page in enumerate(pages, start=1):
         assert "3 dossiers correspondent à ces filtres" in page
         assert (f"Page {number} :" in page) == (number > 1)
-        assert ("Les plus récents</a>" in page) == (number > 1)
+        assert ("Revenir aux plus récents</a>" in page) == (number > 1)
+        assert ("Exporter tous les dossiers de ces filtres" in page) is True
     assert "(page 2)" in pages[0] and "(page 3)" in pages[1] and 'rel="next"' not in pages[2]
 
 
-async def test_a_page_link_that_was_altered_starts_the_queue_over(console: Console) -> None:
-    """The server is never handed a page token it did not give: the page says the link is
-    unreadable and lists the most recent files; the API refuses it in a sentence."""
-    await labelled_files(console, 1)
+async def test_the_files_due_soonest_are_on_the_first_page_and_on_no_other(
+    console: Console,
+) -> None:
+    """Past one page, the first also lists the older files due within a week, marked; the
+    later pages leave them out, so each file shows once. The API pulls none forward: its
+    pages are the listing's, each file once in the order submitted."""
+    label, (older, middle, newest) = await labelled_files(console, 3)
     async with signed_in(console, "alice") as alice:
-        page = await alice.get("/dossiers", params={"suite": "eyJhIjoxfQ.forged", "page": "7"})
-        api = await alice.get("/api/v1/applications", params={"page": "eyJhIjoxfQ.forged"})
-    assert page.status_code == 200
-    assert 'data-testid="page-illisible"' in page.text and "Page 7" not in page.text
-    assert listed_ids(page.text)  # the first page, listed
-    assert api.status_code == 400 and "lien de page suivante illisible" in api.json()["detail"]
+        asked = await act(alice, older, "RequestCorrection", reason="incomplete", message="Devis ?")
+        assert asked.status_code == 303
+
+    async def due() -> bool:  # the correction's deadline, 30 days on, published
+        rows = await console.guichet.list(f"WorkflowId = '{older}'")
+        return (
+            bool(rows)
+            and rows[0].next_deadline is not None
+            and rows[0].status == "correction_requested"
+        )
+
+    await eventually(due)
+    alice_account = await console.services.accounts.get("alice")
+    assert alice_account is not None
+    later = datetime.now(UTC) + timedelta(days=25)  # the correction is due within a week
+    labelled = files.QueueFilters(label=label)
+
+    async def pages(**options: bool) -> list[files.Queue]:
+        async def one(after: bytes | None) -> files.Queue:
+            return await files.work_queue(
+                console.services, alice_account, labelled, later, limit=1, after=after, **options
+            )
+
+        walked = [await one(None)]
+        while walked[-1].next_page and len(walked) < 5:
+            walked.append(await one(walked[-1].next_page))
+        return walked
+
+    queue, api = await pages(), await pages(due_soon_first=False)
+
+    def ids(page: files.Queue) -> list[str]:
+        return [row.summary.application_id for row in page.rows]
+
+    assert [ids(page) for page in queue] == [[older, newest], [middle], []]
+    assert [row.pulled_forward for row in queue[0].rows] == [True, False]
+    assert [page.due_soon for page in queue] == ["pulled_forward", "on_first_page", "on_first_page"]
+    assert [ids(page) for page in api] == [[newest], [middle], [older]]
+    assert {page.due_soon for page in api} == {None}
+
+
+async def test_a_page_link_opens_its_own_page_only(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server is never handed a page token it did not give, and a link opens the page
+    it was made for: not under other filters (it would skip files unseen), not as another
+    page number, not altered, not with a character an address should not hold. Each time
+    the page says so and lists the most recent files; the API refuses it in a sentence."""
+    label, _ = await labelled_files(console, 2)
+    monkeypatch.setattr(files, "QUEUE_LIMIT", 1)
+    async with signed_in(console, "alice") as alice:
+        first = (await alice.get("/dossiers", params={"etiquette": label})).text
+        link = re.search(r'<a href="/dossiers\?([^"]+)" rel="next"', first)
+        assert link is not None
+        genuine = dict(parse_qsl(html.unescape(link.group(1))))
+        tried = {
+            "other filters": {**genuine, "statut": "submitted"},
+            "another number": {**genuine, "page": "7"},
+            "altered": {**genuine, "suite": "eyJhIjoxfQ.forged"},
+            "not ASCII": {**genuine, "suite": "é.é"},
+        }
+        answers = {why: await alice.get("/dossiers", params=query) for why, query in tried.items()}
+        kept = await alice.get("/dossiers", params=genuine)
+        api = [await alice.get("/api/v1/applications", params={"page": text})
+               for text in (genuine["suite"], "é.é")]  # fmt: skip
+        misspelt = await alice.get("/api/v1/applications", params={"commune": "01072"})
+    assert kept.status_code == 200 and "Page 2 :" in kept.text
+    for why, answer in answers.items():
+        assert answer.status_code == 200, why
+        assert 'data-testid="page-illisible"' in answer.text, why
+        assert "Le lien de cette page est illisible" in html.unescape(answer.text), why
+        assert "Page 7" not in answer.text and "Page 2 :" not in answer.text, why
+        assert listed_ids(answer.text), why  # the first page, listed
+    for refused in api:  # the queue's token is not the API's, nor one made up
+        assert refused.status_code == 400
+        assert "ce jeton de page est illisible" in refused.json()["detail"]
+    assert misspelt.status_code == 400
+    assert "paramètre inconnu : commune" in misspelt.json()["detail"]

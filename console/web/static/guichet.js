@@ -169,10 +169,12 @@ document.addEventListener("DOMContentLoaded", () => {
   if (lot) {
     lot.addEventListener("submit", (event) => {
       // One click sends up to 500 commands: say what and to how many before.
-      const count = lot.querySelectorAll("input[name=dossier]:checked").length;
+      // Its elements, not its descendants: a ticked file of an earlier page sits outside it.
+      const count = Array.from(lot.elements).filter((e) => e.name === "dossier" && e.checked).length;
       const action = lot.querySelector("#action-lot");
       const what = action ? action.options[action.selectedIndex].text : "l'action";
-      if (!window.confirm(`« ${what} » sur ${count} dossier${count > 1 ? "s" : ""} ?`)) event.preventDefault();
+      // With nothing ticked there is nothing to confirm: the server says what is missing.
+      if (count && !window.confirm(`« ${what} » sur ${count} dossier${count > 1 ? "s" : ""} ?`)) event.preventDefault();
     });
   }
   const depot = document.getElementById("depot");
