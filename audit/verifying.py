@@ -130,14 +130,18 @@ def _checkpoint_findings(
         position = checkpoint.position
         stored = hashes.get(position)
         if position > head_position:
+            # Cut short: its tail may have been removed, or a row deleted anywhere after the
+            # last matching checkpoint and the rest renumbered and re-hashed. Only that
+            # checkpoint still vouches for anything.
             findings.append(
                 Finding(
-                    position=head_position + 1,
+                    position=last_good + 1,
                     shows_at=head_position + 1,
                     problem=(
                         f"position {head_position + 1}: {checkpoint.label()} vouches for "
-                        f"position {position} but the log ends at {head_position} "
-                        "(events deleted at the end?)"
+                        f"position {position} but the log ends at {head_position}: events "
+                        f"deleted at the end, or anywhere in positions "
+                        f"{last_good + 1}..{head_position} and the rest renumbered"
                     ),
                 )
             )

@@ -125,7 +125,10 @@ async def list_applications(
 
     When more files match, the ``Link`` header gives the next page's address
     (``rel="next"``, with ``page``); a ``page`` the server no longer reads is a 400."""
-    if unknown := sorted(set(request.query_params) - LIST_PARAMETERS):
+    given = [key for key, _ in request.query_params.multi_items()]
+    if repeated := sorted({key for key in given if given.count(key) > 1}):
+        raise BadRequest(f"paramètre répété : {', '.join(repeated)} (une valeur chacun)")
+    if unknown := sorted(set(given) - LIST_PARAMETERS):
         # A misspelt filter ignored would list every file as if it had been applied.
         known = ", ".join(sorted(LIST_PARAMETERS))
         raise BadRequest(f"paramètre inconnu : {', '.join(unknown)} (ceux de la liste : {known})")

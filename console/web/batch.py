@@ -43,7 +43,14 @@ BATCH_DEADLINES = ("completeness", "admissibility", "correction_answer", "start_
 """The deadlines a batch may extend: a co-financer's is one per plan line, which a batch
 cannot name; the programme's closing is no file's to extend."""
 MayAct = Callable[[str], Awaitable[bool]]
-"""Whether the batch's owner may act on the file of this id."""
+"""Whether the batch's owner may act on the file of this id (False: answered as unknown);
+it may also raise ``NotForThisFile``."""
+
+
+class NotForThisFile(Exception):
+    """The batch's command does not apply to this file, for the reason given (in French)."""
+
+
 KEEP = 100
 NOT_SENT = (
     "non envoyée : aucun worker ne tourne (voir les dossiers en suspens) ; relancez le lot sur "
@@ -174,6 +181,8 @@ class BatchRunner:
                         command,
                         request_id=f"{batch.key or batch.id}:{result.application_id}",
                     )
+                except NotForThisFile as refused:
+                    result.ok, result.message = False, f"refusé : {refused}"
                 except CommandRefused as refused:
                     result.ok, result.message = False, f"refusé : {refused.french}"
                 except NoWorker as no_worker:

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, TypeVar, get_args
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from console.timeline import timeline_entry
 from console.web.accounts import INSEE, UNASSIGNED, USERNAME, Account, sector_words
 from console.web.auth import BadRequest
+from console.web.batch import MayAct, NotForThisFile
 from console.web.labels import moment
 from console.web.phrases import phrase
 from console.web.problems import in_french
@@ -236,6 +237,26 @@ def sector_guard(
         return True
 
     return in_sector
+
+
+def assignment_guard(services: WebServices, account: Account, assignee: Account) -> MayAct:
+    """``sector_guard``'s check for a batch giving files to ``assignee``, and that the file's
+    department is in the assignee's sector (a file they could not open is not theirs)."""
+
+    async def may_give(application_id: str) -> bool:
+        try:
+            state = await visible_state(services, account, application_id)
+        except FileNotVisible:
+            return False
+        if not assignee.covers(state.instructing_department):
+            raise NotForThisFile(
+                f"{assignee.username} n'instruit pas les dossiers du département "
+                f"{state.instructing_department or 'inconnu'} (son secteur : "
+                f"{sector_words(assignee)})"
+            )
+        return True
+
+    return may_give
 
 
 async def assignees(services: WebServices, account: Account | None = None) -> list[Account]:
@@ -506,9 +527,15 @@ class Queue:
     rows: list[QueueRow]
     next_page: bytes | None
     """Where the files submitted before these begin (None: there are none)."""
-    due_soon: Literal["pulled_forward", "on_first_page"] | None = None
-    """How this page holds the files whose deadline is past or near: ``pulled_forward``, the
-    first page lists the older ones too; ``on_first_page``, a later page leaves them there."""
+    due_soon: int = 0
+    """Past one page, how many files of these filters are due within ``DUE_SOON`` (or
+    overdue); the first page lists them (at most ``QUEUE_LIMIT`` of them, the most recently
+    submitted: ``due_soon_listed``), the later ones leave those out."""
+    due_soon_listed: int = 0
+
+
+UNSORTED_VIEWS = ("en_retard", "sous_7_jours")
+"""Views whose files are all due soon: nothing to pull forward onto their first page."""
 
 
 async def work_queue(
@@ -526,29 +553,29 @@ async def work_queue(
     A page holds the ``limit`` (default ``QUEUE_LIMIT``) most recently submitted, or those
     submitted before the page ``after`` (``PageExpired`` when the server refuses that token).
     With ``due_soon_first``, when they take more than one page, the first also lists the
-    older files whose deadline is past or within ``DUE_SOON`` (at most ``limit`` more), and
-    the later ones leave those out: each file shows once."""
+    older files whose deadline is past or within ``DUE_SOON`` (at most ``limit`` of them),
+    and the later ones leave out those it lists: each file shows once."""
     limit = limit or QUEUE_LIMIT
     query = visibility_query(filters, account)
     rows, next_page = await services.guichet.page(query, limit, after)
     pulled: set[str] = set()
-    due_soon: Literal["pulled_forward", "on_first_page"] | None = None
-    pulls = due_soon_first and filters.focus is None and account.role != "cofinancer"
-    if pulls and (next_page or after):
+    due_soon = due_soon_listed = 0
+    pulls = due_soon_first and filters.focus not in UNSORTED_VIEWS
+    if pulls and account.role != "cofinancer" and (next_page or after):
         # Visibility lists the most recent first and cannot sort by deadline: the files
         # that need someone soonest must not hide behind the newest, pages away.
         near = f"GuichetNextDeadline < {literal(now + DUE_SOON)}"
         soon = f"({query}) AND {near}" if query else near
+        first_page = {r.application_id: r for r in await services.guichet.list(soon, limit=limit)}
+        due_soon = due_soon_listed = len(first_page)
+        if due_soon >= limit:  # more may be due than the first page lists: say how many
+            due_soon = await services.guichet.count(soon)
         if after is None:
             listed = {row.application_id for row in rows}
-            older = [r for r in await services.guichet.list(soon, limit=limit)
-                     if r.application_id not in listed]  # fmt: skip
-            pulled = {row.application_id for row in older}
-            rows += older
-            due_soon = "pulled_forward" if older else None
-        elif await services.guichet.count(soon) <= limit:  # the first page lists them all
-            rows = [row for row in rows if not _due_by(row, now + DUE_SOON)]
-            due_soon = "on_first_page"
+            pulled = set(first_page) - listed
+            rows += [row for application_id, row in first_page.items() if application_id in pulled]
+        else:  # listed on the first page: not again here
+            rows = [row for row in rows if row.application_id not in first_page]
     if account.role == "cofinancer":
         funded = await at_most(
             STATE_READS, [_funds(services, account, r.application_id) for r in rows]
@@ -559,7 +586,7 @@ async def work_queue(
     far = datetime.max.replace(tzinfo=UTC)
     rows.sort(key=lambda row: (row.next_deadline or far, row.application_id))
     listed_rows = [QueueRow(row, _due_by(row, now), row.application_id in pulled) for row in rows]
-    return Queue(listed_rows, next_page, due_soon)
+    return Queue(listed_rows, next_page, due_soon, due_soon_listed)
 
 
 def _due_by(row: ApplicationSummary, moment: datetime) -> bool:
@@ -568,7 +595,10 @@ def _due_by(row: ApplicationSummary, moment: datetime) -> bool:
 
 PAGE_TOKEN_LENGTH = 2000
 """Characters of a page's parameter: the server's tokens are a few hundred bytes."""
-SPENT_PAGE = "le lien de cette page est illisible (modifié, ou d'avant un redémarrage)"
+SPENT_PAGE = (
+    "ce lien de page ne vaut pas ici : il ne s'ouvre que pour la personne, les filtres et la "
+    "page qui l'ont donné, tant que la console garde son secret"
+)
 
 
 def page_scope(listing: str, account: Account, filters: QueueFilters | None = None) -> str:
@@ -602,7 +632,7 @@ def listing_page(
     text, number = params.get("suite", ""), params.get("page", "")
     if not text:
         return 1, None, ""
-    page = int(number) if number.isdigit() and 1 < int(number) < 10**6 else 0
+    page = int(number) if number.isascii() and number.isdigit() and 1 < int(number) < 10**6 else 0
     token = page_token(services, text, scope, page) if page else None
     return (page, token, "") if token else (1, None, SPENT_PAGE)
 

@@ -81,10 +81,12 @@ _SENTENCES: tuple[tuple[str, str], ...] = (
         r" contenu",
     ),
     (
-        rf"{_POSITION}: {_CHECKPOINT} vouches for position (\d+) but the log ends at (\d+)"
-        r" \(events deleted at the end\?\)",
+        rf"{_POSITION}: {_CHECKPOINT} vouches for position (\d+) but the log ends at (\d+):"
+        r" events deleted at the end, or anywhere in positions (\d+)\.\.(\d+) and the rest"
+        r" renumbered",
         r"position \1 : " + _CHECKPOINT_FR.format(2, 3) + r" garantit la position \4, mais"
-        r" le journal s'arrête à \5 (événements supprimés à la fin ?)",
+        r" le journal s'arrête à \5 : des événements ont été supprimés à la fin, ou n'importe"
+        r" où entre les positions \6 et \7 et les suivants renumérotés",
     ),
     (
         rf"{_POSITION}: hash differs from {_CHECKPOINT}: the log was rewritten somewhere in"

@@ -30,10 +30,12 @@ from console.web.batch import BATCH_DEADLINES, FORM_ACTIONS, MAX_FILES
 from console.web.commands import FormError, to_command
 from console.web.files import (
     APPLICATION_ID,
+    ASSIGNEE_ROLES,
     QUEUE_LIMIT,
     SPENT_PAGE,
     STATE_READS,
     FileNotVisible,
+    assignment_guard,
     at_most,
     file_state,
     listing_page,
@@ -50,11 +52,12 @@ from console.web.pages import BatchForm, queue_view
 from console.web.phrases import phrase
 from console.web.reports import Report
 from console.web.services import WebServices
-from domain.commands import Command
+from domain.commands import AssignCaseworker, Command
 from domain.decider import PERMISSIONS, fold
 from domain.events import parse_event
 from domain.plan import FundingLine
 from domain.state import Application
+from eventlog import VerifyReport
 from workflows.client import NoWorker, PageExpired
 
 BATCH_KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -67,6 +70,7 @@ _BATCH_LABELS = {
     "note": "Observation (acceptation)",
     "kind": "Délai à prolonger",
     "label": "Étiquette",
+    "caseworker_id": "Attribuer à",
 }
 """The batch form's labels, by command field: its refusals name the field as the form does."""
 
@@ -306,6 +310,8 @@ async def start_batch(
     key = form.get("cle_lot", "")
     if key and not BATCH_KEY.match(key):
         raise BadRequest("clé de lot invalide : rechargez la page")
+    found = services(request)
+    may_act = sector_guard(found, account)
     try:
         if not selected:
             raise FormError("cochez au moins un dossier dans la file")
@@ -315,14 +321,18 @@ async def start_batch(
                 f"cochés : décochez-en {number(len(selected) - MAX_FILES)}"
             )
         command = _batch_command(command_type, form, account)
+        if isinstance(command, AssignCaseworker) and account.role == "supervisor":
+            assignee = await found.accounts.get(command.caseworker_id)
+            if assignee is None or assignee.role not in ASSIGNEE_ROLES:
+                raise FormError("« Attribuer à » : choisissez l'instructeur des dossiers")
+            if assignee.departments:
+                may_act = assignment_guard(found, account, assignee)
     except FormError as problem:
         sent = BatchForm(str(problem), frozenset(selected), form)
         return await queue_view(request, account, dict(parse_qsl(form.get("filtres", ""))), sent)
-    found = services(request)
     batch = found.batches.start(
-        found.guichet, account.username, command, selected, key,
-        may_act=sector_guard(found, account),
-    )  # fmt: skip
+        found.guichet, account.username, command, selected, key, may_act=may_act
+    )
     return RedirectResponse(f"/lots/{batch.id}", status_code=303)
 
 
@@ -331,7 +341,9 @@ def _batch_command(command_type: str, form: dict[str, str], account: Account) ->
     fields: dict[str, Any] = {}
     labels = dict(_BATCH_LABELS)
     if command_type == "AssignCaseworker":
-        fields = {"caseworker_id": account.actor.id}  # taken by whoever starts the batch
+        # A caseworker takes files for themselves; a supervisor shares them out.
+        chosen = form.get("caseworker_id", "")
+        fields = {"caseworker_id": chosen if account.role == "supervisor" else account.actor.id}
     elif command_type == "RequestCorrection":
         fields = {"reason": form.get("reason", ""), "message": form.get("message", "").strip()}
         labels["reason"] = "Nature de la correction"
@@ -387,17 +399,54 @@ async def portfolio_page(
     at = _as_of(day)
     log = services(request).log
 
-    async def compute(report: Report) -> Portfolio:
-        return await summarize(log, at=at, progress=report.progress)
+    async def compute(report: Report) -> CheckedPortfolio:
+        portfolio = await summarize(log, at=at, progress=report.progress)
+        # Figures are only as sound as the events folded into them (as `audit states` says).
+        return CheckedPortfolio(portfolio, await log.verify())
 
     report = await services(request).reports.get(f"portefeuille:{day or 'actuel'}", compute)
+    checked: CheckedPortfolio | None = report.result
     context = {
         "report": report,
-        "portfolio": report.result,
+        "portfolio": checked.portfolio if checked else None,
+        "chain": checked.chain if checked else None,
         "as_of": at,
         "chosen_day": at.date().isoformat() if at else "",
     }
     return render(request, "portefeuille.html", context)
+
+
+@dataclass(frozen=True)
+class CheckedPortfolio:
+    """A portfolio and the check of the chain its states were folded from."""
+
+    portfolio: Portfolio
+    chain: VerifyReport
+
+
+ANYWAY = "malgre_alteration"
+"""The parameter that asks for an export of altered events all the same (for the inquiry)."""
+
+
+def altered_export(request: Request, what: str, check: VerifyReport | AuditReport) -> Response:
+    """Instead of the file: the events it would rest on fail their check; what to do, and
+    the same export all the same, named so that nobody takes it for a sound one."""
+    anyway = request.url.include_query_params(**{ANYWAY: "1"})
+    context = {
+        "what": what,
+        "position": check.first_bad_position,
+        "problem": check.problem,
+        "anyway": f"{anyway.path}?{anyway.query}",
+    }
+    return render(request, "export_altere.html", context, 409)
+
+
+def altered_name(name: str, check: VerifyReport | AuditReport) -> str:
+    """An export's file name, marked when the check of its events failed."""
+    if check.ok:
+        return name
+    where = f"-position-{check.first_bad_position}" if check.first_bad_position else ""
+    return f"{name}-JOURNAL-ALTERE{where}"
 
 
 @router.get("/journal")
@@ -524,9 +573,14 @@ async def portfolio_export(
     """Every file's state as of a day (default: now), from the log alone, as a download."""
     chosen = _format(fmt)
     at = _as_of(request.query_params.get("date") or None)
+    log = services(request).log
+    chain = await log.verify()
+    if not chain.ok and request.query_params.get(ANYWAY) != "1":
+        return altered_export(request, "L'état des dossiers", chain)
     out = io.StringIO(newline="")
-    await export_states(services(request).log, out, chosen, at=at)
-    return _download(out, f"portefeuille-{at.date().isoformat() if at else 'actuel'}", chosen)
+    await export_states(log, out, chosen, at=at)
+    name = f"portefeuille-{at.date().isoformat() if at else 'actuel'}"
+    return _download(out, altered_name(name, chain), chosen)
 
 
 @router.get("/audit/{application_id}")
@@ -571,10 +625,14 @@ async def audit_export(
     chosen = _format(fmt)
     if not APPLICATION_ID.match(application_id):
         raise BadRequest("numéro de dossier invalide")
+    log = services(request).log
     out = io.StringIO(newline="")
-    if await export(services(request).log, [application_id], out, chosen) == 0:
+    if await export(log, [application_id], out, chosen) == 0:
         raise FileNotVisible
-    return _download(out, application_id, chosen)
+    check = await verify_file(log, application_id)
+    if not check.ok and request.query_params.get(ANYWAY) != "1":
+        return altered_export(request, "La piste de ce dossier", check)
+    return _download(out, altered_name(application_id, check), chosen)
 
 
 def _format(fmt: str) -> Format:

@@ -35,7 +35,7 @@ from console.web.auth import (
     services,
     sign_in,
 )
-from console.web.batch import BATCH_DEADLINES, FORM_ACTIONS
+from console.web.batch import BATCH_DEADLINES, FORM_ACTIONS, MAX_FILES
 from console.web.commands import (
     FORMS,
     FieldSpec,
@@ -194,6 +194,11 @@ async def queue_page(
     return render(request, "dossiers.html", context)
 
 
+SHARING_OUT = ("AssignCaseworker", "supervisor")
+SUPERVISOR_ASSIGNS = "Attribuer à l'instructeur choisi"
+"""A supervisor's batch gives files to someone (a caseworker's takes them)."""
+
+
 @dataclass(frozen=True)
 class BatchForm:
     """A batch form sent back to fix: what to change, and what was chosen and typed."""
@@ -255,6 +260,7 @@ async def queue_context(
         "page_problem": page_problem,
         "typed": given,
         "due_soon": queue.due_soon,
+        "due_soon_listed": queue.due_soon_listed,
         "pulled_forward": sum(row.pulled_forward for row in rows),
         "searched": "",
         "search_matches": None,
@@ -274,8 +280,9 @@ async def queue_context(
         "batch": account.role in ("caseworker", "supervisor"),
         "batch_key": uuid.uuid4().hex,
         "batch_deadlines": BATCH_DEADLINES,
+        "max_files": MAX_FILES,
         "batch_actions": {
-            action: text
+            action: SUPERVISOR_ASSIGNS if (action, account.role) == SHARING_OUT else text
             for action, text in FORM_ACTIONS.items()
             if account.role in PERMISSIONS[action].roles
         },

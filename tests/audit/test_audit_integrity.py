@@ -152,6 +152,36 @@ async def test_rewritten_and_rehashed_log_is_caught_by_an_exported_checkpoint(
     assert report.checkpoints_matching == 1
 
 
+async def test_a_log_shorter_than_a_checkpoint_is_trusted_up_to_the_last_matching_one(
+    log: EventLog, database: Database, tmp_path: Path
+) -> None:
+    """A log that ends before a signed checkpoint lost its tail, or a row anywhere after the
+    last checkpoint that still matches (the rest renumbered and re-hashed, which the chain
+    alone cannot tell apart): trust ends there, not at the missing tail."""
+    await record(log, "app-1", file_events("app-1")[:3])
+    await checkpoint_now(log, KEY, NOW)
+    await record(log, "app-1", file_events("app-1")[3:8])
+    await checkpoint_now(log, KEY, NOW)
+    kept = tmp_path / "checkpoints.json"
+    export_file(await stored(log), kept, NOW)
+    seventh = (await database.fetch(f"SELECT hash FROM {EVENTS} WHERE position = 7"))[0][0]
+    await database.tamper(
+        f"DELETE FROM {EVENTS} WHERE position = 8",
+        f"UPDATE eventlog_head SET position = 7, hash = '{seventh}' WHERE id = 1",
+        "DELETE FROM eventlog_checkpoints",
+    )
+
+    assert (await log.verify()).ok, "the forgery must fool the chain alone"
+    report = await verify(log, read_file(kept), trusted=KEY.public_key())
+    assert (report.ok, report.untrusted_from, report.first_bad_position) == (False, 4, 4)
+    assert report.problem == (
+        "position 8: the checkpoint of position 8 signed at 2025-06-01T12:00:00Z vouches for "
+        "position 8 but the log ends at 7: events deleted at the end, or anywhere in positions "
+        "4..7 and the rest renumbered"
+    )
+    assert report.vouched_up_to == 3
+
+
 @pytest.mark.parametrize("statement", ["UPDATE {t} SET position = 1", "DELETE FROM {t}"])
 async def test_stored_checkpoints_are_append_only(
     log: EventLog, database: Database, statement: str

@@ -1727,3 +1727,47 @@ async def test_the_payments_page_reads_every_paying_file_page_after_page(
     assert f"{files_paying} dossiers sont en cours d" in pages[-1]
     assert f"Vous lisez la page {files_paying}." in pages[-1]
     assert "Revenir aux plus récents</a>" in pages[-1]
+
+
+async def test_figures_and_exports_resting_on_altered_events_say_so(
+    console: Console, pg_url: str, pg_schema: str
+) -> None:
+    """The portfolio's figures and every download check the chain first: the page warns
+    where trust ends, a download answers a page saying why instead of the file, and the
+    file all the same (for the inquiry) carries JOURNAL-ALTERE in its name."""
+    database = Database("postgresql", pg_url, pg_schema)
+    log = database.open()
+    await log.migrate()
+    await record(log, "app-1", file_events("app-1"))
+    await database.tamper(
+        "UPDATE eventlog_events SET occurred_at = occurred_at + interval '1 second' "
+        "WHERE position = 5"
+    )
+    services = dataclasses.replace(console.services, log=log, reports=Reports())
+    auditor = Console(create_app(services), services, services.guichet, log)
+    try:
+        async with signed_in(auditor, "audrey") as audrey:
+            page = html.unescape((await audrey.get("/portefeuille")).text)
+            refused = await audrey.get("/portefeuille.csv")
+            anyway = await audrey.get("/portefeuille.csv", params={"malgre_alteration": "1"})
+            trail = await audrey.get("/audit/app-1/export.jsonl")
+            trail_anyway = await audrey.get(
+                "/audit/app-1/export.jsonl", params={"malgre_alteration": "1"}
+            )
+    finally:
+        await log.close()
+    assert 'data-testid="portefeuille-altere"' in page
+    assert "ne vous fiez à rien à partir de la position 5" in page
+    assert "l'empreinte ne correspond pas au contenu" in page
+    assert refused.status_code == 409 and 'data-testid="export-altere"' in refused.text
+    assert "L'état des dossiers reposerait sur des événements altérés" in html.unescape(
+        refused.text
+    )
+    assert anyway.status_code == 200 and "app-1" in anyway.content.decode("utf-8-sig")
+    disposition = anyway.headers["content-disposition"]
+    assert disposition.endswith('-JOURNAL-ALTERE-position-5.csv"')
+    assert trail.status_code == 409
+    assert trail_anyway.status_code == 200
+    assert trail_anyway.headers["content-disposition"] == (
+        'attachment; filename="app-1-JOURNAL-ALTERE-position-5.jsonl"'
+    )

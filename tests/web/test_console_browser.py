@@ -258,3 +258,38 @@ async def test_a_batch_asks_before_sending_and_reports_each_file(
     assert asked == ["« Prendre en charge » sur 2 dossiers ?"] * 2
     for application_id in files:
         assert (await console.guichet.state(application_id)).caseworker_id == "alice"
+
+
+async def test_a_selection_over_the_batch_s_size_is_stopped_before_sending(
+    console: Console, base_url: str, browser: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """« Tout sélectionner » on a first page with older files pulled forward ticks more than
+    a batch takes: the page says how many to untick, and sends nothing."""
+    from console.web import pages
+    from tests.web.test_console_api import submit_file
+
+    files = [await submit_file(console), await submit_file(console)]
+    monkeypatch.setattr(pages, "MAX_FILES", 1)
+    alice = await sign_in(browser, base_url, "alice")
+    page = alice.page
+    boxes = [f"input[name=dossier][value='{application_id}']" for application_id in files]
+
+    async def listed() -> bool:  # visibility lists new files a moment after they start
+        await page.goto(f"{base_url}/dossiers?instructeur=aucun")  # type: ignore[attr-defined]
+        return all([await page.locator(box).count() == 1 for box in boxes])  # type: ignore[attr-defined]
+
+    await eventually(listed, every=0.3)
+    for box in boxes:
+        await page.locator(box).check()  # type: ignore[attr-defined]
+    said: list[str] = []
+
+    async def answer(dialog: object) -> None:
+        said.append(dialog.message)  # type: ignore[attr-defined]
+        await dialog.accept()  # type: ignore[attr-defined]
+
+    page.once("dialog", lambda d: asyncio.ensure_future(answer(d)))  # type: ignore[attr-defined]
+    await page.click("#lot button[type=submit]")  # type: ignore[attr-defined]
+    assert "/dossiers" in page.url  # type: ignore[attr-defined]
+    assert said == ["1 dossiers au plus par lot : 2 sont cochés, décochez-en 1."]
+    for application_id in files:
+        assert (await console.guichet.state(application_id)).caseworker_id is None

@@ -48,11 +48,12 @@ SENTENCES = {
     f"{CHECKPOINT} is refused: the signature does not match its content":
         "le point de contrôle de la position 12 signé le 01/03/2026 à 11:00:00 est refusé : sa "
         "signature ne correspond pas à son contenu",
-    f"position 9: {CHECKPOINT} vouches for position 12 but the log ends at 8 (events deleted "
-    "at the end?)":
+    f"position 9: {CHECKPOINT} vouches for position 12 but the log ends at 8: events deleted "
+    "at the end, or anywhere in positions 4..8 and the rest renumbered":
         "position 9 : le point de contrôle de la position 12 signé le 01/03/2026 à 11:00:00 "
-        "garantit la position 12, mais le journal s'arrête à 8 (événements supprimés à la "
-        "fin ?)",
+        "garantit la position 12, mais le journal s'arrête à 8 : des événements ont été "
+        "supprimés à la fin, ou n'importe où entre les positions 4 et 8 et les suivants "
+        "renumérotés",
     f"position 12: hash differs from {CHECKPOINT}: the log was rewritten somewhere in "
     "positions 5..12":
         "position 12 : son empreinte diffère de celle que garantit le point de contrôle de la "

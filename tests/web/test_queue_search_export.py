@@ -261,26 +261,24 @@ async def test_a_queue_longer_than_a_page_is_read_page_after_page(
 async def test_the_files_due_soonest_are_on_the_first_page_and_on_no_other(
     console: Console,
 ) -> None:
-    """Past one page, the first also lists the older files due within a week, marked; the
-    later pages leave them out, so each file shows once. The API pulls none forward: its
-    pages are the listing's, each file once in the order submitted."""
+    """Past one page, the first also lists the older files due within a week, marked, as
+    many as a page holds (the most recently submitted: here one of two); the later pages
+    leave those out, so each file shows once, and every page counts them all. The API pulls
+    none forward: its pages are the listing's, each file once in the order submitted."""
     label, (older, middle, newest) = await labelled_files(console, 3)
     async with signed_in(console, "alice") as alice:
-        asked = await act(alice, older, "RequestCorrection", reason="incomplete", message="Devis ?")
-        assert asked.status_code == 303
+        for asked in (older, middle):
+            sent = await act(alice, asked, "RequestCorrection", reason="incomplete", message="?")
+            assert sent.status_code == 303
 
-    async def due() -> bool:  # the correction's deadline, 30 days on, published
-        rows = await console.guichet.list(f"WorkflowId = '{older}'")
-        return (
-            bool(rows)
-            and rows[0].next_deadline is not None
-            and rows[0].status == "correction_requested"
-        )
+    async def due() -> bool:  # the corrections' deadlines, 30 days on, published
+        rows = await console.guichet.list(f"GuichetLabels = '{label}'")
+        return sum(row.status == "correction_requested" for row in rows) == 2
 
     await eventually(due)
     alice_account = await console.services.accounts.get("alice")
     assert alice_account is not None
-    later = datetime.now(UTC) + timedelta(days=25)  # the correction is due within a week
+    later = datetime.now(UTC) + timedelta(days=25)  # the corrections are due within a week
     labelled = files.QueueFilters(label=label)
 
     async def pages(**options: bool) -> list[files.Queue]:
@@ -299,11 +297,11 @@ async def test_the_files_due_soonest_are_on_the_first_page_and_on_no_other(
     def ids(page: files.Queue) -> list[str]:
         return [row.summary.application_id for row in page.rows]
 
-    assert [ids(page) for page in queue] == [[older, newest], [middle], []]
+    assert [ids(page) for page in queue] == [[middle, newest], [], [older]]
     assert [row.pulled_forward for row in queue[0].rows] == [True, False]
-    assert [page.due_soon for page in queue] == ["pulled_forward", "on_first_page", "on_first_page"]
+    assert [(page.due_soon, page.due_soon_listed) for page in queue] == [(2, 1)] * 3
     assert [ids(page) for page in api] == [[newest], [middle], [older]]
-    assert {page.due_soon for page in api} == {None}
+    assert {(page.due_soon, page.due_soon_listed) for page in api} == {(0, 0)}
 
 
 async def test_a_page_link_opens_its_own_page_only(
@@ -335,7 +333,7 @@ async def test_a_page_link_opens_its_own_page_only(
     for why, answer in answers.items():
         assert answer.status_code == 200, why
         assert 'data-testid="page-illisible"' in answer.text, why
-        assert "Le lien de cette page est illisible" in html.unescape(answer.text), why
+        assert "Ce lien de page ne vaut pas ici" in html.unescape(answer.text), why
         assert "Page 7" not in answer.text and "Page 2 :" not in answer.text, why
         assert listed_ids(answer.text), why  # the first page, listed
     for refused in api:  # the queue's token is not the API's, nor one made up

@@ -246,3 +246,41 @@ async def test_a_departmental_accountant_handles_its_department_s_files_only(
     assert isere in queue and ain not in queue
     assert page.status_code == 404
     assert payments.status_code == 200
+
+
+@pytest.mark.usefixtures("sector_accounts")
+async def test_a_supervisor_shares_a_selection_out_within_the_assignee_s_sector(
+    console: Console,
+) -> None:
+    """A batch gives each selected file to the caseworker the supervisor chose: the file of
+    the Isère goes to the Isère's caseworker, the Ain's is refused by its reason, untouched."""
+    ain, isere = await submit_file(console), await submit_file(console, insee=ISERE,
+                                                               username="agent-isere")  # fmt: skip
+    await listed(console, ain)
+    await listed(console, isere)
+    async with signed_in(console, "sophie") as sophie:
+        queue = (await sophie.get("/dossiers")).text
+        token = await csrf_of(sophie, "/dossiers")
+        data = [("csrf", token), ("action", "AssignCaseworker"), ("caseworker_id", "ddt-isere"),
+                ("dossier", ain), ("dossier", isere)]  # fmt: skip
+        started = await sophie.post("/lots", content=urlencode(data), headers=FORM)
+        assert started.status_code == 303, started.text
+        batch_id = started.headers["location"].rsplit("/", 1)[-1]
+
+        async def finished() -> dict[str, Any] | None:
+            progress = (await sophie.get(f"/api/v1/batches/{batch_id}")).json()
+            return progress if progress["finished"] else None
+
+        progress = await eventually(finished)
+        unnamed = [("csrf", token), ("action", "AssignCaseworker"), ("dossier", ain)]
+        refused = await sophie.post("/lots", content=urlencode(unnamed), headers=FORM)
+    assert '<option value="AssignCaseworker">Attribuer à l&#39;instructeur choisi' in queue
+    results = {r["application_id"]: r for r in progress["results"]}
+    assert results[isere]["ok"] is True
+    assert results[ain]["ok"] is False
+    assert "ddt-isere n'instruit pas les dossiers du département 01" in results[ain]["message"]
+    assert (await console.guichet.state(isere)).caseworker_id == "ddt-isere"
+    assert (await console.guichet.state(ain)).caseworker_id is None
+    assert refused.status_code == 400 and "« Attribuer à » : à remplir" in html.unescape(
+        refused.text
+    )

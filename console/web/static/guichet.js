@@ -173,6 +173,13 @@ document.addEventListener("DOMContentLoaded", () => {
       const count = Array.from(lot.elements).filter((e) => e.name === "dossier" && e.checked).length;
       const action = lot.querySelector("#action-lot");
       const what = action ? action.options[action.selectedIndex].text : "l'action";
+      const most = Number(lot.dataset.maxFiles);
+      if (most && count > most) {
+        // Said before sending: « Tout sélectionner » also ticks the older files due soon.
+        window.alert(`${most} dossiers au plus par lot : ${count} sont cochés, décochez-en ${count - most}.`);
+        event.preventDefault();
+        return;
+      }
       // With nothing ticked there is nothing to confirm: the server says what is missing.
       if (count && !window.confirm(`« ${what} » sur ${count} dossier${count > 1 ? "s" : ""} ?`)) event.preventDefault();
     });
