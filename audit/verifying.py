@@ -183,6 +183,11 @@ async def verify(
     notes = []
     if unique and trusted is None:
         notes.append("checkpoint signatures not checked: no public key to check them against")
+    if missing := await log.missing_guards():
+        notes.append(
+            f"the append-only trigger(s) {', '.join(missing)} are dropped or disabled: the "
+            "database no longer refuses changes to the log (the chain still shows them)"
+        )
     hashes = await hashes_at(log, (c.position for c in unique))
     findings, matching, last_good = _checkpoint_findings(
         unique, trusted, hashes, chain.head_position

@@ -8,10 +8,11 @@ checkpoints: ``auditing_keys``.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, TypeVar
 
@@ -48,8 +49,9 @@ AsOfOption = Annotated[
     str | None,
     typer.Option(
         "--as-of",
-        help="A day (up to its end in Paris) or an ISO moment; a moment without a zone is "
-        "Paris time: add Z for UTC, as the timeline prints it (2025-03-01T13:30:00Z).",
+        help="A day (up to its end in Paris) or an ISO moment (up to the end of its second, "
+        "or minute); a moment without a zone is Paris time: add Z for UTC, as the timeline "
+        "prints it (2025-03-01T13:30:00Z).",
     ),
 ]
 PositionOption = Annotated[
@@ -110,9 +112,23 @@ def with_log(work: Callable[[EventLog], Awaitable[T]], url: str | None = None) -
         raise CliError(f"the event log could not be read: {reason}") from None
 
 
+WRITTEN_TIME = re.compile(r"[T ]\d\d:\d\d(?P<seconds>:\d\d)?(?P<fraction>[.,]\d+)?")
+
+
+def _rest_of(text: str) -> timedelta:
+    """A moment written to the second stands for the whole second, one written to the minute
+    for the whole minute: the timeline prints seconds, and the event it shows at 13:30:00
+    may have happened at 13:30:00.4."""
+    written = WRITTEN_TIME.search(text)
+    if written is None or written["fraction"]:
+        return timedelta(0)
+    return timedelta(seconds=0 if written["seconds"] else 59, microseconds=999_999)
+
+
 def parse_as_of(text: str) -> datetime:
     """A day (the end of that day in Paris) or an ISO moment (Paris time when none is given;
-    ``2025-03-01T13:30:00Z``, as the timeline prints, is UTC)."""
+    ``2025-03-01T13:30:00Z``, as the timeline prints, is UTC), up to the end of the second
+    or minute it is written to."""
     try:
         moment = end_of_day(date.fromisoformat(text.strip()))
     except ValueError:
@@ -125,6 +141,7 @@ def parse_as_of(text: str) -> datetime:
             ) from None
         if moment.utcoffset() is None:
             moment = moment.replace(tzinfo=PARIS)
+        moment += _rest_of(text)
     # A day to come is most often a typo (2052 for 2025): the log could only answer with
     # today's state, printed under that date.
     if moment.astimezone(PARIS).date() > datetime.now(PARIS).date():

@@ -118,6 +118,7 @@ async def _log_checks(target: Target) -> list[Check]:
             return [revision]
         return [
             revision,
+            await _bounded("append-only", lambda: _guards(log)),
             await _bounded("checkpoints", lambda: _checkpoints(log)),
             await _bounded("notices", lambda: _notices(log)),
             await _bounded("documents", lambda: _documents(log)),
@@ -272,6 +273,19 @@ async def _log(log: EventLog, where: str) -> Check:
     return Check(
         "event log", True, f"{where}, schema revision {current}, {position:,} events{last}"
     )
+
+
+async def _guards(log: EventLog) -> Check:
+    """Whether the database still refuses to change or remove a row of the log."""
+    if missing := await log.missing_guards():
+        return Check(
+            "append-only",
+            False,
+            f"trigger(s) {', '.join(missing)} dropped or disabled: the database no longer "
+            "refuses changes to the log. Find who removed them, run `guichet audit verify "
+            "--checkpoints FILE`, and recreate them as migrations 0001, 0003 and 0008 do",
+        )
+    return Check("append-only", True, "the database refuses any change or removal of a row")
 
 
 async def _checkpoints(log: EventLog) -> Check:

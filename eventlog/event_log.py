@@ -107,6 +107,24 @@ class EventLog:
             async with self._engine.connect() as conn:
                 return await conn.run_sync(current_revision)
 
+    async def missing_guards(self) -> tuple[str, ...]:
+        """The append-only triggers (``schema.APPEND_ONLY_TRIGGERS``) that are not in place:
+        dropped, or disabled on PostgreSQL. None missing: the database refuses to change or
+        remove a row of the log to anyone but a superuser who switches them off."""
+        if self._postgres:
+            query = sa.text(
+                "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal "
+                "AND t.tgenabled <> 'D'"
+            )
+        else:
+            query = sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        with translated(self._engine.url):
+            async with self._engine.connect() as conn:
+                present = set((await conn.execute(query)).scalars())
+        expected = schema.APPEND_ONLY_TRIGGERS["postgresql" if self._postgres else "sqlite"]
+        return tuple(name for name in expected if name not in present)
+
     async def close(self) -> None:
         """Finish the appends in flight, then close every pooled connection."""
         await self._group.wait_idle()

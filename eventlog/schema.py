@@ -91,3 +91,23 @@ head = sa.Table(
     sa.Column("position", sa.BigInteger, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+
+GUARDED = ("eventlog_events", "eventlog_head", "eventlog_checkpoints", "eventlog_documents")
+APPEND_ONLY_TRIGGERS = {
+    "postgresql": tuple(
+        f"{table}_{kind}" for table in GUARDED for kind in ("append_only", "no_truncate")
+    ),
+    "sqlite": (
+        "eventlog_events_no_update",
+        "eventlog_events_no_delete",
+        "eventlog_head_no_delete",
+        "eventlog_checkpoints_no_update",
+        "eventlog_checkpoints_no_delete",
+        "eventlog_documents_no_update",
+        "eventlog_documents_no_delete",
+    ),
+}
+"""The triggers migrations 0001, 0003 and 0008 create so that no row of the log is changed
+or removed, by dialect: dropped or disabled, the database no longer refuses tampering (the
+chain still reveals it)."""

@@ -34,6 +34,7 @@ from console.web.files import (
     QUEUE_LIMIT,
     SPENT_PAGE,
     STATE_READS,
+    STATUSES,
     FileNotVisible,
     assignment_guard,
     at_most,
@@ -380,6 +381,8 @@ def _as_of(text: str | None) -> datetime | None:
     try:
         day = date.fromisoformat(text)
     except ValueError:
+        if re.fullmatch(r"\d{4}-\d\d-\d\d", text):
+            raise BadRequest(f"le {text} n'existe pas au calendrier (format AAAA-MM-JJ)") from None
         raise BadRequest("date attendue au format AAAA-MM-JJ") from None
     if day > datetime.now(PARIS).date():  # the page would show today's state under that date
         raise BadRequest(
@@ -395,25 +398,47 @@ async def portfolio_page(
     account: Annotated[Account, Depends(roles("auditor"))],
 ) -> Response:
     """Files per status and the amounts awarded and paid as of a day, from the log alone."""
+    found = services(request)
     day = request.query_params.get("date") or None
     at = _as_of(day)
-    log = services(request).log
+    programme, department = _portfolio_filters(found, request)
+    log = found.log
 
     async def compute(report: Report) -> CheckedPortfolio:
-        portfolio = await summarize(log, at=at, progress=report.progress)
+        portfolio = await summarize(
+            log, at=at, programme=programme, department=department, progress=report.progress
+        )
         # Figures are only as sound as the events folded into them (as `audit states` says).
         return CheckedPortfolio(portfolio, await log.verify())
 
-    report = await services(request).reports.get(f"portefeuille:{day or 'actuel'}", compute)
+    key = f"portefeuille:{day or 'actuel'}:{programme or ''}:{department or ''}"
+    report = await found.reports.get(key, compute)
     checked: CheckedPortfolio | None = report.result
+    chosen = {"date": at.date().isoformat() if at else "", "dispositif": programme or "",
+              "departement": department or ""}  # fmt: skip
     context = {
         "report": report,
         "portfolio": checked.portfolio if checked else None,
         "chain": checked.chain if checked else None,
         "as_of": at,
-        "chosen_day": at.date().isoformat() if at else "",
+        "chosen": chosen,
+        "chosen_query": urlencode({k: v for k, v in chosen.items() if v}),
+        "programmes": found.catalogue.programmes,
+        "statuses": STATUSES,
     }
     return render(request, "portefeuille.html", context)
+
+
+def _portfolio_filters(found: WebServices, request: Request) -> tuple[str | None, str | None]:
+    """The portfolio's programme and department, checked (``BadRequest`` says what to fix)."""
+    programme = request.query_params.get("dispositif") or None
+    department = (request.query_params.get("departement") or "").strip().upper() or None
+    if programme is not None and found.catalogue.get(programme) is None:
+        known = ", ".join(p.id for p in found.catalogue.programmes)
+        raise BadRequest(f"dispositif inconnu : {programme} (ceux du catalogue : {known})")
+    if department is not None and department not in found.registry.departments():
+        raise BadRequest(f"département {department} : aucune commune du registre n'y est")
+    return programme, department
 
 
 @dataclass(frozen=True)
@@ -523,10 +548,10 @@ async def journal_with_file(
 def _uploaded_checkpoints(data: bytes) -> list[Checkpoint]:
     try:
         return parse_export(data, "the file")
-    except CheckpointError as error:
+    except CheckpointError:
         raise BadRequest(
-            "fichier refusé : déposez un export de points de contrôle (guichet audit "
-            f"export-checkpoints) ({error})"
+            "fichier refusé : ce n'est pas un export de points de contrôle lisible (JSON tel "
+            "que l'écrit guichet audit export-checkpoints), ou l'un de ses points est abîmé"
         ) from None
 
 
@@ -535,10 +560,10 @@ def _uploaded_key(pasted: str, found: WebServices) -> Ed25519PublicKey:
     if pasted.strip():
         try:
             return parse_public_key(pasted.strip(), "the pasted key")
-        except SigningKeyError as error:
+        except SigningKeyError:
             raise BadRequest(
-                "clé refusée : collez une clé publique Ed25519 (guichet audit export-key) "
-                f"({error})"
+                "clé refusée : ce n'est pas une clé publique Ed25519 lisible ; collez-la telle "
+                "que l'écrit guichet audit export-key (PEM), ou la base64 de ses 32 octets"
             ) from None
     if found.trusted_key is None:
         raise BadRequest(
@@ -573,13 +598,17 @@ async def portfolio_export(
     """Every file's state as of a day (default: now), from the log alone, as a download."""
     chosen = _format(fmt)
     at = _as_of(request.query_params.get("date") or None)
+    programme, department = _portfolio_filters(services(request), request)
     log = services(request).log
     chain = await log.verify()
     if not chain.ok and request.query_params.get(ANYWAY) != "1":
         return altered_export(request, "L'état des dossiers", chain)
     out = io.StringIO(newline="")
-    await export_states(log, out, chosen, at=at)
-    name = f"portefeuille-{at.date().isoformat() if at else 'actuel'}"
+    await export_states(log, out, chosen, at=at, programme=programme, department=department)
+    name = "-".join(
+        ["portefeuille", at.date().isoformat() if at else "actuel"]
+        + [part for part in (programme, department) if part]
+    )
     return _download(out, altered_name(name, chain), chosen)
 
 

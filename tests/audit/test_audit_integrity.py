@@ -201,3 +201,28 @@ async def test_an_unchanged_head_is_not_signed_twice(log: EventLog) -> None:
     again, created_again = await checkpoint_now(log, KEY, NOW)
     assert created and not created_again and again == first
     assert len(await stored(log)) == 1
+
+
+async def test_a_guard_dropped_or_disabled_is_named_by_the_verification(
+    log: EventLog, database: Database
+) -> None:
+    """The database's refusal of changes is part of the evidence: the verification names a
+    trigger an intruder dropped (or, on PostgreSQL, disabled) even when the chain is intact."""
+    await record(log, "app-1", file_events("app-1")[:3])
+    assert await log.missing_guards() == ()
+    assert (await verify(log)).notes == ()
+    if database.kind == "postgresql":
+        await database.execute(
+            "ALTER TABLE eventlog_events DISABLE TRIGGER eventlog_events_append_only"
+        )
+        weakened = "eventlog_events_append_only"
+    else:
+        await database.execute("DROP TRIGGER eventlog_events_no_update")
+        weakened = "eventlog_events_no_update"
+    report = await verify(log)
+    assert report.ok  # nothing was changed, yet
+    assert await log.missing_guards() == (weakened,)
+    assert report.notes == (
+        f"the append-only trigger(s) {weakened} are dropped or disabled: the database no "
+        "longer refuses changes to the log (the chain still shows them)",
+    )

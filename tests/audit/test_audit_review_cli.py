@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.checkpoints import checkpoint_now, save, sign
 from audit.signing import public_key_text
+from console.auditing import parse_as_of
 from tests.cli.support import guichet
 
 EVENTS = "eventlog_events"
@@ -287,7 +288,9 @@ def test_a_time_copied_from_the_timeline_into_as_of_is_the_same_instant(
     code, out, _ = guichet(capsys, "audit", "show", "app-1", "--as-of", rows["3"], "--json")
     assert code == 0 and [e["position"] for e in json.loads(out)["timeline"]] == [1, 2, 3]
     _, help_text, _ = guichet(capsys, "audit", "show", "--help")
-    assert "without a zone is" in help_text and "Paris time" in help_text
+    flat = " ".join(re.sub("[│╭╮╰╯─]", " ", help_text).split())  # the panel's lines, joined
+    assert "a moment without a zone is Paris time" in flat
+    assert "up to the end of its second" in flat
 
 
 def test_a_day_to_come_is_refused_not_answered_with_today(
@@ -318,3 +321,20 @@ def test_a_department_without_its_leading_zero_is_refused_and_an_empty_selection
     assert "dsil-detr-investissement" in err
     code, _, err = guichet(capsys, "audit", "states", "--programme", "nope")
     assert code == 0 and "note: no file of the log matches the selection" in err
+
+
+@pytest.mark.parametrize(
+    ("written", "up_to"),
+    [
+        ("2025-03-04T08:00:00Z", datetime(2025, 3, 4, 8, 0, 0, 999_999, tzinfo=UTC)),
+        ("2025-03-04T09:00+01:00", datetime(2025, 3, 4, 8, 0, 59, 999_999, tzinfo=UTC)),
+        ("2025-03-04T08:00:00.25Z", datetime(2025, 3, 4, 8, 0, 0, 250_000, tzinfo=UTC)),
+        ("2025-03-04 09:00:00", datetime(2025, 3, 4, 8, 0, 0, 999_999, tzinfo=UTC)),
+    ],
+)
+def test_a_moment_stands_for_the_whole_second_or_minute_it_is_written_to(
+    written: str, up_to: datetime
+) -> None:
+    """The timeline prints seconds: an event it shows at 08:00:00 may have happened at
+    08:00:00.4, and an --as-of pasted from that row must keep it."""
+    assert parse_as_of(written) == up_to

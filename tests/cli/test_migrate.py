@@ -181,6 +181,8 @@ def test_commands_on_a_log_never_migrated_say_to_run_migrate(
         code, _, err = guichet(capsys, *argv)
         assert code == 1, argv
         assert "is missing a table" in err and "run `guichet migrate`" in err, (argv, err)
+        # A plain copy of a running log holds none of its writes (they sit in its -wal file).
+        assert '`sqlite3 ORIGINAL ".backup COPY"`' in err and "do not migrate a copy" in err
     assert guichet(capsys, "migrate")[0] == 0
     code, out, _ = guichet(capsys, "notices")
     assert code == 0 and out == "every notice was delivered\n"
@@ -223,3 +225,23 @@ def test_migrate_grant_to_on_sqlite_is_bad_input(
     code, _, err = guichet(capsys, "migrate", "--grant-to", "guichet_app")
     assert code == 2 and "only a PostgreSQL log has" in err
     assert not sqlite_log.exists()  # refused before anything was created
+
+
+def test_status_names_an_append_only_trigger_someone_dropped(
+    sqlite_log: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log's own refusal of changes is checked too: a dropped trigger is a problem line
+    saying what it means and what to do."""
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+    guichet(capsys, "migrate")
+    _, out, _ = guichet(capsys, "status", "--json")
+    before = {check["name"]: check for check in json.loads(out)["checks"]}
+    with sqlite3.connect(sqlite_log) as connection:
+        connection.execute("DROP TRIGGER eventlog_head_no_delete")
+    _, out, _ = guichet(capsys, "status", "--json")
+    after = {check["name"]: check for check in json.loads(out)["checks"]}
+    assert before["append-only"]["ok"] is True
+    assert after["append-only"]["ok"] is False
+    assert after["append-only"]["detail"].startswith(
+        "trigger(s) eventlog_head_no_delete dropped or disabled: the database no longer refuses"
+    )

@@ -118,7 +118,7 @@ def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
         # Everything `guichet dev` starts is what `guichet status` checks: all fine.
         status = cli.json("status")
         assert status["ok"] is True, status
-        assert len(status["checks"]) == 9
+        assert len(status["checks"]) == 10
         documents = next(c for c in status["checks"] if c["name"] == "documents")
         assert re.match(r"7 kept, \d kB \(back them up with the log\)$", documents["detail"])
     finally:

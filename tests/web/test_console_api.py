@@ -1248,7 +1248,7 @@ async def test_an_uploaded_checkpoints_file_catches_a_rewrite_the_database_no_lo
     assert "ne couvre les positions 1 à 8 : une réécriture complète" in journal.text
     assert "Aucun point de contrôle signé n'est enregistré" in journal.text
     assert sent.status_code == 303
-    assert "Journal altéré : première position en défaut 4" in page.text
+    assert "Journal altéré : ne vous fiez à rien à partir de la position 4" in page.text
     assert "le journal a été réécrit quelque part entre les positions 4 et 8" in page.text
     kid = key_id(key.public_key())
     assert f"1 sur 2 signés par la clé <code>{kid}</code>" in page.text
@@ -1293,6 +1293,10 @@ async def test_the_auditor_downloads_the_portfolio_as_of_a_day(
         before = await audrey.get("/portefeuille.csv", params={"date": "2000-01-01"})
         lines = await audrey.get("/portefeuille.jsonl")
         bad_date = await audrey.get("/portefeuille.csv", params={"date": "hier"})
+        no_such_day = await audrey.get("/portefeuille", params={"date": "2026-02-30"})
+        elsewhere = await audrey.get("/portefeuille.csv", params={"departement": "38"})
+        ain = await audrey.get("/portefeuille.csv", params={"departement": "01"})
+        unknown = await audrey.get("/portefeuille", params={"dispositif": "nope"})
         bad_format = await audrey.get("/portefeuille.xlsx")
     assert 'href="/portefeuille"' in listing.text
     assert page.status_code == 200 and "Portefeuille actuel" in page.text
@@ -1307,6 +1311,11 @@ async def test_the_auditor_downloads_the_portfolio_as_of_a_day(
     assert 'filename="portefeuille-2000-01-01.csv"' in before.headers["content-disposition"]
     assert file_id in {json.loads(line)["application_id"] for line in lines.text.splitlines()}
     assert bad_date.status_code == 400 and bad_format.status_code == 400
+    assert "le 2026-02-30 n&#39;existe pas au calendrier" in no_such_day.text
+    assert "(chaîne vérifiée :" in page.text  # the figures rest on a checked chain
+    assert file_id not in elsewhere.text and f"\r\n{file_id};" in ain.text
+    assert 'filename="portefeuille-actuel-01.csv"' in ain.headers["content-disposition"]
+    assert unknown.status_code == 400 and "dispositif inconnu : nope" in unknown.text
 
 
 def test_a_day_ends_at_midnight_in_paris_for_the_web_as_for_the_cli() -> None:
