@@ -18,7 +18,7 @@ from typing import Annotated, Any, TextIO, TypeVar
 import typer
 
 from audit.describing import format_euros
-from audit.exporting import Format, export, select_applications
+from audit.exporting import Format, export, select_applications, utc_text
 from audit.portfolio import Portfolio, export_states
 from audit.verifying import AuditReport, check_files
 from audit.writing import Replacement, Writer
@@ -255,7 +255,8 @@ def states_command(
         f"{format_euros(portfolio.award_cents)}, paid {format_euros(portfolio.paid_cents)}, "
         f"repaid {format_euros(portfolio.repaid_cents)}, repayments due "
         f"{format_euros(portfolio.repayment_due_cents)}; "
-        f"log as of position {portfolio.position}"
+        + (f"as of {utc_text(moment)}, " if moment is not None else "")
+        + f"log as of position {portfolio.position}"
         + (f"; written to {output}" if output is not None else "")
     )
     if portfolio.files == 0 and (programme is not None or department is not None):

@@ -38,6 +38,10 @@ EXTENSION_ROOM = 6
 """Bytes kept free for an extension added to a name (``.xlsx`` and its dot)."""
 
 
+TELL_AUDITOR = "prévenez l'auditeur"
+"""What a refusal of an altered document asks of whoever reads it (but the auditor)."""
+
+
 class DocumentRefused(ValueError):
     """A document Guichet will not take or give; ``message`` in English, ``french`` too."""
 
@@ -155,6 +159,6 @@ async def served_document(
             f"{held.filename}: the stored bytes no longer hash to the SHA-256 the log recorded "
             f"({sha256}): they were altered after the document was attached",
             f"« {held.filename} » : son contenu ne correspond plus à l'empreinte enregistrée au "
-            "journal ; il a été modifié depuis son dépôt et n'est pas servi : prévenez l'auditeur",
+            f"journal ; il a été modifié depuis son dépôt et n'est pas servi : {TELL_AUDITOR}",
         )
     return held, stored.content

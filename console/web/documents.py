@@ -17,7 +17,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from console.documents import DocumentRefused, attach, document_from, served_document
+from console.documents import (
+    TELL_AUDITOR,
+    DocumentRefused,
+    attach,
+    document_from,
+    served_document,
+)
 from console.web.accounts import PERSON_ROLES, Account
 from console.web.api import Refused
 from console.web.app import error_page
@@ -185,7 +191,14 @@ async def download(
     except LookupError:
         raise FileNotVisible from None
     except DocumentRefused as refused:
-        return error_page(request, 500, "Pièce altérée ou manquante", refused.french)
+        said = refused.french
+        if account.role == "auditor":  # the one to be told: where the evidence stands
+            said = said.replace(
+                TELL_AUDITOR,
+                "la vérification du journal (page Journal) le signale, et les octets altérés "
+                "restent dans la base, table eventlog_documents, pour l'enquête",
+            )
+        return error_page(request, 500, "Pièce altérée ou manquante", said)
     return Response(
         content,
         media_type=held.media_type,

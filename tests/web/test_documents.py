@@ -228,8 +228,11 @@ async def test_a_document_altered_in_the_database_is_not_served_and_the_journal_
     assert "la pièce « facture.pdf »" in journal and "est altérée : les octets conservés" in journal
     async with signed_in(console, "audrey") as audrey:  # and the file's own audit page
         audit = html.unescape((await audrey.get(f"/audit/{application_id}")).text)
+        kept = html.unescape((await audrey.get(f"/dossiers/{application_id}/pieces/{digest}")).text)
     assert "Pièce jointe altérée ou manquante (les événements du dossier sont intacts)" in audit
     assert "la pièce « facture.pdf »" in audit and "is altered" not in audit
+    assert "prévenez l'auditeur" in served.text.replace("&#39;", "'")  # the caseworker tells
+    assert "prévenez l'auditeur" not in kept and "table eventlog_documents" in kept
 
 
 async def test_a_document_over_the_limit_is_refused_before_it_is_kept(
