@@ -114,6 +114,23 @@ async def act(
     return await client.post(f"/dossiers/{application_id}/actions/{command}", data=data)
 
 
+async def batch_done(client: httpx.AsyncClient, batch_id: str) -> dict[str, Any]:
+    """A batch's progress once every file of it has answered."""
+
+    async def finished() -> dict[str, Any] | None:
+        progress: dict[str, Any] = (await client.get(f"/api/v1/batches/{batch_id}")).json()
+        return progress if progress["finished"] else None
+
+    return await eventually(finished)
+
+
+async def form_batch(client: httpx.AsyncClient, data: list[tuple[str, str]]) -> dict[str, Any]:
+    """A batch started from the queue's form with ``data``, once every file has answered."""
+    started = await client.post("/lots", content=urlencode(data), headers=FORM)
+    assert started.status_code == 303, started.text
+    return await batch_done(client, started.headers["location"].rsplit("/", 1)[-1])
+
+
 @pytest.fixture(scope="module")
 async def file_id(console: Console) -> str:
     """One submitted file of commune 01033 shared by the read-only tests."""

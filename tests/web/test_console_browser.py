@@ -222,6 +222,18 @@ async def test_no_page_scrolls_sideways_on_a_phone(
     assert not too_wide
 
 
+async def on_the_queue(page: object, base_url: str, files: list[str]) -> list[str]:
+    """The queue of files nobody holds, once it lists ``files``; their checkboxes."""
+    boxes = [f"input[name=dossier][value='{application_id}']" for application_id in files]
+
+    async def listed() -> bool:  # visibility lists new files a moment after they start
+        await page.goto(f"{base_url}/dossiers?instructeur=aucun")  # type: ignore[attr-defined]
+        return all([await page.locator(box).count() == 1 for box in boxes])  # type: ignore[attr-defined]
+
+    await eventually(listed, every=0.3)
+    return boxes
+
+
 async def test_a_batch_asks_before_sending_and_reports_each_file(
     console: Console, base_url: str, browser: object
 ) -> None:
@@ -232,15 +244,9 @@ async def test_a_batch_asks_before_sending_and_reports_each_file(
     files = [await submit_file(console), await submit_file(console)]
     alice = await sign_in(browser, base_url, "alice")
     page = alice.page
-    boxes = [f"input[name=dossier][value='{application_id}']" for application_id in files]
-
-    async def listed() -> bool:  # visibility lists new files a moment after they start
-        await page.goto(f"{base_url}/dossiers?instructeur=aucun")  # type: ignore[attr-defined]
-        return all([await page.locator(box).count() == 1 for box in boxes])  # type: ignore[attr-defined]
-
-    await eventually(listed, every=0.3)
-    for application_id in files:
-        await page.locator(f"input[name=dossier][value='{application_id}']").check()  # type: ignore[attr-defined]
+    boxes = await on_the_queue(page, base_url, files)
+    for box in boxes:
+        await page.locator(box).check()  # type: ignore[attr-defined]
     await page.select_option("#action-lot", "AssignCaseworker")  # type: ignore[attr-defined]
     asked: list[str] = []
 
@@ -272,13 +278,7 @@ async def test_a_selection_over_the_batch_s_size_is_stopped_before_sending(
     monkeypatch.setattr(pages, "MAX_FILES", 1)
     alice = await sign_in(browser, base_url, "alice")
     page = alice.page
-    boxes = [f"input[name=dossier][value='{application_id}']" for application_id in files]
-
-    async def listed() -> bool:  # visibility lists new files a moment after they start
-        await page.goto(f"{base_url}/dossiers?instructeur=aucun")  # type: ignore[attr-defined]
-        return all([await page.locator(box).count() == 1 for box in boxes])  # type: ignore[attr-defined]
-
-    await eventually(listed, every=0.3)
+    boxes = await on_the_queue(page, base_url, files)
     for box in boxes:
         await page.locator(box).check()  # type: ignore[attr-defined]
     said: list[str] = []

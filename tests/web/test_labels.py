@@ -8,14 +8,13 @@ import csv
 import html
 import io
 import uuid
-from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import pytest
 
 from tests.polling import eventually
 from tests.web.conftest import Console, csrf_of, signed_in
-from tests.web.test_console_api import FORM, act, submit_file
+from tests.web.test_console_api import act, batch_done, form_batch, submit_file
 from tests.web.test_opinions import _asked
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
@@ -113,15 +112,7 @@ async def test_a_selection_is_labelled_in_one_batch(console: Console) -> None:
         token = await csrf_of(sophie, "/dossiers")
         data = [("csrf", token), ("action", "AddLabel"), ("label", label),
                 *[("dossier", f) for f in files]]  # fmt: skip
-        started = await sophie.post("/lots", content=urlencode(data), headers=FORM)
-        assert started.status_code == 303, started.text
-        batch_id = started.headers["location"].rsplit("/", 1)[-1]
-
-        async def finished() -> dict[str, Any] | None:
-            progress = (await sophie.get(f"/api/v1/batches/{batch_id}")).json()
-            return progress if progress["finished"] else None
-
-        progress = await eventually(finished)
+        progress = await form_batch(sophie, data)
     assert {r["application_id"]: r["ok"] for r in progress["results"]} == dict.fromkeys(files, True)
     for application_id in files:
         assert (await console.guichet.state(application_id)).labels == (label,)
@@ -137,12 +128,7 @@ async def test_a_label_is_taken_off_a_selection_through_the_api(console: Console
         body = {"command": {"type": "RemoveLabel", "label": label}, "application_ids": files}
         started = await alice.post("/api/v1/batches", json=body, headers={"X-CSRF-Token": token})
         assert started.status_code == 202, started.text
-
-        async def finished() -> dict[str, Any] | None:
-            progress = (await alice.get(f"/api/v1/batches/{started.json()['id']}")).json()
-            return progress if progress["finished"] else None
-
-        progress = await eventually(finished)
+        progress = await batch_done(alice, started.json()["id"])
     assert all(result["ok"] for result in progress["results"]), progress
     for application_id in files:
         assert (await console.guichet.state(application_id)).labels == ()

@@ -5,7 +5,6 @@ the API, a commune's page, a batch; a supervisor shares files out within the sec
 from __future__ import annotations
 
 import html
-from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -14,7 +13,7 @@ import sqlalchemy as sa
 from activities.outbox import outbox
 from tests.polling import eventually
 from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
-from tests.web.test_console_api import FORM, act, submit_file
+from tests.web.test_console_api import FORM, act, batch_done, form_batch, submit_file
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
 ISERE = "38034"  # Beaurepaire, a PVD commune of the Isère
@@ -74,15 +73,7 @@ async def test_a_batch_acts_only_on_the_files_of_the_sector(console: Console) ->
         token = await csrf_of(ddt, "/dossiers")
         data = [("csrf", token), ("action", "AssignCaseworker"),
                 *[("dossier", f) for f in (ain, isere)]]  # fmt: skip
-        started = await ddt.post("/lots", content=urlencode(data), headers=FORM)
-        assert started.status_code == 303, started.text
-        batch_id = started.headers["location"].rsplit("/", 1)[-1]
-
-        async def finished() -> dict[str, Any] | None:
-            progress = (await ddt.get(f"/api/v1/batches/{batch_id}")).json()
-            return progress if progress["finished"] else None
-
-        progress = await eventually(finished)
+        progress = await form_batch(ddt, data)
     results = {r["application_id"]: (r["ok"], r["message"]) for r in progress["results"]}
     assert results[isere][0] is True
     assert results[ain] == (False, "refusé : Aucun dossier à ce numéro")
@@ -144,12 +135,7 @@ async def test_the_api_s_batch_keeps_to_the_sector_too(console: Console) -> None
         }
         started = await ddt.post("/api/v1/batches", json=body, headers={"X-CSRF-Token": token})
         assert started.status_code == 202, started.text
-
-        async def finished() -> dict[str, Any] | None:
-            progress = (await ddt.get(f"/api/v1/batches/{started.json()['id']}")).json()
-            return progress if progress["finished"] else None
-
-        progress = await eventually(finished)
+        progress = await batch_done(ddt, started.json()["id"])
     results = {r["application_id"]: (r["ok"], r["message"]) for r in progress["results"]}
     assert results[ain] == (False, "refusé : Aucun dossier à ce numéro")
     assert results[isere][0] is True
@@ -263,15 +249,7 @@ async def test_a_supervisor_shares_a_selection_out_within_the_assignee_s_sector(
         token = await csrf_of(sophie, "/dossiers")
         data = [("csrf", token), ("action", "AssignCaseworker"), ("caseworker_id", "ddt-isere"),
                 ("dossier", ain), ("dossier", isere)]  # fmt: skip
-        started = await sophie.post("/lots", content=urlencode(data), headers=FORM)
-        assert started.status_code == 303, started.text
-        batch_id = started.headers["location"].rsplit("/", 1)[-1]
-
-        async def finished() -> dict[str, Any] | None:
-            progress = (await sophie.get(f"/api/v1/batches/{batch_id}")).json()
-            return progress if progress["finished"] else None
-
-        progress = await eventually(finished)
+        progress = await form_batch(sophie, data)
         unnamed = [("csrf", token), ("action", "AssignCaseworker"), ("dossier", ain)]
         refused = await sophie.post("/lots", content=urlencode(unnamed), headers=FORM)
     assert '<option value="AssignCaseworker">Attribuer à l&#39;instructeur choisi' in queue
