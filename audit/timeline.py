@@ -8,7 +8,8 @@ global position (the log exactly as it stood once that position was written).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+import re
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -22,6 +23,19 @@ from domain.state import Application
 from eventlog import EventLog, RecordedEvent
 
 PARIS = ZoneInfo("Europe/Paris")
+
+
+WRITTEN_TIME = re.compile(r"[T ]\d\d:\d\d(?P<seconds>:\d\d)?(?P<fraction>[.,]\d+)?")
+
+
+def rest_of_written(moment: str) -> timedelta:
+    """What to add to a moment written to the second (or minute) so that it stands for the
+    whole second (or minute): the timeline prints seconds, and the event it shows at
+    13:30:00 may have happened at 13:30:00.4. Nothing for a moment written to a fraction."""
+    written = WRITTEN_TIME.search(moment)
+    if written is None or written["fraction"]:
+        return timedelta(0)
+    return timedelta(seconds=0 if written["seconds"] else 59, microseconds=999_999)
 
 
 def end_of_day(day: date) -> datetime:

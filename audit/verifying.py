@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from audit.checkpoints import Checkpoint
+from audit.checkpoints import Checkpoint, stored
 from audit.documents import DocumentProblem, document_problems
 from audit.signing import key_id
 from eventlog import EventLog, VerifyReport
@@ -169,9 +169,11 @@ async def verify(
     trusted: Ed25519PublicKey | None = None,
     progress: Progress | None = None,
     documents_progress: Progress | None = None,
+    documents: bool = True,
 ) -> AuditReport:
     """Recompute the chain (gap-free positions, hashes, head), then check ``checkpoints``,
-    then hash every document the log names again (``documents_progress`` follows that).
+    then (``documents``) hash every document the log names again (``documents_progress``
+    follows that).
 
     ``trusted`` is the public key checkpoints must be signed with; without it signatures are
     not checked (a note says so) but each checkpoint's hash still is.
@@ -196,9 +198,11 @@ async def verify(
         position = chain.first_bad_position
         problem = chain.problem or "?"
         findings.append(Finding(position=position, problem=problem, shows_at=position))
-    documents_checked, documents_wrong = await document_problems(
-        log, chain.head_position, progress=documents_progress
-    )
+    documents_checked, documents_wrong = 0, list[DocumentProblem]()
+    if documents:
+        documents_checked, documents_wrong = await document_problems(
+            log, chain.head_position, progress=documents_progress
+        )
     findings += _document_findings(documents_wrong)
     return _report(
         chain,
@@ -262,26 +266,45 @@ def _report(
     )
 
 
-async def verify_file(log: EventLog, application_id: str) -> AuditReport:
+async def verify_file(
+    log: EventLog, application_id: str, trusted: Ed25519PublicKey | None = None
+) -> AuditReport:
     """One file's events checked where they sit in the chain (``EventLog.verify_stream``),
-    and its documents' bytes hashed again: what a page about one file can afford (it reads
-    the file's rows and their neighbours, and counts the rows after its last). The whole
-    log: ``verify``."""
+    against the stored checkpoints (signed by ``trusted`` when given), and its documents'
+    bytes hashed again: what a page about one file can afford (it reads the file's rows and
+    their neighbours, counts the rows after its last, and reads the hash at each checkpoint).
+    The whole log: ``verify``."""
     chain = await log.verify_stream(application_id)
     findings = (
-        ()
+        []
         if chain.ok
-        else (Finding(position=chain.first_bad_position, problem=chain.problem or "?"),)
+        else [Finding(position=chain.first_bad_position, problem=chain.problem or "?")]
     )
-    report = AuditReport(
-        ok=chain.ok,
-        checked=chain.checked,
-        head_position=chain.head_position,
-        first_bad_position=chain.first_bad_position,
-        problem=chain.problem,
-        findings=findings,
+    findings += await stored_checkpoint_findings(log, [application_id], trusted)
+    return await with_documents(log, _report(chain, findings), [application_id])
+
+
+async def stored_checkpoint_findings(
+    log: EventLog, application_ids: Iterable[str], trusted: Ed25519PublicKey | None
+) -> list[Finding]:
+    """What the stored checkpoints say of these files: a rewrite or a cut they reveal puts
+    every event after the last checkpoint that still matches in doubt, so it is the files'
+    finding when one of their events lies there."""
+    checkpoints = await stored(log)
+    if not checkpoints:
+        return []
+    head = (await log.head())[0]
+    hashes = await hashes_at(log, (c.position for c in checkpoints))
+    findings, _, _ = _checkpoint_findings(checkpoints, trusted, hashes, head)
+    doubtful = [f for f in findings if f.position is not None]
+    if not doubtful:
+        return []
+    last = sa.select(sa.func.max(events.c.position)).where(
+        events.c.stream_id.in_(sorted(set(application_ids))), events.c.position <= head
     )
-    return await with_documents(log, report, [application_id])
+    async with log.engine.connect() as conn:
+        reaches = await conn.scalar(last)
+    return [f for f in doubtful if reaches is not None and f.position <= reaches]
 
 
 async def with_documents(log: EventLog, report: AuditReport, streams: list[str]) -> AuditReport:
@@ -300,7 +323,9 @@ async def with_documents(log: EventLog, report: AuditReport, streams: list[str])
     )
 
 
-async def check_files(log: EventLog, application_ids: Iterable[str]) -> AuditReport:
+async def check_files(
+    log: EventLog, application_ids: Iterable[str], trusted: Ed25519PublicKey | None = None
+) -> AuditReport:
     """The events of these files checked where they sit in the chain, up to the head as it
     stands now: what a view or an export of them ends with.
 
@@ -335,6 +360,7 @@ async def check_files(log: EventLog, application_ids: Iterable[str]) -> AuditRep
                 after = head[0] - last if gap_free else await _rows_after(conn, last, in_log)
                 findings += _file_findings(stream, links, head, after)
                 checked += len(stream)
+    findings += await stored_checkpoint_findings(log, ids, trusted)
     chain = VerifyReport(ok=not findings, checked=checked, head_position=head[0])
     return _report(chain, findings)
 

@@ -8,11 +8,10 @@ checkpoints: ``auditing_keys``.
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, TypeVar
 
@@ -33,7 +32,15 @@ from audit.replaying import (
     replay_history,
 )
 from audit.signing import SigningKeyError, parse_public_key, trusted_key_from_env
-from audit.timeline import PARIS, TimelineEntry, end_of_day, state_as_of, state_json, timeline
+from audit.timeline import (
+    PARIS,
+    TimelineEntry,
+    end_of_day,
+    rest_of_written,
+    state_as_of,
+    state_json,
+    timeline,
+)
 from audit.verifying import AuditReport, check_files, verify, with_documents
 from console.app import JsonOption, app, emit_json, friendly
 from console.connection import resolve_target, run_with_client
@@ -112,19 +119,6 @@ def with_log(work: Callable[[EventLog], Awaitable[T]], url: str | None = None) -
         raise CliError(f"the event log could not be read: {reason}") from None
 
 
-WRITTEN_TIME = re.compile(r"[T ]\d\d:\d\d(?P<seconds>:\d\d)?(?P<fraction>[.,]\d+)?")
-
-
-def _rest_of(text: str) -> timedelta:
-    """A moment written to the second stands for the whole second, one written to the minute
-    for the whole minute: the timeline prints seconds, and the event it shows at 13:30:00
-    may have happened at 13:30:00.4."""
-    written = WRITTEN_TIME.search(text)
-    if written is None or written["fraction"]:
-        return timedelta(0)
-    return timedelta(seconds=0 if written["seconds"] else 59, microseconds=999_999)
-
-
 def parse_as_of(text: str) -> datetime:
     """A day (the end of that day in Paris) or an ISO moment (Paris time when none is given;
     ``2025-03-01T13:30:00Z``, as the timeline prints, is UTC), up to the end of the second
@@ -141,7 +135,7 @@ def parse_as_of(text: str) -> datetime:
             ) from None
         if moment.utcoffset() is None:
             moment = moment.replace(tzinfo=PARIS)
-        moment += _rest_of(text)
+        moment += rest_of_written(text)
     # A day to come is most often a typo (2052 for 2025): the log could only answer with
     # today's state, printed under that date.
     if moment.astimezone(PARIS).date() > datetime.now(PARIS).date():

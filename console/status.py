@@ -34,7 +34,7 @@ from console.connection import Target, open_client, resolve_target
 from console.errors import CliError
 from eventlog import EventLog, EventLogError
 from eventlog.documents import DocumentStore
-from eventlog.edge import describe
+from eventlog.edge import describe, no_tables_advice
 from eventlog.migrating import latest_revision
 from workflows import client as client_module
 from workflows import search
@@ -256,7 +256,9 @@ async def _why(run: WorkflowHandle[Any, Any]) -> str:
 async def _log(log: EventLog, where: str) -> Check:
     current, latest = await log.revision(), latest_revision()
     if current is None:
-        return Check("event log", False, f"no tables in {where}: run `guichet migrate`")
+        return Check(
+            "event log", False, f"no tables in {where}: {no_tables_advice(log.engine.url)}"
+        )
     if current != latest:
         return Check(
             "event log",
@@ -285,7 +287,7 @@ async def _guards(log: EventLog) -> Check:
             "refuses changes to the log. Find who removed them, run `guichet audit verify "
             "--checkpoints FILE`, and recreate them as migrations 0001, 0003 and 0008 do",
         )
-    return Check("append-only", True, "the database refuses any change or removal of a row")
+    return Check("append-only", True, "the triggers refusing changes and removals are in place")
 
 
 async def _checkpoints(log: EventLog) -> Check:

@@ -50,20 +50,9 @@ def translated(url: URL) -> Iterator[None]:
         yield
     except sa.exc.DBAPIError as error:
         if _missing_table(error):
-            advice = (
-                "run `guichet migrate` against it (a worker also creates the tables when it starts)"
-            )
-            if url.get_backend_name() == "sqlite":
-                # An auditor's copy of a running log: its writes sit in the original's -wal
-                # file until a checkpoint, and a plain copy holds none of them.
-                advice = (
-                    "if it is a copy of a running Guichet's log, a plain copy misses the writes "
-                    "still in the original's -wal file: copy it again with `sqlite3 ORIGINAL "
-                    '".backup COPY"`, and do not migrate a copy kept as evidence; if it is a '
-                    f"new log, {advice}"
-                )
             raise EventLogNotMigrated(
-                f"the event log {describe(url)} is missing a table ({error.orig}): {advice}"
+                f"the event log {describe(url)} is missing a table ({error.orig}): "
+                + no_tables_advice(url)
             ) from error
         if error.connection_invalidated or isinstance(
             error, sa.exc.OperationalError | sa.exc.InterfaceError
@@ -72,6 +61,20 @@ def translated(url: URL) -> Iterator[None]:
         raise
     except _CONNECTION_ERRORS as error:
         raise EventLogUnavailable(_sentence(url, error)) from error
+
+
+def no_tables_advice(url: URL) -> str:
+    """What to do about a database without the log's tables."""
+    advice = "run `guichet migrate` against it (a worker also creates the tables when it starts)"
+    if url.get_backend_name() != "sqlite":
+        return advice
+    # An auditor's copy of a running log: its writes sit in the original's -wal file until a
+    # checkpoint, and a plain copy holds none of them.
+    return (
+        "if it is a copy of a running Guichet's log, a plain copy misses the writes still in "
+        'the original\'s -wal file: copy it again with `sqlite3 ORIGINAL ".backup COPY"`, '
+        f"and do not migrate a copy kept as evidence; if it is a new log, {advice}"
+    )
 
 
 def _missing_table(error: sa.exc.DBAPIError) -> bool:

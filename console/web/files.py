@@ -203,8 +203,11 @@ async def check_assignee(
             "instructeurs revient au superviseur"
         )
     target = await services.accounts.get(assignee)
-    if target is None or target.role not in ASSIGNEE_ROLES:
-        raise BadRequest(f"caseworker_id : aucun compte d'instructeur « {assignee} »")
+    if target is None or not assignable(account, target):
+        # One answer for an unknown account and one outside the sector: the menu offers
+        # neither, and no other service's people or sectors are told.
+        within = " dans votre secteur" if account.departments else ""
+        raise BadRequest(f"caseworker_id : aucun compte d'instructeur « {assignee} »{within}")
     if not target.covers(department):
         raise BadRequest(
             f"caseworker_id : {assignee} n'instruit pas les dossiers du département "
@@ -262,10 +265,17 @@ def assignment_guard(services: WebServices, account: Account, assignee: Account)
 async def assignees(services: WebServices, account: Account | None = None) -> list[Account]:
     """The accounts a supervisor may give a file to, by username: with ``account``, those
     whose sector meets this person's (``Account.departments``)."""
-    found = [a for a in await services.accounts.all() if a.role in ASSIGNEE_ROLES]
-    if account is None or not account.departments:
-        return found
-    return [a for a in found if not a.departments or set(a.departments) & set(account.departments)]
+    return [a for a in await services.accounts.all() if assignable(account, a)]
+
+
+def assignable(account: Account | None, target: Account) -> bool:
+    """``target`` may be given files by ``account``: a caseworker's or supervisor's account
+    whose sector meets ``account``'s (either without one covers the whole programme)."""
+    if target.role not in ASSIGNEE_ROLES:
+        return False
+    if account is None or not account.departments or not target.departments:
+        return True
+    return bool(set(target.departments) & set(account.departments))
 
 
 @dataclass(frozen=True)

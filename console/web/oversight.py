@@ -30,12 +30,12 @@ from console.web.batch import BATCH_DEADLINES, FORM_ACTIONS, MAX_FILES
 from console.web.commands import FormError, to_command
 from console.web.files import (
     APPLICATION_ID,
-    ASSIGNEE_ROLES,
     QUEUE_LIMIT,
     SPENT_PAGE,
     STATE_READS,
     STATUSES,
     FileNotVisible,
+    assignable,
     assignment_guard,
     at_most,
     file_state,
@@ -100,11 +100,17 @@ class Listing:
 
 
 async def states(
-    services: WebServices, account: Account, query: str, after: bytes | None = None
+    services: WebServices,
+    account: Account,
+    query: str,
+    after: bytes | None = None,
+    *,
+    counted: bool = True,
 ) -> Listing:
     """The states of the files a visibility query finds, as this person may see them: the
     ``QUEUE_LIMIT`` most recently submitted (those after the page ``after``), and how many
-    there were when more matched.
+    there were when more matched (unless not ``counted``: a query broader than what the
+    person may see, a co-financer's, would tell them how many files others have).
 
     Once a file finds no worker to answer for it, it and the files after it are read from the
     log (each would wait for a worker in vain); ``stopped`` says why."""
@@ -122,7 +128,8 @@ async def states(
     # Each state is a query the worker answers: several at once, as the batches send.
     states_read = await at_most(STATE_READS, [read(row.application_id) for row in rows])
     found = [s for s in states_read if s is not None and may_see(account, s)]  # gone or hidden
-    left_out_of = await services.guichet.count(query) if next_page or after else None
+    paged = bool(next_page or after)
+    left_out_of = await services.guichet.count(query) if counted and paged else None
     return Listing(found, stopped, left_out_of, next_page)
 
 
@@ -161,7 +168,9 @@ async def commune_page(
             f"{commune.name} est dans le département {commune.department}, hors de votre "
             f"secteur ({sector_words(account)})."
         )
-    listing = await states(found, account, f"GuichetInsee = '{insee}'")
+    sector = sector_clause(account)  # before the listing's limit and its count, not after
+    query = f"GuichetInsee = '{insee}'" + (f" AND {sector}" if sector else "")
+    listing = await states(found, account, query, counted=account.role != "cofinancer")
     files, stopped = listing.files, listing.stopped
     if commune is None and not files:  # a file may name a commune the registry lacks
         raise StarletteHTTPException(
@@ -173,6 +182,7 @@ async def commune_page(
         "files": files,
         "totals": funding_totals(files),
         "left_out_of": listing.left_out_of,
+        "cut": listing.next_page is not None,
         "queue_limit": QUEUE_LIMIT,
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }
@@ -189,8 +199,9 @@ async def cofinancer_page(
     Files under review and the others are listed apart, so that however many decided files
     there are, they never push a line still to decide out of the page."""
     found = services(request)
-    under_review = await states(found, account, _UNDER_REVIEW)
-    others = await states(found, account, _PAST_REVIEW)
+    # Not counted: the programme's files, most of them not this funder's.
+    under_review = await states(found, account, _UNDER_REVIEW, counted=False)
+    others = await states(found, account, _PAST_REVIEW, counted=False)
     lines = [
         funder_line(state, line)
         for state in under_review.files + others.files
@@ -201,8 +212,8 @@ async def cofinancer_page(
     stopped = under_review.stopped or others.stopped
     context = {
         "lines": lines,
-        "review_left_out_of": under_review.left_out_of,
-        "others_left_out_of": others.left_out_of,
+        "review_cut": under_review.next_page is not None,
+        "others_cut": others.next_page is not None,
         "queue_limit": QUEUE_LIMIT,
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }
@@ -324,8 +335,8 @@ async def start_batch(
         command = _batch_command(command_type, form, account)
         if isinstance(command, AssignCaseworker) and account.role == "supervisor":
             assignee = await found.accounts.get(command.caseworker_id)
-            if assignee is None or assignee.role not in ASSIGNEE_ROLES:
-                raise FormError("« Attribuer à » : choisissez l'instructeur des dossiers")
+            if assignee is None or not assignable(account, assignee):
+                raise FormError("« Attribuer à » : choisissez l'instructeur dans la liste")
             if assignee.departments:
                 may_act = assignment_guard(found, account, assignee)
     except FormError as problem:
@@ -408,10 +419,12 @@ async def portfolio_page(
         portfolio = await summarize(
             log, at=at, programme=programme, department=department, progress=report.progress
         )
-        # Figures are only as sound as the events folded into them (as `audit states` says).
-        return CheckedPortfolio(portfolio, await log.verify())
+        # Figures are only as sound as the events folded into them (as `audit states` says):
+        # the chain and the stored checkpoints, not the documents' bytes (no figure uses them).
+        return CheckedPortfolio(portfolio, await found.verify_log(documents=False))
 
-    key = f"portefeuille:{day or 'actuel'}:{programme or ''}:{department or ''}"
+    as_of_day = at.date().isoformat() if at else "actuel"  # one report however it is written
+    key = f"portefeuille:{as_of_day}:{programme or ''}:{department or ''}"
     report = await found.reports.get(key, compute)
     checked: CheckedPortfolio | None = report.result
     chosen = {"date": at.date().isoformat() if at else "", "dispositif": programme or "",
@@ -433,6 +446,8 @@ def _portfolio_filters(found: WebServices, request: Request) -> tuple[str | None
     """The portfolio's programme and department, checked (``BadRequest`` says what to fix)."""
     programme = request.query_params.get("dispositif") or None
     department = (request.query_params.get("departement") or "").strip().upper() or None
+    if department is not None and department.isdigit() and len(department) == 1:
+        department = f"0{department}"  # « 1 » for the Ain, as its INSEE code writes it
     if programme is not None and found.catalogue.get(programme) is None:
         known = ", ".join(p.id for p in found.catalogue.programmes)
         raise BadRequest(f"dispositif inconnu : {programme} (ceux du catalogue : {known})")
@@ -446,7 +461,7 @@ class CheckedPortfolio:
     """A portfolio and the check of the chain its states were folded from."""
 
     portfolio: Portfolio
-    chain: VerifyReport
+    chain: AuditReport
 
 
 ANYWAY = "malgre_alteration"
@@ -547,12 +562,18 @@ async def journal_with_file(
 
 def _uploaded_checkpoints(data: bytes) -> list[Checkpoint]:
     try:
-        return parse_export(data, "the file")
+        checkpoints = parse_export(data, "the file")
     except CheckpointError:
         raise BadRequest(
             "fichier refusé : ce n'est pas un export de points de contrôle lisible (JSON tel "
             "que l'écrit guichet audit export-checkpoints), ou l'un de ses points est abîmé"
         ) from None
+    if not checkpoints:
+        raise BadRequest(
+            "fichier refusé : il ne contient aucun point de contrôle, il ne garantit donc rien ; "
+            "déposez l'export gardé après une signature (guichet audit export-checkpoints)"
+        )
+    return checkpoints
 
 
 def _uploaded_key(pasted: str, found: WebServices) -> Ed25519PublicKey:
@@ -598,13 +619,13 @@ async def portfolio_export(
     """Every file's state as of a day (default: now), from the log alone, as a download."""
     chosen = _format(fmt)
     at = _as_of(request.query_params.get("date") or None)
-    programme, department = _portfolio_filters(services(request), request)
-    log = services(request).log
-    chain = await log.verify()
+    found = services(request)
+    programme, department = _portfolio_filters(found, request)
+    chain = await found.verify_log(documents=False)
     if not chain.ok and request.query_params.get(ANYWAY) != "1":
         return altered_export(request, "L'état des dossiers", chain)
     out = io.StringIO(newline="")
-    await export_states(log, out, chosen, at=at, programme=programme, department=department)
+    await export_states(found.log, out, chosen, at=at, programme=programme, department=department)
     name = "-".join(
         ["portefeuille", at.date().isoformat() if at else "actuel"]
         + [part for part in (programme, department) if part]
@@ -631,7 +652,7 @@ async def audit_page(
         for record, event in zip(stored, events, strict=True)
     ]
     state = fold(events)  # as state_as_of does, from the records already read
-    report = await verify_file(found.log, application_id)
+    report = await verify_file(found.log, application_id, found.trusted_key)
     context = {
         "application_id": application_id,
         "entries": entries,
@@ -654,11 +675,11 @@ async def audit_export(
     chosen = _format(fmt)
     if not APPLICATION_ID.match(application_id):
         raise BadRequest("numéro de dossier invalide")
-    log = services(request).log
+    found = services(request)
     out = io.StringIO(newline="")
-    if await export(log, [application_id], out, chosen) == 0:
+    if await export(found.log, [application_id], out, chosen) == 0:
         raise FileNotVisible
-    check = await verify_file(log, application_id)
+    check = await verify_file(found.log, application_id, found.trusted_key)
     if not check.ok and request.query_params.get(ANYWAY) != "1":
         return altered_export(request, "La piste de ce dossier", check)
     return _download(out, altered_name(application_id, check), chosen)

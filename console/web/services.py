@@ -43,8 +43,14 @@ class WebServices:
         """The documents' bytes, in the log's database."""
         return DocumentStore(self.log.engine)
 
-    async def verify_log(self, progress: Progress | None = None) -> AuditReport:
+    async def verify_log(
+        self, progress: Progress | None = None, *, documents: bool = True
+    ) -> AuditReport:
         """The whole chain recomputed, then every stored checkpoint checked against
-        ``trusted_key`` (``guichet audit verify`` without a file)."""
+        ``trusted_key`` (``guichet audit verify`` without a file), then (``documents``) every
+        document's bytes."""
         checkpoints = await stored(self.log)
-        return await verify(self.log, checkpoints, trusted=self.trusted_key, progress=progress)
+        return await verify(
+            self.log, checkpoints, trusted=self.trusted_key, progress=progress,
+            documents=documents,
+        )  # fmt: skip

@@ -14,7 +14,7 @@ from audit_support import Database, file_events, record
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.checkpoints import checkpoint_now, export_file, read_file, sign, stored
-from audit.verifying import verify, verify_file
+from audit.verifying import check_files, verify, verify_file
 from eventlog import EventLog
 
 EVENTS = "eventlog_events"
@@ -150,6 +150,13 @@ async def test_rewritten_and_rehashed_log_is_caught_by_an_exported_checkpoint(
         "2025-06-01T12:00:00Z: the log was rewritten somewhere in positions 4..8"
     )
     assert report.checkpoints_matching == 1
+    # A file's own check and an export's read the stored checkpoints too, not the chain only.
+    for own in (
+        await verify_file(log, "app-1", KEY.public_key()),
+        await check_files(log, ["app-1"]),
+    ):
+        assert (own.ok, own.untrusted_from) == (False, 4)
+        assert own.problem is not None and "rewritten somewhere in positions 4..8" in own.problem
 
 
 async def test_a_log_shorter_than_a_checkpoint_is_trusted_up_to_the_last_matching_one(

@@ -231,7 +231,7 @@ def test_status_names_what_is_missing_then_says_all_is_well(
         "temporal", "search attributes", "workers", "schedules", "checkpoint schedule",
         "event log", "append-only", "checkpoints", "notices", "documents",
     }  # fmt: skip
-    assert details["append-only"] == "the database refuses any change or removal of a row"
+    assert details["append-only"] == "the triggers refusing changes and removals are in place"
     assert details["checkpoints"].startswith("none signed yet")
     assert details["checkpoint schedule"].startswith("none: `guichet audit schedule-checkpoints`")
     assert details["search attributes"] == "Guichet's 9 registered in 'default'"

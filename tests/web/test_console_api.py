@@ -733,6 +733,7 @@ async def test_a_line_to_decide_is_never_pushed_off_the_co_financer_s_page(
     assert under_review in page and older not in page
     assert 'data-testid="liste-tronquee"' in page  # the older one was left out, and it says so
     assert "seuls les 1 déposés le plus récemment" in page
+    assert "dossiers sont en cours d" not in page  # the programme's files are not counted
 
 
 async def test_a_submission_key_sent_again_with_another_request_is_refused_not_dropped(
@@ -1255,6 +1256,9 @@ async def test_an_uploaded_checkpoints_file_catches_a_rewrite_the_database_no_lo
             page = await audrey.get(sent.headers["location"])
             other = {"points": ("x.json", b"{}")}
             not_export = await audrey.post("/journal", data=token | pasted, files=other)
+            nothing = b'{"format": "guichet-checkpoints-v1", "checkpoints": []}'
+            none = {"points": ("vide.json", nothing)}
+            empty = await audrey.post("/journal", data=token | pasted, files=none)
             no_key = await audrey.post("/journal", data=token, files=export)
             lost = await audrey.get("/journal", params={"controle": "0" * 16})
     finally:
@@ -1269,8 +1273,9 @@ async def test_an_uploaded_checkpoints_file_catches_a_rewrite_the_database_no_lo
     assert "le journal a été réécrit quelque part entre les positions 4 et 8" in page.text
     kid = key_id(key.public_key())
     assert f"1 sur 2 signés par la clé <code>{kid}</code>" in page.text
-    assert "(2 du fichier déposé seulement" in page.text
+    assert "(tous du fichier déposé)" in page.text  # the database's were deleted
     assert not_export.status_code == 400 and "fichier refusé" in not_export.text
+    assert empty.status_code == 400 and "aucun point de contrôle" in empty.text
     assert no_key.status_code == 400 and "collez la clé publique" in no_key.text
     assert "n'est plus en mémoire" in lost.text
 
@@ -1797,3 +1802,36 @@ async def test_figures_and_exports_resting_on_altered_events_say_so(
     assert trail_anyway.headers["content-disposition"] == (
         'attachment; filename="app-1-JOURNAL-ALTERE-position-5.jsonl"'
     )
+
+
+async def test_a_rewrite_only_the_stored_checkpoints_reveal_is_said_on_every_page(
+    console: Console, pg_url: str, pg_schema: str
+) -> None:
+    """Re-hashed after an alteration, the chain holds; the stored checkpoint does not. The
+    portfolio, the file's own page and its export say so, as the journal does."""
+    database = Database("postgresql", pg_url, pg_schema)
+    log = database.open()
+    await log.migrate()
+    key = Ed25519PrivateKey.generate()
+    await record(log, "app-1", file_events("app-1")[:8])
+    await checkpoint_now(log, key, datetime.now(UTC))
+    await database.rewrite_from(log, 5)
+    services = dataclasses.replace(
+        console.services, log=log, reports=Reports(), trusted_key=key.public_key()
+    )
+    auditor = Console(create_app(services), services, services.guichet, log)
+    try:
+        assert (await log.verify()).ok, "the forgery must fool the chain alone"
+        async with signed_in(auditor, "audrey") as audrey:
+            portfolio = html.unescape((await audrey.get("/portefeuille")).text)
+            page = html.unescape((await audrey.get("/audit/app-1")).text)
+            trail = await audrey.get("/audit/app-1/export.csv")
+            api = (await audrey.get("/api/v1/audit/app-1")).json()["verification"]
+    finally:
+        await log.close()
+    assert (api["ok"], api["untrusted_from"]) == (False, 1)
+    for said in (portfolio, page):
+        assert "le journal a été réécrit quelque part entre les positions 1 et 8" in said
+    assert "ne vous fiez à rien à partir de la position 1" in portfolio
+    assert "Journal altéré autour de ce dossier : position 1" in page
+    assert trail.status_code == 409

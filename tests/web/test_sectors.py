@@ -95,7 +95,10 @@ async def test_a_sector_s_supervisor_shares_files_out_within_it(console: Console
         given = await act(chef, ain, "AssignCaseworker", caseworker_id="alice")
     assert 'value="alice"' in select and 'value="ddt-isere"' not in select
     assert refused.status_code == 400
-    assert "ddt-isere n'instruit pas les dossiers du département 01" in html.unescape(refused.text)
+    # As for an unknown account: no other service's people, nor their sectors, are told.
+    said = html.unescape(refused.text)
+    assert "aucun compte d'instructeur « ddt-isere » dans votre secteur" in said
+    assert "département 38" not in said
     assert "ddt-isere" not in team and "dans votre secteur (département 01)" in team
     assert given.status_code == 303, given.text
     assert (await console.guichet.state(ain)).caseworker_id == "alice"
