@@ -127,16 +127,22 @@ async def test_checkpoint_altered_after_signing_is_refused(log: EventLog) -> Non
     assert report.problem is not None and "signature does not match its content" in report.problem
 
 
-async def test_rewritten_and_rehashed_log_is_caught_by_an_exported_checkpoint(
-    log: EventLog, database: Database, tmp_path: Path
-) -> None:
-    """A log re-hashed from position k passes plain verify but not a checkpoint past k."""
+async def _signed_twice(log: EventLog, tmp_path: Path) -> Path:
+    """Eight events of one file, signed at positions 3 and 8; the exported checkpoints."""
     await record(log, "app-1", file_events("app-1")[:3])
     await checkpoint_now(log, KEY, NOW)
     await record(log, "app-1", file_events("app-1")[3:8])
     await checkpoint_now(log, KEY, NOW)
     kept = tmp_path / "checkpoints.json"
     export_file(await stored(log), kept, NOW)
+    return kept
+
+
+async def test_rewritten_and_rehashed_log_is_caught_by_an_exported_checkpoint(
+    log: EventLog, database: Database, tmp_path: Path
+) -> None:
+    """A log re-hashed from position k passes plain verify but not a checkpoint past k."""
+    kept = await _signed_twice(log, tmp_path)
 
     await database.rewrite_from(log, 5)
 
@@ -165,12 +171,7 @@ async def test_a_log_shorter_than_a_checkpoint_is_trusted_up_to_the_last_matchin
     """A log that ends before a signed checkpoint lost its tail, or a row anywhere after the
     last checkpoint that still matches (the rest renumbered and re-hashed, which the chain
     alone cannot tell apart): trust ends there, not at the missing tail."""
-    await record(log, "app-1", file_events("app-1")[:3])
-    await checkpoint_now(log, KEY, NOW)
-    await record(log, "app-1", file_events("app-1")[3:8])
-    await checkpoint_now(log, KEY, NOW)
-    kept = tmp_path / "checkpoints.json"
-    export_file(await stored(log), kept, NOW)
+    kept = await _signed_twice(log, tmp_path)
     seventh = (await database.fetch(f"SELECT hash FROM {EVENTS} WHERE position = 7"))[0][0]
     await database.tamper(
         f"DELETE FROM {EVENTS} WHERE position = 8",
