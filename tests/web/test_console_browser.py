@@ -293,3 +293,24 @@ async def test_a_selection_over_the_batch_s_size_is_stopped_before_sending(
     assert said == ["1 dossiers au plus par lot : 2 sont cochés, décochez-en 1."]
     for application_id in files:
         assert (await console.guichet.state(application_id)).caseworker_id is None
+
+
+async def test_a_refused_batch_shows_the_queue_s_address_and_a_reload_sends_nothing(
+    console: Console, base_url: str, browser: object
+) -> None:
+    """Nothing ticked: the queue comes back with the server's refusal at the top, under the
+    queue's own address (it was /lots, and a reload sent the form again)."""
+    from tests.web.test_console_api import submit_file
+
+    files = [await submit_file(console)]
+    alice = await sign_in(browser, base_url, "alice")
+    page = alice.page
+    await on_the_queue(page, base_url, files)
+    await page.select_option("#action-lot", "AssignCaseworker")  # type: ignore[attr-defined]
+    await page.click("#lot button[type=submit]")  # type: ignore[attr-defined]
+    refused = page.locator("[data-testid=lot-refuse-haut]")  # type: ignore[attr-defined]
+    await refused.wait_for()
+    assert page.url == f"{base_url}/dossiers?instructeur=aucun"  # type: ignore[attr-defined]
+    await page.reload()  # type: ignore[attr-defined]
+    assert await refused.count() == 0
+    assert (await console.guichet.state(files[0])).caseworker_id is None

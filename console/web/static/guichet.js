@@ -166,6 +166,9 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
   const lot = document.getElementById("lot");
+  // A refused batch comes back at /lots: the address bar shows the queue it was sent from
+  // again, so that a reload reads the queue instead of sending the batch once more.
+  if (lot && lot.dataset.adresse) window.history.replaceState(null, "", lot.dataset.adresse);
   if (lot) {
     lot.addEventListener("submit", (event) => {
       // One click sends up to 500 commands: say what and to how many before.
