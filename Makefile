@@ -30,6 +30,7 @@ bench: $(STAMP)  ## every benchmark at a modest size; figures and full sizes in 
 	$(BIN)/python -m bench.replay --scale 0.1
 	$(BIN)/python -m bench.lifecycle --files 20
 	$(BIN)/python -m bench.open_files --files 500 --cache 100 --skip-files 100
+	$(BIN)/python -m bench.cofinancer_queue --files 300
 
 clean:
 	rm -rf $(VENV) .guichet

@@ -31,7 +31,7 @@ def load_commands() -> None:
     from console.web import serve  # noqa: F401
 
     # isort: split
-    from console import notices, status  # noqa: F401
+    from console import notices, status, upgrading  # noqa: F401
 
     reflow_help(app)
 

@@ -22,7 +22,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
 from temporalio.client import Client
 
 from console.errors import CliError
@@ -140,8 +144,13 @@ async def start_dev_server(state_dir: Path, *, ip: str, port: int, ui_port: int)
 
 
 async def _until_ready(server: DevServer) -> None:
-    """Poll until the frontend answers and our search attributes are registered."""
-    wanted = {key.name for key in search.ALL_KEYS}
+    """Poll until the frontend answers and our search attributes are registered.
+
+    The ``--search-attribute`` flags register them when the database file is created only:
+    a state folder made by an earlier release lacks the keys added since, which are added
+    here, once (without them every new file's first task would fail)."""
+    wanted = {key.name: key for key in search.ALL_KEYS}
+    added = False
     while True:
         if server.process.returncode is not None:
             raise CliError(
@@ -153,8 +162,20 @@ async def _until_ready(server: DevServer) -> None:
             listed = await client.operator_service.list_search_attributes(
                 ListSearchAttributesRequest(namespace="default")
             )
-            if wanted <= set(listed.custom_attributes):
+            missing = set(wanted) - set(listed.custom_attributes)
+            if not missing:
                 return
+            if not added:
+                await client.operator_service.add_search_attributes(
+                    AddSearchAttributesRequest(
+                        namespace="default",
+                        search_attributes={
+                            name: IndexedValueType.ValueType(int(wanted[name].indexed_value_type))
+                            for name in missing
+                        },
+                    )
+                )
+                added = True
         except Exception:  # noqa: S110 - not serving yet: that is what we poll for
             pass
         await asyncio.sleep(0.2)

@@ -32,6 +32,7 @@ from console.app import JsonOption, app, emit_json, friendly
 from console.auditing_keys import describe_every
 from console.connection import Target, open_client, resolve_target
 from console.errors import CliError
+from console.upgrading import UNTOLD
 from eventlog import EventLog, EventLogError
 from eventlog.documents import DocumentStore
 from eventlog.edge import describe, no_tables_advice
@@ -159,7 +160,13 @@ async def _search_attributes(guichet: GuichetClient) -> Check:
             f"{'; '.join(problems)} in namespace {namespace!r}: no file can move; register "
             "them with `temporal operator search-attribute create` (deploy/README.md)",
         )
-    return Check(name, True, f"Guichet's {len(search.ALL_KEYS)} registered in {namespace!r}")
+    registered = f"Guichet's {len(search.ALL_KEYS)} registered in {namespace!r}"
+    if untold := await guichet.count(UNTOLD):
+        registered += (
+            f"; {untold} running file(s) submitted before GuichetFunders do not publish it "
+            "(co-financers' listings read each one's state): `guichet publish-funders`"
+        )
+    return Check(name, True, registered)
 
 
 async def _workers(guichet: GuichetClient) -> Check:

@@ -75,6 +75,10 @@ class ApplicationEnded(GuichetError):
     """The file's workflow has completed (closed, withdrawn, lapsed, ineligible)."""
 
 
+class OlderWorker(GuichetError):
+    """The worker that answered runs a release of Guichet before the message sent."""
+
+
 class PageExpired(GuichetError):
     """A listing's page token the server does not accept (altered, or from another server)."""
 
@@ -173,6 +177,9 @@ class ApplicationSummary:
     files started before it was published to the hour), if published."""
     labels: tuple[str, ...] = ()
     """The services' labels (``GuichetLabels``): never to be shown to the commune."""
+    funders: tuple[str, ...] | None = None
+    """The funders on the file's plan (``GuichetFunders``); None when its run does not
+    publish them (begun before they were)."""
 
 
 T = TypeVar("T")
@@ -322,6 +329,30 @@ class GuichetClient:
                 GrantApplicationWorkflow.act_signal,
                 CommandRequest(command=with_dotations_named(command)),
             )
+        except RPCError as error:
+            raise await self._explain(error, application_id) from None
+
+    async def publish_funders(self, application_id: str) -> bool:
+        """Have a file whose run began before files published their plan's funders publish
+        them (``GuichetFunders``): True when it does from now on, False when it already did.
+
+        ``OlderWorker`` when the worker that answered does not know the request (it is
+        refused without a trace in the file's history); ``ApplicationEnded`` for a file
+        closed since it was listed."""
+        handle = self._handle(application_id)
+        try:
+            update = handle.execute_update(GrantApplicationWorkflow.publish_funders)
+            published: bool = await self._worker_answer(update, command=True)
+            return published
+        except WorkflowUpdateFailedError as failed:
+            if "expected but not found" in str(failed.cause):  # the SDK's unknown update
+                raise OlderWorker(
+                    f"a worker of an earlier release answered for {application_id}: run "
+                    "this release on every worker of the task queue, then try again"
+                ) from None
+            raise GuichetError(
+                f"{application_id} did not publish its funders: {failed.cause}"
+            ) from None
         except RPCError as error:
             raise await self._explain(error, application_id) from None
 
@@ -596,6 +627,7 @@ def _summary(execution: ListedExecution) -> ApplicationSummary:
         next_deadline=attributes.get(search.NEXT_DEADLINE),
         last_activity=attributes.get(search.LAST_ACTIVITY),
         labels=tuple(attributes.get(search.LABELS) or ()),
+        funders=None if (funders := attributes.get(search.FUNDERS)) is None else tuple(funders),
     )
 
 

@@ -65,6 +65,7 @@ DEADLINE_REARM = "deadline-rearm"
 SEARCH_ATTRIBUTES_ON_CHANGE = "search-attributes-on-change"
 TIMER_PER_MOMENT = "deadline-timer-per-moment"
 DECISION_RULES_1 = "decision-rules-1"
+FUNDERS_PUBLISHED = "funders-search-attribute"
 """``workflow.patched`` ids: each marks a change that files already running must not see."""
 
 
@@ -97,6 +98,8 @@ class GrantApplicationWorkflow:
         self._publish_changes_only = False
         self._timer_per_moment = False
         self._rules = 0
+        self._publish_funders = False
+        self._funders_asked = False
         self._deadline_timer: asyncio.Task[None] | None = None
         self._deadline_timer_at: datetime | None = None
 
@@ -111,6 +114,9 @@ class GrantApplicationWorkflow:
         # Files submitted under older rules must decide on replay as they did
         # (``domain.commands.RULES``); the next revision adds its own patch before this one.
         self._rules = RULES if workflow.patched(DECISION_RULES_1) else 0
+        # Decided once per run: a run begun before publishes what it always did (an extra
+        # upsert would not replay); its next run, after continue-as-new, publishes it too.
+        self._publish_funders = workflow.patched(FUNDERS_PUBLISHED)
         if self._state.status == "draft":
             await self._submit()
         while not self._state.is_terminal:
@@ -154,6 +160,19 @@ class GrantApplicationWorkflow:
             await self._execute(request.command)
         except DomainError as error:
             await self._record_rejection(request.command, error)
+
+    @workflow.update(name="publish_funders")
+    def publish_funders(self) -> bool:
+        """An operator's ``guichet publish-funders``: a run begun before files published their
+        plan's funders publishes them from now on, as a new run does (True); a run that does
+        already answers False. An update, not a signal: a worker of an earlier release refuses
+        it without a trace in the history, where a signal it ignored would be replayed by the
+        next worker as an upsert that was never made."""
+        if self._publish_funders or self._funders_asked:
+            return False
+        self._funders_asked = True
+        self._publish_search_attributes()
+        return True
 
     @workflow.query(name="state")
     def state(self) -> Application:
@@ -417,7 +436,10 @@ class GrantApplicationWorkflow:
         Each upsert is a history event and a visibility write: publishing every key after
         every batch made 20 of them on the main path, 8 when only changes are published."""
         values = search.published(
-            self._state, deadlines=self._deadlines_on, hourly=self._publish_changes_only
+            self._state,
+            deadlines=self._deadlines_on,
+            hourly=self._publish_changes_only,
+            funders=self._publish_funders or self._funders_asked,
         )
         if self._publish_changes_only:
             current = workflow.info().typed_search_attributes

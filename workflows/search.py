@@ -1,7 +1,7 @@
 """Custom search attributes: how caseworkers list their work through Temporal visibility.
 
-No personal data here (search attributes are stored unencrypted). Nine of the namespace's
-budget (6 of 10 Keyword, 2 of 3 Datetime, 1 of 3 KeywordList with PostgreSQL visibility) are
+No personal data here (search attributes are stored unencrypted). Ten of the namespace's
+budget (6 of 10 Keyword, 2 of 3 Datetime, 2 of 3 KeywordList with PostgreSQL visibility) are
 used.
 """
 
@@ -35,6 +35,14 @@ LABELS = SearchAttributeKey.for_keyword_list("GuichetLabels")
 Never shown to the commune, whose own queue lists its files: the console reads it for the
 services only."""
 
+FUNDERS = SearchAttributeKey.for_keyword_list("GuichetFunders")
+"""The funders named on the file's financing plan (its lines' ``funder``, the owner's
+``OWNER`` among them), sorted: how a co-financer's listings find its files without reading
+every file's state.
+
+Published by files whose run began with this key (``published(funders=True)``); unset on a
+run begun before, whose state the console reads to tell whose it is."""
+
 ALL_KEYS = (
     STATUS,
     PROGRAMME,
@@ -45,17 +53,21 @@ ALL_KEYS = (
     LAST_ACTIVITY,
     LABELS,
     SECTOR,
+    FUNDERS,
 )
 
 Published = tuple[SearchAttributeKey[Any], Any]
 """A key and the value it should hold; ``None`` means unset."""
 
 
-def published(state: Application, *, deadlines: bool, hourly: bool) -> list[Published]:
+def published(
+    state: Application, *, deadlines: bool, hourly: bool, funders: bool = False
+) -> list[Published]:
     """What a file publishes, in the order files have always upserted it.
 
     Keys the state does not know yet are left out, not unset. ``hourly`` truncates the last
-    activity to the hour, so that most batches change no key at all."""
+    activity to the hour, so that most batches change no key at all; ``funders`` adds
+    ``FUNDERS`` last (runs begun before it publish exactly what they did)."""
     values: list[Published] = [(STATUS, state.status)]
     if state.programme is not None:
         values.append((PROGRAMME, state.programme.id))
@@ -77,7 +89,14 @@ def published(state: Application, *, deadlines: bool, hourly: bool) -> list[Publ
         last = state.last_action_at if state.rules >= 1 else state.last_event_at
         if last is not None:
             values.append((LAST_ACTIVITY, _to_the_hour(last) if hourly else last))
+    if funders and state.plan is not None:
+        values.append((FUNDERS, funders_of(state) or None))
     return values
+
+
+def funders_of(state: Application) -> list[str]:
+    """The funders named on the file's plan, each once, sorted (``FUNDERS``' value)."""
+    return sorted({line.funder for line in state.plan.lines}) if state.plan else []
 
 
 def update(key: SearchAttributeKey[Any], value: Any) -> SearchAttributeUpdate[Any]:

@@ -392,21 +392,29 @@ def readable_filters(
             kept.pop(error.field, None)
 
 
-def sector_clause(account: Account) -> str | None:
-    """The visibility clause of this person's sector (None: the whole programme): the files
-    its service instructs, where they were routed, else by their commune's department."""
-    if not account.departments:
-        return None
-    codes = ", ".join(repr(d) for d in account.departments)  # checked codes: no quote
-    own = f"GuichetSector IS NULL AND GuichetDepartment IN ({codes})"
-    return f"(GuichetSector IN ({codes}) OR ({own}))"
+def reader_clause(account: Account) -> str | None:
+    """The visibility clause of the files this person's listings may hold (None: the whole
+    programme), put before a listing's limit and its count, not applied after them.
+
+    A sector's: the files its service instructs, where they were routed, else by their
+    commune's department. A co-financer's: the files whose plan names its funder, and those
+    that do not tell (``GuichetFunders`` unset: a run begun before it was published), whose
+    state ``may_see`` then reads."""
+    clauses = []
+    if account.departments:
+        codes = ", ".join(repr(d) for d in account.departments)  # checked codes: no quote
+        own = f"GuichetSector IS NULL AND GuichetDepartment IN ({codes})"
+        clauses.append(f"(GuichetSector IN ({codes}) OR ({own}))")
+    if account.role == "cofinancer":  # a checked funder (``accounts.FUNDER``): no quote
+        clauses.append(f"(GuichetFunders = '{account.funder}' OR GuichetFunders IS NULL)")
+    return " AND ".join(clauses) or None
 
 
 def visibility_query(filters: QueueFilters, account: Account) -> str:
     """The Temporal visibility query for these (already checked) filters and this person."""
     insee = account.insee if account.role == "applicant" else filters.insee
-    sector = sector_clause(account)
-    parts = [sector] if sector else []
+    readable = reader_clause(account)
+    parts = [readable] if readable else []
     parts += [
         f"{key} = '{value}'"
         for key, value in (
@@ -506,11 +514,16 @@ async def queue_total(
     services: WebServices, account: Account, filters: QueueFilters, pages: bool
 ) -> int | None:
     """How many files match these filters when they take more than one page (``pages``):
-    None otherwise, without asking. None for a co-financer too: visibility cannot tell the
-    files they fund from the others (their queue keeps them after listing)."""
-    if not pages or account.role == "cofinancer":
+    None otherwise, without asking. None for a co-financer while any of the files matching
+    does not tell its funders (``reader_clause``): that count would include others' files."""
+    if not pages:
         return None
-    return await services.guichet.count(visibility_query(filters, account))
+    query = visibility_query(filters, account)
+    if account.role == "cofinancer" and await services.guichet.count(
+        f"({query}) AND GuichetFunders IS NULL"
+    ):
+        return None
+    return await services.guichet.count(query)
 
 
 T = TypeVar("T")
@@ -587,10 +600,14 @@ async def work_queue(
         else:  # listed on the first page: not again here
             rows = [row for row in rows if row.application_id not in first_page]
     if account.role == "cofinancer":
+        # Visibility kept the files naming this funder, and those that do not tell: only
+        # these have their state read.
+        untold = [row for row in rows if row.funders is None]
         funded = await at_most(
-            STATE_READS, [_funds(services, account, r.application_id) for r in rows]
+            STATE_READS, [_funds(services, account, r.application_id) for r in untold]
         )
-        rows = [row for row, theirs in zip(rows, funded, strict=True) if theirs]
+        not_theirs = {r.application_id for r, yes in zip(untold, funded, strict=True) if not yes}
+        rows = [row for row in rows if row.application_id not in not_theirs]
     if not reads_labels(account):
         rows = [replace(row, labels=()) for row in rows]
     far = datetime.max.replace(tzinfo=UTC)

@@ -43,7 +43,7 @@ from console.web.files import (
     may_see,
     page_scope,
     page_text,
-    sector_clause,
+    reader_clause,
     sector_guard,
     visible_state,
 )
@@ -168,8 +168,8 @@ async def commune_page(
             f"{commune.name} est dans le département {commune.department}, hors de votre "
             f"secteur ({sector_words(account)})."
         )
-    sector = sector_clause(account)  # before the listing's limit and its count, not after
-    query = f"GuichetInsee = '{insee}'" + (f" AND {sector}" if sector else "")
+    readable = reader_clause(account)
+    query = f"GuichetInsee = '{insee}'" + (f" AND {readable}" if readable else "")
     listing = await states(found, account, query, counted=account.role != "cofinancer")
     files, stopped = listing.files, listing.stopped
     if commune is None and not files:  # a file may name a commune the registry lacks
@@ -199,9 +199,11 @@ async def cofinancer_page(
     Files under review and the others are listed apart, so that however many decided files
     there are, they never push a line still to decide out of the page."""
     found = services(request)
-    # Not counted: the programme's files, most of them not this funder's.
-    under_review = await states(found, account, _UNDER_REVIEW, counted=False)
-    others = await states(found, account, _PAST_REVIEW, counted=False)
+    theirs = reader_clause(account)
+    # Not counted: files whose runs began before they published their funders are listed
+    # whoever funds them (``reader_clause``), and a count would tell how many others have.
+    under_review = await states(found, account, f"{theirs} AND {_UNDER_REVIEW}", counted=False)
+    others = await states(found, account, f"{theirs} AND {_PAST_REVIEW}", counted=False)
     lines = [
         funder_line(state, line)
         for state in under_review.files + others.files
@@ -265,8 +267,8 @@ async def payments_page(
     """Claims waiting for an order (and payments under way), across files, 500 files a page."""
     found = services(request)
     paying = "GuichetStatus IN ('started', 'completed', 'repayment_due')"
-    sector = sector_clause(account)  # before the listing's limit, not after it
-    query = f"{sector} AND {paying}" if sector else paying
+    readable = reader_clause(account)
+    query = f"{readable} AND {paying}" if readable else paying
     scope = page_scope("paiements", account)
     page, after, page_problem = listing_page(found, request.query_params, scope)
     try:

@@ -125,7 +125,17 @@ def test_open_files_benchmark_reports_memory_and_the_time_skipped_years(pg_url: 
         assert line + "0 duplicated" in output, output
 
 
-@pytest.mark.parametrize("module", ["appends", "lifecycle", "open_files", "replay"])
+@pytest.mark.temporal
+def test_cofinancer_queue_benchmark_lists_every_file_to_both_readers(pg_url: str) -> None:
+    """Three files: the caseworker's page and the region's each list all three (the script
+    stops otherwise), and the region's time is reported against the caseworker's."""
+    results = run_bench(pg_url, "cofinancer_queue", "--files", "3", "--rounds", "1")
+    assert set(results) == {"cofinancer_queue.page"}
+
+
+@pytest.mark.parametrize(
+    "module", ["appends", "cofinancer_queue", "lifecycle", "open_files", "replay"]
+)
 def test_every_benchmark_help_says_what_it_measures_and_the_command_of_its_figures(
     module: str,
 ) -> None:

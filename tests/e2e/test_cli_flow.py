@@ -234,7 +234,7 @@ def test_status_names_what_is_missing_then_says_all_is_well(
     assert details["append-only"] == "the triggers refusing changes and removals are in place"
     assert details["checkpoints"].startswith("none signed yet")
     assert details["checkpoint schedule"].startswith("none: `guichet audit schedule-checkpoints`")
-    assert details["search attributes"] == "Guichet's 9 registered in 'default'"
+    assert details["search attributes"] == "Guichet's 10 registered in 'default'"
     assert details["workers"].startswith("1 on task queue 'guichet'")
     assert "schema revision" in details["event log"]
     assert details["notices"] == "every notice delivered"

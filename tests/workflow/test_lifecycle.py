@@ -157,7 +157,7 @@ async def assert_log_matches_workflow(stack: Stack, app_id: str) -> None:
     for caseworkers' searches is that state; keep the history if asked."""
     state = await stack.guichet.state(app_id)
     assert await folded_log(stack.log, app_id) == state
-    expected = search.published(state, deadlines=state.tracks_deadlines, hourly=True)
+    expected = search.published(state, deadlines=state.tracks_deadlines, hourly=True, funders=True)
     assert await published_search_attributes(stack, app_id) == {
         key.name: value for key, value in expected if value is not None
     }
@@ -361,9 +361,13 @@ async def test_withdrawal_ends_the_workflow(stack: Stack) -> None:
 
 
 async def test_cofinancer_refusal_is_answered_by_a_revised_plan(stack: Stack) -> None:
-    """The department refuses; the commune raises its own share; the plan passes again."""
+    """The department refuses; the commune raises its own share; the plan passes again. The
+    file publishes its plan's funders (how each co-financer's listings find it), and the
+    department drops out of them with its line."""
     async with stack.worker():
         app_id = await submitted(stack)
+        published = await published_search_attributes(stack, app_id)
+        assert published["GuichetFunders"] == ["DEPARTEMENT", "DETR", "OWNER", "REGION"]
         await in_instruction(stack, app_id)
         await stack.guichet.act(
             app_id, DecideFunding(actor=DEPARTMENT, at=NOW, line_id="department", approve=False)
@@ -382,6 +386,8 @@ async def test_cofinancer_refusal_is_answered_by_a_revised_plan(stack: Stack) ->
             }
         )
         await stack.guichet.act(app_id, RevisePlan(actor=AGENT, at=NOW, plan=revised))
+        published = await published_search_attributes(stack, app_id)
+        assert published["GuichetFunders"] == ["DETR", "OWNER", "REGION"]
         await approve_all_but_department(stack, app_id)
         await stack.guichet.act(
             app_id, RecordCommissionOpinion(actor=ALICE, at=NOW, favourable=True)
