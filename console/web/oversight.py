@@ -163,15 +163,18 @@ async def commune_page(
         raise Forbidden(f"Vous voyez les dossiers de votre commune ({account.insee}) seulement.")
     found = services(request)
     commune = found.registry.get(insee)
-    if commune is not None and not account.covers(commune.department):
-        raise Forbidden(
-            f"{commune.name} est dans le département {commune.department}, hors de votre "
-            f"secteur ({sector_words(account)})."
-        )
     readable = reader_clause(account)
     query = f"GuichetInsee = '{insee}'" + (f" AND {readable}" if readable else "")
     listing = await states(found, account, query, counted=account.role != "cofinancer")
     files, stopped = listing.files, listing.stopped
+    # Outside the sector, the files routed to this service are its own: their commune's page
+    # lists them, and no other.
+    routed_here = commune is not None and not account.covers(commune.department)
+    if commune is not None and routed_here and not files:
+        raise Forbidden(
+            f"{commune.name} est dans le département {commune.department}, hors de votre "
+            f"secteur ({sector_words(account)})."
+        )
     if commune is None and not files:  # a file may name a commune the registry lacks
         raise StarletteHTTPException(
             404, f"Aucune commune {insee} au registre (COG 2023), et aucun dossier à ce code."
@@ -180,6 +183,7 @@ async def commune_page(
         "commune": commune,
         "insee": insee,
         "files": files,
+        "routed_here": routed_here,
         "totals": funding_totals(files),
         "left_out_of": listing.left_out_of,
         "cut": listing.next_page is not None,

@@ -170,9 +170,11 @@ async def test_a_file_routed_to_another_department_moves_to_that_service(
     console: Console,
 ) -> None:
     """The Ain's supervisor sends an Ain file to the Isère's service: it leaves the Ain's
-    queue (the page says where it went), the Isère's caseworker reads it and its pool's mail
-    carries the Isère; a department no commune is in is refused on the form."""
-    ain = await submit_file(console)
+    queue (the page says where it went), the Isère's caseworker reads it and its commune's
+    page (that file only), and its pool's mail carries the Isère; a department no commune is
+    in is refused on the form."""
+    ain = await submit_file(console, insee="01034", username="autre-agent")  # Belley, Ain
+    kept = await submit_file(console, insee="01034", username="autre-agent")  # stays in the Ain
     async with signed_in(console, "chef-ain") as chef:
         unknown = await act(chef, ain, "RouteFile", department="99", reason="Erreur")
         assert unknown.status_code == 400
@@ -189,10 +191,13 @@ async def test_a_file_routed_to_another_department_moves_to_that_service(
     async with signed_in(console, "ddt-isere") as ddt:
         queue = (await ddt.get("/dossiers")).text
         page = html.unescape((await ddt.get(f"/dossiers/{ain}")).text)
+        commune = await ddt.get("/communes/01034")
     assert ain in queue
+    assert commune.status_code == 200 and ain in commune.text and kept not in commune.text
+    assert "seuls les dossiers transmis à votre service" in html.unescape(commune.text)
     assert "le service du département 38 (transmis)" in page
     assert "Dossier transmis au service du département 38 : Commune rattachée" in page
-    async with signed_in(console, "agent") as agent:
+    async with signed_in(console, "autre-agent") as agent:
         sent = await act(agent, ain, "SendMessage", message="Qui instruit notre dossier ?")
         assert sent.status_code == 303
 
