@@ -30,6 +30,7 @@ from console.web.files import (
     parse_filters,
     readable_params,
     reads_labels,
+    untold_files,
     work_queue,
 )
 from domain.commune import Commune
@@ -118,8 +119,8 @@ async def _exported(request: Request, account: Account) -> tuple[list[Line], str
     found = services(request)
     filters = parse_filters(readable_params(request.query_params, account), found)
     now = datetime.now(UTC)
-    # A co-financer's queue reads each listed file's state: as many as its page, no more.
-    limit = QUEUE_LIMIT if account.role == "cofinancer" else EXPORT_LIMIT
+    # Each file that does not tell its funders has its state read: a page's worth, no more.
+    limit = QUEUE_LIMIT if await untold_files(found, account, filters) else EXPORT_LIMIT
     rows = (await work_queue(found, account, filters, now, limit=limit)).rows
     names = {programme.id: programme.name for programme in found.catalogue.programmes}
     lines = [_line(row, names, found.registry.get) for row in rows]

@@ -516,14 +516,18 @@ async def queue_total(
     """How many files match these filters when they take more than one page (``pages``):
     None otherwise, without asking. None for a co-financer while any of the files matching
     does not tell its funders (``reader_clause``): that count would include others' files."""
-    if not pages:
+    if not pages or await untold_files(services, account, filters):
         return None
-    query = visibility_query(filters, account)
-    if account.role == "cofinancer" and await services.guichet.count(
-        f"({query}) AND GuichetFunders IS NULL"
-    ):
-        return None
-    return await services.guichet.count(query)
+    return await services.guichet.count(visibility_query(filters, account))
+
+
+async def untold_files(services: WebServices, account: Account, filters: QueueFilters) -> int:
+    """For a co-financer, how many files of these filters do not tell their funders (each
+    one's state is read to know whose it is, ``reader_clause``); 0 for anyone else."""
+    if account.role != "cofinancer":
+        return 0
+    untold = f"({visibility_query(filters, account)}) AND GuichetFunders IS NULL"
+    return await services.guichet.count(untold)
 
 
 T = TypeVar("T")

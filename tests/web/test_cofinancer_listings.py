@@ -11,7 +11,7 @@ import pytest
 
 import worker
 from console.upgrading import UNTOLD, FundersPublished, publish_running_funders
-from console.web import files
+from console.web import exports, files
 from domain.state import Application
 from tests.polling import eventually
 from tests.web.conftest import Console, signed_in
@@ -153,3 +153,24 @@ async def test_publish_funders_has_the_older_running_files_publish_theirs(
     (row,) = await console.guichet.list(f"WorkflowId = '{older}'")
     assert row.funders == ("DEPARTEMENT", "DETR", "OWNER", "REGION")
     assert await publish_running_funders(console.guichet) == FundersPublished()
+
+
+async def test_a_co_financer_s_export_is_cut_at_a_page_only_while_some_files_do_not_tell(
+    console: Console, older_runs: GuichetClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where every file matching publishes its funders, the export goes to the export's
+    limit, as a caseworker's; where some do not, to a page (their states are read)."""
+    told = [await submit_file(console, insee="01034", username="autre-agent") for _ in "ab"]
+    await submitted_on(older_runs, "dsil-detr-investissement")  # in 01033, untold
+
+    async def listed() -> bool:
+        rows = await console.guichet.list(" OR ".join(f"WorkflowId = '{i}'" for i in told))
+        return len(rows) == 2
+
+    await eventually(listed)
+    monkeypatch.setattr(exports, "QUEUE_LIMIT", 1)
+    async with signed_in(console, "region") as region:
+        all_told = (await region.get("/dossiers.csv?commune=01034")).text
+        some_untold = (await region.get("/dossiers.csv?commune=01033")).text
+    assert all(application_id in all_told for application_id in told)
+    assert some_untold.count("\r\n") == 2  # the header and one file
