@@ -32,7 +32,7 @@ from console.app import JsonOption, app, emit_json, friendly
 from console.auditing_keys import describe_every
 from console.connection import Target, open_client, resolve_target
 from console.errors import CliError
-from console.upgrading import UNTOLD
+from console.upgrading import CLOSED_UNTOLD, UNTOLD
 from eventlog import EventLog, EventLogError
 from eventlog.documents import DocumentStore
 from eventlog.edge import describe, no_tables_advice
@@ -165,6 +165,11 @@ async def _search_attributes(guichet: GuichetClient) -> Check:
         registered += (
             f"; {untold} running file(s) submitted before GuichetFunders do not publish it "
             "(co-financers' listings read each one's state): `guichet publish-funders`"
+        )
+    if closed := await guichet.count(CLOSED_UNTOLD):
+        registered += (
+            f"; {closed} file(s) closed before it do not either (co-financers' listings read "
+            "them from the log until Temporal's retention removes them)"
         )
     return Check(name, True, registered)
 

@@ -29,6 +29,9 @@ from workflows.client import (
 
 UNTOLD = "ExecutionStatus = 'Running' AND GuichetFunders IS NULL"
 """The running files that do not publish their funders."""
+CLOSED_UNTOLD = "ExecutionStatus != 'Running' AND GuichetFunders IS NULL"
+"""The files closed before they could be asked: nothing changes a closed workflow's search
+attributes, and Temporal's retention removes them (30 days in deploy/README.md)."""
 AT_ONCE = 8
 """Files asked at once: each request is a workflow task on the workers."""
 LISTING_PAGE = 500

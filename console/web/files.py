@@ -588,7 +588,9 @@ async def work_queue(
     pulled: set[str] = set()
     due_soon = due_soon_listed = 0
     pulls = due_soon_first and filters.focus not in UNSORTED_VIEWS
-    if pulls and account.role != "cofinancer" and (next_page or after):
+    # A co-financer's due-soon count would include others' files while some do not tell.
+    paged = bool(next_page or after)
+    if pulls and paged and not await untold_files(services, account, filters):
         # Visibility lists the most recent first and cannot sort by deadline: the files
         # that need someone soonest must not hide behind the newest, pages away.
         near = f"GuichetNextDeadline < {literal(now + DUE_SOON)}"
@@ -607,9 +609,7 @@ async def work_queue(
         # Visibility kept the files naming this funder, and those that do not tell: only
         # these have their state read.
         untold = [row for row in rows if row.funders is None]
-        funded = await at_most(
-            STATE_READS, [_funds(services, account, r.application_id) for r in untold]
-        )
+        funded = await at_most(STATE_READS, [_funds(services, account, r) for r in untold])
         not_theirs = {r.application_id for r, yes in zip(untold, funded, strict=True) if not yes}
         rows = [row for row in rows if row.application_id not in not_theirs]
     if not reads_labels(account):
@@ -679,11 +679,11 @@ async def labels_in_use(services: WebServices, account: Account) -> list[str]:
     return [label for label, _ in sorted(used.items(), key=lambda item: (-item[1], item[0]))]
 
 
-async def _funds(services: WebServices, account: Account, application_id: str) -> bool:
-    try:
-        return may_see(account, await services.guichet.state(application_id))
-    except ApplicationNotFound:
-        return False
+async def _funds(services: WebServices, account: Account, row: ApplicationSummary) -> bool:
+    """Whether this co-financer may see the file of ``row``, from its state: a closed file's
+    from the log (asking its workflow would replay its whole history on a worker)."""
+    state = await file_state(services, row.application_id, from_log=not row.running)
+    return state is not None and may_see(account, state)
 
 
 OPINION_EVENTS = (OpinionRequested, OpinionGiven, OpinionRequestWithdrawn)

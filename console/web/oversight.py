@@ -59,7 +59,7 @@ from domain.events import parse_event
 from domain.plan import FundingLine
 from domain.state import Application
 from eventlog import VerifyReport
-from workflows.client import NoWorker, PageExpired
+from workflows.client import ApplicationSummary, NoWorker, PageExpired
 
 BATCH_KEY = re.compile(r"^[0-9a-f]{32}$")
 """The work queue's form key (``pages``: a uuid4 in hex)."""
@@ -117,16 +117,20 @@ async def states(
     rows, next_page = await services.guichet.page(query, QUEUE_LIMIT, after)
     stopped: NoWorker | None = None
 
-    async def read(application_id: str) -> Application | None:
+    async def read(row: ApplicationSummary) -> Application | None:
         nonlocal stopped
+        # A closed file's state is its log's fold: asking its workflow would replay its
+        # whole history on a worker.
+        logged = stopped is not None or not row.running
         try:
-            return await file_state(services, application_id, from_log=stopped is not None)
+            return await file_state(services, row.application_id, from_log=logged)
         except NoWorker as no_worker:
             stopped = no_worker
-            return await file_state(services, application_id, from_log=True)
+            return await file_state(services, row.application_id, from_log=True)
 
-    # Each state is a query the worker answers: several at once, as the batches send.
-    states_read = await at_most(STATE_READS, [read(row.application_id) for row in rows])
+    # Each state of a running file is a query the worker answers: several at once, as the
+    # batches send.
+    states_read = await at_most(STATE_READS, [read(row) for row in rows])
     found = [s for s in states_read if s is not None and may_see(account, s)]  # gone or hidden
     paged = bool(next_page or after)
     left_out_of = await services.guichet.count(query) if counted and paged else None
@@ -200,25 +204,31 @@ async def cofinancer_page(
     """The co-financer's own lines across files: those it may decide now first, the soonest
     deadline first; then those waiting for the file to be complete; then the rest.
 
-    Files under review and the others are listed apart, so that however many decided files
-    there are, they never push a line still to decide out of the page."""
+    The files in instruction, those not yet complete and the others are listed apart, so
+    that however many files are waiting or decided, they never push a line to decide now out
+    of the page."""
     found = services(request)
     theirs = reader_clause(account)
     # Not counted: files whose runs began before they published their funders are listed
     # whoever funds them (``reader_clause``), and a count would tell how many others have.
-    under_review = await states(found, account, f"{theirs} AND {_UNDER_REVIEW}", counted=False)
-    others = await states(found, account, f"{theirs} AND {_PAST_REVIEW}", counted=False)
+    listings = [
+        await states(found, account, f"{theirs} AND {statuses}", counted=False)
+        for statuses in (_DECIDABLE_NOW, _NOT_YET_COMPLETE, _PAST_REVIEW)
+    ]
+    decidable, waiting, others = listings
     lines = [
         funder_line(state, line)
-        for state in under_review.files + others.files
+        for listing in listings
+        for state in listing.files
         for line in (state.plan.lines if state.plan else ())
         if line.funder == account.funder
     ]
     lines.sort(key=FunderLine.order)
-    stopped = under_review.stopped or others.stopped
+    stopped = next((listing.stopped for listing in listings if listing.stopped), None)
     context = {
         "lines": lines,
-        "review_cut": under_review.next_page is not None,
+        "decidable_cut": decidable.next_page is not None,
+        "waiting_cut": waiting.next_page is not None,
         "others_cut": others.next_page is not None,
         "queue_limit": QUEUE_LIMIT,
         "stopped": no_worker_sentence(stopped) if stopped else "",
@@ -228,10 +238,17 @@ async def cofinancer_page(
 
 _DECIDABLE = PERMISSIONS["DecideFunding"].statuses
 _NOT_YET_DECIDABLE = frozenset({"submitted", "correction_requested"})
-_REVIEW_STATUSES = ", ".join(f"'{status}'" for status in sorted(_DECIDABLE | _NOT_YET_DECIDABLE))
-_UNDER_REVIEW = f"GuichetStatus IN ({_REVIEW_STATUSES})"
-"""The files whose pending lines a co-financer decides now or will."""
-_PAST_REVIEW = f"GuichetStatus NOT IN ({_REVIEW_STATUSES})"
+
+
+def _status_in(statuses: frozenset[str]) -> str:
+    return ", ".join(f"'{status}'" for status in sorted(statuses))
+
+
+_DECIDABLE_NOW = f"GuichetStatus IN ({_status_in(_DECIDABLE)})"
+"""The files whose pending lines a co-financer decides now."""
+_NOT_YET_COMPLETE = f"GuichetStatus IN ({_status_in(_NOT_YET_DECIDABLE)})"
+"""The files whose pending lines it will decide once they are complete."""
+_PAST_REVIEW = f"GuichetStatus NOT IN ({_status_in(_DECIDABLE | _NOT_YET_DECIDABLE)})"
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 

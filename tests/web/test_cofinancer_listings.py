@@ -10,14 +10,16 @@ from unittest import mock
 import pytest
 
 import worker
+from console import status
 from console.upgrading import UNTOLD, FundersPublished, publish_running_funders
 from console.web import exports, files
+from domain.commands import WithdrawApplication
 from domain.state import Application
 from tests.polling import eventually
 from tests.web.conftest import Console, signed_in
 from tests.web.test_console_api import submit_file
 from tests.workflow.older_releases import RunBegunBeforeFunders
-from tests.workflow.scenarios import digital_plan, submission
+from tests.workflow.scenarios import AGENT, NOW, digital_plan, submission
 from workflows.client import GuichetClient
 
 
@@ -143,6 +145,8 @@ async def test_publish_funders_has_the_older_running_files_publish_theirs(
         return bool(await console.guichet.list(f"WorkflowId = '{older}' AND {UNTOLD}"))
 
     await eventually(untold)
+    before = (await status._search_attributes(console.guichet)).detail
+    assert "running file(s) submitted before GuichetFunders do not publish it" in before
     first = await publish_running_funders(console.guichet)
     assert first.asked >= 1 and first.published == first.asked and first.ended == 0
 
@@ -153,6 +157,8 @@ async def test_publish_funders_has_the_older_running_files_publish_theirs(
     (row,) = await console.guichet.list(f"WorkflowId = '{older}'")
     assert row.funders == ("DEPARTEMENT", "DETR", "OWNER", "REGION")
     assert await publish_running_funders(console.guichet) == FundersPublished()
+    after = (await status._search_attributes(console.guichet)).detail
+    assert "running file(s)" not in after and "publish-funders" not in after
 
 
 async def test_a_co_financer_s_export_is_cut_at_a_page_only_while_some_files_do_not_tell(
@@ -174,3 +180,34 @@ async def test_a_co_financer_s_export_is_cut_at_a_page_only_while_some_files_do_
         some_untold = (await region.get("/dossiers.csv?commune=01033")).text
     assert all(application_id in all_told for application_id in told)
     assert some_untold.count("\r\n") == 2  # the header and one file
+
+
+async def test_a_closed_file_that_does_not_tell_is_judged_from_the_log(
+    console: Console, older_runs: GuichetClient
+) -> None:
+    """Files closed before they could be asked to publish their funders (``publish-funders``
+    asks running files only) are judged from the log's fold: asking a closed workflow for
+    its state replays its whole history on a worker."""
+    funded = await submitted_on(older_runs, "dsil-detr-investissement")
+    unfunded = await submitted_on(older_runs, "bdt-commerce-numerique", plan=digital_plan())
+    for application_id in (funded, unfunded):
+        withdrawal = WithdrawApplication(actor=AGENT, at=NOW, reason="Projet abandonné")
+        await older_runs.act(application_id, withdrawal)
+
+    async def closed() -> bool:
+        query = f"WorkflowId IN ('{funded}', '{unfunded}') AND ExecutionStatus != 'Running'"
+        return len(await console.guichet.list(query)) == 2
+
+    await eventually(closed)
+    read: list[str] = []
+    reading = console.guichet.state
+
+    async def counted(application_id: str) -> Application:
+        read.append(application_id)
+        return await reading(application_id)
+
+    with mock.patch.object(console.guichet, "state", counted):
+        async with signed_in(console, "region") as region:
+            queue = (await region.get("/dossiers")).text
+    assert funded in queue and unfunded not in queue
+    assert not {funded, unfunded} & set(read)

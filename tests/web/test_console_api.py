@@ -713,25 +713,33 @@ async def test_a_command_on_a_file_that_has_ended_is_a_refusal_not_an_outage(
 async def test_a_line_to_decide_is_never_pushed_off_the_co_financer_s_page(
     console: Console, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The page reads a limited number of files (500; 1 here). Files under review are read
-    apart from the others: a file withdrawn after a file under review was submitted does not
-    hide that file's line to decide, and the page says that files were left out."""
+    """The page reads a limited number of files (500; 1 here). Files in instruction, those
+    not yet complete and the others are read apart: files submitted or withdrawn after a file
+    in instruction do not hide its line to decide (submitted ones did, in a review), and the
+    page says which kind of file was left out."""
     from console.web import oversight
 
     monkeypatch.setattr(oversight, "QUEUE_LIMIT", 1)
-    older = await submit_file(console, username="agent")
-    under_review = await submit_file(console, username="agent")
-    later = await submit_file(console, username="agent")
-    await withdraw(console, later)
+    older_complete = await submit_file(console, username="agent")
+    in_instruction = await submit_file(console, username="agent")
+    async with signed_in(console, "alice") as alice:
+        for complete in (older_complete, in_instruction):
+            assert (await act(alice, complete, "DeclareComplete")).status_code == 303
+    older_waiting = await submit_file(console, username="agent")
+    waiting = await submit_file(console, username="agent")
+    withdrawn = await submit_file(console, username="agent")
+    await withdraw(console, withdrawn)
     async with signed_in(console, "prefecture") as prefecture:
 
         async def page_once_visibility_caught_up() -> str | None:
             text = (await prefecture.get("/cofinancement")).text
-            return text if later in text else None  # the withdrawn one, among the others
+            return text if withdrawn in text and in_instruction in text else None
 
-        page = await eventually(page_once_visibility_caught_up)
-    assert under_review in page and older not in page
-    assert 'data-testid="liste-tronquee"' in page  # the older one was left out, and it says so
+        page = html.unescape(await eventually(page_once_visibility_caught_up))
+    assert waiting in page and older_complete not in page and older_waiting not in page
+    assert page.count("<strong>À décider</strong>") == 1  # the line in instruction
+    assert 'data-testid="liste-tronquee"' in page  # each kind cut says so
+    assert 'data-testid="attente-tronquee"' in page
     assert "seuls les 1 déposés le plus récemment" in page
     assert "dossiers sont en cours d" not in page  # the programme's files are not counted
 

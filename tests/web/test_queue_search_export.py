@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 
 from console.web import files
+from console.web.accounts import Account
 from tests.polling import eventually
 from tests.web.conftest import Console, signed_in
 from tests.web.test_console_api import act, submit_file
@@ -264,7 +265,8 @@ async def test_the_files_due_soonest_are_on_the_first_page_and_on_no_other(
     """Past one page, the first also lists the older files due within a week, marked, as
     many as a page holds (the most recently submitted: here one of two); the later pages
     leave those out, so each file shows once, and every page counts them all. The API pulls
-    none forward: its pages are the listing's, each file once in the order submitted."""
+    none forward: its pages are the listing's, each file once in the order submitted. A
+    co-financer's queue does the same, its files telling their funders."""
     label, (older, middle, newest) = await labelled_files(console, 3)
     async with signed_in(console, "alice") as alice:
         for asked in (older, middle):
@@ -277,14 +279,15 @@ async def test_the_files_due_soonest_are_on_the_first_page_and_on_no_other(
 
     await eventually(due)
     alice_account = await console.services.accounts.get("alice")
-    assert alice_account is not None
+    region_account = await console.services.accounts.get("region")
+    assert alice_account is not None and region_account is not None
     later = datetime.now(UTC) + timedelta(days=25)  # the corrections are due within a week
     labelled = files.QueueFilters(label=label)
 
-    async def pages(**options: bool) -> list[files.Queue]:
+    async def pages(reader: Account = alice_account, **options: bool) -> list[files.Queue]:
         async def one(after: bytes | None) -> files.Queue:
             return await files.work_queue(
-                console.services, alice_account, labelled, later, limit=1, after=after, **options
+                console.services, reader, labelled, later, limit=1, after=after, **options
             )
 
         walked = [await one(None)]
@@ -302,6 +305,9 @@ async def test_the_files_due_soonest_are_on_the_first_page_and_on_no_other(
     assert [(page.due_soon, page.due_soon_listed) for page in queue] == [(2, 1)] * 3
     assert [ids(page) for page in api] == [[newest], [middle], [older]]
     assert {(page.due_soon, page.due_soon_listed) for page in api} == {(0, 0)}
+    region = await pages(region_account)
+    assert [ids(page) for page in region] == [[middle, newest], [], [older]]
+    assert [(page.due_soon, page.due_soon_listed) for page in region] == [(2, 1)] * 3
 
 
 async def test_a_page_link_opens_its_own_page_only(
