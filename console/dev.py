@@ -93,6 +93,11 @@ async def run_dev(
                 stop, start_dev_server(state_dir, ip=IP, port=port, ui_port=ui_port)
             )
             address = server.address
+            if server.added_search_attributes:
+                say(
+                    f"registered {', '.join(server.added_search_attributes)} (a state folder "
+                    "from an earlier release)"
+                )
         else:
             say(f"using Temporal at {address} (TEMPORAL_ADDRESS)")
         say("migrating event log…")

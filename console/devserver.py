@@ -78,6 +78,8 @@ class DevServer:
     address: str
     ui_url: str
     log_path: Path
+    added_search_attributes: tuple[str, ...] = ()
+    """Keys this start registered itself: the state folder was made by an earlier release."""
 
     async def stop(self) -> int | None:
         """SIGTERM, then wait; SIGKILL if it does not stop in time. Returns its exit code."""
@@ -131,7 +133,9 @@ async def start_dev_server(state_dir: Path, *, ip: str, port: int, ui_port: int)
         )
     server = DevServer(process, f"{ip}:{port}", f"http://{ip}:{ui_port}", log_path)
     try:
-        await asyncio.wait_for(_until_ready(server), STARTUP_TIMEOUT)
+        server.added_search_attributes = await asyncio.wait_for(
+            _until_ready(server), STARTUP_TIMEOUT
+        )
     except TimeoutError:
         await server.stop()
         raise CliError(
@@ -143,14 +147,15 @@ async def start_dev_server(state_dir: Path, *, ip: str, port: int, ui_port: int)
     return server
 
 
-async def _until_ready(server: DevServer) -> None:
-    """Poll until the frontend answers and our search attributes are registered.
+async def _until_ready(server: DevServer) -> tuple[str, ...]:
+    """Poll until the frontend answers and our search attributes are registered; the keys
+    registered here.
 
     The ``--search-attribute`` flags register them when the database file is created only:
     a state folder made by an earlier release lacks the keys added since, which are added
     here, once (without them every new file's first task would fail)."""
     wanted = {key.name: key for key in search.ALL_KEYS}
-    added = False
+    added: tuple[str, ...] = ()
     while True:
         if server.process.returncode is not None:
             raise CliError(
@@ -164,7 +169,7 @@ async def _until_ready(server: DevServer) -> None:
             )
             missing = set(wanted) - set(listed.custom_attributes)
             if not missing:
-                return
+                return added
             if not added:
                 await client.operator_service.add_search_attributes(
                     AddSearchAttributesRequest(
@@ -175,7 +180,7 @@ async def _until_ready(server: DevServer) -> None:
                         },
                     )
                 )
-                added = True
+                added = tuple(sorted(missing))
         except Exception:  # noqa: S110 - not serving yet: that is what we poll for
             pass
         await asyncio.sleep(0.2)

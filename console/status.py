@@ -163,13 +163,14 @@ async def _search_attributes(guichet: GuichetClient) -> Check:
     registered = f"Guichet's {len(search.ALL_KEYS)} registered in {namespace!r}"
     if untold := await guichet.count(UNTOLD):
         registered += (
-            f"; {untold} running file(s) submitted before GuichetFunders do not publish it "
-            "(co-financers' listings read each one's state): `guichet publish-funders`"
+            f"; {untold} running file(s) submitted before this release do not publish their "
+            "funders (co-financers' listings read each one's state): to do once every worker "
+            "runs this release, `guichet publish-funders`"
         )
     if closed := await guichet.count(CLOSED_UNTOLD):
         registered += (
-            f"; {closed} file(s) closed before it do not either (co-financers' listings read "
-            "them from the log until Temporal's retention removes them)"
+            f"; {closed} file(s) closed before this release do not either (co-financers' "
+            "listings read them from the log until Temporal's retention removes them)"
         )
     return Check(name, True, registered)
 

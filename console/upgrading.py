@@ -4,15 +4,16 @@ plan's funders (``GuichetFunders``), the files already running publish them too.
 A run publishes the key only when it began with it (``workflow.patched``): a file submitted
 before goes on publishing what it did, and a co-financer's listings read its state to tell
 whose it is, one query each. This asks each such running file to publish the key now (the
-workflow's ``publish_funders`` update), so those listings read no state at all.
+workflow's ``publish_funders`` update), so those listings read no state of a running file
+(files closed before cannot be asked: those are judged from the log).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Annotated
 
 import typer
 
@@ -24,6 +25,7 @@ from workflows.client import (
     ApplicationNotFound,
     GuichetClient,
     GuichetError,
+    NoWorker,
     OlderWorker,
 )
 
@@ -37,23 +39,47 @@ AT_ONCE = 8
 LISTING_PAGE = 500
 
 
+FILE_PATIENCE = 60.0
+"""Seconds one file's answer is awaited. A worker answers within a second or two, replaying
+the file when it is not cached; past this no worker is taking the requests (one stopped a
+moment ago is still listed for a while), and the run stops asking rather than wait."""
+
+
 @dataclass
 class FundersPublished:
     """What ``publish_running_funders`` did, file by file."""
 
-    asked: int = 0
+    listed: int = 0
+    """Running files that did not publish their funders when the run began."""
     published: int = 0
     """Files that publish their funders from now on."""
     already: int = 0
     """Files that did already (their run began with the key, or an earlier run of this)."""
     ended: int = 0
     """Files closed between the listing and the request: nothing to publish any more."""
+    unanswered: int = 0
+    """Files asked without an answer in time: the request may still be applied when a worker
+    of this release takes the file; running the command again asks it again."""
+    not_asked: int = 0
+    """Files left once the run stopped (a worker refused, or none answered)."""
+    stopped: str = ""
+    """Why the run stopped before asking every file; empty when it did not."""
+
+    @property
+    def settled(self) -> int:
+        return self.published + self.already + self.ended + self.unanswered + self.not_asked
+
+
+Progress = Callable[[int, int], None]
+"""Told ``(files settled, files listed)`` as the run goes."""
 
 
 async def publish_running_funders(
-    guichet: GuichetClient, progress: ProgressBar | None = None
+    guichet: GuichetClient, progress: Progress | None = None
 ) -> FundersPublished:
-    """Ask every running file that does not publish its funders to publish them."""
+    """Ask every running file that does not publish its funders to publish them, a few at a
+    time; stop asking, once the requests under way are answered, when a worker of an earlier
+    release refuses or no worker answers."""
     ids: list[str] = []
     token: bytes | None = None
     while True:  # listed first: the files leave the listing as they publish
@@ -61,59 +87,116 @@ async def publish_running_funders(
         ids += [row.application_id for row in rows]
         if token is None:
             break
-    done = FundersPublished(asked=len(ids))
+    done = FundersPublished(listed=len(ids))
+    if progress is not None and ids:
+        progress(0, len(ids))
     gate = asyncio.Semaphore(AT_ONCE)
 
     async def ask(application_id: str) -> None:
         async with gate:
-            try:
-                if await guichet.publish_funders(application_id):
-                    done.published += 1
-                else:
-                    done.already += 1
-            except (ApplicationEnded, ApplicationNotFound):
-                done.ended += 1
+            if done.stopped:
+                done.not_asked += 1
+            else:
+                await _ask(guichet, application_id, done)
             if progress is not None:
-                progress(done.published + done.already + done.ended, len(ids))
+                progress(done.settled, len(ids))
 
-    try:
-        await asyncio.gather(*(ask(application_id) for application_id in ids))
-    except OlderWorker as older:
-        raise GuichetError(
-            f"{older} ({done.published} of {len(ids)} files published their funders before "
-            "it; running this again asks only the others)"
-        ) from None
+    await asyncio.gather(*(ask(application_id) for application_id in ids))
     return done
+
+
+async def _ask(guichet: GuichetClient, application_id: str, done: FundersPublished) -> None:
+    """Ask one file and count its answer in ``done``; what stops the run is said there."""
+    try:
+        published = await asyncio.wait_for(guichet.publish_funders(application_id), FILE_PATIENCE)
+    except (ApplicationEnded, ApplicationNotFound):
+        done.ended += 1
+    except OlderWorker as older:
+        done.not_asked += 1  # refused: nothing of it reached the file
+        done.stopped = done.stopped or str(older)
+    except (TimeoutError, NoWorker) as silence:
+        done.unanswered += 1
+        queue = silence.task_queue if isinstance(silence, NoWorker) else guichet.task_queue
+        done.stopped = done.stopped or (
+            f"no worker answered for {application_id} within {FILE_PATIENCE:g} s on task "
+            f"queue {queue!r}: start one of this release (`guichet worker`)"
+        )
+    except GuichetError as error:
+        done.not_asked += 1
+        done.stopped = done.stopped or str(error)
+    else:
+        if published:
+            done.published += 1
+        else:
+            done.already += 1
+
+
+class ProgressLines:
+    """Without a terminal (a Job's log): one line each tenth of the files, and at the end."""
+
+    def __init__(self) -> None:
+        self._said = -1
+
+    def __call__(self, settled: int, listed: int) -> None:
+        tenth = settled * 10 // listed if listed else 10
+        if tenth > self._said:
+            self._said = tenth
+            say(f"asked {settled:,} / {listed:,} files ({tenth * 10}%)")
 
 
 @app.command(rich_help_panel="Run")
 @friendly
-def publish_funders(
-    timeout: Annotated[
-        float, typer.Option(min=1, help="Seconds the whole run may take before it stops.")
-    ] = 3600,
-    json_output: JsonOption = False,
-) -> None:
+def publish_funders(json_output: JsonOption = False) -> None:
     """After the upgrade to the release where files publish their plan's funders: have the
     files already running publish them too.
 
     Until then a co-financer's queue, exports and « Mes lignes » read the state of each such
     file to tell whose it is (a query to the workers per file). Run it once every worker runs
-    the new release: a worker of an earlier release refuses the request, and the run stops
-    saying so. Safe to repeat: it asks only the files that still do not publish them. Files
-    submitted since the upgrade publish them already; guichet status counts those left.
+    the new release and going back to the earlier one is ruled out: a file that publishes its
+    funders this way cannot be run by a worker of the earlier release any more (as any file
+    submitted since the upgrade). A worker of the earlier release refuses the request, without
+    a trace in the file; the run then stops, as when no worker answers within a minute, and
+    says how many files are left. Safe to repeat: it asks only the files that still do not
+    publish them; guichet status counts those left. Exit code 0 when every file was asked and
+    answered, 1 otherwise.
 
     Example: guichet publish-funders
     """
-    bar = ProgressBar("asking", "files") if sys.stderr.isatty() else None
-    done = run_with_client(lambda guichet: publish_running_funders(guichet, bar), timeout=timeout)
-    if json_output:
-        emit_json(asdict(done))
-        return
-    if not done.asked:
-        say("every running file publishes its funders already")
-        return
-    typer.echo(
-        f"{done.published} running file(s) now publish their funders; {done.already} did "
-        f"already; {done.ended} closed meanwhile. Visibility lists the change within seconds."
+    progress: Progress = ProgressBar("asking", "files") if sys.stderr.isatty() else ProgressLines()
+    done = run_with_client(
+        lambda guichet: publish_running_funders(guichet, progress), timeout=RUN_LIMIT
     )
+    if json_output:
+        emit_json({**asdict(done), "ok": not done.stopped and not done.unanswered})
+    else:
+        for line in report(done):
+            typer.echo(line)
+    if done.stopped or done.unanswered:
+        raise typer.Exit(1)
+
+
+RUN_LIMIT = 24 * 3600.0
+"""Seconds the whole run may take: each file's answer has its own limit (``FILE_PATIENCE``),
+and the run stops at the first silence; this only bounds a run that keeps being answered."""
+
+
+def report(done: FundersPublished) -> list[str]:
+    """What a person reads at the end of a run."""
+    if not done.listed:
+        return ["every running file publishes its funders already"]
+    lines = [
+        f"{done.published} of {done.listed} running file(s) now publish their funders; "
+        f"{done.already} did already; {done.ended} closed meanwhile."
+    ]
+    if done.unanswered:
+        lines.append(
+            f"{done.unanswered} file(s) asked got no answer: it may still be applied when a "
+            "worker of this release takes the file; `guichet status` counts the files left."
+        )
+    if done.stopped:
+        lines.append(f"Stopped: {done.stopped}.")
+        lines.append(
+            f"{done.not_asked} file(s) not asked: run `guichet publish-funders` again once that "
+            "is fixed (it asks only the files that still do not publish them)."
+        )
+    return lines

@@ -10,6 +10,7 @@ answered as not found (its existence is not revealed).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -19,6 +20,7 @@ from typing import Any, TypeVar, get_args
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
+from temporalio.client import WorkflowQueryFailedError
 
 from console.timeline import timeline_entry
 from console.web.accounts import INSEE, UNASSIGNED, USERNAME, Account, sector_words
@@ -160,6 +162,17 @@ async def file_state(
         return await services.guichet.state(application_id)
     except ApplicationNotFound:
         return await logged_state(services, application_id)
+
+
+async def listed_state(services: WebServices, row: ApplicationSummary) -> Application | None:
+    """A listed file's state, for a listing: the log's fold for a closed file (asking its
+    workflow would replay its whole history on a worker), or for a running one whose
+    workflow fails the query (a worker of another release during an upgrade): a listing
+    shows what the log holds rather than fail. ``NoWorker`` goes to the caller."""
+    if row.running:
+        with contextlib.suppress(WorkflowQueryFailedError):
+            return await file_state(services, row.application_id)
+    return await logged_state(services, row.application_id)
 
 
 async def readable_state(
@@ -680,9 +693,8 @@ async def labels_in_use(services: WebServices, account: Account) -> list[str]:
 
 
 async def _funds(services: WebServices, account: Account, row: ApplicationSummary) -> bool:
-    """Whether this co-financer may see the file of ``row``, from its state: a closed file's
-    from the log (asking its workflow would replay its whole history on a worker)."""
-    state = await file_state(services, row.application_id, from_log=not row.running)
+    """Whether this co-financer may see the file of ``row``, from its state."""
+    state = await listed_state(services, row)
     return state is not None and may_see(account, state)
 
 

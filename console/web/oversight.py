@@ -38,8 +38,9 @@ from console.web.files import (
     assignable,
     assignment_guard,
     at_most,
-    file_state,
+    listed_state,
     listing_page,
+    logged_state,
     may_see,
     page_scope,
     page_text,
@@ -119,14 +120,13 @@ async def states(
 
     async def read(row: ApplicationSummary) -> Application | None:
         nonlocal stopped
-        # A closed file's state is its log's fold: asking its workflow would replay its
-        # whole history on a worker.
-        logged = stopped is not None or not row.running
+        if stopped is not None:
+            return await logged_state(services, row.application_id)
         try:
-            return await file_state(services, row.application_id, from_log=logged)
+            return await listed_state(services, row)
         except NoWorker as no_worker:
             stopped = no_worker
-            return await file_state(services, row.application_id, from_log=True)
+            return await logged_state(services, row.application_id)
 
     # Each state of a running file is a query the worker answers: several at once, as the
     # batches send.

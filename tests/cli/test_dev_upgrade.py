@@ -26,11 +26,13 @@ async def test_a_state_folder_made_before_a_key_existed_gets_it(
     earlier = await start_dev_server(
         tmp_path, ip="127.0.0.1", port=free_port(), ui_port=free_port()
     )
+    assert earlier.added_search_attributes == ()  # the flags registered them
     await earlier.stop()
     monkeypatch.undo()
     server = await start_dev_server(tmp_path, ip="127.0.0.1", port=free_port(), ui_port=free_port())
     try:
         client = await Client.connect(server.address)
         assert await search_attribute_problems(client) == []
+        assert server.added_search_attributes == ("GuichetFunders",)  # `guichet dev` says so
     finally:
         await server.stop()

@@ -12,16 +12,21 @@ from workflows.messages import WorkflowStart
 
 @workflow.defn(name="GrantApplicationWorkflow", sandboxed=False)
 class RunBegunBeforeFunders(GrantApplicationWorkflow):
-    """A file's run as begun before files published their funders: the same workflow, which
-    publishes every other key and ``GuichetFunders`` only once asked (``publish_funders``)."""
+    """A file's run as begun before files published their funders: the same workflow, whose
+    patch check said no from the start (it publishes ``GuichetFunders`` only once asked,
+    ``publish_funders``)."""
 
     @workflow.run
     async def run(self, start: WorkflowStart) -> Application:
         return await super().run(start)
 
-    def _publish_search_attributes(self) -> None:
-        self._publish_funders = False
-        super()._publish_search_attributes()
+    @property
+    def _publish_funders(self) -> bool:
+        return False
+
+    @_publish_funders.setter
+    def _publish_funders(self, _began_with_it: bool) -> None:
+        """What the patch check decides is not kept: this run began before."""
 
 
 @workflow.defn(name="GrantApplicationWorkflow", sandboxed=False)
