@@ -8,9 +8,10 @@ state read.
 
 N files (default 300), each with a region line, are submitted through the embedded dev
 server, the log on PostgreSQL; then the caseworker's page (``/dossiers``, the baseline) and the
-region's are each read ``--rounds`` times in turn, through the console's app. The ratio is
-the region's median time over the caseworker's: lower is better, 1 means the co-financer waits
-no longer than the caseworker.
+region's, and the region's lines (« Mes lignes », ``/cofinancement``, which reads every listed
+file's state), are each read ``--rounds`` times in turn, through the console's app. Each ratio
+is the region's median time over the caseworker's: lower is better, 1 means the co-financer
+waits no longer than the caseworker.
 
     .venv/bin/python -m bench.cofinancer_queue --files 300
 """
@@ -50,6 +51,7 @@ from worker import build_worker
 from workflows.client import GuichetClient
 
 PASSWORD = "mot-de-passe-du-banc"
+LINES = "/cofinancement"
 READERS = {"alice": ("caseworker", None), "region": ("cofinancer", "REGION")}
 
 
@@ -69,14 +71,15 @@ async def signed_in(app: object, username: str) -> httpx.AsyncClient:
     return client
 
 
-async def page_seconds(client: httpx.AsyncClient, files: int) -> float:
-    """Seconds to read the queue's first page, which must list every file."""
+async def page_seconds(client: httpx.AsyncClient, files: int, path: str = "/dossiers") -> float:
+    """Seconds to read a page that must link to every file (the queue's first page, or the
+    co-financer's lines: one line of the region's on each file)."""
     started = time.perf_counter()
-    page = await client.get("/dossiers")
+    page = await client.get(path)
     elapsed = time.perf_counter() - started
     listed = page.text.count(f'<a href="/dossiers/{PROGRAMME}-')
     if page.status_code != 200 or listed != files:
-        raise SystemExit(f"the queue answered {page.status_code} with {listed} of {files} files")
+        raise SystemExit(f"{path} answered {page.status_code} with {listed} of {files} files")
     return elapsed
 
 
@@ -126,30 +129,39 @@ async def main(args: argparse.Namespace) -> None:
                 alice, region = await signed_in(app, "alice"), await signed_in(app, "region")
                 await page_seconds(alice, args.files)  # warm-up: templates, first queries
                 await page_seconds(region, args.files)
-                caseworker, cofinancer = [], []
+                await page_seconds(region, args.files, LINES)
+                caseworker, cofinancer, lines = [], [], []
                 for _ in range(args.rounds):
                     caseworker.append(await page_seconds(alice, args.files))
                     cofinancer.append(await page_seconds(region, args.files))
+                    lines.append(await page_seconds(region, args.files, LINES))
                 await alice.aclose()
                 await region.aclose()
         finally:
             await log.close()
-    baseline, theirs = statistics.median(caseworker), statistics.median(cofinancer)
-    print(
-        f"caseworker's page: median {baseline * 1e3:.0f} ms "
-        f"({', '.join(f'{s * 1e3:.0f}' for s in caseworker)})"
-    )
-    print(
-        f"co-financer's page: median {theirs * 1e3:.0f} ms "
-        f"({', '.join(f'{s * 1e3:.0f}' for s in cofinancer)})"
-    )
+    baseline = statistics.median(caseworker)
+    for what, times in (
+        ("caseworker's queue", caseworker),
+        ("co-financer's queue", cofinancer),
+        ("co-financer's lines (/cofinancement)", lines),
+    ):
+        shown = ", ".join(f"{s * 1e3:.0f}" for s in times)
+        print(f"{what}: median {statistics.median(times) * 1e3:.0f} ms ({shown})")
     result(
         "cofinancer_queue.page",
         baseline * 1e3,
-        theirs * 1e3,
+        statistics.median(cofinancer) * 1e3,
         "ms",
         note=f"one queue page of {args.files} files, the region's against the caseworker's; "
         "latency: lower is better",
+    )
+    result(
+        "cofinancer_queue.lines_page",
+        baseline * 1e3,
+        statistics.median(lines) * 1e3,
+        "ms",
+        note=f"the region's lines on the same {args.files} files, against the caseworker's "
+        "queue page; latency: lower is better",
     )
 
 

@@ -268,6 +268,25 @@ class EventLog:
         if stream_id is not None:
             yield stream_id, stream
 
+    async def read_streams_of(self, stream_ids: Sequence[str]) -> dict[str, list[EventData]]:
+        """These streams' events as ``read_streams_data`` gives them (positions, business
+        dates and data, upcast), each stream in version order, in one read: what folding a
+        page of files needs. A stream without events is left out."""
+        if not stream_ids:
+            return {}
+        query = (
+            sa.select(*(_events.c[name] for name in DATA_COLUMNS))
+            .where(_events.c.stream_id.in_(list(stream_ids)))
+            .order_by(_events.c.stream_id, _events.c.version)
+        )
+        with translated(self._engine.url):
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+        streams: dict[str, list[EventData]] = {}
+        for row in rows:
+            streams.setdefault(row[1], []).append(event_data(row, self._upcasters))
+        return streams
+
     async def _rows(
         self,
         start: int | None,

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError
 
 from audit import AuditReport, export, verify, verify_file
 from audit.checkpoints import Checkpoint, CheckpointError, parse_export, stored
@@ -32,15 +33,12 @@ from console.web.files import (
     APPLICATION_ID,
     QUEUE_LIMIT,
     SPENT_PAGE,
-    STATE_READS,
     STATUSES,
     FileNotVisible,
     assignable,
     assignment_guard,
-    at_most,
-    listed_state,
     listing_page,
-    logged_state,
+    logged_states,
     may_see,
     page_scope,
     page_text,
@@ -60,7 +58,7 @@ from domain.events import parse_event
 from domain.plan import FundingLine
 from domain.state import Application
 from eventlog import VerifyReport
-from workflows.client import ApplicationSummary, NoWorker, PageExpired
+from workflows.client import NoWorker, PageExpired
 
 BATCH_KEY = re.compile(r"^[0-9a-f]{32}$")
 """The work queue's form key (``pages``: a uuid4 in hex)."""
@@ -92,7 +90,7 @@ class Listing:
 
     files: list[Application]
     stopped: NoWorker | None = None
-    """Why the files were read from the log: no worker answered for one of them."""
+    """No worker polls the task queue: the files do not move (their states are the log's)."""
     left_out_of: int | None = None
     """How many files the query matched when more than ``QUEUE_LIMIT`` did: the page says so,
     and that only the most recently submitted were read."""
@@ -113,25 +111,19 @@ async def states(
     there were when more matched (unless not ``counted``: a query broader than what the
     person may see, a co-financer's, would tell them how many files others have).
 
-    Once a file finds no worker to answer for it, it and the files after it are read from the
-    log (each would wait for a worker in vain); ``stopped`` says why."""
+    The states are the log's folds (``logged_states``); ``stopped`` says when no worker
+    polls the task queue, so that the page says the files do not move."""
     rows, next_page = await services.guichet.page(query, QUEUE_LIMIT, after)
-    stopped: NoWorker | None = None
-
-    async def read(row: ApplicationSummary) -> Application | None:
-        nonlocal stopped
-        if stopped is not None:
-            return await logged_state(services, row.application_id)
-        try:
-            return await listed_state(services, row)
-        except NoWorker as no_worker:
-            stopped = no_worker
-            return await logged_state(services, row.application_id)
-
-    # Each state of a running file is a query the worker answers: several at once, as the
-    # batches send.
-    states_read = await at_most(STATE_READS, [read(row) for row in rows])
-    found = [s for s in states_read if s is not None and may_see(account, s)]  # gone or hidden
+    folded = await logged_states(services, rows)
+    found = [  # gone from the log, or hidden from this person
+        state
+        for row in rows
+        if (state := folded.get(row.application_id)) is not None and may_see(account, state)
+    ]
+    try:
+        stopped = await services.guichet.missing_worker()  # one look, as the queue's page
+    except RPCError:
+        stopped = None  # the listing answered: a look that failed must not hide it
     paged = bool(next_page or after)
     left_out_of = await services.guichet.count(query) if counted and paged else None
     return Listing(found, stopped, left_out_of, next_page)

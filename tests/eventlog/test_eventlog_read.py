@@ -84,6 +84,22 @@ async def test_read_streams_data_is_read_streams_cut_to_what_a_fold_needs(
     assert all(e.occurred_at.utcoffset() == timedelta(0) for _, events in cut for e in events)
 
 
+async def test_read_streams_of_reads_the_streams_asked_for_as_read_streams_data_does(
+    log: EventLog,
+) -> None:
+    """The streams named (not the others), each as the whole log's read gives it; a stream
+    without events is left out, and asking for none reads nothing."""
+    await log.append("app-b", 0, [new_event(1), new_event(2)])
+    await log.append("app-a", 0, [new_event(3, label="Saint-Étienne — 投资")])
+    await log.append("app-c", 0, [new_event(4)])
+    await log.append("app-b", 2, [new_event(5)])
+    whole = {stream_id: events async for stream_id, events in log.read_streams_data()}
+    asked = await log.read_streams_of(["app-b", "app-unknown", "app-a"])
+    assert asked == {"app-a": whole["app-a"], "app-b": whole["app-b"]}
+    assert [e.data["n"] for e in asked["app-b"]] == [1, 2, 5]
+    assert await log.read_streams_of([]) == {}
+
+
 async def test_a_reader_stopping_early_leaves_no_read_in_flight(log: EventLog) -> None:
     """The next batch is read ahead; a reader that stops first leaves no read running."""
     for version in range(5):

@@ -15,6 +15,7 @@ from console.upgrading import UNTOLD, FundersPublished, publish_running_funders
 from console.web import exports, files
 from domain.commands import WithdrawApplication
 from domain.state import Application
+from eventlog import EventData
 from tests.polling import eventually
 from tests.web.conftest import Console, signed_in
 from tests.web.test_console_api import submit_file
@@ -54,8 +55,8 @@ async def test_a_co_financer_s_queue_reads_the_state_of_older_runs_only(
 ) -> None:
     """The region funds the new file and the older DETR file, not the older digital one:
     its queue lists those two. It reads the states of the two older files only, which do not
-    tell their funders (it used to read every listed file's, of every funder). Banque des
-    Territoires sees the digital file only, and reads the same two states."""
+    tell their funders (it used to query every listed file's, of every funder), from the log
+    at once. Banque des Territoires sees the digital file only, and reads the same two."""
     new = await submit_file(console)  # owner, DETR, region
     older = await submitted_on(older_runs, "dsil-detr-investissement")  # + department
     digital = await submitted_on(
@@ -73,13 +74,21 @@ async def test_a_co_financer_s_queue_reads_the_state_of_older_runs_only(
 
     await eventually(published)
     read: list[str] = []
-    reading = console.guichet.state
+    states: list[str] = []
+    reading, querying = console.log.read_streams_of, console.guichet.state
 
-    async def counted(application_id: str, **options: object) -> Application:
-        read.append(application_id)
-        return await reading(application_id, **options)  # type: ignore[arg-type]
+    async def logged(stream_ids: list[str]) -> dict[str, list[EventData]]:
+        read.extend(stream_ids)
+        return await reading(stream_ids)
 
-    with mock.patch.object(console.guichet, "state", counted):
+    async def queried(application_id: str) -> Application:
+        states.append(application_id)
+        return await querying(application_id)
+
+    with (
+        mock.patch.object(console.log, "read_streams_of", logged),
+        mock.patch.object(console.guichet, "state", queried),
+    ):
         async with signed_in(console, "region") as region, signed_in(console, "bdt") as bdt:
             region_queue = (await region.get("/dossiers")).text
             region_read, read[:] = set(read), []
@@ -89,6 +98,7 @@ async def test_a_co_financer_s_queue_reads_the_state_of_older_runs_only(
     assert region_read & set(ours) == {older, digital}
     assert digital in bdt_queue and new not in bdt_queue and older not in bdt_queue
     assert bdt_read & set(ours) == {older, digital}
+    assert not states  # read from the log in one go, not asked of the workers one by one
 
 
 async def test_a_co_financer_s_own_page_lists_its_lines_of_new_and_older_runs(
