@@ -164,13 +164,14 @@ async def _search_attributes(guichet: GuichetClient) -> Check:
     if untold := await guichet.count(UNTOLD):
         registered += (
             f"; {untold} running file(s) submitted before this release do not publish their "
-            "funders (co-financers' listings read each one's state): to do once every worker "
-            "runs this release, `guichet publish-funders`"
+            "funders (where one matches, a co-financer's queue gives no total and its export "
+            "stops at 500): once every worker runs this release, `guichet publish-funders`"
         )
     if closed := await guichet.count(CLOSED_UNTOLD):
         registered += (
-            f"; {closed} file(s) closed before this release do not either (co-financers' "
-            "listings read them from the log until Temporal's retention removes them)"
+            f"; {closed} closed file(s) do not publish their funders, and nothing can ask a "
+            "closed file to (the same effect on co-financers' listings, until Temporal's "
+            "retention removes them)"
         )
     return Check(name, True, registered)
 

@@ -60,6 +60,8 @@ class FundersPublished:
     unanswered: int = 0
     """Files asked without an answer in time: the request may still be applied when a worker
     of this release takes the file; running the command again asks it again."""
+    refused: int = 0
+    """Files a worker of an earlier release refused: nothing of the request reached them."""
     not_asked: int = 0
     """Files left once the run stopped (a worker refused, or none answered)."""
     stopped: str = ""
@@ -67,7 +69,8 @@ class FundersPublished:
 
     @property
     def settled(self) -> int:
-        return self.published + self.already + self.ended + self.unanswered + self.not_asked
+        done = self.published + self.already + self.ended + self.unanswered
+        return done + self.refused + self.not_asked
 
 
 Progress = Callable[[int, int], None]
@@ -112,14 +115,19 @@ async def _ask(guichet: GuichetClient, application_id: str, done: FundersPublish
     except (ApplicationEnded, ApplicationNotFound):
         done.ended += 1
     except OlderWorker as older:
-        done.not_asked += 1  # refused: nothing of it reached the file
+        done.refused += 1
         done.stopped = done.stopped or str(older)
-    except (TimeoutError, NoWorker) as silence:
+    except NoWorker as missing:
         done.unanswered += 1
-        queue = silence.task_queue if isinstance(silence, NoWorker) else guichet.task_queue
+        done.stopped = done.stopped or (
+            f"no worker polls task queue {missing.task_queue!r}: start one of this release "
+            "(`guichet worker`)"
+        )
+    except TimeoutError:
+        done.unanswered += 1
         done.stopped = done.stopped or (
             f"no worker answered for {application_id} within {FILE_PATIENCE:g} s on task "
-            f"queue {queue!r}: start one of this release (`guichet worker`)"
+            f"queue {guichet.task_queue!r}: start one of this release (`guichet worker`)"
         )
     except GuichetError as error:
         done.not_asked += 1
@@ -141,7 +149,7 @@ class ProgressLines:
         tenth = settled * 10 // listed if listed else 10
         if tenth > self._said:
             self._said = tenth
-            say(f"asked {settled:,} / {listed:,} files ({tenth * 10}%)")
+            say(f"asked {settled:,} / {listed:,} files ({settled * 100 // listed}%)")
 
 
 @app.command(rich_help_panel="Run")
@@ -150,8 +158,9 @@ def publish_funders(json_output: JsonOption = False) -> None:
     """After the upgrade to the release where files publish their plan's funders: have the
     files already running publish them too.
 
-    Until then a co-financer's queue, exports and « Mes lignes » read the state of each such
-    file to tell whose it is (a query to the workers per file). Run it once every worker runs
+    Until then a co-financer's listings read each such file's events to tell whose it is,
+    and where one of them matches, its queue gives no total nor brings forward the files due
+    soon, and its export stops at 500 files. Run it once every worker runs
     the new release and going back to the earlier one is ruled out: a file that publishes its
     funders this way cannot be run by a worker of the earlier release any more (as any file
     submitted since the upgrade). A worker of the earlier release refuses the request, without
@@ -193,10 +202,16 @@ def report(done: FundersPublished) -> list[str]:
             f"{done.unanswered} file(s) asked got no answer: it may still be applied when a "
             "worker of this release takes the file; `guichet status` counts the files left."
         )
+    if done.refused:
+        lines.append(
+            f"{done.refused} file(s) refused by a worker of the earlier release: nothing "
+            "reached them."
+        )
     if done.stopped:
         lines.append(f"Stopped: {done.stopped}.")
+        left = f"{done.not_asked} file(s) not asked; " if done.not_asked else ""
         lines.append(
-            f"{done.not_asked} file(s) not asked: run `guichet publish-funders` again once that "
-            "is fixed (it asks only the files that still do not publish them)."
+            f"{left}run `guichet publish-funders` again once that is fixed (it asks only the "
+            "files that still do not publish them)."
         )
     return lines

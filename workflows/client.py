@@ -344,6 +344,11 @@ class GuichetClient:
             update = handle.execute_update(GrantApplicationWorkflow.publish_funders)
             published: bool = await self._worker_answer(update, command=True)
             return published
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from None  # our caller's limit, not a lost answer
+            raise TimeoutError(f"Temporal gave no answer for {application_id} in time") from None
         except WorkflowUpdateFailedError as failed:
             if "expected but not found" in str(failed.cause):  # the SDK's unknown update
                 raise OlderWorker(

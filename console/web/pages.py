@@ -67,6 +67,7 @@ from console.web.files import (
     readable_state,
     reads_labels,
     search,
+    untold_files,
     verdicts,
     visible_state,
     work_queue,
@@ -245,12 +246,17 @@ async def queue_context(
     if queue.next_page:
         following = files.page_text(found, queue.next_page, scope, page + 1)
         next_page = filtered_address(filters.as_params(), suite=following, page=str(page + 1))
+    paged = bool(after or next_page)
+    total = await queue_total(found, account, filters, paged)
+    # A co-financer's export stops at a page while files matching do not tell their funders.
+    untold = paged and await untold_files(found, account, filters)
+    export_limit = files.QUEUE_LIMIT if untold else EXPORT_LIMIT
     return {
         "rows": rows,
         "routed": None,
         "reads_labels": reads_labels(account),
         "queue_labels": sorted({label for row in rows for label in row.summary.labels}),
-        "queue_total": await queue_total(found, account, filters, bool(after or next_page)),
+        "queue_total": total,
         "queue_limit": files.QUEUE_LIMIT,
         "page": page,
         "next_page": next_page,
@@ -266,7 +272,8 @@ async def queue_context(
         "search_matches": None,
         "search_choices": [],
         "search_length": SEARCH_LENGTH,
-        "export_limit": EXPORT_LIMIT,
+        "export_limit": export_limit,
+        "export_cut": bool(untold) or (total is not None and total > export_limit),
         "export_query": urlencode(filters.as_params()),
         "here_query": urlencode(here),
         "statuses": STATUSES,

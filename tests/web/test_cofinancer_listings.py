@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import uuid
 from collections.abc import AsyncIterator
 from unittest import mock
@@ -175,7 +176,8 @@ async def test_a_co_financer_s_export_is_cut_at_a_page_only_while_some_files_do_
     console: Console, older_runs: GuichetClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Where every file matching publishes its funders, the export goes to the export's
-    limit, as a caseworker's; where some do not, to a page (their states are read)."""
+    limit, as a caseworker's; where some do not, to a page (their states are read), and the
+    queue's page says so (it offered to export « all » of them)."""
     told = [await submit_file(console, insee="01034", username="autre-agent") for _ in "ab"]
     await submitted_on(older_runs, "dsil-detr-investissement")  # in 01033, untold
 
@@ -185,11 +187,16 @@ async def test_a_co_financer_s_export_is_cut_at_a_page_only_while_some_files_do_
 
     await eventually(listed)
     monkeypatch.setattr(exports, "QUEUE_LIMIT", 1)
+    monkeypatch.setattr(files, "QUEUE_LIMIT", 1)
     async with signed_in(console, "region") as region:
         all_told = (await region.get("/dossiers.csv?commune=01034")).text
         some_untold = (await region.get("/dossiers.csv?commune=01033")).text
+        told_page = html.unescape((await region.get("/dossiers?commune=01034")).text)
+        untold_page = html.unescape((await region.get("/dossiers?commune=01033")).text)
     assert all(application_id in all_told for application_id in told)
     assert some_untold.count("\r\n") == 2  # the header and one file
+    assert "l'export se limite" not in told_page  # it holds them all
+    assert "l'export se limite aux 1 déposés le plus récemment" in untold_page  # said
 
 
 async def test_a_closed_file_that_does_not_tell_is_judged_from_the_log(

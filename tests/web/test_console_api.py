@@ -1640,7 +1640,7 @@ async def test_once_its_worker_stops_a_file_page_is_read_from_the_log_without_ac
     assert read.json()["allowed_commands"] == []
     assert read.json()["no_worker"].startswith("Aucun worker Guichet ne tourne")
     assert timeline.status_code == 200 and len(timeline.json()) >= 1
-    assert commune.status_code == 200 and "Lecture seule, depuis le journal." in commune.text
+    assert commune.status_code == 200 and "Les dossiers n&#39;avancent pas." in commune.text
     assert application_id in commune.text and second_id in commune.text
     assert sent.status_code == 503 and "Aucun worker Guichet ne tourne" in sent.text
 
