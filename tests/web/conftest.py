@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from unittest import mock
 
 import asyncpg
 import httpx
@@ -16,7 +17,9 @@ import pytest
 from argon2 import PasswordHasher
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+import worker
 from console.web.accounts import AccountStore
 from console.web.app import create_app
 from console.web.services import WebServices
@@ -26,6 +29,7 @@ from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog
 from tests.conftest import temporal_cli_path
+from tests.workflow.older_releases import RunBegunBeforeFunders
 from worker import build_worker
 from workflows import search
 from workflows.client import GuichetClient
@@ -128,3 +132,19 @@ async def signed_in(console: Console, username: str) -> AsyncIterator[httpx.Asyn
         )
         assert answer.status_code == 303, answer.text
         yield client
+
+
+@contextlib.asynccontextmanager
+async def begun_before_funders(console: Console, task_queue: str) -> AsyncIterator[Worker]:
+    """A worker on ``task_queue`` running files as begun before files published their
+    funders (``tests.workflow.older_releases``), against the console's server and log."""
+    with mock.patch.object(worker, "GrantApplicationWorkflow", RunBegunBeforeFunders):
+        running = build_worker(
+            console.guichet.temporal,
+            task_queue=task_queue,
+            log=console.log,
+            registry=console.services.registry,
+            catalogue=console.services.catalogue,
+        )
+    async with running:
+        yield running

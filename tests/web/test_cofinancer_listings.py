@@ -10,7 +10,6 @@ from unittest import mock
 
 import pytest
 
-import worker
 from console import status
 from console.upgrading import UNTOLD, FundersPublished, publish_running_funders
 from console.web import exports, files
@@ -18,9 +17,8 @@ from domain.commands import WithdrawApplication
 from domain.state import Application
 from eventlog import EventData
 from tests.polling import eventually
-from tests.web.conftest import Console, signed_in
+from tests.web.conftest import Console, begun_before_funders, signed_in
 from tests.web.test_console_api import submit_file
-from tests.workflow.older_releases import RunBegunBeforeFunders
 from tests.workflow.scenarios import AGENT, NOW, digital_plan, submission
 from workflows.client import GuichetClient
 
@@ -29,15 +27,7 @@ from workflows.client import GuichetClient
 async def older_runs(console: Console) -> AsyncIterator[GuichetClient]:
     """A client whose files run on a worker of the revision before the funders."""
     task_queue = f"older-{uuid.uuid4().hex[:8]}"
-    with mock.patch.object(worker, "GrantApplicationWorkflow", RunBegunBeforeFunders):
-        older = worker.build_worker(
-            console.guichet.temporal,
-            task_queue=task_queue,
-            log=console.log,
-            registry=console.services.registry,
-            catalogue=console.services.catalogue,
-        )
-    async with older:
+    async with begun_before_funders(console, task_queue):
         yield GuichetClient(console.guichet.temporal, task_queue=task_queue)
 
 

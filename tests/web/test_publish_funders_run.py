@@ -4,43 +4,18 @@ stops asking, waits for the requests under way, and counts what each file did.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from unittest import mock
 
 import pytest
 from temporalio.worker import Worker
 
-import worker
 from console import upgrading
 from tests.polling import eventually
-from tests.web.conftest import Console, signed_in
-from tests.workflow.older_releases import ReleaseWithoutPublishFunders, RunBegunBeforeFunders
+from tests.web.conftest import Console, begun_before_funders, signed_in
+from tests.workflow.older_releases import ReleaseWithoutPublishFunders
 from tests.workflow.scenarios import submission
 from workflows.client import GuichetClient
 from workflows.grant_application import GrantApplicationWorkflow
 from workflows.messages import WorkflowStart
-
-
-@contextmanager
-def older_release_worker_class() -> Iterator[None]:
-    with mock.patch.object(worker, "GrantApplicationWorkflow", RunBegunBeforeFunders):
-        yield
-
-
-@asynccontextmanager
-async def begun_before(console: Console, task_queue: str) -> AsyncIterator[Worker]:
-    """A worker running files as begun before the funders were published."""
-    with older_release_worker_class():
-        running = worker.build_worker(
-            console.guichet.temporal,
-            task_queue=task_queue,
-            log=console.log,
-            registry=console.services.registry,
-            catalogue=console.services.catalogue,
-        )
-    async with running:
-        yield running
 
 
 async def stop(console: Console, ids: list[str]) -> None:
@@ -66,7 +41,7 @@ async def test_a_worker_of_the_earlier_release_stops_the_run_and_the_counts_are_
     begun = GuichetClient(console.guichet.temporal, task_queue=queue)
     held = [submission() for _ in range(2)]
     async with (
-        begun_before(console, queue),
+        begun_before_funders(console, queue),
         Worker(
             console.guichet.temporal,
             task_queue=held_queue,
@@ -110,7 +85,7 @@ async def test_without_a_worker_the_run_stops_and_the_request_waits_for_one(
     the run stops saying so, and run again once a worker is back, it leaves none untold."""
     queue = f"stopped-{uuid.uuid4().hex[:6]}"
     begun = GuichetClient(console.guichet.temporal, task_queue=queue)
-    async with begun_before(console, queue):
+    async with begun_before_funders(console, queue):
         application_id, _ = await begun.submit(submission())
 
         async def listed() -> bool:
@@ -122,7 +97,7 @@ async def test_without_a_worker_the_run_stops_and_the_request_waits_for_one(
     assert done.unanswered >= 1 and "no worker answered" in done.stopped
     assert "got no answer: it may still be applied" in "\n".join(upgrading.report(done))
     monkeypatch.undo()  # a worker back: the file's next task waits out its old sticky queue
-    async with begun_before(console, queue):
+    async with begun_before_funders(console, queue):
         again = await upgrading.publish_running_funders(console.guichet)
 
         async def applied() -> bool:
