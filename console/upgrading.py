@@ -2,10 +2,10 @@
 plan's funders (``GuichetFunders``), the files already running publish them too.
 
 A run publishes the key only when it began with it (``workflow.patched``): a file submitted
-before goes on publishing what it did, and a co-financer's listings read its state to tell
-whose it is, one query each. This asks each such running file to publish the key now (the
-workflow's ``publish_funders`` update), so those listings read no state of a running file
-(files closed before cannot be asked: those are judged from the log).
+before goes on publishing what it did, and a co-financer's listings read its events in the
+log to tell whose it is, and give no total where such a file matches. This asks each such
+running file to publish the key now (the workflow's ``publish_funders`` update); files closed
+before cannot be asked, and stay until Temporal's retention removes them.
 """
 
 from __future__ import annotations
@@ -37,8 +37,6 @@ attributes, and Temporal's retention removes them (30 days in deploy/README.md).
 AT_ONCE = 8
 """Files asked at once: each request is a workflow task on the workers."""
 LISTING_PAGE = 500
-
-
 FILE_PATIENCE = 60.0
 """Seconds one file's answer is awaited. A worker answers within a second or two, replaying
 the file when it is not cached; past this no worker is taking the requests (one stopped a
@@ -146,7 +144,9 @@ class ProgressLines:
         self._said = -1
 
     def __call__(self, settled: int, listed: int) -> None:
-        tenth = settled * 10 // listed if listed else 10
+        if not listed:
+            return
+        tenth = settled * 10 // listed
         if tenth > self._said:
             self._said = tenth
             say(f"asked {settled:,} / {listed:,} files ({settled * 100 // listed}%)")
