@@ -180,6 +180,9 @@ class ApplicationSummary:
     funders: tuple[str, ...] | None = None
     """The funders on the file's plan (``GuichetFunders``); None when its run does not
     publish them (begun before they were)."""
+    sector: str | None = None
+    """The department whose service the file was routed to (``GuichetSector``); None when
+    it stays with its commune's department."""
 
 
 T = TypeVar("T")
@@ -633,6 +636,7 @@ def _summary(execution: ListedExecution) -> ApplicationSummary:
         last_activity=attributes.get(search.LAST_ACTIVITY),
         labels=tuple(attributes.get(search.LABELS) or ()),
         funders=None if (funders := attributes.get(search.FUNDERS)) is None else tuple(funders),
+        sector=attributes.get(search.SECTOR),
     )
 
 

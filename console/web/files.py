@@ -425,6 +425,22 @@ def reader_clause(account: Account) -> str | None:
     return " AND ".join(clauses) or None
 
 
+def routed_away_clause(account: Account) -> str | None:
+    """The visibility clause of the files of this person's departments that were routed to
+    another department's service, which ``reader_clause`` leaves out (None: a sector that is
+    the whole programme loses no file that way)."""
+    if not account.departments:
+        return None
+    codes = ", ".join(repr(d) for d in account.departments)  # checked codes: no quote
+    clauses = [
+        f"GuichetDepartment IN ({codes})",
+        f"GuichetSector IS NOT NULL AND GuichetSector NOT IN ({codes})",
+    ]
+    if account.role == "cofinancer":  # a checked funder (``accounts.FUNDER``): no quote
+        clauses.append(f"(GuichetFunders = '{account.funder}' OR GuichetFunders IS NULL)")
+    return " AND ".join(clauses)
+
+
 def visibility_query(filters: QueueFilters, account: Account) -> str:
     """The Temporal visibility query for these (already checked) filters and this person."""
     insee = account.insee if account.role == "applicant" else filters.insee

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
@@ -43,6 +43,7 @@ from console.web.files import (
     page_scope,
     page_text,
     reader_clause,
+    routed_away_clause,
     sector_guard,
     visible_state,
 )
@@ -175,11 +176,13 @@ async def commune_page(
         raise StarletteHTTPException(
             404, f"Aucune commune {insee} au registre (COG 2023), et aucun dossier à ce code."
         )
+    routed_away = Counter[str]() if routed_here else await routed_elsewhere(found, account, insee)
     context = {
         "commune": commune,
         "insee": insee,
         "files": files,
         "routed_here": routed_here,
+        "routed_away": routed_away_sentence(routed_away),
         "totals": funding_totals(files),
         "left_out_of": listing.left_out_of,
         "cut": listing.next_page is not None,
@@ -187,6 +190,40 @@ async def commune_page(
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }
     return render(request, "commune.html", context)
+
+
+async def routed_elsewhere(services: WebServices, account: Account, insee: str) -> Counter[str]:
+    """How many of the commune's files the sector's service routed to another department's,
+    by that department: its page lists them no more, and says so."""
+    away = routed_away_clause(account)
+    if away is None:
+        return Counter()
+    rows = await services.guichet.list(f"GuichetInsee = '{insee}' AND {away}", QUEUE_LIMIT)
+    return Counter(row.sector or "?" for row in rows)
+
+
+def routed_away_sentence(routed_away: Counter[str]) -> str:
+    """« 2 dossiers de cette commune ont été transmis au service du département 38 … », or
+    nothing when none was."""
+    count = routed_away.total()
+    if not count:
+        return ""
+    departments = sorted(routed_away)
+    where = (
+        f"au service du département {departments[0]}"
+        if len(departments) == 1
+        else f"aux services des départements {', '.join(departments)}"
+    )
+    if count == 1:
+        return (
+            f"Un dossier de cette commune a été transmis {where}, qui l'instruit : il n'est "
+            "pas listé ci-dessous, et les montants ne le comptent pas."
+        )
+    return (
+        f"{number(count)} dossiers de cette commune ont été transmis {where}, qui les "
+        f"{'instruit' if len(departments) == 1 else 'instruisent'} : ils ne sont pas listés "
+        "ci-dessous, et les montants ne les comptent pas."
+    )
 
 
 @router.get("/cofinancement")

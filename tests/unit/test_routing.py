@@ -3,9 +3,12 @@ from then on, whoever held it no longer does, and visibility is told both."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from pydantic import ValidationError
 
+from console.web.oversight import routed_away_sentence
 from domain import InvalidTransition, NotPermitted, decide
 from domain.commands import AssignCaseworker, RouteFile
 from domain.events import FileRouted
@@ -71,3 +74,15 @@ def test_routing_publishes_the_service_and_unsets_the_holder() -> None:
     assert search.SECTOR not in before and before[search.CASEWORKER] == "alice"
     after = dict(search.published(apply([route("38")], held), deadlines=True, hourly=True))
     assert after[search.SECTOR] == "38" and after[search.CASEWORKER] is None
+
+
+def test_a_commune_s_page_says_how_many_of_its_files_went_to_which_service() -> None:
+    assert routed_away_sentence(Counter()) == ""
+    one = routed_away_sentence(Counter({"38": 1}))
+    assert one.startswith("Un dossier de cette commune a été transmis au service du départe")
+    assert "qui l'instruit : il n'est pas listé" in one
+    same = routed_away_sentence(Counter({"38": 2}))
+    assert same.startswith("2 dossiers de cette commune ont été transmis au service du départ")
+    assert "qui les instruit : ils ne sont pas listés" in same
+    several = routed_away_sentence(Counter({"71": 1, "38": 2}))
+    assert "aux services des départements 38, 71, qui les instruisent" in several

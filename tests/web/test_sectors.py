@@ -188,6 +188,11 @@ async def test_a_file_routed_to_another_department_moves_to_that_service(
         assert f"Dossier {ain} transmis au service du département 38" in banner
         assert (await chef.get(f"/dossiers/{ain}")).status_code == 404
     await listed_in(console, f"GuichetSector = '38' AND WorkflowId = '{ain}'")
+    async with signed_in(console, "chef-ain") as chef:
+        # The Ain's page of the commune no longer lists the file, and says where it went.
+        own = await chef.get("/communes/01034")
+    assert own.status_code == 200 and kept in own.text and ain not in own.text
+    assert "transmis au service du département 38, qui l" in html.unescape(own.text)
     async with signed_in(console, "ddt-isere") as ddt:
         queue = (await ddt.get("/dossiers")).text
         page = html.unescape((await ddt.get(f"/dossiers/{ain}")).text)
