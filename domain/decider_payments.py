@@ -6,8 +6,11 @@ and the balance only ever brings the total to min(award, rate × proven expense)
 
 from __future__ import annotations
 
+from datetime import date
+
 from domain.commands import (
     ClaimPayment,
+    Command,
     DeclareCompletion,
     DeclareStart,
     LapseAward,
@@ -35,6 +38,7 @@ from domain.events import (
 )
 from domain.french import DEADLINE, PAYMENT_KIND, PAYMENT_STATUS, STATUS, day, lower
 from domain.french import euros as euros_fr
+from domain.rules.eligibility import NO_PRIOR_START
 from domain.rules.financing import euros
 from domain.rules.payment import (
     PAYMENTS,
@@ -64,6 +68,43 @@ def notify_award(c: NotifyAward, state: Application) -> list[Event]:
         award_cents=state.award_cents, notified_on=c.notified_on,
     )  # fmt: skip
     return [notified]
+
+
+def date_before_submission(command: Command, state: Application) -> RuleViolation | None:
+    """A decision received, or works begun, before the request was even submitted: a typo
+    that would lapse the award at once (the two years to start run from the notification),
+    or a start the no-prior-start rule forbids.
+
+    Refused where commands arrive (the workflow's update validator), not by ``decide``: a
+    file that recorded such a date before this check must replay as it ran."""
+    if state.submitted_at is None:
+        return None
+    submitted = state.day_of(state.submitted_at)
+    match command:
+        case NotifyAward(notified_on=date() as notified) if notified < submitted:
+            return RuleViolation(
+                f"the notification date {notified.isoformat()} is before the request was "
+                f"submitted ({submitted.isoformat()}): check the date, the two years to start "
+                "the works run from it",
+                rule="notification-after-submission",
+                source=EXECUTION,
+                french=f"La date de réception indiquée, le {day(notified)}, précède le dépôt "
+                f"de la demande, le {day(submitted)} : vérifiez-la, le délai de commencement "
+                "des travaux court à partir d'elle",
+            )
+        case DeclareStart(started_on=started) if started < submitted:
+            return RuleViolation(
+                f"the start date {started.isoformat()} is before the request was submitted "
+                f"({submitted.isoformat()}): works begun before the request make the subsidy "
+                "impossible; check the date",
+                rule="start-after-submission",
+                source=NO_PRIOR_START,
+                french=f"La date de commencement indiquée, le {day(started)}, précède le dépôt "
+                f"de la demande, le {day(submitted)} : des travaux commencés avant la demande "
+                "rendent la subvention impossible. Vérifiez la date ; si les travaux ont "
+                "vraiment commencé avant, signalez-le au service instructeur",
+            )
+    return None
 
 
 def declare_start(c: DeclareStart, state: Application) -> list[Event]:

@@ -20,6 +20,7 @@ from domain.commands import (
     WithdrawApplication,
 )
 from domain.deadline import PARIS
+from domain.decider_payments import date_before_submission
 from domain.events import (
     ApplicationClosed,
     ApplicationLapsed,
@@ -74,6 +75,28 @@ def test_notify_award_only_once_accepted() -> None:
     """NotifyAward before acceptance → InvalidTransition."""
     notify = NotifyAward(actor=CASEWORKER, at=at(4), decision_reference="ARR-1")
     assert isinstance(refused_with(notify, apply([submit()])), InvalidTransition)
+
+
+def test_a_date_before_the_request_is_refused_where_commands_arrive() -> None:
+    """A decision received, or works begun, before the request was submitted: refused by
+    ``date_before_submission`` (the update validator's check), not by ``decide``, which a
+    file that recorded such a date replays; the day of submission itself is fine."""
+    accepted, started = apply(to_accepted()), apply(awarded())
+    typo = NotifyAward(
+        actor=CASEWORKER, at=at(4), decision_reference="ARR-1", notified_on=date(2020, 1, 1)
+    )
+    refusal = date_before_submission(typo, accepted)
+    assert refusal is not None and refusal.rule == "notification-after-submission"
+    assert "le 01/01/2020, précède le dépôt de la demande" in refusal.french
+    assert [type(e) for e in decide(typo, accepted)] == [AwardNotified]
+    assert date_before_submission(typo.replaced({"notified_on": at(0).date()}), accepted) is None
+    early = DeclareStart(actor=APPLICANT, at=at(10), started_on=at(-1).date())
+    refusal = date_before_submission(early, started)
+    assert refusal is not None and refusal.rule == "start-after-submission"
+    assert "R2334-24" in (refusal.source or "")
+    assert [type(e) for e in decide(early, started)] == [WorksStarted]
+    assert date_before_submission(early.replaced({"started_on": at(0).date()}), started) is None
+    assert date_before_submission(early, apply([])) is None  # nothing submitted: decide says
 
 
 def completed_after(*commands: Command) -> list[Command]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -472,6 +472,34 @@ async def test_a_refusal_sent_with_an_amount_is_refused_before_the_file(stack: S
         state = await stack.guichet.state(app_id)
         line = state.plan.line("department") if state.plan else None
         assert line is not None and line.status == "pending"
+
+
+async def test_a_date_before_the_request_is_refused_before_the_file(stack: Stack) -> None:
+    """A decision received, or works begun, before the request was submitted: refused by the
+    update's validator, nothing recorded (it would have lapsed the award at once)."""
+    async with stack.worker():
+        app_id = await submitted(stack)
+        await in_instruction(stack, app_id)
+        await approve_all(stack, app_id)
+        await stack.guichet.act(
+            app_id, RecordCommissionOpinion(actor=ALICE, at=NOW, favourable=True)
+        )
+        await stack.guichet.act(app_id, AcceptApplication(actor=ALICE, at=NOW))
+        before = await stack.log.stream_version(app_id)
+        typo = NotifyAward(
+            actor=ALICE, at=NOW, decision_reference="ARR-1", notified_on=date(2020, 1, 1)
+        )
+        with pytest.raises(CommandRefused) as refused:
+            await stack.guichet.act(app_id, typo)
+        assert refused.value.rule == "notification-after-submission"
+        assert "le 01/01/2020, précède le dépôt de la demande" in refused.value.french
+        assert await stack.log.stream_version(app_id) == before
+        await stack.guichet.act(app_id, typo.replaced({"notified_on": None}))
+        early = DeclareStart(actor=AGENT, at=NOW, started_on=date(2020, 1, 1))
+        with pytest.raises(CommandRefused) as refused:
+            await stack.guichet.act(app_id, early)
+        assert refused.value.rule == "start-after-submission"
+        assert (await stack.guichet.state(app_id)).status == "awarded"
 
 
 async def test_a_new_file_is_decided_under_the_latest_rules(stack: Stack) -> None:
