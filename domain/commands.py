@@ -149,12 +149,12 @@ class RouteFile(_Command):
 class RequestCorrection(_Command):
     type: Literal["RequestCorrection"] = "RequestCorrection"
     reason: CorrectionReason
-    message: ShortText = Field(description="What the applicant should correct or add.")
+    message: RequiredText = Field(description="What the applicant should correct or add.")
 
 
 class AnswerCorrection(_Command):
     type: Literal["AnswerCorrection"] = "AnswerCorrection"
-    message: ShortText = Field(description="The answer to the caseworker.")
+    message: RequiredText = Field(description="The answer to the caseworker.")
     revised_plan: FinancingPlan | None = None
 
 

@@ -13,7 +13,14 @@ from pydantic import Field, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, to_json
 
 from domain.actor import Actor
-from domain.commands import ApplicationRequest, CorrectionReason, PaymentKind, ShortText, Text
+from domain.commands import (
+    ApplicationRequest,
+    CorrectionReason,
+    PaymentKind,
+    RequiredText,
+    ShortText,
+    Text,
+)
 from domain.commune import Commune, ConventionKind
 from domain.deadline import OpenDeadline, Recipient
 from domain.documents import Document
@@ -71,12 +78,12 @@ class FileRouted(_Event):
 class CorrectionRequested(_Event):
     type: Literal["CorrectionRequested"] = "CorrectionRequested"
     reason: CorrectionReason
-    message: ShortText
+    message: RequiredText
 
 
 class CorrectionAnswered(_Event):
     type: Literal["CorrectionAnswered"] = "CorrectionAnswered"
-    message: ShortText
+    message: RequiredText
     revised_plan: FinancingPlan | None = None
 
 

@@ -105,6 +105,19 @@ def test_empty_oversized_control_or_non_text_reasons_are_refused(text: object) -
     refused({**GOOD_DISMISS, "reason": text})
 
 
+def test_a_correction_request_and_its_answer_may_list_what_is_missing_at_length() -> None:
+    """What a commune must add (quotes, deliberations, plans…) does not fit in 300
+    characters: the request and the answer take up to 4,000, like a note."""
+    lines = "\n".join(f"- pièce {n} : devis signé du lot {n}, daté et paraphé" for n in range(60))
+    assert 300 < len(lines) <= 4000
+    for kind in ("RequestCorrection", "AnswerCorrection"):
+        fields = {"type": kind, "actor": GOOD_DISMISS["actor"], "at": GOOD_DISMISS["at"]}
+        extra = {"reason": "incomplete"} if kind == "RequestCorrection" else {}
+        assert COMMAND.validate_python({**fields, **extra, "message": lines}).message == lines
+        refused({**fields, **extra, "message": "x" * 4001})
+        refused({**fields, **extra, "message": ""})
+
+
 @given(
     field=st.sampled_from(["type", "actor", "at"]),
     value=st.one_of(st.none(), st.just("not a date"), st.lists(st.integers(), max_size=2)),

@@ -409,6 +409,24 @@ async def test_a_refused_form_comes_back_with_what_was_typed(
     assert 'maxlength="300"' in answer.text and "(300 caractères au plus)" in answer.text
 
 
+async def test_a_line_break_counts_one_character_as_the_browser_counted_it(
+    console: Console,
+) -> None:
+    """A browser sends a textarea's line breaks as CRLF, having counted each as one character
+    against ``maxlength``: a 300-character reason with two breaks used to arrive as 302 and be
+    refused as too long, however many times it was sent."""
+    file_id = await submit_file(console)
+    reason = "Projet reporté.\r\nLe conseil a voté contre.\r\n" + "x" * 258
+    assert len(reason.replace("\r\n", "\n")) == 300
+    async with signed_in(console, "agent") as agent:
+        answer = await act(agent, file_id, "WithdrawApplication", reason=reason)
+    assert answer.status_code == 303, answer.text
+    (withdrawn,) = [
+        e for e in await console.log.read_stream(file_id) if e.type == "ApplicationWithdrawn"
+    ]
+    assert withdrawn.data["reason"] == reason.replace("\r\n", "\n")
+
+
 async def test_checking_the_plan_keeps_the_kind_of_early_start(console: Console) -> None:
     """« Vérifier le plan » with early studies comes back with studies chosen: the form used
     to come back on works, and submitting it then made the file ineligible."""
