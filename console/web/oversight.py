@@ -132,7 +132,8 @@ async def states(
 
 def funding_totals(files: list[Application]) -> list[FundingTotal]:
     """Asked and granted per funder, across files (the owner's own line excluded); a request
-    found ineligible or withdrawn asks nothing of anyone any more."""
+    found ineligible or withdrawn asks nothing of anyone any more, and a lapsed award (works
+    not started in time) grants nothing any more."""
     asked: dict[str, int] = defaultdict(int)
     granted: dict[str, int] = defaultdict(int)
     for state in files:
@@ -142,7 +143,7 @@ def funding_totals(files: list[Application]) -> list[FundingTotal]:
             if line.kind == "owner":
                 continue
             asked[line.funder] += line.requested_cents
-            if line.status == "approved":
+            if line.status == "approved" and state.status != "lapsed":
                 granted[line.funder] += line.granted_cents or 0
     return [FundingTotal(f, asked[f], granted[f]) for f in sorted(asked)]
 

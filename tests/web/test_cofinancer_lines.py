@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from console.web.oversight import FunderLine, funder_line
-from domain.commands import DeclareComplete, RefuseApplication, WithdrawApplication
+from domain.commands import DeclareComplete, LapseAward, RefuseApplication, WithdrawApplication
 from domain.state import Application
 from tests.unit.builders import (
     APPLICANT,
     CASEWORKER,
     DETR_OFFICER,
+    SYSTEM,
     apply,
     approve,
     at,
     submit,
     to_instruction,
+    to_started,
 )
 from tests.unit.test_deadlines import submitted
 
@@ -90,6 +92,20 @@ def test_a_commune_s_totals_leave_out_what_no_one_is_asked_any_more() -> None:
     assert totals == once
     twice = {t.funder: t.asked_cents for t in funding_totals([asked, refused])}
     assert twice == {funder: 2 * cents for funder, cents in once.items()}
+
+
+def test_a_commune_s_totals_grant_nothing_of_a_lapsed_award() -> None:
+    """Works not started in time: the award lapsed (caducité), so its lines grant nothing any
+    more; they still count as asked, as a refused request's do."""
+    from console.web.oversight import funding_totals
+
+    awarded = apply(to_started()[:-1])
+    lapsed = apply([LapseAward(actor=SYSTEM, at=at(800))], awarded)
+    assert lapsed.status == "lapsed"
+    before = {t.funder: (t.asked_cents, t.granted_cents) for t in funding_totals([awarded])}
+    after = {t.funder: (t.asked_cents, t.granted_cents) for t in funding_totals([lapsed])}
+    assert any(granted for _, granted in before.values())
+    assert after == {funder: (asked, 0) for funder, (asked, _) in before.items()}
 
 
 async def test_state_reads_run_a_few_at_once_and_keep_their_order() -> None:
