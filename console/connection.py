@@ -112,9 +112,15 @@ def unreachable(address: str, error: BaseException | None = None) -> CliError:
             f"Temporal is not reachable at {address} (TEMPORAL_ADDRESS): check that a server "
             "runs there and that this machine may reach it"
         )
+    if os.environ.get("GUICHET_STATE_DIR"):
+        return CliError(
+            f"Temporal is not reachable at {address}: start it with `guichet dev` "
+            "or set TEMPORAL_ADDRESS"
+        )
     return CliError(
-        f"Temporal is not reachable at {address}: start it with `guichet dev` "
-        "or set TEMPORAL_ADDRESS"
+        f"Temporal is not reachable at {address}: start it with `guichet dev`; for a "
+        "`guichet dev --state-dir DIR` already running, set GUICHET_STATE_DIR=DIR; or set "
+        "TEMPORAL_ADDRESS"
     )
 
 

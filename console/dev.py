@@ -34,6 +34,7 @@ from eventlog import EventLog, EventLogError
 from eventlog.documents import DocumentStore
 from eventlog.edge import describe
 from worker import (
+    DEFAULT_STATE_DIR,
     NamespaceNotReady,
     Settings,
     configure_logging,
@@ -148,10 +149,7 @@ async def run_dev(
                     typer.echo(f"{label:<14} {info[key]}")  # fmt: skip
                 typer.echo(f"Console        {site.url}")
                 typer.echo(f"Addresses in  {dev_file(state_dir)}")
-                say(
-                    "ready: try `guichet list` or `guichet status` in another terminal; "
-                    "Ctrl-C to stop"
-                )
+                say(f"ready: {_try_in_another_terminal(state_dir)}; Ctrl-C to stop")
                 waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
                 if server is not None:
                     waits.append(asyncio.ensure_future(server.process.wait()))
@@ -195,6 +193,17 @@ def _publish(
     temporary.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     temporary.replace(path)  # atomic: another terminal never reads half a file
     return info
+
+
+def _try_in_another_terminal(state_dir: Path) -> str:
+    """What to type in another terminal: the other commands find this server through the
+    state folder's dev.json, so one other than the default must be named to them."""
+    if state_dir.resolve() == DEFAULT_STATE_DIR.resolve():
+        return "try `guichet list` or `guichet status` in another terminal"
+    return (
+        f"in another terminal, `export GUICHET_STATE_DIR={state_dir.resolve()}`, then try "
+        "`guichet list` or `guichet status`"
+    )
 
 
 def _unpublish(state_dir: Path) -> None:

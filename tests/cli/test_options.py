@@ -324,3 +324,17 @@ def test_a_connection_taken_but_never_answered_is_said_so() -> None:
         "Temporal at 127.0.0.1:7998 took the connection but did not answer: check that this "
         "is Temporal's gRPC port"
     )
+
+
+def test_unreachable_temporal_without_a_state_folder_says_how_to_name_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing says where Temporal is: a `guichet dev --state-dir DIR` may run all the same,
+    and the other commands find it only when told the folder."""
+    monkeypatch.delenv("TEMPORAL_ADDRESS", raising=False)
+    monkeypatch.delenv("GUICHET_STATE_DIR", raising=False)
+    assert str(connection.unreachable("127.0.0.1:7233")) == (
+        "Temporal is not reachable at 127.0.0.1:7233: start it with `guichet dev`; for a "
+        "`guichet dev --state-dir DIR` already running, set GUICHET_STATE_DIR=DIR; or set "
+        "TEMPORAL_ADDRESS"
+    )

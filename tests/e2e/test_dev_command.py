@@ -64,7 +64,8 @@ def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
         assert published["temporal_address"] == f"127.0.0.1:{port}"
         assert published["event_log"] == str((state / "eventlog.sqlite3").resolve())
 
-        # Another terminal: no configuration but the state folder.
+        # Another terminal: no configuration but the state folder, which the ready line names.
+        assert f"`export GUICHET_STATE_DIR={state.resolve()}`, then try `guichet list`" in output
         cli = Guichet(python_env(GUICHET_STATE_DIR=str(state)))
 
         def all_listed() -> list[dict[str, str]] | None:
