@@ -451,7 +451,8 @@ def contradiction(command: Command) -> RuleViolation | None:
     update validator and ``GuichetClient.signal``.
 
     Not by ``decide``: a file that recorded such a command before this check must replay as it
-    ran (the refusal's amount was ignored: ``FundingDecided`` records none)."""
+    ran (the refusal's amount was ignored: ``FundingDecided`` records none; so was a balance
+    claim's, the balance being computed from the expense)."""
     match command:
         case DecideFunding(approve=False, granted_cents=int() as granted):
             return RuleViolation(
@@ -460,6 +461,14 @@ def contradiction(command: Command) -> RuleViolation | None:
                 rule="refusal-without-amount",
                 french="Un refus n'accorde aucun montant : laissez le montant accordé vide pour "
                 "refuser, ou accordez la ligne",
+            )
+        case ClaimPayment(kind="balance", amount_cents=int() as amount):
+            return RuleViolation(
+                f"a balance claim names no amount, yet {amount} cents were given: the balance "
+                "is computed from the eligible expense proven; leave the amount out",
+                rule="balance-without-amount",
+                french="Le solde se calcule sur la dépense éligible justifiée : laissez le "
+                "montant demandé vide",
             )
     return None
 

@@ -58,6 +58,9 @@ class FieldSpec:
     kind: FieldKind = "text"
     options: tuple[tuple[str, str], ...] = ()
     required: bool = True
+    needed_for: str = ""
+    """When an input left out is refused for some choices only, which (« requis pour un
+    accord »), said where the form would otherwise say « facultatif »."""
 
 
 def _reason_field(label: str = "Motif") -> FieldSpec:
@@ -77,7 +80,13 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "DecideFunding": (
         FieldSpec("line_id", "Ligne du plan", "select"),
         FieldSpec("approve", "Décision", "select", (("oui", "Accorder"), ("non", "Refuser"))),
-        FieldSpec("granted", "Montant accordé (€), pour un accord", "euros", required=False),
+        FieldSpec(
+            "granted",
+            "Montant accordé (€)",
+            "euros",
+            required=False,
+            needed_for="requis pour un accord",
+        ),
         FieldSpec("note", "Observation", "textarea", required=False),
     ),
     "RecordCommissionOpinion": (
@@ -131,13 +140,19 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "ClaimPayment": (
         FieldSpec("kind", "Nature", "select", tuple(labels.PAYMENT_KIND.items())),
         FieldSpec(
-            "amount", "Montant demandé (€), pour une avance ou un acompte", "euros", required=False
+            "amount",
+            "Montant demandé (€)",
+            "euros",
+            required=False,
+            needed_for="requis pour une avance ou un acompte ; à laisser vide pour le solde, "
+            "calculé sur la dépense",
         ),
         FieldSpec(
             "eligible_expense",
-            "Dépense éligible justifiée (€), pour un acompte ou le solde",
+            "Dépense éligible justifiée (€)",
             "euros",
             required=False,
+            needed_for="requise pour un acompte ou le solde",
         ),
         FieldSpec("with_bank_guarantee", "Avec garantie bancaire", "checkbox", required=False),
         FieldSpec("proof_reference", "Référence du justificatif"),

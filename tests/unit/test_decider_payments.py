@@ -18,6 +18,7 @@ from domain.commands import (
     RecordPaymentFailure,
     RecordRepayment,
     WithdrawApplication,
+    contradiction,
 )
 from domain.deadline import PARIS
 from domain.decider_payments import date_before_submission
@@ -428,3 +429,16 @@ def test_withdraw_while_a_payment_is_ordered_is_refused() -> None:
     withdraw = WithdrawApplication(actor=APPLICANT, at=at(22), reason="projet abandonné")
     error = refused_with(withdraw, ordered)
     assert isinstance(error, InvalidTransition) and error.rule == "payment-in-flight"
+
+
+def test_a_balance_claim_with_an_amount_contradicts_itself() -> None:
+    """The balance is computed from the expense: an amount typed with it was silently
+    ignored; it is refused where commands arrive, and decide still ignores it."""
+    typed = claim("balance", 5_000, expense=90_000)
+    problem = contradiction(typed)
+    assert problem is not None and problem.rule == "balance-without-amount"
+    assert problem.french.startswith("Le solde se calcule sur la dépense éligible justifiée")
+    assert contradiction(typed.replaced({"amount_cents": None})) is None
+    assert contradiction(claim("advance", 5_000)) is None
+    events = decide(typed, apply(to_completed()))
+    assert isinstance(events[0], PaymentClaimed) and events[0].amount_cents != 5_000_00

@@ -618,6 +618,8 @@ async def test_a_refusal_with_an_amount_typed_in_is_refused_with_what_to_do(
     assert "Un refus n&#39;accorde aucun montant" in answer.text
     events = [parse_event(r.data) for r in await console.log.read_stream(application_id)]
     assert "FundingDecided" not in [e.type for e in events]
+    # The amount is said to be needed for an approval, not « facultatif » as it was.
+    assert '<span class="facultatif">(requis pour un accord)</span>' in answer.text
 
 
 async def test_a_request_id_sent_again_with_another_command_runs_that_command(
