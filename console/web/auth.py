@@ -217,10 +217,12 @@ def _too_large_or_unreadable(error: HTTPException) -> Exception:
 
 
 def one_line_break(text: str) -> str:
-    """The text with each line break one character, as the browser counted it against the
+    """The text with each line break one newline, as the browser counted it against the
     field's ``maxlength``: a form sends a textarea's breaks as CRLF, and a 300-character
-    message with two breaks would arrive as 302 characters, refused as too long."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    message with two breaks would arrive as 302 characters, refused as too long. A line
+    break pasted from a word processor (U+000B, its Shift+Entrée) is one too, not a control
+    character to refuse."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x0b", "\n")
 
 
 async def read_form(request: Request) -> dict[str, str]:

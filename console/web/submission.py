@@ -130,7 +130,7 @@ def plan_from_form(form: Mapping[str, str], current: FinancingPlan) -> Financing
     try:
         plan = FinancingPlan.model_validate({**kept, **_plan(form)})
     except ValidationError as error:
-        raise FormError(f"plan incomplet : {first_problem(error)}") from None
+        raise FormError(f"plan incomplet : {first_problem(error, FORM_LABELS)}") from None
     return plan.with_dotations_named()
 
 
@@ -165,6 +165,25 @@ def plan_values(plan: FinancingPlan) -> dict[str, str]:
     return values
 
 
+FORM_LABELS = {
+    "programme_id": "Dispositif",
+    "project_title": "Intitulé du projet",
+    "project_summary": "Résumé",
+    "prior_start_on": "Commencement anticipé le",
+    "prior_start_kind": "Nature du commencement anticipé",
+    "total_cost_cents": "Coût total (€)",
+    "subsidisable_base_cents": "Assiette subventionnable (€)",
+    "planned_duration_months": "Durée prévue (mois)",
+    "lines": "Lignes du plan",
+    "funder": "Financeur",
+    "kind": "Nature",
+    "dotation": "Dotation",
+    "requested_cents": "Montant demandé (€)",
+}
+"""The request's fields as the submission and revision forms name them: a refusal names the
+field the person sees, not the model's (``project_title``)."""
+
+
 def request_from_form(form: Mapping[str, str], insee: str) -> ApplicationRequest:
     """The request the form describes, for the agent's own commune; ``FormError`` if not."""
     prior = form.get("commencement_anticipe", "").strip()
@@ -180,7 +199,7 @@ def request_from_form(form: Mapping[str, str], insee: str) -> ApplicationRequest
     try:
         request = ApplicationRequest.model_validate(data)
     except ValidationError as error:
-        raise FormError(f"demande incomplète : {first_problem(error)}") from None
+        raise FormError(f"demande incomplète : {first_problem(error, FORM_LABELS)}") from None
     return request.with_dotations_named()
 
 

@@ -677,6 +677,31 @@ async def test_a_malformed_submission_form_is_a_400_and_nothing_is_submitted(
     assert "alerte-erreur" in answer.text or answer.status_code == 400
 
 
+async def test_a_refused_submission_names_the_field_as_the_form_does(console: Console) -> None:
+    """A title of spaces, a duration of 0 months, Word's line break (U+000B, Shift+Entrée) in
+    the summary: the refusal named ``project_title`` or ``plan.planned_duration_months``; it
+    now names the form's field, and the line break is read as one."""
+    form = {"dispositif": "dsil-detr-investissement", "titre": "Halle", "cout_total": "100000",
+            "assiette": "100000", "ligne-0-financeur": "OWNER", "ligne-0-nature": "owner",
+            "ligne-0-montant": "60000", "ligne-1-financeur": "DETR", "ligne-1-nature": "public",
+            "ligne-1-montant": "40000", "resume": "Halle couverte\x0bet parvis"}  # fmt: skip
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, "/depot")
+
+        async def checked(**changes: str) -> str:
+            data = {"csrf": token, "cle": uuid.uuid4().hex, "action": "verifier", **form}
+            return html.unescape((await agent.post("/depot", data={**data, **changes})).text)
+
+        blank, zero, fine = (
+            await checked(titre="   "),
+            await checked(duree_mois="0"),
+            await checked(),
+        )
+    assert "« Intitulé du projet » : à remplir" in blank and "project_title" not in blank
+    assert "« Durée prévue (mois) » : au moins 1" in zero and "planned_duration" not in zero
+    assert "caractère de contrôle" not in fine and "Halle couverte\net parvis" in fine
+
+
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [
