@@ -29,6 +29,7 @@ from domain.commands import (
     RecordDisbursement,
     SubmitApplication,
 )
+from domain.deadline import day_of
 from domain.decider import decide, evolve
 from domain.events import Event
 from domain.plan import FinancingPlan, FundingLine
@@ -139,7 +140,7 @@ STEPS: tuple[Step, ...] = (
     Step("notify", lambda _i, at: NotifyAward(actor=CASEWORKER, at=at, decision_reference="ARR-1")),
     Step(
         "declare_start",
-        lambda i, at: DeclareStart(actor=applicant(i), at=at, started_on=at.date()),
+        lambda i, at: DeclareStart(actor=applicant(i), at=at, started_on=day_of(at, paris=True)),
     ),
     Step("claim_advance", _claim("advance", amount_cents=60_000 * EUR)),
     Step(
@@ -147,7 +148,9 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "declare_completion",
-        lambda i, at: DeclareCompletion(actor=applicant(i), at=at, completed_on=at.date()),
+        lambda i, at: DeclareCompletion(
+            actor=applicant(i), at=at, completed_on=day_of(at, paris=True)
+        ),
     ),
     Step("claim_balance", _claim("balance", eligible_expense_cents=500_000 * EUR)),
     Step(

@@ -19,7 +19,7 @@ from pydantic import TypeAdapter
 from console.documents import attach, document_from
 from domain.actor import Actor
 from domain.commands import ApplicationRequest, AttachDocument, Command
-from domain.deadline import PARIS
+from domain.deadline import PARIS, day_of
 from domain.documents import DocumentKind
 from domain.plan import FinancingPlan, FundingLine
 from domain.state import Application
@@ -67,7 +67,7 @@ def demo_plan() -> FinancingPlan:
 
 
 def _steps(target: str, applicant: Actor) -> list[tuple[str, dict[str, Any]]]:
-    today = datetime.now(UTC).date().isoformat()
+    today = day_of(datetime.now(UTC), paris=True).isoformat()  # the day French law counts
     review = [("AssignCaseworker", {"actor": CASEWORKER, "caseworker_id": CASEWORKER.id})]
     if target == "correction_requested":
         return [*review, ("RequestCorrection", {"actor": CASEWORKER, "reason": "incomplete",
@@ -95,7 +95,7 @@ def _steps(target: str, applicant: Actor) -> list[tuple[str, dict[str, Any]]]:
     ]  # fmt: skip
     if target == "started":  # the advance paid, an interim payment waiting to be ordered
         return [*paying, ("ClaimPayment", {"actor": applicant, "kind": "interim",
-                "amount_cents": 10_000_00, "eligible_expense_cents": 50_000_00,
+                "amount_cents": 10_000_00, "eligible_expense_cents": 60_000_00,
                 "proof_reference": "SITUATION-1"})]  # fmt: skip
     return [
         *paying,

@@ -46,6 +46,8 @@ from domain.rules.payment import (
     check_advance,
     check_interim,
     claim_of,
+    final_amount_cents,
+    staged_total,
 )
 from domain.state import Application, Payment
 
@@ -70,13 +72,51 @@ def notify_award(c: NotifyAward, state: Application) -> list[Event]:
     return [notified]
 
 
+def refused_on_arrival(command: Command, state: Application) -> RuleViolation | None:
+    """What the file's state says against a command, refused where commands arrive (the
+    workflow's update validator), not by ``decide``: a file that recorded such a command
+    before these checks must replay as it ran."""
+    return date_before_submission(command, state) or interim_beyond_expense(command, state)
+
+
+def interim_beyond_expense(command: Command, state: Application) -> RuleViolation | None:
+    """An interim payment (acompte) follows the works: with the advance and the interim
+    payments before it, it may not pay more than the subsidy the expense proven so far
+    justifies (the award's rate applied to it, as the balance computes it)."""
+    programme, plan = state.programme, state.plan
+    match command:
+        case ClaimPayment(kind="interim", amount_cents=int() as amount) if programme and plan:
+            expense = command.eligible_expense_cents
+            if expense is None:
+                return RuleViolation(
+                    "an interim claim gives the eligible expense proven so far",
+                    rule="interim-expense",
+                    source=PAYMENTS,
+                    french="Une demande d'acompte indique la dépense éligible justifiée à ce jour",
+                )
+            justified = final_amount_cents(programme, plan, state.award_cents, expense)
+            already = staged_total(state.payments)
+            if already + amount > justified:
+                return RuleViolation(
+                    f"advance and interim payments would reach {euros(already + amount)}, "
+                    f"above the {euros(justified)} the expense proven ({euros(expense)}) "
+                    f"justifies: claim at most {euros(max(justified - already, 0))}",
+                    rule="interim-within-expense",
+                    source=PAYMENTS,
+                    french=f"L'avance et les acomptes atteindraient {euros_fr(already + amount)}, "
+                    f"au-delà des {euros_fr(justified)} que justifie la dépense de "
+                    f"{euros_fr(expense)} : demandez au plus "
+                    f"{euros_fr(max(justified - already, 0))}, ou justifiez davantage de dépense",
+                )
+    return None
+
+
 def date_before_submission(command: Command, state: Application) -> RuleViolation | None:
     """A decision received, or works begun, before the request was even submitted: a typo
     that would lapse the award at once (the two years to start run from the notification),
     or a start the no-prior-start rule forbids.
 
-    Refused where commands arrive (the workflow's update validator), not by ``decide``: a
-    file that recorded such a date before this check must replay as it ran."""
+    Refused on arrival (``refused_on_arrival``)."""
     if state.submitted_at is None:
         return None
     submitted = state.day_of(state.submitted_at)

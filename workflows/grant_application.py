@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.decider import allowed_commands, decide, evolve
     from domain.decider_deadlines import due_commands, next_wakeup
-    from domain.decider_payments import date_before_submission
+    from domain.decider_payments import refused_on_arrival
     from domain.errors import DomainError
     from domain.events import CommandRejected, Event
     from domain.notices import notices_for
@@ -149,8 +149,8 @@ class GrantApplicationWorkflow:
         # Validators do not run on replay: a check added here leaves recorded files as they ran.
         if (contradicting := contradiction(request.command)) is not None:
             raise domain_rejection(contradicting)
-        if (implausible := date_before_submission(request.command, self._state)) is not None:
-            raise domain_rejection(implausible)
+        if (refused := refused_on_arrival(request.command, self._state)) is not None:
+            raise domain_rejection(refused)
         try:
             decide(self._stamped(request.command), self._state)
         except DomainError as error:

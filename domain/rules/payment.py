@@ -62,7 +62,8 @@ def _positive(amount_cents: int | None, kind: str) -> int:
     return amount_cents
 
 
-def _staged_total(payments: Sequence[Payment]) -> int:
+def staged_total(payments: Sequence[Payment]) -> int:
+    """Advance and interim claims so far, in cents."""
     # Every advance and interim claim counts, paid or not yet: it will be paid once ordered.
     return sum(p.amount_cents for p in payments if p.kind in ("advance", "interim"))
 
@@ -88,7 +89,7 @@ def staged_room_cents(
     programme: Programme, plan: FinancingPlan, payments: Sequence[Payment], award_cents: int
 ) -> int:
     """What advance and interim claims may still add up to before the balance."""
-    return max(interim_cap_cents(programme, plan, award_cents) - _staged_total(payments), 0)
+    return max(interim_cap_cents(programme, plan, award_cents) - staged_total(payments), 0)
 
 
 def check_advance(
@@ -162,7 +163,7 @@ def _within_interim_cap(
     amount: int,
 ) -> None:
     cap = interim_cap_cents(programme, plan, award_cents)
-    already = _staged_total(payments)
+    already = staged_total(payments)
     if already + amount > cap:
         raise RuleViolation(
             f"advance and interim payments would reach {euros(already + amount)}, above "

@@ -20,6 +20,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
+from domain.deadline import day_of
 from tests.cli.test_entry_point import guichet_command
 from tests.conftest import temporal_cli_path
 from tests.e2e.support import PYTHON, Guichet, python_env, spawn, wait_until
@@ -78,7 +79,7 @@ def test_submission_to_closure_through_the_cli(
     cli = Guichet(worker_env)
     request = tmp_path / "request.toml"
     request.write_text(REQUEST, encoding="utf-8")
-    today = datetime.now(UTC).date().isoformat()
+    today = day_of(datetime.now(UTC), paris=True).isoformat()  # as the workflow counts days
 
     submitted = cli.json("submit", str(request), "--as", APPLICANT)
     app = submitted["application_id"]

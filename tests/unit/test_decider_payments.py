@@ -21,7 +21,7 @@ from domain.commands import (
     contradiction,
 )
 from domain.deadline import PARIS
-from domain.decider_payments import date_before_submission
+from domain.decider_payments import date_before_submission, refused_on_arrival
 from domain.events import (
     ApplicationClosed,
     ApplicationLapsed,
@@ -442,3 +442,26 @@ def test_a_balance_claim_with_an_amount_contradicts_itself() -> None:
     assert contradiction(claim("advance", 5_000)) is None
     events = decide(typed, apply(to_completed()))
     assert isinstance(events[0], PaymentClaimed) and events[0].amount_cents != 5_000_00
+
+
+def test_an_interim_payment_follows_the_expense_proven() -> None:
+    """With the advance and the earlier ones, an interim payment may not pay more than the
+    award's rate (here 25 %) applied to the expense proven so far; refused on arrival, so
+    that files which recorded one replay as they ran."""
+    started = apply(to_started())
+    exact = claim("interim", 20_000, expense=80_000)
+    assert refused_on_arrival(exact, started) is None
+    assert decide(exact, started)
+    one_euro = refused_on_arrival(claim("interim", 10_000, expense=1), started)
+    assert one_euro is not None and one_euro.rule == "interim-within-expense"
+    assert "au-delà des 0,25\xa0€ que justifie la dépense de 1,00\xa0€" in one_euro.french
+    assert [type(e) for e in decide(claim("interim", 10_000, expense=1), started)] == [
+        PaymentClaimed
+    ]
+    advanced = apply([claim("advance", 30_000)], started)
+    beyond = refused_on_arrival(claim("interim", 10_000, expense=120_000), advanced)
+    assert beyond is not None and "demandez au plus 0,00\xa0€" in beyond.french
+    assert refused_on_arrival(claim("interim", 10_000, expense=160_000), advanced) is None
+    blank = refused_on_arrival(claim("interim", 10_000), started)
+    assert blank is not None and blank.rule == "interim-expense"
+    assert refused_on_arrival(claim("advance", 30_000), started) is None

@@ -32,6 +32,7 @@ from console.web.app import create_app
 from console.web.batch import BatchRunner
 from console.web.reports import Reports
 from console.web.throttle import SignInThrottle
+from domain.deadline import day_of
 from domain.events import parse_event
 from domain.french import last_day, moment
 from domain.plan import FundingLine
@@ -1760,7 +1761,7 @@ async def test_a_payment_claim_shows_its_limits_and_waits_for_the_previous_one(
 ) -> None:
     """The claim form gives the caps; while a claim waits, the page says why none is offered."""
     application_id = await awarded_file(console)
-    today = datetime.now(UTC).date().isoformat()
+    today = day_of(datetime.now(UTC), paris=True).isoformat()
     await send(console, "agent", application_id, type="DeclareStart", started_on=today)
     async with signed_in(console, "agent") as agent:
         started = (await agent.get(f"/dossiers/{application_id}")).text
@@ -1783,7 +1784,7 @@ async def test_the_payments_page_reads_every_paying_file_page_after_page(
     claimed = []
     for reference in ("OS-A", "OS-B"):
         application_id = await awarded_file(console)
-        today = datetime.now(UTC).date().isoformat()
+        today = day_of(datetime.now(UTC), paris=True).isoformat()
         await send(console, "agent", application_id, type="DeclareStart", started_on=today)
         await send(console, "agent", application_id, type="ClaimPayment", kind="advance",
                    amount_cents=5_000_00, proof_reference=reference)  # fmt: skip

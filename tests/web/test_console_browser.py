@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 from playwright import async_api as playwright_api
 
+from domain.deadline import day_of
 from tests.e2e.support import free_port
 from tests.polling import eventually
 from tests.web.conftest import PASSWORD, Console
@@ -137,7 +138,7 @@ async def test_a_subsidy_goes_from_submission_to_balance_and_the_auditor_sees_it
     await alice.act(application_id, "Accepter la demande", {"note": "Plan vérifié."})
     await alice.act(application_id, "Notifier", {"decision_reference": "ARR-2025-001"})
     await alice.shot("05-dossier-accepte")
-    today = datetime.now(UTC).date().isoformat()
+    today = day_of(datetime.now(UTC), paris=True).isoformat()
     await agent.act(application_id, "commencement", {"started_on": today})
     await agent.act(application_id, "Demander un paiement", {"kind": "advance",
                     "amount": "12000", "proof_reference": "OS-1"})  # fmt: skip

@@ -16,7 +16,7 @@ from domain.commands import (
     GiveOpinion,
     RequestOpinion,
 )
-from domain.deadline import PARIS, expiry_after, paris_midnight
+from domain.deadline import PARIS, day_of, expiry_after, paris_midnight
 from domain.programme import Duration
 from eventlog import RecordedEvent
 from tests.polling import eventually
@@ -163,7 +163,9 @@ async def test_no_claim_is_accepted_after_completion_and_its_extension(stack: St
         await stack.guichet.act(
             app_id,
             DeclareStart(
-                actor=AGENT, at=NOW, started_on=(await stack.env.get_current_time()).date()
+                actor=AGENT,
+                at=NOW,
+                started_on=day_of(await stack.env.get_current_time(), paris=True),
             ),
         )
         await stack.env.sleep(timedelta(days=4 * 365 - 30))

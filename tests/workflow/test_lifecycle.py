@@ -43,6 +43,7 @@ from domain.commands import (
     SendMessage,
     WithdrawApplication,
 )
+from domain.deadline import day_of
 from domain.documents import Document
 from domain.events import EligibilityRejected, parse_event
 from domain.plan import FinancingPlan, FundingLine
@@ -87,6 +88,12 @@ async def in_instruction(stack: Stack, app_id: str) -> None:
     await g.act(app_id, DeclareComplete(actor=ALICE, at=NOW))
 
 
+def today() -> date:
+    """The day of a command sent now, as the workflow counts it (in Paris): its clock is the
+    server's, not the tests' ``NOW``, and a start or a completion may not precede the request."""
+    return day_of(datetime.now(UTC), paris=True)
+
+
 async def approve_all(stack: Stack, app_id: str) -> None:
     g = stack.guichet
     for actor, line, amount in (
@@ -112,7 +119,7 @@ async def awarded(stack: Stack, app_id: str) -> None:
 
 async def awarded_and_started(stack: Stack, app_id: str) -> None:
     await awarded(stack, app_id)
-    await stack.guichet.act(app_id, DeclareStart(actor=AGENT, at=NOW, started_on=NOW.date()))
+    await stack.guichet.act(app_id, DeclareStart(actor=AGENT, at=NOW, started_on=today()))
 
 
 async def pay(stack: Stack, app_id: str, claim: ClaimPayment) -> None:
@@ -133,7 +140,7 @@ async def complete_and_pay_balance(
     stack: Stack, app_id: str, expense_cents: int, proof: str
 ) -> None:
     """Works completed, then the balance claimed on the proven expense, ordered and paid."""
-    await stack.guichet.act(app_id, DeclareCompletion(actor=AGENT, at=NOW, completed_on=NOW.date()))
+    await stack.guichet.act(app_id, DeclareCompletion(actor=AGENT, at=NOW, completed_on=today()))
     balance = ClaimPayment(
         actor=AGENT,
         at=NOW,
@@ -205,7 +212,7 @@ async def test_subsidy_with_two_cofinancers_is_paid_in_three_payments_and_closed
                 update={
                     "kind": "interim",
                     "amount_cents": 100_000 * EUR,
-                    "eligible_expense_cents": 300_000 * EUR,
+                    "eligible_expense_cents": 400_000 * EUR,  # justifies 40 %: 160,000
                     "proof_reference": "F-2",
                 }
             ),
@@ -280,7 +287,7 @@ async def test_flat_digital_commerce_grant_is_paid_once_on_proof(stack: Stack) -
         await stack.guichet.act(
             app_id, NotifyAward(actor=ALICE, at=NOW, decision_reference="BDT-7")
         )
-        await stack.guichet.act(app_id, DeclareStart(actor=AGENT, at=NOW, started_on=NOW.date()))
+        await stack.guichet.act(app_id, DeclareStart(actor=AGENT, at=NOW, started_on=today()))
         with pytest.raises(CommandRefused):
             await stack.guichet.act(
                 app_id,
@@ -474,9 +481,12 @@ async def test_a_refusal_sent_with_an_amount_is_refused_before_the_file(stack: S
         assert line is not None and line.status == "pending"
 
 
-async def test_a_date_before_the_request_is_refused_before_the_file(stack: Stack) -> None:
-    """A decision received, or works begun, before the request was submitted: refused by the
-    update's validator, nothing recorded (it would have lapsed the award at once)."""
+async def test_what_the_file_says_against_a_command_is_refused_before_the_file(
+    stack: Stack,
+) -> None:
+    """A decision received, or works begun, before the request was submitted (the first
+    would have lapsed the award at once); an interim payment beyond the expense proven:
+    refused by the update's validator, nothing recorded."""
     async with stack.worker():
         app_id = await submitted(stack)
         await in_instruction(stack, app_id)
@@ -500,6 +510,16 @@ async def test_a_date_before_the_request_is_refused_before_the_file(stack: Stack
             await stack.guichet.act(app_id, early)
         assert refused.value.rule == "start-after-submission"
         assert (await stack.guichet.state(app_id)).status == "awarded"
+        await stack.guichet.act(app_id, early.replaced({"started_on": today()}))
+        unproven = ClaimPayment(
+            actor=AGENT, at=NOW, kind="interim", amount_cents=10_000 * EUR,
+            eligible_expense_cents=1 * EUR, proof_reference="F-1",
+        )  # fmt: skip
+        before = await stack.log.stream_version(app_id)
+        with pytest.raises(CommandRefused) as refused:
+            await stack.guichet.act(app_id, unproven)
+        assert refused.value.rule == "interim-within-expense"
+        assert await stack.log.stream_version(app_id) == before
 
 
 async def test_a_new_file_is_decided_under_the_latest_rules(stack: Stack) -> None:
