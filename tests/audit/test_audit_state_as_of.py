@@ -6,7 +6,7 @@ moves on an hour between commands so every command has its own moment.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -41,7 +41,9 @@ from tests.workflow.scenarios import (
 pytestmark = [pytest.mark.temporal, pytest.mark.postgres]
 
 
-def _commands() -> list[Command]:
+def _commands(submitted_on: date) -> list[Command]:
+    """The file's commands; works start on the day it was submitted (the workflow's clock,
+    not ``NOW``: a start may not precede the request)."""
     return [
         AssignCaseworker(actor=ALICE, at=NOW, caseworker_id="alice"),
         DeclareComplete(actor=ALICE, at=NOW),
@@ -57,7 +59,7 @@ def _commands() -> list[Command]:
         RecordCommissionOpinion(actor=ALICE, at=NOW, favourable=True),
         AcceptApplication(actor=ALICE, at=NOW),
         NotifyAward(actor=ALICE, at=NOW, decision_reference="ARR-2025-001"),
-        DeclareStart(actor=AGENT, at=NOW, started_on=NOW.date()),
+        DeclareStart(actor=AGENT, at=NOW, started_on=submitted_on),
         ClaimPayment(
             actor=AGENT, at=NOW, kind="advance", amount_cents=40_000 * EUR, proof_reference="ODS"
         ),
@@ -73,7 +75,9 @@ async def _drive(stack: Stack, *, spaced: bool) -> tuple[str, list[Application]]
     pause = stack.env.sleep if spaced else _no_pause
     app_id, _ = await stack.guichet.submit(submission())
     states = [await wait_until(stack.guichet, app_id, lambda s: s.status != "draft")]
-    for command in _commands():
+    submitted = states[0]
+    assert submitted.submitted_at is not None
+    for command in _commands(submitted.day_of(submitted.submitted_at)):
         await pause(timedelta(hours=1))
         await stack.guichet.act(app_id, command)
         states.append(await stack.guichet.state(app_id))

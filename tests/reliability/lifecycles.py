@@ -29,6 +29,7 @@ from domain.commands import (
     OrderPayment,
     RecordCommissionOpinion,
 )
+from domain.deadline import day_of
 from domain.state import Application
 from eventlog import EventLog
 from tests.workflow.scenarios import (
@@ -81,12 +82,17 @@ STEPS: tuple[Step, ...] = (
     Step("opinion", lambda _i, at: RecordCommissionOpinion(actor=ALICE, at=at, favourable=True)),
     Step("accept", lambda _i, at: AcceptApplication(actor=ALICE, at=at)),
     Step("notify", lambda _i, at: NotifyAward(actor=ALICE, at=at, decision_reference="ARR-1")),
-    Step("start", lambda i, at: DeclareStart(actor=applicant(i), at=at, started_on=at.date())),
+    Step(
+        "start",
+        lambda i, at: DeclareStart(actor=applicant(i), at=at, started_on=day_of(at, paris=True)),
+    ),
     Step("claim_advance", _claim("advance", amount_cents=60_000 * EUR)),
     Step("order_advance", lambda _i, at: OrderPayment(actor=BOB, at=at, payment_number=1), True),
     Step(
         "completion",
-        lambda i, at: DeclareCompletion(actor=applicant(i), at=at, completed_on=at.date()),
+        lambda i, at: DeclareCompletion(
+            actor=applicant(i), at=at, completed_on=day_of(at, paris=True)
+        ),
     ),
     Step("claim_balance", _claim("balance", eligible_expense_cents=500_000 * EUR)),
     Step("order_balance", lambda _i, at: OrderPayment(actor=BOB, at=at, payment_number=2), True),
