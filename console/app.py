@@ -76,8 +76,9 @@ AsOption = Annotated[
     typer.Option(
         "--as",
         envvar="GUICHET_AS",
-        help="Who acts: role:<id>, cofinancer:<id>:<funder> or applicant:<id>[:<insee>] "
-        "(or set GUICHET_AS).",
+        help="Who acts: role:<id>, cofinancer:<id>:<funder> or applicant:<id>[:<insee>], the "
+        "id as the person signs in to the console (lowercase); recorded as given, on the "
+        "operator's word (or set GUICHET_AS).",
         show_default=False,
     ),
 ]

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from domain.actor import ROLES, Actor
+from domain.actor import ACCOUNT_NAME, ROLES, Actor
 
 _EUROS = re.compile(r"^\d+(?:[.,]\d{1,2})?$")
 MAX_CENTS = 10**13
@@ -73,6 +73,13 @@ def parse_actor(text: str) -> Actor:
     role, actor_id = parts[0].strip().lower().replace("-", "_"), parts[1].strip()
     if role not in ROLES:
         raise InputError(f"unknown role {parts[0]!r} in --as: use one of {', '.join(ROLES)}")
+    if not re.fullmatch(ACCOUNT_NAME, actor_id):
+        # The four-eyes rule compares ids exactly: « Alice » would pass where « alice » is
+        # refused. Ids are written as people sign in to the console.
+        raise InputError(
+            f"--as {text!r}: {actor_id!r} is not an account name as people sign in with it "
+            "(2 to 64 lowercase letters, digits, « . », « _ » or « - », e.g. alice)"
+        )
     extra = parts[2].strip() if len(parts) == 3 else None
     if role == "cofinancer" and extra is None:
         raise InputError(

@@ -58,7 +58,7 @@ def test_bad_amounts_are_refused_in_one_sentence(amount: str) -> None:
 @given(reason=st.one_of(NASTY, ANY_TEXT, st.text(min_size=301, max_size=500)))
 def test_bad_reasons_are_refused_in_one_sentence(reason: str) -> None:
     """Empty, oversized, control characters, injection strings: a sentence, not a traceback."""
-    code, text = guichet("dismiss-application", "X", "--reason", reason, "--as", "caseworker:a")
+    code, text = guichet("dismiss-application", "X", "--reason", reason, "--as", "caseworker:aa")
     assert_one_sentence_refusal(code, text)
 
 

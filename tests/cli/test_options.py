@@ -117,7 +117,7 @@ def test_plan_from_a_toml_file(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     _, command = build_command(
-        RevisePlan, {"application_id": "a", "plan": str(plan), "note": None}, "applicant:m"
+        RevisePlan, {"application_id": "a", "plan": str(plan), "note": None}, "applicant:mm"
     )
     assert isinstance(command, RevisePlan) and command.plan.total_cost_cents == 1000
 
@@ -127,7 +127,7 @@ def test_flags(tmp_path: Path) -> None:
         DecideFunding,
         {"application_id": "a", "line_id": "detr", "approve": False, "granted_cents": None,
          "note": None},
-        "cofinancer:p:DETR",
+        "cofinancer:pp:DETR",
     )  # fmt: skip
     assert isinstance(command, DecideFunding) and command.approve is False
 
@@ -140,7 +140,7 @@ def _invoke(args: list[str], env: dict[str, str | None] | None = None) -> tuple[
 def test_a_third_decimal_is_a_usage_error() -> None:
     code, out, err = _invoke(
         ["decide-funding", "X", "--line-id", "detr", "--approve", "--granted", "1.005",
-         "--as", "cofinancer:p:DETR"],
+         "--as", "cofinancer:pp:DETR"],
         UNREACHABLE,
     )  # fmt: skip
     assert code == 2
@@ -150,7 +150,7 @@ def test_a_third_decimal_is_a_usage_error() -> None:
 
 def test_a_bad_choice_is_a_usage_error_sentence() -> None:
     code, _, err = _invoke(
-        ["request-correction", "X", "--reason", "wrong", "--message", "m", "--as", "caseworker:a"],
+        ["request-correction", "X", "--reason", "wrong", "--message", "m", "--as", "caseworker:aa"],
         UNREACHABLE,
     )
     assert code == 2
@@ -165,7 +165,7 @@ def test_a_bad_actor_is_a_usage_error() -> None:
 
 def test_unreachable_temporal_is_exit_1_with_the_hint(tmp_path: Path) -> None:
     """Chosen by TEMPORAL_ADDRESS: check that server; found nowhere: start `guichet dev`."""
-    code, _, err = _invoke(["declare-complete", "X", "--as", "caseworker:a"], UNREACHABLE)
+    code, _, err = _invoke(["declare-complete", "X", "--as", "caseworker:aa"], UNREACHABLE)
     assert code == 1
     assert err == (
         "guichet: Temporal is not reachable at 127.0.0.1:1 (TEMPORAL_ADDRESS): check that a "
@@ -174,7 +174,7 @@ def test_unreachable_temporal_is_exit_1_with_the_hint(tmp_path: Path) -> None:
     dev = {"temporal_address": "127.0.0.1:1", "pid": os.getpid()}  # a `guichet dev` running
     (tmp_path / "dev.json").write_text(json.dumps(dev))
     code, _, err = _invoke(
-        ["declare-complete", "X", "--as", "caseworker:a"],
+        ["declare-complete", "X", "--as", "caseworker:aa"],
         {"TEMPORAL_ADDRESS": None, "GUICHET_STATE_DIR": str(tmp_path)},
     )
     assert code == 1
@@ -232,11 +232,11 @@ def test_submit_refuses_an_ineligible_commune_before_connecting(tmp_path: Path) 
 def test_submit_refuses_a_malformed_file(tmp_path: Path) -> None:
     broken = tmp_path / "request.json"
     broken.write_text("{ not json", encoding="utf-8")
-    code, _, err = _invoke(["submit", str(broken), "--as", "applicant:m"], UNREACHABLE)
+    code, _, err = _invoke(["submit", str(broken), "--as", "applicant:mm"], UNREACHABLE)
     assert code == 2 and err.startswith(f"guichet: {broken} is not valid json")
     missing = tmp_path / "bad.toml"
     missing.write_text('programme_id = "x"\n', encoding="utf-8")
-    code, _, err = _invoke(["submit", str(missing), "--as", "applicant:m"], UNREACHABLE)
+    code, _, err = _invoke(["submit", str(missing), "--as", "applicant:mm"], UNREACHABLE)
     assert code == 2 and err == (
         f"guichet: {missing} is not a valid request: insee: Field required; "
         "project_title: Field required; plan: Field required\n"
@@ -250,7 +250,7 @@ def test_submit_refuses_a_contact_address_that_mail_cannot_reach(tmp_path: Path)
     for address in ("Mairie <urbanisme@mairie.fr>", "urbanisme@mairie", "a@b.fr, c@d.fr"):
         request = json.loads(path.read_text(encoding="utf-8"))
         path.write_text(json.dumps({**request, "contact_email": address}), encoding="utf-8")
-        code, _, err = _invoke(["submit", str(path), "--as", "applicant:m"], UNREACHABLE)
+        code, _, err = _invoke(["submit", str(path), "--as", "applicant:mm"], UNREACHABLE)
         assert code == 2, err
         assert err.startswith(f"guichet: {path}: contact_email {address!r} is not one e-mail")
 
@@ -267,7 +267,7 @@ def test_the_example_requests_pass_the_precheck_and_their_plans_serve_revisions(
     request = read_request(example)
     precheck(request)  # raises when a rule fails
     _, command = build_command(
-        RevisePlan, {"application_id": "a", "plan": str(example), "note": None}, "applicant:m"
+        RevisePlan, {"application_id": "a", "plan": str(example), "note": None}, "applicant:mm"
     )
     assert isinstance(command, RevisePlan) and command.plan == request.plan
 
@@ -280,13 +280,13 @@ def test_list_refuses_quotes_in_filters() -> None:
 def test_a_refused_value_is_named_by_the_option_it_was_typed_in(tmp_path: Path) -> None:
     """Options, not the model's field names; inside a plan file, the file and the path."""
     code, _, err = _invoke(
-        ["order-payment", "X", "--payment-number", "0", "--as", "payment_officer:c"], UNREACHABLE
+        ["order-payment", "X", "--payment-number", "0", "--as", "payment_officer:cc"], UNREACHABLE
     )
     assert code == 2 and err.startswith("guichet: order-payment: --payment-number: "), err
     plan = tmp_path / "plan.toml"
     plan.write_text('programme_id = "x"\n', encoding="utf-8")
     code, _, err = _invoke(
-        ["revise-plan", "X", "--plan", str(plan), "--as", "caseworker:a"], UNREACHABLE
+        ["revise-plan", "X", "--plan", str(plan), "--as", "caseworker:aa"], UNREACHABLE
     )
     assert code == 2
     assert f"--plan {plan}: programme_id: Extra inputs are not permitted" in err, err
@@ -338,3 +338,12 @@ def test_unreachable_temporal_without_a_state_folder_says_how_to_name_one(
         "`guichet dev --state-dir DIR` already running, set GUICHET_STATE_DIR=DIR; or set "
         "TEMPORAL_ADDRESS"
     )
+
+
+def test_an_actor_is_named_as_people_sign_in() -> None:
+    """« Alice » passed the four-eyes rule where « alice », who accepted the file, is refused:
+    ids are compared exactly, so ``--as`` takes them as accounts are named."""
+    for written in ("payment_officer:Alice", "caseworker:agent@mairie.fr", "caseworker:a"):
+        with pytest.raises(InputError, match="is not an account name as people sign in"):
+            parse_actor(written)
+    assert parse_actor("payment_officer:carol").id == "carol"
