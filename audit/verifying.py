@@ -59,6 +59,9 @@ class Finding(BaseModel):
     document: str | None = None
     """The SHA-256 of an attached document whose bytes are missing or altered in the store
     (``position`` None: the chain itself may be sound)."""
+    unguarded: bool = False
+    """The database no longer refuses changes to the log (an append-only trigger dropped or
+    disabled): nothing may be altered yet, but nothing stops it any more."""
 
 
 class AuditReport(BaseModel):
@@ -185,15 +188,20 @@ async def verify(
     notes = []
     if unique and trusted is None:
         notes.append("checkpoint signatures not checked: no public key to check them against")
-    if missing := await log.missing_guards():
-        notes.append(
-            f"the append-only trigger(s) {', '.join(missing)} are dropped or disabled: the "
-            "database no longer refuses changes to the log (the chain still shows them)"
-        )
     hashes = await hashes_at(log, (c.position for c in unique))
     findings, matching, last_good = _checkpoint_findings(
         unique, trusted, hashes, chain.head_position
     )
+    if missing := await log.missing_guards():
+        findings.append(
+            Finding(
+                position=None,
+                unguarded=True,
+                problem=f"the append-only trigger(s) {', '.join(missing)} are dropped or "
+                "disabled: the database no longer refuses changes to the log (the chain "
+                "shows those made so far, unless they were re-hashed)",
+            )
+        )
     if not chain.ok:
         position = chain.first_bad_position
         problem = chain.problem or "?"

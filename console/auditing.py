@@ -179,7 +179,7 @@ def tamper_warning(report: AuditReport, what: str) -> list[str]:
     documents = [f for f in report.findings if f.document is not None]
     lines = []
     if chain:
-        positions = [f.position for f in chain if f.position is not None]
+        positions = list(dict.fromkeys(f.position for f in chain if f.position is not None))
         named = ", ".join(str(p) for p in positions[:SHOWN_POSITIONS])
         if len(positions) > SHOWN_POSITIONS:
             named += f" and {len(positions) - SHOWN_POSITIONS} more"
@@ -431,12 +431,19 @@ def _verify_text(report: AuditReport) -> list[str]:
     lines += [f"note: {note}" for note in report.notes]
     if report.ok:
         return [*lines, _what_is_proven(report)]
-    if report.first_bad_position is not None:
-        lines.append(f"FIRST BAD POSITION: {report.first_bad_position} — {report.problem}")
-    elif report.findings[0].document is not None:  # the chain holds; a document's bytes do not
-        lines.append(f"DOCUMENT NOT AS ATTACHED — {report.problem}")
+    first = report.findings[0]
+    if first.position is not None and first.shows_at not in (None, first.position):
+        # A contradicted checkpoint shows that something changed in a range, not where.
+        headline = f"ALTERED SOMEWHERE IN POSITIONS {first.position}..{first.shows_at}"
+    elif first.position is not None:
+        headline = f"FIRST BAD POSITION: {first.position}"
+    elif first.document is not None:  # the chain holds; a document's bytes do not
+        headline = "DOCUMENT NOT AS ATTACHED"
+    elif first.unguarded:  # nothing altered yet, but nothing refuses it any more
+        headline = "LOG NO LONGER PROTECTED"
     else:  # only refused checkpoints: they say nothing of any position
-        lines.append(f"CHECKPOINT REFUSED — {report.problem}")
+        headline = "CHECKPOINT REFUSED"
+    lines.append(f"{headline} — {report.problem}")
     lines += [f"  also: {f.problem}" for f in report.findings[1:]]
     return [*lines, _what_to_do(report)]
 
@@ -458,7 +465,9 @@ def _what_is_proven(report: AuditReport) -> str:
             f"the chain is consistent and checkpoints signed by the trusted key {key} vouch "
             f"for positions 1..{vouched}, but no checkpoint covers positions "
             f"{vouched + 1}..{head}: anyone with write access could have rewritten those "
-            "consistently; sign one (`guichet audit checkpoint`) and verify again"
+            "consistently, or cut the log's end; first verify against the checkpoints "
+            "exported last (--checkpoints FILE), which show either, and only then sign a "
+            "new one (`guichet audit checkpoint`)"
         )
     remedy = (
         "pass --checkpoints FILE (from `guichet audit export-checkpoints`), or sign one with "
@@ -475,6 +484,13 @@ def _what_is_proven(report: AuditReport) -> str:
 
 def _what_to_do(report: AuditReport) -> str:
     """The last line of a failed verification: what to do next."""
+    if report.untrusted_from is None and any(f.unguarded for f in report.findings):
+        return (
+            "what to do: find who removed the triggers and when (the database's own logs), "
+            "recreate them as migrations 0001, 0003 and 0008 do, then verify against the "
+            "checkpoints exported last (--checkpoints FILE): a change made meanwhile and "
+            "re-hashed shows only there"
+        )
     if all(finding.document is not None for finding in report.findings):
         return (
             "what to do: restore each document's bytes from a backup (the right ones are those "

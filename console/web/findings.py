@@ -107,6 +107,16 @@ _SENTENCES: tuple[tuple[str, str], ...] = (
         r"position \1 : la pièce « \2 » (sha256 \3) est altérée : les octets conservés ont"
         r" pour empreinte \4 ; elle est jointe à \5",
     ),
+    (
+        r"the append-only trigger\(s\) (.+) are dropped or disabled: the database no longer"
+        r" refuses changes to the log \(the chain shows those made so far, unless they were"
+        r" re-hashed\)",
+        r"le ou les déclencheurs \1, qui rendent le journal inaltérable, sont supprimés ou"
+        r" désactivés : la base n'en refuse plus les modifications (la chaîne montre celles"
+        r" faites jusqu'ici, sauf si leurs empreintes ont été recalculées). Trouvez qui les a"
+        r" retirés, recréez-les (migrations 0001, 0003 et 0008) et vérifiez avec les points de"
+        r" contrôle exportés",
+    ),
 )
 _COMPILED = tuple((re.compile(english), french) for english, french in _SENTENCES)
 

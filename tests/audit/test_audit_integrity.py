@@ -214,11 +214,12 @@ async def test_an_unchanged_head_is_not_signed_twice(log: EventLog) -> None:
 async def test_a_guard_dropped_or_disabled_is_named_by_the_verification(
     log: EventLog, database: Database
 ) -> None:
-    """The database's refusal of changes is part of the evidence: the verification names a
-    trigger an intruder dropped (or, on PostgreSQL, disabled) even when the chain is intact."""
+    """The database's refusal of changes is part of the evidence: a trigger an intruder
+    dropped (or, on PostgreSQL, disabled) fails the verification even when the chain is
+    intact (it was a note beside « nothing wrong »), without naming any position."""
     await record(log, "app-1", file_events("app-1")[:3])
     assert await log.missing_guards() == ()
-    assert (await verify(log)).notes == ()
+    assert (await verify(log)).ok
     if database.kind == "postgresql":
         await database.execute(
             "ALTER TABLE eventlog_events DISABLE TRIGGER eventlog_events_append_only"
@@ -228,9 +229,12 @@ async def test_a_guard_dropped_or_disabled_is_named_by_the_verification(
         await database.execute("DROP TRIGGER eventlog_events_no_update")
         weakened = "eventlog_events_no_update"
     report = await verify(log)
-    assert report.ok  # nothing was changed, yet
     assert await log.missing_guards() == (weakened,)
-    assert report.notes == (
+    assert not report.ok and report.notes == ()
+    assert (report.first_bad_position, report.untrusted_from) == (None, None)
+    (finding,) = report.findings
+    assert finding.unguarded and report.problem == (
         f"the append-only trigger(s) {weakened} are dropped or disabled: the database no "
-        "longer refuses changes to the log (the chain still shows them)",
+        "longer refuses changes to the log (the chain shows those made so far, unless they "
+        "were re-hashed)"
     )

@@ -104,7 +104,7 @@ def test_states_of_an_altered_log_are_written_then_flagged(
     asyncio.run(db.tamper(ALTER_PAYMENT))
     code, out, err = guichet(capsys, "audit", "states")
     assert code == 1 and len(out.splitlines()) == 3
-    assert "the log's hash chain fails at position 9" in err
+    assert "the log does not vouch for these states: position 9: hash does not match" in err
     assert "run `guichet audit verify`" in err
     code, _, err = guichet(capsys, "audit", "states", "--no-verify")
     assert code == 0 and "were not checked against the log's hash chain" in err
@@ -202,6 +202,42 @@ def test_a_failed_verify_ends_with_what_to_do_and_the_first_real_problem(
     assert "rewritten somewhere in positions 1..22" in lines[2]
     assert lines[-1].startswith("what to do: compare the log with the checkpoints exported last")
     assert lines[-1].endswith("trust no state from position 1 on")
+
+
+def test_a_rewritten_log_is_said_altered_in_a_range_not_at_its_first_position(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A consistent rewrite that only the stored checkpoint shows: the headline said
+    « FIRST BAD POSITION: 1 — position 22: hash differs … » as if position 1 were the bad one;
+    it now says the range, and `audit states` fails on it too (it checked the chain alone)."""
+    key = Ed25519PrivateKey.generate()
+    _store_checkpoint(db, key)
+
+    async def rewrite() -> None:
+        log = db.open()
+        await db.rewrite_from(log, 9)
+        await log.close()
+
+    asyncio.run(rewrite())
+    public = public_key_text(key.public_key())
+    code, out, _ = guichet(capsys, "audit", "verify", "--public-key", public)
+    assert code == 1
+    assert out.splitlines()[1].startswith("ALTERED SOMEWHERE IN POSITIONS 1..22 — position 22")
+    code, _, err = guichet(capsys, "audit", "states", "--format", "jsonl")
+    assert code == 1 and "rewritten somewhere in positions 1..22" in err
+
+
+def test_a_dropped_trigger_fails_the_verification(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing changed yet, but the database no longer refuses changes: exit 1 with what to
+    do, where it used to exit 0 with a note."""
+    asyncio.run(db.execute("DROP TRIGGER eventlog_events_no_update"))
+    code, out, _ = guichet(capsys, "audit", "verify")
+    lines = out.splitlines()
+    assert code == 1
+    assert lines[1].startswith("LOG NO LONGER PROTECTED — the append-only trigger(s) eventlog_")
+    assert lines[-1].startswith("what to do: find who removed the triggers")
 
 
 # -- 4. evidence files are not overwritten by accident ---------------------------------------

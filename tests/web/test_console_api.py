@@ -1280,6 +1280,37 @@ async def test_the_journal_checks_the_stored_checkpoints_against_the_configured_
     assert f"est refusé : signé par la clé {intruder_id}, et non par la clé de confiance" in refused
 
 
+async def test_a_dropped_trigger_is_a_failed_verification_on_the_journal(
+    console: Console, pg_url: str, pg_schema: str
+) -> None:
+    """Nothing altered yet, but the database no longer refuses changes to the log: the page
+    said « Journal vérifié : chaîne cohérente » and nothing else; it now says the log is no
+    longer protected, and what to do."""
+    database = Database("postgresql", pg_url, pg_schema)
+    log = database.open()
+    await log.migrate()
+    await record(log, "app-1", file_events("app-1")[:3])
+    await database.execute(
+        "ALTER TABLE eventlog_events DISABLE TRIGGER eventlog_events_append_only"
+    )
+    services = dataclasses.replace(console.services, log=log, reports=Reports(), trusted_key=None)
+    auditor = Console(create_app(services), services, services.guichet, log)
+    try:
+        async with signed_in(auditor, "audrey") as audrey:
+            await audrey.get("/journal")
+
+            async def verified() -> str | None:
+                text = html.unescape((await audrey.get("/journal")).text)
+                return text if 'data-testid="verification-journal"' in text else None
+
+            page = await eventually(verified)
+    finally:
+        await log.close()
+    assert "Journal vérifié" not in page
+    assert "Journal sans protection : le ou les déclencheurs eventlog_events_append_only" in page
+    assert "Trouvez qui les a retirés, recréez-les" in page
+
+
 async def test_an_uploaded_checkpoints_file_catches_a_rewrite_the_database_no_longer_shows(
     console: Console, pg_url: str, pg_schema: str, tmp_path: Path
 ) -> None:
@@ -1323,7 +1354,10 @@ async def test_an_uploaded_checkpoints_file_catches_a_rewrite_the_database_no_lo
     assert "ne couvre les positions 1 à 8 : une réécriture complète" in journal.text
     assert "Aucun point de contrôle signé n'est enregistré" in journal.text
     assert sent.status_code == 303
-    assert "Journal altéré : ne vous fiez à rien à partir de la position 4" in page.text
+    assert (
+        "Journal altéré quelque part entre les positions 4 et 8 : ne vous fiez à rien à partir "
+        "de la position 4"
+    ) in page.text
     assert "le journal a été réécrit quelque part entre les positions 4 et 8" in page.text
     kid = key_id(key.public_key())
     assert f"1 sur 2 signés par la clé <code>{kid}</code>" in page.text

@@ -59,6 +59,14 @@ SENTENCES = {
         "position 12 : son empreinte diffère de celle que garantit le point de contrôle de la "
         "position 12 signé le 01/03/2026 à 11:00:00 : le journal a été réécrit quelque part "
         "entre les positions 5 et 12",
+    "the append-only trigger(s) eventlog_events_no_update, eventlog_events_no_delete are "
+    "dropped or disabled: the database no longer refuses changes to the log (the chain shows "
+    "those made so far, unless they were re-hashed)":
+        "le ou les déclencheurs eventlog_events_no_update, eventlog_events_no_delete, qui "
+        "rendent le journal inaltérable, sont supprimés ou désactivés : la base n'en refuse "
+        "plus les modifications (la chaîne montre celles faites jusqu'ici, sauf si leurs "
+        "empreintes ont été recalculées). Trouvez qui les a retirés, recréez-les (migrations "
+        "0001, 0003 et 0008) et vérifiez avec les points de contrôle exportés",
 }  # fmt: skip
 
 
