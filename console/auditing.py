@@ -88,8 +88,9 @@ def _log_url() -> str:
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite" and not Path(str(parsed.database)).exists():
         raise CliError(
-            f"no event log at {parsed.database}: run `guichet migrate` to create it "
-            "(`guichet dev` does too), or set GUICHET_DATABASE_URL to the log to read"
+            f"no event log at {parsed.database}: set GUICHET_DATABASE_URL to the log to read, "
+            "or GUICHET_STATE_DIR to the --state-dir of the `guichet dev` that wrote it (a new "
+            "log: `guichet migrate` creates one)"
         )
     return url
 
@@ -543,6 +544,11 @@ def verify_command(
         outside = read_file(checkpoints) if checkpoints is not None else []
     except CheckpointError as error:
         raise usage_error(str(error)) from None
+    if checkpoints is not None and not outside:
+        raise usage_error(
+            f"{checkpoints} holds no checkpoint: it vouches for nothing; pass the export the "
+            "auditor kept (`guichet audit export-checkpoints` writes one)"
+        )
     if outside and trusted is None:
         raise usage_error(
             "checkpoints from a file need the key they were signed with: pass --public-key "

@@ -123,6 +123,18 @@ def check_department(department: str | None) -> None:
         )
 
 
+def refuse_unknown_programme(programme: str | None) -> None:
+    """Exit 2 when a selection that found nothing named a programme the catalogue does not
+    know: a typo, not an empty portfolio (a programme retired from the catalogue whose files
+    are still in the log is found, and never comes here)."""
+    known = [p.id for p in load_catalogue().programmes]
+    if programme is not None and programme not in known:
+        raise usage_error(
+            f"--programme {programme!r}: no file of the log, and no programme of the "
+            f"catalogue, has that id (the catalogue's: {', '.join(known)})"
+        )
+
+
 def nothing_matched(programme: str | None) -> str:
     """What to say when a selection found no file: for a programme, the catalogue's ids."""
     if programme is None:
@@ -179,6 +191,7 @@ def export_command(
     if output is not None:
         say(f"{count} event(s) written to {output}")
     if count == 0:  # an empty file alone would not tell "nothing matched" from a failure
+        refuse_unknown_programme(programme)
         say(f"no event written: {nothing_matched(programme)}")
     if not check.ok:
         say("\n".join(tamper_warning(check, "the exported events")))
@@ -269,6 +282,7 @@ def states_command(
         + (f"; written to {output}" if output is not None else "")
     )
     if portfolio.files == 0 and (programme is not None or department is not None):
+        refuse_unknown_programme(programme)
         say(f"note: {nothing_matched(programme)}")
     if chain is None:
         say(

@@ -93,6 +93,7 @@ from domain.commune import Commune
 from domain.deadline import PARIS
 from domain.decider import PERMISSIONS
 from domain.decider_documents import EXPERT_KINDS
+from domain.decider_instruction import merge_plan
 from domain.documents import ACCEPTED_FORMATS, MAX_DOCUMENT_BYTES
 from domain.opinions import LONGEST_WAIT_DAYS
 from domain.plan import FinancingPlan
@@ -629,9 +630,14 @@ async def _plan_form(
     assert state.plan is not None  # both routes refuse a file without a plan first
     found_verdicts = []
     if plan is not None and state.programme is not None and state.commune is not None:
+        # Judged as it will be recorded: a line sent unchanged keeps its co-financer's
+        # decision (a partial grant counts as granted, as on the file's page).
+        revised = merge_plan(state.plan, plan)
         found_verdicts = [
             {"stage": "financing", **v.model_dump()}
-            for v in plan_verdicts(plan, state.programme, state.commune, state.commission_opinion)
+            for v in plan_verdicts(
+                revised, state.programme, state.commune, state.commission_opinion
+            )
         ]
     context = {
         "state": state,

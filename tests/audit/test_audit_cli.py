@@ -332,7 +332,7 @@ def test_an_audit_of_a_log_that_is_not_there_names_the_command_that_creates_it(
     monkeypatch.setenv("GUICHET_STATE_DIR", str(tmp_path / "state"))
     code, _, err = guichet(capsys, "audit", "verify")
     assert code == 1
-    assert err.startswith(f"guichet: no event log at {path}: run `guichet migrate` to create it")
+    assert err.startswith(f"guichet: no event log at {path}: set GUICHET_DATABASE_URL to the log")
     assert not path.exists()
 
 

@@ -346,17 +346,34 @@ def test_a_day_to_come_is_refused_not_answered_with_today(
 def test_a_department_without_its_leading_zero_is_refused_and_an_empty_selection_says_so(
     db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``--department 1`` matched nothing and exited 0 in silence; a programme that matches
-    no file is said, with the catalogue's programmes to choose from."""
+    """``--department 1`` matched nothing and exited 0 in silence; a programme of the
+    catalogue that matches no file is said; one the catalogue does not know is a typo, exit
+    2, with the catalogue's programmes to choose from."""
     code, _, err = guichet(capsys, "audit", "export", "--department", "1")
     assert code == 2 and "leading zero included (01, 2A, 974)" in err
     code, _, err = guichet(capsys, "audit", "states", "--department", "1")
     assert code == 2
-    code, _, err = guichet(capsys, "audit", "export", "--programme", "nope")
+    for command in ("export", "states"):
+        code, _, err = guichet(capsys, "audit", command, "--programme", "nope")
+        assert code == 2 and "no programme of the catalogue, has that id" in err
+        assert "dsil-detr-investissement" in err
+    code, _, err = guichet(capsys, "audit", "export", "--programme", "france-services-implantation")
     assert code == 0 and "no file of the log matches the selection" in err
-    assert "dsil-detr-investissement" in err
-    code, _, err = guichet(capsys, "audit", "states", "--programme", "nope")
+    code, _, err = guichet(capsys, "audit", "states", "--programme", "france-services-implantation")
     assert code == 0 and "note: no file of the log matches the selection" in err
+
+
+def test_a_checkpoints_file_that_holds_none_is_refused(
+    db: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """An export holding no checkpoint vouches for nothing: refused, as the journal page
+    refuses it, not taken as a file that agrees with the log."""
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"format": "guichet-checkpoints-v1", "checkpoints": []}')
+    public = public_key_text(Ed25519PrivateKey.generate().public_key())
+    args = ("audit", "verify", "--checkpoints", str(empty), "--public-key", public)
+    code, _, err = guichet(capsys, *args)
+    assert code == 2 and "holds no checkpoint: it vouches for nothing" in err
 
 
 @pytest.mark.parametrize(

@@ -428,6 +428,39 @@ async def test_a_line_break_counts_one_character_as_the_browser_counted_it(
     assert withdrawn.data["reason"] == reason.replace("\r\n", "\n")
 
 
+async def test_checking_a_revised_plan_counts_a_partial_grant_as_the_file_does(
+    console: Console,
+) -> None:
+    """DETR granted €30,000 of the €40,000 asked: the commune raises its own share by the
+    difference and checks the plan. The check counted the €40,000 asked and said the plan
+    unbalanced (110,000 €) while the file's page counts the grant; it now judges the plan as
+    it will be recorded, the DETR line keeping its decision."""
+    application_id = await submit_file(console)
+    async with signed_in(console, "alice") as alice:
+        assert (await act(alice, application_id, "DeclareComplete")).status_code == 303
+    async with signed_in(console, "prefecture") as prefecture:
+        decided = await act(
+            prefecture, application_id, "DecideFunding", line_id="detr", approve="oui",
+            granted="30000,00",
+        )  # fmt: skip
+        assert decided.status_code == 303, decided.text
+    form = {"cout_total": "100000,00", "assiette": "100000,00", "base_fiscale": "HT",
+            "duree_mois": "24", "ligne-0-id": "owner", "ligne-0-financeur": "OWNER",
+            "ligne-0-nature": "owner", "ligne-0-montant": "50000,00", "ligne-1-id": "detr",
+            "ligne-1-financeur": "DETR", "ligne-1-nature": "public", "ligne-1-dotation": "DETR",
+            "ligne-1-montant": "40000,00", "ligne-2-id": "region", "ligne-2-financeur": "REGION",
+            "ligne-2-nature": "public", "ligne-2-montant": "20000,00"}  # fmt: skip
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, f"/dossiers/{application_id}/plan")
+        checked = await agent.post(
+            f"/dossiers/{application_id}/plan",
+            data={"csrf": token, "request_id": uuid.uuid4().hex, "action": "verifier", **form},
+        )
+    text = html.unescape(checked.text)
+    assert checked.status_code == 200, text
+    assert "Les lignes totalisent 100\u202f000,00\xa0€ pour un coût total de 100\u202f000" in text
+
+
 async def test_checking_the_plan_keeps_the_kind_of_early_start(console: Console) -> None:
     """« Vérifier le plan » with early studies comes back with studies chosen: the form used
     to come back on works, and submitting it then made the file ineligible."""
@@ -1766,6 +1799,29 @@ async def awarded_file(console: Console, pages: dict[str, str] | None = None) ->
     if pages is not None:
         pages.update(submitted=submitted, decided=decided)
     return application_id
+
+
+async def test_the_audit_page_of_a_file_shows_what_the_commune_owes_back(console: Console) -> None:
+    """€12,000 advanced, then €10,000 of expense proven at the balance (40 % of it is due):
+    the auditor's page of the file gave the award and what was paid, not the €8,000 owed
+    back, which only the caseworker's page showed."""
+    application_id = await awarded_file(console)
+    today = day_of(datetime.now(UTC), paris=True).isoformat()
+    await send(console, "agent", application_id, type="DeclareStart", started_on=today)
+    await send(console, "agent", application_id, type="ClaimPayment", kind="advance",
+               amount_cents=12_000_00, proof_reference="OS-1")  # fmt: skip
+    await send(console, "carol", application_id, type="OrderPayment", payment_number=1)
+
+    async def paid() -> bool:
+        return (await console.guichet.state(application_id)).paid_cents == 12_000_00
+
+    await eventually(paid)
+    await send(console, "agent", application_id, type="DeclareCompletion", completed_on=today)
+    await send(console, "agent", application_id, type="ClaimPayment", kind="balance",
+               eligible_expense_cents=10_000_00, proof_reference="DGD-1")  # fmt: skip
+    async with signed_in(console, "audrey") as audrey:
+        page = html.unescape((await audrey.get(f"/audit/{application_id}")).text)
+    assert '<dd data-testid="reversement-du">8\u202f000,00\xa0€</dd>' in page
 
 
 async def test_a_deadline_is_extended_from_the_file_page_once(console: Console) -> None:
