@@ -259,7 +259,14 @@ def choice_label(command_type: str, name: str, value: str, state: Application) -
 def action_hint(command_type: str, state: Application) -> str:
     """What a person should know before filling in the form: for a payment claim, how much
     the rules still allow (décret 2018-514 art. 12), so that a claim is not refused for it;
-    for an answer or a claim, where its documents go."""
+    for an answer or a claim, where its documents go; for a withdrawal, that it is final and
+    what it costs once money was paid."""
+    if command_type == "WithdrawApplication":
+        final = "Le retrait est définitif : la demande n'avancera plus."
+        if state.paid_cents:
+            paid = labels.euros(state.paid_cents)
+            return f"{final} {paid} ont déjà été versés : ils deviendront dus en reversement."
+        return final
     if command_type == "DeclareComplete" and (missing := state.missing_documents("request")):
         kinds = ", ".join(labels.lower(labels.DOCUMENT_KIND, d.kind) for d in missing)
         return f"Pièces attendues pas encore jointes : {kinds}."
@@ -280,6 +287,11 @@ def action_hint(command_type: str, state: Application) -> str:
         hints.append(f"Avance : au plus {plain} ({guaranteed} avec une garantie bancaire).")
     room = staged_room_cents(programme, state.plan, state.payments, award)
     hints.append(f"Avance et acomptes : encore {labels.euros(room)} au plus avant le solde.")
+    if state.status in ("started", "completed"):
+        hints.append(
+            "Acompte : avec l'avance et les acomptes précédents, au plus la part de la dépense "
+            "justifiée que la subvention couvre."
+        )
     if state.status == "completed":
         hints.append("Solde : calculé sur la dépense éligible justifiée.")
     hints.append("Joignez les justificatifs de dépense dans « Pièces du dossier ».")

@@ -13,6 +13,8 @@ from tests.unit.builders import (
     apply,
     at,
     claim,
+    paid,
+    submit,
     to_accepted,
     to_completed,
     to_instruction,
@@ -47,7 +49,11 @@ def test_an_unknown_value_reads_as_itself() -> None:
 def test_a_payment_claim_says_what_the_rules_still_allow() -> None:
     """€100,000 awarded: the advance and the room before the balance, as claims are made,
     and where the proofs go."""
-    proofs = " Joignez les justificatifs de dépense dans « Pièces du dossier »."
+    interim = (
+        " Acompte : avec l'avance et les acomptes précédents, au plus la part de la dépense "
+        "justifiée que la subvention couvre."
+    )
+    proofs = interim + " Joignez les justificatifs de dépense dans « Pièces du dossier »."
     started = apply(to_started())
     assert action_hint("ClaimPayment", started) == (
         "Avance : au plus 30\u202f000,00\u00a0€ (60\u202f000,00\u00a0€ avec une garantie "
@@ -59,10 +65,26 @@ def test_a_payment_claim_says_what_the_rules_still_allow() -> None:
         "Avance et acomptes : encore 70\u202f000,00\u00a0€ au plus avant le solde." + proofs
     )
     assert action_hint("ClaimPayment", apply(to_completed())).endswith(
-        "Solde : calculé sur la dépense éligible justifiée." + proofs
+        interim + " Solde : calculé sur la dépense éligible justifiée. Joignez les "
+        "justificatifs de dépense dans « Pièces du dossier »."
     )
     assert action_hint("DeclareStart", started) == ""
     assert "Pièces du dossier" in action_hint("AnswerCorrection", started)
+
+
+def test_a_withdrawal_says_it_is_final_and_what_paid_money_becomes() -> None:
+    """The commune's « Retirer la demande » gave only a reason to fill in, even once money
+    was paid: the form now says the withdrawal is final, and that what was paid will be due
+    back."""
+    withdraw = "WithdrawApplication"
+    assert action_hint(withdraw, apply([submit()])) == (
+        "Le retrait est définitif : la demande n'avancera plus."
+    )
+    advanced = apply([*to_started(), claim("advance", 10_000), *paid(1)])
+    assert advanced.paid_cents == 10_000_00
+    assert action_hint(withdraw, advanced).endswith(
+        "10\u202f000,00\u00a0€ ont déjà été versés : ils deviendront dus en reversement."
+    )
 
 
 def test_a_claim_while_another_payment_is_on_its_way_is_not_now() -> None:
