@@ -585,6 +585,8 @@ async def test_a_double_click_runs_the_action_once_with_the_signed_in_actor(
         shown = await alice.get(first.headers["location"])
     assert (first.status_code, second.status_code) == (303, 303)
     assert "Correction demandée" in shown.text
+    # The banner gives the day the answer is due (it was only in the deadlines' table).
+    assert re.search(r"réponse attendue au plus tard le \d\d/\d\d/\d{4}", shown.text)
     events = [parse_event(r.data) for r in await console.log.read_stream(application_id)]
     corrections = [e for e in events if e.type == "CorrectionRequested"]
     assert len(corrections) == 1
