@@ -270,6 +270,8 @@ def action_hint(command_type: str, state: Application) -> str:
     if command_type == "DeclareComplete" and (missing := state.missing_documents("request")):
         kinds = ", ".join(labels.lower(labels.DOCUMENT_KIND, d.kind) for d in missing)
         return f"Pièces attendues pas encore jointes : {kinds}."
+    if command_type == "OrderPayment" and (proofs := _balance_proofs_missing(state)):
+        return f"Pièces attendues avec le solde pas encore jointes : {proofs}."
     if command_type == "AnswerCorrection":
         return (
             "Joignez d'abord les pièces demandées dans « Pièces du dossier », plus bas : "
@@ -294,8 +296,19 @@ def action_hint(command_type: str, state: Application) -> str:
         )
     if state.status == "completed":
         hints.append("Solde : calculé sur la dépense éligible justifiée.")
+        if proofs := _balance_proofs_missing(state, claimed=False):
+            hints.append(f"Pièces attendues avec le solde, à joindre d'abord : {proofs}.")
     hints.append("Joignez les justificatifs de dépense dans « Pièces du dossier ».")
     return " ".join(hints)
+
+
+def _balance_proofs_missing(state: Application, *, claimed: bool = True) -> str:
+    """The documents expected with the balance not attached yet, named (""; with
+    ``claimed``, only once a balance claim waits to be ordered)."""
+    if claimed and not any(p.kind == "balance" and p.status == "claimed" for p in state.payments):
+        return ""
+    missing = state.missing_documents("balance")
+    return ", ".join(labels.lower(labels.DOCUMENT_KIND, d.kind) for d in missing)
 
 
 def not_now(command_type: str, state: Application) -> str:

@@ -1824,6 +1824,12 @@ async def test_the_audit_page_of_a_file_shows_what_the_commune_owes_back(console
     async with signed_in(console, "audrey") as audrey:
         page = html.unescape((await audrey.get(f"/audit/{application_id}")).text)
     assert '<dd data-testid="reversement-du">8\u202f000,00\xa0€</dd>' in page
+    # The balance was asked for without its proof of expense: missing, no longer « to come ».
+    async with signed_in(console, "alice") as alice:
+        file_page = (await alice.get(f"/dossiers/{application_id}")).text
+    proof = file_page[file_page.index("<strong>Justificatif de dépense</strong>") :]
+    proof = proof[: proof.index("</li>")]
+    assert "manquante" in proof and "avec la demande de solde" not in proof
 
 
 async def test_a_deadline_is_extended_from_the_file_page_once(console: Console) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from console.web.commands import action_hint, build_command, choice_label, choices, not_now
+from domain.catalogue import load_catalogue
 from domain.commands import ClaimPayment, NotifyAward, RecordConvention
 from tests.unit.builders import (
     APPLICANT,
@@ -138,3 +139,27 @@ def test_declaring_a_file_complete_says_which_expected_documents_are_missing() -
         "plan de financement signé, devis."
     )
     assert action_hint("DeclareComplete", apply(to_instruction())) == ""  # none expected
+
+
+def test_the_balance_s_proofs_are_asked_for_until_attached() -> None:
+    """The balance was claimed and ordered with no proof of expense, and the closed file went
+    on listing it « avec la demande de solde »: the claim and the order now name what is
+    missing (the page says « manquante » once the balance is asked for)."""
+    programme = load_catalogue().get("dsil-detr-investissement")
+    assert programme is not None
+    expected = [d.kind for d in programme.required_documents if d.stage == "balance"]
+    assert expected
+    plain = apply(to_completed())
+    assert plain.programme is not None
+    documents = {"required_documents": programme.required_documents}
+    completed = plain.replaced({"programme": plain.programme.replaced(documents)})
+    assert completed.missing_documents("balance")
+    assert "Pièces attendues avec le solde, à joindre d'abord : " in action_hint(
+        "ClaimPayment", completed
+    )
+    claimed = apply([claim("balance", expense=400_000, days=30)], completed)
+    assert claimed.payments[-1].kind == "balance"
+    assert action_hint("OrderPayment", claimed).startswith(
+        "Pièces attendues avec le solde pas encore jointes : "
+    )
+    assert action_hint("OrderPayment", apply(to_started())) == ""
