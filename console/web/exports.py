@@ -39,6 +39,7 @@ from domain.deadline import PARIS
 router = APIRouter(include_in_schema=False)
 HEADER = (
     "Dossier",
+    "Projet",
     "Statut",
     "Dispositif",
     "Commune",
@@ -107,10 +108,10 @@ async def queue_workbook(
     )
 
 
-WIDTHS = (44, 18, 40, 22, 8, 8, 14, 14, 9, 18, 30)
+WIDTHS = (44, 40, 18, 40, 22, 8, 8, 14, 14, 9, 18, 30)
 """Each column's width in characters, for the workbook to open readable."""
 
-Line = tuple[str, str, str, str, str, str, str, date | None, str, datetime | None, str]
+Line = tuple[str, str, str, str, str, str, str, str, date | None, str, datetime | None, str]
 
 
 async def _exported(request: Request, account: Account) -> tuple[list[Line], str]:
@@ -142,6 +143,7 @@ def _line(
     activity = summary.last_activity
     return (
         summary.application_id,
+        row.title,
         labels.word(labels.STATUS, summary.status) if summary.status else "",
         programmes.get(summary.programme or "", summary.programme or ""),
         commune.name if commune else "",
@@ -156,10 +158,12 @@ def _line(
 
 
 def _as_text(line: Line) -> list[str]:
-    """A line for the CSV: days and moments as French administrations write them; the
-    labels, typed by people (« +1 relance »), never read as a formula."""
-    *text, last_day, overdue, activity, carried = line
+    """A line for the CSV: days and moments as French administrations write them; the title
+    and the labels, typed by people (« +1 relance »), never read as a formula."""
+    identifier, title, *text, last_day, overdue, activity, carried = line
     return [
+        identifier,
+        spreadsheet_text(title),
         *text,
         labels.day(last_day) if last_day else "",
         overdue,

@@ -539,6 +539,9 @@ class QueueRow:
     overdue: bool
     pulled_forward: bool = False
     """An older file listed on the first page for its deadline (``work_queue``)."""
+    title: str = ""
+    """The project's title, as submitted: two files of one commune differ by it, not by
+    their ids."""
 
 
 async def queue_total(
@@ -649,8 +652,21 @@ async def work_queue(
         rows = [replace(row, labels=()) for row in rows]
     far = datetime.max.replace(tzinfo=UTC)
     rows.sort(key=lambda row: (row.next_deadline or far, row.application_id))
-    listed_rows = [QueueRow(row, _due_by(row, now), row.application_id in pulled) for row in rows]
+    titles = await services.log.first_texts([row.application_id for row in rows], PROJECT_TITLE)
+    listed_rows = [
+        QueueRow(
+            row,
+            _due_by(row, now),
+            row.application_id in pulled,
+            titles.get(row.application_id, ""),
+        )
+        for row in rows
+    ]
     return Queue(listed_rows, next_page, due_soon, due_soon_listed)
+
+
+PROJECT_TITLE = ("request", "project_title")
+"""Where a file's title sits in its first event (``ApplicationSubmitted``)."""
 
 
 def _due_by(row: ApplicationSummary, moment: datetime) -> bool:

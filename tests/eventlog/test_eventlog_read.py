@@ -100,6 +100,21 @@ async def test_read_streams_of_reads_the_streams_asked_for_as_read_streams_data_
     assert await log.read_streams_of([]) == {}
 
 
+async def test_first_texts_reads_a_value_of_each_stream_s_first_event_only(
+    log: EventLog,
+) -> None:
+    """The value at a path of the first event (not of later ones), as text, on either
+    database; a stream without it, unknown, or not asked for is left out."""
+    await log.append("app-a", 0, [new_event(1, label="Halle « du » marché — 投资")])
+    await log.append("app-b", 0, [new_event(2)])
+    await log.append("app-a", 1, [new_event(3, label="later")])
+    await log.append("app-c", 0, [new_event(4, label="not asked")])
+    asked = ["app-a", "app-b", "app-unknown"]
+    assert await log.first_texts(asked, ("label",)) == {"app-a": "Halle « du » marché — 投资"}
+    assert await log.first_texts(asked, ("n",)) == {"app-a": "1", "app-b": "2"}
+    assert await log.first_texts([], ("label",)) == {}
+
+
 async def test_a_reader_stopping_early_leaves_no_read_in_flight(log: EventLog) -> None:
     """The next batch is read ahead; a reader that stops first leaves no read running."""
     for version in range(5):

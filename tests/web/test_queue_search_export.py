@@ -105,9 +105,11 @@ async def test_the_queue_exports_as_a_french_spreadsheet_under_its_filters(
     assert export.headers["content-disposition"].startswith('attachment; filename="dossiers-')
     assert export.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][:3] == ["Dossier", "Statut", "Dispositif"]
+    assert rows[0][:4] == ["Dossier", "Projet", "Statut", "Dispositif"]
     mine = next(row for row in rows if row[0] == listed_file)
-    assert mine[1:7] == [
+    assert mine[1] == "Halle du marché"  # two files of one commune differ by it
+    assert f'{listed_file}</a><div class="intitule">Halle du marché</div>' in page
+    assert mine[2:8] == [
         "Déposé",
         "Subvention d'investissement de l'État (DETR / DSIL)",
         "Valserhône",
@@ -115,7 +117,7 @@ async def test_the_queue_exports_as_a_french_spreadsheet_under_its_filters(
         "01",
         "",
     ]
-    assert mine[8] == "non" and mine[7] and mine[9]
+    assert mine[9] == "non" and mine[8] and mine[10]
     assert none.content.decode("utf-8-sig").count("\r\n") == 1  # the header alone
     assert listed_file in funded and listed_file not in unfunded
 
@@ -138,13 +140,14 @@ async def test_the_queue_exports_as_an_excel_workbook_with_codes_as_text_and_rea
     assert sheet is not None
     cells = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
     mine = cells[listed_file]
-    assert (mine[4].value, mine[4].data_type) == ("01033", "s")
-    assert (mine[5].value, mine[5].data_type) == ("01", "s")
-    assert isinstance(mine[7].value, datetime) and isinstance(mine[9].value, datetime)
+    assert mine[1].value == "Halle du marché"
+    assert (mine[5].value, mine[5].data_type) == ("01033", "s")
+    assert (mine[6].value, mine[6].data_type) == ("01", "s")
+    assert isinstance(mine[8].value, datetime) and isinstance(mine[10].value, datetime)
     assert sheet["A1"].value == "Dossier"
     assert sheet.auto_filter.ref and sheet.freeze_panes == "B2"
     csv_line = next(r for r in csv.reader(io.StringIO(text), delimiter=";") if r[0] == listed_file)
-    assert csv_line[7] == mine[7].value.strftime("%d/%m/%Y")
+    assert csv_line[8] == mine[8].value.strftime("%d/%m/%Y")
     assert len(cells) == text.count("\r\n") - 1
 
 
