@@ -21,7 +21,7 @@ import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.signing import SigningKeyError, trusted_key_from_env
-from console.app import app, friendly, say
+from console.app import JsonOption, app, emit_json, friendly, say
 from console.connection import open_client, resolve_target, run_with_client
 from console.errors import CliError, usage_error
 from console.web.accounts import (
@@ -296,6 +296,66 @@ def user_sector(
     typer.echo(f"account {username} now instructs {where}")
     if sector:
         _say_files_left_outside(username, sector)
+
+
+@user_app.command("list")
+@friendly
+def user_list(json_output: JsonOption = False) -> None:
+    """The console accounts: sign-in name, role, funder or commune, sector and name. The
+    actors of the log's events are these names: what each one stands for. Reads only.
+
+    Example: guichet user list
+    Example: guichet user list --json
+    """
+    target = resolve_target()
+
+    async def run() -> list[Account]:
+        log = EventLog.from_url(target.event_log_url)
+        try:
+            return await AccountStore(log.engine).all()
+        finally:
+            await log.close()
+
+    try:
+        found = asyncio.run(run())
+    except EventLogError as error:
+        raise CliError(f"the event log at {target.event_log_url} failed: {error}") from None
+    if json_output:
+        emit_json([_account_json(account) for account in found])
+        return
+    if not found:
+        say("no console account yet: `guichet user add` creates one")
+    for account in found:
+        typer.echo(_account_line(account))
+
+
+def _account_json(account: Account) -> dict[str, object]:
+    return {
+        "username": account.username,
+        "role": account.role,
+        "funder": account.funder,
+        "insee": account.insee,
+        "departments": list(account.departments),
+        "name": account.display_name,
+    }
+
+
+def _account_line(account: Account) -> str:
+    """``alice  caseworker  departments 01, 38  Alice Martin``: what the account acts for."""
+    acts_for = (
+        f"funder {account.funder}"
+        if account.funder
+        else f"commune {account.insee}"
+        if account.insee
+        else f"departments {', '.join(account.departments)}"
+        if account.departments
+        else "the whole programme"
+        if account.role not in ("expert", "auditor")
+        else ""
+    )
+    return "  ".join(
+        part for part in (account.username, account.role, acts_for, account.display_name) if part
+    )
 
 
 def _on_accounts(work: Callable[[AccountStore], Awaitable[Account]]) -> Account:

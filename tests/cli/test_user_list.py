@@ -1,0 +1,85 @@
+"""``guichet user list``: the console accounts, what each acts for; what the actors of the
+log's events stand for, read without changing anything."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from console.web.accounts import AccountStore
+from eventlog import EventLog
+from tests.cli.support import guichet
+
+FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture
+def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A SQLite log the command finds through GUICHET_DATABASE_URL."""
+    address = f"sqlite+aiosqlite:///{tmp_path / 'events.db'}"
+    monkeypatch.setenv("GUICHET_DATABASE_URL", address)
+    return address
+
+
+def _with_accounts(url: str) -> None:
+    async def create() -> None:
+        log = EventLog.from_url(url)
+        await log.migrate()
+        store = AccountStore(log.engine, FAST)
+        await store.add("alice", "x" * 12, "caseworker", display_name="Alice Martin",
+                        departments=("01", "38"))  # fmt: skip
+        await store.add("prefecture", "x" * 12, "cofinancer", funder="DETR")
+        await store.add("mairie-01033", "x" * 12, "applicant", insee="01033")
+        await store.add("audrey", "x" * 12, "auditor")
+        await log.close()
+
+    asyncio.run(create())
+
+
+def test_the_accounts_are_listed_with_what_each_acts_for(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _with_accounts(url)
+    code, out, _ = guichet(capsys, "user", "list")
+    assert code == 0
+    assert out.splitlines() == [
+        "alice  caseworker  departments 01, 38  Alice Martin",
+        "audrey  auditor",
+        "mairie-01033  applicant  commune 01033",
+        "prefecture  cofinancer  funder DETR",
+    ]
+    code, out, _ = guichet(capsys, "user", "list", "--json")
+    listed = json.loads(out)
+    assert code == 0 and [a["username"] for a in listed] == [
+        "alice", "audrey", "mairie-01033", "prefecture"
+    ]  # fmt: skip
+    assert listed[0] == {
+        "username": "alice",
+        "role": "caseworker",
+        "funder": None,
+        "insee": None,
+        "departments": ["01", "38"],
+        "name": "Alice Martin",
+    }
+
+
+def test_a_log_without_accounts_says_how_to_create_one_and_creates_nothing(
+    url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Listing reads only: a log never migrated is not migrated by it."""
+    code, _, err = guichet(capsys, "user", "list")
+    assert code == 1 and "guichet migrate" in err
+    asyncio.run(_migrated(url))
+    code, out, err = guichet(capsys, "user", "list")
+    assert (code, out) == (0, "")
+    assert "no console account yet: `guichet user add` creates one" in err
+
+
+async def _migrated(url: str) -> None:
+    log = EventLog.from_url(url)
+    await log.migrate()
+    await log.close()
