@@ -36,6 +36,7 @@ from console.auditing import (
 )
 from console.errors import EXIT_REFUSED, CliError, usage_error
 from domain.catalogue import load_catalogue
+from domain.registry import load_registry
 from eventlog import EventLog
 
 T = TypeVar("T")
@@ -123,16 +124,29 @@ def check_department(department: str | None) -> None:
         )
 
 
-def refuse_unknown_programme(programme: str | None) -> None:
-    """Exit 2 when a selection that found nothing named a programme the catalogue does not
-    know: a typo, not an empty portfolio (a programme retired from the catalogue whose files
-    are still in the log is found, and never comes here)."""
-    known = [p.id for p in load_catalogue().programmes]
-    if programme is not None and programme not in known:
+async def refuse_unknown_selection(
+    log: EventLog, programme: str | None, department: str | None
+) -> None:
+    """Exit 2, before anything is written, for a --programme or a --department nothing
+    knows: neither the catalogue (the registry) nor any file of the log. A typo, not an empty
+    selection; a programme retired from the catalogue whose files are still in the log is
+    found, and read."""
+    programmes = [p.id for p in load_catalogue().programmes]
+    unknown_programme = programme is not None and programme not in programmes
+    unknown_department = department is not None and department not in load_registry().departments()
+    if not (unknown_programme or unknown_department):
+        return
+    if await select_applications(log, programme=programme, department=department):
+        return
+    if unknown_programme:
         raise usage_error(
             f"--programme {programme!r}: no file of the log, and no programme of the "
-            f"catalogue, has that id (the catalogue's: {', '.join(known)})"
+            f"catalogue, has that id (the catalogue's: {', '.join(programmes)})"
         )
+    raise usage_error(
+        f"--department {department}: no commune of the registry is in it, and no file of the "
+        "log (codes as INSEE writes them: 01, 2A, 974)"
+    )
 
 
 def nothing_matched(programme: str | None) -> str:
@@ -183,6 +197,7 @@ def export_command(
             if not await log.stream_version(application_id):
                 raise CliError(f"no application {application_id} in the event log")
         else:
+            await refuse_unknown_selection(log, programme, department)
             ids = await select_applications(log, programme=programme, department=department)
         count = await export(log, ids, out, chosen)
         return count, await check_files(log, ids)  # after the export: it covers every row
@@ -191,7 +206,6 @@ def export_command(
     if output is not None:
         say(f"{count} event(s) written to {output}")
     if count == 0:  # an empty file alone would not tell "nothing matched" from a failure
-        refuse_unknown_programme(programme)
         say(f"no event written: {nothing_matched(programme)}")
     if not check.ok:
         say("\n".join(tamper_warning(check, "the exported events")))
@@ -257,6 +271,7 @@ def states_command(
     trusted = None if no_verify else trusted_key(None)
 
     async def write(log: EventLog, out: Writer) -> tuple[Portfolio, AuditReport | None]:
+        await refuse_unknown_selection(log, programme, department)
         portfolio = await export_states(log, out, chosen, **options)
         if no_verify:
             return portfolio, None
@@ -282,7 +297,6 @@ def states_command(
         + (f"; written to {output}" if output is not None else "")
     )
     if portfolio.files == 0 and (programme is not None or department is not None):
-        refuse_unknown_programme(programme)
         say(f"note: {nothing_matched(programme)}")
     if chain is None:
         say(

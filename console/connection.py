@@ -112,7 +112,13 @@ def unreachable(address: str, error: BaseException | None = None) -> CliError:
             f"Temporal is not reachable at {address} (TEMPORAL_ADDRESS): check that a server "
             "runs there and that this machine may reach it"
         )
-    if os.environ.get("GUICHET_STATE_DIR"):
+    if state_dir := os.environ.get("GUICHET_STATE_DIR"):
+        if not dev_file(Path(state_dir)).exists():  # a folder mistyped, or no dev started
+            return CliError(
+                f"Temporal is not reachable at {address}: no `guichet dev` runs from "
+                f"GUICHET_STATE_DIR={state_dir} (no {DEV_FILE} there): check the folder, start "
+                f"one with `guichet dev --state-dir {state_dir}`, or set TEMPORAL_ADDRESS"
+            )
         return CliError(
             f"Temporal is not reachable at {address}: start it with `guichet dev` "
             "or set TEMPORAL_ADDRESS"

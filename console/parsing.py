@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -58,6 +59,13 @@ def format_euros(cents: int | None) -> str:
     return f"{sign}€{cents // 100:,}.{cents % 100:02d}"
 
 
+def funder_code(text: str) -> str:
+    """A funder as the co-financers' accounts name it: ``Région`` → ``REGION`` (capitals,
+    no accents; upper-casing alone made « RÉGION », which no account decides for)."""
+    plain = unicodedata.normalize("NFKD", text.strip())
+    return "".join(c for c in plain if not unicodedata.combining(c)).upper()
+
+
 def parse_actor(text: str) -> Actor:
     """``role:id[:extra]``: a co-financer names its funder, an applicant may name its INSEE.
 
@@ -93,7 +101,10 @@ def parse_actor(text: str) -> Actor:
         )
     fields: dict[str, Any] = {"id": actor_id, "role": role}
     if extra is not None:
-        fields["funder" if role == "cofinancer" else "insee"] = extra
+        # The funder as plans and accounts write it: « detr » would match no line of DETR.
+        fields["funder" if role == "cofinancer" else "insee"] = (
+            funder_code(extra) if role == "cofinancer" else extra
+        )
     try:
         return Actor.model_validate(fields)
     except ValidationError as error:

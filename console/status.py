@@ -111,7 +111,11 @@ async def _log_checks(target: Target) -> list[Check]:
         # Looked at, not opened: opening would create an empty database (or fail on a
         # missing folder) where the operator asked only for a status.
         await log.close()
-        return [Check("event log", False, f"no event log at {missing}: run `guichet migrate`")]
+        advice = (
+            "set GUICHET_DATABASE_URL to the log, or GUICHET_STATE_DIR to the --state-dir of "
+            "the `guichet dev` that wrote it (a new log: `guichet migrate` creates one)"
+        )
+        return [Check("event log", False, f"no event log at {missing}: {advice}")]
     try:
         where = describe(url)
         revision = await _bounded("event log", lambda: _log(log, where))

@@ -97,16 +97,21 @@ def interim_beyond_expense(command: Command, state: Application) -> RuleViolatio
             justified = final_amount_cents(programme, plan, state.award_cents, expense)
             already = staged_total(state.payments)
             if already + amount > justified:
+                room = justified - already
+                what_to_do = (
+                    f"demandez au plus {euros_fr(room)}, ou justifiez davantage de dépense"
+                    if room > 0
+                    else "aucun acompte n'est possible avant d'avoir justifié davantage de dépense"
+                )
                 return RuleViolation(
                     f"advance and interim payments would reach {euros(already + amount)}, "
                     f"above the {euros(justified)} the expense proven ({euros(expense)}) "
-                    f"justifies: claim at most {euros(max(justified - already, 0))}",
+                    f"justifies: claim at most {euros(max(room, 0))}",
                     rule="interim-within-expense",
                     source=PAYMENTS,
                     french=f"L'avance et les acomptes atteindraient {euros_fr(already + amount)}, "
                     f"au-delà des {euros_fr(justified)} que justifie la dépense de "
-                    f"{euros_fr(expense)} : demandez au plus "
-                    f"{euros_fr(max(justified - already, 0))}, ou justifiez davantage de dépense",
+                    f"{euros_fr(expense)} : {what_to_do}",
                 )
     return None
 

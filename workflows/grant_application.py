@@ -149,12 +149,14 @@ class GrantApplicationWorkflow:
         # Validators do not run on replay: a check added here leaves recorded files as they ran.
         if (contradicting := contradiction(request.command)) is not None:
             raise domain_rejection(contradicting)
-        if (refused := refused_on_arrival(request.command, self._state)) is not None:
-            raise domain_rejection(refused)
         try:
             decide(self._stamped(request.command), self._state)
         except DomainError as error:
             raise domain_rejection(error) from error
+        # After decide: a claim the stage or the programme refuses says so, not that it
+        # lacks the expense an interim payment would need.
+        if (refused := refused_on_arrival(request.command, self._state)) is not None:
+            raise domain_rejection(refused)
 
     @workflow.signal(name="act_signal")
     async def act_signal(self, request: CommandRequest) -> None:

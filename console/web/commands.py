@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any, Literal, get_args
 
 from annotated_types import MaxLen
@@ -22,6 +22,8 @@ from console.web.accounts import USERNAME
 from console.web.problems import first_problem
 from domain.actor import Actor
 from domain.commands import Command
+from domain.plan import FinancingPlan
+from domain.programme import Programme
 from domain.rules.payment import advance_cap_cents, staged_room_cents
 from domain.state import Application
 
@@ -138,7 +140,7 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "DeclareStart": (FieldSpec("started_on", "Date de commencement", "date"),),
     "DeclareCompletion": (FieldSpec("completed_on", "Date d'achèvement", "date"),),
     "ClaimPayment": (
-        FieldSpec("kind", "Nature", "select", tuple(labels.PAYMENT_KIND.items())),
+        FieldSpec("kind", "Nature", "select"),
         FieldSpec(
             "amount",
             "Montant demandé (€)",
@@ -219,10 +221,31 @@ def choices(command_type: str, name: str, state: Application, actor: Actor) -> t
         )
     if command_type == "RemoveLabel" and name == "label":
         return state.labels or ()
+    if command_type == "ClaimPayment" and name == "kind":
+        return _payment_kinds_now(state)
     if command_type == "RecordConvention" and name == "kind":
         # Offered while it matters: a convention-cadre awaited, whose delay still runs.
         return ("cadre",) if state.deadline("convention_cadre", None) is not None else ()
     return ()
+
+
+def _payment_kinds_now(state: Application) -> tuple[str, ...]:
+    """The payments the commune may claim at this stage (décret 2018-514 art. 12): one
+    advance once works started, interim payments until the balance, the balance once they
+    are completed; a programme paid in one go, its balance only."""
+    if state.programme is None:
+        return ()
+    completed = state.status == "completed"
+    if state.programme.payments.kind == "single":
+        return ("balance",) if completed else ()
+    kinds = []
+    if state.status == "started" and not any(p.kind == "advance" for p in state.payments):
+        kinds.append("advance")
+    if state.status in ("started", "completed"):
+        kinds.append("interim")
+    if completed:
+        kinds.append("balance")
+    return tuple(kinds)
 
 
 def choice_label(command_type: str, name: str, value: str, state: Application) -> str:
@@ -249,6 +272,8 @@ def choice_label(command_type: str, name: str, value: str, state: Application) -
         asked = request.question if len(request.question) <= 80 else request.question[:79] + "…"
         due = labels.day(request.due_on)
         return f"n° {request.number} ({request.expert_id}, pour le {due}) : {asked}"
+    if command_type == "ClaimPayment" and name == "kind":
+        return labels.word(labels.PAYMENT_KIND, value)
     if command_type == "RecordConvention" and name == "kind":
         deadline = state.deadline("convention_cadre", None)
         until = f", attendue au plus tard le {labels.last_day(deadline.due_at)}" if deadline else ""
@@ -281,7 +306,10 @@ def action_hint(command_type: str, state: Application) -> str:
         return ""
     programme, award = state.programme, state.award_cents
     if programme.payments.kind == "single":
-        return "Ce dispositif verse la subvention en une fois : demandez le solde."
+        once = "Ce dispositif verse la subvention en une fois : demandez le solde."
+        if proofs := _balance_proofs_missing(state, claimed=False):
+            return f"{once} Pièces attendues avec le solde, à joindre d'abord : {proofs}."
+        return once
     hints = []
     if state.status == "started" and not any(p.kind == "advance" for p in state.payments):
         plain = labels.euros(advance_cap_cents(programme, award, with_bank_guarantee=False))
@@ -291,8 +319,8 @@ def action_hint(command_type: str, state: Application) -> str:
     hints.append(f"Avance et acomptes : encore {labels.euros(room)} au plus avant le solde.")
     if state.status in ("started", "completed"):
         hints.append(
-            "Acompte : avec l'avance et les acomptes précédents, au plus la part de la dépense "
-            "justifiée que la subvention couvre."
+            "Acompte : avec l'avance et les acomptes précédents, au plus "
+            f"{_share_of_expense(programme, state.plan, award)} de la dépense justifiée."
         )
     if state.status == "completed":
         hints.append("Solde : calculé sur la dépense éligible justifiée.")
@@ -300,6 +328,16 @@ def action_hint(command_type: str, state: Application) -> str:
             hints.append(f"Pièces attendues avec le solde, à joindre d'abord : {proofs}.")
     hints.append("Joignez les justificatifs de dépense dans « Pièces du dossier ».")
     return " ".join(hints)
+
+
+def _share_of_expense(programme: Programme, plan: FinancingPlan, award_cents: int) -> str:
+    """How much of the expense proven the subsidy covers, as the balance computes it
+    (``final_amount_cents``): « 40 % », « 12,5 % »; a flat grant covers the expense itself."""
+    base = plan.subsidisable_base_cents
+    if programme.funding.kind != "rate" or base == 0:
+        return "la totalité"
+    rate = (Decimal(award_cents * 100) / base).quantize(Decimal("0.01"), ROUND_DOWN).normalize()
+    return f"{format(rate, 'f').replace('.', ',')} %"
 
 
 def _balance_proofs_missing(state: Application, *, claimed: bool = True) -> str:
@@ -373,7 +411,7 @@ _STATE_CHOICE = {
     "line_id": re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$"),
     "payment_number": re.compile(r"^[0-9]{1,4}$"),
     "deadline": re.compile(r"^[a-z_]{1,40}(:[a-z0-9_-]{1,40})?$"),
-    "kind": re.compile(r"^(adhesion|cadre)$"),
+    "kind": re.compile(r"^(adhesion|cadre|advance|interim|balance)$"),
     "number": re.compile(r"^[0-9]{1,3}$"),
     "expert_id": USERNAME,
 }

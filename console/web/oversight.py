@@ -130,10 +130,14 @@ async def states(
     return Listing(found, stopped, left_out_of, next_page)
 
 
+_GRANTS_NO_LONGER_STAND = frozenset({"refused", "dismissed", "lapsed"})
+
+
 def funding_totals(files: list[Application]) -> list[FundingTotal]:
     """Asked and granted per funder, across files (the owner's own line excluded); a request
-    found ineligible or withdrawn asks nothing of anyone any more, and a lapsed award (works
-    not started in time) grants nothing any more."""
+    found ineligible or withdrawn asks nothing of anyone any more, and a refused or dismissed
+    request, or a lapsed award (works not started in time), grants nothing any more: its
+    lines' decisions no longer stand."""
     asked: dict[str, int] = defaultdict(int)
     granted: dict[str, int] = defaultdict(int)
     for state in files:
@@ -143,7 +147,7 @@ def funding_totals(files: list[Application]) -> list[FundingTotal]:
             if line.kind == "owner":
                 continue
             asked[line.funder] += line.requested_cents
-            if line.status == "approved" and state.status != "lapsed":
+            if line.status == "approved" and state.status not in _GRANTS_NO_LONGER_STAND:
                 granted[line.funder] += line.granted_cents or 0
     return [FundingTotal(f, asked[f], granted[f]) for f in sorted(asked)]
 

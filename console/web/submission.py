@@ -8,13 +8,13 @@ before submitting. It decides nothing: the workflow checks again on submission.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
 
+from console.parsing import funder_code
 from console.web.commands import FormError, parse_date, parse_euros
 from console.web.labels import RULE, word
 from console.web.problems import first_problem
@@ -38,13 +38,6 @@ def _line_id(funder: str, taken: set[str]) -> str:
         line_id, number = f"{base}-{number}", number + 1
     taken.add(line_id)
     return line_id
-
-
-def funder_code(text: str) -> str:
-    """A funder as the co-financers' accounts name it: ``Région`` → ``REGION`` (capitals,
-    no accents; upper-casing alone made « RÉGION », which no account decides for)."""
-    plain = unicodedata.normalize("NFKD", text.strip())
-    return "".join(c for c in plain if not unicodedata.combining(c)).upper()
 
 
 async def known_funders(services: WebServices) -> list[str]:
@@ -174,6 +167,7 @@ FORM_LABELS = {
     "total_cost_cents": "Coût total (€)",
     "subsidisable_base_cents": "Assiette subventionnable (€)",
     "planned_duration_months": "Durée prévue (mois)",
+    "basis": "Montants",
     "lines": "Lignes du plan",
     "funder": "Financeur",
     "kind": "Nature",
@@ -190,7 +184,8 @@ def request_from_form(form: Mapping[str, str], insee: str) -> ApplicationRequest
     data: dict[str, Any] = {
         "programme_id": form.get("dispositif", ""),
         "insee": insee,
-        "project_title": form.get("titre", "").strip(),
+        # One line, as the input shows it: a break pasted in (U+000B, read as one) is a space.
+        "project_title": " ".join(form.get("titre", "").split()),
         "project_summary": form.get("resume", "").strip(),
         "plan": _plan(form),
         "prior_start_on": parse_date(prior, "Commencement anticipé") if prior else None,

@@ -194,7 +194,7 @@ def test_states_writes_the_portfolio_and_sums_it_up(
     assert str(target) in err
     code, out, _ = guichet(capsys, "audit", "states", "--format", "jsonl")
     assert code == 0 and json.loads(out)["application_id"] == "app-1"
-    code, out, err = guichet(capsys, "audit", "states", "--department", "99")
+    code, out, err = guichet(capsys, "audit", "states", "--department", "38")
     assert code == 0 and len(out.splitlines()) == 1 and "0 file(s); awarded" in err
     for argv, message in (
         (["--format", "xml"], "use csv or jsonl"),
@@ -340,7 +340,7 @@ def test_an_export_that_selects_nothing_says_so_on_stderr(
     db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """To stdout, an empty export is still exit 0, with a sentence telling why it is empty."""
-    code, out, err = guichet(capsys, "audit", "export", "--department", "99")
+    code, out, err = guichet(capsys, "audit", "export", "--department", "38")
     assert (code, out) == (0, "")
     assert err == "no event written: no file of the log matches the selection\n"
 

@@ -344,7 +344,7 @@ def test_a_day_to_come_is_refused_not_answered_with_today(
 
 
 def test_a_department_without_its_leading_zero_is_refused_and_an_empty_selection_says_so(
-    db: Database, capsys: pytest.CaptureFixture[str]
+    db: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """``--department 1`` matched nothing and exited 0 in silence; a programme of the
     catalogue that matches no file is said; one the catalogue does not know is a typo, exit
@@ -354,9 +354,13 @@ def test_a_department_without_its_leading_zero_is_refused_and_an_empty_selection
     code, _, err = guichet(capsys, "audit", "states", "--department", "1")
     assert code == 2
     for command in ("export", "states"):
-        code, _, err = guichet(capsys, "audit", command, "--programme", "nope")
+        kept = tmp_path / f"{command}.out"
+        code, out, err = guichet(capsys, "audit", command, "--programme", "nope", "-o", str(kept))
         assert code == 2 and "no programme of the catalogue, has that id" in err
         assert "dsil-detr-investissement" in err
+        assert not kept.exists() and "written" not in out + err  # refused before writing
+        code, _, err = guichet(capsys, "audit", command, "--department", "99")
+        assert code == 2 and "--department 99: no commune of the registry is in it" in err
     code, _, err = guichet(capsys, "audit", "export", "--programme", "france-services-implantation")
     assert code == 0 and "no file of the log matches the selection" in err
     code, _, err = guichet(capsys, "audit", "states", "--programme", "france-services-implantation")

@@ -338,6 +338,13 @@ def test_unreachable_temporal_without_a_state_folder_says_how_to_name_one(
         "`guichet dev --state-dir DIR` already running, set GUICHET_STATE_DIR=DIR; or set "
         "TEMPORAL_ADDRESS"
     )
+    # A folder named, but no `guichet dev` published its addresses there: mistyped?
+    monkeypatch.setenv("GUICHET_STATE_DIR", "/tmp/nonexist")
+    assert str(connection.unreachable("127.0.0.1:7233")) == (
+        "Temporal is not reachable at 127.0.0.1:7233: no `guichet dev` runs from "
+        "GUICHET_STATE_DIR=/tmp/nonexist (no dev.json there): check the folder, start one "
+        "with `guichet dev --state-dir /tmp/nonexist`, or set TEMPORAL_ADDRESS"
+    )
 
 
 def test_an_actor_is_named_as_people_sign_in() -> None:
@@ -347,3 +354,6 @@ def test_an_actor_is_named_as_people_sign_in() -> None:
         with pytest.raises(InputError, match="is not an account name as people sign in"):
             parse_actor(written)
     assert parse_actor("payment_officer:carol").id == "carol"
+    # A funder as plans name it: « detr » decided no line of DETR, after being offered it.
+    assert parse_actor("cofinancer:prefecture:detr").funder == "DETR"
+    assert parse_actor("cofinancer:region-aura:Région").funder == "REGION"

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from console.web.oversight import FunderLine, funder_line
-from domain.commands import DeclareComplete, LapseAward, RefuseApplication, WithdrawApplication
+from domain.commands import (
+    DeclareComplete,
+    DismissApplication,
+    LapseAward,
+    RefuseApplication,
+    WithdrawApplication,
+)
 from domain.state import Application
 from tests.unit.builders import (
     APPLICANT,
@@ -106,6 +112,21 @@ def test_a_commune_s_totals_grant_nothing_of_a_lapsed_award() -> None:
     after = {t.funder: (t.asked_cents, t.granted_cents) for t in funding_totals([lapsed])}
     assert any(granted for _, granted in before.values())
     assert after == {funder: (asked, 0) for funder, (asked, _) in before.items()}
+
+
+def test_a_commune_s_totals_grant_nothing_of_a_refused_or_dismissed_request() -> None:
+    """The DETR line approved, then the request refused (or dismissed): the row says 0 € of
+    subsidy, and the totals counted the line as granted all the same."""
+    from console.web.oversight import funding_totals
+
+    decided = [*to_instruction(), approve(DETR_OFFICER, "detr", 100_000)]
+    for ending in (RefuseApplication, DismissApplication):
+        ended = apply([*decided, ending(actor=CASEWORKER, at=at(3), reason="x")])
+        assert ended.status in ("refused", "dismissed")
+        totals = {t.funder: (t.asked_cents, t.granted_cents) for t in funding_totals([ended])}
+        assert totals["DETR"] == (100_000_00, 0)
+    granted = {t.funder: t.granted_cents for t in funding_totals([apply(decided)])}
+    assert granted["DETR"] == 100_000_00
 
 
 async def test_state_reads_run_a_few_at_once_and_keep_their_order() -> None:

@@ -736,6 +736,15 @@ async def test_a_refused_submission_names_the_field_as_the_form_does(console: Co
     assert "« Intitulé du projet » : à remplir" in blank and "project_title" not in blank
     assert "« Durée prévue (mois) » : au moins 1" in zero and "planned_duration" not in zero
     assert "caractère de contrôle" not in fine and "Halle couverte\net parvis" in fine
+    # A title is one line: a break pasted into it is a space.
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, "/depot")
+        data = {"csrf": token, "cle": uuid.uuid4().hex, "action": "deposer", **form}
+        sent = await agent.post("/depot", data={**data, "titre": "Halle\x0bdu marché"})
+    assert sent.status_code == 303, sent.text
+    application_id = sent.headers["location"].split("/")[-1].split("?")[0]
+    (submitted, *_) = await console.log.read_stream(application_id)
+    assert submitted.data["request"]["project_title"] == "Halle du marché"
 
 
 @pytest.mark.parametrize(

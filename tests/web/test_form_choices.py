@@ -7,6 +7,7 @@ from datetime import date
 from console.web.commands import action_hint, build_command, choice_label, choices, not_now
 from domain.catalogue import load_catalogue
 from domain.commands import ClaimPayment, NotifyAward, RecordConvention
+from domain.state import Application
 from tests.unit.builders import (
     APPLICANT,
     CASEWORKER,
@@ -50,9 +51,8 @@ def test_an_unknown_value_reads_as_itself() -> None:
 def test_a_payment_claim_says_what_the_rules_still_allow() -> None:
     """€100,000 awarded: the advance and the room before the balance, as claims are made,
     and where the proofs go."""
-    interim = (
-        " Acompte : avec l'avance et les acomptes précédents, au plus la part de la dépense "
-        "justifiée que la subvention couvre."
+    interim = (  # €100,000 awarded on a base of €400,000
+        " Acompte : avec l'avance et les acomptes précédents, au plus 25 % de la dépense justifiée."
     )
     proofs = interim + " Joignez les justificatifs de dépense dans « Pièces du dossier »."
     started = apply(to_started())
@@ -163,3 +163,34 @@ def test_the_balance_s_proofs_are_asked_for_until_attached() -> None:
         "Pièces attendues avec le solde pas encore jointes : "
     )
     assert action_hint("OrderPayment", apply(to_started())) == ""
+
+
+def test_a_claim_offers_the_payments_possible_at_this_stage() -> None:
+    """« Avance », « Acompte » and « Solde » were offered whatever the stage and the
+    programme, then refused: the form offers what may be claimed now."""
+    started = apply(to_started())
+    assert choices("ClaimPayment", "kind", started, APPLICANT) == ("advance", "interim")
+    advanced = apply([claim("advance", 10_000), *paid(1)], started)
+    assert choices("ClaimPayment", "kind", advanced, APPLICANT) == ("interim",)
+    completed = apply(to_completed())
+    assert choices("ClaimPayment", "kind", completed, APPLICANT) == ("interim", "balance")
+    assert choice_label("ClaimPayment", "kind", "balance", completed) == "Solde"
+    assert choices("ClaimPayment", "kind", apply(to_accepted()), APPLICANT) == ()
+
+
+def test_a_programme_paid_in_one_go_offers_its_balance_only_and_names_its_proofs() -> None:
+    """Paid in one go (Banque des Territoires' €20,000 grant): the balance alone, once works
+    are completed, and its proof of expense named while it is missing."""
+    catalogue = load_catalogue().get("bdt-commerce-numerique")
+    assert catalogue is not None and catalogue.payments.kind == "single"
+
+    def paid_in_one_go(state: Application) -> Application:
+        return state.replaced({"programme": catalogue})
+
+    completed = paid_in_one_go(apply(to_completed()))
+    assert choices("ClaimPayment", "kind", completed, APPLICANT) == ("balance",)
+    assert choices("ClaimPayment", "kind", paid_in_one_go(apply(to_started())), APPLICANT) == ()
+    assert action_hint("ClaimPayment", completed) == (
+        "Ce dispositif verse la subvention en une fois : demandez le solde. Pièces attendues "
+        "avec le solde, à joindre d'abord : justificatif de dépense."
+    )

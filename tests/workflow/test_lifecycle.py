@@ -505,6 +505,12 @@ async def test_what_the_file_says_against_a_command_is_refused_before_the_file(
         assert "le 01/01/2020, précède le dépôt de la demande" in refused.value.french
         assert await stack.log.stream_version(app_id) == before
         await stack.guichet.act(app_id, typo.replaced({"notified_on": None}))
+        too_soon = ClaimPayment(
+            actor=AGENT, at=NOW, kind="interim", amount_cents=1_000 * EUR, proof_reference="F-0"
+        )
+        with pytest.raises(CommandRefused) as refused:  # the stage first, not the expense
+            await stack.guichet.act(app_id, too_soon)
+        assert refused.value.rule == "status"  # not « interim-expense »
         early = DeclareStart(actor=AGENT, at=NOW, started_on=date(2020, 1, 1))
         with pytest.raises(CommandRefused) as refused:
             await stack.guichet.act(app_id, early)
