@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from pydantic import BaseModel
+from typer.core import TyperOption
 
 from console.errors import EXIT_USAGE, CliError
 from console.parsing import InputError
@@ -39,6 +40,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+_type_shown_beside = TyperOption.display_type_rich
+
+
+def _no_type_beside_a_flag(option: TyperOption, ctx: Any) -> str | None:
+    """Typer 0.29 prints ``<bool>`` beside ``--json`` or ``--help`` as if they took a value;
+    a flag takes none, so its help shows no type."""
+    return None if option.is_flag else _type_shown_beside(option, ctx)
+
+
+TyperOption.display_type_rich = _no_type_beside_a_flag  # type: ignore[method-assign,assignment]
 
 
 def _print_version(asked: bool) -> None:

@@ -88,3 +88,14 @@ def test_version_names_the_release_and_the_log_schema_it_needs() -> None:
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"guichet {version('guichet')} ")
     assert f"event log schema {latest_revision()}" in result.output
+
+
+@pytest.mark.parametrize("words", [[], ["list"], ["audit", "verify"], ["user", "list"]])
+def test_a_flag_shows_no_type_as_if_it_took_a_value(words: list[str]) -> None:
+    """``--json`` and ``--help`` take no value: no ``<bool>`` beside them; an option that
+    takes one still says which (``<str>``, ``<int>``…)."""
+    shown = runner.invoke(app, [*words, "--help"], env={"COLUMNS": "200"}).output
+    assert "--help" in shown
+    assert "<bool>" not in shown
+    if words == ["list"]:
+        assert "<str>" in shown
