@@ -127,6 +127,8 @@ def render_file(view: dict[str, Any]) -> str:
         out.append(f"instructed  by the service of department {state['routed_to']} (routed)")
     if state.get("caseworker_id"):
         out.append(f"caseworker  {state['caseworker_id']}")
+    if state.get("withdrawn_at"):
+        out.append(f"withdrawn   {utc_text(datetime.fromisoformat(state['withdrawn_at']))}")
     if state.get("labels"):
         out.append(f"labels      {', '.join(state['labels'])}")
     out.append(

@@ -146,7 +146,7 @@ def _changes(state: Application, event: Event) -> dict[str, object]:
         case ApplicationReopened():
             return {"status": "in_instruction"}
         case ApplicationWithdrawn():
-            return {"status": "withdrawn"}
+            return {"status": "withdrawn", "withdrawn_at": event.at}
         case AwardNotified():
             return {
                 "status": "awarded",

@@ -94,6 +94,9 @@ class Application(Frozen):
     payments: tuple[Payment, ...] = ()
     repayment_due_cents: Cents = 0
     repaid_cents: Cents = 0
+    # Kept once the status moves on: a file withdrawn after a payment goes to « reversement
+    # dû », then « clôturé », and still asks nothing of anyone.
+    withdrawn_at: AwareDatetime | None = None
     """Repayments received (reversements): what the commune gave back of ``paid_cents``."""
     documents: tuple[AttachedDocument, ...] = ()
     """The documents attached to the file, in their order (``DocumentAttached``)."""

@@ -135,13 +135,13 @@ _GRANTS_NO_LONGER_STAND = frozenset({"refused", "dismissed", "lapsed"})
 
 def funding_totals(files: list[Application]) -> list[FundingTotal]:
     """Asked and granted per funder, across files (the owner's own line excluded); a request
-    found ineligible or withdrawn asks nothing of anyone any more, and a refused or dismissed
-    request, or a lapsed award (works not started in time), grants nothing any more: its
-    lines' decisions no longer stand."""
+    found ineligible or withdrawn (even once what was paid is repaid and the file closed) asks
+    nothing of anyone any more, and a refused or dismissed request, or a lapsed award (works
+    not started in time), grants nothing any more: its lines' decisions no longer stand."""
     asked: dict[str, int] = defaultdict(int)
     granted: dict[str, int] = defaultdict(int)
     for state in files:
-        if state.status in ("ineligible", "withdrawn"):
+        if state.status == "ineligible" or state.withdrawn_at is not None:
             continue
         for line in state.plan.lines if state.plan else ():
             if line.kind == "owner":

@@ -56,3 +56,16 @@ def test_the_project_summary_shows_under_its_title_when_there_is_one() -> None:
     request = state.request.model_copy(update={"project_summary": "Toiture et éclairage."})
     text = render_file(view_of(state.model_copy(update={"request": request})))
     assert "\nsummary     Toiture et éclairage.\n" in text
+
+
+def test_a_withdrawal_shows_even_once_the_status_moved_on() -> None:
+    """Withdrawn after a payment, the file reads « repayment_due », then « closed »: the text
+    still says it was withdrawn, and when."""
+    from domain.commands import WithdrawApplication
+    from tests.unit.builders import APPLICANT, at, claim, paid, to_started
+
+    withdraw = WithdrawApplication(actor=APPLICANT, at=at(50), reason="projet abandonné")
+    state = apply([*to_started(), claim("advance", 20_000), *paid(1), withdraw])
+    assert state.status == "repayment_due"
+    assert "\nwithdrawn   2025-04-22T08:00:00Z\n" in render_file(view_of(state))
+    assert "\nwithdrawn " not in render_file(view_of(apply(to_started())))

@@ -419,6 +419,7 @@ def test_withdraw_after_payment_makes_the_paid_amount_due() -> None:
     assert isinstance(due, RepaymentDue) and due.amount_cents == 20_000_00
     after = apply([withdraw], state)
     assert after.status == "repayment_due"
+    assert after.withdrawn_at == at(50)  # kept once the status moves on
     assert refused_with(withdraw, after).rule == "status"
 
 

@@ -7,6 +7,7 @@ from domain.commands import (
     DeclareComplete,
     DismissApplication,
     LapseAward,
+    RecordRepayment,
     RefuseApplication,
     WithdrawApplication,
 )
@@ -15,10 +16,13 @@ from tests.unit.builders import (
     APPLICANT,
     CASEWORKER,
     DETR_OFFICER,
+    PAYMENT_OFFICER,
     SYSTEM,
     apply,
     approve,
     at,
+    claim,
+    paid,
     submit,
     to_instruction,
     to_started,
@@ -127,6 +131,28 @@ def test_a_commune_s_totals_grant_nothing_of_a_refused_or_dismissed_request() ->
         assert totals["DETR"] == (100_000_00, 0)
     granted = {t.funder: t.granted_cents for t in funding_totals([apply(decided)])}
     assert granted["DETR"] == 100_000_00
+
+
+def test_a_commune_s_totals_leave_out_a_request_withdrawn_after_a_payment() -> None:
+    """Withdrawn after its advance was paid, the file owes it back (« reversement dû »), then
+    is closed once repaid: its status no longer says « withdrawn », and its lines were still
+    counted as asked and granted."""
+    from console.web.oversight import funding_totals
+
+    paid_out = [*to_started(), claim("advance", 20_000), *paid(1)]
+    withdraw = WithdrawApplication(actor=APPLICANT, at=at(50), reason="projet abandonné")
+    owing = apply([*paid_out, withdraw])
+    repaid = apply(
+        [
+            RecordRepayment(
+                actor=PAYMENT_OFFICER, at=at(60), amount_cents=20_000_00, reference="TRESOR-1"
+            )
+        ],
+        owing,
+    )
+    assert (owing.status, repaid.status) == ("repayment_due", "closed")
+    assert funding_totals([apply(paid_out)]) != []
+    assert funding_totals([owing]) == funding_totals([repaid]) == []
 
 
 async def test_state_reads_run_a_few_at_once_and_keep_their_order() -> None:

@@ -426,6 +426,9 @@ async def test_a_line_break_counts_one_character_as_the_browser_counted_it(
         e for e in await console.log.read_stream(file_id) if e.type == "ApplicationWithdrawn"
     ]
     assert withdrawn.data["reason"] == reason.replace("\r\n", "\n")
+    async with signed_in(console, "agent") as agent:
+        page = (await agent.get(f"/dossiers/{file_id}")).text
+    assert 'data-testid="retiree"' in page  # the page says so, whatever the status becomes
 
 
 async def test_checking_a_revised_plan_counts_a_partial_grant_as_the_file_does(
