@@ -27,7 +27,9 @@ from domain.programme import Programme
 from domain.rules.payment import advance_cap_cents, staged_room_cents
 from domain.state import Application
 
-FieldKind = Literal["text", "textarea", "select", "date", "euros", "checkbox"]
+FieldKind = Literal["text", "textarea", "select", "date", "euros", "checkbox", "confirm"]
+"""``confirm``: a box to tick before an action nothing on the console undoes; it is checked
+here and goes into no command."""
 _COMMAND = TypeAdapter(Command)
 
 
@@ -95,11 +97,17 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("favourable", "Avis favorable ?", "select", _YES_NO),
         FieldSpec("note", "Observation", "textarea", required=False),
     ),
-    "AcceptApplication": (FieldSpec("note", "Observation", "textarea", required=False),),
+    "AcceptApplication": (
+        FieldSpec("note", "Observation", "textarea", required=False),
+        FieldSpec("confirm", "Je confirme l'accord : la subvention est attribuée", "confirm"),
+    ),
     "RefuseApplication": (_reason_field("Motif du refus"),),
     "DismissApplication": (_reason_field("Motif du classement"),),
     "ReopenApplication": (_reason_field("Motif de la réouverture"),),
-    "WithdrawApplication": (_reason_field("Motif du retrait"),),
+    "WithdrawApplication": (
+        _reason_field("Motif du retrait"),
+        FieldSpec("confirm", "Je confirme le retrait, définitif", "confirm"),
+    ),
     "NotifyAward": (
         FieldSpec("decision_reference", "Référence de l'arrêté"),
         FieldSpec(
@@ -159,7 +167,12 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("with_bank_guarantee", "Avec garantie bancaire", "checkbox", required=False),
         FieldSpec("proof_reference", "Référence du justificatif"),
     ),
-    "OrderPayment": (FieldSpec("payment_number", "Paiement", "select"),),
+    "OrderPayment": (
+        FieldSpec("payment_number", "Paiement", "select"),
+        FieldSpec(
+            "confirm", "Je confirme l'ordre : le virement est transmis à la banque", "confirm"
+        ),
+    ),
     "RecordRepayment": (
         FieldSpec("amount", "Montant reversé (€)", "euros"),
         FieldSpec("reference", "Référence du titre de recette"),
@@ -387,6 +400,10 @@ def build_command(
     fields: dict[str, Any] = {}
     for spec in specs:
         raw = form.get(spec.name, "").strip()
+        if spec.kind == "confirm":
+            if raw not in ("on", "oui", "true", "1"):
+                raise FormError(f"Cochez « {spec.label} » : rien ne l'annule", field=spec.name)
+            continue
         if spec.kind == "checkbox":
             fields[spec.name] = raw in ("on", "oui", "true", "1")
             continue

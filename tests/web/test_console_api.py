@@ -381,12 +381,28 @@ async def test_a_refused_action_is_shown_inline_in_a_sentence(
     """Accepting a file not yet in instruction comes back as 409 with the rule, not a 500,
     in French: the status by its French name, no English sentence."""
     async with signed_in(console, "alice") as alice:
-        answer = await act(alice, file_id, "AcceptApplication", note="")
+        answer = await act(alice, file_id, "AcceptApplication", note="", confirm="on")
     assert answer.status_code == 409
     assert "Action refusée" in answer.text
     assert "règle « status »" in answer.text
     assert "en instruction" in answer.text
     assert "is not possible" not in answer.text
+
+
+async def test_a_withdrawal_waits_for_its_box_to_be_ticked(console: Console) -> None:
+    """Withdrawing, accepting, ordering a payment: nothing on the console undoes them. The
+    form has a box to tick (required by the browser); sent without it, the form comes back
+    saying so beside the box, and nothing is recorded."""
+    file_id = await submit_file(console)
+    async with signed_in(console, "agent") as agent:
+        page = (await agent.get(f"/dossiers/{file_id}")).text
+        answer = await act(agent, file_id, "WithdrawApplication", reason="Projet abandonné")
+    assert 'name="confirm" required' in page
+    assert answer.status_code == 400, answer.text
+    assert "Cochez « Je confirme le retrait, définitif »" in answer.text
+    assert 'id="WithdrawApplication-confirm-erreur"' in answer.text
+    assert "Projet abandonné" in answer.text  # what was typed comes back
+    assert (await console.guichet.state(file_id)).status == "submitted"
 
 
 async def test_a_refused_form_comes_back_with_what_was_typed(
@@ -420,7 +436,7 @@ async def test_a_line_break_counts_one_character_as_the_browser_counted_it(
     reason = "Projet reporté.\r\nLe conseil a voté contre.\r\n" + "x" * 258
     assert len(reason.replace("\r\n", "\n")) == 300
     async with signed_in(console, "agent") as agent:
-        answer = await act(agent, file_id, "WithdrawApplication", reason=reason)
+        answer = await act(agent, file_id, "WithdrawApplication", reason=reason, confirm="on")
     assert answer.status_code == 303, answer.text
     (withdrawn,) = [
         e for e in await console.log.read_stream(file_id) if e.type == "ApplicationWithdrawn"

@@ -75,6 +75,8 @@ class Person:
             control = action.locator(f"[name={name}]")
             if await control.evaluate("e => e.tagName") == "SELECT":
                 await control.select_option(value)
+            elif await control.get_attribute("type") == "checkbox":
+                await control.check()
             else:
                 await control.fill(value)
         await action.locator("button[type=submit]").click()
@@ -135,7 +137,9 @@ async def test_a_subsidy_goes_from_submission_to_balance_and_the_auditor_sees_it
                                                      "granted": amount})  # fmt: skip
     await funder.page.goto(f"{base_url}/cofinancement")  # type: ignore[attr-defined]
     await funder.shot("04-cofinanceur-lignes")
-    await alice.act(application_id, "Accepter la demande", {"note": "Plan vérifié."})
+    await alice.act(
+        application_id, "Accepter la demande", {"note": "Plan vérifié.", "confirm": "on"}
+    )
     await alice.act(application_id, "Notifier", {"decision_reference": "ARR-2025-001"})
     await alice.shot("05-dossier-accepte")
     today = day_of(datetime.now(UTC), paris=True).isoformat()
@@ -145,12 +149,12 @@ async def test_a_subsidy_goes_from_submission_to_balance_and_the_auditor_sees_it
     carol = await sign_in(browser, base_url, "carol")
     await carol.page.goto(f"{base_url}/paiements")  # type: ignore[attr-defined]
     await carol.shot("06-comptable-file")
-    await carol.act(application_id, "Ordonner", {"payment_number": "1"})
+    await carol.act(application_id, "Ordonner", {"payment_number": "1", "confirm": "on"})
     await _wait_disbursed(console, application_id, 1)
     await agent.act(application_id, "achèvement", {"completed_on": today})
     await agent.act(application_id, "Demander un paiement", {"kind": "balance",
                     "eligible_expense": "100000", "proof_reference": "DGD-1"})  # fmt: skip
-    await carol.act(application_id, "Ordonner", {"payment_number": "2"})
+    await carol.act(application_id, "Ordonner", {"payment_number": "2", "confirm": "on"})
     await _wait_disbursed(console, application_id, 2)
     await carol.page.goto(f"{base_url}/dossiers/{application_id}")  # type: ignore[attr-defined]
     await carol.shot("07-dossier-solde")
