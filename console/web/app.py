@@ -282,14 +282,14 @@ def _error_handlers(app: FastAPI) -> None:
         return error_page(request, 404, "Dossier introuvable", "Aucun dossier à ce numéro.")
 
     async def throttled(request: Request, error: Exception) -> Response:
-        wait = int(error.retry_after) + 1 if isinstance(error, Throttled) else 60
-        sentence = f"Trop d'échecs de connexion : réessayez dans {wait} s."
+        # Credentials sent with a request (HTTP Basic); the sign-in form answers for itself.
+        refused = error if isinstance(error, Throttled) else Throttled(59)
         if _is_api(request):
-            response = error_page(request, 429, "Trop d'essais", sentence)
+            response = error_page(request, 429, "Trop d'essais", refused.french)
         else:  # the form again, to try once the wait is over without going back
-            context = {"next": "", "error": sentence, "username": ""}
+            context = {"next": "", "error": refused.french, "username": ""}
             response = render(request, "connexion.html", context, 429)
-        response.headers["Retry-After"] = str(wait)
+        response.headers["Retry-After"] = str(refused.wait_seconds)
         return response
 
     async def invalid(request: Request, error: Exception) -> Response:

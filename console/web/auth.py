@@ -49,6 +49,15 @@ class Throttled(Exception):
         super().__init__(f"retry after {retry_after:.0f} s")
         self.retry_after = retry_after
 
+    @property
+    def wait_seconds(self) -> int:
+        """Whole seconds to wait (``Retry-After``), never less than the throttle's wait."""
+        return int(self.retry_after) + 1
+
+    @property
+    def french(self) -> str:
+        return f"Trop d'échecs de connexion : réessayez dans {self.wait_seconds} s."
+
 
 @dataclass(frozen=True)
 class Caller:

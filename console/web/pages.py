@@ -29,6 +29,7 @@ from console.web.auth import (
     BadRequest,
     Forbidden,
     NotSignedIn,
+    Throttled,
     caller,
     read_form,
     roles,
@@ -139,12 +140,20 @@ async def sign_in_post(request: Request) -> Response:
     """Check the password (throttled); a new session id on success."""
     form = await read_form(request)
     username = form.get("identifiant", "").strip().lower()[:64]
+    context = {"next": _safe_next(form.get("suivant", "")), "username": username}
     try:
         account = await sign_in(request, username, form.get("mot_de_passe", ""))
     except NotSignedIn:
-        context = {"next": _safe_next(form.get("suivant", "")), "username": username,
-                   "error": "Identifiant ou mot de passe incorrect."}  # fmt: skip
-        return render(request, "connexion.html", context, 401)
+        return render(
+            request,
+            "connexion.html",
+            context | {"error": "Identifiant ou mot de passe incorrect."},
+            401,
+        )
+    except Throttled as refused:  # the form again, with the name typed and the page asked for
+        answer = render(request, "connexion.html", context | {"error": refused.french}, 429)
+        answer.headers["Retry-After"] = str(refused.wait_seconds)
+        return answer
     request.state.session = Session.fresh(account.username)
     return RedirectResponse(_safe_next(form.get("suivant", "")) or home_of(account), 303)
 

@@ -205,7 +205,8 @@ async def test_failed_sign_ins_are_slowed_down_per_account_on_every_replica(
     console: Console, pg_url: str, pg_module_schema: str
 ) -> None:
     """After three wrong passwords the next attempt waits (429, Retry-After), even a right one,
-    and a second console replica on the same database refuses it too."""
+    and a second console replica on the same database refuses it too. The form comes back
+    with the name typed."""
     other_connection = EventLog.from_url(pg_url, search_path=pg_module_schema)
     other_replica = create_app(
         dataclasses.replace(console.services, throttle=SignInThrottle(other_connection.engine))
@@ -233,6 +234,7 @@ async def test_failed_sign_ins_are_slowed_down_per_account_on_every_replica(
     # The sign-in form again, saying how long to wait: no going back to find it.
     assert "Trop d&#39;échecs de connexion : réessayez dans" in slowed.text
     assert 'name="mot_de_passe"' in slowed.text
+    assert 'value="sophie"' in slowed.text  # the name typed stays: the password only to retype
     assert elsewhere.status_code == 429
 
 
