@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
@@ -35,6 +35,7 @@ from console.web.files import (
 )
 from domain.commune import Commune
 from domain.deadline import PARIS
+from domain.state import Application
 
 router = APIRouter(include_in_schema=False)
 HEADER = (
@@ -80,31 +81,58 @@ async def queue_workbook(
     01033 read from a CSV), days and moments as dates it sorts and filters, a filter on each
     column and the header kept in view."""
     lines, day = await _exported(request, account)
+    columns = _columns(account)
+    rows = [line[:columns] for line in lines]
+    return workbook_download(f"dossiers-{day}", "Dossiers", HEADER[:columns], WIDTHS, rows)
+
+
+class Euros(int):
+    """Cents, for a workbook to show as euros in a cell that sums."""
+
+
+Cell = str | date | datetime | Euros | int | None
+
+
+def workbook_download(
+    name: str,
+    sheet_name: str,
+    header: Sequence[str],
+    widths: Sequence[int],
+    rows: Iterable[Sequence[Cell]],
+) -> Response:
+    """Rows as the Excel workbook ``name.xlsx`` to save: text as text (Excel drops the leading
+    zero of 01033 read from a CSV), days and moments as dates it sorts and filters, ``Euros``
+    as numbers in euros it sums, a filter on each column and the header kept in view."""
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
-    sheet = book.add_worksheet("Dossiers")
-    header = book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
+    sheet = book.add_worksheet(sheet_name)
+    bold = book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
     formats = {
         date: book.add_format({"num_format": "dd/mm/yyyy"}),
         datetime: book.add_format({"num_format": "dd/mm/yyyy hh:mm"}),
+        Euros: book.add_format({"num_format": '#,##0.00 "€"'}),
     }
-    columns = _columns(account)
-    sheet.write_row(0, 0, HEADER[:columns], header)
-    for number, line in enumerate(lines, start=1):
-        for column, value in enumerate(line[:columns]):
+    sheet.write_row(0, 0, header, bold)
+    count = 0
+    for count, row in enumerate(rows, start=1):
+        for column, value in enumerate(row):
             if isinstance(value, datetime | date):
-                sheet.write_datetime(number, column, value, formats[type(value)])
+                sheet.write_datetime(count, column, value, formats[type(value)])
+            elif isinstance(value, Euros):  # Excel's numbers are doubles: the nearest to the cent
+                sheet.write_number(count, column, value / 100, formats[Euros])
+            elif isinstance(value, int):
+                sheet.write_number(count, column, value)
             elif isinstance(value, str):
-                sheet.write_string(number, column, value)
-    for column, width in enumerate(WIDTHS[:columns]):
+                sheet.write_string(count, column, value)
+    for column, width in enumerate(widths[: len(header)]):
         sheet.set_column(column, column, width)
     sheet.freeze_panes(1, 1)
-    sheet.autofilter(0, 0, len(lines), columns - 1)
+    sheet.autofilter(0, 0, count, len(header) - 1)
     book.close()
     return Response(
         out.getvalue(),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="dossiers-{day}.xlsx"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
     )
 
 
@@ -176,3 +204,51 @@ def _columns(account: Account) -> int:
     """How many of ``HEADER``'s columns this person's export holds: all but the labels for
     the commune, which reads none (``files.reads_labels``)."""
     return len(HEADER) if reads_labels(account) else len(HEADER) - 1
+
+
+PORTFOLIO_HEADER = (
+    "Dossier",
+    "Projet",
+    "Statut",
+    "Dispositif",
+    "INSEE",
+    "Commune",
+    "Département",
+    "Instructeur",
+    "Déposé le (heure de Paris)",
+    "Subvention accordée à l'acceptation",
+    "Versé",
+    "Reversement dû",
+    "Reversé",
+    "Dernier événement (heure de Paris)",
+    "Événements",
+)
+"""The auditor's portfolio as a workbook: ``audit states``' CSV columns, in French."""
+PORTFOLIO_WIDTHS = (44, 40, 18, 40, 8, 22, 8, 14, 16, 16, 14, 14, 14, 16, 10)
+
+
+def portfolio_row(state: Application, programmes: dict[str, str]) -> tuple[Cell, ...]:
+    """One file's state as the workbook's cells; moments read in Paris, amounts in euros."""
+    request, commune = state.request, state.commune
+
+    def paris(moment: datetime | None) -> datetime | None:
+        return moment.astimezone(PARIS).replace(tzinfo=None) if moment else None
+
+    programme = request.programme_id if request else ""
+    return (
+        state.application_id,
+        request.project_title if request else "",
+        labels.word(labels.STATUS, state.status),
+        programmes.get(programme, programme),
+        commune.insee if commune else "",
+        commune.name if commune else "",
+        commune.department if commune else "",
+        state.caseworker_id or "",
+        paris(state.submitted_at),
+        Euros(state.award_cents),
+        Euros(state.paid_cents),
+        Euros(state.repayment_due_cents),
+        Euros(state.repaid_cents),
+        paris(state.last_event_at),
+        state.version,
+    )

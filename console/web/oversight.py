@@ -21,7 +21,7 @@ from temporalio.service import RPCError
 from audit import AuditReport, export, verify, verify_file
 from audit.checkpoints import Checkpoint, CheckpointError, parse_export, stored
 from audit.exporting import Format
-from audit.portfolio import Portfolio, export_states, summarize
+from audit.portfolio import Portfolio, export_states, states_as_of, summarize, wanted
 from audit.signing import SigningKeyError, key_id, parse_public_key, public_key_text
 from audit.timeline import PARIS, end_of_day, entry_for, records
 from console.web.accounts import COMMUNE_READERS, INSEE, Account, sector_words
@@ -29,6 +29,7 @@ from console.web.app import render
 from console.web.auth import BadRequest, Forbidden, read_form, read_upload, roles, services
 from console.web.batch import BATCH_DEADLINES, FORM_ACTIONS, MAX_FILES
 from console.web.commands import FormError, to_command
+from console.web.exports import PORTFOLIO_HEADER, PORTFOLIO_WIDTHS, portfolio_row, workbook_download
 from console.web.files import (
     APPLICATION_ID,
     QUEUE_LIMIT,
@@ -673,20 +674,32 @@ async def portfolio_export(
     fmt: str,
     account: Annotated[Account, Depends(roles("auditor"))],
 ) -> Response:
-    """Every file's state as of a day (default: now), from the log alone, as a download."""
-    chosen = _format(fmt)
+    """Every file's state as of a day (default: now), from the log alone, as a download:
+    CSV and JSON Lines as ``guichet audit states`` writes them, or an Excel workbook in
+    French."""
+    chosen = None if fmt == "xlsx" else _format(fmt)
     at = _as_of(request.query_params.get("date") or None)
     found = services(request)
     programme, department = _portfolio_filters(found, request)
     chain = await found.verify_log(documents=False)
     if not chain.ok and request.query_params.get(ANYWAY) != "1":
         return altered_export(request, "L'état des dossiers", chain)
-    out = io.StringIO(newline="")
-    await export_states(found.log, out, chosen, at=at, programme=programme, department=department)
     name = "-".join(
         ["portefeuille", at.date().isoformat() if at else "actuel"]
         + [part for part in (programme, department) if part]
     )
+    if chosen is None:
+        names = {p.id: p.name for p in found.catalogue.programmes}
+        rows = [
+            portfolio_row(state, names)
+            async for state in states_as_of(found.log, at=at)
+            if wanted(state, programme, department)
+        ]
+        return workbook_download(
+            altered_name(name, chain), "Portefeuille", PORTFOLIO_HEADER, PORTFOLIO_WIDTHS, rows
+        )
+    out = io.StringIO(newline="")
+    await export_states(found.log, out, chosen, at=at, programme=programme, department=department)
     return _download(out, altered_name(name, chain), chosen)
 
 
@@ -744,7 +757,7 @@ async def audit_export(
 
 def _format(fmt: str) -> Format:
     if fmt not in ("jsonl", "csv"):
-        raise BadRequest("format : jsonl ou csv")
+        raise BadRequest("format : jsonl ou csv (xlsx pour l'état des dossiers)")
     return "csv" if fmt == "csv" else "jsonl"
 
 

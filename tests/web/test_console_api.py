@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
+import io
 import json
 import re
 import uuid
@@ -1472,7 +1473,7 @@ async def test_the_auditor_downloads_the_portfolio_as_of_a_day(
         elsewhere = await audrey.get("/portefeuille.csv", params={"departement": "38"})
         ain = await audrey.get("/portefeuille.csv", params={"departement": "01"})
         unknown = await audrey.get("/portefeuille", params={"dispositif": "nope"})
-        bad_format = await audrey.get("/portefeuille.xlsx")
+        bad_format = await audrey.get("/portefeuille.pdf")
     assert 'href="/portefeuille"' in listing.text
     assert page.status_code == 200 and "Portefeuille actuel" in page.text
     assert 'href="/portefeuille.csv"' in page.text and "Total" in page.text
@@ -1491,6 +1492,32 @@ async def test_the_auditor_downloads_the_portfolio_as_of_a_day(
     assert file_id not in elsewhere.text and f"\r\n{file_id};" in ain.text
     assert 'filename="portefeuille-actuel-01.csv"' in ain.headers["content-disposition"]
     assert unknown.status_code == 400 and "dispositif inconnu : nope" in unknown.text
+
+
+async def test_the_auditor_s_portfolio_opens_in_excel_in_french_with_its_codes_whole(
+    console: Console, file_id: str
+) -> None:
+    """The CSV is ``audit states``' (English codes, for scripts); opened in a spreadsheet it
+    lost the Ain's leading zero (01033 became 1033). The workbook names its columns and
+    statuses in French, keeps codes as text, and its amounts sum as euros."""
+    import openpyxl
+
+    async with signed_in(console, "audrey") as audrey:
+        page = await audrey.get("/portefeuille", params={"departement": "01"})
+        workbook = await audrey.get("/portefeuille.xlsx", params={"departement": "01"})
+    assert 'href="/portefeuille.xlsx?departement=01"' in page.text
+    assert 'filename="portefeuille-actuel-01.xlsx"' in workbook.headers["content-disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    header, cells = rows[0], {row[0]: row for row in rows[1:]}
+    assert header[:5] == ("Dossier", "Projet", "Statut", "Dispositif", "INSEE")
+    row = dict(zip(header, cells[file_id], strict=True))
+    assert row["INSEE"] == "01033" and row["Département"] == "01"
+    assert row["Statut"] == "Déposé"
+    assert row["Versé"] == 0 and isinstance(row["Déposé le (heure de Paris)"], datetime)
+    paid = sheet.cell(row=2, column=header.index("Versé") + 1)
+    assert paid.number_format == '#,##0.00 "€"'
 
 
 def test_a_day_ends_at_midnight_in_paris_for_the_web_as_for_the_cli() -> None:
