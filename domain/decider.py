@@ -11,11 +11,13 @@ from __future__ import annotations
 from domain import decider_deadlines as deadlines
 from domain import decider_instruction as instruction
 from domain import decider_payments as payments
+from domain.actor import Actor
 from domain.commands import (
     AcceptApplication,
     AddLabel,
     AddNote,
     AnswerCorrection,
+    ApplicationRequest,
     AssignCaseworker,
     AttachDocument,
     ClaimPayment,
@@ -55,6 +57,7 @@ from domain.decider_evolve import evolve, fold
 from domain.decider_labels import add_label, remove_label
 from domain.decider_opinions import give_opinion, request_opinion, withdraw_opinion_request
 from domain.decider_permissions import PERMISSIONS, Permission, allowed_commands, check_permission
+from domain.errors import DomainError
 from domain.events import Event, MessageSent, NoteAdded
 from domain.state import INITIAL_STATE, Application
 
@@ -66,7 +69,20 @@ __all__ = [
     "decide",
     "evolve",
     "fold",
+    "refused_before_start",
 ]
+
+
+def refused_before_start(actor: Actor, request: ApplicationRequest) -> DomainError | None:
+    """What ``decide`` would refuse of this submission whatever the registry and the
+    catalogue say (the actor's role and commune, a plan carrying decisions): checked before
+    its workflow starts, which would otherwise fail and keep the file's id for good."""
+    try:
+        check_permission("SubmitApplication", INITIAL_STATE, actor, request.insee)
+        instruction.check_lines_pending(request.plan)
+    except DomainError as refused:
+        return refused
+    return None
 
 
 def decide(command: Command, state: Application) -> list[Event]:

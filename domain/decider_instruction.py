@@ -99,10 +99,10 @@ def merge_plan(old: FinancingPlan, new: FinancingPlan) -> FinancingPlan:
     return new.model_copy(update={"lines": tuple(carry(line) for line in new.lines)})
 
 
-def submit(c: SubmitApplication, state: Application) -> list[Event]:
-    """Submission, then the automatic eligibility verdict (received date = command date)."""
-    decided = [line.line_id for line in c.request.plan.lines if line.status != "pending"]
-    decided += [line.line_id for line in c.request.plan.lines if line.granted_cents is not None]
+def check_lines_pending(plan: FinancingPlan) -> None:
+    """A submitted plan carries no decision: the co-financers decide their lines."""
+    decided = [line.line_id for line in plan.lines if line.status != "pending"]
+    decided += [line.line_id for line in plan.lines if line.granted_cents is not None]
     if decided:
         raise RuleViolation(
             f"line {decided[0]} of the submitted plan carries a decision: submit every line "
@@ -113,6 +113,11 @@ def submit(c: SubmitApplication, state: Application) -> list[Event]:
             "décision : déposez toutes les lignes en attente de décision, ce sont les "
             "cofinanceurs qui décident",
         )
+
+
+def submit(c: SubmitApplication, state: Application) -> list[Event]:
+    """Submission, then the automatic eligibility verdict (received date = command date)."""
+    check_lines_pending(c.request.plan)
     received_on = day_of(c.at, paris=c.rules >= 1)
     verdicts = eligibility_verdicts(
         c.request, c.commune, c.programme, received_on, cadre_window=c.rules >= 1

@@ -40,6 +40,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actor import Actor
 from domain.commands import Command, contradiction, with_dotations_named
+from domain.decider import refused_before_start
 from domain.errors import DomainError
 from domain.state import Application
 from workflows import search
@@ -231,9 +232,15 @@ class GuichetClient:
     ) -> tuple[str, bool]:
         """Start the file's workflow. Returns (application id, created now?).
 
+        ``CommandRefused`` before anything starts when ``decide`` would refuse the submission
+        whatever the reference data (``refused_before_start``): its workflow would fail and
+        keep the id, so that the same request, sent again by the right account, landed on it.
+
         The plan goes with its State dotations named (``FinancingPlan.with_dotations_named``),
         as with every command that carries one."""
         request = submission.request.with_dotations_named()
+        if (refused := refused_before_start(submission.actor, request)) is not None:
+            raise CommandRefused.of(refused)
         start = WorkflowStart(submission=submission.replaced({"request": request}))
         if history_limit is not None:
             start = start.model_copy(update={"history_limit": history_limit})

@@ -190,7 +190,10 @@ async def submit_application(
         actor=account.actor,
         request=body.request,
     )
-    _, created = await services(request).guichet.submit(submission)
+    try:  # a plan carrying decisions: refused before the file's workflow starts
+        _, created = await services(request).guichet.submit(submission)
+    except CommandRefused as refused:
+        raise Refused(refused) from None
     return {"application_id": application_id, "created": created}
 
 

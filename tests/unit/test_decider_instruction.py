@@ -197,11 +197,25 @@ def test_a_refusal_with_an_amount_contradicts_itself() -> None:
     )
     problem = contradiction(refusal)
     assert problem is not None and problem.rule == "refusal-without-amount"
-    assert "500000 cents" in problem.message and problem.french.startswith("Un refus")
-    assert contradiction(refusal.replaced({"granted_cents": None})) is None
+    assert "€5,000.00 was given" in problem.message and problem.french.startswith("Un refus")
+    reasoned = refusal.replaced({"granted_cents": None, "note": "Hors règlement régional"})
+    assert contradiction(reasoned) is None
     assert contradiction(refusal.replaced({"approve": True})) is None
     (event,) = decide(refusal, apply(to_instruction()))
     assert isinstance(event, FundingDecided) and event.granted_cents is None
+
+
+def test_a_refusal_of_a_line_says_why() -> None:
+    """A co-financer's « Refuser » with no observation was recorded, and the commune never
+    learnt why: refused where commands arrive (decide still takes it, as files recorded
+    before this check ran)."""
+    bare = DecideFunding(actor=REGION_OFFICER, at=at(2), line_id="region", approve=False)
+    for note in ("", "  \n "):
+        problem = contradiction(bare.replaced({"note": note}))
+        assert problem is not None and problem.rule == "refusal-with-reason"
+        assert problem.french.startswith("Un refus se motive")
+    assert contradiction(bare.replaced({"approve": True, "granted_cents": 1_00})) is None
+    assert decide(bare, apply(to_instruction()))  # replay of older files unchanged
 
 
 def test_cofinancer_refuses_own_line() -> None:
@@ -477,3 +491,20 @@ def test_withdraw_not_on_a_draft() -> None:
     """Nothing to withdraw before submission → InvalidTransition not-submitted."""
     withdraw = WithdrawApplication(actor=APPLICANT, at=at(2), reason="x")
     assert refused_with(withdraw, INITIAL_STATE).rule == "not-submitted"
+
+
+def test_what_refuses_a_submission_whatever_the_reference_data_is_known_before_it_starts() -> None:
+    """Another commune's agent, a role that does not submit, a plan carrying decisions: said
+    before the file's workflow starts (it would fail, and keep the file's id)."""
+    from domain.decider import refused_before_start
+
+    request = submit().request
+    assert refused_before_start(APPLICANT, request) is None
+    outsider = refused_before_start(OTHER_APPLICANT, request)
+    assert outsider is not None and outsider.rule == "own-commune"
+    caseworker = refused_before_start(CASEWORKER, request)
+    assert caseworker is not None and caseworker.rule == "role-permission"
+    line = request.plan.lines[1].model_copy(update={"status": "approved"})
+    decided = request.plan.model_copy(update={"lines": (request.plan.lines[0], line)})
+    refused = refused_before_start(APPLICANT, request.model_copy(update={"plan": decided}))
+    assert refused is not None and refused.rule == "plan-lines-pending"

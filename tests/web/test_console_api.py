@@ -22,6 +22,7 @@ from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.outbox import outbox
@@ -46,7 +47,7 @@ from tests.web.conftest import CSRF, PASSWORD, Console, csrf_of, signed_in
 from tests.workflow.scenarios import submission
 from worker import build_worker
 from workflows import client as client_module
-from workflows.client import GuichetClient
+from workflows.client import GuichetClient, application_id_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
 T = TypeVar("T")
@@ -273,6 +274,28 @@ async def test_a_refusal_for_another_commune_or_by_the_auditor_says_why(console:
     assert elsewhere.status_code == 403
     assert elsewhere.json()["detail"] == "Vous déposez pour votre commune (01033), pas pour 01034."
     assert commune.status_code == 403 and "votre commune (01033) seulement" in commune.text
+
+
+async def test_a_submitted_plan_carrying_a_decision_is_refused_and_takes_no_id(
+    console: Console,
+) -> None:
+    """A plan whose DETR line says « approved »: its workflow failed at the start, and the id
+    stayed taken by a file that never was. 409 with the rule, and no workflow."""
+    request = request_json()
+    request["plan"]["lines"][1] |= {"status": "approved", "granted_cents": 40_000_00}
+    key = uuid.uuid4().hex
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, "/depot")
+        answer = await agent.post(
+            "/api/v1/applications",
+            json={"idempotency_key": key, "request": request},
+            headers={"X-CSRF-Token": token},
+        )
+    assert answer.status_code == 409, answer.text
+    assert "plan-lines-pending" in answer.text
+    application_id = application_id_for("dsil-detr-investissement", "01033", key)
+    with pytest.raises(RPCError):  # no workflow under that id
+        await console.guichet.temporal.get_workflow_handle(application_id).describe()
 
 
 @pytest.mark.parametrize(

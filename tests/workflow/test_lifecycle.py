@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -377,7 +378,10 @@ async def test_cofinancer_refusal_is_answered_by_a_revised_plan(stack: Stack) ->
         assert published["GuichetFunders"] == ["DEPARTEMENT", "DETR", "OWNER", "REGION"]
         await in_instruction(stack, app_id)
         await stack.guichet.act(
-            app_id, DecideFunding(actor=DEPARTMENT, at=NOW, line_id="department", approve=False)
+            app_id,
+            DecideFunding(
+                actor=DEPARTMENT, at=NOW, line_id="department", approve=False, note="Hors règlement"
+            ),
         )
         with pytest.raises(CommandRefused):
             await stack.guichet.act(app_id, AcceptApplication(actor=ALICE, at=NOW))
@@ -456,6 +460,30 @@ async def test_a_role_that_may_not_send_a_command_is_refused_with_nothing_writte
         history = await stack.env.client.get_workflow_handle(app_id).fetch_history()
         kinds = {e.WhichOneof("attributes") for e in history.events}
         assert "workflow_execution_update_accepted_event_attributes" not in kinds
+
+
+async def test_a_submission_for_another_commune_starts_nothing_and_keeps_no_id(
+    stack: Stack,
+) -> None:
+    """Sent by another commune's agent, a request was taken (« submitted »), its workflow
+    failed, and its id stayed taken: the commune's own agent, sending the same request, was
+    told « already submitted » of a file that never existed. Refused before anything starts."""
+    from temporalio.service import RPCError
+
+    key = uuid.uuid4().hex
+    outsider = AGENT.replaced({"id": "mairie-vence", "insee": "06157"})
+    async with stack.worker():
+        with pytest.raises(CommandRefused) as refused:
+            await stack.guichet.submit(submission(key=key, actor=outsider))
+        assert (refused.value.kind, refused.value.rule) == ("NotPermitted", "own-commune")
+        assert "06157" in refused.value.french
+        with pytest.raises(RPCError):  # no workflow under that id
+            await stack.env.client.get_workflow_handle(
+                submission(key=key).application_id
+            ).describe()
+        app_id, created = await stack.guichet.submit(submission(key=key))
+        assert created
+        await wait_until(stack.guichet, app_id, lambda s: s.status != "draft")
 
 
 async def test_a_refusal_sent_with_an_amount_is_refused_before_the_file(stack: Stack) -> None:
