@@ -22,6 +22,7 @@ from domain.model import AwareDatetime, Cents, Frozen
 from domain.opinions import OpinionVerdict
 from domain.plan import FinancingPlan
 from domain.programme import DeadlineKind, Programme
+from domain.rules.financing import euros
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -452,19 +453,27 @@ def contradiction(command: Command) -> RuleViolation | None:
 
     Not by ``decide``: a file that recorded such a command before this check must replay as it
     ran (the refusal's amount was ignored: ``FundingDecided`` records none; so was a balance
-    claim's, the balance being computed from the expense)."""
+    claim's, the balance being computed from the expense; a line was refused without a
+    reason)."""
     match command:
         case DecideFunding(approve=False, granted_cents=int() as granted):
             return RuleViolation(
-                f"a refusal grants nothing, yet {granted} cents were given as granted: leave "
+                f"a refusal grants nothing, yet {euros(granted)} was given as granted: leave "
                 "the amount out to refuse, or approve the line",
                 rule="refusal-without-amount",
                 french="Un refus n'accorde aucun montant : laissez le montant accordé vide pour "
                 "refuser, ou accordez la ligne",
             )
+        case DecideFunding(approve=False, note=note) if not note.strip():
+            return RuleViolation(
+                "a refusal says why: give the reason in the note (the commune reads it)",
+                rule="refusal-with-reason",
+                french="Un refus se motive : indiquez pourquoi dans l'observation (la commune "
+                "la lit)",
+            )
         case ClaimPayment(kind="balance", amount_cents=int() as amount):
             return RuleViolation(
-                f"a balance claim names no amount, yet {amount} cents were given: the balance "
+                f"a balance claim names no amount, yet {euros(amount)} was given: the balance "
                 "is computed from the eligible expense proven; leave the amount out",
                 rule="balance-without-amount",
                 french="Le solde se calcule sur la dépense éligible justifiée : laissez le "

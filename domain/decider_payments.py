@@ -21,7 +21,7 @@ from domain.commands import (
     RecordRepayment,
 )
 from domain.decider_instruction import file_of
-from domain.errors import InvalidTransition, RuleViolation
+from domain.errors import DomainError, InvalidTransition, RuleViolation
 from domain.events import (
     ApplicationClosed,
     ApplicationLapsed,
@@ -72,11 +72,34 @@ def notify_award(c: NotifyAward, state: Application) -> list[Event]:
     return [notified]
 
 
-def refused_on_arrival(command: Command, state: Application) -> RuleViolation | None:
+def refused_on_arrival(command: Command, state: Application) -> DomainError | None:
     """What the file's state says against a command, refused where commands arrive (the
     workflow's update validator), not by ``decide``: a file that recorded such a command
     before these checks must replay as it ran."""
-    return date_before_submission(command, state) or interim_beyond_expense(command, state)
+    return (
+        date_before_submission(command, state)
+        or interim_beyond_expense(command, state)
+        or ordered_already(command, state)
+    )
+
+
+def ordered_already(command: Command, state: Application) -> InvalidTransition | None:
+    """A payment being disbursed, ordered again: ``decide`` takes it as a no-op (a retry), and
+    a second officer who ordered it at the same moment was told « enregistré » for what a
+    colleague did. The same request sent again never reaches this check (Temporal answers it
+    with its first result)."""
+    match command:
+        case OrderPayment(payment_number=number):
+            payment = state.payment(number)
+            if payment is not None and payment.status == "ordered":
+                by = payment.ordered_by or "?"
+                return InvalidTransition(
+                    f"payment {number} was already ordered by {by}: it is being disbursed",
+                    rule="payment-already-ordered",
+                    french=f"Le paiement n° {number} a déjà été ordonné par {by} : son "
+                    "versement est en cours",
+                )
+    return None
 
 
 def interim_beyond_expense(command: Command, state: Application) -> RuleViolation | None:

@@ -91,7 +91,13 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
             required=False,
             needed_for="requis pour un accord",
         ),
-        FieldSpec("note", "Observation", "textarea", required=False),
+        FieldSpec(
+            "note",
+            "Observation (lue par la commune)",
+            "textarea",
+            required=False,
+            needed_for="requise pour un refus",
+        ),
     ),
     "RecordCommissionOpinion": (
         FieldSpec("favourable", "Avis favorable ?", "select", _YES_NO),

@@ -89,28 +89,26 @@ def phrase(event: Event) -> str:
             )
         case ApplicationDeclaredComplete(deemed=deemed):
             return "Dossier réputé complet (silence gardé)" if deemed else "Dossier déclaré complet"
-        case FundingDecided(funder=funder, approved=approved, granted_cents=granted):
+        case FundingDecided(funder=funder, approved=approved, granted_cents=granted, note=note):
             verdict = f"accorde {euros(granted)}" if approved else "refuse"
-            return f"{funder} {verdict} sur sa ligne"
-        case PlanRevised():
-            return "Plan de financement révisé"
-        case CommissionOpinionRecorded(favourable=favourable):
-            return "Avis de la commission DETR : " + ("favorable" if favourable else "défavorable")
-        case ApplicationAccepted(award_cents=award):
-            return f"Dossier accepté, subvention de {euros(award)}"
+            return f"{funder} {verdict} sur sa ligne{_said(note)}"
+        case PlanRevised(note=note):
+            return f"Plan de financement révisé{_said(note)}"
+        case CommissionOpinionRecorded(favourable=favourable, note=note):
+            opinion = "favorable" if favourable else "défavorable"
+            return f"Avis de la commission DETR : {opinion}{_said(note)}"
+        case ApplicationAccepted(award_cents=award, note=note):
+            return f"Dossier accepté, subvention de {euros(award)}{_said(note)}"
         case AwardNotified(award_cents=award, decision_reference=reference, notified_on=on):
             received = f", reçue par la commune le {on:%d/%m/%Y}" if on else ""
             return f"Décision attributive notifiée ({reference}{received}) : {euros(award)}"
         case ConventionRecorded(kind=kind, signed_on=signed, note=note):
-            said = f" : {note}" if note else ""
-            return f"{CONVENTION[kind]} de la commune signée le {signed:%d/%m/%Y}{said}"
+            return f"{CONVENTION[kind]} de la commune signée le {signed:%d/%m/%Y}{_said(note)}"
         case NoteAdded(note=note):
             return f"Note interne : {note}"
         case DocumentAttached(document=document, note=note):
-            said = f" : {note}" if note else ""
-            return (
-                f"Pièce jointe, {lower(DOCUMENT_KIND, document.kind)} « {document.filename} »{said}"
-            )
+            attached = lower(DOCUMENT_KIND, document.kind)
+            return f"Pièce jointe, {attached} « {document.filename} »{_said(note)}"
         case OpinionRequested(number=n, expert_id=expert, question=question, due_on=due):
             return f"Avis n° {n} demandé à {expert}, pour le {due:%d/%m/%Y} : {question}"
         case OpinionGiven(number=n, verdict=verdict, opinion=opinion):
@@ -186,3 +184,8 @@ def _deadline(kind: str, subject: str | None) -> str:
     an expert's the number of the request."""
     which = "demande n°" if kind == "expert_opinion" else "ligne"
     return f"« {DEADLINE[kind]} »" + (f" ({which} {subject})" if subject else "")
+
+
+def _said(note: str) -> str:
+    """A decision's observation after its phrase (« … : motif »), nothing when none was given."""
+    return f" : {note}" if note else ""

@@ -423,6 +423,21 @@ def test_withdraw_after_payment_makes_the_paid_amount_due() -> None:
     assert refused_with(withdraw, after).rule == "status"
 
 
+def test_a_payment_ordered_again_names_who_ordered_it() -> None:
+    """Two payment officers ordering the same payment at once were both told « enregistré »;
+    the second is told who did, where commands arrive. decide still takes it as a no-op (a
+    retry), as the files recorded before this check ran."""
+    state = apply([*to_started(), claim("advance", 10_000)])
+    order = OrderPayment(actor=PAYMENT_OFFICER, at=at(21), payment_number=1)
+    assert refused_on_arrival(order, state) is None
+    ordered = apply([order], state)
+    again = order.replaced({"actor": PAYMENT_OFFICER.replaced({"id": "bob"})})
+    problem = refused_on_arrival(again, ordered)
+    assert problem is not None and problem.rule == "payment-already-ordered"
+    assert f"ordonné par {PAYMENT_OFFICER.id}" in problem.french
+    assert decide(again, ordered) == []
+
+
 def test_withdraw_while_a_payment_is_ordered_is_refused() -> None:
     """A payment in flight → InvalidTransition payment-in-flight: its outcome must land first."""
     state = apply([*to_started(), claim("advance", 10_000)])

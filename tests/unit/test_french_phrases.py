@@ -50,3 +50,15 @@ def test_a_submission_names_its_programme_and_commune_not_their_codes() -> None:
     assert f"commune de {submitted.commune.name} ({submitted.commune.insee})" in said
     unknown = submitted.replaced({"programme": None, "commune": None})
     assert f"au titre de « {submitted.request.programme_id} »" in phrase(unknown)
+
+
+def test_a_decision_s_observation_is_read_in_the_timeline() -> None:
+    """A co-financer's reason to refuse its line, a partial grant's explanation, the
+    commission's or the acceptance's observation: recorded, and the file's page left them
+    out (« REGION refuse sur sa ligne »)."""
+    kinds = ("FundingDecided", "PlanRevised", "CommissionOpinionRecorded", "ApplicationAccepted")
+    for kind in kinds:
+        event = next(e for e in EVENTS if e.type == kind)
+        noted = event.replaced({"note": "Hors du règlement régional, article 4"})
+        assert phrase(noted).endswith(" : Hors du règlement régional, article 4"), kind
+        assert not phrase(event.replaced({"note": ""})).endswith(" : "), kind
