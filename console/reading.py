@@ -85,7 +85,7 @@ def _checklist(state: Application) -> list[str]:
     for required, held in state.document_checklist():
         if held is not None:
             where = f"attached: {held.filename} ({held.sha256[:12]})"
-        elif required.stage == "balance":
+        elif required.stage == "balance" and not state.balance_asked:
             where = "with the balance claim"
         else:
             where = "MISSING"
@@ -98,6 +98,7 @@ def _amounts(state: Application, programme_max: int | None) -> dict[str, Any]:
         "award": state.award_cents,
         "paid": state.paid_cents,
         "repayment_due": state.repayment_due_cents,
+        "repaid": state.repaid_cents,
         "programme_max": programme_max,
     }
     return {name: {"cents": cents, "euros": format_euros(cents)} for name, cents in values.items()}
@@ -134,7 +135,11 @@ def render_file(view: dict[str, Any]) -> str:
     out.append(
         f"award       {amounts['award']['euros']}   paid {amounts['paid']['euros']}   "
         f"repayment due {amounts['repayment_due']['euros']}"
+        + (f"   repaid {amounts['repaid']['euros']}" if amounts["repaid"]["cents"] else "")
     )
+    if view["status"] == "closed":  # what the file cost its funders in the end
+        final = amounts["paid"]["cents"] - amounts["repaid"]["cents"]
+        out.append(f"final       {format_euros(final)} (paid, less what was repaid)")
     if correction := state.get("correction"):
         out.append(f"correction  ({correction['reason']}) {correction['message']}")
     if plan := state.get("plan"):
@@ -149,7 +154,7 @@ def render_file(view: dict[str, Any]) -> str:
         out += ["", "payments"]
         out += [
             f"  {p['number']:>2} {p['kind']:<8} {format_euros(p['amount_cents']):>16}  "
-            f"{p['status']}"
+            f"{p['status']}" + ("  (with a bank guarantee)" if p["with_bank_guarantee"] else "")
             for p in state["payments"]
         ]
     if view.get("checklist"):

@@ -135,6 +135,14 @@ class Application(Frozen):
         return sum(p.amount_cents for p in self.payments if p.status == "disbursed")
 
     @property
+    def balance_asked(self) -> bool:
+        """The balance was claimed (or the file settled without one): the documents expected
+        with it are due now, no longer later."""
+        return self.status in ("closed", "repayment_due") or any(
+            p.kind == "balance" for p in self.payments
+        )
+
+    @property
     def is_terminal(self) -> bool:
         """True when no command can change the file any more."""
         return self.status in TERMINAL_STATUSES

@@ -278,6 +278,8 @@ def choice_label(command_type: str, name: str, value: str, state: Application) -
         payment = state.payment(int(value))
         if payment is not None:
             kind = labels.lower(labels.PAYMENT_KIND, payment.kind)
+            if payment.with_bank_guarantee:  # 60 % instead of 30 %: the officer checks it
+                kind += " avec garantie bancaire"
             return f"n° {payment.number}, {kind} : {labels.euros(payment.amount_cents)}"
     if command_type == "ExtendDeadline" and name == "deadline":
         kind, _, subject = value.partition(":")

@@ -320,7 +320,8 @@ def funder_line(state: Application, line: FundingLine) -> FunderLine:
 async def payments_page(
     request: Request, account: Annotated[Account, Depends(roles("payment_officer", "auditor"))]
 ) -> Response:
-    """Claims waiting for an order (and payments under way), across files, 500 files a page."""
+    """Claims waiting for an order (and payments under way), then repayments the communes
+    still owe, across files, 500 files a page."""
     found = services(request)
     paying = "GuichetStatus IN ('started', 'completed', 'repayment_due')"
     readable = reader_clause(account)
@@ -338,6 +339,7 @@ async def payments_page(
         for payment in state.payments
         if payment.status in ("claimed", "ordered", "failed")
     ]
+    owed = [state for state in listing.files if state.repayment_due_cents > 0]
     stopped = listing.stopped
     following = None
     if listing.next_page:
@@ -346,6 +348,7 @@ async def payments_page(
         )
     context = {
         "waiting": waiting,
+        "owed": owed,
         "left_out_of": listing.left_out_of,
         "queue_limit": QUEUE_LIMIT,
         "page": page,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from console.reading import _amounts, render_file
+from console.parsing import format_euros
+from console.reading import _amounts, _checklist, render_file
 from domain.state import Application
 from tests.unit.builders import apply, to_instruction
 
@@ -18,6 +19,7 @@ def view_of(state: Application) -> dict[str, object]:
         "verdicts": [],
         "timeline": [],
         "timeline_problem": "",
+        "checklist": _checklist(state),
     }
 
 
@@ -69,3 +71,36 @@ def test_a_withdrawal_shows_even_once_the_status_moved_on() -> None:
     assert state.status == "repayment_due"
     assert "\nwithdrawn   2025-04-22T08:00:00Z\n" in render_file(view_of(state))
     assert "\nwithdrawn " not in render_file(view_of(apply(to_started())))
+
+
+def test_money_reads_whole_once_a_file_is_settled() -> None:
+    """An advance against a bank guarantee says so (it allows 60 % instead of 30 %); once
+    the balance is claimed its proof of expense is MISSING, no longer « with the balance
+    claim »; a repaid file gives what was repaid, and closed, what it cost in the end."""
+    from domain.catalogue import load_catalogue
+    from domain.commands import DeclareCompletion, RecordRepayment
+    from tests.unit.builders import APPLICANT, PAYMENT_OFFICER, at, claim, paid, to_started
+
+    advance = claim("advance", 20_000, with_bank_guarantee=True)
+    completed = DeclareCompletion(actor=APPLICANT, at=at(40), completed_on=at(40).date())
+    balance = claim("balance", expense=10_000, days=41)
+    owing = apply([*to_started(), advance, *paid(1), completed, balance])
+    assert owing.status == "repayment_due" and owing.repayment_due_cents > 0
+    detr = load_catalogue().get("dsil-detr-investissement")
+    expecting = owing.replaced({"programme": detr})  # its documents, proof of expense included
+    assert "proof_of_expense  with the balance claim" in render_file(
+        view_of(apply(to_started()).replaced({"programme": detr}))
+    )
+    text = render_file(view_of(expecting))
+    assert "advance" in text and "(with a bank guarantee)" in text
+    assert "proof_of_expense  MISSING" in text and "with the balance claim" not in text
+    assert "\nfinal " not in text
+    repaid = apply(
+        [RecordRepayment(actor=PAYMENT_OFFICER, at=at(50), amount_cents=owing.repayment_due_cents,
+                         reference="TITRE-1")],
+        owing,
+    )  # fmt: skip
+    settled = render_file(view_of(repaid))
+    due = owing.repayment_due_cents
+    assert repaid.status == "closed" and f"repaid {format_euros(due)}" in settled
+    assert f"\nfinal       {format_euros(20_000_00 - due)} (paid, less what was repaid)" in settled

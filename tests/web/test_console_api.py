@@ -1883,15 +1883,25 @@ async def awarded_file(console: Console, pages: dict[str, str] | None = None) ->
     return application_id
 
 
-async def test_the_audit_page_of_a_file_shows_what_the_commune_owes_back(console: Console) -> None:
-    """€12,000 advanced, then €10,000 of expense proven at the balance (40 % of it is due):
-    the auditor's page of the file gave the award and what was paid, not the €8,000 owed
-    back, which only the caseworker's page showed."""
+async def test_what_the_commune_owes_back_shows_to_the_auditor_and_the_payment_officer(
+    console: Console,
+) -> None:
+    """€12,000 advanced against a bank guarantee, then €10,000 of expense proven at the
+    balance (40 % of it is due): the auditor's page of the file gave the award and what was
+    paid, not the €8,000 owed back; the payment officer's page listed no repayment, and
+    nothing said the advance rested on a guarantee. Once repaid, the file gives its final
+    subsidy."""
     application_id = await awarded_file(console)
     today = day_of(datetime.now(UTC), paris=True).isoformat()
     await send(console, "agent", application_id, type="DeclareStart", started_on=today)
     await send(console, "agent", application_id, type="ClaimPayment", kind="advance",
-               amount_cents=12_000_00, proof_reference="OS-1")  # fmt: skip
+               amount_cents=12_000_00, proof_reference="OS-1",
+               with_bank_guarantee=True)  # fmt: skip
+    async with signed_in(console, "carol") as carol:
+        to_order = html.unescape((await carol.get(f"/dossiers/{application_id}")).text)
+        queue = html.unescape((await carol.get("/paiements")).text)
+    assert "n° 1, avance avec garantie bancaire : 12\u202f000,00\xa0€" in to_order
+    assert application_id in queue and "(avec garantie bancaire)" in queue
     await send(console, "carol", application_id, type="OrderPayment", payment_number=1)
 
     async def paid() -> bool:
@@ -1910,6 +1920,16 @@ async def test_the_audit_page_of_a_file_shows_what_the_commune_owes_back(console
     proof = file_page[file_page.index("<strong>Justificatif de dépense</strong>") :]
     proof = proof[: proof.index("</li>")]
     assert "manquante" in proof and "avec la demande de solde" not in proof
+    async with signed_in(console, "carol") as carol:
+        owed = html.unescape((await carol.get("/paiements")).text)
+    owed = owed[owed.index('data-testid="reversements"') :]
+    assert application_id in owed and "8\u202f000,00\xa0€" in owed
+    await send(console, "carol", application_id, type="RecordRepayment",
+               amount_cents=8_000_00, reference="TITRE-1")  # fmt: skip
+    async with signed_in(console, "alice") as alice:
+        closed = html.unescape((await alice.get(f"/dossiers/{application_id}")).text)
+    assert '<dd data-testid="reverse">8\u202f000,00\xa0€</dd>' in closed
+    assert '<dd data-testid="definitive">4\u202f000,00\xa0€ (versé, moins le reversé)' in closed
 
 
 async def test_a_deadline_is_extended_from_the_file_page_once(console: Console) -> None:
