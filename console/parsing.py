@@ -12,7 +12,7 @@ import tomllib
 import unicodedata
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,10 @@ from pydantic import ValidationError
 
 from domain.actor import ACCOUNT_NAME, ROLES, Actor
 
-_EUROS = re.compile(r"^\d+(?:[.,]\d{1,2})?$")
+_THOUSANDS = " \u00a0\u202f_"
+"""What may stand between groups of three digits: a space (plain, no-break, or the narrow
+one French typesetting uses) or an underscore."""
+_EUROS = re.compile(r"[0-9]{1,3}(?:[ \u00a0\u202f_]?[0-9]{3})*(?:[.,][0-9]{1,2})?")
 MAX_CENTS = 10**13
 
 
@@ -28,26 +31,42 @@ class InputError(ValueError):
     """Something the person typed cannot be used; the message says what to type instead."""
 
 
-def euros_to_cents(text: str) -> int:
-    """``"1234.50"`` → ``123450``, exactly (Decimal, never float); at most two decimals.
+class AmountError(ValueError):
+    """Not an amount in euros (``too_large``: one, beyond ``MAX_CENTS``)."""
 
-    Spaces and underscores between thousands are accepted (``"12 345,67"``); signs,
-    exponents and a third decimal are refused rather than rounded.
+    def __init__(self, too_large: bool = False) -> None:
+        super().__init__("too large" if too_large else "not an amount")
+        self.too_large = too_large
+
+
+def cents_of(text: str) -> int:
+    """``"12 345,67 €"`` → ``1234567``, exactly (Decimal, never a float), or ``AmountError``.
+
+    Digits 0 to 9 only (« ٣٤ » is not 34), a separator only between groups of three (« 1 2 5 »
+    is no amount), a decimal point or comma with one or two decimals; signs, exponents and a
+    third decimal are refused rather than rounded. The CLI and the console read amounts alike.
     """
-    cleaned = text.strip().replace(" ", "").replace("\u202f", "").replace("_", "")
-    cleaned = cleaned.removeprefix("€").removesuffix("€")
-    if not _EUROS.match(cleaned):
-        raise InputError(
-            f"{text!r} is not an amount in euros: write it like 1234.50 "
-            "(no sign, at most two decimals)"
-        )
+    cleaned = text.strip().removeprefix("€").removesuffix("€").strip()
+    if not _EUROS.fullmatch(cleaned):
+        raise AmountError()
+    digits = "".join(c for c in cleaned if c not in _THOUSANDS).replace(",", ".")
+    cents = int(Decimal(digits) * 100)  # two decimals at most: an exact integer
+    if cents > MAX_CENTS:
+        raise AmountError(too_large=True)
+    return cents
+
+
+def euros_to_cents(text: str) -> int:
+    """``"1234.50"`` → ``123450`` (``cents_of``), or ``InputError`` saying what to type."""
     try:
-        cents = Decimal(cleaned.replace(",", ".")) * 100
-    except InvalidOperation:  # unreachable after the regex, kept as a guard
-        raise InputError(f"{text!r} is not an amount in euros") from None
-    if cents != cents.to_integral_value() or cents > MAX_CENTS:
-        raise InputError(f"{text!r} is out of range: at most €100,000,000,000.00")
-    return int(cents)
+        return cents_of(text)
+    except AmountError as error:
+        if error.too_large:
+            raise InputError(f"{text!r} is out of range: at most €100,000,000,000.00") from None
+        raise InputError(
+            f"{text!r} is not an amount in euros: write it like 1234.50 or 1 234,50 "
+            "(no sign, at most two decimals)"
+        ) from None
 
 
 def format_euros(cents: int | None) -> str:

@@ -11,12 +11,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 from typing import Any, Literal, get_args
 
 from annotated_types import MaxLen
 from pydantic import TypeAdapter, ValidationError
 
+from console.parsing import AmountError, cents_of
 from console.web import labels
 from console.web.accounts import USERNAME
 from console.web.problems import first_problem
@@ -193,18 +194,18 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
 A select without fixed options takes its values from the file (``choices``): an action whose
 select has none on this file is not offered."""
 
-_EUROS = re.compile(r"^\d{1,11}([.,]\d{1,2})?$")
-
 
 def parse_euros(text: str, label: str) -> int:
-    """``"12 345,67"`` → ``1234567`` cents; exact (Decimal), never a float."""
-    cleaned = text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace("€", "")
-    if not _EUROS.match(cleaned):
-        raise FormError(f"« {label} » : écrivez un montant en euros, par exemple 12 500,00")
+    """``"12 345,67"`` → ``1234567`` cents (``console.parsing.cents_of``), or ``FormError``."""
     try:
-        return int(Decimal(cleaned.replace(",", ".")) * 100)
-    except InvalidOperation:
-        raise FormError(f"« {label} » : montant illisible") from None
+        return cents_of(text)
+    except AmountError as error:
+        if error.too_large:
+            raise FormError(f"« {label} » : 100 000 000 000,00 € au plus") from None
+        raise FormError(
+            f"« {label} » : écrivez un montant en euros, par exemple 12 500,00 (chiffres, "
+            "espace entre les milliers, deux décimales au plus)"
+        ) from None
 
 
 def parse_date(text: str, label: str) -> date:

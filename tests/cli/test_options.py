@@ -37,6 +37,8 @@ UNREACHABLE = {"TEMPORAL_ADDRESS": "127.0.0.1:1"}
         ("€40000", 4000000),
         ("0", 0),
         ("100000000000.00", 10**13),
+        ("12\u202f500,50\u00a0€", 1250050),  # as a French page writes it
+        ("1 250 000", 125000000),
     ],
 )
 def test_euros_convert_exactly_to_cents(typed: str, cents: int) -> None:
@@ -44,7 +46,23 @@ def test_euros_convert_exactly_to_cents(typed: str, cents: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "typed", ["1.005", "-1", "1e3", "abc", "", "1.2.3", "nan", "100000000000.01"]
+    "typed",
+    [
+        "1.005",
+        "-1",
+        "1e3",
+        "abc",
+        "",
+        "1.2.3",
+        "nan",
+        "100000000000.01",
+        "1 2 5",
+        "12 50",
+        "٣٤",
+        "１２",
+        "12.500,50",
+        "12,500.50",
+    ],
 )
 def test_euros_refuse_what_is_not_exact(typed: str) -> None:
     with pytest.raises(InputError):

@@ -194,3 +194,18 @@ def test_a_programme_paid_in_one_go_offers_its_balance_only_and_names_its_proofs
         "Ce dispositif verse la subvention en une fois : demandez le solde. Pièces attendues "
         "avec le solde, à joindre d'abord : justificatif de dépense."
     )
+
+
+def test_an_amount_is_read_as_the_cli_reads_it_and_a_wrong_one_says_what_to_fix() -> None:
+    """« 1 2 5 » was 125 €, « ٣٤ » 34 €; a number too long was told to be written « like
+    12 500,00 »."""
+    import pytest
+
+    from console.web.commands import FormError, parse_euros
+
+    assert parse_euros("12\u202f500,50\u00a0€", "Montant") == 12_500_50
+    for typed in ("1 2 5", "٣٤", "12.500,50"):
+        with pytest.raises(FormError, match="par exemple 12 500,00"):
+            parse_euros(typed, "Montant")
+    with pytest.raises(FormError, match="100 000 000 000,00 € au plus"):
+        parse_euros("9" * 14, "Montant")
