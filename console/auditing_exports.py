@@ -9,7 +9,6 @@ and exit code 1: the data is still written, for the auditor to compare.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -35,6 +34,7 @@ from console.auditing import (
     with_log,
 )
 from console.errors import EXIT_REFUSED, CliError, usage_error
+from console.parsing import check_department
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog
@@ -108,20 +108,6 @@ async def _finished(writing: Awaitable[T], out: TextIO) -> T:
     result = await writing
     _Output(out).flush()
     return result
-
-
-DEPARTMENT = re.compile(r"^(\d[0-9AB]|\d{3})$")
-"""A department code as the COG writes it: 01, 2A, 974 (a leading zero included)."""
-
-
-def check_department(department: str | None) -> None:
-    """``--department 1`` matched nothing and said nothing: a code has two or three
-    characters, its leading zero included."""
-    if department is not None and not DEPARTMENT.match(department):
-        raise usage_error(
-            f"--department {department!r} is no department code: write two or three "
-            "characters, the leading zero included (01, 2A, 974)"
-        )
 
 
 async def refuse_unknown_selection(

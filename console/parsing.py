@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from domain.actor import ACCOUNT_NAME, ROLES, Actor
+from domain.commands import DEPARTMENT_CODE
 
 _THOUSANDS = " \u00a0\u202f_"
 """What may stand between groups of three digits: a space (plain, no-break, or the narrow
@@ -196,3 +197,17 @@ def problems(
     rest = len(found) - SHOWN_PROBLEMS
     more = f" (and {rest} more problem{'s' if rest > 1 else ''})" if rest > 0 else ""
     return "; ".join(phrases) + more
+
+
+DEPARTMENT = re.compile(DEPARTMENT_CODE)
+"""A department code as the COG writes it: 01, 2A, 974 (a leading zero included)."""
+
+
+def check_department(department: str | None) -> None:
+    """``--department 1`` matched nothing and said nothing: a code has two or three
+    characters, its leading zero included."""
+    if department is not None and not DEPARTMENT.match(department):
+        raise InputError(
+            f"--department {department!r} is no department code: write two or three "
+            "characters, the leading zero included (01, 2A, 974)"
+        )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 from zoneinfo import ZoneInfo
 
 import typer
@@ -19,14 +20,16 @@ from console.app import AsOption, JsonOption, app, emit_json, friendly, say
 from console.connection import resolve_target, run_with_client
 from console.deadlines import deadline_filter
 from console.errors import CliError, usage_error
-from console.parsing import load_document, parse_actor, problems
+from console.parsing import check_department, load_document, parse_actor, problems
 from console.reading import read_file_view, render_file
+from domain.actor import ACCOUNT_NAME
 from domain.catalogue import load_catalogue
 from domain.commands import ApplicationRequest, contact_email_problem
 from domain.errors import DomainError
 from domain.labels import LABEL
 from domain.registry import load_registry
 from domain.rules.eligibility import assert_eligible
+from domain.state import Status
 from workflows.client import ApplicationSummary, GuichetClient, NoWorker, application_id_for
 from workflows.messages import Submission
 
@@ -129,6 +132,29 @@ def submit(
     typer.echo(f"{application_id}: {status} ({verb})")
 
 
+STATUSES: tuple[str, ...] = get_args(Status)
+INSEE_CODE = re.compile(r"[0-9][0-9AB][0-9]{3}")
+
+
+def _check_list_filters(
+    status: str | None, insee: str | None, department: str | None, caseworker: str | None
+) -> None:
+    """A value no file can carry (« submited », « 1 » for the Ain, « Alice ») listed nothing
+    and exited 0, as if no file matched: said, exit 2. A programme is not checked here (files
+    of a programme retired from the catalogue are still listed): an empty list names the
+    catalogue's."""
+    if status is not None and status not in STATUSES:
+        raise usage_error(f"--status {status!r}: use one of {', '.join(STATUSES)}")
+    if insee is not None and not INSEE_CODE.fullmatch(insee):
+        raise usage_error(f"--insee {insee!r} is no INSEE code: five characters, e.g. 01033, 2A004")
+    check_department(department)
+    if caseworker is not None and not re.fullmatch(ACCOUNT_NAME, caseworker):
+        raise usage_error(
+            f"--caseworker {caseworker!r}: write the id as the caseworker signs in, in lowercase "
+            "(e.g. alice)"
+        )
+
+
 def _label(typed: str) -> str:
     """The label as files carry it (``domain.labels``: « attente d'avis » is stored with the
     French apostrophe), or the reason it cannot be one."""
@@ -170,6 +196,7 @@ def list_(
     Example: guichet list --caseworker alice --due-within 7d --overdue
     Example: guichet list --label "attente d'avis"
     """
+    _check_list_filters(status, insee, department, caseworker)
     filters = {
         "GuichetStatus": ("--status", status),
         "GuichetProgramme": ("--programme", programme),
@@ -206,6 +233,9 @@ def list_(
         return
     if not rows:
         typer.echo("no application matches")
+        programmes = [p.id for p in load_catalogue().programmes]
+        if programme is not None and programme not in programmes:  # a typo, or a retired one
+            say(f"note: {programme!r} is no programme of the catalogue ({', '.join(programmes)})")
         return
     typer.echo(
         f"{'APPLICATION':<48} {'STATUS':<22} {'INSEE':<6} {'DEP':<4} {'CASEWORKER':<16} UNTIL"

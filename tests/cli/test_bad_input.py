@@ -128,3 +128,20 @@ def test_a_sector_names_departments_that_exist(departments: str, said: str) -> N
     no commune is in it, before any password is asked."""
     code, text = guichet("user", "add", "ddt", "--role", "caseworker", "--departments", departments)
     assert code == 2 and said in text, text
+
+
+@pytest.mark.parametrize(
+    ("option", "typed", "said"),
+    [
+        ("--status", "submited", "use one of draft, submitted"),
+        ("--department", "1", "the leading zero included"),
+        ("--insee", "1033", "five characters"),
+        ("--caseworker", "Alice", "in lowercase"),
+    ],
+)
+def test_a_list_filter_no_file_can_match_says_so(option: str, typed: str, said: str) -> None:
+    """« submited », « 1 » for the Ain, « Alice »: answered « no application matches », exit
+    0, as if the files were not there. Exit 2, saying what to type, before any server."""
+    code, text = guichet("list", option, typed)
+    assert code == 2 and said in text, text
+    assert_one_sentence_refusal(code, text)

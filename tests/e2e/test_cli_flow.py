@@ -192,6 +192,7 @@ def test_without_a_worker_reading_or_acting_says_none_runs_and_how_to_resend(
 
     shown = cli.run("show", application_id, expect=1).stderr
     listed = cli.run("list")
+    mistyped = cli.run("list", "--programme", "shopin")  # a typo: the catalogue's ids are given
     status = cli.run("status", expect=1).stdout
     acted = cli.run(
         "assign-caseworker", application_id, "--caseworker-id", "alice", "--as", CASEWORKER,
@@ -202,6 +203,9 @@ def test_without_a_worker_reading_or_acting_says_none_runs_and_how_to_resend(
     assert "is taken and will be checked once a worker runs: no worker is running" in (
         submitted.stderr
     )
+    assert mistyped.stdout == "no application matches\n"
+    assert "'shopin' is no programme of the catalogue (" in mistyped.stderr
+    assert "bdt-shopin-diagnostic" in mistyped.stderr
     assert shown.startswith(f"guichet: no worker is running on task queue '{queue}'"), shown
     assert "start one with `guichet worker`" in shown
     assert "may still run when a worker starts" in acted
