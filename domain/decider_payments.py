@@ -215,7 +215,8 @@ def claim_payment(c: ClaimPayment, state: Application) -> list[Event]:
     programme, _, plan = file_of(state)
     if state.status not in _STAGES[c.kind]:
         raise InvalidTransition(
-            f"an {c.kind} payment can be claimed only when the project is "
+            f"{'an' if c.kind[0] in 'aeiou' else 'a'} {c.kind} payment can be claimed only "
+            "when the project is "
             f"{' or '.join(_STAGES[c.kind])}; it is {state.status}",
             rule="payment-stage",
             french=f"Une {claim_of(c.kind)} n'est possible que lorsque le dossier a le statut "

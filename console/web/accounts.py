@@ -128,8 +128,12 @@ def check_account(
     valid = next((r for r in PERSON_ROLES if r == role), None)
     if valid is None:
         raise AccountError(f"role {role!r}: choose one of {', '.join(PERSON_ROLES)}")
-    if valid == "cofinancer" and not (funder and FUNDER.match(funder)):
+    if valid == "cofinancer" and not funder:
         raise AccountError("a cofinancer account names its funder, e.g. --funder DETR")
+    if valid == "cofinancer" and not FUNDER.match(funder or ""):
+        raise AccountError(
+            f"funder {funder!r}: capitals, digits, '_' or '-', as plans write it, e.g. DETR"
+        )
     if valid == "applicant" and not (insee and INSEE.match(insee)):
         raise AccountError("an applicant account names its commune, e.g. --insee 01033")
     if funder and valid != "cofinancer":

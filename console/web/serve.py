@@ -24,7 +24,9 @@ from audit.signing import SigningKeyError, trusted_key_from_env
 from console.app import JsonOption, app, emit_json, friendly, say
 from console.connection import open_client, resolve_target, run_with_client
 from console.errors import CliError, usage_error
+from console.parsing import funder_code
 from console.web.accounts import (
+    INSEE,
     PERSON_ROLES,
     Account,
     AccountError,
@@ -256,6 +258,13 @@ def user_add(
     Example: guichet user add ddt-ain --role caseworker --departments 01
     """
     sector = _sector(departments)
+    if funder is not None:  # as plans write it: « bdt » or « Région » decided no line
+        funder = funder_code(funder)
+    if insee is not None and INSEE.match(insee) and load_registry().get(insee) is None:
+        raise usage_error(
+            f"--insee {insee}: no commune of the registry (COG) has that code; an applicant "
+            "account acts for one of them, e.g. 01033"
+        )
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     elif not sys.stdin.isatty():

@@ -116,6 +116,12 @@ def test_a_zero_window_says_it_must_be_above_zero() -> None:
     assert "expected a whole number above 0" in text, text
 
 
+def test_an_applicant_account_acts_for_a_commune_that_exists() -> None:
+    """--insee 99999 made an account no file could ever be submitted by."""
+    code, text = guichet("user", "add", "mairie-ghost", "--role", "applicant", "--insee", "99999")
+    assert code == 2 and "no commune of the registry (COG) has that code" in text, text
+
+
 @pytest.mark.parametrize(
     ("departments", "said"),
     [

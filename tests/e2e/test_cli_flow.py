@@ -456,6 +456,9 @@ def test_a_sector_is_given_at_creation_and_changed_without_the_password(
 
     said = add("ddt-secteur", "--role", "caseworker", "--departments", "01")
     assert said == "account ddt-secteur (caseworker, departments 01) saved\n"
+    add("bdt-ain", "--role", "cofinancer", "--funder", "bdt")  # written as plans write it
+    funders = {a["username"]: a["funder"] for a in cli.json("user", "list")}
+    assert funders["bdt-ain"] == "BDT"
     request = tmp_path / "request.toml"
     request.write_text(REQUEST, encoding="utf-8")
     app = cli.json("submit", str(request), "--as", APPLICANT)["application_id"]
