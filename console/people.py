@@ -29,7 +29,9 @@ from domain.errors import DomainError
 from domain.labels import LABEL
 from domain.registry import load_registry
 from domain.rules.eligibility import assert_eligible
+from domain.rules.financing import plan_verdicts
 from domain.state import Status
+from domain.verdict import RuleVerdict
 from workflows.client import ApplicationSummary, GuichetClient, NoWorker, application_id_for
 from workflows.messages import Submission
 
@@ -59,15 +61,32 @@ def precheck(
 ) -> None:
     """The eligibility rules, locally, on the same reference data as the worker (its signed
     conventions included: ``GUICHET_CONVENTIONS_FILE``, or the running ``guichet dev``'s)."""
+    catalogue = load_catalogue()
+    if catalogue.get(request.programme_id) is None:
+        known = ", ".join(p.id for p in catalogue.programmes)
+        raise usage_error(
+            f"programme_id {request.programme_id!r} is no programme of the catalogue ({known})"
+        )
     try:
         assert_eligible(
             request,
             load_registry(conventions_path=conventions_file).get(request.insee),
-            load_catalogue().get(request.programme_id),
+            catalogue.get(request.programme_id),
             today or datetime.now(PARIS).date(),
         )
     except DomainError as error:
         raise CliError(f"not eligible: {error.message} [{error.rule}; {error.source}]") from None
+
+
+def failing_plan_rules(request: ApplicationRequest) -> list[RuleVerdict]:
+    """The financing plan's rules the request fails, as the file will show them: the request
+    is still taken (a caseworker may ask for a corrected plan), but not in silence."""
+    commune = load_registry().get(request.insee)
+    programme = load_catalogue().get(request.programme_id)
+    if commune is None or programme is None:
+        return []
+    plan = request.with_dotations_named().plan
+    return [v for v in plan_verdicts(plan, programme, commune, None) if v.outcome == "fail"]
 
 
 @app.command(rich_help_panel="Submit and read")
@@ -77,7 +96,10 @@ def submit(
     as_: AsOption,
     key: Annotated[
         str | None,
-        typer.Option(help="Idempotency key (default: derived from the file's content)."),
+        typer.Option(
+            help="Idempotency key, 8 to 200 characters (default: derived from the file's "
+            "content); a new one submits the same request again, e.g. after a withdrawal."
+        ),
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -119,6 +141,7 @@ def submit(
         return application_id, created, status, None
 
     application_id, created, status, waiting = run_with_client(work)
+    failing = failing_plan_rules(request)
     if waiting is not None:
         typer.echo(
             f"guichet: {application_id} is taken and will be checked once a worker runs: {waiting}",
@@ -126,13 +149,23 @@ def submit(
         )
     if json_output:
         emit_json({"application_id": application_id, "created": created, "status": status,
-                   "idempotency_key": idempotency_key})  # fmt: skip
+                   "idempotency_key": idempotency_key,
+                   "failing_rules": [v.model_dump() for v in failing]})  # fmt: skip
         return
     verb = "submitted" if created else "already submitted"
     typer.echo(f"{application_id}: {status} ({verb})")
+    if not created and status in ENDED:
+        say(
+            f"note: this request was submitted before, and that file is {status}; to submit it "
+            "again as a new file, send it with --key and a new key (8 characters or more)"
+        )
+    for verdict in failing:
+        say(f"warning: the plan fails {verdict.rule}: {verdict.message}")
 
 
 STATUSES: tuple[str, ...] = get_args(Status)
+ENDED = ("ineligible", "refused", "dismissed", "withdrawn", "closed", "lapsed")
+"""A file no longer under way: a request sent again lands on it, and nothing happens."""
 INSEE_CODE = re.compile(r"[0-9][0-9AB][0-9]{3}")
 
 

@@ -247,6 +247,17 @@ def test_submit_refuses_an_ineligible_commune_before_connecting(tmp_path: Path) 
     assert "[pvd-membership;" in err
 
 
+def test_submit_names_the_catalogue_s_programmes_for_one_it_does_not_have(
+    tmp_path: Path,
+) -> None:
+    """« shopin » for « bdt-shopin-diagnostic »: exit 2 with the catalogue's ids."""
+    path = _request(tmp_path, "01033")
+    path.write_text(path.read_text().replace("dsil-detr-investissement", "shopin"))
+    code, _, err = _invoke(["submit", str(path), "--as", "applicant:mairie"], UNREACHABLE)
+    assert code == 2 and "programme_id 'shopin' is no programme of the catalogue (" in err
+    assert "bdt-shopin-diagnostic" in err
+
+
 def test_submit_refuses_a_malformed_file(tmp_path: Path) -> None:
     broken = tmp_path / "request.json"
     broken.write_text("{ not json", encoding="utf-8")

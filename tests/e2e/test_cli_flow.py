@@ -412,6 +412,30 @@ def test_an_opinion_is_asked_of_an_expert_account_and_answered_by_the_cli(
     assert offered == ["attach-document"]
 
 
+def test_a_failing_plan_warns_and_a_request_sent_after_its_withdrawal_says_how_to_resend(
+    worker: subprocess.Popen[bytes], worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A plan whose lines no longer add up was answered « submitted » alone; the same request
+    sent again after its withdrawal answered « withdrawn (already submitted) », exit 0, and
+    nothing said how to submit it anew."""
+    cli = Guichet(worker_env)
+    request = tmp_path / "request.toml"
+    owner = "requested_cents = 45_000_00\n"
+    request.write_text(REQUEST.replace(owner, "requested_cents = 95_000_00\n", 1), "utf-8")
+    first = cli.run("submit", str(request), "--as", APPLICANT)
+    assert "warning: the plan fails plan-balanced: " in first.stderr
+    app = first.stdout.split(":")[0]
+    assert cli.act("withdraw-application", app, f"--reason 'Plan à refaire' --as {APPLICANT}") == (
+        "withdrawn"
+    )
+    again = cli.run("submit", str(request), "--as", APPLICANT)
+    assert again.stdout == f"{app}: withdrawn (already submitted)\n"
+    assert "send it with --key and a new key (8 characters or more)" in again.stderr
+    anew = cli.json("submit", str(request), "--as", APPLICANT, "--key", "second-try")
+    assert anew["created"] and anew["application_id"] != app
+    assert "plan-balanced" in [rule["rule"] for rule in anew["failing_rules"]]
+
+
 def test_a_label_is_put_found_by_the_list_and_taken_off_by_the_cli(
     worker: subprocess.Popen[bytes], worker_env: dict[str, str], tmp_path: Path
 ) -> None:
