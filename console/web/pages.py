@@ -601,7 +601,7 @@ async def revise_plan(
         raise BadRequest("identifiant de requête absent : rechargez la page")
     try:
         plan = plan_from_form(form, state.plan)
-        if problem := unknown_funder(plan, await known_funders(found)):
+        if problem := unknown_funder(plan, await known_funders(found), state.programme):
             raise FormError(problem)
     except FormError as error:
         return await _plan_form(request, state, dict(form), error=str(error), status=400)
@@ -700,9 +700,10 @@ async def submit(
     found = services(request)
     try:
         application = request_from_form(form, account.insee or "")
-        if found.catalogue.get(application.programme_id) is None:
+        programme = found.catalogue.get(application.programme_id)
+        if programme is None:
             raise FormError("« Dispositif » : choisissez un dispositif du catalogue")
-        if problem := unknown_funder(application.plan, await known_funders(found)):
+        if problem := unknown_funder(application.plan, await known_funders(found), programme):
             raise FormError(problem)
     except FormError as error:
         return await _submission(request, account, form, [], str(error), 400)

@@ -50,11 +50,15 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, str | None, str | None], ...] = (
     ("sophie", "supervisor", None, None),
     ("prefecture", "cofinancer", "DETR", None),
     ("region-aura", "cofinancer", "REGION", None),
+    ("bdt", "cofinancer", "BDT", None),  # Banque des Territoires: Shop'in, the €20,000 grant
+    ("anct", "cofinancer", "ANCT", None),  # the PVD project manager's and France Services' posts
+    ("anah", "cofinancer", "ANAH", None),  # co-funds the project manager's post
     ("carol", "payment_officer", None, None),
     ("abf-ain", "expert", None, None),
     ("audrey", "auditor", None, None),
 )
-"""(username, role, funder, INSEE): the ids the demo files already use."""
+"""(username, role, funder, INSEE): the ids the demo files already use, and a co-financer
+for each funder of the catalogue, so that any of its programmes can be asked for."""
 
 
 def console_secret() -> bytes:

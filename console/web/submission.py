@@ -21,6 +21,7 @@ from console.web.problems import first_problem
 from console.web.services import WebServices
 from domain.commands import ApplicationRequest
 from domain.plan import FinancingPlan
+from domain.programme import Programme
 from domain.rules.eligibility import eligibility_verdicts
 from domain.rules.financing import plan_verdicts
 
@@ -46,15 +47,25 @@ async def known_funders(services: WebServices) -> list[str]:
     return sorted({a.funder for a in accounts if a.role == "cofinancer" and a.funder} | {"OWNER"})
 
 
-def unknown_funder(plan: FinancingPlan, funders: list[str]) -> str | None:
+def unknown_funder(
+    plan: FinancingPlan, funders: list[str], programme: Programme | None = None
+) -> str | None:
     """A sentence when a co-financed line names a funder no account decides for: no one could
     ever decide it, and the file could never be accepted. None when every line has one, or
-    when no co-financer has an account yet (nothing to check against)."""
+    when no co-financer has an account yet (nothing to check against). The programme's own
+    funder without an account is the administrator's to create, not the commune's to
+    change (BDT was refused « choisissez parmi DETR, REGION » for Shop'in)."""
     if funders == ["OWNER"]:
         return None
     for number, line in enumerate(plan.lines, start=1):
         if line.kind != "owner" and line.funder not in funders:
             listed = ", ".join(f for f in funders if f != "OWNER")
+            if programme is not None and line.funder in programme.funders:
+                return (
+                    f"ligne {number} du plan : {line.funder} finance ce dispositif, mais aucun "
+                    f"compte de cofinanceur « {line.funder} » n'existe encore pour décider de "
+                    "sa ligne ; demandez à l'administrateur de la console de le créer"
+                )
             return (
                 f"ligne {number} du plan : aucun cofinanceur « {line.funder} » n'a de compte et "
                 f"ne pourrait décider de cette ligne ; choisissez parmi {listed}"
@@ -101,16 +112,22 @@ def _plan(form: Mapping[str, str]) -> dict[str, Any]:
     months = form.get("duree_mois", "").strip() or "24"
     if not (months.isascii() and months.isdigit()):  # "²" is a digit to isdigit, not to int
         raise FormError("« Durée prévue » : un nombre de mois")
-    return {
+    lines = _lines(form, basis)
+    plan = {
         "total_cost_cents": parse_euros(form.get("cout_total", ""), "Coût total"),
         "subsidisable_base_cents": parse_euros(
             form.get("assiette", ""), "Assiette subventionnable"
         ),
         "basis": basis,
-        "lines": _lines(form, basis),
+        "lines": lines,
         "owner_is_chef_de_file": form.get("chef_de_file") == "on",
         "planned_duration_months": int(months),
     }
+    # Anah's line is its co-funding: the project manager's post may then reach its higher cap
+    # (55,000 € instead of 45,000 €), which the form had no other way to say.
+    if any(line["funder"] == "ANAH" for line in lines):
+        plan["anah_cofunds"] = True
+    return plan
 
 
 def plan_from_form(form: Mapping[str, str], current: FinancingPlan) -> FinancingPlan:

@@ -49,3 +49,51 @@ def test_a_public_line_funded_by_a_state_dotation_is_that_dotation() -> None:
         ("DETR", "DETR"),
         ("F2", None),
     ]
+
+
+def test_the_programme_s_own_funder_without_an_account_is_the_administrator_s_to_create() -> None:
+    """Shop'in, funded by BDT, where only DETR and REGION had accounts: the commune was told
+    to choose among DETR and REGION. It is told the funder's account is missing; another
+    funder no account decides for is still to change."""
+    from console.web.submission import unknown_funder
+    from domain.catalogue import load_catalogue
+
+    shopin = load_catalogue().get("bdt-shopin-diagnostic")
+    assert shopin is not None and "BDT" in shopin.funders
+    plan = plan_of(2).model_copy(
+        update={
+            "lines": (plan_of(2).lines[0], plan_of(2).lines[1].model_copy(update={"funder": "BDT"}))
+        }
+    )
+    accounts = ["DETR", "OWNER", "REGION"]
+    said = unknown_funder(plan, accounts, shopin)
+    assert said is not None and "BDT finance ce dispositif" in said
+    assert "l'administrateur de la console" in said
+    other = unknown_funder(plan_of(2), accounts, shopin)  # F1: funds nothing of the catalogue
+    assert other is not None and "choisissez parmi DETR, REGION" in other
+    assert unknown_funder(plan, [*accounts, "BDT"], shopin) is None
+
+
+def test_an_anah_line_is_anah_s_co_funding_of_the_post() -> None:
+    """The project manager's post may reach 55,000 € when Anah co-funds it: the form had no
+    way to say so, and the commune was refused above 45,000 €."""
+    from console.web.submission import request_from_form
+    from domain.catalogue import load_catalogue
+    from domain.rules.financing import programme_max_cents
+
+    form = {
+        "dispositif": "anct-chef-de-projet",
+        "titre": "Poste de chef de projet",
+        "cout_total": "80 000",
+        "assiette": "80 000",
+        "base_fiscale": "TTC",
+        "ligne-0-financeur": "OWNER", "ligne-0-nature": "owner", "ligne-0-montant": "25 000",
+        "ligne-1-financeur": "ANCT", "ligne-1-nature": "public", "ligne-1-montant": "30 000",
+        "ligne-2-financeur": "ANAH", "ligne-2-nature": "public", "ligne-2-montant": "25 000",
+    }  # fmt: skip
+    with_anah = request_from_form(form, "01033")
+    assert with_anah.plan.anah_cofunds
+    post = load_catalogue().get(with_anah.programme_id)
+    assert post is not None and programme_max_cents(post, with_anah.plan) == 55_000_00
+    without = {k: v for k, v in form.items() if not k.startswith("ligne-2")}
+    assert not request_from_form(without, "01033").plan.anah_cofunds
