@@ -29,7 +29,7 @@ from domain.errors import DomainError
 from domain.labels import LABEL
 from domain.registry import load_registry
 from domain.rules.eligibility import assert_eligible
-from domain.rules.financing import plan_verdicts
+from domain.rules.financing import plan_verdicts_shown
 from domain.state import Status
 from domain.verdict import RuleVerdict
 from workflows.client import ApplicationSummary, GuichetClient, NoWorker, application_id_for
@@ -86,7 +86,7 @@ def failing_plan_rules(request: ApplicationRequest) -> list[RuleVerdict]:
     if commune is None or programme is None:
         return []
     plan = request.with_dotations_named().plan
-    return [v for v in plan_verdicts(plan, programme, commune, None) if v.outcome == "fail"]
+    return [v for v in plan_verdicts_shown(plan, programme, commune) if v.outcome == "fail"]
 
 
 @app.command(rich_help_panel="Submit and read")

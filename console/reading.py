@@ -13,7 +13,7 @@ from console.timeline import timeline_entry
 from domain.decider import fold
 from domain.decider_deadlines import APPLIES_IN
 from domain.events import EligibilityConfirmed, EligibilityRejected, Event
-from domain.rules.financing import plan_verdicts, programme_max_cents
+from domain.rules.financing import plan_verdicts_shown, programme_max_cents
 from domain.state import Application
 from eventlog import EventLog, EventLogError
 from workflows.client import ApplicationNotFound, GuichetClient, NoWorker
@@ -60,7 +60,7 @@ async def read_file_view(
     if state.plan and state.programme and state.commune:
         verdicts += [
             {"stage": "financing", **v.model_dump()}
-            for v in plan_verdicts(
+            for v in plan_verdicts_shown(
                 state.plan, state.programme, state.commune, state.commission_opinion
             )
         ]

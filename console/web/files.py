@@ -49,7 +49,7 @@ from domain.events import (
 )
 from domain.labels import LABEL
 from domain.registry import name_key
-from domain.rules.financing import plan_verdicts
+from domain.rules.financing import plan_verdicts_shown
 from domain.state import Application, Status
 from eventlog import EventLogError
 from workflows.client import ApplicationNotFound, ApplicationSummary, NoWorker
@@ -802,7 +802,7 @@ async def verdicts(services: WebServices, state: Application) -> list[dict[str, 
     if state.plan and state.programme and state.commune:
         found += [
             {"stage": "financing", **v.model_dump()}
-            for v in plan_verdicts(
+            for v in plan_verdicts_shown(
                 state.plan, state.programme, state.commune, state.commission_opinion
             )
         ]

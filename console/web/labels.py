@@ -115,6 +115,7 @@ RULE: Mapping[str, str] = {
     "public-aid-cap": "Plafond des aides publiques",
     "detr-commission": "Avis de la commission DETR",
     "award-within-programme-max": "Montant maximal du dispositif",
+    "programme-line-asked": "Ligne du financeur du dispositif",
 }
 
 EVENT: Mapping[str, str] = {

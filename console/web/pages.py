@@ -98,7 +98,7 @@ from domain.decider_instruction import merge_plan
 from domain.documents import ACCEPTED_FORMATS, MAX_DOCUMENT_BYTES
 from domain.opinions import LONGEST_WAIT_DAYS
 from domain.plan import FinancingPlan
-from domain.rules.financing import plan_verdicts
+from domain.rules.financing import plan_verdicts_shown
 from domain.state import Application
 from workflows.client import CommandRefused, NoWorker, PageExpired, application_id_for
 from workflows.messages import Submission
@@ -644,7 +644,7 @@ async def _plan_form(
         revised = merge_plan(state.plan, plan)
         found_verdicts = [
             {"stage": "financing", **v.model_dump()}
-            for v in plan_verdicts(
+            for v in plan_verdicts_shown(
                 revised, state.programme, state.commune, state.commission_opinion
             )
         ]

@@ -23,7 +23,7 @@ from domain.commands import ApplicationRequest
 from domain.plan import FinancingPlan
 from domain.programme import Programme
 from domain.rules.eligibility import eligibility_verdicts
-from domain.rules.financing import plan_verdicts
+from domain.rules.financing import plan_verdicts_shown
 
 LINE_ROWS = 6
 """Rows of the plan table in a new form (the owner's line and five funders)."""
@@ -232,6 +232,6 @@ def preview(
     if commune is not None and programme is not None and request.plan.total_cost_cents > 0:
         found += [
             {"stage": "financing", **verdict.model_dump()}
-            for verdict in plan_verdicts(request.plan, programme, commune, None)
+            for verdict in plan_verdicts_shown(request.plan, programme, commune)
         ]
     return [{**verdict, "label": word(RULE, verdict["rule"])} for verdict in found]

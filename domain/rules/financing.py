@@ -350,3 +350,44 @@ def plan_verdicts(
         _detr_commission(plan, commission_opinion),
         _award_within_max(plan, programme),
     )
+
+
+def programme_line_asked(plan: FinancingPlan, programme: Programme) -> RuleVerdict:
+    """The plan asks the programme's own funder something: without such a line (Shop'in asked
+    of the Région alone) every rule passed, the co-financers decided, and the file was only
+    refused at acceptance (``programme-line-approved``).
+
+    Not one of ``plan_verdicts``, which ``decide`` applies: files recorded without this
+    verdict must decide on replay as they did. Shown before a request is sent, and on its
+    file."""
+    asked = any(line.funder in programme.funders for line in plan.lines)
+    funders = ", ".join(programme.funders)
+    return _verdict(
+        "programme-line-asked",
+        programme.source,
+        asked,
+        f"the plan has a line of {programme.name} ({funders})"
+        if asked
+        else f"no line of the plan asks {programme.name}'s funder ({funders}): add one, or "
+        "choose the programme that funds this project",
+        french=f"Le plan de financement comporte une ligne du dispositif « {programme.name} » "
+        f"({funders})"
+        if asked
+        else f"Aucune ligne du plan n'est demandée au financeur du dispositif "
+        f"« {programme.name} » ({funders}) : ajoutez-la, ou choisissez le dispositif qui "
+        "finance ce projet",
+    )
+
+
+def plan_verdicts_shown(
+    plan: FinancingPlan,
+    programme: Programme,
+    commune: Commune,
+    commission_opinion: bool | None = None,
+) -> tuple[RuleVerdict, ...]:
+    """What people read of a plan, before it is sent and on its file: the rules ``decide``
+    applies (``plan_verdicts``), and ``programme_line_asked``."""
+    return (
+        *plan_verdicts(plan, programme, commune, commission_opinion),
+        programme_line_asked(plan, programme),
+    )

@@ -10,7 +10,7 @@ import pytest
 
 from domain.actor import Actor
 from domain.commands import AnswerCorrection, RevisePlan, with_dotations_named
-from domain.plan import FinancingPlan
+from domain.plan import FinancingPlan, FundingLine
 from domain.programme import Amount, Funding, Programme, Rate
 from domain.rules.financing import plan_verdicts, programme_max_cents
 from domain.verdict import RuleVerdict
@@ -306,3 +306,30 @@ def test_every_command_carrying_a_plan_sends_it_with_its_dotations_named() -> No
     assert answered.revised_plan.lines[0].dotation == "DETR"
     unchanged = AnswerCorrection(actor=actor, at=at, message="Sans plan")
     assert with_dotations_named(unchanged) is unchanged
+
+
+def test_a_plan_without_a_line_for_the_programme_s_funder_is_told_before_it_is_sent() -> None:
+    """Shop'in asked of the Région alone passed every rule (« 0,00 € ; au plus 15 000,00 € :
+    respectée ») and was refused only at acceptance. Shown, not decided on: ``plan_verdicts``,
+    which decide applies, is unchanged."""
+    from domain.catalogue import load_catalogue
+    from domain.rules.financing import plan_verdicts_shown, programme_line_asked
+
+    shopin = load_catalogue().get("bdt-shopin-diagnostic")
+    assert shopin is not None
+    owner = FundingLine(line_id="owner", funder="OWNER", kind="owner", requested_cents=5_000_00)
+    region = FundingLine(
+        line_id="region", funder="REGION", kind="public", requested_cents=15_000_00
+    )
+    alone = FinancingPlan(
+        total_cost_cents=20_000_00, subsidisable_base_cents=20_000_00, lines=(owner, region)
+    )
+    missing = programme_line_asked(alone, shopin)
+    assert missing.outcome == "fail" and "(BDT)" in missing.french
+    bdt = region.model_copy(update={"line_id": "bdt", "funder": "BDT"})
+    asked = alone.model_copy(update={"lines": (owner, bdt)})
+    assert programme_line_asked(asked, shopin).outcome == "pass"
+    shown = [v.rule for v in plan_verdicts_shown(alone, shopin, PVD_COMMUNE)]
+    assert shown[-1] == "programme-line-asked"
+    decided_on = plan_verdicts(alone, shopin, PVD_COMMUNE, None)
+    assert "programme-line-asked" not in [v.rule for v in decided_on]
