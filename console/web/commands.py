@@ -345,7 +345,19 @@ def action_hint(command_type: str, state: Application) -> str:
             f"{_share_of_expense(programme, state.plan, award)} de la dépense justifiée."
         )
     if state.status == "completed":
-        hints.append("Solde : calculé sur la dépense éligible justifiée.")
+        # The whole expense, not what is left: a typo below what the interims proved turned
+        # into a repayment due at once.
+        proven = max((p.eligible_expense_cents or 0 for p in state.payments), default=0)
+        already = ""
+        if proven:
+            already = f", dont {labels.euros(proven)} déjà justifiés avec les acomptes"
+        hints.append(f"Solde : calculé sur toute la dépense éligible justifiée{already}.")
+        if state.paid_cents:
+            hints.append(
+                f"Si la subvention qu'elle justifie est inférieure aux "
+                f"{labels.euros(state.paid_cents)} déjà versés, la différence sera due en "
+                "reversement."
+            )
         if proofs := _balance_proofs_missing(state, claimed=False):
             hints.append(f"Pièces attendues avec le solde, à joindre d'abord : {proofs}.")
     hints.append("Joignez les justificatifs de dépense dans « Pièces du dossier ».")

@@ -66,9 +66,18 @@ def test_a_payment_claim_says_what_the_rules_still_allow() -> None:
         "Avance et acomptes : encore 70\u202f000,00\u00a0€ au plus avant le solde." + proofs
     )
     assert action_hint("ClaimPayment", apply(to_completed())).endswith(
-        interim + " Solde : calculé sur la dépense éligible justifiée. Joignez les "
+        interim + " Solde : calculé sur toute la dépense éligible justifiée. Joignez les "
         "justificatifs de dépense dans « Pièces du dossier »."
     )
+    # An interim proved €100,000 and was paid: the balance takes the whole expense again, and
+    # below what was paid it turns into a repayment.
+    from domain.commands import DeclareCompletion
+
+    interim_paid = [*to_started(), claim("interim", 10_000, expense=100_000), *paid(1)]
+    done = DeclareCompletion(actor=APPLICANT, at=at(40), completed_on=at(40).date())
+    hint = action_hint("ClaimPayment", apply([*interim_paid, done]))
+    assert "dont 100\u202f000,00\u00a0€ déjà justifiés avec les acomptes" in hint
+    assert "inférieure aux 10\u202f000,00\u00a0€ déjà versés" in hint
     assert action_hint("DeclareStart", started) == ""
     assert "Pièces du dossier" in action_hint("AnswerCorrection", started)
 
