@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from temporalio.service import RPCError
 
 from console.web import files, labels
-from console.web.accounts import PERSON_ROLES, QUEUE_ROLES, Account
+from console.web.accounts import INSEE, PERSON_ROLES, QUEUE_ROLES, Account
 from console.web.app import render
 from console.web.auth import (
     BadRequest,
@@ -54,6 +54,7 @@ from console.web.files import (
     APPLICATION_ID,
     DEPARTMENT,
     EXPORT_LIMIT,
+    PROJECT_TITLE,
     STATUSES,
     assignees,
     check_assignee,
@@ -102,6 +103,7 @@ from domain.rules.financing import plan_verdicts_shown
 from domain.state import Application
 from workflows.client import CommandRefused, NoWorker, PageExpired, application_id_for
 from workflows.messages import Submission
+from workflows.visibility import RUNNING
 
 router = APIRouter(include_in_schema=False)
 SEARCH_LENGTH = 120
@@ -678,9 +680,11 @@ async def _submission(
     status: int = 200,
 ) -> Response:
     found = services(request)
+    chosen = values.get("dispositif", "")
     context = {
         "programmes": found.catalogue.programmes,
         "commune": found.registry.get(account.insee or ""),
+        "under_way": await _under_way(found, account.insee or "", chosen) if chosen else [],
         "values": values,
         "funders": await known_funders(found),
         "verdicts": found_verdicts,
@@ -689,6 +693,34 @@ async def _submission(
         "key": values.get("cle") or uuid.uuid4().hex,
     }
     return render(request, "depot.html", context, status)
+
+
+@dataclass(frozen=True)
+class UnderWay:
+    """A request of the commune still running under the programme being asked for."""
+
+    application_id: str
+    title: str
+    status: str
+
+
+async def _under_way(found: WebServices, insee: str, programme_id: str) -> list[UnderWay]:
+    """The commune's running requests under this programme: a second one for a ready-made
+    solution is most often the same project sent twice (three €20,000 digital-commerce
+    grants went in, two of them identical), and nothing said so. Told, not refused: two
+    projects of one commune may well share a programme."""
+    if not INSEE.match(insee) or found.catalogue.get(programme_id) is None:
+        return []
+    query = f"{RUNNING} AND GuichetInsee = '{insee}' AND GuichetProgramme = '{programme_id}'"
+    try:
+        rows = await found.guichet.list(query, limit=20)
+    except RPCError:
+        return []  # a look that failed must not keep the commune from its form
+    titles = await found.log.first_texts([row.application_id for row in rows], PROJECT_TITLE)
+    return [
+        UnderWay(row.application_id, titles.get(row.application_id, ""), row.status or "")
+        for row in rows
+    ]
 
 
 @router.post("/depot")

@@ -523,6 +523,34 @@ async def test_checking_the_plan_keeps_the_kind_of_early_start(console: Console)
     assert '<option value="works" selected>' not in answer.text
 
 
+async def test_a_second_request_for_the_same_programme_is_told_of_the_first(
+    console: Console,
+) -> None:
+    """Three €20,000 grants went in for one commune, two of them identical, and nothing said
+    a request was already under way: checking the form names it (told, not refused)."""
+    application_id = await submit_file(console)
+    form = {"titre": "Halle", "cout_total": "10", "assiette": "10", "ligne-0-financeur": "OWNER",
+            "ligne-0-nature": "owner", "ligne-0-montant": "10"}  # fmt: skip
+
+    async def checked(programme: str) -> str:
+        async with signed_in(console, "agent") as agent:
+            token = await csrf_of(agent, "/depot")
+            answer = await agent.post("/depot", data={
+                "csrf": token, "cle": uuid.uuid4().hex, "action": "verifier",
+                "dispositif": programme, **form})  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        return html.unescape(answer.text)
+
+    async def told() -> str | None:
+        page = await checked("dsil-detr-investissement")
+        return page if f'href="/dossiers/{application_id}"' in page else None
+
+    page = await eventually(told)
+    notice = page[page.index('data-testid="deja-en-cours"') :]
+    assert "Votre commune a déjà" in notice and "Halle du marché" in notice.split("</div>")[0]
+    assert 'data-testid="deja-en-cours"' not in await checked("bdt-shopin-diagnostic")
+
+
 async def test_a_funder_no_co_financer_decides_for_is_refused_with_the_known_ones(
     console: Console,
 ) -> None:
