@@ -8,7 +8,7 @@ import io
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
@@ -29,7 +29,14 @@ from console.web.app import render
 from console.web.auth import BadRequest, Forbidden, read_form, read_upload, roles, services
 from console.web.batch import BATCH_DEADLINES, FORM_ACTIONS, MAX_FILES
 from console.web.commands import FormError, to_command
-from console.web.exports import PORTFOLIO_HEADER, PORTFOLIO_WIDTHS, portfolio_row, workbook_download
+from console.web.exports import (
+    PORTFOLIO_HEADER,
+    PORTFOLIO_WIDTHS,
+    Cell,
+    Euros,
+    portfolio_row,
+    workbook_download,
+)
 from console.web.files import (
     APPLICATION_ID,
     QUEUE_LIMIT,
@@ -48,7 +55,7 @@ from console.web.files import (
     sector_guard,
     visible_state,
 )
-from console.web.labels import ROLE, number, word
+from console.web.labels import LINE_STATUS, ROLE, STATUS, number, word
 from console.web.outages import no_worker_sentence
 from console.web.pages import BatchForm, queue_view
 from console.web.phrases import phrase
@@ -242,23 +249,8 @@ async def cofinancer_page(
     The files in instruction, those not yet complete and the others are listed apart, so
     that however many files are waiting or decided, they never push a line to decide now out
     of the page."""
-    found = services(request)
-    theirs = reader_clause(account)
-    # Not counted: files whose runs began before they published their funders are listed
-    # whoever funds them (``reader_clause``), and a count would tell how many others have.
-    listings = [
-        await states(found, account, f"{theirs} AND {statuses}", counted=False)
-        for statuses in (_DECIDABLE_NOW, _NOT_YET_COMPLETE, _PAST_REVIEW)
-    ]
+    lines, listings = await _funder_lines(services(request), account)
     decidable, waiting, others = listings
-    lines = [
-        funder_line(state, line)
-        for listing in listings
-        for state in listing.files
-        for line in (state.plan.lines if state.plan else ())
-        if line.funder == account.funder
-    ]
-    lines.sort(key=FunderLine.order)
     stopped = next((listing.stopped for listing in listings if listing.stopped), None)
     context = {
         "lines": lines,
@@ -269,6 +261,85 @@ async def cofinancer_page(
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }
     return render(request, "cofinancement.html", context)
+
+
+async def _funder_lines(
+    found: WebServices, account: Account
+) -> tuple[list[FunderLine], list[Listing]]:
+    """The co-financer's lines in the page's order, and the three listings they come from
+    (in instruction, not yet complete, the rest)."""
+    theirs = reader_clause(account)
+    # Not counted: files whose runs began before they published their funders are listed
+    # whoever funds them (``reader_clause``), and a count would tell how many others have.
+    listings = [
+        await states(found, account, f"{theirs} AND {statuses}", counted=False)
+        for statuses in (_DECIDABLE_NOW, _NOT_YET_COMPLETE, _PAST_REVIEW)
+    ]
+    lines = [
+        funder_line(state, line)
+        for listing in listings
+        for state in listing.files
+        for line in (state.plan.lines if state.plan else ())
+        if line.funder == account.funder
+    ]
+    lines.sort(key=FunderLine.order)
+    return lines, listings
+
+
+@router.get("/cofinancement.xlsx")
+async def cofinancer_workbook(
+    request: Request, account: Annotated[Account, Depends(roles("cofinancer"))]
+) -> Response:
+    """The same lines as an Excel workbook, with their amounts: a Région had no way to take
+    its lines, asked and granted, into its own tables (the queue's exports carry no amount)."""
+    lines, _ = await _funder_lines(services(request), account)
+    today = datetime.now(PARIS).date().isoformat()
+    return workbook_download(
+        f"lignes-{account.funder}-{today}".lower(),
+        "Lignes",
+        FUNDER_LINE_HEADER,
+        FUNDER_LINE_WIDTHS,
+        [_funder_line_row(item) for item in lines],
+    )
+
+
+FUNDER_LINE_HEADER = (
+    "Dossier",
+    "Projet",
+    "Commune",
+    "INSEE",
+    "Département",
+    "Statut du dossier",
+    "Demandé",
+    "Accordé",
+    "Décision",
+    "À décider au plus tard le",
+)
+FUNDER_LINE_WIDTHS = (44, 40, 22, 8, 8, 18, 16, 16, 30, 14)
+
+
+def _funder_line_row(item: FunderLine) -> tuple[Cell, ...]:
+    """One line as the workbook's cells, its decision as the page words it."""
+    state, line = item.state, item.line
+    commune = state.commune
+    decision = {
+        "to_decide": "À décider",
+        "later": "À décider quand le dossier sera complet",
+        "moot": "Sans objet",
+    }.get(item.stage) or word(LINE_STATUS, line.status)
+    due = item.due_at.astimezone(PARIS).date() - timedelta(days=1) if item.due_at else None
+    return (
+        state.application_id,
+        state.request.project_title if state.request else "",
+        commune.name if commune else "",
+        commune.insee if commune else "",
+        commune.department if commune else "",
+        word(STATUS, state.status),
+        Euros(line.requested_cents),
+        Euros(line.granted_cents) if line.granted_cents is not None else None,
+        decision,
+        due,
+    )
 
 
 _DECIDABLE = PERMISSIONS["DecideFunding"].statuses

@@ -35,6 +35,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("POST", "/depot"): {"agent"},
     ("GET", "/communes/{insee}"): {"agent", "alice", "sophie", "audrey"},
     ("GET", "/cofinancement"): {"prefecture"},
+    ("GET", "/cofinancement.xlsx"): {"prefecture"},
     ("GET", "/equipe"): {"sophie"},
     ("GET", "/avis"): {"abf"},
     ("GET", "/paiements"): {"carol", "audrey"},

@@ -899,7 +899,24 @@ async def test_a_line_to_decide_is_never_pushed_off_the_co_financer_s_page(
             return text if withdrawn in text and in_instruction in text else None
 
         page = html.unescape(await eventually(page_once_visibility_caught_up))
+        workbook = await prefecture.get("/cofinancement.xlsx")
     assert waiting in page and older_complete not in page and older_waiting not in page
+    # The same lines, with their amounts, in a workbook (the queue's exports carry none).
+    import openpyxl
+
+    assert 'href="/cofinancement.xlsx"' in page
+    assert workbook.headers["content-disposition"].startswith('attachment; filename="lignes-detr-')
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
+    assert sheet is not None
+    header, *rows = list(sheet.iter_rows(values_only=True))
+    lines = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    decided_now = lines[in_instruction]
+    assert (decided_now["Décision"], decided_now["INSEE"], decided_now["Demandé"]) == (
+        "À décider",
+        "01033",
+        40_000,
+    )
+    assert decided_now["Accordé"] is None and lines[withdrawn]["Décision"] == "Sans objet"
     assert page.count("<strong>À décider</strong>") == 1  # the line in instruction
     assert 'data-testid="liste-tronquee"' in page  # each kind cut says so
     assert 'data-testid="attente-tronquee"' in page
