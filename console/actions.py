@@ -20,7 +20,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from console.app import AsOption, JsonOption, app, emit_json, friendly
+from console.app import AsOption, JsonOption, app, emit_json, friendly, say
 from console.connection import resolve_target, run_with_client
 from console.errors import CliError, usage_error
 from console.help_texts import EXAMPLES
@@ -287,15 +287,26 @@ def actions(
     """
     actor = parse_actor(as_)
 
-    async def work(guichet: GuichetClient) -> tuple[str, ...]:
-        return await guichet.allowed_actions(application_id, actor)
+    async def work(guichet: GuichetClient) -> tuple[tuple[str, ...], dict[str, str]]:
+        allowed = await guichet.allowed_actions(application_id, actor)
+        if "ClaimPayment" not in allowed:
+            return allowed, {}
+        # The role and the status allow a claim; one payment at a time may still refuse it.
+        waiting = (await guichet.state(application_id)).payment_under_way
+        if waiting is None:
+            return allowed, {}
+        reason = f"payment {waiting.number} ({waiting.kind}) is still {waiting.status}"
+        return tuple(c for c in allowed if c != "ClaimPayment"), {"ClaimPayment": reason}
 
-    allowed = run_with_client(work)
+    allowed, later = run_with_client(work)
     if json_output:
         emit_json({"application_id": application_id, "commands": list(allowed),
-                   "subcommands": [kebab(c) for c in allowed]})  # fmt: skip
+                   "subcommands": [kebab(c) for c in allowed],
+                   "not_now": later})  # fmt: skip
         return
     if not allowed:
         typer.echo(f"{actor.role} {actor.id} may do nothing on {application_id} now")
     for command in allowed:
         typer.echo(kebab(command))
+    for command, reason in later.items():
+        say(f"not now: {kebab(command)}: {reason}")

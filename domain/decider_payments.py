@@ -231,9 +231,7 @@ def claim_payment(c: ClaimPayment, state: Application) -> list[Event]:
             french=f"Le délai « {lower(DEADLINE, 'completion')} » a expiré : les demandes de "
             "paiement ne sont plus acceptées",
         )
-    outstanding = [p for p in state.payments if p.status in ("claimed", "ordered", "failed")]
-    if outstanding:
-        first = outstanding[0]
+    if (first := state.payment_under_way) is not None:
         raise RuleViolation(
             f"payment {first.number} ({first.kind}) is still {first.status}: wait until it is "
             "disbursed before claiming another",

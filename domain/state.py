@@ -135,6 +135,14 @@ class Application(Frozen):
         return sum(p.amount_cents for p in self.payments if p.status == "disbursed")
 
     @property
+    def payment_under_way(self) -> Payment | None:
+        """The first payment claimed, ordered or failed, not yet disbursed: no other may be
+        claimed before it is (one payment at a time)."""
+        return next(
+            (p for p in self.payments if p.status in ("claimed", "ordered", "failed")), None
+        )
+
+    @property
     def balance_asked(self) -> bool:
         """The balance was claimed (or the file settled without one): the documents expected
         with it are due now, no longer later."""

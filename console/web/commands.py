@@ -387,9 +387,7 @@ def not_now(command_type: str, state: Application) -> str:
     """Why an action the person may take would be refused on this file now, or "": a claim
     while another payment is still on its way (décret 2018-514: one payment at a time)."""
     if command_type == "ClaimPayment":
-        waiting = next(
-            (p for p in state.payments if p.status in ("claimed", "ordered", "failed")), None
-        )
+        waiting = state.payment_under_way
         if waiting is not None:
             kind = labels.lower(labels.PAYMENT_KIND, waiting.kind)
             status = labels.lower(labels.PAYMENT_STATUS, waiting.status)

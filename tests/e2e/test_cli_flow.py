@@ -112,6 +112,10 @@ def test_submission_to_closure_through_the_cli(
     assert "claim at most €18,000.00" in cli.refused("claim-payment", app, too_much)
     advance = f"--kind advance --amount 18000.00 --proof-reference OS-1 --as {APPLICANT}"
     assert cli.act("claim-payment", app, advance) == "started"
+    # One payment at a time: `actions` no longer offers a claim the file would refuse.
+    offered = cli.json("actions", app, "--as", APPLICANT)
+    assert "claim-payment" not in offered["subcommands"]
+    assert offered["not_now"] == {"ClaimPayment": "payment 1 (advance) is still claimed"}
     # Alice accepted the file: she may not also order its payments.
     alice_pays = "--payment-number 1 --as payment_officer:alice"
     assert "séparation des fonctions" in cli.refused("order-payment", app, alice_pays)
