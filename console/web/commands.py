@@ -303,11 +303,13 @@ def choice_label(command_type: str, name: str, value: str, state: Application) -
     return value
 
 
-def action_hint(command_type: str, state: Application) -> str:
+def action_hint(command_type: str, state: Application, funder: str | None = None) -> str:
     """What a person should know before filling in the form: for a payment claim, how much
     the rules still allow (décret 2018-514 art. 12), so that a claim is not refused for it;
     for an answer or a claim, where its documents go; for a withdrawal, that it is final and
     what it costs once money was paid."""
+    if command_type == "DecideFunding" and (floor := _detr_floor_hint(state, funder)):
+        return floor
     if command_type == "WithdrawApplication":
         final = "Le retrait est définitif : la demande n'avancera plus."
         if state.paid_cents:
@@ -362,6 +364,33 @@ def action_hint(command_type: str, state: Application) -> str:
             hints.append(f"Pièces attendues avec le solde, à joindre d'abord : {proofs}.")
     hints.append("Joignez les justificatifs de dépense dans « Pièces du dossier ».")
     return " ".join(hints)
+
+
+def _detr_floor_hint(state: Application, funder: str | None) -> str:
+    """For the State's DETR line, the least an approval may grant for the plan to keep the
+    DETR floor (20 % of the base HT, CGCT R2334-27): 12 500,50 € typed for 60 000 € was
+    recorded, and nothing undoes a decision but the commune's revision of its plan."""
+    plan = state.plan
+    if plan is None or plan.basis != "HT":
+        return ""
+    detr = [
+        line
+        for line in plan.lines
+        if line.dotation == "DETR" and line.funder == funder and line.status == "pending"
+    ]
+    if not detr:
+        return ""
+    floor = -(-20 * plan.subsidisable_base_cents // 100)  # rounded up to the cent
+    others = sum(line.amount_cents for line in plan.lines if line.dotation == "DETR") - sum(
+        line.amount_cents for line in detr
+    )
+    least = max(floor - others, 0)
+    return (
+        f"Ligne DETR : accordez au moins {labels.euros(least)} pour que la DETR atteigne 20 % "
+        f"de l'assiette hors taxes ({labels.euros(plan.subsidisable_base_cents)}) ; en "
+        "dessous, le plan ne respecte plus le plancher de la DETR, et seule une révision du "
+        "plan par la commune permet de décider de nouveau."
+    )
 
 
 def _share_of_expense(programme: Programme, plan: FinancingPlan, award_cents: int) -> str:

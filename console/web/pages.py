@@ -506,7 +506,7 @@ def _action(
         "type": command_type,
         "label": "Attribuer le dossier" if giving else labels.word(labels.COMMAND, command_type),
         "fields": fields,
-        "hint": action_hint(command_type, state),
+        "hint": action_hint(command_type, state, account.funder),
         "request_id": uuid.uuid4().hex,
     }
 

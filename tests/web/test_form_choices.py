@@ -13,6 +13,7 @@ from tests.unit.builders import (
     CASEWORKER,
     DETR_OFFICER,
     apply,
+    approve,
     at,
     claim,
     paid,
@@ -218,3 +219,17 @@ def test_an_amount_is_read_as_the_cli_reads_it_and_a_wrong_one_says_what_to_fix(
             parse_euros(typed, "Montant")
     with pytest.raises(FormError, match="100 000 000 000,00 € au plus"):
         parse_euros("9" * 14, "Montant")
+
+
+def test_the_state_s_detr_line_says_the_least_an_approval_keeps_the_floor_with() -> None:
+    """12 500,50 € typed for 60 000 € was recorded below the DETR floor, and only the
+    commune's revision of its plan lets the line be decided again: the DETR co-financer's
+    form says the least amount that keeps the floor (20 % of 400 000 € HT); the Région's
+    form says nothing of DETR."""
+    state = apply(to_instruction())
+    hint = action_hint("DecideFunding", state, "DETR")
+    assert hint.startswith("Ligne DETR : accordez au moins 80\u202f000,00\u00a0€")
+    assert action_hint("DecideFunding", state, "REGION") == ""
+    assert action_hint("DecideFunding", state) == ""
+    decided = apply([*to_instruction(), approve(DETR_OFFICER, "detr", 100_000)])
+    assert action_hint("DecideFunding", decided, "DETR") == ""  # nothing left to decide
