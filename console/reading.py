@@ -13,7 +13,7 @@ from console.timeline import timeline_entry
 from domain.decider import fold
 from domain.decider_deadlines import APPLIES_IN
 from domain.events import EligibilityConfirmed, EligibilityRejected, Event
-from domain.rules.financing import plan_verdicts_shown, programme_max_cents
+from domain.rules.financing import max_confirmed, plan_verdicts_shown, programme_max_cents
 from domain.state import Application
 from eventlog import EventLog, EventLogError
 from workflows.client import ApplicationNotFound, GuichetClient, NoWorker
@@ -57,6 +57,7 @@ async def read_file_view(
         if isinstance(event, EligibilityConfirmed | EligibilityRejected):
             verdicts = [{"stage": "eligibility", **v.model_dump()} for v in event.verdicts]
     programme_max: int | None = None
+    provisional = False
     if state.plan and state.programme and state.commune:
         verdicts += [
             {"stage": "financing", **v.model_dump()}
@@ -65,12 +66,14 @@ async def read_file_view(
             )
         ]
         programme_max = programme_max_cents(state.programme, state.plan)
+        provisional = not max_confirmed(state.programme, state.plan)
     return {
         "application_id": application_id,
         "source": source,
         "status": state.status,
         "state": state.model_dump(mode="json"),
         "amounts": _amounts(state, programme_max),
+        "programme_max_provisional": provisional,
         "verdicts": verdicts,
         "timeline": rows,
         "timeline_problem": problem,
@@ -143,7 +146,8 @@ def render_file(view: dict[str, Any]) -> str:
     if correction := state.get("correction"):
         out.append(f"correction  ({correction['reason']}) {correction['message']}")
     if plan := state.get("plan"):
-        out += ["", _plan_text(plan, amounts["programme_max"]["cents"])]
+        maximum = amounts["programme_max"]["cents"]
+        out += ["", _plan_text(plan, maximum, view.get("programme_max_provisional", False))]
     if view["verdicts"]:
         out += ["", "rules"]
         out += [
@@ -198,12 +202,15 @@ def _opinion_text(opinion: dict[str, Any], reviewed: bool) -> str:
     )
 
 
-def _plan_text(plan: dict[str, Any], programme_max: int | None) -> str:
+def _plan_text(plan: dict[str, Any], programme_max: int | None, provisional: bool) -> str:
     basis = plan["basis"]
+    maximum = ""
+    if programme_max is not None:
+        maximum = f", programme max {format_euros(programme_max)}"
+        maximum += " (provisional, to be confirmed)" if provisional else ""
     lines = [
         f"financing plan ({basis}): total cost {format_euros(plan['total_cost_cents'])}, "
-        f"subsidisable base {format_euros(plan['subsidisable_base_cents'])}"
-        + (f", programme max {format_euros(programme_max)}" if programme_max is not None else ""),
+        f"subsidisable base {format_euros(plan['subsidisable_base_cents'])}{maximum}",
         f"  {'LINE':<12} {'FUNDER':<10} {'KIND':<8} {'REQUESTED':>16} {'GRANTED':>16}  STATUS",
     ]
     for line in plan["lines"]:

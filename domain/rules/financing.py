@@ -316,18 +316,32 @@ def _detr_commission(plan: FinancingPlan, opinion: bool | None) -> RuleVerdict:
     )
 
 
+def max_confirmed(programme: Programme, plan: FinancingPlan) -> bool:
+    """Whether every number ``programme_max_cents`` rests on for this plan is confirmed: the
+    catalogue marks a placeholder (France Services' 30,000 €) ``confirmed = false``."""
+    funding = programme.funding
+    cap = funding.cap_with_anah if plan.anah_cofunds and funding.cap_with_anah else funding.cap
+    used = (funding.rate, cap) if funding.kind == "rate" else (funding.amount,)
+    return all(number.confirmed for number in used if number is not None)
+
+
 def _award_within_max(plan: FinancingPlan, programme: Programme) -> RuleVerdict:
     award = _total(line for line in plan.lines if line.funder in programme.funders)
     maximum = programme_max_cents(programme, plan)
     ok = award <= maximum
+    # A placeholder is said to be one wherever the maximum is read, not given as a fact.
+    provisional = not max_confirmed(programme, plan)
     return _verdict(
         "award-within-programme-max",
         programme.source,
         ok,
         f"{programme.name} lines add up to {euros(award)}; the programme grants at most "
-        f"{euros(maximum)} for this plan" + ("" if ok else ": lower the request"),
+        f"{euros(maximum)} for this plan"
+        + (" (a provisional amount, to be confirmed)" if provisional else "")
+        + ("" if ok else ": lower the request"),
         french=f"Les lignes du dispositif « {programme.name} » totalisent {euros_fr(award)} ; "
         f"le dispositif accorde au plus {euros_fr(maximum)} pour ce plan de financement"
+        + (" (montant provisoire, à confirmer)" if provisional else "")
         + ("" if ok else " : réduisez le montant demandé"),
     )
 

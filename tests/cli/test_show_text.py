@@ -104,3 +104,13 @@ def test_money_reads_whole_once_a_file_is_settled() -> None:
     due = owing.repayment_due_cents
     assert repaid.status == "closed" and f"repaid {format_euros(due)}" in settled
     assert f"\nfinal       {format_euros(20_000_00 - due)} (paid, less what was repaid)" in settled
+
+
+def test_a_placeholder_maximum_reads_as_provisional() -> None:
+    """The plan's headline says the programme's maximum is provisional when the catalogue
+    marks it « à confirmer »."""
+    state = apply(to_instruction())
+    view = {**view_of(state), "programme_max_provisional": True}
+    view["amounts"] = _amounts(state, 30_000_00)
+    assert "programme max €30,000.00 (provisional, to be confirmed)" in render_file(view)
+    assert "provisional" not in render_file({**view, "programme_max_provisional": False})

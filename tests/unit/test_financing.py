@@ -333,3 +333,20 @@ def test_a_plan_without_a_line_for_the_programme_s_funder_is_told_before_it_is_s
     assert shown[-1] == "programme-line-asked"
     decided_on = plan_verdicts(alone, shopin, PVD_COMMUNE, None)
     assert "programme-line-asked" not in [v.rule for v in decided_on]
+
+
+def test_a_placeholder_maximum_is_said_to_be_one() -> None:
+    """France Services' 30,000 € is marked « à confirmer » in the catalogue, and the commune,
+    the caseworker and `show` read « le dispositif accorde au plus 30 000,00 € » as a fact."""
+    from domain.catalogue import load_catalogue
+    from domain.rules.financing import max_confirmed
+
+    catalogue = load_catalogue()
+    france_services = catalogue.get("france-services-implantation")
+    detr = catalogue.get("dsil-detr-investissement")
+    assert france_services is not None and detr is not None
+    plan = detr_at(320_000)
+    assert not max_confirmed(france_services, plan) and max_confirmed(detr, plan)
+    said = verdict("award-within-programme-max", plan, france_services)
+    assert "(montant provisoire, à confirmer)" in said.french
+    assert "(montant provisoire" not in verdict("award-within-programme-max", plan, detr).french
