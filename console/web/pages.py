@@ -87,6 +87,7 @@ from console.web.submission import (
     plan_rows,
     plan_values,
     preview,
+    programme_terms,
     request_from_form,
     unknown_funder,
 )
@@ -683,6 +684,7 @@ async def _submission(
     chosen = values.get("dispositif", "")
     context = {
         "programmes": found.catalogue.programmes,
+        "terms": {p.id: programme_terms(p) for p in found.catalogue.programmes},
         "commune": found.registry.get(account.insee or ""),
         "under_way": await _under_way(found, account.insee or "", chosen) if chosen else [],
         "values": values,

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from console.parsing import funder_code
 from console.web.commands import FormError, parse_date, parse_euros
-from console.web.labels import RULE, word
+from console.web.labels import CONVENTION, DOCUMENT_KIND, RULE, day, euros, lower, word
 from console.web.problems import first_problem
 from console.web.services import WebServices
 from domain.commands import ApplicationRequest
@@ -235,3 +235,43 @@ def preview(
             for verdict in plan_verdicts_shown(request.plan, programme, commune)
         ]
     return [{**verdict, "label": word(RULE, verdict["rule"])} for verdict in found]
+
+
+def programme_terms(programme: Programme) -> list[str]:
+    """What a commune should know of a programme before asking for it, in French: who funds
+    it and how much, until when it takes requests, the convention it needs and the documents
+    it expects (the form gave a bare list of names)."""
+    funding = programme.funding
+    provisional = " (montant provisoire, à confirmer)"
+    if funding.kind == "rate" and funding.rate is not None:
+        amount = f"{funding.rate.percent.normalize():f} % de l'assiette subventionnable"
+        if funding.cap is not None:
+            amount += f", au plus {euros(funding.cap.cents)}"
+        if funding.cap_with_anah is not None:
+            amount += f" ({euros(funding.cap_with_anah.cents)} quand l'Anah cofinance)"
+        confirmed = funding.rate.confirmed and (funding.cap is None or funding.cap.confirmed)
+    else:
+        assert funding.amount is not None  # guaranteed by Funding's validator
+        amount = f"{euros(funding.amount.cents)} forfaitaires"
+        if funding.kind == "annual":
+            amount = f"{euros(funding.amount.cents)} par an pendant {funding.years} ans"
+        confirmed = funding.amount.confirmed
+    terms = [
+        f"Financeur à inscrire au plan : {', '.join(programme.funders)}",
+        f"Montant : {amount}{'' if confirmed else provisional}",
+        "Versement : en une fois, sur justificatifs"
+        if programme.payments.kind == "single"
+        else "Versement : avance, acomptes et solde sur justificatifs",
+    ]
+    if programme.closes_on is not None:
+        terms.append(f"Demandes reçues jusqu'au {day(programme.closes_on)}")
+    if programme.requires_convention != "none":
+        needed = CONVENTION[programme.requires_convention].lower()
+        terms.append(f"Requiert la {needed} de la commune, signée")
+    if programme.required_documents:
+        kinds = ", ".join(
+            lower(DOCUMENT_KIND, d.kind) + (" (avec le solde)" if d.stage == "balance" else "")
+            for d in programme.required_documents
+        )
+        terms.append(f"Pièces attendues : {kinds}")
+    return terms

@@ -523,6 +523,22 @@ async def test_checking_the_plan_keeps_the_kind_of_early_start(console: Console)
     assert '<option value="works" selected>' not in answer.text
 
 
+async def test_the_submission_form_says_what_each_programme_funds_and_on_what_terms(
+    console: Console,
+) -> None:
+    """The form gave a bare list of names: not the funder to put on the plan, the amount,
+    the closing day, the convention or the documents each programme expects."""
+    async with signed_in(console, "agent") as agent:
+        page = html.unescape((await agent.get("/depot")).text)
+    shopin = page[page.index('data-testid="conditions-bdt-shopin-diagnostic"') :]
+    shopin = shopin[: shopin.index("</div>")]
+    assert "Financeur à inscrire au plan : BDT" in shopin
+    assert "Demandes reçues jusqu'au 31/12/2026" in shopin
+    assert "Requiert la convention d'adhésion de la commune, signée" in shopin
+    services = page[page.index('data-testid="conditions-france-services-implantation"') :]
+    assert "30\u202f000,00\xa0€ forfaitaires (montant provisoire, à confirmer)" in services
+
+
 async def test_a_second_request_for_the_same_programme_is_told_of_the_first(
     console: Console,
 ) -> None:
