@@ -21,7 +21,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from console.errors import CliError
 from worker import Settings, connect
-from workflows.client import CommandRefused, GuichetClient, GuichetError, NoWorker
+from workflows.client import (
+    ApplicationNotFound,
+    CommandRefused,
+    GuichetClient,
+    GuichetError,
+    NoWorker,
+)
 from workflows.encryption import key_from_env
 
 T = TypeVar("T")
@@ -175,6 +181,10 @@ def run_with_client(
         raise CliError(f"refused: {refused} [{refused.rule}; {refused.source}]") from None
     except NoWorker as error:
         raise CliError(f"{error}{again if error.command_pending else ''}") from None
+    except ApplicationNotFound as error:  # most often an id mistyped, or cut when copied
+        raise CliError(
+            f"{error}: `guichet list` (by --insee, --programme or --status) gives the ids"
+        ) from None
     except GuichetError as error:
         raise CliError(str(error)) from None
     except RPCError as error:

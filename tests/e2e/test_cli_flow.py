@@ -465,6 +465,12 @@ def test_a_label_is_put_found_by_the_list_and_taken_off_by_the_cli(
     assert '« dit "x" »: a label holds letters' in refused.stderr
     cli.act("remove-label", app, f"--label {shlex.quote(stored.upper())} --as {CASEWORKER}")
     assert "labels" not in cli.run("show", app).stdout
+    # An id cut when copied: where to find the right one.
+    cut = cli.run("show", app[:-2], expect=1).stderr
+    assert cut == (
+        f"guichet: no application {app[:-2]}: `guichet list` (by --insee, "
+        "--programme or --status) gives the ids\n"
+    )
 
 
 def test_a_sector_is_given_at_creation_and_changed_without_the_password(
