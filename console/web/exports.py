@@ -216,6 +216,8 @@ PORTFOLIO_HEADER = (
     "Département",
     "Instructeur",
     "Déposé le (heure de Paris)",
+    "Coût total",
+    "Demandé au dispositif",
     "Subvention accordée à l'acceptation",
     "Versé",
     "Reversement dû",
@@ -224,7 +226,7 @@ PORTFOLIO_HEADER = (
     "Événements",
 )
 """The auditor's portfolio as a workbook: ``audit states``' CSV columns, in French."""
-PORTFOLIO_WIDTHS = (44, 40, 18, 40, 8, 22, 8, 14, 16, 16, 14, 14, 14, 16, 10)
+PORTFOLIO_WIDTHS = (44, 40, 18, 40, 8, 22, 8, 14, 16, 14, 16, 16, 14, 14, 14, 16, 10)
 
 
 def portfolio_row(state: Application, programmes: dict[str, str]) -> tuple[Cell, ...]:
@@ -235,6 +237,8 @@ def portfolio_row(state: Application, programmes: dict[str, str]) -> tuple[Cell,
         return moment.astimezone(PARIS).replace(tzinfo=None) if moment else None
 
     programme = request.programme_id if request else ""
+    plan, ours = state.plan, state.programme.funders if state.programme else ()
+    asked = sum(line.requested_cents for line in plan.lines if line.funder in ours) if plan else 0
     return (
         state.application_id,
         request.project_title if request else "",
@@ -245,6 +249,8 @@ def portfolio_row(state: Application, programmes: dict[str, str]) -> tuple[Cell,
         commune.department if commune else "",
         state.caseworker_id or "",
         paris(state.submitted_at),
+        Euros(plan.total_cost_cents) if plan else None,
+        Euros(asked),
         Euros(state.award_cents),
         Euros(state.paid_cents),
         Euros(state.repayment_due_cents),

@@ -1600,6 +1600,8 @@ async def test_the_auditor_s_portfolio_opens_in_excel_in_french_with_its_codes_w
     assert row["INSEE"] == "01033" and row["Département"] == "01"
     assert row["Statut"] == "Déposé"
     assert row["Versé"] == 0 and isinstance(row["Déposé le (heure de Paris)"], datetime)
+    # What was asked of the programme, beside what it granted (the DETR line of request_json).
+    assert (row["Coût total"], row["Demandé au dispositif"]) == (100_000, 40_000)
     paid = sheet.cell(row=2, column=header.index("Versé") + 1)
     assert paid.number_format == '#,##0.00 "€"'
 
