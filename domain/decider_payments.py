@@ -84,14 +84,18 @@ def refused_on_arrival(command: Command, state: Application) -> DomainError | No
 
 
 def ordered_already(command: Command, state: Application) -> InvalidTransition | None:
-    """A payment being disbursed, ordered again: ``decide`` takes it as a no-op (a retry), and
-    a second officer who ordered it at the same moment was told « enregistré » for what a
-    colleague did. The same request sent again never reaches this check (Temporal answers it
-    with its first result)."""
+    """A payment being disbursed, ordered again by another officer: ``decide`` takes it as a
+    no-op (a retry), and a second officer who ordered it at the same moment was told
+    « enregistré » for what a colleague did. The officer who ordered it, sending it again
+    (after an answer lost, under another request id), is still answered as before."""
     match command:
-        case OrderPayment(payment_number=number):
+        case OrderPayment(payment_number=number, actor=actor):
             payment = state.payment(number)
-            if payment is not None and payment.status == "ordered":
+            if (
+                payment is not None
+                and payment.status == "ordered"
+                and payment.ordered_by != actor.id
+            ):
                 by = payment.ordered_by or "?"
                 return InvalidTransition(
                     f"payment {number} was already ordered by {by}: it is being disbursed",

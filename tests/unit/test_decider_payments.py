@@ -436,6 +436,7 @@ def test_a_payment_ordered_again_names_who_ordered_it() -> None:
     assert problem is not None and problem.rule == "payment-already-ordered"
     assert f"ordonné par {PAYMENT_OFFICER.id}" in problem.french
     assert decide(again, ordered) == []
+    assert refused_on_arrival(order, ordered) is None  # its own officer again: a retry
 
 
 def test_withdraw_while_a_payment_is_ordered_is_refused() -> None:
