@@ -50,9 +50,9 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, str | None, str | None], ...] = (
     ("sophie", "supervisor", None, None),
     ("prefecture", "cofinancer", "DETR", None),
     ("region-aura", "cofinancer", "REGION", None),
-    ("bdt", "cofinancer", "BDT", None),  # Banque des Territoires: Shop'in, the €20,000 grant
-    ("anct", "cofinancer", "ANCT", None),  # the PVD project manager's and France Services' posts
-    ("anah", "cofinancer", "ANAH", None),  # co-funds the project manager's post
+    ("bdt-aura", "cofinancer", "BDT", None),  # Banque des Territoires: Shop'in, €20,000 grant
+    ("anct-pvd", "cofinancer", "ANCT", None),  # the PVD project manager, France Services
+    ("anah-ain", "cofinancer", "ANAH", None),  # co-funds the project manager's post
     ("carol", "payment_officer", None, None),
     ("abf-ain", "expert", None, None),
     ("audrey", "auditor", None, None),

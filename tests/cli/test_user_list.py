@@ -83,3 +83,24 @@ async def _migrated(url: str) -> None:
     log = EventLog.from_url(url)
     await log.migrate()
     await log.close()
+
+
+def test_every_demo_account_is_seeded_and_listed(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`guichet dev --demo` seeds one account per role and a co-financer per funder, password
+    demo-<username>: a name too short for the password rule stopped `dev --demo` at start."""
+    from console.web.serve import DEMO_ACCOUNTS, seed_demo_accounts
+
+    async def seed() -> None:
+        log = EventLog.from_url(url)
+        await log.migrate()
+        await seed_demo_accounts(log, lambda _line: None)
+        await log.close()
+
+    asyncio.run(seed())
+    code, out, _ = guichet(capsys, "user", "list", "--json")
+    assert code == 0
+    listed = {(a["username"], a["role"], a["funder"]) for a in json.loads(out)}
+    assert listed == {(name, role, funder) for name, role, funder, _ in DEMO_ACCOUNTS}
+    assert {funder for _, _, funder, _ in DEMO_ACCOUNTS if funder} >= {"BDT", "ANCT", "ANAH"}
