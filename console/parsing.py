@@ -24,7 +24,7 @@ from domain.commands import DEPARTMENT_CODE
 _THOUSANDS = " \u00a0\u202f_"
 """What may stand between groups of three digits: a space (plain, no-break, or the narrow
 one French typesetting uses) or an underscore."""
-_EUROS = re.compile(r"[0-9]{1,3}(?:[ \u00a0\u202f_]?[0-9]{3})*(?:[.,][0-9]{1,2})?")
+_EUROS = re.compile(r"(?:[0-9]+|[0-9]{1,3}(?:[ \u00a0\u202f_][0-9]{3})+)(?:[.,][0-9]{1,2})?")
 MAX_CENTS = 10**13
 
 
@@ -43,8 +43,9 @@ class AmountError(ValueError):
 def cents_of(text: str) -> int:
     """``"12 345,67 €"`` → ``1234567``, exactly (Decimal, never a float), or ``AmountError``.
 
-    Digits 0 to 9 only (« ٣٤ » is not 34), a separator only between groups of three (« 1 2 5 »
-    is no amount), a decimal point or comma with one or two decimals; signs, exponents and a
+    Digits 0 to 9 only (« ٣٤ » is not 34), a separator between every group of three or none
+    (« 1 2 5 » and « 12 345678 » are no amounts), a decimal point or comma with one or two
+    decimals; signs, exponents and a
     third decimal are refused rather than rounded. The CLI and the console read amounts alike.
     """
     cleaned = text.strip().removeprefix("€").removesuffix("€").strip()

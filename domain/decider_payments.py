@@ -303,10 +303,13 @@ def order_payment(c: OrderPayment, state: Application) -> list[Event]:
     if payment.status == "ordered":
         return []
     if payment.status == "disbursed":
+        # Who ordered it: a second officer whose order arrived once it was paid learns who did.
+        by = f" (ordered by {payment.ordered_by})" if payment.ordered_by else ""
+        by_fr = f", sur l'ordre de {payment.ordered_by}" if payment.ordered_by else ""
         raise InvalidTransition(
-            f"payment {payment.number} was already disbursed",
+            f"payment {payment.number} was already disbursed{by}",
             rule="payment-status",
-            french=f"Le paiement n° {payment.number} a déjà été versé",
+            french=f"Le paiement n° {payment.number} a déjà été versé{by_fr}",
         )
     ordered = PaymentOrdered(
         actor=c.actor, at=c.at, payment_number=payment.number, amount_cents=payment.amount_cents

@@ -385,6 +385,13 @@ def _detr_floor_hint(state: Application, funder: str | None) -> str:
         line.amount_cents for line in detr
     )
     least = max(floor - others, 0)
+    asked = sum(line.requested_cents for line in detr)
+    if least > asked:  # an approval may not exceed the request: none can keep the floor
+        return (
+            f"Ligne DETR : les {labels.euros(asked)} demandés sont sous le plancher de la DETR "
+            f"({labels.euros(least)}, 20 % de l'assiette hors taxes) : aucun accord ne le "
+            "respecte ; demandez à la commune de réviser son plan, ou refusez la ligne."
+        )
     return (
         f"Ligne DETR : accordez au moins {labels.euros(least)} pour que la DETR atteigne 20 % "
         f"de l'assiette hors taxes ({labels.euros(plan.subsidisable_base_cents)}) ; en "

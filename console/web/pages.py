@@ -713,7 +713,12 @@ async def _under_way(found: WebServices, insee: str, programme_id: str) -> list[
     projects of one commune may well share a programme."""
     if not INSEE.match(insee) or found.catalogue.get(programme_id) is None:
         return []
-    query = f"{RUNNING} AND GuichetInsee = '{insee}' AND GuichetProgramme = '{programme_id}'"
+    # Still running but no longer asking: a file that owes back what it was paid (withdrawn
+    # after a payment, or paid too much) waits for the repayment only.
+    query = (
+        f"{RUNNING} AND GuichetInsee = '{insee}' AND GuichetProgramme = '{programme_id}' "
+        "AND GuichetStatus != 'repayment_due'"
+    )
     try:
         rows = await found.guichet.list(query, limit=20)
     except RPCError:

@@ -124,19 +124,31 @@ def _plan(form: Mapping[str, str]) -> dict[str, Any]:
         "planned_duration_months": int(months),
     }
     # Anah's line is its co-funding: the project manager's post may then reach its higher cap
-    # (55,000 € instead of 45,000 €), which the form had no other way to say.
-    if any(line["funder"] == "ANAH" for line in lines):
-        plan["anah_cofunds"] = True
+    # (55,000 € instead of 45,000 €), which the form had no other way to say; a revision that
+    # drops the line (or asks it nothing) drops the higher cap with it.
+    plan["anah_cofunds"] = any(
+        line["funder"] == ANAH and line["requested_cents"] > 0 for line in lines
+    )
+    return plan
+
+
+ANAH = "ANAH"
+
+
+def with_anah_cofunding(plan: FinancingPlan) -> FinancingPlan:
+    """``plan`` with Anah's co-funding said when a line asks Anah something, as the form says
+    it: the live check of the submission page reads the plan the page's script sends."""
+    asks_anah = any(line.funder == ANAH and line.requested_cents > 0 for line in plan.lines)
+    if asks_anah and not plan.anah_cofunds:
+        return plan.model_copy(update={"anah_cofunds": True})
     return plan
 
 
 def plan_from_form(form: Mapping[str, str], current: FinancingPlan) -> FinancingPlan:
     """The revised plan the form describes (what the form does not show is kept from
-    ``current``: an owner-share exception, Anah co-funding); ``FormError`` if not a plan."""
-    kept = {
-        "owner_share_exception": current.owner_share_exception,
-        "anah_cofunds": current.anah_cofunds,
-    }
+    ``current``: an owner-share exception; Anah's co-funding is its line's);
+    ``FormError`` if not a plan."""
+    kept = {"owner_share_exception": current.owner_share_exception}
     try:
         plan = FinancingPlan.model_validate({**kept, **_plan(form)})
     except ValidationError as error:
@@ -223,6 +235,7 @@ def preview(
     The plan's rules wait for its total cost: on a blank plan they would all pass on 0 €, which
     tells the person filling in the form nothing."""
     request = request.with_dotations_named()  # judged as it will be once sent
+    request = request.model_copy(update={"plan": with_anah_cofunding(request.plan)})
     commune = services.registry.get(request.insee)
     programme = services.catalogue.get(request.programme_id)
     found = [

@@ -58,6 +58,7 @@ def test_euros_convert_exactly_to_cents(typed: str, cents: int) -> None:
         "100000000000.01",
         "1 2 5",
         "12 50",
+        "12 345678",
         "٣٤",
         "１２",
         "12.500,50",

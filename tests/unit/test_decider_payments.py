@@ -247,6 +247,9 @@ def test_order_payment_and_disbursement() -> None:
     assert decide(disburse, state) == []
     other = disburse.model_copy(update={"gateway_reference": "VIR-9"})
     assert refused_with(other, state).rule == "payment-status"
+    late = refused_with(order.replaced({"actor": PAYMENT_OFFICER.replaced({"id": "bob"})}), state)
+    assert late.rule == "payment-status"  # ordered by another, and already paid: who did
+    assert late.french.endswith(f"a déjà été versé, sur l'ordre de {PAYMENT_OFFICER.id}")
 
 
 def test_four_eyes_the_accepting_caseworker_may_not_order() -> None:

@@ -539,6 +539,29 @@ async def test_the_submission_form_says_what_each_programme_funds_and_on_what_te
     assert "30\u202f000,00\xa0€ forfaitaires (montant provisoire, à confirmer)" in services
 
 
+async def test_the_live_check_gives_the_post_its_higher_cap_when_anah_is_asked(
+    console: Console,
+) -> None:
+    """The page's script sends the plan as typed: its live check held the post to 45,000 €
+    with an Anah line, where « Vérifier le plan » and the deposit allowed 55,000 €."""
+    request = request_json()
+    request["programme_id"] = "anct-chef-de-projet"
+    request["plan"] = {
+        "total_cost_cents": 80_000_00, "subsidisable_base_cents": 80_000_00, "basis": "TTC",
+        "lines": [
+            {"line_id": "owner", "funder": "OWNER", "kind": "owner", "requested_cents": 25_000_00},
+            {"line_id": "anct", "funder": "ANCT", "kind": "public", "requested_cents": 30_000_00},
+            {"line_id": "anah", "funder": "ANAH", "kind": "public", "requested_cents": 25_000_00},
+        ],
+    }  # fmt: skip
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, "/depot")
+        answer = await agent.post("/api/v1/verdicts", json=request, headers={"X-CSRF-Token": token})
+    assert answer.status_code == 200, answer.text
+    (cap,) = [v for v in answer.json() if v["rule"] == "award-within-programme-max"]
+    assert cap["outcome"] == "pass" and "55\u202f000,00" in cap["french"]
+
+
 async def test_a_second_request_for_the_same_programme_is_told_of_the_first(
     console: Console,
 ) -> None:

@@ -118,6 +118,13 @@ async def test_a_subsidy_goes_from_submission_to_balance_and_the_auditor_sees_it
     assert "respectées" in await summary.inner_text()
     assert await page.locator("[aria-live] table").count() == 0  # type: ignore[attr-defined]
     await agent.shot("01-depot-verdicts-en-direct")
+    # An amount the server would refuse is said so, not counted as 0 € (nor « 1 2 5 » as 125 €).
+    await page.fill("[name=ligne-2-montant]", "1 2 5")  # type: ignore[attr-defined]
+    unreadable = page.locator("#verdicts [data-montant-illisible]")  # type: ignore[attr-defined]
+    await unreadable.wait_for()
+    assert "« 1 2 5 »" in await unreadable.inner_text()
+    await page.fill("[name=ligne-2-montant]", "20 000")  # type: ignore[attr-defined]
+    await page.locator("#verdicts td", has_text=plan_total).first.wait_for()  # type: ignore[attr-defined]
     await page.click("button[value=deposer]")  # type: ignore[attr-defined]
     await page.wait_for_url("**/dossiers/dsil-detr-investissement-01033-*")  # type: ignore[attr-defined]
     application_id = page.url.rsplit("/", 1)[-1]  # type: ignore[attr-defined]

@@ -233,3 +233,18 @@ def test_the_state_s_detr_line_says_the_least_an_approval_keeps_the_floor_with()
     assert action_hint("DecideFunding", state) == ""
     decided = apply([*to_instruction(), approve(DETR_OFFICER, "detr", 100_000)])
     assert action_hint("DecideFunding", decided, "DETR") == ""  # nothing left to decide
+
+
+def test_a_detr_request_under_the_floor_is_said_to_be_one_no_approval_can_mend() -> None:
+    """15 000 € asked where the floor is 20 000 €: the hint asked for at least 20 000 €, and
+    an approval above the amount asked is refused."""
+    state = apply(to_instruction())
+    assert state.plan is not None
+    lines = tuple(
+        line.model_copy(update={"requested_cents": 20_000_00}) if line.line_id == "detr" else line
+        for line in state.plan.lines
+    )
+    low = state.replaced({"plan": state.plan.model_copy(update={"lines": lines})})
+    hint = action_hint("DecideFunding", low, "DETR")
+    assert hint.startswith("Ligne DETR : les 20\u202f000,00\u00a0€ demandés sont sous le plancher")
+    assert "aucun accord ne le respecte" in hint

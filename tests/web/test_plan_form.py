@@ -7,12 +7,14 @@ from domain.plan import FinancingPlan, FundingLine
 
 
 def plan_of(lines: int) -> FinancingPlan:
-    """€100,000: the owner, then ``lines - 1`` public funders sharing the rest."""
+    """€100,000: the owner, then ``lines - 1`` public funders sharing the rest (the last one
+    Anah, so that its co-funding is said)."""
     share = 60_000_00 // (lines - 1)
     funders = [
         FundingLine(line_id=f"f{n}", funder=f"F{n}", kind="public", requested_cents=share)
-        for n in range(1, lines)
+        for n in range(1, lines - 1)
     ]
+    funders.append(FundingLine(line_id="anah", funder="ANAH", kind="public", requested_cents=share))
     owner = 100_000_00 - share * (lines - 1)
     return FinancingPlan(
         total_cost_cents=100_000_00,
@@ -27,9 +29,19 @@ def plan_of(lines: int) -> FinancingPlan:
 
 
 def test_a_plan_read_back_from_its_form_is_the_same_plan() -> None:
-    """Ids, funders, amounts and what the form does not show (Anah) survive the round trip."""
+    """Ids, funders, amounts and Anah's co-funding survive the round trip."""
     plan = plan_of(3)
     assert plan_from_form(plan_values(plan), plan) == plan
+
+
+def test_a_revision_that_drops_anah_s_line_drops_its_higher_cap() -> None:
+    """The commune removed Anah's line and asked ANCT 52,500 €: the post kept its 55,000 €
+    cap, and the file was accepted with no Anah at all. Asking Anah 0 € is no co-funding."""
+    plan = plan_of(3)
+    values = {k: v for k, v in plan_values(plan).items() if not k.startswith("ligne-2")}
+    assert not plan_from_form(values, plan).anah_cofunds
+    values = plan_values(plan) | {"ligne-2-montant": "0"}
+    assert not plan_from_form(values, plan).anah_cofunds
 
 
 def test_a_plan_longer_than_the_new_form_keeps_every_line() -> None:
@@ -47,7 +59,7 @@ def test_a_public_line_funded_by_a_state_dotation_is_that_dotation() -> None:
     assert [(line.funder, line.dotation) for line in plan.lines] == [
         ("OWNER", None),
         ("DETR", "DETR"),
-        ("F2", None),
+        ("ANAH", None),
     ]
 
 

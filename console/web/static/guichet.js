@@ -1,12 +1,25 @@
 /* Guichet console: small progressive enhancements. Every page works without this file. */
 "use strict";
 
+// As the server reads an amount (console.parsing.cents_of): digits 0-9, a separator between
+// every group of three or none, one or two decimals; "1 2 5" is no amount.
+const AMOUNT = /^(?:[0-9]+|[0-9]{1,3}(?:[ \u00a0\u202f_][0-9]{3})+)(?:[.,]([0-9]{1,2}))?$/;
+
 function cents(text) {
-  // "12 345,67" -> 1234567, exactly (string arithmetic, never a float).
-  const cleaned = String(text).replace(/[\s\u202f\u00a0€]/g, "").replace(",", ".");
-  const match = /^(\d{1,11})(?:\.(\d{1,2}))?$/.exec(cleaned);
+  // "12 345,67" -> 1234567, exactly (string arithmetic, never a float); null if unreadable.
+  const cleaned = String(text).trim().replace(/^€/, "").replace(/€$/, "").trim();
+  const match = AMOUNT.exec(cleaned);
   if (!match) return null;
-  return parseInt(match[1], 10) * 100 + parseInt((match[2] || "0").padEnd(2, "0"), 10);
+  const whole = cleaned.split(/[.,]/)[0].replace(/[ \u00a0\u202f_]/g, "");
+  return parseInt(whole, 10) * 100 + parseInt((match[1] || "0").padEnd(2, "0"), 10);
+}
+
+function unreadableAmount(form) {
+  // The first amount typed that the server would refuse: said, not counted as 0 €.
+  for (const field of form.querySelectorAll("[name=cout_total], [name=assiette], [name$=-montant]")) {
+    if (field.value.trim() && cents(field.value) === null) return field.value.trim();
+  }
+  return null;
 }
 
 const DOTATIONS = ["DETR", "DSIL", "DPV", "DSID"];
@@ -95,6 +108,17 @@ function liveVerdicts(form) {
   let sequence = 0;
   const check = async () => {
     const mine = ++sequence;
+    const unreadable = unreadableAmount(form);
+    if (unreadable !== null) {
+      const p = document.createElement("p");
+      p.className = "note";
+      p.dataset.montantIllisible = "";
+      p.textContent = "Montant illisible : « " + unreadable + " ». Écrivez-le comme 12 500,00 "
+        + "(chiffres, espace entre les milliers, deux décimales au plus).";
+      target.replaceChildren(p);
+      target.dataset.state = "incomplet";
+      return;
+    }
     let answer;
     try {
       answer = await fetch(form.dataset.verdicts, {
