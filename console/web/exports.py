@@ -224,9 +224,10 @@ PORTFOLIO_HEADER = (
     "Reversé",
     "Dernier événement (heure de Paris)",
     "Événements",
+    "Demande retirée le (heure de Paris)",
 )
 """The auditor's portfolio as a workbook: ``audit states``' CSV columns, in French."""
-PORTFOLIO_WIDTHS = (44, 40, 18, 40, 8, 22, 8, 14, 16, 14, 16, 16, 14, 14, 14, 16, 10)
+PORTFOLIO_WIDTHS = (44, 40, 18, 40, 8, 22, 8, 14, 16, 14, 16, 16, 14, 14, 14, 16, 10, 16)
 
 
 def portfolio_row(state: Application, programmes: dict[str, str]) -> tuple[Cell, ...]:
@@ -257,4 +258,5 @@ def portfolio_row(state: Application, programmes: dict[str, str]) -> tuple[Cell,
         Euros(state.repaid_cents),
         paris(state.last_event_at),
         state.version,
+        paris(state.withdrawn_at),  # its status moves on once what was paid is owed back
     )

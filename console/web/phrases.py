@@ -136,8 +136,11 @@ def phrase(event: Event) -> str:
             return f"Travaux commencés le {day:%d/%m/%Y}"
         case WorksCompleted(completed_on=day):
             return f"Travaux achevés le {day:%d/%m/%Y}"
-        case PaymentClaimed(payment_number=n, kind=kind, amount_cents=amount):
-            return f"Demande de versement n° {n} ({PAYMENT_KIND[kind]}) : {euros(amount)}"
+        case PaymentClaimed(
+            payment_number=n, kind=kind, amount_cents=amount, with_bank_guarantee=guaranteed
+        ):
+            what = PAYMENT_KIND[kind] + (", avec garantie bancaire" if guaranteed else "")
+            return f"Demande de versement n° {n} ({what}) : {euros(amount)}"
         case PaymentOrdered(payment_number=n, amount_cents=amount):
             return f"Versement n° {n} ordonné : {euros(amount)}"
         case PaymentDisbursed(payment_number=n, amount_cents=amount, gateway_reference=ref):

@@ -62,3 +62,11 @@ def test_a_decision_s_observation_is_read_in_the_timeline() -> None:
         noted = event.replaced({"note": "Hors du règlement régional, article 4"})
         assert phrase(noted).endswith(" : Hors du règlement régional, article 4"), kind
         assert not phrase(event.replaced({"note": ""})).endswith(" : "), kind
+
+
+def test_an_advance_against_a_bank_guarantee_says_so_in_the_history() -> None:
+    """It allows 60 % instead of 30 %: the history said « (avance) » alone."""
+    claimed = next(e for e in EVENTS if e.type == "PaymentClaimed")
+    guaranteed = claimed.replaced({"kind": "advance", "with_bank_guarantee": True})
+    assert "(avance, avec garantie bancaire)" in phrase(guaranteed)
+    assert "garantie" not in phrase(guaranteed.replaced({"with_bank_guarantee": False}))

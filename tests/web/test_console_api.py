@@ -470,7 +470,10 @@ async def test_a_line_break_counts_one_character_as_the_browser_counted_it(
     assert withdrawn.data["reason"] == reason.replace("\r\n", "\n")
     async with signed_in(console, "agent") as agent:
         page = (await agent.get(f"/dossiers/{file_id}")).text
+        commune = html.unescape((await agent.get("/communes/01033")).text)
     assert 'data-testid="retiree"' in page  # the page says so, whatever the status becomes
+    row = commune[commune.index(f'<a href="/dossiers/{file_id}">') :].split("</tr>")[0]
+    assert 'data-testid="retiree">retirée le ' in row
 
 
 async def test_checking_a_revised_plan_counts_a_partial_grant_as_the_file_does(
@@ -2014,6 +2017,9 @@ async def test_what_the_commune_owes_back_shows_to_the_auditor_and_the_payment_o
                amount_cents=8_000_00, reference="TITRE-1")  # fmt: skip
     async with signed_in(console, "alice") as alice:
         closed = html.unescape((await alice.get(f"/dossiers/{application_id}")).text)
+        commune = html.unescape((await alice.get("/communes/01033")).text)
+    row = commune[commune.index(f'<a href="/dossiers/{application_id}">') :].split("</tr>")[0]
+    assert '4\u202f000,00\xa0€ <span class="note">(définitive)</span>' in row
     assert '<dd data-testid="reverse">8\u202f000,00\xa0€</dd>' in closed
     assert '<dd data-testid="definitive">4\u202f000,00\xa0€ (versé, moins le reversé)' in closed
 
