@@ -84,24 +84,28 @@ def refused_on_arrival(command: Command, state: Application) -> DomainError | No
 
 
 def ordered_already(command: Command, state: Application) -> InvalidTransition | None:
-    """A payment being disbursed, ordered again by another officer: ``decide`` takes it as a
-    no-op (a retry), and a second officer who ordered it at the same moment was told
-    « enregistré » for what a colleague did. The officer who ordered it, sending it again
-    (after an answer lost, under another request id), is still answered as before."""
+    """A payment ordered (or already paid) on another officer's order, ordered again: ``decide``
+    takes it as a no-op (a retry), and a second officer who ordered it at the same moment was
+    told « enregistré » for what a colleague did. The officer who ordered it, sending it again
+    (after an answer lost, under another request id), is still answered as before. Checked
+    where commands arrive, and by ``GuichetClient.act`` once an order did nothing new (two
+    orders validated on the same state)."""
     match command:
         case OrderPayment(payment_number=number, actor=actor):
             payment = state.payment(number)
             if (
                 payment is not None
-                and payment.status == "ordered"
+                and payment.status in ("ordered", "disbursed")
                 and payment.ordered_by != actor.id
             ):
                 by = payment.ordered_by or "?"
+                paid = payment.status == "disbursed"
                 return InvalidTransition(
-                    f"payment {number} was already ordered by {by}: it is being disbursed",
+                    f"payment {number} was already ordered by {by}: "
+                    + ("it was disbursed" if paid else "it is being disbursed"),
                     rule="payment-already-ordered",
-                    french=f"Le paiement n° {number} a déjà été ordonné par {by} : son "
-                    "versement est en cours",
+                    french=f"Le paiement n° {number} a déjà été ordonné par {by} : "
+                    + ("il a été versé" if paid else "son versement est en cours"),
                 )
     return None
 

@@ -39,8 +39,9 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actor import Actor
-from domain.commands import Command, contradiction, with_dotations_named
+from domain.commands import Command, OrderPayment, contradiction, with_dotations_named
 from domain.decider import refused_before_start
+from domain.decider_payments import ordered_already
 from domain.errors import DomainError
 from domain.state import Application
 from workflows import search
@@ -315,7 +316,6 @@ class GuichetClient:
                 result_type=CommandResult,
             )
             result: CommandResult = await self._worker_answer(update, command=True)
-            return result
         except WorkflowUpdateFailedError as failed:
             raise _refusal(failed.cause) from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
@@ -328,6 +328,15 @@ class GuichetClient:
             raise
         except RPCError as error:
             raise await self._explain(error, application_id) from None
+        if isinstance(command, OrderPayment) and not result.events:
+            # Two officers' orders validated on the same state: the second ran as a retry
+            # (``decide`` takes it as one) and answered « nothing new ». Said here, once the
+            # state tells whose order it was, not in the workflow's handler, where a new
+            # refusal would change how recorded files replay.
+            state = await self.state(application_id)
+            if (refused := ordered_already(command, state)) is not None:
+                raise CommandRefused.of(refused)
+        return result
 
     async def signal(self, application_id: str, command: Command) -> None:
         """Send a command without waiting; a refusal is recorded in the log, but a command

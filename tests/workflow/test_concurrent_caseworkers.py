@@ -84,3 +84,36 @@ async def test_accepting_and_refusing_at_once_records_one_decision_whole(stack: 
         types = [e.type for e in await stack.log.read_stream(app_id)]
         assert types.count("ApplicationAccepted") + types.count("ApplicationRefused") == 1
         await _assert_consistent(stack, app_id)
+
+
+async def test_two_officers_ordering_the_same_payment_at_once_the_second_is_told_who(
+    stack: Stack,
+) -> None:
+    """Both orders validated on the same state: the second ran as a retry and answered
+    « nothing new », exit 0, for what a colleague did. It is told whose order it was."""
+    from domain.commands import ClaimPayment, OrderPayment
+    from tests.workflow.scenarios import AGENT, BOB, EUR
+    from tests.workflow.test_lifecycle import awarded_and_started
+
+    dave = Actor(id="dave", role="payment_officer")
+    async with stack.worker():
+        app_id = await submitted(stack)
+        await in_instruction(stack, app_id)
+        await approve_all(stack, app_id)
+        await awarded_and_started(stack, app_id)
+        await stack.guichet.act(app_id, ClaimPayment(
+            actor=AGENT, at=NOW, kind="advance", amount_cents=10_000 * EUR, proof_reference="OS"
+        ))  # fmt: skip
+        outcomes = await _outcomes(
+            stack,
+            app_id,
+            OrderPayment(actor=BOB, at=NOW, payment_number=1),
+            OrderPayment(actor=dave, at=NOW, payment_number=1),
+        )
+        refused = [o for o in outcomes if isinstance(o, CommandRefused)]
+        won = [o for o in outcomes if not isinstance(o, BaseException)]
+        assert len(won) == 1 and len(refused) == 1, outcomes
+        winner = (await stack.guichet.state(app_id)).payment(1)
+        assert winner is not None and winner.ordered_by in ("bob", "dave")
+        assert f"ordered by {winner.ordered_by}" in str(refused[0])
+        await _assert_consistent(stack, app_id)
