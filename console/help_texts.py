@@ -15,7 +15,7 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "AnswerCorrection": (
         "Answer a correction request, optionally with a revised financing plan.",
         'guichet answer-correction ID --message "Quotes attached" --plan plan.toml '
-        "--as applicant:mairie-01053",
+        "--as applicant:mairie-bourg:01053",
     ),
     "DeclareComplete": (
         "Declare the file complete: instruction and co-financing begin.",
@@ -28,7 +28,7 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     ),
     "RevisePlan": (
         "Replace the financing plan (read from a JSON or TOML file).",
-        "guichet revise-plan ID --plan plan.json --as applicant:mairie-01053",
+        "guichet revise-plan ID --plan plan.json --as applicant:mairie-bourg:01053",
     ),
     "RecordCommissionOpinion": (
         "Record the DETR commission's opinion (needed above €100,000 of DETR).",
@@ -52,7 +52,8 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     ),
     "WithdrawApplication": (
         "The applicant withdraws its request.",
-        'guichet withdraw-application ID --reason "Project abandoned" --as applicant:mairie-01053',
+        'guichet withdraw-application ID --reason "Projet abandonné" '
+        "--as applicant:mairie-bourg:01053",
     ),
     "NotifyAward": (
         "Notify the award decision to the commune.",
@@ -108,17 +109,17 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     ),
     "DeclareStart": (
         "Declare the start of works (not in the future).",
-        "guichet declare-start ID --started-on 2025-04-01 --as applicant:mairie-01053",
+        "guichet declare-start ID --started-on 2025-04-01 --as applicant:mairie-bourg:01053",
     ),
     "DeclareCompletion": (
         "Declare the project completed.",
-        "guichet declare-completion ID --completed-on 2025-09-30 --as applicant:mairie-01053",
+        "guichet declare-completion ID --completed-on 2025-09-30 --as applicant:mairie-bourg:01053",
     ),
     "ClaimPayment": (
         "Claim a payment: an advance or interim names an amount; interim and balance state "
         "the eligible expense proven.",
         "guichet claim-payment ID --kind advance --amount 12000 --proof-reference Q-12 "
-        "--as applicant:mairie-01053",
+        "--as applicant:mairie-bourg:01053",
     ),
     "OrderPayment": (
         "Order a claimed payment (never by the person who accepted the file).",

@@ -28,6 +28,10 @@ _EUROS = re.compile(r"(?:[0-9]+|[0-9]{1,3}(?:[ \u00a0\u202f_][0-9]{3})+)(?:[.,][
 MAX_CENTS = 10**13
 
 
+INSEE_CODE = re.compile(r"[0-9][0-9AB][0-9]{3}")
+"""A commune's INSEE code as the COG writes it: 01034, 2A004."""
+
+
 class InputError(ValueError):
     """Something the person typed cannot be used; the message says what to type instead."""
 
@@ -88,10 +92,12 @@ def funder_code(text: str) -> str:
 
 
 def parse_actor(text: str) -> Actor:
-    """``role:id[:extra]``: a co-financer names its funder, an applicant may name its INSEE.
+    """``role:id[:extra]``: a co-financer names its funder, an applicant its commune (INSEE).
 
     Examples: ``caseworker:alice``, ``cofinancer:prefecture-01:DETR``,
-    ``applicant:mairie-bourg:01053``.
+    ``applicant:mairie-bourg:01053``. An applicant without its commune would pass the
+    own-commune check on any file (``check_permission`` compares the commune an actor names):
+    ``applicant:mairie-01093`` withdrew another commune's file.
     """
     parts = text.split(":")
     if len(parts) not in (2, 3) or not all(parts):
@@ -114,6 +120,16 @@ def parse_actor(text: str) -> Actor:
         raise InputError(
             "a co-financer acts for one funder: write --as cofinancer:<id>:<FUNDER>, "
             "e.g. cofinancer:prefecture-01:DETR"
+        )
+    if role == "applicant" and extra is None:
+        raise InputError(
+            "an applicant acts for its commune: write --as applicant:<id>:<INSEE>, "
+            "e.g. applicant:mairie-belley:01034"
+        )
+    if role == "applicant" and not INSEE_CODE.fullmatch(extra or ""):
+        raise InputError(
+            f"--as {text!r}: {extra!r} is no INSEE code: five characters, the leading zero "
+            "included (01034, 2A004)"
         )
     if extra is not None and role not in ("cofinancer", "applicant"):
         raise InputError(

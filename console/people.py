@@ -20,7 +20,7 @@ from console.app import AsOption, JsonOption, app, emit_json, friendly, say
 from console.connection import resolve_target, run_with_client
 from console.deadlines import deadline_filter
 from console.errors import CliError, usage_error
-from console.parsing import check_department, load_document, parse_actor, problems
+from console.parsing import INSEE_CODE, check_department, load_document, parse_actor, problems
 from console.reading import read_file_view, render_file
 from domain.actor import ACCOUNT_NAME
 from domain.catalogue import load_catalogue
@@ -166,7 +166,6 @@ def submit(
 STATUSES: tuple[str, ...] = get_args(Status)
 ENDED = ("ineligible", "refused", "dismissed", "withdrawn", "closed", "lapsed")
 """A file no longer under way: a request sent again lands on it, and nothing happens."""
-INSEE_CODE = re.compile(r"[0-9][0-9AB][0-9]{3}")
 
 
 def _check_list_filters(

@@ -151,3 +151,17 @@ def test_a_list_filter_no_file_can_match_says_so(option: str, typed: str, said: 
     code, text = guichet("list", option, typed)
     assert code == 2 and said in text, text
     assert_one_sentence_refusal(code, text)
+
+
+@pytest.mark.parametrize(
+    ("actor", "said"),
+    [
+        ("applicant:mairie-01093", "an applicant acts for its commune"),
+        ("applicant:mairie-belley:1034", "'1034' is no INSEE code"),
+    ],
+)
+def test_an_applicant_names_its_commune(actor: str, said: str) -> None:
+    """Without it, the own-commune check had nothing to compare: `applicant:mairie-01093`
+    withdrew another commune's file. Exit 2, before anything is sent."""
+    code, text = guichet("withdraw-application", "X", "--reason", "test", "--as", actor)
+    assert code == 2 and said in text, text

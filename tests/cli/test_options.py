@@ -136,7 +136,7 @@ def test_plan_from_a_toml_file(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     _, command = build_command(
-        RevisePlan, {"application_id": "a", "plan": str(plan), "note": None}, "applicant:mm"
+        RevisePlan, {"application_id": "a", "plan": str(plan), "note": None}, "applicant:mm:01034"
     )
     assert isinstance(command, RevisePlan) and command.plan.total_cost_cents == 1000
 
@@ -241,7 +241,7 @@ def _request(tmp_path: Path, insee: str, suffix: str = ".json") -> Path:
 def test_submit_refuses_an_ineligible_commune_before_connecting(tmp_path: Path) -> None:
     # 01001 is not on the PVD list; with Temporal unreachable, reaching it would say so.
     code, _, err = _invoke(
-        ["submit", str(_request(tmp_path, "01001")), "--as", "applicant:mairie"], UNREACHABLE
+        ["submit", str(_request(tmp_path, "01001")), "--as", "applicant:mairie:01001"], UNREACHABLE
     )
     assert code == 1
     assert err.startswith("guichet: not eligible: L'Abergement-Clémenciat (01001) is not on")
@@ -254,7 +254,7 @@ def test_submit_names_the_catalogue_s_programmes_for_one_it_does_not_have(
     """« shopin » for « bdt-shopin-diagnostic »: exit 2 with the catalogue's ids."""
     path = _request(tmp_path, "01033")
     path.write_text(path.read_text().replace("dsil-detr-investissement", "shopin"))
-    code, _, err = _invoke(["submit", str(path), "--as", "applicant:mairie"], UNREACHABLE)
+    code, _, err = _invoke(["submit", str(path), "--as", "applicant:mairie:01033"], UNREACHABLE)
     assert code == 2 and "programme_id 'shopin' is no programme of the catalogue (" in err
     assert "bdt-shopin-diagnostic" in err
 
@@ -262,11 +262,11 @@ def test_submit_names_the_catalogue_s_programmes_for_one_it_does_not_have(
 def test_submit_refuses_a_malformed_file(tmp_path: Path) -> None:
     broken = tmp_path / "request.json"
     broken.write_text("{ not json", encoding="utf-8")
-    code, _, err = _invoke(["submit", str(broken), "--as", "applicant:mm"], UNREACHABLE)
+    code, _, err = _invoke(["submit", str(broken), "--as", "applicant:mm:01034"], UNREACHABLE)
     assert code == 2 and err.startswith(f"guichet: {broken} is not valid json")
     missing = tmp_path / "bad.toml"
     missing.write_text('programme_id = "x"\n', encoding="utf-8")
-    code, _, err = _invoke(["submit", str(missing), "--as", "applicant:mm"], UNREACHABLE)
+    code, _, err = _invoke(["submit", str(missing), "--as", "applicant:mm:01034"], UNREACHABLE)
     assert code == 2 and err == (
         f"guichet: {missing} is not a valid request: insee: Field required; "
         "project_title: Field required; plan: Field required\n"
@@ -280,7 +280,7 @@ def test_submit_refuses_a_contact_address_that_mail_cannot_reach(tmp_path: Path)
     for address in ("Mairie <urbanisme@mairie.fr>", "urbanisme@mairie", "a@b.fr, c@d.fr"):
         request = json.loads(path.read_text(encoding="utf-8"))
         path.write_text(json.dumps({**request, "contact_email": address}), encoding="utf-8")
-        code, _, err = _invoke(["submit", str(path), "--as", "applicant:mm"], UNREACHABLE)
+        code, _, err = _invoke(["submit", str(path), "--as", "applicant:mm:01034"], UNREACHABLE)
         assert code == 2, err
         assert err.startswith(f"guichet: {path}: contact_email {address!r} is not one e-mail")
 
@@ -297,7 +297,9 @@ def test_the_example_requests_pass_the_precheck_and_their_plans_serve_revisions(
     request = read_request(example)
     precheck(request)  # raises when a rule fails
     _, command = build_command(
-        RevisePlan, {"application_id": "a", "plan": str(example), "note": None}, "applicant:mm"
+        RevisePlan,
+        {"application_id": "a", "plan": str(example), "note": None},
+        "applicant:mm:01034",
     )
     assert isinstance(command, RevisePlan) and command.plan == request.plan
 
