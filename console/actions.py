@@ -33,7 +33,8 @@ from console.parsing import (
     problems,
 )
 from console.web.accounts import AccountStore
-from domain.commands import Command, RequestOpinion, RouteFile
+from domain.actor import ACCOUNT_NAME
+from domain.commands import AssignCaseworker, Command, RequestOpinion, RouteFile
 from domain.decider_permissions import PERMISSIONS
 from domain.plan import FinancingPlan
 from domain.registry import load_registry
@@ -222,6 +223,8 @@ def _register(model: type[BaseModel]) -> None:
         async def work(guichet: GuichetClient) -> CommandResult:
             if isinstance(command, RequestOpinion):
                 await _check_expert(target.event_log_url, command.expert_id)
+            if isinstance(command, AssignCaseworker):
+                await _check_caseworker(target.event_log_url, command.caseworker_id)
             return await guichet.act(application_id, command, request_id=request_id)
 
         result = run_with_client(work, target=target, request_id=request_id)
@@ -267,6 +270,32 @@ async def _check_expert(event_log_url: str, expert_id: str) -> None:
         raise usage_error(
             f"--expert-id {expert_id}: no expert account has this id (create one with "
             f"guichet user add {expert_id} --role expert)"
+        )
+
+
+async def _check_caseworker(event_log_url: str, caseworker_id: str) -> None:
+    """A file goes to a caseworker's or a supervisor's account: « Alice » or « ghost » was
+    recorded, and the file left every queue (each lists the files of the one signed in).
+    Unchecked only where the console has no account at all (the CLI alone is used) or no
+    log tables yet."""
+    if not re.fullmatch(ACCOUNT_NAME, caseworker_id):
+        raise usage_error(
+            f"--caseworker-id {caseworker_id!r}: write the id as the caseworker signs in, in "
+            "lowercase (e.g. alice)"
+        )
+    log = EventLog.from_url(event_log_url)
+    try:
+        accounts = await AccountStore(log.engine).all()
+    except EventLogError:
+        accounts = []  # no log tables yet (no worker ever ran): nothing to check against
+    finally:
+        await log.close()
+    instructing = {a.username for a in accounts if a.role in ("caseworker", "supervisor")}
+    if accounts and caseworker_id not in instructing:
+        raise usage_error(
+            f"--caseworker-id {caseworker_id}: no caseworker's or supervisor's account has this "
+            f"id (`guichet user list` gives them; create one with guichet user add "
+            f"{caseworker_id} --role caseworker)"
         )
 
 

@@ -496,6 +496,11 @@ def test_a_sector_is_given_at_creation_and_changed_without_the_password(
     request = tmp_path / "request.toml"
     request.write_text(REQUEST, encoding="utf-8")
     app = cli.json("submit", str(request), "--as", APPLICANT)["application_id"]
+    # An id no caseworker signs in with: the file would leave every queue.
+    for typo in ("Ddt-secteur", "ghost"):
+        refused = cli.run("assign-caseworker", app, "--caseworker-id", typo,
+                          "--as", "supervisor:sophie", expect=2).stderr  # fmt: skip
+        assert refused.startswith("guichet: --caseworker-id ") and typo in refused
     cli.act("assign-caseworker", app, "--caseworker-id ddt-secteur --as supervisor:sophie")
 
     def held() -> bool:
