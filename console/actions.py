@@ -26,6 +26,7 @@ from console.errors import CliError, usage_error
 from console.help_texts import EXAMPLES
 from console.parsing import (
     InputError,
+    check_application_id,
     euros_to_cents,
     parse_actor,
     parse_date,
@@ -215,6 +216,7 @@ def _register(model: type[BaseModel]) -> None:
         request_id = kwargs.pop("request_id") or str(uuid.uuid4())
         as_json = kwargs.pop("json_output")
         application_id, command = build_command(model, kwargs, as_text)
+        check_application_id(application_id)
         target = resolve_target()
 
         if isinstance(command, RouteFile):
@@ -315,6 +317,7 @@ def actions(
     Example: guichet actions PVD-01053-ab12 --as caseworker:alice
     """
     actor = parse_actor(as_)
+    check_application_id(application_id)
 
     async def work(guichet: GuichetClient) -> tuple[tuple[str, ...], dict[str, str]]:
         allowed = await guichet.allowed_actions(application_id, actor)

@@ -228,3 +228,19 @@ def check_department(department: str | None) -> None:
             f"--department {department!r} is no department code: write two or three "
             "characters, the leading zero included (01, 2A, 974)"
         )
+
+
+APPLICATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,119}")
+"""What a file's id is made of (``Submission.application_id``, at least 3 characters, is
+checked by Temporal's answer: this catches an empty or garbled argument)."""
+
+
+def check_application_id(text: str) -> str:
+    """``text`` when it can be a file's id; ``InputError`` otherwise (an empty argument went to
+    Temporal, which answered « WorkflowId is not set on request »)."""
+    if not APPLICATION_ID.fullmatch(text):
+        raise InputError(
+            f"{text!r} is no application id: `guichet list` gives them, e.g. "
+            "dsil-detr-investissement-01034-3f2a9c1b7d4e"
+        )
+    return text

@@ -20,7 +20,14 @@ from console.app import AsOption, JsonOption, app, emit_json, friendly, say
 from console.connection import resolve_target, run_with_client
 from console.deadlines import deadline_filter
 from console.errors import CliError, usage_error
-from console.parsing import INSEE_CODE, check_department, load_document, parse_actor, problems
+from console.parsing import (
+    INSEE_CODE,
+    check_application_id,
+    check_department,
+    load_document,
+    parse_actor,
+    problems,
+)
 from console.reading import read_file_view, render_file
 from domain.actor import ACCOUNT_NAME
 from domain.catalogue import load_catalogue
@@ -295,6 +302,7 @@ def show(
 
     Example: guichet show dsil-detr-investissement-01053-3f2a9c1b7d4e --json
     """
+    check_application_id(application_id)
     target = resolve_target()
     view = run_with_client(lambda guichet: read_file_view(guichet, target, application_id))
     if json_output:

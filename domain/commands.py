@@ -172,7 +172,10 @@ class DecideFunding(_Command):
     granted_cents: Cents | None = Field(
         default=None, description="The amount granted with --approve, at most the amount requested"
     )
-    note: Text = Field(default="", description="Why, for the file's timeline.")
+    note: Text = Field(
+        default="",
+        description="Why, for the file's timeline (the commune reads it); to refuse, required.",
+    )
 
 
 class RevisePlan(_Command):
@@ -470,6 +473,14 @@ def contradiction(command: Command) -> RuleViolation | None:
                 rule="refusal-with-reason",
                 french="Un refus se motive : indiquez pourquoi dans l'observation (la commune "
                 "la lit)",
+            )
+        case ClaimPayment(kind="interim" | "balance" as kind, with_bank_guarantee=True):
+            return RuleViolation(
+                f"a bank guarantee goes with an advance, not with the {kind} payment: leave it out",
+                rule="guarantee-with-advance",
+                source="décret 2018-514 art. 12",
+                french="Une garantie bancaire accompagne une avance, pas un acompte ni le solde : "
+                "retirez-la",
             )
         case ClaimPayment(kind="balance", amount_cents=int() as amount):
             return RuleViolation(

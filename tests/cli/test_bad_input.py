@@ -165,3 +165,11 @@ def test_an_applicant_names_its_commune(actor: str, said: str) -> None:
     withdrew another commune's file. Exit 2, before anything is sent."""
     code, text = guichet("withdraw-application", "X", "--reason", "test", "--as", actor)
     assert code == 2 and said in text, text
+
+
+@pytest.mark.parametrize("words", [["show", ""], ["actions", " ", "--as", "caseworker:alice"]])
+def test_an_empty_file_id_is_bad_input(words: list[str]) -> None:
+    """An empty id went to Temporal: « Temporal refused the request: WorkflowId is not set on
+    request », exit 1. Exit 2, saying where ids come from."""
+    code, text = guichet(*words)
+    assert code == 2 and "is no application id: `guichet list` gives them" in text, text

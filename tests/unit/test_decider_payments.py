@@ -451,6 +451,19 @@ def test_withdraw_while_a_payment_is_ordered_is_refused() -> None:
     assert isinstance(error, InvalidTransition) and error.rule == "payment-in-flight"
 
 
+def test_a_bank_guarantee_goes_with_an_advance_only() -> None:
+    """It lets an advance reach 60 % instead of 30 %; on an interim it was recorded and shown
+    (« with a bank guarantee ») though it changes nothing there."""
+    for kind, extra in (
+        ("interim", {"euros": 1_000, "expense": 100_000}),
+        ("balance", {"expense": 1}),
+    ):
+        guaranteed = claim(kind, with_bank_guarantee=True, **extra)  # type: ignore[arg-type]
+        problem = contradiction(guaranteed)
+        assert problem is not None and problem.rule == "guarantee-with-advance", kind
+    assert contradiction(claim("advance", 1_000, with_bank_guarantee=True)) is None
+
+
 def test_a_balance_claim_with_an_amount_contradicts_itself() -> None:
     """The balance is computed from the expense: an amount typed with it was silently
     ignored; it is refused where commands arrive, and decide still ignores it."""
