@@ -121,6 +121,8 @@ def submit(
     actor = parse_actor(as_)
     request = read_request(file)
     precheck(request, resolve_target().conventions_file)
+    if key is not None and (key != key.strip() or not key.strip()):
+        raise usage_error(f"--key {key!r}: a key has no space at its ends, and is not blank")
     idempotency_key = key or content_key(request)
     try:
         submission = Submission(
@@ -154,18 +156,21 @@ def submit(
             f"guichet: {application_id} is taken and will be checked once a worker runs: {waiting}",
             err=True,
         )
+    ended = not created and status in ENDED
+    again = (
+        f"this request was submitted before, and that file is {status}; to submit it again as "
+        "a new file, send it with --key and a new key (8 characters or more)"
+    )
     if json_output:
         emit_json({"application_id": application_id, "created": created, "status": status,
                    "idempotency_key": idempotency_key,
-                   "failing_rules": [v.model_dump() for v in failing]})  # fmt: skip
+                   "failing_rules": [v.model_dump() for v in failing],
+                   "note": again if ended else None})  # fmt: skip
         return
     verb = "submitted" if created else "already submitted"
     typer.echo(f"{application_id}: {status} ({verb})")
-    if not created and status in ENDED:
-        say(
-            f"note: this request was submitted before, and that file is {status}; to submit it "
-            "again as a new file, send it with --key and a new key (8 characters or more)"
-        )
+    if ended:
+        say(f"note: {again}")
     for verdict in failing:
         say(f"warning: the plan fails {verdict.rule}: {verdict.message}")
 
@@ -187,10 +192,15 @@ def _check_list_filters(
     if insee is not None and not INSEE_CODE.fullmatch(insee):
         raise usage_error(f"--insee {insee!r} is no INSEE code: five characters, e.g. 01033, 2A004")
     check_department(department)
+    if department is not None and department not in load_registry().departments():
+        raise usage_error(
+            f"--department {department}: no commune of the registry is in it (codes as INSEE "
+            "writes them: 01, 2A, 974)"
+        )
     if caseworker is not None and not re.fullmatch(ACCOUNT_NAME, caseworker):
         raise usage_error(
-            f"--caseworker {caseworker!r}: write the id as the caseworker signs in, in lowercase "
-            "(e.g. alice)"
+            f"--caseworker {caseworker!r}: write the id as the caseworker signs in: 2 to 64 "
+            "lowercase letters, digits, « . », « _ » or « - » (e.g. alice)"
         )
 
 
@@ -267,14 +277,15 @@ def list_(
             "or raise --limit")  # fmt: skip
     if no_worker:
         say(f"note: {no_worker}")
+    programmes = [p.id for p in load_catalogue().programmes]
+    if not rows and programme is not None and programme not in programmes:
+        # A typo, or a retired programme: on stderr, so that --json's output stays the list.
+        say(f"note: {programme!r} is no programme of the catalogue ({', '.join(programmes)})")
     if json_output:
         emit_json([asdict(row) for row in rows])
         return
     if not rows:
         typer.echo("no application matches")
-        programmes = [p.id for p in load_catalogue().programmes]
-        if programme is not None and programme not in programmes:  # a typo, or a retired one
-            say(f"note: {programme!r} is no programme of the catalogue ({', '.join(programmes)})")
         return
     typer.echo(
         f"{'APPLICATION':<48} {'STATUS':<22} {'INSEE':<6} {'DEP':<4} {'CASEWORKER':<16} UNTIL"

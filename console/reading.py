@@ -102,6 +102,8 @@ def _amounts(state: Application, programme_max: int | None) -> dict[str, Any]:
         "paid": state.paid_cents,
         "repayment_due": state.repayment_due_cents,
         "repaid": state.repaid_cents,
+        # What the file cost its funders in the end, once closed.
+        "final": state.paid_cents - state.repaid_cents if state.status == "closed" else None,
         "programme_max": programme_max,
     }
     return {name: {"cents": cents, "euros": format_euros(cents)} for name, cents in values.items()}
@@ -140,9 +142,8 @@ def render_file(view: dict[str, Any]) -> str:
         f"repayment due {amounts['repayment_due']['euros']}"
         + (f"   repaid {amounts['repaid']['euros']}" if amounts["repaid"]["cents"] else "")
     )
-    if view["status"] == "closed":  # what the file cost its funders in the end
-        final = amounts["paid"]["cents"] - amounts["repaid"]["cents"]
-        out.append(f"final       {format_euros(final)} (paid, less what was repaid)")
+    if amounts["final"]["cents"] is not None:
+        out.append(f"final       {amounts['final']['euros']} (paid, less what was repaid)")
     if correction := state.get("correction"):
         out.append(f"correction  ({correction['reason']}) {correction['message']}")
     if plan := state.get("plan"):

@@ -134,8 +134,13 @@ def check_account(
         raise AccountError(
             f"funder {funder!r}: capitals, digits, '_' or '-', as plans write it, e.g. DETR"
         )
-    if valid == "applicant" and not (insee and INSEE.match(insee)):
+    if valid == "applicant" and not insee:
         raise AccountError("an applicant account names its commune, e.g. --insee 01033")
+    if valid == "applicant" and not INSEE.match(insee or ""):
+        raise AccountError(
+            f"commune {insee!r}: an INSEE code has five characters, the leading zero included "
+            "(01033, 2A004)"
+        )
     if funder and valid != "cofinancer":
         raise AccountError("only a cofinancer account names a funder")
     if insee and valid != "applicant":

@@ -26,11 +26,11 @@ from console.connection import open_client, resolve_target, run_with_client
 from console.errors import CliError, usage_error
 from console.parsing import funder_code
 from console.web.accounts import (
-    INSEE,
     PERSON_ROLES,
     Account,
     AccountError,
     AccountStore,
+    check_account,
     parse_departments,
 )
 from console.web.app import create_app
@@ -262,9 +262,14 @@ def user_add(
     Example: guichet user add ddt-ain --role caseworker --departments 01
     """
     sector = _sector(departments)
+    role = role.strip().lower().replace("-", "_")  # « payment-officer », as --as takes it
     if funder is not None:  # as plans write it: « bdt » or « Région » decided no line
         funder = funder_code(funder)
-    if insee is not None and INSEE.match(insee) and load_registry().get(insee) is None:
+    try:  # what is wrong with the account is said before its password is asked for
+        check_account(username, role, funder, insee, sector)
+    except AccountError as error:
+        raise usage_error(str(error)) from None
+    if insee is not None and load_registry().get(insee) is None:
         raise usage_error(
             f"--insee {insee}: no commune of the registry (COG) has that code; an applicant "
             "account acts for one of them, e.g. 01033"

@@ -117,9 +117,12 @@ def test_a_zero_window_says_it_must_be_above_zero() -> None:
 
 
 def test_an_applicant_account_acts_for_a_commune_that_exists() -> None:
-    """--insee 99999 made an account no file could ever be submitted by."""
+    """--insee 99999 made an account no file could ever be submitted by; --insee 1034 was
+    told « an applicant account names its commune » though it named one."""
     code, text = guichet("user", "add", "mairie-ghost", "--role", "applicant", "--insee", "99999")
     assert code == 2 and "no commune of the registry (COG) has that code" in text, text
+    code, text = guichet("user", "add", "mairie-x", "--role", "applicant", "--insee", "1034")
+    assert code == 2 and "commune '1034': an INSEE code has five characters" in text, text
 
 
 @pytest.mark.parametrize(
@@ -142,7 +145,9 @@ def test_a_sector_names_departments_that_exist(departments: str, said: str) -> N
         ("--status", "submited", "use one of draft, submitted"),
         ("--department", "1", "the leading zero included"),
         ("--insee", "1033", "five characters"),
-        ("--caseworker", "Alice", "in lowercase"),
+        ("--caseworker", "Alice", "2 to 64 lowercase letters"),
+        ("--caseworker", "a", "2 to 64 lowercase letters"),
+        ("--department", "20", "no commune of the registry is in it"),
     ],
 )
 def test_a_list_filter_no_file_can_match_says_so(option: str, typed: str, said: str) -> None:

@@ -104,6 +104,8 @@ def test_money_reads_whole_once_a_file_is_settled() -> None:
     due = owing.repayment_due_cents
     assert repaid.status == "closed" and f"repaid {format_euros(due)}" in settled
     assert f"\nfinal       {format_euros(20_000_00 - due)} (paid, less what was repaid)" in settled
+    assert _amounts(repaid, None)["final"]["cents"] == 20_000_00 - due  # --json gives it too
+    assert _amounts(owing, None)["final"]["cents"] is None
 
 
 def test_a_placeholder_maximum_reads_as_provisional() -> None:

@@ -435,6 +435,8 @@ def test_a_failing_plan_warns_and_a_request_sent_after_its_withdrawal_says_how_t
     again = cli.run("submit", str(request), "--as", APPLICANT)
     assert again.stdout == f"{app}: withdrawn (already submitted)\n"
     assert "send it with --key and a new key (8 characters or more)" in again.stderr
+    scripted = cli.json("submit", str(request), "--as", APPLICANT)  # a script reads it too
+    assert scripted["created"] is False and "send it with --key" in scripted["note"]
     anew = cli.json("submit", str(request), "--as", APPLICANT, "--key", "second-try")
     assert anew["created"] and anew["application_id"] != app
     assert "plan-balanced" in [rule["rule"] for rule in anew["failing_rules"]]
