@@ -39,6 +39,7 @@ from domain.commands import AssignCaseworker, Command, RequestOpinion, RouteFile
 from domain.decider_permissions import PERMISSIONS
 from domain.plan import FinancingPlan
 from domain.registry import load_registry
+from domain.state import Application
 from eventlog import EventLog, EventLogError
 from workflows.client import GuichetClient
 from workflows.messages import CommandResult
@@ -275,6 +276,26 @@ async def _check_expert(event_log_url: str, expert_id: str) -> None:
         )
 
 
+def _not_yet(command_type: str, state: Application) -> str:
+    """Why a command the role and the file's status allow would still be refused now, or "":
+    `actions` listed it, and the file then refused it."""
+    if command_type == "ClaimPayment":
+        if (waiting := state.payment_under_way) is not None:
+            return f"payment {waiting.number} ({waiting.kind}) is still {waiting.status}"
+        single = state.programme is not None and state.programme.payments.kind == "single"
+        if single and state.status != "completed":
+            return "this programme pays once, the balance, when the works are completed"
+    if command_type == "AcceptApplication" and state.plan is not None:
+        pending = [
+            line.line_id
+            for line in state.plan.lines
+            if line.kind != "owner" and line.status == "pending"
+        ]
+        if pending:
+            return f"lines still wait for their co-financer's decision: {', '.join(pending)}"
+    return ""
+
+
 async def _check_caseworker(event_log_url: str, caseworker_id: str) -> None:
     """A file goes to a caseworker's or a supervisor's account: « Alice » or « ghost » was
     recorded, and the file left every queue (each lists the files of the one signed in).
@@ -321,14 +342,11 @@ def actions(
 
     async def work(guichet: GuichetClient) -> tuple[tuple[str, ...], dict[str, str]]:
         allowed = await guichet.allowed_actions(application_id, actor)
-        if "ClaimPayment" not in allowed:
+        if not {"ClaimPayment", "AcceptApplication"} & set(allowed):
             return allowed, {}
-        # The role and the status allow a claim; one payment at a time may still refuse it.
-        waiting = (await guichet.state(application_id)).payment_under_way
-        if waiting is None:
-            return allowed, {}
-        reason = f"payment {waiting.number} ({waiting.kind}) is still {waiting.status}"
-        return tuple(c for c in allowed if c != "ClaimPayment"), {"ClaimPayment": reason}
+        state = await guichet.state(application_id)
+        later = {c: reason for c in allowed if (reason := _not_yet(c, state))}
+        return tuple(c for c in allowed if c not in later), later
 
     allowed, later = run_with_client(work)
     if json_output:

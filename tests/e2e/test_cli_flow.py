@@ -96,6 +96,9 @@ def test_submission_to_closure_through_the_cli(
     assert "may not decide line region" in cli.refused("decide-funding", app, wrong_line)
     detr = f"--line-id detr --approve --granted 60000.00 --as {DETR}"
     assert cli.act("decide-funding", app, detr) == "in_instruction"
+    waiting = cli.json("actions", app, "--as", CASEWORKER)  # the Région has not decided yet
+    assert "accept-application" not in waiting["subcommands"]
+    assert waiting["not_now"]["AcceptApplication"].endswith("decision: region")
     region = f"--line-id region --approve --granted 45000 --as {REGION}"
     assert cli.act("decide-funding", app, region) == "in_instruction"
     allowed = cli.json("actions", app, "--as", CASEWORKER)["subcommands"]
