@@ -393,3 +393,19 @@ def test_an_actor_is_named_as_people_sign_in() -> None:
     # A funder as plans name it: « detr » decided no line of DETR, after being offered it.
     assert parse_actor("cofinancer:prefecture:detr").funder == "DETR"
     assert parse_actor("cofinancer:region-aura:Région").funder == "REGION"
+
+
+def test_actions_says_why_a_command_its_role_may_send_is_not_for_now() -> None:
+    """A programme paid once takes its claim when the works are completed; a claim waits for
+    the payment under way; an acceptance for the lines still to decide."""
+    from console.actions import _not_yet
+    from tests.unit.builders import FLAT_PROGRAMME, apply, claim, to_instruction, to_started
+
+    started = apply(to_started())
+    assert _not_yet("ClaimPayment", started) == ""
+    once = started.replaced({"programme": FLAT_PROGRAMME})
+    assert _not_yet("ClaimPayment", once).startswith("this programme pays once")
+    claimed = apply([*to_started(), claim("advance", 1_000)])
+    assert _not_yet("ClaimPayment", claimed) == "payment 1 (advance) is still claimed"
+    pending = _not_yet("AcceptApplication", apply(to_instruction()))
+    assert pending == "lines still wait for their co-financer's decision: detr, region"
