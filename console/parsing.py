@@ -49,8 +49,8 @@ def cents_of(text: str) -> int:
 
     Digits 0 to 9 only (« ٣٤ » is not 34), a separator between every group of three or none
     (« 1 2 5 » and « 12 345678 » are no amounts), a decimal point or comma with one or two
-    decimals; signs, exponents and a
-    third decimal are refused rather than rounded. The CLI and the console read amounts alike.
+    decimals; signs, exponents and a third decimal are refused rather than rounded. The CLI
+    and the console (and the submission page's script) read amounts alike.
     """
     cleaned = text.strip().removeprefix("€").removesuffix("€").strip()
     if not _EUROS.fullmatch(cleaned):

@@ -94,10 +94,10 @@ class Application(Frozen):
     payments: tuple[Payment, ...] = ()
     repayment_due_cents: Cents = 0
     repaid_cents: Cents = 0
-    # Kept once the status moves on: a file withdrawn after a payment goes to « reversement
-    # dû », then « clôturé », and still asks nothing of anyone.
-    withdrawn_at: AwareDatetime | None = None
     """Repayments received (reversements): what the commune gave back of ``paid_cents``."""
+    withdrawn_at: AwareDatetime | None = None
+    """When the commune withdrew its request, kept once the status moves on: a file withdrawn
+    after a payment goes to « reversement dû », then « clôturé », and asks nothing any more."""
     documents: tuple[AttachedDocument, ...] = ()
     """The documents attached to the file, in their order (``DocumentAttached``)."""
     opinions: tuple[OpinionRequest, ...] = ()

@@ -1,6 +1,7 @@
 """The work queue as a spreadsheet: the files its filters select, with the columns people
 sort and count by (démarches-simplifiées' caseworkers export theirs every week), as CSV or
-as an Excel workbook.
+as an Excel workbook; and the workbook writer the auditor's portfolio and a co-financer's
+lines share (``workbook_download``).
 
 Read from visibility like the queue itself (no file's state is read, but a co-financer's,
 whose queue is filtered on each file's lines), CSV as the auditor's exports write it: UTF-8
