@@ -55,7 +55,7 @@ from domain.events import (
 )
 from domain.opinions import OpinionRequest
 from domain.programme import DeadlineKind
-from domain.state import INITIAL_STATE, Application, Payment, PendingCorrection
+from domain.state import INITIAL_STATE, Application, Payment, PendingCorrection, Repayment
 
 
 def _with_payment(state: Application, number: int, **changes: object) -> dict[str, object]:
@@ -194,6 +194,7 @@ def _changes(state: Application, event: Event) -> dict[str, object]:
             return {
                 "repayment_due_cents": max(state.repayment_due_cents - event.amount_cents, 0),
                 "repaid_cents": state.repaid_cents + event.amount_cents,
+                "repayments": (*state.repayments, _repayment(event)),
             }
         case ApplicationClosed():
             return {"status": "closed"}
@@ -227,6 +228,15 @@ def _changes(state: Application, event: Event) -> dict[str, object]:
                 extended=True,
                 reminders_sent=(),
             )
+
+
+def _repayment(event: RepaymentRecorded) -> Repayment:
+    return Repayment(
+        reference=event.reference,
+        amount_cents=event.amount_cents,
+        recorded_at=event.at,
+        recorded_by=event.actor.id,
+    )
 
 
 def _without(

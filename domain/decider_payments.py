@@ -80,6 +80,7 @@ def refused_on_arrival(command: Command, state: Application) -> DomainError | No
         date_before_submission(command, state)
         or interim_beyond_expense(command, state)
         or ordered_already(command, state)
+        or repayment_recorded_already(command, state)
     )
 
 
@@ -108,6 +109,33 @@ def ordered_already(command: Command, state: Application) -> InvalidTransition |
                     + ("il a été versé" if paid else "son versement est en cours"),
                 )
     return None
+
+
+def repayment_recorded_already(command: Command, state: Application) -> InvalidTransition | None:
+    """A repayment whose bank reference the file already recorded: the same transfer entered
+    twice would close a file whose commune still owes, or count its money twice. References
+    are compared as the bank prints them, case and spaces aside."""
+    match command:
+        case RecordRepayment(reference=reference):
+            wanted = _bank_reference(reference)
+            for earlier in state.repayments:
+                if _bank_reference(earlier.reference) == wanted:
+                    amount = earlier.amount_cents
+                    on = state.day_of(earlier.recorded_at)
+                    return InvalidTransition(
+                        f"the repayment {earlier.reference!r} was already recorded "
+                        f"on {on.isoformat()} by {earlier.recorded_by} ({euros(amount)}): "
+                        "a second transfer has a reference of its own",
+                        rule="repayment-reference-recorded",
+                        french=f"Le reversement de référence « {earlier.reference} » a déjà été "
+                        f"enregistré le {day(on)} par {earlier.recorded_by} "
+                        f"({euros_fr(amount)}) : un second virement a sa propre référence",
+                    )
+    return None
+
+
+def _bank_reference(reference: str) -> str:
+    return "".join(reference.split()).casefold()
 
 
 def interim_beyond_expense(command: Command, state: Application) -> RuleViolation | None:

@@ -57,6 +57,15 @@ class Payment(Frozen):
     failure: str | None = None
 
 
+class Repayment(Frozen):
+    """Money the commune paid back (``RepaymentRecorded``), with the bank's reference."""
+
+    reference: str
+    amount_cents: Cents
+    recorded_at: AwareDatetime
+    recorded_by: str
+
+
 class PendingCorrection(Frozen):
     """An open correction request and the status to return to once answered."""
 
@@ -95,6 +104,8 @@ class Application(Frozen):
     repayment_due_cents: Cents = 0
     repaid_cents: Cents = 0
     """Repayments received (reversements): what the commune gave back of ``paid_cents``."""
+    repayments: tuple[Repayment, ...] = ()
+    """The repayments received, in their order: their sum is ``repaid_cents``."""
     withdrawn_at: AwareDatetime | None = None
     """When the commune withdrew its request, kept once the status moves on: a file withdrawn
     after a payment goes to « reversement dû », then « clôturé », and asks nothing any more."""

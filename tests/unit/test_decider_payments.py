@@ -368,6 +368,32 @@ def test_negative_balance_becomes_repayment_then_closes_when_repaid() -> None:
     assert (closed.paid_cents, closed.repaid_cents) == (80_000_00, 30_000_00)
 
 
+def test_a_repayment_recorded_twice_names_when_and_by_whom() -> None:
+    """The same bank transfer entered twice closed a file whose commune still owed; its
+    reference, whatever its case and spaces, is refused where commands arrive. decide still
+    takes it, as the files recorded before this check ran."""
+    state = apply(
+        completed_after(claim("advance", 30_000), *paid(1), claim("interim", 50_000), *paid(2))
+    )
+    state = apply([claim("balance", expense=200_000)], state)
+    first = RecordRepayment(
+        actor=PAYMENT_OFFICER, at=at(40), amount_cents=10_000_00, reference="VIR 2026-0042"
+    )
+    assert refused_on_arrival(first, state) is None
+    state = apply([first], state)
+    assert [(r.reference, r.amount_cents) for r in state.repayments] == [
+        ("VIR 2026-0042", 10_000_00)
+    ]
+    again = first.replaced({"at": at(41), "reference": "vir2026-0042 "})
+    problem = refused_on_arrival(again, state)
+    assert problem is not None and problem.rule == "repayment-reference-recorded"
+    assert f"le {at(40):%d/%m/%Y} par {PAYMENT_OFFICER.id}" in problem.french
+    assert "10 000,00" in problem.french.replace("\u202f", " ").replace("\xa0", " ")
+    assert [type(e) for e in decide(again, state)] == [RepaymentRecorded]
+    other = first.replaced({"at": at(41), "reference": "VIR 2026-0043"})
+    assert refused_on_arrival(other, state) is None
+
+
 def test_repayment_above_the_due_amount_is_refused() -> None:
     """RecordRepayment above what is due (or zero) → RuleViolation repayment-amount."""
     state = apply(
