@@ -6,6 +6,7 @@ from domain.commands import (
     AcceptApplication,
     AnswerCorrection,
     AssignCaseworker,
+    Command,
     DecideFunding,
     DeclareComplete,
     DismissApplication,
@@ -41,6 +42,7 @@ from domain.events import (
     PlanRevised,
     RepaymentDue,
 )
+from domain.french import STATUS, lower
 from domain.french import euros as euros_fr
 from domain.plan import FinancingPlan, FundingLine
 from domain.programme import Programme
@@ -324,6 +326,23 @@ def dismiss(c: DismissApplication, state: Application) -> list[Event]:
 def reopen(c: ReopenApplication, state: Application) -> list[Event]:
     """Re-open a refused or dismissed file into instruction."""
     return [ApplicationReopened(actor=c.actor, at=c.at, reason=c.reason)]
+
+
+def withdrawing_a_decided_refusal(command: Command, state: Application) -> InvalidTransition | None:
+    """A refused or dismissed file withdrawn by its commune: « retiré » replaced the
+    service's decision in every listing, and nothing was left for the service to do, not even
+    a note. The permissions let it through (``decide`` takes it, for the files that recorded
+    it); it is refused where commands arrive. Once the service re-opens the file, the commune
+    may withdraw it again."""
+    if isinstance(command, WithdrawApplication) and state.status in ("refused", "dismissed"):
+        decided = lower(STATUS, state.status)
+        return InvalidTransition(
+            f"the application is {state.status}: there is no request left to withdraw",
+            rule="withdraw-decided",
+            french=f"Le dossier est {decided} : il n'y a plus de demande à retirer (si le "
+            "service la rouvre, vous pourrez la retirer)",
+        )
+    return None
 
 
 def withdraw(c: WithdrawApplication, state: Application) -> list[Event]:

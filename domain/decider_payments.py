@@ -20,7 +20,7 @@ from domain.commands import (
     RecordPaymentFailure,
     RecordRepayment,
 )
-from domain.decider_instruction import file_of
+from domain.decider_instruction import file_of, withdrawing_a_decided_refusal
 from domain.errors import DomainError, InvalidTransition, RuleViolation
 from domain.events import (
     ApplicationClosed,
@@ -81,6 +81,7 @@ def refused_on_arrival(command: Command, state: Application) -> DomainError | No
         or interim_beyond_expense(command, state)
         or ordered_already(command, state)
         or repayment_recorded_already(command, state)
+        or withdrawing_a_decided_refusal(command, state)
     )
 
 

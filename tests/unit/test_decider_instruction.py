@@ -487,6 +487,23 @@ def test_withdraw_before_payment_just_withdraws() -> None:
     assert (type(error), error.rule) == (InvalidTransition, "terminal-status")
 
 
+def test_a_refused_or_dismissed_file_is_not_withdrawn_until_reopened() -> None:
+    """« Retiré » replaced the service's decision, and left the service nothing to do: refused
+    where commands arrive; decide still takes it, as files that recorded it replay."""
+    from domain.decider_payments import refused_on_arrival
+
+    withdraw = WithdrawApplication(actor=APPLICANT, at=at(4), reason="projet abandonné")
+    for ending, word in ((RefuseApplication, "refusé"), (DismissApplication, "classé sans suite")):
+        ended = apply([*to_instruction(), ending(actor=CASEWORKER, at=at(3), reason="x")])
+        problem = refused_on_arrival(withdraw, ended)
+        assert problem is not None and problem.rule == "withdraw-decided"
+        assert problem.french.startswith(f"Le dossier est {word} : ")
+        assert [type(e) for e in decide(withdraw, ended)] == [ApplicationWithdrawn]
+        reopened = apply([ReopenApplication(actor=CASEWORKER, at=at(4), reason="recours")], ended)
+        assert refused_on_arrival(withdraw, reopened) is None
+    assert refused_on_arrival(withdraw, apply(to_accepted())) is None
+
+
 def test_withdraw_not_on_a_draft() -> None:
     """Nothing to withdraw before submission → InvalidTransition not-submitted."""
     withdraw = WithdrawApplication(actor=APPLICANT, at=at(2), reason="x")
