@@ -7,6 +7,7 @@ through ``domain.decide`` (``bench.replay``), so the figures describe the same f
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from domain.commands import (
     AcceptApplication,
     ApplicationRequest,
     AssignCaseworker,
+    AttachDocument,
     ClaimPayment,
     Command,
     DecideFunding,
@@ -31,6 +33,7 @@ from domain.commands import (
 )
 from domain.deadline import day_of
 from domain.decider import decide, evolve
+from domain.documents import Document
 from domain.events import Event
 from domain.plan import FinancingPlan, FundingLine
 from domain.programme import Catalogue
@@ -121,6 +124,21 @@ def _claim(kind: str, **amounts: int) -> Callable[[str, datetime], Command]:
     return build
 
 
+PROOF_OF_EXPENSE = Document(
+    sha256=hashlib.sha256(b"decompte general definitif").hexdigest(),
+    filename="dgd.pdf",
+    media_type="application/pdf",
+    size_bytes=len(b"decompte general definitif"),
+    kind="proof_of_expense",
+)
+"""The reference of the commune's final statement of expense, which the balance is claimed on
+(its bytes are not kept: nothing here reads them)."""
+
+
+def _proof_of_expense(insee: str, at: datetime) -> Command:
+    return AttachDocument(actor=applicant(insee), at=at, document=PROOF_OF_EXPENSE)
+
+
 def _funding(actor: Actor, line: str, euros: int) -> Callable[[str, datetime], Command]:
     return lambda _insee, at: DecideFunding(
         actor=actor, at=at, line_id=line, approve=True, granted_cents=euros * EUR
@@ -152,6 +170,7 @@ STEPS: tuple[Step, ...] = (
             actor=applicant(i), at=at, completed_on=day_of(at, paris=True)
         ),
     ),
+    Step("attach_proof", _proof_of_expense),
     Step("claim_balance", _claim("balance", eligible_expense_cents=500_000 * EUR)),
     Step(
         "order_balance", lambda _i, at: OrderPayment(actor=OFFICER, at=at, payment_number=2), True

@@ -125,11 +125,11 @@ def _command(type_name: str, fields: dict[str, Any]) -> Command:
 async def seed_demo(
     guichet: GuichetClient,
     progress: Callable[[str], None],
-    documents: DocumentStore | None = None,
+    documents: DocumentStore,
 ) -> list[str]:
-    """Create (or finish creating) the demo files; returns their application ids. With a
-    document store, the running files get the commune's quote, and awarded ones the award
-    decision."""
+    """Create (or finish creating) the demo files; returns their application ids. The running
+    files get the commune's quote, awarded ones the award decision, and the balance is claimed
+    on the proof of expense, attached first."""
     ids: list[str] = []
     for name, insee, title, target in DEMO_FILES:
         applicant = Actor(id=f"mairie-{insee}", role="applicant", insee=insee)
@@ -148,6 +148,10 @@ async def seed_demo(
         for number, (type_name, fields) in enumerate(_steps(target, applicant), start=1):
             if state.is_terminal or _reached(state, target):
                 break
+            if type_name == "ClaimPayment" and fields["kind"] == "balance":
+                lines = ["Decompte general definitif (demonstration)", title]
+                await _attach(guichet, documents, application_id, applicant, "proof_of_expense",
+                              "decompte-general-definitif.pdf", lines)  # fmt: skip
             command = _command(type_name, fields)
             await guichet.act(application_id, command, request_id=f"{key}-step-{number}")
             if type_name == "OrderPayment":
@@ -161,7 +165,7 @@ async def seed_demo(
             label = _command("AddLabel", {"actor": CASEWORKER, "label": DEMO_LABEL})
             await guichet.act(application_id, label, request_id=f"{key}-label")
             state = await guichet.state(application_id)
-        if documents is not None and not state.is_terminal:
+        if not state.is_terminal:
             await _attach_documents(guichet, documents, application_id, applicant, state)
         progress(f"  {application_id}: {state.status}")
         ids.append(application_id)
@@ -186,13 +190,23 @@ async def _attach_documents(
         lines = ["Arrete attributif ARR-DEMO-001 (demonstration)", title]
         attached.append((CASEWORKER, "award_decision", "arrete-ARR-DEMO-001.pdf", lines))
     for actor, kind, filename, text in attached:
-        content = demo_pdf(text)
-        document = await document_from(filename, content, kind)
-        command = AttachDocument(actor=actor, at=datetime.now(UTC), document=document)
-        state = await guichet.state(application_id)
-        await attach(
-            guichet, documents, state, command, content, request_id=f"{application_id}-{kind}"
-        )
+        await _attach(guichet, documents, application_id, actor, kind, filename, text)
+
+
+async def _attach(
+    guichet: GuichetClient,
+    documents: DocumentStore,
+    application_id: str,
+    actor: Actor,
+    kind: DocumentKind,
+    filename: str,
+    lines: list[str],
+) -> None:
+    content = demo_pdf(lines)
+    document = await document_from(filename, content, kind)
+    command = AttachDocument(actor=actor, at=datetime.now(UTC), document=document)
+    state = await guichet.state(application_id)
+    await attach(guichet, documents, state, command, content, request_id=f"{application_id}-{kind}")
 
 
 def demo_pdf(lines: list[str]) -> bytes:

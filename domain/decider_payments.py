@@ -36,7 +36,7 @@ from domain.events import (
     WorksCompleted,
     WorksStarted,
 )
-from domain.french import DEADLINE, PAYMENT_KIND, PAYMENT_STATUS, STATUS, day, lower
+from domain.french import DEADLINE, DOCUMENT_KIND, PAYMENT_KIND, PAYMENT_STATUS, STATUS, day, lower
 from domain.french import euros as euros_fr
 from domain.rules.eligibility import NO_PRIOR_START
 from domain.rules.financing import euros
@@ -82,6 +82,7 @@ def refused_on_arrival(command: Command, state: Application) -> DomainError | No
         or ordered_already(command, state)
         or repayment_recorded_already(command, state)
         or withdrawing_a_decided_refusal(command, state)
+        or balance_documents_missing(command, state)
     )
 
 
@@ -108,6 +109,26 @@ def ordered_already(command: Command, state: Application) -> InvalidTransition |
                     rule="payment-already-ordered",
                     french=f"Le paiement n° {number} a déjà été ordonné par {by} : "
                     + ("il a été versé" if paid else "son versement est en cours"),
+                )
+    return None
+
+
+def balance_documents_missing(command: Command, state: Application) -> RuleViolation | None:
+    """The balance is paid on the expense proven (décret 2018-514 art. 12): a claim whose
+    programme expects documents with it (the proof of expense) is taken once they are attached
+    to the file. Claimed without them, it was ordered and paid, and the file closed, on a bank
+    reference alone."""
+    match command:
+        case ClaimPayment(kind="balance"):
+            missing = state.missing_documents("balance")
+            if missing:
+                return RuleViolation(
+                    "attach the documents the balance is paid on first: "
+                    + ", ".join(d.kind for d in missing),
+                    rule="balance-documents",
+                    source=PAYMENTS,
+                    french="Joignez d'abord au dossier les pièces sur lesquelles le solde est "
+                    "versé : " + ", ".join(lower(DOCUMENT_KIND, d.kind) for d in missing),
                 )
     return None
 

@@ -130,6 +130,11 @@ def test_submission_to_closure_through_the_cli(
     completion = f"--completed-on {today} --as {APPLICANT}"
     assert cli.act("declare-completion", app, completion) == "completed"
     balance = f"--kind balance --eligible-expense 150000 --proof-reference DGD-1 --as {APPLICANT}"
+    without_proof = cli.refused("claim-payment", app, balance)
+    assert "first: proof_of_expense [balance-documents" in without_proof
+    proof = tmp_path / "dgd.pdf"
+    proof.write_bytes(b"%PDF-1.7\ndecompte general definitif DGD-1")
+    cli.run("attach-document", app, str(proof), "--kind", "proof_of_expense", "--as", APPLICANT)
     assert cli.act("claim-payment", app, balance) == "completed"
     cli.act("order-payment", app, f"--payment-number 2 --as {OFFICER}")
     wait_until(lambda: cli.json("show", app)["status"] == "closed", 60, "the file to close")

@@ -121,7 +121,8 @@ def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
         assert status["ok"] is True, status
         assert len(status["checks"]) == 10
         documents = next(c for c in status["checks"] if c["name"] == "documents")
-        assert re.match(r"7 kept, \d kB \(back them up with the log\)$", documents["detail"])
+        # A quote per running file, two award decisions, the closed file's proof of expense.
+        assert re.match(r"8 kept, \d kB \(back them up with the log\)$", documents["detail"])
     finally:
         output = _stop(process, log)
     assert "stopping worker…" in output and "stopped" in output

@@ -40,6 +40,7 @@ from tests.workflow.scenarios import (
     PREFECTURE,
     REGION,
     folded_log,
+    proof_of_expense,
     submission,
 )
 from workflows.client import ApplicationExists, CommandRefused, GuichetClient
@@ -94,6 +95,7 @@ STEPS: tuple[Step, ...] = (
             actor=applicant(i), at=at, completed_on=day_of(at, paris=True)
         ),
     ),
+    Step("attach_proof", lambda insee, at: proof_of_expense(applicant(insee), at)),
     Step("claim_balance", _claim("balance", eligible_expense_cents=500_000 * EUR)),
     Step("order_balance", lambda _i, at: OrderPayment(actor=BOB, at=at, payment_number=2), True),
 )

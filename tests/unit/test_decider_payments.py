@@ -368,6 +368,28 @@ def test_negative_balance_becomes_repayment_then_closes_when_repaid() -> None:
     assert (closed.paid_cents, closed.repaid_cents) == (80_000_00, 30_000_00)
 
 
+def test_the_balance_is_claimed_once_its_documents_are_attached() -> None:
+    """Claimed with a bank reference alone, the balance was ordered, paid and the file closed
+    without the proof of expense the programme expects: refused where commands arrive until
+    the document is attached (decide still takes it, as recorded files replay)."""
+    from domain.catalogue import load_catalogue
+    from domain.commands import AttachDocument
+    from tests.unit.builders import QUOTE
+
+    detr = load_catalogue().get("dsil-detr-investissement")
+    assert detr is not None
+    completed = apply(to_completed()).replaced({"programme": detr})
+    balance = claim("balance", expense=100_000)
+    problem = refused_on_arrival(balance, completed)
+    assert problem is not None and problem.rule == "balance-documents"
+    assert problem.french.endswith("versé : justificatif de dépense")
+    assert decide(balance, completed)  # the files that recorded such a claim replay
+    assert refused_on_arrival(claim("interim", 1_000, expense=100_000), completed) is None
+    proof = QUOTE.model_copy(update={"kind": "proof_of_expense", "filename": "dgd.pdf"})
+    attach = AttachDocument(actor=APPLICANT, at=at(70), document=proof)
+    assert refused_on_arrival(balance, apply([attach], completed)) is None
+
+
 def test_a_repayment_recorded_twice_names_when_and_by_whom() -> None:
     """The same bank transfer entered twice closed a file whose commune still owed; its
     reference, whatever its case and spaces, is refused where commands arrive. decide still

@@ -1666,14 +1666,21 @@ async def test_the_openapi_document_is_served_and_no_page_is_in_it(console: Cons
 
 async def send(console: Console, username: str, application_id: str, **command: Any) -> None:
     """One command through the JSON API as ``username`` (HTTP Basic), which must succeed."""
+    answer = await command_answer(console, username, application_id, **command)
+    assert answer.status_code == 200, answer.text
+
+
+async def command_answer(
+    console: Console, username: str, application_id: str, **command: Any
+) -> httpx.Response:
+    """The JSON API's answer to one command sent as ``username`` (HTTP Basic)."""
     auth = base64.b64encode(f"{username}:{PASSWORD}".encode()).decode()
     async with console.client() as client:
-        answer = await client.post(
+        return await client.post(
             f"/api/v1/applications/{application_id}/commands",
             json={"request_id": uuid.uuid4().hex, "command": command},
             headers={"Authorization": f"Basic {auth}"},
         )
-    assert answer.status_code == 200, answer.text
 
 
 async def test_the_commune_revises_its_plan_and_a_line_left_alone_keeps_its_decision(
@@ -1998,17 +2005,26 @@ async def test_what_the_commune_owes_back_shows_to_the_auditor_and_the_payment_o
 
     await eventually(paid)
     await send(console, "agent", application_id, type="DeclareCompletion", completed_on=today)
-    await send(console, "agent", application_id, type="ClaimPayment", kind="balance",
-               eligible_expense_cents=10_000_00, proof_reference="DGD-1")  # fmt: skip
+    balance = {"type": "ClaimPayment", "kind": "balance", "eligible_expense_cents": 10_000_00,
+               "proof_reference": "DGD-1"}  # fmt: skip
+    # The balance is paid on the proof of expense: claimed without it, it is refused.
+    without_proof = await command_answer(console, "agent", application_id, **balance)
+    assert without_proof.status_code == 409, without_proof.text
+    assert "balance-documents" in without_proof.text
+    assert "justificatif de dépense" in without_proof.text
+    auth = base64.b64encode(f"agent:{PASSWORD}".encode()).decode()
+    async with console.client() as client:
+        attached = await client.post(
+            f"/api/v1/applications/{application_id}/documents",
+            data={"kind": "proof_of_expense", "request_id": uuid.uuid4().hex},
+            files={"file": ("dgd.pdf", b"%PDF-1.7\ndecompte general definitif", "application/pdf")},
+            headers={"Authorization": f"Basic {auth}", "X-Requested-With": "test"},
+        )
+    assert attached.status_code == 201, attached.text
+    await send(console, "agent", application_id, **balance)
     async with signed_in(console, "audrey") as audrey:
         page = html.unescape((await audrey.get(f"/audit/{application_id}")).text)
     assert '<dd data-testid="reversement-du">8\u202f000,00\xa0€</dd>' in page
-    # The balance was asked for without its proof of expense: missing, no longer « to come ».
-    async with signed_in(console, "alice") as alice:
-        file_page = (await alice.get(f"/dossiers/{application_id}")).text
-    proof = file_page[file_page.index("<strong>Justificatif de dépense</strong>") :]
-    proof = proof[: proof.index("</li>")]
-    assert "manquante" in proof and "avec la demande de solde" not in proof
     async with signed_in(console, "carol") as carol:
         owed = html.unescape((await carol.get("/paiements")).text)
     owed = owed[owed.index('data-testid="reversements"') :]

@@ -82,6 +82,19 @@ class Person:
         await action.locator("button[type=submit]").click()
         await page.locator(".alerte-succes").wait_for()  # type: ignore[attr-defined]
 
+    async def attach(self, application_id: str, kind: str, name: str, content: bytes) -> None:
+        """Join a document through the file page's upload form."""
+        page = self.page
+        await page.goto(f"{self.base}/dossiers/{application_id}")  # type: ignore[attr-defined]
+        form = page.locator("details.action", has_text="Joindre une pièce")  # type: ignore[attr-defined]
+        await form.locator("summary").click()
+        await form.locator("[name=kind]").select_option(kind)
+        await form.locator("[name=fichier]").set_input_files(
+            {"name": name, "mimeType": "application/pdf", "buffer": content}
+        )
+        await form.locator("button[type=submit]").click()
+        await page.locator(".alerte-succes").wait_for()  # type: ignore[attr-defined]
+
 
 async def sign_in(browser: object, base_url: str, username: str) -> Person:
     context = await browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
@@ -159,6 +172,7 @@ async def test_a_subsidy_goes_from_submission_to_balance_and_the_auditor_sees_it
     await carol.act(application_id, "Ordonner", {"payment_number": "1", "confirm": "on"})
     await _wait_disbursed(console, application_id, 1)
     await agent.act(application_id, "achèvement", {"completed_on": today})
+    await agent.attach(application_id, "proof_of_expense", "dgd.pdf", b"%PDF-1.7\nDGD-1")
     await agent.act(application_id, "Demander un paiement", {"kind": "balance",
                     "eligible_expense": "100000", "proof_reference": "DGD-1"})  # fmt: skip
     await carol.act(application_id, "Ordonner", {"payment_number": "2", "confirm": "on"})

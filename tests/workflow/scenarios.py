@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import uuid
 from collections.abc import Callable
@@ -11,8 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from domain.actor import Actor
-from domain.commands import ApplicationRequest
+from domain.commands import ApplicationRequest, AttachDocument
 from domain.decider import fold
+from domain.documents import Document
 from domain.events import parse_event
 from domain.plan import FinancingPlan, FundingLine
 from domain.state import Application
@@ -34,6 +36,21 @@ DEPARTMENT = Actor(id="cd01", role="cofinancer", funder="DEPARTEMENT")
 PREFECTURE = Actor(id="pref-01", role="cofinancer", funder="DETR")
 
 EUR = 100  # cents per euro
+
+PROOF_OF_EXPENSE = b"%PDF-1.7\ndecompte general definitif"
+
+
+def proof_of_expense(actor: Actor, at: datetime) -> AttachDocument:
+    """The proof of expense a balance claim is taken on (the commune's final statement); its
+    bytes (``PROOF_OF_EXPENSE``) are for a test that keeps them."""
+    document = Document(
+        sha256=hashlib.sha256(PROOF_OF_EXPENSE).hexdigest(),
+        filename="dgd.pdf",
+        media_type="application/pdf",
+        size_bytes=len(PROOF_OF_EXPENSE),
+        kind="proof_of_expense",
+    )
+    return AttachDocument(actor=actor, at=at, document=document)
 
 
 def detr_plan() -> FinancingPlan:

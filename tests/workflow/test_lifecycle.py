@@ -64,6 +64,7 @@ from tests.workflow.scenarios import (
     detr_plan,
     digital_plan,
     folded_log,
+    proof_of_expense,
     save_history_if_recording,
     submission,
     wait_until,
@@ -140,8 +141,10 @@ async def pay(stack: Stack, app_id: str, claim: ClaimPayment) -> None:
 async def complete_and_pay_balance(
     stack: Stack, app_id: str, expense_cents: int, proof: str
 ) -> None:
-    """Works completed, then the balance claimed on the proven expense, ordered and paid."""
+    """Works completed, the proof of expense attached, then the balance claimed on the proven
+    expense, ordered and paid."""
     await stack.guichet.act(app_id, DeclareCompletion(actor=AGENT, at=NOW, completed_on=today()))
+    await stack.guichet.act(app_id, proof_of_expense(AGENT, NOW))
     balance = ClaimPayment(
         actor=AGENT,
         at=NOW,
