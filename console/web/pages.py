@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -98,6 +98,7 @@ from domain.decider import PERMISSIONS
 from domain.decider_documents import EXPERT_KINDS
 from domain.decider_instruction import merge_plan
 from domain.documents import ACCEPTED_FORMATS, MAX_DOCUMENT_BYTES
+from domain.events import ApplicationDismissed, ApplicationRefused, Event
 from domain.opinions import LONGEST_WAIT_DAYS
 from domain.plan import FinancingPlan
 from domain.rules.financing import plan_verdicts_shown
@@ -345,7 +346,7 @@ async def file_view(
     (beside the ``invalid`` field when it is about one) and what the person ``typed`` in it,
     so that nothing has to be typed again."""
     found = services(request)
-    _, rows, problem = await read_timeline(found, state.application_id)
+    events, rows, problem = await read_timeline(found, state.application_id)
     rows = for_reader(rows, account)
     allowed: tuple[str, ...] = ()
     if account.role != "auditor" and not state.is_terminal and stopped is None:
@@ -365,6 +366,7 @@ async def file_view(
         waiting.append(("RequestOpinion", _no_expert_to_ask(consulted)))
     context = {
         "state": state,
+        "decision": decision_standing(events, state),
         "verdicts": await verdicts(found, state),
         "timeline": rows,
         "timeline_problem": problem,
@@ -389,6 +391,20 @@ async def file_view(
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }
     return render(request, "dossier.html", context, status)
+
+
+def decision_standing(
+    events: Sequence[Event], state: Application
+) -> ApplicationRefused | ApplicationDismissed | None:
+    """The refusal or dismissal the file stands under, with its day and reason, shown beside
+    its status: read at the bottom of the history only, the reason was missed. None once the
+    file was reopened (its status moved on)."""
+    if state.status not in ("refused", "dismissed"):
+        return None
+    decisions = (
+        e for e in reversed(events) if isinstance(e, ApplicationRefused | ApplicationDismissed)
+    )
+    return next(decisions, None)
 
 
 async def _labels_in_use(found: WebServices, account: Account) -> list[str]:
