@@ -60,7 +60,11 @@ NOT_SENT = (
 
 @dataclass
 class FileResult:
-    """Where one file of the batch stands: ``ok`` is None until its command returned."""
+    """Where one file of the batch stands: ``ok`` is None until its command returned.
+
+    ``message`` opens with the outcome, « fait », « non effectué », « en suspens », « échec »,
+    then « : » and the detail: an action the file refused is « non effectué », since
+    « refusé » read as the file's own status."""
 
     application_id: str
     ok: bool | None = None
@@ -182,17 +186,17 @@ class BatchRunner:
                         request_id=f"{batch.key or batch.id}:{result.application_id}",
                     )
                 except NotForThisFile as refused:
-                    result.ok, result.message = False, f"refusé : {refused}"
+                    result.ok, result.message = False, f"non effectué : {refused}"
                 except CommandRefused as refused:
-                    result.ok, result.message = False, f"refusé : {refused.french}"
+                    result.ok, result.message = False, f"non effectué : {refused.french}"
                 except NoWorker as no_worker:
                     stopped.append(no_worker)
                     result.ok = False
                     result.message = f"en suspens : {no_worker_sentence(no_worker)}"
                 except ApplicationEnded:
-                    result.ok, result.message = False, f"refusé : {FILE_ENDED}"
+                    result.ok, result.message = False, f"non effectué : {FILE_ENDED}"
                 except ApplicationNotFound:
-                    result.ok, result.message = False, f"refusé : {FILE_UNKNOWN}"
+                    result.ok, result.message = False, f"non effectué : {FILE_UNKNOWN}"
                 except GuichetError as error:
                     result.ok, result.message = False, f"échec : {error}"
                 else:
