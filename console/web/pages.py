@@ -36,7 +36,7 @@ from console.web.auth import (
     services,
     sign_in,
 )
-from console.web.batch import BATCH_DEADLINES, FORM_ACTIONS, MAX_FILES
+from console.web.batch import FORM_ACTIONS, MAX_FILES, batch_deadlines
 from console.web.commands import (
     FORMS,
     FieldSpec,
@@ -300,7 +300,7 @@ async def queue_context(
         "caseworkers": await assignees(found, account) if account.role == "supervisor" else [],
         "batch": account.role in ("caseworker", "supervisor"),
         "batch_key": uuid.uuid4().hex,
-        "batch_deadlines": BATCH_DEADLINES,
+        "batch_deadlines": batch_deadlines(found.catalogue),
         "max_files": MAX_FILES,
         "batch_actions": {
             action: SUPERVISOR_ASSIGNS if (action, account.role) == SHARING_OUT else text

@@ -1,15 +1,23 @@
-"""The queue's batches without a server: how a file that refused the action reads on the
-batch's page."""
+"""The queue's batches without a server: the deadlines their form offers, and how a file that
+refused the action reads on the batch's page."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from console.web.app import templates
-from console.web.batch import BatchRunner
+from console.web.batch import BatchRunner, batch_deadlines
+from domain.catalogue import load_catalogue
 from domain.commands import DeclareComplete
 from tests.unit.builders import CASEWORKER, at
 from workflows.client import CommandRefused
+
+
+def test_the_batch_form_offers_only_the_deadlines_a_rule_lets_extend() -> None:
+    """« Recevabilité » and « réponse à la demande de correction » were offered, and every
+    file answered « Le délai … ne peut pas être prolongé »: the catalogue's rules give an
+    extension to the start and the completion of works only."""
+    assert batch_deadlines(load_catalogue()) == ("start_of_works", "completion")
 
 
 class RefusingGuichet:
