@@ -29,8 +29,9 @@ from domain.rules.payment import advance_cap_cents, staged_room_cents
 from domain.state import Application
 
 FieldKind = Literal["text", "textarea", "select", "date", "euros", "checkbox", "confirm"]
-"""``confirm``: a box to tick before an action nothing on the console undoes; it is checked
-here and goes into no command."""
+"""``confirm``: a box to tick before an action that decides the file or moves money, which
+the commune is told of at once (and nothing on the console undoes, but a refusal's or a
+dismissal's reopening); it is checked here and goes into no command."""
 _COMMAND = TypeAdapter(Command)
 
 
@@ -108,8 +109,16 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("note", "Observation", "textarea", required=False),
         FieldSpec("confirm", "Je confirme l'accord : la subvention est attribuée", "confirm"),
     ),
-    "RefuseApplication": (_reason_field("Motif du refus"),),
-    "DismissApplication": (_reason_field("Motif du classement"),),
+    "RefuseApplication": (
+        _reason_field("Motif du refus"),
+        FieldSpec("confirm", "Je confirme le refus : la commune en est avertie", "confirm"),
+    ),
+    "DismissApplication": (
+        _reason_field("Motif du classement"),
+        FieldSpec(
+            "confirm", "Je confirme le classement sans suite : la commune en est avertie", "confirm"
+        ),
+    ),
     "ReopenApplication": (_reason_field("Motif de la réouverture"),),
     "WithdrawApplication": (
         _reason_field("Motif du retrait"),
@@ -457,7 +466,7 @@ def build_command(
         raw = form.get(spec.name, "").strip()
         if spec.kind == "confirm":
             if raw not in ("on", "oui", "true", "1"):
-                raise FormError(f"Cochez « {spec.label} » : rien ne l'annule", field=spec.name)
+                raise FormError(f"Cochez « {spec.label} » pour confirmer", field=spec.name)
             continue
         if spec.kind == "checkbox":
             fields[spec.name] = raw in ("on", "oui", "true", "1")

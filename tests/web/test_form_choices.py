@@ -248,3 +248,24 @@ def test_a_detr_request_under_the_floor_is_said_to_be_one_no_approval_can_mend()
     hint = action_hint("DecideFunding", low, "DETR")
     assert hint.startswith("Ligne DETR : les 20\u202f000,00\u00a0€ demandés sont sous le plancher")
     assert "aucun accord ne le respecte" in hint
+
+
+def test_refusing_or_dismissing_waits_for_its_box_to_be_ticked_as_accepting_does() -> None:
+    """« Refuser la demande » went at one click while accepting asked to confirm: the commune
+    is told of either at once."""
+    import pytest
+
+    from console.web.commands import FormError
+    from domain.commands import DismissApplication, RefuseApplication
+
+    state = apply(to_instruction())
+    for command_type, made in (
+        ("RefuseApplication", RefuseApplication),
+        ("DismissApplication", DismissApplication),
+    ):
+        with pytest.raises(FormError) as unticked:
+            build_command(command_type, {"reason": "Hors périmètre"}, CASEWORKER, state)
+        assert unticked.value.field == "confirm"
+        assert str(unticked.value).startswith("Cochez « Je confirme ")
+        ticked = {"reason": "Hors périmètre", "confirm": "on"}
+        assert isinstance(build_command(command_type, ticked, CASEWORKER, state), made)
