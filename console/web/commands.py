@@ -430,7 +430,22 @@ def _balance_proofs_missing(state: Application, *, claimed: bool = True) -> str:
 
 def not_now(command_type: str, state: Application) -> str:
     """Why an action the person may take would be refused on this file now, or "": a claim
-    while another payment is still on its way (décret 2018-514: one payment at a time)."""
+    while another payment is still on its way (décret 2018-514: one payment at a time); an
+    acceptance while lines wait for their co-financer's decision (as ``guichet actions``
+    says, ``console.actions._not_yet``)."""
+    if command_type == "AcceptApplication" and state.plan is not None:
+        waiting_lines = [
+            line.funder
+            for line in state.plan.lines
+            if line.kind != "owner" and line.status == "pending"
+        ]
+        if len(waiting_lines) == 1:
+            return f"la ligne {waiting_lines[0]} attend encore la décision de son cofinanceur"
+        if waiting_lines:
+            return (
+                f"les lignes {', '.join(waiting_lines)} attendent encore la décision de leur "
+                "cofinanceur"
+            )
     if command_type == "ClaimPayment":
         waiting = state.payment_under_way
         if waiting is not None:

@@ -269,3 +269,26 @@ def test_refusing_or_dismissing_waits_for_its_box_to_be_ticked_as_accepting_does
         assert str(unticked.value).startswith("Cochez « Je confirme ")
         ticked = {"reason": "Hors périmètre", "confirm": "on"}
         assert isinstance(build_command(command_type, ticked, CASEWORKER, state), made)
+
+
+def test_accepting_is_not_for_now_while_lines_wait_for_their_co_financer() -> None:
+    """« Accepter la demande » was offered while DETR and the region had not decided, and
+    refused once sent: the page says why instead, as ``guichet actions`` does."""
+    waiting = apply(to_instruction())
+    assert not_now("AcceptApplication", waiting) == (
+        "les lignes DETR, REGION attendent encore la décision de leur cofinanceur"
+    )
+    from tests.unit.builders import REGION_OFFICER
+
+    one_left = apply([*to_instruction(), approve(DETR_OFFICER, "detr", 100_000)])
+    assert not_now("AcceptApplication", one_left) == (
+        "la ligne REGION attend encore la décision de son cofinanceur"
+    )
+    decided = apply(
+        [
+            *to_instruction(),
+            approve(DETR_OFFICER, "detr", 100_000),
+            approve(REGION_OFFICER, "region", 200_000),
+        ]
+    )
+    assert not_now("AcceptApplication", decided) == ""
