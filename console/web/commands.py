@@ -319,6 +319,12 @@ def action_hint(command_type: str, state: Application, funder: str | None = None
     what it costs once money was paid."""
     if command_type == "DecideFunding" and (floor := _detr_floor_hint(state, funder)):
         return floor
+    if command_type == "RecordCommissionOpinion" and state.commission_opinion is not None:
+        given = "favorable" if state.commission_opinion else "défavorable"
+        return (
+            f"La commission a rendu un avis {given}, déjà enregistré : un autre avis "
+            "enregistré ici le remplace."
+        )
     if command_type == "WithdrawApplication":
         final = "Le retrait est définitif : la demande n'avancera plus."
         if state.paid_cents:

@@ -101,7 +101,7 @@ from domain.documents import ACCEPTED_FORMATS, MAX_DOCUMENT_BYTES
 from domain.events import ApplicationDismissed, ApplicationRefused, Event
 from domain.opinions import LONGEST_WAIT_DAYS
 from domain.plan import FinancingPlan
-from domain.rules.financing import plan_verdicts_shown
+from domain.rules.financing import detr_needs_commission, plan_verdicts_shown
 from domain.state import Application
 from workflows.client import CommandRefused, NoWorker, PageExpired, application_id_for
 from workflows.messages import Submission
@@ -115,6 +115,7 @@ OWN_PAGES = ("RevisePlan", "AttachDocument")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SETTLE_SECONDS = 15.0
 HOME = {"cofinancer": "/cofinancement", "payment_officer": "/paiements", "expert": "/avis"}
+CHANGE_COMMISSION_OPINION = "Modifier l'avis de la commission DETR"
 
 
 def home_of(account: Account) -> str:
@@ -435,7 +436,11 @@ def _has_every_choice(action: dict[str, Any]) -> bool:
 
 def _already_done(command_type: str, state: Application, account: Account) -> bool:
     """An action the page would offer for nothing: taking a file one already holds (a
-    supervisor, who gives files to others, is always offered to)."""
+    supervisor, who gives files to others, is always offered to); the DETR commission's
+    opinion on a plan whose DETR is at most €100,000, which needs none (the domain refuses
+    it, CGCT L2334-37)."""
+    if command_type == "RecordCommissionOpinion":
+        return state.plan is None or not detr_needs_commission(state.plan)
     return (
         command_type == "AssignCaseworker"
         and account.role != "supervisor"
@@ -519,9 +524,12 @@ def _action(
             }
         )
     giving = command_type == "AssignCaseworker" and account.role == "supervisor"
+    label = "Attribuer le dossier" if giving else labels.word(labels.COMMAND, command_type)
+    if command_type == "RecordCommissionOpinion" and state.commission_opinion is not None:
+        label = CHANGE_COMMISSION_OPINION  # recorded again, the new opinion replaces it
     return {
         "type": command_type,
-        "label": "Attribuer le dossier" if giving else labels.word(labels.COMMAND, command_type),
+        "label": label,
         "fields": fields,
         "hint": action_hint(command_type, state, account.funder),
         "request_id": uuid.uuid4().hex,

@@ -292,3 +292,32 @@ def test_accepting_is_not_for_now_while_lines_wait_for_their_co_financer() -> No
         ]
     )
     assert not_now("AcceptApplication", decided) == ""
+
+
+def test_the_commission_s_opinion_is_offered_only_where_needed_then_as_a_change() -> None:
+    """« Enregistrer l'avis de la commission DETR » was offered on a DETR line of €100,000,
+    which needs none (refused once sent), and again once recorded, as if still awaited."""
+    from console.web.accounts import Account
+    from console.web.pages import _action, _already_done
+    from domain.commands import RecordCommissionOpinion
+    from tests.unit.builders import detr_plan, line
+
+    alice = Account("instructeur-1", "caseworker")
+    opinion = "RecordCommissionOpinion"
+    assert _already_done(opinion, apply(to_instruction()), alice)  # DETR €100,000: not needed
+    large = detr_plan(
+        lines=(
+            line("owner", "OWNER", 150_000),
+            line("detr", "DETR", 150_000),
+            line("region", "REGION", 100_000),
+        )
+    )
+    awaited = apply(to_instruction(large))
+    assert not _already_done(opinion, awaited, alice)
+    assert _action(opinion, awaited, alice)["label"] == "Enregistrer l'avis de la commission DETR"
+    given = RecordCommissionOpinion(actor=CASEWORKER, at=at(2), favourable=True)
+    recorded = apply([*to_instruction(large), given])
+    assert not _already_done(opinion, recorded, alice)  # the domain takes another one
+    change = _action(opinion, recorded, alice)
+    assert change["label"] == "Modifier l'avis de la commission DETR"
+    assert change["hint"].startswith("La commission a rendu un avis favorable, déjà enregistré")
