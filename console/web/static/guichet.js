@@ -29,9 +29,14 @@ function requestFromForm(form) {
   const basis = value("base_fiscale") || "HT";
   const lines = [];
   const taken = new Set();
+  // As the server reads it: capitals without accents (« Région » is REGION).
+  const code = (text) => text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toUpperCase();
+  // The commune's own line, shown in French, is the plan's OWNER (console.web.labels).
+  const owner = form.querySelector("[data-owner-words]");
+  const ownerWords = owner ? code(owner.dataset.ownerWords) : null;
   for (let row = 0; form.elements["ligne-" + row + "-financeur"]; row++) {
-    // As the server reads it: capitals without accents (« Région » is REGION).
-    const funder = value("ligne-" + row + "-financeur").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toUpperCase();
+    const typed = code(value("ligne-" + row + "-financeur"));
+    const funder = typed === ownerWords ? owner.dataset.ownerCode : typed;
     const amount = value("ligne-" + row + "-montant");
     if (!funder && !amount) continue;
     const kind = value("ligne-" + row + "-nature");
