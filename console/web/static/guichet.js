@@ -137,6 +137,7 @@ function liveVerdicts(form) {
     if (answer.ok) {
       const verdicts = await answer.json();
       target.appendChild(verdictTable(verdicts));
+      markWideTables();
       target.dataset.state = "ok";
       const sentence = verdictSummary(verdicts);
       if (summary && summary.textContent !== sentence) summary.textContent = sentence;
@@ -173,7 +174,18 @@ function pollBatch(box) {
   setTimeout(tick, 300);
 }
 
+function markWideTables() {
+  // A table wider than its box is marked (guichet.css, .deborde): a phone shows no scrollbar
+  // until one scrolls, and the amounts of a plan sat off the screen with nothing saying so.
+  for (const box of document.querySelectorAll(".defilement")) {
+    box.classList.toggle("deborde", box.scrollWidth > box.clientWidth + 1);
+  }
+}
+
+window.addEventListener("resize", markWideTables);
+
 document.addEventListener("DOMContentLoaded", () => {
+  markWideTables();
   for (const all of document.querySelectorAll("[data-select-all]")) {
     all.addEventListener("change", () => {
       for (const box of all.form.querySelectorAll("input[name=dossier]")) box.checked = all.checked;
