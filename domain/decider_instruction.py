@@ -280,16 +280,17 @@ def accept(c: AcceptApplication, state: Application) -> list[Event]:
     """Accept once every line is decided and every plan rule passes; the award is the sum
     granted by the programme's funders."""
     programme, commune, plan = file_of(state)
-    pending = [
-        line.line_id for line in plan.lines if line.kind != "owner" and line.status == "pending"
-    ]
+    pending = [line for line in plan.lines if line.kind != "owner" and line.status == "pending"]
     if pending:
+        # By line id for the CLI, which names a line so; by funder, as the plan writes it, in
+        # French for people (a refusal's words are no part of what a replay compares).
         raise RuleViolation(
-            f"lines still wait for their co-financer's decision: {', '.join(pending)}",
+            "lines still wait for their co-financer's decision: "
+            f"{', '.join(line.line_id for line in pending)}",
             rule="lines-decided",
             source=PLAN_POLICY,
             french="Des lignes attendent encore la décision de leur cofinanceur : "
-            f"{', '.join(pending)}",
+            f"{', '.join(line.funder for line in pending)}",
         )
     ours = [line for line in plan.lines if line.funder in programme.funders]
     if not any(line.status == "approved" for line in ours):

@@ -81,7 +81,7 @@ def _experts_released(event: Event, state: Application) -> list[Notice]:
         _notice(
             "expert",
             o.expert_id,
-            f"{_ref(state)}: avis n° {o.number} plus attendu",
+            f"{_ref(state)} : avis n° {o.number} plus attendu",
             f"Le dossier est maintenant « {status} » : votre avis n'est plus attendu sur la "
             f"question « {o.question} ».",
             event,
@@ -103,26 +103,26 @@ def _notices(event: Event, state: Application) -> list[Notice]:
     match event:
         case EligibilityRejected(verdicts=verdicts):
             reasons = " ; ".join(v.french or v.message for v in verdicts)
-            return _to(applicant, f"{ref}: demande inéligible", reasons, event)
+            return _to(applicant, f"{ref} : demande inéligible", reasons, event)
         case CorrectionRequested(message=message):
-            return _to(applicant, f"{ref}: correction demandée", message, event)
+            return _to(applicant, f"{ref} : correction demandée", message, event)
         case ApplicationRefused(reason=reason):
-            return _to(applicant, f"{ref}: demande refusée", reason, event)
+            return _to(applicant, f"{ref} : demande refusée", reason, event)
         case ApplicationDismissed(reason=reason):
-            return _to(applicant, f"{ref}: demande classée sans suite", reason, event)
+            return _to(applicant, f"{ref} : demande classée sans suite", reason, event)
         case AwardNotified(award_cents=award):
             body = f"Subvention attribuée : {euros(award)}."
-            return _to(applicant, f"{ref}: décision attributive", body, event)
+            return _to(applicant, f"{ref} : décision attributive", body, event)
         case PaymentDisbursed(payment_number=number, amount_cents=amount):
             body = f"Versement n° {number} : {euros(amount)}."
-            return _to(applicant, f"{ref}: versement effectué", body, event)
+            return _to(applicant, f"{ref} : versement effectué", body, event)
         case PaymentFailed(reason=reason):
-            return _to(PAYMENT_OFFICERS, f"{ref}: versement refusé", reason, event)
+            return _to(PAYMENT_OFFICERS, f"{ref} : versement refusé", reason, event)
         case RepaymentDue(amount_cents=amount):
             body = f"Reversement dû : {euros(amount)}."
-            return _to(applicant, f"{ref}: reversement dû", body, event)
+            return _to(applicant, f"{ref} : reversement dû", body, event)
         case ReminderSent(kind=kind, due_at=due, recipients=recipients):
-            subject = f"{ref}: échéance « {DEADLINE_NAMES[kind]} » : {_days_left(event.at, due)}"
+            subject = f"{ref} : échéance « {DEADLINE_NAMES[kind]} » : {_days_left(event.at, due)}"
             body = f"L'échéance « {DEADLINE_NAMES[kind]} » court jusqu'au {last_day(due)} inclus."
             if kind == "expert_opinion" and (asked := state.opinion(event.subject)):
                 body += f"\n\nLa question (demande d'avis n° {asked.number}) : {asked.question}"
@@ -133,13 +133,13 @@ def _notices(event: Event, state: Application) -> list[Notice]:
                 f"ce dossier, au plus tard le {day(due_on)} :\n\n{question}\n\n"
                 "Le dossier et ses pièces vous attendent dans Guichet, page « Avis demandés »."
             )
-            return _to(("expert", expert), f"{ref}: avis demandé", body, event)
+            return _to(("expert", expert), f"{ref} : avis demandé", body, event)
         case OpinionGiven(number=number, verdict=verdict, opinion=opinion):
             asked = state.opinion(number)
             if asked is None:
                 return []
             said = lower(OPINION_VERDICT, verdict)
-            subject = f"{ref}: avis rendu par {event.actor.id} ({said})"
+            subject = f"{ref} : avis rendu par {event.actor.id} ({said})"
             body = (
                 f"Votre question (demande d'avis n° {number}) : {asked.question}\n\n"
                 f"Avis {said} de {event.actor.id} :\n\n{opinion}"
@@ -153,32 +153,32 @@ def _notices(event: Event, state: Application) -> list[Notice]:
                 f"Votre avis n'est plus attendu sur la question (demande n° {number}) : "
                 f"{asked.question}\n\nMotif du retrait : {reason}"
             )
-            return _to(("expert", asked.expert_id), f"{ref}: demande d'avis retirée", body, event)
+            return _to(("expert", asked.expert_id), f"{ref} : demande d'avis retirée", body, event)
         case DeadlineExpired(kind="expert_opinion"):
             return _opinion_overdue(event, state, ref)
         case DeadlineExpired(kind=kind, action=action, recipients=recipients):
-            subject = f"{ref}: échéance « {DEADLINE_NAMES[kind]} » expirée"
+            subject = f"{ref} : échéance « {DEADLINE_NAMES[kind]} » expirée"
             body = f"L'échéance est expirée ; conséquence : {EXPIRY_ACTIONS[action]}."
             return [_notice(r.role, r.id, subject, body, event) for r in recipients]
         case MessageSent(message=message) if event.actor.role == "applicant":
-            return _to(_services(state), f"{ref}: message de la commune", message, event)
+            return _to(_services(state), f"{ref} : message de la commune", message, event)
         case MessageSent(message=message):
-            return _to(applicant, f"{ref}: message des services instructeurs", message, event)
+            return _to(applicant, f"{ref} : message des services instructeurs", message, event)
         case DocumentAttached(document=document, note=note):
             body = f"{DOCUMENT_KIND[document.kind]} : « {document.filename} »" + (
                 f"\n\n{note}" if note else ""
             )
             if event.actor.role == "applicant":
-                return _to(_services(state), f"{ref}: pièce jointe par la commune", body, event)
+                return _to(_services(state), f"{ref} : pièce jointe par la commune", body, event)
             if event.actor.role in ("caseworker", "supervisor"):
-                subject = f"{ref}: pièce jointe par les services instructeurs"
+                subject = f"{ref} : pièce jointe par les services instructeurs"
                 return _to(applicant, subject, body, event)
             # A co-financer's or the payment officer's: for the file's caseworker to pass on.
             who = event.actor.funder or lower(ROLE, event.actor.role)
-            return _to(_services(state), f"{ref}: pièce jointe ({who})", body, event)
+            return _to(_services(state), f"{ref} : pièce jointe ({who})", body, event)
         case CorrectionAnswered() | FundingDecided() if state.caseworker_id:
             body = _news_for_the_caseworker(event)
-            return _to(("caseworker", state.caseworker_id), f"{ref}: à traiter", body, event)
+            return _to(("caseworker", state.caseworker_id), f"{ref} : à traiter", body, event)
     return []
 
 
@@ -192,10 +192,10 @@ def _opinion_overdue(event: DeadlineExpired, state: Application, ref: str) -> li
         else ""
     )
     body = late + "Il peut encore être rendu tant que le dossier est en instruction."
-    subject = f"{ref}: avis attendu, délai expiré"
+    subject = f"{ref} : avis attendu, délai expiré"
     notices = [_notice(r.role, r.id, subject, body, event) for r in event.recipients]
     if asked is not None:
-        subject = f"{ref}: l'avis de {asked.expert_id} n'a pas été rendu à temps"
+        subject = f"{ref} : l'avis de {asked.expert_id} n'a pas été rendu à temps"
         notices.append(_notice(asked.asked_by.role, asked.asked_by.id, subject, body, event))
     return notices
 

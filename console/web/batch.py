@@ -14,10 +14,12 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import get_args
 
 from console.web.labels import STATUS, word
 from console.web.outages import FILE_ENDED, FILE_UNKNOWN, no_worker_sentence
 from domain.commands import Command
+from domain.programme import Catalogue, DeadlineKind
 from workflows.client import (
     ApplicationEnded,
     ApplicationNotFound,
@@ -38,10 +40,9 @@ FORM_ACTIONS = {
     "RemoveLabel": "Retirer une étiquette",
 }
 """The actions the queue's batch form offers, in its order and words."""
-BATCH_DEADLINES = ("completeness", "admissibility", "correction_answer", "start_of_works",
-                   "completion", "convention_cadre")  # fmt: skip
-"""The deadlines a batch may extend: a co-financer's is one per plan line, which a batch
-cannot name; the programme's closing is no file's to extend."""
+UNNAMED_DEADLINES: frozenset[DeadlineKind] = frozenset({"cofinancer_decision", "programme_closing"})
+"""Deadlines a batch cannot name: a co-financer's is one per plan line; the programme's
+closing is no file's to extend."""
 MayAct = Callable[[str], Awaitable[bool]]
 """Whether the batch's owner may act on the file of this id (False: answered as unknown);
 it may also raise ``NotForThisFile``."""
@@ -49,6 +50,23 @@ it may also raise ``NotForThisFile``."""
 
 class NotForThisFile(Exception):
     """The batch's command does not apply to this file, for the reason given (in French)."""
+
+
+def batch_deadlines(catalogue: Catalogue) -> tuple[DeadlineKind, ...]:
+    """The deadlines a batch may extend: those a programme's rule grants an extension
+    (``DeadlineRule.extension``; the domain refuses the others, « no-extension »), in their
+    order. « Recevabilité » was offered, and every file answered that it cannot be extended."""
+    extendable = {
+        rule.kind
+        for programme in catalogue.programmes
+        for rule in programme.deadlines
+        if rule.extension is not None
+    }
+    return tuple(
+        kind
+        for kind in get_args(DeadlineKind)
+        if kind in extendable and kind not in UNNAMED_DEADLINES
+    )
 
 
 KEEP = 100
@@ -60,7 +78,11 @@ NOT_SENT = (
 
 @dataclass
 class FileResult:
-    """Where one file of the batch stands: ``ok`` is None until its command returned."""
+    """Where one file of the batch stands: ``ok`` is None until its command returned.
+
+    ``message`` opens with the outcome, « fait », « non effectué », « en suspens », « échec »,
+    then « : » and the detail: an action the file refused is « non effectué », since
+    « refusé » read as the file's own status."""
 
     application_id: str
     ok: bool | None = None
@@ -182,17 +204,17 @@ class BatchRunner:
                         request_id=f"{batch.key or batch.id}:{result.application_id}",
                     )
                 except NotForThisFile as refused:
-                    result.ok, result.message = False, f"refusé : {refused}"
+                    result.ok, result.message = False, f"non effectué : {refused}"
                 except CommandRefused as refused:
-                    result.ok, result.message = False, f"refusé : {refused.french}"
+                    result.ok, result.message = False, f"non effectué : {refused.french}"
                 except NoWorker as no_worker:
                     stopped.append(no_worker)
                     result.ok = False
                     result.message = f"en suspens : {no_worker_sentence(no_worker)}"
                 except ApplicationEnded:
-                    result.ok, result.message = False, f"refusé : {FILE_ENDED}"
+                    result.ok, result.message = False, f"non effectué : {FILE_ENDED}"
                 except ApplicationNotFound:
-                    result.ok, result.message = False, f"refusé : {FILE_UNKNOWN}"
+                    result.ok, result.message = False, f"non effectué : {FILE_UNKNOWN}"
                 except GuichetError as error:
                     result.ok, result.message = False, f"échec : {error}"
                 else:

@@ -29,8 +29,9 @@ from domain.rules.payment import advance_cap_cents, staged_room_cents
 from domain.state import Application
 
 FieldKind = Literal["text", "textarea", "select", "date", "euros", "checkbox", "confirm"]
-"""``confirm``: a box to tick before an action nothing on the console undoes; it is checked
-here and goes into no command."""
+"""``confirm``: a box to tick before an action that decides the file or moves money, which
+the commune is told of at once (and nothing on the console undoes, but a refusal's or a
+dismissal's reopening); it is checked here and goes into no command."""
 _COMMAND = TypeAdapter(Command)
 
 
@@ -108,8 +109,16 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("note", "Observation", "textarea", required=False),
         FieldSpec("confirm", "Je confirme l'accord : la subvention est attribuée", "confirm"),
     ),
-    "RefuseApplication": (_reason_field("Motif du refus"),),
-    "DismissApplication": (_reason_field("Motif du classement"),),
+    "RefuseApplication": (
+        _reason_field("Motif du refus"),
+        FieldSpec("confirm", "Je confirme le refus : la commune en est avertie", "confirm"),
+    ),
+    "DismissApplication": (
+        _reason_field("Motif du classement"),
+        FieldSpec(
+            "confirm", "Je confirme le classement sans suite : la commune en est avertie", "confirm"
+        ),
+    ),
     "ReopenApplication": (_reason_field("Motif de la réouverture"),),
     "WithdrawApplication": (
         _reason_field("Motif du retrait"),
@@ -310,6 +319,12 @@ def action_hint(command_type: str, state: Application, funder: str | None = None
     what it costs once money was paid."""
     if command_type == "DecideFunding" and (floor := _detr_floor_hint(state, funder)):
         return floor
+    if command_type == "RecordCommissionOpinion" and state.commission_opinion is not None:
+        given = "favorable" if state.commission_opinion else "défavorable"
+        return (
+            f"La commission a rendu un avis {given}, déjà enregistré : un autre avis "
+            "enregistré ici le remplace."
+        )
     if command_type == "WithdrawApplication":
         final = "Le retrait est définitif : la demande n'avancera plus."
         if state.paid_cents:
@@ -421,7 +436,22 @@ def _balance_proofs_missing(state: Application, *, claimed: bool = True) -> str:
 
 def not_now(command_type: str, state: Application) -> str:
     """Why an action the person may take would be refused on this file now, or "": a claim
-    while another payment is still on its way (décret 2018-514: one payment at a time)."""
+    while another payment is still on its way (décret 2018-514: one payment at a time); an
+    acceptance while lines wait for their co-financer's decision (as ``guichet actions``
+    says, ``console.actions._not_yet``)."""
+    if command_type == "AcceptApplication" and state.plan is not None:
+        waiting_lines = [
+            line.funder
+            for line in state.plan.lines
+            if line.kind != "owner" and line.status == "pending"
+        ]
+        if len(waiting_lines) == 1:
+            return f"la ligne {waiting_lines[0]} attend encore la décision de son cofinanceur"
+        if waiting_lines:
+            return (
+                f"les lignes {', '.join(waiting_lines)} attendent encore la décision de leur "
+                "cofinanceur"
+            )
     if command_type == "ClaimPayment":
         waiting = state.payment_under_way
         if waiting is not None:
@@ -457,7 +487,7 @@ def build_command(
         raw = form.get(spec.name, "").strip()
         if spec.kind == "confirm":
             if raw not in ("on", "oui", "true", "1"):
-                raise FormError(f"Cochez « {spec.label} » : rien ne l'annule", field=spec.name)
+                raise FormError(f"Cochez « {spec.label} » pour confirmer", field=spec.name)
             continue
         if spec.kind == "checkbox":
             fields[spec.name] = raw in ("on", "oui", "true", "1")

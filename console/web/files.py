@@ -30,7 +30,7 @@ from console.web.problems import in_french
 from console.web.services import WebServices
 from domain.commands import DEPARTMENT_CODE, RouteFile
 from domain.commune import Commune
-from domain.decider import fold
+from domain.decider import PERMISSIONS, fold
 from domain.digest import stale_before
 from domain.events import (
     DeadlineClosed,
@@ -69,6 +69,10 @@ FOCUS = {
     "sous_7_jours": "Échéance dans les 7 jours",
 }
 """The queue's views of running files, by what they need (the team page counts them)."""
+DECIDED_BUT_RUNNING: tuple[Status, ...] = tuple(sorted(PERMISSIONS["ReopenApplication"].statuses))
+"""Refused and dismissed files: their run goes on only so that they can be reopened. Decided,
+they are no work in progress, and the views of ``FOCUS`` leave them out (« en cours »
+counted them)."""
 LABELLED_FILES_READ = 200
 """Labelled files whose labels a form suggests (the most recent): the words in use."""
 
@@ -468,6 +472,8 @@ def visibility_query(filters: QueueFilters, account: Account) -> str:
     now = datetime.now(UTC)
     if filters.idle_days or filters.focus:
         parts.append(RUNNING)
+    if filters.focus:
+        parts += [f"GuichetStatus != '{status}'" for status in DECIDED_BUT_RUNNING]
     if filters.idle_days:
         parts.append(f"GuichetLastActivity < {literal(stale_before(now, filters.idle_days))}")
     if filters.focus == "en_retard":

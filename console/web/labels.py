@@ -39,6 +39,8 @@ __all__ = [
     "LINE_STATUS",
     "OPINION_VERDICT",
     "OUTCOME",
+    "OWNER",
+    "OWNER_WORDS",
     "PAYMENT_KIND",
     "PAYMENT_STATUS",
     "REASON",
@@ -49,6 +51,7 @@ __all__ = [
     "STATUS_TONE",
     "day",
     "euros",
+    "funder_word",
     "last_day",
     "lower",
     "moment",
@@ -91,6 +94,19 @@ FUNDER_KIND: Mapping[str, str] = {
     "public": "Public",
     "private": "Privé",
 }
+
+OWNER = "OWNER"
+"""The funder code of the commune's own line in a plan (the API's and the CLI's plans)."""
+OWNER_WORDS = f"{FUNDER_KIND['owner']} (la commune)"
+"""The commune's own line as the plan's forms show it and take it: « OWNER désigne la commune
+maître d'ouvrage » was English to the person filling in the form."""
+
+
+def funder_word(funder: str) -> str:
+    """A funder as people read it: the commune's own line in French, a co-financer by its
+    code (DETR, REGION), as its account and its decisions name it."""
+    return OWNER_WORDS if funder == OWNER else funder
+
 
 OUTCOME: Mapping[str, str] = {
     "pass": "Respectée",

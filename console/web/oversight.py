@@ -27,7 +27,7 @@ from audit.timeline import PARIS, end_of_day, entry_for, records
 from console.web.accounts import COMMUNE_READERS, INSEE, Account, sector_words
 from console.web.app import render
 from console.web.auth import BadRequest, Forbidden, read_form, read_upload, roles, services
-from console.web.batch import BATCH_DEADLINES, FORM_ACTIONS, MAX_FILES
+from console.web.batch import FORM_ACTIONS, MAX_FILES, batch_deadlines
 from console.web.commands import FormError, to_command
 from console.web.exports import (
     PORTFOLIO_HEADER,
@@ -464,7 +464,7 @@ async def start_batch(
                 f"{number(MAX_FILES)} dossiers au plus par lot, et {number(len(selected))} sont "
                 f"cochés : décochez-en {number(len(selected) - MAX_FILES)}"
             )
-        command = _batch_command(command_type, form, account)
+        command = _batch_command(command_type, form, account, batch_deadlines(found.catalogue))
         if isinstance(command, AssignCaseworker) and account.role == "supervisor":
             assignee = await found.accounts.get(command.caseworker_id)
             if assignee is None or not assignable(account, assignee):
@@ -480,8 +480,11 @@ async def start_batch(
     return RedirectResponse(f"/lots/{batch.id}", status_code=303)
 
 
-def _batch_command(command_type: str, form: dict[str, str], account: Account) -> Command:
-    """The command the batch form asks for; ``FormError`` names the field to fix."""
+def _batch_command(
+    command_type: str, form: dict[str, str], account: Account, extendable: tuple[str, ...]
+) -> Command:
+    """The command the batch form asks for (``extendable``: the deadlines it may extend);
+    ``FormError`` names the field to fix."""
     fields: dict[str, Any] = {}
     labels = dict(_BATCH_LABELS)
     if command_type == "AssignCaseworker":
@@ -496,7 +499,7 @@ def _batch_command(command_type: str, form: dict[str, str], account: Account) ->
     elif command_type in ("AddLabel", "RemoveLabel"):
         fields = {"label": form.get("label", "")}
     elif command_type == "ExtendDeadline":
-        if form.get("kind", "") not in BATCH_DEADLINES:
+        if form.get("kind", "") not in extendable:
             raise FormError("« Délai à prolonger » : choisissez le délai à prolonger")
         fields = {"kind": form.get("kind", ""), "reason": form.get("message", "").strip()}
     return to_command(command_type, fields, account.actor, labels)

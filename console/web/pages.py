@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -36,7 +36,7 @@ from console.web.auth import (
     services,
     sign_in,
 )
-from console.web.batch import BATCH_DEADLINES, FORM_ACTIONS, MAX_FILES
+from console.web.batch import FORM_ACTIONS, MAX_FILES, batch_deadlines
 from console.web.commands import (
     FORMS,
     FieldSpec,
@@ -98,9 +98,10 @@ from domain.decider import PERMISSIONS
 from domain.decider_documents import EXPERT_KINDS
 from domain.decider_instruction import merge_plan
 from domain.documents import ACCEPTED_FORMATS, MAX_DOCUMENT_BYTES
+from domain.events import ApplicationDismissed, ApplicationRefused, Event
 from domain.opinions import LONGEST_WAIT_DAYS
 from domain.plan import FinancingPlan
-from domain.rules.financing import plan_verdicts_shown
+from domain.rules.financing import detr_needs_commission, plan_verdicts_shown
 from domain.state import Application
 from workflows.client import CommandRefused, NoWorker, PageExpired, application_id_for
 from workflows.messages import Submission
@@ -114,6 +115,7 @@ OWN_PAGES = ("RevisePlan", "AttachDocument")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SETTLE_SECONDS = 15.0
 HOME = {"cofinancer": "/cofinancement", "payment_officer": "/paiements", "expert": "/avis"}
+CHANGE_COMMISSION_OPINION = "Modifier l'avis de la commission DETR"
 
 
 def home_of(account: Account) -> str:
@@ -299,7 +301,7 @@ async def queue_context(
         "caseworkers": await assignees(found, account) if account.role == "supervisor" else [],
         "batch": account.role in ("caseworker", "supervisor"),
         "batch_key": uuid.uuid4().hex,
-        "batch_deadlines": BATCH_DEADLINES,
+        "batch_deadlines": batch_deadlines(found.catalogue),
         "max_files": MAX_FILES,
         "batch_actions": {
             action: SUPERVISOR_ASSIGNS if (action, account.role) == SHARING_OUT else text
@@ -345,7 +347,7 @@ async def file_view(
     (beside the ``invalid`` field when it is about one) and what the person ``typed`` in it,
     so that nothing has to be typed again."""
     found = services(request)
-    _, rows, problem = await read_timeline(found, state.application_id)
+    events, rows, problem = await read_timeline(found, state.application_id)
     rows = for_reader(rows, account)
     allowed: tuple[str, ...] = ()
     if account.role != "auditor" and not state.is_terminal and stopped is None:
@@ -365,6 +367,7 @@ async def file_view(
         waiting.append(("RequestOpinion", _no_expert_to_ask(consulted)))
     context = {
         "state": state,
+        "decision": decision_standing(events, state),
         "verdicts": await verdicts(found, state),
         "timeline": rows,
         "timeline_problem": problem,
@@ -389,6 +392,20 @@ async def file_view(
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }
     return render(request, "dossier.html", context, status)
+
+
+def decision_standing(
+    events: Sequence[Event], state: Application
+) -> ApplicationRefused | ApplicationDismissed | None:
+    """The refusal or dismissal the file stands under, with its day and reason, shown beside
+    its status: read at the bottom of the history only, the reason was missed. None once the
+    file was reopened (its status moved on)."""
+    if state.status not in ("refused", "dismissed"):
+        return None
+    decisions = (
+        e for e in reversed(events) if isinstance(e, ApplicationRefused | ApplicationDismissed)
+    )
+    return next(decisions, None)
 
 
 async def _labels_in_use(found: WebServices, account: Account) -> list[str]:
@@ -419,7 +436,11 @@ def _has_every_choice(action: dict[str, Any]) -> bool:
 
 def _already_done(command_type: str, state: Application, account: Account) -> bool:
     """An action the page would offer for nothing: taking a file one already holds (a
-    supervisor, who gives files to others, is always offered to)."""
+    supervisor, who gives files to others, is always offered to); the DETR commission's
+    opinion on a plan whose DETR is at most €100,000, which needs none (the domain refuses
+    it, CGCT L2334-37)."""
+    if command_type == "RecordCommissionOpinion":
+        return state.plan is None or not detr_needs_commission(state.plan)
     return (
         command_type == "AssignCaseworker"
         and account.role != "supervisor"
@@ -503,9 +524,12 @@ def _action(
             }
         )
     giving = command_type == "AssignCaseworker" and account.role == "supervisor"
+    label = "Attribuer le dossier" if giving else labels.word(labels.COMMAND, command_type)
+    if command_type == "RecordCommissionOpinion" and state.commission_opinion is not None:
+        label = CHANGE_COMMISSION_OPINION  # recorded again, the new opinion replaces it
     return {
         "type": command_type,
-        "label": "Attribuer le dossier" if giving else labels.word(labels.COMMAND, command_type),
+        "label": label,
         "fields": fields,
         "hint": action_hint(command_type, state, account.funder),
         "request_id": uuid.uuid4().hex,

@@ -16,7 +16,17 @@ from pydantic import ValidationError
 
 from console.parsing import funder_code
 from console.web.commands import FormError, parse_date, parse_euros
-from console.web.labels import CONVENTION, DOCUMENT_KIND, RULE, day, euros, lower, word
+from console.web.labels import (
+    CONVENTION,
+    DOCUMENT_KIND,
+    OWNER,
+    OWNER_WORDS,
+    RULE,
+    day,
+    euros,
+    lower,
+    word,
+)
 from console.web.problems import first_problem
 from console.web.services import WebServices
 from domain.commands import ApplicationRequest
@@ -44,7 +54,7 @@ def _line_id(funder: str, taken: set[str]) -> str:
 async def known_funders(services: WebServices) -> list[str]:
     """The funders someone can decide for: the co-financers' accounts, and the owner."""
     accounts = await services.accounts.all()
-    return sorted({a.funder for a in accounts if a.role == "cofinancer" and a.funder} | {"OWNER"})
+    return sorted({a.funder for a in accounts if a.role == "cofinancer" and a.funder} | {OWNER})
 
 
 def unknown_funder(
@@ -55,11 +65,11 @@ def unknown_funder(
     when no co-financer has an account yet (nothing to check against). The programme's own
     funder without an account is the administrator's to create, not the commune's to
     change (BDT was refused « choisissez parmi DETR, REGION » for Shop'in)."""
-    if funders == ["OWNER"]:
+    if funders == [OWNER]:
         return None
     for number, line in enumerate(plan.lines, start=1):
         if line.kind != "owner" and line.funder not in funders:
-            listed = ", ".join(f for f in funders if f != "OWNER")
+            listed = ", ".join(f for f in funders if f != OWNER)
             if programme is not None and line.funder in programme.funders:
                 return (
                     f"ligne {number} du plan : {line.funder} finance ce dispositif, mais aucun "
@@ -80,6 +90,8 @@ def _lines(form: Mapping[str, str], basis: str) -> list[dict[str, Any]]:
     taken: set[str] = {line_id for line_id in kept if line_id}
     for row in range(MAX_LINE_ROWS):
         funder = funder_code(form.get(f"ligne-{row}-financeur", ""))
+        if funder == funder_code(OWNER_WORDS):  # the commune's line, as the form shows it
+            funder = OWNER
         amount = form.get(f"ligne-{row}-montant", "").strip()
         if not funder and not amount:
             continue

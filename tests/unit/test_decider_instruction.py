@@ -407,6 +407,8 @@ def test_accept_needs_every_line_decided() -> None:
     state = apply([*to_instruction(), approve(DETR_OFFICER, "detr", 100_000)])
     error = refused_with(AcceptApplication(actor=CASEWORKER, at=at(3)), state)
     assert error.rule == "lines-decided" and "region" in error.message
+    # In French, the funders as the plan writes them (people read « detr, region » as codes).
+    assert error.french == "Des lignes attendent encore la décision de leur cofinanceur : REGION"
 
 
 def test_accept_needs_a_programme_line_approved() -> None:

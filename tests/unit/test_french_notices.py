@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from console.web.phrases import phrase
+from domain import INITIAL_STATE, evolve
 from domain.commands import AnswerCorrection, AssignCaseworker, RequestCorrection
 from domain.deadline import Recipient
 from domain.events import CommandRejected, EligibilityRejected, ReminderSent
@@ -91,6 +92,7 @@ def test_the_caseworker_reads_the_commune_s_answer() -> None:
     ]
     [notice] = notices_for(history(commands)[-1], apply(commands))
     assert notice.body == "La commune a répondu à la demande de correction :\n\nDevis joints."
+    assert notice.subject == "[app-1] Rénovation des halles : à traiter"
     revised = [*commands[:-1], commands[-1].model_copy(update={"revised_plan": detr_plan()})]
     [notice] = notices_for(history(revised)[-1], apply(revised))
     assert notice.body.startswith(
@@ -127,3 +129,20 @@ def test_a_reminder_says_the_days_left_when_it_leaves(sent_at: datetime, said: s
     )  # fmt: skip
     [notice] = notices_for(reminder, apply([submit()]))
     assert notice.subject.endswith(f"échéance « complétude du dossier » : {said}")
+
+
+def test_every_subject_puts_a_space_before_its_colon() -> None:
+    """« …municipal: à traiter »: the subjects lacked the space French sets before « : »."""
+    commands = [
+        *to_instruction(),
+        AssignCaseworker(actor=CASEWORKER, at=at(1), caseworker_id="al"),
+        RequestCorrection(actor=CASEWORKER, at=at(2), reason="incomplete", message="Les devis ?"),
+        AnswerCorrection(actor=APPLICANT, at=at(3), message="Devis joints."),
+        *to_started()[2:],
+    ]
+    state, subjects = INITIAL_STATE, []
+    for event in history(commands):
+        state = evolve(state, event)
+        subjects += [notice.subject for notice in notices_for(event, state)]
+    assert len(subjects) >= 4
+    assert all(": " not in subject.replace(" : ", "") for subject in subjects), subjects

@@ -212,13 +212,23 @@ WIDER_THAN_THE_SCREEN = """[...document.querySelectorAll("body *")]
     .map(e => `${e.tagName}${e.id ? "#" + e.id : ""}`
               + ` to ${Math.round(e.getBoundingClientRect().right)} px`)"""
 """The first elements that stick out of the screen: what a failure names."""
+SCROLLING_UNSAID = """[...document.querySelectorAll(".defilement")]
+    .filter(box => box.scrollWidth > box.clientWidth + 1)
+    .filter(box => getComputedStyle(box, "::before").content === "none"
+                   || getComputedStyle(box).boxShadow === "none")
+    .map(box => box.querySelector("th") ? box.querySelector("th").textContent : "?")"""
+"""The tables wider than their box that say nothing of it (by their first column): a phone
+shows no scrollbar until one scrolls."""
+WIDE_TABLES = """document.querySelectorAll(".defilement.deborde").length"""
 
 
 async def test_no_page_scrolls_sideways_on_a_phone(
     console: Console, base_url: str, browser: object
 ) -> None:
-    """At 375 px wide, a wide table scrolls within its box; the page itself never scrolls
-    sideways (the work queue was 837 px wide, the submission form 649 px)."""
+    """At 375 px wide, a wide table scrolls within its box, and says so above it, with a
+    shadow past its edge; the page itself never scrolls sideways (the work queue was 837 px
+    wide, the submission form 649 px; then the plan's amounts and all but two of the queue's
+    columns sat off the screen, with nothing saying they could be scrolled to)."""
     from tests.web.conftest import signed_in
     from tests.web.test_console_api import submit_file
     from tests.web.test_documents import attach
@@ -234,7 +244,7 @@ async def test_no_page_scrolls_sideways_on_a_phone(
         "carol": ["/paiements"],
         "sophie": ["/equipe"],
     }
-    too_wide = []
+    too_wide, unsaid, marked = [], [], {}
     for username, paths in pages.items():
         person = await sign_in(browser, base_url, username)
         await person.page.set_viewport_size({"width": 375, "height": 800})  # type: ignore[attr-defined]
@@ -244,8 +254,13 @@ async def test_no_page_scrolls_sideways_on_a_phone(
             if width > 375:
                 widest = await person.page.evaluate(WIDER_THAN_THE_SCREEN)  # type: ignore[attr-defined]
                 too_wide.append(f"{username} {path}: {width} px, {widest}")
+            if silent := await person.page.evaluate(SCROLLING_UNSAID):  # type: ignore[attr-defined]
+                unsaid.append(f"{username} {path}: {silent}")
+            marked[username, path] = await person.page.evaluate(WIDE_TABLES)  # type: ignore[attr-defined]
         await person.shot(f"10-telephone-{username}")
     assert not too_wide
+    assert not unsaid
+    assert marked["agent", "/depot"] and marked["alice", "/dossiers"]  # the plan, the queue
 
 
 async def on_the_queue(page: object, base_url: str, files: list[str]) -> list[str]:

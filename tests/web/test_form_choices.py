@@ -248,3 +248,76 @@ def test_a_detr_request_under_the_floor_is_said_to_be_one_no_approval_can_mend()
     hint = action_hint("DecideFunding", low, "DETR")
     assert hint.startswith("Ligne DETR : les 20\u202f000,00\u00a0€ demandés sont sous le plancher")
     assert "aucun accord ne le respecte" in hint
+
+
+def test_refusing_or_dismissing_waits_for_its_box_to_be_ticked_as_accepting_does() -> None:
+    """« Refuser la demande » went at one click while accepting asked to confirm: the commune
+    is told of either at once."""
+    import pytest
+
+    from console.web.commands import FormError
+    from domain.commands import DismissApplication, RefuseApplication
+
+    state = apply(to_instruction())
+    for command_type, made in (
+        ("RefuseApplication", RefuseApplication),
+        ("DismissApplication", DismissApplication),
+    ):
+        with pytest.raises(FormError) as unticked:
+            build_command(command_type, {"reason": "Hors périmètre"}, CASEWORKER, state)
+        assert unticked.value.field == "confirm"
+        assert str(unticked.value).startswith("Cochez « Je confirme ")
+        ticked = {"reason": "Hors périmètre", "confirm": "on"}
+        assert isinstance(build_command(command_type, ticked, CASEWORKER, state), made)
+
+
+def test_accepting_is_not_for_now_while_lines_wait_for_their_co_financer() -> None:
+    """« Accepter la demande » was offered while DETR and the region had not decided, and
+    refused once sent: the page says why instead, as ``guichet actions`` does."""
+    waiting = apply(to_instruction())
+    assert not_now("AcceptApplication", waiting) == (
+        "les lignes DETR, REGION attendent encore la décision de leur cofinanceur"
+    )
+    from tests.unit.builders import REGION_OFFICER
+
+    one_left = apply([*to_instruction(), approve(DETR_OFFICER, "detr", 100_000)])
+    assert not_now("AcceptApplication", one_left) == (
+        "la ligne REGION attend encore la décision de son cofinanceur"
+    )
+    decided = apply(
+        [
+            *to_instruction(),
+            approve(DETR_OFFICER, "detr", 100_000),
+            approve(REGION_OFFICER, "region", 200_000),
+        ]
+    )
+    assert not_now("AcceptApplication", decided) == ""
+
+
+def test_the_commission_s_opinion_is_offered_only_where_needed_then_as_a_change() -> None:
+    """« Enregistrer l'avis de la commission DETR » was offered on a DETR line of €100,000,
+    which needs none (refused once sent), and again once recorded, as if still awaited."""
+    from console.web.accounts import Account
+    from console.web.pages import _action, _already_done
+    from domain.commands import RecordCommissionOpinion
+    from tests.unit.builders import detr_plan, line
+
+    alice = Account("instructeur-1", "caseworker")
+    opinion = "RecordCommissionOpinion"
+    assert _already_done(opinion, apply(to_instruction()), alice)  # DETR €100,000: not needed
+    large = detr_plan(
+        lines=(
+            line("owner", "OWNER", 150_000),
+            line("detr", "DETR", 150_000),
+            line("region", "REGION", 100_000),
+        )
+    )
+    awaited = apply(to_instruction(large))
+    assert not _already_done(opinion, awaited, alice)
+    assert _action(opinion, awaited, alice)["label"] == "Enregistrer l'avis de la commission DETR"
+    given = RecordCommissionOpinion(actor=CASEWORKER, at=at(2), favourable=True)
+    recorded = apply([*to_instruction(large), given])
+    assert not _already_done(opinion, recorded, alice)  # the domain takes another one
+    change = _action(opinion, recorded, alice)
+    assert change["label"] == "Modifier l'avis de la commission DETR"
+    assert change["hint"].startswith("La commission a rendu un avis favorable, déjà enregistré")

@@ -109,3 +109,25 @@ def test_an_anah_line_is_anah_s_co_funding_of_the_post() -> None:
     assert post is not None and programme_max_cents(post, with_anah.plan) == 55_000_00
     without = {k: v for k, v in form.items() if not k.startswith("ligne-2")}
     assert not request_from_form(without, "01033").plan.anah_cofunds
+
+
+def test_the_commune_s_own_line_reads_and_is_typed_in_french() -> None:
+    """/depot and the plan page showed the English code « OWNER » (« OWNER désigne la commune
+    maître d'ouvrage »): the commune's line now reads « Maître d'ouvrage (la commune) », which
+    the form sends back as the plan's OWNER; the code typed still reads as itself."""
+    from console.web.app import templates
+
+    plan = plan_of(3)
+    values = plan_values(plan)
+    macros = templates.env.get_template("macros.html").module
+    form = str(macros.plan_fields(values, plan_rows(plan), ["DETR", "OWNER", "REGION"]))  # type: ignore[attr-defined]
+    assert "OWNER" not in form.replace('data-owner-code="OWNER"', "")
+    assert 'value="Maître d&#39;ouvrage (la commune)"' in form
+    assert "« Maître d&#39;ouvrage (la commune) » désigne la part de la commune" in form
+    assert "Financeurs ayant un compte : DETR, REGION ;" in form
+    blank = str(macros.plan_fields({}, range(LINE_ROWS), ["DETR", "OWNER"]))  # type: ignore[attr-defined]
+    assert "OWNER" not in blank.replace('data-owner-code="OWNER"', "")
+    assert 'size="24" list="financeurs" autocomplete="off" value="Maître d&#39;ouvrage' in blank
+    in_french = values | {"ligne-0-financeur": "maître d'ouvrage (la commune)"}
+    assert plan_from_form(in_french, plan) == plan
+    assert plan_from_form(values | {"ligne-0-financeur": "OWNER"}, plan) == plan

@@ -76,7 +76,7 @@ async def test_a_batch_acts_only_on_the_files_of_the_sector(console: Console) ->
         progress = await form_batch(ddt, data)
     results = {r["application_id"]: (r["ok"], r["message"]) for r in progress["results"]}
     assert results[isere][0] is True
-    assert results[ain] == (False, "refusé : Aucun dossier à ce numéro")
+    assert results[ain] == (False, "non effectué : Aucun dossier à ce numéro")
     assert (await console.guichet.state(ain)).caseworker_id is None
     assert (await console.guichet.state(isere)).caseworker_id == "ddt-isere"
 
@@ -140,7 +140,7 @@ async def test_the_api_s_batch_keeps_to_the_sector_too(console: Console) -> None
         assert started.status_code == 202, started.text
         progress = await batch_done(ddt, started.json()["id"])
     results = {r["application_id"]: (r["ok"], r["message"]) for r in progress["results"]}
-    assert results[ain] == (False, "refusé : Aucun dossier à ce numéro")
+    assert results[ain] == (False, "non effectué : Aucun dossier à ce numéro")
     assert results[isere][0] is True
     assert (await console.guichet.state(ain)).status == "submitted"
 

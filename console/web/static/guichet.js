@@ -29,9 +29,14 @@ function requestFromForm(form) {
   const basis = value("base_fiscale") || "HT";
   const lines = [];
   const taken = new Set();
+  // As the server reads it: capitals without accents (« Région » is REGION).
+  const code = (text) => text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toUpperCase();
+  // The commune's own line, shown in French, is the plan's OWNER (console.web.labels).
+  const owner = form.querySelector("[data-owner-words]");
+  const ownerWords = owner ? code(owner.dataset.ownerWords) : null;
   for (let row = 0; form.elements["ligne-" + row + "-financeur"]; row++) {
-    // As the server reads it: capitals without accents (« Région » is REGION).
-    const funder = value("ligne-" + row + "-financeur").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toUpperCase();
+    const typed = code(value("ligne-" + row + "-financeur"));
+    const funder = typed === ownerWords ? owner.dataset.ownerCode : typed;
     const amount = value("ligne-" + row + "-montant");
     if (!funder && !amount) continue;
     const kind = value("ligne-" + row + "-nature");
@@ -132,6 +137,7 @@ function liveVerdicts(form) {
     if (answer.ok) {
       const verdicts = await answer.json();
       target.appendChild(verdictTable(verdicts));
+      markWideTables();
       target.dataset.state = "ok";
       const sentence = verdictSummary(verdicts);
       if (summary && summary.textContent !== sentence) summary.textContent = sentence;
@@ -168,7 +174,18 @@ function pollBatch(box) {
   setTimeout(tick, 300);
 }
 
+function markWideTables() {
+  // A table wider than its box is marked (guichet.css, .deborde): a phone shows no scrollbar
+  // until one scrolls, and the amounts of a plan sat off the screen with nothing saying so.
+  for (const box of document.querySelectorAll(".defilement")) {
+    box.classList.toggle("deborde", box.scrollWidth > box.clientWidth + 1);
+  }
+}
+
+window.addEventListener("resize", markWideTables);
+
 document.addEventListener("DOMContentLoaded", () => {
+  markWideTables();
   for (const all of document.querySelectorAll("[data-select-all]")) {
     all.addEventListener("change", () => {
       for (const box of all.form.querySelectorAll("input[name=dossier]")) box.checked = all.checked;

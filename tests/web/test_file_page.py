@@ -1,0 +1,86 @@
+"""The file page's template rendered on states built by the pure domain: what it says of the
+file's standing, without a server (the pages' routes are tested in test_console_api)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from console.web.accounts import Account
+from console.web.app import templates
+from console.web.pages import decision_standing
+from domain.commands import (
+    Command,
+    DismissApplication,
+    ReopenApplication,
+    RequestCorrection,
+    WithdrawApplication,
+)
+from domain.commands import RefuseApplication as Refuse
+from tests.unit.builders import APPLICANT, CASEWORKER, apply, at, history, to_instruction
+
+ALICE = Account("alice", "caseworker")
+AGENT = Account("agent", "applicant", insee="24100")
+CORRECTION = RequestCorrection(
+    actor=CASEWORKER, at=at(2), reason="incomplete", message="Joignez le devis signé"
+)
+
+
+def file_page(commands: list[Command], account: Account = ALICE, **context: Any) -> str:
+    """The file page after ``commands``, as ``account`` reads it (no action offered)."""
+    state = apply(commands)
+    values = {"state": state, "account": account, "actions": [], "waiting": [], "timeline": []}
+    values["decision"] = decision_standing(history(commands), state)
+    return templates.env.get_template("dossier.html").render(values | context)
+
+
+def test_a_correction_request_shows_while_the_file_waits_for_its_answer() -> None:
+    page = file_page([*to_instruction(), CORRECTION])
+    assert 'data-testid="correction"' in page and "Joignez le devis signé" in page
+
+
+def test_a_file_that_left_correction_shows_no_correction_request_any_more() -> None:
+    """Refused, dismissed or withdrawn while a correction was asked, the file kept saying
+    « Correction demandée (Dossier incomplet) : … » to the services and to the commune."""
+    asked = [*to_instruction(), CORRECTION]
+    endings: list[Command] = [
+        Refuse(actor=CASEWORKER, at=at(3), reason="Projet hors du périmètre"),
+        DismissApplication(actor=CASEWORKER, at=at(3), reason="Pièces jamais fournies"),
+        WithdrawApplication(actor=APPLICANT, at=at(3), reason="Projet abandonné"),
+    ]
+    for ending in endings:
+        for account in (ALICE, AGENT):
+            page = file_page([*asked, ending], account)
+            assert 'data-testid="correction"' not in page, (ending.type, account.role)
+            assert "Joignez le devis signé" not in page
+    reopened = [*asked, endings[0], ReopenApplication(actor=CASEWORKER, at=at(4), reason="Erreur")]
+    assert 'data-testid="correction"' not in file_page(reopened)
+
+
+def test_a_refused_or_dismissed_file_says_when_and_why_beside_its_status() -> None:
+    """The reason was only at the bottom of the history: it now reads under the status."""
+    refused = [*to_instruction(), Refuse(actor=CASEWORKER, at=at(3), reason="Hors périmètre")]
+    for account in (ALICE, AGENT):
+        assert (
+            'data-testid="decision">Refusée le 06/03/2025 : '
+            '<span class="texte-libre">Hors périmètre</span>'
+        ) in file_page(refused, account)
+    dismissed = [
+        *to_instruction(),
+        DismissApplication(actor=CASEWORKER, at=at(5), reason="Sans réponse de la commune"),
+    ]
+    assert "Classée sans suite le 08/03/2025 : " in file_page(dismissed)
+    reopened = [*refused, ReopenApplication(actor=CASEWORKER, at=at(4), reason="Fait nouveau")]
+    assert 'data-testid="decision"' not in file_page(reopened)
+    assert 'data-testid="decision"' not in file_page(to_instruction())
+
+
+def test_the_decision_shown_is_the_latest_one() -> None:
+    """Refused, reopened, refused again: the second refusal is the one the file stands under."""
+    commands: list[Command] = [
+        *to_instruction(),
+        Refuse(actor=CASEWORKER, at=at(3), reason="Premier motif"),
+        ReopenApplication(actor=CASEWORKER, at=at(4), reason="Fait nouveau"),
+        Refuse(actor=CASEWORKER, at=at(6), reason="Second motif"),
+    ]
+    standing = decision_standing(history(commands), apply(commands))
+    assert standing is not None and standing.reason == "Second motif"
