@@ -36,6 +36,7 @@ from console.parsing import (
 from console.web.accounts import AccountStore
 from domain.actor import ACCOUNT_NAME
 from domain.commands import AssignCaseworker, Command, RequestOpinion, RouteFile
+from domain.decider_instruction import nothing_to_withdraw
 from domain.decider_permissions import PERMISSIONS
 from domain.plan import FinancingPlan
 from domain.registry import load_registry
@@ -285,6 +286,8 @@ def _not_yet(command_type: str, state: Application) -> str:
         single = state.programme is not None and state.programme.payments.kind == "single"
         if single and state.status != "completed":
             return "this programme pays once, the balance, when the works are completed"
+    if command_type == "WithdrawApplication" and (decided := nothing_to_withdraw(state)):
+        return decided.message
     if command_type == "AcceptApplication" and state.plan is not None:
         pending = [
             line.line_id

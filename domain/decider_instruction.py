@@ -335,13 +335,21 @@ def withdrawing_a_decided_refusal(command: Command, state: Application) -> Inval
     a note. The permissions let it through (``decide`` takes it, for the files that recorded
     it); it is refused where commands arrive. Once the service re-opens the file, the commune
     may withdraw it again."""
-    if isinstance(command, WithdrawApplication) and state.status in ("refused", "dismissed"):
+    if isinstance(command, WithdrawApplication):
+        return nothing_to_withdraw(state)
+    return None
+
+
+def nothing_to_withdraw(state: Application) -> InvalidTransition | None:
+    """Why a commune may not withdraw its file now that the service decided against it, or
+    None (``withdrawing_a_decided_refusal``)."""
+    if state.status in ("refused", "dismissed"):
         decided = lower(STATUS, state.status)
         return InvalidTransition(
             f"the application is {state.status}: there is no request left to withdraw",
             rule="withdraw-decided",
             french=f"Le dossier est {decided} : il n'y a plus de demande à retirer (si le "
-            "service la rouvre, vous pourrez la retirer)",
+            "service rouvre le dossier, vous pourrez la retirer)",
         )
     return None
 

@@ -23,6 +23,7 @@ from console.web.accounts import USERNAME
 from console.web.problems import first_problem
 from domain.actor import Actor
 from domain.commands import Command
+from domain.decider_instruction import nothing_to_withdraw
 from domain.plan import FinancingPlan
 from domain.programme import Programme
 from domain.rules.payment import advance_cap_cents, staged_room_cents
@@ -438,7 +439,8 @@ def not_now(command_type: str, state: Application) -> str:
     """Why an action the person may take would be refused on this file now, or "": a claim
     while another payment is still on its way (décret 2018-514: one payment at a time); an
     acceptance while lines wait for their co-financer's decision (as ``guichet actions``
-    says, ``console.actions._not_yet``)."""
+    says, ``console.actions._not_yet``); a withdrawal once the service refused or dismissed
+    the file."""
     if command_type == "AcceptApplication" and state.plan is not None:
         waiting_lines = [
             line.funder
@@ -452,6 +454,8 @@ def not_now(command_type: str, state: Application) -> str:
                 f"les lignes {', '.join(waiting_lines)} attendent encore la décision de leur "
                 "cofinanceur"
             )
+    if command_type == "WithdrawApplication" and (decided := nothing_to_withdraw(state)):
+        return decided.french[0].lower() + decided.french[1:]
     if command_type == "ClaimPayment":
         waiting = state.payment_under_way
         if waiting is not None:

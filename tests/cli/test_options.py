@@ -409,3 +409,9 @@ def test_actions_says_why_a_command_its_role_may_send_is_not_for_now() -> None:
     assert _not_yet("ClaimPayment", claimed) == "payment 1 (advance) is still claimed"
     pending = _not_yet("AcceptApplication", apply(to_instruction()))
     assert pending == "lines still wait for their co-financer's decision: detr, region"
+    from domain.commands import RefuseApplication
+    from tests.unit.builders import CASEWORKER, at
+
+    refused = apply([*to_instruction(), RefuseApplication(actor=CASEWORKER, at=at(3), reason="x")])
+    assert _not_yet("WithdrawApplication", refused).startswith("the application is refused: ")
+    assert _not_yet("WithdrawApplication", apply(to_instruction())) == ""

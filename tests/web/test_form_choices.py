@@ -109,6 +109,21 @@ def test_a_claim_while_another_payment_is_on_its_way_is_not_now() -> None:
     assert not_now("DeclareCompletion", claimed) == ""
 
 
+def test_a_refused_file_is_not_withdrawn_and_the_page_says_why() -> None:
+    """The commune's withdrawal replaced the service's refusal; the page says why it is not
+    for now, and that a reopening gives it back."""
+    from domain.commands import DismissApplication
+
+    dismissed = apply(
+        [*to_instruction(), DismissApplication(actor=CASEWORKER, at=at(3), reason="doublon")]
+    )
+    assert not_now("WithdrawApplication", dismissed) == (
+        "le dossier est classé sans suite : il n'y a plus de demande à retirer (si le service "
+        "rouvre le dossier, vous pourrez la retirer)"
+    )
+    assert not_now("WithdrawApplication", apply(to_instruction())) == ""
+
+
 def test_the_award_form_takes_the_day_the_commune_received_the_decision() -> None:
     """Optional: the two years to start the works run from it; left empty, there is none."""
     state = apply(to_accepted())
