@@ -106,14 +106,52 @@ async def hashes_at(log: EventLog, positions: Iterable[int]) -> dict[int, str]:
     return found
 
 
+async def _stored_row(log: EventLog, position: int) -> str | None:
+    """Which file and event the row at ``position`` says it is, for the auditor to open it
+    (None: no row there). As stored: those columns may be what was altered."""
+    query = sa.select(events.c.stream_id, events.c.type, events.c.version).where(
+        events.c.position == position
+    )
+    async with log.engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    return (
+        f"the row there reads file {row.stream_id}, {row.type} (version {row.version}), as "
+        "stored: those columns may be altered too"
+    )
+
+
+def _signed(checkpoint: Checkpoint, trusted: Ed25519PublicKey | None) -> bool:
+    return trusted is None or checkpoint.signed_by(trusted)
+
+
+def _matching_above(
+    checkpoints: Sequence[Checkpoint],
+    trusted: Ed25519PublicKey | None,
+    hashes: dict[int, str],
+    broken_at: int,
+) -> list[int]:
+    """The positions of signed checkpoints at or past ``broken_at`` whose hash is the one
+    stored there."""
+    return sorted(
+        c.position
+        for c in checkpoints
+        if c.position >= broken_at and _signed(c, trusted) and hashes.get(c.position) == c.hash
+    )
+
+
 def _checkpoint_findings(
     checkpoints: Sequence[Checkpoint],
     trusted: Ed25519PublicKey | None,
     hashes: dict[int, str],
     head_position: int,
+    *,
+    broken_at: int | None = None,
 ) -> tuple[list[Finding], int, int]:
     """Findings for refused or contradicted checkpoints, how many matched, and the last
-    position a matching one pins."""
+    position a matching one pins. A checkpoint at or past ``broken_at`` (the chain's first
+    bad position) matches nothing: what it signed no longer hangs on an intact chain."""
     findings: list[Finding] = []
     signed = []
     for checkpoint in checkpoints:
@@ -159,7 +197,7 @@ def _checkpoint_findings(
                     ),
                 )
             )
-        else:
+        elif broken_at is None or position < broken_at:
             matching += 1
             last_good = max(last_good, position)
     return findings, matching, last_good
@@ -189,9 +227,18 @@ async def verify(
     if unique and trusted is None:
         notes.append("checkpoint signatures not checked: no public key to check them against")
     hashes = await hashes_at(log, (c.position for c in unique))
+    broken_at = None if chain.ok else chain.first_bad_position
     findings, matching, last_good = _checkpoint_findings(
-        unique, trusted, hashes, chain.head_position
+        unique, trusted, hashes, chain.head_position, broken_at=broken_at
     )
+    if broken_at is not None and (above := _matching_above(unique, trusted, hashes, broken_at)):
+        # Their hash is the stored one, but that stored row's chain no longer holds beneath
+        # them: they must not read as evidence that the log is as signed.
+        notes.append(
+            f"{len(above)} checkpoint(s) at position(s) {', '.join(map(str, above))} match "
+            f"the hash stored there, but the chain beneath is broken at position {broken_at}: "
+            f"they vouch for nothing from position {broken_at} on"
+        )
     if missing := await log.missing_guards():
         findings.append(
             Finding(
@@ -205,6 +252,8 @@ async def verify(
     if not chain.ok:
         position = chain.first_bad_position
         problem = chain.problem or "?"
+        if position is not None and (row := await _stored_row(log, position)):
+            problem = f"{problem}; {row}"
         findings.append(Finding(position=position, problem=problem, shows_at=position))
     documents_checked, documents_wrong = 0, list[DocumentProblem]()
     if documents:

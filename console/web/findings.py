@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from console.web.labels import EVENT
 from domain.deadline import PARIS
 from domain.french import day
 
@@ -121,10 +122,25 @@ _SENTENCES: tuple[tuple[str, str], ...] = (
 _COMPILED = tuple((re.compile(english), french) for english, french in _SENTENCES)
 
 
+_STORED_ROW = re.compile(
+    r"(.*); the row there reads file (\S+), (\w+) \(version (\d+)\), as stored: those columns"
+    r" may be altered too"
+)
+_STORED_ROW_FR = (
+    r" ; la ligne indique le dossier \2, {} (version \4), telle qu'enregistrée : ces colonnes"
+    r" peuvent aussi avoir été altérées"
+)
+
+
 def finding_in_french(problem: str | None) -> str:
-    """``problem`` (a verification's sentence) in French, or as it is when not known."""
+    """``problem`` (a verification's sentence) in French, or as it is when not known; the
+    file and event a bad row names (``audit.verifying``) follow it, in French too."""
     if not problem:
         return ""
+    if stored := _STORED_ROW.fullmatch(problem):
+        event = stored.group(3)
+        said = f"« {EVENT[event]} »" if event in EVENT else event
+        return finding_in_french(stored.group(1)) + stored.expand(_STORED_ROW_FR.format(said))
     for english, french in _COMPILED:
         if match := english.fullmatch(problem):
             return _SIGNED_AT.sub(_paris, match.expand(french))

@@ -50,7 +50,30 @@ async def test_altered_row_is_found_at_its_position(log: EventLog, database: Dat
     )
     report = await verify(log)
     assert not report.ok and report.first_bad_position == 5
-    assert report.problem == "position 5: hash does not match its content (row altered?)"
+    assert report.problem == (
+        "position 5: hash does not match its content (row altered?); the row there reads file "
+        "app-2, ApplicationSubmitted (version 1), as stored: those columns may be altered too"
+    )
+
+
+async def test_a_checkpoint_past_an_altered_row_vouches_for_nothing_beyond_it(
+    log: EventLog, database: Database
+) -> None:
+    """An auditor read « 2 checkpoints, 2 matching » above an altered row: they match the hash
+    stored at their position, but the chain beneath no longer holds."""
+    await record(log, "app-1", file_events("app-1")[:3])
+    await checkpoint_now(log, KEY, NOW)
+    await record(log, "app-1", file_events("app-1")[3:6])
+    await checkpoint_now(log, KEY, NOW)
+    await database.tamper(f"UPDATE {EVENTS} SET version = 99 WHERE position = 5")
+    report = await verify(log, await stored(log), trusted=KEY.public_key())
+    assert not report.ok and report.first_bad_position == 5
+    assert (report.checkpoints_checked, report.checkpoints_matching) == (2, 1)
+    assert report.vouched_up_to == 3
+    assert (
+        "1 checkpoint(s) at position(s) 6 match the hash stored there, but the chain beneath "
+        "is broken at position 5: they vouch for nothing from position 5 on"
+    ) in report.notes
 
 
 async def test_a_file_page_check_names_the_altered_row_of_that_file(
@@ -88,7 +111,8 @@ async def test_swapped_rows_are_found_at_the_first(log: EventLog, database: Data
     )
     report = await verify(log)
     assert report.first_bad_position == 6
-    assert report.problem == "position 6: hash does not match its content (row altered?)"
+    assert report.problem
+    assert report.problem.startswith("position 6: hash does not match its content (row altered?)")
 
 
 async def test_row_inserted_with_a_forged_hash_is_found(log: EventLog, database: Database) -> None:
@@ -104,7 +128,10 @@ async def test_row_inserted_with_a_forged_hash_is_found(log: EventLog, database:
     )
     report = await verify(log)
     assert report.first_bad_position == head + 1
-    assert report.problem == f"position {head + 1}: hash does not match its content (row altered?)"
+    assert report.problem == (
+        f"position {head + 1}: hash does not match its content (row altered?); the row there "
+        "reads file app-2, WorksStarted (version 4), as stored: those columns may be altered too"
+    )
 
 
 async def test_checkpoint_signed_with_another_key_is_refused(log: EventLog) -> None:

@@ -197,7 +197,9 @@ def test_a_failed_verify_ends_with_what_to_do_and_the_first_real_problem(
     lines = out.splitlines()
     assert code == 1
     assert lines[1] == (
-        "FIRST BAD POSITION: 9 — position 9: hash does not match its content (row altered?)"
+        "FIRST BAD POSITION: 9 — position 9: hash does not match its content (row altered?); "
+        "the row there reads file app-1, PaymentClaimed (version 9), as stored: those columns "
+        "may be altered too"
     )
     assert "rewritten somewhere in positions 1..22" in lines[2]
     assert lines[-1].startswith("what to do: compare the log with the checkpoints exported last")

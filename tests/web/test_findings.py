@@ -42,6 +42,12 @@ SENTENCES = {
         "column 1 (char 0)) ; ligne altérée ?",
     "position 5: hash does not match its content (row altered?)":
         "position 5 : l'empreinte ne correspond pas au contenu (ligne altérée ?)",
+    "position 5: hash does not match its content (row altered?); the row there reads file "
+    "dsil-detr-01033-abc, PaymentOrdered (version 24), as stored: those columns may be "
+    "altered too":
+        "position 5 : l'empreinte ne correspond pas au contenu (ligne altérée ?) ; la ligne "
+        "indique le dossier dsil-detr-01033-abc, « Paiement ordonné » (version 24), telle "
+        "qu'enregistrée : ces colonnes peuvent aussi avoir été altérées",
     f"{CHECKPOINT} is refused: key k1, not the trusted key k2":
         "le point de contrôle de la position 12 signé le 01/03/2026 à 11:00:00 est refusé : "
         "signé par la clé k1, et non par la clé de confiance k2",
