@@ -42,12 +42,21 @@ from eventlog import EventLog
 T = TypeVar("T")
 
 OutputOption = Annotated[
-    Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    Path | None,
+    typer.Option(
+        "--output", "-o", help="File to write (default: stdout); an existing one needs --force."
+    ),
 ]
+ForceOption = Annotated[bool, typer.Option(help="Replace an existing --output file.")]
 
 
-def written(output: Path | None, write: Callable[[EventLog, Writer], Awaitable[T]]) -> T:
+def written(
+    output: Path | None, write: Callable[[EventLog, Writer], Awaitable[T]], *, force: bool
+) -> T:
     """``write(log, out)`` to stdout or to the file ``output``, the log open meanwhile.
+
+    An existing ``output`` is replaced only with ``force``: an earlier export may be the
+    evidence the auditor compares the log with.
 
     The file takes ``output``'s place only once complete (``audit.writing.Replacement``): a
     failed export leaves no partial file, and an earlier one as it was. A file that cannot be
@@ -55,6 +64,11 @@ def written(output: Path | None, write: Callable[[EventLog, Writer], Awaitable[T
     not the log; a reader that stops early (``| head``) is not a failure: click then leaves
     quietly."""
     name = "the output" if output is None else str(output)
+    if output is not None and output.is_file() and not force:  # a pipe or a device: nothing lost
+        raise usage_error(
+            f"{output} already exists: an earlier export may be the evidence you compare the "
+            "log with; choose another file, or pass --force to replace it"
+        )
     try:
         if output is None:
             return with_log(lambda log: _finished(write(log, _Output(sys.stdout)), sys.stdout))
@@ -158,6 +172,7 @@ def export_command(
         str, typer.Option("--format", help="jsonl (every stored field) or csv (spreadsheets).")
     ] = "jsonl",
     output: OutputOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Export the trail of a file, a programme or a department as JSON Lines or CSV.
 
@@ -188,7 +203,7 @@ def export_command(
         count = await export(log, ids, out, chosen)
         return count, await check_files(log, ids)  # after the export: it covers every row
 
-    count, check = written(output, write)
+    count, check = written(output, write, force=force)
     if output is not None:
         say(f"{count} event(s) written to {output}")
     if count == 0:  # an empty file alone would not tell "nothing matched" from a failure
@@ -212,6 +227,7 @@ def states_command(
         str, typer.Option("--format", help="csv (one row per file) or jsonl (whole states).")
     ] = "csv",
     output: OutputOption = None,
+    force: ForceOption = False,
     no_verify: Annotated[
         bool,
         typer.Option(
@@ -269,7 +285,7 @@ def states_command(
         report = await verify(log, checkpoints, trusted=trusted, progress=checking, documents=False)
         return portfolio, report
 
-    portfolio, chain = written(output, write)
+    portfolio, chain = written(output, write, force=force)
     statuses = ", ".join(
         f"{status} {count}" for status, count in sorted(portfolio.by_status.items())
     )

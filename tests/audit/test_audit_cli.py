@@ -267,15 +267,21 @@ def test_an_output_that_cannot_be_written_is_said_about_the_file(
 def test_a_failed_export_leaves_the_earlier_file_as_it_was(
     db: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """An export that fails after its file was created neither truncates the earlier copy
-    nor leaves a partial file beside it; one that succeeds replaces it, keeping its mode."""
+    """An existing file is the auditor's evidence: replaced only with --force. An export
+    that fails after its file was created neither truncates the earlier copy nor leaves a
+    partial file beside it; one that succeeds replaces it, keeping its mode."""
     target = tmp_path / "trail.jsonl"
     target.write_text("the earlier export\n", encoding="utf-8")
     target.chmod(0o640)
-    code, _, err = guichet(capsys, "audit", "export", "app-404", "-o", str(target))
+    for argv in (["audit", "export", "app-1"], ["audit", "states"]):
+        code, _, err = guichet(capsys, *argv, "-o", str(target))
+        assert code == 2 and f"{target} already exists: an earlier export" in err, argv
+        assert "pass --force to replace it" in err
+    assert target.read_text(encoding="utf-8") == "the earlier export\n"
+    code, _, err = guichet(capsys, "audit", "export", "app-404", "-o", str(target), "--force")
     assert code == 1 and err == "guichet: no application app-404 in the event log\n"
     assert target.read_text(encoding="utf-8") == "the earlier export\n"
-    code, _, _ = guichet(capsys, "audit", "export", "app-1", "-o", str(target))
+    code, _, _ = guichet(capsys, "audit", "export", "app-1", "-o", str(target), "--force")
     assert code == 0
     assert json.loads(target.read_text(encoding="utf-8").splitlines()[0])["stream_id"] == "app-1"
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
