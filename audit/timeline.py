@@ -9,7 +9,7 @@ global position (the log exactly as it stood once that position was written).
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -45,6 +45,80 @@ def end_of_day(day: date) -> datetime:
     2 March in Paris (23:30 UTC on 1 March) is never counted as of 1 March by one and not
     the other."""
     return datetime.combine(day, time.max, tzinfo=PARIS)
+
+
+_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+_MOMENT = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
+_FORMATS = "2025-03-01, 2025-03-01T14:30+01:00 or 2025-03-01T13:30:00Z"
+
+
+class MomentError(Exception):
+    """An "as of" an auditor wrote that names no single moment, in English and in French."""
+
+    def __init__(self, english: str, french: str) -> None:
+        super().__init__(english)
+        self.french = french
+
+
+class MomentToCome(MomentError):
+    """A day after today's: most often a typo (2052 for 2025)."""
+
+
+def moment_of(text: str, *, now: datetime) -> datetime:
+    """What an auditor means by ``text``: a day (the end of that day in Paris) or an ISO
+    moment (Paris time when it names no zone), standing for the whole second or minute it is
+    written to. Refused (``MomentError``): anything else (« 2026-W49 » was read as a Monday),
+    a Paris time the clocks skipped or went through twice, a day after ``now``'s (the log
+    could only answer with today's state, under that date)."""
+    written = text.strip()
+    try:
+        if _DAY.fullmatch(written):
+            moment = end_of_day(date.fromisoformat(written))
+        elif _MOMENT.match(written):
+            moment = datetime.fromisoformat(written)
+            if moment.utcoffset() is None:
+                moment = _in_paris(moment, written)
+            moment += rest_of_written(written)
+        else:
+            raise ValueError(written)
+        day = moment.astimezone(PARIS).date()
+    except OverflowError:
+        raise MomentError(
+            f"{written!r} leaves the calendar once brought to UTC",
+            f"hors des dates possibles une fois ramené en UTC ({written})",
+        ) from None
+    except ValueError:
+        raise MomentError(
+            f"{written!r} is not a date: write {_FORMATS} (a moment without a zone is Paris time)",
+            f"{written} n'est pas une date : écrivez 2025-03-01, 2025-03-01T14:30+01:00 ou "
+            "2025-03-01T13:30:00Z (sans fuseau, l'heure de Paris)",
+        ) from None
+    if day > now.astimezone(PARIS).date():
+        raise MomentToCome(
+            f"{written} is after today: the log holds nothing for days to come",
+            f"le {day:%d/%m/%Y} est à venir : le journal ne dit rien des jours à venir",
+        )
+    return moment
+
+
+def _in_paris(naive: datetime, written: str) -> datetime:
+    """``naive`` as Paris time, unless the clocks skipped it or went through it twice."""
+    first, second = naive.replace(tzinfo=PARIS, fold=0), naive.replace(tzinfo=PARIS, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first
+    if first.astimezone(UTC).astimezone(PARIS).replace(tzinfo=None) != naive:
+        raise MomentError(
+            f"{written} does not exist in Paris (the clocks went forward): give its offset, "
+            "e.g. +01:00",
+            f"{written} n'existe pas à Paris (passage à l'heure d'été) : précisez le décalage, "
+            "par exemple +01:00",
+        )
+    raise MomentError(
+        f"{written} happened twice in Paris (the clocks went back): give its offset, +02:00 "
+        "for the first, +01:00 for the second",
+        f"{written} a eu lieu deux fois à Paris (passage à l'heure d'hiver) : précisez le "
+        "décalage, +02:00 pour la première, +01:00 pour la seconde",
+    )
 
 
 class CitedRule(BaseModel):

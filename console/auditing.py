@@ -11,7 +11,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, TypeVar
 
@@ -33,10 +33,10 @@ from audit.replaying import (
 )
 from audit.signing import SigningKeyError, parse_public_key, trusted_key_from_env
 from audit.timeline import (
-    PARIS,
+    MomentError,
+    MomentToCome,
     TimelineEntry,
-    end_of_day,
-    rest_of_written,
+    moment_of,
     state_as_of,
     state_json,
     timeline,
@@ -123,28 +123,15 @@ def with_log(work: Callable[[EventLog], Awaitable[T]], url: str | None = None) -
 def parse_as_of(text: str) -> datetime:
     """A day (the end of that day in Paris) or an ISO moment (Paris time when none is given;
     ``2025-03-01T13:30:00Z``, as the timeline prints, is UTC), up to the end of the second
-    or minute it is written to."""
+    or minute it is written to (``audit.timeline.moment_of``)."""
     try:
-        moment = end_of_day(date.fromisoformat(text.strip()))
-    except ValueError:
-        try:
-            moment = datetime.fromisoformat(text.strip())
-        except ValueError:
-            raise usage_error(
-                f"--as-of {text!r} is not a date: write 2025-03-01, 2025-03-01T14:30+01:00 or "
-                "2025-03-01T13:30:00Z (a moment without a zone is Paris time)"
-            ) from None
-        if moment.utcoffset() is None:
-            moment = moment.replace(tzinfo=PARIS)
-        moment += rest_of_written(text)
-    # A day to come is most often a typo (2052 for 2025): the log could only answer with
-    # today's state, printed under that date.
-    if moment.astimezone(PARIS).date() > datetime.now(PARIS).date():
+        return moment_of(text, now=datetime.now(UTC))
+    except MomentToCome as error:
         raise usage_error(
-            f"--as-of {text} is after today: the log holds nothing for days to come; leave "
-            "--as-of out for the files as they stand now"
-        )
-    return moment
+            f"--as-of {error}; leave --as-of out for the files as they stand now"
+        ) from None
+    except MomentError as error:
+        raise usage_error(f"--as-of {error}") from None
 
 
 class ProgressBar:

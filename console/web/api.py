@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from audit.timeline import rest_of_written, state_as_of, state_json, timeline
+from audit.timeline import MomentError, moment_of, state_as_of, state_json, timeline
 from audit.verifying import verify_file
 from console.web.accounts import PERSON_ROLES, QUEUE_ROLES, Account
 from console.web.auth import BadRequest, Forbidden, roles, services
@@ -348,28 +348,30 @@ async def audit_file(
     request: Request,
     application_id: str,
     account: Annotated[Account, Depends(roles("auditor"))],
-    as_of: datetime | None = None,
+    as_of: str | None = None,
 ) -> dict[str, Any]:
-    """The file's timeline and its state as of a moment (timezone-aware ISO date-time; one
-    written to the second stands for the whole second, as for `guichet audit show`), and
+    """The file's timeline and its state as of a day (its end in Paris) or a moment (an ISO
+    date-time, Paris time without a zone; one written to the second stands for the whole
+    second), read as `guichet audit show --as-of` reads it; a day to come is refused. And
     ``verification``: its events checked in the chain and against the stored checkpoints,
     and its documents' bytes (``ok``, ``untrusted_from``, ``findings``)."""
-    if as_of is not None and as_of.utcoffset() is None:
-        raise BadRequest("as_of : précisez le fuseau, par exemple 2025-03-01T00:00:00+01:00")
-    try:
-        if as_of is not None:  # the log compares in UTC
-            as_of = as_of.astimezone(UTC) + rest_of_written(request.query_params["as_of"])
-    except OverflowError:
-        raise BadRequest("as_of : hors des dates possibles une fois ramené en UTC") from None
+    moment = None
+    if as_of:
+        try:  # the log compares in UTC
+            moment = moment_of(as_of, now=datetime.now(UTC)).astimezone(UTC)
+        except MomentError as error:
+            raise BadRequest(f"as_of : {error.french}") from None
+        except OverflowError:
+            raise BadRequest("as_of : hors des dates possibles une fois ramené en UTC") from None
     found = services(request)
     if not await found.log.stream_version(application_id):
         raise FileNotVisible
-    entries = await timeline(found.log, application_id, as_of=as_of)
-    state = await state_as_of(found.log, application_id, at=as_of)
+    entries = await timeline(found.log, application_id, as_of=moment)
+    state = await state_as_of(found.log, application_id, at=moment)
     check = await verify_file(found.log, application_id, found.trusted_key)
     return {
         "application_id": application_id,
-        "as_of": as_of,
+        "as_of": moment,
         "timeline": [entry.model_dump(mode="json") for entry in entries],
         # No event yet at that moment: there was no file, not a draft (as `guichet audit show`).
         "state": state_json(state) if entries else None,

@@ -165,6 +165,21 @@ async def test_out_of_range_dates_digits_and_notes_are_a_400_not_a_500(
     assert long_note.status_code == 400 and "note" in long_note.text
 
 
+async def test_the_audit_api_reads_as_of_as_the_cli_does(console: Console, a_file: str) -> None:
+    """A day is its end in Paris (it asked for a zone), a day to come is refused (it answered
+    with today's state under that date), a week number is not a day (it was a Monday)."""
+    auditor = {"Authorization": "Basic " + base64.b64encode(f"audrey:{PASSWORD}".encode()).decode()}
+    async with console.client() as client:
+        day, to_come, week = [
+            await client.get(f"/api/v1/audit/{a_file}", params={"as_of": text}, headers=auditor)
+            for text in ("2025-03-04", "2999-01-01T00:00:00Z", "2026-W49")
+        ]
+    assert day.status_code == 200, day.text
+    assert day.json()["as_of"] == "2025-03-04T22:59:59.999999Z"
+    assert to_come.status_code == 400 and "le 01/01/2999 est à venir" in to_come.text
+    assert week.status_code == 400 and "2026-W49 n'est pas une date" in week.text
+
+
 async def test_a_body_over_the_limit_is_refused_before_it_is_read(console: Console) -> None:
     """A 3 MB command or form: 413 with its sentence (it used to be parsed whole)."""
     huge = json.dumps({"request_id": "r" * 16, "command": {"type": "X", "pad": "x" * 3_000_000}})
