@@ -1403,6 +1403,8 @@ async def test_the_auditor_reads_timeline_state_as_of_verification_and_exports(
     assert "déposée au titre de" in page.text and "submitted" not in page.text  # in French
     assert "n'existait pas encore au 01/01/2000" in old.text and "Brouillon" not in old.text
     assert "jusqu'au 01/01/2000 inclus" in old.text and "Historique complet" in page.text
+    assert "Aucun événement à cette date" not in old.text  # as if the file had been empty
+    assert "le dossier n'existait pas encore.</td>" in html.unescape(old.text)
     assert csv.status_code == 200 and file_id in csv.text
     assert jsonl.status_code == 200 and "ApplicationSubmitted" in jsonl.text
     assert verification.json()["ok"] is True
