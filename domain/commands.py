@@ -197,17 +197,17 @@ class AcceptApplication(_Command):
 
 class RefuseApplication(_Command):
     type: Literal["RefuseApplication"] = "RefuseApplication"
-    reason: ShortText = Field(description="Why the file is refused (told to the commune).")
+    reason: RequiredText = Field(description="Why the file is refused (told to the commune).")
 
 
 class DismissApplication(_Command):
     type: Literal["DismissApplication"] = "DismissApplication"
-    reason: ShortText = Field(description="Why the file is closed without a decision.")
+    reason: RequiredText = Field(description="Why the file is closed without a decision.")
 
 
 class ReopenApplication(_Command):
     type: Literal["ReopenApplication"] = "ReopenApplication"
-    reason: ShortText = Field(description="Why the file is opened again.")
+    reason: RequiredText = Field(description="Why the file is opened again.")
 
 
 class WithdrawApplication(_Command):

@@ -123,17 +123,17 @@ class ApplicationAccepted(_Event):
 
 class ApplicationRefused(_Event):
     type: Literal["ApplicationRefused"] = "ApplicationRefused"
-    reason: ShortText
+    reason: RequiredText
 
 
 class ApplicationDismissed(_Event):
     type: Literal["ApplicationDismissed"] = "ApplicationDismissed"
-    reason: ShortText
+    reason: RequiredText
 
 
 class ApplicationReopened(_Event):
     type: Literal["ApplicationReopened"] = "ApplicationReopened"
-    reason: ShortText
+    reason: RequiredText
 
 
 class ApplicationWithdrawn(_Event):

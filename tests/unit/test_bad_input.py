@@ -20,7 +20,7 @@ from domain.commands import (
     Command,
     DeclareCompletion,
     DeclareStart,
-    DismissApplication,
+    WithdrawApplication,
     contact_email_problem,
 )
 from domain.decider import decide
@@ -39,9 +39,9 @@ from tests.unit.builders import (
 
 COMMAND = TypeAdapter(Command)
 GOOD_CLAIM = claim("advance", 20_000).model_dump(mode="json")
-GOOD_DISMISS = DismissApplication(actor=CASEWORKER, at=at(2), reason="Sans suite").model_dump(
-    mode="json"
-)
+GOOD_WITHDRAWAL = WithdrawApplication(
+    actor=APPLICANT, at=at(2), reason="Projet abandonné"
+).model_dump(mode="json")
 
 NOT_CENTS = st.one_of(
     st.integers(max_value=-1),
@@ -102,7 +102,18 @@ def test_floats_for_cents_are_refused_even_when_whole(amount: float) -> None:
 @given(text=BAD_TEXT)
 def test_empty_oversized_control_or_non_text_reasons_are_refused(text: object) -> None:
     """Reasons must be 1 to 300 characters of printable text."""
-    refused({**GOOD_DISMISS, "reason": text})
+    refused({**GOOD_WITHDRAWAL, "reason": text})
+
+
+def test_a_refusal_or_a_dismissal_may_give_its_reasons_at_length() -> None:
+    """A refusal is a reasoned administrative decision (CRPA L211-2): 300 characters did not
+    hold its grounds; like a correction request, it takes up to 4,000."""
+    grounds = "Motifs : " + "le plan de financement ne respecte pas la part minimale ; " * 40
+    assert 300 < len(grounds) <= 4000
+    for kind in ("RefuseApplication", "DismissApplication", "ReopenApplication"):
+        fields = {"type": kind, "actor": GOOD_WITHDRAWAL["actor"], "at": GOOD_WITHDRAWAL["at"]}
+        assert COMMAND.validate_python({**fields, "reason": grounds}).reason == grounds  # type: ignore[union-attr]
+        refused({**fields, "reason": "x" * 4001})
 
 
 def test_a_correction_request_and_its_answer_may_list_what_is_missing_at_length() -> None:
@@ -111,7 +122,7 @@ def test_a_correction_request_and_its_answer_may_list_what_is_missing_at_length(
     lines = "\n".join(f"- pièce {n} : devis signé du lot {n}, daté et paraphé" for n in range(60))
     assert 300 < len(lines) <= 4000
     for kind in ("RequestCorrection", "AnswerCorrection"):
-        fields = {"type": kind, "actor": GOOD_DISMISS["actor"], "at": GOOD_DISMISS["at"]}
+        fields = {"type": kind, "actor": GOOD_WITHDRAWAL["actor"], "at": GOOD_WITHDRAWAL["at"]}
         extra = {"reason": "incomplete"} if kind == "RequestCorrection" else {}
         assert COMMAND.validate_python({**fields, **extra, "message": lines}).message == lines
         refused({**fields, **extra, "message": "x" * 4001})
@@ -126,13 +137,13 @@ def test_commands_with_a_wrong_type_tag_actor_or_time_are_refused(
     field: str, value: object
 ) -> None:
     """The discriminator, the actor and the aware timestamp are all required and typed."""
-    refused({**GOOD_DISMISS, field: value})
+    refused({**GOOD_WITHDRAWAL, field: value})
 
 
 def test_a_naive_timestamp_and_an_unknown_field_are_refused() -> None:
     """Times carry their zone; commands forbid fields they do not know."""
-    refused({**GOOD_DISMISS, "at": "2025-03-03T09:00:00"})
-    refused({**GOOD_DISMISS, "approved_by_mayor": True})
+    refused({**GOOD_WITHDRAWAL, "at": "2025-03-03T09:00:00"})
+    refused({**GOOD_WITHDRAWAL, "approved_by_mayor": True})
 
 
 @given(insee=BAD_INSEE)
@@ -188,7 +199,7 @@ def test_a_start_of_works_far_in_the_future_is_refused(years: int) -> None:
 def test_text_that_looks_like_code_is_kept_verbatim_as_data(text: str) -> None:
     """SQL, HTML, templates, paths and other scripts are a reason like any other, unchanged."""
     state = apply(to_instruction())
-    command = COMMAND.validate_python({**GOOD_DISMISS, "reason": text})
+    command = COMMAND.validate_python({**GOOD_WITHDRAWAL, "reason": text})
     (event,) = decide(command, state)
     assert event.reason == text  # type: ignore[union-attr]
 

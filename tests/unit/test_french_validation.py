@@ -24,8 +24,8 @@ def said(data: dict[str, Any]) -> str:
 @pytest.mark.parametrize(
     ("data", "sentence"),
     [
-        ({"type": "RefuseApplication", "reason": "x" * 301},
-         "RefuseApplication.reason — 300 caractères au plus"),
+        ({"type": "WithdrawApplication", "reason": "x" * 301},
+         "WithdrawApplication.reason — 300 caractères au plus"),
         ({"type": "RefuseApplication"}, "RefuseApplication.reason — à remplir"),
         ({"type": "OrderPayment", "payment_number": 0},
          "OrderPayment.payment_number — au moins 1"),
