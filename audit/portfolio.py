@@ -42,12 +42,14 @@ CSV_HEADER = (
     "repayment_due_eur",
     "repaid_eur",
     "last_event_at_utc",
+    "final_eur",
 )
 """The amounts, in euros: ``award`` the subsidy granted at acceptance by the programme's own
 funders (for DETR/DSIL, the State's dotations; other co-financers' grants are on their plan
 lines); ``paid`` the payments disbursed; ``repayment_due`` what the commune still owes back
-(reversement); ``repaid`` what it gave back. What the file cost its funders in the end is
-``paid - repaid``."""
+(reversement); ``repaid`` what it gave back; ``final``, once the file is closed, what it
+cost its funders in the end, ``paid - repaid`` (empty while it runs): last, so that a sheet
+reading the earlier columns by their place still does."""
 
 Progress = Callable[[int, int], None]
 """Told ``(events read, events in the log)`` as the read goes."""
@@ -98,6 +100,8 @@ class Portfolio:
     paid_cents: int = 0
     repaid_cents: int = 0
     repayment_due_cents: int = 0
+    final_cents: int = 0
+    """What the closed files cost their funders in the end (``Application.final_cents``)."""
 
     def add(self, state: Application) -> None:
         self.files += 1
@@ -106,6 +110,7 @@ class Portfolio:
         self.paid_cents += state.paid_cents
         self.repaid_cents += state.repaid_cents
         self.repayment_due_cents += state.repayment_due_cents
+        self.final_cents += state.final_cents or 0
 
 
 def wanted(state: Application, programme: str | None, department: str | None) -> bool:
@@ -156,6 +161,7 @@ def csv_row(state: Application) -> list[str]:
         euros_fr(state.repayment_due_cents),
         euros_fr(state.repaid_cents),
         utc_text(state.last_event_at) if state.last_event_at else "",
+        "" if state.final_cents is None else euros_fr(state.final_cents),
     ]
 
 

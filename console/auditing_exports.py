@@ -293,7 +293,8 @@ def states_command(
         f"{portfolio.files} file(s){' (' + statuses + ')' if statuses else ''}; awarded "
         f"{format_euros(portfolio.award_cents)}, paid {format_euros(portfolio.paid_cents)}, "
         f"repaid {format_euros(portfolio.repaid_cents)}, repayments due "
-        f"{format_euros(portfolio.repayment_due_cents)}; "
+        f"{format_euros(portfolio.repayment_due_cents)}, final subsidy of the closed files "
+        f"{format_euros(portfolio.final_cents)}; "
         + (f"as of {utc_text(moment)}, " if moment is not None else "")
         + f"log as of position {portfolio.position}"
         + (f"; written to {output}" if output is not None else "")

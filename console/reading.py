@@ -103,7 +103,7 @@ def _amounts(state: Application, programme_max: int | None) -> dict[str, Any]:
         "repayment_due": state.repayment_due_cents,
         "repaid": state.repaid_cents,
         # What the file cost its funders in the end, once closed.
-        "final": state.paid_cents - state.repaid_cents if state.status == "closed" else None,
+        "final": state.final_cents,
         "programme_max": programme_max,
     }
     return {name: {"cents": cents, "euros": format_euros(cents)} for name, cents in values.items()}

@@ -146,6 +146,12 @@ class Application(Frozen):
         return sum(p.amount_cents for p in self.payments if p.status == "disbursed")
 
     @property
+    def final_cents(self) -> int | None:
+        """The subsidy the file cost its funders in the end, once closed: paid less repaid
+        (a balance below the award, a withdrawal repaid); None while the file runs."""
+        return self.paid_cents - self.repaid_cents if self.status == "closed" else None
+
+    @property
     def payment_under_way(self) -> Payment | None:
         """The first payment claimed, ordered or failed, not yet disbursed: no other may be
         claimed before it is (one payment at a time)."""

@@ -226,9 +226,10 @@ PORTFOLIO_HEADER = (
     "Dernier événement (heure de Paris)",
     "Événements",
     "Demande retirée le (heure de Paris)",
+    "Subvention définitive (dossier clos)",
 )
 """The auditor's portfolio as a workbook: ``audit states``' CSV columns, in French."""
-PORTFOLIO_WIDTHS = (44, 40, 18, 40, 8, 22, 8, 14, 16, 14, 16, 16, 14, 14, 14, 16, 10, 16)
+PORTFOLIO_WIDTHS = (44, 40, 18, 40, 8, 22, 8, 14, 16, 14, 16, 16, 14, 14, 14, 16, 10, 16, 16)
 
 
 def portfolio_row(state: Application, programmes: dict[str, str]) -> tuple[Cell, ...]:
@@ -260,4 +261,5 @@ def portfolio_row(state: Application, programmes: dict[str, str]) -> tuple[Cell,
         paris(state.last_event_at),
         state.version,
         paris(state.withdrawn_at),  # its status moves on once what was paid is owed back
+        None if state.final_cents is None else Euros(state.final_cents),
     )

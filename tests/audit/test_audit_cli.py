@@ -189,7 +189,8 @@ def test_states_writes_the_portfolio_and_sums_it_up(
     assert len(lines) == 2 and lines[1].startswith("app-1;in_instruction;")
     assert (
         "1 file(s) (in_instruction 1); awarded €0.00, paid €0.00, repaid €0.00, repayments due "
-        "€0.00; as of 2025-03-04T22:59:59Z, log as of position"  # the day's end in Paris, in UTC
+        "€0.00, final subsidy of the closed files €0.00; as of 2025-03-04T22:59:59Z, log as of "
+        "position"  # the day's end in Paris, in UTC
     ) in err
     assert str(target) in err
     code, out, _ = guichet(capsys, "audit", "states", "--format", "jsonl")

@@ -71,6 +71,43 @@ async def test_csv_has_one_row_per_file_of_the_department_and_counts_them(
     assert sum(portfolio.by_status.values()) == 2
 
 
+async def test_a_closed_file_says_what_it_cost_its_funders_in_the_end(log: EventLog) -> None:
+    """Overpaid, then repaid: its award still reads as granted at acceptance, and an auditor
+    asking what the programme cost had no figure for it. ``final`` is paid less repaid, once
+    the file is closed; empty while a file runs."""
+    from domain.commands import DeclareCompletion, RecordRepayment
+    from tests.unit.builders import (
+        APPLICANT,
+        PAYMENT_OFFICER,
+        at,
+        claim,
+        history,
+        paid,
+        to_started,
+    )
+
+    overpaid = [
+        *to_started(),
+        claim("advance", 30_000),
+        *paid(1),
+        claim("interim", 50_000, expense=200_000),
+        *paid(2),
+        DeclareCompletion(actor=APPLICANT, at=at(60), completed_on=at(60).date()),
+        claim("balance", expense=200_000, days=61),
+        RecordRepayment(actor=PAYMENT_OFFICER, at=at(70), amount_cents=30_000_00, reference="R"),
+    ]
+    events = history(overpaid)
+    events[0] = file_events("app-closed")[0].model_copy(update={"at": events[0].at})
+    await record(log, "app-closed", events)
+    await record(log, "app-running", file_events("app-running"))
+    out = io.StringIO(newline="")
+    portfolio = await export_states(log, out, "csv")
+    rows = list(csv.reader(io.StringIO(out.getvalue().removeprefix("\ufeff")), delimiter=";"))
+    final = {row[0]: row[CSV_HEADER.index("final_eur")] for row in rows[1:]}
+    assert final == {"app-closed": "50000,00", "app-running": ""}
+    assert portfolio.final_cents == 50_000_00 and portfolio.by_status["closed"] == 1
+
+
 async def test_jsonl_carries_each_whole_state_and_progress_reaches_the_end(
     log: EventLog,
 ) -> None:
