@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 from temporalio.service import RPCError, RPCStatusCode
 
 from console.errors import CliError
+from eventlog import EventLogError
+from eventlog.edge import masked
 from worker import Settings, connect
 from workflows.client import (
     ApplicationNotFound,
@@ -134,6 +136,12 @@ def unreachable(address: str, error: BaseException | None = None) -> CliError:
         "`guichet dev --state-dir DIR` already running, set GUICHET_STATE_DIR=DIR; or set "
         "TEMPORAL_ADDRESS"
     )
+
+
+def event_log_failed(url: str, error: EventLogError) -> CliError:
+    """The sentence for an event log that failed, its URL's password masked: these lines
+    end up in terminals, CI logs and tickets."""
+    return CliError(f"the event log at {masked(url)} failed: {error}")
 
 
 async def open_client(target: Target) -> GuichetClient:

@@ -6,6 +6,7 @@ what to check, never an asyncpg, sqlite3 or SQLAlchemy exception.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +42,18 @@ def describe(url: URL) -> str:
     if url.get_backend_name() == "sqlite":
         return f"SQLite file {url.database}"
     return f"PostgreSQL {url.render_as_string(hide_password=True)}"
+
+
+_PASSWORD = re.compile(r"(//[^/:@]*:)[^/]*@")
+
+
+def masked(url: str | URL) -> str:
+    """``url`` as text with its password shown as ``***``, for a message or a log line: an
+    operator pastes those in tickets, and the URL comes from an environment that holds it."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:  # not a URL SQLAlchemy reads: hide what sits where one would
+        return _PASSWORD.sub(r"\1***@", str(url))
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.signing import SigningKeyError, trusted_key_from_env
 from console.app import JsonOption, app, emit_json, friendly, say
-from console.connection import open_client, resolve_target, run_with_client
+from console.connection import event_log_failed, open_client, resolve_target, run_with_client
 from console.errors import CliError, usage_error
 from console.parsing import funder_code
 from console.web.accounts import (
@@ -201,7 +201,7 @@ def console(
     try:
         asyncio.run(serve())
     except EventLogError as error:
-        raise CliError(f"the event log at {target.event_log_url} failed: {error}") from None
+        raise event_log_failed(target.event_log_url, error) from None
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -337,7 +337,7 @@ def user_list(json_output: JsonOption = False) -> None:
     try:
         found = asyncio.run(run())
     except EventLogError as error:
-        raise CliError(f"the event log at {target.event_log_url} failed: {error}") from None
+        raise event_log_failed(target.event_log_url, error) from None
     if json_output:
         emit_json([_account_json(account) for account in found])
         return
@@ -394,7 +394,7 @@ def _on_accounts(work: Callable[[AccountStore], Awaitable[Account]]) -> Account:
     except AccountError as error:
         raise usage_error(str(error)) from None
     except EventLogError as error:
-        raise CliError(f"the event log at {target.event_log_url} failed: {error}") from None
+        raise event_log_failed(target.event_log_url, error) from None
 
 
 def _say_files_left_outside(username: str, sector: tuple[str, ...]) -> None:
