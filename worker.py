@@ -18,6 +18,7 @@ from typing import Any, Literal, TextIO, cast
 
 import pydantic
 import structlog
+from pydantic_core import ErrorDetails
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfigProfile
@@ -128,14 +129,7 @@ class Settings(pydantic.BaseModel):
         try:
             return cls.model_validate(values)
         except pydantic.ValidationError as error:
-            problem = error.errors()[0]
-            field, *inner = [str(part) for part in problem["loc"]] or [""]
-            variable = SETTING_VARIABLES.get(field, field)
-            if field == "smtp" and inner:
-                variable = f"GUICHET_SMTP_{inner[0].upper()}"
-            raise SettingsError(
-                f"{variable}: {problem['msg']} (read {problem['input']!r})"
-            ) from None
+            raise SettingsError(_sentence(error.errors()[0])) from None
 
     def mailer(self) -> Mailer | None:
         """SMTP delivery when configured, else None (notices become log lines)."""
@@ -158,15 +152,47 @@ class Settings(pydantic.BaseModel):
         return data_converter(key)
 
 
+def _sentence(problem: ErrorDetails) -> str:
+    """The variable to fix and why, from pydantic's first error; the value read is said back
+    unless it may hold a secret (a password, or the SMTP settings as a whole)."""
+    field, *inner = [str(part) for part in problem["loc"]] or [""]
+    variable = SETTING_VARIABLES.get(field, field)
+    if field == "smtp" and inner:
+        variable = SMTP_VARIABLES.get(inner[0], f"GUICHET_SMTP_{inner[0].upper()}")
+    if problem["type"] == "missing" and variable == "GUICHET_SMTP_FROM":
+        return (
+            "GUICHET_SMTP_FROM is required with GUICHET_SMTP_HOST: the address the notices are "
+            "sent from, e.g. guichet@example.fr"
+        )
+    if problem["type"] == "missing":
+        return f"{variable} is required"
+    value = problem["input"]
+    if "password" in inner or isinstance(value, Mapping):
+        return f"{variable}: {problem['msg']}"
+    return f"{variable}: {problem['msg']} (read {value!r})"
+
+
+SMTP_VARIABLES = {"sender": "GUICHET_SMTP_FROM"}
+"""The SMTP fields whose variable is not ``GUICHET_SMTP_<FIELD>``."""
+
+
 def _smtp_settings(
     *, host: str | None, port: str | None, tls: str, **rest: str | None
 ) -> dict[str, object] | None:
     """``GUICHET_SMTP_*`` (an empty value counts as unset); the port defaults to the TLS
-    mode's (25, 587 or 465). None without a host: notices are then logged."""
+    mode's (25, 587 or 465). None without a host: notices are then logged.
+
+    The TLS mode is checked here, in words: with an unknown one, the port had no default and
+    pydantic's sentence blamed GUICHET_SMTP_PORT."""
     if not host:
         return None
+    if tls not in DEFAULT_PORTS:
+        raise SettingsError(
+            f"GUICHET_SMTP_TLS: use none, starttls (the default, port 587) or tls (implicit "
+            f"TLS, which some mail servers call SSL, port 465) (read {tls!r})"
+        )
     given = {key: value for key, value in rest.items() if value}
-    return {"host": host, "port": port or DEFAULT_PORTS.get(tls, 0), "tls": tls, **given}
+    return {"host": host, "port": port or DEFAULT_PORTS[tls], "tls": tls, **given}
 
 
 class _CurrentStderr:
