@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 from temporalio.service import RPCError, RPCStatusCode
 
-from console.errors import CliError
-from eventlog import EventLogError
+from console.errors import EXIT_REFUSED, EXIT_USAGE, CliError
+from eventlog import EventLogError, EventLogMisconfigured
 from eventlog.edge import masked
 from worker import Settings, connect
 from workflows.client import (
@@ -140,8 +140,14 @@ def unreachable(address: str, error: BaseException | None = None) -> CliError:
 
 def event_log_failed(url: str, error: EventLogError) -> CliError:
     """The sentence for an event log that failed, its URL's password masked: these lines
-    end up in terminals, CI logs and tickets."""
-    return CliError(f"the event log at {masked(url)} failed: {error}")
+    end up in terminals, CI logs and tickets. A database missing or a login refused is the
+    configuration's to fix (exit code 2), not an outage."""
+    return CliError(f"the event log at {masked(url)} failed: {error}", exit_code_of(error))
+
+
+def exit_code_of(error: EventLogError) -> int:
+    """2 when GUICHET_DATABASE_URL must change (or its database be created), else 1."""
+    return EXIT_USAGE if isinstance(error, EventLogMisconfigured) else EXIT_REFUSED
 
 
 async def open_client(target: Target) -> GuichetClient:

@@ -28,6 +28,7 @@ from console.connection import (
     SERVER_TIMEOUT,
     dev_file,
     event_log_failed,
+    exit_code_of,
     read_dev_file,
     unreachable,
 )
@@ -338,7 +339,9 @@ def migrate(
     try:
         before, after = asyncio.run(upgrade())
     except EventLogError as error:
-        raise CliError(f"the event log could not be migrated: {error}") from None
+        raise CliError(
+            f"the event log could not be migrated: {error}", exit_code_of(error)
+        ) from None
     except sa.exc.DBAPIError as error:  # refused by the database: a privilege, a lock timeout
         reason = str(error.orig).splitlines()[0]
         raise CliError(f"the event log in {where} could not be migrated: {reason}") from None

@@ -40,7 +40,7 @@ from console.web.throttle import SignInThrottle
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog, EventLogError
-from worker import Settings, configure_logging
+from worker import Settings, configure_logging, registry_with_conventions
 from workflows.client import GuichetClient
 from workflows.visibility import RUNNING
 
@@ -83,7 +83,7 @@ def build_services(
         log=log,
         accounts=AccountStore(log.engine),
         catalogue=load_catalogue(),
-        registry=load_registry(conventions_path=conventions_file),
+        registry=registry_with_conventions(conventions_file),
         signer=SessionSigner(console_secret()),
         throttle=SignInThrottle(log.engine),
         trusted_key=configured_trusted_key(),
