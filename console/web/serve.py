@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 import typer
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -59,6 +60,14 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, str | None, str | None], ...] = (
 )
 """(username, role, funder, INSEE): the ids the demo files already use, and a co-financer
 for each funder of the catalogue, so that any of its programmes can be asked for."""
+
+
+RANDOM_SESSION_KEY = (
+    "GUICHET_CONSOLE_SECRET is not set: sessions are signed with a random key of this process, "
+    "so a restart signs everyone out and, with several console processes, a session opened on "
+    "one is refused by the others; set GUICHET_CONSOLE_SECRET (32+ characters, the same for "
+    "every console process)"
+)
 
 
 def console_secret() -> bytes:
@@ -171,6 +180,10 @@ def console(
     configured_trusted_key()  # a malformed key, like a taken port, says so before anything starts
     configure_logging(settings)
     listening = _listening_socket(host, port)
+    if not os.environ.get("GUICHET_CONSOLE_SECRET"):
+        # Once it can listen, so that a console that cannot start says only why. `guichet
+        # dev` is one process nobody keeps signed in across restarts: only this one warns.
+        structlog.get_logger("guichet.console").warning(RANDOM_SESSION_KEY)
 
     async def serve() -> None:
         guichet = await open_client(target)

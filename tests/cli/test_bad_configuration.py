@@ -4,6 +4,7 @@ never a password."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,23 @@ def test_a_database_that_does_not_exist_says_to_create_it(
             "`guichet migrate`\n"
         ) in err
         assert "S3cret" not in err
+
+
+def test_a_console_without_its_secret_warns_that_sessions_will_not_survive(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without GUICHET_CONSOLE_SECRET the console signed sessions with a random key of its
+    own, in silence: every restart signed everyone out, and two replicas refused each
+    other's sessions."""
+    monkeypatch.setenv("GUICHET_LOG_FORMAT", "json")
+    monkeypatch.delenv("GUICHET_CONSOLE_SECRET", raising=False)
+    code, _, err = guichet(capsys, "console", "--port", "0")
+    assert code == 1 and "Temporal is not reachable" in err  # it went on starting
+    (warning,) = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert warning["level"] == "warning"
+    assert warning["event"].startswith("GUICHET_CONSOLE_SECRET is not set: sessions are signed")
+    assert "set GUICHET_CONSOLE_SECRET (32+ characters" in warning["event"]
+
+    monkeypatch.setenv("GUICHET_CONSOLE_SECRET", "s" * 32)
+    code, _, err = guichet(capsys, "console", "--port", "0")
+    assert code == 1 and "GUICHET_CONSOLE_SECRET" not in err
