@@ -164,6 +164,14 @@ async def open_client(target: Target) -> GuichetClient:
     return GuichetClient(client, task_queue=target.task_queue, server_timeout=SERVER_TIMEOUT)
 
 
+async def _workers_polling(guichet: GuichetClient) -> bool | None:
+    """``GuichetClient.workers_polling``, None when the server cannot say in time either."""
+    try:
+        return await asyncio.wait_for(guichet.workers_polling(), SERVER_TIMEOUT.total_seconds())
+    except (RPCError, TimeoutError):
+        return None
+
+
 def run_with_client(
     work: Callable[[GuichetClient], Awaitable[T]],
     *,
@@ -183,10 +191,18 @@ def run_with_client(
         try:
             return await asyncio.wait_for(work(guichet), timeout)
         except TimeoutError:
+            live = await _workers_polling(guichet)
+            waited = f"no answer within {timeout:g} s"
+            if live:
+                answered = "recorded the command" if request_id else "answered"
+                raise CliError(
+                    f"{waited}: workers are running on task queue {target.task_queue!r} but "
+                    f"have not {answered} yet (the event log may be unavailable: check "
+                    f"`guichet status` and the worker's log){again}"
+                ) from None
             raise CliError(
-                f"no answer within {timeout:g} s: is a worker running (`guichet dev` or "
-                "`guichet worker`) on task queue "
-                f"{target.task_queue!r}?{again}"
+                f"{waited}: is a worker running (`guichet dev` or `guichet worker`) on task "
+                f"queue {target.task_queue!r}?{again}"
             ) from None
 
     try:

@@ -513,6 +513,18 @@ class GuichetClient:
         )
         return tuple(sorted(seen, key=lambda worker: worker.last_poll, reverse=True))
 
+    async def workers_polling(self) -> bool | None:
+        """Whether a worker polled the task queue within ``LIVE_POLL``; None when the server
+        cannot say (the time-skipping test server). Tells a command that got no answer in
+        time from workers running but stuck (their event log down) from no worker at all."""
+        try:
+            seen = await self.workers()
+        except RPCError as error:
+            if error.status == RPCStatusCode.UNIMPLEMENTED:
+                return None
+            raise
+        return bool(seen) and datetime.now(UTC) - seen[0].last_poll <= LIVE_POLL
+
     async def missing_worker(self, *, command_pending: bool = False) -> NoWorker | None:
         """What to raise when no worker has polled the task queue lately, else None; a server
         that cannot say (the time-skipping test server) is given the benefit of the doubt.
