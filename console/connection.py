@@ -29,6 +29,7 @@ from workflows.client import (
     GuichetClient,
     GuichetError,
     NoWorker,
+    PayloadKeyMismatch,
 )
 from workflows.encryption import key_from_env
 
@@ -215,6 +216,8 @@ def run_with_client(
         raise CliError(
             f"{error}: `guichet list` (by --insee, --programme or --status) gives the ids"
         ) from None
+    except PayloadKeyMismatch as error:  # the configuration's to fix, as a malformed key
+        raise CliError(str(error), EXIT_USAGE) from None
     except GuichetError as error:
         raise CliError(str(error)) from None
     except RPCError as error:
