@@ -264,7 +264,10 @@ def dev(
 def worker() -> None:
     """Run a worker against TEMPORAL_ADDRESS and GUICHET_DATABASE_URL.
 
-    The same as `python worker.py`; stops cleanly on SIGTERM or Ctrl-C.
+    The same as `python worker.py`; stops cleanly on SIGTERM or Ctrl-C. Every setting is an
+    environment variable (the namespace and task queue, mail delivery, the directory and
+    conventions files, the payload and signing keys, the log's format and level): deploy/README.md
+    lists them all, and the root README's "Configuration" says what each means.
 
     Example: TEMPORAL_ADDRESS=temporal:7233 GUICHET_DATABASE_URL=postgresql+asyncpg://u@db/guichet
     guichet worker
