@@ -18,6 +18,7 @@ from typing import Any, Literal, TextIO, cast
 
 import pydantic
 import structlog
+from pydantic_core import ErrorDetails
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfigProfile
@@ -25,7 +26,7 @@ from temporalio.worker import Worker
 
 from activities.checkpointing import CheckpointSigner
 from activities.digest import DEFAULT_STALE_DAYS, DigestActivities
-from activities.directory import Directory, load_directory
+from activities.directory import Directory, DirectoryError, load_directory
 from activities.eligibility import ReferenceData
 from activities.ledger import LedgerGateway
 from activities.logging import mask_personal_data
@@ -35,7 +36,7 @@ from activities.payments import PaymentActivities, PaymentGateway
 from activities.recording import EventRecorder
 from domain.catalogue import load_catalogue
 from domain.programme import Catalogue
-from domain.registry import CommuneRegistry, load_registry
+from domain.registry import CommuneRegistry, RegistryError, load_registry
 from eventlog import EventLog
 from workflows.checkpoint import CheckpointWorkflow
 from workflows.client import GuichetClient, search_attribute_problems
@@ -46,6 +47,7 @@ from workflows.messages import DEFAULT_TASK_QUEUE
 from workflows.redelivery import NoticeRedeliveryWorkflow
 
 DEFAULT_STATE_DIR = Path(".guichet")
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 
 
@@ -83,7 +85,7 @@ class Settings(pydantic.BaseModel):
     """None: a SQLite event log in the state folder."""
     state_dir: Path = DEFAULT_STATE_DIR
     log_format: Literal["console", "json"] = "console"
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
     smtp: SmtpSettings | None = None
     """None: notices are delivered as log lines (no ``GUICHET_SMTP_HOST``)."""
     directory_file: Path | None = None
@@ -96,6 +98,12 @@ class Settings(pydantic.BaseModel):
     console_url: pydantic.HttpUrl | None = None
     """The web console's public address (``GUICHET_CONSOLE_URL``): mails then link to the
     file's page."""
+
+    @pydantic.field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: object) -> object:
+        """``debug`` is DEBUG, as logging reads it; ``VERBOSE`` is refused, not taken as INFO."""
+        return value.upper() if isinstance(value, str) else value
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -128,22 +136,25 @@ class Settings(pydantic.BaseModel):
         try:
             return cls.model_validate(values)
         except pydantic.ValidationError as error:
-            problem = error.errors()[0]
-            field, *inner = [str(part) for part in problem["loc"]] or [""]
-            variable = SETTING_VARIABLES.get(field, field)
-            if field == "smtp" and inner:
-                variable = f"GUICHET_SMTP_{inner[0].upper()}"
-            raise SettingsError(
-                f"{variable}: {problem['msg']} (read {problem['input']!r})"
-            ) from None
+            raise SettingsError(_sentence(error.errors()[0])) from None
 
     def mailer(self) -> Mailer | None:
         """SMTP delivery when configured, else None (notices become log lines)."""
         return SmtpMailer(self.smtp) if self.smtp else None
 
     def directory(self) -> Directory | None:
-        """The id → e-mail directory named by ``GUICHET_DIRECTORY_FILE``, if any."""
-        return load_directory(self.directory_file) if self.directory_file else None
+        """The id → e-mail directory named by ``GUICHET_DIRECTORY_FILE``, if any; a file that
+        cannot be read or holds no such table is a ``SettingsError`` naming it."""
+        if self.directory_file is None:
+            return None
+        try:
+            return load_directory(self.directory_file)
+        except DirectoryError as error:
+            raise SettingsError(f"GUICHET_DIRECTORY_FILE: {error}") from None
+
+    def registry(self) -> CommuneRegistry:
+        """The communes, with the signed conventions of ``GUICHET_CONVENTIONS_FILE``."""
+        return registry_with_conventions(self.conventions_file)
 
     @property
     def event_log_url(self) -> str:
@@ -158,15 +169,66 @@ class Settings(pydantic.BaseModel):
         return data_converter(key)
 
 
+def registry_with_conventions(conventions_file: Path | None) -> CommuneRegistry:
+    """The communes with the conventions of ``conventions_file``, or a ``SettingsError``
+    naming GUICHET_CONVENTIONS_FILE and the path: a FileNotFoundError reached the operator
+    as « unexpected error »."""
+    try:
+        return load_registry(conventions_path=conventions_file)
+    except FileNotFoundError:
+        raise SettingsError(
+            f"GUICHET_CONVENTIONS_FILE: no file at {conventions_file}: check the path"
+        ) from None
+    except OSError as error:
+        raise SettingsError(
+            f"GUICHET_CONVENTIONS_FILE: {conventions_file} cannot be read "
+            f"({error.strerror or error})"
+        ) from None
+    except RegistryError as error:
+        raise SettingsError(f"GUICHET_CONVENTIONS_FILE: {conventions_file}: {error}") from None
+
+
+def _sentence(problem: ErrorDetails) -> str:
+    """The variable to fix and why, from pydantic's first error; the value read is said back
+    unless it may hold a secret (a password, or the SMTP settings as a whole)."""
+    field, *inner = [str(part) for part in problem["loc"]] or [""]
+    variable = SETTING_VARIABLES.get(field, field)
+    if field == "smtp" and inner:
+        variable = SMTP_VARIABLES.get(inner[0], f"GUICHET_SMTP_{inner[0].upper()}")
+    if problem["type"] == "missing" and variable == "GUICHET_SMTP_FROM":
+        return (
+            "GUICHET_SMTP_FROM is required with GUICHET_SMTP_HOST: the address the notices are "
+            "sent from, e.g. guichet@example.fr"
+        )
+    if problem["type"] == "missing":
+        return f"{variable} is required"
+    value = problem["input"]
+    if "password" in inner or isinstance(value, Mapping):
+        return f"{variable}: {problem['msg']}"
+    return f"{variable}: {problem['msg']} (read {value!r})"
+
+
+SMTP_VARIABLES = {"sender": "GUICHET_SMTP_FROM"}
+"""The SMTP fields whose variable is not ``GUICHET_SMTP_<FIELD>``."""
+
+
 def _smtp_settings(
     *, host: str | None, port: str | None, tls: str, **rest: str | None
 ) -> dict[str, object] | None:
     """``GUICHET_SMTP_*`` (an empty value counts as unset); the port defaults to the TLS
-    mode's (25, 587 or 465). None without a host: notices are then logged."""
+    mode's (25, 587 or 465). None without a host: notices are then logged.
+
+    The TLS mode is checked here, in words: with an unknown one, the port had no default and
+    pydantic's sentence blamed GUICHET_SMTP_PORT."""
     if not host:
         return None
+    if tls not in DEFAULT_PORTS:
+        raise SettingsError(
+            f"GUICHET_SMTP_TLS: use none, starttls (the default, port 587) or tls (implicit "
+            f"TLS, which some mail servers call SSL, port 465) (read {tls!r})"
+        )
     given = {key: value for key, value in rest.items() if value}
-    return {"host": host, "port": port or DEFAULT_PORTS.get(tls, 0), "tls": tls, **given}
+    return {"host": host, "port": port or DEFAULT_PORTS[tls], "tls": tls, **given}
 
 
 class _CurrentStderr:
@@ -185,7 +247,7 @@ def configure_logging(settings: Settings) -> None:
 
     The libraries' standard-library records (Temporal's SDK, uvicorn, SQLAlchemy) go through
     the same processors, so that a production log is JSON from end to end."""
-    level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
+    level = logging.getLevelNamesMapping()[settings.log_level]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if settings.log_format == "json"
@@ -320,13 +382,21 @@ def build_worker(
     )
 
 
-def worker_for(client: Client, settings: Settings, log: EventLog, **options: Any) -> Worker:
-    """The worker as the settings describe it: reference data, mail, digest, log."""
+def worker_for(
+    client: Client,
+    settings: Settings,
+    log: EventLog,
+    *,
+    registry: CommuneRegistry | None = None,
+    **options: Any,
+) -> Worker:
+    """The worker as the settings describe it: reference data, mail, digest, log.
+    ``registry``: the settings' own, already read (``Settings.registry``)."""
     return build_worker(
         client,
         task_queue=settings.task_queue,
         log=log,
-        registry=load_registry(conventions_path=settings.conventions_file),
+        registry=registry or settings.registry(),
         catalogue=load_catalogue(),
         mailer=settings.mailer(),
         directory=settings.directory(),
@@ -344,6 +414,10 @@ class NamespaceNotReady(Exception):
 async def run_worker(settings: Settings, client: Client | None = None) -> None:
     """Run until SIGTERM or SIGINT, then finish in-flight tasks and stop."""
     logger = structlog.get_logger("guichet.worker")
+    # The files the settings name are read first: one that cannot be used is said at once,
+    # not once Temporal and the database have answered.
+    registry = settings.registry()
+    settings.directory()
     if client is None:
         # Said first: a server that takes the connection but does not answer holds it 30 s.
         address = settings.temporal_address or "127.0.0.1:7233"
@@ -357,7 +431,7 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
         )
     log = EventLog.from_url(settings.event_log_url)
     await log.migrate()
-    worker = worker_for(client, settings, log)
+    worker = worker_for(client, settings, log, registry=registry)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

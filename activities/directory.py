@@ -64,6 +64,8 @@ def load_directory(path: Path) -> MappingDirectory:
     try:
         text = path.read_text(encoding="utf-8")
         data: object = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except FileNotFoundError:
+        raise DirectoryError(f"no directory file at {path}: check the path") from None
     except (OSError, ValueError) as error:  # JSONDecodeError and TOMLDecodeError are ValueErrors
         raise DirectoryError(f"directory file {path}: {error}") from None
     if not isinstance(data, dict):

@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 
 from temporalio.service import RPCError, RPCStatusCode
 
-from console.errors import CliError
+from console.errors import EXIT_REFUSED, EXIT_USAGE, CliError
+from eventlog import EventLogError, EventLogMisconfigured
+from eventlog.edge import masked
 from worker import Settings, connect
 from workflows.client import (
     ApplicationNotFound,
@@ -27,6 +29,7 @@ from workflows.client import (
     GuichetClient,
     GuichetError,
     NoWorker,
+    PayloadKeyMismatch,
 )
 from workflows.encryption import key_from_env
 
@@ -136,6 +139,18 @@ def unreachable(address: str, error: BaseException | None = None) -> CliError:
     )
 
 
+def event_log_failed(url: str, error: EventLogError) -> CliError:
+    """The sentence for an event log that failed, its URL's password masked: these lines
+    end up in terminals, CI logs and tickets. A database missing or a login refused is the
+    configuration's to fix (exit code 2), not an outage."""
+    return CliError(f"the event log at {masked(url)} failed: {error}", exit_code_of(error))
+
+
+def exit_code_of(error: EventLogError) -> int:
+    """2 when GUICHET_DATABASE_URL must change (or its database be created), else 1."""
+    return EXIT_USAGE if isinstance(error, EventLogMisconfigured) else EXIT_REFUSED
+
+
 async def open_client(target: Target) -> GuichetClient:
     """A connected GuichetClient, or the 'not reachable' sentence."""
     settings = Settings(
@@ -148,6 +163,14 @@ async def open_client(target: Target) -> GuichetClient:
     except (RuntimeError, TimeoutError, RPCError) as error:
         raise unreachable(target.temporal_address, error) from None
     return GuichetClient(client, task_queue=target.task_queue, server_timeout=SERVER_TIMEOUT)
+
+
+async def _workers_polling(guichet: GuichetClient) -> bool | None:
+    """``GuichetClient.workers_polling``, None when the server cannot say in time either."""
+    try:
+        return await asyncio.wait_for(guichet.workers_polling(), SERVER_TIMEOUT.total_seconds())
+    except (RPCError, TimeoutError):
+        return None
 
 
 def run_with_client(
@@ -169,10 +192,18 @@ def run_with_client(
         try:
             return await asyncio.wait_for(work(guichet), timeout)
         except TimeoutError:
+            live = await _workers_polling(guichet)
+            waited = f"no answer within {timeout:g} s"
+            if live:
+                answered = "recorded the command" if request_id else "answered"
+                raise CliError(
+                    f"{waited}: workers are running on task queue {target.task_queue!r} but "
+                    f"have not {answered} yet (the event log may be unavailable: check "
+                    f"`guichet status` and the worker's log){again}"
+                ) from None
             raise CliError(
-                f"no answer within {timeout:g} s: is a worker running (`guichet dev` or "
-                "`guichet worker`) on task queue "
-                f"{target.task_queue!r}?{again}"
+                f"{waited}: is a worker running (`guichet dev` or `guichet worker`) on task "
+                f"queue {target.task_queue!r}?{again}"
             ) from None
 
     try:
@@ -185,6 +216,8 @@ def run_with_client(
         raise CliError(
             f"{error}: `guichet list` (by --insee, --programme or --status) gives the ids"
         ) from None
+    except PayloadKeyMismatch as error:  # the configuration's to fix, as a malformed key
+        raise CliError(str(error), EXIT_USAGE) from None
     except GuichetError as error:
         raise CliError(str(error)) from None
     except RPCError as error:

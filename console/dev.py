@@ -24,7 +24,14 @@ import typer
 
 from audit.scheduling import schedule_checkpoints_if_configured
 from console.app import JsonOption, app, emit_json, friendly, say
-from console.connection import SERVER_TIMEOUT, dev_file, read_dev_file, unreachable
+from console.connection import (
+    SERVER_TIMEOUT,
+    dev_file,
+    event_log_failed,
+    exit_code_of,
+    read_dev_file,
+    unreachable,
+)
 from console.demo import seed_demo
 from console.devserver import DevServer, start_dev_server
 from console.errors import CliError, usage_error
@@ -32,7 +39,7 @@ from console.web.serve import seed_demo_accounts, start_console
 from domain.registry import DEMO_CONVENTIONS
 from eventlog import EventLog, EventLogError
 from eventlog.documents import DocumentStore
-from eventlog.edge import describe
+from eventlog.edge import describe, masked
 from worker import (
     DEFAULT_STATE_DIR,
     NamespaceNotReady,
@@ -72,7 +79,7 @@ def _event_log_path(url: str) -> str:
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return str(parsed.database)
-    return parsed.render_as_string(hide_password=True)
+    return masked(parsed)
 
 
 async def run_dev(
@@ -106,7 +113,7 @@ async def run_dev(
         try:
             await _unless_stopped(stop, log.migrate())
         except EventLogError as error:
-            raise CliError(f"the event log at {settings.event_log_url} failed: {error}") from None
+            raise event_log_failed(settings.event_log_url, error) from None
         try:
             try:
                 client = await _unless_stopped(stop, connect(settings, address))
@@ -257,7 +264,10 @@ def dev(
 def worker() -> None:
     """Run a worker against TEMPORAL_ADDRESS and GUICHET_DATABASE_URL.
 
-    The same as `python worker.py`; stops cleanly on SIGTERM or Ctrl-C.
+    The same as `python worker.py`; stops cleanly on SIGTERM or Ctrl-C. Every setting is an
+    environment variable (the namespace and task queue, mail delivery, the directory and
+    conventions files, the payload and signing keys, the log's format and level): deploy/README.md
+    lists them all, and the root README's "Configuration" says what each means.
 
     Example: TEMPORAL_ADDRESS=temporal:7233 GUICHET_DATABASE_URL=postgresql+asyncpg://u@db/guichet
     guichet worker
@@ -272,7 +282,7 @@ def worker() -> None:
             raise unreachable(settings.temporal_address or "127.0.0.1:7233", error) from None
         raise
     except EventLogError as error:
-        raise CliError(f"the event log at {settings.event_log_url} failed: {error}") from None
+        raise event_log_failed(settings.event_log_url, error) from None
     except NamespaceNotReady as error:
         raise CliError(str(error)) from None
 
@@ -332,7 +342,9 @@ def migrate(
     try:
         before, after = asyncio.run(upgrade())
     except EventLogError as error:
-        raise CliError(f"the event log could not be migrated: {error}") from None
+        raise CliError(
+            f"the event log could not be migrated: {error}", exit_code_of(error)
+        ) from None
     except sa.exc.DBAPIError as error:  # refused by the database: a privilege, a lock timeout
         reason = str(error.orig).splitlines()[0]
         raise CliError(f"the event log in {where} could not be migrated: {reason}") from None

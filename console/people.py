@@ -39,6 +39,7 @@ from domain.rules.eligibility import assert_eligible
 from domain.rules.financing import plan_verdicts_shown
 from domain.state import Status
 from domain.verdict import RuleVerdict
+from worker import registry_with_conventions
 from workflows.client import ApplicationSummary, GuichetClient, NoWorker, application_id_for
 from workflows.messages import Submission
 
@@ -77,7 +78,7 @@ def precheck(
     try:
         assert_eligible(
             request,
-            load_registry(conventions_path=conventions_file).get(request.insee),
+            registry_with_conventions(conventions_file).get(request.insee),
             catalogue.get(request.programme_id),
             today or datetime.now(PARIS).date(),
         )

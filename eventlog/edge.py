@@ -6,6 +6,7 @@ what to check, never an asyncpg, sqlite3 or SQLAlchemy exception.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from eventlog.errors import EventLogNotMigrated, EventLogUnavailable
+from eventlog.errors import EventLogMisconfigured, EventLogNotMigrated, EventLogUnavailable
 
 _CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     OSError,
@@ -43,12 +44,26 @@ def describe(url: URL) -> str:
     return f"PostgreSQL {url.render_as_string(hide_password=True)}"
 
 
+_PASSWORD = re.compile(r"(//[^/:@]*:)[^/]*@")
+
+
+def masked(url: str | URL) -> str:
+    """``url`` as text with its password shown as ``***``, for a message or a log line: an
+    operator pastes those in tickets, and the URL comes from an environment that holds it."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:  # not a URL SQLAlchemy reads: hide what sits where one would
+        return _PASSWORD.sub(r"\1***@", str(url))
+
+
 @contextmanager
 def translated(url: URL) -> Iterator[None]:
     """Turn connection-level failures into :class:`EventLogUnavailable`."""
     try:
         yield
     except sa.exc.DBAPIError as error:
+        if (refused := _refused_login(url, error)) is not None:
+            raise EventLogMisconfigured(refused) from error
         if _missing_table(error):
             raise EventLogNotMigrated(
                 f"the event log {describe(url)} is missing a table ({error.orig}): "
@@ -75,6 +90,27 @@ def no_tables_advice(url: URL) -> str:
         'the original\'s -wal file: copy it again with `sqlite3 ORIGINAL ".backup COPY"`, '
         f"and do not migrate a copy kept as evidence; if it is a new log, {advice}"
     )
+
+
+def _refused_login(url: URL, error: sa.exc.DBAPIError) -> str | None:
+    """The sentence for a login PostgreSQL refused (SQLSTATE 3D000, 28000, 28P01), else None.
+
+    SQLAlchemy wraps these in a plain DBAPIError, which reached the person as « unexpected
+    error (DBAPIError …) »: each is the operator's to fix, not a bug."""
+    code = sqlstate(error)
+    where = describe(url)
+    if code == "3D000":
+        return (
+            f"the database of the event log {where} does not exist: create it (`createdb "
+            f"{url.database}` on that server, or ask its operator), then run `guichet migrate`"
+        )
+    if code in ("28000", "28P01"):
+        reason = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
+        return (
+            f"the event log {where} refused the login ({reason}): check the user and password "
+            "of GUICHET_DATABASE_URL"
+        )
+    return None
 
 
 def _missing_table(error: sa.exc.DBAPIError) -> bool:

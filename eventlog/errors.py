@@ -50,3 +50,9 @@ class EventLogUnavailable(EventLogError):
 class EventLogNotMigrated(EventLogUnavailable):
     """A table of the log is missing (never migrated, or at an older revision): ``guichet
     migrate`` creates it (a worker does too, at start), after which retrying succeeds."""
+
+
+class EventLogMisconfigured(EventLogUnavailable):
+    """The database refused the login: no such database or role, or a wrong password. The
+    URL must be fixed or the database created by its operator; retrying later succeeds only
+    then."""

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from eventlog import backends, schema
 from eventlog.appending import PendingAppend, PreparedEvent, prepare_batch, resolve_existing
-from eventlog.edge import sqlstate, translated
+from eventlog.edge import masked, sqlstate, translated
 from eventlog.errors import ConcurrencyError, EventLogError
 from eventlog.group_commit import GroupCommitter, WriteGroup
 from eventlog.migrating import (
@@ -74,7 +74,9 @@ class EventLog:
         parsed = sa.make_url(url)
         backend = parsed.get_backend_name()
         if backend not in ("postgresql", "sqlite"):
-            raise EventLogError(f"unsupported event log URL {url!r}: use postgresql or sqlite")
+            raise EventLogError(
+                f"unsupported event log URL {masked(url)!r}: use postgresql or sqlite"
+            )
         if search_path is not None:
             if backend != "postgresql":
                 raise EventLogError("search_path only applies to a PostgreSQL event log")

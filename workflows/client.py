@@ -45,6 +45,7 @@ from domain.decider_payments import ordered_already
 from domain.errors import DomainError
 from domain.state import Application
 from workflows import search
+from workflows.encryption import PayloadKeyError
 from workflows.grant_application import GrantApplicationWorkflow
 from workflows.messages import (
     DEFAULT_TASK_QUEUE,
@@ -119,6 +120,18 @@ class NoWorker(GuichetError):
                 "look at the file before sending it again"
             )
         super().__init__(message)
+
+
+class PayloadKeyMismatch(GuichetError):
+    """A payload one side sealed and the other could not open: this process and the workers
+    were given different payload keys (or only one of them a key)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            "the payload key differs from the workers': GUICHET_PAYLOAD_KEY (or "
+            "GUICHET_PAYLOAD_KEY_FILE) must be the same for the workers, the CLI and the "
+            f"console ({detail})"
+        )
 
 
 class CommandRefused(GuichetError):
@@ -513,6 +526,18 @@ class GuichetClient:
         )
         return tuple(sorted(seen, key=lambda worker: worker.last_poll, reverse=True))
 
+    async def workers_polling(self) -> bool | None:
+        """Whether a worker polled the task queue within ``LIVE_POLL``; None when the server
+        cannot say (the time-skipping test server). Tells a command that got no answer in
+        time from workers running but stuck (their event log down) from no worker at all."""
+        try:
+            seen = await self.workers()
+        except RPCError as error:
+            if error.status == RPCStatusCode.UNIMPLEMENTED:
+                return None
+            raise
+        return bool(seen) and datetime.now(UTC) - seen[0].last_poll <= LIVE_POLL
+
     async def missing_worker(self, *, command_pending: bool = False) -> NoWorker | None:
         """What to raise when no worker has polled the task queue lately, else None; a server
         that cannot say (the time-skipping test server) is given the benefit of the doubt.
@@ -540,6 +565,10 @@ class GuichetClient:
                 await watch.check(clock())
                 await asyncio.wait({answer}, timeout=1.0)
             return await answer
+        except (KeyError, PayloadKeyError) as error:  # the answer, sealed, could not be opened
+            if (mismatch := _key_mismatch(error)) is None:
+                raise
+            raise mismatch from None
         finally:
             answer.cancel()  # nothing when it is done; else its wait ends with ours
 
@@ -669,7 +698,36 @@ def update_id(request_id: str, command: Command) -> str:
     return f"{request_id}:{hashlib.sha256(content).hexdigest()[:16]}"
 
 
+_SEALED_ELSEWHERE = ("Unknown payload encoding binary/encrypted", "payload sealed with key")
+"""What the SDK (no key) or our codec (another key) says of a payload it cannot open."""
+_UNDECODABLE = "Failed decoding arguments"
+"""The SDK's word, in the worker, for a command it could not read."""
+
+
+def _key_mismatch(error: BaseException | None) -> PayloadKeyMismatch | None:
+    """``PayloadKeyMismatch`` when ``error`` or one of its causes (a failure from the worker
+    carries its own) is a payload that could not be opened for want of the right key."""
+    for _ in range(10):  # a failure's chain is short; never loop on a cyclic one
+        if error is None:
+            return None
+        said = str(error).strip("'\"")
+        if any(sign in said for sign in _SEALED_ELSEWHERE):
+            return PayloadKeyMismatch(said.removeprefix("KeyError: ").strip("'\""))
+        error = getattr(error, "cause", None) or error.__cause__
+    return None
+
+
 def _refusal(cause: BaseException | None) -> GuichetError:
+    if (mismatch := _key_mismatch(cause)) is not None:
+        return mismatch
+    if isinstance(cause, ApplicationError) and _UNDECODABLE in cause.message:
+        # Another cause than a key (a command an earlier release does not know): the key is
+        # still the likeliest, and the release the other thing to compare.
+        return GuichetError(
+            f"the workers could not read the command ({cause.message}): GUICHET_PAYLOAD_KEY "
+            "may differ from the workers' (it must be the same everywhere), or the workers "
+            "run an earlier release"
+        )
     if isinstance(cause, ApplicationError):
         details = list(cause.details)
         rule = str(details[0]) if details else "unknown"

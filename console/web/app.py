@@ -32,8 +32,8 @@ from console.web.findings import finding_in_french
 from console.web.outages import (
     FILE_ENDED,
     FILE_UNKNOWN,
-    NO_DATABASE,
     UNAVAILABLE,
+    database_outage,
     no_worker_sentence,
 )
 from console.web.problems import in_french, where
@@ -333,7 +333,9 @@ def _error_handlers(app: FastAPI) -> None:
         return error_page(request, 503, "Guichet indisponible", no_worker_sentence(error))
 
     async def database_error(request: Request, error: Exception) -> Response:
-        return error_page(request, 503, "Guichet indisponible", f"{NO_DATABASE} ({error})")
+        return error_page(
+            request, 503, "Guichet indisponible", database_outage(error, path=request.url.path)
+        )
 
     async def temporal_error(request: Request, error: Exception) -> Response:
         # Temporal down or overloaded, on a call no page catches (the work queue's list).

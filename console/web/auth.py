@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import structlog
 from fastapi import Request
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -111,10 +112,15 @@ async def sign_in(request: Request, username: str, password: str) -> Account:
     found = services(request)
     address = client_address(request)
     wait = await found.throttle.retry_after(username, address)
+    # Said in the server's log, not only as an access line: an operator watching for someone
+    # guessing passwords looks for these events. The name typed, never the password.
+    refused = structlog.get_logger("guichet.console").warning
     if wait > 0:
+        refused("sign-in throttled", username=username[:64], address=address, wait=wait)
         raise Throttled(wait)
     account = await found.accounts.authenticate(username, password)
     if account is None:
+        refused("sign-in failed", username=username[:64], address=address)
         await found.throttle.failed(username, address)
         raise NotSignedIn
     await found.throttle.succeeded(username)

@@ -25,6 +25,7 @@ from console.web.accounts import INSEE, UNASSIGNED, USERNAME, Account, sector_wo
 from console.web.auth import BadRequest
 from console.web.batch import MayAct, NotForThisFile
 from console.web.labels import moment
+from console.web.outages import database_outage
 from console.web.phrases import phrase
 from console.web.problems import in_french
 from console.web.services import WebServices
@@ -781,7 +782,8 @@ async def timeline(services: WebServices, application_id: str) -> tuple[list[Any
     try:
         records = await services.log.read_stream(application_id)
     except (EventLogError, OSError) as error:
-        return [], [], f"le journal n'a pas pu être lu : {error}"
+        outage = database_outage(error, application_id=application_id)
+        return [], [], f"Le journal du dossier n'a pas pu être lu. {outage}."
     pairs = [timeline_entry(record) for record in records]
     experts: dict[str, str] = {}
     rows = []

@@ -3,6 +3,8 @@ Temporal server, the database, or any worker to run the files."""
 
 from __future__ import annotations
 
+import structlog
+
 from domain.french import moment
 from workflows.client import NoWorker
 
@@ -44,3 +46,15 @@ NO_DATABASE = (
     "La base de données de Guichet (journal et comptes) est injoignable : réessayez dans un "
     "instant. Si cela dure, prévenez l'exploitation"
 )
+
+
+def database_outage(error: Exception, **where: str) -> str:
+    """``NO_DATABASE`` for the page, the detail for the server's log only: the log's sentence
+    names the database's address and user, and a page may be seen by anyone (the sign-in
+    page, before any session). ``where``: what was being done, for the log line."""
+    # A logger got at each call: a module-level one would be cached by the first use after
+    # configure_logging, and deaf to a reconfiguration.
+    structlog.get_logger("guichet.console").error(
+        "event log unavailable", error=str(error), **where
+    )
+    return NO_DATABASE

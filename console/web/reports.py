@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from console.web.outages import database_outage
 from eventlog import EventLogError
 
 logger = structlog.get_logger("guichet.console")
@@ -112,7 +113,8 @@ async def _run(report: Report, compute: Computation) -> None:
     try:
         report.result = await compute(report)
     except EventLogError as error:  # the database went away: said on the page, tried again
-        report.error = str(error)
+        outage = database_outage(error, report=report.key)
+        report.error = outage[0].lower() + outage[1:]  # after « Le calcul n'a pas abouti : »
     except Exception as error:  # a bug: logged whole, said in one line, tried again
         logger.exception("report failed", key=report.key)
         report.error = f"erreur inattendue ({type(error).__name__})"

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 import typer
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.signing import SigningKeyError, trusted_key_from_env
 from console.app import JsonOption, app, emit_json, friendly, say
-from console.connection import open_client, resolve_target, run_with_client
+from console.connection import event_log_failed, open_client, resolve_target, run_with_client
 from console.errors import CliError, usage_error
 from console.parsing import funder_code
 from console.web.accounts import (
@@ -40,7 +41,7 @@ from console.web.throttle import SignInThrottle
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog, EventLogError
-from worker import Settings, configure_logging
+from worker import Settings, configure_logging, registry_with_conventions
 from workflows.client import GuichetClient
 from workflows.visibility import RUNNING
 
@@ -59,6 +60,14 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, str | None, str | None], ...] = (
 )
 """(username, role, funder, INSEE): the ids the demo files already use, and a co-financer
 for each funder of the catalogue, so that any of its programmes can be asked for."""
+
+
+RANDOM_SESSION_KEY = (
+    "GUICHET_CONSOLE_SECRET is not set: sessions are signed with a random key of this process, "
+    "so a restart signs everyone out and, with several console processes, a session opened on "
+    "one is refused by the others; set GUICHET_CONSOLE_SECRET (32+ characters, the same for "
+    "every console process)"
+)
 
 
 def console_secret() -> bytes:
@@ -83,7 +92,7 @@ def build_services(
         log=log,
         accounts=AccountStore(log.engine),
         catalogue=load_catalogue(),
-        registry=load_registry(conventions_path=conventions_file),
+        registry=registry_with_conventions(conventions_file),
         signer=SessionSigner(console_secret()),
         throttle=SignInThrottle(log.engine),
         trusted_key=configured_trusted_key(),
@@ -171,6 +180,10 @@ def console(
     configured_trusted_key()  # a malformed key, like a taken port, says so before anything starts
     configure_logging(settings)
     listening = _listening_socket(host, port)
+    if not os.environ.get("GUICHET_CONSOLE_SECRET"):
+        # Once it can listen, so that a console that cannot start says only why. `guichet
+        # dev` is one process nobody keeps signed in across restarts: only this one warns.
+        structlog.get_logger("guichet.console").warning(RANDOM_SESSION_KEY)
 
     async def serve() -> None:
         guichet = await open_client(target)
@@ -201,7 +214,7 @@ def console(
     try:
         asyncio.run(serve())
     except EventLogError as error:
-        raise CliError(f"the event log at {target.event_log_url} failed: {error}") from None
+        raise event_log_failed(target.event_log_url, error) from None
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -337,7 +350,7 @@ def user_list(json_output: JsonOption = False) -> None:
     try:
         found = asyncio.run(run())
     except EventLogError as error:
-        raise CliError(f"the event log at {target.event_log_url} failed: {error}") from None
+        raise event_log_failed(target.event_log_url, error) from None
     if json_output:
         emit_json([_account_json(account) for account in found])
         return
@@ -394,7 +407,7 @@ def _on_accounts(work: Callable[[AccountStore], Awaitable[Account]]) -> Account:
     except AccountError as error:
         raise usage_error(str(error)) from None
     except EventLogError as error:
-        raise CliError(f"the event log at {target.event_log_url} failed: {error}") from None
+        raise event_log_failed(target.event_log_url, error) from None
 
 
 def _say_files_left_outside(username: str, sector: tuple[str, ...]) -> None:

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 
 from console.web.accounts import AccountStore
 from eventlog import EventLog
+from eventlog.edge import masked
 from tests.cli.support import guichet
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -104,3 +105,36 @@ def test_every_demo_account_is_seeded_and_listed(
     listed = {(a["username"], a["role"], a["funder"]) for a in json.loads(out)}
     assert listed == {(name, role, funder) for name, role, funder, _ in DEMO_ACCOUNTS}
     assert {funder for _, _, funder, _ in DEMO_ACCOUNTS if funder} >= {"BDT", "ANCT", "ANAH"}
+
+
+def test_a_database_that_does_not_answer_is_named_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`guichet user list` against a PostgreSQL that is down printed the URL of
+    GUICHET_DATABASE_URL as typed, password and all, before the masked inner sentence."""
+    monkeypatch.setenv(
+        "GUICHET_DATABASE_URL", "postgresql+asyncpg://postgres:S3cret@127.0.0.1:1/rvb_ops"
+    )
+    code, _, err = guichet(capsys, "user", "list")
+    assert code == 1
+    assert "S3cret" not in err, err
+    assert err.startswith(
+        "guichet: the event log at postgresql+asyncpg://postgres:***@127.0.0.1:1/rvb_ops failed:"
+    ), err
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+asyncpg://u:S3cret@db:5432/guichet",
+            "postgresql+asyncpg://u:***@db:5432/guichet",
+        ),
+        ("mysql://u:S3cret@db/guichet", "mysql://u:***@db/guichet"),
+        ("not a url://u:S3cret@db/guichet", "not a url://u:***@db/guichet"),
+        ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+    ],
+)
+def test_a_database_url_is_masked_however_it_is_written(url: str, shown: str) -> None:
+    """The one helper every message and log line uses, readable by SQLAlchemy or not."""
+    assert masked(url) == shown

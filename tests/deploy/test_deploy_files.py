@@ -411,6 +411,41 @@ def test_readme_registers_every_search_attribute() -> None:
         assert f"--type {kind}" in readme
 
 
+def test_readme_compose_section_lists_exactly_the_search_attributes_registered() -> None:
+    """The compose section named 7 of the 10 attributes `temporal-register` registers: its
+    list, « `A`, `B` as Keyword; … », must be workflows/search.py's, names and types."""
+    readme = (DEPLOY / "README.md").read_text()
+    bullet = readme.split("- `temporal-register`", 1)[1].split("\n- ", 1)[0]
+    listed = {
+        (name, kind)
+        for names, kind in re.findall(r"((?:`Guichet\w+`,?\s*)+)as (\w+)", bullet)
+        for name in re.findall(r"`(Guichet\w+)`", names)
+    }
+    assert listed == search_attribute_pairs()
+
+
+def test_worker_help_points_to_every_variable() -> None:
+    """`guichet worker --help` named TEMPORAL_ADDRESS and GUICHET_DATABASE_URL only."""
+    from typer.testing import CliRunner
+
+    from console.cli import app, load_commands
+
+    load_commands()
+    shown = CliRunner().invoke(app, ["worker", "--help"], terminal_width=200)
+    assert shown.exit_code == 0
+    assert "deploy/README.md lists them all" in " ".join(shown.output.split())
+
+
+def test_readme_says_when_the_directory_is_read_and_an_applicant_s_key() -> None:
+    """An operator changed GUICHET_DIRECTORY_FILE without restarting the workers, and keyed
+    a commune as applicant:mairie-belley:01034."""
+    readme = " ".join((DEPLOY / "README.md").read_text().split())
+    assert "after changing `GUICHET_DIRECTORY_FILE` or the file it names, restart the workers" in (
+        readme
+    )
+    assert "the bare account id that submitted it (`mairie-belley" in readme
+
+
 def test_k8s_workloads_get_every_setting() -> None:
     """Every workload reads the ConfigMap and, with its own env, gets every variable
     Settings.from_env reads (and the console CONSOLE_ENV), but for the mail password, which

@@ -16,6 +16,7 @@ from console import dev, people  # noqa: F401 (they register their commands)
 from console.app import app
 from console.deadlines import deadline_filter, parse_duration
 from console.errors import CliError
+from tests.cli.support import guichet
 from worker import Settings, SettingsError, temporal_security
 from workflows.visibility import deadline_query, digest_query, literal
 
@@ -265,3 +266,33 @@ def test_the_console_s_address_is_read_for_the_mails_links() -> None:
     settings = Settings.from_env({"GUICHET_CONSOLE_URL": "https://guichet.example.fr"})
     assert str(settings.console_url).rstrip("/") == "https://guichet.example.fr"
     assert Settings.from_env({}).console_url is None
+
+
+@pytest.mark.parametrize(
+    ("variables", "said"),
+    [
+        (
+            {"GUICHET_SMTP_USERNAME": "guichet", "GUICHET_SMTP_PASSWORD": "S3cret"},
+            "GUICHET_SMTP_FROM is required with GUICHET_SMTP_HOST: the address the notices are "
+            "sent from, e.g. guichet@example.fr",
+        ),
+        (
+            {"GUICHET_SMTP_FROM": "g@example.fr", "GUICHET_SMTP_TLS": "ssl"},
+            "GUICHET_SMTP_TLS: use none, starttls (the default, port 587) or tls (implicit TLS, "
+            "which some mail servers call SSL, port 465) (read 'ssl')",
+        ),
+    ],
+)
+def test_smtp_settings_name_the_variable_to_fix_and_never_the_password(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variables: dict[str, str],
+    said: str,
+) -> None:
+    """`guichet worker` without GUICHET_SMTP_FROM said « GUICHET_SMTP_SENDER: Field required »
+    (no such variable) and printed every SMTP setting read, the password in clear; with
+    GUICHET_SMTP_TLS=ssl it blamed GUICHET_SMTP_PORT."""
+    for name, value in {"GUICHET_SMTP_HOST": "127.0.0.1", **variables}.items():
+        monkeypatch.setenv(name, value)
+    code, out, err = guichet(capsys, "worker")
+    assert (code, out, err) == (2, "", f"guichet: {said}\n")

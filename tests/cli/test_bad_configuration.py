@@ -1,0 +1,124 @@
+"""Configuration an operator got wrong: one sentence naming the variable (and the path or
+the value) and exit code 2, as the README promises for bad input; never « unexpected error »,
+never a password."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.cli.support import guichet
+
+NO_TEMPORAL = "127.0.0.1:1"
+"""Nothing listens there: a sentence about Temporal would mean the settings passed."""
+
+
+@pytest.fixture(autouse=True)
+def _no_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TEMPORAL_ADDRESS", NO_TEMPORAL)
+    monkeypatch.setenv("GUICHET_STATE_DIR", str(tmp_path / "state"))
+
+
+def test_an_unknown_log_level_is_refused_with_the_levels_there_are(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GUICHET_LOG_LEVEL=VERBOSE was silently taken as INFO."""
+    monkeypatch.setenv("GUICHET_LOG_LEVEL", "VERBOSE")
+    code, _, err = guichet(capsys, "worker")
+    assert (code, err) == (
+        2,
+        "guichet: GUICHET_LOG_LEVEL: Input should be 'DEBUG', 'INFO', 'WARNING', 'ERROR' or "
+        "'CRITICAL' (read 'VERBOSE')\n",
+    )
+
+
+def test_a_log_level_in_small_letters_is_taken() -> None:
+    from worker import Settings
+
+    assert Settings.from_env({"GUICHET_LOG_LEVEL": "debug"}).log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("variable", "content", "said"),
+    [
+        (
+            "GUICHET_CONVENTIONS_FILE",
+            None,
+            "GUICHET_CONVENTIONS_FILE: no file at {path}: check the path",
+        ),
+        (
+            "GUICHET_CONVENTIONS_FILE",
+            "insee;signed_on\n",
+            "GUICHET_CONVENTIONS_FILE: {path}: the header must be insee,kind,signed_on",
+        ),
+        (
+            "GUICHET_DIRECTORY_FILE",
+            None,
+            "GUICHET_DIRECTORY_FILE: no directory file at {path}: check the path",
+        ),
+        (
+            "GUICHET_DIRECTORY_FILE",
+            'alice = "not an address"\n',
+            "GUICHET_DIRECTORY_FILE: directory file {path}: 'alice' has a non-address "
+            "'not an address'",
+        ),
+    ],
+)
+def test_a_file_the_settings_name_that_cannot_be_used_is_named_before_connecting(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    variable: str,
+    content: str | None,
+    said: str,
+) -> None:
+    """`guichet worker` said « unexpected error (FileNotFoundError: …) » or « (DirectoryError
+    …) », exit 1, once Temporal had answered."""
+    path = tmp_path / ("conventions.csv" if "CONVENTIONS" in variable else "directory.toml")
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    monkeypatch.setenv(variable, str(path))
+    code, _, err = guichet(capsys, "worker")
+    assert (code, err) == (2, f"guichet: {said.format(path=path)}\n")
+
+
+def test_a_database_that_does_not_exist_says_to_create_it(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A DBAPIError « database "nosuchdb" does not exist » reached the operator as an
+    unexpected error (exit 1)."""
+    missing = sa.make_url(pg_url).set(password="S3cret", database="guichet_nosuchdb")
+    monkeypatch.setenv("GUICHET_DATABASE_URL", missing.render_as_string(hide_password=False))
+    shown = missing.render_as_string(hide_password=True)
+    for command in (["user", "list"], ["migrate"]):
+        code, _, err = guichet(capsys, *command)
+        assert code == 2, err
+        assert (
+            f"the database of the event log PostgreSQL {shown} does not exist: create it "
+            "(`createdb guichet_nosuchdb` on that server, or ask its operator), then run "
+            "`guichet migrate`\n"
+        ) in err
+        assert "S3cret" not in err
+
+
+def test_a_console_without_its_secret_warns_that_sessions_will_not_survive(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without GUICHET_CONSOLE_SECRET the console signed sessions with a random key of its
+    own, in silence: every restart signed everyone out, and two replicas refused each
+    other's sessions."""
+    monkeypatch.setenv("GUICHET_LOG_FORMAT", "json")
+    monkeypatch.delenv("GUICHET_CONSOLE_SECRET", raising=False)
+    code, _, err = guichet(capsys, "console", "--port", "0")
+    assert code == 1 and "Temporal is not reachable" in err  # it went on starting
+    (warning,) = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert warning["level"] == "warning"
+    assert warning["event"].startswith("GUICHET_CONSOLE_SECRET is not set: sessions are signed")
+    assert "set GUICHET_CONSOLE_SECRET (32+ characters" in warning["event"]
+
+    monkeypatch.setenv("GUICHET_CONSOLE_SECRET", "s" * 32)
+    code, _, err = guichet(capsys, "console", "--port", "0")
+    assert code == 1 and "GUICHET_CONSOLE_SECRET" not in err

@@ -1,0 +1,98 @@
+"""A CLI whose GUICHET_PAYLOAD_KEY differs from the workers' (or that has none while they
+have one, or the other way round): one sentence saying so, exit code 2, instead of « refused:
+Failed decoding arguments [unknown; Guichet] » or « unexpected error (KeyError …) »."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from console.connection import Target, run_with_client
+from console.errors import CliError
+from domain.actor import Actor
+from domain.catalogue import load_catalogue
+from domain.commands import DeclareComplete
+from domain.registry import load_registry
+from eventlog import EventLog
+from tests.conftest import temporal_cli_path
+from tests.workflow.scenarios import submission, wait_until
+from worker import build_worker
+from workflows import search
+from workflows.client import GuichetClient
+from workflows.encryption import data_converter
+
+pytestmark = pytest.mark.temporal
+
+MISMATCH = (
+    "the payload key differs from the workers': GUICHET_PAYLOAD_KEY (or "
+    "GUICHET_PAYLOAD_KEY_FILE) must be the same for the workers, the CLI and the console"
+)
+
+
+@pytest.fixture
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli_path(),
+        search_attributes=search.ALL_KEYS,
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("workers_key", "cli_key"),
+    [(None, os.urandom(32)), (os.urandom(32), None)],
+    ids=["cli-only", "workers-only"],
+)
+async def test_a_payload_key_that_differs_from_the_workers_is_said_so(
+    dev_env: WorkflowEnvironment,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    workers_key: bytes | None,
+    cli_key: bytes | None,
+) -> None:
+    """The workers cannot open a command the CLI sealed, or the CLI an answer they sealed."""
+    address = dev_env.client.service_client.config.target_host
+    task_queue = f"keys-{uuid.uuid4().hex[:8]}"
+    workers = await Client.connect(address, data_converter=data_converter(workers_key))
+    log = EventLog.from_url(f"sqlite+aiosqlite:///{tmp_path / 'events.db'}")
+    await log.migrate()
+    running = build_worker(
+        workers, task_queue=task_queue, log=log, registry=load_registry(),
+        catalogue=load_catalogue(),
+    )  # fmt: skip
+    if cli_key is None:
+        monkeypatch.delenv("GUICHET_PAYLOAD_KEY", raising=False)
+    else:
+        monkeypatch.setenv("GUICHET_PAYLOAD_KEY", base64.b64encode(cli_key).decode())
+    target = Target(address, dev_env.client.namespace, task_queue, str(log.engine.url))
+    complete = DeclareComplete(actor=Actor(id="alice", role="caseworker"), at=datetime.now(UTC))
+    async with running:
+        guichet = GuichetClient(workers, task_queue=task_queue)
+        application_id, _ = await guichet.submit(submission())
+        await wait_until(guichet, application_id, lambda state: state.status != "draft")
+
+        async def sent() -> CliError:
+            # In a thread: run_with_client runs its own event loop, as the CLI does.
+            with pytest.raises(CliError) as refused:
+                await asyncio.to_thread(
+                    run_with_client, lambda cli: cli.act(application_id, complete), target=target
+                )
+            return refused.value
+
+        refused = await sent()
+    await log.close()
+    assert refused.exit_code == 2
+    assert refused.message.startswith(f"{MISMATCH} ("), refused.message
+    assert "Unknown payload encoding binary/encrypted" in refused.message
