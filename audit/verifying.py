@@ -59,6 +59,9 @@ class Finding(BaseModel):
     document: str | None = None
     """The SHA-256 of an attached document whose bytes are missing or altered in the store
     (``position`` None: the chain itself may be sound)."""
+    cut_after: int | None = None
+    """For a checkpoint past the log's end: the last position the log still holds (events
+    were deleted after it, or anywhere after ``position`` and the rest renumbered)."""
     unguarded: bool = False
     """The database no longer refuses changes to the log (an append-only trigger dropped or
     disabled): nothing may be altered yet, but nothing stops it any more."""
@@ -178,6 +181,7 @@ def _checkpoint_findings(
                 Finding(
                     position=last_good + 1,
                     shows_at=head_position + 1,
+                    cut_after=head_position,
                     problem=(
                         f"position {head_position + 1}: {checkpoint.label()} vouches for "
                         f"position {position} but the log ends at {head_position}: events "

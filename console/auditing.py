@@ -420,7 +420,11 @@ def _verify_text(report: AuditReport) -> list[str]:
     if report.ok:
         return [*lines, _what_is_proven(report)]
     first = report.findings[0]
-    if first.position is not None and first.shows_at not in (None, first.position):
+    if first.cut_after is not None:  # no position past the end to name
+        headline = f"LOG CUT SHORT: EVENTS DELETED AFTER POSITION {first.cut_after}"
+        if first.position is not None and first.position <= first.cut_after:
+            headline += f", OR IN POSITIONS {first.position}..{first.cut_after}"
+    elif first.position is not None and first.shows_at not in (None, first.position):
         # A contradicted checkpoint shows that something changed in a range, not where.
         headline = f"ALTERED SOMEWHERE IN POSITIONS {first.position}..{first.shows_at}"
     elif first.position is not None:

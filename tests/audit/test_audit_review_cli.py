@@ -397,3 +397,24 @@ def test_a_moment_stands_for_the_whole_second_or_minute_it_is_written_to(
     """The timeline prints seconds: an event it shows at 08:00:00 may have happened at
     08:00:00.4, and an --as-of pasted from that row must keep it."""
     assert parse_as_of(written) == up_to
+
+
+def test_a_log_cut_short_is_headed_by_what_was_found_not_a_position_past_its_end() -> None:
+    """« ALTERED SOMEWHERE IN POSITIONS 4..8 — … the log ends at 7 »: the headline named a
+    position the log does not hold, and a range its own sentence contradicted."""
+    from audit.verifying import AuditReport, Finding
+    from console.auditing import _verify_text
+
+    problem = (
+        "position 8: the checkpoint of position 8 signed at 2025-06-01T12:00:00Z vouches for "
+        "position 8 but the log ends at 7: events deleted at the end, or anywhere in positions "
+        "4..7 and the rest renumbered"
+    )
+    cut = Finding(position=4, shows_at=8, cut_after=7, problem=problem)
+    report = AuditReport(
+        ok=False, checked=7, head_position=7, first_bad_position=4, problem=problem,
+        findings=(cut,), checkpoints_checked=1,
+    )  # fmt: skip
+    assert _verify_text(report)[1] == (
+        f"LOG CUT SHORT: EVENTS DELETED AFTER POSITION 7, OR IN POSITIONS 4..7 — {problem}"
+    )
