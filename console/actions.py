@@ -311,7 +311,7 @@ async def _check_caseworker(event_log_url: str, caseworker_id: str) -> None:
         )
     log = EventLog.from_url(event_log_url)
     try:
-        accounts = await AccountStore(log.engine).all()
+        accounts = await AccountStore(log.engine).active()
     except EventLogError:
         accounts = []  # no log tables yet (no worker ever ran): nothing to check against
     finally:
@@ -319,9 +319,9 @@ async def _check_caseworker(event_log_url: str, caseworker_id: str) -> None:
     instructing = {a.username for a in accounts if a.role in ("caseworker", "supervisor")}
     if accounts and caseworker_id not in instructing:
         raise usage_error(
-            f"--caseworker-id {caseworker_id}: no caseworker's or supervisor's account has this "
-            f"id (`guichet user list` gives them; create one with guichet user add "
-            f"{caseworker_id} --role caseworker)"
+            f"--caseworker-id {caseworker_id}: no caseworker's or supervisor's account that may "
+            f"sign in has this id (`guichet user list` gives them, and says which are "
+            f"disabled; create one with guichet user add {caseworker_id} --role caseworker)"
         )
 
 

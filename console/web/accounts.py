@@ -52,6 +52,7 @@ accounts = sa.Table(
     sa.Column("departments", sa.String(400), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 
@@ -71,6 +72,9 @@ class Account:
     departments: tuple[str, ...] = ()
     """The departments whose files a caseworker, supervisor or payment officer handles (their
     service's sector: a DDT's, a préfecture's, a DDFiP's); none: the whole programme."""
+    disabled_at: datetime | None = None
+    """Since when the person may no longer sign in (``guichet user disable``): someone who
+    left; the name stays, the log's events name it."""
 
     def covers(self, department: str | None) -> bool:
         """Whether this person's sector holds a file of that department (a file without a
@@ -228,6 +232,21 @@ class AccountStore:
             )
         return replace(account, departments=departments)
 
+    async def set_disabled(self, username: str, disabled: bool) -> Account:
+        """Refuse (or, ``disabled`` False, allow again) the account's sign-ins and open
+        sessions; the password and everything else stay."""
+        account = await self.get(username)
+        if account is None:
+            raise AccountError(f"no account {username}: `guichet user list` gives the accounts")
+        since = (account.disabled_at or datetime.now(UTC)) if disabled else None
+        async with self._database(), self._engine.begin() as conn:
+            await conn.execute(
+                accounts.update()
+                .where(accounts.c.username == username)
+                .values(disabled_at=since, updated_at=datetime.now(UTC))
+            )
+        return replace(account, disabled_at=since)
+
     async def get(self, username: str) -> Account | None:
         """The account, or None."""
         async with self._database(), self._engine.connect() as conn:
@@ -242,6 +261,11 @@ class AccountStore:
             rows = (await conn.execute(sa.select(accounts).order_by(accounts.c.username))).all()
         return [_account(row) for row in rows]
 
+    async def active(self) -> list[Account]:
+        """The accounts that may sign in, by username: whom a file, a question or a plan
+        line may go to."""
+        return [account for account in await self.all() if account.disabled_at is None]
+
     async def authenticate(self, username: str, password: str) -> Account | None:
         """The account when the password matches, else None (same work either way)."""
         async with self._database(), self._engine.connect() as conn:
@@ -250,7 +274,9 @@ class AccountStore:
             ).first()
         digest = str(row.password_hash) if row is not None else self._dummy
         ok = await asyncio.to_thread(self._matches, digest, password)
-        return _account(row) if ok and row is not None else None
+        if not ok or row is None or row.disabled_at is not None:
+            return None
+        return _account(row)
 
     @contextlib.asynccontextmanager
     async def _database(self) -> AsyncIterator[None]:
@@ -270,5 +296,13 @@ def _account(row: sa.Row[tuple[object, ...]]) -> Account:
     departments = tuple(str(row.departments).split(",")) if row.departments else ()
     role = check_account(str(row.username), str(row.role), row.funder, row.insee, departments)
     return Account(
-        str(row.username), role, row.funder, row.insee, str(row.display_name), departments
-    )
+        str(row.username), role, row.funder, row.insee, str(row.display_name), departments,
+        disabled_at=_aware(row.disabled_at),
+    )  # fmt: skip
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands a stored moment back without its zone: it was written in UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

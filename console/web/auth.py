@@ -94,7 +94,7 @@ async def caller(request: Request) -> Caller:
     if current.user is None:
         raise NotSignedIn
     account = await services(request).accounts.get(current.user)
-    if account is None:
+    if account is None or account.disabled_at is not None:  # disabled since it signed in
         raise NotSignedIn
     return Caller(account, by_session=True)
 

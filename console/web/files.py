@@ -285,7 +285,7 @@ def assignment_guard(services: WebServices, account: Account, assignee: Account)
 async def assignees(services: WebServices, account: Account | None = None) -> list[Account]:
     """The accounts a supervisor may give a file to, by username: with ``account``, those
     whose sector meets this person's (``Account.departments``)."""
-    return [a for a in await services.accounts.all() if assignable(account, a)]
+    return [a for a in await services.accounts.active() if assignable(account, a)]
 
 
 def assignable(account: Account | None, target: Account) -> bool:

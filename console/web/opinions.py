@@ -47,7 +47,7 @@ def no_such_expert(expert_id: str) -> str:
 
 async def experts(services: WebServices) -> list[Account]:
     """The accounts an opinion may be asked of, by username."""
-    return [a for a in await services.accounts.all() if a.role in EXPERT_ROLES]
+    return [a for a in await services.accounts.active() if a.role in EXPERT_ROLES]
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import typer
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from audit.exporting import utc_text
 from audit.signing import SigningKeyError, trusted_key_from_env
 from console.app import JsonOption, app, emit_json, friendly, say
 from console.connection import event_log_failed, open_client, resolve_target, run_with_client
@@ -329,11 +330,41 @@ def user_sector(
         _say_files_left_outside(username, sector)
 
 
+@user_app.command("disable")
+@friendly
+def user_disable(
+    username: Annotated[str, typer.Argument(help="Sign-in name, e.g. alice.")],
+    enable: Annotated[
+        bool, typer.Option("--enable", help="Let the account sign in again.")
+    ] = False,
+) -> None:
+    """Stop an account from signing in (someone who left the service): its sessions already
+    open end at their next page, and it is no longer offered to give a file, a question or a
+    plan line to. The name stays: the log's events name it. The files the person held stay
+    theirs until a supervisor gives them to someone else.
+
+    Example: guichet user disable alice
+    Example: guichet user disable alice --enable
+    """
+    account = _on_accounts(lambda store: store.set_disabled(username, not enable))
+    if enable:
+        typer.echo(f"account {username} may sign in again")
+        return
+    assert account.disabled_at is not None  # set_disabled just set it
+    typer.echo(f"account {username} disabled since {utc_text(account.disabled_at)}")
+    if account.role in ("caseworker", "supervisor"):
+        say(
+            f"the files {username} holds stay theirs: `guichet list --caseworker {username}` "
+            "gives them, for a supervisor to give to someone else"
+        )
+
+
 @user_app.command("list")
 @friendly
 def user_list(json_output: JsonOption = False) -> None:
-    """The console accounts: sign-in name, role, funder or commune, sector and name. The
-    actors of the log's events are these names: what each one stands for. Reads only.
+    """The console accounts: sign-in name, role, funder or commune, sector and name, and
+    since when a disabled one may not sign in. The actors of the log's events are these
+    names: what each one stands for. Reads only.
 
     Example: guichet user list
     Example: guichet user list --json
@@ -368,6 +399,7 @@ def _account_json(account: Account) -> dict[str, object]:
         "insee": account.insee,
         "departments": list(account.departments),
         "name": account.display_name,
+        "disabled_at": utc_text(account.disabled_at) if account.disabled_at else None,
     }
 
 
@@ -384,9 +416,9 @@ def _account_line(account: Account) -> str:
         if account.role not in ("expert", "auditor")
         else ""
     )
-    return "  ".join(
-        part for part in (account.username, account.role, acts_for, account.display_name) if part
-    )
+    disabled = f"DISABLED since {utc_text(account.disabled_at)}" if account.disabled_at else ""
+    parts = (account.username, account.role, acts_for, account.display_name, disabled)
+    return "  ".join(part for part in parts if part)
 
 
 def _on_accounts(work: Callable[[AccountStore], Awaitable[Account]]) -> Account:

@@ -53,7 +53,7 @@ def _line_id(funder: str, taken: set[str]) -> str:
 
 async def known_funders(services: WebServices) -> list[str]:
     """The funders someone can decide for: the co-financers' accounts, and the owner."""
-    accounts = await services.accounts.all()
+    accounts = await services.accounts.active()
     return sorted({a.funder for a in accounts if a.role == "cofinancer" and a.funder} | {OWNER})
 
 

@@ -65,6 +65,7 @@ def test_the_accounts_are_listed_with_what_each_acts_for(
         "insee": None,
         "departments": ["01", "38"],
         "name": "Alice Martin",
+        "disabled_at": None,
     }
 
 
@@ -138,3 +139,36 @@ def test_a_database_that_does_not_answer_is_named_without_its_password(
 def test_a_database_url_is_masked_however_it_is_written(url: str, shown: str) -> None:
     """The one helper every message and log line uses, readable by SQLAlchemy or not."""
     assert masked(url) == shown
+
+
+def test_an_account_disabled_signs_in_no_more_and_is_listed_as_such(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Someone who left: their account stays (the log's events name it), refused at sign-in,
+    and no longer among the accounts a file may be given to; enabled again, it signs in."""
+    _with_accounts(url)
+    code, out, err = guichet(capsys, "user", "disable", "alice")
+    assert code == 0 and out.startswith("account alice disabled since 20")
+    assert "`guichet list --caseworker alice` gives them" in err
+    code, out, _ = guichet(capsys, "user", "list")
+    assert out.splitlines()[0].startswith("alice  caseworker  departments 01, 38  Alice Martin  ")
+    assert "DISABLED since 20" in out.splitlines()[0]
+    code, out, _ = guichet(capsys, "user", "list", "--json")
+    assert json.loads(out)[0]["disabled_at"].startswith("20")
+
+    async def signs_in() -> tuple[bool, list[str]]:
+        log = EventLog.from_url(url)
+        try:
+            store = AccountStore(log.engine, FAST)
+            account = await store.authenticate("alice", "x" * 12)
+            return account is not None, [a.username for a in await store.active()]
+        finally:
+            await log.close()
+
+    assert asyncio.run(signs_in()) == (False, ["audrey", "mairie-01033", "prefecture"])
+    assert guichet(capsys, "user", "disable", "alice", "--enable")[1] == (
+        "account alice may sign in again\n"
+    )
+    assert asyncio.run(signs_in())[0] is True
+    code, _, err = guichet(capsys, "user", "disable", "ghost")
+    assert code == 2 and "no account ghost" in err

@@ -2198,3 +2198,29 @@ async def test_a_rewrite_only_the_stored_checkpoints_reveal_is_said_on_every_pag
     assert "ne vous fiez à rien à partir de la position 1" in portfolio
     assert "Journal altéré autour de ce dossier : position 1" in page
     assert trail.status_code == 409
+
+
+async def test_a_disabled_account_is_signed_out_and_offered_to_no_one(
+    console: Console, file_id: str
+) -> None:
+    """Someone who left the service: the session open in their browser ends at the next page,
+    their password no longer signs in, and a supervisor is no longer offered their name."""
+    accounts = console.services.accounts
+    await accounts.add("leaver", PASSWORD, "caseworker")
+    async with signed_in(console, "sophie") as sophie:
+        before = (await sophie.get(f"/dossiers/{file_id}")).text
+    assert 'value="leaver"' in before
+    async with signed_in(console, "leaver") as leaver:
+        assert (await leaver.get("/dossiers")).status_code == 200
+        await accounts.set_disabled("leaver", True)
+        after = await leaver.get("/dossiers")
+    assert after.status_code == 303 and after.headers["location"].startswith("/connexion")
+    async with console.client() as client:
+        token = await csrf_of(client)
+        refused = await client.post(
+            "/connexion", data={"csrf": token, "identifiant": "leaver", "mot_de_passe": PASSWORD}
+        )
+    assert refused.status_code != 303
+    async with signed_in(console, "sophie") as sophie:
+        page = (await sophie.get(f"/dossiers/{file_id}")).text
+    assert 'value="leaver"' not in page
