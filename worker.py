@@ -7,6 +7,7 @@ event log named by the environment; ``guichet dev`` runs the same worker on embe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -22,6 +23,13 @@ from pydantic_core import ErrorDetails
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfigProfile
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 from temporalio.worker import Worker
 
 from activities.checkpointing import CheckpointSigner
@@ -276,6 +284,22 @@ def configure_logging(settings: Settings) -> None:
     # The libraries' own INFO is chatter: their warnings and errors are what an operator needs.
     # Like any basicConfig, a no-op where logging is set up already (a host application, tests).
     logging.basicConfig(handlers=[handler], level=max(level, logging.WARNING))
+    if settings.log_format == "json":
+        _forward_temporal_core_logs()
+
+
+def _forward_temporal_core_logs() -> None:
+    """Temporal's core (in Rust) writes its own lines to stderr, as coloured text: during a
+    Temporal outage, its retries (the lines that matter then) reached a JSON pipeline
+    unparsed. Forwarded to the standard library's logging, they go through the formatter
+    above. Only while no Temporal client exists yet (the first one creates the default
+    runtime); a process that already has one keeps it."""
+    forwarding = LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+    )
+    with contextlib.suppress(RuntimeError):  # a client was made before: its runtime stays
+        Runtime.set_default(Runtime(telemetry=TelemetryConfig(logging=forwarding)))
 
 
 class TemporalSettingsError(ValueError):
