@@ -147,6 +147,19 @@ async def undelivered(engine: AsyncEngine, limit: int = 100) -> Backlog:
     return Backlog(waiting=counts["waiting"], refused=counts["refused"], notices=tuple(found))
 
 
+async def retry_refused(engine: AsyncEngine) -> int:
+    """Put the notices refused for good back to wait (once the operator fixed what refused
+    them: the directory, an address): the redelivery sweep takes them at its next run once
+    they are ``STALE_AFTER`` old. How many."""
+    async with engine.begin() as conn:
+        done = await conn.execute(
+            outbox.update()
+            .where(outbox.c.delivered_at.is_(None), outbox.c.failed_at.is_not(None))
+            .values(failed_at=None)
+        )
+    return int(done.rowcount or 0)
+
+
 class Outbox:
     """Activities over the outbox table."""
 

@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from activities.outbox import Backlog, undelivered
+from activities.outbox import STALE_AFTER, Backlog, undelivered
+from activities.outbox import retry_refused as retry_refused_notices
 from console.app import JsonOption, app, emit_json, friendly
 from console.auditing import with_log
 from console.auditing_keys import describe_every, parse_every
@@ -56,16 +57,35 @@ def schedules(
 @friendly
 def notices(
     limit: Annotated[int, typer.Option(min=1, help="At most this many of each kind.")] = 50,
+    retry_refused: Annotated[
+        bool,
+        typer.Option(
+            "--retry-refused",
+            help="Put the notices refused for good back to wait, once what refused them is "
+            "fixed: the redelivery schedule sends them at its next runs.",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Notices the outbox has not delivered: waiting (tried again hourly) and refused for good.
+    """Notices the outbox has not delivered: waiting (tried again by the redelivery
+    schedule) and refused for good.
 
-    A refused notice needs a person: fix GUICHET_DIRECTORY_FILE, or reach them another way.
+    A refused notice needs a person: fix GUICHET_DIRECTORY_FILE (the workers read it when
+    they start: restart them), then --retry-refused; or reach the person another way.
 
     Addresses are masked. Exit code 0 either way.
 
     Example: guichet notices --limit 20
+    Example: guichet notices --retry-refused
     """
+    if retry_refused:
+        count = with_log(lambda log: retry_refused_notices(log.engine))
+        typer.echo(
+            f"{count} refused notice(s) put back to wait: the redelivery schedule sends them "
+            f"at its next run once they are {STALE_AFTER.total_seconds() / 3600:.0f} hours old "
+            "(`guichet notices` follows them)"
+        )
+        return
     backlog: Backlog = with_log(lambda log: undelivered(log.engine, limit))
     if json_output:
         emit_json(backlog)

@@ -25,7 +25,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.outbox import undelivered
+from activities.outbox import STALE_AFTER, undelivered
 from audit.checkpoints import latest_stored
 from audit.scheduling import SCHEDULE_ID as CHECKPOINT_SCHEDULE_ID
 from console.app import JsonOption, app, emit_json, friendly
@@ -336,16 +336,32 @@ async def _documents(log: EventLog) -> Check:
     return Check("documents", True, f"{count:,} kept, {weight} (back them up with the log)")
 
 
+NOTICES_LATE = 2 * STALE_AFTER
+"""A notice still waiting this long was tried by its own delivery and by a sweep at least,
+and failed: the mail is not getting through (a server down, a setting wrong)."""
+
+
 async def _notices(log: EventLog) -> Check:
     backlog = await undelivered(log.engine, limit=1)
     if backlog.refused:
         return Check(
             "notices",
             False,
-            f"{backlog.refused} refused for good, {backlog.waiting} waiting: see `guichet notices`",
+            f"{backlog.refused} refused for good, {backlog.waiting} waiting: see `guichet "
+            "notices`; once the directory is fixed (and the workers restarted), `guichet "
+            "notices --retry-refused`",
+        )
+    oldest = next((n for n in backlog.notices if n.state == "waiting"), None)
+    if oldest is not None and datetime.now(UTC) - oldest.queued_at > NOTICES_LATE:
+        hours = (datetime.now(UTC) - oldest.queued_at).total_seconds() / 3600
+        return Check(
+            "notices",
+            False,
+            f"{backlog.waiting} waiting, the oldest queued {hours:.0f} h ago: mail is not "
+            "getting through (`guichet notices` gives the last error: the SMTP settings?)",
         )
     if backlog.waiting:
-        return Check("notices", True, f"{backlog.waiting} waiting (tried again hourly)")
+        return Check("notices", True, f"{backlog.waiting} waiting (tried again on schedule)")
     return Check("notices", True, "every notice delivered")
 
 

@@ -153,3 +153,40 @@ async def test_guichet_notices_lists_what_waits_and_what_was_refused(
     assert "b.example.fr" not in out  # delivered: not listed
     assert (data["waiting"], data["refused"]) == (1, 1)
     assert [n["state"] for n in data["notices"]] == ["waiting", "refused"]
+
+
+async def test_status_says_when_mail_is_not_getting_through_and_refused_ones_go_again(
+    smtp_server: SmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """A mail server down for a day read « ok, 3 waiting » while nothing left; a refused
+    notice kept the status failing for ever, with no way to send it once the directory was
+    fixed but editing the table."""
+    from console.status import _notices
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'log.sqlite3'}"
+    log = EventLog.from_url(url)
+    await log.migrate()
+    smtp_server.recorder.answers["ancien@a.example.fr"] = "550 5.1.1 no such mailbox"
+    box = Outbox(log.engine, mailer=SmtpMailer(smtp_server.settings))
+    held = batch_of(notice("maire@c.example.fr"), application_id="dossier-2")
+    await queue(box, held)
+    assert (await _notices(log)).ok  # just queued: on its way
+    await queued_hours_ago(log, held.notices[0].message_id, 30)
+    late = await _notices(log)
+    assert not late.ok and "the oldest queued 30 h ago: mail is not getting through" in late.detail
+    refused = batch_of(notice("ancien@a.example.fr"))
+    await queue(box, refused)
+    await deliver(box, refused)
+    assert "`guichet notices --retry-refused`" in (await _notices(log)).detail
+    monkeypatch.setenv("GUICHET_DATABASE_URL", url)
+    monkeypatch.setenv("GUICHET_STATE_DIR", str(tmp_path / "state"))
+    capsys.readouterr()
+    assert await asyncio.to_thread(run, ["notices", "--retry-refused"]) == 0
+    assert capsys.readouterr().out.startswith("1 refused notice(s) put back to wait")
+    del smtp_server.recorder.answers["ancien@a.example.fr"]  # the address was fixed
+    await queued_hours_ago(log, refused.notices[0].message_id, 14)
+    await queued_hours_ago(log, held.notices[0].message_id, 14)
+    assert (await sweep(box)).delivered == 2
+    assert (await _notices(log)).detail == "every notice delivered"
+    await log.close()
