@@ -18,7 +18,7 @@ from pydantic import Field
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.directory import Directory, MappingDirectory, is_address
 from activities.ledger import metadata
@@ -160,6 +160,11 @@ async def retry_refused(engine: AsyncEngine) -> int:
     return int(done.rowcount or 0)
 
 
+EXPECTED = ApplicationErrorCategory.BENIGN
+"""A mail server down or deferring is retried, and ``_deliver`` logs each attempt in one
+line: the SDK's own warning, a 15-line traceback per retry, was noise for an operator."""
+
+
 class Outbox:
     """Activities over the outbox table."""
 
@@ -224,13 +229,16 @@ class Outbox:
             try:
                 delivered += await self._deliver(row)
             except MailServerUnavailable as error:
-                raise ApplicationError(str(error), type="MailServerUnavailable") from None
+                raise ApplicationError(
+                    str(error), type="MailServerUnavailable", category=EXPECTED
+                ) from None
             except TemporaryMailError as error:
                 deferred.append(str(error))
         if deferred:
             raise ApplicationError(
                 f"{len(deferred)} notice(s) deferred: " + " | ".join(deferred),
                 type="MailDeferred",
+                category=EXPECTED,
             )
         return delivered
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.testing import ActivityEnvironment
 
 from activities.mail import SmtpMailer, SmtpSettings
@@ -132,8 +132,10 @@ async def test_guichet_notices_lists_what_waits_and_what_was_refused(
     await queue(box, sent)
     await queue(box, held)
     assert await deliver(box, sent) == 1
-    with pytest.raises(ApplicationError):
+    with pytest.raises(ApplicationError) as failed:
         await deliver(down, held)
+    # Retried, and logged in one line by the outbox: not a traceback per retry in the log.
+    assert failed.value.category == ApplicationErrorCategory.BENIGN
     await log.close()
     monkeypatch.setenv("GUICHET_DATABASE_URL", url)
     monkeypatch.setenv("GUICHET_STATE_DIR", str(tmp_path / "state"))
