@@ -84,3 +84,19 @@ def test_the_decision_shown_is_the_latest_one() -> None:
     ]
     standing = decision_standing(history(commands), apply(commands))
     assert standing is not None and standing.reason == "Second motif"
+
+
+def test_an_ordered_payment_says_it_is_on_its_way_not_that_nothing_was_paid() -> None:
+    """After « Ordonner le paiement » the page said « Le dossier est maintenant « Travaux
+    achevés » » beside « Versé 36 000 € »: the bank had not answered yet, and nothing said so."""
+    from domain.commands import OrderPayment
+    from tests.unit.builders import PAYMENT_OFFICER, claim, to_started
+
+    carol = Account("carol", "payment_officer")
+    order = OrderPayment(actor=PAYMENT_OFFICER, at=at(21), payment_number=1)
+    ordered = [*to_started(), claim("advance", 10_000), order]
+    page = file_page(ordered, carol, done="OrderPayment")
+    assert 'data-testid="versement-en-cours"' in page
+    assert "Paiement n° 1 ordonné : le versement est en cours" in page
+    claimed_only = file_page([*to_started()], carol, done="OrderPayment")
+    assert 'data-testid="versement-en-cours"' not in claimed_only  # nothing under way
