@@ -45,6 +45,7 @@ from audit.verifying import AuditReport, check_files, verify, with_documents
 from console.app import JsonOption, app, emit_json, friendly
 from console.connection import resolve_target, run_with_client
 from console.errors import EXIT_REFUSED, CliError, usage_error
+from console.web.accounts import Account, AccountStore
 from domain.state import Application
 from eventlog import EventLog, EventLogError
 from eventlog.edge import translated
@@ -224,12 +225,52 @@ def _render_timeline(entries: list[TimelineEntry]) -> list[str]:
 
 
 class _Shown(NamedTuple):
-    """What ``audit show`` read: the file at the cut, where it begins, and its check."""
+    """What ``audit show`` read: the file at the cut, where it begins, its check, and the
+    console's accounts (who the actors are)."""
 
     entries: list[TimelineEntry]
     state: Application
     first: TimelineEntry
     check: AuditReport
+    accounts: list[Account] | None
+    """None: they could not be read (a log copied without them, an older schema)."""
+
+
+async def _accounts(log: EventLog) -> list[Account] | None:
+    try:
+        return await AccountStore(log.engine).all()
+    except (EventLogError, sa.exc.DBAPIError):
+        return None
+
+
+def actor_notes(entries: list[TimelineEntry], accounts: list[Account] | None) -> list[str]:
+    """What an auditor should know of who acted: ids no console account has (the CLI's
+    ``--as`` records any name on the operator's word: « payment_officer:ghost » ordered a
+    payment), and acts after the actor's account was disabled."""
+    people = [e for e in entries if e.role != "system"]
+    if not people or accounts is None:
+        return []
+    if not accounts:
+        return [
+            "no console account exists: every actor of this file was recorded as named on the "
+            "command line (--as), on the operator's word"
+        ]
+    known = {account.username: account for account in accounts}
+    unknown = sorted({e.actor_id for e in people if e.actor_id not in known})
+    notes = []
+    if unknown:
+        notes.append(
+            f"actor(s) {', '.join(unknown)} have no console account: recorded as named on the "
+            "command line (--as), on the operator's word; `guichet user list` gives the accounts"
+        )
+    for entry in people:
+        account = known.get(entry.actor_id)
+        if account and account.disabled_at and entry.at > account.disabled_at:
+            notes.append(
+                f"position {entry.position}: {entry.actor_id} acted after its account was "
+                f"disabled ({utc_text(account.disabled_at)})"
+            )
+    return notes
 
 
 @audit_app.command("show")
@@ -265,7 +306,7 @@ def show(
         state = await state_as_of(log, application_id, at=moment, position=position)
         check = await check_files(log, [application_id])  # after the reads: it covers them
         check = await with_documents(log, check, [application_id])
-        return _Shown(entries, state, whole[0], check)
+        return _Shown(entries, state, whole[0], check, await _accounts(log))
 
     found = with_log(work)
     notes = []
@@ -274,6 +315,7 @@ def show(
             f"the log ends at position {found.check.head_position}: this is the file as "
             "it stands now"
         )
+    notes += actor_notes(found.entries, found.accounts)
     if json_output:
         _show_json(application_id, moment, position, found, notes)
     else:

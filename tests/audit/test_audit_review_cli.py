@@ -293,7 +293,47 @@ def test_a_position_beyond_the_head_says_where_the_log_ends(
     view = json.loads(out)
     assert view["head_position"] == 22 and "the log ends at position 22" in view["notes"][0]
     code, out, _ = guichet(capsys, "audit", "show", "app-1", "--position", "22")
-    assert code == 0 and "note:" not in out
+    assert code == 0 and "note: the log ends" not in out
+
+
+def test_audit_show_names_actors_no_account_stands_for_and_acts_after_a_disabling(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """« payment_officer:ghost » ordered a payment from the CLI, and no audit view said that
+    no account is named so; an act recorded after its actor's account was disabled either."""
+    from datetime import UTC, datetime
+
+    from argon2 import PasswordHasher
+
+    from console.web.accounts import AccountStore, accounts
+
+    code, out, _ = guichet(capsys, "audit", "show", "app-1")
+    assert "note: no console account exists: every actor of this file was recorded" in out
+
+    async def with_accounts() -> None:
+        log = db.open()
+        store = AccountStore(log.engine, PasswordHasher(time_cost=1, memory_cost=1024))
+        await store.add("instructeur-1", "x" * 12, "caseworker")
+        await store.add("comptable-1", "x" * 12, "payment_officer")
+        async with log.engine.begin() as conn:  # disabled before the file's payments
+            await conn.execute(
+                accounts.update()
+                .where(accounts.c.username == "comptable-1")
+                .values(disabled_at=datetime(2025, 1, 1, tzinfo=UTC))
+            )
+        await log.close()
+
+    asyncio.run(with_accounts())
+    code, out, _ = guichet(capsys, "audit", "show", "app-1", "--json")
+    notes = json.loads(out)["notes"]
+    assert code == 0 and notes[0].startswith("actor(s) ")
+    unknown = notes[0].split(" have no")[0]
+    assert "instructeur-1" not in unknown and "comptable-1" not in unknown
+    assert "have no console account: recorded as named on the command line" in notes[0]
+    assert any(
+        "comptable-1 acted after its account was disabled (2025-01-01T00:00:00Z)" in note
+        for note in notes
+    ), notes
 
 
 # -- 6. no file yet is no state --------------------------------------------------------------
