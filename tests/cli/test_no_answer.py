@@ -9,7 +9,6 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from console.connection import Target, run_with_client
@@ -17,10 +16,9 @@ from console.errors import CliError
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog
-from tests.conftest import temporal_cli_path
+from tests.conftest import start_dev_server
 from tests.polling import eventually
 from worker import build_worker
-from workflows import search
 from workflows.client import GuichetClient
 
 pytestmark = pytest.mark.temporal
@@ -31,11 +29,7 @@ DEAD_LOG = "postgresql+asyncpg://postgres@127.0.0.1:1/rvb_ops"
 
 @pytest.fixture
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli_path(),
-        search_attributes=search.ALL_KEYS,
-        data_converter=pydantic_data_converter,
-    )
+    env = await start_dev_server()
     yield env
     await env.shutdown()
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from console.connection import Target, run_with_client
@@ -24,10 +23,9 @@ from domain.catalogue import load_catalogue
 from domain.commands import DeclareComplete
 from domain.registry import load_registry
 from eventlog import EventLog
-from tests.conftest import temporal_cli_path
+from tests.conftest import start_dev_server
 from tests.workflow.scenarios import submission, wait_until
 from worker import build_worker
-from workflows import search
 from workflows.client import GuichetClient
 from workflows.encryption import data_converter
 
@@ -41,11 +39,7 @@ MISMATCH = (
 
 @pytest.fixture
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli_path(),
-        search_attributes=search.ALL_KEYS,
-        data_converter=pydantic_data_converter,
-    )
+    env = await start_dev_server()
     yield env
     await env.shutdown()
 

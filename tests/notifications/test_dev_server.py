@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from typer.testing import CliRunner
@@ -26,13 +25,12 @@ from console.app import app
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog
-from tests.conftest import temporal_cli_path
+from tests.conftest import start_dev_server
 from tests.notifications.conftest import SmtpServer, batch_of, notice, queue, rows
 from tests.notifications.probe import ProbeFileWorkflow
 from tests.notifications.probe_file import ProbeFile
 from tests.polling import eventually
 from worker import build_worker
-from workflows import search
 from workflows.client import GuichetClient
 from workflows.digest_schedule import DIGEST_SCHEDULE_ID, ensure_digest_schedule
 from workflows.redelivery_schedule import REDELIVERY_SCHEDULE_ID, ensure_redelivery_schedule
@@ -44,11 +42,7 @@ pytestmark = [pytest.mark.temporal, pytest.mark.postgres]
 @pytest.fixture(scope="module")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """One dev server for the module, with Guichet's search attributes registered."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli_path(),
-        search_attributes=search.ALL_KEYS,
-        data_converter=pydantic_data_converter,
-    )
+    env = await start_dev_server()
     yield env
     await env.shutdown()
 
