@@ -222,6 +222,11 @@ to a minute: a worker whose last poll is older than this has stopped (the server
 listing it for five minutes)."""
 
 
+def _polling(seen: tuple[WorkerSeen, ...]) -> bool:
+    """A worker polled within ``LIVE_POLL`` (``seen`` most recent first)."""
+    return bool(seen) and datetime.now(UTC) - seen[0].last_poll <= LIVE_POLL
+
+
 class GuichetClient:
     """Submit, act on, query and list grant applications.
 
@@ -530,27 +535,26 @@ class GuichetClient:
         """Whether a worker polled the task queue within ``LIVE_POLL``; None when the server
         cannot say (the time-skipping test server). Tells a command that got no answer in
         time from workers running but stuck (their event log down) from no worker at all."""
-        try:
-            seen = await self.workers()
-        except RPCError as error:
-            if error.status == RPCStatusCode.UNIMPLEMENTED:
-                return None
-            raise
-        return bool(seen) and datetime.now(UTC) - seen[0].last_poll <= LIVE_POLL
+        seen = await self._workers_if_known()
+        return None if seen is None else _polling(seen)
 
     async def missing_worker(self, *, command_pending: bool = False) -> NoWorker | None:
         """What to raise when no worker has polled the task queue lately, else None; a server
         that cannot say (the time-skipping test server) is given the benefit of the doubt.
         One look: a server restarted a moment ago lists no worker until each polls again."""
+        seen = await self._workers_if_known()
+        if seen is None or _polling(seen):
+            return None
+        return NoWorker(self.task_queue, seen[0] if seen else None, command_pending=command_pending)
+
+    async def _workers_if_known(self) -> tuple[WorkerSeen, ...] | None:
+        """``workers()``, or None from a server that cannot list them."""
         try:
-            seen = await self.workers()
+            return await self.workers()
         except RPCError as error:
             if error.status == RPCStatusCode.UNIMPLEMENTED:
                 return None
             raise
-        if seen and datetime.now(UTC) - seen[0].last_poll <= LIVE_POLL:
-            return None
-        return NoWorker(self.task_queue, seen[0] if seen else None, command_pending=command_pending)
 
     async def _worker_answer(self, call: Awaitable[T], *, command: bool = False) -> T:
         """``call``'s answer, which a worker gives; when it is slow to come, fail with
