@@ -35,7 +35,8 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 async def _never(_: GuichetClient) -> None:
-    await asyncio.sleep(60)
+    """A command whose answer never comes: waits until the CLI's timeout cancels it."""
+    await asyncio.Event().wait()
 
 
 async def test_no_answer_blames_the_workers_only_when_none_polls(
