@@ -12,12 +12,15 @@ from typing import get_args
 from domain.actor import Role
 from domain.deadline import PARIS
 from domain.events import (
+    ApplicationDeclaredComplete,
     ApplicationDismissed,
     ApplicationRefused,
+    ApplicationReopened,
     AwardNotified,
     CorrectionAnswered,
     CorrectionRequested,
     DeadlineExpired,
+    DeadlineOpened,
     DocumentAttached,
     EligibilityRejected,
     Event,
@@ -26,6 +29,7 @@ from domain.events import (
     OpinionGiven,
     OpinionRequested,
     OpinionRequestWithdrawn,
+    PaymentClaimed,
     PaymentDisbursed,
     PaymentFailed,
     ReminderSent,
@@ -35,6 +39,7 @@ from domain.french import (
     DEADLINE,
     DOCUMENT_KIND,
     OPINION_VERDICT,
+    PAYMENT_KIND,
     ROLE,
     STATUS,
     day,
@@ -61,9 +66,23 @@ PAYMENT_OFFICERS: tuple[Role, str] = ("payment_officer", "payment-officers")
 """The payment officers' shared mailbox: a refused payment is for whoever is on duty."""
 
 
-def notices_for(event: Event, state: Application) -> list[Notice]:
+NOTICES = 1
+"""The latest revision of which events are told to whom. A file's workflow chooses its
+revision with ``workflow.patched`` (notices are minted with the workflow's random ids, so a
+notice more or less would not replay); the revisions only ever add notices.
+
+0. The first set.
+1. The commune is told its file is complete and that a decision was reopened; each
+   co-financer that a decision is expected of it, by when; the payment officers that a
+   payment is claimed."""
+
+
+def notices_for(event: Event, state: Application, revision: int = NOTICES) -> list[Notice]:
     """The notices one event calls for, given the state after it."""
-    return _notices(event, state) + _experts_released(event, state)
+    told = _notices(event, state) + _experts_released(event, state)
+    if revision >= 1:
+        told += _steps_told(event, state)
+    return told
 
 
 LEAVES_REVIEW = frozenset(
@@ -179,6 +198,46 @@ def _notices(event: Event, state: Application) -> list[Notice]:
         case CorrectionAnswered() | FundingDecided() if state.caseworker_id:
             body = _news_for_the_caseworker(event)
             return _to(("caseworker", state.caseworker_id), f"{ref} : à traiter", body, event)
+    return []
+
+
+def _steps_told(event: Event, state: Application) -> list[Notice]:
+    """Revision 1: the steps whose next move is someone else's, told to that someone."""
+    ref = _ref(state)
+    match event:
+        case ApplicationDeclaredComplete(deemed=deemed):
+            how = (
+                "faute de réponse des services dans le délai, votre dossier est réputé complet"
+                if deemed
+                else "les services instructeurs ont déclaré votre dossier complet"
+            )
+            body = f"Le {day(event.at)}, {how}. Son instruction se poursuit."
+            return _to(_applicant(state), f"{ref} : dossier complet", body, event)
+        case ApplicationReopened(reason=reason):
+            status = lower(STATUS, state.status)
+            body = f"Votre dossier est de nouveau « {status} ».\n\nMotif : {reason}"
+            return _to(_applicant(state), f"{ref} : dossier rouvert", body, event)
+        case DeadlineOpened(deadline=deadline) if deadline.kind == "cofinancer_decision":
+            line = state.plan.line(deadline.subject) if state.plan and deadline.subject else None
+            if line is None:
+                return []
+            body = (
+                f"Le dossier attend votre décision sur la ligne {line.line_id} "
+                f"({euros(line.requested_cents)} demandés), au plus tard le "
+                f"{last_day(deadline.due_at)}.\n\n"
+                "Le dossier et ses pièces vous attendent dans Guichet."
+            )
+            subject = f"{ref} : décision attendue (ligne {line.line_id})"
+            return _to(("cofinancer", f"cofinancer:{line.funder}"), subject, body, event)
+        case PaymentClaimed(payment_number=number, kind=kind, amount_cents=amount):
+            guarantee = " (avec garantie bancaire)" if event.with_bank_guarantee else ""
+            body = (
+                f"{PAYMENT_KIND[kind]} n° {number}{guarantee} : {euros(amount)} demandés par la "
+                f"commune, justificatif « {event.proof_reference} ».\n\n"
+                "Il attend d'être ordonné, page « Paiements »."
+            )
+            subject = f"{ref} : demande de versement n° {number} à ordonner"
+            return _to(PAYMENT_OFFICERS, subject, body, event)
     return []
 
 

@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.decider_payments import refused_on_arrival
     from domain.errors import DomainError
     from domain.events import CommandRejected, Event
-    from domain.notices import notices_for
+    from domain.notices import NOTICES, notices_for
     from domain.state import Application
     from workflows import search
     from workflows.messages import (
@@ -67,6 +67,7 @@ SEARCH_ATTRIBUTES_ON_CHANGE = "search-attributes-on-change"
 TIMER_PER_MOMENT = "deadline-timer-per-moment"
 DECISION_RULES_1 = "decision-rules-1"
 FUNDERS_PUBLISHED = "funders-search-attribute"
+NOTICES_1 = "notices-1"
 """``workflow.patched`` ids: each marks a change that files already running must not see."""
 
 
@@ -100,6 +101,7 @@ class GrantApplicationWorkflow:
         self._timer_per_moment = False
         self._rules = 0
         self._publish_funders = False
+        self._notices = 0
         self._funders_asked = False
         self._deadline_timer: asyncio.Task[None] | None = None
         self._deadline_timer_at: datetime | None = None
@@ -118,6 +120,9 @@ class GrantApplicationWorkflow:
         # Decided once per run: a run begun before publishes what it always did (an extra
         # upsert would not replay); its next run, after continue-as-new, publishes it too.
         self._publish_funders = workflow.patched(FUNDERS_PUBLISHED)
+        # Notices carry the workflow's random ids: a run begun before a revision of
+        # ``domain.notices`` tells what it always told, or its ids would not replay.
+        self._notices = NOTICES if workflow.patched(NOTICES_1) else 0
         if self._state.status == "draft":
             await self._submit()
         while not self._state.is_terminal:
@@ -227,7 +232,7 @@ class GrantApplicationWorkflow:
             self._state = evolve(self._state, event)
             self._unsent.extend(
                 IdentifiedNotice(message_id=workflow.uuid4(), notice=notice)
-                for notice in notices_for(event, self._state)
+                for notice in notices_for(event, self._state, self._notices)
             )
         self._publish_search_attributes()
 

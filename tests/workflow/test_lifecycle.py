@@ -49,6 +49,7 @@ from domain.documents import Document
 from domain.events import EligibilityRejected, parse_event
 from domain.plan import FinancingPlan, FundingLine
 from domain.registry import load_registry
+from domain.state import Application
 from eventlog.documents import DocumentStore
 from tests.polling import eventually
 from tests.workflow.conftest import Stack
@@ -230,10 +231,30 @@ async def test_subsidy_with_two_cofinancers_is_paid_in_three_payments_and_closed
             (2, 100_000 * EUR),
             (3, 40_000 * EUR),
         ]
+        await eventually(lambda: steps_told(stack, app_id, final))
         await assert_log_matches_workflow(stack, app_id)
         history = await stack.env.client.get_workflow_handle(app_id).fetch_history()
         assert_search_attributes_upserted_only_on_change(history)
         assert_one_timer_per_deadline_moment(history)
+
+
+async def steps_told(stack: Stack, app_id: str, state: Application) -> bool:
+    """Whoever moves next was told (``domain.notices``, revision 1): the commune that its file
+    is complete, each co-financer that its decision is expected, the payment officers that
+    each of the three claims waits to be ordered."""
+    commune = state.request.contact_email if state.request else None
+    return (
+        await queued_notices(stack, app_id, "ApplicationDeclaredComplete")
+        == [(commune or AGENT.id, "applicant")]
+        and sorted(await queued_notices(stack, app_id, "DeadlineOpened"))
+        == [
+            ("cofinancer:DEPARTEMENT", "cofinancer"),
+            ("cofinancer:DETR", "cofinancer"),
+            ("cofinancer:REGION", "cofinancer"),
+        ]
+        and await queued_notices(stack, app_id, "PaymentClaimed")
+        == [("payment-officers", "payment_officer")] * 3
+    )
 
 
 def assert_search_attributes_upserted_only_on_change(history: WorkflowHistory) -> None:
@@ -333,7 +354,15 @@ async def test_refusal_then_reopening_then_acceptance(stack: Stack) -> None:
         await stack.guichet.act(app_id, RefuseApplication(actor=ALICE, at=NOW, reason="Hors cadre"))
         assert (await stack.guichet.state(app_id)).status == "refused"
         await stack.guichet.act(app_id, ReopenApplication(actor=ALICE, at=NOW, reason="Recours"))
-        assert (await stack.guichet.state(app_id)).status == "in_instruction"
+        reopened = await stack.guichet.state(app_id)
+        assert reopened.status == "in_instruction"
+        commune = (reopened.request.contact_email if reopened.request else None) or AGENT.id
+
+        async def commune_told() -> bool:
+            told = await queued_notices(stack, app_id, "ApplicationReopened")
+            return told == [(commune, "applicant")]
+
+        await eventually(commune_told)
         await approve_all(stack, app_id)
         await stack.guichet.act(
             app_id, RecordCommissionOpinion(actor=ALICE, at=NOW, favourable=True)
