@@ -84,7 +84,7 @@ class ApplicationRequest(Frozen):
         return self if plan is self.plan else self.replaced({"plan": plan})
 
 
-RULES = 1
+RULES = 2
 """The latest revision of the decision rules, recorded at submission (``SubmitApplication``,
 ``ApplicationSubmitted`` and ``Application.rules``) so that every file keeps the rules it was
 decided under when it replays; the workflow chooses it with ``workflow.patched``.
@@ -98,6 +98,9 @@ decided under when it replays; the workflow chooses it with ``workflow.patched``
    last action (``Application.last_action_at``), not Guichet's last reminder; the delay to
    start the works runs from the day the decision was notified (``NotifyAward.notified_on``)
    when it is given, not from the day it was recorded (CGCT R2334-28).
+2. A revised plan whose line now requests what its co-financer granted keeps that decision:
+   a commune that brings a partial grant into its plan is not sent back to the co-financer
+   for the same amount (``domain.decider_instruction.merge_plan``).
 """
 
 

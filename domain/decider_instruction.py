@@ -81,18 +81,25 @@ def file_of(state: Application) -> tuple[Programme, Commune, FinancingPlan]:
     return state.programme, state.commune, state.plan
 
 
-def merge_plan(old: FinancingPlan, new: FinancingPlan) -> FinancingPlan:
+def merge_plan(old: FinancingPlan, new: FinancingPlan, rules: int) -> FinancingPlan:
     """The revised plan where a line keeps its decision only if its id, funder and requested
-    amount are unchanged; every other line is pending again. Decisions written by the
-    applicant are ignored: only co-financers decide."""
+    amount are unchanged, or (rules 2) if it now requests what its co-financer granted;
+    every other line is pending again. Decisions written by the applicant are ignored: only
+    co-financers decide."""
 
     def carry(line: FundingLine) -> FundingLine:
         before = old.line(line.line_id)
-        same = before is not None and (before.funder, before.requested_cents) == (
-            line.funder,
-            line.requested_cents,
+        if before is None or before.funder != line.funder:
+            return line.model_copy(update={"status": "pending", "granted_cents": None})
+        same = before.requested_cents == line.requested_cents
+        # A commune that brings a line down to a partial grant asks for what it was given:
+        # the co-financer need not decide it again.
+        down_to_grant = (
+            rules >= 2
+            and before.status == "approved"
+            and before.granted_cents == line.requested_cents
         )
-        if before is not None and same:
+        if same or down_to_grant:
             return line.model_copy(
                 update={"status": before.status, "granted_cents": before.granted_cents}
             )
@@ -167,7 +174,7 @@ def request_correction(c: RequestCorrection, state: Application) -> list[Event]:
 def answer_correction(c: AnswerCorrection, state: Application) -> list[Event]:
     """The applicant answers; a revised plan keeps the decisions of unchanged lines."""
     _, _, plan = file_of(state)
-    revised = merge_plan(plan, c.revised_plan) if c.revised_plan is not None else None
+    revised = merge_plan(plan, c.revised_plan, state.rules) if c.revised_plan is not None else None
     return [CorrectionAnswered(actor=c.actor, at=c.at, message=c.message, revised_plan=revised)]
 
 
@@ -180,7 +187,7 @@ def declare_complete(c: DeclareComplete, state: Application) -> list[Event]:
 def revise_plan(c: RevisePlan, state: Application) -> list[Event]:
     """Replace the plan; an identical plan changes nothing."""
     _, _, plan = file_of(state)
-    revised = merge_plan(plan, c.plan)
+    revised = merge_plan(plan, c.plan, state.rules)
     if revised == plan:
         return []
     return [PlanRevised(actor=c.actor, at=c.at, plan=revised, note=c.note)]

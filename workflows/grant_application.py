@@ -66,6 +66,7 @@ DEADLINE_REARM = "deadline-rearm"
 SEARCH_ATTRIBUTES_ON_CHANGE = "search-attributes-on-change"
 TIMER_PER_MOMENT = "deadline-timer-per-moment"
 DECISION_RULES_1 = "decision-rules-1"
+DECISION_RULES_2 = "decision-rules-2"
 FUNDERS_PUBLISHED = "funders-search-attribute"
 NOTICES_1 = "notices-1"
 """``workflow.patched`` ids: each marks a change that files already running must not see."""
@@ -116,7 +117,13 @@ class GrantApplicationWorkflow:
         self._timer_per_moment = workflow.patched(TIMER_PER_MOMENT)
         # Files submitted under older rules must decide on replay as they did
         # (``domain.commands.RULES``); the next revision adds its own patch before this one.
-        self._rules = RULES if workflow.patched(DECISION_RULES_1) else 0
+        self._rules = (
+            RULES
+            if workflow.patched(DECISION_RULES_2)
+            else 1
+            if workflow.patched(DECISION_RULES_1)
+            else 0
+        )
         # Decided once per run: a run begun before publishes what it always did (an extra
         # upsert would not replay); its next run, after continue-as-new, publishes it too.
         self._publish_funders = workflow.patched(FUNDERS_PUBLISHED)

@@ -666,9 +666,9 @@ async def _plan_form(
     assert state.plan is not None  # both routes refuse a file without a plan first
     found_verdicts = []
     if plan is not None and state.programme is not None and state.commune is not None:
-        # Judged as it will be recorded: a line sent unchanged keeps its co-financer's
-        # decision (a partial grant counts as granted, as on the file's page).
-        revised = merge_plan(state.plan, plan)
+        # Judged as it will be recorded: a line sent unchanged, or brought down to what was
+        # granted, keeps its co-financer's decision (a partial grant counts as granted).
+        revised = merge_plan(state.plan, plan, state.rules)
         found_verdicts = [
             {"stage": "financing", **v.model_dump()}
             for v in plan_verdicts_shown(

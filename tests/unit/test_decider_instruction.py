@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from domain import INITIAL_STATE, InvalidTransition, NotPermitted, RuleViolation, decide
 from domain.commands import (
     AcceptApplication,
@@ -332,6 +334,41 @@ def test_revise_plan_keeps_decisions_of_unchanged_lines_only() -> None:
     assert [type(e) for e in decide(approve(REGION_OFFICER, "region", 190_000), again)] == [
         FundingDecided
     ]
+
+
+@pytest.mark.parametrize("rules", [1, 2])
+def test_a_line_brought_down_to_its_partial_grant_keeps_it_from_rules_2(rules: int) -> None:
+    """The region grants €150,000 of €200,000; the commune's revised plan asks it for the
+    €150,000 granted and raises its own share: under rules 2 the region's line stays
+    approved (the file can be accepted); under rules 1 it waited for the same decision again.
+    Asking for more, or for less, than the grant is a new request in both."""
+    submitted = submit(rules=rules)
+    state = apply([submitted, DeclareComplete(actor=CASEWORKER, at=at(1))])
+    state = apply(
+        [approve(DETR_OFFICER, "detr", 100_000), approve(REGION_OFFICER, "region", 150_000)],
+        state,
+    )
+    assert state.rules == rules
+
+    def region_after(requested_euros: int) -> tuple[str, int | None]:
+        plan = state.plan
+        assert plan is not None
+        owner = plan.line("owner")
+        assert owner is not None
+        shortfall = 200_000_00 - requested_euros * 100
+        revised = plan.with_line(line("region", "REGION", requested_euros)).with_line(
+            line("owner", "OWNER", (owner.requested_cents + shortfall) // 100)
+        )
+        (event,) = decide(RevisePlan(actor=APPLICANT, at=at(5), plan=revised), state)
+        assert isinstance(event, PlanRevised)
+        region = event.plan.line("region")
+        assert region is not None
+        return region.status, region.granted_cents
+
+    kept = ("approved", 150_000_00) if rules >= 2 else ("pending", None)
+    assert region_after(150_000) == kept
+    assert region_after(160_000) == ("pending", None)
+    assert region_after(140_000) == ("pending", None)
 
 
 def test_applicant_decisions_in_a_revised_plan_are_ignored() -> None:

@@ -509,6 +509,42 @@ async def test_checking_a_revised_plan_counts_a_partial_grant_as_the_file_does(
     assert "Les lignes totalisent 100\u202f000,00\xa0€ pour un coût total de 100\u202f000" in text
 
 
+async def test_a_line_brought_down_to_its_partial_grant_keeps_its_decision(
+    console: Console,
+) -> None:
+    """DETR granted €30,000 of the €40,000 asked: the commune writes the €30,000 into its plan
+    and raises its own share. The DETR line stays approved (rules 2) and the page said it
+    would; before, it went back to the prefecture for the same amount."""
+    application_id = await submit_file(console)
+    await send(console, "alice", application_id, type="DeclareComplete")
+    await send(console, "prefecture", application_id, type="DecideFunding", line_id="detr",
+               approve=True, granted_cents=30_000_00)  # fmt: skip
+    form = {"cout_total": "100000,00", "assiette": "100000,00", "base_fiscale": "HT",
+            "duree_mois": "24", "ligne-0-id": "owner", "ligne-0-financeur": "OWNER",
+            "ligne-0-nature": "owner", "ligne-0-montant": "50000,00", "ligne-1-id": "detr",
+            "ligne-1-financeur": "DETR", "ligne-1-nature": "public", "ligne-1-dotation": "DETR",
+            "ligne-1-montant": "30000,00", "ligne-2-id": "region", "ligne-2-financeur": "REGION",
+            "ligne-2-nature": "public", "ligne-2-montant": "20000,00"}  # fmt: skip
+    async with signed_in(console, "agent") as agent:
+        page = await agent.get(f"/dossiers/{application_id}/plan")
+        token = await csrf_of(agent, f"/dossiers/{application_id}/plan")
+        sent = await agent.post(
+            f"/dossiers/{application_id}/plan",
+            data={"csrf": token, "request_id": uuid.uuid4().hex, "action": "reviser", **form},
+        )
+    assert "ou ramenée au montant que son cofinanceur a accordé" in html.unescape(page.text)
+    assert sent.status_code == 303, sent.text
+    plan = (await console.guichet.state(application_id)).plan
+    assert plan is not None
+    detr = plan.line("detr")
+    assert detr is not None
+    assert (detr.status, detr.requested_cents, detr.granted_cents) == (
+        "approved",
+        30_000_00,
+        30_000_00,
+    )
+
+
 async def test_checking_the_plan_keeps_the_kind_of_early_start(console: Console) -> None:
     """« Vérifier le plan » with early studies comes back with studies chosen: the form used
     to come back on works, and submitting it then made the file ineligible."""
