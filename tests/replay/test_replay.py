@@ -2,7 +2,7 @@
 
 When workflow code changes, these say whether files already running would still replay; a
 change that breaks one needs ``workflow.patched``. Record the histories of a new
-workflow version with ``GUICHET_RECORD_HISTORIES=v8 pytest tests/workflow`` into a new folder;
+workflow version with ``GUICHET_RECORD_HISTORIES=v9 pytest tests/workflow`` into a new folder;
 never overwrite an older folder to make a replay failure go away.
 """
 
@@ -24,7 +24,7 @@ HISTORIES = sorted([*ROOT.glob("v[0-9]*/*.json"), *ROOT.glob("upgrades/*.json")]
 timers re-armed when a command moves the next deadline, v4: search attributes upserted only
 when they change, v5: one deadline timer per wake-up moment, v6: decision rules 1, with
 Paris days, ``domain.commands.RULES``, v7: each run begun publishes its plan's funders,
-``GuichetFunders``, v8: notices of revision 1, ``domain.notices.NOTICES``);
+``GuichetFunders``, v8: notices of revision 1, ``domain.notices.NOTICES``, and decision rules 2);
 ``upgrades/`` files begun by one release and carried on by the next, recorded by a real
 upgrade (its script says how); ``incompatible/`` holds a deliberately broken history for the
 audit tests, ``scheduled/`` the scheduled workflows' histories (test_replay_scheduled.py)."""
