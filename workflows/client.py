@@ -506,12 +506,34 @@ class GuichetClient:
             if not described.HasField("pending_workflow_task"):
                 return
             if described.pending_workflow_task.attempt > 1:
-                return  # the file's task is failing: waiting will not help, the query says why
+                # The file's task is failing: waiting will not help. A payload the workers
+                # could not open is said here: a query would wait for an answer that never
+                # comes. Any other failure, the query says.
+                if (mismatch := await self._failing_for_want_of_key(application_id)) is not None:
+                    raise mismatch
+                return
             await watch.check(clock())
             if clock() + pause > started + SETTLE_LIMIT:
                 return  # no worker for that long: the query will wait for one in its turn
             await asyncio.sleep(pause)
             pause = min(pause * 2, longest)
+
+    async def _failing_for_want_of_key(self, application_id: str) -> PayloadKeyMismatch | None:
+        """``PayloadKeyMismatch`` when the file's last failed workflow task failed on a payload
+        sealed with another key (or none): the workers' failure says so, or is itself sealed
+        with a key this process does not hold."""
+        failure = None
+        handle = self.temporal.get_workflow_handle(application_id)
+        async for event in handle.fetch_history_events(rpc_timeout=self.server_timeout):
+            if event.HasField("workflow_task_failed_event_attributes"):
+                failure = event.workflow_task_failed_event_attributes.failure
+        if failure is None:
+            return None
+        try:
+            error: BaseException = await self.temporal.data_converter.decode_failure(failure)
+        except (PayloadKeyError, RuntimeError) as unreadable:  # sealed, with another key or
+            error = unreadable  # with one this process does not have ("Unknown payload encoding")
+        return _key_mismatch(error)
 
     async def workers(self) -> tuple[WorkerSeen, ...]:
         """The workers the server saw polling this task queue for files in the last five
@@ -590,6 +612,11 @@ class GuichetClient:
                 f"application {application_id} has ended: no command can change it any more; "
                 "its record stays readable with `guichet show` and `guichet audit show`"
             )
+        # The command itself may be what the workers could not open.
+        if _TASK_FAILED in error.message and (
+            mismatch := await self._failing_for_want_of_key(application_id)
+        ):
+            return mismatch
         return _not_found_or(error, application_id)
 
     async def _describe(self, application_id: str) -> DescribeWorkflowExecutionResponse:
@@ -704,6 +731,8 @@ def update_id(request_id: str, command: Command) -> str:
 
 _SEALED_ELSEWHERE = ("Unknown payload encoding binary/encrypted", "payload sealed with key")
 """What the SDK (no key) or our codec (another key) says of a payload it cannot open."""
+_TASK_FAILED = "Workflow Task in failed state"
+"""The server's word for an update it turned away because the file's workflow task failed."""
 _UNDECODABLE = "Failed decoding arguments"
 """The SDK's word, in the worker, for a command it could not read."""
 

@@ -23,6 +23,7 @@ from domain.catalogue import load_catalogue
 from domain.commands import DeclareComplete
 from domain.registry import load_registry
 from eventlog import EventLog
+from tests.cli.support import guichet
 from tests.conftest import start_dev_server
 from tests.workflow.scenarios import submission, wait_until
 from worker import build_worker
@@ -30,6 +31,8 @@ from workflows.client import GuichetClient
 from workflows.encryption import data_converter
 
 pytestmark = pytest.mark.temporal
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 MISMATCH = (
     "the payload key differs from the workers': GUICHET_PAYLOAD_KEY (or "
@@ -46,8 +49,8 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.mark.parametrize(
     ("workers_key", "cli_key"),
-    [(None, os.urandom(32)), (os.urandom(32), None)],
-    ids=["cli-only", "workers-only"],
+    [(None, os.urandom(32)), (os.urandom(32), os.urandom(32)), (os.urandom(32), None)],
+    ids=["cli-only", "both-differ", "workers-only"],
 )
 async def test_a_payload_key_that_differs_from_the_workers_is_said_so(
     dev_env: WorkflowEnvironment,
@@ -89,4 +92,48 @@ async def test_a_payload_key_that_differs_from_the_workers_is_said_so(
     await log.close()
     assert refused.exit_code == 2
     assert refused.message.startswith(f"{MISMATCH} ("), refused.message
-    assert "Unknown payload encoding binary/encrypted" in refused.message
+    said = "payload sealed with key" if workers_key and cli_key else "Unknown payload encoding"
+    assert said in refused.message
+
+
+@pytest.mark.parametrize(
+    ("workers_key", "cli_key"),
+    [(None, os.urandom(32)), (os.urandom(32), os.urandom(32)), (os.urandom(32), None)],
+    ids=["cli-only", "both-differ", "workers-only"],
+)
+async def test_a_submission_the_workers_cannot_open_is_not_reported_as_submitted(
+    dev_env: WorkflowEnvironment,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    workers_key: bytes | None,
+    cli_key: bytes | None,
+) -> None:
+    """The CLI seals the request with a key the workers cannot open it with: the workflow is
+    started but its first step fails on every attempt. ``guichet submit`` waited 30 s and said
+    the event log may be unavailable; it now says the key differs, exit 2."""
+    address = dev_env.client.service_client.config.target_host
+    task_queue = f"keys-{uuid.uuid4().hex[:8]}"
+    workers = await Client.connect(address, data_converter=data_converter(workers_key))
+    log = EventLog.from_url(f"sqlite+aiosqlite:///{tmp_path / 'events.db'}")
+    await log.migrate()
+    running = build_worker(
+        workers, task_queue=task_queue, log=log, registry=load_registry(),
+        catalogue=load_catalogue(),
+    )  # fmt: skip
+    if cli_key is None:
+        monkeypatch.delenv("GUICHET_PAYLOAD_KEY", raising=False)
+    else:
+        monkeypatch.setenv("GUICHET_PAYLOAD_KEY", base64.b64encode(cli_key).decode())
+    monkeypatch.setenv("TEMPORAL_ADDRESS", address)
+    monkeypatch.setenv("GUICHET_TASK_QUEUE", task_queue)
+    monkeypatch.setenv("GUICHET_DATABASE_URL", str(log.engine.url))
+    request = EXAMPLES / "request-detr.toml"
+    async with running:
+        code, out, err = await asyncio.to_thread(
+            guichet, capsys, "submit", str(request), "--as", "applicant:mairie-belley:01034"
+        )
+    await log.close()
+    assert code == 2, out + err
+    assert "submitted" not in out
+    assert err.startswith(f"guichet: {MISMATCH} ("), err
