@@ -499,37 +499,92 @@ def file_number(text: str) -> str | None:
 
 
 SEARCH_MATCHES = 20
-"""Communes a search by name offers to choose from."""
+"""Communes, and files by their title, a search offers to choose from."""
+TITLE_WORD = 3
+"""Letters a word of a title search needs to count: « de », « la » would match every file."""
+TITLE_CANDIDATES = 200
+"""Files whose title matches that a search reads, the most recent first, to keep the ones
+the account may see."""
+
+
+@dataclass(frozen=True)
+class TitledFile:
+    """A file found by its project's title."""
+
+    application_id: str
+    title: str
+    commune: str
+    status: Status
+
+
+@dataclass(frozen=True)
+class SearchChoices:
+    """What a search offers to choose from: communes by name, files by title (none of
+    either: nothing matched)."""
+
+    communes: list[Commune]
+    files: list[TitledFile]
+
+
+NOTHING_FOUND = SearchChoices([], [])
 
 
 async def search(
     services: WebServices, account: Account, searched: str, params: dict[str, str]
-) -> str | list[Commune]:
+) -> str | SearchChoices:
     """What the queue's search box finds: the address to go to (a file's page, by its
-    number or a pasted address; the queue filtered on the one commune found, with ``params``
-    kept), or the communes to choose from (none: nothing matched).
+    number or a pasted address, or by the one title that holds the words typed; the queue
+    filtered on the one commune found, with ``params`` kept), or what to choose from.
 
     A file is looked up in the log, not asked of its workflow: the search answers at once,
     worker or not, and the page it leads to says the rest."""
+    page = "audit" if account.role == "auditor" else "dossiers"
     if (number := file_number(searched)) is not None:
         state = await logged_state(services, number)
         if state is None or not may_see(account, state):
-            return []
-        page = "audit" if account.role == "auditor" else "dossiers"
+            return NOTHING_FOUND
         return f"/{page}/{state.application_id}"
+    titled = await files_titled(services, account, searched)
     if account.role == "applicant":
         own = services.registry.get(account.insee or "")
-        mine = own is not None and name_key(searched) in (name_key(own.name), own.insee.lower())
-        return "/dossiers" if mine else []  # a commune's agent reads its own files only
-    if INSEE.match(searched.upper()) and searched.upper() in services.registry:
+        if own is not None and name_key(searched) in (name_key(own.name), own.insee.lower()):
+            return "/dossiers"  # a commune's agent reads its own files only
+        communes: list[Commune] = []
+    elif INSEE.match(searched.upper()) and searched.upper() in services.registry:
         return filtered_address(params, commune=searched.upper())
-    matches = services.registry.search(searched, limit=SEARCH_MATCHES)
-    # The name typed in full (Belley, not Belleydoux) is the one meant, or the only one found.
-    exact = [c for c in matches if name_key(c.name) == name_key(searched)]
-    chosen = exact if len(exact) == 1 else matches
-    if len(chosen) == 1:
-        return filtered_address(params, commune=chosen[0].insee)
-    return matches
+    else:
+        communes = services.registry.search(searched, limit=SEARCH_MATCHES)
+        # The name typed in full (Belley, not Belleydoux) is the one meant, or the only one.
+        exact = [c for c in communes if name_key(c.name) == name_key(searched)]
+        chosen = exact if len(exact) == 1 else communes
+        if len(chosen) == 1 and (exact or not titled):
+            return filtered_address(params, commune=chosen[0].insee)
+    if len(titled) == 1 and not communes:
+        return f"/{page}/{titled[0].application_id}"
+    return SearchChoices(communes, titled)
+
+
+async def files_titled(services: WebServices, account: Account, searched: str) -> list[TitledFile]:
+    """The files whose project title holds every word typed (of ``TITLE_WORD`` letters or
+    more; without case, accents or hyphens, as commune names are compared), those this
+    account may see, the most recent first, at most ``SEARCH_MATCHES``."""
+    words = [word for word in name_key(searched).split() if len(word) >= TITLE_WORD]
+    if not words:
+        return []
+    titles = await services.log.first_texts(None, PROJECT_TITLE)
+    candidates = [
+        application_id
+        for application_id, title in titles.items()
+        if all(word in name_key(title) for word in words)
+    ][:TITLE_CANDIDATES]
+    found = []
+    for application_id, events in (await services.log.read_streams_of(candidates)).items():
+        state = fold(parse_event(event.data) for event in events)
+        if may_see(account, state):
+            commune = state.commune.name if state.commune else ""
+            found.append(TitledFile(application_id, titles[application_id], commune, state.status))
+    order = {application_id: rank for rank, application_id in enumerate(candidates)}
+    return sorted(found, key=lambda titled: order[titled.application_id])[:SEARCH_MATCHES]
 
 
 def filtered_address(params: dict[str, str], **changes: str) -> str:

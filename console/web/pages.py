@@ -56,6 +56,7 @@ from console.web.files import (
     EXPORT_LIMIT,
     PROJECT_TITLE,
     STATUSES,
+    SearchChoices,
     assignees,
     check_assignee,
     filtered_address,
@@ -92,7 +93,6 @@ from console.web.submission import (
     unknown_funder,
 )
 from domain.commands import RequestOpinion, RevisePlan, RouteFile
-from domain.commune import Commune
 from domain.deadline import PARIS
 from domain.decider import PERMISSIONS
 from domain.decider_documents import EXPERT_KINDS
@@ -190,7 +190,7 @@ async def queue_page(
     if routed and not (APPLICATION_ID.match(routed[0]) and DEPARTMENT.match(routed[1])):
         routed = None  # the banner after a file was sent away, never a made-up one
     searched = (params.pop("q", "") or "").strip()[:SEARCH_LENGTH]
-    choices: list[Commune] | None = None
+    choices: SearchChoices | None = None
     if searched:
         for former in ("commune", "suite", "page"):  # the search names the commune, anew
             params.pop(former, None)
@@ -204,7 +204,8 @@ async def queue_page(
         "searched": searched,
         "search_matches": choices,
         "search_choices": [
-            (commune, filtered_address(params, commune=commune.insee)) for commune in choices or ()
+            (commune, filtered_address(params, commune=commune.insee))
+            for commune in (choices.communes if choices else ())
         ],
     }
     return render(request, "dossiers.html", context)

@@ -76,13 +76,15 @@ def request_json(insee: str = "01033", title: str = "Halle du marché") -> dict[
     }  # fmt: skip
 
 
-async def submit_file(console: Console, insee: str = "01033", username: str = "agent") -> str:
+async def submit_file(
+    console: Console, insee: str = "01033", username: str = "agent", title: str = "Halle du marché"
+) -> str:
     """Submit through the API as the commune's agent; return the id once recorded."""
     async with signed_in(console, username) as agent:
         token = await csrf_of(agent, "/depot")
         answer = await agent.post(
             "/api/v1/applications",
-            json={"idempotency_key": uuid.uuid4().hex, "request": request_json(insee)},
+            json={"idempotency_key": uuid.uuid4().hex, "request": request_json(insee, title)},
             headers={"X-CSRF-Token": token},
         )
     assert answer.status_code == 201, answer.text

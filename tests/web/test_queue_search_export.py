@@ -1,4 +1,5 @@
-"""The work queue's search box (a file's number, a commune's INSEE code or name) and its
+"""The work queue's search box (a file's number, a commune's INSEE code or name, a project's
+title) and its
 export as a spreadsheet, under the queue's own filters and visibility rule."""
 
 from __future__ import annotations
@@ -86,6 +87,38 @@ async def test_a_commune_s_name_or_code_filters_the_queue_keeping_the_other_filt
     assert 'href="/dossiers?statut=submitted&commune=01033">Valserhône (01033, 01)</a>' in several
     assert 'value="01034"' not in several
     assert "Aucun dossier ni commune ne correspond à « Zzyzx »" in nothing
+
+
+async def test_words_of_a_project_s_title_find_its_file_for_those_who_may_see_it(
+    console: Console,
+) -> None:
+    """Typed without accents or case, every word of three letters or more: one file found
+    opens it, several are listed with their commune and status; another commune's agent
+    finds nothing, and « de » alone finds nothing either."""
+    tag = uuid.uuid4().hex[:6]
+    gendarmerie = await submit_file(
+        console, title=f"Réhabilitation de l'ancienne gendarmerie {tag}"
+    )
+    health = await submit_file(console, title=f"Maison de santé {tag}")
+    async with signed_in(console, "alice") as alice:
+        one = await alice.get("/dossiers", params={"q": f"REHABILITATION gendarmerie {tag}"})
+        both = html.unescape((await alice.get("/dossiers", params={"q": tag})).text)
+        short = html.unescape((await alice.get("/dossiers", params={"q": "de"})).text)
+    async with signed_in(console, "agent") as agent:
+        own = await agent.get("/dossiers", params={"q": f"sante {tag}"})
+    async with signed_in(console, "autre-agent") as other:
+        hidden = html.unescape((await other.get("/dossiers", params={"q": tag})).text)
+    assert (one.status_code, one.headers["location"]) == (303, f"/dossiers/{gendarmerie}")
+    assert f"Les dossiers dont le titre contient « {tag} »" in both
+    for application_id, title in (
+        (health, f"Maison de santé {tag}"),
+        (gendarmerie, f"Réhabilitation de l'ancienne gendarmerie {tag}"),
+    ):
+        assert f'<a href="/dossiers/{application_id}">{title}</a> — Valserhône, déposé' in both
+    assert both.index(health) < both.index(gendarmerie)  # the most recent first
+    assert "dont le titre contient" not in short
+    assert own.headers["location"] == f"/dossiers/{health}"
+    assert "Aucun dossier ni commune ne correspond" in hidden
 
 
 async def test_the_queue_exports_as_a_french_spreadsheet_under_its_filters(
