@@ -22,7 +22,8 @@ EXAMPLES: dict[str, tuple[str, str]] = {
         "guichet declare-complete ID --as caseworker:alice",
     ),
     "DecideFunding": (
-        "A co-financer approves (with the amount granted) or refuses its own plan line.",
+        "A co-financer approves (with the amount granted) or refuses its own plan line; "
+        "while the file is in instruction it may correct that decision, saying why in --note.",
         "guichet decide-funding ID --line-id detr --approve --granted 40000 "
         "--as cofinancer:prefecture-01:DETR",
     ),

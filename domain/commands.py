@@ -100,7 +100,9 @@ decided under when it replays; the workflow chooses it with ``workflow.patched``
    when it is given, not from the day it was recorded (CGCT R2334-28).
 2. A revised plan whose line now requests what its co-financer granted keeps that decision:
    a commune that brings a partial grant into its plan is not sent back to the co-financer
-   for the same amount (``domain.decider_instruction.merge_plan``).
+   for the same amount (``domain.decider_instruction.merge_plan``). A co-financer corrects
+   its decision on its line while the file is in instruction, with a note saying why
+   (``FundingDecided.correction``); the same decision sent again records nothing.
 """
 
 

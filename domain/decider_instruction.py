@@ -222,19 +222,16 @@ def decide_funding(c: DecideFunding, state: Application) -> list[Event]:
             f"{line.line_id} de {line.funder} : chaque cofinanceur ne décide que de sa propre "
             "ligne",
         )
-    if line.status != "pending":
-        raise InvalidTransition(
-            f"line {line.line_id} was already {line.status}: it can be decided again only "
-            "after the applicant revises its amount",
-            rule="line-already-decided",
-            french=f"La ligne {line.line_id} a déjà été "
-            f"{_LINE_DECISION.get(line.status, line.status)} : elle ne peut être décidée à "
-            "nouveau qu'après une révision de son montant par la commune",
-        )
+    correction = line.status != "pending"
+    if correction:
+        _check_correctable(line, state)
+        if _same_decision(c, line):
+            return []  # sent again: the decision stands as it was recorded
+        _check_correction_note(c, line)
     if not c.approve:
         refused = FundingDecided(
             actor=c.actor, at=c.at, line_id=line.line_id, funder=line.funder,
-            approved=False, granted_cents=None, note=c.note,
+            approved=False, granted_cents=None, note=c.note, correction=correction,
         )  # fmt: skip
         return [refused]
     granted = c.granted_cents
@@ -251,9 +248,45 @@ def decide_funding(c: DecideFunding, state: Application) -> list[Event]:
     _check_commitments(plan.with_line(decided), programme, commune)
     approved = FundingDecided(
         actor=c.actor, at=c.at, line_id=line.line_id, funder=line.funder,
-        approved=True, granted_cents=granted, note=c.note,
+        approved=True, granted_cents=granted, note=c.note, correction=correction,
     )  # fmt: skip
     return [approved]
+
+
+def _same_decision(c: DecideFunding, line: FundingLine) -> bool:
+    """The line's recorded decision, sent again (a second click, a retried command)."""
+    if not c.approve:
+        return line.status == "refused"
+    return line.status == "approved" and line.granted_cents == c.granted_cents
+
+
+def _check_correctable(line: FundingLine, state: Application) -> None:
+    """From rules 2, a co-financer corrects its decision while the file is in instruction (an
+    amount mistyped, a refusal recorded on the wrong line); before, the line was decided for
+    good until the commune revised it."""
+    if state.rules < 2:
+        raise InvalidTransition(
+            f"line {line.line_id} was already {line.status}: it can be decided again only "
+            "after the applicant revises its amount",
+            rule="line-already-decided",
+            french=f"La ligne {line.line_id} a déjà été "
+            f"{_LINE_DECISION.get(line.status, line.status)} : elle ne peut être décidée à "
+            "nouveau qu'après une révision de son montant par la commune",
+        )
+
+
+def _check_correction_note(c: DecideFunding, line: FundingLine) -> None:
+    """A corrected decision says why: the commune and the caseworker read it."""
+    if not c.note.strip():
+        raise RuleViolation(
+            f"line {line.line_id} was already {line.status}: a corrected decision says why in "
+            "its note (the commune reads it)",
+            rule="correction-note",
+            source=PLAN_POLICY,
+            french=f"La ligne {line.line_id} a déjà été "
+            f"{_LINE_DECISION.get(line.status, line.status)} : une décision corrigée dit "
+            "pourquoi dans son observation (la commune la lit)",
+        )
 
 
 def _check_commitments(plan: FinancingPlan, programme: Programme, commune: Commune) -> None:

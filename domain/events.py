@@ -100,6 +100,8 @@ class FundingDecided(_Event):
     approved: bool
     granted_cents: Cents | None
     note: Text = ""
+    correction: bool = False
+    """It replaces the co-financer's earlier decision on the line (rules 2); ``note`` says why."""
 
 
 class PlanRevised(_Event):

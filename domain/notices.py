@@ -273,7 +273,10 @@ def _news_for_the_caseworker(event: CorrectionAnswered | FundingDecided) -> str:
     if isinstance(event, CorrectionAnswered):
         plan = " (avec un plan de financement révisé)" if event.revised_plan else ""
         return f"La commune a répondu à la demande de correction{plan} :\n\n{event.message}"
-    if event.approved:
+    if event.correction:
+        now = f"accord de {euros(event.granted_cents)}" if event.approved else "refus"
+        decision = f"{event.funder} corrige sa décision sur la ligne {event.line_id} : {now}."
+    elif event.approved:
         decision = (
             f"{event.funder} accorde {euros(event.granted_cents)} sur la ligne {event.line_id}."
         )

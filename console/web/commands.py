@@ -99,7 +99,7 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
             "Observation (lue par la commune)",
             "textarea",
             required=False,
-            needed_for="requise pour un refus",
+            needed_for="requise pour un refus ou une décision corrigée",
         ),
     ),
     "RecordCommissionOpinion": (
@@ -229,10 +229,11 @@ def parse_date(text: str, label: str) -> date:
 def choices(command_type: str, name: str, state: Application, actor: Actor) -> tuple[str, ...]:
     """The values a select may take on this file (for the fields whose options depend on it)."""
     if command_type == "DecideFunding" and name == "line_id" and state.plan:
+        # From rules 2 a decided line may be corrected (``FundingDecided.correction``).
         return tuple(
             line.line_id
             for line in state.plan.lines
-            if line.funder == actor.funder and line.status == "pending"
+            if line.funder == actor.funder and (line.status == "pending" or state.rules >= 2)
         )
     if command_type == "OrderPayment" and name == "payment_number":
         return tuple(str(p.number) for p in state.payments if p.status in ("claimed", "failed"))
@@ -284,7 +285,12 @@ def choice_label(command_type: str, name: str, value: str, state: Application) -
     if command_type == "DecideFunding" and name == "line_id" and state.plan:
         line = state.plan.line(value)
         if line is not None:
-            return f"{line.funder} : {labels.euros(line.requested_cents)} demandés"
+            asked = f"{line.funder} : {labels.euros(line.requested_cents)} demandés"
+            if line.status == "approved":
+                return f"{asked}, accordé {labels.euros(line.granted_cents)} : corriger"
+            if line.status == "refused":
+                return f"{asked}, refusé : corriger"
+            return asked
     if command_type == "OrderPayment" and name == "payment_number":
         payment = state.payment(int(value))
         if payment is not None:

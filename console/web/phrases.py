@@ -91,7 +91,8 @@ def phrase(event: Event) -> str:
             return "Dossier réputé complet (silence gardé)" if deemed else "Dossier déclaré complet"
         case FundingDecided(funder=funder, approved=approved, granted_cents=granted, note=note):
             verdict = f"accorde {euros(granted)}" if approved else "refuse"
-            return f"{funder} {verdict} sur sa ligne{_said(note)}"
+            corrects = "corrige sa décision : " if event.correction else ""
+            return f"{funder} {corrects}{verdict} sur sa ligne{_said(note)}"
         case PlanRevised(note=note):
             return f"Plan de financement révisé{_said(note)}"
         case CommissionOpinionRecorded(favourable=favourable, note=note):

@@ -258,11 +258,45 @@ def test_approval_must_grant_between_one_cent_and_the_request() -> None:
         assert refused_with(command, state).rule == "granted-amount"
 
 
-def test_decided_line_cannot_be_decided_again() -> None:
-    """A second decision on a decided line → InvalidTransition line-already-decided."""
-    state = apply([*to_instruction(), approve(DETR_OFFICER, "detr", 100_000)])
-    error = refused_with(approve(DETR_OFFICER, "detr", 90_000), state)
-    assert (type(error), error.rule) == (InvalidTransition, "line-already-decided")
+def test_under_rules_1_a_decided_line_cannot_be_decided_again() -> None:
+    """A second decision on a decided line → InvalidTransition line-already-decided, the same
+    one too (a file submitted under rules 1 replays as it was decided)."""
+    submitted = submit(rules=1)
+    state = apply([submitted, DeclareComplete(actor=CASEWORKER, at=at(1))])
+    state = apply([approve(DETR_OFFICER, "detr", 100_000)], state)
+    for again in (approve(DETR_OFFICER, "detr", 90_000), approve(DETR_OFFICER, "detr", 100_000)):
+        error = refused_with(again, state)
+        assert (type(error), error.rule) == (InvalidTransition, "line-already-decided")
+
+
+def test_a_co_financer_corrects_its_decision_saying_why_from_rules_2() -> None:
+    """A mistyped amount is corrected while the file is in instruction: a note is required,
+    the event says it is a correction, the same decision sent again records nothing, and the
+    corrected amount is checked as a first decision is."""
+    state = apply([*to_instruction(), approve(DETR_OFFICER, "detr", 10_000)])
+    mistyped = approve(DETR_OFFICER, "detr", 100_000)
+    assert refused_with(mistyped, state).rule == "correction-note"
+    assert decide(approve(DETR_OFFICER, "detr", 10_000), state) == []
+    corrected = mistyped.model_copy(update={"note": "Montant mal saisi : 100 000 € votés"})
+    (event,) = decide(corrected, state)
+    assert isinstance(event, FundingDecided)
+    assert (event.approved, event.granted_cents, event.correction) == (True, 100_000_00, True)
+    after = apply([corrected], state)
+    detr = after.plan.line("detr") if after.plan else None
+    assert detr is not None and (detr.status, detr.granted_cents) == ("approved", 100_000_00)
+    refusal = DecideFunding(
+        actor=DETR_OFFICER, at=at(3), line_id="detr", approve=False, note="Erreur de ligne"
+    )
+    (refused,) = decide(refusal, after)
+    assert isinstance(refused, FundingDecided) and (refused.approved, refused.correction) == (
+        False,
+        True,
+    )
+    too_much = corrected.model_copy(update={"granted_cents": 100_000_01})
+    assert refused_with(too_much, state).rule == "granted-amount"
+    accepted = apply([approve(REGION_OFFICER, "region", 200_000)], after)
+    accepted = apply([AcceptApplication(actor=CASEWORKER, at=at(4))], accepted)
+    assert refused_with(corrected, accepted).rule == "status"
 
 
 def test_decision_breaking_a_hard_rule_is_refused() -> None:

@@ -547,6 +547,32 @@ async def test_a_line_brought_down_to_its_partial_grant_keeps_its_decision(
     )
 
 
+async def test_a_co_financer_corrects_a_mistyped_amount_saying_why(console: Console) -> None:
+    """The prefecture typed 4 000 € for 40 000 €: its decided line is offered again « to
+    correct », a correction without a note is refused in French, with one it is recorded and
+    the history says it corrects."""
+    application_id = await submit_file(console)
+    await send(console, "alice", application_id, type="DeclareComplete")
+    async with signed_in(console, "prefecture") as prefecture:
+        typo = await act(prefecture, application_id, "DecideFunding", line_id="detr",
+                         approve="oui", granted="4000,00")  # fmt: skip
+        assert typo.status_code == 303, typo.text
+        page = html.unescape((await prefecture.get(f"/dossiers/{application_id}")).text)
+        bare = await act(prefecture, application_id, "DecideFunding", line_id="detr",
+                         approve="oui", granted="40000,00")  # fmt: skip
+        fixed = await act(prefecture, application_id, "DecideFunding", line_id="detr",
+                          approve="oui", granted="40000,00", note="Montant mal saisi")  # fmt: skip
+        after = html.unescape((await prefecture.get(f"/dossiers/{application_id}")).text)
+    assert "DETR : 40\u202f000,00\xa0€ demandés, accordé 4\u202f000,00\xa0€ : corriger" in page
+    assert bare.status_code == 409, bare.text
+    assert "une décision corrigée dit pourquoi" in html.unescape(bare.text)
+    assert fixed.status_code == 303, fixed.text
+    plan = (await console.guichet.state(application_id)).plan
+    detr = plan.line("detr") if plan else None
+    assert detr is not None and (detr.status, detr.granted_cents) == ("approved", 40_000_00)
+    assert "DETR corrige sa décision : accorde 40\u202f000,00\xa0€ sur sa ligne" in after
+
+
 async def test_checking_the_plan_keeps_the_kind_of_early_start(console: Console) -> None:
     """« Vérifier le plan » with early studies comes back with studies chosen: the form used
     to come back on works, and submitting it then made the file ineligible."""
