@@ -76,13 +76,14 @@ def with_deadline_effects(events: Sequence[Event], state: Application) -> list[E
     for event in events:
         result.append(event)
         current = evolve(current, event)
-        for effect in _effects(event, current):
+        for effect in deadline_effects(event, current):
             result.append(effect)
             current = evolve(current, effect)
     return result
 
 
-def _effects(event: Event, state: Application) -> list[Event]:
+def deadline_effects(event: Event, state: Application) -> list[Event]:
+    """The deadlines ``event`` closes and opens, given the state after it."""
     if not state.tracks_deadlines or state.programme is None:
         return []
     effects: list[Event] = [

@@ -10,18 +10,22 @@ from datetime import datetime
 from typing import get_args
 
 from domain.actor import Role
-from domain.deadline import PARIS
+from domain.deadline import PARIS, OpenDeadline
+from domain.decider_deadlines import deadline_effects
 from domain.events import (
+    ApplicationAccepted,
     ApplicationDeclaredComplete,
     ApplicationDismissed,
     ApplicationRefused,
     ApplicationReopened,
+    ApplicationWithdrawn,
     AwardNotified,
     CorrectionAnswered,
     CorrectionRequested,
     DeadlineExpired,
     DeadlineOpened,
     DocumentAttached,
+    EligibilityConfirmed,
     EligibilityRejected,
     Event,
     FundingDecided,
@@ -32,6 +36,7 @@ from domain.events import (
     PaymentClaimed,
     PaymentDisbursed,
     PaymentFailed,
+    PlanRevised,
     ReminderSent,
     RepaymentDue,
 )
@@ -68,20 +73,29 @@ PAYMENT_OFFICERS: tuple[Role, str] = ("payment_officer", "payment-officers")
 
 NOTICES = 1
 """The latest revision of which events are told to whom. A file's workflow chooses its
-revision with ``workflow.patched`` (notices are minted with the workflow's random ids, so a
-notice more or less would not replay); the revisions only ever add notices.
+revision with ``workflow.patched`` (``workflows.grant_application.NOTICE_PATCHES``): each
+notice is handed to an activity under an id drawn from the workflow's random numbers, so a
+notice more or fewer would not replay. A revision only adds notices; the words of a notice
+may change freely.
 
 0. The first set.
-1. The commune is told its file is complete and that a decision was reopened; each
-   co-financer that a decision is expected of it, by when; the payment officers that a
-   payment is claimed."""
+1. Whoever moves next is told: the commune that its request is received (and by when it is
+   complete at the latest), that its file is complete, reopened, and what each co-financer
+   decided; the caseworker (or the caseworkers' pool while no one holds the file) of a new
+   request, of a revised plan, and of an answer or a decision on a file no one holds; each
+   co-financer that its decision is expected and by when (and why again, when it is), that
+   its line left the plan, and how the file ended; the payment officers that a payment waits
+   to be ordered."""
 
 
-def notices_for(event: Event, state: Application, revision: int = NOTICES) -> list[Notice]:
-    """The notices one event calls for, given the state after it."""
+def notices_for(
+    event: Event, state: Application, revision: int = NOTICES, before: Application | None = None
+) -> list[Notice]:
+    """The notices one event calls for, given the state after it (and, from revision 1, the
+    state before it, which says what changed; None when unknown)."""
     told = _notices(event, state) + _experts_released(event, state)
     if revision >= 1:
-        told += _steps_told(event, state)
+        told += _steps_told(event, state, before)
     return told
 
 
@@ -111,9 +125,9 @@ def _experts_released(event: Event, state: Application) -> list[Notice]:
 
 
 def _ref(state: Application) -> str:
-    """How a mail's subject names the file: its number and its project."""
+    """How a mail's subject names the file: its number and its project (on one line)."""
     title = state.request.project_title if state.request else state.application_id
-    return f"[{state.application_id}] {title}"
+    return f"[{state.application_id}] {' '.join(title.split())}"
 
 
 def _notices(event: Event, state: Application) -> list[Notice]:
@@ -124,17 +138,31 @@ def _notices(event: Event, state: Application) -> list[Notice]:
             reasons = " ; ".join(v.french or v.message for v in verdicts)
             return _to(applicant, f"{ref} : demande inéligible", reasons, event)
         case CorrectionRequested(message=message):
-            return _to(applicant, f"{ref} : correction demandée", message, event)
+            body = message + _answer_by(event, state, "correction_answer")
+            return _to(applicant, f"{ref} : correction demandée", body, event)
         case ApplicationRefused(reason=reason):
             return _to(applicant, f"{ref} : demande refusée", reason, event)
         case ApplicationDismissed(reason=reason):
             return _to(applicant, f"{ref} : demande classée sans suite", reason, event)
-        case AwardNotified(award_cents=award):
-            body = f"Subvention attribuée : {euros(award)}."
+        case AwardNotified(award_cents=award, decision_reference=reference):
+            body = f"Subvention attribuée : {euros(award)} (décision {reference})."
+            if (start := _opened_by(event, state, "start_of_works")) is not None:
+                body += (
+                    f"\n\nLes travaux doivent commencer au plus tard le {last_day(start.due_at)} "
+                    "inclus : déclarez leur début sur la page du dossier, qui ouvre les demandes "
+                    "de versement."
+                )
             return _to(applicant, f"{ref} : décision attributive", body, event)
         case PaymentDisbursed(payment_number=number, amount_cents=amount):
-            body = f"Versement n° {number} : {euros(amount)}."
-            return _to(applicant, f"{ref} : versement effectué", body, event)
+            paid = state.payment(number)
+            kind = (
+                f"{PAYMENT_KIND[paid.kind]} (versement n° {number})"
+                if paid
+                else f"Versement n° {number}"
+            )
+            return _to(
+                applicant, f"{ref} : versement effectué", f"{kind} : {euros(amount)}.", event
+            )
         case PaymentFailed(reason=reason):
             return _to(PAYMENT_OFFICERS, f"{ref} : versement refusé", reason, event)
         case RepaymentDue(amount_cents=amount):
@@ -201,10 +229,13 @@ def _notices(event: Event, state: Application) -> list[Notice]:
     return []
 
 
-def _steps_told(event: Event, state: Application) -> list[Notice]:
+def _steps_told(event: Event, state: Application, before: Application | None) -> list[Notice]:
     """Revision 1: the steps whose next move is someone else's, told to that someone."""
     ref = _ref(state)
+    applicant = _applicant(state)
     match event:
+        case EligibilityConfirmed():
+            return _received(event, state, ref)
         case ApplicationDeclaredComplete(deemed=deemed):
             how = (
                 "faute de réponse des services dans le délai, votre dossier est réputé complet"
@@ -212,33 +243,195 @@ def _steps_told(event: Event, state: Application) -> list[Notice]:
                 else "les services instructeurs ont déclaré votre dossier complet"
             )
             body = f"Le {day(event.at)}, {how}. Son instruction se poursuit."
-            return _to(_applicant(state), f"{ref} : dossier complet", body, event)
+            return _to(applicant, f"{ref} : dossier complet", body, event)
         case ApplicationReopened(reason=reason):
             status = lower(STATUS, state.status)
             body = f"Votre dossier est de nouveau « {status} ».\n\nMotif : {reason}"
-            return _to(_applicant(state), f"{ref} : dossier rouvert", body, event)
+            return _to(applicant, f"{ref} : dossier rouvert", body, event)
         case DeadlineOpened(deadline=deadline) if deadline.kind == "cofinancer_decision":
-            line = state.plan.line(deadline.subject) if state.plan and deadline.subject else None
-            if line is None:
-                return []
-            body = (
-                f"Le dossier attend votre décision sur la ligne {line.line_id} "
-                f"({euros(line.requested_cents)} demandés), au plus tard le "
-                f"{last_day(deadline.due_at)}.\n\n"
-                "Le dossier et ses pièces vous attendent dans Guichet."
+            return _decision_expected(deadline, state, before, event)
+        case FundingDecided():
+            told = _to(
+                applicant, f"{ref} : décision de {event.funder}", _decision(event, state), event
             )
-            subject = f"{ref} : décision attendue (ligne {line.line_id})"
-            return _to(("cofinancer", f"cofinancer:{line.funder}"), subject, body, event)
+            if not state.caseworker_id:  # revision 0 told the file's caseworker only
+                told += _to(
+                    _services(state), f"{ref} : à traiter", _news_for_the_caseworker(event), event
+                )
+            return told
+        case CorrectionAnswered() if not state.caseworker_id:
+            return _to(
+                _services(state), f"{ref} : à traiter", _news_for_the_caseworker(event), event
+            )
+        case PlanRevised():
+            return _plan_revised(event, state, before)
         case PaymentClaimed(payment_number=number, kind=kind, amount_cents=amount):
-            guarantee = " (avec garantie bancaire)" if event.with_bank_guarantee else ""
+            guarantee = " avec garantie bancaire" if event.with_bank_guarantee else ""
+            expense = (
+                f", sur une dépense justifiée de {euros(event.eligible_expense_cents)}"
+                if event.eligible_expense_cents is not None
+                else ""
+            )
             body = (
-                f"{PAYMENT_KIND[kind]} n° {number}{guarantee} : {euros(amount)} demandés par la "
-                f"commune, justificatif « {event.proof_reference} ».\n\n"
-                "Il attend d'être ordonné, page « Paiements »."
+                f"{PAYMENT_KIND[kind]}{guarantee} (versement n° {number}) : {euros(amount)} "
+                f"demandés par la commune{expense}, justificatif « {event.proof_reference} ».\n\n"
+                "Le versement attend d'être ordonné, page « Paiements »."
             )
             subject = f"{ref} : demande de versement n° {number} à ordonner"
             return _to(PAYMENT_OFFICERS, subject, body, event)
+        case ApplicationAccepted(award_cents=award):
+            body = f"Le dossier est accepté ; subvention du dispositif : {euros(award)}."
+            return _to_funders(state, f"{ref} : dossier accepté", body, event)
+        case ApplicationRefused(reason=reason) | ApplicationDismissed(reason=reason):
+            status = lower(STATUS, state.status)
+            body = f"Le dossier est « {status} ».\n\nMotif : {reason}"
+            return _to_funders(state, f"{ref} : dossier {status}", body, event)
+        case ApplicationWithdrawn(reason=reason):
+            body = f"La commune a retiré sa demande.\n\nMotif : {reason}"
+            return _to_funders(state, f"{ref} : demande retirée", body, event)
     return []
+
+
+def _received(event: EligibilityConfirmed, state: Application, ref: str) -> list[Notice]:
+    """The acknowledgement of receipt, and the new request for the services."""
+    commune = _commune(state)
+    body = f"Votre demande est reçue le {day(event.at)} sous le numéro {state.application_id}."
+    if (complete := _opened_by(event, state, "completeness")) is not None:
+        body += (
+            " Les services instructeurs vous diront si le dossier est complet ou ce qu'il y "
+            f"manque ; sans réponse de leur part au {last_day(complete.due_at)} inclus, il "
+            "sera réputé complet (CGCT R2334-23)."
+        )
+    public = [line for line in state.plan.lines if line.kind != "owner"] if state.plan else []
+    asked = f" ({euros(sum(line.requested_cents for line in public))} demandés)" if public else ""
+    programme = state.programme.name if state.programme else ""
+    news = f"Nouvelle demande de {commune} au titre de « {programme} »{asked}, à instruire."
+    return [
+        *_to(_applicant(state), f"{ref} : accusé de réception", body, event),
+        *_to(_services(state), f"{ref} : nouvelle demande", news, event),
+    ]
+
+
+def _decision_expected(
+    deadline: OpenDeadline, state: Application, before: Application | None, event: Event
+) -> list[Notice]:
+    """A co-financer's decision is expected on its line: the first time, or again and why."""
+    line = state.plan.line(deadline.subject) if state.plan and deadline.subject else None
+    if line is None:
+        return []
+    earlier = before.plan.line(line.line_id) if before and before.plan else None
+    if earlier is not None and earlier.status != "pending":
+        decided = (
+            f"accordé {euros(earlier.granted_cents)}" if earlier.status == "approved" else "refusé"
+        )
+        why = (
+            f"La commune a révisé son plan de financement : votre ligne demande maintenant "
+            f"{euros(line.requested_cents)} (votre décision, {decided}, portait sur "
+            f"{euros(earlier.requested_cents)}). Une nouvelle décision est attendue"
+        )
+    elif before is not None and before.deadline("cofinancer_decision", line.line_id) is not None:
+        why = (
+            "Le délai de votre décision repart (le dossier a été complété ou rouvert) : elle est "
+            "attendue"
+        )
+    else:
+        why = "Le dossier est complet : votre décision est attendue"
+    body = (
+        f"Commune : {_commune(state)}.\n\n{why} sur votre ligne {line.funder} "
+        f"({euros(line.requested_cents)} demandés), au plus tard le {last_day(deadline.due_at)}."
+        "\n\nLe dossier et ses pièces vous attendent dans Guichet."
+    )
+    subject = f"{_ref(state)} : décision attendue au plus tard le {last_day(deadline.due_at)}"
+    return _to(("cofinancer", f"cofinancer:{line.funder}"), subject, body, event)
+
+
+def _decision(event: FundingDecided, state: Application) -> str:
+    """What the commune reads of a co-financer's decision on its line."""
+    line = state.plan.line(event.line_id) if state.plan else None
+    asked = euros(line.requested_cents) if line else ""
+    corrects = f"{event.funder} corrige sa décision : " if event.correction else f"{event.funder} "
+    if not event.approved:
+        said = f"{corrects}refuse votre demande de {asked}."
+    elif line is not None and (event.granted_cents or 0) < line.requested_cents:
+        missing = euros(line.requested_cents - (event.granted_cents or 0))
+        said = (
+            f"{corrects}accorde {euros(event.granted_cents)} sur les {asked} demandés. Il "
+            f"manque {missing} au plan de financement : révisez-le (page du dossier, « Réviser "
+            "le plan »), en inscrivant sur cette ligne le montant accordé."
+        )
+    else:
+        said = f"{corrects}accorde les {asked} demandés."
+    return f"{said}\n\nObservation : {event.note}" if event.note else said
+
+
+def _plan_revised(
+    event: PlanRevised, state: Application, before: Application | None
+) -> list[Notice]:
+    """The services read what now waits for a decision; a co-financer whose line left the
+    plan is told it is no longer asked."""
+    ref = _ref(state)
+    waiting = [
+        f"{line.funder} ({euros(line.requested_cents)})"
+        for line in event.plan.lines
+        if line.kind != "owner" and line.status == "pending"
+    ]
+    body = "La commune a révisé son plan de financement" + (
+        f" : {event.note}" if event.note else "."
+    )
+    if waiting:
+        body += f"\n\nLignes qui attendent une décision : {', '.join(waiting)}."
+    told = _to(_services(state), f"{ref} : plan de financement révisé", body, event)
+    kept = {line.funder for line in event.plan.lines}
+    gone = sorted(
+        {line.funder for line in before.plan.lines if line.kind != "owner"} - kept
+        if before and before.plan
+        else set()
+    )
+    for funder in gone:
+        left = (
+            f"Commune : {_commune(state)}.\n\nLa commune a révisé son plan de financement : "
+            f"il ne compte plus sur {funder}, dont aucune décision n'est plus attendue."
+        )
+        told += _to(
+            ("cofinancer", f"cofinancer:{funder}"), f"{ref} : ligne retirée du plan", left, event
+        )
+    return told
+
+
+def _answer_by(event: Event, state: Application, kind: DeadlineKind) -> str:
+    """The sentence that says by when the commune answers, and what happens without an answer
+    (the deadline ``event`` opens); empty when it opens none."""
+    deadline = _opened_by(event, state, kind)
+    if deadline is None:
+        return ""
+    return (
+        f"\n\nRéponse attendue au plus tard le {last_day(deadline.due_at)} inclus ; à défaut : "
+        f"{EXPIRY_ACTIONS[deadline.at_expiry]}."
+    )
+
+
+def _opened_by(event: Event, state: Application, kind: DeadlineKind) -> OpenDeadline | None:
+    """The deadline of ``kind`` that ``event`` opens on this file, as the decider opens it."""
+    for effect in deadline_effects(event, state):
+        if isinstance(effect, DeadlineOpened) and effect.deadline.kind == kind:
+            return effect.deadline
+    return None
+
+
+def _commune(state: Application) -> str:
+    return f"{state.commune.name} ({state.commune.insee})" if state.commune else "la commune"
+
+
+def _to_funders(state: Application, subject: str, body: str, event: Event) -> list[Notice]:
+    """Each co-financer with a line in the plan (its mailbox, ``cofinancer:FUNDER``)."""
+    funders = (
+        sorted({line.funder for line in state.plan.lines if line.kind != "owner"})
+        if state.plan
+        else []
+    )
+    return [
+        _notice("cofinancer", f"cofinancer:{funder}", subject, body, event) for funder in funders
+    ]
 
 
 def _opinion_overdue(event: DeadlineExpired, state: Application, ref: str) -> list[Notice]:

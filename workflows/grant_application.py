@@ -25,7 +25,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.recording import EventRecorder, IdentifiedEvent, RecordEvents
     from domain.actor import SYSTEM
     from domain.commands import (
-        RULES,
         Command,
         RecordDisbursement,
         RecordPaymentFailure,
@@ -37,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.decider_payments import refused_on_arrival
     from domain.errors import DomainError
     from domain.events import CommandRejected, Event
-    from domain.notices import NOTICES, notices_for
+    from domain.notices import notices_for
     from domain.state import Application
     from workflows import search
     from workflows.messages import (
@@ -67,9 +66,24 @@ SEARCH_ATTRIBUTES_ON_CHANGE = "search-attributes-on-change"
 TIMER_PER_MOMENT = "deadline-timer-per-moment"
 DECISION_RULES_1 = "decision-rules-1"
 DECISION_RULES_2 = "decision-rules-2"
+RULES_PATCHES = (DECISION_RULES_1, DECISION_RULES_2)
+"""The patch of each revision of ``domain.commands.RULES`` after 0, in order: a revision
+without its patch here would reach files already running."""
 FUNDERS_PUBLISHED = "funders-search-attribute"
 NOTICES_1 = "notices-1"
+NOTICES_PATCHES = (NOTICES_1,)
+"""The patch of each revision of ``domain.notices.NOTICES`` after 0, in order."""
 """``workflow.patched`` ids: each marks a change that files already running must not see."""
+
+
+def revision_patched(patches: Sequence[str]) -> int:
+    """The latest revision whose patch this run knows (revision n is ``patches[n - 1]``), 0
+    for a run begun before the first: the newest is asked first, so a new run records only
+    its marker, and a run replaying records none it did not record."""
+    for revision in range(len(patches), 0, -1):
+        if workflow.patched(patches[revision - 1]):
+            return revision
+    return 0
 
 
 def domain_rejection(error: DomainError) -> ApplicationError:
@@ -116,20 +130,14 @@ class GrantApplicationWorkflow:
         self._publish_changes_only = workflow.patched(SEARCH_ATTRIBUTES_ON_CHANGE)
         self._timer_per_moment = workflow.patched(TIMER_PER_MOMENT)
         # Files submitted under older rules must decide on replay as they did
-        # (``domain.commands.RULES``); the next revision adds its own patch before this one.
-        self._rules = (
-            RULES
-            if workflow.patched(DECISION_RULES_2)
-            else 1
-            if workflow.patched(DECISION_RULES_1)
-            else 0
-        )
+        # (``domain.commands.RULES``).
+        self._rules = revision_patched(RULES_PATCHES)
         # Decided once per run: a run begun before publishes what it always did (an extra
         # upsert would not replay); its next run, after continue-as-new, publishes it too.
         self._publish_funders = workflow.patched(FUNDERS_PUBLISHED)
-        # Notices carry the workflow's random ids: a run begun before a revision of
-        # ``domain.notices`` tells what it always told, or its ids would not replay.
-        self._notices = NOTICES if workflow.patched(NOTICES_1) else 0
+        # A run begun before a revision of ``domain.notices`` tells what it always told: a
+        # notice more is an activity (and random ids) its history does not have.
+        self._notices = revision_patched(NOTICES_PATCHES)
         if self._state.status == "draft":
             await self._submit()
         while not self._state.is_terminal:
@@ -236,10 +244,10 @@ class GrantApplicationWorkflow:
             retry_policy=RECORD_RETRY,
         )
         for event in events:
-            self._state = evolve(self._state, event)
+            before, self._state = self._state, evolve(self._state, event)
             self._unsent.extend(
                 IdentifiedNotice(message_id=workflow.uuid4(), notice=notice)
-                for notice in notices_for(event, self._state, self._notices)
+                for notice in notices_for(event, self._state, self._notices, before)
             )
         self._publish_search_attributes()
 

@@ -8,10 +8,11 @@ import pytest
 
 from console.web.phrases import phrase
 from domain import INITIAL_STATE, evolve
-from domain.commands import AnswerCorrection, AssignCaseworker, RequestCorrection
+from domain.catalogue import load_catalogue
+from domain.commands import AnswerCorrection, AssignCaseworker, Command, RequestCorrection
 from domain.deadline import Recipient
 from domain.events import CommandRejected, EligibilityRejected, ReminderSent
-from domain.notices import notices_for
+from domain.notices import Notice, notices_for
 from tests.unit.builders import (
     APPLICANT,
     CASEWORKER,
@@ -22,8 +23,10 @@ from tests.unit.builders import (
     apply,
     approve,
     at,
+    claim,
     detr_plan,
     history,
+    paid,
     request,
     submit,
     to_instruction,
@@ -48,7 +51,37 @@ def test_amounts_in_e_mails_are_written_the_french_way() -> None:
     state = apply(to_started())
     awarded = next(e for e in history(to_started()) if e.type == "AwardNotified")
     [notice] = notices_for(awarded, state)
-    assert notice.body == "Subvention attribuée : 100\u202f000,00\u00a0€."
+    assert notice.body == "Subvention attribuée : 100\u202f000,00\u00a0€ (décision ARR-2025-001)."
+
+
+def test_the_commune_reads_by_when_it_acts_and_what_each_payment_was() -> None:
+    """The correction mail gives the day to answer by and what silence costs, the award the
+    day the works must start by (the deadlines the decider opens with them), a payment its
+    kind."""
+    programme = load_catalogue().get("dsil-detr-investissement")
+    assert programme is not None
+    with_deadlines = submit(request(programme_id=programme.id), programme=programme)
+    tracked = [with_deadlines.model_copy(update={"tracks_deadlines": True}), *to_started()[1:]]
+    asked = RequestCorrection(actor=CASEWORKER, at=at(2), reason="incomplete", message="Devis ?")
+    [mail] = mails_of([*tracked[:2], asked], "CorrectionRequested")
+    assert mail.body.startswith("Devis ?\n\nRéponse attendue au plus tard le ")
+    assert mail.body.endswith(" inclus ; à défaut : dossier classé sans suite.")
+    notified = [*tracked[: next(i for i, c in enumerate(tracked) if c.type == "NotifyAward") + 1]]
+    [mail] = mails_of(notified, "AwardNotified")
+    assert "Les travaux doivent commencer au plus tard le " in mail.body
+    [mail] = mails_of([*to_started(), claim("advance", 30_000), *paid(1)], "PaymentDisbursed")
+    assert mail.body == "Avance (versement n° 1) : 30\u202f000,00\u00a0€."
+
+
+def mails_of(commands: list[Command], event_type: str) -> list[Notice]:
+    """The notices of the events of ``event_type``, each given the state right after it, as
+    the workflow gives them (before the deadlines the same command opens)."""
+    state, found = INITIAL_STATE, []
+    for event in history(commands):
+        state = evolve(state, event)
+        if event.type == event_type:
+            found += notices_for(event, state)
+    return found
 
 
 def test_a_recorded_rejection_reads_in_french_and_older_ones_as_they_were() -> None:
@@ -77,7 +110,7 @@ def test_the_caseworker_reads_what_a_co_financer_decided_not_an_event_name() -> 
     decided = approve(DETR_OFFICER, "detr", 100_000).model_copy(update={"note": "Vu en CDEC."})
     state = apply([*taken, decided])
     [event] = history([*taken, decided])[-1:]
-    [notice] = notices_for(event, state)
+    [notice] = [n for n in notices_for(event, state) if n.recipient_role == "caseworker"]
     assert notice.recipient == "al"
     assert notice.body == "DETR accorde 100\u202f000,00\u00a0€ sur la ligne detr.\n\nVu en CDEC."
 

@@ -1,6 +1,8 @@
-"""Revision 1 of the notices: the steps whose next move is someone else's tell that someone
-(the commune that its file is complete or reopened, a co-financer that its decision is
-expected, the payment officers that a payment waits to be ordered); revision 0 did not."""
+"""Revision 1 of the notices: whoever moves next is told. The commune that its request is
+received, complete, reopened, and what each co-financer decided; the services of a new
+request, a revised plan, and of news on a file no one holds; each co-financer that its
+decision is expected (and why again), that its line left the plan, and how the file ended;
+the payment officers that a payment waits to be ordered. Revision 0 told none of these."""
 
 from __future__ import annotations
 
@@ -9,26 +11,44 @@ from datetime import timedelta
 import pytest
 
 from domain.commands import (
+    AcceptApplication,
+    AnswerCorrection,
+    AssignCaseworker,
     Command,
+    DecideFunding,
     ExpireDeadline,
     RefuseApplication,
     ReopenApplication,
+    RequestCorrection,
+    RevisePlan,
+    WithdrawApplication,
 )
 from domain.deadline import OpenDeadline
 from domain.events import DeadlineOpened, Event
 from domain.notices import Notice, notices_for
+from domain.state import Application
 from tests.unit.builders import (
     APPLICANT,
     CASEWORKER,
+    DETR_OFFICER,
+    REGION_OFFICER,
     SYSTEM,
     apply,
+    approve,
     at,
     claim,
+    detr_plan,
     history,
+    line,
     submit,
     to_instruction,
     to_started,
 )
+
+REGION_DESK = ("cofinancer", "cofinancer:REGION")
+DETR_DESK = ("cofinancer", "cofinancer:DETR")
+COMMUNE = ("applicant", APPLICANT.id)
+POOL = ("caseworker", "caseworkers")
 
 
 def last_events(commands: list[Command]) -> list[Event]:
@@ -37,14 +57,45 @@ def last_events(commands: list[Command]) -> list[Event]:
 
 
 def told(commands: list[Command], revision: int = 1) -> list[Notice]:
-    """The notices the last command's events call for under ``revision``."""
-    state = apply(commands)
-    return [n for e in last_events(commands) for n in notices_for(e, state, revision)]
+    """The notices the last command's events call for under ``revision``, each given the
+    states before and after it, as the workflow gives them."""
+    state = apply(commands[:-1])
+    notices: list[Notice] = []
+    for event in last_events(commands):
+        before, state = state, apply_event(state, event)
+        notices += notices_for(event, state, revision, before)
+    return notices
+
+
+def apply_event(state: Application, event: Event) -> Application:
+    from domain import evolve
+
+    return evolve(state, event)
+
+
+def to_whom(notices: list[Notice]) -> list[tuple[str, str]]:
+    return [(n.recipient_role, n.recipient) for n in notices]
+
+
+def test_the_commune_is_acknowledged_and_the_services_hear_of_the_new_request() -> None:
+    """The acknowledgement says by when the file is deemed complete at the latest (the
+    deadline the decider opens, CGCT R2334-23); the caseworkers' pool reads who asks what."""
+    submitted = [submit().model_copy(update={"tracks_deadlines": True})]
+    notices = told(submitted)
+    assert to_whom(notices) == [COMMUNE, POOL]
+    receipt, news = notices
+    assert receipt.subject.endswith(" : accusé de réception")
+    assert "sans réponse de leur part au 03/06/2025 inclus, il sera réputé complet" in receipt.body
+    assert news.body == (
+        "Nouvelle demande de Villebourg (24100) au titre de « DETR 2025 » "
+        "(300\u202f000,00\u00a0€ demandés), à instruire."
+    )
+    assert told(submitted, revision=0) == []
 
 
 def test_the_commune_hears_that_its_file_is_complete() -> None:
     [notice] = told(to_instruction())
-    assert (notice.recipient_role, notice.recipient) == ("applicant", APPLICANT.id)
+    assert (notice.recipient_role, notice.recipient) == COMMUNE
     assert notice.subject.endswith(" : dossier complet")
     assert notice.body == (
         f"Le {at(1):%d/%m/%Y}, les services instructeurs ont déclaré votre dossier complet. "
@@ -57,8 +108,7 @@ def test_a_file_deemed_complete_by_silence_says_so() -> None:
     """The completeness deadline expired (CGCT R2334-23): the commune reads why."""
     submitted = [submit().model_copy(update={"tracks_deadlines": True})]
     expiry = ExpireDeadline(actor=SYSTEM, at=at(100), kind="completeness")
-    notices = told([*submitted, expiry])
-    [complete] = [n for n in notices if n.subject.endswith("dossier complet")]
+    [complete] = [n for n in told([*submitted, expiry]) if n.subject.endswith("dossier complet")]
     assert "faute de réponse des services dans le délai" in complete.body
     assert "réputé complet" in complete.body
 
@@ -67,7 +117,7 @@ def test_the_commune_hears_that_its_refused_file_is_reopened_and_why() -> None:
     refused = [*to_instruction(), RefuseApplication(actor=CASEWORKER, at=at(5), reason="Hors")]
     reopen = ReopenApplication(actor=CASEWORKER, at=at(6), reason="Pièce retrouvée au courrier")
     [notice] = told([*refused, reopen])
-    assert notice.recipient == APPLICANT.id
+    assert (notice.recipient_role, notice.recipient) == COMMUNE
     assert notice.subject.endswith(" : dossier rouvert")
     assert notice.body == (
         "Votre dossier est de nouveau « en instruction ».\n\nMotif : Pièce retrouvée au courrier"
@@ -75,27 +125,113 @@ def test_the_commune_hears_that_its_refused_file_is_reopened_and_why() -> None:
     assert told([*refused, reopen], revision=0) == []
 
 
-def test_each_co_financer_hears_that_its_decision_is_expected_and_by_when() -> None:
-    state = apply(to_instruction())
-    deadline = OpenDeadline(
+def region_deadline(days: int = 61) -> OpenDeadline:
+    return OpenDeadline(
         kind="cofinancer_decision",
         subject="region",
         anchored_at=at(1),
-        due_at=at(1) + timedelta(days=61),
+        due_at=at(1) + timedelta(days=days),
         reminder_days=(30, 7, 1),
         recipients=("cofinancer", "supervisor"),
         at_expiry="escalate",
         source="pratique",
     )
-    opened = DeadlineOpened(actor=SYSTEM, at=at(1), deadline=deadline)
-    [notice] = notices_for(opened, state)
-    assert (notice.recipient_role, notice.recipient) == ("cofinancer", "cofinancer:REGION")
-    assert notice.subject.endswith(" : décision attendue (ligne region)")
+
+
+def test_each_co_financer_hears_that_its_decision_is_expected_and_by_when() -> None:
+    state = apply(to_instruction())
+    opened = DeadlineOpened(actor=SYSTEM, at=at(1), deadline=region_deadline())
+    [notice] = notices_for(opened, state, before=state)
+    assert (notice.recipient_role, notice.recipient) == REGION_DESK
     last = (at(1) + timedelta(days=60)).strftime("%d/%m/%Y")
-    assert f"ligne region (200\u202f000,00\u00a0€ demandés), au plus tard le {last}" in notice.body
+    assert notice.subject.endswith(f" : décision attendue au plus tard le {last}")
+    assert notice.body.startswith("Commune : Villebourg (24100).\n\nLe dossier est complet")
+    assert f"votre ligne REGION (200\u202f000,00\u00a0€ demandés), au plus tard le {last}" in (
+        notice.body
+    )
     assert notices_for(opened, state, revision=0) == []
-    completeness = deadline.model_copy(update={"kind": "completeness", "subject": None})
+    completeness = region_deadline().model_copy(update={"kind": "completeness", "subject": None})
     assert notices_for(opened.model_copy(update={"deadline": completeness}), state) == []
+
+
+def test_a_co_financer_asked_again_reads_why() -> None:
+    """Its decision voided by a revised amount, or its delay started again."""
+    decided = apply([*to_instruction(), approve(REGION_OFFICER, "region", 150_000)])
+    pending = apply(to_instruction())
+    waiting = pending.replaced({"deadlines": (region_deadline(),)})
+    opened = DeadlineOpened(actor=SYSTEM, at=at(9), deadline=region_deadline(70))
+    [again] = notices_for(opened, pending, before=decided)
+    assert (
+        "votre décision, accordé 150\u202f000,00\u00a0€, portait sur 200\u202f000,00" in again.body
+    )
+    [restarted] = notices_for(opened, pending, before=waiting)
+    assert "Le délai de votre décision repart" in restarted.body
+
+
+def test_the_commune_reads_each_decision_and_what_a_partial_grant_asks_of_it() -> None:
+    """A full grant, a partial one (what is missing, and to revise the plan), a refusal, and
+    the note; the decision on a file no one holds reaches the caseworkers' pool."""
+    full = told([*to_instruction(), approve(DETR_OFFICER, "detr", 100_000)])
+    assert to_whom(full) == [COMMUNE, POOL]
+    assert full[0].subject.endswith(" : décision de DETR")
+    assert full[0].body == "DETR accorde les 100\u202f000,00\u00a0€ demandés."
+    partial = approve(REGION_OFFICER, "region", 150_000).model_copy(update={"note": "Plafond"})
+    [to_commune, _] = told([*to_instruction(), partial])
+    assert to_commune.body == (
+        "REGION accorde 150\u202f000,00\u00a0€ sur les 200\u202f000,00\u00a0€ demandés. Il "
+        "manque 50\u202f000,00\u00a0€ au plan de financement : révisez-le (page du dossier, "
+        "« Réviser le plan »), en inscrivant sur cette ligne le montant accordé."
+        "\n\nObservation : Plafond"
+    )
+    refusal = DecideFunding(
+        actor=REGION_OFFICER, at=at(2), line_id="region", approve=False, note="Hors cadre"
+    )
+    [refused, _] = told([*to_instruction(), refusal])
+    assert refused.body.startswith("REGION refuse votre demande de 200\u202f000,00\u00a0€.")
+    held = [*to_instruction(), AssignCaseworker(actor=CASEWORKER, at=at(1), caseworker_id="al")]
+    assert to_whom(told([*held, partial])) == [("caseworker", "al"), COMMUNE]
+    assert to_whom(told([*to_instruction(), partial], revision=0)) == []
+
+
+def test_an_answer_on_a_file_no_one_holds_reaches_the_pool() -> None:
+    asked = RequestCorrection(actor=CASEWORKER, at=at(2), reason="incomplete", message="Devis ?")
+    answered = AnswerCorrection(actor=APPLICANT, at=at(3), message="Joints.")
+    notices = told([*to_instruction(), asked, answered])
+    assert POOL in to_whom(notices)
+    assert told([*to_instruction(), asked, answered], revision=0) == []
+
+
+def test_a_revised_plan_tells_what_waits_and_a_dropped_funder_it_is_no_longer_asked() -> None:
+    plan = detr_plan(lines=(line("owner", "OWNER", 400_000), line("detr", "DETR", 100_000)))
+    revise = RevisePlan(actor=APPLICANT, at=at(3), plan=plan, note="Sans la région")
+    notices = told([*to_instruction(), revise])
+    services = [n for n in notices if (n.recipient_role, n.recipient) == POOL]
+    assert services[0].body == (
+        "La commune a révisé son plan de financement : Sans la région\n\n"
+        "Lignes qui attendent une décision : DETR (100\u202f000,00\u00a0€)."
+    )
+    [dropped] = [n for n in notices if (n.recipient_role, n.recipient) == REGION_DESK]
+    assert dropped.subject.endswith(" : ligne retirée du plan")
+    assert "il ne compte plus sur REGION" in dropped.body
+
+
+@pytest.mark.parametrize(
+    ("command", "subject"),
+    [
+        (AcceptApplication(actor=CASEWORKER, at=at(4)), "dossier accepté"),
+        (RefuseApplication(actor=CASEWORKER, at=at(4), reason="Hors cadre"), "dossier refusé"),
+        (WithdrawApplication(actor=APPLICANT, at=at(4), reason="Abandon"), "demande retirée"),
+    ],
+)
+def test_the_co_financers_hear_how_the_file_ended(command: Command, subject: str) -> None:
+    decided = [
+        *to_instruction(),
+        approve(DETR_OFFICER, "detr", 100_000),
+        approve(REGION_OFFICER, "region", 200_000),
+    ]
+    notices = [n for n in told([*decided, command]) if n.recipient_role == "cofinancer"]
+    assert to_whom(notices) == [DETR_DESK, REGION_DESK]
+    assert all(n.subject.endswith(f" : {subject}") for n in notices)
 
 
 @pytest.mark.parametrize("guarantee", [False, True])
@@ -104,7 +240,8 @@ def test_the_payment_officers_hear_that_a_claim_waits_to_be_ordered(guarantee: b
     [notice] = told([*to_started(), advance])
     assert (notice.recipient_role, notice.recipient) == ("payment_officer", "payment-officers")
     assert notice.subject.endswith(" : demande de versement n° 1 à ordonner")
-    said = " (avec garantie bancaire)" if guarantee else ""
-    assert notice.body.startswith(f"Avance n° 1{said} : 30\u202f000,00\u00a0€ demandés")
+    said = " avec garantie bancaire" if guarantee else ""
+    assert notice.body.startswith(f"Avance{said} (versement n° 1) : 30\u202f000,00\u00a0€ demandés")
     assert "justificatif « FACT-1 »" in notice.body
+    assert notice.body.endswith("Le versement attend d'être ordonné, page « Paiements ».")
     assert told([*to_started(), advance], revision=0) == []

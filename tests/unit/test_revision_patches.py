@@ -1,0 +1,20 @@
+"""Each revision of the decision rules and of the notices has its ``workflow.patched`` id: a
+revision number raised without one would reach the files already running, whose histories
+were decided and told under the one before (tests/replay would not see it until a history
+of the new path is saved)."""
+
+from __future__ import annotations
+
+from domain.commands import RULES
+from domain.notices import NOTICES
+from workflows.grant_application import NOTICES_PATCHES, RULES_PATCHES
+
+
+def test_every_revision_of_the_rules_has_its_patch() -> None:
+    assert len(RULES_PATCHES) == RULES
+    assert len(set(RULES_PATCHES)) == RULES
+
+
+def test_every_revision_of_the_notices_has_its_patch() -> None:
+    assert len(NOTICES_PATCHES) == NOTICES
+    assert len(set(NOTICES_PATCHES)) == NOTICES
