@@ -2,13 +2,18 @@
 
 When workflow code changes, these say whether files already running would still replay; a
 change that breaks one needs ``workflow.patched``. Record the histories of a new
-workflow version with ``GUICHET_RECORD_HISTORIES=v9 pytest tests/workflow`` into a new folder;
-never overwrite an older folder to make a replay failure go away.
+workflow version with ``GUICHET_RECORD_HISTORIES=v9 pytest tests/workflow`` into a new folder
+(the tests that save one call ``assert_log_matches_workflow`` or ``save_history_if_recording``);
+never overwrite a folder of a version that shipped (landed on main) to make a replay failure
+go away. The newest folder, while its version is being made, is recorded again as it grows.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
+from typing import get_args
 
 import pydantic
 import pytest
@@ -16,6 +21,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from domain.events import Event
 from workflows.grant_application import GrantApplicationWorkflow
 
 ROOT = Path(__file__).resolve().parent.parent / "histories"
@@ -38,9 +44,40 @@ def test_histories_of_every_path_are_kept() -> None:
         assert len(names) >= 8
 
 
+def recorded_types(path: Path) -> set[str]:
+    """The domain event types a saved history recorded (the ``record_events`` inputs)."""
+    types = set()
+    for event in json.loads(path.read_text())["events"]:
+        scheduled = event.get("activityTaskScheduledEventAttributes")
+        if scheduled and scheduled["activityType"]["name"] == "record_events":
+            batch = json.loads(base64.b64decode(scheduled["input"]["payloads"][0]["data"]))
+            types |= {item["event"]["type"] for item in batch["events"]}
+    return types
+
+
+NEVER_BY_THE_WORKFLOW: frozenset[str] = frozenset()
+"""Event types no workflow path records (none today): the check below leaves them out."""
+
+
+def test_the_newest_histories_take_every_path_the_log_can_record() -> None:
+    """Each event type of ``domain.events`` appears in a history of the newest folder: a
+    change to what an event causes (a notice, a deadline, an activity) is then replayed
+    against a file that went through it. Seven types were in none (a notice added on
+    ``DeadlineExtended`` without a patch passed every replay test, and would have stopped
+    every file with an extended deadline): tests/workflow/test_rarer_paths.py takes them."""
+    newest = max((p for p in ROOT.glob("v[0-9]*") if p.is_dir()), key=lambda p: int(p.name[1:]))
+    seen = set().union(*(recorded_types(path) for path in newest.glob("*.json")))
+    every = {member.__name__ for member in get_args(get_args(Event)[0])}
+    assert every - NEVER_BY_THE_WORKFLOW - seen == set(), f"no history of {newest.name} has them"
+
+
 @pytest.mark.parametrize("path", HISTORIES, ids=[f"{p.parent.name}/{p.stem}" for p in HISTORIES])
 async def test_saved_history_replays_on_current_code(path: Path) -> None:
-    """A saved history replays without a non-determinism error."""
+    """A saved history replays without a non-determinism error; when it does not, the workflow
+    changed what files already running did (an activity, a timer, a notice more or fewer):
+    guard the change with ``workflow.patched`` (``RULES_PATCHES``, ``NOTICES_PATCHES`` for
+    a revision of the rules or the notices) and record the new version's histories in a new
+    folder."""
     replayer = Replayer(
         workflows=[GrantApplicationWorkflow],
         data_converter=pydantic_data_converter,
@@ -48,4 +85,7 @@ async def test_saved_history_replays_on_current_code(path: Path) -> None:
     )
     history = WorkflowHistory.from_json(path.stem, path.read_text())  # noqa: ASYNC240 small file
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
-    assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+    assert result.replay_failure is None, (
+        f"{path.parent.name}/{path.name} no longer replays: guard the change with "
+        f"workflow.patched (see this test's docstring): {result.replay_failure}"
+    )

@@ -21,7 +21,7 @@ from domain.programme import Duration
 from eventlog import RecordedEvent
 from tests.polling import eventually
 from tests.workflow.conftest import Stack
-from tests.workflow.scenarios import AGENT, ALICE, EUR, NOW, wait_until
+from tests.workflow.scenarios import AGENT, ALICE, EUR, NOW, save_history_if_recording, wait_until
 from tests.workflow.test_lifecycle import (
     approve_all,
     assert_log_matches_workflow,
@@ -154,6 +154,7 @@ async def test_an_extension_rearms_the_start_of_works_timer(stack: Stack) -> Non
         (extended,) = await events_of(stack, app_id, "DeadlineExtended")
         (lapsed,) = await events_of(stack, app_id, "ApplicationLapsed")
         assert on_time(lapsed, datetime.fromisoformat(extended.data["due_at"]))
+        await save_history_if_recording(stack, app_id)
 
 
 async def test_no_claim_is_accepted_after_completion_and_its_extension(stack: Stack) -> None:

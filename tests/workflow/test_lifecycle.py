@@ -164,16 +164,21 @@ async def request_correction(stack: Stack, app_id: str) -> None:
     )
 
 
-async def assert_log_matches_workflow(stack: Stack, app_id: str) -> None:
+async def assert_log_matches_workflow(
+    stack: Stack, app_id: str, *, keep_history: bool = True
+) -> None:
     """The auditor's fold of the log equals the workflow's state, and what the file publishes
-    for caseworkers' searches is that state; keep the history if asked."""
+    for caseworkers' searches is that state; with GUICHET_RECORD_HISTORIES, the history is
+    saved for the replay tests (``keep_history=False``: a run played by an older release's
+    class, whose history the current code would not write)."""
     state = await stack.guichet.state(app_id)
     assert await folded_log(stack.log, app_id) == state
     expected = search.published(state, deadlines=state.tracks_deadlines, hourly=True, funders=True)
     assert await published_search_attributes(stack, app_id) == {
         key.name: value for key, value in expected if value is not None
     }
-    await save_history_if_recording(stack, app_id)
+    if keep_history:
+        await save_history_if_recording(stack, app_id)
 
 
 async def published_search_attributes(stack: Stack, app_id: str) -> dict[str, object]:
@@ -790,6 +795,7 @@ async def test_a_non_pvd_commune_is_declared_ineligible_citing_the_rule(stack: S
         records = await stack.log.read_stream(app_id)
         rules = [v["rule"] for v in records[-1].data["verdicts"]]
         assert "pvd-membership" in rules
+        await save_history_if_recording(stack, app_id)
 
 
 async def test_resubmission_with_the_same_key_returns_the_existing_file(stack: Stack) -> None:

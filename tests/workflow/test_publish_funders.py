@@ -32,7 +32,9 @@ async def test_a_file_begun_before_the_funders_publishes_them_once_asked(stack: 
         assert (await published_search_attributes(stack, app_id))["GuichetFunders"] == funders
         assert await stack.guichet.publish_funders(app_id) is False  # asked again: done
         await stack.guichet.act(app_id, DeclareComplete(actor=ALICE, at=NOW))
-        await assert_log_matches_workflow(stack, app_id)  # it goes on publishing them
+        # It goes on publishing them. Its history is an older release's run, which the
+        # current code would not write: tests/histories/upgrades keeps a real one.
+        await assert_log_matches_workflow(stack, app_id, keep_history=False)
 
 
 async def test_a_new_file_answers_that_it_publishes_them_already(stack: Stack) -> None:

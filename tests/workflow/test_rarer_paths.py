@@ -1,0 +1,153 @@
+"""The paths a file takes less often, run through the workflow so that their histories are
+saved for the replay tests too (tests/replay/test_replay.py checks that the newest folder
+holds every event type): a note, an opinion asked then withdrawn, a co-financer correcting
+its decision, a plan brought down to a partial grant; a transfer the bank refuses and that is
+ordered again, an overpayment repaid."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from activities.ledger import LedgerGateway
+from activities.payments import DisbursementOrder, PaymentRefused
+from domain.actor import Actor
+from domain.commands import (
+    AddNote,
+    AssignCaseworker,
+    ClaimPayment,
+    DecideFunding,
+    DeclareComplete,
+    DeclareCompletion,
+    OrderPayment,
+    RecordRepayment,
+    RequestOpinion,
+    RevisePlan,
+    WithdrawOpinionRequest,
+)
+from tests.workflow.conftest import Stack
+from tests.workflow.scenarios import (
+    AGENT,
+    ALICE,
+    BOB,
+    DEPARTMENT,
+    EUR,
+    NOW,
+    PREFECTURE,
+    REGION,
+    proof_of_expense,
+    submission,
+    wait_until,
+)
+from tests.workflow.test_lifecycle import (
+    approve_all,
+    assert_log_matches_workflow,
+    awarded_and_started,
+    today,
+)
+
+pytestmark = pytest.mark.temporal
+
+
+def decision(actor: Actor, line_id: str, euros: int, note: str = "") -> DecideFunding:
+    return DecideFunding(
+        actor=actor, at=NOW, line_id=line_id, approve=True, granted_cents=euros * EUR, note=note
+    )
+
+
+async def test_a_corrected_decision_and_a_plan_brought_down_to_a_partial_grant(
+    stack: Stack,
+) -> None:
+    """The prefecture mistypes its grant and corrects it; the region grants 80,000 € of
+    100,000 €, and the commune writes the 80,000 € into its plan: the region's line keeps its
+    decision (rules 2). Along the way, a note, and an opinion asked then withdrawn."""
+    g = stack.guichet
+    async with stack.worker():
+        app_id, _ = await g.submit(submission())
+        await wait_until(g, app_id, lambda s: s.status != "draft")
+        await g.act(app_id, AssignCaseworker(actor=ALICE, at=NOW, caseworker_id="alice"))
+        await g.act(app_id, DeclareComplete(actor=ALICE, at=NOW))
+        await g.act(app_id, AddNote(actor=ALICE, at=NOW, note="Vu avec la DDT."))
+        asked = RequestOpinion(
+            actor=ALICE, at=NOW, expert_id="abf-ain", question="Toiture conforme ?",
+            due_on=today() + timedelta(days=10),
+        )  # fmt: skip
+        await g.act(app_id, asked)
+        await g.act(
+            app_id, WithdrawOpinionRequest(actor=ALICE, at=NOW, number=1, reason="Hors secteur")
+        )
+        await g.act(app_id, decision(PREFECTURE, "detr", 20_000))
+        await g.act(app_id, decision(PREFECTURE, "detr", 200_000, note="Montant mal saisi"))
+        await g.act(app_id, decision(REGION, "region", 80_000, note="Enveloppe contrainte"))
+        await g.act(app_id, decision(DEPARTMENT, "department", 50_000))
+        state = await g.state(app_id)
+        assert state.plan is not None
+        region = state.plan.line("region")
+        owner = state.plan.line("owner")
+        assert region is not None and owner is not None
+        revised = state.plan.with_line(region.replaced({"requested_cents": 80_000 * EUR}))
+        revised = revised.with_line(owner.replaced({"requested_cents": 170_000 * EUR}))
+        await g.act(app_id, RevisePlan(actor=AGENT, at=NOW, plan=revised, note="Part communale"))
+        final = await g.state(app_id)
+        assert final.plan is not None
+        assert [(line.line_id, line.status, line.granted_cents) for line in final.plan.lines] == [
+            ("owner", "pending", None),
+            ("detr", "approved", 200_000 * EUR),
+            ("region", "approved", 80_000 * EUR),
+            ("department", "approved", 50_000 * EUR),
+        ]
+        assert [o.withdrawn_reason for o in final.opinions] == ["Hors secteur"]
+        await assert_log_matches_workflow(stack, app_id)
+
+
+class RefusesTheFirstTransfer:
+    """The bank refuses the first payment (an account closed), then pays."""
+
+    def __init__(self, ledger: LedgerGateway) -> None:
+        self.ledger = ledger
+        self.refused = False
+
+    async def disburse(self, order: DisbursementOrder) -> str:
+        if not self.refused:
+            self.refused = True
+            raise PaymentRefused("compte clôturé : RIB à mettre à jour")
+        return await self.ledger.disburse(order)
+
+
+async def test_a_refused_transfer_is_ordered_again_and_an_overpayment_repaid(
+    stack: Stack,
+) -> None:
+    """The advance (60,000 €) is refused by the bank and ordered again; the works cost less
+    than planned, so the balance claim finds too much paid: 20,000 € to repay, recorded by
+    the payment officer, and the file closes."""
+    g = stack.guichet
+    async with stack.worker(RefusesTheFirstTransfer(stack.ledger)):
+        app_id, _ = await g.submit(submission())
+        await wait_until(g, app_id, lambda s: s.status != "draft")
+        await g.act(app_id, AssignCaseworker(actor=ALICE, at=NOW, caseworker_id="alice"))
+        await g.act(app_id, DeclareComplete(actor=ALICE, at=NOW))
+        await approve_all(stack, app_id)
+        await awarded_and_started(stack, app_id)
+        advance = ClaimPayment(
+            actor=AGENT, at=NOW, kind="advance", amount_cents=60_000 * EUR, proof_reference="OS-1"
+        )
+        await g.act(app_id, advance)
+        await g.act(app_id, OrderPayment(actor=BOB, at=NOW, payment_number=1))
+        await wait_until(g, app_id, lambda s: s.payments[0].status == "failed")
+        await g.act(app_id, OrderPayment(actor=BOB, at=NOW, payment_number=1))
+        await wait_until(g, app_id, lambda s: s.payments[0].status == "disbursed")
+        await g.act(app_id, DeclareCompletion(actor=AGENT, at=NOW, completed_on=today()))
+        await g.act(app_id, proof_of_expense(AGENT, NOW))
+        # 40 % of 100,000 € proven is 40,000 €: 20,000 € of the advance to repay.
+        balance = ClaimPayment(
+            actor=AGENT, at=NOW, kind="balance", eligible_expense_cents=100_000 * EUR,
+            proof_reference="DGD",
+        )  # fmt: skip
+        await g.act(app_id, balance)
+        assert (await g.state(app_id)).status == "repayment_due"
+        repaid = RecordRepayment(actor=BOB, at=NOW, amount_cents=20_000 * EUR, reference="T-77")
+        await g.act(app_id, repaid)
+        closed = await wait_until(g, app_id, lambda s: s.status == "closed")
+        assert closed.final_cents == 40_000 * EUR
+        await assert_log_matches_workflow(stack, app_id)
