@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint bench clean
+.PHONY: dev test check lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,13 @@ dev: $(STAMP)  ## run Guichet on embedded defaults (Temporal dev server, SQLite 
 
 test: $(STAMP)  ## the whole test suite against PostgreSQL on 127.0.0.1:5432 and real Temporal servers
 	$(BIN)/pytest
+	# The slow fault-injection group of RELIABILITY.md (worker killed five times, Temporal
+	# server restarted, PostgreSQL unreachable for 10 s), kept out of plain `pytest`.
+	GUICHET_RELIABILITY_FILES=$${GUICHET_RELIABILITY_FILES:-200} $(BIN)/pytest -m reliability
+
+check: $(STAMP)  ## the quick loop while changing code (under a minute): lint, the domain's unit tests, replay of the saved histories
+	$(MAKE) lint
+	$(BIN)/pytest -q tests/unit tests/replay
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
