@@ -76,6 +76,15 @@ def unknown_funder(
                     f"compte de cofinanceur « {line.funder} » n'existe encore pour décider de "
                     "sa ligne ; demandez à l'administrateur de la console de le créer"
                 )
+            if line.kind == "private":
+                # A foundation, a company: Guichet waits for each line's decision, so its
+                # funder needs someone to record it.
+                return (
+                    f"ligne {number} du plan : le financement privé « {line.funder} » attend, "
+                    "comme chaque ligne, la décision de son financeur, et personne n'a de compte "
+                    "pour l'enregistrer ; demandez à l'administrateur de la console d'en créer "
+                    f"un pour « {line.funder} », ou choisissez parmi {listed}"
+                )
             return (
                 f"ligne {number} du plan : aucun cofinanceur « {line.funder} » n'a de compte et "
                 f"ne pourrait décider de cette ligne ; choisissez parmi {listed}"
@@ -83,11 +92,22 @@ def unknown_funder(
     return None
 
 
-def _lines(form: Mapping[str, str], basis: str) -> list[dict[str, Any]]:
+def _lines(
+    form: Mapping[str, str], basis: str, current: FinancingPlan | None = None
+) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
     # A revised plan carries its lines' ids, so that a line left as it was keeps its decision.
     kept = [form.get(f"ligne-{row}-id", "").strip() for row in range(MAX_LINE_ROWS)]
-    taken: set[str] = {line_id for line_id in kept if line_id}
+    # Only the ids of rows still filled in: a row emptied gives its id up.
+    taken: set[str] = {
+        line_id
+        for row, line_id in enumerate(kept)
+        if line_id
+        and (
+            form.get(f"ligne-{row}-financeur", "").strip()
+            or form.get(f"ligne-{row}-montant", "").strip()
+        )
+    }
     for row in range(MAX_LINE_ROWS):
         funder = funder_code(form.get(f"ligne-{row}-financeur", ""))
         if funder == funder_code(OWNER_WORDS):  # the commune's line, as the form shows it
@@ -114,17 +134,33 @@ def _lines(form: Mapping[str, str], basis: str) -> list[dict[str, Any]]:
         if lines[-1]["line_id"] == "owner":
             taken.add("owner")
     for line in lines:
-        line["line_id"] = line["line_id"] or _line_id(str(line["funder"]), taken)
+        line["line_id"] = (
+            line["line_id"]
+            or _former_id(str(line["funder"]), current, taken)
+            or _line_id(str(line["funder"]), taken)
+        )
     return lines
 
 
-def _plan(form: Mapping[str, str]) -> dict[str, Any]:
-    """The financing plan's fields of the form (submission and revision share them)."""
+def _former_id(funder: str, current: FinancingPlan | None, taken: set[str]) -> str:
+    """The id of the current plan's line of ``funder`` that no row of the form holds any more:
+    a funder emptied from one row and typed on another is the same line (its decision then
+    follows it), not a new one. Empty when there is none."""
+    for line in current.lines if current else ():
+        if line.funder == funder and line.kind != "owner" and line.line_id not in taken:
+            taken.add(line.line_id)
+            return line.line_id
+    return ""
+
+
+def _plan(form: Mapping[str, str], current: FinancingPlan | None = None) -> dict[str, Any]:
+    """The financing plan's fields of the form (submission and revision share them; a
+    revision gives the ``current`` plan, whose lines the form's rows stand for)."""
     basis = form.get("base_fiscale", "HT")
     months = form.get("duree_mois", "").strip() or "24"
     if not (months.isascii() and months.isdigit()):  # "²" is a digit to isdigit, not to int
         raise FormError("« Durée prévue » : un nombre de mois")
-    lines = _lines(form, basis)
+    lines = _lines(form, basis, current)
     plan = {
         "total_cost_cents": parse_euros(form.get("cout_total", ""), "Coût total"),
         "subsidisable_base_cents": parse_euros(
@@ -162,7 +198,7 @@ def plan_from_form(form: Mapping[str, str], current: FinancingPlan) -> Financing
     ``FormError`` if not a plan."""
     kept = {"owner_share_exception": current.owner_share_exception}
     try:
-        plan = FinancingPlan.model_validate({**kept, **_plan(form)})
+        plan = FinancingPlan.model_validate({**kept, **_plan(form, current)})
     except ValidationError as error:
         raise FormError(f"plan incomplet : {first_problem(error, FORM_LABELS)}") from None
     return plan.with_dotations_named()

@@ -84,6 +84,16 @@ def test_the_programme_s_own_funder_without_an_account_is_the_administrator_s_to
     other = unknown_funder(plan_of(2), accounts, shopin)  # F1: funds nothing of the catalogue
     assert other is not None and "choisissez parmi DETR, REGION" in other
     assert unknown_funder(plan, [*accounts, "BDT"], shopin) is None
+    foundation = (
+        plan_of(2)
+        .lines[1]
+        .model_copy(update={"funder": "FONDATION DU PATRIMOINE", "kind": "private"})
+    )
+    private = plan_of(2).model_copy(update={"lines": (plan_of(2).lines[0], foundation)})
+    said = unknown_funder(private, accounts, shopin)
+    assert said is not None
+    assert "le financement privé « FONDATION DU PATRIMOINE » attend" in said
+    assert "demandez à l'administrateur de la console d'en créer un" in said
 
 
 def test_an_anah_line_is_anah_s_co_funding_of_the_post() -> None:
@@ -131,3 +141,17 @@ def test_the_commune_s_own_line_reads_and_is_typed_in_french() -> None:
     in_french = values | {"ligne-0-financeur": "maître d'ouvrage (la commune)"}
     assert plan_from_form(in_french, plan) == plan
     assert plan_from_form(values | {"ligne-0-financeur": "OWNER"}, plan) == plan
+
+
+def test_a_funder_emptied_from_its_row_and_typed_on_another_is_the_same_line() -> None:
+    """The commune cleared F1's row and typed F1 on the free row: the line kept its id (and
+    so its co-financer's decision), where it became « f1-2 », a new line to decide again."""
+    plan = plan_of(3)
+    values = plan_values(plan)
+    moved = {key.replace("ligne-1-", "ligne-3-"): value for key, value in values.items()
+             if key.startswith("ligne-1-") and not key.endswith("-id")}  # fmt: skip
+    values |= {"ligne-1-financeur": "", "ligne-1-montant": ""} | moved
+    revised = plan_from_form(values, plan)
+    assert [line.line_id for line in revised.lines] == ["owner", "anah", "f1"]
+    brand_new = plan_values(plan) | {"ligne-3-financeur": "F9", "ligne-3-montant": "1"}
+    assert plan_from_form(brand_new, plan).lines[-1].line_id == "f9"
