@@ -324,7 +324,7 @@ def _funder_line_row(item: FunderLine) -> tuple[Cell, ...]:
     commune = state.commune
     decision = {
         "to_decide": "À décider",
-        "later": "À décider quand le dossier sera complet",
+        "later": item.later_words,
         "moot": "Sans objet",
     }.get(item.stage) or word(LINE_STATUS, line.status)
     due = item.due_at.astimezone(PARIS).date() - timedelta(days=1) if item.due_at else None
@@ -367,6 +367,14 @@ class FunderLine:
     stage: Literal["to_decide", "later", "decided", "moot"]
     due_at: datetime | None = None
     """The last moment of its decision deadline, while it has one."""
+
+    @property
+    def later_words(self) -> str:
+        """When a line of a file not decidable yet will be: a file declared complete and then
+        asked a correction waits for the commune's answer, not for completeness."""
+        if self.state.status == "correction_requested":
+            return "À décider une fois la correction demandée à la commune apportée"
+        return "À décider quand le dossier sera complet"
 
     def order(self) -> tuple[int, datetime, str]:
         rank = ("to_decide", "later", "decided", "moot").index(self.stage)

@@ -9,6 +9,7 @@ from domain.commands import (
     LapseAward,
     RecordRepayment,
     RefuseApplication,
+    RequestCorrection,
     WithdrawApplication,
 )
 from domain.state import Application
@@ -49,6 +50,14 @@ def test_a_pending_line_of_a_file_in_instruction_is_to_decide_by_its_deadline() 
 def test_a_file_not_yet_complete_will_be_decided_later() -> None:
     """A pending line of a file not yet complete waits for completeness."""
     assert detr_line(apply([submit()])).stage == "later"
+
+
+def test_a_complete_file_asked_a_correction_waits_for_the_answer_not_completeness() -> None:
+    asked = RequestCorrection(actor=CASEWORKER, at=at(2), reason="incomplete", message="Devis ?")
+    waiting = detr_line(apply([*to_instruction(), asked]))
+    assert waiting.stage == "later"
+    assert waiting.later_words == "À décider une fois la correction demandée à la commune apportée"
+    assert detr_line(apply([submit()])).later_words == "À décider quand le dossier sera complet"
 
 
 def test_a_decided_line_is_decided() -> None:
