@@ -224,7 +224,7 @@ def _notices(event: Event, state: Application) -> list[Notice]:
             who = event.actor.funder or lower(ROLE, event.actor.role)
             return _to(_services(state), f"{ref} : pièce jointe ({who})", body, event)
         case CorrectionAnswered() | FundingDecided() if state.caseworker_id:
-            body = _news_for_the_caseworker(event)
+            body = _news_for_the_caseworker(event, state)
             return _to(("caseworker", state.caseworker_id), f"{ref} : à traiter", body, event)
     return []
 
@@ -256,12 +256,18 @@ def _steps_told(event: Event, state: Application, before: Application | None) ->
             )
             if not state.caseworker_id:  # revision 0 told the file's caseworker only
                 told += _to(
-                    _services(state), f"{ref} : à traiter", _news_for_the_caseworker(event), event
+                    _services(state),
+                    f"{ref} : à traiter",
+                    _news_for_the_caseworker(event, state),
+                    event,
                 )
             return told
         case CorrectionAnswered() if not state.caseworker_id:
             return _to(
-                _services(state), f"{ref} : à traiter", _news_for_the_caseworker(event), event
+                _services(state),
+                f"{ref} : à traiter",
+                _news_for_the_caseworker(event, state),
+                event,
             )
         case PlanRevised():
             return _plan_revised(event, state, before)
@@ -461,8 +467,9 @@ def _days_left(sent_at: datetime, expiry: datetime) -> str:
     return "dernier jour aujourd'hui" if left <= 1 else f"plus que {left} jours"
 
 
-def _news_for_the_caseworker(event: CorrectionAnswered | FundingDecided) -> str:
-    """What the caseworker's mail says happened, so it can be acted on without opening the file."""
+def _news_for_the_caseworker(event: CorrectionAnswered | FundingDecided, state: Application) -> str:
+    """What the caseworker's mail says happened, so it can be acted on without opening the file
+    (a partial grant says so: the plan will need revising before the file can be accepted)."""
     if isinstance(event, CorrectionAnswered):
         plan = " (avec un plan de financement révisé)" if event.revised_plan else ""
         return f"La commune a répondu à la demande de correction{plan} :\n\n{event.message}"
@@ -470,8 +477,16 @@ def _news_for_the_caseworker(event: CorrectionAnswered | FundingDecided) -> str:
         now = f"accord de {euros(event.granted_cents)}" if event.approved else "refus"
         decision = f"{event.funder} corrige sa décision sur la ligne {event.line_id} : {now}."
     elif event.approved:
+        line = state.plan.line(event.line_id) if state.plan else None
+        asked = line.requested_cents if line else None
+        part = (
+            f" sur les {euros(asked)} demandés (accord partiel)"
+            if asked is not None and (event.granted_cents or 0) < asked
+            else ""
+        )
         decision = (
-            f"{event.funder} accorde {euros(event.granted_cents)} sur la ligne {event.line_id}."
+            f"{event.funder} accorde {euros(event.granted_cents)}{part} sur la ligne "
+            f"{event.line_id}."
         )
     else:
         decision = f"{event.funder} refuse la ligne {event.line_id}."

@@ -113,6 +113,15 @@ def test_the_caseworker_reads_what_a_co_financer_decided_not_an_event_name() -> 
     [notice] = [n for n in notices_for(event, state) if n.recipient_role == "caseworker"]
     assert notice.recipient == "al"
     assert notice.body == "DETR accorde 100\u202f000,00\u00a0€ sur la ligne detr.\n\nVu en CDEC."
+    partial = approve(DETR_OFFICER, "detr", 80_000)
+    [event] = history([*taken, partial])[-1:]
+    [notice] = [
+        n for n in notices_for(event, apply([*taken, partial])) if n.recipient_role == "caseworker"
+    ]
+    assert notice.body == (
+        "DETR accorde 80\u202f000,00\u00a0€ sur les 100\u202f000,00\u00a0€ demandés (accord "
+        "partiel) sur la ligne detr."
+    )
 
 
 def test_the_caseworker_reads_the_commune_s_answer() -> None:
