@@ -22,6 +22,7 @@ from domain.events import (
     AwardNotified,
     CorrectionAnswered,
     CorrectionRequested,
+    DeadlineClosed,
     DeadlineExpired,
     DeadlineOpened,
     DocumentAttached,
@@ -84,8 +85,8 @@ may change freely.
    decided; the caseworker (or the caseworkers' pool while no one holds the file) of a new
    request, of a revised plan, and of an answer or a decision on a file no one holds; each
    co-financer that its decision is expected and by when (and why again, when it is), that
-   its line left the plan, and how the file ended; the payment officers that a payment waits
-   to be ordered."""
+   it waits for a correction, that its line left the plan, and how the file ended; the
+   payment officers that a payment waits to be ordered."""
 
 
 def notices_for(
@@ -250,6 +251,21 @@ def _steps_told(event: Event, state: Application, before: Application | None) ->
             return _to(applicant, f"{ref} : dossier rouvert", body, event)
         case DeadlineOpened(deadline=deadline) if deadline.kind == "cofinancer_decision":
             return _decision_expected(deadline, state, before, event)
+        case DeadlineClosed(kind="cofinancer_decision", subject=subject, by_event=by) if (
+            by == "CorrectionRequested"
+        ):
+            line = state.plan.line(subject) if state.plan and subject else None
+            if line is None:
+                return []
+            body = (
+                f"Commune : {_commune(state)}.\n\nLes services instructeurs ont demandé une "
+                "correction à la commune : votre décision sur votre ligne "
+                f"{line.funder} ({euros(line.requested_cents)} demandés) n'est plus attendue "
+                "pour l'instant. Un nouveau délai vous sera donné une fois la correction "
+                "apportée."
+            )
+            desk = ("cofinancer", f"cofinancer:{line.funder}")
+            return _to(desk, f"{ref} : décision suspendue (correction demandée)", body, event)
         case FundingDecided():
             told = _to(
                 applicant, f"{ref} : décision de {event.funder}", _decision(event, state), event

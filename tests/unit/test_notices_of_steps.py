@@ -10,12 +10,14 @@ from datetime import timedelta
 
 import pytest
 
+from domain.catalogue import load_catalogue
 from domain.commands import (
     AcceptApplication,
     AnswerCorrection,
     AssignCaseworker,
     Command,
     DecideFunding,
+    DeclareComplete,
     ExpireDeadline,
     RefuseApplication,
     ReopenApplication,
@@ -40,6 +42,7 @@ from tests.unit.builders import (
     detr_plan,
     history,
     line,
+    request,
     submit,
     to_instruction,
     to_started,
@@ -166,6 +169,25 @@ def test_a_co_financer_asked_again_reads_why() -> None:
     )
     [restarted] = notices_for(opened, pending, before=waiting)
     assert "Le délai de votre décision repart" in restarted.body
+
+
+def test_a_correction_asked_suspends_the_co_financers_decision_and_says_so() -> None:
+    """Their decision deadlines close while the commune corrects its file: they are told."""
+    programme = load_catalogue().get("dsil-detr-investissement")
+    assert programme is not None
+    with_deadlines = submit(request(programme_id=programme.id), programme=programme)
+    complete = [
+        with_deadlines.model_copy(update={"tracks_deadlines": True}),
+        DeclareComplete(actor=CASEWORKER, at=at(1)),
+    ]
+    asked = RequestCorrection(actor=CASEWORKER, at=at(2), reason="incomplete", message="Devis ?")
+    suspended = [
+        n
+        for n in told([*complete, asked])
+        if n.subject.endswith("décision suspendue (correction demandée)")
+    ]
+    assert to_whom(suspended) == [DETR_DESK, REGION_DESK]
+    assert "n'est plus attendue pour l'instant" in suspended[0].body
 
 
 def test_the_commune_reads_each_decision_and_what_a_partial_grant_asks_of_it() -> None:
