@@ -90,8 +90,8 @@ def phrase(event: Event) -> str:
         case ApplicationDeclaredComplete(deemed=deemed):
             return "Dossier réputé complet (silence gardé)" if deemed else "Dossier déclaré complet"
         case FundingDecided(funder=funder, approved=approved, granted_cents=granted, note=note):
-            verdict = f"accorde {euros(granted)}" if approved else "refuse"
-            return f"{funder} {verdict} sur sa ligne{_said(note)}"
+            verdict = f"accorde {euros(granted)} sur sa ligne" if approved else "refuse sa ligne"
+            return f"{funder} {verdict}{_said(note)}"
         case PlanRevised(note=note):
             return f"Plan de financement révisé{_said(note)}"
         case CommissionOpinionRecorded(favourable=favourable, note=note):
