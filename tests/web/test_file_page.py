@@ -100,3 +100,23 @@ def test_an_ordered_payment_says_it_is_on_its_way_not_that_nothing_was_paid() ->
     assert "Paiement n° 1 ordonné : le versement est en cours" in page
     claimed_only = file_page([*to_started()], carol, done="OrderPayment")
     assert 'data-testid="versement-en-cours"' not in claimed_only  # nothing under way
+
+
+def test_the_breadcrumb_leads_back_to_the_list_page_of_the_person_s_own_menu() -> None:
+    """The commune's agent and the co-financers read « File de travail › Dossier », a page
+    their menu does not have: each goes back to the list its menu names."""
+    lists = {
+        AGENT: '<a href="/dossiers">Mes demandes</a> › Dossier',
+        Account("region", "cofinancer", funder="REGION"): (
+            '<a href="/cofinancement">Mes lignes de financement</a> › Dossier'
+        ),
+        Account("carol", "payment_officer"): '<a href="/paiements">Paiements à ordonner</a> ›',
+        Account("abf", "expert"): '<a href="/avis">Avis demandés</a> › Dossier',
+        ALICE: '<a href="/dossiers">File de travail</a> › Dossier',
+        Account("sophie", "supervisor"): '<a href="/dossiers">File de travail</a> › Dossier',
+    }
+    for account, breadcrumb in lists.items():
+        page = file_page(to_instruction(), account)
+        assert breadcrumb in page, account.role
+        if account.role in ("applicant", "cofinancer", "payment_officer", "expert"):
+            assert "File de travail" not in page, account.role
