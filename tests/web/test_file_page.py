@@ -120,3 +120,17 @@ def test_the_breadcrumb_leads_back_to_the_list_page_of_the_person_s_own_menu() -
         assert breadcrumb in page, account.role
         if account.role in ("applicant", "cofinancer", "payment_officer", "expert"):
             assert "File de travail" not in page, account.role
+
+
+def test_a_file_not_yet_awarded_says_so_instead_of_a_subsidy_of_nothing() -> None:
+    """A fresh file's page read « Subvention 0,00 € », as if nothing had been granted: it is
+    « pas encore attribuée » while instructed, unsaid once refused, its amount once accepted."""
+    from tests.unit.builders import to_accepted
+
+    for account in (ALICE, AGENT):
+        fresh = file_page(to_instruction(), account)
+        assert "<dt>Subvention</dt><dd>pas encore attribuée</dd>" in fresh, account.role
+    refused = file_page([*to_instruction(), Refuse(actor=CASEWORKER, at=at(3), reason="Non")])
+    assert "<dt>Subvention</dt>" not in refused
+    accepted = file_page(to_accepted())
+    assert "<dt>Subvention</dt><dd>100\u202f000,00\xa0€</dd>" in accepted
