@@ -37,6 +37,7 @@ from console.web.auth import (
     sign_in,
 )
 from console.web.batch import FORM_ACTIONS, MAX_FILES, batch_deadlines
+from console.web.claims import claims
 from console.web.commands import (
     FORMS,
     FieldSpec,
@@ -389,6 +390,7 @@ async def file_view(
         "values": typed or {},
         "invalid_field": invalid,
         "deadlines": getattr(state, "deadlines", ()),
+        "claims": claims(events),
         "line_funders": line_funders(state),
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }

@@ -140,7 +140,8 @@ def phrase(event: Event) -> str:
             payment_number=n, kind=kind, amount_cents=amount, with_bank_guarantee=guaranteed
         ):
             what = PAYMENT_KIND[kind] + (", avec garantie bancaire" if guaranteed else "")
-            return f"Demande de versement n° {n} ({what}) : {euros(amount)}"
+            proof = _proof(event.eligible_expense_cents, event.proof_reference)
+            return f"Demande de versement n° {n} ({what}) : {euros(amount)}{proof}"
         case PaymentOrdered(payment_number=n, amount_cents=amount):
             return f"Versement n° {n} ordonné : {euros(amount)}"
         case PaymentDisbursed(payment_number=n, amount_cents=amount, gateway_reference=ref):
@@ -175,7 +176,7 @@ def phrase(event: Event) -> str:
 
 
 def _proof(expense_cents: int | None, reference: str | None) -> str:
-    """The balance claim's evidence, when the event carries it."""
+    """A claim's evidence, when the event carries it: the expense proven, and the proof."""
     if reference is None:
         return ""
     expense = f"dépense éligible justifiée {euros(expense_cents)}, " if expense_cents else ""

@@ -82,3 +82,17 @@ def test_a_co_financer_refuses_its_line_and_grants_an_amount_on_it() -> None:
     granted = decided.replaced({"funder": "REGION", "approved": True, "granted_cents": 20_000_00})
     said = phrase(granted.replaced({"note": ""}))
     assert said == "REGION accorde 20\u202f000,00\xa0€ sur sa ligne"
+
+
+def test_a_payment_claim_says_its_expense_and_proof_in_the_history() -> None:
+    """The proof the commune named and the expense it declared were in the mail and the
+    CLI's history only."""
+    claimed = next(e for e in EVENTS if e.type == "PaymentClaimed")
+    interim = claimed.replaced(
+        {"kind": "interim", "eligible_expense_cents": 200_000_00, "proof_reference": "DGD-1"}
+    )
+    assert phrase(interim).endswith(
+        " (dépense éligible justifiée 200\u202f000,00\xa0€, justificatif DGD-1)"
+    )
+    advance = claimed.replaced({"eligible_expense_cents": None, "proof_reference": "OS-1"})
+    assert phrase(advance).endswith(" (justificatif OS-1)")

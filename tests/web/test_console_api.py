@@ -2121,6 +2121,28 @@ async def test_a_payment_claim_shows_its_limits_and_waits_for_the_previous_one(
     assert "Demander un paiement : pas maintenant, le paiement n° 1 (avance)" in claimed
 
 
+async def test_the_payment_officer_reads_the_expense_and_proof_of_a_claim_before_ordering(
+    console: Console,
+) -> None:
+    """An interim payment claimed on €50,000 of expense, « Situation de travaux n° 2 » as its
+    proof: neither the file's page nor « Paiements » said either, only the mail and
+    ``guichet show`` did, and the officer ordered blind. Both pages now give them."""
+    application_id = await awarded_file(console)
+    today = day_of(datetime.now(UTC), paris=True).isoformat()
+    await send(console, "agent", application_id, type="DeclareStart", started_on=today)
+    await send(console, "agent", application_id, type="ClaimPayment", kind="interim",
+               amount_cents=10_000_00, eligible_expense_cents=50_000_00,
+               proof_reference="Situation de travaux n° 2")  # fmt: skip
+    async with signed_in(console, "carol") as carol:
+        page = html.unescape((await carol.get(f"/dossiers/{application_id}")).text)
+        queue = html.unescape((await carol.get("/paiements")).text)
+    table = page[page.index('data-testid="paiements"') :].split("</table>")[0]
+    queued = queue[queue.index(f'<a href="/dossiers/{application_id}">') :].split("</tr>")[0]
+    assert "Dépense éligible justifiée</th>" in table and "Dépense éligible justifiée</th>" in queue
+    for row in (table.split("<tbody>")[1], queued):
+        assert "50\u202f000,00\xa0€" in row and "Situation de travaux n° 2" in row
+
+
 async def test_the_payments_page_reads_every_paying_file_page_after_page(
     console: Console, monkeypatch: pytest.MonkeyPatch
 ) -> None:

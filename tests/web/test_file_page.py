@@ -134,3 +134,25 @@ def test_a_file_not_yet_awarded_says_so_instead_of_a_subsidy_of_nothing() -> Non
     assert "<dt>Subvention</dt>" not in refused
     accepted = file_page(to_accepted())
     assert "<dt>Subvention</dt><dd>100\u202f000,00\xa0€</dd>" in accepted
+
+
+def test_a_claim_shows_the_expense_and_the_proof_the_commune_gave_with_it() -> None:
+    """The payment officer ordered blind: the payments table gave neither the proof the
+    commune named nor the eligible expense it declared; only the mail and ``guichet show``
+    had them. The proof is the claim's event's (the state keeps no reference)."""
+    from console.web.claims import claims
+    from tests.unit.builders import claim, to_started
+
+    carol = Account("carol", "payment_officer")
+    interim = claim("interim", 20_000, 100_000).model_copy(
+        update={"proof_reference": "Situation de travaux n° 2"}
+    )
+    commands = [*to_started(), interim]
+    page = file_page(commands, carol, claims=claims(history(commands)))
+    table = page[page.index('data-testid="paiements"') :].split("</table>")[0]
+    assert '<th scope="col" class="nombre">Dépense éligible justifiée</th>' in table
+    row = table.split("<tbody>")[1]
+    assert "100\u202f000,00\xa0€" in row and "Situation de travaux n° 2" in row
+    advance = [*to_started(), claim("advance", 10_000)]
+    row = file_page(advance, carol, claims=claims(history(advance))).split('"paiements"')[1]
+    assert '<td class="nombre">—</td><td class="texte-libre">FACT-1</td>' in row
