@@ -264,7 +264,7 @@ def _steps_told(event: Event, state: Application, before: Application | None) ->
                 "pour l'instant. Un nouveau délai vous sera donné une fois la correction "
                 "apportée."
             )
-            desk = ("cofinancer", f"cofinancer:{line.funder}")
+            desk: tuple[Role, str] = ("cofinancer", f"cofinancer:{line.funder}")
             return _to(desk, f"{ref} : décision suspendue (correction demandée)", body, event)
         case FundingDecided():
             told = _to(

@@ -28,6 +28,7 @@ from console.web.accounts import COMMUNE_READERS, INSEE, Account, sector_words
 from console.web.app import render
 from console.web.auth import BadRequest, Forbidden, read_form, read_upload, roles, services
 from console.web.batch import FORM_ACTIONS, MAX_FILES, batch_deadlines
+from console.web.claims import claims_of
 from console.web.commands import FormError, to_command
 from console.web.exports import (
     PORTFOLIO_HEADER,
@@ -419,6 +420,8 @@ async def payments_page(
         if payment.status in ("claimed", "ordered", "failed")
     ]
     owed = [state for state in listing.files if state.repayment_due_cents > 0]
+    # The proof and the expense declared, which the officer checks before ordering.
+    claimed = await claims_of(found, [state.application_id for state, _ in waiting])
     stopped = listing.stopped
     following = None
     if listing.next_page:
@@ -426,7 +429,10 @@ async def payments_page(
             {"suite": page_text(found, listing.next_page, scope, page + 1), "page": page + 1}
         )
     context = {
-        "waiting": waiting,
+        "waiting": [
+            (state, payment, claimed.get(state.application_id, {}).get(payment.number))
+            for state, payment in waiting
+        ],
         "owed": owed,
         "left_out_of": listing.left_out_of,
         "queue_limit": QUEUE_LIMIT,

@@ -37,6 +37,7 @@ from console.web.auth import (
     sign_in,
 )
 from console.web.batch import FORM_ACTIONS, MAX_FILES, batch_deadlines
+from console.web.claims import claims
 from console.web.commands import (
     FORMS,
     FieldSpec,
@@ -79,6 +80,7 @@ from console.web.files import timeline as read_timeline
 from console.web.opinions import experts, is_expert, no_such_expert
 from console.web.outages import no_worker_sentence
 from console.web.problems import first_problem
+from console.web.revision import decisions, outcome
 from console.web.services import WebServices
 from console.web.sessions import Session
 from console.web.submission import (
@@ -389,6 +391,7 @@ async def file_view(
         "values": typed or {},
         "invalid_field": invalid,
         "deadlines": getattr(state, "deadlines", ()),
+        "claims": claims(events),
         "line_funders": line_funders(state),
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }
@@ -663,13 +666,14 @@ async def _plan_form(
     unchanged: bool = False,
     status: int = 200,
 ) -> Response:
-    """The revision form; with ``plan``, the verdicts of the financing rules on it."""
+    """The revision form, each line's decision so far beside it; with ``plan``, the verdicts
+    of the financing rules on it and which lines keep their co-financer's decision."""
     assert state.plan is not None  # both routes refuse a file without a plan first
     found_verdicts = []
-    if plan is not None and state.programme is not None and state.commune is not None:
-        # Judged as it will be recorded: a line sent unchanged, or brought down to what was
-        # granted, keeps its co-financer's decision (a partial grant counts as granted).
-        revised = merge_plan(state.plan, plan, state.rules)
+    # Judged as it will be recorded: a line sent unchanged, or brought down to what was
+    # granted, keeps its co-financer's decision (a partial grant counts as granted).
+    revised = merge_plan(state.plan, plan, state.rules) if plan is not None else None
+    if revised is not None and state.programme is not None and state.commune is not None:
         found_verdicts = [
             {"stage": "financing", **v.model_dump()}
             for v in plan_verdicts_shown(
@@ -681,6 +685,8 @@ async def _plan_form(
         "values": values,
         "funders": await known_funders(services(request)),
         "rows": plan_rows(state.plan),
+        "decisions": decisions(state.plan),
+        "outcome": outcome(state.plan, revised) if revised is not None else None,
         "verdicts": found_verdicts,
         "error": error,
         "unchanged": unchanged,

@@ -90,9 +90,9 @@ def phrase(event: Event) -> str:
         case ApplicationDeclaredComplete(deemed=deemed):
             return "Dossier réputé complet (silence gardé)" if deemed else "Dossier déclaré complet"
         case FundingDecided(funder=funder, approved=approved, granted_cents=granted, note=note):
-            verdict = f"accorde {euros(granted)}" if approved else "refuse"
+            verdict = f"accorde {euros(granted)} sur sa ligne" if approved else "refuse sa ligne"
             corrects = "corrige sa décision : " if event.correction else ""
-            return f"{funder} {corrects}{verdict} sur sa ligne{_said(note)}"
+            return f"{funder} {corrects}{verdict}{_said(note)}"
         case PlanRevised(note=note):
             return f"Plan de financement révisé{_said(note)}"
         case CommissionOpinionRecorded(favourable=favourable, note=note):
@@ -141,7 +141,8 @@ def phrase(event: Event) -> str:
             payment_number=n, kind=kind, amount_cents=amount, with_bank_guarantee=guaranteed
         ):
             what = PAYMENT_KIND[kind] + (", avec garantie bancaire" if guaranteed else "")
-            return f"Demande de versement n° {n} ({what}) : {euros(amount)}"
+            proof = _proof(event.eligible_expense_cents, event.proof_reference)
+            return f"Demande de versement n° {n} ({what}) : {euros(amount)}{proof}"
         case PaymentOrdered(payment_number=n, amount_cents=amount):
             return f"Versement n° {n} ordonné : {euros(amount)}"
         case PaymentDisbursed(payment_number=n, amount_cents=amount, gateway_reference=ref):
@@ -176,7 +177,7 @@ def phrase(event: Event) -> str:
 
 
 def _proof(expense_cents: int | None, reference: str | None) -> str:
-    """The balance claim's evidence, when the event carries it."""
+    """A claim's evidence, when the event carries it: the expense proven, and the proof."""
     if reference is None:
         return ""
     expense = f"dépense éligible justifiée {euros(expense_cents)}, " if expense_cents else ""

@@ -30,9 +30,13 @@ DEMO_STATUSES = {
 }
 
 
-def _start(state: Path, log: Path, port: int, ui_port: int) -> subprocess.Popen[bytes]:
+def _start(
+    state: Path, log: Path, port: int, ui_port: int, console_port: int
+) -> subprocess.Popen[bytes]:
+    # Every port free, the console's too: another suite on the machine may hold 8000.
     args = ["dev", "--demo", "--state-dir", str(state), "--port", str(port)]
-    return spawn([*guichet_command(), *args, "--ui-port", str(ui_port)], python_env(), log)
+    ports = ["--ui-port", str(ui_port), "--console-port", str(console_port)]
+    return spawn([*guichet_command(), *args, *ports], python_env(), log)
 
 
 def _stop(process: subprocess.Popen[bytes], log: Path) -> str:
@@ -46,8 +50,8 @@ def _stop(process: subprocess.Popen[bytes], log: Path) -> str:
 
 def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
     state, log = tmp_path / "state", tmp_path / "dev.log"
-    port, ui_port = free_port(), free_port()
-    process = _start(state, log, port, ui_port)
+    port, ui_port, console_port = free_port(), free_port(), free_port()
+    process = _start(state, log, port, ui_port, console_port)
     try:
         wait_until(
             lambda: "ready:" in log.read_text(errors="replace") or process.poll() is not None,
@@ -130,7 +134,7 @@ def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
 
     # Again on the same folder: the same files, none duplicated.
     log2 = tmp_path / "dev2.log"
-    process = _start(state, log2, port, ui_port)
+    process = _start(state, log2, port, ui_port, console_port)
     try:
         wait_until(
             lambda: "ready:" in log2.read_text(errors="replace") or process.poll() is not None,

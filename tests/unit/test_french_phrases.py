@@ -70,3 +70,29 @@ def test_an_advance_against_a_bank_guarantee_says_so_in_the_history() -> None:
     guaranteed = claimed.replaced({"kind": "advance", "with_bank_guarantee": True})
     assert "(avance, avec garantie bancaire)" in phrase(guaranteed)
     assert "garantie" not in phrase(guaranteed.replaced({"with_bank_guarantee": False}))
+
+
+def test_a_co_financer_refuses_its_line_and_grants_an_amount_on_it() -> None:
+    """« REGION refuse sur sa ligne » is not French: one refuses a line, and grants an amount
+    on it."""
+    decided = next(e for e in EVENTS if e.type == "FundingDecided")
+    refused = decided.replaced({"funder": "REGION", "approved": False, "granted_cents": None})
+    assert phrase(refused.replaced({"note": ""})) == "REGION refuse sa ligne"
+    assert phrase(refused).startswith("REGION refuse sa ligne")
+    granted = decided.replaced({"funder": "REGION", "approved": True, "granted_cents": 20_000_00})
+    said = phrase(granted.replaced({"note": ""}))
+    assert said == "REGION accorde 20\u202f000,00\xa0€ sur sa ligne"
+
+
+def test_a_payment_claim_says_its_expense_and_proof_in_the_history() -> None:
+    """The proof the commune named and the expense it declared were in the mail and the
+    CLI's history only."""
+    claimed = next(e for e in EVENTS if e.type == "PaymentClaimed")
+    interim = claimed.replaced(
+        {"kind": "interim", "eligible_expense_cents": 200_000_00, "proof_reference": "DGD-1"}
+    )
+    assert phrase(interim).endswith(
+        " (dépense éligible justifiée 200\u202f000,00\xa0€, justificatif DGD-1)"
+    )
+    advance = claimed.replaced({"eligible_expense_cents": None, "proof_reference": "OS-1"})
+    assert phrase(advance).endswith(" (justificatif OS-1)")

@@ -573,6 +573,47 @@ async def test_a_co_financer_corrects_a_mistyped_amount_saying_why(console: Cons
     assert "DETR corrige sa décision : accorde 40\u202f000,00\xa0€ sur sa ligne" in after
 
 
+async def test_the_plan_page_shows_each_line_s_decision_and_which_will_keep_it(
+    console: Console,
+) -> None:
+    """The revision form pre-filled the amounts asked and said nothing of what was decided on
+    them; checking it gave the rules only. Each line now shows its decision, and the check
+    says which lines keep their co-financer's decision and which will wait for a new one."""
+    application_id = await submit_file(console)
+    await send(console, "alice", application_id, type="DeclareComplete")
+    await send(console, "prefecture", application_id, type="DecideFunding", line_id="detr",
+               approve=True, granted_cents=30_000_00)  # fmt: skip
+    await send(console, "region", application_id, type="DecideFunding", line_id="region",
+               approve=True, granted_cents=20_000_00)  # fmt: skip
+    form = {"cout_total": "100000,00", "assiette": "100000,00", "base_fiscale": "HT",
+            "duree_mois": "24", "ligne-0-id": "owner", "ligne-0-financeur": "OWNER",
+            "ligne-0-nature": "owner", "ligne-0-montant": "45000,00", "ligne-1-id": "detr",
+            "ligne-1-financeur": "DETR", "ligne-1-nature": "public", "ligne-1-dotation": "DETR",
+            "ligne-1-montant": "30000,00", "ligne-2-id": "region", "ligne-2-financeur": "REGION",
+            "ligne-2-nature": "public", "ligne-2-montant": "25000,00"}  # fmt: skip
+    async with signed_in(console, "agent") as agent:
+        page = html.unescape((await agent.get(f"/dossiers/{application_id}/plan")).text)
+        token = await csrf_of(agent, f"/dossiers/{application_id}/plan")
+        checked = await agent.post(
+            f"/dossiers/{application_id}/plan",
+            data={"csrf": token, "request_id": uuid.uuid4().hex, "action": "verifier", **form},
+        )
+    assert '<td data-testid="decision-0">—</td>' in page
+    assert '<td data-testid="decision-1">Accordé 30\u202f000,00\xa0€</td>' in page
+    assert '<td data-testid="decision-2">Accordé 20\u202f000,00\xa0€</td>' in page
+    assert 'data-testid="decisions-apres-revision"' not in page  # nothing checked yet
+    text = html.unescape(checked.text)
+    assert checked.status_code == 200, text
+    said = text[text.index('data-testid="decisions-apres-revision"') :].split("</div>")[0]
+    kept, waiting = said.split("attendront")
+    assert "<li>DETR : accordé 30\u202f000,00\xa0€, le montant demandé ramené" in kept
+    assert (
+        "<li>REGION : 25\u202f000,00\xa0€ demandés au lieu de 20\u202f000,00\xa0€ "
+        "(accordé 20\u202f000,00\xa0€ jusqu'ici)</li>"
+    ) in waiting
+    assert '<td data-testid="decision-2">Accordé 20\u202f000,00\xa0€</td>' in text
+
+
 async def test_checking_the_plan_keeps_the_kind_of_early_start(console: Console) -> None:
     """« Vérifier le plan » with early studies comes back with studies chosen: the form used
     to come back on works, and submitting it then made the file ineligible."""
@@ -2145,6 +2186,28 @@ async def test_a_payment_claim_shows_its_limits_and_waits_for_the_previous_one(
     assert "Avance : au plus 12\u202f000,00\u00a0€" in started  # 30 % of the €40,000 award
     assert "/actions/ClaimPayment" not in claimed
     assert "Demander un paiement : pas maintenant, le paiement n° 1 (avance)" in claimed
+
+
+async def test_the_payment_officer_reads_the_expense_and_proof_of_a_claim_before_ordering(
+    console: Console,
+) -> None:
+    """An interim payment claimed on €50,000 of expense, « Situation de travaux n° 2 » as its
+    proof: neither the file's page nor « Paiements » said either, only the mail and
+    ``guichet show`` did, and the officer ordered blind. Both pages now give them."""
+    application_id = await awarded_file(console)
+    today = day_of(datetime.now(UTC), paris=True).isoformat()
+    await send(console, "agent", application_id, type="DeclareStart", started_on=today)
+    await send(console, "agent", application_id, type="ClaimPayment", kind="interim",
+               amount_cents=10_000_00, eligible_expense_cents=50_000_00,
+               proof_reference="Situation de travaux n° 2")  # fmt: skip
+    async with signed_in(console, "carol") as carol:
+        page = html.unescape((await carol.get(f"/dossiers/{application_id}")).text)
+        queue = html.unescape((await carol.get("/paiements")).text)
+    table = page[page.index('data-testid="paiements"') :].split("</table>")[0]
+    queued = queue[queue.index(f'<a href="/dossiers/{application_id}">') :].split("</tr>")[0]
+    assert "Dépense éligible justifiée</th>" in table and "Dépense éligible justifiée</th>" in queue
+    for row in (table.split("<tbody>")[1], queued):
+        assert "50\u202f000,00\xa0€" in row and "Situation de travaux n° 2" in row
 
 
 async def test_the_payments_page_reads_every_paying_file_page_after_page(

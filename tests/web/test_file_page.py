@@ -100,3 +100,59 @@ def test_an_ordered_payment_says_it_is_on_its_way_not_that_nothing_was_paid() ->
     assert "Paiement n° 1 ordonné : le versement est en cours" in page
     claimed_only = file_page([*to_started()], carol, done="OrderPayment")
     assert 'data-testid="versement-en-cours"' not in claimed_only  # nothing under way
+
+
+def test_the_breadcrumb_leads_back_to_the_list_page_of_the_person_s_own_menu() -> None:
+    """The commune's agent and the co-financers read « File de travail › Dossier », a page
+    their menu does not have: each goes back to the list its menu names."""
+    lists = {
+        AGENT: '<a href="/dossiers">Mes demandes</a> › Dossier',
+        Account("region", "cofinancer", funder="REGION"): (
+            '<a href="/cofinancement">Mes lignes de financement</a> › Dossier'
+        ),
+        Account("carol", "payment_officer"): '<a href="/paiements">Paiements à ordonner</a> ›',
+        Account("abf", "expert"): '<a href="/avis">Avis demandés</a> › Dossier',
+        ALICE: '<a href="/dossiers">File de travail</a> › Dossier',
+        Account("sophie", "supervisor"): '<a href="/dossiers">File de travail</a> › Dossier',
+    }
+    for account, breadcrumb in lists.items():
+        page = file_page(to_instruction(), account)
+        assert breadcrumb in page, account.role
+        if account.role in ("applicant", "cofinancer", "payment_officer", "expert"):
+            assert "File de travail" not in page, account.role
+
+
+def test_a_file_not_yet_awarded_says_so_instead_of_a_subsidy_of_nothing() -> None:
+    """A fresh file's page read « Subvention 0,00 € », as if nothing had been granted: it is
+    « pas encore attribuée » while instructed, unsaid once refused, its amount once accepted."""
+    from tests.unit.builders import to_accepted
+
+    for account in (ALICE, AGENT):
+        fresh = file_page(to_instruction(), account)
+        assert "<dt>Subvention</dt><dd>pas encore attribuée</dd>" in fresh, account.role
+    refused = file_page([*to_instruction(), Refuse(actor=CASEWORKER, at=at(3), reason="Non")])
+    assert "<dt>Subvention</dt>" not in refused
+    accepted = file_page(to_accepted())
+    assert "<dt>Subvention</dt><dd>100\u202f000,00\xa0€</dd>" in accepted
+
+
+def test_a_claim_shows_the_expense_and_the_proof_the_commune_gave_with_it() -> None:
+    """The payment officer ordered blind: the payments table gave neither the proof the
+    commune named nor the eligible expense it declared; only the mail and ``guichet show``
+    had them. The proof is the claim's event's (the state keeps no reference)."""
+    from console.web.claims import claims
+    from tests.unit.builders import claim, to_started
+
+    carol = Account("carol", "payment_officer")
+    interim = claim("interim", 20_000, 100_000).model_copy(
+        update={"proof_reference": "Situation de travaux n° 2"}
+    )
+    commands = [*to_started(), interim]
+    page = file_page(commands, carol, claims=claims(history(commands)))
+    table = page[page.index('data-testid="paiements"') :].split("</table>")[0]
+    assert '<th scope="col" class="nombre">Dépense éligible justifiée</th>' in table
+    row = table.split("<tbody>")[1]
+    assert "100\u202f000,00\xa0€" in row and "Situation de travaux n° 2" in row
+    advance = [*to_started(), claim("advance", 10_000)]
+    row = file_page(advance, carol, claims=claims(history(advance))).split('"paiements"')[1]
+    assert '<td class="nombre">—</td><td class="texte-libre">FACT-1</td>' in row

@@ -155,3 +155,86 @@ def test_a_funder_emptied_from_its_row_and_typed_on_another_is_the_same_line() -
     assert [line.line_id for line in revised.lines] == ["owner", "anah", "f1"]
     brand_new = plan_values(plan) | {"ligne-3-financeur": "F9", "ligne-3-montant": "1"}
     assert plan_from_form(brand_new, plan).lines[-1].line_id == "f9"
+
+
+def test_a_revision_says_which_lines_keep_their_decision_and_which_wait_for_one() -> None:
+    """After « Vérifier le plan » the commune read the rules only: which co-financers would
+    have to decide again was learnt once the plan was sent. Read from ``merge_plan``: a line
+    as it was, or (rules 2) brought down to its grant, keeps its decision."""
+    from console.web.revision import decisions, outcome
+    from domain.decider_instruction import merge_plan
+
+    def decided(line: FundingLine, status: str, granted: int | None = None) -> FundingLine:
+        return line.model_copy(update={"status": status, "granted_cents": granted})
+
+    plan = plan_of(6)  # OWNER, F1…F4 (12,000 € each), ANAH
+    owner, f1, f2, f3, f4, anah = plan.lines
+    current = plan.model_copy(
+        update={
+            "lines": (
+                owner,
+                decided(f1, "approved", 10_000_00),  # partial grant
+                decided(f2, "refused"),
+                f3,
+                decided(f4, "approved", 12_000_00),
+                decided(anah, "approved", 12_000_00),
+            )
+        }
+    )
+    assert decisions(current) == {
+        "owner": "—",
+        "f1": "accordé 10\u202f000,00\xa0€",
+        "f2": "refusé",
+        "f3": "en attente",
+        "f4": "accordé 12\u202f000,00\xa0€",
+        "anah": "accordé 12\u202f000,00\xa0€",
+    }
+    new = FundingLine(line_id="region", funder="REGION", kind="public", requested_cents=5_000_00)
+    sent = plan.model_copy(
+        update={
+            "lines": (
+                owner,
+                f1.model_copy(update={"requested_cents": 10_000_00}),  # down to its grant
+                f2,
+                f3.model_copy(update={"requested_cents": 15_000_00}),
+                f4.model_copy(update={"requested_cents": 20_000_00}),
+                new,
+            )
+        }
+    )
+    said = outcome(current, merge_plan(current, sent, rules=2))
+    assert said.kept == [
+        "F1 : accordé 10\u202f000,00\xa0€, le montant demandé ramené à ce qui a été accordé",
+        "F2 : refusé",
+    ]
+    assert said.waiting == [
+        "F3 : 15\u202f000,00\xa0€ demandés au lieu de 12\u202f000,00\xa0€",
+        "F4 : 20\u202f000,00\xa0€ demandés au lieu de 12\u202f000,00\xa0€ "
+        "(accordé 12\u202f000,00\xa0€ jusqu'ici)",
+        "REGION : ligne ajoutée, 5\u202f000,00\xa0€ demandés",
+    ]
+    assert said.dropped == ["ANAH : accordé 12\u202f000,00\xa0€"]
+    before_rules_2 = outcome(current, merge_plan(current, sent, rules=1))
+    assert before_rules_2.waiting[0] == (
+        "F1 : 10\u202f000,00\xa0€ demandés au lieu de 12\u202f000,00\xa0€ "
+        "(accordé 10\u202f000,00\xa0€ jusqu'ici)"
+    )
+    unchanged = outcome(current, merge_plan(current, current, rules=2))
+    assert "F3 : toujours en attente" in unchanged.waiting and not unchanged.dropped
+
+
+def test_a_line_given_to_another_funder_waits_for_that_funder_s_decision() -> None:
+    """Same line, REGION typed over F1: F1's grant does not pass to the region."""
+    from console.web.revision import outcome
+    from domain.decider_instruction import merge_plan
+
+    plan = plan_of(3)
+    owner, f1, anah = plan.lines
+    granted = f1.model_copy(update={"status": "approved", "granted_cents": f1.requested_cents})
+    current = plan.model_copy(update={"lines": (owner, granted, anah)})
+    to_region = f1.model_copy(update={"funder": "REGION"})
+    sent = plan.model_copy(update={"lines": (owner, to_region, anah)})
+    said = outcome(current, merge_plan(current, sent, rules=2))
+    assert said.waiting[0] == (
+        "REGION : ligne demandée auparavant à F1 (accordé 30\u202f000,00\xa0€ jusqu'ici)"
+    )
