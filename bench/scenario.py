@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from domain.actor import SYSTEM, Actor
 from domain.commands import (
+    RULES,
     AcceptApplication,
     ApplicationRequest,
     AssignCaseworker,
@@ -206,6 +207,9 @@ def in_process_events(
             commune=registry.get(insee),
             programme=catalogue.get(PROGRAMME),
             registry_vintage=registry.vintage,
+            # As the workflow submits a new file: days are Paris days, as the steps count them
+            # (under rules 0 a completion dated in Paris after 23:00 UTC was « in the future »).
+            rules=RULES,
         )
     )
     for step in STEPS:
