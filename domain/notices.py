@@ -74,7 +74,7 @@ PAYMENT_OFFICERS: tuple[Role, str] = ("payment_officer", "payment-officers")
 
 NOTICES = 1
 """The latest revision of which events are told to whom. A file's workflow chooses its
-revision with ``workflow.patched`` (``workflows.grant_application.NOTICE_PATCHES``): each
+revision with ``workflow.patched`` (``workflows.grant_application.NOTICES_PATCHES``): each
 notice is handed to an activity under an id drawn from the workflow's random numbers, so a
 notice more or fewer would not replay. A revision only adds notices; the words of a notice
 may change freely.
@@ -322,7 +322,7 @@ def _received(event: EligibilityConfirmed, state: Application, ref: str) -> list
         body += (
             " Les services instructeurs vous diront si le dossier est complet ou ce qu'il y "
             f"manque ; sans réponse de leur part au {last_day(complete.due_at)} inclus, il "
-            "sera réputé complet (CGCT R2334-23)."
+            f"sera réputé complet ({complete.source})."
         )
     public = [line for line in state.plan.lines if line.kind != "owner"] if state.plan else []
     asked = f" ({euros(sum(line.requested_cents for line in public))} demandés)" if public else ""
