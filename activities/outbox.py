@@ -4,7 +4,8 @@ Each notice carries a message id minted by the workflow (``workflow.uuid4()``), 
 primary key: a retried activity writes nothing twice, and a retried delivery is recognisable
 (the e-mail's ``Message-ID`` is derived from it). Delivery goes through a ``Mailer`` (SMTP
 when configured) to the addresses a ``Directory`` gives for person and pool ids; without a
-mailer it is a log line. Addresses are masked in every log line.
+mailer it is a log line, and the row says so (``delivered_by``: ``smtp`` or ``log``): a notice
+nobody received is never counted as mailed. Addresses are masked in every log line.
 """
 
 from __future__ import annotations
@@ -53,7 +54,12 @@ outbox = sa.Table(
     sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("department", sa.String(3), nullable=True),
+    sa.Column("delivered_by", sa.String(8), nullable=True),
 )
+
+Delivery = Literal["smtp", "log"]
+"""How a notice was delivered (``delivered_by``): mailed, or only written to the worker's log
+(no SMTP host). Set with ``delivered_at``."""
 
 
 class IdentifiedNotice(Frozen):
@@ -287,7 +293,7 @@ class Outbox:
         )
         if self._mailer is None:
             log.info("notice delivered (log only)", subject=row.subject)
-            await self._mark(row.message_id, delivered=True)
+            await self._mark(row.message_id, delivered_by="log")
             return 1
         addresses = (
             (row.recipient,)
@@ -316,7 +322,7 @@ class Outbox:
             await self._mark(row.message_id, error=str(error))
             raise
         partial = "; ".join(f"{mask_address(a)}: {answer}" for a, answer in refused.items())
-        await self._mark(row.message_id, delivered=True, error=partial or None)
+        await self._mark(row.message_id, delivered_by="smtp", error=partial or None)
         log.info("notice delivered", to=[mask_address(a) for a in addresses], refused=partial)
         return 1
 
@@ -341,15 +347,16 @@ class Outbox:
         self,
         message_id: UUID,
         *,
-        delivered: bool = False,
+        delivered_by: Delivery | None = None,
         failed: str | None = None,
         error: str | None = None,
     ) -> None:
         """Record one attempt, in its own transaction (an earlier send stays recorded)."""
         now = datetime.now(UTC)
         values: dict[str, Any] = {"attempts": outbox.c.attempts + 1, "last_error": failed or error}
-        if delivered:
+        if delivered_by is not None:
             values["delivered_at"] = now
+            values["delivered_by"] = delivered_by
         if failed is not None:
             values["failed_at"] = now
         async with self._engine.begin() as conn:
