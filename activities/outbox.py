@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.directory import Directory, MappingDirectory, is_address
 from activities.ledger import metadata
-from activities.logging import activity_logger
+from activities.logging import activity_logger, mask_text
 from activities.mail import (
     Mailer,
     MailServerUnavailable,
@@ -151,6 +151,57 @@ async def undelivered(engine: AsyncEngine, limit: int = 100) -> Backlog:
                     )
                 )
     return Backlog(waiting=counts["waiting"], refused=counts["refused"], notices=tuple(found))
+
+
+LOGGED_RECENTLY = timedelta(days=1)
+"""How far back ``guichet status`` and ``guichet notices`` look for notices only logged: a
+day of notices lost is a finding; the line clears a day after the SMTP host is set."""
+
+
+class Logged(Frozen):
+    """A notice written to the worker's log instead of mailed (no SMTP host): what the mail
+    would have said."""
+
+    message_id: UUID
+    application_id: str
+    recipient: str
+    """Masked when it is an address (``a***@x.fr``)."""
+    subject: str
+    body: str
+    """Addresses and IBANs masked, as in a log line."""
+    logged_at: datetime
+
+
+class LoggedOnly(Frozen):
+    """How many notices were only logged since a moment, when the last was, and the most
+    recent of them (at most a limit, oldest first: the newest ends next to the prompt)."""
+
+    count: int
+    last_at: datetime | None
+    notices: tuple[Logged, ...]
+
+
+async def logged_only(engine: AsyncEngine, since: datetime, limit: int = 100) -> LoggedOnly:
+    """The notices delivered as log lines, not mailed, since ``since``."""
+    which = (outbox.c.delivered_by == "log", outbox.c.delivered_at >= since)
+    async with engine.connect() as conn:
+        count = (await conn.execute(sa.select(sa.func.count()).where(*which))).scalar_one()
+        query = sa.select(outbox).where(*which).order_by(outbox.c.delivered_at.desc())
+        newest = (await conn.execute(query.limit(limit))).all()
+    found = [
+        Logged(
+            message_id=row.message_id,
+            application_id=row.application_id,
+            recipient=mask_address(row.recipient),
+            subject=row.subject,
+            body=mask_text(row.body),
+            logged_at=as_utc(row.delivered_at),  # SQLite returns it naive
+        )
+        for row in reversed(newest)
+    ]
+    return LoggedOnly(
+        count=count, last_at=found[-1].logged_at if found else None, notices=tuple(found)
+    )
 
 
 async def retry_refused(engine: AsyncEngine) -> int:
