@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +17,8 @@ import pytest
 from activities.mail import SmtpMailer
 from activities.outbox import Outbox, outbox
 from console.cli import run
+from console.connection import resolve_target
+from console.status import _notices
 from eventlog import EventLog
 from tests.notifications.conftest import SmtpServer, batch_of, deliver, notice, queue
 
@@ -100,3 +105,116 @@ async def test_guichet_notices_with_nothing_logged_says_every_notice_was_deliver
     capsys.readouterr()
     assert await asyncio.to_thread(run, ["notices"]) == 0
     assert capsys.readouterr().out == "every notice was delivered\n"
+
+
+async def test_status_fails_on_notices_only_logged_but_in_guichet_dev(
+    sqlite_log: EventLog,
+) -> None:
+    """A deployment without SMTP host lost every notice while status said « every notice
+    delivered »: now a problem saying so, and what to set; in `guichet dev` the same facts,
+    fine. A day after the last one, the line is clear again."""
+    logging_only = Outbox(sqlite_log.engine)
+    logged = batch_of(notice("maire@belley.example.fr"), notice("supervisors"))
+    await queue(logging_only, logged)
+    await deliver(logging_only, logged)
+
+    deployed, developing = (
+        await _notices(sqlite_log, dev=False),
+        await _notices(sqlite_log, dev=True),
+    )
+
+    said = (
+        "2 notices of the last day written to the worker's log, not mailed: no SMTP host "
+        "(GUICHET_SMTP_HOST)"
+    )
+    assert not deployed.ok
+    assert deployed.detail.startswith(f"{said}, so nobody received them (the last at ")
+    assert "set GUICHET_SMTP_HOST and GUICHET_SMTP_FROM for the workers" in deployed.detail
+    assert developing.ok
+    assert developing.detail == f"{said}, as in `guichet dev`: `guichet notices` shows them"
+    await delivered_days_ago(sqlite_log, "dossier-1", 1.1)
+    assert (await _notices(sqlite_log, dev=False)).detail == "every notice delivered"
+
+
+async def test_status_says_notices_only_logged_beside_those_that_wait(
+    sqlite_log: EventLog,
+) -> None:
+    """One line, both findings: the notices logged, and those still waiting."""
+    logging_only = Outbox(sqlite_log.engine)
+    logged, waiting = batch_of(notice("supervisors")), batch_of(notice("caseworkers"))
+    await queue(logging_only, logged)
+    await queue(logging_only, waiting)
+    await deliver(logging_only, logged)
+
+    found = await _notices(sqlite_log, dev=True)
+
+    assert found.ok
+    assert found.detail.startswith("1 notice of the last day written to the worker's log")
+    assert found.detail.endswith("; 1 waiting (tried again on schedule)")
+
+
+async def test_guichet_status_reads_its_notices_line_as_the_deployment_it_checks(
+    sqlite_log: EventLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """The command, not only the check: the notices line fails on the log a deployment's
+    workers write, and is fine on the log of a running `guichet dev`."""
+    logging_only = Outbox(sqlite_log.engine)
+    logged = batch_of(notice("supervisors"))
+    await queue(logging_only, logged)
+    await deliver(logging_only, logged)
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")  # not reachable: that line fails
+
+    def notices_line() -> dict[str, object]:
+        capsys.readouterr()
+        assert run(["status", "--json"]) == 1
+        checks = json.loads(capsys.readouterr().out)["checks"]
+        return next(check for check in checks if check["name"] == "notices")
+
+    deployed = await asyncio.to_thread(notices_line)
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "dev.json").write_text(
+        json.dumps({"pid": os.getpid(), "event_log_url": os.environ["GUICHET_DATABASE_URL"]})
+    )
+    monkeypatch.delenv("GUICHET_DATABASE_URL")  # as in a second terminal beside `guichet dev`
+    developing = await asyncio.to_thread(notices_line)
+
+    assert deployed["ok"] is False and "nobody received them" in str(deployed["detail"])
+    assert developing["ok"] is True and "as in `guichet dev`" in str(developing["detail"])
+
+
+def test_status_takes_the_log_of_a_running_guichet_dev_for_development(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Development is a live `guichet dev` whose event log is the one checked: a dev.json left
+    by a stopped one, or GUICHET_DATABASE_URL naming another log, is a deployment."""
+    state = tmp_path / "state"
+    state.mkdir()
+    dev_log = f"sqlite+aiosqlite:///{state / 'eventlog.sqlite3'}"
+    for variable in ("GUICHET_DATABASE_URL", "TEMPORAL_ADDRESS"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("GUICHET_STATE_DIR", str(state))
+
+    def publish(pid: int) -> None:
+        (state / "dev.json").write_text(
+            json.dumps({"pid": pid, "temporal_address": "127.0.0.1:7233", "event_log_url": dev_log})
+        )
+
+    assert resolve_target().dev is False  # no `guichet dev`
+    publish(os.getpid())
+    assert (resolve_target().event_log_url, resolve_target().dev) == (dev_log, True)
+    monkeypatch.setenv("GUICHET_DATABASE_URL", "postgresql+asyncpg://guichet@db/guichet")
+    assert resolve_target().dev is False  # another log than the one it writes
+    monkeypatch.setenv("GUICHET_DATABASE_URL", dev_log)
+    assert resolve_target().dev is True  # the same log, named twice
+    monkeypatch.delenv("GUICHET_DATABASE_URL")
+    publish(_a_pid_that_is_not_running())
+    assert resolve_target().dev is False
+
+
+def _a_pid_that_is_not_running() -> int:
+    """The pid of a process that ran and ended (as a `guichet dev` stopped by a crash)."""
+    ended = subprocess.Popen([sys.executable, "-c", ""])
+    ended.wait()
+    return ended.pid
