@@ -144,6 +144,8 @@ def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
     finally:
         output = _stop(process, log)
     assert "stopping worker…" in output and "stopped" in output
+    # Notices in its log are what `guichet dev` means: no warning of a worker without mail.
+    assert "notices will be written to this log" not in output
     assert not (state / "dev.json").exists()
 
     # Again on the same folder: the same files, none duplicated.

@@ -11,16 +11,20 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
+from structlog.testing import capture_logs
+from temporalio.client import Client
 
-from activities.mail import SmtpMailer
+from activities.mail import SmtpMailer, SmtpSettings
 from activities.outbox import Outbox, outbox
 from console.cli import run
 from console.connection import resolve_target
 from console.status import _notices
 from eventlog import EventLog
 from tests.notifications.conftest import SmtpServer, batch_of, deliver, notice, queue
+from worker import Settings, run_worker
 
 BODY = "Subvention attribuée : 12 000,00 €.\nÀ bientôt, l'équipe Petites Villes de Demain."
 
@@ -218,3 +222,39 @@ def _a_pid_that_is_not_running() -> int:
     ended = subprocess.Popen([sys.executable, "-c", ""])
     ended.wait()
     return ended.pid
+
+
+class _Started(Exception):
+    """Raised where the worker first asks Temporal something: it got past its start."""
+
+
+class _NoTemporal:
+    """A client whose first request ends the test: what the worker says before it counts."""
+
+    namespace = "default"
+
+    class operator_service:  # named as the SDK client's attribute
+        @staticmethod
+        async def list_search_attributes(request: object) -> object:
+            raise _Started
+
+
+@pytest.mark.parametrize("smtp", [None, SmtpSettings(host="smtp.example.fr", port=587,
+                                                      sender="guichet@example.fr")])  # fmt: skip
+async def test_a_worker_without_smtp_host_warns_once_at_start_that_notices_go_to_its_log(
+    smtp: SmtpSettings | None,
+) -> None:
+    """The ConfigMap's empty GUICHET_SMTP_HOST lost every notice without a word in the log
+    an operator reads: a warning, once, before anything else; none with a host."""
+    settings = Settings(smtp=smtp)
+    with capture_logs() as logs, pytest.raises(_Started):
+        await run_worker(settings, cast(Client, _NoTemporal()))
+
+    warnings = [entry["event"] for entry in logs if entry["log_level"] == "warning"]
+    if smtp is None:
+        assert warnings == [
+            "notices will be written to this log, not mailed: set GUICHET_SMTP_HOST and "
+            'GUICHET_SMTP_FROM for them to reach people (deploy/README.md, "Notices")'
+        ]
+    else:
+        assert warnings == []
