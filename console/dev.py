@@ -236,6 +236,8 @@ def dev(
     folder, then the worker. With TEMPORAL_ADDRESS and GUICHET_DATABASE_URL set, uses those
     instead of starting anything. Other `guichet` commands find this server through
     <state-dir>/dev.json. Worker logs are at WARNING unless GUICHET_LOG_LEVEL says otherwise.
+    Notices are written to the worker's log, not mailed, unless GUICHET_SMTP_HOST is set:
+    `guichet notices` shows them.
 
     Example: guichet dev --demo
     """
