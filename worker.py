@@ -442,6 +442,14 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
     # not once Temporal and the database have answered.
     registry = settings.registry()
     settings.directory()
+    if settings.smtp is None:
+        # Once, at start, where an operator reads: each notice's own line is at INFO, and the
+        # rows say delivered. `guichet dev` builds its worker with `worker_for`, not here: there
+        # the log is where notices are meant to go.
+        logger.warning(
+            "notices will be written to this log, not mailed: set GUICHET_SMTP_HOST and "
+            'GUICHET_SMTP_FROM for them to reach people (deploy/README.md, "Notices")'
+        )
     if client is None:
         # Said first: a server that takes the connection but does not answer holds it 30 s.
         address = settings.temporal_address or "127.0.0.1:7233"

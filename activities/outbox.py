@@ -4,7 +4,8 @@ Each notice carries a message id minted by the workflow (``workflow.uuid4()``), 
 primary key: a retried activity writes nothing twice, and a retried delivery is recognisable
 (the e-mail's ``Message-ID`` is derived from it). Delivery goes through a ``Mailer`` (SMTP
 when configured) to the addresses a ``Directory`` gives for person and pool ids; without a
-mailer it is a log line. Addresses are masked in every log line.
+mailer it is a log line, and the row says so (``delivered_by``: ``smtp`` or ``log``): a notice
+nobody received is never counted as mailed. Addresses are masked in every log line.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.directory import Directory, MappingDirectory, is_address
 from activities.ledger import metadata
-from activities.logging import activity_logger
+from activities.logging import activity_logger, mask_text
 from activities.mail import (
     Mailer,
     MailServerUnavailable,
@@ -53,7 +54,12 @@ outbox = sa.Table(
     sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("department", sa.String(3), nullable=True),
+    sa.Column("delivered_by", sa.String(8), nullable=True),
 )
+
+Delivery = Literal["smtp", "log"]
+"""How a notice was delivered (``delivered_by``): mailed, or only written to the worker's log
+(no SMTP host). Set with ``delivered_at``."""
 
 
 class IdentifiedNotice(Frozen):
@@ -145,6 +151,57 @@ async def undelivered(engine: AsyncEngine, limit: int = 100) -> Backlog:
                     )
                 )
     return Backlog(waiting=counts["waiting"], refused=counts["refused"], notices=tuple(found))
+
+
+LOGGED_RECENTLY = timedelta(days=1)
+"""How far back ``guichet status`` and ``guichet notices`` look for notices only logged: a
+day of notices lost is a finding; the line clears a day after the SMTP host is set."""
+
+
+class Logged(Frozen):
+    """A notice written to the worker's log instead of mailed (no SMTP host): what the mail
+    would have said."""
+
+    message_id: UUID
+    application_id: str
+    recipient: str
+    """Masked when it is an address (``a***@x.fr``)."""
+    subject: str
+    body: str
+    """Addresses and IBANs masked, as in a log line."""
+    logged_at: datetime
+
+
+class LoggedOnly(Frozen):
+    """How many notices were only logged since a moment, when the last was, and the most
+    recent of them (at most a limit, oldest first: the newest ends next to the prompt)."""
+
+    count: int
+    last_at: datetime | None
+    notices: tuple[Logged, ...]
+
+
+async def logged_only(engine: AsyncEngine, since: datetime, limit: int = 100) -> LoggedOnly:
+    """The notices delivered as log lines, not mailed, since ``since``."""
+    which = (outbox.c.delivered_by == "log", outbox.c.delivered_at >= since)
+    async with engine.connect() as conn:
+        count = (await conn.execute(sa.select(sa.func.count()).where(*which))).scalar_one()
+        query = sa.select(outbox).where(*which).order_by(outbox.c.delivered_at.desc())
+        newest = (await conn.execute(query.limit(limit))).all()
+    found = [
+        Logged(
+            message_id=row.message_id,
+            application_id=row.application_id,
+            recipient=mask_address(row.recipient),
+            subject=row.subject,
+            body=mask_text(row.body),
+            logged_at=as_utc(row.delivered_at),  # SQLite returns it naive
+        )
+        for row in reversed(newest)
+    ]
+    return LoggedOnly(
+        count=count, last_at=found[-1].logged_at if found else None, notices=tuple(found)
+    )
 
 
 async def retry_refused(engine: AsyncEngine) -> int:
@@ -287,7 +344,7 @@ class Outbox:
         )
         if self._mailer is None:
             log.info("notice delivered (log only)", subject=row.subject)
-            await self._mark(row.message_id, delivered=True)
+            await self._mark(row.message_id, delivered_by="log")
             return 1
         addresses = (
             (row.recipient,)
@@ -316,7 +373,7 @@ class Outbox:
             await self._mark(row.message_id, error=str(error))
             raise
         partial = "; ".join(f"{mask_address(a)}: {answer}" for a, answer in refused.items())
-        await self._mark(row.message_id, delivered=True, error=partial or None)
+        await self._mark(row.message_id, delivered_by="smtp", error=partial or None)
         log.info("notice delivered", to=[mask_address(a) for a in addresses], refused=partial)
         return 1
 
@@ -341,15 +398,16 @@ class Outbox:
         self,
         message_id: UUID,
         *,
-        delivered: bool = False,
+        delivered_by: Delivery | None = None,
         failed: str | None = None,
         error: str | None = None,
     ) -> None:
         """Record one attempt, in its own transaction (an earlier send stays recorded)."""
         now = datetime.now(UTC)
         values: dict[str, Any] = {"attempts": outbox.c.attempts + 1, "last_error": failed or error}
-        if delivered:
+        if delivered_by is not None:
             values["delivered_at"] = now
+            values["delivered_by"] = delivered_by
         if failed is not None:
             values["failed_at"] = now
         async with self._engine.begin() as conn:

@@ -54,6 +54,9 @@ class Target:
     conventions_file: Path | None = None
     """The signed conventions the worker judges eligibility with, so that checks made here
     (the CLI's pre-check, the console's live verdicts) agree with it."""
+    dev: bool = False
+    """A running ``guichet dev`` works on this very event log: its worker delivers the log's
+    notices, as log lines unless GUICHET_SMTP_HOST is set, which is what development means."""
 
 
 def dev_file(state_dir: Path) -> Path:
@@ -89,6 +92,7 @@ def resolve_target(settings: Settings | None = None) -> Target:
     """The environment first, then a running ``guichet dev``, then the defaults."""
     settings = settings or Settings.from_env()
     dev = read_dev_file(settings.state_dir) or {}
+    event_log_url = settings.database_url or str(dev.get("event_log_url") or settings.event_log_url)
     return Target(
         temporal_address=settings.temporal_address
         or str(dev.get("temporal_address") or DEFAULT_ADDRESS),
@@ -96,10 +100,12 @@ def resolve_target(settings: Settings | None = None) -> Target:
         if settings.temporal_address
         else dev.get("namespace", settings.namespace),
         task_queue=settings.task_queue,
-        event_log_url=settings.database_url
-        or str(dev.get("event_log_url") or settings.event_log_url),
+        event_log_url=event_log_url,
         conventions_file=settings.conventions_file
         or (Path(dev["conventions_file"]) if dev.get("conventions_file") else None),
+        # The log, not only a dev.json: a `guichet dev` left running on this machine says
+        # nothing of the deployment GUICHET_DATABASE_URL names.
+        dev=dev.get("event_log_url") == event_log_url,
     )
 
 

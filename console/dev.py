@@ -236,6 +236,8 @@ def dev(
     folder, then the worker. With TEMPORAL_ADDRESS and GUICHET_DATABASE_URL set, uses those
     instead of starting anything. Other `guichet` commands find this server through
     <state-dir>/dev.json. Worker logs are at WARNING unless GUICHET_LOG_LEVEL says otherwise.
+    Notices are written to the worker's log, not mailed, unless GUICHET_SMTP_HOST is set:
+    `guichet notices` shows them.
 
     Example: guichet dev --demo
     """
@@ -267,7 +269,9 @@ def worker() -> None:
     The same as `python worker.py`; stops cleanly on SIGTERM or Ctrl-C. Every setting is an
     environment variable (the namespace and task queue, mail delivery, the directory and
     conventions files, the payload and signing keys, the log's format and level): deploy/README.md
-    lists them all, and the root README's "Configuration" says what each means.
+    lists them all, and the root README's "Configuration" says what each means. Without
+    GUICHET_SMTP_HOST it writes the notices to its log instead of mailing them, and warns so
+    when it starts.
 
     Example: TEMPORAL_ADDRESS=temporal:7233 GUICHET_DATABASE_URL=postgresql+asyncpg://u@db/guichet
     guichet worker

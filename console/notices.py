@@ -1,6 +1,8 @@
 """The operator's commands for notices: ``guichet schedules`` creates or updates their
 Temporal Schedules (``guichet dev`` does at every start; a deployment runs it once, both keep
-an operator's pause); ``guichet notices`` lists what the outbox has not delivered.
+an operator's pause); ``guichet notices`` lists what the outbox has not delivered, and what
+it only wrote to the worker's log for want of an SMTP host (what ``guichet dev`` does, whose
+worker logs at WARNING: this is where a developer reads those notices).
 """
 
 from __future__ import annotations
@@ -10,13 +12,21 @@ from typing import Annotated
 
 import typer
 
-from activities.outbox import STALE_AFTER, Backlog, undelivered
+from activities.outbox import (
+    LOGGED_RECENTLY,
+    STALE_AFTER,
+    Backlog,
+    LoggedOnly,
+    logged_only,
+    undelivered,
+)
 from activities.outbox import retry_refused as retry_refused_notices
 from console.app import JsonOption, app, emit_json, friendly
 from console.auditing import with_log
 from console.auditing_keys import describe_every, parse_every
 from console.connection import run_with_client
 from console.errors import usage_error
+from eventlog import EventLog
 from workflows.client import GuichetClient
 from workflows.digest_schedule import DIGEST_SCHEDULE_ID, ensure_digest_schedule
 from workflows.redelivery_schedule import REDELIVERY_SCHEDULE_ID, ensure_redelivery_schedule
@@ -68,10 +78,16 @@ def notices(
     json_output: JsonOption = False,
 ) -> None:
     """Notices the outbox has not delivered: waiting (tried again by the redelivery
-    schedule) and refused for good.
+    schedule) and refused for good; and those of the last day written to the worker's log
+    instead of mailed, with their text.
 
     A refused notice needs a person: fix GUICHET_DIRECTORY_FILE (the workers read it when
     they start: restart them), then --retry-refused; or reach the person another way.
+
+    Without GUICHET_SMTP_HOST a worker writes each notice to its log instead of mailing it.
+    In `guichet dev`, whose worker logs at WARNING and so hides those lines, this is where to
+    read what would have been mailed: recipient, subject and body. Anywhere else nobody
+    received those notices, and `guichet status` fails on them.
 
     Addresses are masked. Exit code 0 either way.
 
@@ -86,12 +102,19 @@ def notices(
             "(`guichet notices` follows them)"
         )
         return
-    backlog: Backlog = with_log(lambda log: undelivered(log.engine, limit))
+
+    async def read(log: EventLog) -> tuple[Backlog, LoggedOnly]:
+        since = datetime.now(UTC) - LOGGED_RECENTLY
+        return await undelivered(log.engine, limit), await logged_only(log.engine, since, limit)
+
+    backlog, logged = with_log(read)
     if json_output:
-        emit_json(backlog)
+        emit_json({**backlog.model_dump(mode="json"), "logged": logged.model_dump(mode="json")})
         return
+    if logged.count:
+        _show_logged(logged, limit)
     if not backlog.notices:
-        typer.echo("every notice was delivered")
+        typer.echo("none waits, none was refused" if logged.count else "every notice was delivered")
         return
     summary = f"{backlog.waiting} waiting, {backlog.refused} refused for good"
     oldest = next((n for n in backlog.notices if n.state == "waiting"), None)
@@ -109,3 +132,21 @@ def notices(
         )
         if notice.last_error:
             typer.echo(f"{'':<8} last error: {notice.last_error}")
+
+
+def _show_logged(logged: LoggedOnly, limit: int) -> None:
+    """The notices only logged: a line each as for the others, then its body, indented."""
+    noun = "notice" if logged.count == 1 else "notices"
+    cut = f" (the latest {limit} listed)" if len(logged.notices) < logged.count else ""
+    typer.echo(
+        f"{logged.count} {noun} of the last day written to the worker's log, not mailed: no "
+        f"SMTP host (GUICHET_SMTP_HOST){cut}"
+    )
+    for notice in logged.notices:
+        at = notice.logged_at.strftime("%Y-%m-%d %H:%M")
+        typer.echo(
+            f"{'logged':<8} {at} UTC  {notice.application_id}  {notice.recipient}  {notice.subject}"
+        )
+        for line in notice.body.splitlines():
+            typer.echo(f"{'':<8} {line}".rstrip())
+        typer.echo("")

@@ -1,8 +1,9 @@
 """``guichet status``: what an operator checks first when files do not move. Is Temporal
 reachable, does its namespace have Guichet's search attributes, does a worker run on the task
 queue, do the schedules exist, does the checkpoint schedule's last run fail, is the event log
-at this code's schema revision, when was its head last signed, do notices wait? One line each,
-and exit code 1 when something must be fixed (the checkpoints' line only informs).
+at this code's schema revision, when was its head last signed, do notices wait, or were they
+only written to a worker's log? One line each, and exit code 1 when something must be fixed
+(the checkpoints' line only informs).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.outbox import STALE_AFTER, undelivered
+from activities.outbox import LOGGED_RECENTLY, STALE_AFTER, LoggedOnly, logged_only, undelivered
 from audit.checkpoints import latest_stored
 from audit.scheduling import SCHEDULE_ID as CHECKPOINT_SCHEDULE_ID
 from console.app import JsonOption, app, emit_json, friendly
@@ -65,6 +66,9 @@ def status(json_output: JsonOption = False) -> None:
     Reads the same settings as the other commands (TEMPORAL_ADDRESS, GUICHET_TASK_QUEUE,
     GUICHET_DATABASE_URL, or a running `guichet dev`). Changes nothing. Exit code 0 when every
     check is fine, 1 when one needs fixing (the line says how).
+
+    Notices the workers only wrote to their log (no GUICHET_SMTP_HOST) reached nobody: a
+    problem, except on the log of a running `guichet dev`, which writes them there on purpose.
 
     Example: guichet status
     """
@@ -125,7 +129,7 @@ async def _log_checks(target: Target) -> list[Check]:
             revision,
             await _bounded("append-only", lambda: _guards(log)),
             await _bounded("checkpoints", lambda: _checkpoints(log)),
-            await _bounded("notices", lambda: _notices(log)),
+            await _bounded("notices", lambda: _notices(log, dev=target.dev)),
             await _bounded("documents", lambda: _documents(log)),
         ]
     finally:
@@ -341,7 +345,43 @@ NOTICES_LATE = 2 * STALE_AFTER
 and failed: the mail is not getting through (a server down, a setting wrong)."""
 
 
-async def _notices(log: EventLog) -> Check:
+async def _notices(log: EventLog, *, dev: bool) -> Check:
+    """Whether notices reach people: none refused, none waiting too long, and none of the
+    last day only written to a worker's log (no SMTP host), but in ``guichet dev``."""
+    backlog = await _backlog(log)
+    since = datetime.now(UTC) - LOGGED_RECENTLY
+    logged = await logged_only(log.engine, since, limit=1)
+    if not logged.count:
+        return backlog or Check("notices", True, "every notice delivered")
+    told = _logged(logged, dev=dev)
+    if backlog is None:
+        return told
+    return Check("notices", told.ok and backlog.ok, f"{told.detail}; {backlog.detail}")
+
+
+def _logged(logged: LoggedOnly, *, dev: bool) -> Check:
+    """Notices only logged: what `guichet dev` does by design; anywhere else, mail reaching
+    nobody while the rows say delivered (a ConfigMap's empty GUICHET_SMTP_HOST)."""
+    noun = "notice" if logged.count == 1 else "notices"
+    said = (
+        f"{logged.count} {noun} of the last day written to the worker's log, not mailed: no "
+        "SMTP host (GUICHET_SMTP_HOST)"
+    )
+    if dev:
+        return Check("notices", True, f"{said}, as in `guichet dev`: `guichet notices` shows them")
+    assert logged.last_at is not None  # counted, so the latest was read
+    last = f"{logged.last_at:%Y-%m-%d %H:%M} UTC"
+    return Check(
+        "notices",
+        False,
+        f"{said}, so nobody received them (the last at {last}): set GUICHET_SMTP_HOST and "
+        'GUICHET_SMTP_FROM for the workers and restart them (deploy/README.md, "Notices"); '
+        "`guichet notices` lists them",
+    )
+
+
+async def _backlog(log: EventLog) -> Check | None:
+    """The notices refused or waiting, None when none is."""
     backlog = await undelivered(log.engine, limit=1)
     if backlog.refused:
         return Check(
@@ -362,7 +402,7 @@ async def _notices(log: EventLog) -> Check:
         )
     if backlog.waiting:
         return Check("notices", True, f"{backlog.waiting} waiting (tried again on schedule)")
-    return Check("notices", True, "every notice delivered")
+    return None
 
 
 def _ago(elapsed: timedelta) -> str:

@@ -172,6 +172,32 @@ def test_submission_to_closure_through_the_cli(
     assert late.stderr.startswith("guichet: ") and late.stderr.count("\n") == 1
 
 
+def test_a_worker_without_smtp_host_says_so_and_status_fails_on_what_it_only_logged(
+    worker: subprocess.Popen[bytes], worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The production entry point with GUICHET_SMTP_HOST unset (the ConfigMap's empty one):
+    one warning at start, and the notices it logs instead of mailing fail `guichet status`."""
+    cli = Guichet(worker_env)
+    request = tmp_path / "request.toml"
+    request.write_text(REQUEST, encoding="utf-8")
+    app = cli.json("submit", str(request), "--as", APPLICANT)["application_id"]
+    cli.act("assign-caseworker", app, f"--caseworker-id alice --as {CASEWORKER}")
+    asked = "--reason incomplete --message 'Joindre les devis'"
+    assert cli.act("request-correction", app, f"{asked} --as {CASEWORKER}") == (
+        "correction_requested"
+    )  # the commune is told
+    logged = wait_until(
+        lambda: cli.json("notices")["logged"]["count"], 60, "the submission's notices logged"
+    )
+    status = cli.run("status", expect=1).stdout
+
+    line = next(line for line in status.splitlines() if line.startswith("notices"))
+    assert "PROBLEM" in line and "nobody received them" in line, status
+    assert f"{logged} notice" in line
+    warning = "notices will be written to this log, not mailed: set GUICHET_SMTP_HOST"
+    assert (tmp_path / "worker.log").read_text(errors="replace").count(warning) == 1
+
+
 def test_an_ineligible_request_is_refused_before_anything_starts(
     worker_env: dict[str, str], tmp_path: Path
 ) -> None:

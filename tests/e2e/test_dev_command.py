@@ -120,16 +120,36 @@ def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
             "raise --limit\n"
         )
         assert cli.run("list", "--limit", "1000").stderr == ""
-        # Everything `guichet dev` starts is what `guichet status` checks: all fine.
+        # Without an SMTP host the worker writes the notices to its log, at INFO, under the
+        # WARNING `guichet dev` runs it at: `guichet notices` is where they are read.
+        logged = wait_until(
+            lambda: cli.json("notices", "--limit", "1000")["logged"]["notices"],
+            30,
+            "the demo's notices logged",
+        )
+        shown = cli.run("notices", "--limit", "1000").stdout
+        assert re.match(r"\d+ notices? of the last day written to the worker's log", shown)
+        first = f"logged   {logged[0]['logged_at'][:10]} "
+        assert first in shown and f"  {logged[0]['subject']}\n" in shown
+        assert f"         {logged[0]['body'].splitlines()[0]}".rstrip() + "\n" in shown
+        # Everything `guichet dev` starts is what `guichet status` checks: all fine, and the
+        # notices only logged are said, not a problem.
         status = cli.json("status")
         assert status["ok"] is True, status
         assert len(status["checks"]) == 10
+        notices = next(c for c in status["checks"] if c["name"] == "notices")
+        assert re.match(
+            r"\d+ notices? of the last day written to the worker's log, not ma", notices["detail"]
+        )
+        assert notices["detail"].endswith("as in `guichet dev`: `guichet notices` shows them")
         documents = next(c for c in status["checks"] if c["name"] == "documents")
         # A quote per running file, two award decisions, the closed file's proof of expense.
         assert re.match(r"8 kept, \d kB \(back them up with the log\)$", documents["detail"])
     finally:
         output = _stop(process, log)
     assert "stopping worker…" in output and "stopped" in output
+    # Notices in its log are what `guichet dev` means: no warning of a worker without mail.
+    assert "notices will be written to this log" not in output
     assert not (state / "dev.json").exists()
 
     # Again on the same folder: the same files, none duplicated.

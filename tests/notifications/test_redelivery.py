@@ -173,14 +173,14 @@ async def test_status_says_when_mail_is_not_getting_through_and_refused_ones_go_
     box = Outbox(log.engine, mailer=SmtpMailer(smtp_server.settings))
     held = batch_of(notice("maire@c.example.fr"), application_id="dossier-2")
     await queue(box, held)
-    assert (await _notices(log)).ok  # just queued: on its way
+    assert (await _notices(log, dev=False)).ok  # just queued: on its way
     await queued_hours_ago(log, held.notices[0].message_id, 30)
-    late = await _notices(log)
+    late = await _notices(log, dev=False)
     assert not late.ok and "the oldest queued 30 h ago: mail is not getting through" in late.detail
     refused = batch_of(notice("ancien@a.example.fr"))
     await queue(box, refused)
     await deliver(box, refused)
-    assert "`guichet notices --retry-refused`" in (await _notices(log)).detail
+    assert "`guichet notices --retry-refused`" in (await _notices(log, dev=False)).detail
     monkeypatch.setenv("GUICHET_DATABASE_URL", url)
     monkeypatch.setenv("GUICHET_STATE_DIR", str(tmp_path / "state"))
     capsys.readouterr()
@@ -190,5 +190,5 @@ async def test_status_says_when_mail_is_not_getting_through_and_refused_ones_go_
     await queued_hours_ago(log, refused.notices[0].message_id, 14)
     await queued_hours_ago(log, held.notices[0].message_id, 14)
     assert (await sweep(box)).delivered == 2
-    assert (await _notices(log)).detail == "every notice delivered"
+    assert (await _notices(log, dev=False)).detail == "every notice delivered"
     await log.close()

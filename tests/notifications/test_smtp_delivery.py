@@ -301,6 +301,32 @@ async def test_without_smtp_a_notice_is_delivered_as_a_log_line(event_log: Event
     assert await box.pending() == []
 
 
+async def test_a_row_says_whether_its_notice_was_mailed_or_only_written_to_the_log(
+    event_log: EventLog, smtp_server: SmtpServer
+) -> None:
+    """``delivered_by``: ``smtp`` when the server took the notice, ``log`` when a worker
+    without an SMTP host only logged it (nobody received it), nothing when it was refused."""
+    mailing = Outbox(event_log.engine, mailer=SmtpMailer(smtp_server.settings))
+    logging_only = Outbox(event_log.engine)
+    mailed = batch_of(notice("maire@example.fr"), notice("nobody-in-the-directory"))
+    logged = batch_of(notice("maire@example.fr"), application_id="dossier-2")
+    await queue(mailing, mailed)
+    await queue(logging_only, logged)
+
+    assert await deliver(mailing, mailed) == 1
+    assert await deliver(logging_only, logged) == 1
+
+    stored = await rows(event_log)
+    sent, refused = (stored[item.message_id] for item in mailed.notices)
+    only_logged = stored[logged.notices[0].message_id]
+    assert (sent.delivered_by, only_logged.delivered_by, refused.delivered_by) == (
+        "smtp",
+        "log",
+        None,
+    )
+    assert sent.delivered_at is not None and only_logged.delivered_at is not None
+
+
 def _self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     """A server context with a certificate for 127.0.0.1, and a client context trusting it."""
     issued = issue("127.0.0.1", tmp_path)
