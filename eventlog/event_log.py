@@ -289,32 +289,40 @@ class EventLog:
             streams.setdefault(row[1], []).append(event_data(row, self._upcasters))
         return streams
 
-    async def first_texts(
-        self, stream_ids: Sequence[str] | None, path: Sequence[str]
-    ) -> dict[str, str]:
-        """The value at ``path`` in the data of each of these streams' first event (of every
-        stream, with None), as text, read in one query without fetching the rest of each event
-        (a file's submission holds its programme's whole snapshot): what a listing shows of
-        each file, such as its title. The most recent stream first.
+    async def first_texts(self, stream_ids: Sequence[str], path: Sequence[str]) -> dict[str, str]:
+        """The value at ``path`` in the data of each of these streams' first event, as text,
+        read in one query without fetching the rest of each event (a file's submission holds
+        its programme's whole snapshot): what a listing shows of each file, such as its title.
 
         As stored: no upcaster runs. A stream without a first event, or without a value at
         ``path``, is left out."""
-        if stream_ids is not None and not stream_ids:
+        if not stream_ids:
             return {}
-        # SQLite reads JSON from text as it is; PostgreSQL needs the text cast to json.
-        as_json = sa.cast if self._engine.dialect.name == "postgresql" else sa.type_coerce
-        value = as_json(_events.c.data, sa.JSON)[tuple(path)].as_string()
-        query = (
-            sa.select(_events.c.stream_id, value)
-            .where(_events.c.version == 1)
-            .order_by(_events.c.position.desc())
-        )
-        if stream_ids is not None:
-            query = query.where(_events.c.stream_id.in_(list(stream_ids)))
+        query = self._first_values(path).where(_events.c.stream_id.in_(list(stream_ids)))
         with translated(self._engine.url):
             async with self._engine.connect() as conn:
                 rows = (await conn.execute(query)).all()
-        return {stream_id: text for stream_id, text in rows if text is not None}
+        return {stream_id: text for _, stream_id, text in rows if text is not None}
+
+    async def first_texts_after(
+        self, position: int, path: Sequence[str]
+    ) -> list[tuple[int, str, str]]:
+        """(position, stream id, value at ``path``) of each stream whose first event lies
+        after ``position``, in log order: what an index of the streams' first values (a search
+        by title) reads to catch up, the log being append-only. As ``first_texts`` reads."""
+        query = self._first_values(path).where(_events.c.position > position)
+        with translated(self._engine.url):
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(query.order_by(_events.c.position))).all()
+        return [(row[0], row[1], row[2]) for row in rows if row[2] is not None]
+
+    def _first_values(self, path: Sequence[str]) -> sa.Select[int, str, str | None]:
+        # SQLite reads JSON from text as it is; PostgreSQL needs the text cast to json.
+        as_json = sa.cast if self._engine.dialect.name == "postgresql" else sa.type_coerce
+        value = as_json(_events.c.data, sa.JSON)[tuple(path)].as_string()
+        return sa.select(_events.c.position, _events.c.stream_id, value).where(
+            _events.c.version == 1
+        )
 
     async def _rows(
         self,

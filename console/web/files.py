@@ -28,7 +28,7 @@ from console.web.labels import moment
 from console.web.outages import database_outage
 from console.web.phrases import phrase
 from console.web.problems import in_french
-from console.web.services import WebServices
+from console.web.services import PROJECT_TITLE, WebServices
 from domain.commands import DEPARTMENT_CODE, RouteFile
 from domain.commune import Commune
 from domain.decider import PERMISSIONS, fold
@@ -571,11 +571,10 @@ async def files_titled(services: WebServices, account: Account, searched: str) -
     words = [word for word in name_key(searched).split() if len(word) >= TITLE_WORD]
     if not words:
         return []
-    titles = await services.log.first_texts(None, PROJECT_TITLE)
+    titled = await services.titles.newest_first(services.log)
+    titles = {application_id: title for application_id, title, _ in titled}
     candidates = [
-        application_id
-        for application_id, title in titles.items()
-        if all(word in name_key(title) for word in words)
+        application_id for application_id, _, key in titled if all(word in key for word in words)
     ][:TITLE_CANDIDATES]
     found = []
     for application_id, events in (await services.log.read_streams_of(candidates)).items():
@@ -725,10 +724,6 @@ async def work_queue(
         for row in rows
     ]
     return Queue(listed_rows, next_page, due_soon, due_soon_listed)
-
-
-PROJECT_TITLE = ("request", "project_title")
-"""Where a file's title sits in its first event (``ApplicationSubmitted``)."""
 
 
 def _due_by(row: ApplicationSummary, moment: datetime) -> bool:

@@ -55,7 +55,6 @@ from console.web.files import (
     APPLICATION_ID,
     DEPARTMENT,
     EXPORT_LIMIT,
-    PROJECT_TITLE,
     STATUSES,
     SearchChoices,
     assignees,
@@ -81,7 +80,7 @@ from console.web.opinions import experts, is_expert, no_such_expert
 from console.web.outages import no_worker_sentence
 from console.web.problems import first_problem
 from console.web.revision import decisions, outcome
-from console.web.services import WebServices
+from console.web.services import PROJECT_TITLE, WebServices
 from console.web.sessions import Session
 from console.web.submission import (
     LINE_ROWS,

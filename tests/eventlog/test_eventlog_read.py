@@ -104,8 +104,8 @@ async def test_first_texts_reads_a_value_of_each_stream_s_first_event_only(
     log: EventLog,
 ) -> None:
     """The value at a path of the first event (not of later ones), as text, on either
-    database; a stream without it, unknown, or not asked for is left out; with None, every
-    stream's, the most recent first."""
+    database; a stream without it, unknown, or not asked for is left out. Read after a
+    position, the streams begun after it, in log order."""
     await log.append("app-a", 0, [new_event(1, label="Halle « du » marché — 投资")])
     await log.append("app-b", 0, [new_event(2)])
     await log.append("app-a", 1, [new_event(3, label="later")])
@@ -114,8 +114,14 @@ async def test_first_texts_reads_a_value_of_each_stream_s_first_event_only(
     assert await log.first_texts(asked, ("label",)) == {"app-a": "Halle « du » marché — 投资"}
     assert await log.first_texts(asked, ("n",)) == {"app-a": "1", "app-b": "2"}
     assert await log.first_texts([], ("label",)) == {}
-    every = await log.first_texts(None, ("label",))
-    assert list(every.items()) == [("app-c", "not asked"), ("app-a", "Halle « du » marché — 投资")]
+    every = await log.first_texts_after(0, ("label",))
+    assert [(stream, text) for _, stream, text in every] == [
+        ("app-a", "Halle « du » marché — 投资"),
+        ("app-c", "not asked"),
+    ]
+    assert [stream for _, stream, _ in await log.first_texts_after(every[0][0], ("label",))] == [
+        "app-c"
+    ]
 
 
 async def test_a_reader_stopping_early_leaves_no_read_in_flight(log: EventLog) -> None:
