@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from domain import evolve
 from domain.catalogue import load_catalogue
 from domain.commands import (
     AcceptApplication,
@@ -28,7 +29,6 @@ from domain.commands import (
 from domain.deadline import OpenDeadline
 from domain.events import DeadlineOpened, Event
 from domain.notices import Notice, notices_for
-from domain.state import Application
 from tests.unit.builders import (
     APPLICANT,
     CASEWORKER,
@@ -65,15 +65,9 @@ def told(commands: list[Command], revision: int = 1) -> list[Notice]:
     state = apply(commands[:-1])
     notices: list[Notice] = []
     for event in last_events(commands):
-        before, state = state, apply_event(state, event)
+        before, state = state, evolve(state, event)
         notices += notices_for(event, state, revision, before)
     return notices
-
-
-def apply_event(state: Application, event: Event) -> Application:
-    from domain import evolve
-
-    return evolve(state, event)
 
 
 def to_whom(notices: list[Notice]) -> list[tuple[str, str]]:

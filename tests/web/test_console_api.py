@@ -76,6 +76,16 @@ def request_json(insee: str = "01033", title: str = "Halle du marché") -> dict[
     }  # fmt: skip
 
 
+def plan_form(owner: str, detr: str, region: str) -> dict[str, str]:
+    """The plan revision form of ``request_json``'s plan, with these amounts as typed."""
+    return {"cout_total": "100000,00", "assiette": "100000,00", "base_fiscale": "HT",
+            "duree_mois": "24", "ligne-0-id": "owner", "ligne-0-financeur": "OWNER",
+            "ligne-0-nature": "owner", "ligne-0-montant": owner, "ligne-1-id": "detr",
+            "ligne-1-financeur": "DETR", "ligne-1-nature": "public", "ligne-1-dotation": "DETR",
+            "ligne-1-montant": detr, "ligne-2-id": "region", "ligne-2-financeur": "REGION",
+            "ligne-2-nature": "public", "ligne-2-montant": region}  # fmt: skip
+
+
 async def submit_file(
     console: Console, insee: str = "01033", username: str = "agent", title: str = "Halle du marché"
 ) -> str:
@@ -494,12 +504,7 @@ async def test_checking_a_revised_plan_counts_a_partial_grant_as_the_file_does(
             granted="30000,00",
         )  # fmt: skip
         assert decided.status_code == 303, decided.text
-    form = {"cout_total": "100000,00", "assiette": "100000,00", "base_fiscale": "HT",
-            "duree_mois": "24", "ligne-0-id": "owner", "ligne-0-financeur": "OWNER",
-            "ligne-0-nature": "owner", "ligne-0-montant": "50000,00", "ligne-1-id": "detr",
-            "ligne-1-financeur": "DETR", "ligne-1-nature": "public", "ligne-1-dotation": "DETR",
-            "ligne-1-montant": "40000,00", "ligne-2-id": "region", "ligne-2-financeur": "REGION",
-            "ligne-2-nature": "public", "ligne-2-montant": "20000,00"}  # fmt: skip
+    form = plan_form(owner="50000,00", detr="40000,00", region="20000,00")
     async with signed_in(console, "agent") as agent:
         token = await csrf_of(agent, f"/dossiers/{application_id}/plan")
         checked = await agent.post(
@@ -521,12 +526,7 @@ async def test_a_line_brought_down_to_its_partial_grant_keeps_its_decision(
     await send(console, "alice", application_id, type="DeclareComplete")
     await send(console, "prefecture", application_id, type="DecideFunding", line_id="detr",
                approve=True, granted_cents=30_000_00)  # fmt: skip
-    form = {"cout_total": "100000,00", "assiette": "100000,00", "base_fiscale": "HT",
-            "duree_mois": "24", "ligne-0-id": "owner", "ligne-0-financeur": "OWNER",
-            "ligne-0-nature": "owner", "ligne-0-montant": "50000,00", "ligne-1-id": "detr",
-            "ligne-1-financeur": "DETR", "ligne-1-nature": "public", "ligne-1-dotation": "DETR",
-            "ligne-1-montant": "30000,00", "ligne-2-id": "region", "ligne-2-financeur": "REGION",
-            "ligne-2-nature": "public", "ligne-2-montant": "20000,00"}  # fmt: skip
+    form = plan_form(owner="50000,00", detr="30000,00", region="20000,00")
     async with signed_in(console, "agent") as agent:
         page = await agent.get(f"/dossiers/{application_id}/plan")
         token = await csrf_of(agent, f"/dossiers/{application_id}/plan")
@@ -585,12 +585,7 @@ async def test_the_plan_page_shows_each_line_s_decision_and_which_will_keep_it(
                approve=True, granted_cents=30_000_00)  # fmt: skip
     await send(console, "region", application_id, type="DecideFunding", line_id="region",
                approve=True, granted_cents=20_000_00)  # fmt: skip
-    form = {"cout_total": "100000,00", "assiette": "100000,00", "base_fiscale": "HT",
-            "duree_mois": "24", "ligne-0-id": "owner", "ligne-0-financeur": "OWNER",
-            "ligne-0-nature": "owner", "ligne-0-montant": "45000,00", "ligne-1-id": "detr",
-            "ligne-1-financeur": "DETR", "ligne-1-nature": "public", "ligne-1-dotation": "DETR",
-            "ligne-1-montant": "30000,00", "ligne-2-id": "region", "ligne-2-financeur": "REGION",
-            "ligne-2-nature": "public", "ligne-2-montant": "25000,00"}  # fmt: skip
+    form = plan_form(owner="45000,00", detr="30000,00", region="25000,00")
     async with signed_in(console, "agent") as agent:
         page = html.unescape((await agent.get(f"/dossiers/{application_id}/plan")).text)
         token = await csrf_of(agent, f"/dossiers/{application_id}/plan")
@@ -1800,17 +1795,9 @@ async def test_the_commune_revises_its_plan_and_a_line_left_alone_keeps_its_deci
     await send(console, "alice", application_id, type="DeclareComplete")
     await send(console, "prefecture", application_id, type="DecideFunding", line_id="detr",
                approve=True, granted_cents=40_000_00)  # fmt: skip
-    revised = {
-        "cout_total": "100000,00", "assiette": "100000,00", "base_fiscale": "HT",
-        "duree_mois": "24",
-        "ligne-0-id": "owner", "ligne-0-financeur": "OWNER", "ligne-0-nature": "owner",
-        "ligne-0-montant": "30000,00",
-        "ligne-1-id": "detr", "ligne-1-financeur": "DETR", "ligne-1-nature": "public",
-        "ligne-1-dotation": "DETR", "ligne-1-montant": "40000,00",
-        "ligne-2-id": "region", "ligne-2-financeur": "REGION", "ligne-2-nature": "public",
-        "ligne-2-montant": "30000,00",
-        "note": "La région finance davantage",
-    }  # fmt: skip
+    revised = plan_form(owner="30000,00", detr="40000,00", region="30000,00") | {
+        "note": "La région finance davantage"
+    }
     async with signed_in(console, "agent") as agent:
         file_page = await agent.get(f"/dossiers/{application_id}")
         form = await agent.get(f"/dossiers/{application_id}/plan")
