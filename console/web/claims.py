@@ -1,5 +1,7 @@
-"""What a payment officer reads of a claim before ordering it: the proof the commune named
-(« Ordre de service n° OS-2026-01 », « DGD-2026-01 ») and the eligible expense it declared.
+"""What the file page reads of its events beyond the state: what a payment officer reads of a
+claim before ordering it (the proof the commune named, « Ordre de service n° OS-2026-01 »,
+« DGD-2026-01 », and the eligible expense it declared), and each co-financer's note on its
+decision, which the commune reads beside the line.
 
 ``PaymentClaimed`` records both; the state's ``Payment`` keeps the expense but not the
 proof's reference, and the domain's state keeps its shape (the files running replay it). So
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from console.web.services import WebServices
-from domain.events import Event, PaymentClaimed, parse_event
+from domain.events import Event, FundingDecided, PaymentClaimed, parse_event
 
 
 def claims(events: Iterable[Event]) -> dict[int, PaymentClaimed]:
@@ -33,3 +35,15 @@ async def claims_of(
         )
         for application_id, events in logged.items()
     }
+
+
+def decision_notes(events: Iterable[Event]) -> dict[str, str]:
+    """The note of each line's latest decision, by line id (lines decided without one, or
+    whose latest decision has none, are left out): why a grant was partial, or a refusal."""
+    notes: dict[str, str] = {}
+    for event in events:
+        if isinstance(event, FundingDecided):
+            notes.pop(event.line_id, None)
+            if event.note.strip():
+                notes[event.line_id] = event.note
+    return notes

@@ -37,7 +37,7 @@ from console.web.auth import (
     sign_in,
 )
 from console.web.batch import FORM_ACTIONS, MAX_FILES, batch_deadlines
-from console.web.claims import claims
+from console.web.claims import claims, decision_notes
 from console.web.commands import (
     FORMS,
     FieldSpec,
@@ -391,6 +391,7 @@ async def file_view(
         "invalid_field": invalid,
         "deadlines": getattr(state, "deadlines", ()),
         "claims": claims(events),
+        "decision_notes": decision_notes(events),
         "line_funders": line_funders(state),
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }

@@ -516,6 +516,24 @@ async def test_checking_a_revised_plan_counts_a_partial_grant_as_the_file_does(
     assert "Les lignes totalisent 100\u202f000,00\xa0€ pour un coût total de 100\u202f000" in text
 
 
+async def test_the_commune_reads_a_co_financer_s_note_beside_its_line(console: Console) -> None:
+    """A partial grant's reason was only in the history at the bottom of the page: it is now
+    beside the decision, the latest decision's (a correction's note replaces the first)."""
+    application_id = await submit_file(console)
+    await send(console, "alice", application_id, type="DeclareComplete")
+    await send(console, "prefecture", application_id, type="DecideFunding", line_id="detr",
+               approve=True, granted_cents=30_000_00,
+               note="Enveloppe départementale épuisée")  # fmt: skip
+    await send(console, "region", application_id, type="DecideFunding", line_id="region",
+               approve=True, granted_cents=20_000_00)  # fmt: skip
+    async with signed_in(console, "agent") as agent:
+        page = html.unescape((await agent.get(f"/dossiers/{application_id}")).text)
+    assert (
+        '<span class="note" data-testid="observation-detr">« Enveloppe départementale épuisée »'
+    ) in page
+    assert 'data-testid="observation-region"' not in page
+
+
 async def test_a_line_brought_down_to_its_partial_grant_keeps_its_decision(
     console: Console,
 ) -> None:
