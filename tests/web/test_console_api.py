@@ -2073,7 +2073,7 @@ async def test_the_database_down_is_a_503_page_in_french_not_a_500(console: Cons
 
 async def awarded_file(console: Console, pages: dict[str, str] | None = None) -> str:
     """A file of 01033 taken to its award through the API; ``pages`` gets alice's page once
-    submitted and the DETR co-financer's once it has decided."""
+    submitted, and the DETR co-financer's once it has decided and once the file is accepted."""
     application_id = await submit_file(console)
     async with signed_in(console, "alice") as alice:
         submitted = (await alice.get(f"/dossiers/{application_id}")).text
@@ -2085,10 +2085,12 @@ async def awarded_file(console: Console, pages: dict[str, str] | None = None) ->
     await send(console, "region", application_id, type="DecideFunding", line_id="region",
                approve=True, granted_cents=20_000_00)  # fmt: skip
     await send(console, "alice", application_id, type="AcceptApplication")
+    async with signed_in(console, "prefecture") as prefecture:
+        accepted = (await prefecture.get(f"/dossiers/{application_id}")).text
     await send(console, "alice", application_id, type="NotifyAward",
                decision_reference="ARR-1")  # fmt: skip
     if pages is not None:
-        pages.update(submitted=submitted, decided=decided)
+        pages.update(submitted=submitted, decided=decided, accepted=accepted)
     return application_id
 
 
@@ -2157,7 +2159,11 @@ async def test_a_deadline_is_extended_from_the_file_page_once(console: Console) 
     """Only extendable deadlines are offered, by name and last day, and once only."""
     pages: dict[str, str] = {}
     application_id = await awarded_file(console, pages)
-    submitted_page, decided_page = pages["submitted"], pages["decided"]
+    submitted_page, decided_page, accepted_page = (
+        pages["submitted"],
+        pages["decided"],
+        pages["accepted"],
+    )
     start = (await console.guichet.state(application_id)).deadline("start_of_works")
     assert start is not None
     async with signed_in(console, "alice") as alice:
@@ -2166,7 +2172,9 @@ async def test_a_deadline_is_extended_from_the_file_page_once(console: Console) 
                          deadline="start_of_works", reason="Marché relancé")  # fmt: skip
         after = (await alice.get(f"/dossiers/{application_id}")).text
     assert "/actions/ExtendDeadline" not in submitted_page  # no deadline there may be extended
-    assert "/actions/DecideFunding" not in decided_page
+    # Decided, the line may still be corrected while the file is in instruction; not after.
+    assert "accordé 40\u202f000,00\xa0€ : corriger" in html.unescape(decided_page)
+    assert "/actions/DecideFunding" not in accepted_page
     assert "/actions/ExtendDeadline" in awarded_page
     assert f"Commencement des travaux, jusqu&#39;au {last_day(start.due_at)}" in awarded_page
     assert sent.status_code == 303
