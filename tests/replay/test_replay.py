@@ -22,7 +22,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from domain.events import Event
-from workflows.grant_application import GrantApplicationWorkflow
+from workflows.grant_application import NOTICES_PATCHES, RULES_PATCHES, GrantApplicationWorkflow
 
 ROOT = Path(__file__).resolve().parent.parent / "histories"
 HISTORIES = sorted([*ROOT.glob("v[0-9]*/*.json"), *ROOT.glob("upgrades/*.json")])
@@ -69,6 +69,25 @@ def test_the_newest_histories_take_every_path_the_log_can_record() -> None:
     seen = set().union(*(recorded_types(path) for path in newest.glob("*.json")))
     every = {member.__name__ for member in get_args(get_args(Event)[0])}
     assert every - NEVER_BY_THE_WORKFLOW - seen == set(), f"no history of {newest.name} has them"
+
+
+def recorded_patches(path: Path) -> set[str]:
+    """The ``workflow.patched`` ids a saved history recorded (its markers)."""
+    found = set()
+    for event in json.loads(path.read_text())["events"]:
+        marker = event.get("markerRecordedEventAttributes")
+        for payload in (marker or {}).get("details", {}).get("patch-data", {}).get("payloads", []):
+            found.add(json.loads(base64.b64decode(payload["data"]))["id"])
+    return found
+
+
+def test_the_newest_histories_run_the_latest_revisions() -> None:
+    """The newest folder was recorded with the latest revision of the rules and of the notices
+    (their patches' markers): a revision added without new histories is replayed by nothing."""
+    newest = max((p for p in ROOT.glob("v[0-9]*") if p.is_dir()), key=lambda p: int(p.name[1:]))
+    seen = set().union(*(recorded_patches(path) for path in newest.glob("*.json")))
+    latest = {RULES_PATCHES[-1], NOTICES_PATCHES[-1]}
+    assert latest <= seen, f"record a new folder: {newest.name} has no {sorted(latest - seen)}"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[f"{p.parent.name}/{p.stem}" for p in HISTORIES])
