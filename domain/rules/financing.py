@@ -141,13 +141,15 @@ def _plan_balanced(plan: FinancingPlan) -> RuleVerdict:
         PRACTICE_BALANCED,
         ok,
         f"the lines add up to {euros(total)} for a total cost of {euros(plan.total_cost_cents)}"
-        + ("" if ok else ": revise the plan so that resources equal the cost"),
+        + ("" if ok else ": the commune revises the plan so that resources equal the cost"),
+        # Read by the commune, which revises, and by the caseworker, who cannot.
         french=f"Les lignes totalisent {euros_fr(total)} pour un coût total de "
         f"{euros_fr(plan.total_cost_cents)}"
         + (
             ""
             if ok
-            else " : révisez le plan de financement pour que les ressources égalent le coût"
+            else " : le plan de financement est à réviser par la commune pour que les "
+            "ressources égalent le coût"
         ),
     )
 

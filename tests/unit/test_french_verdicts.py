@@ -210,8 +210,8 @@ def test_amounts_read_as_french_euros() -> None:
     )
     assert balanced.french == (
         "Les lignes totalisent 500\u202f000,00\u00a0€ pour un coût total de "
-        "500\u202f000,01\u00a0€ : révisez le plan de financement pour que les ressources "
-        "égalent le coût"
+        "500\u202f000,01\u00a0€ : le plan de financement est à réviser par la commune pour "
+        "que les ressources égalent le coût"
     )
     assert euros(500_000_01) in balanced.french
 
