@@ -24,6 +24,7 @@ from domain.events import (
     CorrectionRequested,
     DeadlineClosed,
     DeadlineExpired,
+    DeadlineExtended,
     DeadlineOpened,
     DocumentAttached,
     EligibilityConfirmed,
@@ -81,12 +82,12 @@ may change freely.
 
 0. The first set.
 1. Whoever moves next is told: the commune that its request is received (and by when it is
-   complete at the latest), that its file is complete, reopened, and what each co-financer
-   decided; the caseworker (or the caseworkers' pool while no one holds the file) of a new
-   request, of a revised plan, and of an answer or a decision on a file no one holds; each
-   co-financer that its decision is expected and by when (and why again, when it is), that
-   it waits for a correction, that its line left the plan, and how the file ended; the
-   payment officers that a payment waits to be ordered."""
+   complete at the latest), that its file is complete, reopened, that a deadline of its own
+   is extended, and what each co-financer decided; the caseworker (or the caseworkers' pool
+   while no one holds the file) of a new request, of a revised plan, and of an answer or a
+   decision on a file no one holds; each co-financer that its decision is expected and by
+   when (and why again, when it is), that it waits for a correction, that its line left the
+   plan, and how the file ended; the payment officers that a payment waits to be ordered."""
 
 
 def notices_for(
@@ -266,6 +267,15 @@ def _steps_told(event: Event, state: Application, before: Application | None) ->
             )
             desk: tuple[Role, str] = ("cofinancer", f"cofinancer:{line.funder}")
             return _to(desk, f"{ref} : décision suspendue (correction demandée)", body, event)
+        case DeadlineExtended(kind=kind, subject=subject, due_at=due, reason=reason):
+            running = state.deadline(kind, subject)
+            if running is None or "applicant" not in running.recipients:
+                return []
+            body = (
+                f"L'échéance « {DEADLINE_NAMES[kind]} » est prolongée jusqu'au {last_day(due)} "
+                f"inclus.\n\nMotif : {reason}"
+            )
+            return _to(applicant, f"{ref} : échéance prolongée", body, event)
         case FundingDecided():
             told = _to(
                 applicant, f"{ref} : décision de {event.funder}", _decision(event, state), event

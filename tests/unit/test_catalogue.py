@@ -102,8 +102,15 @@ def test_detr_dsil_deadlines_follow_the_cgct(catalogue: Catalogue) -> None:
         "start_of_works": ("AwardNotified", 24, 0, "lapse", True),
         "completion": ("WorksStarted", 48, 0, "refuse_claims", True),
     }
-    extensions = {k: r.extension.months for k, r in rules.items() if r.extension}
-    assert extensions == {"start_of_works": 12, "completion": 24}
+    extensions = {
+        k: (r.extension.months, r.extension.days) for k, r in rules.items() if r.extension
+    }
+    # The correction's answer: 30 days more on the commune's request (démarches-simplifiées).
+    assert extensions == {
+        "start_of_works": (12, 0),
+        "completion": (24, 0),
+        "correction_answer": (0, 30),
+    }
     assert "supervisor" in rules["cofinancer_decision"].recipients
     assert all(r.recipients for r in rules.values())
 

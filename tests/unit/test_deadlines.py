@@ -30,8 +30,10 @@ from domain.events import (
     ApplicationDismissed,
     ApplicationLapsed,
     DeadlineExpired,
+    DeadlineExtended,
     ReminderSent,
 )
+from domain.notices import notices_for
 from domain.state import Application
 from tests.unit.builders import (
     APPLICANT,
@@ -162,6 +164,29 @@ def test_an_answered_correction_cancels_the_dismissal_and_rearms_completeness() 
     answered = apply([AnswerCorrection(actor=APPLICANT, at=at(20), message="Joint")], state)
     assert answered.deadline("correction_answer") is None
     assert answered.deadline("completeness").due_at == paris(2025, 6, 24)  # type: ignore[union-attr]
+
+
+def test_the_answer_to_a_correction_may_be_given_thirty_days_more_once() -> None:
+    """The commune asks for more time to answer: the caseworker extends the delay by thirty
+    days (13 April → 13 May), once."""
+    asked = RequestCorrection(actor=CASEWORKER, at=at(10), reason="incomplete", message="x")
+    state = apply([*submitted(), asked])
+    extend = ExtendDeadline(
+        actor=CASEWORKER, at=at(12), kind="correction_answer", reason="Devis attendu"
+    )
+    (extended,) = decide(extend, state)
+    assert isinstance(extended, DeadlineExtended)
+    assert extended.due_at == paris(2025, 5, 13)
+    assert refused_with(extend, apply([extend], state)).rule == "extended-once"
+    [told] = notices_for(extended, apply([extend], state))
+    assert (told.recipient_role, told.subject.endswith(" : échéance prolongée")) == (
+        "applicant",
+        True,
+    )
+    assert told.body == (
+        "L'échéance « réponse à la demande de correction » est prolongée jusqu'au 12/05/2025 "
+        "inclus.\n\nMotif : Devis attendu"
+    )
 
 
 def test_an_unanswered_correction_dismisses_the_file_at_expiry() -> None:

@@ -14,10 +14,14 @@ from workflows.client import CommandRefused
 
 
 def test_the_batch_form_offers_only_the_deadlines_a_rule_lets_extend() -> None:
-    """« Recevabilité » and « réponse à la demande de correction » were offered, and every
-    file answered « Le délai … ne peut pas être prolongé »: the catalogue's rules give an
-    extension to the start and the completion of works only."""
-    assert batch_deadlines(load_catalogue()) == ("start_of_works", "completion")
+    """« Recevabilité » was offered, and every file answered « Le délai … ne peut pas être
+    prolongé »: the catalogue's rules give an extension to the answer to a correction, the
+    start and the completion of works only."""
+    assert batch_deadlines(load_catalogue()) == (
+        "correction_answer",
+        "start_of_works",
+        "completion",
+    )
 
 
 class RefusingGuichet:
