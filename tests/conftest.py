@@ -84,6 +84,15 @@ def pytest_configure(config: pytest.Config) -> None:
     _pg_problem = _postgres_reachable()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that reaches PostgreSQL, through whichever fixture, carries the ``postgres``
+    marker: ``-m "not postgres"`` then selects what runs without it (44 workflow tests that
+    need it were marked ``temporal`` only)."""
+    for item in items:
+        if "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     """A reachable PostgreSQL URL. In CI an unreachable server fails the test, never skips it."""
