@@ -59,6 +59,7 @@ RECORD_RETRY = RetryPolicy(
 )
 DELIVERY_TIMEOUT = timedelta(minutes=2)
 DELIVERY_GIVE_UP = timedelta(hours=12)
+# ``workflow.patched`` ids: each marks a change that files already running must not see.
 DEADLINE_TIMERS = "deadline-timers"
 NOTICE_DELIVERY = "notice-delivery"
 DEADLINE_REARM = "deadline-rearm"
@@ -73,7 +74,6 @@ FUNDERS_PUBLISHED = "funders-search-attribute"
 NOTICES_1 = "notices-1"
 NOTICES_PATCHES = (NOTICES_1,)
 """The patch of each revision of ``domain.notices.NOTICES`` after 0, in order."""
-"""``workflow.patched`` ids: each marks a change that files already running must not see."""
 
 
 def revision_patched(patches: Sequence[str]) -> int:
