@@ -7,6 +7,7 @@ from typing import Any
 
 from console.web.accounts import Account
 from console.web.app import templates
+from console.web.claims import decision_notes
 from console.web.pages import decision_standing
 from domain.commands import (
     Command,
@@ -30,6 +31,7 @@ def file_page(commands: list[Command], account: Account = ALICE, **context: Any)
     state = apply(commands)
     values = {"state": state, "account": account, "actions": [], "waiting": [], "timeline": []}
     values["decision"] = decision_standing(history(commands), state)
+    values["decision_notes"] = decision_notes(history(commands))
     return templates.env.get_template("dossier.html").render(values | context)
 
 
