@@ -3,7 +3,7 @@ portfolio, ``audit.portfolio``, one file at a time), then recompute the
 whole hash chain, against a plain SELECT of the same rows in the same run.
 
 The events are real domain events: each application runs the full lifecycle of
-``bench.scenario`` through ``domain.decide`` in-process (19 events each), appended one
+``bench.scenario`` through ``domain.decide`` in-process (20 events each), appended one
 application per batch by concurrent writers. ``--scale 1`` is 10,000 applications.
 
     .venv/bin/python -m bench.replay --scale 0.2
@@ -81,7 +81,7 @@ async def load(log: EventLog, streams: list[Stream]) -> float:
     """Append every stream (one batch each) with concurrent writers; events per second.
 
     Each batch becomes ``NewEvent``s only when its writer takes it: validated events keep
-    their serialised form, and 190,000 of them held at once would leave the process a few
+    their serialised form, and 200,000 of them held at once would leave the process a few
     hundred megabytes larger for the phases measured after."""
     queue = list(reversed(streams))
 
