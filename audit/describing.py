@@ -130,7 +130,9 @@ def describe(event: Event) -> str:
             return f"the commune's {event.kind} convention, signed on {signed}, recorded" + _note(
                 event.note
             )
-        case ApplicationRefused() | ApplicationDismissed() | ApplicationReopened():
+        case ApplicationReopened():
+            return f"reopened into {event.back_to}: {event.reason}"
+        case ApplicationRefused() | ApplicationDismissed():
             word = event.type.removeprefix("Application").lower()
             return f"{word}: {event.reason}"
         case ApplicationWithdrawn():

@@ -48,7 +48,8 @@ EXAMPLES: dict[str, tuple[str, str]] = {
         'guichet dismiss-application ID --reason "No answer" --as caseworker:alice',
     ),
     "ReopenApplication": (
-        "Re-open a refused or dismissed file.",
+        "Re-open a refused or dismissed file: back into instruction, or received again "
+        "(to be declared complete) when it never was complete.",
         'guichet reopen-application ID --reason "New facts" --as supervisor:bob',
     ),
     "WithdrawApplication": (

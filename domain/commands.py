@@ -84,7 +84,7 @@ class ApplicationRequest(Frozen):
         return self if plan is self.plan else self.replaced({"plan": plan})
 
 
-RULES = 2
+RULES = 3
 """The latest revision of the decision rules, recorded at submission (``SubmitApplication``,
 ``ApplicationSubmitted`` and ``Application.rules``) so that every file keeps the rules it was
 decided under when it replays; the workflow chooses it with ``workflow.patched``.
@@ -103,6 +103,11 @@ decided under when it replays; the workflow chooses it with ``workflow.patched``
    for the same amount (``domain.decider_instruction.merge_plan``). A co-financer corrects
    its decision on its line while the file is in instruction, with a note saying why
    (``FundingDecided.correction``); the same decision sent again records nothing.
+3. A refused or dismissed file that was never declared complete is re-opened where it stood:
+   received, to be declared complete or asked a correction, with its three months to be
+   deemed complete running again from the re-opening (CGCT R2334-23); it went straight into
+   instruction, where it could be accepted without ever being complete
+   (``ApplicationReopened.back_to``). A file declared complete goes back into instruction.
 """
 
 

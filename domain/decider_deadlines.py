@@ -62,8 +62,9 @@ APPLIES_IN: dict[DeadlineKind, frozenset[Status]] = {
 
 REARMED_BY: dict[DeadlineKind, frozenset[str]] = {
     # The answer to a list of missing pieces is a new reception: three months again
-    # (CGCT R2334-23).
-    "completeness": frozenset({"CorrectionAnswered"}),
+    # (CGCT R2334-23); so is a file re-opened before it was complete (rules 3: only those
+    # go back to « submitted », where this deadline applies).
+    "completeness": frozenset({"CorrectionAnswered", "ApplicationReopened"}),
     # Lines put back to pending by a revised plan, or a re-opened file, wait for a decision.
     "cofinancer_decision": frozenset({"PlanRevised", "CorrectionAnswered", "ApplicationReopened"}),
 }

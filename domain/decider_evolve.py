@@ -144,7 +144,8 @@ def _changes(state: Application, event: Event) -> dict[str, object]:
         case ApplicationDismissed():
             return {"status": "dismissed"}
         case ApplicationReopened():
-            return {"status": "in_instruction"}
+            # A correction left unanswered when the file was closed is over with it.
+            return {"status": event.back_to, "correction": None}
         case ApplicationWithdrawn():
             return {"status": "withdrawn", "withdrawn_at": event.at}
         case AwardNotified():

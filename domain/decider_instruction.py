@@ -365,8 +365,11 @@ def dismiss(c: DismissApplication, state: Application) -> list[Event]:
 
 
 def reopen(c: ReopenApplication, state: Application) -> list[Event]:
-    """Re-open a refused or dismissed file into instruction."""
-    return [ApplicationReopened(actor=c.actor, at=c.at, reason=c.reason)]
+    """Re-open a refused or dismissed file: into instruction, or, from rules 3, back to
+    reception when it was never declared complete (completeness comes before instruction)."""
+    never_complete = state.rules >= 3 and state.complete_at is None
+    back_to = "submitted" if never_complete else "in_instruction"
+    return [ApplicationReopened(actor=c.actor, at=c.at, reason=c.reason, back_to=back_to)]
 
 
 def withdrawing_a_decided_refusal(command: Command, state: Application) -> InvalidTransition | None:

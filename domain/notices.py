@@ -248,8 +248,14 @@ def _steps_told(event: Event, state: Application, before: Application | None) ->
             return _to(applicant, f"{ref} : dossier complet", body, event)
         case ApplicationReopened(reason=reason):
             status = lower(STATUS, state.status)
-            body = f"Votre dossier est de nouveau « {status} ».\n\nMotif : {reason}"
-            return _to(applicant, f"{ref} : dossier rouvert", body, event)
+            body = f"Votre dossier est de nouveau « {status} »."
+            if (complete := _opened_by(event, state, "completeness")) is not None:
+                body += (
+                    " Les services instructeurs vous diront s'il est complet ou ce qu'il y "
+                    f"manque ; sans réponse de leur part au {last_day(complete.due_at)} "
+                    f"inclus, il sera réputé complet ({complete.source})."
+                )
+            return _to(applicant, f"{ref} : dossier rouvert", f"{body}\n\nMotif : {reason}", event)
         case DeadlineOpened(deadline=deadline) if deadline.kind == "cofinancer_decision":
             return _decision_expected(deadline, state, before, event)
         case DeadlineClosed(kind="cofinancer_decision", subject=subject, by_event=by) if (

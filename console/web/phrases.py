@@ -9,6 +9,7 @@ from console.web.labels import (
     DEADLINE,
     DOCUMENT_KIND,
     OPINION_VERDICT,
+    STATUS,
     euros,
     last_day,
     lower,
@@ -129,8 +130,8 @@ def phrase(event: Event) -> str:
             return f"Demande refusée : {reason}"
         case ApplicationDismissed(reason=reason):
             return f"Classée sans suite : {reason}"
-        case ApplicationReopened(reason=reason):
-            return f"Dossier rouvert : {reason}"
+        case ApplicationReopened(reason=reason, back_to=back_to):
+            return f"Dossier rouvert, de nouveau « {lower(STATUS, back_to)} » : {reason}"
         case ApplicationWithdrawn(reason=reason):
             return f"Demande retirée : {reason}"
         case WorksStarted(started_on=day):

@@ -20,6 +20,7 @@ from domain.commands import (
     ExtendDeadline,
     NotifyAward,
     RefuseApplication,
+    ReopenApplication,
     RequestCorrection,
     SendReminder,
 )
@@ -205,6 +206,21 @@ def test_an_unanswered_correction_dismisses_the_file_at_expiry() -> None:
         ).status
         == "dismissed"
     )
+
+
+def test_a_file_dismissed_before_it_was_complete_is_received_again_at_its_reopening() -> None:
+    """Dismissed for want of an answer, re-opened on 12 April: received again, three months
+    to be asked what is missing or deemed complete (CGCT R2334-23), no answer awaited."""
+    asked = RequestCorrection(actor=CASEWORKER, at=at(10), reason="incomplete", message="x")
+    state = apply([*submitted(), asked])
+    dismissed = apply(
+        [ExpireDeadline(actor=SYSTEM, at=paris(2025, 4, 13), kind="correction_answer")], state
+    )
+    reopen = ReopenApplication(actor=CASEWORKER, at=at(40), reason="Devis reçu par courrier")
+    reopened = apply([reopen], dismissed)
+    assert reopened.status == "submitted"
+    assert [d.kind for d in reopened.deadlines] == ["completeness"]
+    assert reopened.deadline("completeness").due_at == paris(2025, 7, 13)  # type: ignore[union-attr]
 
 
 def test_the_award_lapses_two_years_after_notification_without_a_start() -> None:

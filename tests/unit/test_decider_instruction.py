@@ -36,6 +36,7 @@ from domain.events import (
     EligibilityRejected,
     FundingDecided,
     PlanRevised,
+    parse_event,
 )
 from domain.plan import FinancingPlan
 from tests.unit.builders import (
@@ -520,17 +521,49 @@ def test_accept_waits_for_the_commission_then_follows_its_opinion() -> None:
 
 
 def test_refuse_dismiss_and_reopen() -> None:
-    """Refuse → refused, Dismiss → dismissed; Reopen either → in_instruction."""
-    state = apply([submit()])
-    refuse = RefuseApplication(actor=CASEWORKER, at=at(1), reason="hors champ")
-    dismiss = DismissApplication(actor=SYSTEM, at=at(1), reason="pas de réponse")
+    """Refuse → refused, Dismiss → dismissed; Reopen either, once complete → in_instruction."""
+    state = apply(to_instruction())
+    refuse = RefuseApplication(actor=CASEWORKER, at=at(2), reason="hors champ")
+    dismiss = DismissApplication(actor=SYSTEM, at=at(2), reason="pas de réponse")
     assert [type(e) for e in decide(refuse, state)] == [ApplicationRefused]
     assert [type(e) for e in decide(dismiss, state)] == [ApplicationDismissed]
-    reopen = ReopenApplication(actor=SUPERVISOR, at=at(2), reason="erreur")
+    reopen = ReopenApplication(actor=SUPERVISOR, at=at(3), reason="erreur")
     for closing in (refuse, dismiss):
         closed = apply([closing], state)
         assert [type(e) for e in decide(reopen, closed)] == [ApplicationReopened]
         assert apply([reopen], closed).status == "in_instruction"
+
+
+def test_a_file_closed_before_it_was_complete_reopens_where_it_stood() -> None:
+    """Rules 3: refused or dismissed while received (or awaiting a correction), a re-opened
+    file is received again, to be declared complete first; under rules 2 it went straight
+    into instruction, where it could be accepted without ever being complete."""
+    reopen = ReopenApplication(actor=SUPERVISOR, at=at(3), reason="Pièces retrouvées")
+    asked = RequestCorrection(
+        actor=CASEWORKER, at=at(1), reason="incomplete", message="Joindre le devis"
+    )
+    dismiss = DismissApplication(actor=SYSTEM, at=at(2), reason="pas de réponse")
+    refuse = RefuseApplication(actor=CASEWORKER, at=at(2), reason="hors champ")
+    for closing in ([refuse], [asked, dismiss]):
+        closed = apply([submit(), *closing])
+        [event] = decide(reopen, closed)
+        assert isinstance(event, ApplicationReopened) and event.back_to == "submitted"
+        reopened = apply([reopen], closed)
+        assert reopened.status == "submitted" and reopened.correction is None
+        assert decide(DeclareComplete(actor=CASEWORKER, at=at(4)), reopened)
+        accept = AcceptApplication(actor=CASEWORKER, at=at(4))
+        assert isinstance(refused_with(accept, reopened), InvalidTransition)
+        older = apply([submit(rules=2), *closing, reopen])
+        assert older.status == "in_instruction"
+
+
+def test_a_reopening_recorded_before_rules_3_reads_back_into_instruction() -> None:
+    """Events stored without ``back_to`` (files re-opened before) replay as they ran."""
+    stored = ApplicationReopened(actor=CASEWORKER, at=at(3), reason="recours").model_dump(
+        mode="json", exclude={"back_to"}
+    )
+    event = parse_event(stored)
+    assert isinstance(event, ApplicationReopened) and event.back_to == "in_instruction"
 
 
 def test_reopen_only_refused_or_dismissed_files() -> None:

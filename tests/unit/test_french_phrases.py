@@ -39,6 +39,18 @@ def test_an_award_says_when_the_commune_received_it_when_that_was_given() -> Non
     assert "reçue par la commune le 05/03/2025" in phrase(received)
 
 
+def test_a_reopening_says_where_the_file_resumes() -> None:
+    """Into instruction, or received again when it was never complete (rules 3), in the
+    timeline and in the auditor's English."""
+    from domain.events import ApplicationReopened
+
+    reopened = next(e for e in EVENTS if isinstance(e, ApplicationReopened))
+    assert phrase(reopened) == f"Dossier rouvert, de nouveau « en instruction » : {reopened.reason}"
+    received = reopened.replaced({"back_to": "submitted"})
+    assert phrase(received).startswith("Dossier rouvert, de nouveau « déposé » : ")
+    assert describe(received) == f"reopened into submitted: {reopened.reason}"
+
+
 def test_a_submission_names_its_programme_and_commune_not_their_codes() -> None:
     """From the snapshots taken at submission; the codes only when the look-up found none."""
     from domain.events import ApplicationSubmitted

@@ -378,13 +378,20 @@ async def test_refusal_then_reopening_then_acceptance(stack: Stack) -> None:
 
 
 async def test_dismissal_keeps_the_file_reopenable(stack: Stack) -> None:
-    """Classé sans suite: the file waits, re-openable, and the log says why."""
+    """Classé sans suite: the file waits, re-openable, and the log says why. Dismissed before
+    it was complete, it reopens received (rules 3), to be declared complete first."""
     async with stack.worker():
         app_id = await submitted(stack)
         await stack.guichet.act(
             app_id, DismissApplication(actor=ALICE, at=NOW, reason="Sans réponse")
         )
         assert (await stack.guichet.state(app_id)).status == "dismissed"
+        await stack.guichet.act(
+            app_id, ReopenApplication(actor=ALICE, at=NOW, reason="Réponse reçue par courrier")
+        )
+        assert (await stack.guichet.state(app_id)).status == "submitted"
+        await in_instruction(stack, app_id)
+        assert (await stack.guichet.state(app_id)).status == "in_instruction"
         await assert_log_matches_workflow(stack, app_id)
 
 
