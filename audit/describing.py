@@ -55,6 +55,7 @@ from domain.events import (
     WorksStarted,
 )
 from domain.rules.financing import euros
+from domain.verdict import RuleVerdict
 
 
 def format_euros(cents: int | None) -> str:
@@ -150,7 +151,7 @@ def describe(event: Event) -> str:
             return (
                 f"payment {event.payment_number} ({event.kind}) of "
                 f"{format_euros(event.amount_cents)} claimed{expense} ({event.proof_reference})"
-            )
+            ) + _checked(event.verdicts)
         case PaymentOrdered():
             return f"payment {event.payment_number} of {format_euros(event.amount_cents)} ordered"
         case PaymentDisbursed():
@@ -162,14 +163,17 @@ def describe(event: Event) -> str:
             return f"payment {event.payment_number} failed: {event.reason}"
         case RepaymentDue():
             due = f"repayment due: {format_euros(event.amount_cents)} ({event.reason})"
-            return due + _proof(event.eligible_expense_cents, event.proof_reference)
+            proof = _proof(event.eligible_expense_cents, event.proof_reference)
+            return due + proof + _checked(event.verdicts)
         case RepaymentRecorded():
             return f"repayment of {format_euros(event.amount_cents)} received ({event.reference})"
         case ApplicationClosed(proof_reference=None):
             return "file closed"
         case ApplicationClosed():
-            return "file closed: the balance claim found nothing left to pay" + _proof(
-                event.eligible_expense_cents, event.proof_reference
+            return (
+                "file closed: the balance claim found nothing left to pay"
+                + _proof(event.eligible_expense_cents, event.proof_reference)
+                + _checked(event.verdicts)
             )
         case ApplicationLapsed():
             return f"award lapsed: the {event.deadline.replace('_', ' ')} deadline expired"
@@ -216,6 +220,13 @@ def _deadline(kind: str, subject: str | None) -> str:
 def last_day_iso(expiry: datetime) -> str:
     """The last day of a deadline (it expires at midnight after it, Paris time)."""
     return (expiry.astimezone(PARIS) - timedelta(days=1)).date().isoformat()
+
+
+def _checked(verdicts: tuple[RuleVerdict, ...]) -> str:
+    """The caps a payment claim met, with their figures, as recorded on it."""
+    if not verdicts:
+        return ""
+    return "; checked: " + "; ".join(f"{v.message} [{v.rule}]" for v in verdicts)
 
 
 def _note(note: str) -> str:

@@ -49,6 +49,7 @@ from domain.rules.payment import (
     final_amount_cents,
     staged_total,
 )
+from domain.rules.payment_verdicts import advance_verdicts, balance_verdicts, staged_verdicts
 from domain.state import Application, Payment
 
 EXECUTION = "CGCT R2334-28 / R2334-29 (exécution du projet subventionné)"
@@ -304,16 +305,23 @@ def claim_payment(c: ClaimPayment, state: Application) -> list[Event]:
         amount = check_advance(
             programme, plan, state.payments, award, c.amount_cents, c.with_bank_guarantee
         )
+        verdicts = advance_verdicts(programme, award, amount, c.with_bank_guarantee)
+        verdicts += staged_verdicts(programme, plan, state.payments, award, amount)
     elif c.kind == "interim":
         amount = check_interim(programme, plan, state.payments, award, c.amount_cents)
+        verdicts = staged_verdicts(programme, plan, state.payments, award, amount)
     else:
         amount = balance_due_cents(
             programme, plan, award, state.paid_cents, c.eligible_expense_cents
+        )
+        verdicts = balance_verdicts(
+            programme, plan, award, state.paid_cents, c.eligible_expense_cents or 0
         )
         # No payment follows: the closing or the repayment carries the claim's evidence.
         proof = {
             "eligible_expense_cents": c.eligible_expense_cents,
             "proof_reference": c.proof_reference,
+            "verdicts": verdicts,
         }
         if amount == 0:
             return [ApplicationClosed(actor=c.actor, at=c.at, **proof)]
@@ -328,6 +336,7 @@ def claim_payment(c: ClaimPayment, state: Application) -> list[Event]:
         actor=c.actor, at=c.at, payment_number=len(state.payments) + 1, kind=c.kind,
         amount_cents=amount, eligible_expense_cents=c.eligible_expense_cents,
         with_bank_guarantee=c.with_bank_guarantee, proof_reference=c.proof_reference,
+        verdicts=verdicts,
     )  # fmt: skip
     return [claimed]
 

@@ -237,6 +237,9 @@ class PaymentClaimed(_Event):
     eligible_expense_cents: Cents | None = None
     with_bank_guarantee: bool = False
     proof_reference: ShortText
+    verdicts: tuple[RuleVerdict, ...] = ()
+    """The caps of décret 2018-514 the claim met, with their figures (empty on claims recorded
+    before they were kept)."""
 
 
 class PaymentOrdered(_Event):
@@ -268,6 +271,8 @@ class RepaymentDue(_Event):
     """The expense the balance claim proved, when a balance claim found too much paid."""
     proof_reference: ShortText | None = None
     """That claim's proof (the statement of expenses): the evidence of the final amount."""
+    verdicts: tuple[RuleVerdict, ...] = ()
+    """How that claim's final amount was reached (``balance-final``)."""
 
 
 class RepaymentRecorded(_Event):
@@ -283,6 +288,8 @@ class ApplicationClosed(_Event):
     type: Literal["ApplicationClosed"] = "ApplicationClosed"
     eligible_expense_cents: Cents | None = None
     proof_reference: ShortText | None = None
+    verdicts: tuple[RuleVerdict, ...] = ()
+    """With a balance claim, how its final amount was reached (``balance-final``)."""
 
 
 class ApplicationLapsed(_Event):

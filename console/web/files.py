@@ -34,6 +34,7 @@ from domain.commune import Commune
 from domain.decider import PERMISSIONS, fold
 from domain.digest import stale_before
 from domain.events import (
+    ApplicationClosed,
     DeadlineClosed,
     DeadlineExpired,
     DeadlineExtended,
@@ -45,9 +46,12 @@ from domain.events import (
     OpinionGiven,
     OpinionRequested,
     OpinionRequestWithdrawn,
+    PaymentClaimed,
     ReminderSent,
+    RepaymentDue,
     parse_event,
 )
+from domain.french import PAYMENT_KIND
 from domain.labels import LABEL
 from domain.registry import name_key
 from domain.rules.financing import plan_verdicts_shown
@@ -851,12 +855,16 @@ async def timeline(services: WebServices, application_id: str) -> tuple[list[Any
 
 
 async def verdicts(services: WebServices, state: Application) -> list[dict[str, Any]]:
-    """Eligibility verdicts as recorded, then the financing-plan rules on the current plan."""
+    """Eligibility verdicts as recorded, the financing-plan rules on the current plan, then
+    the caps each payment claim met, as recorded on it."""
     events, _, _ = await timeline(services, state.application_id)
     found: list[dict[str, Any]] = []
+    claims: list[dict[str, Any]] = []
     for event in events:
         if isinstance(event, EligibilityConfirmed | EligibilityRejected):
             found = [{"stage": "eligibility", **v.model_dump()} for v in event.verdicts]
+        elif isinstance(event, PaymentClaimed | RepaymentDue | ApplicationClosed):
+            claims += [payment_verdict(event, v.model_dump()) for v in event.verdicts]
     if state.plan and state.programme and state.commune:
         found += [
             {"stage": "financing", **v.model_dump()}
@@ -864,4 +872,16 @@ async def verdicts(services: WebServices, state: Application) -> list[dict[str, 
                 state.plan, state.programme, state.commune, state.commission_opinion
             )
         ]
-    return found
+    return found + claims
+
+
+def payment_verdict(
+    event: PaymentClaimed | RepaymentDue | ApplicationClosed, verdict: dict[str, Any]
+) -> dict[str, Any]:
+    """A claim's verdict, saying which claim it was checked on."""
+    claim = (
+        f"Paiement n° {event.payment_number} ({PAYMENT_KIND[event.kind].lower()})"
+        if isinstance(event, PaymentClaimed)
+        else "Demande de solde"
+    )
+    return {**verdict, "stage": "payment", "french": f"{claim} : {verdict['french']}"}

@@ -132,6 +132,9 @@ RULE: Mapping[str, str] = {
     "detr-commission": "Avis de la commission DETR",
     "award-within-programme-max": "Montant maximal du dispositif",
     "programme-line-asked": "Ligne du financeur du dispositif",
+    "advance-cap": "Plafond de l'avance",
+    "interim-cap": "Plafond de l'avance et des acomptes",
+    "balance-final": "Subvention définitive",
 }
 
 EVENT: Mapping[str, str] = {

@@ -28,7 +28,7 @@ def claim_of(kind: str) -> str:
     return f"demande {article}{name}"
 
 
-def _percent(value: Decimal | int) -> str:
+def percent_fr(value: Decimal | int) -> str:
     """``Decimal("30")`` → ``30 %``; ``Decimal("12.5")`` → ``12,5 %`` (French decimal comma)."""
     return f"{str(value).replace('.', ',')}\u00a0%"
 
@@ -132,7 +132,7 @@ def check_advance(
             f"{euros(award_cents)}, i.e. {euros(cap)}{hint}: claim at most {euros(cap)}",
             rule="advance-cap",
             source=rate.source if rate else PAYMENTS,
-            french=f"L'avance de {euros_fr(amount)} dépasse {_percent(percent)} de la "
+            french=f"L'avance de {euros_fr(amount)} dépasse {percent_fr(percent)} de la "
             f"subvention attribuée ({euros_fr(award_cents)}), soit {euros_fr(cap)}"
             f"{indice} : demandez au plus {euros_fr(cap)}",
         )

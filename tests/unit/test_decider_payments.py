@@ -35,6 +35,7 @@ from domain.events import (
     RepaymentRecorded,
     WorksCompleted,
     WorksStarted,
+    parse_event,
 )
 from domain.state import Application
 from tests.unit.builders import (
@@ -163,6 +164,61 @@ def test_advance_claim_within_thirty_percent() -> None:
     (event,) = decide(claim("advance", 30_000), apply(to_started()))
     assert isinstance(event, PaymentClaimed)
     assert (event.payment_number, event.amount_cents) == (1, 30_000_00)
+
+
+def test_a_claim_records_the_caps_it_met_with_their_figures() -> None:
+    """An auditor reads on the claim which caps of décret 2018-514 applied and how far the
+    file stood from them, instead of recomputing them from the programme and the plan."""
+    (advance,) = decide(claim("advance", 30_000), apply(to_started()))
+    assert isinstance(advance, PaymentClaimed)
+    assert [(v.rule, v.outcome) for v in advance.verdicts] == [
+        ("advance-cap", "pass"),
+        ("interim-cap", "pass"),
+    ]
+    cap, staged = advance.verdicts
+    assert cap.message == (
+        "advance of €30,000.00 within 30 % of the award €100,000.00, i.e. €30,000.00"
+    )
+    assert cap.french == (
+        "Avance de 30\u202f000,00\u00a0€ dans la limite de 30\u00a0% de la subvention "
+        "attribuée (100\u202f000,00\u00a0€), soit 30\u202f000,00\u00a0€"
+    )
+    assert staged.message.startswith("advance and interim payments reach €30,000.00, within 80 %")
+    with_advance = apply([*to_started(), claim("advance", 30_000), *paid(1)])
+    (interim,) = decide(claim("interim", 50_000), with_advance)
+    assert isinstance(interim, PaymentClaimed)
+    [reached] = interim.verdicts
+    assert reached.rule == "interim-cap"
+    assert "reach €80,000.00, within 80 % of the award" in reached.message
+    assert "checked: advance and interim payments reach €80,000.00" in describe(interim)
+
+
+def test_a_balance_records_how_its_final_amount_was_reached() -> None:
+    """Rate × proven expense against the award, what was paid, and what is left: on the
+    claim, or on the closing or the repayment when no payment follows."""
+    state = apply(completed_after(claim("advance", 30_000), *paid(1)))
+    (balance,) = decide(claim("balance", expense=380_000), state)
+    assert isinstance(balance, PaymentClaimed)
+    [final] = balance.verdicts
+    assert (final.rule, final.outcome) == ("balance-final", "pass")
+    assert final.message == (
+        "final subsidy €95,000.00 = the lesser of the award €100,000.00 and the award × proven "
+        "expense €380,000.00 / base €400,000.00; paid €30,000.00: balance €65,000.00"
+    )
+    overpaid = apply(
+        completed_after(claim("advance", 30_000), *paid(1), claim("interim", 50_000), *paid(2))
+    )
+    (due,) = decide(claim("balance", expense=200_000), overpaid)
+    assert isinstance(due, RepaymentDue)
+    assert due.verdicts[0].message.endswith("paid €80,000.00: repayment due €30,000.00")
+    assert due.verdicts[0].french.endswith("reversement dû de 30\u202f000,00\u00a0€")
+
+
+def test_claims_recorded_before_their_verdicts_were_kept_read_back_without_them() -> None:
+    """A claim stored without ``verdicts`` parses, with none."""
+    (advance,) = decide(claim("advance", 30_000), apply(to_started()))
+    stored = advance.model_dump(mode="json", exclude={"verdicts"})
+    assert parse_event(stored) == advance.replaced({"verdicts": ()})
 
 
 def test_advance_above_thirty_percent_is_refused_unless_guaranteed() -> None:

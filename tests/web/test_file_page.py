@@ -104,6 +104,22 @@ def test_an_ordered_payment_says_it_is_on_its_way_not_that_nothing_was_paid() ->
     assert 'data-testid="versement-en-cours"' not in claimed_only  # nothing under way
 
 
+def test_the_rules_applied_show_the_caps_each_payment_claim_met() -> None:
+    """« Règles appliquées » listed eligibility and the plan's rules; the caps a claim met
+    are recorded on it and read under them, naming the claim."""
+    from console.web.files import payment_verdict
+    from domain.events import PaymentClaimed
+    from tests.unit.builders import claim, history, to_started
+
+    claimed = history([*to_started(), claim("advance", 30_000)])
+    [advance] = [e for e in claimed if isinstance(e, PaymentClaimed)]
+    rows = [payment_verdict(advance, v.model_dump()) for v in advance.verdicts]
+    page = file_page([*to_started(), claim("advance", 30_000)], verdicts=rows)
+    assert "Plafond de l&#39;avance" in page
+    assert "Paiement n° 1 (avance) : Avance de 30\u202f000,00\u00a0€ dans la limite de 30" in page
+    assert "Plafond de l&#39;avance et des acomptes" in page
+
+
 def test_the_breadcrumb_leads_back_to_the_list_page_of_the_person_s_own_menu() -> None:
     """The commune's agent and the co-financers read « File de travail › Dossier », a page
     their menu does not have: each goes back to the list its menu names."""
