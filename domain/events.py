@@ -137,7 +137,7 @@ class ApplicationReopened(_Event):
     type: Literal["ApplicationReopened"] = "ApplicationReopened"
     reason: RequiredText
     back_to: Literal["in_instruction", "submitted"] = "in_instruction"
-    """Where the file resumes: in instruction, or received (« en construction ») when it was
+    """Where the file resumes: in instruction, or received (« déposé ») when it was
     never declared complete (rules 3); files re-opened before went into instruction."""
 
 
