@@ -70,6 +70,13 @@ class Run:
     """One lifecycle after another: update latency without queueing behind other files."""
     cpu: dict[str, float] = field(default_factory=dict)
     """CPU seconds per lifecycle used by each part (``bench.common.CPU_PARTS``)."""
+    by_action: dict[str, list[float]] = field(default_factory=dict)
+    """The same update latencies, by the scenario's step (``Step.name``)."""
+
+    def timed(self, action: str, seconds: float) -> None:
+        """One update's latency, overall and for its action."""
+        self.updates.append(seconds)
+        self.by_action.setdefault(action, []).append(seconds)
 
     @property
     def rate(self) -> float:
@@ -99,7 +106,7 @@ async def guichet_lifecycle(guichet: GuichetClient, insee: str, run: Run) -> str
     for step in STEPS:
         started = time.perf_counter()
         await guichet.act(app_id, step.command(insee, datetime.now(UTC)))
-        run.updates.append(time.perf_counter() - started)
+        run.timed(step.name, time.perf_counter() - started)
         if step.pays:
             await until(lambda: idle(client, app_id))
     handle = client.get_workflow_handle_for(GrantApplicationWorkflow.run, app_id)
@@ -154,7 +161,7 @@ async def bare_lifecycle(
         started = time.perf_counter()
         request = BareAct(background=extra, final=last, pad="u" * shape.update_input_bytes)
         await handle.execute_update(BareWorkflow.act, request)
-        run.updates.append(time.perf_counter() - started)
+        run.timed(step.name, time.perf_counter() - started)
         if step.pays and not last:
             await until(lambda: idle(client, handle.id))
     await handle.result()
@@ -260,6 +267,7 @@ async def main(args: argparse.Namespace) -> None:
                 for name in order:
                     runs[name].append(await contenders[name](f"{name} (round {turn + 1})"))
     bare, shaped = runs["bare"], runs["shaped bare"]
+    per_action(bare, runs["guichet, log on PostgreSQL"], f"{args.files} concurrent")
     result(
         "lifecycle.shaped_bare.throughput", mean_rate(bare), mean_rate(shaped), "lifecycles/s",
         note="the bare workflow with Guichet's upserts, markers, timers and payload sizes",
@@ -287,6 +295,19 @@ async def main(args: argparse.Namespace) -> None:
 def mean_rate(runs: list[Run]) -> float:
     """One contender's lifecycles per second: the mean of its rounds' rates."""
     return statistics.fmean(run.rate for run in runs)
+
+
+def per_action(bare: list[Run], ours: list[Run], how: str) -> None:
+    """Update latency for each caseworker action, bare against Guichet on PostgreSQL: which
+    step is slow, not only how slow updates are overall."""
+    print(f"update latency per action, ms ({how}; bare / guichet on PostgreSQL):")
+    print(f"  {'action':<20} {'p50 bare':>9} {'p50 ours':>9} {'p99 bare':>9} {'p99 ours':>9}")
+    for step in STEPS:
+        theirs = [s for run in bare for s in run.by_action.get(step.name, [])]
+        mine = [s for run in ours for s in run.by_action.get(step.name, [])]
+        if theirs and mine:
+            cells = [percentile(v, pct) * 1e3 for pct in (50, 99) for v in (theirs, mine)]
+            print(f"  {step.name:<20} " + " ".join(f"{cell:9.0f}" for cell in cells))
 
 
 def latency(name: str, bare: list[float], ours: list[float], how: str) -> None:

@@ -81,6 +81,11 @@ def test_lifecycle_benchmark_closes_files_on_both_logs_and_the_bare_workflow(pg_
         assert f"lifecycle.{log}.throughput" in results
         assert f"lifecycle.{log}.throughput_vs_shaped" in results
         assert f"lifecycle.{log}.update_p50" in results
+    from bench.scenario import STEPS
+
+    table = output.split("update latency per action, ms", 1)[1]
+    for step in STEPS:  # each caseworker action's p50 and p99, bare beside Guichet
+        assert re.search(rf"^  {step.name} +(\d+ +){{3}}\d+$", table, re.MULTILINE), step.name
     shapes = {
         run: (int(upserts), int(markers), float(size))
         for run, size, upserts, markers in re.findall(
