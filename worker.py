@@ -46,13 +46,10 @@ from domain.catalogue import load_catalogue
 from domain.programme import Catalogue
 from domain.registry import CommuneRegistry, RegistryError, load_registry
 from eventlog import EventLog
-from workflows.checkpoint import CheckpointWorkflow
 from workflows.client import GuichetClient, search_attribute_problems
-from workflows.digest import DailyDigestWorkflow
 from workflows.encryption import data_converter, key_from_env
-from workflows.grant_application import GrantApplicationWorkflow
 from workflows.messages import DEFAULT_TASK_QUEUE
-from workflows.redelivery import NoticeRedeliveryWorkflow
+from workflows.registration import workflow_classes
 
 DEFAULT_STATE_DIR = Path(".guichet")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -340,21 +337,6 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
         data_converter=settings.data_converter(),
         **temporal_security(),
     )
-
-
-def workflow_classes() -> list[type]:
-    """Every workflow a Guichet worker runs: the one list the worker and the auditor's
-    replayer (``audit.replaying``) share.
-
-    A function, not a constant: the names are read when it is called, so a script can
-    substitute one class (tests/histories/incompatible/ patches ``GrantApplicationWorkflow``).
-    """
-    return [
-        GrantApplicationWorkflow,
-        CheckpointWorkflow,
-        DailyDigestWorkflow,
-        NoticeRedeliveryWorkflow,
-    ]
 
 
 def build_worker(

@@ -1,7 +1,7 @@
 """``sign_checkpoint``: sign the event log's head with the Ed25519 key of this worker.
 
 Run on a schedule by ``CheckpointWorkflow``. The key is read when the activity runs (from
-``GUICHET_SIGNING_KEY_FILE`` or ``GUICHET_SIGNING_KEY``, see ``audit.signing``), so a key
+``GUICHET_SIGNING_KEY_FILE`` or ``GUICHET_SIGNING_KEY``, see ``eventlog.signing``), so a key
 rotated in its file is picked up without a restart; it is never logged. No key, or an
 unreadable one, fails the activity for good: retrying cannot make a key appear.
 """
@@ -16,10 +16,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.logging import activity_logger
-from audit.checkpoints import checkpoint_now
-from audit.signing import SigningKeyError, signing_key_from_env
 from domain.model import Frozen
 from eventlog import EventLog
+from eventlog.checkpoints import checkpoint_now
+from eventlog.signing import SigningKeyError, signing_key_from_env
 
 KeySource = Callable[[], Ed25519PrivateKey | None]
 

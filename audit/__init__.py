@@ -9,14 +9,15 @@ Functions, not CLI parsing: ``guichet audit`` and the web console both call them
     report = await verify(log, read_file(Path("checkpoints.json")), trusted=public_key)
 """
 
-from audit.checkpoints import Checkpoint, CheckpointError, checkpoint_now, read_file, sign, stored
+from audit.checkpoints import CheckpointError, read_file
 from audit.crosscheck import Difference, cross_check
 from audit.describing import describe, format_euros
 from audit.exporting import export, parse_jsonl, select_applications
 from audit.portfolio import export_states, states_as_of
-from audit.signing import SigningKeyError, signing_key_from_env
 from audit.timeline import CitedRule, TimelineEntry, state_as_of, timeline
 from audit.verifying import AuditReport, Finding, verify, verify_file
+from eventlog.checkpoints import Checkpoint, checkpoint_now, sign, stored
+from eventlog.signing import SigningKeyError, signing_key_from_env
 
 __all__ = [
     "AuditReport",

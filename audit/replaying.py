@@ -4,7 +4,7 @@ A history that no longer replays (non-determinism) means the running workflow wo
 next task after a worker restart: the code changed without ``workflow.patched``. The result
 names the workflow and the first mismatch Temporal reports.
 
-The replayer holds every workflow the production worker runs (``worker.workflow_classes``):
+The replayer holds every workflow the production worker runs (``workflows.registration``):
 a file's GrantApplicationWorkflow and the scheduled CheckpointWorkflow, DailyDigestWorkflow and
 NoticeRedeliveryWorkflow. ``--all`` still lists only the running grant files
 (``OPEN_FILES_QUERY``); the scheduled runs are short and replayed by workflow id or file.
@@ -26,8 +26,8 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
-from worker import workflow_classes
 from workflows.encryption import data_converter_from_env
+from workflows.registration import workflow_classes
 
 OPEN_FILES_QUERY = "WorkflowType = 'GrantApplicationWorkflow' AND ExecutionStatus = 'Running'"
 NOTHING_TO_REPLAY = "has no completed workflow task yet (nothing to replay)"

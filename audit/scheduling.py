@@ -22,7 +22,7 @@ from temporalio.client import (
 )
 
 from activities.checkpointing import SignCheckpoint
-from audit.signing import signing_key_configured
+from eventlog.signing import signing_key_configured
 from workflows.checkpoint import CheckpointWorkflow
 from workflows.schedules import ensure_schedule
 

@@ -24,12 +24,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from audit.checkpoints import Checkpoint, stored
 from audit.documents import DocumentProblem, document_problems
-from audit.signing import key_id
 from eventlog import EventLog, VerifyReport
 from eventlog.canonical import canonical_event, chain_hash
+from eventlog.checkpoints import Checkpoint, stored
 from eventlog.schema import events
+from eventlog.signing import key_id
 from eventlog.verification import (
     VERIFIED_COLUMNS,
     Progress,

@@ -18,7 +18,7 @@ from typing import Annotated, Any, NamedTuple, TypeVar
 import sqlalchemy as sa
 import typer
 
-from audit.checkpoints import CheckpointError, read_file, stored
+from audit.checkpoints import CheckpointError, read_file
 from audit.crosscheck import Difference, cross_check
 from audit.describing import format_euros
 from audit.exporting import utc_text
@@ -31,7 +31,6 @@ from audit.replaying import (
     open_workflow_ids,
     replay_history,
 )
-from audit.signing import SigningKeyError, parse_public_key, trusted_key_from_env
 from audit.timeline import (
     MomentError,
     MomentToCome,
@@ -48,7 +47,9 @@ from console.errors import EXIT_REFUSED, CliError, usage_error
 from console.web.accounts import Account, AccountStore
 from domain.state import Application
 from eventlog import EventLog, EventLogError
+from eventlog.checkpoints import stored
 from eventlog.edge import translated
+from eventlog.signing import SigningKeyError, parse_public_key, trusted_key_from_env
 from workflows.client import GuichetClient
 
 T = TypeVar("T")

@@ -16,7 +16,6 @@ from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
 
-from audit.checkpoints import stored
 from audit.describing import format_euros
 from audit.exporting import Format, export, select_applications, utc_text
 from audit.portfolio import Portfolio, export_states
@@ -38,6 +37,7 @@ from console.parsing import check_department
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog
+from eventlog.checkpoints import stored
 
 T = TypeVar("T")
 

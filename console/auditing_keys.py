@@ -14,9 +14,15 @@ from typing import Annotated
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit.checkpoints import Checkpoint, CheckpointError, checkpoint_now, export_file, stored
+from audit.checkpoints import CheckpointError, export_file
 from audit.scheduling import DEFAULT_EVERY, MINIMUM_EVERY, SCHEDULE_ID, schedule_checkpoints
-from audit.signing import (
+from console.app import JsonOption, emit_json, friendly, say
+from console.auditing import audit_app, with_log
+from console.connection import run_with_client
+from console.errors import CliError, usage_error
+from eventlog import EventLog
+from eventlog.checkpoints import Checkpoint, checkpoint_now, stored
+from eventlog.signing import (
     KEY_FILE_VARIABLE,
     KEY_VARIABLE,
     SigningKeyError,
@@ -27,11 +33,6 @@ from audit.signing import (
     signing_key_from_env,
     write_new_key,
 )
-from console.app import JsonOption, emit_json, friendly, say
-from console.auditing import audit_app, with_log
-from console.connection import run_with_client
-from console.errors import CliError, usage_error
-from eventlog import EventLog
 from workflows.client import GuichetClient
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -85,7 +86,7 @@ def keygen(
     try:
         public = write_new_key(file, overwrite=force)
     except SigningKeyError as error:
-        if not force and file.exists():  # audit.signing's sentence does not know our option
+        if not force and file.exists():  # eventlog.signing's sentence does not know our option
             raise usage_error(
                 f"{file} already exists: choose another file, or pass --force to replace it "
                 "(the key it holds is then lost, and checkpoints it signed verify only with "

@@ -27,7 +27,6 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.outbox import LOGGED_RECENTLY, STALE_AFTER, LoggedOnly, logged_only, undelivered
-from audit.checkpoints import latest_stored
 from audit.scheduling import SCHEDULE_ID as CHECKPOINT_SCHEDULE_ID
 from console.app import JsonOption, app, emit_json, friendly
 from console.auditing_keys import describe_every
@@ -35,6 +34,7 @@ from console.connection import Target, open_client, resolve_target
 from console.errors import CliError
 from console.upgrading import CLOSED_UNTOLD, UNTOLD
 from eventlog import EventLog, EventLogError
+from eventlog.checkpoints import latest_stored
 from eventlog.documents import DocumentStore
 from eventlog.edge import describe, no_tables_advice
 from eventlog.migrating import latest_revision

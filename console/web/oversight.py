@@ -19,10 +19,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
 from audit import AuditReport, export, verify, verify_file
-from audit.checkpoints import Checkpoint, CheckpointError, parse_export, stored
+from audit.checkpoints import CheckpointError, parse_export
 from audit.exporting import Format
 from audit.portfolio import Portfolio, export_states, states_as_of, summarize, wanted
-from audit.signing import SigningKeyError, key_id, parse_public_key, public_key_text
 from audit.timeline import PARIS, end_of_day, entry_for, records
 from console.web.accounts import COMMUNE_READERS, INSEE, Account, sector_words
 from console.web.app import render
@@ -68,6 +67,8 @@ from domain.events import parse_event
 from domain.plan import FundingLine
 from domain.state import Application
 from eventlog import VerifyReport
+from eventlog.checkpoints import Checkpoint, stored
+from eventlog.signing import SigningKeyError, key_id, parse_public_key, public_key_text
 from workflows.client import NoWorker, PageExpired
 
 BATCH_KEY = re.compile(r"^[0-9a-f]{32}$")

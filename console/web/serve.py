@@ -22,7 +22,6 @@ import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.exporting import utc_text
-from audit.signing import SigningKeyError, trusted_key_from_env
 from console.app import JsonOption, app, emit_json, friendly, say
 from console.connection import event_log_failed, open_client, resolve_target, run_with_client
 from console.errors import CliError, usage_error
@@ -42,6 +41,7 @@ from console.web.throttle import SignInThrottle
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog, EventLogError
+from eventlog.signing import SigningKeyError, trusted_key_from_env
 from worker import Settings, configure_logging, registry_with_conventions
 from workflows.client import GuichetClient
 from workflows.visibility import RUNNING

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit import AuditReport, verify
-from audit.checkpoints import stored
 from console.web.accounts import AccountStore
 from console.web.batch import BatchRunner
 from console.web.reports import Reports
@@ -17,6 +16,7 @@ from console.web.throttle import SignInThrottle
 from domain.programme import Catalogue
 from domain.registry import CommuneRegistry, name_key
 from eventlog import EventLog
+from eventlog.checkpoints import stored
 from eventlog.documents import DocumentStore
 from eventlog.verification import Progress
 from workflows.client import GuichetClient

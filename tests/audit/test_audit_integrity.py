@@ -13,9 +13,10 @@ import pytest
 from audit_support import Database, file_events, record
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit.checkpoints import checkpoint_now, export_file, read_file, sign, stored
+from audit.checkpoints import export_file, read_file
 from audit.verifying import check_files, verify, verify_file
 from eventlog import EventLog
+from eventlog.checkpoints import checkpoint_now, sign, stored
 
 EVENTS = "eventlog_events"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

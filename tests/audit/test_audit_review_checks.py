@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from audit_support import Database, file_events, record
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit.checkpoints import checkpoint_now, sign, stored
-from audit.signing import key_id
 from audit.verifying import check_files, verify, verify_file
 from eventlog import EventLog
 from eventlog.canonical import canonical_event, chain_hash
+from eventlog.checkpoints import checkpoint_now, sign, stored
+from eventlog.signing import key_id
 
 EVENTS = "eventlog_events"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

@@ -14,9 +14,9 @@ import pytest
 from audit_support import Database, file_events, record, sqlite_log_for_guichet
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit.checkpoints import checkpoint_now, save, sign
-from audit.signing import public_key_text
 from console.auditing import parse_as_of
+from eventlog.checkpoints import checkpoint_now, save, sign
+from eventlog.signing import public_key_text
 from tests.cli.support import guichet
 
 EVENTS = "eventlog_events"

@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from temporalio.client import ScheduleIntervalSpec
 from temporalio.testing import WorkflowEnvironment
 
-from audit.checkpoints import stored
 from audit.scheduling import (
     SCHEDULE_ID,
     schedule_checkpoints,
@@ -27,6 +26,7 @@ from console.status import Check, checkpoint_schedule
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog
+from eventlog.checkpoints import stored
 from tests.conftest import start_dev_server
 from tests.polling import eventually
 from worker import build_worker

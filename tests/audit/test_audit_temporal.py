@@ -13,7 +13,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from activities.checkpointing import CheckpointSigned, SignCheckpoint
-from audit.checkpoints import stored
 from audit.crosscheck import cross_check
 from audit.verifying import verify
 from console.cli import run
@@ -21,6 +20,7 @@ from domain.actor import Actor
 from domain.commands import AssignCaseworker
 from domain.events import CaseworkerAssigned
 from eventlog import EventLog, NewEvent
+from eventlog.checkpoints import stored
 from tests.workflow.conftest import Stack
 from tests.workflow.scenarios import ALICE, NOW, submission, wait_until
 from workflows.checkpoint import CheckpointWorkflow

@@ -23,7 +23,8 @@ from temporalio.worker import Worker
 from console.devserver import temporal_binary
 from tests.certificates import issue
 from tests.polling import eventually
-from worker import Settings, connect, workflow_classes
+from worker import Settings, connect
+from workflows.registration import workflow_classes
 
 pytestmark = [pytest.mark.temporal]
 

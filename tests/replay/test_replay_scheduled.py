@@ -19,8 +19,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from audit.replaying import workflow_names
-from worker import workflow_classes
 from workflows.messages import WORKFLOW_NAME
+from workflows.registration import workflow_classes
 
 FOLDER = Path(__file__).resolve().parent.parent / "histories" / "scheduled"
 HISTORIES = sorted(FOLDER.glob("*.json"))

@@ -19,7 +19,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-import worker
 from console.web.accounts import AccountStore
 from console.web.app import create_app
 from console.web.services import WebServices
@@ -31,7 +30,7 @@ from eventlog import EventLog
 from tests.conftest import temporal_cli_path
 from tests.workflow.older_releases import RunBegunBeforeFunders
 from worker import build_worker
-from workflows import search
+from workflows import registration, search
 from workflows.client import GuichetClient
 
 ACCOUNTS = {
@@ -138,7 +137,7 @@ async def signed_in(console: Console, username: str) -> AsyncIterator[httpx.Asyn
 async def begun_before_funders(console: Console, task_queue: str) -> AsyncIterator[Worker]:
     """A worker on ``task_queue`` running files as begun before files published their
     funders (``tests.workflow.older_releases``), against the console's server and log."""
-    with mock.patch.object(worker, "GrantApplicationWorkflow", RunBegunBeforeFunders):
+    with mock.patch.object(registration, "GrantApplicationWorkflow", RunBegunBeforeFunders):
         running = build_worker(
             console.guichet.temporal,
             task_queue=task_queue,

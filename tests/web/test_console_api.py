@@ -26,8 +26,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.outbox import outbox
-from audit.checkpoints import checkpoint_now, export_file, stored
-from audit.signing import key_id, public_key_text
+from audit.checkpoints import export_file
 from console.web import files
 from console.web.accounts import AccountStore
 from console.web.app import create_app
@@ -39,6 +38,8 @@ from domain.events import parse_event
 from domain.french import last_day, moment
 from domain.plan import FundingLine
 from eventlog import EventLog, NewEvent
+from eventlog.checkpoints import checkpoint_now, stored
+from eventlog.signing import key_id, public_key_text
 from tests.audit.audit_support import Database, file_events, record
 from tests.conftest import temporal_cli_path
 from tests.polling import eventually

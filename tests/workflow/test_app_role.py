@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from activities.ledger import LedgerGateway
-from audit.checkpoints import checkpoint_now
 from console.web.throttle import SignInThrottle
 from domain.commands import ClaimPayment
 from eventlog import EventLog
+from eventlog.checkpoints import checkpoint_now
 from tests.workflow.conftest import Stack
 from tests.workflow.scenarios import AGENT, EUR, NOW, folded_log
 from tests.workflow.test_lifecycle import (

@@ -9,19 +9,19 @@ from unittest import mock
 import pytest
 from temporalio.worker import Worker
 
-import worker
 from domain.commands import DeclareComplete
 from tests.workflow.conftest import Stack
 from tests.workflow.older_releases import ReleaseWithoutPublishFunders, RunBegunBeforeFunders
 from tests.workflow.scenarios import ALICE, NOW, submission, wait_until
 from tests.workflow.test_lifecycle import assert_log_matches_workflow, published_search_attributes
+from workflows import registration
 from workflows.client import OlderWorker
 from workflows.grant_application import GrantApplicationWorkflow
 from workflows.messages import WorkflowStart
 
 
 async def test_a_file_begun_before_the_funders_publishes_them_once_asked(stack: Stack) -> None:
-    with mock.patch.object(worker, "GrantApplicationWorkflow", RunBegunBeforeFunders):
+    with mock.patch.object(registration, "GrantApplicationWorkflow", RunBegunBeforeFunders):
         older = stack.worker()
     async with older:
         app_id, _ = await stack.guichet.submit(submission())

@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-12-01
 
 Frozen on purpose: it describes the table as it was at revision 0003, so it does not import
-audit.checkpoints. The PostgreSQL triggers reuse ``eventlog_refuse_change()`` from 0001.
+eventlog.checkpoints. The PostgreSQL triggers reuse ``eventlog_refuse_change()`` from 0001.
 """
 
 import sqlalchemy as sa

@@ -37,6 +37,7 @@ from eventlog import EventLog
 from tests.conftest import temporal_test_server_path
 from tests.workflow.conftest import register_search_attributes
 from tests.workflow.scenarios import submission, wait_until
+from workflows import registration
 from workflows.client import GuichetClient
 from workflows.grant_application import GrantApplicationWorkflow
 from workflows.messages import WorkflowStart
@@ -67,7 +68,7 @@ async def record() -> None:
             await log.migrate()
             task_queue = f"incompatible-{uuid.uuid4().hex[:8]}"
             with mock.patch.object(
-                worker, "GrantApplicationWorkflow", TimerFirstGrantApplicationWorkflow
+                registration, "GrantApplicationWorkflow", TimerFirstGrantApplicationWorkflow
             ):
                 running = worker.build_worker(
                     env.client,

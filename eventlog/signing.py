@@ -5,6 +5,9 @@ The private key comes from a file (``GUICHET_SIGNING_KEY_FILE``) or the environm
 logged, printed or put in an error message: every message here names where the key was
 looked for, never what it holds. The public key is shown as the base64 of its 32 raw bytes;
 its *key id* is the first 16 hex digits of the SHA-256 of those bytes.
+
+Beside the checkpoints they sign (``eventlog.checkpoints``): the workers' signer
+(``activities.checkpointing``), the auditor and the console all read their keys here.
 """
 
 from __future__ import annotations

@@ -1,0 +1,140 @@
+"""Revision 0 of the notices, the first set: what the commune hears of a decision, a payment,
+a message or a document, the reminders and expiries of deadlines, and the news a file's
+caseworker acts on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.deadline import PARIS
+from domain.events import (
+    ApplicationDismissed,
+    ApplicationRefused,
+    AwardNotified,
+    CorrectionAnswered,
+    CorrectionRequested,
+    DeadlineExpired,
+    DocumentAttached,
+    EligibilityRejected,
+    Event,
+    FundingDecided,
+    MessageSent,
+    OpinionGiven,
+    OpinionRequested,
+    OpinionRequestWithdrawn,
+    PaymentDisbursed,
+    PaymentFailed,
+    ReminderSent,
+    RepaymentDue,
+)
+from domain.french import DOCUMENT_KIND, PAYMENT_KIND, ROLE, euros, last_day, lower
+from domain.notices_opinions import opinion_notices, opinion_overdue
+from domain.notices_shared import (
+    DEADLINE_NAMES,
+    EXPIRY_ACTIONS,
+    PAYMENT_OFFICERS,
+    Notice,
+    applicant_of,
+    file_ref,
+    news_for_the_caseworker,
+    notice,
+    opened_by,
+    services_of,
+    to,
+)
+from domain.programme import DeadlineKind
+from domain.state import Application
+
+
+def first_notices(event: Event, state: Application) -> list[Notice]:
+    """The notices of revision 0 that one event calls for, given the state after it."""
+    applicant = applicant_of(state)
+    ref = file_ref(state)
+    match event:
+        case EligibilityRejected(verdicts=verdicts):
+            reasons = " ; ".join(v.french or v.message for v in verdicts)
+            return to(applicant, f"{ref} : demande inéligible", reasons, event)
+        case CorrectionRequested(message=message):
+            body = message + _answer_by(event, state, "correction_answer")
+            return to(applicant, f"{ref} : correction demandée", body, event)
+        case ApplicationRefused(reason=reason):
+            return to(applicant, f"{ref} : demande refusée", reason, event)
+        case ApplicationDismissed(reason=reason):
+            return to(applicant, f"{ref} : demande classée sans suite", reason, event)
+        case AwardNotified(award_cents=award, decision_reference=reference):
+            body = f"Subvention attribuée : {euros(award)} (décision {reference})."
+            if (start := opened_by(event, state, "start_of_works")) is not None:
+                body += (
+                    f"\n\nLes travaux doivent commencer au plus tard le {last_day(start.due_at)} "
+                    "inclus : déclarez leur début sur la page du dossier, qui ouvre les demandes "
+                    "de versement."
+                )
+            return to(applicant, f"{ref} : décision attributive", body, event)
+        case PaymentDisbursed(payment_number=number, amount_cents=amount):
+            paid = state.payment(number)
+            kind = (
+                f"{PAYMENT_KIND[paid.kind]} (versement n° {number})"
+                if paid
+                else f"Versement n° {number}"
+            )
+            return to(applicant, f"{ref} : versement effectué", f"{kind} : {euros(amount)}.", event)
+        case PaymentFailed(reason=reason):
+            return to(PAYMENT_OFFICERS, f"{ref} : versement refusé", reason, event)
+        case RepaymentDue(amount_cents=amount):
+            body = f"Reversement dû : {euros(amount)}."
+            return to(applicant, f"{ref} : reversement dû", body, event)
+        case ReminderSent(kind=kind, due_at=due, recipients=recipients):
+            subject = f"{ref} : échéance « {DEADLINE_NAMES[kind]} » : {_days_left(event.at, due)}"
+            body = f"L'échéance « {DEADLINE_NAMES[kind]} » court jusqu'au {last_day(due)} inclus."
+            if kind == "expert_opinion" and (asked := state.opinion(event.subject)):
+                body += f"\n\nLa question (demande d'avis n° {asked.number}) : {asked.question}"
+            return [notice(r.role, r.id, subject, body, event) for r in recipients]
+        case OpinionRequested() | OpinionGiven() | OpinionRequestWithdrawn():
+            return opinion_notices(event, state, ref)
+        case DeadlineExpired(kind="expert_opinion"):
+            return opinion_overdue(event, state, ref)
+        case DeadlineExpired(kind=kind, action=action, recipients=recipients):
+            subject = f"{ref} : échéance « {DEADLINE_NAMES[kind]} » expirée"
+            body = f"L'échéance est expirée ; conséquence : {EXPIRY_ACTIONS[action]}."
+            return [notice(r.role, r.id, subject, body, event) for r in recipients]
+        case MessageSent(message=message) if event.actor.role == "applicant":
+            return to(services_of(state), f"{ref} : message de la commune", message, event)
+        case MessageSent(message=message):
+            return to(applicant, f"{ref} : message des services instructeurs", message, event)
+        case DocumentAttached(document=document, note=note):
+            body = f"{DOCUMENT_KIND[document.kind]} : « {document.filename} »" + (
+                f"\n\n{note}" if note else ""
+            )
+            if event.actor.role == "applicant":
+                return to(services_of(state), f"{ref} : pièce jointe par la commune", body, event)
+            if event.actor.role in ("caseworker", "supervisor"):
+                subject = f"{ref} : pièce jointe par les services instructeurs"
+                return to(applicant, subject, body, event)
+            # A co-financer's or the payment officer's: for the file's caseworker to pass on.
+            who = event.actor.funder or lower(ROLE, event.actor.role)
+            return to(services_of(state), f"{ref} : pièce jointe ({who})", body, event)
+        case CorrectionAnswered() | FundingDecided() if state.caseworker_id:
+            body = news_for_the_caseworker(event, state)
+            return to(("caseworker", state.caseworker_id), f"{ref} : à traiter", body, event)
+    return []
+
+
+def _answer_by(event: Event, state: Application, kind: DeadlineKind) -> str:
+    """The sentence that says by when the commune answers, and what happens without an answer
+    (the deadline ``event`` opens); empty when it opens none."""
+    deadline = opened_by(event, state, kind)
+    if deadline is None:
+        return ""
+    return (
+        f"\n\nRéponse attendue au plus tard le {last_day(deadline.due_at)} inclus ; à défaut : "
+        f"{EXPIRY_ACTIONS[deadline.at_expiry]}."
+    )
+
+
+def _days_left(sent_at: datetime, expiry: datetime) -> str:
+    """What is left of a deadline when its reminder leaves, in Paris days, the last included.
+
+    Counted, not the reminder's nominal offset: a reminder can leave late (a worker down, a
+    file opened with less time left than the offset), and "J-1" leaves on the last day."""
+    left = (expiry.astimezone(PARIS).date() - sent_at.astimezone(PARIS).date()).days
+    return "dernier jour aujourd'hui" if left <= 1 else f"plus que {left} jours"

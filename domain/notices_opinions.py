@@ -1,0 +1,93 @@
+"""The notices of experts' opinions (revision 0): the expert asked, the asker answered, the
+request withdrawn or overdue, and the experts no longer awaited once the file leaves
+instruction."""
+
+from __future__ import annotations
+
+from domain.events import (
+    DeadlineExpired,
+    Event,
+    OpinionGiven,
+    OpinionRequested,
+    OpinionRequestWithdrawn,
+)
+from domain.french import OPINION_VERDICT, ROLE, STATUS, day, lower
+from domain.notices_shared import Notice, file_ref, notice, to
+from domain.state import Application
+
+LEAVES_REVIEW = frozenset(
+    {"ApplicationAccepted", "ApplicationRefused", "ApplicationDismissed", "ApplicationWithdrawn"}
+)
+
+
+def experts_released(event: Event, state: Application) -> list[Notice]:
+    """The experts still asked when the file leaves instruction: their opinion is no longer
+    awaited (it is again, with its deadline, if the file is re-opened before its day)."""
+    if event.type not in LEAVES_REVIEW:
+        return []
+    status = lower(STATUS, state.status)
+    return [
+        notice(
+            "expert",
+            o.expert_id,
+            f"{file_ref(state)} : avis n° {o.number} plus attendu",
+            f"Le dossier est maintenant « {status} » : votre avis n'est plus attendu sur la "
+            f"question « {o.question} ».",
+            event,
+        )
+        for o in state.opinions
+        if o.pending
+    ]
+
+
+def opinion_notices(
+    event: OpinionRequested | OpinionGiven | OpinionRequestWithdrawn, state: Application, ref: str
+) -> list[Notice]:
+    """The expert that an opinion is asked of it or no longer is; the asker that it is given."""
+    match event:
+        case OpinionRequested(expert_id=expert, question=question, due_on=due_on):
+            body = (
+                f"{event.actor.id} ({lower(ROLE, event.actor.role)}) vous demande votre avis sur "
+                f"ce dossier, au plus tard le {day(due_on)} :\n\n{question}\n\n"
+                "Le dossier et ses pièces vous attendent dans Guichet, page « Avis demandés »."
+            )
+            return to(("expert", expert), f"{ref} : avis demandé", body, event)
+        case OpinionGiven(number=number, verdict=verdict, opinion=opinion):
+            asked = state.opinion(number)
+            if asked is None:
+                return []
+            said = lower(OPINION_VERDICT, verdict)
+            subject = f"{ref} : avis rendu par {event.actor.id} ({said})"
+            body = (
+                f"Votre question (demande d'avis n° {number}) : {asked.question}\n\n"
+                f"Avis {said} de {event.actor.id} :\n\n{opinion}"
+            )
+            return to((asked.asked_by.role, asked.asked_by.id), subject, body, event)
+        case OpinionRequestWithdrawn(number=number, reason=reason):
+            asked = state.opinion(number)
+            if asked is None:
+                return []
+            body = (
+                f"Votre avis n'est plus attendu sur la question (demande n° {number}) : "
+                f"{asked.question}\n\nMotif du retrait : {reason}"
+            )
+            return to(("expert", asked.expert_id), f"{ref} : demande d'avis retirée", body, event)
+    return []
+
+
+def opinion_overdue(event: DeadlineExpired, state: Application, ref: str) -> list[Notice]:
+    """The expert, and the one who asked: the day has passed, an answer is still welcome."""
+    asked = state.opinion(event.subject)
+    late = (
+        f"L'avis demandé le {day(asked.asked_at)} était attendu au plus tard le "
+        f"{day(asked.due_on)}. "
+        if asked
+        else ""
+    )
+    body = late + "Il peut encore être rendu tant que le dossier est en instruction."
+    subject = f"{ref} : avis attendu, délai expiré"
+    notices = [notice(r.role, r.id, subject, body, event) for r in event.recipients]
+    if asked is not None:
+        subject = f"{ref} : l'avis de {asked.expert_id} n'a pas été rendu à temps"
+        notices.append(notice(asked.asked_by.role, asked.asked_by.id, subject, body, event))
+    return notices

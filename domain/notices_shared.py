@@ -1,0 +1,125 @@
+"""What every revision's notices share: the ``Notice`` itself, who receives one, how a mail
+names its file, and the words for deadlines and what their expiry does.
+
+The notices themselves are built in ``notices_first`` (revision 0), ``notices_opinions``,
+``notices_steps`` (revision 1) and ``notices_cofinancers``; ``domain.notices`` puts them
+together.
+"""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from domain.actor import Role
+from domain.deadline import OpenDeadline
+from domain.decider_deadlines import deadline_effects
+from domain.events import CorrectionAnswered, DeadlineOpened, Event, FundingDecided
+from domain.french import DEADLINE, euros, lower
+from domain.model import Frozen
+from domain.programme import DeadlineKind, ExpiryAction
+from domain.state import Application
+
+
+class Notice(Frozen):
+    """A message for one recipient, identified by role and id (or e-mail address)."""
+
+    recipient_role: Role
+    recipient: str
+    subject: str
+    body: str
+    event_type: str
+
+
+PAYMENT_OFFICERS: tuple[Role, str] = ("payment_officer", "payment-officers")
+"""The payment officers' shared mailbox: a refused payment is for whoever is on duty."""
+
+
+def file_ref(state: Application) -> str:
+    """How a mail's subject names the file: its number and its project (on one line)."""
+    title = state.request.project_title if state.request else state.application_id
+    return f"[{state.application_id}] {' '.join(title.split())}"
+
+
+def opened_by(event: Event, state: Application, kind: DeadlineKind) -> OpenDeadline | None:
+    """The deadline of ``kind`` that ``event`` opens on this file, as the decider opens it."""
+    for effect in deadline_effects(event, state):
+        if isinstance(effect, DeadlineOpened) and effect.deadline.kind == kind:
+            return effect.deadline
+    return None
+
+
+def commune_of(state: Application) -> str:
+    """The commune by name and INSEE code, as a co-financer's or the services' mail says it."""
+    return f"{state.commune.name} ({state.commune.insee})" if state.commune else "la commune"
+
+
+def news_for_the_caseworker(event: CorrectionAnswered | FundingDecided, state: Application) -> str:
+    """What the caseworker's mail says happened, so it can be acted on without opening the file
+    (a partial grant says so: the plan will need revising before the file can be accepted)."""
+    if isinstance(event, CorrectionAnswered):
+        plan = " (avec un plan de financement révisé)" if event.revised_plan else ""
+        return f"La commune a répondu à la demande de correction{plan} :\n\n{event.message}"
+    if event.correction:
+        now = f"accord de {euros(event.granted_cents)}" if event.approved else "refus"
+        decision = f"{event.funder} corrige sa décision sur la ligne {event.line_id} : {now}."
+    elif event.approved:
+        line = state.plan.line(event.line_id) if state.plan else None
+        asked = line.requested_cents if line else None
+        part = (
+            f" sur les {euros(asked)} demandés (accord partiel)"
+            if asked is not None and (event.granted_cents or 0) < asked
+            else ""
+        )
+        decision = (
+            f"{event.funder} accorde {euros(event.granted_cents)}{part} sur la ligne "
+            f"{event.line_id}."
+        )
+    else:
+        decision = f"{event.funder} refuse la ligne {event.line_id}."
+    return f"{decision}\n\n{event.note}" if event.note else decision
+
+
+def applicant_of(state: Application) -> tuple[Role, str]:
+    """The commune: the request's contact address, else the account that submitted it."""
+    if state.request is not None and state.request.contact_email:
+        return ("applicant", state.request.contact_email)
+    submitter = state.submitted_by.id if state.submitted_by else "unknown-applicant"
+    return ("applicant", submitter)
+
+
+def services_of(state: Application) -> tuple[Role, str]:
+    """Who hears from the commune: the file's caseworker, or the caseworkers' pool while no
+    one holds the file."""
+    return ("caseworker", state.caseworker_id or "caseworkers")
+
+
+def to(recipient: tuple[Role, str], subject: str, body: str, event: Event) -> list[Notice]:
+    """The one notice for ``recipient`` (role, id), as a list the match arms return."""
+    role, who = recipient
+    return [notice(role, who, subject, body, event)]
+
+
+def notice(role: Role, who: str, subject: str, body: str, event: Event) -> Notice:
+    """A notice of ``event``, which names its type for the outbox and the digest."""
+    return Notice(
+        recipient_role=role, recipient=who, subject=subject, body=body, event_type=event.type
+    )
+
+
+DEADLINE_NAMES: dict[DeadlineKind, str] = {
+    kind: lower(DEADLINE, kind) for kind in get_args(DeadlineKind)
+}
+"""Each deadline's name inside a sentence: the console's words (``domain.french.DEADLINE``),
+so a mail and the file page name a deadline alike; ``bench/reminder_check`` reads them back."""
+
+EXPIRY_ACTIONS: dict[ExpiryAction, str] = {
+    "deem_complete": "dossier réputé complet",
+    "decision_due": "décision due",
+    "dismiss": "dossier classé sans suite",
+    "escalate": "signalé au responsable",
+    "lapse": "subvention caduque",
+    "refuse_claims": "demandes de paiement refusées",
+    "close_offers": "offre close",
+    "close_programme": "dispositif clos",
+    "tell_asker": "le service qui a demandé l'avis en est averti",
+}
