@@ -16,7 +16,7 @@ from domain.commands import (
     RefuseApplication,
 )
 from tests.workflow.conftest import Stack
-from tests.workflow.scenarios import ALICE, NOW, folded_log
+from tests.workflow.scenarios import ALICE, NOW, folded_log, wait_until
 from tests.workflow.test_lifecycle import approve_all, in_instruction, submitted
 from workflows.client import CommandRefused
 
@@ -116,4 +116,7 @@ async def test_two_officers_ordering_the_same_payment_at_once_the_second_is_told
         winner = (await stack.guichet.state(app_id)).payment(1)
         assert winner is not None and winner.ordered_by in ("bob", "dave")
         assert f"ordered by {winner.ordered_by}" in str(refused[0])
+        # The workflow disburses the ordered payment on its own: compare the log and the
+        # state once it has (read in between, the log can hold the disbursement already).
+        await wait_until(stack.guichet, app_id, lambda s: s.paid_cents == 10_000 * EUR)
         await _assert_consistent(stack, app_id)
