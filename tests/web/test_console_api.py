@@ -218,9 +218,9 @@ async def test_no_page_is_kept_in_the_browser_cache(console: Console, file_id: s
 async def test_failed_sign_ins_are_slowed_down_per_account_on_every_replica(
     console: Console, pg_url: str, pg_module_schema: str
 ) -> None:
-    """After three wrong passwords the next attempt waits (429, Retry-After), even a right one,
-    and a second console replica on the same database refuses it too. The form comes back
-    with the name typed."""
+    """After three wrong passwords from one address the next attempt from there waits (429,
+    Retry-After), even a right one, and a second console replica on the same database refuses
+    it too. The form comes back with the name typed."""
     other_connection = EventLog.from_url(pg_url, search_path=pg_module_schema)
     other_replica = create_app(
         dataclasses.replace(console.services, throttle=SignInThrottle(other_connection.engine))
@@ -241,7 +241,7 @@ async def test_failed_sign_ins_are_slowed_down_per_account_on_every_replica(
             token = await csrf_of(client)
             elsewhere = await client.post("/connexion", data={"csrf": token, **right})
     finally:
-        await console.services.throttle.succeeded("sophie")
+        await console.services.throttle.succeeded("sophie", "127.0.0.1")
         await other_connection.close()
     assert slowed.status_code == 429
     assert int(slowed.headers["retry-after"]) >= 1
@@ -250,6 +250,64 @@ async def test_failed_sign_ins_are_slowed_down_per_account_on_every_replica(
     assert 'name="mot_de_passe"' in slowed.text
     assert 'value="sophie"' in slowed.text  # the name typed stays: the password only to retype
     assert elsewhere.status_code == 429
+
+
+def _from(console: Console, address: str, app: object | None = None) -> httpx.AsyncClient:
+    """A browser at ``address`` (the console throttles sign-ins by the caller's address)."""
+    transport = httpx.ASGITransport(app=app or console.app, client=(address, 4321))  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def _sign_in_from(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    token = await csrf_of(client)
+    form = {"csrf": token, "identifiant": username, "mot_de_passe": password}
+    return await client.post("/connexion", data=form)
+
+
+async def test_wrong_passwords_from_one_address_never_keep_the_right_one_out_elsewhere(
+    console: Console,
+) -> None:
+    """Anyone could keep carol out by failing on her name: her right password from her own
+    address, which failed nothing, now goes through while the guesser's address waits."""
+    try:
+        async with _from(console, "203.0.113.7") as guesser:
+            for _ in range(3):
+                assert (await _sign_in_from(guesser, "carol", "x" * 12)).status_code == 401
+            blocked = await _sign_in_from(guesser, "carol", PASSWORD)
+        async with _from(console, "192.0.2.10") as carol:
+            answer = await _sign_in_from(carol, "carol", PASSWORD)
+            me = await carol.get("/api/v1/me")
+    finally:
+        await console.services.throttle.succeeded("carol", "203.0.113.7")
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
+    assert answer.status_code == 303, answer.text
+    assert me.json()["username"] == "carol"
+
+
+async def test_an_account_failing_from_many_addresses_waits_and_the_page_says_why(
+    console: Console,
+) -> None:
+    """Past a rate of failures no person reaches (credential stuffing over many addresses),
+    every sign-in to the account waits, from anywhere, with Retry-After, and the page says it
+    is that account's failures from several addresses; the API's Basic credentials too."""
+    stuffing = dataclasses.replace(
+        console.services, throttle=SignInThrottle(console.log.engine, free_per_account=3)
+    )
+    replica = create_app(stuffing)
+    for number in range(3):
+        async with _from(console, f"198.51.100.{number}", replica) as bot:
+            assert (await _sign_in_from(bot, "region", "x" * 12)).status_code == 401
+    async with _from(console, "192.0.2.11", replica) as person:
+        page = await _sign_in_from(person, "region", PASSWORD)
+        basic = base64.b64encode(f"region:{PASSWORD}".encode()).decode()
+        api = await person.get("/api/v1/me", headers={"Authorization": f"Basic {basic}"})
+    for refused in (page, api):
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) >= 1
+        said = html.unescape(refused.text) if refused is page else refused.json()["detail"]
+        assert "depuis plusieurs adresses (plus de 3 en une heure)" in said, said
+    async with _from(console, "192.0.2.11") as person:  # under the usual rate, it goes through
+        assert (await _sign_in_from(person, "region", PASSWORD)).status_code == 303
 
 
 async def test_a_form_without_its_csrf_token_is_refused(console: Console) -> None:
