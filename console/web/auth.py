@@ -116,6 +116,8 @@ async def caller(request: Request) -> Caller:
     account = await services(request).accounts.get(current.user)
     if account is None or account.disabled_at is not None:  # disabled since it signed in
         raise NotSignedIn
+    if not account.session_valid(current.issued_at):  # signed out, password or role changed
+        raise NotSignedIn
     return Caller(account, by_session=True)
 
 

@@ -267,7 +267,12 @@ def user_add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
-    replace: Annotated[bool, typer.Option(help="Reset an existing account.")] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            help="Reset an existing account (password, role…): its open console sessions end."
+        ),
+    ] = False,
 ) -> None:
     """Create a console account; the password is prompted (or read from stdin).
 
@@ -339,9 +344,10 @@ def user_disable(
     ] = False,
 ) -> None:
     """Stop an account from signing in (someone who left the service): its sessions already
-    open end at their next page, and it is no longer offered to give a file, a question or a
-    plan line to. The name stays: the log's events name it. The files the person held stay
-    theirs until a supervisor gives them to someone else.
+    open end at their next page (for good: --enable does not bring them back), and it is no
+    longer offered to give a file, a question or a plan line to. The name stays: the log's
+    events name it. The files the person held stay theirs until a supervisor gives them to
+    someone else.
 
     Example: guichet user disable alice
     Example: guichet user disable alice --enable

@@ -33,6 +33,7 @@ from console.web.accounts import AccountStore
 from console.web.app import create_app
 from console.web.batch import BatchRunner
 from console.web.reports import Reports
+from console.web.sessions import COOKIE
 from console.web.throttle import SignInThrottle
 from domain.deadline import day_of
 from domain.events import parse_event
@@ -2422,3 +2423,63 @@ async def test_a_disabled_account_is_signed_out_and_offered_to_no_one(
     async with signed_in(console, "sophie") as sophie:
         page = (await sophie.get(f"/dossiers/{file_id}")).text
     assert 'value="leaver"' not in page
+
+
+async def _copied(console: Console, cookie: str) -> tuple[httpx.Response, httpx.Response]:
+    """A page and the API, asked with a copy of a session cookie from another browser."""
+    async with console.client() as thief:
+        thief.cookies.set(COOKIE, cookie)
+        return await thief.get("/dossiers"), await thief.get("/api/v1/me")
+
+
+def _ended(page: httpx.Response, api: httpx.Response) -> bool:
+    """The session no longer counts: the page sends to the sign-in form, the API says 401."""
+    to_sign_in = page.status_code == 303 and page.headers["location"].startswith("/connexion")
+    return to_sign_in and api.status_code == 401
+
+
+async def test_signing_out_ends_the_session_even_in_a_copy_of_its_cookie(
+    console: Console,
+) -> None:
+    """Signing out gave the browser a new cookie, and a copy of the old one stayed valid for
+    the rest of its 12 hours: now it sends to the sign-in page (401 on the API), and so does
+    the person's session in another browser; signing in again at once works."""
+    await console.services.accounts.add("partant", PASSWORD, "caseworker")
+    async with signed_in(console, "partant") as other_browser, signed_in(console, "partant") as me:
+        cookie = me.cookies[COOKIE]
+        assert not _ended(*await _copied(console, cookie))
+        out = await me.post("/deconnexion", data={"csrf": await csrf_of(me, "/dossiers")})
+        assert out.status_code == 303
+        assert _ended(*await _copied(console, cookie))
+        assert _ended(await other_browser.get("/dossiers"), await other_browser.get("/api/v1/me"))
+    async with signed_in(console, "partant") as again:
+        assert (await again.get("/api/v1/me")).json()["username"] == "partant"
+
+
+async def test_a_password_reset_or_a_new_role_ends_the_sessions_open_before(
+    console: Console,
+) -> None:
+    """`guichet user add NAME --replace`, the operator's answer to a stolen password, left a
+    stolen cookie valid 12 hours; so did a role taken back. Both now end the open sessions, and
+    disabling then enabling the account does not bring them back."""
+    accounts = console.services.accounts
+    await accounts.add("vole", PASSWORD, "payment_officer")
+    changes = (
+        ("password reset", lambda: accounts.add("vole", PASSWORD, "payment_officer", replace=True)),
+        ("role changed", lambda: accounts.add("vole", PASSWORD, "caseworker", replace=True)),
+        ("disabled, enabled", lambda: _disable_and_enable(accounts, "vole")),
+    )
+    for change, apply in changes:
+        async with signed_in(console, "vole") as browser:
+            cookie = browser.cookies[COOKIE]
+            assert not _ended(*await _copied(console, cookie)), change
+            await apply()
+            assert _ended(*await _copied(console, cookie)), change
+            assert _ended(await browser.get("/dossiers"), await browser.get("/api/v1/me")), change
+    async with signed_in(console, "vole") as after:
+        assert (await after.get("/api/v1/me")).json()["role"] == "caseworker"
+
+
+async def _disable_and_enable(accounts: AccountStore, username: str) -> None:
+    await accounts.set_disabled(username, True)
+    await accounts.set_disabled(username, False)
