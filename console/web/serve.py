@@ -48,6 +48,8 @@ from workflows.visibility import RUNNING
 
 DEMO_ACCOUNTS: tuple[tuple[str, str, str | None, str | None], ...] = (
     ("mairie-01093", "applicant", None, "01093"),
+    # The commune of examples/request-detr.toml, which the README's commands act as.
+    ("mairie-belley", "applicant", None, "01034"),
     ("alice", "caseworker", None, None),
     ("sophie", "supervisor", None, None),
     ("prefecture", "cofinancer", "DETR", None),
