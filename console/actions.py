@@ -20,6 +20,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from console.acting import check_actor
 from console.app import AsOption, JsonOption, app, emit_json, friendly, say
 from console.connection import resolve_target, run_with_client
 from console.errors import CliError, usage_error
@@ -225,6 +226,7 @@ def _register(model: type[BaseModel]) -> None:
             _check_department(command.department)
 
         async def work(guichet: GuichetClient) -> CommandResult:
+            await check_actor(target.event_log_url, command.actor)
             if isinstance(command, RequestOpinion):
                 await _check_expert(target.event_log_url, command.expert_id)
             if isinstance(command, AssignCaseworker):

@@ -89,9 +89,10 @@ AsOption = Annotated[
     typer.Option(
         "--as",
         envvar="GUICHET_AS",
-        help="Who acts: role:<id>, cofinancer:<id>:<funder> or applicant:<id>[:<insee>], the "
-        "id as the person signs in to the console (lowercase); recorded as given, on the "
-        "operator's word (or set GUICHET_AS).",
+        help="Who acts: role:<id>, cofinancer:<id>:<funder> or applicant:<id>:<insee>, the "
+        "id as the person signs in (lowercase), or set GUICHET_AS. Once the console has "
+        "accounts, an account that may sign in, of that role, funder or commune; with none "
+        "at all, the operator's word. system:<id> is not checked.",
         show_default=False,
     ),
 ]

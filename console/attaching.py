@@ -18,6 +18,7 @@ from typing import Annotated, cast, get_args
 import typer
 from pydantic import ValidationError
 
+from console.acting import check_actor
 from console.app import AsOption, JsonOption, app, emit_json, friendly, say
 from console.auditing import with_log
 from console.connection import resolve_target, run_with_client
@@ -87,6 +88,7 @@ def attach_document(
     target = resolve_target()
 
     async def work(guichet: GuichetClient) -> tuple[Document, bool]:
+        await check_actor(target.event_log_url, actor)
         state = await guichet.state(application_id)
         log = EventLog.from_url(target.event_log_url)
         try:

@@ -35,6 +35,7 @@ from console.connection import (
 from console.demo import seed_demo
 from console.devserver import DevServer, start_dev_server
 from console.errors import CliError, usage_error
+from console.state_folder import open_private, private_sqlite_file, private_state_dir
 from console.web.serve import seed_demo_accounts, start_console
 from domain.registry import DEMO_CONVENTIONS
 from eventlog import EventLog, EventLogError
@@ -197,7 +198,8 @@ def _publish(
     }
     path = dev_file(settings.state_dir)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    with open(open_private(temporary), "w", encoding="utf-8") as written:
+        written.write(json.dumps(info, indent=2) + "\n")
     temporary.replace(path)  # atomic: another terminal never reads half a file
     return info
 
@@ -250,7 +252,8 @@ def dev(
     if "GUICHET_LOG_LEVEL" not in os.environ:
         # The worker logs every recorded event at INFO: too loud beside the progress lines.
         settings = settings.model_copy(update={"log_level": "WARNING"})
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    private_state_dir(settings.state_dir)
+    private_sqlite_file(settings.event_log_url)
     running = read_dev_file(settings.state_dir)
     if running is not None:
         raise CliError(
@@ -278,7 +281,8 @@ def worker() -> None:
     """
     settings = Settings.from_env()
     configure_logging(settings)
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    private_state_dir(settings.state_dir)
+    private_sqlite_file(settings.event_log_url)
     try:
         asyncio.run(run_worker(settings))
     except RuntimeError as error:
@@ -320,11 +324,12 @@ def migrate(
     --grant-to guichet_app
     """
     settings = Settings.from_env()
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    private_state_dir(settings.state_dir)
     url = sa.make_url(settings.event_log_url)
     where = describe(url)
     if grant_to is not None and url.get_backend_name() != "postgresql":
         raise usage_error(f"--grant-to: {where} has no roles; only a PostgreSQL log has")
+    private_sqlite_file(settings.event_log_url)
 
     async def upgrade() -> tuple[str | None, str]:
         log = EventLog.from_url(settings.event_log_url)

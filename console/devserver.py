@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -30,6 +31,7 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 
 from console.errors import CliError
+from console.state_folder import PRIVATE_UMASK, open_private
 from workflows import search
 
 STARTUP_TIMEOUT = 60.0
@@ -123,14 +125,18 @@ async def start_dev_server(state_dir: Path, *, ip: str, port: int, ui_port: int)
         "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
         *_search_attribute_flags(),
     ]  # fmt: skip
-    with log_path.open("ab") as log:
+    log = open_private(log_path, "a")
+    try:
         process = await asyncio.create_subprocess_exec(
             *args,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
             start_new_session=True,  # a terminal Ctrl-C reaches us only; we stop it last
+            umask=PRIVATE_UMASK,  # its database holds every file's content: ours only
         )
+    finally:
+        os.close(log)  # the child holds its own copy
     server = DevServer(process, f"{ip}:{port}", f"http://{ip}:{ui_port}", log_path)
     try:
         server.added_search_attributes = await asyncio.wait_for(

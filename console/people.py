@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from temporalio.service import RPCError
 
 from audit.describing import last_day_iso
+from console.acting import check_actor
 from console.app import AsOption, JsonOption, app, emit_json, friendly, say
 from console.connection import resolve_target, run_with_client
 from console.deadlines import deadline_filter
@@ -121,7 +122,8 @@ def submit(
     """
     actor = parse_actor(as_)
     request = read_request(file)
-    precheck(request, resolve_target().conventions_file)
+    target = resolve_target()
+    precheck(request, target.conventions_file)
     if key is not None and (key != key.strip() or not key.strip()):
         raise usage_error(f"--key {key!r}: a key has no space at its ends, and is not blank")
     idempotency_key = key or content_key(request)
@@ -136,6 +138,7 @@ def submit(
         raise usage_error(f"cannot submit: {problems(error)}") from None
 
     async def work(guichet: GuichetClient) -> tuple[str, bool, str, NoWorker | None]:
+        await check_actor(target.event_log_url, actor)
         application_id, created = await guichet.submit(submission)
         # The workflow looks eligibility up, then records the submission: wait for it briefly.
         status = "draft"
@@ -150,7 +153,7 @@ def submit(
                 await asyncio.sleep(0.2)
         return application_id, created, status, None
 
-    application_id, created, status, waiting = run_with_client(work)
+    application_id, created, status, waiting = run_with_client(work, target=target)
     failing = failing_plan_rules(request)
     if waiting is not None:
         typer.echo(

@@ -53,6 +53,7 @@ accounts = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("sessions_valid_after", sa.DateTime(timezone=True), nullable=True),
 )
 
 
@@ -75,6 +76,15 @@ class Account:
     disabled_at: datetime | None = None
     """Since when the person may no longer sign in (``guichet user disable``): someone who
     left; the name stays, the log's events name it."""
+    sessions_valid_after: datetime | None = None
+    """The sessions opened before this moment are over (migration 0013): set when the person
+    signs out, when their password or role is changed, when the account is disabled."""
+
+    def session_valid(self, issued_at: float) -> bool:
+        """Whether a session opened at ``issued_at`` (seconds since the epoch) still counts:
+        the cookie is stateless, so ending sessions is refusing those issued before."""
+        ends = self.sessions_valid_after
+        return ends is None or issued_at >= ends.timestamp()
 
     def covers(self, department: str | None) -> bool:
         """Whether this person's sector holds a file of that department (a file without a
@@ -176,7 +186,8 @@ class AccountStore:
         departments: tuple[str, ...] = (),
         replace: bool = False,
     ) -> Account:
-        """Create (or, with ``replace``, reset) an account."""
+        """Create (or, with ``replace``, reset) an account; a reset ends the sessions open
+        with the former password or role."""
         valid = check_account(username, role, funder, insee, departments)
         if username == UNASSIGNED:
             raise AccountError(
@@ -208,8 +219,12 @@ class AccountStore:
             if exists and not replace:
                 raise AccountError(f"account {username} already exists (use --replace)")
             if exists:
+                # A password reset is how an operator answers a stolen password, a role
+                # change takes back what the old role could do: the cookies out there go too.
                 await conn.execute(
-                    accounts.update().where(accounts.c.username == username).values(**values)
+                    accounts.update()
+                    .where(accounts.c.username == username)
+                    .values(**values, sessions_valid_after=now)
                 )
             else:
                 await conn.execute(
@@ -238,14 +253,30 @@ class AccountStore:
         account = await self.get(username)
         if account is None:
             raise AccountError(f"no account {username}: `guichet user list` gives the accounts")
-        since = (account.disabled_at or datetime.now(UTC)) if disabled else None
+        now = datetime.now(UTC)
+        since = (account.disabled_at or now) if disabled else None
+        # Disabling also ends the open sessions for good: enabled again, the account does not
+        # bring back the cookies issued before.
+        change: dict[str, datetime | None] = {"disabled_at": since, "updated_at": now}
+        if disabled:
+            change["sessions_valid_after"] = now
+        async with self._database(), self._engine.begin() as conn:
+            await conn.execute(
+                accounts.update().where(accounts.c.username == username).values(**change)
+            )
+        ended = now if disabled else account.sessions_valid_after
+        return replace(account, disabled_at=since, sessions_valid_after=ended)
+
+    async def end_sessions(self, username: str) -> None:
+        """End every session the account has open, in every browser (its sign-out): the
+        cookie holds no server-side id, so its sessions end together."""
+        now = datetime.now(UTC)
         async with self._database(), self._engine.begin() as conn:
             await conn.execute(
                 accounts.update()
                 .where(accounts.c.username == username)
-                .values(disabled_at=since, updated_at=datetime.now(UTC))
+                .values(sessions_valid_after=now, updated_at=now)
             )
-        return replace(account, disabled_at=since)
 
     async def get(self, username: str) -> Account | None:
         """The account, or None."""
@@ -298,6 +329,7 @@ def _account(row: sa.Row[tuple[object, ...]]) -> Account:
     return Account(
         str(row.username), role, row.funder, row.insee, str(row.display_name), departments,
         disabled_at=_aware(row.disabled_at),
+        sessions_valid_after=_aware(row.sessions_valid_after),
     )  # fmt: skip
 
 

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from console.web.accounts import Account
 from console.web.services import WebServices
 from console.web.sessions import Session
+from console.web.throttle import Scope
 from domain.actor import Role
 
 UNREADABLE_FORM = "formulaire illisible : envoyez-le de nouveau depuis la page"
@@ -44,11 +45,16 @@ class CsrfRejected(BadRequest):
 
 
 class Throttled(Exception):
-    """Too many failed sign-ins: wait ``retry_after`` seconds."""
+    """Too many failed sign-ins: wait ``retry_after`` seconds. ``scope`` says whose failures
+    (``console.web.throttle``): this account's from this address, or, past a rate no person
+    reaches by mistyping, this account's from everywhere or this address's under every name;
+    ``limit`` the failures that limit lets through."""
 
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"retry after {retry_after:.0f} s")
+    def __init__(self, retry_after: float, scope: Scope = "pair", limit: int = 0) -> None:
+        super().__init__(f"retry after {retry_after:.0f} s ({scope})")
         self.retry_after = retry_after
+        self.scope = scope
+        self.limit = limit
 
     @property
     def wait_seconds(self) -> int:
@@ -57,7 +63,21 @@ class Throttled(Exception):
 
     @property
     def french(self) -> str:
-        return f"Trop d'échecs de connexion : réessayez dans {self.wait_seconds} s."
+        again = f"réessayez dans {self.wait_seconds} s"
+        if self.scope == "account":
+            return (
+                "Trop d'échecs de connexion à ce compte, depuis plusieurs adresses (plus de "
+                f"{self.limit} en une heure) : par précaution, toute connexion à ce compte "
+                f"attend ; {again}. Si cela se reproduit, prévenez l'administrateur de Guichet."
+            )
+        if self.scope == "address":
+            return (
+                "Trop d'échecs de connexion depuis votre adresse, tous comptes confondus (plus "
+                f"de {self.limit} en une heure) : par précaution, toute connexion depuis cette "
+                f"adresse attend ; {again}. Si vous êtes nombreux derrière la même adresse, "
+                "prévenez l'administrateur de Guichet."
+            )
+        return f"Trop d'échecs de connexion : {again}."
 
 
 @dataclass(frozen=True)
@@ -96,6 +116,8 @@ async def caller(request: Request) -> Caller:
     account = await services(request).accounts.get(current.user)
     if account is None or account.disabled_at is not None:  # disabled since it signed in
         raise NotSignedIn
+    if not account.session_valid(current.issued_at):  # signed out, password or role changed
+        raise NotSignedIn
     return Caller(account, by_session=True)
 
 
@@ -111,19 +133,28 @@ async def sign_in(request: Request, username: str, password: str) -> Account:
     """Check a password under the throttle; ``Throttled`` or ``NotSignedIn`` when refused."""
     found = services(request)
     address = client_address(request)
-    wait = await found.throttle.retry_after(username, address)
+    # Checked before the password: a guesser learns nothing from an attempt it must wait for.
+    # The wait is this account's from this address (or a rate of failures no person reaches),
+    # so the right password typed elsewhere goes through.
+    wait = await found.throttle.wait(username, address)
     # Said in the server's log, not only as an access line: an operator watching for someone
     # guessing passwords looks for these events. The name typed, never the password.
     refused = structlog.get_logger("guichet.console").warning
-    if wait > 0:
-        refused("sign-in throttled", username=username[:64], address=address, wait=wait)
-        raise Throttled(wait)
+    if wait.scope is not None:
+        refused(
+            "sign-in throttled",
+            username=username[:64],
+            address=address,
+            wait=wait.seconds,
+            scope=wait.scope,
+        )
+        raise Throttled(wait.seconds, wait.scope, wait.limit)
     account = await found.accounts.authenticate(username, password)
     if account is None:
         refused("sign-in failed", username=username[:64], address=address)
         await found.throttle.failed(username, address)
         raise NotSignedIn
-    await found.throttle.succeeded(username)
+    await found.throttle.succeeded(username, address)
     return account
 
 

@@ -166,8 +166,17 @@ async def sign_in_post(request: Request) -> Response:
 
 @router.post("/deconnexion")
 async def sign_out(request: Request) -> Response:
-    """Forget the session."""
+    """End the person's sessions, in every browser, and start an anonymous one.
+
+    Every one of them: the cookie is stateless, and a new cookie alone left the old one valid
+    for the rest of its 12 hours to whoever had copied it. Ending this browser's session only
+    would need a server-side list of the ended ones, read on every request; the account's
+    "sessions valid after" moment ends them all at the cost of signing the person out of
+    their other browsers too, which is also what someone who fears for their session wants."""
     await read_form(request)
+    signed_in = request.state.session.user
+    if signed_in is not None:
+        await services(request).accounts.end_sessions(signed_in)
     request.state.session = Session.fresh()
     return RedirectResponse("/connexion", status_code=303)
 

@@ -48,6 +48,8 @@ from workflows.visibility import RUNNING
 
 DEMO_ACCOUNTS: tuple[tuple[str, str, str | None, str | None], ...] = (
     ("mairie-01093", "applicant", None, "01093"),
+    # The commune of examples/request-detr.toml, which the README's commands act as.
+    ("mairie-belley", "applicant", None, "01034"),
     ("alice", "caseworker", None, None),
     ("sophie", "supervisor", None, None),
     ("prefecture", "cofinancer", "DETR", None),
@@ -267,7 +269,12 @@ def user_add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
-    replace: Annotated[bool, typer.Option(help="Reset an existing account.")] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            help="Reset an existing account (password, role…): its open console sessions end."
+        ),
+    ] = False,
 ) -> None:
     """Create a console account; the password is prompted (or read from stdin).
 
@@ -339,9 +346,10 @@ def user_disable(
     ] = False,
 ) -> None:
     """Stop an account from signing in (someone who left the service): its sessions already
-    open end at their next page, and it is no longer offered to give a file, a question or a
-    plan line to. The name stays: the log's events name it. The files the person held stay
-    theirs until a supervisor gives them to someone else.
+    open end at their next page (for good: --enable does not bring them back), and it is no
+    longer offered to give a file, a question or a plan line to. The name stays: the log's
+    events name it. The files the person held stay theirs until a supervisor gives them to
+    someone else.
 
     Example: guichet user disable alice
     Example: guichet user disable alice --enable

@@ -2,6 +2,9 @@
 
 The cookie holds ``{"sid", "user", "iat"}`` as base64 JSON plus an HMAC-SHA256 of it under
 the console's secret: the server keeps no session table, and a changed cookie is refused.
+``iat``, the moment it was issued (to the millisecond), is what ends a signed-in session
+early: ``console.web.auth.caller`` refuses one issued before its account's
+``sessions_valid_after`` (set at sign-out, password reset, role change, disabling).
 Every visitor gets a session id (anonymous until sign-in, renewed at sign-in and sign-out);
 the CSRF token of a session is ``HMAC(secret, "csrf:" + sid)``, put in every form and in the
 ``X-CSRF-Token`` header of the page script's requests. The cookie is HttpOnly, SameSite=Lax,
@@ -14,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -29,13 +33,15 @@ class Session:
 
     sid: str
     user: str | None
-    issued_at: int
+    issued_at: float
+    """Seconds since the epoch, to the millisecond: a sign-in right after a sign-out (the
+    same second) must count, the sessions before it not."""
     changed: bool = field(default=False, compare=False)
 
     @classmethod
     def fresh(cls, user: str | None = None) -> Session:
         """A new session id (at sign-in, at sign-out, for a first visit)."""
-        return cls(secrets.token_urlsafe(18), user, int(time.time()), changed=True)
+        return cls(secrets.token_urlsafe(18), user, round(time.time(), 3), changed=True)
 
 
 class SessionSigner:
@@ -64,8 +70,11 @@ class SessionSigner:
             return None
         try:
             data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-            sid, user, issued = str(data["sid"]), data["user"], int(data["iat"])
+            # Whole seconds in the cookies of the release before: read alike.
+            sid, user, issued = str(data["sid"]), data["user"], float(data["iat"])
         except (ValueError, KeyError, TypeError):
+            return None
+        if not math.isfinite(issued):
             return None
         if user is not None and not isinstance(user, str):
             return None

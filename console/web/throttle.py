@@ -1,9 +1,20 @@
-"""Slowing down repeated failed sign-ins, per account and per address.
+"""Slowing down repeated failed sign-ins without letting anyone lock others out.
 
-After a few free failures each further attempt must wait twice as long as the last
-(1 s, 2 s, 4 s … up to 15 min). The server never sleeps: a throttled attempt is answered at
-once with 429 and ``Retry-After``, so a guessing client costs us nothing. A success clears
-the account's count (not the address's: one address may try many accounts).
+The wait that guards one password is keyed on the pair (account, address): after a few free
+failures each further attempt of that account from that address must wait twice as long as
+the last (1 s, 2 s, 4 s … up to 15 min). Someone elsewhere typing the right password is not
+slowed by it: a stranger failing on ``carol`` from anywhere must not keep Carol out, nor ten
+mistyped passwords behind a préfecture's one address keep its whole staff out.
+
+Two wider limits catch what the pair misses, at rates no person reaches by mistyping: failures
+against one account from every address (credential stuffing spread over many addresses), and
+failures from one address under every name (password spraying), each counted within one clock
+hour (UTC) and forgotten when it ends. Past them, attempts wait as above, for that account or
+that address, until the hour ends at the latest; the refusal says which limit it is.
+
+The server never sleeps: a throttled attempt is answered at once with 429 and
+``Retry-After``, so a guessing client costs us nothing. A success clears its pair's count, not
+the hour's counts (the real person signing in does not reset an attack on their account).
 
 The counts live in the database beside the accounts (``console_sign_in_failure``): every
 console replica reads and adds to the same ones, so two replicas do not give a guesser twice
@@ -12,8 +23,10 @@ the attempts. A count is forgotten a day after its last failure.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,7 +36,18 @@ from eventlog.edge import translated
 from eventlog.schema import UTCDateTime
 
 FORGET_AFTER = timedelta(days=1)
+WINDOW = timedelta(hours=1)
+"""The wide limits count the failures of one clock hour."""
 KEY_LENGTH = 300
+FREE_PER_PAIR = 3
+"""Failures of one account from one address before its attempts there wait."""
+FREE_PER_ACCOUNT_HOUR = 30
+"""Failures against one account, from every address, within an hour: credential stuffing."""
+FREE_PER_ADDRESS_HOUR = 100
+"""Failures from one address, under every name, within an hour: password spraying. A whole
+service behind one address mistyping at 9 am stays well under it."""
+
+Scope = Literal["pair", "account", "address"]
 
 failures = sa.Table(
     "console_sign_in_failure",
@@ -43,51 +67,77 @@ def delay_after(failed: int, free: int, base: float, longest: float) -> float:
     return min(longest, base * 2.0 ** (failed - free))
 
 
+@dataclass(frozen=True)
+class Wait:
+    """How long an attempt must wait, and which limit asks it (``scope`` None: no wait)."""
+
+    seconds: float
+    scope: Scope | None = None
+    limit: int = 0
+    """The failures that limit lets through (per pair, or per hour for the wide ones)."""
+
+
 class SignInThrottle:
-    """Counts failures per key (``account:NAME``, ``address:IP``) and says how long to wait."""
+    """Counts failures per key (``pair:ADDRESS NAME`` and, per clock hour,
+    ``account:HOUR:NAME``, ``address:HOUR:ADDRESS``) and says how long to wait."""
 
     def __init__(
         self,
         engine: AsyncEngine,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        free_per_account: int = 3,
-        free_per_address: int = 10,
+        free_per_pair: int = FREE_PER_PAIR,
+        free_per_account: int = FREE_PER_ACCOUNT_HOUR,
+        free_per_address: int = FREE_PER_ADDRESS_HOUR,
         base_delay: float = 1.0,
         max_delay: float = 900.0,
     ) -> None:
         self._engine = engine
         self._clock = clock
-        self._free = {"account": free_per_account, "address": free_per_address}
+        self._free: dict[Scope, int] = {
+            "pair": free_per_pair,
+            "account": free_per_account,
+            "address": free_per_address,
+        }
         self._base = base_delay
         self._max = max_delay
 
-    async def retry_after(self, username: str, address: str) -> float:
-        """Seconds to wait before this attempt may be checked; 0 when it may go ahead."""
-        keys = _keys(username, address)
+    async def wait(self, username: str, address: str) -> Wait:
+        """How long this attempt must wait before it may be checked, and why."""
+        now = self._clock()
+        keys = _keys(username, address, now)
         with translated(self._engine.url):
             async with self._engine.connect() as conn:
                 rows = (
                     await conn.execute(
                         sa.select(
                             failures.c.key, failures.c.failures, failures.c.last_failed_at
-                        ).where(failures.c.key.in_(keys))
+                        ).where(failures.c.key.in_(keys.values()))
                     )
                 ).all()
-        now = self._clock()
-        waits = [0.0]
+        scopes = {key: scope for scope, key in keys.items()}
+        longest = Wait(0.0)
         for key, failed, last in rows:
-            kind = key.partition(":")[0]
-            delay = delay_after(failed, self._free[kind], self._base, self._max)
-            waits.append(delay - (now - last).total_seconds())
-        return max(waits)
+            scope = scopes[key]
+            delay = delay_after(failed, self._free[scope], self._base, self._max)
+            left = delay - (now - last).total_seconds()
+            if scope != "pair":  # the hour's count ends with the hour
+                left = min(left, (_hour_start(now) + WINDOW - now).total_seconds())
+            if left > longest.seconds:
+                longest = Wait(left, scope, self._free[scope])
+        return longest
+
+    async def retry_after(self, username: str, address: str) -> float:
+        """Seconds to wait before this attempt may be checked; 0 when it may go ahead."""
+        return (await self.wait(username, address)).seconds
 
     async def failed(self, username: str, address: str) -> None:
-        """Count a failed attempt against the account and the address (an upsert: replicas
-        counting at once both count), then forget the counts a day old."""
+        """Count a failed attempt against its pair, the account's hour and the address's
+        hour (an upsert: replicas counting at once both count), then forget the counts a day
+        old."""
         now = self._clock()
-        keys = _keys(username, address)
-        rows = [{"key": key, "failures": 1, "last_failed_at": now} for key in keys]
+        keys = _keys(username, address, now)
+        rows = [{"key": key, "failures": 1, "last_failed_at": now} for key in keys.values()]
         dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
         insert = dialect.insert(failures).values(rows)
         upsert = insert.on_conflict_do_update(
@@ -107,17 +157,28 @@ class SignInThrottle:
                     failures.delete().where(failures.c.last_failed_at < now - FORGET_AFTER)
                 )
 
-    async def succeeded(self, username: str) -> None:
-        """A right password clears the account's failures."""
+    async def succeeded(self, username: str, address: str) -> None:
+        """A right password clears the failures of its account from its address."""
+        key = _pair(username, address)
         with translated(self._engine.url):
             async with self._engine.begin() as conn:
-                await conn.execute(failures.delete().where(failures.c.key == _account(username)))
+                await conn.execute(failures.delete().where(failures.c.key == key))
 
 
-def _keys(username: str, address: str) -> Sequence[str]:
-    return (_account(username), f"address:{address}"[:KEY_LENGTH])
+def _keys(username: str, address: str, now: datetime) -> dict[Scope, str]:
+    # The hour and the address come before the name: a name longer than any account's is
+    # still counted, under its first characters, in the right hour and pair.
+    hour = _hour_start(now).strftime("%Y%m%d%H")
+    return {
+        "pair": _pair(username, address),
+        "account": f"account:{hour}:{username}"[:KEY_LENGTH],
+        "address": f"address:{hour}:{address}"[:KEY_LENGTH],
+    }
 
 
-def _account(username: str) -> str:
-    # A name longer than any account's is still counted, under its first characters.
-    return f"account:{username}"[:KEY_LENGTH]
+def _pair(username: str, address: str) -> str:
+    return f"pair:{address} {username}"[:KEY_LENGTH]
+
+
+def _hour_start(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)

@@ -376,6 +376,39 @@ def test_compose_console_waits_behind_a_profile() -> None:
     compile(check, "<healthcheck>", "exec")
 
 
+def published_ports(service: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """A service's published ports as (host address, port on the host), in compose's short
+    (``[HOST:]HOST_PORT:CONTAINER_PORT``) or long syntax; no address: every interface."""
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            yield str(port.get("host_ip", "0.0.0.0")), str(port.get("published", ""))
+            continue
+        parts = str(port).rsplit(":", 2)
+        address = parts[0].strip("[]") if len(parts) == 3 else "0.0.0.0"
+        yield address, parts[-2] if len(parts) > 1 else parts[0]
+
+
+def test_compose_publishes_temporal_on_the_host_s_loopback_only() -> None:
+    """Temporal's frontend (7233) and web UI (8080) have no authentication in compose: on
+    every interface, anyone reaching the host read every file and sent commands as any role.
+    Only the console, which asks who signs in, is published beyond the loopback."""
+    loopback = {"127.0.0.1", "::1", "localhost"}
+    published = {name: list(published_ports(service)) for name, service in services().items()}
+    assert published["temporal"] == [("127.0.0.1", "7233")]
+    assert published["temporal-ui"] == [("127.0.0.1", "8080")]
+    for name, ports in published.items():
+        if name != "console":
+            assert all(address in loopback for address, _ in ports), (name, ports)
+
+
+def test_deploy_readme_says_temporal_must_not_be_reachable_and_a_payload_key_is_needed() -> None:
+    """The frontend must be out of users' reach (mTLS or an authorizer in production), and a
+    payload key is required anywhere but a laptop: said where the operator reads."""
+    text = " ".join((DEPLOY / "README.md").read_text().split())
+    assert "must not be reachable by the console's users" in text
+    assert "`GUICHET_PAYLOAD_KEY` is required anywhere but a laptop" in text
+
+
 def test_compose_event_log_database_is_created_by_the_init_script() -> None:
     """The init script creates Temporal's two databases and the event log's, with its role."""
     init = (DEPLOY / "postgres" / "initdb" / "10-databases.sh").read_text()

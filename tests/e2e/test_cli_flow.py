@@ -421,11 +421,17 @@ def test_an_opinion_is_asked_of_an_expert_account_and_answered_by_the_cli(
     """request-opinion names an expert's console account (a mistyped id is refused before
     anything is sent); give-opinion answers it; show lists the question and the answer."""
     cli = Guichet(worker_env)
-    subprocess.run(
-        [*guichet_command(), "user", "add", "abf-ain", "--role", "expert", "--password-stdin"],
-        input="mot-de-passe-solide\n", text=True, env=worker_env, check=True, timeout=90,
-        capture_output=True,
-    )  # fmt: skip
+    # With accounts in the console, --as names them: the commune and the caseworker too.
+    for name, *role in (
+        ("abf-ain", "expert"),
+        ("alice", "caseworker"),
+        ("mairie-belley", "applicant", "--insee", "01034"),
+    ):
+        subprocess.run(
+            [*guichet_command(), "user", "add", name, "--role", *role, "--password-stdin"],
+            input="mot-de-passe-solide\n", text=True, env=worker_env, check=True, timeout=90,
+            capture_output=True,
+        )  # fmt: skip
     request = tmp_path / "request.toml"
     request.write_text(REQUEST, encoding="utf-8")
     app = cli.json("submit", str(request), "--as", APPLICANT)["application_id"]
@@ -527,6 +533,8 @@ def test_a_sector_is_given_at_creation_and_changed_without_the_password(
     said = add("ddt-secteur", "--role", "caseworker", "--departments", "01")
     assert said == "account ddt-secteur (caseworker, departments 01) saved\n"
     add("bdt-ain", "--role", "cofinancer", "--funder", "bdt")  # written as plans write it
+    add("sophie", "--role", "supervisor")  # once accounts exist, --as names one
+    add("mairie-belley", "--role", "applicant", "--insee", "01034")
     funders = {a["username"]: a["funder"] for a in cli.json("user", "list")}
     assert funders["bdt-ain"] == "BDT"
     request = tmp_path / "request.toml"
@@ -537,6 +545,9 @@ def test_a_sector_is_given_at_creation_and_changed_without_the_password(
         refused = cli.run("assign-caseworker", app, "--caseworker-id", typo,
                           "--as", "supervisor:sophie", expect=2).stderr  # fmt: skip
         assert refused.startswith("guichet: --caseworker-id ") and typo in refused
+    ghost = cli.run("assign-caseworker", app, "--caseworker-id", "ddt-secteur",
+                    "--as", "supervisor:ghost", expect=2).stderr  # fmt: skip
+    assert "no console account is named ghost" in ghost
     cli.act("assign-caseworker", app, "--caseworker-id ddt-secteur --as supervisor:sophie")
 
     def held() -> bool:

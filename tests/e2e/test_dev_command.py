@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import stat
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -67,6 +68,12 @@ def test_dev_demo_starts_seeds_serves_and_stops(tmp_path: Path) -> None:
         published = json.loads((state / "dev.json").read_text())
         assert published["temporal_address"] == f"127.0.0.1:{port}"
         assert published["event_log"] == str((state / "eventlog.sqlite3").resolve())
+        # The folder holds the accounts' password hashes and every file's content: its
+        # owner's only, and nothing in it readable by others.
+        assert stat.S_IMODE(state.stat().st_mode) == 0o700
+        kept = {path.name: stat.S_IMODE(path.stat().st_mode) for path in state.iterdir()}
+        assert {"dev.json", "eventlog.sqlite3", "temporal.sqlite3", "temporal.log"} <= set(kept)
+        assert not [name for name, bits in kept.items() if bits & 0o077], kept
 
         # Another terminal: no configuration but the state folder, which the ready line names.
         assert f"`export GUICHET_STATE_DIR={state.resolve()}`, then try `guichet list`" in output

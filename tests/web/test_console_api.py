@@ -32,6 +32,7 @@ from console.web.accounts import AccountStore
 from console.web.app import create_app
 from console.web.batch import BatchRunner
 from console.web.reports import Reports
+from console.web.sessions import COOKIE
 from console.web.throttle import SignInThrottle
 from domain.deadline import day_of
 from domain.events import parse_event
@@ -219,9 +220,9 @@ async def test_no_page_is_kept_in_the_browser_cache(console: Console, file_id: s
 async def test_failed_sign_ins_are_slowed_down_per_account_on_every_replica(
     console: Console, pg_url: str, pg_module_schema: str
 ) -> None:
-    """After three wrong passwords the next attempt waits (429, Retry-After), even a right one,
-    and a second console replica on the same database refuses it too. The form comes back
-    with the name typed."""
+    """After three wrong passwords from one address the next attempt from there waits (429,
+    Retry-After), even a right one, and a second console replica on the same database refuses
+    it too. The form comes back with the name typed."""
     other_connection = EventLog.from_url(pg_url, search_path=pg_module_schema)
     other_replica = create_app(
         dataclasses.replace(console.services, throttle=SignInThrottle(other_connection.engine))
@@ -242,7 +243,7 @@ async def test_failed_sign_ins_are_slowed_down_per_account_on_every_replica(
             token = await csrf_of(client)
             elsewhere = await client.post("/connexion", data={"csrf": token, **right})
     finally:
-        await console.services.throttle.succeeded("sophie")
+        await console.services.throttle.succeeded("sophie", "127.0.0.1")
         await other_connection.close()
     assert slowed.status_code == 429
     assert int(slowed.headers["retry-after"]) >= 1
@@ -251,6 +252,64 @@ async def test_failed_sign_ins_are_slowed_down_per_account_on_every_replica(
     assert 'name="mot_de_passe"' in slowed.text
     assert 'value="sophie"' in slowed.text  # the name typed stays: the password only to retype
     assert elsewhere.status_code == 429
+
+
+def _from(console: Console, address: str, app: object | None = None) -> httpx.AsyncClient:
+    """A browser at ``address`` (the console throttles sign-ins by the caller's address)."""
+    transport = httpx.ASGITransport(app=app or console.app, client=(address, 4321))  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def _sign_in_from(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    token = await csrf_of(client)
+    form = {"csrf": token, "identifiant": username, "mot_de_passe": password}
+    return await client.post("/connexion", data=form)
+
+
+async def test_wrong_passwords_from_one_address_never_keep_the_right_one_out_elsewhere(
+    console: Console,
+) -> None:
+    """Anyone could keep carol out by failing on her name: her right password from her own
+    address, which failed nothing, now goes through while the guesser's address waits."""
+    try:
+        async with _from(console, "203.0.113.7") as guesser:
+            for _ in range(3):
+                assert (await _sign_in_from(guesser, "carol", "x" * 12)).status_code == 401
+            blocked = await _sign_in_from(guesser, "carol", PASSWORD)
+        async with _from(console, "192.0.2.10") as carol:
+            answer = await _sign_in_from(carol, "carol", PASSWORD)
+            me = await carol.get("/api/v1/me")
+    finally:
+        await console.services.throttle.succeeded("carol", "203.0.113.7")
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
+    assert answer.status_code == 303, answer.text
+    assert me.json()["username"] == "carol"
+
+
+async def test_an_account_failing_from_many_addresses_waits_and_the_page_says_why(
+    console: Console,
+) -> None:
+    """Past a rate of failures no person reaches (credential stuffing over many addresses),
+    every sign-in to the account waits, from anywhere, with Retry-After, and the page says it
+    is that account's failures from several addresses; the API's Basic credentials too."""
+    stuffing = dataclasses.replace(
+        console.services, throttle=SignInThrottle(console.log.engine, free_per_account=3)
+    )
+    replica = create_app(stuffing)
+    for number in range(3):
+        async with _from(console, f"198.51.100.{number}", replica) as bot:
+            assert (await _sign_in_from(bot, "region", "x" * 12)).status_code == 401
+    async with _from(console, "192.0.2.11", replica) as person:
+        page = await _sign_in_from(person, "region", PASSWORD)
+        basic = base64.b64encode(f"region:{PASSWORD}".encode()).decode()
+        api = await person.get("/api/v1/me", headers={"Authorization": f"Basic {basic}"})
+    for refused in (page, api):
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) >= 1
+        said = html.unescape(refused.text) if refused is page else refused.json()["detail"]
+        assert "depuis plusieurs adresses (plus de 3 en une heure)" in said, said
+    async with _from(console, "192.0.2.11") as person:  # under the usual rate, it goes through
+        assert (await _sign_in_from(person, "region", PASSWORD)).status_code == 303
 
 
 async def test_a_form_without_its_csrf_token_is_refused(console: Console) -> None:
@@ -2365,3 +2424,63 @@ async def test_a_disabled_account_is_signed_out_and_offered_to_no_one(
     async with signed_in(console, "sophie") as sophie:
         page = (await sophie.get(f"/dossiers/{file_id}")).text
     assert 'value="leaver"' not in page
+
+
+async def _copied(console: Console, cookie: str) -> tuple[httpx.Response, httpx.Response]:
+    """A page and the API, asked with a copy of a session cookie from another browser."""
+    async with console.client() as thief:
+        thief.cookies.set(COOKIE, cookie)
+        return await thief.get("/dossiers"), await thief.get("/api/v1/me")
+
+
+def _ended(page: httpx.Response, api: httpx.Response) -> bool:
+    """The session no longer counts: the page sends to the sign-in form, the API says 401."""
+    to_sign_in = page.status_code == 303 and page.headers["location"].startswith("/connexion")
+    return to_sign_in and api.status_code == 401
+
+
+async def test_signing_out_ends_the_session_even_in_a_copy_of_its_cookie(
+    console: Console,
+) -> None:
+    """Signing out gave the browser a new cookie, and a copy of the old one stayed valid for
+    the rest of its 12 hours: now it sends to the sign-in page (401 on the API), and so does
+    the person's session in another browser; signing in again at once works."""
+    await console.services.accounts.add("partant", PASSWORD, "caseworker")
+    async with signed_in(console, "partant") as other_browser, signed_in(console, "partant") as me:
+        cookie = me.cookies[COOKIE]
+        assert not _ended(*await _copied(console, cookie))
+        out = await me.post("/deconnexion", data={"csrf": await csrf_of(me, "/dossiers")})
+        assert out.status_code == 303
+        assert _ended(*await _copied(console, cookie))
+        assert _ended(await other_browser.get("/dossiers"), await other_browser.get("/api/v1/me"))
+    async with signed_in(console, "partant") as again:
+        assert (await again.get("/api/v1/me")).json()["username"] == "partant"
+
+
+async def test_a_password_reset_or_a_new_role_ends_the_sessions_open_before(
+    console: Console,
+) -> None:
+    """`guichet user add NAME --replace`, the operator's answer to a stolen password, left a
+    stolen cookie valid 12 hours; so did a role taken back. Both now end the open sessions, and
+    disabling then enabling the account does not bring them back."""
+    accounts = console.services.accounts
+    await accounts.add("vole", PASSWORD, "payment_officer")
+    changes = (
+        ("password reset", lambda: accounts.add("vole", PASSWORD, "payment_officer", replace=True)),
+        ("role changed", lambda: accounts.add("vole", PASSWORD, "caseworker", replace=True)),
+        ("disabled, enabled", lambda: _disable_and_enable(accounts, "vole")),
+    )
+    for change, apply in changes:
+        async with signed_in(console, "vole") as browser:
+            cookie = browser.cookies[COOKIE]
+            assert not _ended(*await _copied(console, cookie)), change
+            await apply()
+            assert _ended(*await _copied(console, cookie)), change
+            assert _ended(await browser.get("/dossiers"), await browser.get("/api/v1/me")), change
+    async with signed_in(console, "vole") as after:
+        assert (await after.get("/api/v1/me")).json()["role"] == "caseworker"
+
+
+async def _disable_and_enable(accounts: AccountStore, username: str) -> None:
+    await accounts.set_disabled(username, True)
+    await accounts.set_disabled(username, False)

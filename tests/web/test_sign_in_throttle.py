@@ -1,5 +1,7 @@
 """The sign-in throttle's counts, kept in the database on SQLite and PostgreSQL: the waits
-double, a success clears the account, and two console replicas share the same counts."""
+of one account from one address double, only rates no person reaches slow an account from
+everywhere or an address under every name, a success clears its pair, and two console
+replicas share the same counts."""
 
 from __future__ import annotations
 
@@ -12,7 +14,16 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from console.web.throttle import FORGET_AFTER, SignInThrottle, delay_after, failures
+from console.web.throttle import (
+    FORGET_AFTER,
+    FREE_PER_ACCOUNT_HOUR,
+    FREE_PER_ADDRESS_HOUR,
+    FREE_PER_PAIR,
+    SignInThrottle,
+    Wait,
+    delay_after,
+    failures,
+)
 from eventlog import EventLog, EventLogUnavailable
 from tests.conftest import scratch_schema
 
@@ -57,40 +68,87 @@ def test_the_wait_doubles_after_the_free_failures_up_to_the_longest() -> None:
     assert waits[-1] == 900.0
 
 
-async def test_an_account_waits_after_three_failures_and_longer_after_each(
+async def test_one_account_from_one_address_waits_after_three_failures_and_longer_after_each(
     replicas: list[EventLog],
 ) -> None:
-    """The fourth attempt waits 1 s; once that passes, one more failure makes it 2 s."""
+    """The fourth attempt from that address waits 1 s; once that passes, one more failure makes
+    it 2 s. The same account from another address, another account from that one, wait not."""
     clock = Clock()
     throttle = SignInThrottle(replicas[0].engine, clock=clock)
     for _ in range(3):
         assert await throttle.retry_after("sophie", "10.0.0.1") == 0
         await throttle.failed("sophie", "10.0.0.1")
-    assert await throttle.retry_after("sophie", "10.0.0.2") == pytest.approx(1.0)
+    assert await throttle.wait("sophie", "10.0.0.1") == Wait(1.0, "pair", FREE_PER_PAIR)
+    assert await throttle.retry_after("sophie", "10.0.0.2") == 0
     clock.advance(1)
-    assert await throttle.retry_after("sophie", "10.0.0.2") == pytest.approx(0.0)
-    await throttle.failed("sophie", "10.0.0.2")
-    assert await throttle.retry_after("sophie", "10.0.0.3") == pytest.approx(2.0)
-    assert await throttle.retry_after("alice", "10.0.0.3") == 0
+    assert await throttle.retry_after("sophie", "10.0.0.1") == pytest.approx(0.0)
+    await throttle.failed("sophie", "10.0.0.1")
+    assert await throttle.retry_after("sophie", "10.0.0.1") == pytest.approx(2.0)
+    assert await throttle.retry_after("alice", "10.0.0.1") == 0
 
 
-async def test_an_address_trying_many_accounts_waits_and_keeps_waiting_after_a_success(
+async def test_failures_from_anywhere_never_keep_the_right_address_out_at_a_person_s_rate(
     replicas: list[EventLog],
 ) -> None:
-    """Ten failures from one address, one per account, slow that address for every account;
-    a right password clears its account's count only."""
+    """Someone failing on carol's name from other addresses, four times an hour for a day,
+    kept carol at the 15-minute wait all day: now her own address is never slowed by it."""
     clock = Clock()
     throttle = SignInThrottle(replicas[0].engine, clock=clock)
-    for number in range(10):
-        await throttle.failed(f"guess{number}", "10.0.0.9")
-    assert await throttle.retry_after("alice", "10.0.0.9") == pytest.approx(1.0)
+    for hour in range(24):
+        for attempt in range(4):
+            await throttle.failed("carol", f"203.0.113.{(hour * 4 + attempt) % 250}")
+            assert await throttle.retry_after("carol", "10.0.0.5") == 0
+            clock.advance(15 * 60)
+
+
+async def test_an_account_failing_from_many_addresses_waits_past_a_stuffing_rate_within_the_hour(
+    replicas: list[EventLog],
+) -> None:
+    """Thirty failures on one account within an hour, each from its own address, make every
+    attempt on it wait, from anywhere, and say so; the next hour starts afresh."""
+    clock = Clock()
+    clock.advance(59 * 60)  # 09:59: the hour's count ends in a minute
+    throttle = SignInThrottle(replicas[0].engine, clock=clock)
+    for number in range(FREE_PER_ACCOUNT_HOUR - 1):
+        await throttle.failed("carol", f"203.0.113.{number}")
+    assert await throttle.retry_after("carol", "10.0.0.5") == 0
+    await throttle.failed("carol", "203.0.113.200")
+    assert await throttle.wait("carol", "10.0.0.5") == Wait(1.0, "account", FREE_PER_ACCOUNT_HOUR)
+    for number in range(15):  # far past the rate: the wait grows, but ends with the hour
+        await throttle.failed("carol", f"198.51.100.{number}")
+    assert await throttle.retry_after("carol", "10.0.0.5") == pytest.approx(60.0)
+    assert await throttle.retry_after("alice", "10.0.0.5") == 0
+    clock.advance(60)
+    assert await throttle.retry_after("carol", "10.0.0.5") == 0
+
+
+async def test_one_address_failing_under_many_names_waits_only_past_a_spraying_rate(
+    replicas: list[EventLog],
+) -> None:
+    """Ten failures under ten names from a préfecture's one address made every sign-in from it
+    wait: now only a hundred within the hour do, for every name from that address alone."""
+    clock = Clock()
+    throttle = SignInThrottle(replicas[0].engine, clock=clock)
+    for number in range(FREE_PER_ADDRESS_HOUR - 1):
+        await throttle.failed(f"agent{number}", "10.0.0.9")
+    assert await throttle.retry_after("alice", "10.0.0.9") == 0
+    await throttle.failed("agent-last", "10.0.0.9")
+    assert await throttle.wait("alice", "10.0.0.9") == Wait(1.0, "address", FREE_PER_ADDRESS_HOUR)
     assert await throttle.retry_after("alice", "10.0.0.8") == 0
-    await throttle.failed("guess0", "10.0.0.8")
-    await throttle.failed("guess0", "10.0.0.8")
-    assert await throttle.retry_after("guess0", "10.0.0.7") == pytest.approx(1.0)
-    await throttle.succeeded("guess0")
-    assert await throttle.retry_after("guess0", "10.0.0.7") == 0
-    assert await throttle.retry_after("guess0", "10.0.0.9") == pytest.approx(1.0)
+
+
+async def test_a_right_password_clears_its_pair_and_not_the_hour_s_counts(
+    replicas: list[EventLog],
+) -> None:
+    """A success ends the wait of its account from its address only: the real person signing
+    in does not reset the count of an attack on their account."""
+    clock = Clock()
+    throttle = SignInThrottle(replicas[0].engine, clock=clock, free_per_account=5)
+    for address in ("10.0.0.7", "10.0.0.7", "10.0.0.7", "10.0.0.7", "10.0.0.6"):
+        await throttle.failed("guess0", address)
+    assert await throttle.wait("guess0", "10.0.0.7") == Wait(2.0, "pair", FREE_PER_PAIR)
+    await throttle.succeeded("guess0", "10.0.0.7")
+    assert await throttle.wait("guess0", "10.0.0.7") == Wait(1.0, "account", 5)
 
 
 async def test_two_replicas_count_the_same_failures(replicas: list[EventLog]) -> None:
@@ -100,11 +158,12 @@ async def test_two_replicas_count_the_same_failures(replicas: list[EventLog]) ->
     first, second = (SignInThrottle(log.engine, clock=clock) for log in replicas)
     await first.failed("sophie", "10.0.0.1")
     await asyncio.gather(first.failed("sophie", "10.0.0.1"), second.failed("sophie", "10.0.0.1"))
-    assert await second.retry_after("sophie", "10.0.0.2") == pytest.approx(1.0)
-    await second.failed("sophie", "10.0.0.2")
-    assert await first.retry_after("sophie", "10.0.0.3") == pytest.approx(2.0)
-    await first.succeeded("sophie")
-    assert await second.retry_after("sophie", "10.0.0.3") == 0
+    assert await second.retry_after("sophie", "10.0.0.1") == pytest.approx(1.0)
+    clock.advance(1)
+    await second.failed("sophie", "10.0.0.1")
+    assert await first.retry_after("sophie", "10.0.0.1") == pytest.approx(2.0)
+    await first.succeeded("sophie", "10.0.0.1")
+    assert await second.retry_after("sophie", "10.0.0.1") == 0
 
 
 async def test_counts_are_forgotten_a_day_after_their_last_failure(
@@ -119,7 +178,11 @@ async def test_counts_are_forgotten_a_day_after_their_last_failure(
     await throttle.failed("alice", "10.0.0.2")
     async with replicas[0].engine.connect() as conn:
         keys = set((await conn.execute(sa.select(failures.c.key))).scalars())
-    assert keys == {"account:alice", "address:10.0.0.2"}
+    assert keys == {
+        "pair:10.0.0.2 alice",
+        "account:2026120609:alice",
+        "address:2026120609:10.0.0.2",
+    }
 
 
 async def test_a_name_longer_than_the_column_is_counted_under_its_start(
@@ -130,7 +193,7 @@ async def test_a_name_longer_than_the_column_is_counted_under_its_start(
     long_name = "x" * 10_000
     for _ in range(3):
         await throttle.failed(long_name, "10.0.0.1")
-    assert await throttle.retry_after(long_name + "y", "10.0.0.2") == pytest.approx(1.0)
+    assert await throttle.retry_after(long_name + "y", "10.0.0.1") == pytest.approx(1.0)
 
 
 async def test_an_unreachable_database_says_so(tmp_path: Path) -> None:

@@ -111,10 +111,10 @@ async def test_the_worker_runs_a_file_to_payment_as_the_app_role(
 async def test_the_console_s_sign_in_throttle_runs_as_the_app_role(app_log: EventLog) -> None:
     """Failures counted, read, cleared and the old ones pruned: the console's only DELETE."""
     today = [datetime(2026, 1, 1, tzinfo=UTC)]
-    throttle = SignInThrottle(app_log.engine, clock=lambda: today[0], free_per_account=0)
+    throttle = SignInThrottle(app_log.engine, clock=lambda: today[0], free_per_pair=0)
     await throttle.failed("alice", "192.0.2.1")
     today[0] += timedelta(days=2)
     await throttle.failed("bob", "192.0.2.2")  # prunes alice's count, two days old
     assert await throttle.retry_after("alice", "192.0.2.1") == 0
     assert await throttle.retry_after("bob", "192.0.2.2") > 0
-    await throttle.succeeded("bob")
+    await throttle.succeeded("bob", "192.0.2.2")

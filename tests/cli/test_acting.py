@@ -1,0 +1,137 @@
+"""``--as`` names a console account once there are any: the four-eyes rule compares names,
+and ``--as payment_officer:nobody-real`` ordered a payment on a file alice had accepted."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from console.acting import check_actor
+from console.errors import CliError
+from console.parsing import parse_actor
+from console.web.accounts import AccountStore
+from eventlog import EventLog
+from tests.cli.support import guichet
+from tests.conftest import start_dev_server
+
+PASSWORD = "mot-de-passe-solide"
+
+
+@pytest.fixture
+async def with_accounts(tmp_path: Path) -> AsyncIterator[str]:
+    """A SQLite log whose console has accounts (one of them disabled); its URL."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'events.db'}"
+    log = EventLog.from_url(url)
+    await log.migrate()
+    store = AccountStore(log.engine, PasswordHasher(time_cost=1, memory_cost=1024))
+    await store.add("alice", PASSWORD, "caseworker")
+    await store.add("carol", PASSWORD, "payment_officer")
+    await store.add("prefecture", PASSWORD, "cofinancer", funder="DETR")
+    await store.add("mairie-belley", PASSWORD, "applicant", insee="01034")
+    await store.add("leaver", PASSWORD, "payment_officer")
+    await store.set_disabled("leaver", True)
+    await log.close()
+    yield url
+
+
+async def refusal(url: str, written: str, exit_code: int = 2) -> str:
+    """The sentence ``--as written`` is refused with, or "" when it may act."""
+    try:
+        await check_actor(url, parse_actor(written))
+    except CliError as refused:
+        assert refused.exit_code == exit_code
+        return refused.message
+    return ""
+
+
+async def test_an_id_no_account_has_is_refused_and_told_how_to_create_it(
+    with_accounts: str,
+) -> None:
+    """A made-up payment officer is refused before anything is sent; the sentence says how to
+    create the account."""
+    said = await refusal(with_accounts, "payment_officer:nobody-real")
+    assert said.startswith("--as payment_officer:nobody-real: no console account is named")
+    assert "guichet user add nobody-real --role payment_officer" in said
+    assert "guichet user add mairie-x --role applicant --insee 01034" in await refusal(
+        with_accounts, "applicant:mairie-x:01034"
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("caseworker:carol", "the account carol is a payment_officer, not a caseworker"),
+        ("payment_officer:leaver", "the account leaver is disabled since"),
+        ("cofinancer:prefecture:REGION", "decides for the funder DETR, not REGION"),
+        ("applicant:mairie-belley:01053", "acts for the commune 01034, not 01053"),
+    ],
+)
+async def test_an_account_acts_only_as_what_it_is(
+    with_accounts: str, written: str, said: str
+) -> None:
+    """Another role, a disabled account, another funder or commune: refused, saying which."""
+    assert said in await refusal(with_accounts, written)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "payment_officer:carol",
+        "caseworker:alice",
+        "cofinancer:prefecture:detr",
+        "applicant:mairie-belley:01034",
+        "system:guichet",
+    ],
+)
+async def test_the_accounts_as_they_are_and_the_system_act(
+    with_accounts: str, written: str
+) -> None:
+    """What the accounts are (a funder typed in lower case is the same funder), and the
+    worker's own actor, which no account is."""
+    assert await refusal(with_accounts, written) == ""
+
+
+async def test_without_any_account_the_id_is_the_operator_s_word(tmp_path: Path) -> None:
+    """No account yet, no tables, or no log file at all (which is not created by looking)."""
+    empty = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    log = EventLog.from_url(empty)
+    await log.migrate()
+    await log.close()
+    bare = tmp_path / "bare.db"
+    bare.write_bytes(b"")
+    missing = tmp_path / "missing.db"
+    for url in (empty, f"sqlite+aiosqlite:///{bare}", f"sqlite+aiosqlite:///{missing}"):
+        assert await refusal(url, "payment_officer:nobody-real") == "", url
+    assert not missing.exists()
+
+
+async def test_an_unreachable_database_refuses_rather_than_records_unchecked() -> None:
+    """Accounts that cannot be read might exist: nothing is sent."""
+    url = "postgresql+asyncpg://nobody@127.0.0.1:1/guichet"
+    said = await refusal(url, "payment_officer:carol", exit_code=1)
+    assert said.startswith("--as could not be checked against the console's accounts")
+
+
+@pytest.mark.temporal
+async def test_the_cli_refuses_a_made_up_payment_officer_before_sending_anything(
+    with_accounts: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`guichet order-payment … --as payment_officer:nobody-real`: exit 2, one sentence; the
+    account that exists goes on to Temporal (which knows no such file)."""
+    env = await start_dev_server()
+    try:
+        monkeypatch.setenv("TEMPORAL_ADDRESS", env.client.service_client.config.target_host)
+        monkeypatch.setenv("GUICHET_DATABASE_URL", with_accounts)
+        order = ["order-payment", "dossier-inconnu", "--payment-number", "1", "--as"]
+        code, _, err = await asyncio.to_thread(
+            guichet, capsys, *order, "payment_officer:nobody-real"
+        )
+        assert (code, err.startswith("guichet: --as payment_officer:nobody-real: no")) == (2, True)
+        code, _, err = await asyncio.to_thread(guichet, capsys, *order, "payment_officer:carol")
+        assert (code, "no application dossier-inconnu" in err) == (1, True), err
+    finally:
+        await env.shutdown()
