@@ -138,8 +138,10 @@ def _deemed_complete_by(event: Event, state: Application, whether: str) -> str:
     complete = opened_by(event, state, "completeness")
     if complete is None:
         return ""
+    # The article alone: its gloss (« sans réponse sous 3 mois, … ») is what the sentence says.
+    reference = complete.source.split(" (", 1)[0]
     return (
         f" Les services instructeurs vous diront {whether} complet ou ce qu'il y manque ; sans "
         f"réponse de leur part au {last_day(complete.due_at)} inclus, il sera réputé complet "
-        f"({complete.source})."
+        f"({reference})."
     )

@@ -124,14 +124,17 @@ def test_the_commune_hears_that_its_refused_file_is_reopened_and_why() -> None:
 
 def test_a_commune_whose_file_reopens_before_completeness_hears_it_is_received_again() -> None:
     """Rules 3: the file refused before it was complete is « déposé » again, and the commune
-    reads by when it will be deemed complete."""
-    received = submit().model_copy(update={"tracks_deadlines": True})
+    reads by when it will be deemed complete (the catalogue's article, not its gloss)."""
+    programme = load_catalogue().get("dsil-detr-investissement")
+    received = submit(request(programme_id=programme.id), programme=programme)
+    received = received.model_copy(update={"tracks_deadlines": True})
     refused = [received, RefuseApplication(actor=CASEWORKER, at=at(5), reason="Hors champ")]
     reopen = ReopenApplication(actor=CASEWORKER, at=at(6), reason="Erreur de lecture")
     [notice] = told([*refused, reopen])
     assert to_whom([notice]) == [COMMUNE]
     assert notice.body.startswith("Votre dossier est de nouveau « déposé ». Les services ")
     assert "sans réponse de leur part au 09/06/2025 inclus, il sera réputé complet" in notice.body
+    assert "réputé complet (CGCT R2334-23).\n\n" in notice.body
     assert notice.body.endswith("\n\nMotif : Erreur de lecture")
 
 
