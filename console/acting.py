@@ -9,8 +9,10 @@ applicant, of that commune): the person the log then names is someone the consol
 Where there is no account at all (the database has no account yet, or no tables: the CLI
 alone is used, as in a test bench), ``--as`` stays the operator's word, as ``guichet audit
 show`` then says of every actor. ``system`` is no person and has no account: the worker's
-own actor, which a few commands also take (a file declared complete, dismissed). The
-database unreachable: the command is refused rather than recorded unchecked.
+own actor, which a few commands also take (a file declared complete, dismissed), goes by one
+name only, ``system:guichet``: any other ``system:<id>`` would put a name in the log that no
+account and no worker answers for. The database unreachable: the command is refused rather
+than recorded unchecked.
 
 This is a guard-rail for the people who run the CLI, not a wall: whoever reaches Temporal's
 frontend sends commands as anyone (deploy/README.md, "Compose").
@@ -25,18 +27,23 @@ import sqlalchemy as sa
 from audit.exporting import utc_text
 from console.errors import CliError, usage_error
 from console.web.accounts import Account, AccountStore
-from domain.actor import Actor
+from domain.actor import SYSTEM, Actor
 from eventlog import EventLog, EventLogError, EventLogNotMigrated
 
 
 async def check_actor(event_log_url: str, actor: Actor) -> None:
     """Refuse, in a sentence saying what to do, an actor the console's accounts do not
     know; let any through where there are no accounts."""
-    if actor.role == "system":
+    if actor == SYSTEM:
         return
     known = await _accounts(event_log_url)
     if not known:
         return
+    if actor.role == "system":
+        raise usage_error(
+            f"--as {_as_text(actor)}: Guichet acts as system:guichet only, and the console "
+            "has accounts, so a person acts under their own (`guichet user list` gives them)"
+        )
     account = next((a for a in known if a.username == actor.id), None)
     written = _as_text(actor)
     if account is None:

@@ -92,7 +92,7 @@ AsOption = Annotated[
         help="Who acts: role:<id>, cofinancer:<id>:<funder> or applicant:<id>:<insee>, the "
         "id as the person signs in (lowercase), or set GUICHET_AS. Once the console has "
         "accounts, an account that may sign in, of that role, funder or commune; with none "
-        "at all, the operator's word. system:<id> is not checked.",
+        "at all, the operator's word; Guichet itself is system:guichet.",
         show_default=False,
     ),
 ]

@@ -68,12 +68,14 @@ async def test_an_id_no_account_has_is_refused_and_told_how_to_create_it(
         ("payment_officer:leaver", "the account leaver is disabled since"),
         ("cofinancer:prefecture:REGION", "decides for the funder DETR, not REGION"),
         ("applicant:mairie-belley:01053", "acts for the commune 01034, not 01053"),
+        ("system:alice", "Guichet acts as system:guichet only"),
     ],
 )
 async def test_an_account_acts_only_as_what_it_is(
     with_accounts: str, written: str, said: str
 ) -> None:
-    """Another role, a disabled account, another funder or commune: refused, saying which."""
+    """Another role, a disabled account, another funder or commune, a person passing for
+    the system: refused, saying which."""
     assert said in await refusal(with_accounts, written)
 
 
