@@ -14,7 +14,7 @@ from datetime import datetime
 
 from domain.decider import PERMISSIONS, fold
 from domain.digest import DIGEST_EVENT, PARIS, deadline_words
-from domain.events import DeadlineClosed, DeadlineExpired, DeadlineOpened, Event
+from domain.events import DeadlineClosed, DeadlineExpired, Event
 from domain.french import euros
 from domain.model import AwareDatetime, Frozen
 from domain.notices_shared import Notice, commune_of
@@ -65,14 +65,13 @@ def awaited_decisions(events: Sequence[Event]) -> list[AwaitedDecision]:
 
 
 def _expired_decisions(events: Iterable[Event]) -> dict[str, datetime]:
-    """Each line whose decision deadline expired last (none opened or closed since): when."""
+    """Each line whose decision deadline expired, and was not closed since: when. (One
+    opened since is in the state, which the caller reads first.)"""
     expired: dict[str, datetime] = {}
     for event in events:
         match event:
             case DeadlineExpired(kind="cofinancer_decision", subject=str(line_id)):
                 expired[line_id] = event.due_at
-            case DeadlineOpened(deadline=deadline) if deadline.kind == "cofinancer_decision":
-                expired.pop(deadline.subject or "", None)
             case DeadlineClosed(kind="cofinancer_decision", subject=str(line_id)):
                 expired.pop(line_id, None)
     return expired
