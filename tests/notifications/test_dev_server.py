@@ -321,6 +321,7 @@ async def test_guichet_schedules_creates_both_and_refuses_a_wrong_hour(
         assert first.exit_code == 0, first.output
         assert second.exit_code == 0, second.output
         assert "every 30m" in second.output
+        assert "to each caseworker and to each co-financer" in second.output
         digest_spec = (await digest.describe()).schedule.spec
         assert [(r.start, r.end) for r in digest_spec.calendars[0].hour] == [(6, 6)]
         redelivery_schedule = (await redelivery.describe()).schedule
