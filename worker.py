@@ -365,7 +365,9 @@ def build_worker(
     reference = ReferenceData(registry, catalogue)
     payments = PaymentActivities(gateway or LedgerGateway(log.engine))
     outbox = Outbox(log.engine, mailer=mailer, directory=directory, console_url=console_url)
-    digests = DigestActivities(GuichetClient(client, task_queue), stale_days=digest_stale_days)
+    digests = DigestActivities(
+        GuichetClient(client, task_queue), log=log, stale_days=digest_stale_days
+    )
     checkpoints = CheckpointSigner(log)
     return Worker(
         client,

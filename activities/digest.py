@@ -1,7 +1,11 @@
 """The daily digest's activity: list the files through Temporal visibility, build the notices.
 
-The notices are delivered by the outbox's activities, like every other notice; the workflow
-mints their message ids.
+The caseworkers' digests come from the listing alone. The co-financers' need more than
+visibility publishes (``GuichetFunders`` names a plan's funders, not whose decision is pending
+nor by when): the files a co-financer may decide now are listed, and their states read from
+the event log, as the console's « Mes lignes de financement » reads them. The notices are
+delivered by the outbox's activities, like every other notice; the workflow mints their
+message ids.
 """
 
 from __future__ import annotations
@@ -13,14 +17,25 @@ from temporalio import activity
 
 from activities.logging import activity_logger
 from domain.digest import HORIZON_DAYS, DigestFile, build_digests
+from domain.digest_cofinancers import (
+    DECIDABLE,
+    AwaitedDecision,
+    awaited_decisions,
+    build_cofinancer_digests,
+)
+from domain.events import parse_event
 from domain.model import AwareDatetime, Frozen
 from domain.notices import Notice
+from eventlog import EventLog
+from workflows import search
 from workflows.client import ApplicationSummary, GuichetClient
-from workflows.visibility import digest_query
+from workflows.visibility import RUNNING, digest_query
 
 DEFAULT_STALE_DAYS = 7
 LISTING_LIMIT = 50_000
 """Far above the programme's open files (about 1,650 communes): the listing is never cut."""
+STATES_READ_AT_ONCE = 500
+"""Files whose events one read of the log folds (a console page's worth)."""
 
 
 class DigestRequest(Frozen):
@@ -32,18 +47,29 @@ class DigestRequest(Frozen):
 
 
 class DigestNotices(Frozen):
-    """One notice per caseworker who has something to look at (possibly none)."""
+    """One notice per caseworker who has something to look at, then one per co-financer
+    whose decision is awaited (possibly none)."""
 
     notices: tuple[Notice, ...]
     files: int
-    """How many listed files were considered."""
+    """How many listed files were considered for the caseworkers."""
+    awaited: int = 0
+    """How many lines wait for a co-financer's decision (0 in runs of before)."""
 
 
 class DigestActivities:
-    """Holds the Temporal client the listing needs."""
+    """Holds the Temporal client the listing needs, and the event log the co-financers'
+    digests read (None: caseworkers' digests only)."""
 
-    def __init__(self, guichet: GuichetClient, *, stale_days: int = DEFAULT_STALE_DAYS) -> None:
+    def __init__(
+        self,
+        guichet: GuichetClient,
+        *,
+        log: EventLog | None = None,
+        stale_days: int = DEFAULT_STALE_DAYS,
+    ) -> None:
         self._guichet = guichet
+        self._log = log
         self._stale_days = stale_days
 
     @activity.defn(name="collect_digests")
@@ -57,10 +83,34 @@ class DigestActivities:
         notices = build_digests(
             files, now=request.at, stale_days=stale_days, horizon_days=request.horizon_days
         )
+        awaited = await self._awaited_decisions()
+        for_funders = build_cofinancer_digests(awaited, now=request.at)
         activity_logger().info(
-            "digests collected", listed=len(rows), assigned=len(files), digests=len(notices)
+            "digests collected",
+            listed=len(rows),
+            assigned=len(files),
+            digests=len(notices),
+            awaited=len(awaited),
+            cofinancer_digests=len(for_funders),
         )
-        return DigestNotices(notices=tuple(notices), files=len(files))
+        return DigestNotices(
+            notices=(*notices, *for_funders), files=len(files), awaited=len(awaited)
+        )
+
+    async def _awaited_decisions(self) -> list[AwaitedDecision]:
+        """The lines awaiting a co-financer's decision on running files it may decide now,
+        each file's state the fold of its events in the log."""
+        if self._log is None:
+            return []
+        statuses = ", ".join(f"'{status}'" for status in sorted(DECIDABLE))
+        query = f"{RUNNING} AND {search.STATUS.name} IN ({statuses})"
+        ids = [row.application_id for row in await self._guichet.list(query, limit=LISTING_LIMIT)]
+        awaited: list[AwaitedDecision] = []
+        for start in range(0, len(ids), STATES_READ_AT_ONCE):
+            streams = await self._log.read_streams_of(ids[start : start + STATES_READ_AT_ONCE])
+            for events in streams.values():
+                awaited += awaited_decisions([parse_event(event.data) for event in events])
+        return awaited
 
 
 def _digest_file(row: ApplicationSummary) -> DigestFile | None:

@@ -36,7 +36,10 @@ from workflows.redelivery_schedule import REDELIVERY_SCHEDULE_ID, ensure_redeliv
 @friendly
 def schedules(
     digest_hour: Annotated[
-        int, typer.Option(help="Hour (0-23, Europe/Paris) of the caseworkers' daily digest.")
+        int,
+        typer.Option(
+            help="Hour (0-23, Europe/Paris) of the caseworkers' and co-financers' daily digests."
+        ),
     ] = 7,
     redeliver_every: Annotated[
         str, typer.Option(help="How often notices whose delivery gave up are tried again.")
@@ -59,7 +62,10 @@ def schedules(
         await ensure_redelivery_schedule(guichet.temporal, guichet.task_queue, every)
 
     run_with_client(work)
-    typer.echo(f"schedule {DIGEST_SCHEDULE_ID}: every day at {digest_hour}:00 (Europe/Paris)")
+    typer.echo(
+        f"schedule {DIGEST_SCHEDULE_ID}: every day at {digest_hour}:00 (Europe/Paris), a digest "
+        "to each caseworker and to each co-financer with decisions awaited"
+    )
     typer.echo(f"schedule {REDELIVERY_SCHEDULE_ID}: every {describe_every(every)}")
 
 

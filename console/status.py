@@ -205,6 +205,14 @@ async def _workers(guichet: GuichetClient) -> Check:
     )
 
 
+_PURPOSES = {
+    DIGEST_SCHEDULE_ID: " (the caseworkers' and the co-financers' daily digests)",
+    REDELIVERY_SCHEDULE_ID: "",
+}
+"""What a schedule does, where its name does not say it: without the digest, neither the
+caseworkers nor the co-financers hear each morning what waits for them."""
+
+
 async def _schedules(guichet: GuichetClient) -> Check:
     states = []
     missing = []
@@ -217,12 +225,17 @@ async def _schedules(guichet: GuichetClient) -> Check:
             missing.append(schedule_id)
             continue
         paused = described.schedule.state.paused
-        states.append(f"{schedule_id} {'paused' if paused else 'active'}")
+        states.append(f"{schedule_id} {'paused' if paused else 'active'}{_PURPOSES[schedule_id]}")
     if missing:
         return Check(
             "schedules",
             False,
             f"{', '.join(missing)} missing: create with `guichet schedules`"
+            + (
+                " (no daily digest goes to caseworkers or co-financers)"
+                if DIGEST_SCHEDULE_ID in missing
+                else ""
+            )
             + (f" ({', '.join(states)})" if states else ""),
         )
     return Check("schedules", True, ", ".join(states))

@@ -130,8 +130,14 @@ def _idle(file: DigestFile, now: datetime) -> str:
 
 def _deadline(file: DigestFile, now: datetime) -> str:
     assert file.next_deadline is not None  # only due files come here
-    when = _moment(file.next_deadline)
-    return f"échéance dépassée ({when})" if file.next_deadline <= now else f"échéance {when}"
+    return deadline_words(file.next_deadline, now)
+
+
+def deadline_words(due_at: datetime, now: datetime) -> str:
+    """``échéance jusqu'au 03/06/2026 inclus``, or ``échéance dépassée (…)`` once ``now`` is
+    past it: the caseworker's and the co-financers' digests word a deadline alike."""
+    when = _moment(due_at)
+    return f"échéance dépassée ({when})" if due_at <= now else f"échéance {when}"
 
 
 def _moment(moment: datetime) -> str:

@@ -1,4 +1,5 @@
-"""DailyDigestWorkflow: each morning, one digest per caseworker through the outbox.
+"""DailyDigestWorkflow: each morning, one digest per caseworker and one per co-financer
+whose decision is awaited, through the outbox.
 
 Started by a Temporal Schedule (see ``workflows.digest_schedule``). Thin: an activity lists
 the files and builds the notices; the workflow mints their message ids, so a retried
@@ -48,7 +49,8 @@ class DailyDigestWorkflow:
 
     @workflow.run
     async def run(self, run: DigestRun) -> DigestOutcome:
-        """One digest per caseworker with stale files or deadlines in the coming days."""
+        """One digest per caseworker with stale files or deadlines in the coming days, and
+        one per co-financer with lines awaiting its decision (``DigestActivities``)."""
         collected = await workflow.execute_activity_method(
             DigestActivities.collect_digests,
             DigestRequest(

@@ -268,6 +268,7 @@ def test_status_names_what_is_missing_then_says_all_is_well(
     problems = [line for line in before.splitlines() if "PROBLEM" in line]
     assert len(problems) == 1 and problems[0].startswith("schedules"), before
     assert "create with `guichet schedules`" in problems[0]
+    assert "no daily digest goes to caseworkers or co-financers" in problems[0]
     assert after["ok"] is True, after
     details = {check["name"]: check["detail"] for check in after["checks"]}
     assert set(details) == {
@@ -282,6 +283,10 @@ def test_status_names_what_is_missing_then_says_all_is_well(
     assert "schema revision" in details["event log"]
     assert details["notices"] == "every notice delivered"
     assert details["documents"] == "none attached yet"
+    assert (
+        "guichet-daily-digest active (the caseworkers' and the co-financers'"
+        in (details["schedules"])
+    )
 
 
 async def test_a_namespace_without_guichet_s_search_attributes_is_named_before_any_file_fails(

@@ -20,9 +20,19 @@ from typer.testing import CliRunner
 from activities.directory import MappingDirectory
 from activities.mail import SmtpMailer
 from activities.outbox import Outbox, outbox
+from activities.recording import IdentifiedEvent, to_new_event
 from console import dev, notices, people  # noqa: F401 (they register their commands)
 from console.app import app
+from domain.actor import Actor
 from domain.catalogue import load_catalogue
+from domain.commands import (
+    Command,
+    DecideFunding,
+    DeclareComplete,
+    ExpireDeadline,
+    SubmitApplication,
+)
+from domain.plan import FinancingPlan
 from domain.registry import load_registry
 from eventlog import EventLog
 from tests.conftest import start_dev_server
@@ -30,6 +40,17 @@ from tests.notifications.conftest import SmtpServer, batch_of, notice, queue, ro
 from tests.notifications.probe import ProbeFileWorkflow
 from tests.notifications.probe_file import ProbeFile
 from tests.polling import eventually
+from tests.unit.builders import (
+    BDT_OFFICER,
+    CASEWORKER,
+    DETR_OFFICER,
+    SYSTEM,
+    detr_plan,
+    history,
+    line,
+    request,
+    submit,
+)
 from worker import build_worker
 from workflows.client import GuichetClient
 from workflows.digest_schedule import DIGEST_SCHEDULE_ID, ensure_digest_schedule
@@ -37,6 +58,7 @@ from workflows.redelivery_schedule import REDELIVERY_SCHEDULE_ID, ensure_redeliv
 from workflows.visibility import deadline_query
 
 pytestmark = [pytest.mark.temporal, pytest.mark.postgres]
+KIND = "cofinancer_decision"
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +78,10 @@ class Files:
         self.handles: list[WorkflowHandle[ProbeFileWorkflow, None]] = []
 
     async def start(self, name: str, file: ProbeFile) -> str:
-        workflow_id = f"{name}-{uuid.uuid4().hex[:8]}"
+        return await self.start_as(f"{name}-{uuid.uuid4().hex[:8]}", file)
+
+    async def start_as(self, workflow_id: str, file: ProbeFile) -> str:
+        """A probe under this exact id (a file whose events a test put in the log)."""
         self.handles.append(
             await self.client.start_workflow(
                 ProbeFileWorkflow.run, file, id=workflow_id, task_queue=self.task_queue
@@ -296,6 +321,7 @@ async def test_guichet_schedules_creates_both_and_refuses_a_wrong_hour(
         assert first.exit_code == 0, first.output
         assert second.exit_code == 0, second.output
         assert "every 30m" in second.output
+        assert "to each caseworker and to each co-financer" in second.output
         digest_spec = (await digest.describe()).schedule.spec
         assert [(r.start, r.end) for r in digest_spec.calendars[0].hour] == [(6, 6)]
         redelivery_schedule = (await redelivery.describe()).schedule
@@ -306,3 +332,123 @@ async def test_guichet_schedules_creates_both_and_refuses_a_wrong_hour(
         await redelivery.delete()
     assert wrong.exit_code == 2
     assert "--digest-hour 25" in wrong.output
+
+
+async def record(log: EventLog, application_id: str, commands: list[Command]) -> None:
+    """The file's events in the log, as its workflow would have recorded them."""
+    submitted, *rest = commands
+    assert isinstance(submitted, SubmitApplication)
+    events = history([submitted.model_copy(update={"application_id": application_id}), *rest])
+    identified = [IdentifiedEvent(event_id=uuid.uuid4(), event=event) for event in events]
+    await log.append(application_id, 0, [to_new_event(item) for item in identified])
+
+
+def dsil_file(received: datetime, plan: FinancingPlan | None = None) -> list[Command]:
+    """A DSIL/DETR file of the catalogue received then, complete the day after: each
+    co-financer's decision deadline runs two months from there."""
+    programme = load_catalogue().get("dsil-detr-investissement")
+    assert programme is not None
+    submitted = submit(request(plan, programme_id=programme.id), programme=programme, when=received)
+    return [
+        submitted.model_copy(update={"tracks_deadlines": True}),
+        DeclareComplete(actor=CASEWORKER, at=received + timedelta(days=1)),
+    ]
+
+
+def decided(officer: Actor, line_id: str, euros: int, when: datetime) -> DecideFunding:
+    return DecideFunding(
+        actor=officer, at=when, line_id=line_id, approve=True, granted_cents=euros * 100
+    )
+
+
+async def test_the_digest_schedule_mails_each_co_financer_the_lines_awaiting_its_decision(
+    dev_env: WorkflowEnvironment, files: Files, event_log: EventLog, smtp_server: SmtpServer
+) -> None:
+    """Triggered, the schedule's run reads the files in instruction from the log and mails
+    each co-financer's desk its own pending lines, the expired deadline first; a funder that
+    decided, a file not complete yet and a file no longer running tell no one."""
+    now = datetime.now(UTC)
+    suffix = uuid.uuid4().hex[:6]
+    ids = {name: f"cof-{name}-{suffix}" for name in ("a", "b", "e", "c", "gone")}
+    # a: DETR decided, the region's line waits (due in about two months).
+    a = dsil_file(now - timedelta(days=10))
+    await record(event_log, ids["a"], [*a, decided(DETR_OFFICER, "detr", 100_000, now)])
+    # b: the region's deadline expired a month ago; DETR's too, both wait.
+    b = dsil_file(now - timedelta(days=100))
+    expiries = [
+        ExpireDeadline(actor=SYSTEM, at=now - timedelta(days=30), kind=KIND, subject=line_id)
+        for line_id in ("detr", "region")
+    ]
+    await record(event_log, ids["b"], [*b, *expiries])
+    # e: BDT decided its line; the region's waits.
+    with_bdt = detr_plan(
+        lines=(
+            line("owner", "OWNER", 200_000),
+            line("bdt", "BDT", 50_000),
+            line("region", "REGION", 150_000),
+        )
+    )
+    e = dsil_file(now - timedelta(days=5), with_bdt)
+    await record(event_log, ids["e"], [*e, decided(BDT_OFFICER, "bdt", 50_000, now)])
+    # c: received, not complete: no decision is expected of anyone yet.
+    await record(event_log, ids["c"], dsil_file(now - timedelta(days=3))[:1])
+    # gone: in the log, but its workflow does not run (visibility does not list it).
+    await record(event_log, ids["gone"], dsil_file(now - timedelta(days=4)))
+    for name in ("a", "b", "e"):
+        await files.start_as(ids[name], ProbeFile(status="in_instruction"))
+    await files.start_as(ids["c"], ProbeFile(status="submitted"))
+    guichet = GuichetClient(dev_env.client)
+
+    async def all_visible() -> bool:
+        running = await listed(guichet, "ExecutionStatus = 'Running'")
+        return {ids[name] for name in ("a", "b", "e", "c")} <= running
+
+    await eventually(all_visible)
+    task_queue = f"digest-{suffix}"
+    desks = {
+        f"cofinancer:{funder}": [f"{funder.lower()}-{suffix}@financeur.example.fr"]
+        for funder in ("REGION", "DETR", "BDT")
+    }
+    worker = build_worker(
+        dev_env.client,
+        task_queue=task_queue,
+        log=event_log,
+        registry=load_registry(),
+        catalogue=load_catalogue(),
+        mailer=SmtpMailer(smtp_server.settings),
+        directory=MappingDirectory(desks),
+        console_url="https://guichet.example.fr",
+    )
+    async with worker:
+        handle = await ensure_digest_schedule(dev_env.client, task_queue)
+        try:
+            await handle.trigger()
+            received = await smtp_server.recorder.wait_for(2)
+        finally:
+            await handle.delete()
+
+    by_rcpt = {r.rcpt_tos[0]: r.message for r in received}
+    region_mail = by_rcpt[f"region-{suffix}@financeur.example.fr"]
+    detr_mail = by_rcpt[f"detr-{suffix}@financeur.example.fr"]
+    assert region_mail["Subject"].endswith("3 décisions attendues, dont 1 en retard")
+    region = region_mail.get_content()
+    listed_order = [row[2:].split(" ", 1)[0] for row in region.splitlines() if row[:2] == "- "]
+    assert listed_order[0] == ids["b"] and set(listed_order) == {ids["a"], ids["b"], ids["e"]}
+    assert f"- {ids['b']} " in region and "échéance dépassée" in region.splitlines()[4]
+    assert "Villebourg (24100)" in region and "ligne « region »" in region
+    assert region.rstrip().endswith(
+        "Vos dossiers dans Guichet : https://guichet.example.fr/cofinancement"
+    )
+    detr = detr_mail.get_content()
+    assert detr_mail["Subject"].endswith("1 décision attendue, dont 1 en retard")
+    assert ids["b"] in detr and ids["a"] not in detr and ids["e"] not in detr
+    assert "REGION" not in detr and "BDT" not in detr
+    outbox = await rows(event_log)
+    assert sorted(
+        row.recipient for row in outbox.values() if row.recipient_role == "cofinancer"
+    ) == [
+        "cofinancer:DETR",
+        "cofinancer:REGION",
+    ]
+    everything = "".join(row.body for row in outbox.values())
+    assert ids["c"] not in everything and ids["gone"] not in everything

@@ -446,3 +446,35 @@ async def test_with_the_console_s_address_a_mail_links_to_its_file(
     assert body.rstrip().endswith(
         "Le dossier dans Guichet : https://guichet.example.fr/dossiers/dossier-1"
     )
+
+
+async def test_a_digest_links_to_its_reader_s_list_not_to_a_file(
+    event_log: EventLog, smtp_server: SmtpServer
+) -> None:
+    """A digest's batch is named after the digest's run, which no file page is: the
+    caseworker's links to the queue, the co-financer's to its lines."""
+    box = Outbox(
+        event_log.engine,
+        mailer=SmtpMailer(smtp_server.settings),
+        directory=MappingDirectory(
+            {"alice": ["alice@ain.example.fr"], "cofinancer:REGION": ["region@example.fr"]}
+        ),
+        console_url="https://guichet.example.fr/",
+    )
+    digests = [
+        notice("alice").model_copy(
+            update={"recipient_role": "caseworker", "event_type": "DailyDigest"}
+        ),
+        notice("cofinancer:REGION").model_copy(
+            update={"recipient_role": "cofinancer", "event_type": "DailyDigest"}
+        ),
+    ]
+    batch = batch_of(*digests, application_id="guichet-daily-digest-2026-12-07T06:00:00Z")
+    await queue(box, batch)
+    assert await deliver(box, batch) == 2
+    received = await smtp_server.recorder.wait_for(2)
+    ends = {r.rcpt_tos[0]: r.message.get_content().rstrip().rsplit("\n", 1)[1] for r in received}
+    assert ends == {
+        "alice@ain.example.fr": "Vos dossiers dans Guichet : https://guichet.example.fr/dossiers",
+        "region@example.fr": "Vos dossiers dans Guichet : https://guichet.example.fr/cofinancement",
+    }
