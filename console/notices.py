@@ -44,6 +44,14 @@ def schedules(
     redeliver_every: Annotated[
         str, typer.Option(help="How often notices whose delivery gave up are tried again.")
     ] = "1h",
+    digest_now: Annotated[
+        bool,
+        typer.Option(
+            "--digest-now",
+            help="Also send today's digests now (after an outage past the catch-up window, "
+            "or to see them): each reader receives a second one if the morning's went out.",
+        ),
+    ] = False,
 ) -> None:
     """Create or update the daily digest and the notice redelivery schedules.
 
@@ -58,8 +66,10 @@ def schedules(
     every = parse_every(redeliver_every, "--redeliver-every")
 
     async def work(guichet: GuichetClient) -> None:
-        await ensure_digest_schedule(guichet.temporal, guichet.task_queue, digest_hour)
+        digest = await ensure_digest_schedule(guichet.temporal, guichet.task_queue, digest_hour)
         await ensure_redelivery_schedule(guichet.temporal, guichet.task_queue, every)
+        if digest_now:
+            await digest.trigger()
 
     run_with_client(work)
     typer.echo(
@@ -67,6 +77,11 @@ def schedules(
         "to each caseworker and to each co-financer with decisions awaited"
     )
     typer.echo(f"schedule {REDELIVERY_SCHEDULE_ID}: every {describe_every(every)}")
+    if digest_now:
+        typer.echo(
+            "digests: started now (one already running goes on alone); a worker sends them, "
+            "and `guichet notices` lists those it only wrote to its log"
+        )
 
 
 @app.command(rich_help_panel="Run")

@@ -10,9 +10,10 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from typer.testing import CliRunner
@@ -307,13 +308,15 @@ async def test_guichet_schedules_creates_both_and_refuses_a_wrong_hour(
     dev_env: WorkflowEnvironment,
 ) -> None:
     """The deployment command ensures the digest and the redelivery schedules (twice is
-    fine); an hour that is not one is a usage error naming the option."""
+    fine), starts a digest at once when asked; an hour that is not one is a usage error
+    naming the option."""
     address = dev_env.client.service_client.config.target_host
     env = {"TEMPORAL_ADDRESS": address, "GUICHET_TASK_QUEUE": "deployed"}
     invoke = CliRunner().invoke
-    args = ["schedules", "--digest-hour", "6", "--redeliver-every", "30m"]
+    hour = (datetime.now(ZoneInfo("Europe/Paris")).hour + 12) % 24  # not due while it runs
+    args = ["schedules", "--digest-hour", str(hour), "--redeliver-every", "30m"]
     first = await asyncio.to_thread(invoke, app, args, env=env)
-    second = await asyncio.to_thread(invoke, app, args, env=env)
+    second = await asyncio.to_thread(invoke, app, [*args, "--digest-now"], env=env)
     wrong = await asyncio.to_thread(invoke, app, ["schedules", "--digest-hour", "25"], env=env)
     digest = dev_env.client.get_schedule_handle(DIGEST_SCHEDULE_ID)
     redelivery = dev_env.client.get_schedule_handle(REDELIVERY_SCHEDULE_ID)
@@ -322,14 +325,25 @@ async def test_guichet_schedules_creates_both_and_refuses_a_wrong_hour(
         assert second.exit_code == 0, second.output
         assert "every 30m" in second.output
         assert "to each caseworker and to each co-financer" in second.output
+        assert "digests: started now" in second.output
+        assert "started now" not in first.output
+
+        async def started() -> list[WorkflowExecution]:  # the scheduler starts it a moment after
+            query = "WorkflowType = 'DailyDigestWorkflow' AND TaskQueue = 'deployed'"
+            return [execution async for execution in dev_env.client.list_workflows(query)]
+
+        assert len(await eventually(started)) == 1  # the trigger's
         digest_spec = (await digest.describe()).schedule.spec
-        assert [(r.start, r.end) for r in digest_spec.calendars[0].hour] == [(6, 6)]
+        assert [(r.start, r.end) for r in digest_spec.calendars[0].hour] == [(hour, hour)]
         redelivery_schedule = (await redelivery.describe()).schedule
         assert redelivery_schedule.spec.intervals[0].every == timedelta(minutes=30)
         assert redelivery_schedule.action.task_queue == "deployed"  # type: ignore[attr-defined]
     finally:
         await digest.delete()
         await redelivery.delete()
+        async for execution in dev_env.client.list_workflows("TaskQueue = 'deployed'"):
+            if execution.status == WorkflowExecutionStatus.RUNNING:
+                await dev_env.client.get_workflow_handle(execution.id).terminate("test over")
     assert wrong.exit_code == 2
     assert "--digest-hour 25" in wrong.output
 
