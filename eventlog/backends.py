@@ -211,7 +211,7 @@ def select_rows_postgresql(
     listed = ", ".join(
         CANONICAL_OCCURRED_AT
         if name == "occurred_at" and occurred_at_as_text
-        else clocks.POSTGRESQL_COLUMNS.get(name) or f'"{schema.events.c[name].name}"'
+        else clocks.POSTGRESQL.get(name) or f'"{schema.events.c[name].name}"'
         for name in columns
     )
     if order == "stream":

@@ -17,16 +17,20 @@ transaction. It is not in the chain, so nothing proves it; but it can be checked
 Neither proves an alteration (the chain and checkpoints do that): they are findings for a
 person to examine, reported beside the chain's verdict, never instead of it.
 
-Per row this costs two float comparisons in Python: the database reads ``recorded_at`` as
-seconds since 1970 and ``occurred_at`` minus ``recorded_at`` in seconds (PostgreSQL's
-``date_part``, SQLite's ``julianday``), so no timestamp is decoded on the way; a moment that
-is no timestamp (an infinity, text that is no date) still gives a float or a stand-in, never
-an error, since verify must read whatever an intruder left.
+Per ordinary row this costs a float and a comparison in Python: the database hands over
+``recorded_at`` as seconds since 1970 (PostgreSQL's ``date_part``, SQLite's ``julianday``),
+and ``occurred_at`` the same way only when it is later than ``recorded_at`` (NULL otherwise,
+which costs nothing to decode). No timestamp is decoded, and a moment that is no timestamp
+(an infinity, text that is no date) still gives a number, never an error, since verify must
+read whatever an intruder left. The tolerance is judged off that common path. (Letting the
+database compare each row with the one before, with ``lag()``, saves the float but doubles
+its own work per row: slower overall on a busy machine.)
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from math import isfinite
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,41 +53,41 @@ timelines show seconds. So a finding means a clock was set, or a value edited, n
 SAMPLES = 5
 """Rows of each kind a report names one by one; beyond, it counts them."""
 
-COLUMNS = ("recorded_epoch", "occurred_ahead")
+COLUMNS = ("recorded_epoch", "occurred_later")
 """What the whole-log verify reads after ``VERIFIED_COLUMNS``: ``recorded_at`` in seconds
-since 1970, and how many seconds ``occurred_at`` lies after it."""
+since 1970; ``occurred_at`` the same way when it is later than ``recorded_at``, else NULL."""
 
-# PostgreSQL: date_part gives a float8 (±Infinity for the infinities, whose difference is
-# NaN, which compares false: no finding where no moment can be read).
-POSTGRESQL_COLUMNS = {
+POSTGRESQL = {
+    # date_part gives the infinities as ±Infinity, which compare: no error on any value.
     "recorded_epoch": "date_part('epoch', recorded_at)",
-    "occurred_ahead": "date_part('epoch', occurred_at) - date_part('epoch', recorded_at)",
+    "occurred_later": (
+        "CASE WHEN occurred_at > recorded_at THEN date_part('epoch', occurred_at) END"
+    ),
 }
 
 
 def _sqlite_seconds(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC; julianday keeps milliseconds, and rounds
-    # the last microsecond of 9999 into a year it cannot write, so the text is cut there.
-    return (sa.func.julianday(sa.func.substr(column, 1, 23)) - 2440587.5) * 86400.0
+    # the last microsecond of 9999 into a year it cannot write, so the text is cut there. Text
+    # that is no date reads as the earliest moment: a recorded_at then shows as a step back to
+    # it, and an occurred_at is never later.
+    seconds = (sa.func.julianday(sa.func.substr(column, 1, 23)) - 2440587.5) * 86400.0
+    return sa.func.ifnull(seconds, sa.literal_column("-9e999"))
 
 
 def sqlite_columns() -> dict[str, sa.ColumnElement[Any]]:
-    """The same on SQLite, where text that is no date reads NULL: ``recorded_at`` then reads
-    as the earliest moment (so the step back to it is reported), and nothing lies ahead."""
+    """The same on SQLite."""
     recorded = _sqlite_seconds(schema.events.c.recorded_at)
     occurred = _sqlite_seconds(schema.events.c.occurred_at)
-    return {
-        "recorded_epoch": sa.func.ifnull(recorded, sa.literal_column("-9e999")),
-        "occurred_ahead": sa.func.ifnull(occurred - recorded, 0.0),
-    }
+    return {"recorded_epoch": recorded, "occurred_later": sa.case((occurred > recorded, occurred))}
 
 
 class ClockWatch:
     """The rows the verify loop found out of line, counted, the first few kept.
 
-    The loop calls :meth:`look` only for a row whose ``recorded_at`` is before the previous
-    row's (by any amount) or whose ``occurred_at`` lies more than ``tolerance`` ahead of it;
-    the tolerance of a step back is judged here, off the loop's common path."""
+    The loop calls :meth:`look` only for a row recorded before the previous one, or before
+    its business moment, by any amount; whether that exceeds ``tolerance`` is judged here,
+    off the loop's common path."""
 
     def __init__(self, tolerance: timedelta) -> None:
         self.tolerance = tolerance.total_seconds()
@@ -91,10 +95,9 @@ class ClockWatch:
         self._early: list[RecordedEarly] = []
         self._counts = [0, 0]
 
-    def look(self, values: Any, previous: float) -> None:
-        """Judge one row (``VERIFIED_COLUMNS`` then ``COLUMNS``), ``previous`` being the
-        ``recorded_epoch`` of the position before it."""
-        position, recorded, ahead = values[0], values[-2], values[-1]
+    def look(self, position: int, recorded: float, previous: float, occurred: float | None) -> None:
+        """Judge the row at ``position`` by its ``recorded_at``, the previous position's and
+        its ``occurred_at`` (None: not later), in seconds since 1970."""
         if previous - recorded > self.tolerance:
             self._counts[0] += 1
             if len(self._steps_back) < SAMPLES:
@@ -105,13 +108,14 @@ class ClockWatch:
                         previous_recorded_at=moment(previous),
                     )
                 )
-        if ahead > self.tolerance:
+        # A recorded_at that is no moment is a step back already, not a date to compare.
+        if occurred is not None and occurred - recorded > self.tolerance and isfinite(recorded):
             self._counts[1] += 1
             if len(self._early) < SAMPLES:
                 self._early.append(
                     RecordedEarly(
                         position=position,
-                        occurred_at=moment(recorded + ahead),
+                        occurred_at=moment(occurred),
                         recorded_at=moment(recorded),
                     )
                 )

@@ -88,8 +88,7 @@ async def verify_rows(
     head_position, head_hash = head
     expected_position, prev_hash, checked = 1, GENESIS, 0
     versions: dict[str, int] = {}
-    watch = clocks.ClockWatch(clock_tolerance)
-    tolerance, last_recorded = watch.tolerance, -math.inf
+    watch, last_recorded = clocks.ClockWatch(clock_tolerance), -math.inf
 
     def bad(position: int, problem: str) -> VerifyReport:
         return VerifyReport(
@@ -103,7 +102,7 @@ async def verify_rows(
 
     async for batch in batches:
         for values in batch:
-            position, stream_id, version, *_, row_prev_hash, row_hash, recorded, ahead = values
+            position, stream_id, version, *_, row_prev_hash, row_hash, recorded, later = values
             # The sound row, checked inline (this loop runs once per event of the log); any
             # doubt goes to _row_problem, which checks again in order and names the fault.
             if (
@@ -115,9 +114,9 @@ async def verify_rows(
                 row = StoredRow._make(tuple(values)[: len(VERIFIED_COLUMNS)])
                 if problem := _row_problem(row, expected_position, prev_hash, versions):
                     return bad(min(position, expected_position), problem)
-            # Any step back, or an event recorded before its date: the watch judges it.
-            if recorded < last_recorded or ahead > tolerance:
-                watch.look(values, last_recorded)
+            # Recorded before the previous row, or before its business moment: to judge.
+            if recorded < last_recorded or later is not None:
+                watch.look(position, recorded, last_recorded, later)
             last_recorded = recorded
             prev_hash, expected_position = row_hash, position + 1
             versions[stream_id] = version

@@ -7,10 +7,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from audit_support import Database, file_events, record
 
 from audit.verifying import verify
-from eventlog import ClockCheck, EventLog, NewEvent
+from eventlog import ClockCheck, EventLog, NewEvent, event_log
 from eventlog.clocks import SAMPLES
 from eventlog.models import RecordedEarly, StepBack
 
@@ -51,12 +52,14 @@ async def test_clocks_that_agree_to_the_millisecond_report_nothing_even_without_
     assert report.ok and report.clocks == ClockCheck(tolerance_seconds=0.0)
 
 
+@pytest.mark.parametrize("batch", [1000, 4])
 async def test_steps_back_are_counted_and_named_with_both_moments_and_the_log_stays_intact(
-    log: EventLog, database: Database
+    log: EventLog, database: Database, batch: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A recorded_at set an hour back (position 11), and one set a month ahead (position 8,
     which shows as a step back at 9): two steps back, no chain finding, exit status
-    untouched (``ok``)."""
+    untouched (``ok``); also where verify reads 4 rows at a time, 9 opening a read."""
+    monkeypatch.setattr(event_log, "_VERIFY_BATCH", batch)
     occurred = await _ordinary(log, database)
     await database.set_recorded_at(
         {
