@@ -456,6 +456,15 @@ def test_verify_reports_the_clocks_beside_the_chain_without_failing(
     ]
     code, out, _ = guichet(capsys, "audit", "verify", "--clock-tolerance", "30000000")
     assert code == 0 and "(tolerance 3e+07 s)" in out and "step(s) back" not in out
+    asyncio.run(
+        db.tamper(
+            "UPDATE eventlog_events SET data = replace(data, ':\"', ':\"X') WHERE position = 9"
+        )
+    )
+    code, out, _ = guichet(capsys, "audit", "verify")
+    lines = out.splitlines()  # the failure's headline first, the clocks before what to do
+    assert code == 1 and lines[1].startswith("FIRST BAD POSITION: 9")
+    assert lines[2].startswith("clocks (recorded_at") and lines[-1].startswith("what to do")
 
 
 def test_verify_counts_clock_findings_past_the_first_few_and_refuses_a_negative_tolerance(
