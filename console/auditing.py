@@ -71,6 +71,8 @@ PositionOption = Annotated[
 MAX_POSITION = 2**63 - 1
 """The largest position a log can hold (a signed 64-bit integer, in both databases)."""
 SHOWN_POSITIONS = 20
+MAX_CLOCK_TOLERANCE = 1e9
+"""Seconds (about 31 years): beyond any clock's disagreement, and within a ``timedelta``."""
 """Positions a warning names one by one; beyond, it counts them."""
 
 audit_app = typer.Typer(
@@ -572,6 +574,7 @@ def verify_command(
         typer.Option(
             "--clock-tolerance",
             min=0,
+            max=MAX_CLOCK_TOLERANCE,
             metavar="SECONDS",
             help="How far recorded_at may step back, or precede an event's business date, "
             "before the clocks line reports it (default 60: more than synchronised clocks "

@@ -467,11 +467,11 @@ def test_verify_reports_the_clocks_beside_the_chain_without_failing(
     assert lines[2].startswith("clocks (recorded_at") and lines[-1].startswith("what to do")
 
 
-def test_verify_counts_clock_findings_past_the_first_few_and_refuses_a_negative_tolerance(
+def test_verify_counts_clock_findings_past_the_first_few_and_refuses_a_tolerance_out_of_range(
     db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Every event recorded a day before its business date: the first five named, the rest
-    counted; --clock-tolerance -1 is bad input (exit 2)."""
+    counted; a --clock-tolerance negative, infinite, huge or no number is bad input (exit 2)."""
     asyncio.run(
         db.set_recorded_at({p: datetime(2025, 3, 1, 0, 0, p, tzinfo=UTC) for p in range(1, 12)})
     )
@@ -482,5 +482,6 @@ def test_verify_counts_clock_findings_past_the_first_few_and_refuses_a_negative_
         *(f"    position {p}" for p in range(1, 6)),
         "    and 6 more (--json lists the first ones too)",
     ]
-    code, _, err = guichet(capsys, "audit", "verify", "--clock-tolerance", "-1")
-    assert code == 2 and "--clock-tolerance" in err
+    for bad in ("-1", "inf", "nan", "1e20", "soon"):
+        code, _, err = guichet(capsys, "audit", "verify", "--clock-tolerance", bad)
+        assert code == 2 and "--clock-tolerance" in err, bad
