@@ -8,6 +8,10 @@ rewritten at or before that position, after the last checkpoint that still match
 
 ``check_files`` checks the events of chosen files where they sit in the chain: what a view or
 an export of those files ends with, so that altered content is never printed as if sound.
+
+Beside the findings, ``verify`` reports the clocks (``AuditReport.clocks``, from
+``eventlog.clocks``): where ``recorded_at``, which no chain covers, steps back or precedes an
+event's business date. They are for a person to examine and leave ``ok`` as it is.
 """
 
 from __future__ import annotations
