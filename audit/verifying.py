@@ -8,13 +8,17 @@ rewritten at or before that position, after the last checkpoint that still match
 
 ``check_files`` checks the events of chosen files where they sit in the chain: what a view or
 an export of those files ends with, so that altered content is never printed as if sound.
+
+Beside the findings, ``verify`` reports the clocks (``AuditReport.clocks``, from
+``eventlog.clocks``): where ``recorded_at``, which no chain covers, steps back or precedes an
+event's business date. They are for a person to examine and leave ``ok`` as it is.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -25,9 +29,10 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit.documents import DocumentProblem, document_problems
-from eventlog import EventLog, VerifyReport
+from eventlog import ClockCheck, EventLog, VerifyReport
 from eventlog.canonical import canonical_event, chain_hash
 from eventlog.checkpoints import Checkpoint, stored
+from eventlog.clocks import DEFAULT_TOLERANCE
 from eventlog.schema import events
 from eventlog.signing import key_id
 from eventlog.verification import (
@@ -95,6 +100,10 @@ class AuditReport(BaseModel):
     """The key id signatures were checked against (None: not checked)."""
     documents_checked: int = 0
     """Attached documents whose bytes were hashed again against the log."""
+    clocks: ClockCheck | None = None
+    """What the rows' ``recorded_at`` says of the clocks (the whole log's verify only):
+    findings to examine beside the others, which leave ``ok`` as it is (not in the chain,
+    nothing proves them; ``eventlog.clocks``)."""
 
 
 async def hashes_at(log: EventLog, positions: Iterable[int]) -> dict[int, str]:
@@ -215,15 +224,17 @@ async def verify(
     progress: Progress | None = None,
     documents_progress: Progress | None = None,
     documents: bool = True,
+    clock_tolerance: timedelta = DEFAULT_TOLERANCE,
 ) -> AuditReport:
     """Recompute the chain (gap-free positions, hashes, head), then check ``checkpoints``,
     then (``documents``) hash every document the log names again (``documents_progress``
-    follows that).
+    follows that). Beside them, the clocks: ``recorded_at`` stepping back, or before the
+    business date, by more than ``clock_tolerance`` (``AuditReport.clocks``).
 
     ``trusted`` is the public key checkpoints must be signed with; without it signatures are
     not checked (a note says so) but each checkpoint's hash still is.
     """
-    chain: VerifyReport = await log.verify(progress=progress)
+    chain: VerifyReport = await log.verify(progress=progress, clock_tolerance=clock_tolerance)
     # The same checkpoint kept in the database and in the auditor's file is one piece of
     # evidence, not two.
     unique = list(dict.fromkeys(checkpoints))
@@ -324,6 +335,7 @@ def _report(
         vouched_up_to=vouched_up_to,
         trusted_key_id=trusted_key_id,
         documents_checked=documents_checked,
+        clocks=chain.clocks,
     )
 
 

@@ -11,7 +11,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, TypeVar
 
@@ -42,12 +42,14 @@ from audit.timeline import (
 )
 from audit.verifying import AuditReport, check_files, verify, with_documents
 from console.app import JsonOption, app, emit_json, friendly
+from console.auditing_clocks import clock_lines
 from console.connection import resolve_target, run_with_client
 from console.errors import EXIT_REFUSED, CliError, usage_error
 from console.web.accounts import Account, AccountStore
 from domain.state import Application
 from eventlog import EventLog, EventLogError
 from eventlog.checkpoints import stored
+from eventlog.clocks import DEFAULT_TOLERANCE
 from eventlog.edge import translated
 from eventlog.signing import SigningKeyError, parse_public_key, trusted_key_from_env
 from workflows.client import GuichetClient
@@ -69,6 +71,8 @@ PositionOption = Annotated[
 MAX_POSITION = 2**63 - 1
 """The largest position a log can hold (a signed 64-bit integer, in both databases)."""
 SHOWN_POSITIONS = 20
+MAX_CLOCK_TOLERANCE = 1e9
+"""Seconds (about 31 years): beyond any clock's disagreement, and within a ``timedelta``."""
 """Positions a warning names one by one; beyond, it counts them."""
 
 audit_app = typer.Typer(
@@ -460,8 +464,10 @@ def _verify_text(report: AuditReport) -> list[str]:
         "document(s) hashed again"
     ]
     lines += [f"note: {note}" for note in report.notes]
+    # The clocks come just before the closing line: never before a failure's headline.
+    clocks = clock_lines(report.clocks)
     if report.ok:
-        return [*lines, _what_is_proven(report)]
+        return [*lines, *clocks, _what_is_proven(report)]
     first = report.findings[0]
     if first.cut_after is not None:  # no position past the end to name
         headline = f"LOG CUT SHORT: EVENTS DELETED AFTER POSITION {first.cut_after}"
@@ -480,7 +486,7 @@ def _verify_text(report: AuditReport) -> list[str]:
         headline = "CHECKPOINT REFUSED"
     lines.append(f"{headline} — {report.problem}")
     lines += [f"  also: {f.problem}" for f in report.findings[1:]]
-    return [*lines, _what_to_do(report)]
+    return [*lines, *clocks, _what_to_do(report)]
 
 
 def _what_is_proven(report: AuditReport) -> str:
@@ -563,6 +569,18 @@ def verify_command(
     progress: Annotated[
         bool, typer.Option("--progress", help="Show progress on stderr (default: on a TTY).")
     ] = False,
+    clock_tolerance: Annotated[
+        float,
+        typer.Option(
+            "--clock-tolerance",
+            min=0,
+            max=MAX_CLOCK_TOLERANCE,
+            metavar="SECONDS",
+            help="How far recorded_at may step back, or precede an event's business date, "
+            "before the clocks line reports it (default 60: more than synchronised clocks "
+            "drift or step, less than moves a deadline; 0: any disagreement).",
+        ),
+    ] = DEFAULT_TOLERANCE.total_seconds(),
     json_output: JsonOption = False,
 ) -> None:
     """Recompute the whole chain and check every signed checkpoint (stored, and --checkpoints).
@@ -570,6 +588,13 @@ def verify_command(
     Reports the first bad position and what is wrong; exit code 1 when anything is. A
     consistent chain exits 0, and the last line says how far checkpoints signed by the
     trusted key vouch for it.
+
+    A clocks line checks recorded_at (the database's clock when a row was written, outside
+    the chain): positions where it steps back, and events recorded before their business
+    date (occurred_at), beyond --clock-tolerance, with counts and the first positions. They
+    are findings to examine (a clock set back, a workflow clock ahead as Temporal's
+    time-skipping test server makes it, or a recorded_at edited), not proof of an
+    alteration: the exit code ignores them (JSON: "clocks").
 
     Example: guichet audit verify --checkpoints checkpoints-2025.json --public-key guichet.pub
     """
@@ -599,6 +624,7 @@ def verify_command(
             trusted=trusted,
             progress=bar,
             documents_progress=hashing,
+            clock_tolerance=timedelta(seconds=clock_tolerance),
         )
 
     report = with_log(work)

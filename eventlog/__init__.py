@@ -21,12 +21,20 @@ from eventlog.errors import (
     MalformedEvent,
 )
 from eventlog.event_log import EventLog
-from eventlog.models import AppendResult, EventData, NewEvent, RecordedEvent, VerifyReport
+from eventlog.models import (
+    AppendResult,
+    ClockCheck,
+    EventData,
+    NewEvent,
+    RecordedEvent,
+    VerifyReport,
+)
 from eventlog.upcasting import Upcaster, Upcasters
 
 __all__ = [
     "GENESIS",
     "AppendResult",
+    "ClockCheck",
     "ConcurrencyError",
     "EventData",
     "EventIdConflict",

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from eventlog import schema
+from eventlog import clocks, schema
 from eventlog.appending import PendingAppend, PreparedEvent
 from eventlog.canonical import chain_hash
 from eventlog.models import AppendResult
@@ -205,12 +205,13 @@ def select_rows_postgresql(
 ) -> str:
     """The keyset read of ``columns`` of the log's rows in ``order``: from position ``$1`` on,
     or after stream ``$1``'s version ``$2``; ``occurred_at`` as its canonical text when asked
-    (see ``CANONICAL_OCCURRED_AT``)."""
-    # Only the table's own column names (KeyError for any other) and an integer go in.
+    (see ``CANONICAL_OCCURRED_AT``), and the clocks' columns of ``eventlog.clocks``."""
+    # Only the table's own column names or the clocks' (KeyError for any other) and an
+    # integer go in.
     listed = ", ".join(
         CANONICAL_OCCURRED_AT
         if name == "occurred_at" and occurred_at_as_text
-        else f'"{schema.events.c[name].name}"'
+        else clocks.POSTGRESQL.get(name) or f'"{schema.events.c[name].name}"'
         for name in columns
     )
     if order == "stream":

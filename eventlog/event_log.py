@@ -12,14 +12,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Self
 
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from eventlog import backends, schema
+from eventlog import backends, clocks, schema
 from eventlog.appending import PendingAppend, PreparedEvent, prepare_batch, resolve_existing
 from eventlog.edge import masked, sqlstate, translated
 from eventlog.errors import ConcurrencyError, EventLogError
@@ -349,8 +349,11 @@ class EventLog:
         by_stream = order == "stream"
         key = sa.tuple_(_events.c.stream_id, _events.c.version) if by_stream else _events.c.position
         ordering = (_events.c.stream_id, _events.c.version) if by_stream else (_events.c.position,)
+        derived = clocks.sqlite_columns()  # the SQLite read only: PostgreSQL's is raw_query
         selected = (
-            sa.select(*(_events.c[name] for name in columns)).order_by(*ordering).limit(batch_size)
+            sa.select(*(derived[n] if n in derived else _events.c[n] for n in columns))
+            .order_by(*ordering)
+            .limit(batch_size)
         )
         raw_query = backends.select_rows_postgresql(
             columns, batch_size, occurred_at_as_text=occurred_at_as_text, order=order
@@ -398,8 +401,15 @@ class EventLog:
                 ).one()
         return int(row.position), str(row.hash)
 
-    async def verify(self, *, progress: Progress | None = None) -> VerifyReport:
+    async def verify(
+        self,
+        *,
+        progress: Progress | None = None,
+        clock_tolerance: timedelta = clocks.DEFAULT_TOLERANCE,
+    ) -> VerifyReport:
         """Recompute the whole chain from stored data; name the first bad position if any.
+        Beside it, check the rows' ``recorded_at`` for sense (``eventlog.clocks``), which is
+        no fault of the chain: ``VerifyReport.clocks``.
 
         ``progress(checked, total)`` is called after each event, for long verifications.
         """
@@ -409,9 +419,10 @@ class EventLog:
                 total = (
                     await conn.execute(sa.select(sa.func.count()).select_from(_events))
                 ).scalar_one()
-        rows = self._rows(1, _VERIFY_BATCH, VERIFIED_COLUMNS, occurred_at_as_text=True)
+        columns = (*VERIFIED_COLUMNS, *clocks.COLUMNS)
+        rows = self._rows(1, _VERIFY_BATCH, columns, occurred_at_as_text=True)
         async with contextlib.aclosing(rows) as batches:
-            return await verify_rows(batches, head, int(total), progress)
+            return await verify_rows(batches, head, int(total), progress, clock_tolerance)
 
     async def verify_stream(self, stream_id: str) -> VerifyReport:
         """Check one stream's events where they sit in the chain, at the cost of reading

@@ -138,6 +138,49 @@ class AppendResult(BaseModel):
     version: int
 
 
+class StepBack(BaseModel):
+    """A row recorded earlier than the position before it (``recorded_at``, beyond the
+    tolerance). Moments to the millisecond; None: not a moment (an infinity, not a date)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    position: int
+    recorded_at: datetime | None
+    previous_recorded_at: datetime | None
+    """The ``recorded_at`` of ``position - 1``."""
+
+
+class RecordedEarly(BaseModel):
+    """A row recorded before its business date (``occurred_at`` after ``recorded_at``,
+    beyond the tolerance). Moments to the millisecond."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    position: int
+    occurred_at: datetime | None
+    recorded_at: datetime | None
+
+
+class ClockCheck(BaseModel):
+    """What the rows' ``recorded_at``, which the chain does not cover, says of the clocks
+    (``eventlog.clocks``): findings to examine, not proof of an alteration."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tolerance_seconds: float
+    steps_back: int = 0
+    """Positions whose ``recorded_at`` is before the previous position's."""
+    first_steps_back: tuple[StepBack, ...] = ()
+    recorded_early: int = 0
+    """Events recorded before their business date."""
+    first_recorded_early: tuple[RecordedEarly, ...] = ()
+
+    @property
+    def agree(self) -> bool:
+        """Neither finding: the clocks agree within the tolerance."""
+        return not (self.steps_back or self.recorded_early)
+
+
 class VerifyReport(BaseModel):
     """The outcome of recomputing the whole chain; ``problem`` names the first fault."""
 
@@ -148,3 +191,6 @@ class VerifyReport(BaseModel):
     head_position: int
     first_bad_position: int | None = None
     problem: str | None = None
+    clocks: ClockCheck | None = None
+    """The clocks over the rows checked (the whole log's verify only; it does not touch
+    ``ok``)."""

@@ -36,12 +36,14 @@ write with the digits of the year after, or after 9999) is never rendered as a m
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 from uuid import UUID
 
+from eventlog import clocks
 from eventlog.canonical import GENESIS, canonical_event, chain_hash, format_timestamp
 from eventlog.models import VerifyReport
 
@@ -75,14 +77,18 @@ async def verify_rows(
     head: tuple[int, str],
     total: int,
     progress: Progress | None = None,
+    clock_tolerance: timedelta = clocks.DEFAULT_TOLERANCE,
 ) -> VerifyReport:
-    """Check gap-free positions, the chain, contiguous versions per stream, then the head.
+    """Check gap-free positions, the chain, contiguous versions per stream, then the head;
+    beside them, the clocks (``eventlog.clocks``), which do not make a log bad.
 
-    ``batches`` hold the rows in position order, each with ``VERIFIED_COLUMNS`` in order.
+    ``batches`` hold the rows in position order, each with ``VERIFIED_COLUMNS`` then
+    ``clocks.COLUMNS`` in order.
     """
     head_position, head_hash = head
     expected_position, prev_hash, checked = 1, GENESIS, 0
     versions: dict[str, int] = {}
+    watch, last_recorded = clocks.ClockWatch(clock_tolerance), -math.inf
 
     def bad(position: int, problem: str) -> VerifyReport:
         return VerifyReport(
@@ -91,11 +97,12 @@ async def verify_rows(
             head_position=head_position,
             first_bad_position=position,
             problem=problem,
+            clocks=watch.report(),
         )
 
     async for batch in batches:
         for values in batch:
-            position, stream_id, version, *_, row_prev_hash, row_hash = values
+            position, stream_id, version, *_, row_prev_hash, row_hash, recorded, later = values
             # The sound row, checked inline (this loop runs once per event of the log); any
             # doubt goes to _row_problem, which checks again in order and names the fault.
             if (
@@ -104,9 +111,13 @@ async def verify_rows(
                 or version != versions.get(stream_id, 0) + 1
                 or chain_hash(row_prev_hash, spliced_body(values)) != row_hash
             ):
-                row = StoredRow._make(values)
+                row = StoredRow._make(tuple(values)[: len(VERIFIED_COLUMNS)])
                 if problem := _row_problem(row, expected_position, prev_hash, versions):
                     return bad(min(position, expected_position), problem)
+            # Recorded before the previous row, or before its business moment: to judge.
+            if recorded < last_recorded or later is not None:
+                watch.look(position, recorded, last_recorded, later)
+            last_recorded = recorded
             prev_hash, expected_position = row_hash, position + 1
             versions[stream_id] = version
             checked += 1
@@ -127,7 +138,9 @@ async def verify_rows(
         )
     if prev_hash != head_hash:
         return bad(last, f"position {last}: hash differs from the one in the log head")
-    return VerifyReport(ok=True, checked=checked, head_position=head_position)
+    return VerifyReport(
+        ok=True, checked=checked, head_position=head_position, clocks=watch.report()
+    )
 
 
 def verify_stream_rows(

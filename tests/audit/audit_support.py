@@ -10,6 +10,7 @@ import asyncio
 import sqlite3
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,23 @@ class Database:
             )
             prev = digest
         statements.append(f"UPDATE eventlog_head SET hash = '{prev}' WHERE id = 1")
+        await self.tamper(*statements)
+
+    async def set_recorded_at(self, moments: dict[int, datetime | str]) -> None:
+        """The intruder sets rows' ``recorded_at`` (outside the chain): a moment, or a raw
+        SQL literal (``'infinity'``, text that is no date)."""
+        statements = []
+        for position, moment in moments.items():
+            if isinstance(moment, str):
+                literal = moment
+            elif self.kind == "sqlite":  # as SQLAlchemy stores it: naive UTC, microseconds
+                naive = moment.astimezone(UTC).replace(tzinfo=None)
+                literal = f"'{naive.isoformat(' ', 'microseconds')}'"
+            else:
+                literal = f"'{moment.isoformat()}'::timestamptz"
+            statements.append(
+                f"UPDATE eventlog_events SET recorded_at = {literal} WHERE position = {position}"
+            )
         await self.tamper(*statements)
 
     async def fetch(self, query: str) -> list[Any]:

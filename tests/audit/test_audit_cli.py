@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -405,3 +406,82 @@ def test_verify_hashes_each_attached_document_again_and_names_one_not_as_attache
     code, out, _ = guichet(capsys, "audit", "show", "app-2")
     assert code == 1 and "WARNING: documents of the file app-2 are not as attached" in out
     assert "position(s)" not in out  # its events themselves are sound
+
+
+def test_verify_reports_the_clocks_beside_the_chain_without_failing(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ordinary clocks: one line saying so. A recorded_at set back an hour and one set before
+    its business date: counted, each position with its two moments, in text and JSON, and
+    the exit code stays 0 beside the chain's verdict; a wider --clock-tolerance hides them."""
+    code, out, _ = guichet(capsys, "audit", "verify")
+    assert code == 0
+    assert (
+        "clocks: recorded_at never steps back along positions nor precedes an event's "
+        "business date (tolerance 60 s)\n"
+    ) in out
+    noon = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    moments = {p: noon + timedelta(minutes=p) for p in range(1, 12)}
+    moments[5] = datetime(2026, 1, 1, 11, 4, 0, 250_000, tzinfo=UTC)  # 1 h before 4, nearly
+    moments[7] = datetime(2025, 3, 7, 7, 0, tzinfo=UTC)  # an hour before it occurred
+    asyncio.run(db.set_recorded_at(dict(moments)))
+    code, out, _ = guichet(capsys, "audit", "verify")
+    lines = out.splitlines()
+    assert code == 0 and "the chain is consistent, but no checkpoint" in lines[-1]
+    assert lines[1:7] == [
+        "clocks (recorded_at, which the chain does not cover; tolerance 60 s): to examine, "
+        "not proof of an alteration; the exit status ignores them",
+        "  2 step(s) back along positions: the database's clock set back, or a recorded_at "
+        "edited past the triggers?",
+        "    position 5: recorded 2026-01-01T11:04:00.250Z, 60 min before position 4 "
+        "(2026-01-01T12:04:00.000Z)",
+        "    position 7: recorded 2025-03-07T07:00:00.000Z, 300 days before position 6 "
+        "(2026-01-01T12:06:00.000Z)",
+        "  1 event(s) recorded before their business date (occurred_at): a workflow clock "
+        "ahead of the database's, as Temporal's time-skipping test server makes it, or a "
+        "recorded_at edited?",
+        "    position 7: recorded 2025-03-07T07:00:00.000Z, 60 min before its business date "
+        "(2025-03-07T08:00:00.000Z)",
+    ]
+    code, out, _ = guichet(capsys, "audit", "verify", "--json")
+    clocks = json.loads(out)["clocks"]
+    assert code == 0 and json.loads(out)["ok"] is True
+    assert (clocks["steps_back"], clocks["recorded_early"]) == (2, 1)
+    assert clocks["first_recorded_early"] == [
+        {
+            "position": 7,
+            "occurred_at": "2025-03-07T08:00:00Z",
+            "recorded_at": "2025-03-07T07:00:00Z",
+        }
+    ]
+    code, out, _ = guichet(capsys, "audit", "verify", "--clock-tolerance", "30000000")
+    assert code == 0 and "(tolerance 3e+07 s)" in out and "step(s) back" not in out
+    asyncio.run(
+        db.tamper(
+            "UPDATE eventlog_events SET data = replace(data, ':\"', ':\"X') WHERE position = 9"
+        )
+    )
+    code, out, _ = guichet(capsys, "audit", "verify")
+    lines = out.splitlines()  # the failure's headline first, the clocks before what to do
+    assert code == 1 and lines[1].startswith("FIRST BAD POSITION: 9")
+    assert lines[2].startswith("clocks (recorded_at") and lines[-1].startswith("what to do")
+
+
+def test_verify_counts_clock_findings_past_the_first_few_and_refuses_a_tolerance_out_of_range(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every event recorded a day before its business date: the first five named, the rest
+    counted; a --clock-tolerance negative, infinite, huge or no number is bad input (exit 2)."""
+    asyncio.run(
+        db.set_recorded_at({p: datetime(2025, 3, 1, 0, 0, p, tzinfo=UTC) for p in range(1, 12)})
+    )
+    code, out, _ = guichet(capsys, "audit", "verify")
+    assert code == 0 and "step(s) back" not in out
+    assert [line.split(":")[0] for line in out.splitlines() if line.startswith("  ")] == [
+        "  11 event(s) recorded before their business date (occurred_at)",
+        *(f"    position {p}" for p in range(1, 6)),
+        "    and 6 more (--json lists the first ones too)",
+    ]
+    for bad in ("-1", "inf", "nan", "1e20", "soon"):
+        code, _, err = guichet(capsys, "audit", "verify", "--clock-tolerance", bad)
+        assert code == 2 and "--clock-tolerance" in err, bad
