@@ -151,3 +151,12 @@ def _paris(signed: re.Match[str]) -> str:
     """A checkpoint's signing moment as read in Paris, to the second (the label's is UTC)."""
     at = datetime.fromisoformat(signed.group(1)).astimezone(PARIS)
     return f"signé le {day(at.date())} à {at:%H:%M:%S}"
+
+
+def clock_moment(value: datetime | None) -> str:
+    """A moment of the clocks' findings as read in Paris, to the millisecond (a step back may
+    be of seconds); None when the row held no moment at all."""
+    if value is None:
+        return "une valeur qui n'est pas une date (infini, ou texte)"
+    at = value.astimezone(PARIS)
+    return f"{day(at.date())} à {at:%H:%M:%S},{at.microsecond // 1000:03d}"

@@ -31,6 +31,7 @@ from console.web import files
 from console.web.accounts import AccountStore
 from console.web.app import create_app
 from console.web.batch import BatchRunner
+from console.web.findings import clock_moment
 from console.web.reports import Reports
 from console.web.sessions import COOKIE
 from console.web.throttle import SignInThrottle
@@ -1665,6 +1666,52 @@ async def test_a_dropped_trigger_is_a_failed_verification_on_the_journal(
     assert "Journal vérifié" not in page
     assert "Journal sans protection : le ou les déclencheurs eventlog_events_append_only" in page
     assert "Trouvez qui les a retirés, recréez-les" in page
+
+
+async def test_the_journal_shows_the_clocks_beside_an_intact_chain(
+    console: Console, pg_url: str, pg_schema: str
+) -> None:
+    """Ordinary clocks: one line saying so. A row's recorded_at set an hour back (it is
+    outside the chain): the chain is still « vérifié », and the clocks are to examine, with
+    the position and both moments."""
+    database = Database("postgresql", pg_url, pg_schema)
+    log = database.open()
+    await log.migrate()
+    await record(log, "app-1", file_events("app-1")[:3])
+
+    async def journal() -> str:
+        services = dataclasses.replace(
+            console.services, log=log, reports=Reports(), trusted_key=None
+        )
+        auditor = Console(create_app(services), services, services.guichet, log)
+        async with signed_in(auditor, "audrey") as audrey:
+            await audrey.get("/journal")
+
+            async def verified() -> str | None:
+                text = html.unescape((await audrey.get("/journal")).text)
+                return text if 'data-testid="horloges"' in text else None
+
+            return await eventually(verified)
+
+    try:
+        ordinary = await journal()
+        (second,) = await database.fetch(
+            "SELECT recorded_at FROM eventlog_events WHERE position = 2"
+        )
+        an_hour_back = second[0].replace(microsecond=0) - timedelta(hours=1)
+        await database.set_recorded_at({3: an_hour_back})
+        set_back = await journal()
+    finally:
+        await log.close()
+    assert "Horloges : la date d'enregistrement ne recule jamais" in ordinary
+    assert "Horloges à examiner" not in ordinary
+    assert "Journal vérifié : chaîne cohérente" in set_back
+    assert (
+        "Horloges à examiner : la date d'enregistrement, que la chaîne ne couvre pas, " in set_back
+    )
+    assert "recule à 1 position(s), au-delà de 60 s" in set_back
+    moved = clock_moment(an_hour_back)
+    assert f"position 3 : enregistrée le {moved}, avant la position 2 (le " in set_back
 
 
 async def test_an_uploaded_checkpoints_file_catches_a_rewrite_the_database_no_longer_shows(
