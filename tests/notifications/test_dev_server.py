@@ -13,7 +13,13 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import (
+    Client,
+    ScheduleDescription,
+    WorkflowExecution,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+)
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from typer.testing import CliRunner
@@ -251,12 +257,16 @@ async def test_ensuring_the_digest_schedule_updates_it_in_place_and_keeps_a_paus
         await eventually(paused)
         await ensure_digest_schedule(client, "queue-b", hour=8)
 
-        described = await handle.describe()
+        async def updated() -> ScheduleDescription | None:  # an update is applied late too
+            described = await handle.describe()
+            queue = described.schedule.action.task_queue  # type: ignore[attr-defined]
+            return described if queue == "queue-b" else None
+
+        described = await eventually(updated)
         spec = described.schedule.spec
         assert spec.time_zone_name == "Europe/Paris"
         assert [(r.start, r.end) for r in spec.calendars[0].hour] == [(8, 8)]
         assert described.schedule.state.paused
-        assert described.schedule.action.task_queue == "queue-b"  # type: ignore[attr-defined]
     finally:
         await handle.delete()
 
