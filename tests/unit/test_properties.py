@@ -24,7 +24,8 @@ from domain.commands import (
     RevisePlan,
     WithdrawApplication,
 )
-from domain.events import ApplicationAccepted, PaymentDisbursed
+from domain.decider_evolve import _CHANGES
+from domain.events import ApplicationAccepted, PaymentDisbursed, event_type_names
 from domain.model import Frozen
 from tests.unit.builders import (
     APPLICANT,
@@ -235,3 +236,10 @@ def test_owner_share_holds_on_every_accepted_plan(
 def test_apply_helper_and_run_agree_on_a_full_story() -> None:
     """The builders' `apply` and this module's `run` reach the same state."""
     assert run(to_started())[0] == apply(to_started())
+
+
+def test_every_event_type_has_its_changes() -> None:
+    """evolve looks each event's changes up by its exact type: every type has an entry, and
+    no event type derives from another (a subclass would not be found by its parent's)."""
+    assert sorted(cls.__name__ for cls in _CHANGES) == sorted(event_type_names())
+    assert all(cls.__subclasses__() == [] for cls in _CHANGES)
