@@ -71,9 +71,9 @@ PositionOption = Annotated[
 MAX_POSITION = 2**63 - 1
 """The largest position a log can hold (a signed 64-bit integer, in both databases)."""
 SHOWN_POSITIONS = 20
+"""Positions a warning names one by one; beyond, it counts them."""
 MAX_CLOCK_TOLERANCE = 1e9
 """Seconds (about 31 years): beyond any clock's disagreement, and within a ``timedelta``."""
-"""Positions a warning names one by one; beyond, it counts them."""
 
 audit_app = typer.Typer(
     name="audit",
