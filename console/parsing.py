@@ -148,13 +148,40 @@ def parse_actor(text: str) -> Actor:
         raise InputError(f"--as {text!r}: {problems(error)}") from None
 
 
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+"""A day as people are told to write it, 2025-04-01: Python's ``date.fromisoformat`` also takes
+« 2026-W49 » (read as that week's Monday) and « 20261207 »."""
+
+
+class DayError(ValueError):
+    """Not a day written 2025-04-01 (``no_such_day``: written so, but not in the calendar)."""
+
+    def __init__(self, no_such_day: bool = False) -> None:
+        super().__init__("no such day" if no_such_day else "not a day")
+        self.no_such_day = no_such_day
+
+
+def day_of(text: str) -> date:
+    """``"2025-04-01"`` → that day, or ``DayError``: only the one form the CLI's and the
+    console's messages ask for, so that nothing typed is read as another day."""
+    if not ISO_DAY.fullmatch(text):
+        raise DayError()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:  # 2026-02-29, 2026-13-01
+        raise DayError(no_such_day=True) from None
+
+
 def parse_date(text: str, option: str) -> date:
     """An ISO day (``2025-04-01``); ``today`` is accepted for convenience."""
-    if text.strip().lower() == "today":
+    written = text.strip()
+    if written.lower() == "today":
         return date.today()  # noqa: DTZ011 - the person's own calendar day is what they mean
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
+        return day_of(written)
+    except DayError as error:
+        if error.no_such_day:
+            raise InputError(f"{option} {written}: there is no such day in the calendar") from None
         raise InputError(f"{option} {text!r} is not a date: write it like 2025-04-01") from None
 
 

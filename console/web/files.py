@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from pydantic import ValidationError
 
+from console.parsing import DayError, day_of
 from console.timeline import timeline_entry
 from console.web.accounts import INSEE, UNASSIGNED, USERNAME, Account, sector_words
 from console.web.auth import BadRequest
@@ -380,10 +381,11 @@ def parse_filters(params: dict[str, str], services: WebServices) -> QueueFilters
     if insee is not None and not INSEE.match(insee):
         raise FilterError("commune", "commune : code INSEE à cinq caractères, par exemple 01033")
     try:
-        deadline_before = date.fromisoformat(deadline) if deadline else None
-    except ValueError:
+        deadline_before = day_of(deadline) if deadline else None
+    except DayError as error:
+        wrong = f"le {deadline} n'existe pas au calendrier" if error.no_such_day else ""
         raise FilterError(
-            "echeance_avant", "échéance : date attendue au format AAAA-MM-JJ"
+            "echeance_avant", f"échéance : {wrong or 'date attendue au format AAAA-MM-JJ'}"
         ) from None
     idle_days = int(idle) if idle else None
     focus = params.get("vue") or None

@@ -1,0 +1,46 @@
+"""Days and numbers as people type them into the CLI's options and the console's forms: read
+as the one thing they say, or refused with what to type instead."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from console.parsing import DayError, InputError, day_of, parse_date
+from console.web.commands import FormError
+from console.web.commands import parse_date as form_date
+
+
+def test_a_day_is_read_only_as_people_are_told_to_write_it() -> None:
+    """« 2026-W49 » was read as that week's Monday and « 20261207 » as a day: neither is the
+    form the messages ask for, so neither is taken for a day."""
+    assert day_of("2026-12-07") == date(2026, 12, 7)
+    assert day_of("2028-02-29") == date(2028, 2, 29)
+    for typed in ("2026-W49", "2026-W49-1", "20261207", "07/12/2026", "2026-12-07T10:00", ""):
+        with pytest.raises(DayError) as caught:
+            day_of(typed)
+        assert not caught.value.no_such_day, typed
+    for typed in ("2026-02-29", "2026-13-01", "2026-04-31"):
+        with pytest.raises(DayError) as caught:
+            day_of(typed)
+        assert caught.value.no_such_day, typed
+
+
+def test_the_cli_refuses_a_week_number_and_says_a_missing_day_does_not_exist() -> None:
+    """``--started-on 2026-W49`` recorded 30 November; ``--started-on 2026-02-29`` was told to
+    write the date like 2025-04-01, which it was."""
+    with pytest.raises(InputError, match="is not a date: write it like 2025-04-01"):
+        parse_date("2026-W49", "--started-on")
+    with pytest.raises(InputError, match="--started-on 2026-02-29: there is no such day"):
+        parse_date("2026-02-29", "--started-on")
+    assert parse_date(" 2026-12-07 ", "--started-on") == date(2026, 12, 7)
+
+
+def test_a_form_refuses_a_week_number_and_says_a_missing_day_does_not_exist() -> None:
+    """The console's date fields read days as the CLI does, and say so in French."""
+    with pytest.raises(FormError, match="date attendue au format AAAA-MM-JJ"):
+        form_date("2026-W49", "Date de commencement")
+    with pytest.raises(FormError, match="le 2026-02-29 n'existe pas au calendrier"):
+        form_date("2026-02-29", "Date de commencement")
+    assert form_date("2028-02-29", "Date de commencement") == date(2028, 2, 29)
