@@ -62,6 +62,18 @@ def cents_of(text: str) -> int:
     return cents
 
 
+def whole_number(text: str, low: int, high: int) -> int | None:
+    """``text`` as a whole number from ``low`` to ``high`` in ASCII digits, or None.
+
+    ``int()`` never sees more digits than ``high`` has: past 4,300 it raises (a page's
+    « inactif » of 5,000 nines was a 500), and « ² » is a digit to ``isdigit`` but not to
+    ``int``."""
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > len(str(high)):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
 def euros_to_cents(text: str) -> int:
     """``"1234.50"`` → ``123450`` (``cents_of``), or ``InputError`` saying what to type."""
     try:

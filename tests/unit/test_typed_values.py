@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from console.parsing import DayError, InputError, day_of, parse_date
+from console.parsing import DayError, InputError, day_of, parse_date, whole_number
 from console.web.commands import FormError
 from console.web.commands import parse_date as form_date
 
@@ -44,3 +44,12 @@ def test_a_form_refuses_a_week_number_and_says_a_missing_day_does_not_exist() ->
     with pytest.raises(FormError, match="le 2026-02-29 n'existe pas au calendrier"):
         form_date("2026-02-29", "Date de commencement")
     assert form_date("2028-02-29", "Date de commencement") == date(2028, 2, 29)
+
+
+def test_a_whole_number_never_reaches_int_with_more_digits_than_its_bound() -> None:
+    """Past 4,300 digits ``int()`` raises: a filter of 5,000 nines was a 500."""
+    assert whole_number("7", 1, 3650) == 7
+    assert whole_number("0007", 1, 3650) == 7
+    assert whole_number("3650", 1, 3650) == 3650
+    for typed in ("9" * 5000, "3651", "0", "-1", "²", "٣", "1.5", " 7", ""):
+        assert whole_number(typed, 1, 3650) is None, typed

@@ -203,6 +203,31 @@ async def test_the_console_s_date_fields_take_no_week_number_for_a_day(
     assert "échéance : le 2026-02-29 n'existe pas au calendrier" in missing
 
 
+async def test_numbers_of_thousands_of_digits_are_refused_not_a_500(
+    console: Console, a_file: str
+) -> None:
+    """Python's ``int()`` raises past 4,300 digits: a plan's months, the queue's days without
+    action, its page number and the team page's days, typed so, were each a 500."""
+    nines = "9" * 5000
+    revised = {
+        "cout_total": "100000,00", "assiette": "100000,00", "base_fiscale": "HT",
+        "ligne-0-id": "owner", "ligne-0-financeur": "OWNER", "ligne-0-nature": "owner",
+        "ligne-0-montant": "100000,00", "duree_mois": nines,
+    }  # fmt: skip
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, f"/dossiers/{a_file}/plan")
+        base = {"csrf": token, "request_id": uuid.uuid4().hex, "action": "verifier"}
+        months = await agent.post(f"/dossiers/{a_file}/plan", data={**base, **revised})
+    async with signed_in(console, "sophie") as sophie:
+        idle = await sophie.get("/dossiers", params={"inactif": nines})
+        page = await sophie.get("/dossiers", params={"suite": "x", "page": nines})
+        team = await sophie.get("/equipe", params={"jours": nines})
+    assert months.status_code == 400 and "au plus 240" in months.text, months.text
+    assert idle.status_code == 200 and "un nombre de jours, de 1 à 3650" in idle.text
+    assert page.status_code == 200
+    assert team.status_code == 400 and "un nombre de jours, de 1 à 3650" in team.text
+
+
 async def test_a_body_over_the_limit_is_refused_before_it_is_read(console: Console) -> None:
     """A 3 MB command or form: 413 with its sentence (it used to be parsed whole)."""
     huge = json.dumps({"request_id": "r" * 16, "command": {"type": "X", "pad": "x" * 3_000_000}})
