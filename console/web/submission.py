@@ -308,7 +308,9 @@ def programme_terms(programme: Programme) -> list[str]:
     funding = programme.funding
     provisional = " (montant provisoire, à confirmer)"
     if funding.kind == "rate" and funding.rate is not None:
-        amount = f"{funding.rate.percent.normalize():f} % de l'assiette subventionnable"
+        # French writes 12,5 %: « 12.5 % » for a rate of the catalogue was English on the form.
+        rate = format(funding.rate.percent.normalize(), "f").replace(".", ",")
+        amount = f"{rate} % de l'assiette subventionnable"
         if funding.cap is not None:
             amount += f", au plus {euros(funding.cap.cents)}"
         if funding.cap_with_anah is not None:

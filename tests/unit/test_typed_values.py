@@ -4,12 +4,16 @@ as the one thing they say, or refused with what to type instead."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from console.parsing import DayError, InputError, day_of, parse_date, whole_number
 from console.web.commands import FormError
 from console.web.commands import parse_date as form_date
+from console.web.submission import programme_terms
+from domain.programme import Rate
+from tests.unit.builders import DETR_PROGRAMME
 
 
 def test_a_day_is_read_only_as_people_are_told_to_write_it() -> None:
@@ -53,3 +57,17 @@ def test_a_whole_number_never_reaches_int_with_more_digits_than_its_bound() -> N
     assert whole_number("3650", 1, 3650) == 3650
     for typed in ("9" * 5000, "3651", "0", "-1", "²", "٣", "1.5", " 7", ""):
         assert whole_number(typed, 1, 3650) is None, typed
+
+
+def test_a_programme_s_rate_is_shown_with_a_decimal_comma() -> None:
+    """A catalogue's rate of 12.5 % read « 12.5 % de l'assiette » on the submission form."""
+
+    def shown(percent: str) -> str:
+        funding = DETR_PROGRAMME.funding.model_copy(
+            update={"rate": Rate(percent=Decimal(percent), source="test")}
+        )
+        return programme_terms(DETR_PROGRAMME.model_copy(update={"funding": funding}))[1]
+
+    assert shown("12.5").startswith("Montant : 12,5 % de l'assiette")
+    assert shown("80.00").startswith("Montant : 80 % de l'assiette")
+    assert shown("100").startswith("Montant : 100 % de l'assiette")
