@@ -11,7 +11,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from domain.actor import ACCOUNT_NAME, ROLES, Actor
 from domain.commands import DEPARTMENT_CODE
+from domain.deadline import PARIS
 
 _THOUSANDS = " \u00a0\u202f_"
 """What may stand between groups of three digits: a space (plain, no-break, or the narrow
@@ -185,10 +186,12 @@ def day_of(text: str) -> date:
 
 
 def parse_date(text: str, option: str) -> date:
-    """An ISO day (``2025-04-01``); ``today`` is accepted for convenience."""
+    """An ISO day (``2025-04-01``); ``today`` is accepted for convenience: today in Paris, as
+    the workers count a file's days (the machine's own day, in UTC on a server, was the day
+    before from midnight to 1 or 2 a.m. in Paris: a start « today » recorded yesterday)."""
     written = text.strip()
     if written.lower() == "today":
-        return date.today()  # noqa: DTZ011 - the person's own calendar day is what they mean
+        return datetime.now(PARIS).date()
     try:
         return day_of(written)
     except DayError as error:

@@ -3,8 +3,9 @@ as the one thing they say, or refused with what to type instead."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 
@@ -71,3 +72,17 @@ def test_a_programme_s_rate_is_shown_with_a_decimal_comma() -> None:
     assert shown("12.5").startswith("Montant : 12,5 % de l'assiette")
     assert shown("80.00").startswith("Montant : 80 % de l'assiette")
     assert shown("100").startswith("Montant : 100 % de l'assiette")
+
+
+def test_today_on_the_cli_is_today_in_paris_whatever_the_machine_s_zone() -> None:
+    """At 00:30 in Paris (23:30 UTC the day before) a server in UTC read « today » as the day
+    before: the workers count a file's days in Paris."""
+    half_past_midnight_in_paris = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
+            return half_past_midnight_in_paris.astimezone(tz)  # type: ignore[arg-type]
+
+    with mock.patch("console.parsing.datetime", Clock):
+        assert parse_date("today", "--started-on") == date(2026, 12, 7)
