@@ -11,7 +11,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from domain.actor import ACCOUNT_NAME, ROLES, Actor
 from domain.commands import DEPARTMENT_CODE
+from domain.deadline import PARIS
 
 _THOUSANDS = " \u00a0\u202f_"
 """What may stand between groups of three digits: a space (plain, no-break, or the narrow
@@ -60,6 +61,18 @@ def cents_of(text: str) -> int:
     if cents > MAX_CENTS:
         raise AmountError(too_large=True)
     return cents
+
+
+def whole_number(text: str, low: int, high: int) -> int | None:
+    """``text`` as a whole number from ``low`` to ``high`` in ASCII digits, or None.
+
+    ``int()`` never sees more digits than ``high`` has: past 4,300 it raises (a page's
+    « inactif » of 5,000 nines was a 500), and « ² » is a digit to ``isdigit`` but not to
+    ``int``."""
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > len(str(high)):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
 
 
 def euros_to_cents(text: str) -> int:
@@ -148,13 +161,42 @@ def parse_actor(text: str) -> Actor:
         raise InputError(f"--as {text!r}: {problems(error)}") from None
 
 
-def parse_date(text: str, option: str) -> date:
-    """An ISO day (``2025-04-01``); ``today`` is accepted for convenience."""
-    if text.strip().lower() == "today":
-        return date.today()  # noqa: DTZ011 - the person's own calendar day is what they mean
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+"""A day as people are told to write it, 2025-04-01: Python's ``date.fromisoformat`` also takes
+« 2026-W49 » (read as that week's Monday) and « 20261207 »."""
+
+
+class DayError(ValueError):
+    """Not a day written 2025-04-01 (``no_such_day``: written so, but not in the calendar)."""
+
+    def __init__(self, no_such_day: bool = False) -> None:
+        super().__init__("no such day" if no_such_day else "not a day")
+        self.no_such_day = no_such_day
+
+
+def day_of(text: str) -> date:
+    """``"2025-04-01"`` → that day, or ``DayError``: only the one form the CLI's and the
+    console's messages ask for, so that nothing typed is read as another day."""
+    if not ISO_DAY.fullmatch(text):
+        raise DayError()
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
+        return date.fromisoformat(text)
+    except ValueError:  # 2026-02-29, 2026-13-01
+        raise DayError(no_such_day=True) from None
+
+
+def parse_date(text: str, option: str) -> date:
+    """An ISO day (``2025-04-01``); ``today`` is accepted for convenience: today in Paris, as
+    the workers count a file's days (the machine's own day, in UTC on a server, was the day
+    before from midnight to 1 or 2 a.m. in Paris: a start « today » recorded yesterday)."""
+    written = text.strip()
+    if written.lower() == "today":
+        return datetime.now(PARIS).date()
+    try:
+        return day_of(written)
+    except DayError as error:
+        if error.no_such_day:
+            raise InputError(f"{option} {written}: there is no such day in the calendar") from None
         raise InputError(f"{option} {text!r} is not a date: write it like 2025-04-01") from None
 
 

@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args
 from annotated_types import MaxLen
 from pydantic import TypeAdapter, ValidationError
 
-from console.parsing import AmountError, cents_of
+from console.parsing import AmountError, DayError, cents_of, day_of
 from console.web import labels
 from console.web.accounts import USERNAME
 from console.web.problems import first_problem
@@ -219,10 +219,13 @@ def parse_euros(text: str, label: str) -> int:
 
 
 def parse_date(text: str, label: str) -> date:
-    """An ISO date from a date input."""
+    """An ISO date from a date input (``console.parsing.day_of``), or ``FormError``: « 2026-W49 »
+    was read as that week's Monday, and « 2026-02-29 » was told to use the format it used."""
     try:
-        return date.fromisoformat(text)
-    except ValueError:
+        return day_of(text)
+    except DayError as error:
+        if error.no_such_day:
+            raise FormError(f"« {label} » : le {text} n'existe pas au calendrier") from None
         raise FormError(f"« {label} » : date attendue au format AAAA-MM-JJ") from None
 
 

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from pydantic import ValidationError
 
+from console.parsing import DayError, day_of, whole_number
 from console.timeline import timeline_entry
 from console.web.accounts import INSEE, UNASSIGNED, USERNAME, Account, sector_words
 from console.web.auth import BadRequest
@@ -362,7 +363,8 @@ def parse_filters(params: dict[str, str], services: WebServices) -> QueueFilters
     deadline = params.get("echeance_avant") or None
     caseworker = params.get("instructeur") or None
     idle = params.get("inactif") or None
-    if idle is not None and not (idle.isascii() and idle.isdigit() and 1 <= int(idle) <= MAX_IDLE):
+    idle_days = whole_number(idle, 1, MAX_IDLE) if idle else None
+    if idle is not None and idle_days is None:
         raise FilterError("inactif", f"sans action depuis : un nombre de jours, de 1 à {MAX_IDLE}")
     if caseworker is not None and not USERNAME.match(caseworker):  # into a visibility query
         raise FilterError(
@@ -380,12 +382,12 @@ def parse_filters(params: dict[str, str], services: WebServices) -> QueueFilters
     if insee is not None and not INSEE.match(insee):
         raise FilterError("commune", "commune : code INSEE à cinq caractères, par exemple 01033")
     try:
-        deadline_before = date.fromisoformat(deadline) if deadline else None
-    except ValueError:
+        deadline_before = day_of(deadline) if deadline else None
+    except DayError as error:
+        wrong = f"le {deadline} n'existe pas au calendrier" if error.no_such_day else ""
         raise FilterError(
-            "echeance_avant", "échéance : date attendue au format AAAA-MM-JJ"
+            "echeance_avant", f"échéance : {wrong or 'date attendue au format AAAA-MM-JJ'}"
         ) from None
-    idle_days = int(idle) if idle else None
     focus = params.get("vue") or None
     if focus is not None and focus not in FOCUS:
         raise FilterError("vue", f"vue : {', '.join(FOCUS)}")
@@ -773,7 +775,7 @@ def listing_page(
     text, number = params.get("suite", ""), params.get("page", "")
     if not text:
         return 1, None, ""
-    page = int(number) if number.isascii() and number.isdigit() and 1 < int(number) < 10**6 else 0
+    page = whole_number(number, 2, 10**6 - 1) or 0
     token = page_token(services, text, scope, page) if page else None
     return (page, token, "") if token else (1, None, SPENT_PAGE)
 

@@ -8,7 +8,7 @@ import io
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
@@ -23,6 +23,7 @@ from audit.checkpoints import CheckpointError, parse_export
 from audit.exporting import Format
 from audit.portfolio import Portfolio, export_states, states_as_of, summarize, wanted
 from audit.timeline import PARIS, end_of_day, entry_for, records
+from console.parsing import DayError, day_of
 from console.web.accounts import COMMUNE_READERS, INSEE, Account, sector_words
 from console.web.app import render
 from console.web.auth import BadRequest, Forbidden, read_form, read_upload, roles, services
@@ -539,10 +540,10 @@ def _as_of(text: str | None) -> datetime | None:
     """The end of that day in Paris, as ``guichet audit`` reads a day."""
     if not text:
         return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        if re.fullmatch(r"\d{4}-\d\d-\d\d", text):
+    try:  # « 2026-W49 » is not a day, as `guichet audit` says (it was read as a Monday)
+        day = day_of(text)
+    except DayError as error:
+        if error.no_such_day:
             raise BadRequest(f"le {text} n'existe pas au calendrier (format AAAA-MM-JJ)") from None
         raise BadRequest("date attendue au format AAAA-MM-JJ") from None
     if day > datetime.now(PARIS).date():  # the page would show today's state under that date

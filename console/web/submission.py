@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from console.parsing import funder_code
+from console.parsing import funder_code, whole_number
 from console.web.commands import FormError, parse_date, parse_euros
 from console.web.labels import (
     CONVENTION,
@@ -160,6 +160,9 @@ def _plan(form: Mapping[str, str], current: FinancingPlan | None = None) -> dict
     months = form.get("duree_mois", "").strip() or "24"
     if not (months.isascii() and months.isdigit()):  # "²" is a digit to isdigit, not to int
         raise FormError("« Durée prévue » : un nombre de mois")
+    # More digits than int() reads (a 500) are more months than a plan may last: the model
+    # then says how many it takes.
+    count = whole_number(months, 0, 9_999)
     lines = _lines(form, basis, current)
     plan = {
         "total_cost_cents": parse_euros(form.get("cout_total", ""), "Coût total"),
@@ -169,7 +172,7 @@ def _plan(form: Mapping[str, str], current: FinancingPlan | None = None) -> dict
         "basis": basis,
         "lines": lines,
         "owner_is_chef_de_file": form.get("chef_de_file") == "on",
-        "planned_duration_months": int(months),
+        "planned_duration_months": 10_000 if count is None else count,
     }
     # Anah's line is its co-funding: the project manager's post may then reach its higher cap
     # (55,000 € instead of 45,000 €), which the form had no other way to say; a revision that
@@ -305,7 +308,9 @@ def programme_terms(programme: Programme) -> list[str]:
     funding = programme.funding
     provisional = " (montant provisoire, à confirmer)"
     if funding.kind == "rate" and funding.rate is not None:
-        amount = f"{funding.rate.percent.normalize():f} % de l'assiette subventionnable"
+        # French writes 12,5 %: « 12.5 % » for a rate of the catalogue was English on the form.
+        rate = format(funding.rate.percent.normalize(), "f").replace(".", ",")
+        amount = f"{rate} % de l'assiette subventionnable"
         if funding.cap is not None:
             amount += f", au plus {euros(funding.cap.cents)}"
         if funding.cap_with_anah is not None:

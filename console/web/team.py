@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from activities.digest import DEFAULT_STALE_DAYS
+from console.parsing import whole_number
 from console.web.accounts import UNASSIGNED, Account
 from console.web.app import render
 from console.web.auth import BadRequest, roles, services
@@ -60,9 +61,10 @@ async def team_page(
     and what is held under an id no account has (an account removed or renamed)."""
     idle_days = DEFAULT_STALE_DAYS
     if jours:
-        if not (jours.isascii() and jours.isdigit() and 1 <= int(jours) <= MAX_IDLE):
+        typed = whole_number(jours, 1, MAX_IDLE)
+        if typed is None:
             raise BadRequest(f"jours : un nombre de jours, de 1 à {MAX_IDLE}")
-        idle_days = int(jours)
+        idle_days = typed
     found = services(request)
     people = [(UNASSIGNED, "Non attribués")] + [
         (person.username, person.label) for person in await assignees(found, account)

@@ -4,6 +4,7 @@ and PostgreSQL): always a 4xx with a message, never a 500, and nothing written t
 from __future__ import annotations
 
 import base64
+import html
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -178,6 +179,53 @@ async def test_the_audit_api_reads_as_of_as_the_cli_does(console: Console, a_fil
     assert day.json()["as_of"] == "2025-03-04T22:59:59.999999Z"
     assert to_come.status_code == 400 and "le 01/01/2999 est à venir" in to_come.text
     assert week.status_code == 400 and "2026-W49 n'est pas une date" in week.text
+
+
+async def test_the_console_s_date_fields_take_no_week_number_for_a_day(
+    console: Console, a_file: str
+) -> None:
+    """« 2026-W49 » was the audit page's and the portfolio's state as of its Monday, and the
+    queue's deadlines before it, where the API and `guichet audit` refuse it; a day missing
+    from the calendar was told to use the format it used."""
+    async with signed_in(console, "audrey") as auditor:
+        audit, portfolio = [
+            await auditor.get(path, params={"date": "2026-W49"})
+            for path in (f"/audit/{a_file}", "/portefeuille")
+        ]
+    async with signed_in(console, "alice") as alice:
+        week, missing = [
+            html.unescape((await alice.get("/dossiers", params={"echeance_avant": d})).text)
+            for d in ("2026-W49", "2026-02-29")
+        ]
+    for answer in (audit, portfolio):
+        assert answer.status_code == 400 and "date attendue au format AAAA-MM-JJ" in answer.text
+    assert "Ce filtre est ignoré" in week and "date attendue au format AAAA-MM-JJ" in week
+    assert "échéance : le 2026-02-29 n'existe pas au calendrier" in missing
+
+
+async def test_numbers_of_thousands_of_digits_are_refused_not_a_500(
+    console: Console, a_file: str
+) -> None:
+    """Python's ``int()`` raises past 4,300 digits: a plan's months, the queue's days without
+    action, its page number and the team page's days, typed so, were each a 500."""
+    nines = "9" * 5000
+    revised = {
+        "cout_total": "100000,00", "assiette": "100000,00", "base_fiscale": "HT",
+        "ligne-0-id": "owner", "ligne-0-financeur": "OWNER", "ligne-0-nature": "owner",
+        "ligne-0-montant": "100000,00", "duree_mois": nines,
+    }  # fmt: skip
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, f"/dossiers/{a_file}/plan")
+        base = {"csrf": token, "request_id": uuid.uuid4().hex, "action": "verifier"}
+        months = await agent.post(f"/dossiers/{a_file}/plan", data={**base, **revised})
+    async with signed_in(console, "sophie") as sophie:
+        idle = await sophie.get("/dossiers", params={"inactif": nines})
+        page = await sophie.get("/dossiers", params={"suite": "x", "page": nines})
+        team = await sophie.get("/equipe", params={"jours": nines})
+    assert months.status_code == 400 and "au plus 240" in months.text, months.text
+    assert idle.status_code == 200 and "un nombre de jours, de 1 à 3650" in idle.text
+    assert page.status_code == 200
+    assert team.status_code == 400 and "un nombre de jours, de 1 à 3650" in team.text
 
 
 async def test_a_body_over_the_limit_is_refused_before_it_is_read(console: Console) -> None:
