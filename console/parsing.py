@@ -166,12 +166,29 @@ ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 « 2026-W49 » (read as that week's Monday) and « 20261207 »."""
 
 
-class DayError(ValueError):
-    """Not a day written 2025-04-01 (``no_such_day``: written so, but not in the calendar)."""
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+"""The years a typed day may fall in: a date input typed digit by digit sends « 0002-12-07 »,
+and a day of year 1 overflowed the domain's arithmetic into an English error on the console."""
 
-    def __init__(self, no_such_day: bool = False) -> None:
-        super().__init__("no such day" if no_such_day else "not a day")
+
+class DayError(ValueError):
+    """Not a day written 2025-04-01 (``no_such_day``: written so, but not in the calendar;
+    ``out_of_range``: a year before ``FIRST_YEAR`` or after ``LAST_YEAR``)."""
+
+    def __init__(self, no_such_day: bool = False, out_of_range: bool = False) -> None:
+        super().__init__(
+            "no such day" if no_such_day else "year out of range" if out_of_range else "not a day"
+        )
         self.no_such_day = no_such_day
+        self.out_of_range = out_of_range
+
+    def in_french(self, text: str) -> str:
+        """What the console says of ``text``, after the field's name."""
+        if self.no_such_day:
+            return f"le {text} n'existe pas au calendrier"
+        if self.out_of_range:
+            return f"une année de {FIRST_YEAR} à {LAST_YEAR}"
+        return "date attendue au format AAAA-MM-JJ"
 
 
 def day_of(text: str) -> date:
@@ -180,9 +197,12 @@ def day_of(text: str) -> date:
     if not ISO_DAY.fullmatch(text):
         raise DayError()
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:  # 2026-02-29, 2026-13-01
         raise DayError(no_such_day=True) from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise DayError(out_of_range=True)
+    return day
 
 
 def parse_date(text: str, option: str) -> date:
@@ -197,6 +217,10 @@ def parse_date(text: str, option: str) -> date:
     except DayError as error:
         if error.no_such_day:
             raise InputError(f"{option} {written}: there is no such day in the calendar") from None
+        if error.out_of_range:
+            raise InputError(
+                f"{option} {written}: write a year from {FIRST_YEAR} to {LAST_YEAR}"
+            ) from None
         raise InputError(f"{option} {text!r} is not a date: write it like 2025-04-01") from None
 
 

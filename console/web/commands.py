@@ -224,9 +224,7 @@ def parse_date(text: str, label: str) -> date:
     try:
         return day_of(text)
     except DayError as error:
-        if error.no_such_day:
-            raise FormError(f"« {label} » : le {text} n'existe pas au calendrier") from None
-        raise FormError(f"« {label} » : date attendue au format AAAA-MM-JJ") from None
+        raise FormError(f"« {label} » : {error.in_french(text)}") from None
 
 
 def choices(command_type: str, name: str, state: Application, actor: Actor) -> tuple[str, ...]:

@@ -384,10 +384,8 @@ def parse_filters(params: dict[str, str], services: WebServices) -> QueueFilters
     try:
         deadline_before = day_of(deadline) if deadline else None
     except DayError as error:
-        wrong = f"le {deadline} n'existe pas au calendrier" if error.no_such_day else ""
-        raise FilterError(
-            "echeance_avant", f"échéance : {wrong or 'date attendue au format AAAA-MM-JJ'}"
-        ) from None
+        said = error.in_french(deadline or "")
+        raise FilterError("echeance_avant", f"échéance : {said}") from None
     focus = params.get("vue") or None
     if focus is not None and focus not in FOCUS:
         raise FilterError("vue", f"vue : {', '.join(FOCUS)}")

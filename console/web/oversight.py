@@ -543,9 +543,7 @@ def _as_of(text: str | None) -> datetime | None:
     try:  # « 2026-W49 » is not a day, as `guichet audit` says (it was read as a Monday)
         day = day_of(text)
     except DayError as error:
-        if error.no_such_day:
-            raise BadRequest(f"le {text} n'existe pas au calendrier (format AAAA-MM-JJ)") from None
-        raise BadRequest("date attendue au format AAAA-MM-JJ") from None
+        raise BadRequest(error.in_french(text)) from None
     if day > datetime.now(PARIS).date():  # the page would show today's state under that date
         raise BadRequest(
             f"le {day:%d/%m/%Y} est à venir : le journal ne dit rien des jours à venir ; "

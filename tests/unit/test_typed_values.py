@@ -51,6 +51,22 @@ def test_a_form_refuses_a_week_number_and_says_a_missing_day_does_not_exist() ->
     assert form_date("2028-02-29", "Date de commencement") == date(2028, 2, 29)
 
 
+def test_a_day_of_year_one_is_refused_where_it_is_typed() -> None:
+    """A date input typed digit by digit sends « 0002-12-07 »; a start of works on 0001-01-01
+    overflowed the domain's arithmetic and the console answered « Action refusée : date value
+    out of range (règle « unknown ») », in English and naming no rule."""
+    assert day_of("1900-01-01") == date(1900, 1, 1)
+    assert day_of("2999-12-31") == date(2999, 12, 31)
+    for typed in ("0001-01-01", "0002-12-07", "1899-12-31", "3000-01-01", "9999-12-31"):
+        with pytest.raises(DayError) as caught:
+            day_of(typed)
+        assert caught.value.out_of_range and not caught.value.no_such_day, typed
+    with pytest.raises(InputError, match="--started-on 0001-01-01: write a year from 1900"):
+        parse_date("0001-01-01", "--started-on")
+    with pytest.raises(FormError, match="« Date de commencement » : une année de 1900 à 2999"):
+        form_date("0001-01-01", "Date de commencement")
+
+
 def test_a_whole_number_never_reaches_int_with_more_digits_than_its_bound() -> None:
     """Past 4,300 digits ``int()`` raises: a filter of 5,000 nines was a 500."""
     assert whole_number("7", 1, 3650) == 7
