@@ -37,14 +37,19 @@ from workflows.client import GuichetClient
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+MAXIMUM_EVERY = timedelta(days=366)
+"""Past a year an interval is a typo, not a schedule."""
 
 
 def parse_every(text: str, option: str = "--every") -> timedelta:
-    """``90s``, ``15m``, ``1h``, ``1d``: at least one minute (errors name ``option``)."""
+    """``90s``, ``15m``, ``1h``, ``1d``: at least one minute, at most a year (errors name
+    ``option``; ``99999999999d`` overflowed ``timedelta`` into an « unexpected error »)."""
     match = _DURATION.match(text.lower())
     if match is None:
         raise usage_error(f"{option} {text!r} is not a duration: write 15m, 1h or 1d")
-    every = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    digits, unit = match.group(1).lstrip("0") or "0", _UNITS[match.group(2)]
+    if len(digits) > 9 or (every := timedelta(**{unit: int(digits)})) > MAXIMUM_EVERY:
+        raise usage_error(f"{option} {text!r} is too long: at most 366d")
     if every < MINIMUM_EVERY:
         raise usage_error(f"{option} {text!r} is too short: at least 1m")
     return every

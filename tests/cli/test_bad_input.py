@@ -100,6 +100,15 @@ def test_a_bad_duration_names_the_option_it_was_given_to() -> None:
     )
 
 
+def test_a_duration_beyond_a_year_is_refused_not_an_overflow() -> None:
+    """`--every 99999999999d` overflowed timedelta: exit 1, « unexpected error »."""
+    for option, typed in (("--redeliver-every", "99999999999d"), ("--redeliver-every", "367d")):
+        code, text = guichet("schedules", option, typed)
+        assert (code, text) == (2, f"guichet: {option} '{typed}' is too long: at most 366d\n")
+    code, text = guichet("audit", "schedule-checkpoints", "--every", "9" * 5000 + "s")
+    assert code == 2 and text.endswith("is too long: at most 366d\n"), text
+
+
 def test_a_password_with_no_terminal_to_type_it_in_asks_for_password_stdin() -> None:
     """`user add` from a script without --password-stdin: one sentence, not a getpass warning."""
     code, text = guichet("user", "add", "carol", "--role", "payment_officer")
