@@ -301,7 +301,8 @@ def report(files: int, expected: int, figures: Rounds) -> None:
         f"  co-financers' digest by parts: {_split(parts)}; {parts.total:.3f} s in all\n"
         f"  plain SELECT of the same rows: {plain:.3f} s\n"
         f"  CPU of one run of both digests: "
-        + ", ".join(f"{part} {seconds:.2f} s" for part, seconds in cpu.items()),
+        + ", ".join(f"{part} {seconds:.2f} s" for part, seconds in cpu.items())
+        + f"; {sum(cpu.values()) / files * 1e3:.2f} ms a file in all",
         flush=True,
     )
     result(
