@@ -38,6 +38,7 @@ bench: $(STAMP)  ## every benchmark at a modest size; figures and full sizes in 
 	$(BIN)/python -m bench.lifecycle --files 20
 	$(BIN)/python -m bench.open_files --files 500 --cache 100 --skip-files 100
 	$(BIN)/python -m bench.cofinancer_queue --files 300
+	$(BIN)/python -m bench.digests --files 1000
 
 clean:
 	rm -rf $(VENV) .guichet

@@ -31,6 +31,7 @@ from audit.portfolio import states_as_of
 from bench.common import PG_URL, arguments, dsn, hard_exit, header, result, rss_mb, scratch_schema
 from bench.scenario import in_process_events, indexed_submission
 from domain.catalogue import load_catalogue
+from domain.events import Event
 from domain.registry import load_registry
 from eventlog import EventLog, NewEvent
 
@@ -59,22 +60,21 @@ def generate(applications: int) -> list[Stream]:
         events = [
             e for batch in in_process_events(index, registry, catalogue, insee) for e in batch
         ]
-        stream_id = indexed_submission(index, insee).application_id
-        streams.append(
-            (
-                stream_id,
-                [
-                    {
-                        "event_id": uuid.uuid4(),
-                        "type": e.type,
-                        "data": e.model_dump(mode="json"),
-                        "occurred_at": e.at,
-                    }
-                    for e in events
-                ],
-            )
-        )
+        streams.append((indexed_submission(index, insee).application_id, fields_of(events)))
     return streams
+
+
+def fields_of(events: list[Event]) -> list[dict[str, Any]]:
+    """Each event's fields for ``NewEvent``, as the workflow's activity records them."""
+    return [
+        {
+            "event_id": uuid.uuid4(),
+            "type": e.type,
+            "data": e.model_dump(mode="json"),
+            "occurred_at": e.at,
+        }
+        for e in events
+    ]
 
 
 async def load(log: EventLog, streams: list[Stream]) -> float:

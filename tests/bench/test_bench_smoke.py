@@ -138,8 +138,24 @@ def test_cofinancer_queue_benchmark_lists_every_file_to_both_readers(pg_url: str
     assert set(results) == {"cofinancer_queue.page", "cofinancer_queue.lines_page"}
 
 
+@pytest.mark.temporal
+def test_digests_benchmark_runs_both_digests_over_every_file_and_splits_the_cofinancers(
+    pg_url: str,
+) -> None:
+    """Three files in instruction: the activity finds every awaited line (the script stops
+    otherwise); the run, the log reads and the states are each reported against a baseline,
+    and the co-financers' digest is split into its four parts."""
+    results, output = run_bench_output(pg_url, "digests", "--files", "3", "--rounds", "1")
+    assert set(results) == {"digests.daily_run", "digests.log_reads", "digests.cofinancer_states"}
+    assert "3 files in instruction, 6 lines awaited" in output
+    split = re.search(r"co-financers' digest by parts: (.*)$", output, re.MULTILINE)
+    assert split is not None, output
+    for part in ("listing", "log reads", "states", "notices"):
+        assert re.search(rf"{part} [\d.]+ s \(\d+%\)", split[1]), (part, split[1])
+
+
 @pytest.mark.parametrize(
-    "module", ["appends", "cofinancer_queue", "lifecycle", "open_files", "replay"]
+    "module", ["appends", "cofinancer_queue", "digests", "lifecycle", "open_files", "replay"]
 )
 def test_every_benchmark_help_says_what_it_measures_and_the_command_of_its_figures(
     module: str,
