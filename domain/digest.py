@@ -11,13 +11,25 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.decider_permissions import PERMISSIONS
 from domain.french import STATUS, day, last_day, lower
 from domain.model import AwareDatetime, Frozen
 from domain.notices import Notice
+from domain.state import Status
 
 PARIS = ZoneInfo("Europe/Paris")
 DIGEST_EVENT = "DailyDigest"
 HORIZON_DAYS = 7
+
+_CASEWORKER_STEPS = ("DeclareComplete", "AcceptApplication", "NotifyAward")
+AWAITING_CASEWORKER: frozenset[Status] = frozenset().union(
+    *(PERMISSIONS[step].statuses for step in _CASEWORKER_STEPS)
+)
+"""Where the caseworker moves the file next (declare it complete, decide on it, notify the
+award): only there are days without action work left undone. Elsewhere it waits on the
+commune (a correction, its works, a claim), a payment officer, or nobody (refused or dismissed,
+running only to be reopened): a file in its works for two years was « sans action » in every
+morning's digest, which then listed nearly every file its caseworker had ever held."""
 
 
 class DigestFile(Frozen):
@@ -50,15 +62,16 @@ def build_digests(
 ) -> list[Notice]:
     """One notice per caseworker with something to look at, in caseworker order.
 
-    Stale: no action for more than ``stale_days`` days (``stale_before``). Due: the next
-    deadline falls before ``now + horizon_days`` (an expired one is shown as such).
+    Stale: awaiting the caseworker (``AWAITING_CASEWORKER``) with no action for more than
+    ``stale_days`` days (``stale_before``). Due: the next deadline falls before
+    ``now + horizon_days`` (an expired one is shown as such), whoever moves next.
     """
     untreated_before = stale_before(now, stale_days)
     due_before = now + timedelta(days=horizon_days)
     stale: dict[str, list[DigestFile]] = defaultdict(list)
     due: dict[str, list[DigestFile]] = defaultdict(list)
     for file in files:
-        if file.last_activity is not None and file.last_activity < untreated_before:
+        if untreated(file, untreated_before):
             stale[file.caseworker].append(file)
         if file.next_deadline is not None and file.next_deadline < due_before:
             due[file.caseworker].append(file)
@@ -75,6 +88,15 @@ def build_digests(
     ]
 
 
+def untreated(file: DigestFile, untreated_before: datetime) -> bool:
+    """Waiting on its caseworker, with no action since before ``untreated_before``."""
+    return (
+        file.status in AWAITING_CASEWORKER
+        and file.last_activity is not None
+        and file.last_activity < untreated_before
+    )
+
+
 def _notice(
     caseworker: str,
     stale: list[DigestFile],
@@ -85,7 +107,7 @@ def _notice(
     horizon_days: int,
 ) -> Notice:
     today = now.astimezone(PARIS).date()
-    counts = [_count(len(stale), "dossier en attente", "dossiers en attente")] if stale else []
+    counts = [_count(len(stale), "dossier à traiter", "dossiers à traiter")] if stale else []
     if due:
         counts.append(_count(len(due), "échéance", "échéances"))
     lines = [
@@ -94,7 +116,7 @@ def _notice(
         f"Voici le point du {today:%d/%m/%Y} sur les dossiers qui vous sont attribués.",
     ]
     if stale:
-        lines += ["", f"Dossiers sans action depuis plus de {stale_days} jours :"]
+        lines += ["", f"Dossiers à traiter, sans action depuis plus de {stale_days} jours :"]
         lines += [f"- {_describe(f)} : {_idle(f, now)}" for f in stale]
     if due:
         lines += ["", f"Échéances des {horizon_days} prochains jours :"]

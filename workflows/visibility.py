@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domain.digest import stale_before
+from domain.digest import AWAITING_CASEWORKER, stale_before
 from workflows import search
 
 RUNNING = "ExecutionStatus = 'Running'"
@@ -39,8 +39,14 @@ def deadline_query(now: datetime, *, due_within: timedelta | None, overdue: bool
     return f"{RUNNING} AND {window}"
 
 
+_AWAITING = ", ".join(f"'{status}'" for status in sorted(AWAITING_CASEWORKER))
+AWAITING_CASEWORKER_QUERY = f"{search.STATUS.name} IN ({_AWAITING})"
+"""Files whose next move is their caseworker's (``domain.digest.AWAITING_CASEWORKER``)."""
+
+
 def digest_query(now: datetime, *, stale_days: int, horizon: timedelta) -> str:
-    """Running files untreated for ``stale_days`` days or with a deadline before the horizon."""
-    stale = f"{search.LAST_ACTIVITY.name} < {literal(stale_before(now, stale_days))}"
+    """Running files awaiting their caseworker and untreated for ``stale_days`` days, or with
+    a deadline before the horizon."""
+    idle = f"{search.LAST_ACTIVITY.name} < {literal(stale_before(now, stale_days))}"
     due = f"{search.NEXT_DEADLINE.name} < {literal(now + horizon)}"
-    return f"{RUNNING} AND ({stale} OR {due})"
+    return f"{RUNNING} AND (({AWAITING_CASEWORKER_QUERY} AND {idle}) OR {due})"

@@ -59,7 +59,7 @@ from domain.rules.financing import plan_verdicts_shown
 from domain.state import Application, Status
 from eventlog import EventLogError
 from workflows.client import ApplicationNotFound, ApplicationSummary, NoWorker
-from workflows.visibility import RUNNING, literal
+from workflows.visibility import AWAITING_CASEWORKER_QUERY, RUNNING, literal
 
 APPLICATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,119}$")
 DEPARTMENT = re.compile(DEPARTMENT_CODE)
@@ -71,10 +71,12 @@ MAX_IDLE = 3650
 DUE_SOON = timedelta(days=7)
 FOCUS = {
     "en_cours": "En cours",
+    "attente_instructeur": "En attente de l'instructeur",
     "en_retard": "En retard",
     "sous_7_jours": "Échéance dans les 7 jours",
 }
-"""The queue's views of running files, by what they need (the team page counts them)."""
+"""The queue's views of running files, by what they need (the team page counts them);
+« en attente de l'instructeur »: the caseworker moves next (``AWAITING_CASEWORKER``)."""
 DECIDED_BUT_RUNNING: tuple[Status, ...] = tuple(sorted(PERMISSIONS["ReopenApplication"].statuses))
 """Refused and dismissed files: their run goes on only so that they can be reopened. Decided,
 they are no work in progress, and the views of ``FOCUS`` leave them out (« en cours »
@@ -481,7 +483,9 @@ def visibility_query(filters: QueueFilters, account: Account) -> str:
         parts += [f"GuichetStatus != '{status}'" for status in DECIDED_BUT_RUNNING]
     if filters.idle_days:
         parts.append(f"GuichetLastActivity < {literal(stale_before(now, filters.idle_days))}")
-    if filters.focus == "en_retard":
+    if filters.focus == "attente_instructeur":
+        parts.append(AWAITING_CASEWORKER_QUERY)
+    elif filters.focus == "en_retard":
         parts.append(f"GuichetNextDeadline < {literal(now)}")
     elif filters.focus == "sous_7_jours":
         soon = literal(now + DUE_SOON)

@@ -41,13 +41,14 @@ class Cell:
 
 
 def _views(who: str | None, idle_days: int) -> list[QueueFilters]:
-    """One row's cells as the queue's filters: running, overdue, due soon, idle (of
-    everyone's files when ``who`` is None)."""
+    """One row's cells as the queue's filters: running, overdue, due soon, idle while awaiting
+    the caseworker as the daily digest counts them (of everyone's files when ``who`` is
+    None)."""
     return [
         QueueFilters(caseworker=who, focus="en_cours"),
         QueueFilters(caseworker=who, focus="en_retard"),
         QueueFilters(caseworker=who, focus="sous_7_jours"),
-        QueueFilters(caseworker=who, idle_days=idle_days, focus="en_cours"),
+        QueueFilters(caseworker=who, idle_days=idle_days, focus="attente_instructeur"),
     ]
 
 

@@ -198,11 +198,15 @@ async def test_the_digest_schedule_mails_each_caseworker_their_files(
         "late", ProbeFile(caseworker=bob, next_deadline=now - timedelta(days=1))
     )
     unassigned = await files.start("unassigned", ProbeFile(last_activity=now - timedelta(days=30)))
+    in_works = await files.start(  # idle a month, but waiting on the commune's works
+        "works",
+        ProbeFile(caseworker=alice, status="started", last_activity=now - timedelta(days=30)),
+    )
     guichet = GuichetClient(dev_env.client)
 
     async def all_visible() -> bool:
         ids = await listed(guichet, "")
-        return {stale, due, fresh, late, unassigned} <= ids
+        return {stale, due, fresh, late, unassigned, in_works} <= ids
 
     await eventually(all_visible)
     task_queue = f"digest-{suffix}"
@@ -227,10 +231,11 @@ async def test_the_digest_schedule_mails_each_caseworker_their_files(
     assert set(by_rcpt) == {("alice@ain.example.fr",), ("bob@ain.example.fr",)}
     to_alice = by_rcpt[("alice@ain.example.fr",)]
     body = to_alice.get_content()
-    assert to_alice["Subject"].endswith("1 dossier en attente, 1 échéance")
+    assert to_alice["Subject"].endswith("1 dossier à traiter, 1 échéance")
     assert re.fullmatch(r"<[0-9a-f-]{36}@guichet>", to_alice["Message-ID"])
     assert stale in body and due in body
     assert fresh not in body and late not in body and unassigned not in body
+    assert in_works not in body
     to_bob = by_rcpt[("bob@ain.example.fr",)].get_content()
     assert late in to_bob and "échéance dépassée" in to_bob
     outbox = await rows(event_log)

@@ -186,12 +186,14 @@ def test_due_within_and_overdue_translate_to_next_deadline_ranges() -> None:
 
 
 def test_the_digest_query_asks_for_stale_or_soon_due_files() -> None:
-    """Last activity older than N days (from the hour: it is published truncated to the
-    hour), or next deadline before the horizon."""
+    """Awaiting the caseworker with a last activity older than N days (from the hour: it is
+    published truncated to the hour), or next deadline before the horizon."""
     query = digest_query(NOW, stale_days=7, horizon=timedelta(days=7))
 
     assert query == (
-        "ExecutionStatus = 'Running' AND (GuichetLastActivity < '2026-11-23T09:00:00Z' "
+        "ExecutionStatus = 'Running' AND ("
+        "(GuichetStatus IN ('accepted', 'in_instruction', 'submitted') "
+        "AND GuichetLastActivity < '2026-11-23T09:00:00Z') "
         "OR GuichetNextDeadline < '2026-12-07T09:15:30Z')"
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domain.digest import DigestFile, build_digests
+from domain.digest import AWAITING_CASEWORKER, DigestFile, build_digests
 
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 7:00 in Paris
 
@@ -16,11 +16,12 @@ def file(
     idle_days: float | None = None,
     due_in_days: float | None = None,
     due_at: datetime | None = None,
+    status: str = "in_instruction",
 ) -> DigestFile:
     return DigestFile(
         application_id=application_id,
         caseworker=caseworker,
-        status="in_instruction",
+        status=status,
         programme="dsil",
         last_activity=NOW - timedelta(days=idle_days) if idle_days is not None else None,
         next_deadline=due_at or (NOW + timedelta(days=due_in_days) if due_in_days else None),
@@ -72,10 +73,10 @@ def test_the_digest_is_french_with_counts_dates_and_sections() -> None:
         stale_days=7,
     )
 
-    assert notice.subject == "Guichet : point du 30/11/2026 — 2 dossiers en attente, 1 échéance"
+    assert notice.subject == "Guichet : point du 30/11/2026 — 2 dossiers à traiter, 1 échéance"
     body = notice.body
     assert body.startswith("Bonjour,\n")
-    assert "Dossiers sans action depuis plus de 7 jours :" in body
+    assert "Dossiers à traiter, sans action depuis plus de 7 jours :" in body
     assert "- f-b (dsil, en instruction) : dernière action le 10/11/2026 (il y a 20 jours)" in body
     assert body.index("f-b") < body.index("f-a")  # the oldest first
     assert "Échéances des 7 prochains jours :" in body
@@ -125,6 +126,7 @@ def test_a_file_acted_on_less_than_the_setting_ago_is_never_listed() -> None:
         DigestFile(
             application_id=name,
             caseworker="alice",
+            status="submitted",
             last_activity=moment.replace(minute=0, second=0, microsecond=0),
         )
         for name, moment in acted.items()
@@ -132,3 +134,26 @@ def test_a_file_acted_on_less_than_the_setting_ago_is_never_listed() -> None:
     (notice,) = build_digests(files, now=now, stale_days=7)
     assert "f-old" in notice.body and "f-recent" not in notice.body
     assert "(il y a 7 jours)" in notice.body
+
+
+def test_only_files_awaiting_their_caseworker_are_left_untreated() -> None:
+    """A file in its works (two years long), waiting on the commune's correction, on a payment
+    officer or refused (running only to be reopened) was « sans action » every morning: the
+    digest listed nearly every file its caseworker had ever held. Their deadlines still show."""
+    waiting_on_others = ["correction_requested", "awarded", "started", "completed"]
+    waiting_on_others += ["repayment_due", "refused", "dismissed"]
+    files = [file(f"f-{s}", "alice", idle_days=30, status=s) for s in waiting_on_others]
+    files += [file(f"f-{s}", "alice", idle_days=30, status=s) for s in sorted(AWAITING_CASEWORKER)]
+    files.append(file("f-works-due", "alice", idle_days=30, due_in_days=3, status="started"))
+
+    (digest,) = build_digests(files, now=NOW, stale_days=7)
+
+    assert {"submitted", "in_instruction", "accepted"} == AWAITING_CASEWORKER
+    stale, due = digest.body.split("Échéances des 7 prochains jours :")
+    assert "Dossiers à traiter, sans action depuis plus de 7 jours :" in stale
+    for status in AWAITING_CASEWORKER:
+        assert f"f-{status} (" in stale, status
+    for status in waiting_on_others:
+        assert f"f-{status} (" not in digest.body, status
+    assert "f-works-due" in due and "f-works-due" not in stale
+    assert digest.subject.endswith("3 dossiers à traiter, 1 échéance")

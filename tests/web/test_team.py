@@ -31,11 +31,12 @@ async def park(
     deadline_in: timedelta,
     idle_for: timedelta,
     running: bool = True,
+    status: str = "in_instruction",
 ) -> str:
     """A workflow of Guichet's type publishing these attributes, that nothing will run."""
     now = datetime.now(UTC)
     pairs = [
-        SearchAttributePair(search.STATUS, "in_instruction"),
+        SearchAttributePair(search.STATUS, status),
         SearchAttributePair(search.INSEE, "01033"),
         SearchAttributePair(search.NEXT_DEADLINE, now + deadline_in),
         SearchAttributePair(search.LAST_ACTIVITY, now - idle_for),
@@ -64,13 +65,17 @@ async def team(console: Console) -> dict[str, str]:
         "ended": await park(
             console, caseworker="alice", deadline_in=-day, idle_for=20 * day, running=False
         ),
+        # In its works: idle for a month, but waiting on the commune, not on alice.
+        "works": await park(
+            console, caseworker="alice", deadline_in=60 * day, idle_for=30 * day, status="started"
+        ),
         # Held under an id no account has any more (an account removed or renamed).
         "gone": await park(console, caseworker="bob", deadline_in=-day, idle_for=20 * day),
     }
 
     async def visible() -> bool:  # visibility follows the server's writes a moment later
         running = await console.guichet.count("ExecutionStatus = 'Running'")
-        return running == 4 and await console.guichet.count() == 5
+        return running == 5 and await console.guichet.count() == 6
 
     await eventually(visible)
     return parked
@@ -93,16 +98,16 @@ async def test_each_caseworker_s_load_is_counted_by_what_it_needs(
 
         async def counted() -> dict[str, list[str]] | None:
             rows = _rows(html.unescape((await sophie.get("/equipe")).text))
-            return rows if rows.get("alice") == ["2", "1", "1", "1"] else None
+            return rows if rows.get("alice") == ["3", "1", "1", "1"] else None
 
         rows = await eventually(counted)
         assert list(rows) == ["Non attribués", "alice", "sophie", "Autres identifiants", "Total"]
         assert rows["Non attribués"] == ["1", "0", "0", "0"]
         assert rows["sophie"] == ["0", "0", "0", "0"]
         assert rows["Autres identifiants"] == ["1", "1", "0", "1"]
-        assert rows["Total"] == ["4", "2", "1", "2"]
+        assert rows["Total"] == ["5", "2", "1", "2"]
         stricter = _rows((await sophie.get("/equipe?jours=30")).text)
-        assert stricter["alice"] == ["2", "1", "1", "0"]  # idle 10 days is not idle for 30
+        assert stricter["alice"] == ["3", "1", "1", "0"]  # idle 10 days is not idle for 30
 
 
 async def test_each_count_leads_to_the_queue_listing_exactly_those_files(
@@ -111,14 +116,17 @@ async def test_each_count_leads_to_the_queue_listing_exactly_those_files(
     async with signed_in(console, "sophie") as sophie:
         page = html.unescape((await sophie.get("/equipe")).text)
         late_link = re.search(r'href="(/dossiers\?instructeur=alice&vue=en_retard)"', page)
-        idle_link = re.search(r'href="(/dossiers\?instructeur=alice&inactif=7&vue=en_cours)"', page)
+        idle_link = re.search(
+            r'href="(/dossiers\?instructeur=alice&inactif=7&vue=attente_instructeur)"', page
+        )
         assert late_link and idle_link, page
         late = (await sophie.get(late_link.group(1))).text
         idle = (await sophie.get(idle_link.group(1))).text
         soon = (await sophie.get("/dossiers?vue=sous_7_jours")).text
         queue = (await sophie.get("/dossiers")).text
     assert team["late"] in late and team["soon"] not in late and team["ended"] not in late
-    assert team["late"] in idle and team["soon"] not in idle
+    assert team["late"] in idle and team["soon"] not in idle and team["works"] not in idle
+    assert team["works"] in queue
     assert team["soon"] in soon and team["late"] not in soon and team["nobody"] not in soon
     # The queue's own caseworker filter offers the supervisor every caseworker.
     assert re.search(r'<option value="alice"\s*>alice</option>', queue)
