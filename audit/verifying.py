@@ -378,9 +378,10 @@ def _starting_checkpoint(
         ("database", [c for c in checkpoints if c not in in_file]),
     )
     for source, among in sources:
-        signed = [c for c in among if c.signed_by(trusted)]
-        if signed:
-            chosen = max(signed, key=lambda c: (c.position, c.signed_at))
+        # Latest first, so that only the signatures of the last few are checked here.
+        latest_first = sorted(among, key=lambda c: (c.position, c.signed_at), reverse=True)
+        chosen = next((c for c in latest_first if c.signed_by(trusted)), None)
+        if chosen is not None:
             return StartingCheckpoint(
                 position=chosen.position,
                 hash=chosen.hash,
