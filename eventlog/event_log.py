@@ -456,17 +456,6 @@ class EventLog:
         or why it cannot start there (no row, or another hash)."""
         recorded = clocks.recorded_epoch(postgres=self._postgres)
         at = sa.select(_events.c.hash, recorded).where(_events.c.position == position)
-        later = (
-            sa.select(_events.c.stream_id).where(_events.c.position > position).distinct()
-        ).subquery()
-        earlier = _events.alias("earlier")
-        # Per stream, the unique (stream_id, version) index walked backwards from its last
-        # version: a few rows each, not a read of the log up to ``position``.
-        reached = (
-            sa.select(sa.func.max(earlier.c.version))
-            .where(earlier.c.stream_id == later.c.stream_id, earlier.c.position <= position)
-            .scalar_subquery()
-        )
         with translated(self._engine.url):
             async with self._engine.connect() as conn:
                 row = (await conn.execute(at)).first()
@@ -476,8 +465,7 @@ class EventLog:
                         f"position {position}: {what}, not the one verification was to start "
                         f"from (the log rewritten or cut at or before position {position}?)"
                     )
-                streams = (await conn.execute(sa.select(later.c.stream_id, reached))).all()
-        versions = {stream: int(version) for stream, version in streams if version is not None}
+                versions = await backends.versions_reached(conn, position)
         return ChainStart(position, hash_, versions, float(row[1]))
 
     async def verify_stream(self, stream_id: str) -> VerifyReport:
