@@ -52,12 +52,13 @@ class DocumentProblem:
 
 
 async def named_documents(
-    log: EventLog, up_to: int, streams: Collection[str] | None = None
+    log: EventLog, up_to: int, streams: Collection[str] | None = None, after: int = 0
 ) -> dict[str, list[Naming]]:
-    """Every document the log names up to position ``up_to`` (in ``streams`` only, when
-    given), by hash, with each place that names it in position order."""
+    """Every document the log names after position ``after`` and up to ``up_to`` (in
+    ``streams`` only, when given), by hash, with each place that names it in position order
+    (in that range)."""
     query = sa.select(events.c.position, events.c.stream_id, events.c.data).where(
-        events.c.type == ATTACHED, events.c.position <= up_to
+        events.c.type == ATTACHED, events.c.position > after, events.c.position <= up_to
     )
     if streams is not None:
         query = query.where(events.c.stream_id.in_(sorted(streams)))
@@ -80,10 +81,12 @@ async def document_problems(
     up_to: int,
     streams: Collection[str] | None = None,
     progress: Progress | None = None,
+    after: int = 0,
 ) -> tuple[int, list[DocumentProblem]]:
-    """How many documents the log names (in ``streams`` only, when given), and those whose
-    bytes the store does not hold as attached."""
-    named = await named_documents(log, up_to, streams)
+    """How many documents the log names after position ``after`` and up to ``up_to`` (in
+    ``streams`` only, when given), and those whose bytes the store does not hold as
+    attached."""
+    named = await named_documents(log, up_to, streams, after)
     checked = await DocumentStore(log.engine).check(named, progress)
     return len(named), [
         DocumentProblem(found.sha256, found.problem, tuple(named[found.sha256]))

@@ -6,6 +6,14 @@ its position, signed with a key the auditor trusts. A checkpoint signed with ano
 refused (it proves nothing); one whose position holds another hash means the log was
 rewritten at or before that position, after the last checkpoint that still matches.
 
+``verify(..., from_checkpoint=True)`` re-reads only the positions after the latest checkpoint
+signed by the trusted key (the auditor's file's when there is one, else the database's): what
+a daily audit can afford once the log holds years. That checkpoint vouches for the positions
+up to its own, which are not read: a row among them edited in place without re-hashing (its
+stored hash, which the next row links to, left as it was) is not seen, while a rewrite that
+re-hashes them changes the hash at the checkpoint's position, which is checked. So the whole
+log's verification remains the one to run from time to time (weekly, monthly).
+
 ``check_files`` checks the events of chosen files where they sit in the chain: what a view or
 an export of those files ends with, so that altered content is never printed as if sound.
 
@@ -17,11 +25,11 @@ event's business date. They are for a person to examine and leave ``ok`` as it i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -30,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit.documents import DocumentProblem, document_problems
 from eventlog import ClockCheck, EventLog, VerifyReport
-from eventlog.canonical import canonical_event, chain_hash
+from eventlog.canonical import canonical_event, chain_hash, format_timestamp
 from eventlog.checkpoints import Checkpoint, stored
 from eventlog.clocks import DEFAULT_TOLERANCE
 from eventlog.schema import events
@@ -72,6 +80,41 @@ class Finding(BaseModel):
     disabled): nothing may be altered yet, but nothing stops it any more."""
 
 
+Source = Literal["file", "database"]
+"""Where a checkpoint was found: the auditor's file (kept outside the database), or the
+database's ``eventlog_checkpoints``."""
+
+SOURCE_NAMES: dict[Source, str] = {
+    "file": "the auditor's checkpoints file",
+    "database": "the database",
+}
+
+
+class StartingCheckpoint(BaseModel):
+    """The signed checkpoint an incremental verification started from: it vouches for the
+    positions up to its own, which were not re-read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    position: int
+    hash: str
+    signed_at: datetime
+    key_id: str
+    source: Source
+    matches: bool
+    """Whether the log holds its hash at its position (within the head). When not, the log
+    was rewritten or cut at or before it: a finding, and nothing was re-read from it."""
+
+    def label(self) -> str:
+        """``the checkpoint of position 12 signed at 2025-03-01T10:00:00Z by key K (from
+        the database)``, for sentences."""
+        moment = format_timestamp(self.signed_at).replace(".000000Z", "Z")
+        return (
+            f"the checkpoint of position {self.position} signed at {moment} by key "
+            f"{self.key_id} (from {SOURCE_NAMES[self.source]})"
+        )
+
+
 class AuditReport(BaseModel):
     """The outcome of :func:`verify`: ``ok`` only when the chain and every checkpoint hold."""
 
@@ -104,6 +147,11 @@ class AuditReport(BaseModel):
     """What the rows' ``recorded_at`` says of the clocks (the whole log's verify only):
     findings to examine beside the others, which leave ``ok`` as it is (not in the chain,
     nothing proves them; ``eventlog.clocks``)."""
+    started_from: StartingCheckpoint | None = None
+    """The checkpoint an incremental verification started from; None when every position was
+    re-read (or when this is the check of some files)."""
+    scope: str | None = None
+    """What ``verify`` re-read and what it took on a checkpoint's word, in a sentence."""
 
 
 async def hashes_at(log: EventLog, positions: Iterable[int]) -> dict[int, str]:
@@ -225,6 +273,8 @@ async def verify(
     documents_progress: Progress | None = None,
     documents: bool = True,
     clock_tolerance: timedelta = DEFAULT_TOLERANCE,
+    from_checkpoint: bool = False,
+    kept: Collection[Checkpoint] = (),
 ) -> AuditReport:
     """Recompute the chain (gap-free positions, hashes, head), then check ``checkpoints``,
     then (``documents``) hash every document the log names again (``documents_progress``
@@ -233,8 +283,16 @@ async def verify(
 
     ``trusted`` is the public key checkpoints must be signed with; without it signatures are
     not checked (a note says so) but each checkpoint's hash still is.
+
+    ``from_checkpoint`` (which needs ``trusted``): start after the latest checkpoint signed by
+    ``trusted``, taken from ``kept`` (those of ``checkpoints`` the auditor's file holds) when
+    it has one, else from the others; recompute only the positions after it, and hash again
+    only the documents named there. Every checkpoint is checked as before. Its hash not the
+    one stored at its position is the checkpoint finding the whole verification reports, and
+    nothing is re-read; no such checkpoint: the whole log is re-read, and a note says so.
     """
-    chain: VerifyReport = await log.verify(progress=progress, clock_tolerance=clock_tolerance)
+    if from_checkpoint and trusted is None:
+        raise ValueError("from_checkpoint needs the trusted key to choose a checkpoint by")
     # The same checkpoint kept in the database and in the auditor's file is one piece of
     # evidence, not two.
     unique = list(dict.fromkeys(checkpoints))
@@ -242,6 +300,18 @@ async def verify(
     if unique and trusted is None:
         notes.append("checkpoint signatures not checked: no public key to check them against")
     hashes = await hashes_at(log, (c.position for c in unique))
+    start = None
+    if from_checkpoint and trusted is not None:
+        head = (await log.head())[0]
+        start = _starting_checkpoint(unique, kept, trusted, hashes, head)
+        notes.append(_incremental_note(start, key_id(trusted)))
+    if start is None:
+        chain = await log.verify(progress=progress, clock_tolerance=clock_tolerance)
+    elif start.matches:
+        after = (start.position, start.hash)
+        chain = await log.verify(progress=progress, clock_tolerance=clock_tolerance, after=after)
+    else:  # the checkpoint finding says it all; what hangs on a contradicted hash proves nothing
+        chain = VerifyReport(ok=True, checked=0, head_position=head)
     broken_at = None if chain.ok else chain.first_bad_position
     findings, matching, last_good = _checkpoint_findings(
         unique, trusted, hashes, chain.head_position, broken_at=broken_at
@@ -271,12 +341,15 @@ async def verify(
             problem = f"{problem}; {row}"
         findings.append(Finding(position=position, problem=problem, shows_at=position))
     documents_checked, documents_wrong = 0, list[DocumentProblem]()
-    if documents:
+    if documents and (start is None or start.matches):
         documents_checked, documents_wrong = await document_problems(
-            log, chain.head_position, progress=documents_progress
+            log,
+            chain.head_position,
+            progress=documents_progress,
+            after=start.position if start is not None else 0,
         )
     findings += _document_findings(documents_wrong)
-    return _report(
+    report = _report(
         chain,
         findings,
         documents_checked=documents_checked,
@@ -286,6 +359,76 @@ async def verify(
         vouched_up_to=last_good if trusted is not None else 0,
         trusted_key_id=key_id(trusted) if trusted is not None else None,
     )
+    scope = _scope(start, chain.head_position, documents=documents)
+    return report.model_copy(update={"started_from": start, "scope": scope})
+
+
+def _starting_checkpoint(
+    checkpoints: Sequence[Checkpoint],
+    kept: Collection[Checkpoint],
+    trusted: Ed25519PublicKey,
+    hashes: Mapping[int, str],
+    head: int,
+) -> StartingCheckpoint | None:
+    """The latest checkpoint signed by ``trusted``: the auditor's file's when it holds one
+    (kept outside the database, out of an intruder's reach), else the database's."""
+    in_file = set(kept)
+    sources: tuple[tuple[Source, list[Checkpoint]], ...] = (
+        ("file", [c for c in checkpoints if c in in_file]),
+        ("database", [c for c in checkpoints if c not in in_file]),
+    )
+    for source, among in sources:
+        # Latest first, so that only the signatures of the last few are checked here.
+        latest_first = sorted(among, key=lambda c: (c.position, c.signed_at), reverse=True)
+        chosen = next((c for c in latest_first if c.signed_by(trusted)), None)
+        if chosen is not None:
+            return StartingCheckpoint(
+                position=chosen.position,
+                hash=chosen.hash,
+                signed_at=chosen.signed_at,
+                key_id=chosen.key_id,
+                source=source,
+                matches=chosen.position <= head and hashes.get(chosen.position) == chosen.hash,
+            )
+    return None
+
+
+def _incremental_note(start: StartingCheckpoint | None, trusted_key: str) -> str:
+    """What an incremental verification did not do, or could not."""
+    if start is None:
+        return (
+            f"no checkpoint signed by the trusted key {trusted_key} to start from, in the "
+            "auditor's file or the database: the whole log was re-read instead"
+        )
+    if not start.matches:
+        return (
+            f"{start.label()} does not match the log: nothing was re-read from it; verify "
+            "the whole log (without starting from a checkpoint) to find where it changed"
+        )
+    return (
+        f"positions 1..{start.position} were not re-read: a row there edited in place without "
+        "re-hashing (its stored hash still linking) is not seen, while a rewrite that re-hashes "
+        f"them changes the hash at position {start.position}, which was checked; verify the "
+        "whole log from time to time (weekly, monthly) as well"
+    )
+
+
+def _scope(start: StartingCheckpoint | None, head: int, *, documents: bool) -> str:
+    """Which positions were re-read, and which a checkpoint was taken to vouch for."""
+    if start is None:
+        return f"positions 1..{head} re-read (the whole log)" if head else "the log is empty"
+    if not start.matches:
+        return f"no position re-read: {start.label()} does not match the log"
+    first, vouched = start.position + 1, start.position
+    read = (
+        f"positions {first}..{head} re-read"
+        if first <= head
+        else f"no position after {vouched} to re-read"
+    )
+    scope = f"{read}; positions 1..{vouched} vouched for by {start.label()}, not re-read"
+    if documents:
+        scope += f"; documents named only at positions 1..{vouched} not hashed again"
+    return scope
 
 
 def _document_findings(problems: list[DocumentProblem]) -> list[Finding]:

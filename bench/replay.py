@@ -1,6 +1,8 @@
 """Replay and verify: rebuild the state of every application from the log (the auditor's
 portfolio, ``audit.portfolio``, one file at a time), then recompute the
-whole hash chain, against a plain SELECT of the same rows in the same run.
+whole hash chain, against a plain SELECT of the same rows in the same run; then verify from a
+checkpoint at 90 % of the log (``guichet audit verify --from-checkpoint``'s chain part),
+against a plain SELECT of the rows after it.
 
 The events are real domain events: each application runs the full lifecycle of
 ``bench.scenario`` through ``domain.decide`` in-process (20 events each), appended one
@@ -25,9 +27,10 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from audit.portfolio import states_as_of
+from audit.verifying import hashes_at
 from bench.common import PG_URL, arguments, dsn, hard_exit, header, result, rss_mb, scratch_schema
 from bench.scenario import in_process_events, indexed_submission
 from domain.catalogue import load_catalogue
@@ -95,8 +98,9 @@ async def load(log: EventLog, streams: list[Stream]) -> float:
     return sum(len(e) for _, e in streams) / (time.perf_counter() - started)
 
 
-async def plain_select(schema: str) -> tuple[int, float]:
-    """The baseline: every row of the log through one asyncpg cursor, nothing else."""
+async def plain_select(schema: str, after: int = 0) -> tuple[int, float]:
+    """The baseline: every row of the log after position ``after`` through one asyncpg
+    cursor, nothing else."""
     import asyncpg
 
     conn = await asyncpg.connect(dsn(), server_settings={"search_path": schema})
@@ -104,8 +108,8 @@ async def plain_select(schema: str) -> tuple[int, float]:
         started = time.perf_counter()
         count = 0
         async with conn.transaction():
-            query = "SELECT * FROM eventlog_events ORDER BY position"
-            async for _row in conn.cursor(query, prefetch=1000):
+            query = "SELECT * FROM eventlog_events WHERE position > $1 ORDER BY position"
+            async for _row in conn.cursor(query, after, prefetch=1000):
                 count += 1
         return count, time.perf_counter() - started
     finally:
@@ -225,6 +229,7 @@ async def main(args: argparse.Namespace) -> None:
                 f"peak RSS {verify_peak:.0f} MB ({verify_peak - before:+.0f} MB)"
             )
             file_check_s = await file_checks(log)
+            tail = await from_checkpoint(log, schema, args.repeat)
         finally:
             await log.close()
     select_rate = rows / select_s
@@ -245,6 +250,49 @@ async def main(args: argparse.Namespace) -> None:
         note="the auditor's page of one file: its events checked in the chain, against the "
         "whole chain verified (what the page did before); latency: lower is better",
     )
+    result(
+        "replay.verify_from_checkpoint",
+        tail.rows / tail.select_s,
+        tail.rows / tail.verify_s,
+        "events/s",
+        note=f"the {tail.rows} events after a checkpoint at position {tail.after} (90 %) "
+        f"re-read in {tail.verify_s:.3f} s, against a plain read of those rows; the whole "
+        f"chain took {verify_s:.2f} s",
+    )
+
+
+class Tail(NamedTuple):
+    """The verification from a checkpoint: where it started, the rows after it, the best
+    time of the plain read of those rows and of their verification."""
+
+    after: int
+    rows: int
+    select_s: float
+    verify_s: float
+
+
+async def from_checkpoint(log: EventLog, schema: str, repeat: int) -> Tail:
+    """``EventLog.verify(after=...)`` from the row at 90 % of the log, as a daily
+    ``guichet audit verify --from-checkpoint`` runs it after the last signed checkpoint,
+    against a plain read of the same rows; each the best of ``repeat``."""
+    head, _ = await log.head()
+    after = head * 9 // 10
+    start = (await hashes_at(log, [after]))[after]  # what the checkpoint there signed
+    reads = [await plain_select(schema, after) for _ in range(repeat)]
+    rows, select_s = reads[0][0], min(seconds for _, seconds in reads)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        report = await log.verify(after=(after, start))
+        times.append(time.perf_counter() - t0)
+        assert report.ok and report.checked == rows == head - after, report
+    print(
+        f"verify from a checkpoint at position {after}: {rows} events in {min(times):.3f} s "
+        f"(best of {', '.join(f'{s:.3f}' for s in times)}); plain SELECT of those rows "
+        f"{select_s:.3f} s",
+        flush=True,
+    )
+    return Tail(after, rows, select_s, min(times))
 
 
 FILE_CHECKS = 100

@@ -456,13 +456,19 @@ def trusted_key(public_key: str | None) -> Any:
         raise usage_error(str(error)) from None
 
 
-def _verify_text(report: AuditReport) -> list[str]:
+def _verify_text(report: AuditReport, *, incremental: bool = False) -> list[str]:
+    start = report.started_from
+    documents = "attached document(s)"
+    if start is not None and start.matches:
+        documents += f" named after position {start.position}"
     lines = [
         f"{report.checked:,} event(s) recomputed, head at position {report.head_position}; "
         f"{report.checkpoints_checked} checkpoint(s) checked, "
-        f"{report.checkpoints_matching} matching; {report.documents_checked} attached "
-        "document(s) hashed again"
+        f"{report.checkpoints_matching} matching; {report.documents_checked} {documents} "
+        "hashed again"
     ]
+    if incremental:  # the whole log's verification says it in its first line
+        lines.append(f"scope: {report.scope}")
     lines += [f"note: {note}" for note in report.notes]
     # The clocks come just before the closing line: never before a failure's headline.
     clocks = clock_lines(report.clocks)
@@ -496,14 +502,21 @@ def _what_is_proven(report: AuditReport) -> str:
     head, vouched, key = report.head_position, report.vouched_up_to, report.trusted_key_id
     if head == 0:
         return "the log is empty: there is nothing to vouch for"
+    start = report.started_from
+    consistent = (
+        f"the chain is consistent from the checkpoint of position {start.position} on"
+        if start is not None
+        else "the chain is consistent"
+    )
     if key is not None and vouched >= head:
+        intact = "the log is intact" if start is None else "the positions re-read are intact"
         return (
-            f"the log is intact: the chain is consistent and checkpoints signed by the trusted "
-            f"key {key} vouch for every position up to the head ({head})"
+            f"{intact}: {consistent} and checkpoints signed by the trusted key {key} vouch "
+            f"for every position up to the head ({head})"
         )
     if key is not None and vouched > 0:
         return (
-            f"the chain is consistent and checkpoints signed by the trusted key {key} vouch "
+            f"{consistent} and checkpoints signed by the trusted key {key} vouch "
             f"for positions 1..{vouched}, but no checkpoint covers positions "
             f"{vouched + 1}..{head}: anyone with write access could have rewritten those "
             "consistently, or cut the log's end; first verify against the checkpoints "
@@ -581,6 +594,16 @@ def verify_command(
             "drift or step, less than moves a deadline; 0: any disagreement).",
         ),
     ] = DEFAULT_TOLERANCE.total_seconds(),
+    from_checkpoint: Annotated[
+        bool,
+        typer.Option(
+            "--from-checkpoint",
+            help="Re-read only the positions after the latest checkpoint signed by the trusted "
+            "key (needs --public-key or GUICHET_PUBLIC_KEY[_FILE]): the --checkpoints file's "
+            "when given, else the latest stored. For a daily audit; not a substitute for the "
+            "whole verification, to run weekly or monthly too.",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Recompute the whole chain and check every signed checkpoint (stored, and --checkpoints).
@@ -596,7 +619,20 @@ def verify_command(
     time-skipping test server makes it, or a recorded_at edited), not proof of an
     alteration: the exit code ignores them (JSON: "clocks").
 
+    With --from-checkpoint, only the positions after the latest checkpoint P signed by the
+    trusted key are re-read, chained on from its hash (taken from the --checkpoints file when
+    given, which is kept outside the database, else from the database), with the documents
+    named there; its hash must be the one stored at P, else the log was rewritten at or
+    before P: exit code 1, as the whole verification says. The report states its scope
+    ("positions P+1..N re-read; positions 1..P vouched for by the checkpoint of position P
+    signed at T by key K, not re-read"; JSON: "scope", "started_from"). What it cannot see:
+    a row before P edited in place without re-hashing (its stored hash still links; a
+    rewrite that re-hashes shows at P). Run the whole verification weekly or monthly too.
+    With no checkpoint signed by the key, the whole log is re-read, and a note says so.
+
     Example: guichet audit verify --checkpoints checkpoints-2025.json --public-key guichet.pub
+
+    Daily: guichet audit verify --from-checkpoint --checkpoints kept.json --public-key guichet.pub
     """
     trusted = trusted_key(public_key)
     try:
@@ -613,6 +649,12 @@ def verify_command(
             "checkpoints from a file need the key they were signed with: pass --public-key "
             "(see `guichet audit export-key`)"
         )
+    if from_checkpoint and trusted is None:
+        raise usage_error(
+            "--from-checkpoint starts from a checkpoint signed by the key you trust: pass "
+            "--public-key (a file, PEM or base64: `guichet audit export-key` prints it) or set "
+            "GUICHET_PUBLIC_KEY_FILE; without it nothing vouches for the positions skipped"
+        )
     shown = progress or sys.stderr.isatty()
     bar = ProgressBar() if shown else None
     hashing = ProgressBar("hashing", "documents") if shown else None
@@ -625,13 +667,15 @@ def verify_command(
             progress=bar,
             documents_progress=hashing,
             clock_tolerance=timedelta(seconds=clock_tolerance),
+            from_checkpoint=from_checkpoint,
+            kept=outside,
         )
 
     report = with_log(work)
     if json_output:
         emit_json(report)
     else:
-        typer.echo("\n".join(_verify_text(report)))
+        typer.echo("\n".join(_verify_text(report, incremental=from_checkpoint)))
     if not report.ok:
         raise typer.Exit(EXIT_REFUSED)
 

@@ -82,6 +82,14 @@ def sqlite_columns() -> dict[str, sa.ColumnElement[Any]]:
     return {"recorded_epoch": recorded, "occurred_later": sa.case((occurred > recorded, occurred))}
 
 
+def recorded_epoch(*, postgres: bool) -> sa.ColumnElement[Any]:
+    """``recorded_epoch`` as a column of a query over ``schema.events``: what a verification
+    that starts after a row reads of it, to compare the next row's with."""
+    if postgres:
+        return sa.literal_column(POSTGRESQL["recorded_epoch"])
+    return sqlite_columns()["recorded_epoch"]
+
+
 class ClockWatch:
     """The rows the verify loop found out of line, counted, the first few kept.
 

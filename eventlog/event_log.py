@@ -33,7 +33,14 @@ from eventlog.migrating import (
 from eventlog.models import AppendResult, EventData, NewEvent, RecordedEvent, VerifyReport
 from eventlog.reading import DATA_COLUMNS, ROW_COLUMNS, event_data, recorded
 from eventlog.upcasting import Upcasters
-from eventlog.verification import VERIFIED_COLUMNS, Progress, verify_rows, verify_stream_rows
+from eventlog.verification import (
+    FROM_GENESIS,
+    VERIFIED_COLUMNS,
+    ChainStart,
+    Progress,
+    verify_rows,
+    verify_stream_rows,
+)
 
 # Unique violation (a concurrent writer took the version, or the event id exists) and a
 # serialization failure: both lead to the rejection analysis.
@@ -406,23 +413,60 @@ class EventLog:
         *,
         progress: Progress | None = None,
         clock_tolerance: timedelta = clocks.DEFAULT_TOLERANCE,
+        after: tuple[int, str] | None = None,
     ) -> VerifyReport:
         """Recompute the whole chain from stored data; name the first bad position if any.
         Beside it, check the rows' ``recorded_at`` for sense (``eventlog.clocks``), which is
         no fault of the chain: ``VerifyReport.clocks``.
 
+        ``after=(position, hash)``: take the rows up to ``position`` as sound without reading
+        them (a signed checkpoint vouches for them) and recompute only those after it, chained
+        from ``hash``, each stream's versions going on from the last it had there. The row at
+        ``position`` must hold that hash, else that position is the fault found.
+
         ``progress(checked, total)`` is called after each event, for long verifications.
         """
         head = await self.head()
+        if after is None:
+            start = FROM_GENESIS
+            with translated(self._engine.url):
+                async with self._engine.connect() as conn:
+                    count = sa.select(sa.func.count()).select_from(_events)
+                    total = int((await conn.execute(count)).scalar_one())
+        else:
+            found = await self._chain_start(*after)
+            if isinstance(found, str):
+                return VerifyReport(
+                    ok=False,
+                    checked=0,
+                    head_position=head[0],
+                    first_bad_position=after[0],
+                    problem=found,
+                )
+            # Counting the rows would read the whole table's index: the head says how many.
+            start, total = found, max(head[0] - after[0], 0)
+        columns = (*VERIFIED_COLUMNS, *clocks.COLUMNS)
+        rows = self._rows(start.position + 1, _VERIFY_BATCH, columns, occurred_at_as_text=True)
+        async with contextlib.aclosing(rows) as batches:
+            return await verify_rows(batches, head, total, progress, clock_tolerance, start)
+
+    async def _chain_start(self, position: int, hash_: str) -> ChainStart | str:
+        """Where a verification after ``position`` starts: that row's ``recorded_at``, and
+        the last version at or before it of each stream that has rows after it (one query);
+        or why it cannot start there (no row, or another hash)."""
+        recorded = clocks.recorded_epoch(postgres=self._postgres)
+        at = sa.select(_events.c.hash, recorded).where(_events.c.position == position)
         with translated(self._engine.url):
             async with self._engine.connect() as conn:
-                total = (
-                    await conn.execute(sa.select(sa.func.count()).select_from(_events))
-                ).scalar_one()
-        columns = (*VERIFIED_COLUMNS, *clocks.COLUMNS)
-        rows = self._rows(1, _VERIFY_BATCH, columns, occurred_at_as_text=True)
-        async with contextlib.aclosing(rows) as batches:
-            return await verify_rows(batches, head, int(total), progress, clock_tolerance)
+                row = (await conn.execute(at)).first()
+                if row is None or row[0] != hash_:
+                    what = "no row there" if row is None else "another hash is stored there"
+                    return (
+                        f"position {position}: {what}, not the one verification was to start "
+                        f"from (the log rewritten or cut at or before position {position}?)"
+                    )
+                versions = await backends.versions_reached(conn, position)
+        return ChainStart(position, hash_, versions, float(row[1]))
 
     async def verify_stream(self, stream_id: str) -> VerifyReport:
         """Check one stream's events where they sit in the chain, at the cost of reading

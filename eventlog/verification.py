@@ -40,6 +40,7 @@ import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from json.encoder import encode_basestring
+from types import MappingProxyType
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -72,23 +73,40 @@ class StoredRow(NamedTuple):
 VERIFIED_COLUMNS = StoredRow._fields
 
 
+class ChainStart(NamedTuple):
+    """Where :func:`verify_rows` picks the chain up: the last position taken as sound without
+    being read (0: none), its hash, the version each stream had reached there (for the
+    streams that go on after it; a stream absent has none), and that row's ``recorded_at``
+    in seconds since 1970 (what the clocks compare the next row's with)."""
+
+    position: int
+    hash: str
+    versions: Mapping[str, int]
+    recorded: float
+
+
+FROM_GENESIS = ChainStart(0, GENESIS, MappingProxyType({}), -math.inf)
+"""The whole log: nothing taken as sound, the first row chained to the genesis hash."""
+
+
 async def verify_rows(
     batches: AsyncIterator[Sequence[Sequence[Any]]],
     head: tuple[int, str],
     total: int,
     progress: Progress | None = None,
     clock_tolerance: timedelta = clocks.DEFAULT_TOLERANCE,
+    start: ChainStart = FROM_GENESIS,
 ) -> VerifyReport:
     """Check gap-free positions, the chain, contiguous versions per stream, then the head;
     beside them, the clocks (``eventlog.clocks``), which do not make a log bad.
 
-    ``batches`` hold the rows in position order, each with ``VERIFIED_COLUMNS`` then
-    ``clocks.COLUMNS`` in order.
+    ``batches`` hold the rows in position order from ``start.position + 1``, each with
+    ``VERIFIED_COLUMNS`` then ``clocks.COLUMNS`` in order.
     """
     head_position, head_hash = head
-    expected_position, prev_hash, checked = 1, GENESIS, 0
-    versions: dict[str, int] = {}
-    watch, last_recorded = clocks.ClockWatch(clock_tolerance), -math.inf
+    expected_position, prev_hash, checked = start.position + 1, start.hash, 0
+    versions = dict(start.versions)
+    watch, last_recorded = clocks.ClockWatch(clock_tolerance), start.recorded
 
     def bad(position: int, problem: str) -> VerifyReport:
         return VerifyReport(

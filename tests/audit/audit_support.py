@@ -95,21 +95,24 @@ class Database:
             for _, sql in saved:
                 conn.execute(sql)
 
-    async def rewrite_from(self, log: EventLog, first: int) -> None:
-        """The intruder's best forgery: change position ``first``, re-hash everything after
-        it, so that the chain alone still verifies."""
+    async def rewrite_from(self, log: EventLog, first: int, *, version: int | None = None) -> None:
+        """The intruder's best forgery: change position ``first`` (its actor, or its stream
+        version when ``version`` is given), re-hash everything after it, so that the chain
+        alone still verifies."""
         rows = {e.position: e async for e in log.read_all()}
         prev = rows[first].prev_hash
         statements = []
         for position in range(first, max(rows) + 1):
             event = rows[position]
-            data = dict(event.data)
-            if position == first:
+            data, stream_version = dict(event.data), event.version
+            if position == first and version is not None:
+                stream_version = version
+            elif position == first:
                 data["actor"] = {**data["actor"], "id": "someone-else"}
             body = canonical_event(
                 position=position,
                 stream_id=event.stream_id,
-                version=event.version,
+                version=stream_version,
                 event_id=event.event_id,
                 type_=event.type,
                 schema_version=event.schema_version,
@@ -120,7 +123,7 @@ class Database:
             stored_data = body[len('{"data":') : body.index(',"event_id":')].replace("'", "''")
             statements.append(
                 f"UPDATE eventlog_events SET data = '{stored_data}', prev_hash = '{prev}', "
-                f"hash = '{digest}' WHERE position = {position}"
+                f"hash = '{digest}', version = {stream_version} WHERE position = {position}"
             )
             prev = digest
         statements.append(f"UPDATE eventlog_head SET hash = '{prev}' WHERE id = 1")

@@ -64,11 +64,23 @@ def test_appends_benchmark_reports_every_writer_and_batch_configuration(pg_url: 
 
 
 def test_replay_benchmark_reports_rebuild_and_verify_against_a_plain_select(pg_url: str) -> None:
-    """A few applications' events are rebuilt and verified (the script checks the counts)."""
-    results = run_bench(pg_url, "replay", "--scale", "0.003")
-    assert {"replay.rebuild_states", "replay.verify_chain", "replay.rebuild_then_verify"} <= set(
-        results
-    )
+    """A few applications' events are rebuilt and verified, the whole chain and from a
+    checkpoint at 90 % of the log (the script checks the counts)."""
+    results, output = run_bench_output(pg_url, "replay", "--scale", "0.003")
+    assert {
+        "replay.rebuild_states",
+        "replay.verify_chain",
+        "replay.rebuild_then_verify",
+        "replay.verify_from_checkpoint",
+    } <= set(results)
+    # 30 applications of 20 events: the last 60 re-read after position 540.
+    assert re.search(
+        r"^RESULT replay\.verify_from_checkpoint .* events/s ratio=\S+  \(the 60 events after "
+        r"a checkpoint at position 540 \(90 %\) re-read in [\d.]+ s, against a plain read of "
+        r"those rows; the whole chain took [\d.]+ s\)$",
+        output,
+        re.MULTILINE,
+    ), output
 
 
 @pytest.mark.temporal
