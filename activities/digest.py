@@ -32,8 +32,6 @@ from workflows.client import ApplicationSummary, GuichetClient
 from workflows.visibility import RUNNING, digest_query
 
 DEFAULT_STALE_DAYS = 7
-LISTING_LIMIT = 50_000
-"""Far above the programme's open files (about 1,650 communes): the listing is never cut."""
 STATES_READ_AT_ONCE = 500
 """Files whose events one read of the log folds (a console page's worth)."""
 
@@ -78,7 +76,7 @@ class DigestActivities:
         stale_days = request.stale_days or self._stale_days
         horizon = timedelta(days=request.horizon_days)
         query = digest_query(request.at, stale_days=stale_days, horizon=horizon)
-        rows = await self._guichet.list(query, limit=LISTING_LIMIT)
+        rows = await self._guichet.list(query, limit=None)
         files = [file for file in map(_digest_file, rows) if file is not None]
         notices = build_digests(
             files, now=request.at, stale_days=stale_days, horizon_days=request.horizon_days
@@ -104,7 +102,7 @@ class DigestActivities:
             return []
         statuses = ", ".join(f"'{status}'" for status in sorted(DECIDABLE))
         query = f"{RUNNING} AND {search.STATUS.name} IN ({statuses})"
-        ids = [row.application_id for row in await self._guichet.list(query, limit=LISTING_LIMIT)]
+        ids = [row.application_id for row in await self._guichet.list(query, limit=None)]
         awaited: list[AwaitedDecision] = []
         for start in range(0, len(ids), STATES_READ_AT_ONCE):
             streams = await self._log.read_streams_of(ids[start : start + STATES_READ_AT_ONCE])

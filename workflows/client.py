@@ -464,9 +464,9 @@ class GuichetClient:
         await listing.fetch_next_page()
         return bool(listing.current_page)
 
-    async def list(self, query: str = "", limit: int = 200) -> list[ApplicationSummary]:
+    async def list(self, query: str = "", limit: int | None = 200) -> list[ApplicationSummary]:
         """Files matching a visibility query (e.g. ``GuichetStatus = 'submitted'``), the most
-        recently started first, at most ``limit`` of them."""
+        recently started first, at most ``limit`` of them (None: every one, page by page)."""
         listing = self.temporal.list_workflows(
             _applications(query), limit=limit, rpc_timeout=self.server_timeout
         )
