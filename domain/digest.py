@@ -20,6 +20,9 @@ from domain.state import Status
 PARIS = ZoneInfo("Europe/Paris")
 DIGEST_EVENT = "DailyDigest"
 HORIZON_DAYS = 7
+LISTED_AT_MOST = 100
+"""Lines one section of a digest lists, the most pressing first; past them, one line says how
+many more and where the console lists them all: a mail of thousands of lines is read by nobody."""
 
 _CASEWORKER_STEPS = ("DeclareComplete", "AcceptApplication", "NotifyAward")
 AWAITING_CASEWORKER: frozenset[Status] = frozenset().union(
@@ -117,10 +120,18 @@ def _notice(
     ]
     if stale:
         lines += ["", f"Dossiers à traiter, sans action depuis plus de {stale_days} jours :"]
-        lines += [f"- {_describe(f)} : {_idle(f, now)}" for f in stale]
+        lines += at_most(
+            [f"- {_describe(f)} : {_idle(f, now)}" for f in stale],
+            "autres dossiers à traiter : la file de travail, vue « En attente de "
+            "l'instructeur », les liste tous",
+        )
     if due:
         lines += ["", f"Échéances des {horizon_days} prochains jours :"]
-        lines += [f"- {_describe(f)} : {_deadline(f, now)}" for f in due]
+        lines += at_most(
+            [f"- {_describe(f)} : {_deadline(f, now)}" for f in due],
+            "autres échéances : la file de travail les liste, vues « En retard » et "
+            "« Échéance dans les 7 jours »",
+        )
     lines += ["", "Message automatique de Guichet, merci de ne pas y répondre."]
     return Notice(
         recipient_role="caseworker",
@@ -129,6 +140,13 @@ def _notice(
         body="\n".join(lines) + "\n",
         event_type=DIGEST_EVENT,
     )
+
+
+def at_most(lines: list[str], others: str) -> list[str]:
+    """The first ``LISTED_AT_MOST`` of ``lines``, then « - … et N {others}. » for the rest."""
+    if len(lines) <= LISTED_AT_MOST:
+        return lines
+    return [*lines[:LISTED_AT_MOST], f"- … et {len(lines) - LISTED_AT_MOST} {others}."]
 
 
 def _count(n: int, singular: str, plural: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from domain.decider import PERMISSIONS, fold
-from domain.digest import DIGEST_EVENT, PARIS, deadline_words
+from domain.digest import DIGEST_EVENT, PARIS, at_most, deadline_words
 from domain.events import DeadlineClosed, DeadlineExpired, Event
 from domain.french import euros
 from domain.model import AwareDatetime, Frozen
@@ -106,7 +106,10 @@ def _notice(funder: str, lines: list[AwaitedDecision], *, now: datetime) -> Noti
         f"Voici le point du {today:%d/%m/%Y} sur les lignes {funder} qui attendent votre "
         "décision, l'échéance la plus ancienne d'abord :",
         "",
-        *(f"- {_describe(line, now)}" for line in lines),
+        *at_most(
+            [f"- {_describe(line, now)}" for line in lines],
+            "autres lignes : la page « Mes lignes de financement » les liste toutes",
+        ),
         "",
         "Chaque décision se prend sur la page du dossier, dans Guichet ; la page « Mes lignes "
         "de financement » les liste toutes.",

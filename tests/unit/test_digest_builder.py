@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domain.digest import AWAITING_CASEWORKER, DigestFile, build_digests
+from domain.digest import AWAITING_CASEWORKER, LISTED_AT_MOST, DigestFile, build_digests
 
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 7:00 in Paris
 
@@ -157,3 +157,23 @@ def test_only_files_awaiting_their_caseworker_are_left_untreated() -> None:
         assert f"f-{status} (" not in digest.body, status
     assert "f-works-due" in due and "f-works-due" not in stale
     assert digest.subject.endswith("3 dossiers à traiter, 1 échéance")
+
+
+def test_a_long_section_lists_the_most_pressing_and_says_how_many_more() -> None:
+    """A caseworker back from a month away with 250 files waiting got a mail of 250 lines:
+    the oldest first, then one line that counts the rest and says where they are listed."""
+    files = [file(f"f-{n:03}", "alice", idle_days=8 + n) for n in range(LISTED_AT_MOST + 150)]
+    files += [file("f-due", "alice", idle_days=1, due_in_days=2)]
+
+    (digest,) = build_digests(files, now=NOW, stale_days=7)
+
+    listed = [line for line in digest.body.splitlines() if line.startswith("- f-")]
+    assert len(listed) == LISTED_AT_MOST + 1  # the due file's own section is short
+    oldest = f"f-{LISTED_AT_MOST + 149:03}"
+    assert listed[0].startswith(f"- {oldest} ")  # idle longest, first
+    assert "- f-000 " not in digest.body  # the most recently treated is past the cut
+    assert (
+        "- … et 150 autres dossiers à traiter : la file de travail, vue « En attente de "
+        "l'instructeur », les liste tous." in digest.body
+    )
+    assert digest.subject.endswith(f"{LISTED_AT_MOST + 150} dossiers à traiter, 1 échéance")

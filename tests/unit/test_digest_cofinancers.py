@@ -14,6 +14,7 @@ from domain.commands import (
     RequestCorrection,
 )
 from domain.deadline import OpenDeadline, paris_midnight
+from domain.digest import LISTED_AT_MOST
 from domain.digest_cofinancers import (
     AwaitedDecision,
     awaited_decisions,
@@ -243,3 +244,21 @@ def test_an_expiry_is_forgotten_once_a_later_deadline_of_the_line_opened() -> No
     ]
     [region] = [d for d in awaited_decisions(reopened) if d.funder == "REGION"]
     assert region.due_at is None
+
+
+def test_a_funder_with_hundreds_of_lines_reads_the_oldest_and_a_count_of_the_rest() -> None:
+    """A region asked on 130 files got a mail of 130 lines: the oldest deadlines first, then
+    one line that counts the rest and names the page that lists them all."""
+    awaited = [
+        decision(f"f-{n:03}", "REGION", midnight_after(n + 1)) for n in range(LISTED_AT_MOST + 30)
+    ]
+
+    (notice,) = build_cofinancer_digests(reversed(awaited), now=NOW)
+
+    rows = _rows(notice)
+    assert len(rows) == LISTED_AT_MOST + 1
+    assert rows[0].startswith("- f-000 ") and rows[-2].startswith(f"- f-{LISTED_AT_MOST - 1:03} ")
+    assert rows[-1] == (
+        "- … et 30 autres lignes : la page « Mes lignes de financement » les liste toutes."
+    )
+    assert notice.subject.endswith(f"{LISTED_AT_MOST + 30} décisions attendues")
