@@ -18,7 +18,7 @@ from domain.commune import Commune, ConventionKind
 from domain.documents import Document
 from domain.errors import RuleViolation
 from domain.labels import MAX_LABEL_LENGTH, Label
-from domain.model import AwareDatetime, Cents, Frozen
+from domain.model import AwareDatetime, Cents, Day, Frozen
 from domain.opinions import OpinionVerdict
 from domain.plan import FinancingPlan
 from domain.programme import DeadlineKind, Programme
@@ -230,7 +230,7 @@ class NotifyAward(_Command):
     decision_reference: ShortText = Field(
         description="The reference of the award decision (arrêté), e.g. ARR-2025-001."
     )
-    notified_on: date | None = Field(
+    notified_on: Day | None = Field(
         default=None,
         description="The day the commune received the decision, when before the day it is "
         "recorded: the two years to start the works run from it.",
@@ -246,7 +246,7 @@ class RecordConvention(_Command):
     kind: ConventionKind = Field(
         description="adhesion: the convention d'adhésion; cadre: the convention-cadre."
     )
-    signed_on: date = Field(description="The day the convention was signed (not in the future).")
+    signed_on: Day = Field(description="The day the convention was signed (not in the future).")
     note: Text = Field(default="", description="A note for the file's timeline.")
 
 
@@ -268,7 +268,7 @@ class RequestOpinion(_Command):
     question: RequiredText = Field(
         description="What the expert is asked (the expert reads the whole file)."
     )
-    due_on: date = Field(description="The last day to answer (Paris).")
+    due_on: Day = Field(description="The last day to answer (Paris).")
 
 
 class GiveOpinion(_Command):
@@ -322,12 +322,12 @@ class AttachDocument(_Command):
 
 class DeclareStart(_Command):
     type: Literal["DeclareStart"] = "DeclareStart"
-    started_on: date
+    started_on: Day
 
 
 class DeclareCompletion(_Command):
     type: Literal["DeclareCompletion"] = "DeclareCompletion"
-    completed_on: date
+    completed_on: Day
 
 
 class ClaimPayment(_Command):

@@ -7,10 +7,10 @@ payload is an error rather than silently ignored data.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 
@@ -49,6 +49,24 @@ def _require_aware(value: datetime) -> datetime:
 
 AwareDatetime = Annotated[datetime, AfterValidator(_require_aware)]
 """A datetime that carries its time zone: Guichet never stores naive times."""
+
+
+def _written_as_a_day(value: object) -> object:
+    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+        raise PydanticCustomError("day_as_number", "a day is written 2025-04-01, not as a number")
+    return value
+
+
+def _within_years(value: date) -> date:
+    if not 1900 <= value.year <= 2999:
+        raise PydanticCustomError("day_out_of_range", "a day in the years 1900 to 2999")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_written_as_a_day), AfterValidator(_within_years)]
+"""A day a person names in a command (a start of works, a signature): written 2025-04-01, in
+years 1900 to 2999. Pydantic would read 1796601600 as a Unix time, and a day of year 1
+overflowed the deadlines' arithmetic into a refusal naming no rule."""
 
 Cents = Annotated[int, Field(ge=0, le=10**13, strict=True)]
 """A non-negative amount of money in euro cents (at most 100 billion euros).

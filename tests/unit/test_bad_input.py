@@ -181,9 +181,10 @@ def test_completion_before_the_start_of_works_is_refused(days: int) -> None:
     assert caught.value.message
 
 
-@given(years=st.integers(min_value=2, max_value=7000))
+@given(years=st.integers(min_value=2, max_value=970))
 def test_a_start_of_works_far_in_the_future_is_refused(years: int) -> None:
-    """A start declared years ahead of today's command is refused, not recorded."""
+    """A start declared years ahead of today's command is refused, not recorded (past the
+    year 2999 the command itself is refused: ``domain.model.Day``)."""
     state = apply([*to_accepted()])
     from domain.commands import NotifyAward
 

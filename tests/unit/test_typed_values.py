@@ -3,16 +3,19 @@ as the one thing they say, or refused with what to type instead."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from unittest import mock
 
 import pytest
+from pydantic import ValidationError
 
 from console.parsing import DayError, InputError, day_of, parse_date, whole_number
 from console.web.commands import FormError
 from console.web.commands import parse_date as form_date
 from console.web.submission import programme_terms
+from domain.commands import DeclareStart
 from domain.programme import Rate
 from tests.unit.builders import DETR_PROGRAMME
 
@@ -102,3 +105,21 @@ def test_today_on_the_cli_is_today_in_paris_whatever_the_machine_s_zone() -> Non
 
     with mock.patch("console.parsing.datetime", Clock):
         assert parse_date("today", "--started-on") == date(2026, 12, 7)
+
+
+def test_a_command_s_day_is_a_written_day_in_a_sensible_year() -> None:
+    """Through the JSON API or a request file: a Unix time (1796601600) was read as
+    2026-12-07, and a day of year 1 overflowed the deadlines into a refusal naming no rule."""
+    actor = {"role": "applicant", "id": "mairie-belley", "insee": "01034"}
+    sent = {"actor": actor, "at": "2026-12-07T10:00:00+01:00"}
+    assert DeclareStart.model_validate_json(
+        json.dumps({**sent, "started_on": "2026-12-07"})
+    ).started_on == date(2026, 12, 7)
+    for day, said in (
+        (1796601600, "a day is written 2025-04-01, not as a number"),
+        ("1796601600", "a day is written 2025-04-01, not as a number"),
+        ("0001-01-01", "a day in the years 1900 to 2999"),
+        ("3000-01-01", "a day in the years 1900 to 2999"),
+    ):
+        with pytest.raises(ValidationError, match=said):
+            DeclareStart.model_validate_json(json.dumps({**sent, "started_on": day}))
