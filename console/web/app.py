@@ -28,7 +28,7 @@ from console.web.accounts import COMMUNE_READERS, sector_words
 from console.web.auth import BadRequest, CsrfRejected, Forbidden, NotSignedIn, Throttled
 from console.web.commands import FormError
 from console.web.files import FileNotVisible
-from console.web.findings import clock_moment, finding_in_french
+from console.web.findings import clock_moment, finding_in_french, scope_in_french
 from console.web.outages import (
     FILE_ENDED,
     FILE_UNKNOWN,
@@ -63,6 +63,7 @@ templates.env.globals.update(
     commune_readers=COMMUNE_READERS,
     sector_words=sector_words,
     finding=finding_in_french,
+    journal_scope=scope_in_french,
     clock_moment=clock_moment,
 )
 
