@@ -28,7 +28,7 @@ from console.web.accounts import COMMUNE_READERS, sector_words
 from console.web.auth import BadRequest, CsrfRejected, Forbidden, NotSignedIn, Throttled
 from console.web.commands import FormError
 from console.web.files import FileNotVisible
-from console.web.findings import clock_moment, finding_in_french
+from console.web.findings import clock_moment, finding_in_french, scope_in_french
 from console.web.outages import (
     FILE_ENDED,
     FILE_UNKNOWN,
@@ -63,6 +63,7 @@ templates.env.globals.update(
     commune_readers=COMMUNE_READERS,
     sector_words=sector_words,
     finding=finding_in_french,
+    journal_scope=scope_in_french,
     clock_moment=clock_moment,
 )
 
@@ -96,7 +97,7 @@ def create_app(services: WebServices) -> FastAPI:
     app.middleware("http")(_session_middleware)
     _error_handlers(app)
     # Imported here: the route modules use this module's ``render``.
-    from console.web import api, documents, exports, opinions, oversight, pages, team
+    from console.web import api, documents, exports, journal, opinions, oversight, pages, team
 
     app.include_router(pages.router)
     app.include_router(documents.router)
@@ -104,6 +105,7 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(opinions.router)
     app.include_router(exports.router)
     app.include_router(oversight.router)
+    app.include_router(journal.router)
     app.include_router(api.router)
     app.add_exception_handler(api.Refused, _refused)
     return app

@@ -4,6 +4,8 @@
 logs; the console's pages are French. Each known sentence is matched whole and rewritten,
 its numbers, hashes and names kept; a sentence this table does not know is shown as it is
 (an English finding beats a lost one), and the tests hold every sentence the code can write.
+A verification from a signed checkpoint says its scope (``AuditReport.scope``): the pages
+word it from ``AuditReport.started_from`` (``scope_in_french``).
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from audit.verifying import AuditReport, Source
 from console.web.labels import EVENT
 from domain.deadline import PARIS
-from domain.french import day
+from domain.french import day, number
 
 _POSITION = r"position (\d+)"
 _CHECKPOINT = r"the checkpoint of position (\d+) signed at (\S+)"
@@ -149,8 +152,51 @@ def finding_in_french(problem: str | None) -> str:
 
 def _paris(signed: re.Match[str]) -> str:
     """A checkpoint's signing moment as read in Paris, to the second (the label's is UTC)."""
-    at = datetime.fromisoformat(signed.group(1)).astimezone(PARIS)
-    return f"signé le {day(at.date())} à {at:%H:%M:%S}"
+    return f"signé {signed_moment(datetime.fromisoformat(signed.group(1)))}"
+
+
+def signed_moment(value: datetime) -> str:
+    """``le 01/03/2026 à 11:00:00``: when a checkpoint was signed, as read in Paris, to the
+    second (checkpoints may be signed minutes apart)."""
+    at = value.astimezone(PARIS)
+    return f"le {day(at.date())} à {at:%H:%M:%S}"
+
+
+_SOURCE: dict[Source, str] = {"file": "du fichier déposé", "database": "enregistré dans la base"}
+
+
+def scope_in_french(report: AuditReport, *, with_file: bool) -> str:
+    """What a verification from the latest signed checkpoint re-read, and what it took on
+    that checkpoint's word; with no checkpoint to start from, that the whole log was verified
+    instead (``with_file``: the auditor's uploaded file was searched too)."""
+    start, head = report.started_from, report.head_position
+    if start is None:
+        where = "ni dans le fichier déposé ni dans la base" if with_file else "dans la base"
+        read = f"positions 1 à {number(head)} relues" if head else "il est vide"
+        return (
+            f"aucun point de contrôle signé par la clé de confiance {report.trusted_key_id} "
+            f"{where} : tout le journal a été vérifié à la place ({read})"
+        )
+    vouched = start.position
+    checkpoint = (
+        f"le point de contrôle de la position {number(vouched)} signé "
+        f"{signed_moment(start.signed_at)} (clé {start.key_id}, {_SOURCE[start.source]})"
+    )
+    if not start.matches:
+        return (
+            f"aucune position relue : {checkpoint} ne concorde pas avec le journal, réécrit ou "
+            "raccourci à cette position ou avant ; vérifiez tout le journal pour trouver où"
+        )
+    if vouched + 1 < head:
+        read = f"positions {number(vouched + 1)} à {number(head)} relues"
+    elif vouched + 1 == head:
+        read = f"position {number(head)} relue"
+    else:
+        read = f"aucune position après la {number(vouched)} à relire"
+    return (
+        f"{read} ; positions 1 à {number(vouched)} garanties par {checkpoint}, non relues, et "
+        f"les pièces jointes nommées seulement à ces positions non hachées de nouveau"
+    )
 
 
 def clock_moment(value: datetime | None) -> str:

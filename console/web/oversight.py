@@ -3,7 +3,6 @@ batch actions, and the auditor's read-only view (through the ``audit`` package).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 from collections import Counter, defaultdict
@@ -12,21 +11,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
-from audit import AuditReport, export, verify, verify_file
-from audit.checkpoints import CheckpointError, parse_export
+from audit import AuditReport, export, verify_file
 from audit.exporting import Format
 from audit.portfolio import Portfolio, export_states, states_as_of, summarize, wanted
 from audit.timeline import PARIS, end_of_day, entry_for, records
 from console.parsing import DayError, day_of
 from console.web.accounts import COMMUNE_READERS, INSEE, Account, sector_words
 from console.web.app import render
-from console.web.auth import BadRequest, Forbidden, read_form, read_upload, roles, services
+from console.web.auth import BadRequest, Forbidden, read_form, roles, services
 from console.web.batch import FORM_ACTIONS, MAX_FILES, batch_deadlines
 from console.web.claims import claims_of
 from console.web.commands import FormError, to_command
@@ -68,8 +65,6 @@ from domain.events import parse_event
 from domain.plan import FundingLine
 from domain.state import Application
 from eventlog import VerifyReport
-from eventlog.checkpoints import Checkpoint, stored
-from eventlog.signing import SigningKeyError, key_id, parse_public_key, public_key_text
 from workflows.client import NoWorker, PageExpired
 
 BATCH_KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -636,127 +631,6 @@ def altered_name(name: str, check: VerifyReport | AuditReport) -> str:
         return name
     where = f"-position-{check.first_bad_position}" if check.first_bad_position else ""
     return f"{name}-JOURNAL-ALTERE{where}"
-
-
-@router.get("/journal")
-async def journal_page(
-    request: Request,
-    account: Annotated[Account, Depends(roles("auditor"))],
-) -> Response:
-    """The whole log's verification: every event's hash recomputed, in position order, and
-    every stored checkpoint checked against the configured public key; with ``?controle=``,
-    a verification started with an uploaded checkpoints file (``journal_with_file``)."""
-    found = services(request)
-    if (check := request.query_params.get("controle")) is not None:
-        return _uploaded_check(request, found, check)
-
-    async def compute(report: Report) -> AuditReport:
-        return await found.verify_log(report.progress)
-
-    report = await found.reports.get("journal", compute)
-    context = {
-        "report": report,
-        "verification": report.result,
-        "key_id": key_id(found.trusted_key) if found.trusted_key else None,
-    }
-    return render(request, "journal.html", context)
-
-
-CHECKPOINTS_LIMIT = 50_000_000
-"""Bytes of a checkpoints export the journal accepts (ten years of hourly ones: about 30 MB)."""
-
-UPLOADED_CHECK = re.compile(r"^[0-9a-f]{16}$")
-
-
-@dataclass(frozen=True)
-class UploadedCheck:
-    """The log verified with a checkpoints file the auditor kept outside the database."""
-
-    verification: AuditReport
-    key_id: str
-    from_file: int
-    """How many of the checkpoints checked only the file held (the others: the database)."""
-
-
-@router.post("/journal")
-async def journal_with_file(
-    request: Request,
-    account: Annotated[Account, Depends(roles("auditor"))],
-) -> Response:
-    """Verify the log with an exported checkpoints file: what proves that no one rewrote and
-    re-hashed its tail. The file's checkpoints and the stored ones are checked against the
-    pasted public key, else the configured one."""
-    found = services(request)
-    try:
-        fields, data, _ = await read_upload(request, "points", CHECKPOINTS_LIMIT)
-        outside = _uploaded_checkpoints(data)
-        trusted = _uploaded_key(fields.get("cle", ""), found)
-    except BadRequest as refused:  # the form again, saying what to change
-        context = {"report": None, "verification": None, "upload_error": str(refused)}
-        return render(request, "journal.html", context, 400)
-    digest = hashlib.sha256(data + b"\n" + public_key_text(trusted).encode()).hexdigest()[:16]
-
-    async def compute(report: Report) -> UploadedCheck:
-        in_database = await stored(found.log)
-        verification = await verify(
-            found.log, [*in_database, *outside], trusted=trusted, progress=report.progress
-        )
-        # One checkpoint in both counts once (verify's rule): the file's own are the others.
-        only_in_file = len(set(outside) - set(in_database))
-        return UploadedCheck(verification, key_id(trusted), only_in_file)
-
-    await found.reports.get(f"journal:{digest}", compute)
-    return RedirectResponse(f"/journal?controle={digest}", status_code=303)
-
-
-def _uploaded_checkpoints(data: bytes) -> list[Checkpoint]:
-    try:
-        checkpoints = parse_export(data, "the file")
-    except CheckpointError:
-        raise BadRequest(
-            "fichier refusé : ce n'est pas un export de points de contrôle lisible (JSON tel "
-            "que l'écrit guichet audit export-checkpoints), ou l'un de ses points est abîmé"
-        ) from None
-    if not checkpoints:
-        raise BadRequest(
-            "fichier refusé : il ne contient aucun point de contrôle, il ne garantit donc rien ; "
-            "déposez l'export gardé après une signature (guichet audit export-checkpoints)"
-        )
-    return checkpoints
-
-
-def _uploaded_key(pasted: str, found: WebServices) -> Ed25519PublicKey:
-    """The key the uploaded checkpoints must be signed with: pasted, else configured."""
-    if pasted.strip():
-        try:
-            return parse_public_key(pasted.strip(), "the pasted key")
-        except SigningKeyError:
-            raise BadRequest(
-                "clé refusée : ce n'est pas une clé publique Ed25519 lisible ; collez-la telle "
-                "que l'écrit guichet audit export-key (PEM), ou la base64 de ses 32 octets"
-            ) from None
-    if found.trusted_key is None:
-        raise BadRequest(
-            "collez la clé publique qui a signé ces points de contrôle (guichet audit "
-            "export-key) : la console n'en a pas de configurée"
-        )
-    return found.trusted_key
-
-
-def _uploaded_check(request: Request, found: WebServices, check: str) -> Response:
-    """The page of a verification started with an uploaded file, as it stands."""
-    if not UPLOADED_CHECK.match(check):
-        raise BadRequest("contrôle inconnu")
-    report = found.reports.find(f"journal:{check}")
-    result: UploadedCheck | None = report.result if report is not None else None
-    context = {
-        "report": report,
-        "verification": result.verification if result else None,
-        "key_id": result.key_id if result else None,
-        "from_file": result.from_file if result else None,
-        "controle": check,
-    }
-    return render(request, "journal.html", context)
 
 
 @router.get("/portefeuille.{fmt}")

@@ -72,13 +72,19 @@ class WebServices:
         return DocumentStore(self.log.engine)
 
     async def verify_log(
-        self, progress: Progress | None = None, *, documents: bool = True
+        self,
+        progress: Progress | None = None,
+        *,
+        documents: bool = True,
+        from_checkpoint: bool = False,
     ) -> AuditReport:
         """The whole chain recomputed, then every stored checkpoint checked against
         ``trusted_key`` (``guichet audit verify`` without a file), then (``documents``) every
-        document's bytes."""
+        document's bytes. ``from_checkpoint`` (which needs ``trusted_key``): only the positions
+        after the latest stored checkpoint signed by it (``guichet audit verify
+        --from-checkpoint``)."""
         checkpoints = await stored(self.log)
         return await verify(
             self.log, checkpoints, trusted=self.trusted_key, progress=progress,
-            documents=documents,
+            documents=documents, from_checkpoint=from_checkpoint,
         )  # fmt: skip

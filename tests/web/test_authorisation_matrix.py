@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from console.web import api, documents, exports, opinions, oversight, pages, team
+from console.web import api, documents, exports, journal, opinions, oversight, pages, team
 from domain.deadline import PARIS
 from tests.web.conftest import Console, csrf_of, signed_in
 from tests.web.test_console_api import act, submit_file
@@ -70,7 +70,7 @@ OPEN = {"/", "/connexion", "/deconnexion"}
 def served_routes() -> set[tuple[str, str]]:
     return {
         (method, route.path)
-        for module in (pages, documents, team, exports, opinions, oversight, api)
+        for module in (pages, documents, team, exports, opinions, oversight, journal, api)
         for route in module.router.routes
         for method in (getattr(route, "methods", None) or set()) - {"HEAD", "OPTIONS"}
     }

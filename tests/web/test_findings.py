@@ -3,10 +3,13 @@ on the auditor's pages: each sentence the code writes, numbers and names kept.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from audit.documents import DocumentProblem, Naming
-from console.web.findings import finding_in_french
+from audit.verifying import AuditReport, StartingCheckpoint
+from console.web.findings import finding_in_french, scope_in_french
 from eventlog.documents import UnsoundDocument
 
 CHECKPOINT = "the checkpoint of position 12 signed at 2026-03-01T10:00:00Z"
@@ -100,3 +103,43 @@ def test_a_document_finding_reads_in_french_as_the_audit_writes_it(found: str | 
 def test_a_sentence_it_does_not_know_is_shown_as_it_is() -> None:
     assert finding_in_french("something new went wrong") == "something new went wrong"
     assert finding_in_french(None) == ""
+
+
+def _from_checkpoint(position: int, head: int) -> AuditReport:
+    start = StartingCheckpoint(
+        position=position,
+        hash="h" * 64,
+        signed_at=datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
+        key_id="k1",
+        source="file",
+        matches=True,
+    )
+    return AuditReport(ok=True, checked=head - position, head_position=head, started_from=start)
+
+
+@pytest.mark.parametrize(
+    ("position", "head", "read"),
+    [
+        (12, 3_000, "positions 13 à 3\u202f000 relues"),
+        (12, 13, "position 13 relue"),
+        (12, 12, "aucune position après la 12 à relire"),
+    ],
+)
+def test_a_verification_from_a_checkpoint_says_its_scope_in_french(
+    position: int, head: int, read: str
+) -> None:
+    """What was re-read, however little, then what the checkpoint vouched for."""
+    assert scope_in_french(_from_checkpoint(position, head), with_file=True) == (
+        f"{read} ; positions 1 à 12 garanties par le point de contrôle de la position 12 signé "
+        "le 01/03/2026 à 11:00:00 (clé k1, du fichier déposé), non relues, et les pièces "
+        "jointes nommées seulement à ces positions non hachées de nouveau"
+    )
+
+
+def test_an_empty_log_with_no_checkpoint_is_said_to_be_empty() -> None:
+    """Nothing to start from, nothing to read: not « positions 1 à 0 »."""
+    empty = AuditReport(ok=True, checked=0, head_position=0, trusted_key_id="k1")
+    assert scope_in_french(empty, with_file=False) == (
+        "aucun point de contrôle signé par la clé de confiance k1 dans la base : tout le "
+        "journal a été vérifié à la place (il est vide)"
+    )
