@@ -336,10 +336,22 @@ async def batch_progress(
 
 @router.get("/audit/verification")
 async def audit_verification(
-    request: Request, account: Annotated[Account, Depends(roles("auditor"))]
+    request: Request,
+    account: Annotated[Account, Depends(roles("auditor"))],
+    from_checkpoint: bool = False,
 ) -> dict[str, Any]:
-    """The whole log's verification (hash chain and stored checkpoints)."""
-    report = await services(request).verify_log()
+    """The whole log's verification (hash chain and stored checkpoints); with
+    ``from_checkpoint=true``, only the positions after the latest stored checkpoint signed by
+    the console's trusted key, as ``guichet audit verify --from-checkpoint`` (``scope`` and
+    ``started_from`` say what was re-read and what the checkpoint vouches for)."""
+    found = services(request)
+    if from_checkpoint and found.trusted_key is None:
+        raise BadRequest(
+            "from_checkpoint : la console n'a pas de clé publique de confiance "
+            "(GUICHET_PUBLIC_KEY_FILE ou GUICHET_PUBLIC_KEY) pour choisir le point de contrôle "
+            "dont partir ; sans elle, vérifiez tout le journal"
+        )
+    report = await found.verify_log(from_checkpoint=from_checkpoint)
     return report.model_dump(mode="json")
 
 

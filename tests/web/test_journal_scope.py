@@ -33,6 +33,9 @@ AT_4 = f"le point de contrôle de la position 4 signé le 01/06/2025 à 14:00:00
 FROM_POINT = {"etendue": "depuis-point"}
 
 
+API = "/api/v1/audit/verification"
+
+
 @pytest.fixture
 async def database(pg_url: str, pg_schema: str) -> AsyncIterator[Database]:
     """A migrated PostgreSQL log of its own: app-1's first four events, signed at position 4,
@@ -223,3 +226,21 @@ async def test_an_uploaded_file_s_checkpoint_is_started_from_under_its_own_addre
     ) in page
     assert "Journal vérifié depuis le point de contrôle de la position 4" in page
     assert "n'est plus en mémoire" in other.text
+
+
+async def test_the_api_verifies_from_the_latest_checkpoint_when_asked_and_says_its_scope(
+    console: Console, database: Database
+) -> None:
+    """``/api/v1/audit/verification?from_checkpoint=true``: the scripts' way to the daily
+    audit, with ``scope`` and ``started_from``; refused in a sentence without a trusted key."""
+    async with auditor_on(console, database) as audrey:
+        partial = (await audrey.client.get(API, params={"from_checkpoint": "true"})).json()
+        whole = (await audrey.client.get(API)).json()
+    async with auditor_on(console, database, trusted=False) as untrusting:
+        refused = await untrusting.client.get(API, params={"from_checkpoint": "true"})
+    assert partial["ok"] is True and partial["checked"] == 4
+    assert partial["started_from"]["position"] == 4 and partial["started_from"]["matches"]
+    assert partial["scope"].startswith("positions 5..8 re-read; positions 1..4 vouched for by")
+    assert whole["ok"] is True and whole["checked"] == 8 and whole["started_from"] is None
+    assert refused.status_code == 400
+    assert "la console n'a pas de clé publique de confiance" in html.unescape(refused.text)
