@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO, cast
 
 import pydantic
+import sqlalchemy as sa
 import structlog
 from pydantic_core import ErrorDetails
 from temporalio.client import Client
@@ -46,6 +47,7 @@ from domain.catalogue import load_catalogue
 from domain.programme import Catalogue
 from domain.registry import CommuneRegistry, RegistryError, load_registry
 from eventlog import EventLog
+from eventlog.edge import masked
 from workflows.client import GuichetClient, search_attribute_problems
 from workflows.encryption import data_converter, key_from_env
 from workflows.messages import DEFAULT_TASK_QUEUE
@@ -120,7 +122,7 @@ class Settings(pydantic.BaseModel):
             "temporal_address": env.get("TEMPORAL_ADDRESS") or None,
             "namespace": env.get("TEMPORAL_NAMESPACE") or "default",
             "task_queue": env.get("GUICHET_TASK_QUEUE") or DEFAULT_TASK_QUEUE,
-            "database_url": env.get("GUICHET_DATABASE_URL") or None,
+            "database_url": _database_url(env.get("GUICHET_DATABASE_URL") or None),
             "state_dir": Path(env.get("GUICHET_STATE_DIR") or DEFAULT_STATE_DIR),
             "log_format": env.get("GUICHET_LOG_FORMAT") or "console",
             "log_level": env.get("GUICHET_LOG_LEVEL") or "INFO",
@@ -211,6 +213,31 @@ def _sentence(problem: ErrorDetails) -> str:
     if "password" in inner or isinstance(value, Mapping):
         return f"{variable}: {problem['msg']}"
     return f"{variable}: {problem['msg']} (read {value!r})"
+
+
+DATABASE_DRIVERS = ("postgresql+asyncpg", "sqlite+aiosqlite")
+"""The databases the event log runs on, each with the asynchronous driver the image has."""
+
+
+def _database_url(url: str | None) -> str | None:
+    """``GUICHET_DATABASE_URL`` when the event log can open it; a ``SettingsError`` saying the
+    form to write otherwise. Said back with its password masked.
+
+    Text that is no URL, or ``postgresql://`` without ``+asyncpg`` (which SQLAlchemy gives to
+    psycopg, not installed), reached the operator as « unexpected error (ArgumentError …) »
+    or « (ModuleNotFoundError …) »."""
+    if url is None:
+        return None
+    try:
+        driver = sa.make_url(url).drivername
+    except sa.exc.ArgumentError:
+        driver = None
+    if driver not in DATABASE_DRIVERS:
+        raise SettingsError(
+            "GUICHET_DATABASE_URL: write postgresql+asyncpg://USER:PASSWORD@HOST:5432/DATABASE "
+            f"(or sqlite+aiosqlite:///PATH for a file) (read {masked(url)!r})"
+        )
+    return url
 
 
 SMTP_VARIABLES = {"sender": "GUICHET_SMTP_FROM"}

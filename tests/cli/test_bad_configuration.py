@@ -104,6 +104,36 @@ def test_a_database_that_does_not_exist_says_to_create_it(
         assert "S3cret" not in err
 
 
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("guichet-db:5432/guichet", "'guichet-db:5432/guichet'"),
+        ("postgres://guichet:S3cret@db/guichet", "'postgres://guichet:***@db/guichet'"),
+        ("postgresql://guichet:S3cret@db/guichet", "'postgresql://guichet:***@db/guichet'"),
+        ("sqlite:///events.db", "'sqlite:///events.db'"),
+    ],
+)
+@pytest.mark.parametrize("command", [["worker"], ["migrate"], ["status"]])
+def test_a_database_url_the_event_log_cannot_open_says_the_form_to_write(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    url: str,
+    said: str,
+    command: list[str],
+) -> None:
+    """Text that is no URL, or a URL without the asyncpg or aiosqlite driver, reached the
+    operator as « unexpected error (ArgumentError: Could not parse SQLAlchemy URL …) », or
+    (NoSuchModuleError, ModuleNotFoundError: psycopg2) in the image, exit 1."""
+    monkeypatch.setenv("GUICHET_DATABASE_URL", url)
+    code, _, err = guichet(capsys, *command)
+    assert (code, err) == (
+        2,
+        "guichet: GUICHET_DATABASE_URL: write "
+        "postgresql+asyncpg://USER:PASSWORD@HOST:5432/DATABASE (or sqlite+aiosqlite:///PATH "
+        f"for a file) (read {said})\n",
+    )
+
+
 def test_a_console_without_its_secret_warns_that_sessions_will_not_survive(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
