@@ -193,6 +193,11 @@ def registry_with_conventions(conventions_file: Path | None) -> CommuneRegistry:
         ) from None
     except RegistryError as error:
         raise SettingsError(f"GUICHET_CONVENTIONS_FILE: {conventions_file}: {error}") from None
+    except UnicodeDecodeError:  # a ValueError, not an OSError: it was an « unexpected error »
+        raise SettingsError(
+            f"GUICHET_CONVENTIONS_FILE: {conventions_file} is not UTF-8 text: save it as "
+            '"CSV UTF-8" (insee,kind,signed_on)'
+        ) from None
 
 
 def _sentence(problem: ErrorDetails) -> str:

@@ -4,6 +4,7 @@ never a password."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -83,6 +84,46 @@ def test_a_file_the_settings_name_that_cannot_be_used_is_named_before_connecting
     monkeypatch.setenv(variable, str(path))
     code, _, err = guichet(capsys, "worker")
     assert (code, err) == (2, f"guichet: {said.format(path=path)}\n")
+
+
+def test_files_a_spreadsheet_or_notepad_saved_with_a_byte_order_mark_are_read(
+    tmp_path: Path,
+) -> None:
+    """A "CSV UTF-8" export starts with a byte-order mark: its header read "\\ufeffinsee" and
+    was refused as « the header must be insee,kind,signed_on », the header shown on screen."""
+    from worker import Settings
+
+    conventions = tmp_path / "conventions.csv"
+    conventions.write_bytes(b"\xef\xbb\xbfinsee,kind,signed_on\r\n01034,cadre,2023-05-02\r\n")
+    directory = tmp_path / "directory.toml"
+    directory.write_bytes(b'\xef\xbb\xbfalice = "alice@ain.gouv.fr"\n')
+    settings = Settings(conventions_file=conventions, directory_file=directory)
+
+    commune = settings.registry().get("01034")
+    assert commune is not None and [c.kind for c in commune.conventions] == ["cadre"]
+    directory_read = settings.directory()
+    assert directory_read is not None
+    assert asyncio.run(directory_read.addresses("alice")) == ("alice@ain.gouv.fr",)
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16"])
+def test_a_conventions_file_not_in_utf8_says_how_to_save_it(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    encoding: str,
+) -> None:
+    """Saved as Excel's "CSV" (Windows-1252) or "Unicode text" (UTF-16), it ended `guichet
+    worker` in « unexpected error (UnicodeDecodeError …) », exit 1."""
+    path = tmp_path / "conventions.csv"
+    path.write_bytes("insee,kind,signed_on\n01034,cadre,2023-05-02 # signée\n".encode(encoding))
+    monkeypatch.setenv("GUICHET_CONVENTIONS_FILE", str(path))
+    code, _, err = guichet(capsys, "worker")
+    assert (code, err) == (
+        2,
+        f'guichet: GUICHET_CONVENTIONS_FILE: {path} is not UTF-8 text: save it as "CSV UTF-8" '
+        "(insee,kind,signed_on)\n",
+    )
 
 
 def test_a_database_that_does_not_exist_says_to_create_it(
