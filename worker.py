@@ -48,6 +48,7 @@ from domain.programme import Catalogue
 from domain.registry import CommuneRegistry, RegistryError, load_registry
 from eventlog import EventLog
 from eventlog.edge import masked
+from eventlog.signing import KEY_FILE_VARIABLE, SigningKeyError, signing_key_from_env
 from workflows.client import GuichetClient, search_attribute_problems
 from workflows.encryption import data_converter, key_from_env
 from workflows.messages import DEFAULT_TASK_QUEUE
@@ -446,6 +447,19 @@ def worker_for(
     )
 
 
+def check_signing_key(env: Mapping[str, str] | None = None) -> None:
+    """A ``SettingsError`` when a signing key is configured but cannot be used (a file path
+    mistyped, a Secret holding something else). The activity reads the key again at each
+    checkpoint, so that a rotated file is picked up: checked only there, such a worker
+    started as if all were well and failed every scheduled checkpoint, hours later."""
+    env = os.environ if env is None else env
+    try:
+        signing_key_from_env(env)
+    except SigningKeyError as error:  # names where the key was looked for, never the key
+        variable = KEY_FILE_VARIABLE if env.get(KEY_FILE_VARIABLE) else None
+        raise SettingsError(f"{variable}: {error}" if variable else str(error)) from None
+
+
 class NamespaceNotReady(Exception):
     """The namespace lacks Guichet's search attributes: every file would fail its first
     workflow task, again and again, so the worker does not start."""
@@ -458,6 +472,7 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
     # not once Temporal and the database have answered.
     registry = settings.registry()
     settings.directory()
+    check_signing_key()
     if settings.smtp is None:
         # Once, at start, where an operator reads: each notice's own line is at INFO, and the
         # rows say delivered. `guichet dev` builds its worker with `worker_for`, not here: there

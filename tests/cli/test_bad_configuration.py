@@ -126,6 +126,57 @@ def test_a_conventions_file_not_in_utf8_says_how_to_save_it(
     )
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        (
+            "GUICHET_SIGNING_KEY_FILE",
+            "{missing}",
+            "GUICHET_SIGNING_KEY_FILE: cannot read the signing key file {missing}: No such file "
+            "or directory",
+        ),
+        (
+            "GUICHET_SIGNING_KEY_FILE",
+            "{not_a_key}",
+            "GUICHET_SIGNING_KEY_FILE: the signing key file {not_a_key} is neither a PEM "
+            "Ed25519 key nor the base64 of 32 raw key bytes",
+        ),
+        (
+            "GUICHET_SIGNING_KEY",
+            "c2VjcmV0",
+            "GUICHET_SIGNING_KEY is neither a PEM Ed25519 key nor the base64 of 32 raw key bytes",
+        ),
+    ],
+)
+def test_a_signing_key_that_cannot_be_used_stops_the_worker_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    variable: str,
+    value: str,
+    said: str,
+) -> None:
+    """The key is read at each checkpoint (a rotated file is picked up): a path mistyped
+    started a worker in silence, whose every scheduled checkpoint then failed, hours later."""
+    paths = {"missing": tmp_path / "signing.pem", "not_a_key": tmp_path / "directory.toml"}
+    paths["not_a_key"].write_text('alice = "alice@ain.gouv.fr"\n', encoding="utf-8")
+    monkeypatch.setenv(variable, value.format(**paths))
+    code, _, err = guichet(capsys, "worker")
+    assert (code, err) == (2, f"guichet: {said.format(**paths)}\n")
+    assert "c2VjcmV0" not in err
+
+
+def test_a_usable_signing_key_lets_the_worker_go_on_starting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A key `guichet audit keygen` wrote passes: the worker goes on to Temporal."""
+    key = tmp_path / "signing.pem"
+    assert guichet(capsys, "audit", "keygen", str(key))[0] == 0
+    monkeypatch.setenv("GUICHET_SIGNING_KEY_FILE", str(key))
+    code, _, err = guichet(capsys, "worker")
+    assert code == 1 and f"Temporal is not reachable at {NO_TEMPORAL}" in err
+
+
 def test_a_database_that_does_not_exist_says_to_create_it(
     pg_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
