@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO, cast
 
 import pydantic
+import sqlalchemy as sa
 import structlog
 from pydantic_core import ErrorDetails
 from temporalio.client import Client
@@ -46,6 +47,8 @@ from domain.catalogue import load_catalogue
 from domain.programme import Catalogue
 from domain.registry import CommuneRegistry, RegistryError, load_registry
 from eventlog import EventLog
+from eventlog.edge import masked
+from eventlog.signing import KEY_FILE_VARIABLE, SigningKeyError, signing_key_from_env
 from workflows.client import GuichetClient, search_attribute_problems
 from workflows.encryption import data_converter, key_from_env
 from workflows.messages import DEFAULT_TASK_QUEUE
@@ -120,7 +123,7 @@ class Settings(pydantic.BaseModel):
             "temporal_address": env.get("TEMPORAL_ADDRESS") or None,
             "namespace": env.get("TEMPORAL_NAMESPACE") or "default",
             "task_queue": env.get("GUICHET_TASK_QUEUE") or DEFAULT_TASK_QUEUE,
-            "database_url": env.get("GUICHET_DATABASE_URL") or None,
+            "database_url": _database_url(env.get("GUICHET_DATABASE_URL") or None),
             "state_dir": Path(env.get("GUICHET_STATE_DIR") or DEFAULT_STATE_DIR),
             "log_format": env.get("GUICHET_LOG_FORMAT") or "console",
             "log_level": env.get("GUICHET_LOG_LEVEL") or "INFO",
@@ -191,6 +194,11 @@ def registry_with_conventions(conventions_file: Path | None) -> CommuneRegistry:
         ) from None
     except RegistryError as error:
         raise SettingsError(f"GUICHET_CONVENTIONS_FILE: {conventions_file}: {error}") from None
+    except UnicodeDecodeError:  # a ValueError, not an OSError: it was an « unexpected error »
+        raise SettingsError(
+            f"GUICHET_CONVENTIONS_FILE: {conventions_file} is not UTF-8 text: save it as "
+            '"CSV UTF-8" (insee,kind,signed_on)'
+        ) from None
 
 
 def _sentence(problem: ErrorDetails) -> str:
@@ -211,6 +219,31 @@ def _sentence(problem: ErrorDetails) -> str:
     if "password" in inner or isinstance(value, Mapping):
         return f"{variable}: {problem['msg']}"
     return f"{variable}: {problem['msg']} (read {value!r})"
+
+
+DATABASE_DRIVERS = ("postgresql+asyncpg", "sqlite+aiosqlite")
+"""The databases the event log runs on, each with the asynchronous driver the image has."""
+
+
+def _database_url(url: str | None) -> str | None:
+    """``GUICHET_DATABASE_URL`` when the event log can open it; a ``SettingsError`` saying the
+    form to write otherwise. Said back with its password masked.
+
+    Text that is no URL, or ``postgresql://`` without ``+asyncpg`` (which SQLAlchemy gives to
+    psycopg, not installed), reached the operator as « unexpected error (ArgumentError …) »
+    or « (ModuleNotFoundError …) »."""
+    if url is None:
+        return None
+    try:
+        driver = sa.make_url(url).drivername
+    except sa.exc.ArgumentError:
+        driver = None
+    if driver not in DATABASE_DRIVERS:
+        raise SettingsError(
+            "GUICHET_DATABASE_URL: write postgresql+asyncpg://USER:PASSWORD@HOST:5432/DATABASE "
+            f"(or sqlite+aiosqlite:///PATH for a file) (read {masked(url)!r})"
+        )
+    return url
 
 
 SMTP_VARIABLES = {"sender": "GUICHET_SMTP_FROM"}
@@ -414,6 +447,19 @@ def worker_for(
     )
 
 
+def check_signing_key(env: Mapping[str, str] | None = None) -> None:
+    """A ``SettingsError`` when a signing key is configured but cannot be used (a file path
+    mistyped, a Secret holding something else). The activity reads the key again at each
+    checkpoint, so that a rotated file is picked up: checked only there, such a worker
+    started as if all were well and failed every scheduled checkpoint, hours later."""
+    env = os.environ if env is None else env
+    try:
+        signing_key_from_env(env)
+    except SigningKeyError as error:  # names where the key was looked for, never the key
+        variable = KEY_FILE_VARIABLE if env.get(KEY_FILE_VARIABLE) else None
+        raise SettingsError(f"{variable}: {error}" if variable else str(error)) from None
+
+
 class NamespaceNotReady(Exception):
     """The namespace lacks Guichet's search attributes: every file would fail its first
     workflow task, again and again, so the worker does not start."""
@@ -426,6 +472,7 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
     # not once Temporal and the database have answered.
     registry = settings.registry()
     settings.directory()
+    check_signing_key()
     if settings.smtp is None:
         # Once, at start, where an operator reads: each notice's own line is at INFO, and the
         # rows say delivered. `guichet dev` builds its worker with `worker_for`, not here: there

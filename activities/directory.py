@@ -62,7 +62,7 @@ def load_directory(path: Path) -> MappingDirectory:
     the department: a file's notice goes there first, else to the pool's own entry.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark, as Notepad writes
         data: object = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except FileNotFoundError:
         raise DirectoryError(f"no directory file at {path}: check the path") from None

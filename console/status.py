@@ -37,7 +37,7 @@ from eventlog import EventLog, EventLogError
 from eventlog.checkpoints import latest_stored
 from eventlog.documents import DocumentStore
 from eventlog.edge import describe, no_tables_advice
-from eventlog.migrating import latest_revision
+from eventlog.migrating import is_known, latest_revision
 from workflows import client as client_module
 from workflows import search
 from workflows.client import GuichetClient, search_attribute_problems
@@ -294,12 +294,19 @@ async def _log(log: EventLog, where: str) -> Check:
         return Check(
             "event log", False, f"no tables in {where}: {no_tables_advice(log.engine.url)}"
         )
+    if current != latest and not is_known(current):
+        return Check(
+            "event log",
+            False,
+            f"{where} is at schema revision {current}, newer than this Guichet's {latest}: a "
+            "later release migrated it; run that release (`guichet migrate` cannot go back)",
+        )
     if current != latest:
         return Check(
             "event log",
             False,
             f"{where} is at schema revision {current}, this Guichet needs {latest}: run "
-            "`guichet migrate` (or upgrade Guichet if the database is newer)",
+            "`guichet migrate`",
         )
     position, _ = await log.head()
     last = ""

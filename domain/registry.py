@@ -189,7 +189,9 @@ def load_registry(
     """Read the packaged COG 2023 registry (or ``path``), with conventions if a file is given."""
     text = (path or COMMUNES_COG2023).read_text(encoding="utf-8")
     conventions = (
-        parse_conventions(conventions_path.read_text(encoding="utf-8"))
+        # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark, which made the
+        # header read "\ufeffinsee" and be refused as not insee,kind,signed_on.
+        parse_conventions(conventions_path.read_text(encoding="utf-8-sig"))
         if conventions_path is not None
         else _NO_CONVENTIONS
     )

@@ -56,3 +56,8 @@ class EventLogMisconfigured(EventLogUnavailable):
     """The database refused the login: no such database or role, or a wrong password. The
     URL must be fixed or the database created by its operator; retrying later succeeds only
     then."""
+
+
+class EventLogNewer(EventLogError):
+    """The database's schema is at a revision this code does not know: a later release
+    migrated it. Migrations only go forward, so only that release (or a newer one) runs on it."""

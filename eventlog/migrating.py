@@ -17,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
+from eventlog.errors import EventLogNewer
 from eventlog.schema import VERSION_TABLE
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -39,8 +40,17 @@ class Upgrade(NamedTuple):
 
 
 def upgrade_to_head(connection: Connection) -> Upgrade:
-    """Bring the schema to the latest revision on an open (sync-facade) connection."""
+    """Bring the schema to the latest revision on an open (sync-facade) connection; a
+    schema a later release migrated is :class:`EventLogNewer` (Alembic's « Can't locate
+    revision » reached the operator as an unexpected error, from `migrate` and every worker
+    of a release rolled back)."""
     before = current_revision(connection)
+    if before is not None and not is_known(before):
+        raise EventLogNewer(
+            f"its schema is at revision {before}, newer than this Guichet's "
+            f"{latest_revision()}: a later release migrated it, and only that release or a "
+            "newer one can run on it (`guichet --version` names the schema a release needs)"
+        )
     command.upgrade(alembic_config(connection), "head")
     after = current_revision(connection)
     assert after is not None  # an upgrade to head always leaves a revision
@@ -52,6 +62,12 @@ def latest_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None  # the migrations ship with the package
     return head
+
+
+def is_known(revision: str) -> bool:
+    """Whether ``revision`` is one of this code's migrations (else a later release's)."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return any(known.revision == revision for known in script.walk_revisions())
 
 
 def current_revision(connection: Connection) -> str | None:

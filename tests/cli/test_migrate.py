@@ -83,14 +83,39 @@ def test_status_says_an_older_schema_needs_migrate_and_an_unreachable_temporal(
     assert after["event log"]["ok"] and after["notices"]["ok"]
 
 
+def test_a_schema_a_later_release_migrated_is_named_not_an_unexpected_error(
+    sqlite_log: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A release rolled back onto a log its successor migrated: `migrate` (and each worker,
+    which migrates at start) said « unexpected error (CommandError: Can't locate revision
+    identified by '0099') », and `status` told to run `migrate`."""
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+    guichet(capsys, "migrate")
+    with sqlite3.connect(sqlite_log) as db:
+        db.execute("UPDATE eventlog_alembic_version SET version_num = '0099'")
+    code, out, err = guichet(capsys, "migrate")
+    assert (code, out) == (1, "")
+    assert err == (
+        "guichet: the event log could not be migrated: its schema is at revision 0099, newer "
+        f"than this Guichet's {HEAD}: a later release migrated it, and only that release or a "
+        "newer one can run on it (`guichet --version` names the schema a release needs)\n"
+    )
+    code, out, _ = guichet(capsys, "status", "--json")
+    checks = {check["name"]: check for check in json.loads(out)["checks"]}
+    assert code == 1 and checks["event log"]["detail"] == (
+        f"SQLite file {sqlite_log} is at schema revision 0099, newer than this Guichet's {HEAD}: "
+        "a later release migrated it; run that release (`guichet migrate` cannot go back)"
+    )
+
+
 def test_status_on_a_missing_or_unsupported_log_says_so_and_creates_nothing(
     sqlite_log: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """No file, no folder, or a URL of another kind: the log's line says what to do and
-    ``status`` (which changes nothing) leaves no empty database behind."""
+    """No file or no folder: the log's line says what to do and ``status`` (which changes
+    nothing) leaves no empty database behind; a URL of another kind is a bad setting."""
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
     in_missing_folder = tmp_path / "nowhere" / "events.db"
     for path in (sqlite_log, in_missing_folder):
@@ -102,11 +127,10 @@ def test_status_on_a_missing_or_unsupported_log_says_so_and_creates_nothing(
             f"no event log at {path}: set GUICHET_DATABASE_URL to the log, or GUICHET_STATE_DIR"
         )
         assert not path.exists()
-    monkeypatch.setenv("GUICHET_DATABASE_URL", "bogus://x")
+    monkeypatch.setenv("GUICHET_DATABASE_URL", "bogus://x")  # refused as any bad setting
     code, out, err = guichet(capsys, "status", "--json")
-    checks = {check["name"]: check for check in json.loads(out)["checks"]}
-    assert (code, err) == (1, "")
-    assert checks["event log"]["detail"].startswith("unsupported event log URL 'bogus://x'")
+    assert (code, out) == (2, "")
+    assert err.startswith("guichet: GUICHET_DATABASE_URL: write postgresql+asyncpg://")
 
 
 def sql(pg_url: str, *statements: str) -> object:
