@@ -83,6 +83,7 @@ from console.web.revision import decisions, outcome
 from console.web.services import PROJECT_TITLE, WebServices
 from console.web.sessions import Session
 from console.web.submission import (
+    FORM_LABELS,
     LINE_ROWS,
     known_funders,
     plan_from_form,
@@ -732,6 +733,8 @@ async def _submission(
         "verdicts": found_verdicts,
         "error": error,
         "rows": range(LINE_ROWS),
+        # The live check names a field the API refuses as the form does (guichet.js).
+        "form_labels": FORM_LABELS,
         "key": values.get("cle") or uuid.uuid4().hex,
     }
     return render(request, "depot.html", context, status)
