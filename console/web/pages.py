@@ -79,7 +79,7 @@ from console.web.files import timeline as read_timeline
 from console.web.opinions import experts, is_expert, no_such_expert
 from console.web.outages import no_worker_sentence
 from console.web.problems import first_problem
-from console.web.revision import decisions, outcome
+from console.web.revision import decisions, outcome, shortfall
 from console.web.services import PROJECT_TITLE, WebServices
 from console.web.sessions import Session
 from console.web.submission import (
@@ -386,6 +386,7 @@ async def file_view(
         "actions": actions,
         "waiting": waiting,
         "can_revise_plan": "RevisePlan" in allowed,
+        "shortfall": shortfall(state.plan) if state.plan and "RevisePlan" in allowed else "",
         "api_only": [c for c in allowed if c not in FORMS and c not in OWN_PAGES],
         "can_attach": "AttachDocument" in allowed,
         "document_request_id": uuid.uuid4().hex,
