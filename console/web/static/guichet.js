@@ -160,7 +160,7 @@ function liveVerdicts(form) {
       const p = document.createElement("p");
       p.className = "note";
       p.dataset.formulaireIncomplet = "";
-      p.textContent = "Plan incomplet : " + incomplete + ".";
+      p.textContent = "Plan incomplet : " + incomplete;
       target.replaceChildren(p);
       target.dataset.state = "incomplet";
       return;
