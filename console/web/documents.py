@@ -58,6 +58,14 @@ async def _attach(
         on_api = file_field == "file"  # the API's callers send codes; people pick in a list
         where = f"kind : l'un de {', '.join(DOCUMENT_KIND)}" if on_api else "dans la liste"
         raise FormError(f"type de pièce : choisissez-en un {where}", field="kind")
+    if account.role == "applicant" and kind == "opinion":
+        # Not in the commune's list: sent anyway (a form edited, the API), the commune's scan
+        # was listed to the services as « Avis d'expert signé », which the domain accepts.
+        raise FormError(
+            "type de pièce : l'avis d'expert signé est joint par l'expert lui-même ; "
+            "choisissez un autre type (« Autre pièce » au besoin)",
+            field="kind",
+        )
     request_id = fields.get("request_id", "")
     if not REQUEST_ID.match(request_id):
         raise FormError("request_id : identifiant de requête absent ou mal formé")

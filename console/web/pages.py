@@ -79,10 +79,11 @@ from console.web.files import timeline as read_timeline
 from console.web.opinions import experts, is_expert, no_such_expert
 from console.web.outages import no_worker_sentence
 from console.web.problems import first_problem
-from console.web.revision import decisions, outcome
+from console.web.revision import decisions, outcome, shortfall
 from console.web.services import PROJECT_TITLE, WebServices
 from console.web.sessions import Session
 from console.web.submission import (
+    FORM_LABELS,
     LINE_ROWS,
     known_funders,
     plan_from_form,
@@ -385,6 +386,7 @@ async def file_view(
         "actions": actions,
         "waiting": waiting,
         "can_revise_plan": "RevisePlan" in allowed,
+        "shortfall": shortfall(state.plan) if state.plan and "RevisePlan" in allowed else "",
         "api_only": [c for c in allowed if c not in FORMS and c not in OWN_PAGES],
         "can_attach": "AttachDocument" in allowed,
         "document_request_id": uuid.uuid4().hex,
@@ -732,6 +734,8 @@ async def _submission(
         "verdicts": found_verdicts,
         "error": error,
         "rows": range(LINE_ROWS),
+        # The live check names a field the API refuses as the form does (guichet.js).
+        "form_labels": FORM_LABELS,
         "key": values.get("cle") or uuid.uuid4().hex,
     }
     return render(request, "depot.html", context, status)

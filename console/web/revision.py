@@ -86,3 +86,33 @@ def _name(line: FundingLine, plan: FinancingPlan) -> str:
     """The line by its funder; with its id when the plan asks that funder twice."""
     twice = Counter(other.funder for other in plan.lines)[line.funder] > 1
     return f"{line.funder} (ligne {line.line_id})" if twice else line.funder
+
+
+def shortfall(plan: FinancingPlan) -> str:
+    """What the co-financers' decisions leave missing from the plan, and what to do, as the
+    commune's mail says it (« Il manque … : révisez-le »); empty when nothing is missing. The
+    file's page showed a partial grant and a refusal with a bare « Réviser » button."""
+    short = [
+        line
+        for line in plan.lines
+        if line.kind != "owner"
+        and (
+            line.status == "refused"
+            or (line.status == "approved" and (line.granted_cents or 0) < line.requested_cents)
+        )
+    ]
+    if not short:
+        return ""
+    said = [
+        f"{line.funder} refuse sa ligne de {euros(line.requested_cents)}"
+        if line.status == "refused"
+        else f"{line.funder} accorde {euros(line.granted_cents)} sur les "
+        f"{euros(line.requested_cents)} demandés"
+        for line in short
+    ]
+    missing = sum(line.requested_cents - (line.granted_cents or 0) for line in short)
+    return (
+        f"{' ; '.join(said)}. Il manque {euros(missing)} au plan de financement : révisez-le, "
+        "en inscrivant sur chaque ligne le montant accordé, et en retirant ou en remplaçant "
+        "une ligne refusée (un autre financeur, ou la part de la commune)."
+    )

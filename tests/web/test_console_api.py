@@ -549,6 +549,19 @@ async def test_a_line_break_counts_one_character_as_the_browser_counted_it(
     assert 'data-testid="retiree">retirée le ' in row
 
 
+async def test_the_commune_page_says_a_subsidy_not_yet_awarded_rather_than_nothing(
+    console: Console,
+) -> None:
+    """The commune's page read « 0,00 € » beside a request still instructed, as if nothing
+    had been granted (the file's page already says « pas encore attribuée »)."""
+    file_id = await submit_file(console)
+    async with signed_in(console, "agent") as agent:
+        commune = html.unescape((await agent.get("/communes/01033")).text)
+    row = commune[commune.index(f'<a href="/dossiers/{file_id}">') :].split("</tr>")[0]
+    assert "pas encore attribuée" in row
+    assert "0,00\xa0€</td>" not in row.split('class="nombre">')[-1]
+
+
 async def test_checking_a_revised_plan_counts_a_partial_grant_as_the_file_does(
     console: Console,
 ) -> None:

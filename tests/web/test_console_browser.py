@@ -198,6 +198,50 @@ async def test_a_subsidy_goes_from_submission_to_balance_and_the_auditor_sees_it
     assert state.paid_cents == state.award_cents
 
 
+async def test_the_live_check_refuses_what_the_server_refuses_and_in_the_form_s_words(
+    console: Console, base_url: str, browser: object
+) -> None:
+    """« 12abc » months, a line with a funder and no amount, or a duration past the model's
+    bounds: the live check says what « Déposer » would answer, naming the field as the form
+    does (parseInt read « 12abc » as 12 and showed every rule passed; « 0 » became 24; « 241 »
+    read « body.plan.planned_duration_months — au plus 240 »)."""
+    agent = await sign_in(browser, base_url, "agent")
+    page = agent.page
+    await page.goto(f"{base_url}/depot")  # type: ignore[attr-defined]
+    await page.fill("#titre", "Réfection du lavoir")  # type: ignore[attr-defined]
+    for name, value in {"cout_total": "100000", "assiette": "100000",
+                        "ligne-0-montant": "40000", "ligne-1-financeur": "DETR",
+                        "ligne-1-montant": "60000"}.items():  # fmt: skip
+        await page.fill(f"[name={name}]", value)  # type: ignore[attr-defined]
+    verdicts = page.locator("#verdicts")  # type: ignore[attr-defined]
+    plan_total = "totalisent 100\u202f000,00\u00a0€"
+    await page.locator("#verdicts td", has_text=plan_total).first.wait_for()  # type: ignore[attr-defined]
+
+    async def said(text: str) -> None:
+        await page.locator("#verdicts p.note", has_text=text).wait_for()  # type: ignore[attr-defined]
+        assert await page.locator("#verdicts table").count() == 0  # type: ignore[attr-defined]
+
+    await page.fill("#duree_mois", "12abc")  # type: ignore[attr-defined]
+    await said("« Durée prévue » : un nombre de mois")
+    await page.fill("#duree_mois", "0")  # type: ignore[attr-defined]
+    await said("« Durée prévue (mois) » : au moins 1")
+    await page.fill("#duree_mois", "241")  # type: ignore[attr-defined]
+    await said("« Durée prévue (mois) » : au plus 240")
+    assert "body." not in await verdicts.inner_text()
+    await page.fill("#duree_mois", "")  # the server reads an empty duration as 24 months
+    await page.locator("#verdicts td", has_text=plan_total).first.wait_for()  # type: ignore[attr-defined]
+    await page.fill("[name=ligne-2-financeur]", "REGION")  # type: ignore[attr-defined]
+    await said("ligne 3 du plan : indiquez le financeur et le montant")
+    # What the live check said is what the server answers.
+    await page.click("button[value=verifier]")  # type: ignore[attr-defined]
+    alert = page.locator(".alerte-erreur")  # type: ignore[attr-defined]
+    assert "ligne 3 du plan : indiquez le financeur et le montant" in await alert.inner_text()
+    await page.fill("[name=ligne-2-financeur]", "")  # type: ignore[attr-defined]
+    await page.fill("#duree_mois", "12abc")  # type: ignore[attr-defined]
+    await page.click("button[value=verifier]")  # type: ignore[attr-defined]
+    assert "« Durée prévue » : un nombre de mois" in await alert.inner_text()
+
+
 async def _wait_disbursed(console: Console, application_id: str, number: int) -> None:
     for _ in range(400):
         payment = (await console.guichet.state(application_id)).payment(number)

@@ -127,6 +127,32 @@ async def test_a_refused_upload_says_why_beside_the_field_and_keeps_the_note(
     assert re.search(r'id="piece-kind"[^>]*aria-invalid="true"', unchosen.text)
 
 
+async def test_the_commune_cannot_give_its_document_out_as_an_expert_s_opinion(
+    console: Console, with_quote: str
+) -> None:
+    """The commune's list leaves « Avis d'expert signé » out, but a form sent with it anyway
+    (or the API) listed the commune's scan to the services as an expert's signed opinion:
+    refused beside the kind, nothing kept; the API says so too."""
+    content = b"%PDF-1.4\navis favorable, signe l'ABF " + uuid.uuid4().bytes
+    async with signed_in(console, "agent") as agent:
+        page = await attach(agent, with_quote, content, "avis-abf.pdf", kind="opinion", note="ABF")
+        token = await csrf_of(agent, f"/dossiers/{with_quote}")
+        api = await agent.post(
+            f"/api/v1/applications/{with_quote}/documents",
+            data={"kind": "opinion", "request_id": uuid.uuid4().hex},
+            files={"file": ("avis-abf.pdf", content, "application/pdf")},
+            headers={"X-CSRF-Token": token},
+        )
+    assert page.status_code == 400
+    assert "l'avis d'expert signé est joint par l'expert" in html.unescape(page.text)
+    assert re.search(r'id="piece-kind"[^>]*aria-invalid="true"', page.text)
+    assert ">ABF</textarea>" in page.text
+    assert api.status_code == 400 and "joint par l'expert" in api.json()["detail"]
+    assert await console.services.documents.read(hashlib.sha256(content).hexdigest()) is None
+    state = await console.guichet.state(with_quote)
+    assert all(d.kind != "opinion" for d in state.documents)
+
+
 async def test_the_auditor_reads_documents_but_attaches_none(
     console: Console, with_quote: str
 ) -> None:

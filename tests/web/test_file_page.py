@@ -174,3 +174,37 @@ def test_a_claim_shows_the_expense_and_the_proof_the_commune_gave_with_it() -> N
     advance = [*to_started(), claim("advance", 10_000)]
     row = file_page(advance, carol, claims=claims(history(advance))).split('"paiements"')[1]
     assert '<td class="nombre">—</td><td class="texte-libre">FACT-1</td>' in row
+
+
+def test_a_partial_grant_and_a_refusal_tell_the_commune_what_to_revise() -> None:
+    """DETR granted part of its line, the region refused its own: the commune's page showed
+    both with a bare « Réviser » button, where its mail says what is missing and what to do.
+    Once the plan asks what was granted, and the refused line is gone, it says nothing."""
+    from console.web.revision import shortfall
+    from domain.commands import DecideFunding, RevisePlan
+    from tests.unit.builders import DETR_OFFICER, REGION_OFFICER, approve
+
+    refusal = DecideFunding(
+        actor=REGION_OFFICER, at=at(2), line_id="region", approve=False, note="Hors cadre"
+    )
+    commands = [*to_instruction(), approve(DETR_OFFICER, "detr", 80_000), refusal]
+    plan = apply(commands).plan
+    assert plan is not None
+    said = shortfall(plan)
+    page = file_page(commands, AGENT, can_revise_plan=True, shortfall=said)
+    hint = page[page.index('data-testid="plan-a-reviser"') :].split("</div>")[0]
+    assert "DETR accorde 80\u202f000,00\xa0€ sur les 100\u202f000,00\xa0€ demandés" in hint
+    assert "REGION refuse sa ligne de 200\u202f000,00\xa0€" in hint
+    assert "Il manque 220\u202f000,00\xa0€ au plan de financement : révisez-le" in hint
+    owner, detr, _ = plan.lines
+    revised = plan.model_copy(
+        update={
+            "lines": (
+                owner.model_copy(update={"requested_cents": owner.requested_cents + 220_000_00}),
+                detr.model_copy(update={"requested_cents": 80_000_00}),
+            )
+        }
+    )
+    after = apply([*commands, RevisePlan(actor=APPLICANT, at=at(3), plan=revised)]).plan
+    assert after is not None and shortfall(after) == ""
+    assert 'data-testid="plan-a-reviser"' not in file_page(commands, AGENT, can_revise_plan=True)

@@ -22,6 +22,37 @@ function unreadableAmount(form) {
   return null;
 }
 
+function months(form) {
+  // As the server reads « Durée prévue » (console.web.submission._plan): empty is 24, else
+  // ASCII digits only; null if unreadable (parseInt read « 12abc » as 12, which the server refuses).
+  const typed = form.elements["duree_mois"] ? form.elements["duree_mois"].value.trim() : "";
+  if (!typed) return 24;
+  return /^[0-9]+$/.test(typed) ? Number(typed) : null;
+}
+
+function formProblem(form) {
+  // What the server would refuse in the form before judging any rule, in its own words:
+  // the live check must not show verdicts on a form that « Déposer » sends back.
+  if (months(form) === null) return "« Durée prévue » : un nombre de mois";
+  for (let row = 0; form.elements["ligne-" + row + "-financeur"]; row++) {
+    const funder = form.elements["ligne-" + row + "-financeur"].value.trim();
+    const amount = form.elements["ligne-" + row + "-montant"].value.trim();
+    if (Boolean(funder) !== Boolean(amount)) return "ligne " + (row + 1) + " du plan : indiquez le financeur et le montant";
+  }
+  return null;
+}
+
+function inFormWords(detail, labels) {
+  // The API names a field by its path (« body.plan.planned_duration_months — au plus 240 »):
+  // the form names it as the person reads it, as the server's form does (first_problem).
+  const text = String(detail);
+  const at = text.indexOf(" — ");
+  if (at < 0 || !text.startsWith("body")) return text;
+  const path = text.slice(0, at).split(".");
+  const label = labels[path[path.length - 1]];
+  return label ? "« " + label + " » : " + text.slice(at + 3) : text.slice(at + 3);
+}
+
 const DOTATIONS = ["DETR", "DSIL", "DPV", "DSID"];
 
 function requestFromForm(form) {
@@ -55,7 +86,7 @@ function requestFromForm(form) {
     prior_start_kind: value("commencement_anticipe") ? value("nature_commencement") : null,
     plan: { total_cost_cents: cents(value("cout_total")) ?? 0, subsidisable_base_cents: cents(value("assiette")) ?? 0,
             basis: basis, lines: lines, owner_is_chef_de_file: form.elements["chef_de_file"].checked,
-            planned_duration_months: parseInt(value("duree_mois"), 10) || 24 },
+            planned_duration_months: months(form) },
   };
 }
 
@@ -124,6 +155,16 @@ function liveVerdicts(form) {
       target.dataset.state = "incomplet";
       return;
     }
+    const incomplete = formProblem(form);
+    if (incomplete !== null) {
+      const p = document.createElement("p");
+      p.className = "note";
+      p.dataset.formulaireIncomplet = "";
+      p.textContent = "Plan incomplet : " + incomplete;
+      target.replaceChildren(p);
+      target.dataset.state = "incomplet";
+      return;
+    }
     let answer;
     try {
       answer = await fetch(form.dataset.verdicts, {
@@ -145,7 +186,8 @@ function liveVerdicts(form) {
       const problem = await answer.json().catch(() => ({}));
       const p = document.createElement("p");
       p.className = "note";
-      p.textContent = "Plan incomplet : " + (problem.detail || answer.status);
+      const labels = JSON.parse(form.dataset.champs || "{}");
+      p.textContent = "Plan incomplet : " + (problem.detail ? inFormWords(problem.detail, labels) : answer.status);
       target.appendChild(p);
       target.dataset.state = "incomplet";
     }
