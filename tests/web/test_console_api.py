@@ -1040,8 +1040,11 @@ async def test_a_refused_submission_names_the_field_as_the_form_does(console: Co
             await checked(duree_mois="0"),
             await checked(),
         )
-    assert "« Intitulé du projet » : à remplir" in blank and "project_title" not in blank
-    assert "« Durée prévue (mois) » : au moins 1" in zero and "planned_duration" not in zero
+    # The form's field names sit in its data-champs attribute, for the live check: read the
+    # refusal's words, not the markup.
+    blank_said, zero_said = (re.sub(r"data-champs='[^']*'", "", page) for page in (blank, zero))
+    assert "« Intitulé du projet » : à remplir" in blank and "project_title" not in blank_said
+    assert "« Durée prévue (mois) » : au moins 1" in zero and "planned_duration" not in zero_said
     assert "caractère de contrôle" not in fine and "Halle couverte\net parvis" in fine
     # A title is one line: a break pasted into it is a space.
     async with signed_in(console, "agent") as agent:
