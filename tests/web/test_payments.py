@@ -1,4 +1,5 @@
-"""The payment officer's journey through the console: a payment the bank refused."""
+"""The payment officer's journey through the console: a payment the bank refused, the four
+eyes rule seen from the officer who accepted the file."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from activities.ledger import LedgerGateway
 from activities.payments import DisbursementOrder, PaymentRefused
 from domain.deadline import day_of
 from tests.polling import eventually
-from tests.web.conftest import Console, signed_in
-from tests.web.test_console_api import awarded_file, send
+from tests.web.conftest import PASSWORD, Console, signed_in
+from tests.web.test_console_api import awarded_file, send, submit_file
 
 
 def row_of(page: str, application_id: str) -> str:
@@ -66,3 +67,39 @@ async def test_a_payment_the_bank_refused_says_why_and_what_to_do_before_orderin
         page = html.unescape((await carol.get(f"/dossiers/{application_id}")).text)
     table = page.split('data-testid="paiements"')[1].split("</table>")[0]
     assert "refusé par la banque" not in table and "LEDGER-" in table
+
+
+async def test_the_officer_who_accepted_a_file_is_told_another_orders_its_payments(
+    console: Console,
+) -> None:
+    """Paul accepted a file as a caseworker, then became a payment officer: « Paiements »
+    listed its claim to him, and its page showed no order and no reason (the domain refuses
+    him, four eyes). Both now say that another officer orders it; carol is offered the order."""
+    application_id = await submit_file(console)
+    await console.services.accounts.add("paul", PASSWORD, "caseworker", replace=True)
+    await send(console, "alice", application_id, type="DeclareComplete")
+    await send(console, "prefecture", application_id, type="DecideFunding", line_id="detr",
+               approve=True, granted_cents=40_000_00)  # fmt: skip
+    await send(console, "region", application_id, type="DecideFunding", line_id="region",
+               approve=True, granted_cents=20_000_00)  # fmt: skip
+    await send(console, "paul", application_id, type="AcceptApplication")
+    await send(console, "alice", application_id, type="NotifyAward", decision_reference="ARR-1")
+    await console.services.accounts.add("paul", PASSWORD, "payment_officer", replace=True)
+    today = day_of(datetime.now(UTC), paris=True).isoformat()
+    await send(console, "agent", application_id, type="DeclareStart", started_on=today)
+    await send(console, "agent", application_id, type="ClaimPayment", kind="advance",
+               amount_cents=5_000_00, proof_reference="OS-1")  # fmt: skip
+    async with signed_in(console, "paul") as paul:
+        page = html.unescape((await paul.get(f"/dossiers/{application_id}")).text)
+        queue = html.unescape((await paul.get("/paiements")).text)
+    async with signed_in(console, "carol") as carol:
+        theirs = html.unescape((await carol.get(f"/dossiers/{application_id}")).text)
+        carol_queue = html.unescape((await carol.get("/paiements")).text)
+    assert "/actions/OrderPayment" not in page
+    assert (
+        "Ordonner le paiement : pas par vous, vous avez accepté ce dossier : un autre comptable "
+        "en ordonne les paiements (principe des quatre yeux" in page
+    )
+    assert "(vous : un autre comptable l'ordonne" in row_of(queue, application_id)
+    assert "/actions/OrderPayment" in theirs and "pas par vous" not in theirs
+    assert "(vous :" not in row_of(carol_queue, application_id)
