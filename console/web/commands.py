@@ -193,6 +193,11 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "RecordRepayment": (
         FieldSpec("amount", "Montant reversé (€)", "euros"),
         FieldSpec("reference", "Référence du titre de recette"),
+        FieldSpec(
+            "confirm",
+            "Je confirme le reversement : ce montant a été encaissé, il ne s'annule pas",
+            "confirm",
+        ),
     ),
     "ExtendDeadline": (
         FieldSpec("deadline", "Délai à prolonger", "select"),
@@ -347,6 +352,12 @@ def action_hint(command_type: str, state: Application, funder: str | None = None
         return f"Pièces attendues pas encore jointes : {kinds}."
     if command_type == "OrderPayment":
         return _order_hint(state)
+    if command_type == "RecordRepayment" and state.repayment_due_cents:
+        return (
+            f"Reste dû : {labels.euros(state.repayment_due_cents)}. Un reversement enregistré ne "
+            "s'annule pas, et celui qui solde ce reste clôt le dossier : vérifiez le montant sur "
+            "le titre de recette encaissé."
+        )
     if command_type == "AnswerCorrection":
         return (
             "Joignez d'abord les pièces demandées dans « Pièces du dossier », plus bas : "
