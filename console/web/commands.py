@@ -193,6 +193,11 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "RecordRepayment": (
         FieldSpec("amount", "Montant reversé (€)", "euros"),
         FieldSpec("reference", "Référence du titre de recette"),
+        FieldSpec(
+            "confirm",
+            "Je confirme le reversement : ce montant a été encaissé, il ne s'annule pas",
+            "confirm",
+        ),
     ),
     "ExtendDeadline": (
         FieldSpec("deadline", "Délai à prolonger", "select"),
@@ -298,7 +303,10 @@ def choice_label(command_type: str, name: str, value: str, state: Application) -
             kind = labels.lower(labels.PAYMENT_KIND, payment.kind)
             if payment.with_bank_guarantee:  # 60 % instead of 30 %: the officer checks it
                 kind += " avec garantie bancaire"
-            return f"n° {payment.number}, {kind} : {labels.euros(payment.amount_cents)}"
+            label = f"n° {payment.number}, {kind} : {labels.euros(payment.amount_cents)}"
+            if payment.status == "failed":  # ordered again, it goes to the bank again
+                label += ", refusé par la banque : nouvel ordre"
+            return label
     if command_type == "ExtendDeadline" and name == "deadline":
         kind, _, subject = value.partition(":")
         deadline = state.deadline(kind, subject or None)  # type: ignore[arg-type]
@@ -342,8 +350,14 @@ def action_hint(command_type: str, state: Application, funder: str | None = None
     if command_type == "DeclareComplete" and (missing := state.missing_documents("request")):
         kinds = ", ".join(labels.lower(labels.DOCUMENT_KIND, d.kind) for d in missing)
         return f"Pièces attendues pas encore jointes : {kinds}."
-    if command_type == "OrderPayment" and (proofs := _balance_proofs_missing(state)):
-        return f"Pièces attendues avec le solde pas encore jointes : {proofs}."
+    if command_type == "OrderPayment":
+        return _order_hint(state)
+    if command_type == "RecordRepayment" and state.repayment_due_cents:
+        return (
+            f"Reste dû : {labels.euros(state.repayment_due_cents)}. Un reversement enregistré ne "
+            "s'annule pas, et celui qui solde ce reste clôt le dossier : vérifiez le montant sur "
+            "le titre de recette encaissé."
+        )
     if command_type == "AnswerCorrection":
         return (
             "Joignez d'abord les pièces demandées dans « Pièces du dossier », plus bas : "
@@ -386,6 +400,24 @@ def action_hint(command_type: str, state: Application, funder: str | None = None
         if proofs := _balance_proofs_missing(state, claimed=False):
             hints.append(f"Pièces attendues avec le solde, à joindre d'abord : {proofs}.")
     hints.append("Joignez les justificatifs de dépense dans « Pièces du dossier ».")
+    return " ".join(hints)
+
+
+def _order_hint(state: Application) -> str:
+    """Before an order: a payment the bank refused, why and what to do before ordering it
+    again (the page gave the bank's reason under « Référence du virement » and offered the
+    same order, which a closed account refuses again); the balance's documents missing."""
+    hints = [
+        f"Le versement n° {p.number} a été refusé par la banque"
+        + (f" (« {p.failure} »)" if p.failure else "")
+        + " : faites d'abord corriger ce qui l'a fait refuser (les coordonnées bancaires de la "
+        "commune, son relevé d'identité bancaire joint dans « Pièces du dossier »), puis "
+        "ordonnez-le de nouveau."
+        for p in state.payments
+        if p.status == "failed"
+    ]
+    if proofs := _balance_proofs_missing(state):
+        hints.append(f"Pièces attendues avec le solde pas encore jointes : {proofs}.")
     return " ".join(hints)
 
 

@@ -377,6 +377,9 @@ async def file_view(
     waiting = [(command, reason) for command in offered if (reason := not_now(command, state))]
     if "RequestOpinion" in offered and not any(a["type"] == "RequestOpinion" for a in actions):
         waiting.append(("RequestOpinion", _no_expert_to_ask(consulted)))
+    not_yours = []
+    if stopped is None and not state.is_terminal and _ordered_by_another(state, account, allowed):
+        not_yours.append(("OrderPayment", FOUR_EYES))
     context = {
         "state": state,
         "decision": decision_standing(events, state),
@@ -385,6 +388,7 @@ async def file_view(
         "timeline_problem": problem,
         "actions": actions,
         "waiting": waiting,
+        "not_yours": not_yours,
         "can_revise_plan": "RevisePlan" in allowed,
         "shortfall": shortfall(state.plan) if state.plan and "RevisePlan" in allowed else "",
         "api_only": [c for c in allowed if c not in FORMS and c not in OWN_PAGES],
@@ -481,6 +485,23 @@ def _day_range(name: str) -> dict[str, str]:
     today = datetime.now(PARIS).date()
     furthest = today + timedelta(days=LONGEST_WAIT_DAYS)
     return {"min": (today + timedelta(days=1)).isoformat(), "max": furthest.isoformat()}
+
+
+FOUR_EYES = (
+    "vous avez accepté ce dossier : un autre comptable en ordonne les paiements (principe des "
+    "quatre yeux, séparation des fonctions d'ordonnateur et de comptable)"
+)
+
+
+def _ordered_by_another(state: Application, account: Account, allowed: Sequence[str]) -> bool:
+    """A payment waits to be ordered, and this officer may not: they accepted the file (four
+    eyes). The page left them without the order and without a word why."""
+    return (
+        account.role == "payment_officer"
+        and "OrderPayment" not in allowed
+        and state.accepted_by == account.actor.id
+        and bool(choices("OrderPayment", "payment_number", state, account.actor))
+    )
 
 
 def _no_expert_to_ask(consulted: list[Account]) -> str:

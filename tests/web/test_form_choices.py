@@ -336,3 +336,26 @@ def test_the_commission_s_opinion_is_offered_only_where_needed_then_as_a_change(
     change = _action(opinion, recorded, alice)
     assert change["label"] == "Modifier l'avis de la commission DETR"
     assert change["hint"].startswith("La commission a rendu un avis favorable, déjà enregistré")
+
+
+def test_recording_a_repayment_says_what_remains_and_waits_for_its_box() -> None:
+    """« Enregistrer un reversement » went at one click, with nothing undoing it: 8 000 typed
+    for an 800 € title closed the file for good. It says what remains due and asks for its
+    box, as ordering a payment does."""
+    import pytest
+
+    from console.web.commands import FormError
+    from domain.commands import RecordRepayment, WithdrawApplication
+    from tests.unit.builders import PAYMENT_OFFICER
+
+    withdrawn = WithdrawApplication(actor=APPLICANT, at=at(50), reason="Projet abandonné")
+    owing = apply([*to_started(), claim("advance", 20_000), *paid(1), withdrawn])
+    assert owing.repayment_due_cents == 20_000_00
+    hint = action_hint("RecordRepayment", owing)
+    assert hint.startswith("Reste dû : 20\u202f000,00\u00a0€. Un reversement enregistré ne s")
+    typed = {"amount": "800,00", "reference": "TITRE-1"}
+    with pytest.raises(FormError) as unticked:
+        build_command("RecordRepayment", typed, PAYMENT_OFFICER, owing)
+    assert unticked.value.field == "confirm"
+    ticked = build_command("RecordRepayment", typed | {"confirm": "on"}, PAYMENT_OFFICER, owing)
+    assert isinstance(ticked, RecordRepayment) and ticked.amount_cents == 800_00
