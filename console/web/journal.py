@@ -30,7 +30,7 @@ from console.web.services import WebServices
 from eventlog.checkpoints import Checkpoint, stored
 from eventlog.signing import SigningKeyError, key_id, parse_public_key, public_key_text
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 
 SCOPE = "etendue"
