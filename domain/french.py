@@ -98,6 +98,16 @@ DOCUMENT_KIND: Mapping[str, str] = {
 
 PAYMENT_KIND: Mapping[str, str] = {"advance": "Avance", "interim": "Acompte", "balance": "Solde"}
 
+NO_REASON_FROM_THE_BANK = "refused by the payment gateway"
+"""The reason the workflow records when the bank refuses a payment without giving one: the
+words of its first release, kept as they are so that running files replay."""
+
+
+def bank_reason(reason: str) -> str:
+    """A payment failure's reason as a person reads it: the bank's words, or that it gave none."""
+    return "sans motif donné" if reason == NO_REASON_FROM_THE_BANK else reason
+
+
 PAYMENT_STATUS: Mapping[str, str] = {
     "claimed": "Demandé",
     "ordered": "Ordonné",

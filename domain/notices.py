@@ -4,7 +4,8 @@ The workflow turns each recorded event into notices here and hands them to the o
 activity; delivery (SMTP, or a log line) is the outbox's business. This module is the
 surface (``Notice``, ``NOTICES``, ``notices_for``); each revision's notices are built in
 ``notices_first`` (0), ``notices_opinions`` (0, the experts'), ``notices_steps`` (1) and
-``notices_cofinancers`` (1, the co-financers' lines), on the helpers of ``notices_shared``.
+``notices_cofinancers`` (1, the co-financers' lines) and ``notices_payments`` (2), on the
+helpers of ``notices_shared``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from domain.events import Event
 from domain.notices_first import first_notices
 from domain.notices_opinions import experts_released
+from domain.notices_payments import payments_told
 from domain.notices_shared import DEADLINE_NAMES, EXPIRY_ACTIONS, PAYMENT_OFFICERS, Notice
 from domain.notices_steps import steps_told
 from domain.state import Application
@@ -25,7 +27,7 @@ __all__ = [
     "notices_for",
 ]
 
-NOTICES = 1
+NOTICES = 2
 """The latest revision of which events are told to whom. A file's workflow chooses its
 revision with ``workflow.patched`` (``workflows.grant_application.NOTICES_PATCHES``): each
 notice is handed to an activity under an id drawn from the workflow's random numbers, so a
@@ -39,7 +41,8 @@ may change freely.
    while no one holds the file) of a new request, of a revised plan, and of an answer or a
    decision on a file no one holds; each co-financer that its decision is expected and by
    when (and why again, when it is), that it waits for a correction, that its line left the
-   plan, and how the file ended; the payment officers that a payment waits to be ordered."""
+   plan, and how the file ended; the payment officers that a payment waits to be ordered.
+2. The commune that the bank refused a payment it claimed, and what it may do."""
 
 
 def notices_for(
@@ -50,4 +53,6 @@ def notices_for(
     told = first_notices(event, state) + experts_released(event, state)
     if revision >= 1:
         told += steps_told(event, state, before)
+    if revision >= 2:
+        told += payments_told(event, state)
     return told

@@ -27,7 +27,7 @@ from domain.events import (
     ReminderSent,
     RepaymentDue,
 )
-from domain.french import DOCUMENT_KIND, PAYMENT_KIND, ROLE, euros, last_day, lower
+from domain.french import DOCUMENT_KIND, PAYMENT_KIND, ROLE, bank_reason, euros, last_day, lower
 from domain.notices_opinions import opinion_notices, opinion_overdue
 from domain.notices_shared import (
     DEADLINE_NAMES,
@@ -79,7 +79,7 @@ def first_notices(event: Event, state: Application) -> list[Notice]:
             )
             return to(applicant, f"{ref} : versement effectué", f"{kind} : {euros(amount)}.", event)
         case PaymentFailed(reason=reason):
-            return to(PAYMENT_OFFICERS, f"{ref} : versement refusé", reason, event)
+            return to(PAYMENT_OFFICERS, f"{ref} : versement refusé", bank_reason(reason), event)
         case RepaymentDue(amount_cents=amount):
             body = f"Reversement dû : {euros(amount)}."
             return to(applicant, f"{ref} : reversement dû", body, event)

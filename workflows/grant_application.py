@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.decider_payments import refused_on_arrival
     from domain.errors import DomainError
     from domain.events import CommandRejected, Event
+    from domain.french import NO_REASON_FROM_THE_BANK
     from domain.notices import notices_for
     from domain.state import Application
     from workflows import search
@@ -73,7 +74,8 @@ RULES_PATCHES = (DECISION_RULES_1, DECISION_RULES_2, DECISION_RULES_3)
 without its patch here would reach files already running."""
 FUNDERS_PUBLISHED = "funders-search-attribute"
 NOTICES_1 = "notices-1"
-NOTICES_PATCHES = (NOTICES_1,)
+NOTICES_2 = "notices-2"
+NOTICES_PATCHES = (NOTICES_1, NOTICES_2)
 """The patch of each revision of ``domain.notices.NOTICES`` after 0, in order."""
 
 
@@ -434,7 +436,7 @@ class GrantApplicationWorkflow:
                     actor=SYSTEM,
                     at=workflow.now(),
                     payment_number=number,
-                    reason=outcome.reason or "refused by the payment gateway",
+                    reason=outcome.reason or NO_REASON_FROM_THE_BANK,
                 )
             await self._execute(result)
         finally:

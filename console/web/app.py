@@ -40,6 +40,7 @@ from console.web.problems import in_french, where
 from console.web.services import WebServices
 from console.web.sessions import COOKIE, MAX_AGE, Session
 from domain.documents import MAX_DOCUMENT_BYTES
+from domain.french import bank_reason
 from eventlog import EventLogUnavailable
 from workflows.client import (
     ApplicationEnded,
@@ -65,6 +66,7 @@ templates.env.globals.update(
     finding=finding_in_french,
     journal_scope=scope_in_french,
     clock_moment=clock_moment,
+    bank_reason=bank_reason,
 )
 
 SECURITY_HEADERS = {

@@ -24,6 +24,7 @@ from console.web.problems import first_problem
 from domain.actor import Actor
 from domain.commands import Command
 from domain.decider_instruction import nothing_to_withdraw
+from domain.french import bank_reason
 from domain.plan import FinancingPlan
 from domain.programme import Programme
 from domain.rules.payment import advance_cap_cents, staged_room_cents
@@ -409,7 +410,7 @@ def _order_hint(state: Application) -> str:
     same order, which a closed account refuses again); the balance's documents missing."""
     hints = [
         f"Le versement n° {p.number} a été refusé par la banque"
-        + (f" (« {p.failure} »)" if p.failure else "")
+        + (f" (« {bank_reason(p.failure)} »)" if p.failure else "")
         + " : faites d'abord corriger ce qui l'a fait refuser (les coordonnées bancaires de la "
         "commune, son relevé d'identité bancaire joint dans « Pièces du dossier »), puis "
         "ordonnez-le de nouveau."

@@ -59,6 +59,7 @@ from domain.events import (
     WorksCompleted,
     WorksStarted,
 )
+from domain.french import bank_reason
 
 PAYMENT_KIND = {"advance": "avance", "interim": "acompte", "balance": "solde"}
 
@@ -149,7 +150,7 @@ def phrase(event: Event) -> str:
         case PaymentDisbursed(payment_number=n, amount_cents=amount, gateway_reference=ref):
             return f"Versement n° {n} effectué : {euros(amount)} ({ref})"
         case PaymentFailed(payment_number=n, reason=reason):
-            return f"Versement n° {n} refusé : {reason}"
+            return f"Versement n° {n} refusé par la banque : {bank_reason(reason)}"
         case RepaymentDue(amount_cents=amount, eligible_expense_cents=expense, proof_reference=ref):
             return f"Reversement dû : {euros(amount)}" + _proof(expense, ref)
         case RepaymentRecorded(amount_cents=amount, reference=ref):

@@ -30,7 +30,8 @@ HISTORIES = sorted([*ROOT.glob("v[0-9]*/*.json"), *ROOT.glob("upgrades/*.json")]
 timers re-armed when a command moves the next deadline, v4: search attributes upserted only
 when they change, v5: one deadline timer per wake-up moment, v6: decision rules 1, with
 Paris days, ``domain.commands.RULES``, v7: each run begun publishes its plan's funders,
-``GuichetFunders``, v8: notices of revision 1, ``domain.notices.NOTICES``, and decision rules 2);
+``GuichetFunders``, v8: notices of revision 1, ``domain.notices.NOTICES``, and decision rules 2,
+v9: decision rules 3, v10: notices of revision 2, the commune told of a refused transfer);
 ``upgrades/`` files begun by one release and carried on by the next, recorded by a real
 upgrade (its script says how); ``incompatible/`` holds a deliberately broken history for the
 audit tests, ``scheduled/`` the scheduled workflows' histories (test_replay_scheduled.py)."""
