@@ -144,6 +144,12 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "RouteFile": (
         FieldSpec("department", "Département du service qui instruira le dossier (01, 2A, 974)"),
         _reason_field("Motif de la transmission"),
+        # A service with a sector cannot bring the file back once it is another's.
+        FieldSpec(
+            "confirm",
+            "Je confirme la transmission : le dossier quitte ce service, qui ne le lit plus",
+            "confirm",
+        ),
     ),
     "AddLabel": (
         FieldSpec("label", "Étiquette (lue par les services seuls, sans donnée personnelle)"),

@@ -176,12 +176,17 @@ async def test_a_file_routed_to_another_department_moves_to_that_service(
     ain = await submit_file(console, insee="01034", username="autre-agent")  # Belley, Ain
     kept = await submit_file(console, insee="01034", username="autre-agent")  # stays in the Ain
     async with signed_in(console, "chef-ain") as chef:
-        unknown = await act(chef, ain, "RouteFile", department="99", reason="Erreur")
+        unknown = await act(chef, ain, "RouteFile", department="99", reason="Erreur", confirm="on")
         assert unknown.status_code == 400
         assert "aucune commune du registre n'est dans le département 99" in html.unescape(
             unknown.text
         )
-        sent = await act(chef, ain, "RouteFile", department="38", reason="Commune rattachée")
+        unconfirmed = await act(chef, ain, "RouteFile", department="38", reason="Rattachée")
+        assert unconfirmed.status_code == 400  # the Ain's service cannot take it back
+        assert "Cochez « Je confirme la transmission" in html.unescape(unconfirmed.text)
+        sent = await act(
+            chef, ain, "RouteFile", department="38", reason="Commune rattachée", confirm="on"
+        )
         assert sent.status_code == 303, sent.text
         assert sent.headers["location"] == f"/dossiers?transmis={ain}&vers=38"
         banner = html.unescape((await chef.get(sent.headers["location"])).text)
