@@ -390,7 +390,8 @@ def parse_filters(params: dict[str, str], services: WebServices) -> QueueFilters
         raise FilterError("echeance_avant", f"échéance : {said}") from None
     focus = params.get("vue") or None
     if focus is not None and focus not in FOCUS:
-        raise FilterError("vue", f"vue : {', '.join(FOCUS)}")
+        views = ", ".join(f"« {name} »" for name in FOCUS.values())
+        raise FilterError("vue", f"vue : l'une de {views}, à choisir dans la liste")
     label = params.get("etiquette") or None
     if label is not None:
         try:

@@ -145,7 +145,9 @@ async def test_only_the_supervisor_sees_the_team_and_a_bad_threshold_is_said(
     assert bad.status_code == 400 and "de 1 à 3650" in html.unescape(bad.text)
     # A filter that cannot be read is said beside the queue, shown without it.
     assert bad_view.status_code == 200 and "Ce filtre est ignoré" in html.unescape(bad_view.text)
-    assert "en_retard" in bad_view.text
+    assert "vue : l'une de « En cours », « En attente de l'instructeur »" in html.unescape(
+        bad_view.text
+    )
 
 
 async def test_no_account_may_take_the_name_of_the_unassigned_files(console: Console) -> None:
