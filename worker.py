@@ -502,8 +502,11 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
     async with worker:
         logger.info("worker started", task_queue=settings.task_queue, namespace=settings.namespace)
         await stop.wait()
-        logger.info("worker stopping")
+        logger.info("worker stopping", grace_seconds=GRACEFUL_SHUTDOWN.total_seconds())
     await log.close()
+    # Said once everything in flight is done: « stopping » alone left the operator to guess
+    # whether the 30 s of grace ran out.
+    logger.info("worker stopped")
 
 
 def main() -> None:

@@ -66,6 +66,7 @@ def worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Po
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, log.read_text(errors="replace")
+        assert "worker stopped" in log.read_text(errors="replace")
 
 
 def _payment_status(cli: Guichet, application_id: str, number: int) -> str | None:
