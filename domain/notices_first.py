@@ -27,7 +27,7 @@ from domain.events import (
     ReminderSent,
     RepaymentDue,
 )
-from domain.french import DOCUMENT_KIND, PAYMENT_KIND, ROLE, bank_reason, euros, last_day, lower
+from domain.french import DOCUMENT_KIND, ROLE, bank_reason, euros, last_day, lower
 from domain.notices_opinions import opinion_notices, opinion_overdue
 from domain.notices_shared import (
     DEADLINE_NAMES,
@@ -39,6 +39,7 @@ from domain.notices_shared import (
     news_for_the_caseworker,
     notice,
     opened_by,
+    payment_named,
     services_of,
     to,
 )
@@ -71,13 +72,8 @@ def first_notices(event: Event, state: Application) -> list[Notice]:
                 )
             return to(applicant, f"{ref} : décision attributive", body, event)
         case PaymentDisbursed(payment_number=number, amount_cents=amount):
-            paid = state.payment(number)
-            kind = (
-                f"{PAYMENT_KIND[paid.kind]} (versement n° {number})"
-                if paid
-                else f"Versement n° {number}"
-            )
-            return to(applicant, f"{ref} : versement effectué", f"{kind} : {euros(amount)}.", event)
+            body = f"{payment_named(state, number)} : {euros(amount)}."
+            return to(applicant, f"{ref} : versement effectué", body, event)
         case PaymentFailed(reason=reason):
             return to(PAYMENT_OFFICERS, f"{ref} : versement refusé", bank_reason(reason), event)
         case RepaymentDue(amount_cents=amount):

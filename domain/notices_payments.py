@@ -5,8 +5,8 @@ no more than « échec »."""
 from __future__ import annotations
 
 from domain.events import Event, PaymentFailed
-from domain.french import DOCUMENT_KIND, PAYMENT_KIND, bank_reason, euros
-from domain.notices_shared import Notice, applicant_of, file_ref, to
+from domain.french import DOCUMENT_KIND, bank_reason, euros
+from domain.notices_shared import Notice, applicant_of, file_ref, payment_named, to
 from domain.state import Application
 
 
@@ -15,11 +15,9 @@ def payments_told(event: Event, state: Application) -> list[Notice]:
     match event:
         case PaymentFailed(payment_number=number, reason=reason):
             paid = state.payment(number)
-            what = (
-                f"{PAYMENT_KIND[paid.kind]} (versement n° {number}) de {euros(paid.amount_cents)}"
-                if paid
-                else f"Versement n° {number}"
-            )
+            what = payment_named(state, number)
+            if paid is not None:
+                what += f" de {euros(paid.amount_cents)}"
             body = (
                 f"{what} : la banque a refusé le virement ({bank_reason(reason)}).\n\n"
                 "Vérifiez avec les services instructeurs les coordonnées bancaires de la "

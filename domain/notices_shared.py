@@ -14,7 +14,7 @@ from domain.actor import Role
 from domain.deadline import OpenDeadline
 from domain.decider_deadlines import deadline_effects
 from domain.events import CorrectionAnswered, DeadlineOpened, Event, FundingDecided
-from domain.french import DEADLINE, euros, lower
+from domain.french import DEADLINE, PAYMENT_KIND, euros, lower
 from domain.model import Frozen
 from domain.programme import DeadlineKind, ExpiryAction
 from domain.state import Application
@@ -91,6 +91,14 @@ def services_of(state: Application) -> tuple[Role, str]:
     """Who hears from the commune: the file's caseworker, or the caseworkers' pool while no
     one holds the file."""
     return ("caseworker", state.caseworker_id or "caseworkers")
+
+
+def payment_named(state: Application, number: int) -> str:
+    """« Avance (versement n° 1) », or « Versement n° 1 » for a payment the state lacks."""
+    paid = state.payment(number)
+    return (
+        f"{PAYMENT_KIND[paid.kind]} (versement n° {number})" if paid else f"Versement n° {number}"
+    )
 
 
 def to(recipient: tuple[Role, str], subject: str, body: str, event: Event) -> list[Notice]:
