@@ -216,6 +216,26 @@ function pollBatch(box) {
   setTimeout(tick, 300);
 }
 
+function followReport(box) {
+  // Asks for the page again every 2 s, in the background, and reloads it once, when its report
+  // is ready: a <meta refresh> reloaded it every 2 s under the reader (RGAA 13.1, WCAG 2.2.1),
+  // a screen reader back at the top of the page each time. Only the bar moves meanwhile.
+  const bar = box.querySelector("progress");
+  const tick = async () => {
+    try {
+      const answer = await fetch(window.location.href, { credentials: "same-origin" });
+      const page = new DOMParser().parseFromString(await answer.text(), "text/html");
+      const still = page.querySelector("[data-suivi-calcul] progress");
+      if (!still) { window.location.reload(); return; }
+      if (bar) bar.value = still.value;
+    } catch (error) {
+      // The console unreachable a moment: the next tick asks again.
+    }
+    setTimeout(tick, 2000);
+  };
+  setTimeout(tick, 2000);
+}
+
 function markWideTables() {
   // A table wider than its box is marked (guichet.css, .deborde): a phone shows no scrollbar
   // until one scrolls, and the amounts of a plan sat off the screen with nothing saying so.
@@ -274,4 +294,6 @@ document.addEventListener("DOMContentLoaded", () => {
   if (depot) liveVerdicts(depot);
   const batch = document.getElementById("lot-progression");
   if (batch) pollBatch(batch);
+  const report = document.querySelector("[data-suivi-calcul]");
+  if (report) followReport(report);
 });
