@@ -563,11 +563,12 @@ async def search(
         return filtered_address(params, commune=searched.upper())
     else:
         communes = services.registry.search(searched, limit=SEARCH_MATCHES)
-        # The name typed in full (Belley, not Belleydoux) is the one meant, or the only one.
+        # The name typed in full (Belley, not Belleydoux) is the one meant, or the only one;
+        # unless a title holds it too (« place » is Placé and « la place centrale »): a choice.
         exact = [c for c in communes if name_key(c.name) == name_key(searched)]
-        chosen = exact if len(exact) == 1 else communes
-        if len(chosen) == 1 and (exact or not titled):
-            return filtered_address(params, commune=chosen[0].insee)
+        communes = exact if len(exact) == 1 else communes
+        if len(communes) == 1 and not titled:
+            return filtered_address(params, commune=communes[0].insee)
     if len(titled) == 1 and not communes:
         return f"/{page}/{titled[0].application_id}"
     return SearchChoices(communes, titled)

@@ -608,6 +608,49 @@ async def test_the_commune_reads_a_co_financer_s_note_beside_its_line(console: C
     assert 'data-testid="observation-region"' not in page
 
 
+async def test_accepting_waits_for_the_detr_commission_s_opinion_and_says_so(
+    console: Console,
+) -> None:
+    """DETR €150,000, both lines granted, no commission opinion yet: « Accepter la demande »
+    was offered, then refused once ticked and sent. The page says why instead, and offers it
+    once the opinion is recorded."""
+    large = request_json(title="Gymnase intercommunal")
+    large["plan"] |= {"total_cost_cents": 300_000_00, "subsidisable_base_cents": 300_000_00}
+    for line, euros in zip(large["plan"]["lines"], (90_000, 150_000, 60_000), strict=True):
+        line["requested_cents"] = euros * 100
+    async with signed_in(console, "agent") as agent:
+        token = await csrf_of(agent, "/depot")
+        answer = await agent.post(
+            "/api/v1/applications",
+            json={"idempotency_key": uuid.uuid4().hex, "request": large},
+            headers={"X-CSRF-Token": token},
+        )
+    assert answer.status_code == 201, answer.text
+    application_id = answer.json()["application_id"]
+
+    async def recorded() -> bool:
+        return (await console.guichet.state(application_id)).status == "submitted"
+
+    await eventually(recorded)
+    await send(console, "alice", application_id, type="DeclareComplete")
+    await send(console, "prefecture", application_id, type="DecideFunding", line_id="detr",
+               approve=True, granted_cents=150_000_00)  # fmt: skip
+    await send(console, "region", application_id, type="DecideFunding", line_id="region",
+               approve=True, granted_cents=60_000_00)  # fmt: skip
+    accept_form = f'action="/dossiers/{application_id}/actions/AcceptApplication"'
+    async with signed_in(console, "alice") as alice:
+        held = html.unescape((await alice.get(f"/dossiers/{application_id}")).text)
+        await send(console, "alice", application_id, type="RecordCommissionOpinion",
+                   favourable=True)  # fmt: skip
+        offered = html.unescape((await alice.get(f"/dossiers/{application_id}")).text)
+    assert accept_form not in held
+    assert (
+        "Accepter la demande : pas maintenant, une subvention DETR supérieure à 100\u202f000,00"
+        "\xa0€ requiert l'avis de la commission DETR : enregistrez-le avant d'accepter la demande."
+    ) in held
+    assert accept_form in offered and "Accepter la demande : pas maintenant" not in offered
+
+
 async def test_a_line_brought_down_to_its_partial_grant_keeps_its_decision(
     console: Console,
 ) -> None:

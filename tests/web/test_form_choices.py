@@ -309,6 +309,34 @@ def test_accepting_is_not_for_now_while_lines_wait_for_their_co_financer() -> No
     assert not_now("AcceptApplication", decided) == ""
 
 
+def test_accepting_is_not_for_now_while_the_plan_holds_it_on_the_page_and_the_cli() -> None:
+    """DETR above €100,000 and no commission opinion: ``decide`` refuses the acceptance
+    (CGCT L2334-37), and the page and ``guichet actions`` offered it all the same."""
+    from console.actions import _not_yet
+    from domain.commands import RecordCommissionOpinion
+    from tests.unit.builders import REGION_OFFICER, detr_plan, line
+
+    large = detr_plan(
+        lines=(
+            line("owner", "OWNER", 250_000),
+            line("detr", "DETR", 150_000),
+            line("region", "REGION", 100_000),
+        )
+    )
+    decided = [
+        *to_instruction(large),
+        approve(DETR_OFFICER, "detr", 150_000),
+        approve(REGION_OFFICER, "region", 100_000),
+    ]
+    held = apply(decided)
+    assert not_now("AcceptApplication", held).startswith(
+        "une subvention DETR supérieure à 100\u202f000,00\xa0€ requiert l'avis de la commission"
+    )
+    assert _not_yet("AcceptApplication", held).endswith("[detr-commission]")
+    given = RecordCommissionOpinion(actor=CASEWORKER, at=at(9), favourable=True)
+    assert not_now("AcceptApplication", apply([*decided, given])) == ""
+
+
 def test_the_commission_s_opinion_is_offered_only_where_needed_then_as_a_change() -> None:
     """« Enregistrer l'avis de la commission DETR » was offered on a DETR line of €100,000,
     which needs none (refused once sent), and again once recorded, as if still awaited."""

@@ -121,6 +121,21 @@ async def test_words_of_a_project_s_title_find_its_file_for_those_who_may_see_it
     assert "Aucun dossier ni commune ne correspond" in hidden
 
 
+async def test_a_title_word_that_is_also_a_commune_s_name_offers_both(console: Console) -> None:
+    """« place » is the commune of Placé (53179) and a word of « la place centrale »: the
+    search offers the commune and the file, rather than an empty queue of Placé (a name
+    that no title holds still filters the queue at once: « BELLEY » above)."""
+    tag = uuid.uuid4().hex[:6]
+    square = await submit_file(console, title=f"Aménagement de la place centrale {tag}")
+    async with signed_in(console, "alice") as alice:
+        answer = await alice.get("/dossiers", params={"q": "Place"})
+    found = html.unescape(answer.text)
+    assert answer.status_code == 200
+    assert "Une commune commence par « Place »" in found
+    assert 'href="/dossiers?commune=53179">Placé (53179, 53)</a>' in found
+    assert f'<a href="/dossiers/{square}">Aménagement de la place centrale {tag}</a>' in found
+
+
 async def test_the_queue_exports_as_a_french_spreadsheet_under_its_filters(
     console: Console, listed_file: str
 ) -> None:
