@@ -35,10 +35,9 @@ from console.parsing import (
     problems,
 )
 from console.web.accounts import AccountStore
-from console.web.commands import plan_holding_acceptance
 from domain.actor import ACCOUNT_NAME
 from domain.commands import AssignCaseworker, Command, RequestOpinion, RouteFile
-from domain.decider_instruction import nothing_to_withdraw
+from domain.decider_instruction import acceptance_refused, nothing_to_withdraw
 from domain.decider_permissions import PERMISSIONS
 from domain.plan import FinancingPlan
 from domain.registry import load_registry
@@ -299,8 +298,8 @@ def _not_yet(command_type: str, state: Application) -> str:
         ]
         if pending:
             return f"lines still wait for their co-financer's decision: {', '.join(pending)}"
-        if (holding := plan_holding_acceptance(state)) is not None:
-            return f"{holding.message} [{holding.rule}]"
+        if state.programme and state.commune and (held := acceptance_refused(state)):
+            return f"{held.message} [{held.rule}]"
     return ""
 
 

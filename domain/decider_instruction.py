@@ -319,12 +319,29 @@ def record_opinion(c: RecordCommissionOpinion, state: Application) -> list[Event
 def accept(c: AcceptApplication, state: Application) -> list[Event]:
     """Accept once every line is decided and every plan rule passes; the award is the sum
     granted by the programme's funders."""
+    if (refusal := acceptance_refused(state)) is not None:
+        raise refusal
+    programme, commune, plan = file_of(state)
+    verdicts = plan_verdicts(plan, programme, commune, state.commission_opinion)
+    ours = [line for line in plan.lines if line.funder in programme.funders]
+    award = sum(line.granted_cents or 0 for line in ours if line.status == "approved")
+    return [
+        ApplicationAccepted(
+            actor=c.actor, at=c.at, award_cents=award, verdicts=verdicts, note=c.note
+        )
+    ]
+
+
+def acceptance_refused(state: Application) -> RuleViolation | None:
+    """Why ``accept`` refuses the file now, or None: lines still undecided, none of the
+    programme's own approved, a plan rule failing or to check (the DETR commission's opinion
+    above €100,000). The console and ``guichet actions`` say it before the box is ticked."""
     programme, commune, plan = file_of(state)
     pending = [line for line in plan.lines if line.kind != "owner" and line.status == "pending"]
     if pending:
         # By line id for the CLI, which names a line so; by funder, as the plan writes it, in
         # French for people (a refusal's words are no part of what a replay compares).
-        raise RuleViolation(
+        return RuleViolation(
             "lines still wait for their co-financer's decision: "
             f"{', '.join(line.line_id for line in pending)}",
             rule="lines-decided",
@@ -334,7 +351,7 @@ def accept(c: AcceptApplication, state: Application) -> list[Event]:
         )
     ours = [line for line in plan.lines if line.funder in programme.funders]
     if not any(line.status == "approved" for line in ours):
-        raise RuleViolation(
+        return RuleViolation(
             f"no line of {programme.name} ({', '.join(programme.funders)}) is approved: "
             "refuse the application instead",
             rule="programme-line-approved",
@@ -343,15 +360,8 @@ def accept(c: AcceptApplication, state: Application) -> list[Event]:
             f"({', '.join(programme.funders)}) n'est accordée : refusez plutôt la demande",
         )
     verdicts = plan_verdicts(plan, programme, commune, state.commission_opinion)
-    for verdict in verdicts:
-        if verdict.outcome in ("fail", "attention"):
-            raise _refusal(verdict)
-    award = sum(line.granted_cents or 0 for line in ours if line.status == "approved")
-    return [
-        ApplicationAccepted(
-            actor=c.actor, at=c.at, award_cents=award, verdicts=verdicts, note=c.note
-        )
-    ]
+    held = next((v for v in verdicts if v.outcome in ("fail", "attention")), None)
+    return None if held is None else _refusal(held)
 
 
 def refuse(c: RefuseApplication, state: Application) -> list[Event]:

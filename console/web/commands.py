@@ -23,14 +23,12 @@ from console.web.accounts import USERNAME
 from console.web.problems import first_problem
 from domain.actor import Actor
 from domain.commands import Command
-from domain.decider_instruction import nothing_to_withdraw
+from domain.decider_instruction import acceptance_refused, nothing_to_withdraw
 from domain.french import bank_reason
 from domain.plan import FinancingPlan
 from domain.programme import Programme
-from domain.rules.financing import plan_verdicts
 from domain.rules.payment import advance_cap_cents, staged_room_cents
 from domain.state import Application
-from domain.verdict import RuleVerdict
 
 FieldKind = Literal["text", "textarea", "select", "date", "euros", "checkbox", "confirm"]
 """``confirm``: a box to tick before an action that decides the file or moves money, which
@@ -486,8 +484,8 @@ def _balance_proofs_missing(state: Application, *, claimed: bool = True) -> str:
 def not_now(command_type: str, state: Application) -> str:
     """Why an action the person may take would be refused on this file now, or "": a claim
     while another payment is still on its way (décret 2018-514: one payment at a time); an
-    acceptance while lines wait for their co-financer's decision or a plan rule holds it (the
-    DETR commission's opinion not recorded yet), as ``guichet actions`` says
+    acceptance ``decide`` would refuse (``acceptance_refused``: lines awaiting their
+    co-financer's decision, a plan rule holding it), as ``guichet actions`` says
     (``console.actions._not_yet``); a withdrawal once the service refused or dismissed
     the file."""
     if command_type == "AcceptApplication" and state.plan is not None:
@@ -503,8 +501,8 @@ def not_now(command_type: str, state: Application) -> str:
                 f"les lignes {', '.join(waiting_lines)} attendent encore la décision de leur "
                 "cofinanceur"
             )
-        if (holding := plan_holding_acceptance(state)) is not None:
-            return holding.french[0].lower() + holding.french[1:]
+        if state.programme and state.commune and (held := acceptance_refused(state)):
+            return held.french[0].lower() + held.french[1:]
     if command_type == "WithdrawApplication" and (decided := nothing_to_withdraw(state)):
         return decided.french[0].lower() + decided.french[1:]
     if command_type == "ClaimPayment":
@@ -517,15 +515,6 @@ def not_now(command_type: str, state: Application) -> str:
                 f"« {status} ») : une nouvelle demande attend qu'il le soit"
             )
     return ""
-
-
-def plan_holding_acceptance(state: Application) -> RuleVerdict | None:
-    """The first plan rule that fails or is to check (``attention``), for which ``decide``
-    refuses an acceptance (``domain.decider_instruction.accept``); None when none does."""
-    if state.plan is None or state.programme is None or state.commune is None:
-        return None
-    verdicts = plan_verdicts(state.plan, state.programme, state.commune, state.commission_opinion)
-    return next((v for v in verdicts if v.outcome in ("fail", "attention")), None)
 
 
 def line_funders(state: Application) -> dict[str, str]:
