@@ -337,6 +337,24 @@ def test_accepting_is_not_for_now_while_the_plan_holds_it_on_the_page_and_the_cl
     assert not_now("AcceptApplication", apply([*decided, given])) == ""
 
 
+def test_accepting_is_not_for_now_once_the_programme_s_own_line_is_refused() -> None:
+    """DETR refused its line, the region granted its own: ``decide`` refuses the acceptance
+    (none of the programme's lines approved), and the page offered it all the same, as it
+    did for the commission's opinion before the two shared ``acceptance_refused``."""
+    from console.actions import _not_yet
+    from domain.commands import DecideFunding
+    from tests.unit.builders import REGION_OFFICER
+
+    refused = DecideFunding(
+        actor=DETR_OFFICER, at=at(2), line_id="detr", approve=False, note="Hors enveloppe"
+    )
+    held = apply([*to_instruction(), refused, approve(REGION_OFFICER, "region", 200_000)])
+    assert not_now("AcceptApplication", held).startswith(
+        "aucune ligne du dispositif « "
+    ) and not_now("AcceptApplication", held).endswith("n'est accordée : refusez plutôt la demande")
+    assert _not_yet("AcceptApplication", held).endswith("[programme-line-approved]")
+
+
 def test_the_commission_s_opinion_is_offered_only_where_needed_then_as_a_change() -> None:
     """« Enregistrer l'avis de la commission DETR » was offered on a DETR line of €100,000,
     which needs none (refused once sent), and again once recorded, as if still awaited."""
