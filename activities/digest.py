@@ -2,10 +2,10 @@
 
 The caseworkers' digests come from the listing alone. The co-financers' need more than
 visibility publishes (``GuichetFunders`` names a plan's funders, not whose decision is pending
-nor by when): the files a co-financer may decide now are listed, and their states read from
-the event log, as the console's « Mes lignes de financement » reads them. The notices are
-delivered by the outbox's activities, like every other notice; the workflow mints their
-message ids.
+nor by when): the same listing also holds the files a co-financer may decide now, whose states
+are read from the event log, as the console's « Mes lignes de financement » reads them. The
+notices are delivered by the outbox's activities, like every other notice; the workflow mints
+their message ids.
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ from domain.events import parse_event
 from domain.model import AwareDatetime, Frozen
 from domain.notices import Notice
 from eventlog import EventLog
-from workflows import search
 from workflows.client import ApplicationSummary, GuichetClient
-from workflows.visibility import RUNNING, digest_query
+from workflows.visibility import digest_query
 
 DEFAULT_STALE_DAYS = 7
 STATES_READ_AT_ONCE = 500
 """Files whose events one read of the log folds (a console page's worth)."""
+HEARTBEAT_EVERY = 1_000
+"""Files listed between two heartbeats (the SDK sends them at most every few seconds)."""
 
 
 class DigestRequest(Frozen):
@@ -50,7 +51,7 @@ class DigestNotices(Frozen):
 
     notices: tuple[Notice, ...]
     files: int
-    """How many listed files were considered for the caseworkers."""
+    """How many listed files have a caseworker (those the caseworkers' digests consider)."""
     awaited: int = 0
     """How many lines wait for a co-financer's decision (0 in runs of before)."""
 
@@ -72,22 +73,35 @@ class DigestActivities:
 
     @activity.defn(name="collect_digests")
     async def collect_digests(self, request: DigestRequest) -> DigestNotices:
-        """List stale and soon-due files, group them by caseworker, build the notices."""
+        """List stale and soon-due files, and with the log the files in instruction, in one
+        listing; group them by caseworker, fold the decidable ones, build the notices.
+
+        Heartbeats as it goes (files listed, then files folded): the workflow gives it a
+        heartbeat timeout, so a stuck run is retried within minutes while a long one, over
+        the tens of thousands of files of a large programme, runs to its end."""
         stale_days = request.stale_days or self._stale_days
         horizon = timedelta(days=request.horizon_days)
-        query = digest_query(request.at, stale_days=stale_days, horizon=horizon)
-        rows = await self._guichet.list(query, limit=None)
+        query = digest_query(
+            request.at, stale_days=stale_days, horizon=horizon, decidable=self._log is not None
+        )
+        rows: list[ApplicationSummary] = []
+        async for row in self._guichet.each(query):
+            rows.append(row)
+            if len(rows) % HEARTBEAT_EVERY == 0:
+                activity.heartbeat({"listed": len(rows)})
         files = [file for file in map(_digest_file, rows) if file is not None]
         notices = build_digests(
             files, now=request.at, stale_days=stale_days, horizon_days=request.horizon_days
         )
-        awaited = await self._awaited_decisions()
+        decidable = [row.application_id for row in rows if row.status in DECIDABLE]
+        awaited = await self._awaited_decisions(decidable)
         for_funders = build_cofinancer_digests(awaited, now=request.at)
         activity_logger().info(
             "digests collected",
             listed=len(rows),
             assigned=len(files),
             digests=len(notices),
+            decidable=len(decidable),
             awaited=len(awaited),
             cofinancer_digests=len(for_funders),
         )
@@ -95,19 +109,20 @@ class DigestActivities:
             notices=(*notices, *for_funders), files=len(files), awaited=len(awaited)
         )
 
-    async def _awaited_decisions(self) -> list[AwaitedDecision]:
-        """The lines awaiting a co-financer's decision on running files it may decide now,
-        each file's state the fold of its events in the log."""
+    async def _awaited_decisions(self, decidable: list[str]) -> list[AwaitedDecision]:
+        """The lines awaiting a co-financer's decision on the files it may decide now, each
+        file's state the fold of its events in the log."""
         if self._log is None:
             return []
-        statuses = ", ".join(f"'{status}'" for status in sorted(DECIDABLE))
-        query = f"{RUNNING} AND {search.STATUS.name} IN ({statuses})"
-        ids = [row.application_id for row in await self._guichet.list(query, limit=None)]
         awaited: list[AwaitedDecision] = []
-        for start in range(0, len(ids), STATES_READ_AT_ONCE):
-            streams = await self._log.read_streams_of(ids[start : start + STATES_READ_AT_ONCE])
+        for start in range(0, len(decidable), STATES_READ_AT_ONCE):
+            streams = await self._log.read_streams_of(
+                decidable[start : start + STATES_READ_AT_ONCE]
+            )
             for events in streams.values():
                 awaited += awaited_decisions([parse_event(event.data) for event in events])
+            read = min(start + STATES_READ_AT_ONCE, len(decidable))
+            activity.heartbeat({"decidable": len(decidable), "read": read})
         return awaited
 
 

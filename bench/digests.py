@@ -1,8 +1,9 @@
 """The daily digests over N files in instruction: what one morning's run costs.
 
 The schedule's activity (``activities.digest.collect_digests``) lists the files through
-Temporal visibility and builds one notice per caseworker; for the co-financers it lists the
-files in instruction and folds each one's events, read from the log 500 files at a time.
+Temporal visibility, once for both digests, and builds one notice per caseworker; for the
+co-financers it folds the events of the listed files in instruction, read from the log 500
+files at a time.
 
 Set up, not measured: N files (default 2,000) brought in instruction by ``domain.decide``
 in-process (submitted, assigned, declared complete, then none, one or two of the three
@@ -16,9 +17,10 @@ Measured ``--rounds`` times in turn (medians reported), after one warm-up of eac
 
 * the whole activity, both digests, in an activity context (``ActivityEnvironment``), against
   the caseworkers' digest alone (the same activity without the log): the baseline of the run;
-* the co-financers' digest part by part: the visibility listing, the log reads
-  (``read_streams_of``), the states (parsing and folding each file's events into its awaited
-  decisions), the notices;
+* the co-financers' digest part by part: a visibility listing of the files in instruction
+  alone (its own listing until 2026-12-07; the activity now shares the caseworkers'), the log
+  reads (``read_streams_of``), the states (parsing and folding each file's events into its
+  awaited decisions), the notices;
 * a plain asyncpg SELECT of the same rows in the same batches: the baseline of the log reads.
 
     .venv/bin/python -m bench.digests --files 2000
@@ -64,7 +66,7 @@ from bench.scenario import START, in_process_events
 from bench.temporal_env import dev_server, quiet_logs
 from domain.catalogue import load_catalogue
 from domain.decider import fold
-from domain.digest_cofinancers import DECIDABLE, awaited_decisions, build_cofinancer_digests
+from domain.digest_cofinancers import awaited_decisions, build_cofinancer_digests
 from domain.events import Event, parse_event
 from domain.programme import Catalogue
 from domain.registry import CommuneRegistry, load_registry
@@ -74,7 +76,7 @@ from eventlog.reading import DATA_COLUMNS
 from workflows import search
 from workflows.client import GuichetClient
 from workflows.grant_application import GrantApplicationWorkflow
-from workflows.visibility import RUNNING
+from workflows.visibility import DECIDABLE_QUERY, RUNNING
 
 MAX_FILES = 100_000
 """Files one run may start on the dev server (each is a workflow execution in its SQLite)."""
@@ -95,9 +97,8 @@ def in_instruction(
 
 
 def awaited_query() -> str:
-    """The files a co-financer may decide now, as the activity lists them."""
-    statuses = ", ".join(f"'{status}'" for status in sorted(DECIDABLE))
-    return f"{RUNNING} AND {search.STATUS.name} IN ({statuses})"
+    """The files a co-financer may decide now, listed alone."""
+    return f"{RUNNING} AND {DECIDABLE_QUERY}"
 
 
 async def open_executions(client: Client, states: list[Application]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -467,10 +467,18 @@ class GuichetClient:
     async def list(self, query: str = "", limit: int | None = 200) -> list[ApplicationSummary]:
         """Files matching a visibility query (e.g. ``GuichetStatus = 'submitted'``), the most
         recently started first, at most ``limit`` of them (None: every one, page by page)."""
+        return [summary async for summary in self.each(query, limit)]
+
+    async def each(
+        self, query: str = "", limit: int | None = None
+    ) -> AsyncIterator[ApplicationSummary]:
+        """``list`` one file at a time, as the server's pages arrive: a long listing can say
+        how far it got (the daily digest heartbeats with it)."""
         listing = self.temporal.list_workflows(
             _applications(query), limit=limit, rpc_timeout=self.server_timeout
         )
-        return [_summary(execution) async for execution in listing]
+        async for execution in listing:
+            yield _summary(execution)
 
     async def count(self, query: str = "") -> int:
         """How many files match a visibility query, however many ``list`` would return."""

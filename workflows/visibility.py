@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from domain.digest import AWAITING_CASEWORKER, stale_before
+from domain.digest_cofinancers import DECIDABLE
 from workflows import search
 
 RUNNING = "ExecutionStatus = 'Running'"
@@ -42,11 +43,21 @@ def deadline_query(now: datetime, *, due_within: timedelta | None, overdue: bool
 _AWAITING = ", ".join(f"'{status}'" for status in sorted(AWAITING_CASEWORKER))
 AWAITING_CASEWORKER_QUERY = f"{search.STATUS.name} IN ({_AWAITING})"
 """Files whose next move is their caseworker's (``domain.digest.AWAITING_CASEWORKER``)."""
+_DECIDABLE = ", ".join(f"'{status}'" for status in sorted(DECIDABLE))
+DECIDABLE_QUERY = f"{search.STATUS.name} IN ({_DECIDABLE})"
+"""Files a co-financer may decide now (``domain.digest_cofinancers.DECIDABLE``)."""
 
 
-def digest_query(now: datetime, *, stale_days: int, horizon: timedelta) -> str:
+def digest_query(
+    now: datetime, *, stale_days: int, horizon: timedelta, decidable: bool = False
+) -> str:
     """Running files awaiting their caseworker and untreated for ``stale_days`` days, or with
-    a deadline before the horizon."""
+    a deadline before the horizon; with ``decidable``, also every file a co-financer may
+    decide now (``DECIDABLE``), which the co-financers' digest reads: one listing for both
+    digests, where two listed the files in instruction twice (bench/README, section 6)."""
     idle = f"{search.LAST_ACTIVITY.name} < {literal(stale_before(now, stale_days))}"
     due = f"{search.NEXT_DEADLINE.name} < {literal(now + horizon)}"
-    return f"{RUNNING} AND (({AWAITING_CASEWORKER_QUERY} AND {idle}) OR {due})"
+    wanted = f"({AWAITING_CASEWORKER_QUERY} AND {idle}) OR {due}"
+    if decidable:
+        wanted += f" OR {DECIDABLE_QUERY}"
+    return f"{RUNNING} AND ({wanted})"

@@ -20,10 +20,12 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
 )
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 from typer.testing import CliRunner
 
+from activities import digest
+from activities.digest import DigestActivities, DigestRequest
 from activities.directory import MappingDirectory
 from activities.mail import SmtpMailer
 from activities.outbox import Outbox, outbox
@@ -59,7 +61,7 @@ from tests.unit.builders import (
     submit,
 )
 from worker import build_worker
-from workflows.client import GuichetClient
+from workflows.client import ApplicationSummary, GuichetClient
 from workflows.digest_schedule import DIGEST_SCHEDULE_ID, ensure_digest_schedule
 from workflows.redelivery_schedule import REDELIVERY_SCHEDULE_ID, ensure_redelivery_schedule
 from workflows.visibility import deadline_query
@@ -481,3 +483,56 @@ async def test_the_digest_schedule_mails_each_co_financer_the_lines_awaiting_its
     ]
     everything = "".join(row.body for row in outbox.values())
     assert ids["c"] not in everything and ids["gone"] not in everything
+
+
+async def test_the_digest_lists_once_for_both_digests_and_heartbeats_as_it_goes(
+    dev_env: WorkflowEnvironment,
+    files: Files,
+    event_log: EventLog,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One visibility listing serves the caseworkers and the co-financers: a file in
+    instruction acted on yesterday (not the caseworker's to list) is still folded for its
+    funders. The activity heartbeats how far it got, so the workflow's heartbeat timeout,
+    not a bound on its length, tells a stuck run."""
+    now = datetime.now(UTC)
+    suffix = uuid.uuid4().hex[:6]
+    alice = f"alice-{suffix}"
+    stale = await files.start(
+        "stale", ProbeFile(caseworker=alice, last_activity=now - timedelta(days=10))
+    )
+    awaited = f"cof-fresh-{suffix}"
+    await record(event_log, awaited, dsil_file(now - timedelta(days=2)))
+    await files.start_as(
+        awaited, ProbeFile(status="in_instruction", last_activity=now - timedelta(days=1))
+    )
+    guichet = GuichetClient(dev_env.client)
+
+    async def both_visible() -> bool:  # their search attributes upserted, not only started
+        return {stale, awaited} <= await listed(guichet, "GuichetStatus = 'in_instruction'")
+
+    await eventually(both_visible)
+    listings: list[str] = []
+    each = guichet.each
+
+    def counted(query: str = "", limit: int | None = None) -> AsyncIterator[ApplicationSummary]:
+        listings.append(query)
+        return each(query, limit)
+
+    monkeypatch.setattr(guichet, "each", counted)
+    monkeypatch.setattr(digest, "HEARTBEAT_EVERY", 1)
+    environment = ActivityEnvironment()
+    beats: list[dict[str, int]] = []
+    environment.on_heartbeat = lambda *details: beats.append(details[0])
+    activities = DigestActivities(guichet, log=event_log)
+
+    collected = await environment.run(activities.collect_digests, DigestRequest(at=now))
+
+    assert len(listings) == 1
+    assert any(alice in n.recipient and stale in n.body for n in collected.notices)
+    region = next(n for n in collected.notices if n.recipient == "cofinancer:REGION")
+    assert awaited in region.body
+    listed_beats = [beat["listed"] for beat in beats if "listed" in beat]
+    assert listed_beats == list(range(1, len(listed_beats) + 1)) and len(listed_beats) >= 2
+    reads = [beat for beat in beats if "read" in beat]
+    assert reads and reads[-1]["read"] == reads[-1]["decidable"] >= 2

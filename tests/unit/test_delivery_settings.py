@@ -198,6 +198,20 @@ def test_the_digest_query_asks_for_stale_or_soon_due_files() -> None:
     )
 
 
+def test_the_digest_query_with_the_log_also_asks_for_every_decidable_file() -> None:
+    """With the co-financers' digest, one listing also holds every file in instruction,
+    however recent its last activity: its funders' lines may still wait on them."""
+    query = digest_query(NOW, stale_days=7, horizon=timedelta(days=7), decidable=True)
+
+    assert query == (
+        "ExecutionStatus = 'Running' AND ("
+        "(GuichetStatus IN ('accepted', 'in_instruction', 'submitted') "
+        "AND GuichetLastActivity < '2026-11-23T09:00:00Z') "
+        "OR GuichetNextDeadline < '2026-12-07T09:15:30Z' "
+        "OR GuichetStatus IN ('in_instruction'))"
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "duration"),
     [("7d", timedelta(days=7)), ("48h", timedelta(hours=48)), ("2W", timedelta(weeks=2))],
