@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -20,20 +20,20 @@ from temporalio.api.enums.v1 import IndexedValueType, TaskQueueType
 from temporalio.api.enums.v1 import WorkflowExecutionStatus as RawStatus
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import (
     DescribeTaskQueueRequest,
     DescribeWorkflowExecutionRequest,
     DescribeWorkflowExecutionResponse,
+    ListWorkflowExecutionsRequest,
 )
 from temporalio.client import (
     Client,
-    WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.client import WorkflowExecution as ListedExecution
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -202,6 +202,8 @@ class ApplicationSummary:
 
 T = TypeVar("T")
 
+_SERVED_AT_MOST = 1000
+"""Rows the server gives in one listing response (its ``visibilityMaxPageSize``)."""
 SETTLE_LIMIT = 30.0
 """Seconds a state read waits for the file's pending workflow task before querying anyway:
 after a worker dies, its files' tasks wait 10 s on its sticky queue, then for a new worker."""
@@ -433,21 +435,13 @@ class GuichetClient:
         while len(rows) < size:
             # The server serves at most 1,000 a request (its visibilityMaxPageSize): asking
             # for what is still missing keeps the token at the end of exactly ``size`` rows.
-            listing = self.temporal.list_workflows(
-                _applications(query),
-                page_size=size - len(rows),
-                next_page_token=token,
-                rpc_timeout=self.server_timeout,
-            )
             try:
-                await listing.fetch_next_page()
+                served, token = await self._listed(query, size - len(rows), token)
             except RPCError as error:
                 if token is not None and error.status == RPCStatusCode.INVALID_ARGUMENT:
                     raise PageExpired(str(error)) from None
                 raise
-            served = listing.current_page or ()
-            rows += [_summary(execution) for execution in served]
-            token = listing.next_page_token
+            rows += [_summary(info) for info in served]
             if token is None or not served:
                 return rows, None
         # The server gives a token after a full page even when nothing follows it: one
@@ -455,14 +449,29 @@ class GuichetClient:
         return rows, token if await self._has_page(query, token) else None
 
     async def _has_page(self, query: str, token: bytes | None) -> bool:
-        listing = self.temporal.list_workflows(
-            _applications(query),
-            page_size=1,
-            next_page_token=token,
-            rpc_timeout=self.server_timeout,
+        served, _ = await self._listed(query, 1, token)
+        return bool(served)
+
+    async def _listed(
+        self, query: str, size: int, token: bytes | None
+    ) -> tuple[Sequence[WorkflowExecutionInfo], bytes | None]:
+        """One page of raw rows from the server, and the token of the next (None: the last).
+
+        Through the service, not ``Client.list_workflows``: that decodes every row's search
+        attributes twice, typed and untyped, and builds an execution around them: 148 µs a
+        row, where ``search.decoded`` takes a fifth of it (most of a digest's listing
+        in this process)."""
+        page = await self.temporal.workflow_service.list_workflow_executions(
+            ListWorkflowExecutionsRequest(
+                namespace=self.temporal.namespace,
+                query=_applications(query),
+                page_size=size,
+                next_page_token=token or b"",
+            ),
+            retry=True,
+            timeout=self.server_timeout,
         )
-        await listing.fetch_next_page()
-        return bool(listing.current_page)
+        return page.executions, page.next_page_token or None
 
     async def list(self, query: str = "", limit: int | None = 200) -> list[ApplicationSummary]:
         """Files matching a visibility query (e.g. ``GuichetStatus = 'submitted'``), the most
@@ -474,11 +483,16 @@ class GuichetClient:
     ) -> AsyncIterator[ApplicationSummary]:
         """``list`` one file at a time, as the server's pages arrive: a long listing can say
         how far it got (the daily digest heartbeats with it)."""
-        listing = self.temporal.list_workflows(
-            _applications(query), limit=limit, rpc_timeout=self.server_timeout
-        )
-        async for execution in listing:
-            yield _summary(execution)
+        token: bytes | None = None
+        given = 0
+        while limit is None or given < limit:
+            wanted = _SERVED_AT_MOST if limit is None else min(_SERVED_AT_MOST, limit - given)
+            served, token = await self._listed(query, wanted, token)
+            for info in served:
+                yield _summary(info)
+            given += len(served)
+            if token is None or not served:
+                return
 
     async def count(self, query: str = "") -> int:
         """How many files match a visibility query, however many ``list`` would return."""
@@ -706,21 +720,22 @@ def _retrieved(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-def _summary(execution: ListedExecution) -> ApplicationSummary:
-    attributes = execution.typed_search_attributes
+def _summary(info: WorkflowExecutionInfo) -> ApplicationSummary:
+    attributes = search.decoded(info.search_attributes.indexed_fields)
+    funders = attributes.get(search.FUNDERS.name)
     return ApplicationSummary(
-        application_id=execution.id,
-        status=attributes.get(search.STATUS),
-        programme=attributes.get(search.PROGRAMME),
-        insee=attributes.get(search.INSEE),
-        department=attributes.get(search.DEPARTMENT),
-        caseworker=attributes.get(search.CASEWORKER),
-        running=execution.status == WorkflowExecutionStatus.RUNNING,
-        next_deadline=attributes.get(search.NEXT_DEADLINE),
-        last_activity=attributes.get(search.LAST_ACTIVITY),
-        labels=tuple(attributes.get(search.LABELS) or ()),
-        funders=None if (funders := attributes.get(search.FUNDERS)) is None else tuple(funders),
-        sector=attributes.get(search.SECTOR),
+        application_id=info.execution.workflow_id,
+        status=attributes.get(search.STATUS.name),
+        programme=attributes.get(search.PROGRAMME.name),
+        insee=attributes.get(search.INSEE.name),
+        department=attributes.get(search.DEPARTMENT.name),
+        caseworker=attributes.get(search.CASEWORKER.name),
+        running=info.status == WORKFLOW_EXECUTION_STATUS_RUNNING,
+        next_deadline=attributes.get(search.NEXT_DEADLINE.name),
+        last_activity=attributes.get(search.LAST_ACTIVITY.name),
+        labels=tuple(attributes.get(search.LABELS.name) or ()),
+        funders=None if funders is None else tuple(funders),
+        sector=attributes.get(search.SECTOR.name),
     )
 
 

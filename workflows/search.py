@@ -7,10 +7,17 @@ used.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.api.common.v1 import Payload
+from temporalio.common import (
+    SearchAttributeIndexedValueType,
+    SearchAttributeKey,
+    SearchAttributeUpdate,
+)
 
 from domain.state import Application
 
@@ -55,6 +62,45 @@ ALL_KEYS = (
     SECTOR,
     FUNDERS,
 )
+
+_BY_NAME = {key.name: key for key in ALL_KEYS}
+_METADATA_TYPES = {
+    SearchAttributeIndexedValueType.KEYWORD: b"Keyword",
+    SearchAttributeIndexedValueType.DATETIME: b"Datetime",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: b"KeywordList",
+}
+_TYPE_OF = {key.name: _METADATA_TYPES[key.indexed_value_type] for key in ALL_KEYS}
+"""The ``type`` a payload of each key carries (the SDK reads an attribute under the key its
+``type`` names: one under another type is not found by Guichet's key)."""
+_JSON = b"json/plain"
+
+
+def decoded(fields: Mapping[str, Payload]) -> dict[str, Any]:
+    """Guichet's keys among a listed file's search attributes, by name, their values as
+    ``temporalio.converter.decode_typed_search_attributes`` gives them: a value of another
+    type than the key's, or without one, is left out; a one-item list for a key that is not
+    a list is its item; a datetime is parsed from its ISO text. For Guichet's keys only, and
+    without building the SDK's typed collection: a fifth of its cost per row."""
+    values: dict[str, Any] = {}
+    for name, payload in fields.items():
+        key = _BY_NAME.get(name)
+        if key is None or payload.metadata.get("type") != _TYPE_OF[name]:
+            continue
+        if payload.metadata.get("encoding") != _JSON:
+            continue  # a null, or not a value the SDK would read either
+        value = json.loads(payload.data)
+        if key.indexed_value_type != SearchAttributeIndexedValueType.KEYWORD_LIST and isinstance(
+            value, list
+        ):
+            if len(value) != 1:
+                continue
+            value = value[0]
+        if key.indexed_value_type == SearchAttributeIndexedValueType.DATETIME:
+            value = datetime.fromisoformat(value)
+        if isinstance(value, key.origin_value_type):
+            values[name] = value
+    return values
+
 
 Published = tuple[SearchAttributeKey[Any], Any]
 """A key and the value it should hold; ``None`` means unset."""
