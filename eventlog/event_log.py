@@ -52,6 +52,7 @@ _REJECTED_SQLSTATES = {"23505", "40001"}
 _VERIFY_BATCH = 1000
 # Rows handed to a reader between two turns of the event loop (see _rows).
 _SLICE = 200
+_STREAMS_OF_POSTGRESQL = backends.select_streams_postgresql(DATA_COLUMNS)
 _events = schema.events
 
 
@@ -290,7 +291,13 @@ class EventLog:
         )
         with translated(self._engine.url):
             async with self._engine.connect() as conn:
-                rows = (await conn.execute(query)).all()
+                rows: Sequence[Sequence[Any]]
+                if self._postgres:  # past SQLAlchemy's result layer, as the whole-log reads
+                    rows = await backends.fetch_rows_postgresql(
+                        conn, _STREAMS_OF_POSTGRESQL, list(stream_ids)
+                    )
+                else:
+                    rows = (await conn.execute(query)).all()
         streams: dict[str, list[EventData]] = {}
         for row in rows:
             streams.setdefault(row[1], []).append(event_data(row, self._upcasters))
