@@ -57,6 +57,8 @@ from workflows.registration import workflow_classes
 DEFAULT_STATE_DIR = Path(".guichet")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+"""The first lets in-flight activities finish (``GRACEFUL_SHUTDOWN``); a second stops at once."""
 
 
 class SettingsError(ValueError):
@@ -497,12 +499,34 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
     worker = worker_for(client, settings, log, registry=registry)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+
+    def stop_gracefully() -> None:
+        stop.set()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, stop_at_once, signum)
+
+    def stop_at_once(signum: int) -> None:
+        # A second Ctrl-C during the grace: the operator chose not to wait. Nothing is lost:
+        # an activity cut short is started again by Temporal after its timeout, and each one
+        # is idempotent (event ids, message ids, a payment's idempotency key).
+        logger.warning(
+            "worker stopped at once (second signal): activities in flight are abandoned, "
+            "Temporal starts them again after their timeout"
+        )
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(128 + signum)
+
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, stop_gracefully)
     async with worker:
         logger.info("worker started", task_queue=settings.task_queue, namespace=settings.namespace)
         await stop.wait()
-        logger.info("worker stopping", grace_seconds=GRACEFUL_SHUTDOWN.total_seconds())
+        logger.info(
+            "worker stopping",
+            grace_seconds=GRACEFUL_SHUTDOWN.total_seconds(),
+            hint="a second Ctrl-C (or SIGTERM) stops at once",
+        )
     await log.close()
     # Said once everything in flight is done: « stopping » alone left the operator to guess
     # whether the 30 s of grace ran out.
