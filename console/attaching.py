@@ -27,6 +27,7 @@ from console.errors import CliError, usage_error
 from console.parsing import parse_actor, problems
 from domain.commands import AttachDocument
 from domain.decider import fold
+from domain.decider_documents import kind_refused
 from domain.documents import ACCEPTED_FORMATS, MAX_DOCUMENT_BYTES, Document, DocumentKind
 from domain.events import parse_event
 from eventlog import EventLog, EventLogError
@@ -76,6 +77,9 @@ def attach_document(
     actor = parse_actor(as_)
     if kind not in KINDS:
         raise usage_error(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
+    # For every file: the domain refuses it only to files submitted under rules 4.
+    if (wrong_kind := kind_refused(actor, cast("DocumentKind", kind))) is not None:
+        raise usage_error(f"--kind {kind}: {wrong_kind.message}")
     content = _read(path)
     request_id = request_id or str(uuid.uuid4())
     try:

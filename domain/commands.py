@@ -84,7 +84,7 @@ class ApplicationRequest(Frozen):
         return self if plan is self.plan else self.replaced({"plan": plan})
 
 
-RULES = 3
+RULES = 4
 """The latest revision of the decision rules, recorded at submission (``SubmitApplication``,
 ``ApplicationSubmitted`` and ``Application.rules``) so that every file keeps the rules it was
 decided under when it replays; the workflow chooses it with ``workflow.patched``.
@@ -108,6 +108,10 @@ decided under when it replays; the workflow chooses it with ``workflow.patched``
    deemed complete running again from the re-opening (CGCT R2334-23); it went straight into
    instruction, where it could be accepted without ever being complete
    (``ApplicationReopened.back_to``). A file declared complete goes back into instruction.
+4. A commune does not attach an « Avis d'expert signé » (``opinion``): the expert attaches
+   their own (``domain.decider_documents.kind_refused``); a commune's scan filed as one was
+   listed to the services as the expert's signed opinion. The console, the API and the
+   command line refuse it for files of every revision.
 """
 
 

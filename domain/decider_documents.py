@@ -16,8 +16,18 @@ def attach_document(c: AttachDocument, state: Application) -> list[Event]:
     """The document joins the file; the same bytes again are a no-op (a form sent twice, a
     retried upload), whoever sends them and whatever they are called, among those who read
     the same documents: an expert's are theirs and the services' alone."""
-    if c.actor.role == "expert":
-        _check_expert_document(c, state)
+    if c.actor.role == "expert" and not consulted_on(state, c.actor):
+        raise NotPermitted(
+            f"{c.actor.id} attaches documents only to a file their opinion is asked on, "
+            "while it is under review",
+            rule="expert-documents",
+            french="Un expert ne joint de pièce qu'à un dossier sur lequel son avis est demandé, "
+            "tant qu'il est en instruction",
+        )
+    # The commune's kinds are checked from rules 4: files of before keep what they accepted.
+    refused = kind_refused(c.actor, c.document.kind)
+    if refused is not None and (c.actor.role == "expert" or state.rules >= 4):
+        raise refused
     if any(
         held.sha256 == c.document.sha256 and _same_readers(held.attached_by, c.actor)
         for held in state.documents
@@ -39,23 +49,32 @@ EXPERT_KINDS: tuple[DocumentKind, ...] = ("opinion", "other")
 the pieces the commune owes (a council decision, a RIB), which the checklist counts."""
 
 
-def _check_expert_document(c: AttachDocument, state: Application) -> None:
-    if not consulted_on(state, c.actor):
-        raise NotPermitted(
-            f"{c.actor.id} attaches documents only to a file their opinion is asked on, "
-            "while it is under review",
-            rule="expert-documents",
-            french="Un expert ne joint de pièce qu'à un dossier sur lequel son avis est demandé, "
-            "tant qu'il est en instruction",
-        )
-    if c.document.kind not in EXPERT_KINDS:
-        raise RuleViolation(
+def kind_refused(actor: Actor, kind: DocumentKind) -> RuleViolation | None:
+    """Why ``actor`` may never attach a document of ``kind``, or None. An expert attaches
+    their signed opinion or a document it refers to; a commune never the expert's signed
+    opinion, which the services would read as the expert's (rules 4; the console, the API
+    and the command line refuse it for every file)."""
+    if actor.role == "expert" and kind not in EXPERT_KINDS:
+        return RuleViolation(
             f"an expert attaches an opinion or another document ({', '.join(EXPERT_KINDS)}), "
-            f"not a {c.document.kind}",
+            f"not a {kind}",
             rule="expert-document-kind",
             french="Un expert joint son avis signé ou une autre pièce, pas une pièce « "
-            f"{lower(DOCUMENT_KIND, c.document.kind)} » que doit fournir la commune",
+            f"{lower(DOCUMENT_KIND, kind)} » que doit fournir la commune",
         )
+    if actor.role == "applicant" and kind in EXPERT_ONLY_KINDS:
+        return RuleViolation(
+            f"a commune does not attach an expert's signed opinion ({kind}): the expert "
+            "attaches it; choose another kind ('other' if none fits)",
+            rule="commune-document-kind",
+            french="L'avis d'expert signé est joint par l'expert lui-même : choisissez un "
+            "autre type de pièce (« Autre pièce » au besoin)",
+        )
+    return None
+
+
+EXPERT_ONLY_KINDS: tuple[DocumentKind, ...] = ("opinion",)
+"""What only an expert attaches: a commune's scan filed as one is not the expert's word."""
 
 
 def _same_readers(first: Actor, then: Actor) -> bool:

@@ -33,6 +33,7 @@ from console.web.files import APPLICATION_ID, FileNotVisible, readable_state, vi
 from console.web.labels import DOCUMENT_KIND
 from console.web.pages import REQUEST_ID, file_view
 from domain.commands import AttachDocument
+from domain.decider_documents import kind_refused
 from domain.documents import MAX_DOCUMENT_BYTES, Document, DocumentKind
 from domain.state import Application
 from workflows.client import CommandRefused
@@ -58,14 +59,10 @@ async def _attach(
         on_api = file_field == "file"  # the API's callers send codes; people pick in a list
         where = f"kind : l'un de {', '.join(DOCUMENT_KIND)}" if on_api else "dans la liste"
         raise FormError(f"type de pièce : choisissez-en un {where}", field="kind")
-    if account.role == "applicant" and kind == "opinion":
-        # Not in the commune's list: sent anyway (a form edited, the API), the commune's scan
-        # was listed to the services as « Avis d'expert signé », which the domain accepts.
-        raise FormError(
-            "type de pièce : l'avis d'expert signé est joint par l'expert lui-même ; "
-            "choisissez un autre type (« Autre pièce » au besoin)",
-            field="kind",
-        )
+    # For every file: the domain refuses it only to files submitted under rules 4.
+    if (wrong_kind := kind_refused(account.actor, cast("DocumentKind", kind))) is not None:
+        said = wrong_kind.french[:1].lower() + wrong_kind.french[1:]
+        raise FormError(f"type de pièce : {said}", field="kind")
     request_id = fields.get("request_id", "")
     if not REQUEST_ID.match(request_id):
         raise FormError("request_id : identifiant de requête absent ou mal formé")

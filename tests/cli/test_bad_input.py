@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -187,3 +188,17 @@ def test_an_empty_file_id_is_bad_input(words: list[str]) -> None:
     request », exit 1. Exit 2, saying where ids come from."""
     code, text = guichet(*words)
     assert code == 2 and "is no application id: `guichet list` gives them" in text, text
+
+
+def test_a_commune_attaches_no_expert_s_signed_opinion(tmp_path: Path) -> None:
+    """Refused before anything is read or sent, whatever rules the file was submitted under:
+    the services would read the commune's scan as the expert's signed opinion."""
+    scan = tmp_path / "avis.pdf"
+    scan.write_bytes(b"%PDF-1.7\nscan")
+    file_id = "dsil-detr-investissement-01034-3f2a9c1b7d4e"
+    code, text = guichet(
+        "attach-document", file_id, str(scan), "--kind", "opinion",
+        "--as", "applicant:mairie-belley:01034",
+    )  # fmt: skip
+    assert code == 2 and text.startswith("guichet: --kind opinion: a commune does not attach")
+    assert_one_sentence_refusal(code, text)

@@ -2,7 +2,7 @@
 
 When workflow code changes, these say whether files already running would still replay; a
 change that breaks one needs ``workflow.patched``. Record the histories of a new
-workflow version with ``GUICHET_RECORD_HISTORIES=v9 pytest tests/workflow`` into a new folder
+workflow version with ``GUICHET_RECORD_HISTORIES=v12 pytest tests/workflow`` into a new folder
 (the tests that save one call ``assert_log_matches_workflow`` or ``save_history_if_recording``);
 never overwrite a folder of a version that shipped (landed on main) to make a replay failure
 go away. The newest folder, while its version is being made, is recorded again as it grows.
@@ -31,7 +31,8 @@ timers re-armed when a command moves the next deadline, v4: search attributes up
 when they change, v5: one deadline timer per wake-up moment, v6: decision rules 1, with
 Paris days, ``domain.commands.RULES``, v7: each run begun publishes its plan's funders,
 ``GuichetFunders``, v8: notices of revision 1, ``domain.notices.NOTICES``, and decision rules 2,
-v9: decision rules 3, v10: notices of revision 2, the commune told of a refused transfer);
+v9: decision rules 3, v10: notices of revision 2, the commune told of a refused transfer,
+v11: decision rules 4, a commune attaches no expert's signed opinion);
 ``upgrades/`` files begun by one release and carried on by the next, recorded by a real
 upgrade (its script says how); ``incompatible/`` holds a deliberately broken history for the
 audit tests, ``scheduled/`` the scheduled workflows' histories (test_replay_scheduled.py)."""

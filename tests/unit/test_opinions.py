@@ -13,6 +13,7 @@ from domain.commands import (
     AcceptApplication,
     AttachDocument,
     Command,
+    DeclareComplete,
     DismissApplication,
     ExpireDeadline,
     GiveOpinion,
@@ -51,6 +52,8 @@ from tests.unit.builders import (
     approve,
     at,
     refused_with,
+    request,
+    submit,
 )
 
 ABF = Actor(id="abf-ain", role="expert")
@@ -353,6 +356,21 @@ def test_the_commune_s_copy_of_an_expert_s_bytes_is_a_document_of_its_own() -> N
     commune_first = apply([AttachDocument(actor=APPLICANT, at=at(4), document=copy)], _asked())
     assert decide(AttachDocument(actor=ABF, at=at(5), document=signed), commune_first)
     assert decide(AttachDocument(actor=CASEWORKER, at=at(5), document=copy), commune_first) == []
+
+
+def test_a_commune_attaches_no_expert_s_signed_opinion_from_rules_4_on() -> None:
+    """Its scan filed as « Avis d'expert signé » was listed to the services as the expert's
+    own word. A file submitted under rules 3 keeps accepting it, as its history recorded."""
+    scan = QUOTE.replaced({"kind": "opinion", "filename": "scan.pdf"})
+    attach = AttachDocument(actor=APPLICANT, at=at(5), document=scan)
+    refused = refused_with(attach, _asked())
+    assert refused.rule == "commune-document-kind" and "l'expert lui-même" in refused.french
+    under_rules_3 = apply(
+        [submit(request(), rules=3), DeclareComplete(actor=CASEWORKER, at=at(1)), _ask()]
+    )
+    assert decide(attach, under_rules_3)
+    other = scan.replaced({"kind": "other"})
+    assert decide(AttachDocument(actor=APPLICANT, at=at(5), document=other), _asked())
 
 
 def test_an_expert_attaches_an_opinion_or_another_piece_not_one_the_commune_owes() -> None:
