@@ -51,9 +51,9 @@ the pieces the commune owes (a council decision, a RIB), which the checklist cou
 
 def kind_refused(actor: Actor, kind: DocumentKind) -> RuleViolation | None:
     """Why ``actor`` may never attach a document of ``kind``, or None. An expert attaches
-    their signed opinion or a document it refers to; a commune never the expert's signed
-    opinion, which the services would read as the expert's (rules 4; the console, the API
-    and the command line refuse it for every file)."""
+    their signed opinion or a document it refers to; a commune never attaches an expert's
+    signed opinion, which the services would read as the expert's own (rules 4; the console,
+    the API and the command line refuse it for every file)."""
     if actor.role == "expert" and kind not in EXPERT_KINDS:
         return RuleViolation(
             f"an expert attaches an opinion or another document ({', '.join(EXPERT_KINDS)}), "
