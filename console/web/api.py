@@ -12,12 +12,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from audit.timeline import MomentError, moment_of, state_as_of, state_json, timeline
 from audit.verifying import verify_file
 from console.web.accounts import PERSON_ROLES, QUEUE_ROLES, Account
 from console.web.auth import BadRequest, Forbidden, roles, services
-from console.web.batch import MAX_FILES
+from console.web.batch import MAX_FILES, UNKNOWN_BATCH
 from console.web.commands import to_command
 from console.web.files import (
     APPLICATION_ID,
@@ -78,6 +79,9 @@ class SubmitBody(_Body):
 class BatchBody(_Body):
     command: dict[str, Any]
     application_ids: list[str] = Field(min_length=1, max_length=MAX_FILES)
+    request_id: str | None = Field(default=None, pattern=REQUEST_ID_PATTERN)
+    """Sending the same batch again with the same id is the batch it started, and runs each
+    file's command once (without one, a retry after a lost answer is a second batch)."""
 
 
 def _account_json(account: Account) -> dict[str, Any]:
@@ -302,7 +306,8 @@ async def start_batch(
     body: BatchBody,
     account: Annotated[Account, Depends(roles("caseworker", "supervisor"))],
 ) -> dict[str, object]:
-    """Send one command to up to 500 files; poll the batch for each file's result."""
+    """Send one command to up to 500 files; poll the batch for each file's result. Sent
+    again with the same ``request_id`` (after a lost answer), it is the batch it started."""
     command_type = str(body.command.get("type", ""))
     if command_type not in API_BATCH_COMMANDS:
         raise BadRequest(f"action de lot : {', '.join(API_BATCH_COMMANDS)}")
@@ -317,7 +322,7 @@ async def start_batch(
     found = services(request)
     return found.batches.start(
         found.guichet, account.username, command, body.application_ids,
-        may_act=sector_guard(found, account),
+        key=body.request_id or "", may_act=sector_guard(found, account),
     ).as_json()  # fmt: skip
 
 
@@ -330,7 +335,7 @@ async def batch_progress(
     """A batch's progress and per-file results."""
     batch = services(request).batches.get(batch_id, account.username)
     if batch is None:
-        raise BadRequest("lot inconnu")
+        raise StarletteHTTPException(404, UNKNOWN_BATCH)
     return batch.as_json()
 
 

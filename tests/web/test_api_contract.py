@@ -1,0 +1,86 @@
+"""The JSON API as another system calls it (HTTP Basic, JSON in, JSON out): retries after a
+lost answer, the status of each refusal, what an error body tells to fix, and the OpenAPI
+document matching what the routes answer."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.polling import eventually
+from tests.web.conftest import PASSWORD, Console
+from tests.web.test_console_api import request_json
+
+pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
+
+
+def basic(username: str) -> dict[str, str]:
+    """The Authorization header of ``username``'s Basic credentials."""
+    credentials = base64.b64encode(f"{username}:{PASSWORD}".encode()).decode()
+    return {"Authorization": f"Basic {credentials}"}
+
+
+async def submitted(console: Console) -> str:
+    """A file of 01033 submitted through the API, once recorded."""
+    async with console.client() as client:
+        answer = await client.post(
+            "/api/v1/applications",
+            json={"idempotency_key": uuid.uuid4().hex, "request": request_json()},
+            headers=basic("agent"),
+        )
+    assert answer.status_code == 201, answer.text
+    application_id: str = answer.json()["application_id"]
+
+    async def recorded() -> bool:
+        return (await console.guichet.state(application_id)).status == "submitted"
+
+    await eventually(recorded)
+    return application_id
+
+
+async def finished(client: httpx.AsyncClient, batch_id: str) -> dict[str, Any]:
+    """A batch's progress once every file has answered."""
+
+    async def done() -> dict[str, Any] | None:
+        progress: dict[str, Any] = (
+            await client.get(f"/api/v1/batches/{batch_id}", headers=basic("alice"))
+        ).json()
+        return progress if progress["finished"] else None
+
+    return await eventually(done)
+
+
+async def test_a_batch_sent_again_with_its_request_id_is_the_batch_it_started(
+    console: Console,
+) -> None:
+    """A batch retried after a lost answer, with the same ``request_id``, is the batch it
+    started: it used to start a second one, whose every file answered « non effectué »
+    (the correction was already asked) while the first had done them all."""
+    application_id = await submitted(console)
+    body = {
+        "request_id": uuid.uuid4().hex,
+        "application_ids": [application_id],
+        "command": {"type": "RequestCorrection", "reason": "incomplete", "message": "Devis"},
+    }
+    async with console.client() as client:
+        first = await client.post("/api/v1/batches", json=body, headers=basic("alice"))
+        assert first.status_code == 202, first.text
+        await finished(client, first.json()["id"])
+        again = await client.post("/api/v1/batches", json=body, headers=basic("alice"))
+        progress = await finished(client, again.json()["id"])
+    assert again.status_code == 202
+    assert again.json()["id"] == first.json()["id"]
+    assert progress["results"][0]["ok"] is True
+
+
+async def test_an_unknown_batch_is_a_404(console: Console) -> None:
+    """A batch id the console does not hold (another replica's, or after a restart) is not
+    found, as its page says; it was a 400, which told the caller its request was wrong."""
+    async with console.client() as client:
+        answer = await client.get("/api/v1/batches/nope", headers=basic("alice"))
+    assert answer.status_code == 404
+    assert "Aucun lot à ce numéro" in answer.json()["detail"]
