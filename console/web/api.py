@@ -23,6 +23,7 @@ from console.web.commands import to_command
 from console.web.files import (
     APPLICATION_ID,
     FileNotVisible,
+    FilterError,
     check_assignee,
     for_reader,
     no_such_department,
@@ -103,7 +104,16 @@ async def programmes(
     return [p.model_dump(mode="json") for p in services(request).catalogue.programmes]
 
 
-LIST_PARAMETERS = {"status", "programme", "department", "insee", "deadline_before", "label", "page"}
+LIST_FILTERS = {
+    "status": "statut",
+    "programme": "dispositif",
+    "department": "departement",
+    "insee": "commune",
+    "deadline_before": "echeance_avant",
+    "label": "etiquette",
+}
+"""The list's filters, each with the work queue page's name for it (``parse_filters``)."""
+LIST_PARAMETERS = {*LIST_FILTERS, "page"}
 API_PAGE = 0
 """The number an API page's token is signed with: the API's pages are not numbered."""
 UNREADABLE_PAGE = (
@@ -126,7 +136,8 @@ async def list_applications(
     page: str | None = None,
 ) -> list[dict[str, Any]]:
     """The files this account may see, nearest deadline first, in pages of 500 (the most
-    recently submitted first); ``label`` (the services only) those that carry it.
+    recently submitted first); ``label`` (the services only, a 400 for the commune) those
+    that carry it; a filter that cannot be read is a 400 naming it.
 
     When more files match, the ``Link`` header gives the next page's address
     (``rel="next"``, with ``page``); a ``page`` the server no longer reads is a 400."""
@@ -137,12 +148,19 @@ async def list_applications(
         # A misspelt filter ignored would list every file as if it had been applied.
         known = ", ".join(sorted(LIST_PARAMETERS))
         raise BadRequest(f"paramètre inconnu : {', '.join(unknown)} (ceux de la liste : {known})")
-    params = {"statut": status, "dispositif": programme, "departement": department,
-              "commune": insee, "echeance_avant": deadline_before, "etiquette": label}  # fmt: skip
+    if label and not reads_labels(account):  # ignored, it would list every file as labelled
+        raise BadRequest("label : les étiquettes sont celles des services, sans filtre ici")
+    given_filters = {"status": status, "programme": programme, "department": department,
+                     "insee": insee, "deadline_before": deadline_before,
+                     "label": label}  # fmt: skip
     found = services(request)
-    if not reads_labels(account):
-        params["etiquette"] = None  # the commune reads no label: its filter is none either
-    filters = parse_filters({k: v for k, v in params.items() if v}, found)
+    try:
+        filters = parse_filters(
+            {LIST_FILTERS[name]: value for name, value in given_filters.items() if value}, found
+        )
+    except FilterError as error:  # said with the API's name, not the page's
+        name = next(api for api, queue in LIST_FILTERS.items() if queue == error.field)
+        raise BadRequest(f"{name} : {error}") from None
     scope = page_scope("api", account, filters)
     after = page_token(found, page, scope, API_PAGE) if page else None
     if page and after is None:

@@ -84,3 +84,36 @@ async def test_an_unknown_batch_is_a_404(console: Console) -> None:
         answer = await client.get("/api/v1/batches/nope", headers=basic("alice"))
     assert answer.status_code == 404
     assert "Aucun lot à ce numéro" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ({"insee": "1034"}, "insee"),
+        ({"deadline_before": "2027-01-01T00:00"}, "deadline_before"),
+        ({"status": "nope"}, "status"),
+        ({"programme": "nope"}, "programme"),
+        ({"department": "x"}, "department"),
+        ({"label": '"x"'}, "label"),
+    ],
+)
+async def test_a_filter_the_list_cannot_read_is_named_as_the_api_names_it(
+    console: Console, query: dict[str, str], parameter: str
+) -> None:
+    """The 400 names the parameter the caller sent (``insee``), not the work queue page's
+    (« commune : code INSEE… »), which the API has none of."""
+    async with console.client() as client:
+        answer = await client.get("/api/v1/applications", params=query, headers=basic("alice"))
+    assert answer.status_code == 400
+    assert answer.json()["detail"].startswith(f"{parameter} : "), answer.json()
+
+
+async def test_a_label_filter_from_the_commune_is_refused_not_ignored(console: Console) -> None:
+    """The commune reads no label: its ``label`` filter was dropped in silence, and every
+    file of the commune listed as if it carried the label."""
+    async with console.client() as client:
+        answer = await client.get(
+            "/api/v1/applications", params={"label": "dossier complexe"}, headers=basic("agent")
+        )
+    assert answer.status_code == 400
+    assert answer.json()["detail"].startswith("label : ")
