@@ -250,8 +250,8 @@ async def application_timeline(
     found = services(request)
     await readable_state(found, account, application_id)  # the log has it, worker or not
     _, rows, problem = await read_timeline(found, application_id)
-    if problem:
-        raise BadRequest(problem)
+    if problem:  # the database, not the request: to be retried
+        raise StarletteHTTPException(503, problem)
     return for_reader(rows, account)
 
 

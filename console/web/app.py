@@ -307,9 +307,9 @@ def _error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, error: Exception) -> Response:
         status = error.status_code if isinstance(error, StarletteHTTPException) else 500
-        title = {404: "Page introuvable", 405: "Méthode non permise", 413: TOO_LARGE}.get(
-            status, "Erreur"
-        )
+        titles = {404: "Page introuvable", 405: "Méthode non permise", 413: TOO_LARGE,
+                  503: "Guichet indisponible"}  # fmt: skip
+        title = titles.get(status, "Erreur")
         detail = str(getattr(error, "detail", ""))
         return error_page(request, status, title, STARLETTE_DETAILS.get(detail, detail))
 

@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from console.web.outages import NO_DATABASE
+from eventlog import EventLogUnavailable
 from tests.polling import eventually
 from tests.web.conftest import PASSWORD, Console
 from tests.web.test_console_api import request_json
@@ -117,3 +119,23 @@ async def test_a_label_filter_from_the_commune_is_refused_not_ignored(console: C
         )
     assert answer.status_code == 400
     assert answer.json()["detail"].startswith("label : ")
+
+
+async def test_a_timeline_the_log_cannot_give_is_a_503_not_a_bad_request(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database failing under a timeline read was answered 400 « Demande incorrecte »:
+    a caller does not retry what it is told it got wrong."""
+    application_id = await submitted(console)
+
+    async def unreachable(*_: object, **__: object) -> None:
+        raise EventLogUnavailable("connection refused")
+
+    monkeypatch.setattr(console.log, "read_stream", unreachable)
+    async with console.client() as client:
+        answer = await client.get(
+            f"/api/v1/applications/{application_id}/timeline", headers=basic("alice")
+        )
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "Guichet indisponible"
+    assert NO_DATABASE in answer.json()["detail"]
