@@ -54,7 +54,44 @@ from domain.decider import PERMISSIONS
 from workflows.client import CommandRefused, PageExpired, application_id_for
 from workflows.messages import Submission
 
-router = APIRouter(prefix="/api/v1", tags=["guichet"])
+
+class Problem(BaseModel):
+    """Every refusal's body, whatever its status: two sentences in French."""
+
+    error: str
+    """What happened (« Demande incorrecte », « Dossier introuvable »…)."""
+    detail: str
+    """What to fix, naming the field or parameter when it is about one."""
+
+
+class Refusal(Problem):
+    """A command the file refused (409): the rule it broke, with its legal source."""
+
+    detail_fr: str
+    rule: str
+    source: str
+    kind: str
+
+
+def _answers(description: str, model: type[Problem] = Problem) -> dict[str, Any]:
+    return {"model": model, "description": description}
+
+
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _answers("A parameter or field that cannot be used; the detail names it."),
+    401: _answers("No valid session or Basic credentials."),
+    403: _answers("This role may not do it, or the CSRF header is missing."),
+    404: _answers("No such file, or one outside this account's files."),
+    422: _answers("A body that does not match its schema; the detail names the field."),
+    503: _answers("The database or every worker is unavailable: retry later."),
+}
+"""What every route of the API may answer besides its success, for the OpenAPI document
+(FastAPI would describe a 422 as its own ``{"detail": [...]}``, which the API never sends)."""
+REFUSED: dict[int | str, dict[str, Any]] = {
+    409: _answers("Refused by the file's rules: ``rule`` and ``source`` say which.", Refusal)
+}
+
+router = APIRouter(prefix="/api/v1", tags=["guichet"], responses=API_ERRORS)
 DOCUMENTS = "/api/v1/applications/{application_id}/documents"
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 ANYONE = roles(*PERSON_ROLES)
@@ -190,7 +227,7 @@ async def list_applications(
     ]
 
 
-@router.post("/applications", status_code=201)
+@router.post("/applications", status_code=201, responses=REFUSED)
 async def submit_application(
     request: Request, body: SubmitBody, account: Annotated[Account, Depends(roles("applicant"))]
 ) -> dict[str, Any]:
@@ -255,7 +292,7 @@ async def application_timeline(
     return for_reader(rows, account)
 
 
-@router.post("/applications/{application_id}/commands")
+@router.post("/applications/{application_id}/commands", responses=REFUSED)
 async def send_command(
     request: Request,
     application_id: str,

@@ -25,7 +25,7 @@ from console.documents import (
     served_document,
 )
 from console.web.accounts import PERSON_ROLES, Account
-from console.web.api import Refused
+from console.web.api import API_ERRORS, REFUSED, Refused
 from console.web.app import error_page
 from console.web.auth import BadRequest, Upload, read_multipart, roles, services
 from console.web.commands import FormError, max_length, to_command
@@ -155,6 +155,7 @@ what was typed when it is refused), so FastAPI cannot describe it."""
     status_code=201,
     tags=["guichet"],
     openapi_extra=UPLOAD_BODY,
+    responses={**API_ERRORS, **REFUSED},
 )
 async def attach_api(
     request: Request, application_id: str, account: Annotated[Account, Depends(ATTACHERS)]
@@ -181,7 +182,7 @@ async def attach_api(
     f"{API}/{{application_id}}/documents/{{sha256}}",
     tags=["guichet"],
     response_class=Response,
-    responses={200: {"description": "The document's bytes, in its own format."}},
+    responses={200: {"description": "The document's bytes, in its own format."}, **API_ERRORS},
 )
 async def download(
     request: Request,

@@ -139,3 +139,34 @@ async def test_a_timeline_the_log_cannot_give_is_a_503_not_a_bad_request(
     assert answer.status_code == 503
     assert answer.json()["error"] == "Guichet indisponible"
     assert NO_DATABASE in answer.json()["detail"]
+
+
+async def test_the_openapi_document_gives_the_error_bodies_the_api_sends(
+    console: Console,
+) -> None:
+    """The document described a 422 as FastAPI's ``{"detail": [{"loc", "msg", "type"}]}``
+    and no other refusal, while every refusal is ``{"error", "detail"}``, two sentences: a
+    client generated from it failed to read the very answers that say what to fix."""
+    async with console.client() as client:
+        document = (await client.get("/api/openapi.json")).json()
+        invalid = await client.post(
+            "/api/v1/applications/x-file-000/commands", json={}, headers=basic("alice")
+        )
+    schemas = document["components"]["schemas"]
+
+    def body_of(path: str, method: str, status: str) -> dict[str, Any]:
+        content = document["paths"][path][method]["responses"][status]["content"]
+        name = content["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        found: dict[str, Any] = schemas[name]
+        return found
+
+    commands = "/api/v1/applications/{application_id}/commands"
+    for status in ("400", "401", "403", "404", "422"):
+        problem = body_of(commands, "post", status)
+        assert problem["required"] == ["error", "detail"], status
+        assert problem["properties"]["detail"]["type"] == "string"
+    assert {"rule", "source", "detail_fr"} <= set(body_of(commands, "post", "409")["properties"])
+    uploads = "/api/v1/applications/{application_id}/documents"
+    assert body_of(uploads, "post", "422")["required"] == ["error", "detail"]
+    assert "HTTPValidationError" not in schemas
+    assert invalid.status_code == 422 and set(invalid.json()) == {"error", "detail"}
