@@ -87,8 +87,12 @@ API_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 """What every route of the API may answer besides its success, for the OpenAPI document
 (FastAPI would describe a 422 as its own ``{"detail": [...]}``, which the API never sends)."""
+JSON_BODY: dict[int | str, dict[str, Any]] = {
+    415: _answers("A body sent without Content-Type: application/json.")
+}
 REFUSED: dict[int | str, dict[str, Any]] = {
-    409: _answers("Refused by the file's rules: ``rule`` and ``source`` say which.", Refusal)
+    409: _answers("Refused by the file's rules: ``rule`` and ``source`` say which.", Refusal),
+    **JSON_BODY,
 }
 
 router = APIRouter(prefix="/api/v1", tags=["guichet"], responses=API_ERRORS)
@@ -334,7 +338,7 @@ class Refused(Exception):
         self.refused = refused
 
 
-@router.post("/verdicts")
+@router.post("/verdicts", responses=JSON_BODY)
 async def verdicts_preview(
     request: Request,
     body: ApplicationRequest,
@@ -355,7 +359,7 @@ API_BATCH_COMMANDS = (
 oneself and declares files complete)."""
 
 
-@router.post("/batches", status_code=202)
+@router.post("/batches", status_code=202, responses=JSON_BODY)
 async def start_batch(
     request: Request,
     body: BatchBody,

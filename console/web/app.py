@@ -222,6 +222,14 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+UNSENT_JSON = "envoyez le corps en JSON, avec l'en-tête Content-Type: application/json"
+
+
+def _declares_json(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
+
+
 def error_page(request: Request, status: int, title: str, message: str) -> Response:
     """An error as a page (or JSON on the API)."""
     if _is_api(request):
@@ -301,6 +309,11 @@ def _error_handlers(app: FastAPI) -> None:
         detail = error.errors() if isinstance(error, RequestValidationError) else []
         first = detail[0] if detail else {}
         message = f"{where(first.get('loc', ()))} — {in_french(first)}"
+        about_body = tuple(first.get("loc", ()))[:1] == ("body",)
+        if _is_api(request) and about_body and not _declares_json(request):
+            # FastAPI reads a body as JSON only when it says so: else « a JSON object is
+            # expected » of what may well be one.
+            return error_page(request, 415, "Type de contenu non pris en charge", UNSENT_JSON)
         if _is_api(request):
             return JSONResponse({"error": "données invalides", "detail": message}, 422)
         return error_page(request, 400, "Demande incorrecte", message)

@@ -155,7 +155,7 @@ what was typed when it is refused), so FastAPI cannot describe it."""
     status_code=201,
     tags=["guichet"],
     openapi_extra=UPLOAD_BODY,
-    responses={**API_ERRORS, **REFUSED},
+    responses={**API_ERRORS, 409: REFUSED[409]},
 )
 async def attach_api(
     request: Request, application_id: str, account: Annotated[Account, Depends(ATTACHERS)]

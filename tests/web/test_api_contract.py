@@ -5,6 +5,7 @@ document matching what the routes answer."""
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from typing import Any
 
@@ -166,7 +167,25 @@ async def test_the_openapi_document_gives_the_error_bodies_the_api_sends(
         assert problem["required"] == ["error", "detail"], status
         assert problem["properties"]["detail"]["type"] == "string"
     assert {"rule", "source", "detail_fr"} <= set(body_of(commands, "post", "409")["properties"])
+    assert body_of(commands, "post", "415")["required"] == ["error", "detail"]
     uploads = "/api/v1/applications/{application_id}/documents"
     assert body_of(uploads, "post", "422")["required"] == ["error", "detail"]
     assert "HTTPValidationError" not in schemas
     assert invalid.status_code == 422 and set(invalid.json()) == {"error", "detail"}
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+async def test_json_sent_under_another_content_type_is_told_so(
+    console: Console, content_type: str | None
+) -> None:
+    """A JSON object sent without ``Content-Type: application/json`` was answered 422
+    « un objet JSON est attendu », which is what the caller had sent; it is a 415 that
+    names the header to set."""
+    body = json.dumps({"idempotency_key": uuid.uuid4().hex, "request": request_json()})
+    headers = {**basic("agent"), "X-Requested-With": "script"}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    async with console.client() as client:  # bytes: httpx adds no Content-Type of its own
+        answer = await client.post("/api/v1/applications", content=body.encode(), headers=headers)
+    assert answer.status_code == 415, answer.text
+    assert "Content-Type: application/json" in answer.json()["detail"]
