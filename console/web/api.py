@@ -83,6 +83,7 @@ API_ERRORS: dict[int | str, dict[str, Any]] = {
     403: _answers("This role may not do it, or the CSRF header is missing."),
     404: _answers("No such file, or one outside this account's files."),
     422: _answers("A body that does not match its schema; the detail names the field."),
+    500: _answers("Guichet's own error, logged on the server: retry, then tell its operators."),
     503: _answers("The database or every worker is unavailable: retry later."),
 }
 """What every route of the API may answer besides its success, for the OpenAPI document

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -376,3 +376,19 @@ def _error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NoWorker, no_worker)
     app.add_exception_handler(RPCError, temporal_error)
     app.add_exception_handler(EventLogUnavailable, database_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _unexpected(request: Request, _: Exception) -> Response:
+    """Any other error (Starlette logs it, then answers with this): JSON on the API, whose
+    callers read JSON, without the error's words, which are for the server's log."""
+    if _is_api(request):
+        body = {"error": "Erreur interne", "detail": UNEXPECTED}
+        return JSONResponse(body, status_code=500, headers={"Cache-Control": "no-store"})
+    return PlainTextResponse("Internal Server Error", status_code=500)
+
+
+UNEXPECTED = (
+    "Guichet n'a pas pu répondre à cause d'une erreur de sa part, dite dans le journal du "
+    "serveur : réessayez ; si cela se reproduit, prévenez l'exploitation avec l'heure"
+)

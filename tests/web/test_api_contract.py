@@ -189,3 +189,23 @@ async def test_json_sent_under_another_content_type_is_told_so(
         answer = await client.post("/api/v1/applications", content=body.encode(), headers=headers)
     assert answer.status_code == 415, answer.text
     assert "Content-Type: application/json" in answer.json()["detail"]
+
+
+async def test_an_unexpected_failure_is_still_answered_in_json(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug or an error no handler knows was Starlette's text/plain « Internal Server
+    Error », which a client reading JSON fails on before it can report the status."""
+    application_id = await submitted(console)
+
+    async def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(console.guichet, "allowed_actions", broken)
+    transport = httpx.ASGITransport(app=console.app, raise_app_exceptions=False)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        api = await client.get(f"/api/v1/applications/{application_id}", headers=basic("alice"))
+    assert api.status_code == 500
+    assert api.headers["content-type"] == "application/json"
+    assert api.json()["error"] == "Erreur interne"
+    assert "a bug" not in api.text  # the server's log has it, not the caller
