@@ -107,7 +107,8 @@ class _Body(BaseModel):
 
 
 class CommandBody(_Body):
-    """A command for one file: its ``type`` and fields, without actor or time."""
+    """A command for one file: its ``type`` and fields, without ``actor`` or ``at`` (the
+    authenticated account and the server's clock: a 400 when given)."""
 
     request_id: str = Field(pattern=REQUEST_ID_PATTERN)
     """Sending the same id again runs the command once (Temporal update id)."""
@@ -314,8 +315,7 @@ async def send_command(
         )
     if command_type not in PERMISSIONS or command_type == "SubmitApplication":
         raise BadRequest(f"commande inconnue ici : {command_type or '(aucune)'}")
-    fields = {k: v for k, v in body.command.items() if k not in ("type", "actor", "at")}
-    command = to_command(command_type, fields, account.actor)
+    command = to_command(command_type, _fields(body.command), account.actor)
     if isinstance(command, AssignCaseworker):
         await check_assignee(found, account, command.caseworker_id, state.instructing_department)
     if isinstance(command, RequestOpinion) and not await is_expert(found, command.expert_id):
@@ -329,6 +329,21 @@ async def send_command(
     except CommandRefused as refused:
         raise Refused(refused) from None
     return result.model_dump(mode="json")
+
+
+SET_BY_THE_SERVER = ("actor", "at")
+SERVER_SETS = (
+    "l'auteur d'une commande est le compte authentifié et son heure celle du serveur : "
+    "retirez ce champ (un jour passé se donne dans le champ qui le prévoit, tel notified_on)"
+)
+
+
+def _fields(command: dict[str, Any]) -> dict[str, Any]:
+    """A command's own fields. Its actor and time are refused rather than dropped: a time
+    sent would otherwise be taken for the one recorded."""
+    if given := [name for name in SET_BY_THE_SERVER if name in command]:
+        raise BadRequest(f"command.{given[0]} : {SERVER_SETS}")
+    return {name: value for name, value in command.items() if name != "type"}
 
 
 class Refused(Exception):
@@ -377,8 +392,7 @@ async def start_batch(
         set(body.application_ids)
     ) != len(body.application_ids):
         raise BadRequest("numéros de dossier invalides ou répétés")
-    fields = {k: v for k, v in body.command.items() if k not in ("type", "actor", "at")}
-    command = to_command(command_type, fields, account.actor)
+    command = to_command(command_type, _fields(body.command), account.actor)
     found = services(request)
     return found.batches.start(
         found.guichet, account.username, command, body.application_ids,

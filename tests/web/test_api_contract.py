@@ -209,3 +209,32 @@ async def test_an_unexpected_failure_is_still_answered_in_json(
     assert api.headers["content-type"] == "application/json"
     assert api.json()["error"] == "Erreur interne"
     assert "a bug" not in api.text  # the server's log has it, not the caller
+
+
+@pytest.mark.parametrize("field", ["at", "actor"])
+async def test_a_command_naming_its_own_time_or_actor_is_refused_not_rewritten(
+    console: Console, field: str
+) -> None:
+    """``at`` and ``actor`` were dropped in silence: a note sent « at » a past moment was
+    recorded now, as if that moment had been taken. The server's clock and the signed-in
+    account are the only ones, so the command is refused, saying so, and nothing recorded."""
+    application_id = await submitted(console)
+    before = len(await console.log.read_stream(application_id))
+    given = {"at": "2025-03-01T09:00:00+01:00", "actor": {"id": "sophie", "role": "supervisor"}}
+    command = {"type": "AddNote", "note": "Vu en réunion", field: given[field]}
+    async with console.client() as client:
+        answer = await client.post(
+            f"/api/v1/applications/{application_id}/commands",
+            json={"request_id": uuid.uuid4().hex, "command": command},
+            headers=basic("alice"),
+        )
+        batch = await client.post(
+            "/api/v1/batches",
+            json={"application_ids": [application_id],
+                  "command": {"type": "AddLabel", "label": "urgent", field: given[field]}},
+            headers=basic("alice"),
+        )  # fmt: skip
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["detail"].startswith(f"command.{field} : ")
+    assert batch.status_code == 400, batch.text
+    assert len(await console.log.read_stream(application_id)) == before
