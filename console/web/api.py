@@ -51,6 +51,7 @@ from domain.commands import (
 )
 from domain.deadline import PARIS
 from domain.decider import PERMISSIONS
+from domain.model import Day
 from workflows.client import CommandRefused, PageExpired, application_id_for
 from workflows.messages import Submission
 
@@ -115,9 +116,17 @@ class CommandBody(_Body):
     command: dict[str, Any]
 
 
+class SubmittedRequest(ApplicationRequest):
+    """A request as the API takes it: its prior start a day written as one, in the years
+    1900 to 2999 (``Day``), as the commands' days. The domain's field stays as lax as the
+    requests already recorded with it, which must still be read."""
+
+    prior_start_on: Day | None = None
+
+
 class SubmitBody(_Body):
     idempotency_key: str = Field(pattern=REQUEST_ID_PATTERN)
-    request: ApplicationRequest
+    request: SubmittedRequest
 
 
 class BatchBody(_Body):
@@ -357,7 +366,7 @@ class Refused(Exception):
 @router.post("/verdicts", responses=JSON_BODY)
 async def verdicts_preview(
     request: Request,
-    body: ApplicationRequest,
+    body: SubmittedRequest,
     account: Annotated[Account, Depends(roles("applicant", "caseworker", "supervisor"))],
 ) -> list[dict[str, Any]]:
     """Every eligibility and financing-plan verdict on a draft request (nothing is written)."""

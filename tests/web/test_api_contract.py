@@ -238,3 +238,25 @@ async def test_a_command_naming_its_own_time_or_actor_is_refused_not_rewritten(
     assert answer.json()["detail"].startswith(f"command.{field} : ")
     assert batch.status_code == 400, batch.text
     assert len(await console.log.read_stream(application_id)) == before
+
+
+@pytest.mark.parametrize(
+    ("day", "said"),
+    [(1796601600, "s'écrit 2025-04-01"), ("0001-01-01", "des années 1900 à 2999")],
+)
+@pytest.mark.parametrize("path", ["/api/v1/applications", "/api/v1/verdicts"])
+async def test_a_prior_start_is_a_day_written_as_one(
+    console: Console, day: object, said: str, path: str
+) -> None:
+    """A prior start sent as a number was read as a Unix time (1796601600 recorded as
+    07/12/2026, a start that rules works out), and one of year 1 was taken: the commands'
+    days refuse both, the submission now too."""
+    request = {**request_json(), "prior_start_on": day, "prior_start_kind": "works"}
+    body: dict[str, Any] = request
+    if path == "/api/v1/applications":
+        body = {"idempotency_key": uuid.uuid4().hex, "request": request}
+    async with console.client() as client:
+        answer = await client.post(path, json=body, headers=basic("agent"))
+    assert answer.status_code == 422, answer.text
+    assert "prior_start_on — " in answer.json()["detail"]
+    assert said in answer.json()["detail"]
