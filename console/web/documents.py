@@ -150,6 +150,10 @@ UPLOAD_BODY = {
 what was typed when it is refused), so FastAPI cannot describe it."""
 
 
+UPLOAD_FIELDS = {"kind", "request_id", "note"}
+"""The upload's text fields on the API, beside its ``file``."""
+
+
 @router.post(
     f"{API}/{{application_id}}/documents",
     status_code=201,
@@ -168,6 +172,12 @@ async def attach_api(
     then attached (its name, kind and note kept)."""
     state = await visible_state(services(request), account, application_id)
     upload = await read_multipart(request, "file", MAX_DOCUMENT_BYTES)
+    if unknown := sorted(set(upload.fields) - UPLOAD_FIELDS):
+        # Dropped, a note sent under another name was lost: refused as the JSON bodies are.
+        raise BadRequest(
+            f"champ inconnu : {', '.join(unknown)} (ceux de l'envoi : file, "
+            f"{', '.join(sorted(UPLOAD_FIELDS))})"
+        )
     try:
         document, new = await _attach(request, account, state, upload, "file")
     except FormError as refused:

@@ -5,6 +5,7 @@ document matching what the routes answer."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
 from typing import Any
@@ -12,11 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
+from console.web import files
 from console.web.outages import NO_DATABASE
 from eventlog import EventLogUnavailable
 from tests.polling import eventually
 from tests.web.conftest import PASSWORD, Console
 from tests.web.test_console_api import request_json
+from tests.web.test_documents import QUOTE
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
 
@@ -260,3 +263,67 @@ async def test_a_prior_start_is_a_day_written_as_one(
     assert answer.status_code == 422, answer.text
     assert "prior_start_on — " in answer.json()["detail"]
     assert said in answer.json()["detail"]
+
+
+async def test_the_list_s_pages_give_each_file_once_through_their_link(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Following ``Link: rel="next"`` lists every file once, none skipped nor repeated, even
+    when a file is submitted between two pages; the last page has no link."""
+    first_files = set()
+    for _ in range(3):
+        async with console.client() as client:
+            answer = await client.post(
+                "/api/v1/applications",
+                json={"idempotency_key": uuid.uuid4().hex, "request": request_json("01034")},
+                headers=basic("autre-agent"),
+            )
+        first_files.add(answer.json()["application_id"])
+
+    async def listed() -> bool:
+        async with console.client() as client:
+            rows = await client.get(
+                "/api/v1/applications", params={"insee": "01034"}, headers=basic("alice")
+            )
+        return first_files <= {row["application_id"] for row in rows.json()}
+
+    await eventually(listed)
+    monkeypatch.setattr(files, "QUEUE_LIMIT", 2)
+    seen: list[str] = []
+    address: str | None = "/api/v1/applications?insee=01034"
+    async with console.client() as client:
+        while address is not None:
+            answer = await client.get(address, headers=basic("alice"))
+            assert answer.status_code == 200, answer.text
+            seen += [row["application_id"] for row in answer.json()]
+            link = answer.headers.get("link")
+            address = link.split(">")[0].removeprefix("<") if link else None
+            if len(seen) == 2:  # a newer file, submitted while the list is read
+                await client.post(
+                    "/api/v1/applications",
+                    json={"idempotency_key": uuid.uuid4().hex, "request": request_json("01034")},
+                    headers=basic("autre-agent"),
+                )
+    assert len(seen) == len(set(seen)) and first_files <= set(seen)
+
+
+async def test_an_upload_with_a_field_the_api_does_not_take_is_refused_not_stripped(
+    console: Console,
+) -> None:
+    """The JSON bodies refuse an unknown field; the upload's form dropped it: a note sent as
+    ``comment`` (or ``description``) was lost, the document attached without it. Refused
+    now, naming it, before any byte is kept."""
+    application_id = await submitted(console)
+    content = QUOTE + uuid.uuid4().bytes
+    async with console.client() as client:
+        answer = await client.post(
+            f"/api/v1/applications/{application_id}/documents",
+            data={"kind": "quote", "request_id": uuid.uuid4().hex,
+                  "comment": "Devis du couvreur, le moins cher des trois"},
+            files={"file": ("devis.pdf", content, "application/pdf")},
+            headers={**basic("agent"), "X-Requested-With": "script"},
+        )  # fmt: skip
+    assert answer.status_code == 400, answer.text
+    assert "comment" in answer.json()["detail"] and "note" in answer.json()["detail"]
+    assert await console.services.documents.read(hashlib.sha256(content).hexdigest()) is None
+    assert not (await console.guichet.state(application_id)).documents
