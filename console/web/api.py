@@ -74,7 +74,7 @@ class Refusal(Problem):
     kind: str
 
 
-def _answers(description: str, model: type[Problem] = Problem) -> dict[str, Any]:
+def _answers(description: str, model: object = Problem) -> dict[str, Any]:
     return {"model": model, "description": description}
 
 
@@ -93,7 +93,11 @@ JSON_BODY: dict[int | str, dict[str, Any]] = {
     415: _answers("A body sent without Content-Type: application/json.")
 }
 REFUSED: dict[int | str, dict[str, Any]] = {
-    409: _answers("Refused by the file's rules: ``rule`` and ``source`` say which.", Refusal),
+    409: _answers(
+        "Refused by the file's rules (``rule`` and ``source`` say which); or the file has "
+        "ended, or the submission's key served for another request (``error`` and ``detail``).",
+        Refusal | Problem,
+    ),
     **JSON_BODY,
 }
 
