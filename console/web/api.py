@@ -12,16 +12,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from audit.timeline import MomentError, moment_of, state_as_of, state_json, timeline
 from audit.verifying import verify_file
 from console.web.accounts import PERSON_ROLES, QUEUE_ROLES, Account
 from console.web.auth import BadRequest, Forbidden, roles, services
-from console.web.batch import MAX_FILES
+from console.web.batch import MAX_FILES, UNKNOWN_BATCH
 from console.web.commands import to_command
 from console.web.files import (
     APPLICATION_ID,
     FileNotVisible,
+    FilterError,
     check_assignee,
     for_reader,
     no_such_department,
@@ -49,10 +51,57 @@ from domain.commands import (
 )
 from domain.deadline import PARIS
 from domain.decider import PERMISSIONS
+from domain.model import Day
 from workflows.client import CommandRefused, PageExpired, application_id_for
 from workflows.messages import Submission
 
-router = APIRouter(prefix="/api/v1", tags=["guichet"])
+
+class Problem(BaseModel):
+    """Every refusal's body, whatever its status: two sentences in French."""
+
+    error: str
+    """What happened (« Demande incorrecte », « Dossier introuvable »…)."""
+    detail: str
+    """What to fix, naming the field or parameter when it is about one."""
+
+
+class Refusal(Problem):
+    """A command the file refused (409): the rule it broke, with its legal source."""
+
+    detail_fr: str
+    rule: str
+    source: str
+    kind: str
+
+
+def _answers(description: str, model: object = Problem) -> dict[str, Any]:
+    return {"model": model, "description": description}
+
+
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _answers("A parameter or field that cannot be used; the detail names it."),
+    401: _answers("No valid session or Basic credentials."),
+    403: _answers("This role may not do it, or the CSRF header is missing."),
+    404: _answers("No such file, or one outside this account's files."),
+    422: _answers("A body that does not match its schema; the detail names the field."),
+    500: _answers("Guichet's own error, logged on the server: retry, then tell its operators."),
+    503: _answers("The database or every worker is unavailable: retry later."),
+}
+"""What every route of the API may answer besides its success, for the OpenAPI document
+(FastAPI would describe a 422 as its own ``{"detail": [...]}``, which the API never sends)."""
+JSON_BODY: dict[int | str, dict[str, Any]] = {
+    415: _answers("A body sent without Content-Type: application/json.")
+}
+REFUSED: dict[int | str, dict[str, Any]] = {
+    409: _answers(
+        "Refused by the file's rules (``rule`` and ``source`` say which); or the file has "
+        "ended, or the submission's key served for another request (``error`` and ``detail``).",
+        Refusal | Problem,
+    ),
+    **JSON_BODY,
+}
+
+router = APIRouter(prefix="/api/v1", tags=["guichet"], responses=API_ERRORS)
 DOCUMENTS = "/api/v1/applications/{application_id}/documents"
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 ANYONE = roles(*PERSON_ROLES)
@@ -63,21 +112,33 @@ class _Body(BaseModel):
 
 
 class CommandBody(_Body):
-    """A command for one file: its ``type`` and fields, without actor or time."""
+    """A command for one file: its ``type`` and fields, without ``actor`` or ``at`` (the
+    authenticated account and the server's clock: a 400 when given)."""
 
     request_id: str = Field(pattern=REQUEST_ID_PATTERN)
     """Sending the same id again runs the command once (Temporal update id)."""
     command: dict[str, Any]
 
 
+class SubmittedRequest(ApplicationRequest):
+    """A request as the API takes it: its prior start a day written as one, in the years
+    1900 to 2999 (``Day``), as the commands' days. The domain's field stays as lax as the
+    requests already recorded with it, which must still be read."""
+
+    prior_start_on: Day | None = None
+
+
 class SubmitBody(_Body):
     idempotency_key: str = Field(pattern=REQUEST_ID_PATTERN)
-    request: ApplicationRequest
+    request: SubmittedRequest
 
 
 class BatchBody(_Body):
     command: dict[str, Any]
     application_ids: list[str] = Field(min_length=1, max_length=MAX_FILES)
+    request_id: str | None = Field(default=None, pattern=REQUEST_ID_PATTERN)
+    """Sending the same batch again with the same id is the batch it started, and runs each
+    file's command once (without one, a retry after a lost answer is a second batch)."""
 
 
 def _account_json(account: Account) -> dict[str, Any]:
@@ -99,7 +160,16 @@ async def programmes(
     return [p.model_dump(mode="json") for p in services(request).catalogue.programmes]
 
 
-LIST_PARAMETERS = {"status", "programme", "department", "insee", "deadline_before", "label", "page"}
+LIST_FILTERS = {
+    "status": "statut",
+    "programme": "dispositif",
+    "department": "departement",
+    "insee": "commune",
+    "deadline_before": "echeance_avant",
+    "label": "etiquette",
+}
+"""The list's filters, each with the work queue page's name for it (``parse_filters``)."""
+LIST_PARAMETERS = {*LIST_FILTERS, "page"}
 API_PAGE = 0
 """The number an API page's token is signed with: the API's pages are not numbered."""
 UNREADABLE_PAGE = (
@@ -122,7 +192,8 @@ async def list_applications(
     page: str | None = None,
 ) -> list[dict[str, Any]]:
     """The files this account may see, nearest deadline first, in pages of 500 (the most
-    recently submitted first); ``label`` (the services only) those that carry it.
+    recently submitted first); ``label`` (the services only, a 400 for the commune) those
+    that carry it; a filter that cannot be read is a 400 naming it.
 
     When more files match, the ``Link`` header gives the next page's address
     (``rel="next"``, with ``page``); a ``page`` the server no longer reads is a 400."""
@@ -133,12 +204,19 @@ async def list_applications(
         # A misspelt filter ignored would list every file as if it had been applied.
         known = ", ".join(sorted(LIST_PARAMETERS))
         raise BadRequest(f"paramètre inconnu : {', '.join(unknown)} (ceux de la liste : {known})")
-    params = {"statut": status, "dispositif": programme, "departement": department,
-              "commune": insee, "echeance_avant": deadline_before, "etiquette": label}  # fmt: skip
+    if label and not reads_labels(account):  # ignored, it would list every file as labelled
+        raise BadRequest("label : les étiquettes sont celles des services, sans filtre ici")
+    given_filters = {"status": status, "programme": programme, "department": department,
+                     "insee": insee, "deadline_before": deadline_before,
+                     "label": label}  # fmt: skip
     found = services(request)
-    if not reads_labels(account):
-        params["etiquette"] = None  # the commune reads no label: its filter is none either
-    filters = parse_filters({k: v for k, v in params.items() if v}, found)
+    try:
+        filters = parse_filters(
+            {LIST_FILTERS[name]: value for name, value in given_filters.items() if value}, found
+        )
+    except FilterError as error:  # said with the API's name, not the page's
+        name = next(api for api, queue in LIST_FILTERS.items() if queue == error.field)
+        raise BadRequest(f"{name} : {error}") from None
     scope = page_scope("api", account, filters)
     after = page_token(found, page, scope, API_PAGE) if page else None
     if page and after is None:
@@ -168,7 +246,7 @@ async def list_applications(
     ]
 
 
-@router.post("/applications", status_code=201)
+@router.post("/applications", status_code=201, responses=REFUSED)
 async def submit_application(
     request: Request, body: SubmitBody, account: Annotated[Account, Depends(roles("applicant"))]
 ) -> dict[str, Any]:
@@ -228,12 +306,12 @@ async def application_timeline(
     found = services(request)
     await readable_state(found, account, application_id)  # the log has it, worker or not
     _, rows, problem = await read_timeline(found, application_id)
-    if problem:
-        raise BadRequest(problem)
+    if problem:  # the database, not the request: to be retried
+        raise StarletteHTTPException(503, problem)
     return for_reader(rows, account)
 
 
-@router.post("/applications/{application_id}/commands")
+@router.post("/applications/{application_id}/commands", responses=REFUSED)
 async def send_command(
     request: Request,
     application_id: str,
@@ -250,8 +328,7 @@ async def send_command(
         )
     if command_type not in PERMISSIONS or command_type == "SubmitApplication":
         raise BadRequest(f"commande inconnue ici : {command_type or '(aucune)'}")
-    fields = {k: v for k, v in body.command.items() if k not in ("type", "actor", "at")}
-    command = to_command(command_type, fields, account.actor)
+    command = to_command(command_type, _fields(body.command), account.actor)
     if isinstance(command, AssignCaseworker):
         await check_assignee(found, account, command.caseworker_id, state.instructing_department)
     if isinstance(command, RequestOpinion) and not await is_expert(found, command.expert_id):
@@ -267,6 +344,21 @@ async def send_command(
     return result.model_dump(mode="json")
 
 
+SET_BY_THE_SERVER = ("actor", "at")
+SERVER_SETS = (
+    "l'auteur d'une commande est le compte authentifié et son heure celle du serveur : "
+    "retirez ce champ (un jour passé se donne dans le champ qui le prévoit, tel notified_on)"
+)
+
+
+def _fields(command: dict[str, Any]) -> dict[str, Any]:
+    """A command's own fields. Its actor and time are refused rather than dropped: a time
+    sent would otherwise be taken for the one recorded."""
+    if given := [name for name in SET_BY_THE_SERVER if name in command]:
+        raise BadRequest(f"command.{given[0]} : {SERVER_SETS}")
+    return {name: value for name, value in command.items() if name != "type"}
+
+
 class Refused(Exception):
     """A command the workflow refused, answered as 409 with its rule (see ``app``)."""
 
@@ -275,10 +367,10 @@ class Refused(Exception):
         self.refused = refused
 
 
-@router.post("/verdicts")
+@router.post("/verdicts", responses=JSON_BODY)
 async def verdicts_preview(
     request: Request,
-    body: ApplicationRequest,
+    body: SubmittedRequest,
     account: Annotated[Account, Depends(roles("applicant", "caseworker", "supervisor"))],
 ) -> list[dict[str, Any]]:
     """Every eligibility and financing-plan verdict on a draft request (nothing is written)."""
@@ -296,13 +388,14 @@ API_BATCH_COMMANDS = (
 oneself and declares files complete)."""
 
 
-@router.post("/batches", status_code=202)
+@router.post("/batches", status_code=202, responses=JSON_BODY)
 async def start_batch(
     request: Request,
     body: BatchBody,
     account: Annotated[Account, Depends(roles("caseworker", "supervisor"))],
 ) -> dict[str, object]:
-    """Send one command to up to 500 files; poll the batch for each file's result."""
+    """Send one command to up to 500 files; poll the batch for each file's result. Sent
+    again with the same ``request_id`` (after a lost answer), it is the batch it started."""
     command_type = str(body.command.get("type", ""))
     if command_type not in API_BATCH_COMMANDS:
         raise BadRequest(f"action de lot : {', '.join(API_BATCH_COMMANDS)}")
@@ -312,12 +405,11 @@ async def start_batch(
         set(body.application_ids)
     ) != len(body.application_ids):
         raise BadRequest("numéros de dossier invalides ou répétés")
-    fields = {k: v for k, v in body.command.items() if k not in ("type", "actor", "at")}
-    command = to_command(command_type, fields, account.actor)
+    command = to_command(command_type, _fields(body.command), account.actor)
     found = services(request)
     return found.batches.start(
         found.guichet, account.username, command, body.application_ids,
-        may_act=sector_guard(found, account),
+        key=body.request_id or "", may_act=sector_guard(found, account),
     ).as_json()  # fmt: skip
 
 
@@ -330,7 +422,7 @@ async def batch_progress(
     """A batch's progress and per-file results."""
     batch = services(request).batches.get(batch_id, account.username)
     if batch is None:
-        raise BadRequest("lot inconnu")
+        raise StarletteHTTPException(404, UNKNOWN_BATCH)
     return batch.as_json()
 
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -222,6 +222,14 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+UNSENT_JSON = "envoyez le corps en JSON, avec l'en-tête Content-Type: application/json"
+
+
+def _declares_json(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
+
+
 def error_page(request: Request, status: int, title: str, message: str) -> Response:
     """An error as a page (or JSON on the API)."""
     if _is_api(request):
@@ -301,15 +309,20 @@ def _error_handlers(app: FastAPI) -> None:
         detail = error.errors() if isinstance(error, RequestValidationError) else []
         first = detail[0] if detail else {}
         message = f"{where(first.get('loc', ()))} — {in_french(first)}"
+        about_body = tuple(first.get("loc", ()))[:1] == ("body",)
+        if _is_api(request) and about_body and not _declares_json(request):
+            # FastAPI reads a body as JSON only when it says so: else « a JSON object is
+            # expected » of what may well be one.
+            return error_page(request, 415, "Type de contenu non pris en charge", UNSENT_JSON)
         if _is_api(request):
             return JSONResponse({"error": "données invalides", "detail": message}, 422)
         return error_page(request, 400, "Demande incorrecte", message)
 
     async def http_error(request: Request, error: Exception) -> Response:
         status = error.status_code if isinstance(error, StarletteHTTPException) else 500
-        title = {404: "Page introuvable", 405: "Méthode non permise", 413: TOO_LARGE}.get(
-            status, "Erreur"
-        )
+        titles = {404: "Page introuvable", 405: "Méthode non permise", 413: TOO_LARGE,
+                  503: "Guichet indisponible"}  # fmt: skip
+        title = titles.get(status, "Erreur")
         detail = str(getattr(error, "detail", ""))
         return error_page(request, status, title, STARLETTE_DETAILS.get(detail, detail))
 
@@ -363,3 +376,19 @@ def _error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NoWorker, no_worker)
     app.add_exception_handler(RPCError, temporal_error)
     app.add_exception_handler(EventLogUnavailable, database_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _unexpected(request: Request, _: Exception) -> Response:
+    """Any other error (Starlette logs it, then answers with this): JSON on the API, whose
+    callers read JSON, without the error's words, which are for the server's log."""
+    if _is_api(request):
+        body = {"error": "Erreur interne", "detail": UNEXPECTED}
+        return JSONResponse(body, status_code=500, headers={"Cache-Control": "no-store"})
+    return PlainTextResponse("Internal Server Error", status_code=500)
+
+
+UNEXPECTED = (
+    "Guichet n'a pas pu répondre à cause d'une erreur de sa part, dite dans le journal du "
+    "serveur : réessayez ; si cela se reproduit, prévenez l'exploitation avec l'heure"
+)

@@ -1,9 +1,11 @@
 """Batch actions: one command sent to up to 500 selected files, with progress per file.
 
 A batch runs in the background of the console process (a few updates at a time) and its
-page polls its progress. Each file gets the update id ``<batch id>:<file>``, so a batch
-resubmitted after a lost answer runs each command once. Batches are kept in memory (the
-last hundred): their effects are in the files and the log, not here.
+page polls its progress. Each file gets the update id ``<key>:<file>``, the key being the
+form's or the API's ``request_id``, so a batch resubmitted after a lost answer runs each
+command once (without a key, ``<batch id>:<file>``: a batch sent again is another one).
+Batches are kept in memory (the last hundred): their effects are in the files and the log,
+not here.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def batch_deadlines(catalogue: Catalogue) -> tuple[DeadlineKind, ...]:
 
 
 KEEP = 100
+UNKNOWN_BATCH = "Aucun lot à ce numéro : un lot se suit tant que la console qui l'a lancé tourne."
 NOT_SENT = (
     "non envoyée : aucun worker ne tourne (voir les dossiers en suspens) ; relancez le lot sur "
     "ces dossiers une fois le service rétabli"
@@ -150,9 +153,10 @@ class BatchRunner:
     ) -> Batch:
         """Start sending ``command`` to each file; returns at once.
 
-        ``key`` (the form's): the same form sent again with the same choices (a double click)
-        is the batch it started, not a second one; its files' request ids carry it, so a
-        double click that reached another replica is still run once per file by Temporal.
+        ``key`` (the form's, or the API's ``request_id``): the same form sent again with the
+        same choices (a double click) is the batch it started, not a second one; its files'
+        request ids carry it, so a double click that reached another replica is still run
+        once per file by Temporal.
         ``may_act``: whether the owner may act on a file (their sector holds it; None: every
         file); a file they may not is answered as unknown, as its page would be. Required, so
         that no way of starting a batch forgets the owner's sector."""

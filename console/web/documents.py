@@ -25,7 +25,7 @@ from console.documents import (
     served_document,
 )
 from console.web.accounts import PERSON_ROLES, Account
-from console.web.api import Refused
+from console.web.api import API_ERRORS, REFUSED, Refused
 from console.web.app import error_page
 from console.web.auth import BadRequest, Upload, read_multipart, roles, services
 from console.web.commands import FormError, max_length, to_command
@@ -147,11 +147,16 @@ UPLOAD_BODY = {
 what was typed when it is refused), so FastAPI cannot describe it."""
 
 
+UPLOAD_FIELDS = {"kind", "request_id", "note"}
+"""The upload's text fields on the API, beside its ``file``."""
+
+
 @router.post(
     f"{API}/{{application_id}}/documents",
     status_code=201,
     tags=["guichet"],
     openapi_extra=UPLOAD_BODY,
+    responses={**API_ERRORS, 409: REFUSED[409]},
 )
 async def attach_api(
     request: Request, application_id: str, account: Annotated[Account, Depends(ATTACHERS)]
@@ -164,6 +169,12 @@ async def attach_api(
     then attached (its name, kind and note kept)."""
     state = await visible_state(services(request), account, application_id)
     upload = await read_multipart(request, "file", MAX_DOCUMENT_BYTES)
+    if unknown := sorted(set(upload.fields) - UPLOAD_FIELDS):
+        # Dropped, a note sent under another name was lost: refused as the JSON bodies are.
+        raise BadRequest(
+            f"champ inconnu : {', '.join(unknown)} (ceux de l'envoi : file, "
+            f"{', '.join(sorted(UPLOAD_FIELDS))})"
+        )
     try:
         document, new = await _attach(request, account, state, upload, "file")
     except FormError as refused:
@@ -178,7 +189,7 @@ async def attach_api(
     f"{API}/{{application_id}}/documents/{{sha256}}",
     tags=["guichet"],
     response_class=Response,
-    responses={200: {"description": "The document's bytes, in its own format."}},
+    responses={200: {"description": "The document's bytes, in its own format."}, **API_ERRORS},
 )
 async def download(
     request: Request,

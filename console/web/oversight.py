@@ -24,7 +24,7 @@ from console.parsing import DayError, day_of
 from console.web.accounts import COMMUNE_READERS, INSEE, Account, sector_words
 from console.web.app import render
 from console.web.auth import BadRequest, Forbidden, read_form, roles, services
-from console.web.batch import FORM_ACTIONS, MAX_FILES, batch_deadlines
+from console.web.batch import FORM_ACTIONS, MAX_FILES, UNKNOWN_BATCH, batch_deadlines
 from console.web.claims import claims_of
 from console.web.commands import FormError, to_command
 from console.web.exports import (
@@ -525,9 +525,7 @@ async def batch_page(
     """A batch's progress and each file's result."""
     batch = services(request).batches.get(batch_id, account.username)
     if batch is None:
-        raise StarletteHTTPException(
-            404, "Aucun lot à ce numéro : un lot se suit tant que la console qui l'a lancé tourne."
-        )
+        raise StarletteHTTPException(404, UNKNOWN_BATCH)
     return render(request, "lot.html", {"batch": batch})
 
 

@@ -38,6 +38,8 @@ _FIXED = {
     "list_type": "une liste est attendue",
     "tuple_type": "une liste est attendue",
     "union_tag_not_found": "le champ « type » manque",
+    "day_as_number": "une date s'écrit 2025-04-01, pas comme un nombre",
+    "day_out_of_range": "une date des années 1900 à 2999 est attendue",
     "line_id_repeated": "chaque ligne du plan a besoin de son propre line_id",
     "timezone_required": "une date et une heure avec leur fuseau sont attendues "
     "(ex. 2025-03-01T09:00:00+01:00)",
