@@ -285,6 +285,9 @@ async def read_application(
     says so (null otherwise)."""
     found = services(request)
     state, stopped = await readable_state(found, account, application_id)
+    events, _, problem = await read_timeline(found, application_id)
+    if problem:  # answered without them, the recorded verdicts would seem to be none
+        raise StarletteHTTPException(503, problem)
     allowed: tuple[str, ...] = ()
     if account.role != "auditor" and not state.is_terminal and stopped is None:
         allowed = await found.guichet.allowed_actions(application_id, account.actor)
@@ -292,7 +295,7 @@ async def read_application(
         "application_id": application_id,
         "status": state.status,
         "state": state.model_dump(mode="json"),  # as this person reads it (visible_state)
-        "verdicts": await verdicts(found, state),
+        "verdicts": verdicts(events, state),
         "allowed_commands": list(allowed),
         "no_worker": no_worker_sentence(stopped) if stopped else None,
     }

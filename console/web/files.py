@@ -860,10 +860,10 @@ async def timeline(services: WebServices, application_id: str) -> tuple[list[Any
     return [event for event, _ in pairs], rows, ""
 
 
-async def verdicts(services: WebServices, state: Application) -> list[dict[str, Any]]:
-    """Eligibility verdicts as recorded, the financing-plan rules on the current plan, then
-    the caps each payment claim met, as recorded on it."""
-    events, _, _ = await timeline(services, state.application_id)
+def verdicts(events: Sequence[Any], state: Application) -> list[dict[str, Any]]:
+    """Eligibility verdicts as recorded in ``events`` (the file's, from ``timeline``), the
+    financing-plan rules on the current plan, then the caps each payment claim met, as
+    recorded on it."""
     found: list[dict[str, Any]] = []
     claims: list[dict[str, Any]] = []
     for event in events:

@@ -383,7 +383,7 @@ async def file_view(
     context = {
         "state": state,
         "decision": decision_standing(events, state),
-        "verdicts": await verdicts(found, state),
+        "verdicts": verdicts(events, state),
         "timeline": rows,
         "timeline_problem": problem,
         "actions": actions,

@@ -145,6 +145,27 @@ async def test_a_timeline_the_log_cannot_give_is_a_503_not_a_bad_request(
     assert NO_DATABASE in answer.json()["detail"]
 
 
+async def test_a_file_whose_verdicts_the_log_cannot_give_is_a_503_not_a_file_without_them(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file's state comes from its workflow, its recorded verdicts from the log: with the
+    log failing, the file was answered 200 without its eligibility and payment verdicts, as
+    if it had none."""
+    application_id = await submitted(console)
+    async with console.client() as client:
+        whole = await client.get(f"/api/v1/applications/{application_id}", headers=basic("alice"))
+    assert any(v["stage"] == "eligibility" for v in whole.json()["verdicts"])
+
+    async def unreachable(*_: object, **__: object) -> None:
+        raise EventLogUnavailable("connection refused")
+
+    monkeypatch.setattr(console.log, "read_stream", unreachable)
+    async with console.client() as client:
+        answer = await client.get(f"/api/v1/applications/{application_id}", headers=basic("alice"))
+    assert answer.status_code == 503
+    assert NO_DATABASE in answer.json()["detail"]
+
+
 async def test_the_openapi_document_gives_the_error_bodies_the_api_sends(
     console: Console,
 ) -> None:
