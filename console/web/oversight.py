@@ -19,7 +19,7 @@ from temporalio.service import RPCError
 from audit import AuditReport, export, verify_file
 from audit.exporting import Format
 from audit.portfolio import Portfolio, export_states, states_as_of, summarize, wanted
-from audit.timeline import PARIS, end_of_day, entry_for, records
+from audit.timeline import PARIS, end_of_day, entry_for, event_of, records
 from console.parsing import DayError, day_of
 from console.web.accounts import COMMUNE_READERS, INSEE, Account, sector_words
 from console.web.app import render
@@ -61,7 +61,6 @@ from console.web.reports import Report
 from console.web.services import WebServices
 from domain.commands import AssignCaseworker, Command
 from domain.decider import PERMISSIONS, fold
-from domain.events import parse_event
 from domain.plan import FundingLine
 from domain.state import Application
 from eventlog import VerifyReport
@@ -681,7 +680,7 @@ async def audit_page(
     whole = stored if as_of is None else await records(found.log, application_id)
     if not whole:
         await visible_state(found, account, application_id)  # not found unless Temporal has it
-    events = [parse_event(record.data) for record in stored]
+    events = [event_of(record.data, record.position, record.stream_id) for record in stored]
     entries = [
         entry_for(record).model_copy(update={"summary": phrase(event)})
         for record, event in zip(stored, events, strict=True)

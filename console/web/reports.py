@@ -20,8 +20,9 @@ from typing import Any
 
 import structlog
 
+from console.web.findings import unreadable_in_french
 from console.web.outages import database_outage
-from eventlog import EventLogError
+from eventlog import EventLogError, UnreadableEvent
 
 logger = structlog.get_logger("guichet.console")
 
@@ -112,6 +113,8 @@ def _fresh(report: Report) -> bool:
 async def _run(report: Report, compute: Computation) -> None:
     try:
         report.result = await compute(report)
+    except UnreadableEvent as error:  # an altered row: where, and what to run
+        report.error = unreadable_in_french(error)
     except EventLogError as error:  # the database went away: said on the page, tried again
         outage = database_outage(error, report=report.key)
         report.error = outage[0].lower() + outage[1:]  # after « Le calcul n'a pas abouti : »

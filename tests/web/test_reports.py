@@ -8,7 +8,7 @@ import asyncio
 from structlog.testing import capture_logs
 
 from console.web.reports import FRESH, Report, Reports
-from eventlog import EventLogUnavailable
+from eventlog import EventLogUnavailable, UnreadableEvent
 
 
 class Gate:
@@ -79,6 +79,20 @@ async def test_a_failed_report_says_why_and_the_next_visit_computes_again() -> N
     working.opened.set()
     again = await finished(await reports.get("journal", working))
     assert again is not report and again.result == "fait"
+
+
+async def test_a_report_over_an_altered_row_names_the_row_in_french() -> None:
+    """A row that holds no event (altered) stops the portfolio: its position and the journal
+    are named, not « erreur inattendue (ValidationError) » nor a database outage."""
+    reports = Reports(wait=0)
+    failing = Gate(error=UnreadableEvent(10, "app-1", "PaymentOrdered.actor: Field required"))
+    failing.opened.set()
+    report = await finished(await reports.get("portefeuille:actuel", failing))
+    assert report.error is not None and report.error.startswith(
+        "la position 10 (dossier app-1) ne se lit plus comme un événement : la ligne a été "
+        "modifiée, ou écrite par une version plus récente de Guichet. La vérification du "
+        "journal (page Journal, /journal) nomme la première position altérée"
+    )
 
 
 async def test_only_the_last_reports_are_kept() -> None:
