@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.audit.audit_support import Database, file_events, record
+from tests.polling import eventually
 from tests.web.conftest import Console
 from tests.web.test_journal_scope import auditor_on
 
@@ -34,16 +35,24 @@ async def test_the_audit_pages_of_an_unreadable_row_say_where_in_french(
     console: Console, database: Database
 ) -> None:
     """The file's audit page and its CSV trail answer 409 naming position 10 and the journal
-    (they answered 500), the journal itself names position 10 as altered."""
+    (they answered 500), the journal itself names position 10 as altered, and the portfolio's
+    report says the same (it said « erreur inattendue (ValidationError) »)."""
     async with auditor_on(console, database, trusted=False) as audrey:
         pages = [
             await audrey.client.get(path)
             for path in ("/audit/app-1", "/audit/app-1/export.csv?malgre_alteration=1")
         ]
         journal = await audrey.journal()
+
+        async def portfolio() -> str | None:
+            text = html.unescape((await audrey.client.get("/portefeuille")).text)
+            return text if "Le calcul n'a pas abouti" in text else None
+
+        reported = await eventually(portfolio)
     for page in pages:
         text = html.unescape(page.text)
         assert page.status_code == 409, text
         assert "Journal altéré" in text and SAID in text, text
         assert "/journal" in text
     assert "ne vous fiez à rien à partir de la position 10" in journal
+    assert SAID in reported and "erreur inattendue" not in reported
