@@ -564,7 +564,8 @@ async def portfolio_page(
         )
         # Figures are only as sound as the events folded into them (as `audit states` says):
         # the chain and the stored checkpoints, not the documents' bytes (no figure uses them).
-        return CheckedPortfolio(portfolio, await found.verify_log(documents=False))
+        checking = report.stage("événements vérifiés")  # the chain, after the states
+        return CheckedPortfolio(portfolio, await found.verify_log(checking, documents=False))
 
     as_of_day = at.date().isoformat() if at else "actuel"  # one report however it is written
     key = f"portefeuille:{as_of_day}:{programme or ''}:{department or ''}"

@@ -49,6 +49,8 @@ class Report:
     error: str | None = None
     finished_at: datetime | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+    unit: str = "événements lus"
+    """What ``done`` and ``total`` count, as the page says it: the stage under way."""
 
     @property
     def finished(self) -> bool:
@@ -63,6 +65,16 @@ class Report:
     def progress(self, done: int, total: int) -> None:
         """The computation's progress callback: ``(items done, items in all)``."""
         self.done, self.total = done, total
+
+    def stage(self, unit: str) -> Callable[[int, int], None]:
+        """The progress callback of a later stage, counting ``unit`` (« pièces jointes
+        hachées »): without it, the page sat at 100 % of the first stage meanwhile."""
+
+        def progress(done: int, total: int) -> None:
+            self.unit = unit
+            self.progress(done, total)
+
+        return progress
 
 
 Computation = Callable[[Report], Awaitable[Any]]
