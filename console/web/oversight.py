@@ -30,9 +30,12 @@ from console.web.commands import FormError, to_command
 from console.web.exports import (
     PORTFOLIO_HEADER,
     PORTFOLIO_WIDTHS,
+    TRAIL_HEADER,
+    TRAIL_WIDTHS,
     Cell,
     Euros,
     portfolio_row,
+    trail_row,
     workbook_download,
 )
 from console.web.files import (
@@ -706,11 +709,14 @@ async def audit_export(
     fmt: str,
     account: Annotated[Account, Depends(roles("auditor"))],
 ) -> Response:
-    """The file's trail as JSON lines or CSV (the audit package's formats)."""
-    chosen = _format(fmt)
+    """The file's trail as JSON lines or CSV (the audit package's formats), or an Excel
+    workbook in French."""
+    chosen = None if fmt == "xlsx" else _format(fmt)
     if not APPLICATION_ID.match(application_id):
         raise BadRequest("numéro de dossier invalide")
     found = services(request)
+    if chosen is None:
+        return await _trail_workbook(request, found, application_id)
     out = io.StringIO(newline="")
     if await export(found.log, [application_id], out, chosen) == 0:
         raise FileNotVisible
@@ -720,9 +726,22 @@ async def audit_export(
     return _download(out, altered_name(application_id, check), chosen)
 
 
+async def _trail_workbook(request: Request, found: WebServices, application_id: str) -> Response:
+    """The file's trail as the audit page words it, checked as the CSV is."""
+    stored = await records(found.log, application_id)
+    if not stored:
+        raise FileNotVisible
+    check = await verify_file(found.log, application_id, found.trusted_key)
+    if not check.ok and request.query_params.get(ANYWAY) != "1":
+        return altered_export(request, "La piste de ce dossier", check)
+    rows = [trail_row(record) for record in stored]
+    name = altered_name(application_id, check)
+    return workbook_download(name, "Piste d'audit", TRAIL_HEADER, TRAIL_WIDTHS, rows)
+
+
 def _format(fmt: str) -> Format:
     if fmt not in ("jsonl", "csv"):
-        raise BadRequest("format : jsonl ou csv (xlsx pour l'état des dossiers)")
+        raise BadRequest("format : jsonl, csv ou xlsx")
     return "csv" if fmt == "csv" else "jsonl"
 
 
