@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from audit.exporting import BOM, Format, euros_fr, spreadsheet_text, utc_text
-from audit.timeline import state_json
+from audit.timeline import event_of, state_json
 from audit.writing import Writer
 from domain.decider import fold
-from domain.events import parse_event
 from domain.state import Application
 from eventlog import EventData, EventLog
 
@@ -79,11 +78,11 @@ async def states_as_of(
     def kept(event: EventData) -> bool:
         return event.position <= last and (at is None or event.occurred_at <= at)
 
-    async for _, stream in log.read_streams_data():
+    async for stream_id, stream in log.read_streams_data():
         read += len(stream)
         if progress is not None:
             progress(min(read, head), head)
-        events = [parse_event(event.data) for event in stream if kept(event)]
+        events = [event_of(e.data, e.position, stream_id) for e in stream if kept(e)]
         if events:
             yield fold(events)
 

@@ -14,13 +14,14 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from audit.describing import describe
 from domain.decider import fold
 from domain.events import ApplicationSubmitted, CommandRejected, Event, parse_event
 from domain.state import Application
-from eventlog import EventLog, RecordedEvent
+from eventlog import EventLog, RecordedEvent, UnreadableEvent
+from eventlog.reading import first_error
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -185,9 +186,19 @@ def _amounts(event: Event) -> dict[str, int]:
     return amounts
 
 
+def event_of(data: Any, position: int, stream_id: str) -> Event:
+    """The domain event a row's ``data`` holds; ``UnreadableEvent`` naming the row when it
+    holds none (altered: the log only ever wrote events), not pydantic's error, which names
+    neither the row nor what to do."""
+    try:
+        return parse_event(data)
+    except ValidationError as error:
+        raise UnreadableEvent(position, stream_id, first_error(error)) from None
+
+
 def entry_for(record: RecordedEvent) -> TimelineEntry:
     """The timeline entry of one stored record (its data parsed as a domain event)."""
-    event = parse_event(record.data)
+    event = event_of(record.data, record.position, record.stream_id)
     return TimelineEntry(
         position=record.position,
         version=record.version,
@@ -250,7 +261,7 @@ async def state_as_of(
     point is the initial ``draft`` state (``version == 0``).
     """
     found = await records(log, application_id, as_of=at, up_to_position=position)
-    return fold(parse_event(record.data) for record in found)
+    return fold(event_of(record.data, record.position, record.stream_id) for record in found)
 
 
 def state_json(state: Application) -> dict[str, Any]:

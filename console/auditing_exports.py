@@ -80,6 +80,8 @@ def written(
             return with_log(lambda log: write(log, _Output(handle)))
     except OutputFailed as failure:
         raise CliError(f"cannot write {name}: {failure.reason}") from None
+    except BrokenPipeError:
+        raise  # the reader stopped (`| head`), an OSError too: not a failure to write
     except OSError as error:  # syncing or renaming the finished file
         raise CliError(f"cannot write {name}: {error.strerror or error}") from None
 

@@ -20,6 +20,7 @@ from eventlog.errors import (
     EventLogNotMigrated,
     EventLogUnavailable,
     MalformedEvent,
+    UnreadableEvent,
 )
 from eventlog.event_log import EventLog
 from eventlog.models import (
@@ -48,6 +49,7 @@ __all__ = [
     "MalformedEvent",
     "NewEvent",
     "RecordedEvent",
+    "UnreadableEvent",
     "Upcaster",
     "Upcasters",
     "VerifyReport",

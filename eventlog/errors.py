@@ -61,3 +61,19 @@ class EventLogMisconfigured(EventLogUnavailable):
 class EventLogNewer(EventLogError):
     """The database's schema is at a revision this code does not know: a later release
     migrated it. Migrations only go forward, so only that release (or a newer one) runs on it."""
+
+
+class UnreadableEvent(EventLogError):
+    """A stored row holds no event its reader can read: its data is not JSON, or not the
+    event its type names. The log never writes such a row, so it was altered (or written by
+    a later release); the verification names the first altered position."""
+
+    def __init__(self, position: int, stream_id: str, reason: str) -> None:
+        self.position = position
+        self.stream_id = stream_id
+        self.reason = reason
+        super().__init__(
+            f"position {position} (file {stream_id}) holds no event Guichet can read "
+            f"({reason}): the row was altered, or written by a later release; "
+            "`guichet audit verify` names the first altered position"
+        )

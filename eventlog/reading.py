@@ -7,7 +7,7 @@ cheap, none of which changes what a reader gets or which rows it refuses:
   on a SQLAlchemy ``Row`` costs more than all the rest of building the event; whole-log reads
   on PostgreSQL come as asyncpg records, past SQLAlchemy's result layer altogether;
 * ``data`` is parsed by pydantic-core's JSON parser (about twice as fast as ``json.loads``);
-  any text it refuses goes to ``json.loads``, so results and errors are ``json.loads``'s;
+  any text it refuses goes to ``json.loads``, so results are ``json.loads``'s;
 * the model is built without validating again when validation could change nothing: every
   value has exactly its field's type (the columns of ``eventlog.schema`` guarantee it for every
   row the log wrote) and ``data`` is the JSON object just parsed. Any other row (an upcaster
@@ -15,6 +15,10 @@ cheap, none of which changes what a reader gets or which rows it refuses:
   belongs) is validated as before, and refused the same way. The unvalidated instance is set
   up as ``model_construct`` sets one up, without its per-field loop (a quarter of the cost);
   ``tests/eventlog`` checks it equals the validated one in every respect a reader can see.
+
+A row refused (its data no JSON, or a value validation refuses: a row the log could not have
+written) raises ``UnreadableEvent`` naming its position and stream, for the auditor to look
+there, rather than the parser's or pydantic's error, which names neither.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import ValidationError
 from pydantic_core import from_json
 
 from eventlog import schema
+from eventlog.errors import UnreadableEvent
 from eventlog.models import EventData, RecordedEvent
 from eventlog.schema import as_utc
 from eventlog.upcasting import Upcasters
@@ -66,7 +72,7 @@ def recorded(row: Sequence[Any], upcasters: Upcasters) -> RecordedEvent:
         prev_hash,
         hash_,
     ) = row
-    schema_version, data = upcasters.upcast(type_, stored_version, parse_json(text))
+    schema_version, data = upcasters.upcast(type_, stored_version, _parsed(row, text))
     fields = {
         "position": position,
         "stream_id": stream_id,
@@ -82,7 +88,10 @@ def recorded(row: Sequence[Any], upcasters: Upcasters) -> RecordedEvent:
     }
     if schema_version == stored_version and _typed_as_stored(fields):
         return _unvalidated(fields)
-    return RecordedEvent(**fields)
+    try:
+        return RecordedEvent(**fields)
+    except ValidationError as error:  # a row the log could not have written
+        raise UnreadableEvent(position, str(stream_id), first_error(error)) from None
 
 
 def event_data(row: Sequence[Any], upcasters: Upcasters) -> EventData:
@@ -91,8 +100,27 @@ def event_data(row: Sequence[Any], upcasters: Upcasters) -> EventData:
     ``data`` is handed over as parsed, not validated as a JSON object: the fold validates
     every event's data against its domain model, which refuses anything else."""
     position, _stream_id, _version, type_, stored_version, occurred_at, text = row
-    _, data = upcasters.upcast(type_, stored_version, parse_json(text))
+    _, data = upcasters.upcast(type_, stored_version, _parsed(row, text))
     return EventData(position, _utc(occurred_at), data)
+
+
+def _parsed(row: Sequence[Any], text: str) -> Any:
+    """``parse_json(text)``, the row's data; ``UnreadableEvent`` naming the row (its position
+    and stream come first in both column orders) when it is no JSON."""
+    try:
+        return parse_json(text)
+    except (ValueError, TypeError) as error:  # TypeError: a NULL, or a number, for text
+        raise UnreadableEvent(row[0], str(row[1]), f"its data is not JSON: {error}") from None
+
+
+def first_error(error: ValidationError) -> str:
+    """What a validation refused first, in one line: ``amount_cents: Input should be a
+    valid integer`` (pydantic's own message runs over lines, with a link)."""
+    first = error.errors()[0] if error.error_count() else None
+    if first is None:
+        return str(error).splitlines()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
 def _standard_uuid(value: Any) -> UUID:

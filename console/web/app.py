@@ -28,7 +28,12 @@ from console.web.accounts import COMMUNE_READERS, sector_words
 from console.web.auth import BadRequest, CsrfRejected, Forbidden, NotSignedIn, Throttled
 from console.web.commands import FormError
 from console.web.files import FileNotVisible
-from console.web.findings import clock_moment, finding_in_french, scope_in_french
+from console.web.findings import (
+    clock_moment,
+    finding_in_french,
+    scope_in_french,
+    unreadable_in_french,
+)
 from console.web.outages import (
     FILE_ENDED,
     FILE_UNKNOWN,
@@ -41,7 +46,7 @@ from console.web.services import WebServices
 from console.web.sessions import COOKIE, MAX_AGE, Session
 from domain.documents import MAX_DOCUMENT_BYTES
 from domain.french import bank_reason
-from eventlog import EventLogUnavailable
+from eventlog import EventLogUnavailable, UnreadableEvent
 from workflows.client import (
     ApplicationEnded,
     ApplicationExists,
@@ -355,6 +360,12 @@ def _error_handlers(app: FastAPI) -> None:
             request, 503, "Guichet indisponible", database_outage(error, path=request.url.path)
         )
 
+    async def unreadable_event(request: Request, error: Exception) -> Response:
+        # An altered row: the data is wrong, not the server; the auditor is told where.
+        assert isinstance(error, UnreadableEvent)
+        sentence = unreadable_in_french(error)
+        return error_page(request, 409, "Journal altéré", sentence[0].upper() + sentence[1:])
+
     async def temporal_error(request: Request, error: Exception) -> Response:
         # Temporal down or overloaded, on a call no page catches (the work queue's list).
         detail = error.message if isinstance(error, RPCError) else str(error)
@@ -376,6 +387,7 @@ def _error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NoWorker, no_worker)
     app.add_exception_handler(RPCError, temporal_error)
     app.add_exception_handler(EventLogUnavailable, database_error)
+    app.add_exception_handler(UnreadableEvent, unreadable_event)
     app.add_exception_handler(Exception, _unexpected)
 
 

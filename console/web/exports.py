@@ -1,7 +1,7 @@
 """The work queue as a spreadsheet: the files its filters select, with the columns people
 sort and count by (démarches-simplifiées' caseworkers export theirs every week), as CSV or
-as an Excel workbook; and the workbook writer the auditor's portfolio and a co-financer's
-lines share (``workbook_download``).
+as an Excel workbook; and the workbook writer the auditor's portfolio, a file's trail in
+French (``trail_row``) and a co-financer's lines share (``workbook_download``).
 
 Read from visibility like the queue itself (no file's state is read, but a co-financer's,
 whose queue is filtered on each file's lines), CSV as the auditor's exports write it: UTF-8
@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from audit.exporting import spreadsheet_text
+from audit.timeline import entry_for, event_of
 from console.web import labels
 from console.web.accounts import QUEUE_ROLES, Account
 from console.web.auth import roles, services
@@ -34,9 +35,11 @@ from console.web.files import (
     untold_files,
     work_queue,
 )
+from console.web.phrases import phrase
 from domain.commune import Commune
 from domain.deadline import PARIS
 from domain.state import Application
+from eventlog import RecordedEvent
 
 router = APIRouter(include_in_schema=False)
 HEADER = (
@@ -262,4 +265,45 @@ def portfolio_row(state: Application, programmes: dict[str, str]) -> tuple[Cell,
         state.version,
         paris(state.withdrawn_at),  # its status moves on once what was paid is owed back
         None if state.final_cents is None else Euros(state.final_cents),
+    )
+
+
+TRAIL_HEADER = (
+    "Position",
+    "Date (heure de Paris)",
+    "Acteur",
+    "Événement",
+    "Détail",
+    "Règles appliquées",
+    "Identifiant de l'événement",
+    "Empreinte (SHA-256)",
+)
+"""A file's trail as a workbook, as the audit page words it: ``audit export``'s CSV columns
+(English, for scripts) in French."""
+TRAIL_WIDTHS = (9, 16, 30, 26, 80, 60, 38, 66)
+
+
+def trail_row(record: RecordedEvent) -> tuple[Cell, ...]:
+    """One stored event as the workbook's cells: its moment read in Paris, who acted and
+    what happened in the page's words, each rule cited with its verdict and source."""
+    entry = entry_for(record)
+    event = event_of(record.data, record.position, record.stream_id)
+    role = labels.word(labels.ROLE, entry.role)
+    who = role if entry.role == "system" else f"{entry.actor_id} ({role})"
+    if entry.funder and entry.role != "system":
+        who = f"{entry.actor_id} ({role}, {entry.funder})"
+    rules = " ; ".join(
+        f"{labels.word(labels.RULE, r.rule)} : {labels.word(labels.OUTCOME, r.outcome).lower()}"
+        + (f" — {r.source}" if r.source else "")
+        for r in entry.rules
+    )
+    return (
+        entry.position,
+        entry.at.astimezone(PARIS).replace(tzinfo=None),
+        who,
+        labels.word(labels.EVENT, entry.type),
+        phrase(event),
+        rules,
+        str(entry.event_id),
+        entry.hash,
     )

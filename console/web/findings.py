@@ -17,6 +17,7 @@ from audit.verifying import AuditReport, Source
 from console.web.labels import EVENT
 from domain.deadline import PARIS
 from domain.french import day, number
+from eventlog import UnreadableEvent
 
 _POSITION = r"position (\d+)"
 _CHECKPOINT = r"the checkpoint of position (\d+) signed at (\S+)"
@@ -148,6 +149,17 @@ def finding_in_french(problem: str | None) -> str:
         if match := english.fullmatch(problem):
             return _SIGNED_AT.sub(_paris, match.expand(french))
     return problem
+
+
+def unreadable_in_french(error: UnreadableEvent) -> str:
+    """Why a page built from a file's events cannot be shown: the row that holds no event
+    (altered), and where the auditor finds out more; the reader's words kept as detail."""
+    return (
+        f"la position {error.position} (dossier {error.stream_id}) ne se lit plus comme un "
+        "événement : la ligne a été modifiée, ou écrite par une version plus récente de "
+        "Guichet. La vérification du journal (page Journal, /journal) nomme la première "
+        f"position altérée (détail technique : {error.reason})"
+    )
 
 
 def _paris(signed: re.Match[str]) -> str:

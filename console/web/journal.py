@@ -38,6 +38,9 @@ SCOPE = "etendue"
 WHOLE = "complete"
 FROM_CHECKPOINT = "depuis-point"
 
+HASHING = "pièces jointes hachées"
+"""What the journal's progress counts once the chain is read: the documents, hashed again."""
+
 NO_TRUSTED_KEY = (
     "la vérification depuis le dernier point de contrôle signé a besoin de la clé publique de "
     "confiance, et la console n'en a pas de configurée (GUICHET_PUBLIC_KEY_FILE ou "
@@ -89,7 +92,10 @@ async def journal_page(
         return render(request, "journal.html", context, 400)
 
     async def compute(report: Report) -> AuditReport:
-        return await found.verify_log(report.progress, from_checkpoint=incremental)
+        hashing = report.stage(HASHING)
+        return await found.verify_log(
+            report.progress, documents_progress=hashing, from_checkpoint=incremental
+        )
 
     report = await found.reports.get(report_key(incremental), compute)
     context = _context(
@@ -151,6 +157,7 @@ async def journal_with_file(
             [*in_database, *outside],
             trusted=trusted,
             progress=report.progress,
+            documents_progress=report.stage(HASHING),
             from_checkpoint=incremental,
             kept=outside,  # the auditor's: preferred to start from, out of an intruder's reach
         )

@@ -19,7 +19,7 @@ from temporalio.service import RPCError
 from audit import AuditReport, export, verify_file
 from audit.exporting import Format
 from audit.portfolio import Portfolio, export_states, states_as_of, summarize, wanted
-from audit.timeline import PARIS, end_of_day, entry_for, records
+from audit.timeline import PARIS, end_of_day, entry_for, event_of, records
 from console.parsing import DayError, day_of
 from console.web.accounts import COMMUNE_READERS, INSEE, Account, sector_words
 from console.web.app import render
@@ -30,9 +30,12 @@ from console.web.commands import FormError, to_command
 from console.web.exports import (
     PORTFOLIO_HEADER,
     PORTFOLIO_WIDTHS,
+    TRAIL_HEADER,
+    TRAIL_WIDTHS,
     Cell,
     Euros,
     portfolio_row,
+    trail_row,
     workbook_download,
 )
 from console.web.files import (
@@ -61,7 +64,6 @@ from console.web.reports import Report
 from console.web.services import WebServices
 from domain.commands import AssignCaseworker, Command
 from domain.decider import PERMISSIONS, fold
-from domain.events import parse_event
 from domain.plan import FundingLine
 from domain.state import Application
 from eventlog import VerifyReport
@@ -563,7 +565,8 @@ async def portfolio_page(
         )
         # Figures are only as sound as the events folded into them (as `audit states` says):
         # the chain and the stored checkpoints, not the documents' bytes (no figure uses them).
-        return CheckedPortfolio(portfolio, await found.verify_log(documents=False))
+        checking = report.stage("événements vérifiés")  # the chain, after the states
+        return CheckedPortfolio(portfolio, await found.verify_log(checking, documents=False))
 
     as_of_day = at.date().isoformat() if at else "actuel"  # one report however it is written
     key = f"portefeuille:{as_of_day}:{programme or ''}:{department or ''}"
@@ -679,7 +682,7 @@ async def audit_page(
     whole = stored if as_of is None else await records(found.log, application_id)
     if not whole:
         await visible_state(found, account, application_id)  # not found unless Temporal has it
-    events = [parse_event(record.data) for record in stored]
+    events = [event_of(record.data, record.position, record.stream_id) for record in stored]
     entries = [
         entry_for(record).model_copy(update={"summary": phrase(event)})
         for record, event in zip(stored, events, strict=True)
@@ -704,11 +707,14 @@ async def audit_export(
     fmt: str,
     account: Annotated[Account, Depends(roles("auditor"))],
 ) -> Response:
-    """The file's trail as JSON lines or CSV (the audit package's formats)."""
-    chosen = _format(fmt)
+    """The file's trail as JSON lines or CSV (the audit package's formats), or an Excel
+    workbook in French."""
+    chosen = None if fmt == "xlsx" else _format(fmt)
     if not APPLICATION_ID.match(application_id):
         raise BadRequest("numéro de dossier invalide")
     found = services(request)
+    if chosen is None:
+        return await _trail_workbook(request, found, application_id)
     out = io.StringIO(newline="")
     if await export(found.log, [application_id], out, chosen) == 0:
         raise FileNotVisible
@@ -718,9 +724,22 @@ async def audit_export(
     return _download(out, altered_name(application_id, check), chosen)
 
 
+async def _trail_workbook(request: Request, found: WebServices, application_id: str) -> Response:
+    """The file's trail as the audit page words it, checked as the CSV is."""
+    stored = await records(found.log, application_id)
+    if not stored:
+        raise FileNotVisible
+    check = await verify_file(found.log, application_id, found.trusted_key)
+    if not check.ok and request.query_params.get(ANYWAY) != "1":
+        return altered_export(request, "La piste de ce dossier", check)
+    rows = [trail_row(record) for record in stored]
+    name = altered_name(application_id, check)
+    return workbook_download(name, "Piste d'audit", TRAIL_HEADER, TRAIL_WIDTHS, rows)
+
+
 def _format(fmt: str) -> Format:
     if fmt not in ("jsonl", "csv"):
-        raise BadRequest("format : jsonl ou csv (xlsx pour l'état des dossiers)")
+        raise BadRequest("format : jsonl, csv ou xlsx")
     return "csv" if fmt == "csv" else "jsonl"
 
 

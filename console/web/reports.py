@@ -6,7 +6,8 @@ reverse proxy waits for a page. A page asks for its report by key and gets it at
 is ready within a short wait (small logs); otherwise it shows the progress and reloads itself.
 Visits meanwhile follow the same computation instead of starting another. A finished report
 is shown for a minute (to the page that waited for it and its reloads), then the next visit
-computes it again: an auditor is not shown an old verification as if it were today's.
+computes it again: an auditor is not shown an old verification as if it were today's. A failed
+one is shown for ten seconds, to the page following it, then computed again.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from typing import Any
 
 import structlog
 
+from console.web.findings import unreadable_in_french
 from console.web.outages import database_outage
-from eventlog import EventLogError
+from eventlog import EventLogError, UnreadableEvent
 
 logger = structlog.get_logger("guichet.console")
 
@@ -30,6 +32,9 @@ WAIT_SECONDS = 2.0
 """How long a page waits for its report before showing the progress instead."""
 FRESH = timedelta(minutes=1)
 """How long a finished report is shown before a visit computes it again."""
+FAILURE_SHOWN = timedelta(seconds=10)
+"""How long a failed report is shown: long enough for the page following it (which asks
+every 2 s) to show why, short enough that « Rechargez la page » soon computes it again."""
 
 
 @dataclass
@@ -44,6 +49,8 @@ class Report:
     error: str | None = None
     finished_at: datetime | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+    unit: str = "événements lus"
+    """What ``done`` and ``total`` count, as the page says it: the stage under way."""
 
     @property
     def finished(self) -> bool:
@@ -58,6 +65,16 @@ class Report:
     def progress(self, done: int, total: int) -> None:
         """The computation's progress callback: ``(items done, items in all)``."""
         self.done, self.total = done, total
+
+    def stage(self, unit: str) -> Callable[[int, int], None]:
+        """The progress callback of a later stage, counting ``unit`` (« pièces jointes
+        hachées »): without it, the page sat at 100 % of the first stage meanwhile."""
+
+        def progress(done: int, total: int) -> None:
+            self.unit = unit
+            self.progress(done, total)
+
+        return progress
 
 
 Computation = Callable[[Report], Awaitable[Any]]
@@ -103,15 +120,19 @@ class Reports:
 
 
 def _fresh(report: Report) -> bool:
+    """Whether a finished report is still shown. A failed one too, briefly: one that failed
+    after its page stopped waiting (minutes into a long log) was computed again by the page's
+    next visit, from 0 %, and its failure never shown, time after time."""
     finished_at = report.finished_at
-    return (
-        report.error is None and finished_at is not None and datetime.now(UTC) - finished_at < FRESH
-    )
+    shown = FRESH if report.error is None else FAILURE_SHOWN
+    return finished_at is not None and datetime.now(UTC) - finished_at < shown
 
 
 async def _run(report: Report, compute: Computation) -> None:
     try:
         report.result = await compute(report)
+    except UnreadableEvent as error:  # an altered row: where, and what to run
+        report.error = unreadable_in_french(error)
     except EventLogError as error:  # the database went away: said on the page, tried again
         outage = database_outage(error, report=report.key)
         report.error = outage[0].lower() + outage[1:]  # after « Le calcul n'a pas abouti : »

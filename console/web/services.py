@@ -76,6 +76,7 @@ class WebServices:
         progress: Progress | None = None,
         *,
         documents: bool = True,
+        documents_progress: Progress | None = None,
         from_checkpoint: bool = False,
     ) -> AuditReport:
         """The whole chain recomputed, then every stored checkpoint checked against
@@ -86,5 +87,6 @@ class WebServices:
         checkpoints = await stored(self.log)
         return await verify(
             self.log, checkpoints, trusted=self.trusted_key, progress=progress,
-            documents=documents, from_checkpoint=from_checkpoint,
+            documents=documents, documents_progress=documents_progress,
+            from_checkpoint=from_checkpoint,
         )  # fmt: skip

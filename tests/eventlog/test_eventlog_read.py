@@ -15,7 +15,14 @@ from eventlog_support import BASE_TIME, JSON, Backend, new_event
 from hypothesis import given
 from pydantic import ValidationError
 
-from eventlog import EventData, EventLog, EventLogUnavailable, RecordedEvent, Upcasters
+from eventlog import (
+    EventData,
+    EventLog,
+    EventLogUnavailable,
+    RecordedEvent,
+    UnreadableEvent,
+    Upcasters,
+)
 from eventlog.reading import ROW_COLUMNS, parse_json, recorded
 
 
@@ -263,9 +270,16 @@ def _row(**changes: Any) -> tuple[Any, ...]:
 )
 def test_stored_values_of_the_wrong_type_are_still_refused(changes: dict[str, Any]) -> None:
     """A row the log could not have written (data not an object, text in a number column)
-    goes through validation and is refused, as before the fast path."""
-    with pytest.raises(ValidationError):
+    goes through validation and is refused, as before the fast path, naming the row."""
+    with pytest.raises(UnreadableEvent, match=r"^position 1 \(file app-1\) holds no event"):
         recorded(_row(**changes), Upcasters())
+
+
+def test_stored_data_that_is_no_json_is_refused_naming_the_row() -> None:
+    """Data cut short (an intruder past the triggers): the position and the file, not only
+    the parser's « Expecting value »."""
+    with pytest.raises(UnreadableEvent, match=r"^position 1 \(file app-1\) .* not JSON"):
+        recorded(_row(data='{"n":'), Upcasters())
 
 
 def test_a_number_stored_as_text_reads_as_validation_reads_it() -> None:

@@ -7,8 +7,8 @@ import asyncio
 
 from structlog.testing import capture_logs
 
-from console.web.reports import FRESH, Report, Reports
-from eventlog import EventLogUnavailable
+from console.web.reports import FAILURE_SHOWN, FRESH, Report, Reports
+from eventlog import EventLogUnavailable, UnreadableEvent
 
 
 class Gate:
@@ -77,8 +77,41 @@ async def test_a_failed_report_says_why_and_the_next_visit_computes_again() -> N
     ]
     working = Gate()
     working.opened.set()
+    assert report.finished_at is not None
+    report.finished_at -= FAILURE_SHOWN  # once the page has shown it
     again = await finished(await reports.get("journal", working))
     assert again is not report and again.result == "fait"
+
+
+async def test_a_failure_after_the_wait_is_shown_to_the_page_following_it() -> None:
+    """A computation that fails after the page stopped waiting (minutes into a long log): the
+    page's next visit sees why, instead of a new computation from 0 % that fails again unseen,
+    forever; a visit once the failure has been on screen a while computes again."""
+    reports = Reports(wait=0)
+    failing = Gate(error=UnreadableEvent(10, "app-1", "PaymentOrdered.actor: Field required"))
+    running = await reports.get("portefeuille:actuel", failing)
+    failing.opened.set()  # it fails while nobody waits on it
+    await finished(running)
+    seen = await reports.get("portefeuille:actuel", failing)
+    assert seen is running and seen.error is not None and failing.runs == 1
+    assert running.finished_at is not None
+    running.finished_at -= FAILURE_SHOWN  # as if the reader had read it
+    again = await reports.get("portefeuille:actuel", failing)
+    assert again is not running and failing.runs == 2
+
+
+async def test_a_report_over_an_altered_row_names_the_row_in_french() -> None:
+    """A row that holds no event (altered) stops the portfolio: its position and the journal
+    are named, not « erreur inattendue (ValidationError) » nor a database outage."""
+    reports = Reports(wait=0)
+    failing = Gate(error=UnreadableEvent(10, "app-1", "PaymentOrdered.actor: Field required"))
+    failing.opened.set()
+    report = await finished(await reports.get("portefeuille:actuel", failing))
+    assert report.error is not None and report.error.startswith(
+        "la position 10 (dossier app-1) ne se lit plus comme un événement : la ligne a été "
+        "modifiée, ou écrite par une version plus récente de Guichet. La vérification du "
+        "journal (page Journal, /journal) nomme la première position altérée"
+    )
 
 
 async def test_only_the_last_reports_are_kept() -> None:

@@ -1,0 +1,56 @@
+"""The trail of a file, downloaded from the auditor's French page, in French: the CSV and
+JSON Lines are the CLI's (English headers and sentences, « €30,000.00 », for scripts); the
+page offered nothing else, so the auditor read « payment 1 (advance) of €30,000.00 claimed »."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import openpyxl
+import pytest
+
+from tests.audit.audit_support import Database, file_events, record
+from tests.web.conftest import Console
+from tests.web.test_journal_scope import auditor_on
+
+
+@pytest.fixture
+async def database(pg_url: str, pg_schema: str) -> AsyncIterator[Database]:
+    """A migrated PostgreSQL log holding app-1 (positions 1-11)."""
+    database = Database("postgresql", pg_url, pg_schema)
+    log = database.open()
+    await log.migrate()
+    await record(log, "app-1", file_events("app-1"))
+    await log.close()
+    yield database
+
+
+async def test_the_trail_of_a_file_downloads_as_a_workbook_in_french(
+    console: Console, database: Database
+) -> None:
+    """One row per event: its position, its moment read in Paris, who in French, the event
+    and its sentence as the page words them, the rules, the whole hash; offered on the page."""
+    async with auditor_on(console, database, trusted=False) as audrey:
+        page = await audrey.client.get("/audit/app-1")
+        answer = await audrey.client.get("/audit/app-1/export.xlsx")
+    assert 'href="/audit/app-1/export.xlsx"' in page.text
+    assert answer.status_code == 200
+    assert 'filename="app-1.xlsx"' in answer.headers["content-disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(answer.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:5] == ("Position", "Date (heure de Paris)", "Acteur", "Événement", "Détail")
+    assert len(rows) == 12 and [row[0] for row in rows[1:]] == list(range(1, 12))
+    first = rows[1]
+    assert isinstance(first[1], datetime)
+    assert first[3] == "Demande déposée" and str(first[4]).startswith("Demande « ")
+    text = (
+        " ".join(str(cell) for row in rows for cell in row)
+        .replace("\xa0", " ")
+        .replace("\u202f", " ")
+    )
+    assert "Versement n° 1 ordonné : 30 000,00 €" in text
+    assert "€30,000.00" not in text and "claimed" not in text
+    assert all(len(str(row[-1])) == 64 for row in rows[1:])  # the whole hash
