@@ -25,12 +25,12 @@ async def _timeline(
     """The stream's events and rows, or the reason the log could not be read."""
     log = EventLog.from_url(url)
     try:
-        records = await log.read_stream(application_id)
+        # Read as events here too: a row altered into no event is said like an outage.
+        pairs = [timeline_entry(record) for record in await log.read_stream(application_id)]
     except (EventLogError, OSError) as error:
         return [], [], f"the event log could not be read: {error}"
     finally:
         await log.close()
-    pairs = [timeline_entry(record) for record in records]
     return [event for event, _ in pairs], [row for _, row in pairs], None
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from audit.describing import describe
-from domain.events import Event, parse_event
+from audit.timeline import event_of
+from domain.events import Event
 from eventlog import RecordedEvent
 
 __all__ = ["describe", "timeline_entry"]
@@ -17,7 +18,7 @@ __all__ = ["describe", "timeline_entry"]
 
 def timeline_entry(record: RecordedEvent) -> tuple[Event, dict[str, Any]]:
     """The domain event of a stored record and its row for ``show``."""
-    event = parse_event(record.data)
+    event = event_of(record.data, record.position, record.stream_id)
     row = {
         "position": record.position,
         "version": record.version,

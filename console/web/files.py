@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from pydantic import ValidationError
 
+from audit.timeline import event_of
 from console.parsing import DayError, day_of, whole_number
 from console.timeline import timeline_entry
 from console.web.accounts import INSEE, UNASSIGNED, USERNAME, Account, sector_words
@@ -50,7 +51,6 @@ from domain.events import (
     PaymentClaimed,
     ReminderSent,
     RepaymentDue,
-    parse_event,
 )
 from domain.french import PAYMENT_KIND
 from domain.labels import LABEL
@@ -184,7 +184,7 @@ async def logged_states(
     out."""
     logged = await services.log.read_streams_of([row.application_id for row in rows])
     return {
-        application_id: fold(parse_event(event.data) for event in events)
+        application_id: fold(event_of(e.data, e.position, application_id) for e in events)
         for application_id, events in logged.items()
     }
 
@@ -211,7 +211,7 @@ async def logged_state(services: WebServices, application_id: str) -> Applicatio
     records = await services.log.read_stream(application_id)
     if not records:
         return None
-    return fold(parse_event(record.data) for record in records)
+    return fold(event_of(record.data, record.position, application_id) for record in records)
 
 
 ASSIGNEE_ROLES = ("caseworker", "supervisor")
@@ -588,7 +588,7 @@ async def files_titled(services: WebServices, account: Account, searched: str) -
     ][:TITLE_CANDIDATES]
     found = []
     for application_id, events in (await services.log.read_streams_of(candidates)).items():
-        state = fold(parse_event(event.data) for event in events)
+        state = fold(event_of(e.data, e.position, application_id) for e in events)
         if may_see(account, state):
             commune = state.commune.name if state.commune else ""
             found.append(TitledFile(application_id, titles[application_id], commune, state.status))

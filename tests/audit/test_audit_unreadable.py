@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from audit_support import Database, sqlite_log_for_guichet
 
+from console.reading import _timeline
 from tests.cli.support import guichet
 
 EVENTS = "eventlog_events"
@@ -73,3 +74,17 @@ def test_the_json_lines_trail_of_a_row_that_is_no_event_is_written_and_flagged(
     code, out, err = guichet(capsys, "audit", "export", "app-1")
     assert code == 1 and '"amount_cents":"trois"' in out
     assert "position(s) 10 do not match it" in err
+
+
+@pytest.mark.parametrize("alteration", [NOT_AN_AMOUNT, NOT_JSON], ids=["no-event", "no-json"])
+def test_the_caseworkers_show_says_which_row_of_its_timeline_cannot_be_read(
+    db: Database, alteration: str
+) -> None:
+    """``guichet show`` (the caseworkers') reads the same rows for its timeline: a row that is
+    JSON but no event ended it with « unexpected error (ValidationError) ». Its timeline is
+    now said unreadable, naming the position, beside the state Temporal gives."""
+    asyncio.run(db.tamper(alteration))
+    events, rows, problem = asyncio.run(_timeline(db.url, "app-1"))
+    assert (events, rows) == ([], [])
+    assert problem is not None
+    assert "position 10 (file app-1) holds no event Guichet can read" in problem
