@@ -17,6 +17,7 @@ from typing import Annotated, Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 import typer
+from temporalio.service import RPCError, RPCStatusCode
 
 from audit.checkpoints import CheckpointError, read_file
 from audit.crosscheck import Difference, cross_check
@@ -737,7 +738,17 @@ def replay_history_command(
             ids = [i async for i in open_workflow_ids(client)] if all_ else [str(workflow_id)]
             outcomes = []
             for i in ids:
-                history = await fetch_history(client, i)
+                try:
+                    history = await fetch_history(client, i)
+                except RPCError as error:
+                    if all_ or error.status != RPCStatusCode.NOT_FOUND:
+                        raise
+                    raise usage_error(
+                        f"no workflow {i} in Temporal's namespace {client.namespace!r}: check "
+                        "the id (`guichet list`, `temporal workflow list`); a file closed "
+                        "longer ago than the namespace's retention has no history left, only "
+                        "its events in the log (`guichet audit show`)"
+                    ) from None
                 problem = history_problem(history)
                 if not all_ and problem not in (None, NOTHING_TO_REPLAY):
                     raise usage_error(

@@ -199,3 +199,19 @@ async def test_replay_history_of_a_checkpoint_run_replays_it(
     capsys.readouterr()
     assert await _run_in_thread(["audit", "replay-history", workflow_id]) == 0
     assert capsys.readouterr().out == "1 history(ies) replayed: 0 failed\n"
+
+
+@pytest.mark.temporal
+@pytest.mark.postgres
+async def test_replay_history_of_a_workflow_temporal_does_not_hold_is_bad_input(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped id, or a file past the namespace's retention: exit code 2 and what to check,
+    where it said « Temporal refused the request: workflow not found », exit code 1."""
+    client = stack.env.client
+    monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
+    capsys.readouterr()
+    assert await _run_in_thread(["audit", "replay-history", "dsil-01034-nowhere"]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("guichet: no workflow dsil-01034-nowhere in Temporal's namespace")
+    assert "`guichet audit show`" in said and said.count("\n") == 1
