@@ -593,6 +593,21 @@ def test_reopen_only_refused_or_dismissed_files() -> None:
     assert isinstance(refused_with(reopen, apply(to_instruction())), InvalidTransition)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="DOMAIN.md (States): accepted | refused | dismissed, « with a correction loop and "
+    "re-opening after a decision », after démarches-simplifiées, whose « repasser en "
+    "instruction » applies to an accepted file too. Guichet re-opens refused and dismissed "
+    "files only: a file accepted by mistake, before its award is notified, can only be "
+    "notified or withdrawn by the commune. Needs a rules revision (the permission table).",
+)
+def test_an_accepted_file_not_yet_notified_can_be_reopened() -> None:
+    """Before the award decision is notified, the service may take its acceptance back."""
+    reopen = ReopenApplication(actor=SUPERVISOR, at=at(4), reason="plan à revoir")
+    [event] = decide(reopen, apply(to_accepted()))
+    assert isinstance(event, ApplicationReopened) and event.back_to == "in_instruction"
+
+
 def test_supervisor_may_dismiss_but_not_refuse() -> None:
     """Refusal is the caseworker's: a supervisor → NotPermitted; dismissal is allowed."""
     state = apply([submit()])
