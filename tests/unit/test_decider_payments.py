@@ -165,6 +165,20 @@ def test_lapse_award_in_awarded_only() -> None:
     assert isinstance(refused_with(human, state), NotPermitted)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="CGCT R2334-28: the award lapses when the operation has not started within two "
+    "years of its notification (one more on a reasoned request). `decide` lapses an awarded "
+    "file on any LapseAward, a month after the notification as well: only ExpireDeadline "
+    "checks the day. No workflow sends LapseAward today, so no recorded file is affected, "
+    "but the rule belongs in decide (a rules revision).",
+)
+def test_an_award_does_not_lapse_before_its_two_years() -> None:
+    """A month after the notification, the commune still has 23 months to start."""
+    early = LapseAward(actor=SYSTEM, at=at(34))
+    assert isinstance(refused_with(early, apply(awarded())), RuleViolation)
+
+
 def test_advance_claim_within_thirty_percent() -> None:
     """ClaimPayment advance ≤ 30 % → PaymentClaimed number 1."""
     (event,) = decide(claim("advance", 30_000), apply(to_started()))
