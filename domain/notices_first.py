@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain.deadline import PARIS
+from domain.deadline import PARIS, OpenDeadline
 from domain.events import (
     ApplicationDismissed,
     ApplicationRefused,
@@ -43,7 +43,7 @@ from domain.notices_shared import (
     services_of,
     to,
 )
-from domain.programme import DeadlineKind
+from domain.programme import DeadlineKind, Duration
 from domain.state import Application
 
 
@@ -65,11 +65,7 @@ def first_notices(event: Event, state: Application) -> list[Notice]:
         case AwardNotified(award_cents=award, decision_reference=reference):
             body = f"Subvention attribuée : {euros(award)} (décision {reference})."
             if (start := opened_by(event, state, "start_of_works")) is not None:
-                body += (
-                    f"\n\nLes travaux doivent commencer au plus tard le {last_day(start.due_at)} "
-                    "inclus : déclarez leur début sur la page du dossier, qui ouvre les demandes "
-                    "de versement."
-                )
+                body += _start_by(start)
             return to(applicant, f"{ref} : décision attributive", body, event)
         case PaymentDisbursed(payment_number=number, amount_cents=amount):
             body = f"{payment_named(state, number)} : {euros(amount)}."
@@ -113,6 +109,38 @@ def first_notices(event: Event, state: Application) -> list[Notice]:
             body = news_for_the_caseworker(event, state)
             return to(("caseworker", state.caseworker_id), f"{ref} : à traiter", body, event)
     return []
+
+
+def _start_by(start: OpenDeadline) -> str:
+    """The start-of-works rule as the CGCT states it (R2334-28, R2334-24): a legal start, not
+    the first day on site, by a day; the lapse without it; the extension one may ask for."""
+    # The article alone: « CGCT R2334-28 », not its gloss.
+    reference = start.source.split(" (", 1)[0]
+    text = (
+        f"\n\nL'opération doit recevoir un commencement d'exécution au plus tard le "
+        f"{last_day(start.due_at)} inclus : le premier acte juridique qui engage la commune "
+        "(devis signé, bon de commande, marché), les études et les acquisitions foncières "
+        f"n'en tenant pas lieu ; à défaut : {EXPIRY_ACTIONS[start.at_expiry]} ({reference}). "
+        "Déclarez-le sur la page du dossier, qui ouvre les demandes de versement."
+    )
+    if start.extension is not None and not start.extended:
+        text += (
+            f" Ce délai peut être prolongé {_duration(start.extension)} sur demande motivée, "
+            "présentée avant son expiration."
+        )
+    return text
+
+
+def _duration(extension: Duration) -> str:
+    """``12 months`` → ``d'un an``; ``24 months`` → ``de 2 ans``; ``30 days`` → ``de 30 jours``."""
+    if extension.months and not extension.days:
+        years, months = divmod(extension.months, 12)
+        if not months:
+            return "d'un an" if years == 1 else f"de {years} ans"
+        return f"de {extension.months} mois"
+    if extension.days and not extension.months:
+        return "d'un jour" if extension.days == 1 else f"de {extension.days} jours"
+    return f"de {extension.months} mois et {extension.days} jours"
 
 
 def _answer_by(event: Event, state: Application, kind: DeadlineKind) -> str:

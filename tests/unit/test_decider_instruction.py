@@ -520,6 +520,27 @@ def test_accept_waits_for_the_commission_then_follows_its_opinion() -> None:
     assert [type(e) for e in decide(accept, apply([*decided, favour]))] == [ApplicationAccepted]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="CGCT L2334-37: projects whose DETR subsidy exceeds €100,000 are put to the "
+    "commission *pour avis*: a simple opinion, which the prefect must obtain but need not "
+    "follow (the attribution stays the prefect's). Guichet makes an unfavourable opinion a "
+    "failing rule that blocks acceptance, and tells the commune « la ligne DETR ne peut pas "
+    "être maintenue ». Needs a rules revision (the test above pins today's behaviour, which "
+    "files of rules ≤ 4 keep).",
+)
+def test_an_unfavourable_commission_opinion_does_not_bind_the_prefect() -> None:
+    """The opinion is asked and recorded; the decision stays the prefect's."""
+    decided = [
+        *to_instruction(big_detr_plan()),
+        approve(DETR_OFFICER, "detr", 150_000),
+        approve(REGION_OFFICER, "region", 150_000),
+        RecordCommissionOpinion(actor=CASEWORKER, at=at(2), favourable=False),
+    ]
+    accept = AcceptApplication(actor=CASEWORKER, at=at(3))
+    assert [type(e) for e in decide(accept, apply(decided))] == [ApplicationAccepted]
+
+
 def test_refuse_dismiss_and_reopen() -> None:
     """Refuse → refused, Dismiss → dismissed; Reopen either, once complete → in_instruction."""
     state = apply(to_instruction())
@@ -570,6 +591,21 @@ def test_reopen_only_refused_or_dismissed_files() -> None:
     """Reopen a file in instruction → InvalidTransition."""
     reopen = ReopenApplication(actor=CASEWORKER, at=at(2), reason="x")
     assert isinstance(refused_with(reopen, apply(to_instruction())), InvalidTransition)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="DOMAIN.md (States): accepted | refused | dismissed, « with a correction loop and "
+    "re-opening after a decision », after démarches-simplifiées, whose « repasser en "
+    "instruction » applies to an accepted file too. Guichet re-opens refused and dismissed "
+    "files only: a file accepted by mistake, before its award is notified, can only be "
+    "notified or withdrawn by the commune. Needs a rules revision (the permission table).",
+)
+def test_an_accepted_file_not_yet_notified_can_be_reopened() -> None:
+    """Before the award decision is notified, the service may take its acceptance back."""
+    reopen = ReopenApplication(actor=SUPERVISOR, at=at(4), reason="plan à revoir")
+    [event] = decide(reopen, apply(to_accepted()))
+    assert isinstance(event, ApplicationReopened) and event.back_to == "in_instruction"
 
 
 def test_supervisor_may_dismiss_but_not_refuse() -> None:

@@ -350,3 +350,50 @@ def test_a_placeholder_maximum_is_said_to_be_one() -> None:
     said = verdict("award-within-programme-max", plan, france_services)
     assert "(montant provisoire, à confirmer)" in said.french
     assert "(montant provisoire" not in verdict("award-within-programme-max", plan, detr).french
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="CGCT L2334-37 asks the commission's opinion on a project whose DETR subsidy "
+    "exceeds €100,000: Guichet compares each DETR line with the threshold, so a subsidy split "
+    "into two lines (€60,000 + €50,000) is never put to the commission. Needs a rules revision "
+    "(detr_needs_commission decides acceptance).",
+)
+def test_detr_commission_counts_the_project_s_whole_detr_subsidy() -> None:
+    """Two DETR lines adding up to €110,000 are one subsidy above €100,000."""
+    plan = plan_of(
+        line("owner", "OWNER", 390_000),
+        line("detr-1", "DETR", 60_000),
+        line("detr-2", "DETR", 50_000),
+        total=500_000,
+        base=400_000,
+    )
+    assert verdict("detr-floor", plan).outcome == "pass"  # 110k ≥ 20 % of 400k
+    assert verdict("detr-commission", plan).outcome == "attention"
+
+
+def anah_post_programme() -> Programme:
+    """The project-manager post: 75 % capped at €45,000, €55,000 when Anah co-funds."""
+    return rate_programme(
+        rate=Rate(percent=Decimal(75), source="x"),
+        cap=Amount(cents=45_000_00, basis="TTC", source="x"),
+        cap_with_anah=Amount(cents=55_000_00, basis="TTC", source="x"),
+    ).model_copy(update={"funders": ("ANCT", "ANAH")})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="DOMAIN.md (chef de projet PVD): capped at €45,000, €55,000 *when Anah co-funds*. "
+    "Guichet reads the commune's own `anah_cofunds` flag: with no Anah line, or with Anah's "
+    "line refused, the €55,000 cap still applies and ANCT alone may grant €55,000. Needs a "
+    "rules revision (award-within-programme-max is a hard rule at decision and acceptance).",
+)
+@pytest.mark.parametrize("anah", ["absent", "refused"])
+def test_the_anah_cap_needs_anah_to_co_fund(anah: str) -> None:
+    """Anah co-funds only with a line of its own that it has not refused."""
+    lines = [line("owner", "OWNER", 25_000), line("anct", "ANCT", 55_000)]
+    if anah == "refused":
+        lines.append(line("anah", "ANAH", 10_000, status="refused"))
+    plan = plan_of(*lines, total=80_000, base=80_000, anah_cofunds=True)
+    result = verdict("award-within-programme-max", plan, anah_post_programme())
+    assert result.outcome == "fail"  # ANCT's €55,000 is above the €45,000 cap

@@ -68,9 +68,31 @@ def test_the_commune_reads_by_when_it_acts_and_what_each_payment_was() -> None:
     assert mail.body.endswith(" inclus ; à défaut : dossier classé sans suite.")
     notified = [*tracked[: next(i for i, c in enumerate(tracked) if c.type == "NotifyAward") + 1]]
     [mail] = mails_of(notified, "AwardNotified")
-    assert "Les travaux doivent commencer au plus tard le " in mail.body
+    assert "commencement d'exécution au plus tard le " in mail.body
     [mail] = mails_of([*to_started(), claim("advance", 30_000), *paid(1)], "PaymentDisbursed")
     assert mail.body == "Avance (versement n° 1) : 30\u202f000,00\u00a0€."
+
+
+def test_the_award_mail_states_the_start_of_works_rule_as_the_cgct_does() -> None:
+    """CGCT R2334-28: the operation must receive a *commencement d'exécution* within two years
+    of the notification, or the award lapses; one year more may be granted on a reasoned
+    request. The start is legal (R2334-24: the first act that commits the commune, a signed
+    quote or contract; studies and land purchase do not count), not the first day on site:
+    « les travaux doivent commencer » let a commune that had signed its contracts believe it
+    would lapse, and one that had not believe a site visit was enough. The mail said neither
+    the lapse nor the extension."""
+    programme = load_catalogue().get("dsil-detr-investissement")
+    assert programme is not None
+    with_deadlines = submit(request(programme_id=programme.id), programme=programme)
+    tracked = [with_deadlines.model_copy(update={"tracks_deadlines": True}), *to_started()[1:]]
+    notified = [*tracked[: next(i for i, c in enumerate(tracked) if c.type == "NotifyAward") + 1]]
+    [mail] = mails_of(notified, "AwardNotified")
+    assert "commencement d'exécution au plus tard le " in mail.body
+    assert "premier acte juridique" in mail.body and "devis signé" in mail.body
+    assert "études et les acquisitions foncières" in mail.body
+    assert "subvention caduque (CGCT R2334-28)" in mail.body
+    assert "prolongé d'un an" in mail.body and "demande motivée" in mail.body
+    assert "Les travaux doivent commencer" not in mail.body
 
 
 def mails_of(commands: list[Command], event_type: str) -> list[Notice]:
