@@ -32,7 +32,7 @@ from console.parsing import (
 from console.reading import read_file_view, render_file
 from domain.actor import ACCOUNT_NAME
 from domain.catalogue import load_catalogue
-from domain.commands import ApplicationRequest, contact_email_problem
+from domain.commands import RULES, ApplicationRequest, contact_email_problem
 from domain.errors import DomainError
 from domain.labels import LABEL
 from domain.registry import load_registry
@@ -95,7 +95,8 @@ def failing_plan_rules(request: ApplicationRequest) -> list[RuleVerdict]:
     if commune is None or programme is None:
         return []
     plan = request.with_dotations_named().plan
-    return [v for v in plan_verdicts_shown(plan, programme, commune) if v.outcome == "fail"]
+    shown = plan_verdicts_shown(plan, programme, commune, rules=RULES)  # submitted under them
+    return [v for v in shown if v.outcome == "fail"]
 
 
 @app.command(rich_help_panel="Submit and read")

@@ -62,7 +62,11 @@ async def read_file_view(
         verdicts += [
             {"stage": "financing", **v.model_dump()}
             for v in plan_verdicts_shown(
-                state.plan, state.programme, state.commune, state.commission_opinion
+                state.plan,
+                state.programme,
+                state.commune,
+                state.commission_opinion,
+                rules=state.rules,
             )
         ]
         programme_max = programme_max_cents(state.programme, state.plan)

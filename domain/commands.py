@@ -111,7 +111,11 @@ decided under when it replays; the workflow chooses it with ``workflow.patched``
 4. A commune does not attach an « Avis d'expert signé » (``opinion``): the expert attaches
    their own (``domain.decider_documents.kind_refused``); a commune's scan filed as one was
    listed to the services as the expert's signed opinion. The console, the API and the
-   command line refuse it for files of every revision.
+   command line refuse it for files of every revision. The DETR commission is asked about
+   the project's whole DETR subsidy above €100,000, not line by line (two lines of €60,000
+   and €50,000 were never put to it), and its opinion, still required before acceptance,
+   informs the prefect without binding him: an unfavourable one no longer blocks acceptance
+   (CGCT L2334-37, « pour avis »; ``domain.rules.financing.COMMISSION_RULES``).
 """
 
 

@@ -245,7 +245,7 @@ def decide_funding(c: DecideFunding, state: Application) -> list[Event]:
             f"et au plus sur les {euros_fr(line.requested_cents)} demandés",
         )
     decided = line.model_copy(update={"status": "approved", "granted_cents": granted})
-    _check_commitments(plan.with_line(decided), programme, commune)
+    _check_commitments(plan.with_line(decided), programme, commune, state.rules)
     approved = FundingDecided(
         actor=c.actor, at=c.at, line_id=line.line_id, funder=line.funder,
         approved=True, granted_cents=granted, note=c.note, correction=correction,
@@ -289,12 +289,14 @@ def _check_correction_note(c: DecideFunding, line: FundingLine) -> None:
         )
 
 
-def _check_commitments(plan: FinancingPlan, programme: Programme, commune: Commune) -> None:
+def _check_commitments(
+    plan: FinancingPlan, programme: Programme, commune: Commune, rules: int
+) -> None:
     # Only approved lines are commitments: a pending over-request elsewhere must not block a
     # sound decision, while an approval that breaks a cap by itself must be refused.
     approved = tuple(line for line in plan.lines if line.status == "approved")
     committed = plan.model_copy(update={"lines": approved})
-    for verdict in plan_verdicts(committed, programme, commune, None):
+    for verdict in plan_verdicts(committed, programme, commune, None, rules=rules):
         if verdict.rule in HARD_PLAN_RULES and verdict.outcome == "fail":
             raise _refusal(verdict)
 
@@ -302,14 +304,14 @@ def _check_commitments(plan: FinancingPlan, programme: Programme, commune: Commu
 def record_opinion(c: RecordCommissionOpinion, state: Application) -> list[Event]:
     """The DETR commission's opinion, only asked for a DETR line above €100,000."""
     _, _, plan = file_of(state)
-    if not detr_needs_commission(plan):
+    if not detr_needs_commission(plan, rules=state.rules):
         raise RuleViolation(
-            "no DETR line above €100,000 on this plan: no commission opinion is needed",
+            "the DETR subsidy on this plan is not above €100,000: no commission opinion is needed",
             rule="detr-commission",
             source=DETR_COMMISSION,
-            french="Aucune ligne DETR de plus de "
-            f"{euros_fr(COMMISSION_THRESHOLD_CENTS)} dans ce plan de financement : l'avis de la "
-            "commission DETR n'est pas requis",
+            french="La subvention DETR de ce plan de financement ne dépasse pas "
+            f"{euros_fr(COMMISSION_THRESHOLD_CENTS)} : l'avis de la commission DETR n'est "
+            "pas requis",
         )
     if state.commission_opinion == c.favourable:
         return []
@@ -322,7 +324,7 @@ def accept(c: AcceptApplication, state: Application) -> list[Event]:
     if (refusal := acceptance_refused(state)) is not None:
         raise refusal
     programme, commune, plan = file_of(state)
-    verdicts = plan_verdicts(plan, programme, commune, state.commission_opinion)
+    verdicts = plan_verdicts(plan, programme, commune, state.commission_opinion, rules=state.rules)
     ours = [line for line in plan.lines if line.funder in programme.funders]
     award = sum(line.granted_cents or 0 for line in ours if line.status == "approved")
     return [
@@ -359,7 +361,7 @@ def acceptance_refused(state: Application) -> RuleViolation | None:
             french=f"Aucune ligne du dispositif « {programme.name} » "
             f"({', '.join(programme.funders)}) n'est accordée : refusez plutôt la demande",
         )
-    verdicts = plan_verdicts(plan, programme, commune, state.commission_opinion)
+    verdicts = plan_verdicts(plan, programme, commune, state.commission_opinion, rules=state.rules)
     held = next((v for v in verdicts if v.outcome in ("fail", "attention")), None)
     return None if held is None else _refusal(held)
 

@@ -875,7 +875,11 @@ def verdicts(events: Sequence[Any], state: Application) -> list[dict[str, Any]]:
         found += [
             {"stage": "financing", **v.model_dump()}
             for v in plan_verdicts_shown(
-                state.plan, state.programme, state.commune, state.commission_opinion
+                state.plan,
+                state.programme,
+                state.commune,
+                state.commission_opinion,
+                rules=state.rules,
             )
         ]
     return found + claims

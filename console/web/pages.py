@@ -459,7 +459,7 @@ def _already_done(command_type: str, state: Application, account: Account) -> bo
     opinion on a plan whose DETR is at most €100,000, which needs none (the domain refuses
     it, CGCT L2334-37)."""
     if command_type == "RecordCommissionOpinion":
-        return state.plan is None or not detr_needs_commission(state.plan)
+        return state.plan is None or not detr_needs_commission(state.plan, rules=state.rules)
     return (
         command_type == "AssignCaseworker"
         and account.role != "supervisor"
@@ -709,7 +709,11 @@ async def _plan_form(
         found_verdicts = [
             {"stage": "financing", **v.model_dump()}
             for v in plan_verdicts_shown(
-                revised, state.programme, state.commune, state.commission_opinion
+                revised,
+                state.programme,
+                state.commune,
+                state.commission_opinion,
+                rules=state.rules,
             )
         ]
     context = {

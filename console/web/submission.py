@@ -29,7 +29,7 @@ from console.web.labels import (
 )
 from console.web.problems import first_problem
 from console.web.services import WebServices
-from domain.commands import ApplicationRequest
+from domain.commands import RULES, ApplicationRequest
 from domain.plan import FinancingPlan
 from domain.programme import Programme
 from domain.rules.eligibility import eligibility_verdicts
@@ -296,7 +296,7 @@ def preview(
     if commune is not None and programme is not None and request.plan.total_cost_cents > 0:
         found += [
             {"stage": "financing", **verdict.model_dump()}
-            for verdict in plan_verdicts_shown(request.plan, programme, commune)
+            for verdict in plan_verdicts_shown(request.plan, programme, commune, rules=RULES)
         ]
     return [{**verdict, "label": word(RULE, verdict["rule"])} for verdict in found]
 

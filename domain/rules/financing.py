@@ -66,9 +66,21 @@ def _detr_lines(plan: FinancingPlan) -> list[FundingLine]:
     return [line for line in plan.lines if line.dotation == "DETR" and line.status != "refused"]
 
 
-def detr_needs_commission(plan: FinancingPlan) -> bool:
-    """True when a live DETR line exceeds €100,000 (the commission must give an opinion)."""
-    return any(line.amount_cents > COMMISSION_THRESHOLD_CENTS for line in _detr_lines(plan))
+COMMISSION_RULES = 4
+"""The revision of the decision rules (``domain.commands.RULES``) from which the commission
+is asked about the project's whole DETR subsidy, and its opinion informs the prefect's
+decision without binding it (CGCT L2334-37: « pour avis »). Before, each DETR line was
+compared with the threshold (a subsidy split in two lines of €60,000 and €50,000 was never
+put to it) and an unfavourable opinion blocked acceptance."""
+
+
+def detr_needs_commission(plan: FinancingPlan, *, rules: int) -> bool:
+    """True when the project's DETR subsidy exceeds €100,000 (the commission must give an
+    opinion): its live DETR lines together, from ``COMMISSION_RULES``; one line, before."""
+    live = _detr_lines(plan)
+    if rules >= COMMISSION_RULES:
+        return _total(live) > COMMISSION_THRESHOLD_CENTS
+    return any(line.amount_cents > COMMISSION_THRESHOLD_CENTS for line in live)
 
 
 def programme_max_cents(programme: Programme, plan: FinancingPlan) -> int:
@@ -284,8 +296,16 @@ def _public_aid_cap(plan: FinancingPlan, programme: Programme) -> RuleVerdict:
     )
 
 
-def _detr_commission(plan: FinancingPlan, opinion: bool | None) -> RuleVerdict:
-    if not detr_needs_commission(plan):
+def _detr_commission(plan: FinancingPlan, opinion: bool | None, rules: int) -> RuleVerdict:
+    if not detr_needs_commission(plan, rules=rules):
+        if rules >= COMMISSION_RULES:
+            return _verdict(
+                "detr-commission",
+                DETR_COMMISSION,
+                None,
+                "the DETR subsidy is not above €100,000",
+                french=f"La subvention DETR ne dépasse pas {euros_fr(COMMISSION_THRESHOLD_CENTS)}",
+            )
         return _verdict(
             "detr-commission",
             DETR_COMMISSION,
@@ -302,6 +322,16 @@ def _detr_commission(plan: FinancingPlan, opinion: bool | None) -> RuleVerdict:
             "record it before accepting",
             french=f"Une subvention DETR supérieure à {euros_fr(COMMISSION_THRESHOLD_CENTS)} "
             "requiert l'avis de la commission DETR : enregistrez-le avant d'accepter la demande",
+        )
+    if rules >= COMMISSION_RULES and not opinion:
+        return _verdict(
+            "detr-commission",
+            DETR_COMMISSION,
+            True,  # obtained: the prefect decides, informed of it
+            "the DETR commission gave an unfavourable opinion: an opinion the prefect weighs, "
+            "not a veto",
+            french="La commission DETR a rendu un avis défavorable : un avis simple, dont le "
+            "préfet tient compte sans y être tenu",
         )
     return _verdict(
         "detr-commission",
@@ -353,8 +383,11 @@ def plan_verdicts(
     programme: Programme,
     commune: Commune,
     commission_opinion: bool | None,
+    *,
+    rules: int,
 ) -> tuple[RuleVerdict, ...]:
-    """Every financing-plan verdict, in a stable order; amounts are each line's ``amount_cents``."""
+    """Every financing-plan verdict, in a stable order; amounts are each line's
+    ``amount_cents``; under the decision rules of revision ``rules`` (a file's own)."""
     return (
         _base_within_cost(plan),
         _granted_within_base(plan),
@@ -363,7 +396,7 @@ def plan_verdicts(
         _detr_floor(plan, programme),
         _dotations_cap(plan, programme),
         _public_aid_cap(plan, programme),
-        _detr_commission(plan, commission_opinion),
+        _detr_commission(plan, commission_opinion, rules),
         _award_within_max(plan, programme),
     )
 
@@ -400,10 +433,13 @@ def plan_verdicts_shown(
     programme: Programme,
     commune: Commune,
     commission_opinion: bool | None = None,
+    *,
+    rules: int,
 ) -> tuple[RuleVerdict, ...]:
-    """What people read of a plan, before it is sent and on its file: the rules ``decide``
-    applies (``plan_verdicts``), and ``programme_line_asked``."""
+    """What people read of a plan, before it is sent (under the latest rules) and on its file
+    (under its own): the rules ``decide`` applies (``plan_verdicts``), and
+    ``programme_line_asked``."""
     return (
-        *plan_verdicts(plan, programme, commune, commission_opinion),
+        *plan_verdicts(plan, programme, commune, commission_opinion, rules=rules),
         programme_line_asked(plan, programme),
     )

@@ -505,10 +505,12 @@ def test_accept_refused_while_plan_unbalanced() -> None:
     assert error.source == "pratique : plan de financement équilibré"
 
 
-def test_accept_waits_for_the_commission_then_follows_its_opinion() -> None:
-    """DETR > €100,000: attention blocks acceptance; unfavourable fails; favourable passes."""
+def test_accept_waits_for_the_commission_then_followed_its_opinion_under_rules_3() -> None:
+    """DETR > €100,000: attention blocks acceptance; under rules 3 an unfavourable opinion
+    failed (files of before keep it); favourable passes."""
     decided = [
-        *to_instruction(big_detr_plan()),
+        submit(request(big_detr_plan()), rules=3),
+        DeclareComplete(actor=CASEWORKER, at=at(1)),
         approve(DETR_OFFICER, "detr", 150_000),
         approve(REGION_OFFICER, "region", 150_000),
     ]
@@ -520,17 +522,9 @@ def test_accept_waits_for_the_commission_then_follows_its_opinion() -> None:
     assert [type(e) for e in decide(accept, apply([*decided, favour]))] == [ApplicationAccepted]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CGCT L2334-37: projects whose DETR subsidy exceeds €100,000 are put to the "
-    "commission *pour avis*: a simple opinion, which the prefect must obtain but need not "
-    "follow (the attribution stays the prefect's). Guichet makes an unfavourable opinion a "
-    "failing rule that blocks acceptance, and tells the commune « la ligne DETR ne peut pas "
-    "être maintenue ». Needs a rules revision (the test above pins today's behaviour, which "
-    "files of rules ≤ 4 keep).",
-)
 def test_an_unfavourable_commission_opinion_does_not_bind_the_prefect() -> None:
-    """The opinion is asked and recorded; the decision stays the prefect's."""
+    """Rules 4 (CGCT L2334-37: the commission is asked « pour avis »): the opinion is asked
+    and recorded, and still required before acceptance; the decision stays the prefect's."""
     decided = [
         *to_instruction(big_detr_plan()),
         approve(DETR_OFFICER, "detr", 150_000),

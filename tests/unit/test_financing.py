@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from domain.actor import Actor
-from domain.commands import AnswerCorrection, RevisePlan, with_dotations_named
+from domain.commands import RULES, AnswerCorrection, RevisePlan, with_dotations_named
 from domain.plan import FinancingPlan, FundingLine
 from domain.programme import Amount, Funding, Programme, Rate
 from domain.rules.financing import plan_verdicts, programme_max_cents
@@ -31,8 +31,11 @@ def verdict(
     programme: Programme = DETR_PROGRAMME,
     opinion: bool | None = None,
     commune: Any = PVD_COMMUNE,
+    rules: int = RULES,
 ) -> RuleVerdict:
-    found = [v for v in plan_verdicts(plan, programme, commune, opinion) if v.rule == rule]
+    found = [
+        v for v in plan_verdicts(plan, programme, commune, opinion, rules=rules) if v.rule == rule
+    ]
     assert len(found) == 1
     return found[0]
 
@@ -45,7 +48,10 @@ def plan_of(*lines: Any, total: int, base: int, **fields: Any) -> FinancingPlan:
 
 def test_default_plan_passes_every_rule() -> None:
     """The builders' DETR plan is sound: pass or not applicable everywhere."""
-    outcomes = {v.outcome for v in plan_verdicts(detr_plan(), DETR_PROGRAMME, PVD_COMMUNE, None)}
+    outcomes = {
+        v.outcome
+        for v in plan_verdicts(detr_plan(), DETR_PROGRAMME, PVD_COMMUNE, None, rules=RULES)
+    }
     assert outcomes <= {"pass", "not_applicable"}
 
 
@@ -210,7 +216,9 @@ def test_detr_commission_attention_until_opinion_recorded() -> None:
     plan = detr_at(100_001)
     assert verdict("detr-commission", plan).outcome == "attention"
     assert verdict("detr-commission", plan, opinion=True).outcome == "pass"
-    assert verdict("detr-commission", plan, opinion=False).outcome == "fail"
+    # Rules 4: the opinion is obtained, favourable or not (« pour avis »); rules 3 failed it.
+    assert verdict("detr-commission", plan, opinion=False).outcome == "pass"
+    assert verdict("detr-commission", plan, opinion=False, rules=3).outcome == "fail"
     assert verdict("detr-commission", plan).source == "CGCT L2334-37"
 
 
@@ -329,9 +337,9 @@ def test_a_plan_without_a_line_for_the_programme_s_funder_is_told_before_it_is_s
     bdt = region.model_copy(update={"line_id": "bdt", "funder": "BDT"})
     asked = alone.model_copy(update={"lines": (owner, bdt)})
     assert programme_line_asked(asked, shopin).outcome == "pass"
-    shown = [v.rule for v in plan_verdicts_shown(alone, shopin, PVD_COMMUNE)]
+    shown = [v.rule for v in plan_verdicts_shown(alone, shopin, PVD_COMMUNE, rules=RULES)]
     assert shown[-1] == "programme-line-asked"
-    decided_on = plan_verdicts(alone, shopin, PVD_COMMUNE, None)
+    decided_on = plan_verdicts(alone, shopin, PVD_COMMUNE, None, rules=RULES)
     assert "programme-line-asked" not in [v.rule for v in decided_on]
 
 
@@ -352,15 +360,9 @@ def test_a_placeholder_maximum_is_said_to_be_one() -> None:
     assert "(montant provisoire" not in verdict("award-within-programme-max", plan, detr).french
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CGCT L2334-37 asks the commission's opinion on a project whose DETR subsidy "
-    "exceeds €100,000: Guichet compares each DETR line with the threshold, so a subsidy split "
-    "into two lines (€60,000 + €50,000) is never put to the commission. Needs a rules revision "
-    "(detr_needs_commission decides acceptance).",
-)
 def test_detr_commission_counts_the_project_s_whole_detr_subsidy() -> None:
-    """Two DETR lines adding up to €110,000 are one subsidy above €100,000."""
+    """Rules 4 (CGCT L2334-37): two DETR lines adding up to €110,000 are one subsidy above
+    €100,000; under rules 3 each line was compared with the threshold."""
     plan = plan_of(
         line("owner", "OWNER", 390_000),
         line("detr-1", "DETR", 60_000),
@@ -370,6 +372,7 @@ def test_detr_commission_counts_the_project_s_whole_detr_subsidy() -> None:
     )
     assert verdict("detr-floor", plan).outcome == "pass"  # 110k ≥ 20 % of 400k
     assert verdict("detr-commission", plan).outcome == "attention"
+    assert verdict("detr-commission", plan, rules=3).outcome == "not_applicable"
 
 
 def anah_post_programme() -> Programme:

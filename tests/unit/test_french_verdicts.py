@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from domain import RuleViolation, assert_eligible
+from domain.commands import RULES
 from domain.commune import Commune, Convention
 from domain.french import day, euros
 from domain.plan import FinancingPlan
@@ -172,7 +173,9 @@ def plan_cases() -> list[tuple[RuleVerdict, ...]]:
         (detr_plan(owner_share_exception=exception), DETR_PROGRAMME, PVD_COMMUNE, None)
         for exception in ("anru", "monument_derogation", "calamity_derogation")
     ]
-    return [plan_verdicts(*case) for case in cases]
+    # Files of rules 3 still read an unfavourable commission opinion as failing, in French.
+    before = plan_verdicts(big_detr, DETR_PROGRAMME, PVD_COMMUNE, False, rules=3)
+    return [*(plan_verdicts(*case, rules=RULES) for case in cases), before]
 
 
 def test_every_verdict_of_every_rule_has_its_own_french() -> None:
@@ -205,7 +208,7 @@ def test_amounts_read_as_french_euros() -> None:
     plan = detr_plan(total_cost_cents=500_000_01)
     balanced = next(
         v
-        for v in plan_verdicts(plan, DETR_PROGRAMME, PVD_COMMUNE, None)
+        for v in plan_verdicts(plan, DETR_PROGRAMME, PVD_COMMUNE, None, rules=RULES)
         if v.rule == "plan-balanced"
     )
     assert balanced.french == (
@@ -221,7 +224,7 @@ def test_commission_threshold_reads_in_french_euros() -> None:
     plan = plan_of(
         line("owner", "OWNER", 300_000), line("detr", "DETR", 200_000), total=500_000, base=500_000
     )
-    found = [v for v in plan_verdicts(plan, DETR_PROGRAMME, PVD_COMMUNE, None)]
+    found = [v for v in plan_verdicts(plan, DETR_PROGRAMME, PVD_COMMUNE, None, rules=RULES)]
     commission = next(v for v in found if v.rule == "detr-commission")
     assert commission.outcome == "attention"
     assert euros(COMMISSION_THRESHOLD_CENTS) in commission.french
@@ -232,7 +235,9 @@ def test_failing_owner_share_says_what_to_do() -> None:
     """A plan with too small an owner share tells the commune how to fix it, in French."""
     plan = plan_of(line("owner", "OWNER", 199), line("r", "REGION", 801), total=1_000, base=1_000)
     owner = next(
-        v for v in plan_verdicts(plan, DETR_PROGRAMME, PVD_COMMUNE, None) if v.rule == "owner-share"
+        v
+        for v in plan_verdicts(plan, DETR_PROGRAMME, PVD_COMMUNE, None, rules=RULES)
+        if v.rule == "owner-share"
     )
     assert owner.outcome == "fail"
     assert owner.french == (
@@ -246,7 +251,7 @@ def test_passing_owner_share_gives_no_instruction() -> None:
     """A sound owner share states the facts and stops there, like the English."""
     owner = next(
         v
-        for v in plan_verdicts(detr_plan(), DETR_PROGRAMME, PVD_COMMUNE, None)
+        for v in plan_verdicts(detr_plan(), DETR_PROGRAMME, PVD_COMMUNE, None, rules=RULES)
         if v.rule == "owner-share"
     )
     assert owner.outcome == "pass"
