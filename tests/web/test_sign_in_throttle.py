@@ -10,10 +10,15 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 
+from console.web.accounts import AccountStore
+from console.web.auth import NotSignedIn, Throttled, sign_in
 from console.web.throttle import (
     FORGET_AFTER,
     FREE_PER_ACCOUNT_HOUR,
@@ -203,3 +208,41 @@ async def test_an_unreachable_database_says_so(tmp_path: Path) -> None:
     with pytest.raises(EventLogUnavailable):
         await throttle.retry_after("sophie", "10.0.0.1")
     await log.close()
+
+
+def _request_from(address: str, accounts: AccountStore, throttle: SignInThrottle) -> Any:
+    """What ``sign_in`` reads of a request: the services and the caller's address."""
+    services = SimpleNamespace(accounts=accounts, throttle=throttle)
+    return SimpleNamespace(
+        app=SimpleNamespace(state=SimpleNamespace(services=services)),
+        client=SimpleNamespace(host=address),
+    )
+
+
+async def test_attempts_sent_at_once_are_counted_as_if_sent_one_after_another(
+    replicas: list[EventLog],
+) -> None:
+    """Twenty wrong passwords sent together from one address were all checked (each read
+    the count before any was added to it): now the free ones are, the others wait. A right
+    password afterwards from elsewhere adds nothing to the hour's counts."""
+    accounts = AccountStore(replicas[0].engine, PasswordHasher(time_cost=1, memory_cost=1024))
+    await accounts.add("sophie", "le-bon-mot-de-passe", "supervisor")
+    throttle = SignInThrottle(replicas[0].engine, base_delay=60.0)  # the burst ends within it
+    burst = _request_from("10.0.0.1", accounts, throttle)
+
+    outcomes = await asyncio.gather(
+        *(sign_in(burst, "sophie", "deviné") for _ in range(20)), return_exceptions=True
+    )
+
+    assert [type(o) for o in outcomes].count(NotSignedIn) == FREE_PER_PAIR
+    assert [type(o) for o in outcomes].count(Throttled) == 20 - FREE_PER_PAIR
+    signed_in = await sign_in(
+        _request_from("10.0.0.2", accounts, throttle), "sophie", "le-bon-mot-de-passe"
+    )
+    assert signed_in.username == "sophie"
+    async with replicas[0].engine.connect() as conn:
+        counts = dict((await conn.execute(sa.select(failures.c.key, failures.c.failures))).all())
+    hour = datetime.now(UTC).strftime("%Y%m%d%H")
+    assert counts[f"account:{hour}:sophie"] == FREE_PER_PAIR
+    assert counts.get(f"address:{hour}:10.0.0.2", 0) == 0
+    assert "pair:10.0.0.2 sophie" not in counts
