@@ -23,11 +23,14 @@ the hour's counts (the real person signing in does not reset an attack on their 
 The counts live in the database beside the accounts (``console_sign_in_failure``): every
 console replica reads and adds to the same ones, so two replicas do not give a guesser twice
 the attempts. A count is forgotten a day after its last failure.
+
+An IPv6 address is counted as its /64 network (``IPV6_PREFIX``): a line holds all of them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -51,6 +54,10 @@ FREE_PER_ACCOUNT_HOUR = 30
 FREE_PER_ADDRESS_HOUR = 100
 """Failures from one address, under every name, within an hour: password spraying. A whole
 service behind one address mistyping at 9 am stays well under it."""
+
+IPV6_PREFIX = 64
+"""The bits of an IPv6 address its holder does not choose: a line (a home's, an office's) gets
+a whole /64 and may use any of its addresses, so the counts keep them as one."""
 
 Scope = Literal["pair", "account", "address"]
 
@@ -207,12 +214,24 @@ def _keys(username: str, address: str, now: datetime) -> dict[Scope, str]:
     return {
         "pair": _pair(username, address),
         "account": f"account:{hour}:{username}"[:KEY_LENGTH],
-        "address": f"address:{hour}:{address}"[:KEY_LENGTH],
+        "address": f"address:{hour}:{_counted_as(address)}"[:KEY_LENGTH],
     }
 
 
 def _pair(username: str, address: str) -> str:
-    return f"pair:{address} {username}"[:KEY_LENGTH]
+    return f"pair:{_counted_as(address)} {username}"[:KEY_LENGTH]
+
+
+def _counted_as(address: str) -> str:
+    """The address the counts are kept under: an IPv6 address's /64 network (a guesser
+    taking a new address of its line per attempt escaped every wait), any other as given."""
+    try:
+        found = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # "unknown": no client address
+    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((found, IPV6_PREFIX), strict=False))
+    return address
 
 
 def _hour_start(moment: datetime) -> datetime:

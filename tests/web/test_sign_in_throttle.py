@@ -246,3 +246,19 @@ async def test_attempts_sent_at_once_are_counted_as_if_sent_one_after_another(
     assert counts[f"account:{hour}:sophie"] == FREE_PER_PAIR
     assert counts.get(f"address:{hour}:10.0.0.2", 0) == 0
     assert "pair:10.0.0.2 sophie" not in counts
+
+
+async def test_an_ipv6_network_counts_as_one_address(replicas: list[EventLog]) -> None:
+    """Whoever holds an IPv6 /64 (every home and office line) picks any of its addresses: a
+    guesser taking a new one per attempt escaped both the doubling wait on an account and
+    the spraying rate. Its addresses now count as one, their prefix's."""
+    clock = Clock()
+    throttle = SignInThrottle(replicas[0].engine, clock=clock)
+    for number in range(FREE_PER_PAIR):
+        await throttle.failed("sophie", f"2001:db8:1:2::{number + 1:x}")
+    assert await throttle.wait("sophie", "2001:db8:1:2:ffff::9") == Wait(1.0, "pair", FREE_PER_PAIR)
+    for number in range(FREE_PER_ADDRESS_HOUR):
+        await throttle.failed(f"agent{number}", f"2001:db8:1:2::{number + 1:x}:1")
+    assert (await throttle.wait("alice", "2001:db8:1:2::abcd")).scope == "address"
+    assert await throttle.retry_after("alice", "2001:db8:1:3::1") == 0
+    assert await throttle.retry_after("alice", "10.0.0.1") == 0
