@@ -90,12 +90,27 @@ def message_id_header(message_id: UUID) -> str:
     return f"<{message_id}@{MESSAGE_ID_DOMAIN}>"
 
 
+def one_line_subject(subject: str) -> str:
+    """The subject on one line, as typed. The header parser decodes RFC 2047 encoded words
+    even inside a word, line breaks included: a project title typed as
+    « =?utf-8?q?=0D=0AReply-To:…?= » wrote headers (or a body) of its own into the mail.
+    No encoded word begins without « =? »: a space keeps each one text."""
+    return " ".join(subject.split()).replace("=?", "= ?")
+
+
 def compose(mail: OutgoingMail, sender: str, now: datetime) -> EmailMessage:
-    """The RFC 5322 message: UTF-8 plain text, automatic, with a stable Message-ID."""
+    """The RFC 5322 message: UTF-8 plain text, automatic, with a stable Message-ID.
+
+    ``PermanentMailError`` when a recipient cannot be written in a header (an address whose
+    encoded words decode to a line break): the same message would fail again."""
     message = EmailMessage(policy=email.policy.SMTP)
     message["From"] = sender
-    message["To"] = ", ".join(mail.recipients)
-    message["Subject"] = " ".join(mail.subject.split())  # no line breaks in a header
+    try:
+        message["To"] = ", ".join(mail.recipients)
+    except ValueError as error:
+        masked = ", ".join(mask_address(address) for address in mail.recipients)
+        raise PermanentMailError(f"no To header can carry {masked}: {error}") from None
+    message["Subject"] = one_line_subject(mail.subject)
     message["Date"] = email.utils.format_datetime(now)
     message["Message-ID"] = message_id_header(mail.message_id)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
@@ -123,7 +138,7 @@ class SmtpMailer:
     def _send(self, mail: OutgoingMail) -> Refusals:
         s = self._settings
         where = f"SMTP server {s.host}:{s.port}"
-        message = compose(mail, s.sender, datetime.now(UTC))
+        message = compose(mail, s.sender, datetime.now(UTC))  # before connecting: it may refuse
         try:
             with self._connect() as smtp:
                 if s.username:

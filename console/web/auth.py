@@ -136,7 +136,7 @@ async def sign_in(request: Request, username: str, password: str) -> Account:
     # Checked before the password: a guesser learns nothing from an attempt it must wait for.
     # The wait is this account's from this address (or a rate of failures no person reaches),
     # so the right password typed elsewhere goes through.
-    wait = await found.throttle.wait(username, address)
+    wait = await found.throttle.admit(username, address)
     # Said in the server's log, not only as an access line: an operator watching for someone
     # guessing passwords looks for these events. The name typed, never the password.
     refused = structlog.get_logger("guichet.console").warning
@@ -152,9 +152,8 @@ async def sign_in(request: Request, username: str, password: str) -> Account:
     account = await found.accounts.authenticate(username, password)
     if account is None:
         refused("sign-in failed", username=username[:64], address=address)
-        await found.throttle.failed(username, address)
-        raise NotSignedIn
-    await found.throttle.succeeded(username, address)
+        raise NotSignedIn  # counted already, by ``admit``: a burst finds each one counted
+    await found.throttle.passed(username, address)
     return account
 
 

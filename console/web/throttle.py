@@ -12,6 +12,10 @@ failures from one address under every name (password spraying), each counted wit
 hour (UTC) and forgotten when it ends. Past them, attempts wait as above, for that account or
 that address, until the hour ends at the latest; the refusal says which limit it is.
 
+An attempt that need not wait is counted as failed before its password is checked, and taken
+back when it was right (``admit``, ``passed``): read first and counted after the check, twenty
+attempts sent at once all read the count before any was added to it, and were all checked.
+
 The server never sleeps: a throttled attempt is answered at once with 429 and
 ``Retry-After``, so a guessing client costs us nothing. A success clears its pair's count, not
 the hour's counts (the real person signing in does not reset an attack on their account).
@@ -19,10 +23,14 @@ the hour's counts (the real person signing in does not reset an attack on their 
 The counts live in the database beside the accounts (``console_sign_in_failure``): every
 console replica reads and adds to the same ones, so two replicas do not give a guesser twice
 the attempts. A count is forgotten a day after its last failure.
+
+An IPv6 address is counted as its /64 network (``IPV6_PREFIX``): a line holds all of them.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,6 +54,10 @@ FREE_PER_ACCOUNT_HOUR = 30
 FREE_PER_ADDRESS_HOUR = 100
 """Failures from one address, under every name, within an hour: password spraying. A whole
 service behind one address mistyping at 9 am stays well under it."""
+
+IPV6_PREFIX = 64
+"""The bits of an IPv6 address its holder does not choose: a line (a home's, an office's) gets
+a whole /64 and may use any of its addresses, so the counts keep them as one."""
 
 Scope = Literal["pair", "account", "address"]
 
@@ -101,6 +113,8 @@ class SignInThrottle:
         }
         self._base = base_delay
         self._max = max_delay
+        self._turn = asyncio.Lock()
+        """Each ``admit`` reads and counts before the next one reads."""
 
     async def wait(self, username: str, address: str) -> Wait:
         """How long this attempt must wait before it may be checked, and why."""
@@ -126,6 +140,34 @@ class SignInThrottle:
             if left > longest.seconds:
                 longest = Wait(left, scope, self._free[scope])
         return longest
+
+    async def admit(self, username: str, address: str) -> Wait:
+        """``wait``; when the attempt need not wait, it is counted as failed at once, before
+        its password is checked (``passed`` takes that back): each attempt of a burst finds
+        those before it counted. One console reads and counts one attempt at a time; two
+        replicas' attempts at the same moment may both go ahead, one each."""
+        async with self._turn:
+            wait = await self.wait(username, address)
+            if wait.scope is None:
+                await self.failed(username, address)
+        return wait
+
+    async def passed(self, username: str, address: str) -> None:
+        """An admitted attempt had the right password: its pair's count is cleared
+        (``succeeded``), and the failure ``admit`` counted for it taken back from the hour's.
+
+        Past the hour's end, the new hour's counts lose the one failure (``admit`` counted it
+        in the hour before): one failure of an hour, in a sign-in that straddled its start."""
+        await self.succeeded(username, address)
+        keys = _keys(username, address, self._clock())
+        hour = failures.c.key.in_((keys["account"], keys["address"]))
+        with translated(self._engine.url):
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    failures.update()
+                    .where(hour, failures.c.failures > 0)
+                    .values(failures=failures.c.failures - 1)
+                )
 
     async def retry_after(self, username: str, address: str) -> float:
         """Seconds to wait before this attempt may be checked; 0 when it may go ahead."""
@@ -172,12 +214,24 @@ def _keys(username: str, address: str, now: datetime) -> dict[Scope, str]:
     return {
         "pair": _pair(username, address),
         "account": f"account:{hour}:{username}"[:KEY_LENGTH],
-        "address": f"address:{hour}:{address}"[:KEY_LENGTH],
+        "address": f"address:{hour}:{_counted_as(address)}"[:KEY_LENGTH],
     }
 
 
 def _pair(username: str, address: str) -> str:
-    return f"pair:{address} {username}"[:KEY_LENGTH]
+    return f"pair:{_counted_as(address)} {username}"[:KEY_LENGTH]
+
+
+def _counted_as(address: str) -> str:
+    """The address the counts are kept under: an IPv6 address's /64 network (a guesser
+    taking a new address of its line per attempt escaped every wait), any other as given."""
+    try:
+        found = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # "unknown": no client address
+    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((found, IPV6_PREFIX), strict=False))
+    return address
 
 
 def _hour_start(moment: datetime) -> datetime:

@@ -478,3 +478,42 @@ async def test_a_digest_links_to_its_reader_s_list_not_to_a_file(
         "alice@ain.example.fr": "Vos dossiers dans Guichet : https://guichet.example.fr/dossiers",
         "region@example.fr": "Vos dossiers dans Guichet : https://guichet.example.fr/cofinancement",
     }
+
+
+async def test_an_encoded_word_in_a_title_adds_no_header_to_the_mail(
+    event_log: EventLog, smtp_server: SmtpServer
+) -> None:
+    """A project title typed as an RFC 2047 encoded word holding a line break
+    (« =?utf-8?q?=0D=0AReply-To:…?= ») stays in the subject: no header of its own."""
+    typed = "Halle =?utf-8?q?=0D=0AReply-To:_escroc=40example.com=0D=0A=0D=0AFaux_avis?="
+    box = Outbox(event_log.engine, mailer=SmtpMailer(smtp_server.settings))
+    batch = batch_of(notice("maire@example.fr", subject=f"[dossier-1] {typed}"))
+    await queue(box, batch)
+
+    assert await deliver(box, batch) == 1
+
+    (received,) = await smtp_server.recorder.wait_for(1)
+    message = received.message
+    assert message["Reply-To"] is None
+    assert "\n" not in message["Subject"]
+    assert "Reply-To:_escroc=40example.com" in message["Subject"]
+    assert message.get_content().startswith("Subvention attribuée")
+
+
+async def test_an_address_no_header_can_carry_is_refused_and_the_others_delivered(
+    event_log: EventLog, smtp_server: SmtpServer
+) -> None:
+    """A commune's contact address whose name is an encoded line break cannot be written
+    in a To header: its notice is recorded as refused, the batch's others still go."""
+    unwritable = "=?utf-8?q?=0D=0ABcc=3A_escroc=40example.com?=@example.fr"
+    box = Outbox(event_log.engine, mailer=SmtpMailer(smtp_server.settings))
+    batch = batch_of(notice(unwritable), notice("c@example.fr"))
+    await queue(box, batch)
+
+    assert await deliver(box, batch) == 1
+
+    (received,) = await smtp_server.recorder.wait_for(1)
+    assert received.rcpt_tos == ["c@example.fr"]
+    refused = (await rows(event_log))[batch.notices[0].message_id]
+    assert (refused.delivered_at, refused.failed_at is not None) == (None, True)
+    assert "To" in refused.last_error

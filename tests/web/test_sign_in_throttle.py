@@ -10,10 +10,15 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 
+from console.web.accounts import AccountStore
+from console.web.auth import NotSignedIn, Throttled, sign_in
 from console.web.throttle import (
     FORGET_AFTER,
     FREE_PER_ACCOUNT_HOUR,
@@ -203,3 +208,57 @@ async def test_an_unreachable_database_says_so(tmp_path: Path) -> None:
     with pytest.raises(EventLogUnavailable):
         await throttle.retry_after("sophie", "10.0.0.1")
     await log.close()
+
+
+def _request_from(address: str, accounts: AccountStore, throttle: SignInThrottle) -> Any:
+    """What ``sign_in`` reads of a request: the services and the caller's address."""
+    services = SimpleNamespace(accounts=accounts, throttle=throttle)
+    return SimpleNamespace(
+        app=SimpleNamespace(state=SimpleNamespace(services=services)),
+        client=SimpleNamespace(host=address),
+    )
+
+
+async def test_attempts_sent_at_once_are_counted_as_if_sent_one_after_another(
+    replicas: list[EventLog],
+) -> None:
+    """Twenty wrong passwords sent together from one address were all checked (each read
+    the count before any was added to it): now the free ones are, the others wait. A right
+    password afterwards from elsewhere adds nothing to the hour's counts."""
+    accounts = AccountStore(replicas[0].engine, PasswordHasher(time_cost=1, memory_cost=1024))
+    await accounts.add("sophie", "le-bon-mot-de-passe", "supervisor")
+    throttle = SignInThrottle(replicas[0].engine, base_delay=60.0)  # the burst ends within it
+    burst = _request_from("10.0.0.1", accounts, throttle)
+
+    outcomes = await asyncio.gather(
+        *(sign_in(burst, "sophie", "deviné") for _ in range(20)), return_exceptions=True
+    )
+
+    assert [type(o) for o in outcomes].count(NotSignedIn) == FREE_PER_PAIR
+    assert [type(o) for o in outcomes].count(Throttled) == 20 - FREE_PER_PAIR
+    signed_in = await sign_in(
+        _request_from("10.0.0.2", accounts, throttle), "sophie", "le-bon-mot-de-passe"
+    )
+    assert signed_in.username == "sophie"
+    async with replicas[0].engine.connect() as conn:
+        counts = dict((await conn.execute(sa.select(failures.c.key, failures.c.failures))).all())
+    hour = datetime.now(UTC).strftime("%Y%m%d%H")
+    assert counts[f"account:{hour}:sophie"] == FREE_PER_PAIR
+    assert counts.get(f"address:{hour}:10.0.0.2", 0) == 0
+    assert "pair:10.0.0.2 sophie" not in counts
+
+
+async def test_an_ipv6_network_counts_as_one_address(replicas: list[EventLog]) -> None:
+    """Whoever holds an IPv6 /64 (every home and office line) picks any of its addresses: a
+    guesser taking a new one per attempt escaped both the doubling wait on an account and
+    the spraying rate. Its addresses now count as one, their prefix's."""
+    clock = Clock()
+    throttle = SignInThrottle(replicas[0].engine, clock=clock)
+    for number in range(FREE_PER_PAIR):
+        await throttle.failed("sophie", f"2001:db8:1:2::{number + 1:x}")
+    assert await throttle.wait("sophie", "2001:db8:1:2:ffff::9") == Wait(1.0, "pair", FREE_PER_PAIR)
+    for number in range(FREE_PER_ADDRESS_HOUR):
+        await throttle.failed(f"agent{number}", f"2001:db8:1:2::{number + 1:x}:1")
+    assert (await throttle.wait("alice", "2001:db8:1:2::abcd")).scope == "address"
+    assert await throttle.retry_after("alice", "2001:db8:1:3::1") == 0
+    assert await throttle.retry_after("alice", "10.0.0.1") == 0
