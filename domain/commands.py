@@ -119,7 +119,9 @@ decided under when it replays; the workflow chooses it with ``workflow.patched``
    de projet PVD post reaches €55,000 instead of €45,000 only when Anah co-funds it with a
    line of its own that it has not refused, no longer on the commune's ``anah_cofunds`` flag
    alone (ANCT, PVD: « plafonné à 55 000 € quand l'Anah cofinance »;
-   ``domain.rules.financing.ANAH_CAP_RULES``).
+   ``domain.rules.financing.ANAH_CAP_RULES``). An award lapses only once the delay to start
+   the works has run out (two years from the notification, three when extended: CGCT
+   R2334-28): ``LapseAward`` is refused before (``domain.decider_payments.LAPSE_RULES``).
 """
 
 
