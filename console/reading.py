@@ -69,8 +69,8 @@ async def read_file_view(
                 rules=state.rules,
             )
         ]
-        programme_max = programme_max_cents(state.programme, state.plan)
-        provisional = not max_confirmed(state.programme, state.plan)
+        programme_max = programme_max_cents(state.programme, state.plan, rules=state.rules)
+        provisional = not max_confirmed(state.programme, state.plan, rules=state.rules)
     return {
         "application_id": application_id,
         "source": source,

@@ -115,7 +115,13 @@ decided under when it replays; the workflow chooses it with ``workflow.patched``
    the project's whole DETR subsidy above €100,000, not line by line (two lines of €60,000
    and €50,000 were never put to it), and its opinion, still required before acceptance,
    informs the prefect without binding him: an unfavourable one no longer blocks acceptance
-   (CGCT L2334-37, « pour avis »; ``domain.rules.financing.COMMISSION_RULES``).
+   (CGCT L2334-37, « pour avis »; ``domain.rules.financing.COMMISSION_RULES``). The chef
+   de projet PVD post reaches €55,000 instead of €45,000 only when Anah co-funds it with a
+   line of its own that it has not refused, no longer on the commune's ``anah_cofunds`` flag
+   alone (ANCT, PVD: « plafonné à 55 000 € quand l'Anah cofinance »;
+   ``domain.rules.financing.ANAH_CAP_RULES``). An award lapses only once the delay to start
+   the works has run out (two years from the notification, three when extended: CGCT
+   R2334-28): ``LapseAward`` is refused before (``domain.decider_payments.LAPSE_RULES``).
 """
 
 

@@ -51,6 +51,7 @@ from domain.rules.financing import (
     COMMISSION_THRESHOLD_CENTS,
     DETR_COMMISSION,
     HARD_PLAN_RULES,
+    anah_cofunds,
     detr_needs_commission,
     euros,
     plan_verdicts,
@@ -296,7 +297,9 @@ def _check_commitments(
     # sound decision, while an approval that breaks a cap by itself must be refused.
     approved = tuple(line for line in plan.lines if line.status == "approved")
     committed = plan.model_copy(update={"lines": approved})
-    for verdict in plan_verdicts(committed, programme, commune, None, rules=rules):
+    # Anah's pending line still co-funds the post: its higher cap is the whole plan's.
+    anah = anah_cofunds(plan, rules=rules)
+    for verdict in plan_verdicts(committed, programme, commune, None, rules=rules, anah=anah):
         if verdict.rule in HARD_PLAN_RULES and verdict.outcome == "fail":
             raise _refusal(verdict)
 

@@ -6,7 +6,7 @@ and the balance only ever brings the total to min(award, rate × proven expense)
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from domain.commands import (
     ClaimPayment,
@@ -20,6 +20,7 @@ from domain.commands import (
     RecordPaymentFailure,
     RecordRepayment,
 )
+from domain.deadline import PARIS, open_deadline
 from domain.decider_instruction import file_of, withdrawing_a_decided_refusal
 from domain.errors import DomainError, InvalidTransition, RuleViolation
 from domain.events import (
@@ -452,6 +453,57 @@ def record_repayment(c: RecordRepayment, state: Application) -> list[Event]:
     return events
 
 
+LAPSE_RULES = 4
+"""The revision of the decision rules (``domain.commands.RULES``) from which ``LapseAward``
+is refused before the delay to start the works has run out (CGCT R2334-28: two years from
+the notification, three when extended). Before, an awarded file lapsed on any such command,
+a month after its notification as well. The expiry of the file's own deadline lapses it
+without this command (``domain.decider_deadlines.expire``)."""
+
+
 def lapse(c: LapseAward, state: Application) -> list[Event]:
     """The award lapses (*caducité*): works did not start in time."""
+    if state.rules >= LAPSE_RULES:
+        _check_start_delay_over(c, state)
     return [ApplicationLapsed(actor=c.actor, at=c.at, deadline=c.deadline)]
+
+
+def _start_delay_ends(state: Application) -> datetime | None:
+    """When the delay to start the works runs out: the file's own deadline (extension
+    included, from the day the decision was received), or, on a file that runs no deadlines,
+    its programme's rule from the notification; None when the programme sets no such delay."""
+    if (running := state.deadline("start_of_works")) is not None:
+        return running.due_at
+    rules = state.programme.deadlines if state.programme is not None else ()
+    rule = next((r for r in rules if r.kind == "start_of_works"), None)
+    if rule is None or state.award_notified_at is None:
+        return None
+    return open_deadline(rule, state.award_notified_at).due_at
+
+
+def _check_start_delay_over(c: LapseAward, state: Application) -> None:
+    if "start_of_works" in state.expired_deadlines:
+        return
+    ends = _start_delay_ends(state)
+    if ends is None:
+        name = state.programme.name if state.programme is not None else "?"
+        raise RuleViolation(
+            f"{name} sets no delay to start the works: its award does not lapse",
+            rule="lapse-after-start-delay",
+            source=EXECUTION,
+            french=f"Le dispositif « {name} » ne fixe aucun délai de commencement des travaux "
+            ": sa subvention ne devient pas caduque",
+        )
+    if c.at < ends:
+        last = ends.astimezone(PARIS).date() - timedelta(days=1)
+        raise RuleViolation(
+            f"the works may still start until {last.isoformat()} (two years from the "
+            "notification, three when extended): the award lapses only once that delay has "
+            "run out",
+            rule="lapse-after-start-delay",
+            source=EXECUTION,
+            french="La subvention ne devient caduque qu'à l'expiration du délai de "
+            "commencement des travaux : les travaux peuvent encore commencer jusqu'au "
+            f"{day(last)} inclus (deux ans à compter de la notification, trois en cas de "
+            "prolongation)",
+        )

@@ -33,7 +33,7 @@ from domain.commands import RULES, ApplicationRequest
 from domain.plan import FinancingPlan
 from domain.programme import Programme
 from domain.rules.eligibility import eligibility_verdicts
-from domain.rules.financing import plan_verdicts_shown
+from domain.rules.financing import ANAH, plan_verdicts_shown
 
 LINE_ROWS = 6
 """Rows of the plan table in a new form (the owner's line and five funders)."""
@@ -181,9 +181,6 @@ def _plan(form: Mapping[str, str], current: FinancingPlan | None = None) -> dict
         line["funder"] == ANAH and line["requested_cents"] > 0 for line in lines
     )
     return plan
-
-
-ANAH = "ANAH"
 
 
 def with_anah_cofunding(plan: FinancingPlan) -> FinancingPlan:

@@ -12,7 +12,7 @@ from decimal import ROUND_FLOOR, Decimal
 from domain.commune import Commune
 from domain.french import euros as euros_fr
 from domain.plan import FinancingPlan, FundingLine
-from domain.programme import Programme
+from domain.programme import Amount, Programme
 from domain.verdict import RuleVerdict
 
 PRACTICE_BASE = "pratique courante (GSL, beta.gouv) : assiette ≤ coût, aides ≤ assiette"
@@ -83,18 +83,47 @@ def detr_needs_commission(plan: FinancingPlan, *, rules: int) -> bool:
     return any(line.amount_cents > COMMISSION_THRESHOLD_CENTS for line in live)
 
 
-def programme_max_cents(programme: Programme, plan: FinancingPlan) -> int:
-    """The most the programme can grant for this plan.
+ANAH = "ANAH"
+"""Anah's funder code in a plan: its line is its co-funding of the project-manager post."""
 
-    rate: floor(rate % × base), capped (``cap_with_anah`` when Anah co-funds); flat: the
-    amount; annual: the amount times the years.
+ANAH_CAP_RULES = 4
+"""The revision of the decision rules (``domain.commands.RULES``) from which a programme's
+higher cap « when Anah co-funds » (``Funding.cap_with_anah``: the chef de projet PVD post,
+€55,000 instead of €45,000) applies only when the plan has a line of Anah's that asks
+something and that Anah has not refused. Before, the commune's own ``anah_cofunds`` flag
+was trusted: with no Anah line, or Anah's line refused, ANCT alone could grant €55,000."""
+
+
+def anah_cofunds(plan: FinancingPlan, *, rules: int) -> bool:
+    """Whether Anah co-funds the plan: a live line of Anah's (pending or approved, asking
+    more than €0), from ``ANAH_CAP_RULES``; the plan's ``anah_cofunds`` flag, before."""
+    if rules >= ANAH_CAP_RULES:
+        return any(line.funder == ANAH and line.amount_cents > 0 for line in plan.lines)
+    return plan.anah_cofunds
+
+
+def _cap(programme: Programme, anah: bool) -> Amount | None:
+    funding = programme.funding
+    return funding.cap_with_anah if anah and funding.cap_with_anah else funding.cap
+
+
+def programme_max_cents(programme: Programme, plan: FinancingPlan, *, rules: int) -> int:
+    """The most the programme can grant for this plan, under the decision rules of revision
+    ``rules`` (a file's own).
+
+    rate: floor(rate % × base), capped (``cap_with_anah`` when Anah co-funds:
+    ``anah_cofunds``); flat: the amount; annual: the amount times the years.
     """
+    return _max_cents(programme, plan, anah_cofunds(plan, rules=rules))
+
+
+def _max_cents(programme: Programme, plan: FinancingPlan, anah: bool) -> int:
     funding = programme.funding
     if funding.kind == "rate":
         assert funding.rate is not None  # guaranteed by Funding's validator
         raw = Decimal(plan.subsidisable_base_cents) * funding.rate.percent / 100
         maximum = int(raw.to_integral_value(rounding=ROUND_FLOOR))
-        cap = funding.cap_with_anah if plan.anah_cofunds and funding.cap_with_anah else funding.cap
+        cap = _cap(programme, anah)
         return maximum if cap is None else min(maximum, cap.cents)
     assert funding.amount is not None  # guaranteed by Funding's validator
     if funding.kind == "flat":
@@ -348,21 +377,29 @@ def _detr_commission(plan: FinancingPlan, opinion: bool | None, rules: int) -> R
     )
 
 
-def max_confirmed(programme: Programme, plan: FinancingPlan) -> bool:
+def max_confirmed(programme: Programme, plan: FinancingPlan, *, rules: int) -> bool:
     """Whether every number ``programme_max_cents`` rests on for this plan is confirmed: the
     catalogue marks a placeholder (France Services' 30,000 €) ``confirmed = false``."""
+    return _confirmed(programme, anah_cofunds(plan, rules=rules))
+
+
+def _confirmed(programme: Programme, anah: bool) -> bool:
     funding = programme.funding
-    cap = funding.cap_with_anah if plan.anah_cofunds and funding.cap_with_anah else funding.cap
-    used = (funding.rate, cap) if funding.kind == "rate" else (funding.amount,)
+    used = (funding.rate, _cap(programme, anah)) if funding.kind == "rate" else (funding.amount,)
     return all(number.confirmed for number in used if number is not None)
 
 
-def _award_within_max(plan: FinancingPlan, programme: Programme) -> RuleVerdict:
+def _award_within_max(
+    plan: FinancingPlan, programme: Programme, anah: bool, rules: int
+) -> RuleVerdict:
     award = _total(line for line in plan.lines if line.funder in programme.funders)
-    maximum = programme_max_cents(programme, plan)
+    maximum = _max_cents(programme, plan, anah)
     ok = award <= maximum
     # A placeholder is said to be one wherever the maximum is read, not given as a fact.
-    provisional = not max_confirmed(programme, plan)
+    provisional = not _confirmed(programme, anah)
+    higher = programme.funding.cap_with_anah
+    # Refused at the lower cap, the commune learns what the higher one needs.
+    without_anah = not ok and not anah and higher is not None and rules >= ANAH_CAP_RULES
     return _verdict(
         "award-within-programme-max",
         programme.source,
@@ -370,10 +407,21 @@ def _award_within_max(plan: FinancingPlan, programme: Programme) -> RuleVerdict:
         f"{programme.name} lines add up to {euros(award)}; the programme grants at most "
         f"{euros(maximum)} for this plan"
         + (" (a provisional amount, to be confirmed)" if provisional else "")
+        + (
+            f", {euros(higher.cents)} only when Anah co-funds it with a line Anah has not refused"
+            if without_anah and higher
+            else ""
+        )
         + ("" if ok else ": lower the request"),
         french=f"Les lignes du dispositif « {programme.name} » totalisent {euros_fr(award)} ; "
         f"le dispositif accorde au plus {euros_fr(maximum)} pour ce plan de financement"
         + (" (montant provisoire, à confirmer)" if provisional else "")
+        + (
+            f", et {euros_fr(higher.cents)} seulement lorsque l'Anah le cofinance par une "
+            "ligne qu'elle n'a pas refusée"
+            if without_anah and higher
+            else ""
+        )
         + ("" if ok else " : réduisez le montant demandé"),
     )
 
@@ -385,9 +433,16 @@ def plan_verdicts(
     commission_opinion: bool | None,
     *,
     rules: int,
+    anah: bool | None = None,
 ) -> tuple[RuleVerdict, ...]:
     """Every financing-plan verdict, in a stable order; amounts are each line's
-    ``amount_cents``; under the decision rules of revision ``rules`` (a file's own)."""
+    ``amount_cents``; under the decision rules of revision ``rules`` (a file's own).
+
+    ``anah``: whether Anah co-funds the file, when ``plan`` is only a part of its plan (the
+    commitments ``decide_funding`` checks, where Anah's pending line is left out);
+    ``anah_cofunds(plan)`` when None."""
+    if anah is None:
+        anah = anah_cofunds(plan, rules=rules)
     return (
         _base_within_cost(plan),
         _granted_within_base(plan),
@@ -397,7 +452,7 @@ def plan_verdicts(
         _dotations_cap(plan, programme),
         _public_aid_cap(plan, programme),
         _detr_commission(plan, commission_opinion, rules),
-        _award_within_max(plan, programme),
+        _award_within_max(plan, programme, anah, rules),
     )
 
 

@@ -340,6 +340,48 @@ def test_decision_on_flat_offer_above_its_amount_is_refused() -> None:
     assert error.rule == "award-within-programme-max"
 
 
+def test_anct_commits_to_the_higher_cap_while_anah_s_line_is_pending() -> None:
+    """Rules 4: Anah's line not yet decided still co-funds the post, so ANCT may grant €55,000
+    before Anah decides; without an Anah line the €45,000 cap refuses it, the flag aside."""
+    from decimal import Decimal
+
+    from domain.actor import Actor
+    from domain.plan import FundingLine
+    from domain.programme import Amount, Funding, Rate
+    from domain.state import Application
+
+    post = FLAT_PROGRAMME.model_copy(
+        update={
+            "id": "anct-chef-de-projet",
+            "funders": ("ANCT", "ANAH"),
+            "requires_convention": "none",
+            "funding": Funding(
+                kind="rate",
+                rate=Rate(percent=Decimal(75), source="x"),
+                cap=Amount(cents=45_000_00, basis="TTC", source="x"),
+                cap_with_anah=Amount(cents=55_000_00, basis="TTC", source="x"),
+            ),
+        }
+    )
+    anct = Actor(id="anct-pvd", role="cofinancer", funder="ANCT")
+
+    def instructed(*lines: FundingLine) -> Application:
+        plan = FinancingPlan(
+            total_cost_cents=80_000_00, subsidisable_base_cents=80_000_00, basis="TTC",
+            lines=(line("owner", "OWNER", 25_000), line("anct", "ANCT", 55_000), *lines),
+            anah_cofunds=True,
+        )  # fmt: skip
+        req = request(plan, programme_id=post.id)
+        return apply([submit(req, programme=post), DeclareComplete(actor=SYSTEM, at=at(1))])
+
+    pending = instructed(line("anah", "ANAH", 10_000))
+    assert [type(e) for e in decide(approve(anct, "anct", 55_000), pending)] == [FundingDecided]
+    alone = instructed()
+    error = refused_with(approve(anct, "anct", 55_000), alone)
+    assert error.rule == "award-within-programme-max"
+    assert "seulement lorsque l'Anah le cofinance" in error.french
+
+
 def test_revise_plan_keeps_decisions_of_unchanged_lines_only() -> None:
     """RevisePlan: unchanged (id, funder, request) keep their decision, others are pending."""
     state = apply([*to_instruction(), approve(DETR_OFFICER, "detr", 100_000)])

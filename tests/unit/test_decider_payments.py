@@ -165,18 +165,25 @@ def test_lapse_award_in_awarded_only() -> None:
     assert isinstance(refused_with(human, state), NotPermitted)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CGCT R2334-28: the award lapses when the operation has not started within two "
-    "years of its notification (one more on a reasoned request). `decide` lapses an awarded "
-    "file on any LapseAward, a month after the notification as well: only ExpireDeadline "
-    "checks the day. No workflow sends LapseAward today, so no recorded file is affected, "
-    "but the rule belongs in decide (a rules revision).",
-)
 def test_an_award_does_not_lapse_before_its_two_years() -> None:
-    """A month after the notification, the commune still has 23 months to start."""
+    """A month after the notification, the commune still has 23 months to start (rules 4,
+    CGCT R2334-28); a file of rules 3 lapsed on the command whenever it came."""
     early = LapseAward(actor=SYSTEM, at=at(34))
-    assert isinstance(refused_with(early, apply(awarded())), RuleViolation)
+    error = refused_with(early, apply(awarded()))
+    assert isinstance(error, RuleViolation) and error.rule == "lapse-after-start-delay"
+    assert "jusqu'au 07/03/2027 inclus" in error.french
+    on_time = LapseAward(actor=SYSTEM, at=at(4 + 731))  # 8 March 2027: two years are over
+    assert [type(e) for e in decide(on_time, apply(awarded()))] == [ApplicationLapsed]
+    rules_3 = apply([submit(rules=3), *awarded()[1:]])
+    assert [type(e) for e in decide(early, rules_3)] == [ApplicationLapsed]
+
+
+def test_a_programme_without_a_start_delay_does_not_lapse() -> None:
+    """No start-of-works deadline in the programme: nothing to expire, the award stands."""
+    state = apply(awarded()).replaced({"programme": FLAT_PROGRAMME})
+    error = refused_with(LapseAward(actor=SYSTEM, at=at(2_000)), state)
+    assert error.rule == "lapse-after-start-delay"
+    assert "ne fixe aucun délai de commencement des travaux" in error.french
 
 
 def test_advance_claim_within_thirty_percent() -> None:

@@ -235,7 +235,7 @@ def test_award_within_programme_max() -> None:
 
 def test_flat_programme_max_is_its_amount() -> None:
     """The flat catalogue offer grants at most €20,000."""
-    assert programme_max_cents(FLAT_PROGRAMME, flat_plan()) == 20_000_00
+    assert programme_max_cents(FLAT_PROGRAMME, flat_plan(), rules=RULES) == 20_000_00
     over = flat_plan().with_line(line("bdt", "BDT", 20_001))
     assert verdict("award-within-programme-max", over, FLAT_PROGRAMME).outcome == "fail"
 
@@ -250,23 +250,21 @@ def test_rate_max_is_floored_to_the_cent() -> None:
     plan = plan_of(line("owner", "OWNER", 0), total=0, base=0).model_copy(
         update={"subsidisable_base_cents": 3}
     )
-    assert programme_max_cents(programme, plan) == 2
+    assert programme_max_cents(programme, plan, rules=RULES) == 2
 
 
 def test_rate_max_uses_the_anah_cap_when_anah_cofunds() -> None:
-    """Project-manager post: 75 % capped at €45,000, or €55,000 when Anah co-funds."""
-    programme = rate_programme(
-        rate=Rate(percent=Decimal(75), source="x"),
-        cap=Amount(cents=45_000_00, basis="TTC", source="x"),
-        cap_with_anah=Amount(cents=55_000_00, basis="TTC", source="x"),
-    )
+    """Project-manager post: 75 % capped at €45,000, or €55,000 when Anah co-funds (rules 4:
+    with a line of its own; rules 3: the plan's flag)."""
+    programme = anah_post_programme()
     plan = owner_plan(20_000, 80_000)
-    assert programme_max_cents(programme, plan) == 45_000_00
-    assert (
-        programme_max_cents(programme, plan.model_copy(update={"anah_cofunds": True})) == 55_000_00
-    )
+    assert programme_max_cents(programme, plan, rules=RULES) == 45_000_00
+    flagged = plan.model_copy(update={"anah_cofunds": True})
+    assert programme_max_cents(programme, flagged, rules=3) == 55_000_00
+    with_anah = plan.with_line(line("region", "ANAH", 80_000))
+    assert programme_max_cents(programme, with_anah, rules=RULES) == 55_000_00
     small = owner_plan(10_000, 30_000)
-    assert programme_max_cents(programme, small) == 30_000_00
+    assert programme_max_cents(programme, small, rules=RULES) == 30_000_00
 
 
 def test_annual_max_is_amount_times_years() -> None:
@@ -278,7 +276,7 @@ def test_annual_max_is_amount_times_years() -> None:
             )
         }
     )
-    assert programme_max_cents(programme, owner_plan(1, 1)) == 40_000_00
+    assert programme_max_cents(programme, owner_plan(1, 1), rules=RULES) == 40_000_00
 
 
 def test_a_public_line_named_after_a_state_dotation_is_marked_as_that_dotation() -> None:
@@ -354,7 +352,8 @@ def test_a_placeholder_maximum_is_said_to_be_one() -> None:
     detr = catalogue.get("dsil-detr-investissement")
     assert france_services is not None and detr is not None
     plan = detr_at(320_000)
-    assert not max_confirmed(france_services, plan) and max_confirmed(detr, plan)
+    assert not max_confirmed(france_services, plan, rules=RULES)
+    assert max_confirmed(detr, plan, rules=RULES)
     said = verdict("award-within-programme-max", plan, france_services)
     assert "(montant provisoire, à confirmer)" in said.french
     assert "(montant provisoire" not in verdict("award-within-programme-max", plan, detr).french
@@ -384,19 +383,35 @@ def anah_post_programme() -> Programme:
     ).model_copy(update={"funders": ("ANCT", "ANAH")})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DOMAIN.md (chef de projet PVD): capped at €45,000, €55,000 *when Anah co-funds*. "
-    "Guichet reads the commune's own `anah_cofunds` flag: with no Anah line, or with Anah's "
-    "line refused, the €55,000 cap still applies and ANCT alone may grant €55,000. Needs a "
-    "rules revision (award-within-programme-max is a hard rule at decision and acceptance).",
-)
 @pytest.mark.parametrize("anah", ["absent", "refused"])
 def test_the_anah_cap_needs_anah_to_co_fund(anah: str) -> None:
-    """Anah co-funds only with a line of its own that it has not refused."""
+    """Anah co-funds only with a line of its own that it has not refused (rules 4); a file of
+    rules 3 keeps trusting the commune's flag."""
     lines = [line("owner", "OWNER", 25_000), line("anct", "ANCT", 55_000)]
     if anah == "refused":
         lines.append(line("anah", "ANAH", 10_000, status="refused"))
     plan = plan_of(*lines, total=80_000, base=80_000, anah_cofunds=True)
     result = verdict("award-within-programme-max", plan, anah_post_programme())
     assert result.outcome == "fail"  # ANCT's €55,000 is above the €45,000 cap
+    assert "only when Anah co-funds it" in result.message
+    assert "seulement lorsque l'Anah le cofinance" in result.french
+    before = verdict("award-within-programme-max", plan, anah_post_programme(), rules=3)
+    assert before.outcome == "pass"
+    assert "Anah" not in before.message
+
+
+def test_a_pending_anah_line_co_funds_the_post() -> None:
+    """Anah's line not yet decided still co-funds: €55,000 between ANCT and Anah pass, and the
+    flag alone no longer matters (a live line without it gets the higher cap)."""
+    plan = plan_of(
+        line("owner", "OWNER", 25_000),
+        line("anct", "ANCT", 45_000),
+        line("anah", "ANAH", 10_000),
+        total=80_000,
+        base=80_000,
+    )
+    assert verdict("award-within-programme-max", plan, anah_post_programme()).outcome == "pass"
+    assert (
+        verdict("award-within-programme-max", plan, anah_post_programme(), rules=3).outcome
+        == "fail"
+    )

@@ -153,7 +153,7 @@ def stories() -> list[list[Command]]:
         [
             *awarded(),
             ExtendDeadline(actor=CASEWORKER, at=at(30), kind="start_of_works", reason="recours"),
-            LapseAward(actor=SYSTEM, at=at(40)),
+            LapseAward(actor=SYSTEM, at=paris(2028, 3, 8)),  # the extended delay is over
         ],
     ]
 

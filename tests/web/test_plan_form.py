@@ -101,6 +101,7 @@ def test_an_anah_line_is_anah_s_co_funding_of_the_post() -> None:
     way to say so, and the commune was refused above 45,000 €."""
     from console.web.submission import request_from_form
     from domain.catalogue import load_catalogue
+    from domain.commands import RULES
     from domain.rules.financing import programme_max_cents
 
     form = {
@@ -116,7 +117,8 @@ def test_an_anah_line_is_anah_s_co_funding_of_the_post() -> None:
     with_anah = request_from_form(form, "01033")
     assert with_anah.plan.anah_cofunds
     post = load_catalogue().get(with_anah.programme_id)
-    assert post is not None and programme_max_cents(post, with_anah.plan) == 55_000_00
+    assert post is not None
+    assert programme_max_cents(post, with_anah.plan, rules=RULES) == 55_000_00
     without = {k: v for k, v in form.items() if not k.startswith("ligne-2")}
     assert not request_from_form(without, "01033").plan.anah_cofunds
 
