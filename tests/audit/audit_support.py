@@ -180,3 +180,13 @@ def sqlite_log_for_guichet(
                  "GUICHET_PUBLIC_KEY_FILE", "TEMPORAL_ADDRESS"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     return database
+
+
+async def postgresql_app_1(pg_url: str, pg_schema: str) -> Database:
+    """A migrated PostgreSQL log holding app-1 (positions 1-11), in the test's schema."""
+    database = Database("postgresql", pg_url, pg_schema)
+    log = database.open()
+    await log.migrate()
+    await record(log, "app-1", file_events("app-1"))
+    await log.close()
+    return database

@@ -18,7 +18,7 @@ from console.web.outages import NO_DATABASE
 from eventlog import EventLogUnavailable
 from tests.polling import eventually
 from tests.web.conftest import PASSWORD, Console
-from tests.web.test_console_api import request_json
+from tests.web.test_console_api import request_json, submit_file
 from tests.web.test_documents import QUOTE
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
@@ -28,24 +28,6 @@ def basic(username: str) -> dict[str, str]:
     """The Authorization header of ``username``'s Basic credentials."""
     credentials = base64.b64encode(f"{username}:{PASSWORD}".encode()).decode()
     return {"Authorization": f"Basic {credentials}"}
-
-
-async def submitted(console: Console) -> str:
-    """A file of 01033 submitted through the API, once recorded."""
-    async with console.client() as client:
-        answer = await client.post(
-            "/api/v1/applications",
-            json={"idempotency_key": uuid.uuid4().hex, "request": request_json()},
-            headers=basic("agent"),
-        )
-    assert answer.status_code == 201, answer.text
-    application_id: str = answer.json()["application_id"]
-
-    async def recorded() -> bool:
-        return (await console.guichet.state(application_id)).status == "submitted"
-
-    await eventually(recorded)
-    return application_id
 
 
 async def finished(client: httpx.AsyncClient, batch_id: str) -> dict[str, Any]:
@@ -66,7 +48,7 @@ async def test_a_batch_sent_again_with_its_request_id_is_the_batch_it_started(
     """A batch retried after a lost answer, with the same ``request_id``, is the batch it
     started: it used to start a second one, whose every file answered « non effectué »
     (the correction was already asked) while the first had done them all."""
-    application_id = await submitted(console)
+    application_id = await submit_file(console)
     body = {
         "request_id": uuid.uuid4().hex,
         "application_ids": [application_id],
@@ -130,7 +112,7 @@ async def test_a_timeline_the_log_cannot_give_is_a_503_not_a_bad_request(
 ) -> None:
     """The database failing under a timeline read was answered 400 « Demande incorrecte »:
     a caller does not retry what it is told it got wrong."""
-    application_id = await submitted(console)
+    application_id = await submit_file(console)
 
     async def unreachable(*_: object, **__: object) -> None:
         raise EventLogUnavailable("connection refused")
@@ -151,7 +133,7 @@ async def test_a_file_whose_verdicts_the_log_cannot_give_is_a_503_not_a_file_wit
     """The file's state comes from its workflow, its recorded verdicts from the log: with the
     log failing, the file was answered 200 without its eligibility and payment verdicts, as
     if it had none."""
-    application_id = await submitted(console)
+    application_id = await submit_file(console)
     async with console.client() as client:
         whole = await client.get(f"/api/v1/applications/{application_id}", headers=basic("alice"))
     assert any(v["stage"] == "eligibility" for v in whole.json()["verdicts"])
@@ -223,7 +205,7 @@ async def test_an_unexpected_failure_is_still_answered_in_json(
 ) -> None:
     """A bug or an error no handler knows was Starlette's text/plain « Internal Server
     Error », which a client reading JSON fails on before it can report the status."""
-    application_id = await submitted(console)
+    application_id = await submit_file(console)
 
     async def broken(*_: object, **__: object) -> None:
         raise RuntimeError("a bug")
@@ -245,7 +227,7 @@ async def test_a_command_naming_its_own_time_or_actor_is_refused_not_rewritten(
     """``at`` and ``actor`` were dropped in silence: a note sent « at » a past moment was
     recorded now, as if that moment had been taken. The server's clock and the signed-in
     account are the only ones, so the command is refused, saying so, and nothing recorded."""
-    application_id = await submitted(console)
+    application_id = await submit_file(console)
     before = len(await console.log.read_stream(application_id))
     given = {"at": "2025-03-01T09:00:00+01:00", "actor": {"id": "sophie", "role": "supervisor"}}
     command = {"type": "AddNote", "note": "Vu en réunion", field: given[field]}
@@ -337,7 +319,7 @@ async def test_an_upload_with_a_field_the_api_does_not_take_is_refused_not_strip
     """The JSON bodies refuse an unknown field; the upload's form dropped it: a note sent as
     ``comment`` (or ``description``) was lost, the document attached without it. Refused
     now, naming it, before any byte is kept."""
-    application_id = await submitted(console)
+    application_id = await submit_file(console)
     content = QUOTE + uuid.uuid4().bytes
     async with console.client() as client:
         answer = await client.post(

@@ -6,28 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import html
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from audit import verify as real_verify
 from console.web import services as web_services
-from tests.audit.audit_support import Database, file_events, record
+from tests.audit.audit_support import Database, postgresql_app_1
 from tests.polling import eventually
 from tests.web.conftest import Console
 from tests.web.test_journal_scope import auditor_on
 
 
 @pytest.fixture
-async def database(pg_url: str, pg_schema: str) -> AsyncIterator[Database]:
+async def database(pg_url: str, pg_schema: str) -> Database:
     """A migrated PostgreSQL log holding app-1 (positions 1-11)."""
-    database = Database("postgresql", pg_url, pg_schema)
-    log = database.open()
-    await log.migrate()
-    await record(log, "app-1", file_events("app-1"))
-    await log.close()
-    yield database
+    return await postgresql_app_1(pg_url, pg_schema)
 
 
 @pytest.fixture

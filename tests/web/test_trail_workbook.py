@@ -5,26 +5,20 @@ page offered nothing else, so the auditor read « payment 1 (advance) of €30,0
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 import openpyxl
 import pytest
 
-from tests.audit.audit_support import Database, file_events, record
+from tests.audit.audit_support import Database, postgresql_app_1
 from tests.web.conftest import Console
 from tests.web.test_journal_scope import auditor_on
 
 
 @pytest.fixture
-async def database(pg_url: str, pg_schema: str) -> AsyncIterator[Database]:
+async def database(pg_url: str, pg_schema: str) -> Database:
     """A migrated PostgreSQL log holding app-1 (positions 1-11)."""
-    database = Database("postgresql", pg_url, pg_schema)
-    log = database.open()
-    await log.migrate()
-    await record(log, "app-1", file_events("app-1"))
-    await log.close()
-    yield database
+    return await postgresql_app_1(pg_url, pg_schema)
 
 
 async def test_the_trail_of_a_file_downloads_as_a_workbook_in_french(

@@ -5,11 +5,10 @@ where to look. Real PostgreSQL, the intruder behind the triggers as in ``tests/a
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.audit.audit_support import Database, file_events, record
+from tests.audit.audit_support import Database, postgresql_app_1
 from tests.polling import eventually
 from tests.web.conftest import Console
 from tests.web.test_journal_scope import auditor_on
@@ -20,15 +19,11 @@ SAID = "position 10 (dossier app-1) ne se lit plus comme un événement"
 
 
 @pytest.fixture
-async def database(pg_url: str, pg_schema: str) -> AsyncIterator[Database]:
+async def database(pg_url: str, pg_schema: str) -> Database:
     """A migrated PostgreSQL log holding app-1 (positions 1-11), position 10 altered."""
-    database = Database("postgresql", pg_url, pg_schema)
-    log = database.open()
-    await log.migrate()
-    await record(log, "app-1", file_events("app-1"))
-    await log.close()
+    database = await postgresql_app_1(pg_url, pg_schema)
     await database.tamper(NO_EVENT)
-    yield database
+    return database
 
 
 async def test_the_audit_pages_of_an_unreadable_row_say_where_in_french(
