@@ -356,3 +356,18 @@ async def test_the_experts_page_reads_the_opinion_requests_through_their_index(
         await conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
         plan = "\n".join((await conn.execute(sa.text(f"EXPLAIN {query}"))).scalars())
     assert "eventlog_events_opinion_requests" in plan, plan
+
+
+async def test_the_expert_s_upload_form_says_the_services_alone_read_their_piece(
+    console: Console,
+) -> None:
+    """What an expert attaches is hidden from the commune (``as_read_by``): the form told
+    them « visible de la commune » and « Note, lue aussi par la commune »."""
+    application_id = await _asked(console)
+    async with signed_in(console, "abf") as abf:
+        page = html.unescape((await abf.get(f"/dossiers/{application_id}")).text)
+    start = page.index('action="/dossiers/' + application_id + '/pieces"')
+    form = page[start : page.index("</form>", start)]
+    assert "commune" not in form.replace("pas par la commune", "")
+    assert "lue par les services instructeurs, pas par la commune" in form
+
