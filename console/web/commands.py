@@ -76,6 +76,9 @@ def _reason_field(label: str = "Motif") -> FieldSpec:
 
 
 _YES_NO = (("oui", "Oui"), ("non", "Non"))
+CHOOSE = "— choisir —"
+"""A select's first option where no choice may be made for the person (the form is sent
+only once one is made)."""
 
 FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "AssignCaseworker": (),
@@ -162,7 +165,10 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     ),
     "GiveOpinion": (
         FieldSpec("number", "Demande", "select"),
-        FieldSpec("verdict", "Votre avis", "select", tuple(labels.OPINION_VERDICT.items())),
+        # Given once, never changed: chosen by the expert, not left on « Favorable ».
+        FieldSpec(
+            "verdict", "Votre avis", "select", (("", CHOOSE), *labels.OPINION_VERDICT.items())
+        ),
         FieldSpec("opinion", "Motifs de votre avis", "textarea"),
     ),
     "WithdrawOpinionRequest": (

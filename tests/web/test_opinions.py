@@ -371,3 +371,22 @@ async def test_the_expert_s_upload_form_says_the_services_alone_read_their_piece
     assert "commune" not in form.replace("pas par la commune", "")
     assert "lue par les services instructeurs, pas par la commune" in form
 
+
+async def test_the_expert_chooses_a_verdict_none_is_chosen_for_them(console: Console) -> None:
+    """An opinion is given once: the select no longer opens on « Favorable », and a form
+    sent without a verdict is refused beside it, the reasons typed kept."""
+    application_id = await _asked(console)
+    async with signed_in(console, "abf") as abf:
+        page = (await abf.get(f"/dossiers/{application_id}")).text
+        start = page.index('name="verdict"')
+        first = page[start : page.index("</option>", start)]
+        sent = await act(
+            abf, application_id, "GiveOpinion",
+            number="1", verdict="", opinion="Défavorable : la toiture doit rester en tuiles.",
+        )  # fmt: skip
+    assert first.endswith('<option value="" selected>— choisir —')
+    assert sent.status_code == 400
+    refused = html.unescape(sent.text)
+    assert "« Votre avis » est à remplir" in refused
+    assert 'aria-describedby="GiveOpinion-verdict-erreur"' in refused
+    assert "la toiture doit rester en tuiles" in refused
