@@ -390,3 +390,31 @@ async def test_the_expert_chooses_a_verdict_none_is_chosen_for_them(console: Con
     assert "« Votre avis » est à remplir" in refused
     assert 'aria-describedby="GiveOpinion-verdict-erreur"' in refused
     assert "la toiture doit rester en tuiles" in refused
+
+
+async def test_an_answer_to_a_request_withdrawn_meanwhile_says_so(console: Console) -> None:
+    """The expert's form, sent after the caseworker withdrew the request, is answered with
+    the withdrawal and its reason, not « Aucun dossier à ce numéro »."""
+    application_id = await _asked(console)
+    async with signed_in(console, "abf") as abf:
+        token = await csrf_of(abf, f"/dossiers/{application_id}")
+        async with signed_in(console, "alice") as alice:
+            await act(
+                alice, application_id, "WithdrawOpinionRequest", number="1", reason="Sans objet"
+            )
+        sent = await abf.post(
+            f"/dossiers/{application_id}/actions/GiveOpinion",
+            data={"csrf": token, "request_id": uuid.uuid4().hex, "number": "1",
+                  "verdict": "favourable", "opinion": "Rien à redire."},
+        )  # fmt: skip
+        other = await submit_file(console)
+        never_asked = await abf.post(
+            f"/dossiers/{other}/actions/GiveOpinion",
+            data={"csrf": token, "request_id": uuid.uuid4().hex, "number": "1",
+                  "verdict": "favourable", "opinion": "x"},
+        )  # fmt: skip
+    said = html.unescape(sent.text)
+    assert sent.status_code == 409, sent.text
+    assert "La demande d'avis n° 1 a été retirée : Sans objet" in said
+    assert 'href="/avis"' in said and f'href="/dossiers/{application_id}"' not in said
+    assert never_asked.status_code == 404  # a file never asked of them is still not found
