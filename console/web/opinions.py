@@ -34,10 +34,10 @@ EXPERT_ROLES = ("expert",)
 
 
 async def is_expert(services: WebServices, expert_id: str) -> bool:
-    """Whether an expert's account has this id: an opinion asked of a mistyped id would wait
-    for an answer nobody is asked for."""
+    """Whether an expert's account that may sign in has this id: an opinion asked of a
+    mistyped id, or of someone who left, would wait for an answer nobody gives."""
     target = await services.accounts.get(expert_id)
-    return target is not None and target.role in EXPERT_ROLES
+    return target is not None and target.role in EXPERT_ROLES and target.disabled_at is None
 
 
 def no_such_expert(expert_id: str) -> str:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from activities.outbox import outbox
 from domain.deadline import PARIS
 from tests.polling import eventually
-from tests.web.conftest import Console, csrf_of, signed_in
+from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
 from tests.web.test_console_api import act, submit_file
 from tests.web.test_documents import attach
 
@@ -272,7 +272,7 @@ async def test_asking_is_not_offered_in_silence_when_every_expert_is_already_ask
         page = html.unescape((await alice.get(f"/dossiers/{application_id}")).text)
         start = page.index('name="due_on"')
         assert f'min="{_in_days(1)}"' in page[start : start + 200]
-        for expert in [a for a in await console.services.accounts.all() if a.role == "expert"]:
+        for expert in [a for a in await console.services.accounts.active() if a.role == "expert"]:
             asked = await act(
                 alice, application_id, "RequestOpinion",
                 expert_id=expert.username, question=QUESTION, due_on=_in_days(10),
@@ -418,3 +418,31 @@ async def test_an_answer_to_a_request_withdrawn_meanwhile_says_so(console: Conso
     assert "La demande d'avis n° 1 a été retirée : Sans objet" in said
     assert 'href="/avis"' in said and f'href="/dossiers/{application_id}"' not in said
     assert never_asked.status_code == 404  # a file never asked of them is still not found
+
+
+async def test_an_opinion_is_not_asked_of_an_expert_whose_account_is_disabled(
+    console: Console,
+) -> None:
+    """Someone who left: the form no longer offers them, and neither a form sent by hand
+    nor the API asks them a question nobody would answer."""
+    await console.services.accounts.add("abf-parti", PASSWORD, "expert", replace=True)
+    await console.services.accounts.set_disabled("abf-parti", True)
+    application_id = await submit_file(console)
+    async with signed_in(console, "alice") as alice:
+        by_form = await act(
+            alice, application_id, "RequestOpinion",
+            expert_id="abf-parti", question=QUESTION, due_on=_in_days(10),
+        )  # fmt: skip
+        token = await csrf_of(alice, f"/dossiers/{application_id}")
+        by_api = await alice.post(
+            f"/api/v1/applications/{application_id}/commands",
+            json={
+                "request_id": uuid.uuid4().hex,
+                "command": {"type": "RequestOpinion", "expert_id": "abf-parti",
+                            "question": "?", "due_on": _in_days(5)},
+            },
+            headers={"X-CSRF-Token": token},
+        )  # fmt: skip
+    assert by_form.status_code == 400, by_form.text
+    assert "aucun compte d'expert « abf-parti »" in html.unescape(by_form.text)
+    assert by_api.status_code == 400 and "abf-parti" in by_api.text
