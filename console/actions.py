@@ -154,7 +154,8 @@ def _value(name: str, field: FieldInfo, raw: Any) -> Any:
         return plan_document(Path(raw))
     if bare is date:
         return parse_date(str(raw), _flag(name, field))
-    return raw
+    # As the console's forms read it: « --opinion "   " » is no reason given.
+    return raw.strip() if isinstance(raw, str) else raw
 
 
 def build_command(model: type[BaseModel], raw: dict[str, Any], as_text: str) -> tuple[str, Command]:
