@@ -160,7 +160,13 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "RemoveLabel": (FieldSpec("label", "Étiquette", "select"),),
     "RequestOpinion": (
         FieldSpec("expert_id", "Expert consulté", "select"),
-        FieldSpec("question", "Question posée (l'expert lit tout le dossier)", "textarea"),
+        # What the expert reads: not the notes, labels and messages (``files.for_reader``).
+        FieldSpec(
+            "question",
+            "Question posée (l'expert lit le dossier et ses pièces, pas vos notes internes ni "
+            "vos messages avec la commune)",
+            "textarea",
+        ),
         FieldSpec("due_on", "Avis attendu au plus tard le", "date"),
     ),
     "GiveOpinion": (

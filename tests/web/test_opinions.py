@@ -55,6 +55,8 @@ async def test_the_caseworker_asks_an_expert_among_the_expert_accounts(console: 
     async with signed_in(console, "alice") as alice:
         page = (await alice.get(f"/dossiers/{application_id}")).text
         assert "Demander un avis" in page
+        # Not « tout le dossier »: a question that says « see my note » points at nothing.
+        assert "pas vos notes internes ni vos messages avec la commune" in html.unescape(page)
         start = page.index('name="expert_id"')
         form = page[start : page.index("</select>", start)]
         assert 'value="abf"' in form and 'value="carol"' not in form
