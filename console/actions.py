@@ -154,7 +154,8 @@ def _value(name: str, field: FieldInfo, raw: Any) -> Any:
         return plan_document(Path(raw))
     if bare is date:
         return parse_date(str(raw), _flag(name, field))
-    return raw
+    # As the console's forms read it: « --opinion "   " » is no reason given.
+    return raw.strip() if isinstance(raw, str) else raw
 
 
 def build_command(model: type[BaseModel], raw: dict[str, Any], as_text: str) -> tuple[str, Command]:
@@ -272,6 +273,12 @@ async def _check_expert(event_log_url: str, expert_id: str) -> None:
         raise CliError(f"the console's accounts could not be read: {error}") from None
     finally:
         await log.close()
+    if account is not None and account.role == "expert" and account.disabled_at is not None:
+        raise usage_error(
+            f"--expert-id {expert_id}: this expert's account is disabled (someone who left): "
+            "ask another expert, or let it sign in again: "
+            f"guichet user disable {expert_id} --enable"
+        )
     if account is None or account.role != "expert":
         raise usage_error(
             f"--expert-id {expert_id}: no expert account has this id (create one with "

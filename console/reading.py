@@ -10,6 +10,7 @@ from audit.exporting import utc_text
 from console.connection import Target
 from console.parsing import format_euros
 from console.timeline import timeline_entry
+from domain.deadline import PARIS
 from domain.decider import fold
 from domain.decider_deadlines import APPLIES_IN
 from domain.events import EligibilityConfirmed, EligibilityRejected, Event
@@ -196,7 +197,10 @@ def _opinion_text(opinion: dict[str, Any], reviewed: bool) -> str:
     """One request: its number, expert, day due and question, then where it stands (an
     unanswered one is awaited while the file is under review)."""
     if opinion["verdict"]:
-        answer = f"{opinion['verdict']} ({opinion['answered_at'][:10]}): {opinion['opinion']}"
+        # The day in Paris, as ``due_on`` is: the UTC date made an answer late by hours look
+        # on time.
+        answered = datetime.fromisoformat(opinion["answered_at"]).astimezone(PARIS).date()
+        answer = f"{opinion['verdict']} ({answered}, Paris): {opinion['opinion']}"
     elif opinion["withdrawn_reason"] is not None:
         answer = f"withdrawn: {opinion['withdrawn_reason']}"
     else:

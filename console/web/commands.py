@@ -76,6 +76,9 @@ def _reason_field(label: str = "Motif") -> FieldSpec:
 
 
 _YES_NO = (("oui", "Oui"), ("non", "Non"))
+CHOOSE = "— choisir —"
+"""A select's first option where no choice may be made for the person (the form is sent
+only once one is made)."""
 
 FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "AssignCaseworker": (),
@@ -157,12 +160,21 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "RemoveLabel": (FieldSpec("label", "Étiquette", "select"),),
     "RequestOpinion": (
         FieldSpec("expert_id", "Expert consulté", "select"),
-        FieldSpec("question", "Question posée (l'expert lit tout le dossier)", "textarea"),
+        # What the expert reads: not the notes, labels and messages (``files.for_reader``).
+        FieldSpec(
+            "question",
+            "Question posée (l'expert lit le dossier et ses pièces, pas vos notes internes ni "
+            "vos messages avec la commune)",
+            "textarea",
+        ),
         FieldSpec("due_on", "Avis attendu au plus tard le", "date"),
     ),
     "GiveOpinion": (
         FieldSpec("number", "Demande", "select"),
-        FieldSpec("verdict", "Votre avis", "select", tuple(labels.OPINION_VERDICT.items())),
+        # Given once, never changed: chosen by the expert, not left on « Favorable ».
+        FieldSpec(
+            "verdict", "Votre avis", "select", (("", CHOOSE), *labels.OPINION_VERDICT.items())
+        ),
         FieldSpec("opinion", "Motifs de votre avis", "textarea"),
     ),
     "WithdrawOpinionRequest": (

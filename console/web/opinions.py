@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from console.web.accounts import Account
 from console.web.app import render
 from console.web.auth import roles, services
-from console.web.files import STATE_READS, at_most, logged_state
+from console.web.files import APPLICATION_ID, STATE_READS, at_most, file_state, logged_state
 from console.web.services import WebServices
 from domain.deadline import PARIS
 from domain.decider_deadlines import APPLIES_IN
@@ -34,15 +34,32 @@ EXPERT_ROLES = ("expert",)
 
 
 async def is_expert(services: WebServices, expert_id: str) -> bool:
-    """Whether an expert's account has this id: an opinion asked of a mistyped id would wait
-    for an answer nobody is asked for."""
+    """Whether an expert's account that may sign in has this id: an opinion asked of a
+    mistyped id, or of someone who left, would wait for an answer nobody gives."""
     target = await services.accounts.get(expert_id)
-    return target is not None and target.role in EXPERT_ROLES
+    return target is not None and target.role in EXPERT_ROLES and target.disabled_at is None
 
 
 def no_such_expert(expert_id: str) -> str:
     """What the console answers for an ``expert_id`` no expert's account has."""
     return f"aucun compte d'expert « {expert_id} » : choisissez l'un des experts proposés"
+
+
+async def withdrawn_from(services: WebServices, expert_id: str, application_id: str) -> str:
+    """Why a file no longer opens to this expert when every request to them on it was
+    withdrawn (the last one's reason), "" otherwise: their form sent after the withdrawal
+    read « Aucun dossier à ce numéro », of a file listed on their page with its reason."""
+    if not APPLICATION_ID.match(application_id):
+        return ""
+    state = await file_state(services, application_id)
+    theirs = [o for o in state.opinions if o.expert_id == expert_id] if state else []
+    if not theirs or any(o.withdrawn_reason is None for o in theirs):
+        return ""
+    last = theirs[-1]
+    return (
+        f"La demande d'avis n° {last.number} a été retirée : {last.withdrawn_reason}. Votre "
+        "avis n'est plus attendu sur ce dossier, qui ne vous est plus ouvert."
+    )
 
 
 async def experts(services: WebServices) -> list[Account]:

@@ -56,6 +56,7 @@ from console.web.files import (
     DEPARTMENT,
     EXPORT_LIMIT,
     STATUSES,
+    FileNotVisible,
     SearchChoices,
     assignees,
     check_assignee,
@@ -76,7 +77,7 @@ from console.web.files import (
     work_queue,
 )
 from console.web.files import timeline as read_timeline
-from console.web.opinions import experts, is_expert, no_such_expert
+from console.web.opinions import experts, is_expert, no_such_expert, withdrawn_from
 from console.web.outages import no_worker_sentence
 from console.web.problems import first_problem
 from console.web.revision import decisions, outcome, shortfall
@@ -595,7 +596,16 @@ async def act(
     """Send one action as an Update; show the new state, or the refusal in a sentence."""
     form = await read_form(request)
     found = services(request)
-    state = await visible_state(found, account, application_id)
+    try:
+        state = await visible_state(found, account, application_id)
+    except FileNotVisible:
+        # An expert's answer sent after the request was withdrawn: said so, not « not found ».
+        if account.role == "expert" and (
+            withdrawn := await withdrawn_from(found, account.username, application_id)
+        ):
+            context = {"title": "Demande d'avis retirée", "message": withdrawn, "back": None}
+            return render(request, "erreur.html", context, 409)
+        raise
     if account.role == "auditor":
         raise Forbidden("L'auditeur consulte les dossiers ; il n'agit pas sur eux.")
     request_id = form.get("request_id", "")

@@ -137,3 +137,25 @@ async def test_the_cli_refuses_a_made_up_payment_officer_before_sending_anything
         assert (code, "no application dossier-inconnu" in err) == (1, True), err
     finally:
         await env.shutdown()
+
+
+async def test_an_opinion_is_not_asked_of_an_expert_whose_account_is_disabled(
+    with_accounts: str,
+) -> None:
+    """`request-opinion --expert-id` naming someone who left: refused before anything is
+    sent, saying so (the question would be mailed, reminded, and never answered)."""
+    from console.actions import _check_expert
+
+    log = EventLog.from_url(with_accounts)
+    store = AccountStore(log.engine, PasswordHasher(time_cost=1, memory_cost=1024))
+    await store.add("abf-ain", PASSWORD, "expert")
+    await store.add("abf-parti", PASSWORD, "expert")
+    await store.set_disabled("abf-parti", True)
+    await log.close()
+    await _check_expert(with_accounts, "abf-ain")
+    with pytest.raises(CliError) as refused:
+        await _check_expert(with_accounts, "abf-parti")
+    assert refused.value.exit_code == 2
+    assert refused.value.message.startswith(
+        "--expert-id abf-parti: this expert's account is disabled"
+    )

@@ -202,3 +202,13 @@ def test_a_commune_attaches_no_expert_s_signed_opinion(tmp_path: Path) -> None:
     )  # fmt: skip
     assert code == 2 and text.startswith("guichet: --kind opinion: a commune does not attach")
     assert_one_sentence_refusal(code, text)
+
+
+def test_an_opinion_of_blanks_is_refused_as_the_console_refuses_it() -> None:
+    """`give-opinion --opinion "   "` recorded an opinion without reasons, for good (it is
+    given once); the console's form reads it as empty: so does the CLI, before sending."""
+    code, text = guichet(
+        "give-opinion", "X", "--number", "1", "--verdict", "unfavourable",
+        "--opinion", "   ", "--as", "expert:abf-ain",
+    )  # fmt: skip
+    assert code == 2 and text.startswith("guichet: give-opinion: --opinion: "), text

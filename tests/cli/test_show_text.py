@@ -116,3 +116,18 @@ def test_a_placeholder_maximum_reads_as_provisional() -> None:
     view["amounts"] = _amounts(state, 30_000_00)
     assert "programme max €30,000.00 (provisional, to be confirmed)" in render_file(view)
     assert "provisional" not in render_file({**view, "programme_max_provisional": False})
+
+
+def test_an_opinion_s_answer_day_is_the_paris_day_beside_its_due_day() -> None:
+    """Answered at 00:30 in Paris the day after it was due, it reads as that day: the UTC
+    date (the day before) made a late answer look on time."""
+    from datetime import UTC, datetime
+
+    from console.reading import _opinion_text
+
+    opinion = {
+        "number": 1, "expert_id": "abf-ain", "due_on": "2026-12-21", "question": "Toiture ?",
+        "verdict": "reserved", "opinion": "Enduit à la chaux", "withdrawn_reason": None,
+        "answered_at": datetime(2026, 12, 21, 23, 30, tzinfo=UTC).isoformat(),
+    }  # fmt: skip
+    assert "-> reserved (2026-12-22, Paris): Enduit à la chaux" in _opinion_text(opinion, True)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from activities.outbox import outbox
 from domain.deadline import PARIS
 from tests.polling import eventually
-from tests.web.conftest import Console, csrf_of, signed_in
+from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
 from tests.web.test_console_api import act, submit_file
 from tests.web.test_documents import attach
 
@@ -55,6 +55,8 @@ async def test_the_caseworker_asks_an_expert_among_the_expert_accounts(console: 
     async with signed_in(console, "alice") as alice:
         page = (await alice.get(f"/dossiers/{application_id}")).text
         assert "Demander un avis" in page
+        # Not « tout le dossier »: a question that says « see my note » points at nothing.
+        assert "pas vos notes internes ni vos messages avec la commune" in html.unescape(page)
         start = page.index('name="expert_id"')
         form = page[start : page.index("</select>", start)]
         assert 'value="abf"' in form and 'value="carol"' not in form
@@ -272,7 +274,7 @@ async def test_asking_is_not_offered_in_silence_when_every_expert_is_already_ask
         page = html.unescape((await alice.get(f"/dossiers/{application_id}")).text)
         start = page.index('name="due_on"')
         assert f'min="{_in_days(1)}"' in page[start : start + 200]
-        for expert in [a for a in await console.services.accounts.all() if a.role == "expert"]:
+        for expert in [a for a in await console.services.accounts.active() if a.role == "expert"]:
             asked = await act(
                 alice, application_id, "RequestOpinion",
                 expert_id=expert.username, question=QUESTION, due_on=_in_days(10),
@@ -356,3 +358,93 @@ async def test_the_experts_page_reads_the_opinion_requests_through_their_index(
         await conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
         plan = "\n".join((await conn.execute(sa.text(f"EXPLAIN {query}"))).scalars())
     assert "eventlog_events_opinion_requests" in plan, plan
+
+
+async def test_the_expert_s_upload_form_says_the_services_alone_read_their_piece(
+    console: Console,
+) -> None:
+    """What an expert attaches is hidden from the commune (``as_read_by``): the form told
+    them « visible de la commune » and « Note, lue aussi par la commune »."""
+    application_id = await _asked(console)
+    async with signed_in(console, "abf") as abf:
+        page = html.unescape((await abf.get(f"/dossiers/{application_id}")).text)
+    start = page.index('action="/dossiers/' + application_id + '/pieces"')
+    form = page[start : page.index("</form>", start)]
+    assert "commune" not in form.replace("pas par la commune", "")
+    assert "lue par les services instructeurs, pas par la commune" in form
+
+
+async def test_the_expert_chooses_a_verdict_none_is_chosen_for_them(console: Console) -> None:
+    """An opinion is given once: the select no longer opens on « Favorable », and a form
+    sent without a verdict is refused beside it, the reasons typed kept."""
+    application_id = await _asked(console)
+    async with signed_in(console, "abf") as abf:
+        page = (await abf.get(f"/dossiers/{application_id}")).text
+        start = page.index('name="verdict"')
+        first = page[start : page.index("</option>", start)]
+        sent = await act(
+            abf, application_id, "GiveOpinion",
+            number="1", verdict="", opinion="Défavorable : la toiture doit rester en tuiles.",
+        )  # fmt: skip
+    assert first.endswith('<option value="" selected>— choisir —')
+    assert sent.status_code == 400
+    refused = html.unescape(sent.text)
+    assert "« Votre avis » est à remplir" in refused
+    assert 'aria-describedby="GiveOpinion-verdict-erreur"' in refused
+    assert "la toiture doit rester en tuiles" in refused
+
+
+async def test_an_answer_to_a_request_withdrawn_meanwhile_says_so(console: Console) -> None:
+    """The expert's form, sent after the caseworker withdrew the request, is answered with
+    the withdrawal and its reason, not « Aucun dossier à ce numéro »."""
+    application_id = await _asked(console)
+    async with signed_in(console, "abf") as abf:
+        token = await csrf_of(abf, f"/dossiers/{application_id}")
+        async with signed_in(console, "alice") as alice:
+            await act(
+                alice, application_id, "WithdrawOpinionRequest", number="1", reason="Sans objet"
+            )
+        sent = await abf.post(
+            f"/dossiers/{application_id}/actions/GiveOpinion",
+            data={"csrf": token, "request_id": uuid.uuid4().hex, "number": "1",
+                  "verdict": "favourable", "opinion": "Rien à redire."},
+        )  # fmt: skip
+        other = await submit_file(console)
+        never_asked = await abf.post(
+            f"/dossiers/{other}/actions/GiveOpinion",
+            data={"csrf": token, "request_id": uuid.uuid4().hex, "number": "1",
+                  "verdict": "favourable", "opinion": "x"},
+        )  # fmt: skip
+    said = html.unescape(sent.text)
+    assert sent.status_code == 409, sent.text
+    assert "La demande d'avis n° 1 a été retirée : Sans objet" in said
+    assert 'href="/avis"' in said and f'href="/dossiers/{application_id}"' not in said
+    assert never_asked.status_code == 404  # a file never asked of them is still not found
+
+
+async def test_an_opinion_is_not_asked_of_an_expert_whose_account_is_disabled(
+    console: Console,
+) -> None:
+    """Someone who left: the form no longer offers them, and neither a form sent by hand
+    nor the API asks them a question nobody would answer."""
+    await console.services.accounts.add("abf-parti", PASSWORD, "expert", replace=True)
+    await console.services.accounts.set_disabled("abf-parti", True)
+    application_id = await submit_file(console)
+    async with signed_in(console, "alice") as alice:
+        by_form = await act(
+            alice, application_id, "RequestOpinion",
+            expert_id="abf-parti", question=QUESTION, due_on=_in_days(10),
+        )  # fmt: skip
+        token = await csrf_of(alice, f"/dossiers/{application_id}")
+        by_api = await alice.post(
+            f"/api/v1/applications/{application_id}/commands",
+            json={
+                "request_id": uuid.uuid4().hex,
+                "command": {"type": "RequestOpinion", "expert_id": "abf-parti",
+                            "question": "?", "due_on": _in_days(5)},
+            },
+            headers={"X-CSRF-Token": token},
+        )  # fmt: skip
+    assert by_form.status_code == 400, by_form.text
+    assert "aucun compte d'expert « abf-parti »" in html.unescape(by_form.text)
+    assert by_api.status_code == 400 and "abf-parti" in by_api.text
