@@ -355,11 +355,16 @@ SERVER_SETS = (
 
 
 def _fields(command: dict[str, Any]) -> dict[str, Any]:
-    """A command's own fields. Its actor and time are refused rather than dropped: a time
-    sent would otherwise be taken for the one recorded."""
+    """A command's own fields, their text trimmed as the console's forms and the command line
+    read it (an opinion or a reason of blanks is none). Its actor and time are refused rather
+    than dropped: a time sent would otherwise be taken for the one recorded."""
     if given := [name for name in SET_BY_THE_SERVER if name in command]:
         raise BadRequest(f"command.{given[0]} : {SERVER_SETS}")
-    return {name: value for name, value in command.items() if name != "type"}
+    return {
+        name: value.strip() if isinstance(value, str) else value
+        for name, value in command.items()
+        if name != "type"
+    }
 
 
 class Refused(Exception):

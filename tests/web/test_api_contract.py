@@ -333,3 +333,19 @@ async def test_an_upload_with_a_field_the_api_does_not_take_is_refused_not_strip
     assert "comment" in answer.json()["detail"] and "note" in answer.json()["detail"]
     assert await console.services.documents.read(hashlib.sha256(content).hexdigest()) is None
     assert not (await console.guichet.state(application_id)).documents
+
+
+async def test_a_note_of_blanks_is_refused_as_the_console_refuses_it(console: Console) -> None:
+    """The console's forms and the command line trim what is typed; the API recorded a note
+    (or an opinion, a reason) made only of blanks."""
+    application_id = await submit_file(console)
+    before = len(await console.log.read_stream(application_id))
+    async with console.client() as client:
+        answer = await client.post(
+            f"/api/v1/applications/{application_id}/commands",
+            json={"request_id": uuid.uuid4().hex, "command": {"type": "AddNote", "note": "  "}},
+            headers=basic("alice"),
+        )
+    assert answer.status_code in (400, 422), answer.text
+    assert "note" in answer.json()["detail"]
+    assert len(await console.log.read_stream(application_id)) == before
