@@ -280,7 +280,8 @@ class RequestOpinion(_Command):
         description="The expert's account (role expert), as it signs in: e.g. abf-ain."
     )
     question: RequiredText = Field(
-        description="What the expert is asked (the expert reads the whole file)."
+        description="What the expert is asked (the expert reads the file and its documents, "
+        "not the internal notes nor the messages with the commune)."
     )
     due_on: Day = Field(description="The last day to answer (Paris).")
 

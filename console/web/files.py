@@ -230,9 +230,10 @@ async def check_assignee(
             "instructeurs revient au superviseur"
         )
     target = await services.accounts.get(assignee)
-    if target is None or not assignable(account, target):
-        # One answer for an unknown account and one outside the sector: the menu offers
-        # neither, and no other service's people or sectors are told.
+    if target is None or target.disabled_at is not None or not assignable(account, target):
+        # One answer for an unknown account, a disabled one (someone who left) and one
+        # outside the sector: the menu offers none, and no other service's people or sectors
+        # are told.
         within = " dans votre secteur" if account.departments else ""
         raise BadRequest(f"caseworker_id : aucun compte d'instructeur « {assignee} »{within}")
     if not target.covers(department):

@@ -1249,6 +1249,23 @@ async def test_a_supervisor_gives_a_file_to_a_caseworker_from_its_page(console: 
     assert "Attribuer le dossier" not in own  # alice holds it: nothing to take
 
 
+async def test_a_file_is_not_given_to_a_caseworker_whose_account_is_disabled(
+    console: Console,
+) -> None:
+    """Someone who left: the menu no longer offers them, and a form sent by hand gave them
+    files nobody would treat (the command line already refused it)."""
+    await console.services.accounts.add("bob-parti", PASSWORD, "caseworker", replace=True)
+    await console.services.accounts.set_disabled("bob-parti", True)
+    application_id = await submit_file(console, username="agent")
+    async with signed_in(console, "sophie") as sophie:
+        page = (await sophie.get(f"/dossiers/{application_id}")).text
+        forged = await act(sophie, application_id, "AssignCaseworker", caseworker_id="bob-parti")
+    assert '<option value="bob-parti"' not in page
+    assert forged.status_code == 400, forged.text
+    assert "aucun compte d&#39;instructeur « bob-parti »" in forged.text
+    assert (await console.guichet.state(application_id)).caseworker_id is None
+
+
 async def test_a_file_is_assigned_only_to_a_caseworker_account_by_whom_may_share_it(
     console: Console,
 ) -> None:
