@@ -9,6 +9,7 @@ import html
 import uuid
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -138,23 +139,32 @@ async def test_an_expert_sees_only_the_files_asked_of_them(console: Console) -> 
         assert (await abf.get("/api/v1/applications")).status_code == 403
 
 
-async def test_an_opinion_is_asked_only_of_an_expert_account(console: Console) -> None:
+async def _ask_by_form_and_api(
+    console: Console, by_form_of: str, by_api_of: str
+) -> tuple[httpx.Response, httpx.Response]:
+    """alice asks an opinion of ``by_form_of`` through the file page's form, and of
+    ``by_api_of`` through the API, on a new file: both answers."""
     application_id = await submit_file(console)
     async with signed_in(console, "alice") as alice:
         by_form = await act(
             alice, application_id, "RequestOpinion",
-            expert_id="carol", question=QUESTION, due_on=_in_days(10),
+            expert_id=by_form_of, question=QUESTION, due_on=_in_days(10),
         )  # fmt: skip
         token = await csrf_of(alice, f"/dossiers/{application_id}")
         by_api = await alice.post(
             f"/api/v1/applications/{application_id}/commands",
             json={
                 "request_id": uuid.uuid4().hex,
-                "command": {"type": "RequestOpinion", "expert_id": "nobody", "question": "?",
+                "command": {"type": "RequestOpinion", "expert_id": by_api_of, "question": "?",
                             "due_on": _in_days(5)},
             },
             headers={"X-CSRF-Token": token},
         )  # fmt: skip
+    return by_form, by_api
+
+
+async def test_an_opinion_is_asked_only_of_an_expert_account(console: Console) -> None:
+    by_form, by_api = await _ask_by_form_and_api(console, "carol", "nobody")
     form = html.unescape(by_form.text)
     assert (
         by_form.status_code == 400
@@ -429,22 +439,7 @@ async def test_an_opinion_is_not_asked_of_an_expert_whose_account_is_disabled(
     nor the API asks them a question nobody would answer."""
     await console.services.accounts.add("abf-parti", PASSWORD, "expert", replace=True)
     await console.services.accounts.set_disabled("abf-parti", True)
-    application_id = await submit_file(console)
-    async with signed_in(console, "alice") as alice:
-        by_form = await act(
-            alice, application_id, "RequestOpinion",
-            expert_id="abf-parti", question=QUESTION, due_on=_in_days(10),
-        )  # fmt: skip
-        token = await csrf_of(alice, f"/dossiers/{application_id}")
-        by_api = await alice.post(
-            f"/api/v1/applications/{application_id}/commands",
-            json={
-                "request_id": uuid.uuid4().hex,
-                "command": {"type": "RequestOpinion", "expert_id": "abf-parti",
-                            "question": "?", "due_on": _in_days(5)},
-            },
-            headers={"X-CSRF-Token": token},
-        )  # fmt: skip
+    by_form, by_api = await _ask_by_form_and_api(console, "abf-parti", "abf-parti")
     assert by_form.status_code == 400, by_form.text
     assert "aucun compte d'expert « abf-parti »" in html.unescape(by_form.text)
     assert by_api.status_code == 400 and "abf-parti" in by_api.text
