@@ -15,6 +15,10 @@ ratio to the bare baseline is the cost of those features, Guichet's ratio to it 
 Guichet's own code (decide, the event log, notices, payments).
 
     .venv/bin/python -m bench.lifecycle --files 50
+
+``--no-sandbox`` runs every contender's workflows outside the SDK's sandbox
+(``UnsandboxedWorkflowRunner``), bare and Guichet alike: what the sandbox costs each. Guichet
+itself always runs sandboxed.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bench.bare import PLAIN, BareAct, BareShape, BareStart, BareWorkflow, noop
 from bench.common import (
@@ -186,8 +191,19 @@ async def drive(
     return run
 
 
+def runner(sandboxed: bool) -> dict[str, Any]:
+    """The worker option that runs workflows outside the sandbox, when asked."""
+    return {} if sandboxed else {"workflow_runner": UnsandboxedWorkflowRunner()}
+
+
 async def guichet_run(
-    name: str, client: Client, log: EventLog, files: int, *, sequential: bool = False
+    name: str,
+    client: Client,
+    log: EventLog,
+    files: int,
+    *,
+    sequential: bool = False,
+    sandboxed: bool = True,
 ) -> Run:
     await log.migrate()
     task_queue = f"bench-{uuid.uuid4().hex[:8]}"
@@ -195,8 +211,9 @@ async def guichet_run(
     registry, catalogue = load_registry(), load_catalogue()
     communes = [c.insee for c in registry.pvd_communes()]
     worker = build_worker(
-        client, task_queue=task_queue, log=log, registry=registry, catalogue=catalogue
-    )
+        client, task_queue=task_queue, log=log, registry=registry, catalogue=catalogue,
+        **runner(sandboxed),
+    )  # fmt: skip
     run = Run(name, files, sequential=sequential)
     try:
         return await drive(
@@ -215,9 +232,13 @@ async def bare_run(
     *,
     shape: BareShape = PLAIN,
     sequential: bool = False,
+    sandboxed: bool = True,
 ) -> Run:
     task_queue = f"bench-{uuid.uuid4().hex[:8]}"
-    worker = Worker(client, task_queue=task_queue, workflows=[BareWorkflow], activities=[noop])
+    worker = Worker(
+        client, task_queue=task_queue, workflows=[BareWorkflow], activities=[noop],
+        **runner(sandboxed),
+    )  # fmt: skip
     run = Run(name, files, sequential=sequential)
     plan = bare_plan(guichet_activities)
     return await drive(
@@ -228,35 +249,47 @@ async def bare_run(
 async def main(args: argparse.Namespace) -> None:
     header("lifecycle throughput on the embedded Temporal dev server", args)
     quiet_logs()
+    sandboxed = not args.no_sandbox
     async with dev_server() as env, scratch_schema("bench_lifecycle") as schema:
         client = env.client
         # Warm-up (not reported): imports, sandbox, prepared statements; and Guichet's shape.
         warm = await guichet_run(
-            "warm-up guichet", client, EventLog.from_url(PG_URL, search_path=schema), 2
-        )
+            "warm-up guichet", client, EventLog.from_url(PG_URL, search_path=schema), 2,
+            sandboxed=sandboxed,
+        )  # fmt: skip
         guichet_activities = warm.shape.activities
-        warm_bare = await bare_run("warm-up bare", client, 2, guichet_activities)
+        warm_bare = await bare_run(
+            "warm-up bare", client, 2, guichet_activities, sandboxed=sandboxed
+        )
         shape = shaped_like(warm.shape, warm_bare.shape)
         alone = args.latency_files
         bare_alone = await bare_run(
-            "bare, one at a time", client, alone, guichet_activities, sequential=True
-        )
+            "bare, one at a time", client, alone, guichet_activities, sequential=True,
+            sandboxed=sandboxed,
+        )  # fmt: skip
         pg_alone = await guichet_run(
             "guichet on PostgreSQL, one at a time", client,
             EventLog.from_url(PG_URL, search_path=schema), alone, sequential=True,
+            sandboxed=sandboxed,
         )  # fmt: skip
         with tempfile.TemporaryDirectory(prefix="guichet-bench-") as folder:
             sqlite_url = f"sqlite+aiosqlite:///{Path(folder) / 'eventlog.sqlite3'}"
             contenders: dict[str, Callable[[str], Awaitable[Run]]] = {
-                "bare": lambda name: bare_run(name, client, args.files, guichet_activities),
+                "bare": lambda name: bare_run(
+                    name, client, args.files, guichet_activities, sandboxed=sandboxed
+                ),
                 "shaped bare": lambda name: bare_run(
-                    name, client, args.files, guichet_activities, shape=shape
+                    name, client, args.files, guichet_activities, shape=shape, sandboxed=sandboxed
                 ),
                 "guichet, log on PostgreSQL": lambda name: guichet_run(
-                    name, client, EventLog.from_url(PG_URL, search_path=schema), args.files
+                    name,
+                    client,
+                    EventLog.from_url(PG_URL, search_path=schema),
+                    args.files,
+                    sandboxed=sandboxed,
                 ),
                 "guichet, log on SQLite": lambda name: guichet_run(
-                    name, client, EventLog.from_url(sqlite_url), args.files
+                    name, client, EventLog.from_url(sqlite_url), args.files, sandboxed=sandboxed
                 ),
             }
             runs: dict[str, list[Run]] = {name: [] for name in contenders}
@@ -328,6 +361,10 @@ def cli() -> None:
     parser.add_argument(
         "--rounds", type=int, default=2,
         help="runs of each contender, in turn, every other round in reverse order (default 2)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-sandbox", action="store_true",
+        help="run every contender's workflows outside the SDK's sandbox (what it costs each)",
     )  # fmt: skip
     args = parser.parse_args()
     if args.rounds < 1:

@@ -118,6 +118,20 @@ def test_lifecycle_benchmark_closes_files_on_both_logs_and_the_bare_workflow(pg_
 
 
 @pytest.mark.temporal
+def test_lifecycle_benchmark_runs_every_contender_outside_the_sandbox_when_asked(
+    pg_url: str,
+) -> None:
+    """``--no-sandbox``: bare and Guichet workflows, run by workers without the SDK's sandbox,
+    still close their files, and the figures are reported as usual."""
+    results, output = run_bench_output(
+        pg_url, "lifecycle", "--files", "1", "--latency-files", "1", "--rounds", "1",
+        "--no-sandbox",
+    )  # fmt: skip
+    assert "--no-sandbox True" in output.splitlines()[2], output[:500]
+    assert {"lifecycle.postgresql.throughput", "lifecycle.sqlite.throughput"} <= set(results)
+
+
+@pytest.mark.temporal
 def test_open_files_benchmark_reports_memory_and_the_time_skipped_years(pg_url: str) -> None:
     """Two open files on the dev server; over six time-skipped years, one awarded file and one
     submitted file get every reminder once, in the log and in the outbox (exit code 0)."""
