@@ -52,7 +52,8 @@ from domain.commands import (
 from domain.deadline import PARIS
 from domain.decider import PERMISSIONS
 from domain.model import Day
-from workflows.client import CommandRefused, PageExpired, application_id_for
+from workflows.client import application_id_for
+from workflows.client_errors import CommandRefused, PageExpired
 from workflows.messages import Submission
 
 
