@@ -49,9 +49,10 @@ from domain.registry import CommuneRegistry, RegistryError, load_registry
 from eventlog import EventLog
 from eventlog.edge import masked
 from eventlog.signing import KEY_FILE_VARIABLE, SigningKeyError, signing_key_from_env
-from workflows.client import GuichetClient, search_attribute_problems
+from workflows.client import GuichetClient
 from workflows.encryption import data_converter, key_from_env
 from workflows.messages import DEFAULT_TASK_QUEUE
+from workflows.namespace_check import search_attribute_problems
 from workflows.registration import workflow_classes
 
 DEFAULT_STATE_DIR = Path(".guichet")

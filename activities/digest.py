@@ -27,7 +27,8 @@ from domain.events import parse_event
 from domain.model import AwareDatetime, Frozen
 from domain.notices import Notice
 from eventlog import EventLog
-from workflows.client import ApplicationSummary, GuichetClient
+from workflows.client import GuichetClient
+from workflows.listing import ApplicationSummary
 from workflows.visibility import digest_query
 
 DEFAULT_STALE_DAYS = 7

@@ -13,9 +13,11 @@ from audit.checkpoints import CheckpointError, read_file
 from audit.crosscheck import Difference, cross_check
 from audit.describing import describe, format_euros
 from audit.exporting import export, parse_jsonl, select_applications
+from audit.file_checks import verify_file
+from audit.findings import AuditReport, Finding
 from audit.portfolio import export_states, states_as_of
 from audit.timeline import CitedRule, TimelineEntry, state_as_of, timeline
-from audit.verifying import AuditReport, Finding, verify, verify_file
+from audit.verifying import verify
 from eventlog.checkpoints import Checkpoint, checkpoint_now, sign, stored
 from eventlog.signing import SigningKeyError, signing_key_from_env
 

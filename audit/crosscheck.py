@@ -20,7 +20,8 @@ from pydantic_core import to_jsonable_python
 from audit.timeline import state_as_of
 from domain.state import Application
 from eventlog import EventLog
-from workflows.client import ApplicationNotFound, GuichetClient
+from workflows.client import GuichetClient
+from workflows.client_errors import ApplicationNotFound
 
 
 class Difference(BaseModel):

@@ -29,8 +29,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from audit.checkpoint_checks import hashes_at
 from audit.portfolio import states_as_of
-from audit.verifying import hashes_at
 from bench.common import PG_URL, arguments, dsn, hard_exit, header, result, rss_mb, scratch_schema
 from bench.scenario import in_process_events, indexed_submission
 from domain.catalogue import load_catalogue

@@ -23,6 +23,8 @@ from audit.checkpoints import CheckpointError, read_file
 from audit.crosscheck import Difference, cross_check
 from audit.describing import format_euros
 from audit.exporting import utc_text
+from audit.file_checks import check_files, with_documents
+from audit.findings import AuditReport
 from audit.replaying import (
     NOTHING_TO_REPLAY,
     ReplayOutcome,
@@ -41,7 +43,7 @@ from audit.timeline import (
     state_json,
     timeline,
 )
-from audit.verifying import AuditReport, check_files, verify, with_documents
+from audit.verifying import verify
 from console.app import JsonOption, app, emit_json, friendly
 from console.auditing_clocks import clock_lines
 from console.connection import resolve_target, run_with_client

@@ -18,8 +18,10 @@ import typer
 
 from audit.describing import format_euros
 from audit.exporting import Format, export, select_applications, utc_text
+from audit.file_checks import check_files
+from audit.findings import AuditReport
 from audit.portfolio import Portfolio, export_states
-from audit.verifying import AuditReport, check_files, verify
+from audit.verifying import verify
 from audit.writing import Replacement, Writer
 from console.app import friendly, say
 from console.auditing import (

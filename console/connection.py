@@ -23,10 +23,10 @@ from console.errors import EXIT_REFUSED, EXIT_USAGE, CliError
 from eventlog import EventLogError, EventLogMisconfigured
 from eventlog.edge import masked
 from worker import Settings, connect
-from workflows.client import (
+from workflows.client import GuichetClient
+from workflows.client_errors import (
     ApplicationNotFound,
     CommandRefused,
-    GuichetClient,
     GuichetError,
     NoWorker,
     PayloadKeyMismatch,

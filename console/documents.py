@@ -31,7 +31,8 @@ from domain.documents import (
 from domain.errors import DomainError
 from domain.state import Application
 from eventlog.documents import DocumentStore, UnsoundDocument, sha256_of
-from workflows.client import CommandRefused, GuichetClient
+from workflows.client import GuichetClient
+from workflows.client_errors import CommandRefused
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|]+')
 EXTENSION_ROOM = 6

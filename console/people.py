@@ -41,7 +41,9 @@ from domain.rules.financing import plan_verdicts_shown
 from domain.state import Status
 from domain.verdict import RuleVerdict
 from worker import registry_with_conventions
-from workflows.client import ApplicationSummary, GuichetClient, NoWorker, application_id_for
+from workflows.client import GuichetClient, application_id_for
+from workflows.client_errors import NoWorker
+from workflows.listing import ApplicationSummary
 from workflows.messages import Submission
 
 PARIS = ZoneInfo("Europe/Paris")

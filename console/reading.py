@@ -17,7 +17,8 @@ from domain.events import EligibilityConfirmed, EligibilityRejected, Event
 from domain.rules.financing import max_confirmed, plan_verdicts_shown, programme_max_cents
 from domain.state import Application
 from eventlog import EventLog, EventLogError
-from workflows.client import ApplicationNotFound, GuichetClient, NoWorker
+from workflows.client import GuichetClient
+from workflows.client_errors import ApplicationNotFound, NoWorker
 
 
 async def _timeline(

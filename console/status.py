@@ -38,10 +38,10 @@ from eventlog.checkpoints import latest_stored
 from eventlog.documents import DocumentStore
 from eventlog.edge import describe, no_tables_advice
 from eventlog.migrating import is_known, latest_revision
-from workflows import client as client_module
-from workflows import search
-from workflows.client import GuichetClient, search_attribute_problems
+from workflows import search, worker_presence
+from workflows.client import GuichetClient
 from workflows.digest_schedule import DIGEST_SCHEDULE_ID
+from workflows.namespace_check import search_attribute_problems
 from workflows.redelivery_schedule import REDELIVERY_SCHEDULE_ID
 
 CHECK_TIMEOUT = 10.0
@@ -188,7 +188,7 @@ async def _workers(guichet: GuichetClient) -> Check:
     queue = guichet.task_queue
     seen = await guichet.workers()
     now = datetime.now(UTC)
-    live = [w for w in seen if now - w.last_poll <= client_module.LIVE_POLL]
+    live = [w for w in seen if now - w.last_poll <= worker_presence.LIVE_POLL]
     if live:
         names = ", ".join(f"{w.identity} (polled {_ago(now - w.last_poll)})" for w in live)
         return Check("workers", True, f"{len(live)} on task queue {queue!r}: {names}")

@@ -20,10 +20,10 @@ import typer
 from console.app import JsonOption, app, emit_json, friendly, say
 from console.auditing import ProgressBar
 from console.connection import run_with_client
-from workflows.client import (
+from workflows.client import GuichetClient
+from workflows.client_errors import (
     ApplicationEnded,
     ApplicationNotFound,
-    GuichetClient,
     GuichetError,
     NoWorker,
     OlderWorker,

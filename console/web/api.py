@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from audit.file_checks import verify_file
 from audit.timeline import MomentError, moment_of, state_as_of, state_json, timeline
-from audit.verifying import verify_file
 from console.web.accounts import PERSON_ROLES, QUEUE_ROLES, Account
 from console.web.auth import BadRequest, Forbidden, roles, services
 from console.web.batch import MAX_FILES, UNKNOWN_BATCH
@@ -52,7 +52,8 @@ from domain.commands import (
 from domain.deadline import PARIS
 from domain.decider import PERMISSIONS
 from domain.model import Day
-from workflows.client import CommandRefused, PageExpired, application_id_for
+from workflows.client import application_id_for
+from workflows.client_errors import CommandRefused, PageExpired
 from workflows.messages import Submission
 
 

@@ -47,7 +47,7 @@ from console.web.sessions import COOKIE, MAX_AGE, Session
 from domain.documents import MAX_DOCUMENT_BYTES
 from domain.french import bank_reason
 from eventlog import EventLogUnavailable, UnreadableEvent
-from workflows.client import (
+from workflows.client_errors import (
     ApplicationEnded,
     ApplicationExists,
     ApplicationNotFound,

@@ -22,11 +22,11 @@ from console.web.labels import STATUS, word
 from console.web.outages import FILE_ENDED, FILE_UNKNOWN, no_worker_sentence
 from domain.commands import Command
 from domain.programme import Catalogue, DeadlineKind
-from workflows.client import (
+from workflows.client import GuichetClient
+from workflows.client_errors import (
     ApplicationEnded,
     ApplicationNotFound,
     CommandRefused,
-    GuichetClient,
     GuichetError,
     NoWorker,
 )

@@ -36,7 +36,7 @@ from domain.commands import AttachDocument
 from domain.decider_documents import kind_refused
 from domain.documents import MAX_DOCUMENT_BYTES, Document, DocumentKind
 from domain.state import Application
-from workflows.client import CommandRefused
+from workflows.client_errors import CommandRefused
 
 router = APIRouter()
 API = "/api/v1/applications"

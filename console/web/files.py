@@ -58,7 +58,8 @@ from domain.registry import name_key
 from domain.rules.financing import plan_verdicts_shown
 from domain.state import Application, Status
 from eventlog import EventLogError
-from workflows.client import ApplicationNotFound, ApplicationSummary, NoWorker
+from workflows.client_errors import ApplicationNotFound, NoWorker
+from workflows.listing import ApplicationSummary
 from workflows.visibility import AWAITING_CASEWORKER_QUERY, RUNNING, literal
 
 APPLICATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,119}$")

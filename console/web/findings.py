@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from audit.verifying import AuditReport, Source
+from audit.findings import AuditReport, Source
 from console.web.labels import EVENT
 from domain.deadline import PARIS
 from domain.french import day, number

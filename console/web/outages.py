@@ -6,7 +6,7 @@ from __future__ import annotations
 import structlog
 
 from domain.french import moment
-from workflows.client import NoWorker
+from workflows.client_errors import NoWorker
 
 FILE_ENDED = (
     "Ce dossier est terminé (clos, retiré, devenu caduc ou inéligible) : aucune action ne peut "

@@ -67,7 +67,7 @@ from domain.decider import PERMISSIONS, fold
 from domain.plan import FundingLine
 from domain.state import Application
 from eventlog import VerifyReport
-from workflows.client import NoWorker, PageExpired
+from workflows.client_errors import NoWorker, PageExpired
 
 BATCH_KEY = re.compile(r"^[0-9a-f]{32}$")
 """The work queue's form key (``pages``: a uuid4 in hex)."""

@@ -106,7 +106,8 @@ from domain.opinions import LONGEST_WAIT_DAYS
 from domain.plan import FinancingPlan
 from domain.rules.financing import detr_needs_commission, plan_verdicts_shown
 from domain.state import Application
-from workflows.client import CommandRefused, NoWorker, PageExpired, application_id_for
+from workflows.client import application_id_for
+from workflows.client_errors import CommandRefused, NoWorker, PageExpired
 from workflows.messages import Submission
 from workflows.visibility import RUNNING
 

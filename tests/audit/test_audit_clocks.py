@@ -11,7 +11,7 @@ import pytest
 from audit_support import Database, file_events, record
 
 from audit.verifying import verify
-from eventlog import ClockCheck, EventLog, NewEvent, event_log
+from eventlog import ClockCheck, EventLog, NewEvent, log_verifier
 from eventlog.clocks import SAMPLES
 from eventlog.models import RecordedEarly, StepBack
 
@@ -59,7 +59,7 @@ async def test_steps_back_are_counted_and_named_with_both_moments_and_the_log_st
     """A recorded_at set an hour back (position 11), and one set a month ahead (position 8,
     which shows as a step back at 9): two steps back, no chain finding, exit status
     untouched (``ok``); also where verify reads 4 rows at a time, 9 opening a read."""
-    monkeypatch.setattr(event_log, "_VERIFY_BATCH", batch)
+    monkeypatch.setattr(log_verifier, "_VERIFY_BATCH", batch)
     occurred = await _ordinary(log, database)
     await database.set_recorded_at(
         {

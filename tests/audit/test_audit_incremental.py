@@ -18,7 +18,8 @@ from audit_support import Database, file_events, record, sqlite_log_for_guichet
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.checkpoints import export_file, read_file
-from audit.verifying import AuditReport, verify
+from audit.findings import AuditReport
+from audit.verifying import verify
 from domain.commands import AttachDocument
 from domain.decider import decide, fold
 from domain.documents import Document

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from audit_support import Database, file_events, record
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit.verifying import check_files, verify, verify_file
+from audit.file_checks import check_files, verify_file
+from audit.verifying import verify
 from eventlog import EventLog
 from eventlog.canonical import canonical_event, chain_hash
 from eventlog.checkpoints import checkpoint_now, sign, stored

@@ -442,7 +442,7 @@ def test_a_moment_stands_for_the_whole_second_or_minute_it_is_written_to(
 def test_a_log_cut_short_is_headed_by_what_was_found_not_a_position_past_its_end() -> None:
     """« ALTERED SOMEWHERE IN POSITIONS 4..8 — … the log ends at 7 »: the headline named a
     position the log does not hold, and a range its own sentence contradicted."""
-    from audit.verifying import AuditReport, Finding
+    from audit.findings import AuditReport, Finding
     from console.auditing import _verify_text
 
     problem = (

@@ -12,7 +12,7 @@ from temporalio.client import Client
 from console.devserver import start_dev_server
 from tests.e2e.support import free_port
 from workflows import search
-from workflows.client import search_attribute_problems
+from workflows.namespace_check import search_attribute_problems
 
 pytestmark = pytest.mark.temporal
 

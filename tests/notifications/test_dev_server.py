@@ -61,8 +61,9 @@ from tests.unit.builders import (
     submit,
 )
 from worker import build_worker
-from workflows.client import ApplicationSummary, GuichetClient
+from workflows.client import GuichetClient
 from workflows.digest_schedule import DIGEST_SCHEDULE_ID, ensure_digest_schedule
+from workflows.listing import ApplicationSummary
 from workflows.redelivery_schedule import REDELIVERY_SCHEDULE_ID, ensure_redelivery_schedule
 from workflows.visibility import deadline_query
 

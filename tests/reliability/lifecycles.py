@@ -43,7 +43,8 @@ from tests.workflow.scenarios import (
     proof_of_expense,
     submission,
 )
-from workflows.client import ApplicationExists, CommandRefused, GuichetClient
+from workflows.client import GuichetClient
+from workflows.client_errors import ApplicationExists, CommandRefused
 from workflows.grant_application import GrantApplicationWorkflow
 
 T = TypeVar("T")

@@ -10,7 +10,7 @@ from console.web.batch import BatchRunner, batch_deadlines
 from domain.catalogue import load_catalogue
 from domain.commands import DeclareComplete
 from tests.unit.builders import CASEWORKER, at
-from workflows.client import CommandRefused
+from workflows.client_errors import CommandRefused
 
 
 def test_the_batch_form_offers_only_the_deadlines_a_rule_lets_extend() -> None:

@@ -49,7 +49,7 @@ from tests.reliability.faults import TcpProxy
 from tests.web.conftest import CSRF, PASSWORD, Console, csrf_of, signed_in
 from tests.workflow.scenarios import submission
 from worker import build_worker
-from workflows import client as client_module
+from workflows import worker_presence
 from workflows.client import GuichetClient, application_id_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
@@ -2138,7 +2138,7 @@ async def test_no_worker_running_is_a_503_page_that_says_so_while_the_queue_stil
 ) -> None:
     """A file on a task queue no worker polls: its page and the API say that no worker runs
     (they waited a minute for the server's "Timeout expired"); the queue still lists it."""
-    monkeypatch.setattr(client_module, "NO_WORKER_AFTER", 3.0)  # the default's 10 s, shorter
+    monkeypatch.setattr(worker_presence, "NO_WORKER_AFTER", 3.0)  # the default's 10 s, shorter
     queue = f"nobody-{uuid.uuid4().hex[:8]}"
     guichet = GuichetClient(console.guichet.temporal, task_queue=queue)
     services = dataclasses.replace(console.services, guichet=guichet)
@@ -2189,9 +2189,9 @@ async def test_once_its_worker_stops_a_file_page_is_read_from_the_log_without_ac
             return {application_id, second_id} <= {row.application_id for row in rows}
 
         await eventually(listed)
-    monkeypatch.setattr(client_module, "LIVE_POLL", timedelta(0))  # its last poll is now old
-    monkeypatch.setattr(client_module, "WORKER_PATIENCE", 0.2)
-    monkeypatch.setattr(client_module, "NO_WORKER_AFTER", 0.2)
+    monkeypatch.setattr(worker_presence, "LIVE_POLL", timedelta(0))  # its last poll is now old
+    monkeypatch.setattr(worker_presence, "WORKER_PATIENCE", 0.2)
+    monkeypatch.setattr(worker_presence, "NO_WORKER_AFTER", 0.2)
     try:
         async with signed_in(stopped, "alice") as alice:
             page = await alice.get(f"/dossiers/{application_id}")

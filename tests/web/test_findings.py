@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from audit.documents import DocumentProblem, Naming
-from audit.verifying import AuditReport, StartingCheckpoint
+from audit.findings import AuditReport, StartingCheckpoint
 from console.web.findings import finding_in_french, scope_in_french
 from eventlog.documents import UnsoundDocument
 

@@ -27,8 +27,9 @@ from tests.polling import eventually
 from tests.workflow.conftest import Stack
 from tests.workflow.scenarios import ALICE, NOW, submission
 from worker import build_worker
-from workflows import client as client_module
-from workflows.client import GuichetClient, NoWorker
+from workflows import file_queries, worker_presence
+from workflows.client import GuichetClient
+from workflows.client_errors import NoWorker
 
 pytestmark = [pytest.mark.temporal, pytest.mark.postgres]
 
@@ -66,7 +67,7 @@ async def test_a_state_read_waits_while_the_file_has_a_workflow_task_pending(
         return answer
 
     monkeypatch.setattr(service, "describe_workflow_execution", counted)
-    monkeypatch.setattr(client_module, "SETTLE_LIMIT", 0.5)
+    monkeypatch.setattr(file_queries, "SETTLE_LIMIT", 0.5)
     sub = submission()
     await guichet.submit(sub)  # no worker on its queue: the first workflow task stays pending
     try:
@@ -108,7 +109,7 @@ async def test_once_the_worker_stops_reads_and_commands_say_so_and_name_it(
     temporal = await Client.connect(dev_server, data_converter=pydantic_data_converter)
     queue = f"gone-{uuid.uuid4().hex[:8]}"
     guichet = GuichetClient(temporal, task_queue=queue)
-    monkeypatch.setattr(client_module, "WORKER_PATIENCE", 0)  # every call checks at once
+    monkeypatch.setattr(worker_presence, "WORKER_PATIENCE", 0)  # every call checks at once
     sub = submission()
     log = EventLog.from_url(fresh_database_url)
     await log.migrate()
@@ -127,8 +128,8 @@ async def test_once_the_worker_stops_reads_and_commands_say_so_and_name_it(
         await eventually(listed)
         await guichet.submit(sub)
         await eventually(recorded)
-    monkeypatch.setattr(client_module, "LIVE_POLL", timedelta(0))  # its last poll is now old
-    monkeypatch.setattr(client_module, "NO_WORKER_AFTER", 0)  # and no grace for its return
+    monkeypatch.setattr(worker_presence, "LIVE_POLL", timedelta(0))  # its last poll is now old
+    monkeypatch.setattr(worker_presence, "NO_WORKER_AFTER", 0)  # and no grace for its return
     command = AssignCaseworker(actor=ALICE, at=NOW, caseworker_id="alice")
     target = Target(dev_server, temporal.namespace, queue, fresh_database_url)
     try:
@@ -161,8 +162,8 @@ async def test_a_worker_that_polls_again_within_the_grace_answers_the_read(
     temporal = await Client.connect(dev_server, data_converter=pydantic_data_converter)
     queue = f"late-{uuid.uuid4().hex[:8]}"
     guichet = GuichetClient(temporal, task_queue=queue)
-    monkeypatch.setattr(client_module, "WORKER_PATIENCE", 0.1)
-    monkeypatch.setattr(client_module, "NO_WORKER_AFTER", 60)
+    monkeypatch.setattr(worker_presence, "WORKER_PATIENCE", 0.1)
+    monkeypatch.setattr(worker_presence, "NO_WORKER_AFTER", 60)
     looked_in_vain = asyncio.Event()
     look = guichet.missing_worker
 

@@ -18,7 +18,7 @@ from domain.commands import (
 from tests.workflow.conftest import Stack
 from tests.workflow.scenarios import ALICE, NOW, folded_log, wait_until
 from tests.workflow.test_lifecycle import approve_all, in_instruction, submitted
-from workflows.client import CommandRefused
+from workflows.client_errors import CommandRefused
 
 pytestmark = [pytest.mark.temporal, pytest.mark.postgres]
 

@@ -31,7 +31,7 @@ from tests.workflow.test_lifecycle import (
     request_correction,
     submitted,
 )
-from workflows.client import CommandRefused
+from workflows.client_errors import CommandRefused
 
 pytestmark = pytest.mark.temporal
 

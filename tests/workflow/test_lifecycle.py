@@ -71,7 +71,7 @@ from tests.workflow.scenarios import (
     wait_until,
 )
 from workflows import search
-from workflows.client import ApplicationEnded, ApplicationExists, CommandRefused
+from workflows.client_errors import ApplicationEnded, ApplicationExists, CommandRefused
 from workflows.grant_application import GrantApplicationWorkflow
 
 pytestmark = pytest.mark.temporal

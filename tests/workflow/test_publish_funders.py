@@ -15,7 +15,7 @@ from tests.workflow.older_releases import ReleaseWithoutPublishFunders, RunBegun
 from tests.workflow.scenarios import ALICE, NOW, submission, wait_until
 from tests.workflow.test_lifecycle import assert_log_matches_workflow, published_search_attributes
 from workflows import registration
-from workflows.client import OlderWorker
+from workflows.client_errors import OlderWorker
 from workflows.grant_application import GrantApplicationWorkflow
 from workflows.messages import WorkflowStart
 
