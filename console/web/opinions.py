@@ -62,6 +62,30 @@ async def withdrawn_from(services: WebServices, expert_id: str, application_id: 
     )
 
 
+def paris_today() -> date:
+    """Today in Paris, the day ``due_on`` is counted in (its deadline expires at midnight
+    after it)."""
+    return datetime.now(PARIS).date()
+
+
+def awaited(state: Application, request: OpinionRequest) -> bool:
+    """Still to give: unanswered, not withdrawn, on a file still under review."""
+    return request.pending and state.status in APPLIES_IN["expert_opinion"]
+
+
+def overdue(state: Application, request: OpinionRequest, today: date) -> bool:
+    """Awaited past its last day (``today``: ``paris_today()``), said « dépassé » wherever
+    the request is read: the expert's list, the file's page."""
+    return awaited(state, request) and request.due_on < today
+
+
+def overdue_numbers(state: Application) -> frozenset[int]:
+    """The numbers of this file's requests still awaited past their last day, today in Paris:
+    the file's page marks them as the expert's list does."""
+    today = paris_today()
+    return frozenset(o.number for o in state.opinions if overdue(state, o, today))
+
+
 async def experts(services: WebServices) -> list[Account]:
     """The accounts an opinion may be asked of, by username."""
     return [a for a in await services.accounts.active() if a.role in EXPERT_ROLES]
@@ -77,7 +101,11 @@ class AskedOpinion:
     @property
     def awaited(self) -> bool:
         """Still to give: unanswered, not withdrawn, on a file still under review."""
-        return self.request.pending and self.state.status in APPLIES_IN["expert_opinion"]
+        return awaited(self.state, self.request)
+
+    def overdue(self, today: date) -> bool:
+        """Awaited past its last day."""
+        return overdue(self.state, self.request, today)
 
     @property
     def sort_key(self) -> tuple[bool, date, str, int]:
@@ -135,6 +163,6 @@ async def opinions_page(
         {
             "awaited": [one for one in asked if one.awaited],
             "others": [one for one in asked if not one.awaited],
-            "today": datetime.now(PARIS).date(),
+            "today": paris_today(),
         },
     )

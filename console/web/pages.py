@@ -77,7 +77,13 @@ from console.web.files import (
     work_queue,
 )
 from console.web.files import timeline as read_timeline
-from console.web.opinions import experts, is_expert, no_such_expert, withdrawn_from
+from console.web.opinions import (
+    experts,
+    is_expert,
+    no_such_expert,
+    overdue_numbers,
+    withdrawn_from,
+)
 from console.web.outages import no_worker_sentence
 from console.web.problems import first_problem
 from console.web.revision import decisions, outcome, shortfall
@@ -407,6 +413,7 @@ async def file_view(
         "values": typed or {},
         "invalid_field": invalid,
         "deadlines": getattr(state, "deadlines", ()),
+        "overdue_opinions": overdue_numbers(state),
         "claims": claims(events),
         "decision_notes": decision_notes(events),
         "line_funders": line_funders(state),
