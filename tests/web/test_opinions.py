@@ -476,3 +476,26 @@ async def test_a_request_past_its_day_reads_overdue_to_the_expert_and_to_the_ask
     the_day_after = await pages_on(due + timedelta(days=1))
     assert all(overdue not in row and f"{due:%d/%m/%Y}" in row for row in on_the_day)
     assert all(overdue in row for row in the_day_after), the_day_after
+
+
+async def test_the_expert_s_bookmark_of_a_file_withdrawn_from_them_says_why(
+    console: Console,
+) -> None:
+    """The file's page opened from a bookmark after the caseworker withdrew the request: the
+    withdrawal and its reason, as the answer form says it, not « Aucun dossier à ce numéro »
+    of a file listed on their page; the file stays closed to them, and one never asked of
+    them is still not found."""
+    application_id = await _asked(console)
+    async with signed_in(console, "alice") as alice:
+        await act(
+            alice, application_id, "WithdrawOpinionRequest", number="1", reason="Mauvais service"
+        )
+    other = await submit_file(console)
+    async with signed_in(console, "abf") as abf:
+        bookmarked = await abf.get(f"/dossiers/{application_id}")
+        never_asked = await abf.get(f"/dossiers/{other}")
+    page = html.unescape(bookmarked.text)
+    assert bookmarked.status_code == 404
+    assert "La demande d'avis n° 1 a été retirée : Mauvais service" in page
+    assert "Aucun dossier" not in page and QUESTION not in page
+    assert never_asked.status_code == 404 and "Aucun dossier à ce numéro" in never_asked.text
