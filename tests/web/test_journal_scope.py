@@ -9,7 +9,7 @@ import contextlib
 import dataclasses
 import html
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -244,3 +244,24 @@ async def test_the_api_verifies_from_the_latest_checkpoint_when_asked_and_says_i
     assert whole["ok"] is True and whole["checked"] == 8 and whole["started_from"] is None
     assert refused.status_code == 400
     assert "la console n'a pas de clé publique de confiance" in html.unescape(refused.text)
+
+
+async def test_a_checkpoint_above_a_break_is_said_to_vouch_for_nothing(
+    console: Console, database: Database
+) -> None:
+    """Signed at 4 and at 8, then position 5 altered: the checkpoint at 8 still holds the hash
+    stored there, but the chain beneath it is broken. ``guichet audit verify`` says it vouches
+    for nothing from 5 on; the page counted it out (« 1 sur 2 ») without saying why."""
+    log = database.open()
+    await checkpoint_now(log, KEY, SIGNED + timedelta(hours=1))
+    await log.close()
+    await database.tamper("UPDATE eventlog_events SET version = 99 WHERE position = 5")
+    async with auditor_on(console, database) as audrey:
+        page = await audrey.journal()
+    assert "Journal altéré : ne vous fiez à rien à partir de la position 5" in page
+    assert f"1 sur 2 signés par la clé de confiance <code>{KID}</code>" in page
+    assert (
+        "Le point de contrôle de la position 8 concorde avec l'empreinte enregistrée à sa "
+        "position, mais la chaîne est rompue en dessous, à la position 5 : il ne garantit rien "
+        "à partir de la position 5."
+    ) in page
