@@ -31,6 +31,7 @@ from console.web.files import FileNotVisible
 from console.web.findings import (
     clock_moment,
     finding_in_french,
+    notes_in_french,
     scope_in_french,
     unreadable_in_french,
 )
@@ -69,6 +70,7 @@ templates.env.globals.update(
     commune_readers=COMMUNE_READERS,
     sector_words=sector_words,
     finding=finding_in_french,
+    verification_notes=notes_in_french,
     journal_scope=scope_in_french,
     clock_moment=clock_moment,
     bank_reason=bank_reason,

@@ -1,8 +1,9 @@
 """The auditor's journal: the log's verification, computed in the background
-(``console.web.reports``), with the checkpoints stored in the database or with a file of
-them the auditor kept outside it.
+(``console.web.reports``) once the auditor's form asks for it (a POST: opening the page
+starts nothing), with the checkpoints stored in the database or with a file of them the
+auditor kept outside it.
 
-Two scopes (``?etendue=``, and the upload form's field of that name): the whole log, every
+Two scopes (``?etendue=``, and the forms' field of that name): the whole log, every
 position re-read; or from the latest checkpoint signed by the trusted key (``verify(...,
 from_checkpoint=True)``, ``guichet audit verify --from-checkpoint``), what a daily check can
 afford on years of log. Their reports are kept under distinct keys (``report_key``) and their
@@ -24,8 +25,8 @@ from audit import AuditReport, verify
 from audit.checkpoints import CheckpointError, parse_export
 from console.web.accounts import Account
 from console.web.app import render
-from console.web.auth import BadRequest, read_upload, roles, services
-from console.web.reports import Report
+from console.web.auth import BadRequest, read_form, read_upload, roles, services
+from console.web.reports import Report, StartForm
 from console.web.services import WebServices
 from eventlog.checkpoints import Checkpoint, stored
 from eventlog.signing import SigningKeyError, key_id, parse_public_key, public_key_text
@@ -63,6 +64,10 @@ def from_checkpoint(value: str | None) -> bool:
     )
 
 
+VERIFY = "/journal/verification"
+"""Where the journal's form starts the verification: a POST, never the page's GET."""
+
+
 def report_key(incremental: bool, upload: str | None = None) -> str:
     """The key of a journal's report: its scope always in it, so that a partial verification
     is never shown for the whole one (nor the other way round); ``upload``: the digest of an
@@ -76,20 +81,50 @@ async def journal_page(
     request: Request,
     account: Annotated[Account, Depends(roles("auditor"))],
 ) -> Response:
-    """The log's verification: every event's hash recomputed, in position order (with
-    ``?etendue=depuis-point``, only those after the latest stored checkpoint signed by the
-    configured key), and every stored checkpoint checked against the configured public key;
-    with ``?controle=``, a verification started with an uploaded checkpoints file
-    (``journal_with_file``)."""
+    """The log's verification as it stands: running, or done within a minute, else the form
+    that starts it (``start_verification``; a page opened starts nothing). It recomputes every
+    event's hash, in position order (with ``?etendue=depuis-point``, only those after the
+    latest stored checkpoint signed by the configured key), and checks every stored
+    checkpoint against the configured public key; with ``?controle=``, a verification started
+    with an uploaded checkpoints file (``journal_with_file``)."""
     found = services(request)
     incremental = from_checkpoint(request.query_params.get(SCOPE))
     if (check := request.query_params.get("controle")) is not None:
         return _uploaded_check(request, found, check, incremental)
     if incremental and found.trusted_key is None:  # hand-typed: the form does not offer it
-        context = _context(
-            found, report=None, verification=None, refused=NO_TRUSTED_KEY, incremental=True
+        return _no_trusted_key(request, found)
+    report = found.reports.current(report_key(incremental))
+    context = _context(
+        found,
+        report=report,
+        verification=report.result if report else None,
+        key_id=key_id(found.trusted_key) if found.trusted_key else None,
+        incremental=incremental,
+        start_form=_start_form(incremental),
+    )
+    return render(request, "journal.html", context)
+
+
+def _start_form(incremental: bool) -> StartForm:
+    """The button that starts the verification in the scope of the page's address."""
+    if incremental:
+        return StartForm(
+            VERIFY, {SCOPE: FROM_CHECKPOINT}, "Vérifier depuis le dernier point de contrôle signé"
         )
-        return render(request, "journal.html", context, 400)
+    return StartForm(VERIFY, {SCOPE: WHOLE}, "Vérifier tout le journal")
+
+
+@router.post(VERIFY)
+async def start_verification(
+    request: Request,
+    account: Annotated[Account, Depends(roles("auditor"))],
+) -> Response:
+    """Start the log's verification in the scope the form chose (unless one is running or
+    was just done), then show it at the journal's address for that scope."""
+    found = services(request)
+    incremental = from_checkpoint((await read_form(request)).get(SCOPE))
+    if incremental and found.trusted_key is None:
+        return _no_trusted_key(request, found)
 
     async def compute(report: Report) -> AuditReport:
         hashing = report.stage(HASHING)
@@ -97,15 +132,27 @@ async def journal_page(
             report.progress, documents_progress=hashing, from_checkpoint=incremental
         )
 
-    report = await found.reports.get(report_key(incremental), compute)
+    await found.reports.start(report_key(incremental), compute)
+    scope = f"?{SCOPE}={FROM_CHECKPOINT}" if incremental else ""
+    return RedirectResponse(f"/journal{scope}", status_code=303)
+
+
+@router.get(VERIFY)
+async def verification_address(
+    account: Annotated[Account, Depends(roles("auditor"))],
+) -> Response:
+    """The form's address opened as a page (a sign-in after the session expired): the
+    journal, where the form is; nothing is started."""
+    return RedirectResponse("/journal", status_code=303)
+
+
+def _no_trusted_key(request: Request, found: WebServices) -> Response:
+    """The verification from a checkpoint asked of a console without a trusted key: refused,
+    saying why, nothing started."""
     context = _context(
-        found,
-        report=report,
-        verification=report.result,
-        key_id=key_id(found.trusted_key) if found.trusted_key else None,
-        incremental=incremental,
+        found, report=None, verification=None, refused=NO_TRUSTED_KEY, incremental=True
     )
-    return render(request, "journal.html", context)
+    return render(request, "journal.html", context, 400)
 
 
 def _context(found: WebServices, **given: object) -> dict[str, object]:
@@ -165,7 +212,7 @@ async def journal_with_file(
         only_in_file = len(set(outside) - set(in_database))
         return UploadedCheck(verification, key_id(trusted), only_in_file)
 
-    await found.reports.get(report_key(incremental, digest), compute)
+    await found.reports.start(report_key(incremental, digest), compute)
     scope = f"&{SCOPE}={FROM_CHECKPOINT}" if incremental else ""
     return RedirectResponse(f"/journal?controle={digest}{scope}", status_code=303)
 

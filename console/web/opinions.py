@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from console.web.accounts import Account
 from console.web.app import render
 from console.web.auth import roles, services
-from console.web.files import APPLICATION_ID, STATE_READS, at_most, file_state, logged_state
+from console.web.files import APPLICATION_ID, STATE_READS, at_most, logged_state
 from console.web.services import WebServices
 from domain.deadline import PARIS
 from domain.decider_deadlines import APPLIES_IN
@@ -48,10 +48,12 @@ def no_such_expert(expert_id: str) -> str:
 async def withdrawn_from(services: WebServices, expert_id: str, application_id: str) -> str:
     """Why a file no longer opens to this expert when every request to them on it was
     withdrawn (the last one's reason), "" otherwise: their form sent after the withdrawal
-    read « Aucun dossier à ce numéro », of a file listed on their page with its reason."""
+    read « Aucun dossier à ce numéro », of a file listed on their page with its reason. Read
+    from the log, which holds the withdrawal once recorded: without a worker, the file's page
+    already waited for Temporal once before finding the file closed to them."""
     if not APPLICATION_ID.match(application_id):
         return ""
-    state = await file_state(services, application_id)
+    state = await logged_state(services, application_id)
     theirs = [o for o in state.opinions if o.expert_id == expert_id] if state else []
     if not theirs or any(o.withdrawn_reason is None for o in theirs):
         return ""
@@ -60,6 +62,30 @@ async def withdrawn_from(services: WebServices, expert_id: str, application_id: 
         f"La demande d'avis n° {last.number} a été retirée : {last.withdrawn_reason}. Votre "
         "avis n'est plus attendu sur ce dossier, qui ne vous est plus ouvert."
     )
+
+
+def paris_today() -> date:
+    """Today in Paris, the day ``due_on`` is counted in (its deadline expires at midnight
+    after it)."""
+    return datetime.now(PARIS).date()
+
+
+def awaited(state: Application, request: OpinionRequest) -> bool:
+    """Still to give: unanswered, not withdrawn, on a file still under review."""
+    return request.pending and state.status in APPLIES_IN["expert_opinion"]
+
+
+def overdue(state: Application, request: OpinionRequest, today: date) -> bool:
+    """Awaited past its last day (``today``: ``paris_today()``), said « dépassé » wherever
+    the request is read: the expert's list, the file's page."""
+    return awaited(state, request) and request.due_on < today
+
+
+def overdue_numbers(state: Application) -> frozenset[int]:
+    """The numbers of this file's requests still awaited past their last day, today in Paris:
+    the file's page marks them as the expert's list does."""
+    today = paris_today()
+    return frozenset(o.number for o in state.opinions if overdue(state, o, today))
 
 
 async def experts(services: WebServices) -> list[Account]:
@@ -77,7 +103,11 @@ class AskedOpinion:
     @property
     def awaited(self) -> bool:
         """Still to give: unanswered, not withdrawn, on a file still under review."""
-        return self.request.pending and self.state.status in APPLIES_IN["expert_opinion"]
+        return awaited(self.state, self.request)
+
+    def overdue(self, today: date) -> bool:
+        """Awaited past its last day."""
+        return overdue(self.state, self.request, today)
 
     @property
     def sort_key(self) -> tuple[bool, date, str, int]:
@@ -135,6 +165,6 @@ async def opinions_page(
         {
             "awaited": [one for one in asked if one.awaited],
             "others": [one for one in asked if not one.awaited],
-            "today": datetime.now(PARIS).date(),
+            "today": paris_today(),
         },
     )

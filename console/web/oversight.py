@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -60,7 +61,7 @@ from console.web.labels import LINE_STATUS, ROLE, STATUS, number, word
 from console.web.outages import no_worker_sentence
 from console.web.pages import BatchForm, queue_view
 from console.web.phrases import phrase
-from console.web.reports import Report
+from console.web.reports import Report, StartForm
 from console.web.services import WebServices
 from domain.commands import AssignCaseworker, Command
 from domain.decider import PERMISSIONS, fold
@@ -552,45 +553,102 @@ async def portfolio_page(
     request: Request,
     account: Annotated[Account, Depends(roles("auditor"))],
 ) -> Response:
-    """Files per status and the amounts awarded and paid as of a day, from the log alone."""
+    """Files per status and the amounts awarded and paid as of a day, from the log alone, as
+    computed in the background: running, or done within a minute, else the form that starts
+    it (``start_portfolio``; a page opened starts nothing)."""
     found = services(request)
-    day = request.query_params.get("date") or None
-    at = _as_of(day)
-    programme, department = _portfolio_filters(found, request)
+    chosen = _portfolio_choice(found, request.query_params)
+    report = found.reports.current(_portfolio_key(chosen))
+    checked: CheckedPortfolio | None = report.result if report else None
+    context = {
+        "report": report,
+        "portfolio": checked.portfolio if checked else None,
+        "chain": checked.chain if checked else None,
+        "as_of": chosen.at,
+        "chosen": chosen.fields,
+        "chosen_query": chosen.query,
+        "programmes": found.catalogue.programmes,
+        "statuses": STATUSES,
+        "start_form": StartForm("/portefeuille", chosen.filled, "Calculer le portefeuille"),
+    }
+    return render(request, "portefeuille.html", context)
+
+
+@router.post("/portefeuille")
+async def start_portfolio(
+    request: Request,
+    account: Annotated[Account, Depends(roles("auditor"))],
+) -> Response:
+    """Start the portfolio of the day and scope the form chose (unless one is running or was
+    just done), then show it at the page's address for them."""
+    found = services(request)
+    chosen = _portfolio_choice(found, await read_form(request))
     log = found.log
 
     async def compute(report: Report) -> CheckedPortfolio:
         portfolio = await summarize(
-            log, at=at, programme=programme, department=department, progress=report.progress
+            log,
+            at=chosen.at,
+            programme=chosen.programme,
+            department=chosen.department,
+            progress=report.progress,
         )
         # Figures are only as sound as the events folded into them (as `audit states` says):
         # the chain and the stored checkpoints, not the documents' bytes (no figure uses them).
         checking = report.stage("événements vérifiés")  # the chain, after the states
         return CheckedPortfolio(portfolio, await found.verify_log(checking, documents=False))
 
-    as_of_day = at.date().isoformat() if at else "actuel"  # one report however it is written
-    key = f"portefeuille:{as_of_day}:{programme or ''}:{department or ''}"
-    report = await found.reports.get(key, compute)
-    checked: CheckedPortfolio | None = report.result
-    chosen = {"date": at.date().isoformat() if at else "", "dispositif": programme or "",
-              "departement": department or ""}  # fmt: skip
-    context = {
-        "report": report,
-        "portfolio": checked.portfolio if checked else None,
-        "chain": checked.chain if checked else None,
-        "as_of": at,
-        "chosen": chosen,
-        "chosen_query": urlencode({k: v for k, v in chosen.items() if v}),
-        "programmes": found.catalogue.programmes,
-        "statuses": STATUSES,
-    }
-    return render(request, "portefeuille.html", context)
+    await found.reports.start(_portfolio_key(chosen), compute)
+    address = f"/portefeuille?{chosen.query}" if chosen.query else "/portefeuille"
+    return RedirectResponse(address, status_code=303)
 
 
-def _portfolio_filters(found: WebServices, request: Request) -> tuple[str | None, str | None]:
+@dataclass(frozen=True)
+class PortfolioChoice:
+    """The portfolio's day (its end in Paris; None: now), programme and department, checked."""
+
+    at: datetime | None
+    programme: str | None
+    department: str | None
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """As the form's fields hold them (the department as its INSEE code writes it)."""
+        return {
+            "date": self.at.date().isoformat() if self.at else "",
+            "dispositif": self.programme or "",
+            "departement": self.department or "",
+        }
+
+    @property
+    def filled(self) -> dict[str, str]:
+        """The fields given, for an address or a form to start."""
+        return {name: value for name, value in self.fields.items() if value}
+
+    @property
+    def query(self) -> str:
+        """The page's query for them, the downloads' too ("" for none)."""
+        return urlencode(self.filled)
+
+
+def _portfolio_choice(found: WebServices, given: Mapping[str, str]) -> PortfolioChoice:
+    """The day and filters of an address or a form (``BadRequest`` says what to fix)."""
+    at = _as_of(given.get("date") or None)
+    return PortfolioChoice(at, *_portfolio_filters(found, given))
+
+
+def _portfolio_key(chosen: PortfolioChoice) -> str:
+    """One report per day and scope however they are written."""
+    as_of_day = chosen.at.date().isoformat() if chosen.at else "actuel"
+    return f"portefeuille:{as_of_day}:{chosen.programme or ''}:{chosen.department or ''}"
+
+
+def _portfolio_filters(
+    found: WebServices, given: Mapping[str, str]
+) -> tuple[str | None, str | None]:
     """The portfolio's programme and department, checked (``BadRequest`` says what to fix)."""
-    programme = request.query_params.get("dispositif") or None
-    department = (request.query_params.get("departement") or "").strip().upper() or None
+    programme = given.get("dispositif") or None
+    department = (given.get("departement") or "").strip().upper() or None
     if department is not None and department.isdigit() and len(department) == 1:
         department = f"0{department}"  # « 1 » for the Ain, as its INSEE code writes it
     if programme is not None and found.catalogue.get(programme) is None:
@@ -646,7 +704,7 @@ async def portfolio_export(
     chosen = None if fmt == "xlsx" else _format(fmt)
     at = _as_of(request.query_params.get("date") or None)
     found = services(request)
-    programme, department = _portfolio_filters(found, request)
+    programme, department = _portfolio_filters(found, request.query_params)
     chain = await found.verify_log(documents=False)
     if not chain.ok and request.query_params.get(ANYWAY) != "1":
         return altered_export(request, "L'état des dossiers", chain)

@@ -77,7 +77,13 @@ from console.web.files import (
     work_queue,
 )
 from console.web.files import timeline as read_timeline
-from console.web.opinions import experts, is_expert, no_such_expert, withdrawn_from
+from console.web.opinions import (
+    experts,
+    is_expert,
+    no_such_expert,
+    overdue_numbers,
+    withdrawn_from,
+)
 from console.web.outages import no_worker_sentence
 from console.web.problems import first_problem
 from console.web.revision import decisions, outcome, shortfall
@@ -337,7 +343,13 @@ async def file_page(
     """One file: state, plan and verdicts, deadlines, payments, timeline, my actions.
 
     Without a worker to answer for it, the file is read from the log, without actions."""
-    state, stopped = await readable_state(services(request), account, application_id)
+    try:
+        state, stopped = await readable_state(services(request), account, application_id)
+    except FileNotVisible:
+        # An expert's bookmark of a file whose request was withdrawn: said so, still closed.
+        if said := await _withdrawn_from_expert(request, account, application_id, 404):
+            return said
+        raise
     done = request.query_params.get("fait", "")
     already = request.query_params.get("deja") == "1"
     return await file_view(request, account, state, done=done, already=already, stopped=stopped)
@@ -407,6 +419,7 @@ async def file_view(
         "values": typed or {},
         "invalid_field": invalid,
         "deadlines": getattr(state, "deadlines", ()),
+        "overdue_opinions": overdue_numbers(state),
         "claims": claims(events),
         "decision_notes": decision_notes(events),
         "line_funders": line_funders(state),
@@ -574,6 +587,21 @@ def _action(
     }
 
 
+async def _withdrawn_from_expert(
+    request: Request, account: Account, application_id: str, status: int
+) -> Response | None:
+    """For an expert to whom the file is closed because every request to them on it was
+    withdrawn, the page saying so and why (``opinions.withdrawn_from``); None otherwise, for
+    « Aucun dossier à ce numéro »."""
+    if account.role != "expert":
+        return None
+    withdrawn = await withdrawn_from(services(request), account.username, application_id)
+    if not withdrawn:
+        return None
+    context = {"title": "Demande d'avis retirée", "message": withdrawn, "back": None}
+    return render(request, "erreur.html", context, status)
+
+
 @router.get("/dossiers/{application_id}/actions/{command_type}")
 async def action_address(
     application_id: str,
@@ -601,11 +629,8 @@ async def act(
         state = await visible_state(found, account, application_id)
     except FileNotVisible:
         # An expert's answer sent after the request was withdrawn: said so, not « not found ».
-        if account.role == "expert" and (
-            withdrawn := await withdrawn_from(found, account.username, application_id)
-        ):
-            context = {"title": "Demande d'avis retirée", "message": withdrawn, "back": None}
-            return render(request, "erreur.html", context, 409)
+        if said := await _withdrawn_from_expert(request, account, application_id, 409):
+            return said
         raise
     if account.role == "auditor":
         raise Forbidden("L'auditeur consulte les dossiers ; il n'agit pas sur eux.")

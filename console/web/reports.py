@@ -2,12 +2,15 @@
 the background of the console process while their page shows how far they have gone.
 
 On a ten-year log they take minutes (bench/README.md, scale model): longer than a browser or a
-reverse proxy waits for a page. A page asks for its report by key and gets it at once when it
-is ready within a short wait (small logs); otherwise it shows the progress and reloads itself.
-Visits meanwhile follow the same computation instead of starting another. A finished report
-is shown for a minute (to the page that waited for it and its reloads), then the next visit
-computes it again: an auditor is not shown an old verification as if it were today's. A failed
-one is shown for ten seconds, to the page following it, then computed again.
+reverse proxy waits for a page. Only the auditor's form starts one (a POST, ``start``): a page
+opened (a GET, which a link prefetch, a crawler or a restored tab sends too) shows the report
+as it stands (``current``), or the form to start it. The form waits for its report a short
+while, so that a small log's page shows the result at once; otherwise the page shows the
+progress and reloads itself. Forms sent meanwhile follow the same computation instead of
+starting another. A finished report is shown for a minute (to the page that waited for it and
+its reloads), then the page offers to compute it again: an auditor is not shown an old
+verification as if it were today's. A failed one is shown as long, with the form, which
+computes it again at once.
 """
 
 from __future__ import annotations
@@ -31,10 +34,7 @@ KEEP = 20
 WAIT_SECONDS = 2.0
 """How long a page waits for its report before showing the progress instead."""
 FRESH = timedelta(minutes=1)
-"""How long a finished report is shown before a visit computes it again."""
-FAILURE_SHOWN = timedelta(seconds=10)
-"""How long a failed report is shown: long enough for the page following it (which asks
-every 2 s) to show why, short enough that « Rechargez la page » soon computes it again."""
+"""How long a finished report is shown before its page offers to compute it again."""
 
 
 @dataclass
@@ -77,6 +77,17 @@ class Report:
         return progress
 
 
+@dataclass(frozen=True)
+class StartForm:
+    """The form a report's page shows to start it (``calcul.html``): a POST to ``action``
+    with the page's CSRF token and ``fields``, the choices its address made."""
+
+    action: str
+    fields: dict[str, str]
+    label: str
+    """The button's words: what it computes."""
+
+
 Computation = Callable[[Report], Awaitable[Any]]
 """Computes a report's result, telling ``report.progress`` how far it has gone."""
 
@@ -92,12 +103,12 @@ class Reports:
         self._keep = keep
         self._wait = wait
 
-    async def get(self, key: str, compute: Computation) -> Report:
+    async def start(self, key: str, compute: Computation) -> Report:
         """The report for ``key``: the one running, or finished within ``FRESH`` without an
         error, else a new computation; waits for it a little, so that small logs answer at
-        once."""
+        once. For the form that asks for it, never for a page opened."""
         report = self._reports.get(key)
-        if report is None or (report.finished and not _fresh(report)):
+        if report is None or (report.finished and (report.error or not _fresh(report))):
             report = Report(key, started_at=datetime.now(UTC))
             report.task = asyncio.create_task(_run(report, compute))
             self._running.add(report.task)
@@ -110,6 +121,12 @@ class Reports:
             await asyncio.wait({report.task}, timeout=self._wait)
         return report
 
+    def current(self, key: str) -> Report | None:
+        """The report for ``key`` while it runs, or finished within ``FRESH`` (its result or
+        why it failed); None otherwise. Computes nothing: what a page opened shows."""
+        report = self.find(key)
+        return report if report is not None and (not report.finished or _fresh(report)) else None
+
     def find(self, key: str) -> Report | None:
         """The report for ``key`` as it stands, however old, without computing anything: for
         a computation only its starter can make again (a verification with an uploaded file)."""
@@ -120,12 +137,9 @@ class Reports:
 
 
 def _fresh(report: Report) -> bool:
-    """Whether a finished report is still shown. A failed one too, briefly: one that failed
-    after its page stopped waiting (minutes into a long log) was computed again by the page's
-    next visit, from 0 %, and its failure never shown, time after time."""
+    """Whether a finished report is still shown."""
     finished_at = report.finished_at
-    shown = FRESH if report.error is None else FAILURE_SHOWN
-    return finished_at is not None and datetime.now(UTC) - finished_at < shown
+    return finished_at is not None and datetime.now(UTC) - finished_at < FRESH
 
 
 async def _run(report: Report, compute: Computation) -> None:

@@ -5,6 +5,7 @@ one account per role, and an httpx client on the app (ASGI, no network)."""
 from __future__ import annotations
 
 import contextlib
+import html
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -119,6 +120,39 @@ async def csrf_of(client: httpx.AsyncClient, path: str = "/connexion") -> str:
     found = CSRF.search(page.text)
     assert found, f"no CSRF token on {path}"
     return found.group(1)
+
+
+START_FORM = re.compile(
+    r'<form method="post" action="([^"]+)"[^>]*data-testid="calcul-a-lancer"[^>]*>(.*?)</form>',
+    re.DOTALL,
+)
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+async def start_report(
+    client: httpx.AsyncClient, path: str, params: dict[str, str] | None = None
+) -> str:
+    """Open a report's page (the journal, the portfolio) and send the form it offers to start
+    the computation, as the auditor's click does: the address the answer leads to, which
+    shows the report. A page offering none shows its report already (running, or done within
+    a minute, maybe by an earlier test of the module): its own address."""
+    opened = await client.get(path, params=params)
+    assert opened.status_code == 200, opened.text
+    form = START_FORM.search(opened.text)
+    if form is None:
+        return opened.url.raw_path.decode()
+    fields = {name: html.unescape(value) for name, value in HIDDEN.findall(form.group(2))}
+    answer = await client.post(form.group(1), data=fields)
+    assert answer.status_code == 303, answer.text
+    return answer.headers["location"]
+
+
+async def report_page(
+    client: httpx.AsyncClient, path: str, params: dict[str, str] | None = None
+) -> httpx.Response:
+    """The report's page once its computation was started there (``start_report``): at once
+    the result on a small log, else the progress."""
+    return await client.get(await start_report(client, path, params))
 
 
 @contextlib.asynccontextmanager

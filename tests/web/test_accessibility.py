@@ -5,10 +5,13 @@ visible focus on every control one tabs to."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from console.web import services as web_services
 from tests.web import test_console_browser as browser_tests
 from tests.web.conftest import Console
 from tests.web.test_console_api import submit_file
@@ -116,17 +119,29 @@ async def test_each_role_s_main_pages_meet_wcag_2_1_aa_by_axe(
 async def test_a_report_being_computed_shows_its_progress_without_reloading_under_the_reader(
     console: Console, base_url: str, browser: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """While the portfolio is computed, its page passes axe (a <meta refresh> reloaded it every
-    2 s: WCAG 2.2.1, RGAA 13.1), then reloads itself once, when the result is ready."""
+    """The portfolio's page, opened, offers its computation; started, its page passes axe
+    while it is computed (a <meta refresh> reloaded it every 2 s: WCAG 2.2.1, RGAA 13.1),
+    then reloads itself once, when the result is ready."""
     monkeypatch.setattr(console.services.reports, "_wait", 0)  # the progress, not the result
+    release, verify = asyncio.Event(), web_services.verify
+
+    async def held(*args: Any, **options: Any) -> Any:  # the chain's check, after the states
+        await release.wait()
+        return await verify(*args, **options)
+
+    monkeypatch.setattr(web_services, "verify", held)
     audrey = await browser_tests.sign_in(browser, base_url, "audrey")
     page = audrey.page
     address = f"{base_url}/portefeuille?date=2025-01-01"
     await page.goto(address)  # type: ignore[attr-defined]
+    assert await violations_on(page) == []
+    await page.click("[data-testid=calcul-a-lancer] button[type=submit]")  # type: ignore[attr-defined]
     await page.locator("[data-testid=calcul-en-cours]").wait_for()  # type: ignore[attr-defined]
+    assert page.url == address  # type: ignore[attr-defined]
     await page.route(address, lambda route: route.abort())  # type: ignore[attr-defined]
     assert await violations_on(page) == []
     await page.unroute(address)  # type: ignore[attr-defined]
+    release.set()
     await page.locator("[data-testid=portefeuille]").wait_for()  # type: ignore[attr-defined]
     await page.context.close()  # type: ignore[attr-defined]
 

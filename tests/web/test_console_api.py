@@ -46,7 +46,15 @@ from tests.audit.audit_support import Database, file_events, record
 from tests.conftest import temporal_cli_path
 from tests.polling import eventually
 from tests.reliability.faults import TcpProxy
-from tests.web.conftest import CSRF, PASSWORD, Console, csrf_of, signed_in
+from tests.web.conftest import (
+    CSRF,
+    PASSWORD,
+    Console,
+    csrf_of,
+    report_page,
+    signed_in,
+    start_report,
+)
 from tests.workflow.scenarios import submission
 from worker import build_worker
 from workflows import worker_presence
@@ -1638,7 +1646,7 @@ async def test_the_auditor_reads_timeline_state_as_of_verification_and_exports(
     chain valid, a CSV and a JSON-lines export."""
     async with signed_in(console, "audrey") as audrey:
         page = await audrey.get(f"/audit/{file_id}")
-        journal = await audrey.get("/journal")
+        journal = await report_page(audrey, "/journal")
         old = await audrey.get(f"/audit/{file_id}", params={"date": "2000-01-01"})
         csv = await audrey.get(f"/audit/{file_id}/export.csv")
         jsonl = await audrey.get(f"/audit/{file_id}/export.jsonl")
@@ -1696,7 +1704,7 @@ async def test_the_journal_checks_the_stored_checkpoints_against_the_configured_
         )  # fmt: skip
         app = Console(create_app(services), services, services.guichet, log)
         async with signed_in(app, "audrey") as audrey:
-            return (await audrey.get("/journal")).text
+            return (await report_page(audrey, "/journal")).text
 
     try:
         checked, unchecked = await journal(trusted), await journal(None)
@@ -1730,7 +1738,7 @@ async def test_a_dropped_trigger_is_a_failed_verification_on_the_journal(
     auditor = Console(create_app(services), services, services.guichet, log)
     try:
         async with signed_in(auditor, "audrey") as audrey:
-            await audrey.get("/journal")
+            await start_report(audrey, "/journal")
 
             async def verified() -> str | None:
                 text = html.unescape((await audrey.get("/journal")).text)
@@ -1761,7 +1769,7 @@ async def test_the_journal_shows_the_clocks_beside_an_intact_chain(
         )
         auditor = Console(create_app(services), services, services.guichet, log)
         async with signed_in(auditor, "audrey") as audrey:
-            await audrey.get("/journal")
+            await start_report(audrey, "/journal")
 
             async def verified() -> str | None:
                 text = html.unescape((await audrey.get("/journal")).text)
@@ -1813,7 +1821,7 @@ async def test_an_uploaded_checkpoints_file_catches_a_rewrite_the_database_no_lo
     pasted = {"cle": public_key_text(key.public_key())}
     try:
         async with signed_in(auditor, "audrey") as audrey:
-            journal = await audrey.get("/journal")
+            journal = await report_page(audrey, "/journal")
             token = {"csrf": await csrf_of(audrey, "/journal")}
             export = {"points": ("kept.json", kept.read_bytes())}
             sent = await audrey.post("/journal", data=token | pasted, files=export)
@@ -1850,15 +1858,15 @@ async def test_an_uploaded_checkpoints_file_catches_a_rewrite_the_database_no_lo
 async def test_the_whole_log_reports_show_their_progress_then_their_result(
     console: Console, file_id: str
 ) -> None:
-    """A report not ready at once (no wait here; minutes on a ten-year log): the portfolio and
-    the journal answer a page that shows the progress and reloads itself once the result is
-    ready (its script follows the report; a <meta refresh> reloaded it every 2 s under the
-    reader), then the result."""
+    """A report not ready at once (no wait here; minutes on a ten-year log): the portfolio's
+    and the journal's forms lead to a page that shows the progress and reloads itself once the
+    result is ready (its script follows the report; a <meta refresh> reloaded it every 2 s
+    under the reader), then the result."""
     services = dataclasses.replace(console.services, reports=Reports(wait=0))
     slow = Console(create_app(services), services, services.guichet, console.log)
     async with signed_in(slow, "audrey") as audrey:
         for path, result in (("/portefeuille", "Total"), ("/journal", "Journal vérifié")):
-            first = await audrey.get(path)
+            first = await report_page(audrey, path)
             assert first.status_code == 200
             assert "data-suivi-calcul" in first.text and 'http-equiv="refresh"' not in first.text
             assert "calcul en cours depuis" in first.text and result not in first.text
@@ -1878,8 +1886,8 @@ async def test_the_auditor_downloads_the_portfolio_as_of_a_day(
     bad date or format is a 400."""
     async with signed_in(console, "audrey") as audrey:
         listing = await audrey.get("/dossiers")
-        page = await audrey.get("/portefeuille")
-        page_2000 = await audrey.get("/portefeuille", params={"date": "2000-01-01"})
+        page = await report_page(audrey, "/portefeuille")
+        page_2000 = await report_page(audrey, "/portefeuille", {"date": "2000-01-01"})
         now = await audrey.get("/portefeuille.csv")
         before = await audrey.get("/portefeuille.csv", params={"date": "2000-01-01"})
         lines = await audrey.get("/portefeuille.jsonl")
@@ -1918,7 +1926,7 @@ async def test_the_auditor_s_portfolio_opens_in_excel_in_french_with_its_codes_w
     import openpyxl
 
     async with signed_in(console, "audrey") as audrey:
-        page = await audrey.get("/portefeuille", params={"departement": "01"})
+        page = await report_page(audrey, "/portefeuille", {"departement": "01"})
         workbook = await audrey.get("/portefeuille.xlsx", params={"departement": "01"})
     assert 'href="/portefeuille.xlsx?departement=01"' in page.text
     assert 'filename="portefeuille-actuel-01.xlsx"' in workbook.headers["content-disposition"]
@@ -2466,7 +2474,7 @@ async def test_figures_and_exports_resting_on_altered_events_say_so(
     auditor = Console(create_app(services), services, services.guichet, log)
     try:
         async with signed_in(auditor, "audrey") as audrey:
-            page = html.unescape((await audrey.get("/portefeuille")).text)
+            page = html.unescape((await report_page(audrey, "/portefeuille")).text)
             refused = await audrey.get("/portefeuille.csv")
             anyway = await audrey.get("/portefeuille.csv", params={"malgre_alteration": "1"})
             trail = await audrey.get("/audit/app-1/export.jsonl")
@@ -2511,7 +2519,7 @@ async def test_a_rewrite_only_the_stored_checkpoints_reveal_is_said_on_every_pag
     try:
         assert (await log.verify()).ok, "the forgery must fool the chain alone"
         async with signed_in(auditor, "audrey") as audrey:
-            portfolio = html.unescape((await audrey.get("/portefeuille")).text)
+            portfolio = html.unescape((await report_page(audrey, "/portefeuille")).text)
             page = html.unescape((await audrey.get("/audit/app-1")).text)
             trail = await audrey.get("/audit/app-1/export.csv")
             api = (await audrey.get("/api/v1/audit/app-1")).json()["verification"]

@@ -190,6 +190,7 @@ async def test_a_subsidy_goes_from_submission_to_balance_and_the_auditor_sees_it
         assert event in history
     await audrey.shot("08-audit")
     await audrey.page.click("nav >> text=Portefeuille")  # type: ignore[attr-defined]
+    await audrey.page.click("text=Calculer le portefeuille")  # type: ignore[attr-defined]
     summary = audrey.page.locator("[data-testid=portefeuille]")  # type: ignore[attr-defined]
     assert "clos" in (await summary.inner_text()).lower()  # the badge is set in capitals
     await audrey.shot("09-portefeuille")

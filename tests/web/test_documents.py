@@ -16,7 +16,7 @@ import pytest
 
 from console.web.app import create_app
 from console.web.reports import Reports
-from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
+from tests.web.conftest import PASSWORD, Console, csrf_of, report_page, signed_in
 from tests.web.test_console_api import submit_file, withdraw
 
 QUOTE = b"%PDF-1.7\n" + "Devis de menuiserie : 12 fenêtres\n".encode() * 3_000
@@ -249,7 +249,7 @@ async def test_a_document_altered_in_the_database_is_not_served_and_the_journal_
     fresh = dataclasses.replace(console.services, reports=Reports())
     auditor_view = Console(create_app(fresh), fresh, fresh.guichet, console.log)
     async with signed_in(auditor_view, "audrey") as audrey:
-        journal = html.unescape((await audrey.get("/journal")).text)
+        journal = html.unescape((await report_page(audrey, "/journal")).text)
     assert "Pièce jointe altérée ou manquante (la chaîne elle-même est cohérente)" in journal
     assert "la pièce « facture.pdf »" in journal and "est altérée : les octets conservés" in journal
     async with signed_in(console, "audrey") as audrey:  # and the file's own audit page

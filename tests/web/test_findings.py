@@ -9,7 +9,7 @@ import pytest
 
 from audit.documents import DocumentProblem, Naming
 from audit.findings import AuditReport, StartingCheckpoint
-from console.web.findings import finding_in_french, scope_in_french
+from console.web.findings import finding_in_french, notes_in_french, scope_in_french
 from eventlog.documents import UnsoundDocument
 
 CHECKPOINT = "the checkpoint of position 12 signed at 2026-03-01T10:00:00Z"
@@ -143,3 +143,40 @@ def test_an_empty_log_with_no_checkpoint_is_said_to_be_empty() -> None:
         "aucun point de contrôle signé par la clé de confiance k1 dans la base : tout le "
         "journal a été vérifié à la place (il est vide)"
     )
+
+
+def test_checkpoints_above_a_break_read_in_french_and_the_page_s_own_notes_are_left_out() -> None:
+    """``verify``'s note of the checkpoints past the chain's break, one or several; the notes
+    the journal's page says from the report's fields (signatures not checked, the scope) are
+    not said twice."""
+    report = AuditReport(
+        ok=False,
+        checked=9,
+        head_position=9,
+        notes=(
+            "checkpoint signatures not checked: no public key to check them against",
+            "3 checkpoint(s) at position(s) 6, 8, 9 match the hash stored there, but the chain "
+            "beneath is broken at position 5: they vouch for nothing from position 5 on",
+        ),
+    )
+    assert notes_in_french(report) == [
+        "les 3 points de contrôle des positions 6, 8 et 9 concordent avec l'empreinte "
+        "enregistrée à leur position, mais la chaîne est rompue en dessous, à la position 5 : "
+        "ils ne garantissent rien à partir de la position 5"
+    ]
+
+
+def test_many_checkpoints_above_a_break_are_said_by_the_first_and_the_last() -> None:
+    """Hourly checkpoints above a break years back: thousands of positions, not a sentence."""
+    positions = range(10, 100_000, 10)
+    note = (
+        f"{len(positions)} checkpoint(s) at position(s) {', '.join(map(str, positions))} match "
+        "the hash stored there, but the chain beneath is broken at position 5: they vouch for "
+        "nothing from position 5 on"
+    )
+    report = AuditReport(ok=False, checked=1, head_position=99_990, notes=(note,))
+    assert notes_in_french(report) == [
+        "les 9\u202f999 points de contrôle signés entre les positions 10 et 99990 concordent avec "
+        "l'empreinte enregistrée à leur position, mais la chaîne est rompue en dessous, à la "
+        "position 5 : ils ne garantissent rien à partir de la position 5"
+    ]

@@ -9,7 +9,7 @@ import contextlib
 import dataclasses
 import html
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -19,11 +19,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from audit.checkpoints import export_file
 from console.web.app import create_app
 from console.web.reports import Reports
+from console.web.services import WebServices
 from eventlog.checkpoints import checkpoint_now, stored
 from eventlog.signing import key_id, public_key_text
 from tests.audit.audit_support import Database, file_events, record
 from tests.polling import eventually
-from tests.web.conftest import Console, csrf_of, signed_in
+from tests.web.conftest import Console, csrf_of, report_page, signed_in, start_report
 
 KEY = Ed25519PrivateKey.generate()
 KID = key_id(KEY.public_key())
@@ -55,16 +56,24 @@ class Auditor:
     """Audrey, signed in to a console on a test's own log."""
 
     client: httpx.AsyncClient
+    services: WebServices
 
     async def journal(self, params: dict[str, str] | None = None, path: str = "/journal") -> str:
-        """The journal's page once its report is there (unescaped)."""
+        """The journal's page once its report is there (unescaped): started by its form, but
+        for a verification with an uploaded file (``?controle=``), started by its upload."""
+        if "controle=" not in path:
+            path = await start_report(self.client, path, params)
+        return await self.shown(path, 'data-testid="verification-journal"')
 
-        async def verified() -> str | None:
+    async def shown(self, path: str, mark: str, params: dict[str, str] | None = None) -> str:
+        """The page at ``path`` once it holds ``mark``, its report being there (unescaped)."""
+
+        async def there() -> str | None:
             answer = await self.client.get(path, params=params)
             text = html.unescape(answer.text)
-            return text if 'data-testid="verification-journal"' in text else None
+            return text if mark in text else None
 
-        return await eventually(verified)
+        return await eventually(there)
 
 
 @contextlib.asynccontextmanager
@@ -83,7 +92,7 @@ async def auditor_on(
     try:
         app = Console(create_app(services), services, services.guichet, log)
         async with signed_in(app, "audrey") as audrey:
-            yield Auditor(audrey)
+            yield Auditor(audrey, services)
     finally:
         await log.close()
 
@@ -95,7 +104,7 @@ async def test_the_journal_from_the_latest_checkpoint_says_what_it_re_read_and_w
     sentence, with its limit, under a headline naming the checkpoint; the whole log's report,
     computed apart, says it re-read 1 to 8."""
     async with auditor_on(console, database) as audrey:
-        running = await audrey.client.get("/journal", params=FROM_POINT)
+        running = await report_page(audrey.client, "/journal", FROM_POINT)
         partial = await audrey.journal(FROM_POINT)
         whole = await audrey.journal()
     assert "Vérification depuis le dernier point de contrôle signé : calcul en cours" in (
@@ -244,3 +253,24 @@ async def test_the_api_verifies_from_the_latest_checkpoint_when_asked_and_says_i
     assert whole["ok"] is True and whole["checked"] == 8 and whole["started_from"] is None
     assert refused.status_code == 400
     assert "la console n'a pas de clé publique de confiance" in html.unescape(refused.text)
+
+
+async def test_a_checkpoint_above_a_break_is_said_to_vouch_for_nothing(
+    console: Console, database: Database
+) -> None:
+    """Signed at 4 and at 8, then position 5 altered: the checkpoint at 8 still holds the hash
+    stored there, but the chain beneath it is broken. ``guichet audit verify`` says it vouches
+    for nothing from 5 on; the page counted it out (« 1 sur 2 ») without saying why."""
+    log = database.open()
+    await checkpoint_now(log, KEY, SIGNED + timedelta(hours=1))
+    await log.close()
+    await database.tamper("UPDATE eventlog_events SET version = 99 WHERE position = 5")
+    async with auditor_on(console, database) as audrey:
+        page = await audrey.journal()
+    assert "Journal altéré : ne vous fiez à rien à partir de la position 5" in page
+    assert f"1 sur 2 signés par la clé de confiance <code>{KID}</code>" in page
+    assert (
+        "Le point de contrôle de la position 8 concorde avec l'empreinte enregistrée à sa "
+        "position, mais la chaîne est rompue en dessous, à la position 5 : il ne garantit rien "
+        "à partir de la position 5."
+    ) in page

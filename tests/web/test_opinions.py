@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib
 import html
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
 from activities.outbox import outbox
+from console.web import opinions
 from domain.deadline import PARIS
 from tests.polling import eventually
 from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
@@ -443,3 +444,58 @@ async def test_an_opinion_is_not_asked_of_an_expert_whose_account_is_disabled(
     assert by_form.status_code == 400, by_form.text
     assert "aucun compte d'expert « abf-parti »" in html.unescape(by_form.text)
     assert by_api.status_code == 400 and "abf-parti" in by_api.text
+
+
+def _row(page: str, start: str) -> str:
+    """The table row holding ``start``, from it to the row's end."""
+    at = page.index(start)
+    return page[at : page.index("</tr>", at)]
+
+
+async def test_a_request_past_its_day_reads_overdue_to_the_expert_and_to_the_asker(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its last day in Paris gone by, a request still awaited is « dépassé » on the expert's
+    list and on the file's page, where the caseworker who asked reads the opinions: that page
+    showed it as any request waiting. On its last day, it is not yet."""
+    application_id = await _asked(console)
+    due = datetime.now(PARIS).date() + timedelta(days=10)
+    overdue = f"<strong>{due:%d/%m/%Y} (dépassé)</strong>"
+
+    async def pages_on(today: date) -> tuple[str, str]:
+        monkeypatch.setattr(opinions, "paris_today", lambda: today)
+        async with signed_in(console, "abf") as abf:
+            listed = (await abf.get("/avis")).text
+        async with signed_in(console, "alice") as alice:
+            page = (await alice.get(f"/dossiers/{application_id}")).text
+        listed_row = _row(listed, f'<a href="/dossiers/{application_id}#avis">')
+        page_row = _row(page[page.index('data-testid="avis"') :], "<tr ")
+        return listed_row, page_row
+
+    on_the_day = await pages_on(due)
+    the_day_after = await pages_on(due + timedelta(days=1))
+    assert all(overdue not in row and f"{due:%d/%m/%Y}" in row for row in on_the_day)
+    assert all(overdue in row for row in the_day_after), the_day_after
+
+
+async def test_the_expert_s_bookmark_of_a_file_withdrawn_from_them_says_why(
+    console: Console,
+) -> None:
+    """The file's page opened from a bookmark after the caseworker withdrew the request: the
+    withdrawal and its reason, as the answer form says it, not « Aucun dossier à ce numéro »
+    of a file listed on their page; the file stays closed to them, and one never asked of
+    them is still not found."""
+    application_id = await _asked(console)
+    async with signed_in(console, "alice") as alice:
+        await act(
+            alice, application_id, "WithdrawOpinionRequest", number="1", reason="Mauvais service"
+        )
+    other = await submit_file(console)
+    async with signed_in(console, "abf") as abf:
+        bookmarked = await abf.get(f"/dossiers/{application_id}")
+        never_asked = await abf.get(f"/dossiers/{other}")
+    page = html.unescape(bookmarked.text)
+    assert bookmarked.status_code == 404
+    assert "La demande d'avis n° 1 a été retirée : Mauvais service" in page
+    assert "Aucun dossier" not in page and QUESTION not in page
+    assert never_asked.status_code == 404 and "Aucun dossier à ce numéro" in never_asked.text

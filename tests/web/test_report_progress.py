@@ -14,7 +14,7 @@ from audit import verify as real_verify
 from console.web import services as web_services
 from tests.audit.audit_support import Database, postgresql_app_1
 from tests.polling import eventually
-from tests.web.conftest import Console
+from tests.web.conftest import Console, start_report
 from tests.web.test_journal_scope import auditor_on
 
 
@@ -44,6 +44,8 @@ def held(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
 
 
 async def _progress(client: Any, path: str, shown: str) -> str:
+    path = await start_report(client, path)
+
     async def showing() -> str | None:
         text = html.unescape((await client.get(path)).text)
         return text if shown in text else None

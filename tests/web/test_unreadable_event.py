@@ -10,7 +10,7 @@ import pytest
 
 from tests.audit.audit_support import Database, postgresql_app_1
 from tests.polling import eventually
-from tests.web.conftest import Console
+from tests.web.conftest import Console, start_report
 from tests.web.test_journal_scope import auditor_on
 
 NO_EVENT = """UPDATE eventlog_events SET data = '{"type": "PaymentOrdered"}' WHERE position = 10"""
@@ -38,6 +38,7 @@ async def test_the_audit_pages_of_an_unreadable_row_say_where_in_french(
             for path in ("/audit/app-1", "/audit/app-1/export.csv?malgre_alteration=1")
         ]
         journal = await audrey.journal()
+        await start_report(audrey.client, "/portefeuille")
 
         async def portfolio() -> str | None:
             text = html.unescape((await audrey.client.get("/portefeuille")).text)
