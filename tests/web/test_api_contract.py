@@ -20,6 +20,7 @@ from tests.polling import eventually
 from tests.web.conftest import PASSWORD, Console
 from tests.web.test_console_api import request_json, submit_file
 from tests.web.test_documents import QUOTE
+from workflows.client import application_id_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
 
@@ -349,3 +350,26 @@ async def test_a_note_of_blanks_is_refused_as_the_console_refuses_it(console: Co
     assert answer.status_code in (400, 422), answer.text
     assert "note" in answer.json()["detail"]
     assert len(await console.log.read_stream(application_id)) == before
+
+
+async def test_an_encoded_word_in_the_contact_address_is_refused_at_submission(
+    console: Console,
+) -> None:
+    """« =? » opens an RFC 2047 encoded word, which the mail refuses at delivery: the file
+    was taken, and the commune learnt of it only when a notice was not delivered. A 400
+    now, saying what to type, and no file started."""
+    address = "=?utf-8?q?=0D=0ABcc=3A_escroc=40example.com?=@example.fr"
+    key = uuid.uuid4().hex
+    request = {**request_json("01033"), "contact_email": address}
+    async with console.client() as client:
+        answer = await client.post(
+            "/api/v1/applications",
+            json={"idempotency_key": key, "request": request},
+            headers=basic("agent"),
+        )
+    assert answer.status_code == 400, answer.text
+    detail = answer.json()["detail"]
+    assert detail.startswith(f"request.contact_email — « {address} » contient « =? »")
+    assert "sans « =? »" in detail
+    application_id = application_id_for(request["programme_id"], "01033", key)
+    assert not await console.log.stream_version(application_id)
