@@ -8,12 +8,16 @@ import base64
 import hashlib
 import json
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
+from fastapi import Depends, FastAPI
 
 from console.web import files
+from console.web.accounts import Account
+from console.web.auth import roles
+from console.web.openapi import with_csrf_on_changes
 from console.web.outages import NO_DATABASE
 from eventlog import EventLogUnavailable
 from tests.polling import eventually
@@ -373,3 +377,56 @@ async def test_an_encoded_word_in_the_contact_address_is_refused_at_submission(
     assert "sans « =? »" in detail
     application_id = application_id_for(request["programme_id"], "01033", key)
     assert not await console.log.stream_version(application_id)
+
+
+SAFE_METHODS = {"get", "head"}
+
+
+async def test_the_openapi_document_says_how_each_operation_signs_in(console: Console) -> None:
+    """The document declared no security scheme: a client generated from it called every
+    operation without credentials and got 401s. It declares the API's two ways in (Basic
+    credentials; the console's session cookie, with its X-CSRF-Token header on a change) on
+    each operation that checks them, and each of those is indeed refused without them."""
+    async with console.client() as client:
+        document = (await client.get("/api/openapi.json")).json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["basic"] == {**schemes["basic"], "type": "http", "scheme": "basic"}
+    assert schemes["session"] == {
+        **schemes["session"], "type": "apiKey", "in": "cookie", "name": "guichet_session"
+    }  # fmt: skip
+    assert schemes["csrf"] == {
+        **schemes["csrf"], "type": "apiKey", "in": "header", "name": "X-CSRF-Token"
+    }  # fmt: skip
+    operations = [
+        (path, method, operation)
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    ]
+    assert len(operations) >= 14
+    async with console.client() as client:
+        for path, method, operation in operations:
+            session = {"session": []} if method in SAFE_METHODS else {"session": [], "csrf": []}
+            assert operation["security"] == [{"basic": []}, session], (method, path)
+            address = path.format(application_id="x-file-000", sha256="0" * 64, batch_id="b")
+            answer = await client.request(method, address)
+            assert answer.status_code == 401, (method, path, answer.text)
+
+
+def test_an_operation_that_checks_no_account_declares_no_security() -> None:
+    """The schemes come with ``roles``, not with the router: a route that checks no account
+    (a health check, say) stays callable without credentials in a generated client."""
+    app = FastAPI()
+
+    @app.get("/public")
+    async def public() -> dict[str, str]:
+        return {}
+
+    @app.post("/private")
+    async def private(account: Annotated[Account, Depends(roles("auditor"))]) -> dict[str, str]:
+        return {}
+
+    document = with_csrf_on_changes(app.openapi())
+    assert "security" not in document["paths"]["/public"]["get"]
+    assert document["paths"]["/private"]["post"]["security"] == [
+        {"basic": []}, {"session": [], "csrf": []}
+    ]  # fmt: skip
