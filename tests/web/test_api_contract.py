@@ -430,3 +430,33 @@ def test_an_operation_that_checks_no_account_declares_no_security() -> None:
     assert document["paths"]["/private"]["post"]["security"] == [
         {"basic": []}, {"session": [], "csrf": []}
     ]  # fmt: skip
+
+
+async def test_the_openapi_document_describes_the_file_with_its_payments_days(
+    console: Console,
+) -> None:
+    """The file's representation was an object of anything in the document: a generated
+    client had no type for its state, and none for a payment's days (ordered, paid,
+    refused). It is described, with the keys the route gives, from the state's own model."""
+    application_id = await submit_file(console)
+    async with console.client() as client:
+        document = (await client.get("/api/openapi.json")).json()
+        given = (
+            await client.get(f"/api/v1/applications/{application_id}", headers=basic("alice"))
+        ).json()
+    schemas = document["components"]["schemas"]
+
+    def named(schema: dict[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+        return found
+
+    read = document["paths"]["/api/v1/applications/{application_id}"]["get"]
+    described = named(read["responses"]["200"]["content"]["application/json"]["schema"])
+    assert set(described["properties"]) == set(given)
+    state = named(described["properties"]["state"])
+    assert set(state["properties"]) == set(given["state"])
+    payment = named(state["properties"]["payments"]["items"])
+    for moment in ("ordered_at", "disbursed_at", "failed_at"):
+        either = payment["properties"][moment]["anyOf"]
+        assert {"type": "string", "format": "date-time"} in either, moment
+        assert {"type": "null"} in either
