@@ -3,7 +3,7 @@ plan, and the timeline of the event log, as one JSON-ready dict and as text for 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from audit.exporting import utc_text
@@ -163,11 +163,7 @@ def render_file(view: dict[str, Any]) -> str:
         ]
     if state.get("payments"):
         out += ["", "payments"]
-        out += [
-            f"  {p['number']:>2} {p['kind']:<8} {format_euros(p['amount_cents']):>16}  "
-            f"{p['status']}" + ("  (with a bank guarantee)" if p["with_bank_guarantee"] else "")
-            for p in state["payments"]
-        ]
+        out += [f"  {_payment_text(p)}" for p in state["payments"]]
     if view.get("checklist"):
         out += ["", "expected documents (a checklist of the programme)"]
         out += [f"  {line}" for line in view["checklist"]]
@@ -194,13 +190,42 @@ def render_file(view: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+PAYMENT_MOMENTS = (
+    ("ordered_at", "ordered"),
+    ("disbursed_at", "paid"),
+    ("failed_at", "refused by the bank"),
+)
+"""A payment's moments, each shown as its Paris day when it has one."""
+
+
+def _payment_text(payment: dict[str, Any]) -> str:
+    """One payment: number, kind, amount, status, then the Paris days of its order and of
+    the bank's payment or refusal."""
+    text = (
+        f"{payment['number']:>2} {payment['kind']:<8} "
+        f"{format_euros(payment['amount_cents']):>16}  {payment['status']}"
+    )
+    if payment["with_bank_guarantee"]:
+        text += "  (with a bank guarantee)"
+    days = [
+        f"{word} {_paris_day(payment[field])}" for field, word in PAYMENT_MOMENTS if payment[field]
+    ]
+    return text + (f"  ({', '.join(days)}, Paris)" if days else "")
+
+
+def _paris_day(moment: str) -> date:
+    """The day in Paris of a moment as the state's JSON gives it: the UTC date would put an
+    act of 00:30 in Paris on the day before."""
+    return datetime.fromisoformat(moment).astimezone(PARIS).date()
+
+
 def _opinion_text(opinion: dict[str, Any], reviewed: bool) -> str:
     """One request: its number, expert, day due and question, then where it stands (an
     unanswered one is awaited while the file is under review)."""
     if opinion["verdict"]:
         # The day in Paris, as ``due_on`` is: the UTC date made an answer late by hours look
         # on time.
-        answered = datetime.fromisoformat(opinion["answered_at"]).astimezone(PARIS).date()
+        answered = _paris_day(opinion["answered_at"])
         answer = f"{opinion['verdict']} ({answered}, Paris): {opinion['opinion']}"
     elif opinion["withdrawn_reason"] is not None:
         answer = f"withdrawn: {opinion['withdrawn_reason']}"

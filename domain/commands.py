@@ -520,6 +520,11 @@ def contradiction(command: Command) -> RuleViolation | None:
 
 _ADDRESS = re.compile(r"[^@\s\"(),:;<>\[\]\\]+@[^@\s\"(),:;<>\[\]\\.]+(\.[^@\s\"(),:;<>\[\]\\.]+)+")
 """One address, ``name@domain.tld``: no display name, no list, no space (IDN domains pass)."""
+ENCODED_WORD = "=?"
+"""What opens an RFC 2047 encoded word. Legal in an address, but the mail's header parser
+decodes it: the To header names another address than the one the notice is sent to, or, decoded
+to a line break, none the outbox can write, which refuses the notice for good
+(``activities.mail.compose``). No commune's address holds one: refused at entry."""
 
 
 def contact_email_problem(request: ApplicationRequest) -> RuleViolation | None:
@@ -529,6 +534,17 @@ def contact_email_problem(request: ApplicationRequest) -> RuleViolation | None:
     Checked where requests arrive (the API, the CLI's request file), not by the model:
     requests recorded before this check hold addresses it would refuse, and must still read."""
     address = request.contact_email
+    if address is not None and ENCODED_WORD in address:
+        return RuleViolation(
+            f"contact_email {address!r} is not one e-mail address as mail delivers it: "
+            f"'{ENCODED_WORD}' opens an RFC 2047 encoded word, which mail decodes into another "
+            f"address or refuses; type the address plainly, without '{ENCODED_WORD}' "
+            "(name@domain.fr)",
+            rule="contact-email",
+            french=f"contact_email — « {address} » contient « {ENCODED_WORD} », qui ouvre un "
+            "mot encodé (RFC 2047) que la messagerie décode en une autre adresse ou refuse : "
+            f"saisissez l'adresse en clair, sans « {ENCODED_WORD} » (nom@domaine.fr)",
+        )
     if address is None or _ADDRESS.fullmatch(address):
         return None
     return RuleViolation(

@@ -247,7 +247,13 @@ def _payment_claimed(state: Application, event: PaymentClaimed) -> Changes:
 @_on(PaymentOrdered)
 def _payment_ordered(state: Application, event: PaymentOrdered) -> Changes:
     return _with_payment(
-        state, event.payment_number, status="ordered", ordered_by=event.actor.id, failure=None
+        state,
+        event.payment_number,
+        status="ordered",
+        ordered_by=event.actor.id,
+        ordered_at=event.at,
+        failure=None,
+        failed_at=None,
     )
 
 
@@ -258,12 +264,15 @@ def _payment_disbursed(state: Application, event: PaymentDisbursed) -> Changes:
         event.payment_number,
         status="disbursed",
         gateway_reference=event.gateway_reference,
+        disbursed_at=event.at,
     )
 
 
 @_on(PaymentFailed)
 def _payment_failed(state: Application, event: PaymentFailed) -> Changes:
-    return _with_payment(state, event.payment_number, status="failed", failure=event.reason)
+    return _with_payment(
+        state, event.payment_number, status="failed", failure=event.reason, failed_at=event.at
+    )
 
 
 @_on(RepaymentDue)

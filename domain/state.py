@@ -53,8 +53,15 @@ class Payment(Frozen):
     with_bank_guarantee: bool = False
     status: PaymentStatus = "claimed"
     ordered_by: str | None = None
+    ordered_at: AwareDatetime | None = None
+    """When it was last ordered (``PaymentOrdered``'s business time)."""
     gateway_reference: str | None = None
+    disbursed_at: AwareDatetime | None = None
+    """When the bank paid it (``PaymentDisbursed``)."""
     failure: str | None = None
+    failed_at: AwareDatetime | None = None
+    """When the bank refused it (``PaymentFailed``); None again once ordered anew, as
+    ``failure``: the timeline keeps the refusal."""
 
 
 class Repayment(Frozen):

@@ -52,6 +52,7 @@ from domain.commands import (
 from domain.deadline import PARIS
 from domain.decider import PERMISSIONS
 from domain.model import Day
+from domain.state import Application, Status
 from workflows.client import application_id_for
 from workflows.client_errors import CommandRefused, PageExpired
 from workflows.messages import Submission
@@ -276,7 +277,27 @@ async def submit_application(
     return {"application_id": application_id, "created": created}
 
 
-@router.get("/applications/{application_id}")
+class ApplicationFile(BaseModel):
+    """A file as ``GET /applications/{application_id}`` gives it, for the OpenAPI document:
+    the route builds the dict itself, its ``state`` the JSON of the state's own model (as this
+    account reads it), so the two cannot part."""
+
+    application_id: str
+    status: Status
+    state: Application
+    verdicts: list[dict[str, Any]]
+    """Each rule's verdict: eligibility as recorded, the financing plan's as it stands."""
+    allowed_commands: list[str]
+    no_worker: str | None
+
+
+@router.get(
+    "/applications/{application_id}",
+    response_model=None,
+    responses={
+        200: {"model": ApplicationFile, "description": "The file as this account reads it."}
+    },
+)
 async def read_application(
     request: Request, application_id: str, account: Annotated[Account, Depends(ANYONE)]
 ) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from console.web.findings import (
     scope_in_french,
     unreadable_in_french,
 )
+from console.web.openapi import with_csrf_on_changes
 from console.web.outages import (
     FILE_ENDED,
     FILE_UNKNOWN,
@@ -87,9 +88,17 @@ SECURITY_HEADERS = {
 }
 
 
+class _ConsoleApp(FastAPI):
+    """FastAPI, whose OpenAPI document requires the CSRF header beside the session on a
+    change, as ``roles`` checks it."""
+
+    def openapi(self) -> dict[str, Any]:
+        return with_csrf_on_changes(super().openapi())
+
+
 def create_app(services: WebServices) -> FastAPI:
     """The console for these services."""
-    app = FastAPI(
+    app = _ConsoleApp(
         title="Guichet — API",
         version="1",
         description="Demandes de subvention Petites villes de demain: lecture et actions.",

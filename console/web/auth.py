@@ -10,14 +10,15 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 import structlog
-from fastapi import Request
+from fastapi import Request, Security
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
 from console.web.accounts import Account
+from console.web.openapi import BASIC, CSRF_HEADER, SAFE_METHODS, SESSION
 from console.web.services import WebServices
 from console.web.sessions import Session
 from console.web.throttle import Scope
@@ -42,6 +43,10 @@ class BadRequest(Exception):
 
 class CsrfRejected(BadRequest):
     """The form's CSRF token is missing or belongs to another session."""
+
+
+SignedIn = Annotated[None, Security(BASIC)]
+ByCookie = Annotated[None, Security(SESSION)]
 
 
 class Throttled(Exception):
@@ -157,15 +162,18 @@ async def sign_in(request: Request, username: str, password: str) -> Account:
     return account
 
 
-def roles(*allowed: Role) -> Callable[[Request], Awaitable[Account]]:
-    """A dependency: the signed-in account, if its role is one of ``allowed``."""
+def roles(*allowed: Role) -> Callable[..., Awaitable[Account]]:
+    """A dependency: the signed-in account, if its role is one of ``allowed``. Its two ways
+    in are declared for the OpenAPI document (``console.web.openapi``)."""
 
-    async def dependency(request: Request) -> Account:
+    async def dependency(
+        request: Request, _basic: SignedIn = None, _session: ByCookie = None
+    ) -> Account:
         who = await caller(request)
         request.state.account = who.account
         if who.account.role not in allowed:
             raise Forbidden
-        if request.method not in ("GET", "HEAD"):
+        if request.method not in SAFE_METHODS:
             if who.by_session:
                 _check_header_csrf(request)
             else:
@@ -178,7 +186,7 @@ def roles(*allowed: Role) -> Callable[[Request], Awaitable[Account]]:
 def _check_header_csrf(request: Request) -> None:
     # Forms check their own hidden field (read_form); scripts send the header.
     if request.url.path.startswith("/api/"):
-        token = request.headers.get("x-csrf-token")
+        token = request.headers.get(CSRF_HEADER)
         if not services(request).signer.csrf_ok(session(request), token):
             raise CsrfRejected("en-tête X-CSRF-Token absent ou invalide")
 

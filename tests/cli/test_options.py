@@ -285,6 +285,19 @@ def test_submit_refuses_a_contact_address_that_mail_cannot_reach(tmp_path: Path)
         assert err.startswith(f"guichet: {path}: contact_email {address!r} is not one e-mail")
 
 
+def test_submit_refuses_an_encoded_word_in_the_contact_address(tmp_path: Path) -> None:
+    """« =? » opens an RFC 2047 encoded word, which mail delivery refuses: the request file
+    was taken, and the commune learnt of it only when its notices went undelivered."""
+    path = _request(tmp_path, "01034")
+    address = "=?utf-8?q?mairie?=@belley.fr"
+    request = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**request, "contact_email": address}), encoding="utf-8")
+    code, _, err = _invoke(["submit", str(path), "--as", "applicant:mm:01034"], UNREACHABLE)
+    assert code == 2, err
+    assert err.startswith(f"guichet: {path}: contact_email {address!r} is not one e-mail")
+    assert "without '=?'" in err
+
+
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 
 

@@ -131,3 +131,36 @@ def test_an_opinion_s_answer_day_is_the_paris_day_beside_its_due_day() -> None:
         "answered_at": datetime(2026, 12, 21, 23, 30, tzinfo=UTC).isoformat(),
     }  # fmt: skip
     assert "-> reserved (2026-12-22, Paris): Enduit à la chaux" in _opinion_text(opinion, True)
+
+
+def test_a_payment_shows_the_paris_days_it_was_ordered_and_paid_or_refused() -> None:
+    """A payment read « disbursed » and no more: not on which day it was ordered, nor paid.
+    Its line gives both, in Paris as an opinion's answer day: ordered at 00:30 in Paris
+    (23:30 UTC the day before) it was ordered on that Paris day."""
+    from datetime import UTC, datetime, timedelta
+
+    from domain.commands import OrderPayment, RecordDisbursement, RecordPaymentFailure
+    from tests.unit.builders import PAYMENT_OFFICER, SYSTEM, claim, to_started
+
+    late = datetime(2025, 3, 24, 23, 30, tzinfo=UTC)  # 25 March, 00:30 in Paris
+    ordered = apply(
+        [*to_started(), claim("advance", 10_000),
+         OrderPayment(actor=PAYMENT_OFFICER, at=late, payment_number=1)]
+    )  # fmt: skip
+    assert "advance" in render_file(view_of(ordered))
+    assert "ordered  (ordered 2025-03-25, Paris)" in render_file(view_of(ordered))
+    paid = apply(
+        [RecordDisbursement(actor=SYSTEM, at=late + timedelta(days=2), payment_number=1,
+                            gateway_reference="VIR-1")],
+        ordered,
+    )  # fmt: skip
+    assert "disbursed  (ordered 2025-03-25, paid 2025-03-27, Paris)" in render_file(view_of(paid))
+    refused = apply(
+        [RecordPaymentFailure(actor=SYSTEM, at=late + timedelta(days=1), payment_number=1,
+                              reason="IBAN")],
+        ordered,
+    )  # fmt: skip
+    text = render_file(view_of(refused))
+    assert "failed  (ordered 2025-03-25, refused by the bank 2025-03-26, Paris)" in text
+    claimed = apply([*to_started(), claim("advance", 10_000)])
+    assert "claimed\n" in render_file(view_of(claimed)) + "\n"  # nothing ordered: no days

@@ -218,6 +218,9 @@ def test_text_that_looks_like_code_is_kept_verbatim_as_data(text: str) -> None:
         ("a@@b.fr", False),
         ("a@b..fr", False),
         ("un espace@mairie.fr", False),
+        ("=?utf-8?q?=0D=0ABcc=3A_escroc=40example.com?=@example.fr", False),
+        ("=?utf-8?q?mairie?=@belley.fr", False),
+        ("urbanisme@=?utf-8?q?mairie?=.fr", False),
     ],
 )
 def test_a_new_request_s_contact_address_must_take_mail(
@@ -228,3 +231,16 @@ def test_a_new_request_s_contact_address_must_take_mail(
     assert (problem is None) is reachable
     if problem is not None:
         assert problem.rule == "contact-email" and repr(address) in problem.message
+
+
+def test_an_encoded_word_in_a_contact_address_is_refused_saying_what_to_type() -> None:
+    """« =? » opens an RFC 2047 encoded word, which the mail refuses in a To header: the
+    address was taken at entry and the commune learnt of it only when a notice was not
+    delivered. Refused where the request arrives, saying to type the address plainly."""
+    address = "=?utf-8?q?mairie?=@belley.fr"
+    problem = contact_email_problem(request().replaced({"contact_email": address}))
+    assert problem is not None and problem.rule == "contact-email"
+    assert problem.french.startswith(f"contact_email — « {address} » contient « =? »")
+    assert "sans « =? »" in problem.french and "nom@domaine.fr" in problem.french
+    assert problem.message.startswith(f"contact_email {address!r} is not one e-mail address")
+    assert "'=?'" in problem.message

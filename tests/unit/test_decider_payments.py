@@ -375,6 +375,37 @@ def test_payment_failure_then_order_again() -> None:
     assert [type(e) for e in decide(again, failed)] == [PaymentOrdered]
 
 
+def test_a_payment_keeps_the_moments_it_was_ordered_and_paid() -> None:
+    """The state said a payment was disbursed, not when: ``show`` and the API could not say
+    on which day it was ordered nor paid. Evolve keeps each event's business time."""
+    state = apply([*to_started(), claim("advance", 10_000)])
+    assert (state.payments[0].ordered_at, state.payments[0].disbursed_at) == (None, None)
+    ordered = apply([OrderPayment(actor=PAYMENT_OFFICER, at=at(21), payment_number=1)], state)
+    assert (ordered.payments[0].ordered_at, ordered.payments[0].disbursed_at) == (at(21), None)
+    disburse = RecordDisbursement(actor=SYSTEM, at=at(23), payment_number=1, gateway_reference="V")
+    paid_state = apply([disburse], ordered).payments[0]
+    assert (paid_state.ordered_at, paid_state.disbursed_at, paid_state.failed_at) == (
+        at(21), at(23), None
+    )  # fmt: skip
+
+
+def test_a_payment_refused_by_the_bank_keeps_when_until_it_is_ordered_again() -> None:
+    """The bank's refusal has its day, as its reason; ordered again, the payment is under way
+    from the new order, the refusal left to the timeline (as its reason is)."""
+    state = apply(
+        [
+            *to_started(),
+            claim("advance", 10_000),
+            OrderPayment(actor=PAYMENT_OFFICER, at=at(21), payment_number=1),
+            RecordPaymentFailure(actor=SYSTEM, at=at(22), payment_number=1, reason="IBAN"),
+        ]
+    )
+    failed = state.payments[0]
+    assert (failed.ordered_at, failed.failed_at, failed.disbursed_at) == (at(21), at(22), None)
+    again = apply([OrderPayment(actor=PAYMENT_OFFICER, at=at(30), payment_number=1)], state)
+    assert (again.payments[0].ordered_at, again.payments[0].failed_at) == (at(30), None)
+
+
 def test_balance_brings_total_to_rate_times_expense_and_closes_on_disbursement() -> None:
     """Balance = min(award, award/base × expense) − paid; its disbursement closes the file."""
     state = apply(completed_after(claim("advance", 30_000), *paid(1)))

@@ -8,18 +8,23 @@ import base64
 import hashlib
 import json
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
+from fastapi import Depends, FastAPI
 
 from console.web import files
+from console.web.accounts import Account
+from console.web.auth import roles
+from console.web.openapi import with_csrf_on_changes
 from console.web.outages import NO_DATABASE
 from eventlog import EventLogUnavailable
 from tests.polling import eventually
 from tests.web.conftest import PASSWORD, Console
 from tests.web.test_console_api import request_json, submit_file
 from tests.web.test_documents import QUOTE
+from workflows.client import application_id_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
 
@@ -349,3 +354,109 @@ async def test_a_note_of_blanks_is_refused_as_the_console_refuses_it(console: Co
     assert answer.status_code in (400, 422), answer.text
     assert "note" in answer.json()["detail"]
     assert len(await console.log.read_stream(application_id)) == before
+
+
+async def test_an_encoded_word_in_the_contact_address_is_refused_at_submission(
+    console: Console,
+) -> None:
+    """« =? » opens an RFC 2047 encoded word, which the mail refuses at delivery: the file
+    was taken, and the commune learnt of it only when a notice was not delivered. A 400
+    now, saying what to type, and no file started."""
+    address = "=?utf-8?q?=0D=0ABcc=3A_escroc=40example.com?=@example.fr"
+    key = uuid.uuid4().hex
+    request = {**request_json("01033"), "contact_email": address}
+    async with console.client() as client:
+        answer = await client.post(
+            "/api/v1/applications",
+            json={"idempotency_key": key, "request": request},
+            headers=basic("agent"),
+        )
+    assert answer.status_code == 400, answer.text
+    detail = answer.json()["detail"]
+    assert detail.startswith(f"request.contact_email — « {address} » contient « =? »")
+    assert "sans « =? »" in detail
+    application_id = application_id_for(request["programme_id"], "01033", key)
+    assert not await console.log.stream_version(application_id)
+
+
+SAFE_METHODS = {"get", "head"}
+
+
+async def test_the_openapi_document_says_how_each_operation_signs_in(console: Console) -> None:
+    """The document declared no security scheme: a client generated from it called every
+    operation without credentials and got 401s. It declares the API's two ways in (Basic
+    credentials; the console's session cookie, with its X-CSRF-Token header on a change) on
+    each operation that checks them, and each of those is indeed refused without them."""
+    async with console.client() as client:
+        document = (await client.get("/api/openapi.json")).json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["basic"] == {**schemes["basic"], "type": "http", "scheme": "basic"}
+    assert schemes["session"] == {
+        **schemes["session"], "type": "apiKey", "in": "cookie", "name": "guichet_session"
+    }  # fmt: skip
+    assert schemes["csrf"] == {
+        **schemes["csrf"], "type": "apiKey", "in": "header", "name": "X-CSRF-Token"
+    }  # fmt: skip
+    operations = [
+        (path, method, operation)
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    ]
+    assert len(operations) >= 14
+    async with console.client() as client:
+        for path, method, operation in operations:
+            session = {"session": []} if method in SAFE_METHODS else {"session": [], "csrf": []}
+            assert operation["security"] == [{"basic": []}, session], (method, path)
+            address = path.format(application_id="x-file-000", sha256="0" * 64, batch_id="b")
+            answer = await client.request(method, address)
+            assert answer.status_code == 401, (method, path, answer.text)
+
+
+def test_an_operation_that_checks_no_account_declares_no_security() -> None:
+    """The schemes come with ``roles``, not with the router: a route that checks no account
+    (a health check, say) stays callable without credentials in a generated client."""
+    app = FastAPI()
+
+    @app.get("/public")
+    async def public() -> dict[str, str]:
+        return {}
+
+    @app.post("/private")
+    async def private(account: Annotated[Account, Depends(roles("auditor"))]) -> dict[str, str]:
+        return {}
+
+    document = with_csrf_on_changes(app.openapi())
+    assert "security" not in document["paths"]["/public"]["get"]
+    assert document["paths"]["/private"]["post"]["security"] == [
+        {"basic": []}, {"session": [], "csrf": []}
+    ]  # fmt: skip
+
+
+async def test_the_openapi_document_describes_the_file_with_its_payments_days(
+    console: Console,
+) -> None:
+    """The file's representation was an object of anything in the document: a generated
+    client had no type for its state, and none for a payment's days (ordered, paid,
+    refused). It is described, with the keys the route gives, from the state's own model."""
+    application_id = await submit_file(console)
+    async with console.client() as client:
+        document = (await client.get("/api/openapi.json")).json()
+        given = (
+            await client.get(f"/api/v1/applications/{application_id}", headers=basic("alice"))
+        ).json()
+    schemas = document["components"]["schemas"]
+
+    def named(schema: dict[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+        return found
+
+    read = document["paths"]["/api/v1/applications/{application_id}"]["get"]
+    described = named(read["responses"]["200"]["content"]["application/json"]["schema"])
+    assert set(described["properties"]) == set(given)
+    state = named(described["properties"]["state"])
+    assert set(state["properties"]) == set(given["state"])
+    payment = named(state["properties"]["payments"]["items"])
+    for moment in ("ordered_at", "disbursed_at", "failed_at"):
+        either = payment["properties"][moment]["anyOf"]
+        assert {"type": "string", "format": "date-time"} in either, moment
+        assert {"type": "null"} in either

@@ -176,6 +176,34 @@ def test_a_claim_shows_the_expense_and_the_proof_the_commune_gave_with_it() -> N
     assert '<td class="nombre">—</td><td class="texte-libre">FACT-1</td>' in row
 
 
+def test_a_payment_shows_the_days_it_was_ordered_and_paid_or_refused_in_paris() -> None:
+    """The table said « Versé », not when: the commune could not tell the day its money
+    left, nor the officer the day of a refusal. The days of the order and of the bank's
+    payment (or refusal) are Paris days: ordered at 00:30 in Paris is on that day."""
+    from datetime import UTC, datetime, timedelta
+
+    from domain.commands import OrderPayment, RecordDisbursement, RecordPaymentFailure
+    from tests.unit.builders import PAYMENT_OFFICER, SYSTEM, claim, to_started
+
+    late = datetime(2025, 3, 24, 23, 30, tzinfo=UTC)  # 25 March, 00:30 in Paris
+    ordered = [*to_started(), claim("advance", 10_000),
+               OrderPayment(actor=PAYMENT_OFFICER, at=late, payment_number=1)]  # fmt: skip
+    disbursed = RecordDisbursement(actor=SYSTEM, at=late + timedelta(days=2), payment_number=1,
+                                   gateway_reference="VIR-1")  # fmt: skip
+    page = file_page([*ordered, disbursed], AGENT)
+    table = page[page.index('data-testid="paiements"') :].split("</table>")[0]
+    assert '<th scope="col">Ordonné le</th><th scope="col">Versé le</th>' in table
+    row = table.split("<tbody>")[1]
+    assert "<td>comptable-1</td><td>25/03/2025</td><td>27/03/2025</td><td>VIR-1</td>" in row
+    refusal = RecordPaymentFailure(actor=SYSTEM, at=late + timedelta(days=1), payment_number=1,
+                                   reason="Compte clôturé")  # fmt: skip
+    row = file_page([*ordered, refusal], AGENT).split('data-testid="paiements"')[1]
+    assert "(refusé par la banque le 26/03/2025 : Compte clôturé)" in row
+    assert "<td>comptable-1</td><td>25/03/2025</td><td>—</td><td>—</td>" in row
+    claimed = file_page([*to_started(), claim("advance", 10_000)], AGENT)
+    assert "<td>—</td><td>—</td><td>—</td><td>—</td></tr>" in claimed  # not ordered yet
+
+
 def test_a_partial_grant_and_a_refusal_tell_the_commune_what_to_revise() -> None:
     """DETR granted part of its line, the region refused its own: the commune's page showed
     both with a bare « Réviser » button, where its mail says what is missing and what to do.

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from activities.ledger import LedgerGateway
 from activities.payments import DisbursementOrder, PaymentRefused
 from domain.deadline import day_of
+from domain.french import day
 from tests.polling import eventually
 from tests.web.conftest import PASSWORD, Console, signed_in
+from tests.web.test_api_contract import basic
 from tests.web.test_console_api import awarded_file, send, submit_file
 
 
@@ -26,7 +29,8 @@ async def test_a_payment_the_bank_refused_says_why_and_what_to_do_before_orderin
 ) -> None:
     """The bank refused an advance (account closed): « Paiements » read « Échec » and no more,
     the file page gave the bank's reason as the transfer's reference, and offered the same
-    order again without a word, which the same account refuses again."""
+    order again without a word, which the same account refuses again. Nor did it say on which
+    day the bank refused it, nor, once ordered again, paid it (the API's file neither)."""
 
     async def refuse(self: LedgerGateway, order: DisbursementOrder) -> str:
         raise PaymentRefused("Compte clôturé (code AC04)")
@@ -50,10 +54,14 @@ async def test_a_payment_the_bank_refused_says_why_and_what_to_do_before_orderin
     assert "(refusé par la banque : Compte clôturé (code AC04) ; à ordonner de nouveau" in row_of(
         queue, application_id
     )
+    bounced = (await api_file(console, "carol", application_id))["state"]["payments"][0]
+    ordered_on, refused_on = (paris_day(bounced[f]) for f in ("ordered_at", "failed_at"))
     table = page[page.index('data-testid="paiements"') :].split("</table>")[0]
     row = table.split("<tbody>")[1]
-    assert "Échec <span" in row and "(refusé par la banque : Compte clôturé (code AC04))" in row
-    assert "</span></td><td>carol</td><td>—</td></tr>" in row  # no transfer, no reference
+    assert "Échec <span" in row
+    assert f"(refusé par la banque le {refused_on} : Compte clôturé (code AC04))" in row
+    # Ordered, never paid: no day of payment, no transfer's reference.
+    assert f"</span></td><td>carol</td><td>{ordered_on}</td><td>—</td><td>—</td></tr>" in row
     assert "n° 1, avance : 12\u202f000,00\xa0€, refusé par la banque : nouvel ordre" in page
     refused = "Le versement n° 1 a été refusé par la banque (« Compte clôturé (code AC04) ») : "
     assert refused in page
@@ -67,6 +75,25 @@ async def test_a_payment_the_bank_refused_says_why_and_what_to_do_before_orderin
         page = html.unescape((await carol.get(f"/dossiers/{application_id}")).text)
     table = page.split('data-testid="paiements"')[1].split("</table>")[0]
     assert "refusé par la banque" not in table and "LEDGER-" in table
+    payment = (await api_file(console, "agent", application_id))["state"]["payments"][0]
+    reordered, first = (datetime.fromisoformat(p["ordered_at"]) for p in (payment, bounced))
+    assert payment["failed_at"] is None and reordered > first
+    paid_on = paris_day(payment["disbursed_at"])
+    assert f"<td>{paris_day(payment['ordered_at'])}</td><td>{paid_on}</td><td>LEDGER-" in table
+
+
+async def api_file(console: Console, username: str, application_id: str) -> dict[str, Any]:
+    """The file as ``GET /api/v1/applications/{id}`` gives it to ``username``."""
+    async with console.client() as client:
+        answer = await client.get(f"/api/v1/applications/{application_id}", headers=basic(username))
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def paris_day(moment: str) -> str:
+    """A moment of the API's JSON as the console writes its day: 01/03/2025, in Paris."""
+    return day(datetime.fromisoformat(moment))
 
 
 async def test_the_officer_who_accepted_a_file_is_told_another_orders_its_payments(
