@@ -33,7 +33,7 @@ from activities.mail import (
     mask_address,
     mask_addresses,
 )
-from domain.digest import DIGEST_EVENT
+from activities.rendering import rendered
 from domain.model import Frozen
 from domain.notices import Notice
 from eventlog.backends import single_statements
@@ -57,10 +57,6 @@ outbox = sa.Table(
     sa.Column("department", sa.String(3), nullable=True),
     sa.Column("delivered_by", sa.String(8), nullable=True),
 )
-
-DIGEST_PAGES = {"caseworker": "/dossiers", "cofinancer": "/cofinancement"}
-"""The console page a digest links to, by its reader's role: their queue, and a
-co-financer's « Mes lignes de financement »."""
 
 Delivery = Literal["smtp", "log"]
 """How a notice was delivered (``delivered_by``): mailed, or only written to the worker's log
@@ -364,7 +360,13 @@ class Outbox:
             message_id=row.message_id,
             recipients=addresses,
             subject=row.subject,
-            body=self._with_link(row),
+            body=rendered(
+                row.body,
+                event_type=row.event_type,
+                role=row.recipient_role,
+                application_id=row.application_id,
+                console_url=self._console_url,
+            ),
             application_id=row.application_id,
         )
         try:
@@ -390,23 +392,6 @@ class Outbox:
         ):
             return found
         return await self._directory.addresses(recipient)
-
-    def _with_link(self, row: sa.Row[Any]) -> str:
-        """The notice, and the file's page in the console when its address is known: the
-        reader goes from the mail to the file in one click (the page asks them to sign in).
-
-        A digest is of many files, and its batch is named after the digest's run, which no
-        page is: it links to the reader's list of files instead (when the role has one)."""
-        body: str = row.body
-        if self._console_url is None or not row.application_id:
-            return body
-        if row.event_type == DIGEST_EVENT:
-            listing = DIGEST_PAGES.get(row.recipient_role)
-            if listing is None:
-                return body
-            return f"{body}\n\n-- \nVos dossiers dans Guichet : {self._console_url}{listing}"
-        page = f"{self._console_url}/dossiers/{row.application_id}"
-        return f"{body}\n\n-- \nLe dossier dans Guichet : {page}"
 
     async def _mark(
         self,
