@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from domain.digest import DIGEST_EVENT
 
+AUTOMATIC = "Message automatique de Guichet, merci de ne pas y répondre."
+"""Under every notice of a file (a digest's text says it itself): nobody reads the replies,
+and a commune that answered « correction demandée » by mail, its quote attached, waited for
+nothing."""
+
 FILE_PAGE = "Le dossier dans Guichet"
 
 DIGEST_PAGES: dict[str, tuple[str, str]] = {
@@ -31,8 +36,8 @@ page they may open instead, or None."""
 def rendered(
     body: str, *, event_type: str, role: str, application_id: str, console_url: str | None
 ) -> str:
-    """The mail's text: the notice, then (after « -- ») with the console's address (no
-    trailing slash) the page that reader may open for it."""
+    """The mail's text: the notice, then (after « -- ») that it is automatic and, with the
+    console's address (no trailing slash), the page that reader may open for it."""
     if event_type == DIGEST_EVENT:
         # A digest is of many files, and its batch is named after the digest's run, which
         # no page is: it links to the reader's list of files (when the role has one).
@@ -40,10 +45,12 @@ def rendered(
         if console_url is None or listing is None:
             return body
         return f"{body}\n\n-- \n{_link(console_url, listing)}"
-    if console_url is None or not application_id:
-        return body
-    page = NOT_THE_FILE.get((event_type, role), (FILE_PAGE, f"/dossiers/{application_id}"))
-    return body if page is None else f"{body}\n\n-- \n{_link(console_url, page)}"
+    footer = [AUTOMATIC]
+    if console_url is not None and application_id:
+        page = NOT_THE_FILE.get((event_type, role), (FILE_PAGE, f"/dossiers/{application_id}"))
+        if page is not None:
+            footer.append(_link(console_url, page))
+    return f"{body}\n\n-- \n" + "\n".join(footer)
 
 
 def _link(console_url: str, page: tuple[str, str]) -> str:

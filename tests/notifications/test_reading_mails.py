@@ -1,4 +1,4 @@
-"""Mails as their readers get them: where their link leads."""
+"""Mails as their readers get them: where their link leads, and what they say of replies."""
 
 from __future__ import annotations
 
@@ -76,3 +76,21 @@ async def test_an_expert_whose_request_was_withdrawn_is_linked_to_their_requests
     body = received.message.get_content()
     assert "/dossiers/" not in body
     assert body.rstrip().endswith(f"Vos demandes d'avis dans Guichet : {CONSOLE}/avis")
+
+
+@pytest.mark.parametrize("console_url", [CONSOLE, None])
+async def test_a_file_s_notice_says_it_is_automatic_and_not_to_be_answered(
+    event_log: EventLog, smtp_server: SmtpServer, console_url: str | None
+) -> None:
+    """A commune answering « correction demandée » by replying to the mail would be read
+    by nobody: the mail says so, as the digests do, with or without the console's link."""
+    box = mailing(event_log, smtp_server.settings, console_url)
+    batch = batch_of(told("alice", "caseworker", "CorrectionRequested"))
+    await queue(box, batch)
+    assert await deliver(box, batch) == 1
+
+    (received,) = await smtp_server.recorder.wait_for(1)
+    body = received.message.get_content().replace("\r\n", "\n")  # as sent: CRLF
+    footer = body.split("\n-- \n", 1)[1]
+    assert footer.startswith("Message automatique de Guichet, merci de ne pas y répondre.")
+    assert ("/dossiers/dossier-1" in footer) == (console_url is not None)
