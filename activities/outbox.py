@@ -268,12 +268,29 @@ class Outbox:
         never retried; a temporary one (server down, 4xx) raises so Temporal retries with
         backoff, after the other notices of the batch had their chance. Without a mailer,
         delivery is a log line.
+
+        Each batch is delivered in the background, beside the file's earlier ones: a notice
+        whose reader still waits for an earlier notice of the file is deferred the same way,
+        so that nobody reads « décision attendue » after « demande retirée ».
         """
         ids = [item.message_id for item in batch.notices]
+        earlier = outbox.alias("earlier")
+        waits = (
+            sa.exists()
+            .where(
+                earlier.c.application_id == outbox.c.application_id,
+                earlier.c.recipient == outbox.c.recipient,
+                earlier.c.created_at < outbox.c.created_at,
+                earlier.c.message_id.not_in(ids),
+                earlier.c.delivered_at.is_(None),
+                earlier.c.failed_at.is_(None),
+            )
+            .label("waits")
+        )
         async with self._engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    sa.select(outbox)
+                    sa.select(outbox, waits)
                     .where(
                         outbox.c.message_id.in_(ids),
                         outbox.c.delivered_at.is_(None),
@@ -284,6 +301,9 @@ class Outbox:
             ).all()
         delivered, deferred = 0, []
         for row in rows:
+            if row.waits:  # an earlier notice of the file to the same reader is on its way
+                deferred.append(f"{mask_address(row.recipient)} waits for an earlier notice")
+                continue
             try:
                 delivered += await self._deliver(row)
             except MailServerUnavailable as error:
@@ -305,9 +325,10 @@ class Outbox:
         """Try again the notices whose own delivery gave up (a mail outage longer than
         ``DELIVERY_GIVE_UP``): nothing queued is left undelivered once the server is back.
 
-        Same rules as ``deliver_notices``, one notice at a time (a heartbeat each); a
-        temporary refusal leaves the notice for the next sweep, a server that does not answer
-        ends this one (``stopped``): the next run, an hour later, tries again.
+        Same rules as ``deliver_notices``, one notice at a time (a heartbeat each), oldest
+        first; a temporary refusal leaves the notice for the next sweep, and the reader's
+        later notices of that file behind it; a server that does not answer ends this one
+        (``stopped``): the next run, an hour later, tries again.
         """
         cutoff = datetime.now(UTC) - sweep.stale_after
         query = (
@@ -324,9 +345,14 @@ class Outbox:
             rows = (await conn.execute(query)).all()
         report = {"examined": 0, "delivered": 0, "refused": 0, "deferred": 0}
         stopped = None
+        waiting: set[tuple[str, str]] = set()  # (file, reader) behind a deferred notice
         for row in rows:
             activity.heartbeat(report["examined"])
             report["examined"] += 1
+            reader = (row.application_id, row.recipient)
+            if reader in waiting:
+                report["deferred"] += 1
+                continue
             try:
                 report["delivered" if await self._deliver(row) else "refused"] += 1
             except MailServerUnavailable as error:
@@ -334,6 +360,7 @@ class Outbox:
                 break
             except TemporaryMailError:
                 report["deferred"] += 1
+                waiting.add(reader)
         result = SweepReport(**report, stopped=stopped)
         activity_logger().info("stale notices swept", **result.model_dump())
         return result

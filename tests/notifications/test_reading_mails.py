@@ -1,8 +1,12 @@
-"""Mails as their readers get them: where their link leads, and what they say of replies."""
+"""Mails as their readers get them: where their link leads, what they say of replies, and
+the order in which one reader receives a file's notices."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from temporalio.exceptions import ApplicationError
 
 from activities.directory import MappingDirectory
 from activities.mail import SmtpMailer, SmtpSettings
@@ -11,12 +15,17 @@ from domain.actor import Role
 from domain.notices import Notice
 from eventlog import EventLog
 from tests.notifications.conftest import (
+    SENDER,
+    Recorder,
     SmtpServer,
     batch_of,
     deliver,
+    free_port,
     notice,
     queue,
+    start_smtp,
 )
+from tests.notifications.test_redelivery import queued_hours_ago, sweep
 
 pytestmark = pytest.mark.postgres
 
@@ -94,3 +103,80 @@ async def test_a_file_s_notice_says_it_is_automatic_and_not_to_be_answered(
     footer = body.split("\n-- \n", 1)[1]
     assert footer.startswith("Message automatique de Guichet, merci de ne pas y répondre.")
     assert ("/dossiers/dossier-1" in footer) == (console_url is not None)
+
+
+async def test_a_reader_gets_a_file_s_notices_in_the_order_they_were_written(
+    event_log: EventLog, smtp_server: SmtpServer
+) -> None:
+    """Each batch is delivered in the background: a later batch's delivery waits while an
+    earlier notice of the file to the same reader is still on its way (a co-financer read
+    « décision attendue » after « demande retirée »); other readers are not held up."""
+    box = mailing(event_log, smtp_server.settings)
+    expected = batch_of(told("cofinancer:DEPARTEMENT", "cofinancer", "DeadlineOpened"))
+    withdrawn = batch_of(
+        told("cofinancer:DEPARTEMENT", "cofinancer", "ApplicationWithdrawn"),
+        told("alice", "caseworker", "ApplicationWithdrawn"),
+    )
+    await queue(box, expected)
+    await queue(box, withdrawn)
+
+    with pytest.raises(ApplicationError) as raised:
+        await deliver(box, withdrawn)  # its delivery runs first
+    assert raised.value.type == "MailDeferred"
+    assert not raised.value.non_retryable
+    assert [r.rcpt_tos for r in await smtp_server.recorder.wait_for(1)] == [
+        ["alice@ddt.example.fr"]
+    ]
+
+    assert await deliver(box, expected) == 1
+    assert await deliver(box, withdrawn) == 1  # Temporal's retry
+    received = await smtp_server.recorder.wait_for(3)
+    funder = [r.message["Message-ID"] for r in received if r.rcpt_tos == ["cd01@example.fr"]]
+    assert funder == [
+        f"<{expected.notices[0].message_id}@guichet>",
+        f"<{withdrawn.notices[0].message_id}@guichet>",
+    ]
+
+
+class DeferredOnce(Recorder):
+    """Answers 451 to the first RCPT of each listed address, then accepts it."""
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        if answer := self.answers.pop(address, None):
+            return answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+async def test_the_sweep_keeps_a_reader_s_later_notice_behind_a_deferred_earlier_one(
+    event_log: EventLog,
+) -> None:
+    """Two stale notices of a file to one reader: the older one deferred by the server, the
+    younger one is not sent before it; the next sweep sends both, in order."""
+    recorder, port = DeferredOnce(), free_port()
+    recorder.answers["alice@ddt.example.fr"] = "451 4.2.2 mailbox busy, try later"
+    controller = start_smtp(port, recorder)
+    settings = SmtpSettings(host="127.0.0.1", port=port, sender=SENDER, tls="none")
+    box = mailing(event_log, settings)
+    older = batch_of(told("alice", "caseworker", "ReminderSent"))
+    younger = batch_of(told("alice", "caseworker", "DeadlineExpired"))
+    try:
+        for batch, hours in ((older, 20), (younger, 14)):
+            await queue(box, batch)
+            await queued_hours_ago(event_log, batch.notices[0].message_id, hours)
+
+        first = await sweep(box)
+        assert (first.examined, first.delivered, first.deferred) == (2, 0, 2)
+        assert recorder.received() == []
+
+        second = await sweep(box)
+        assert (second.examined, second.delivered) == (2, 2)
+        received = await recorder.wait_for(2)
+    finally:
+        controller.stop()
+    assert [r.message["Message-ID"] for r in received] == [
+        f"<{older.notices[0].message_id}@guichet>",
+        f"<{younger.notices[0].message_id}@guichet>",
+    ]
