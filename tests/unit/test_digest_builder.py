@@ -177,3 +177,19 @@ def test_a_long_section_lists_the_most_pressing_and_says_how_many_more() -> None
         "l'instructeur », les liste tous." in digest.body
     )
     assert digest.subject.endswith(f"{LISTED_AT_MOST + 150} dossiers à traiter, 1 échéance")
+
+
+def test_one_day_is_said_in_the_singular() -> None:
+    """GUICHET_DIGEST_STALE_DAYS=1 and a one-day horizon read « plus d'un jour », « il y a
+    1 jour » and « les prochaines 24 heures », not « plus de 1 jours »."""
+    (notice,) = build_digests(
+        [file("f-1", "alice", idle_days=1.5, due_in_days=0.5)],
+        now=NOW,
+        stale_days=1,
+        horizon_days=1,
+    )
+
+    assert "Dossiers à traiter, sans action depuis plus d'un jour :" in notice.body
+    assert "(il y a 1 jour)" in notice.body
+    assert "Échéances des prochaines 24 heures :" in notice.body
+    assert "1 jours" not in notice.body
