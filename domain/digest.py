@@ -36,12 +36,16 @@ morning's digest, which then listed nearly every file its caseworker had ever he
 
 
 class DigestFile(Frozen):
-    """What the digest needs of one file: its caseworker, status and two moments."""
+    """What the digest needs of one file: its caseworker, status and two moments, and the
+    words its caseworker knows it by."""
 
     application_id: str
     caseworker: str
     status: str | None = None
     programme: str | None = None
+    """The programme's name, as the work queue shows it (else its code)."""
+    commune: str | None = None
+    """The commune's name (else its INSEE code)."""
     next_deadline: AwareDatetime | None = None
     last_activity: AwareDatetime | None = None
 
@@ -164,7 +168,8 @@ def _next(days: int) -> str:
 
 
 def _describe(file: DigestFile) -> str:
-    details = ", ".join(x for x in (file.programme, _status(file.status)) if x)
+    programme = f"« {file.programme} »" if file.programme else None
+    details = ", ".join(x for x in (file.commune, programme, _status(file.status)) if x)
     return f"{file.application_id} ({details})" if details else file.application_id
 
 

@@ -77,10 +77,12 @@ def test_the_digest_is_french_with_counts_dates_and_sections() -> None:
     body = notice.body
     assert body.startswith("Bonjour,\n")
     assert "Dossiers à traiter, sans action depuis plus de 7 jours :" in body
-    assert "- f-b (dsil, en instruction) : dernière action le 10/11/2026 (il y a 20 jours)" in body
+    assert (
+        "- f-b (« dsil », en instruction) : dernière action le 10/11/2026 (il y a 20 jours)" in body
+    )
     assert body.index("f-b") < body.index("f-a")  # the oldest first
     assert "Échéances des 7 prochains jours :" in body
-    assert "- f-c (dsil, en instruction) : échéance le 03/12/2026 à 14h30" in body
+    assert "- f-c (« dsil », en instruction) : échéance le 03/12/2026 à 14h30" in body
 
 
 def test_a_deadline_at_paris_midnight_reads_as_the_last_day_included() -> None:
@@ -99,7 +101,8 @@ def test_an_expired_deadline_is_shown_as_passed() -> None:
     )
 
     assert (
-        "f-late (dsil, en instruction) : échéance dépassée (le 30/11/2026 à 02h00)" in notice.body
+        "f-late (« dsil », en instruction) : échéance dépassée (le 30/11/2026 à 02h00)"
+        in notice.body
     )
 
 
