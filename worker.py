@@ -402,7 +402,11 @@ def build_worker(
     payments = PaymentActivities(gateway or LedgerGateway(log.engine))
     outbox = Outbox(log.engine, mailer=mailer, directory=directory, console_url=console_url)
     digests = DigestActivities(
-        GuichetClient(client, task_queue), log=log, stale_days=digest_stale_days
+        GuichetClient(client, task_queue),
+        log=log,
+        stale_days=digest_stale_days,
+        catalogue=catalogue,
+        registry=registry,
     )
     checkpoints = CheckpointSigner(log)
     return Worker(

@@ -26,6 +26,8 @@ from domain.digest_cofinancers import (
 from domain.events import parse_event
 from domain.model import AwareDatetime, Frozen
 from domain.notices import Notice
+from domain.programme import Catalogue
+from domain.registry import CommuneRegistry
 from eventlog import EventLog
 from workflows.client import GuichetClient
 from workflows.listing import ApplicationSummary
@@ -58,8 +60,9 @@ class DigestNotices(Frozen):
 
 
 class DigestActivities:
-    """Holds the Temporal client the listing needs, and the event log the co-financers'
-    digests read (None: caseworkers' digests only)."""
+    """Holds the Temporal client the listing needs, the event log the co-financers'
+    digests read (None: caseworkers' digests only), and the catalogue and registry that
+    name a listed file's programme and commune (None: their codes)."""
 
     def __init__(
         self,
@@ -67,10 +70,14 @@ class DigestActivities:
         *,
         log: EventLog | None = None,
         stale_days: int = DEFAULT_STALE_DAYS,
+        catalogue: Catalogue | None = None,
+        registry: CommuneRegistry | None = None,
     ) -> None:
         self._guichet = guichet
         self._log = log
         self._stale_days = stale_days
+        self._catalogue = catalogue
+        self._registry = registry
 
     @activity.defn(name="collect_digests")
     async def collect_digests(self, request: DigestRequest) -> DigestNotices:
@@ -90,7 +97,7 @@ class DigestActivities:
             rows.append(row)
             if len(rows) % HEARTBEAT_EVERY == 0:
                 activity.heartbeat({"listed": len(rows)})
-        files = [file for file in map(_digest_file, rows) if file is not None]
+        files = [file for file in map(self._digest_file, rows) if file is not None]
         notices = build_digests(
             files, now=request.at, stale_days=stale_days, horizon_days=request.horizon_days
         )
@@ -110,6 +117,25 @@ class DigestActivities:
             notices=(*notices, *for_funders), files=len(files), awaited=len(awaited)
         )
 
+    def _digest_file(self, row: ApplicationSummary) -> DigestFile | None:
+        """The digest's view of a listed file, named as the work queue names it; None for a
+        file no caseworker has taken yet."""
+        if not row.caseworker or not row.running:
+            return None
+        programme = (
+            self._catalogue.get(row.programme) if self._catalogue and row.programme else None
+        )
+        commune = self._registry.get(row.insee) if self._registry and row.insee else None
+        return DigestFile(
+            application_id=row.application_id,
+            caseworker=row.caseworker,
+            status=row.status,
+            programme=programme.name if programme else row.programme,
+            commune=commune.name if commune else row.insee,
+            next_deadline=row.next_deadline,
+            last_activity=row.last_activity,
+        )
+
     async def _awaited_decisions(self, decidable: list[str]) -> list[AwaitedDecision]:
         """The lines awaiting a co-financer's decision on the files it may decide now, each
         file's state the fold of its events in the log."""
@@ -125,17 +151,3 @@ class DigestActivities:
             read = min(start + STATES_READ_AT_ONCE, len(decidable))
             activity.heartbeat({"decidable": len(decidable), "read": read})
         return awaited
-
-
-def _digest_file(row: ApplicationSummary) -> DigestFile | None:
-    """The digest's view of a listed file; None for a file no caseworker has taken yet."""
-    if not row.caseworker or not row.running:
-        return None
-    return DigestFile(
-        application_id=row.application_id,
-        caseworker=row.caseworker,
-        status=row.status,
-        programme=row.programme,
-        next_deadline=row.next_deadline,
-        last_activity=row.last_activity,
-    )

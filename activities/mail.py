@@ -21,6 +21,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from domain.deadline import PARIS
 from domain.model import Frozen
 
 MESSAGE_ID_DOMAIN = "guichet"
@@ -99,7 +100,8 @@ def one_line_subject(subject: str) -> str:
 
 
 def compose(mail: OutgoingMail, sender: str, now: datetime) -> EmailMessage:
-    """The RFC 5322 message: UTF-8 plain text, automatic, with a stable Message-ID.
+    """The RFC 5322 message: UTF-8 plain text, automatic, with a stable Message-ID, dated
+    in Paris time.
 
     ``PermanentMailError`` when a recipient cannot be written in a header (an address whose
     encoded words decode to a line break): the same message would fail again."""
@@ -111,7 +113,7 @@ def compose(mail: OutgoingMail, sender: str, now: datetime) -> EmailMessage:
         masked = ", ".join(mask_address(address) for address in mail.recipients)
         raise PermanentMailError(f"no To header can carry {masked}: {error}") from None
     message["Subject"] = one_line_subject(mail.subject)
-    message["Date"] = email.utils.format_datetime(now)
+    message["Date"] = email.utils.format_datetime(now.astimezone(PARIS))  # as its readers live
     message["Message-ID"] = message_id_header(mail.message_id)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
     if mail.application_id:

@@ -33,7 +33,7 @@ from activities.mail import (
     mask_address,
     mask_addresses,
 )
-from domain.digest import DIGEST_EVENT
+from activities.rendering import rendered
 from domain.model import Frozen
 from domain.notices import Notice
 from eventlog.backends import single_statements
@@ -57,10 +57,6 @@ outbox = sa.Table(
     sa.Column("department", sa.String(3), nullable=True),
     sa.Column("delivered_by", sa.String(8), nullable=True),
 )
-
-DIGEST_PAGES = {"caseworker": "/dossiers", "cofinancer": "/cofinancement"}
-"""The console page a digest links to, by its reader's role: their queue, and a
-co-financer's « Mes lignes de financement »."""
 
 Delivery = Literal["smtp", "log"]
 """How a notice was delivered (``delivered_by``): mailed, or only written to the worker's log
@@ -272,12 +268,29 @@ class Outbox:
         never retried; a temporary one (server down, 4xx) raises so Temporal retries with
         backoff, after the other notices of the batch had their chance. Without a mailer,
         delivery is a log line.
+
+        Each batch is delivered in the background, beside the file's earlier ones: a notice
+        whose reader still waits for an earlier notice of the file is deferred the same way,
+        so that nobody reads « décision attendue » after « demande retirée ».
         """
         ids = [item.message_id for item in batch.notices]
+        earlier = outbox.alias("earlier")
+        waits = (
+            sa.exists()
+            .where(
+                earlier.c.application_id == outbox.c.application_id,
+                earlier.c.recipient == outbox.c.recipient,
+                earlier.c.created_at < outbox.c.created_at,
+                earlier.c.message_id.not_in(ids),
+                earlier.c.delivered_at.is_(None),
+                earlier.c.failed_at.is_(None),
+            )
+            .label("waits")
+        )
         async with self._engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    sa.select(outbox)
+                    sa.select(outbox, waits)
                     .where(
                         outbox.c.message_id.in_(ids),
                         outbox.c.delivered_at.is_(None),
@@ -288,6 +301,9 @@ class Outbox:
             ).all()
         delivered, deferred = 0, []
         for row in rows:
+            if row.waits:  # an earlier notice of the file to the same reader is on its way
+                deferred.append(f"{mask_address(row.recipient)} waits for an earlier notice")
+                continue
             try:
                 delivered += await self._deliver(row)
             except MailServerUnavailable as error:
@@ -309,9 +325,10 @@ class Outbox:
         """Try again the notices whose own delivery gave up (a mail outage longer than
         ``DELIVERY_GIVE_UP``): nothing queued is left undelivered once the server is back.
 
-        Same rules as ``deliver_notices``, one notice at a time (a heartbeat each); a
-        temporary refusal leaves the notice for the next sweep, a server that does not answer
-        ends this one (``stopped``): the next run, an hour later, tries again.
+        Same rules as ``deliver_notices``, one notice at a time (a heartbeat each), oldest
+        first; a temporary refusal leaves the notice for the next sweep, and the reader's
+        later notices of that file behind it; a server that does not answer ends this one
+        (``stopped``): the next run, an hour later, tries again.
         """
         cutoff = datetime.now(UTC) - sweep.stale_after
         query = (
@@ -328,9 +345,14 @@ class Outbox:
             rows = (await conn.execute(query)).all()
         report = {"examined": 0, "delivered": 0, "refused": 0, "deferred": 0}
         stopped = None
+        waiting: set[tuple[str, str]] = set()  # (file, reader) behind a deferred notice
         for row in rows:
             activity.heartbeat(report["examined"])
             report["examined"] += 1
+            reader = (row.application_id, row.recipient)
+            if reader in waiting:
+                report["deferred"] += 1
+                continue
             try:
                 report["delivered" if await self._deliver(row) else "refused"] += 1
             except MailServerUnavailable as error:
@@ -338,6 +360,7 @@ class Outbox:
                 break
             except TemporaryMailError:
                 report["deferred"] += 1
+                waiting.add(reader)
         result = SweepReport(**report, stopped=stopped)
         activity_logger().info("stale notices swept", **result.model_dump())
         return result
@@ -364,7 +387,13 @@ class Outbox:
             message_id=row.message_id,
             recipients=addresses,
             subject=row.subject,
-            body=self._with_link(row),
+            body=rendered(
+                row.body,
+                event_type=row.event_type,
+                role=row.recipient_role,
+                application_id=row.application_id,
+                console_url=self._console_url,
+            ),
             application_id=row.application_id,
         )
         try:
@@ -390,23 +419,6 @@ class Outbox:
         ):
             return found
         return await self._directory.addresses(recipient)
-
-    def _with_link(self, row: sa.Row[Any]) -> str:
-        """The notice, and the file's page in the console when its address is known: the
-        reader goes from the mail to the file in one click (the page asks them to sign in).
-
-        A digest is of many files, and its batch is named after the digest's run, which no
-        page is: it links to the reader's list of files instead (when the role has one)."""
-        body: str = row.body
-        if self._console_url is None or not row.application_id:
-            return body
-        if row.event_type == DIGEST_EVENT:
-            listing = DIGEST_PAGES.get(row.recipient_role)
-            if listing is None:
-                return body
-            return f"{body}\n\n-- \nVos dossiers dans Guichet : {self._console_url}{listing}"
-        page = f"{self._console_url}/dossiers/{row.application_id}"
-        return f"{body}\n\n-- \nLe dossier dans Guichet : {page}"
 
     async def _mark(
         self,

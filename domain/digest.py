@@ -36,12 +36,16 @@ morning's digest, which then listed nearly every file its caseworker had ever he
 
 
 class DigestFile(Frozen):
-    """What the digest needs of one file: its caseworker, status and two moments."""
+    """What the digest needs of one file: its caseworker, status and two moments, and the
+    words its caseworker knows it by."""
 
     application_id: str
     caseworker: str
     status: str | None = None
     programme: str | None = None
+    """The programme's name, as the work queue shows it (else its code)."""
+    commune: str | None = None
+    """The commune's name (else its INSEE code)."""
     next_deadline: AwareDatetime | None = None
     last_activity: AwareDatetime | None = None
 
@@ -119,14 +123,14 @@ def _notice(
         f"Voici le point du {today:%d/%m/%Y} sur les dossiers qui vous sont attribués.",
     ]
     if stale:
-        lines += ["", f"Dossiers à traiter, sans action depuis plus de {stale_days} jours :"]
+        lines += ["", f"Dossiers à traiter, sans action depuis {_more_than(stale_days)} :"]
         lines += at_most(
             [f"- {_describe(f)} : {_idle(f, now)}" for f in stale],
             "autres dossiers à traiter : la file de travail, vue « En attente de "
             "l'instructeur », les liste tous",
         )
     if due:
-        lines += ["", f"Échéances des {horizon_days} prochains jours :"]
+        lines += ["", f"Échéances {_next(horizon_days)} :"]
         lines += at_most(
             [f"- {_describe(f)} : {_deadline(f, now)}" for f in due],
             "autres échéances : la file de travail les liste, vues « En retard » et "
@@ -153,8 +157,19 @@ def _count(n: int, singular: str, plural: str) -> str:
     return f"{n} {singular if n == 1 else plural}"
 
 
+def _more_than(days: int) -> str:
+    """``plus de 7 jours``, ``plus d'un jour``."""
+    return "plus d'un jour" if days == 1 else f"plus de {days} jours"
+
+
+def _next(days: int) -> str:
+    """``des 7 prochains jours``, ``des prochaines 24 heures``."""
+    return "des prochaines 24 heures" if days == 1 else f"des {days} prochains jours"
+
+
 def _describe(file: DigestFile) -> str:
-    details = ", ".join(x for x in (file.programme, _status(file.status)) if x)
+    programme = f"« {file.programme} »" if file.programme else None
+    details = ", ".join(x for x in (file.commune, programme, _status(file.status)) if x)
     return f"{file.application_id} ({details})" if details else file.application_id
 
 
@@ -165,7 +180,7 @@ def _status(status: str | None) -> str | None:
 def _idle(file: DigestFile, now: datetime) -> str:
     assert file.last_activity is not None  # only stale files come here
     days = (now - file.last_activity).days
-    return f"dernière action le {day(file.last_activity)} (il y a {days} jours)"
+    return f"dernière action le {day(file.last_activity)} (il y a {_count(days, 'jour', 'jours')})"
 
 
 def _deadline(file: DigestFile, now: datetime) -> str:

@@ -22,6 +22,12 @@ from activities.outbox import IdentifiedNotice, NoticeBatch, Outbox, outbox
 from domain.notices import Notice
 from eventlog import EventLog
 from tests.e2e.support import free_port
+from tests.workflow.conftest import (  # noqa: F401 (a file's life on a real SMTP server)
+    catalogue,
+    registry,
+    stack,
+    time_env,
+)
 
 SENDER = "guichet@pvd.example.fr"
 

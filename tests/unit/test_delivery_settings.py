@@ -121,6 +121,23 @@ def test_composed_message_has_a_single_line_subject_and_stable_id() -> None:
     assert message["Message-ID"] == f"<{message_id}@guichet>"
 
 
+@pytest.mark.parametrize(
+    ("sent_at", "header"),
+    [
+        (NOW, "Mon, 30 Nov 2026 10:15:30 +0100"),
+        (datetime(2026, 6, 30, 22, 30, tzinfo=UTC), "Wed, 01 Jul 2026 00:30:00 +0200"),
+    ],
+)
+def test_a_mail_is_dated_in_paris_time(sent_at: datetime, header: str) -> None:
+    """The Date header reads as the mail's readers live: Paris time (CET or CEST), never
+    UTC, where a mail sent at 00:30 on 1 July was dated 30 June."""
+    mail = OutgoingMail(
+        message_id=uuid.uuid4(), recipients=("a@example.fr",), subject="Dossier", body="."
+    )
+
+    assert compose(mail, "g@example.fr", sent_at)["Date"] == header
+
+
 async def test_directory_files_in_toml_and_json(tmp_path: Path) -> None:
     """Ids map to one address or a list; an unknown id resolves to nothing."""
     toml = tmp_path / "d.toml"

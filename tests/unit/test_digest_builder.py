@@ -77,10 +77,12 @@ def test_the_digest_is_french_with_counts_dates_and_sections() -> None:
     body = notice.body
     assert body.startswith("Bonjour,\n")
     assert "Dossiers à traiter, sans action depuis plus de 7 jours :" in body
-    assert "- f-b (dsil, en instruction) : dernière action le 10/11/2026 (il y a 20 jours)" in body
+    assert (
+        "- f-b (« dsil », en instruction) : dernière action le 10/11/2026 (il y a 20 jours)" in body
+    )
     assert body.index("f-b") < body.index("f-a")  # the oldest first
     assert "Échéances des 7 prochains jours :" in body
-    assert "- f-c (dsil, en instruction) : échéance le 03/12/2026 à 14h30" in body
+    assert "- f-c (« dsil », en instruction) : échéance le 03/12/2026 à 14h30" in body
 
 
 def test_a_deadline_at_paris_midnight_reads_as_the_last_day_included() -> None:
@@ -99,7 +101,8 @@ def test_an_expired_deadline_is_shown_as_passed() -> None:
     )
 
     assert (
-        "f-late (dsil, en instruction) : échéance dépassée (le 30/11/2026 à 02h00)" in notice.body
+        "f-late (« dsil », en instruction) : échéance dépassée (le 30/11/2026 à 02h00)"
+        in notice.body
     )
 
 
@@ -177,3 +180,19 @@ def test_a_long_section_lists_the_most_pressing_and_says_how_many_more() -> None
         "l'instructeur », les liste tous." in digest.body
     )
     assert digest.subject.endswith(f"{LISTED_AT_MOST + 150} dossiers à traiter, 1 échéance")
+
+
+def test_one_day_is_said_in_the_singular() -> None:
+    """GUICHET_DIGEST_STALE_DAYS=1 and a one-day horizon read « plus d'un jour », « il y a
+    1 jour » and « les prochaines 24 heures », not « plus de 1 jours »."""
+    (notice,) = build_digests(
+        [file("f-1", "alice", idle_days=1.5, due_in_days=0.5)],
+        now=NOW,
+        stale_days=1,
+        horizon_days=1,
+    )
+
+    assert "Dossiers à traiter, sans action depuis plus d'un jour :" in notice.body
+    assert "(il y a 1 jour)" in notice.body
+    assert "Échéances des prochaines 24 heures :" in notice.body
+    assert "1 jours" not in notice.body
