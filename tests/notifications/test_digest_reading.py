@@ -11,7 +11,8 @@ from temporalio.testing import ActivityEnvironment
 from activities.digest import DigestActivities, DigestNotices, DigestRequest
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
-from workflows.client import ApplicationSummary, GuichetClient
+from workflows.client import GuichetClient
+from workflows.listing import ApplicationSummary
 
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 
