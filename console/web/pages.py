@@ -80,7 +80,7 @@ from console.web.files import timeline as read_timeline
 from console.web.opinions import experts, is_expert, no_such_expert, withdrawn_from
 from console.web.outages import no_worker_sentence
 from console.web.problems import first_problem
-from console.web.revision import decisions, outcome, shortfall
+from console.web.revision import commission_opinion_kept, decisions, outcome, shortfall
 from console.web.services import PROJECT_TITLE, WebServices
 from console.web.sessions import Session
 from console.web.submission import (
@@ -722,7 +722,7 @@ async def _plan_form(
                 revised,
                 state.programme,
                 state.commune,
-                state.commission_opinion,
+                commission_opinion_kept(state, revised),
                 rules=state.rules,
             )
         ]
