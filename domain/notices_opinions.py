@@ -15,6 +15,13 @@ from domain.french import OPINION_VERDICT, ROLE, STATUS, day, lower
 from domain.notices_shared import Notice, file_ref, notice, to
 from domain.state import Application
 
+STILL_TAKEN = (
+    "Il peut encore être rendu tant que le dossier n'est pas décidé : déposé, en attente d'une "
+    "correction de la commune ou en instruction."
+)
+"""When a late answer is still taken: in every status that takes ``GiveOpinion``
+(``domain.decider_permissions.PERMISSIONS``), not in instruction only."""
+
 LEAVES_REVIEW = frozenset(
     {"ApplicationAccepted", "ApplicationRefused", "ApplicationDismissed", "ApplicationWithdrawn"}
 )
@@ -84,7 +91,7 @@ def opinion_overdue(event: DeadlineExpired, state: Application, ref: str) -> lis
         if asked
         else ""
     )
-    body = late + "Il peut encore être rendu tant que le dossier est en instruction."
+    body = late + STILL_TAKEN
     subject = f"{ref} : avis attendu, délai expiré"
     notices = [notice(r.role, r.id, subject, body, event) for r in event.recipients]
     if asked is not None:
