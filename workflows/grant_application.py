@@ -83,7 +83,8 @@ without its patch here would reach files already running."""
 FUNDERS_PUBLISHED = "funders-search-attribute"
 NOTICES_1 = "notices-1"
 NOTICES_2 = "notices-2"
-NOTICES_PATCHES = (NOTICES_1, NOTICES_2)
+NOTICES_3 = "notices-3"
+NOTICES_PATCHES = (NOTICES_1, NOTICES_2, NOTICES_3)
 """The patch of each revision of ``domain.notices.NOTICES`` after 0, in order."""
 
 
