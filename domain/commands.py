@@ -84,7 +84,7 @@ class ApplicationRequest(Frozen):
         return self if plan is self.plan else self.replaced({"plan": plan})
 
 
-RULES = 4
+RULES = 5
 """The latest revision of the decision rules, recorded at submission (``SubmitApplication``,
 ``ApplicationSubmitted`` and ``Application.rules``) so that every file keeps the rules it was
 decided under when it replays; the workflow chooses it with ``workflow.patched``.
@@ -122,6 +122,13 @@ decided under when it replays; the workflow chooses it with ``workflow.patched``
    ``domain.rules.financing.ANAH_CAP_RULES``). An award lapses only once the delay to start
    the works has run out (two years from the notification, three when extended: CGCT
    R2334-28): ``LapseAward`` is refused before (``domain.decider_payments.LAPSE_RULES``).
+5. The DETR commission's opinion covers the DETR subsidy it was given on, and no more: a
+   change of the plan that counts on more DETR (the commune's revision, its answer to a
+   correction, the prefecture's refusal of a DETR line corrected into a grant) clears the
+   opinion, and acceptance waits for the commission's opinion on the new subsidy; one that
+   counts on as much or less keeps it (CGCT L2334-37: the commission is asked « pour avis »
+   on the subsidy proposed; ``domain.rules.financing.OPINION_COVERS_RULES``). Before, an
+   opinion once recorded stood whatever the plan asked after it.
 """
 
 

@@ -22,7 +22,7 @@ def attach_document(c: AttachDocument, state: Application) -> list[Event]:
             "while it is under review",
             rule="expert-documents",
             french="Un expert ne joint de pièce qu'à un dossier sur lequel son avis est demandé, "
-            "tant qu'il est en instruction",
+            "tant que le dossier n'est pas décidé",
         )
     # The commune's kinds are checked from rules 4: files of before keep what they accepted.
     refused = kind_refused(c.actor, c.document.kind)

@@ -55,7 +55,9 @@ from domain.events import (
     WorksStarted,
 )
 from domain.opinions import OpinionRequest
+from domain.plan import FinancingPlan
 from domain.programme import DeadlineKind
+from domain.rules.financing import OPINION_COVERS_RULES, detr_subsidy_cents, opinion_covers
 from domain.state import INITIAL_STATE, Application, Payment, PendingCorrection, Repayment
 
 Changes = dict[str, object]
@@ -172,8 +174,8 @@ def _correction_requested(state: Application, event: CorrectionRequested) -> Cha
 @_on(CorrectionAnswered)
 def _correction_answered(state: Application, event: CorrectionAnswered) -> Changes:
     back = state.correction.return_to if state.correction else "submitted"
-    plan = event.revised_plan if event.revised_plan is not None else state.plan
-    return {"status": back, "correction": None, "plan": plan}
+    revised = _with_plan(state, event.revised_plan) if event.revised_plan is not None else {}
+    return {"status": back, "correction": None, **revised}
 
 
 @_on(ApplicationDeclaredComplete)
@@ -183,12 +185,26 @@ def _complete(state: Application, event: ApplicationDeclaredComplete) -> Changes
 
 @_on(PlanRevised)
 def _plan_revised(state: Application, event: PlanRevised) -> Changes:
-    return {"plan": event.plan}
+    return _with_plan(state, event.plan)
+
+
+def _with_plan(state: Application, plan: FinancingPlan) -> Changes:
+    """The file's new plan; from rules 5, without the DETR commission's opinion when the plan
+    counts on more DETR than the opinion was given on (CGCT L2334-37: the commission gives
+    its opinion on the subsidy proposed, and has not seen a larger one), so that acceptance
+    waits for its opinion on this one. Keyed on the file's rules: files of before fold as
+    they always did."""
+    if opinion_covers(plan, state.commission_opinion_on_cents, rules=state.rules):
+        return {"plan": plan}
+    return {"plan": plan, "commission_opinion": None, "commission_opinion_on_cents": None}
 
 
 @_on(CommissionOpinionRecorded)
 def _commission(state: Application, event: CommissionOpinionRecorded) -> Changes:
-    return {"commission_opinion": event.favourable}
+    # What the opinion covers, from rules 5: the DETR subsidy it was given on.
+    plan = state.plan if state.rules >= OPINION_COVERS_RULES else None
+    on_cents = detr_subsidy_cents(plan) if plan is not None else None
+    return {"commission_opinion": event.favourable, "commission_opinion_on_cents": on_cents}
 
 
 @_on(ApplicationAccepted)
@@ -390,7 +406,7 @@ def _decided(state: Application, event: FundingDecided) -> Changes:
         return {}
     status = "approved" if event.approved else "refused"
     decided = line.replaced({"status": status, "granted_cents": event.granted_cents})
-    return {"plan": state.plan.with_line(decided)}
+    return _with_plan(state, state.plan.with_line(decided))
 
 
 SORTING_ONLY = (LabelAdded, LabelRemoved)

@@ -3,7 +3,7 @@
 The workflow turns each recorded event into notices here and hands them to the outbox
 activity; delivery (SMTP, or a log line) is the outbox's business. This module is the
 surface (``Notice``, ``NOTICES``, ``notices_for``); each revision's notices are built in
-``notices_first`` (0), ``notices_opinions`` (0, the experts'), ``notices_steps`` (1) and
+``notices_first`` (0), ``notices_opinions`` (0 and 3, the experts'), ``notices_steps`` (1),
 ``notices_cofinancers`` (1, the co-financers' lines) and ``notices_payments`` (2), on the
 helpers of ``notices_shared``.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from domain.events import Event
 from domain.notices_first import first_notices
-from domain.notices_opinions import experts_released
+from domain.notices_opinions import experts_released, holder_told
 from domain.notices_payments import payments_told
 from domain.notices_shared import DEADLINE_NAMES, EXPIRY_ACTIONS, PAYMENT_OFFICERS, Notice
 from domain.notices_steps import steps_told
@@ -27,7 +27,7 @@ __all__ = [
     "notices_for",
 ]
 
-NOTICES = 2
+NOTICES = 3
 """The latest revision of which events are told to whom. A file's workflow chooses its
 revision with ``workflow.patched`` (``workflows.grant_application.NOTICES_PATCHES``): each
 notice is handed to an activity under an id drawn from the workflow's random numbers, so a
@@ -42,7 +42,10 @@ may change freely.
    decision on a file no one holds; each co-financer that its decision is expected and by
    when (and why again, when it is), that it waits for a correction, that its line left the
    plan, and how the file ended; the payment officers that a payment waits to be ordered.
-2. The commune that the bank refused a payment it claimed, and what it may do."""
+2. The commune that the bank refused a payment it claimed, and what it may do.
+3. The caseworker who holds a file, of an expert's answer and of an opinion's day passed
+   without one, when someone else asked it (a supervisor, the file's former holder): the
+   asker alone was told, not the one instructing the file, who acts on it."""
 
 
 def notices_for(
@@ -55,4 +58,6 @@ def notices_for(
         told += steps_told(event, state, before)
     if revision >= 2:
         told += payments_told(event, state)
+    if revision >= 3:
+        told += holder_told(event, state)
     return told

@@ -1,6 +1,7 @@
 """The notices of experts' opinions (revision 0): the expert asked, the asker answered, the
 request withdrawn or overdue, and the experts no longer awaited once the file leaves
-instruction."""
+instruction; from revision 3, the caseworker holding the file told of the answer and of the
+expiry when someone else asked (``holder_told``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from domain.events import (
 )
 from domain.french import OPINION_VERDICT, ROLE, STATUS, day, lower
 from domain.notices_shared import Notice, file_ref, notice, to
+from domain.opinions import OpinionRequest
 from domain.state import Application
+
+STILL_TAKEN = (
+    "Il peut encore être rendu tant que le dossier n'est pas décidé : déposé, en attente d'une "
+    "correction de la commune ou en instruction."
+)
+"""When a late answer is still taken: in every status that takes ``GiveOpinion``
+(``domain.decider_permissions.PERMISSIONS``), not in instruction only."""
 
 LEAVES_REVIEW = frozenset(
     {"ApplicationAccepted", "ApplicationRefused", "ApplicationDismissed", "ApplicationWithdrawn"}
@@ -78,16 +87,51 @@ def opinion_notices(
 def opinion_overdue(event: DeadlineExpired, state: Application, ref: str) -> list[Notice]:
     """The expert, and the one who asked: the day has passed, an answer is still welcome."""
     asked = state.opinion(event.subject)
-    late = (
-        f"L'avis demandé le {day(asked.asked_at)} était attendu au plus tard le "
-        f"{day(asked.due_on)}. "
-        if asked
-        else ""
-    )
-    body = late + "Il peut encore être rendu tant que le dossier est en instruction."
+    body = _overdue(asked)
     subject = f"{ref} : avis attendu, délai expiré"
     notices = [notice(r.role, r.id, subject, body, event) for r in event.recipients]
     if asked is not None:
         subject = f"{ref} : l'avis de {asked.expert_id} n'a pas été rendu à temps"
         notices.append(notice(asked.asked_by.role, asked.asked_by.id, subject, body, event))
     return notices
+
+
+def _overdue(asked: OpinionRequest | None) -> str:
+    """Since when the opinion was awaited, and that it is still taken."""
+    if asked is None:
+        return STILL_TAKEN
+    return (
+        f"L'avis demandé le {day(asked.asked_at)} était attendu au plus tard le "
+        f"{day(asked.due_on)}. {STILL_TAKEN}"
+    )
+
+
+def holder_told(event: Event, state: Application) -> list[Notice]:
+    """Revision 3: the caseworker who holds the file, of an expert's answer and of its day
+    passed without one, when someone else asked (a supervisor, the file's former holder):
+    until then the asker alone was told, and the one instructing the file acts on it. Once,
+    when the holder asked."""
+    match event:
+        case OpinionGiven(number=number):
+            asked = state.opinion(number)
+        case DeadlineExpired(kind="expert_opinion", subject=subject):
+            asked = state.opinion(subject)
+        case _:
+            return []
+    holder = state.caseworker_id
+    if asked is None or holder is None or holder == asked.asked_by.id:
+        return []
+    ref = file_ref(state)
+    by = lower(ROLE, asked.asked_by.role)
+    question = (
+        f"Sur ce dossier que vous instruisez, {asked.asked_by.id} ({by}) a demandé l'avis de "
+        f"{asked.expert_id} (demande d'avis n° {asked.number}) : {asked.question}\n\n"
+    )
+    if isinstance(event, OpinionGiven):
+        said = lower(OPINION_VERDICT, event.verdict)
+        subject = f"{ref} : avis rendu par {event.actor.id} ({said})"
+        body = f"{question}Avis {said} de {event.actor.id} :\n\n{event.opinion}"
+    else:
+        subject = f"{ref} : l'avis de {asked.expert_id} n'a pas été rendu à temps"
+        body = question + _overdue(asked)
+    return to(("caseworker", holder), subject, body, event)

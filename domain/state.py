@@ -102,6 +102,10 @@ class Application(Frozen):
     correction: PendingCorrection | None = None
     complete_at: AwareDatetime | None = None
     commission_opinion: bool | None = None
+    commission_opinion_on_cents: Cents | None = None
+    """The project's DETR subsidy when the commission's opinion was recorded, under rules 5
+    (``domain.rules.financing.OPINION_COVERS_RULES``): a plan that counts on more needs its
+    opinion again. None without an opinion, and for files of the rules before."""
     accepted_by: str | None = None
     award_cents: Cents = 0
     award_notified_at: AwareDatetime | None = None

@@ -70,13 +70,21 @@ DECISION_RULES_1 = "decision-rules-1"
 DECISION_RULES_2 = "decision-rules-2"
 DECISION_RULES_3 = "decision-rules-3"
 DECISION_RULES_4 = "decision-rules-4"
-RULES_PATCHES = (DECISION_RULES_1, DECISION_RULES_2, DECISION_RULES_3, DECISION_RULES_4)
+DECISION_RULES_5 = "decision-rules-5"
+RULES_PATCHES = (
+    DECISION_RULES_1,
+    DECISION_RULES_2,
+    DECISION_RULES_3,
+    DECISION_RULES_4,
+    DECISION_RULES_5,
+)
 """The patch of each revision of ``domain.commands.RULES`` after 0, in order: a revision
 without its patch here would reach files already running."""
 FUNDERS_PUBLISHED = "funders-search-attribute"
 NOTICES_1 = "notices-1"
 NOTICES_2 = "notices-2"
-NOTICES_PATCHES = (NOTICES_1, NOTICES_2)
+NOTICES_3 = "notices-3"
+NOTICES_PATCHES = (NOTICES_1, NOTICES_2, NOTICES_3)
 """The patch of each revision of ``domain.notices.NOTICES`` after 0, in order."""
 
 

@@ -86,7 +86,7 @@ from console.web.opinions import (
 )
 from console.web.outages import no_worker_sentence
 from console.web.problems import first_problem
-from console.web.revision import decisions, outcome, shortfall
+from console.web.revision import commission_opinion_kept, decisions, outcome, shortfall
 from console.web.services import PROJECT_TITLE, WebServices
 from console.web.sessions import Session
 from console.web.submission import (
@@ -748,7 +748,7 @@ async def _plan_form(
                 revised,
                 state.programme,
                 state.commune,
-                state.commission_opinion,
+                commission_opinion_kept(state, revised),
                 rules=state.rules,
             )
         ]

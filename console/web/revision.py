@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from console.web.labels import euros
 from domain.plan import FinancingPlan, FundingLine
+from domain.rules.financing import opinion_covers
+from domain.state import Application
 
 
 def decision_words(line: FundingLine) -> str:
@@ -66,6 +68,15 @@ def outcome(current: FinancingPlan, revised: FinancingPlan) -> Outcome:
         if line.kind != "owner" and line.line_id not in kept_ids:
             said.dropped.append(f"{_name(line, current)} : {decision_words(line)}")
     return said
+
+
+def commission_opinion_kept(state: Application, revised: FinancingPlan) -> bool | None:
+    """The DETR commission's opinion as the file will hold it once ``revised`` is recorded:
+    none when the plan counts on more DETR than the opinion was given on (rules 5,
+    ``domain.rules.financing.OPINION_COVERS_RULES``), so the plan's page does not say it is
+    given when the revision will ask for it again."""
+    covered = opinion_covers(revised, state.commission_opinion_on_cents, rules=state.rules)
+    return state.commission_opinion if covered else None
 
 
 def _change(before: FundingLine, line: FundingLine) -> str:

@@ -74,13 +74,39 @@ compared with the threshold (a subsidy split in two lines of €60,000 and €50
 put to it) and an unfavourable opinion blocked acceptance."""
 
 
+def detr_subsidy_cents(plan: FinancingPlan) -> int:
+    """The project's DETR subsidy: its live DETR lines together (refused ones left out), each
+    at what it counts on, granted once decided, else requested."""
+    return _total(_detr_lines(plan))
+
+
 def detr_needs_commission(plan: FinancingPlan, *, rules: int) -> bool:
     """True when the project's DETR subsidy exceeds €100,000 (the commission must give an
     opinion): its live DETR lines together, from ``COMMISSION_RULES``; one line, before."""
-    live = _detr_lines(plan)
     if rules >= COMMISSION_RULES:
-        return _total(live) > COMMISSION_THRESHOLD_CENTS
-    return any(line.amount_cents > COMMISSION_THRESHOLD_CENTS for line in live)
+        return detr_subsidy_cents(plan) > COMMISSION_THRESHOLD_CENTS
+    return any(line.amount_cents > COMMISSION_THRESHOLD_CENTS for line in _detr_lines(plan))
+
+
+OPINION_COVERS_RULES = 5
+"""The revision of the decision rules (``domain.commands.RULES``) from which the commission's
+opinion covers the DETR subsidy it was given on, and no more (``opinion_covers``). CGCT
+L2334-37 puts to the commission, « pour avis », the projects whose DETR subsidy is above
+€100,000: its opinion bears on the project with the subsidy it was shown. A change of the
+plan that counts on more DETR than that (the commune's revision, its answer to a correction
+with a revised plan, the prefecture correcting its refusal of a DETR line into a grant under
+rules 2) puts before the prefect a subsidy the commission has not seen: its opinion is asked
+again before acceptance. A plan that counts on as much or less stays within what it saw and
+keeps it. Before, an opinion once recorded stood whatever the plan asked after it."""
+
+
+def opinion_covers(plan: FinancingPlan, opinion_on_cents: int | None, *, rules: int) -> bool:
+    """Whether the commission's opinion, given on a DETR subsidy of ``opinion_on_cents``, still
+    covers ``plan``'s (``OPINION_COVERS_RULES``): always under the rules before, and for an
+    opinion recorded under them (None)."""
+    if rules < OPINION_COVERS_RULES or opinion_on_cents is None:
+        return True
+    return detr_subsidy_cents(plan) <= opinion_on_cents
 
 
 ANAH = "ANAH"

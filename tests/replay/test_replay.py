@@ -32,7 +32,9 @@ when they change, v5: one deadline timer per wake-up moment, v6: decision rules 
 Paris days, ``domain.commands.RULES``, v7: each run begun publishes its plan's funders,
 ``GuichetFunders``, v8: notices of revision 1, ``domain.notices.NOTICES``, and decision rules 2,
 v9: decision rules 3, v10: notices of revision 2, the commune told of a refused transfer,
-v11: decision rules 4, a commune attaches no expert's signed opinion);
+v11: decision rules 4, a commune attaches no expert's signed opinion, v12: decision rules 5,
+the DETR commission asked again about a plan that asks more of the DETR, and notices of
+revision 3, the caseworker holding a file told of an opinion someone else asked);
 ``upgrades/`` files begun by one release and carried on by the next, recorded by a real
 upgrade (its script says how); ``incompatible/`` holds a deliberately broken history for the
 audit tests, ``scheduled/`` the scheduled workflows' histories (test_replay_scheduled.py)."""

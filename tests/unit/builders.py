@@ -171,6 +171,18 @@ def detr_plan(**fields: Any) -> FinancingPlan:
     return FinancingPlan(**values)
 
 
+def plan_asking_detr(euros: int) -> FinancingPlan:
+    """``detr_plan`` asking ``euros`` of the DETR, the region 150,000 €, the commune the rest:
+    above €100,000 of DETR, the commission's opinion is needed (CGCT L2334-37)."""
+    return detr_plan(
+        lines=(
+            line("owner", "OWNER", 350_000 - euros),
+            line("detr", "DETR", euros),
+            line("region", "REGION", 150_000),
+        )
+    )
+
+
 def flat_plan() -> FinancingPlan:
     """€25,000 TTC of digital-commerce tools: owner 5k, Banque des Territoires 20k."""
     return FinancingPlan(

@@ -19,13 +19,14 @@ from domain.commands import (
     GiveOpinion,
     RefuseApplication,
     ReopenApplication,
+    RequestCorrection,
     RequestOpinion,
     SendReminder,
     WithdrawOpinionRequest,
 )
 from domain.deadline import PARIS, Recipient
 from domain.decider_deadlines import due_commands
-from domain.decider_permissions import allowed_commands
+from domain.decider_permissions import PERMISSIONS, allowed_commands
 from domain.events import (
     DeadlineClosed,
     DeadlineExpired,
@@ -47,6 +48,7 @@ from tests.unit.builders import (
     QUOTE,
     REGION_OFFICER,
     SUPERVISOR,
+    SYSTEM,
     T0,
     apply,
     approve,
@@ -211,6 +213,32 @@ def test_reminders_go_to_the_expert_and_the_expiry_to_both_sides() -> None:
     assert decide(_answer(day=19), after)  # late, still welcome
 
 
+def test_the_late_opinion_mail_says_the_answer_is_taken_until_the_file_is_decided() -> None:
+    """It said « tant que le dossier est en instruction », while a file received or awaiting
+    the commune's correction takes the answer too: the expert of a file sent back for a
+    correction read that the answer was no longer taken."""
+    waiting = apply(
+        [RequestCorrection(actor=CASEWORKER, at=at(6), reason="incomplete", message="Devis")],
+        _asked(),
+    )
+    assert waiting.status == "correction_requested"
+    assert PERMISSIONS["GiveOpinion"].statuses == {
+        "submitted",
+        "correction_requested",
+        "in_instruction",
+    }
+    expiry = T0.replace(day=21, hour=8)
+    expire = ExpireDeadline(actor=SYSTEM, at=expiry, kind="expert_opinion", subject="1")
+    events = decide(expire, waiting)
+    for notice in notices_for(events[0], fold(events, waiting)):
+        assert "tant que le dossier est en instruction" not in notice.body
+        assert notice.body.endswith(
+            "Il peut encore être rendu tant que le dossier n'est pas décidé : déposé, en "
+            "attente d'une correction de la commune ou en instruction."
+        )
+    assert decide(_answer(day=19), fold(events, waiting))  # and it is taken
+
+
 def test_the_notices_tell_the_expert_the_question_and_the_asker_the_answer() -> None:
     state = apply(to_instruction())
     asked = decide(_ask(), state)
@@ -341,7 +369,12 @@ def test_an_expert_attaches_a_document_only_to_a_file_asked_of_them_under_review
     assert refused_with(attach, apply(to_instruction())).rule == "expert-documents"
     withdrawn = _asked(WithdrawOpinionRequest(actor=CASEWORKER, at=at(2), number=1, reason="x"))
     assert refused_with(attach, withdrawn).rule == "expert-documents"
-    assert refused_with(attach.replaced({"actor": DREAL}), _asked()).rule == "expert-documents"
+    refused = refused_with(attach.replaced({"actor": DREAL}), _asked())
+    assert refused.rule == "expert-documents"
+    # Said as the permission reads it: a file awaiting a correction takes the piece too.
+    assert refused.french.endswith("tant que le dossier n'est pas décidé")
+    waiting = RequestCorrection(actor=CASEWORKER, at=at(4), reason="incomplete", message="Devis")
+    assert decide(attach, apply([waiting], _asked()))
 
 
 def test_the_commune_s_copy_of_an_expert_s_bytes_is_a_document_of_its_own() -> None:

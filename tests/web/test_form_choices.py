@@ -384,6 +384,42 @@ def test_the_commission_s_opinion_is_offered_only_where_needed_then_as_a_change(
     assert change["hint"].startswith("La commission a rendu un avis favorable, déjà enregistré")
 
 
+def test_the_commission_s_opinion_is_awaited_again_once_the_plan_asks_more_of_the_detr() -> None:
+    """Rules 5: the commission gave its opinion on €150,000 of DETR and the commune's revised
+    plan asks €180,000. The page said the opinion was given (« Modifier l'avis ») and the
+    plan's rule passed; it is awaited again, as the acceptance is. A file of rules 4 keeps
+    the opinion it recorded, and the page says so."""
+    from console.web.accounts import Account
+    from console.web.files import verdicts
+    from console.web.pages import _action
+    from domain.commands import DeclareComplete, RecordCommissionOpinion, RevisePlan
+    from tests.unit.builders import plan_asking_detr, request
+
+    def revised_after_the_opinion(rules: int) -> Application:
+        return apply(
+            [
+                submit(request(plan_asking_detr(150_000)), rules=rules),
+                DeclareComplete(actor=CASEWORKER, at=at(1)),
+                RecordCommissionOpinion(actor=CASEWORKER, at=at(2), favourable=True),
+                RevisePlan(actor=APPLICANT, at=at(3), plan=plan_asking_detr(180_000)),
+            ]
+        )
+
+    alice = Account("instructeur-1", "caseworker")
+    opinion = "RecordCommissionOpinion"
+    asked_again = revised_after_the_opinion(rules=5)
+    assert _action(opinion, asked_again, alice)["label"] == (
+        "Enregistrer l'avis de la commission DETR"
+    )
+    (commission,) = [v for v in verdicts([], asked_again) if v["rule"] == "detr-commission"]
+    assert commission["outcome"] == "attention"
+    assert "requiert l'avis de la commission DETR" in commission["french"]
+    kept = revised_after_the_opinion(rules=4)
+    assert _action(opinion, kept, alice)["label"] == "Modifier l'avis de la commission DETR"
+    (commission,) = [v for v in verdicts([], kept) if v["rule"] == "detr-commission"]
+    assert commission["outcome"] == "pass"
+
+
 def test_recording_a_repayment_says_what_remains_and_waits_for_its_box() -> None:
     """« Enregistrer un reversement » went at one click, with nothing undoing it: 8 000 typed
     for an 800 € title closed the file for good. It says what remains due and asks for its

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from console.web.submission import LINE_ROWS, plan_from_form, plan_rows, plan_values
 from domain.plan import FinancingPlan, FundingLine
+from domain.state import Application
 
 
 def plan_of(lines: int) -> FinancingPlan:
@@ -240,3 +241,25 @@ def test_a_line_given_to_another_funder_waits_for_that_funder_s_decision() -> No
     assert said.waiting[0] == (
         "REGION : ligne demandée auparavant à F1 (accordé 30\u202f000,00\xa0€ jusqu'ici)"
     )
+
+
+def test_a_revision_that_asks_more_of_the_detr_is_judged_without_the_commission_s_opinion() -> None:
+    """Rules 5: the commission gave its opinion on €150,000 of DETR. Checked before it is
+    sent, a plan asking €180,000 said the opinion was given, which the revision clears; one
+    asking €120,000 keeps it."""
+    from console.web.revision import commission_opinion_kept
+    from domain.commands import DeclareComplete, RecordCommissionOpinion
+    from tests.unit.builders import CASEWORKER, apply, at, plan_asking_detr, request, submit
+
+    def given(rules: int) -> Application:
+        return apply(
+            [
+                submit(request(plan_asking_detr(150_000)), rules=rules),
+                DeclareComplete(actor=CASEWORKER, at=at(1)),
+                RecordCommissionOpinion(actor=CASEWORKER, at=at(2), favourable=True),
+            ]
+        )
+
+    assert commission_opinion_kept(given(5), plan_asking_detr(180_000)) is None
+    assert commission_opinion_kept(given(5), plan_asking_detr(120_000)) is True
+    assert commission_opinion_kept(given(4), plan_asking_detr(180_000)) is True

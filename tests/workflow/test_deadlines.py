@@ -10,6 +10,7 @@ import pytest
 from domain.actor import Actor
 from domain.commands import (
     AnswerCorrection,
+    AssignCaseworker,
     ClaimPayment,
     DeclareStart,
     ExtendDeadline,
@@ -36,6 +37,7 @@ from workflows.client_errors import CommandRefused
 pytestmark = pytest.mark.temporal
 
 DAY = timedelta(days=1)
+SUPERVISOR = Actor(id="chef-ddt", role="supervisor")
 
 
 async def events_of(stack: Stack, app_id: str, event_type: str) -> list[RecordedEvent]:
@@ -213,17 +215,22 @@ async def test_no_reminder_is_sent_twice_or_lost_across_a_worker_restart(stack: 
 
 
 async def test_an_expert_is_reminded_and_the_asker_told_once_the_day_passes(stack: Stack) -> None:
-    """An opinion asked for ten days on: J-7 and J-1 reminders to the expert at midnight Paris;
-    at the expiry both the expert and the caseworker who asked are told. A late answer still
-    joins the file."""
+    """A supervisor asks an opinion for ten days on, of a file Alice holds: J-7 and J-1
+    reminders to the expert at midnight Paris; at the expiry the expert, the supervisor who
+    asked and Alice, who instructs the file, are told (notices 3: Alice was not). A late
+    answer still joins the file, and both hear of it."""
     expert = Actor(id="abf-ain", role="expert")
     async with stack.worker():
         app_id = await submitted(stack)
+        await stack.guichet.act(
+            app_id, AssignCaseworker(actor=SUPERVISOR, at=NOW, caseworker_id=ALICE.id)
+        )
         today = (await stack.env.get_current_time()).astimezone(PARIS).date()
         due_on = today + 10 * DAY
         asked = RequestOpinion(
-            actor=ALICE, at=NOW, expert_id=expert.id, question="Toiture conforme ?", due_on=due_on
-        )
+            actor=SUPERVISOR, at=NOW, expert_id=expert.id, question="Toiture conforme ?",
+            due_on=due_on,
+        )  # fmt: skip
         assert (await stack.guichet.act(app_id, asked)).events == (
             "OpinionRequested",
             "DeadlineOpened",
@@ -247,15 +254,25 @@ async def test_an_expert_is_reminded_and_the_asker_told_once_the_day_passes(stac
         ]
         assert on_time(expired, paris_midnight(due_on + DAY))
 
-        async def both_told() -> bool:
+        async def all_told() -> bool:
             told = await queued_notices(stack, app_id, "DeadlineExpired")
-            return told == [(expert.id, "expert"), (ALICE.id, "caseworker")]
+            return told == [
+                (expert.id, "expert"),
+                (SUPERVISOR.id, "supervisor"),
+                (ALICE.id, "caseworker"),
+            ]
 
-        await eventually(both_told)
+        await eventually(all_told)
         late = GiveOpinion(
             actor=expert, at=NOW, number=1, verdict="favourable", opinion="Zinc à joint debout."
         )
         assert (await stack.guichet.act(app_id, late)).events == ("OpinionGiven",)
+
+        async def both_told_of_the_answer() -> bool:
+            told = await queued_notices(stack, app_id, "OpinionGiven")
+            return told == [(SUPERVISOR.id, "supervisor"), (ALICE.id, "caseworker")]
+
+        await eventually(both_told_of_the_answer)
         answered = (await stack.guichet.state(app_id)).opinion(1)
         assert answered is not None and answered.verdict == "favourable"
         await assert_log_matches_workflow(stack, app_id)

@@ -2,7 +2,8 @@
 saved for the replay tests too (tests/replay/test_replay.py checks that the newest folder
 holds every event type): a note, an opinion asked then withdrawn, a co-financer correcting
 its decision, a plan brought down to a partial grant; a transfer the bank refuses and that is
-ordered again, an overpayment repaid."""
+ordered again, an overpayment repaid; a plan asking more of the DETR after the commission's
+opinion, which is asked again."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from activities.ledger import LedgerGateway
 from activities.payments import DisbursementOrder, PaymentRefused
 from domain.actor import Actor
 from domain.commands import (
+    AcceptApplication,
     AddNote,
     AssignCaseworker,
     ClaimPayment,
@@ -21,6 +23,7 @@ from domain.commands import (
     DeclareComplete,
     DeclareCompletion,
     OrderPayment,
+    RecordCommissionOpinion,
     RecordRepayment,
     RequestOpinion,
     RevisePlan,
@@ -46,6 +49,7 @@ from tests.workflow.test_lifecycle import (
     awarded_and_started,
     today,
 )
+from workflows.client import CommandRefused
 
 pytestmark = pytest.mark.temporal
 
@@ -98,6 +102,43 @@ async def test_a_corrected_decision_and_a_plan_brought_down_to_a_partial_grant(
             ("department", "approved", 50_000 * EUR),
         ]
         assert [o.withdrawn_reason for o in final.opinions] == ["Hors secteur"]
+        await assert_log_matches_workflow(stack, app_id)
+
+
+async def test_a_plan_asking_more_of_the_detr_asks_the_commission_again(stack: Stack) -> None:
+    """Rules 5: the commission gave its opinion on 200,000 € of DETR; the commune's revised
+    plan asks 250,000 €, a subsidy it has not seen (CGCT L2334-37). The opinion is cleared,
+    the acceptance waits for a new one, then goes through."""
+    g = stack.guichet
+    async with stack.worker():
+        app_id, _ = await g.submit(submission())
+        await wait_until(g, app_id, lambda s: s.status != "draft")
+        await g.act(app_id, AssignCaseworker(actor=ALICE, at=NOW, caseworker_id="alice"))
+        await g.act(app_id, DeclareComplete(actor=ALICE, at=NOW))
+        opinion = RecordCommissionOpinion(actor=ALICE, at=NOW, favourable=True)
+        await g.act(app_id, opinion)
+        state = await g.state(app_id)
+        assert state.commission_opinion_on_cents == 200_000 * EUR and state.plan is not None
+        owner = state.plan.line("owner")
+        detr = state.plan.line("detr")
+        assert owner is not None and detr is not None
+        revised = state.plan.with_line(owner.replaced({"requested_cents": 100_000 * EUR}))
+        revised = revised.with_line(detr.replaced({"requested_cents": 250_000 * EUR}))
+        await g.act(app_id, RevisePlan(actor=AGENT, at=NOW, plan=revised, note="Tranche 2"))
+        asked_again = await g.state(app_id)
+        assert (asked_again.commission_opinion, asked_again.commission_opinion_on_cents) == (
+            None,
+            None,
+        )
+        await g.act(app_id, decision(PREFECTURE, "detr", 250_000))
+        await g.act(app_id, decision(REGION, "region", 100_000))
+        await g.act(app_id, decision(DEPARTMENT, "department", 50_000))
+        with pytest.raises(CommandRefused, match="commission"):
+            await g.act(app_id, AcceptApplication(actor=ALICE, at=NOW))
+        await g.act(app_id, opinion)
+        await g.act(app_id, AcceptApplication(actor=ALICE, at=NOW))
+        accepted = await g.state(app_id)
+        assert (accepted.status, accepted.award_cents) == ("accepted", 250_000 * EUR)
         await assert_log_matches_workflow(stack, app_id)
 
 

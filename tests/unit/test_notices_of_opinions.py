@@ -1,0 +1,98 @@
+"""Revision 3 of the notices: an expert's answer, and the day passed without one, reach the
+caseworker who holds the file as well as the one who asked (a supervisor, the file's former
+holder), once each. Revision 2 told the asker only."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from domain import Actor, decide, fold
+from domain.commands import AssignCaseworker, Command, ExpireDeadline, GiveOpinion, RequestOpinion
+from domain.events import Event
+from domain.notices import Notice, notices_for
+from domain.state import Application
+from tests.unit.builders import (
+    CASEWORKER,
+    OTHER_CASEWORKER,
+    SUPERVISOR,
+    SYSTEM,
+    T0,
+    apply,
+    at,
+    to_instruction,
+)
+
+ABF = Actor(id="abf-ain", role="expert")
+HOLDER = ("caseworker", CASEWORKER.id)
+ASKER = ("supervisor", SUPERVISOR.id)
+
+
+def held_and_asked(asker: Actor = SUPERVISOR) -> Application:
+    """A file in instruction held by ``CASEWORKER``, its deadlines tracked, where ``asker``
+    asked the ABF's opinion by 20 March 2025."""
+    submission, *rest = to_instruction()
+    held = AssignCaseworker(actor=SUPERVISOR, at=at(1), caseworker_id=CASEWORKER.id)
+    asked = RequestOpinion(
+        actor=asker, at=at(1), expert_id=ABF.id, question="Toiture conforme au PSMV ?",
+        due_on=date(2025, 3, 20),
+    )  # fmt: skip
+    return apply([submission.replaced({"tracks_deadlines": True}), *rest, held, asked])
+
+
+ANSWER = GiveOpinion(
+    actor=ABF, at=at(5), number=1, verdict="reserved", opinion="Enduit à la chaux."
+)
+EXPIRE = ExpireDeadline(
+    actor=SYSTEM, at=T0.replace(day=21, hour=8), kind="expert_opinion", subject="1"
+)
+
+
+def told(command: Command, state: Application, revision: int = 3) -> list[Notice]:
+    """The notices of the command's first event (the answer, the expiry) under ``revision``."""
+    events: list[Event] = decide(command, state)
+    return notices_for(events[0], fold(events, state), revision, state)
+
+
+def to_whom(notices: list[Notice]) -> list[tuple[str, str]]:
+    return [(n.recipient_role, n.recipient) for n in notices]
+
+
+def test_the_caseworker_holding_the_file_hears_the_answer_to_a_supervisor_s_question() -> None:
+    notices = told(ANSWER, held_and_asked())
+    assert to_whom(notices) == [ASKER, HOLDER]
+    holder = notices[1]
+    assert holder.subject.endswith("avis rendu par abf-ain (favorable avec réserves)")
+    assert "chef-bureau (superviseur) a demandé l'avis de abf-ain" in holder.body
+    assert "Toiture conforme au PSMV ?" in holder.body and "Enduit à la chaux." in holder.body
+    assert to_whom(told(ANSWER, held_and_asked(), revision=2)) == [ASKER]
+
+
+def test_the_caseworker_holding_the_file_hears_that_the_day_passed_without_an_answer() -> None:
+    notices = told(EXPIRE, held_and_asked())
+    assert to_whom(notices) == [("expert", ABF.id), ASKER, HOLDER]
+    holder = notices[2]
+    assert holder.subject.endswith("l'avis de abf-ain n'a pas été rendu à temps")
+    assert "chef-bureau (superviseur) a demandé l'avis de abf-ain" in holder.body
+    assert "attendu au plus tard le 20/03/2025" in holder.body
+    assert holder.body.endswith("ou en instruction.")
+    assert to_whom(told(EXPIRE, held_and_asked(), revision=2)) == [("expert", ABF.id), ASKER]
+
+
+def test_a_caseworker_who_asked_on_their_own_file_is_told_once() -> None:
+    asked_by_holder = held_and_asked(asker=CASEWORKER)
+    assert to_whom(told(ANSWER, asked_by_holder)) == [HOLDER]
+    assert to_whom(told(EXPIRE, asked_by_holder)) == [("expert", ABF.id), HOLDER]
+
+
+def test_the_file_s_new_holder_hears_of_an_opinion_its_former_holder_asked() -> None:
+    handed_over = apply(
+        [AssignCaseworker(actor=SUPERVISOR, at=at(2), caseworker_id=OTHER_CASEWORKER.id)],
+        held_and_asked(asker=CASEWORKER),
+    )
+    assert to_whom(told(ANSWER, handed_over)) == [HOLDER, ("caseworker", OTHER_CASEWORKER.id)]
+
+
+def test_an_opinion_asked_on_a_file_no_one_holds_is_told_to_its_asker_alone() -> None:
+    unheld = held_and_asked().replaced({"caseworker_id": None})
+    assert to_whom(told(ANSWER, unheld)) == [ASKER]
+    assert to_whom(told(EXPIRE, unheld)) == [("expert", ABF.id), ASKER]
