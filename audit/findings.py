@@ -7,6 +7,7 @@ the CLI and the console read them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -113,6 +114,11 @@ class AuditReport(BaseModel):
     re-read (or when this is the check of some files)."""
     scope: str | None = None
     """What ``verify`` re-read and what it took on a checkpoint's word, in a sentence."""
+    chain_broken_at: int | None = None
+    """The first position where the chain itself no longer recomputes (None: it holds)."""
+    checkpoints_above_break: tuple[int, ...] = ()
+    """The positions of checkpoints above ``chain_broken_at`` whose hash is the one stored
+    there: not refused, but they vouch for nothing from the break on (a note says so)."""
 
 
 def document_findings(problems: list[DocumentProblem]) -> list[Finding]:
@@ -163,4 +169,25 @@ def audit_report(
         trusted_key_id=trusted_key_id,
         documents_checked=documents_checked,
         clocks=chain.clocks,
+    )
+
+
+NAMED_POSITIONS = 5
+"""Checkpoints above a break named one by one; more are said by the first and the last."""
+
+
+def positions_said(positions: Sequence[int]) -> str:
+    """« 6, 8, 9 », or « 10 … 99990 (9999 of them) » for hourly checkpoints above an old
+    break: thousands of positions are not a sentence."""
+    if len(positions) <= NAMED_POSITIONS:
+        return ", ".join(map(str, positions))
+    return f"{positions[0]} … {positions[-1]} ({len(positions)} of them)"
+
+
+def above_break_note(positions: Sequence[int], broken_at: int) -> str:
+    """What the matching checkpoints above the chain's break are worth, for the notes."""
+    return (
+        f"{len(positions)} checkpoint(s) at position(s) {positions_said(positions)} match the "
+        f"hash stored there, but the chain beneath is broken at position {broken_at}: they "
+        f"vouch for nothing from position {broken_at} on"
     )

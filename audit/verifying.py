@@ -42,6 +42,7 @@ from audit.findings import (
     AuditReport,
     Finding,
     StartingCheckpoint,
+    above_break_note,
     audit_report,
     document_findings,
 )
@@ -105,14 +106,11 @@ async def verify(
     findings, matching, last_good = checkpoint_findings(
         unique, trusted, hashes, chain.head_position, broken_at=broken_at
     )
-    if broken_at is not None and (above := matching_above(unique, trusted, hashes, broken_at)):
+    above = matching_above(unique, trusted, hashes, broken_at) if broken_at is not None else []
+    if broken_at is not None and above:
         # Their hash is the stored one, but that stored row's chain no longer holds beneath
         # them: they must not read as evidence that the log is as signed.
-        notes.append(
-            f"{len(above)} checkpoint(s) at position(s) {', '.join(map(str, above))} match "
-            f"the hash stored there, but the chain beneath is broken at position {broken_at}: "
-            f"they vouch for nothing from position {broken_at} on"
-        )
+        notes.append(above_break_note(above, broken_at))
     if missing := await log.missing_guards():
         findings.append(
             Finding(
@@ -149,7 +147,14 @@ async def verify(
         trusted_key_id=key_id(trusted) if trusted is not None else None,
     )
     scope = _scope(start, chain.head_position, documents=documents)
-    return report.model_copy(update={"started_from": start, "scope": scope})
+    return report.model_copy(
+        update={
+            "started_from": start,
+            "scope": scope,
+            "chain_broken_at": broken_at,
+            "checkpoints_above_break": tuple(above),
+        }
+    )
 
 
 async def _stored_row(log: EventLog, position: int) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from audit.findings import AuditReport, Source
+from audit.findings import NAMED_POSITIONS, AuditReport, Source
 from console.web.labels import EVENT
 from domain.deadline import PARIS
 from domain.french import day, number
@@ -151,49 +151,33 @@ def finding_in_french(problem: str | None) -> str:
     return problem
 
 
-NAMED_POSITIONS = 5
-"""Checkpoints past a break named one by one; more are said by the first and the last."""
-_ABOVE_BREAK = re.compile(
-    r"(\d+) checkpoint\(s\) at position\(s\) ([\d, ]+) match the hash stored there, but the"
-    r" chain beneath is broken at position (\d+): they vouch for nothing from position \3 on"
-)
-"""``verify``'s note of the checkpoints past the chain's first break (``guichet audit verify``
-prints it): not counted as matching, and not refused either."""
-
-
 def notes_in_french(report: AuditReport) -> list[str]:
-    """The notes of ``verify`` (``guichet audit verify``'s « note: » lines) that the journal's
-    page has no words of its own for, in French. The others it says from the report's fields:
-    the signatures not checked (``trusted_key_id``), what a verification from a checkpoint
-    did not re-read (``started_from``, ``scope_in_french``)."""
-    return [said for note in report.notes if (said := _above_break(note))]
-
-
-def _above_break(note: str) -> str:
-    """The checkpoints past the chain's first break vouch for nothing from it on; "" when
-    ``note`` says something else."""
-    if not (match := _ABOVE_BREAK.fullmatch(note)):
-        return ""
-    count, positions, broken_at = match.groups()
-    if count == "1":
-        return (
-            f"le point de contrôle de la position {positions} concorde avec l'empreinte "
+    """What ``verify`` notes that the journal's page has no words of its own for, in French:
+    the checkpoints above the chain's break (``guichet audit verify`` notes them too). The
+    page says the other notes from the report's fields: the signatures not checked
+    (``trusted_key_id``), what a verification from a checkpoint did not re-read
+    (``started_from``, ``scope_in_french``)."""
+    above, broken_at = report.checkpoints_above_break, report.chain_broken_at
+    if not above or broken_at is None:
+        return []
+    if len(above) == 1:
+        return [
+            f"le point de contrôle de la position {above[0]} concorde avec l'empreinte "
             f"enregistrée à sa position, mais la chaîne est rompue en dessous, à la position "
             f"{broken_at} : il ne garantit rien à partir de la position {broken_at}"
-        )
-    *first, last = positions.split(", ")
+        ]
+    *first, last = above
     # Hourly checkpoints above a break years back: thousands of positions, not a sentence.
     which = (
-        f"des positions {', '.join(first)} et {last}"
-        if len(first) < NAMED_POSITIONS
+        f"des positions {', '.join(map(str, first))} et {last}"
+        if len(above) <= NAMED_POSITIONS
         else f"signés entre les positions {first[0]} et {last}"
     )
-    return (
-        f"les {number(int(count))} points de contrôle {which} concordent "
-        f"avec l'empreinte enregistrée à leur position, mais la chaîne est rompue en dessous, "
-        f"à la position {broken_at} : ils ne garantissent rien à partir de la position "
-        f"{broken_at}"
-    )
+    return [
+        f"les {number(len(above))} points de contrôle {which} concordent avec l'empreinte "
+        f"enregistrée à leur position, mais la chaîne est rompue en dessous, à la position "
+        f"{broken_at} : ils ne garantissent rien à partir de la position {broken_at}"
+    ]
 
 
 def unreadable_in_french(error: UnreadableEvent) -> str:

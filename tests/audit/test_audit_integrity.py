@@ -76,6 +76,7 @@ async def test_a_checkpoint_past_an_altered_row_vouches_for_nothing_beyond_it(
         "1 checkpoint(s) at position(s) 6 match the hash stored there, but the chain beneath "
         "is broken at position 5: they vouch for nothing from position 5 on"
     ) in report.notes
+    assert (report.chain_broken_at, report.checkpoints_above_break) == (5, (6,))
 
 
 async def test_a_file_page_check_names_the_altered_row_of_that_file(

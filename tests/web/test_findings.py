@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from audit.documents import DocumentProblem, Naming
-from audit.findings import AuditReport, StartingCheckpoint
+from audit.findings import AuditReport, StartingCheckpoint, above_break_note
 from console.web.findings import finding_in_french, notes_in_french, scope_in_french
 from eventlog.documents import UnsoundDocument
 
@@ -155,9 +155,10 @@ def test_checkpoints_above_a_break_read_in_french_and_the_page_s_own_notes_are_l
         head_position=9,
         notes=(
             "checkpoint signatures not checked: no public key to check them against",
-            "3 checkpoint(s) at position(s) 6, 8, 9 match the hash stored there, but the chain "
-            "beneath is broken at position 5: they vouch for nothing from position 5 on",
+            above_break_note([6, 8, 9], 5),
         ),
+        chain_broken_at=5,
+        checkpoints_above_break=(6, 8, 9),
     )
     assert notes_in_french(report) == [
         "les 3 points de contrôle des positions 6, 8 et 9 concordent avec l'empreinte "
@@ -168,13 +169,21 @@ def test_checkpoints_above_a_break_read_in_french_and_the_page_s_own_notes_are_l
 
 def test_many_checkpoints_above_a_break_are_said_by_the_first_and_the_last() -> None:
     """Hourly checkpoints above a break years back: thousands of positions, not a sentence."""
-    positions = range(10, 100_000, 10)
-    note = (
-        f"{len(positions)} checkpoint(s) at position(s) {', '.join(map(str, positions))} match "
-        "the hash stored there, but the chain beneath is broken at position 5: they vouch for "
-        "nothing from position 5 on"
+    positions = tuple(range(10, 100_000, 10))
+    note = above_break_note(positions, 5)
+    assert note == (  # the command line's note is not thousands of positions long either
+        "9999 checkpoint(s) at position(s) 10 … 99990 (9999 of them) match the hash stored "
+        "there, but the chain beneath is broken at position 5: they vouch for nothing from "
+        "position 5 on"
     )
-    report = AuditReport(ok=False, checked=1, head_position=99_990, notes=(note,))
+    report = AuditReport(
+        ok=False,
+        checked=1,
+        head_position=99_990,
+        notes=(note,),
+        chain_broken_at=5,
+        checkpoints_above_break=positions,
+    )
     assert notes_in_french(report) == [
         "les 9\u202f999 points de contrôle signés entre les positions 10 et 99990 concordent avec "
         "l'empreinte enregistrée à leur position, mais la chaîne est rompue en dessous, à la "
