@@ -396,15 +396,21 @@ async def test_dismissal_keeps_the_file_reopenable(stack: Stack) -> None:
 
 
 async def test_withdrawal_ends_the_workflow(stack: Stack) -> None:
-    """The commune withdraws: the workflow completes with the withdrawn state."""
+    """The commune withdraws: the workflow completes with the withdrawn state, and the
+    caseworker holding the file is told (notices 3) with the co-financers."""
     async with stack.worker():
         app_id = await submitted(stack)
+        await stack.guichet.act(
+            app_id, AssignCaseworker(actor=ALICE, at=NOW, caseworker_id="alice")
+        )
         await stack.guichet.act(
             app_id, WithdrawApplication(actor=AGENT, at=NOW, reason="Projet abandonné")
         )
         handle = stack.env.client.get_workflow_handle_for(GrantApplicationWorkflow.run, app_id)
         final = await handle.result()
         assert final.status == "withdrawn"
+        told = await queued_notices(stack, app_id, "ApplicationWithdrawn")
+        assert ("alice", "caseworker") in told
         await assert_log_matches_workflow(stack, app_id)
         with pytest.raises(ApplicationEnded, match="has ended"):
             await stack.guichet.act(
