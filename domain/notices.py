@@ -47,7 +47,9 @@ may change freely.
 3. The caseworker who holds a file, of an expert's answer and of an opinion's day passed
    without one, when someone else asked it (a supervisor, the file's former holder): the
    asker alone was told, not the one instructing the file, who acts on it. The caseworker
-   holding the file (the pool while no one does) that the commune withdrew its request."""
+   holding the file (the pool while no one does) that the commune withdrew its request; a
+   co-financer asked again for its decision after a reopening, that the file was reopened
+   (it read « Le dossier est complet »)."""
 
 
 def notices_for(
@@ -57,7 +59,7 @@ def notices_for(
     state before it, which says what changed; None when unknown)."""
     told = first_notices(event, state) + experts_released(event, state)
     if revision >= 1:
-        told += steps_told(event, state, before)
+        told += steps_told(event, state, before, revision)
     if revision >= 2:
         told += payments_told(event, state)
     if revision >= 3:

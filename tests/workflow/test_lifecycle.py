@@ -368,6 +368,11 @@ async def test_refusal_then_reopening_then_acceptance(stack: Stack) -> None:
             return told == [(commune, "applicant")]
 
         await eventually(commune_told)
+        # Each co-financer, asked again (notices 3), reads that the file was reopened: the
+        # notice of its first deadline said, and says, that the file is complete.
+        asked = await queued_bodies(stack, app_id, "DeadlineOpened", "cofinancer")
+        reopening = [body for body in asked if "Le dossier a été rouvert le " in body]
+        assert len(reopening) == len(asked) - len(reopening) > 0
         await approve_all(stack, app_id)
         await stack.guichet.act(
             app_id, RecordCommissionOpinion(actor=ALICE, at=NOW, favourable=True)
@@ -780,6 +785,19 @@ async def queued_notices(stack: Stack, app_id: str, event_type: str) -> list[tup
             {"app": app_id, "type": event_type},
         )
         return [(str(r.recipient), str(r.recipient_role)) for r in rows]
+
+
+async def queued_bodies(stack: Stack, app_id: str, event_type: str, role: str) -> list[str]:
+    """The bodies of the outbox's notices of ``event_type`` to ``role`` on this file."""
+    async with stack.log.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.text(
+                "SELECT body FROM notification_outbox WHERE application_id = :app "
+                "AND event_type = :type AND recipient_role = :role ORDER BY created_at"
+            ),
+            {"app": app_id, "type": event_type, "role": role},
+        )
+        return [str(r.body) for r in rows]
 
 
 async def test_a_refused_signal_is_recorded_not_dropped(stack: Stack) -> None:
