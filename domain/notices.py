@@ -44,12 +44,12 @@ may change freely.
    when (and why again, when it is), that it waits for a correction, that its line left the
    plan, and how the file ended; the payment officers that a payment waits to be ordered.
 2. The commune that the bank refused a payment it claimed, and what it may do.
-3. The caseworker who holds a file, of an expert's answer and of an opinion's day passed
-   without one, when someone else asked it (a supervisor, the file's former holder): the
-   asker alone was told, not the one instructing the file, who acts on it. The caseworker
-   holding the file (the pool while no one does) that the commune withdrew its request; a
-   co-financer asked again for its decision after a reopening, that the file was reopened
-   (it read « Le dossier est complet »)."""
+3. The caseworker who holds a file, of an opinion someone else asked (a supervisor, the
+   file's former holder): its request, its withdrawal, the expert's answer and its day passed
+   without one; the asker alone was told, not the one instructing the file, who acts on it.
+   The caseworker holding the file (the pool while no one does) that the commune withdrew its
+   request; a co-financer asked again for its decision after a reopening, that the file was
+   reopened (it read « Le dossier est complet »)."""
 
 
 def notices_for(

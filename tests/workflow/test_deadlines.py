@@ -217,8 +217,8 @@ async def test_no_reminder_is_sent_twice_or_lost_across_a_worker_restart(stack: 
 async def test_an_expert_is_reminded_and_the_asker_told_once_the_day_passes(stack: Stack) -> None:
     """A supervisor asks an opinion for ten days on, of a file Alice holds: J-7 and J-1
     reminders to the expert at midnight Paris; at the expiry the expert, the supervisor who
-    asked and Alice, who instructs the file, are told (notices 3: Alice was not). A late
-    answer still joins the file, and both hear of it."""
+    asked and Alice, who instructs the file, are told (notices 3: Alice was not, nor of the
+    request itself). A late answer still joins the file, and both hear of it."""
     expert = Actor(id="abf-ain", role="expert")
     async with stack.worker():
         app_id = await submitted(stack)
@@ -235,6 +235,12 @@ async def test_an_expert_is_reminded_and_the_asker_told_once_the_day_passes(stac
             "OpinionRequested",
             "DeadlineOpened",
         )
+
+        async def alice_told_of_the_request() -> bool:
+            told = await queued_notices(stack, app_id, "OpinionRequested")
+            return told == [(expert.id, "expert"), (ALICE.id, "caseworker")]
+
+        await eventually(alice_told_of_the_request)
         await stack.env.sleep(12 * DAY)
         await wait_until(stack.guichet, app_id, lambda s: s.deadline("expert_opinion", "1") is None)
         reminders = [
