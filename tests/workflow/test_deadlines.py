@@ -3,6 +3,7 @@ moments, actions at expiry, extensions that re-arm, and nothing sent twice after
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -28,6 +29,7 @@ from tests.workflow.test_lifecycle import (
     assert_log_matches_workflow,
     awarded,
     in_instruction,
+    queued_bodies,
     queued_notices,
     request_correction,
     submitted,
@@ -106,13 +108,25 @@ async def test_an_answered_correction_cancels_the_dismissal(stack: Stack) -> Non
 
 
 async def test_an_unanswered_correction_dismisses_the_file(stack: Stack) -> None:
-    """Thirty days of silence: classé sans suite at the expiry, with its notices."""
+    """Thirty days of silence: classé sans suite at the expiry, with its notices; the commune
+    reads why in French (rules 5: « deadline correction_answer expired without an answer »)."""
     async with stack.worker():
         app_id = await submitted(stack)
         await request_correction(stack, app_id)
         await stack.env.sleep(40 * DAY)
         state = await wait_until(stack.guichet, app_id, lambda s: s.status == "dismissed")
         assert state.deadlines == ()
+
+        said = (
+            r"Sans réponse à la demande de correction au \d\d/\d\d/\d{4} inclus, le dossier "
+            r"est classé sans suite \(pratique \(démarches-simplifiées\) : fixé par dispositif\)\."
+        )
+
+        async def commune_told_in_french() -> bool:
+            told = await queued_bodies(stack, app_id, "ApplicationDismissed", "applicant")
+            return len(told) == 1 and re.fullmatch(said, told[0]) is not None
+
+        await eventually(commune_told_in_french)
         await assert_log_matches_workflow(stack, app_id)
 
 
