@@ -128,7 +128,10 @@ decided under when it replays; the workflow chooses it with ``workflow.patched``
    opinion, and acceptance waits for the commission's opinion on the new subsidy; one that
    counts on as much or less keeps it (CGCT L2334-37: the commission is asked « pour avis »
    on the subsidy proposed; ``domain.rules.financing.OPINION_COVERS_RULES``). Before, an
-   opinion once recorded stood whatever the plan asked after it.
+   opinion once recorded stood whatever the plan asked after it. A file dismissed by a
+   deadline's expiry records why in French, what it was left without until when and what
+   follows (``domain.decider_deadlines.DISMISSED_IN_FRENCH_RULES``): the reason, mailed to the
+   commune and the co-financers, was an English sentence naming the deadline's code.
 """
 
 

@@ -42,7 +42,7 @@ from domain.events import (
     OpinionRequested,
     ReminderSent,
 )
-from domain.french import DEADLINE, day, lower
+from domain.french import DEADLINE, day, dismissed_at_expiry, lower
 from domain.programme import DeadlineKind, DeadlineRule
 from domain.state import Application, Status
 
@@ -294,13 +294,27 @@ def _consequence(command: Command, deadline: OpenDeadline, state: Application) -
         case "deem_complete" if state.status == "submitted":
             return [ApplicationDeclaredComplete(actor=actor, at=at, deemed=True)]
         case "dismiss" | "close_offers" if state.status in _REVIEW | {"accepted"}:
-            reason = f"deadline {deadline.kind} expired without an answer ({deadline.source})"
-            return [ApplicationDismissed(actor=actor, at=at, reason=reason[:300])]
+            return [ApplicationDismissed(actor=actor, at=at, reason=_dismissal(deadline, state))]
         case "lapse" if state.status == "awarded":
             return [ApplicationLapsed(actor=actor, at=at, deadline=deadline.kind)]
     # decision_due, escalate, refuse_claims: the expiry itself is the fact (and its notices);
     # refused claims read it from the state.
     return []
+
+
+DISMISSED_IN_FRENCH_RULES = 5
+"""The revision of the decision rules (``domain.commands.RULES``) from which a file dismissed
+by a deadline's expiry records its reason in French (``domain.french.dismissed_at_expiry``):
+the reason is mailed whole to the commune, told to the co-financers and shown on the file's
+page, and read « deadline correction_answer expired without an answer (…) » before."""
+
+
+def _dismissal(deadline: OpenDeadline, state: Application) -> str:
+    """Why the expiry dismisses the file, as its rules recorded it."""
+    if state.rules >= DISMISSED_IN_FRENCH_RULES:
+        return dismissed_at_expiry(deadline.kind, deadline.source, deadline.due_at)[:300]
+    reason = f"deadline {deadline.kind} expired without an answer ({deadline.source})"
+    return reason[:300]
 
 
 def extend(command: ExtendDeadline, state: Application) -> list[Event]:

@@ -225,7 +225,7 @@ def _dismissed(state: Application, event: ApplicationDismissed) -> Changes:
 @_on(ApplicationReopened)
 def _reopened(state: Application, event: ApplicationReopened) -> Changes:
     # A correction left unanswered when the file was closed is over with it.
-    return {"status": event.back_to, "correction": None}
+    return {"status": event.back_to, "correction": None, "reopened_at": event.at}
 
 
 @_on(ApplicationWithdrawn)

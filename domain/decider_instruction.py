@@ -305,7 +305,9 @@ def _check_commitments(
 
 
 def record_opinion(c: RecordCommissionOpinion, state: Application) -> list[Event]:
-    """The DETR commission's opinion, only asked for a DETR line above €100,000."""
+    """The DETR commission's opinion, only asked when the project's DETR subsidy (its live DETR
+    lines together) is above €100,000 (CGCT L2334-37); under rules before 4, when one DETR
+    line is (``domain.rules.financing.COMMISSION_RULES``)."""
     _, _, plan = file_of(state)
     if not detr_needs_commission(plan, rules=state.rules):
         raise RuleViolation(

@@ -127,6 +127,30 @@ DEADLINE: Mapping[str, str] = {
     "expert_opinion": "Avis de l'expert consulté",
 }
 
+DISMISSED_AT_EXPIRY: Mapping[str, str] = {
+    "correction_answer": "Sans réponse à la demande de correction {until}, le dossier est "
+    "classé sans suite",
+    "convention_cadre": "Sans convention-cadre signée {until}, l'offre n'est plus ouverte à la "
+    "commune et le dossier est classé sans suite",
+}
+"""What a file dismissed by a deadline's expiry was left without, and what follows, by the
+deadline's kind: the kinds whose rule dismisses (``at_expiry`` « dismiss ») or closes the offer
+(« close_offers ») in the catalogue."""
+
+
+def dismissed_at_expiry(kind: str, source: str, expiry: datetime | None) -> str:
+    """The reason of a file dismissed when its ``kind`` deadline, expiring at ``expiry``, ran
+    out: what happened by its last day, what it means, and the rule's source. Without the
+    moment (a reason recorded before rules 5 names none), « au terme du délai »."""
+    until = f"au {last_day(expiry)} inclus" if expiry is not None else "au terme du délai"
+    said = DISMISSED_AT_EXPIRY.get(
+        kind,
+        f"Sans réponse dans le délai « {lower(DEADLINE, kind)} » {{until}}, le dossier est "
+        "classé sans suite",
+    )
+    return f"{said.format(until=until)} ({source})."
+
+
 OPINION_VERDICT: Mapping[str, str] = {
     "favourable": "Favorable",
     "reserved": "Favorable avec réserves",

@@ -4,13 +4,14 @@ The workflow turns each recorded event into notices here and hands them to the o
 activity; delivery (SMTP, or a log line) is the outbox's business. This module is the
 surface (``Notice``, ``NOTICES``, ``notices_for``); each revision's notices are built in
 ``notices_first`` (0), ``notices_opinions`` (0 and 3, the experts'), ``notices_steps`` (1),
-``notices_cofinancers`` (1, the co-financers' lines) and ``notices_payments`` (2), on the
-helpers of ``notices_shared``.
+``notices_cofinancers`` (1, the co-financers' lines), ``notices_payments`` (2) and
+``notices_course`` (3, the file's course), on the helpers of ``notices_shared``.
 """
 
 from __future__ import annotations
 
 from domain.events import Event
+from domain.notices_course import course_told
 from domain.notices_first import first_notices
 from domain.notices_opinions import experts_released, holder_told
 from domain.notices_payments import payments_told
@@ -43,9 +44,12 @@ may change freely.
    when (and why again, when it is), that it waits for a correction, that its line left the
    plan, and how the file ended; the payment officers that a payment waits to be ordered.
 2. The commune that the bank refused a payment it claimed, and what it may do.
-3. The caseworker who holds a file, of an expert's answer and of an opinion's day passed
-   without one, when someone else asked it (a supervisor, the file's former holder): the
-   asker alone was told, not the one instructing the file, who acts on it."""
+3. The caseworker who holds a file, of an opinion someone else asked (a supervisor, the
+   file's former holder): its request, its withdrawal, the expert's answer and its day passed
+   without one; the asker alone was told, not the one instructing the file, who acts on it.
+   The caseworker holding the file (the pool while no one does) that the commune withdrew its
+   request; a co-financer asked again for its decision after a reopening, that the file was
+   reopened (it read « Le dossier est complet »)."""
 
 
 def notices_for(
@@ -55,9 +59,9 @@ def notices_for(
     state before it, which says what changed; None when unknown)."""
     told = first_notices(event, state) + experts_released(event, state)
     if revision >= 1:
-        told += steps_told(event, state, before)
+        told += steps_told(event, state, before, revision)
     if revision >= 2:
         told += payments_told(event, state)
     if revision >= 3:
-        told += holder_told(event, state)
+        told += holder_told(event, state) + course_told(event, state)
     return told

@@ -1,21 +1,28 @@
 """The notices of co-financers' lines (revision 1): each co-financer that its decision is
 expected (again, and why), suspended, or no longer asked, and how the file ended; the commune
-what a co-financer decided; the services what a revised plan leaves waiting."""
+what a co-financer decided; the services what a revised plan leaves waiting. From revision
+3, a decision expected again after a reopening says so (``decision_expected``)."""
 
 from __future__ import annotations
 
 from domain.actor import Role
 from domain.deadline import OpenDeadline
 from domain.events import DeadlineClosed, Event, FundingDecided, PlanRevised
-from domain.french import euros, last_day
+from domain.french import day, euros, last_day
 from domain.notices_shared import Notice, commune_of, file_ref, notice, services_of, to
 from domain.state import Application
 
 
 def decision_expected(
-    deadline: OpenDeadline, state: Application, before: Application | None, event: Event
+    deadline: OpenDeadline,
+    state: Application,
+    before: Application | None,
+    event: Event,
+    *,
+    revision: int,
 ) -> list[Notice]:
-    """A co-financer's decision is expected on its line: the first time, or again and why."""
+    """A co-financer's decision is expected on its line: the first time, or again and why
+    (from revision 3, after a reopening: the file was reopened, not declared complete)."""
     line = state.plan.line(deadline.subject) if state.plan and deadline.subject else None
     if line is None:
         return []
@@ -33,6 +40,11 @@ def decision_expected(
         why = (
             "Le délai de votre décision repart (le dossier a été complété ou rouvert) : elle est "
             "attendue"
+        )
+    elif revision >= 3 and state.reopened_at == deadline.anchored_at:
+        why = (
+            f"Le dossier a été rouvert le {day(deadline.anchored_at)} : votre décision est de "
+            "nouveau attendue"
         )
     else:
         why = "Le dossier est complet : votre décision est attendue"

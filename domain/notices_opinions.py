@@ -1,7 +1,7 @@
 """The notices of experts' opinions (revision 0): the expert asked, the asker answered, the
 request withdrawn or overdue, and the experts no longer awaited once the file leaves
-instruction; from revision 3, the caseworker holding the file told of the answer and of the
-expiry when someone else asked (``holder_told``)."""
+instruction; from revision 3, the caseworker holding the file told of the request, its
+withdrawal, its answer and its expiry when someone else asked (``holder_told``)."""
 
 from __future__ import annotations
 
@@ -107,31 +107,52 @@ def _overdue(asked: OpinionRequest | None) -> str:
 
 
 def holder_told(event: Event, state: Application) -> list[Notice]:
-    """Revision 3: the caseworker who holds the file, of an expert's answer and of its day
-    passed without one, when someone else asked (a supervisor, the file's former holder):
-    until then the asker alone was told, and the one instructing the file acts on it. Once,
-    when the holder asked."""
+    """Revision 3: the caseworker who holds the file, of an opinion someone else asked (a
+    supervisor, the file's former holder): its request, its withdrawal, its answer and its day
+    passed without one. Until then the asker alone heard of the answer and the expiry, and the
+    one instructing the file, who acts on it, of none. Once, when the holder asked (the answer,
+    the expiry) or did it (the request, the withdrawal)."""
     match event:
+        case OpinionRequested(number=number) | OpinionRequestWithdrawn(number=number):
+            asked, acted_by = state.opinion(number), event.actor.id
         case OpinionGiven(number=number):
             asked = state.opinion(number)
+            acted_by = asked.asked_by.id if asked else ""
         case DeadlineExpired(kind="expert_opinion", subject=subject):
             asked = state.opinion(subject)
+            acted_by = asked.asked_by.id if asked else ""
         case _:
             return []
     holder = state.caseworker_id
-    if asked is None or holder is None or holder == asked.asked_by.id:
+    if asked is None or holder is None or holder == acted_by:
         return []
-    ref = file_ref(state)
+    subject, body = _for_the_holder(event, asked, file_ref(state))
+    return to(("caseworker", holder), subject, body, event)
+
+
+def _for_the_holder(event: Event, asked: OpinionRequest, ref: str) -> tuple[str, str]:
+    """The subject and body of the holder's notice of ``event`` on the request ``asked``."""
     by = lower(ROLE, asked.asked_by.role)
     question = (
         f"Sur ce dossier que vous instruisez, {asked.asked_by.id} ({by}) a demandé l'avis de "
         f"{asked.expert_id} (demande d'avis n° {asked.number}) : {asked.question}\n\n"
     )
-    if isinstance(event, OpinionGiven):
-        said = lower(OPINION_VERDICT, event.verdict)
-        subject = f"{ref} : avis rendu par {event.actor.id} ({said})"
-        body = f"{question}Avis {said} de {event.actor.id} :\n\n{event.opinion}"
-    else:
-        subject = f"{ref} : l'avis de {asked.expert_id} n'a pas été rendu à temps"
-        body = question + _overdue(asked)
-    return to(("caseworker", holder), subject, body, event)
+    match event:
+        case OpinionRequested():
+            subject = f"{ref} : avis de {asked.expert_id} demandé par {asked.asked_by.id}"
+            return subject, f"{question}Il est attendu au plus tard le {day(asked.due_on)}."
+        case OpinionRequestWithdrawn(reason=reason):
+            who = f"{event.actor.id} ({lower(ROLE, event.actor.role)})"
+            subject = f"{ref} : demande d'avis n° {asked.number} à {asked.expert_id} retirée"
+            body = (
+                f"Sur ce dossier que vous instruisez, {who} a retiré la demande d'avis "
+                f"n° {asked.number} adressée à {asked.expert_id} : {asked.question}\n\n"
+                f"Motif du retrait : {reason}"
+            )
+            return subject, body
+        case OpinionGiven(verdict=verdict, opinion=opinion):
+            said = lower(OPINION_VERDICT, verdict)
+            subject = f"{ref} : avis rendu par {event.actor.id} ({said})"
+            return subject, f"{question}Avis {said} de {event.actor.id} :\n\n{opinion}"
+    subject = f"{ref} : l'avis de {asked.expert_id} n'a pas été rendu à temps"
+    return subject, question + _overdue(asked)

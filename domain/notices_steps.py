@@ -45,8 +45,11 @@ from domain.notices_shared import (
 from domain.state import Application
 
 
-def steps_told(event: Event, state: Application, before: Application | None) -> list[Notice]:
-    """Revision 1: the steps whose next move is someone else's, told to that someone."""
+def steps_told(
+    event: Event, state: Application, before: Application | None, revision: int
+) -> list[Notice]:
+    """Revision 1: the steps whose next move is someone else's, told to that someone (worded
+    as ``revision`` words them)."""
     ref = file_ref(state)
     applicant = applicant_of(state)
     match event:
@@ -66,7 +69,7 @@ def steps_told(event: Event, state: Application, before: Application | None) -> 
             body += _deemed_complete_by(event, state, "s'il est")
             return to(applicant, f"{ref} : dossier rouvert", f"{body}\n\nMotif : {reason}", event)
         case DeadlineOpened(deadline=deadline) if deadline.kind == "cofinancer_decision":
-            return decision_expected(deadline, state, before, event)
+            return decision_expected(deadline, state, before, event, revision=revision)
         case DeadlineClosed(kind="cofinancer_decision", by_event="CorrectionRequested"):
             return decision_suspended(event, state, ref)
         case DeadlineExtended(kind=kind, subject=subject, due_at=due, reason=reason):

@@ -101,6 +101,9 @@ class Application(Frozen):
     None: its commune's own."""
     correction: PendingCorrection | None = None
     complete_at: AwareDatetime | None = None
+    reopened_at: AwareDatetime | None = None
+    """When the file was last reopened (``ApplicationReopened``): the deadlines it re-arms are
+    told as a reopening, not as the file's completeness (notices 3)."""
     commission_opinion: bool | None = None
     commission_opinion_on_cents: Cents | None = None
     """The project's DETR subsidy when the commission's opinion was recorded, under rules 5

@@ -44,6 +44,7 @@ from console.web.outages import (
     no_worker_sentence,
 )
 from console.web.problems import in_french, where
+from console.web.reasons import reason_in_french
 from console.web.services import WebServices
 from console.web.sessions import COOKIE, MAX_AGE, Session
 from domain.documents import MAX_DOCUMENT_BYTES
@@ -75,6 +76,7 @@ templates.env.globals.update(
     journal_scope=scope_in_french,
     clock_moment=clock_moment,
     bank_reason=bank_reason,
+    reason_in_french=reason_in_french,
 )
 
 SECURITY_HEADERS = {

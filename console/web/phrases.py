@@ -14,6 +14,7 @@ from console.web.labels import (
     last_day,
     lower,
 )
+from console.web.reasons import reason_in_french
 from domain.events import (
     ApplicationAccepted,
     ApplicationClosed,
@@ -130,7 +131,7 @@ def phrase(event: Event) -> str:
         case ApplicationRefused(reason=reason):
             return f"Demande refusée : {reason}"
         case ApplicationDismissed(reason=reason):
-            return f"Classée sans suite : {reason}"
+            return f"Classée sans suite : {reason_in_french(reason)}"
         case ApplicationReopened(reason=reason, back_to=back_to):
             return f"Dossier rouvert, de nouveau « {lower(STATUS, back_to)} » : {reason}"
         case ApplicationWithdrawn(reason=reason):

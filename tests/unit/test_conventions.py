@@ -64,6 +64,18 @@ def test_the_convention_cadre_delay_runs_from_the_adhesion() -> None:
     assert any(isinstance(e, ApplicationDismissed) for e in expired)
 
 
+def test_a_file_whose_convention_cadre_came_too_late_is_dismissed_in_french() -> None:
+    """The reason the commune reads says that no convention-cadre was signed by the delay's
+    last day, that the offer is closed to it and the file classé sans suite, with the source."""
+    state = apply(shopin_submitted())
+    expired = decide(ExpireDeadline(actor=SYSTEM, at=DELAY_ENDS, kind="convention_cadre"), state)
+    dismissed = next(e for e in expired if isinstance(e, ApplicationDismissed))
+    assert dismissed.reason == (
+        "Sans convention-cadre signée au 02/03/2026 inclus, l'offre n'est plus ouverte à la "
+        "commune et le dossier est classé sans suite (ANCT, Petites Villes de Demain)."
+    )
+
+
 @pytest.mark.parametrize("actor", [CASEWORKER, SUPERVISOR])
 def test_a_convention_cadre_signed_in_time_closes_its_delay(actor) -> None:  # type: ignore[no-untyped-def]
     """Recorded, the convention joins the file's commune and the delay closes: the file is no

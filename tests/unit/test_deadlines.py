@@ -208,6 +208,30 @@ def test_an_unanswered_correction_dismisses_the_file_at_expiry() -> None:
     )
 
 
+def test_an_unanswered_correction_is_dismissed_in_french_saying_what_happened() -> None:
+    """The reason of the dismissal is mailed whole to the commune and shown on the file's
+    page: under rules 5 it says, in French, what was left unanswered until when and what
+    follows, with its source; an English sentence naming the deadline's code was mailed."""
+    asked = RequestCorrection(actor=CASEWORKER, at=at(10), reason="incomplete", message="x")
+    state = apply([*submitted(), asked])
+    dismissed = expire(state, "correction_answer", paris(2025, 4, 13))[1]
+    assert dismissed.reason == (
+        "Sans réponse à la demande de correction au 12/04/2025 inclus, le dossier est classé "
+        "sans suite (pratique (démarches-simplifiées) : fixé par dispositif)."
+    )
+
+
+def test_a_file_of_rules_4_keeps_the_reason_it_recorded_at_its_dismissal() -> None:
+    """Files of the rules before replay what they recorded: the English sentence."""
+    asked = RequestCorrection(actor=CASEWORKER, at=at(10), reason="incomplete", message="x")
+    state = apply([*submitted(rules=4), asked])
+    dismissed = expire(state, "correction_answer", paris(2025, 4, 13))[1]
+    assert dismissed.reason == (
+        "deadline correction_answer expired without an answer "
+        "(pratique (démarches-simplifiées) : fixé par dispositif)"
+    )
+
+
 def test_a_file_dismissed_before_it_was_complete_is_received_again_at_its_reopening() -> None:
     """Dismissed for want of an answer, re-opened on 12 April: received again, three months
     to be asked what is missing or deemed complete (CGCT R2334-23), no answer awaited."""

@@ -6,7 +6,7 @@ from datetime import date
 
 from audit.describing import describe
 from console.web.phrases import phrase
-from domain.events import AwardNotified, DeadlineOpened
+from domain.events import ApplicationDismissed, AwardNotified, DeadlineOpened
 from tests.unit.test_payload_roundtrip import EVENT_TYPES, EVENTS
 
 
@@ -108,3 +108,15 @@ def test_a_payment_claim_says_its_expense_and_proof_in_the_history() -> None:
     )
     advance = claimed.replaced({"eligible_expense_cents": None, "proof_reference": "OS-1"})
     assert phrase(advance).endswith(" (justificatif OS-1)")
+
+
+def test_a_dismissal_recorded_in_english_by_an_expiry_reads_in_french() -> None:
+    """Files of rules 4 and before hold « deadline … expired without an answer (…) »: the
+    timeline words it as the rules of today record it, the event unchanged."""
+    dismissed = next(e for e in EVENTS if isinstance(e, ApplicationDismissed))
+    english = "deadline convention_cadre expired without an answer (ANCT, Petites Villes de Demain)"
+    assert phrase(dismissed.replaced({"reason": english})) == (
+        "Classée sans suite : Sans convention-cadre signée au terme du délai, l'offre n'est "
+        "plus ouverte à la commune et le dossier est classé sans suite (ANCT, Petites Villes "
+        "de Demain)."
+    )

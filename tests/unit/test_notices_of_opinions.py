@@ -7,7 +7,14 @@ from __future__ import annotations
 from datetime import date
 
 from domain import Actor, decide, fold
-from domain.commands import AssignCaseworker, Command, ExpireDeadline, GiveOpinion, RequestOpinion
+from domain.commands import (
+    AssignCaseworker,
+    Command,
+    ExpireDeadline,
+    GiveOpinion,
+    RequestOpinion,
+    WithdrawOpinionRequest,
+)
 from domain.events import Event
 from domain.notices import Notice, notices_for
 from domain.state import Application
@@ -96,3 +103,51 @@ def test_an_opinion_asked_on_a_file_no_one_holds_is_told_to_its_asker_alone() ->
     unheld = held_and_asked().replaced({"caseworker_id": None})
     assert to_whom(told(ANSWER, unheld)) == [ASKER]
     assert to_whom(told(EXPIRE, unheld)) == [("expert", ABF.id), ASKER]
+
+
+def asking(asker: Actor = SUPERVISOR) -> RequestOpinion:
+    return RequestOpinion(
+        actor=asker, at=at(1), expert_id=ABF.id, question="Toiture conforme au PSMV ?",
+        due_on=date(2025, 3, 20),
+    )  # fmt: skip
+
+
+def held() -> Application:
+    """``held_and_asked`` before the question: the file held by ``CASEWORKER``."""
+    submission, *rest = to_instruction()
+    hold = AssignCaseworker(actor=SUPERVISOR, at=at(1), caseworker_id=CASEWORKER.id)
+    return apply([submission.replaced({"tracks_deadlines": True}), *rest, hold])
+
+
+def withdrawal(actor: Actor = SUPERVISOR) -> WithdrawOpinionRequest:
+    return WithdrawOpinionRequest(actor=actor, at=at(3), number=1, reason="Sans objet")
+
+
+def test_the_caseworker_holding_the_file_hears_that_a_supervisor_asked_an_opinion() -> None:
+    notices = told(asking(), held())
+    assert to_whom(notices) == [("expert", ABF.id), HOLDER]
+    holder = notices[1]
+    assert holder.subject.endswith(" : avis de abf-ain demandé par chef-bureau")
+    assert "chef-bureau (superviseur) a demandé l'avis de abf-ain" in holder.body
+    assert "Toiture conforme au PSMV ?" in holder.body
+    assert "attendu au plus tard le 20/03/2025" in holder.body
+    assert to_whom(told(asking(), held(), revision=2)) == [("expert", ABF.id)]
+
+
+def test_the_caseworker_holding_the_file_hears_that_a_request_was_withdrawn() -> None:
+    notices = told(withdrawal(), held_and_asked())
+    assert to_whom(notices) == [("expert", ABF.id), HOLDER]
+    holder = notices[1]
+    assert holder.subject.endswith(" : demande d'avis n° 1 à abf-ain retirée")
+    assert "chef-bureau (superviseur) a retiré la demande d'avis n° 1" in holder.body
+    assert "Toiture conforme au PSMV ?" in holder.body
+    assert holder.body.endswith("Motif du retrait : Sans objet")
+    assert to_whom(told(withdrawal(), held_and_asked(), revision=2)) == [("expert", ABF.id)]
+
+
+def test_the_caseworker_who_asks_or_withdraws_on_their_own_file_is_not_told_of_it() -> None:
+    assert to_whom(told(asking(CASEWORKER), held())) == [("expert", ABF.id)]
+    asked_by_holder = held_and_asked(asker=CASEWORKER)
+    assert to_whom(told(withdrawal(CASEWORKER), asked_by_holder)) == [("expert", ABF.id)]
+    # Withdrawn by a supervisor, the holder's own question: the holder did not withdraw it.
+    assert to_whom(told(withdrawal(), asked_by_holder)) == [("expert", ABF.id), HOLDER]

@@ -12,12 +12,22 @@ from console.web.pages import decision_standing
 from domain.commands import (
     Command,
     DismissApplication,
+    ExpireDeadline,
     ReopenApplication,
     RequestCorrection,
     WithdrawApplication,
 )
 from domain.commands import RefuseApplication as Refuse
-from tests.unit.builders import APPLICANT, CASEWORKER, apply, at, history, to_instruction
+from tests.unit.builders import (
+    APPLICANT,
+    CASEWORKER,
+    SYSTEM,
+    apply,
+    at,
+    history,
+    to_instruction,
+)
+from tests.unit.test_deadlines import paris, submitted
 
 ALICE = Account("alice", "caseworker")
 AGENT = Account("agent", "applicant", insee="24100")
@@ -74,6 +84,20 @@ def test_a_refused_or_dismissed_file_says_when_and_why_beside_its_status() -> No
     reopened = [*refused, ReopenApplication(actor=CASEWORKER, at=at(4), reason="Fait nouveau")]
     assert 'data-testid="decision"' not in file_page(reopened)
     assert 'data-testid="decision"' not in file_page(to_instruction())
+
+
+def test_a_file_dismissed_by_an_expiry_under_rules_4_reads_its_reason_in_french() -> None:
+    """Its event holds the English sentence of the rules before (« deadline correction_answer
+    expired without an answer (…) »): the page words it in French, the log unchanged."""
+    asked = RequestCorrection(actor=CASEWORKER, at=at(10), reason="incomplete", message="x")
+    expired = ExpireDeadline(actor=SYSTEM, at=paris(2025, 4, 13), kind="correction_answer")
+    page = file_page([*submitted(rules=4), asked, expired])
+    assert (
+        '<span class="texte-libre">Sans réponse à la demande de correction au terme du délai, '
+        "le dossier est classé sans suite (pratique (démarches-simplifiées) : fixé par "
+        "dispositif).</span>"
+    ) in page
+    assert "expired without an answer" not in page
 
 
 def test_the_decision_shown_is_the_latest_one() -> None:

@@ -3,6 +3,7 @@ moments, actions at expiry, extensions that re-arm, and nothing sent twice after
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -28,6 +29,7 @@ from tests.workflow.test_lifecycle import (
     assert_log_matches_workflow,
     awarded,
     in_instruction,
+    queued_bodies,
     queued_notices,
     request_correction,
     submitted,
@@ -106,13 +108,25 @@ async def test_an_answered_correction_cancels_the_dismissal(stack: Stack) -> Non
 
 
 async def test_an_unanswered_correction_dismisses_the_file(stack: Stack) -> None:
-    """Thirty days of silence: classé sans suite at the expiry, with its notices."""
+    """Thirty days of silence: classé sans suite at the expiry, with its notices; the commune
+    reads why in French (rules 5: « deadline correction_answer expired without an answer »)."""
     async with stack.worker():
         app_id = await submitted(stack)
         await request_correction(stack, app_id)
         await stack.env.sleep(40 * DAY)
         state = await wait_until(stack.guichet, app_id, lambda s: s.status == "dismissed")
         assert state.deadlines == ()
+
+        said = (
+            r"Sans réponse à la demande de correction au \d\d/\d\d/\d{4} inclus, le dossier "
+            r"est classé sans suite \(pratique \(démarches-simplifiées\) : fixé par dispositif\)\."
+        )
+
+        async def commune_told_in_french() -> bool:
+            told = await queued_bodies(stack, app_id, "ApplicationDismissed", "applicant")
+            return len(told) == 1 and re.fullmatch(said, told[0]) is not None
+
+        await eventually(commune_told_in_french)
         await assert_log_matches_workflow(stack, app_id)
 
 
@@ -217,8 +231,8 @@ async def test_no_reminder_is_sent_twice_or_lost_across_a_worker_restart(stack: 
 async def test_an_expert_is_reminded_and_the_asker_told_once_the_day_passes(stack: Stack) -> None:
     """A supervisor asks an opinion for ten days on, of a file Alice holds: J-7 and J-1
     reminders to the expert at midnight Paris; at the expiry the expert, the supervisor who
-    asked and Alice, who instructs the file, are told (notices 3: Alice was not). A late
-    answer still joins the file, and both hear of it."""
+    asked and Alice, who instructs the file, are told (notices 3: Alice was not, nor of the
+    request itself). A late answer still joins the file, and both hear of it."""
     expert = Actor(id="abf-ain", role="expert")
     async with stack.worker():
         app_id = await submitted(stack)
@@ -235,6 +249,12 @@ async def test_an_expert_is_reminded_and_the_asker_told_once_the_day_passes(stac
             "OpinionRequested",
             "DeadlineOpened",
         )
+
+        async def alice_told_of_the_request() -> bool:
+            told = await queued_notices(stack, app_id, "OpinionRequested")
+            return told == [(expert.id, "expert"), (ALICE.id, "caseworker")]
+
+        await eventually(alice_told_of_the_request)
         await stack.env.sleep(12 * DAY)
         await wait_until(stack.guichet, app_id, lambda s: s.deadline("expert_opinion", "1") is None)
         reminders = [

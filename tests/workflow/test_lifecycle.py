@@ -368,6 +368,11 @@ async def test_refusal_then_reopening_then_acceptance(stack: Stack) -> None:
             return told == [(commune, "applicant")]
 
         await eventually(commune_told)
+        # Each co-financer, asked again (notices 3), reads that the file was reopened: the
+        # notice of its first deadline said, and says, that the file is complete.
+        asked = await queued_bodies(stack, app_id, "DeadlineOpened", "cofinancer")
+        reopening = [body for body in asked if "Le dossier a été rouvert le " in body]
+        assert len(reopening) == len(asked) - len(reopening) > 0
         await approve_all(stack, app_id)
         await stack.guichet.act(
             app_id, RecordCommissionOpinion(actor=ALICE, at=NOW, favourable=True)
@@ -396,15 +401,21 @@ async def test_dismissal_keeps_the_file_reopenable(stack: Stack) -> None:
 
 
 async def test_withdrawal_ends_the_workflow(stack: Stack) -> None:
-    """The commune withdraws: the workflow completes with the withdrawn state."""
+    """The commune withdraws: the workflow completes with the withdrawn state, and the
+    caseworker holding the file is told (notices 3) with the co-financers."""
     async with stack.worker():
         app_id = await submitted(stack)
+        await stack.guichet.act(
+            app_id, AssignCaseworker(actor=ALICE, at=NOW, caseworker_id="alice")
+        )
         await stack.guichet.act(
             app_id, WithdrawApplication(actor=AGENT, at=NOW, reason="Projet abandonné")
         )
         handle = stack.env.client.get_workflow_handle_for(GrantApplicationWorkflow.run, app_id)
         final = await handle.result()
         assert final.status == "withdrawn"
+        told = await queued_notices(stack, app_id, "ApplicationWithdrawn")
+        assert ("alice", "caseworker") in told
         await assert_log_matches_workflow(stack, app_id)
         with pytest.raises(ApplicationEnded, match="has ended"):
             await stack.guichet.act(
@@ -774,6 +785,19 @@ async def queued_notices(stack: Stack, app_id: str, event_type: str) -> list[tup
             {"app": app_id, "type": event_type},
         )
         return [(str(r.recipient), str(r.recipient_role)) for r in rows]
+
+
+async def queued_bodies(stack: Stack, app_id: str, event_type: str, role: str) -> list[str]:
+    """The bodies of the outbox's notices of ``event_type`` to ``role`` on this file."""
+    async with stack.log.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.text(
+                "SELECT body FROM notification_outbox WHERE application_id = :app "
+                "AND event_type = :type AND recipient_role = :role ORDER BY created_at"
+            ),
+            {"app": app_id, "type": event_type, "role": role},
+        )
+        return [str(r.body) for r in rows]
 
 
 async def test_a_refused_signal_is_recorded_not_dropped(stack: Stack) -> None:

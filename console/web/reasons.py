@@ -1,0 +1,27 @@
+"""The reasons recorded in English, read in French on the console's pages (display only).
+
+Under the decision rules before 5, a file dismissed by a deadline's expiry recorded « deadline
+correction_answer expired without an answer (<source>) »: its event keeps that sentence, so
+that the file replays and its mails stay as they were sent. The pages word it as the rules of
+today record it (``domain.french.dismissed_at_expiry``), without the last day, which the old
+sentence does not hold; any other reason, written by a person, is shown as it is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from domain.french import dismissed_at_expiry
+
+_EXPIRED = re.compile(r"deadline (\w+) expired without an answer \((.*?)\)?", re.DOTALL)
+"""The sentence of ``domain.decider_deadlines`` before rules 5, cut at 300 characters (its
+closing parenthesis may be lost)."""
+
+
+def reason_in_french(reason: str) -> str:
+    """``reason`` as a French reader reads it: the old expiry sentence reworded, else itself."""
+    found = _EXPIRED.fullmatch(reason)
+    if found is None:
+        return reason
+    kind, source = found.groups()
+    return dismissed_at_expiry(kind, source, None)
