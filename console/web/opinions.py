@@ -62,6 +62,12 @@ def overdue(state: Application, request: OpinionRequest, today: date) -> bool:
     return awaited(state, request) and request.due_on < today
 
 
+def awaited_numbers(state: Application) -> frozenset[int]:
+    """The numbers of this file's requests still awaited (``awaited``): the file's page reads
+    « En attente » of them, in the statuses where the domain runs their deadline."""
+    return frozenset(o.number for o in state.opinions if awaited(state, o))
+
+
 def overdue_numbers(state: Application) -> frozenset[int]:
     """The numbers of this file's requests still awaited past their last day, today in Paris:
     the file's page marks them as the expert's list does."""

@@ -77,6 +77,7 @@ from console.web.files import (
 )
 from console.web.files import timeline as read_timeline
 from console.web.opinions import (
+    awaited_numbers,
     experts,
     is_expert,
     no_such_expert,
@@ -411,6 +412,7 @@ async def file_view(
         "values": typed or {},
         "invalid_field": invalid,
         "deadlines": getattr(state, "deadlines", ()),
+        "awaited_opinions": awaited_numbers(state),
         "overdue_opinions": overdue_numbers(state),
         "claims": claims(events),
         "decision_notes": decision_notes(events),
