@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -42,13 +42,18 @@ CSV_HEADER = (
     "repaid_eur",
     "last_event_at_utc",
     "final_eur",
+    "last_ordered_at_utc",
+    "last_disbursed_at_utc",
+    "last_failed_at_utc",
 )
 """The amounts, in euros: ``award`` the subsidy granted at acceptance by the programme's own
 funders (for DETR/DSIL, the State's dotations; other co-financers' grants are on their plan
 lines); ``paid`` the payments disbursed; ``repayment_due`` what the commune still owes back
 (reversement); ``repaid`` what it gave back; ``final``, once the file is closed, what it
-cost its funders in the end, ``paid - repaid`` (empty while it runs): last, so that a sheet
-reading the earlier columns by their place still does."""
+cost its funders in the end, ``paid - repaid`` (empty while it runs). Then the payments'
+moments (``last_payment_moments``), empty when none: the latest order, the latest payment by
+the bank, and the bank's refusal that still stands. Columns are added at the end, so that a
+sheet reading the earlier ones by their place still does."""
 
 Progress = Callable[[int, int], None]
 """Told ``(events read, events in the log)`` as the read goes."""
@@ -142,6 +147,25 @@ async def summarize(
     )
 
 
+def last_payment_moments(
+    state: Application,
+) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """The latest moments, among the file's payments, of an order, of a payment by the bank
+    and of a refusal by it (one ordered anew is no longer refused, as in the state); None
+    where there is none. One payment is under way at a time: an order later than the last
+    payment is that one's."""
+    payments = state.payments
+    return (
+        _latest(p.ordered_at for p in payments),
+        _latest(p.disbursed_at for p in payments),
+        _latest(p.failed_at for p in payments),
+    )
+
+
+def _latest(moments: Iterable[datetime | None]) -> datetime | None:
+    return max((moment for moment in moments if moment is not None), default=None)
+
+
 def csv_row(state: Application) -> list[str]:
     """One file's state as the CSV's cells."""
     request, commune = state.request, state.commune
@@ -161,6 +185,7 @@ def csv_row(state: Application) -> list[str]:
         euros_fr(state.repaid_cents),
         utc_text(state.last_event_at) if state.last_event_at else "",
         "" if state.final_cents is None else euros_fr(state.final_cents),
+        *(utc_text(moment) if moment else "" for moment in last_payment_moments(state)),
     ]
 
 

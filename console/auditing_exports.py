@@ -246,7 +246,10 @@ def states_command(
     One row per file that existed then: status, commune, caseworker, and in euros: award
     (granted at acceptance by the programme's own funders, e.g. the State's DETR/DSIL), paid
     (disbursed), repayment_due (still owed back), repaid (given back). A file cost its
-    funders paid - repaid.
+    funders paid - repaid. Then its payments' moments: last_ordered_at, last_disbursed_at
+    (paid by the bank) and last_failed_at (a refusal by the bank not ordered anew); one
+    payment is under way at a time, so an order later than the last payment is that one's.
+    JSON Lines carry every payment with its moments.
 
     Files per status, the totals and the log position read up to go to stderr. The whole
     chain is then recomputed and the stored checkpoints checked against it: exit code 1, once

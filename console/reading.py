@@ -14,6 +14,7 @@ from domain.deadline import PARIS
 from domain.decider import fold
 from domain.decider_deadlines import APPLIES_IN
 from domain.events import EligibilityConfirmed, EligibilityRejected, Event
+from domain.french import NO_REASON_FROM_THE_BANK
 from domain.rules.financing import max_confirmed, plan_verdicts_shown, programme_max_cents
 from domain.state import Application
 from eventlog import EventLog, EventLogError
@@ -200,7 +201,7 @@ PAYMENT_MOMENTS = (
 
 def _payment_text(payment: dict[str, Any]) -> str:
     """One payment: number, kind, amount, status, then the Paris days of its order and of
-    the bank's payment or refusal."""
+    the bank's payment or refusal, and the bank's reason for a refusal (as the file page)."""
     text = (
         f"{payment['number']:>2} {payment['kind']:<8} "
         f"{format_euros(payment['amount_cents']):>16}  {payment['status']}"
@@ -210,7 +211,16 @@ def _payment_text(payment: dict[str, Any]) -> str:
     days = [
         f"{word} {_paris_day(payment[field])}" for field, word in PAYMENT_MOMENTS if payment[field]
     ]
-    return text + (f"  ({', '.join(days)}, Paris)" if days else "")
+    text += f"  ({', '.join(days)}, Paris)" if days else ""
+    if payment["status"] == "failed" and payment["failure"]:
+        text += f": {_bank_reason(payment['failure'])}"
+    return text
+
+
+def _bank_reason(reason: str) -> str:
+    """The bank's words, or that it gave none (``domain.french.bank_reason``, in English):
+    the words Guichet records for a refusal without a reason are not the bank's."""
+    return "no reason given" if reason == NO_REASON_FROM_THE_BANK else reason
 
 
 def _paris_day(moment: str) -> date:

@@ -84,7 +84,10 @@ API_ERRORS: dict[int | str, dict[str, Any]] = {
     400: _answers("A parameter or field that cannot be used; the detail names it."),
     401: _answers("No valid session or Basic credentials."),
     403: _answers("This role may not do it, or the CSRF header is missing."),
-    404: _answers("No such file, or one outside this account's files."),
+    404: _answers(
+        "No such file, or one outside this account's files; to an expert whose every request "
+        "on it was withdrawn, ``error`` says so and ``detail`` gives the reason."
+    ),
     422: _answers("A body that does not match its schema; the detail names the field."),
     500: _answers("Guichet's own error, logged on the server: retry, then tell its operators."),
     503: _answers("The database or every worker is unavailable: retry later."),
@@ -97,7 +100,8 @@ JSON_BODY: dict[int | str, dict[str, Any]] = {
 REFUSED: dict[int | str, dict[str, Any]] = {
     409: _answers(
         "Refused by the file's rules (``rule`` and ``source`` say which); or the file has "
-        "ended, or the submission's key served for another request (``error`` and ``detail``).",
+        "ended, the submission's key served for another request, or the expert's request on "
+        "the file was withdrawn (``error`` and ``detail``).",
         Refusal | Problem,
     ),
     **JSON_BODY,

@@ -258,6 +258,19 @@ def error_page(request: Request, status: int, title: str, message: str) -> Respo
     return render(request, "erreur.html", context, status)
 
 
+def _withdrawn_from_expert(request: Request, withdrawn: str) -> Response:
+    """An expert's page, download or API call on a file whose every request to them was
+    withdrawn: the withdrawal and why (``files.withdrawn_from``), still refused. Not found
+    to a read, refused (409) to a send such as their answer; no way back to the file, whose
+    page would only say the same."""
+    status = 404 if request.method in ("GET", "HEAD") else 409
+    title = "Demande d'avis retirée"
+    if _is_api(request):
+        return JSONResponse({"error": title, "detail": withdrawn}, status_code=status)
+    context = {"title": title, "message": withdrawn, "back": None}
+    return render(request, "erreur.html", context, status)
+
+
 def render(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
     """A page, with what every page needs (the person, the CSRF token, the labels)."""
     services: WebServices = request.app.state.services
@@ -309,7 +322,9 @@ def _error_handlers(app: FastAPI) -> None:
     async def bad_request(request: Request, error: Exception) -> Response:
         return error_page(request, 400, "Demande incorrecte", str(error))
 
-    async def not_visible(request: Request, _: Exception) -> Response:
+    async def not_visible(request: Request, error: Exception) -> Response:
+        if isinstance(error, FileNotVisible) and error.withdrawn:
+            return _withdrawn_from_expert(request, error.withdrawn)
         return error_page(request, 404, "Dossier introuvable", "Aucun dossier à ce numéro.")
 
     async def throttled(request: Request, error: Exception) -> Response:

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from audit.exporting import spreadsheet_text
+from audit.portfolio import last_payment_moments
 from audit.timeline import entry_for, event_of
 from console.web import labels
 from console.web.accounts import QUEUE_ROLES, Account
@@ -230,9 +231,16 @@ PORTFOLIO_HEADER = (
     "Événements",
     "Demande retirée le (heure de Paris)",
     "Subvention définitive (dossier clos)",
+    "Dernier paiement ordonné le (jour à Paris)",
+    "Dernier paiement versé le (jour à Paris)",
+    "Paiement refusé par la banque le (jour à Paris)",
 )
-"""The auditor's portfolio as a workbook: ``audit states``' CSV columns, in French."""
-PORTFOLIO_WIDTHS = (44, 40, 18, 40, 8, 22, 8, 14, 16, 14, 16, 16, 14, 14, 14, 16, 10, 16, 16)
+"""The auditor's portfolio as a workbook: ``audit states``' CSV columns, in French; the
+payments' moments as the file page gives them, Paris days."""
+PORTFOLIO_WIDTHS = (
+    *(44, 40, 18, 40, 8, 22, 8, 14, 16, 14, 16, 16, 14, 14, 14, 16, 10, 16, 16),
+    *(16, 16, 16),
+)
 
 
 def portfolio_row(state: Application, programmes: dict[str, str]) -> tuple[Cell, ...]:
@@ -241,6 +249,9 @@ def portfolio_row(state: Application, programmes: dict[str, str]) -> tuple[Cell,
 
     def paris(moment: datetime | None) -> datetime | None:
         return moment.astimezone(PARIS).replace(tzinfo=None) if moment else None
+
+    def paris_day(moment: datetime | None) -> date | None:
+        return moment.astimezone(PARIS).date() if moment else None
 
     programme = request.programme_id if request else ""
     plan, ours = state.plan, state.programme.funders if state.programme else ()
@@ -265,6 +276,7 @@ def portfolio_row(state: Application, programmes: dict[str, str]) -> tuple[Cell,
         state.version,
         paris(state.withdrawn_at),  # its status moves on once what was paid is owed back
         None if state.final_cents is None else Euros(state.final_cents),
+        *(paris_day(moment) for moment in last_payment_moments(state)),
     )
 
 

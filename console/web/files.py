@@ -87,7 +87,15 @@ LABELLED_FILES_READ = 200
 
 
 class FileNotVisible(Exception):
-    """No such file, or not one this person may see."""
+    """No such file, or not one this person may see.
+
+    ``withdrawn`` says why to an expert whose every request on the file was withdrawn
+    (``withdrawn_from``): every page and API call refusing it says so, not « no such file »
+    of a file their own page lists with its withdrawal."""
+
+    def __init__(self, withdrawn: str = "") -> None:
+        super().__init__(withdrawn)
+        self.withdrawn = withdrawn
 
 
 def may_see(account: Account, state: Application) -> bool:
@@ -107,6 +115,19 @@ def may_see(account: Account, state: Application) -> bool:
     if account.departments:
         return account.covers(state.instructing_department)
     return True
+
+
+def withdrawn_from(account: Account, state: Application) -> str:
+    """Why the file no longer opens to this expert when every request to them on it was
+    withdrawn (the last one's reason), "" otherwise (not an expert, or never asked)."""
+    theirs = [o for o in state.opinions if o.expert_id == account.username]
+    if account.role != "expert" or not theirs or any(o.withdrawn_reason is None for o in theirs):
+        return ""
+    last = theirs[-1]
+    return (
+        f"La demande d'avis n° {last.number} a été retirée : {last.withdrawn_reason}. Votre "
+        "avis n'est plus attendu sur ce dossier, qui ne vous est plus ouvert."
+    )
 
 
 def reads_labels(account: Account) -> bool:
@@ -157,8 +178,10 @@ async def visible_state(
     if not APPLICATION_ID.match(application_id):
         raise FileNotVisible
     state = await file_state(services, application_id)
-    if state is None or not may_see(account, state):
+    if state is None:
         raise FileNotVisible
+    if not may_see(account, state):
+        raise FileNotVisible(withdrawn_from(account, state))
     return as_read_by(account, state)
 
 
@@ -202,7 +225,7 @@ async def readable_state(
         if logged is None:
             raise  # nothing recorded yet: the 503 page says why
         if not may_see(account, logged):
-            raise FileNotVisible from None
+            raise FileNotVisible(withdrawn_from(account, logged)) from None
         return as_read_by(account, logged), stopped
 
 

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from console.web.accounts import Account
 from console.web.app import render
 from console.web.auth import roles, services
-from console.web.files import APPLICATION_ID, STATE_READS, at_most, logged_state
+from console.web.files import STATE_READS, at_most, logged_state
 from console.web.services import WebServices
 from domain.deadline import PARIS
 from domain.decider_deadlines import APPLIES_IN
@@ -45,25 +45,6 @@ def no_such_expert(expert_id: str) -> str:
     return f"aucun compte d'expert « {expert_id} » : choisissez l'un des experts proposés"
 
 
-async def withdrawn_from(services: WebServices, expert_id: str, application_id: str) -> str:
-    """Why a file no longer opens to this expert when every request to them on it was
-    withdrawn (the last one's reason), "" otherwise: their form sent after the withdrawal
-    read « Aucun dossier à ce numéro », of a file listed on their page with its reason. Read
-    from the log, which holds the withdrawal once recorded: without a worker, the file's page
-    already waited for Temporal once before finding the file closed to them."""
-    if not APPLICATION_ID.match(application_id):
-        return ""
-    state = await logged_state(services, application_id)
-    theirs = [o for o in state.opinions if o.expert_id == expert_id] if state else []
-    if not theirs or any(o.withdrawn_reason is None for o in theirs):
-        return ""
-    last = theirs[-1]
-    return (
-        f"La demande d'avis n° {last.number} a été retirée : {last.withdrawn_reason}. Votre "
-        "avis n'est plus attendu sur ce dossier, qui ne vous est plus ouvert."
-    )
-
-
 def paris_today() -> date:
     """Today in Paris, the day ``due_on`` is counted in (its deadline expires at midnight
     after it)."""
@@ -79,6 +60,12 @@ def overdue(state: Application, request: OpinionRequest, today: date) -> bool:
     """Awaited past its last day (``today``: ``paris_today()``), said « dépassé » wherever
     the request is read: the expert's list, the file's page."""
     return awaited(state, request) and request.due_on < today
+
+
+def awaited_numbers(state: Application) -> frozenset[int]:
+    """The numbers of this file's requests still awaited (``awaited``): the file's page reads
+    « En attente » of them, in the statuses where the domain runs their deadline."""
+    return frozenset(o.number for o in state.opinions if awaited(state, o))
 
 
 def overdue_numbers(state: Application) -> frozenset[int]:

@@ -56,7 +56,6 @@ from console.web.files import (
     DEPARTMENT,
     EXPORT_LIMIT,
     STATUSES,
-    FileNotVisible,
     SearchChoices,
     assignees,
     check_assignee,
@@ -78,11 +77,11 @@ from console.web.files import (
 )
 from console.web.files import timeline as read_timeline
 from console.web.opinions import (
+    awaited_numbers,
     experts,
     is_expert,
     no_such_expert,
     overdue_numbers,
-    withdrawn_from,
 )
 from console.web.outages import no_worker_sentence
 from console.web.problems import first_problem
@@ -343,13 +342,7 @@ async def file_page(
     """One file: state, plan and verdicts, deadlines, payments, timeline, my actions.
 
     Without a worker to answer for it, the file is read from the log, without actions."""
-    try:
-        state, stopped = await readable_state(services(request), account, application_id)
-    except FileNotVisible:
-        # An expert's bookmark of a file whose request was withdrawn: said so, still closed.
-        if said := await _withdrawn_from_expert(request, account, application_id, 404):
-            return said
-        raise
+    state, stopped = await readable_state(services(request), account, application_id)
     done = request.query_params.get("fait", "")
     already = request.query_params.get("deja") == "1"
     return await file_view(request, account, state, done=done, already=already, stopped=stopped)
@@ -419,6 +412,7 @@ async def file_view(
         "values": typed or {},
         "invalid_field": invalid,
         "deadlines": getattr(state, "deadlines", ()),
+        "awaited_opinions": awaited_numbers(state),
         "overdue_opinions": overdue_numbers(state),
         "claims": claims(events),
         "decision_notes": decision_notes(events),
@@ -587,21 +581,6 @@ def _action(
     }
 
 
-async def _withdrawn_from_expert(
-    request: Request, account: Account, application_id: str, status: int
-) -> Response | None:
-    """For an expert to whom the file is closed because every request to them on it was
-    withdrawn, the page saying so and why (``opinions.withdrawn_from``); None otherwise, for
-    « Aucun dossier à ce numéro »."""
-    if account.role != "expert":
-        return None
-    withdrawn = await withdrawn_from(services(request), account.username, application_id)
-    if not withdrawn:
-        return None
-    context = {"title": "Demande d'avis retirée", "message": withdrawn, "back": None}
-    return render(request, "erreur.html", context, status)
-
-
 @router.get("/dossiers/{application_id}/actions/{command_type}")
 async def action_address(
     application_id: str,
@@ -625,13 +604,8 @@ async def act(
     """Send one action as an Update; show the new state, or the refusal in a sentence."""
     form = await read_form(request)
     found = services(request)
-    try:
-        state = await visible_state(found, account, application_id)
-    except FileNotVisible:
-        # An expert's answer sent after the request was withdrawn: said so, not « not found ».
-        if said := await _withdrawn_from_expert(request, account, application_id, 409):
-            return said
-        raise
+    # An expert's answer sent after the request was withdrawn is told so (FileNotVisible).
+    state = await visible_state(found, account, application_id)
     if account.role == "auditor":
         raise Forbidden("L'auditeur consulte les dossiers ; il n'agit pas sur eux.")
     request_id = form.get("request_id", "")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, date, datetime, timedelta
 from functools import partialmethod
 
 import pytest
@@ -13,7 +14,9 @@ from audit_support import file_events, record
 
 from audit.portfolio import CSV_HEADER, export_states, states_as_of, summarize
 from audit.timeline import state_as_of, state_json
+from domain.commands import Command, OrderPayment, RecordPaymentFailure
 from eventlog import EventLog
+from tests.unit.builders import PAYMENT_OFFICER, SYSTEM, history
 
 
 async def _three_files(log: EventLog) -> None:
@@ -106,6 +109,82 @@ async def test_a_closed_file_says_what_it_cost_its_funders_in_the_end(log: Event
     final = {row[0]: row[CSV_HEADER.index("final_eur")] for row in rows[1:]}
     assert final == {"app-closed": "50000,00", "app-running": ""}
     assert portfolio.final_cents == 50_000_00 and portfolio.by_status["closed"] == 1
+
+
+def _paying_file(*after_claim: Command) -> list[Command]:
+    """The default file: its advance paid on 24 March 2025 (08:00 UTC), an interim claimed,
+    then ``after_claim``."""
+    from tests.unit.builders import claim, paid, to_started
+
+    return [*to_started(), claim("advance", 30_000), *paid(1),
+            claim("interim", 50_000, expense=200_000, days=30), *after_claim]  # fmt: skip
+
+
+ORDERED = datetime(2025, 4, 14, 23, 30, tzinfo=UTC)
+"""The interim's order: 15 April in Paris (01:30), the 14th in UTC."""
+
+
+def _order(at: datetime) -> OrderPayment:
+    return OrderPayment(actor=PAYMENT_OFFICER, at=at, payment_number=2)
+
+
+DAY = timedelta(days=1)
+REFUSAL = RecordPaymentFailure(
+    actor=SYSTEM, at=ORDERED + DAY, payment_number=2, reason="Compte clôturé"
+)
+
+
+async def test_csv_gives_the_days_a_file_s_payments_were_last_ordered_paid_and_refused(
+    log: EventLog,
+) -> None:
+    """The state holds the days of each payment's order, payment and refusal, and the file
+    page and ``guichet show`` give them; the auditor's CSV gave the sum paid and no day:
+    whether money left before the cut, or an order still waited on the bank at it, was not
+    read from it. Each file's latest order, payment and standing refusal, as ISO times in
+    UTC like its other moments (one payment is under way at a time: an order later than the
+    last payment is that one)."""
+    refused = history(_paying_file(_order(ORDERED), REFUSAL))
+    ordered_again = history(_paying_file(_order(ORDERED), REFUSAL, _order(ORDERED + 3 * DAY)))
+    await record(log, "app-1", refused)
+    rows = await _csv_rows(log)
+    header, (row,) = rows[0], rows[1:]
+    moments = ("last_ordered_at_utc", "last_disbursed_at_utc", "last_failed_at_utc")
+    assert tuple(header[-3:]) == moments  # after final_eur: sheets reading by place still do
+    cells = dict(zip(header, row, strict=True))
+    assert [cells[name] for name in moments] == [
+        "2025-04-14T23:30:00Z", "2025-03-24T08:00:00Z", "2025-04-15T23:30:00Z",
+    ]  # fmt: skip
+    lines = io.StringIO()
+    await export_states(log, lines, "jsonl")  # each whole state: every payment's moments
+    interim = json.loads(lines.getvalue())["payments"][1]
+    assert datetime.fromisoformat(interim["failed_at"]) == ORDERED + DAY
+    await record(log, "app-1", ordered_again[len(refused) :])
+    (_, row) = await _csv_rows(log)
+    assert row[-3:] == ["2025-04-17T23:30:00Z", "2025-03-24T08:00:00Z", ""]  # no refusal now
+
+
+async def _csv_rows(log: EventLog) -> list[list[str]]:
+    out = io.StringIO(newline="")
+    await export_states(log, out, "csv")
+    return list(csv.reader(io.StringIO(out.getvalue().removeprefix("\ufeff")), delimiter=";"))
+
+
+def test_the_workbook_gives_the_same_payment_days_in_paris() -> None:
+    """The portfolio's workbook, in French, gives those moments as the file page gives them:
+    Paris days, the order of 23:30 UTC on the 14th on the 15th."""
+    from console.web.exports import PORTFOLIO_HEADER, PORTFOLIO_WIDTHS, portfolio_row
+    from tests.unit.builders import apply
+
+    assert PORTFOLIO_HEADER[-3:] == (
+        "Dernier paiement ordonné le (jour à Paris)",
+        "Dernier paiement versé le (jour à Paris)",
+        "Paiement refusé par la banque le (jour à Paris)",
+    )
+    assert len(PORTFOLIO_WIDTHS) == len(PORTFOLIO_HEADER)
+    row = portfolio_row(apply(_paying_file(_order(ORDERED), REFUSAL)), {})
+    assert row[-3:] == (date(2025, 4, 15), date(2025, 3, 24), date(2025, 4, 16))
+    advance_paid = (date(2025, 3, 24), date(2025, 3, 24), None)  # the interim not ordered yet
+    assert portfolio_row(apply(_paying_file()), {})[-3:] == advance_paid
 
 
 async def test_jsonl_carries_each_whole_state_and_progress_reaches_the_end(

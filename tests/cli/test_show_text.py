@@ -164,3 +164,34 @@ def test_a_payment_shows_the_paris_days_it_was_ordered_and_paid_or_refused() -> 
     assert "failed  (ordered 2025-03-25, refused by the bank 2025-03-26, Paris)" in text
     claimed = apply([*to_started(), claim("advance", 10_000)])
     assert "claimed\n" in render_file(view_of(claimed)) + "\n"  # nothing ordered: no days
+
+
+def test_a_payment_the_bank_refused_says_the_bank_s_reason_after_its_day() -> None:
+    """The line said the day the bank refused the payment and not why, which the file page
+    says beside it: the operator had to open the console to learn what to correct. The
+    bank's words follow the days; a refusal without them says so, not the words Guichet
+    records for it."""
+    from datetime import UTC, datetime, timedelta
+
+    from domain.commands import OrderPayment, RecordPaymentFailure
+    from domain.french import NO_REASON_FROM_THE_BANK
+    from tests.unit.builders import PAYMENT_OFFICER, SYSTEM, claim, to_started
+
+    late = datetime(2025, 3, 24, 23, 30, tzinfo=UTC)  # 25 March, 00:30 in Paris
+    ordered = [*to_started(), claim("advance", 10_000),
+               OrderPayment(actor=PAYMENT_OFFICER, at=late, payment_number=1)]  # fmt: skip
+
+    def refused(reason: str) -> str:
+        failure = RecordPaymentFailure(
+            actor=SYSTEM, at=late + timedelta(days=1), payment_number=1, reason=reason
+        )
+        return render_file(view_of(apply([*ordered, failure])))
+
+    days = "failed  (ordered 2025-03-25, refused by the bank 2025-03-26, Paris)"
+    assert f"{days}: Compte clôturé (code AC04)\n" in refused("Compte clôturé (code AC04)")
+    assert f"{days}: no reason given\n" in refused(NO_REASON_FROM_THE_BANK)
+    again = OrderPayment(actor=PAYMENT_OFFICER, at=late + timedelta(days=3), payment_number=1)
+    failure = RecordPaymentFailure(actor=SYSTEM, at=late + timedelta(days=1), payment_number=1,
+                                   reason="IBAN")  # fmt: skip
+    text = render_file(view_of(apply([*ordered, failure, again])))
+    assert "IBAN" not in text  # ordered anew: the refusal is the timeline's, not the line's

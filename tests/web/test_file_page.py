@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from console.web.accounts import Account
 from console.web.app import templates
 from console.web.claims import decision_notes
+from console.web.opinions import awaited_numbers
 from console.web.pages import decision_standing
 from domain.commands import (
     Command,
@@ -260,3 +263,28 @@ def test_a_partial_grant_and_a_refusal_tell_the_commune_what_to_revise() -> None
     after = apply([*commands, RevisePlan(actor=APPLICANT, at=at(3), plan=revised)]).plan
     assert after is not None and shortfall(after) == ""
     assert 'data-testid="plan-a-reviser"' not in file_page(commands, AGENT, can_revise_plan=True)
+
+
+def test_an_unanswered_opinion_reads_awaited_in_the_statuses_the_domain_awaits_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The page listed the review statuses by hand for « En attente »: a change of the rule
+    (``APPLIES_IN``, where the opinion's deadline runs) would have left it saying « En
+    attente » of an opinion the domain no longer awaits. It reads the domain's own set, as
+    the expert's list and « dépassé » do (``opinions.awaited``)."""
+    from domain.commands import RequestOpinion
+    from domain.decider_deadlines import APPLIES_IN
+
+    ask = RequestOpinion(
+        actor=CASEWORKER, at=at(2), expert_id="abf", question="Toiture ?", due_on=at(20).date()
+    )
+    asked = [*to_instruction(), ask]
+
+    def opinion_cell() -> str:
+        page = file_page(asked, awaited_opinions=awaited_numbers(apply(asked)))
+        return page.split('data-testid="avis"')[1].split("</table>")[0]
+
+    assert "<em>En attente</em>" in opinion_cell()
+    monkeypatch.setitem(APPLIES_IN, "expert_opinion", frozenset({"submitted"}))
+    assert "En attente" not in opinion_cell()
+    assert "Sans réponse (instruction terminée)" in opinion_cell()

@@ -18,6 +18,7 @@ from console.web import opinions
 from domain.deadline import PARIS
 from tests.polling import eventually
 from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
+from tests.web.test_api_contract import basic
 from tests.web.test_console_api import act, submit_file
 from tests.web.test_documents import attach
 
@@ -499,3 +500,48 @@ async def test_the_expert_s_bookmark_of_a_file_withdrawn_from_them_says_why(
     assert "La demande d'avis n° 1 a été retirée : Mauvais service" in page
     assert "Aucun dossier" not in page and QUESTION not in page
     assert never_asked.status_code == 404 and "Aucun dossier à ce numéro" in never_asked.text
+
+
+async def test_every_bookmark_and_api_call_of_a_file_withdrawn_from_its_expert_says_why(
+    console: Console,
+) -> None:
+    """The file's page said the request was withdrawn, and why; a document bookmarked from
+    it and the API still answered « Aucun dossier à ce numéro » of a file the expert's page
+    lists. Each says the withdrawal now, still refusing: not found to a read, refused to a
+    send (as the answer form)."""
+    application_id = await _asked(console)
+    async with signed_in(console, "agent") as agent:
+        assert (await attach(agent, application_id)).status_code == 303
+    async with signed_in(console, "abf") as abf:
+        page = html.unescape((await abf.get(f"/dossiers/{application_id}")).text)
+        digest = page.split(f"/dossiers/{application_id}/pieces/")[1][:64]
+        assert (await abf.get(f"/dossiers/{application_id}/pieces/{digest}")).status_code == 200
+    async with signed_in(console, "alice") as alice:
+        await act(alice, application_id, "WithdrawOpinionRequest", number="1", reason="Doublon")
+    said = "La demande d'avis n° 1 a été retirée : Doublon"
+    api = f"/api/v1/applications/{application_id}"
+    async with signed_in(console, "abf") as abf:
+        bookmarked = await abf.get(f"/dossiers/{application_id}/pieces/{digest}")
+    assert bookmarked.status_code == 404 and said in html.unescape(bookmarked.text)
+    assert "Aucun dossier" not in bookmarked.text
+    assert f'href="/dossiers/{application_id}"' not in bookmarked.text  # it would only 404
+    async with console.client() as client:
+        reads = [
+            await client.get(path, headers=basic("abf"))
+            for path in (api, f"{api}/timeline", f"{api}/documents/{digest}")
+        ]
+        answer = {"type": "GiveOpinion", "number": 1, "verdict": "favourable", "opinion": "x"}
+        sent = await client.post(
+            f"{api}/commands",
+            json={"request_id": uuid.uuid4().hex, "command": answer},
+            headers={**basic("abf"), "X-Requested-With": "test"},
+        )
+        never_asked = await client.get(
+            f"/api/v1/applications/{await submit_file(console)}", headers=basic("abf")
+        )
+    for answered in reads:
+        assert answered.status_code == 404, answered.text
+        assert answered.json()["error"] == "Demande d'avis retirée"
+        assert answered.json()["detail"].startswith(said)
+    assert sent.status_code == 409 and sent.json()["detail"].startswith(said), sent.text
+    assert never_asked.status_code == 404 and "Aucun dossier" in never_asked.json()["detail"]

@@ -51,11 +51,11 @@ async def test_a_payment_the_bank_refused_says_why_and_what_to_do_before_orderin
     async with signed_in(console, "carol") as carol:
         page = html.unescape((await carol.get(f"/dossiers/{application_id}")).text)
         queue = html.unescape((await carol.get("/paiements")).text)
-    assert "(refusé par la banque : Compte clôturé (code AC04) ; à ordonner de nouveau" in row_of(
-        queue, application_id
-    )
     bounced = (await api_file(console, "carol", application_id))["state"]["payments"][0]
     ordered_on, refused_on = (paris_day(bounced[f]) for f in ("ordered_at", "failed_at"))
+    queued = row_of(queue, application_id)
+    assert f"(refusé par la banque le {refused_on} : Compte clôturé (code AC04) ; à" in queued
+    assert f"corrigé)</span></td><td>{ordered_on}</td>" in queued
     table = page[page.index('data-testid="paiements"') :].split("</table>")[0]
     row = table.split("<tbody>")[1]
     assert "Échec <span" in row
