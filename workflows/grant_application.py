@@ -86,16 +86,25 @@ NOTICES_2 = "notices-2"
 NOTICES_3 = "notices-3"
 NOTICES_PATCHES = (NOTICES_1, NOTICES_2, NOTICES_3)
 """The patch of each revision of ``domain.notices.NOTICES`` after 0, in order."""
+BASELINE_1 = "baseline-1"
+"""One patch standing for every one above: a run begun under it has them all, with rules
+revision ``BASELINE_1_RULES`` and notices revision ``BASELINE_1_NOTICES``. Each patch costs a
+new file a marker and the SDK's upsert of ``TemporalChangeVersion`` (two history events and a
+visibility write); a run begun under the baseline records one of each instead of eight. A
+patch added later is asked after it (a revision's patch through ``revision_patched``'s
+``floor``); runs begun before it ask the patches one by one, as they always did."""
+BASELINE_1_RULES = 5
+BASELINE_1_NOTICES = 3
 
 
-def revision_patched(patches: Sequence[str]) -> int:
-    """The latest revision whose patch this run knows (revision n is ``patches[n - 1]``), 0
-    for a run begun before the first: the newest is asked first, so a new run records only
-    its marker, and a run replaying records none it did not record."""
-    for revision in range(len(patches), 0, -1):
+def revision_patched(patches: Sequence[str], floor: int = 0) -> int:
+    """The latest revision whose patch this run knows (revision n is ``patches[n - 1]``),
+    ``floor`` for a run begun before the first patch above it: the newest is asked first, so a
+    new run records only its marker, and a run replaying records none it did not record."""
+    for revision in range(len(patches), floor, -1):
         if workflow.patched(patches[revision - 1]):
             return revision
-    return 0
+    return floor
 
 
 def domain_rejection(error: DomainError) -> ApplicationError:
@@ -122,6 +131,7 @@ class GrantApplicationWorkflow:
         self._paying: set[int] = set()
         self._unsent: list[IdentifiedNotice] = []
         self._deliveries: set[asyncio.Future[int]] = set()
+        self._baseline = False
         self._deadlines_on = False
         self._rearm_on_change = False
         self._publish_changes_only = False
@@ -135,21 +145,15 @@ class GrantApplicationWorkflow:
 
     @workflow.run
     async def run(self, start: WorkflowStart) -> Application:
-        # Files started before deadlines existed replay without them (their recorded history
-        # has no timer); every newer file runs its programme's deadlines as durable timers.
-        self._deadlines_on = workflow.patched(DEADLINE_TIMERS)
-        self._rearm_on_change = workflow.patched(DEADLINE_REARM)
-        self._publish_changes_only = workflow.patched(SEARCH_ATTRIBUTES_ON_CHANGE)
-        self._timer_per_moment = workflow.patched(TIMER_PER_MOMENT)
-        # Files submitted under older rules must decide on replay as they did
-        # (``domain.commands.RULES``).
-        self._rules = revision_patched(RULES_PATCHES)
-        # Decided once per run: a run begun before publishes what it always did (an extra
-        # upsert would not replay); its next run, after continue-as-new, publishes it too.
-        self._publish_funders = workflow.patched(FUNDERS_PUBLISHED)
-        # A run begun before a revision of ``domain.notices`` tells what it always told: a
-        # notice more is an activity (and random ids) its history does not have.
-        self._notices = revision_patched(NOTICES_PATCHES)
+        self._baseline = workflow.patched(BASELINE_1)
+        if self._baseline:
+            self._deadlines_on = self._rearm_on_change = True
+            self._publish_changes_only = self._timer_per_moment = True
+            self._publish_funders = True
+            self._rules = revision_patched(RULES_PATCHES, floor=BASELINE_1_RULES)
+            self._notices = revision_patched(NOTICES_PATCHES, floor=BASELINE_1_NOTICES)
+        else:
+            self._ask_patches_one_by_one()
         if self._state.status == "draft":
             await self._submit()
         while not self._state.is_terminal:
@@ -388,7 +392,7 @@ class GrantApplicationWorkflow:
                 start_to_close_timeout=RECORD_TIMEOUT,
                 retry_policy=OUTAGE_RETRY,
             )
-            if workflow.patched(NOTICE_DELIVERY):
+            if self._baseline or workflow.patched(NOTICE_DELIVERY):
                 # In the background: a mail outage must not hold up deadlines or payments.
                 delivery = workflow.start_activity_method(
                     Outbox.deliver_notices,
@@ -407,6 +411,24 @@ class GrantApplicationWorkflow:
         await self._send_notices()
         if self._deliveries:
             await asyncio.gather(*self._deliveries, return_exceptions=True)
+
+    def _ask_patches_one_by_one(self) -> None:
+        """What a run begun before ``BASELINE_1`` knows, asked as it was asked then."""
+        # Files started before deadlines existed replay without them (their recorded history
+        # has no timer); every newer file runs its programme's deadlines as durable timers.
+        self._deadlines_on = workflow.patched(DEADLINE_TIMERS)
+        self._rearm_on_change = workflow.patched(DEADLINE_REARM)
+        self._publish_changes_only = workflow.patched(SEARCH_ATTRIBUTES_ON_CHANGE)
+        self._timer_per_moment = workflow.patched(TIMER_PER_MOMENT)
+        # Files submitted under older rules must decide on replay as they did
+        # (``domain.commands.RULES``).
+        self._rules = revision_patched(RULES_PATCHES)
+        # Decided once per run: a run begun before publishes what it always did (an extra
+        # upsert would not replay); its next run, after continue-as-new, publishes it too.
+        self._publish_funders = workflow.patched(FUNDERS_PUBLISHED)
+        # A run begun before a revision of ``domain.notices`` tells what it always told: a
+        # notice more is an activity (and random ids) its history does not have.
+        self._notices = revision_patched(NOTICES_PATCHES)
 
     def _payments_to_disburse(self) -> list[int]:
         return [
