@@ -30,7 +30,7 @@ __all__ = [
 
 NOTICES = 3
 """The latest revision of which events are told to whom. A file's workflow chooses its
-revision with ``workflow.patched`` (``workflows.grant_application.NOTICES_PATCHES``): each
+revision with ``workflow.patched`` (``workflows.patches.NOTICES_PATCHES``): each
 notice is handed to an activity under an id drawn from the workflow's random numbers, so a
 notice more or fewer would not replay. A revision only adds notices; the words of a notice
 may change freely.

@@ -22,13 +22,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from domain.events import Event
-from workflows.grant_application import (
+from workflows.grant_application import GrantApplicationWorkflow
+from workflows.patches import (
     BASELINE_1,
     BASELINE_1_NOTICES,
     BASELINE_1_RULES,
     NOTICES_PATCHES,
     RULES_PATCHES,
-    GrantApplicationWorkflow,
 )
 
 ROOT = Path(__file__).resolve().parent.parent / "histories"

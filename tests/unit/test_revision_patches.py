@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from domain.commands import RULES
 from domain.notices import NOTICES
-from workflows.grant_application import (
+from workflows.patches import (
     BASELINE_1_NOTICES,
     BASELINE_1_RULES,
     NOTICES_PATCHES,

@@ -72,7 +72,8 @@ from tests.workflow.scenarios import (
 )
 from workflows import search
 from workflows.client_errors import ApplicationEnded, ApplicationExists, CommandRefused
-from workflows.grant_application import BASELINE_1, GrantApplicationWorkflow
+from workflows.grant_application import GrantApplicationWorkflow
+from workflows.patches import BASELINE_1
 
 pytestmark = pytest.mark.temporal
 
