@@ -36,16 +36,17 @@ FUNDERS_PUBLISHED = "funders-search-attribute"
 NOTICES_1 = "notices-1"
 NOTICES_2 = "notices-2"
 NOTICES_3 = "notices-3"
-NOTICES_PATCHES = (NOTICES_1, NOTICES_2, NOTICES_3)
-"""The patch of each revision of ``domain.notices.NOTICES`` after 0, in order."""
 BASELINE_1 = "baseline-1"
+NOTICES_PATCHES = (NOTICES_1, NOTICES_2, NOTICES_3, BASELINE_1)
+"""The patch of each revision of ``domain.notices.NOTICES`` after 0, in order. Revision 4
+came with the baseline: its marker is the baseline's."""
 """One patch standing for every one above: a run begun under it has them all, with rules
 revision ``BASELINE_1_RULES`` and notices revision ``BASELINE_1_NOTICES``, and records one
 marker instead of eight. A patch added later is asked after it (a revision's patch through
 ``revision_patched``'s ``floor``); runs begun before it ask the patches one by one, as they
 always did."""
 BASELINE_1_RULES = 5
-BASELINE_1_NOTICES = 3
+BASELINE_1_NOTICES = 4
 
 
 @dataclass(frozen=True)
