@@ -42,7 +42,8 @@ v9: decision rules 3, v10: notices of revision 2, the commune told of a refused 
 v11: decision rules 4, a commune attaches no expert's signed opinion, v12: decision rules 5,
 the DETR commission asked again about a plan that asks more of the DETR, and notices of
 revision 3, the caseworker holding a file told of an opinion someone else asked; v13: one
-patch, ``BASELINE_1``, standing for all those before it in a file begun now);
+patch, ``BASELINE_1``, standing for all those before it in a file begun now, and notices of
+revision 4, the payment officers told of a repayment due);
 ``upgrades/`` files begun by one release and carried on by the next, recorded by a real
 upgrade (its script says how); ``incompatible/`` holds a deliberately broken history for the
 audit tests, ``scheduled/`` the scheduled workflows' histories (test_replay_scheduled.py)."""
