@@ -4,13 +4,15 @@ The workflow turns each recorded event into notices here and hands them to the o
 activity; delivery (SMTP, or a log line) is the outbox's business. This module is the
 surface (``Notice``, ``NOTICES``, ``notices_for``); each revision's notices are built in
 ``notices_first`` (0), ``notices_opinions`` (0 and 3, the experts'), ``notices_steps`` (1),
-``notices_cofinancers`` (1, the co-financers' lines), ``notices_payments`` (2) and
-``notices_course`` (3, the file's course), on the helpers of ``notices_shared``.
+``notices_cofinancers`` (1, the co-financers' lines), ``notices_payments`` (2),
+``notices_course`` (3, the file's course) and ``notices_affected`` (4), on the helpers of
+``notices_shared``.
 """
 
 from __future__ import annotations
 
 from domain.events import Event
+from domain.notices_affected import affected_told
 from domain.notices_course import course_told
 from domain.notices_first import first_notices
 from domain.notices_opinions import experts_released, holder_told
@@ -28,9 +30,9 @@ __all__ = [
     "notices_for",
 ]
 
-NOTICES = 3
+NOTICES = 4
 """The latest revision of which events are told to whom. A file's workflow chooses its
-revision with ``workflow.patched`` (``workflows.grant_application.NOTICES_PATCHES``): each
+revision with ``workflow.patched`` (``workflows.patches.NOTICES_PATCHES``): each
 notice is handed to an activity under an id drawn from the workflow's random numbers, so a
 notice more or fewer would not replay. A revision only adds notices; the words of a notice
 may change freely.
@@ -49,7 +51,9 @@ may change freely.
    without one; the asker alone was told, not the one instructing the file, who acts on it.
    The caseworker holding the file (the pool while no one does) that the commune withdrew its
    request; a co-financer asked again for its decision after a reopening, that the file was
-   reopened (it read « Le dossier est complet »)."""
+   reopened (it read « Le dossier est complet »).
+4. The payment officers that a repayment is due, and why; the one who asked an expert's
+   opinion that someone else withdrew the request (``notices_affected``)."""
 
 
 def notices_for(
@@ -64,4 +68,6 @@ def notices_for(
         told += payments_told(event, state)
     if revision >= 3:
         told += holder_told(event, state) + course_told(event, state)
+    if revision >= 4:
+        told += affected_told(event, state)
     return told

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         WorkflowStart,
         request_digest,
     )
+    from workflows.patches import KnownChanges, changes_known
 
 RECORD_TIMEOUT = timedelta(seconds=30)
 LOOKUP_TIMEOUT = timedelta(seconds=30)
@@ -60,42 +61,6 @@ RECORD_RETRY = RetryPolicy(
 )
 DELIVERY_TIMEOUT = timedelta(minutes=2)
 DELIVERY_GIVE_UP = timedelta(hours=12)
-# ``workflow.patched`` ids: each marks a change that files already running must not see.
-DEADLINE_TIMERS = "deadline-timers"
-NOTICE_DELIVERY = "notice-delivery"
-DEADLINE_REARM = "deadline-rearm"
-SEARCH_ATTRIBUTES_ON_CHANGE = "search-attributes-on-change"
-TIMER_PER_MOMENT = "deadline-timer-per-moment"
-DECISION_RULES_1 = "decision-rules-1"
-DECISION_RULES_2 = "decision-rules-2"
-DECISION_RULES_3 = "decision-rules-3"
-DECISION_RULES_4 = "decision-rules-4"
-DECISION_RULES_5 = "decision-rules-5"
-RULES_PATCHES = (
-    DECISION_RULES_1,
-    DECISION_RULES_2,
-    DECISION_RULES_3,
-    DECISION_RULES_4,
-    DECISION_RULES_5,
-)
-"""The patch of each revision of ``domain.commands.RULES`` after 0, in order: a revision
-without its patch here would reach files already running."""
-FUNDERS_PUBLISHED = "funders-search-attribute"
-NOTICES_1 = "notices-1"
-NOTICES_2 = "notices-2"
-NOTICES_3 = "notices-3"
-NOTICES_PATCHES = (NOTICES_1, NOTICES_2, NOTICES_3)
-"""The patch of each revision of ``domain.notices.NOTICES`` after 0, in order."""
-
-
-def revision_patched(patches: Sequence[str]) -> int:
-    """The latest revision whose patch this run knows (revision n is ``patches[n - 1]``), 0
-    for a run begun before the first: the newest is asked first, so a new run records only
-    its marker, and a run replaying records none it did not record."""
-    for revision in range(len(patches), 0, -1):
-        if workflow.patched(patches[revision - 1]):
-            return revision
-    return 0
 
 
 def domain_rejection(error: DomainError) -> ApplicationError:
@@ -122,34 +87,16 @@ class GrantApplicationWorkflow:
         self._paying: set[int] = set()
         self._unsent: list[IdentifiedNotice] = []
         self._deliveries: set[asyncio.Future[int]] = set()
-        self._deadlines_on = False
-        self._rearm_on_change = False
-        self._publish_changes_only = False
-        self._timer_per_moment = False
-        self._rules = 0
-        self._publish_funders = False
-        self._notices = 0
+        self._known = KnownChanges()
         self._funders_asked = False
         self._deadline_timer: asyncio.Task[None] | None = None
         self._deadline_timer_at: datetime | None = None
 
     @workflow.run
     async def run(self, start: WorkflowStart) -> Application:
-        # Files started before deadlines existed replay without them (their recorded history
-        # has no timer); every newer file runs its programme's deadlines as durable timers.
-        self._deadlines_on = workflow.patched(DEADLINE_TIMERS)
-        self._rearm_on_change = workflow.patched(DEADLINE_REARM)
-        self._publish_changes_only = workflow.patched(SEARCH_ATTRIBUTES_ON_CHANGE)
-        self._timer_per_moment = workflow.patched(TIMER_PER_MOMENT)
-        # Files submitted under older rules must decide on replay as they did
-        # (``domain.commands.RULES``).
-        self._rules = revision_patched(RULES_PATCHES)
-        # Decided once per run: a run begun before publishes what it always did (an extra
-        # upsert would not replay); its next run, after continue-as-new, publishes it too.
-        self._publish_funders = workflow.patched(FUNDERS_PUBLISHED)
-        # A run begun before a revision of ``domain.notices`` tells what it always told: a
-        # notice more is an activity (and random ids) its history does not have.
-        self._notices = revision_patched(NOTICES_PATCHES)
+        # Decided once per run, before its first command: which changes this run knows
+        # (``workflows.patches``); a run replaying does as it did.
+        self._known = changes_known()
         if self._state.status == "draft":
             await self._submit()
         while not self._state.is_terminal:
@@ -205,7 +152,7 @@ class GrantApplicationWorkflow:
         already answers False. An update, not a signal: a worker of an earlier release refuses
         it without a trace in the history, where a signal it ignored would be replayed by the
         next worker as an upsert that was never made."""
-        if self._publish_funders or self._funders_asked:
+        if self._known.publish_funders or self._funders_asked:
             return False
         self._funders_asked = True
         self._publish_search_attributes()
@@ -259,7 +206,7 @@ class GrantApplicationWorkflow:
             before, self._state = self._state, evolve(self._state, event)
             self._unsent.extend(
                 IdentifiedNotice(message_id=workflow.uuid4(), notice=notice)
-                for notice in notices_for(event, self._state, self._notices, before)
+                for notice in notices_for(event, self._state, self._known.notices, before)
             )
         self._publish_search_attributes()
 
@@ -305,8 +252,8 @@ class GrantApplicationWorkflow:
             commune=facts.commune,
             programme=facts.programme,
             registry_vintage=facts.registry_vintage,
-            tracks_deadlines=self._deadlines_on,
-            rules=self._rules,
+            tracks_deadlines=self._known.deadlines,
+            rules=self._known.rules,
         )
         try:
             await self._execute(command)
@@ -319,7 +266,7 @@ class GrantApplicationWorkflow:
         A command that opens, extends or closes a deadline moves the next wake-up: the wait
         ends then too, so the timer is set again for the new moment."""
         wakeup = self._next_wakeup()
-        if self._timer_per_moment:
+        if self._known.timer_per_moment:
             timer = self._deadline_timer_for(wakeup)
             await workflow.wait_condition(
                 lambda: (timer is not None and timer.done()) or self._work_is_waiting(wakeup)
@@ -335,7 +282,7 @@ class GrantApplicationWorkflow:
     def _work_is_waiting(self, wakeup: datetime | None) -> bool:
         return (
             self._state.is_terminal
-            or (self._rearm_on_change and self._next_wakeup() != wakeup)
+            or (self._known.rearm_on_change and self._next_wakeup() != wakeup)
             or bool(self._unsent)
             or bool(self._payments_to_disburse())
             or self._history_is_long()
@@ -363,7 +310,7 @@ class GrantApplicationWorkflow:
         self._deadline_timer_at = None
 
     def _next_wakeup(self) -> datetime | None:
-        return next_wakeup(self._state) if self._deadlines_on else None
+        return next_wakeup(self._state) if self._known.deadlines else None
 
     async def _act_on_due_deadlines(self) -> None:
         """Send the reminders and run the expiries whose moment has come, in time order."""
@@ -388,7 +335,7 @@ class GrantApplicationWorkflow:
                 start_to_close_timeout=RECORD_TIMEOUT,
                 retry_policy=OUTAGE_RETRY,
             )
-            if workflow.patched(NOTICE_DELIVERY):
+            if self._known.notice_delivery():
                 # In the background: a mail outage must not hold up deadlines or payments.
                 delivery = workflow.start_activity_method(
                     Outbox.deliver_notices,
@@ -474,11 +421,11 @@ class GrantApplicationWorkflow:
         every batch made 20 of them on the main path, 8 when only changes are published."""
         values = search.published(
             self._state,
-            deadlines=self._deadlines_on,
-            hourly=self._publish_changes_only,
-            funders=self._publish_funders or self._funders_asked,
+            deadlines=self._known.deadlines,
+            hourly=self._known.publish_changes_only,
+            funders=self._known.publish_funders or self._funders_asked,
         )
-        if self._publish_changes_only:
+        if self._known.publish_changes_only:
             current = workflow.info().typed_search_attributes
             values = [(key, value) for key, value in values if current.get(key) != value]
             if not values:

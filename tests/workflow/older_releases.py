@@ -3,11 +3,14 @@ the tests of what an upgrade leaves running."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from temporalio import workflow
 
 from domain.state import Application
 from workflows.grant_application import GrantApplicationWorkflow
 from workflows.messages import WorkflowStart
+from workflows.patches import KnownChanges
 
 
 @workflow.defn(name="GrantApplicationWorkflow", sandboxed=False)
@@ -21,12 +24,13 @@ class RunBegunBeforeFunders(GrantApplicationWorkflow):
         return await super().run(start)
 
     @property
-    def _publish_funders(self) -> bool:
-        return False
+    def _known(self) -> KnownChanges:
+        return self._began_with
 
-    @_publish_funders.setter
-    def _publish_funders(self, _began_with_it: bool) -> None:
-        """What the patch check decides is not kept: this run began before."""
+    @_known.setter
+    def _known(self, known: KnownChanges) -> None:
+        """What the patch check decides is kept but the funders: this run began before."""
+        self._began_with = dataclasses.replace(known, publish_funders=False)
 
 
 @workflow.defn(name="GrantApplicationWorkflow", sandboxed=False)
