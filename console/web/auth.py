@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, NamedTuple
@@ -17,7 +18,7 @@ from fastapi import Request, Security
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
-from console.web.accounts import Account
+from console.web.accounts import Account, AccountStore
 from console.web.openapi import BASIC, CSRF_HEADER, SAFE_METHODS, SESSION
 from console.web.services import WebServices
 from console.web.sessions import Session
@@ -143,23 +144,28 @@ async def sign_in(request: Request, username: str, password: str) -> Account:
     # so the right password typed elsewhere goes through.
     wait = await found.throttle.admit(username, address)
     # Said in the server's log, not only as an access line: an operator watching for someone
-    # guessing passwords looks for these events. The name typed, never the password.
+    # guessing passwords looks for these events.
     refused = structlog.get_logger("guichet.console").warning
     if wait.scope is not None:
-        refused(
-            "sign-in throttled",
-            username=username[:64],
-            address=address,
-            wait=wait.seconds,
-            scope=wait.scope,
-        )
+        named = await _named_in_the_log(found.accounts, username)
+        refused("sign-in throttled", **named, address=address, wait=wait.seconds, scope=wait.scope)
         raise Throttled(wait.seconds, wait.scope, wait.limit)
     account = await found.accounts.authenticate(username, password)
     if account is None:
-        refused("sign-in failed", username=username[:64], address=address)
+        named = await _named_in_the_log(found.accounts, username)
+        refused("sign-in failed", **named, address=address)
         raise NotSignedIn  # counted already, by ``admit``: a burst finds each one counted
     await found.throttle.passed(username, address)
     return account
+
+
+async def _named_in_the_log(accounts: AccountStore, typed: str) -> dict[str, str]:
+    """How a refused sign-in names its account in the log: by name when an account has it;
+    else by a digest of what was typed, which may be a password typed in the name field. The
+    digest still shows one guesser trying the same name again."""
+    if await accounts.get(typed) is not None:
+        return {"username": typed}
+    return {"unknown_username_sha256": hashlib.sha256(typed.encode()).hexdigest()[:12]}
 
 
 def roles(*allowed: Role) -> Callable[..., Awaitable[Account]]:

@@ -95,3 +95,24 @@ async def test_a_failed_sign_in_is_a_warning_naming_the_account_not_the_password
     ]
     assert all(entry["username"] == "alice" for entry in failed)
     assert "mauvais" not in repr(failed)
+
+
+async def test_a_name_no_account_has_is_not_written_in_the_log(tmp_path: Path) -> None:
+    """A password typed in the name field (the commonest slip) would land in the server's log
+    as the name: a name no account has is logged by a digest, enough to see one guesser
+    trying the same name again, never its text."""
+    async with console_on(f"sqlite+aiosqlite:///{tmp_path / 'console.db'}") as (web, accounts):
+        await accounts.add("alice", "mot-de-passe-solide", "caseworker")
+        token = await csrf_of(web)
+        with capture_logs() as logs:
+            for _ in range(4):
+                await web.post(
+                    "/connexion",
+                    data={"csrf": token, "identifiant": "mot-de-passe-solide", "mot_de_passe": "x"},
+                )
+    refused = [entry for entry in logs if entry["event"].startswith("sign-in")]
+    assert [entry["event"] for entry in refused][-1] == "sign-in throttled"
+    assert "mot-de-passe-solide" not in repr(refused)
+    assert all("username" not in entry for entry in refused)
+    digests = {entry["unknown_username_sha256"] for entry in refused}
+    assert len(digests) == 1 and len(digests.pop()) == 12
