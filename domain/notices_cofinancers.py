@@ -53,7 +53,7 @@ def decision_expected(
         f"({euros(line.requested_cents)} demandés), au plus tard le {last_day(deadline.due_at)}."
         "\n\nLe dossier et ses pièces vous attendent dans Guichet."
     )
-    subject = f"{file_ref(state)} : décision attendue au plus tard le {last_day(deadline.due_at)}"
+    subject = f"Décision attendue au plus tard le {last_day(deadline.due_at)} – {file_ref(state)}"
     return to(("cofinancer", f"cofinancer:{line.funder}"), subject, body, event)
 
 
@@ -70,7 +70,7 @@ def decision_suspended(event: DeadlineClosed, state: Application, ref: str) -> l
         "apportée."
     )
     desk: tuple[Role, str] = ("cofinancer", f"cofinancer:{line.funder}")
-    return to(desk, f"{ref} : décision suspendue (correction demandée)", body, event)
+    return to(desk, f"Décision suspendue (correction demandée) – {ref}", body, event)
 
 
 def decision_for_the_commune(event: FundingDecided, state: Application) -> str:
@@ -108,7 +108,7 @@ def plan_revised(
     )
     if waiting:
         body += f"\n\nLignes qui attendent une décision : {', '.join(waiting)}."
-    told = to(services_of(state), f"{ref} : plan de financement révisé", body, event)
+    told = to(services_of(state), f"Plan de financement révisé – {ref}", body, event)
     kept = {line.funder for line in event.plan.lines}
     gone = sorted(
         {line.funder for line in before.plan.lines if line.kind != "owner"} - kept
@@ -121,7 +121,7 @@ def plan_revised(
             f"il ne compte plus sur {funder}, dont aucune décision n'est plus attendue."
         )
         told += to(
-            ("cofinancer", f"cofinancer:{funder}"), f"{ref} : ligne retirée du plan", left, event
+            ("cofinancer", f"cofinancer:{funder}"), f"Ligne retirée du plan – {ref}", left, event
         )
     return told
 

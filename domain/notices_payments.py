@@ -27,7 +27,7 @@ def payments_told(event: Event, state: Application) -> list[Notice]:
             )
             return to(
                 applicant_of(state),
-                f"{file_ref(state)} : versement refusé par la banque",
+                f"Versement refusé par la banque – {file_ref(state)}",
                 body,
                 event,
             )

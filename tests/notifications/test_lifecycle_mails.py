@@ -207,7 +207,11 @@ async def test_every_mail_of_a_file_s_life_reads_right_to_its_reader(
         assert message.get_content_type() == "text/plain"
         assert message.get_content_charset() == "utf-8"
         assert message["Subject"] == row.subject
-        assert row.subject.startswith(f"[{app_id}] {TITLE} : ")
+        # What happened first, then the commune, the project and the number: an inbox list
+        # cut the subject at « [PVD-…-000123] Halle « Marché… » and nothing of the news.
+        what, _, ref = row.subject.partition(" – ")
+        assert what and not what.startswith("["), row.subject
+        assert ref == f"Valserhône – {TITLE} [{app_id}]", row.subject
         text, footer = message.get_content().replace("\r\n", "\n").split("\n\n-- \n")
         assert text == row.body
         assert footer.splitlines() == [AUTOMATIC, *link(row, app_id)], row.subject

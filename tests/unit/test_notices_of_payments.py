@@ -31,7 +31,7 @@ def test_the_commune_is_told_the_bank_refused_its_payment_and_what_it_may_do() -
 
     assert to_whom(notices) == [OFFICERS, COMMUNE]
     commune = notices[1]
-    assert commune.subject.endswith(" : versement refusé par la banque")
+    assert commune.subject.startswith("Versement refusé par la banque – ")
     assert commune.body.startswith(
         "Avance (versement n° 1) de 10\u202f000,00\u00a0€ : la banque a refusé le virement "
         "(Compte clôturé (code AC04))."
