@@ -192,15 +192,17 @@ async def test_every_mail_of_a_file_s_life_reads_right_to_its_reader(
         rows = await eventually(lambda: delivered(stack, app_id))
     received = await smtp_server.recorder.wait_for(len(rows))
     assert len(received) == len(rows)
-    by_id = {f"<{row.message_id}@guichet>": row for row in rows}
+    by_id = {f"<{row.message_id}@pvd.example.fr>": row for row in rows}
     arrived: dict[str, list[Any]] = defaultdict(list)
+    threads: dict[str, set[str | None]] = defaultdict(set)
     for mail in received:
         message = mail.message
         row = by_id[message["Message-ID"]]
         reader = tuple(DIRECTORY.get(row.recipient, [row.recipient]))
         arrived[row.recipient].append(row)
+        threads[row.recipient].add(message["In-Reply-To"] and message["References"])
         assert (mail.mail_from, tuple(mail.rcpt_tos)) == (SENDER, reader)
-        assert message["From"] == SENDER
+        assert message["From"] == f"Guichet PVD <{SENDER}>"
         assert message["To"] == ", ".join(reader)
         assert message["Auto-Submitted"] == "auto-generated"
         assert message["Date"].endswith(("+0100", "+0200")), message["Date"]
@@ -217,6 +219,9 @@ async def test_every_mail_of_a_file_s_life_reads_right_to_its_reader(
         assert footer.splitlines() == [AUTOMATIC, *link(row, app_id)], row.subject
         for amount in AMOUNT.findall(text):
             assert FRENCH_AMOUNT.match(amount), (amount, row.subject)
+    # One conversation per file and reader: each of its mails refers to the same root.
+    assert all(len(refs) == 1 and None not in refs for refs in threads.values()), threads
+    assert len({ref for refs in threads.values() for ref in refs}) == len(threads)
     for recipient, mails in arrived.items():  # each reader's mails, in the order written
         assert mails == sorted(mails, key=lambda row: row.created_at), recipient
     told = {(row.recipient, row.event_type) for row in rows}
