@@ -4,9 +4,7 @@ caseworker acts on."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from domain.deadline import PARIS, OpenDeadline
+from domain.deadline import OpenDeadline
 from domain.events import (
     ApplicationDismissed,
     ApplicationRefused,
@@ -28,6 +26,7 @@ from domain.events import (
     RepaymentDue,
 )
 from domain.french import DOCUMENT_KIND, ROLE, bank_reason, euros, last_day, lower
+from domain.notices_deadlines import reminder_notices
 from domain.notices_opinions import opinion_notices, opinion_overdue
 from domain.notices_shared import (
     DEADLINE_NAMES,
@@ -76,12 +75,8 @@ def first_notices(event: Event, state: Application) -> list[Notice]:
         case RepaymentDue(amount_cents=amount):
             body = f"Reversement dû : {euros(amount)}."
             return to(applicant, f"Reversement dû – {ref}", body, event)
-        case ReminderSent(kind=kind, due_at=due, recipients=recipients):
-            subject = f"Échéance « {DEADLINE_NAMES[kind]} » : {_days_left(event.at, due)} – {ref}"
-            body = f"L'échéance « {DEADLINE_NAMES[kind]} » court jusqu'au {last_day(due)} inclus."
-            if kind == "expert_opinion" and (asked := state.opinion(event.subject)):
-                body += f"\n\nLa question (demande d'avis n° {asked.number}) : {asked.question}"
-            return [notice(r.role, r.id, subject, body, event) for r in recipients]
+        case ReminderSent():
+            return reminder_notices(event, state, ref)
         case OpinionRequested() | OpinionGiven() | OpinionRequestWithdrawn():
             return opinion_notices(event, state, ref)
         case DeadlineExpired(kind="expert_opinion"):
@@ -155,12 +150,3 @@ def _answer_by(event: Event, state: Application, kind: DeadlineKind) -> str:
         f"\n\nRéponse attendue au plus tard le {last_day(deadline.due_at)} inclus ; à défaut : "
         f"{EXPIRY_ACTIONS[deadline.at_expiry]}."
     )
-
-
-def _days_left(sent_at: datetime, expiry: datetime) -> str:
-    """What is left of a deadline when its reminder leaves, in Paris days, the last included.
-
-    Counted, not the reminder's nominal offset: a reminder can leave late (a worker down, a
-    file opened with less time left than the offset), and "J-1" leaves on the last day."""
-    left = (expiry.astimezone(PARIS).date() - sent_at.astimezone(PARIS).date()).days
-    return "dernier jour aujourd'hui" if left <= 1 else f"plus que {left} jours"

@@ -167,15 +167,19 @@ def test_the_caseworker_reads_the_commune_s_answer() -> None:
     )
 
 
-def test_a_reminder_gives_the_last_day_included() -> None:
-    """The deadline expires at midnight after its last day: the mail names that day."""
+def test_a_reminder_gives_the_last_day_included_and_what_follows_it() -> None:
+    """The deadline expires at midnight after its last day: the mail names that day, and
+    what its expiry does (it said the day and nothing of what followed it)."""
     expiry = datetime(2027, 3, 4, 23, 0, tzinfo=UTC)  # 5 March, 00:00 in Paris
     reminder = ReminderSent(
         actor=SYSTEM, at=at(1), kind="completeness", days_before=7, due_at=expiry,
         recipients=(Recipient(role="caseworker", id="al"),),
     )  # fmt: skip
     [notice] = notices_for(reminder, apply([submit()]))
-    assert notice.body == "L'échéance « complétude du dossier » court jusqu'au 04/03/2027 inclus."
+    assert notice.body == (
+        "L'échéance « complétude du dossier » court jusqu'au 04/03/2027 inclus. Sans réponse "
+        "des services instructeurs au 04/03/2027 inclus, le dossier sera réputé complet."
+    )
 
 
 @pytest.mark.parametrize(
