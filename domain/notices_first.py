@@ -25,9 +25,10 @@ from domain.events import (
     ReminderSent,
     RepaymentDue,
 )
-from domain.french import DOCUMENT_KIND, ROLE, bank_reason, euros, last_day, lower
+from domain.french import DOCUMENT_KIND, ROLE, euros, last_day, lower
 from domain.notices_deadlines import reminder_notices
 from domain.notices_opinions import opinion_notices, opinion_overdue
+from domain.notices_payments import refused_for_the_officers, repayment_due
 from domain.notices_shared import (
     DEADLINE_NAMES,
     EXPIRY_ACTIONS,
@@ -70,11 +71,11 @@ def first_notices(event: Event, state: Application) -> list[Notice]:
         case PaymentDisbursed(payment_number=number, amount_cents=amount):
             body = f"{payment_named(state, number)} : {euros(amount)}."
             return to(applicant, f"Versement effectué – {ref}", body, event)
-        case PaymentFailed(reason=reason):
-            return to(PAYMENT_OFFICERS, f"Versement refusé – {ref}", bank_reason(reason), event)
-        case RepaymentDue(amount_cents=amount):
-            body = f"Reversement dû : {euros(amount)}."
-            return to(applicant, f"Reversement dû – {ref}", body, event)
+        case PaymentFailed():
+            body = refused_for_the_officers(event, state)
+            return to(PAYMENT_OFFICERS, f"Versement refusé par la banque – {ref}", body, event)
+        case RepaymentDue():
+            return to(applicant, f"Reversement dû – {ref}", repayment_due(event, state), event)
         case ReminderSent():
             return reminder_notices(event, state, ref)
         case OpinionRequested() | OpinionGiven() | OpinionRequestWithdrawn():

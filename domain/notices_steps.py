@@ -24,6 +24,7 @@ from domain.events import (
 )
 from domain.french import PAYMENT_KIND, STATUS, day, euros, last_day, lower
 from domain.notices_cofinancers import (
+    accepted,
     decision_expected,
     decision_for_the_commune,
     decision_suspended,
@@ -110,9 +111,8 @@ def steps_told(
             )
             subject = f"Demande de versement n° {number} à ordonner – {ref}"
             return to(PAYMENT_OFFICERS, subject, body, event)
-        case ApplicationAccepted(award_cents=award):
-            body = f"Le dossier est accepté ; subvention du dispositif : {euros(award)}."
-            return to_funders(state, f"Dossier accepté – {ref}", body, event)
+        case ApplicationAccepted():
+            return accepted(event, state)
         case ApplicationRefused(reason=reason) | ApplicationDismissed(reason=reason):
             status = lower(STATUS, state.status)
             body = f"Le dossier est « {status} ».\n\nMotif : {reason}"
