@@ -12,7 +12,7 @@ from domain.events import (
     OpinionRequested,
     OpinionRequestWithdrawn,
 )
-from domain.french import OPINION_VERDICT, ROLE, STATUS, day, lower
+from domain.french import OPINION_VERDICT, ROLE, STATUS, day, de, lower
 from domain.notices_shared import Notice, file_ref, notice, to
 from domain.opinions import OpinionRequest
 from domain.state import Application
@@ -69,7 +69,7 @@ def opinion_notices(
             subject = f"Avis rendu par {event.actor.id} ({said}) – {ref}"
             body = (
                 f"Votre question (demande d'avis n° {number}) : {asked.question}\n\n"
-                f"Avis {said} de {event.actor.id} :\n\n{opinion}"
+                f"Avis {said} {de(event.actor.id)} :\n\n{opinion}"
             )
             return to((asked.asked_by.role, asked.asked_by.id), subject, body, event)
         case OpinionRequestWithdrawn(number=number, reason=reason):
@@ -91,7 +91,7 @@ def opinion_overdue(event: DeadlineExpired, state: Application, ref: str) -> lis
     subject = f"Avis attendu, délai expiré – {ref}"
     notices = [notice(r.role, r.id, subject, body, event) for r in event.recipients]
     if asked is not None:
-        subject = f"L'avis de {asked.expert_id} n'a pas été rendu à temps – {ref}"
+        subject = f"L'avis {de(asked.expert_id)} n'a pas été rendu à temps – {ref}"
         notices.append(notice(asked.asked_by.role, asked.asked_by.id, subject, body, event))
     return notices
 
@@ -134,12 +134,12 @@ def _for_the_holder(event: Event, asked: OpinionRequest, ref: str) -> tuple[str,
     """The subject and body of the holder's notice of ``event`` on the request ``asked``."""
     by = lower(ROLE, asked.asked_by.role)
     question = (
-        f"Sur ce dossier que vous instruisez, {asked.asked_by.id} ({by}) a demandé l'avis de "
-        f"{asked.expert_id} (demande d'avis n° {asked.number}) : {asked.question}\n\n"
+        f"Sur ce dossier que vous instruisez, {asked.asked_by.id} ({by}) a demandé l'avis "
+        f"{de(asked.expert_id)} (demande d'avis n° {asked.number}) : {asked.question}\n\n"
     )
     match event:
         case OpinionRequested():
-            subject = f"Avis de {asked.expert_id} demandé par {asked.asked_by.id} – {ref}"
+            subject = f"Avis {de(asked.expert_id)} demandé par {asked.asked_by.id} – {ref}"
             return subject, f"{question}Il est attendu au plus tard le {day(asked.due_on)}."
         case OpinionRequestWithdrawn(reason=reason):
             who = f"{event.actor.id} ({lower(ROLE, event.actor.role)})"
@@ -153,6 +153,6 @@ def _for_the_holder(event: Event, asked: OpinionRequest, ref: str) -> tuple[str,
         case OpinionGiven(verdict=verdict, opinion=opinion):
             said = lower(OPINION_VERDICT, verdict)
             subject = f"Avis rendu par {event.actor.id} ({said}) – {ref}"
-            return subject, f"{question}Avis {said} de {event.actor.id} :\n\n{opinion}"
-    subject = f"L'avis de {asked.expert_id} n'a pas été rendu à temps – {ref}"
+            return subject, f"{question}Avis {said} {de(event.actor.id)} :\n\n{opinion}"
+    subject = f"L'avis {de(asked.expert_id)} n'a pas été rendu à temps – {ref}"
     return subject, question + _overdue(asked)
