@@ -225,6 +225,21 @@ async def test_every_mail_of_a_file_s_life_reads_right_to_its_reader(
     for recipient, mails in arrived.items():  # each reader's mails, in the order written
         assert mails == sorted(mails, key=lambda row: row.created_at), recipient
     told = {(row.recipient, row.event_type) for row in rows}
+    read = defaultdict(str)
+    for row in rows:
+        read[(row.recipient, row.event_type)] += row.body
+    # What each reader needs of the news to act on it (the review read them lacking).
+    assert "le dossier sera classé sans suite" in read[(COMMUNE, "ReminderSent")]
+    assert "en reportant son montant sur un autre financeur" in read[(COMMUNE, "FundingDecided")]
+    assert (
+        "Votre ligne REGION : 80\u202f000,00\u00a0€ accordés."
+        in (read[("cofinancer:REGION", "ApplicationAccepted")])
+    )
+    assert read[("payment-officers", "PaymentFailed")].startswith(
+        "Avance (versement n° 1) de 60\u202f000,00\u00a0€ à Valserhône (01033) : la banque a "
+        "refusé le virement (IBAN clos (AC04))."
+    )
+    assert "Avis favorable avec réserves d'abf-ain" in read[("alice", "OpinionGiven")]
     assert {
         (COMMUNE, "CorrectionRequested"),
         (COMMUNE, "FundingDecided"),
