@@ -10,7 +10,7 @@ from datetime import datetime
 
 from domain.deadline import PARIS
 from domain.events import ReminderSent
-from domain.french import euros, last_day
+from domain.french import de, euros, last_day
 from domain.notices_shared import DEADLINE_NAMES, Notice, notice
 from domain.programme import ExpiryAction
 from domain.state import Application
@@ -49,7 +49,7 @@ def reminder_notices(event: ReminderSent, state: Application, ref: str) -> list[
     )
     body = f"L'échéance {name}{on_line} court jusqu'au {last_day(event.due_at)} inclus."
     if (action := _at_expiry(event, state)) is not None:
-        whose = f"de {line.funder} " if line else ""
+        whose = f"{de(line.funder)} " if line else ""
         body += f" {AT_EXPIRY[action].format(day=last_day(event.due_at), whose=whose)}."
     if event.kind == "expert_opinion" and (asked := state.opinion(event.subject)):
         body += f"\n\nLa question (demande d'avis n° {asked.number}) : {asked.question}"

@@ -14,7 +14,7 @@ from domain.actor import Role
 from domain.deadline import OpenDeadline
 from domain.decider_deadlines import deadline_effects
 from domain.events import CorrectionAnswered, DeadlineOpened, Event, FundingDecided
-from domain.french import DEADLINE, PAYMENT_KIND, euros, lower
+from domain.french import DEADLINE, PAYMENT_KIND, de, euros, lower
 from domain.model import Frozen
 from domain.programme import DeadlineKind, ExpiryAction
 from domain.state import Application
@@ -99,7 +99,7 @@ def news_in_a_word(event: CorrectionAnswered | FundingDecided, state: Applicatio
     else:
         said = "accord"
     which = "corrigée" if event.correction else "reçue"
-    return f"Décision de {event.funder} {which} : {said}"
+    return f"Décision {de(event.funder)} {which} : {said}"
 
 
 def applicant_of(state: Application) -> tuple[Role, str]:

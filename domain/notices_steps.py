@@ -22,7 +22,7 @@ from domain.events import (
     PaymentClaimed,
     PlanRevised,
 )
-from domain.french import PAYMENT_KIND, STATUS, day, euros, last_day, lower
+from domain.french import PAYMENT_KIND, STATUS, day, de, euros, last_day, lower
 from domain.notices_cofinancers import (
     accepted,
     decision_expected,
@@ -85,7 +85,7 @@ def steps_told(
             return to(applicant, f"Échéance prolongée – {ref}", body, event)
         case FundingDecided():
             body = decision_for_the_commune(event, state)
-            told = to(applicant, f"Décision de {event.funder} – {ref}", body, event)
+            told = to(applicant, f"Décision {de(event.funder)} – {ref}", body, event)
             if not state.caseworker_id:  # revision 0 told the file's caseworker only
                 news = news_for_the_caseworker(event, state)
                 told += to(
@@ -131,7 +131,7 @@ def _received(event: EligibilityConfirmed, state: Application, ref: str) -> list
     public = [line for line in state.plan.lines if line.kind != "owner"] if state.plan else []
     asked = f" ({euros(sum(line.requested_cents for line in public))} demandés)" if public else ""
     programme = state.programme.name if state.programme else ""
-    news = f"Nouvelle demande de {commune} au titre de « {programme} »{asked}, à instruire."
+    news = f"Nouvelle demande {de(commune)} au titre de « {programme} »{asked}, à instruire."
     return [
         *to(applicant_of(state), f"Accusé de réception – {ref}", body, event),
         *to(services_of(state), f"Nouvelle demande – {ref}", news, event),

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from domain.actor import Actor
 from domain.catalogue import load_catalogue
 from domain.commands import (
     AcceptApplication,
@@ -32,6 +33,7 @@ from tests.unit.builders import (
     CASEWORKER,
     DETR_OFFICER,
     PAYMENT_OFFICER,
+    PVD_COMMUNE,
     REGION_OFFICER,
     SYSTEM,
     apply,
@@ -223,3 +225,23 @@ def test_a_co_financer_whose_line_a_revision_adds_reads_why() -> None:
         "plan de financement : le délai de votre décision repart, elle est attendue sur votre "
         "ligne DEPARTEMENT"
     ) in expected.body
+
+
+def test_a_commune_or_a_funder_named_after_de_is_elided() -> None:
+    """« Nouvelle demande de Oyonnax », « Décision de ANCT »: French elides before a vowel."""
+    oyonnax = PVD_COMMUNE.model_copy(update={"name": "Oyonnax"})
+    [_, news] = told([submit(commune=oyonnax).model_copy(update={"tracks_deadlines": True})])
+    assert news.body.startswith("Nouvelle demande d'Oyonnax (24100) au titre de ")
+    plan = detr_plan(
+        lines=(
+            line("owner", "OWNER", 200_000),
+            line("detr", "DETR", 100_000),
+            line("anct", "ANCT", 200_000),
+        )
+    )
+    anct = Actor(id="anct-1", role="cofinancer", funder="ANCT")
+    decided = told([*to_instruction(plan), approve(anct, "anct", 200_000)])
+    assert [n.subject.split(" – ")[0] for n in decided] == [
+        "Décision d'ANCT",
+        "Décision d'ANCT reçue : accord",
+    ]
