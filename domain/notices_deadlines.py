@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.deadline import PARIS
-from domain.events import ReminderSent
+from domain.events import DeadlineExpired, ReminderSent
 from domain.french import de, euros, last_day
-from domain.notices_shared import DEADLINE_NAMES, Notice, notice
+from domain.notices_shared import DEADLINE_NAMES, EXPIRY_ACTIONS, Notice, notice
+from domain.plan import FundingLine
 from domain.programme import ExpiryAction
 from domain.state import Application
 
@@ -36,24 +37,44 @@ AT_EXPIRY: dict[ExpiryAction, str] = {
 def reminder_notices(event: ReminderSent, state: Application, ref: str) -> list[Notice]:
     """Each recipient's reminder: the deadline (and the co-financer's line), the days left,
     the last day, and what follows it."""
-    line = (
-        state.plan.line(event.subject)
-        if event.kind == "cofinancer_decision" and state.plan and event.subject
-        else None
-    )
+    line = _line(event, state)
     name = f"« {DEADLINE_NAMES[event.kind]} »"
     which = f" ({line.funder})" if line else ""
     subject = f"Échéance {name} : {_days_left(event.at, event.due_at)}{which} – {ref}"
-    on_line = (
-        f" sur la ligne {line.funder} ({euros(line.requested_cents)} demandés)" if line else ""
-    )
-    body = f"L'échéance {name}{on_line} court jusqu'au {last_day(event.due_at)} inclus."
+    body = f"L'échéance {name}{_on(line)} court jusqu'au {last_day(event.due_at)} inclus."
     if (action := _at_expiry(event, state)) is not None:
         whose = f"{de(line.funder)} " if line else ""
         body += f" {AT_EXPIRY[action].format(day=last_day(event.due_at), whose=whose)}."
     if event.kind == "expert_opinion" and (asked := state.opinion(event.subject)):
         body += f"\n\nLa question (demande d'avis n° {asked.number}) : {asked.question}"
     return [notice(r.role, r.id, subject, body, event) for r in event.recipients]
+
+
+def expiry_notices(event: DeadlineExpired, state: Application, ref: str) -> list[Notice]:
+    """Each recipient's notice of an expiry: the deadline (and the co-financer's line), its
+    last day, and what followed. It read « L'échéance est expirée » alone, the same for each
+    line a supervisor is told of."""
+    line = _line(event, state)
+    name = f"« {DEADLINE_NAMES[event.kind]} »"
+    which = f" ({line.funder})" if line else ""
+    subject = f"Échéance {name} expirée{which} – {ref}"
+    body = (
+        f"L'échéance {name}{_on(line)} a pris fin le {last_day(event.due_at)} ; conséquence : "
+        f"{EXPIRY_ACTIONS[event.action]}."
+    )
+    return [notice(r.role, r.id, subject, body, event) for r in event.recipients]
+
+
+def _line(event: ReminderSent | DeadlineExpired, state: Application) -> FundingLine | None:
+    """The funding line a co-financer's deadline is about; None for other deadlines."""
+    if event.kind != "cofinancer_decision" or state.plan is None or event.subject is None:
+        return None
+    return state.plan.line(event.subject)
+
+
+def _on(line: FundingLine | None) -> str:
+    """« sur la ligne REGION (200 000,00 € demandés) », after the deadline's name."""
+    return f" sur la ligne {line.funder} ({euros(line.requested_cents)} demandés)" if line else ""
 
 
 def _at_expiry(event: ReminderSent, state: Application) -> ExpiryAction | None:

@@ -26,11 +26,10 @@ from domain.events import (
     RepaymentDue,
 )
 from domain.french import DOCUMENT_KIND, ROLE, euros, last_day, lower
-from domain.notices_deadlines import reminder_notices
+from domain.notices_deadlines import expiry_notices, reminder_notices
 from domain.notices_opinions import opinion_notices, opinion_overdue
 from domain.notices_payments import refused_for_the_officers, repayment_due
 from domain.notices_shared import (
-    DEADLINE_NAMES,
     EXPIRY_ACTIONS,
     PAYMENT_OFFICERS,
     Notice,
@@ -38,7 +37,6 @@ from domain.notices_shared import (
     file_ref,
     news_for_the_caseworker,
     news_in_a_word,
-    notice,
     opened_by,
     payment_named,
     services_of,
@@ -82,10 +80,8 @@ def first_notices(event: Event, state: Application) -> list[Notice]:
             return opinion_notices(event, state, ref)
         case DeadlineExpired(kind="expert_opinion"):
             return opinion_overdue(event, state, ref)
-        case DeadlineExpired(kind=kind, action=action, recipients=recipients):
-            subject = f"Échéance « {DEADLINE_NAMES[kind]} » expirée – {ref}"
-            body = f"L'échéance est expirée ; conséquence : {EXPIRY_ACTIONS[action]}."
-            return [notice(r.role, r.id, subject, body, event) for r in recipients]
+        case DeadlineExpired():
+            return expiry_notices(event, state, ref)
         case MessageSent(message=message) if event.actor.role == "applicant":
             return to(services_of(state), f"Message de la commune – {ref}", message, event)
         case MessageSent(message=message):

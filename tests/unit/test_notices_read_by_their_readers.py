@@ -24,7 +24,7 @@ from domain.commands import (
     RevisePlan,
 )
 from domain.deadline import Recipient
-from domain.events import ReminderSent
+from domain.events import DeadlineExpired, ReminderSent
 from domain.notices import Notice, notices_for
 from domain.plan import FinancingPlan
 from domain.programme import ExpiryAction
@@ -245,3 +245,19 @@ def test_a_commune_or_a_funder_named_after_de_is_elided() -> None:
         "Décision d'ANCT",
         "Décision d'ANCT reçue : accord",
     ]
+
+
+def test_a_co_financer_s_expiry_names_the_line_and_its_last_day() -> None:
+    """The supervisor read « L'échéance est expirée » once per line, the same each time."""
+    deadline = region_deadline().model_copy(update={"due_at": EXPIRY})
+    state = apply(to_instruction()).replaced({"deadlines": (deadline,)})
+    expired = DeadlineExpired(
+        actor=SYSTEM, at=EXPIRY, kind="cofinancer_decision", subject="region", due_at=EXPIRY,
+        action="escalate", recipients=(Recipient(role="supervisor", id="supervisors"),),
+    )  # fmt: skip
+    [notice] = notices_for(expired, state)
+    assert notice.subject.startswith("Échéance « décision du cofinanceur » expirée (REGION) – ")
+    assert notice.body == (
+        "L'échéance « décision du cofinanceur » sur la ligne REGION (200\u202f000,00\u00a0€ "
+        "demandés) a pris fin le 04/03/2027 ; conséquence : signalé au responsable."
+    )
