@@ -134,6 +134,7 @@ class Settings(pydantic.BaseModel):
                 host=env.get("GUICHET_SMTP_HOST"),
                 port=env.get("GUICHET_SMTP_PORT"),
                 sender=env.get("GUICHET_SMTP_FROM"),
+                sender_name=env.get("GUICHET_SMTP_FROM_NAME"),
                 tls=env.get("GUICHET_SMTP_TLS") or "starttls",
                 username=env.get("GUICHET_SMTP_USERNAME"),
                 password=env.get("GUICHET_SMTP_PASSWORD"),
@@ -249,7 +250,7 @@ def _database_url(url: str | None) -> str | None:
     return url
 
 
-SMTP_VARIABLES = {"sender": "GUICHET_SMTP_FROM"}
+SMTP_VARIABLES = {"sender": "GUICHET_SMTP_FROM", "sender_name": "GUICHET_SMTP_FROM_NAME"}
 """The SMTP fields whose variable is not ``GUICHET_SMTP_<FIELD>``."""
 
 

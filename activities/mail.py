@@ -9,22 +9,27 @@ The SMTP client is the standard library's, run in a thread so the worker's loop 
 from __future__ import annotations
 
 import asyncio
+import email.headerregistry
 import email.policy
 import email.utils
 import re
 import smtplib
 import ssl
 from datetime import UTC, datetime
+from email.header import Header
 from email.message import EmailMessage
 from typing import Literal, Protocol
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from domain.deadline import PARIS
 from domain.model import Frozen
 
-MESSAGE_ID_DOMAIN = "guichet"
+SENDER_NAME = "Guichet PVD"
+"""The From header's name when ``GUICHET_SMTP_FROM_NAME`` names none."""
+THREADS = UUID("5b0f0e4e-6a8f-4c0e-9a7e-2f1d3c4b5a69")
+"""The namespace of threads' root ids (``thread_root``): fixed, so a root never changes."""
 TlsMode = Literal["none", "starttls", "tls"]
 DEFAULT_PORTS: dict[str, int] = {"none": 25, "starttls": 587, "tls": 465}
 
@@ -37,7 +42,10 @@ class SmtpSettings(BaseModel):
     host: str = Field(min_length=1)
     port: int = Field(ge=1, le=65535)
     sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
-    """The From address (``GUICHET_SMTP_FROM``)."""
+    """The From address (``GUICHET_SMTP_FROM``); its domain is the mails' ids' too."""
+    sender_name: str = Field(default=SENDER_NAME, min_length=1, max_length=100)
+    """The name the From header shows (``GUICHET_SMTP_FROM_NAME``): a commune's inbox read
+    « guichet@… » among its mails, and no one said whose."""
     tls: TlsMode = "starttls"
     username: str | None = None
     password: SecretStr | None = None
@@ -52,6 +60,9 @@ class OutgoingMail(Frozen):
     subject: str
     body: str
     application_id: str | None = None
+    thread: UUID | None = None
+    """The root its reader's mails of the same file refer to (``thread_root``); None for a
+    mail of no one file (a digest)."""
 
 
 class MailError(Exception):
@@ -86,9 +97,19 @@ class Mailer(Protocol):
         ...
 
 
-def message_id_header(message_id: UUID) -> str:
-    """The ``Message-ID`` of an outbox message: the same on every retry of its delivery."""
-    return f"<{message_id}@{MESSAGE_ID_DOMAIN}>"
+def message_id_header(message_id: UUID, sender: str) -> str:
+    """The ``Message-ID`` of an outbox message: the same on every retry of its delivery, on
+    the sender's domain (RFC 5322 § 3.6.4: an id unique to the domain that made it; it read
+    « @guichet », which names no domain)."""
+    return f"<{message_id}@{sender.rpartition('@')[2]}>"
+
+
+def thread_root(application_id: str, reader: str) -> UUID:
+    """The id every mail of one file to one reader refers to (``References``,
+    ``In-Reply-To``): a mail client shows the file's life as one conversation. The same for
+    each of them, from the file and the reader's id alone; no mail carries it as its own id,
+    as a forum's mails refer to a topic."""
+    return uuid5(THREADS, f"{application_id}\n{reader}")
 
 
 def one_line_subject(subject: str) -> str:
@@ -99,22 +120,35 @@ def one_line_subject(subject: str) -> str:
     return " ".join(subject.split()).replace("=?", "= ?")
 
 
-def compose(mail: OutgoingMail, sender: str, now: datetime) -> EmailMessage:
-    """The RFC 5322 message: UTF-8 plain text, automatic, with a stable Message-ID, dated
-    in Paris time.
+def compose(
+    mail: OutgoingMail, sender: str, now: datetime, *, sender_name: str = SENDER_NAME
+) -> EmailMessage:
+    """The RFC 5322 message: UTF-8 plain text, automatic, from Guichet by name, with a stable
+    Message-ID, threaded with its reader's other mails of the file, dated in Paris time.
 
     ``PermanentMailError`` when a recipient cannot be written in a header (an address whose
     encoded words decode to a line break): the same message would fail again."""
     message = EmailMessage(policy=email.policy.SMTP)
-    message["From"] = sender
+    message["From"] = email.headerregistry.Address(sender_name, addr_spec=sender)
     try:
         message["To"] = ", ".join(mail.recipients)
     except ValueError as error:
         masked = ", ".join(mask_address(address) for address in mail.recipients)
         raise PermanentMailError(f"no To header can carry {masked}: {error}") from None
-    message["Subject"] = one_line_subject(mail.subject)
+    subject = one_line_subject(mail.subject)
+    if subject.isascii():
+        message["Subject"] = subject
+    else:
+        # CPython 3.11's folder drops the space where it cuts between two encoded words
+        # (« Halle «Marché couvert » »); the legacy encoder keeps spaces inside them, and
+        # its lines of at most 76 characters are sent as they are.
+        message.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode())
     message["Date"] = email.utils.format_datetime(now.astimezone(PARIS))  # as its readers live
-    message["Message-ID"] = message_id_header(mail.message_id)
+    message["Message-ID"] = message_id_header(mail.message_id, sender)
+    if mail.thread is not None:
+        root = message_id_header(mail.thread, sender)
+        message["References"] = root
+        message["In-Reply-To"] = root
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
     if mail.application_id:
         message["X-Guichet-Application"] = mail.application_id
@@ -140,7 +174,8 @@ class SmtpMailer:
     def _send(self, mail: OutgoingMail) -> Refusals:
         s = self._settings
         where = f"SMTP server {s.host}:{s.port}"
-        message = compose(mail, s.sender, datetime.now(UTC))  # before connecting: it may refuse
+        # Before connecting: it may refuse.
+        message = compose(mail, s.sender, datetime.now(UTC), sender_name=s.sender_name)
         try:
             with self._connect() as smtp:
                 if s.username:

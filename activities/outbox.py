@@ -32,8 +32,10 @@ from activities.mail import (
     TemporaryMailError,
     mask_address,
     mask_addresses,
+    thread_root,
 )
 from activities.rendering import rendered
+from domain.digest import DIGEST_EVENT
 from domain.model import Frozen
 from domain.notices import Notice
 from eventlog.backends import single_statements
@@ -395,6 +397,12 @@ class Outbox:
                 console_url=self._console_url,
             ),
             application_id=row.application_id,
+            # A digest is of many files: its batch's name is no file to thread under.
+            thread=(
+                None
+                if row.event_type == DIGEST_EVENT
+                else thread_root(row.application_id, row.recipient)
+            ),
         )
         try:
             refused = await self._mailer.send(mail)

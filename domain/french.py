@@ -171,6 +171,12 @@ def lower(table: Mapping[str, str], code: str | None) -> str:
     return text[:1].lower() + text[1:]
 
 
+def de(name: str) -> str:
+    """« de » before a name, elided before a vowel: « d'abf-ain », « de dreal-ain ». Not
+    before an h, which may be aspirated (« de Hautecombe »)."""
+    return f"d'{name}" if name[:1].lower() in "aàâeéèêëiîïoôuùûüyœæ" and name else f"de {name}"
+
+
 def number(value: int) -> str:
     """``5250`` → ``5 250`` (a narrow no-break space between thousands)."""
     return f"{value:,}".replace(",", "\u202f")

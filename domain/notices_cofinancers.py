@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from domain.actor import Role
 from domain.deadline import OpenDeadline
-from domain.events import DeadlineClosed, Event, FundingDecided, PlanRevised
+from domain.events import ApplicationAccepted, DeadlineClosed, Event, FundingDecided, PlanRevised
 from domain.french import day, euros, last_day
 from domain.notices_shared import Notice, commune_of, file_ref, notice, services_of, to
 from domain.state import Application
@@ -47,14 +47,31 @@ def decision_expected(
             "nouveau attendue"
         )
     else:
-        why = "Le dossier est complet : votre décision est attendue"
+        why = _first_asked(deadline, state)
     body = (
         f"Commune : {commune_of(state)}.\n\n{why} sur votre ligne {line.funder} "
         f"({euros(line.requested_cents)} demandés), au plus tard le {last_day(deadline.due_at)}."
         "\n\nLe dossier et ses pièces vous attendent dans Guichet."
     )
-    subject = f"{file_ref(state)} : décision attendue au plus tard le {last_day(deadline.due_at)}"
+    subject = f"Décision attendue au plus tard le {last_day(deadline.due_at)} – {file_ref(state)}"
     return to(("cofinancer", f"cofinancer:{line.funder}"), subject, body, event)
+
+
+def _first_asked(deadline: OpenDeadline, state: Application) -> str:
+    """Why a decision is expected of a line that had no deadline running: the file declared
+    complete, or, once it was, what the commune brought since: the answer to a correction
+    (whose request had suspended the decision) or a revised plan (a line it adds, or one it
+    changes). Those read « Le dossier est complet ». Which of the two is the trigger event's
+    (CorrectionAnswered or PlanRevised), which neither the opening nor the states around it
+    record: the sentence names both."""
+    # A reopening's words are revision 3's (``decision_expected``): before, it read as this.
+    reopened = state.reopened_at == deadline.anchored_at
+    if reopened or state.complete_at is None or deadline.anchored_at <= state.complete_at:
+        return "Le dossier est complet : votre décision est attendue"
+    return (
+        f"Le {day(deadline.anchored_at)}, la commune a répondu à une demande de correction ou "
+        "révisé son plan de financement : le délai de votre décision repart, elle est attendue"
+    )
 
 
 def decision_suspended(event: DeadlineClosed, state: Application, ref: str) -> list[Notice]:
@@ -70,7 +87,7 @@ def decision_suspended(event: DeadlineClosed, state: Application, ref: str) -> l
         "apportée."
     )
     desk: tuple[Role, str] = ("cofinancer", f"cofinancer:{line.funder}")
-    return to(desk, f"{ref} : décision suspendue (correction demandée)", body, event)
+    return to(desk, f"Décision suspendue (correction demandée) – {ref}", body, event)
 
 
 def decision_for_the_commune(event: FundingDecided, state: Application) -> str:
@@ -79,7 +96,12 @@ def decision_for_the_commune(event: FundingDecided, state: Application) -> str:
     asked = euros(line.requested_cents) if line else ""
     corrects = f"{event.funder} corrige sa décision : " if event.correction else f"{event.funder} "
     if not event.approved:
-        said = f"{corrects}refuse votre demande de {asked}."
+        said = (
+            f"{corrects}refuse votre demande de {asked}. Votre plan de financement compte encore "
+            f"sur ces {asked} : révisez-le (page du dossier, « Réviser le plan »), en retirant "
+            "cette ligne et en reportant son montant sur un autre financeur ou sur la part de la "
+            "commune."
+        )
     elif line is not None and (event.granted_cents or 0) < line.requested_cents:
         missing = euros(line.requested_cents - (event.granted_cents or 0))
         said = (
@@ -108,7 +130,7 @@ def plan_revised(
     )
     if waiting:
         body += f"\n\nLignes qui attendent une décision : {', '.join(waiting)}."
-    told = to(services_of(state), f"{ref} : plan de financement révisé", body, event)
+    told = to(services_of(state), f"Plan de financement révisé – {ref}", body, event)
     kept = {line.funder for line in event.plan.lines}
     gone = sorted(
         {line.funder for line in before.plan.lines if line.kind != "owner"} - kept
@@ -121,18 +143,40 @@ def plan_revised(
             f"il ne compte plus sur {funder}, dont aucune décision n'est plus attendue."
         )
         told += to(
-            ("cofinancer", f"cofinancer:{funder}"), f"{ref} : ligne retirée du plan", left, event
+            ("cofinancer", f"cofinancer:{funder}"), f"Ligne retirée du plan – {ref}", left, event
         )
     return told
 
 
+def accepted(event: ApplicationAccepted, state: Application) -> list[Notice]:
+    """Each co-financer reads what its own line comes to, then the programme's award: it read
+    the award alone, which is the programme's funder's, as if it were its own line's."""
+    programme = f"« {state.programme.name} »" if state.programme else "du dispositif"
+    award = f"Subvention du dispositif {programme} : {euros(event.award_cents)}."
+    subject = f"Dossier accepté – {file_ref(state)}"
+    told = []
+    for funder in _funders(state):
+        lines = [line for line in state.plan.lines if line.funder == funder] if state.plan else []
+        granted = sum(line.granted_cents or 0 for line in lines if line.status == "approved")
+        own = (
+            f"Votre ligne {funder} : {euros(granted)} accordés."
+            if any(line.status == "approved" for line in lines)
+            else f"Votre ligne {funder} : refusée."
+        )
+        body = f"Le dossier est accepté. {own}\n\n{award}"
+        told.append(notice("cofinancer", f"cofinancer:{funder}", subject, body, event))
+    return told
+
+
+def _funders(state: Application) -> list[str]:
+    """The co-financers with a line in the plan, by name."""
+    lines = state.plan.lines if state.plan else ()
+    return sorted({line.funder for line in lines if line.kind != "owner"})
+
+
 def to_funders(state: Application, subject: str, body: str, event: Event) -> list[Notice]:
     """Each co-financer with a line in the plan (its mailbox, ``cofinancer:FUNDER``)."""
-    funders = (
-        sorted({line.funder for line in state.plan.lines if line.kind != "owner"})
-        if state.plan
-        else []
-    )
     return [
-        notice("cofinancer", f"cofinancer:{funder}", subject, body, event) for funder in funders
+        notice("cofinancer", f"cofinancer:{funder}", subject, body, event)
+        for funder in _funders(state)
     ]

@@ -22,7 +22,7 @@ def course_told(event: Event, state: Application) -> list[Notice]:
             )
             return to(
                 services_of(state),
-                f"{file_ref(state)} : demande retirée par la commune",
+                f"Demande retirée par la commune – {file_ref(state)}",
                 body,
                 event,
             )

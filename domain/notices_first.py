@@ -4,9 +4,7 @@ caseworker acts on."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from domain.deadline import PARIS, OpenDeadline
+from domain.deadline import OpenDeadline
 from domain.events import (
     ApplicationDismissed,
     ApplicationRefused,
@@ -27,17 +25,18 @@ from domain.events import (
     ReminderSent,
     RepaymentDue,
 )
-from domain.french import DOCUMENT_KIND, ROLE, bank_reason, euros, last_day, lower
+from domain.french import DOCUMENT_KIND, ROLE, euros, last_day, lower
+from domain.notices_deadlines import expiry_notices, reminder_notices
 from domain.notices_opinions import opinion_notices, opinion_overdue
+from domain.notices_payments import refused_for_the_officers, repayment_due
 from domain.notices_shared import (
-    DEADLINE_NAMES,
     EXPIRY_ACTIONS,
     PAYMENT_OFFICERS,
     Notice,
     applicant_of,
     file_ref,
     news_for_the_caseworker,
-    notice,
+    news_in_a_word,
     opened_by,
     payment_named,
     services_of,
@@ -54,60 +53,55 @@ def first_notices(event: Event, state: Application) -> list[Notice]:
     match event:
         case EligibilityRejected(verdicts=verdicts):
             reasons = " ; ".join(v.french or v.message for v in verdicts)
-            return to(applicant, f"{ref} : demande inéligible", reasons, event)
+            return to(applicant, f"Demande inéligible – {ref}", reasons, event)
         case CorrectionRequested(message=message):
             body = message + _answer_by(event, state, "correction_answer")
-            return to(applicant, f"{ref} : correction demandée", body, event)
+            return to(applicant, f"Correction demandée – {ref}", body, event)
         case ApplicationRefused(reason=reason):
-            return to(applicant, f"{ref} : demande refusée", reason, event)
+            return to(applicant, f"Demande refusée – {ref}", reason, event)
         case ApplicationDismissed(reason=reason):
-            return to(applicant, f"{ref} : demande classée sans suite", reason, event)
+            return to(applicant, f"Demande classée sans suite – {ref}", reason, event)
         case AwardNotified(award_cents=award, decision_reference=reference):
             body = f"Subvention attribuée : {euros(award)} (décision {reference})."
             if (start := opened_by(event, state, "start_of_works")) is not None:
                 body += _start_by(start)
-            return to(applicant, f"{ref} : décision attributive", body, event)
+            return to(applicant, f"Décision attributive – {ref}", body, event)
         case PaymentDisbursed(payment_number=number, amount_cents=amount):
             body = f"{payment_named(state, number)} : {euros(amount)}."
-            return to(applicant, f"{ref} : versement effectué", body, event)
-        case PaymentFailed(reason=reason):
-            return to(PAYMENT_OFFICERS, f"{ref} : versement refusé", bank_reason(reason), event)
-        case RepaymentDue(amount_cents=amount):
-            body = f"Reversement dû : {euros(amount)}."
-            return to(applicant, f"{ref} : reversement dû", body, event)
-        case ReminderSent(kind=kind, due_at=due, recipients=recipients):
-            subject = f"{ref} : échéance « {DEADLINE_NAMES[kind]} » : {_days_left(event.at, due)}"
-            body = f"L'échéance « {DEADLINE_NAMES[kind]} » court jusqu'au {last_day(due)} inclus."
-            if kind == "expert_opinion" and (asked := state.opinion(event.subject)):
-                body += f"\n\nLa question (demande d'avis n° {asked.number}) : {asked.question}"
-            return [notice(r.role, r.id, subject, body, event) for r in recipients]
+            return to(applicant, f"Versement effectué – {ref}", body, event)
+        case PaymentFailed():
+            body = refused_for_the_officers(event, state)
+            return to(PAYMENT_OFFICERS, f"Versement refusé par la banque – {ref}", body, event)
+        case RepaymentDue():
+            return to(applicant, f"Reversement dû – {ref}", repayment_due(event, state), event)
+        case ReminderSent():
+            return reminder_notices(event, state, ref)
         case OpinionRequested() | OpinionGiven() | OpinionRequestWithdrawn():
             return opinion_notices(event, state, ref)
         case DeadlineExpired(kind="expert_opinion"):
             return opinion_overdue(event, state, ref)
-        case DeadlineExpired(kind=kind, action=action, recipients=recipients):
-            subject = f"{ref} : échéance « {DEADLINE_NAMES[kind]} » expirée"
-            body = f"L'échéance est expirée ; conséquence : {EXPIRY_ACTIONS[action]}."
-            return [notice(r.role, r.id, subject, body, event) for r in recipients]
+        case DeadlineExpired():
+            return expiry_notices(event, state, ref)
         case MessageSent(message=message) if event.actor.role == "applicant":
-            return to(services_of(state), f"{ref} : message de la commune", message, event)
+            return to(services_of(state), f"Message de la commune – {ref}", message, event)
         case MessageSent(message=message):
-            return to(applicant, f"{ref} : message des services instructeurs", message, event)
+            return to(applicant, f"Message des services instructeurs – {ref}", message, event)
         case DocumentAttached(document=document, note=note):
             body = f"{DOCUMENT_KIND[document.kind]} : « {document.filename} »" + (
                 f"\n\n{note}" if note else ""
             )
             if event.actor.role == "applicant":
-                return to(services_of(state), f"{ref} : pièce jointe par la commune", body, event)
+                return to(services_of(state), f"Pièce jointe par la commune – {ref}", body, event)
             if event.actor.role in ("caseworker", "supervisor"):
-                subject = f"{ref} : pièce jointe par les services instructeurs"
+                subject = f"Pièce jointe par les services instructeurs – {ref}"
                 return to(applicant, subject, body, event)
             # A co-financer's or the payment officer's: for the file's caseworker to pass on.
             who = event.actor.funder or lower(ROLE, event.actor.role)
-            return to(services_of(state), f"{ref} : pièce jointe ({who})", body, event)
+            return to(services_of(state), f"Pièce jointe ({who}) – {ref}", body, event)
         case CorrectionAnswered() | FundingDecided() if state.caseworker_id:
             body = news_for_the_caseworker(event, state)
-            return to(("caseworker", state.caseworker_id), f"{ref} : à traiter", body, event)
+            subject = f"{news_in_a_word(event, state)} – {ref}"
+            return to(("caseworker", state.caseworker_id), subject, body, event)
     return []
 
 
@@ -153,12 +147,3 @@ def _answer_by(event: Event, state: Application, kind: DeadlineKind) -> str:
         f"\n\nRéponse attendue au plus tard le {last_day(deadline.due_at)} inclus ; à défaut : "
         f"{EXPIRY_ACTIONS[deadline.at_expiry]}."
     )
-
-
-def _days_left(sent_at: datetime, expiry: datetime) -> str:
-    """What is left of a deadline when its reminder leaves, in Paris days, the last included.
-
-    Counted, not the reminder's nominal offset: a reminder can leave late (a worker down, a
-    file opened with less time left than the offset), and "J-1" leaves on the last day."""
-    left = (expiry.astimezone(PARIS).date() - sent_at.astimezone(PARIS).date()).days
-    return "dernier jour aujourd'hui" if left <= 1 else f"plus que {left} jours"

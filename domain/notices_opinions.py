@@ -12,7 +12,7 @@ from domain.events import (
     OpinionRequested,
     OpinionRequestWithdrawn,
 )
-from domain.french import OPINION_VERDICT, ROLE, STATUS, day, lower
+from domain.french import OPINION_VERDICT, ROLE, STATUS, day, de, lower
 from domain.notices_shared import Notice, file_ref, notice, to
 from domain.opinions import OpinionRequest
 from domain.state import Application
@@ -39,7 +39,7 @@ def experts_released(event: Event, state: Application) -> list[Notice]:
         notice(
             "expert",
             o.expert_id,
-            f"{file_ref(state)} : avis n° {o.number} plus attendu",
+            f"Avis n° {o.number} plus attendu – {file_ref(state)}",
             f"Le dossier est maintenant « {status} » : votre avis n'est plus attendu sur la "
             f"question « {o.question} ».",
             event,
@@ -60,16 +60,16 @@ def opinion_notices(
                 f"ce dossier, au plus tard le {day(due_on)} :\n\n{question}\n\n"
                 "Le dossier et ses pièces vous attendent dans Guichet, page « Avis demandés »."
             )
-            return to(("expert", expert), f"{ref} : avis demandé", body, event)
+            return to(("expert", expert), f"Avis demandé – {ref}", body, event)
         case OpinionGiven(number=number, verdict=verdict, opinion=opinion):
             asked = state.opinion(number)
             if asked is None:
                 return []
             said = lower(OPINION_VERDICT, verdict)
-            subject = f"{ref} : avis rendu par {event.actor.id} ({said})"
+            subject = f"Avis rendu par {event.actor.id} ({said}) – {ref}"
             body = (
                 f"Votre question (demande d'avis n° {number}) : {asked.question}\n\n"
-                f"Avis {said} de {event.actor.id} :\n\n{opinion}"
+                f"Avis {said} {de(event.actor.id)} :\n\n{opinion}"
             )
             return to((asked.asked_by.role, asked.asked_by.id), subject, body, event)
         case OpinionRequestWithdrawn(number=number, reason=reason):
@@ -80,7 +80,7 @@ def opinion_notices(
                 f"Votre avis n'est plus attendu sur la question (demande n° {number}) : "
                 f"{asked.question}\n\nMotif du retrait : {reason}"
             )
-            return to(("expert", asked.expert_id), f"{ref} : demande d'avis retirée", body, event)
+            return to(("expert", asked.expert_id), f"Demande d'avis retirée – {ref}", body, event)
     return []
 
 
@@ -88,10 +88,10 @@ def opinion_overdue(event: DeadlineExpired, state: Application, ref: str) -> lis
     """The expert, and the one who asked: the day has passed, an answer is still welcome."""
     asked = state.opinion(event.subject)
     body = _overdue(asked)
-    subject = f"{ref} : avis attendu, délai expiré"
+    subject = f"Avis attendu, délai expiré – {ref}"
     notices = [notice(r.role, r.id, subject, body, event) for r in event.recipients]
     if asked is not None:
-        subject = f"{ref} : l'avis de {asked.expert_id} n'a pas été rendu à temps"
+        subject = f"L'avis {de(asked.expert_id)} n'a pas été rendu à temps – {ref}"
         notices.append(notice(asked.asked_by.role, asked.asked_by.id, subject, body, event))
     return notices
 
@@ -134,16 +134,16 @@ def _for_the_holder(event: Event, asked: OpinionRequest, ref: str) -> tuple[str,
     """The subject and body of the holder's notice of ``event`` on the request ``asked``."""
     by = lower(ROLE, asked.asked_by.role)
     question = (
-        f"Sur ce dossier que vous instruisez, {asked.asked_by.id} ({by}) a demandé l'avis de "
-        f"{asked.expert_id} (demande d'avis n° {asked.number}) : {asked.question}\n\n"
+        f"Sur ce dossier que vous instruisez, {asked.asked_by.id} ({by}) a demandé l'avis "
+        f"{de(asked.expert_id)} (demande d'avis n° {asked.number}) : {asked.question}\n\n"
     )
     match event:
         case OpinionRequested():
-            subject = f"{ref} : avis de {asked.expert_id} demandé par {asked.asked_by.id}"
+            subject = f"Avis {de(asked.expert_id)} demandé par {asked.asked_by.id} – {ref}"
             return subject, f"{question}Il est attendu au plus tard le {day(asked.due_on)}."
         case OpinionRequestWithdrawn(reason=reason):
             who = f"{event.actor.id} ({lower(ROLE, event.actor.role)})"
-            subject = f"{ref} : demande d'avis n° {asked.number} à {asked.expert_id} retirée"
+            subject = f"Demande d'avis n° {asked.number} à {asked.expert_id} retirée – {ref}"
             body = (
                 f"Sur ce dossier que vous instruisez, {who} a retiré la demande d'avis "
                 f"n° {asked.number} adressée à {asked.expert_id} : {asked.question}\n\n"
@@ -152,7 +152,7 @@ def _for_the_holder(event: Event, asked: OpinionRequest, ref: str) -> tuple[str,
             return subject, body
         case OpinionGiven(verdict=verdict, opinion=opinion):
             said = lower(OPINION_VERDICT, verdict)
-            subject = f"{ref} : avis rendu par {event.actor.id} ({said})"
-            return subject, f"{question}Avis {said} de {event.actor.id} :\n\n{opinion}"
-    subject = f"{ref} : l'avis de {asked.expert_id} n'a pas été rendu à temps"
+            subject = f"Avis rendu par {event.actor.id} ({said}) – {ref}"
+            return subject, f"{question}Avis {said} {de(event.actor.id)} :\n\n{opinion}"
+    subject = f"L'avis {de(asked.expert_id)} n'a pas été rendu à temps – {ref}"
     return subject, question + _overdue(asked)

@@ -1,12 +1,13 @@
 """Revision 2 of the notices: the commune is told that the bank refused a payment it claimed,
 and what it may do; until then only the payment officers were, and the commune's page said
-no more than « échec »."""
+no more than « échec ». And the words of revision 0's money notices: the payment officers'
+of a refused transfer, the commune's of a repayment due."""
 
 from __future__ import annotations
 
-from domain.events import Event, PaymentFailed
+from domain.events import Event, PaymentFailed, RepaymentDue
 from domain.french import DOCUMENT_KIND, bank_reason, euros
-from domain.notices_shared import Notice, applicant_of, file_ref, payment_named, to
+from domain.notices_shared import Notice, applicant_of, commune_of, file_ref, payment_named, to
 from domain.state import Application
 
 
@@ -27,8 +28,47 @@ def payments_told(event: Event, state: Application) -> list[Notice]:
             )
             return to(
                 applicant_of(state),
-                f"{file_ref(state)} : versement refusé par la banque",
+                f"Versement refusé par la banque – {file_ref(state)}",
                 body,
                 event,
             )
     return []
+
+
+def refused_for_the_officers(event: PaymentFailed, state: Application) -> str:
+    """What the payment officers read of a transfer the bank refused: which payment, to whom,
+    why, and what to do. They read the bank's reason alone."""
+    paid = state.payment(event.payment_number)
+    what = payment_named(state, event.payment_number)
+    if paid is not None:
+        what += f" de {euros(paid.amount_cents)}"
+    return (
+        f"{what} à {commune_of(state)} : la banque a refusé le virement "
+        f"({bank_reason(event.reason)}).\n\nVérifiez avec la commune et les services "
+        "instructeurs ses coordonnées bancaires (la commune peut joindre un nouveau "
+        f"« {DOCUMENT_KIND['bank_details']} » sur la page du dossier) ; une fois la cause "
+        "corrigée, ordonnez de nouveau le versement, page « Paiements »."
+    )
+
+
+def repayment_due(event: RepaymentDue, state: Application) -> str:
+    """What the commune reads of a repayment due: how much, why, and how to repay. It read
+    « Reversement dû : 30 000,00 € » and nothing more."""
+    paid = euros(state.paid_cents)
+    if event.eligible_expense_cents is not None:
+        proof = f" (justificatif « {event.proof_reference} »)" if event.proof_reference else ""
+        why = (
+            f"le solde arrête la subvention définitive à "
+            f"{euros(state.paid_cents - event.amount_cents)} pour une dépense justifiée de "
+            f"{euros(event.eligible_expense_cents)}{proof} ; {paid} ont déjà été versés."
+        )
+    elif state.withdrawn_at is not None:
+        why = f"la commune a retiré sa demande après le versement de {paid}."
+    else:
+        why = f"les versements reçus ({paid}) dépassent la subvention due."
+    return (
+        f"Reversement dû : {euros(event.amount_cents)}.\n\nMotif : {why}\n\nLe comptable "
+        "public qui a versé la subvention vous en demandera le paiement (titre de perception) ; "
+        "réglez-le en rappelant en référence le numéro du dossier "
+        f"{state.application_id}, sous lequel le reversement sera enregistré."
+    )

@@ -14,7 +14,7 @@ from domain.actor import Role
 from domain.deadline import OpenDeadline
 from domain.decider_deadlines import deadline_effects
 from domain.events import CorrectionAnswered, DeadlineOpened, Event, FundingDecided
-from domain.french import DEADLINE, PAYMENT_KIND, euros, lower
+from domain.french import DEADLINE, PAYMENT_KIND, de, euros, lower
 from domain.model import Frozen
 from domain.programme import DeadlineKind, ExpiryAction
 from domain.state import Application
@@ -35,9 +35,15 @@ PAYMENT_OFFICERS: tuple[Role, str] = ("payment_officer", "payment-officers")
 
 
 def file_ref(state: Application) -> str:
-    """How a mail's subject names the file: its number and its project (on one line)."""
-    title = state.request.project_title if state.request else state.application_id
-    return f"[{state.application_id}] {' '.join(title.split())}"
+    """How a mail's subject names the file, after what happened (« Correction demandée –
+    … »): its commune, its project (on one line), then its number. An inbox cuts a subject
+    at its width: the long number first left « [PVD-DETR-2026-01-000123] Réhabilitation… »
+    and nothing of what happened."""
+    title = " ".join(state.request.project_title.split()) if state.request else ""
+    named = [part for part in (state.commune.name if state.commune else "", title) if part]
+    return (
+        " – ".join(named) + f" [{state.application_id}]" if named else f"[{state.application_id}]"
+    )
 
 
 def opened_by(event: Event, state: Application, kind: DeadlineKind) -> OpenDeadline | None:
@@ -77,6 +83,23 @@ def news_for_the_caseworker(event: CorrectionAnswered | FundingDecided, state: A
     else:
         decision = f"{event.funder} refuse la ligne {event.line_id}."
     return f"{decision}\n\n{event.note}" if event.note else decision
+
+
+def news_in_a_word(event: CorrectionAnswered | FundingDecided, state: Application) -> str:
+    """What the caseworker's subject says happened: « Correction reçue », « Décision de DETR
+    reçue : accord partiel ». It read « à traiter » for all of them, which told nothing in an
+    inbox of files."""
+    if isinstance(event, CorrectionAnswered):
+        return "Correction reçue" + (" avec un plan révisé" if event.revised_plan else "")
+    line = state.plan.line(event.line_id) if state.plan else None
+    if not event.approved:
+        said = "refus"
+    elif line is not None and (event.granted_cents or 0) < line.requested_cents:
+        said = "accord partiel"
+    else:
+        said = "accord"
+    which = "corrigée" if event.correction else "reçue"
+    return f"Décision {de(event.funder)} {which} : {said}"
 
 
 def applicant_of(state: Application) -> tuple[Role, str]:

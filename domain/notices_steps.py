@@ -22,8 +22,9 @@ from domain.events import (
     PaymentClaimed,
     PlanRevised,
 )
-from domain.french import PAYMENT_KIND, STATUS, day, euros, last_day, lower
+from domain.french import PAYMENT_KIND, STATUS, day, de, euros, last_day, lower
 from domain.notices_cofinancers import (
+    accepted,
     decision_expected,
     decision_for_the_commune,
     decision_suspended,
@@ -38,6 +39,7 @@ from domain.notices_shared import (
     commune_of,
     file_ref,
     news_for_the_caseworker,
+    news_in_a_word,
     opened_by,
     services_of,
     to,
@@ -62,12 +64,12 @@ def steps_told(
                 else "les services instructeurs ont déclaré votre dossier complet"
             )
             body = f"Le {day(event.at)}, {how}. Son instruction se poursuit."
-            return to(applicant, f"{ref} : dossier complet", body, event)
+            return to(applicant, f"Dossier complet – {ref}", body, event)
         case ApplicationReopened(reason=reason):
             status = lower(STATUS, state.status)
             body = f"Votre dossier est de nouveau « {status} »."
             body += _deemed_complete_by(event, state, "s'il est")
-            return to(applicant, f"{ref} : dossier rouvert", f"{body}\n\nMotif : {reason}", event)
+            return to(applicant, f"Dossier rouvert – {ref}", f"{body}\n\nMotif : {reason}", event)
         case DeadlineOpened(deadline=deadline) if deadline.kind == "cofinancer_decision":
             return decision_expected(deadline, state, before, event, revision=revision)
         case DeadlineClosed(kind="cofinancer_decision", by_event="CorrectionRequested"):
@@ -80,17 +82,19 @@ def steps_told(
                 f"L'échéance « {DEADLINE_NAMES[kind]} » est prolongée jusqu'au {last_day(due)} "
                 f"inclus.\n\nMotif : {reason}"
             )
-            return to(applicant, f"{ref} : échéance prolongée", body, event)
+            return to(applicant, f"Échéance prolongée – {ref}", body, event)
         case FundingDecided():
             body = decision_for_the_commune(event, state)
-            told = to(applicant, f"{ref} : décision de {event.funder}", body, event)
+            told = to(applicant, f"Décision {de(event.funder)} – {ref}", body, event)
             if not state.caseworker_id:  # revision 0 told the file's caseworker only
                 news = news_for_the_caseworker(event, state)
-                told += to(services_of(state), f"{ref} : à traiter", news, event)
+                told += to(
+                    services_of(state), f"{news_in_a_word(event, state)} – {ref}", news, event
+                )
             return told
         case CorrectionAnswered() if not state.caseworker_id:
             news = news_for_the_caseworker(event, state)
-            return to(services_of(state), f"{ref} : à traiter", news, event)
+            return to(services_of(state), f"{news_in_a_word(event, state)} – {ref}", news, event)
         case PlanRevised():
             return plan_revised(event, state, before)
         case PaymentClaimed(payment_number=number, kind=kind, amount_cents=amount):
@@ -105,18 +109,17 @@ def steps_told(
                 f"demandés par la commune{expense}, justificatif « {event.proof_reference} ».\n\n"
                 "Le versement attend d'être ordonné, page « Paiements »."
             )
-            subject = f"{ref} : demande de versement n° {number} à ordonner"
+            subject = f"Demande de versement n° {number} à ordonner – {ref}"
             return to(PAYMENT_OFFICERS, subject, body, event)
-        case ApplicationAccepted(award_cents=award):
-            body = f"Le dossier est accepté ; subvention du dispositif : {euros(award)}."
-            return to_funders(state, f"{ref} : dossier accepté", body, event)
+        case ApplicationAccepted():
+            return accepted(event, state)
         case ApplicationRefused(reason=reason) | ApplicationDismissed(reason=reason):
             status = lower(STATUS, state.status)
             body = f"Le dossier est « {status} ».\n\nMotif : {reason}"
-            return to_funders(state, f"{ref} : dossier {status}", body, event)
+            return to_funders(state, f"Dossier {status} – {ref}", body, event)
         case ApplicationWithdrawn(reason=reason):
             body = f"La commune a retiré sa demande.\n\nMotif : {reason}"
-            return to_funders(state, f"{ref} : demande retirée", body, event)
+            return to_funders(state, f"Demande retirée – {ref}", body, event)
     return []
 
 
@@ -128,10 +131,10 @@ def _received(event: EligibilityConfirmed, state: Application, ref: str) -> list
     public = [line for line in state.plan.lines if line.kind != "owner"] if state.plan else []
     asked = f" ({euros(sum(line.requested_cents for line in public))} demandés)" if public else ""
     programme = state.programme.name if state.programme else ""
-    news = f"Nouvelle demande de {commune} au titre de « {programme} »{asked}, à instruire."
+    news = f"Nouvelle demande {de(commune)} au titre de « {programme} »{asked}, à instruire."
     return [
-        *to(applicant_of(state), f"{ref} : accusé de réception", body, event),
-        *to(services_of(state), f"{ref} : nouvelle demande", news, event),
+        *to(applicant_of(state), f"Accusé de réception – {ref}", body, event),
+        *to(services_of(state), f"Nouvelle demande – {ref}", news, event),
     ]
 
 

@@ -235,7 +235,7 @@ async def test_the_digest_schedule_mails_each_caseworker_their_files(
     to_alice = by_rcpt[("alice@ain.example.fr",)]
     body = to_alice.get_content()
     assert to_alice["Subject"].endswith("1 dossier à traiter, 1 échéance")
-    assert re.fullmatch(r"<[0-9a-f-]{36}@guichet>", to_alice["Message-ID"])
+    assert re.fullmatch(r"<[0-9a-f-]{36}@pvd\.example\.fr>", to_alice["Message-ID"])
     assert stale in body and due in body
     assert fresh not in body and late not in body and unassigned not in body
     assert in_works not in body

@@ -192,30 +192,54 @@ async def test_every_mail_of_a_file_s_life_reads_right_to_its_reader(
         rows = await eventually(lambda: delivered(stack, app_id))
     received = await smtp_server.recorder.wait_for(len(rows))
     assert len(received) == len(rows)
-    by_id = {f"<{row.message_id}@guichet>": row for row in rows}
+    by_id = {f"<{row.message_id}@pvd.example.fr>": row for row in rows}
     arrived: dict[str, list[Any]] = defaultdict(list)
+    threads: dict[str, set[str | None]] = defaultdict(set)
     for mail in received:
         message = mail.message
         row = by_id[message["Message-ID"]]
         reader = tuple(DIRECTORY.get(row.recipient, [row.recipient]))
         arrived[row.recipient].append(row)
+        threads[row.recipient].add(message["In-Reply-To"] and message["References"])
         assert (mail.mail_from, tuple(mail.rcpt_tos)) == (SENDER, reader)
-        assert message["From"] == SENDER
+        assert message["From"] == f"Guichet PVD <{SENDER}>"
         assert message["To"] == ", ".join(reader)
         assert message["Auto-Submitted"] == "auto-generated"
         assert message["Date"].endswith(("+0100", "+0200")), message["Date"]
         assert message.get_content_type() == "text/plain"
         assert message.get_content_charset() == "utf-8"
         assert message["Subject"] == row.subject
-        assert row.subject.startswith(f"[{app_id}] {TITLE} : ")
+        # What happened first, then the commune, the project and the number: an inbox list
+        # cut the subject at « [PVD-…-000123] Halle « Marché… » and nothing of the news.
+        what, _, ref = row.subject.partition(" – ")
+        assert what and not what.startswith("["), row.subject
+        assert ref == f"Valserhône – {TITLE} [{app_id}]", row.subject
         text, footer = message.get_content().replace("\r\n", "\n").split("\n\n-- \n")
         assert text == row.body
         assert footer.splitlines() == [AUTOMATIC, *link(row, app_id)], row.subject
         for amount in AMOUNT.findall(text):
             assert FRENCH_AMOUNT.match(amount), (amount, row.subject)
+    # One conversation per file and reader: each of its mails refers to the same root.
+    assert all(len(refs) == 1 and None not in refs for refs in threads.values()), threads
+    assert len({ref for refs in threads.values() for ref in refs}) == len(threads)
     for recipient, mails in arrived.items():  # each reader's mails, in the order written
         assert mails == sorted(mails, key=lambda row: row.created_at), recipient
     told = {(row.recipient, row.event_type) for row in rows}
+    read = defaultdict(str)
+    for row in rows:
+        read[(row.recipient, row.event_type)] += row.body
+    # What each reader needs of the news to act on it (the review read them lacking).
+    assert "le dossier sera classé sans suite" in read[(COMMUNE, "ReminderSent")]
+    assert "en reportant son montant sur un autre financeur" in read[(COMMUNE, "FundingDecided")]
+    assert (
+        "Votre ligne REGION : 80\u202f000,00\u00a0€ accordés."
+        in (read[("cofinancer:REGION", "ApplicationAccepted")])
+    )
+    assert read[("payment-officers", "PaymentFailed")].startswith(
+        "Avance (versement n° 1) de 60\u202f000,00\u00a0€ à Valserhône (01033) : la banque a "
+        "refusé le virement (IBAN clos (AC04))."
+    )
+    assert "Avis favorable avec réserves d'abf-ain" in read[("alice", "OpinionGiven")]
     assert {
         (COMMUNE, "CorrectionRequested"),
         (COMMUNE, "FundingDecided"),

@@ -133,8 +133,8 @@ async def test_a_reader_gets_a_file_s_notices_in_the_order_they_were_written(
     received = await smtp_server.recorder.wait_for(3)
     funder = [r.message["Message-ID"] for r in received if r.rcpt_tos == ["cd01@example.fr"]]
     assert funder == [
-        f"<{expected.notices[0].message_id}@guichet>",
-        f"<{withdrawn.notices[0].message_id}@guichet>",
+        f"<{expected.notices[0].message_id}@pvd.example.fr>",
+        f"<{withdrawn.notices[0].message_id}@pvd.example.fr>",
     ]
 
 
@@ -177,6 +177,6 @@ async def test_the_sweep_keeps_a_reader_s_later_notice_behind_a_deferred_earlier
     finally:
         controller.stop()
     assert [r.message["Message-ID"] for r in received] == [
-        f"<{older.notices[0].message_id}@guichet>",
-        f"<{younger.notices[0].message_id}@guichet>",
+        f"<{older.notices[0].message_id}@pvd.example.fr>",
+        f"<{younger.notices[0].message_id}@pvd.example.fr>",
     ]

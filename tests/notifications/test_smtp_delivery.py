@@ -48,10 +48,10 @@ async def test_a_notice_reaches_the_smtp_server_with_headers_and_french_body(
     message_id = batch.notices[0].message_id
     assert received.mail_from == SENDER
     assert received.rcpt_tos == ["maire@bourg-en-bresse.example.fr"]
-    assert message["From"] == SENDER
+    assert message["From"] == f"Guichet PVD <{SENDER}>"
     assert message["To"] == "maire@bourg-en-bresse.example.fr"
     assert message["Subject"] == "[dossier-1] Projet : décision attributive"
-    assert message["Message-ID"] == f"<{message_id}@guichet>"
+    assert message["Message-ID"] == f"<{message_id}@pvd.example.fr>"
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["X-Guichet-Application"] == "dossier-1"
     assert message.get_content_type() == "text/plain"
@@ -108,7 +108,7 @@ async def test_a_retried_delivery_carries_the_same_message_id(
 
     first, second = await smtp_server.recorder.wait_for(2)
     assert first.message["Message-ID"] == second.message["Message-ID"]
-    assert first.message["Message-ID"] == f"<{batch.notices[0].message_id}@guichet>"
+    assert first.message["Message-ID"] == f"<{batch.notices[0].message_id}@pvd.example.fr>"
 
 
 async def test_a_server_that_is_down_makes_delivery_raise_for_a_retry(
@@ -425,7 +425,10 @@ def test_message_ids_are_stable_per_outbox_row() -> None:
     from activities.mail import message_id_header
 
     message_id = uuid.UUID("12345678-1234-5678-1234-567812345678")
-    assert message_id_header(message_id) == "<12345678-1234-5678-1234-567812345678@guichet>"
+    assert (
+        message_id_header(message_id, "guichet@pvd.example.fr")
+        == "<12345678-1234-5678-1234-567812345678@pvd.example.fr>"
+    )
 
 
 async def test_with_the_console_s_address_a_mail_links_to_its_file(

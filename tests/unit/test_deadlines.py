@@ -180,7 +180,7 @@ def test_the_answer_to_a_correction_may_be_given_thirty_days_more_once() -> None
     assert extended.due_at == paris(2025, 5, 13)
     assert refused_with(extend, apply([extend], state)).rule == "extended-once"
     [told] = notices_for(extended, apply([extend], state))
-    assert (told.recipient_role, told.subject.endswith(" : échéance prolongée")) == (
+    assert (told.recipient_role, told.subject.startswith("Échéance prolongée – ")) == (
         "applicant",
         True,
     )

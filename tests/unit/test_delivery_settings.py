@@ -118,7 +118,7 @@ def test_composed_message_has_a_single_line_subject_and_stable_id() -> None:
 
     assert message["Subject"] == "Dossier Bcc: x@evil.example"
     assert message["Bcc"] is None
-    assert message["Message-ID"] == f"<{message_id}@guichet>"
+    assert message["Message-ID"] == f"<{message_id}@example.fr>"
 
 
 @pytest.mark.parametrize(

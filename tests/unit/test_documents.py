@@ -165,7 +165,7 @@ def test_the_other_side_hears_of_a_document() -> None:
     by_funder = decide(_attach(DETR_OFFICER), state)[0]
     (notice,) = notices_for(by_funder, fold([by_funder], state))
     assert (notice.recipient_role, notice.recipient) == ("caseworker", "caseworkers")
-    assert notice.subject.endswith(": pièce jointe (DETR)")
+    assert notice.subject.startswith("Pièce jointe (DETR) – ")
 
 
 def test_a_document_is_an_action_on_the_file() -> None:

@@ -127,7 +127,8 @@ def test_a_recorded_rejection_reads_in_french_and_older_ones_as_they_were() -> N
 
 
 def test_the_caseworker_reads_what_a_co_financer_decided_not_an_event_name() -> None:
-    """A decision on a taken file: who decided what, in French, with the note."""
+    """A decision on a taken file: who decided what, in French, with the note; the subject
+    says it too (it read « à traiter », the same for an answer and any decision)."""
     taken = [*to_instruction(), AssignCaseworker(actor=CASEWORKER, at=at(1), caseworker_id="al")]
     decided = approve(DETR_OFFICER, "detr", 100_000).model_copy(update={"note": "Vu en CDEC."})
     state = apply([*taken, decided])
@@ -135,6 +136,7 @@ def test_the_caseworker_reads_what_a_co_financer_decided_not_an_event_name() -> 
     [notice] = [n for n in notices_for(event, state) if n.recipient_role == "caseworker"]
     assert notice.recipient == "al"
     assert notice.body == "DETR accorde 100\u202f000,00\u00a0€ sur la ligne detr.\n\nVu en CDEC."
+    assert notice.subject.startswith("Décision de DETR reçue : accord – Villebourg – ")
     partial = approve(DETR_OFFICER, "detr", 80_000)
     [event] = history([*taken, partial])[-1:]
     [notice] = [
@@ -144,6 +146,7 @@ def test_the_caseworker_reads_what_a_co_financer_decided_not_an_event_name() -> 
         "DETR accorde 80\u202f000,00\u00a0€ sur les 100\u202f000,00\u00a0€ demandés (accord "
         "partiel) sur la ligne detr."
     )
+    assert notice.subject.startswith("Décision de DETR reçue : accord partiel – ")
 
 
 def test_the_caseworker_reads_the_commune_s_answer() -> None:
@@ -156,7 +159,7 @@ def test_the_caseworker_reads_the_commune_s_answer() -> None:
     ]
     [notice] = notices_for(history(commands)[-1], apply(commands))
     assert notice.body == "La commune a répondu à la demande de correction :\n\nDevis joints."
-    assert notice.subject == "[app-1] Rénovation des halles : à traiter"
+    assert notice.subject == "Correction reçue – Villebourg – Rénovation des halles [app-1]"
     revised = [*commands[:-1], commands[-1].model_copy(update={"revised_plan": detr_plan()})]
     [notice] = notices_for(history(revised)[-1], apply(revised))
     assert notice.body.startswith(
@@ -164,15 +167,19 @@ def test_the_caseworker_reads_the_commune_s_answer() -> None:
     )
 
 
-def test_a_reminder_gives_the_last_day_included() -> None:
-    """The deadline expires at midnight after its last day: the mail names that day."""
+def test_a_reminder_gives_the_last_day_included_and_what_follows_it() -> None:
+    """The deadline expires at midnight after its last day: the mail names that day, and
+    what its expiry does (it said the day and nothing of what followed it)."""
     expiry = datetime(2027, 3, 4, 23, 0, tzinfo=UTC)  # 5 March, 00:00 in Paris
     reminder = ReminderSent(
         actor=SYSTEM, at=at(1), kind="completeness", days_before=7, due_at=expiry,
         recipients=(Recipient(role="caseworker", id="al"),),
     )  # fmt: skip
     [notice] = notices_for(reminder, apply([submit()]))
-    assert notice.body == "L'échéance « complétude du dossier » court jusqu'au 04/03/2027 inclus."
+    assert notice.body == (
+        "L'échéance « complétude du dossier » court jusqu'au 04/03/2027 inclus. Sans réponse "
+        "des services instructeurs au 04/03/2027 inclus, le dossier sera réputé complet."
+    )
 
 
 @pytest.mark.parametrize(
@@ -192,7 +199,7 @@ def test_a_reminder_says_the_days_left_when_it_leaves(sent_at: datetime, said: s
         recipients=(Recipient(role="caseworker", id="al"),),
     )  # fmt: skip
     [notice] = notices_for(reminder, apply([submit()]))
-    assert notice.subject.endswith(f"échéance « complétude du dossier » : {said}")
+    assert notice.subject.startswith(f"Échéance « complétude du dossier » : {said} – ")
 
 
 def test_every_subject_puts_a_space_before_its_colon() -> None:

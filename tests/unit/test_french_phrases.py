@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from audit.describing import describe
 from console.web.phrases import phrase
 from domain.events import ApplicationDismissed, AwardNotified, DeadlineOpened
+from domain.french import de
 from tests.unit.test_payload_roundtrip import EVENT_TYPES, EVENTS
 
 
@@ -120,3 +123,12 @@ def test_a_dismissal_recorded_in_english_by_an_expiry_reads_in_french() -> None:
         "plus ouverte à la commune et le dossier est classé sans suite (ANCT, Petites Villes "
         "de Demain)."
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [("abf-ain", "d'abf-ain"), ("Élise Martin", "d'Élise Martin"), ("dreal-ain", "de dreal-ain")],
+)
+def test_de_elides_before_a_vowel(name: str, said: str) -> None:
+    """« l'avis de abf-ain »: French elides « de » before a vowel."""
+    assert de(name) == said

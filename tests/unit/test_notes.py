@@ -43,7 +43,7 @@ def test_a_message_goes_to_the_other_side_by_mail() -> None:
     (sent,) = decide(from_commune, state)
     (unheld,) = notices_for(sent, fold([sent], state))
     assert (unheld.recipient_role, unheld.recipient) == ("caseworker", "caseworkers")
-    assert unheld.subject.endswith(": message de la commune")
+    assert unheld.subject.startswith("Message de la commune – ")
     assert unheld.body == "Le devis signé suit."
     held = apply([AssignCaseworker(actor=CASEWORKER, at=at(8), caseworker_id="alice")], state)
     (sent,) = decide(from_commune, held)
@@ -52,4 +52,4 @@ def test_a_message_goes_to_the_other_side_by_mail() -> None:
     (reply,) = decide(SendMessage(actor=CASEWORKER, at=at(10), message="Merci."), held)
     (to_commune,) = notices_for(reply, fold([reply], held))
     assert to_commune.recipient_role == "applicant"
-    assert to_commune.subject.endswith(": message des services instructeurs")
+    assert to_commune.subject.startswith("Message des services instructeurs – ")

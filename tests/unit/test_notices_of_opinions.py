@@ -68,8 +68,8 @@ def test_the_caseworker_holding_the_file_hears_the_answer_to_a_supervisor_s_ques
     notices = told(ANSWER, held_and_asked())
     assert to_whom(notices) == [ASKER, HOLDER]
     holder = notices[1]
-    assert holder.subject.endswith("avis rendu par abf-ain (favorable avec réserves)")
-    assert "chef-bureau (superviseur) a demandé l'avis de abf-ain" in holder.body
+    assert holder.subject.startswith("Avis rendu par abf-ain (favorable avec réserves) – ")
+    assert "chef-bureau (superviseur) a demandé l'avis d'abf-ain" in holder.body
     assert "Toiture conforme au PSMV ?" in holder.body and "Enduit à la chaux." in holder.body
     assert to_whom(told(ANSWER, held_and_asked(), revision=2)) == [ASKER]
 
@@ -78,8 +78,8 @@ def test_the_caseworker_holding_the_file_hears_that_the_day_passed_without_an_an
     notices = told(EXPIRE, held_and_asked())
     assert to_whom(notices) == [("expert", ABF.id), ASKER, HOLDER]
     holder = notices[2]
-    assert holder.subject.endswith("l'avis de abf-ain n'a pas été rendu à temps")
-    assert "chef-bureau (superviseur) a demandé l'avis de abf-ain" in holder.body
+    assert holder.subject.startswith("L'avis d'abf-ain n'a pas été rendu à temps – ")
+    assert "chef-bureau (superviseur) a demandé l'avis d'abf-ain" in holder.body
     assert "attendu au plus tard le 20/03/2025" in holder.body
     assert holder.body.endswith("ou en instruction.")
     assert to_whom(told(EXPIRE, held_and_asked(), revision=2)) == [("expert", ABF.id), ASKER]
@@ -127,8 +127,8 @@ def test_the_caseworker_holding_the_file_hears_that_a_supervisor_asked_an_opinio
     notices = told(asking(), held())
     assert to_whom(notices) == [("expert", ABF.id), HOLDER]
     holder = notices[1]
-    assert holder.subject.endswith(" : avis de abf-ain demandé par chef-bureau")
-    assert "chef-bureau (superviseur) a demandé l'avis de abf-ain" in holder.body
+    assert holder.subject.startswith("Avis d'abf-ain demandé par chef-bureau – ")
+    assert "chef-bureau (superviseur) a demandé l'avis d'abf-ain" in holder.body
     assert "Toiture conforme au PSMV ?" in holder.body
     assert "attendu au plus tard le 20/03/2025" in holder.body
     assert to_whom(told(asking(), held(), revision=2)) == [("expert", ABF.id)]
@@ -138,7 +138,7 @@ def test_the_caseworker_holding_the_file_hears_that_a_request_was_withdrawn() ->
     notices = told(withdrawal(), held_and_asked())
     assert to_whom(notices) == [("expert", ABF.id), HOLDER]
     holder = notices[1]
-    assert holder.subject.endswith(" : demande d'avis n° 1 à abf-ain retirée")
+    assert holder.subject.startswith("Demande d'avis n° 1 à abf-ain retirée – ")
     assert "chef-bureau (superviseur) a retiré la demande d'avis n° 1" in holder.body
     assert "Toiture conforme au PSMV ?" in holder.body
     assert holder.body.endswith("Motif du retrait : Sans objet")

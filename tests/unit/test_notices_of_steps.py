@@ -81,7 +81,7 @@ def test_the_commune_is_acknowledged_and_the_services_hear_of_the_new_request() 
     notices = told(submitted)
     assert to_whom(notices) == [COMMUNE, POOL]
     receipt, news = notices
-    assert receipt.subject.endswith(" : accusé de réception")
+    assert receipt.subject.startswith("Accusé de réception – ")
     assert "sans réponse de leur part au 03/06/2025 inclus, il sera réputé complet" in receipt.body
     assert news.body == (
         "Nouvelle demande de Villebourg (24100) au titre de « DETR 2025 » "
@@ -93,7 +93,7 @@ def test_the_commune_is_acknowledged_and_the_services_hear_of_the_new_request() 
 def test_the_commune_hears_that_its_file_is_complete() -> None:
     [notice] = told(to_instruction())
     assert (notice.recipient_role, notice.recipient) == COMMUNE
-    assert notice.subject.endswith(" : dossier complet")
+    assert notice.subject.startswith("Dossier complet – ")
     assert notice.body == (
         f"Le {at(1):%d/%m/%Y}, les services instructeurs ont déclaré votre dossier complet. "
         "Son instruction se poursuit."
@@ -105,7 +105,9 @@ def test_a_file_deemed_complete_by_silence_says_so() -> None:
     """The completeness deadline expired (CGCT R2334-23): the commune reads why."""
     submitted = [submit().model_copy(update={"tracks_deadlines": True})]
     expiry = ExpireDeadline(actor=SYSTEM, at=at(100), kind="completeness")
-    [complete] = [n for n in told([*submitted, expiry]) if n.subject.endswith("dossier complet")]
+    [complete] = [
+        n for n in told([*submitted, expiry]) if n.subject.startswith("Dossier complet – ")
+    ]
     assert "faute de réponse des services dans le délai" in complete.body
     assert "réputé complet" in complete.body
 
@@ -115,7 +117,7 @@ def test_the_commune_hears_that_its_refused_file_is_reopened_and_why() -> None:
     reopen = ReopenApplication(actor=CASEWORKER, at=at(6), reason="Pièce retrouvée au courrier")
     [notice] = told([*refused, reopen])
     assert (notice.recipient_role, notice.recipient) == COMMUNE
-    assert notice.subject.endswith(" : dossier rouvert")
+    assert notice.subject.startswith("Dossier rouvert – ")
     assert notice.body == (
         "Votre dossier est de nouveau « en instruction ».\n\nMotif : Pièce retrouvée au courrier"
     )
@@ -157,7 +159,7 @@ def test_each_co_financer_hears_that_its_decision_is_expected_and_by_when() -> N
     [notice] = notices_for(opened, state, before=state)
     assert (notice.recipient_role, notice.recipient) == REGION_DESK
     last = (at(1) + timedelta(days=60)).strftime("%d/%m/%Y")
-    assert notice.subject.endswith(f" : décision attendue au plus tard le {last}")
+    assert notice.subject.startswith(f"Décision attendue au plus tard le {last} – ")
     assert notice.body.startswith("Commune : Villebourg (24100).\n\nLe dossier est complet")
     assert f"votre ligne REGION (200\u202f000,00\u00a0€ demandés), au plus tard le {last}" in (
         notice.body
@@ -194,7 +196,7 @@ def test_a_correction_asked_suspends_the_co_financers_decision_and_says_so() -> 
     suspended = [
         n
         for n in told([*complete, asked])
-        if n.subject.endswith("décision suspendue (correction demandée)")
+        if n.subject.startswith("Décision suspendue (correction demandée) – ")
     ]
     assert to_whom(suspended) == [DETR_DESK, REGION_DESK]
     assert "n'est plus attendue pour l'instant" in suspended[0].body
@@ -205,7 +207,7 @@ def test_the_commune_reads_each_decision_and_what_a_partial_grant_asks_of_it() -
     the note; the decision on a file no one holds reaches the caseworkers' pool."""
     full = told([*to_instruction(), approve(DETR_OFFICER, "detr", 100_000)])
     assert to_whom(full) == [COMMUNE, POOL]
-    assert full[0].subject.endswith(" : décision de DETR")
+    assert full[0].subject.startswith("Décision de DETR – ")
     assert full[0].body == "DETR accorde les 100\u202f000,00\u00a0€ demandés."
     partial = approve(REGION_OFFICER, "region", 150_000).model_copy(update={"note": "Plafond"})
     [to_commune, _] = told([*to_instruction(), partial])
@@ -243,16 +245,16 @@ def test_a_revised_plan_tells_what_waits_and_a_dropped_funder_it_is_no_longer_as
         "Lignes qui attendent une décision : DETR (100\u202f000,00\u00a0€)."
     )
     [dropped] = [n for n in notices if (n.recipient_role, n.recipient) == REGION_DESK]
-    assert dropped.subject.endswith(" : ligne retirée du plan")
+    assert dropped.subject.startswith("Ligne retirée du plan – ")
     assert "il ne compte plus sur REGION" in dropped.body
 
 
 @pytest.mark.parametrize(
     ("command", "subject"),
     [
-        (AcceptApplication(actor=CASEWORKER, at=at(4)), "dossier accepté"),
-        (RefuseApplication(actor=CASEWORKER, at=at(4), reason="Hors cadre"), "dossier refusé"),
-        (WithdrawApplication(actor=APPLICANT, at=at(4), reason="Abandon"), "demande retirée"),
+        (AcceptApplication(actor=CASEWORKER, at=at(4)), "Dossier accepté"),
+        (RefuseApplication(actor=CASEWORKER, at=at(4), reason="Hors cadre"), "Dossier refusé"),
+        (WithdrawApplication(actor=APPLICANT, at=at(4), reason="Abandon"), "Demande retirée"),
     ],
 )
 def test_the_co_financers_hear_how_the_file_ended(command: Command, subject: str) -> None:
@@ -263,7 +265,7 @@ def test_the_co_financers_hear_how_the_file_ended(command: Command, subject: str
     ]
     notices = [n for n in told([*decided, command]) if n.recipient_role == "cofinancer"]
     assert to_whom(notices) == [DETR_DESK, REGION_DESK]
-    assert all(n.subject.endswith(f" : {subject}") for n in notices)
+    assert all(n.subject.startswith(f"{subject} – ") for n in notices)
 
 
 @pytest.mark.parametrize("guarantee", [False, True])
@@ -271,7 +273,7 @@ def test_the_payment_officers_hear_that_a_claim_waits_to_be_ordered(guarantee: b
     advance = claim("advance", 30_000, with_bank_guarantee=guarantee)
     [notice] = told([*to_started(), advance])
     assert (notice.recipient_role, notice.recipient) == ("payment_officer", "payment-officers")
-    assert notice.subject.endswith(" : demande de versement n° 1 à ordonner")
+    assert notice.subject.startswith("Demande de versement n° 1 à ordonner – ")
     said = " avec garantie bancaire" if guarantee else ""
     assert notice.body.startswith(f"Avance{said} (versement n° 1) : 30\u202f000,00\u00a0€ demandés")
     assert "justificatif « FACT-1 »" in notice.body

@@ -47,7 +47,7 @@ def test_the_caseworker_holding_the_file_hears_that_the_commune_withdrew_it() ->
     notices = told(WITHDRAW, held())
     holder = [n for n in notices if n.recipient == CASEWORKER.id]
     assert [n.event_type for n in holder] == ["ApplicationWithdrawn"]
-    assert holder[0].subject.endswith(" : demande retirée par la commune")
+    assert holder[0].subject.startswith("Demande retirée par la commune – ")
     assert "a retiré sa demande le 08/03/2025" in holder[0].body
     assert holder[0].body.endswith("Motif : Projet abandonné")
     assert ("caseworker", CASEWORKER.id) not in to_whom(

@@ -354,8 +354,8 @@ def test_the_experts_still_asked_are_told_when_the_file_leaves_instruction() -> 
     )
     after = fold(events, state)
     told = [n for e in events for n in notices_for(e, after) if n.recipient_role == "expert"]
-    assert [(n.recipient, n.subject.rsplit(": ", 1)[-1]) for n in told] == [
-        ("abf-ain", "avis n° 1 plus attendu")
+    assert [(n.recipient, n.subject.split(" – ", 1)[0]) for n in told] == [
+        ("abf-ain", "Avis n° 1 plus attendu")
     ]
     assert "classé sans suite" in told[0].body and "PSMV" in told[0].body
 

@@ -912,12 +912,12 @@ async def test_the_commune_and_its_caseworker_write_to_each_other_on_the_file(
                     outbox.c.application_id == application_id
                 )
             )
-            found = {(r.recipient, r.subject.rsplit(": ", 1)[-1]) for r in rows}
+            found = {(r.recipient, r.subject.split(" – ", 1)[0]) for r in rows}
         return found if len(found) >= 2 else None
 
     mails = await eventually(queued)
-    assert ("caseworkers", "message de la commune") in mails
-    assert any(subject == "message des services instructeurs" for _, subject in mails)
+    assert ("caseworkers", "Message de la commune") in mails
+    assert any(subject == "Message des services instructeurs" for _, subject in mails)
 
 
 async def test_the_auditor_may_not_act_even_by_guessing(console: Console, file_id: str) -> None:

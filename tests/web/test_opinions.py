@@ -49,7 +49,7 @@ async def _mails(console: Console, application_id: str) -> set[tuple[str, str]]:
                 outbox.c.application_id == application_id
             )
         )
-        return {(r.recipient, r.subject.rsplit(": ", 1)[-1]) for r in rows}
+        return {(r.recipient, r.subject.split(" – ", 1)[0]) for r in rows}
 
 
 async def test_the_caseworker_asks_an_expert_among_the_expert_accounts(console: Console) -> None:
@@ -74,7 +74,7 @@ async def test_the_caseworker_asks_an_expert_among_the_expert_accounts(console: 
 
     async def mailed() -> set[tuple[str, str]] | None:
         found = await _mails(console, application_id)
-        return found if ("abf", "avis demandé") in found else None
+        return found if ("abf", "Avis demandé") in found else None
 
     await eventually(mailed)
 
@@ -111,7 +111,7 @@ async def test_the_expert_finds_the_request_reads_the_file_and_answers(console: 
 
     async def mailed() -> set[tuple[str, str]] | None:
         found = await _mails(console, application_id)
-        told = any(who == "alice" and "avis rendu par abf" in s for who, s in found)
+        told = any(who == "alice" and "Avis rendu par abf" in s for who, s in found)
         return found if told else None
 
     await eventually(mailed)
