@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from domain.events import Event, OpinionRequestWithdrawn, RepaymentDue
 from domain.french import ROLE, euros, lower
+from domain.notices_payments import why_repaid
 from domain.notices_shared import PAYMENT_OFFICERS, Notice, commune_of, file_ref, to
 from domain.state import Application
 
@@ -24,12 +25,12 @@ def affected_told(event: Event, state: Application) -> list[Notice]:
         case RepaymentDue(amount_cents=amount):
             body = (
                 f"Commune : {commune_of(state)}\nReversement dû : {euros(amount)}\n"
-                f"{why_repaid(event, state)}\n\n"
+                f"Motif : {why_repaid(event, state)}\n\n"
                 "Émettez le titre de recette de ce montant. Une fois les fonds encaissés, "
                 "enregistrez le reversement sur la page du dossier, avec la référence du titre : "
                 "le dossier ne peut être clos avant."
             )
-            subject = f"{file_ref(state)} : reversement dû de {euros(amount)}"
+            subject = f"Reversement dû de {euros(amount)} – {file_ref(state)}"
             return to(PAYMENT_OFFICERS, subject, body, event)
         case OpinionRequestWithdrawn(number=number, reason=reason):
             asked = state.opinion(number)
@@ -40,20 +41,6 @@ def affected_told(event: Event, state: Application) -> list[Notice]:
                 f"{who} a retiré votre demande d'avis n° {number} adressée à {asked.expert_id} : "
                 f"{asked.question}\n\nL'avis n'est plus attendu. Motif du retrait : {reason}"
             )
-            subject = f"{file_ref(state)} : votre demande d'avis n° {number} a été retirée"
+            subject = f"Votre demande d'avis n° {number} retirée – {file_ref(state)}"
             return to((asked.asked_by.role, asked.asked_by.id), subject, body, event)
     return []
-
-
-def why_repaid(event: RepaymentDue, state: Application) -> str:
-    """Why a repayment is due, in French, from what the event holds (its ``reason`` was
-    recorded in English)."""
-    paid = euros(state.paid_cents)
-    if event.eligible_expense_cents is None:
-        return f"Motif : la commune a retiré sa demande après {paid} de versements."
-    final = euros(state.paid_cents - event.amount_cents)
-    proof = f" (« {event.proof_reference} »)" if event.proof_reference else ""
-    return (
-        f"Motif : le décompte final{proof} justifie {euros(event.eligible_expense_cents)} de "
-        f"dépenses, soit une subvention définitive de {final}, quand {paid} ont été versés."
-    )

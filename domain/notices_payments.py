@@ -54,21 +54,25 @@ def refused_for_the_officers(event: PaymentFailed, state: Application) -> str:
 def repayment_due(event: RepaymentDue, state: Application) -> str:
     """What the commune reads of a repayment due: how much, why, and how to repay. It read
     « Reversement dû : 30 000,00 € » and nothing more."""
+    return (
+        f"Reversement dû : {euros(event.amount_cents)}.\n\nMotif : {why_repaid(event, state)}"
+        "\n\nLe comptable public qui a versé la subvention vous en demandera le paiement (titre "
+        "de perception) ; réglez-le en rappelant en référence le numéro du dossier "
+        f"{state.application_id}, sous lequel le reversement sera enregistré."
+    )
+
+
+def why_repaid(event: RepaymentDue, state: Application) -> str:
+    """Why a repayment is due, in French, from what the event holds (its ``reason`` was
+    recorded in English)."""
     paid = euros(state.paid_cents)
     if event.eligible_expense_cents is not None:
         proof = f" (justificatif « {event.proof_reference} »)" if event.proof_reference else ""
-        why = (
+        return (
             f"le solde arrête la subvention définitive à "
             f"{euros(state.paid_cents - event.amount_cents)} pour une dépense justifiée de "
             f"{euros(event.eligible_expense_cents)}{proof} ; {paid} ont déjà été versés."
         )
-    elif state.withdrawn_at is not None:
-        why = f"la commune a retiré sa demande après le versement de {paid}."
-    else:
-        why = f"les versements reçus ({paid}) dépassent la subvention due."
-    return (
-        f"Reversement dû : {euros(event.amount_cents)}.\n\nMotif : {why}\n\nLe comptable "
-        "public qui a versé la subvention vous en demandera le paiement (titre de perception) ; "
-        "réglez-le en rappelant en référence le numéro du dossier "
-        f"{state.application_id}, sous lequel le reversement sera enregistré."
-    )
+    if state.withdrawn_at is not None:
+        return f"la commune a retiré sa demande après le versement de {paid}."
+    return f"les versements reçus ({paid}) dépassent la subvention due."

@@ -41,13 +41,14 @@ def test_the_payment_officers_hear_that_a_balance_claim_leaves_a_repayment_due()
 
     assert to_whom(notices) == [COMMUNE, OFFICERS]
     officers = notices[1]
-    due = notices[0].body.removeprefix("Reversement dû : ").removesuffix(".")
-    assert officers.subject.endswith(f" : reversement dû de {due}")
+    due = notices[0].body.split("\n")[0].removeprefix("Reversement dû : ").removesuffix(".")
+    assert officers.subject.startswith(f"Reversement dû de {due} – ")
     assert f"Reversement dû : {due}" in officers.body
-    assert "Motif : le décompte final (« FACT-1 ») justifie 20\u202f000,00\u00a0€ de dépenses" in (
-        officers.body
+    assert (
+        "Motif : le solde arrête la subvention définitive à 5\u202f000,00\u00a0€ pour une "
+        "dépense justifiée de 20\u202f000,00\u00a0€ (justificatif « FACT-1 ») ; "
+        "30\u202f000,00\u00a0€ ont déjà été versés." in officers.body
     )
-    assert "quand 30\u202f000,00\u00a0€ ont été versés." in officers.body
     assert "Émettez le titre de recette de ce montant" in officers.body
     assert "enregistrez le reversement sur la page du dossier" in officers.body
     assert to_whom(told([*overpaid, balance], 3)) == [COMMUNE]
@@ -61,7 +62,7 @@ def test_the_payment_officers_hear_that_a_withdrawal_after_payment_leaves_a_repa
     assert to_whom(notices) == [COMMUNE, OFFICERS]
     assert "Reversement dû : 10\u202f000,00\u00a0€" in notices[1].body
     assert (
-        "Motif : la commune a retiré sa demande après 10\u202f000,00\u00a0€ de versements."
+        "Motif : la commune a retiré sa demande après le versement de 10\u202f000,00\u00a0€."
         in notices[1].body
     )
     assert "application withdrawn" not in notices[1].body
@@ -73,7 +74,7 @@ def test_the_asker_hears_that_the_file_s_holder_withdrew_their_request() -> None
 
     assert opinion_to_whom(notices) == [("expert", ABF.id), ("supervisor", SUPERVISOR.id)]
     asker = notices[1]
-    assert asker.subject.endswith(" : votre demande d'avis n° 1 a été retirée")
+    assert asker.subject.startswith("Votre demande d'avis n° 1 retirée – ")
     assert asker.body.startswith(
         f"{CASEWORKER.id} (instructeur) a retiré votre demande d'avis n° 1 adressée à abf-ain : "
         "Toiture conforme au PSMV ?"
