@@ -25,7 +25,8 @@ fixed-form timestamp or an integer, so read from the right the body names each c
 unambiguously, and ``data`` is what is left.
 
 On PostgreSQL the server also renders ``occurred_at`` in its canonical text
-(``backends.CANONICAL_OCCURRED_AT``; formatting it in Python was a third of the cost per row).
+(``postgresql_reads.CANONICAL_OCCURRED_AT``; formatting it in Python was a third of the cost
+per row).
 That moves no trust: the rows themselves come from the same server, and the rendering is
 checked equal to ``format_timestamp`` for the whole range a ``datetime`` holds
 (``tests/eventlog``), the infinities included as asyncpg reads them (the first and last

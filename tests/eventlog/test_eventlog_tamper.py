@@ -15,7 +15,6 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from eventlog import EventLog
-from eventlog.backends import CANONICAL_OCCURRED_AT
 from eventlog.canonical import (
     EventBody,
     body_head,
@@ -25,6 +24,7 @@ from eventlog.canonical import (
     chain_hash,
     format_timestamp,
 )
+from eventlog.postgresql_reads import CANONICAL_OCCURRED_AT
 from eventlog.verification import StoredRow, spliced_body
 
 EVENTS = "eventlog_events"
