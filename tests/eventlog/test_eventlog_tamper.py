@@ -25,7 +25,7 @@ from eventlog.canonical import (
     format_timestamp,
 )
 from eventlog.postgresql_reads import CANONICAL_OCCURRED_AT
-from eventlog.verification import StoredRow, spliced_body
+from eventlog.stored_row import StoredRow, spliced_body
 
 EVENTS = "eventlog_events"
 
