@@ -15,42 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import children, running
+
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.temporal]
 
 ROOT = Path(__file__).resolve().parents[2]
 LIFECYCLE = ("lifecycle", "--files", "20", "--latency-files", "2", "--rounds", "1")
 OPEN_FILES = ("open_files", "--files", "2000", "--skip-files", "0")
 """Sizes large enough that the run is still going when the signal comes."""
-
-
-def children(pid: int) -> dict[int, str]:
-    """The live child processes of ``pid``, with their command lines."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _parent(int(entry.name)) == pid and running(int(entry.name)):
-            try:
-                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-            except OSError:  # it ended while we looked
-                continue
-    return {child: command.decode(errors="replace") for child, command in found.items()}
-
-
-def _parent(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat[stat.rindex(")") + 2 :].split()[1])
-
-
-def running(pid: int) -> bool:
-    """True while ``pid`` runs: a process that ended but was not reaped yet (a zombie, as
-    one adopted by an init that does not reap) runs no more."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] not in "ZX"
 
 
 def serving(command: str) -> bool:
