@@ -25,7 +25,8 @@ from audit.findings import AuditReport, Finding, audit_report, document_findings
 from eventlog import EventLog, VerifyReport
 from eventlog.canonical import canonical_event, chain_hash
 from eventlog.schema import events
-from eventlog.verification import VERIFIED_COLUMNS, StoredRow, spliced_body, verify_stream_rows
+from eventlog.stored_row import VERIFIED_COLUMNS, StoredRow, spliced_body
+from eventlog.verification import verify_stream_rows
 
 _FILES_CHUNK = 200
 """Files whose rows ``check_files`` holds at once: memory stays that of a chunk."""

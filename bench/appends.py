@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from bench.common import PG_URL, arguments, dsn, hard_exit, header, result, scratch_schema
 from bench.scenario import in_process_events
+from bench.stopping import run_until_stopped
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog, NewEvent
@@ -287,8 +288,7 @@ def cli() -> None:
             f"--events must be at least {MIN_EVENTS}: each of {max(WRITERS)} writers writes one "
             f"batch of {max(BATCH_SIZES)} before the clock starts and at least one after"
         )
-    asyncio.run(main(args))
-    hard_exit(0)
+    hard_exit(run_until_stopped(main(args)))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ waits no longer than the caseworker.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import time
 import uuid
@@ -38,6 +37,7 @@ from bench.common import (
     until,
 )
 from bench.scenario import PROGRAMME, indexed_submission
+from bench.stopping import run_until_stopped
 from bench.temporal_env import dev_server, quiet_logs
 from console.web.accounts import AccountStore
 from console.web.app import create_app
@@ -174,8 +174,7 @@ def cli() -> None:
         parser.error("--files must be between 1 and 500 (one page of the queue)")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
-    asyncio.run(main(args))
-    hard_exit(0)
+    hard_exit(run_until_stopped(main(args)))
 
 
 if __name__ == "__main__":

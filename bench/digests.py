@@ -29,7 +29,6 @@ Measured ``--rounds`` times in turn (medians reported), after one warm-up of eac
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import time
 import uuid
@@ -63,6 +62,7 @@ from bench.common import (
 )
 from bench.replay import WRITERS, analyze, fields_of, load, reset_peak_rss
 from bench.scenario import START, in_process_events
+from bench.stopping import run_until_stopped
 from bench.temporal_env import dev_server, quiet_logs
 from domain.catalogue import load_catalogue
 from domain.decider import fold
@@ -358,8 +358,7 @@ def cli() -> None:
         parser.error(f"--files must be between 1 and {MAX_FILES:,}")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
-    asyncio.run(main(args))
-    hard_exit(0)
+    hard_exit(run_until_stopped(main(args)))
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ from bench.common import (
     until,
 )
 from bench.scenario import STEPS, submission
+from bench.stopping import run_until_stopped
 from bench.temporal_env import HistoryShape, dev_server, history_shape, quiet_logs
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
@@ -369,8 +370,7 @@ def cli() -> None:
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
-    asyncio.run(main(args))
-    hard_exit(0)
+    hard_exit(run_until_stopped(main(args)))
 
 
 if __name__ == "__main__":

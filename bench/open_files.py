@@ -24,6 +24,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -44,6 +46,7 @@ from bench.common import (
 )
 from bench.scenario import pvd_insees, submission
 from bench.six_years import six_years
+from bench.stopping import STOP_SIGNALS, run_until_stopped
 from bench.temporal_env import dev_server, quiet_logs
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
@@ -79,7 +82,8 @@ async def serve(args: argparse.Namespace) -> None:
             **options,
         )
     stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    for signum in STOP_SIGNALS:  # Ctrl-C in the terminal reaches this child too
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     async with worker:
         print("ready", flush=True)
         await stop.wait()
@@ -95,14 +99,6 @@ async def open_files(
 ) -> list[tuple[int, float, float]]:
     """Open ``args.files`` files on a worker process; (files, RSS, peak RSS) at checkpoints."""
     task_queue = f"bench-{kind}-{uuid.uuid4().hex[:6]}"
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.open_files", "--serve", kind, "--address", address,
-        "--task-queue", task_queue, "--cache", str(args.cache), "--schema", schema,
-        stdout=subprocess.PIPE,
-    )  # fmt: skip
-    assert child.stdout is not None
-    if (await child.stdout.readline()).strip() != b"ready":
-        raise SystemExit(f"the {kind} worker did not start")
     guichet = GuichetClient(client, task_queue=task_queue)
     insees = pvd_insees()
     ids: list[str] = []
@@ -129,8 +125,8 @@ async def open_files(
         else:
             await client.get_workflow_handle(app_id).query(BareWorkflow.pending)
 
-    samples = [(0, *rss_mb(child.pid))]
-    try:
+    async with worker_process(kind, address, task_queue, schema, args) as child:
+        samples = [(0, *rss_mb(child.pid))]
         step = max(1, args.files // 5)
         started = time.perf_counter()
         for opened in range(step, args.files + 1, step):
@@ -151,13 +147,34 @@ async def open_files(
             f"(peak {samples[-1][2]:.0f} MB)",
             flush=True,
         )
+    return samples
+
+
+@asynccontextmanager
+async def worker_process(
+    kind: str, address: str, task_queue: str, schema: str, args: argparse.Namespace
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The ``kind`` worker in a process of its own, once it serves ``task_queue``; stopped
+    however the block ends (a stop signal while it starts included): SIGTERM, then SIGKILL
+    after 60 s."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.open_files", "--serve", kind, "--address", address,
+        "--task-queue", task_queue, "--cache", str(args.cache), "--schema", schema,
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None
+        if (await child.stdout.readline()).strip() != b"ready":
+            raise SystemExit(f"the {kind} worker did not start")
+        yield child
     finally:
-        child.send_signal(signal.SIGTERM)
+        with suppress(ProcessLookupError):  # it stopped on the same Ctrl-C
+            child.send_signal(signal.SIGTERM)
         try:
             await asyncio.wait_for(child.wait(), 60)
         except TimeoutError:
             child.kill()
-    return samples
+            await child.wait()
 
 
 # -- the report --------------------------------------------------------------------------------
@@ -231,7 +248,7 @@ def cli() -> None:
         asyncio.run(serve(args))
     else:
         del args.serve, args.address, args.task_queue, args.schema
-        code = asyncio.run(main(args))
+        code = run_until_stopped(main(args))
     hard_exit(code)
 
 

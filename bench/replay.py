@@ -33,6 +33,7 @@ from audit.checkpoint_checks import hashes_at
 from audit.portfolio import states_as_of
 from bench.common import PG_URL, arguments, dsn, hard_exit, header, result, rss_mb, scratch_schema
 from bench.scenario import in_process_events, indexed_submission
+from bench.stopping import run_until_stopped
 from domain.catalogue import load_catalogue
 from domain.events import Event
 from domain.registry import load_registry
@@ -338,8 +339,7 @@ def cli() -> None:
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    asyncio.run(main(args))
-    hard_exit(0)
+    hard_exit(run_until_stopped(main(args)))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from bench.bare import BareStart, BareWorkflow, noop
 from bench.common import PG_URL, binary, bounded, until
 from bench.reminder_check import ReminderCheck, check_reminders
 from bench.scenario import STEPS, pvd_insees, submission
+from bench.stopping import started
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog
@@ -77,9 +78,11 @@ class SixYears:
 
 async def six_years(schema: str, files: int) -> SixYears:
     """Bare and Guichet files over six years, and the reminder check of the Guichet files."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=binary("temporal-test-server"),
+    env = await started(
+        WorkflowEnvironment.start_time_skipping(
+            data_converter=pydantic_data_converter,
+            test_server_existing_path=binary("temporal-test-server"),
+        )
     )
     try:
         await register_search_attributes(env.client)

@@ -16,6 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from bench.common import binary
+from bench.stopping import started
 from workflows import search
 
 PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
@@ -31,13 +32,15 @@ def quiet_logs() -> None:
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     """The embedded dev server on a database file in WAL mode, as ``guichet dev`` runs it."""
     with tempfile.TemporaryDirectory(prefix="guichet-bench-") as folder:
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=binary("temporal"),
-            dev_server_database_filename=str(Path(folder) / "temporal.sqlite3"),
-            dev_server_extra_args=PRAGMAS,
-            dev_server_log_level="error",
-            search_attributes=search.ALL_KEYS,
-            data_converter=pydantic_data_converter,
+        env = await started(
+            WorkflowEnvironment.start_local(
+                dev_server_existing_path=binary("temporal"),
+                dev_server_database_filename=str(Path(folder) / "temporal.sqlite3"),
+                dev_server_extra_args=PRAGMAS,
+                dev_server_log_level="error",
+                search_attributes=search.ALL_KEYS,
+                data_converter=pydantic_data_converter,
+            )
         )
         try:
             yield env

@@ -1,4 +1,5 @@
-"""What differs between PostgreSQL and SQLite: connection setup, the append, privileges.
+"""What differs between PostgreSQL and SQLite: connection setup and the append (the role's
+privileges are ``eventlog.privileges``; the raw reads ``eventlog.postgresql_reads``).
 
 Both appends serialise writers so positions are gap-free and in commit order:
 
@@ -13,20 +14,19 @@ Both appends serialise writers so positions are gap-free and in commit order:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from eventlog import clocks, schema
+from eventlog import schema
 from eventlog.appending import PendingAppend, PreparedEvent
 from eventlog.canonical import chain_hash
 from eventlog.models import AppendResult
+from eventlog.postgresql_reads import driver_of
 
 WRITE_OPTION = "eventlog_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -159,100 +159,6 @@ def _result(pending: PendingAppend, first: int, last: int) -> AppendResult:
     )
 
 
-@asynccontextmanager
-async def driver_of(conn: AsyncConnection) -> AsyncIterator[asyncpg.Connection]:
-    """The asyncpg connection under a pooled SQLAlchemy one, for calls that skip the adapter.
-
-    Errors raised inside are asyncpg's. A connection found dead is dropped from the pool here,
-    since SQLAlchemy did not see it fail, and reported as ``ConnectionDoesNotExistError``
-    (which ``eventlog.edge`` turns into ``EventLogUnavailable``).
-    """
-    driver = (await conn.get_raw_connection()).driver_connection
-    assert driver is not None, "a pooled connection always has its asyncpg connection"
-    try:
-        yield driver
-    except Exception as error:
-        if driver.is_closed():
-            await conn.invalidate()
-            raise asyncpg.ConnectionDoesNotExistError(f"connection lost: {error}") from error
-        raise
-
-
-# ``occurred_at`` as the canonical form writes it (``eventlog.canonical.format_timestamp``),
-# rendered by the server: formatting a timestamp in Python cost verify a third of its time per
-# row. asyncpg writes and reads the first and last microseconds Python knows (years 1 and 9999)
-# as -infinity and infinity, so those are rendered as the datetimes asyncpg maps them to.
-# ``to_char`` writes a year before Christ as the same digits as the year after, so those come
-# back NULL, and a year after 9999 in five digits: neither ever matches a canonical body.
-CANONICAL_OCCURRED_AT = (
-    "CASE WHEN occurred_at = 'infinity' THEN '9999-12-31T23:59:59.999999Z' "
-    "WHEN occurred_at = '-infinity' THEN '0001-01-01T00:00:00.000000Z' "
-    "WHEN occurred_at >= '0001-01-01 00:00:00+00' THEN "
-    "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END"
-)
-
-
-RowOrder = Literal["position", "stream"]
-"""Whole-log reads go in position order, or stream by stream (stream id, then version)."""
-
-
-def select_rows_postgresql(
-    columns: Sequence[str],
-    limit: int,
-    *,
-    occurred_at_as_text: bool = False,
-    order: RowOrder = "position",
-) -> str:
-    """The keyset read of ``columns`` of the log's rows in ``order``: from position ``$1`` on,
-    or after stream ``$1``'s version ``$2``; ``occurred_at`` as its canonical text when asked
-    (see ``CANONICAL_OCCURRED_AT``), and the clocks' columns of ``eventlog.clocks``."""
-    listed = _listed(columns, occurred_at_as_text=occurred_at_as_text)
-    if order == "stream":
-        # A row comparison: PostgreSQL walks the (stream_id, version) unique index.
-        where, ordering = '("stream_id", "version") > ($1, $2)', '"stream_id", "version"'
-    else:
-        where, ordering = '"position" >= $1', '"position"'
-    return (
-        f"SELECT {listed} FROM {schema.EVENTS} WHERE {where} "  # noqa: S608
-        f"ORDER BY {ordering} LIMIT {int(limit)}"
-    )
-
-
-def select_streams_postgresql(columns: Sequence[str]) -> str:
-    """The read of ``columns`` of every row of the streams named in ``$1`` (a text array),
-    stream by stream in version order: a page of files' events at once, for
-    :func:`fetch_rows_postgresql`."""
-    return (
-        f"SELECT {_listed(columns)} FROM {schema.EVENTS} "  # noqa: S608
-        'WHERE "stream_id" = ANY($1::text[]) ORDER BY "stream_id", "version"'
-    )
-
-
-def _listed(columns: Sequence[str], *, occurred_at_as_text: bool = False) -> str:
-    # Only the table's own column names or the clocks' (KeyError for any other) go in.
-    return ", ".join(
-        CANONICAL_OCCURRED_AT
-        if name == "occurred_at" and occurred_at_as_text
-        else clocks.POSTGRESQL.get(name) or f'"{schema.events.c[name].name}"'
-        for name in columns
-    )
-
-
-async def fetch_rows_postgresql(
-    conn: AsyncConnection, query: str, *cursor: Any
-) -> list[asyncpg.Record]:
-    """Run a :func:`select_rows_postgresql` or :func:`select_streams_postgresql` query on
-    asyncpg directly.
-
-    Whole-log reads (replay, verify) are bounded by the client's cost per row: SQLAlchemy's
-    result layer cost about a third of verify's time, for values it hands over unchanged on
-    PostgreSQL (``UTCDateTime`` returns asyncpg's UTC timestamps as they are).
-    """
-    async with driver_of(conn) as driver:
-        rows: list[asyncpg.Record] = await driver.fetch(query, *cursor)
-    return rows
-
-
 _PG_APPEND_GROUP = (
     "SELECT batch, refused, first_position, last_position FROM eventlog_append_group("
     "$1::text[], $2::integer[], $3::integer[], $4::integer[], $5::uuid[], $6::text[], "
@@ -324,56 +230,3 @@ async def stream_version(conn: AsyncConnection, stream_id: str) -> int:
         schema.events.c.stream_id == stream_id
     )
     return int((await conn.execute(query)).scalar_one())
-
-
-# The tables beside the log, and what the application may do to each. None of the records may
-# be emptied or rewritten: the ledger and checkpoints are append-only evidence; outbox rows are
-# marked delivered (UPDATE); console accounts change password (UPDATE). No DELETE, no TRUNCATE,
-# but on the sign-in throttle's counters: counts of failed attempts, forgotten after a day.
-APP_TABLES: dict[str, str] = {
-    schema.VERSION_TABLE: "SELECT",
-    "payment_ledger": "SELECT, INSERT",
-    "notification_outbox": "SELECT, INSERT, UPDATE",
-    "eventlog_checkpoints": "SELECT, INSERT",
-    "eventlog_documents": "SELECT, INSERT",
-    "console_account": "SELECT, INSERT, UPDATE",
-    "console_sign_in_failure": "SELECT, INSERT, UPDATE, DELETE",
-}
-# The group append, and the one-stream append that a worker of the previous release still
-# calls during a rolling upgrade.
-APPEND_FUNCTIONS = (
-    "eventlog_append_group(text[], integer[], integer[], integer[], uuid[], text[], integer[], "
-    "timestamptz[], text[], text[], text[])",
-    "eventlog_append(text, integer, uuid[], text[], integer[], timestamptz[], text[], text[], "
-    "text[])",
-)
-APP_SEQUENCES = ("eventlog_checkpoints_id_seq",)
-
-
-async def grant_app_role_postgresql(conn: AsyncConnection, role: str) -> None:
-    """Let ``role`` read and append the log, and run the worker and console, in this schema.
-
-    On the log the role gets SELECT and EXECUTE on the append functions (which run as the
-    owner, SECURITY DEFINER), and no INSERT, UPDATE, DELETE or TRUNCATE: even with the
-    triggers disabled it cannot change history, nor append outside the chain. On the tables
-    beside the log it gets what ``APP_TABLES`` lists, never DELETE or TRUNCATE.
-    """
-    quote = conn.dialect.identifier_preparer.quote
-    name = quote(role)
-    schema_name = (await conn.execute(sa.text("SELECT current_schema()"))).scalar_one()
-    tables = f"{schema.EVENTS}, {schema.HEAD}"
-    statements = [
-        f"REVOKE ALL ON {tables} FROM {name}",
-        f"GRANT USAGE ON SCHEMA {quote(schema_name)} TO {name}",
-        f"GRANT SELECT ON {tables} TO {name}",
-        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {tables} FROM PUBLIC",
-        *(f"GRANT EXECUTE ON FUNCTION {function} TO {name}" for function in APPEND_FUNCTIONS),
-    ]
-    for table, privileges in APP_TABLES.items():
-        statements += [
-            f"REVOKE ALL ON {quote(table)} FROM {name}",
-            f"GRANT {privileges} ON {quote(table)} TO {name}",
-        ]
-    statements += [f"GRANT USAGE ON SEQUENCE {quote(seq)} TO {name}" for seq in APP_SEQUENCES]
-    for statement in statements:
-        await conn.execute(sa.text(statement))

@@ -18,7 +18,7 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from eventlog import backends, schema
+from eventlog import backends, privileges, schema
 from eventlog.appending import PendingAppend, PreparedEvent, prepare_batch, resolve_existing
 from eventlog.edge import masked, sqlstate, translated
 from eventlog.errors import ConcurrencyError, EventLogError
@@ -178,12 +178,12 @@ class EventLog(LogVerifier):
         raise ConcurrencyError(stream_id, expected, actual)
 
     async def grant_app_role(self, role: str) -> None:
-        """PostgreSQL: let ``role`` read and append only (see ``backends``); run as owner."""
+        """PostgreSQL: let ``role`` read and append only (see ``privileges``); run as owner."""
         if not self._postgres:
             raise EventLogError("roles and privileges exist only on a PostgreSQL event log")
         with translated(self._engine.url):
             async with self._engine.begin() as conn:
-                await backends.grant_app_role_postgresql(conn, role)
+                await privileges.grant_app_role_postgresql(conn, role)
 
     async def __aenter__(self) -> Self:
         return self

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from eventlog import backends, clocks, schema
+from eventlog import backends, clocks, postgresql_reads, schema
 from eventlog.edge import translated
 from eventlog.models import EventData, RecordedEvent
 from eventlog.reading import DATA_COLUMNS, ROW_COLUMNS, event_data, recorded
@@ -26,7 +26,7 @@ from eventlog.upcasting import Upcasters
 
 # Rows handed to a reader between two turns of the event loop (see _rows).
 _SLICE = 200
-_STREAMS_OF_POSTGRESQL = backends.select_streams_postgresql(DATA_COLUMNS)
+_STREAMS_OF_POSTGRESQL = postgresql_reads.select_streams_postgresql(DATA_COLUMNS)
 _events = schema.events
 
 
@@ -135,7 +135,7 @@ class LogReader:
             async with self._engine.connect() as conn:
                 rows: Sequence[Sequence[Any]]
                 if self._postgres:  # past SQLAlchemy's result layer, as the whole-log reads
-                    rows = await backends.fetch_rows_postgresql(
+                    rows = await postgresql_reads.fetch_rows_postgresql(
                         conn, _STREAMS_OF_POSTGRESQL, list(stream_ids)
                     )
                 else:
@@ -187,14 +187,14 @@ class LogReader:
         columns: Sequence[str],
         *,
         occurred_at_as_text: bool = False,
-        order: backends.RowOrder = "position",
+        order: postgresql_reads.RowOrder = "position",
     ) -> AsyncGenerator[Sequence[Any]]:
         """Slices of batches of rows (``columns`` named, position first), in position order
         from position ``start`` on, or in stream order (stream id, then version; ``start``
         None: from the first stream).
 
         ``occurred_at_as_text``: on PostgreSQL, that column comes as the server's rendering of
-        its canonical text (``backends.CANONICAL_OCCURRED_AT``); elsewhere as a datetime."""
+        its canonical text (``postgresql_reads.CANONICAL_OCCURRED_AT``); elsewhere as a datetime."""
         # Keyset pagination, one short read per batch: memory stays bounded (two batches) and
         # no connection is held while the consumer works on a batch, but for the read of the
         # next one, started as soon as a batch arrives so the database works while Python does.
@@ -211,7 +211,7 @@ class LogReader:
             .order_by(*ordering)
             .limit(batch_size)
         )
-        raw_query = backends.select_rows_postgresql(
+        raw_query = postgresql_reads.select_rows_postgresql(
             columns, batch_size, occurred_at_as_text=occurred_at_as_text, order=order
         )
 
@@ -225,7 +225,9 @@ class LogReader:
             with translated(self._engine.url):
                 async with self._engine.connect() as conn:
                     if self._postgres:
-                        return await backends.fetch_rows_postgresql(conn, raw_query, *cursor)
+                        return await postgresql_reads.fetch_rows_postgresql(
+                            conn, raw_query, *cursor
+                        )
                     where = key > sa.tuple_(*cursor) if by_stream else key >= cursor[0]
                     return (await conn.execute(selected.where(where))).all()
 

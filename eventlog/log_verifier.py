@@ -16,9 +16,9 @@ from eventlog import backends, clocks, schema
 from eventlog.edge import translated
 from eventlog.log_reader import LogReader
 from eventlog.models import VerifyReport
+from eventlog.stored_row import VERIFIED_COLUMNS
 from eventlog.verification import (
     FROM_GENESIS,
-    VERIFIED_COLUMNS,
     ChainStart,
     Progress,
     verify_rows,

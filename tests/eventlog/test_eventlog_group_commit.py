@@ -17,8 +17,8 @@ from eventlog import (
     EventLog,
     EventLogUnavailable,
 )
-from eventlog.backends import APPEND_FUNCTIONS
 from eventlog.migrating import alembic_config
+from eventlog.privileges import APPEND_FUNCTIONS
 
 
 async def test_one_process_many_callers_each_get_their_own_outcome(log: EventLog) -> None:

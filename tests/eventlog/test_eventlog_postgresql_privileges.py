@@ -7,7 +7,7 @@ import pytest
 from eventlog_support import Backend, new_event
 
 from eventlog import EventLog, schema
-from eventlog.backends import APP_TABLES
+from eventlog.privileges import APP_TABLES
 
 # Roles and privileges are a PostgreSQL feature.
 pytestmark = pytest.mark.postgresql_only

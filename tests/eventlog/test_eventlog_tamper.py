@@ -15,7 +15,6 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from eventlog import EventLog
-from eventlog.backends import CANONICAL_OCCURRED_AT
 from eventlog.canonical import (
     EventBody,
     body_head,
@@ -25,7 +24,8 @@ from eventlog.canonical import (
     chain_hash,
     format_timestamp,
 )
-from eventlog.verification import StoredRow, spliced_body
+from eventlog.postgresql_reads import CANONICAL_OCCURRED_AT
+from eventlog.stored_row import StoredRow, spliced_body
 
 EVENTS = "eventlog_events"
 

@@ -257,6 +257,14 @@ async def test_ensuring_the_digest_schedule_updates_it_in_place_and_keeps_a_paus
     try:
         again = await ensure_digest_schedule(client, "queue-a")
         assert again.id == handle.id == DIGEST_SCHEDULE_ID
+
+        async def updated_in_place() -> bool:
+            # The update is a signal that puts back the state read before it was sent (the SDK
+            # sends no conflict token), applied after a pause when the scheduler takes both in
+            # one workflow task (patches first), as it does when loaded: the pause is undone.
+            return (await handle.describe()).info.last_updated_at is not None
+
+        await eventually(updated_in_place)
         await handle.pause(note="maintenance")
 
         async def paused() -> bool:  # the scheduler applies a pause a moment after it returns

@@ -1,0 +1,101 @@
+"""A benchmark stopped by SIGTERM (CI's or an operator's ``timeout``) or Ctrl-C stops the
+Temporal server it started, and its worker process, then exits with 128 + the signal's
+number, as a shell reports a process a signal ended."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.processes import children, running
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.temporal]
+
+ROOT = Path(__file__).resolve().parents[2]
+LIFECYCLE = ("lifecycle", "--files", "20", "--latency-files", "2", "--rounds", "1")
+OPEN_FILES = ("open_files", "--files", "2000", "--skip-files", "0")
+"""Sizes large enough that the run is still going when the signal comes."""
+
+
+def serving(command: str) -> bool:
+    """True when the dev server started with ``command`` answers on its ``--port``."""
+    words = command.split()
+    port = int(words[words.index("--port") + 1])
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for(condition: Callable[[], bool], what: str, process: subprocess.Popen[str]) -> None:
+    """Poll ``condition`` until it holds; fail if the benchmark ended first or 120 s passed."""
+    deadline = time.monotonic() + 120
+    while not condition():
+        assert process.poll() is None, f"the benchmark ended before {what}"
+        assert time.monotonic() < deadline, f"{what} never happened"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize(
+    ("bench", "stop", "when"),
+    [
+        (LIFECYCLE, signal.SIGTERM, "serving"),
+        (LIFECYCLE, signal.SIGINT, "serving"),
+        (LIFECYCLE, signal.SIGTERM, "starting"),
+        (OPEN_FILES, signal.SIGTERM, "serving"),
+    ],
+    ids=["lifecycle-SIGTERM", "lifecycle-SIGINT", "lifecycle-SIGTERM-starting", "open_files"],
+)
+def test_a_stopped_benchmark_leaves_no_server_or_worker_behind(
+    bench: tuple[str, ...], stop: signal.Signals, when: str, pg_url: str, tmp_path: Path
+) -> None:
+    """Signalled once its dev server serves (and open_files' worker process runs), or as soon
+    as the server process exists, the benchmark stops them all and exits with 128 + the
+    signal's number."""
+    module, *args = bench
+    output = tmp_path / "bench.log"
+    with output.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"bench.{module}", *args],
+            cwd=ROOT,
+            env={**os.environ, "GUICHET_BENCH_PG_URL": pg_url},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # the signal reaches the benchmark alone, as `timeout` sends it
+        )
+    seen: dict[int, str] = {}
+    try:
+
+        def up() -> bool:
+            seen.update(children(process.pid))
+            servers = [command for command in seen.values() if "start-dev" in command]
+            if when == "starting":
+                return bool(servers)
+            workers = [command for command in seen.values() if "--serve" in command]
+            return bool(servers) and serving(servers[0]) and (module != "open_files" or workers)
+
+        wait_for(up, f"its dev server was {when}", process)
+        process.send_signal(stop)
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        left = [pid for pid in seen if running(pid)]
+        for pid in left:  # never leave them running, even when the test fails
+            os.kill(pid, signal.SIGKILL)
+    said = output.read_text(errors="replace")
+    assert not left, f"still running after the benchmark ended: {[seen[p] for p in left]}"
+    assert code == 128 + stop, said
+    assert "Traceback" not in said, said
+    (server,) = [command.split() for command in seen.values() if "start-dev" in command]
+    folder = Path(server[server.index("--db-filename") + 1]).parent
+    assert not folder.exists(), "the server's temporary folder is left behind"

@@ -1,0 +1,62 @@
+"""``guichet dev`` stopped by SIGTERM (a service manager, a container stop) or Ctrl-C, once
+ready or while it starts: it stops its worker, then the Temporal dev server it started, and
+exits 0, as a service stopped on request does (``test_dev_command`` stops it with Ctrl-C
+once ready, with the demo)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_entry_point import guichet_command
+from tests.e2e.support import free_port, python_env, spawn, wait_until
+from tests.processes import children, running
+
+pytestmark = [pytest.mark.slow, pytest.mark.temporal]
+
+
+@pytest.mark.parametrize(
+    ("stop", "when"),
+    [(signal.SIGTERM, "ready"), (signal.SIGTERM, "starting"), (signal.SIGINT, "starting")],
+    ids=["SIGTERM-ready", "SIGTERM-starting", "SIGINT-starting"],
+)
+def test_guichet_dev_stopped_leaves_no_server_behind(
+    stop: signal.Signals, when: str, tmp_path: Path
+) -> None:
+    """Signalled once it says it is ready, or as soon as its dev server process exists."""
+    log = tmp_path / "dev.log"
+    ports = [str(free_port()) for _ in range(3)]
+    options = ["--port", ports[0], "--ui-port", ports[1], "--console-port", ports[2]]
+    command = [*guichet_command(), "dev", "--state-dir", str(tmp_path / "state"), *options]
+    process = spawn(command, python_env(), log)
+    seen: dict[int, str] = {}
+    try:
+
+        def reached() -> bool:
+            seen.update(children(process.pid))
+            if process.poll() is not None:
+                return True
+            if when == "ready":
+                return "ready:" in log.read_text(errors="replace")
+            return any("start-dev" in line for line in seen.values())
+
+        wait_until(reached, 120, f"guichet dev {when}")
+        assert process.poll() is None, log.read_text(errors="replace")
+        process.send_signal(stop)
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        left = [pid for pid in seen if running(pid)]
+        for pid in left:  # never leave them running, even when the test fails
+            os.kill(pid, signal.SIGKILL)
+    said = log.read_text(errors="replace")
+    assert any("start-dev" in line for line in seen.values()), said
+    assert not left, f"still running after guichet dev ended: {[seen[p] for p in left]}"
+    assert code == 0, said
+    assert "Traceback" not in said, said
+    assert said.rstrip().endswith("stopped"), said
