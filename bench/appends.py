@@ -101,10 +101,10 @@ async def guichet_rate(schema: str, plans: list[list[list[dict[str, object]]]]) 
     prepared = {
         id(batch): [
             NewEvent(
-                event_id=e["event_id"],  # type: ignore[arg-type]
-                type=e["type"],  # type: ignore[arg-type]
-                data=e["data"],  # type: ignore[arg-type]
-                occurred_at=e["at"],  # type: ignore[arg-type]
+                event_id=e["event_id"],
+                type=e["type"],
+                data=e["data"],
+                occurred_at=e["at"],
             )
             for e in batch
         ]

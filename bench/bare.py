@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import activity, workflow
+from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from workflows import search
@@ -157,10 +159,12 @@ class BareWorkflow:
         status = search.STATUS.value_set(f"step-{self._version}")
         if every_key:
             keywords = (search.PROGRAMME, search.INSEE, search.DEPARTMENT, search.CASEWORKER)
-            workflow.upsert_search_attributes(
-                [status, search.NEXT_DEADLINE.value_set(now), search.LAST_ACTIVITY.value_set(now)]
-                + [key.value_set("bench") for key in keywords]
-            )
+            updates: list[SearchAttributeUpdate[Any]] = [
+                status,
+                search.NEXT_DEADLINE.value_set(now),
+                search.LAST_ACTIVITY.value_set(now),
+            ]
+            workflow.upsert_search_attributes(updates + [k.value_set("bench") for k in keywords])
         else:
             workflow.upsert_search_attributes([status, search.NEXT_DEADLINE.value_set(now)])
 
