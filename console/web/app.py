@@ -47,6 +47,7 @@ from console.web.problems import in_french, where
 from console.web.reasons import reason_in_french
 from console.web.services import WebServices
 from console.web.sessions import COOKIE, MAX_AGE, Session
+from console.web.statuses import awaits_decision
 from domain.documents import MAX_DOCUMENT_BYTES
 from domain.french import bank_reason
 from eventlog import EventLogUnavailable, UnreadableEvent
@@ -77,6 +78,7 @@ templates.env.globals.update(
     clock_moment=clock_moment,
     bank_reason=bank_reason,
     reason_in_french=reason_in_french,
+    awaits_decision=awaits_decision,
 )
 
 SECURITY_HEADERS = {
