@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.service import RPCError
 
+from console.reasons import reason_in_french
 from console.web import labels
 from console.web.accounts import COMMUNE_READERS, sector_words
 from console.web.auth import BadRequest, CsrfRejected, Forbidden, NotSignedIn, Throttled
@@ -44,7 +45,6 @@ from console.web.outages import (
     no_worker_sentence,
 )
 from console.web.problems import in_french, where
-from console.web.reasons import reason_in_french
 from console.web.services import WebServices
 from console.web.sessions import COOKIE, MAX_AGE, Session
 from console.web.statuses import awaits_decision

@@ -22,6 +22,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from temporalio.service import RPCError
 
+from console.reasons import decision_standing
 from console.web import files, labels
 from console.web.accounts import INSEE, PERSON_ROLES, QUEUE_ROLES, Account
 from console.web.app import render
@@ -106,7 +107,6 @@ from domain.decider import PERMISSIONS
 from domain.decider_documents import EXPERT_KINDS
 from domain.decider_instruction import merge_plan
 from domain.documents import ACCEPTED_FORMATS, MAX_DOCUMENT_BYTES
-from domain.events import ApplicationDismissed, ApplicationRefused, Event
 from domain.opinions import LONGEST_WAIT_DAYS
 from domain.plan import FinancingPlan
 from domain.rules.financing import detr_needs_commission, plan_verdicts_shown
@@ -420,20 +420,6 @@ async def file_view(
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }
     return render(request, "dossier.html", context, status)
-
-
-def decision_standing(
-    events: Sequence[Event], state: Application
-) -> ApplicationRefused | ApplicationDismissed | None:
-    """The refusal or dismissal the file stands under, with its day and reason, shown beside
-    its status: read at the bottom of the history only, the reason was missed. None once the
-    file was reopened (its status moved on)."""
-    if state.status not in ("refused", "dismissed"):
-        return None
-    decisions = (
-        e for e in reversed(events) if isinstance(e, ApplicationRefused | ApplicationDismissed)
-    )
-    return next(decisions, None)
 
 
 async def _labels_in_use(found: WebServices, account: Account) -> list[str]:

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from console.reasons import decision_standing
 from console.web.accounts import Account
 from console.web.app import templates
 from console.web.claims import decision_notes
 from console.web.opinions import awaited_numbers
-from console.web.pages import decision_standing
 from domain.commands import (
     Command,
     DismissApplication,

@@ -1,4 +1,5 @@
-"""The reasons recorded in English, read in French on the console's pages (display only).
+"""The decision a file stands under, and its reason as people read it: in French on the
+console's pages, the API and ``guichet show`` (display only).
 
 Under the decision rules before 5, a file dismissed by a deadline's expiry recorded « deadline
 correction_answer expired without an answer (<source>) »: its event keeps that sentence, so
@@ -10,8 +11,11 @@ sentence does not hold; any other reason, written by a person, is shown as it is
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
+from domain.events import ApplicationDismissed, ApplicationRefused, Event
 from domain.french import dismissed_at_expiry
+from domain.state import Application
 
 _EXPIRED = re.compile(r"deadline (\w+) expired without an answer \((.*?)\)?", re.DOTALL)
 """The sentence of ``domain.decider_deadlines`` before rules 5, cut at 300 characters (its
@@ -25,3 +29,17 @@ def reason_in_french(reason: str) -> str:
         return reason
     kind, source = found.groups()
     return dismissed_at_expiry(kind, source, None)
+
+
+def decision_standing(
+    events: Sequence[Event], state: Application
+) -> ApplicationRefused | ApplicationDismissed | None:
+    """The refusal or dismissal the file stands under, with its day and reason, shown beside
+    its status: read at the bottom of the history only, the reason was missed. None once the
+    file was reopened (its status moved on)."""
+    if state.status not in ("refused", "dismissed"):
+        return None
+    decisions = (
+        e for e in reversed(events) if isinstance(e, ApplicationRefused | ApplicationDismissed)
+    )
+    return next(decisions, None)
