@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Literal
 
 from domain.events import ApplicationDismissed, ApplicationRefused, Event
 from domain.french import dismissed_at_expiry
+from domain.model import AwareDatetime, Frozen
 from domain.state import Application
 
 _EXPIRED = re.compile(r"deadline (\w+) expired without an answer \((.*?)\)?", re.DOTALL)
@@ -43,3 +45,24 @@ def decision_standing(
         e for e in reversed(events) if isinstance(e, ApplicationRefused | ApplicationDismissed)
     )
     return next(decisions, None)
+
+
+class Decision(Frozen):
+    """The refusal or dismissal a file stands under, as the API gives it beside its status."""
+
+    type: Literal["ApplicationRefused", "ApplicationDismissed"]
+    at: AwareDatetime
+    reason: str
+    """In French, as the file's page reads it (``reason_in_french``)."""
+    reason_recorded: str
+    """As the log holds it: the English sentence of an expiry under the rules before 5."""
+
+
+def decision_of(events: Sequence[Event], state: Application) -> Decision | None:
+    """``decision_standing`` with its reason in French and as recorded."""
+    standing = decision_standing(events, state)
+    if standing is None:
+        return None
+    return Decision(type=standing.type, at=standing.at,
+                    reason=reason_in_french(standing.reason),
+                    reason_recorded=standing.reason)  # fmt: skip

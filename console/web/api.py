@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from audit.file_checks import verify_file
 from audit.timeline import MomentError, moment_of, state_as_of, state_json, timeline
+from console.reasons import Decision, decision_of
 from console.web.accounts import PERSON_ROLES, QUEUE_ROLES, Account
 from console.web.auth import BadRequest, Forbidden, roles, services
 from console.web.batch import MAX_FILES, UNKNOWN_BATCH
@@ -293,6 +294,10 @@ class ApplicationFile(BaseModel):
     """Each rule's verdict: eligibility as recorded, the financing plan's as it stands."""
     allowed_commands: list[str]
     no_worker: str | None
+    decision: Decision | None
+    """The refusal or dismissal the file stands under (null otherwise, and once reopened):
+    ``reason`` in French, ``reason_recorded`` as the log holds it (an expiry under the rules
+    before 5 recorded an English sentence)."""
 
 
 @router.get(
@@ -305,7 +310,8 @@ class ApplicationFile(BaseModel):
 async def read_application(
     request: Request, application_id: str, account: Annotated[Account, Depends(ANYONE)]
 ) -> dict[str, Any]:
-    """The file's state, rule verdicts and the commands this account may send now.
+    """The file's state, rule verdicts, the commands this account may send now, and the
+    refusal or dismissal it stands under (``decision``, its reason in French).
 
     Without a worker, the state is read from the log, no command can run, and ``no_worker``
     says so (null otherwise)."""
@@ -314,6 +320,7 @@ async def read_application(
     events, _, problem = await read_timeline(found, application_id)
     if problem:  # answered without them, the recorded verdicts would seem to be none
         raise StarletteHTTPException(503, problem)
+    decision = decision_of(events, state)
     allowed: tuple[str, ...] = ()
     if account.role != "auditor" and not state.is_terminal and stopped is None:
         allowed = await found.guichet.allowed_actions(application_id, account.actor)
@@ -324,6 +331,7 @@ async def read_application(
         "verdicts": verdicts(events, state),
         "allowed_commands": list(allowed),
         "no_worker": no_worker_sentence(stopped) if stopped else None,
+        "decision": decision.model_dump(mode="json") if decision else None,
     }
 
 
