@@ -8,12 +8,14 @@ need the ``X-CSRF-Token`` header) or HTTP Basic credentials, throttled like the 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from audit import AuditReport
 from audit.file_checks import verify_file
 from audit.timeline import MomentError, moment_of, state_as_of, state_json, timeline
 from console.reasons import Decision, decision_of
@@ -42,7 +44,9 @@ from console.web.files import (
 from console.web.files import timeline as read_timeline
 from console.web.opinions import is_expert, no_such_expert
 from console.web.outages import no_worker_sentence
+from console.web.reports import Report
 from console.web.submission import preview
+from console.web.verification import report_key, start_verification
 from domain.commands import (
     ApplicationRequest,
     AssignCaseworker,
@@ -468,25 +472,112 @@ async def batch_progress(
     return batch.as_json()
 
 
-@router.get("/audit/verification")
+VERIFICATION = "/api/v1/audit/verification"
+NO_TRUSTED_KEY = (
+    "from_checkpoint : la console n'a pas de clé publique de confiance "
+    "(GUICHET_PUBLIC_KEY_FILE ou GUICHET_PUBLIC_KEY) pour choisir le point de contrôle "
+    "dont partir ; sans elle, vérifiez tout le journal"
+)
+
+
+class VerificationStatus(BaseModel):
+    """The log's verification as it stands: the same computation as the journal's page
+    (``console.web.verification``), one per scope."""
+
+    state: Literal["running", "done", "failed"]
+    from_checkpoint: bool
+    started_at: datetime
+    finished_at: datetime | None
+    done: int
+    total: int
+    unit: str
+    """What ``done`` and ``total`` count (events read, then documents hashed), in French."""
+    error: str | None
+    """Why it failed, in French (POST again to compute it again)."""
+    result: AuditReport | None
+    """Once done: as ``guichet audit verify --json`` (``ok``, ``checked``, ``scope``…)."""
+
+
+def _verification_address(incremental: bool) -> str:
+    return f"{VERIFICATION}?from_checkpoint=true" if incremental else VERIFICATION
+
+
+def _verification_json(report: Report, incremental: bool) -> dict[str, Any]:
+    state = "running" if not report.finished else "failed" if report.error else "done"
+    result = report.result if state == "done" else None
+    return {
+        "state": state,
+        "from_checkpoint": incremental,
+        "started_at": report.started_at.isoformat(),
+        "finished_at": report.finished_at.isoformat() if report.finished_at else None,
+        "done": report.done,
+        "total": report.total,
+        "unit": report.unit,
+        "error": report.error,
+        "result": result.model_dump(mode="json") if result is not None else None,
+    }
+
+
+NO_VERIFICATION = _answers(
+    "No verification in this scope running nor done within a minute: ``detail`` says to "
+    "POST to the same address."
+)
+
+
+@router.post(
+    "/audit/verification",
+    status_code=202,
+    response_model=VerificationStatus,
+    responses={200: {"model": VerificationStatus, "description": "Done already."}},
+)
+async def start_audit_verification(
+    request: Request,
+    response: Response,
+    account: Annotated[Account, Depends(roles("auditor"))],
+    from_checkpoint: bool = False,
+) -> dict[str, Any]:
+    """Start the whole log's verification (hash chain, stored checkpoints, documents' bytes);
+    with ``from_checkpoint=true``, only the positions after the latest stored checkpoint
+    signed by the console's trusted key, as ``guichet audit verify --from-checkpoint``. One
+    running or done within a minute is followed rather than started again (the journal's
+    page shares it). Answers 202 while it runs (200 once done), ``Location`` the address to
+    GET until ``state`` is ``done`` (``result``) or ``failed`` (``error``)."""
+    found = services(request)
+    if from_checkpoint and found.trusted_key is None:
+        raise BadRequest(NO_TRUSTED_KEY)
+    report = await start_verification(found, from_checkpoint)
+    response.headers["Location"] = _verification_address(from_checkpoint)
+    if report.finished:
+        response.status_code = 200
+    return _verification_json(report, from_checkpoint)
+
+
+@router.get(
+    "/audit/verification",
+    response_model=VerificationStatus,
+    responses={404: NO_VERIFICATION},
+)
 async def audit_verification(
     request: Request,
     account: Annotated[Account, Depends(roles("auditor"))],
     from_checkpoint: bool = False,
-) -> dict[str, Any]:
-    """The whole log's verification (hash chain and stored checkpoints); with
-    ``from_checkpoint=true``, only the positions after the latest stored checkpoint signed by
-    the console's trusted key, as ``guichet audit verify --from-checkpoint`` (``scope`` and
-    ``started_from`` say what was re-read and what the checkpoint vouches for)."""
+) -> Any:
+    """The log's verification in that scope as it stands: running (``done`` of ``total``),
+    done within a minute (``result``) or failed (``error``). Computes nothing: a GET (a
+    prefetch, a probe) must not start minutes of reading; ``POST`` to the same address
+    starts it. With none, a 404 whose ``detail`` says so."""
     found = services(request)
-    if from_checkpoint and found.trusted_key is None:
-        raise BadRequest(
-            "from_checkpoint : la console n'a pas de clé publique de confiance "
-            "(GUICHET_PUBLIC_KEY_FILE ou GUICHET_PUBLIC_KEY) pour choisir le point de contrôle "
-            "dont partir ; sans elle, vérifiez tout le journal"
+    report = found.reports.current(report_key(from_checkpoint))
+    if report is None:
+        address = _verification_address(from_checkpoint)
+        scope = "depuis le dernier point de contrôle signé" if from_checkpoint else "du journal"
+        detail = (
+            f"aucune vérification {scope} n'est en cours ni terminée depuis une minute : "
+            f"lancez-la par POST {address} (avec l'en-tête X-CSRF-Token sur une session), "
+            "puis relisez cette adresse jusqu'à ce que « state » vaille « done »"
         )
-    report = await found.verify_log(from_checkpoint=from_checkpoint)
-    return report.model_dump(mode="json")
+        return JSONResponse({"error": "Aucune vérification en cours", "detail": detail}, 404)
+    return _verification_json(report, from_checkpoint)
 
 
 @router.get("/audit/{application_id}")

@@ -63,6 +63,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/batches"): {"alice", "sophie"},
     ("GET", "/api/v1/batches/{batch_id}"): {"alice", "sophie"},
     ("GET", "/api/v1/audit/verification"): {"audrey"},
+    ("POST", "/api/v1/audit/verification"): {"audrey"},
     ("GET", "/api/v1/audit/{application_id}"): {"audrey"},
 }
 LINK = re.compile(r'href="(/[^"#?]*)')

@@ -1670,7 +1670,8 @@ async def test_the_auditor_reads_timeline_state_as_of_verification_and_exports(
     assert "le dossier n'existait pas encore.</td>" in html.unescape(old.text)
     assert csv.status_code == 200 and file_id in csv.text
     assert jsonl.status_code == 200 and "ApplicationSubmitted" in jsonl.text
-    assert verification.json()["ok"] is True
+    # The journal's verification just computed, which the API reads (one report per scope).
+    assert verification.json()["result"]["ok"] is True
     assert bad_date.status_code == 400
     # A day to come would show today's state under that date: refused, saying why.
     assert to_come.status_code == portfolio_to_come.status_code == 400
