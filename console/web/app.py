@@ -119,7 +119,17 @@ def create_app(services: WebServices) -> FastAPI:
     app.middleware("http")(_session_middleware)
     _error_handlers(app)
     # Imported here: the route modules use this module's ``render``.
-    from console.web import api, documents, exports, journal, opinions, oversight, pages, team
+    from console.web import (
+        api,
+        documents,
+        exports,
+        journal,
+        opinions,
+        oversight,
+        pages,
+        portfolio_downloads,
+        team,
+    )
 
     app.include_router(pages.router)
     app.include_router(documents.router)
@@ -127,6 +137,7 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(opinions.router)
     app.include_router(exports.router)
     app.include_router(oversight.router)
+    app.include_router(portfolio_downloads.router)
     app.include_router(journal.router)
     app.include_router(api.router)
     app.add_exception_handler(api.Refused, _refused)
