@@ -20,30 +20,23 @@ from audit.file_checks import verify_file
 from audit.timeline import MomentError, moment_of, state_as_of, state_json, timeline
 from console.reasons import Decision, decision_of
 from console.web.accounts import PERSON_ROLES, QUEUE_ROLES, Account
+from console.web.assignment import check_assignee, no_such_department, sector_guard
 from console.web.auth import BadRequest, Forbidden, roles, services
 from console.web.batch import MAX_FILES, UNKNOWN_BATCH
 from console.web.commands import to_command
+from console.web.file_timeline import for_reader, verdicts
+from console.web.file_timeline import timeline as read_timeline
 from console.web.files import (
     APPLICATION_ID,
     FileNotVisible,
-    FilterError,
-    check_assignee,
-    for_reader,
-    no_such_department,
-    page_scope,
-    page_text,
-    page_token,
-    parse_filters,
     readable_state,
     reads_labels,
-    sector_guard,
-    verdicts,
     visible_state,
-    work_queue,
 )
-from console.web.files import timeline as read_timeline
 from console.web.opinions import is_expert, no_such_expert
 from console.web.outages import no_worker_sentence
+from console.web.queue_filters import FilterError, parse_filters
+from console.web.queue_pages import page_scope, page_text, page_token, work_queue
 from console.web.reports import Report
 from console.web.submission import preview
 from console.web.verification import report_key, start_verification

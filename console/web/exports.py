@@ -26,17 +26,10 @@ from audit.timeline import entry_for, event_of
 from console.web import labels
 from console.web.accounts import QUEUE_ROLES, Account
 from console.web.auth import roles, services
-from console.web.files import (
-    EXPORT_LIMIT,
-    QUEUE_LIMIT,
-    QueueRow,
-    parse_filters,
-    readable_params,
-    reads_labels,
-    untold_files,
-    work_queue,
-)
+from console.web.files import reads_labels
 from console.web.phrases import phrase
+from console.web.queue_filters import parse_filters, readable_params
+from console.web.queue_pages import EXPORT_LIMIT, QUEUE_LIMIT, QueueRow, untold_files, work_queue
 from domain.commune import Commune
 from domain.deadline import PARIS
 from domain.state import Application

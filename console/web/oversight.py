@@ -24,6 +24,7 @@ from audit.timeline import PARIS, end_of_day, entry_for, event_of, records
 from console.parsing import DayError, day_of
 from console.web.accounts import COMMUNE_READERS, INSEE, Account, sector_words
 from console.web.app import render
+from console.web.assignment import assignable, assignment_guard, sector_guard
 from console.web.auth import BadRequest, Forbidden, read_form, roles, services
 from console.web.batch import FORM_ACTIONS, MAX_FILES, UNKNOWN_BATCH, batch_deadlines
 from console.web.claims import claims_of
@@ -36,28 +37,13 @@ from console.web.exports import (
     trail_row,
     workbook_download,
 )
-from console.web.files import (
-    APPLICATION_ID,
-    QUEUE_LIMIT,
-    SPENT_PAGE,
-    STATUSES,
-    FileNotVisible,
-    assignable,
-    assignment_guard,
-    listing_page,
-    logged_states,
-    may_see,
-    page_scope,
-    page_text,
-    reader_clause,
-    routed_away_clause,
-    sector_guard,
-    visible_state,
-)
+from console.web.files import APPLICATION_ID, FileNotVisible, logged_states, may_see, visible_state
 from console.web.labels import LINE_STATUS, ROLE, STATUS, number, word
 from console.web.outages import no_worker_sentence
 from console.web.pages import BatchForm, queue_view
 from console.web.phrases import phrase
+from console.web.queue_filters import STATUSES, reader_clause, routed_away_clause
+from console.web.queue_pages import QUEUE_LIMIT, SPENT_PAGE, listing_page, page_scope, page_text
 from console.web.reports import Report, StartForm
 from console.web.services import WebServices
 from domain.commands import AssignCaseworker, Command

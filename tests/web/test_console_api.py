@@ -27,7 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.outbox import outbox
 from audit.checkpoints import export_file
-from console.web import files
+from console.web import queue_pages
 from console.web.accounts import AccountStore
 from console.web.app import create_app
 from console.web.batch import BatchRunner
@@ -2102,7 +2102,7 @@ async def test_a_queue_longer_than_it_can_list_says_how_many_files_match(
     (an unsaid cut could hide the nearest deadline); a narrow filter says nothing."""
     for _ in range(2):
         await submit_file(console)
-    monkeypatch.setattr(files, "QUEUE_LIMIT", 1)
+    monkeypatch.setattr(queue_pages, "QUEUE_LIMIT", 1)
     async with signed_in(console, "alice") as alice:
 
         async def cut() -> str | None:

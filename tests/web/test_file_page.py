@@ -134,7 +134,7 @@ def test_an_ordered_payment_says_it_is_on_its_way_not_that_nothing_was_paid() ->
 def test_the_rules_applied_show_the_caps_each_payment_claim_met() -> None:
     """« Règles appliquées » listed eligibility and the plan's rules; the caps a claim met
     are recorded on it and read under them, naming the claim."""
-    from console.web.files import payment_verdict
+    from console.web.file_timeline import payment_verdict
     from domain.events import PaymentClaimed
     from tests.unit.builders import claim, history, to_started
 
