@@ -10,7 +10,8 @@ from typing import Any
 
 from audit.describing import describe
 from audit.timeline import event_of
-from domain.events import Event
+from console.reasons import reason_in_french
+from domain.events import ApplicationDismissed, Event
 from eventlog import RecordedEvent
 
 __all__ = ["describe", "timeline_entry"]
@@ -27,6 +28,15 @@ def timeline_entry(record: RecordedEvent) -> tuple[Event, dict[str, Any]]:
         "role": event.actor.role,
         "funder": event.actor.funder,
         "type": event.type,
-        "summary": describe(event),
+        "summary": describe(_reworded(event)),
     }
     return event, row
+
+
+def _reworded(event: Event) -> Event:
+    """``event`` with an old dismissal's English reason in French, as the pages read it
+    (``console.reasons``): the auditor's trail (``audit.describing``) keeps what was
+    recorded."""
+    if isinstance(event, ApplicationDismissed):
+        return event.model_copy(update={"reason": reason_in_french(event.reason)})
+    return event

@@ -8,40 +8,38 @@ need the ``X-CSRF-Token`` header) or HTTP Basic credentials, throttled like the 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from audit import AuditReport
 from audit.file_checks import verify_file
 from audit.timeline import MomentError, moment_of, state_as_of, state_json, timeline
+from console.reasons import Decision, decision_of
 from console.web.accounts import PERSON_ROLES, QUEUE_ROLES, Account
+from console.web.assignment import check_assignee, no_such_department, sector_guard
 from console.web.auth import BadRequest, Forbidden, roles, services
 from console.web.batch import MAX_FILES, UNKNOWN_BATCH
 from console.web.commands import to_command
+from console.web.file_timeline import for_reader, verdicts
+from console.web.file_timeline import timeline as read_timeline
 from console.web.files import (
     APPLICATION_ID,
     FileNotVisible,
-    FilterError,
-    check_assignee,
-    for_reader,
-    no_such_department,
-    page_scope,
-    page_text,
-    page_token,
-    parse_filters,
     readable_state,
     reads_labels,
-    sector_guard,
-    verdicts,
     visible_state,
-    work_queue,
 )
-from console.web.files import timeline as read_timeline
 from console.web.opinions import is_expert, no_such_expert
 from console.web.outages import no_worker_sentence
+from console.web.queue_filters import FilterError, parse_filters
+from console.web.queue_pages import page_scope, page_text, page_token, work_queue
+from console.web.reports import Report
 from console.web.submission import preview
+from console.web.verification import report_key, start_verification
 from domain.commands import (
     ApplicationRequest,
     AssignCaseworker,
@@ -293,6 +291,10 @@ class ApplicationFile(BaseModel):
     """Each rule's verdict: eligibility as recorded, the financing plan's as it stands."""
     allowed_commands: list[str]
     no_worker: str | None
+    decision: Decision | None
+    """The refusal or dismissal the file stands under (null otherwise, and once reopened):
+    ``reason`` in French, ``reason_recorded`` as the log holds it (an expiry under the rules
+    before 5 recorded an English sentence)."""
 
 
 @router.get(
@@ -305,7 +307,8 @@ class ApplicationFile(BaseModel):
 async def read_application(
     request: Request, application_id: str, account: Annotated[Account, Depends(ANYONE)]
 ) -> dict[str, Any]:
-    """The file's state, rule verdicts and the commands this account may send now.
+    """The file's state, rule verdicts, the commands this account may send now, and the
+    refusal or dismissal it stands under (``decision``, its reason in French).
 
     Without a worker, the state is read from the log, no command can run, and ``no_worker``
     says so (null otherwise)."""
@@ -314,6 +317,7 @@ async def read_application(
     events, _, problem = await read_timeline(found, application_id)
     if problem:  # answered without them, the recorded verdicts would seem to be none
         raise StarletteHTTPException(503, problem)
+    decision = decision_of(events, state)
     allowed: tuple[str, ...] = ()
     if account.role != "auditor" and not state.is_terminal and stopped is None:
         allowed = await found.guichet.allowed_actions(application_id, account.actor)
@@ -324,6 +328,7 @@ async def read_application(
         "verdicts": verdicts(events, state),
         "allowed_commands": list(allowed),
         "no_worker": no_worker_sentence(stopped) if stopped else None,
+        "decision": decision.model_dump(mode="json") if decision else None,
     }
 
 
@@ -460,25 +465,112 @@ async def batch_progress(
     return batch.as_json()
 
 
-@router.get("/audit/verification")
+VERIFICATION = "/api/v1/audit/verification"
+NO_TRUSTED_KEY = (
+    "from_checkpoint : la console n'a pas de clé publique de confiance "
+    "(GUICHET_PUBLIC_KEY_FILE ou GUICHET_PUBLIC_KEY) pour choisir le point de contrôle "
+    "dont partir ; sans elle, vérifiez tout le journal"
+)
+
+
+class VerificationStatus(BaseModel):
+    """The log's verification as it stands: the same computation as the journal's page
+    (``console.web.verification``), one per scope."""
+
+    state: Literal["running", "done", "failed"]
+    from_checkpoint: bool
+    started_at: datetime
+    finished_at: datetime | None
+    done: int
+    total: int
+    unit: str
+    """What ``done`` and ``total`` count (events read, then documents hashed), in French."""
+    error: str | None
+    """Why it failed, in French (POST again to compute it again)."""
+    result: AuditReport | None
+    """Once done: as ``guichet audit verify --json`` (``ok``, ``checked``, ``scope``…)."""
+
+
+def _verification_address(incremental: bool) -> str:
+    return f"{VERIFICATION}?from_checkpoint=true" if incremental else VERIFICATION
+
+
+def _verification_json(report: Report, incremental: bool) -> dict[str, Any]:
+    state = "running" if not report.finished else "failed" if report.error else "done"
+    result = report.result if state == "done" else None
+    return {
+        "state": state,
+        "from_checkpoint": incremental,
+        "started_at": report.started_at.isoformat(),
+        "finished_at": report.finished_at.isoformat() if report.finished_at else None,
+        "done": report.done,
+        "total": report.total,
+        "unit": report.unit,
+        "error": report.error,
+        "result": result.model_dump(mode="json") if result is not None else None,
+    }
+
+
+NO_VERIFICATION = _answers(
+    "No verification in this scope running nor done within a minute: ``detail`` says to "
+    "POST to the same address."
+)
+
+
+@router.post(
+    "/audit/verification",
+    status_code=202,
+    response_model=VerificationStatus,
+    responses={200: {"model": VerificationStatus, "description": "Done already."}},
+)
+async def start_audit_verification(
+    request: Request,
+    response: Response,
+    account: Annotated[Account, Depends(roles("auditor"))],
+    from_checkpoint: bool = False,
+) -> dict[str, Any]:
+    """Start the whole log's verification (hash chain, stored checkpoints, documents' bytes);
+    with ``from_checkpoint=true``, only the positions after the latest stored checkpoint
+    signed by the console's trusted key, as ``guichet audit verify --from-checkpoint``. One
+    running or done within a minute is followed rather than started again (the journal's
+    page shares it). Answers 202 while it runs (200 once done), ``Location`` the address to
+    GET until ``state`` is ``done`` (``result``) or ``failed`` (``error``)."""
+    found = services(request)
+    if from_checkpoint and found.trusted_key is None:
+        raise BadRequest(NO_TRUSTED_KEY)
+    report = await start_verification(found, from_checkpoint)
+    response.headers["Location"] = _verification_address(from_checkpoint)
+    if report.finished:
+        response.status_code = 200
+    return _verification_json(report, from_checkpoint)
+
+
+@router.get(
+    "/audit/verification",
+    response_model=VerificationStatus,
+    responses={404: NO_VERIFICATION},
+)
 async def audit_verification(
     request: Request,
     account: Annotated[Account, Depends(roles("auditor"))],
     from_checkpoint: bool = False,
-) -> dict[str, Any]:
-    """The whole log's verification (hash chain and stored checkpoints); with
-    ``from_checkpoint=true``, only the positions after the latest stored checkpoint signed by
-    the console's trusted key, as ``guichet audit verify --from-checkpoint`` (``scope`` and
-    ``started_from`` say what was re-read and what the checkpoint vouches for)."""
+) -> Any:
+    """The log's verification in that scope as it stands: running (``done`` of ``total``),
+    done within a minute (``result``) or failed (``error``). Computes nothing: a GET (a
+    prefetch, a probe) must not start minutes of reading; ``POST`` to the same address
+    starts it. With none, a 404 whose ``detail`` says so."""
     found = services(request)
-    if from_checkpoint and found.trusted_key is None:
-        raise BadRequest(
-            "from_checkpoint : la console n'a pas de clé publique de confiance "
-            "(GUICHET_PUBLIC_KEY_FILE ou GUICHET_PUBLIC_KEY) pour choisir le point de contrôle "
-            "dont partir ; sans elle, vérifiez tout le journal"
+    report = found.reports.current(report_key(from_checkpoint))
+    if report is None:
+        address = _verification_address(from_checkpoint)
+        scope = "depuis le dernier point de contrôle signé" if from_checkpoint else "du journal"
+        detail = (
+            f"aucune vérification {scope} n'est en cours ni terminée depuis une minute : "
+            f"lancez-la par POST {address} (avec l'en-tête X-CSRF-Token sur une session), "
+            "puis relisez cette adresse jusqu'à ce que « state » vaille « done »"
         )
-    report = await found.verify_log(from_checkpoint=from_checkpoint)
-    return report.model_dump(mode="json")
+        return JSONResponse({"error": "Aucune vérification en cours", "detail": detail}, 404)
+    return _verification_json(report, from_checkpoint)
 
 
 @router.get("/audit/{application_id}")

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.service import RPCError
 
+from console.reasons import reason_in_french
 from console.web import labels
 from console.web.accounts import COMMUNE_READERS, sector_words
 from console.web.auth import BadRequest, CsrfRejected, Forbidden, NotSignedIn, Throttled
@@ -44,9 +45,9 @@ from console.web.outages import (
     no_worker_sentence,
 )
 from console.web.problems import in_french, where
-from console.web.reasons import reason_in_french
 from console.web.services import WebServices
 from console.web.sessions import COOKIE, MAX_AGE, Session
+from console.web.statuses import awaits_decision
 from domain.documents import MAX_DOCUMENT_BYTES
 from domain.french import bank_reason
 from eventlog import EventLogUnavailable, UnreadableEvent
@@ -77,6 +78,7 @@ templates.env.globals.update(
     clock_moment=clock_moment,
     bank_reason=bank_reason,
     reason_in_french=reason_in_french,
+    awaits_decision=awaits_decision,
 )
 
 SECURITY_HEADERS = {
@@ -117,7 +119,17 @@ def create_app(services: WebServices) -> FastAPI:
     app.middleware("http")(_session_middleware)
     _error_handlers(app)
     # Imported here: the route modules use this module's ``render``.
-    from console.web import api, documents, exports, journal, opinions, oversight, pages, team
+    from console.web import (
+        api,
+        documents,
+        exports,
+        journal,
+        opinions,
+        oversight,
+        pages,
+        portfolio_downloads,
+        team,
+    )
 
     app.include_router(pages.router)
     app.include_router(documents.router)
@@ -125,6 +137,7 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(opinions.router)
     app.include_router(exports.router)
     app.include_router(oversight.router)
+    app.include_router(portfolio_downloads.router)
     app.include_router(journal.router)
     app.include_router(api.router)
     app.add_exception_handler(api.Refused, _refused)

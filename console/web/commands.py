@@ -160,7 +160,7 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
     "RemoveLabel": (FieldSpec("label", "Étiquette", "select"),),
     "RequestOpinion": (
         FieldSpec("expert_id", "Expert consulté", "select"),
-        # What the expert reads: not the notes, labels and messages (``files.for_reader``).
+        # What the expert reads: not the notes, labels and messages (``file_timeline.for_reader``).
         FieldSpec(
             "question",
             "Question posée (l'expert lit le dossier et ses pièces, pas vos notes internes ni "

@@ -29,7 +29,7 @@ from console.web.api import API_ERRORS, REFUSED, Refused
 from console.web.app import error_page
 from console.web.auth import BadRequest, Upload, read_multipart, roles, services
 from console.web.commands import FormError, max_length, to_command
-from console.web.files import APPLICATION_ID, FileNotVisible, readable_state, visible_state
+from console.web.files import APPLICATION_ID, readable_state, visible_state
 from console.web.labels import DOCUMENT_KIND
 from console.web.pages import REQUEST_ID, file_view
 from domain.commands import AttachDocument
@@ -44,6 +44,11 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 ATTACHERS = roles(*(role for role in PERSON_ROLES if role != "auditor"))
 READERS = roles(*PERSON_ROLES)
 LABELS = {"note": "Note", "kind": "Type de pièce"}
+NOT_ON_THIS_FILE = (
+    "Ce dossier ne contient pas cette pièce : le lien est peut-être incomplet ou d'un autre "
+    "dossier. Ouvrez le dossier et choisissez la pièce dans sa liste « Pièces du dossier »."
+)
+"""A document the file does not name, on a file the reader sees (not « aucun dossier »)."""
 
 
 async def _attach(
@@ -198,14 +203,15 @@ async def download(
     account: Annotated[Account, Depends(READERS)],
 ) -> Response:
     """The document's bytes, as an attachment under its own name."""
-    if not SHA256.match(sha256):
-        raise FileNotVisible
     found = services(request)
+    # The file first: to whoever may not see it, it does not exist, whatever the hash.
     state, _ = await readable_state(found, account, application_id)
     try:
+        if not SHA256.match(sha256):
+            raise LookupError(sha256)
         held, content = await served_document(state, found.documents, sha256)
     except LookupError:
-        raise FileNotVisible from None
+        return error_page(request, 404, "Pièce introuvable", NOT_ON_THIS_FILE)
     except DocumentRefused as refused:
         said = refused.french
         if account.role == "auditor":  # the one to be told: where the evidence stands

@@ -26,17 +26,10 @@ from audit.timeline import entry_for, event_of
 from console.web import labels
 from console.web.accounts import QUEUE_ROLES, Account
 from console.web.auth import roles, services
-from console.web.files import (
-    EXPORT_LIMIT,
-    QUEUE_LIMIT,
-    QueueRow,
-    parse_filters,
-    readable_params,
-    reads_labels,
-    untold_files,
-    work_queue,
-)
+from console.web.files import reads_labels
 from console.web.phrases import phrase
+from console.web.queue_filters import parse_filters, readable_params
+from console.web.queue_pages import EXPORT_LIMIT, QUEUE_LIMIT, QueueRow, untold_files, work_queue
 from domain.commune import Commune
 from domain.deadline import PARIS
 from domain.state import Application
@@ -98,6 +91,9 @@ class Euros(int):
 Cell = str | date | datetime | Euros | int | None
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def workbook_download(
     name: str,
     sheet_name: str,
@@ -105,9 +101,20 @@ def workbook_download(
     widths: Sequence[int],
     rows: Iterable[Sequence[Cell]],
 ) -> Response:
-    """Rows as the Excel workbook ``name.xlsx`` to save: text as text (Excel drops the leading
-    zero of 01033 read from a CSV), days and moments as dates it sorts and filters, ``Euros``
-    as numbers in euros it sums, a filter on each column and the header kept in view."""
+    """Rows as the Excel workbook ``name.xlsx`` to save (``workbook``)."""
+    return Response(
+        workbook(sheet_name, header, widths, rows),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+def workbook(
+    sheet_name: str, header: Sequence[str], widths: Sequence[int], rows: Iterable[Sequence[Cell]]
+) -> bytes:
+    """Rows as an Excel workbook: text as text (Excel drops the leading zero of 01033 read
+    from a CSV), days and moments as dates it sorts and filters, ``Euros`` as numbers in
+    euros it sums, a filter on each column and the header kept in view."""
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
     sheet = book.add_worksheet(sheet_name)
@@ -134,11 +141,7 @@ def workbook_download(
     sheet.freeze_panes(1, 1)
     sheet.autofilter(0, 0, count, len(header) - 1)
     book.close()
-    return Response(
-        out.getvalue(),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-    )
+    return out.getvalue()
 
 
 WIDTHS = (44, 40, 18, 40, 22, 8, 8, 14, 14, 9, 18, 30)

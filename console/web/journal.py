@@ -6,8 +6,9 @@ auditor kept outside it.
 Two scopes (``?etendue=``, and the forms' field of that name): the whole log, every
 position re-read; or from the latest checkpoint signed by the trusted key (``verify(...,
 from_checkpoint=True)``, ``guichet audit verify --from-checkpoint``), what a daily check can
-afford on years of log. Their reports are kept under distinct keys (``report_key``) and their
-pages say which one they show: a partial verification must never pass for the whole one.
+afford on years of log. Their reports are kept under distinct keys (``verification.report_key``,
+shared with the API) and their pages say which one they show: a partial verification must
+never pass for the whole one.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from console.web.app import render
 from console.web.auth import BadRequest, read_form, read_upload, roles, services
 from console.web.reports import Report, StartForm
 from console.web.services import WebServices
+from console.web.verification import FROM_CHECKPOINT, HASHING, WHOLE, report_key
+from console.web.verification import start_verification as start_shared_verification
 from eventlog.checkpoints import Checkpoint, stored
 from eventlog.signing import SigningKeyError, key_id, parse_public_key, public_key_text
 
@@ -36,11 +39,6 @@ router = APIRouter(include_in_schema=False)
 
 SCOPE = "etendue"
 """The parameter (and form field) choosing the scope: ``WHOLE`` or ``FROM_CHECKPOINT``."""
-WHOLE = "complete"
-FROM_CHECKPOINT = "depuis-point"
-
-HASHING = "pièces jointes hachées"
-"""What the journal's progress counts once the chain is read: the documents, hashed again."""
 
 NO_TRUSTED_KEY = (
     "la vérification depuis le dernier point de contrôle signé a besoin de la clé publique de "
@@ -66,14 +64,6 @@ def from_checkpoint(value: str | None) -> bool:
 
 VERIFY = "/journal/verification"
 """Where the journal's form starts the verification: a POST, never the page's GET."""
-
-
-def report_key(incremental: bool, upload: str | None = None) -> str:
-    """The key of a journal's report: its scope always in it, so that a partial verification
-    is never shown for the whole one (nor the other way round); ``upload``: the digest of an
-    uploaded file and key."""
-    key = f"journal:{FROM_CHECKPOINT if incremental else WHOLE}"
-    return key if upload is None else f"{key}:{upload}"
 
 
 @router.get("/journal")
@@ -126,13 +116,7 @@ async def start_verification(
     if incremental and found.trusted_key is None:
         return _no_trusted_key(request, found)
 
-    async def compute(report: Report) -> AuditReport:
-        hashing = report.stage(HASHING)
-        return await found.verify_log(
-            report.progress, documents_progress=hashing, from_checkpoint=incremental
-        )
-
-    await found.reports.start(report_key(incremental), compute)
+    await start_shared_verification(found, incremental)
     scope = f"?{SCOPE}={FROM_CHECKPOINT}" if incremental else ""
     return RedirectResponse(f"/journal{scope}", status_code=303)
 

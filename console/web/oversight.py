@@ -19,48 +19,31 @@ from temporalio.service import RPCError
 
 from audit import AuditReport, export, verify_file
 from audit.exporting import Format
-from audit.portfolio import Portfolio, export_states, states_as_of, summarize, wanted
+from audit.portfolio import Portfolio, summarize
 from audit.timeline import PARIS, end_of_day, entry_for, event_of, records
 from console.parsing import DayError, day_of
 from console.web.accounts import COMMUNE_READERS, INSEE, Account, sector_words
 from console.web.app import render
+from console.web.assignment import assignable, assignment_guard, sector_guard
 from console.web.auth import BadRequest, Forbidden, read_form, roles, services
 from console.web.batch import FORM_ACTIONS, MAX_FILES, UNKNOWN_BATCH, batch_deadlines
 from console.web.claims import claims_of
 from console.web.commands import FormError, to_command
 from console.web.exports import (
-    PORTFOLIO_HEADER,
-    PORTFOLIO_WIDTHS,
     TRAIL_HEADER,
     TRAIL_WIDTHS,
     Cell,
     Euros,
-    portfolio_row,
     trail_row,
     workbook_download,
 )
-from console.web.files import (
-    APPLICATION_ID,
-    QUEUE_LIMIT,
-    SPENT_PAGE,
-    STATUSES,
-    FileNotVisible,
-    assignable,
-    assignment_guard,
-    listing_page,
-    logged_states,
-    may_see,
-    page_scope,
-    page_text,
-    reader_clause,
-    routed_away_clause,
-    sector_guard,
-    visible_state,
-)
+from console.web.files import APPLICATION_ID, FileNotVisible, logged_states, may_see, visible_state
 from console.web.labels import LINE_STATUS, ROLE, STATUS, number, word
 from console.web.outages import no_worker_sentence
 from console.web.pages import BatchForm, queue_view
 from console.web.phrases import phrase
+from console.web.queue_filters import STATUSES, reader_clause, routed_away_clause
+from console.web.queue_pages import QUEUE_LIMIT, SPENT_PAGE, listing_page, page_scope, page_text
 from console.web.reports import Report, StartForm
 from console.web.services import WebServices
 from domain.commands import AssignCaseworker, Command
@@ -557,8 +540,8 @@ async def portfolio_page(
     computed in the background: running, or done within a minute, else the form that starts
     it (``start_portfolio``; a page opened starts nothing)."""
     found = services(request)
-    chosen = _portfolio_choice(found, request.query_params)
-    report = found.reports.current(_portfolio_key(chosen))
+    chosen = portfolio_choice(found, request.query_params)
+    report = found.reports.current(portfolio_key(chosen))
     checked: CheckedPortfolio | None = report.result if report else None
     context = {
         "report": report,
@@ -582,7 +565,7 @@ async def start_portfolio(
     """Start the portfolio of the day and scope the form chose (unless one is running or was
     just done), then show it at the page's address for them."""
     found = services(request)
-    chosen = _portfolio_choice(found, await read_form(request))
+    chosen = portfolio_choice(found, await read_form(request))
     log = found.log
 
     async def compute(report: Report) -> CheckedPortfolio:
@@ -598,7 +581,7 @@ async def start_portfolio(
         checking = report.stage("événements vérifiés")  # the chain, after the states
         return CheckedPortfolio(portfolio, await found.verify_log(checking, documents=False))
 
-    await found.reports.start(_portfolio_key(chosen), compute)
+    await found.reports.start(portfolio_key(chosen), compute)
     address = f"/portefeuille?{chosen.query}" if chosen.query else "/portefeuille"
     return RedirectResponse(address, status_code=303)
 
@@ -631,16 +614,17 @@ class PortfolioChoice:
         return urlencode(self.filled)
 
 
-def _portfolio_choice(found: WebServices, given: Mapping[str, str]) -> PortfolioChoice:
+def portfolio_choice(found: WebServices, given: Mapping[str, str]) -> PortfolioChoice:
     """The day and filters of an address or a form (``BadRequest`` says what to fix)."""
     at = _as_of(given.get("date") or None)
     return PortfolioChoice(at, *_portfolio_filters(found, given))
 
 
-def _portfolio_key(chosen: PortfolioChoice) -> str:
-    """One report per day and scope however they are written."""
+def portfolio_key(chosen: PortfolioChoice, what: str = "portefeuille") -> str:
+    """One report per day and scope however they are written; ``what``: the figures, or a
+    download (``portefeuille.csv``)."""
     as_of_day = chosen.at.date().isoformat() if chosen.at else "actuel"
-    return f"portefeuille:{as_of_day}:{chosen.programme or ''}:{chosen.department or ''}"
+    return f"{what}:{as_of_day}:{chosen.programme or ''}:{chosen.department or ''}"
 
 
 def _portfolio_filters(
@@ -690,41 +674,6 @@ def altered_name(name: str, check: VerifyReport | AuditReport) -> str:
         return name
     where = f"-position-{check.first_bad_position}" if check.first_bad_position else ""
     return f"{name}-JOURNAL-ALTERE{where}"
-
-
-@router.get("/portefeuille.{fmt}")
-async def portfolio_export(
-    request: Request,
-    fmt: str,
-    account: Annotated[Account, Depends(roles("auditor"))],
-) -> Response:
-    """Every file's state as of a day (default: now), from the log alone, as a download:
-    CSV and JSON Lines as ``guichet audit states`` writes them, or an Excel workbook in
-    French."""
-    chosen = None if fmt == "xlsx" else _format(fmt)
-    at = _as_of(request.query_params.get("date") or None)
-    found = services(request)
-    programme, department = _portfolio_filters(found, request.query_params)
-    chain = await found.verify_log(documents=False)
-    if not chain.ok and request.query_params.get(ANYWAY) != "1":
-        return altered_export(request, "L'état des dossiers", chain)
-    name = "-".join(
-        ["portefeuille", at.date().isoformat() if at else "actuel"]
-        + [part for part in (programme, department) if part]
-    )
-    if chosen is None:
-        names = {p.id: p.name for p in found.catalogue.programmes}
-        rows = [
-            portfolio_row(state, names)
-            async for state in states_as_of(found.log, at=at)
-            if wanted(state, programme, department)
-        ]
-        return workbook_download(
-            altered_name(name, chain), "Portefeuille", PORTFOLIO_HEADER, PORTFOLIO_WIDTHS, rows
-        )
-    out = io.StringIO(newline="")
-    await export_states(found.log, out, chosen, at=at, programme=programme, department=department)
-    return _download(out, altered_name(name, chain), chosen)
 
 
 @router.get("/audit/{application_id}")

@@ -22,9 +22,11 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from temporalio.service import RPCError
 
-from console.web import files, labels
+from console.reasons import decision_standing
+from console.web import files, labels, queue_filters, queue_pages
 from console.web.accounts import INSEE, PERSON_ROLES, QUEUE_ROLES, Account
 from console.web.app import render
+from console.web.assignment import assignees, check_assignee, no_such_department
 from console.web.auth import (
     BadRequest,
     Forbidden,
@@ -51,31 +53,10 @@ from console.web.commands import (
     not_now,
     to_command,
 )
-from console.web.files import (
-    APPLICATION_ID,
-    DEPARTMENT,
-    EXPORT_LIMIT,
-    STATUSES,
-    SearchChoices,
-    assignees,
-    check_assignee,
-    filtered_address,
-    for_reader,
-    labels_in_use,
-    listing_page,
-    no_such_department,
-    queue_total,
-    readable_filters,
-    readable_params,
-    readable_state,
-    reads_labels,
-    search,
-    untold_files,
-    verdicts,
-    visible_state,
-    work_queue,
-)
-from console.web.files import timeline as read_timeline
+from console.web.file_search import SearchChoices, search
+from console.web.file_timeline import for_reader, verdicts
+from console.web.file_timeline import timeline as read_timeline
+from console.web.files import APPLICATION_ID, readable_state, reads_labels, visible_state
 from console.web.opinions import (
     awaited_numbers,
     experts,
@@ -85,6 +66,16 @@ from console.web.opinions import (
 )
 from console.web.outages import no_worker_sentence
 from console.web.problems import first_problem
+from console.web.queue_filters import DEPARTMENT, STATUSES, readable_filters, readable_params
+from console.web.queue_pages import (
+    EXPORT_LIMIT,
+    filtered_address,
+    labels_in_use,
+    listing_page,
+    queue_total,
+    untold_files,
+    work_queue,
+)
 from console.web.revision import commission_opinion_kept, decisions, outcome, shortfall
 from console.web.services import PROJECT_TITLE, WebServices
 from console.web.sessions import Session
@@ -106,7 +97,6 @@ from domain.decider import PERMISSIONS
 from domain.decider_documents import EXPERT_KINDS
 from domain.decider_instruction import merge_plan
 from domain.documents import ACCEPTED_FORMATS, MAX_DOCUMENT_BYTES
-from domain.events import ApplicationDismissed, ApplicationRefused, Event
 from domain.opinions import LONGEST_WAIT_DAYS
 from domain.plan import FinancingPlan
 from domain.rules.financing import detr_needs_commission, plan_verdicts_shown
@@ -260,13 +250,13 @@ async def queue_context(
     found = services(request)
     given = {key: value for key, value in params.items() if key not in ("suite", "page")}
     filters, filter_problems = readable_filters(given, found)
-    scope = files.page_scope("file", account, filters)
+    scope = queue_pages.page_scope("file", account, filters)
     page, after, page_problem = listing_page(found, params, scope)
     now = datetime.now(UTC)
     try:
         queue = await work_queue(found, account, filters, now, after=after)
     except PageExpired:
-        page, after, page_problem = 1, None, files.SPENT_PAGE
+        page, after, page_problem = 1, None, queue_pages.SPENT_PAGE
         queue = await work_queue(found, account, filters, now)
     try:
         stopped = await found.guichet.missing_worker()  # one look: this page waits on no worker
@@ -275,23 +265,23 @@ async def queue_context(
     rows = queue.rows
     here = filters.as_params()
     if after:
-        here |= {"suite": files.page_text(found, after, scope, page), "page": str(page)}
+        here |= {"suite": queue_pages.page_text(found, after, scope, page), "page": str(page)}
     next_page = None
     if queue.next_page:
-        following = files.page_text(found, queue.next_page, scope, page + 1)
+        following = queue_pages.page_text(found, queue.next_page, scope, page + 1)
         next_page = filtered_address(filters.as_params(), suite=following, page=str(page + 1))
     paged = bool(after or next_page)
     total = await queue_total(found, account, filters, paged)
     # A co-financer's export stops at a page while files matching do not tell their funders.
     untold = paged and await untold_files(found, account, filters)
-    export_limit = files.QUEUE_LIMIT if untold else EXPORT_LIMIT
+    export_limit = queue_pages.QUEUE_LIMIT if untold else EXPORT_LIMIT
     return {
         "rows": rows,
         "routed": None,
         "reads_labels": reads_labels(account),
         "queue_labels": sorted({label for row in rows for label in row.summary.labels}),
         "queue_total": total,
-        "queue_limit": files.QUEUE_LIMIT,
+        "queue_limit": queue_pages.QUEUE_LIMIT,
         "page": page,
         "next_page": next_page,
         "first_page": filtered_address(filters.as_params()),
@@ -311,7 +301,7 @@ async def queue_context(
         "export_query": urlencode(filters.as_params()),
         "here_query": urlencode(here),
         "statuses": STATUSES,
-        "focus": files.FOCUS,
+        "focus": queue_filters.FOCUS,
         "programmes": found.catalogue.programmes,
         # Visibility knows codes; people read names (the commune and programme of each row).
         "programme_names": {p.id: p.name for p in found.catalogue.programmes},
@@ -420,20 +410,6 @@ async def file_view(
         "stopped": no_worker_sentence(stopped) if stopped else "",
     }
     return render(request, "dossier.html", context, status)
-
-
-def decision_standing(
-    events: Sequence[Event], state: Application
-) -> ApplicationRefused | ApplicationDismissed | None:
-    """The refusal or dismissal the file stands under, with its day and reason, shown beside
-    its status: read at the bottom of the history only, the reason was missed. None once the
-    file was reopened (its status moved on)."""
-    if state.status not in ("refused", "dismissed"):
-        return None
-    decisions = (
-        e for e in reversed(events) if isinstance(e, ApplicationRefused | ApplicationDismissed)
-    )
-    return next(decisions, None)
 
 
 async def _labels_in_use(found: WebServices, account: Account) -> list[str]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from audit.describing import describe
+from console.reasons import reason_in_french
 from console.web.labels import (
     CONVENTION,
     DEADLINE,
@@ -14,7 +15,6 @@ from console.web.labels import (
     last_day,
     lower,
 )
-from console.web.reasons import reason_in_french
 from domain.events import (
     ApplicationAccepted,
     ApplicationClosed,

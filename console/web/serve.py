@@ -454,7 +454,7 @@ def _say_files_left_outside(username: str, sector: tuple[str, ...]) -> None:
     """The running files the person holds outside their new sector stay theirs, but they
     can no longer open them: say how many, and who can give them to someone else."""
     codes = ", ".join(f"'{code}'" for code in sector)
-    # Outside the sector as ``files.visibility_query`` draws it: routed elsewhere, or not
+    # Outside the sector as ``queue_filters.visibility_query`` draws it: routed elsewhere, or not
     # routed and of another department.
     elsewhere = (
         f"(GuichetSector NOT IN ({codes}) OR "

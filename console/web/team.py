@@ -19,15 +19,10 @@ from activities.digest import DEFAULT_STALE_DAYS
 from console.parsing import whole_number
 from console.web.accounts import UNASSIGNED, Account
 from console.web.app import render
+from console.web.assignment import assignees
 from console.web.auth import BadRequest, roles, services
-from console.web.files import (
-    MAX_IDLE,
-    STATE_READS,
-    QueueFilters,
-    assignees,
-    at_most,
-    visibility_query,
-)
+from console.web.files import STATE_READS, at_most
+from console.web.queue_filters import MAX_IDLE, QueueFilters, visibility_query
 
 router = APIRouter(include_in_schema=False)
 

@@ -12,7 +12,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.converter import decode_typed_search_attributes, encode_search_attributes
 
 from console.web.accounts import Account
-from console.web.files import reader_clause
+from console.web.queue_filters import reader_clause
 from tests.unit.builders import apply, detr_plan, line, request, submit, to_instruction
 from workflows import search
 

@@ -29,6 +29,7 @@ from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog
 from tests.conftest import temporal_cli_path
+from tests.polling import eventually
 from tests.workflow.older_releases import RunBegunBeforeFunders
 from worker import build_worker
 from workflows import registration, search
@@ -153,6 +154,23 @@ async def report_page(
     """The report's page once its computation was started there (``start_report``): at once
     the result on a small log, else the progress."""
     return await client.get(await start_report(client, path, params))
+
+
+async def portfolio_download(
+    client: httpx.AsyncClient, fmt: str, params: dict[str, str] | None = None
+) -> httpx.Response:
+    """A portfolio download as the auditor's button gets it: the form posted with the page's
+    CSRF token and the choices, then the address it leads to read until the file (or the
+    page saying why not) is there instead of the progress."""
+    token = await csrf_of(client, "/portefeuille")
+    started = await client.post(f"/portefeuille.{fmt}", data={"csrf": token, **(params or {})})
+    assert started.status_code == 303, started.text
+
+    async def ready() -> httpx.Response | None:
+        answer = await client.get(started.headers["location"])
+        return None if b'data-testid="calcul-en-cours"' in answer.content else answer
+
+    return await eventually(ready)
 
 
 @contextlib.asynccontextmanager

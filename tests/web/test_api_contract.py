@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI
 
-from console.web import files
+from console.web import queue_pages
 from console.web.accounts import Account
 from console.web.auth import roles
 from console.web.openapi import with_csrf_on_changes
@@ -299,7 +299,7 @@ async def test_the_list_s_pages_give_each_file_once_through_their_link(
         return first_files <= {row["application_id"] for row in rows.json()}
 
     await eventually(listed)
-    monkeypatch.setattr(files, "QUEUE_LIMIT", 2)
+    monkeypatch.setattr(queue_pages, "QUEUE_LIMIT", 2)
     seen: list[str] = []
     address: str | None = "/api/v1/applications?insee=01034"
     async with console.client() as client:

@@ -9,7 +9,17 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from console.web import api, documents, exports, journal, opinions, oversight, pages, team
+from console.web import (
+    api,
+    documents,
+    exports,
+    journal,
+    opinions,
+    oversight,
+    pages,
+    portfolio_downloads,
+    team,
+)
 from domain.deadline import PARIS
 from tests.web.conftest import Console, csrf_of, signed_in
 from tests.web.test_console_api import act, submit_file
@@ -50,6 +60,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/journal/verification"): {"audrey"},
     ("POST", "/journal/verification"): {"audrey"},
     ("GET", "/portefeuille.{fmt}"): {"audrey"},
+    ("POST", "/portefeuille.{fmt}"): {"audrey"},
     ("GET", "/api/v1/me"): EVERYONE,
     ("GET", "/api/v1/programmes"): EVERYONE,
     ("GET", "/api/v1/applications"): QUEUE_READERS,
@@ -63,6 +74,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/batches"): {"alice", "sophie"},
     ("GET", "/api/v1/batches/{batch_id}"): {"alice", "sophie"},
     ("GET", "/api/v1/audit/verification"): {"audrey"},
+    ("POST", "/api/v1/audit/verification"): {"audrey"},
     ("GET", "/api/v1/audit/{application_id}"): {"audrey"},
 }
 LINK = re.compile(r'href="(/[^"#?]*)')
@@ -73,7 +85,17 @@ OPEN = {"/", "/connexion", "/deconnexion"}
 def served_routes() -> set[tuple[str, str]]:
     return {
         (method, route.path)
-        for module in (pages, documents, team, exports, opinions, oversight, journal, api)
+        for module in (
+            pages,
+            documents,
+            team,
+            exports,
+            opinions,
+            oversight,
+            portfolio_downloads,
+            journal,
+            api,
+        )
         for route in module.router.routes
         for method in (getattr(route, "methods", None) or set()) - {"HEAD", "OPTIONS"}
     }

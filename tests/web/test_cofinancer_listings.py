@@ -12,7 +12,7 @@ import pytest
 
 from console import status
 from console.upgrading import UNTOLD, FundersPublished, publish_running_funders
-from console.web import exports, files
+from console.web import exports, queue_filters, queue_pages
 from domain.commands import WithdrawApplication
 from domain.state import Application
 from eventlog import EventData
@@ -128,10 +128,10 @@ async def test_a_co_financer_is_told_how_many_files_match_once_all_of_them_tell_
         return len(rows) == 1
 
     await eventually(counted)
-    in_01034 = files.QueueFilters(insee="01034")
-    assert await files.queue_total(console.services, region, in_01034, True) == 1
-    in_01033 = files.QueueFilters(insee="01033")
-    assert await files.queue_total(console.services, region, in_01033, True) is None
+    in_01034 = queue_filters.QueueFilters(insee="01034")
+    assert await queue_pages.queue_total(console.services, region, in_01034, True) == 1
+    in_01033 = queue_filters.QueueFilters(insee="01033")
+    assert await queue_pages.queue_total(console.services, region, in_01033, True) is None
 
 
 async def test_publish_funders_has_the_older_running_files_publish_theirs(
@@ -177,7 +177,7 @@ async def test_a_co_financer_s_export_is_cut_at_a_page_only_while_some_files_do_
 
     await eventually(listed)
     monkeypatch.setattr(exports, "QUEUE_LIMIT", 1)
-    monkeypatch.setattr(files, "QUEUE_LIMIT", 1)
+    monkeypatch.setattr(queue_pages, "QUEUE_LIMIT", 1)
     async with signed_in(console, "region") as region:
         all_told = (await region.get("/dossiers.csv?commune=01034")).text
         some_untold = (await region.get("/dossiers.csv?commune=01033")).text

@@ -27,7 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.outbox import outbox
 from audit.checkpoints import export_file
-from console.web import files
+from console.web import queue_pages
 from console.web.accounts import AccountStore
 from console.web.app import create_app
 from console.web.batch import BatchRunner
@@ -51,6 +51,7 @@ from tests.web.conftest import (
     PASSWORD,
     Console,
     csrf_of,
+    portfolio_download,
     report_page,
     signed_in,
     start_report,
@@ -1670,7 +1671,8 @@ async def test_the_auditor_reads_timeline_state_as_of_verification_and_exports(
     assert "le dossier n'existait pas encore.</td>" in html.unescape(old.text)
     assert csv.status_code == 200 and file_id in csv.text
     assert jsonl.status_code == 200 and "ApplicationSubmitted" in jsonl.text
-    assert verification.json()["ok"] is True
+    # The journal's verification just computed, which the API reads (one report per scope).
+    assert verification.json()["result"]["ok"] is True
     assert bad_date.status_code == 400
     # A day to come would show today's state under that date: refused, saying why.
     assert to_come.status_code == portfolio_to_come.status_code == 400
@@ -1888,21 +1890,22 @@ async def test_the_auditor_downloads_the_portfolio_as_of_a_day(
         listing = await audrey.get("/dossiers")
         page = await report_page(audrey, "/portefeuille")
         page_2000 = await report_page(audrey, "/portefeuille", {"date": "2000-01-01"})
-        now = await audrey.get("/portefeuille.csv")
-        before = await audrey.get("/portefeuille.csv", params={"date": "2000-01-01"})
-        lines = await audrey.get("/portefeuille.jsonl")
+        now = await portfolio_download(audrey, "csv")
+        before = await portfolio_download(audrey, "csv", {"date": "2000-01-01"})
+        lines = await portfolio_download(audrey, "jsonl")
         bad_date = await audrey.get("/portefeuille.csv", params={"date": "hier"})
         no_such_day = await audrey.get("/portefeuille", params={"date": "2026-02-30"})
-        elsewhere = await audrey.get("/portefeuille.csv", params={"departement": "38"})
-        ain = await audrey.get("/portefeuille.csv", params={"departement": "01"})
+        elsewhere = await portfolio_download(audrey, "csv", {"departement": "38"})
+        ain = await portfolio_download(audrey, "csv", {"departement": "01"})
         unknown = await audrey.get("/portefeuille", params={"dispositif": "nope"})
         bad_format = await audrey.get("/portefeuille.pdf")
     assert 'href="/portefeuille"' in listing.text
     assert page.status_code == 200 and "Portefeuille actuel" in page.text
-    assert 'href="/portefeuille.csv"' in page.text and "Total" in page.text
+    assert 'formaction="/portefeuille.csv"' in page.text and "Total" in page.text
     assert "Portefeuille au 01/01/2000" in page_2000.text
     assert "Aucun dossier à cette date." in page_2000.text
-    assert 'href="/portefeuille.jsonl?date=2000-01-01"' in page_2000.text
+    downloads = page_2000.text.split('data-testid="telechargements"')[1].split("</form>")[0]
+    assert 'name="date" value="2000-01-01"' in downloads and "/portefeuille.jsonl" in downloads
     assert now.status_code == 200 and now.text.startswith("\ufeffapplication_id;status;")
     assert f"\r\n{file_id};" in now.text
     assert 'filename="portefeuille-actuel.csv"' in now.headers["content-disposition"]
@@ -1927,8 +1930,9 @@ async def test_the_auditor_s_portfolio_opens_in_excel_in_french_with_its_codes_w
 
     async with signed_in(console, "audrey") as audrey:
         page = await report_page(audrey, "/portefeuille", {"departement": "01"})
-        workbook = await audrey.get("/portefeuille.xlsx", params={"departement": "01"})
-    assert 'href="/portefeuille.xlsx?departement=01"' in page.text
+        workbook = await portfolio_download(audrey, "xlsx", {"departement": "01"})
+    downloads = page.text.split('data-testid="telechargements"')[1].split("</form>")[0]
+    assert 'name="departement" value="01"' in downloads and "/portefeuille.xlsx" in downloads
     assert 'filename="portefeuille-actuel-01.xlsx"' in workbook.headers["content-disposition"]
     sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
     assert sheet is not None
@@ -2098,7 +2102,7 @@ async def test_a_queue_longer_than_it_can_list_says_how_many_files_match(
     (an unsaid cut could hide the nearest deadline); a narrow filter says nothing."""
     for _ in range(2):
         await submit_file(console)
-    monkeypatch.setattr(files, "QUEUE_LIMIT", 1)
+    monkeypatch.setattr(queue_pages, "QUEUE_LIMIT", 1)
     async with signed_in(console, "alice") as alice:
 
         async def cut() -> str | None:
@@ -2475,7 +2479,7 @@ async def test_figures_and_exports_resting_on_altered_events_say_so(
     try:
         async with signed_in(auditor, "audrey") as audrey:
             page = html.unescape((await report_page(audrey, "/portefeuille")).text)
-            refused = await audrey.get("/portefeuille.csv")
+            refused = await portfolio_download(audrey, "csv")
             anyway = await audrey.get("/portefeuille.csv", params={"malgre_alteration": "1"})
             trail = await audrey.get("/audit/app-1/export.jsonl")
             trail_anyway = await audrey.get(

@@ -357,3 +357,28 @@ async def test_the_openapi_document_describes_the_upload_s_body(console: Console
     assert form["required"] == ["file", "kind", "request_id"]
     assert form["properties"]["file"] == {"type": "string", "format": "binary"}
     assert "award_decision" in form["properties"]["kind"]["enum"]
+
+
+async def test_a_document_the_file_does_not_hold_is_said_missing_from_that_file(
+    console: Console, with_quote: str
+) -> None:
+    """On a file the reader sees, a hash it does not name answered « Aucun dossier à ce
+    numéro », as if the file did not exist: the page says the document is not on this file,
+    with a link back to it (the API the same sentence); a file the reader may not see is
+    still not found, whatever the hash."""
+    unknown = hashlib.sha256(b"une autre piece").hexdigest()
+    async with signed_in(console, "agent") as agent:
+        page = await agent.get(f"/dossiers/{with_quote}/pieces/{unknown}")
+        malformed = await agent.get(f"/dossiers/{with_quote}/pieces/pas-une-empreinte")
+        api = await agent.get(f"/api/v1/applications/{with_quote}/documents/{unknown}")
+    for answer in (page, malformed):
+        said = html.unescape(answer.text)
+        assert answer.status_code == 404
+        assert "Aucun dossier" not in said
+        assert "Pièce introuvable" in said and "Ce dossier ne contient pas cette pièce" in said
+        assert f'<a href="/dossiers/{with_quote}">Retour au dossier</a>' in answer.text
+    assert api.status_code == 404 and api.json()["error"] == "Pièce introuvable"
+    assert api.json()["detail"].startswith("Ce dossier ne contient pas cette pièce")
+    async with signed_in(console, "autre-agent") as other:
+        hidden = await other.get(f"/dossiers/{with_quote}/pieces/pas-une-empreinte")
+    assert hidden.status_code == 404 and "Aucun dossier à ce numéro" in html.unescape(hidden.text)

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from console.reasons import decision_standing
 from console.web.accounts import Account
 from console.web.app import templates
 from console.web.claims import decision_notes
 from console.web.opinions import awaited_numbers
-from console.web.pages import decision_standing
 from domain.commands import (
     Command,
     DismissApplication,
@@ -134,7 +134,7 @@ def test_an_ordered_payment_says_it_is_on_its_way_not_that_nothing_was_paid() ->
 def test_the_rules_applied_show_the_caps_each_payment_claim_met() -> None:
     """« Règles appliquées » listed eligibility and the plan's rules; the caps a claim met
     are recorded on it and read under them, naming the claim."""
-    from console.web.files import payment_verdict
+    from console.web.file_timeline import payment_verdict
     from domain.events import PaymentClaimed
     from tests.unit.builders import claim, history, to_started
 
@@ -287,4 +287,32 @@ def test_an_unanswered_opinion_reads_awaited_in_the_statuses_the_domain_awaits_i
     assert "<em>En attente</em>" in opinion_cell()
     monkeypatch.setitem(APPLIES_IN, "expert_opinion", frozenset({"submitted"}))
     assert "En attente" not in opinion_cell()
-    assert "Sans réponse (instruction terminée)" in opinion_cell()
+    assert "Non rendu : plus attendu" in opinion_cell()
+
+
+def test_an_opinion_the_file_was_decided_without_says_so_not_that_instruction_ended() -> None:
+    """« Sans réponse (instruction terminée) » read as if the request's expiry had closed it:
+    a late opinion is taken until the file is decided (``notices_opinions.STILL_TAKEN``), so
+    what happened is that the file was decided (or withdrawn) before the expert answered. The
+    file's page and the expert's list say that."""
+    from console.web.opinions import AskedOpinion
+    from domain.commands import RequestOpinion
+
+    ask = RequestOpinion(
+        actor=CASEWORKER, at=at(2), expert_id="abf", question="Toiture ?", due_on=at(20).date()
+    )
+    decided = [*to_instruction(), ask, Refuse(actor=CASEWORKER, at=at(30), reason="Non")]
+    state = apply(decided)
+    cell = file_page(decided, awaited_opinions=awaited_numbers(state))
+    cell = cell.split('data-testid="avis"')[1].split("</table>")[0]
+    assert "Non rendu : plus attendu, le dossier ayant été décidé ou retiré avant l'avis" in cell
+    expert = Account("abf", "expert")
+    others = [AskedOpinion(state, state.opinions[0])]
+    listed = templates.env.get_template("avis.html").render(
+        account=expert, awaited=[], others=others, today=at(31).date()
+    )
+    for page in (cell, listed):
+        assert "instruction terminée" not in page and "instruction est terminée" not in page
+    assert "Non rendu : plus attendu, le dossier ayant été décidé ou retiré avant votre avis" in (
+        listed
+    )

@@ -390,7 +390,7 @@ def test_the_commission_s_opinion_is_awaited_again_once_the_plan_asks_more_of_th
     plan's rule passed; it is awaited again, as the acceptance is. A file of rules 4 keeps
     the opinion it recorded, and the page says so."""
     from console.web.accounts import Account
-    from console.web.files import verdicts
+    from console.web.file_timeline import verdicts
     from console.web.pages import _action
     from domain.commands import DeclareComplete, RecordCommissionOpinion, RevisePlan
     from tests.unit.builders import plan_asking_detr, request

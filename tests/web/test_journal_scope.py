@@ -11,6 +11,7 @@ import html
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -74,6 +75,19 @@ class Auditor:
             return text if mark in text else None
 
         return await eventually(there)
+
+    async def verified(self, params: dict[str, str] | None = None) -> dict[str, Any]:
+        """The API's verification in that scope, started by a POST, once its GET says done:
+        its result."""
+        token = {"X-CSRF-Token": await csrf_of(self.client, "/journal")}
+        started = await self.client.post(API, params=params, headers=token)
+        assert started.status_code in (200, 202), started.text
+
+        async def done() -> dict[str, Any] | None:
+            status = (await self.client.get(API, params=params)).json()
+            return status["result"] if status["state"] == "done" else None
+
+        return await eventually(done)
 
 
 @contextlib.asynccontextmanager
@@ -240,19 +254,56 @@ async def test_an_uploaded_file_s_checkpoint_is_started_from_under_its_own_addre
 async def test_the_api_verifies_from_the_latest_checkpoint_when_asked_and_says_its_scope(
     console: Console, database: Database
 ) -> None:
-    """``/api/v1/audit/verification?from_checkpoint=true``: the scripts' way to the daily
-    audit, with ``scope`` and ``started_from``; refused in a sentence without a trusted key."""
+    """``POST /api/v1/audit/verification?from_checkpoint=true`` then ``GET`` at the same
+    address: the scripts' way to the daily audit, the result with ``scope`` and
+    ``started_from``; refused in a sentence without a trusted key."""
     async with auditor_on(console, database) as audrey:
-        partial = (await audrey.client.get(API, params={"from_checkpoint": "true"})).json()
-        whole = (await audrey.client.get(API)).json()
+        partial = await audrey.verified({"from_checkpoint": "true"})
+        whole = await audrey.verified()
     async with auditor_on(console, database, trusted=False) as untrusting:
-        refused = await untrusting.client.get(API, params={"from_checkpoint": "true"})
+        token = {"X-CSRF-Token": await csrf_of(untrusting.client, "/journal")}
+        refused = await untrusting.client.post(
+            API, params={"from_checkpoint": "true"}, headers=token
+        )
     assert partial["ok"] is True and partial["checked"] == 4
     assert partial["started_from"]["position"] == 4 and partial["started_from"]["matches"]
     assert partial["scope"].startswith("positions 5..8 re-read; positions 1..4 vouched for by")
     assert whole["ok"] is True and whole["checked"] == 8 and whole["started_from"] is None
     assert refused.status_code == 400
     assert "la console n'a pas de clé publique de confiance" in html.unescape(refused.text)
+
+
+async def test_the_api_s_verification_starts_on_a_post_never_on_a_get(
+    console: Console, database: Database
+) -> None:
+    """A GET computed the whole verification, minutes on years of log, for any client that
+    opened the address (a link prefetched, a monitoring probe). A GET now reads the one
+    running or just done, and with none says what to send; a POST starts it (with the CSRF
+    header on a session), answering 202 and where to read it, which the journal's page
+    follows too (one computation)."""
+    async with auditor_on(console, database) as audrey:
+        client = audrey.client
+        nothing = await client.get(API)
+        nothing_started = audrey.services.reports.find("journal:complete") is None
+        forged = await client.post(API)
+        token = {"X-CSRF-Token": await csrf_of(client, "/journal")}
+        started = await client.post(API, headers=token)
+        result = await audrey.verified()
+        journal = await audrey.shown("/journal", 'data-testid="verification-journal"')
+        operations = (await client.get("/api/openapi.json")).json()["paths"][API]
+    assert nothing.status_code == 404 and nothing_started
+    assert {"202", "200"} <= set(operations["post"]["responses"])
+    assert "POST to the same address" in operations["get"]["responses"]["404"]["description"]
+    said = nothing.json()
+    assert said["error"] == "Aucune vérification en cours"
+    assert "POST /api/v1/audit/verification" in said["detail"]
+    assert forged.status_code == 403
+    assert started.status_code in (200, 202)
+    assert started.headers["location"] == API
+    status = started.json()
+    assert status["state"] in ("running", "done") and status["from_checkpoint"] is False
+    assert result["ok"] is True and result["checked"] == 8
+    assert "Journal vérifié : chaîne cohérente" in journal
 
 
 async def test_a_checkpoint_above_a_break_is_said_to_vouch_for_nothing(

@@ -16,7 +16,7 @@ import httpx
 import openpyxl
 import pytest
 
-from console.web import files
+from console.web import queue_filters, queue_pages
 from console.web.accounts import Account
 from tests.polling import eventually
 from tests.web.conftest import Console, signed_in
@@ -225,8 +225,8 @@ async def test_a_cut_queue_still_lists_the_files_due_soonest_wherever_they_are(
     alice_account = await console.services.accounts.get("alice")
     assert alice_account is not None
     later = datetime.now(UTC) + timedelta(days=25)
-    by_commune = files.QueueFilters(insee="01034")
-    cut = await files.work_queue(console.services, alice_account, by_commune, later, limit=1)
+    by_commune = queue_filters.QueueFilters(insee="01034")
+    cut = await queue_pages.work_queue(console.services, alice_account, by_commune, later, limit=1)
     assert [row.summary.application_id for row in cut.rows][:1] == [older]  # the soonest first
     assert {row.summary.application_id for row in cut.rows} >= {older, newer}
     assert cut.next_page is not None  # and the older one on its own page too
@@ -288,7 +288,7 @@ async def test_a_queue_longer_than_a_page_is_read_page_after_page(
     page offers no next one, and every page says how many match. The API's ``Link`` header
     walks the same pages."""
     label, application_ids = await labelled_files(console, 3)
-    monkeypatch.setattr(files, "QUEUE_LIMIT", 1)
+    monkeypatch.setattr(queue_pages, "QUEUE_LIMIT", 1)
     async with signed_in(console, "alice") as alice:
         pages = await walk(alice, "/dossiers?" + urlencode({"etiquette": label}))
         through_api: list[str] = []
@@ -333,11 +333,11 @@ async def test_the_files_due_soonest_are_on_the_first_page_and_on_no_other(
     region_account = await console.services.accounts.get("region")
     assert alice_account is not None and region_account is not None
     later = datetime.now(UTC) + timedelta(days=25)  # the corrections are due within a week
-    labelled = files.QueueFilters(label=label)
+    labelled = queue_filters.QueueFilters(label=label)
 
-    async def pages(reader: Account = alice_account, **options: bool) -> list[files.Queue]:
-        async def one(after: bytes | None) -> files.Queue:
-            return await files.work_queue(
+    async def pages(reader: Account = alice_account, **options: bool) -> list[queue_pages.Queue]:
+        async def one(after: bytes | None) -> queue_pages.Queue:
+            return await queue_pages.work_queue(
                 console.services, reader, labelled, later, limit=1, after=after, **options
             )
 
@@ -348,7 +348,7 @@ async def test_the_files_due_soonest_are_on_the_first_page_and_on_no_other(
 
     queue, api = await pages(), await pages(due_soon_first=False)
 
-    def ids(page: files.Queue) -> list[str]:
+    def ids(page: queue_pages.Queue) -> list[str]:
         return [row.summary.application_id for row in page.rows]
 
     assert [ids(page) for page in queue] == [[middle, newest], [], [older]]
@@ -369,7 +369,7 @@ async def test_a_page_link_opens_its_own_page_only(
     page number, not altered, not with a character an address should not hold. Each time
     the page says so and lists the most recent files; the API refuses it in a sentence."""
     label, _ = await labelled_files(console, 2)
-    monkeypatch.setattr(files, "QUEUE_LIMIT", 1)
+    monkeypatch.setattr(queue_pages, "QUEUE_LIMIT", 1)
     async with signed_in(console, "alice") as alice:
         first = (await alice.get("/dossiers", params={"etiquette": label})).text
         link = re.search(r'<a href="/dossiers\?([^"]+)" rel="next"', first)

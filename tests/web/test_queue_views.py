@@ -4,7 +4,7 @@ and the team page's counts, which are made of them."""
 from __future__ import annotations
 
 from console.web.accounts import Account
-from console.web.files import QueueFilters, visibility_query
+from console.web.queue_filters import QueueFilters, visibility_query
 from console.web.team import _views
 
 SUPERVISOR = Account("sophie", "supervisor")

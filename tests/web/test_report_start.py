@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import html
 
+import httpx
+
 from tests.audit.audit_support import Database
+from tests.polling import eventually
 from tests.web.conftest import Console, csrf_of
 from tests.web.test_journal_scope import FROM_POINT, auditor_on
 from tests.web.test_journal_scope import database as database  # the fixture: a log of its own
@@ -68,3 +71,38 @@ async def test_the_auditor_s_form_starts_the_report_and_its_address_follows_it(
     assert chosen.status_code == 303
     assert chosen.headers["location"] == "/portefeuille?date=2025-01-01&departement=01"
     assert "Portefeuille au 01/01/2025" in portfolio
+
+
+async def test_a_portfolio_download_is_prepared_by_a_post_and_served_once_ready(
+    console: Console, database: Database
+) -> None:
+    """``/portefeuille.csv`` (and ``.jsonl``, ``.xlsx``) read the whole log on a GET: a
+    prefetched link or a crawler started it. A GET now serves a file prepared in the
+    background and computes nothing: with none, a 409 that says so and offers the form (a
+    POST with the CSRF token to the same address); the form prepares it and leads to the
+    address, which shows the progress, then gives the file."""
+    async with auditor_on(console, database) as audrey:
+        client, reports = audrey.client, audrey.services.reports
+        nothing = await client.get("/portefeuille.csv", params=DAY)
+        nothing_started = reports.find("portefeuille.csv:2025-01-01::") is None
+        forged = await client.post("/portefeuille.csv", data=DAY)
+        token = await csrf_of(client, "/portefeuille")
+        started = await client.post("/portefeuille.csv", data={"csrf": token} | DAY)
+        location = started.headers["location"]
+
+        async def ready() -> httpx.Response | None:
+            answer = await client.get(location)
+            return None if b'data-testid="calcul-en-cours"' in answer.content else answer
+
+        served = await eventually(ready)
+    assert nothing.status_code == 409 and nothing_started
+    said = html.unescape(nothing.text)
+    assert "Aucun fichier préparé" in said and "POST /portefeuille.csv" in said
+    assert 'name="date" value="2025-01-01"' in _form(said, "/portefeuille.csv")
+    assert forged.status_code == 403
+    assert started.status_code == 303 and location == "/portefeuille.csv?date=2025-01-01"
+    assert served.status_code == 200
+    assert served.headers["content-disposition"] == (
+        'attachment; filename="portefeuille-2025-01-01.csv"'
+    )
+    assert served.text.startswith("\ufeffapplication_id;status;")
