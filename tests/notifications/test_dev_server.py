@@ -255,16 +255,8 @@ async def test_ensuring_the_digest_schedule_updates_it_in_place_and_keeps_a_paus
     client = dev_env.client
     handle = await ensure_digest_schedule(client, "queue-a")
     try:
-        again = await ensure_digest_schedule(client, "queue-a")
+        again = await ensure_digest_schedule(client, "queue-a")  # unchanged: no update
         assert again.id == handle.id == DIGEST_SCHEDULE_ID
-
-        async def updated_in_place() -> bool:
-            # The update is a signal that puts back the state read before it was sent (the SDK
-            # sends no conflict token), applied after a pause when the scheduler takes both in
-            # one workflow task (patches first), as it does when loaded: the pause is undone.
-            return (await handle.describe()).info.last_updated_at is not None
-
-        await eventually(updated_in_place)
         await handle.pause(note="maintenance")
 
         async def paused() -> bool:  # the scheduler applies a pause a moment after it returns
@@ -283,6 +275,30 @@ async def test_ensuring_the_digest_schedule_updates_it_in_place_and_keeps_a_paus
         assert spec.time_zone_name == "Europe/Paris"
         assert [(r.start, r.end) for r in spec.calendars[0].hour] == [(8, 8)]
         assert described.schedule.state.paused
+    finally:
+        await handle.delete()
+
+
+async def test_ensuring_an_unchanged_schedule_sends_no_update_and_cannot_undo_a_pause(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    """``guichet schedules`` runs again at each deploy: with nothing to change, it sends no
+    update, the only way a pause made meanwhile could be undone (the SDK's update puts back
+    the state it read, with no conflict token)."""
+    client = dev_env.client
+    handle = await ensure_digest_schedule(client, "queue-a")
+    try:
+        await handle.pause(note="maintenance")
+
+        async def paused() -> bool:
+            return (await handle.describe()).schedule.state.paused
+
+        await eventually(paused)
+        again = await ensure_digest_schedule(client, "queue-a")
+        assert again.id == handle.id
+        described = await handle.describe()
+        assert described.info.last_updated_at is None  # never updated, only paused
+        assert described.schedule.state.paused and described.schedule.state.note == "maintenance"
     finally:
         await handle.delete()
 
