@@ -3,7 +3,11 @@ process's children are left once it ends."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 from pathlib import Path
+from typing import Any
 
 
 def children(pid: int) -> dict[int, str]:
@@ -34,3 +38,15 @@ def running(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rindex(")") + 2] not in "ZX"
+
+
+def leave_nothing_running(process: subprocess.Popen[Any], seen: dict[int, str]) -> list[int]:
+    """Kill ``process`` if it still runs, then every child ``seen`` that still does, even when
+    the test fails: the children found still running, for the test to assert there are none."""
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    left = [pid for pid in seen if running(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left

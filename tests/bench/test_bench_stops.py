@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import children, running
+from tests.processes import children, leave_nothing_running
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.temporal]
 
@@ -86,12 +86,7 @@ def test_a_stopped_benchmark_leaves_no_server_or_worker_behind(
         process.send_signal(stop)
         code = process.wait(timeout=60)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        left = [pid for pid in seen if running(pid)]
-        for pid in left:  # never leave them running, even when the test fails
-            os.kill(pid, signal.SIGKILL)
+        left = leave_nothing_running(process, seen)
     said = output.read_text(errors="replace")
     assert not left, f"still running after the benchmark ended: {[seen[p] for p in left]}"
     assert code == 128 + stop, said

@@ -5,7 +5,6 @@ once ready, with the demo)."""
 
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 
 from tests.cli.test_entry_point import guichet_command
 from tests.e2e.support import free_port, python_env, spawn, wait_until
-from tests.processes import children, running
+from tests.processes import children, leave_nothing_running
 
 pytestmark = [pytest.mark.slow, pytest.mark.temporal]
 
@@ -48,12 +47,7 @@ def test_guichet_dev_stopped_leaves_no_server_behind(
         process.send_signal(stop)
         code = process.wait(timeout=60)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        left = [pid for pid in seen if running(pid)]
-        for pid in left:  # never leave them running, even when the test fails
-            os.kill(pid, signal.SIGKILL)
+        left = leave_nothing_running(process, seen)
     said = log.read_text(errors="replace")
     assert any("start-dev" in line for line in seen.values()), said
     assert not left, f"still running after guichet dev ended: {[seen[p] for p in left]}"
