@@ -84,7 +84,7 @@ class ApplicationRequest(Frozen):
         return self if plan is self.plan else self.replaced({"plan": plan})
 
 
-RULES = 5
+RULES = 6
 """The latest revision of the decision rules, recorded at submission (``SubmitApplication``,
 ``ApplicationSubmitted`` and ``Application.rules``) so that every file keeps the rules it was
 decided under when it replays; the workflow chooses it with ``workflow.patched``.
@@ -132,6 +132,15 @@ decided under when it replays; the workflow chooses it with ``workflow.patched``
    deadline's expiry records why in French, what it was left without until when and what
    follows (``domain.decider_deadlines.DISMISSED_IN_FRENCH_RULES``): the reason, mailed to the
    commune and the co-financers, was an English sentence naming the deadline's code.
+6. An award held down by its programme's cap keeps the programme's rate at the balance: the
+   chef de projet PVD post, « 75 % of the loaded cost, capped at €45,000 », planned at
+   €80,000 and costing €70,000, earns min(€45,000, 75 % × €70,000) = €45,000; the rate was
+   the award over the base (56.25 %), and the balance paid €39,375 (décret 2018-514 art. 12;
+   ``domain.rules.financing.CAPPED_RATE_RULES``). The interim check reads the same rate. An
+   accepted file whose award is not notified yet may be re-opened into instruction by its
+   caseworker or supervisor, with a reason (démarches-simplifiées' « repasser en
+   instruction »; ``domain.decider_permissions.REOPEN_ACCEPTED_RULES``): a file accepted by
+   mistake could only be notified, or withdrawn by its commune.
 """
 
 

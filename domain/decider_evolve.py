@@ -225,7 +225,11 @@ def _dismissed(state: Application, event: ApplicationDismissed) -> Changes:
 @_on(ApplicationReopened)
 def _reopened(state: Application, event: ApplicationReopened) -> Changes:
     # A correction left unanswered when the file was closed is over with it.
-    return {"status": event.back_to, "correction": None, "reopened_at": event.at}
+    changes: Changes = {"status": event.back_to, "correction": None, "reopened_at": event.at}
+    if state.status == "accepted":
+        # Its acceptance is taken back (rules 6): the award is decided again at the next one.
+        changes |= {"accepted_by": None, "award_cents": 0}
+    return changes
 
 
 @_on(ApplicationWithdrawn)

@@ -382,8 +382,9 @@ def dismiss(c: DismissApplication, state: Application) -> list[Event]:
 
 
 def reopen(c: ReopenApplication, state: Application) -> list[Event]:
-    """Re-open a refused or dismissed file: into instruction, or, from rules 3, back to
-    reception when it was never declared complete (completeness comes before instruction)."""
+    """Re-open a refused or dismissed file, or from rules 6 an accepted one whose award is not
+    notified yet: into instruction, or, from rules 3, back to reception when it was never
+    declared complete (completeness comes before instruction)."""
     never_complete = state.rules >= 3 and state.complete_at is None
     back_to = "submitted" if never_complete else "in_instruction"
     return [ApplicationReopened(actor=c.actor, at=c.at, reason=c.reason, back_to=back_to)]

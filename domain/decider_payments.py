@@ -177,7 +177,9 @@ def interim_beyond_expense(command: Command, state: Application) -> RuleViolatio
                     source=PAYMENTS,
                     french="Une demande d'acompte indique la dépense éligible justifiée à ce jour",
                 )
-            justified = final_amount_cents(programme, plan, state.award_cents, expense)
+            justified = final_amount_cents(
+                programme, plan, state.award_cents, expense, rules=state.rules
+            )
             already = staged_total(state.payments)
             if already + amount > justified:
                 room = justified - already
@@ -313,10 +315,10 @@ def claim_payment(c: ClaimPayment, state: Application) -> list[Event]:
         verdicts = staged_verdicts(programme, plan, state.payments, award, amount)
     else:
         amount = balance_due_cents(
-            programme, plan, award, state.paid_cents, c.eligible_expense_cents
+            programme, plan, award, state.paid_cents, c.eligible_expense_cents, rules=state.rules
         )
         verdicts = balance_verdicts(
-            programme, plan, award, state.paid_cents, c.eligible_expense_cents or 0
+            programme, plan, award, state.paid_cents, c.eligible_expense_cents or 0, state.rules
         )
         # No payment follows: the closing or the repayment carries the claim's evidence.
         proof = {

@@ -25,15 +25,38 @@ _LIVE: frozenset[Status] = frozenset({*_REVIEW, "accepted", *_EXECUTION})
 class Permission:
     """The roles that may send a command and the statuses it is valid in.
 
-    ``four_eyes``: the actor must not be the one who accepted the file."""
+    ``four_eyes``: the actor must not be the one who accepted the file. ``since``: statuses
+    the command is valid in only for files decided under that revision of the decision rules
+    or a later one (``Application.rules``): files of before replay as they ran."""
 
     roles: frozenset[Role]
     statuses: frozenset[Status]
     four_eyes: bool = False
+    since: tuple[tuple[Status, int], ...] = ()
+
+    def statuses_under(self, rules: int) -> frozenset[Status]:
+        """The statuses the command is valid in for a file of rules revision ``rules``."""
+        later = {status for status, revision in self.since if rules < revision}
+        return self.statuses - later if later else self.statuses
 
 
-def _p(roles: tuple[Role, ...], statuses: frozenset[Status], four_eyes: bool = False) -> Permission:
-    return Permission(frozenset(roles), statuses, four_eyes)
+def _p(
+    roles: tuple[Role, ...],
+    statuses: frozenset[Status],
+    four_eyes: bool = False,
+    since: tuple[tuple[Status, int], ...] = (),
+) -> Permission:
+    return Permission(
+        frozenset(roles), statuses | {status for status, _ in since}, four_eyes, since
+    )
+
+
+REOPEN_ACCEPTED_RULES = 6
+"""The revision of the decision rules (``domain.commands.RULES``) from which an accepted file
+whose award is not notified yet may be re-opened into instruction (DOMAIN.md, States:
+« re-opening after a decision »; démarches-simplifiées' « repasser en instruction » applies
+to an accepted file too). Before, a file accepted by mistake could only be notified, or
+withdrawn by its commune."""
 
 
 PERMISSIONS: dict[str, Permission] = {
@@ -51,7 +74,11 @@ PERMISSIONS: dict[str, Permission] = {
     "AcceptApplication": _p(("caseworker",), frozenset({"in_instruction"})),
     "RefuseApplication": _p(("caseworker",), _REVIEW),
     "DismissApplication": _p(("caseworker", "supervisor", "system"), _REVIEW),
-    "ReopenApplication": _p(("caseworker", "supervisor"), frozenset({"refused", "dismissed"})),
+    "ReopenApplication": _p(
+        ("caseworker", "supervisor"),
+        frozenset({"refused", "dismissed"}),
+        since=(("accepted", REOPEN_ACCEPTED_RULES),),
+    ),
     "WithdrawApplication": _p(("applicant",), _REVIEW | _DECIDED | _EXECUTION),
     "NotifyAward": _p(("caseworker",), frozenset({"accepted"})),
     "RecordConvention": _p(("caseworker", "supervisor"), _LIVE),
@@ -123,7 +150,8 @@ def check_permission(
 
 def _check_status(command_type: str, state: Application, permission: Permission) -> None:
     name = state.application_id or "(new)"
-    if state.status in permission.statuses:
+    statuses = permission.statuses_under(state.rules)
+    if state.status in statuses:
         return
     nom = state.application_id or "(nouveau)"
     statut = f"« {lower(STATUS, state.status)} »"
@@ -149,14 +177,14 @@ def _check_status(command_type: str, state: Application, permission: Permission)
             french=f"Le dossier {nom} est {lower(STATUS, state.status)} : plus aucune action ne "
             "peut le modifier",
         )
-    expected = ", ".join(sorted(permission.statuses))
+    expected = ", ".join(sorted(statuses))
     raise InvalidTransition(
         f"{command_type} is not possible while application {name} is {state.status}; "
         f"it needs the file to be: {expected}",
         rule="status",
         french=f"L'action « {word(COMMAND, command_type)} » n'est pas possible tant que le "
         f"dossier {nom} a le statut {statut} ; elle exige le statut "
-        + _listed([lower(STATUS, s) for s in _in_order(permission.statuses)], "ou"),
+        + _listed([lower(STATUS, s) for s in _in_order(statuses)], "ou"),
     )
 
 

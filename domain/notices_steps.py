@@ -65,6 +65,8 @@ def steps_told(
             )
             body = f"Le {day(event.at)}, {how}. Son instruction se poursuit."
             return to(applicant, f"Dossier complet – {ref}", body, event)
+        case ApplicationReopened(reason=reason) if before and before.status == "accepted":
+            return _acceptance_taken_back(event, state, ref, reason)
         case ApplicationReopened(reason=reason):
             status = lower(STATUS, state.status)
             body = f"Votre dossier est de nouveau « {status} »."
@@ -121,6 +123,30 @@ def steps_told(
             body = f"La commune a retiré sa demande.\n\nMotif : {reason}"
             return to_funders(state, f"Demande retirée – {ref}", body, event)
     return []
+
+
+def _acceptance_taken_back(
+    event: ApplicationReopened, state: Application, ref: str, reason: str
+) -> list[Notice]:
+    """Rules 6: an accepted file re-opened before its award was notified. The commune and the
+    co-financers, told of the acceptance, read that it no longer stands."""
+    status = lower(STATUS, state.status)
+    why = f"\n\nMotif : {reason}"
+    subject = f"Acceptation reprise – {ref}"
+    commune = (
+        "L'acceptation de votre dossier, qui ne vous avait pas encore été notifiée, est reprise "
+        f"par les services instructeurs : il est de nouveau « {status} », et sera décidé à "
+        "nouveau."
+    )
+    funders = (
+        f"Commune : {commune_of(state)}.\n\nL'acceptation du dossier est reprise avant la "
+        f"notification de la subvention : il est de nouveau « {status} ». Les décisions déjà "
+        "prises sur les lignes du plan restent acquises, sauf révision du plan."
+    )
+    return [
+        *to(applicant_of(state), subject, commune + why, event),
+        *to_funders(state, subject, funders + why, event),
+    ]
 
 
 def _received(event: EligibilityConfirmed, state: Application, ref: str) -> list[Notice]:

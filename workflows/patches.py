@@ -23,12 +23,14 @@ DECISION_RULES_2 = "decision-rules-2"
 DECISION_RULES_3 = "decision-rules-3"
 DECISION_RULES_4 = "decision-rules-4"
 DECISION_RULES_5 = "decision-rules-5"
+DECISION_RULES_6 = "decision-rules-6"
 RULES_PATCHES = (
     DECISION_RULES_1,
     DECISION_RULES_2,
     DECISION_RULES_3,
     DECISION_RULES_4,
     DECISION_RULES_5,
+    DECISION_RULES_6,
 )
 """The patch of each revision of ``domain.commands.RULES`` after 0, in order: a revision
 without its patch here would reach files already running."""

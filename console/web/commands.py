@@ -25,8 +25,7 @@ from domain.actor import Actor
 from domain.commands import Command
 from domain.decider_instruction import acceptance_refused, nothing_to_withdraw
 from domain.french import bank_reason
-from domain.plan import FinancingPlan
-from domain.programme import Programme
+from domain.rules.financing import as_percent, rate_of_award
 from domain.rules.payment import advance_cap_cents, staged_room_cents
 from domain.state import Application
 
@@ -400,7 +399,7 @@ def action_hint(command_type: str, state: Application, funder: str | None = None
     if state.status in ("started", "completed"):
         hints.append(
             "Acompte : avec l'avance et les acomptes précédents, au plus "
-            f"{_share_of_expense(programme, state.plan, award)} de la dépense justifiée."
+            f"{_share_of_expense(state)} de la dépense justifiée."
         )
     if state.status == "completed":
         # The whole expense, not what is left: a typo below what the interims proved turned
@@ -474,14 +473,15 @@ def _detr_floor_hint(state: Application, funder: str | None) -> str:
     )
 
 
-def _share_of_expense(programme: Programme, plan: FinancingPlan, award_cents: int) -> str:
+def _share_of_expense(state: Application) -> str:
     """How much of the expense proven the subsidy covers, as the balance computes it
-    (``final_amount_cents``): « 40 % », « 12,5 % »; a flat grant covers the expense itself."""
-    base = plan.subsidisable_base_cents
-    if programme.funding.kind != "rate" or base == 0:
+    (``rate_of_award``): « 40 % », « 12,5 % »; a flat grant covers the expense itself."""
+    assert state.programme is not None and state.plan is not None
+    rate = rate_of_award(state.programme, state.plan, state.award_cents, rules=state.rules)
+    if rate is None:
         return "la totalité"
-    rate = (Decimal(award_cents * 100) / base).quantize(Decimal("0.01"), ROUND_DOWN).normalize()
-    return f"{format(rate, 'f').replace('.', ',')} %"
+    shown = as_percent(rate).quantize(Decimal("0.01"), ROUND_DOWN).normalize()
+    return f"{format(shown, 'f').replace('.', ',')} %"
 
 
 def _balance_proofs_missing(state: Application, *, claimed: bool = True) -> str:

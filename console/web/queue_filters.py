@@ -37,10 +37,12 @@ FOCUS = {
 }
 """The queue's views of running files, by what they need (the team page counts them);
 « en attente de l'instructeur »: the caseworker moves next (``AWAITING_CASEWORKER``)."""
-DECIDED_BUT_RUNNING: tuple[Status, ...] = tuple(sorted(PERMISSIONS["ReopenApplication"].statuses))
+DECIDED_BUT_RUNNING: tuple[Status, ...] = tuple(
+    sorted(PERMISSIONS["ReopenApplication"].statuses - PERMISSIONS["NotifyAward"].statuses)
+)
 """Refused and dismissed files: their run goes on only so that they can be reopened. Decided,
 they are no work in progress, and the views of ``FOCUS`` leave them out (« en cours »
-counted them)."""
+counted them). An accepted file may be reopened too, but its award waits to be notified."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import ROUND_FLOOR, Decimal
+from fractions import Fraction
 
 from domain.commune import Commune
 from domain.french import euros as euros_fr
@@ -143,18 +144,65 @@ def programme_max_cents(programme: Programme, plan: FinancingPlan, *, rules: int
     return _max_cents(programme, plan, anah_cofunds(plan, rules=rules))
 
 
+CAPPED_RATE_RULES = 6
+"""The revision of the decision rules (``domain.commands.RULES``) from which an award held
+down by its programme's cap keeps the programme's rate at the balance (``rate_of_award``):
+the chef de projet PVD post is « 75 % of the loaded cost, capped at €45,000 », so a post
+that cost €70,000 instead of the €80,000 planned earns min(€45,000, 75 % × €70,000) =
+€45,000 (décret 2018-514 art. 12: the final subsidy is the lesser of the maximum and the
+rate applied to the actual expense). Before, the rate was the award over the base, 56.25 %
+there, and the balance paid €39,375."""
+
+
+def rate_of_award(
+    programme: Programme, plan: FinancingPlan, award_cents: int, *, rules: int
+) -> Fraction | None:
+    """The share of the actual eligible expense the award pays (exact), or None for flat and
+    annual funding, which pay the expense itself up to the award.
+
+    The award over the subsidisable base; from ``CAPPED_RATE_RULES``, the programme's own
+    rate when the programme's cap bound the award (the cap limits the subsidy, not the rate
+    applied to the real cost)."""
+    funding = programme.funding
+    base = plan.subsidisable_base_cents
+    if funding.kind != "rate" or base == 0:
+        return None
+    assert funding.rate is not None  # guaranteed by Funding's validator
+    if rules >= CAPPED_RATE_RULES and _capped(programme, plan, award_cents, rules=rules):
+        return Fraction(funding.rate.percent) / 100
+    return Fraction(award_cents, base)
+
+
+def as_percent(rate: Fraction) -> Decimal:
+    """``Fraction(3, 4)`` → ``Decimal("75")`` (to Decimal's 28 digits when it does not end)."""
+    return Decimal(rate.numerator * 100) / rate.denominator
+
+
+def _capped(programme: Programme, plan: FinancingPlan, award_cents: int, *, rules: int) -> bool:
+    """Whether the award is the programme's cap, and the cap below its rate × the base."""
+    anah = anah_cofunds(plan, rules=rules)
+    cap = _cap(programme, anah)
+    return cap is not None and award_cents == cap.cents < _uncapped_cents(programme, plan)
+
+
 def _max_cents(programme: Programme, plan: FinancingPlan, anah: bool) -> int:
     funding = programme.funding
     if funding.kind == "rate":
-        assert funding.rate is not None  # guaranteed by Funding's validator
-        raw = Decimal(plan.subsidisable_base_cents) * funding.rate.percent / 100
-        maximum = int(raw.to_integral_value(rounding=ROUND_FLOOR))
+        maximum = _uncapped_cents(programme, plan)
         cap = _cap(programme, anah)
         return maximum if cap is None else min(maximum, cap.cents)
     assert funding.amount is not None  # guaranteed by Funding's validator
     if funding.kind == "flat":
         return funding.amount.cents
     return funding.amount.cents * (funding.years or 1)
+
+
+def _uncapped_cents(programme: Programme, plan: FinancingPlan) -> int:
+    """floor(rate % × base): a rate programme's maximum before its cap."""
+    rate = programme.funding.rate
+    assert rate is not None  # guaranteed by Funding's validator for a rate funding
+    raw = Decimal(plan.subsidisable_base_cents) * rate.percent / 100
+    return int(raw.to_integral_value(rounding=ROUND_FLOOR))
 
 
 def _base_within_cost(plan: FinancingPlan) -> RuleVerdict:

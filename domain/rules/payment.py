@@ -15,7 +15,7 @@ from domain.french import PAYMENT_KIND, lower
 from domain.french import euros as euros_fr
 from domain.plan import FinancingPlan
 from domain.programme import Programme, Rate
-from domain.rules.financing import euros
+from domain.rules.financing import euros, rate_of_award
 from domain.state import Payment
 
 PAYMENTS = "décret 2018-514 art. 12"
@@ -178,15 +178,21 @@ def _within_interim_cap(
 
 
 def final_amount_cents(
-    programme: Programme, plan: FinancingPlan, award_cents: int, eligible_expense_cents: int
+    programme: Programme,
+    plan: FinancingPlan,
+    award_cents: int,
+    eligible_expense_cents: int,
+    *,
+    rules: int,
 ) -> int:
-    """The subsidy finally due: min(award, rate × expense), rate = award / base, floored to the
-    cent; for flat and annual funding, min(award, expense)."""
-    base = plan.subsidisable_base_cents
-    if programme.funding.kind != "rate" or base == 0:
+    """The subsidy finally due: min(award, rate × expense) floored to the cent, the rate as
+    ``rate_of_award`` reads it under the file's rules; for flat and annual funding,
+    min(award, expense)."""
+    rate = rate_of_award(programme, plan, award_cents, rules=rules)
+    if rate is None:
         return min(award_cents, eligible_expense_cents)
-    # award × expense / base in integers is the exact floor of rate × expense.
-    return min(award_cents, award_cents * eligible_expense_cents // base)
+    # In integers, the exact floor of rate × expense.
+    return min(award_cents, rate.numerator * eligible_expense_cents // rate.denominator)
 
 
 def balance_due_cents(
@@ -195,6 +201,8 @@ def balance_due_cents(
     award_cents: int,
     paid_cents: int,
     eligible_expense_cents: int | None,
+    *,
+    rules: int,
 ) -> int:
     """final − paid: positive is the balance to pay, negative a repayment due, 0 closes.
 
@@ -207,4 +215,5 @@ def balance_due_cents(
             french="Une demande de solde doit indiquer la dépense éligible réellement "
             "réalisée, avec son justificatif",
         )
-    return final_amount_cents(programme, plan, award_cents, eligible_expense_cents) - paid_cents
+    final = final_amount_cents(programme, plan, award_cents, eligible_expense_cents, rules=rules)
+    return final - paid_cents

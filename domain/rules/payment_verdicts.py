@@ -9,11 +9,12 @@ cap applied, at what rate, and how far the file stood from it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 
 from domain.french import euros as euros_fr
 from domain.plan import FinancingPlan
 from domain.programme import Programme
-from domain.rules.financing import euros
+from domain.rules.financing import as_percent, euros, rate_of_award
 from domain.rules.payment import (
     PAYMENTS,
     advance_cap_cents,
@@ -92,20 +93,31 @@ def balance_verdicts(
     award_cents: int,
     paid_cents: int,
     eligible_expense_cents: int,
+    rules: int,
 ) -> tuple[RuleVerdict, ...]:
     """How the final subsidy was reached from the proven expense, and what it left to pay
     (or to repay)."""
-    final = final_amount_cents(programme, plan, award_cents, eligible_expense_cents)
+    final = final_amount_cents(programme, plan, award_cents, eligible_expense_cents, rules=rules)
     base = plan.subsidisable_base_cents
-    if programme.funding.kind == "rate" and base:
-        how = f"the award × proven expense {euros(eligible_expense_cents)} / base {euros(base)}"
+    rate = rate_of_award(programme, plan, award_cents, rules=rules)
+    expense = euros(eligible_expense_cents)
+    if rate is not None and rate != Fraction(award_cents, base):
+        # The programme's cap bound the award: its rate applies to the real cost.
+        percent = as_percent(rate)
+        how = f"the programme's rate {percent} % × proven expense {expense}"
         comment = (
-            f"la subvention attribuée × dépense justifiée {euros_fr(eligible_expense_cents)} / "
+            f"du taux du dispositif ({percent_fr(percent)}) × dépense justifiée "
+            f"{euros_fr(eligible_expense_cents)}"
+        )
+    elif rate is not None:
+        how = f"the award × proven expense {expense} / base {euros(base)}"
+        comment = (
+            f"de la subvention attribuée × dépense justifiée {euros_fr(eligible_expense_cents)} / "
             f"assiette {euros_fr(base)}"
         )
     else:
-        how = f"the proven expense {euros(eligible_expense_cents)}"
-        comment = f"la dépense justifiée {euros_fr(eligible_expense_cents)}"
+        how = f"the proven expense {expense}"
+        comment = f"de la dépense justifiée {euros_fr(eligible_expense_cents)}"
     left = final - paid_cents
     outcome = "repayment due" if left < 0 else "balance"
     issue = "reversement dû" if left < 0 else "solde"
@@ -118,7 +130,7 @@ def balance_verdicts(
             f"{euros(award_cents)} and {how}; paid {euros(paid_cents)}: "
             f"{outcome} {euros(abs(left))}",
             french=f"Subvention définitive {euros_fr(final)} : le moindre de la subvention "
-            f"attribuée ({euros_fr(award_cents)}) et de {comment} ; déjà versé "
+            f"attribuée ({euros_fr(award_cents)}) et {comment} ; déjà versé "
             f"{euros_fr(paid_cents)} : {issue} de {euros_fr(abs(left))}",
         ),
     )

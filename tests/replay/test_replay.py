@@ -2,7 +2,7 @@
 
 When workflow code changes, these say whether files already running would still replay; a
 change that breaks one needs ``workflow.patched``. Record the histories of a new
-workflow version with ``GUICHET_RECORD_HISTORIES=v13 pytest tests/workflow`` into a new folder
+workflow version with ``GUICHET_RECORD_HISTORIES=v15 pytest tests/workflow`` into a new folder
 (the tests that save one call ``assert_log_matches_workflow`` or ``save_history_if_recording``);
 never overwrite a folder of a version that shipped (landed on main) to make a replay failure
 go away. The newest folder, while its version is being made, is recorded again as it grows.
@@ -43,7 +43,8 @@ v11: decision rules 4, a commune attaches no expert's signed opinion, v12: decis
 the DETR commission asked again about a plan that asks more of the DETR, and notices of
 revision 3, the caseworker holding a file told of an opinion someone else asked; v13: one
 patch, ``BASELINE_1``, standing for all those before it in a file begun now, and notices of
-revision 4, the payment officers told of a repayment due);
+revision 4, the payment officers told of a repayment due; v14: decision rules 6, a capped
+award's balance at the programme's rate, an accepted file re-opened before its notification);
 ``upgrades/`` files begun by one release and carried on by the next, recorded by a real
 upgrade (its script says how); ``incompatible/`` holds a deliberately broken history for the
 audit tests, ``scheduled/`` the scheduled workflows' histories (test_replay_scheduled.py)."""

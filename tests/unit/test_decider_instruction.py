@@ -12,6 +12,7 @@ from domain.commands import (
     DecideFunding,
     DeclareComplete,
     DismissApplication,
+    NotifyAward,
     RecordCommissionOpinion,
     RefuseApplication,
     ReopenApplication,
@@ -20,6 +21,7 @@ from domain.commands import (
     WithdrawApplication,
     contradiction,
 )
+from domain.decider_permissions import allowed_commands
 from domain.events import (
     ApplicationAccepted,
     ApplicationDeclaredComplete,
@@ -629,19 +631,41 @@ def test_reopen_only_refused_or_dismissed_files() -> None:
     assert isinstance(refused_with(reopen, apply(to_instruction())), InvalidTransition)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DOMAIN.md (States): accepted | refused | dismissed, « with a correction loop and "
-    "re-opening after a decision », after démarches-simplifiées, whose « repasser en "
-    "instruction » applies to an accepted file too. Guichet re-opens refused and dismissed "
-    "files only: a file accepted by mistake, before its award is notified, can only be "
-    "notified or withdrawn by the commune. Needs a rules revision (the permission table).",
-)
 def test_an_accepted_file_not_yet_notified_can_be_reopened() -> None:
     """Before the award decision is notified, the service may take its acceptance back."""
     reopen = ReopenApplication(actor=SUPERVISOR, at=at(4), reason="plan à revoir")
-    [event] = decide(reopen, apply(to_accepted()))
+    accepted = apply(to_accepted())
+    assert "ReopenApplication" in allowed_commands(accepted, SUPERVISOR)
+    [event] = decide(reopen, accepted)
     assert isinstance(event, ApplicationReopened) and event.back_to == "in_instruction"
+    reopened = apply([reopen], accepted)
+    assert (reopened.status, reopened.award_cents, reopened.accepted_by) == (
+        "in_instruction",
+        0,
+        None,
+    )
+    # Decided again: accepted anew, by whoever accepts it then.
+    again = apply([AcceptApplication(actor=CASEWORKER, at=at(5))], reopened)
+    assert again.status == "accepted" and again.award_cents == accepted.award_cents
+
+
+def test_an_accepted_file_of_rules_5_is_not_reopened() -> None:
+    """Files submitted before rules 6 refuse it as they did, and the console offers nothing."""
+    older = [to_accepted()[0].model_copy(update={"rules": 5}), *to_accepted()[1:]]
+    accepted = apply(older)
+    assert "ReopenApplication" not in allowed_commands(accepted, SUPERVISOR)
+    error = refused_with(ReopenApplication(actor=SUPERVISOR, at=at(4), reason="x"), accepted)
+    assert (type(error), error.rule) == (InvalidTransition, "status")
+    assert "« refusé » ou « classé sans suite »" in error.french, error.french
+
+
+def test_a_notified_award_is_not_reopened() -> None:
+    """Once notified, the award is the State's decision: no re-opening, a withdrawal at most."""
+    notified = apply(
+        [*to_accepted(), NotifyAward(actor=CASEWORKER, at=at(4), decision_reference="A-1")]
+    )
+    error = refused_with(ReopenApplication(actor=SUPERVISOR, at=at(5), reason="x"), notified)
+    assert (type(error), error.rule) == (InvalidTransition, "status")
 
 
 def test_supervisor_may_dismiss_but_not_refuse() -> None:

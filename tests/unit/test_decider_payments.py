@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-import pytest
-
 from audit.describing import describe
 from console.web.phrases import phrase
 from domain import Actor, Command, InvalidTransition, NotPermitted, RuleViolation, decide
@@ -40,6 +38,7 @@ from domain.events import (
     WorksStarted,
     parse_event,
 )
+from domain.french import euros
 from domain.plan import FinancingPlan
 from domain.programme import Amount, Funding, Rate
 from domain.state import Application
@@ -664,9 +663,10 @@ def test_an_interim_payment_follows_the_expense_proven() -> None:
     assert refused_on_arrival(claim("advance", 30_000), started) is None
 
 
-def capped_post_completed() -> list[Command]:
+def capped_post_completed(anct_asks: int = 45_000) -> list[Command]:
     """A project-manager post (75 % of the loaded cost, capped at €45,000; one payment on
-    proof): €80,000 forecast, ANCT grants the capped €45,000, the year is then completed."""
+    proof): €80,000 forecast, ANCT grants what is asked (the capped €45,000), the year is
+    then completed."""
     programme = FLAT_PROGRAMME.model_copy(
         update={
             "id": "anct-chef-de-projet",
@@ -683,13 +683,16 @@ def capped_post_completed() -> list[Command]:
         total_cost_cents=80_000_00,
         subsidisable_base_cents=80_000_00,
         basis="TTC",
-        lines=(line("owner", "OWNER", 35_000), line("anct", "ANCT", 45_000, basis="TTC")),
+        lines=(
+            line("owner", "OWNER", 80_000 - anct_asks),
+            line("anct", "ANCT", anct_asks, basis="TTC"),
+        ),
     )
     anct = Actor(id="anct-pvd", role="cofinancer", funder="ANCT")
     return [
         submit(request(plan, programme_id=programme.id), programme=programme),
         DeclareComplete(actor=CASEWORKER, at=at(1)),
-        approve(anct, "anct", 45_000),
+        approve(anct, "anct", anct_asks),
         AcceptApplication(actor=CASEWORKER, at=at(3)),
         NotifyAward(actor=CASEWORKER, at=at(4), decision_reference="ANCT-1"),
         DeclareStart(actor=APPLICANT, at=at(10), started_on=at(10).date()),
@@ -697,16 +700,33 @@ def capped_post_completed() -> list[Command]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DOMAIN.md (payments: final = min(maximum subsidy, rate × actual eligible "
-    "expense); chef de projet PVD: 75 % of the loaded cost, capped at €45,000). When the cap "
-    "bound the award, the decision's rate is still 75 %: a post that cost €70,000 instead of "
-    "€80,000 earns min(45,000, 75 % × 70,000 = 52,500) = €45,000. Guichet takes the rate as "
-    "award / base (45,000 / 80,000 = 56.25 %) and pays €39,375. Needs a rules revision "
-    "(final_amount_cents decides the balance, the repayment, and the interim check).",
-)
 def test_a_capped_award_keeps_the_programme_rate_at_the_balance() -> None:
     """The cap limits the subsidy; it does not lower the rate applied to the real cost."""
     (event,) = decide(claim("balance", expense=70_000), apply(capped_post_completed()))
     assert isinstance(event, PaymentClaimed) and event.amount_cents == 45_000_00
+    (final,) = event.verdicts
+    expense = euros(70_000_00)
+    assert f"et du taux du dispositif (75\u00a0%) × dépense justifiée {expense} ;" in final.french
+
+
+def test_a_capped_award_pays_the_programme_rate_of_a_smaller_expense() -> None:
+    """Below the cap's reach, the programme's rate: 75 % × €50,000 = €37,500."""
+    (event,) = decide(claim("balance", expense=50_000), apply(capped_post_completed()))
+    assert isinstance(event, PaymentClaimed) and event.amount_cents == 37_500_00
+
+
+def test_an_award_below_the_cap_keeps_its_own_rate() -> None:
+    """ANCT grants €40,000 of the €45,000 it could: the award's rate, 50 % of €80,000,
+    applies to the €70,000 spent (€35,000), not the programme's 75 %."""
+    commands = capped_post_completed(anct_asks=40_000)
+    (event,) = decide(claim("balance", expense=70_000), apply(commands))
+    assert isinstance(event, PaymentClaimed) and event.amount_cents == 35_000_00
+
+
+def test_a_capped_award_decided_under_rules_5_pays_as_it_did() -> None:
+    """A file submitted before rules 6 replays its balance as it ran: 45,000 / 80,000 of
+    €70,000 = €39,375."""
+    older = capped_post_completed()
+    older[0] = older[0].model_copy(update={"rules": 5})
+    (event,) = decide(claim("balance", expense=70_000), apply(older))
+    assert isinstance(event, PaymentClaimed) and event.amount_cents == 39_375_00

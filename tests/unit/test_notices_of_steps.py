@@ -124,6 +124,27 @@ def test_the_commune_hears_that_its_refused_file_is_reopened_and_why() -> None:
     assert told([*refused, reopen], revision=0) == []
 
 
+def test_an_acceptance_taken_back_is_told_to_the_commune_and_each_co_financer() -> None:
+    """Rules 6: the co-financers read « Dossier accepté » with their line; re-opened before
+    the notification, they and the commune read that the acceptance no longer stands."""
+    accepted = [
+        *to_instruction(),
+        approve(DETR_OFFICER, "detr", 100_000),
+        approve(REGION_OFFICER, "region", 200_000),
+        AcceptApplication(actor=CASEWORKER, at=at(3)),
+    ]
+    reopen = ReopenApplication(actor=CASEWORKER, at=at(4), reason="Assiette mal calculée")
+    notices = told([*accepted, reopen])
+    assert to_whom(notices) == [COMMUNE, DETR_DESK, REGION_DESK]
+    assert {n.subject.split(" – ")[0] for n in notices} == {"Acceptation reprise"}
+    commune, detr, _ = notices
+    assert commune.body.startswith("L'acceptation de votre dossier, qui ne vous avait pas ")
+    assert "il est de nouveau « en instruction », et sera décidé à nouveau." in commune.body
+    assert detr.body.startswith("Commune : ")
+    assert "restent acquises, sauf révision du plan" in detr.body
+    assert all(n.body.endswith("\n\nMotif : Assiette mal calculée") for n in notices)
+
+
 def test_a_commune_whose_file_reopens_before_completeness_hears_it_is_received_again() -> None:
     """Rules 3: the file refused before it was complete is « déposé » again, and the commune
     reads by when it will be deemed complete (the catalogue's article, not its gloss)."""

@@ -3,7 +3,7 @@ saved for the replay tests too (tests/replay/test_replay.py checks that the newe
 holds every event type): a note, an opinion asked then withdrawn, a co-financer correcting
 its decision, a plan brought down to a partial grant; a transfer the bank refuses and that is
 ordered again, an overpayment repaid; a plan asking more of the DETR after the commission's
-opinion, which is asked again."""
+opinion, which is asked again; an acceptance taken back before its notification."""
 
 from __future__ import annotations
 
@@ -25,10 +25,12 @@ from domain.commands import (
     OrderPayment,
     RecordCommissionOpinion,
     RecordRepayment,
+    ReopenApplication,
     RequestOpinion,
     RevisePlan,
     WithdrawOpinionRequest,
 )
+from tests.polling import eventually
 from tests.workflow.conftest import Stack
 from tests.workflow.scenarios import (
     AGENT,
@@ -47,6 +49,9 @@ from tests.workflow.test_lifecycle import (
     approve_all,
     assert_log_matches_workflow,
     awarded_and_started,
+    in_instruction,
+    queued_notices,
+    submitted,
     today,
 )
 from workflows.client import CommandRefused
@@ -191,4 +196,34 @@ async def test_a_refused_transfer_is_ordered_again_and_an_overpayment_repaid(
         await g.act(app_id, repaid)
         closed = await wait_until(g, app_id, lambda s: s.status == "closed")
         assert closed.final_cents == 40_000 * EUR
+        await assert_log_matches_workflow(stack, app_id)
+
+
+async def test_an_accepted_file_is_reopened_before_its_award_is_notified(stack: Stack) -> None:
+    """Rules 6: accepted by mistake, the file goes back into instruction with its award taken
+    back; the commune and each co-financer read why; it is accepted again after a revision."""
+    g = stack.guichet
+    async with stack.worker():
+        app_id = await submitted(stack)
+        await in_instruction(stack, app_id)
+        await approve_all(stack, app_id)
+        await g.act(app_id, RecordCommissionOpinion(actor=ALICE, at=NOW, favourable=True))
+        await g.act(app_id, AcceptApplication(actor=ALICE, at=NOW))
+        reason = "Assiette à corriger avant la notification"
+        await g.act(app_id, ReopenApplication(actor=ALICE, at=NOW, reason=reason))
+        reopened = await g.state(app_id)
+        assert (reopened.status, reopened.award_cents, reopened.accepted_by) == (
+            "in_instruction",
+            0,
+            None,
+        )
+
+        async def everyone_told() -> bool:
+            told = await queued_notices(stack, app_id, "ApplicationReopened")
+            return sorted(role for _, role in told) == ["applicant", *["cofinancer"] * 3]
+
+        await eventually(everyone_told)
+        await g.act(app_id, AcceptApplication(actor=ALICE, at=NOW))
+        accepted = await g.state(app_id)
+        assert (accepted.status, accepted.award_cents) == ("accepted", 200_000 * EUR)
         await assert_log_matches_workflow(stack, app_id)
