@@ -11,13 +11,16 @@ surface (``Notice``, ``NOTICES``, ``notices_for``); each revision's notices are 
 
 from __future__ import annotations
 
-from domain.events import Event
+from collections.abc import Sequence
+
+from domain.decider_evolve import evolve
+from domain.events import DeadlineClosed, DeadlineOpened, Event
 from domain.notices_affected import affected_told
 from domain.notices_course import course_told
 from domain.notices_first import first_notices
 from domain.notices_opinions import experts_released, holder_told
 from domain.notices_payments import payments_told
-from domain.notices_shared import DEADLINE_NAMES, EXPIRY_ACTIONS, PAYMENT_OFFICERS, Notice
+from domain.notices_shared import DEADLINE_NAMES, EXPIRY_ACTIONS, PAYMENT_OFFICERS, Cause, Notice
 from domain.notices_steps import steps_told
 from domain.state import Application
 
@@ -28,6 +31,7 @@ __all__ = [
     "PAYMENT_OFFICERS",
     "Notice",
     "notices_for",
+    "notices_of_record",
 ]
 
 NOTICES = 4
@@ -56,14 +60,35 @@ may change freely.
    opinion that someone else withdrew the request (``notices_affected``)."""
 
 
+def notices_of_record(
+    events: Sequence[Event], state: Application, revision: int = NOTICES
+) -> tuple[Application, list[Notice]]:
+    """The notices the events of one record (a command's) call for, in order, and the state
+    after them: each event is given the states before and after it, and a deadline's opening
+    or closing the event it follows (``Cause``), so that a co-financer asked again reads why."""
+    told: list[Notice] = []
+    cause: Cause | None = None
+    for event in events:
+        before, state = state, evolve(state, event)
+        if not isinstance(event, DeadlineOpened | DeadlineClosed):
+            cause = Cause(event, before)
+        told += notices_for(event, state, revision, before, cause)
+    return state, told
+
+
 def notices_for(
-    event: Event, state: Application, revision: int = NOTICES, before: Application | None = None
+    event: Event,
+    state: Application,
+    revision: int = NOTICES,
+    before: Application | None = None,
+    cause: Cause | None = None,
 ) -> list[Notice]:
     """The notices one event calls for, given the state after it (and, from revision 1, the
-    state before it, which says what changed; None when unknown)."""
+    state before it, which says what changed, and the event of the same record it follows;
+    None when unknown)."""
     told = first_notices(event, state) + experts_released(event, state)
     if revision >= 1:
-        told += steps_told(event, state, before, revision)
+        told += steps_told(event, state, before, revision, cause)
     if revision >= 2:
         told += payments_told(event, state)
     if revision >= 3:

@@ -7,47 +7,41 @@ from __future__ import annotations
 
 from domain.actor import Role
 from domain.deadline import OpenDeadline
-from domain.events import ApplicationAccepted, DeadlineClosed, Event, FundingDecided, PlanRevised
+from domain.events import (
+    ApplicationAccepted,
+    CorrectionAnswered,
+    DeadlineClosed,
+    Event,
+    FundingDecided,
+    PlanRevised,
+)
 from domain.french import day, euros, last_day
-from domain.notices_shared import Notice, commune_of, file_ref, notice, services_of, to
+from domain.notices_shared import Cause, Notice, commune_of, file_ref, notice, services_of, to
+from domain.plan import FundingLine
 from domain.state import Application
 
 
 def decision_expected(
     deadline: OpenDeadline,
     state: Application,
-    before: Application | None,
     event: Event,
     *,
     revision: int,
+    cause: Cause | None = None,
 ) -> list[Notice]:
-    """A co-financer's decision is expected on its line: the first time, or again and why
-    (from revision 3, after a reopening: the file was reopened, not declared complete)."""
+    """A co-financer's decision is expected on its line: the first time, or again and why:
+    what the commune's revised plan or answered correction changed (``cause``: the event the
+    opening follows), or, from revision 3, that the file was reopened."""
     line = state.plan.line(deadline.subject) if state.plan and deadline.subject else None
     if line is None:
         return []
-    earlier = before.plan.line(line.line_id) if before and before.plan else None
-    if earlier is not None and earlier.status != "pending":
-        decided = (
-            f"accordé {euros(earlier.granted_cents)}" if earlier.status == "approved" else "refusé"
-        )
-        why = (
-            f"La commune a révisé son plan de financement : votre ligne demande maintenant "
-            f"{euros(line.requested_cents)} (votre décision, {decided}, portait sur "
-            f"{euros(earlier.requested_cents)}). Une nouvelle décision est attendue"
-        )
-    elif before is not None and before.deadline("cofinancer_decision", line.line_id) is not None:
-        why = (
-            "Le délai de votre décision repart (le dossier a été complété ou rouvert) : elle est "
-            "attendue"
-        )
-    elif revision >= 3 and state.reopened_at == deadline.anchored_at:
+    why = _asked_again(line, cause) if cause is not None else None
+    if why is None and revision >= 3 and state.reopened_at == deadline.anchored_at:
         why = (
             f"Le dossier a été rouvert le {day(deadline.anchored_at)} : votre décision est de "
             "nouveau attendue"
         )
-    else:
-        why = _first_asked(deadline, state)
+    why = why or _first_asked(deadline, state)
     body = (
         f"Commune : {commune_of(state)}.\n\n{why} sur votre ligne {line.funder} "
         f"({euros(line.requested_cents)} demandés), au plus tard le {last_day(deadline.due_at)}."
@@ -57,13 +51,46 @@ def decision_expected(
     return to(("cofinancer", f"cofinancer:{line.funder}"), subject, body, event)
 
 
+def _asked_again(line: FundingLine, cause: Cause) -> str | None:
+    """Why a decision is expected again after what the commune brought, or None when the
+    cause is no revision of the plan and no answered correction."""
+    if isinstance(cause.event, CorrectionAnswered):
+        return (
+            "La commune a apporté la correction que les services lui avaient demandée : le "
+            "délai de votre décision repart, elle est attendue"
+        )
+    if not isinstance(cause.event, PlanRevised):
+        return None
+    revised = "La commune a révisé son plan de financement"
+    earlier = cause.before.plan.line(line.line_id) if cause.before.plan else None
+    if earlier is None:
+        return (
+            "La commune a ajouté votre ligne à son plan de financement : votre décision est "
+            "attendue"
+        )
+    was = euros(earlier.requested_cents)
+    if earlier.status != "pending":
+        decided = (
+            f"vous aviez accordé {euros(earlier.granted_cents)} des {was} demandés"
+            if earlier.status == "approved"
+            else f"vous l'aviez refusée quand elle demandait {was}"
+        )
+        return (
+            f"{revised} : votre ligne demande maintenant {euros(line.requested_cents)} "
+            f"({decided}). Une nouvelle décision est attendue"
+        )
+    if earlier.requested_cents != line.requested_cents:
+        return (
+            f"{revised} : votre ligne demande maintenant {euros(line.requested_cents)} au lieu "
+            f"de {was}. Le délai de votre décision repart : elle est attendue"
+        )
+    return f"{revised} : le délai de votre décision repart, elle est attendue"
+
+
 def _first_asked(deadline: OpenDeadline, state: Application) -> str:
-    """Why a decision is expected of a line that had no deadline running: the file declared
-    complete, or, once it was, what the commune brought since: the answer to a correction
-    (whose request had suspended the decision) or a revised plan (a line it adds, or one it
-    changes). Those read « Le dossier est complet ». Which of the two is the trigger event's
-    (CorrectionAnswered or PlanRevised), which neither the opening nor the states around it
-    record: the sentence names both."""
+    """Why a decision is expected when what caused it is not known (``_asked_again``): the
+    file declared complete, or, once it was, an answer to a correction or a revised plan,
+    which the sentence then names both."""
     # A reopening's words are revision 3's (``decision_expected``): before, it read as this.
     reopened = state.reopened_at == deadline.anchored_at
     if reopened or state.complete_at is None or deadline.anchored_at <= state.complete_at:

@@ -8,6 +8,7 @@ together.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import get_args
 
 from domain.actor import Role
@@ -28,6 +29,16 @@ class Notice(Frozen):
     subject: str
     body: str
     event_type: str
+
+
+@dataclass(frozen=True)
+class Cause:
+    """The event a deadline's opening or closing follows in the same record (the command's
+    own event: a revised plan, an answered correction), and the file just before it: what a
+    notice of the opening says it is for, and what it changed."""
+
+    event: Event
+    before: Application
 
 
 PAYMENT_OFFICERS: tuple[Role, str] = ("payment_officer", "payment-officers")

@@ -34,6 +34,7 @@ from domain.notices_cofinancers import (
 from domain.notices_shared import (
     DEADLINE_NAMES,
     PAYMENT_OFFICERS,
+    Cause,
     Notice,
     applicant_of,
     commune_of,
@@ -48,7 +49,11 @@ from domain.state import Application
 
 
 def steps_told(
-    event: Event, state: Application, before: Application | None, revision: int
+    event: Event,
+    state: Application,
+    before: Application | None,
+    revision: int,
+    cause: Cause | None = None,
 ) -> list[Notice]:
     """Revision 1: the steps whose next move is someone else's, told to that someone (worded
     as ``revision`` words them)."""
@@ -73,7 +78,7 @@ def steps_told(
             body += _deemed_complete_by(event, state, "s'il est")
             return to(applicant, f"Dossier rouvert – {ref}", f"{body}\n\nMotif : {reason}", event)
         case DeadlineOpened(deadline=deadline) if deadline.kind == "cofinancer_decision":
-            return decision_expected(deadline, state, before, event, revision=revision)
+            return decision_expected(deadline, state, event, revision=revision, cause=cause)
         case DeadlineClosed(kind="cofinancer_decision", by_event="CorrectionRequested"):
             return decision_suspended(event, state, ref)
         case DeadlineExtended(kind=kind, subject=subject, due_at=due, reason=reason):

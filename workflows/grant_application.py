@@ -31,13 +31,13 @@ with workflow.unsafe.imports_passed_through():
         SubmitApplication,
         contradiction,
     )
-    from domain.decider import allowed_commands, decide, evolve
+    from domain.decider import allowed_commands, decide
     from domain.decider_deadlines import due_commands, next_wakeup
     from domain.decider_payments import refused_on_arrival
     from domain.errors import DomainError
     from domain.events import CommandRejected, Event
     from domain.french import NO_REASON_FROM_THE_BANK
-    from domain.notices import notices_for
+    from domain.notices import notices_of_record
     from domain.state import Application
     from workflows import search
     from workflows.messages import (
@@ -202,12 +202,10 @@ class GrantApplicationWorkflow:
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
         )
-        for event in events:
-            before, self._state = self._state, evolve(self._state, event)
-            self._unsent.extend(
-                IdentifiedNotice(message_id=workflow.uuid4(), notice=notice)
-                for notice in notices_for(event, self._state, self._known.notices, before)
-            )
+        self._state, notices = notices_of_record(events, self._state, self._known.notices)
+        self._unsent.extend(
+            IdentifiedNotice(message_id=workflow.uuid4(), notice=notice) for notice in notices
+        )
         self._publish_search_attributes()
 
     async def _record_rejection(self, command: Command, error: DomainError) -> None:

@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 
-from domain import evolve
 from domain.catalogue import load_catalogue
 from domain.commands import (
     AcceptApplication,
@@ -28,7 +27,7 @@ from domain.commands import (
 )
 from domain.deadline import OpenDeadline
 from domain.events import DeadlineOpened, Event
-from domain.notices import Notice, notices_for
+from domain.notices import Notice, notices_for, notices_of_record
 from tests.unit.builders import (
     APPLICANT,
     CASEWORKER,
@@ -60,14 +59,9 @@ def last_events(commands: list[Command]) -> list[Event]:
 
 
 def told(commands: list[Command], revision: int = 1) -> list[Notice]:
-    """The notices the last command's events call for under ``revision``, each given the
-    states before and after it, as the workflow gives them."""
-    state = apply(commands[:-1])
-    notices: list[Notice] = []
-    for event in last_events(commands):
-        before, state = state, evolve(state, event)
-        notices += notices_for(event, state, revision, before)
-    return notices
+    """The notices the last command's events call for under ``revision``, as the workflow
+    asks for them (``notices_of_record``)."""
+    return notices_of_record(last_events(commands), apply(commands[:-1]), revision)[1]
 
 
 def to_whom(notices: list[Notice]) -> list[tuple[str, str]]:
@@ -190,29 +184,69 @@ def test_each_co_financer_hears_that_its_decision_is_expected_and_by_when() -> N
     assert notices_for(opened.model_copy(update={"deadline": completeness}), state) == []
 
 
-def test_a_co_financer_asked_again_reads_why() -> None:
-    """Its decision voided by a revised amount, or its delay started again."""
-    decided = apply([*to_instruction(), approve(REGION_OFFICER, "region", 150_000)])
-    pending = apply(to_instruction())
-    waiting = pending.replaced({"deadlines": (region_deadline(),)})
-    opened = DeadlineOpened(actor=SYSTEM, at=at(9), deadline=region_deadline(70))
-    [again] = notices_for(opened, pending, before=decided)
-    assert (
-        "votre décision, accordé 150\u202f000,00\u00a0€, portait sur 200\u202f000,00" in again.body
+def with_deadlines() -> list[Command]:
+    """The DSIL/DETR programme's file, running its deadlines, declared complete: each
+    co-financer's decision is expected (DETR 100,000 €, REGION 200,000 €)."""
+    programme = load_catalogue().get("dsil-detr-investissement")
+    assert programme is not None
+    submitted = submit(request(programme_id=programme.id), programme=programme)
+    return [
+        submitted.model_copy(update={"tracks_deadlines": True}),
+        DeclareComplete(actor=CASEWORKER, at=at(1)),
+    ]
+
+
+def region_asked(commands: list[Command]) -> str:
+    """The body of the one notice telling the region its decision is expected."""
+    [notice] = [
+        n
+        for n in told(commands)
+        if to_whom([n]) == [REGION_DESK] and n.subject.startswith("Décision attendue")
+    ]
+    return notice.body
+
+
+def revised_region(euros: int, day: int = 5) -> RevisePlan:
+    plan = detr_plan(
+        lines=(
+            line("owner", "OWNER", 400_000 - euros),
+            line("detr", "DETR", 100_000),
+            line("region", "REGION", euros),
+        )
     )
-    [restarted] = notices_for(opened, pending, before=waiting)
-    assert "Le délai de votre décision repart" in restarted.body
+    return RevisePlan(actor=APPLICANT, at=at(day), plan=plan, note="Nouveau devis")
+
+
+def test_a_co_financer_whose_decided_line_is_revised_reads_what_it_decided() -> None:
+    """It granted 150,000 € of 200,000 €; the commune's plan now asks 180,000 €: the
+    decision is void, and the mail says on what it was given (it hedged: « le dossier est
+    complet », the plan's revision then unknown to the notice)."""
+    decided = [*with_deadlines(), approve(REGION_OFFICER, "region", 150_000)]
+    body = region_asked([*decided, revised_region(180_000)])
+    assert (
+        "La commune a révisé son plan de financement : votre ligne demande maintenant "
+        "180\u202f000,00\u00a0€ (vous aviez accordé 150\u202f000,00\u00a0€ des "
+        "200\u202f000,00\u00a0€ demandés). Une nouvelle décision est attendue"
+    ) in body, body
+    refused = DecideFunding(actor=REGION_OFFICER, at=at(2), line_id="region", approve=False)
+    body = region_asked([*with_deadlines(), refused, revised_region(180_000)])
+    assert "(vous l'aviez refusée quand elle demandait 200\u202f000,00\u00a0€)" in body, body
+
+
+def test_a_co_financer_whose_pending_line_changes_reads_its_delay_starts_again() -> None:
+    """Its delay had run out without a decision (the supervisor told); the commune's revised
+    plan asks less of it: the delay starts again, and the mail says on what."""
+    expired = ExpireDeadline(actor=SYSTEM, at=at(100), kind="cofinancer_decision", subject="region")
+    body = region_asked([*with_deadlines(), expired, revised_region(150_000, day=101)])
+    assert (
+        "votre ligne demande maintenant 150\u202f000,00\u00a0€ au lieu de "
+        "200\u202f000,00\u00a0€. Le délai de votre décision repart : elle est attendue"
+    ) in body, body
 
 
 def test_a_correction_asked_suspends_the_co_financers_decision_and_says_so() -> None:
     """Their decision deadlines close while the commune corrects its file: they are told."""
-    programme = load_catalogue().get("dsil-detr-investissement")
-    assert programme is not None
-    with_deadlines = submit(request(programme_id=programme.id), programme=programme)
-    complete = [
-        with_deadlines.model_copy(update={"tracks_deadlines": True}),
-        DeclareComplete(actor=CASEWORKER, at=at(1)),
-    ]
+    complete = with_deadlines()
     asked = RequestCorrection(actor=CASEWORKER, at=at(2), reason="incomplete", message="Devis ?")
     suspended = [
         n

@@ -194,21 +194,21 @@ def tracked(plan: FinancingPlan | None = None) -> list[Command]:
 
 
 def test_a_co_financer_whose_delay_restarts_after_a_correction_reads_why() -> None:
-    """It read « Le dossier est complet » again, after « décision suspendue »."""
+    """It read « Le dossier est complet » again, after « décision suspendue »; then a
+    sentence naming a correction's answer or a revised plan: the one that happened."""
     asked = RequestCorrection(actor=CASEWORKER, at=at(2), reason="incomplete", message="Devis ?")
     answered = AnswerCorrection(actor=APPLICANT, at=at(5), message="Joints.")
     expected = opened_for([*tracked(), asked, answered], "REGION")
     assert "Le dossier est complet" not in expected.body
     assert (
-        f"Le {at(5):%d/%m/%Y}, la commune a répondu à une demande de correction ou révisé son "
-        "plan de financement : le délai de votre décision repart, elle est attendue sur votre "
-        "ligne REGION"
+        "La commune a apporté la correction que les services lui avaient demandée : le délai de "
+        "votre décision repart, elle est attendue sur votre ligne REGION"
     ) in expected.body
 
 
 def test_a_co_financer_whose_line_a_revision_adds_reads_why() -> None:
-    """A funder new to the plan read « Le dossier est complet », of a file it never saw. (The
-    notice cannot tell a revision from a correction's answer: the sentence names both.)"""
+    """A funder new to the plan read « Le dossier est complet », of a file it never saw; then
+    a sentence naming a correction's answer or a revised plan: the one that happened."""
     plan = detr_plan(
         lines=(
             line("owner", "OWNER", 150_000),
@@ -221,9 +221,8 @@ def test_a_co_financer_whose_line_a_revision_adds_reads_why() -> None:
     expected = opened_for([*tracked(), revise], "DEPARTEMENT")
     assert "Le dossier est complet" not in expected.body
     assert (
-        f"Le {at(3):%d/%m/%Y}, la commune a répondu à une demande de correction ou révisé son "
-        "plan de financement : le délai de votre décision repart, elle est attendue sur votre "
-        "ligne DEPARTEMENT"
+        "La commune a ajouté votre ligne à son plan de financement : votre décision est attendue "
+        "sur votre ligne DEPARTEMENT"
     ) in expected.body
 
 
