@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -46,10 +46,11 @@ from console.web.queue_filters import STATUSES, reader_clause, routed_away_claus
 from console.web.queue_pages import QUEUE_LIMIT, SPENT_PAGE, listing_page, page_scope, page_text
 from console.web.reports import Report, StartForm
 from console.web.services import WebServices
+from console.web.statuses import GRANTS_NO_LONGER_STAND, awaits_decision
 from domain.commands import AssignCaseworker, Command
 from domain.decider import PERMISSIONS, fold
 from domain.plan import FundingLine
-from domain.state import Application
+from domain.state import Application, Status
 from eventlog import VerifyReport
 from workflows.client_errors import NoWorker, PageExpired
 
@@ -122,9 +123,6 @@ async def states(
     return Listing(found, stopped, left_out_of, next_page)
 
 
-_GRANTS_NO_LONGER_STAND = frozenset({"refused", "dismissed", "lapsed"})
-
-
 def funding_totals(files: list[Application]) -> list[FundingTotal]:
     """Asked and granted per funder, across files (the owner's own line excluded); a request
     found ineligible or withdrawn (even once what was paid is repaid and the file closed) asks
@@ -139,7 +137,7 @@ def funding_totals(files: list[Application]) -> list[FundingTotal]:
             if line.kind == "owner":
                 continue
             asked[line.funder] += line.requested_cents
-            if line.status == "approved" and state.status not in _GRANTS_NO_LONGER_STAND:
+            if line.status == "approved" and state.status not in GRANTS_NO_LONGER_STAND:
                 granted[line.funder] += line.granted_cents or 0
     return [FundingTotal(f, asked[f], granted[f]) for f in sorted(asked)]
 
@@ -327,7 +325,8 @@ def _funder_line_row(item: FunderLine) -> tuple[Cell, ...]:
 
 
 _DECIDABLE = PERMISSIONS["DecideFunding"].statuses
-_NOT_YET_DECIDABLE = frozenset({"submitted", "correction_requested"})
+_NOT_YET_DECIDABLE = frozenset(s for s in get_args(Status) if awaits_decision(s)) - _DECIDABLE
+"""Under review, not yet complete: a decision on the file may still come, not yet theirs."""
 
 
 def _status_in(statuses: frozenset[str]) -> str:
