@@ -123,15 +123,23 @@ def create_app(services: WebServices) -> FastAPI:
         api,
         documents,
         exports,
+        file_page,
         journal,
         opinions,
         oversight,
-        pages,
+        plan_page,
         portfolio_downloads,
+        queue_view,
+        signing_in,
+        submission_page,
         team,
     )
 
-    app.include_router(pages.router)
+    app.include_router(signing_in.router)
+    app.include_router(queue_view.router)
+    app.include_router(file_page.router)
+    app.include_router(plan_page.router)
+    app.include_router(submission_page.router)
     app.include_router(documents.router)
     app.include_router(team.router)
     app.include_router(opinions.router)

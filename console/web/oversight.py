@@ -40,10 +40,10 @@ from console.web.exports import (
 from console.web.files import APPLICATION_ID, FileNotVisible, logged_states, may_see, visible_state
 from console.web.labels import LINE_STATUS, ROLE, STATUS, number, word
 from console.web.outages import no_worker_sentence
-from console.web.pages import BatchForm, queue_view
 from console.web.phrases import phrase
 from console.web.queue_filters import STATUSES, reader_clause, routed_away_clause
 from console.web.queue_pages import QUEUE_LIMIT, SPENT_PAGE, listing_page, page_scope, page_text
+from console.web.queue_view import BatchForm, queue_view
 from console.web.reports import Report, StartForm
 from console.web.services import WebServices
 from console.web.statuses import GRANTS_NO_LONGER_STAND, awaits_decision

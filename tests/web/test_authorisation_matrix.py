@@ -13,11 +13,15 @@ from console.web import (
     api,
     documents,
     exports,
+    file_page,
     journal,
     opinions,
     oversight,
-    pages,
+    plan_page,
     portfolio_downloads,
+    queue_view,
+    signing_in,
+    submission_page,
     team,
 )
 from domain.deadline import PARIS
@@ -86,7 +90,11 @@ def served_routes() -> set[tuple[str, str]]:
     return {
         (method, route.path)
         for module in (
-            pages,
+            signing_in,
+            queue_view,
+            file_page,
+            plan_page,
+            submission_page,
             documents,
             team,
             exports,
