@@ -121,14 +121,19 @@ def create_app(services: WebServices) -> FastAPI:
     # Imported here: the route modules use this module's ``render``.
     from console.web import (
         api,
+        audit_pages,
+        batch_pages,
+        cofinancer_lines,
+        commune_page,
         documents,
         exports,
         file_page,
         journal,
         opinions,
-        oversight,
+        payments_page,
         plan_page,
         portfolio_downloads,
+        portfolio_page,
         queue_view,
         signing_in,
         submission_page,
@@ -144,7 +149,12 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(team.router)
     app.include_router(opinions.router)
     app.include_router(exports.router)
-    app.include_router(oversight.router)
+    app.include_router(commune_page.router)
+    app.include_router(cofinancer_lines.router)
+    app.include_router(payments_page.router)
+    app.include_router(batch_pages.router)
+    app.include_router(portfolio_page.router)
+    app.include_router(audit_pages.router)
     app.include_router(portfolio_downloads.router)
     app.include_router(journal.router)
     app.include_router(api.router)

@@ -11,7 +11,7 @@ import pytest
 from console.reasons import decision_standing
 from console.web.accounts import Account
 from console.web.app import templates
-from console.web.oversight import funder_line
+from console.web.cofinancer_lines import funder_line
 from console.web.statuses import ENDED, GRANTS_NO_LONGER_STAND, PAYMENT_STAGES, TURNED_DOWN
 from domain.commands import RefuseApplication
 from domain.decider_evolve import evolve
