@@ -121,6 +121,9 @@ def create_app(services: WebServices) -> FastAPI:
     # Imported here: the route modules use this module's ``render``.
     from console.web import (
         api,
+        api_audit,
+        api_commands,
+        api_errors,
         audit_pages,
         batch_pages,
         cofinancer_lines,
@@ -158,7 +161,9 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(portfolio_downloads.router)
     app.include_router(journal.router)
     app.include_router(api.router)
-    app.add_exception_handler(api.Refused, _refused)
+    app.include_router(api_commands.router)
+    app.include_router(api_audit.router)
+    app.add_exception_handler(api_errors.Refused, _refused)
     return app
 
 

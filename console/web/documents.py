@@ -25,7 +25,7 @@ from console.documents import (
     served_document,
 )
 from console.web.accounts import PERSON_ROLES, Account
-from console.web.api import API_ERRORS, REFUSED, Refused
+from console.web.api_errors import API_ERRORS, REFUSED, Refused
 from console.web.app import error_page
 from console.web.auth import REQUEST_ID, BadRequest, Upload, read_multipart, roles, services
 from console.web.commands import FormError, max_length, to_command

@@ -11,6 +11,8 @@ import pytest
 
 from console.web import (
     api,
+    api_audit,
+    api_commands,
     audit_pages,
     batch_pages,
     cofinancer_lines,
@@ -113,6 +115,8 @@ def served_routes() -> set[tuple[str, str]]:
             portfolio_downloads,
             journal,
             api,
+            api_commands,
+            api_audit,
         )
         for route in module.router.routes
         for method in (getattr(route, "methods", None) or set()) - {"HEAD", "OPTIONS"}

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from console.web import (
     api,
+    api_audit,
+    api_commands,
     audit_pages,
     batch_pages,
     file_page,
@@ -134,6 +136,8 @@ async def test_no_route_lets_an_anonymous_visitor_write(console: Console, a_file
             audit_pages,
             journal,
             api,
+            api_commands,
+            api_audit,
         )
         for route in module.router.routes
         for method in (getattr(route, "methods", None) or set()) - {"GET", "HEAD", "OPTIONS"}
