@@ -22,7 +22,7 @@ from console.web.outages import no_worker_sentence
 from console.web.queue_filters import reader_clause
 from console.web.queue_pages import QUEUE_LIMIT
 from console.web.services import WebServices
-from console.web.statuses import awaits_decision
+from console.web.statuses import awaits_decision, status_in
 from domain.decider import PERMISSIONS
 from domain.plan import FundingLine
 from domain.state import Application, Status
@@ -138,15 +138,11 @@ _NOT_YET_DECIDABLE = frozenset(s for s in get_args(Status) if awaits_decision(s)
 """Under review, not yet complete: a decision on the file may still come, not yet theirs."""
 
 
-def _status_in(statuses: frozenset[str]) -> str:
-    return ", ".join(f"'{status}'" for status in sorted(statuses))
-
-
-_DECIDABLE_NOW = f"GuichetStatus IN ({_status_in(_DECIDABLE)})"
+_DECIDABLE_NOW = f"GuichetStatus IN ({status_in(_DECIDABLE)})"
 """The files whose pending lines a co-financer decides now."""
-_NOT_YET_COMPLETE = f"GuichetStatus IN ({_status_in(_NOT_YET_DECIDABLE)})"
+_NOT_YET_COMPLETE = f"GuichetStatus IN ({status_in(_NOT_YET_DECIDABLE)})"
 """The files whose pending lines it will decide once they are complete."""
-_PAST_REVIEW = f"GuichetStatus NOT IN ({_status_in(_DECIDABLE | _NOT_YET_DECIDABLE)})"
+_PAST_REVIEW = f"GuichetStatus NOT IN ({status_in(_DECIDABLE | _NOT_YET_DECIDABLE)})"
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 

@@ -18,6 +18,7 @@ from console.web.listings import states
 from console.web.outages import no_worker_sentence
 from console.web.queue_filters import reader_clause
 from console.web.queue_pages import QUEUE_LIMIT, SPENT_PAGE, listing_page, page_scope, page_text
+from console.web.statuses import PAYMENT_WORK, status_in
 from workflows.client_errors import PageExpired
 
 router = APIRouter(include_in_schema=False)
@@ -30,7 +31,7 @@ async def payments_page(
     """Claims waiting for an order (and payments under way), then repayments the communes
     still owe, across files, 500 files a page."""
     found = services(request)
-    paying = "GuichetStatus IN ('started', 'completed', 'repayment_due')"
+    paying = f"GuichetStatus IN ({status_in(PAYMENT_WORK)})"
     readable = reader_clause(account)
     query = f"{readable} AND {paying}" if readable else paying
     scope = page_scope("paiements", account)

@@ -24,6 +24,17 @@ def awaits_decision(status: str) -> bool:
     return any(status in PERMISSIONS[decision].statuses for decision in DECISIONS)
 
 
+PAYMENT_WORK: frozenset[Status] = (
+    PERMISSIONS["OrderPayment"].statuses | PERMISSIONS["RecordRepayment"].statuses
+)
+"""Where a payment officer has work on a file: a payment to order, or a repayment owed."""
+
+
+def status_in(statuses: frozenset[Status]) -> str:
+    """A visibility query's list of ``statuses``: ``'a', 'b'`` (sorted, so queries compare)."""
+    return ", ".join(f"'{status}'" for status in sorted(statuses))
+
+
 TURNED_DOWN: frozenset[Status] = frozenset({"refused", "dismissed"})
 """The statuses a refusal or a dismissal (``ApplicationRefused``, ``ApplicationDismissed``)
 leaves a file in: it stands under that decision until it is reopened. Keyed to those events,

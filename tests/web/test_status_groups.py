@@ -12,20 +12,31 @@ from console.reasons import decision_standing
 from console.web.accounts import Account
 from console.web.app import templates
 from console.web.cofinancer_lines import funder_line
-from console.web.statuses import ENDED, GRANTS_NO_LONGER_STAND, PAYMENT_STAGES, TURNED_DOWN
-from domain.commands import RefuseApplication
+from console.web.queue_filters import DECIDED_BUT_RUNNING
+from console.web.statuses import (
+    ENDED,
+    GRANTS_NO_LONGER_STAND,
+    PAYMENT_STAGES,
+    PAYMENT_WORK,
+    TURNED_DOWN,
+)
+from domain.commands import RefuseApplication, WithdrawApplication
 from domain.decider_evolve import evolve
 from domain.decider_permissions import PERMISSIONS, Permission
 from domain.events import ApplicationDismissed, ApplicationLapsed, ApplicationRefused, Event
 from domain.state import Application, Status
 from tests.unit.builders import (
+    APPLICANT,
     CASEWORKER,
     SYSTEM,
     apply,
     at,
+    claim,
     history,
+    paid,
     to_accepted,
     to_instruction,
+    to_started,
 )
 
 ALICE = Account("alice", "caseworker")
@@ -161,3 +172,21 @@ def test_a_co_financer_s_pending_line_waits_as_the_permissions_say(status: Statu
         assert stage == "later"
     else:
         assert stage == "moot"
+
+
+def test_the_payment_queue_lists_a_file_with_a_claim_or_a_repayment_owed() -> None:
+    """The payment officer's page lists files where a claim awaits its order, and where the
+    commune owes back what it was paid (withdrawn after an advance)."""
+    claimed = [*to_started(), claim("advance", 20_000)]
+    withdraw = WithdrawApplication(actor=APPLICANT, at=at(50), reason="projet abandonné")
+    owing = apply([*claimed, *paid(1), withdraw])
+    assert owing.repayment_due_cents > 0
+    assert {apply(claimed).status, apply([*claimed, *paid(1)]).status, owing.status} <= (
+        PAYMENT_WORK
+    )
+
+
+def test_the_queue_s_views_leave_out_files_turned_down_not_those_that_may_be_reopened() -> None:
+    """« En cours » leaves out refused and dismissed files: once an accepted file may be
+    reopened too (a rules change), it must still count as work in progress."""
+    assert set(DECIDED_BUT_RUNNING) == TURNED_DOWN
