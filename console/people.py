@@ -30,6 +30,7 @@ from console.parsing import (
     problems,
 )
 from console.reading import read_file_view, render_file
+from console.web.statuses import ENDED
 from domain.actor import ACCOUNT_NAME
 from domain.catalogue import load_catalogue
 from domain.commands import RULES, ApplicationRequest, contact_email_problem
@@ -183,8 +184,6 @@ def submit(
 
 
 STATUSES: tuple[str, ...] = get_args(Status)
-ENDED = ("ineligible", "refused", "dismissed", "withdrawn", "closed", "lapsed")
-"""A file no longer under way: a request sent again lands on it, and nothing happens."""
 
 
 def _check_list_filters(

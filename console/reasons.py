@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
+from console.web.statuses import TURNED_DOWN
 from domain.events import ApplicationDismissed, ApplicationRefused, Event
 from domain.french import dismissed_at_expiry
 from domain.model import AwareDatetime, Frozen
@@ -39,7 +40,7 @@ def decision_standing(
     """The refusal or dismissal the file stands under, with its day and reason, shown beside
     its status: read at the bottom of the history only, the reason was missed. None once the
     file was reopened (its status moved on)."""
-    if state.status not in ("refused", "dismissed"):
+    if state.status not in TURNED_DOWN:
         return None
     decisions = (
         e for e in reversed(events) if isinstance(e, ApplicationRefused | ApplicationDismissed)

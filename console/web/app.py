@@ -121,26 +121,49 @@ def create_app(services: WebServices) -> FastAPI:
     # Imported here: the route modules use this module's ``render``.
     from console.web import (
         api,
+        api_audit,
+        api_commands,
+        api_errors,
+        audit_pages,
+        batch_pages,
+        cofinancer_lines,
+        commune_page,
         documents,
         exports,
+        file_page,
         journal,
         opinions,
-        oversight,
-        pages,
+        payments_page,
+        plan_page,
         portfolio_downloads,
+        portfolio_page,
+        queue_view,
+        signing_in,
+        submission_page,
         team,
     )
 
-    app.include_router(pages.router)
+    app.include_router(signing_in.router)
+    app.include_router(queue_view.router)
+    app.include_router(file_page.router)
+    app.include_router(plan_page.router)
+    app.include_router(submission_page.router)
     app.include_router(documents.router)
     app.include_router(team.router)
     app.include_router(opinions.router)
     app.include_router(exports.router)
-    app.include_router(oversight.router)
+    app.include_router(commune_page.router)
+    app.include_router(cofinancer_lines.router)
+    app.include_router(payments_page.router)
+    app.include_router(batch_pages.router)
+    app.include_router(portfolio_page.router)
+    app.include_router(audit_pages.router)
     app.include_router(portfolio_downloads.router)
     app.include_router(journal.router)
     app.include_router(api.router)
-    app.add_exception_handler(api.Refused, _refused)
+    app.include_router(api_commands.router)
+    app.include_router(api_audit.router)
+    app.add_exception_handler(api_errors.Refused, _refused)
     return app
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, NamedTuple
@@ -25,6 +26,8 @@ from console.web.sessions import Session
 from console.web.throttle import Scope
 from domain.actor import Role
 
+REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+"""The id a form carries: sent again (a double click, a retry), it lands on the same request."""
 UNREADABLE_FORM = "formulaire illisible : envoyez-le de nouveau depuis la page"
 MAX_FORM_FIELDS = 3000
 """A batch of 500 files with its other fields fits; a flood of fields does not."""

@@ -21,8 +21,9 @@ from console.parsing import AmountError, DayError, cents_of, day_of
 from console.web import labels
 from console.web.accounts import USERNAME
 from console.web.problems import first_problem
+from console.web.statuses import PAYMENT_STAGES
 from domain.actor import Actor
-from domain.commands import Command
+from domain.commands import Command, PaymentKind
 from domain.decider_instruction import acceptance_refused, nothing_to_withdraw
 from domain.french import bank_reason
 from domain.rules.financing import as_percent, rate_of_award
@@ -290,17 +291,16 @@ def _payment_kinds_now(state: Application) -> tuple[str, ...]:
     are completed; a programme paid in one go, its balance only."""
     if state.programme is None:
         return ()
-    completed = state.status == "completed"
     if state.programme.payments.kind == "single":
-        return ("balance",) if completed else ()
-    kinds = []
-    if state.status == "started" and not any(p.kind == "advance" for p in state.payments):
-        kinds.append("advance")
-    if state.status in ("started", "completed"):
-        kinds.append("interim")
-    if completed:
-        kinds.append("balance")
-    return tuple(kinds)
+        return ("balance",) if state.status in PAYMENT_STAGES["balance"] else ()
+    return tuple(kind for kind in ("advance", "interim", "balance") if _claimable(kind, state))
+
+
+def _claimable(kind: PaymentKind, state: Application) -> bool:
+    """Whether the file's stage allows a claim of ``kind``: one advance only."""
+    if kind == "advance" and any(p.kind == "advance" for p in state.payments):
+        return False
+    return state.status in PAYMENT_STAGES[kind]
 
 
 def choice_label(command_type: str, name: str, value: str, state: Application) -> str:
@@ -390,18 +390,18 @@ def action_hint(command_type: str, state: Application, funder: str | None = None
             return f"{once} Pièces attendues avec le solde, à joindre d'abord : {proofs}."
         return once
     hints = []
-    if state.status == "started" and not any(p.kind == "advance" for p in state.payments):
+    if _claimable("advance", state):
         plain = labels.euros(advance_cap_cents(programme, award, with_bank_guarantee=False))
         guaranteed = labels.euros(advance_cap_cents(programme, award, with_bank_guarantee=True))
         hints.append(f"Avance : au plus {plain} ({guaranteed} avec une garantie bancaire).")
     room = staged_room_cents(programme, state.plan, state.payments, award)
     hints.append(f"Avance et acomptes : encore {labels.euros(room)} au plus avant le solde.")
-    if state.status in ("started", "completed"):
+    if state.status in PAYMENT_STAGES["interim"]:
         hints.append(
             "Acompte : avec l'avance et les acomptes précédents, au plus "
             f"{_share_of_expense(state)} de la dépense justifiée."
         )
-    if state.status == "completed":
+    if state.status in PAYMENT_STAGES["balance"]:
         # The whole expense, not what is left: a typo below what the interims proved turned
         # into a repayment due at once.
         proven = max((p.eligible_expense_cents or 0 for p in state.payments), default=0)

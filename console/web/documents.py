@@ -25,13 +25,13 @@ from console.documents import (
     served_document,
 )
 from console.web.accounts import PERSON_ROLES, Account
-from console.web.api import API_ERRORS, REFUSED, Refused
+from console.web.api_errors import API_ERRORS, REFUSED, Refused
 from console.web.app import error_page
-from console.web.auth import BadRequest, Upload, read_multipart, roles, services
+from console.web.auth import REQUEST_ID, BadRequest, Upload, read_multipart, roles, services
 from console.web.commands import FormError, max_length, to_command
+from console.web.file_page import file_view
 from console.web.files import APPLICATION_ID, readable_state, visible_state
 from console.web.labels import DOCUMENT_KIND
-from console.web.pages import REQUEST_ID, file_view
 from domain.commands import AttachDocument
 from domain.decider_documents import kind_refused
 from domain.documents import MAX_DOCUMENT_BYTES, Document, DocumentKind

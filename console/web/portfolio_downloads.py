@@ -22,16 +22,10 @@ from audit.exporting import Format
 from audit.portfolio import export_states, states_as_of, wanted
 from console.web.accounts import Account
 from console.web.app import render
+from console.web.audit_pages import ANYWAY, altered_export, altered_name
 from console.web.auth import BadRequest, read_form, roles, services
 from console.web.exports import PORTFOLIO_HEADER, PORTFOLIO_WIDTHS, XLSX, portfolio_row, workbook
-from console.web.oversight import (
-    ANYWAY,
-    PortfolioChoice,
-    altered_export,
-    altered_name,
-    portfolio_choice,
-    portfolio_key,
-)
+from console.web.portfolio_page import PortfolioChoice, portfolio_choice, portfolio_key
 from console.web.reports import Report, StartForm
 from console.web.services import WebServices
 

@@ -18,8 +18,8 @@ from console.web.auth import BadRequest
 from console.web.files import reads_labels
 from console.web.problems import in_french
 from console.web.services import WebServices
+from console.web.statuses import TURNED_DOWN
 from domain.commands import DEPARTMENT_CODE
-from domain.decider import PERMISSIONS
 from domain.digest import stale_before
 from domain.labels import LABEL
 from domain.state import Status
@@ -37,12 +37,11 @@ FOCUS = {
 }
 """The queue's views of running files, by what they need (the team page counts them);
 « en attente de l'instructeur »: the caseworker moves next (``AWAITING_CASEWORKER``)."""
-DECIDED_BUT_RUNNING: tuple[Status, ...] = tuple(
-    sorted(PERMISSIONS["ReopenApplication"].statuses - PERMISSIONS["NotifyAward"].statuses)
-)
+DECIDED_BUT_RUNNING: tuple[Status, ...] = tuple(sorted(TURNED_DOWN))
 """Refused and dismissed files: their run goes on only so that they can be reopened. Decided,
 they are no work in progress, and the views of ``FOCUS`` leave them out (« en cours »
-counted them). An accepted file may be reopened too, but its award waits to be notified."""
+counted them). Keyed to the refusal and dismissal, not to where a reopening is permitted:
+an accepted file that may be reopened is still work in progress."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from pydantic import ValidationError
 
-from console.web.oversight import routed_away_sentence
+from console.web.commune_page import routed_away_sentence
 from domain import InvalidTransition, NotPermitted, decide
 from domain.commands import AssignCaseworker, RouteFile
 from domain.events import FileRouted

@@ -11,13 +11,24 @@ import pytest
 
 from console.web import (
     api,
+    api_audit,
+    api_commands,
+    audit_pages,
+    batch_pages,
+    cofinancer_lines,
+    commune_page,
     documents,
     exports,
+    file_page,
     journal,
     opinions,
-    oversight,
-    pages,
+    payments_page,
+    plan_page,
     portfolio_downloads,
+    portfolio_page,
+    queue_view,
+    signing_in,
+    submission_page,
     team,
 )
 from domain.deadline import PARIS
@@ -86,15 +97,26 @@ def served_routes() -> set[tuple[str, str]]:
     return {
         (method, route.path)
         for module in (
-            pages,
+            signing_in,
+            queue_view,
+            file_page,
+            plan_page,
+            submission_page,
             documents,
             team,
             exports,
             opinions,
-            oversight,
+            commune_page,
+            cofinancer_lines,
+            payments_page,
+            batch_pages,
+            portfolio_page,
+            audit_pages,
             portfolio_downloads,
             journal,
             api,
+            api_commands,
+            api_audit,
         )
         for route in module.router.routes
         for method in (getattr(route, "methods", None) or set()) - {"HEAD", "OPTIONS"}

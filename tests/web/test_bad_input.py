@@ -13,7 +13,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from console.web import api, journal, oversight, pages
+from console.web import (
+    api,
+    api_audit,
+    api_commands,
+    audit_pages,
+    batch_pages,
+    file_page,
+    journal,
+    plan_page,
+    portfolio_page,
+    signing_in,
+    submission_page,
+)
 from tests.web.conftest import PASSWORD, Console, csrf_of, signed_in
 from tests.web.test_console_api import submit_file
 
@@ -114,7 +126,19 @@ async def test_no_route_lets_an_anonymous_visitor_write(console: Console, a_file
     """Every POST/PUT/PATCH/DELETE route, without a session or credentials: refused, no write."""
     writes = [
         (method, route.path)
-        for module in (pages, oversight, journal, api)
+        for module in (
+            signing_in,
+            file_page,
+            plan_page,
+            submission_page,
+            batch_pages,
+            portfolio_page,
+            audit_pages,
+            journal,
+            api,
+            api_commands,
+            api_audit,
+        )
         for route in module.router.routes
         for method in (getattr(route, "methods", None) or set()) - {"GET", "HEAD", "OPTIONS"}
     ]

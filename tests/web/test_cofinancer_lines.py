@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console.web.oversight import FunderLine, funder_line
+from console.web.cofinancer_lines import FunderLine, funder_line
 from domain.commands import (
     DeclareComplete,
     DismissApplication,
@@ -95,7 +95,7 @@ def test_lines_to_decide_come_first_soonest_deadline_first_and_moot_ones_last() 
 
 def test_a_commune_s_totals_leave_out_what_no_one_is_asked_any_more() -> None:
     """An ineligible or withdrawn request asks nothing of its funders; a refused one did ask."""
-    from console.web.oversight import funding_totals
+    from console.web.commune_page import funding_totals
     from tests.unit.builders import NON_PVD_COMMUNE, request
 
     asked = apply([submit()])
@@ -116,7 +116,7 @@ def test_a_commune_s_totals_leave_out_what_no_one_is_asked_any_more() -> None:
 def test_a_commune_s_totals_grant_nothing_of_a_lapsed_award() -> None:
     """Works not started in time: the award lapsed (caducité), so its lines grant nothing any
     more; they still count as asked, as a refused request's do."""
-    from console.web.oversight import funding_totals
+    from console.web.commune_page import funding_totals
 
     awarded = apply(to_started()[:-1])
     lapsed = apply([LapseAward(actor=SYSTEM, at=at(800))], awarded)
@@ -130,7 +130,7 @@ def test_a_commune_s_totals_grant_nothing_of_a_lapsed_award() -> None:
 def test_a_commune_s_totals_grant_nothing_of_a_refused_or_dismissed_request() -> None:
     """The DETR line approved, then the request refused (or dismissed): the row says 0 € of
     subsidy, and the totals counted the line as granted all the same."""
-    from console.web.oversight import funding_totals
+    from console.web.commune_page import funding_totals
 
     decided = [*to_instruction(), approve(DETR_OFFICER, "detr", 100_000)]
     for ending in (RefuseApplication, DismissApplication):
@@ -146,7 +146,7 @@ def test_a_commune_s_totals_leave_out_a_request_withdrawn_after_a_payment() -> N
     """Withdrawn after its advance was paid, the file owes it back (« reversement dû »), then
     is closed once repaid: its status no longer says « withdrawn », and its lines were still
     counted as asked and granted."""
-    from console.web.oversight import funding_totals
+    from console.web.commune_page import funding_totals
 
     paid_out = [*to_started(), claim("advance", 20_000), *paid(1)]
     withdraw = WithdrawApplication(actor=APPLICANT, at=at(50), reason="projet abandonné")

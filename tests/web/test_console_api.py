@@ -1169,9 +1169,10 @@ async def test_a_line_to_decide_is_never_pushed_off_the_co_financer_s_page(
     not yet complete and the others are read apart: files submitted or withdrawn after a file
     in instruction do not hide its line to decide (submitted ones did, in a review), and the
     page says which kind of file was left out."""
-    from console.web import oversight
+    from console.web import cofinancer_lines, listings
 
-    monkeypatch.setattr(oversight, "QUEUE_LIMIT", 1)
+    monkeypatch.setattr(listings, "QUEUE_LIMIT", 1)  # what is read
+    monkeypatch.setattr(cofinancer_lines, "QUEUE_LIMIT", 1)  # what the page says was
     older_complete = await submit_file(console, username="agent")
     in_instruction = await submit_file(console, username="agent")
     async with signed_in(console, "alice") as alice:
@@ -1557,10 +1558,10 @@ async def test_a_batch_of_too_many_or_unlisted_files_comes_back_with_all_of_them
     """Past the batch's size the form comes back saying how many to untick. Files ticked
     that the page no longer lists (others were submitted since) stay ticked above it, so
     that sending again sends what was chosen; a supervisor is offered their actions only."""
-    from console.web import oversight
+    from console.web import batch_pages
 
     chosen = [await submit_file(console), await submit_file(console)]
-    monkeypatch.setattr(oversight, "MAX_FILES", 1)
+    monkeypatch.setattr(batch_pages, "MAX_FILES", 1)
     async with signed_in(console, "alice") as alice:
         token = await csrf_of(alice, "/dossiers")
         form = [("csrf", token), ("action", "AddLabel"), ("label", "relance"),
@@ -1952,10 +1953,10 @@ async def test_the_auditor_s_portfolio_opens_in_excel_in_french_with_its_codes_w
 def test_a_day_ends_at_midnight_in_paris_for_the_web_as_for_the_cli() -> None:
     """As of 1 March: until 23:59:59.999999 in Paris (22:59 UTC in winter, 21:59 in summer)."""
     from console.auditing import parse_as_of
-    from console.web.oversight import _as_of
+    from console.web.audit_pages import as_of_day
 
     for day, utc_hour in (("2025-03-01", 22), ("2025-07-01", 21)):
-        cut = _as_of(day)
+        cut = as_of_day(day)
         assert cut == parse_as_of(day)
         assert cut is not None and cut.astimezone(UTC).hour == utc_hour
 
@@ -2425,7 +2426,7 @@ async def test_the_payments_page_reads_every_paying_file_page_after_page(
 ) -> None:
     """Past the listing's limit (500; 1 here) a claim on an older file is one page on, not
     out of reach: the pages list each paying file once, the last one links no further."""
-    from console.web import oversight
+    from console.web import listings, payments_page
 
     claimed = []
     for reference in ("OS-A", "OS-B"):
@@ -2442,7 +2443,8 @@ async def test_the_payments_page_reads_every_paying_file_page_after_page(
         return len(rows) if set(claimed) <= {row.application_id for row in rows} else None
 
     files_paying = await eventually(all_listed)
-    monkeypatch.setattr(oversight, "QUEUE_LIMIT", 1)
+    monkeypatch.setattr(listings, "QUEUE_LIMIT", 1)  # what is read
+    monkeypatch.setattr(payments_page, "QUEUE_LIMIT", 1)  # what the page says was
     pages: list[str] = []
     async with signed_in(console, "carol") as carol:
         address: str | None = "/paiements"

@@ -357,11 +357,11 @@ async def test_a_selection_over_the_batch_s_size_is_stopped_before_sending(
 ) -> None:
     """« Tout sélectionner » on a first page with older files pulled forward ticks more than
     a batch takes: the page says how many to untick, and sends nothing."""
-    from console.web import pages
+    from console.web import queue_view
     from tests.web.test_console_api import submit_file
 
     files = [await submit_file(console), await submit_file(console)]
-    monkeypatch.setattr(pages, "MAX_FILES", 1)
+    monkeypatch.setattr(queue_view, "MAX_FILES", 1)
     alice = await sign_in(browser, base_url, "alice")
     page = alice.page
     boxes = await on_the_queue(page, base_url, files)

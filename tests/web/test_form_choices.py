@@ -359,13 +359,13 @@ def test_the_commission_s_opinion_is_offered_only_where_needed_then_as_a_change(
     """« Enregistrer l'avis de la commission DETR » was offered on a DETR line of €100,000,
     which needs none (refused once sent), and again once recorded, as if still awaited."""
     from console.web.accounts import Account
-    from console.web.pages import _action, _already_done
+    from console.web.action_forms import action_form, already_done
     from domain.commands import RecordCommissionOpinion
     from tests.unit.builders import detr_plan, line
 
     alice = Account("instructeur-1", "caseworker")
     opinion = "RecordCommissionOpinion"
-    assert _already_done(opinion, apply(to_instruction()), alice)  # DETR €100,000: not needed
+    assert already_done(opinion, apply(to_instruction()), alice)  # DETR €100,000: not needed
     large = detr_plan(
         lines=(
             line("owner", "OWNER", 150_000),
@@ -374,12 +374,14 @@ def test_the_commission_s_opinion_is_offered_only_where_needed_then_as_a_change(
         )
     )
     awaited = apply(to_instruction(large))
-    assert not _already_done(opinion, awaited, alice)
-    assert _action(opinion, awaited, alice)["label"] == "Enregistrer l'avis de la commission DETR"
+    assert not already_done(opinion, awaited, alice)
+    assert (
+        action_form(opinion, awaited, alice)["label"] == "Enregistrer l'avis de la commission DETR"
+    )
     given = RecordCommissionOpinion(actor=CASEWORKER, at=at(2), favourable=True)
     recorded = apply([*to_instruction(large), given])
-    assert not _already_done(opinion, recorded, alice)  # the domain takes another one
-    change = _action(opinion, recorded, alice)
+    assert not already_done(opinion, recorded, alice)  # the domain takes another one
+    change = action_form(opinion, recorded, alice)
     assert change["label"] == "Modifier l'avis de la commission DETR"
     assert change["hint"].startswith("La commission a rendu un avis favorable, déjà enregistré")
 
@@ -390,8 +392,8 @@ def test_the_commission_s_opinion_is_awaited_again_once_the_plan_asks_more_of_th
     plan's rule passed; it is awaited again, as the acceptance is. A file of rules 4 keeps
     the opinion it recorded, and the page says so."""
     from console.web.accounts import Account
+    from console.web.action_forms import action_form
     from console.web.file_timeline import verdicts
-    from console.web.pages import _action
     from domain.commands import DeclareComplete, RecordCommissionOpinion, RevisePlan
     from tests.unit.builders import plan_asking_detr, request
 
@@ -408,14 +410,14 @@ def test_the_commission_s_opinion_is_awaited_again_once_the_plan_asks_more_of_th
     alice = Account("instructeur-1", "caseworker")
     opinion = "RecordCommissionOpinion"
     asked_again = revised_after_the_opinion(rules=5)
-    assert _action(opinion, asked_again, alice)["label"] == (
+    assert action_form(opinion, asked_again, alice)["label"] == (
         "Enregistrer l'avis de la commission DETR"
     )
     (commission,) = [v for v in verdicts([], asked_again) if v["rule"] == "detr-commission"]
     assert commission["outcome"] == "attention"
     assert "requiert l'avis de la commission DETR" in commission["french"]
     kept = revised_after_the_opinion(rules=4)
-    assert _action(opinion, kept, alice)["label"] == "Modifier l'avis de la commission DETR"
+    assert action_form(opinion, kept, alice)["label"] == "Modifier l'avis de la commission DETR"
     (commission,) = [v for v in verdicts([], kept) if v["rule"] == "detr-commission"]
     assert commission["outcome"] == "pass"
 
