@@ -1,7 +1,8 @@
 """``guichet dev`` stopped by SIGTERM (a service manager, a container stop) or Ctrl-C, once
 ready or while it starts: it stops its worker, then the Temporal dev server it started, and
-exits 0, as a service stopped on request does (``test_dev_command`` stops it with Ctrl-C
-once ready, with the demo)."""
+exits with 128 + the signal's number (130 after Ctrl-C, 143 after SIGTERM), as a shell
+reports a process a signal ended, so that a supervisor tells a stop from a normal end
+(``test_dev_command`` stops it with Ctrl-C once ready, with the demo)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.temporal]
 def test_guichet_dev_stopped_leaves_no_server_behind(
     stop: signal.Signals, when: str, tmp_path: Path
 ) -> None:
-    """Signalled once it says it is ready, or as soon as its dev server process exists."""
+    """Signalled once it says it is ready, or as soon as its dev server process exists: the
+    same orderly stop, then 128 + the signal's number."""
     log = tmp_path / "dev.log"
     ports = [str(free_port()) for _ in range(3)]
     options = ["--port", ports[0], "--ui-port", ports[1], "--console-port", ports[2]]
@@ -51,6 +53,6 @@ def test_guichet_dev_stopped_leaves_no_server_behind(
     said = log.read_text(errors="replace")
     assert any("start-dev" in line for line in seen.values()), said
     assert not left, f"still running after guichet dev ended: {[seen[p] for p in left]}"
-    assert code == 0, said
+    assert code == 128 + stop, said
     assert "Traceback" not in said, said
     assert said.rstrip().endswith("stopped"), said
