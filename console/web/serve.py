@@ -149,12 +149,18 @@ async def start_console(
     server = uvicorn.Server(config)
     # ``guichet dev`` owns SIGINT/SIGTERM: it stops the console itself, in order.
     task = asyncio.create_task(server._serve())
-    while not server.started:
-        if task.done():
-            await services.close()
-            task.result()
-            raise CliError(f"the console could not listen on {host}:{port}")
-        await asyncio.sleep(0.05)
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise CliError(f"the console could not listen on {host}:{port}")
+            await asyncio.sleep(0.05)
+    except BaseException:  # it could not listen, or a stop signal came first (a cancellation)
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        await services.close()  # the process leaves through os._exit: no finaliser removes it
+        raise
     return RunningConsole(f"http://{host}:{port}", server, task, services)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import stat
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -14,7 +16,11 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 
 from console.web.reports import FRESH, Report, Reports
-from console.web.spool import Spool, SpooledFile, SpooledResponse
+from console.web.serve import start_console
+from console.web.spool import PREFIX, Spool, SpooledFile, SpooledResponse
+from eventlog import EventLog
+from tests.e2e.support import free_port
+from workflows.client import GuichetClient
 
 EXPORT = "\ufeffapplication_id;status\r\nPVD-2026-000001;awarded\r\nPVD-2026-000002;clôturé\r\n"
 """What an export writes: a BOM, CRLF line ends, accented text."""
@@ -191,3 +197,25 @@ async def test_a_download_discarded_before_its_response_opens_it_is_sent_then_de
     scope = {"type": "http", "method": "GET", "headers": [], "asgi": {"spec_version": "2.4"}}
     await response(scope, receive, send)  # type: ignore[arg-type]
     assert b"".join(sent) == EXPORT.encode() and not file.path.exists()
+
+
+def spools_in(folder: Path) -> list[Path]:
+    """The prepared downloads' folders in ``folder``."""
+    return list(folder.glob(f"{PREFIX}*"))
+
+
+async def test_a_console_stopped_while_it_starts_leaves_no_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``guichet dev`` stopped as its console starts: the folder is removed there and then
+    (the process leaves through ``os._exit``, past the folder's finaliser)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    log = EventLog.from_url(f"sqlite+aiosqlite:///{tmp_path / 'log.sqlite3'}")
+    starting = asyncio.create_task(start_console(cast(GuichetClient, None), log, port=free_port()))
+    await asyncio.sleep(0)  # it built its services and waits for uvicorn to listen
+    assert len(spools_in(tmp_path)) == 1
+    starting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    await log.close()
+    assert spools_in(tmp_path) == []
