@@ -13,8 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Ctrl-C is how `make dev` ends: `guichet dev` then exits 130, for its supervisors, which make
+# reported as "Error 130" (and sh's own death by SIGINT as "Interrupt": hence the trap). Make
+# itself still ends by SIGINT, silently; any other end of guichet dev is still an error.
 dev: $(STAMP)  ## run Guichet on embedded defaults (Temporal dev server, SQLite log) with demo files
-	$(BIN)/guichet dev --demo
+	@echo '$(BIN)/guichet dev --demo'
+	@trap : INT; $(BIN)/guichet dev --demo || [ $$? -eq 130 ]
 
 test: $(STAMP)  ## the whole test suite against PostgreSQL on 127.0.0.1:5432 and real Temporal servers
 	$(BIN)/pytest

@@ -138,6 +138,7 @@ async def main(args: argparse.Namespace) -> None:
                 await alice.aclose()
                 await region.aclose()
         finally:
+            await services.close()
             await log.close()
     baseline = statistics.median(caseworker)
     for what, times in (

@@ -46,8 +46,9 @@ from bench.common import (
 )
 from bench.scenario import pvd_insees, submission
 from bench.six_years import six_years
-from bench.stopping import STOP_SIGNALS, run_until_stopped
+from bench.stopping import run_until_stopped
 from bench.temporal_env import dev_server, quiet_logs
+from console.stop_signal import STOP_SIGNALS
 from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog

@@ -4,7 +4,7 @@
 Starts (unless ``TEMPORAL_ADDRESS`` / ``GUICHET_DATABASE_URL`` say where they are) the
 Temporal dev server and a SQLite event log in the state folder, then the worker; publishes
 the addresses in ``<state>/dev.json`` for the other ``guichet`` commands; on Ctrl-C or
-SIGTERM stops the worker first, then the server.
+SIGTERM stops the worker first, then the server, and exits 130 or 143 (``console.stop_signal``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +35,7 @@ from console.demo import seed_demo
 from console.devserver import DevServer, start_dev_server
 from console.errors import CliError, usage_error
 from console.state_folder import open_private, private_sqlite_file, private_state_dir
+from console.stop_signal import catch_stop_signals
 from console.web.serve import seed_demo_accounts, start_console
 from domain.registry import DEMO_CONVENTIONS
 from eventlog import EventLog, EventLogError
@@ -85,13 +85,12 @@ def _event_log_path(url: str) -> str:
 
 async def run_dev(
     settings: Settings, *, port: int, ui_port: int, demo: bool, console_port: int = 8000
-) -> None:
-    """Start everything, wait for a stop signal, stop everything in order."""
+) -> int | None:
+    """Start everything, wait for a stop signal, stop everything in order; the exit code a
+    stop signal asks for (None when none came)."""
     state_dir = settings.state_dir
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    signals = catch_stop_signals(stop.set)
     server: DevServer | None = None
     published = False
     try:
@@ -179,6 +178,7 @@ async def run_dev(
             say("stopping Temporal dev server…")
             await server.stop()
         say("stopped")
+    return signals.exit_code
 
 
 def _publish(
@@ -261,7 +261,11 @@ def dev(
             "use it, stop it, or pass another --state-dir"
         )
     configure_logging(settings)
-    asyncio.run(run_dev(settings, port=port, ui_port=ui_port, demo=demo, console_port=console_port))
+    stopped_by = asyncio.run(
+        run_dev(settings, port=port, ui_port=ui_port, demo=demo, console_port=console_port)
+    )
+    if stopped_by is not None:
+        raise typer.Exit(stopped_by)
 
 
 @app.command(rich_help_panel="Run")

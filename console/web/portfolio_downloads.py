@@ -6,11 +6,12 @@ Each reads the whole log, minutes on years of it: prepared in the background
 never by opening the address, which a link prefetch or a crawler does too. The address (a
 GET) gives the file prepared within a minute, shows the progress while it is prepared, and
 otherwise answers 409 with the button: a script that fetched it directly reads what to send.
+The file prepared is written to the console's spool, on disk (``console.web.spool``), and sent
+from there.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -28,6 +29,7 @@ from console.web.exports import PORTFOLIO_HEADER, PORTFOLIO_WIDTHS, XLSX, portfo
 from console.web.portfolio_page import PortfolioChoice, portfolio_choice, portfolio_key
 from console.web.reports import Report, StartForm
 from console.web.services import WebServices
+from console.web.spool import SpooledFile, SpooledResponse
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,10 +40,14 @@ MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"
 
 @dataclass(frozen=True)
 class PreparedDownload:
-    """A download's bytes and the check of the chain its states were folded from."""
+    """A download's file and the check of the chain its states were folded from."""
 
-    content: bytes
+    file: SpooledFile
     chain: AuditReport
+
+    def discard(self) -> None:
+        """Delete the file: the report is no longer shown (``reports.Disposable``)."""
+        self.file.discard()
 
 
 def _extension(fmt: str) -> str:
@@ -62,8 +68,10 @@ def _name(chosen: PortfolioChoice) -> str:
     return "-".join(["portefeuille", day, *(part for part in parts if part)])
 
 
-async def _content(found: WebServices, fmt: str, chosen: PortfolioChoice, report: Report) -> bytes:
-    """Every chosen file's state as of the day, in that format."""
+async def _write(
+    found: WebServices, fmt: str, chosen: PortfolioChoice, report: Report, file: SpooledFile
+) -> None:
+    """Every chosen file's state as of the day, in that format, written to ``file``."""
     if fmt == "xlsx":
         names = {p.id: p.name for p in found.catalogue.programmes}
         states = states_as_of(found.log, at=chosen.at, progress=report.progress)
@@ -72,12 +80,12 @@ async def _content(found: WebServices, fmt: str, chosen: PortfolioChoice, report
             async for state in states
             if wanted(state, chosen.programme, chosen.department)
         ]
-        return workbook("Portefeuille", PORTFOLIO_HEADER, PORTFOLIO_WIDTHS, rows)
-    out = io.StringIO(newline="")
+        file.path.write_bytes(workbook("Portefeuille", PORTFOLIO_HEADER, PORTFOLIO_WIDTHS, rows))
+        return
     written: Format = "csv" if fmt == "csv" else "jsonl"
-    await export_states(found.log, out, written, at=chosen.at, programme=chosen.programme,
-                        department=chosen.department, progress=report.progress)  # fmt: skip
-    return out.getvalue().encode()
+    with file.open_text() as out:
+        await export_states(found.log, out, written, at=chosen.at, programme=chosen.programme,
+                            department=chosen.department, progress=report.progress)  # fmt: skip
 
 
 @router.post("/portefeuille.{fmt}")
@@ -92,9 +100,10 @@ async def prepare_download(
 
     async def compute(report: Report) -> PreparedDownload:
         # The states first, then the chain they rest on (not the documents: no cell uses them).
-        content = await _content(found, fmt, chosen, report)
-        chain = await found.verify_log(report.stage("événements vérifiés"), documents=False)
-        return PreparedDownload(content, chain)
+        with found.spool.new_file(f".{fmt}") as file:
+            await _write(found, fmt, chosen, report, file)
+            chain = await found.verify_log(report.stage("événements vérifiés"), documents=False)
+        return PreparedDownload(file, chain)
 
     await found.reports.start(portfolio_key(chosen, f"portefeuille.{fmt}"), compute)
     return RedirectResponse(_address(fmt, chosen), status_code=303)
@@ -118,7 +127,7 @@ async def download(
             return altered_export(request, "L'état des dossiers", chain)
         name = f"{altered_name(_name(chosen), chain)}.{fmt}"
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-        return Response(prepared.content, media_type=MEDIA_TYPES[fmt], headers=headers)
+        return SpooledResponse(prepared.file, media_type=MEDIA_TYPES[fmt], headers=headers)
     label = f"Préparer le fichier {FORMATS[fmt]}"
     context = {
         "report": report,

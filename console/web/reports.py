@@ -10,17 +10,19 @@ progress and reloads itself. Forms sent meanwhile follow the same computation in
 starting another. A finished report is shown for a minute (to the page that waited for it and
 its reloads), then the page offers to compute it again: an auditor is not shown an old
 verification as if it were today's. A failed one is shown as long, with the form, which
-computes it again at once.
+computes it again at once. A result held outside memory (a download's file, ``Disposable``) is
+freed once its report is no longer shown or kept.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
@@ -35,6 +37,9 @@ WAIT_SECONDS = 2.0
 """How long a page waits for its report before showing the progress instead."""
 FRESH = timedelta(minutes=1)
 """How long a finished report is shown before its page offers to compute it again."""
+SWEEP_MARGIN = 1.0
+"""Seconds past ``FRESH`` after which a finished report's result is freed without a visit:
+the loop's clock and the wall clock ``_fresh`` reads need not agree to the millisecond."""
 
 
 @dataclass
@@ -92,6 +97,14 @@ Computation = Callable[[Report], Awaitable[Any]]
 """Computes a report's result, telling ``report.progress`` how far it has gone."""
 
 
+@runtime_checkable
+class Disposable(Protocol):
+    """A result holding more than memory (a prepared download's file on disk)."""
+
+    def discard(self) -> None:
+        """Free what it holds: its report is no longer shown, nor kept."""
+
+
 class Reports:
     """The reports of one console process, by key."""
 
@@ -107,15 +120,17 @@ class Reports:
         """The report for ``key``: the one running, or finished within ``FRESH`` without an
         error, else a new computation; waits for it a little, so that small logs answer at
         once. For the form that asks for it, never for a page opened."""
+        self._sweep()
         report = self._reports.get(key)
         if report is None or (report.finished and (report.error or not _fresh(report))):
             report = Report(key, started_at=datetime.now(UTC))
             report.task = asyncio.create_task(_run(report, compute))
             self._running.add(report.task)
             report.task.add_done_callback(self._running.discard)
+            report.task.add_done_callback(functools.partial(self._finished, report))
             self._reports[key] = report
             while len(self._reports) > self._keep:
-                self._reports.popitem(last=False)
+                _discard(self._reports.popitem(last=False)[1])  # one running: once it ends
         self._reports.move_to_end(key)
         if report.task is not None and not report.finished:
             await asyncio.wait({report.task}, timeout=self._wait)
@@ -124,6 +139,7 @@ class Reports:
     def current(self, key: str) -> Report | None:
         """The report for ``key`` while it runs, or finished within ``FRESH`` (its result or
         why it failed); None otherwise. Computes nothing: what a page opened shows."""
+        self._sweep()
         report = self.find(key)
         return report if report is not None and (not report.finished or _fresh(report)) else None
 
@@ -134,6 +150,38 @@ class Reports:
         if report is not None:
             self._reports.move_to_end(key)
         return report
+
+    async def close(self) -> None:
+        """Cancel the computations still running and free every result: at shutdown."""
+        for task in self._running:
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        for report in self._reports.values():
+            _discard(report)
+        self._reports.clear()
+
+    def _finished(self, report: Report, _: object) -> None:
+        """A computation ended: its result freed at once if its report was evicted meanwhile,
+        else when it is no longer shown (a console nobody opens frees it too)."""
+        if self._reports.get(report.key) is not report:
+            _discard(report)
+        elif isinstance(report.result, Disposable):
+            loop = asyncio.get_running_loop()
+            loop.call_later(FRESH.total_seconds() + SWEEP_MARGIN, self._sweep)
+
+    def _sweep(self) -> None:
+        """Free the results no longer shown (finished over ``FRESH`` ago); the reports stay,
+        for ``find``."""
+        for report in self._reports.values():
+            if report.finished and not _fresh(report):
+                _discard(report)
+
+
+def _discard(report: Report) -> None:
+    """Free a report's ``Disposable`` result (a running one's when it ends: ``_finished``)."""
+    if isinstance(report.result, Disposable):
+        report.result.discard()
+        report.result = None
 
 
 def _fresh(report: Report) -> bool:

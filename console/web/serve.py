@@ -117,12 +117,15 @@ class RunningConsole:
     url: str
     server: uvicorn.Server
     task: asyncio.Task[None]
+    services: WebServices
 
     async def stop(self) -> None:
-        """Ask uvicorn to finish its requests and stop."""
+        """Ask uvicorn to finish its requests and stop, then close the services (the reports
+        still computing, the prepared downloads' folder)."""
         self.server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
+        await self.services.close()
 
 
 async def start_console(
@@ -134,8 +137,9 @@ async def start_console(
     conventions_file: Path | None = None,
 ) -> RunningConsole:
     """Serve the console in the running loop; returns once it listens."""
+    services = build_services(guichet, log, conventions_file)
     config = uvicorn.Config(
-        create_app(build_services(guichet, log, conventions_file)),
+        create_app(services),
         host=host,
         port=port,
         log_level="warning",
@@ -145,12 +149,19 @@ async def start_console(
     server = uvicorn.Server(config)
     # ``guichet dev`` owns SIGINT/SIGTERM: it stops the console itself, in order.
     task = asyncio.create_task(server._serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise CliError(f"the console could not listen on {host}:{port}")
-        await asyncio.sleep(0.05)
-    return RunningConsole(f"http://{host}:{port}", server, task)
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise CliError(f"the console could not listen on {host}:{port}")
+            await asyncio.sleep(0.05)
+    except BaseException:  # it could not listen, or a stop signal came first (a cancellation)
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        await services.close()  # the process leaves through os._exit: no finaliser removes it
+        raise
+    return RunningConsole(f"http://{host}:{port}", server, task, services)
 
 
 async def seed_demo_accounts(log: EventLog, show: Callable[[str], None]) -> None:
@@ -193,24 +204,11 @@ def console(
         log = EventLog.from_url(target.event_log_url)
         try:
             await log.migrate()
-            config = uvicorn.Config(
-                create_app(build_services(guichet, log, target.conventions_file)),
-                host=host,
-                port=port,
-                proxy_headers=True,
-                # uvicorn's records (access lines included) through configure_logging's
-                # handler: JSON in production, like every other line of the process.
-                log_config=None,
-                log_level=settings.log_level.lower(),
-            )
-            server = uvicorn.Server(config)
-            # Our handlers, not uvicorn's: uvicorn re-raises the signal once it has stopped,
-            # which cancelled the closing of the log below (a traceback at every Ctrl-C).
-            loop = asyncio.get_running_loop()
-            for stop in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(stop, server.handle_exit, stop, None)
-            say(f"console on http://{host}:{port}")
-            await server._serve(sockets=[listening])
+            services = build_services(guichet, log, target.conventions_file)
+            try:
+                await _serve_until_stopped(services, listening, settings, host, port)
+            finally:
+                await services.close()
         finally:
             await log.close()
 
@@ -218,6 +216,30 @@ def console(
         asyncio.run(serve())
     except EventLogError as error:
         raise event_log_failed(target.event_log_url, error) from None
+
+
+async def _serve_until_stopped(
+    services: WebServices, listening: socket.socket, settings: Settings, host: str, port: int
+) -> None:
+    """uvicorn serving the console on ``listening`` until SIGINT or SIGTERM."""
+    config = uvicorn.Config(
+        create_app(services),
+        host=host,
+        port=port,
+        proxy_headers=True,
+        # uvicorn's records (access lines included) through configure_logging's handler: JSON
+        # in production, like every other line of the process.
+        log_config=None,
+        log_level=settings.log_level.lower(),
+    )
+    server = uvicorn.Server(config)
+    # Our handlers, not uvicorn's: uvicorn re-raises the signal once it has stopped, which
+    # cancelled the closing of the services and the log after it (a traceback at every Ctrl-C).
+    loop = asyncio.get_running_loop()
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(stop, server.handle_exit, stop, None)
+    say(f"console on http://{host}:{port}")
+    await server._serve(sockets=[listening])
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:

@@ -12,6 +12,7 @@ from console.web.accounts import AccountStore
 from console.web.batch import BatchRunner
 from console.web.reports import Reports
 from console.web.sessions import SessionSigner
+from console.web.spool import Spool
 from console.web.throttle import SignInThrottle
 from domain.programme import Catalogue
 from domain.registry import CommuneRegistry, name_key
@@ -61,10 +62,19 @@ class WebServices:
     throttle: SignInThrottle
     batches: BatchRunner = field(default_factory=BatchRunner)
     reports: Reports = field(default_factory=Reports)
+    spool: Spool = field(default_factory=Spool)
+    """The private folder of the prepared downloads, created with these services: ``close``
+    removes it."""
     titles: TitleIndex = field(default_factory=TitleIndex)
     trusted_key: Ed25519PublicKey | None = None
     """The key the log's signed checkpoints are checked against (``GUICHET_PUBLIC_KEY``);
     without it, the journal says their signatures were not checked."""
+
+    async def close(self) -> None:
+        """Stop the reports still computing, then remove the prepared downloads: at shutdown,
+        once the console serves no more requests."""
+        await self.reports.close()
+        self.spool.close()
 
     @property
     def documents(self) -> DocumentStore:

@@ -1,10 +1,12 @@
 """A benchmark stopped by SIGTERM (CI's or an operator's ``timeout``) or Ctrl-C stops the
 Temporal server it started, and its worker process, then exits with 128 + the signal's
-number, as a shell reports a process a signal ended."""
+number, as a shell reports a process a signal ended; a second signal cuts that clean-up
+short."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import children, leave_nothing_running
+from tests.processes import children, leave_nothing_running, running
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.temporal]
 
@@ -94,3 +96,44 @@ def test_a_stopped_benchmark_leaves_no_server_or_worker_behind(
     (server,) = [command.split() for command in seen.values() if "start-dev" in command]
     folder = Path(server[server.index("--db-filename") + 1]).parent
     assert not folder.exists(), "the server's temporary folder is left behind"
+
+
+def test_a_second_signal_cuts_the_clean_up_short(tmp_path: Path) -> None:
+    """Ctrl-C twice: the second, during a clean-up that would never end, says so on stderr,
+    kills the Temporal server the clean-up had not stopped yet, and exits 130."""
+    output = tmp_path / "bench.log"
+    with output.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.bench.stuck_cleanup"],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+    seen: dict[int, str] = {}
+    try:
+
+        def up() -> bool:
+            seen.update(children(process.pid))
+            return "serving" in output.read_text()
+
+        wait_for(up, "its dev server served", process)
+        process.send_signal(signal.SIGINT)
+        wait_for(lambda: "cleaning up" in output.read_text(), "its clean-up began", process)
+        assert any(running(pid) for pid in seen), "the clean-up stopped the server already"
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=60)
+    finally:
+        left = leave_nothing_running(process, seen)
+        for command in seen.values():  # the server's folder, which only the clean-up removes
+            words = command.split()
+            if "--db-filename" in words:
+                shutil.rmtree(
+                    Path(words[words.index("--db-filename") + 1]).parent, ignore_errors=True
+                )
+    said = output.read_text(errors="replace")
+    assert not left, f"still running after the second signal: {[seen[p] for p in left]}"
+    assert code == 128 + signal.SIGINT, said
+    assert "second signal: clean-up cut short; killed" in said and "(temporal)" in said, said
+    assert "Traceback" not in said, said

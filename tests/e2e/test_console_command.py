@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from console.web.spool import PREFIX
 from tests.cli.test_entry_point import guichet_command
 from tests.e2e.support import free_port, python_env, spawn, wait_until
 
@@ -25,31 +26,42 @@ def _serves(url: str) -> bool:
         return False
 
 
-def _serve_once(env: dict[str, str], log: Path, stop: signal.Signals) -> tuple[int, int]:
+def _serve_once(
+    env: dict[str, str], log: Path, stop: signal.Signals
+) -> tuple[int, int, list[Path]]:
     """Start `guichet console`, wait until its sign-in page answers, stop it with ``stop``:
-    its port and exit code (its output is in ``log``)."""
+    its port, exit code and the prepared downloads' folders in ``env``'s TMPDIR as it served
+    (its output is in ``log``)."""
     port = free_port()
     process = spawn([*guichet_command(), "console", "--port", str(port)], env, log)
+    spools: list[Path] = []
     try:
         url = f"http://127.0.0.1:{port}/connexion"
         wait_until(lambda: _serves(url) or process.poll() is not None, 60, "the console")
         assert process.poll() is None, log.read_text(errors="replace")
+        if "TMPDIR" in env:
+            spools = list(Path(env["TMPDIR"]).glob(f"{PREFIX}*"))
     finally:
         process.send_signal(stop)
         code = process.wait(timeout=30)
-    return port, code
+    return port, code, spools
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_the_console_serves_then_stops_cleanly(
     stop: signal.Signals, dev_server: str, fresh_database_url: str, tmp_path: Path
 ) -> None:
-    """The sign-in page answers; the stop signal ends it with 0 and the log closed quietly."""
-    log = tmp_path / "console.log"
-    env = python_env(TEMPORAL_ADDRESS=dev_server, GUICHET_DATABASE_URL=fresh_database_url)
-    port, code = _serve_once(env, log, stop)
+    """The sign-in page answers; the stop signal ends it with 0, the log closed quietly and
+    the prepared downloads' folder removed."""
+    log, temporary = tmp_path / "console.log", tmp_path / "tmp"
+    temporary.mkdir()
+    env = python_env(
+        TEMPORAL_ADDRESS=dev_server, GUICHET_DATABASE_URL=fresh_database_url, TMPDIR=str(temporary)
+    )
+    port, code, spools = _serve_once(env, log, stop)
     output = log.read_text(errors="replace")
     assert code == 0, output
+    assert len(spools) == 1 and not spools[0].exists(), spools
     assert f"console on http://127.0.0.1:{port}" in output
     assert "Traceback" not in output and "Exception" not in output, output
 
@@ -66,7 +78,7 @@ def test_the_console_logs_json_lines_in_production(
         GUICHET_LOG_FORMAT="json",
         GUICHET_LOG_LEVEL="INFO",
     )
-    port, code = _serve_once(env, log, signal.SIGTERM)
+    port, code, _ = _serve_once(env, log, signal.SIGTERM)
     assert code == 0, log.read_text(errors="replace")
     lines = log.read_text(errors="replace").splitlines()
     records = [json.loads(line) for line in lines if line.startswith("{")]

@@ -111,6 +111,7 @@ async def console(pg_url: str, pg_module_schema: str) -> AsyncIterator[Console]:
     )
     async with worker:
         yield Console(create_app(services), services, guichet, log)
+    await services.close()
     await log.close()
     await env.shutdown()
 

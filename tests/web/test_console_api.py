@@ -32,6 +32,7 @@ from console.web.accounts import AccountStore
 from console.web.app import create_app
 from console.web.batch import BatchRunner
 from console.web.findings import clock_moment
+from console.web.portfolio_downloads import PreparedDownload
 from console.web.reports import Reports
 from console.web.sessions import COOKIE
 from console.web.throttle import SignInThrottle
@@ -1919,6 +1920,23 @@ async def test_the_auditor_downloads_the_portfolio_as_of_a_day(
     assert file_id not in elsewhere.text and f"\r\n{file_id};" in ain.text
     assert 'filename="portefeuille-actuel-01.csv"' in ain.headers["content-disposition"]
     assert unknown.status_code == 400 and "dispositif inconnu : nope" in unknown.text
+
+
+async def test_a_prepared_download_is_kept_on_disk_and_sent_as_it_was_written(
+    console: Console, file_id: str
+) -> None:
+    """The portfolio's CSV prepared in the background is a file in the console's private
+    spool, not bytes held by its report, and the answer is that file byte for byte."""
+    async with signed_in(console, "audrey") as audrey:
+        answer = await portfolio_download(audrey, "csv", {"departement": "01"})
+    report = console.services.reports.current("portefeuille.csv:actuel::01")
+    assert report is not None and isinstance(report.result, PreparedDownload)
+    prepared = report.result
+    assert not any(isinstance(value, bytes | str) for value in vars(prepared).values())
+    assert prepared.file.path.parent == console.services.spool.path
+    assert answer.status_code == 200 and answer.content == prepared.file.path.read_bytes()
+    assert answer.content.startswith("\ufeffapplication_id;".encode())
+    assert f"\r\n{file_id};".encode() in answer.content
 
 
 async def test_the_auditor_s_portfolio_opens_in_excel_in_french_with_its_codes_whole(

@@ -50,6 +50,7 @@ async def console_on(url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Account
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as web:
             yield web, accounts
     finally:
+        await services.close()
         await log.close()
 
 
