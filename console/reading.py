@@ -70,6 +70,7 @@ async def read_file_view(
                 state.commune,
                 state.commission_opinion,
                 rules=state.rules,
+                attached=state.attached_kinds,
             )
         ]
         programme_max = programme_max_cents(state.programme, state.plan, rules=state.rules)

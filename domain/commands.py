@@ -140,7 +140,11 @@ decided under when it replays; the workflow chooses it with ``workflow.patched``
    accepted file whose award is not notified yet may be re-opened into instruction by its
    caseworker or supervisor, with a reason (démarches-simplifiées' « repasser en
    instruction »; ``domain.decider_permissions.REOPEN_ACCEPTED_RULES``): a file accepted by
-   mistake could only be notified, or withdrawn by its commune.
+   mistake could only be notified, or withdrawn by its commune. A plan invoking the prefect's
+   derogation to the owner's minimum share (a protected monument, repairs after a public
+   calamity: CGCT L1111-10 III) is accepted once the prefect's order is attached (a document
+   « Arrêté préfectoral de dérogation »; ``domain.rules.financing.DEROGATION_PROOF_RULES``):
+   the commune's own word lifted the rule.
 """
 
 

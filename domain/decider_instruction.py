@@ -329,7 +329,14 @@ def accept(c: AcceptApplication, state: Application) -> list[Event]:
     if (refusal := acceptance_refused(state)) is not None:
         raise refusal
     programme, commune, plan = file_of(state)
-    verdicts = plan_verdicts(plan, programme, commune, state.commission_opinion, rules=state.rules)
+    verdicts = plan_verdicts(
+        plan,
+        programme,
+        commune,
+        state.commission_opinion,
+        rules=state.rules,
+        attached=state.attached_kinds,
+    )
     ours = [line for line in plan.lines if line.funder in programme.funders]
     award = sum(line.granted_cents or 0 for line in ours if line.status == "approved")
     return [
@@ -366,7 +373,14 @@ def acceptance_refused(state: Application) -> RuleViolation | None:
             french=f"Aucune ligne du dispositif « {programme.name} » "
             f"({', '.join(programme.funders)}) n'est accordée : refusez plutôt la demande",
         )
-    verdicts = plan_verdicts(plan, programme, commune, state.commission_opinion, rules=state.rules)
+    verdicts = plan_verdicts(
+        plan,
+        programme,
+        commune,
+        state.commission_opinion,
+        rules=state.rules,
+        attached=state.attached_kinds,
+    )
     held = next((v for v in verdicts if v.outcome in ("fail", "attention")), None)
     return None if held is None else _refusal(held)
 

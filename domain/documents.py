@@ -33,6 +33,7 @@ DocumentKind = Literal[
     "proof_of_expense",
     "award_decision",
     "opinion",
+    "derogation",
     "other",
 ]
 

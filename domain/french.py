@@ -93,6 +93,7 @@ DOCUMENT_KIND: Mapping[str, str] = {
     "proof_of_expense": "Justificatif de dépense",
     "award_decision": "Arrêté ou décision attributive",
     "opinion": "Avis d'expert signé",
+    "derogation": "Arrêté préfectoral de dérogation",
     "other": "Autre pièce",
 }
 

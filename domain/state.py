@@ -13,7 +13,7 @@ from domain.actor import Actor
 from domain.commands import ApplicationRequest, CorrectionReason, PaymentKind
 from domain.commune import Commune
 from domain.deadline import OpenDeadline, day_of
-from domain.documents import AttachedDocument
+from domain.documents import AttachedDocument, DocumentKind
 from domain.model import AwareDatetime, Cents, Frozen
 from domain.opinions import OpinionRequest
 from domain.plan import FinancingPlan
@@ -206,6 +206,11 @@ class Application(Frozen):
             (required, next((d for d in self.documents if d.kind == required.kind), None))
             for required in self.programme.required_documents
         ]
+
+    @property
+    def attached_kinds(self) -> frozenset[DocumentKind]:
+        """The kinds of the documents attached to the file."""
+        return frozenset(d.kind for d in self.documents)
 
     def missing_documents(self, stage: RequiredStage) -> list[RequiredDocument]:
         """The documents expected at ``stage`` that no attached document is of the kind of."""

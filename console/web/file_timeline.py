@@ -120,6 +120,7 @@ def verdicts(events: Sequence[Any], state: Application) -> list[dict[str, Any]]:
                 state.commune,
                 state.commission_opinion,
                 rules=state.rules,
+                attached=state.attached_kinds,
             )
         ]
     return found + claims

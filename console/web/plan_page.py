@@ -117,6 +117,7 @@ async def _plan_form(
                 state.commune,
                 commission_opinion_kept(state, revised),
                 rules=state.rules,
+                attached=state.attached_kinds,
             )
         ]
     context = {

@@ -6,11 +6,13 @@ rates floored to the cent, never floats.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from decimal import ROUND_FLOOR, Decimal
 from fractions import Fraction
 
 from domain.commune import Commune
+from domain.documents import DocumentKind
+from domain.french import DOCUMENT_KIND
 from domain.french import euros as euros_fr
 from domain.plan import FinancingPlan, FundingLine
 from domain.programme import Amount, Programme
@@ -47,6 +49,17 @@ _EXCEPTION_FR = {
     "calamity_derogation": "dérogation pour une calamité publique",
 }
 """The owner-share exceptions of CGCT L1111-10, in French."""
+
+DEROGATION_PROOF_RULES = 6
+"""The revision of the decision rules (``domain.commands.RULES``) from which a plan that
+invokes the prefect's derogation to the owner's minimum share (a protected monument, repairs
+after a public calamity: CGCT L1111-10 III) holds its acceptance until the prefect's order
+granting it is attached (a document of kind ``derogation``). Before, the commune's own word
+lifted the rule: the owner-share verdict read « not applicable » on its choice alone. ANRU
+operations are excepted by the law itself, without a derogation."""
+
+PREFECT_DEROGATIONS = frozenset({"monument_derogation", "calamity_derogation"})
+"""The exceptions the prefect grants, each by an order of its own (CGCT L1111-10 III)."""
 
 
 def _verdict(rule: str, source: str, ok: bool | None, message: str, *, french: str) -> RuleVerdict:
@@ -269,10 +282,29 @@ def _plan_balanced(plan: FinancingPlan) -> RuleVerdict:
     )
 
 
-def _owner_share(plan: FinancingPlan, programme: Programme, commune: Commune) -> RuleVerdict:
-    if plan.owner_share_exception is not None:
-        reason = plan.owner_share_exception.replace("_", " ")
-        french_reason = _EXCEPTION_FR.get(plan.owner_share_exception, reason)
+def _owner_share(
+    plan: FinancingPlan,
+    programme: Programme,
+    commune: Commune,
+    rules: int,
+    attached: Collection[DocumentKind],
+) -> RuleVerdict:
+    exception = plan.owner_share_exception
+    if exception is not None:
+        reason = exception.replace("_", " ")
+        french_reason = _EXCEPTION_FR.get(exception, reason)
+        unproven = exception in PREFECT_DEROGATIONS and "derogation" not in attached
+        if rules >= DEROGATION_PROOF_RULES and unproven:
+            return RuleVerdict(
+                rule="owner-share",
+                source=OWNER_SHARE_EXCEPTIONS,
+                outcome="attention",
+                message=f"exception: {reason}, granted by the prefect's order: attach it "
+                "(a document of kind 'derogation') before the file is accepted",
+                french=f"Exception : {french_reason}, accordée par arrêté du préfet : joignez "
+                f"l'arrêté (pièce « {DOCUMENT_KIND['derogation']} ») avant l'acceptation du "
+                "dossier",
+            )
         return _verdict(
             "owner-share",
             OWNER_SHARE_EXCEPTIONS,
@@ -508,20 +540,22 @@ def plan_verdicts(
     *,
     rules: int,
     anah: bool | None = None,
+    attached: Collection[DocumentKind] = (),
 ) -> tuple[RuleVerdict, ...]:
     """Every financing-plan verdict, in a stable order; amounts are each line's
     ``amount_cents``; under the decision rules of revision ``rules`` (a file's own).
 
     ``anah``: whether Anah co-funds the file, when ``plan`` is only a part of its plan (the
     commitments ``decide_funding`` checks, where Anah's pending line is left out);
-    ``anah_cofunds(plan)`` when None."""
+    ``anah_cofunds(plan)`` when None. ``attached``: the kinds of the documents on the file
+    (the prefect's order of a derogation, ``DEROGATION_PROOF_RULES``)."""
     if anah is None:
         anah = anah_cofunds(plan, rules=rules)
     return (
         _base_within_cost(plan),
         _granted_within_base(plan),
         _plan_balanced(plan),
-        _owner_share(plan, programme, commune),
+        _owner_share(plan, programme, commune, rules, attached),
         _detr_floor(plan, programme),
         _dotations_cap(plan, programme),
         _public_aid_cap(plan, programme),
@@ -564,11 +598,14 @@ def plan_verdicts_shown(
     commission_opinion: bool | None = None,
     *,
     rules: int,
+    attached: Collection[DocumentKind] = (),
 ) -> tuple[RuleVerdict, ...]:
     """What people read of a plan, before it is sent (under the latest rules) and on its file
     (under its own): the rules ``decide`` applies (``plan_verdicts``), and
     ``programme_line_asked``."""
     return (
-        *plan_verdicts(plan, programme, commune, commission_opinion, rules=rules),
+        *plan_verdicts(
+            plan, programme, commune, commission_opinion, rules=rules, attached=attached
+        ),
         programme_line_asked(plan, programme),
     )

@@ -9,6 +9,7 @@ from domain.commands import (
     AcceptApplication,
     AnswerCorrection,
     AssignCaseworker,
+    AttachDocument,
     DecideFunding,
     DeclareComplete,
     DismissApplication,
@@ -49,6 +50,7 @@ from tests.unit.builders import (
     FLAT_PROGRAMME,
     NON_PVD_COMMUNE,
     OTHER_APPLICANT,
+    QUOTE,
     REGION_OFFICER,
     SUPERVISOR,
     SYSTEM,
@@ -666,6 +668,40 @@ def test_a_notified_award_is_not_reopened() -> None:
     )
     error = refused_with(ReopenApplication(actor=SUPERVISOR, at=at(5), reason="x"), notified)
     assert (type(error), error.rule) == (InvalidTransition, "status")
+
+
+def test_a_prefect_s_derogation_holds_acceptance_until_its_order_is_attached() -> None:
+    """Rules 6: a commune bringing 9 % for a protected monument invokes the prefect's
+    derogation (CGCT L1111-10 III); the file is accepted once the order granting it is on
+    the file, not on the commune's word (it was, under rules 5)."""
+    plan = detr_plan(
+        total_cost_cents=440_000_00,
+        subsidisable_base_cents=440_000_00,
+        lines=(
+            line("owner", "OWNER", 40_000),
+            line("detr", "DETR", 100_000),
+            line("region", "REGION", 300_000),
+        ),
+        owner_share_exception="monument_derogation",
+    )
+    decided = [
+        submit(request(plan)),
+        DeclareComplete(actor=CASEWORKER, at=at(1)),
+        approve(DETR_OFFICER, "detr", 100_000),
+        approve(REGION_OFFICER, "region", 300_000),
+    ]
+    accept = AcceptApplication(actor=CASEWORKER, at=at(3))
+    error = refused_with(accept, apply(decided))
+    assert (type(error), error.rule) == (RuleViolation, "owner-share")
+    assert "joignez l'arrêté (pièce « Arrêté préfectoral de dérogation »)" in error.french
+    order = QUOTE.model_copy(update={"kind": "derogation", "filename": "arrete-derogation.pdf"})
+    attached = apply([AttachDocument(actor=APPLICANT, at=at(2), document=order)], apply(decided))
+    [accepted] = decide(accept, attached)
+    assert isinstance(accepted, ApplicationAccepted)
+    [owner_share] = [v for v in accepted.verdicts if v.rule == "owner-share"]
+    assert owner_share.outcome == "not_applicable"
+    older = [decided[0].model_copy(update={"rules": 5}), *decided[1:]]
+    assert decide(accept, apply(older))
 
 
 def test_supervisor_may_dismiss_but_not_refuse() -> None:

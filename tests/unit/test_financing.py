@@ -10,6 +10,7 @@ import pytest
 
 from domain.actor import Actor
 from domain.commands import RULES, AnswerCorrection, RevisePlan, with_dotations_named
+from domain.documents import DocumentKind
 from domain.plan import FinancingPlan, FundingLine
 from domain.programme import Amount, Funding, Programme, Rate
 from domain.rules.financing import plan_verdicts, programme_max_cents
@@ -32,9 +33,12 @@ def verdict(
     opinion: bool | None = None,
     commune: Any = PVD_COMMUNE,
     rules: int = RULES,
+    attached: tuple[DocumentKind, ...] = (),
 ) -> RuleVerdict:
     found = [
-        v for v in plan_verdicts(plan, programme, commune, opinion, rules=rules) if v.rule == rule
+        v
+        for v in plan_verdicts(plan, programme, commune, opinion, rules=rules, attached=attached)
+        if v.rule == rule
     ]
     assert len(found) == 1
     return found[0]
@@ -129,11 +133,22 @@ def test_chef_de_file_needs_thirty_percent() -> None:
     assert enough.outcome == "pass"
 
 
-@pytest.mark.parametrize("exception", ["anru", "monument_derogation", "calamity_derogation"])
-def test_owner_share_exceptions_are_not_applicable(exception: str) -> None:
-    """ANRU and prefect's derogations lift the owner-share rule (CGCT L1111-10)."""
-    plan = owner_plan(1_000, 99_000, owner_share_exception=exception)
+def test_an_anru_operation_lifts_the_owner_share_rule() -> None:
+    """The law itself excepts ANRU operations (CGCT L1111-10): no order to attach."""
+    plan = owner_plan(1_000, 99_000, owner_share_exception="anru")
     assert verdict("owner-share", plan).outcome == "not_applicable"
+
+
+@pytest.mark.parametrize("exception", ["monument_derogation", "calamity_derogation"])
+def test_a_prefect_s_derogation_lifts_the_rule_once_its_order_is_attached(exception: str) -> None:
+    """Rules 6: the commune's word held acceptance for nothing; the prefect's order does
+    (CGCT L1111-10 III). Until it is attached the verdict asks for it, by its name."""
+    plan = owner_plan(1_000, 99_000, owner_share_exception=exception)
+    unproven = verdict("owner-share", plan)
+    assert unproven.outcome == "attention"
+    assert "joignez l'arrêté (pièce « Arrêté préfectoral de dérogation »)" in unproven.french
+    assert verdict("owner-share", plan, attached=("derogation",)).outcome == "not_applicable"
+    assert verdict("owner-share", plan, rules=5).outcome == "not_applicable"
 
 
 def test_owner_share_does_not_apply_overseas() -> None:
