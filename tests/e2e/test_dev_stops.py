@@ -2,19 +2,22 @@
 ready or while it starts: it stops its worker, then the Temporal dev server it started, and
 exits with 128 + the signal's number (130 after Ctrl-C, 143 after SIGTERM), as a shell
 reports a process a signal ended, so that a supervisor tells a stop from a normal end
-(``test_dev_command`` stops it with Ctrl-C once ready, with the demo)."""
+(``test_dev_command`` stops it with Ctrl-C once ready, with the demo). A second signal during
+that stop cuts it short: the Temporal dev server is killed, and the exit code is 128 + the
+second signal's number."""
 
 from __future__ import annotations
 
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from console.web.spool import PREFIX
 from tests.cli.test_entry_point import guichet_command
-from tests.e2e.support import free_port, python_env, spawn, wait_until
-from tests.processes import children, leave_nothing_running
+from tests.e2e.support import PYTHON, REPO, free_port, python_env, spawn, wait_until
+from tests.processes import children, leave_nothing_running, running
 
 pytestmark = [pytest.mark.slow, pytest.mark.temporal]
 
@@ -63,3 +66,48 @@ def test_guichet_dev_stopped_leaves_no_server_behind(
     assert said.rstrip().endswith("stopped"), said
     assert when != "ready" or len(spools) == 1, spools  # what the next line checks is there
     assert not list(temporary.glob(f"{PREFIX}*")), "the prepared downloads' folder is left"
+
+
+@pytest.mark.parametrize("again", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_second_signal_cuts_the_stop_of_guichet_dev_short(
+    again: signal.Signals, tmp_path: Path
+) -> None:
+    """Ctrl-C, then Ctrl-C again (or SIGTERM) while its dev server's stop hangs: it says so on
+    stderr, kills the Temporal dev server it started, and exits with 128 + the second signal's
+    number, as the benchmarks do (``bench.stopping``)."""
+    out, err, temporary = tmp_path / "out.log", tmp_path / "err.log", tmp_path / "tmp"
+    temporary.mkdir()
+    ports = [str(free_port()) for _ in range(3)]
+    options = ["--port", ports[0], "--ui-port", ports[1], "--console-port", ports[2]]
+    command = [PYTHON, "-m", "tests.e2e.stuck_dev", "dev", "--state-dir", str(tmp_path / "state")]
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        process = subprocess.Popen(
+            [*command, *options],
+            env=python_env(TMPDIR=str(temporary)),
+            stdout=stdout,
+            stderr=stderr,
+            cwd=REPO,
+        )
+    seen: dict[int, str] = {}
+
+    def said(what: str) -> bool:
+        seen.update(children(process.pid))
+        assert process.poll() is None, err.read_text(errors="replace")
+        return what in err.read_text(errors="replace")
+
+    try:
+        wait_until(lambda: said("ready:"), 120, "guichet dev ready")
+        process.send_signal(signal.SIGINT)
+        wait_until(lambda: said("stopping Temporal dev server…"), 60, "the server's stop")
+        servers = [pid for pid, line in seen.items() if "start-dev" in line]
+        assert servers and all(running(pid) for pid in servers), seen
+        process.send_signal(again)
+        code = process.wait(timeout=60)
+    finally:
+        left = leave_nothing_running(process, seen)
+    errors = err.read_text(errors="replace")
+    assert not left, f"still running after the second signal: {[seen[p] for p in left]}"
+    assert code == 128 + again, errors
+    assert "second signal: clean-up cut short; killed" in errors, errors
+    assert "(temporal)" in errors, errors
+    assert "Traceback" not in errors + out.read_text(errors="replace"), errors
