@@ -53,15 +53,20 @@ def catch_stop_signals(
 
 
 def stop_at_once(signum: int, *, left_behind: str) -> NoReturn:
-    """Kill this process's children (the Temporal server it started, a worker process), say
-    so on stderr with what may be ``left_behind``, and end with 128 + ``signum`` without
-    unwinding anything more: cancelling the clean-up instead would abandon a server
-    half-stopped."""
+    """Kill this process's children (the Temporal server it started, a worker process) and
+    wait until they are gone, say so on stderr with what may be ``left_behind``, and end with
+    128 + ``signum`` without unwinding anything more: cancelling the clean-up instead would
+    abandon a server half-stopped."""
     killed = {}
     for pid, command in children().items():
         with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
             os.kill(pid, signal.SIGKILL)
             killed[pid] = f"{pid} ({command})"
+    for pid in killed:
+        # Gone before we are: SIGKILL only starts a process's end, and a server still ending
+        # holds its port against the next start.
+        with contextlib.suppress(ChildProcessError):  # asyncio's child watcher reaped it
+            os.waitpid(pid, 0)
     print(
         "second signal: clean-up cut short; killed "
         + (", ".join(killed.values()) if killed else "no child process")
