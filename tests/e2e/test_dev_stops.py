@@ -17,9 +17,16 @@ import pytest
 from console.web.spool import PREFIX
 from tests.cli.test_entry_point import guichet_command
 from tests.e2e.support import PYTHON, REPO, free_port, python_env, spawn, wait_until
-from tests.processes import children, leave_nothing_running, running
+from tests.processes import running, watching
 
 pytestmark = [pytest.mark.slow, pytest.mark.temporal]
+
+
+def _dev(tmp_path: Path) -> list[str]:
+    """``guichet dev``'s arguments: a state folder in ``tmp_path``, and free ports."""
+    ports = [str(free_port()) for _ in range(3)]
+    options = ["--port", ports[0], "--ui-port", ports[1], "--console-port", ports[2]]
+    return ["dev", "--state-dir", str(tmp_path / "state"), *options]
 
 
 @pytest.mark.parametrize(
@@ -35,16 +42,12 @@ def test_guichet_dev_stopped_leaves_no_server_behind(
     downloads, there once it is ready, is removed."""
     log, temporary = tmp_path / "dev.log", tmp_path / "tmp"
     temporary.mkdir()
-    ports = [str(free_port()) for _ in range(3)]
-    options = ["--port", ports[0], "--ui-port", ports[1], "--console-port", ports[2]]
-    command = [*guichet_command(), "dev", "--state-dir", str(tmp_path / "state"), *options]
-    process = spawn(command, python_env(TMPDIR=str(temporary)), log)
-    seen: dict[int, str] = {}
+    process = spawn([*guichet_command(), *_dev(tmp_path)], python_env(TMPDIR=str(temporary)), log)
     spools: list[Path] = []
-    try:
+    with watching(process) as watched:
 
         def reached() -> bool:
-            seen.update(children(process.pid))
+            seen = watched.look()
             if process.poll() is not None:
                 return True
             if when == "ready":
@@ -56,11 +59,9 @@ def test_guichet_dev_stopped_leaves_no_server_behind(
         spools = list(temporary.glob(f"{PREFIX}*"))
         process.send_signal(stop)
         code = process.wait(timeout=60)
-    finally:
-        left = leave_nothing_running(process, seen)
     said = log.read_text(errors="replace")
-    assert any("start-dev" in line for line in seen.values()), said
-    assert not left, f"still running after guichet dev ended: {[seen[p] for p in left]}"
+    assert any("start-dev" in line for line in watched.seen.values()), said
+    assert not watched.left, f"still running after guichet dev ended: {watched.left_running()}"
     assert code == 128 + stop, said
     assert "Traceback" not in said, said
     assert said.rstrip().endswith("stopped"), said
@@ -77,36 +78,30 @@ def test_a_second_signal_cuts_the_stop_of_guichet_dev_short(
     number, as the benchmarks do (``bench.stopping``)."""
     out, err, temporary = tmp_path / "out.log", tmp_path / "err.log", tmp_path / "tmp"
     temporary.mkdir()
-    ports = [str(free_port()) for _ in range(3)]
-    options = ["--port", ports[0], "--ui-port", ports[1], "--console-port", ports[2]]
-    command = [PYTHON, "-m", "tests.e2e.stuck_dev", "dev", "--state-dir", str(tmp_path / "state")]
     with out.open("wb") as stdout, err.open("wb") as stderr:
         process = subprocess.Popen(
-            [*command, *options],
+            [PYTHON, "-m", "tests.e2e.stuck_dev", *_dev(tmp_path)],
             env=python_env(TMPDIR=str(temporary)),
             stdout=stdout,
             stderr=stderr,
             cwd=REPO,
         )
-    seen: dict[int, str] = {}
+    with watching(process) as watched:
 
-    def said(what: str) -> bool:
-        seen.update(children(process.pid))
-        assert process.poll() is None, err.read_text(errors="replace")
-        return what in err.read_text(errors="replace")
+        def said(what: str) -> bool:
+            watched.look()
+            assert process.poll() is None, err.read_text(errors="replace")
+            return what in err.read_text(errors="replace")
 
-    try:
         wait_until(lambda: said("ready:"), 120, "guichet dev ready")
         process.send_signal(signal.SIGINT)
         wait_until(lambda: said("stopping Temporal dev server…"), 60, "the server's stop")
-        servers = [pid for pid, line in seen.items() if "start-dev" in line]
-        assert servers and all(running(pid) for pid in servers), seen
+        servers = [pid for pid, line in watched.seen.items() if "start-dev" in line]
+        assert servers and all(running(pid) for pid in servers), watched.seen
         process.send_signal(again)
         code = process.wait(timeout=60)
-    finally:
-        left = leave_nothing_running(process, seen)
     errors = err.read_text(errors="replace")
-    assert not left, f"still running after the second signal: {[seen[p] for p in left]}"
+    assert not watched.left, f"still running after the second signal: {watched.left_running()}"
     assert code == 128 + again, errors
     assert "second signal: clean-up cut short; killed" in errors, errors
     assert "(temporal)" in errors, errors
