@@ -31,9 +31,9 @@ from console.auditing import (
     audit_app,
     parse_as_of,
     tamper_warning,
-    trusted_key,
     with_log,
 )
+from console.auditing_verify import trusted_key
 from console.errors import EXIT_REFUSED, CliError, usage_error
 from console.parsing import check_department
 from domain.catalogue import load_catalogue

@@ -25,7 +25,16 @@ def load_commands() -> None:
     from console import actions, attaching  # noqa: F401
 
     # isort: split
-    from console import auditing, auditing_exports, auditing_keys  # noqa: F401
+    from console import auditing, auditing_show  # noqa: F401
+
+    # isort: split
+    from console import auditing_crosscheck, auditing_verify  # noqa: F401
+
+    # isort: split
+    from console import auditing_replay  # noqa: F401
+
+    # isort: split
+    from console import auditing_exports, auditing_keys  # noqa: F401
 
     # isort: split
     from console.web import serve  # noqa: F401

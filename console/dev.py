@@ -4,7 +4,8 @@
 Starts (unless ``TEMPORAL_ADDRESS`` / ``GUICHET_DATABASE_URL`` say where they are) the
 Temporal dev server and a SQLite event log in the state folder, then the worker; publishes
 the addresses in ``<state>/dev.json`` for the other ``guichet`` commands; on Ctrl-C or
-SIGTERM stops the worker first, then the server, and exits 130 or 143 (``console.stop_signal``).
+SIGTERM stops the worker first, then the server, and exits 130 or 143 (``console.stop_signal``);
+a second one during that stop kills the server at once and exits 128 + its number.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 from collections.abc import Awaitable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -35,8 +37,9 @@ from console.demo import seed_demo
 from console.devserver import DevServer, start_dev_server
 from console.errors import CliError, usage_error
 from console.state_folder import open_private, private_sqlite_file, private_state_dir
-from console.stop_signal import catch_stop_signals
+from console.stop_signal import catch_stop_signals, stop_at_once
 from console.web.serve import seed_demo_accounts, start_console
+from console.web.spool import PREFIX
 from domain.registry import DEMO_CONVENTIONS
 from eventlog import EventLog, EventLogError
 from eventlog.documents import DocumentStore
@@ -56,6 +59,10 @@ from workflows.redelivery_schedule import ensure_redelivery_schedule
 
 T = TypeVar("T")
 IP = "127.0.0.1"
+LEFT_BEHIND = f"the console's prepared downloads (a {PREFIX}* folder in the temporary directory)"
+"""What the orderly stop removes and a second signal may leave: the state folder's databases
+are written to survive a crash, and a ``dev.json`` left names a process gone, which the other
+commands ignore."""
 
 
 class Stopped(Exception):
@@ -87,10 +94,11 @@ async def run_dev(
     settings: Settings, *, port: int, ui_port: int, demo: bool, console_port: int = 8000
 ) -> int | None:
     """Start everything, wait for a stop signal, stop everything in order; the exit code a
-    stop signal asks for (None when none came)."""
+    stop signal asks for (None when none came). A second signal, during that stop, ends the
+    process at once (``stop_at_once``): the operator chose not to wait."""
     state_dir = settings.state_dir
     stop = asyncio.Event()
-    signals = catch_stop_signals(stop.set)
+    signals = catch_stop_signals(stop.set, again=partial(stop_at_once, left_behind=LEFT_BEHIND))
     server: DevServer | None = None
     published = False
     try:

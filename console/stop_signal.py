@@ -9,8 +9,13 @@ exit code 0 hid.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
+import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -45,3 +50,48 @@ def catch_stop_signals(
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, arrived, signum)
     return signals
+
+
+def stop_at_once(signum: int, *, left_behind: str) -> NoReturn:
+    """Kill this process's children (the Temporal server it started, a worker process) and
+    wait until they are gone, say so on stderr with what may be ``left_behind``, and end with
+    128 + ``signum`` without unwinding anything more: cancelling the clean-up instead would
+    abandon a server half-stopped."""
+    killed = {}
+    for pid, command in children().items():
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+            os.kill(pid, signal.SIGKILL)
+            killed[pid] = f"{pid} ({command})"
+    for pid in killed:
+        # Gone before we are: SIGKILL only starts a process's end, and a server still ending
+        # holds its port against the next start.
+        with contextlib.suppress(ChildProcessError):  # asyncio's child watcher reaped it
+            os.waitpid(pid, 0)
+    print(
+        "second signal: clean-up cut short; killed "
+        + (", ".join(killed.values()) if killed else "no child process")
+        + f"; {left_behind} may be left behind",
+        file=sys.stderr,
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(128 + signum)
+
+
+def children() -> dict[int, str]:
+    """This process's live children and their command's first word, read from ``/proc``
+    (Linux; elsewhere none are found, and the children outlive a second signal)."""
+    found: dict[int, str] = {}
+    with contextlib.suppress(OSError):
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+            except OSError:  # it ended while we looked
+                continue
+            state, parent = stat[stat.rindex(")") + 2 :].split()[:2]
+            if int(parent) == os.getpid() and state not in "ZX":
+                found[int(entry.name)] = Path(command).name
+    return found

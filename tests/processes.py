@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +53,32 @@ def leave_nothing_running(process: subprocess.Popen[Any], seen: dict[int, str]) 
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     return left
+
+
+@dataclass
+class Watched:
+    """A process's children seen while a test ran, and those still running once it ended."""
+
+    process: subprocess.Popen[Any]
+    seen: dict[int, str] = field(default_factory=dict)
+    left: list[int] = field(default_factory=list)
+
+    def look(self) -> dict[int, str]:
+        """Note the children running now; every child seen so far."""
+        self.seen.update(children(self.process.pid))
+        return self.seen
+
+    def left_running(self) -> list[str]:
+        """The command lines of the children left running."""
+        return [self.seen[pid] for pid in self.left]
+
+
+@contextmanager
+def watching(process: subprocess.Popen[Any]) -> Iterator[Watched]:
+    """The children of ``process`` the test looks at; on leaving, even when the test fails,
+    ``leave_nothing_running`` kills what still runs and records it in ``left``."""
+    watched = Watched(process)
+    try:
+        yield watched
+    finally:
+        watched.left = leave_nothing_running(process, watched.seen)

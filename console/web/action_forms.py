@@ -12,7 +12,9 @@ from typing import Any
 
 from console.web import labels
 from console.web.accounts import Account
-from console.web.commands import FORMS, FieldSpec, action_hint, choice_label, choices, max_length
+from console.web.action_hints import action_hint
+from console.web.field_choices import choice_label, choices
+from console.web.form_fields import FORMS, FieldSpec, max_length
 from domain.deadline import PARIS
 from domain.opinions import LONGEST_WAIT_DAYS
 from domain.rules.financing import detr_needs_commission

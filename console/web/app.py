@@ -27,7 +27,6 @@ from console.reasons import reason_in_french
 from console.web import labels
 from console.web.accounts import COMMUNE_READERS, sector_words
 from console.web.auth import BadRequest, CsrfRejected, Forbidden, NotSignedIn, Throttled
-from console.web.commands import FormError
 from console.web.files import FileNotVisible
 from console.web.findings import (
     clock_moment,
@@ -36,6 +35,7 @@ from console.web.findings import (
     scope_in_french,
     unreadable_in_french,
 )
+from console.web.form_fields import FormError
 from console.web.openapi import with_csrf_on_changes
 from console.web.outages import (
     FILE_ENDED,

@@ -17,8 +17,9 @@ from console.web.app import render
 from console.web.assignment import assignable, assignment_guard, sector_guard
 from console.web.auth import BadRequest, Forbidden, read_form, roles, services
 from console.web.batch import FORM_ACTIONS, MAX_FILES, UNKNOWN_BATCH, batch_deadlines
-from console.web.commands import FormError, to_command
+from console.web.commands import to_command
 from console.web.files import APPLICATION_ID
+from console.web.form_fields import FormError
 from console.web.labels import ROLE, number, word
 from console.web.queue_view import BatchForm, queue_view
 from domain.commands import AssignCaseworker, Command

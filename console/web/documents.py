@@ -28,9 +28,10 @@ from console.web.accounts import PERSON_ROLES, Account
 from console.web.api_errors import API_ERRORS, REFUSED, Refused
 from console.web.app import error_page
 from console.web.auth import REQUEST_ID, BadRequest, Upload, read_multipart, roles, services
-from console.web.commands import FormError, max_length, to_command
+from console.web.commands import to_command
 from console.web.file_page import file_view
 from console.web.files import APPLICATION_ID, readable_state, visible_state
+from console.web.form_fields import FormError, max_length
 from console.web.labels import DOCUMENT_KIND
 from domain.commands import AttachDocument
 from domain.decider_documents import kind_refused

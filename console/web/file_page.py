@@ -27,22 +27,17 @@ from console.web.action_forms import (
     no_expert_to_ask,
     ordered_by_another,
 )
+from console.web.action_hints import not_now
 from console.web.app import render
 from console.web.assignment import assignees, check_assignee, no_such_department
 from console.web.auth import REQUEST_ID, BadRequest, Forbidden, read_form, roles, services
 from console.web.claims import claims, decision_notes
-from console.web.commands import (
-    FORMS,
-    FormError,
-    build_command,
-    line_funders,
-    max_length,
-    not_now,
-    to_command,
-)
+from console.web.commands import build_command, to_command
+from console.web.field_choices import line_funders
 from console.web.file_timeline import for_reader, verdicts
 from console.web.file_timeline import timeline as read_timeline
 from console.web.files import readable_state, visible_state
+from console.web.form_fields import FORMS, FormError, max_length
 from console.web.opinions import (
     awaited_numbers,
     experts,

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from console.web.accounts import Account
 from console.web.app import render
 from console.web.auth import REQUEST_ID, BadRequest, read_form, roles, services
-from console.web.commands import FormError
 from console.web.files import visible_state
+from console.web.form_fields import FormError
 from console.web.problems import first_problem
 from console.web.revision import commission_opinion_kept, decisions, outcome
 from console.web.submission import (

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from console.parsing import funder_code, whole_number
-from console.web.commands import FormError, parse_date, parse_euros
+from console.web.form_fields import FormError, parse_date, parse_euros
 from console.web.labels import (
     CONVENTION,
     DOCUMENT_KIND,

@@ -18,7 +18,7 @@ from temporalio.service import RPCError
 from console.web.accounts import INSEE, Account
 from console.web.app import render
 from console.web.auth import REQUEST_ID, BadRequest, read_form, roles, services
-from console.web.commands import FormError
+from console.web.form_fields import FormError
 from console.web.services import PROJECT_TITLE, WebServices
 from console.web.submission import (
     FORM_LABELS,

@@ -443,7 +443,7 @@ def test_a_log_cut_short_is_headed_by_what_was_found_not_a_position_past_its_end
     """« ALTERED SOMEWHERE IN POSITIONS 4..8 — … the log ends at 7 »: the headline named a
     position the log does not hold, and a range its own sentence contradicted."""
     from audit.findings import AuditReport, Finding
-    from console.auditing import _verify_text
+    from console.auditing_verify import _verify_text
 
     problem = (
         "position 8: the checkpoint of position 8 signed at 2025-06-01T12:00:00Z vouches for "

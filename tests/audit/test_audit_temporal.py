@@ -114,7 +114,7 @@ async def test_cross_check_command_exits_0_then_1_once_the_log_differs(
         def from_url(cls, url: str, **options: Any) -> InTestSchema:
             return EventLog.from_url.__func__(cls, url, search_path=pg_schema, **options)  # type: ignore[attr-defined, no-any-return]
 
-    monkeypatch.setattr("console.auditing.EventLog", InTestSchema)
+    monkeypatch.setattr("console.auditing_crosscheck.EventLog", InTestSchema)
     async with stack.worker():
         app_id = await _a_file(stack)
         code = await asyncio.to_thread(run, ["audit", "cross-check"])

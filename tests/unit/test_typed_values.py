@@ -12,8 +12,8 @@ import pytest
 from pydantic import ValidationError
 
 from console.parsing import DayError, InputError, day_of, parse_date, whole_number
-from console.web.commands import FormError
-from console.web.commands import parse_date as form_date
+from console.web.form_fields import FormError
+from console.web.form_fields import parse_date as form_date
 from console.web.submission import programme_terms
 from domain.commands import DeclareStart
 from domain.programme import Rate

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from console.web.commands import action_hint, build_command, choice_label, choices, not_now
+from console.web.action_hints import action_hint, not_now
+from console.web.commands import build_command
+from console.web.field_choices import choice_label, choices
 from domain.catalogue import load_catalogue
 from domain.commands import ClaimPayment, NotifyAward, RecordConvention
 from domain.state import Application
@@ -226,7 +228,7 @@ def test_an_amount_is_read_as_the_cli_reads_it_and_a_wrong_one_says_what_to_fix(
     12 500,00 »."""
     import pytest
 
-    from console.web.commands import FormError, parse_euros
+    from console.web.form_fields import FormError, parse_euros
 
     assert parse_euros("12\u202f500,50\u00a0€", "Montant") == 12_500_50
     for typed in ("1 2 5", "٣٤", "12.500,50"):
@@ -270,7 +272,7 @@ def test_refusing_or_dismissing_waits_for_its_box_to_be_ticked_as_accepting_does
     is told of either at once."""
     import pytest
 
-    from console.web.commands import FormError
+    from console.web.form_fields import FormError
     from domain.commands import DismissApplication, RefuseApplication
 
     state = apply(to_instruction())
@@ -428,7 +430,7 @@ def test_recording_a_repayment_says_what_remains_and_waits_for_its_box() -> None
     box, as ordering a payment does."""
     import pytest
 
-    from console.web.commands import FormError
+    from console.web.form_fields import FormError
     from domain.commands import RecordRepayment, WithdrawApplication
     from tests.unit.builders import PAYMENT_OFFICER
 
