@@ -10,7 +10,7 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
 from domain.actor import ACCOUNT_NAME, Actor
@@ -79,6 +79,7 @@ PersonName = Annotated[
 ]
 """How people know a person (« Marie Dupont »), as a console account's display name holds
 it (at most 200 characters); empty when unknown. Mail subjects carry it: one line."""
+_PERSON_NAME: TypeAdapter[str] = TypeAdapter(PersonName)
 CorrectionReason = Literal["incorrect", "incomplete", "outdated"]
 PaymentKind = Literal["advance", "interim", "balance"]
 PriorStart = Literal["works", "studies", "land_purchase"]
@@ -329,6 +330,18 @@ class RequestOpinion(_Command):
         "write before the account: set by the console from the expert's account, never "
         "typed (the API refuses it).",
     )
+
+    def naming_the_expert(self, display_name: str) -> RequestOpinion:
+        """This request naming its expert as their account does (``display_name``, its
+        spaces and line breaks made single spaces), whatever it named before; with no name
+        when that one cannot be one (over 200 characters, a control character): the mails
+        then name the account alone, rather than the question not being asked."""
+        name = " ".join(display_name.split())
+        try:
+            _PERSON_NAME.validate_python(name)
+        except ValidationError:
+            name = ""
+        return self.replaced({"expert_name": name})
 
 
 class GiveOpinion(_Command):

@@ -336,6 +336,15 @@ def test_a_request_recorded_before_names_had_no_name_and_reads_back_unchanged() 
     assert parsed == requested
 
 
+def test_the_console_names_the_expert_as_their_account_holds_it_or_not_at_all() -> None:
+    """Whatever the request carried, the account's name replaces it: a name on several lines
+    is put on one, what cannot be a name (too long, a control character) leaves none."""
+    assert _ask(name="Faux").naming_the_expert("  Marie\n Dupont ").expert_name == "Marie Dupont"
+    assert _ask(name="Faux").naming_the_expert("").expert_name == ""
+    assert _ask().naming_the_expert("M" * 201).expert_name == ""
+    assert _ask().naming_the_expert("Marie\x07").expert_name == ""
+
+
 def test_the_expert_is_written_by_name_and_account_or_account_alone() -> None:
     assert expert("abf-ain", "Marie Dupont") == "Marie Dupont (abf-ain)"
     assert expert("abf-ain", "") == "abf-ain"
