@@ -34,7 +34,7 @@ from console.parsing import (
     plan_document,
     problems,
 )
-from console.web.accounts import AccountStore
+from console.web.accounts import Account, AccountStore
 from domain.actor import ACCOUNT_NAME
 from domain.commands import AssignCaseworker, Command, RequestOpinion, RouteFile
 from domain.decider_instruction import acceptance_refused, nothing_to_withdraw
@@ -47,7 +47,9 @@ from workflows.client import GuichetClient
 from workflows.messages import CommandResult
 
 _KW = inspect.Parameter.KEYWORD_ONLY
-_COMMON = ("actor", "at", "type")
+_COMMON = ("actor", "at", "type", "expert_name")
+"""The fields no option types: the actor (``--as``), the time (now), the expert's name (their
+account's, read when the question is sent)."""
 OWN_COMMANDS = {"SubmitApplication": "submit", "AttachDocument": "attach-document"}
 """Commands whose subcommand is written by hand (a request file, a document's bytes)."""
 _FLAG_NAMES = {"approve": "--approve/--refuse", "favourable": "--favourable/--unfavourable"}
@@ -228,11 +230,13 @@ def _register(model: type[BaseModel]) -> None:
 
         async def work(guichet: GuichetClient) -> CommandResult:
             await check_actor(target.event_log_url, command.actor)
+            sent = command
             if isinstance(command, RequestOpinion):
-                await _check_expert(target.event_log_url, command.expert_id)
+                expert = await _check_expert(target.event_log_url, command.expert_id)
+                sent = command.naming_the_expert(expert.display_name)
             if isinstance(command, AssignCaseworker):
                 await _check_caseworker(target.event_log_url, command.caseworker_id)
-            return await guichet.act(application_id, command, request_id=request_id)
+            return await guichet.act(application_id, sent, request_id=request_id)
 
         result = run_with_client(work, target=target, request_id=request_id)
         if as_json:
@@ -263,9 +267,10 @@ def _check_department(department: str) -> None:
         )
 
 
-async def _check_expert(event_log_url: str, expert_id: str) -> None:
-    """An opinion is asked of an expert's console account (the console checks it too): a
-    mistyped id would be mailed, reminded, and never answer."""
+async def _check_expert(event_log_url: str, expert_id: str) -> Account:
+    """The expert's console account an opinion is asked of (the console checks it too): a
+    mistyped id would be mailed, reminded, and never answer. Its display name is the one the
+    mails give the expert."""
     log = EventLog.from_url(event_log_url)
     try:
         account = await AccountStore(log.engine).get(expert_id)
@@ -284,6 +289,7 @@ async def _check_expert(event_log_url: str, expert_id: str) -> None:
             f"--expert-id {expert_id}: no expert account has this id (create one with "
             f"guichet user add {expert_id} --role expert)"
         )
+    return account
 
 
 def _not_yet(command_type: str, state: Application) -> str:

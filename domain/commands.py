@@ -10,7 +10,7 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
 from domain.actor import ACCOUNT_NAME, Actor
@@ -25,6 +25,7 @@ from domain.programme import DeadlineKind, Programme
 from domain.rules.financing import euros
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile(r"[\t\n\r\u2028\u2029]")
 
 
 def _account_name(value: str) -> str:
@@ -50,6 +51,17 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
+def _one_line(value: str) -> str:
+    """A name, not a paragraph: no line break nor tab (a mail subject carries it)."""
+    if found := _LINE_BREAK.search(value):
+        raise PydanticCustomError(
+            "line_break",
+            "contains the line break or tab {code}; write it on one line",
+            {"code": f"U+{ord(found[0]):04X}"},
+        )
+    return value
+
+
 Text = Annotated[str, Field(max_length=4000), AfterValidator(_no_control_characters)]
 RequiredText = Annotated[
     str, Field(min_length=1, max_length=4000), AfterValidator(_no_control_characters)
@@ -59,6 +71,15 @@ one reads "at least 1 character", not "1 item")."""
 ShortText = Annotated[
     str, Field(min_length=1, max_length=300), AfterValidator(_no_control_characters)
 ]
+PersonName = Annotated[
+    str,
+    Field(max_length=200),
+    AfterValidator(_no_control_characters),
+    AfterValidator(_one_line),
+]
+"""How people know a person (« Marie Dupont »), as a console account's display name holds
+it (at most 200 characters); empty when unknown. Mail subjects carry it: one line."""
+_PERSON_NAME: TypeAdapter[str] = TypeAdapter(PersonName)
 CorrectionReason = Literal["incorrect", "incomplete", "outdated"]
 PaymentKind = Literal["advance", "interim", "balance"]
 PriorStart = Literal["works", "studies", "land_purchase"]
@@ -307,6 +328,24 @@ class RequestOpinion(_Command):
         "not the internal notes nor the messages with the commune)."
     )
     due_on: Day = Field(description="The last day to answer (Paris).")
+    expert_name: PersonName = Field(
+        default="",
+        description="The expert's name as people know it (« Marie Dupont »), which the mails "
+        "write before the account: set by the console from the expert's account, never "
+        "typed (the API refuses it).",
+    )
+
+    def naming_the_expert(self, display_name: str) -> RequestOpinion:
+        """This request naming its expert as their account does (``display_name``, its
+        spaces and line breaks made single spaces), whatever it named before; with no name
+        when that one cannot be one (over 200 characters, a control character): the mails
+        then name the account alone, rather than the question not being asked."""
+        name = " ".join(display_name.split())
+        try:
+            _PERSON_NAME.validate_python(name)
+        except ValidationError:
+            name = ""
+        return self.replaced({"expert_name": name})
 
 
 class GiveOpinion(_Command):

@@ -123,6 +123,7 @@ def _opinion_requested(state: Application, event: OpinionRequested) -> Changes:
     asked = OpinionRequest(
         number=event.number,
         expert_id=event.expert_id,
+        expert_name=event.expert_name,
         question=event.question,
         due_on=event.due_on,
         asked_by=event.actor,

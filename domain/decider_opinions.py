@@ -56,6 +56,7 @@ def request_opinion(c: RequestOpinion, state: Application) -> list[Event]:
             at=c.at,
             number=len(state.opinions) + 1,
             expert_id=c.expert_id,
+            expert_name=c.expert_name,
             question=c.question,
             due_on=c.due_on,
         )

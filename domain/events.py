@@ -17,6 +17,7 @@ from domain.commands import (
     ApplicationRequest,
     CorrectionReason,
     PaymentKind,
+    PersonName,
     RequiredText,
     ShortText,
     Text,
@@ -177,6 +178,9 @@ class OpinionRequested(_Event):
     expert_id: str
     question: Text
     due_on: date
+    expert_name: PersonName = ""
+    """The expert's name when asked (``RequestOpinion.expert_name``); requests recorded
+    before names were kept, and experts whose account has none, have ""."""
 
 
 class OpinionGiven(_Event):

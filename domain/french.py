@@ -178,6 +178,12 @@ def de(name: str) -> str:
     return f"d'{name}" if name[:1].lower() in "aàâeéèêëiîïoôuùûüyœæ" and name else f"de {name}"
 
 
+def expert(account_id: str, name: str) -> str:
+    """An expert as people read them: « Marie Dupont (abf-ain) » when their name is known,
+    the account they sign in with alone when not (« abf-ain »)."""
+    return f"{name} ({account_id})" if name else account_id
+
+
 def number(value: int) -> str:
     """``5250`` → ``5 250`` (a narrow no-break space between thousands)."""
     return f"{value:,}".replace(",", "\u202f")

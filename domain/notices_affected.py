@@ -12,7 +12,7 @@ answer they were waiting for.
 from __future__ import annotations
 
 from domain.events import Event, OpinionRequestWithdrawn, RepaymentDue
-from domain.french import ROLE, euros, lower
+from domain.french import ROLE, euros, expert, lower
 from domain.notices_payments import why_repaid
 from domain.notices_shared import PAYMENT_OFFICERS, Notice, commune_of, file_ref, to
 from domain.state import Application
@@ -37,8 +37,9 @@ def affected_told(event: Event, state: Application) -> list[Notice]:
             if asked is None or asked.asked_by.id in {event.actor.id, state.caseworker_id}:
                 return []
             who = f"{event.actor.id} ({lower(ROLE, event.actor.role)})"
+            of = expert(asked.expert_id, asked.expert_name)
             body = (
-                f"{who} a retiré votre demande d'avis n° {number} adressée à {asked.expert_id} : "
+                f"{who} a retiré votre demande d'avis n° {number} adressée à {of} : "
                 f"{asked.question}\n\nL'avis n'est plus attendu. Motif du retrait : {reason}"
             )
             subject = f"Votre demande d'avis n° {number} retirée – {file_ref(state)}"

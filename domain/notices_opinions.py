@@ -12,7 +12,7 @@ from domain.events import (
     OpinionRequested,
     OpinionRequestWithdrawn,
 )
-from domain.french import OPINION_VERDICT, ROLE, STATUS, day, de, lower
+from domain.french import OPINION_VERDICT, ROLE, STATUS, day, de, expert, lower
 from domain.notices_shared import Notice, file_ref, notice, to
 from domain.opinions import OpinionRequest
 from domain.state import Application
@@ -54,22 +54,22 @@ def opinion_notices(
 ) -> list[Notice]:
     """The expert that an opinion is asked of it or no longer is; the asker that it is given."""
     match event:
-        case OpinionRequested(expert_id=expert, question=question, due_on=due_on):
+        case OpinionRequested(expert_id=expert_id, question=question, due_on=due_on):
             body = (
                 f"{event.actor.id} ({lower(ROLE, event.actor.role)}) vous demande votre avis sur "
                 f"ce dossier, au plus tard le {day(due_on)} :\n\n{question}\n\n"
                 "Le dossier et ses pièces vous attendent dans Guichet, page « Avis demandés »."
             )
-            return to(("expert", expert), f"Avis demandé – {ref}", body, event)
+            return to(("expert", expert_id), f"Avis demandé – {ref}", body, event)
         case OpinionGiven(number=number, verdict=verdict, opinion=opinion):
             asked = state.opinion(number)
             if asked is None:
                 return []
             said = lower(OPINION_VERDICT, verdict)
-            subject = f"Avis rendu par {event.actor.id} ({said}) – {ref}"
+            subject = f"Avis rendu par {named(asked)} : {said} – {ref}"
             body = (
                 f"Votre question (demande d'avis n° {number}) : {asked.question}\n\n"
-                f"Avis {said} {de(event.actor.id)} :\n\n{opinion}"
+                f"Avis {said} {de(named(asked))} :\n\n{opinion}"
             )
             return to((asked.asked_by.role, asked.asked_by.id), subject, body, event)
         case OpinionRequestWithdrawn(number=number, reason=reason):
@@ -91,9 +91,14 @@ def opinion_overdue(event: DeadlineExpired, state: Application, ref: str) -> lis
     subject = f"Avis attendu, délai expiré – {ref}"
     notices = [notice(r.role, r.id, subject, body, event) for r in event.recipients]
     if asked is not None:
-        subject = f"L'avis {de(asked.expert_id)} n'a pas été rendu à temps – {ref}"
+        subject = f"L'avis {de(named(asked))} n'a pas été rendu à temps – {ref}"
         notices.append(notice(asked.asked_by.role, asked.asked_by.id, subject, body, event))
     return notices
+
+
+def named(asked: OpinionRequest) -> str:
+    """The expert ``asked`` as the mails name them (``domain.french.expert``)."""
+    return expert(asked.expert_id, asked.expert_name)
 
 
 def _overdue(asked: OpinionRequest | None) -> str:
@@ -132,27 +137,27 @@ def holder_told(event: Event, state: Application) -> list[Notice]:
 
 def _for_the_holder(event: Event, asked: OpinionRequest, ref: str) -> tuple[str, str]:
     """The subject and body of the holder's notice of ``event`` on the request ``asked``."""
-    by = lower(ROLE, asked.asked_by.role)
+    by, of = lower(ROLE, asked.asked_by.role), named(asked)
     question = (
         f"Sur ce dossier que vous instruisez, {asked.asked_by.id} ({by}) a demandé l'avis "
-        f"{de(asked.expert_id)} (demande d'avis n° {asked.number}) : {asked.question}\n\n"
+        f"{de(of)} (demande d'avis n° {asked.number}) : {asked.question}\n\n"
     )
     match event:
         case OpinionRequested():
-            subject = f"Avis {de(asked.expert_id)} demandé par {asked.asked_by.id} – {ref}"
+            subject = f"Avis {de(of)} demandé par {asked.asked_by.id} – {ref}"
             return subject, f"{question}Il est attendu au plus tard le {day(asked.due_on)}."
         case OpinionRequestWithdrawn(reason=reason):
             who = f"{event.actor.id} ({lower(ROLE, event.actor.role)})"
-            subject = f"Demande d'avis n° {asked.number} à {asked.expert_id} retirée – {ref}"
+            subject = f"Demande d'avis n° {asked.number} à {of} retirée – {ref}"
             body = (
                 f"Sur ce dossier que vous instruisez, {who} a retiré la demande d'avis "
-                f"n° {asked.number} adressée à {asked.expert_id} : {asked.question}\n\n"
+                f"n° {asked.number} adressée à {of} : {asked.question}\n\n"
                 f"Motif du retrait : {reason}"
             )
             return subject, body
         case OpinionGiven(verdict=verdict, opinion=opinion):
             said = lower(OPINION_VERDICT, verdict)
-            subject = f"Avis rendu par {event.actor.id} ({said}) – {ref}"
-            return subject, f"{question}Avis {said} {de(event.actor.id)} :\n\n{opinion}"
-    subject = f"L'avis {de(asked.expert_id)} n'a pas été rendu à temps – {ref}"
+            subject = f"Avis rendu par {of} : {said} – {ref}"
+            return subject, f"{question}Avis {said} {de(of)} :\n\n{opinion}"
+    subject = f"L'avis {de(of)} n'a pas été rendu à temps – {ref}"
     return subject, question + _overdue(asked)

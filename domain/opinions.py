@@ -31,6 +31,8 @@ class OpinionRequest(Frozen):
     number: int = Field(ge=1)
     """Its number on the file (1, 2, …): what the answer and a withdrawal name."""
     expert_id: str
+    expert_name: str = ""
+    """How people know the expert (``OpinionRequested.expert_name``), "" when unknown."""
     question: str
     due_on: date
     """The last day to answer (Paris): the request's deadline expires at midnight after it."""

@@ -19,7 +19,7 @@ from console.web.auth import REQUEST_ID, BadRequest, Forbidden, roles, services
 from console.web.batch import MAX_FILES, UNKNOWN_BATCH
 from console.web.commands import to_command
 from console.web.files import APPLICATION_ID, visible_state
-from console.web.opinions import is_expert, no_such_expert
+from console.web.opinions import expert_asked, no_such_expert
 from console.web.submission import preview
 from domain.commands import (
     ApplicationRequest,
@@ -124,8 +124,10 @@ async def send_command(
     command = to_command(command_type, _fields(body.command), account.actor)
     if isinstance(command, AssignCaseworker):
         await check_assignee(found, account, command.caseworker_id, state.instructing_department)
-    if isinstance(command, RequestOpinion) and not await is_expert(found, command.expert_id):
-        raise BadRequest(f"expert_id : {no_such_expert(command.expert_id)}")
+    if isinstance(command, RequestOpinion):
+        if (expert := await expert_asked(found, command.expert_id)) is None:
+            raise BadRequest(f"expert_id : {no_such_expert(command.expert_id)}")
+        command = command.naming_the_expert(expert.display_name)
     if isinstance(command, RouteFile) and (problem := no_such_department(found, command)):
         raise BadRequest(f"department : {problem}")
     try:
@@ -142,6 +144,10 @@ SERVER_SETS = (
     "l'auteur d'une commande est le compte authentifié et son heure celle du serveur : "
     "retirez ce champ (un jour passé se donne dans le champ qui le prévoit, tel notified_on)"
 )
+NAMED_BY_THE_SERVER = ("expert_name",)
+SERVER_NAMES = (
+    "le nom de l'expert est celui que porte son compte, que le serveur inscrit : retirez ce champ"
+)
 
 
 def _fields(command: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +156,8 @@ def _fields(command: dict[str, Any]) -> dict[str, Any]:
     than dropped: a time sent would otherwise be taken for the one recorded."""
     if given := [name for name in SET_BY_THE_SERVER if name in command]:
         raise BadRequest(f"command.{given[0]} : {SERVER_SETS}")
+    if named := [name for name in NAMED_BY_THE_SERVER if name in command]:
+        raise BadRequest(f"command.{named[0]} : {SERVER_NAMES}")
     return {
         name: value.strip() if isinstance(value, str) else value
         for name, value in command.items()

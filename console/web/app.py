@@ -65,6 +65,7 @@ templates.env.globals.update(
     labels=labels,
     word=labels.word,
     euros=labels.euros,
+    expert=labels.expert,
     day=labels.day,
     moment=labels.moment,
     number=labels.number,

@@ -40,8 +40,8 @@ from console.web.files import readable_state, visible_state
 from console.web.form_fields import FORMS, FormError, max_length
 from console.web.opinions import (
     awaited_numbers,
+    expert_asked,
     experts,
-    is_expert,
     no_such_expert,
     overdue_numbers,
 )
@@ -207,9 +207,11 @@ async def act(
             command = to_command(command_type, {"caseworker_id": assignee}, account.actor)
         else:
             command = build_command(command_type, form, account.actor, state)
-        if isinstance(command, RequestOpinion) and not await is_expert(found, command.expert_id):
-            label = FORMS["RequestOpinion"][0].label
-            raise FormError(f"« {label} » : {no_such_expert(command.expert_id)}", "expert_id")
+        if isinstance(command, RequestOpinion):
+            if (expert := await expert_asked(found, command.expert_id)) is None:
+                label = FORMS["RequestOpinion"][0].label
+                raise FormError(f"« {label} » : {no_such_expert(command.expert_id)}", "expert_id")
+            command = command.naming_the_expert(expert.display_name)  # never the form's
         if isinstance(command, RouteFile) and (problem := no_such_department(found, command)):
             raise FormError(f"« {FORMS['RouteFile'][0].label} » : {problem}", "department")
         await found.guichet.act(

@@ -33,11 +33,13 @@ EXPERT_ROLES = ("expert",)
 """The accounts an opinion may be asked of."""
 
 
-async def is_expert(services: WebServices, expert_id: str) -> bool:
-    """Whether an expert's account that may sign in has this id: an opinion asked of a
+async def expert_asked(services: WebServices, expert_id: str) -> Account | None:
+    """The expert's account that may sign in with this id, or None: an opinion asked of a
     mistyped id, or of someone who left, would wait for an answer nobody gives."""
     target = await services.accounts.get(expert_id)
-    return target is not None and target.role in EXPERT_ROLES and target.disabled_at is None
+    if target is None or target.role not in EXPERT_ROLES or target.disabled_at is not None:
+        return None
+    return target
 
 
 def no_such_expert(expert_id: str) -> str:

@@ -12,6 +12,7 @@ from console.web.labels import (
     OPINION_VERDICT,
     STATUS,
     euros,
+    expert,
     last_day,
     lower,
 )
@@ -113,8 +114,9 @@ def phrase(event: Event) -> str:
         case DocumentAttached(document=document, note=note):
             attached = lower(DOCUMENT_KIND, document.kind)
             return f"Pièce jointe, {attached} « {document.filename} »{_said(note)}"
-        case OpinionRequested(number=n, expert_id=expert, question=question, due_on=due):
-            return f"Avis n° {n} demandé à {expert}, pour le {due:%d/%m/%Y} : {question}"
+        case OpinionRequested(number=n, expert_id=expert_id, question=question, due_on=due):
+            named = expert(expert_id, event.expert_name)
+            return f"Avis n° {n} demandé à {named}, pour le {due:%d/%m/%Y} : {question}"
         case OpinionGiven(number=n, verdict=verdict, opinion=opinion):
             return f"Avis n° {n} rendu, {lower(OPINION_VERDICT, verdict)} : {opinion}"
         case OpinionRequestWithdrawn(number=n, reason=reason):

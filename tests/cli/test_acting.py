@@ -152,10 +152,26 @@ async def test_an_opinion_is_not_asked_of_an_expert_whose_account_is_disabled(
     await store.add("abf-parti", PASSWORD, "expert")
     await store.set_disabled("abf-parti", True)
     await log.close()
-    await _check_expert(with_accounts, "abf-ain")
+    assert (await _check_expert(with_accounts, "abf-ain")).username == "abf-ain"
     with pytest.raises(CliError) as refused:
         await _check_expert(with_accounts, "abf-parti")
     assert refused.value.exit_code == 2
     assert refused.value.message.startswith(
         "--expert-id abf-parti: this expert's account is disabled"
     )
+
+
+async def test_the_expert_asked_is_named_from_their_account_not_from_an_option(
+    with_accounts: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`request-opinion` takes no --expert-name: the mails' « Marie Dupont (abf-ain) » is
+    the account's display name, read when the question is sent."""
+    from console.actions import _check_expert
+
+    log = EventLog.from_url(with_accounts)
+    store = AccountStore(log.engine, PasswordHasher(time_cost=1, memory_cost=1024))
+    await store.add("abf-ain", PASSWORD, "expert", display_name="Marie Dupont")
+    await log.close()
+    assert (await _check_expert(with_accounts, "abf-ain")).display_name == "Marie Dupont"
+    code, out, _ = await asyncio.to_thread(guichet, capsys, "request-opinion", "--help")
+    assert code == 0 and "--expert-id" in out and "--expert-name" not in out

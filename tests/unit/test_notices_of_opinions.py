@@ -34,16 +34,10 @@ HOLDER = ("caseworker", CASEWORKER.id)
 ASKER = ("supervisor", SUPERVISOR.id)
 
 
-def held_and_asked(asker: Actor = SUPERVISOR) -> Application:
+def held_and_asked(asker: Actor = SUPERVISOR, name: str = "") -> Application:
     """A file in instruction held by ``CASEWORKER``, its deadlines tracked, where ``asker``
-    asked the ABF's opinion by 20 March 2025."""
-    submission, *rest = to_instruction()
-    held = AssignCaseworker(actor=SUPERVISOR, at=at(1), caseworker_id=CASEWORKER.id)
-    asked = RequestOpinion(
-        actor=asker, at=at(1), expert_id=ABF.id, question="Toiture conforme au PSMV ?",
-        due_on=date(2025, 3, 20),
-    )  # fmt: skip
-    return apply([submission.replaced({"tracks_deadlines": True}), *rest, held, asked])
+    asked the ABF's opinion by 20 March 2025 (the ABF's account named ``name``)."""
+    return apply([asking(asker, name)], held())
 
 
 ANSWER = GiveOpinion(
@@ -68,7 +62,7 @@ def test_the_caseworker_holding_the_file_hears_the_answer_to_a_supervisor_s_ques
     notices = told(ANSWER, held_and_asked())
     assert to_whom(notices) == [ASKER, HOLDER]
     holder = notices[1]
-    assert holder.subject.startswith("Avis rendu par abf-ain (favorable avec réserves) – ")
+    assert holder.subject.startswith("Avis rendu par abf-ain : favorable avec réserves – ")
     assert "chef-bureau (superviseur) a demandé l'avis d'abf-ain" in holder.body
     assert "Toiture conforme au PSMV ?" in holder.body and "Enduit à la chaux." in holder.body
     assert to_whom(told(ANSWER, held_and_asked(), revision=2)) == [ASKER]
@@ -105,10 +99,10 @@ def test_an_opinion_asked_on_a_file_no_one_holds_is_told_to_its_asker_alone() ->
     assert to_whom(told(EXPIRE, unheld)) == [("expert", ABF.id), ASKER]
 
 
-def asking(asker: Actor = SUPERVISOR) -> RequestOpinion:
+def asking(asker: Actor = SUPERVISOR, name: str = "") -> RequestOpinion:
     return RequestOpinion(
         actor=asker, at=at(1), expert_id=ABF.id, question="Toiture conforme au PSMV ?",
-        due_on=date(2025, 3, 20),
+        due_on=date(2025, 3, 20), expert_name=name,
     )  # fmt: skip
 
 
@@ -151,3 +145,28 @@ def test_the_caseworker_who_asks_or_withdraws_on_their_own_file_is_not_told_of_i
     assert to_whom(told(withdrawal(CASEWORKER), asked_by_holder)) == [("expert", ABF.id)]
     # Withdrawn by a supervisor, the holder's own question: the holder did not withdraw it.
     assert to_whom(told(withdrawal(), asked_by_holder)) == [("expert", ABF.id), HOLDER]
+
+
+NAMED = "Marie Dupont (abf-ain)"
+
+
+def test_the_mails_of_a_request_name_the_expert_as_people_know_them() -> None:
+    """« Marie Dupont (abf-ain) »: the account id alone meant nothing to the one reading."""
+    [_, asked] = told(asking(name="Marie Dupont"), held())
+    assert asked.subject.startswith(f"Avis de {NAMED} demandé par chef-bureau – ")
+    assert f"a demandé l'avis de {NAMED} (demande d'avis n° 1)" in asked.body
+    [_, withdrawn] = told(withdrawal(), held_and_asked(name="Marie Dupont"))
+    assert withdrawn.subject.startswith(f"Demande d'avis n° 1 à {NAMED} retirée – ")
+    assert f"la demande d'avis n° 1 adressée à {NAMED} : " in withdrawn.body
+    [_, to_asker] = told(withdrawal(CASEWORKER), held_and_asked(name="Marie Dupont"), 4)
+    assert f"adressée à {NAMED} : " in to_asker.body
+
+
+def test_the_mails_of_an_answer_and_of_its_day_passed_name_the_expert() -> None:
+    named = held_and_asked(name="Marie Dupont")
+    for notice in told(ANSWER, named):
+        assert notice.subject.startswith(f"Avis rendu par {NAMED} : favorable avec réserves – ")
+        assert f"Avis favorable avec réserves de {NAMED} :" in notice.body
+    [_, to_asker, to_holder] = told(EXPIRE, named)
+    for notice in (to_asker, to_holder):
+        assert notice.subject.startswith(f"L'avis de {NAMED} n'a pas été rendu à temps – ")

@@ -34,7 +34,9 @@ from domain.events import (
     OpinionGiven,
     OpinionRequested,
     ReminderSent,
+    parse_event,
 )
+from domain.french import expert
 from domain.notices import notices_for
 from domain.opinions import MAX_OPINION_REQUESTS
 from domain.programme import DeadlineRule, Duration
@@ -65,11 +67,15 @@ DUE = date(2025, 3, 20)
 
 
 def _ask(
-    expert: str = "abf-ain", due: date = DUE, actor: Actor = CASEWORKER, day: int = 1
+    expert: str = "abf-ain",
+    due: date = DUE,
+    actor: Actor = CASEWORKER,
+    day: int = 1,
+    name: str = "",
 ) -> RequestOpinion:
     return RequestOpinion(
         actor=actor, at=at(day), expert_id=expert, question="Le projet respecte-t-il le PSMV ?",
-        due_on=due,
+        due_on=due, expert_name=name,
     )  # fmt: skip
 
 
@@ -302,6 +308,46 @@ def test_the_expert_is_named_by_the_account_it_signs_in_with() -> None:
     for wrong in ("Bad Id!", "ABF", "abf ", "a"):
         with pytest.raises(ValidationError):
             _ask(wrong)
+
+
+def test_the_expert_s_name_is_recorded_with_the_request_and_kept_on_the_file() -> None:
+    """The name the console read from the expert's account, as it was when asked."""
+    events = decide(_ask(name="Marie Dupont"), apply(to_instruction()))
+    assert isinstance(events[0], OpinionRequested) and events[0].expert_name == "Marie Dupont"
+    asked = fold(events, apply(to_instruction())).opinion(1)
+    assert asked is not None and asked.expert_name == "Marie Dupont"
+    assert _asked().opinion(1).expert_name == ""  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("name", ["Marie\nDupont", "Marie\x07", "M" * 201])
+def test_the_expert_s_name_is_one_line_of_bounded_length(name: str) -> None:
+    """A name goes into mail subjects: no control character (a header injected), no essay."""
+    with pytest.raises(ValidationError):
+        _ask(name=name)
+
+
+def test_a_request_recorded_before_names_had_no_name_and_reads_back_unchanged() -> None:
+    """Events stored without ``expert_name`` (requests made before) parse, with none."""
+    [requested] = decide(_ask(), apply(to_instruction()))[:1]
+    stored = requested.model_dump(mode="json", exclude={"expert_name"})
+    assert "expert_name" not in stored
+    parsed = parse_event(stored)
+    assert isinstance(parsed, OpinionRequested) and parsed.expert_name == ""
+    assert parsed == requested
+
+
+def test_the_console_names_the_expert_as_their_account_holds_it_or_not_at_all() -> None:
+    """Whatever the request carried, the account's name replaces it: a name on several lines
+    is put on one, what cannot be a name (too long, a control character) leaves none."""
+    assert _ask(name="Faux").naming_the_expert("  Marie\n Dupont ").expert_name == "Marie Dupont"
+    assert _ask(name="Faux").naming_the_expert("").expert_name == ""
+    assert _ask().naming_the_expert("M" * 201).expert_name == ""
+    assert _ask().naming_the_expert("Marie\x07").expert_name == ""
+
+
+def test_the_expert_is_written_by_name_and_account_or_account_alone() -> None:
+    assert expert("abf-ain", "Marie Dupont") == "Marie Dupont (abf-ain)"
+    assert expert("abf-ain", "") == "abf-ain"
 
 
 def test_the_next_deadline_the_queue_publishes_leaves_the_opinions_aside() -> None:

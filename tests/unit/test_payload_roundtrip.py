@@ -113,6 +113,7 @@ def stories() -> list[list[Command]]:
                 expert_id="abf",
                 question="PSMV ?",
                 due_on=at(20).date(),
+                expert_name="Marie Dupont",
             ),
             GiveOpinion(actor=EXPERT, at=at(4), number=1, verdict="favourable", opinion="Oui"),
             RequestOpinion(

@@ -545,3 +545,62 @@ async def test_every_bookmark_and_api_call_of_a_file_withdrawn_from_its_expert_s
         assert answered.json()["detail"].startswith(said)
     assert sent.status_code == 409 and sent.json()["detail"].startswith(said), sent.text
     assert never_asked.status_code == 404 and "Aucun dossier" in never_asked.json()["detail"]
+
+
+async def test_the_request_names_the_expert_from_their_account_never_from_the_form(
+    console: Console,
+) -> None:
+    """The mails and the file's page say « Marie Dupont (abf-nomme) »: the name is the
+    account's, a name slipped into the form by hand is not taken, and the API refuses one."""
+    await console.services.accounts.add(
+        "abf-nomme", PASSWORD, "expert", display_name="Marie Dupont", replace=True
+    )
+    application_id = await submit_file(console)
+    async with signed_in(console, "alice") as alice:
+        asked = await act(
+            alice, application_id, "RequestOpinion", expert_id="abf-nomme",
+            question=QUESTION, due_on=_in_days(10), expert_name="Quelqu'un d'autre",
+        )  # fmt: skip
+        assert asked.status_code == 303, asked.text
+        state = (await alice.get(f"/api/v1/applications/{application_id}")).json()["state"]
+        page = html.unescape((await alice.get(f"/dossiers/{application_id}")).text)
+        token = await csrf_of(alice, f"/dossiers/{application_id}")
+        by_api = await alice.post(
+            f"/api/v1/applications/{application_id}/commands",
+            json={
+                "request_id": uuid.uuid4().hex,
+                "command": {"type": "RequestOpinion", "expert_id": "abf", "question": "?",
+                            "due_on": _in_days(5), "expert_name": "Marie Dupont"},
+            },
+            headers={"X-CSRF-Token": token},
+        )  # fmt: skip
+    assert [o["expert_name"] for o in state["opinions"]] == ["Marie Dupont"]
+    assert "<td>Marie Dupont (abf-nomme)</td>" in page
+    assert "Avis n° 1 demandé à Marie Dupont (abf-nomme)" in page
+    assert "Quelqu'un d'autre" not in page
+    assert by_api.status_code == 400 and "command.expert_name" in by_api.text
+
+
+async def test_the_api_records_the_expert_s_name_from_their_account(console: Console) -> None:
+    """Sent without a name, the request carries the account's; an account without a display
+    name leaves it empty, and the mails name the account alone, as before."""
+    await console.services.accounts.add(
+        "dreal-nomme", PASSWORD, "expert", display_name="Paul Martin", replace=True
+    )
+    application_id = await submit_file(console)
+    async with signed_in(console, "alice") as alice:
+        token = await csrf_of(alice, f"/dossiers/{application_id}")
+        for expert in ("dreal-nomme", "abf"):
+            sent = await alice.post(
+                f"/api/v1/applications/{application_id}/commands",
+                json={
+                    "request_id": uuid.uuid4().hex,
+                    "command": {"type": "RequestOpinion", "expert_id": expert, "question": "?",
+                                "due_on": _in_days(5)},
+                },
+                headers={"X-CSRF-Token": token},
+            )  # fmt: skip
+            assert sent.status_code == 200, sent.text
+        state = (await alice.get(f"/api/v1/applications/{application_id}")).json()["state"]
+    named = [(o["expert_id"], o["expert_name"]) for o in state["opinions"]]
+    assert named == [("dreal-nomme", "Paul Martin"), ("abf", "")]
