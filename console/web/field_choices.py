@@ -95,7 +95,8 @@ def choice_label(command_type: str, name: str, value: str, state: Application) -
     if opinion_number and (request := state.opinion(int(value))) is not None:
         asked = request.question if len(request.question) <= 80 else request.question[:79] + "…"
         due = labels.day(request.due_on)
-        return f"n° {request.number} ({request.expert_id}, pour le {due}) : {asked}"
+        named = labels.expert(request.expert_id, request.expert_name)
+        return f"n° {request.number} ({named}, pour le {due}) : {asked}"
     if command_type == "ClaimPayment" and name == "kind":
         return labels.word(labels.PAYMENT_KIND, value)
     if command_type == "RecordConvention" and name == "kind":

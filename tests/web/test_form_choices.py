@@ -8,7 +8,7 @@ from console.web.action_hints import action_hint, not_now
 from console.web.commands import build_command
 from console.web.field_choices import choice_label, choices
 from domain.catalogue import load_catalogue
-from domain.commands import ClaimPayment, NotifyAward, RecordConvention
+from domain.commands import ClaimPayment, NotifyAward, RecordConvention, RequestOpinion
 from domain.state import Application
 from tests.unit.builders import (
     APPLICANT,
@@ -445,3 +445,14 @@ def test_recording_a_repayment_says_what_remains_and_waits_for_its_box() -> None
     assert unticked.value.field == "confirm"
     ticked = build_command("RecordRepayment", typed | {"confirm": "on"}, PAYMENT_OFFICER, owing)
     assert isinstance(ticked, RecordRepayment) and ticked.amount_cents == 800_00
+
+
+def test_an_opinion_request_to_withdraw_reads_by_its_expert_s_name() -> None:
+    """The request is chosen by number, expert (named as people know them) and question."""
+    asked = RequestOpinion(
+        actor=CASEWORKER, at=at(2), expert_id="abf-ain", question="PSMV ?",
+        due_on=date(2025, 6, 30), expert_name="Marie Dupont",
+    )  # fmt: skip
+    state = apply([*to_instruction(), asked])
+    label = choice_label("WithdrawOpinionRequest", "number", "1", state)
+    assert label.startswith("n° 1 (Marie Dupont (abf-ain), pour le "), label
