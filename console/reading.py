@@ -15,7 +15,8 @@ from domain.decider import fold
 from domain.decider_deadlines import APPLIES_IN
 from domain.events import EligibilityConfirmed, EligibilityRejected, Event
 from domain.french import NO_REASON_FROM_THE_BANK
-from domain.rules.financing import max_confirmed, plan_verdicts_shown, programme_max_cents
+from domain.rules.award import max_confirmed, programme_max_cents
+from domain.rules.financing import plan_verdicts_shown
 from domain.state import Application
 from eventlog import EventLog, EventLogError
 from workflows.client import GuichetClient

@@ -140,7 +140,7 @@ decided under when it replays; the workflow chooses it with ``workflow.patched``
    de projet PVD post reaches €55,000 instead of €45,000 only when Anah co-funds it with a
    line of its own that it has not refused, no longer on the commune's ``anah_cofunds`` flag
    alone (ANCT, PVD: « plafonné à 55 000 € quand l'Anah cofinance »;
-   ``domain.rules.financing.ANAH_CAP_RULES``). An award lapses only once the delay to start
+   ``domain.rules.award.ANAH_CAP_RULES``). An award lapses only once the delay to start
    the works has run out (two years from the notification, three when extended: CGCT
    R2334-28): ``LapseAward`` is refused before (``domain.decider_payments.LAPSE_RULES``).
 5. The DETR commission's opinion covers the DETR subsidy it was given on, and no more: a
@@ -157,7 +157,7 @@ decided under when it replays; the workflow chooses it with ``workflow.patched``
    chef de projet PVD post, « 75 % of the loaded cost, capped at €45,000 », planned at
    €80,000 and costing €70,000, earns min(€45,000, 75 % × €70,000) = €45,000; the rate was
    the award over the base (56.25 %), and the balance paid €39,375 (décret 2018-514 art. 12;
-   ``domain.rules.financing.CAPPED_RATE_RULES``). The interim check reads the same rate. An
+   ``domain.rules.award.CAPPED_RATE_RULES``). The interim check reads the same rate. An
    accepted file whose award is not notified yet may be re-opened into instruction by its
    caseworker or supervisor, with a reason (démarches-simplifiées' « repasser en
    instruction »; ``domain.decider_permissions.REOPEN_ACCEPTED_RULES``): a file accepted by

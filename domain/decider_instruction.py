@@ -46,12 +46,12 @@ from domain.french import STATUS, lower
 from domain.french import euros as euros_fr
 from domain.plan import FinancingPlan, FundingLine
 from domain.programme import Programme
+from domain.rules.award import anah_cofunds
 from domain.rules.eligibility import eligibility_verdicts
 from domain.rules.financing import (
     COMMISSION_THRESHOLD_CENTS,
     DETR_COMMISSION,
     HARD_PLAN_RULES,
-    anah_cofunds,
     detr_needs_commission,
     euros,
     plan_verdicts,

@@ -10,7 +10,7 @@ from console.web.field_choices import claimable
 from console.web.statuses import PAYMENT_STAGES
 from domain.decider_instruction import acceptance_refused, nothing_to_withdraw
 from domain.french import bank_reason
-from domain.rules.financing import as_percent, rate_of_award
+from domain.rules.award import as_percent, rate_of_award
 from domain.rules.payment import advance_cap_cents, staged_room_cents
 from domain.state import Application
 

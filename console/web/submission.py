@@ -32,8 +32,9 @@ from console.web.services import WebServices
 from domain.commands import RULES, ApplicationRequest
 from domain.plan import FinancingPlan
 from domain.programme import Programme
+from domain.rules.award import ANAH
 from domain.rules.eligibility import eligibility_verdicts
-from domain.rules.financing import ANAH, plan_verdicts_shown
+from domain.rules.financing import plan_verdicts_shown
 
 LINE_ROWS = 6
 """Rows of the plan table in a new form (the owner's line and five funders)."""

@@ -6,8 +6,9 @@ Every check returns ``RuleVerdict`` values (what a caseworker reads) or raises a
 
 from __future__ import annotations
 
+from domain.rules.award import programme_max_cents
 from domain.rules.eligibility import assert_eligible, eligibility_verdicts
-from domain.rules.financing import HARD_PLAN_RULES, plan_verdicts, programme_max_cents
+from domain.rules.financing import HARD_PLAN_RULES, plan_verdicts
 from domain.rules.payment import (
     advance_cap_cents,
     balance_due_cents,

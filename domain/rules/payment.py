@@ -15,7 +15,8 @@ from domain.french import PAYMENT_KIND, lower
 from domain.french import euros as euros_fr
 from domain.plan import FinancingPlan
 from domain.programme import Programme, Rate
-from domain.rules.financing import euros, rate_of_award
+from domain.rules.award import rate_of_award
+from domain.rules.financing import euros
 from domain.state import Payment
 
 PAYMENTS = "décret 2018-514 art. 12"

@@ -14,7 +14,8 @@ from fractions import Fraction
 from domain.french import euros as euros_fr
 from domain.plan import FinancingPlan
 from domain.programme import Programme
-from domain.rules.financing import as_percent, euros, rate_of_award
+from domain.rules.award import as_percent, rate_of_award
+from domain.rules.financing import euros
 from domain.rules.payment import (
     PAYMENTS,
     advance_cap_cents,

@@ -13,7 +13,8 @@ from domain.commands import RULES, AnswerCorrection, RevisePlan, with_dotations_
 from domain.documents import DocumentKind
 from domain.plan import FinancingPlan, FundingLine
 from domain.programme import Amount, Funding, Programme, Rate
-from domain.rules.financing import plan_verdicts, programme_max_cents
+from domain.rules.award import programme_max_cents
+from domain.rules.financing import plan_verdicts
 from domain.verdict import RuleVerdict
 from tests.unit.builders import (
     DETR_PROGRAMME,
@@ -360,7 +361,7 @@ def test_a_placeholder_maximum_is_said_to_be_one() -> None:
     """France Services' 30,000 € is marked « à confirmer » in the catalogue, and the commune,
     the caseworker and `show` read « le dispositif accorde au plus 30 000,00 € » as a fact."""
     from domain.catalogue import load_catalogue
-    from domain.rules.financing import max_confirmed
+    from domain.rules.award import max_confirmed
 
     catalogue = load_catalogue()
     france_services = catalogue.get("france-services-implantation")

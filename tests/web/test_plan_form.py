@@ -103,7 +103,7 @@ def test_an_anah_line_is_anah_s_co_funding_of_the_post() -> None:
     from console.web.submission import request_from_form
     from domain.catalogue import load_catalogue
     from domain.commands import RULES
-    from domain.rules.financing import programme_max_cents
+    from domain.rules.award import programme_max_cents
 
     form = {
         "dispositif": "anct-chef-de-projet",
