@@ -16,6 +16,7 @@ from domain.commands import (
     LapseAward,
     NotifyAward,
     OrderPayment,
+    PaymentKind,
     RecordDisbursement,
     RecordPaymentFailure,
     RecordRepayment,
@@ -51,7 +52,7 @@ from domain.rules.payment import (
     staged_total,
 )
 from domain.rules.payment_verdicts import advance_verdicts, balance_verdicts, staged_verdicts
-from domain.state import Application, Payment
+from domain.state import Application, Payment, Status
 
 EXECUTION = "CGCT R2334-28 / R2334-29 (exécution du projet subventionné)"
 
@@ -268,21 +269,27 @@ def declare_completion(c: DeclareCompletion, state: Application) -> list[Event]:
     return [WorksCompleted(actor=c.actor, at=c.at, completed_on=c.completed_on)]
 
 
-_STAGES = {"advance": ("started",), "interim": ("started", "completed"), "balance": ("completed",)}
+CLAIMABLE_IN: dict[PaymentKind, tuple[Status, ...]] = {
+    "advance": ("started",),
+    "interim": ("started", "completed"),
+    "balance": ("completed",),
+}
+"""The statuses in which the commune may claim each kind of payment (décret 2018-514 art. 12:
+the advance at the start of works, interim payments as they go, the balance once complete)."""
 
 
 def claim_payment(c: ClaimPayment, state: Application) -> list[Event]:
     """A payment claim within the caps of décret 2018-514 art. 12; the balance may close the
     file (nothing left to pay) or turn into a repayment due (too much paid)."""
     programme, _, plan = file_of(state)
-    if state.status not in _STAGES[c.kind]:
+    if state.status not in CLAIMABLE_IN[c.kind]:
         raise InvalidTransition(
             f"{'an' if c.kind[0] in 'aeiou' else 'a'} {c.kind} payment can be claimed only "
             "when the project is "
-            f"{' or '.join(_STAGES[c.kind])}; it is {state.status}",
+            f"{' or '.join(CLAIMABLE_IN[c.kind])}; it is {state.status}",
             rule="payment-stage",
             french=f"Une {claim_of(c.kind)} n'est possible que lorsque le dossier a le statut "
-            + " ou ".join(f"« {lower(STATUS, stage)} »" for stage in _STAGES[c.kind])
+            + " ou ".join(f"« {lower(STATUS, stage)} »" for stage in CLAIMABLE_IN[c.kind])
             + f" ; il a le statut « {lower(STATUS, state.status)} »",
         )
     if "completion" in state.expired_deadlines:

@@ -9,6 +9,7 @@ adds to instruction said wrong (« 0,00 € » of a file still under review).
 from __future__ import annotations
 
 from domain.commands import PaymentKind
+from domain.decider_payments import CLAIMABLE_IN
 from domain.decider_permissions import PERMISSIONS
 from domain.state import TERMINAL_STATUSES, Status
 
@@ -49,9 +50,7 @@ ENDED: frozenset[Status] = TERMINAL_STATUSES | TURNED_DOWN
 dismissal (a request sent again with the same key lands on it, and nothing happens)."""
 
 PAYMENT_STAGES: dict[PaymentKind, frozenset[Status]] = {
-    "advance": frozenset({"started"}),
-    "interim": frozenset({"started", "completed"}),
-    "balance": frozenset({"completed"}),
+    kind: frozenset(statuses) for kind, statuses in CLAIMABLE_IN.items()
 }
 """The statuses in which the commune may claim each kind of payment (décret 2018-514 art.
-12), as ``ClaimPayment`` is decided (``domain.decider_payments``)."""
+12), as ``ClaimPayment`` is decided (``domain.decider_payments.CLAIMABLE_IN``)."""

@@ -16,7 +16,6 @@ from console.web.queue_filters import DECIDED_BUT_RUNNING
 from console.web.statuses import (
     ENDED,
     GRANTS_NO_LONGER_STAND,
-    PAYMENT_STAGES,
     PAYMENT_WORK,
     TURNED_DOWN,
 )
@@ -148,14 +147,6 @@ def test_a_decision_stands_after_a_refusal_not_wherever_a_reopening_is_permitted
     refused = [*to_instruction(), refusal]
     standing = decision_standing(history(refused), apply(refused))
     assert isinstance(standing, ApplicationRefused)
-
-
-def test_payment_stages_are_the_domain_s() -> None:
-    """The form offers a payment kind in the statuses the domain decides a claim of it in."""
-    from domain.decider_payments import _STAGES  # private: the domain exports no name for it
-
-    domain_s = {kind: frozenset(stages) for kind, stages in _STAGES.items()}
-    assert domain_s == PAYMENT_STAGES
 
 
 @pytest.mark.parametrize("status", get_args(Status))
