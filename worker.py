@@ -10,12 +10,11 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import sys
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal, TextIO, cast
+from typing import Any, Literal, NoReturn, TextIO, cast
 
 import pydantic
 import sqlalchemy as sa
@@ -43,6 +42,7 @@ from activities.mail import DEFAULT_PORTS, Mailer, SmtpMailer, SmtpSettings
 from activities.outbox import Outbox
 from activities.payments import PaymentActivities, PaymentGateway
 from activities.recording import EventRecorder
+from console.stop_signal import catch_stop_signals
 from domain.catalogue import load_catalogue
 from domain.programme import Catalogue
 from domain.registry import CommuneRegistry, RegistryError, load_registry
@@ -58,8 +58,6 @@ from workflows.registration import workflow_classes
 DEFAULT_STATE_DIR = Path(".guichet")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-"""The first lets in-flight activities finish (``GRACEFUL_SHUTDOWN``); a second stops at once."""
 
 
 class SettingsError(ValueError):
@@ -474,7 +472,9 @@ class NamespaceNotReady(Exception):
 
 
 async def run_worker(settings: Settings, client: Client | None = None) -> None:
-    """Run until SIGTERM or SIGINT, then finish in-flight tasks and stop."""
+    """Run until SIGTERM or SIGINT, then finish in-flight tasks and stop; returns (the process
+    then ends with 0) once they are done, or ends the process with 128 + the signal's number
+    at a second signal (``_abandon_in_flight``)."""
     logger = structlog.get_logger("guichet.worker")
     # The files the settings name are read first: one that cannot be used is said at once,
     # not once Temporal and the database have answered.
@@ -504,27 +504,11 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
     await log.migrate()
     worker = worker_for(client, settings, log, registry=registry)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-
-    def stop_gracefully() -> None:
-        stop.set()
-        for signum in STOP_SIGNALS:
-            loop.add_signal_handler(signum, stop_at_once, signum)
-
-    def stop_at_once(signum: int) -> None:
-        # A second Ctrl-C during the grace: the operator chose not to wait. Nothing is lost:
-        # an activity cut short is started again by Temporal after its timeout, and each one
-        # is idempotent (event ids, message ids, a payment's idempotency key).
-        logger.warning(
-            "worker stopped at once (second signal): activities in flight are abandoned, "
-            "Temporal starts them again after their timeout"
-        )
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-        os._exit(128 + signum)
-
-    for signum in STOP_SIGNALS:
-        loop.add_signal_handler(signum, stop_gracefully)
+    # The first signal stops polling and gives in-flight activities GRACEFUL_SHUTDOWN; a
+    # second one abandons them. Unlike `guichet dev`, a stop that ran its course ends with 0,
+    # not 128 + the signal: systemd counts exit code 143 as a failure (death by SIGTERM, or
+    # 0, as a success), and Kubernetes takes 0 as the normal end it is.
+    catch_stop_signals(stop.set, again=_abandon_in_flight)
     async with worker:
         logger.info("worker started", task_queue=settings.task_queue, namespace=settings.namespace)
         await stop.wait()
@@ -537,6 +521,21 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
     # Said once everything in flight is done: « stopping » alone left the operator to guess
     # whether the 30 s of grace ran out.
     logger.info("worker stopped")
+
+
+def _abandon_in_flight(signum: int) -> NoReturn:
+    """A second signal during the grace: the operator chose not to wait. Said in the log (JSON
+    in production), and the process ends with 128 + ``signum``. Nothing is lost: an activity
+    cut short is started again by Temporal after its timeout, and each one is idempotent
+    (event ids, message ids, a payment's idempotency key). No child process to kill, unlike
+    ``console.stop_signal.stop_at_once``: the worker runs in this one."""
+    structlog.get_logger("guichet.worker").warning(
+        "worker stopped at once (second signal): activities in flight are abandoned, "
+        "Temporal starts them again after their timeout"
+    )
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(128 + signum)
 
 
 def main() -> None:

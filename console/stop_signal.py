@@ -1,9 +1,11 @@
-"""SIGINT and SIGTERM for a process that stops in order (``guichet dev``, the benchmarks).
+"""SIGINT and SIGTERM for a process that stops in order (``guichet dev``, the benchmarks, the
+worker).
 
-The first one starts the orderly stop; once it is done, the process ends with 128 + that
-signal's number (130 after Ctrl-C, 143 after SIGTERM), as a shell reports a process a signal
-ended: a supervisor (systemd, a script, ``make``) then tells a stop from a normal end, which
-exit code 0 hid.
+The first one starts the orderly stop; once it is done, ``guichet dev`` and the benchmarks end
+with 128 + that signal's number (130 after Ctrl-C, 143 after SIGTERM), as a shell reports a
+process a signal ended: a supervisor (a script, ``make``) then tells a stop from a normal end,
+which exit code 0 hid. The worker, whose stop is its normal end under systemd or Kubernetes,
+ends with 0 (``worker.run_worker``).
 """
 
 from __future__ import annotations
