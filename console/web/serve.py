@@ -42,7 +42,8 @@ from domain.catalogue import load_catalogue
 from domain.registry import load_registry
 from eventlog import EventLog, EventLogError
 from eventlog.signing import SigningKeyError, trusted_key_from_env
-from worker import Settings, configure_logging, registry_with_conventions
+from workers.logging import configure_logging
+from workers.settings import Settings, registry_with_conventions
 from workflows.client import GuichetClient
 from workflows.visibility import RUNNING
 
