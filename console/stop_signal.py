@@ -63,7 +63,7 @@ def stop_at_once(signum: int, *, left_behind: str) -> NoReturn:
     for pid, command in children().items():
         with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
             os.kill(pid, signal.SIGKILL)
-            killed[pid] = f"{pid} ({command})"
+            killed[pid] = f"{pid} ({Path(command[0]).name if command else ''})"
     for pid in killed:
         # Gone before we are: SIGKILL only starts a process's end, and a server still ending
         # holds its port against the next start.
@@ -80,20 +80,23 @@ def stop_at_once(signum: int, *, left_behind: str) -> NoReturn:
     os._exit(128 + signum)
 
 
-def children() -> dict[int, str]:
-    """This process's live children and their command's first word, read from ``/proc``
-    (Linux; elsewhere none are found, and the children outlive a second signal)."""
-    found: dict[int, str] = {}
+def children(parent: int | None = None) -> dict[int, tuple[str, ...]]:
+    """The live children of ``parent`` (this process by default) and their command lines, read
+    from ``/proc`` (Linux; elsewhere none are found, and the children outlive a second
+    signal). One that ended but was not reaped yet (a zombie) runs no more: it is left out."""
+    parent = os.getpid() if parent is None else parent
+    found: dict[int, tuple[str, ...]] = {}
     with contextlib.suppress(OSError):
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
                 stat = (entry / "stat").read_text()
-                command = (entry / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+                command = (entry / "cmdline").read_bytes()
             except OSError:  # it ended while we looked
                 continue
-            state, parent = stat[stat.rindex(")") + 2 :].split()[:2]
-            if int(parent) == os.getpid() and state not in "ZX":
-                found[int(entry.name)] = Path(command).name
+            state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+            if int(ppid) == parent and state not in "ZX":
+                words = command.removesuffix(b"\0").split(b"\0")
+                found[int(entry.name)] = tuple(word.decode(errors="replace") for word in words)
     return found

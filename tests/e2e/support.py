@@ -85,10 +85,19 @@ class Guichet:
         return done.stderr
 
 
-def wait_until(check: Callable[[], T | None], timeout: float, what: str) -> T:
-    """Poll ``check`` until it returns something truthy, at most ``timeout`` seconds."""
+def wait_until(
+    check: Callable[[], T | None],
+    timeout: float,
+    what: str,
+    *,
+    unless_ended: subprocess.Popen[Any] | None = None,
+) -> T:
+    """Poll ``check`` until it returns something truthy, at most ``timeout`` seconds; fail at
+    once if the process ``unless_ended`` ended first (it will not happen then)."""
     deadline = time.monotonic() + timeout
     while True:
+        if unless_ended is not None:
+            assert unless_ended.poll() is None, f"the process ended before {what}"
         value = check()
         if value:
             return value
