@@ -10,7 +10,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -110,6 +111,27 @@ def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
     """A long-running process (worker, ``guichet dev``) with its output in ``log``."""
     with log.open("wb") as out:
         return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+
+
+@contextmanager
+def running_worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``python worker.py``, the production entry point, once it has said « worker started »
+    (its output in ``log``); killed on leaving if it still runs, even when the test fails."""
+    process = spawn([PYTHON, "worker.py"], env, log)
+    try:
+        wait_until(
+            lambda: (
+                "worker started" in log.read_text(errors="replace") or process.poll() is not None
+            ),
+            60,
+            "the worker to start",
+        )
+        assert process.poll() is None, log.read_text(errors="replace")
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def python_env(**extra: str) -> dict[str, str]:
