@@ -19,7 +19,8 @@ from typer.core import TyperOption
 
 from console.errors import EXIT_USAGE, CliError
 from console.parsing import InputError
-from worker import SettingsError, TemporalSettingsError
+from workers.connection import TemporalSettingsError
+from workers.settings import SettingsError
 from workflows.encryption import PayloadKeyError
 
 P = ParamSpec("P")

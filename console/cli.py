@@ -40,6 +40,9 @@ def load_commands() -> None:
     from console.web import serve  # noqa: F401
 
     # isort: split
+    from console import users  # noqa: F401
+
+    # isort: split
     from console import notices, status, upgrading  # noqa: F401
 
     reflow_help(app)

@@ -22,7 +22,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from console.errors import EXIT_REFUSED, EXIT_USAGE, CliError
 from eventlog import EventLogError, EventLogMisconfigured
 from eventlog.edge import masked
-from worker import Settings, connect
+from workers.connection import connect
+from workers.settings import Settings
 from workflows.client import GuichetClient
 from workflows.client_errors import (
     ApplicationNotFound,

@@ -44,15 +44,10 @@ from domain.registry import DEMO_CONVENTIONS
 from eventlog import EventLog, EventLogError
 from eventlog.documents import DocumentStore
 from eventlog.edge import describe, masked
-from worker import (
-    DEFAULT_STATE_DIR,
-    NamespaceNotReady,
-    Settings,
-    configure_logging,
-    connect,
-    run_worker,
-    worker_for,
-)
+from worker import NamespaceNotReady, run_worker, worker_for
+from workers.connection import connect
+from workers.logging import configure_logging
+from workers.settings import DEFAULT_STATE_DIR, Settings
 from workflows.client import GuichetClient
 from workflows.digest_schedule import ensure_digest_schedule
 from workflows.redelivery_schedule import ensure_redelivery_schedule

@@ -41,7 +41,7 @@ from domain.rules.eligibility import assert_eligible
 from domain.rules.financing import plan_verdicts_shown
 from domain.state import Status
 from domain.verdict import RuleVerdict
-from worker import registry_with_conventions
+from workers.settings import registry_with_conventions
 from workflows.client import GuichetClient, application_id_for
 from workflows.client_errors import NoWorker
 from workflows.listing import ApplicationSummary

@@ -1,9 +1,11 @@
-"""SIGINT and SIGTERM for a process that stops in order (``guichet dev``, the benchmarks).
+"""SIGINT and SIGTERM for a process that stops in order (``guichet dev``, the benchmarks, the
+worker).
 
-The first one starts the orderly stop; once it is done, the process ends with 128 + that
-signal's number (130 after Ctrl-C, 143 after SIGTERM), as a shell reports a process a signal
-ended: a supervisor (systemd, a script, ``make``) then tells a stop from a normal end, which
-exit code 0 hid.
+The first one starts the orderly stop; once it is done, ``guichet dev`` and the benchmarks end
+with 128 + that signal's number (130 after Ctrl-C, 143 after SIGTERM), as a shell reports a
+process a signal ended: a supervisor (a script, ``make``) then tells a stop from a normal end,
+which exit code 0 hid. The worker, whose stop is its normal end under systemd or Kubernetes,
+ends with 0 (``worker.run_worker``).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def stop_at_once(signum: int, *, left_behind: str) -> NoReturn:
     for pid, command in children().items():
         with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
             os.kill(pid, signal.SIGKILL)
-            killed[pid] = f"{pid} ({command})"
+            killed[pid] = f"{pid} ({Path(command[0]).name if command else ''})"
     for pid in killed:
         # Gone before we are: SIGKILL only starts a process's end, and a server still ending
         # holds its port against the next start.
@@ -78,20 +80,23 @@ def stop_at_once(signum: int, *, left_behind: str) -> NoReturn:
     os._exit(128 + signum)
 
 
-def children() -> dict[int, str]:
-    """This process's live children and their command's first word, read from ``/proc``
-    (Linux; elsewhere none are found, and the children outlive a second signal)."""
-    found: dict[int, str] = {}
+def children(parent: int | None = None) -> dict[int, tuple[str, ...]]:
+    """The live children of ``parent`` (this process by default) and their command lines, read
+    from ``/proc`` (Linux; elsewhere none are found, and the children outlive a second
+    signal). One that ended but was not reaped yet (a zombie) runs no more: it is left out."""
+    parent = os.getpid() if parent is None else parent
+    found: dict[int, tuple[str, ...]] = {}
     with contextlib.suppress(OSError):
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
                 stat = (entry / "stat").read_text()
-                command = (entry / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+                command = (entry / "cmdline").read_bytes()
             except OSError:  # it ended while we looked
                 continue
-            state, parent = stat[stat.rindex(")") + 2 :].split()[:2]
-            if int(parent) == os.getpid() and state not in "ZX":
-                found[int(entry.name)] = Path(command).name
+            state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+            if int(ppid) == parent and state not in "ZX":
+                words = command.removesuffix(b"\0").split(b"\0")
+                found[int(entry.name)] = tuple(word.decode(errors="replace") for word in words)
     return found

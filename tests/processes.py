@@ -1,36 +1,19 @@
-"""Looking at a test's child processes through ``/proc`` (Linux): which run, and which of a
-process's children are left once it ends."""
+"""Looking at a test's child processes through ``/proc`` (Linux): which run (found by
+``console.stop_signal.children``, what a second stop signal kills), and which of a process's
+children are left once it ends."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
-def children(pid: int) -> dict[int, str]:
-    """The live child processes of ``pid``, with their command lines."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _parent(int(entry.name)) == pid and running(int(entry.name)):
-            try:
-                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-            except OSError:  # it ended while we looked
-                continue
-    return {child: command.decode(errors="replace") for child, command in found.items()}
-
-
-def _parent(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat[stat.rindex(")") + 2 :].split()[1])
+from console.stop_signal import children
 
 
 def running(pid: int) -> bool:
@@ -43,7 +26,7 @@ def running(pid: int) -> bool:
     return stat[stat.rindex(")") + 2] not in "ZX"
 
 
-def leave_nothing_running(process: subprocess.Popen[Any], seen: dict[int, str]) -> list[int]:
+def leave_nothing_running(process: subprocess.Popen[Any], seen: Iterable[int]) -> list[int]:
     """Kill ``process`` if it still runs, then every child ``seen`` that still does, even when
     the test fails: the children found still running, for the test to assert there are none."""
     if process.poll() is None:
@@ -60,17 +43,17 @@ class Watched:
     """A process's children seen while a test ran, and those still running once it ended."""
 
     process: subprocess.Popen[Any]
-    seen: dict[int, str] = field(default_factory=dict)
+    seen: dict[int, tuple[str, ...]] = field(default_factory=dict)
     left: list[int] = field(default_factory=list)
 
-    def look(self) -> dict[int, str]:
+    def look(self) -> dict[int, tuple[str, ...]]:
         """Note the children running now; every child seen so far."""
         self.seen.update(children(self.process.pid))
         return self.seen
 
     def left_running(self) -> list[str]:
         """The command lines of the children left running."""
-        return [self.seen[pid] for pid in self.left]
+        return [" ".join(self.seen[pid]) for pid in self.left]
 
 
 @contextmanager

@@ -11,13 +11,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.processes import children, leave_nothing_running, running
+from console.stop_signal import children
+from tests.e2e.support import wait_until
+from tests.processes import leave_nothing_running, running
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.temporal]
 
@@ -27,22 +27,12 @@ OPEN_FILES = ("open_files", "--files", "2000", "--skip-files", "0")
 """Sizes large enough that the run is still going when the signal comes."""
 
 
-def serving(command: str) -> bool:
+def serving(command: tuple[str, ...]) -> bool:
     """True when the dev server started with ``command`` answers on its ``--port``."""
-    words = command.split()
-    port = int(words[words.index("--port") + 1])
+    port = int(command[command.index("--port") + 1])
     with socket.socket() as probe:
         probe.settimeout(0.5)
         return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def wait_for(condition: Callable[[], bool], what: str, process: subprocess.Popen[str]) -> None:
-    """Poll ``condition`` until it holds; fail if the benchmark ended first or 120 s passed."""
-    deadline = time.monotonic() + 120
-    while not condition():
-        assert process.poll() is None, f"the benchmark ended before {what}"
-        assert time.monotonic() < deadline, f"{what} never happened"
-        time.sleep(0.1)
 
 
 @pytest.mark.parametrize(
@@ -73,7 +63,7 @@ def test_a_stopped_benchmark_leaves_no_server_or_worker_behind(
             text=True,
             start_new_session=True,  # the signal reaches the benchmark alone, as `timeout` sends it
         )
-    seen: dict[int, str] = {}
+    seen: dict[int, tuple[str, ...]] = {}
     try:
 
         def up() -> bool:
@@ -84,7 +74,7 @@ def test_a_stopped_benchmark_leaves_no_server_or_worker_behind(
             workers = [command for command in seen.values() if "--serve" in command]
             return bool(servers) and serving(servers[0]) and (module != "open_files" or workers)
 
-        wait_for(up, f"its dev server was {when}", process)
+        wait_until(up, 120, f"its dev server was {when}", unless_ended=process)
         process.send_signal(stop)
         code = process.wait(timeout=60)
     finally:
@@ -93,7 +83,7 @@ def test_a_stopped_benchmark_leaves_no_server_or_worker_behind(
     assert not left, f"still running after the benchmark ended: {[seen[p] for p in left]}"
     assert code == 128 + stop, said
     assert "Traceback" not in said, said
-    (server,) = [command.split() for command in seen.values() if "start-dev" in command]
+    (server,) = [command for command in seen.values() if "start-dev" in command]
     folder = Path(server[server.index("--db-filename") + 1]).parent
     assert not folder.exists(), "the server's temporary folder is left behind"
 
@@ -111,26 +101,30 @@ def test_a_second_signal_cuts_the_clean_up_short(tmp_path: Path) -> None:
             text=True,
             start_new_session=True,
         )
-    seen: dict[int, str] = {}
+    seen: dict[int, tuple[str, ...]] = {}
     try:
 
         def up() -> bool:
             seen.update(children(process.pid))
             return "serving" in output.read_text()
 
-        wait_for(up, "its dev server served", process)
+        wait_until(up, 120, "its dev server served", unless_ended=process)
         process.send_signal(signal.SIGINT)
-        wait_for(lambda: "cleaning up" in output.read_text(), "its clean-up began", process)
+        wait_until(
+            lambda: "cleaning up" in output.read_text(),
+            120,
+            "its clean-up began",
+            unless_ended=process,
+        )
         assert any(running(pid) for pid in seen), "the clean-up stopped the server already"
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=60)
     finally:
         left = leave_nothing_running(process, seen)
         for command in seen.values():  # the server's folder, which only the clean-up removes
-            words = command.split()
-            if "--db-filename" in words:
+            if "--db-filename" in command:
                 shutil.rmtree(
-                    Path(words[words.index("--db-filename") + 1]).parent, ignore_errors=True
+                    Path(command[command.index("--db-filename") + 1]).parent, ignore_errors=True
                 )
     said = output.read_text(errors="replace")
     assert not left, f"still running after the second signal: {[seen[p] for p in left]}"

@@ -37,7 +37,7 @@ def test_an_unknown_log_level_is_refused_with_the_levels_there_are(
 
 
 def test_a_log_level_in_small_letters_is_taken() -> None:
-    from worker import Settings
+    from workers.settings import Settings
 
     assert Settings.from_env({"GUICHET_LOG_LEVEL": "debug"}).log_level == "DEBUG"
 
@@ -91,7 +91,7 @@ def test_files_a_spreadsheet_or_notepad_saved_with_a_byte_order_mark_are_read(
 ) -> None:
     """A "CSV UTF-8" export starts with a byte-order mark: its header read "\\ufeffinsee" and
     was refused as « the header must be insee,kind,signed_on », the header shown on screen."""
-    from worker import Settings
+    from workers.settings import Settings
 
     conventions = tmp_path / "conventions.csv"
     conventions.write_bytes(b"\xef\xbb\xbfinsee,kind,signed_on\r\n01034,cadre,2023-05-02\r\n")

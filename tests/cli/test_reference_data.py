@@ -23,7 +23,7 @@ from domain.commands import ApplicationRequest
 from domain.plan import FinancingPlan, FundingLine
 from domain.registry import DEMO_CONVENTIONS
 from eventlog import EventLog
-from worker import Settings
+from workers.settings import Settings
 from workflows.client import GuichetClient
 
 SHOPIN_DAY = date(2025, 6, 2)

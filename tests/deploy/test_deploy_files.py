@@ -83,8 +83,8 @@ def settings_env(workload: dict[str, Any]) -> set[str]:
 
 
 def settings_env_names() -> set[str]:
-    """The variable names ``Settings.from_env`` reads, from worker.py's source."""
-    tree = ast.parse((ROOT / "worker.py").read_text())
+    """The variable names ``Settings.from_env`` reads, from workers/settings.py's source."""
+    tree = ast.parse((ROOT / "workers" / "settings.py").read_text())
     (settings,) = (n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings")
     (from_env,) = (
         n for n in settings.body if isinstance(n, ast.FunctionDef) and n.name == "from_env"
@@ -596,7 +596,16 @@ def test_keda_scaler_watches_the_worker_task_queue() -> None:
 
 # --- Environment variables: code, documentation and deployment agree -------------------------
 
-PRODUCTION_CODE = ("worker.py", "domain", "eventlog", "activities", "workflows", "console", "audit")
+PRODUCTION_CODE = (
+    "worker.py",
+    "workers",
+    "domain",
+    "eventlog",
+    "activities",
+    "workflows",
+    "console",
+    "audit",
+)
 ENV_NAME = re.compile(r"(?:GUICHET|TEMPORAL)_[A-Z0-9_]*[A-Z0-9]")
 THIRD_PARTY_ENV = {"FORWARDED_ALLOW_IPS": "uvicorn.config"}
 """Variables a library reads for Guichet, with the module that reads them."""

@@ -10,7 +10,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -85,10 +86,19 @@ class Guichet:
         return done.stderr
 
 
-def wait_until(check: Callable[[], T | None], timeout: float, what: str) -> T:
-    """Poll ``check`` until it returns something truthy, at most ``timeout`` seconds."""
+def wait_until(
+    check: Callable[[], T | None],
+    timeout: float,
+    what: str,
+    *,
+    unless_ended: subprocess.Popen[Any] | None = None,
+) -> T:
+    """Poll ``check`` until it returns something truthy, at most ``timeout`` seconds; fail at
+    once if the process ``unless_ended`` ended first (it will not happen then)."""
     deadline = time.monotonic() + timeout
     while True:
+        if unless_ended is not None:
+            assert unless_ended.poll() is None, f"the process ended before {what}"
         value = check()
         if value:
             return value
@@ -101,6 +111,27 @@ def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
     """A long-running process (worker, ``guichet dev``) with its output in ``log``."""
     with log.open("wb") as out:
         return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+
+
+@contextmanager
+def running_worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``python worker.py``, the production entry point, once it has said « worker started »
+    (its output in ``log``); killed on leaving if it still runs, even when the test fails."""
+    process = spawn([PYTHON, "worker.py"], env, log)
+    try:
+        wait_until(
+            lambda: (
+                "worker started" in log.read_text(errors="replace") or process.poll() is not None
+            ),
+            60,
+            "the worker to start",
+        )
+        assert process.poll() is None, log.read_text(errors="replace")
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def python_env(**extra: str) -> dict[str, str]:

@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.deadline import day_of
 from tests.cli.test_entry_point import guichet_command
 from tests.conftest import temporal_cli_path
-from tests.e2e.support import PYTHON, Guichet, python_env, spawn, wait_until
+from tests.e2e.support import PYTHON, Guichet, python_env, running_worker, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.temporal]
 
@@ -52,18 +52,8 @@ def worker_env(dev_server: str, fresh_database_url: str, tmp_path: Path) -> dict
 def worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """``python worker.py``, the production entry point, until SIGTERM."""
     log = tmp_path / "worker.log"
-    process = spawn([PYTHON, "worker.py"], worker_env, log)
-    try:
-        wait_until(
-            lambda: (
-                "worker started" in log.read_text(errors="replace") or process.poll() is not None
-            ),
-            60,
-            "the worker to start",
-        )
-        assert process.poll() is None, log.read_text(errors="replace")
+    with running_worker(worker_env, log) as process:
         yield process
-    finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, log.read_text(errors="replace")
         assert "worker stopped" in log.read_text(errors="replace")

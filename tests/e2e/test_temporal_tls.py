@@ -3,7 +3,8 @@
 The dev server speaks plain gRPC only, so a TLS front started here (a test CA, a server
 certificate, an optional client certificate) stands before it, as a cluster's TLS frontend
 or a Cloud endpoint would. Guichet reads the SDK's standard variables (``TEMPORAL_TLS_*``,
-``worker.temporal_security``) and must reach the server through it, and only through it.
+``workers.connection.temporal_security``) and must reach the server through it, and only
+through it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from temporalio.worker import Worker
 from console.devserver import temporal_binary
 from tests.certificates import issue
 from tests.polling import eventually
-from worker import Settings, connect
+from workers.connection import connect
+from workers.settings import Settings
 from workflows.registration import workflow_classes
 
 pytestmark = [pytest.mark.temporal]

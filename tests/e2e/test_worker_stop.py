@@ -8,10 +8,30 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import PYTHON, Guichet, python_env, spawn, wait_until
+from tests.e2e.support import Guichet, python_env, running_worker, wait_until
 from tests.e2e.test_cli_flow import APPLICANT, REQUEST
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.temporal]
+
+
+def test_ctrl_c_stops_the_worker_in_order_and_it_exits_0(
+    dev_server: str, fresh_database_url: str, tmp_path: Path
+) -> None:
+    """Ctrl-C (SIGINT) stops the worker as SIGTERM does: it stops polling, says so, and ends
+    with 0, a success for systemd and Kubernetes alike (not the 130 of `guichet dev`)."""
+    env = python_env(
+        TEMPORAL_ADDRESS=dev_server,
+        GUICHET_DATABASE_URL=fresh_database_url,
+        GUICHET_STATE_DIR=str(tmp_path / "state"),
+    )
+    log = tmp_path / "worker.log"
+    with running_worker(env, log) as process:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0, log.read_text(errors="replace")
+    said = log.read_text(errors="replace")
+    assert "worker stopping" in said
+    assert "worker stopped" in said
+    assert "Traceback" not in said
 
 
 def test_a_second_signal_stops_the_worker_at_once_while_a_delivery_hangs(
@@ -42,17 +62,7 @@ def test_a_second_signal_stops_the_worker_at_once_while_a_delivery_hangs(
             GUICHET_SMTP_FROM="guichet@example.fr",
             GUICHET_DIRECTORY_FILE=str(directory),
         )
-        process = spawn([PYTHON, "worker.py"], env, log)
-        try:
-            wait_until(
-                lambda: (
-                    "worker started" in log.read_text(errors="replace")
-                    or process.poll() is not None
-                ),
-                60,
-                "the worker to start",
-            )
-            assert process.poll() is None, log.read_text(errors="replace")
+        with running_worker(env, log) as process:
             Guichet(env).json("submit", str(request), "--as", APPLICANT)
             connection, _ = silent.accept()  # the submission's notices are being delivered
             with connection:
@@ -64,10 +74,6 @@ def test_a_second_signal_stops_the_worker_at_once_while_a_delivery_hangs(
                 )
                 process.send_signal(signal.SIGTERM)
                 assert process.wait(timeout=10) == 128 + signal.SIGTERM
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
     said = log.read_text(errors="replace")
     assert "a second Ctrl-C (or SIGTERM) stops at once" in said
     assert "worker stopped at once (second signal)" in said

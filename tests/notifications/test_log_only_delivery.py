@@ -24,7 +24,8 @@ from console.connection import resolve_target
 from console.status import _notices
 from eventlog import EventLog
 from tests.notifications.conftest import SmtpServer, batch_of, deliver, notice, queue
-from worker import Settings, run_worker
+from worker import run_worker
+from workers.settings import Settings
 
 BODY = "Subvention attribuée : 12 000,00 €.\nÀ bientôt, l'équipe Petites Villes de Demain."
 

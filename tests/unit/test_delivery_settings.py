@@ -17,7 +17,8 @@ from console.app import app
 from console.deadlines import deadline_filter, parse_duration
 from console.errors import CliError
 from tests.cli.support import guichet
-from worker import Settings, SettingsError, temporal_security
+from workers.connection import temporal_security
+from workers.settings import Settings, SettingsError
 from workflows.visibility import deadline_query, digest_query, literal
 
 NOW = datetime(2026, 11, 30, 9, 15, 30, tzinfo=UTC)

@@ -10,7 +10,8 @@ from contextlib import redirect_stderr
 import structlog
 
 from activities.logging import mask_personal_data, mask_text
-from worker import Settings, configure_logging
+from workers.logging import configure_logging
+from workers.settings import Settings
 
 EMAIL = "maire.adjointe@valserhone.fr"
 IBAN = "FR76 3000 6000 0112 3456 7890 189"

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 from activities.mail import OutgoingMail, compose, thread_root
-from worker import Settings
+from workers.settings import Settings
 
 NOW = datetime(2026, 11, 30, 9, 15, 30, tzinfo=UTC)
 

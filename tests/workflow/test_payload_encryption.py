@@ -23,7 +23,8 @@ from eventlog import EventLog
 from tests.conftest import temporal_test_server_path
 from tests.workflow.conftest import register_search_attributes
 from tests.workflow.scenarios import submission, wait_until
-from worker import Settings, build_worker
+from worker import build_worker
+from workers.settings import Settings
 from workflows.client import GuichetClient
 from workflows.encryption import (
     ENCODING,
