@@ -328,15 +328,8 @@ def accept(c: AcceptApplication, state: Application) -> list[Event]:
     granted by the programme's funders."""
     if (refusal := acceptance_refused(state)) is not None:
         raise refusal
-    programme, commune, plan = file_of(state)
-    verdicts = plan_verdicts(
-        plan,
-        programme,
-        commune,
-        state.commission_opinion,
-        rules=state.rules,
-        attached=state.attached_kinds,
-    )
+    programme, _, plan = file_of(state)
+    verdicts = _file_plan_verdicts(state)
     ours = [line for line in plan.lines if line.funder in programme.funders]
     award = sum(line.granted_cents or 0 for line in ours if line.status == "approved")
     return [
@@ -346,11 +339,25 @@ def accept(c: AcceptApplication, state: Application) -> list[Event]:
     ]
 
 
+def _file_plan_verdicts(state: Application) -> tuple[RuleVerdict, ...]:
+    """The plan's verdicts on this file as it stands: its rules, its commission's opinion,
+    the documents on it (a prefect's derogation order)."""
+    programme, commune, plan = file_of(state)
+    return plan_verdicts(
+        plan,
+        programme,
+        commune,
+        state.commission_opinion,
+        rules=state.rules,
+        attached=state.attached_kinds,
+    )
+
+
 def acceptance_refused(state: Application) -> RuleViolation | None:
     """Why ``accept`` refuses the file now, or None: lines still undecided, none of the
     programme's own approved, a plan rule failing or to check (the DETR commission's opinion
     above €100,000). The console and ``guichet actions`` say it before the box is ticked."""
-    programme, commune, plan = file_of(state)
+    programme, _, plan = file_of(state)
     pending = [line for line in plan.lines if line.kind != "owner" and line.status == "pending"]
     if pending:
         # By line id for the CLI, which names a line so; by funder, as the plan writes it, in
@@ -373,14 +380,7 @@ def acceptance_refused(state: Application) -> RuleViolation | None:
             french=f"Aucune ligne du dispositif « {programme.name} » "
             f"({', '.join(programme.funders)}) n'est accordée : refusez plutôt la demande",
         )
-    verdicts = plan_verdicts(
-        plan,
-        programme,
-        commune,
-        state.commission_opinion,
-        rules=state.rules,
-        attached=state.attached_kinds,
-    )
+    verdicts = _file_plan_verdicts(state)
     held = next((v for v in verdicts if v.outcome in ("fail", "attention")), None)
     return None if held is None else _refusal(held)
 
