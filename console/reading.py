@@ -13,10 +13,10 @@ from console.timeline import timeline_entry
 from domain.deadline import PARIS
 from domain.decider import fold
 from domain.decider_deadlines import APPLIES_IN
+from domain.decider_instruction import file_plan_verdicts_shown
 from domain.events import EligibilityConfirmed, EligibilityRejected, Event
 from domain.french import NO_REASON_FROM_THE_BANK
 from domain.rules.award import max_confirmed, programme_max_cents
-from domain.rules.financing import plan_verdicts_shown
 from domain.state import Application
 from eventlog import EventLog, EventLogError
 from workflows.client import GuichetClient
@@ -62,18 +62,8 @@ async def read_file_view(
             verdicts = [{"stage": "eligibility", **v.model_dump()} for v in event.verdicts]
     programme_max: int | None = None
     provisional = False
+    verdicts += [{"stage": "financing", **v.model_dump()} for v in file_plan_verdicts_shown(state)]
     if state.plan and state.programme and state.commune:
-        verdicts += [
-            {"stage": "financing", **v.model_dump()}
-            for v in plan_verdicts_shown(
-                state.plan,
-                state.programme,
-                state.commune,
-                state.commission_opinion,
-                rules=state.rules,
-                attached=state.attached_kinds,
-            )
-        ]
         programme_max = programme_max_cents(state.programme, state.plan, rules=state.rules)
         provisional = not max_confirmed(state.programme, state.plan, rules=state.rules)
     return {

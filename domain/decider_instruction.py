@@ -55,6 +55,7 @@ from domain.rules.financing import (
     detr_needs_commission,
     euros,
     plan_verdicts,
+    plan_verdicts_shown,
 )
 from domain.state import Application
 from domain.verdict import RuleVerdict
@@ -347,6 +348,22 @@ def _file_plan_verdicts(state: Application) -> tuple[RuleVerdict, ...]:
         plan,
         programme,
         commune,
+        state.commission_opinion,
+        rules=state.rules,
+        attached=state.attached_kinds,
+    )
+
+
+def file_plan_verdicts_shown(state: Application) -> tuple[RuleVerdict, ...]:
+    """What people read of the file's plan as it stands (``plan_verdicts_shown``, judged as
+    ``_file_plan_verdicts`` judges it); none before the file has its plan, programme and
+    commune."""
+    if state.plan is None or state.programme is None or state.commune is None:
+        return ()
+    return plan_verdicts_shown(
+        state.plan,
+        state.programme,
+        state.commune,
         state.commission_opinion,
         rules=state.rules,
         attached=state.attached_kinds,

@@ -13,6 +13,7 @@ from console.web.labels import moment
 from console.web.outages import database_outage
 from console.web.phrases import phrase
 from console.web.services import WebServices
+from domain.decider_instruction import file_plan_verdicts_shown
 from domain.events import (
     ApplicationClosed,
     DeadlineClosed,
@@ -31,7 +32,6 @@ from domain.events import (
     RepaymentDue,
 )
 from domain.french import PAYMENT_KIND
-from domain.rules.financing import plan_verdicts_shown
 from domain.state import Application
 from eventlog import EventLogError
 
@@ -111,18 +111,7 @@ def verdicts(events: Sequence[Any], state: Application) -> list[dict[str, Any]]:
             found = [{"stage": "eligibility", **v.model_dump()} for v in event.verdicts]
         elif isinstance(event, PaymentClaimed | RepaymentDue | ApplicationClosed):
             claims += [payment_verdict(event, v.model_dump()) for v in event.verdicts]
-    if state.plan and state.programme and state.commune:
-        found += [
-            {"stage": "financing", **v.model_dump()}
-            for v in plan_verdicts_shown(
-                state.plan,
-                state.programme,
-                state.commune,
-                state.commission_opinion,
-                rules=state.rules,
-                attached=state.attached_kinds,
-            )
-        ]
+    found += [{"stage": "financing", **v.model_dump()} for v in file_plan_verdicts_shown(state)]
     return found + claims
 
 
