@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import quote
 
@@ -101,30 +102,13 @@ class _ConsoleApp(FastAPI):
         return with_csrf_on_changes(super().openapi())
 
 
-def create_app(services: WebServices) -> FastAPI:
-    """The console for these services."""
-    app = _ConsoleApp(
-        title="Guichet — API",
-        version="1",
-        description="Demandes de subvention Petites villes de demain: lecture et actions.",
-        openapi_url="/api/openapi.json",
-        docs_url=None,  # the hosted Swagger UI loads from a CDN: we serve the document only
-        redoc_url=None,
-    )
-    app.state.services = services
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    # Each one added wraps those before it. The streamed limit comes first, innermost: its
-    # refusal, raised as the route reads, must not cross the task groups of the other two.
-    app.add_middleware(_StreamedBodyLimit)
-    app.middleware("http")(_body_limit)  # inside the session's: its refusal is a page too
-    app.middleware("http")(_session_middleware)
-    _error_handlers(app)
+def route_modules() -> tuple[ModuleType, ...]:
+    """The modules whose ``router`` the console serves, in the order their routes match."""
     # Imported here: the route modules use this module's ``render``.
     from console.web import (
         api,
         api_audit,
         api_commands,
-        api_errors,
         audit_pages,
         batch_pages,
         cofinancer_lines,
@@ -144,26 +128,52 @@ def create_app(services: WebServices) -> FastAPI:
         team,
     )
 
-    app.include_router(signing_in.router)
-    app.include_router(queue_view.router)
-    app.include_router(file_page.router)
-    app.include_router(plan_page.router)
-    app.include_router(submission_page.router)
-    app.include_router(documents.router)
-    app.include_router(team.router)
-    app.include_router(opinions.router)
-    app.include_router(exports.router)
-    app.include_router(commune_page.router)
-    app.include_router(cofinancer_lines.router)
-    app.include_router(payments_page.router)
-    app.include_router(batch_pages.router)
-    app.include_router(portfolio_page.router)
-    app.include_router(audit_pages.router)
-    app.include_router(portfolio_downloads.router)
-    app.include_router(journal.router)
-    app.include_router(api.router)
-    app.include_router(api_commands.router)
-    app.include_router(api_audit.router)
+    return (
+        signing_in,
+        queue_view,
+        file_page,
+        plan_page,
+        submission_page,
+        documents,
+        team,
+        opinions,
+        exports,
+        commune_page,
+        cofinancer_lines,
+        payments_page,
+        batch_pages,
+        portfolio_page,
+        audit_pages,
+        portfolio_downloads,
+        journal,
+        api,
+        api_commands,
+        api_audit,
+    )
+
+
+def create_app(services: WebServices) -> FastAPI:
+    """The console for these services."""
+    app = _ConsoleApp(
+        title="Guichet — API",
+        version="1",
+        description="Demandes de subvention Petites villes de demain: lecture et actions.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,  # the hosted Swagger UI loads from a CDN: we serve the document only
+        redoc_url=None,
+    )
+    app.state.services = services
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    # Each one added wraps those before it. The streamed limit comes first, innermost: its
+    # refusal, raised as the route reads, must not cross the task groups of the other two.
+    app.add_middleware(_StreamedBodyLimit)
+    app.middleware("http")(_body_limit)  # inside the session's: its refusal is a page too
+    app.middleware("http")(_session_middleware)
+    _error_handlers(app)
+    for module in route_modules():
+        app.include_router(module.router)
+    from console.web import api_errors
+
     app.add_exception_handler(api_errors.Refused, _refused)
     return app
 

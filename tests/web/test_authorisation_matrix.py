@@ -9,28 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from console.web import (
-    api,
-    api_audit,
-    api_commands,
-    audit_pages,
-    batch_pages,
-    cofinancer_lines,
-    commune_page,
-    documents,
-    exports,
-    file_page,
-    journal,
-    opinions,
-    payments_page,
-    plan_page,
-    portfolio_downloads,
-    portfolio_page,
-    queue_view,
-    signing_in,
-    submission_page,
-    team,
-)
+from console.web.app import route_modules
 from domain.deadline import PARIS
 from tests.web.conftest import Console, csrf_of, signed_in
 from tests.web.test_console_api import act, submit_file
@@ -96,28 +75,7 @@ OPEN = {"/", "/connexion", "/deconnexion"}
 def served_routes() -> set[tuple[str, str]]:
     return {
         (method, route.path)
-        for module in (
-            signing_in,
-            queue_view,
-            file_page,
-            plan_page,
-            submission_page,
-            documents,
-            team,
-            exports,
-            opinions,
-            commune_page,
-            cofinancer_lines,
-            payments_page,
-            batch_pages,
-            portfolio_page,
-            audit_pages,
-            portfolio_downloads,
-            journal,
-            api,
-            api_commands,
-            api_audit,
-        )
+        for module in route_modules()
         for route in module.router.routes
         for method in (getattr(route, "methods", None) or set()) - {"HEAD", "OPTIONS"}
     }
