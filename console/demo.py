@@ -33,6 +33,15 @@ DETR = Actor(id="prefecture", role="cofinancer", funder="DETR")
 REGION = Actor(id="region-aura", role="cofinancer", funder="REGION")
 OFFICER = Actor(id="carol", role="payment_officer")
 EXPERT = "abf-ain"
+DEMO_NAMES: dict[str, str] = {
+    "alice": "Alice Martin",
+    "sophie": "Sophie Bernard",
+    "carol": "Carole Petit",
+    EXPERT: "Claire Dubois",
+    "audrey": "Audrey Lambert",
+}
+"""The names the demo's people accounts carry (``guichet user add --name``): the mails and
+pages name the expert by hers."""
 QUESTION = "Les menuiseries proposées conviennent-elles aux abords de l'église classée ?"
 DISBURSE_TIMEOUT = 60.0
 
@@ -114,7 +123,8 @@ def _opinion_request() -> Command:
     expert account), due in two weeks."""
     due_on = datetime.now(PARIS).date() + timedelta(days=14)
     return _command("RequestOpinion", {"actor": CASEWORKER, "expert_id": EXPERT,
-                    "question": QUESTION, "due_on": due_on})  # fmt: skip
+                    "expert_name": DEMO_NAMES[EXPERT], "question": QUESTION,
+                    "due_on": due_on})  # fmt: skip
 
 
 def _command(type_name: str, fields: dict[str, Any]) -> Command:

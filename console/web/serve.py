@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from console.app import app, friendly, say
 from console.connection import event_log_failed, open_client, resolve_target
+from console.demo import DEMO_NAMES
 from console.errors import CliError
 from console.web.accounts import AccountStore
 from console.web.app import create_app
@@ -159,7 +160,10 @@ async def seed_demo_accounts(log: EventLog, show: Callable[[str], None]) -> None
     store = AccountStore(log.engine)
     for username, role, funder, insee in DEMO_ACCOUNTS:
         password = f"demo-{username}"
-        await store.add(username, password, role, funder=funder, insee=insee, replace=True)
+        name = DEMO_NAMES.get(username, "")
+        await store.add(
+            username, password, role, funder=funder, insee=insee, display_name=name, replace=True
+        )
         extra = f" ({funder or insee})" if funder or insee else ""
         show(f"  {role + extra:<28} {username:<14} {password}")
 

@@ -106,6 +106,9 @@ def test_every_demo_account_is_seeded_and_listed(
     listed = {(a["username"], a["role"], a["funder"]) for a in json.loads(out)}
     assert listed == {(name, role, funder) for name, role, funder, _ in DEMO_ACCOUNTS}
     assert {funder for _, _, funder, _ in DEMO_ACCOUNTS if funder} >= {"BDT", "ANCT", "ANAH"}
+    # The demo's expert has a name, which her opinion request carries into the mails.
+    names = {a["username"]: a["name"] for a in json.loads(out)}
+    assert names["abf-ain"] == "Claire Dubois" and names["alice"] == "Alice Martin"
 
 
 def test_a_database_that_does_not_answer_is_named_without_its_password(
