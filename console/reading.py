@@ -10,6 +10,7 @@ from audit.exporting import utc_text
 from console.connection import Target
 from console.parsing import format_euros
 from console.timeline import timeline_entry
+from domain import french
 from domain.deadline import PARIS
 from domain.decider import fold
 from domain.decider_deadlines import APPLIES_IN
@@ -233,8 +234,9 @@ def _opinion_text(opinion: dict[str, Any], reviewed: bool) -> str:
         answer = f"withdrawn: {opinion['withdrawn_reason']}"
     else:
         answer = "awaited" if reviewed else "unanswered: the file left instruction"
+    expert = french.expert(opinion["expert_id"], opinion.get("expert_name", ""))
     return (
-        f"{opinion['number']:>2} {opinion['expert_id']:<16} due {opinion['due_on']}  "
+        f"{opinion['number']:>2} {expert:<16} due {opinion['due_on']}  "
         f"{opinion['question']}\n     -> {answer}"
     )
 

@@ -195,3 +195,16 @@ def test_a_payment_the_bank_refused_says_the_bank_s_reason_after_its_day() -> No
                                    reason="IBAN")  # fmt: skip
     text = render_file(view_of(apply([*ordered, failure, again])))
     assert "IBAN" not in text  # ordered anew: the refusal is the timeline's, not the line's
+
+
+def test_an_opinion_names_its_expert_as_the_mails_do() -> None:
+    """« Claire Dubois (abf-ain) » where the request recorded her name; the id alone before."""
+    from console.reading import _opinion_text
+
+    opinion = {
+        "number": 1, "expert_id": "abf-ain", "due_on": "2026-12-21", "question": "Toiture ?",
+        "verdict": None, "withdrawn_reason": None, "answered_at": None,
+    }  # fmt: skip
+    assert _opinion_text(opinion, True).startswith(" 1 abf-ain          due 2026-12-21")
+    named = {**opinion, "expert_name": "Claire Dubois"}
+    assert _opinion_text(named, True).startswith(" 1 Claire Dubois (abf-ain) due 2026-12-21")
