@@ -167,6 +167,12 @@ def describe(event: Event) -> str:
             return due + proof + _checked(event.verdicts)
         case RepaymentRecorded():
             return f"repayment of {format_euros(event.amount_cents)} received ({event.reference})"
+        case ApplicationClosed(deadline="completion"):
+            proof = f", proof {event.proof_reference}" if event.proof_reference else ""
+            return (
+                "file settled after the completion deadline: eligible expense "
+                f"{format_euros(event.eligible_expense_cents)}{proof}" + _checked(event.verdicts)
+            )
         case ApplicationClosed(proof_reference=None):
             return "file closed"
         case ApplicationClosed():

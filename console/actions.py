@@ -39,6 +39,7 @@ from domain.actor import ACCOUNT_NAME
 from domain.commands import AssignCaseworker, Command, RequestOpinion, RouteFile
 from domain.decider_instruction import acceptance_refused, nothing_to_withdraw
 from domain.decider_permissions import PERMISSIONS
+from domain.decider_settlement import settlement_refused
 from domain.plan import FinancingPlan
 from domain.registry import load_registry
 from domain.state import Application
@@ -303,6 +304,8 @@ def _not_yet(command_type: str, state: Application) -> str:
             return "this programme pays once, the balance, when the works are completed"
     if command_type == "WithdrawApplication" and (decided := nothing_to_withdraw(state)):
         return decided.message
+    if command_type == "SettleAfterCompletionDeadline" and (early := settlement_refused(state)):
+        return early.message
     if command_type == "AcceptApplication" and state.plan is not None:
         pending = [
             line.line_id

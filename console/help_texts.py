@@ -132,6 +132,12 @@ EXAMPLES: dict[str, tuple[str, str]] = {
         'guichet extend-deadline ID --kind start_of_works --reason "Supplier delay" '
         "--as caseworker:alice",
     ),
+    "SettleAfterCompletionDeadline": (
+        "Settle a file whose completion deadline expired: state the eligible expense proven "
+        "by then; what was paid beyond what it justifies becomes a repayment due.",
+        "guichet settle-after-completion-deadline ID --eligible-expense 84000 "
+        "--proof-reference DGD-2031 --as caseworker:alice",
+    ),
     "RecordRepayment": (
         "Record money paid back by the commune.",
         "guichet record-repayment ID --amount 1500.00 --reference VIR-77 "

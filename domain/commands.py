@@ -450,6 +450,21 @@ class RecordRepayment(_Command):
     reference: ShortText = Field(description="The reference of the repayment received.")
 
 
+class SettleAfterCompletionDeadline(_Command):
+    """Settle a file whose completion deadline expired (CGCT R2334-29: no payment claim is
+    accepted after it). The caseworker states the eligible expense proven by then: the
+    subsidy is what it justifies, up to what was paid; the rest of the award is not paid, and
+    what was paid beyond it becomes a repayment due."""
+
+    type: Literal["SettleAfterCompletionDeadline"] = "SettleAfterCompletionDeadline"
+    eligible_expense_cents: Cents = Field(
+        description="The eligible expense proven when the deadline expired (0 if none)"
+    )
+    proof_reference: ShortText | None = Field(
+        default=None, description="The reference of the proof of that expense, if any."
+    )
+
+
 class LapseAward(_Command):
     """The start-of-works deadline expired without a start declaration (caducité)."""
 
@@ -517,6 +532,7 @@ Command = Annotated[
     | RecordDisbursement
     | RecordPaymentFailure
     | RecordRepayment
+    | SettleAfterCompletionDeadline
     | LapseAward
     | SendReminder
     | ExpireDeadline

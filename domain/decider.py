@@ -47,6 +47,7 @@ from domain.commands import (
     RouteFile,
     SendMessage,
     SendReminder,
+    SettleAfterCompletionDeadline,
     SubmitApplication,
     WithdrawApplication,
     WithdrawOpinionRequest,
@@ -57,6 +58,7 @@ from domain.decider_evolve import evolve, fold
 from domain.decider_labels import add_label, remove_label
 from domain.decider_opinions import give_opinion, request_opinion, withdraw_opinion_request
 from domain.decider_permissions import PERMISSIONS, Permission, allowed_commands, check_permission
+from domain.decider_settlement import settle_after_completion_deadline
 from domain.errors import DomainError
 from domain.events import Event, MessageSent, NoteAdded
 from domain.state import INITIAL_STATE, Application
@@ -165,6 +167,8 @@ def _dispatch(command: Command, state: Application) -> list[Event]:
             return payments.record_payment_failure(command, state)
         case RecordRepayment():
             return payments.record_repayment(command, state)
+        case SettleAfterCompletionDeadline():
+            return settle_after_completion_deadline(command, state)
         case LapseAward():
             return payments.lapse(command, state)
         case SendReminder():

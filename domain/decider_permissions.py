@@ -100,6 +100,9 @@ PERMISSIONS: dict[str, Permission] = {
     "RecordDisbursement": _p(("system",), _PAYING),
     "RecordPaymentFailure": _p(("system",), _PAYING),
     "RecordRepayment": _p(("payment_officer",), frozenset({"repayment_due"})),
+    "SettleAfterCompletionDeadline": _p(
+        ("caseworker", "supervisor"), frozenset({"started", "completed"})
+    ),
     "LapseAward": _p(("system",), frozenset({"awarded"})),
     "SendReminder": _p(("system",), _RUNNING),
     "ExpireDeadline": _p(("system",), _RUNNING),

@@ -277,6 +277,9 @@ class RepaymentDue(_Event):
     """That claim's proof (the statement of expenses): the evidence of the final amount."""
     verdicts: tuple[RuleVerdict, ...] = ()
     """How that claim's final amount was reached (``balance-final``)."""
+    deadline: DeadlineKind | None = None
+    """``completion`` when the file was settled after its completion deadline expired
+    (``SettleAfterCompletionDeadline``): the expense is the caseworker's finding, not a claim's."""
 
 
 class RepaymentRecorded(_Event):
@@ -286,14 +289,19 @@ class RepaymentRecorded(_Event):
 
 
 class ApplicationClosed(_Event):
-    """Nothing is left to pay: after the balance was disbursed, or a balance claim that found
-    exactly enough paid (then with that claim's proven expense and proof)."""
+    """Nothing is left to pay: after the balance was disbursed, a balance claim that found
+    exactly enough paid (then with that claim's proven expense and proof), or a settlement
+    after the completion deadline that found no more paid than the proven expense justifies."""
 
     type: Literal["ApplicationClosed"] = "ApplicationClosed"
     eligible_expense_cents: Cents | None = None
     proof_reference: ShortText | None = None
     verdicts: tuple[RuleVerdict, ...] = ()
-    """With a balance claim, how its final amount was reached (``balance-final``)."""
+    """With a balance claim, how its final amount was reached (``balance-final``); settled
+    after the completion deadline, how the subsidy was settled (``completion-settled``)."""
+    deadline: DeadlineKind | None = None
+    """``completion`` when the file was settled after its completion deadline expired: what
+    was paid is the subsidy, the rest of the award is not paid."""
 
 
 class ApplicationLapsed(_Event):

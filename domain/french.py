@@ -68,6 +68,7 @@ COMMAND: Mapping[str, str] = {
     "AttachDocument": "Joindre une pièce",
     "DeclareStart": "Déclarer le commencement des travaux",
     "DeclareCompletion": "Déclarer l'achèvement des travaux",
+    "SettleAfterCompletionDeadline": "Solder le dossier après le délai d'achèvement",
     "ClaimPayment": "Demander un paiement",
     "OrderPayment": "Ordonner le paiement",
     "RecordRepayment": "Enregistrer un reversement",

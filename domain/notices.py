@@ -19,7 +19,7 @@ from domain.notices_affected import affected_told
 from domain.notices_course import course_told
 from domain.notices_first import first_notices
 from domain.notices_opinions import experts_released, holder_told
-from domain.notices_payments import payments_told
+from domain.notices_payments import payments_told, settled_told
 from domain.notices_shared import DEADLINE_NAMES, EXPIRY_ACTIONS, PAYMENT_OFFICERS, Cause, Notice
 from domain.notices_steps import steps_told
 from domain.state import Application
@@ -57,7 +57,11 @@ may change freely.
    request; a co-financer asked again for its decision after a reopening, that the file was
    reopened (it read « Le dossier est complet »).
 4. The payment officers that a repayment is due, and why; the one who asked an expert's
-   opinion that someone else withdrew the request (``notices_affected``)."""
+   opinion that someone else withdrew the request (``notices_affected``).
+
+In every revision: the commune that its file was settled after the completion deadline
+(``notices_payments.settled_told``); the settlement came after every revision, so no recorded
+history holds one, and every file may be settled."""
 
 
 def notices_of_record(
@@ -87,6 +91,7 @@ def notices_for(
     state before it, which says what changed, and the event of the same record it follows;
     None when unknown)."""
     told = first_notices(event, state) + experts_released(event, state)
+    told += settled_told(event, state)
     if revision >= 1:
         told += steps_told(event, state, before, revision, cause)
     if revision >= 2:

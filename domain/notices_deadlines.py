@@ -10,7 +10,7 @@ from datetime import datetime
 
 from domain.deadline import PARIS
 from domain.events import DeadlineExpired, ReminderSent
-from domain.french import de, euros, last_day
+from domain.french import COMMAND, de, euros, last_day
 from domain.notices_shared import DEADLINE_NAMES, EXPIRY_ACTIONS, Notice, notice
 from domain.plan import FundingLine
 from domain.programme import ExpiryAction
@@ -62,7 +62,21 @@ def expiry_notices(event: DeadlineExpired, state: Application, ref: str) -> list
         f"L'échéance {name}{_on(line)} a pris fin le {last_day(event.due_at)} ; conséquence : "
         f"{EXPIRY_ACTIONS[event.action]}."
     )
-    return [notice(r.role, r.id, subject, body, event) for r in event.recipients]
+    return [
+        notice(r.role, r.id, subject, body + _then(event, r.role), event) for r in event.recipients
+    ]
+
+
+def _then(event: DeadlineExpired, role: str) -> str:
+    """What the caseworker does next, where the expiry leaves the file waiting on them: after
+    the completion deadline, no claim will close it, the settlement does."""
+    if event.kind != "completion" or role != "caseworker":
+        return ""
+    return (
+        f"\n\nSoldez le dossier depuis sa page (« {COMMAND['SettleAfterCompletionDeadline']} ») "
+        "sur la dépense éligible justifiée à cette date : ce qui a été versé au-delà de ce "
+        "qu'elle justifie sera dû en reversement, le reste de la subvention ne sera pas versé."
+    )
 
 
 def _line(event: ReminderSent | DeadlineExpired, state: Application) -> FundingLine | None:

@@ -5,7 +5,7 @@ of a refused transfer, the commune's of a repayment due."""
 
 from __future__ import annotations
 
-from domain.events import Event, PaymentFailed, RepaymentDue
+from domain.events import ApplicationClosed, Event, PaymentFailed, RepaymentDue
 from domain.french import DOCUMENT_KIND, bank_reason, euros
 from domain.notices_shared import Notice, applicant_of, commune_of, file_ref, payment_named, to
 from domain.state import Application
@@ -62,12 +62,50 @@ def repayment_due(event: RepaymentDue, state: Application) -> str:
     )
 
 
+def settled_told(event: Event, state: Application) -> list[Notice]:
+    """A file settled after its completion deadline, with nothing to repay: the commune learns
+    that no more will be paid, and how much of the award it loses. Told in every revision: the
+    settlement came after them all, so no recorded history holds one (a settlement that asks
+    money back is told as any repayment due)."""
+    match event:
+        case ApplicationClosed(deadline="completion", eligible_expense_cents=expense):
+            paid = state.paid_cents
+            unpaid = state.award_cents - paid
+            lost = (
+                f"{euros(unpaid)} de la subvention attribuée ({euros(state.award_cents)}) ne "
+                "seront pas versés"
+                if unpaid > 0
+                else "la subvention attribuée a été entièrement versée"
+            )
+            body = (
+                "Le délai d'achèvement des travaux a expiré : aucune demande de versement n'est "
+                "plus acceptée (CGCT R2334-29). Les services instructeurs ont soldé le dossier "
+                f"sur une dépense justifiée de {euros(expense)}{_proof(event.proof_reference)} : "
+                f"la subvention est arrêtée aux {euros(paid)} déjà versés ; {lost}.\n\n"
+                "Le dossier est clos."
+            )
+            return to(applicant_of(state), f"Dossier soldé – {file_ref(state)}", body, event)
+    return []
+
+
+def _proof(reference: str | None) -> str:
+    return f" (justificatif « {reference} »)" if reference else ""
+
+
 def why_repaid(event: RepaymentDue, state: Application) -> str:
     """Why a repayment is due, in French, from what the event holds (its ``reason`` was
     recorded in English)."""
     paid = euros(state.paid_cents)
+    if event.deadline == "completion":
+        return (
+            "le délai d'achèvement des travaux a expiré (CGCT R2334-29) : les services "
+            "instructeurs ont soldé le dossier sur une dépense justifiée de "
+            f"{euros(event.eligible_expense_cents)}{_proof(event.proof_reference)}, qui arrête "
+            f"la subvention définitive à {euros(state.paid_cents - event.amount_cents)} ; "
+            f"{paid} ont déjà été versés."
+        )
     if event.eligible_expense_cents is not None:
-        proof = f" (justificatif « {event.proof_reference} »)" if event.proof_reference else ""
+        proof = _proof(event.proof_reference)
         return (
             f"le solde arrête la subvention définitive à "
             f"{euros(state.paid_cents - event.amount_cents)} pour une dépense justifiée de "

@@ -9,6 +9,7 @@ from console.web import labels
 from console.web.field_choices import claimable
 from console.web.statuses import PAYMENT_STAGES
 from domain.decider_instruction import acceptance_refused, nothing_to_withdraw
+from domain.decider_settlement import settlement_refused
 from domain.french import bank_reason
 from domain.rules.award import as_percent, rate_of_award
 from domain.rules.payment import advance_cap_cents, staged_room_cents
@@ -45,6 +46,8 @@ def action_hint(command_type: str, state: Application, funder: str | None = None
             "s'annule pas, et celui qui solde ce reste clôt le dossier : vérifiez le montant sur "
             "le titre de recette encaissé."
         )
+    if command_type == "SettleAfterCompletionDeadline":
+        return _settlement_hint(state)
     if command_type == "AnswerCorrection":
         return (
             "Joignez d'abord les pièces demandées dans « Pièces du dossier », plus bas : "
@@ -184,6 +187,8 @@ def not_now(command_type: str, state: Application) -> str:
             )
         if state.programme and state.commune and (held := acceptance_refused(state)):
             return held.french[0].lower() + held.french[1:]
+    if command_type == "SettleAfterCompletionDeadline" and (early := settlement_refused(state)):
+        return early.french[0].lower() + early.french[1:]
     if command_type == "WithdrawApplication" and (decided := nothing_to_withdraw(state)):
         return decided.french[0].lower() + decided.french[1:]
     if command_type == "ClaimPayment":
@@ -196,3 +201,15 @@ def not_now(command_type: str, state: Application) -> str:
                 f"« {status} ») : une nouvelle demande attend qu'il le soit"
             )
     return ""
+
+
+def _settlement_hint(state: Application) -> str:
+    """What settling costs: what was paid stays the subsidy at most, the rest of the award is
+    lost, and an expense below what was paid asks money back."""
+    paid = labels.euros(state.paid_cents)
+    unpaid = labels.euros(state.award_cents - state.paid_cents)
+    return (
+        f"Déjà versé : {paid} ; reste de la subvention attribuée, qui ne sera pas versé : "
+        f"{unpaid}. Indiquez toute la dépense éligible justifiée à l'expiration du délai (0 si "
+        "aucune) : si elle justifie moins que le versé, la différence sera due en reversement."
+    )

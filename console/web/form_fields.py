@@ -203,6 +203,17 @@ FORMS: dict[str, tuple[FieldSpec, ...]] = {
             "confirm",
         ),
     ),
+    "SettleAfterCompletionDeadline": (
+        FieldSpec(
+            "eligible_expense", "Dépense éligible justifiée à l'expiration du délai (€)", "euros"
+        ),
+        FieldSpec("proof_reference", "Référence du justificatif", required=False),
+        FieldSpec(
+            "confirm",
+            "Je confirme : plus aucun versement ne sera fait, le dossier est soldé",
+            "confirm",
+        ),
+    ),
     "ExtendDeadline": (
         FieldSpec("deadline", "Délai à prolonger", "select"),
         _reason_field("Motif de la demande de prolongation"),

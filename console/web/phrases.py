@@ -154,6 +154,10 @@ def phrase(event: Event) -> str:
             return f"Versement n° {n} effectué : {euros(amount)} ({ref})"
         case PaymentFailed(payment_number=n, reason=reason):
             return f"Versement n° {n} refusé par la banque : {bank_reason(reason)}"
+        case RepaymentDue(deadline="completion", amount_cents=amount):
+            return f"Reversement dû : {euros(amount)}, {_settled(event)}"
+        case ApplicationClosed(deadline="completion"):
+            return f"Dossier clos : {_settled(event)}"
         case RepaymentDue(amount_cents=amount, eligible_expense_cents=expense, proof_reference=ref):
             return f"Reversement dû : {euros(amount)}" + _proof(expense, ref)
         case RepaymentRecorded(amount_cents=amount, reference=ref):
@@ -179,6 +183,15 @@ def phrase(event: Event) -> str:
         case CommandRejected(message=message, french=french, rule=rule):
             return f"Action refusée : {french or message} [{rule}]"
     return describe(event)
+
+
+def _settled(event: RepaymentDue | ApplicationClosed) -> str:
+    """A settlement after the completion deadline: the expense the caseworker found proven."""
+    proof = f", justificatif {event.proof_reference}" if event.proof_reference else ""
+    return (
+        "soldé après le délai d'achèvement (dépense éligible justifiée "
+        f"{euros(event.eligible_expense_cents)}{proof})"
+    )
 
 
 def _proof(expense_cents: int | None, reference: str | None) -> str:

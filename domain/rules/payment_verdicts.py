@@ -98,6 +98,78 @@ def balance_verdicts(
 ) -> tuple[RuleVerdict, ...]:
     """How the final subsidy was reached from the proven expense, and what it left to pay
     (or to repay)."""
+    final, how, comment = _final(programme, plan, award_cents, eligible_expense_cents, rules)
+    left = final - paid_cents
+    outcome = "repayment due" if left < 0 else "balance"
+    issue = "reversement dû" if left < 0 else "solde"
+    return (
+        RuleVerdict(
+            rule="balance-final",
+            source=PAYMENTS,
+            outcome="pass",
+            message=f"final subsidy {euros(final)} = the lesser of the award "
+            f"{euros(award_cents)} and {how}; paid {euros(paid_cents)}: "
+            f"{outcome} {euros(abs(left))}",
+            french=f"Subvention définitive {euros_fr(final)} : le moindre de la subvention "
+            f"attribuée ({euros_fr(award_cents)}) et {comment} ; déjà versé "
+            f"{euros_fr(paid_cents)} : {issue} de {euros_fr(abs(left))}",
+        ),
+    )
+
+
+def settlement_verdicts(
+    programme: Programme,
+    plan: FinancingPlan,
+    award_cents: int,
+    paid_cents: int,
+    eligible_expense_cents: int,
+    rules: int,
+) -> tuple[RuleVerdict, ...]:
+    """How a file was settled after its completion deadline (CGCT R2334-29): nothing more is
+    paid, so the subsidy is the lesser of what was paid and what the proven expense justifies;
+    what was paid beyond it is due back, the rest of the award is not paid."""
+    final, how, comment = _final(programme, plan, award_cents, eligible_expense_cents, rules)
+    justified = (
+        f"completion deadline expired, no further payment: the proven expense justifies "
+        f"{euros(final)} (the lesser of the award {euros(award_cents)} and {how}); paid "
+        f"{euros(paid_cents)}: "
+    )
+    justified_fr = (
+        f"Délai d'achèvement expiré, plus aucun versement : la dépense justifiée arrête la "
+        f"subvention à {euros_fr(final)} (le moindre de la subvention attribuée "
+        f"({euros_fr(award_cents)}) et {comment}) ; déjà versé {euros_fr(paid_cents)} : "
+    )
+    if paid_cents > final:
+        due = paid_cents - final
+        outcome = f"repayment due {euros(due)}"
+        outcome_fr = f"reversement dû de {euros_fr(due)}"
+    else:
+        unpaid = award_cents - paid_cents
+        outcome = f"the subsidy is what was paid; {euros(unpaid)} of the award is not paid"
+        outcome_fr = (
+            f"la subvention est arrêtée à ce montant, {euros_fr(unpaid)} de la subvention "
+            "attribuée ne seront pas versés"
+        )
+    return (
+        RuleVerdict(
+            rule="completion-settled",
+            source="CGCT R2334-29",
+            outcome="pass",
+            message=justified + outcome,
+            french=justified_fr + outcome_fr,
+        ),
+    )
+
+
+def _final(
+    programme: Programme,
+    plan: FinancingPlan,
+    award_cents: int,
+    eligible_expense_cents: int,
+    rules: int,
+) -> tuple[int, str, str]:
+    """The final subsidy the proven expense justifies, with how it was reached in English and
+    in French (to follow « le moindre de la subvention attribuée et … »)."""
     final = final_amount_cents(programme, plan, award_cents, eligible_expense_cents, rules=rules)
     base = plan.subsidisable_base_cents
     rate = rate_of_award(programme, plan, award_cents, rules=rules)
@@ -119,19 +191,4 @@ def balance_verdicts(
     else:
         how = f"the proven expense {expense}"
         comment = f"de la dépense justifiée {euros_fr(eligible_expense_cents)}"
-    left = final - paid_cents
-    outcome = "repayment due" if left < 0 else "balance"
-    issue = "reversement dû" if left < 0 else "solde"
-    return (
-        RuleVerdict(
-            rule="balance-final",
-            source=PAYMENTS,
-            outcome="pass",
-            message=f"final subsidy {euros(final)} = the lesser of the award "
-            f"{euros(award_cents)} and {how}; paid {euros(paid_cents)}: "
-            f"{outcome} {euros(abs(left))}",
-            french=f"Subvention définitive {euros_fr(final)} : le moindre de la subvention "
-            f"attribuée ({euros_fr(award_cents)}) et {comment} ; déjà versé "
-            f"{euros_fr(paid_cents)} : {issue} de {euros_fr(abs(left))}",
-        ),
-    )
+    return final, how, comment

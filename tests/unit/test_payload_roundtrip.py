@@ -20,6 +20,7 @@ from domain.commands import (
     AttachDocument,
     Command,
     DeclareCompletion,
+    DeclareStart,
     DismissApplication,
     ExpireDeadline,
     ExtendDeadline,
@@ -39,6 +40,7 @@ from domain.commands import (
     RouteFile,
     SendMessage,
     SendReminder,
+    SettleAfterCompletionDeadline,
     WithdrawApplication,
     WithdrawOpinionRequest,
 )
@@ -155,6 +157,16 @@ def stories() -> list[list[Command]]:
             *awarded(),
             ExtendDeadline(actor=CASEWORKER, at=at(30), kind="start_of_works", reason="recours"),
             LapseAward(actor=SYSTEM, at=paris(2028, 3, 8)),  # the extended delay is over
+        ],
+        [  # settled after the completion deadline, with more paid than the expense justifies
+            *awarded(),
+            DeclareStart(actor=APPLICANT, at=at(30), started_on=at(30).date()),
+            claim("advance", 30_000, days=40),
+            *paid(1, days=41),
+            ExpireDeadline(actor=SYSTEM, at=paris(2029, 4, 3), kind="completion"),
+            SettleAfterCompletionDeadline(
+                actor=CASEWORKER, at=paris(2029, 4, 3), eligible_expense_cents=80_000_00
+            ),
         ],
     ]
 

@@ -456,3 +456,36 @@ def test_an_opinion_request_to_withdraw_reads_by_its_expert_s_name() -> None:
     state = apply([*to_instruction(), asked])
     label = choice_label("WithdrawOpinionRequest", "number", "1", state)
     assert label.startswith("n° 1 (Marie Dupont (abf-ain), pour le "), label
+
+
+def test_settling_after_the_completion_deadline_says_what_is_lost_and_waits_for_its_box() -> None:
+    """Before the expiry the page says why not yet; after it, what was paid and what of the
+    award will not be; the settlement waits for its box, as a repayment does."""
+    import pytest
+
+    from console.web.form_fields import FormError
+    from domain.commands import DeclareStart, ExpireDeadline, SettleAfterCompletionDeadline
+    from tests.unit.builders import SYSTEM
+    from tests.unit.test_deadlines import awarded, paris
+
+    start = DeclareStart(actor=APPLICANT, at=at(30), started_on=at(30).date())
+    running = apply([*awarded(), start, claim("advance", 30_000, days=40), *paid(1, days=41)])
+    assert not_now("SettleAfterCompletionDeadline", running) == (
+        "le délai « achèvement des travaux » n'a pas expiré (il court jusqu'au 02/04/2029) : la "
+        "commune peut encore demander le solde"
+    )
+    expiry = ExpireDeadline(actor=SYSTEM, at=paris(2029, 4, 3), kind="completion")
+    expired = apply([expiry], running)
+    assert not_now("SettleAfterCompletionDeadline", expired) == ""
+    assert action_hint("SettleAfterCompletionDeadline", expired).startswith(
+        "Déjà versé : 30\u202f000,00\u00a0€ ; reste de la subvention attribuée, qui ne sera pas "
+        "versé : 70\u202f000,00\u00a0€."
+    )
+    typed = {"eligible_expense": "84 000,00", "proof_reference": "DGD-2029"}
+    with pytest.raises(FormError) as unticked:
+        build_command("SettleAfterCompletionDeadline", typed, CASEWORKER, expired)
+    assert unticked.value.field == "confirm"
+    ticked = typed | {"confirm": "on"}
+    settle = build_command("SettleAfterCompletionDeadline", ticked, CASEWORKER, expired)
+    assert isinstance(settle, SettleAfterCompletionDeadline)
+    assert (settle.eligible_expense_cents, settle.proof_reference) == (84_000_00, "DGD-2029")

@@ -17,6 +17,7 @@ from domain.commands import (
     ExtendDeadline,
     GiveOpinion,
     RequestOpinion,
+    SettleAfterCompletionDeadline,
 )
 from domain.deadline import PARIS, day_of, expiry_after, paris_midnight
 from domain.programme import Duration
@@ -35,6 +36,7 @@ from tests.workflow.test_lifecycle import (
     submitted,
 )
 from workflows.client_errors import CommandRefused
+from workflows.grant_application import GrantApplicationWorkflow
 
 pytestmark = pytest.mark.temporal
 
@@ -174,7 +176,9 @@ async def test_an_extension_rearms_the_start_of_works_timer(stack: Stack) -> Non
 
 
 async def test_no_claim_is_accepted_after_completion_and_its_extension(stack: Stack) -> None:
-    """Four years from the start plus two of extension, then claims are refused."""
+    """Four years from the start plus two of extension, then claims are refused; the
+    caseworker settles the file on the expense proven by then, which ends it, the commune
+    told that the award it never claimed will not be paid."""
     async with stack.worker():
         app_id = await award(stack)
         await stack.guichet.act(
@@ -204,6 +208,20 @@ async def test_no_claim_is_accepted_after_completion_and_its_extension(stack: St
                 ),
             )
         assert refused.value.rule == "completion-deadline"
+        await stack.guichet.act(
+            app_id,
+            SettleAfterCompletionDeadline(
+                actor=ALICE, at=NOW, eligible_expense_cents=0, proof_reference=None
+            ),
+        )
+        handle = stack.env.client.get_workflow_handle_for(GrantApplicationWorkflow.run, app_id)
+        final = await handle.result()
+        assert final.status == "closed" and final.paid_cents == 0
+        (told,) = await eventually(
+            lambda: queued_bodies(stack, app_id, "ApplicationClosed", "applicant")
+        )
+        assert "Le délai d'achèvement des travaux a expiré" in told
+        await assert_log_matches_workflow(stack, app_id)
 
 
 async def test_no_reminder_is_sent_twice_or_lost_across_a_worker_restart(stack: Stack) -> None:
