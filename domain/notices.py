@@ -5,8 +5,8 @@ activity; delivery (SMTP, or a log line) is the outbox's business. This module i
 surface (``Notice``, ``NOTICES``, ``notices_for``); each revision's notices are built in
 ``notices_first`` (0), ``notices_opinions`` (0 and 3, the experts'), ``notices_steps`` (1),
 ``notices_cofinancers`` (1, the co-financers' lines), ``notices_payments`` (2),
-``notices_course`` (3, the file's course) and ``notices_affected`` (4), on the helpers of
-``notices_shared``.
+``notices_course`` (3, the file's course), ``notices_affected`` (4) and
+``notices_cofinancers.amount_changed`` (5), on the helpers of ``notices_shared``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from domain.decider_evolve import evolve
 from domain.events import DeadlineClosed, DeadlineOpened, Event
 from domain.notices_affected import affected_told
+from domain.notices_cofinancers import amount_changed
 from domain.notices_course import course_told
 from domain.notices_first import first_notices
 from domain.notices_opinions import experts_released, holder_told
@@ -34,7 +35,7 @@ __all__ = [
     "notices_of_record",
 ]
 
-NOTICES = 4
+NOTICES = 5
 """The latest revision of which events are told to whom. A file's workflow chooses its
 revision with ``workflow.patched`` (``workflows.patches.NOTICES_PATCHES``): each
 notice is handed to an activity under an id drawn from the workflow's random numbers, so a
@@ -58,6 +59,8 @@ may change freely.
    reopened (it read « Le dossier est complet »).
 4. The payment officers that a repayment is due, and why; the one who asked an expert's
    opinion that someone else withdrew the request (``notices_affected``).
+5. A co-financer whose line still awaits its decision, its delay running on, that the
+   commune's revised plan changed the amount it asks (``notices_cofinancers.amount_changed``).
 
 In every revision: the commune that its file was settled after the completion deadline
 (``notices_payments.settled_told``); the settlement came after every revision, so no recorded
@@ -100,4 +103,6 @@ def notices_for(
         told += holder_told(event, state) + course_told(event, state)
     if revision >= 4:
         told += affected_told(event, state)
+    if revision >= 5:
+        told += amount_changed(event, state, before)
     return told

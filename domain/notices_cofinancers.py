@@ -1,7 +1,9 @@
 """The notices of co-financers' lines (revision 1): each co-financer that its decision is
 expected (again, and why), suspended, or no longer asked, and how the file ended; the commune
 what a co-financer decided; the services what a revised plan leaves waiting. From revision
-3, a decision expected again after a reopening says so (``decision_expected``)."""
+3, a decision expected again after a reopening says so (``decision_expected``); from
+revision 5, a line still awaiting its decision whose amount the commune changed is told so
+(``amount_changed``)."""
 
 from __future__ import annotations
 
@@ -172,6 +174,32 @@ def plan_revised(
         told += to(
             ("cofinancer", f"cofinancer:{funder}"), f"Ligne retirée du plan – {ref}", left, event
         )
+    return told
+
+
+def amount_changed(event: Event, state: Application, before: Application | None) -> list[Notice]:
+    """Revision 5: a co-financer whose line still awaits its decision, and whose delay runs on
+    (no new deadline opens, so ``decision_expected`` says nothing), reads the amount the
+    commune's revised plan now asks of it: it would otherwise decide on the old one."""
+    if not isinstance(event, PlanRevised) or before is None or before.plan is None:
+        return []
+    told: list[Notice] = []
+    for line in event.plan.lines:
+        earlier = before.plan.line(line.line_id)
+        running = state.deadline("cofinancer_decision", line.line_id)
+        if earlier is None or running is None or line.status != "pending":
+            continue  # not asked yet, asked again (a deadline opens), suspended or decided
+        if earlier.requested_cents == line.requested_cents:
+            continue
+        body = (
+            f"Commune : {commune_of(state)}.\n\nLa commune a révisé son plan de financement : "
+            f"votre ligne {line.funder} demande maintenant {euros(line.requested_cents)} au "
+            f"lieu de {euros(earlier.requested_cents)}. Votre décision reste attendue au plus "
+            f"tard le {last_day(running.due_at)}, sur ce nouveau montant.\n\nLe dossier et ses "
+            "pièces vous attendent dans Guichet."
+        )
+        subject = f"Montant demandé modifié – {file_ref(state)}"
+        told += to(("cofinancer", f"cofinancer:{line.funder}"), subject, body, event)
     return told
 
 

@@ -3,7 +3,7 @@
 Each id marks a change that files already running must not see: a run begun before it replays
 without it, a run begun after records its marker. Each marker also costs a new file the SDK's
 upsert of ``TemporalChangeVersion`` (two history events and a visibility write), so a run begun
-now asks one id, ``BASELINE_1``, which stands for every one before it.
+now asks one id, the newest baseline (``BASELINES``), which stands for every one before it.
 """
 
 from __future__ import annotations
@@ -39,16 +39,27 @@ NOTICES_1 = "notices-1"
 NOTICES_2 = "notices-2"
 NOTICES_3 = "notices-3"
 BASELINE_1 = "baseline-1"
-NOTICES_PATCHES = (NOTICES_1, NOTICES_2, NOTICES_3, BASELINE_1)
+NOTICES_5 = "notices-5"
+NOTICES_PATCHES = (NOTICES_1, NOTICES_2, NOTICES_3, BASELINE_1, NOTICES_5)
 """The patch of each revision of ``domain.notices.NOTICES`` after 0, in order. Revision 4
 came with the baseline: its marker is the baseline's."""
-"""One patch standing for every one above: a run begun under it has them all, with rules
-revision ``BASELINE_1_RULES`` and notices revision ``BASELINE_1_NOTICES``, and records one
-marker instead of eight. A patch added later is asked after it (a revision's patch through
-``revision_patched``'s ``floor``); runs begun before it ask the patches one by one, as they
-always did."""
+
 BASELINE_1_RULES = 5
 BASELINE_1_NOTICES = 4
+BASELINE_2 = "baseline-2"
+BASELINE_2_RULES = 6
+BASELINE_2_NOTICES = 5
+BASELINES = (
+    (BASELINE_2, BASELINE_2_RULES, BASELINE_2_NOTICES),
+    (BASELINE_1, BASELINE_1_RULES, BASELINE_1_NOTICES),
+)
+"""Each baseline, newest first, with the rules and notices revisions it stands for. A
+baseline is one patch standing for every one before it: a run begun under it has them all and
+records one marker (``BASELINE_1`` replaced eight; ``BASELINE_2`` the three a run begun under
+``BASELINE_1`` now records, with ``DECISION_RULES_6`` and ``NOTICES_5``). A revision added
+later is asked after it (``revision_patched``'s ``floor``); a run begun under an older baseline
+asks the revisions above that one's, and a run begun before any asks the patches one by one,
+as they always did."""
 
 
 @dataclass(frozen=True)
@@ -72,19 +83,21 @@ class KnownChanges:
 
 
 def changes_known() -> KnownChanges:
-    """What this run knows: everything up to the baseline for a run begun under it, else each
-    patch asked in the order runs begun before it asked them."""
-    if workflow.patched(BASELINE_1):
-        return KnownChanges(
-            baseline=True,
-            deadlines=True,
-            rearm_on_change=True,
-            publish_changes_only=True,
-            timer_per_moment=True,
-            rules=revision_patched(RULES_PATCHES, floor=BASELINE_1_RULES),
-            publish_funders=True,
-            notices=revision_patched(NOTICES_PATCHES, floor=BASELINE_1_NOTICES),
-        )
+    """What this run knows: everything up to its baseline for a run begun under one (the
+    newest first), then the revisions above it; else each patch asked in the order runs begun
+    before the baselines asked them."""
+    for baseline, rules_floor, notices_floor in BASELINES:
+        if workflow.patched(baseline):
+            return KnownChanges(
+                baseline=True,
+                deadlines=True,
+                rearm_on_change=True,
+                publish_changes_only=True,
+                timer_per_moment=True,
+                rules=revision_patched(RULES_PATCHES, floor=rules_floor),
+                publish_funders=True,
+                notices=revision_patched(NOTICES_PATCHES, floor=notices_floor),
+            )
     # Files started before deadlines existed replay without them (their recorded history has
     # no timer); every newer file runs its programme's deadlines as durable timers.
     deadlines = workflow.patched(DEADLINE_TIMERS)

@@ -2,7 +2,7 @@
 
 When workflow code changes, these say whether files already running would still replay; a
 change that breaks one needs ``workflow.patched``. Record the histories of a new
-workflow version with ``GUICHET_RECORD_HISTORIES=v15 pytest tests/workflow`` into a new folder
+workflow version with ``GUICHET_RECORD_HISTORIES=v16 pytest tests/workflow`` into a new folder
 (the tests that save one call ``assert_log_matches_workflow`` or ``save_history_if_recording``);
 never overwrite a folder of a version that shipped (landed on main) to make a replay failure
 go away. The newest folder, while its version is being made, is recorded again as it grows.
@@ -23,13 +23,7 @@ from temporalio.worker import Replayer
 
 from domain.events import Event
 from workflows.grant_application import GrantApplicationWorkflow
-from workflows.patches import (
-    BASELINE_1,
-    BASELINE_1_NOTICES,
-    BASELINE_1_RULES,
-    NOTICES_PATCHES,
-    RULES_PATCHES,
-)
+from workflows.patches import BASELINES, NOTICES_PATCHES, RULES_PATCHES
 
 ROOT = Path(__file__).resolve().parent.parent / "histories"
 HISTORIES = sorted([*ROOT.glob("v[0-9]*/*.json"), *ROOT.glob("upgrades/*.json")])
@@ -44,7 +38,10 @@ the DETR commission asked again about a plan that asks more of the DETR, and not
 revision 3, the caseworker holding a file told of an opinion someone else asked; v13: one
 patch, ``BASELINE_1``, standing for all those before it in a file begun now, and notices of
 revision 4, the payment officers told of a repayment due; v14: decision rules 6, a capped
-award's balance at the programme's rate, an accepted file re-opened before its notification);
+award's balance at the programme's rate, an accepted file re-opened before its notification;
+v15: ``BASELINE_2``, one marker again in a file begun now, notices of revision 5, a
+co-financer told that the amount its pending line asks changed, and the settlement of a file
+after its completion deadline);
 ``upgrades/`` files begun by one release and carried on by the next, recorded by a real
 upgrade (its script says how); ``incompatible/`` holds a deliberately broken history for the
 audit tests, ``scheduled/`` the scheduled workflows' histories (test_replay_scheduled.py)."""
@@ -101,8 +98,9 @@ def test_the_newest_histories_run_the_latest_revisions() -> None:
     newest = max((p for p in ROOT.glob("v[0-9]*") if p.is_dir()), key=lambda p: int(p.name[1:]))
     seen = set().union(*(recorded_patches(path) for path in newest.glob("*.json")))
     latest = {RULES_PATCHES[-1], NOTICES_PATCHES[-1]}
-    if BASELINE_1 in seen:  # the baseline stands for the revisions it covers
-        latest -= {RULES_PATCHES[BASELINE_1_RULES - 1], NOTICES_PATCHES[BASELINE_1_NOTICES - 1]}
+    for baseline, rules, notices in BASELINES:
+        if baseline in seen:  # a baseline stands for the revisions it covers
+            latest -= {RULES_PATCHES[rules - 1], NOTICES_PATCHES[notices - 1]}
     assert latest <= seen, f"record a new folder: {newest.name} has no {sorted(latest - seen)}"
 
 

@@ -244,6 +244,34 @@ def test_a_co_financer_whose_pending_line_changes_reads_its_delay_starts_again()
     ) in body, body
 
 
+def test_a_co_financer_whose_pending_line_changes_while_its_delay_runs_reads_the_new_amount() -> (
+    None
+):
+    """Its delay runs on (no deadline opens again, so nothing was said); the commune's revised
+    plan asks 150,000 € instead of 200,000 €: from revision 5 the region reads it, by when its
+    decision is still expected; the DETR, whose line did not change, reads nothing of it."""
+    commands = [*with_deadlines(), revised_region(150_000)]
+    changed = [n for n in told(commands, revision=5) if n.subject.startswith("Montant demandé")]
+    assert to_whom(changed) == [REGION_DESK]
+    assert changed[0].body == (
+        "Commune : Villebourg (24100).\n\nLa commune a révisé son plan de financement : votre "
+        "ligne REGION demande maintenant 150\u202f000,00\u00a0€ au lieu de 200\u202f000,00\u00a0€. "
+        "Votre décision reste attendue au plus tard le 04/05/2025, sur ce nouveau montant.\n\nLe "
+        "dossier et ses pièces vous attendent dans Guichet."
+    )
+    assert not [n for n in told(commands, revision=4) if n.subject.startswith("Montant demandé")]
+    # Decided, or asked again with a new delay: the other notices say it, this one does not.
+    decided = [
+        *with_deadlines(),
+        approve(REGION_OFFICER, "region", 150_000),
+        revised_region(180_000),
+    ]
+    expired = ExpireDeadline(actor=SYSTEM, at=at(100), kind="cofinancer_decision", subject="region")
+    lapsed = [*with_deadlines(), expired, revised_region(150_000, day=101)]
+    for other in (decided, lapsed):
+        assert not [n for n in told(other, revision=5) if n.subject.startswith("Montant demandé")]
+
+
 def test_a_correction_asked_suspends_the_co_financers_decision_and_says_so() -> None:
     """Their decision deadlines close while the commune corrects its file: they are told."""
     complete = with_deadlines()

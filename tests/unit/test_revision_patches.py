@@ -7,12 +7,7 @@ from __future__ import annotations
 
 from domain.commands import RULES
 from domain.notices import NOTICES
-from workflows.patches import (
-    BASELINE_1_NOTICES,
-    BASELINE_1_RULES,
-    NOTICES_PATCHES,
-    RULES_PATCHES,
-)
+from workflows.patches import BASELINES, NOTICES_PATCHES, RULES_PATCHES
 
 
 def test_every_revision_of_the_rules_has_its_patch() -> None:
@@ -25,8 +20,17 @@ def test_every_revision_of_the_notices_has_its_patch() -> None:
     assert len(set(NOTICES_PATCHES)) == NOTICES
 
 
-def test_the_baseline_stands_for_revisions_that_have_their_patch() -> None:
-    """A run begun under the baseline takes these revisions without asking their patches: a
+def test_each_baseline_stands_for_revisions_that_have_their_patch() -> None:
+    """A run begun under a baseline takes these revisions without asking their patches: a
     revision above the ones that exist would be a revision no patch guards."""
-    assert 1 <= BASELINE_1_RULES <= len(RULES_PATCHES)
-    assert 1 <= BASELINE_1_NOTICES <= len(NOTICES_PATCHES)
+    for _, rules, notices in BASELINES:
+        assert 1 <= rules <= len(RULES_PATCHES)
+        assert 1 <= notices <= len(NOTICES_PATCHES)
+
+
+def test_the_newest_baseline_comes_first_and_stands_for_the_latest_revisions() -> None:
+    """``changes_known`` asks the baselines in this order: a new run must record the newest
+    alone, and it stands for every revision there is (one marker per new file)."""
+    floors = [(rules, notices) for _, rules, notices in BASELINES]
+    assert floors == sorted(floors, reverse=True)
+    assert floors[0] == (len(RULES_PATCHES), len(NOTICES_PATCHES))

@@ -73,7 +73,7 @@ from tests.workflow.scenarios import (
 from workflows import search
 from workflows.client_errors import ApplicationEnded, ApplicationExists, CommandRefused
 from workflows.grant_application import GrantApplicationWorkflow
-from workflows.patches import BASELINE_1, DECISION_RULES_6
+from workflows.patches import BASELINE_2
 
 pytestmark = pytest.mark.temporal
 
@@ -242,14 +242,14 @@ async def test_subsidy_with_two_cofinancers_is_paid_in_three_payments_and_closed
         history = await stack.env.client.get_workflow_handle(app_id).fetch_history()
         assert_search_attributes_upserted_only_on_change(history)
         assert_one_timer_per_deadline_moment(history)
-        assert patch_markers(history) == [BASELINE_1, DECISION_RULES_6]
+        assert patch_markers(history) == [BASELINE_2]
 
 
 def patch_markers(history: WorkflowHistory) -> list[str]:
     """The ``workflow.patched`` ids a history recorded, in order. A file begun today records
-    the baseline and the patches that came after it (rules 6): a marker and a
-    ``TemporalChangeVersion`` upsert for each, not one of each per patch before the baseline
-    (eight, before ``BASELINE_1``)."""
+    the newest baseline alone: one marker and one ``TemporalChangeVersion`` upsert, not one of
+    each per patch it stands for (eight before ``BASELINE_1``, three under it once rules 6 and
+    notices 5 came)."""
     return [
         json.loads(payload.data)["id"]
         for event in history.events

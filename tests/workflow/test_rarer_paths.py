@@ -3,7 +3,8 @@ saved for the replay tests too (tests/replay/test_replay.py checks that the newe
 holds every event type): a note, an opinion asked then withdrawn, a co-financer correcting
 its decision, a plan brought down to a partial grant; a transfer the bank refuses and that is
 ordered again, an overpayment repaid; a plan asking more of the DETR after the commission's
-opinion, which is asked again; an acceptance taken back before its notification."""
+opinion, which is asked again, its co-financer told the new amount; an acceptance taken back
+before its notification."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ from tests.workflow.test_lifecycle import (
     assert_log_matches_workflow,
     awarded_and_started,
     in_instruction,
+    queued_bodies,
     queued_notices,
     submitted,
     today,
@@ -130,6 +132,11 @@ async def test_a_plan_asking_more_of_the_detr_asks_the_commission_again(stack: S
         revised = state.plan.with_line(owner.replaced({"requested_cents": 100_000 * EUR}))
         revised = revised.with_line(detr.replaced({"requested_cents": 250_000 * EUR}))
         await g.act(app_id, RevisePlan(actor=AGENT, at=NOW, plan=revised, note="Tranche 2"))
+        # Its delay runs on: the prefecture reads the new amount (notices 5).
+        (changed,) = await eventually(
+            lambda: queued_bodies(stack, app_id, "PlanRevised", "cofinancer")
+        )
+        assert "votre ligne DETR demande maintenant 250\u202f000,00\u00a0€ au lieu de" in changed
         asked_again = await g.state(app_id)
         assert (asked_again.commission_opinion, asked_again.commission_opinion_on_cents) == (
             None,
