@@ -21,6 +21,7 @@ from console.web.accounts import (
     AccountError,
     AccountStore,
     check_account,
+    check_display_name,
     parse_departments,
 )
 from domain.registry import load_registry
@@ -73,6 +74,7 @@ def user_add(
         funder = funder_code(funder)
     try:  # what is wrong with the account is said before its password is asked for
         check_account(username, role, funder, insee, sector)
+        name = check_display_name(name)
     except AccountError as error:
         raise usage_error(str(error)) from None
     if insee is not None and load_registry().get(insee) is None:

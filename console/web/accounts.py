@@ -35,6 +35,11 @@ an opinion was asked of them on (``/avis``), which visibility does not know."""
 MIN_PASSWORD = 10
 UNASSIGNED = "aucun"
 """The work queue's caseworker value for the files nobody holds: no account may be named so."""
+NAME_LENGTH = 200
+"""The most characters a display name holds: the ``display_name`` column's size."""
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""The control characters, line breaks and tabs among them, and Unicode's line and paragraph
+separators: what ``domain.commands.PersonName`` refuses in the name a mail writes."""
 POOLS = frozenset(f"{role.replace('_', '-')}s" for role in ROLES)
 """The ids notices go to when no one person is named (``caseworkers``, ``payment-officers``…,
 as ``domain.decider_deadlines.recipients`` writes them): an account named so would receive,
@@ -48,7 +53,7 @@ accounts = sa.Table(
     sa.Column("role", sa.String(32), nullable=False),
     sa.Column("funder", sa.String(60), nullable=True),
     sa.Column("insee", sa.String(5), nullable=True),
-    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("display_name", sa.String(NAME_LENGTH), nullable=False),
     sa.Column("departments", sa.String(400), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -166,6 +171,24 @@ def check_account(
     return valid
 
 
+def check_display_name(name: str) -> str:
+    """The name as stored, its surrounding spaces trimmed (empty: none given, the username
+    is shown); ``AccountError`` says what to fix. Mails write it in their subject and body
+    (« Claire Dubois (abf-ain) »): a line break would break their layout; a name longer than
+    the column would fail as a database error, which says nothing of the name."""
+    if found := UNPRINTABLE.search(name):
+        raise AccountError(
+            f"name: contains the control character U+{ord(found[0]):04X} (a line break, a tab "
+            "or the like); write the name on one line, without it"
+        )
+    trimmed = name.strip()
+    if name and not trimmed:
+        raise AccountError("name: only blank space; give the person's name, or none at all")
+    if len(trimmed) > NAME_LENGTH:
+        raise AccountError(f"name: {len(trimmed)} characters, at most {NAME_LENGTH}")
+    return trimmed
+
+
 class AccountStore:
     """Create accounts and check passwords; hashing runs in a thread (it is slow on purpose)."""
 
@@ -189,6 +212,7 @@ class AccountStore:
         """Create (or, with ``replace``, reset) an account; a reset ends the sessions open
         with the former password or role."""
         valid = check_account(username, role, funder, insee, departments)
+        display_name = check_display_name(display_name)
         if username == UNASSIGNED:
             raise AccountError(
                 f"username {UNASSIGNED!r} is reserved: the work queue lists unassigned files "

@@ -150,6 +150,23 @@ def test_a_sector_names_departments_that_exist(departments: str, said: str) -> N
 
 
 @pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("Claire\nDubois", "guichet: name: contains the control character U+000A"),
+        ("Claire\tDubois", "guichet: name: contains the control character U+0009"),
+        ("  ", "guichet: name: only blank space; give the person's name, or none at all"),
+        ("x" * 201, "guichet: name: 201 characters, at most 200"),
+    ],
+)
+def test_a_name_a_mail_could_not_carry_is_refused_before_the_password(name: str, said: str) -> None:
+    """`user add --name`: the mails write it in their subject and body, one line of at most
+    the column's 200 characters; said before any password is asked (no terminal here)."""
+    code, text = guichet("user", "add", "abf-ain", "--role", "expert", "--name", name)
+    assert code == 2 and text.startswith(said), text
+    assert text.count("\n") == 1, text
+
+
+@pytest.mark.parametrize(
     ("option", "typed", "said"),
     [
         ("--status", "submited", "use one of draft, submitted"),

@@ -4,6 +4,7 @@ log's events stand for, read without changing anything."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from pathlib import Path
 
@@ -175,3 +176,16 @@ def test_an_account_disabled_signs_in_no_more_and_is_listed_as_such(
     assert asyncio.run(signs_in())[0] is True
     code, _, err = guichet(capsys, "user", "disable", "ghost")
     assert code == 2 and "no account ghost" in err
+
+
+def test_user_add_stores_the_name_trimmed(
+    url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("x" * 12 + "\n"))
+    args = ("user", "add", "abf-ain", "--role", "expert", "--password-stdin")
+    code, out, _ = guichet(capsys, *args, "--name", "  Claire Dubois ")
+    assert (code, out) == (0, "account abf-ain (expert) saved\n")
+    code, out, _ = guichet(capsys, "user", "list", "--json")
+    assert json.loads(out)[0]["name"] == "Claire Dubois"
+    code, _, err = guichet(capsys, *args, "--replace", "--name", "Claire\nDubois")
+    assert code == 2 and "name: contains the control character U+000A" in err, err

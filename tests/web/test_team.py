@@ -163,3 +163,41 @@ async def test_no_account_may_take_the_name_of_a_pool_notices_go_to(
     """A person named ``caseworkers`` would get (or send to) the whole pool's mail."""
     with pytest.raises(AccountError, match="pool"):
         await console.services.accounts.add(pool, PASSWORD, "expert")
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("Claire\nDubois", "control character U+000A"),
+        ("Claire\tDubois", "control character U+0009"),
+        ("Claire Dubois\r\n", "control character U+000D"),
+        ("\x1b[31mClaire", "control character U+001B"),
+        ("Claire\u2028Dubois", "control character U+2028"),
+        ("   ", "only blank space"),
+        ("é" * 201, "201 characters, at most 200"),
+    ],
+)
+async def test_the_store_refuses_a_name_a_mail_could_not_carry(
+    console: Console, name: str, said: str
+) -> None:
+    """A mail writes the name in its subject and body: a line break in it broke their layout,
+    a name over the column's 200 characters failed as a database error. A refused reset keeps
+    the account as it was."""
+    accounts = console.services.accounts
+    await accounts.add("abf-nom", PASSWORD, "expert", display_name="Claire Dubois", replace=True)
+    with pytest.raises(AccountError, match=re.escape(said)):
+        await accounts.add("abf-nom", PASSWORD, "expert", display_name=name, replace=True)
+    kept = await accounts.get("abf-nom")
+    assert kept is not None and kept.display_name == "Claire Dubois"
+
+
+async def test_a_name_is_stored_trimmed_up_to_the_column_s_size(console: Console) -> None:
+    accounts = console.services.accounts
+    added = await accounts.add(
+        "abf-long", PASSWORD, "expert", display_name=f"  {'é' * 200}\u00a0", replace=True
+    )
+    stored = await accounts.get("abf-long")
+    assert stored is not None and stored.display_name == added.display_name == "é" * 200
+    # No name is no name: the pages and mails then say the username.
+    unnamed = await accounts.add("abf-long", PASSWORD, "expert", replace=True)
+    assert unnamed.label == "abf-long"
