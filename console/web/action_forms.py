@@ -36,7 +36,10 @@ def already_done(command_type: str, state: Application, account: Account) -> boo
     """An action the page would offer for nothing: taking a file one already holds (a
     supervisor, who gives files to others, is always offered to); the DETR commission's
     opinion on a plan whose DETR is at most €100,000, which needs none (the domain refuses
-    it, CGCT L2334-37)."""
+    it, CGCT L2334-37); settling a file before its completion deadline expired, which the
+    page would otherwise say is « pas maintenant » for the four years the works may take."""
+    if command_type == "SettleAfterCompletionDeadline":
+        return "completion" not in state.expired_deadlines
     if command_type == "RecordCommissionOpinion":
         return state.plan is None or not detr_needs_commission(state.plan, rules=state.rules)
     return (

@@ -463,6 +463,8 @@ def test_settling_after_the_completion_deadline_says_what_is_lost_and_waits_for_
     award will not be; the settlement waits for its box, as a repayment does."""
     import pytest
 
+    from console.web.accounts import Account
+    from console.web.action_forms import already_done
     from console.web.form_fields import FormError
     from domain.commands import DeclareStart, ExpireDeadline, SettleAfterCompletionDeadline
     from tests.unit.builders import SYSTEM
@@ -477,6 +479,10 @@ def test_settling_after_the_completion_deadline_says_what_is_lost_and_waits_for_
     expiry = ExpireDeadline(actor=SYSTEM, at=paris(2029, 4, 3), kind="completion")
     expired = apply([expiry], running)
     assert not_now("SettleAfterCompletionDeadline", expired) == ""
+    # The file page offers it only once the deadline expired: not « pas maintenant » for years.
+    alice = Account("alice", "caseworker")
+    assert already_done("SettleAfterCompletionDeadline", running, alice)
+    assert not already_done("SettleAfterCompletionDeadline", expired, alice)
     assert action_hint("SettleAfterCompletionDeadline", expired).startswith(
         "Déjà versé : 30\u202f000,00\u00a0€ ; reste de la subvention attribuée, qui ne sera pas "
         "versé : 70\u202f000,00\u00a0€."
