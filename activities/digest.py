@@ -1,22 +1,30 @@
 """The daily digest's activity: list the files through Temporal visibility, build the notices.
 
-The caseworkers' digests come from the listing alone. The co-financers' need more than
-visibility publishes (``GuichetFunders`` names a plan's funders, not whose decision is pending
-nor by when): the same listing also holds the files a co-financer may decide now, whose states
-are read from the event log, as the console's « Mes lignes de financement » reads them. The
-notices are delivered by the outbox's activities, like every other notice; the workflow mints
-their message ids.
+The caseworkers' digests come from the listing, but for the files to settle: visibility
+cannot say that a completion deadline expired, only that a file in its works has no deadline
+open. The co-financers' need more than visibility publishes too (``GuichetFunders`` names a
+plan's funders, not whose decision is pending nor by when). So the same listing also holds the
+files a co-financer may decide now and the files that may wait for their settlement, whose
+states are read from the event log, as the console's « Mes lignes de financement » reads them.
+The notices are delivered by the outbox's activities, like every other notice; the workflow
+mints their message ids.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import Field
 from temporalio import activity
 
 from activities.logging import activity_logger
-from domain.digest import HORIZON_DAYS, DigestFile, build_digests
+from domain.digest import (
+    HORIZON_DAYS,
+    SETTLEABLE,
+    DigestFile,
+    build_digests,
+    settlement_awaited,
+)
 from domain.digest_cofinancers import (
     DECIDABLE,
     AwaitedDecision,
@@ -81,8 +89,9 @@ class DigestActivities:
 
     @activity.defn(name="collect_digests")
     async def collect_digests(self, request: DigestRequest) -> DigestNotices:
-        """List stale and soon-due files, and with the log the files in instruction, in one
-        listing; group them by caseworker, fold the decidable ones, build the notices.
+        """List stale and soon-due files, and with the log the files in instruction and those
+        in their works without a deadline, in one listing; group them by caseworker, fold the
+        decidable ones and those that may wait for their settlement, build the notices.
 
         Heartbeats as it goes (files listed, then files folded): the workflow gives it a
         heartbeat timeout, so a stuck run is retried within minutes while a long one, over
@@ -90,7 +99,7 @@ class DigestActivities:
         stale_days = request.stale_days or self._stale_days
         horizon = timedelta(days=request.horizon_days)
         query = digest_query(
-            request.at, stale_days=stale_days, horizon=horizon, decidable=self._log is not None
+            request.at, stale_days=stale_days, horizon=horizon, from_log=self._log is not None
         )
         rows: list[ApplicationSummary] = []
         async for row in self._guichet.each(query):
@@ -98,11 +107,20 @@ class DigestActivities:
             if len(rows) % HEARTBEAT_EVERY == 0:
                 activity.heartbeat({"listed": len(rows)})
         files = [file for file in map(self._digest_file, rows) if file is not None]
-        notices = build_digests(
-            files, now=request.at, stale_days=stale_days, horizon_days=request.horizon_days
-        )
         decidable = [row.application_id for row in rows if row.status in DECIDABLE]
-        awaited = await self._awaited_decisions(decidable)
+        settleable = [
+            file.application_id
+            for file in files
+            if file.status in SETTLEABLE and file.next_deadline is None
+        ]
+        awaited, to_settle = await self._read_from_log(decidable, settleable)
+        notices = build_digests(
+            files,
+            now=request.at,
+            stale_days=stale_days,
+            horizon_days=request.horizon_days,
+            to_settle=to_settle,
+        )
         for_funders = build_cofinancer_digests(awaited, now=request.at)
         activity_logger().info(
             "digests collected",
@@ -111,6 +129,8 @@ class DigestActivities:
             digests=len(notices),
             decidable=len(decidable),
             awaited=len(awaited),
+            settleable=len(settleable),
+            to_settle=len(to_settle),
             cofinancer_digests=len(for_funders),
         )
         return DigestNotices(
@@ -136,18 +156,27 @@ class DigestActivities:
             last_activity=row.last_activity,
         )
 
-    async def _awaited_decisions(self, decidable: list[str]) -> list[AwaitedDecision]:
-        """The lines awaiting a co-financer's decision on the files it may decide now, each
-        file's state the fold of its events in the log."""
+    async def _read_from_log(
+        self, decidable: list[str], settleable: list[str]
+    ) -> tuple[list[AwaitedDecision], dict[str, datetime]]:
+        """Each file's state, the fold of its events in the log, ``STATES_READ_AT_ONCE`` files
+        a read: the lines awaiting a co-financer's decision on the files it may decide now,
+        and among ``settleable`` the files that wait for their caseworker to settle them, each
+        with the moment its completion deadline expired."""
         if self._log is None:
-            return []
+            return [], {}
         awaited: list[AwaitedDecision] = []
-        for start in range(0, len(decidable), STATES_READ_AT_ONCE):
-            streams = await self._log.read_streams_of(
-                decidable[start : start + STATES_READ_AT_ONCE]
-            )
-            for events in streams.values():
-                awaited += awaited_decisions([parse_event(event.data) for event in events])
-            read = min(start + STATES_READ_AT_ONCE, len(decidable))
-            activity.heartbeat({"decidable": len(decidable), "read": read})
-        return awaited
+        to_settle: dict[str, datetime] = {}
+        ids = [*decidable, *settleable]  # apart: they were listed in other statuses
+        settling = set(settleable)
+        for start in range(0, len(ids), STATES_READ_AT_ONCE):
+            streams = await self._log.read_streams_of(ids[start : start + STATES_READ_AT_ONCE])
+            for application_id, stored in streams.items():
+                events = [parse_event(event.data) for event in stored]
+                if application_id not in settling:
+                    awaited += awaited_decisions(events)
+                elif (expired_at := settlement_awaited(events)) is not None:
+                    to_settle[application_id] = expired_at
+            read = min(start + STATES_READ_AT_ONCE, len(ids))
+            activity.heartbeat({"from_log": len(ids), "read": read})
+        return awaited, to_settle

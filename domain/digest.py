@@ -1,18 +1,23 @@
-"""The caseworker's daily digest: files left untreated, and the week's deadlines, in French.
+"""The caseworker's daily digest: files left untreated, files to settle after their completion
+deadline, and the week's deadlines, in French.
 
-Pure: the files (as listed by Temporal visibility) and the moment arrive as arguments; one
+Pure: the files (as listed by Temporal visibility), the moment, and which of them wait to be
+settled (their events read from the log, ``settlement_awaited``) arrive as arguments; one
 notice per caseworker comes out, for the outbox to deliver like any other notice.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.decider_evolve import fold
 from domain.decider_permissions import PERMISSIONS
-from domain.french import STATUS, day, last_day, lower
+from domain.decider_settlement import COMPLETION_RULE, settlement_refused
+from domain.events import DeadlineExpired, Event
+from domain.french import COMMAND, STATUS, day, last_day, lower
 from domain.model import AwareDatetime, Frozen
 from domain.notices import Notice
 from domain.state import Status
@@ -33,6 +38,11 @@ award): only there are days without action work left undone. Elsewhere it waits 
 commune (a correction, its works, a claim), a payment officer, or nobody (refused or dismissed,
 running only to be reopened): a file in its works for two years was « sans action » in every
 morning's digest, which then listed nearly every file its caseworker had ever held."""
+
+SETTLEABLE: frozenset[Status] = PERMISSIONS["SettleAfterCompletionDeadline"].statuses
+"""Where a file whose completion deadline expired waits for its caseworker to settle it: no
+claim is accepted after that deadline (CGCT R2334-29), the status stays the works', and no
+deadline is open any more, so neither of the other sections ever listed it."""
 
 
 class DigestFile(Frozen):
@@ -60,38 +70,63 @@ def stale_before(now: datetime, stale_days: int) -> datetime:
     return now.replace(minute=0, second=0, microsecond=0) - timedelta(days=stale_days)
 
 
+def settlement_awaited(events: Sequence[Event]) -> datetime | None:
+    """When the completion deadline of one file (its events, in order) expired, if the file
+    waits for its caseworker to settle it now (``settlement_refused``: not while a payment
+    claimed in time is on its way); else None."""
+    state = fold(events)
+    if state.status not in SETTLEABLE or settlement_refused(state) is not None:
+        return None
+    return next(
+        (
+            event.due_at
+            for event in reversed(events)
+            if isinstance(event, DeadlineExpired) and event.kind == "completion"
+        ),
+        None,
+    )
+
+
 def build_digests(
     files: Iterable[DigestFile],
     *,
     now: datetime,
     stale_days: int,
     horizon_days: int = HORIZON_DAYS,
+    to_settle: Mapping[str, datetime] | None = None,
 ) -> list[Notice]:
     """One notice per caseworker with something to look at, in caseworker order.
 
     Stale: awaiting the caseworker (``AWAITING_CASEWORKER``) with no action for more than
-    ``stale_days`` days (``stale_before``). Due: the next deadline falls before
-    ``now + horizon_days`` (an expired one is shown as such), whoever moves next.
+    ``stale_days`` days (``stale_before``). To settle: the files of ``to_settle`` (application
+    id → when its completion deadline expired, ``settlement_awaited``), the oldest expiry
+    first. Due: the next deadline falls before ``now + horizon_days`` (an expired one is shown
+    as such), whoever moves next.
     """
     untreated_before = stale_before(now, stale_days)
     due_before = now + timedelta(days=horizon_days)
+    expired = to_settle or {}
     stale: dict[str, list[DigestFile]] = defaultdict(list)
+    settle: dict[str, list[tuple[datetime, DigestFile]]] = defaultdict(list)
     due: dict[str, list[DigestFile]] = defaultdict(list)
     for file in files:
         if untreated(file, untreated_before):
             stale[file.caseworker].append(file)
+        if (expired_at := expired.get(file.application_id)) is not None:
+            settle[file.caseworker].append((expired_at, file))
         if file.next_deadline is not None and file.next_deadline < due_before:
             due[file.caseworker].append(file)
     return [
         _notice(
             caseworker,
             sorted(stale[caseworker], key=lambda f: (f.last_activity, f.application_id)),
+            sorted(settle[caseworker], key=lambda s: (s[0], s[1].application_id)),
             sorted(due[caseworker], key=lambda f: (f.next_deadline, f.application_id)),
             now=now,
             stale_days=stale_days,
             horizon_days=horizon_days,
         )
-        for caseworker in sorted(stale.keys() | due.keys())
+        for caseworker in sorted(stale.keys() | settle.keys() | due.keys())
     ]
 
 
@@ -107,6 +142,7 @@ def untreated(file: DigestFile, untreated_before: datetime) -> bool:
 def _notice(
     caseworker: str,
     stale: list[DigestFile],
+    settle: list[tuple[datetime, DigestFile]],
     due: list[DigestFile],
     *,
     now: datetime,
@@ -114,29 +150,41 @@ def _notice(
     horizon_days: int,
 ) -> Notice:
     today = now.astimezone(PARIS).date()
-    counts = [_count(len(stale), "dossier à traiter", "dossiers à traiter")] if stale else []
-    if due:
-        counts.append(_count(len(due), "échéance", "échéances"))
+    counts = [
+        _count(n, singular, plural)
+        for n, singular, plural in (
+            (len(stale), "dossier à traiter", "dossiers à traiter"),
+            (len(settle), "dossier à solder", "dossiers à solder"),
+            (len(due), "échéance", "échéances"),
+        )
+        if n
+    ]
     lines = [
         "Bonjour,",
         "",
         f"Voici le point du {today:%d/%m/%Y} sur les dossiers qui vous sont attribués.",
-    ]
-    if stale:
-        lines += ["", f"Dossiers à traiter, sans action depuis {_more_than(stale_days)} :"]
-        lines += at_most(
+        *_section(
+            f"Dossiers à traiter, sans action depuis {_more_than(stale_days)} :",
             [f"- {_describe(f)} : {_idle(f, now)}" for f in stale],
             "autres dossiers à traiter : la file de travail, vue « En attente de "
             "l'instructeur », les liste tous",
-        )
-    if due:
-        lines += ["", f"Échéances {_next(horizon_days)} :"]
-        lines += at_most(
+        ),
+        *_section(
+            "Dossiers à solder, délai d'achèvement des travaux expiré :",
+            [f"- {_describe(f)} : {_expired(expired_at, now)}" for expired_at, f in settle],
+            "autres dossiers à solder : les points suivants les listeront à mesure que "
+            "ceux-ci seront soldés",
+            then=SETTLE_HOW,
+        ),
+        *_section(
+            f"Échéances {_next(horizon_days)} :",
             [f"- {_describe(f)} : {_deadline(f, now)}" for f in due],
             "autres échéances : la file de travail les liste, vues « En retard » et "
             "« Échéance dans les 7 jours »",
-        )
-    lines += ["", "Message automatique de Guichet, merci de ne pas y répondre."]
+        ),
+        "",
+        "Message automatique de Guichet, merci de ne pas y répondre.",
+    ]
     return Notice(
         recipient_role="caseworker",
         recipient=caseworker,
@@ -144,6 +192,14 @@ def _notice(
         body="\n".join(lines) + "\n",
         event_type=DIGEST_EVENT,
     )
+
+
+def _section(title: str, lines: list[str], others: str, *, then: str | None = None) -> list[str]:
+    """A section of the digest: its title, its lines (``at_most``), then what to do with
+    them; nothing when it has no line."""
+    if not lines:
+        return []
+    return ["", title, *at_most(lines, others), *([then] if then else [])]
 
 
 def at_most(lines: list[str], others: str) -> list[str]:
@@ -181,6 +237,26 @@ def _idle(file: DigestFile, now: datetime) -> str:
     assert file.last_activity is not None  # only stale files come here
     days = (now - file.last_activity).days
     return f"dernière action le {day(file.last_activity)} (il y a {_count(days, 'jour', 'jours')})"
+
+
+SETTLE_HOW = (
+    f"Aucune demande de paiement n'y est plus recevable ({COMPLETION_RULE}) : soldez chacun "
+    f"depuis sa page (« {COMMAND['SettleAfterCompletionDeadline']} ») sur la dépense éligible "
+    "justifiée."
+)
+"""What the caseworker does with the files to settle, said once under their list."""
+
+
+def _expired(expired_at: datetime, now: datetime) -> str:
+    """``délai expiré à la fin du 04/12/2026 (il y a 25 jours)``."""
+    local = expired_at.astimezone(PARIS)
+    if local.time() == time(0, 0):
+        when = f"à la fin du {last_day(expired_at)}"
+    else:
+        when = f"le {local:%d/%m/%Y à %Hh%M}"
+    days = (now - expired_at).days
+    ago = f" (il y a {_count(days, 'jour', 'jours')})" if days >= 1 else ""
+    return f"délai expiré {when}{ago}"
 
 
 def _deadline(file: DigestFile, now: datetime) -> str:

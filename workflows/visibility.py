@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domain.digest import AWAITING_CASEWORKER, stale_before
+from domain.digest import AWAITING_CASEWORKER, SETTLEABLE, stale_before
 from domain.digest_cofinancers import DECIDABLE
 from workflows import search
 
@@ -46,18 +46,30 @@ AWAITING_CASEWORKER_QUERY = f"{search.STATUS.name} IN ({_AWAITING})"
 _DECIDABLE = ", ".join(f"'{status}'" for status in sorted(DECIDABLE))
 DECIDABLE_QUERY = f"{search.STATUS.name} IN ({_DECIDABLE})"
 """Files a co-financer may decide now (``domain.digest_cofinancers.DECIDABLE``)."""
+_SETTLEABLE = ", ".join(f"'{status}'" for status in sorted(SETTLEABLE))
+SETTLEABLE_QUERY = (
+    f"{search.STATUS.name} IN ({_SETTLEABLE}) AND {search.NEXT_DEADLINE.name} IS NULL"
+)
+"""Files that may wait for their caseworker to settle them (``domain.digest.SETTLEABLE``):
+visibility cannot say that a deadline expired, but in these statuses the completion deadline
+is the only one that applies (``decider_deadlines.APPLIES_IN``; an expert's opinion is not
+published), so a file whose completion deadline expired has none left, and the key is unset.
+Files that track no deadline, or whose programme sets no completion deadline, match too: the
+log, not this query, tells which to settle (``domain.digest.settlement_awaited``)."""
 
 
 def digest_query(
-    now: datetime, *, stale_days: int, horizon: timedelta, decidable: bool = False
+    now: datetime, *, stale_days: int, horizon: timedelta, from_log: bool = False
 ) -> str:
     """Running files awaiting their caseworker and untreated for ``stale_days`` days, or with
-    a deadline before the horizon; with ``decidable``, also every file a co-financer may
-    decide now (``DECIDABLE``), which the co-financers' digest reads: one listing for both
-    digests, where two listed the files in instruction twice (bench/README, section 6)."""
+    a deadline before the horizon; with ``from_log`` (the digests read the event log), also
+    every file a co-financer may decide now (``DECIDABLE``), which the co-financers' digest
+    reads, and every file that may wait for its caseworker's settlement
+    (``SETTLEABLE_QUERY``), which the caseworker's digest reads: one listing for both digests,
+    where two listed the files in instruction twice (bench/README, section 6)."""
     idle = f"{search.LAST_ACTIVITY.name} < {literal(stale_before(now, stale_days))}"
     due = f"{search.NEXT_DEADLINE.name} < {literal(now + horizon)}"
     wanted = f"({AWAITING_CASEWORKER_QUERY} AND {idle}) OR {due}"
-    if decidable:
-        wanted += f" OR {DECIDABLE_QUERY}"
+    if from_log:
+        wanted += f" OR {DECIDABLE_QUERY} OR ({SETTLEABLE_QUERY})"
     return f"{RUNNING} AND ({wanted})"

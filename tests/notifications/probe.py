@@ -8,6 +8,8 @@ grant workflow's deadline work.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -28,9 +30,14 @@ class ProbeFileWorkflow:
             updates.append(search.DEPARTMENT.value_set(file.department))
         if file.programme is not None:
             updates.append(search.PROGRAMME.value_set(file.programme))
+        if file.insee is not None:
+            updates.append(search.INSEE.value_set(file.insee))
         if file.next_deadline is not None:
             updates.append(search.NEXT_DEADLINE.value_set(file.next_deadline))
         if file.last_activity is not None:
             updates.append(search.LAST_ACTIVITY.value_set(file.last_activity))
         workflow.upsert_search_attributes(updates)
+        if file.deadline_expired:
+            await workflow.sleep(timedelta(seconds=1))
+            workflow.upsert_search_attributes([search.NEXT_DEADLINE.value_unset()])
         await workflow.wait_condition(lambda: False)

@@ -10,5 +10,9 @@ class ProbeFile(Frozen):
     caseworker: str | None = None
     department: str | None = None
     programme: str | None = None
+    insee: str | None = None
     next_deadline: AwareDatetime | None = None
     last_activity: AwareDatetime | None = None
+    deadline_expired: bool = False
+    """Publish ``next_deadline``, then unset it, as a file does when its last deadline
+    expires (in a later workflow task, as a timer's)."""

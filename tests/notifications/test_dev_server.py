@@ -560,4 +560,4 @@ async def test_the_digest_lists_once_for_both_digests_and_heartbeats_as_it_goes(
     listed_beats = [beat["listed"] for beat in beats if "listed" in beat]
     assert listed_beats == list(range(1, len(listed_beats) + 1)) and len(listed_beats) >= 2
     reads = [beat for beat in beats if "read" in beat]
-    assert reads and reads[-1]["read"] == reads[-1]["decidable"] >= 2
+    assert reads and reads[-1]["read"] == reads[-1]["from_log"] >= 2

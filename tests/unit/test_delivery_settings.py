@@ -216,17 +216,20 @@ def test_the_digest_query_asks_for_stale_or_soon_due_files() -> None:
     )
 
 
-def test_the_digest_query_with_the_log_also_asks_for_every_decidable_file() -> None:
-    """With the co-financers' digest, one listing also holds every file in instruction,
-    however recent its last activity: its funders' lines may still wait on them."""
-    query = digest_query(NOW, stale_days=7, horizon=timedelta(days=7), decidable=True)
+def test_the_digest_query_with_the_log_also_asks_for_every_file_the_log_is_read_for() -> None:
+    """With the log, one listing also holds every file in instruction, however recent its
+    last activity (its funders' lines may still wait on them), and every file in its works
+    with no deadline left (its completion deadline may have expired: the log tells whether it
+    waits for its caseworker to settle it)."""
+    query = digest_query(NOW, stale_days=7, horizon=timedelta(days=7), from_log=True)
 
     assert query == (
         "ExecutionStatus = 'Running' AND ("
         "(GuichetStatus IN ('accepted', 'in_instruction', 'submitted') "
         "AND GuichetLastActivity < '2026-11-23T09:00:00Z') "
         "OR GuichetNextDeadline < '2026-12-07T09:15:30Z' "
-        "OR GuichetStatus IN ('in_instruction'))"
+        "OR GuichetStatus IN ('in_instruction') "
+        "OR (GuichetStatus IN ('completed', 'started') AND GuichetNextDeadline IS NULL))"
     )
 
 

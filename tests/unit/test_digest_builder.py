@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domain.digest import AWAITING_CASEWORKER, LISTED_AT_MOST, DigestFile, build_digests
+from domain.commands import DeclareCompletion, ExpireDeadline
+from domain.digest import (
+    AWAITING_CASEWORKER,
+    LISTED_AT_MOST,
+    DigestFile,
+    build_digests,
+    settlement_awaited,
+)
+from domain.french import COMMAND
+from tests.unit.builders import APPLICANT, SYSTEM, at, claim, history, paid
+from tests.unit.test_settlement import ADVANCE_PAID, EXPIRED, settle, started
 
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 7:00 in Paris
 
@@ -196,3 +206,82 @@ def test_one_day_is_said_in_the_singular() -> None:
     assert "(il y a 1 jour)" in notice.body
     assert "Échéances des prochaines 24 heures :" in notice.body
     assert "1 jours" not in notice.body
+
+
+def test_files_whose_completion_deadline_expired_are_listed_to_settle_the_oldest_first() -> None:
+    """A file whose completion deadline expired waits for its caseworker to settle it, in its
+    works' status and with no deadline left: neither untreated nor due, it was never listed.
+    Its own section lists it, named as the others are, the oldest expiry first, then says what
+    to do; a file in its works the log does not tell to settle stays out."""
+    files = [
+        file("f-recent", "alice", status="completed"),
+        file("f-old", "alice", status="started"),
+        file("f-works", "alice", status="started"),
+        file("f-untreated", "alice", idle_days=9),
+        file("f-due", "alice", idle_days=1, due_in_days=2),
+        file("f-bob", "bob", status="started"),
+    ]
+    to_settle = {
+        "f-recent": NOW - timedelta(days=3, hours=7),  # Paris midnight, 27 Nov
+        "f-old": datetime(2026, 9, 1, 22, 0, tzinfo=UTC),  # Paris midnight, 2 Sep
+        "f-bob": NOW - timedelta(hours=7),
+        "f-unassigned": NOW - timedelta(days=30),  # not listed (no caseworker): told to nobody
+    }
+
+    alice, bob = build_digests(files, now=NOW, stale_days=7, to_settle=to_settle)
+
+    assert alice.subject == (
+        "Guichet : point du 30/11/2026 — 1 dossier à traiter, 2 dossiers à solder, 1 échéance"
+    )
+    untreated, rest = alice.body.split("Dossiers à solder, délai d'achèvement des travaux expiré :")
+    assert "f-untreated" in untreated
+    to_settle_section, due = rest.split("Échéances des 7 prochains jours :")
+    assert to_settle_section.splitlines()[1:4] == [
+        "- f-old (« dsil », travaux commencés) : délai expiré à la fin du 01/09/2026 "
+        "(il y a 89 jours)",
+        "- f-recent (« dsil », travaux achevés) : délai expiré à la fin du 26/11/2026 "
+        "(il y a 3 jours)",
+        "Aucune demande de paiement n'y est plus recevable (CGCT R2334-29) : soldez chacun "
+        "depuis sa page (« Solder le dossier après le délai d'achèvement ») sur la dépense "
+        "éligible justifiée.",
+    ]
+    assert COMMAND["SettleAfterCompletionDeadline"] in to_settle_section
+    assert "f-due" in due and "f-works" not in alice.body and "f-unassigned" not in alice.body
+    assert bob.subject.endswith("— 1 dossier à solder")
+    assert "- f-bob (« dsil », travaux commencés) : délai expiré à la fin du 29/11/2026\n" in (
+        bob.body
+    )
+
+
+def test_a_long_list_of_files_to_settle_is_cut_like_the_others() -> None:
+    """At most ``LISTED_AT_MOST`` lines, the oldest expiries; one line counts the rest, and
+    what to do is said after it."""
+    files = [file(f"f-{n:03}", "alice", status="started") for n in range(LISTED_AT_MOST + 2)]
+    to_settle = {f.application_id: NOW - timedelta(days=400 - n) for n, f in enumerate(files)}
+
+    (digest,) = build_digests(files, now=NOW, stale_days=7, to_settle=to_settle)
+
+    listed = [line for line in digest.body.splitlines() if line.startswith("- f-")]
+    assert len(listed) == LISTED_AT_MOST and listed[0].startswith("- f-000 ")
+    assert (
+        "- … et 2 autres dossiers à solder : les points suivants les listeront à mesure que "
+        "ceux-ci seront soldés.\nAucune demande de paiement" in digest.body
+    )
+    assert digest.subject.endswith(f"{LISTED_AT_MOST + 2} dossiers à solder")
+
+
+def test_a_file_awaits_its_settlement_from_the_expiry_with_no_payment_on_its_way() -> None:
+    """Read from its events: the moment its completion deadline expired, while the file may
+    be settled now (``settlement_refused``); nothing before the expiry, while a payment
+    claimed in time is on its way, nor once it is settled."""
+    expiry = ExpireDeadline(actor=SYSTEM, at=EXPIRED, kind="completion")
+    claimed = claim("advance", 30_000, days=40)
+
+    assert settlement_awaited(history(started())) is None
+    assert settlement_awaited(history([*started(), expiry])) == EXPIRED
+    assert settlement_awaited(history([*started(*ADVANCE_PAID), expiry])) == EXPIRED
+    assert settlement_awaited(history([*started(claimed), expiry])) is None
+    assert settlement_awaited(history([*started(claimed), expiry, *paid(1, days=1500)])) == EXPIRED
+    completed = DeclareCompletion(actor=APPLICANT, at=at(200), completed_on=at(200).date())
+    assert settlement_awaited(history([*started(), completed, expiry])) == EXPIRED
+    assert settlement_awaited(history([*started(), expiry, settle(0)])) is None
