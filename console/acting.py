@@ -1,14 +1,18 @@
 """Who acts on the command line: once the console has accounts, ``--as`` names one of them.
 
-The four-eyes rule compares names: ``--as payment_officer:nobody-real`` ordered a payment on
-a file alice had accepted, since the CLI checked only how the id was written. Where the
-event log's database holds console accounts, a command that acts for a person must name an
+The four-eyes rule compares account ids: ``--as payment_officer:nobody-real`` ordered a
+payment on a file alice had accepted, since the CLI checked only how the id was written. Where
+the event log's database holds console accounts, a command that acts for a person must name an
 account that may sign in, of that role (and, for a co-financer, of that funder; for an
 applicant, of that commune): the person the log then names is someone the console knows.
 
+The account also names the person: the command carries its display name (``Actor.named``),
+which the mails and pages write before the id (« Alice Martin (alice) »), as the web console
+does; ``--as`` has no way to type one.
+
 Where there is no account at all (the database has no account yet, or no tables: the CLI
-alone is used, as in a test bench), ``--as`` stays the operator's word, as ``guichet audit
-show`` then says of every actor. ``system`` is no person and has no account: the worker's
+alone is used, as in a test bench), ``--as`` stays the operator's word, unnamed, as ``guichet
+audit show`` then says of every actor. ``system`` is no person and has no account: the worker's
 own actor, which a few commands also take (a file declared complete, dismissed), goes by one
 name only, ``system:guichet``: any other ``system:<id>`` would put a name in the log that no
 account and no worker answers for. The database unreachable: the command is refused rather
@@ -31,14 +35,15 @@ from domain.actor import SYSTEM, Actor
 from eventlog import EventLog, EventLogError, EventLogNotMigrated
 
 
-async def check_actor(event_log_url: str, actor: Actor) -> None:
-    """Refuse, in a sentence saying what to do, an actor the console's accounts do not
-    know; let any through where there are no accounts."""
-    if actor == SYSTEM:
-        return
+async def check_actor(event_log_url: str, actor: Actor) -> Actor:
+    """``actor`` as the command records it: named as its account is; refused, in a sentence
+    saying what to do, when the console's accounts do not know it; as typed where there are
+    no accounts."""
+    if actor.same_as(SYSTEM):
+        return actor
     known = await _accounts(event_log_url)
     if not known:
-        return
+        return actor
     if actor.role == "system":
         raise usage_error(
             f"--as {_as_text(actor)}: Guichet acts as system:guichet only, and the console "
@@ -65,6 +70,7 @@ async def check_actor(event_log_url: str, actor: Actor) -> None:
             f"{_as_text(account.actor)}, or change the account with guichet user add "
             f"{actor.id} --role {actor.role}{_scope_options(actor)} --replace"
         )
+    return actor.named(account.display_name)
 
 
 async def _accounts(event_log_url: str) -> list[Account]:

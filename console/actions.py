@@ -230,11 +230,11 @@ def _register(model: type[BaseModel]) -> None:
             _check_department(command.department)
 
         async def work(guichet: GuichetClient) -> CommandResult:
-            await check_actor(target.event_log_url, command.actor)
-            sent = command
-            if isinstance(command, RequestOpinion):
-                expert = await _check_expert(target.event_log_url, command.expert_id)
-                sent = command.naming_the_expert(expert.display_name)
+            actor = await check_actor(target.event_log_url, command.actor)  # named
+            sent = command.replaced({"actor": actor})
+            if isinstance(sent, RequestOpinion):
+                expert = await _check_expert(target.event_log_url, sent.expert_id)
+                sent = sent.naming_the_expert(expert.display_name)
             if isinstance(command, AssignCaseworker):
                 await _check_caseworker(target.event_log_url, command.caseworker_id)
             return await guichet.act(application_id, sent, request_id=request_id)

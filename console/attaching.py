@@ -92,12 +92,12 @@ def attach_document(
     target = resolve_target()
 
     async def work(guichet: GuichetClient) -> tuple[Document, bool]:
-        await check_actor(target.event_log_url, actor)
+        named = command.replaced({"actor": await check_actor(target.event_log_url, actor)})
         state = await guichet.state(application_id)
         log = EventLog.from_url(target.event_log_url)
         try:
             store = DocumentStore(log.engine)
-            return await attach(guichet, store, state, command, content, request_id=request_id)
+            return await attach(guichet, store, state, named, content, request_id=request_id)
         except EventLogError as error:
             raise CliError(f"the document could not be kept: {error}") from None
         finally:

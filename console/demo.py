@@ -28,10 +28,6 @@ from workflows.client import GuichetClient, application_id_for
 from workflows.messages import Submission
 
 PROGRAMME = "dsil-detr-investissement"
-CASEWORKER = Actor(id="alice", role="caseworker")
-DETR = Actor(id="prefecture", role="cofinancer", funder="DETR")
-REGION = Actor(id="region-aura", role="cofinancer", funder="REGION")
-OFFICER = Actor(id="carol", role="payment_officer")
 EXPERT = "abf-ain"
 DEMO_NAMES: dict[str, str] = {
     "alice": "Alice Martin",
@@ -41,7 +37,11 @@ DEMO_NAMES: dict[str, str] = {
     "audrey": "Audrey Lambert",
 }
 """The names the demo's people accounts carry (``guichet user add --name``): the mails and
-pages name the expert by hers."""
+pages name the expert by hers, and the demo's caseworker and payment officer by theirs."""
+CASEWORKER = Actor(id="alice", role="caseworker").named(DEMO_NAMES["alice"])
+DETR = Actor(id="prefecture", role="cofinancer", funder="DETR")
+REGION = Actor(id="region-aura", role="cofinancer", funder="REGION")
+OFFICER = Actor(id="carol", role="payment_officer").named(DEMO_NAMES["carol"])
 QUESTION = "Les menuiseries proposées conviennent-elles aux abords de l'église classée ?"
 DISBURSE_TIMEOUT = 60.0
 

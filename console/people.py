@@ -142,8 +142,8 @@ def submit(
         raise usage_error(f"cannot submit: {problems(error)}") from None
 
     async def work(guichet: GuichetClient) -> tuple[str, bool, str, NoWorker | None]:
-        await check_actor(target.event_log_url, actor)
-        application_id, created = await guichet.submit(submission)
+        named = await check_actor(target.event_log_url, actor)
+        application_id, created = await guichet.submit(submission.replaced({"actor": named}))
         # The workflow looks eligibility up, then records the submission: wait for it briefly.
         status = "draft"
         loop = asyncio.get_running_loop()

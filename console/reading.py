@@ -165,7 +165,7 @@ def render_file(view: dict[str, Any]) -> str:
         out += ["", "documents (guichet document ID SHA256 writes one to a file)"]
         out += [
             f"  {d['sha256'][:12]}  {d['kind']:<17} {d['filename']}  ({d['size_bytes']:,} bytes, "
-            f"{d['attached_by']['role']} {d['attached_by']['id']})"
+            f"{d['attached_by']['role']} {_named(d['attached_by'])})"
             for d in state["documents"]
         ]
     if state.get("opinions"):
@@ -176,12 +176,17 @@ def render_file(view: dict[str, Any]) -> str:
     if view["timeline_problem"]:
         out.append(f"  ({view['timeline_problem']})")
     for row in view["timeline"]:
-        who = f"{row['actor']} ({row['role']}{', ' + row['funder'] if row['funder'] else ''})"
+        who = french.person(row["actor"], row.get("name"), row["role"], row["funder"])
         # With its zone (Z), as `guichet audit show` prints it: pasted into --as-of, which
         # reads a time without a zone as Paris time, it is the same instant.
         at = utc_text(datetime.fromisoformat(row["at"]))
         out.append(f"  {at}  {who:<36} {row['summary']}")
     return "\n".join(out)
+
+
+def _named(actor: dict[str, Any]) -> str:
+    """A person the state names (its JSON), as ``domain.french.person`` writes them."""
+    return french.person(actor["id"], actor.get("name"))
 
 
 PAYMENT_MOMENTS = (

@@ -25,6 +25,7 @@ def timeline_entry(record: RecordedEvent) -> tuple[Event, dict[str, Any]]:
         "version": record.version,
         "at": event.at.isoformat(),
         "actor": event.actor.id,
+        "name": event.actor.name,
         "role": event.actor.role,
         "funder": event.actor.funder,
         "type": event.type,

@@ -10,7 +10,7 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
 from domain.actor import ACCOUNT_NAME, Actor
@@ -18,14 +18,19 @@ from domain.commune import Commune, ConventionKind
 from domain.documents import Document
 from domain.errors import RuleViolation
 from domain.labels import MAX_LABEL_LENGTH, Label
-from domain.model import AwareDatetime, Cents, Day, Frozen
+from domain.model import (
+    AwareDatetime,
+    Cents,
+    Day,
+    Frozen,
+    PersonName,
+    no_control_characters,
+    person_name,
+)
 from domain.opinions import OpinionVerdict
 from domain.plan import FinancingPlan
 from domain.programme import DeadlineKind, Programme
 from domain.rules.financing import euros
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_LINE_BREAK = re.compile(r"[\t\n\r\u2028\u2029]")
 
 
 def _account_name(value: str) -> str:
@@ -40,46 +45,15 @@ def _account_name(value: str) -> str:
     return value
 
 
-def _no_control_characters(value: str) -> str:
-    """Text a person typed: letters of any script, never invisible control characters."""
-    if found := _CONTROL.search(value):
-        raise PydanticCustomError(
-            "control_character",
-            "contains the control character {code}; remove it",
-            {"code": f"U+{ord(found[0]):04X}"},
-        )
-    return value
-
-
-def _one_line(value: str) -> str:
-    """A name, not a paragraph: no line break nor tab (a mail subject carries it)."""
-    if found := _LINE_BREAK.search(value):
-        raise PydanticCustomError(
-            "line_break",
-            "contains the line break or tab {code}; write it on one line",
-            {"code": f"U+{ord(found[0]):04X}"},
-        )
-    return value
-
-
-Text = Annotated[str, Field(max_length=4000), AfterValidator(_no_control_characters)]
+Text = Annotated[str, Field(max_length=4000), AfterValidator(no_control_characters)]
 RequiredText = Annotated[
-    str, Field(min_length=1, max_length=4000), AfterValidator(_no_control_characters)
+    str, Field(min_length=1, max_length=4000), AfterValidator(no_control_characters)
 ]
 """Text that cannot be empty (the length checked before the characters, so that an empty
 one reads "at least 1 character", not "1 item")."""
 ShortText = Annotated[
-    str, Field(min_length=1, max_length=300), AfterValidator(_no_control_characters)
+    str, Field(min_length=1, max_length=300), AfterValidator(no_control_characters)
 ]
-PersonName = Annotated[
-    str,
-    Field(max_length=200),
-    AfterValidator(_no_control_characters),
-    AfterValidator(_one_line),
-]
-"""How people know a person (« Marie Dupont »), as a console account's display name holds
-it (at most 200 characters); empty when unknown. Mail subjects carry it: one line."""
-_PERSON_NAME: TypeAdapter[str] = TypeAdapter(PersonName)
 CorrectionReason = Literal["incorrect", "incomplete", "outdated"]
 PaymentKind = Literal["advance", "interim", "balance"]
 PriorStart = Literal["works", "studies", "land_purchase"]
@@ -340,12 +314,7 @@ class RequestOpinion(_Command):
         spaces and line breaks made single spaces), whatever it named before; with no name
         when that one cannot be one (over 200 characters, a control character): the mails
         then name the account alone, rather than the question not being asked."""
-        name = " ".join(display_name.split())
-        try:
-            _PERSON_NAME.validate_python(name)
-        except ValidationError:
-            name = ""
-        return self.replaced({"expert_name": name})
+        return self.replaced({"expert_name": person_name(display_name)})
 
 
 class GiveOpinion(_Command):

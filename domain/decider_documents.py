@@ -80,7 +80,7 @@ EXPERT_ONLY_KINDS: tuple[DocumentKind, ...] = ("opinion",)
 def _same_readers(first: Actor, then: Actor) -> bool:
     """Whether a document attached by ``first`` is read by all who read one by ``then``: an
     expert's is read by that expert and the services only, so the commune's copy of the same
-    bytes is a document of its own."""
+    bytes is a document of its own. The same expert, whatever name their account had then."""
     if "expert" in (first.role, then.role):
-        return first == then
+        return first.same_as(then)
     return True

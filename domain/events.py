@@ -17,7 +17,6 @@ from domain.commands import (
     ApplicationRequest,
     CorrectionReason,
     PaymentKind,
-    PersonName,
     RequiredText,
     ShortText,
     Text,
@@ -25,7 +24,7 @@ from domain.commands import (
 from domain.commune import Commune, ConventionKind
 from domain.deadline import OpenDeadline, Recipient
 from domain.documents import Document
-from domain.model import AwareDatetime, Cents, Frozen
+from domain.model import AwareDatetime, Cents, Frozen, PersonName
 from domain.opinions import OpinionVerdict
 from domain.plan import FinancingPlan
 from domain.programme import DeadlineKind, ExpiryAction, Programme

@@ -179,10 +179,20 @@ def de(name: str) -> str:
     return f"d'{name}" if name[:1].lower() in "aàâeéèêëiîïoôuùûüyœæ" and name else f"de {name}"
 
 
+def person(account_id: str, name: str | None, *about: str | None) -> str:
+    """A person as people read them: « Alice Martin (alice) » when their name is known, the
+    account they sign in with alone when not (« alice »). What else is said of them (a role,
+    a funder) goes inside the brackets: « Alice Martin (alice, instructeur) », « alice
+    (instructeur) »; an empty one is left out."""
+    said = ", ".join(part for part in about if part)
+    if name:
+        return f"{name} ({account_id}, {said})" if said else f"{name} ({account_id})"
+    return f"{account_id} ({said})" if said else account_id
+
+
 def expert(account_id: str, name: str) -> str:
-    """An expert as people read them: « Marie Dupont (abf-ain) » when their name is known,
-    the account they sign in with alone when not (« abf-ain »)."""
-    return f"{name} ({account_id})" if name else account_id
+    """An expert as people read them (``person``): « Marie Dupont (abf-ain) », « abf-ain »."""
+    return person(account_id, name)
 
 
 def number(value: int) -> str:

@@ -6,11 +6,20 @@ payload is an error rather than silently ignored data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 from pydantic_core import PydanticCustomError
 
 
@@ -75,3 +84,51 @@ Strict: a float such as 12.5 is refused rather than rounded."""
 
 TaxBasis = Literal["HT", "TTC"]
 """Whether an amount is before (HT) or including (TTC) VAT; stated on every amount that needs it."""
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile(r"[\t\n\r\u2028\u2029]")
+
+
+def no_control_characters(value: str) -> str:
+    """Text a person typed: letters of any script, never invisible control characters."""
+    if found := _CONTROL.search(value):
+        raise PydanticCustomError(
+            "control_character",
+            "contains the control character {code}; remove it",
+            {"code": f"U+{ord(found[0]):04X}"},
+        )
+    return value
+
+
+def one_line(value: str) -> str:
+    """A name, not a paragraph: no line break nor tab (a mail subject carries it)."""
+    if found := _LINE_BREAK.search(value):
+        raise PydanticCustomError(
+            "line_break",
+            "contains the line break or tab {code}; write it on one line",
+            {"code": f"U+{ord(found[0]):04X}"},
+        )
+    return value
+
+
+PersonName = Annotated[
+    str,
+    Field(max_length=200),
+    AfterValidator(no_control_characters),
+    AfterValidator(one_line),
+]
+"""How people know a person (« Marie Dupont »), as a console account's display name holds
+it (at most 200 characters); empty when unknown. Mail subjects carry it: one line."""
+_PERSON_NAME: TypeAdapter[str] = TypeAdapter(PersonName)
+
+
+def person_name(display_name: str) -> str:
+    """An account's display name as commands carry it: its spaces and line breaks made single
+    spaces; "" when it cannot be a ``PersonName`` (over 200 characters, a control character),
+    so that the mails name the account alone rather than the command being refused."""
+    name = " ".join(display_name.split())
+    try:
+        return _PERSON_NAME.validate_python(name)
+    except ValidationError:
+        return ""

@@ -12,9 +12,9 @@ answer they were waiting for.
 from __future__ import annotations
 
 from domain.events import Event, OpinionRequestWithdrawn, RepaymentDue
-from domain.french import ROLE, euros, expert, lower
+from domain.french import euros, expert
 from domain.notices_payments import why_repaid
-from domain.notices_shared import PAYMENT_OFFICERS, Notice, commune_of, file_ref, to
+from domain.notices_shared import PAYMENT_OFFICERS, Notice, acting, commune_of, file_ref, to
 from domain.state import Application
 
 
@@ -36,7 +36,7 @@ def affected_told(event: Event, state: Application) -> list[Notice]:
             asked = state.opinion(number)
             if asked is None or asked.asked_by.id in {event.actor.id, state.caseworker_id}:
                 return []
-            who = f"{event.actor.id} ({lower(ROLE, event.actor.role)})"
+            who = acting(event.actor)
             of = expert(asked.expert_id, asked.expert_name)
             body = (
                 f"{who} a retiré votre demande d'avis n° {number} adressée à {of} : "

@@ -12,8 +12,8 @@ from domain.events import (
     OpinionRequested,
     OpinionRequestWithdrawn,
 )
-from domain.french import OPINION_VERDICT, ROLE, STATUS, day, de, expert, lower
-from domain.notices_shared import Notice, file_ref, notice, to
+from domain.french import OPINION_VERDICT, STATUS, day, de, expert, lower, person
+from domain.notices_shared import Notice, acting, file_ref, notice, to
 from domain.opinions import OpinionRequest
 from domain.state import Application
 
@@ -56,7 +56,7 @@ def opinion_notices(
     match event:
         case OpinionRequested(expert_id=expert_id, question=question, due_on=due_on):
             body = (
-                f"{event.actor.id} ({lower(ROLE, event.actor.role)}) vous demande votre avis sur "
+                f"{acting(event.actor)} vous demande votre avis sur "
                 f"ce dossier, au plus tard le {day(due_on)} :\n\n{question}\n\n"
                 "Le dossier et ses pièces vous attendent dans Guichet, page « Avis demandés »."
             )
@@ -137,17 +137,18 @@ def holder_told(event: Event, state: Application) -> list[Notice]:
 
 def _for_the_holder(event: Event, asked: OpinionRequest, ref: str) -> tuple[str, str]:
     """The subject and body of the holder's notice of ``event`` on the request ``asked``."""
-    by, of = lower(ROLE, asked.asked_by.role), named(asked)
+    by, of = acting(asked.asked_by), named(asked)
     question = (
-        f"Sur ce dossier que vous instruisez, {asked.asked_by.id} ({by}) a demandé l'avis "
+        f"Sur ce dossier que vous instruisez, {by} a demandé l'avis "
         f"{de(of)} (demande d'avis n° {asked.number}) : {asked.question}\n\n"
     )
     match event:
         case OpinionRequested():
-            subject = f"Avis {de(of)} demandé par {asked.asked_by.id} – {ref}"
+            asker = person(asked.asked_by.id, asked.asked_by.name)
+            subject = f"Avis {de(of)} demandé par {asker} – {ref}"
             return subject, f"{question}Il est attendu au plus tard le {day(asked.due_on)}."
         case OpinionRequestWithdrawn(reason=reason):
-            who = f"{event.actor.id} ({lower(ROLE, event.actor.role)})"
+            who = acting(event.actor)
             subject = f"Demande d'avis n° {asked.number} à {of} retirée – {ref}"
             body = (
                 f"Sur ce dossier que vous instruisez, {who} a retiré la demande d'avis "

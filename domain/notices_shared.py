@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import get_args
 
-from domain.actor import Role
+from domain.actor import Actor, Role
 from domain.deadline import OpenDeadline
 from domain.decider_deadlines import deadline_effects
 from domain.events import CorrectionAnswered, DeadlineOpened, Event, FundingDecided
-from domain.french import DEADLINE, PAYMENT_KIND, de, euros, lower
+from domain.french import DEADLINE, PAYMENT_KIND, ROLE, de, euros, lower, person
 from domain.model import Frozen
 from domain.programme import DeadlineKind, ExpiryAction
 from domain.state import Application
@@ -55,6 +55,12 @@ def file_ref(state: Application) -> str:
     return (
         " – ".join(named) + f" [{state.application_id}]" if named else f"[{state.application_id}]"
     )
+
+
+def acting(actor: Actor) -> str:
+    """Who acted, as a mail names them (``domain.french.person``) with their role: « Alice
+    Martin (alice, instructeur) », or « alice (instructeur) » when their name is unknown."""
+    return person(actor.id, actor.name, lower(ROLE, actor.role))
 
 
 def opened_by(event: Event, state: Application, kind: DeadlineKind) -> OpenDeadline | None:

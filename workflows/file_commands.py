@@ -144,6 +144,13 @@ class FileCommands(FileQueries):
 
 def update_id(request_id: str, command: Command) -> str:
     """The Temporal update id of ``command`` sent as ``request_id``: the same for the same
-    command sent again (``at`` aside, each sending stamps its own), another for another one."""
-    content = command.model_dump_json(exclude={"at"}).encode()
+    command sent again, another for another one (``what_is_asked``)."""
+    content = what_is_asked(command).encode()
     return f"{request_id}:{hashlib.sha256(content).hexdigest()[:16]}"
+
+
+def what_is_asked(command: Command) -> str:
+    """``command`` as two sendings of it compare: its JSON without ``at`` (each sending stamps
+    its own) nor its actor's name (their account's, which may change between a sending and
+    its retry; an unnamed actor's JSON, and so its update id, is the one of before names)."""
+    return command.model_dump_json(exclude={"at": True, "actor": {"name"}})

@@ -1,8 +1,9 @@
 """Console accounts: argon2id password hashes and roles, in the event log's database.
 
 The table is created by migration 0004 (``console_account``). An account is an ``Actor``
-once signed in: its username is the actor id, a co-financer account names its funder and an
-applicant account its commune, so no form can ever choose who acts.
+once signed in: its username is the actor id, its display name the actor's name, a
+co-financer account names its funder and an applicant account its commune, so no form can
+ever choose who acts nor how they are named.
 """
 
 from __future__ import annotations
@@ -98,8 +99,10 @@ class Account:
 
     @property
     def actor(self) -> Actor:
-        """The actor recorded in the commands this person sends."""
-        return Actor(id=self.username, role=self.role, funder=self.funder, insee=self.insee)
+        """The actor recorded in the commands this person sends, named as the account is
+        (``Actor.named``): the mails and pages say « Alice Martin (alice) »."""
+        actor = Actor(id=self.username, role=self.role, funder=self.funder, insee=self.insee)
+        return actor.named(self.display_name)
 
     @property
     def label(self) -> str:

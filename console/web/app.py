@@ -67,6 +67,7 @@ templates.env.globals.update(
     word=labels.word,
     euros=labels.euros,
     expert=labels.expert,
+    person=labels.person,
     day=labels.day,
     moment=labels.moment,
     number=labels.number,

@@ -30,6 +30,7 @@ from workflows.client_errors import (
     GuichetError,
     NoWorker,
 )
+from workflows.file_commands import what_is_asked
 
 MAX_FILES = 500
 FORM_ACTIONS = {
@@ -162,7 +163,7 @@ class BatchRunner:
         that no way of starting a batch forgets the owner's sector."""
         if not 1 <= len(application_ids) <= MAX_FILES:
             raise ValueError(f"a batch takes 1 to {MAX_FILES} files")
-        sent = command.model_dump_json(exclude={"at"}) + "\n" + "\n".join(application_ids)
+        sent = what_is_asked(command) + "\n" + "\n".join(application_ids)
         for started in self._batches.values():
             if key and (started.owner, started.key, started.sent) == (owner, key, sent):
                 return started

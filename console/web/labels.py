@@ -26,6 +26,7 @@ from domain.french import (  # the console's one vocabulary, re-exported
     lower,
     moment,
     number,
+    person,
     size,
     word,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "lower",
     "moment",
     "number",
+    "person",
     "size",
     "word",
 ]

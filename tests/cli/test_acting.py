@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -14,11 +15,16 @@ from console.acting import check_actor
 from console.errors import CliError
 from console.parsing import parse_actor
 from console.web.accounts import AccountStore
+from domain.actor import SYSTEM
+from domain.commands import Command
 from eventlog import EventLog
 from tests.cli.support import guichet
 from tests.conftest import start_dev_server
+from workflows.client_errors import NoWorker
+from workflows.messages import CommandResult, Submission
 
 PASSWORD = "mot-de-passe-solide"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "request-detr.toml"
 
 
 @pytest.fixture
@@ -175,3 +181,84 @@ async def test_the_expert_asked_is_named_from_their_account_not_from_an_option(
     assert (await _check_expert(with_accounts, "abf-ain")).display_name == "Marie Dupont"
     code, out, _ = await asyncio.to_thread(guichet, capsys, "request-opinion", "--help")
     assert code == 0 and "--expert-id" in out and "--expert-name" not in out
+
+
+async def test_the_actor_is_named_as_its_account_is(with_accounts: str) -> None:
+    """The mails and pages say « Alice Martin (alice) »: ``--as`` names the account, the
+    account names the person; an account without a name, the system, and every actor where
+    there are no accounts go unnamed."""
+    log = EventLog.from_url(with_accounts)
+    store = AccountStore(log.engine, PasswordHasher(time_cost=1, memory_cost=1024))
+    await store.add("alice", PASSWORD, "caseworker", display_name="Alice Martin", replace=True)
+    await log.close()
+    named = await check_actor(with_accounts, parse_actor("caseworker:alice"))
+    assert (named.id, named.name) == ("alice", "Alice Martin")
+    assert (await check_actor(with_accounts, parse_actor("payment_officer:carol"))).name is None
+    assert (await check_actor(with_accounts, parse_actor("system:guichet"))) == SYSTEM
+    unknown = f"sqlite+aiosqlite:///{with_accounts.rsplit('/', 1)[0]}/missing.db"
+    assert (await check_actor(unknown, parse_actor("caseworker:alice"))).name is None
+
+
+async def test_a_command_line_command_carries_the_account_s_name(
+    with_accounts: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`guichet add-note … --as caseworker:alice` sends alice's display name with the command,
+    as the console does; there is no option to type one."""
+    from console import actions
+
+    log = EventLog.from_url(with_accounts)
+    store = AccountStore(log.engine, PasswordHasher(time_cost=1, memory_cost=1024))
+    await store.add("alice", PASSWORD, "caseworker", display_name="Alice Martin", replace=True)
+    await log.close()
+    sent: list[Command] = []
+
+    class Recording:
+        async def act(self, application_id: str, command: Command, request_id: str) -> Any:
+            sent.append(command)
+            return CommandResult(
+                application_id=application_id, status="submitted", version=2, events=("NoteAdded",)
+            )
+
+    def run_here(work: Any, **_: Any) -> Any:
+        return asyncio.run(work(Recording()))
+
+    monkeypatch.setattr(actions, "run_with_client", run_here)
+    monkeypatch.setenv("GUICHET_DATABASE_URL", with_accounts)
+    note = ["add-note", "dossier-1", "--note", "Appel du maire", "--as", "caseworker:alice"]
+    code, out, err = await asyncio.to_thread(guichet, capsys, *note)
+    assert code == 0, err
+    assert [c.actor.name for c in sent] == ["Alice Martin"]
+    code, out, _ = await asyncio.to_thread(guichet, capsys, "add-note", "--help")
+    assert code == 0 and "--name" not in out
+
+
+async def test_a_request_submitted_from_the_command_line_carries_the_account_s_name(
+    with_accounts: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`guichet submit … --as applicant:mairie-belley:01034`: the commune's agent is named as
+    their account is, in the submission the workflow starts with."""
+    from console import people
+
+    log = EventLog.from_url(with_accounts)
+    store = AccountStore(log.engine, PasswordHasher(time_cost=1, memory_cost=1024))
+    await store.add(
+        "mairie-belley", PASSWORD, "applicant", insee="01034", display_name="Paul Girard",
+        replace=True,
+    )  # fmt: skip
+    await log.close()
+    submitted: list[Submission] = []
+
+    class Recording:
+        async def submit(self, submission: Submission) -> tuple[str, bool]:
+            submitted.append(submission)
+            return submission.application_id, True
+
+        async def state(self, application_id: str) -> Any:
+            raise NoWorker("guichet", None, command_pending=True)
+
+    monkeypatch.setattr(people, "run_with_client", lambda work, **_: asyncio.run(work(Recording())))
+    monkeypatch.setenv("GUICHET_DATABASE_URL", with_accounts)
+    as_ = "applicant:mairie-belley:01034"
+    code, _, err = await asyncio.to_thread(guichet, capsys, "submit", str(EXAMPLE), "--as", as_)
+    assert code == 0, err
+    assert [s.actor.name for s in submitted] == ["Paul Girard"]

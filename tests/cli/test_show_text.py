@@ -208,3 +208,33 @@ def test_an_opinion_names_its_expert_as_the_mails_do() -> None:
     assert _opinion_text(opinion, True).startswith(" 1 abf-ain          due 2026-12-21")
     named = {**opinion, "expert_name": "Claire Dubois"}
     assert _opinion_text(named, True).startswith(" 1 Claire Dubois (abf-ain) due 2026-12-21")
+
+
+def test_who_acted_is_named_as_the_mails_name_them() -> None:
+    """« Alice Martin (instructeur-1, caseworker) » where the command carried the account's
+    name, in the timeline and beside the documents; the id alone where it carried none."""
+    from uuid import uuid4
+
+    from console.timeline import timeline_entry
+    from domain.commands import AttachDocument
+    from eventlog import RecordedEvent
+    from tests.unit.builders import CASEWORKER, QUOTE, at, history
+
+    named = CASEWORKER.named("Alice Martin")
+    *before, complete = to_instruction()
+    commands = [*before, complete.replaced({"actor": named})]
+    commands.append(AttachDocument(actor=named, at=at(2), document=QUOTE))
+    records = [
+        RecordedEvent(
+            position=n, stream_id="dossier-1", version=n, event_id=uuid4(), type=e.type,
+            data=e.model_dump(mode="json"), schema_version=1, occurred_at=e.at,
+            recorded_at=e.at, prev_hash="0" * 64, hash="0" * 64,
+        )
+        for n, e in enumerate(history(commands), start=1)
+    ]  # fmt: skip
+    rows = [timeline_entry(record)[1] for record in records]
+    assert [row["name"] for row in rows if row["actor"] == CASEWORKER.id] == ["Alice Martin"] * 2
+    text = render_file({**view_of(apply(commands)), "timeline": rows})
+    assert "  Alice Martin (instructeur-1, caseworker) " in text
+    assert "  agent@villebourg.fr (applicant) " in text
+    assert "bytes, caseworker Alice Martin (instructeur-1))" in text

@@ -170,3 +170,22 @@ def test_the_mails_of_an_answer_and_of_its_day_passed_name_the_expert() -> None:
     [_, to_asker, to_holder] = told(EXPIRE, named)
     for notice in (to_asker, to_holder):
         assert notice.subject.startswith(f"L'avis de {NAMED} n'a pas été rendu à temps – ")
+
+
+def test_the_mails_name_the_asker_as_people_know_them() -> None:
+    """« Sophie Bernard (chef-bureau, superviseur) vous demande votre avis »: the asker's
+    account name, carried by the command, before the account; as many notices as unnamed."""
+    named = SUPERVISOR.named("Sophie Bernard")
+    [to_expert, to_holder] = told(asking(named), held())
+    assert to_expert.body.startswith(
+        "Sophie Bernard (chef-bureau, superviseur) vous demande votre avis sur ce dossier"
+    )
+    assert to_holder.subject.startswith(
+        "Avis d'abf-ain demandé par Sophie Bernard (chef-bureau) – "
+    )
+    assert "Sophie Bernard (chef-bureau, superviseur) a demandé l'avis d'abf-ain" in to_holder.body
+    [_, answered] = told(ANSWER, held_and_asked(named))
+    assert "Sophie Bernard (chef-bureau, superviseur) a demandé l'avis" in answered.body
+    [_, withdrawn] = told(withdrawal(named), held_and_asked())
+    assert "Sophie Bernard (chef-bureau, superviseur) a retiré la demande" in withdrawn.body
+    assert to_whom(told(asking(named), held())) == to_whom(told(asking(), held()))

@@ -85,6 +85,17 @@ def test_the_asker_hears_that_the_file_s_holder_withdrew_their_request() -> None
     ) == [("expert", ABF.id)]
 
 
+def test_the_asker_reads_the_name_of_who_withdrew_their_request() -> None:
+    """« Alice Martin (instructeur-1, instructeur) a retiré votre demande d'avis »."""
+    named = withdrawal(CASEWORKER.named("Alice Martin"))
+    notices = told_of_opinion(named, held_and_asked(), revision=NOTICES)
+
+    assert opinion_to_whom(notices) == [("expert", ABF.id), ("supervisor", SUPERVISOR.id)]
+    assert notices[1].body.startswith(
+        f"Alice Martin ({CASEWORKER.id}, instructeur) a retiré votre demande d'avis n° 1 "
+    )
+
+
 def test_a_former_holder_hears_that_a_supervisor_withdrew_the_request_they_asked() -> None:
     handed_over = apply(
         [AssignCaseworker(actor=SUPERVISOR, at=at(2), caseworker_id=OTHER_CASEWORKER.id)],

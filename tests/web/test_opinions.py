@@ -604,3 +604,68 @@ async def test_the_api_records_the_expert_s_name_from_their_account(console: Con
         state = (await alice.get(f"/api/v1/applications/{application_id}")).json()["state"]
     named = [(o["expert_id"], o["expert_name"]) for o in state["opinions"]]
     assert named == [("dreal-nomme", "Paul Martin"), ("abf", "")]
+
+
+async def test_the_console_names_who_acts_from_their_account_never_from_the_client(
+    console: Console,
+) -> None:
+    """The question's mail, the file's page and the expert's list say « Alice Martin
+    (amartin) »: the signed-in account's display name, carried by the command. A name
+    slipped into the form is not taken; the API refuses an actor, and any name, in the
+    command it is sent."""
+    await console.services.accounts.add(
+        "amartin", PASSWORD, "caseworker", display_name="Alice  Martin", replace=True
+    )
+    application_id = await submit_file(console)
+    async with signed_in(console, "amartin") as alice:
+        asked = await act(
+            alice, application_id, "RequestOpinion", expert_id="abf", question=QUESTION,
+            due_on=_in_days(10), name="Quelqu'un d'autre", actor="Quelqu'un d'autre",
+        )  # fmt: skip
+        assert asked.status_code == 303, asked.text
+        token = await csrf_of(alice, f"/dossiers/{application_id}")
+        path = f"/api/v1/applications/{application_id}/commands"
+        forged = []
+        for command in (
+            {"type": "AddNote", "note": "Appel", "actor": {"id": "amartin", "role": "caseworker",
+                                                            "name": "Quelqu'un d'autre"}},
+            {"type": "AddNote", "note": "Appel", "name": "Quelqu'un d'autre"},
+        ):  # fmt: skip
+            sent = {"request_id": uuid.uuid4().hex, "command": command}
+            forged.append(await alice.post(path, json=sent, headers={"X-CSRF-Token": token}))
+        noted = await alice.post(
+            path,
+            json={"request_id": uuid.uuid4().hex, "command": {"type": "AddNote", "note": "Vu"}},
+            headers={"X-CSRF-Token": token},
+        )
+        assert noted.status_code == 200, noted.text
+        state = (await alice.get(f"/api/v1/applications/{application_id}")).json()["state"]
+        page = html.unescape((await alice.get(f"/dossiers/{application_id}")).text)
+    assert [f.status_code for f in forged] == [400, 400]
+    assert "command.actor" in forged[0].text
+    assert state["opinions"][0]["asked_by"] == {
+        "id": "amartin", "role": "caseworker", "funder": None, "insee": None,
+        "name": "Alice Martin",
+    }  # fmt: skip
+    assert "par Alice Martin (amartin)</td>" in page
+    assert "Alice Martin (amartin, Instructeur)" in page  # the timeline
+    assert "Quelqu'un d'autre" not in page
+    events = await console.log.read_stream(application_id)
+    named = {e.type: e.data["actor"].get("name") for e in events}
+    assert named["OpinionRequested"] == named["NoteAdded"] == "Alice Martin"
+    assert "name" not in events[0].data["actor"]  # the commune's agent: an account unnamed
+    async with signed_in(console, "abf") as abf:
+        listed = html.unescape((await abf.get("/avis")).text)
+    assert "Alice Martin (amartin), le " in listed
+
+    async def mailed() -> str | None:
+        async with console.log.engine.connect() as conn:
+            body = await conn.scalar(
+                sa.select(outbox.c.body).where(
+                    outbox.c.application_id == application_id, outbox.c.recipient == "abf"
+                )
+            )
+        return body
+
+    body = await eventually(mailed)
+    assert body.startswith("Alice Martin (amartin, instructeur) vous demande votre avis")
