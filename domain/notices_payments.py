@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from domain.events import ApplicationClosed, Event, PaymentFailed, RepaymentDue
 from domain.french import DOCUMENT_KIND, bank_reason, euros
+from domain.notices_cofinancers import to_funders
 from domain.notices_shared import Notice, applicant_of, commune_of, file_ref, payment_named, to
 from domain.state import Application
 
@@ -63,10 +64,10 @@ def repayment_due(event: RepaymentDue, state: Application) -> str:
 
 
 def settled_told(event: Event, state: Application) -> list[Notice]:
-    """A file settled after its completion deadline, with nothing to repay: the commune learns
-    that no more will be paid, and how much of the award it loses. Told in every revision: the
-    settlement came after them all, so no recorded history holds one (a settlement that asks
-    money back is told as any repayment due)."""
+    """A file settled after its completion deadline: the commune learns that no more will be
+    paid and how much of the award it loses (a settlement that asks money back is told to it
+    as any repayment due); each co-financer, what the works came to, for its own line. Told in
+    every revision: the settlement came after them all, so no recorded history holds one."""
     match event:
         case ApplicationClosed(deadline="completion", eligible_expense_cents=expense):
             paid = state.paid_cents
@@ -84,8 +85,34 @@ def settled_told(event: Event, state: Application) -> list[Notice]:
                 f"la subvention est arrêtée aux {euros(paid)} déjà versés ; {lost}.\n\n"
                 "Le dossier est clos."
             )
-            return to(applicant_of(state), f"Dossier soldé – {file_ref(state)}", body, event)
+            told = to(applicant_of(state), f"Dossier soldé – {file_ref(state)}", body, event)
+            return told + _settled_for_the_funders(event, state, final=paid)
+        case RepaymentDue(deadline="completion", amount_cents=due):
+            return _settled_for_the_funders(event, state, final=state.paid_cents - due)
     return []
+
+
+def _settled_for_the_funders(
+    event: ApplicationClosed | RepaymentDue, state: Application, *, final: int
+) -> list[Notice]:
+    """What a co-financer reads of a settlement: the expense proven when the works' delay ran
+    out, on which it settles its own line, and what the programme's subsidy came to."""
+    programme = f"« {state.programme.name} »" if state.programme else "du dispositif"
+    repaid = (
+        f" ; {euros(event.amount_cents)} déjà versés sont dus en reversement"
+        if isinstance(event, RepaymentDue)
+        else ""
+    )
+    body = (
+        f"Commune : {commune_of(state)}.\n\nLe délai d'achèvement des travaux a expiré : les "
+        "services instructeurs ont soldé le dossier sur une dépense éligible justifiée de "
+        f"{euros(event.eligible_expense_cents)}{_proof(event.proof_reference)}. La subvention "
+        f"du dispositif {programme} est arrêtée à {euros(final)} (attribuée : "
+        f"{euros(state.award_cents)}){repaid}."
+    )
+    return to_funders(
+        state, f"Dossier soldé après le délai d'achèvement – {file_ref(state)}", body, event
+    )
 
 
 def _proof(reference: str | None) -> str:

@@ -90,7 +90,8 @@ def test_a_payment_claimed_in_time_is_settled_once_its_outcome_is_recorded() -> 
 
 
 def test_less_paid_than_the_expense_justifies_closes_the_file_on_what_was_paid() -> None:
-    """€200,000 proven justifies €50,000; €30,000 was paid: closed, €70,000 not paid."""
+    """€200,000 proven justifies €50,000; €30,000 was paid: closed, €70,000 not paid; each
+    co-financer reads the expense proven, on which it settles its own line."""
     events, after, notices = settled(expired(*ADVANCE_PAID), settle(200_000))
     assert [type(e) for e in events] == [ApplicationClosed]
     (closed,) = events
@@ -101,9 +102,15 @@ def test_less_paid_than_the_expense_justifies_closes_the_file_on_what_was_paid()
     assert verdict.message.endswith(
         "paid €30,000.00: the subsidy is what was paid; €70,000.00 of the award is not paid"
     )
-    (told,) = notices
+    told, *funders = notices
     subject = "Dossier soldé – Villebourg – Rénovation des halles [app-1]"
     assert (told.recipient_role, told.subject) == ("applicant", subject)
+    assert [n.recipient for n in funders] == ["cofinancer:DETR", "cofinancer:REGION"]
+    proven = "dépense éligible justifiée de 200\u202f000,00\u00a0€ (justificatif « DGD-2029 »)"
+    assert proven in funders[0].body
+    assert funders[0].body.endswith(
+        "est arrêtée à 30\u202f000,00\u00a0€ (attribuée : 100\u202f000,00\u00a0€)."
+    )
     assert "dépense justifiée de 200\u202f000,00\u00a0€ (justificatif « DGD-2029 »)" in told.body
     assert "arrêtée aux 30\u202f000,00\u00a0€ déjà versés" in told.body
     assert (
@@ -114,17 +121,25 @@ def test_less_paid_than_the_expense_justifies_closes_the_file_on_what_was_paid()
 
 def test_more_paid_than_the_expense_justifies_is_due_back() -> None:
     """€80,000 proven justifies €20,000; €30,000 was paid: €10,000 due back, told to the commune
-    and to the payment officers; the repayment recorded closes the file."""
+    and to the payment officers, the co-financers told what the works came to; the repayment
+    recorded closes the file."""
     events, after, notices = settled(expired(*ADVANCE_PAID), settle(80_000, proof=None))
     (due,) = events
     assert isinstance(due, RepaymentDue)
     assert (due.amount_cents, due.deadline, due.proof_reference) == (10_000_00, "completion", None)
     assert after.status == "repayment_due" and after.repayment_due_cents == 10_000_00
     assert due.verdicts[0].french.endswith("reversement dû de 10\u202f000,00\u00a0€")
-    assert {n.recipient_role for n in notices} == {"applicant", "payment_officer"}
-    for notice in notices:
+    funders = [n for n in notices if n.recipient_role == "cofinancer"]
+    asked_back = [n for n in notices if n.recipient_role != "cofinancer"]
+    assert {n.recipient_role for n in asked_back} == {"applicant", "payment_officer"}
+    for notice in asked_back:
         assert "le délai d'achèvement des travaux a expiré (CGCT R2334-29)" in notice.body
         assert "subvention définitive à 20\u202f000,00\u00a0€" in notice.body
+    assert [n.recipient for n in funders] == ["cofinancer:DETR", "cofinancer:REGION"]
+    assert funders[0].body.endswith(
+        "est arrêtée à 20\u202f000,00\u00a0€ (attribuée : 100\u202f000,00\u00a0€) ; "
+        "10\u202f000,00\u00a0€ déjà versés sont dus en reversement."
+    )
     repaid = RecordRepayment(
         actor=PAYMENT_OFFICER, at=EXPIRED, amount_cents=10_000_00, reference="TR-1"
     )
@@ -134,7 +149,7 @@ def test_more_paid_than_the_expense_justifies_is_due_back() -> None:
 def test_nothing_paid_and_nothing_proven_closes_the_file_and_releases_the_award() -> None:
     events, after, notices = settled(expired(), settle(0, proof=None))
     assert [type(e) for e in events] == [ApplicationClosed] and after.status == "closed"
-    (told,) = notices
+    told = notices[0]
     assert "sur une dépense justifiée de 0,00\u00a0€ :" in told.body
     assert "100\u202f000,00\u00a0€ de la subvention attribuée" in told.body
 
