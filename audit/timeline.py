@@ -152,6 +152,8 @@ class TimelineEntry(BaseModel):
     actor_id: str
     role: str
     funder: str | None
+    actor_name: str | None = None
+    """How people knew the actor when they acted (their account's display name), if known."""
     summary: str
     rules: tuple[CitedRule, ...] = ()
     amounts: dict[str, int] = {}
@@ -210,6 +212,7 @@ def entry_for(record: RecordedEvent) -> TimelineEntry:
         actor_id=event.actor.id,
         role=event.actor.role,
         funder=event.actor.funder,
+        actor_name=event.actor.name,
         summary=describe(event),
         rules=_rules(event),
         amounts=_amounts(event),

@@ -25,6 +25,7 @@ from console.auditing import (
 )
 from console.errors import EXIT_REFUSED, CliError, usage_error
 from console.web.accounts import Account, AccountStore
+from domain.french import person
 from domain.state import Application
 from eventlog import EventLog, EventLogError
 
@@ -57,7 +58,7 @@ def _render_timeline(entries: list[TimelineEntry]) -> list[str]:
     # without a zone as Paris time, lands on the same instant.
     out = ["", "timeline (UTC)"]
     for entry in entries:
-        who = entry.actor_id + f" ({entry.role}{', ' + entry.funder if entry.funder else ''})"
+        who = person(entry.actor_id, entry.actor_name, entry.role, entry.funder)
         out.append(f"  #{entry.position:<6} {utc_text(entry.at)}  {who:<34} {entry.summary}")
         for rule in entry.rules:
             source = f" [{rule.source}]" if rule.source else ""

@@ -32,6 +32,7 @@ from console.web.queue_filters import parse_filters, readable_params
 from console.web.queue_pages import EXPORT_LIMIT, QUEUE_LIMIT, QueueRow, untold_files, work_queue
 from domain.commune import Commune
 from domain.deadline import PARIS
+from domain.french import person
 from domain.state import Application
 from eventlog import RecordedEvent
 
@@ -304,9 +305,11 @@ def trail_row(record: RecordedEvent) -> tuple[Cell, ...]:
     entry = entry_for(record)
     event = event_of(record.data, record.position, record.stream_id)
     role = labels.word(labels.ROLE, entry.role)
-    who = role if entry.role == "system" else f"{entry.actor_id} ({role})"
-    if entry.funder and entry.role != "system":
-        who = f"{entry.actor_id} ({role}, {entry.funder})"
+    who = (
+        role
+        if entry.role == "system"
+        else person(entry.actor_id, entry.actor_name, role, entry.funder)
+    )
     rules = " ; ".join(
         f"{labels.word(labels.RULE, r.rule)} : {labels.word(labels.OUTCOME, r.outcome).lower()}"
         + (f" — {r.source}" if r.source else "")

@@ -48,3 +48,31 @@ async def test_the_trail_of_a_file_downloads_as_a_workbook_in_french(
     assert "Versement n° 1 ordonné : 30 000,00 €" in text
     assert "€30,000.00" not in text and "claimed" not in text
     assert all(len(str(row[-1])) == 64 for row in rows[1:])  # the whole hash
+
+
+def test_the_trail_names_the_people_who_acted_as_they_were_known() -> None:
+    """An actor recorded with a name reads « Alice Martin (alice, Instructeur) » in the
+    workbook and « Alice Martin (alice, caseworker) » in ``guichet audit show``; the CSV's
+    columns, for scripts, stay as they were."""
+    from uuid import uuid4
+
+    from audit.exporting import CSV_HEADER
+    from audit.timeline import entry_for
+    from console.auditing_show import _render_timeline
+    from console.web.exports import trail_row
+    from domain.actor import Actor
+    from domain.events import NoteAdded
+    from eventlog.models import RecordedEvent
+
+    alice = Actor(id="alice", role="caseworker", name="Alice Martin")
+    at = datetime.fromisoformat("2026-12-07T10:00:00+00:00")
+    note = NoteAdded(actor=alice, at=at, note="Vu avec la DDT.")
+    record = RecordedEvent(
+        position=1, stream_id="app-1", version=1, event_id=uuid4(), type=note.type,
+        data=note.model_dump(mode="json"), schema_version=1, occurred_at=at, recorded_at=at,
+        prev_hash="0" * 64, hash="1" * 64,
+    )  # fmt: skip
+    assert entry_for(record).actor_name == "Alice Martin"
+    assert trail_row(record)[2] == "Alice Martin (alice, Instructeur)"
+    assert "Alice Martin (alice, caseworker)" in "\n".join(_render_timeline([entry_for(record)]))
+    assert "actor_name" not in CSV_HEADER
