@@ -19,6 +19,7 @@ from temporalio import activity
 
 from activities.logging import activity_logger
 from domain.digest import (
+    CASEWORKERS_POOL,
     HORIZON_DAYS,
     SETTLEABLE,
     DigestFile,
@@ -62,7 +63,8 @@ class DigestNotices(Frozen):
 
     notices: tuple[Notice, ...]
     files: int
-    """How many listed files have a caseworker (those the caseworkers' digests consider)."""
+    """How many listed files the caseworkers' digests consider (those no one holds are the
+    pool's)."""
     awaited: int = 0
     """How many lines wait for a co-financer's decision (0 in runs of before)."""
 
@@ -138,9 +140,10 @@ class DigestActivities:
         )
 
     def _digest_file(self, row: ApplicationSummary) -> DigestFile | None:
-        """The digest's view of a listed file, named as the work queue names it; None for a
-        file no caseworker has taken yet."""
-        if not row.caseworker or not row.running:
+        """The digest's view of a listed file, named as the work queue names it; a file no
+        caseworker has taken yet is the pool's (``CASEWORKERS_POOL``); None for a file that
+        no longer runs."""
+        if not row.running:
             return None
         programme = (
             self._catalogue.get(row.programme) if self._catalogue and row.programme else None
@@ -148,7 +151,7 @@ class DigestActivities:
         commune = self._registry.get(row.insee) if self._registry and row.insee else None
         return DigestFile(
             application_id=row.application_id,
-            caseworker=row.caseworker,
+            caseworker=row.caseworker or CASEWORKERS_POOL,
             status=row.status,
             programme=programme.name if programme else row.programme,
             commune=commune.name if commune else row.insee,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.decider_evolve import fold
@@ -28,6 +28,11 @@ HORIZON_DAYS = 7
 LISTED_AT_MOST = 100
 """Lines one section of a digest lists, the most pressing first; past them, one line says how
 many more and where the console lists them all: a mail of thousands of lines is read by nobody."""
+
+CASEWORKERS_POOL = "caseworkers"
+"""Whose digest lists the files no caseworker has taken yet: the caseworkers' pool, as the
+notices of a file no one holds name it (``domain.notices_shared.services_of``). Before, such a
+file was in no digest at all, however long it waited."""
 
 _CASEWORKER_STEPS = ("DeclareComplete", "AcceptApplication", "NotifyAward")
 AWAITING_CASEWORKER: frozenset[Status] = frozenset().union(
@@ -162,7 +167,7 @@ def _notice(
     lines = [
         "Bonjour,",
         "",
-        f"Voici le point du {today:%d/%m/%Y} sur les dossiers qui vous sont attribués.",
+        _about(caseworker, today),
         *_section(
             f"Dossiers à traiter, sans action depuis {_more_than(stale_days)} :",
             [f"- {_describe(f)} : {_idle(f, now)}" for f in stale],
@@ -192,6 +197,17 @@ def _notice(
         body="\n".join(lines) + "\n",
         event_type=DIGEST_EVENT,
     )
+
+
+def _about(caseworker: str, today: date) -> str:
+    """What the digest is about: the reader's own files, or, for the pool, those no one took."""
+    if caseworker == CASEWORKERS_POOL:
+        return (
+            f"Voici le point du {today:%d/%m/%Y} sur les dossiers qu'aucun instructeur n'a "
+            "encore pris : la file de travail les liste (instructeur « aucun »), où chacun "
+            "peut les prendre."
+        )
+    return f"Voici le point du {today:%d/%m/%Y} sur les dossiers qui vous sont attribués."
 
 
 def _section(title: str, lines: list[str], others: str, *, then: str | None = None) -> list[str]:

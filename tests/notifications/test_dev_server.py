@@ -41,6 +41,7 @@ from domain.commands import (
     ExpireDeadline,
     SubmitApplication,
 )
+from domain.digest import CASEWORKERS_POOL
 from domain.plan import FinancingPlan
 from domain.registry import load_registry
 from eventlog import EventLog
@@ -243,6 +244,9 @@ async def test_the_digest_schedule_mails_each_caseworker_their_files(
     assert late in to_bob and "échéance dépassée" in to_bob
     outbox = await rows(event_log)
     assert {row.recipient for row in outbox.values()} >= {alice, bob}
+    # The file no one took is in the pool's digest (the directory gives the pool no address).
+    pooled = [row for row in outbox.values() if row.recipient == CASEWORKERS_POOL]
+    assert any(unassigned in row.body for row in pooled)
     assert all(row.application_id.startswith(DIGEST_SCHEDULE_ID) for row in outbox.values())
     mine = [row for row in outbox.values() if row.recipient in {alice, bob}]
     assert all(row.delivered_at is not None for row in mine)

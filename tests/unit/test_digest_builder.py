@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from domain.commands import DeclareCompletion, ExpireDeadline
 from domain.digest import (
     AWAITING_CASEWORKER,
+    CASEWORKERS_POOL,
     LISTED_AT_MOST,
     DigestFile,
     build_digests,
@@ -225,7 +226,7 @@ def test_files_whose_completion_deadline_expired_are_listed_to_settle_the_oldest
         "f-recent": NOW - timedelta(days=3, hours=7),  # Paris midnight, 27 Nov
         "f-old": datetime(2026, 9, 1, 22, 0, tzinfo=UTC),  # Paris midnight, 2 Sep
         "f-bob": NOW - timedelta(hours=7),
-        "f-unassigned": NOW - timedelta(days=30),  # not listed (no caseworker): told to nobody
+        "f-unlisted": NOW - timedelta(days=30),  # not among the files listed: told to nobody
     }
 
     alice, bob = build_digests(files, now=NOW, stale_days=7, to_settle=to_settle)
@@ -246,7 +247,7 @@ def test_files_whose_completion_deadline_expired_are_listed_to_settle_the_oldest
         "éligible justifiée.",
     ]
     assert COMMAND["SettleAfterCompletionDeadline"] in to_settle_section
-    assert "f-due" in due and "f-works" not in alice.body and "f-unassigned" not in alice.body
+    assert "f-due" in due and "f-works" not in alice.body and "f-unlisted" not in alice.body
     assert bob.subject.endswith("— 1 dossier à solder")
     assert "- f-bob (« dsil », travaux commencés) : délai expiré à la fin du 29/11/2026\n" in (
         bob.body
@@ -285,3 +286,21 @@ def test_a_file_awaits_its_settlement_from_the_expiry_with_no_payment_on_its_way
     completed = DeclareCompletion(actor=APPLICANT, at=at(200), completed_on=at(200).date())
     assert settlement_awaited(history([*started(), completed, expiry])) == EXPIRED
     assert settlement_awaited(history([*started(), expiry, settle(0)])) is None
+
+
+def test_the_files_no_one_took_are_in_the_pool_s_digest() -> None:
+    """A file no caseworker has taken waits on the pool: its digest says so and where to take
+    them, instead of the file being in no digest at all, however long it waits."""
+    files = [
+        file("f-nobody", CASEWORKERS_POOL, idle_days=12, status="submitted"),
+        file("f-alice", "alice", idle_days=9),
+    ]
+    alice, pool = build_digests(files, now=NOW, stale_days=7)
+    assert (alice.recipient, pool.recipient) == ("alice", CASEWORKERS_POOL)
+    assert "qui vous sont attribués" in alice.body and "f-nobody" not in alice.body
+    assert pool.subject.endswith("— 1 dossier à traiter")
+    assert (
+        "sur les dossiers qu'aucun instructeur n'a encore pris : la file de travail les liste "
+        "(instructeur « aucun »), où chacun peut les prendre." in pool.body
+    )
+    assert "- f-nobody (« dsil », " in pool.body
