@@ -88,6 +88,8 @@ TaxBasis = Literal["HT", "TTC"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAK = re.compile(r"[\t\n\r\u2028\u2029]")
+NOT_IN_A_NAME = re.compile(f"{_CONTROL.pattern}|{_LINE_BREAK.pattern}")
+"""What a ``PersonName`` refuses: a control character or a line break (tab included)."""
 
 
 def no_control_characters(value: str) -> str:

@@ -20,8 +20,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.actor import ACCOUNT_NAME, ROLES, Actor, Role
+from domain.actor import ACCOUNT_NAME, ROLES, Actor, Role, pool_of
 from domain.commands import DEPARTMENT_CODE
+from domain.model import NOT_IN_A_NAME
 from eventlog.edge import translated
 
 USERNAME = re.compile(ACCOUNT_NAME)
@@ -38,10 +39,7 @@ UNASSIGNED = "aucun"
 """The work queue's caseworker value for the files nobody holds: no account may be named so."""
 NAME_LENGTH = 200
 """The most characters a display name holds: the ``display_name`` column's size."""
-UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-"""The control characters, line breaks and tabs among them, and Unicode's line and paragraph
-separators: what ``domain.commands.PersonName`` refuses in the name a mail writes."""
-POOLS = frozenset(f"{role.replace('_', '-')}s" for role in ROLES)
+POOLS = frozenset(pool_of(role) for role in ROLES)
 """The ids notices go to when no one person is named (``caseworkers``, ``payment-officers``…,
 as ``domain.decider_deadlines.recipients`` writes them): an account named so would receive,
 or send its own mail to, a whole pool's."""
@@ -179,7 +177,7 @@ def check_display_name(name: str) -> str:
     is shown); ``AccountError`` says what to fix. Mails write it in their subject and body
     (« Claire Dubois (abf-ain) »): a line break would break their layout; a name longer than
     the column would fail as a database error, which says nothing of the name."""
-    if found := UNPRINTABLE.search(name):
+    if found := NOT_IN_A_NAME.search(name):  # as the name a command carries
         raise AccountError(
             f"name: contains the control character U+{ord(found[0]):04X} (a line break, a tab "
             "or the like); write the name on one line, without it"
