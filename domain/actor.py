@@ -80,5 +80,11 @@ class Actor(Frozen):
         return self.replaced({"name": person_name(display_name) or None})
 
 
+def pool_of(role: Role) -> str:
+    """The id notices go to when no one person of ``role`` is named: ``caseworkers`` for a
+    file no caseworker holds, ``payment-officers``… (no account may take one of these ids)."""
+    return f"{role.replace('_', '-')}s"
+
+
 SYSTEM = Actor(id="guichet", role="system")
 """The actor of automatic steps: eligibility, reminders, expiries, disbursement results."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from domain.actor import SYSTEM
+from domain.actor import SYSTEM, pool_of
 from domain.commands import (
     Command,
     ExpireDeadline,
@@ -366,7 +366,7 @@ def recipients(deadline: OpenDeadline, state: Application) -> tuple[Recipient, .
                 submitter = state.submitted_by.id if state.submitted_by else "applicants"
                 found.append(Recipient(role=role, id=contact or submitter))
             case "caseworker":
-                found.append(Recipient(role=role, id=state.caseworker_id or "caseworkers"))
+                found.append(Recipient(role=role, id=state.caseworker_id or pool_of(role)))
             case "cofinancer":
                 line = (
                     state.plan.line(deadline.subject) if state.plan and deadline.subject else None
@@ -378,7 +378,7 @@ def recipients(deadline: OpenDeadline, state: Application) -> tuple[Recipient, .
                 request = state.opinion(deadline.subject)
                 found.append(Recipient(role=role, id=request.expert_id if request else "experts"))
             case _:
-                found.append(Recipient(role=role, id=f"{role.replace('_', '-')}s"))
+                found.append(Recipient(role=role, id=pool_of(role)))
     return tuple(found)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.actor import pool_of
 from domain.decider_evolve import fold
 from domain.decider_permissions import PERMISSIONS
 from domain.decider_settlement import COMPLETION_RULE, settlement_refused
@@ -29,7 +30,7 @@ LISTED_AT_MOST = 100
 """Lines one section of a digest lists, the most pressing first; past them, one line says how
 many more and where the console lists them all: a mail of thousands of lines is read by nobody."""
 
-CASEWORKERS_POOL = "caseworkers"
+CASEWORKERS_POOL = pool_of("caseworker")
 """Whose digest lists the files no caseworker has taken yet: the caseworkers' pool, as the
 notices of a file no one holds name it (``domain.notices_shared.services_of``). Before, such a
 file was in no digest at all, however long it waited."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import get_args
 
-from domain.actor import Actor, Role
+from domain.actor import Actor, Role, pool_of
 from domain.deadline import OpenDeadline
 from domain.decider_deadlines import deadline_effects
 from domain.events import CorrectionAnswered, DeadlineOpened, Event, FundingDecided
@@ -130,7 +130,7 @@ def applicant_of(state: Application) -> tuple[Role, str]:
 def services_of(state: Application) -> tuple[Role, str]:
     """Who hears from the commune: the file's caseworker, or the caseworkers' pool while no
     one holds the file."""
-    return ("caseworker", state.caseworker_id or "caseworkers")
+    return ("caseworker", state.caseworker_id or pool_of("caseworker"))
 
 
 def payment_named(state: Application, number: int) -> str:
